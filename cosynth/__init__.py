@@ -1,0 +1,20 @@
+"""cosynth: hardware/software co-synthesis for graph algorithms written in plain Python.
+
+>>> import cosynth as cs
+>>> g = cs.Graph.kronecker(6, seed=1)
+>>> g.num_nodes()
+64
+"""
+
+from .dtypes import INF, DType, boolean, f32, f64, i32, i64
+from .errors import CosynthError
+from .graph import Edge, Graph
+from .graphio import load_graph, parse_graph_spec
+from .lang import EdgeArray, KernelFunction, NodeArray, kernel
+
+__all__ = [
+    "Graph", "Edge", "load_graph", "parse_graph_spec", "kernel", "KernelFunction",
+    "NodeArray", "EdgeArray", "DType", "i32", "i64", "f32", "f64", "boolean", "INF",
+    "CosynthError",
+]
+__version__ = "0.1.0"

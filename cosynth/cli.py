@@ -1,0 +1,285 @@
+"""The ``cosynth`` command line.
+
+Every user mistake ends as one paragraph on stderr (file:line: what is wrong, and the fix)
+and exit status 2; a result that disagrees with its reference ends with status 3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .errors import ArgumentError, CosynthError, MismatchError
+
+EXIT_USER = 2
+EXIT_MISMATCH = 3
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def main(argv=None) -> None:
+    try:
+        cli.main(args=argv, prog_name="cosynth", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MismatchError as exc:
+        click.echo(exc.format(), err=True)
+        sys.exit(EXIT_MISMATCH)
+    except CosynthError as exc:
+        click.echo(exc.format(), err=True)
+        sys.exit(EXIT_USER)
+    sys.exit(0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cosynth")
+def cli():
+    """cosynth: co-synthesis of graph algorithms written in plain Python."""
+
+
+def _graph_options(f):
+    f = click.option("--undirected", is_flag=True,
+                     help="Read an edge-list file as undirected.")(f)
+    f = click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of the graph generators.")(f)
+    f = click.option("--graph", "graph_spec", required=True, metavar="SPEC",
+                     help="kron:SCALE[:EF], uniform:N:M, or a .el/.wel/.txt/.mtx file.")(f)
+    return f
+
+
+def _load_graph(spec: str, seed: int, undirected: bool):
+    from .graphio import parse_graph_spec
+    return parse_graph_spec(spec, seed=seed, directed=not undirected)
+
+
+@cli.command()
+@click.argument("spec", metavar="FILE.py[:KERNEL]")
+@click.option("--locs", is_flag=True, help="Show the source line of each statement.")
+def trace(spec: str, locs: bool):
+    """Print the IR of a kernel (of every kernel in FILE.py when none is named)."""
+    from .ir.printer import print_kernel
+    from .loader import load_kernels, resolve_kernel, split_spec
+    path, name = split_spec(spec)
+    if name is None:
+        kernels = load_kernels(path)
+        if not kernels:
+            raise CosynthError("defines no @cs.kernel function", path=path,
+                               hint="decorate the kernel with @cs.kernel")
+        texts = [print_kernel(k.ir, locs=locs) for _, k in sorted(kernels.items())]
+        click.echo("\n".join(texts), nl=False)
+        return
+    click.echo(print_kernel(resolve_kernel(spec).ir, locs=locs), nl=False)
+
+
+@cli.command()
+@click.argument("spec", metavar="FILE.py:KERNEL")
+@_graph_options
+@click.option("--arg", "args", multiple=True, metavar="NAME=VALUE",
+              help="A kernel argument (repeatable); node arrays as NAME=file.npy.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Save the result (.npy for one array, .npz for several).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Compare with the kernel's networkx reference, when it has one.")
+def interpret(spec, graph_spec, seed, undirected, args, output, check):
+    """Run a kernel's IR in the interpreter and summarise the result."""
+    from .loader import resolve_kernel
+    k = resolve_kernel(spec)
+    g = _load_graph(graph_spec, seed, undirected)
+    bound = k.bind(g, **parse_cli_args(k.ir, args, g))
+    click.echo(f"kernel {k.name} on {g!r} ({graph_spec})")
+    if bound:
+        click.echo("  arguments: " + ", ".join(f"{n}={_short(v)}" for n, v in bound.items()))
+    from .ir.interp import interpret as run_ir
+    t0 = time.perf_counter()
+    out = run_ir(k.ir, g, bound)
+    dt = time.perf_counter() - t0
+    click.echo(f"  interpreter: {dt:.3f} s")
+    names = result_names(k.ir)
+    for name, value in zip(names, out):
+        click.echo("  " + summarise(name, value))
+    if check:
+        _check_reference(k, g, bound, out, names, "interpreter")
+    if output:
+        save_results(output, names, out)
+        click.echo(f"  saved to {output}")
+
+
+@cli.command()
+@click.option("--kernel", "spec", default=str(_REPO / "examples" / "sssp.py") + ":sssp",
+              show_default=False, metavar="FILE.py:KERNEL",
+              help="Kernel to run (default: the SSSP example).")
+@click.option("--graph", "graph_spec", default="kron:10", show_default=True, metavar="SPEC")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--arg", "args", multiple=True, metavar="NAME=VALUE")
+def demo(spec, graph_spec, seed, args):
+    """The main job on built-in defaults: trace an example kernel, run it as plain Python
+    and in the IR interpreter on a generated graph, and check both against networkx."""
+    from .check import compare_results
+    from .ir.interp import interpret as run_ir
+    from .ir.printer import print_kernel
+    from .loader import resolve_kernel
+    k = resolve_kernel(spec)
+    click.echo(f"[1/4] tracing {k.name} from {k.source_file}")
+    click.echo(print_kernel(k.ir), nl=False)
+    g = _load_graph(graph_spec, seed, False)
+    click.echo(f"[2/4] graph {graph_spec}: {g!r}")
+    cli_args = parse_cli_args(k.ir, args, g)
+    if "source" in {p.name for p in k.ir.params} and "source" not in cli_args:
+        cli_args["source"] = int(np.argmax(g.out_degrees()))
+    bound = k.bind(g, **cli_args)
+    if bound:
+        click.echo("      arguments: " + ", ".join(f"{n}={_short(v)}" for n, v in bound.items()))
+    t0 = time.perf_counter()
+    plain = k(g, **cli_args)
+    t_plain = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = run_ir(k.ir, g, bound)
+    t_ir = time.perf_counter() - t0
+    names = result_names(k.ir)
+    click.echo(f"[3/4] plain Python {t_plain:.3f} s, IR interpreter {t_ir:.3f} s")
+    compare_results(out, plain, what="interpreter result", against="the plain Python run",
+                    names=names)
+    for name, value in zip(names, out):
+        click.echo("      " + summarise(name, value))
+    click.echo("[4/4] checks")
+    click.echo("      interpreter == plain Python: ok")
+    _check_reference(k, g, bound, out, names, "interpreter", indent="      ")
+
+
+def _check_reference(k, g, bound, out, names, what, indent="  "):
+    from .check import compare_results
+    from .nxref import NoReference
+    try:
+        t0 = time.perf_counter()
+        want = k.expected(g, bound)
+        dt = time.perf_counter() - t0
+    except NoReference as exc:
+        click.echo(f"{indent}networkx: no reference ({exc})")
+        return
+    compare_results(out, want, what=f"{what} result", against="networkx", names=names)
+    click.echo(f"{indent}{what} == networkx: ok (networkx took {dt:.3f} s)")
+
+
+def result_names(k) -> list[str]:
+    from .ir.printer import print_expr
+    return [print_expr(r) for r in k.returns]
+
+
+def parse_cli_args(k, items, g) -> dict:
+    """``["source=3", "alpha=0.9"]`` -> typed values for the kernel's parameters."""
+    params = {p.name: p for p in k.params}
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ArgumentError(f"--arg '{item}' is not NAME=VALUE",
+                                hint="write e.g. --arg source=0")
+        p = params.get(name)
+        if p is None:
+            have = ", ".join(params) or "none"
+            raise ArgumentError(f"kernel '{k.name}' has no parameter '{name}' "
+                                f"(its parameters: {have})")
+        out[name] = _parse_value(p, text.strip())
+    return out
+
+
+def _parse_value(p, text: str):
+    if p.kind == "array":
+        if not os.path.isfile(text):
+            raise ArgumentError(f"--arg {p.name}: no such file '{text}'",
+                                hint="node arrays are passed as .npy files")
+        try:
+            return np.load(text, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise ArgumentError(f"--arg {p.name}: cannot read '{text}' as .npy: {exc}") \
+                from None
+    d = p.dtype
+    try:
+        if d.is_bool:
+            low = text.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if d.is_int:
+            return int(text)
+        return float(text)
+    except ValueError:
+        want = "true or false" if d.is_bool else ("an integer" if d.is_int else "a number")
+        raise ArgumentError(f"--arg {p.name}={text}: expected {want}") from None
+
+
+def summarise(name: str, value) -> str:
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return f"{name} = {a.item()!r}"
+    kind = a.dtype.name
+    text = f"{name}: {kind}[{a.size}]"
+    if a.size == 0:
+        return text
+    if a.dtype.kind in "iuf":
+        big = np.isinf(a) if a.dtype.kind == "f" else (a == np.iinfo(a.dtype).max)
+        finite = a[~big]
+        if finite.size:
+            text += f"  min {finite.min():.6g}  max {finite.max():.6g}  sum {finite.sum():.6g}"
+        if big.any():
+            text += f"  ({int(big.sum())} at INF)"
+    elif a.dtype.kind == "b":
+        text += f"  {int(a.sum())} true"
+    head = ", ".join(_short(x) for x in a[:6])
+    return text + f"  [{head}{', ...' if a.size > 6 else ''}]"
+
+
+def _short(v) -> str:
+    if isinstance(v, np.ndarray):
+        return f"<{v.dtype}[{v.size}]>"
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return repr(v)
+
+
+def save_results(path: str, names: list[str], values) -> None:
+    """Write results atomically: a temporary file in the same folder, then a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ArgumentError(f"cannot write '{path}': folder '{folder}' does not exist")
+    if path.endswith(".npy"):
+        if len(values) != 1:
+            raise ArgumentError(f"the kernel returns {len(values)} values; '{path}' holds one",
+                                hint="save to a .npz file instead")
+    elif not path.endswith(".npz"):
+        raise ArgumentError(f"'{path}': results are saved as .npy (one array) or .npz")
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if path.endswith(".npy"):
+                np.save(f, np.asarray(values[0]))
+            else:
+                np.savez(f, **{_key(n, i): np.asarray(v) for i, (n, v) in
+                               enumerate(zip(names, values))})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _key(name: str, i: int) -> str:
+    return name if name.isidentifier() else f"result{i}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,97 @@
+"""User-facing errors.
+
+Every mistake a user can make (a kernel outside the language, a broken graph file, a bad
+argument, a malformed manifest, a missing tool) raises a ``CosynthError`` that names where
+the mistake is (file, line, column), what is wrong, and what to do instead.  The CLI prints
+it as one paragraph and exits non-zero; anything else that escapes is a cosynth bug.
+"""
+
+from __future__ import annotations
+
+import linecache
+from dataclasses import dataclass
+
+__all__ = [
+    "Loc",
+    "CosynthError",
+    "KernelError",
+    "GraphError",
+    "ArgumentError",
+    "KernelRuntimeError",
+    "MismatchError",
+    "ToolError",
+]
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A position in a user's file (1-based line, 0-based column as in Python's ``ast``)."""
+
+    file: str
+    line: int
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col + 1}"
+
+
+class CosynthError(Exception):
+    """A user mistake, reported with its place and its fix."""
+
+    kind = "error"
+
+    def __init__(self, message: str, *, loc: Loc | None = None, hint: str | None = None,
+                 path: str | None = None, line: int | None = None):
+        self.message = message
+        if loc is None and path is not None:
+            loc = Loc(path, line or 0, 0)
+        self.loc = loc
+        self.hint = hint
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        where = ""
+        if self.loc is not None:
+            if self.loc.line:
+                where = f"{self.loc}: "
+            else:
+                where = f"{self.loc.file}: "
+        text = f"{where}{self.kind}: {self.message}"
+        snippet = self._snippet()
+        if snippet:
+            text += "\n" + snippet
+        if self.hint:
+            text += f"\n  fix: {self.hint}"
+        return text
+
+    def _snippet(self) -> str:
+        if self.loc is None or not self.loc.line or not self.loc.file:
+            return ""
+        src = linecache.getline(self.loc.file, self.loc.line).rstrip("\n")
+        if not src.strip():
+            return ""
+        return f"    {src}\n    {' ' * self.loc.col}^"
+
+
+class KernelError(CosynthError):
+    """The kernel's source is outside the cosynth language or is ill-typed."""
+
+
+class GraphError(CosynthError):
+    """A graph file or graph spec that cannot be read."""
+
+
+class ArgumentError(CosynthError):
+    """A kernel argument or command-line value that does not fit."""
+
+
+class KernelRuntimeError(CosynthError):
+    """A kernel that failed while running (an index out of range, a division by zero)."""
+
+
+class MismatchError(CosynthError):
+    """Two executions of the same kernel disagree: always an error, never a warning."""
+
+
+class ToolError(CosynthError):
+    """An external tool is missing or failed."""

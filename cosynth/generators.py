@@ -1,0 +1,83 @@
+"""Seeded synthetic graphs: Graph500 Kronecker (R-MAT) and uniform random.
+
+Both follow the GAP benchmark suite: the graph is undirected, self-loops and repeated
+edges are removed ("squished"), and weights, when asked for, are integers drawn uniformly
+from 1..255 (stored as float64).  The same arguments always give the same graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ArgumentError
+from .graph import Graph
+
+__all__ = ["kronecker", "uniform"]
+
+_A, _B, _C = 0.57, 0.19, 0.19
+
+
+def kronecker(scale: int, edge_factor: int = 16, *, seed: int = 0,
+              weighted: bool = True) -> Graph:
+    """Graph500 R-MAT: ``edge_factor * 2**scale`` edges over ``2**scale`` vertices.
+
+    The vertex labels are permuted at random as the Graph500 reference generator does,
+    so that vertex ids carry no locality.
+    """
+    if not 1 <= scale <= 30:
+        raise ArgumentError(f"Kronecker scale {scale} is out of range",
+                            hint="use a scale from 1 to 30 (2**scale vertices)")
+    if not 1 <= edge_factor <= 1024:
+        raise ArgumentError(f"edge factor {edge_factor} is out of range",
+                            hint="use an edge factor from 1 to 1024 (Graph500 uses 16)")
+    rng = np.random.default_rng(seed)
+    n = 1 << scale
+    m = edge_factor * n
+    src = np.zeros(m, dtype=np.int64)
+    dst = np.zeros(m, dtype=np.int64)
+    ab = _A + _B
+    c_norm = _C / (1.0 - ab)
+    a_norm = _A / ab
+    for bit in range(scale):
+        ii = rng.random(m) > ab
+        jj = rng.random(m) > np.where(ii, c_norm, a_norm)
+        src |= ii.astype(np.int64) << bit
+        dst |= jj.astype(np.int64) << bit
+    perm = rng.permutation(n)
+    src, dst = perm[src], perm[dst]
+    return _squish(n, src, dst, rng, weighted)
+
+
+def uniform(n: int, m: int, *, seed: int = 0, weighted: bool = True) -> Graph:
+    """An undirected graph with exactly ``m`` distinct non-loop edges, chosen uniformly."""
+    if n < 1:
+        raise ArgumentError(f"uniform graph needs at least one vertex, got n={n}",
+                            hint="use uniform:N:M with N >= 1")
+    most = n * (n - 1) // 2
+    if not 0 <= m <= most:
+        raise ArgumentError(f"uniform graph with {n} vertices can have 0..{most} edges, not {m}",
+                            hint=f"use M <= {most}")
+    rng = np.random.default_rng(seed)
+    keys = np.zeros(0, dtype=np.int64)
+    while keys.size < m:
+        need = m - keys.size
+        a = rng.integers(0, n, size=2 * need + 16)
+        b = rng.integers(0, n, size=2 * need + 16)
+        ok = a != b
+        lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
+        cand = np.concatenate([keys, lo * n + hi])
+        _, first = np.unique(cand, return_index=True)
+        keys = cand[np.sort(first)][:m]
+    src, dst = keys // n, keys % n
+    w = rng.integers(1, 256, size=m).astype(np.float64) if weighted else None
+    return Graph.from_edges(src, dst, w, num_nodes=n, directed=False)
+
+
+def _squish(n: int, src, dst, rng, weighted: bool) -> Graph:
+    keep = src != dst
+    lo = np.minimum(src[keep], dst[keep])
+    hi = np.maximum(src[keep], dst[keep])
+    key = np.unique(lo * n + hi)
+    u, v = key // n, key % n
+    w = rng.integers(1, 256, size=key.size).astype(np.float64) if weighted else None
+    return Graph.from_edges(u, v, w, num_nodes=n, directed=False)

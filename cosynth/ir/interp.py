@@ -1,0 +1,678 @@
+"""The IR interpreter: the oracle every rewrite and backend is checked against.
+
+``interpret(kernel, graph, args)`` executes the IR with exactly the semantics documented
+in ``cosynth.ir.nodes``: integers wrap at their width, ``/`` is IEEE, ``//`` and ``%``
+floor, ``min(a, b)`` is ``b if b < a else a``, a reduction ``t[i] op= v`` is
+``t[i] = t[i] op v`` and sets its flag when the entry changed.
+
+Each statement and expression is compiled once into a Python closure over the graph's
+arrays (held as Python lists, the fastest element access Python has); the closures then
+run the loops in order.  Indices that are not safe by construction (a loop's own vertex,
+an edge's endpoints, a checked vertex parameter) are bounds-checked, and a failure names
+the kernel's source line.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..dtypes import DType
+from ..errors import KernelRuntimeError
+from .nodes import (
+    Alloc,
+    Assign,
+    Bin,
+    Cast,
+    Const,
+    EdgeAttr,
+    Expr,
+    GraphQuery,
+    If,
+    Kernel,
+    Load,
+    Loop,
+    Select,
+    Store,
+    TableRef,
+    Un,
+    Var,
+)
+from .walk import iter_stmts
+
+__all__ = ["interpret"]
+
+
+def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None) -> tuple:
+    """Run ``k`` on ``graph`` with bound ``args``; returns a tuple of results.
+
+    Node and edge tables come back as NumPy arrays, scalars as Python values.
+    ``while_limit`` bounds the iterations of any one while loop (None: unbounded).
+    """
+    return _Compiler(k, graph, args, while_limit).run()
+
+
+Fn = Callable[[list], object]
+
+
+def _wrapper(bits: int):
+    half = 1 << (bits - 1)
+    mask = (1 << bits) - 1
+
+    def wrap(x):
+        if -half <= x < half:
+            return x
+        return ((x + half) & mask) - half
+    return wrap
+
+
+_WRAP = {32: _wrapper(32), 64: _wrapper(64)}
+
+
+def _f32(x):
+    with np.errstate(over="ignore"):
+        return float(np.float32(x))
+
+
+def _fdiv(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0 or a != a:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _ffloordiv(a, b):
+    if b == 0:
+        return _fdiv(a, b)
+    return a // b
+
+
+def _fmod(a, b):
+    if b == 0:
+        return math.nan
+    return a % b
+
+
+def _fpow(a, b):
+    try:
+        r = a ** b
+    except OverflowError:
+        return math.inf
+    except ZeroDivisionError:
+        return math.inf
+    if isinstance(r, complex):
+        return math.nan
+    return r
+
+
+def _differs(a, b) -> bool:
+    return a != b and (a == a or b == b)
+
+
+def _converter(src: DType, dst: DType):
+    """Convert a value computed as ``src`` to its representation as ``dst`` (or None)."""
+    if dst.is_float:
+        if src.is_float and (src.bits <= dst.bits):
+            return None
+        return _f32 if dst.bits == 32 else float
+    if dst.is_int:
+        if src.is_bool:
+            return int
+        if src.is_int and src.bits <= dst.bits:
+            return None
+        return _WRAP[dst.bits]
+    return None
+
+
+class _Compiler:
+    def __init__(self, k: Kernel, g, args: dict, while_limit):
+        self.k = k
+        self.g = g
+        self.n, self.m = g.n, g.m
+        self.while_limit = while_limit
+        L = g._lists()
+        self.indptr, self.dst, self.src = L.indptr, L.dst, L.src
+        self.in_indptr, self.in_eid = L.in_indptr, L.in_eid
+        self.tables = {t.name: t for t in k.tables}
+        self.data: dict[str, list] = {}
+        for t in k.tables:
+            if t.role == "weight":
+                w = g.integer_weights() if k.weight_dtype.is_int else g.weights_or_ones()
+                if k.weight_dtype.is_float and k.weight_dtype.bits == 32:
+                    w = w.astype(np.float32)
+                self.data[t.name] = w.tolist()
+            elif t.role == "input":
+                self.data[t.name] = np.asarray(args[t.name]).astype(t.dtype.np).tolist()
+            elif t.space in ("node", "edge"):
+                size = self.n if t.space == "node" else self.m
+                self.data[t.name] = [t.dtype.np.type(0).item()] * size
+        self.slots: dict[str, int] = {}
+        for p in k.params:
+            if p.kind == "scalar":
+                self.slot(p.name)
+        for t in k.tables:
+            if t.space == "scalar":
+                self.slot(t.name)
+        for s, _ in iter_stmts(k.body):
+            if isinstance(s, Loop):
+                if s.var is not None:
+                    self.slot(s.var)
+                for name, _ in s.locals:
+                    self.slot(name)
+        self.frame = [None] * len(self.slots)
+        for p in k.params:
+            if p.kind == "scalar":
+                self.frame[self.slots[p.name]] = args[p.name]
+        for t in k.tables:
+            if t.space == "scalar":
+                self.frame[self.slots[t.name]] = t.dtype.np.type(0).item()
+        self.node_params = {p.name for p in k.params if p.node}
+        self.safe_nodes: set[str] = set()  # node-loop variables in scope
+        self.var_kind: dict[str, str] = {}
+
+    def slot(self, name: str) -> int:
+        if name not in self.slots:
+            self.slots[name] = len(self.slots)
+        return self.slots[name]
+
+    def error(self, node, msg: str, hint: str | None = None):
+        raise KernelRuntimeError(f"in kernel '{self.k.name}': {msg}", loc=node.loc, hint=hint)
+
+    # ------------------------------------------------------------------ driver
+    def run(self) -> tuple:
+        body = self.block(self.k.body)
+        F = self.frame
+        body(F)
+        out = []
+        for r in self.k.returns:
+            if isinstance(r, TableRef):
+                out.append(np.array(self.data[r.table], dtype=r.dtype.np))
+            else:
+                v = self.expr(r)(F)
+                out.append(r.dtype.np.type(v).item())
+        return tuple(out)
+
+    # ------------------------------------------------------------------ statements
+    def block(self, body) -> Fn:
+        fns = [self.stmt(s) for s in body]
+        if len(fns) == 1:
+            return fns[0]
+        if len(fns) == 2:
+            a, b = fns
+
+            def two(F):
+                a(F)
+                b(F)
+            return two
+
+        def run(F):
+            for f in fns:
+                f(F)
+        return run
+
+    def stmt(self, s) -> Fn:
+        if isinstance(s, Alloc):
+            return self.alloc(s)
+        if isinstance(s, Store):
+            return self.store(s)
+        if isinstance(s, Assign):
+            return self.assign(s)
+        if isinstance(s, If):
+            c = self.expr(s.cond)
+            then = self.block(s.then) if s.then else None
+            orelse = self.block(s.orelse) if s.orelse else None
+            if orelse is None:
+                def if_(F):
+                    if c(F):
+                        then(F)
+            elif then is None:
+                def if_(F):
+                    if not c(F):
+                        orelse(F)
+            else:
+                def if_(F):
+                    if c(F):
+                        then(F)
+                    else:
+                        orelse(F)
+            return if_
+        if isinstance(s, Loop):
+            return self.loop(s)
+        raise TypeError(f"unknown statement {s!r}")  # pragma: no cover
+
+    def alloc(self, s: Alloc) -> Fn:
+        T = self.data[s.table]
+        t = self.tables[s.table]
+        fill = self.expr(s.fill)
+        conv = _converter(s.fill.dtype, t.dtype)
+        size = len(T)
+
+        def alloc(F):
+            v = fill(F)
+            if conv is not None:
+                v = conv(v)
+            T[:] = [v] * size
+        return alloc
+
+    def store(self, s: Store) -> Fn:
+        t = self.tables[s.table]
+        value = self.expr(s.value)
+        conv = _converter(s.value.dtype, t.dtype)
+        if conv is not None:
+            inner = value
+
+            def value(F):
+                return conv(inner(F))
+        if t.space == "scalar":
+            k = self.slots[s.table]
+            red = self.reducer(s.op, t.dtype)
+            fk = self.slots[s.flag] if s.flag else None
+            if red is None:
+                def set_scalar(F):
+                    F[k] = value(F)
+                return set_scalar
+
+            def reduce_scalar(F):
+                old = F[k]
+                new = red(old, value(F))
+                if _differs(new, old):
+                    F[k] = new
+                    if fk is not None:
+                        F[fk] = True
+            return reduce_scalar
+        T = self.data[s.table]
+        index = self.index(s.index, t, s)
+        if s.op is None:
+            def store(F):
+                T[index(F)] = value(F)
+            return store
+        red = self.reducer(s.op, t.dtype)
+        if s.flag is None:
+            def reduce(F):
+                i = index(F)
+                T[i] = red(T[i], value(F))
+            return reduce
+        fk = self.slots[s.flag]
+
+        def reduce_flag(F):
+            i = index(F)
+            old = T[i]
+            new = red(old, value(F))
+            if _differs(new, old):
+                T[i] = new
+                F[fk] = True
+        return reduce_flag
+
+    def assign(self, s: Assign) -> Fn:
+        k = self.slots[s.name]
+        dtype = self._local_dtype(s.name)
+        value = self.expr(s.value)
+        conv = _converter(s.value.dtype, dtype)
+        if conv is not None:
+            inner = value
+
+            def value(F):
+                return conv(inner(F))
+        if s.op is None:
+            def assign(F):
+                F[k] = value(F)
+            return assign
+        red = self.reducer(s.op, dtype)
+
+        def reduce_local(F):
+            F[k] = red(F[k], value(F))
+        return reduce_local
+
+    def _local_dtype(self, name: str) -> DType:
+        for s, _ in iter_stmts(self.k.body):
+            if isinstance(s, Loop):
+                for n, d in s.locals:
+                    if n == name:
+                        return d
+        raise KeyError(name)  # pragma: no cover - the verifier guarantees it
+
+    def reducer(self, op: str | None, dtype: DType):
+        if op is None:
+            return None
+        if op == "min":
+            return lambda a, b: b if b < a else a
+        if op == "max":
+            return lambda a, b: b if b > a else a
+        if op == "or":
+            return lambda a, b: a or b
+        if op == "and":
+            return lambda a, b: a and b
+        if op == "add":
+            if dtype.is_int:
+                w = _WRAP[dtype.bits]
+                return lambda a, b: w(a + b)
+            if dtype.bits == 32:
+                return lambda a, b: _f32(a + b)
+            return lambda a, b: a + b
+        raise ValueError(op)  # pragma: no cover
+
+    def index(self, e: Expr, t, node) -> Fn:
+        f = self.expr(e)
+        if self._safe_index(e, t.space):
+            return f
+        size = self.n if t.space == "node" else self.m
+        what = "vertex" if t.space == "node" else "edge id"
+        name = t.name
+
+        def checked(F):
+            i = f(F)
+            if 0 <= i < size:
+                return i
+            self.error(node, f"{what} {i} is out of range for table '{name}' "
+                       f"({size} entries)", hint="check the index expression")
+        return checked
+
+    def _safe_index(self, e: Expr, space: str) -> bool:
+        if space == "node":
+            if isinstance(e, Var) and (e.name in self.safe_nodes or e.name in self.node_params):
+                return True
+            return isinstance(e, EdgeAttr) and e.attr in ("src", "dst")
+        return isinstance(e, EdgeAttr) and e.attr == "id"
+
+    def vertex(self, e: Expr, node) -> Fn:
+        """An expression used as a vertex (edge-loop source, degree argument)."""
+        f = self.expr(e)
+        if self._safe_index(e, "node"):
+            return f
+        n = self.n
+
+        def checked(F):
+            v = f(F)
+            if 0 <= v < n:
+                return v
+            self.error(node, f"vertex {v} is out of range ({n} vertices)",
+                       hint="check the vertex expression")
+        return checked
+
+    def loop(self, s: Loop) -> Fn:
+        body = self.block(s.body) if s.kind != "nodes" else None
+        if s.kind == "nodes":
+            self.safe_nodes.add(s.var)
+            try:
+                body = self.block(s.body)
+            finally:
+                self.safe_nodes.discard(s.var)
+            kv = self.slots[s.var]
+            n = self.n
+            if s.start is None:
+                def nodes(F):
+                    for v in range(n):
+                        F[kv] = v
+                        body(F)
+                return nodes
+            lo_f, hi_f = self.expr(s.start), self.expr(s.stop)
+
+            def node_range(F):
+                lo, hi = max(lo_f(F), 0), min(hi_f(F), n)
+                for v in range(lo, hi):
+                    F[kv] = v
+                    body(F)
+            return node_range
+        if s.kind == "out_edges":
+            ke = self.slots[s.var]
+            of = self.vertex(s.of, s)
+            indptr = self.indptr
+
+            def out_edges(F):
+                x = of(F)
+                for i in range(indptr[x], indptr[x + 1]):
+                    F[ke] = i
+                    body(F)
+            return out_edges
+        if s.kind == "in_edges":
+            ke = self.slots[s.var]
+            of = self.vertex(s.of, s)
+            in_indptr, in_eid = self.in_indptr, self.in_eid
+
+            def in_edges(F):
+                x = of(F)
+                for p in range(in_indptr[x], in_indptr[x + 1]):
+                    F[ke] = in_eid[p]
+                    body(F)
+            return in_edges
+        if s.kind == "edges":
+            ke = self.slots[s.var]
+            m = self.m
+
+            def edges(F):
+                for i in range(m):
+                    F[ke] = i
+                    body(F)
+            return edges
+        if s.kind == "range":
+            kv = self.slots[s.var]
+            a, b, c = self.expr(s.start), self.expr(s.stop), self.expr(s.step)
+
+            def range_(F):
+                step = c(F)
+                if step == 0:
+                    self.error(s, "range() step is zero")
+                for i in range(a(F), b(F), step):
+                    F[kv] = i
+                    body(F)
+            return range_
+        cond = self.expr(s.cond)
+        limit = self.while_limit
+        if limit is None:
+            def while_(F):
+                while cond(F):
+                    body(F)
+            return while_
+
+        def while_limited(F):
+            count = 0
+            while cond(F):
+                count += 1
+                if count > limit:
+                    self.error(s, f"while loop still running after {limit} iterations",
+                               hint="check that the loop condition eventually becomes False")
+                body(F)
+        return while_limited
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, e: Expr) -> Fn:
+        if isinstance(e, Const):
+            v = e.value
+            if e.dtype.is_float:
+                v = float(v) if e.dtype.bits == 64 else _f32(v)
+            return lambda F: v
+        if isinstance(e, Var):
+            k = self.slots[e.name]
+            return lambda F: F[k]
+        if isinstance(e, Load):
+            t = self.tables[e.table]
+            if t.space == "scalar":
+                k = self.slots[e.table]
+                return lambda F: F[k]
+            T = self.data[e.table]
+            idx = self.index(e.index, t, e)
+            return lambda F: T[idx(F)]
+        if isinstance(e, EdgeAttr):
+            k = self.slots[e.edge]
+            if e.attr == "id":
+                return lambda F: F[k]
+            arr = self.src if e.attr == "src" else self.dst
+            return lambda F: arr[F[k]]
+        if isinstance(e, Bin):
+            return self.bin(e)
+        if isinstance(e, Un):
+            return self.un(e)
+        if isinstance(e, Select):
+            c, a, b = self.expr(e.cond), self.promoted(e.a, e.dtype), self.promoted(e.b, e.dtype)
+            return lambda F: a(F) if c(F) else b(F)
+        if isinstance(e, Cast):
+            return self.cast(e)
+        if isinstance(e, GraphQuery):
+            return self.query(e)
+        raise TypeError(f"cannot evaluate {e!r}")  # pragma: no cover
+
+    def promoted(self, e: Expr, want: DType) -> Fn:
+        """Evaluate ``e`` and convert it to ``want`` (the implicit promotion of operands)."""
+        f = self.expr(e)
+        if want.is_float and (not e.dtype.is_float or e.dtype.bits > want.bits):
+            conv = _f32 if want.bits == 32 else float
+            return lambda F: conv(f(F))
+        return f
+
+    def bin(self, e: Bin) -> Fn:
+        op = e.op
+        if op == "and":
+            a, b = self.expr(e.a), self.expr(e.b)
+            return lambda F: a(F) and b(F)
+        if op == "or":
+            a, b = self.expr(e.a), self.expr(e.b)
+            return lambda F: a(F) or b(F)
+        if op in ("<", "<=", ">", ">=", "==", "!="):
+            if e.a.dtype.is_bool:
+                a, b = self.expr(e.a), self.expr(e.b)
+            else:
+                from .. import dtypes as dt
+                common = dt.promote(e.a.dtype, e.b.dtype, _weak(e.a), _weak(e.b))
+                a, b = self.promoted(e.a, common), self.promoted(e.b, common)
+            return {
+                "<": lambda F: a(F) < b(F), "<=": lambda F: a(F) <= b(F),
+                ">": lambda F: a(F) > b(F), ">=": lambda F: a(F) >= b(F),
+                "==": lambda F: a(F) == b(F), "!=": lambda F: a(F) != b(F),
+            }[op]
+        d = e.dtype
+        if d.is_bool:  # & | ^ on bools
+            a, b = self.expr(e.a), self.expr(e.b)
+            return {"&": lambda F: a(F) & b(F), "|": lambda F: a(F) | b(F),
+                    "^": lambda F: a(F) ^ b(F)}[op]
+        a, b = self.promoted(e.a, d), self.promoted(e.b, d)
+        if op in ("min", "max"):
+            if op == "min":
+                def mn(F):
+                    x, y = a(F), b(F)
+                    return y if y < x else x
+                return mn
+
+            def mx(F):
+                x, y = a(F), b(F)
+                return y if y > x else x
+            return mx
+        if d.is_int:
+            return self._int_bin(op, a, b, d, e)
+        r = {
+            "+": lambda F: a(F) + b(F), "-": lambda F: a(F) - b(F),
+            "*": lambda F: a(F) * b(F), "/": lambda F: _fdiv(a(F), b(F)),
+            "//": lambda F: _ffloordiv(a(F), b(F)), "%": lambda F: _fmod(a(F), b(F)),
+            "**": lambda F: _fpow(a(F), b(F)),
+        }[op]
+        if d.bits == 32:
+            return lambda F: _f32(r(F))
+        return r
+
+    def _int_bin(self, op, a, b, d: DType, node) -> Fn:
+        w = _WRAP[d.bits]
+        bits = d.bits
+        if op == "+":
+            return lambda F: w(a(F) + b(F))
+        if op == "-":
+            return lambda F: w(a(F) - b(F))
+        if op == "*":
+            return lambda F: w(a(F) * b(F))
+        if op in ("//", "%"):
+            def divmod_(F):
+                x, y = a(F), b(F)
+                if y == 0:
+                    self.error(node, "integer division by zero")
+                return w(x // y) if op == "//" else x % y
+            return divmod_
+        if op == "**":
+            def ipow(F):
+                x, y = a(F), b(F)
+                if y < 0:
+                    self.error(node, f"integer {x} raised to the negative power {y}",
+                               hint="use a float base for negative powers")
+                return w(pow(x, y, 1 << bits))
+            return ipow
+        if op in ("&", "|", "^"):
+            return {"&": lambda F: a(F) & b(F), "|": lambda F: a(F) | b(F),
+                    "^": lambda F: a(F) ^ b(F)}[op]
+        if op in ("<<", ">>"):
+            def shift(F):
+                x, y = a(F), b(F)
+                if not 0 <= y < bits:
+                    self.error(node, f"shift by {y} is outside 0..{bits - 1}")
+                return w(x << y) if op == "<<" else x >> y
+            return shift
+        raise ValueError(op)  # pragma: no cover
+
+    def un(self, e: Un) -> Fn:
+        a = self.expr(e.a)
+        if e.op == "not":
+            return lambda F: not a(F)
+        if e.op == "~":
+            return lambda F: ~a(F)
+        if e.dtype.is_int:
+            w = _WRAP[e.dtype.bits]
+            if e.op == "-":
+                return lambda F: w(-a(F))
+            return lambda F: w(abs(a(F)))
+        if e.op == "-":
+            return lambda F: -a(F)
+        return lambda F: abs(a(F))
+
+    def cast(self, e: Cast) -> Fn:
+        a = self.expr(e.a)
+        src, dst = e.a.dtype, e.dtype
+        if dst.is_float:
+            conv = _f32 if dst.bits == 32 else float
+            return lambda F: conv(a(F))
+        w = _WRAP[dst.bits]
+        if src.is_int:
+            return lambda F: w(a(F))
+        lo, hi = dst.min, dst.max
+
+        def f2i(F):
+            x = a(F)
+            if not math.isfinite(x) or not lo <= int(x) <= hi:
+                self.error(e, f"cannot convert {x} to {dst}: out of range")
+            return int(x)
+        return f2i
+
+    def query(self, e: GraphQuery) -> Fn:
+        if e.fn == "num_nodes":
+            n = self.n
+            return lambda F: n
+        if e.fn == "num_edges":
+            m = self.m
+            return lambda F: m
+        if e.fn == "out_degree":
+            v, p = self.vertex(e.args[0], e), self.indptr
+
+            def outdeg(F):
+                x = v(F)
+                return p[x + 1] - p[x]
+            return outdeg
+        if e.fn == "in_degree":
+            v, p = self.vertex(e.args[0], e), self.in_indptr
+
+            def indeg(F):
+                x = v(F)
+                return p[x + 1] - p[x]
+            return indeg
+        u, v = self.vertex(e.args[0], e), self.vertex(e.args[1], e)
+        indptr, dst = self.indptr, self.dst
+
+        def has_edge(F):
+            x, y = u(F), v(F)
+            lo, hi = indptr[x], indptr[x + 1]
+            i = bisect.bisect_left(dst, y, lo, hi)
+            return i < hi and dst[i] == y
+        return has_edge
+
+
+def _weak(e: Expr) -> bool:
+    return isinstance(e, Const) and e.weak

@@ -1,0 +1,326 @@
+"""The IR verifier: run between passes, it checks every invariant listed in ``nodes``.
+
+A failure is a bug in a pass (or in hand-written IR), not a user mistake, so it raises
+``VerifyError`` with the offending statement printed and its source location.
+"""
+
+from __future__ import annotations
+
+from .. import dtypes as dt
+from ..dtypes import DType, boolean, f64, i64
+from .nodes import (
+    BIN_OPS,
+    CMP_OPS,
+    EDGE,
+    GRAPH_FNS,
+    LOOP_KINDS,
+    REDUCE_OPS,
+    SCHEDULES,
+    UN_OPS,
+    Alloc,
+    Assign,
+    Bin,
+    Cast,
+    Const,
+    EdgeAttr,
+    Expr,
+    GraphQuery,
+    If,
+    Kernel,
+    Load,
+    Loop,
+    Select,
+    Store,
+    TableRef,
+    Un,
+    Var,
+)
+
+__all__ = ["VerifyError", "verify", "reduce_op_allowed"]
+
+
+class VerifyError(Exception):
+    """The IR breaks an invariant: a bug in the pass that produced it."""
+
+
+def reduce_op_allowed(op: str, dtype: DType) -> bool:
+    if op in ("min", "max", "add"):
+        return dtype.is_int or dtype.is_float
+    if op in ("or", "and"):
+        return dtype.is_bool
+    return False
+
+
+def verify(k: Kernel) -> Kernel:
+    """Check ``k``; return it unchanged so passes can chain ``verify(pass_(k))``."""
+    _Verifier(k).run()
+    return k
+
+
+class _Verifier:
+    def __init__(self, k: Kernel):
+        self.k = k
+        self.tables = {}
+        for t in k.tables:
+            if t.name in self.tables:
+                self.fail(f"table '{t.name}' declared twice", t)
+            if t.space not in ("node", "edge", "scalar") or t.role not in (
+                    "local", "input", "weight"):
+                self.fail(f"table '{t.name}' has space {t.space!r} role {t.role!r}", t)
+            if t.role == "weight" and (t.name != "weight" or t.space != "edge"):
+                self.fail("the weight table must be the edge table 'weight'", t)
+            if t.role == "input" and t.space != "node":
+                self.fail(f"input table '{t.name}' must be a node table", t)
+            self.tables[t.name] = t
+        self.params = {}
+        for p in k.params:
+            if p.name in self.params or p.name in self.tables and p.kind == "scalar":
+                self.fail(f"parameter '{p.name}' clashes with another name", p)
+            self.params[p.name] = p
+            if p.kind == "array" and (p.name in self.tables) and \
+                    self.tables[p.name].role != "input":
+                self.fail(f"array parameter '{p.name}' must be an input table", p)
+
+    def fail(self, msg: str, node=None):
+        loc = getattr(node, "loc", None)
+        where = f" (at {loc})" if loc else ""
+        raise VerifyError(f"kernel {self.k.name}: {msg}{where}\n  in: {node!r}"[:2000])
+
+    def run(self):
+        scope = {p.name: p.dtype for p in self.k.params if p.kind == "scalar"}
+        self.block(self.k.body, scope, edges=set(), locals_={}, defined=set())
+        if not self.k.returns:
+            self.fail("a kernel returns at least one value")
+        for r in self.k.returns:
+            if isinstance(r, TableRef):
+                t = self.tables.get(r.table)
+                if t is None or t.space == "scalar" or t.dtype != r.dtype:
+                    self.fail(f"return of unknown or scalar table '{r.table}'", r)
+            else:
+                self.expr(r, scope, set(), set())
+
+    # ------------------------------------------------------------------ statements
+    def block(self, body, scope, edges, locals_, defined) -> set:
+        defined = set(defined)
+        for s in body:
+            if isinstance(s, Alloc):
+                t = self.table(s.table, s)
+                if t.space == "scalar" or t.role != "local":
+                    self.fail(f"cannot allocate '{s.table}'", s)
+                fd = self.expr(s.fill, scope, edges, defined)
+                if not dt.can_store(fd, t.dtype):
+                    self.fail(f"fill of type {fd} into {t.dtype} table", s)
+            elif isinstance(s, Store):
+                self.store(s, scope, edges, defined)
+            elif isinstance(s, Assign):
+                if s.name not in locals_:
+                    self.fail(f"assignment to '{s.name}', which is not a loop-private local", s)
+                vd = self.expr(s.value, scope, edges, defined)
+                if not dt.can_store(vd, locals_[s.name]):
+                    self.fail(f"value of type {vd} assigned to {locals_[s.name]} local", s)
+                if s.op is not None:
+                    if s.name not in defined:
+                        self.fail(f"reduction into '{s.name}' before it is assigned", s)
+                    if not reduce_op_allowed(s.op, locals_[s.name]):
+                        self.fail(f"reduction '{s.op}' on a {locals_[s.name]} local", s)
+                defined.add(s.name)
+            elif isinstance(s, If):
+                if self.expr(s.cond, scope, edges, defined) != boolean:
+                    self.fail("if-condition is not bool", s)
+                a = self.block(s.then, scope, edges, locals_, defined)
+                b = self.block(s.orelse, scope, edges, locals_, defined)
+                defined = a & b
+            elif isinstance(s, Loop):
+                self.loop(s, scope, edges, locals_, defined)
+            else:
+                self.fail(f"unknown statement {type(s).__name__}", s)
+        return defined
+
+    def loop(self, s: Loop, scope, edges, locals_, defined):
+        if s.kind not in LOOP_KINDS:
+            self.fail(f"unknown loop kind {s.kind!r}", s)
+        if s.schedule not in SCHEDULES:
+            self.fail(f"unknown schedule {s.schedule!r}", s)
+        if (s.kind == "while") != (s.var is None):
+            self.fail("a while loop has no variable; every other loop has one", s)
+        if (s.kind in ("out_edges", "in_edges")) != (s.of is not None):
+            self.fail("out_edges/in_edges loops (only) name the vertex 'of'", s)
+        if (s.kind == "while") != (s.cond is not None):
+            self.fail("while loops (only) have a condition", s)
+        if s.kind == "range" and None in (s.start, s.stop, s.step):
+            self.fail("a range loop needs start, stop and step", s)
+        if s.kind not in ("range", "nodes") and (s.start or s.stop or s.step):
+            self.fail(f"a {s.kind} loop has no bounds", s)
+        if s.kind == "nodes" and (s.start is None) != (s.stop is None):
+            self.fail("a node loop's bounds come as a pair", s)
+        if s.locals and not s.is_data_loop:
+            self.fail("only node/edge loops have private locals", s)
+        for e in (s.of, s.start, s.stop, s.step):
+            if e is not None and not self.expr(e, scope, edges, defined).is_int:
+                self.fail("loop bounds and vertices are ints", s)
+        if s.cond is not None and self.expr(s.cond, scope, edges, defined) != boolean:
+            self.fail("while-condition is not bool", s)
+        inner_scope = dict(scope)
+        inner_edges = set(edges)
+        if s.var is not None:
+            if s.var in scope or s.var in self.tables or s.var in locals_:
+                self.fail(f"loop variable '{s.var}' shadows another name", s)
+            if s.is_edge_loop:
+                inner_edges.add(s.var)
+                inner_scope[s.var] = EDGE
+            else:
+                inner_scope[s.var] = i64
+        inner_locals = dict(locals_)
+        for name, d in s.locals:
+            if name in inner_scope or name in self.tables or name in inner_locals:
+                self.fail(f"private local '{name}' shadows another name", s)
+            inner_locals[name] = d
+        for name, d in s.locals:
+            inner_scope[name] = d
+        inner_defined = set(defined) - {name for name, _ in s.locals}
+        self.block(s.body, inner_scope, inner_edges, inner_locals, inner_defined)
+
+    def store(self, s: Store, scope, edges, defined):
+        t = self.table(s.table, s)
+        if t.role != "local":
+            self.fail(f"store into read-only table '{s.table}'", s)
+        if (s.index is None) != (t.space == "scalar"):
+            self.fail(f"scalar tables (only) are stored without an index: '{s.table}'", s)
+        if s.index is not None and not self.expr(s.index, scope, edges, defined).is_int:
+            self.fail("index is not an int", s)
+        vd = self.expr(s.value, scope, edges, defined)
+        if not dt.can_store(vd, t.dtype):
+            self.fail(f"value of type {vd} stored into {t.dtype} table '{s.table}'", s)
+        if s.op is not None and (s.op not in REDUCE_OPS or not reduce_op_allowed(s.op, t.dtype)):
+            self.fail(f"reduction '{s.op}' on a {t.dtype} table", s)
+        if s.flag is not None:
+            f = self.tables.get(s.flag)
+            if s.op is None or f is None or f.space != "scalar" or not f.dtype.is_bool \
+                    or s.flag == s.table:
+                self.fail(f"flag '{s.flag}' must be another bool scalar table, on a reduction",
+                          s)
+
+    def table(self, name: str, node):
+        t = self.tables.get(name)
+        if t is None:
+            self.fail(f"unknown table '{name}'", node)
+        return t
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, e: Expr, scope, edges, defined) -> DType:
+        d = self._expr(e, scope, edges, defined)
+        if getattr(e, "dtype", d) != d:
+            self.fail(f"expression typed {e.dtype} but computes {d}", e)
+        return d
+
+    def _expr(self, e, scope, edges, defined) -> DType:
+        if isinstance(e, Const):
+            if e.dtype.is_bool != isinstance(e.value, bool):
+                self.fail("constant value and dtype disagree", e)
+            return e.dtype
+        if isinstance(e, Var):
+            if e.name not in scope:
+                self.fail(f"'{e.name}' is not in scope", e)
+            if scope[e.name] != e.dtype:
+                self.fail(f"'{e.name}' is {scope[e.name]}, read as {e.dtype}", e)
+            is_local = e.name not in self.params and e.dtype != EDGE
+            if is_local and e.name not in defined and not self._is_loop_var(e.name, scope):
+                self.fail(f"private '{e.name}' read before it is assigned", e)
+            return e.dtype
+        if isinstance(e, Load):
+            t = self.table(e.table, e)
+            if (e.index is None) != (t.space == "scalar"):
+                self.fail(f"scalar tables (only) are read without an index: '{e.table}'", e)
+            if e.index is not None and not self.expr(e.index, scope, edges, defined).is_int:
+                self.fail("index is not an int", e)
+            if t.dtype != e.dtype:
+                self.fail(f"load of '{e.table}' typed {e.dtype}, table is {t.dtype}", e)
+            return t.dtype
+        if isinstance(e, EdgeAttr):
+            if e.edge not in edges or e.attr not in ("src", "dst", "id"):
+                self.fail(f"'{e.edge}.{e.attr}' is not an edge field in scope", e)
+            return i64
+        if isinstance(e, Bin):
+            return self._bin(e, scope, edges, defined)
+        if isinstance(e, Un):
+            a = self.expr(e.a, scope, edges, defined)
+            if e.op not in UN_OPS:
+                self.fail(f"unknown unary operator {e.op!r}", e)
+            if e.op == "not":
+                if a != boolean:
+                    self.fail("'not' of a non-bool", e)
+                return boolean
+            if a.is_bool or a == EDGE or (e.op == "~" and not a.is_int):
+                self.fail(f"'{e.op}' of a {a}", e)
+            return a
+        if isinstance(e, Select):
+            if self.expr(e.cond, scope, edges, defined) != boolean:
+                self.fail("select condition is not bool", e)
+            a = self.expr(e.a, scope, edges, defined)
+            b = self.expr(e.b, scope, edges, defined)
+            if a.is_bool != b.is_bool:
+                self.fail("select branches of different kinds", e)
+            return e.dtype if (dt.can_store(a, e.dtype) and dt.can_store(b, e.dtype)) else \
+                self.fail("select branches do not fit its type", e)
+        if isinstance(e, Cast):
+            a = self.expr(e.a, scope, edges, defined)
+            if a == EDGE or a.is_bool or e.dtype.is_bool:
+                self.fail(f"cast from {a} to {e.dtype}", e)
+            return e.dtype
+        if isinstance(e, GraphQuery):
+            if GRAPH_FNS.get(e.fn) != len(e.args):
+                self.fail(f"graph query {e.fn} with {len(e.args)} arguments", e)
+            for a in e.args:
+                if not self.expr(a, scope, edges, defined).is_int:
+                    self.fail("graph query arguments are vertices (ints)", e)
+            return e.dtype
+        if isinstance(e, TableRef):
+            self.fail("a whole table can only be returned", e)
+        self.fail(f"unknown expression {type(e).__name__}", e)
+
+    def _is_loop_var(self, name, scope) -> bool:
+        return name in scope and name not in self._all_locals()
+
+    def _all_locals(self):
+        if not hasattr(self, "_locals_cache"):
+            from .walk import iter_stmts
+            names = set()
+            for s, _ in iter_stmts(self.k.body):
+                if isinstance(s, Loop):
+                    names.update(n for n, _ in s.locals)
+            self._locals_cache = names
+        return self._locals_cache
+
+    def _bin(self, e: Bin, scope, edges, defined) -> DType:
+        if e.op not in BIN_OPS:
+            self.fail(f"unknown operator {e.op!r}", e)
+        a = self.expr(e.a, scope, edges, defined)
+        b = self.expr(e.b, scope, edges, defined)
+        if EDGE in (a, b):
+            self.fail("edge in arithmetic", e)
+        if e.op in ("and", "or"):
+            if a != boolean or b != boolean:
+                self.fail(f"'{e.op}' of non-bools", e)
+            return boolean
+        if e.op in CMP_OPS:
+            if a.is_bool != b.is_bool or (a.is_bool and e.op not in ("==", "!=")):
+                self.fail(f"comparison '{e.op}' of {a} and {b}", e)
+            return boolean
+        if e.op in ("&", "|", "^"):
+            if a.is_bool and b.is_bool:
+                return boolean
+            if not (a.is_int and b.is_int):
+                self.fail(f"'{e.op}' of {a} and {b}", e)
+            return e.dtype
+        if e.op in ("<<", ">>"):
+            if not (a.is_int and b.is_int):
+                self.fail(f"'{e.op}' of {a} and {b}", e)
+            return e.dtype
+        if a.is_bool or b.is_bool:
+            self.fail(f"arithmetic '{e.op}' on bool", e)
+        weak_a = isinstance(e.a, Const) and e.a.weak
+        weak_b = isinstance(e.b, Const) and e.b.weak
+        want = dt.promote(a, b, weak_a, weak_b)
+        if e.op == "/" and want.is_int:
+            want = f64
+        return want

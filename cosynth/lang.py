@@ -1,0 +1,213 @@
+"""The language users import: ``@cs.kernel``, ``cs.NodeArray`` and argument binding.
+
+A kernel is an ordinary Python function.  Decorating it with ``@cs.kernel`` keeps it
+callable as plain Python (the reference semantics) and makes it traceable:
+
+>>> import cosynth as cs
+>>> @cs.kernel
+... def degree_sum(g: cs.Graph) -> int:
+...     total = 0
+...     for v in g.nodes():
+...         total += g.out_degree(v)
+...     return total
+
+``degree_sum(g)`` runs the Python; ``degree_sum.ir`` is the traced IR;
+``degree_sum.interpret(g)`` runs the IR interpreter on the same arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from .dtypes import DType, f64, from_numpy
+from .errors import ArgumentError
+from .graph import Graph, _check_graph
+
+__all__ = ["kernel", "KernelFunction", "NodeArray", "EdgeArray", "bind_args"]
+
+
+class _ArrayAnn:
+    """``cs.NodeArray[cs.f64]``: an annotation for node-array parameters and results."""
+
+    def __init__(self, space: str, dtype: DType | None):
+        self.space = space
+        self.__cosynth_node_array__ = dtype if space == "node" else None
+
+    def __repr__(self) -> str:
+        name = "NodeArray" if self.space == "node" else "EdgeArray"
+        d = self.__cosynth_node_array__
+        return f"cs.{name}[{d}]" if d else f"cs.{name}"
+
+
+class NodeArray:
+    """Annotation: a node array (a NumPy array with one entry per vertex).
+
+    ``cs.NodeArray[cs.i64]`` fixes the element type (``cs.NodeArray`` alone means f64).
+    """
+
+    def __class_getitem__(cls, dtype: DType):
+        if not isinstance(dtype, DType):
+            raise TypeError("cs.NodeArray[...] takes a cosynth dtype such as cs.f64")
+        return _ArrayAnn("node", dtype)
+
+
+class EdgeArray:
+    """Annotation for edge-array results (one entry per edge id)."""
+
+    def __class_getitem__(cls, dtype: DType):
+        return _ArrayAnn("edge", dtype)
+
+
+class KernelFunction:
+    """A plain Python graph kernel that cosynth can trace, interpret and compile."""
+
+    def __init__(self, fn, weight: DType = f64, reference=None):
+        if not callable(fn) or not inspect.isfunction(fn):
+            raise TypeError("@cs.kernel decorates a function")
+        if not isinstance(weight, DType):
+            raise TypeError("@cs.kernel(weight=...) takes a cosynth dtype such as cs.i64")
+        self.fn = fn
+        self.weight_dtype = weight
+        self.reference = reference
+        self.name = fn.__name__
+        self._ir = None
+        functools.update_wrapper(self, fn)
+
+    @property
+    def ir(self):
+        """The verified IR (traced on first use)."""
+        if self._ir is None:
+            from frontend import trace_kernel
+            self._ir = trace_kernel(self.fn, self.weight_dtype)
+        return self._ir
+
+    @property
+    def source_file(self) -> str:
+        return inspect.getsourcefile(self.fn) or "<unknown>"
+
+    def bind(self, g: Graph, *args, **kwargs) -> dict:
+        """Check and convert the arguments of a call (raises ArgumentError)."""
+        return bind_args(self.ir, _check_graph(g), args, kwargs)
+
+    def __call__(self, g: Graph, *args, **kwargs):
+        """Run the kernel as plain Python (the reference semantics)."""
+        bound = self.bind(g, *args, **kwargs)
+        py_args = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in bound.items()}
+        return self.fn(g.with_weight_dtype(self.weight_dtype), **py_args)
+
+    def interpret(self, g: Graph, *args, while_limit: int | None = None, **kwargs):
+        """Run the kernel's IR in the interpreter; results as the plain call returns them."""
+        from .ir.interp import interpret
+        bound = self.bind(g, *args, **kwargs)
+        out = interpret(self.ir, g, bound, while_limit=while_limit)
+        return out[0] if len(out) == 1 else out
+
+    def expected(self, g: Graph, bound: dict) -> tuple:
+        """The reference result (networkx) for ``bound`` arguments, as a tuple.
+
+        Raises ``cosynth.nxref.NoReference`` when the kernel has no reference or the
+        reference does not cover this graph.
+        """
+        from .nxref import NoReference
+        if self.reference is None:
+            raise NoReference(f"kernel '{self.name}' declares no networkx reference")
+        out = self.reference(g, **bound)
+        return out if isinstance(out, tuple) else (out,)
+
+    def __repr__(self) -> str:
+        return f"<cs.kernel {self.name}>"
+
+
+def kernel(fn=None, *, weight: DType = f64, reference=None):
+    """Decorator: ``@cs.kernel`` or ``@cs.kernel(weight=cs.i64, reference=...)``.
+
+    ``weight`` is the type of ``e.weight`` inside the kernel (f64 unless declared); a
+    graph whose weights are not exact integers is refused by an integer-weight kernel.
+    ``reference(g, **args)`` computes the expected result another way (networkx), for
+    the checks every run makes.
+    """
+    if fn is None:
+        return lambda f: KernelFunction(f, weight, reference)
+    return KernelFunction(fn, weight, reference)
+
+
+def bind_args(k, g: Graph, args: tuple, kwargs: dict) -> dict:
+    """Match a call's arguments to the kernel's parameters, checking each.
+
+    Returns ``{name: value}`` with ints, floats and bools as Python values and node
+    arrays as NumPy arrays of the declared dtype.  Vertex parameters (those the kernel
+    uses as a vertex) must lie in ``0 .. n-1``.
+    """
+    params = list(k.params)
+    if len(args) > len(params):
+        raise ArgumentError(f"kernel '{k.name}' takes {len(params)} argument(s) after the "
+                            f"graph, but {len(args)} were given",
+                            hint=_signature_hint(k))
+    given = dict(zip((p.name for p in params), args))
+    for name, v in kwargs.items():
+        if name in given:
+            raise ArgumentError(f"argument '{name}' of kernel '{k.name}' is given twice")
+        if name not in {p.name for p in params}:
+            raise ArgumentError(f"kernel '{k.name}' has no parameter '{name}'",
+                                hint=_signature_hint(k))
+        given[name] = v
+    out = {}
+    for p in params:
+        if p.name not in given:
+            if not p.has_default:
+                raise ArgumentError(f"kernel '{k.name}' needs a value for '{p.name}'",
+                                    hint=_signature_hint(k))
+            out[p.name] = p.default
+            continue
+        out[p.name] = _check_value(k, p, given[p.name], g)
+    return out
+
+
+def _check_value(k, p, v, g: Graph):
+    d = p.dtype
+    if p.kind == "array":
+        if not isinstance(v, np.ndarray) or v.ndim != 1 or v.shape[0] != g.n:
+            shape = getattr(v, "shape", type(v).__name__)
+            raise ArgumentError(f"'{p.name}' must be a 1-D NumPy array with one entry per "
+                                f"vertex ({g.n}), got {shape}")
+        try:
+            src = from_numpy(v.dtype)
+        except ValueError:
+            raise ArgumentError(f"'{p.name}' has dtype {v.dtype}; expected {d}") from None
+        from .dtypes import can_store
+        if not can_store(src, d):
+            raise ArgumentError(f"'{p.name}' holds {src} values; the kernel declares {d}",
+                                hint=f"convert it with .astype(np.{d.np})")
+        return v.astype(d.np)
+    if d.is_bool:
+        if not isinstance(v, bool | np.bool_):
+            raise ArgumentError(f"'{p.name}' must be a bool, got {v!r}")
+        return bool(v)
+    if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.integer |
+                                                        np.floating):
+        raise ArgumentError(f"'{p.name}' must be {'an int' if d.is_int else 'a number'}, "
+                            f"got {v!r}")
+    if d.is_int:
+        if isinstance(v, float | np.floating):
+            if float(v) != int(v):
+                raise ArgumentError(f"'{p.name}' must be an int, got {v!r}")
+        v = int(v)
+        if not d.min <= v <= d.max:
+            raise ArgumentError(f"'{p.name}'={v} does not fit in {d}")
+        if p.node and not 0 <= v < g.n:
+            raise ArgumentError(
+                f"'{p.name}'={v} is not a vertex of the graph, which has {g.n} vertices "
+                f"(0..{g.n - 1})", hint=f"pass a vertex id between 0 and {g.n - 1}")
+        return v
+    return d(v)
+
+
+def _signature_hint(k) -> str:
+    parts = []
+    for p in k.params:
+        t = f"NodeArray[{p.dtype}]" if p.kind == "array" else str(p.dtype)
+        parts.append(f"{p.name}: {t}" + (f" = {p.default!r}" if p.has_default else ""))
+    return f"call {k.name}(g, {', '.join(parts)})"

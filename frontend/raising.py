@@ -1,0 +1,153 @@
+"""Raise read-modify-write idioms into reductions with a named operator.
+
+Each rule is an equation on statements (``t[i]`` stands for any table entry, scalar
+table, or iteration-private scalar; ``f`` for a bool scalar table)::
+
+    t[i] = min(t[i], e)  |  t[i] = min(e, t[i])      ->  t[i] min= e
+    t[i] = max(t[i], e)  |  t[i] = max(e, t[i])      ->  t[i] max= e
+    t[i] = t[i] + e      |  t[i] = e + t[i]          ->  t[i] add= e      (t[i] += e)
+    t[i] = t[i] - e                                  ->  t[i] add= -e     (t[i] -= e)
+    t[i] = t[i] | e      |  t[i] = e | t[i]  (bool)  ->  t[i] or= e       (t[i] |= e)
+    t[i] = t[i] & e      |  t[i] = e & t[i]  (bool)  ->  t[i] and= e      (t[i] &= e)
+    if e < t[i]: t[i] = e  [; f = True]              ->  t[i] min= e  [-> f]
+    if t[i] > e: t[i] = e  [; f = True]              ->  t[i] min= e  [-> f]
+    if e > t[i]: t[i] = e  [; f = True]              ->  t[i] max= e  [-> f]
+    if t[i] < e: t[i] = e  [; f = True]              ->  t[i] max= e  [-> f]
+    f = True   (inside a node/edge loop)             ->  f or= True
+    f = False  (inside a node/edge loop)             ->  f and= False
+
+where ``f`` is a bool scalar table, or a bool private of an enclosing loop assigned from
+inside a deeper node/edge loop (``f := True`` -> ``f or:= True``).
+
+All are exact in the IR's semantics (``x - e == x + (-e)`` holds in IEEE arithmetic and in
+wrapping integers; ``min(a, b)`` is ``b if b < a else a``).  The flag of a guarded
+reduction is set exactly when the guard held, i.e. when the entry changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cosynth.ir.nodes import Assign, Bin, Const, If, Kernel, Load, Loop, Store, Un, Var
+
+__all__ = ["raise_reductions"]
+
+_SYMMETRIC = {"min": "min", "max": "max", "+": "add", "|": "or", "&": "and"}
+_GUARD = {("<", "new"): "min", (">", "old"): "min", (">", "new"): "max", ("<", "old"): "max"}
+
+
+def raise_reductions(k: Kernel) -> Kernel:
+    bool_scalars = {t.name for t in k.tables if t.space == "scalar" and t.dtype.is_bool}
+    return replace(k, body=_block(k.body, bool_scalars, depth=0, owners={}))
+
+
+def _block(body, flags, depth: int, owners: dict):
+    """``depth``: data loops enclosing ``body``; ``owners``: bool private -> its depth."""
+    out = []
+    for s in body:
+        if isinstance(s, Loop):
+            inner = depth + s.is_data_loop
+            mine = dict(owners)
+            mine.update({name: inner for name, d in s.locals if d.is_bool})
+            s = replace(s, body=_block(s.body, flags, inner, mine))
+        elif isinstance(s, If):
+            s = replace(s, then=_block(s.then, flags, depth, owners),
+                        orelse=_block(s.orelse, flags, depth, owners))
+            s = _guarded(s, flags) or s
+        elif isinstance(s, Store | Assign):
+            s = _rmw(s)
+            if isinstance(s, Store) and depth > 0:
+                s = _flag(s, flags)
+            elif isinstance(s, Assign) and owners.get(s.name, depth) < depth:
+                s = _flag(s, {s.name})
+        out.append(s)
+    return tuple(out)
+
+
+def _reads_target(e, s) -> bool:
+    if isinstance(s, Store):
+        return isinstance(e, Load) and e.table == s.table and e.index == s.index
+    return isinstance(e, Var) and e.name == s.name
+
+
+def _with_op(s, value, op):
+    return replace(s, value=value, op=op)
+
+
+def _rmw(s):
+    """``x = x op e`` -> ``x op= e``."""
+    if s.op is not None or not isinstance(s.value, Bin):
+        return s
+    v = s.value
+    if isinstance(s, Store) and s.flag is not None:
+        return s
+    if v.op in _SYMMETRIC:
+        red = _SYMMETRIC[v.op]
+        if red in ("or", "and") and not v.dtype.is_bool:
+            return s
+        if v.dtype != _dtype_of_target(s, v):
+            return s
+        if _reads_target(v.a, s):
+            return _with_op(s, v.b, red)
+        if _reads_target(v.b, s):
+            return _with_op(s, v.a, red)
+    if v.op == "-" and _reads_target(v.a, s) and v.dtype == _dtype_of_target(s, v):
+        neg = v.b
+        if isinstance(neg, Const) and neg.weak:
+            neg = replace(neg, value=-neg.value)
+        else:
+            neg = Un("-", neg, neg.dtype, loc=neg.loc)
+        return _with_op(s, neg, "add")
+    return s
+
+
+def _dtype_of_target(s, v):
+    """The target's dtype as seen by the read inside ``v`` (promotion must not widen)."""
+    for side in (v.a, v.b):
+        if _reads_target(side, s):
+            return side.dtype
+    return None
+
+
+def _guarded(s: If, flags):
+    """``if e < x: x = e [; f = True]`` -> ``x min= e [-> f]``."""
+    if s.orelse or not 1 <= len(s.then) <= 2 or not isinstance(s.cond, Bin):
+        return None
+    stores = [t for t in s.then if isinstance(t, Store | Assign) and t.op is None
+              and not _is_flag_set(t, flags)]
+    sets = [t for t in s.then if _is_flag_set(t, flags)]
+    if len(stores) != 1 or len(stores) + len(sets) != len(s.then):
+        return None
+    st = stores[0]
+    c = s.cond
+    if c.op not in ("<", ">"):
+        return None
+    if _reads_target(c.b, st) and c.a == st.value:
+        op = _GUARD[(c.op, "new")]
+    elif _reads_target(c.a, st) and c.b == st.value:
+        op = _GUARD[(c.op, "old")]
+    else:
+        return None
+    if isinstance(st, Assign):
+        if sets:
+            return None
+        return replace(st, op=op, loc=s.loc)
+    flag = sets[0].table if sets else None
+    if flag is not None and flag == st.table:
+        return None
+    return replace(st, op=op, flag=flag, loc=s.loc)
+
+
+def _is_flag_set(t, flags) -> bool:
+    return (isinstance(t, Store) and t.table in flags and t.index is None
+            and isinstance(t.value, Const) and t.value.value is True
+            and t.op in (None, "or"))
+
+
+def _flag(s, flags):
+    """``f = True`` -> ``f or= True`` and ``f = False`` -> ``f and= False`` inside loops."""
+    name = s.table if isinstance(s, Store) else s.name
+    if s.op is None and name in flags and getattr(s, "index", None) is None \
+            and isinstance(s.value, Const) and isinstance(s.value.value, bool):
+        return replace(s, op="or" if s.value.value else "and")
+    return s
