@@ -76,18 +76,21 @@ class DType:
         return False
 
     def __call__(self, x):
-        """Cast a Python value (the plain-Python meaning of ``cs.i32(x)`` in a kernel)."""
+        """Cast a value: the plain-Python meaning of ``cs.i32(x)`` in a kernel.
+
+        Returns a NumPy scalar of this type (a typed value, as a table entry is).
+        """
+        if isinstance(x, np.generic):
+            x = x.item()
         if self.is_bool:
-            return bool(x)
+            return np.bool_(bool(x))
         if self.is_int:
-            if isinstance(x, float | np.floating):
+            if isinstance(x, float):
                 if not math.isfinite(x):
                     raise OverflowError(f"cannot convert {x} to {self.name}")
                 x = int(x)
-            return wrap_int(int(x), self.bits)
-        if self.bits == 32:
-            return float(np.float32(x))
-        return float(x)
+            return self.np.type(wrap_int(int(x), self.bits))
+        return self.np.type(x)
 
     def __repr__(self) -> str:
         return self.name
@@ -180,4 +183,4 @@ def fill_value(dtype: DType, fill):
         if not dtype.min <= fill <= dtype.max:
             raise TypeError(f"fill {fill} does not fit in {dtype}")
         return int(fill)
-    return dtype(fill)
+    return dtype(fill).item()

@@ -267,8 +267,8 @@ class Graph:
         if bad.size:
             i = int(bad[0])
             raise ArgumentError(
-                f"edge {int(self.edge_src[i])}->{int(self.out_dst[i])} has weight {w[i]!r}, "
-                "but the kernel declares integer weights",
+                f"edge {int(self.edge_src[i])}->{int(self.out_dst[i])} has weight "
+                f"{float(w[i])!r}, but the kernel declares integer weights",
                 hint="use a graph with integer weights, or declare @cs.kernel(weight=cs.f64)")
         return iw
 

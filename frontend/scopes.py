@@ -87,7 +87,7 @@ def resolve_scopes(raw: RawKernel) -> Kernel:
             local = private_sites.get(id(e))
             if local is not None:
                 return replace(e, name=local)
-            return Load(e.name, None, e.dtype, loc=e.loc)
+            return Load(e.name, None, e.dtype, e.weak, loc=e.loc)
         return e
 
     def rebuild(body):

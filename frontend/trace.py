@@ -74,6 +74,7 @@ class RawKernel:
     weight_dtype: DType
     loc: Loc
     node_params: set[str] = field(default_factory=set)
+    weak_scalars: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,10 +113,11 @@ def trace_source(fn, weight_dtype: DType = f64) -> RawKernel:
     tracer = _Tracer(file, first - 1, indent, globals_, weight_dtype)
     # Types of scalars are the join of everything assigned to them; a pass may widen a
     # type that an earlier pass used, so trace until the types stop changing.
-    for _ in range(6):
-        before = dict(tracer.scalars)
+    for _ in range(8):
+        before = (dict(tracer.scalars), dict(tracer.weak_scalars))
         raw = tracer.run(fdef)
-        if tracer.scalars == before:
+        if (tracer.scalars, tracer.weak_scalars) == before:
+            raw.weak_scalars = dict(tracer.weak_scalars)
             return raw
     raise KernelError("the types of the kernel's scalars do not settle",
                       loc=tracer.loc(fdef))  # pragma: no cover
@@ -130,6 +132,7 @@ class _Tracer:
         self.globals = globals_
         self.weight_dtype = weight_dtype
         self.scalars: dict[str, DType] = {}
+        self.weak_scalars: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ utilities
     def loc(self, node) -> Loc:
@@ -146,6 +149,7 @@ class _Tracer:
         self.table_decl: dict[str, ast.AST] = {}
         self.scalar_locs: dict[str, Loc] = {}
         self.seen_scalars: dict[str, DType] = {}
+        self.seen_weak: dict[str, bool] = {}
         self.loop_vars: dict[str, DType] = {}  # in scope now: name -> i64 or EDGE
         self.node_loop_vars: set[str] = set()
         self.used_weight = False
@@ -168,6 +172,8 @@ class _Tracer:
         for name, d in self.seen_scalars.items():
             old = self.scalars.get(name)
             self.scalars[name] = d if old is None else self._join(name, old, d, None)
+        for name, w in self.seen_weak.items():
+            self.weak_scalars[name] = self.weak_scalars.get(name, True) and w
         params = [p if p.name not in self.node_params else _with_node(p) for p in self.params]
         return RawKernel(fdef.name, params, tables, dict(self.scalars), self.scalar_locs,
                          tuple(stmts), tuple(returns), self.weight_dtype, self.loc(fdef),
@@ -230,6 +236,9 @@ class _Tracer:
             self.error(arg.annotation or arg, f"parameter '{arg.arg}' has unsupported type "
                        f"{getattr(ann, '__name__', ann)!s}",
                        hint="parameters are int, float, bool or cs.NodeArray[dtype]")
+        if default is not None and kind == "array":
+            self.error(default, f"node-array parameter '{arg.arg}' cannot have a default",
+                       hint="pass the array in every call")
         if default is not None:
             ok = (kind == "scalar" and (
                 (dtype.is_bool and isinstance(dval, bool)) or
@@ -405,17 +414,13 @@ class _Tracer:
         return [self._write(target, self.expr(node.value), node)]
 
     def stmt_AnnAssign(self, node: ast.AnnAssign) -> list:
+        """``x: float = v`` is ``x = v``: Python does not convert, and neither do we."""
         if node.value is None:
             self.error(node, "a declaration without a value is outside the language",
                        hint="give the variable its initial value")
         if not isinstance(node.target, ast.Name):
             self.error(node.target, "annotated assignment must assign a plain name")
-        ann = self._eval_annotation(node.annotation)
-        want = {int: i64, float: f64, bool: boolean}.get(ann, ann)
-        value = self.expr(node.value)
-        if isinstance(want, DType):
-            value = self._coerce_scalar(value, want, node)
-        return [self._write(node.target, value, node)]
+        return [self._write(node.target, self.expr(node.value), node)]
 
     def stmt_AugAssign(self, node: ast.AugAssign) -> list:
         op = _BINOPS.get(type(node.op))
@@ -559,6 +564,7 @@ class _Tracer:
                            "an edge cannot be stored in a variable",
                            hint="store the field you need: e.dst, e.src, e.weight or e.id")
             d = value.dtype
+            self.seen_weak[name] = self.seen_weak.get(name, True) and value.weak
             old = self.seen_scalars.get(name)
             self.seen_scalars[name] = d if old is None else self._join(name, old, d, target)
             self.scalar_locs.setdefault(name, self.loc(target))
@@ -663,7 +669,7 @@ class _Tracer:
         name = node.id
         loc = self.loc(node)
         if name in self.loop_vars:
-            return Var(name, self.loop_vars[name], loc=loc)
+            return Var(name, self.loop_vars[name], weak=True, loc=loc)
         if name in self.loopvar_names:
             self.error(node, f"loop variable '{name}' is used outside its loop",
                        hint="copy the value you need into a scalar inside the loop")
@@ -672,7 +678,7 @@ class _Tracer:
             if kind == "array":
                 self.error(node, f"'{name}' is a node array; index it with a vertex",
                            hint=f"write {name}[v]")
-            return Var(name, dtype, loc=loc)
+            return Var(name, dtype, weak=True, loc=loc)
         if name in self.table_names:
             self.error(node, f"'{name}' is a table; index it with a vertex or edge id",
                        hint=f"write {name}[v] (or {name}[e.id] for an edge array)")
@@ -684,7 +690,8 @@ class _Tracer:
             if d is None:
                 self.error(node, f"'{name}' is used before it is assigned",
                            hint=f"give '{name}' a value before this line")
-            return Var(name, d, loc=loc)
+            weak = self.weak_scalars.get(name, self.seen_weak.get(name, True))
+            return Var(name, d, weak=weak, loc=loc)
         return self._constant(node, self._resolve_global(node))
 
     def _constant(self, node, v) -> Expr:
@@ -796,7 +803,7 @@ class _Tracer:
             if x.dtype == EDGE:
                 self.error(node, "edges cannot be used in arithmetic",
                            hint="use e.src, e.dst, e.weight or e.id")
-        aw, bw = _is_weak(a), _is_weak(b)
+        aw, bw = _weak(a), _weak(b)
         if op in ("&", "|", "^"):
             if a.dtype.is_bool and b.dtype.is_bool:
                 return Bin(op, a, b, boolean, loc=loc)
@@ -867,6 +874,14 @@ class _Tracer:
             if left.dtype.is_bool != right.dtype.is_bool or \
                     (left.dtype.is_bool and op not in ("==", "!=")):
                 self.error(node, f"cannot compare {left.dtype} with {right.dtype} using '{op}'")
+            for x, y in ((left, right), (right, left)):
+                if x.dtype.is_int and isinstance(y, Const) and y.dtype.is_float and \
+                        y.value in (math.inf, -math.inf):
+                    self.error(node, f"comparing the integer '{ast.unparse(node)[:40]}' with "
+                               "an infinity is decided by the types alone (an integer is "
+                               "never infinite; a table filled with cs.INF holds its "
+                               "type's maximum)",
+                               hint=f"compare with cs.{x.dtype}.max (or .min) instead")
             c = Bin(op, left, right, boolean, loc=self.loc(node))
             out = c if out is None else Bin("and", out, c, boolean, loc=self.loc(node))
             left = right
@@ -877,8 +892,8 @@ class _Tracer:
         a, b = self.expr(node.body), self.expr(node.orelse)
         if a.dtype.is_bool != b.dtype.is_bool:
             self.error(node, f"the two branches have types {a.dtype} and {b.dtype}")
-        d = a.dtype if a.dtype.is_bool else dt.promote(a.dtype, b.dtype, _is_weak(a),
-                                                       _is_weak(b))
+        d = a.dtype if a.dtype.is_bool else dt.promote(a.dtype, b.dtype, _weak(a),
+                                                       _weak(b))
         return Select(c, a, b, d, loc=self.loc(node))
 
     def expr_Call(self, node: ast.Call) -> Expr:
@@ -908,8 +923,8 @@ class _Tracer:
                                hint="use 'or' / 'and'")
                 if a.dtype == EDGE or out.dtype == EDGE:
                     self.error(node, f"{fn.__name__}() of edges")
-                out = Bin(fn.__name__, out, a, dt.promote(out.dtype, a.dtype, _is_weak(out),
-                                                          _is_weak(a)), loc=loc)
+                out = Bin(fn.__name__, out, a, dt.promote(out.dtype, a.dtype, _weak(out),
+                                                          _weak(a)), loc=loc)
             return out
         if fn is abs:
             a = self._one_arg(node, "abs")
@@ -931,9 +946,10 @@ class _Tracer:
             if a.dtype.is_bool:
                 self.error(node, f"converting a bool with {ast.unparse(f)}() is outside the "
                            "language", hint="use '1 if flag else 0'")
+            python_cast = fn in (int, float)
             if isinstance(a, Const) and a.weak and target.kind == a.dtype.kind:
-                return Const(a.value, target, loc=loc)
-            return Cast(a, target, loc=loc)
+                return Const(a.value, target, python_cast, loc=loc)
+            return Cast(a, target, python_cast, loc=loc)
         if fn is range:
             self.error(node, "range() is allowed only as a for-loop iterable",
                        hint="write 'for i in range(n):'")
@@ -975,16 +991,6 @@ class _Tracer:
                        hint="compare explicitly, e.g. 'x != 0'")
         return c
 
-    def _coerce_scalar(self, value: Expr, want: DType, node) -> Expr:
-        if value.dtype == want:
-            return value
-        if not dt.can_store(value.dtype, want) or (value.dtype.is_float and want.is_int):
-            self.error(node, f"cannot assign a {value.dtype} value to a {want} variable",
-                       hint=_store_hint(value.dtype, want))
-        if isinstance(value, Const):
-            return Const(want(value.value), want, loc=value.loc)
-        return Cast(value, want, loc=value.loc)
-
     def _global_is(self, node: ast.Name, obj) -> bool:
         try:
             return self._resolve_global(node) is obj
@@ -993,8 +999,8 @@ class _Tracer:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _is_weak(e: Expr) -> bool:
-    return isinstance(e, Const) and e.weak
+def _weak(e: Expr) -> bool:
+    return e.weak
 
 
 def _with_node(p: Param) -> Param:

@@ -537,7 +537,7 @@ class _Compiler:
                 a, b = self.expr(e.a), self.expr(e.b)
             else:
                 from .. import dtypes as dt
-                common = dt.promote(e.a.dtype, e.b.dtype, _weak(e.a), _weak(e.b))
+                common = dt.promote(e.a.dtype, e.b.dtype, e.a.weak, e.b.weak)
                 a, b = self.promoted(e.a, common), self.promoted(e.b, common)
             return {
                 "<": lambda F: a(F) < b(F), "<=": lambda F: a(F) <= b(F),
@@ -673,6 +673,3 @@ class _Compiler:
             return i < hi and dst[i] == y
         return has_edge
 
-
-def _weak(e: Expr) -> bool:
-    return isinstance(e, Const) and e.weak

@@ -22,6 +22,11 @@ Invariants (checked by ``cosynth.ir.verify``):
 
 * Every expression carries its dtype; every node carries the user's source ``loc``
   (ignored by equality, so rewritten IR compares structurally).
+* ``weak`` marks values that are plain Python numbers in the reference run (literals,
+  parameters, vertex ids, degrees, scalars only ever assigned such values): as in NumPy
+  (NEP 50) a weak operand takes the type of the typed operand it meets, so
+  ``f32_table[v] * alpha`` computes in f32.  Values loaded from node/edge tables and
+  ``cs.i32(...)``-style casts are typed ("strong").
 * Data are named tables.  A node table has one entry per vertex, an edge table one per
   edge id, a scalar table is a single shared value (its index is ``None``).  The graph's
   edge weights are the input edge table ``weight``.
@@ -78,7 +83,9 @@ def _loc():
 # ------------------------------------------------------------------------- expressions
 @dataclass(frozen=True)
 class Expr:
-    pass
+    @property
+    def weak(self) -> bool:
+        return False
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class Var(Expr):
 
     name: str
     dtype: DType
+    weak: bool = False
     loc: Loc | None = _loc()
 
 
@@ -103,6 +111,7 @@ class Load(Expr):
     table: str
     index: Expr | None
     dtype: DType
+    weak: bool = False  # only a scalar table holding Python numbers is weak
     loc: Loc | None = _loc()
 
 
@@ -116,6 +125,10 @@ class EdgeAttr(Expr):
     def dtype(self) -> DType:
         return i64
 
+    @property
+    def weak(self) -> bool:
+        return True
+
 
 @dataclass(frozen=True)
 class Bin(Expr):
@@ -125,6 +138,10 @@ class Bin(Expr):
     dtype: DType
     loc: Loc | None = _loc()
 
+    @property
+    def weak(self) -> bool:
+        return self.a.weak and self.b.weak and not self.dtype.is_bool
+
 
 @dataclass(frozen=True)
 class Un(Expr):
@@ -132,6 +149,10 @@ class Un(Expr):
     a: Expr
     dtype: DType
     loc: Loc | None = _loc()
+
+    @property
+    def weak(self) -> bool:
+        return self.a.weak and not self.dtype.is_bool
 
 
 @dataclass(frozen=True)
@@ -142,11 +163,16 @@ class Select(Expr):
     dtype: DType
     loc: Loc | None = _loc()
 
+    @property
+    def weak(self) -> bool:
+        return self.a.weak and self.b.weak
+
 
 @dataclass(frozen=True)
 class Cast(Expr):
     a: Expr
     dtype: DType
+    weak: bool = False  # int(x) / float(x) give Python numbers; cs.i32(x) a typed one
     loc: Loc | None = _loc()
 
 
@@ -159,6 +185,10 @@ class GraphQuery(Expr):
     @property
     def dtype(self) -> DType:
         return boolean if self.fn == "has_edge" else i64
+
+    @property
+    def weak(self) -> bool:
+        return self.fn != "has_edge"
 
 
 @dataclass(frozen=True)

@@ -318,9 +318,7 @@ class _Verifier:
             return e.dtype
         if a.is_bool or b.is_bool:
             self.fail(f"arithmetic '{e.op}' on bool", e)
-        weak_a = isinstance(e.a, Const) and e.a.weak
-        weak_b = isinstance(e.b, Const) and e.b.weak
-        want = dt.promote(a, b, weak_a, weak_b)
+        want = dt.promote(a, b, e.a.weak, e.b.weak)
         if e.op == "/" and want.is_int:
             want = f64
         return want

@@ -1,0 +1,1 @@
+"""Code generation backends: C++/OpenMP/MPI for CPUs and Amaranth/Verilog for FPGAs."""

@@ -1,0 +1,1 @@
+"""C++ emission for CPU partitions (OpenMP inside a blade, MPI between blades)."""

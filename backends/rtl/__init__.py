@@ -1,0 +1,1 @@
+"""Amaranth component generation for FPGA partitions, Verilog, RTL simulation, bitstreams."""

@@ -1,0 +1,1 @@
+"""Semantics-preserving rewrite rules, one module per rule, each with its proof."""

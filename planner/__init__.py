@@ -1,0 +1,1 @@
+"""Blade manifests, the cost model, the ILP partitioner, plans and communication stubs."""

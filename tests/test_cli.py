@@ -1,0 +1,118 @@
+"""The command line, run as a user runs it: output, exit status, and no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import EXAMPLES, ROOT
+
+EX = lambda name: os.path.join(EXAMPLES, f"{name}.py")  # noqa: E731
+
+
+def cosynth(*args, cwd=None):
+    proc = subprocess.run([sys.executable, "-m", "cosynth.cli", *args], capture_output=True,
+                          text=True, cwd=cwd or ROOT, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_trace_prints_ir():
+    p = cosynth("trace", EX("sssp") + ":sssp")
+    assert p.returncode == 0
+    assert "dist[e.dst] min= nd -> changed" in p.stdout
+
+
+def test_trace_whole_file_and_locs():
+    p = cosynth("trace", EX("tc"), "--locs")
+    assert p.returncode == 0 and "kernel tc()" in p.stdout and "# line" in p.stdout
+
+
+def test_interpret_checks_against_networkx_and_saves(tmp_path):
+    out = tmp_path / "depth.npy"
+    p = cosynth("interpret", EX("bfs") + ":bfs", "--graph", "kron:8", "--arg", "source=3",
+                "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    assert "interpreter == networkx: ok" in p.stdout
+    depth = np.load(out)
+    assert depth[3] == 0 and depth.dtype == np.int64
+    assert not any(f.suffix == ".tmp" for f in tmp_path.iterdir())
+
+
+def test_interpret_multiple_results_to_npz(tmp_path):
+    out = tmp_path / "tri.npz"
+    p = cosynth("interpret", EX("tc") + ":tc", "--graph", "uniform:50:200", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    z = np.load(out)
+    assert int(z["count"]) * 3 == int(z["tri"].sum())
+    p = cosynth("interpret", EX("tc") + ":tc", "--graph", "uniform:50:200", "-o",
+                str(tmp_path / "tri.npy"))
+    assert p.returncode == 2 and "save to a .npz file" in p.stderr
+
+
+def test_interpret_graph_file(tmp_path):
+    f = tmp_path / "g.wel"
+    f.write_text("0 1 2\n1 2 3\n0 2 9\n")
+    p = cosynth("interpret", EX("sssp") + ":sssp", "--graph", str(f), "--arg", "source=0")
+    assert p.returncode == 0, p.stderr
+    assert "[0, 2, 5]" in p.stdout
+
+
+def test_demo_runs_the_main_job():
+    p = cosynth("demo", "--graph", "kron:8")
+    assert p.returncode == 0, p.stderr
+    assert "interpreter == plain Python: ok" in p.stdout
+    assert "interpreter == networkx: ok" in p.stdout
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["interpret", EX("bfs") + ":bfs", "--graph", "kron:8", "--arg", "source=999"],
+     "is not a vertex of the graph"),
+    (["interpret", EX("bfs") + ":bfs", "--graph", "nope.el", "--arg", "source=0"],
+     "nope.el: error: no such graph file"),
+    (["interpret", EX("bfs") + ":bfs", "--graph", "rmat:3", "--arg", "source=0"],
+     "unknown graph generator"),
+    (["interpret", EX("bfs") + ":bfs", "--graph", "kron:8", "--arg", "source=zero"],
+     "expected an integer"),
+    (["interpret", EX("bfs") + ":bfs", "--graph", "kron:8", "--arg", "depth=1"],
+     "has no parameter 'depth'"),
+    (["interpret", EX("bfs") + ":nothere", "--graph", "kron:8"], "has no kernel named"),
+    (["interpret", "missing.py:k", "--graph", "kron:8"], "no such file"),
+    (["trace", EX("bfs") + ":bfs", "--unknown-flag"], "No such option"),
+])
+def test_user_mistakes_exit_2_with_one_paragraph(args, msg):
+    p = cosynth(*args)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert msg in p.stderr
+
+
+def test_malformed_graph_file_names_the_line(tmp_path):
+    f = tmp_path / "bad.el"
+    f.write_text("0 1\n1 2\n2 three\n")
+    p = cosynth("interpret", EX("cc") + ":cc", "--graph", str(f))
+    assert p.returncode == 2
+    assert f"{f}:3:" in p.stderr and "expected an integer vertex id, found 'three'" in p.stderr
+
+
+def test_unsupported_construct_in_kernel_file(tmp_path):
+    f = tmp_path / "k.py"
+    f.write_text("import cosynth as cs\n\n@cs.kernel\ndef k(g: cs.Graph) -> int:\n"
+                 "    x = 0\n    for v in g.nodes():\n        x += len([v])\n    return x\n")
+    for cmd in (["trace", str(f)], ["interpret", f"{f}:k", "--graph", "kron:4"]):
+        p = cosynth(*cmd)
+        assert p.returncode == 2
+        assert f"{f}:7:" in p.stderr and "fix:" in p.stderr
+
+
+def test_mismatch_against_reference_exits_3(tmp_path):
+    f = tmp_path / "wrong.py"
+    f.write_text(
+        "import cosynth as cs\nfrom cosynth import nxref\n\n"
+        "@cs.kernel(reference=nxref.cc)\ndef cc(g: cs.Graph) -> cs.NodeArray[cs.i64]:\n"
+        "    label = g.node_array(cs.i64, 0)\n    return label\n")
+    p = cosynth("interpret", f"{f}:cc", "--graph", "kron:6")
+    assert p.returncode == 3
+    assert "differs from networkx" in p.stderr and "first: [" in p.stderr
