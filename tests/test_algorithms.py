@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import example, random_graphs, same
 
 import cosynth as cs
 from cosynth.check import compare_results
+from tests.helpers import example, random_graphs, same
 
 N_RANDOM = 24
 
@@ -100,7 +100,7 @@ def test_sssp_integer_weight_kernel():
     """@cs.kernel(weight=cs.i64): e.weight is an integer in both runs."""
     import textwrap
 
-    from helpers import ROOT  # noqa: F401
+    from tests.helpers import ROOT  # noqa: F401
     src = textwrap.dedent('''
         import cosynth as cs
 

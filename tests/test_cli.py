@@ -8,7 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import EXAMPLES, ROOT
+
+from tests.helpers import EXAMPLES, ROOT
 
 EX = lambda name: os.path.join(EXAMPLES, f"{name}.py")  # noqa: E731
 

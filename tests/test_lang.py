@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import example, kernel_from_source
 
 import cosynth as cs
 from cosynth.errors import ArgumentError, GraphError
+from tests.helpers import example, kernel_from_source
 
 
 @pytest.fixture(scope="module")

@@ -24,35 +24,41 @@ from ..dtypes import DType
 from ..errors import KernelRuntimeError
 from .nodes import (
     Alloc,
+    AllReduce,
     Assign,
     Bin,
     Cast,
     Const,
     EdgeAttr,
+    Exchange,
     Expr,
     GraphQuery,
     If,
     Kernel,
     Load,
     Loop,
+    Refresh,
     Select,
     Store,
     TableRef,
     Un,
     Var,
 )
-from .walk import iter_stmts
+from .walk import iter_exprs, iter_stmts, stmt_exprs
 
 __all__ = ["interpret"]
 
 
-def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None) -> tuple:
+def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
+              blade=None) -> tuple:
     """Run ``k`` on ``graph`` with bound ``args``; returns a tuple of results.
 
     Node and edge tables come back as NumPy arrays, scalars as Python values.
     ``while_limit`` bounds the iterations of any one while loop (None: unbounded).
+    ``blade`` (a ``cosynth.ir.blades.Blade``) runs a blade program as one blade of several;
+    see ``cosynth.ir.blades.run_blades``.
     """
-    return _Compiler(k, graph, args, while_limit).run()
+    return _Compiler(k, graph, args, while_limit, blade).run()
 
 
 Fn = Callable[[list], object]
@@ -130,8 +136,12 @@ def _converter(src: DType, dst: DType):
 
 
 class _Compiler:
-    def __init__(self, k: Kernel, g, args: dict, while_limit):
+    def __init__(self, k: Kernel, g, args: dict, while_limit, blade=None):
         self.k = k
+        self.blade = blade
+        self.in_projected = False
+        self.outbox: dict[str, dict] = {}
+        self.bsp: dict[str, list] = {}  # table -> holder of its snapshot (inside bsp loops)
         self.g = g
         self.n, self.m = g.n, g.m
         self.while_limit = while_limit
@@ -153,7 +163,7 @@ class _Compiler:
                 self.data[t.name] = [t.dtype.np.type(0).item()] * size
         self.slots: dict[str, int] = {}
         for p in k.params:
-            if p.kind == "scalar":
+            if p.kind in ("scalar", "shard"):
                 self.slot(p.name)
         for t in k.tables:
             if t.space == "scalar":
@@ -166,8 +176,10 @@ class _Compiler:
                     self.slot(name)
         self.frame = [None] * len(self.slots)
         for p in k.params:
-            if p.kind == "scalar":
+            if p.kind in ("scalar", "shard"):
                 self.frame[self.slots[p.name]] = args[p.name]
+        if blade is not None:
+            self.lo, self.hi = args["shard_lo"], args["shard_hi"]
         for t in k.tables:
             if t.space == "scalar":
                 self.frame[self.slots[t.name]] = t.dtype.np.type(0).item()
@@ -243,6 +255,8 @@ class _Compiler:
             return if_
         if isinstance(s, Loop):
             return self.loop(s)
+        if isinstance(s, Exchange | Refresh | AllReduce):
+            return self.collective(s)
         raise TypeError(f"unknown statement {s!r}")  # pragma: no cover
 
     def alloc(self, s: Alloc) -> Fn:
@@ -292,6 +306,8 @@ class _Compiler:
                 T[index(F)] = value(F)
             return store
         red = self.reducer(s.op, t.dtype)
+        if self.blade is not None and self.in_projected and t.space == "node":
+            return self.remote_reduce(s, T, index, value, red)
         if s.flag is None:
             def reduce(F):
                 i = index(F)
@@ -307,6 +323,74 @@ class _Compiler:
                 T[i] = new
                 F[fk] = True
         return reduce_flag
+
+    def remote_reduce(self, s: Store, T, index, value, red) -> Fn:
+        """A reduction inside a distributed loop: applied here if this blade owns the
+        entry, else combined into the outbox until the table's next exchange."""
+        lo, hi = self.lo, self.hi
+        box = self.outbox.setdefault(s.table, {})
+        fk = self.slots[s.flag] if s.flag else None
+
+        def reduce_remote(F):
+            i = index(F)
+            v = value(F)
+            if lo <= i < hi:
+                old = T[i]
+                new = red(old, v)
+                if _differs(new, old):
+                    T[i] = new
+                    if fk is not None:
+                        F[fk] = True
+            elif i in box:
+                box[i] = red(box[i], v)
+            else:
+                box[i] = v
+        return reduce_remote
+
+    def collective(self, s) -> Fn:
+        blade = self.blade
+        if blade is None:
+            raise KernelRuntimeError(f"in kernel '{self.k.name}': a blade program needs "
+                                     "cosynth.ir.blades.run_blades to run", loc=s.loc)
+        net, rank = blade.net, blade.rank
+        t = self.tables[s.table]
+        if isinstance(s, AllReduce):
+            k = self.slots[s.table]
+            red = self.reducer(s.op, t.dtype)
+
+            def allreduce(F):
+                F[k] = net.allreduce(rank, s.table, F[k], red)
+            return allreduce
+        T = self.data[s.table]
+        if isinstance(s, Exchange):
+            box = self.outbox.setdefault(s.table, {})
+            red = self.reducer(s.op, t.dtype)
+            fk = self.slots[s.flag] if s.flag else None
+
+            def exchange(F):
+                incoming = net.exchange(rank, s.table, dict(box))
+                box.clear()
+                changed = False
+                for i, v in incoming:
+                    old = T[i]
+                    new = red(old, v)
+                    if _differs(new, old):
+                        T[i] = new
+                        changed = True
+                if changed and fk is not None:
+                    F[fk] = True
+            return exchange
+        if t.space == "node":
+            ranges = list(blade.shards)
+        else:  # an edge belongs to the owner of its source: CSR ranges
+            ranges = [(self.indptr[lo], self.indptr[hi]) for lo, hi in blade.shards]
+        mine = ranges[rank]
+
+        def refresh(F):
+            parts = net.refresh(rank, s.table, T[mine[0]:mine[1]], ranges)
+            for (a, b), part in zip(ranges, parts):
+                T[a:b] = part
+        return refresh
 
     def assign(self, s: Assign) -> Fn:
         k = self.slots[s.name]
@@ -395,6 +479,30 @@ class _Compiler:
         return checked
 
     def loop(self, s: Loop) -> Fn:
+        """Compile a loop; a ``bsp`` sweep reads the tables it writes from a snapshot."""
+        outer_projected, outer_bsp = self.in_projected, dict(self.bsp)
+        if self.blade is not None and s.is_data_loop and _projected(s):
+            self.in_projected = True
+        holders = []
+        if s.schedule == "bsp" and not outer_bsp:
+            for name in sorted(_read_and_written(s)):
+                if self.tables[name].space != "scalar":
+                    self.bsp[name] = [self.data[name]]
+                    holders.append((self.data[name], self.bsp[name]))
+        try:
+            inner = self._loop_body(s)
+        finally:
+            self.in_projected, self.bsp = outer_projected, outer_bsp
+        if not holders:
+            return inner
+
+        def bsp_loop(F):
+            for data, holder in holders:
+                holder[0] = data[:]  # every read in the sweep sees the state before it
+            inner(F)
+        return bsp_loop
+
+    def _loop_body(self, s: Loop) -> Fn:
         body = self.block(s.body) if s.kind != "nodes" else None
         if s.kind == "nodes":
             self.safe_nodes.add(s.var)
@@ -443,6 +551,15 @@ class _Compiler:
         if s.kind == "edges":
             ke = self.slots[s.var]
             m = self.m
+            if s.start is not None:
+                lo_f, hi_f, indptr, n = self.expr(s.start), self.expr(s.stop), self.indptr, self.n
+
+                def edge_range(F):
+                    lo, hi = max(lo_f(F), 0), min(hi_f(F), n)
+                    for i in range(indptr[lo], indptr[max(hi, lo)]):
+                        F[ke] = i
+                        body(F)
+                return edge_range
 
             def edges(F):
                 for i in range(m):
@@ -494,8 +611,11 @@ class _Compiler:
             if t.space == "scalar":
                 k = self.slots[e.table]
                 return lambda F: F[k]
-            T = self.data[e.table]
             idx = self.index(e.index, t, e)
+            if e.table in self.bsp:
+                holder = self.bsp[e.table]
+                return lambda F: holder[0][idx(F)]
+            T = self.data[e.table]
             return lambda F: T[idx(F)]
         if isinstance(e, EdgeAttr):
             k = self.slots[e.edge]
@@ -673,3 +793,22 @@ class _Compiler:
             return i < hi and dst[i] == y
         return has_edge
 
+
+
+def _projected(loop: Loop) -> bool:
+    """A loop the projection rule distributed (its range starts at ``shard_lo``)."""
+    return loop.start is not None and any(
+        isinstance(x, Var) and x.name == "shard_lo" for x in iter_exprs(loop.start))
+
+
+def _read_and_written(loop: Loop) -> set[str]:
+    """Tables a loop both reads and writes (what a bsp sweep must read from a snapshot)."""
+    reads, writes = set(), set()
+    for s, _ in iter_stmts(loop.body):
+        if isinstance(s, Store):
+            writes.add(s.table)
+        for e in stmt_exprs(s):
+            for x in iter_exprs(e):
+                if isinstance(x, Load):
+                    reads.add(x.table)
+    return reads & writes

@@ -13,6 +13,9 @@ The whole IR on one page::
             | If(cond, then: Stmt*, orelse: Stmt*)
             | Loop(kind, var?, body: Stmt*, schedule, of?, start?, stop?, step?, cond?,
                    locals: (name, dtype)*)
+            | Exchange(table, op, flag?)   -- deliver buffered remote reductions to owners
+            | Refresh(table)               -- copy owners' entries into every mirror
+            | AllReduce(table, op)         -- combine a scalar across blades
 
     Expr    = Const(value, dtype, weak) | Var(name) | Load(table, index?)
             | EdgeAttr(edge, src | dst | id) | Bin(op, a, b) | Un(op, a)
@@ -37,12 +40,19 @@ Invariants (checked by ``cosynth.ir.verify``):
 * ``Assign`` writes a scalar private to one iteration of its innermost enclosing
   node/edge loop, listed in that loop's ``locals``; it is assigned before it is read.
 * Loop kinds: ``nodes`` (over vertices, optionally ``start..stop``), ``out_edges`` /
-  ``in_edges`` (of the vertex ``of``), ``edges`` (all edges, by id), ``range``
+  ``in_edges`` (of the vertex ``of``), ``edges`` (all edges by id, optionally only those
+  whose source lies in ``start..stop``), ``range``
   (``start, stop, step``), ``while`` (``cond``).  ``var`` names the vertex, the edge, or
   the counter.  ``schedule`` is ``seq`` (Python's meaning: in order) unless a rewrite
   proves another legal: ``par`` (any order, reductions combine), ``bsp`` (reads see the
   values from before the loop: double-buffered), ``async`` (any order, reads may see
   writes of other iterations).
+* A *blade program* (the output of data projection) runs once per blade with the scalar
+  parameters ``shard_lo``/``shard_hi`` naming the vertices it owns.  A reduction store
+  whose index the blade does not own is buffered (combined with its operator) until the
+  next ``Exchange`` of that table; ``Refresh``, ``Exchange`` and ``AllReduce`` are
+  collective: every blade reaches them in the same order.  Outside node/edge loops all
+  blades hold identical copies of every table.
 * Integer arithmetic wraps at the type's width; ``//`` and ``%`` floor as in Python;
   ``/`` is IEEE division in floating point; ``min(a, b)`` is ``b if b < a else a``.
 """
@@ -58,7 +68,8 @@ __all__ = [
     "REDUCE_OPS", "LOOP_KINDS", "SCHEDULES", "EDGE", "BIN_OPS", "CMP_OPS", "UN_OPS",
     "GRAPH_FNS", "Expr", "Const", "Var", "Load", "EdgeAttr", "Bin", "Un", "Select", "Cast",
     "GraphQuery", "TableRef", "Stmt", "Alloc", "Store", "Assign", "If", "Loop", "Param",
-    "Table", "Kernel", "replace", "children",
+    "Table", "Kernel", "replace", "children", "Exchange", "Refresh", "AllReduce",
+    "COMM_STMTS",
 ]
 
 REDUCE_OPS = ("min", "max", "add", "or", "and")
@@ -263,11 +274,43 @@ class Loop(Stmt):
         return self.kind in ("nodes", "out_edges", "in_edges", "edges")
 
 
+@dataclass(frozen=True)
+class Exchange(Stmt):
+    """Collective: send every buffered remote reduction of ``table`` to its owner, which
+    applies it with ``op`` (setting ``flag`` on every blade if any entry changed)."""
+
+    table: str
+    op: str
+    flag: str | None = None
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Refresh(Stmt):
+    """Collective: every blade copies the owners' values of ``table`` into its mirror."""
+
+    table: str
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class AllReduce(Stmt):
+    """Collective: replace the scalar ``table`` on every blade by the ``op``-combination
+    of all blades' values (a reduction tree)."""
+
+    table: str
+    op: str
+    loc: Loc | None = _loc()
+
+
+COMM_STMTS = (Exchange, Refresh, AllReduce)
+
+
 # ---------------------------------------------------------------------------- kernel
 @dataclass(frozen=True)
 class Param:
     name: str
-    kind: str  # scalar | array
+    kind: str  # scalar | array | shard (shard_lo / shard_hi of a blade program)
     dtype: DType
     default: object = None
     has_default: bool = False

@@ -33,17 +33,20 @@ import math
 
 from .nodes import (
     Alloc,
+    AllReduce,
     Assign,
     Bin,
     Cast,
     Const,
     EdgeAttr,
+    Exchange,
     Expr,
     GraphQuery,
     If,
     Kernel,
     Load,
     Loop,
+    Refresh,
     Select,
     Store,
     TableRef,
@@ -72,7 +75,7 @@ def print_kernel(k: Kernel, locs: bool = False) -> str:
 
 
 def _param(p) -> str:
-    kind = f"node {p.dtype}" if p.kind == "array" else str(p.dtype)
+    kind = {"array": f"node {p.dtype}", "shard": f"{p.dtype} shard"}.get(p.kind, str(p.dtype))
     node = " node" if p.node else ""
     default = f" = {_literal(p.default)}" if p.has_default else ""
     return f"{p.name}: {kind}{node}{default}"
@@ -105,6 +108,13 @@ def print_stmts(body, depth: int = 0, locs: bool = False) -> list[str]:
                 decl = ", ".join(f"{n}: {d}" for n, d in s.locals)
                 out.append(f"{pad}  private {decl}")
             out.extend(print_stmts(s.body, depth + 1, locs) or [f"{pad}  pass"])
+        elif isinstance(s, Exchange):
+            flag = f" -> {s.flag}" if s.flag else ""
+            out.append(f"{pad}exchange {s.table} {s.op}{flag}{tail}")
+        elif isinstance(s, Refresh):
+            out.append(f"{pad}refresh {s.table}{tail}")
+        elif isinstance(s, AllReduce):
+            out.append(f"{pad}allreduce {s.table} {s.op}{tail}")
         else:  # pragma: no cover - the verifier rejects unknown statements
             out.append(f"{pad}<{type(s).__name__}>")
     return out
@@ -119,7 +129,8 @@ def _loop_header(s: Loop) -> str:
     if s.kind in ("out_edges", "in_edges"):
         return f"for {s.var} in {s.kind}({print_expr(s.of)})"
     if s.kind == "edges":
-        return f"for {s.var} in edges()"
+        rng = "" if s.start is None else f"{print_expr(s.start)}, {print_expr(s.stop)}"
+        return f"for {s.var} in edges({rng})"
     step = "" if isinstance(s.step, Const) and s.step.value == 1 else f", {print_expr(s.step)}"
     return f"for {s.var} in range({print_expr(s.start)}, {print_expr(s.stop)}{step})"
 

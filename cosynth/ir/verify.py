@@ -18,17 +18,20 @@ from .nodes import (
     SCHEDULES,
     UN_OPS,
     Alloc,
+    AllReduce,
     Assign,
     Bin,
     Cast,
     Const,
     EdgeAttr,
+    Exchange,
     Expr,
     GraphQuery,
     If,
     Kernel,
     Load,
     Loop,
+    Refresh,
     Select,
     Store,
     TableRef,
@@ -60,6 +63,7 @@ def verify(k: Kernel) -> Kernel:
 class _Verifier:
     def __init__(self, k: Kernel):
         self.k = k
+        self._in_data_loop = False
         self.tables = {}
         for t in k.tables:
             if t.name in self.tables:
@@ -87,7 +91,7 @@ class _Verifier:
         raise VerifyError(f"kernel {self.k.name}: {msg}{where}\n  in: {node!r}"[:2000])
 
     def run(self):
-        scope = {p.name: p.dtype for p in self.k.params if p.kind == "scalar"}
+        scope = {p.name: p.dtype for p in self.k.params if p.kind in ("scalar", "shard")}
         self.block(self.k.body, scope, edges=set(), locals_={}, defined=set())
         if not self.k.returns:
             self.fail("a kernel returns at least one value")
@@ -132,6 +136,8 @@ class _Verifier:
                 defined = a & b
             elif isinstance(s, Loop):
                 self.loop(s, scope, edges, locals_, defined)
+            elif isinstance(s, Exchange | Refresh | AllReduce):
+                self.comm(s, edges)
             else:
                 self.fail(f"unknown statement {type(s).__name__}", s)
         return defined
@@ -149,10 +155,10 @@ class _Verifier:
             self.fail("while loops (only) have a condition", s)
         if s.kind == "range" and None in (s.start, s.stop, s.step):
             self.fail("a range loop needs start, stop and step", s)
-        if s.kind not in ("range", "nodes") and (s.start or s.stop or s.step):
+        if s.kind not in ("range", "nodes", "edges") and (s.start or s.stop or s.step):
             self.fail(f"a {s.kind} loop has no bounds", s)
-        if s.kind == "nodes" and (s.start is None) != (s.stop is None):
-            self.fail("a node loop's bounds come as a pair", s)
+        if s.kind in ("nodes", "edges") and ((s.start is None) != (s.stop is None) or s.step):
+            self.fail(f"a {s.kind} loop's bounds come as a pair (start, stop)", s)
         if s.locals and not s.is_data_loop:
             self.fail("only node/edge loops have private locals", s)
         for e in (s.of, s.start, s.stop, s.step):
@@ -178,7 +184,32 @@ class _Verifier:
         for name, d in s.locals:
             inner_scope[name] = d
         inner_defined = set(defined) - {name for name, _ in s.locals}
-        self.block(s.body, inner_scope, inner_edges, inner_locals, inner_defined)
+        outer = self._in_data_loop
+        self._in_data_loop = outer or s.is_data_loop
+        try:
+            self.block(s.body, inner_scope, inner_edges, inner_locals, inner_defined)
+        finally:
+            self._in_data_loop = outer
+
+    def comm(self, s, edges):
+        if edges or self._in_data_loop:
+            self.fail("communication statements run outside node/edge loops", s)
+        if not any(p.kind == "shard" for p in self.k.params):
+            self.fail("communication statements belong to blade programs (shard params)", s)
+        t = self.table(s.table, s)
+        if isinstance(s, AllReduce):
+            if t.space != "scalar" or not reduce_op_allowed(s.op, t.dtype):
+                self.fail(f"allreduce of '{s.table}' with '{s.op}'", s)
+            return
+        if t.space == "scalar" or t.role != "local":
+            self.fail(f"'{s.table}' is not a node/edge table this blade writes", s)
+        if isinstance(s, Exchange):
+            if not reduce_op_allowed(s.op, t.dtype):
+                self.fail(f"exchange of '{s.table}' with '{s.op}'", s)
+            if s.flag is not None:
+                f = self.tables.get(s.flag)
+                if f is None or f.space != "scalar" or not f.dtype.is_bool:
+                    self.fail(f"flag '{s.flag}' must be a bool scalar table", s)
 
     def store(self, s: Store, scope, edges, defined):
         t = self.table(s.table, s)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import kernel_from_source, same
 
 import cosynth as cs
 from cosynth.errors import KernelError
 from cosynth.ir.printer import print_kernel
+from tests.helpers import kernel_from_source, same
 
 
 def ir_text(tmp_path, src):

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from helpers import kernel_from_source
 
 import cosynth as cs
 from cosynth.errors import KernelRuntimeError
+from tests.helpers import kernel_from_source
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import ALGORITHMS, example
 
-from cosynth.ir.printer import print_expr, print_kernel
-from cosynth.ir.nodes import Bin, Const, Select, Un, Var
 from cosynth.dtypes import boolean, f64, i32, i64
+from cosynth.ir.nodes import Bin, Const, Select, Un, Var
+from cosynth.ir.printer import print_expr, print_kernel
+from tests.helpers import ALGORITHMS, example
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(__file__)), "golden")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from helpers import ALGORITHMS, example
 
 from cosynth.dtypes import boolean, f64, i64
 from cosynth.ir.nodes import (
@@ -22,6 +21,7 @@ from cosynth.ir.nodes import (
     Var,
 )
 from cosynth.ir.verify import VerifyError, verify
+from tests.helpers import ALGORITHMS, example
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)

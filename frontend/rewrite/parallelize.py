@@ -1,0 +1,82 @@
+"""Rule ``parallelize``: a node/edge loop whose iterations are independent runs in any order.
+
+rewrite::
+
+    for v in nodes() @seq:                    for v in nodes() @par:
+      for e in out_edges(v) @seq:      ->       for e in out_edges(v) @seq:
+        contrib[e.dst] add= share                 contrib[e.dst] add= share
+
+Applies when no iteration can observe another: every table an iteration writes is either
+stored only at the iteration's own entry (``t[v] = ...``), or reduced with an operator
+proved commutative and associative on its dtype and not read in the loop.  A read of a
+reduced table at another entry is allowed when Z3 proves it *stable*: the iteration does
+the same whether or not the other iterations' reductions have landed (the BFS frontier
+test ``depth[v] == level`` against ``depth[e.dst] min= level + 1``).
+
+Refused, with the reason: a plain store to an entry others may write (``d[e.dst] = d[v]``:
+the last writer would win), a reduction whose operator fails a law (with Z3's
+counterexample), a read of something other iterations store or reduce unstably.
+The inverse (``par`` -> ``seq``) is always legal: running in order is one of the orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cosynth.ir.nodes import Kernel, Loop
+
+from .core import Path, applied, get, guards_on_path, refused, replace_at
+from .deps import accesses, conflicts
+from .laws import DEFAULT_POLICY, Policy
+from .proofs import stable_read
+
+NAME = "parallelize"
+
+
+def applies_to(loop) -> bool:
+    return isinstance(loop, Loop) and loop.is_data_loop
+
+
+def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str = "par"):
+    loop = get(k, path)
+    if not applies_to(loop):
+        return refused(NAME, path, "not a node or edge loop")
+    if to == "seq":
+        if loop.schedule == "seq":
+            return refused(NAME, path, "already sequential")
+        return applied(NAME, path, replace_at(k, path, [replace(loop, schedule="seq")]),
+                       "running the iterations in order is one of the orders allowed")
+    if loop.schedule != "seq":
+        return refused(NAME, path, f"already {loop.schedule}")
+    c = conflicts(k, loop, policy)
+    laws = list(c.laws)
+    if c.reasons:
+        return refused(NAME, path, "; ".join(c.reasons), laws)
+    for table, acc in c.rw_tables.items():
+        reads = [a for a in acc if not a.write]
+        writes = [a for a in acc if a.write]
+        if any(r.private for r in reads):
+            return refused(NAME, path, f"reads '{table}', which other iterations write", laws)
+        law = stable_read(k, loop, table, writes, policy, _context(k, path, loop))
+        laws.append(law)
+        if not law.ok:
+            return refused(NAME, path, f"{reads[0].describe()} while other iterations "
+                           f"{writes[0].describe()}: {law.describe()}", laws)
+    new = replace(loop, schedule="par")
+    return applied(NAME, path, replace_at(k, path, [new]),
+                   "iterations are independent" + (
+                       " (reductions reorderable" + (", reads stable)" if c.rw_tables else ")")
+                       if c.laws else ""), laws)
+
+
+def _context(k: Kernel, path: Path, loop: Loop) -> list:
+    """Conditions of the ifs around ``loop`` that hold throughout it (it does not write
+    the tables they read)."""
+    written = {a.table for a in accesses(k, loop) if a.write}
+    from cosynth.ir.nodes import Load
+    from cosynth.ir.walk import iter_exprs
+    out = []
+    for cond, holds in guards_on_path(k, path):
+        if not any(isinstance(x, Load) and x.table in written for x in iter_exprs(cond)):
+            out.append((cond, holds))
+    return out

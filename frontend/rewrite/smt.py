@@ -1,0 +1,420 @@
+"""Z3 encodings of IR values and operations (the only module that imports z3).
+
+Two encodings of the IR's semantics:
+
+* **exact**: integers are bit-vectors of their width (wrapping ``+ - *``, Python's
+  floor ``//`` and ``%``, signed comparisons); floats are IEEE 754 binary32/binary64 with
+  round-to-nearest-even; bools are Z3 Bools.  Used for every law about a reduction
+  operator and for every integer obligation.
+* **rounding-lemma**: for monotonicity of float expressions, bit-blasting two IEEE adders
+  does not finish (measured: ~35 s for binary16, over 2 minutes for binary32).  Each
+  rounded float operation (``+ - * /``, conversions) is then an uninterpreted function,
+  and for every pair of corresponding applications in the two copies of the expression
+  the prover adds the instance of the IEEE 754 fact that correctly rounded operations are
+  monotone in each argument (§4.3: the result is the rounding of the exact result, and
+  rounding is monotone).  Comparisons, ``min``/``max``, negation and ``abs`` stay exact.
+  The law records this in its ``detail``.
+
+A value "equals" another when both are NaN or they compare equal (so ``-0.0 == +0.0``).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import time
+from dataclasses import dataclass, field
+
+import z3
+
+from cosynth.dtypes import DType
+from cosynth.ir.nodes import Bin, Cast, Const, Expr, Select, Un
+
+__all__ = ["Encoder", "Law", "prove", "sort_of", "to_python", "fresh", "Unsupported"]
+
+_RNE = z3.RNE()
+_FP = {32: (8, 24), 64: (11, 53)}
+_counter = [0]
+
+
+class Unsupported(Exception):
+    """An expression or statement the prover does not model (the rule then refuses)."""
+
+
+def sort_of(d: DType):
+    if d.is_bool:
+        return z3.BoolSort()
+    if d.is_int:
+        return z3.BitVecSort(d.bits)
+    return z3.FPSort(*_FP[d.bits])
+
+
+def fresh(name: str, d: DType):
+    _counter[0] += 1
+    return z3.Const(f"{name}!{_counter[0]}", sort_of(d))
+
+
+@dataclass
+class Law:
+    """A proof obligation and its outcome, kept with every rewrite result."""
+
+    name: str
+    subject: str
+    status: str  # proved | refuted | assumed | unknown
+    detail: str = ""
+    counterexample: dict | None = None
+    policies: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("proved", "assumed")
+
+    def describe(self) -> str:
+        text = f"{self.name} of {self.subject}: {self.status}"
+        if self.detail:
+            text += f" ({self.detail})"
+        if self.policies:
+            text += f" [policy: {', '.join(self.policies)}]"
+        if self.counterexample:
+            cex = ", ".join(f"{k}={v}" for k, v in self.counterexample.items())
+            text += f"; counterexample: {cex}"
+        return text
+
+    def as_dict(self) -> dict:
+        return {"law": self.name, "subject": self.subject, "status": self.status,
+                "detail": self.detail, "counterexample": self.counterexample,
+                "policies": list(self.policies), "seconds": round(self.seconds, 4)}
+
+
+def prove(name: str, subject: str, claim, hypotheses=(), show: dict | None = None,
+          detail: str = "", policies=(), timeout_ms: int = 10000, witnesses=(),
+          samples: int = 64) -> Law:
+    """Prove ``hypotheses => claim`` for all values; on failure report a counterexample
+    over the terms in ``show`` (name -> z3 term).
+
+    ``witnesses`` are candidate counterexamples (lists of (term, value) pairs) that Z3
+    evaluates first, then ``samples`` seeded assignments of small and extreme values: a
+    refutation of a hard (float) formula is then often found at once instead of by search.
+    The solver decides everything the samples do not refute.
+    """
+    t0 = time.perf_counter()
+    witnesses = list(witnesses) + _samples(z3.And(*hypotheses, claim), samples)
+    for w in witnesses:
+        sub = [(t, v) for t, v in w]
+        bad = z3.simplify(z3.substitute(z3.And(*hypotheses, z3.Not(claim)), *sub))
+        if z3.is_true(bad):
+            cex = {k: to_python(z3.simplify(z3.substitute(v, *sub)))
+                   for k, v in (show or {}).items()}
+            return Law(name, subject, "refuted", detail, cex, tuple(policies),
+                       time.perf_counter() - t0)
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    for h in hypotheses:
+        s.add(h)
+    s.add(z3.Not(claim))
+    r = s.check()
+    dt = time.perf_counter() - t0
+    if r == z3.unsat:
+        return Law(name, subject, "proved", detail, None, tuple(policies), dt)
+    if r == z3.sat:
+        m = s.model()
+        cex = {k: to_python(m.eval(v, model_completion=True)) for k, v in (show or {}).items()}
+        return Law(name, subject, "refuted", detail, cex, tuple(policies), dt)
+    return Law(name, subject, "unknown", detail + f"; solver gave up ({s.reason_unknown()})",
+               None, tuple(policies), dt)
+
+
+_POOLS = ({"bv": [0, 1], "fp": [0.0, 1.0, 2.0]},
+          {"bv": [0, 1, -1, 2, 3, 7, -2], "fp": [0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -0.5, 1e10]})
+
+
+def _samples(formula, count: int) -> list:
+    """Seeded assignments of the formula's free constants to small and extreme values."""
+    import random
+
+    from z3 import z3util
+    try:
+        consts = [c for c in z3util.get_vars(formula)]
+    except Exception:  # noqa: BLE001 - uninterpreted functions: no sampling
+        return []
+    if not consts or any(not isinstance(c.sort(), z3.BitVecSortRef | z3.FPSortRef |
+                                        z3.BoolSortRef) for c in consts):
+        return []
+    rng = random.Random(0)
+    out = []
+    for i in range(count):
+        pool = _POOLS[i % 2]
+        pairs = []
+        for c in consts:
+            srt = c.sort()
+            if isinstance(srt, z3.BoolSortRef):
+                pairs.append((c, z3.BoolVal(rng.random() < 0.5)))
+            elif isinstance(srt, z3.BitVecSortRef):
+                pairs.append((c, z3.BitVecVal(rng.choice(pool["bv"]), srt.size())))
+            else:
+                pairs.append((c, z3.FPVal(rng.choice(pool["fp"]), srt)))
+        out.append(pairs)
+    return out
+
+
+def to_python(v):
+    """A model value as a readable Python value."""
+    if z3.is_true(v):
+        return True
+    if z3.is_false(v):
+        return False
+    if z3.is_bv_value(v):
+        return v.as_signed_long()
+    if isinstance(v, z3.FPNumRef):
+        if v.isNaN():
+            return "nan"
+        if v.isInf():
+            return "-inf" if v.isNegative() else "inf"
+        bits = z3.simplify(z3.fpToIEEEBV(v)).as_long()
+        if v.ebits() == 8:
+            return struct.unpack("<f", struct.pack("<I", bits))[0]
+        return struct.unpack("<d", struct.pack("<Q", bits))[0]
+    return str(v)
+
+
+# ----------------------------------------------------------------------------- encoder
+@dataclass
+class Encoder:
+    """Translate IR expressions to Z3.
+
+    ``leaf(expr)`` supplies terms for variables, loads, edge fields and graph queries.
+    In ``rounding_lemma`` mode each rounded float operation becomes an application of an
+    uninterpreted function, recorded in ``apps`` in evaluation order, so that two
+    encodings of the same expression can be paired (see ``monotone_lemmas``).
+    """
+
+    leaf: object
+    rounding_lemma: bool = False
+    apps: list = field(default_factory=list)
+    side: list = field(default_factory=list)  # definedness conditions (no division by 0)
+
+    def expr(self, e: Expr):
+        if isinstance(e, Const):
+            return self.const(e.value, e.dtype)
+        if isinstance(e, Bin):
+            return self.bin(e)
+        if isinstance(e, Un):
+            return self.un(e)
+        if isinstance(e, Select):
+            return z3.If(self.expr(e.cond), self.convert(self.expr(e.a), e.a.dtype, e.dtype),
+                         self.convert(self.expr(e.b), e.b.dtype, e.dtype))
+        if isinstance(e, Cast):
+            return self.convert(self.expr(e.a), e.a.dtype, e.dtype)
+        return self.leaf(e)  # variables, loads, edge fields, graph queries
+
+    def const(self, value, d: DType):
+        if d.is_bool:
+            return z3.BoolVal(bool(value))
+        if d.is_int:
+            return z3.BitVecVal(int(value), d.bits)
+        v = float(value)
+        if math.isnan(v):
+            return z3.fpNaN(sort_of(d))
+        return z3.FPVal(v, sort_of(d))
+
+    def convert(self, t, src: DType, dst: DType):
+        """The implicit/explicit conversion of a value of ``src`` to ``dst``."""
+        if src == dst or src.is_bool and dst.is_bool:
+            return t
+        if dst.is_int:
+            if src.is_bool:
+                return z3.If(t, z3.BitVecVal(1, dst.bits), z3.BitVecVal(0, dst.bits))
+            if src.is_int:
+                if dst.bits > src.bits:
+                    return z3.SignExt(dst.bits - src.bits, t)
+                return z3.Extract(dst.bits - 1, 0, t)
+            return self._rounded("f2i", (t,), dst, lambda a: z3.fpToSBV(z3.RTZ(), a,
+                                                                         sort_of(dst)))
+        if dst.is_float:
+            if src.is_bool:
+                return z3.If(t, self.const(1.0, dst), self.const(0.0, dst))
+            if src.is_int:
+                return self._rounded("i2f", (t,), dst,
+                                     lambda a: z3.fpSignedToFP(_RNE, a, sort_of(dst)))
+            return self._rounded("f2f", (t,), dst, lambda a: z3.fpFPToFP(_RNE, a, sort_of(dst)))
+        raise Unsupported(f"conversion from {src} to {dst}")
+
+    def _rounded(self, op: str, args: tuple, d: DType, exact):
+        if not self.rounding_lemma:
+            return exact(*args)
+        f = z3.Function(f"{op}_{d}", *[a.sort() for a in args], sort_of(d))
+        r = f(*args)
+        self.apps.append((op, args, r, d))
+        return r
+
+    def bin(self, e: Bin):
+        op, d = e.op, e.dtype
+        if op in ("and", "or"):
+            a, b = self.expr(e.a), self.expr(e.b)
+            return z3.And(a, b) if op == "and" else z3.Or(a, b)
+        if op in ("<", "<=", ">", ">=", "==", "!="):
+            from cosynth.dtypes import promote
+            common = e.a.dtype if e.a.dtype.is_bool else promote(e.a.dtype, e.b.dtype,
+                                                                 e.a.weak, e.b.weak)
+            a = self.convert(self.expr(e.a), e.a.dtype, common)
+            b = self.convert(self.expr(e.b), e.b.dtype, common)
+            return compare(op, a, b, common)
+        a = self.convert(self.expr(e.a), e.a.dtype, d)
+        b = self.convert(self.expr(e.b), e.b.dtype, d)
+        if d.is_bool:
+            return {"&": z3.And, "|": z3.Or, "^": z3.Xor}[op](a, b)
+        if op in ("min", "max"):
+            return apply_op(op, a, b, d)
+        if d.is_int:
+            return self._int_bin(op, a, b, d)
+        if op in ("+", "-", "*", "/"):
+            fn = {"+": z3.fpAdd, "-": z3.fpSub, "*": z3.fpMul, "/": z3.fpDiv}[op]
+            return self._rounded(op, (a, b), d, lambda x, y: fn(_RNE, x, y))
+        raise Unsupported(f"float operator '{op}'")
+
+    def _int_bin(self, op, a, b, d):
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op in ("//", "%"):
+            self.side.append(b != 0)
+            if op == "%":
+                return z3.SMod(a, b)  # sign of the divisor, as Python's %
+            q = a / b  # truncating
+            fix = z3.And(z3.SRem(a, b) != 0, (z3.SRem(a, b) < 0) != (b < 0))
+            return z3.If(fix, q - 1, q)
+        if op == "&":
+            return a & b
+        if op == "|":
+            return a | b
+        if op == "^":
+            return a ^ b
+        if op == "<<":
+            return a << b
+        if op == ">>":
+            return a >> b
+        raise Unsupported(f"integer operator '{op}'")
+
+    def un(self, e: Un):
+        a = self.expr(e.a)
+        if e.op == "not":
+            return z3.Not(a)
+        d = e.dtype
+        if d.is_int:
+            if e.op == "-":
+                return -a
+            if e.op == "abs":
+                return z3.If(a < 0, -a, a)
+            return ~a
+        if e.op == "-":
+            return z3.fpNeg(a)
+        if e.op == "abs":
+            return z3.fpAbs(a)
+        raise Unsupported(f"unary '{e.op}' on {d}")
+
+
+def compare(op: str, a, b, d: DType):
+    if d.is_bool:
+        return a == b if op == "==" else a != b
+    if d.is_int:
+        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b,
+                "!=": a != b}[op]
+    return {"<": z3.fpLT(a, b), "<=": z3.fpLEQ(a, b), ">": z3.fpGT(a, b),
+            ">=": z3.fpGEQ(a, b), "==": z3.fpEQ(a, b), "!=": z3.Not(z3.fpEQ(a, b))}[op]
+
+
+def apply_op(op: str, a, b, d: DType):
+    """A reduction operator (or min/max) with the IR's exact semantics."""
+    if op == "min":
+        return z3.If(compare("<", b, a, d), b, a)
+    if op == "max":
+        return z3.If(compare(">", b, a, d), b, a)
+    if op == "add":
+        return a + b if d.is_int else z3.fpAdd(_RNE, a, b)
+    if op == "or":
+        return z3.Or(a, b)
+    if op == "and":
+        return z3.And(a, b)
+    raise Unsupported(op)
+
+
+def same(a, b, d: DType):
+    """Equal values (both NaN, or equal as numbers: -0.0 == +0.0)."""
+    if d.is_float:
+        return z3.Or(z3.fpEQ(a, b), z3.And(z3.fpIsNaN(a), z3.fpIsNaN(b)))
+    return a == b
+
+
+def leq(a, b, d: DType):
+    """The natural order (False < True for bools)."""
+    if d.is_bool:
+        return z3.Implies(a, b)
+    return compare("<=", a, b, d)
+
+
+def not_nan(t, d: DType):
+    return z3.Not(z3.fpIsNaN(t)) if d.is_float else z3.BoolVal(True)
+
+
+def monotone_lemmas(apps_x: list, apps_y: list) -> list:
+    """Instances of "rounded IEEE operations are monotone in each argument" for each pair
+    of corresponding applications of the two encodings of an expression."""
+    out = []
+    for (op, ax, rx, _), (op2, ay, ry, _) in zip(apps_x, apps_y):
+        assert op == op2
+        sx = [a.sort() for a in ax]
+
+        def le(p, q, s):
+            if isinstance(s, z3.FPSortRef):
+                return z3.fpLEQ(p, q)
+            return p <= q
+
+        def ge(p, q, s):
+            return le(q, p, s)
+
+        zero = [z3.FPVal(0.0, s) if isinstance(s, z3.FPSortRef) else z3.BitVecVal(0, s.size())
+                for s in sx]
+        ok = z3.And(not_nan_any(rx), not_nan_any(ry))
+        if op in ("+",):
+            inc = z3.And(le(ax[0], ay[0], sx[0]), le(ax[1], ay[1], sx[1]))
+            dec = z3.And(ge(ax[0], ay[0], sx[0]), ge(ax[1], ay[1], sx[1]))
+            out += [z3.Implies(z3.And(inc, ok), le(rx, ry, rx.sort())),
+                    z3.Implies(z3.And(dec, ok), ge(rx, ry, rx.sort()))]
+        elif op == "-":
+            inc = z3.And(le(ax[0], ay[0], sx[0]), ge(ax[1], ay[1], sx[1]))
+            dec = z3.And(ge(ax[0], ay[0], sx[0]), le(ax[1], ay[1], sx[1]))
+            out += [z3.Implies(z3.And(inc, ok), le(rx, ry, rx.sort())),
+                    z3.Implies(z3.And(dec, ok), ge(rx, ry, rx.sort()))]
+        elif op in ("*", "/"):
+            # monotone in the first argument when the second is fixed and of known sign
+            fixed = z3.fpEQ(ax[1], ay[1])
+            pos = z3.And(fixed, ge(ax[1], zero[1], sx[1]))
+            neg = z3.And(fixed, le(ax[1], zero[1], sx[1]))
+            if op == "/":
+                pos = z3.And(pos, z3.Not(z3.fpIsZero(ax[1])))
+                neg = z3.And(neg, z3.Not(z3.fpIsZero(ax[1])))
+            out += [z3.Implies(z3.And(pos, le(ax[0], ay[0], sx[0]), ok), le(rx, ry, rx.sort())),
+                    z3.Implies(z3.And(pos, ge(ax[0], ay[0], sx[0]), ok), ge(rx, ry, rx.sort())),
+                    z3.Implies(z3.And(neg, le(ax[0], ay[0], sx[0]), ok), ge(rx, ry, rx.sort())),
+                    z3.Implies(z3.And(neg, ge(ax[0], ay[0], sx[0]), ok), le(rx, ry, rx.sort()))]
+            if op == "*":  # and symmetrically in the second
+                fixed0 = z3.fpEQ(ax[0], ay[0])
+                pos0 = z3.And(fixed0, ge(ax[0], zero[0], sx[0]))
+                out += [z3.Implies(z3.And(pos0, le(ax[1], ay[1], sx[1]), ok),
+                                   le(rx, ry, rx.sort())),
+                        z3.Implies(z3.And(pos0, ge(ax[1], ay[1], sx[1]), ok),
+                                   ge(rx, ry, rx.sort()))]
+        else:  # conversions: monotone
+            out += [z3.Implies(z3.And(le(ax[0], ay[0], sx[0]), ok), le(rx, ry, rx.sort())),
+                    z3.Implies(z3.And(ge(ax[0], ay[0], sx[0]), ok), ge(rx, ry, rx.sort()))]
+    return out
+
+
+def not_nan_any(t):
+    if isinstance(t.sort(), z3.FPSortRef):
+        return z3.Not(z3.fpIsNaN(t))
+    return z3.BoolVal(True)
