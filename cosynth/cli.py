@@ -114,6 +114,51 @@ def interpret(spec, graph_spec, seed, undirected, args, output, check):
 
 
 @cli.command()
+@click.argument("spec", metavar="FILE.py:KERNEL")
+@click.option("--variant", "variant_name", metavar="NAME",
+              help="Print the IR of a variant instead: seq, par, async, bsp, pull, edges.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False),
+              help="Also write the report, with every law, as JSON.")
+@click.option("--no-reassociate", is_flag=True,
+              help="Refuse to reorder float sums (IEEE addition is not associative).")
+def rewrite(spec, variant_name, json_out, no_reassociate):
+    """List, per loop, each rewrite rule, whether it applies, and why (with the laws Z3
+    proved or refuted)."""
+    from frontend.rewrite import VARIANTS, Policy, variant
+    from frontend.rewrite.explain import format_report, report_data
+
+    from .ir.printer import print_kernel
+    from .loader import resolve_kernel
+    k = resolve_kernel(spec)
+    policy = Policy(reassociate_float_sums=not no_reassociate)
+    if variant_name:
+        if variant_name not in VARIANTS:
+            raise ArgumentError(f"unknown variant '{variant_name}'",
+                                hint=f"choose one of {', '.join(VARIANTS)}")
+        kv, steps = variant(k.ir, variant_name, policy)
+        for r in steps:
+            click.echo(f"# {r.rule}: {r.reason}")
+        click.echo(print_kernel(kv), nl=False)
+        return
+    click.echo(format_report(k.ir, policy), nl=False)
+    if json_out:
+        import json
+        text = json.dumps(report_data(k.ir, policy), indent=2, default=str)
+        _write_text(json_out, text + "\n")
+        click.echo(f"report written to {json_out}")
+
+
+def _write_text(path: str, text: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ArgumentError(f"cannot write '{path}': folder '{folder}' does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+@cli.command()
 @click.option("--kernel", "spec", default=str(_REPO / "examples" / "sssp.py") + ":sssp",
               show_default=False, metavar="FILE.py:KERNEL",
               help="Kernel to run (default: the SSSP example).")

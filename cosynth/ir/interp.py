@@ -50,15 +50,16 @@ __all__ = ["interpret"]
 
 
 def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
-              blade=None) -> tuple:
+              blade=None, vectorize: bool = True) -> tuple:
     """Run ``k`` on ``graph`` with bound ``args``; returns a tuple of results.
 
     Node and edge tables come back as NumPy arrays, scalars as Python values.
     ``while_limit`` bounds the iterations of any one while loop (None: unbounded).
     ``blade`` (a ``cosynth.ir.blades.Blade``) runs a blade program as one blade of several;
-    see ``cosynth.ir.blades.run_blades``.
+    see ``cosynth.ir.blades.run_blades``.  ``vectorize`` runs loop nests proved parallel
+    with NumPy (``cosynth.ir.vec``); off, every loop runs one iteration at a time.
     """
-    return _Compiler(k, graph, args, while_limit, blade).run()
+    return _Compiler(k, graph, args, while_limit, blade, vectorize).run()
 
 
 Fn = Callable[[list], object]
@@ -136,9 +137,13 @@ def _converter(src: DType, dst: DType):
 
 
 class _Compiler:
-    def __init__(self, k: Kernel, g, args: dict, while_limit, blade=None):
+    def __init__(self, k: Kernel, g, args: dict, while_limit, blade=None, vectorize=True):
         self.k = k
         self.blade = blade
+        # tables live in NumPy arrays when some loop will run vectorised, else in lists
+        self.numpy_mode = vectorize and any(
+            isinstance(s, Loop) and s.is_data_loop and s.schedule != "seq"
+            for s, _ in iter_stmts(k.body))
         self.in_projected = False
         self.outbox: dict[str, dict] = {}
         self.bsp: dict[str, list] = {}  # table -> holder of its snapshot (inside bsp loops)
@@ -153,14 +158,14 @@ class _Compiler:
         for t in k.tables:
             if t.role == "weight":
                 w = g.integer_weights() if k.weight_dtype.is_int else g.weights_or_ones()
-                if k.weight_dtype.is_float and k.weight_dtype.bits == 32:
-                    w = w.astype(np.float32)
-                self.data[t.name] = w.tolist()
+                arr = w.astype(k.weight_dtype.np)
             elif t.role == "input":
-                self.data[t.name] = np.asarray(args[t.name]).astype(t.dtype.np).tolist()
+                arr = np.asarray(args[t.name]).astype(t.dtype.np)
             elif t.space in ("node", "edge"):
-                size = self.n if t.space == "node" else self.m
-                self.data[t.name] = [t.dtype.np.type(0).item()] * size
+                arr = np.zeros(self.n if t.space == "node" else self.m, dtype=t.dtype.np)
+            else:
+                continue
+            self.data[t.name] = arr.copy() if self.numpy_mode else arr.tolist()
         self.slots: dict[str, int] = {}
         for p in k.params:
             if p.kind in ("scalar", "shard"):
@@ -186,6 +191,11 @@ class _Compiler:
         self.node_params = {p.name for p in k.params if p.node}
         self.safe_nodes: set[str] = set()  # node-loop variables in scope
         self.var_kind: dict[str, str] = {}
+
+    @staticmethod
+    def getter(T):
+        """Element read returning a Python value (lists and NumPy arrays alike)."""
+        return T.item if isinstance(T, np.ndarray) else T.__getitem__
 
     def slot(self, name: str) -> int:
         if name not in self.slots:
@@ -266,6 +276,12 @@ class _Compiler:
         conv = _converter(s.fill.dtype, t.dtype)
         size = len(T)
 
+        if isinstance(T, np.ndarray):
+            def alloc_array(F):
+                v = fill(F)
+                T[:] = conv(v) if conv is not None else v
+            return alloc_array
+
         def alloc(F):
             v = fill(F)
             if conv is not None:
@@ -308,16 +324,17 @@ class _Compiler:
         red = self.reducer(s.op, t.dtype)
         if self.blade is not None and self.in_projected and t.space == "node":
             return self.remote_reduce(s, T, index, value, red)
+        get = self.getter(T)
         if s.flag is None:
             def reduce(F):
                 i = index(F)
-                T[i] = red(T[i], value(F))
+                T[i] = red(get(i), value(F))
             return reduce
         fk = self.slots[s.flag]
 
         def reduce_flag(F):
             i = index(F)
-            old = T[i]
+            old = get(i)
             new = red(old, value(F))
             if _differs(new, old):
                 T[i] = new
@@ -330,12 +347,13 @@ class _Compiler:
         lo, hi = self.lo, self.hi
         box = self.outbox.setdefault(s.table, {})
         fk = self.slots[s.flag] if s.flag else None
+        get = self.getter(T)
 
         def reduce_remote(F):
             i = index(F)
             v = value(F)
             if lo <= i < hi:
-                old = T[i]
+                old = get(i)
                 new = red(old, v)
                 if _differs(new, old):
                     T[i] = new
@@ -367,12 +385,14 @@ class _Compiler:
             red = self.reducer(s.op, t.dtype)
             fk = self.slots[s.flag] if s.flag else None
 
+            get = self.getter(T)
+
             def exchange(F):
                 incoming = net.exchange(rank, s.table, dict(box))
                 box.clear()
                 changed = False
                 for i, v in incoming:
-                    old = T[i]
+                    old = get(i)
                     new = red(old, v)
                     if _differs(new, old):
                         T[i] = new
@@ -483,6 +503,12 @@ class _Compiler:
         outer_projected, outer_bsp = self.in_projected, dict(self.bsp)
         if self.blade is not None and s.is_data_loop and _projected(s):
             self.in_projected = True
+        if self.numpy_mode and s.is_data_loop and s.schedule != "seq":
+            from .vec import vector_loop
+            runner = vector_loop(self, s)
+            if runner is not None:
+                self.in_projected = outer_projected
+                return runner
         holders = []
         if s.schedule == "bsp" and not outer_bsp:
             for name in sorted(_read_and_written(s)):
@@ -498,7 +524,7 @@ class _Compiler:
 
         def bsp_loop(F):
             for data, holder in holders:
-                holder[0] = data[:]  # every read in the sweep sees the state before it
+                holder[0] = data.copy()  # every read in the sweep sees the state before it
             inner(F)
         return bsp_loop
 
@@ -614,9 +640,11 @@ class _Compiler:
             idx = self.index(e.index, t, e)
             if e.table in self.bsp:
                 holder = self.bsp[e.table]
+                if self.numpy_mode:
+                    return lambda F: holder[0].item(idx(F))
                 return lambda F: holder[0][idx(F)]
-            T = self.data[e.table]
-            return lambda F: T[idx(F)]
+            get = self.getter(self.data[e.table])
+            return lambda F: get(idx(F))
         if isinstance(e, EdgeAttr):
             k = self.slots[e.edge]
             if e.attr == "id":

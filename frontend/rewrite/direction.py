@@ -30,7 +30,6 @@ from cosynth.dtypes import i64
 from cosynth.ir.nodes import EdgeAttr, Kernel, Loop, Var
 
 from .core import Path, applied, get, refused, replace_at, substitute
-from .deps import conflicts
 from .laws import DEFAULT_POLICY, Policy
 from .nests import edge_body_writes_ok, fresh_name, match_nest, rebuild_prefix
 
@@ -52,14 +51,15 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str | None
     if to == now:
         return refused(NAME, path, f"already {now}")
     laws = []
-    if loop.schedule == "seq":
-        c = conflicts(k, loop, policy)
-        laws += c.laws
-        if not c.independent:
-            reason = "; ".join(c.reasons) or "its iterations read what others write"
-            return refused(NAME, path, "the node loop is sequential and its iterations "
-                           f"depend on each other ({reason}); parallelize or relax it first",
-                           laws)
+    schedule = loop.schedule
+    if schedule == "seq":
+        from . import parallelize
+        pr = parallelize.apply(k, path, policy)
+        laws += pr.laws
+        if not pr.applied:
+            return refused(NAME, path, "the node loop must run its iterations in any order, "
+                           f"and parallelize does not apply: {pr.reason}", laws)
+        schedule = "par"
     why, more = edge_body_writes_ok(k, nest, policy)
     laws += more
     if why:
@@ -75,7 +75,7 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str | None
     edge = replace(nest.edge, kind="in_edges" if to == "pull" else "out_edges",
                    of=Var(new_v, i64, True, loc=loop.loc), body=tuple(inner),
                    locals=tuple(loop.locals) + tuple(nest.edge.locals))
-    outer = replace(loop, var=new_v, body=(edge,), locals=())
+    outer = replace(loop, var=new_v, body=(edge,), locals=(), schedule=schedule)
     return applied(NAME, path, replace_at(k, path, [outer]),
                    f"{now} -> {to}: contributions regrouped by "
                    f"{'destination' if to == 'pull' else 'source'}; every reduction is "

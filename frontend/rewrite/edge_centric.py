@@ -24,7 +24,6 @@ from cosynth.dtypes import i64
 from cosynth.ir.nodes import EdgeAttr, Kernel, Loop, Var
 
 from .core import Path, applied, get, refused, replace_at, substitute
-from .deps import conflicts
 from .laws import DEFAULT_POLICY, Policy
 from .nests import edge_body_writes_ok, fresh_name, match_nest, rebuild_prefix
 
@@ -50,11 +49,12 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str | None
     laws = []
     if nest.edge.kind == "in_edges":
         if loop.schedule == "seq":
-            c = conflicts(k, loop, policy)
-            laws += c.laws
-            if not c.independent:
+            from . import parallelize
+            pr = parallelize.apply(k, path, policy)
+            laws += pr.laws
+            if not pr.applied:
                 return refused(NAME, path, "over in-edges the edge order changes, and the "
-                               "node loop is sequential with dependent iterations", laws)
+                               f"node loop's iterations must be independent: {pr.reason}", laws)
         why, more = edge_body_writes_ok(k, nest, policy)
         laws += more
         if why:

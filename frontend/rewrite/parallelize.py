@@ -60,8 +60,11 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str = "par
         law = stable_read(k, loop, table, writes, policy, _context(k, path, loop))
         laws.append(law)
         if not law.ok:
-            return refused(NAME, path, f"{reads[0].describe()} while other iterations "
-                           f"{writes[0].describe()}: {law.describe()}", laws)
+            what = {"refuted": "Z3 found an order where it does not",
+                    "unknown": "this could not be proved"}.get(law.status, law.status)
+            return refused(NAME, path, f"it {reads[0].describe()} while other iterations "
+                           f"may have {_past(writes[0].describe())}, and its outcome must not "
+                           f"depend on whether they have: {what} (stable read, below)", laws)
     new = replace(loop, schedule="par")
     return applied(NAME, path, replace_at(k, path, [new]),
                    "iterations are independent" + (
@@ -80,3 +83,10 @@ def _context(k: Kernel, path: Path, loop: Loop) -> list:
         if not any(isinstance(x, Load) and x.table in written for x in iter_exprs(cond)):
             out.append((cond, holds))
     return out
+
+
+def _past(text: str) -> str:
+    for a, b in (("reduces ", "reduced "), ("writes ", "written "), ("sets ", "set ")):
+        if text.startswith(a):
+            return b + text[len(a):]
+    return text

@@ -88,8 +88,11 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str = "asy
                         and body[0].value.value is False):
         return refused(NAME, path, f"the body does not start by clearing '{flag}'", laws)
     if len(data) != len(body) - 1:
-        return refused(NAME, path, "the body does other work besides its node/edge loops",
-                       laws)
+        from cosynth.ir.printer import print_stmts
+        extra = [print_stmts([s])[0].strip() for s in body[1:]
+                 if not (isinstance(s, Loop) and s.is_data_loop)]
+        return refused(NAME, path, "the body does other work besides its node/edge loops "
+                       f"({'; '.join(extra)[:120]}), so it is not a pure fixed point", laws)
     if not data:
         return refused(NAME, path, "the body has no node/edge loops to relax", laws)
     state: set[str] = set()

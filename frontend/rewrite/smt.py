@@ -99,16 +99,36 @@ def prove(name: str, subject: str, claim, hypotheses=(), show: dict | None = Non
     The solver decides everything the samples do not refute.
     """
     t0 = time.perf_counter()
-    witnesses = list(witnesses) + _samples(z3.And(*hypotheses, claim), samples)
+    formula = z3.And(*hypotheses, z3.Not(claim))
+    consts, apps = _free(formula)
+    has_functions = bool(apps)
+    witnesses = list(witnesses) + ([] if has_functions else _samples(consts, samples))
     for w in witnesses:
         sub = [(t, v) for t, v in w]
-        bad = z3.simplify(z3.substitute(z3.And(*hypotheses, z3.Not(claim)), *sub))
+        bad = z3.simplify(z3.substitute(formula, *sub))
         if z3.is_true(bad):
             cex = {k: to_python(z3.simplify(z3.substitute(v, *sub)))
                    for k, v in (show or {}).items()}
             return Law(name, subject, "refuted", detail, cex, tuple(policies),
                        time.perf_counter() - t0)
     s = z3.Solver()
+    if has_functions and samples:
+        # guided search: pin the free constants and the float table entries to small
+        # values; the solver then only chooses indices and the graph
+        s.set("timeout", 250)
+        s.add(formula)
+        pinned = consts + [a for a in apps if isinstance(a.sort(), z3.FPSortRef)]
+        for w in _samples(pinned, min(samples, 16)):
+            s.push()
+            s.add(*[t == v for t, v in w])
+            if s.check() == z3.sat:
+                m = s.model()
+                cex = {k: to_python(m.eval(v, model_completion=True))
+                       for k, v in (show or {}).items()}
+                return Law(name, subject, "refuted", detail, cex, tuple(policies),
+                           time.perf_counter() - t0)
+            s.pop()
+        s = z3.Solver()
     s.set("timeout", timeout_ms)
     for h in hypotheses:
         s.add(h)
@@ -129,15 +149,29 @@ _POOLS = ({"bv": [0, 1], "fp": [0.0, 1.0, 2.0]},
           {"bv": [0, 1, -1, 2, 3, 7, -2], "fp": [0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -0.5, 1e10]})
 
 
-def _samples(formula, count: int) -> list:
-    """Seeded assignments of the formula's free constants to small and extreme values."""
-    import random
+def _free(formula) -> tuple[list, list]:
+    """The formula's free constants, and its applications of uninterpreted functions."""
+    consts, funs, seen = {}, {}, set()
+    stack = [formula]
+    while stack:
+        t = stack.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_app(t):
+            d = t.decl()
+            if d.kind() == z3.Z3_OP_UNINTERPRETED:
+                if t.num_args() == 0:
+                    consts[str(t)] = t
+                else:
+                    funs[str(t)] = t
+            stack.extend(t.children())
+    return [consts[k] for k in sorted(consts)], [funs[k] for k in sorted(funs)]
 
-    from z3 import z3util
-    try:
-        consts = [c for c in z3util.get_vars(formula)]
-    except Exception:  # noqa: BLE001 - uninterpreted functions: no sampling
-        return []
+
+def _samples(consts: list, count: int) -> list:
+    """Seeded assignments of the constants to small and extreme values."""
+    import random
     if not consts or any(not isinstance(c.sort(), z3.BitVecSortRef | z3.FPSortRef |
                                         z3.BoolSortRef) for c in consts):
         return []

@@ -110,8 +110,9 @@ class View:
         if isinstance(e, Var):
             key = f"{e.name}@{self.tag}" if e.name in self.inner else e.name
             c = u.const(key, e.dtype if e.dtype.kind != "edge" else i64)
-            if e.name in self.inner and e.name == self.loop.var and e.dtype.is_int:
-                u.hyps.append(c >= 0)
+            if e.name in self.inner and e.dtype.is_int and e.weak and \
+                    e.name not in dict(self.loop.locals):
+                u.hyps.append(c >= 0)  # a vertex or counter of a loop inside
             return c
         if isinstance(e, Load):
             t = u.k.table_map[e.table]
@@ -132,12 +133,15 @@ class View:
         if isinstance(e, EdgeAttr):
             eid = u.const(f"{e.edge}.id@{self.tag}" if e.edge in self.inner else
                           f"{e.edge}.id", i64)
+            u.hyps.append(eid >= 0)
             if e.attr == "id":
                 return eid
             kind, of = self.bind.get(e.edge, (None, None))
             if (kind, e.attr) in (("out_edges", "src"), ("in_edges", "dst")):
                 return of
-            return u.fun("graph:" + e.attr, (z3.BitVecSort(64),), i64)(eid)
+            end = u.fun("graph:" + e.attr, (z3.BitVecSort(64),), i64)(eid)
+            u.hyps.append(end >= 0)
+            return end
         if isinstance(e, GraphQuery):
             if not e.args:
                 c = u.const("graph:" + e.fn, i64)

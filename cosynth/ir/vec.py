@@ -1,0 +1,469 @@
+"""Vectorised execution of parallel loop nests (``par``, ``bsp``, ``async``) with NumPy.
+
+A loop nest whose loops were all proved order-independent runs statement by statement
+over *lanes*: one lane per iteration of the outer loop, and for a nested edge loop one
+lane per (outer lane, edge) pair, laid out by CSR/CSC expansion.  ``if`` narrows the set
+of active lanes; a reduction is a scatter with the operator's ``ufunc.at`` (or one
+reduction per lane group when it lands on the enclosing loop's own vertex); a change flag
+is set when any touched entry changed.
+
+Why this equals the sequential meaning: every statement runs for all lanes before the
+next, which is one particular order of the iterations' steps.  For ``par`` loops the
+rewrite proved every order gives the same result; ``bsp`` loops read the tables they
+write from a snapshot taken before the sweep; ``async`` loops may see any mix of old
+and new values, and this order is one of them.  Integer arithmetic wraps as NumPy arrays
+do; a float sum reduced in another order is what the ``reassociate-float-sums`` policy
+allows.  Runtime errors (integer division by zero, an index out of range) are reported
+with the kernel's line, as the scalar interpreter does.
+
+``vector_loop(compiler, loop)`` returns a runner, or ``None`` when the nest has something
+lanes cannot express (a while/range loop, a nested loop over all nodes or edges, a store
+to a shared scalar, a seq loop inside), in which case the scalar interpreter runs it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..dtypes import DType, promote
+from .nodes import (
+    Assign,
+    Bin,
+    Cast,
+    Const,
+    EdgeAttr,
+    Expr,
+    GraphQuery,
+    If,
+    Load,
+    Loop,
+    Select,
+    Store,
+    Un,
+    Var,
+)
+from .walk import iter_stmts
+
+__all__ = ["vector_loop", "vectorizable"]
+
+_UFUNC = {"min": np.minimum, "max": np.maximum, "add": np.add, "or": np.logical_or,
+          "and": np.logical_and}
+
+
+def vectorizable(loop: Loop) -> str:
+    """Why the nest cannot run as lanes ("" if it can)."""
+    if not loop.is_data_loop or loop.schedule == "seq":
+        return "not a parallel node/edge loop"
+    if loop.kind in ("out_edges", "in_edges") and loop.of is None:
+        return "edge loop without a vertex"
+    for s, path in iter_stmts(loop.body):
+        if isinstance(s, Loop):
+            if not s.is_data_loop:
+                return f"a {s.kind} loop inside"
+            if s.kind in ("nodes", "edges"):
+                return f"a loop over all {s.kind} inside"
+            if s.schedule == "seq":
+                return "a sequential loop inside"
+        elif not isinstance(s, Store | Assign | If):
+            return f"{type(s).__name__} inside"
+    return ""
+
+
+class _Level:
+    """One loop level of lanes: its loop variable(s), privates, and the map to parents."""
+
+    def __init__(self, size: int, parent: _Level | None, parent_idx):
+        self.size = size
+        self.parent = parent
+        self.parent_idx = parent_idx  # lane -> parent lane
+        self.vals: dict[str, np.ndarray] = {}
+        self.edge: str | None = None  # the edge variable bound at this level
+        self.loop_name: str | None = None  # the loop variable of this level
+
+    def lookup(self, name: str):
+        """(level, array) holding ``name``, or (None, None)."""
+        lv = self
+        while lv is not None:
+            if name in lv.vals:
+                return lv, lv.vals[name]
+            lv = lv.parent
+        return None, None
+
+    def lanes_of(self, ancestor: _Level, A: np.ndarray) -> np.ndarray:
+        """For active lanes ``A`` of this level, the corresponding lanes of ``ancestor``."""
+        lv, idx = self, A
+        while lv is not ancestor:
+            idx = lv.parent_idx[idx]
+            lv = lv.parent
+        return idx
+
+
+class _VecLoop:
+    def __init__(self, comp, loop: Loop):
+        self.c = comp
+        self.loop = loop
+        self.graph = comp.g
+        self.n, self.m = comp.n, comp.m
+        self.indptr = comp.g.out_indptr
+        self.in_indptr = comp.g.in_indptr
+        self.in_eid = comp.g.in_eid
+        self.src = comp.g.edge_src
+        self.dst = comp.g.out_dst
+        self.deg = np.diff(self.indptr)
+        self.indeg = np.diff(self.in_indptr)
+        self.local_dtype = {n: d for s, _ in iter_stmts([loop]) if isinstance(s, Loop)
+                            for n, d in s.locals}
+        self.snapshot: dict[str, np.ndarray] = {}
+        self.blade = comp.blade if comp.in_projected else None
+
+    # ------------------------------------------------------------------ driver
+    def run(self, F):
+        c, loop = self.c, self.loop
+        self.F = F
+        if loop.schedule == "bsp":
+            from .interp import _read_and_written
+            self.snapshot = {t: c.data[t].copy() for t in _read_and_written(loop)
+                             if c.tables[t].space != "scalar"}
+        with np.errstate(all="ignore"):
+            if loop.kind in ("nodes", "edges"):
+                lo, hi = 0, self.n
+                if loop.start is not None:
+                    lo = max(int(c.expr(loop.start)(F)), 0)
+                    hi = min(int(c.expr(loop.stop)(F)), self.n)
+                    hi = max(hi, lo)
+                if loop.kind == "nodes":
+                    lanes = np.arange(lo, hi, dtype=np.int64)
+                else:
+                    lanes = np.arange(self.indptr[lo], self.indptr[hi], dtype=np.int64)
+                top = _Level(len(lanes), None, None)
+                top.loop_name = loop.var
+                top.vals[loop.var] = lanes
+                if loop.kind == "edges":
+                    top.edge = loop.var
+                self.block(loop.body, top, np.arange(len(lanes)))
+            else:
+                x = int(c.expr(loop.of)(F))
+                if not 0 <= x < self.n:
+                    c.error(loop, f"vertex {x} is out of range ({self.n} vertices)")
+                top = _Level(1, None, None)
+                top.loop_name = None
+                self.expand(loop, top, np.arange(1), np.array([x], dtype=np.int64))
+        self.F = None
+
+    # ------------------------------------------------------------------ statements
+    def block(self, body, lv: _Level, A: np.ndarray):
+        for s in body:
+            if A.size == 0:
+                return
+            if isinstance(s, Assign):
+                self.assign(s, lv, A)
+            elif isinstance(s, Store):
+                self.store(s, lv, A)
+            elif isinstance(s, If):
+                cond = self.ev(s.cond, lv, A).astype(bool, copy=False)
+                if s.then:
+                    self.block(s.then, lv, A[cond])
+                if s.orelse:
+                    self.block(s.orelse, lv, A[~cond])
+            elif isinstance(s, Loop):
+                x = self.ev(s.of, lv, A).astype(np.int64, copy=False)
+                if x.size and (x.min() < 0 or x.max() >= self.n):
+                    bad = int(x[(x < 0) | (x >= self.n)][0])
+                    self.c.error(s, f"vertex {bad} is out of range ({self.n} vertices)")
+                self.expand(s, lv, A, x)
+
+    def expand(self, s: Loop, lv: _Level, A: np.ndarray, x: np.ndarray):
+        if s.kind == "out_edges":
+            starts, counts = self.indptr[x], self.deg[x]
+        else:
+            starts, counts = self.in_indptr[x], self.indeg[x]
+        total = int(counts.sum())
+        parent = np.repeat(A, counts)
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        pos = np.repeat(starts, counts) + (np.arange(total, dtype=np.int64) - first)
+        eid = pos if s.kind == "out_edges" else self.in_eid[pos]
+        child = _Level(total, lv, parent)
+        child.loop_name = s.var
+        child.vals[s.var] = eid
+        child.edge = s.var
+        self.block(s.body, child, np.arange(total))
+
+    def assign(self, s: Assign, lv: _Level, A: np.ndarray):
+        d = self.local_dtype[s.name]
+        vals = self.ev(s.value, lv, A).astype(d.np, copy=False)
+        owner, arr = lv.lookup(s.name)
+        if owner is None:
+            owner = self._owner_level(s.name, lv)
+            arr = np.zeros(owner.size, dtype=d.np)
+            owner.vals[s.name] = arr
+        lanes = lv.lanes_of(owner, A)
+        if s.op is None:
+            arr[lanes] = vals
+        elif owner is lv:
+            arr[lanes] = _combine(s.op, arr[lanes], vals, d)
+        else:  # reduction into an enclosing iteration's private
+            _UFUNC[s.op].at(arr, lanes, vals)
+
+    def _owner_level(self, name: str, lv: _Level) -> _Level:
+        """The level whose loop declares the private ``name``."""
+        declared = self._declaring_loops.get(name, set())
+        level = lv
+        while level is not None:
+            if getattr(level, "loop_name", None) in declared:
+                return level
+            level = level.parent
+        return lv
+
+    def store(self, s: Store, lv: _Level, A: np.ndarray):
+        c = self.c
+        t = c.tables[s.table]
+        vals = self.ev(s.value, lv, A).astype(t.dtype.np, copy=False)
+        if t.space == "scalar":
+            k = c.slots[s.table]
+            if s.op is None:
+                c.error(s, "a shared scalar stored inside a parallel loop")  # pragma: no cover
+            old = self.F[k]
+            new = _fold(s.op, old, vals, t.dtype)
+            if _differs(new, old):
+                self.F[k] = new
+                if s.flag:
+                    self.F[c.slots[s.flag]] = True
+            return
+        T = c.data[s.table]
+        idx = self.index(s.index, t, lv, A, s)
+        if s.op is None:
+            T[idx] = vals
+            return
+        if self.blade is not None and t.space == "node":
+            lo, hi = c.lo, c.hi
+            mine = (idx >= lo) & (idx < hi)
+            if not mine.all():
+                _to_outbox(c.outbox.setdefault(s.table, {}), idx[~mine], vals[~mine], s.op,
+                           t.dtype)
+                idx, vals = idx[mine], vals[mine]
+        if s.flag:
+            touched = np.unique(idx)
+            before = T[touched].copy()
+            _UFUNC[s.op].at(T, idx, vals)
+            after = T[touched]
+            if t.dtype.is_float:
+                changed = np.any((after != before) & ~(np.isnan(after) & np.isnan(before)))
+            else:
+                changed = np.any(after != before)
+            if changed:
+                self.F[c.slots[s.flag]] = True
+        else:
+            _UFUNC[s.op].at(T, idx, vals)
+
+    def index(self, e: Expr, t, lv: _Level, A: np.ndarray, node) -> np.ndarray:
+        idx = self.ev(e, lv, A).astype(np.int64, copy=False)
+        if not self.c._safe_index(e, t.space) and idx.size:
+            size = self.n if t.space == "node" else self.m
+            bad = (idx < 0) | (idx >= size)
+            if bad.any():
+                what = "vertex" if t.space == "node" else "edge id"
+                self.c.error(node, f"{what} {int(idx[bad][0])} is out of range for table "
+                             f"'{t.name}' ({size} entries)", hint="check the index expression")
+        return idx
+
+    # ------------------------------------------------------------------ expressions
+    def ev(self, e: Expr, lv: _Level, A: np.ndarray) -> np.ndarray:
+        """The value of ``e`` on the active lanes ``A`` of level ``lv``."""
+        if isinstance(e, Const):
+            return np.full(A.size, e.value, dtype=e.dtype.np)
+        if isinstance(e, Var):
+            owner, arr = lv.lookup(e.name)
+            if owner is not None:
+                return arr[lv.lanes_of(owner, A)]
+            v = self.F[self.c.slots[e.name]]  # a parameter, or an enclosing scalar loop's
+            return np.full(A.size, v, dtype=e.dtype.np)
+        if isinstance(e, Load):
+            t = self.c.tables[e.table]
+            if t.space == "scalar":
+                return np.full(A.size, self.F[self.c.slots[e.table]], dtype=t.dtype.np)
+            idx = self.index(e.index, t, lv, A, e)
+            src = self.snapshot.get(e.table)
+            if src is None:
+                src = self.c.data[e.table]
+            return src[idx]
+        if isinstance(e, EdgeAttr):
+            owner, eid = lv.lookup(e.edge)
+            eid = eid[lv.lanes_of(owner, A)]
+            if e.attr == "id":
+                return eid
+            return self.src[eid] if e.attr == "src" else self.dst[eid]
+        if isinstance(e, Bin):
+            return self.bin(e, lv, A)
+        if isinstance(e, Un):
+            a = self.ev(e.a, lv, A)
+            if e.op == "not":
+                return ~a.astype(bool)
+            if e.op == "~":
+                return ~a
+            if e.op == "-":
+                return (-a).astype(e.dtype.np, copy=False)
+            return np.abs(a).astype(e.dtype.np, copy=False)
+        if isinstance(e, Select):
+            cond = self.ev(e.cond, lv, A).astype(bool)
+            out = np.empty(A.size, dtype=e.dtype.np)
+            if cond.any():
+                out[cond] = self._as(self.ev(e.a, lv, A[cond]), e.a.dtype, e.dtype)
+            if (~cond).any():
+                out[~cond] = self._as(self.ev(e.b, lv, A[~cond]), e.b.dtype, e.dtype)
+            return out
+        if isinstance(e, Cast):
+            a = self.ev(e.a, lv, A)
+            if e.dtype.is_int and e.a.dtype.is_float:
+                bad = ~np.isfinite(a) | (np.trunc(a) < e.dtype.min) | (np.trunc(a) > e.dtype.max)
+                if bad.any():
+                    self.c.error(e, f"cannot convert {a[bad][0]} to {e.dtype}: out of range")
+                return np.trunc(a).astype(e.dtype.np)
+            return a.astype(e.dtype.np)
+        if isinstance(e, GraphQuery):
+            return self.query(e, lv, A)
+        raise TypeError(f"cannot vectorise {e!r}")  # pragma: no cover
+
+    @staticmethod
+    def _as(a: np.ndarray, src: DType, dst: DType) -> np.ndarray:
+        return a.astype(dst.np, copy=False)
+
+    def bin(self, e: Bin, lv: _Level, A: np.ndarray) -> np.ndarray:
+        op = e.op
+        if op in ("and", "or"):
+            a = self.ev(e.a, lv, A).astype(bool)
+            out = a.copy()
+            rest = a if op == "and" else ~a  # lanes where the right side decides
+            if rest.any():
+                b = self.ev(e.b, lv, A[rest]).astype(bool)
+                out[rest] = b
+            return out
+        if op in ("<", "<=", ">", ">=", "==", "!="):
+            if e.a.dtype.is_bool:
+                common = e.a.dtype
+            else:
+                common = promote(e.a.dtype, e.b.dtype, e.a.weak, e.b.weak)
+            a = self.ev(e.a, lv, A).astype(common.np, copy=False)
+            b = self.ev(e.b, lv, A).astype(common.np, copy=False)
+            return {"<": np.less, "<=": np.less_equal, ">": np.greater,
+                    ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal}[op](a, b)
+        d = e.dtype
+        a = self.ev(e.a, lv, A).astype(d.np, copy=False)
+        b = self.ev(e.b, lv, A).astype(d.np, copy=False)
+        if d.is_bool:
+            return {"&": np.logical_and, "|": np.logical_or, "^": np.logical_xor}[op](a, b)
+        if op == "min":
+            return np.where(b < a, b, a)
+        if op == "max":
+            return np.where(b > a, b, a)
+        if op in ("+", "-", "*"):
+            return {"+": np.add, "-": np.subtract, "*": np.multiply}[op](a, b)
+        if op == "/":
+            return np.true_divide(a, b)
+        if op in ("//", "%"):
+            if d.is_int and (b == 0).any():
+                self.c.error(e, "integer division by zero")
+            return np.floor_divide(a, b) if op == "//" else np.remainder(a, b)
+        if op == "**":
+            if d.is_int and (b < 0).any():
+                self.c.error(e, f"integer raised to the negative power {int(b[b < 0][0])}",
+                             hint="use a float base for negative powers")
+            return np.power(a, b)
+        if op in ("&", "|", "^"):
+            return {"&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor}[op](a, b)
+        if op in ("<<", ">>"):
+            if ((b < 0) | (b >= d.bits)).any():
+                self.c.error(e, f"shift outside 0..{d.bits - 1}")
+            return np.left_shift(a, b) if op == "<<" else np.right_shift(a, b)
+        raise ValueError(op)  # pragma: no cover
+
+    def query(self, e: GraphQuery, lv: _Level, A: np.ndarray) -> np.ndarray:
+        if e.fn == "num_nodes":
+            return np.full(A.size, self.n, dtype=np.int64)
+        if e.fn == "num_edges":
+            return np.full(A.size, self.m, dtype=np.int64)
+        args = [self._vertex(a, lv, A, e) for a in e.args]
+        if e.fn == "out_degree":
+            return self.deg[args[0]]
+        if e.fn == "in_degree":
+            return self.indeg[args[0]]
+        keys = _edge_keys(self.graph)
+        want = args[0] * max(self.n, 1) + args[1]
+        pos = np.searchsorted(keys, want)
+        pos = np.minimum(pos, max(len(keys) - 1, 0))
+        return (keys[pos] == want) if len(keys) else np.zeros(A.size, dtype=bool)
+
+    def _vertex(self, a: Expr, lv: _Level, A: np.ndarray, node) -> np.ndarray:
+        x = self.ev(a, lv, A).astype(np.int64, copy=False)
+        if x.size and not self.c._safe_index(a, "node") and (x.min() < 0 or x.max() >= self.n):
+            bad = int(x[(x < 0) | (x >= self.n)][0])
+            self.c.error(node, f"vertex {bad} is out of range ({self.n} vertices)")
+        return x
+
+
+def _edge_keys(g) -> np.ndarray:
+    keys = getattr(g, "_edge_keys", None)
+    if keys is None:
+        keys = g.edge_src * max(g.n, 1) + g.out_dst  # sorted: CSR order is (src, dst)
+        g._edge_keys = keys
+    return keys
+
+
+def _combine(op: str, a: np.ndarray, b: np.ndarray, d: DType) -> np.ndarray:
+    if op == "min":
+        return np.where(b < a, b, a)
+    if op == "max":
+        return np.where(b > a, b, a)
+    return _UFUNC[op](a, b).astype(d.np, copy=False)
+
+
+def _fold(op: str, old, vals: np.ndarray, d: DType):
+    """``old op v1 op v2 ...`` for a shared scalar (any order: the loop is parallel)."""
+    if vals.size == 0:
+        return old
+    if op == "min":
+        r = vals.min()
+        return old if not r < old else r.item()
+    if op == "max":
+        r = vals.max()
+        return old if not r > old else r.item()
+    if op == "or":
+        return bool(old or vals.any())
+    if op == "and":
+        return bool(old and vals.all())
+    total = vals.sum(dtype=d.np)
+    return (np.asarray(old, dtype=d.np) + total).item()
+
+
+def _differs(a, b) -> bool:
+    return a != b and (a == a or b == b)
+
+
+def _to_outbox(box: dict, idx: np.ndarray, vals: np.ndarray, op: str, d: DType):
+    """Combine remote contributions by index, then into the outbox."""
+    order = np.argsort(idx, kind="stable")
+    idx, vals = idx[order], vals[order]
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    combined = _UFUNC[op].reduceat(vals, starts)
+    for i, v in zip(idx[starts].tolist(), combined.tolist()):
+        if i in box:
+            old = box[i]
+            box[i] = (v if v < old else old) if op == "min" else \
+                (v if v > old else old) if op == "max" else \
+                (old or v) if op == "or" else (old and v) if op == "and" else old + v
+        else:
+            box[i] = v
+
+
+def vector_loop(comp, loop: Loop):
+    """A runner ``fn(F)`` executing ``loop`` as lanes, or None if it cannot."""
+    if vectorizable(loop):
+        return None
+    vl = _VecLoop(comp, loop)
+    declared: dict[str, set] = {}
+    for s, _ in iter_stmts([loop]):
+        if isinstance(s, Loop):
+            for n, _d in s.locals:
+                declared.setdefault(n, set()).add(s.var)
+    vl._declaring_loops = declared
+    return vl.run
+
