@@ -56,7 +56,7 @@ def vectorizable(loop: Loop) -> str:
         return "not a parallel node/edge loop"
     if loop.kind in ("out_edges", "in_edges") and loop.of is None:
         return "edge loop without a vertex"
-    for s, path in iter_stmts(loop.body):
+    for s, _ in iter_stmts(loop.body):
         if isinstance(s, Loop):
             if not s.is_data_loop:
                 return f"a {s.kind} loop inside"
