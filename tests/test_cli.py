@@ -117,3 +117,30 @@ def test_mismatch_against_reference_exits_3(tmp_path):
     p = cosynth("interpret", f"{f}:cc", "--graph", "kron:6")
     assert p.returncode == 3
     assert "differs from networkx" in p.stderr and "first: [" in p.stderr
+
+
+def test_rewrite_report_is_readable_and_exports_json(tmp_path):
+    out = tmp_path / "report.json"
+    p = cosynth("rewrite", EX("pagerank") + ":pagerank", "--json", str(out))
+    assert p.returncode == 0, p.stderr
+    text = p.stdout
+    assert "loop 1: while not done (line 21)" in text
+    assert "relax -> async: does not apply" in text and "idempotent" in text
+    assert "REFUTED" in text and "counterexample: a=" in text
+    assert "parallelize: applies" in text
+    assert "whole kernel: project (owner-computes on blade shards): applies" in text
+    import json
+    data = json.loads(out.read_text())
+    assert data["kernel"] == "pagerank" and data["as_written"]["loops"]
+    assert any(r["laws"] for lp in data["as_written"]["loops"] for r in lp["rules"])
+
+
+def test_rewrite_variant_and_policy_switch():
+    p = cosynth("rewrite", EX("sssp") + ":sssp", "--variant", "pull")
+    assert p.returncode == 0 and "in_edges(u) @bsp" in p.stdout and "# relax:" in p.stdout
+    p = cosynth("rewrite", EX("pagerank") + ":pagerank", "--variant", "par",
+                "--no-reassociate")
+    assert p.returncode == 0 and "contrib[e.dst] add= share" in p.stdout
+    assert "for e in out_edges(v) @seq" in p.stdout  # float sums stay in order
+    p = cosynth("rewrite", EX("sssp") + ":sssp", "--variant", "fastest")
+    assert p.returncode == 2 and "unknown variant" in p.stderr

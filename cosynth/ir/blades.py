@@ -138,7 +138,7 @@ class BladeRun:
 
 
 def run_blades(k: Kernel, graph, args: dict, shards: list[tuple[int, int]], *,
-               while_limit: int | None = None) -> BladeRun:
+               while_limit: int | None = None, vectorize: bool = True) -> BladeRun:
     """Run the blade program ``k`` on ``len(shards)`` blades; shards must tile ``0..n``."""
     from .interp import interpret
     _check_shards(shards, graph.n)
@@ -154,7 +154,8 @@ def run_blades(k: Kernel, graph, args: dict, shards: list[tuple[int, int]], *,
         blade = Blade(rank, shards, net)
         try:
             results[rank] = interpret(k, graph, {**args, "shard_lo": lo, "shard_hi": hi},
-                                      while_limit=while_limit, blade=blade)
+                                      while_limit=while_limit, blade=blade,
+                                      vectorize=vectorize)
         except threading.BrokenBarrierError:
             pass
         except BaseException as exc:  # noqa: BLE001 - reported below, others stopped
@@ -171,6 +172,7 @@ def run_blades(k: Kernel, graph, args: dict, shards: list[tuple[int, int]], *,
         if exc is not None:
             if isinstance(exc, CosynthError):
                 exc.message = f"blade {rank}: {exc.message}"
+                exc.args = (exc.format(),)
             raise exc
     if any(r is None for r in results):  # pragma: no cover - a barrier broke without error
         raise RuntimeError("a blade stopped without a result")

@@ -48,6 +48,9 @@ __all__ = ["vector_loop", "vectorizable"]
 
 _UFUNC = {"min": np.minimum, "max": np.maximum, "add": np.add, "or": np.logical_or,
           "and": np.logical_and}
+# does contribution v change entry t under the operator (the IR's min: v if v < t else t)
+_IMPROVES = {"min": lambda v, t: v < t, "max": lambda v, t: v > t,
+             "or": lambda v, t: v & ~t, "and": lambda v, t: ~v & t}
 
 
 def vectorizable(loop: Loop) -> str:
@@ -173,15 +176,20 @@ class _VecLoop:
                 self.expand(s, lv, A, x)
 
     def expand(self, s: Loop, lv: _Level, A: np.ndarray, x: np.ndarray):
-        if s.kind == "out_edges":
-            starts, counts = self.indptr[x], self.deg[x]
+        full = _full_expansion(self.graph, s.kind, x, A, lv.size)
+        if full is not None:
+            parent, eid = full
         else:
-            starts, counts = self.in_indptr[x], self.indeg[x]
-        total = int(counts.sum())
-        parent = np.repeat(A, counts)
-        first = np.repeat(np.cumsum(counts) - counts, counts)
-        pos = np.repeat(starts, counts) + (np.arange(total, dtype=np.int64) - first)
-        eid = pos if s.kind == "out_edges" else self.in_eid[pos]
+            if s.kind == "out_edges":
+                starts, counts = self.indptr[x], self.deg[x]
+            else:
+                starts, counts = self.in_indptr[x], self.indeg[x]
+            total = int(counts.sum())
+            parent = np.repeat(A, counts)
+            first = np.repeat(np.cumsum(counts) - counts, counts)
+            pos = np.repeat(starts, counts) + (np.arange(total, dtype=np.int64) - first)
+            eid = pos if s.kind == "out_edges" else self.in_eid[pos]
+        total = len(eid)
         child = _Level(total, lv, parent)
         child.loop_name = s.var
         child.vals[s.var] = eid
@@ -241,7 +249,14 @@ class _VecLoop:
                 _to_outbox(c.outbox.setdefault(s.table, {}), idx[~mine], vals[~mine], s.op,
                            t.dtype)
                 idx, vals = idx[mine], vals[mine]
-        if s.flag:
+        if s.flag and s.op in _IMPROVES:
+            # min/max/or/and change an entry exactly when some contribution improves on it
+            better = _IMPROVES[s.op](vals, T[idx])
+            if better.any():
+                idx, vals = idx[better], vals[better]
+                _UFUNC[s.op].at(T, idx, vals)
+                self.F[c.slots[s.flag]] = True
+        elif s.flag:
             touched = np.unique(idx)
             before = T[touched].copy()
             _UFUNC[s.op].at(T, idx, vals)
@@ -398,6 +413,32 @@ class _VecLoop:
             bad = int(x[(x < 0) | (x >= self.n)][0])
             self.c.error(node, f"vertex {bad} is out of range ({self.n} vertices)")
         return x
+
+
+def _full_expansion(g, kind: str, x: np.ndarray, A: np.ndarray, size: int):
+    """When every vertex 0..n-1 is active in order, the lanes of its edge loop are the
+    whole CSR (or CSC): cached per graph instead of rebuilt every sweep."""
+    n = g.n
+    if len(x) != n or len(A) != size or size != n:
+        return None
+    if not (x[0] == 0 and x[-1] == n - 1 and (n < 3 or np.array_equal(x, _arange(g, n)))):
+        return None
+    cache = g.__dict__.setdefault("_lane_cache", {})
+    if kind not in cache:
+        if kind == "out_edges":
+            cache[kind] = (g.edge_src, np.arange(g.m, dtype=np.int64))
+        else:
+            cache[kind] = (np.repeat(np.arange(n, dtype=np.int64), np.diff(g.in_indptr)),
+                           g.in_eid)
+    parent, eid = cache[kind]
+    return (parent if np.array_equal(A, _arange(g, n)) else A[parent]), eid
+
+
+def _arange(g, n: int) -> np.ndarray:
+    cache = g.__dict__.setdefault("_lane_cache", {})
+    if "arange" not in cache:
+        cache["arange"] = np.arange(n, dtype=np.int64)
+    return cache["arange"]
 
 
 def _edge_keys(g) -> np.ndarray:
