@@ -150,9 +150,6 @@ class _Compiler:
         self.g = g
         self.n, self.m = g.n, g.m
         self.while_limit = while_limit
-        L = g._lists()
-        self.indptr, self.dst, self.src = L.indptr, L.dst, L.src
-        self.in_indptr, self.in_eid = L.in_indptr, L.in_eid
         self.tables = {t.name: t for t in k.tables}
         self.data: dict[str, list] = {}
         for t in k.tables:
@@ -191,6 +188,28 @@ class _Compiler:
         self.node_params = {p.name for p in k.params if p.node}
         self.safe_nodes: set[str] = set()  # node-loop variables in scope
         self.var_kind: dict[str, str] = {}
+
+    # the graph as Python lists, for loops run one iteration at a time (built on demand:
+    # vectorised loops use the NumPy arrays)
+    @property
+    def indptr(self):
+        return self.g._lists().indptr
+
+    @property
+    def dst(self):
+        return self.g._lists().dst
+
+    @property
+    def src(self):
+        return self.g._lists().src
+
+    @property
+    def in_indptr(self):
+        return self.g._lists().in_indptr
+
+    @property
+    def in_eid(self):
+        return self.g._lists().in_eid
 
     @staticmethod
     def getter(T):

@@ -16,6 +16,14 @@ do; a float sum reduced in another order is what the ``reassociate-float-sums`` 
 allows.  Runtime errors (integer division by zero, an index out of range) are reported
 with the kernel's line, as the scalar interpreter does.
 
+Worklist: an ``async`` node loop whose writes are all min/max/or/and reductions (the
+relaxation the ``relax`` rule proved monotone over a semilattice), which reads those
+tables only at its own vertex, and otherwise reads only data no statement of the kernel
+writes, re-runs only the vertices whose own entries changed since its previous sweep.
+A skipped vertex would recompute contributions it already applied, and re-applying a
+contribution to an entry that since only improved is a no-op (idempotence).  If any
+entry moved the other way between sweeps (the state was reset), every vertex runs.
+
 ``vector_loop(compiler, loop)`` returns a runner, or ``None`` when the nest has something
 lanes cannot express (a while/range loop, a nested loop over all nodes or edges, a store
 to a shared scalar, a seq loop inside), in which case the scalar interpreter runs it.
@@ -42,7 +50,7 @@ from .nodes import (
     Un,
     Var,
 )
-from .walk import iter_stmts
+from .walk import iter_exprs, iter_stmts, stmt_exprs
 
 __all__ = ["vector_loop", "vectorizable"]
 
@@ -96,7 +104,7 @@ class _Level:
         """For active lanes ``A`` of this level, the corresponding lanes of ``ancestor``."""
         lv, idx = self, A
         while lv is not ancestor:
-            idx = lv.parent_idx[idx]
+            idx = take(lv.parent_idx, idx)
             lv = lv.parent
         return idx
 
@@ -118,6 +126,8 @@ class _VecLoop:
                             for n, d in s.locals}
         self.snapshot: dict[str, np.ndarray] = {}
         self.blade = comp.blade if comp.in_projected else None
+        self.worklist = _worklist_plan(comp, loop)
+        self.memory = None
 
     # ------------------------------------------------------------------ driver
     def run(self, F):
@@ -134,16 +144,21 @@ class _VecLoop:
                     lo = max(int(c.expr(loop.start)(F)), 0)
                     hi = min(int(c.expr(loop.stop)(F)), self.n)
                     hi = max(hi, lo)
-                if loop.kind == "nodes":
-                    lanes = np.arange(lo, hi, dtype=np.int64)
-                else:
-                    lanes = np.arange(self.indptr[lo], self.indptr[hi], dtype=np.int64)
+                first = lo if loop.kind == "nodes" else int(self.indptr[lo])
+                last = hi if loop.kind == "nodes" else int(self.indptr[hi])
+                lanes = iota(last) if first == 0 else np.arange(first, last, dtype=np.int64)
                 top = _Level(len(lanes), None, None)
                 top.loop_name = loop.var
                 top.vals[loop.var] = lanes
                 if loop.kind == "edges":
                     top.edge = loop.var
-                self.block(loop.body, top, np.arange(len(lanes)))
+                active = iota(len(lanes))
+                if self.worklist is not None:
+                    active = self._worklist_lanes(lo, hi, active)
+                self.block(loop.body, top, active)
+                if self.worklist is not None:
+                    self.memory = (lo, hi, self._start, {t: c.data[t].copy()
+                                                         for t in self.worklist})
             else:
                 x = int(c.expr(loop.of)(F))
                 if not 0 <= x < self.n:
@@ -152,6 +167,21 @@ class _VecLoop:
                 top.loop_name = None
                 self.expand(loop, top, np.arange(1), np.array([x], dtype=np.int64))
         self.F = None
+
+    def _worklist_lanes(self, lo: int, hi: int, all_lanes: np.ndarray) -> np.ndarray:
+        data = self.c.data
+        self._start = {t: data[t][lo:hi].copy() for t in self.worklist}
+        mem = self.memory
+        if mem is None or mem[0] != lo or mem[1] != hi:
+            return all_lanes
+        _, _, start, end = mem
+        for t, op in self.worklist.items():
+            if _IMPROVES[op](end[t], data[t]).any():  # moved against the operator: reset
+                return all_lanes
+        changed = np.zeros(hi - lo, dtype=bool)
+        for t in self.worklist:
+            changed |= self._start[t] != start[t]
+        return np.flatnonzero(changed)
 
     # ------------------------------------------------------------------ statements
     def block(self, body, lv: _Level, A: np.ndarray):
@@ -194,7 +224,7 @@ class _VecLoop:
         child.loop_name = s.var
         child.vals[s.var] = eid
         child.edge = s.var
-        self.block(s.body, child, np.arange(total))
+        self.block(s.body, child, iota(total))
 
     def assign(self, s: Assign, lv: _Level, A: np.ndarray):
         d = self.local_dtype[s.name]
@@ -204,6 +234,8 @@ class _VecLoop:
             owner = self._owner_level(s.name, lv)
             arr = np.zeros(owner.size, dtype=d.np)
             owner.vals[s.name] = arr
+        if np.may_share_memory(vals, arr):
+            vals = vals.copy()
         lanes = lv.lanes_of(owner, A)
         if s.op is None:
             arr[lanes] = vals
@@ -239,6 +271,8 @@ class _VecLoop:
             return
         T = c.data[s.table]
         idx = self.index(s.index, t, lv, A, s)
+        if np.may_share_memory(vals, T):
+            vals = vals.copy()  # a view of the table itself (take() slices)
         if s.op is None:
             T[idx] = vals
             return
@@ -251,7 +285,7 @@ class _VecLoop:
                 idx, vals = idx[mine], vals[mine]
         if s.flag and s.op in _IMPROVES:
             # min/max/or/and change an entry exactly when some contribution improves on it
-            better = _IMPROVES[s.op](vals, T[idx])
+            better = _IMPROVES[s.op](vals, take(T, idx))
             if better.any():
                 idx, vals = idx[better], vals[better]
                 _UFUNC[s.op].at(T, idx, vals)
@@ -289,7 +323,7 @@ class _VecLoop:
         if isinstance(e, Var):
             owner, arr = lv.lookup(e.name)
             if owner is not None:
-                return arr[lv.lanes_of(owner, A)]
+                return take(arr, lv.lanes_of(owner, A))
             v = self.F[self.c.slots[e.name]]  # a parameter, or an enclosing scalar loop's
             return np.full(A.size, v, dtype=e.dtype.np)
         if isinstance(e, Load):
@@ -300,13 +334,13 @@ class _VecLoop:
             src = self.snapshot.get(e.table)
             if src is None:
                 src = self.c.data[e.table]
-            return src[idx]
+            return take(src, idx)
         if isinstance(e, EdgeAttr):
             owner, eid = lv.lookup(e.edge)
-            eid = eid[lv.lanes_of(owner, A)]
+            eid = take(eid, lv.lanes_of(owner, A))
             if e.attr == "id":
                 return eid
-            return self.src[eid] if e.attr == "src" else self.dst[eid]
+            return take(self.src if e.attr == "src" else self.dst, eid)
         if isinstance(e, Bin):
             return self.bin(e, lv, A)
         if isinstance(e, Un):
@@ -415,6 +449,27 @@ class _VecLoop:
         return x
 
 
+_IOTA: dict[int, np.ndarray] = {}
+
+
+def iota(n: int) -> np.ndarray:
+    """The shared array 0..n-1; index arrays that *are* it are sliced, not gathered."""
+    a = _IOTA.get(n)
+    if a is None:
+        if len(_IOTA) > 64:
+            _IOTA.clear()
+        a = _IOTA[n] = np.arange(n, dtype=np.int64)
+        a.flags.writeable = False
+    return a
+
+
+def take(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``x[idx]``, without the gather when ``idx`` is ``0..len(idx)-1``."""
+    if _IOTA.get(len(idx)) is idx:
+        return x[:len(idx)]
+    return x[idx]
+
+
 def _full_expansion(g, kind: str, x: np.ndarray, A: np.ndarray, size: int):
     """When every vertex 0..n-1 is active in order, the lanes of its edge loop are the
     whole CSR (or CSC): cached per graph instead of rebuilt every sweep."""
@@ -426,12 +481,14 @@ def _full_expansion(g, kind: str, x: np.ndarray, A: np.ndarray, size: int):
     cache = g.__dict__.setdefault("_lane_cache", {})
     if kind not in cache:
         if kind == "out_edges":
-            cache[kind] = (g.edge_src, np.arange(g.m, dtype=np.int64))
+            cache[kind] = (g.edge_src, None)
         else:
             cache[kind] = (np.repeat(np.arange(n, dtype=np.int64), np.diff(g.in_indptr)),
                            g.in_eid)
     parent, eid = cache[kind]
-    return (parent if np.array_equal(A, _arange(g, n)) else A[parent]), eid
+    if eid is None:
+        eid = iota(g.m)
+    return (parent if A is iota(n) or np.array_equal(A, _arange(g, n)) else A[parent]), eid
 
 
 def _arange(g, n: int) -> np.ndarray:
@@ -493,6 +550,52 @@ def _to_outbox(box: dict, idx: np.ndarray, vals: np.ndarray, op: str, d: DType):
                 (old or v) if op == "or" else (old and v) if op == "and" else old + v
         else:
             box[i] = v
+
+
+def _worklist_plan(comp, loop: Loop) -> dict | None:
+    """{state table: operator} when the loop may skip vertices whose own state did not
+    change (see the module docstring), else None."""
+    if loop.schedule != "async" or loop.kind != "nodes":
+        return None
+    k = comp.k
+    tables = comp.tables
+    state: dict[str, str] = {}
+    for s, _ in iter_stmts(loop.body):
+        if isinstance(s, Store):
+            t = tables[s.table]
+            if t.space != "node" or s.op not in _IMPROVES:
+                return None
+            if state.setdefault(s.table, s.op) != s.op:
+                return None
+    if not state:
+        return None
+    stored = {getattr(s, "table", None) for s, _ in iter_stmts(k.body)} - {None}
+    params = {p.name for p in k.params}
+    inner_names = {loop.var} | {n for n, _ in loop.locals}
+    own_edges: dict[str, str] = {}  # edge var -> the attribute that is the loop's vertex
+    for s, _ in iter_stmts(loop.body):
+        if isinstance(s, Loop):
+            inner_names.add(s.var)
+            inner_names.update(n for n, _ in s.locals)
+            if isinstance(s.of, Var) and s.of.name == loop.var:
+                own_edges[s.var] = "src" if s.kind == "out_edges" else "dst"
+    for s, _ in iter_stmts(loop.body):
+        for e in stmt_exprs(s):
+            for x in iter_exprs(e):
+                if isinstance(x, Var) and x.name not in inner_names and x.name not in params:
+                    return None  # a value from an enclosing loop: not tracked
+                if not isinstance(x, Load):
+                    continue
+                t = tables[x.table]
+                if x.table in state:
+                    own = (isinstance(x.index, Var) and x.index.name == loop.var) or (
+                        isinstance(x.index, EdgeAttr) and
+                        own_edges.get(x.index.edge) == x.index.attr)
+                    if not own:
+                        return None
+                elif t.space == "scalar" or (x.table in stored and t.role == "local"):
+                    return None  # data that other statements change between sweeps
+    return state
 
 
 def vector_loop(comp, loop: Loop):
