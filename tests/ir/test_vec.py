@@ -90,3 +90,42 @@ def test_sequential_nests_are_not_vectorised():
     from tests.helpers import example
     k = example("sssp").ir
     assert all(vectorizable(lp) for _, lp in loops(k))  # every loop is seq: each says why
+
+
+def test_worklist_restarts_when_the_state_is_reset(tmp_path):
+    """Three identical SSSP fixed points in a row, the distances reset in between.  The
+    source keeps its value 0 across the reset, so value tracking alone would skip it and
+    nothing would propagate: the worklist must notice that entries moved against min."""
+    kf, _ = kernel_from_source(tmp_path, '''
+        @cs.kernel
+        def multi(g: cs.Graph) -> cs.NodeArray:
+            total = g.node_array(cs.f64, 0.0)
+            for r in range(3):
+                dist = g.node_array(cs.f64, cs.INF)
+                dist[0] = 0.0 + r * 0.0
+                changed = True
+                while changed:
+                    changed = False
+                    for v in g.nodes():
+                        for e in g.out_edges(v):
+                            nd = dist[v] + e.weight
+                            if nd < dist[e.dst]:
+                                dist[e.dst] = nd
+                                changed = True
+                for v in g.nodes():
+                    if dist[v] < cs.INF:
+                        total[v] += dist[v]
+            return total
+    ''')
+    kv, steps = variant(kf.ir, "async")
+    assert any(r.rule == "relax" for r in steps)
+    from cosynth.ir.vec import _worklist_plan
+
+    class C:  # the plan only needs the kernel and its tables
+        k = kv
+        tables = kv.table_map
+    relaxed = [lp for _, lp in loops(kv) if lp.kind == "nodes" and lp.schedule == "async"]
+    assert _worklist_plan(C, relaxed[0]) == {"dist": "min"}
+    g = cs.Graph.kronecker(7, seed=8)
+    want = kf(g)
+    assert np.allclose(interpret(kv, g, {}), want, rtol=0, atol=0)
