@@ -167,16 +167,17 @@ def _write_text(path: str, text: str) -> None:
 @click.option("--arg", "args", multiple=True, metavar="NAME=VALUE")
 def demo(spec, graph_spec, seed, args):
     """The main job on built-in defaults: trace an example kernel, run it as plain Python
-    and in the IR interpreter on a generated graph, and check both against networkx."""
+    and in the IR interpreter on a generated graph, rewrite it into its proven parallel
+    variant and a 4-blade program, and check everything against networkx."""
     from .check import compare_results
     from .ir.interp import interpret as run_ir
     from .ir.printer import print_kernel
     from .loader import resolve_kernel
     k = resolve_kernel(spec)
-    click.echo(f"[1/4] tracing {k.name} from {k.source_file}")
+    click.echo(f"[1/5] tracing {k.name} from {k.source_file}")
     click.echo(print_kernel(k.ir), nl=False)
     g = _load_graph(graph_spec, seed, False)
-    click.echo(f"[2/4] graph {graph_spec}: {g!r}")
+    click.echo(f"[2/5] graph {graph_spec}: {g!r}")
     cli_args = parse_cli_args(k.ir, args, g)
     if "source" in {p.name for p in k.ir.params} and "source" not in cli_args:
         cli_args["source"] = int(np.argmax(g.out_degrees()))
@@ -190,13 +191,39 @@ def demo(spec, graph_spec, seed, args):
     out = run_ir(k.ir, g, bound)
     t_ir = time.perf_counter() - t0
     names = result_names(k.ir)
-    click.echo(f"[3/4] plain Python {t_plain:.3f} s, IR interpreter {t_ir:.3f} s")
+    click.echo(f"[3/5] plain Python {t_plain:.3f} s, IR interpreter {t_ir:.3f} s")
     compare_results(out, plain, what="interpreter result", against="the plain Python run",
                     names=names)
     for name, value in zip(names, out):
         click.echo("      " + summarise(name, value))
-    click.echo("[4/4] checks")
+    from frontend.rewrite import projection, variant
+    from .ir.blades import even_shards, run_blades
+    kv, steps = variant(k.ir, "async")
+    click.echo(f"[4/5] rewrites ({len(steps)} applied, each with its Z3 certificate):")
+    for r in steps:
+        click.echo(f"      {r.rule}: {r.reason}")
+    t0 = time.perf_counter()
+    fast = run_ir(kv, g, bound)
+    t_fast = time.perf_counter() - t0
+    click.echo(f"      parallel variant, vectorised: {t_fast:.3f} s")
+    compare_results(fast, out, what="rewritten result", against="the interpreter",
+                    names=names)
+    proj = projection.apply(kv)
+    if proj.applied:
+        shards = even_shards(g.n, 4)
+        t0 = time.perf_counter()
+        run = run_blades(proj.kernel, g, bound, shards)
+        t_bl = time.perf_counter() - t0
+        click.echo(f"      projected onto 4 blades (in-process): {t_bl:.3f} s, "
+                   f"{run.messages} messages, {run.bytes} bytes")
+        compare_results(run.results, out, what="4-blade result", against="the interpreter",
+                        names=names)
+    else:
+        click.echo(f"      projection: {proj.reason}")
+    click.echo("[5/5] checks")
     click.echo("      interpreter == plain Python: ok")
+    click.echo("      rewritten variant" + (" and 4 blades" if proj.applied else "") +
+               " == interpreter: ok")
     _check_reference(k, g, bound, out, names, "interpreter", indent="      ")
 
 
