@@ -148,6 +148,39 @@ def rewrite(spec, variant_name, json_out, no_reassociate):
         click.echo(f"report written to {json_out}")
 
 
+@cli.command()
+@click.argument("spec", metavar="FILE.py:KERNEL")
+@click.option("--manifest", "manifest_path", required=True, metavar="M.yaml|M.xml",
+              help="The blades available (see manifests/).")
+@_graph_options
+@click.option("--arg", "args", multiple=True, metavar="NAME=VALUE")
+@click.option("--blades", type=int, help="Use only the first N blades of the manifest.")
+@click.option("--solver", type=click.Choice(["cbc", "highs"]), default="cbc",
+              show_default=True)
+@click.option("--time-limit", type=float, default=10.0, show_default=True,
+              help="Seconds the ILP solver may take (the best plan found is kept).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Save the plan as .yaml or .json.")
+def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver, time_limit,
+         output):
+    """Partition a kernel over a blade manifest: where data lives, where each loop runs,
+    which variant, and why (with what the best alternative would cost)."""
+    from planner import load_manifest, make_plan
+
+    from .loader import resolve_kernel
+    k = resolve_kernel(spec)
+    man = load_manifest(manifest_path)
+    if blades is not None:
+        man = man.first(blades)
+    g = _load_graph(graph_spec, seed, undirected)
+    p = make_plan(k, man, g, parse_cli_args(k.ir, args, g), solver=solver,
+                  time_limit=time_limit, graph_name=graph_spec)
+    click.echo(p.format(), nl=False)
+    if output:
+        p.save(output)
+        click.echo(f"plan written to {output}")
+
+
 def _write_text(path: str, text: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -197,6 +230,7 @@ def demo(spec, graph_spec, seed, args):
     for name, value in zip(names, out):
         click.echo("      " + summarise(name, value))
     from frontend.rewrite import projection, variant
+
     from .ir.blades import even_shards, run_blades
     kv, steps = variant(k.ir, "async")
     click.echo(f"[4/5] rewrites ({len(steps)} applied, each with its Z3 certificate):")

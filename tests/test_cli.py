@@ -144,3 +144,25 @@ def test_rewrite_variant_and_policy_switch():
     assert "for e in out_edges(v) @seq" in p.stdout  # float sums stay in order
     p = cosynth("rewrite", EX("sssp") + ":sssp", "--variant", "fastest")
     assert p.returncode == 2 and "unknown variant" in p.stderr
+
+
+def test_plan_prints_a_table_and_saves(tmp_path):
+    out = tmp_path / "plan.yaml"
+    p = cosynth("plan", EX("cc") + ":cc", "--manifest", os.path.join(ROOT, "manifests",
+                "pair.xml"), "--graph", "kron:10", "-o", str(out), "--solver", "highs")
+    assert p.returncode == 0, p.stderr
+    for needle in ("plan for cc", "solver: highs optimal", "choices", "baselines",
+                   "plan written to"):
+        assert needle in p.stdout
+    from planner import load_plan
+    assert load_plan(str(out)).kernel == "cc"
+
+
+def test_plan_errors(tmp_path):
+    bad = tmp_path / "m.yaml"
+    bad.write_text("blades: []\n")
+    p = cosynth("plan", EX("cc") + ":cc", "--manifest", str(bad), "--graph", "kron:6")
+    assert p.returncode == 2 and f"{bad}:1:" in p.stderr and "non-empty list" in p.stderr
+    p = cosynth("plan", EX("cc") + ":cc", "--manifest", os.path.join(ROOT, "manifests",
+                "pair.yaml"), "--graph", "kron:6", "--blades", "5")
+    assert p.returncode == 2 and "has 2 blades; cannot use 5" in p.stderr

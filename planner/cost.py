@@ -1,0 +1,187 @@
+"""The cost model: predicted time, memory and money of a configuration of blades.
+
+A *configuration* names the kernel variant, how many blades of each kind take part, on
+which device each kind runs the parallel edge loops (CPU or FPGA), each kind's share of
+the edges (every blade of a kind gets the same share), and whether the edge lists live in
+DRAM or are streamed from the fileserver.
+
+Per blade, over the whole run (``Workload`` counts the work):
+
+* compute: edges / edge rate, where the CPU rate is ``cores x cpu_edges_per_second_per_core``
+  (default 40 M edges/s per GHz per core) bounded by DRAM bandwidth at
+  ``cpu_bytes_per_edge`` (16), and the FPGA rate is ``clock / fpga_cycles_per_edge``
+  bounded by DRAM bandwidth at 16 bytes per edge; vertex work costs a quarter of an edge;
+  sequential (replicated) loops run whole on every blade;
+* communication, per run of a parallel nest: pushed reductions (one message of
+  8 + value bytes per cut edge per reduction) and mirror refreshes (every blade receives
+  the entries it does not own of every table the nest wrote) over the blade's link --
+  traffic to other racks goes over the rack uplink, shared by the rack -- plus one
+  tree-latency (``ceil(log2 P)`` hops) per collective;
+* streaming: when edges are streamed, all blades share the fileserver's bandwidth.
+
+Every default marked calibratable in ``manifest.CALIBRATABLE`` is replaced by measured
+figures when the manifest has them (``cosynth calibrate``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .manifest import BladeKind, Manifest
+from .stats import GraphStats
+from .workload import Workload
+
+__all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_cost_factor", "comm_terms"]
+
+NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
+FPGA_BYTES_PER_EDGE = 16
+
+
+def node_cost_factor() -> float:
+    return NODE_COST
+
+
+@dataclass(frozen=True)
+class Config:
+    variant: str
+    counts: tuple[int, ...]  # blades of each kind, in manifest order
+    fpga: tuple[bool, ...]  # each kind runs its parallel edge loops on its FPGA
+    shares: tuple[float, ...]  # edge share of one blade of each kind
+    streamed: bool = False
+    ranges: tuple[tuple[int, int], ...] | None = None  # explicit shard map (baselines)
+
+
+@dataclass
+class Estimate:
+    config: Config
+    per_blade: list[dict]  # kind, compute, comm, stream, total, dram, fpga use
+    makespan: float  # seconds over the whole run
+    supersteps: float
+    cost_per_hour: float
+    violations: list[str] = field(default_factory=list)
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def per_superstep(self) -> float:
+        return self.makespan / self.supersteps
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+    @property
+    def cost(self) -> float:
+        return self.cost_per_hour * self.makespan / 3600.0
+
+
+def edge_rate(kind: BladeKind, device: str) -> float:
+    """Edges per second one blade of ``kind`` processes on ``device`` (memory-bounded)."""
+    if device == "fpga":
+        mem = kind.dram_bandwidth / FPGA_BYTES_PER_EDGE
+        return min(kind.fpga_edges_per_second, mem)
+    mem = kind.dram_bandwidth / kind.cal("cpu_bytes_per_edge", 16.0)
+    return min(kind.cpu_edges_per_second, mem)
+
+
+def _link_time(man: Manifest, P: int) -> tuple[float, float]:
+    """(seconds per byte a blade sends/receives, seconds of latency per collective)."""
+    ic = man.interconnect
+    per_byte = 1.0 / ic.link_bandwidth
+    hops = math.ceil(math.log2(P)) if P > 1 else 0
+    lat = ic.link_latency * hops
+    if ic.rack_size and P > ic.rack_size:
+        cross = (P - ic.rack_size) / (P - 1)
+        per_byte = (1 - cross) / ic.link_bandwidth + cross * ic.rack_size / ic.uplink_bandwidth
+        lat += ic.uplink_latency * math.ceil(math.log2(math.ceil(P / ic.rack_size)))
+    return per_byte, lat
+
+
+def comm_terms(w: Workload, stats: GraphStats, man: Manifest, P: int, cut: float
+               ) -> tuple[float, float]:
+    """Communication of one blade: (seconds per unit of its edge share, fixed seconds)."""
+    if P <= 1:
+        return 0.0, 0.0
+    per_byte, lat = _link_time(man, P)
+    share_coeff, fixed = 0.0, 0.0
+    for nest in w.nests:
+        itemsize = max(nest.refreshed.values(), default=8)
+        # pushed reductions: my edges that cross to another blade, one message each
+        share_coeff += nest.runs * nest.push_reductions * nest.edges * cut * \
+            (8 + itemsize) * per_byte
+        # mirrors: I receive the entries I do not own of every table the nest wrote
+        refreshed = sum(b * (stats.n if b else 0) for b in nest.refreshed.values())
+        fixed += nest.runs * refreshed * (1 - 1 / P) * per_byte
+        collectives = nest.push_reductions and 1
+        collectives += len(nest.refreshed) + nest.allreduces
+        fixed += nest.runs * collectives * lat
+    return share_coeff, fixed
+
+
+def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Estimate:
+    """Predict the configuration's makespan, memory and cost with the model above."""
+    kinds = man.kinds
+    P = sum(cfg.counts)
+    blades: list[dict] = []
+    violations: list[str] = []
+    ranges = list(cfg.ranges) if cfg.ranges else _ranges(cfg, stats)
+    cut = stats.cut_of(ranges) if P > 1 else 0.0
+    share_coeff, fixed = comm_terms(w, stats, man, P, cut)
+    stream_time = w.parallel_edges * FPGA_BYTES_PER_EDGE / man.fileserver_bandwidth \
+        if cfg.streamed else 0.0
+    r = 0
+    for k, count, fpga in zip(kinds, cfg.counts, cfg.fpga):
+        for _ in range(count):
+            lo, hi = ranges[r]
+            r += 1
+            share = stats.edges_in(lo, hi) / stats.m if stats.m else 1.0 / P
+            vshare = (hi - lo) / stats.n if stats.n else 0.0
+            cpu = edge_rate(k, "cpu")
+            par_rate = edge_rate(k, "fpga") if fpga else cpu
+            compute = share * w.parallel_edges / par_rate + \
+                NODE_COST * vshare * w.parallel_nodes / cpu + \
+                (w.replicated_edges + NODE_COST * w.replicated_nodes) / cpu
+            comm = share * share_coeff + fixed
+            total = compute + comm + stream_time
+            dram = stats.n * (w.node_bytes + 8) + (0 if cfg.streamed else share) * stats.m * \
+                w.edge_bytes + (stats.m * w.edge_bytes if w.replicated_edges else 0)
+            entry = {"blade": r - 1, "kind": k.name, "device": "fpga" if fpga else "cpu",
+                     "range": (lo, hi), "edge_share": share, "compute": compute,
+                     "comm": comm, "stream": stream_time, "total": total, "dram": dram}
+            if dram > k.dram_bytes:
+                violations.append(f"blade {r - 1} ({k.name}) needs {dram / 2**30:.2f} GiB "
+                                  f"of DRAM, has {k.dram_bytes / 2**30:.2f} GiB")
+            if fpga:
+                entry.update(_fpga_use(k, w, vshare * stats.n))
+                if k.fpga is None:
+                    violations.append(f"kind {k.name} has no FPGA")
+                elif not w.fpga_ok:
+                    violations.append(f"{w.variant} is not FPGA-eligible: {w.fpga_why}")
+                else:
+                    if entry["luts"] > k.fpga.luts:
+                        violations.append(f"blade {r - 1}: {entry['luts']} LUTs needed, "
+                                          f"{k.fpga.part} has {k.fpga.luts}")
+                    if entry["bram_bits"] > k.fpga.bram_bits:
+                        violations.append(f"blade {r - 1}: {entry['bram_bits']} BRAM bits "
+                                          f"needed, {k.fpga.part} has {k.fpga.bram_bits}")
+            blades.append(entry)
+    cost = sum(k.cost_per_hour * c for k, c in zip(kinds, cfg.counts))
+    if man.budget_per_hour is not None and cost > man.budget_per_hour + 1e-9:
+        violations.append(f"{cost:.2f} per hour is over the budget of {man.budget_per_hour:.2f}")
+    makespan = max(b["total"] for b in blades)
+    return Estimate(cfg, blades, makespan, w.supersteps, cost, violations, ranges)
+
+
+def _fpga_use(k: BladeKind, w: Workload, vertices: float) -> dict:
+    nests = [n for n in w.nests if n.edges > 0]
+    luts = int(k.cal("fpga_luts_per_kernel", 1500) * max(1, len(nests)))
+    bits = int(max((n.state_bits for n in nests), default=0) * vertices)
+    return {"luts": luts, "bram_bits": bits}
+
+
+def _ranges(cfg: Config, stats: GraphStats) -> list[tuple[int, int]]:
+    shares = []
+    for count, s in zip(cfg.counts, cfg.shares):
+        shares += [s] * count
+    total = sum(shares)
+    return stats.ranges([s / total for s in shares] if total else shares)

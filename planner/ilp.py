@@ -1,0 +1,164 @@
+"""The MILP solver: the one module that runs CBC or HiGHS.
+
+Models are built with PuLP's modelling objects (re-exported here); ``solve`` runs
+
+* ``cbc`` (default): PuLP's bundled CBC, reading the *real* outcome from CBC's log: PuLP
+  reports "Optimal" even when CBC stopped at its time limit with a gap, so the status,
+  the objective, the lower bound and the gap come from the log lines
+  ``Result - ...``, ``Objective value:``, ``Lower bound:``, ``Gap:``;
+* ``highs``: HiGHS through ``highspy`` on the model written as MPS, reading its model
+  status, objective, dual bound and MIP gap from ``Highs.getInfo()``.
+
+Both honour a time limit and return the best solution found with its gap.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+
+import pulp
+from pulp import LpBinary, LpContinuous, LpMinimize, LpProblem, LpVariable, lpSum
+
+from cosynth.errors import ToolError
+
+__all__ = ["Solve", "solve", "LpProblem", "LpVariable", "lpSum", "LpMinimize", "LpBinary",
+           "LpContinuous", "SOLVERS"]
+
+SOLVERS = ("cbc", "highs")
+REL_GAP = 1e-6  # "optimal" means within this relative gap (the solvers' defaults are 1e-4)
+
+
+@dataclass
+class Solve:
+    solver: str
+    status: str  # optimal | time_limit | infeasible | unbounded | error
+    objective: float | None
+    bound: float | None
+    seconds: float
+    values: dict[str, float]
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        if self.status == "optimal":
+            return 0.0
+        denom = max(abs(self.objective), 1e-12)
+        return max(0.0, (self.objective - self.bound) / denom)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in ("optimal", "time_limit") and self.objective is not None
+
+
+def solve(prob: LpProblem, solver: str = "cbc", time_limit: float = 10.0) -> Solve:
+    if solver == "cbc":
+        return _cbc(prob, time_limit)
+    if solver == "highs":
+        return _highs(prob, time_limit)
+    raise ToolError(f"unknown MILP solver '{solver}'", hint=f"use one of {', '.join(SOLVERS)}")
+
+
+def _cbc(prob: LpProblem, time_limit: float) -> Solve:
+    try:
+        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=REL_GAP)
+    except Exception as exc:  # noqa: BLE001 - a missing binary is reported to the user
+        raise ToolError(f"CBC is not available: {exc}",
+                        hint="install PuLP with its bundled CBC: pip install pulp") from None
+    if not cmd.available():
+        raise ToolError("PuLP's bundled CBC binary cannot run on this machine",
+                        hint="pip install --force-reinstall pulp, or use --solver highs")
+    fd, log = tempfile.mkstemp(suffix=".cbc.log")
+    os.close(fd)
+    cmd.optionsDict["logPath"] = log
+    cmd.logPath = log
+    t0 = time.perf_counter()
+    try:
+        prob.solve(cmd)
+        dt = time.perf_counter() - t0
+        with open(log, errors="replace") as f:
+            text = f.read()
+    finally:
+        os.unlink(log)
+    result = _match(r"Result - (.*)", text) or ""
+    obj = _number(r"Objective value:\s*(\S+)", text)
+    bound = _number(r"Lower bound:\s*(\S+)", text)
+    if "Optimal" in result:
+        status, bound = "optimal", obj if bound is None else bound
+    elif "time" in result.lower() or "Stopped" in result:
+        status = "time_limit" if obj is not None else "error"
+    elif "infeasible" in result.lower() or prob.status == pulp.LpStatusInfeasible:
+        status = "infeasible"
+    elif "unbounded" in result.lower():
+        status = "unbounded"
+    else:
+        status = {pulp.LpStatusOptimal: "optimal", pulp.LpStatusInfeasible: "infeasible",
+                  pulp.LpStatusUnbounded: "unbounded"}.get(prob.status, "error")
+    values = {v.name: (v.varValue if v.varValue is not None else 0.0)
+              for v in prob.variables()} if status in ("optimal", "time_limit") else {}
+    if status in ("optimal", "time_limit"):
+        exact = pulp.value(prob.objective)  # the log rounds to a few digits
+        if exact is not None:
+            if status == "optimal" or bound is None:
+                bound = exact if status == "optimal" else bound
+            obj = exact
+    return Solve("cbc", status, obj, bound, dt, values)
+
+
+def _highs(prob: LpProblem, time_limit: float) -> Solve:
+    try:
+        import highspy
+    except ImportError:
+        raise ToolError("HiGHS is not installed", hint="pip install highspy") from None
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "model.mps")
+        prob.writeMPS(path, rename=0)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", float(time_limit))
+        h.setOptionValue("mip_rel_gap", REL_GAP)
+        h.readModel(path)
+        t0 = time.perf_counter()
+        h.run()
+        dt = time.perf_counter() - t0
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    name = h.modelStatusToString(ms).lower()
+    if ms == highspy.HighsModelStatus.kOptimal:
+        status = "optimal"
+    elif "time" in name:
+        status = "time_limit"
+    elif "infeasible" in name:
+        status = "infeasible"
+    elif "unbounded" in name:
+        status = "unbounded"
+    else:
+        status = "error"
+    values = {}
+    obj = bound = None
+    if status in ("optimal", "time_limit") and info.primal_solution_status:
+        lp = h.getLp()
+        sol = h.getSolution().col_value
+        values = dict(zip(lp.col_names_, sol))
+        obj = info.objective_function_value + (prob.objective.constant or 0.0)
+        bound = info.mip_dual_bound + (prob.objective.constant or 0.0)
+    elif status == "time_limit":
+        status = "error"
+    return Solve("highs", status, obj, bound, dt, values)
+
+
+def _match(rx: str, text: str):
+    m = re.search(rx, text)
+    return m.group(1).strip() if m else None
+
+
+def _number(rx: str, text: str):
+    m = _match(rx, text)
+    try:
+        return float(m) if m is not None else None
+    except ValueError:
+        return None

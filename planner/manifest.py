@@ -1,0 +1,419 @@
+"""Blade manifests: the machines a plan may use, in YAML or XML (Axelgraph's
+``blade-manifest.xml``), one model.
+
+A manifest lists *blade kinds* (identical blades are one kind with a count: the planner
+reasons per kind, which is what keeps its ILP small), the interconnect (a link per blade,
+optionally racks joined by a slower uplink), a fileserver (where streamed tables come
+from), nominal costs per blade-hour, an optional budget and a priority.
+
+YAML::
+
+    manifest: pair
+    blades:
+      - kind: node
+        count: 2
+        cpu: {cores: 8, clock: 3.0 GHz}
+        dram: {size: 32 GiB, bandwidth: 25 GB/s}
+        fpga: {part: ECP5-85F, clock: 100 MHz}
+        cost: 0.80            # per blade-hour
+    interconnect:
+      link: {bandwidth: 10 Gb/s, latency: 5 us}
+      rack: {size: 16, uplink: {bandwidth: 40 Gb/s, latency: 20 us}}   # optional
+    fileserver: {bandwidth: 1 GB/s}
+    budget: 10                # per hour, optional
+    priority: time            # time | cost
+    calibration:              # measured figures replacing defaults (cosynth calibrate)
+      node: {cpu_edges_per_second_per_core: 1.5e8, fpga_cycles_per_edge: 1.0}
+
+XML: the same fields as elements and attributes (see ``manifests/blade-manifest.xsd``,
+against which every XML manifest is validated).
+
+Every mistake is a ``ManifestError`` naming the file, the line, the field path
+(``blades[0].dram.size``) and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+import yaml
+
+from cosynth.errors import CosynthError, Loc
+
+from . import parts
+from .units import UnitError, format_quantity, parse
+
+__all__ = ["Manifest", "BladeKind", "Fpga", "Interconnect", "ManifestError", "load_manifest",
+           "CALIBRATABLE", "SCHEMA"]
+
+SCHEMA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "manifests", "blade-manifest.xsd")
+
+#: fields a measurement may replace (cosynth calibrate), with their defaults' meaning
+CALIBRATABLE = {
+    "cpu_edges_per_second_per_core": "edges one core relaxes per second (default: 40M "
+                                     "per GHz of clock)",
+    "cpu_bytes_per_edge": "DRAM bytes a CPU moves per edge (default 16)",
+    "fpga_cycles_per_edge": "FPGA clock cycles per edge (default 1: one edge per clock)",
+    "fpga_luts_per_kernel": "LUTs of one edge kernel (default 1500)",
+    "fpga_clock_hz": "achieved FPGA clock (default: the manifest's target clock)",
+}
+
+
+class ManifestError(CosynthError):
+    """A manifest that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Fpga:
+    part: str
+    family: str
+    luts: int
+    ffs: int
+    bram_bits: int
+    dsps: int
+    clock_hz: float
+
+
+@dataclass(frozen=True)
+class BladeKind:
+    name: str
+    count: int
+    cpu_cores: int
+    cpu_clock_hz: float
+    dram_bytes: float
+    dram_bandwidth: float
+    fpga: Fpga | None
+    cost_per_hour: float
+    calibration: dict = field(default_factory=dict, compare=False)
+
+    def cal(self, key: str, default: float) -> float:
+        return float(self.calibration.get(key, default))
+
+    @property
+    def cpu_edges_per_second(self) -> float:
+        per_core = self.cal("cpu_edges_per_second_per_core", 40e6 * self.cpu_clock_hz / 1e9)
+        return per_core * self.cpu_cores
+
+    @property
+    def fpga_edges_per_second(self) -> float:
+        if self.fpga is None:
+            return 0.0
+        clock = self.cal("fpga_clock_hz", self.fpga.clock_hz)
+        return clock / self.cal("fpga_cycles_per_edge", 1.0)
+
+
+@dataclass(frozen=True)
+class Interconnect:
+    link_bandwidth: float
+    link_latency: float
+    rack_size: int | None = None  # blades per rack; None: one flat switch
+    uplink_bandwidth: float | None = None
+    uplink_latency: float | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    kinds: tuple[BladeKind, ...]
+    interconnect: Interconnect
+    fileserver_bandwidth: float
+    budget_per_hour: float | None
+    priority: str
+    path: str = field(default="", compare=False)
+
+    @property
+    def blades(self) -> int:
+        return sum(k.count for k in self.kinds)
+
+    def kind(self, name: str) -> BladeKind:
+        for k in self.kinds:
+            if k.name == name:
+                return k
+        raise KeyError(name)
+
+    def first(self, n: int) -> Manifest:
+        """The manifest restricted to its first ``n`` blades (in kind order)."""
+        if not 1 <= n <= self.blades:
+            raise ManifestError(f"the manifest has {self.blades} blades; cannot use {n}",
+                                path=self.path)
+        out, left = [], n
+        for k in self.kinds:
+            if left <= 0:
+                break
+            out.append(replace(k, count=min(k.count, left)))
+            left -= k.count
+        return replace(self, kinds=tuple(out))
+
+    def describe(self) -> str:
+        lines = [f"manifest {self.name}: {self.blades} blades, priority {self.priority}"]
+        for k in self.kinds:
+            fpga = f", FPGA {k.fpga.part} @ {format_quantity(k.fpga.clock_hz, 'frequency')}" \
+                if k.fpga else ""
+            lines.append(f"  {k.count} x {k.name}: {k.cpu_cores} cores @ "
+                         f"{format_quantity(k.cpu_clock_hz, 'frequency')}, "
+                         f"{format_quantity(k.dram_bytes, 'size')} DRAM{fpga}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ loading
+def load_manifest(path: str) -> Manifest:
+    """Read and check a ``.yaml``/``.yml`` or ``.xml`` manifest."""
+    if not os.path.isfile(path):
+        raise ManifestError("no such manifest file", path=path,
+                            hint="see manifests/ for examples (single.yaml, pair.yaml, ...)")
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".yaml", ".yml"):
+        tree, lines = _read_yaml(path)
+    elif ext == ".xml":
+        tree, lines = _read_xml(path)
+    else:
+        raise ManifestError(f"unknown manifest type '{ext or '(none)'}'", path=path,
+                            hint="use .yaml, .yml or .xml")
+    return _build(tree, lines, path)
+
+
+def _read_yaml(path: str):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ManifestError(f"is not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
+                            line=(mark.line + 1) if mark else 0,
+                            hint="check indentation and colons near this line") from None
+    if node is None:
+        raise ManifestError("is empty", path=path)
+    lines: dict[str, int] = {}
+    scalar = yaml.SafeLoader("")
+
+    def conv(n, p):
+        lines[p] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            out = {}
+            for k, v in n.value:
+                key = str(k.value)
+                out[key] = conv(v, f"{p}.{key}" if p else key)
+                lines.setdefault(f"{p}.{key}" if p else key, k.start_mark.line + 1)
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [conv(v, f"{p}[{i}]") for i, v in enumerate(n.value)]
+        return scalar.construct_object(n)
+    return conv(node, ""), lines
+
+
+def _read_xml(path: str):
+    from lxml import etree
+    try:
+        doc = etree.parse(path)
+    except etree.XMLSyntaxError as exc:
+        raise ManifestError(f"is not well-formed XML: {exc.msg}", path=path,
+                            line=exc.lineno or 0) from None
+    schema = etree.XMLSchema(etree.parse(SCHEMA))
+    if not schema.validate(doc):
+        errors = list(schema.error_log)
+        err = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ManifestError(f"does not match the blade-manifest schema: {err.message}{more}",
+                            path=path, line=err.line,
+                            hint=f"see {os.path.relpath(SCHEMA)} for the expected elements")
+    root = doc.getroot()
+    lines: dict[str, int] = {"": root.sourceline}
+
+    def attrs(el, p, keys):
+        out = {}
+        for k in keys:
+            if k in el.attrib:
+                out[k.replace("-", "_")] = el.attrib[k]
+                lines[f"{p}.{k.replace('-', '_')}"] = el.sourceline
+        lines[p] = el.sourceline
+        return out
+
+    tree: dict = {"manifest": root.get("name", os.path.basename(path))}
+    blades = []
+    for i, b in enumerate(root.findall("blade")):
+        p = f"blades[{i}]"
+        entry = {"kind": b.get("kind"), "count": b.get("count")}
+        lines[p] = lines[f"{p}.kind"] = lines[f"{p}.count"] = b.sourceline
+        for sub, keys in (("cpu", ("cores", "clock")), ("dram", ("size", "bandwidth")),
+                          ("fpga", ("part", "clock", "luts", "ffs", "bram-bits", "dsps"))):
+            el = b.find(sub)
+            if el is not None:
+                entry[sub] = attrs(el, f"{p}.{sub}", keys)
+        cost = b.find("cost")
+        if cost is not None:
+            entry["cost"] = cost.get("per-hour")
+            lines[f"{p}.cost"] = cost.sourceline
+        cal = b.find("calibration")
+        if cal is not None:
+            tree.setdefault("calibration", {})[entry["kind"]] = dict(cal.attrib)
+        blades.append(entry)
+    tree["blades"] = blades
+    ic = root.find("interconnect")
+    if ic is not None:
+        tree["interconnect"] = {}
+        link = ic.find("link")
+        if link is not None:
+            tree["interconnect"]["link"] = attrs(link, "interconnect.link",
+                                                 ("bandwidth", "latency"))
+        rack = ic.find("rack")
+        if rack is not None:
+            r = attrs(rack, "interconnect.rack", ("size",))
+            up = rack.find("uplink")
+            if up is not None:
+                r["uplink"] = attrs(up, "interconnect.rack.uplink", ("bandwidth", "latency"))
+            tree["interconnect"]["rack"] = r
+        lines["interconnect"] = ic.sourceline
+    fs = root.find("fileserver")
+    if fs is not None:
+        tree["fileserver"] = attrs(fs, "fileserver", ("bandwidth",))
+    bud = root.find("budget")
+    if bud is not None:
+        tree["budget"] = bud.get("per-hour")
+        lines["budget"] = bud.sourceline
+    pr = root.find("priority")
+    if pr is not None:
+        tree["priority"] = (pr.text or "").strip()
+        lines["priority"] = pr.sourceline
+    return tree, lines
+
+
+class _Checker:
+    def __init__(self, lines: dict, path: str):
+        self.lines = lines
+        self.path = path
+
+    def line(self, p: str) -> int:
+        while p and p not in self.lines:
+            p = p.rsplit(".", 1)[0] if "." in p else p.split("[")[0]
+            if p in self.lines:
+                break
+            if "." not in p and "[" not in p:
+                break
+        return self.lines.get(p, 0)
+
+    def fail(self, p: str, msg: str, hint: str | None = None):
+        raise ManifestError(f"{p}: {msg}", loc=Loc(self.path, self.line(p), 0), hint=hint)
+
+    def need(self, d, key: str, p: str, what: str):
+        if not isinstance(d, dict) or key not in d or d[key] is None:
+            self.fail(f"{p}.{key}" if p else key, f"missing; expected {what}",
+                      hint=f"add '{key}:' here")
+        return d[key]
+
+    def quantity(self, d, key: str, p: str, kind: str, default=None):
+        fp = f"{p}.{key}" if p else key
+        if not isinstance(d, dict) or d.get(key) is None:
+            if default is not None:
+                return default
+            from .units import KINDS
+            self.fail(fp, f"missing; expected {KINDS[kind]}", hint=f"add '{key}:' here")
+        try:
+            v = parse(d[key], kind)
+        except UnitError as exc:
+            self.fail(fp, str(exc))
+        return v
+
+    def positive(self, v, p: str):
+        if v <= 0:
+            self.fail(p, f"must be positive, found {v:g}")
+        return v
+
+
+def _build(tree, lines: dict, path: str) -> Manifest:
+    c = _Checker(lines, path)
+    if not isinstance(tree, dict):
+        c.fail("", "the manifest must be a mapping with 'blades:', 'interconnect:', ...")
+    known = {"manifest", "blades", "interconnect", "fileserver", "budget", "priority",
+             "calibration"}
+    for key in tree:
+        if key not in known:
+            c.fail(key, "unknown field", hint=f"the fields are {', '.join(sorted(known))}")
+    blades = c.need(tree, "blades", "", "a list of blade kinds")
+    if not isinstance(blades, list) or not blades:
+        c.fail("blades", "must be a non-empty list of blade kinds")
+    cal_all = tree.get("calibration") or {}
+    if not isinstance(cal_all, dict):
+        c.fail("calibration", "must map blade kinds to measured fields")
+    kinds, names = [], set()
+    for i, b in enumerate(blades):
+        p = f"blades[{i}]"
+        if not isinstance(b, dict):
+            c.fail(p, "must be a mapping (kind, count, cpu, dram, ...)")
+        name = str(c.need(b, "kind", p, "a name for this kind of blade"))
+        if name in names:
+            c.fail(f"{p}.kind", f"kind '{name}' appears twice", hint="merge them into one count")
+        names.add(name)
+        count = int(c.quantity(b, "count", p, "count"))
+        c.positive(count, f"{p}.count")
+        cpu = c.need(b, "cpu", p, "cpu: {cores: N, clock: '3 GHz'}")
+        cores = int(c.quantity(cpu, "cores", f"{p}.cpu", "count"))
+        c.positive(cores, f"{p}.cpu.cores")
+        clock = c.positive(c.quantity(cpu, "clock", f"{p}.cpu", "frequency"), f"{p}.cpu.clock")
+        dram = c.need(b, "dram", p, "dram: {size: '32 GiB', bandwidth: '25 GB/s'}")
+        size = c.positive(c.quantity(dram, "size", f"{p}.dram", "size"), f"{p}.dram.size")
+        bw = c.positive(c.quantity(dram, "bandwidth", f"{p}.dram", "bandwidth"),
+                        f"{p}.dram.bandwidth")
+        fpga = None
+        if b.get("fpga") is not None:
+            fd = b["fpga"]
+            part_name = str(c.need(fd, "part", f"{p}.fpga", "an FPGA part name"))
+            try:
+                part = parts.lookup(part_name)
+            except KeyError:
+                c.fail(f"{p}.fpga.part", f"unknown FPGA part '{part_name}'",
+                       hint=f"known parts: {', '.join(x.name for x in parts.PARTS.values())}")
+            fclock = c.positive(c.quantity(fd, "clock", f"{p}.fpga", "frequency",
+                                           default=100e6), f"{p}.fpga.clock")
+            res = {}
+            for key, attr in (("luts", "luts"), ("ffs", "ffs"), ("bram_bits", "bram_bits"),
+                              ("dsps", "dsps")):
+                res[attr] = int(c.quantity(fd, key, f"{p}.fpga", "count",
+                                           default=getattr(part, attr) or -1))
+                if res[attr] == -1:
+                    res[attr] = 0
+            fpga = Fpga(part.name, part.family, res["luts"], res["ffs"], res["bram_bits"],
+                        res["dsps"], fclock)
+        cost = float(c.quantity(b, "cost", p, "number", default=0.0)) if b.get("cost") \
+            is not None else 0.0
+        cal = cal_all.get(name) or {}
+        for key in cal:
+            if key not in CALIBRATABLE:
+                c.fail(f"calibration.{name}.{key}", "not a calibratable field",
+                       hint=f"calibratable: {', '.join(CALIBRATABLE)}")
+        try:
+            cal = {k: float(v) for k, v in cal.items()}
+        except (TypeError, ValueError):
+            c.fail(f"calibration.{name}", "calibrated values are numbers")
+        kinds.append(BladeKind(name, count, cores, clock, size, bw, fpga, cost, cal))
+    for name in cal_all:
+        if name not in names:
+            c.fail(f"calibration.{name}", f"no blade kind '{name}'")
+    ic = c.need(tree, "interconnect", "", "interconnect: {link: {bandwidth, latency}}")
+    link = c.need(ic, "link", "interconnect", "link: {bandwidth: '10 Gb/s', latency: '5 us'}")
+    lbw = c.positive(c.quantity(link, "bandwidth", "interconnect.link", "bandwidth"),
+                     "interconnect.link.bandwidth")
+    llat = c.quantity(link, "latency", "interconnect.link", "time")
+    rack_size = ubw = ulat = None
+    if isinstance(ic, dict) and ic.get("rack") is not None:
+        rack = ic["rack"]
+        rack_size = int(c.quantity(rack, "size", "interconnect.rack", "count"))
+        c.positive(rack_size, "interconnect.rack.size")
+        up = c.need(rack, "uplink", "interconnect.rack", "uplink: {bandwidth, latency}")
+        ubw = c.positive(c.quantity(up, "bandwidth", "interconnect.rack.uplink", "bandwidth"),
+                         "interconnect.rack.uplink.bandwidth")
+        ulat = c.quantity(up, "latency", "interconnect.rack.uplink", "time")
+    fs = c.need(tree, "fileserver", "", "fileserver: {bandwidth: '1 GB/s'}")
+    fbw = c.positive(c.quantity(fs, "bandwidth", "fileserver", "bandwidth"),
+                     "fileserver.bandwidth")
+    budget = None
+    if tree.get("budget") is not None:
+        budget = c.quantity(tree, "budget", "", "number")
+    priority = str(tree.get("priority") or "time")
+    if priority not in ("time", "cost"):
+        c.fail("priority", f"'{priority}' is not a priority", hint="use 'time' or 'cost'")
+    return Manifest(str(tree.get("manifest") or os.path.basename(path)), tuple(kinds),
+                    Interconnect(lbw, llat, rack_size, ubw, ulat), fbw, budget, priority,
+                    path)

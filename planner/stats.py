@@ -1,0 +1,96 @@
+"""Graph statistics the cost model needs, measured once per graph.
+
+* sizes, degree skew, and the prefix sums that turn an edge share into a contiguous
+  vertex range (``ranges``);
+* the *cut*: the fraction of edges whose endpoints land on different blades when the
+  vertices are split into contiguous ranges (``cut_fraction``, measured on the graph,
+  not assumed);
+* an estimate of the number of supersteps of a fixed point: the BFS depth from the
+  highest-degree vertex plus one (``levels``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+__all__ = ["GraphStats"]
+
+
+@dataclass
+class GraphStats:
+    n: int
+    m: int
+    max_degree: int
+    mean_degree: float
+    levels: int
+    name: str = ""
+    _graph: object = field(default=None, repr=False, compare=False)
+    _cuts: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, g, name: str = "") -> GraphStats:
+        deg = g.out_degrees()
+        src = int(deg.argmax()) if g.n else 0
+        return cls(g.n, g.m, int(deg.max(initial=0)), float(deg.mean()) if g.n else 0.0,
+                   _levels(g, src), name, g)
+
+    @property
+    def skew(self) -> float:
+        return self.max_degree / self.mean_degree if self.mean_degree else 1.0
+
+    @cached_property
+    def _prefix(self) -> np.ndarray:
+        return self._graph.out_indptr
+
+    def ranges(self, shares: list[float]) -> list[tuple[int, int]]:
+        """Contiguous vertex ranges whose edge counts follow ``shares`` (summing to 1)."""
+        n, m = self.n, self.m
+        bounds = [0]
+        acc = 0.0
+        for s in shares[:-1]:
+            acc += s
+            b = int(np.searchsorted(self._prefix, acc * m, side="left")) if m else \
+                int(round(acc * n))
+            bounds.append(min(max(b, bounds[-1]), n))
+        bounds.append(n)
+        return [(bounds[i], bounds[i + 1]) for i in range(len(shares))]
+
+    def cut_fraction(self, blades: int) -> float:
+        """Fraction of edges crossing blades for ``blades`` edge-balanced ranges."""
+        if blades <= 1 or self.m == 0:
+            return 0.0
+        if blades not in self._cuts:
+            self._cuts[blades] = self.cut_of(self.ranges([1.0 / blades] * blades))
+        return self._cuts[blades]
+
+    def cut_of(self, ranges: list[tuple[int, int]]) -> float:
+        if self.m == 0 or len(ranges) <= 1:
+            return 0.0
+        g = self._graph
+        starts = np.array([lo for lo, _ in ranges])
+        own_src = np.searchsorted(starts, g.edge_src, side="right")
+        own_dst = np.searchsorted(starts, g.out_dst, side="right")
+        return float(np.mean(own_src != own_dst))
+
+    def edges_in(self, lo: int, hi: int) -> int:
+        return int(self._prefix[hi] - self._prefix[lo])
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "n": self.n, "m": self.m, "max_degree": self.max_degree,
+                "mean_degree": round(self.mean_degree, 3), "levels": self.levels}
+
+
+def _levels(g, src: int) -> int:
+    if g.n == 0:
+        return 1
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import breadth_first_order
+    a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr), shape=(g.n, g.n))
+    order, pred = breadth_first_order(a, src, directed=True, return_predecessors=True)
+    depth = np.zeros(g.n, dtype=np.int64)
+    for v in order[1:]:
+        depth[v] = depth[pred[v]] + 1
+    return int(depth.max(initial=0)) + 1

@@ -1,0 +1,60 @@
+"""Stub insertion: a plan becomes the program every blade runs, and runs.
+
+``blade_program(kernel, plan)`` applies the plan's rewrite variant and the data
+projection (``frontend.rewrite.projection``): local loops over the blade's own vertex
+range, reductions into other blades' entries combined and sent at an ``exchange``,
+mirrors ``refresh``ed once per superstep, global scalars combined by ``allreduce``
+(a reduction tree), each collective a barrier.  A kernel with nothing to distribute gets
+the shard parameters only and runs replicated.  ``per_blade_programs`` instantiates that
+program for each blade (its range as constants), for inspection.
+
+``run_plan`` executes the blade program on the plan's shard map, one interpreter per
+blade over the in-process network, and returns the gathered results with the traffic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cosynth.dtypes import i64
+from cosynth.ir.blades import BladeRun, run_blades
+from cosynth.ir.nodes import Const, Kernel, Param
+from cosynth.ir.walk import map_kernel_exprs
+
+from .plan import Plan
+
+__all__ = ["blade_program", "per_blade_programs", "run_plan"]
+
+
+def blade_program(k: Kernel, variant_name: str) -> Kernel:
+    from frontend.rewrite import projection, variant
+    kv, _ = variant(k, variant_name)
+    r = projection.apply(kv)
+    if r.applied:
+        return r.kernel
+    return replace(kv, params=tuple(kv.params) + (Param("shard_lo", "shard", i64),
+                                                  Param("shard_hi", "shard", i64)))
+
+
+def per_blade_programs(k: Kernel, plan: Plan) -> list[Kernel]:
+    """The blade program with each blade's range bound as constants."""
+    from cosynth.ir.nodes import Var
+    prog = blade_program(k, plan.variant)
+    out = []
+    for b in plan.blades:
+        consts = {"shard_lo": Const(b.lo, i64, True), "shard_hi": Const(b.hi, i64, True)}
+
+        def bind(e, consts=consts):
+            return consts.get(e.name, e) if isinstance(e, Var) else e
+        kb = map_kernel_exprs(prog, bind)
+        out.append(replace(kb, name=f"{k.name}_blade{b.blade}",
+                           params=tuple(p for p in kb.params if p.kind != "shard")))
+    return out
+
+
+def run_plan(kfn, plan: Plan, graph, args: dict | None = None, *,
+             while_limit: int | None = None) -> BladeRun:
+    """Run the plan's blade program on its shard map (in-process blades)."""
+    bound = kfn.bind(graph, **(args if args is not None else plan.args))
+    return run_blades(blade_program(kfn.ir, plan.variant), graph, bound, plan.shards,
+                      while_limit=while_limit)
