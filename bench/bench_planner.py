@@ -19,8 +19,11 @@ from common import ROOT, machine, write_json
 
 import cosynth as cs
 from cosynth.loader import load_kernels
-from planner import baselines, load_manifest
-from planner import _workloads  # noqa: PLC2701 - the same profiling make_plan does
+from planner import (
+    _workloads,  # noqa: PLC2701 - the same profiling make_plan does
+    baselines,
+    load_manifest,
+)
 from planner.partition import Problem
 from planner.stats import GraphStats
 

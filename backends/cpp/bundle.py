@@ -1,0 +1,181 @@
+"""A self-contained build directory for a planned kernel, and reading back its results.
+
+Layout of ``OUT/``::
+
+    blade.cpp          the generated blade program (one for every blade: code is replicated)
+    cosynth_rt.hpp     the runtime header it includes
+    Makefile           ``make`` builds ./blade with mpicxx (MPICXX=... to override)
+    run.sh             ``./run.sh`` runs it locally; ``HOSTFILE=hosts ./run.sh`` on a cluster
+    run.cfg            parameters, the shard map, file locations
+    plan.yaml          the plan the program implements
+    shards/graph.R.bin the graph shard of blade R (cosynth's compact binary format)
+    inputs/NAME.bin    node-array arguments
+    out/               results (result<i>.rank<R>.bin) and per-blade statistics
+
+The directory is written beside its final name and renamed into place when complete.
+Graph shard format (little-endian): ``CSYNGRPH``, eight int64 (n, m, glo, ghi, has_csc,
+0, 0, 0), then int64 arrays indptr[ghi-glo+1], dst[e], src[e], float64 w[e], int64
+out_deg[n], in_deg[n], and with has_csc: in_indptr, in_src[c], in_eid[c], float64 in_w[c],
+for the rows ``glo..ghi`` the blade holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosynth.errors import CosynthError
+from cosynth.ir.nodes import Kernel, Loop, TableRef
+from cosynth.ir.walk import iter_stmts
+
+from .emit import emit_program, needs_full_graph
+from .toolchain import FLAGS, RUNTIME
+
+__all__ = ["Bundle", "write_bundle", "write_shards", "gather", "read_stats"]
+
+
+@dataclass
+class Bundle:
+    path: str
+    source: str
+    shards: list[tuple[int, int]]
+    program: Kernel
+    full_graph: bool
+
+
+def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
+                 integer_weights: bool) -> None:
+    os.makedirs(folder, exist_ok=True)
+    g = graph
+    w = g.integer_weights().astype(np.float64) if integer_weights else g.weights_or_ones()
+    out_deg, in_deg = g.out_degrees(), g.in_degrees()
+    for r, (lo, hi) in enumerate(shards):
+        glo, ghi = (0, g.n) if full else (lo, hi)
+        e0, e1 = int(g.out_indptr[glo]), int(g.out_indptr[ghi])
+        c0, c1 = int(g.in_indptr[glo]), int(g.in_indptr[ghi])
+        path = os.path.join(folder, f"graph.{r}.bin")
+        with open(path + ".tmp", "wb") as f:
+            f.write(b"CSYNGRPH")
+            np.array([g.n, g.m, glo, ghi, int(csc), 0, 0, 0], dtype=np.int64).tofile(f)
+            g.out_indptr[glo:ghi + 1].astype(np.int64).tofile(f)
+            g.out_dst[e0:e1].astype(np.int64).tofile(f)
+            g.edge_src[e0:e1].astype(np.int64).tofile(f)
+            w[e0:e1].astype(np.float64).tofile(f)
+            out_deg.astype(np.int64).tofile(f)
+            in_deg.astype(np.int64).tofile(f)
+            if csc:
+                g.in_indptr[glo:ghi + 1].astype(np.int64).tofile(f)
+                g.in_src[c0:c1].astype(np.int64).tofile(f)
+                g.in_eid[c0:c1].astype(np.int64).tofile(f)
+                w[g.in_eid[c0:c1]].astype(np.float64).tofile(f)
+        os.replace(path + ".tmp", path)
+
+
+def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
+                 shards: list[tuple[int, int]], *, source_name: str, plan=None,
+                 weight_int: bool = False) -> Bundle:
+    """Write the build directory atomically; returns its description."""
+    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
+    if not os.path.isdir(parent):
+        raise CosynthError(f"cannot write '{out_dir}': folder '{parent}' does not exist")
+    tmp = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(out_dir)}.tmp-")
+    try:
+        source = emit_program(program, source_name)
+        with open(os.path.join(tmp, "blade.cpp"), "w") as f:
+            f.write(source)
+        shutil.copy(os.path.join(RUNTIME, "cosynth_rt.hpp"), tmp)
+        full = needs_full_graph(program)
+        csc = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in
+                  iter_stmts(program.body))
+        write_shards(os.path.join(tmp, "shards"), graph, shards, full, csc, weight_int)
+        cfg = ["graph=shards/graph", "out=out",
+               "shard_lo=" + ",".join(str(lo) for lo, _ in shards),
+               "shard_hi=" + ",".join(str(hi) for _, hi in shards)]
+        os.makedirs(os.path.join(tmp, "inputs"))
+        for p in program.params:
+            if p.kind == "scalar":
+                v = args[p.name]
+                v = int(v) if p.dtype.is_bool else v
+                cfg.append(f"param.u_{p.name}={float(v).hex() if p.dtype.is_float else v}")
+            elif p.kind == "array":
+                np.asarray(args[p.name], dtype=p.dtype.np).tofile(
+                    os.path.join(tmp, "inputs", f"{p.name}.bin"))
+                cfg.append(f"input.u_{p.name}=inputs/{p.name}.bin")
+        with open(os.path.join(tmp, "run.cfg"), "w") as f:
+            f.write("\n".join(cfg) + "\n")
+        with open(os.path.join(tmp, "Makefile"), "w") as f:
+            f.write(f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
+                    f"\t$(MPICXX) {' '.join(FLAGS)} -I. blade.cpp -o blade\n")
+        with open(os.path.join(tmp, "run.sh"), "w") as f:
+            f.write(f"""#!/bin/sh
+# Runs the {len(shards)} blades of this plan: locally, or on a cluster with
+# HOSTFILE=hosts ./run.sh (an Open MPI hostfile naming the blades' machines).
+set -e
+cd "$(dirname "$0")"
+[ -x ./blade ] || make
+mkdir -p out
+exec mpirun -np {len(shards)} ${{HOSTFILE:+--hostfile "$HOSTFILE"}} ./blade run.cfg
+""")
+        os.chmod(os.path.join(tmp, "run.sh"), 0o755)
+        os.makedirs(os.path.join(tmp, "out"))
+        if plan is not None:
+            plan.save(os.path.join(tmp, "plan.yaml"))
+        if os.path.exists(out_dir):
+            old = out_dir + ".old"
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Bundle(out_dir, source, shards, program, full)
+
+
+def gather(bundle: Bundle, graph) -> tuple:
+    """The kernel's results from every blade's files (all must be there)."""
+    out = os.path.join(bundle.path, "out")
+    k = bundle.program
+    edge_ranges = [(int(graph.out_indptr[lo]), int(graph.out_indptr[hi]))
+                   for lo, hi in bundle.shards]
+    results = []
+    for i, r in enumerate(k.returns):
+        dt = r.dtype.np
+        parts = []
+        for rank in range(len(bundle.shards)):
+            path = os.path.join(out, f"result{i}.rank{rank}.bin")
+            if not os.path.exists(path):
+                raise CosynthError(f"blade {rank} wrote no result {i}; the run is incomplete",
+                                   hint="no partial result is presented")
+            parts.append(np.fromfile(path, dtype=dt))
+        if isinstance(r, TableRef):
+            space = k.table_map[r.table].space
+            ranges = bundle.shards if space == "node" else edge_ranges
+            for (lo, hi), part in zip(ranges, parts):
+                if part.size != hi - lo:
+                    raise CosynthError(f"blade result {i} has {part.size} entries, "
+                                       f"expected {hi - lo}")
+            results.append(np.concatenate(parts) if parts else np.zeros(0, dt))
+        else:
+            first = parts[0]
+            for rank, p in enumerate(parts[1:], 1):
+                if not np.array_equal(p, first, equal_nan=dt.kind == "f"):
+                    raise CosynthError(f"blades disagree on result {i}: blade 0 has "
+                                       f"{first[0]!r}, blade {rank} has {p[0]!r}")
+            results.append(first[0].item())
+    return tuple(results)
+
+
+def read_stats(bundle: Bundle) -> list[dict]:
+    stats = []
+    for rank in range(len(bundle.shards)):
+        with open(os.path.join(bundle.path, "out", f"stats.rank{rank}.json")) as f:
+            stats.append(json.load(f))
+    return stats

