@@ -94,11 +94,11 @@ def needs_full_graph(k: Kernel) -> bool:
     """Does some loop visit edges of vertices the blade may not own (then every blade
     loads the whole graph structure)?"""
     owned_vars = set()
-    for s, path in iter_stmts(k.body):
+    for s, _ in iter_stmts(k.body):
         if isinstance(s, Loop) and s.is_data_loop and s.start is not None and \
                 s.kind == "nodes":
             owned_vars.add(s.var)
-    for s, path in iter_stmts(k.body):
+    for s, _ in iter_stmts(k.body):
         if isinstance(s, Loop) and s.kind in ("out_edges", "in_edges"):
             if not (isinstance(s.of, Var) and s.of.name in owned_vars):
                 return True
