@@ -181,6 +181,106 @@ def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver
         click.echo(f"plan written to {output}")
 
 
+def _pipeline_options(f):
+    f = click.option("--time-limit", type=float, default=10.0, show_default=True,
+                     help="Seconds the ILP solver may take.")(f)
+    f = click.option("--solver", type=click.Choice(["cbc", "highs"]), default="cbc",
+                     show_default=True)(f)
+    f = click.option("--blades", type=int,
+                     help="Use exactly the first N blades of the manifest.")(f)
+    f = click.option("--arg", "args", multiple=True, metavar="NAME=VALUE")(f)
+    f = _graph_options(f)
+    f = click.option("--manifest", "manifest_path", metavar="M.yaml|M.xml",
+                     default=str(_REPO / "manifests" / "pair.yaml"), show_default=False,
+                     help="The blades available (default: manifests/pair.yaml).")(f)
+    return f
+
+
+@cli.command()
+@click.argument("spec", metavar="FILE.py:KERNEL")
+@_pipeline_options
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="The directory to write.")
+def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
+          time_limit, output):
+    """Write a self-contained build directory: the blade program (C++, OpenMP + MPI), its
+    runtime, a Makefile, the plan, the graph shards and a run script (local or hostfile)."""
+    from planner import load_manifest
+
+    from .loader import resolve_kernel
+    from .pipeline import build as do_build
+    k = resolve_kernel(spec)
+    man = load_manifest(manifest_path)
+    g = _load_graph(graph_spec, seed, undirected)
+    plan, bundle = do_build(k, man, g, parse_cli_args(k.ir, args, g), output, blades=blades,
+                            solver=solver, time_limit=time_limit, graph_name=graph_spec,
+                            progress=_progress)
+    click.echo(f"wrote {output}/: blade.cpp, cosynth_rt.hpp, Makefile, run.sh, run.cfg, "
+               f"plan.yaml, {len(plan.blades)} graph shard(s)")
+    click.echo(f"run it with: {output}/run.sh   (on a cluster: HOSTFILE=hosts "
+               f"{output}/run.sh)")
+
+
+@cli.command()
+@click.argument("spec", metavar="FILE.py:KERNEL")
+@_pipeline_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Save the gathered result (.npy for one array, .npz for several).")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds before hung blades are stopped.")
+@click.option("--keep", type=click.Path(file_okay=False),
+              help="Keep the build and run directory here.")
+def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
+             time_limit, output, timeout, keep):
+    """Plan, build and run the kernel's blades locally with mpirun, gather the result,
+    check it against the IR interpreter and networkx, and report times and traffic."""
+    from planner import load_manifest
+
+    from .loader import resolve_kernel
+    from .pipeline import simulate as do_simulate
+    k = resolve_kernel(spec)
+    man = load_manifest(manifest_path)
+    g = _load_graph(graph_spec, seed, undirected)
+    click.echo(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
+    sim = do_simulate(k, man, g, parse_cli_args(k.ir, args, g), blades=blades, solver=solver,
+                      time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
+                      workdir=keep, progress=_progress)
+    report_simulation(sim)
+    if output:
+        save_results(output, sim.names, sim.results)
+        click.echo(f"  saved to {output}")
+
+
+def _progress(msg: str) -> None:
+    click.echo(f"  .. {msg}")
+
+
+def report_simulation(sim) -> None:
+    for name, value in zip(sim.names, sim.results):
+        click.echo("  " + summarise(name, value))
+    click.echo(f"  plan {sim.seconds['plan']:.2f} s, compile {sim.seconds['compile']:.2f} s"
+               f"{' (cached)' if sim.cached_build else ''}, run {sim.seconds['run']:.2f} s "
+               "(mpirun, start-up included)")
+    click.echo("  blade  kind        device  vertices             kernel     compute   comm  "
+               "     messages        bytes")
+    for b, st in zip(sim.plan.blades, sim.stats):
+        click.echo(f"  {b.blade:5d}  {b.kind:10s}  {b.device:6s}  {b.lo:>8d}..{b.hi:<9d}"
+                   f"{st['total'] * 1e3:9.3f}ms {st['compute'] * 1e3:8.3f}ms "
+                   f"{st['comm'] * 1e3:8.3f}ms {st['messages']:>10d} {st['bytes']:>12d}")
+    steps = [s for s in sim.stats[0]["supersteps"]]
+    if steps:
+        shown = ", ".join(f"{1e3 * max(st['supersteps'][i] for st in sim.stats):.3f}"
+                          for i in range(min(len(steps), 12)))
+        more = f", ... ({len(steps)} in all)" if len(steps) > 12 else ""
+        click.echo(f"  supersteps (slowest blade, ms): {shown}{more}")
+    pred = sim.plan.predicted["makespan_s"]
+    meas = max(st["total"] for st in sim.stats)
+    click.echo(f"  predicted {pred * 1e3:.3f} ms, measured {meas * 1e3:.3f} ms (kernel time, "
+               "slowest blade)")
+    for c in sim.checks:
+        click.echo(f"  {c}")
+
+
 def _write_text(path: str, text: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -198,19 +298,22 @@ def _write_text(path: str, text: str) -> None:
 @click.option("--graph", "graph_spec", default="kron:10", show_default=True, metavar="SPEC")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--arg", "args", multiple=True, metavar="NAME=VALUE")
-def demo(spec, graph_spec, seed, args):
+@click.option("--manifest", "manifest_path", default=str(_REPO / "manifests" / "pair.yaml"),
+              metavar="M.yaml|M.xml", help="Blades to plan for (default: manifests/pair.yaml).")
+def demo(spec, graph_spec, seed, args, manifest_path):
     """The main job on built-in defaults: trace an example kernel, run it as plain Python
     and in the IR interpreter on a generated graph, rewrite it into its proven parallel
-    variant and a 4-blade program, and check everything against networkx."""
+    variant, plan it onto the blades of a manifest, build the C++/OpenMP/MPI blade
+    program, run it with mpirun, and check everything against networkx."""
     from .check import compare_results
     from .ir.interp import interpret as run_ir
     from .ir.printer import print_kernel
     from .loader import resolve_kernel
     k = resolve_kernel(spec)
-    click.echo(f"[1/5] tracing {k.name} from {k.source_file}")
+    click.echo(f"[1/6] tracing {k.name} from {k.source_file}")
     click.echo(print_kernel(k.ir), nl=False)
     g = _load_graph(graph_spec, seed, False)
-    click.echo(f"[2/5] graph {graph_spec}: {g!r}")
+    click.echo(f"[2/6] graph {graph_spec}: {g!r}")
     cli_args = parse_cli_args(k.ir, args, g)
     if "source" in {p.name for p in k.ir.params} and "source" not in cli_args:
         cli_args["source"] = int(np.argmax(g.out_degrees()))
@@ -224,16 +327,15 @@ def demo(spec, graph_spec, seed, args):
     out = run_ir(k.ir, g, bound)
     t_ir = time.perf_counter() - t0
     names = result_names(k.ir)
-    click.echo(f"[3/5] plain Python {t_plain:.3f} s, IR interpreter {t_ir:.3f} s")
+    click.echo(f"[3/6] plain Python {t_plain:.3f} s, IR interpreter {t_ir:.3f} s")
     compare_results(out, plain, what="interpreter result", against="the plain Python run",
                     names=names)
     for name, value in zip(names, out):
         click.echo("      " + summarise(name, value))
-    from frontend.rewrite import projection, variant
+    from frontend.rewrite import variant
 
-    from .ir.blades import even_shards, run_blades
     kv, steps = variant(k.ir, "async")
-    click.echo(f"[4/5] rewrites ({len(steps)} applied, each with its Z3 certificate):")
+    click.echo(f"[4/6] rewrites ({len(steps)} applied, each with its Z3 certificate):")
     for r in steps:
         click.echo(f"      {r.rule}: {r.reason}")
     t0 = time.perf_counter()
@@ -242,22 +344,20 @@ def demo(spec, graph_spec, seed, args):
     click.echo(f"      parallel variant, vectorised: {t_fast:.3f} s")
     compare_results(fast, out, what="rewritten result", against="the interpreter",
                     names=names)
-    proj = projection.apply(kv)
-    if proj.applied:
-        shards = even_shards(g.n, 4)
-        t0 = time.perf_counter()
-        run = run_blades(proj.kernel, g, bound, shards)
-        t_bl = time.perf_counter() - t0
-        click.echo(f"      projected onto 4 blades (in-process): {t_bl:.3f} s, "
-                   f"{run.messages} messages, {run.bytes} bytes")
-        compare_results(run.results, out, what="4-blade result", against="the interpreter",
-                        names=names)
-    else:
-        click.echo(f"      projection: {proj.reason}")
-    click.echo("[5/5] checks")
+    from planner import load_manifest
+
+    from .pipeline import simulate as do_simulate
+    man = load_manifest(manifest_path)
+    click.echo(f"[5/6] plan, build and run on manifest {man.name} ({man.blades} blades): "
+               "C++ with OpenMP inside each blade, MPI between blades")
+    sim = do_simulate(k, man, g, cli_args, blades=man.blades, graph_name=graph_spec,
+                      progress=lambda msg: click.echo(f"      .. {msg}"))
+    report_simulation(sim)
+    click.echo("[6/6] checks")
     click.echo("      interpreter == plain Python: ok")
-    click.echo("      rewritten variant" + (" and 4 blades" if proj.applied else "") +
-               " == interpreter: ok")
+    click.echo("      rewritten variant == interpreter: ok")
+    for c in sim.checks:
+        click.echo(f"      {c}")
     _check_reference(k, g, bound, out, names, "interpreter", indent="      ")
 
 

@@ -163,12 +163,13 @@ class _Emitter:
         self.ind = 1
         # per parallel region
         self.par: Loop | None = None
-        self.own_attrs: set = set()
+        self.shared_stores: set[int] = set()
         self.atomic_tables: set[str] = set()
         self.acc: dict[str, str] = {}
         self.snap: dict[str, str] = {}
         self.projected = False
         self.edge_kind: dict[str, tuple[str, str]] = {}  # edge var -> (loop kind, of-expr)
+        self.edge_of: dict[str, str | None] = {}  # edge var -> the vertex variable it walks
         self.counter = 0
         self.boxed = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)})
         self.node_vars = {s.var for s, _ in iter_stmts(k.body)
@@ -338,7 +339,7 @@ class _Emitter:
         if s.op is None:
             self.out(f"{s.table}[{idx}] = {v};")
             return
-        shared = self.par is not None and not self._own(s.index)
+        shared = self.par is not None and id(s) in self.shared_stores
         flag = self.acc.get(s.flag, s.flag) if s.flag else None
         if self.projected and t.space == "node" and s.table in self.boxed:
             i = self.tmp("i")
@@ -378,6 +379,7 @@ class _Emitter:
             return [], [f"for (int64_t {s.var} = {lo}; {s.var} < {hi}; ++{s.var}) {{"]
         if s.kind == "edges":
             self.edge_kind[s.var] = ("edges", None)
+            self.edge_of[s.var] = None
             if s.start is None:
                 return [], [f"for (int64_t {s.var} = 0; {s.var} < m; ++{s.var}) {{"]
             lo = f"G.out_begin(std::max<int64_t>({self.expr(s.start)}, G.glo))"
@@ -385,6 +387,7 @@ class _Emitter:
             return [], [f"for (int64_t {s.var} = {lo}; {s.var} < {hi}; ++{s.var}) {{"]
         of = self.tmp("of")
         self.edge_kind[s.var] = (s.kind, of)
+        self.edge_of[s.var] = s.of.name if isinstance(s.of, Var) else None
         # a loop over a vertex's edges: its row must be in this blade's structure
         # (always, for the blade's own vertices and for the whole graph; checked otherwise)
         check = "" if self._safe(s.of, "node") else f" G.need_row({of}, {line});"
@@ -426,14 +429,9 @@ class _Emitter:
         """The outermost parallel loop of a nest: OpenMP, atomics, per-thread reductions."""
         self.par = s
         self.projected = self._projected(s)
-        self.own_attrs = set()
-        for x, _ in iter_stmts(s.body):
-            if isinstance(x, Loop) and x.is_edge_loop and isinstance(x.of, Var) and \
-                    x.of.name == s.var:
-                self.own_attrs.add((x.var, "src" if x.kind == "out_edges" else "dst"))
         writes = [x for x, _ in iter_stmts(s.body) if isinstance(x, Store)]
-        self.atomic_tables = {x.table for x in writes if x.op is not None and
-                              self.tables[x.table].space != "scalar" and not self._own(x.index)}
+        self.shared_stores = self._shared_stores(s)
+        self.atomic_tables = {x.table for x in writes if id(x) in self.shared_stores}
         scalars: dict[str, str] = {}
         for x in writes:
             if self.tables[x.table].space == "scalar":
@@ -486,18 +484,36 @@ class _Emitter:
         return s.start is not None and any(isinstance(x, Var) and x.name == "shard_lo"
                                            for x in iter_exprs(s.start))
 
-    def _own(self, index) -> bool:
-        s = self.par
-        if s is None or index is None:
-            return False
-        if isinstance(index, Var) and index.name == s.var and s.kind == "nodes":
-            return True
-        if isinstance(index, EdgeAttr) and (index.edge, index.attr) in self.own_attrs:
-            return True
-        if isinstance(index, EdgeAttr) and index.attr == "id" and (
-                index.edge == s.var or any(index.edge == e for e, _ in self.own_attrs)):
-            return True
-        return False
+    def _shared_stores(self, par: Loop) -> set[int]:
+        """Reductions in ``par`` into entries other iterations may also reach (ids)."""
+        out: set[int] = set()
+        own: dict[str, str | None] = {}
+
+        def walk(body):
+            for x in body:
+                if isinstance(x, Loop):
+                    if x.is_edge_loop:
+                        mine = par.kind == "nodes" and isinstance(x.of, Var) and \
+                            x.of.name == par.var
+                        own[x.var] = ("src" if x.kind == "out_edges" else "dst") \
+                            if mine else None
+                    walk(x.body)
+                elif isinstance(x, If):
+                    walk(x.then)
+                    walk(x.orelse)
+                elif isinstance(x, Store) and x.op is not None and \
+                        self.tables[x.table].space != "scalar":
+                    i = x.index
+                    if isinstance(i, Var) and i.name == par.var and par.kind == "nodes":
+                        continue
+                    if isinstance(i, EdgeAttr) and own.get(i.edge) == i.attr:
+                        continue
+                    if isinstance(i, EdgeAttr) and i.attr == "id" and (
+                            i.edge == par.var or own.get(i.edge) is not None):
+                        continue
+                    out.add(id(x))
+        walk(par.body)
+        return out
 
     def _local_dtype(self, name: str) -> DType:
         for s, _ in iter_stmts(self.k.body):

@@ -143,8 +143,12 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     if proc.returncode != 0:
         lines = [ln for ln in err.splitlines() if ": error: blade " in ln]
         if lines:
-            raise ToolError(lines[0].split(": error: ", 1)[1] + " (the other blades were "
-                            "stopped)", hint="the kernel failed while running on the blades")
+            where, msg = lines[0].split(": error: ", 1)
+            file, _, line = where.rpartition(":")
+            from cosynth.errors import Loc
+            loc = Loc(file, int(line)) if line.isdigit() else None
+            raise ToolError(msg + " (the other blades were stopped)", loc=loc,
+                            hint="the kernel failed while running on the blades")
         tail = " | ".join(err.strip().splitlines()[-4:])
         raise ToolError(f"a blade exited with status {proc.returncode}: {tail}",
                         hint="mpirun stopped the other blades; no result is kept")

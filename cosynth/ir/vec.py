@@ -572,14 +572,15 @@ def _worklist_plan(comp, loop: Loop) -> dict | None:
     stored = {getattr(s, "table", None) for s, _ in iter_stmts(k.body)} - {None}
     params = {p.name for p in k.params}
     inner_names = {loop.var} | {n for n, _ in loop.locals}
-    own_edges: dict[str, str] = {}  # edge var -> the attribute that is the loop's vertex
     for s, _ in iter_stmts(loop.body):
         if isinstance(s, Loop):
             inner_names.add(s.var)
             inner_names.update(n for n, _ in s.locals)
-            if isinstance(s.of, Var) and s.of.name == loop.var:
-                own_edges[s.var] = "src" if s.kind == "out_edges" else "dst"
-    for s, _ in iter_stmts(loop.body):
+    own_edges: dict[str, str | None] = {}  # edge var -> its endpoint that is the loop's vertex
+    for s, _ in iter_stmts(loop.body):  # pre-order: a loop rebinds its variable first
+        if isinstance(s, Loop) and s.is_edge_loop:
+            own = isinstance(s.of, Var) and s.of.name == loop.var
+            own_edges[s.var] = ("src" if s.kind == "out_edges" else "dst") if own else None
         for e in stmt_exprs(s):
             for x in iter_exprs(e):
                 if isinstance(x, Var) and x.name not in inner_names and x.name not in params:

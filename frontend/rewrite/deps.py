@@ -81,12 +81,14 @@ class _Classifier:
     def __init__(self, loop: Loop):
         self.loop = loop
         self.inner = loop_vars_inside(loop)
-        # edge variables whose src/dst is the loop's own vertex
-        self.own_attrs: set[tuple[str, str]] = set()
+        # edge variable -> which of its endpoints is the loop's own vertex (None: neither);
+        # rebound by every edge loop, since sibling loops may reuse a name
+        self.own_attrs: dict[str, str | None] = {}
 
     def note_edge_loop(self, s: Loop):
-        if self.loop.kind == "nodes" and isinstance(s.of, Var) and s.of.name == self.loop.var:
-            self.own_attrs.add((s.var, "src" if s.kind == "out_edges" else "dst"))
+        own = self.loop.kind == "nodes" and isinstance(s.of, Var) and \
+            s.of.name == self.loop.var
+        self.own_attrs[s.var] = ("src" if s.kind == "out_edges" else "dst") if own else None
 
     def depends(self, e: Expr) -> bool:
         for x in iter_exprs(e):
@@ -105,11 +107,11 @@ class _Classifier:
             return "shared"  # the vertex whose edges this loop walks
         if space == "node" and L.kind == "nodes" and (
                 (isinstance(index, Var) and index.name == L.var) or
-                (isinstance(index, EdgeAttr) and (index.edge, index.attr) in self.own_attrs)):
+                (isinstance(index, EdgeAttr) and self.own_attrs.get(index.edge) == index.attr)):
             return "own"
         if space == "edge" and isinstance(index, EdgeAttr) and index.attr == "id" and (
                 L.is_edge_loop and index.edge == L.var or
-                L.kind == "nodes" and any(index.edge == e for e, _ in self.own_attrs)):
+                L.kind == "nodes" and self.own_attrs.get(index.edge) is not None):
             return "own"
         return "other"
 
