@@ -88,7 +88,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         t_plan = time.perf_counter() - t0
         say("compiling (g++ -O3 -fopenmp via mpicxx; cached by content)")
         t0 = time.perf_counter()
-        binary, cached = compile_program(bundle.source)
+        binary, cached = compile_program(bundle.source, defines=bundle.defines)
         t_compile = time.perf_counter() - t0
         say("compiled" + (" (from the cache)" if cached else f" in {t_compile:.1f} s"))
         shutil.copy(binary, os.path.join(bundle.path, "blade"))

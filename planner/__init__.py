@@ -21,16 +21,22 @@ __all__ = ["make_plan", "load_manifest", "load_plan", "Manifest", "ManifestError
 PLAN_VARIANTS = ("par", "async", "pull", "edges")
 
 
-def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS):
+def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | None = None):
+    """Profiles of the distinct variants; ``alias`` (if given) maps every variant name to
+    the one that stands for its program."""
+    from cosynth.ir.printer import print_kernel
     from frontend.rewrite import variant as make_variant
     out, steps, seen = {}, {}, {}
     for v in variants:
         kv, st = make_variant(kir, v)
-        from cosynth.ir.printer import print_kernel
         key = print_kernel(kv)
         if key in seen:  # the same program under another name: plan it once
+            if alias is not None:
+                alias[v] = seen[key]
             continue
         seen[key] = v
+        if alias is not None:
+            alias[v] = v
         out[v] = profile(kv, v, stats)
         steps[v] = st
     return out, steps
@@ -71,7 +77,12 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     violated limits) when no plan fits."""
     args = kfn.bind(graph, **(args or {}))
     stats = GraphStats.of(graph, graph_name)
-    work, steps = _workloads(kfn.ir, stats, variants)
+    alias: dict = {}
+    if fixed and fixed.get("variant") not in (None, *variants):
+        variants = tuple(variants) + (fixed["variant"],)
+    work, steps = _workloads(kfn.ir, stats, variants, alias)
+    if fixed and "variant" in fixed:
+        fixed = {**fixed, "variant": alias[fixed["variant"]]}
     problem = Problem(man, stats, work)
     out = problem.solve(solver, time_limit, fixed)
     if out.config is None:

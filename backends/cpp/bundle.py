@@ -46,6 +46,7 @@ class Bundle:
     shards: list[tuple[int, int]]
     program: Kernel
     full_graph: bool
+    defines: tuple[str, ...] = ()
 
 
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
@@ -108,9 +109,11 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                 cfg.append(f"input.u_{p.name}=inputs/{p.name}.bin")
         with open(os.path.join(tmp, "run.cfg"), "w") as f:
             f.write("\n".join(cfg) + "\n")
+        defines = ("COSYNTH_IDX32",) if max(graph.n, graph.m) < 2**31 - 1 else ()
         with open(os.path.join(tmp, "Makefile"), "w") as f:
+            dflags = " ".join(f"-D{d}" for d in defines)
             f.write(f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
-                    f"\t$(MPICXX) {' '.join(FLAGS)} -I. blade.cpp -o blade\n")
+                    f"\t$(MPICXX) {' '.join(FLAGS)} {dflags} -I. blade.cpp -o blade\n")
         with open(os.path.join(tmp, "run.sh"), "w") as f:
             f.write(f"""#!/bin/sh
 # Runs the {len(shards)} blades of this plan: locally, or on a cluster with
@@ -136,7 +139,7 @@ exec mpirun -np {len(shards)} ${{HOSTFILE:+--hostfile "$HOSTFILE"}} ./blade run.
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Bundle(out_dir, source, shards, program, full)
+    return Bundle(out_dir, source, shards, program, full, defines)
 
 
 def gather(bundle: Bundle, graph) -> tuple:

@@ -164,6 +164,7 @@ class _Emitter:
         # per parallel region
         self.par: Loop | None = None
         self.shared_stores: set[int] = set()
+        self.decls: list[str] = []  # state that persists across a loop's executions
         self.atomic_tables: set[str] = set()
         self.acc: dict[str, str] = {}
         self.snap: dict[str, str] = {}
@@ -245,9 +246,11 @@ class _Emitter:
                       and s.table == name)
             self.out(f"Outbox<{ctype(t.dtype)}> {name}__box;")
             self.out(f"{name}__box.init(n, {_IDENT[op](t.dtype)});")
+        decl_at = len(self.lines)
         self.out("MPI_Barrier(MPI_COMM_WORLD);")
         self.out("const double t_start = now();")
         self.block(k.body)
+        self.lines[decl_at:decl_at] = ["  " + d for d in self.decls]
         self.out("const double t_total = now() - t_start;")
         for i, r in enumerate(k.returns):
             if isinstance(r, TableRef):
@@ -456,12 +459,15 @@ class _Emitter:
             self.out(f"{ctype(t.dtype)} {name}__acc = {_IDENT[op](t.dtype)};")
             clauses.append(f"reduction({_OMP_OP[op]}:{name}__acc)")
         sched = "dynamic, 64" if s.kind == "nodes" else "static"
+        wl = self._worklist(s)
         pre, head = self._header(s, line)
         for h in pre:
             self.out(h)
         self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
         for h in head:
             self.out(h)
+        if wl:
+            self.out(f"  if (!{wl}all && !{wl}active[{s.var} - {wl}lo]) continue;")
         self.ind += 1
         for name, d in s.locals:
             self.out(f"{ctype(d)} {name}{{}};")
@@ -470,6 +476,8 @@ class _Emitter:
         self.out("}")
         if s.kind in ("out_edges", "in_edges"):
             self.out("}")
+        if wl:
+            self._worklist_after(wl)
         for name, op in scalars.items():
             self.out(f"red_{op}(&{name}, {name}__acc);")
         self.out(f"{{ const double dt = now() - {t0}; g_stats.compute += dt; "
@@ -483,6 +491,52 @@ class _Emitter:
     def _projected(s: Loop) -> bool:
         return s.start is not None and any(isinstance(x, Var) and x.name == "shard_lo"
                                            for x in iter_exprs(s.start))
+
+    def _worklist(self, s: Loop) -> str:
+        """For a relaxed (async) node loop the interpreter may run as a worklist (see
+        ``cosynth.ir.vec``: licensed by the relaxation proof), emit the bookkeeping and
+        return the prefix of its variables ("" if the loop runs whole)."""
+        from cosynth.ir.vec import _worklist_plan
+
+        class _View:
+            k = self.k
+            tables = self.tables
+        plan = _worklist_plan(_View, s) if s.kind == "nodes" else None
+        if not plan:
+            self.wl_plan = None
+            return ""
+        wl = self.tmp("wl") + "_"
+        self.wl_plan = (wl, plan)
+        lo = f"std::max<int64_t>({self.expr(s.start)}, 0)" if s.start is not None else "0"
+        hi = f"std::min<int64_t>({self.expr(s.stop)}, n)" if s.stop is not None else "n"
+        self.decls.append(f"bool {wl}have = false; int64_t {wl}plo = 0, {wl}phi = 0;")
+        for t in plan:
+            c = ctype(self.tables[t].dtype)
+            self.decls.append(f"std::vector<{c}> {wl}start_{t}, {wl}end_{t};")
+        self.out(f"const int64_t {wl}lo = {lo}, {wl}hi = std::max<int64_t>({hi}, {wl}lo);")
+        self.out(f"bool {wl}all = !{wl}have || {wl}plo != {wl}lo || {wl}phi != {wl}hi;")
+        for t, op in plan.items():
+            back = {"min": "<", "max": ">"}.get(op)
+            cond = f"{wl}end_{t}[i] {back} {t}[i]" if back else \
+                (f"{wl}end_{t}[i] && !{t}[i]" if op == "or" else f"!{wl}end_{t}[i] && {t}[i]")
+            self.out(f"if (!{wl}all) {{ bool back = false;")
+            self.out("  #pragma omp parallel for reduction(||:back)")
+            self.out(f"  for (int64_t i = 0; i < n; ++i) if ({cond}) back = true;")
+            self.out(f"  {wl}all = back; }}  // moved against {op}: the state was reset")
+        self.out(f"std::vector<uint8_t> {wl}active({wl}hi - {wl}lo, 1);")
+        for t in plan:
+            self.out(f"std::vector<{ctype(self.tables[t].dtype)}> {wl}now_{t}({t}.begin() + "
+                     f"{wl}lo, {t}.begin() + {wl}hi);")
+        diff = " || ".join(f"{wl}now_{t}[i] != {wl}start_{t}[i]" for t in plan)
+        self.out(f"if (!{wl}all) for (int64_t i = 0; i < {wl}hi - {wl}lo; ++i) "
+                 f"{wl}active[i] = ({diff});")
+        return wl
+
+    def _worklist_after(self, wl: str):
+        _, plan = self.wl_plan
+        for t in plan:
+            self.out(f"{wl}start_{t}.swap({wl}now_{t}); {wl}end_{t} = {t};")
+        self.out(f"{wl}have = true; {wl}plo = {wl}lo; {wl}phi = {wl}hi;")
 
     def _shared_stores(self, par: Loop) -> set[int]:
         """Reductions in ``par`` into entries other iterations may also reach (ids)."""

@@ -64,13 +64,16 @@ def _compiler_version(cxx: str) -> str:
         return ""
 
 
-def compile_program(source: str, name: str = "blade") -> tuple[str, bool]:
-    """Compile ``source``; returns (binary path, whether it came from the cache)."""
+def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] = ()
+                    ) -> tuple[str, bool]:
+    """Compile ``source`` (with ``-D`` ``defines``); returns (binary path, whether it came
+    from the cache)."""
+    flags = FLAGS + [f"-D{d}" for d in defines]
     find_tool("g++")
     cxx = find_tool("mpicxx")
     with open(os.path.join(RUNTIME, "cosynth_rt.hpp")) as f:
         runtime = f.read()
-    key = hashlib.sha256("\0".join([source, runtime, " ".join(FLAGS),
+    key = hashlib.sha256("\0".join([source, runtime, " ".join(flags),
                                     _compiler_version(cxx)]).encode()).hexdigest()[:24]
     folder = os.path.join(cache_dir(), key)
     binary = os.path.join(folder, name)
@@ -82,7 +85,7 @@ def compile_program(source: str, name: str = "blade") -> tuple[str, bool]:
         with open(src, "w") as f:
             f.write(source)
         log = os.path.join(tmp, "compile.log")
-        cmd = [cxx, *FLAGS, "-I", RUNTIME, src, "-o", os.path.join(tmp, name)]
+        cmd = [cxx, *flags, "-I", RUNTIME, src, "-o", os.path.join(tmp, name)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         with open(log, "w") as f:
             f.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)

@@ -193,11 +193,28 @@ template <class T> inline std::vector<T> read_array(std::ifstream& f, int64_t co
 }
 
 // ------------------------------------------------------------------ graph shard
+// Vertex and edge ids in the adjacency arrays: 32-bit when the graph is small enough
+// (COSYNTH_IDX32, set by cosynth when n and m are below 2^31), which halves the bytes
+// each edge costs; every accessor returns int64_t.
+#ifdef COSYNTH_IDX32
+using idx_t = int32_t;
+#else
+using idx_t = int64_t;
+#endif
+
+template <class T> inline std::vector<T> read_as(std::ifstream& f, int64_t count) {
+  std::vector<int64_t> raw = read_array<int64_t>(f, count);
+  if constexpr (std::is_same_v<T, int64_t>) return raw;
+  else return std::vector<T>(raw.begin(), raw.end());
+}
+
 struct Graph {
   int64_t n = 0, m = 0, glo = 0, ghi = 0, elo = 0, ehi = 0, clo = 0;
-  std::vector<int64_t> indptr, dst, src;          // CSR rows [glo, ghi), positions [elo, ehi)
+  std::vector<int64_t> indptr;                    // CSR rows [glo, ghi)
+  std::vector<idx_t> dst, src;                    // positions [elo, ehi)
   std::vector<double> w;                          // weights of those positions
-  std::vector<int64_t> in_indptr, in_src, in_eid;  // CSC rows [glo, ghi)
+  std::vector<int64_t> in_indptr;                 // CSC rows [glo, ghi)
+  std::vector<idx_t> in_src, in_eid;
   std::vector<double> in_w;
   std::vector<int64_t> out_deg, in_deg;           // every vertex's degrees
   bool has_csc = false;
@@ -217,8 +234,8 @@ struct Graph {
     g.indptr = read_array<int64_t>(f, g.ghi - g.glo + 1);
     g.elo = g.indptr.front();
     g.ehi = g.indptr.back();
-    g.dst = read_array<int64_t>(f, g.ehi - g.elo);
-    g.src = read_array<int64_t>(f, g.ehi - g.elo);
+    g.dst = read_as<idx_t>(f, g.ehi - g.elo);
+    g.src = read_as<idx_t>(f, g.ehi - g.elo);
     g.w = read_array<double>(f, g.ehi - g.elo);
     g.out_deg = read_array<int64_t>(f, g.n);
     g.in_deg = read_array<int64_t>(f, g.n);
@@ -226,8 +243,8 @@ struct Graph {
       g.in_indptr = read_array<int64_t>(f, g.ghi - g.glo + 1);
       g.clo = g.in_indptr.front();
       int64_t cn = g.in_indptr.back() - g.clo;
-      g.in_src = read_array<int64_t>(f, cn);
-      g.in_eid = read_array<int64_t>(f, cn);
+      g.in_src = read_as<idx_t>(f, cn);
+      g.in_eid = read_as<idx_t>(f, cn);
       g.in_w = read_array<double>(f, cn);
     }
     return g;
@@ -241,10 +258,10 @@ struct Graph {
   int64_t edge_src(int64_t e) const { return src[e - elo]; }
   double weight(int64_t e) const { return w[e - elo]; }
   bool has_edge(int64_t u, int64_t v) const {
-    const int64_t* b = dst.data() + (out_begin(u) - elo);
-    const int64_t* e = dst.data() + (out_end(u) - elo);
-    const int64_t* p = std::lower_bound(b, e, v);
-    return p != e && *p == v;
+    const idx_t* b = dst.data() + (out_begin(u) - elo);
+    const idx_t* e = dst.data() + (out_end(u) - elo);
+    const idx_t* p = std::lower_bound(b, e, (idx_t)v);
+    return p != e && (int64_t)*p == v;
   }
   void need_row(int64_t v, int line) const {
     if (v < glo || v >= ghi) fail(line, "vertex " + std::to_string(v) + " is not in this blade's shard");
