@@ -15,7 +15,7 @@ import numpy as np
 
 from .graph import Graph
 
-__all__ = ["NoReference", "bfs", "sssp", "pagerank", "cc", "bc", "tc", "kcore"]
+__all__ = ["NoReference", "bfs", "sssp", "sssp_int", "pagerank", "cc", "bc", "tc", "kcore"]
 
 I64_MAX = np.iinfo(np.int64).max
 
@@ -49,6 +49,23 @@ def sssp(g: Graph, source: int) -> np.ndarray:
         raise NoReference("networkx's Dijkstra needs non-negative weights")
     out = np.full(g.n, np.inf)
     G = _nx(g, weighted=True)
+    for v, d in nx.single_source_dijkstra_path_length(G, source, weight="weight").items():
+        out[v] = d
+    return out
+
+
+def sssp_int(g: Graph, source: int) -> np.ndarray:
+    """Integer-weight distances from ``source``; unreachable vertices hold the i64
+    maximum (Dijkstra on the graph's integer weights)."""
+    w = g.integer_weights()
+    if np.any(w < 0):
+        raise NoReference("networkx's Dijkstra needs non-negative weights")
+    G = nx.DiGraph() if g.directed else nx.Graph()
+    G.add_nodes_from(range(g.n))
+    for u, v, x in zip(g.edge_src.tolist(), g.out_dst.tolist(), w.tolist()):
+        if not G.has_edge(u, v) or G[u][v]["weight"] > x:
+            G.add_edge(u, v, weight=x)
+    out = np.full(g.n, I64_MAX, dtype=np.int64)
     for v, d in nx.single_source_dijkstra_path_length(G, source, weight="weight").items():
         out[v] = d
     return out

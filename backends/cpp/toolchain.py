@@ -64,17 +64,23 @@ def _compiler_version(cxx: str) -> str:
         return ""
 
 
-def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] = ()
-                    ) -> tuple[str, bool]:
-    """Compile ``source`` (with ``-D`` ``defines``); returns (binary path, whether it came
-    from the cache)."""
+def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] = (), *,
+                    includes: tuple[str, ...] = (), libraries: tuple[str, ...] = (),
+                    ldflags: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """Compile ``source`` (with ``-D`` ``defines``, extra ``-I`` ``includes``, linked with
+    ``libraries`` -- e.g. a Verilator model's archives -- and ``ldflags``); returns
+    (binary path, whether it came from the cache).  The cache key covers the libraries'
+    paths, which name their own content hashes (``backends.rtl.verilator``)."""
     flags = FLAGS + [f"-D{d}" for d in defines]
+    extra = [f"-I{i}" for i in includes]
+    links = list(libraries) + list(ldflags)
     find_tool("g++")
     cxx = find_tool("mpicxx")
     with open(os.path.join(RUNTIME, "cosynth_rt.hpp")) as f:
         runtime = f.read()
-    key = hashlib.sha256("\0".join([source, runtime, " ".join(flags),
-                                    _compiler_version(cxx)]).encode()).hexdigest()[:24]
+    key = hashlib.sha256("\0".join([source, runtime, " ".join(flags), " ".join(extra),
+                                    " ".join(links), _compiler_version(cxx)]
+                                   ).encode()).hexdigest()[:24]
     folder = os.path.join(cache_dir(), key)
     binary = os.path.join(folder, name)
     if os.path.exists(binary):
@@ -85,7 +91,7 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
         with open(src, "w") as f:
             f.write(source)
         log = os.path.join(tmp, "compile.log")
-        cmd = [cxx, *flags, "-I", RUNTIME, src, "-o", os.path.join(tmp, name)]
+        cmd = [cxx, *flags, "-I", RUNTIME, *extra, src, "-o", os.path.join(tmp, name), *links]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         with open(log, "w") as f:
             f.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)

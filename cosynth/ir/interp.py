@@ -46,11 +46,11 @@ from .nodes import (
 )
 from .walk import iter_exprs, iter_stmts, stmt_exprs
 
-__all__ = ["interpret"]
+__all__ = ["interpret", "HostView"]
 
 
 def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
-              blade=None, vectorize: bool = True) -> tuple:
+              blade=None, vectorize: bool = True, offload: dict | None = None) -> tuple:
     """Run ``k`` on ``graph`` with bound ``args``; returns a tuple of results.
 
     Node and edge tables come back as NumPy arrays, scalars as Python values.
@@ -58,8 +58,42 @@ def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
     ``blade`` (a ``cosynth.ir.blades.Blade``) runs a blade program as one blade of several;
     see ``cosynth.ir.blades.run_blades``.  ``vectorize`` runs loop nests proved parallel
     with NumPy (``cosynth.ir.vec``); off, every loop runs one iteration at a time.
+    ``offload`` maps loops of ``k`` (by ``id``) to handlers that run them in the
+    interpreter's place: each time the loop is reached, ``handler(view)`` is called with a
+    ``HostView`` of the tables and scalars (how a device, e.g. a simulated FPGA unit, takes
+    over a loop while the interpreter stays the host).
     """
-    return _Compiler(k, graph, args, while_limit, blade, vectorize).run()
+    return _Compiler(k, graph, args, while_limit, blade, vectorize, offload).run()
+
+
+class HostView:
+    """What an offloaded loop sees of the running interpreter: the tables (NumPy arrays
+    or Python lists, shared: writes are visible to the host), scalars and loop variables
+    by name, the graph, and expression evaluation in the current frame."""
+
+    def __init__(self, comp: _Compiler, F: list):
+        self._c = comp
+        self._F = F
+        self.graph = comp.g
+        self.tables = comp.data
+        self.blade = comp.blade
+
+    def get(self, name: str):
+        return self._F[self._c.slots[name]]
+
+    def set(self, name: str, value) -> None:
+        self._F[self._c.slots[name]] = value
+
+    def eval(self, e: Expr):
+        return self._c.expr(e)(self._F)
+
+    def outbox(self, table: str) -> dict:
+        """Remote reductions buffered for the next exchange of ``table`` (blade runs)."""
+        return self._c.outbox.setdefault(table, {})
+
+    @property
+    def shard(self) -> tuple[int, int] | None:
+        return (self._c.lo, self._c.hi) if self._c.blade is not None else None
 
 
 Fn = Callable[[list], object]
@@ -137,9 +171,11 @@ def _converter(src: DType, dst: DType):
 
 
 class _Compiler:
-    def __init__(self, k: Kernel, g, args: dict, while_limit, blade=None, vectorize=True):
+    def __init__(self, k: Kernel, g, args: dict, while_limit, blade=None, vectorize=True,
+                 offload: dict | None = None):
         self.k = k
         self.blade = blade
+        self.offload = offload or {}
         # tables live in NumPy arrays when some loop will run vectorised, else in lists
         self.numpy_mode = vectorize and any(
             isinstance(s, Loop) and s.is_data_loop and s.schedule != "seq"
@@ -519,10 +555,16 @@ class _Compiler:
 
     def loop(self, s: Loop) -> Fn:
         """Compile a loop; a ``bsp`` sweep reads the tables it writes from a snapshot."""
+        handler = self.offload.get(id(s))
+        if handler is not None:
+            def offloaded(F):
+                handler(HostView(self, F))
+            return offloaded
         outer_projected, outer_bsp = self.in_projected, dict(self.bsp)
         if self.blade is not None and s.is_data_loop and _projected(s):
             self.in_projected = True
-        if self.numpy_mode and s.is_data_loop and s.schedule != "seq":
+        if self.numpy_mode and s.is_data_loop and s.schedule != "seq" and \
+                not self._holds_offloaded(s):
             from .vec import vector_loop
             runner = vector_loop(self, s)
             if runner is not None:
@@ -546,6 +588,9 @@ class _Compiler:
                 holder[0] = data.copy()  # every read in the sweep sees the state before it
             inner(F)
         return bsp_loop
+
+    def _holds_offloaded(self, s: Loop) -> bool:
+        return any(id(x) in self.offload for x, _ in iter_stmts(s.body))
 
     def _loop_body(self, s: Loop) -> Fn:
         body = self.block(s.body) if s.kind != "nodes" else None

@@ -1,0 +1,46 @@
+"""From a kernel to its edge unit: pick the variant, extract the rules, build the component.
+
+``unit_for(kernel_ir, variant=None)`` returns the ``UnitSpec`` of the first variant (in
+``kernel.HW_VARIANTS`` order, or the one named) whose loops can go to hardware, or raises
+``NotEligible`` with every variant's reason.  ``build_unit`` also instantiates the Amaranth
+component for a given depth (vertices held on chip).
+"""
+
+from __future__ import annotations
+
+from .kernel import HW_VARIANTS, NotEligible, UnitSpec, unit_spec
+from .unit import EdgeUnit
+
+__all__ = ["unit_for", "build_unit", "eligibility"]
+
+
+def unit_for(k, variant: str | None = None, name: str | None = None) -> UnitSpec:
+    """The unit of kernel IR ``k`` (as written: the variant's rewrites are applied here)."""
+    from frontend.rewrite import variant as make_variant
+    tried = [variant] if variant else list(HW_VARIANTS)
+    reasons = []
+    for v in tried:
+        kv, _ = make_variant(k, v)
+        try:
+            return unit_spec(kv, v, name or k.name)
+        except NotEligible as exc:
+            reasons.append(f"variant {v}: {exc}")
+    if variant is None and len({r.split(': ', 1)[1] for r in reasons}) == 1:
+        raise NotEligible(reasons[0].split(": ", 1)[1])
+    raise NotEligible("; ".join(reasons))
+
+
+def build_unit(kfn, *, variant: str | None = None, depth: int = 1024):
+    """(component, spec) for a ``cs.kernel`` function (or kernel IR)."""
+    k = getattr(kfn, "ir", kfn)
+    spec = unit_for(k, variant)
+    return EdgeUnit(spec, depth), spec
+
+
+def eligibility(k, variant: str | None = None) -> tuple[bool, str]:
+    """(eligible, reason or the sites that go to hardware): what the planner asks."""
+    try:
+        spec = unit_for(k, variant)
+    except NotEligible as exc:
+        return False, str(exc)
+    return True, ", ".join(s.label for s in spec.sites)

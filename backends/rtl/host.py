@@ -1,0 +1,281 @@
+"""The host side of an edge unit: the protocol that runs a site of the kernel on a device.
+
+``UnitHost`` turns each site of a unit into an interpreter offload handler
+(``cosynth.ir.interp.interpret(..., offload=host.handlers())``): the interpreter runs the
+kernel as the host program does, and when it reaches a site it calls the device instead
+of running the loop.  One call:
+
+1. write the scalar parameters the rules read into their registers;
+2. bring the device's memories up to date with the host's tables: the host keeps an
+   image of what each memory holds and loads only the entries that differ (the first
+   call loads everything);
+3. per rule of the site: write ``RULE``/``EDGE_COUNT``, start, stream the edges (CSR order
+   for out-edge rules, CSC order for in-edge rules, edge-id order for ``edges()``; a
+   ``vertex`` site streams the current vertex's edges only), wait for ``done``, read the
+   status and counters;
+4. read back the target entries the streamed edges could have changed and write them
+   into the host's tables; set the rule's change flag when the unit reports a change.
+
+In a blade program (the loop covers the blade's own vertices), a target entry another
+blade owns is not written into the host's mirror: its new value (for ``add``, its
+difference) is combined into the outbox, exactly as the interpreter's remote reduction
+does, and the change flag counts only entries the blade owns.
+
+The device is anything with ``write_regs``, ``read_regs``, ``load``, ``readback`` and
+``run`` (``backends.rtl.sim.AmaranthDevice`` simulates the unit with Amaranth's
+simulator; the C++ host stubs drive a Verilator model through the same protocol).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cosynth.errors import CosynthError
+
+from .kernel import UnitSpec
+from .regmap import RegisterMap
+
+__all__ = ["UnitHost", "DeviceStats", "DeviceError"]
+
+_MASK = (1 << 64) - 1
+
+
+class DeviceError(CosynthError):
+    """The device did not behave as its register map says (a hardware bug, or a run
+    that did not finish)."""
+
+
+@dataclass
+class DeviceStats:
+    calls: int = 0
+    runs: int = 0
+    edges: int = 0
+    cycles: int = 0  # cycles of the runs (start to done)
+    load_entries: int = 0
+    readback_entries: int = 0
+    hazards: int = 0
+    updates: int = 0
+    per_site: dict = field(default_factory=dict)
+
+    @property
+    def edges_per_cycle(self) -> float:
+        return self.edges / self.cycles if self.cycles else 0.0
+
+    @property
+    def transfer_cycles(self) -> int:
+        """Cycles the host spends loading and reading back (one entry per cycle)."""
+        return self.load_entries + self.readback_entries
+
+    @property
+    def total_cycles(self) -> int:
+        return self.cycles + self.transfer_cycles
+
+    def as_dict(self) -> dict:
+        return {"calls": self.calls, "runs": self.runs, "edges": self.edges,
+                "cycles": self.cycles, "load_entries": self.load_entries,
+                "readback_entries": self.readback_entries, "hazards": self.hazards,
+                "updates": self.updates, "edges_per_cycle": self.edges_per_cycle,
+                "total_cycles": self.total_cycles, "per_site": self.per_site}
+
+
+class UnitHost:
+    """Runs the sites of ``spec`` on ``device`` for one graph."""
+
+    def __init__(self, spec: UnitSpec, regmap: RegisterMap, device, graph):
+        if graph.n > regmap.depth:
+            raise DeviceError(f"the graph has {graph.n} vertices; the unit holds "
+                              f"{regmap.depth}")
+        self.spec = spec
+        self.rm = regmap
+        self.dev = device
+        self.g = graph
+        self.stats = DeviceStats()
+        self.images: dict[int, np.ndarray | None] = {m.id: None for m in regmap.memories}
+        if spec.weight is not None:
+            self.weights = graph.integer_weights()
+        else:
+            self.weights = None
+        ident = self.dev.read_regs([regmap.reg("ID"), regmap.reg("DEPTH")])
+        from .regmap import ID_VALUE
+        if ident[0] != ID_VALUE or ident[1] != regmap.depth:
+            raise DeviceError(f"the device answers ID {ident[0]:#x}, DEPTH {ident[1]}; "
+                              f"expected {ID_VALUE:#x}, {regmap.depth}")
+
+    def handlers(self) -> dict:
+        """``{id(loop): handler}`` for ``interpret(spec.kernel, ..., offload=...)``."""
+        from frontend.rewrite.core import get
+        out = {}
+        for site in self.spec.sites:
+            loop = get(self.spec.kernel, site.path)
+            out[id(loop)] = self._handler(site, loop)
+        return out
+
+    def _handler(self, site, loop):
+        def handler(view):
+            self.call(site, loop, view)
+        return handler
+
+    # ------------------------------------------------------------------- a call
+    def call(self, site, loop, view) -> None:
+        spec, rm, g = self.spec, self.rm, self.g
+        self.stats.calls += 1
+        per = self.stats.per_site.setdefault(site.label, {"calls": 0, "edges": 0,
+                                                           "cycles": 0})
+        per["calls"] += 1
+        regs = []
+        for p in rm.params:
+            if p.name == "__num_nodes":
+                val = g.n
+            elif p.name == "__num_edges":
+                val = g.m
+            else:
+                val = view.get(p.name)
+            regs.append((p.addr, int(val) & _MASK))
+        if regs:
+            self.dev.write_regs(regs)
+        self._sync(view)
+        touched: dict[str, list[np.ndarray]] = {}
+        changed_flags: set[str] = set()
+        for ri in site.rules:
+            r = spec.rules[ri]
+            eids, src, dst = self._edges(site, loop, r, view)
+            w = self.weights[eids] if self.weights is not None else None
+            res = self.dev.run(ri, src, dst, w)
+            if not res["done"]:
+                raise DeviceError(f"{r.label}: the unit did not finish its run of "
+                                  f"{len(src)} edges")
+            if res["edges"] != len(src):
+                raise DeviceError(f"{r.label}: the unit consumed {res['edges']} of "
+                                  f"{len(src)} edges")
+            self.stats.runs += 1
+            self.stats.edges += len(src)
+            self.stats.cycles += res["cycles"]
+            self.stats.hazards += res["hazards"]
+            self.stats.updates += res["updates"]
+            per["edges"] += len(src)
+            per["cycles"] += res["cycles"]
+            touched.setdefault(r.target, []).append(src if r.target_end == "src" else dst)
+            if r.flag and res["changed"]:
+                changed_flags.add(r.flag)
+        owned_change = self._readback(touched, view)
+        for r in (spec.rules[i] for i in site.rules):
+            if not r.flag:
+                continue
+            if view.shard is None:
+                if r.flag in changed_flags:
+                    view.set(r.flag, True)
+            elif owned_change.get(r.target):
+                view.set(r.flag, True)
+
+    def _edges(self, site, loop, r, view):
+        """(edge ids, src, dst) the host streams for rule ``r`` of ``site``."""
+        g = self.g
+        if site.form == "vertex":
+            v = int(view.get(r.vertex))
+            lo, hi = v, v + 1
+        else:
+            lo = int(view.eval(loop.start)) if loop.start is not None else 0
+            hi = int(view.eval(loop.stop)) if loop.stop is not None else g.n
+            lo, hi = max(0, lo), min(g.n, hi)
+        if hi <= lo:
+            e = np.zeros(0, dtype=np.int64)
+            return e, e, e
+        if r.kind == "in_edges":
+            a, b = int(g.in_indptr[lo]), int(g.in_indptr[hi])
+            eids = g.in_eid[a:b]
+        else:  # out_edges and edges(): CSR order is edge-id order
+            a, b = int(g.out_indptr[lo]), int(g.out_indptr[hi])
+            eids = np.arange(a, b, dtype=np.int64)
+        return eids, g.edge_src[eids], g.out_dst[eids]
+
+    # ------------------------------------------------------------- memories
+    def _sync(self, view) -> None:
+        """Load every memory entry that differs from the host's table."""
+        mems, addrs, vals = [], [], []
+        for mem in self.rm.memories:
+            host = _as_int(view.tables[mem.table], self.rm.depth)
+            img = self.images[mem.id]
+            idx = np.arange(self.rm.depth) if img is None else np.nonzero(host != img)[0]
+            if idx.size:
+                mems.append(np.full(idx.size, mem.id, dtype=np.int64))
+                addrs.append(idx)
+                vals.append(host[idx])
+            self.images[mem.id] = host
+        if mems:
+            m, a, v = np.concatenate(mems), np.concatenate(addrs), np.concatenate(vals)
+            self.dev.load(m, a, v)
+            self.stats.load_entries += int(a.size)
+
+    def _readback(self, touched: dict, view) -> dict[str, bool]:
+        """Read back the touched target entries into the host's tables (or the outbox
+        for entries another blade owns); returns, per table, whether an owned entry
+        changed."""
+        changed: dict[str, bool] = {}
+        shard = view.shard
+        for table, parts in sorted(touched.items()):
+            idx = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+            if not idx.size:
+                continue
+            mem = self.rm.mem(table, "live")
+            raw = self.dev.readback(np.full(idx.size, mem.id, dtype=np.int64), idx)
+            self.stats.readback_entries += int(idx.size)
+            new = np.asarray(raw, dtype=np.int64)
+            d = self.spec.tables[table]
+            T = view.tables[table]
+            img = self.images[mem.id]
+            old = img[idx].copy()
+            img[idx] = new
+            if shard is None:
+                _write(T, idx, new, d)
+                changed[table] = bool(np.any(new != old))
+                continue
+            lo, hi = shard
+            own = (idx >= lo) & (idx < hi)
+            _write(T, idx[own], new[own], d)
+            changed[table] = bool(np.any(new[own] != old[own]))
+            op = next(r.op for r in self.spec.rules if r.target == table)
+            box = view.outbox(table)
+            for i, nv, ov in zip(idx[~own].tolist(), new[~own].tolist(), old[~own].tolist()):
+                if nv == ov:
+                    continue
+                c = _from_int(nv - ov if op == "add" else nv, d)
+                box[i] = _combine(op, box[i], c, d) if i in box else c
+            # the mirror keeps its value until the owner's refresh; the next call reloads
+            # those entries (their image now differs from the host's table)
+        return changed
+
+
+def _as_int(T, depth: int) -> np.ndarray:
+    a = np.asarray(T)
+    out = np.zeros(depth, dtype=np.int64)
+    out[:a.size] = a.astype(np.int64)
+    return out
+
+
+def _from_int(v: int, d):
+    if d.is_bool:
+        return bool(v)
+    half = 1 << (d.bits - 1)
+    return ((v + half) & ((1 << d.bits) - 1)) - half
+
+
+def _write(T, idx: np.ndarray, vals: np.ndarray, d) -> None:
+    if isinstance(T, np.ndarray):
+        T[idx] = vals.astype(T.dtype)
+        return
+    for i, v in zip(idx.tolist(), vals.tolist()):
+        T[i] = _from_int(v, d)
+
+
+def _combine(op: str, a, b, d):
+    if op == "min":
+        return b if b < a else a
+    if op == "max":
+        return b if b > a else a
+    if op == "add":
+        return _from_int(a + b, d)
+    if op == "or":
+        return a or b
+    return a and b

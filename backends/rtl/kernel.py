@@ -1,0 +1,433 @@
+"""Which loops of a kernel become hardware, and what every edge rule of the unit computes.
+
+An FPGA *edge unit* streams edges ``(src, dst, weight)`` one per clock, reads the vertex
+tables at the edge's endpoints from on-chip memories, evaluates the loop body's
+expression and applies one reduction (min/max/add/or/and, optionally raising a change
+flag) to one endpoint's entry.  A kernel gets one unit; each loop the unit runs in place
+of the host is a *site*, and each edge loop of a site is a *rule* (the unit's ``RULE``
+register selects it).  Three site forms:
+
+``nest``
+    a ``par``/``bsp``/``async`` node loop whose body holds only privates, ifs and loops
+    over ``out_edges(v)``/``in_edges(v)``.  The node loop's guards and privates fold into
+    each rule, with ``v`` bound to the edge's source (out-edges) or destination
+    (in-edges); the host streams every edge of the loop's vertex range, one pass per rule::
+
+        for v in nodes() @par:                    rule 0 (edges in CSR order):
+          if depth[v] == level:            ->       if depth[e.src] == level:
+            for e in out_edges(v) @par:                nd := level + 1
+              nd := level + 1                          depth[e.dst] min= nd -> active
+              depth[e.dst] min= nd -> active
+
+``edges``
+    a ``par``/``bsp``/``async`` loop over ``edges()`` (the edge-centric variant): one
+    rule, edges streamed in id order.
+``vertex``
+    a proven-parallel edge loop of one vertex whose enclosing node loop cannot go to
+    hardware as a whole (k-core's peeling: a sequential loop that also updates the
+    vertex itself): the host streams that vertex's edges each time it reaches the loop.
+
+A rule must make exactly one reduction into a vertex table at an endpoint, compute on
+integers and bools only, read vertex tables only at the edge's endpoints (never the
+entry it reduces), the weight of its own edge, and scalars the loop does not write.
+Everything else is refused with the reason, which is what the planner asks ("is this
+eligible?"); ``backends.rtl.estimate`` answers "at what cost".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cosynth.dtypes import DType
+from cosynth.ir.nodes import (
+    Assign,
+    Bin,
+    Cast,
+    EdgeAttr,
+    Expr,
+    GraphQuery,
+    If,
+    Kernel,
+    Load,
+    Loop,
+    Store,
+    Un,
+    Var,
+)
+from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
+
+__all__ = ["Rule", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
+           "HW_VARIANTS", "REDUCE_HW"]
+
+#: variants tried, in order, when the caller does not name one: relaxed fixed points
+#: converge in fewer sweeps, and node-loop nests read their tables live
+HW_VARIANTS = ("async", "par", "edges", "pull")
+REDUCE_HW = ("min", "max", "add", "or", "and")
+_OK_BIN = {"+", "-", "*", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and", "or",
+           "&", "|", "^", "<<", ">>"}
+
+
+class NotEligible(Exception):
+    """The loop (or the kernel) cannot become hardware; the message says why."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One edge loop as the unit computes it, per streamed edge ``edge``."""
+
+    label: str
+    kind: str  # out_edges | in_edges | edges: how the host orders the edges it streams
+    edge: str
+    vertex: str | None  # node variable bound to the edge's src (out) / dst (in)
+    body: tuple  # per-edge statements: node-loop guards and privates folded in
+    target: str
+    target_end: str  # src | dst
+    op: str
+    flag: str | None
+    line: int = 0
+
+    @property
+    def other_end(self) -> str:
+        return "dst" if self.target_end == "src" else "src"
+
+
+@dataclass(frozen=True)
+class Site:
+    """A loop of the kernel that the unit runs in the host's place."""
+
+    path: tuple  # address of the loop in the variant kernel (frontend.rewrite.core)
+    form: str  # nest | edges | vertex
+    label: str
+    schedule: str
+    rules: tuple[int, ...]  # indexes into UnitSpec.rules
+    line: int = 0
+
+
+@dataclass
+class UnitSpec:
+    """Everything the generator, the register map and the host need to know of a unit."""
+
+    name: str
+    kernel: Kernel  # the variant kernel the sites' paths refer to
+    variant: str
+    sites: list[Site]
+    rules: list[Rule]
+    tables: dict[str, DType]  # vertex tables held on chip
+    written: set[str]  # tables some rule reduces
+    params: dict[str, DType]  # scalars the host writes into registers before a run
+    weight: DType | None  # the edge weight's type, when some rule reads it
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (loop, reason)
+
+    @property
+    def snapshot_tables(self) -> list[str]:
+        """Written tables a ``bsp`` rule reads at its other endpoint: they need a copy
+        that keeps the values from before the sweep (Jacobi)."""
+        out = []
+        for t in sorted(self.written):
+            for s in self.sites:
+                if s.schedule == "bsp" and any(
+                        (t, self.rules[r].other_end) in rule_reads(self.rules[r])
+                        for r in s.rules):
+                    out.append(t)
+                    break
+        return out
+
+
+# ------------------------------------------------------------------------------ search
+def find_sites(k: Kernel) -> tuple[list[tuple[Site, list[Rule]]], list[tuple[str, str]]]:
+    """The offloadable sites of kernel ``k`` (a variant) with their rules, and
+    ``(loop, reason)`` for every parallel data loop that cannot go to hardware."""
+    from frontend.rewrite.core import loop_label, loops
+    found: list[tuple[Site, list[Rule]]] = []
+    refused: list[tuple[str, str]] = []
+    covered: list[tuple] = []
+    for path, loop in loops(k):
+        if any(path[:len(c)] == c for c in covered):
+            continue
+        if not loop.is_data_loop:
+            continue
+        label = loop_label(loop)
+        line = loop.loc.line if loop.loc else 0
+        if loop.kind == "nodes" and loop.schedule != "seq":
+            try:
+                rules = _nest_rules(k, loop)
+                found.append((Site(path, "nest", label, loop.schedule, (), line), rules))
+                covered.append(path)
+                continue
+            except NotEligible as exc:
+                refused.append((label, str(exc)))
+                continue  # its edge loops may still go per vertex (below)
+        if loop.kind == "edges" and loop.schedule != "seq":
+            try:
+                rule = _rule(k, loop, None, (), label)
+                found.append((Site(path, "edges", label, loop.schedule, (), line), [rule]))
+            except NotEligible as exc:
+                refused.append((label, str(exc)))
+            covered.append(path)
+            continue
+        if loop.kind in ("out_edges", "in_edges") and loop.schedule != "seq":
+            if not isinstance(loop.of, Var):
+                refused.append((label, "it walks the edges of a computed vertex"))
+                continue
+            try:
+                rule = _rule(k, loop, loop.of.name, (), label)
+                found.append((Site(path, "vertex", label, loop.schedule, (), line), [rule]))
+            except NotEligible as exc:
+                refused.append((label, str(exc)))
+            covered.append(path)
+    return found, refused
+
+
+def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
+    """The unit for kernel ``k`` (already rewritten to ``variant``); raises NotEligible
+    when no loop of it can go to hardware."""
+    found, refused = find_sites(k)
+    if not found:
+        why = "; ".join(f"{lbl}: {r}" for lbl, r in refused) or \
+            "no proven-parallel loop over edges (apply the rewrite rules first)"
+        raise NotEligible(why)
+    rules: list[Rule] = []
+    sites: list[Site] = []
+    for site, rs in found:
+        idx = tuple(range(len(rules), len(rules) + len(rs)))
+        rules.extend(rs)
+        sites.append(Site(site.path, site.form, site.label, site.schedule, idx, site.line))
+    tables = k.table_map
+    on_chip: dict[str, DType] = {}
+    params: dict[str, DType] = {}
+    written = {r.target for r in rules}
+    weight = None
+    for r in rules:
+        on_chip[r.target] = tables[r.target].dtype
+        for t, _ in rule_reads(r):
+            on_chip[t] = tables[t].dtype
+        for name_, d in rule_scalars(k, r).items():
+            params[name_] = d
+        if rule_uses_weight(k, r):
+            weight = k.weight_dtype
+    for r in rules:
+        for t, end in sorted(rule_reads(r)):
+            if t in written and end == r.target_end:
+                raise NotEligible(f"{r.label}: it reads '{t}' at the endpoint it reduces "
+                                  f"into, while another rule writes '{t}'")
+    params = {p: params[p] for p in sorted(params)}
+    on_chip = {t: on_chip[t] for t in sorted(on_chip)}
+    return UnitSpec(name or k.name, k, variant, sites, rules, on_chip, written, params,
+                    weight, refused)
+
+
+# --------------------------------------------------------------------------- nests
+def _nest_rules(k: Kernel, loop: Loop) -> list[Rule]:
+    """Rules of a node loop whose body is privates, ifs and edge loops of ``v``."""
+    from frontend.rewrite.core import loop_label
+    v = loop.var
+    rules: list[Rule] = []
+
+    def walk(body, guards: tuple, prefix: list):
+        for s in body:
+            if isinstance(s, Assign):
+                if s.op is not None:
+                    raise NotEligible(f"the node loop reduces into the private '{s.name}'")
+                prefix = prefix + [s]
+            elif isinstance(s, If):
+                walk(s.then, guards + ((s.cond, True),), list(prefix))
+                walk(s.orelse, guards + ((s.cond, False),), list(prefix))
+            elif isinstance(s, Loop) and s.kind in ("out_edges", "in_edges") and \
+                    isinstance(s.of, Var) and s.of.name == v:
+                if s.schedule == "seq":
+                    raise NotEligible(f"{loop_label(s)} is sequential")
+                rules.append(_rule(k, s, v, _fold(guards, prefix), loop_label(s)))
+            elif isinstance(s, Loop):
+                raise NotEligible(f"it holds {loop_label(s)}, which is not an edge loop "
+                                  f"of {v}")
+            elif isinstance(s, Store):
+                raise NotEligible(f"it also writes '{s.table}' outside its edge loops "
+                                  "(only the edge loops go to hardware)")
+            else:
+                raise NotEligible(f"a {type(s).__name__.lower()} statement in the node loop")
+    walk(loop.body, (), [])
+    if not rules:
+        raise NotEligible("no edge loop to stream")
+    return rules
+
+
+def _fold(guards: tuple, prefix: list) -> tuple:
+    """The node loop's privates, then its guards as ifs, around an edge loop's body
+    (filled in by ``_rule``)."""
+    return (tuple(prefix), guards)
+
+
+# ----------------------------------------------------------------------------- rules
+def _rule(k: Kernel, loop: Loop, vertex: str | None, context, label: str) -> Rule:
+    """The rule of one edge loop; ``context`` is (privates, guards) of its node loop."""
+    tables = k.table_map
+    e = loop.var
+    prefix, guards = context if context else ((), ())
+    if loop.kind == "out_edges":
+        vend = "src"
+    elif loop.kind == "in_edges":
+        vend = "dst"
+    else:
+        vend = None
+    body: tuple = tuple(loop.body)
+    for cond, branch in reversed(guards):
+        body = (If(cond, body, ()),) if branch else (If(cond, (), body),)
+    body = tuple(prefix) + body
+    for s, _ in iter_stmts(body):
+        if isinstance(s, Loop):
+            raise NotEligible("a loop inside the edge loop (unbounded nesting per edge)")
+    stores = [s for s, _ in iter_stmts(body) if isinstance(s, Store)]
+    if len(stores) != 1:
+        raise NotEligible(f"{len(stores)} stores per edge; an edge unit makes exactly one "
+                          "reduction")
+    st = stores[0]
+    if st.op is None:
+        raise NotEligible(f"a plain store into '{st.table}' (last writer wins); an edge "
+                          "unit applies a reduction")
+    if st.op not in REDUCE_HW:
+        raise NotEligible(f"reduction '{st.op}' has no hardware unit")
+    t = tables[st.table]
+    if t.space != "node":
+        raise NotEligible(f"it reduces into '{st.table}', which is not a vertex table")
+    if t.dtype.is_float:
+        raise NotEligible(f"'{st.table}' holds {t.dtype.name} values: floats have no "
+                          "fixed-point policy here; use an integer table (e.g. "
+                          "@cs.kernel(weight=cs.i64) with i64 distances)")
+    end = _endpoint(st.index, e, vertex, vend)
+    if end is None:
+        raise NotEligible(f"it reduces '{st.table}' at an index that is not an endpoint "
+                          "of the edge")
+    rule = Rule(label, loop.kind, e, vertex if vend else None, body, st.table, end, st.op,
+                st.flag, loop.loc.line if loop.loc else 0)
+    _check_body(k, rule, vend)
+    return rule
+
+
+def _check_body(k: Kernel, r: Rule, vend: str | None) -> None:
+    tables = k.table_map
+    locals_ = {s.name for s, _ in iter_stmts(r.body) if isinstance(s, Assign)}
+    params = {p.name: p for p in k.params}
+    for s, _ in iter_stmts(r.body):
+        if isinstance(s, Assign) and s.op is not None:
+            raise NotEligible(f"a reduction into the private '{s.name}'")
+        for ex in stmt_exprs(s):
+            for x in iter_exprs(ex):
+                d = getattr(x, "dtype", None)
+                if d is not None and d.kind == "float":
+                    raise NotEligible("it computes with floats, which have no fixed-point "
+                                      "policy here (use integer tables and weights)")
+                if isinstance(x, Bin) and x.op not in _OK_BIN:
+                    raise NotEligible(f"'{x.op}' has no single-cycle hardware unit")
+                if isinstance(x, Bin) and x.op in ("<<", ">>") and not _const(x.b):
+                    raise NotEligible(f"a shift '{x.op}' by a computed amount")
+                if isinstance(x, Cast) and x.a.dtype.is_float:
+                    raise NotEligible("a conversion from float")
+                if isinstance(x, GraphQuery) and x.fn not in ("num_nodes", "num_edges"):
+                    raise NotEligible(f"{x.fn}() needs the graph's structure on chip")
+                if isinstance(x, Un) and x.op not in ("-", "not", "abs", "~"):
+                    raise NotEligible(f"'{x.op}' has no hardware unit")
+                if isinstance(x, EdgeAttr) and x.edge == r.edge and x.attr == "id" and \
+                        not _is_weight_index(k, s, x):
+                    raise NotEligible("it uses the edge id (only weight[e.id] is streamed)")
+                if isinstance(x, Load):
+                    tt = tables[x.table]
+                    if tt.role == "weight":
+                        if not (isinstance(x.index, EdgeAttr) and x.index.edge == r.edge):
+                            raise NotEligible("a weight read at another edge")
+                        if k.weight_dtype is not None and k.weight_dtype.is_float:
+                            raise NotEligible("the edge weights are floats (declare "
+                                              "@cs.kernel(weight=cs.i64))")
+                    elif tt.space == "scalar":
+                        if x.table == r.flag:
+                            raise NotEligible(f"it reads its own change flag '{x.table}'")
+                        if _written_in(r, x.table):
+                            raise NotEligible(f"it writes the scalar '{x.table}' it reads")
+                    elif tt.space == "node":
+                        ep = _endpoint(x.index, r.edge, r.vertex, vend)
+                        if ep is None:
+                            raise NotEligible(f"it reads '{x.table}' at an index that is "
+                                              "not an endpoint of the edge")
+                        if x.table == r.target and ep == r.target_end:
+                            raise NotEligible(f"the value it reduces into '{x.table}' "
+                                              "depends on the entry itself")
+                    else:
+                        raise NotEligible(f"it reads the edge table '{x.table}' (only the "
+                                          "weight is streamed with the edge)")
+                if isinstance(x, Var) and x.name not in locals_ and x.name != r.vertex \
+                        and x.dtype.kind != "edge":
+                    p = params.get(x.name)
+                    if p is None:
+                        raise NotEligible(f"it reads '{x.name}' from an enclosing loop")
+                    if p.kind != "scalar":
+                        raise NotEligible(f"it reads the array parameter '{x.name}'")
+
+
+def _is_weight_index(k: Kernel, s, x: EdgeAttr) -> bool:
+    for ex in stmt_exprs(s):
+        for y in iter_exprs(ex):
+            if isinstance(y, Load) and y.index == x and k.table(y.table).role == "weight":
+                return True
+    return False
+
+
+def _written_in(r: Rule, table: str) -> bool:
+    return any(isinstance(s, Store) and s.table == table for s, _ in iter_stmts(r.body))
+
+
+def _const(e: Expr) -> bool:
+    from cosynth.ir.nodes import Const
+    return isinstance(e, Const)
+
+
+def _endpoint(idx: Expr | None, e: str, vertex: str | None, vend: str | None) -> str | None:
+    if isinstance(idx, EdgeAttr) and idx.edge == e and idx.attr in ("src", "dst"):
+        return idx.attr
+    if vertex is not None and vend is not None and isinstance(idx, Var) and \
+            idx.name == vertex:
+        return vend
+    return None
+
+
+# ------------------------------------------------------------------------ queries
+def rule_reads(r: Rule) -> set[tuple[str, str]]:
+    """(table, endpoint) of every vertex-table load in the rule (the RMW excluded)."""
+    vend = {"out_edges": "src", "in_edges": "dst"}.get(r.kind)
+    out = set()
+    for s, _ in iter_stmts(r.body):
+        for ex in stmt_exprs(s):
+            for x in iter_exprs(ex):
+                if isinstance(x, Load) and x.index is not None:
+                    ep = _endpoint(x.index, r.edge, r.vertex, vend)
+                    if ep is not None:
+                        out.add((x.table, ep))
+    return out
+
+
+def rule_scalars(k: Kernel, r: Rule) -> dict[str, DType]:
+    """Scalars the rule reads: scalar parameters and scalar tables (registers), and
+    ``num_nodes``/``num_edges`` (registers the host sets)."""
+    tables = k.table_map
+    params = {p.name: p for p in k.params}
+    locals_ = {s.name for s, _ in iter_stmts(r.body) if isinstance(s, Assign)}
+    out: dict[str, DType] = {}
+    for s, _ in iter_stmts(r.body):
+        for ex in stmt_exprs(s):
+            for x in iter_exprs(ex):
+                if isinstance(x, Load) and tables[x.table].space == "scalar":
+                    out[x.table] = tables[x.table].dtype
+                elif isinstance(x, Var) and x.name in params and x.name not in locals_ \
+                        and x.name != r.vertex:
+                    out[x.name] = params[x.name].dtype
+                elif isinstance(x, GraphQuery) and x.fn in ("num_nodes", "num_edges"):
+                    out[f"__{x.fn}"] = x.dtype
+    return out
+
+
+def rule_uses_weight(k: Kernel, r: Rule) -> bool:
+    tables = k.table_map
+    for s, _ in iter_stmts(r.body):
+        for ex in stmt_exprs(s):
+            for x in iter_exprs(ex):
+                if isinstance(x, Load) and tables[x.table].role == "weight":
+                    return True
+    return False

@@ -1,0 +1,193 @@
+"""The host interface of an edge unit, described once as data.
+
+Every unit has the same shape; what varies (its scalar parameters, memories, rules and
+field widths) is listed in its ``RegisterMap``, which ``cosynth rtl`` writes as
+``regmap.json`` and from which host drivers (the Python one in ``backends.rtl.host``,
+the C++ host stubs of the blade programs) are written.
+
+Ports (Amaranth ``stream`` conventions: a transfer happens on a clock edge where both
+``valid`` and ``ready`` are high)::
+
+    csr      register bus: addr, w_en, w_data (64 bits) in; r_data (64 bits) out,
+             combinational (the value of the register at ``addr`` in the same cycle)
+    edges    stream in: {src, dst[, weight]}: one edge per clock while running
+    load     stream in: {mem, addr, data}: write a memory entry (only while idle)
+    rd_req   stream in: {mem, addr}: read a memory entry (only while idle) ...
+    rd_resp  stream out: {data}: ... its value, in request order
+
+Registers (64-bit words; ``ro`` read-only, ``wo`` write-only, ``rw``)::
+
+    0  ID          ro  0xC05E_0001: cosynth edge unit, interface version 1
+    1  CTRL        wo  bit 0: start a run (clears STATUS.done/changed and the counters)
+    2  STATUS      ro  bit 0 busy, bit 1 done, bit 2 changed (some reduction changed an
+                       entry of a rule that has a change flag)
+    3  RULE        rw  the rule the next run applies
+    4  EDGE_COUNT  rw  edges the next run consumes from ``edges``
+    5  CYCLES      ro  clock cycles of the last run, from start to done
+    6  EDGES_DONE  ro  edges consumed so far
+    7  UPDATES     ro  reductions that changed an entry
+    8  HAZARDS     ro  edges whose entry was still being updated by one of the two edges
+                       ahead of them (forwarded, never stalled)
+    9  DEPTH       ro  entries per memory (vertices the unit holds)
+    16+i  parameter i (scalar parameters and scalar tables the rules read, sign-extended)
+
+A run: write the parameters, ``RULE`` and ``EDGE_COUNT``; write ``CTRL`` = 1; stream
+exactly ``EDGE_COUNT`` edges; poll ``STATUS`` until ``done``.  Memories are loaded and
+read back while the unit is idle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["RegisterMap", "Reg", "Mem", "RuleInfo", "REGISTERS", "ID_VALUE", "PARAM_BASE",
+           "CSR_ADDR_BITS"]
+
+ID_VALUE = 0xC05E_0001
+PARAM_BASE = 16
+CSR_ADDR_BITS = 6
+
+#: (name, address, access, meaning)
+REGISTERS = (
+    ("ID", 0, "ro", "0xC05E0001: cosynth edge unit, interface version 1"),
+    ("CTRL", 1, "wo", "bit 0: start a run"),
+    ("STATUS", 2, "ro", "bit 0 busy, bit 1 done, bit 2 changed"),
+    ("RULE", 3, "rw", "rule of the next run"),
+    ("EDGE_COUNT", 4, "rw", "edges the next run consumes"),
+    ("CYCLES", 5, "ro", "cycles of the last run"),
+    ("EDGES_DONE", 6, "ro", "edges consumed"),
+    ("UPDATES", 7, "ro", "reductions that changed an entry"),
+    ("HAZARDS", 8, "ro", "edges forwarded a value still being written"),
+    ("DEPTH", 9, "ro", "entries per memory"),
+)
+
+
+@dataclass(frozen=True)
+class Reg:
+    name: str
+    addr: int
+    access: str
+    doc: str
+    dtype: str = "i64"
+
+
+@dataclass(frozen=True)
+class Mem:
+    """A physical memory: ``live`` holds a table the rules reduce into; ``snapshot`` a
+    copy of it that a bulk-synchronous rule reads (the values from before the sweep);
+    ``input`` a table the rules only read."""
+
+    id: int
+    table: str
+    role: str  # live | snapshot | input
+    dtype: str
+    bits: int
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    index: int
+    label: str
+    kind: str  # out_edges | in_edges | edges
+    target: str
+    target_end: str
+    op: str
+    flag: str | None
+    line: int
+
+
+@dataclass
+class RegisterMap:
+    unit: str
+    kernel: str
+    variant: str
+    depth: int
+    addr_bits: int
+    weight_bits: int  # 0: no weight field in the edge stream
+    registers: list[Reg]
+    params: list[Reg]
+    memories: list[Mem]
+    rules: list[RuleInfo]
+    sites: list[dict] = field(default_factory=list)
+
+    @property
+    def mem_bits(self) -> int:
+        return max(1, (len(self.memories) - 1).bit_length())
+
+    def reg(self, name: str) -> int:
+        for r in self.registers + self.params:
+            if r.name == name:
+                return r.addr
+        raise KeyError(name)
+
+    def mem(self, table: str, role: str | None = None) -> Mem:
+        for m in self.memories:
+            if m.table == table and (role is None or m.role == role):
+                return m
+        raise KeyError((table, role))
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["mem_bits"] = self.mem_bits
+        d["edge_layout"] = {"src": self.addr_bits, "dst": self.addr_bits,
+                            **({"weight": self.weight_bits} if self.weight_bits else {})}
+        d["load_layout"] = {"mem": self.mem_bits, "addr": self.addr_bits, "data": 64}
+        d["rd_req_layout"] = {"mem": self.mem_bits, "addr": self.addr_bits}
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RegisterMap:
+        return cls(d["unit"], d["kernel"], d["variant"], d["depth"], d["addr_bits"],
+                   d["weight_bits"], [Reg(**r) for r in d["registers"]],
+                   [Reg(**r) for r in d["params"]], [Mem(**m) for m in d["memories"]],
+                   [RuleInfo(**r) for r in d["rules"]], list(d.get("sites", [])))
+
+    @classmethod
+    def of(cls, spec, depth: int) -> RegisterMap:
+        """The map of the unit ``spec`` (a ``kernel.UnitSpec``) holding ``depth`` vertices."""
+        regs = [Reg(n, a, acc, doc) for n, a, acc, doc in REGISTERS]
+        params = [Reg(name, PARAM_BASE + i, "rw", f"scalar '{name}'", d.name)
+                  for i, (name, d) in enumerate(spec.params.items())]
+        mems: list[Mem] = []
+        snaps = set(spec.snapshot_tables)
+        for t, d in spec.tables.items():
+            role = "live" if t in spec.written else "input"
+            mems.append(Mem(len(mems), t, role, d.name, 1 if d.is_bool else d.bits))
+            if t in snaps:
+                mems.append(Mem(len(mems), t, "snapshot", d.name, 1 if d.is_bool else d.bits))
+        rules = [RuleInfo(i, r.label, r.kind, r.target, r.target_end, r.op, r.flag, r.line)
+                 for i, r in enumerate(spec.rules)]
+        sites = [{"label": s.label, "form": s.form, "schedule": s.schedule,
+                  "rules": list(s.rules), "line": s.line} for s in spec.sites]
+        wbits = spec.weight.bits if spec.weight is not None else 0
+        return cls(spec.name, spec.kernel.name, spec.variant, depth,
+                   max(1, (depth - 1).bit_length()), wbits, regs, params, mems, rules, sites)
+
+    def describe(self) -> str:
+        """The register map as a readable table (``cosynth rtl`` prints it)."""
+        lines = [f"unit {self.unit} (kernel {self.kernel}, variant {self.variant}): "
+                 f"{self.depth} vertices, {self.addr_bits}-bit vertex ids",
+                 "  registers (64-bit words):"]
+        for r in self.registers + self.params:
+            lines.append(f"    {r.addr:3d}  {r.name:<12} {r.access}  {r.doc}")
+        lines.append("  memories:")
+        for m in self.memories:
+            lines.append(f"    {m.id:3d}  {m.table:<12} {m.role:<9} {m.dtype} "
+                         f"({m.bits} bits x {self.depth})")
+        lines.append("  rules:")
+        for r in self.rules:
+            flag = f" -> {r.flag}" if r.flag else ""
+            lines.append(f"    {r.index:3d}  {r.label}: {r.target}[e.{r.target_end}] "
+                         f"{r.op}={flag}  (edges in {_order(r.kind)})")
+        w = f", weight: {self.weight_bits} bits" if self.weight_bits else ""
+        lines.append(f"  edge stream: src, dst: {self.addr_bits} bits{w}")
+        return "\n".join(lines)
+
+
+def _order(kind: str) -> str:
+    return {"out_edges": "CSR order", "in_edges": "CSC order",
+            "edges": "edge-id order"}[kind]
