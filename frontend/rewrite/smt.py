@@ -88,10 +88,14 @@ class Law:
 
 
 def prove(name: str, subject: str, claim, hypotheses=(), show: dict | None = None,
-          detail: str = "", policies=(), timeout_ms: int = 10000, witnesses=(),
+          detail: str = "", policies=(), timeout_ms: int = 30000, witnesses=(),
           samples: int = 64) -> Law:
     """Prove ``hypotheses => claim`` for all values; on failure report a counterexample
     over the terms in ``show`` (name -> z3 term).
+
+    Outcomes are remembered (in this process, and on disk under the cosynth cache) by the
+    formula with its variables renamed in order of appearance: planning a kernel proves
+    the same laws for every variant, and a 64-bit monotonicity proof takes seconds.
 
     ``witnesses`` are candidate counterexamples (lists of (term, value) pairs) that Z3
     evaluates first, then ``samples`` seeded assignments of small and extreme values: a
@@ -100,6 +104,25 @@ def prove(name: str, subject: str, claim, hypotheses=(), show: dict | None = Non
     """
     t0 = time.perf_counter()
     formula = z3.And(*hypotheses, z3.Not(claim))
+    key, shown = _key(formula, show or {})
+    hit = _remembered(key)
+    if hit is not None:
+        status, cex = hit
+        if cex is not None:  # the counterexample's terms under this call's names
+            cex = {k: cex.get(text) for k, text in shown.items()}
+        return Law(name, subject, status, detail, cex, tuple(policies),
+                   time.perf_counter() - t0)
+    law = _prove(name, subject, formula, claim, hypotheses, show, detail, policies,
+                 timeout_ms, witnesses, samples, t0)
+    if law.status in ("proved", "refuted"):  # never remember a timeout
+        cex = None if law.counterexample is None else \
+            {shown[k]: v for k, v in law.counterexample.items() if k in shown}
+        _remember(key, (law.status, cex))
+    return law
+
+
+def _prove(name, subject, formula, claim, hypotheses, show, detail, policies, timeout_ms,
+           witnesses, samples, t0) -> Law:
     consts, apps = _free(formula)
     has_functions = bool(apps)
     witnesses = list(witnesses) + ([] if has_functions else _samples(consts, samples))
@@ -147,6 +170,103 @@ def prove(name: str, subject: str, claim, hypotheses=(), show: dict | None = Non
 
 _POOLS = ({"bv": [0, 1], "fp": [0.0, 1.0, 2.0]},
           {"bv": [0, 1, -1, 2, 3, 7, -2], "fp": [0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -0.5, 1e10]})
+
+
+# ------------------------------------------------------------------ remembered proofs
+_MEMORY: dict[str, tuple] = {}
+_DISK: dict | None = None
+
+
+def _key(formula, show: dict) -> tuple[str | None, dict]:
+    """A hash of the formula with every free constant and function renamed in order of
+    first appearance, so that fresh names (counters, object ids) do not matter; and the
+    canonical text of each shown term (a remembered counterexample is keyed by those)."""
+    import hashlib
+    try:
+        order, seen = [], set()
+        stack = [formula]
+        while stack:
+            t = stack.pop(0)
+            if t.get_id() in seen:
+                continue
+            seen.add(t.get_id())
+            if z3.is_app(t):
+                d = t.decl()
+                if d.kind() == z3.Z3_OP_UNINTERPRETED and d.name() not in {
+                        x.name() for x in order}:
+                    order.append(d)
+                stack[0:0] = list(t.children())
+        consts = [(z3.Const(d.name(), d.range()), z3.Const(f"c{i}", d.range()))
+                  for i, d in enumerate(order) if d.arity() == 0]
+        funs = [(d, z3.Function(f"f{i}", *[d.domain(j) for j in range(d.arity())],
+                                d.range())(*[z3.Var(j, d.domain(j))
+                                             for j in range(d.arity())]))
+                for i, d in enumerate(order) if d.arity() > 0]
+
+        def canon(t):
+            t = z3.substitute(t, *consts) if consts else t
+            return z3.substitute_funs(t, *funs) if funs else t
+        text = canon(formula).sexpr()
+        shown = {k: canon(v).sexpr() for k, v in show.items()}
+    except (z3.Z3Exception, AttributeError):  # pragma: no cover - an old z3
+        return None, {}
+    return hashlib.sha256((z3.get_version_string() + "\n" + text).encode()).hexdigest(), \
+        shown
+
+
+def _disk_path() -> str:
+    import os
+    base = os.environ.get("COSYNTH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cosynth")
+    return os.path.join(base, "proofs.json")
+
+
+def _remembered(key: str | None):
+    global _DISK
+    if key is None:
+        return None
+    if key in _MEMORY:
+        return _MEMORY[key]
+    if _DISK is None:
+        import json
+        try:
+            with open(_disk_path()) as f:
+                _DISK = json.load(f)
+        except (OSError, ValueError):
+            _DISK = {}
+    got = _DISK.get(key)
+    if got is not None:
+        _MEMORY[key] = (got[0], got[1])
+        return _MEMORY[key]
+    return None
+
+
+def _remember(key: str | None, outcome: tuple) -> None:
+    """Keep an outcome in memory and on disk (merged with what other processes wrote;
+    a failure to write only loses the speed-up)."""
+    import json
+    import os
+    import tempfile
+    if key is None:
+        return
+    _MEMORY[key] = outcome
+    path = _disk_path()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            with open(path) as f:
+                table = json.load(f)
+        except (OSError, ValueError):
+            table = {}
+        table[key] = [outcome[0], outcome[1]]
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(table, f)
+        os.replace(tmp, path)
+        if _DISK is not None:
+            _DISK[key] = [outcome[0], outcome[1]]
+    except OSError:
+        pass
 
 
 def _free(formula) -> tuple[list, list]:
