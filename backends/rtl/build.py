@@ -24,10 +24,13 @@ def unit_for(k, variant: str | None = None, name: str | None = None) -> UnitSpec
         try:
             return unit_spec(kv, v, name or k.name)
         except NotEligible as exc:
-            reasons.append(f"variant {v}: {exc}")
-    if variant is None and len({r.split(': ', 1)[1] for r in reasons}) == 1:
-        raise NotEligible(reasons[0].split(": ", 1)[1])
-    raise NotEligible("; ".join(reasons))
+            reasons.append((v, exc.message))
+    why = reasons[0][1] if variant else f"{reasons[0][1]} (variant {reasons[0][0]}; " \
+        f"{'the other variants fail too' if len(reasons) > 1 else 'no other variant'})"
+    raise NotEligible(f"kernel '{k.name}' cannot go to an FPGA: {why}", loc=k.loc,
+                      hint="FPGA edge units take integer/bool kernels whose proven-parallel "
+                           "edge loops make one min/max/add/or/and reduction per edge; the "
+                           "planner keeps this kernel on the CPU")
 
 
 def build_unit(kfn, *, variant: str | None = None, depth: int = 1024):

@@ -1,9 +1,18 @@
-"""IR expressions as Amaranth combinational logic, with exactly the interpreter's meaning.
+"""IR expressions as pipelined Amaranth logic, with exactly the interpreter's meaning.
 
-``compile_rule(rule, env)`` turns the per-edge statements of a rule into three values:
-the predicate under which the edge makes its reduction, and the value it reduces (already
-converted to the target table's type).  Privates become wires (an assignment under an if
-becomes a multiplexer), ifs become predicates; nothing is sequential.
+``compile_rule(rule, env, stager)`` turns the per-edge statements of a rule into two
+staged values: the predicate under which the edge makes its reduction, and the value it
+reduces (already converted to the target table's type).  Privates become wires (an
+assignment under an if becomes a multiplexer), ifs become predicates.
+
+Pipelining (``Stager``): every value carries the pipeline stage where it is valid and the
+logic depth already spent in that stage, in rough units of one carry chain (``+ - < min``
+cost 1, ``== !=`` 0.5, a multiplexer 0.25, and/or/not 0.1).  An operation that would push
+a stage past ``LIMIT`` registers its operands into the next stage first; operands from
+earlier stages are delayed to the later one.  Values that cannot change during a run
+(scalar registers, constants) are *static*: an operation on statics only is computed once
+and registered (a loop invariant hoisted out of the edge loop), so ``level + 1`` costs the
+edges nothing.  The unit then sizes its forwarding to the stages the rules need.
 
 Types: an integer of ``b`` bits is ``signed(b)``, a bool ``unsigned(1)``.  As in the
 interpreter, integer ``+ - * << ~`` and negation wrap at the result's width (operands are
@@ -36,7 +45,7 @@ from cosynth.ir.nodes import (
 
 from .kernel import NotEligible, Rule
 
-__all__ = ["shape_of", "compile_rule", "Env", "to_type"]
+__all__ = ["shape_of", "compile_rule", "Env", "to_type", "SV", "Stager", "STATIC", "LIMIT"]
 
 
 def shape_of(d: DType):
@@ -71,7 +80,7 @@ def _wrap(v: Value, bits: int) -> Value:
 
 class Env:
     """What a rule's expressions read: endpoint ids, table entries at endpoints, the
-    weight, and scalar registers."""
+    weight (all valid in the first evaluation stage), and scalar registers (static)."""
 
     def __init__(self, *, ids: dict, loads: dict, weight: Value | None, scalars: dict,
                  kernel):
@@ -82,43 +91,122 @@ class Env:
         self.k = kernel
 
 
+STATIC = -1
+LIMIT = 1.25
+_COST = {"carry": 1.0, "eq": 0.5, "mux": 0.25, "logic": 0.1, "wire": 0.0, "mul": 2.5}
+
+
+class SV:
+    """A staged value: ``value`` is valid in pipeline stage ``stage`` (``STATIC``: at all
+    times during a run) after ``cost`` units of that stage's logic."""
+
+    __slots__ = ("value", "stage", "cost")
+
+    def __init__(self, value: Value, stage: int = 0, cost: float = 0.0):
+        self.value, self.stage, self.cost = value, stage, cost
+
+
+class Stager:
+    """Creates the registers that align and split the evaluation (in ``module``'s sync
+    domain: the pipeline advances every cycle)."""
+
+    def __init__(self, module, prefix: str = "p"):
+        self.m = module
+        self.prefix = prefix
+        self.count = 0
+        self._cache: dict = {}
+        self._keep: list = []  # the values keyed by id() in the cache stay alive
+        self.inv_depth = 0  # registers in the longest chain of hoisted invariants
+        self._inv: dict[int, int] = {}
+
+    def reg(self, v: Value, name: str = "s") -> Value:
+        from amaranth.hdl import Signal
+        self.count += 1
+        r = Signal(v.shape(), name=f"{self.prefix}_{name}{self.count}")
+        self.m.d.sync += r.eq(v)
+        return r
+
+    def at(self, sv: SV, stage: int) -> SV:
+        """``sv`` delayed to ``stage`` (registers; shared between uses)."""
+        if sv.stage == STATIC or sv.stage == stage:
+            return sv
+        assert sv.stage < stage, (sv.stage, stage)
+        key = (id(sv.value), stage)
+        if key not in self._cache:
+            prev = self.at(sv, stage - 1) if stage - 1 > sv.stage else sv
+            self._cache[key] = SV(self.reg(prev.value, "d"), stage, 0.0)
+            self._keep.append(sv.value)
+        return self._cache[key]
+
+    def op(self, kind: str, fn, *args: SV) -> SV:
+        """``fn(*values)`` costing ``_COST[kind]``, placed in the earliest stage where it
+        fits after its operands."""
+        cost = _COST[kind]
+        dyn = [a.stage for a in args if a.stage != STATIC]
+        if not dyn:  # loop invariant: computed once, registered, static again
+            v = fn(*[a.value for a in args])
+            depth = max((self._inv.get(id(a.value), 0) for a in args), default=0)
+            if kind != "wire":
+                v = self.reg(v, "inv")
+                depth += 1
+                self.inv_depth = max(self.inv_depth, depth)
+            self._inv[id(v)] = depth
+            self._keep.append(v)
+            return SV(v, STATIC, 0.0)
+        s = max(dyn)
+        args = [self.at(a, s) for a in args]
+        spent = max((a.cost for a in args if a.stage != STATIC), default=0.0)
+        if spent > 0 and spent + cost > LIMIT:
+            s += 1
+            args = [self.at(a, s) for a in args]
+            spent = 0.0
+        return SV(fn(*[a.value for a in args]), s, spent + cost)
+
+
 class _Rule:
-    def __init__(self, rule: Rule, env: Env):
+    def __init__(self, rule: Rule, env: Env, stager: Stager):
         self.r = rule
         self.env = env
+        self.st = stager
         self.tables = env.k.table_map
-        self.locals: dict[str, tuple[Value, DType]] = {}
+        self.locals: dict[str, tuple[SV, DType]] = {}
         self.vend = {"out_edges": "src", "in_edges": "dst"}.get(rule.kind)
 
     # ------------------------------------------------------------ statements
-    def run(self):
-        pred, value = self.block(self.r.body, HConst(1, 1))
+    def run(self) -> tuple[SV, SV]:
+        pred, value = self.block(self.r.body, SV(HConst(1, 1), STATIC))
         if pred is None:
             raise NotEligible("the reduction is never reached")
         return pred, value
 
-    def block(self, body, cond):
+    def block(self, body, cond: SV):
         """Statements under the path condition ``cond``: a private assigned here becomes
         ``Mux(cond, new, old)`` (branches have exclusive conditions, so the nesting of
         those multiplexers is the if/else); returns (predicate, value) of the store."""
+        op = self.st.op
         found = (None, None)
         for s in body:
             if isinstance(s, Assign):
                 v, d = self.expr(s.value)
                 want = self._local_dtype(s.name, d)
-                v = to_type(v, d, want)
+                v = op("wire", lambda x, d=d, want=want: to_type(x, d, want), v)
                 if s.name in self.locals:
-                    v = Mux(cond, v, self.locals[s.name][0])
+                    v = op("mux", lambda c, a, b: Mux(c, a, b), cond, v,
+                           self.locals[s.name][0])
                 self.locals[s.name] = (v, want)
             elif isinstance(s, If):
                 c, d = self.expr(s.cond)
-                c = c if d.is_bool else (c != 0)
-                for p in (self.block(s.then, cond & c), self.block(s.orelse, cond & ~c)):
+                if not d.is_bool:
+                    c = op("eq", lambda x: x != 0, c)
+                p1 = self.block(s.then, op("logic", lambda a, b: a & b, cond, c))
+                p2 = self.block(s.orelse, op("logic", lambda a, b: a & ~b, cond, c))
+                for p in (p1, p2):
                     if p[0] is not None:
                         found = p
             elif isinstance(s, Store):
                 v, d = self.expr(s.value)
-                found = (cond, to_type(v, d, self.tables[s.table].dtype))
+                dt = self.tables[s.table].dtype
+                found = (cond, op("wire", lambda x, d=d, dt=dt: to_type(x, d, dt), v))
             else:  # pragma: no cover - refused by kernel.py
                 raise NotEligible(f"a {type(s).__name__} statement per edge")
         return found
@@ -130,93 +218,115 @@ class _Rule:
         return d
 
     # ----------------------------------------------------------- expressions
-    def expr(self, e: Expr) -> tuple[Value, DType]:
+    def expr(self, e: Expr) -> tuple[SV, DType]:
+        op = self.st.op
         if isinstance(e, Const):
             d = e.dtype
             if d.is_bool:
-                return HConst(1 if e.value else 0, 1), d
-            return HConst(int(e.value), signed(d.bits)), d
+                return SV(HConst(1 if e.value else 0, 1), STATIC), d
+            return SV(HConst(int(e.value), signed(d.bits)), STATIC), d
         if isinstance(e, Var):
             if e.name in self.locals:
                 return self.locals[e.name]
             if e.name == self.r.vertex and self.vend:
-                return _resize_unsigned(self.env.ids[self.vend], 64), e.dtype
-            return self.env.scalars[e.name], e.dtype
+                return SV(_resize_unsigned(self.env.ids[self.vend], 64)), e.dtype
+            return SV(self.env.scalars[e.name], STATIC), e.dtype
         if isinstance(e, EdgeAttr):
-            return _resize_unsigned(self.env.ids[e.attr], 64), e.dtype
+            return SV(_resize_unsigned(self.env.ids[e.attr], 64)), e.dtype
         if isinstance(e, Load):
             t = self.tables[e.table]
             if t.role == "weight":
-                return self.env.weight, t.dtype
+                return SV(self.env.weight), t.dtype
             if t.space == "scalar":
-                return self.env.scalars[e.table], t.dtype
+                return SV(self.env.scalars[e.table], STATIC), t.dtype
             ep = _endpoint(e.index, self.r, self.vend)
-            return self.env.loads[(e.table, ep)], t.dtype
+            return SV(self.env.loads[(e.table, ep)]), t.dtype
         if isinstance(e, GraphQuery):
-            return self.env.scalars[f"__{e.fn}"], e.dtype
+            return SV(self.env.scalars[f"__{e.fn}"], STATIC), e.dtype
         if isinstance(e, Bin):
             return self.bin(e), e.dtype
         if isinstance(e, Un):
             a, d = self.expr(e.a)
             if e.op == "not":
-                return (~a if d.is_bool else (a == 0)), e.dtype
+                if d.is_bool:
+                    return op("logic", lambda x: ~x, a), e.dtype
+                return op("eq", lambda x: x == 0, a), e.dtype
             w = e.dtype.bits
             if e.op == "~":
-                return _wrap(~_wrap(a, w), w), e.dtype
-            x = _wrap(a, w + 1)
+                return op("logic", lambda x: _wrap(~_wrap(x, w), w), a), e.dtype
             if e.op == "-":
-                return _wrap(-x, w), e.dtype
-            return _wrap(Mux(x < 0, -x, x), w), e.dtype  # abs
+                return op("carry", lambda x: _wrap(-_wrap(x, w + 1), w), a), e.dtype
+            return op("carry", lambda x: _wrap(Mux(_wrap(x, w + 1) < 0, -_wrap(x, w + 1),
+                                                   _wrap(x, w + 1)), w), a), e.dtype  # abs
         if isinstance(e, Select):
             c, _ = self.expr(e.cond)
             a, da = self.expr(e.a)
             b, db = self.expr(e.b)
-            return Mux(c, to_type(a, da, e.dtype), to_type(b, db, e.dtype)), e.dtype
+            return op("mux", lambda cc, x, y: Mux(cc, to_type(x, da, e.dtype),
+                                                  to_type(y, db, e.dtype)), c, a, b), e.dtype
         if isinstance(e, Cast):
             a, d = self.expr(e.a)
-            return to_type(a, d, e.dtype), e.dtype
+            return op("wire", lambda x: to_type(x, d, e.dtype), a), e.dtype
         raise NotEligible(f"cannot build hardware for {type(e).__name__}")
 
-    def bin(self, e: Bin) -> Value:
-        op = e.op
+    def bin(self, e: Bin) -> SV:
+        op = self.st.op
+        kind_op = e.op
         a, da = self.expr(e.a)
         b, db = self.expr(e.b)
-        if op in ("and", "or"):
-            a = a if da.is_bool else (a != 0)
-            b = b if db.is_bool else (b != 0)
-            return (a & b) if op == "and" else (a | b)
-        if op in ("<", "<=", ">", ">=", "==", "!="):
-            if da.is_bool and db.is_bool:
-                x, y = a.as_unsigned(), b.as_unsigned()
-            else:
-                w = max(_bits(da), _bits(db)) + 1
-                x, y = _ext(a, da, w), _ext(b, db, w)
-            return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y,
-                    "==": x == y, "!=": x != y}[op]
+        if kind_op in ("and", "or"):
+            def logic(x, y):
+                x = x if da.is_bool else (x != 0)
+                y = y if db.is_bool else (y != 0)
+                return (x & y) if kind_op == "and" else (x | y)
+            return op("logic", logic, a, b)
+        if kind_op in ("<", "<=", ">", ">=", "==", "!="):
+            def cmp(x, y):
+                if da.is_bool and db.is_bool:
+                    x, y = x.as_unsigned(), y.as_unsigned()
+                else:
+                    w = max(_bits(da), _bits(db)) + 1
+                    x, y = _ext(x, da, w), _ext(y, db, w)
+                return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y,
+                        "==": x == y, "!=": x != y}[kind_op]
+            return op("eq" if kind_op in ("==", "!=") else "carry", cmp, a, b)
         d = e.dtype
         if d.is_bool:
-            return {"&": a & b, "|": a | b, "^": a ^ b}[op]
+            return op("logic", lambda x, y: {"&": x & y, "|": x | y, "^": x ^ y}[kind_op], a, b)
         w = d.bits
         wide = max(w, _bits(da), _bits(db))
-        x, y = _ext(a, da, wide), _ext(b, db, wide)
-        if op == "+":
-            return _wrap(x + y, w)
-        if op == "-":
-            return _wrap(x - y, w)
-        if op == "*":
-            return _wrap(x * y, w)
-        if op in ("min", "max"):
-            if op == "min":
-                return _wrap(Mux(y < x, y, x), w)
-            return _wrap(Mux(y > x, y, x), w)
-        if op in ("&", "|", "^"):
-            return _wrap({"&": x & y, "|": x | y, "^": x ^ y}[op], w)
-        if op in ("<<", ">>"):
+
+        def ext2(x, y):
+            return _ext(x, da, wide), _ext(y, db, wide)
+        if kind_op in ("+", "-"):
+            def addsub(x, y):
+                x, y = ext2(x, y)
+                return _wrap(x + y if kind_op == "+" else x - y, w)
+            return op("carry", addsub, a, b)
+        if kind_op == "*":
+            return op("mul", lambda x, y: _wrap(ext2(x, y)[0] * ext2(x, y)[1], w), a, b)
+        if kind_op in ("min", "max"):
+            return self._minmax(kind_op, a, b, ext2, w)
+        if kind_op in ("&", "|", "^"):
+            return op("logic", lambda x, y: _wrap(
+                {"&": ext2(x, y)[0] & ext2(x, y)[1], "|": ext2(x, y)[0] | ext2(x, y)[1],
+                 "^": ext2(x, y)[0] ^ ext2(x, y)[1]}[kind_op], w), a, b)
+        if kind_op in ("<<", ">>"):
             amount = int(e.b.value)
             if not 0 <= amount < w:
                 raise NotEligible(f"a shift by {amount} outside 0..{w - 1}")
-            return _wrap(x << amount, w) if op == "<<" else _wrap(x >> amount, w)
-        raise NotEligible(f"'{op}' has no hardware unit")
+            return op("wire", lambda x, y: _wrap(ext2(x, y)[0] << amount, w) if kind_op == "<<"
+                      else _wrap(ext2(x, y)[0] >> amount, w), a, b)
+        raise NotEligible(f"'{kind_op}' has no hardware unit")
+
+    def _minmax(self, kind_op, a: SV, b: SV, ext2, w) -> SV:
+        """``min(a, b)`` is ``b if b < a else a``: a comparison (carry) then a
+        multiplexer; the two may land in different stages."""
+        op = self.st.op
+        lt = op("carry", lambda x, y: (ext2(x, y)[1] < ext2(x, y)[0]) if kind_op == "min"
+                else (ext2(x, y)[1] > ext2(x, y)[0]), a, b)
+        return op("mux", lambda c, x, y: _wrap(Mux(c, ext2(x, y)[1], ext2(x, y)[0]), w),
+                  lt, a, b)
 
 
 def _bits(d: DType) -> int:
@@ -246,7 +356,7 @@ def _iter_loops_locals(k):
             yield from s.locals
 
 
-def compile_rule(rule: Rule, env: Env) -> tuple[Value, Value]:
-    """(predicate, value) of one rule: the edge reduces ``value`` into its target entry
-    when ``predicate`` holds."""
-    return _Rule(rule, env).run()
+def compile_rule(rule: Rule, env: Env, stager: Stager) -> tuple[SV, SV]:
+    """(predicate, value) of one rule as staged values: the edge reduces ``value`` into
+    its target entry when ``predicate`` holds."""
+    return _Rule(rule, env, stager).run()

@@ -172,8 +172,8 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
                  *(c[2:] for c in model.cflags if c.startswith("-D"))),
         includes=tuple(model.include_dirs), libraries=tuple(model.libraries),
         ldflags=tuple(model.ldflags))
-    proc = subprocess.run([binary, os.path.join(folder, trace)], capture_output=True,
-                          text=True, timeout=3600)
+    proc = subprocess.run([binary, trace], capture_output=True, text=True, timeout=3600,
+                          cwd=folder)
     if proc.returncode != 0:
         raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
                             "Amaranth simulation: " + (proc.stderr.strip() or

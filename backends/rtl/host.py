@@ -9,10 +9,13 @@ of running the loop.  One call:
 2. bring the device's memories up to date with the host's tables: the host keeps an
    image of what each memory holds and loads only the entries that differ (the first
    call loads everything);
-3. per rule of the site: write ``RULE``/``EDGE_COUNT``, start, stream the edges (CSR order
-   for out-edge rules, CSC order for in-edge rules, edge-id order for ``edges()``; a
-   ``vertex`` site streams the current vertex's edges only), wait for ``done``, read the
-   status and counters;
+3. per rule of the site: write ``RULE``/``EDGE_COUNT``, start, stream the edges, wait for
+   ``done``, read the status and counters.  The edges are those of the loop's vertex range
+   (a ``vertex`` site: the current vertex's), taken in CSR order for out-edge rules and
+   ``edges()``, CSC order for in-edge rules, then *interleaved* -- the first half's i-th
+   edge, then the second half's -- because the loops the unit runs are proven
+   order-independent, and a vertex's edges (all of a pull's, a hub's duplicates) would
+   otherwise hit one entry back to back, which the unit can take only every other cycle;
 4. read back the target entries the streamed edges could have changed and write them
    into the host's tables; set the rule's change flag when the unit reports a change.
 
@@ -56,6 +59,7 @@ class DeviceStats:
     load_entries: int = 0
     readback_entries: int = 0
     hazards: int = 0
+    stalls: int = 0
     updates: int = 0
     per_site: dict = field(default_factory=dict)
 
@@ -76,6 +80,7 @@ class DeviceStats:
         return {"calls": self.calls, "runs": self.runs, "edges": self.edges,
                 "cycles": self.cycles, "load_entries": self.load_entries,
                 "readback_entries": self.readback_entries, "hazards": self.hazards,
+                "stalls": self.stalls,
                 "updates": self.updates, "edges_per_cycle": self.edges_per_cycle,
                 "total_cycles": self.total_cycles, "per_site": self.per_site}
 
@@ -153,6 +158,7 @@ class UnitHost:
             self.stats.edges += len(src)
             self.stats.cycles += res["cycles"]
             self.stats.hazards += res["hazards"]
+            self.stats.stalls += res["stalls"]
             self.stats.updates += res["updates"]
             per["edges"] += len(src)
             per["cycles"] += res["cycles"]
@@ -188,6 +194,7 @@ class UnitHost:
         else:  # out_edges and edges(): CSR order is edge-id order
             a, b = int(g.out_indptr[lo]), int(g.out_indptr[hi])
             eids = np.arange(a, b, dtype=np.int64)
+        eids = eids[interleave(eids.size)]
         return eids, g.edge_src[eids], g.out_dst[eids]
 
     # ------------------------------------------------------------- memories
@@ -245,6 +252,16 @@ class UnitHost:
             # the mirror keeps its value until the owner's refresh; the next call reloads
             # those entries (their image now differs from the host's table)
         return changed
+
+
+def interleave(k: int) -> np.ndarray:
+    """The stream order of ``k`` edges: 0, h, 1, h+1, ... with h = ceil(k/2) (the C++
+    host stub streams in the same order)."""
+    h = (k + 1) // 2
+    order = np.empty(k, dtype=np.int64)
+    order[0::2] = np.arange(h)
+    order[1::2] = np.arange(h, k)
+    return order
 
 
 def _as_int(T, depth: int) -> np.ndarray:

@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cosynth.dtypes import DType
+from cosynth.errors import CosynthError
 from cosynth.ir.nodes import (
     Assign,
     Bin,
@@ -67,7 +68,7 @@ _OK_BIN = {"+", "-", "*", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and",
            "&", "|", "^", "<<", ">>"}
 
 
-class NotEligible(Exception):
+class NotEligible(CosynthError):
     """The loop (or the kernel) cannot become hardware; the message says why."""
 
 
@@ -148,6 +149,9 @@ def find_sites(k: Kernel) -> tuple[list[tuple[Site, list[Rule]]], list[tuple[str
             continue
         label = loop_label(loop)
         line = loop.loc.line if loop.loc else 0
+        if loop.kind == "nodes" and not any(
+                isinstance(s, Loop) and s.is_edge_loop for s, _ in iter_stmts(loop.body)):
+            continue  # vertex work only: it stays with the host, nothing to stream
         if loop.kind == "nodes" and loop.schedule != "seq":
             try:
                 rules = _nest_rules(k, loop)
@@ -155,14 +159,18 @@ def find_sites(k: Kernel) -> tuple[list[tuple[Site, list[Rule]]], list[tuple[str
                 covered.append(path)
                 continue
             except NotEligible as exc:
-                refused.append((label, str(exc)))
-                continue  # its edge loops may still go per vertex (below)
+                # its edge loops may still go one vertex at a time (below); the nest's
+                # reason counts only if they cannot either
+                nest_refusal = (label, exc.message)
+                if not _any_edge_site_later(loop):
+                    refused.append(nest_refusal)
+                continue
         if loop.kind == "edges" and loop.schedule != "seq":
             try:
                 rule = _rule(k, loop, None, (), label)
                 found.append((Site(path, "edges", label, loop.schedule, (), line), [rule]))
             except NotEligible as exc:
-                refused.append((label, str(exc)))
+                refused.append((label, exc.message))
             covered.append(path)
             continue
         if loop.kind in ("out_edges", "in_edges") and loop.schedule != "seq":
@@ -173,9 +181,20 @@ def find_sites(k: Kernel) -> tuple[list[tuple[Site, list[Rule]]], list[tuple[str
                 rule = _rule(k, loop, loop.of.name, (), label)
                 found.append((Site(path, "vertex", label, loop.schedule, (), line), [rule]))
             except NotEligible as exc:
-                refused.append((label, str(exc)))
+                refused.append((label, exc.message))
             covered.append(path)
-    return found, refused
+    seen, unique = set(), []
+    for lbl, why in refused:
+        if why not in seen:
+            seen.add(why)
+            unique.append((lbl, why))
+    return found, unique
+
+
+def _any_edge_site_later(loop: Loop) -> bool:
+    """Does the node loop hold proven-parallel edge loops (tried one vertex at a time)?"""
+    return any(isinstance(s, Loop) and s.is_edge_loop and s.schedule != "seq"
+               for s, _ in iter_stmts(loop.body))
 
 
 def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
@@ -184,7 +203,7 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
     found, refused = find_sites(k)
     if not found:
         why = "; ".join(f"{lbl}: {r}" for lbl, r in refused) or \
-            "no proven-parallel loop over edges (apply the rewrite rules first)"
+            "no proven-parallel loop over edges (see cosynth rewrite for why)"
         raise NotEligible(why)
     rules: list[Rule] = []
     sites: list[Site] = []
@@ -291,8 +310,8 @@ def _rule(k: Kernel, loop: Loop, vertex: str | None, context, label: str) -> Rul
         raise NotEligible(f"it reduces into '{st.table}', which is not a vertex table")
     if t.dtype.is_float:
         raise NotEligible(f"'{st.table}' holds {t.dtype.name} values: floats have no "
-                          "fixed-point policy here; use an integer table (e.g. "
-                          "@cs.kernel(weight=cs.i64) with i64 distances)")
+                          "fixed-point policy here; use integer tables and weights (as "
+                          "examples/sssp.py:sssp_int does)")
     end = _endpoint(st.index, e, vertex, vend)
     if end is None:
         raise NotEligible(f"it reduces '{st.table}' at an index that is not an endpoint "

@@ -26,9 +26,11 @@ Registers (64-bit words; ``ro`` read-only, ``wo`` write-only, ``rw``)::
     5  CYCLES      ro  clock cycles of the last run, from start to done
     6  EDGES_DONE  ro  edges consumed so far
     7  UPDATES     ro  reductions that changed an entry
-    8  HAZARDS     ro  edges whose entry was still being updated by one of the two edges
-                       ahead of them (forwarded, never stalled)
+    8  HAZARDS     ro  edges whose entry a recent write had updated after the memory read
+                       (the value was forwarded from the write history)
     9  DEPTH       ro  entries per memory (vertices the unit holds)
+    10 STALLS      ro  cycles an edge waited because the edge before it had the same
+                       target entry (the unit keeps them one cycle apart)
     16+i  parameter i (scalar parameters and scalar tables the rules read, sign-extended)
 
 A run: write the parameters, ``RULE`` and ``EDGE_COUNT``; write ``CTRL`` = 1; stream
@@ -60,6 +62,7 @@ REGISTERS = (
     ("UPDATES", 7, "ro", "reductions that changed an entry"),
     ("HAZARDS", 8, "ro", "edges forwarded a value still being written"),
     ("DEPTH", 9, "ro", "entries per memory"),
+    ("STALLS", 10, "ro", "cycles an edge waited behind one to the same entry"),
 )
 
 

@@ -199,12 +199,12 @@ class AmaranthDevice:
                 spins += 1
                 if spins > self.max_cycles:
                     raise DeviceError("the unit did not finish")
-            status, cycles, edges, updates, hazards = self._read(
+            status, cycles, edges, updates, hazards, stalls = self._read(
                 ctx, u, [rm.reg(r) for r in ("STATUS", "CYCLES", "EDGES_DONE", "UPDATES",
-                                             "HAZARDS")])
+                                             "HAZARDS", "STALLS")])
             return {"done": bool(status & 2), "changed": bool(status & 4),
                     "cycles": cycles, "edges": edges, "updates": updates,
-                    "hazards": hazards}
+                    "hazards": hazards, "stalls": stalls}
         raise ValueError(kind)  # pragma: no cover
 
 

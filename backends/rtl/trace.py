@@ -9,7 +9,7 @@ Format (text, one command per line, integers in decimal, register values as unsi
     R addr expected                   register read
     L count                           load: count lines "mem addr value" follow
     B count                           readback: count lines "mem addr expected" follow
-    X rule count done changed cycles edges updates hazards
+    X rule count done changed cycles edges updates hazards stalls
                                       a run: count lines "src dst [weight]" follow
 
 The replaying test bench (``runtime/unit_tb.cpp``) drives the Verilator model exactly as
@@ -61,7 +61,8 @@ class RecordingDevice:
         src, dst = np.asarray(src).tolist(), np.asarray(dst).tolist()
         w = None if weight is None else np.asarray(weight).tolist()
         self.lines.append(f"X {rule} {len(src)} {int(res['done'])} {int(res['changed'])} "
-                          f"{res['cycles']} {res['edges']} {res['updates']} {res['hazards']}")
+                          f"{res['cycles']} {res['edges']} {res['updates']} {res['hazards']} "
+                          f"{res['stalls']}")
         if w is None:
             self.lines += [f"{s} {d}" for s, d in zip(src, dst)]
         else:

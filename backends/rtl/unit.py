@@ -1,20 +1,27 @@
 """The edge unit: an Amaranth component generated from a kernel's rules.
 
-One edge per clock, in a four-stage pipeline that never stalls once an edge is in::
+One edge per clock, in a pipeline of five or more stages::
 
     S0  accept {src, dst, weight} from the ``edges`` stream; present the endpoint
         addresses to the memories' read ports
-    S1  memory data arrive; the rule's expression (guards, privates, the value) is
-        evaluated from them (``datapath``); the target entry's old value is taken from
-        the write two cycles ahead when that wrote the same entry (forwarding)
-    S2  the reduction: ``new = old (op) value`` where ``old`` is forwarded from the write
-        of the edge just ahead when it hit the same entry; ``new`` is written back
-    S3  change detection (``new != old``) into STATUS.changed and the counters
+    S1  memory data arrive and are registered (a block RAM's clock-to-out is most of a
+        cycle on ECP5: no logic after it)
+    S2  the rule's expression (guards, privates, the value) is evaluated from them
+        (``datapath``: spread over as many stages as its carry chains need; loop
+        invariants are hoisted into registers); in the last of these stages the target
+        entry's old value is taken from the write history when a recent write hit it
+    RMW the reduction ``new = old (op) value`` (no loop: see below)
+    WB  ``new`` is written back to the memory from a register
+    A1  change detection (``new != old``); A2 the counters and STATUS.changed
 
-Read-after-write hazards: a read issued in cycle c sees every write up to cycle c-1; the
-writes of cycles c and c+1 (the two edges ahead) are forwarded from registers, so
-consecutive edges to the same vertex cost nothing.  The only loop is S2's
-``last_new -> mux -> op -> last_new``: one comparator (or adder) and two multiplexers.
+Read-after-write hazards: a read issued in cycle c sees every write up to cycle c-1.
+The input keeps two edges that target the same entry at least a cycle apart (a bubble:
+``STALLS``), so the edge just ahead of one in RMW never hits its entry, and every other
+write it missed is still in the registered write history and forwarded (``HAZARDS``).
+The read-modify-write stage thus has no feedback path: one comparator (or adder) and a
+multiplexer between registers, which is what keeps Fmax up with 64-bit data; the write
+port is driven from registers too.  Edges whose
+neighbours differ stream at one per clock; a run on a single vertex at one every two.
 
 Memories (``amaranth.lib.memory``): each vertex table the rules touch, ``depth``
 entries.  A table a rule reduces has one write port and a read port per endpoint address
@@ -31,7 +38,7 @@ from amaranth.hdl import Cat, Elaboratable, Module, Mux, Signal, signed, unsigne
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .datapath import Env, compile_rule, shape_of
+from .datapath import STATIC, SV, Env, Stager, compile_rule, shape_of
 from .kernel import NotEligible, UnitSpec
 from .regmap import CSR_ADDR_BITS, ID_VALUE, RegisterMap
 
@@ -84,11 +91,12 @@ class EdgeUnit(wiring.Component):
 
         # ------------------------------------------------------------ registers
         rule = Signal(range(max(2, nrules)))
-        edge_count = Signal(64)
-        cycles = Signal(64)
-        accepted = Signal(64)
-        updates = Signal(64)
-        hazards = Signal(64)
+        edge_count = Signal(COUNTER_BITS)
+        cycles = Signal(COUNTER_BITS)
+        accepted = Signal(COUNTER_BITS)
+        updates = Signal(COUNTER_BITS)
+        hazards = Signal(COUNTER_BITS)
+        stalls = Signal(COUNTER_BITS)
         busy = Signal()
         done = Signal()
         changed = Signal()
@@ -112,6 +120,7 @@ class EdgeUnit(wiring.Component):
             rm.reg("EDGES_DONE"): accepted,
             rm.reg("UPDATES"): updates,
             rm.reg("HAZARDS"): hazards,
+            rm.reg("STALLS"): stalls,
             rm.reg("DEPTH"): self.depth,
         }
         for r in rm.params:
@@ -127,14 +136,29 @@ class EdgeUnit(wiring.Component):
         v0, src0, dst0 = Signal(), Signal(ab), Signal(ab)
         w0 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
         take = Signal()
+        remaining = Signal(COUNTER_BITS)  # edges still to accept in this run
+        ready_ok = Signal()  # hoisted invariants have settled
+        # two edges in a row on the same target entry are kept one cycle apart (a
+        # bubble), so the read-modify-write stage never needs its own result back: every
+        # forward comes from the registered write history
+        in_taddr, last_taddr, last_take = Signal(ab), Signal(ab), Signal()
+        collide = Signal()
+        m.d.comb += in_taddr.eq(self.edges.payload.dst)
+        for i, r in enumerate(spec.rules):
+            if r.target_end == "src":
+                with m.If(rule == i):
+                    m.d.comb += in_taddr.eq(self.edges.payload.src)
         m.d.comb += [
-            self.edges.ready.eq(busy & (accepted < edge_count)),
+            collide.eq(last_take & (last_taddr == in_taddr)),
+            self.edges.ready.eq(busy & remaining.any() & ready_ok & ~collide),
             take.eq(self.edges.valid & self.edges.ready),
         ]
-        m.d.sync += v0.eq(take)
+        m.d.sync += [v0.eq(take), last_take.eq(take), last_taddr.eq(in_taddr)]
+        with m.If(busy & self.edges.valid & remaining.any() & ready_ok & collide):
+            m.d.sync += stalls.eq(stalls + 1)
         with m.If(take):
             m.d.sync += [src0.eq(self.edges.payload.src), dst0.eq(self.edges.payload.dst),
-                         accepted.eq(accepted + 1)]
+                         accepted.eq(accepted + 1), remaining.eq(remaining - 1)]
             if w0 is not None:
                 m.d.sync += w0.eq(self.edges.payload.weight)
 
@@ -198,138 +222,173 @@ class EdgeUnit(wiring.Component):
             with m.Default():
                 m.d.comb += self.rd_resp.payload.eq(0)
 
-        # ------------------------------------------------------------ S1: evaluate
+        # ------------------------------------------------------------ S1: memory out
+        # the block RAMs' outputs are registered before any logic (their clock-to-out is
+        # most of a cycle on ECP5)
         v1, src1, dst1 = Signal(), Signal(ab), Signal(ab)
         w1 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
         m.d.sync += [v1.eq(v0), src1.eq(src0), dst1.eq(dst0)]
         if w1 is not None:
             m.d.sync += w1.eq(w0)
+        data2 = {}
+        for key, rp in ports.items():
+            reg = Signal(rp.data.shape(), name=f"d2_{key[0]}_{key[1]}_{key[2]}")
+            with m.If(busy):
+                m.d.sync += reg.eq(rp.data)
+            data2[key] = reg
 
+        # ------------------------------------------------------------ S2..: evaluate
+        # stage 0 of the evaluation is S2; the rules' logic spreads over E+1 stages
+        # (datapath.Stager), the last of which also forwards from the write history
+        v2, src2, dst2 = Signal(), Signal(ab), Signal(ab)
+        w2 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
+        m.d.sync += [v2.eq(v1), src2.eq(src1), dst2.eq(dst1)]
+        if w2 is not None:
+            m.d.sync += w2.eq(w1)
         snaps = set(spec.snapshot_tables)
+        stager = Stager(m, "ev")
 
         def load_value(table: str, end: str, r):
-            """The memory output a rule reads ``table[e.<end>]`` from."""
+            """The (registered) memory output a rule reads ``table[e.<end>]`` from."""
             if table in spec.written:
                 if end == r.target_end:  # pragma: no cover - unit_spec refuses it
                     raise NotEligible(f"'{table}' read at the endpoint {r.label} reduces")
                 if table in snaps:
-                    return ports[(table, "snapshot", "other")].data
-                return ports[(table, "live", "other")].data
-            return ports[(table, "input", end)].data
-        scalars = dict(params)
+                    return data2[(table, "snapshot", "other")]
+                return data2[(table, "live", "other")]
+            return data2[(table, "input", end)]
 
-        targets = sorted(spec.written)
-        # per target table: the RMW state
-        rmw = {}
-        for t in targets:
-            d = spec.tables[t]
-            shp = shape_of(d)
-            rmw[t] = {
-                "d": d,
-                "act2": Signal(name=f"{t}_act2"), "addr2": Signal(ab, name=f"{t}_addr2"),
-                "val2": Signal(shp, name=f"{t}_val2"), "old2": Signal(shp, name=f"{t}_old2"),
-                "fwd2": Signal(name=f"{t}_fwd2"), "hit2": Signal(name=f"{t}_hit2"),
-                "flag2": Signal(name=f"{t}_flag2"),
-                "op2": Signal(range(len(_OPS)), name=f"{t}_op2"),
-                "last_we": Signal(name=f"{t}_last_we"),
-                "last_addr": Signal(ab, name=f"{t}_last_addr"),
-                "last_new": Signal(shp, name=f"{t}_last_new"),
-                "we": Signal(name=f"{t}_we"), "new": Signal(shp, name=f"{t}_new"),
-            }
-
-        # the rules' datapaths, selected by the RULE register
-        for t in targets:
-            m.d.sync += rmw[t]["act2"].eq(0)
-        for i, r in enumerate(spec.rules):
+        compiled = []
+        for r in spec.rules:
             env_loads = {(table, end): load_value(table, end, r)
                          for (table, end) in _rule_loads(r)}
-            env = Env(ids={"src": src1, "dst": dst1}, loads=env_loads, weight=w1,
-                      scalars=scalars, kernel=spec.kernel)
-            pred, value = compile_rule(r, env)
+            env = Env(ids={"src": src2, "dst": dst2}, loads=env_loads, weight=w2,
+                      scalars=dict(params), kernel=spec.kernel)
+            compiled.append(compile_rule(r, env, stager))
+        E = max([max(p.stage, v.stage, 0) for p, v in compiled] + [0])
+        self.eval_stages = E + 1
+        self.settle = max(0, stager.inv_depth - 4)
+        targets = sorted(spec.written)
+        # writes the memory missed that the history must supply: the reduction's result is
+        # written back a cycle later, from the first history register (WB)
+        H = 3 + E
+        self.history = H
+
+        def late(sig):
+            return stager.at(SV(sig, 0), E).value
+        vE, srcE, dstE = late(v2), late(src2), late(dst2)
+
+        rmw = {}  # per target table: the read-modify-write state
+        for t in targets:
+            shp = shape_of(spec.tables[t])
+            st = rmw[t] = {"d": spec.tables[t]}
+            for nm, sh in (("act", 1), ("addr", ab), ("val", shp), ("old", shp),
+                           ("hit", 1), ("flag", 1), ("op", range(len(_OPS))),
+                           ("we", 1), ("new", shp)):
+                st[nm] = Signal(sh, name=f"{t}_{nm}")
+            st["h"] = [(Signal(name=f"{t}_h{j}_we"), Signal(ab, name=f"{t}_h{j}_addr"),
+                        Signal(shp, name=f"{t}_h{j}_new")) for j in range(1, H + 1)]
+            st["memold"] = late(data2[(t, "live", "target")])
+            m.d.sync += st["act"].eq(0)
+
+        # the last evaluation stage: select the rule, forward, register into the RMW stage
+        for i, (r, (pred, value)) in enumerate(zip(spec.rules, compiled)):
             st = rmw[r.target]
-            tport = ports[(r.target, "live", "target")]
-            taddr = src1 if r.target_end == "src" else dst1
+            pv = stager.at(pred, E).value if pred.stage != STATIC else pred.value
+            vv = stager.at(value, E).value if value.stage != STATIC else value.value
+            taddr = srcE if r.target_end == "src" else dstE
             with m.If(rule == i):
-                # forwarding from the write two cycles ahead (now in last_*)
-                hit = st["last_we"] & (st["last_addr"] == taddr)
-                # and, registered, whether the edge now in S2 writes the same entry
+                hits = [we & (addr == taddr) for we, addr, _ in st["h"]]
+                old = st["memold"]
+                for hit, (_, _, new) in reversed(list(zip(hits, st["h"]))):
+                    old = Mux(hit, new, old)  # the most recent write wins
                 m.d.sync += [
-                    st["act2"].eq(v1 & pred),
-                    st["addr2"].eq(taddr),
-                    st["val2"].eq(value),
-                    st["old2"].eq(Mux(hit, st["last_new"], tport.data)),
-                    st["fwd2"].eq(st["we"] & (st["addr2"] == taddr)),
-                    st["hit2"].eq(hit),
-                    st["flag2"].eq(1 if r.flag else 0),
-                    st["op2"].eq(_OPS.index(r.op)),
+                    st["act"].eq(vE & pv),
+                    st["addr"].eq(taddr),
+                    st["val"].eq(vv),
+                    st["old"].eq(old),
+                    st["hit"].eq(_any(hits)),
+                    st["flag"].eq(1 if r.flag else 0),
+                    st["op"].eq(_OPS.index(r.op)),
                 ]
 
-        # ------------------------------------------------------------ S2: reduce
-        v2 = Signal()
-        m.d.sync += v2.eq(v1)
+        # ------------------------------------------------------------ RMW: reduce
         any_fwd = Signal()
         fwd_terms = []
-        s3 = []
+        acct = []
         for t in targets:
             st = rmw[t]
             d = st["d"]
-            old = Signal(shape_of(d), name=f"{t}_old")
-            m.d.comb += old.eq(Mux(st["fwd2"], st["last_new"], st["old2"]))
-            val = st["val2"]
+            old = Signal(shape_of(d), name=f"{t}_old_now")
+            m.d.comb += old.eq(st["old"])  # the edge just ahead never hits it (bubbles)
+            val = st["val"]
             ops_used = sorted({r.op for r in spec.rules if r.target == t})
             results = {op: _reduce(op, old, val, d) for op in ops_used}
             if len(results) == 1:
                 m.d.comb += st["new"].eq(next(iter(results.values())))
             else:
-                with m.Switch(st["op2"]):
+                with m.Switch(st["op"]):
                     for op, res in results.items():
                         with m.Case(_OPS.index(op)):
                             m.d.comb += st["new"].eq(res)
                     with m.Default():
                         m.d.comb += st["new"].eq(old)
-            m.d.comb += st["we"].eq(st["act2"])
+            m.d.comb += st["we"].eq(st["act"])
             wp = wports[rm.mem(t, "live").id]
-            with m.If(busy):
-                m.d.comb += [wp.addr.eq(st["addr2"]), wp.data.eq(st["new"]),
-                             wp.en.eq(st["we"])]
-            m.d.sync += [st["last_we"].eq(st["we"]), st["last_addr"].eq(st["addr2"]),
-                         st["last_new"].eq(st["new"])]
-            # S3 registers
-            we3, flag3 = Signal(name=f"{t}_we3"), Signal(name=f"{t}_flag3")
-            old3, new3 = Signal(shape_of(d), name=f"{t}_old3"), \
-                Signal(shape_of(d), name=f"{t}_new3")
-            m.d.sync += [we3.eq(st["we"]), flag3.eq(st["flag2"]), old3.eq(old),
-                         new3.eq(st["new"])]
-            s3.append((we3, flag3, old3, new3))
-            fwd_terms.append(st["we"] & (st["fwd2"] | st["hit2"]))
+            h1_we, h1_addr, h1_new = st["h"][0]
+            with m.If(busy):  # write-back from registers (WB stage)
+                m.d.comb += [wp.addr.eq(h1_addr), wp.data.eq(h1_new), wp.en.eq(h1_we)]
+            # the write history shifts by one every cycle
+            m.d.sync += [st["h"][0][0].eq(st["we"]), st["h"][0][1].eq(st["addr"]),
+                         st["h"][0][2].eq(st["new"])]
+            for j in range(1, H):
+                m.d.sync += [a.eq(b) for a, b in zip(st["h"][j], st["h"][j - 1])]
+            we_a, flag_a = Signal(name=f"{t}_we_a"), Signal(name=f"{t}_flag_a")
+            old_a, new_a = Signal(shape_of(d), name=f"{t}_old_a"), \
+                Signal(shape_of(d), name=f"{t}_new_a")
+            m.d.sync += [we_a.eq(st["we"]), flag_a.eq(st["flag"]), old_a.eq(old),
+                         new_a.eq(st["new"])]
+            acct.append((we_a, flag_a, old_a, new_a))
+            fwd_terms.append(st["we"] & st["hit"])
         m.d.comb += any_fwd.eq(_any(fwd_terms))
+        fwd_b = Signal()
+        m.d.sync += fwd_b.eq(any_fwd)
 
-        # ------------------------------------------------------------ S3: account
-        v3 = Signal()
-        m.d.sync += v3.eq(v2)
-        upd = Signal(range(len(s3) + 1))
-        chg = Signal()
+        # ------------------------------------------------ accounting (two stages)
+        upd_b = Signal(range(len(acct) + 1))
+        chg_b = Signal()
         upd_terms, chg_terms = [], []
-        for we3, flag3, old3, new3 in s3:
+        for we_a, flag_a, old_a, new_a in acct:
             c = Signal()
-            m.d.comb += c.eq(we3 & (old3 != new3))
+            m.d.comb += c.eq(we_a & (old_a != new_a))
             upd_terms.append(c)
-            chg_terms.append(c & flag3)
-        m.d.comb += [upd.eq(sum(upd_terms) if upd_terms else 0), chg.eq(_any(chg_terms))]
+            chg_terms.append(c & flag_a)
+        m.d.sync += [upd_b.eq(sum(upd_terms) if upd_terms else 0), chg_b.eq(_any(chg_terms))]
 
         # ------------------------------------------------------------ control
-        drained = Signal()
-        m.d.comb += drained.eq(~take & ~v0 & ~v1 & ~v2 & ~v3)
+        # in flight: S0, S1, the evaluation stages, RMW, the write-back and the two
+        # accounting stages
+        depth_total = 2 + (E + 1) + 1 + 1 + 2
+        inflight = Signal(range(depth_total + 2))
+        with m.If(take):
+            m.d.sync += inflight.eq(depth_total)
+        with m.Elif(inflight.any()):
+            m.d.sync += inflight.eq(inflight - 1)
+        settle = Signal(range(self.settle + 2))
         with m.If(start & ~busy):  # a start while running is ignored
             m.d.sync += [busy.eq(1), done.eq(0), changed.eq(0), cycles.eq(0),
-                         accepted.eq(0), updates.eq(0), hazards.eq(0)]
+                         accepted.eq(0), remaining.eq(edge_count), updates.eq(0),
+                         hazards.eq(0), stalls.eq(0), settle.eq(self.settle)]
         with m.Elif(busy):
-            m.d.sync += [cycles.eq(cycles + 1), updates.eq(updates + upd),
-                         hazards.eq(hazards + any_fwd)]
-            with m.If(chg):
+            m.d.sync += [cycles.eq(cycles + 1), updates.eq(updates + upd_b),
+                         hazards.eq(hazards + fwd_b)]
+            with m.If(settle.any()):
+                m.d.sync += settle.eq(settle - 1)
+            with m.If(chg_b):
                 m.d.sync += changed.eq(1)
-            with m.If((accepted >= edge_count) & drained):
+            with m.If(~remaining.any() & ~inflight.any() & ~take):
                 m.d.sync += [busy.eq(0), done.eq(1)]
+        m.d.comb += ready_ok.eq(~settle.any())
         return m
 
     def _port_addr(self, key, end_addr, rule):
@@ -345,6 +404,9 @@ class EdgeUnit(wiring.Component):
 
 
 _OPS = ("min", "max", "add", "or", "and")
+#: width of the counters and EDGE_COUNT (read back zero-extended to 64 bits): 2**48 cycles
+#: are 32 days at 100 MHz, and 48-bit carry chains keep them off the critical path
+COUNTER_BITS = 48
 
 
 def _any(terms):

@@ -26,13 +26,14 @@ namespace cosynth_unit {
 enum : uint32_t {
   REG_ID = 0, REG_CTRL = 1, REG_STATUS = 2, REG_RULE = 3, REG_EDGE_COUNT = 4,
   REG_CYCLES = 5, REG_EDGES_DONE = 6, REG_UPDATES = 7, REG_HAZARDS = 8, REG_DEPTH = 9,
+  REG_STALLS = 10,
   REG_PARAM_BASE = 16
 };
 constexpr uint64_t ID_VALUE = 0xC05E0001ull;
 
 struct RunResult {
   bool done = false, changed = false;
-  uint64_t cycles = 0, edges = 0, updates = 0, hazards = 0;
+  uint64_t cycles = 0, edges = 0, updates = 0, hazards = 0, stalls = 0;
 };
 
 class Device {
@@ -161,6 +162,7 @@ class VerilatorDevice : public Device {
     r.edges = read_reg(REG_EDGES_DONE);
     r.updates = read_reg(REG_UPDATES);
     r.hazards = read_reg(REG_HAZARDS);
+    r.stalls = read_reg(REG_STALLS);
     return r;
   }
 
@@ -271,6 +273,7 @@ class XdmaDevice : public Device {
     r.edges = read_reg(REG_EDGES_DONE);
     r.updates = read_reg(REG_UPDATES);
     r.hazards = read_reg(REG_HAZARDS);
+    r.stalls = read_reg(REG_STALLS);
     total_ += r.cycles;
     return r;
   }

@@ -50,11 +50,11 @@ int main(int argc, char** argv) {
     if (!(ss >> op) || op[0] == '#') continue;
     if (op == "W") {
       uint64_t a, v;
-      ss >> a >> v;
+      if (!(ss >> a >> v)) return fail(line, "malformed register write");
       dev.write_reg((uint32_t)a, v);
     } else if (op == "R") {
       uint64_t a, want;
-      ss >> a >> want;
+      if (!(ss >> a >> want)) return fail(line, "malformed register read");
       uint64_t got = dev.read_reg((uint32_t)a);
       ++checks;
       if (got != want)
@@ -62,14 +62,14 @@ int main(int argc, char** argv) {
                               ", expected " + std::to_string(want));
     } else if (op == "L" || op == "B") {
       size_t n;
-      ss >> n;
+      if (!(ss >> n)) return fail(line, "malformed count");
       std::vector<uint32_t> mem(n), addr(n);
       std::vector<int64_t> val(n);
       long first = line + 1;
       for (size_t i = 0; i < n; ++i) {
         std::istringstream s2;
         if (!next(s2)) return fail(line, "truncated trace");
-        s2 >> mem[i] >> addr[i] >> val[i];
+        if (!(s2 >> mem[i] >> addr[i] >> val[i])) return fail(line, "malformed entry");
       }
       if (op == "L") {
         dev.load(n, mem.data(), addr.data(), val.data());
@@ -84,16 +84,18 @@ int main(int argc, char** argv) {
                                              std::to_string(val[i]));
       }
     } else if (op == "X") {
-      uint64_t rule, n, done, changed, cycles, edges, updates, hazards;
-      ss >> rule >> n >> done >> changed >> cycles >> edges >> updates >> hazards;
+      uint64_t rule, n, done, changed, cycles, edges, updates, hazards, stalls;
+      if (!(ss >> rule >> n >> done >> changed >> cycles >> edges >> updates >> hazards >>
+            stalls))
+        return fail(line, "malformed run");
       long at = line;
       std::vector<uint32_t> src(n), dst(n);
       std::vector<int64_t> w(n, 0);
       for (size_t i = 0; i < n; ++i) {
         std::istringstream s2;
         if (!next(s2)) return fail(line, "truncated trace");
-        s2 >> src[i] >> dst[i];
-        if (COSYNTH_HAS_WEIGHT) s2 >> w[i];
+        if (!(s2 >> src[i] >> dst[i])) return fail(line, "malformed edge");
+        if (COSYNTH_HAS_WEIGHT && !(s2 >> w[i])) return fail(line, "malformed weight");
       }
       RunResult r = dev.run((uint32_t)rule, n, src.data(), dst.data(), w.data());
       ++runs;
@@ -102,12 +104,14 @@ int main(int argc, char** argv) {
       std::snprintf(buf, sizeof buf,
                     "run of rule %" PRIu64 " over %" PRIu64 " edges: done %d changed %d "
                     "cycles %" PRIu64 " edges %" PRIu64 " updates %" PRIu64 " hazards %" PRIu64
-                    "; expected %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-                    " %" PRIu64,
+                    " stalls %" PRIu64 "; expected %" PRIu64 " %" PRIu64 " %" PRIu64
+                    " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
                     rule, n, (int)r.done, (int)r.changed, r.cycles, r.edges, r.updates,
-                    r.hazards, done, changed, cycles, edges, updates, hazards);
+                    r.hazards, r.stalls, done, changed, cycles, edges, updates, hazards,
+                    stalls);
       if (r.done != (bool)done || r.changed != (bool)changed || r.cycles != cycles ||
-          r.edges != edges || r.updates != updates || r.hazards != hazards)
+          r.edges != edges || r.updates != updates || r.hazards != hazards ||
+          r.stalls != stalls)
         return fail(at, buf);
     } else {
       return fail(line, "unknown command '" + op + "'");

@@ -1,0 +1,197 @@
+// cosynth: the host stub of an FPGA edge unit inside a blade program.
+//
+// The generated blade program calls a UnitHost where the plan puts a loop on the FPGA.
+// One call (the same protocol as backends/rtl/host.py, which the tests check it against):
+//   1. write the scalar parameters the rules read into their registers;
+//   2. bring the unit's memories up to date with the blade's tables: the host keeps an
+//      image of each memory and loads only the entries that differ (the first call loads
+//      every entry);
+//   3. per rule: stream the edges (CSR order for out-edge rules and edges(), CSC order for
+//      in-edge rules; a single vertex's edges for a loop inside a sequential one), then
+//      interleaved (first half's i-th edge, second half's i-th: the loops are proven
+//      order-independent, and a vertex's edges would hit one entry back to back), start,
+//      wait for done, read the status and counters;
+//   4. read back the target entries the streamed edges could have changed: the blade's
+//      own entries go into its table, entries other blades own into the outbox (their new
+//      value, or for `add` the difference), exactly as the CPU code's remote reductions.
+// The device is a cosynth_unit::Device: a Verilator model of the unit's Verilog in local
+// simulation, or a real board (XdmaDevice) with the same register map.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cosynth_unit.hpp"
+
+namespace cosynth {
+
+struct FpgaStats {
+  int64_t calls = 0, runs = 0, edges = 0;
+  uint64_t run_cycles = 0;       // cycles of the runs (start to done)
+  uint64_t stalls = 0, hazards = 0;
+  uint64_t transfer_entries = 0; // memory entries loaded and read back (one per cycle)
+  double seconds = 0;            // host wall time of the calls (simulation included)
+};
+inline FpgaStats g_fpga;
+
+// a table as the unit sees it: memory `mem`, element type: 0 int64, 1 int32, 2 uint8 (bool)
+struct UnitTable {
+  int mem;
+  int type;
+  void* data;
+};
+
+class UnitHost {
+ public:
+  UnitHost(cosynth_unit::Device* dev, int64_t depth, int memories)
+      : dev_(dev), depth_(depth), images_(memories), known_(memories, false) {
+    if (dev_->read_reg(cosynth_unit::REG_ID) != cosynth_unit::ID_VALUE)
+      throw cosynth_unit::DeviceFault("the FPGA unit does not identify itself as a cosynth unit");
+    if ((int64_t)dev_->read_reg(cosynth_unit::REG_DEPTH) < depth_)
+      throw cosynth_unit::DeviceFault("the FPGA unit holds fewer vertices than the graph has");
+    for (auto& im : images_) im.assign(depth_, 0);
+  }
+
+  void params(const std::vector<uint64_t>& values) {
+    for (size_t i = 0; i < values.size(); ++i)
+      dev_->write_reg(cosynth_unit::REG_PARAM_BASE + (uint32_t)i, values[i]);
+  }
+
+  void sync(const std::vector<UnitTable>& tables, int64_t n) {
+    std::vector<uint32_t> mem, addr;
+    std::vector<int64_t> val;
+    for (const UnitTable& t : tables) {
+      std::vector<int64_t>& im = images_[t.mem];
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t v = value(t, i);
+        if (!known_[t.mem] || im[i] != v) {
+          mem.push_back((uint32_t)t.mem);
+          addr.push_back((uint32_t)i);
+          val.push_back(v);
+          im[i] = v;
+        }
+      }
+      known_[t.mem] = true;
+    }
+    if (!mem.empty()) dev_->load(mem.size(), mem.data(), addr.data(), val.data());
+    g_fpga.transfer_entries += mem.size();
+  }
+
+  // kind: 0 out-edges of [lo, hi) (and edges() with sources there), 1 in-edges of [lo, hi)
+  cosynth_unit::RunResult run(int rule, int kind, int64_t lo, int64_t hi, const Graph& G,
+                              bool weighted, int target_end, std::vector<uint32_t>& touched) {
+    src_.clear();
+    dst_.clear();
+    w_.clear();
+    if (kind == 1) {
+      for (int64_t v = lo; v < hi; ++v)
+        for (int64_t p = G.in_begin(v); p < G.in_end(v); ++p) {
+          src_.push_back((uint32_t)G.in_src[p - G.clo]);
+          dst_.push_back((uint32_t)v);
+          if (weighted) w_.push_back((int64_t)G.in_w[p - G.clo]);
+        }
+    } else if (hi > lo) {
+      for (int64_t p = G.out_begin(lo); p < G.out_begin(hi); ++p) {
+        src_.push_back((uint32_t)G.edge_src(p));
+        dst_.push_back((uint32_t)G.edge_dst(p));
+        if (weighted) w_.push_back((int64_t)G.weight(p));
+      }
+    }
+    interleave(src_);
+    interleave(dst_);
+    if (weighted) interleave(w_);
+    cosynth_unit::RunResult r = dev_->run((uint32_t)rule, src_.size(), src_.data(),
+                                          dst_.data(), weighted ? w_.data() : nullptr);
+    if (!r.done || r.edges != src_.size())
+      throw cosynth_unit::DeviceFault("the FPGA unit did not finish its run");
+    const std::vector<uint32_t>& t = target_end == 0 ? src_ : dst_;
+    touched.insert(touched.end(), t.begin(), t.end());
+    g_fpga.runs += 1;
+    g_fpga.edges += (int64_t)src_.size();
+    g_fpga.run_cycles += r.cycles;
+    g_fpga.stalls += r.stalls;
+    g_fpga.hazards += r.hazards;
+    return r;
+  }
+
+  // Read back the touched entries of live memory `t.mem` into the table; with an owned
+  // range [lo, hi) (a blade program's distributed loop), entries outside it go into
+  // `box` instead, combined with `red`.  Returns whether an owned entry changed.
+  template <class T, class Box, class Red>
+  bool readback(const UnitTable& t, std::vector<uint32_t>& touched, bool projected,
+                int64_t lo, int64_t hi, Box* box, Red red, bool add) {
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    size_t n = touched.size();
+    if (!n) return false;
+    std::vector<uint32_t> mem(n, (uint32_t)t.mem);
+    std::vector<int64_t> got(n);
+    dev_->readback(n, mem.data(), touched.data(), got.data());
+    g_fpga.transfer_entries += n;
+    std::vector<int64_t>& im = images_[t.mem];
+    T* table = static_cast<T*>(t.data);
+    bool changed = false;
+    for (size_t j = 0; j < n; ++j) {
+      int64_t i = touched[j], nv = got[j], ov = im[i];
+      im[i] = nv;
+      if (!projected || (i >= lo && i < hi)) {
+        if (nv != ov) changed = true;
+        table[i] = (T)nv;
+      } else if (nv != ov && box) {
+        // another blade owns it: the mirror keeps its value until the refresh (the next
+        // call reloads it into the unit); the contribution goes to the owner
+        T c = add ? (T)((uint64_t)nv - (uint64_t)ov) : (T)nv;
+        red(&box->val[i], c);
+        box->touched[i] = 1;
+      }
+    }
+    touched.clear();
+    return changed;
+  }
+
+ private:
+  // 0, h, 1, h+1, ... with h = ceil(k/2): backends/rtl/host.py interleave()
+  template <class T> void interleave(std::vector<T>& v) {
+    size_t k = v.size(), h = (k + 1) / 2;
+    std::vector<T> out(k);
+    for (size_t i = 0; i < k; ++i) out[i] = (i % 2 == 0) ? v[i / 2] : v[h + i / 2];
+    v.swap(out);
+  }
+  static int64_t value(const UnitTable& t, int64_t i) {
+    switch (t.type) {
+      case 0: return static_cast<const int64_t*>(t.data)[i];
+      case 1: return static_cast<const int32_t*>(t.data)[i];
+      default: return static_cast<const uint8_t*>(t.data)[i] ? 1 : 0;
+    }
+  }
+  cosynth_unit::Device* dev_;
+  int64_t depth_;
+  std::vector<std::vector<int64_t>> images_;
+  std::vector<bool> known_;
+  std::vector<uint32_t> src_, dst_;
+  std::vector<int64_t> w_;
+};
+
+// the FPGA figures of one blade, beside its stats.rank<R>.json
+inline void write_fpga_stats(const std::string& path, bool used, uint64_t device_cycles) {
+  std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) return;
+  std::fprintf(f, "{\"fpga\": %s, \"calls\": %lld, \"runs\": %lld, \"edges\": %lld, "
+                  "\"run_cycles\": %llu, \"stalls\": %llu, \"hazards\": %llu, "
+                  "\"transfer_entries\": %llu, "
+                  "\"device_cycles\": %llu, \"seconds\": %.9f}\n",
+               used ? "true" : "false", (long long)g_fpga.calls, (long long)g_fpga.runs,
+               (long long)g_fpga.edges, (unsigned long long)g_fpga.run_cycles,
+               (unsigned long long)g_fpga.stalls, (unsigned long long)g_fpga.hazards,
+               (unsigned long long)g_fpga.transfer_entries,
+               (unsigned long long)device_cycles, g_fpga.seconds);
+  std::fclose(f);
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+}  // namespace cosynth

@@ -1,0 +1,277 @@
+"""The RTL backend: which kernels go to hardware, the generated units in Amaranth's
+simulator against the interpreter and networkx, one edge per clock, hazards forwarded
+(never a wrong sum), the register map, the Verilog with its lint and Verilator test bench,
+and ``cosynth rtl``."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import cosynth as cs
+from backends.rtl.build import build_unit, eligibility, unit_for
+from backends.rtl.host import UnitHost
+from backends.rtl.kernel import NotEligible
+from backends.rtl.regmap import RegisterMap
+from backends.rtl.sim import AmaranthDevice, run_kernel
+from cosynth.cli import main
+from cosynth.errors import MismatchError
+from cosynth.ir.interp import interpret
+from cosynth.loader import load_kernels
+from cosynth.nxref import NoReference
+from tests.helpers import EXAMPLES, example, kernel_from_source, random_graphs, same
+
+#: the example kernels that can go to an FPGA, with their arguments
+ELIGIBLE = {
+    "bfs": ("bfs", {"source": 0}),
+    "sssp_int": ("sssp", {"source": 0}),
+    "cc": ("cc", {}),
+    "kcore": ("kcore", {}),  # use_in_edges on directed graphs (as networkx counts)
+}
+
+
+def kernel(name: str):
+    file, _ = ELIGIBLE.get(name, (name, {}))
+    return load_kernels(os.path.join(EXAMPLES, f"{file}.py"))[name]
+
+
+@pytest.mark.parametrize("name", sorted(ELIGIBLE))
+def test_unit_computes_what_the_interpreter_computes(name):
+    kf = kernel(name)
+    graphs = list(random_graphs(5, seed=21, max_n=18, int_weights=True,
+                                self_loops=name != "kcore"))
+    graphs.append((99, cs.Graph.kronecker(5, seed=4)))
+    checked_nx = 0
+    for i, g in graphs:
+        args = dict(ELIGIBLE[name][1])
+        if name == "kcore":
+            args["use_in_edges"] = g.directed
+        bound = kf.bind(g, **args)
+        want = interpret(kf.ir, g, bound)
+        run = run_kernel(kf, g, args)
+        assert same(run.results, want), (name, i)
+        if g.m:
+            assert run.stats.edges > 0 and run.stats.cycles >= run.stats.edges
+        try:
+            ref = kf.expected(g, bound)
+        except NoReference:
+            continue
+        assert same(run.results, ref), (name, i, "networkx")
+        checked_nx += 1
+    assert checked_nx >= 2
+
+
+def test_cycle_counts_and_edges_per_clock_are_reported():
+    run = run_kernel(kernel("cc"), cs.Graph.kronecker(5, seed=1), {})
+    st = run.stats
+    assert st.runs >= 2 and st.cycles > st.edges * 0.9
+    assert 0.5 < st.edges_per_cycle <= 1.0
+    assert st.load_entries >= 32 and st.readback_entries > 0
+    assert run.sim_cycles >= st.total_cycles
+
+
+def _device_run(name: str, depth: int, init: dict, src, dst, w=None, rule=0):
+    """Load the unit's memories with ``init`` and run one rule over the given edges."""
+    kf = kernel(name)
+    unit, spec = build_unit(kf, depth=depth)
+    rm = unit.regmap
+    with AmaranthDevice(unit) as dev:
+        for table, values in init.items():
+            mem = rm.mem(table)
+            dev.load(np.full(depth, mem.id), np.arange(depth), np.asarray(values))
+        res = dev.run(rule, src, dst, w)
+        mem = rm.mem(spec.rules[rule].target, "live")
+        out = dev.readback(np.full(depth, mem.id), np.arange(depth))
+    return res, np.asarray(out)
+
+
+def test_one_edge_per_clock_when_consecutive_edges_do_not_collide():
+    rng = np.random.default_rng(3)
+    n, m = 256, 1500
+    src = rng.integers(0, 128, m)  # sources and destinations apart: reads are stable
+    dst = 128 + rng.integers(0, 128, m)
+    for i in range(1, m):
+        while dst[i] == dst[i - 1]:
+            dst[i] = 128 + rng.integers(0, 128)
+    w = rng.integers(1, 50, m)
+    dist = np.full(n, np.iinfo(np.int64).max)
+    dist[:128] = rng.integers(0, 1000, 128)
+    res, out = _device_run("sssp_int", n, {"dist": dist}, src, dst, w)
+    want = dist.copy()
+    for s, d, x in zip(src, dst, w):
+        want[d] = min(want[d], dist[s] + x)
+    assert np.array_equal(out, want)
+    assert res["done"] and res["edges"] == m and res["changed"]
+    assert m / res["cycles"] >= 0.9, res  # one edge per clock, start and drain included
+
+
+@pytest.mark.parametrize("period", [1, 2, 4, 5, 7])
+def test_colliding_edges_are_forwarded_not_lost(period):
+    """An add-reduction is not idempotent: every lost or doubled update shows.  Period 1
+    hits the same vertex with every edge (the unit keeps them a cycle apart, then forwards
+    from its write history), periods 2 and 4 forward without a stall (the history holds
+    the last three writes), 5 and 7 go through the memory."""
+    n, m = 16, 600
+    dst = np.arange(m) % period
+    src = np.full(m, 15)
+    deg = np.full(n, 1000)
+    res, out = _device_run("kcore", n, {"deg": deg}, src, dst)  # rule 0: deg[e.dst] add= -1
+    want = deg.copy()
+    np.subtract.at(want, dst, 1)
+    assert np.array_equal(out, want)
+    assert res["updates"] == m
+    assert res["hazards"] == (m - period if period <= 4 else 0)  # 5, 7: from memory
+    assert res["stalls"] == (m - 1 if period == 1 else 0)
+    assert m / res["cycles"] >= (0.49 if period == 1 else 0.9)
+
+
+def test_refusals_say_why():
+    cases = {"pagerank": "f64", "sssp": "f64", "tc": "loop inside the edge loop",
+             "bc": "f64"}
+    for name, why in cases.items():
+        ok, reason = eligibility(example(name).ir)
+        assert not ok and why in reason, (name, reason)
+        with pytest.raises(NotEligible, match="cannot go to an FPGA") as exc:
+            unit_for(example(name).ir)
+        assert exc.value.loc is not None and exc.value.loc.line > 0
+    ok, sites = eligibility(example("bfs").ir)
+    assert ok and "nodes()" in sites
+
+
+def test_refusals_of_constructs(tmp_path):
+    div, _ = kernel_from_source(tmp_path, '''
+        @cs.kernel
+        def halve(g: cs.Graph) -> cs.NodeArray[cs.i64]:
+            d = g.node_array(cs.i64, 100)
+            changed = True
+            while changed:
+                changed = False
+                for v in g.nodes():
+                    for e in g.out_edges(v):
+                        nd = d[v] // 2
+                        if nd < d[e.dst]:
+                            d[e.dst] = nd
+                            changed = True
+            return d
+    ''')
+    with pytest.raises(NotEligible, match="'//' has no single-cycle hardware unit"):
+        unit_for(div.ir)
+    last, _ = kernel_from_source(tmp_path, '''
+        @cs.kernel
+        def copy(g: cs.Graph) -> cs.NodeArray[cs.i64]:
+            d = g.node_array(cs.i64, 0)
+            for v in g.nodes():
+                for e in g.out_edges(v):
+                    d[e.dst] = d[v]
+            return d
+    ''')
+    with pytest.raises(NotEligible):
+        unit_for(last.ir)
+    deg, _ = kernel_from_source(tmp_path, '''
+        @cs.kernel
+        def weird(g: cs.Graph) -> cs.NodeArray[cs.i64]:
+            d = g.node_array(cs.i64, 0)
+            for v in g.nodes():
+                for e in g.out_edges(v):
+                    d[e.dst] += g.out_degree(e.dst)
+            return d
+    ''')
+    with pytest.raises(NotEligible, match="out_degree"):
+        unit_for(deg.ir)
+
+
+def test_a_user_kernel_with_max_and_or_reductions(tmp_path):
+    """Not an example: widest paths (a relaxed max of mins, in i32) and a bounded
+    reachability (an or into a bool table, one vertex's edges at a time)."""
+    kf, _ = kernel_from_source(tmp_path, '''
+        @cs.kernel(weight=cs.i64)
+        def widest(g: cs.Graph, source: int, hops: int = 3) -> tuple:
+            cap = g.node_array(cs.i32, 0)
+            seen = g.node_array(cs.boolean, False)
+            cap[source] = 1000
+            seen[source] = True
+            changed = True
+            while changed:
+                changed = False
+                for v in g.nodes():
+                    for e in g.out_edges(v):
+                        c = min(cap[v], cs.i32(e.weight))
+                        if c > cap[e.dst]:
+                            cap[e.dst] = c
+                            changed = True
+            for i in range(hops):
+                for v in g.nodes():
+                    for e in g.out_edges(v):
+                        seen[e.dst] |= seen[v]
+            return cap, seen
+    ''')
+    spec = unit_for(kf.ir)
+    assert {r.op for r in spec.rules} == {"max", "or"}
+    assert sorted(s.form for s in spec.sites) == ["nest", "vertex"]
+    for i, g in random_graphs(4, seed=5, max_n=16, weighted=True, int_weights=True):
+        bound = kf.bind(g, source=0)
+        run = run_kernel(kf, g, {"source": 0})
+        assert same(run.results, interpret(kf.ir, g, bound)), i
+
+
+def test_register_map_is_data():
+    unit, spec = build_unit(kernel("cc"), depth=100)
+    rm = unit.regmap
+    again = RegisterMap.from_dict(json.loads(rm.to_json()))
+    assert again == rm
+    assert rm.addr_bits == 7 and rm.reg("EDGE_COUNT") == 4
+    assert [r.kind for r in rm.rules] == ["out_edges", "in_edges"]
+    text = rm.describe()
+    for needle in ("CTRL", "STATUS", "CYCLES", "label", "CSC order"):
+        assert needle in text
+    # the host checks the device identifies itself
+    with AmaranthDevice(unit) as dev:
+        UnitHost(spec, rm, dev, cs.Graph.kronecker(4))
+        assert dev.read_regs([rm.reg("DEPTH")]) == [100]
+
+
+def test_rtl_writes_verilog_that_verilator_agrees_with(tmp_path):
+    from backends.rtl.emit import run_testbench, write_rtl
+    out = tmp_path / "bfs_rtl"
+    kf = example("bfs")
+    r = write_rtl(kf, str(out), cs.Graph.kronecker(4, seed=2), {"source": 0}, depth=32)
+    for f in ("bfs.v", "regmap.json", "regmap.txt", "trace.txt", "unit_tb.cpp",
+              "cosynth_unit.hpp", "Makefile", "lint.txt", "report.json"):
+        assert (out / f).stat().st_size > 0, f
+    assert r.lint.ok and len(r.lint.waived) == 3
+    assert "all agree" in r.testbench
+    report = json.loads((out / "report.json").read_text())
+    assert report["device"]["edges"] == r.edges > 0
+    # the bench can fail: change one expected answer of the trace
+    lines = (out / "trace.txt").read_text().splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("B "))
+    mem, addr, val = lines[i + 1].split()
+    lines[i + 1] = f"{mem} {addr} {int(val) - 1}"
+    (out / "bad.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(MismatchError, match="disagrees"):
+        run_testbench(str(out), "bfs", (out / "bfs.v").read_text(), False, trace="bad.txt")
+
+
+def test_cosynth_rtl_command(tmp_path, capsys):
+    out = tmp_path / "cc"
+    with pytest.raises(SystemExit) as exc:
+        main(["rtl", os.path.join(EXAMPLES, "cc.py") + ":cc", "-o", str(out), "--depth", "64",
+              "--no-verilator"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "rules:" in text and "edges per clock" in text and (out / "cc.v").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["rtl", os.path.join(EXAMPLES, "pagerank.py") + ":pagerank", "-o",
+              str(tmp_path / "pr")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot go to an FPGA" in err and "pagerank.py:" in err and "fix:" in err
+    assert not (tmp_path / "pr").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["rtl", os.path.join(EXAMPLES, "bfs.py") + ":bfs", "-o", str(tmp_path / "b"),
+              "--depth", "8", "--graph", "kron:5"])
+    assert exc.value.code == 2
+    assert "raise --depth" in capsys.readouterr().err
