@@ -1,0 +1,128 @@
+"""The FPGA cost table: what units measured on real parts, for the planner.
+
+Every ``cosynth bitstream`` run records its unit's LUTs, FFs, DSPs, block RAMs and Fmax
+in ``<cache>/rtl-costs.json`` under the unit's *signature* (a hash of its rules, tables
+and parameters: the same kernel loops give the same hardware, whatever the depth) and the
+part.  ``fpga_profile(kernel_variant, variant)`` is what the planner asks: is the variant
+eligible (and if not, why), which loops the unit runs, how many bits of block RAM a vertex
+takes (every read port is a copy of its memory); its ``figures(part)`` are the LUTs and
+clock it costs -- measured when this unit was built for that part, else ``None`` (the
+planner then keeps its defaults, and says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+
+__all__ = ["unit_signature", "record", "lookup", "fpga_profile", "FpgaProfile",
+           "bits_per_vertex", "table_path"]
+
+
+def table_path() -> str:
+    base = os.environ.get("COSYNTH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cosynth")
+    os.makedirs(base, exist_ok=True)
+    return os.path.join(base, "rtl-costs.json")
+
+
+def unit_signature(spec) -> str:
+    """A hash of what determines the unit's logic: rules, on-chip tables, parameters."""
+    from cosynth.ir.printer import print_stmts
+    parts = [f"tables {sorted((t, d.name) for t, d in spec.tables.items())}",
+             f"params {sorted((p, d.name) for p, d in spec.params.items())}",
+             f"weight {spec.weight.name if spec.weight else None}",
+             f"snapshots {spec.snapshot_tables}"]
+    for r in spec.rules:
+        parts.append(f"rule {r.kind} {r.target}[{r.target_end}] {r.op} {bool(r.flag)}")
+        parts += print_stmts(r.body)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _norm(part: str) -> str:
+    p = part.replace(" ", "").upper()
+    return {"LFE5U-25F": "ECP5-25F", "LFE5U-45F": "ECP5-45F",
+            "LFE5U-85F": "ECP5-85F"}.get(p, p)
+
+
+def _load() -> dict:
+    try:
+        with open(table_path()) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def record(spec, family: str, part: str, report: dict) -> None:
+    """Keep one flow's figures (the last run of a unit on a part wins)."""
+    table = _load()
+    table[f"{unit_signature(spec)}:{_norm(part)}"] = {
+        "kernel": spec.kernel.name, "variant": spec.variant, "family": family,
+        "part": _norm(part), "depth": report.get("depth"), "luts": report["luts"],
+        "ffs": report["ffs"], "dsp": report["dsp"], "bram": report["bram"],
+        "fmax_mhz": report["fmax_mhz"], "when": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    path = table_path()
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(table, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def lookup(spec, part: str) -> dict | None:
+    return _load().get(f"{unit_signature(spec)}:{_norm(part)}")
+
+
+def bits_per_vertex(spec) -> int:
+    """Block RAM bits one vertex takes: each memory's width times its read ports."""
+    from .regmap import RegisterMap
+    from .unit import _port_keys
+    rm = RegisterMap.of(spec, 2)
+    return sum(m.bits * len(_port_keys(spec, m)) for m in rm.memories)
+
+
+@dataclass
+class FpgaProfile:
+    """Is a kernel variant FPGA-eligible, what does the unit run, and what does it cost
+    on a part (``figures``)."""
+
+    eligible: bool
+    why: str  # the refusal, or the loops the unit runs
+    site_loops: tuple = ()  # ids of the kernel variant's loops the unit runs
+    bits_per_vertex: int = 0
+    spec: object = None
+
+    def figures(self, part: str) -> dict | None:
+        """Measured ``luts``, ``ffs``, ``dsps``, ``fmax_hz`` and their ``source`` on
+        ``part``, or None when this unit was never built for it."""
+        if not self.eligible or self.spec is None:
+            return None
+        cache = self.__dict__.setdefault("_figures", {})
+        if part not in cache:
+            got = lookup(self.spec, part)
+            cache[part] = None if got is None else {
+                "luts": got["luts"], "ffs": got["ffs"], "dsps": got["dsp"],
+                "fmax_hz": (got["fmax_mhz"] or 0) * 1e6 or None,
+                "source": f"measured {got['when']} on {got['part']} ({got['depth']} "
+                          "vertices)"}
+        return cache[part]
+
+
+def fpga_profile(kv, variant: str) -> FpgaProfile:
+    """What the planner needs of kernel variant ``kv``: eligibility (or the reason), the
+    loops the unit runs and its block RAM bits per vertex; ``figures(part)`` adds the
+    measured costs."""
+    from frontend.rewrite.core import get
+
+    from .kernel import NotEligible, unit_spec
+    try:
+        spec = unit_spec(kv, variant)
+    except NotEligible as exc:
+        return FpgaProfile(False, exc.message)
+    loops = tuple(id(get(kv, s.path)) for s in spec.sites)
+    return FpgaProfile(True, ", ".join(s.label for s in spec.sites), loops,
+                       bits_per_vertex(spec), spec)
