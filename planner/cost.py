@@ -75,11 +75,22 @@ class Estimate:
         return self.cost_per_hour * self.makespan / 3600.0
 
 
-def edge_rate(kind: BladeKind, device: str) -> float:
-    """Edges per second one blade of ``kind`` processes on ``device`` (memory-bounded)."""
+def edge_rate(kind: BladeKind, device: str, w: Workload | None = None) -> float:
+    """Edges per second one blade of ``kind`` processes on ``device`` (memory-bounded).
+    On an FPGA, the clock is the manifest's (or calibrated) one, lowered to the Fmax
+    ``cosynth bitstream`` measured for this workload's unit on the kind's part."""
     if device == "fpga":
         mem = kind.dram_bandwidth / FPGA_BYTES_PER_EDGE
-        return min(kind.fpga_edges_per_second, mem)
+        rate = kind.fpga_edges_per_second
+        fig = _figures(kind, w)
+        clock = kind.cal("fpga_clock_hz", kind.fpga.clock_hz)
+        if fig and fig["fmax_hz"]:
+            clock = min(clock, fig["fmax_hz"])
+        per_edge = kind.cal("fpga_cycles_per_edge", 1.0)
+        if w is not None:
+            per_edge *= w.fpga_cycles_per_edge
+        rate = clock / per_edge
+        return min(rate, mem)
     mem = kind.dram_bandwidth / kind.cal("cpu_bytes_per_edge", 16.0)
     return min(kind.cpu_edges_per_second, mem)
 
@@ -137,10 +148,12 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
             share = stats.edges_in(lo, hi) / stats.m if stats.m else 1.0 / P
             vshare = (hi - lo) / stats.n if stats.n else 0.0
             cpu = edge_rate(k, "cpu")
-            par_rate = edge_rate(k, "fpga") if fpga else cpu
+            par_rate = edge_rate(k, "fpga", w) if fpga else cpu
+            rep_fpga = w.replicated_fpga_edges if fpga and w.fpga_ok else 0.0
             compute = share * w.parallel_edges / par_rate + \
                 NODE_COST * vshare * w.parallel_nodes / cpu + \
-                (w.replicated_edges + NODE_COST * w.replicated_nodes) / cpu
+                (w.replicated_edges - rep_fpga + NODE_COST * w.replicated_nodes) / cpu + \
+                (rep_fpga / par_rate if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
             dram = stats.n * (w.node_bytes + 8) + (0 if cfg.streamed else share) * stats.m * \
@@ -152,7 +165,7 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                 violations.append(f"blade {r - 1} ({k.name}) needs {dram / 2**30:.2f} GiB "
                                   f"of DRAM, has {k.dram_bytes / 2**30:.2f} GiB")
             if fpga:
-                entry.update(_fpga_use(k, w, vshare * stats.n))
+                entry.update(_fpga_use(k, w, stats.n))  # the unit holds every vertex
                 if k.fpga is None:
                     violations.append(f"kind {k.name} has no FPGA")
                 elif not w.fpga_ok:
@@ -172,11 +185,26 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
     return Estimate(cfg, blades, makespan, w.supersteps, cost, violations, ranges)
 
 
+def _figures(kind: BladeKind, w: Workload | None) -> dict | None:
+    """The FPGA figures measured for ``w``'s unit on ``kind``'s part (or None)."""
+    if w is None or kind.fpga is None or getattr(w, "hw", None) is None:
+        return None
+    return w.hw.figures(kind.fpga.part)
+
+
 def _fpga_use(k: BladeKind, w: Workload, vertices: float) -> dict:
-    nests = [n for n in w.nests if n.edges > 0]
-    luts = int(k.cal("fpga_luts_per_kernel", 1500) * max(1, len(nests)))
-    bits = int(max((n.state_bits for n in nests), default=0) * vertices)
-    return {"luts": luts, "bram_bits": bits}
+    """LUTs and block RAM bits of the kernel's unit holding ``vertices`` vertices: the
+    LUTs measured on the part when there are, else ``fpga_luts_per_kernel``; the bits
+    from the unit's memories (every read port a copy)."""
+    fig = _figures(k, w)
+    if fig is not None:
+        luts = int(fig["luts"])
+    else:
+        luts = int(k.cal("fpga_luts_per_kernel", 1500))
+    bits_v = w.hw.bits_per_vertex if getattr(w, "hw", None) is not None and w.hw.eligible \
+        else max((n.state_bits for n in w.nests if n.edges > 0), default=0)
+    return {"luts": luts, "bram_bits": int(bits_v * vertices),
+            "fpga_figures": fig["source"] if fig else "defaults"}
 
 
 def _ranges(cfg: Config, stats: GraphStats) -> list[tuple[int, int]]:

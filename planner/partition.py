@@ -126,6 +126,8 @@ class Problem:
             prob += q[k] >= s[k] - (1 - u)
             if kinds[k].fpga is None:
                 prob += d[k] == 0
+            if (k, 0) in y:  # a kind runs on its FPGAs only when some of its blades run
+                prob += d[k] <= 1 - y[k, 0], f"fpga_used_{k}"
             prob += d[k] <= lpSum(x[v] for v in V if self.work[v].fpga_ok), f"fpga_ok_{k}"
         prob += lpSum(w.values()) == 1, "one_total"
         prob += lpSum(P * w[P] for P in w) == lpSum(a * y[k, a] for (k, a) in y), "total"
@@ -139,10 +141,10 @@ class Problem:
         for k in K:
             kind = kinds[k]
             cpu = edge_rate(kind, "cpu")
-            fpga = edge_rate(kind, "fpga") if kind.fpga else cpu
             bound_k[k] = 0.0
             for v in V:
                 wl = self.work[v]
+                fpga = edge_rate(kind, "fpga", wl) if kind.fpga else cpu
                 node = NODE_COST * wl.parallel_nodes / cpu / t_ref
                 rep = (wl.replicated_edges + NODE_COST * wl.replicated_nodes) / cpu / t_ref
                 stream = wl.parallel_edges * FPGA_BYTES_PER_EDGE / man.fileserver_bandwidth \
@@ -151,11 +153,15 @@ class Problem:
                         for P in self.totals}
                 c_cpu = wl.parallel_edges / cpu / t_ref + node
                 c_fpga = wl.parallel_edges / fpga / t_ref + node
+                # replicated edge loops the unit runs: on the FPGA when the kind uses it
+                rf = wl.replicated_fpga_edges if wl.fpga_ok else 0.0
+                rep_gain = rf / cpu / t_ref - rf / fpga / t_ref
                 ub = max(c_cpu, c_fpga) + max(a + b for a, b in comm.values()) + rep + stream
                 bound_k[k] = max(bound_k[k], ub)
                 prob += (T[k] >= c_cpu * sc[k] + c_fpga * sf[k] +
                          lpSum(comm[P][0] * zp[k, P] + comm[P][1] * w[P] for P in w) +
-                         rep + stream * u - ub * (1 - x[v])), f"time_{k}_{v}"
+                         rep - rep_gain * d[k] + stream * u - ub * (1 - x[v]),
+                         f"time_{k}_{v}")
             prob += M >= T[k] - bound_k[k] * (y[k, 0] if (k, 0) in y else 0), f"max_{k}"
         # ---- limits (with slack when explaining infeasibility)
         slack = {}
@@ -188,8 +194,9 @@ class Problem:
                     limit(f"luts_{k}_{v}", (use["luts"] * d[k] - use["luts"] * (1 - x[v])) / kl,
                           kind.fpga.luts / kl, 1.0)
                     mb = 2.0 ** 20  # Mbit
-                    limit(f"bram_{k}_{v}", (use["bram_bits"] * (sf[k] - (1 - x[v]) -
-                                                                (1 - d[k]))) / mb,
+                    # the unit holds every vertex (its tables are the blade program's
+                    # full-size tables, mirrors included), whatever the blade's share
+                    limit(f"bram_{k}_{v}", (use["bram_bits"] * (d[k] - (1 - x[v]))) / mb,
                           kind.fpga.bram_bits / mb, 1.0)
         hourly = lpSum(a * kinds[k].cost_per_hour * y[k, a] for (k, a) in y)
         if man.budget_per_hour is not None:

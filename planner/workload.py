@@ -14,9 +14,11 @@ such as PageRank's; calibratable), a counted ``range`` its count when it is a co
 and a sequential node loop once per vertex.  These are estimates for planning; the
 calibration issue measures them.
 
-FPGA eligibility of a nest: its edge loop computes on integers and bools only and
-reduces with min/max/add/or/and (what ``backends/rtl`` builds as a streaming edge unit);
-anything else keeps the nest on the CPU, with the reason recorded.
+FPGA eligibility is the RTL backend's answer (``backends.rtl.costs.fpga_profile``): a
+nest can go to the FPGA when the kernel variant's edge unit runs it (or the edge loops in
+it); anything else keeps the nest on the CPU, with the backend's reason recorded.  The
+profile also gives the block RAM bits a vertex takes and, per part, the LUTs and Fmax
+measured by ``cosynth bitstream`` (``Workload.hw``).
 """
 
 from __future__ import annotations
@@ -26,14 +28,13 @@ from dataclasses import dataclass, field
 from cosynth.ir.nodes import (
     Bin,
     Const,
-    GraphQuery,
     If,
     Kernel,
     Load,
     Loop,
     Store,
 )
-from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
+from cosynth.ir.walk import iter_stmts
 
 from .stats import GraphStats
 
@@ -67,6 +68,8 @@ class Workload:
     edge_bytes: int  # bytes per edge a blade stores for its shard (CSR, CSC, weights)
     uses_in_edges: bool
     notes: list[str] = field(default_factory=list)
+    hw: object = field(default=None, compare=False, repr=False)  # costs.FpgaProfile
+    replicated_fpga_edges: float = 0.0  # of replicated_edges: in loops the unit can run
 
     @property
     def supersteps(self) -> float:
@@ -82,8 +85,16 @@ class Workload:
 
     @property
     def fpga_ok(self) -> bool:
+        """The unit runs every parallel nest that streams edges, and something at all
+        (those nests, or edge loops inside replicated sequential code)."""
         heavy = [n for n in self.nests if n.edges > 0]
-        return bool(heavy) and all(n.fpga_ok for n in heavy)
+        return bool(heavy or self.replicated_fpga_edges) and all(n.fpga_ok for n in heavy)
+
+    @property
+    def fpga_cycles_per_edge(self) -> float:
+        """Cycles per streamed edge of the unit: one (the host interleaves the stream so
+        that a vertex's edges do not reach the unit back to back)."""
+        return 1.0
 
     @property
     def fpga_why(self) -> str:
@@ -94,10 +105,13 @@ class Workload:
 
 
 def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None) -> Workload:
+    from backends.rtl.costs import fpga_profile
     args = args or {}
+    hw = fpga_profile(k, variant)
     n, m = stats.n, stats.m
     nests: list[Nest] = []
-    rep = {"edges": 0.0, "nodes": 0.0}
+    rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0}
+    sites = frozenset(hw.site_loops) if hw.eligible else frozenset()
     uses_in = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in iter_stmts(k.body))
 
     def iterations(loop: Loop) -> float:
@@ -118,11 +132,12 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
         for s in body:
             if isinstance(s, Loop):
                 if s.is_data_loop and s.schedule != "seq":
-                    nests.append(_nest(k, s, mult, stats))
+                    nests.append(_nest(k, s, mult, stats, hw))
                 elif s.is_data_loop:
-                    e, v = _work(s, mult, stats, iterations)
+                    e, v, fe = _work(s, mult, stats, iterations, sites)
                     rep["edges"] += e
                     rep["nodes"] += v
+                    rep["fpga_edges"] += fe
                 else:
                     walk(s.body, mult * iterations(s))
             elif isinstance(s, If):
@@ -133,11 +148,13 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     edge_bytes = 16 + (16 if uses_in else 0) + sum(
         t.dtype.np.itemsize for t in k.tables if t.space == "edge")
     return Workload(k.name, variant, nests, rep["edges"], rep["nodes"], node_bytes,
-                    edge_bytes, uses_in)
+                    edge_bytes, uses_in, hw=hw, replicated_fpga_edges=rep["fpga_edges"])
 
 
-def _work(loop: Loop, mult: float, stats: GraphStats, iterations) -> tuple[float, float]:
-    """(edges, vertices) a sequential loop touches in all, loops inside included."""
+def _work(loop: Loop, mult: float, stats: GraphStats, iterations,
+          sites: frozenset = frozenset()) -> tuple[float, float, float]:
+    """(edges, vertices, edges in loops the FPGA unit runs) a sequential loop touches in
+    all, loops inside included."""
     if loop.kind in ("out_edges", "in_edges"):
         each, e, v = mult * stats.mean_degree, mult * stats.mean_degree, 0.0
     elif loop.kind == "edges":
@@ -146,10 +163,12 @@ def _work(loop: Loop, mult: float, stats: GraphStats, iterations) -> tuple[float
         each, e, v = mult * stats.n, 0.0, mult * stats.n
     else:
         each, e, v = mult * iterations(loop), 0.0, 0.0
+    fe = e if id(loop) in sites else 0.0
     for s, _ in _direct_loops(loop.body):
-        de, dv = _work(s, each, stats, iterations)
+        de, dv, dfe = _work(s, each, stats, iterations, sites)
         e, v = e + de, v + dv
-    return e, v
+        fe += de if id(loop) in sites else dfe
+    return e, v, fe
 
 
 def _direct_loops(body):
@@ -198,15 +217,13 @@ def _guarded(outer: Loop, inner: Loop) -> bool:
     return bool(find(outer.body, False))
 
 
-def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats) -> Nest:
+def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw) -> Nest:
     from frontend.rewrite.core import loop_label
     tables = k.table_map
     edges, nodes = _touch(loop, stats)
     push = 0
     refreshed: dict = {}
     allreduces = 0
-    ok, why = True, ""
-    state_bits = 0
     for s, _ in iter_stmts(loop.body):
         if isinstance(s, Store):
             t = tables[s.table]
@@ -218,22 +235,14 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats) -> Nest:
                     push += 1
             if s.flag:
                 allreduces += 1
-            if s.op not in (None, "min", "max", "add", "or", "and"):
-                ok, why = False, f"reduction {s.op}"
-        for e in stmt_exprs(s):
-            for x in iter_exprs(e):
-                d = getattr(x, "dtype", None)
-                if d is not None and d.kind == "float":
-                    ok, why = False, "it computes with floats (no fixed-point policy)"
-                if isinstance(x, GraphQuery) and x.fn == "has_edge":
-                    ok, why = False, "has_edge needs a random access into the edge list"
-                if isinstance(x, Bin) and x.op in ("/", "//", "%", "**"):
-                    ok, why = False, f"'{x.op}' has no single-cycle hardware unit"
-    if not any(isinstance(s, Loop) and s.is_edge_loop for s, _ in iter_stmts([loop])):
-        ok, why = False, "no edge loop: nothing to stream"
-    for name in refreshed:
-        if tables[name].space == "node":
-            state_bits += tables[name].dtype.np.itemsize * 8
+    inner = {id(x) for x, _ in iter_stmts([loop]) if isinstance(x, Loop)}
+    if not hw.eligible:
+        ok, why = False, hw.why
+    elif inner & set(hw.site_loops):
+        ok, why = True, ""
+    else:
+        ok, why = False, "the edge unit does not run this loop"
+    state_bits = hw.bits_per_vertex if ok else 0
     return Nest(loop_label(loop), runs, edges, nodes, push, refreshed, allreduces, ok, why,
                 state_bits)
 
