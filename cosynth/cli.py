@@ -201,8 +201,11 @@ def _pipeline_options(f):
 @_pipeline_options
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="The directory to write.")
+@click.option("--fpga/--no-fpga", default=None,
+              help="Force the kernel's edge loops onto the blades' FPGAs, or keep them on "
+                   "the CPUs (default: the planner decides).")
 def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-          time_limit, output):
+          time_limit, output, fpga):
     """Write a self-contained build directory: the blade program (C++, OpenMP + MPI), its
     runtime, a Makefile, the plan, the graph shards and a run script (local or hostfile)."""
     from planner import load_manifest
@@ -214,7 +217,7 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
     g = _load_graph(graph_spec, seed, undirected)
     plan, bundle = do_build(k, man, g, parse_cli_args(k.ir, args, g), output, blades=blades,
                             solver=solver, time_limit=time_limit, graph_name=graph_spec,
-                            progress=_progress)
+                            progress=_progress, fpga=fpga)
     click.echo(f"wrote {output}/: blade.cpp, cosynth_rt.hpp, Makefile, run.sh, run.cfg, "
                f"plan.yaml, {len(plan.blades)} graph shard(s)")
     click.echo(f"run it with: {output}/run.sh   (on a cluster: HOSTFILE=hosts "
@@ -230,8 +233,11 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
               help="Seconds before hung blades are stopped.")
 @click.option("--keep", type=click.Path(file_okay=False),
               help="Keep the build and run directory here.")
+@click.option("--fpga/--no-fpga", default=None,
+              help="Force the kernel's edge loops onto the blades' FPGAs (simulated with "
+                   "Verilator), or keep them on the CPUs (default: the planner decides).")
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-             time_limit, output, timeout, keep):
+             time_limit, output, timeout, keep, fpga):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
     from planner import load_manifest
@@ -244,11 +250,98 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
     click.echo(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
     sim = do_simulate(k, man, g, parse_cli_args(k.ir, args, g), blades=blades, solver=solver,
                       time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
-                      workdir=keep, progress=_progress)
+                      workdir=keep, progress=_progress, fpga=fpga)
     report_simulation(sim)
     if output:
         save_results(output, sim.names, sim.results)
         click.echo(f"  saved to {output}")
+
+
+@cli.command()
+@click.argument("spec", metavar="FILE.py:KERNEL")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="The directory to write.")
+@click.option("--variant", "variant_name", metavar="NAME",
+              help="Rewrite variant to build from (default: the first that can go to "
+                   "hardware of async, par, edges, pull).")
+@click.option("--depth", type=int, help="Vertices the unit holds on chip (default: 1024, "
+                                        "or the sample graph's size if larger).")
+@click.option("--graph", "graph_spec", default="kron:4", show_default=True, metavar="SPEC",
+              help="The sample graph of the recorded trace and test bench.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--undirected", is_flag=True, help="Read an edge-list file as undirected.")
+@click.option("--arg", "args", multiple=True, metavar="NAME=VALUE",
+              help="Kernel arguments for the sample run (vertex parameters default to 0).")
+@click.option("--verilator/--no-verilator", default=True, show_default=True,
+              help="Build and run the test bench under Verilator.")
+def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, verilator):
+    """Write a kernel's FPGA edge unit: Verilog (Amaranth), its register map, and a test
+    bench replaying a recorded run; checks it against the interpreter, the lint and
+    Verilator."""
+    from backends.rtl.emit import write_rtl
+
+    from .loader import resolve_kernel
+    k = resolve_kernel(spec)
+    g = _load_graph(graph_spec, seed, undirected)
+    cli_args = _sample_args(k, parse_cli_args(k.ir, args, g))
+    if depth is not None and depth < 1:
+        raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
+    r = write_rtl(k, output, g, cli_args, variant=variant_name, depth=depth,
+                  verilator=verilator, progress=_progress)
+    click.echo(r.regmap.describe())
+    click.echo(f"  sample run: {r.edges} edges in {r.cycles} cycles "
+               f"({r.edges_per_cycle:.3f} edges per clock, run overheads included)")
+    for c in r.checks:
+        click.echo(f"  {c}")
+    click.echo(f"wrote {output}/: {r.unit}.v ({r.verilog_lines} lines), regmap.json, "
+               "regmap.txt, trace.txt, unit_tb.cpp, cosynth_unit.hpp, Makefile, lint.txt, "
+               "report.json")
+
+
+@cli.command()
+@click.argument("spec", metavar="FILE.py:KERNEL")
+@click.option("--family", required=True, type=click.Choice(["ice40", "ecp5"]),
+              help="FPGA family: iCE40 HX8K or ECP5-25F by default.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="The directory to write.")
+@click.option("--device", help="Another part of the family: hx8k, up5k, hx1k; 25k, 45k, 85k.")
+@click.option("--variant", "variant_name", metavar="NAME",
+              help="Rewrite variant to build from (default: the first that can go to "
+                   "hardware).")
+@click.option("--depth", type=int,
+              help="Vertices on chip (default: as many as ~60% of the block RAM holds).")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Placement seed of nextpnr.")
+def bitstream(spec, family, output, device, variant_name, depth, seed):
+    """Synthesize, place and route a kernel's FPGA unit (YoWASP yosys + nextpnr from
+    PyPI) and write the bitstream with a report: LUTs, FFs, BRAM, Fmax, edges/s."""
+    from backends.rtl.bitstream import write_bitstream
+
+    from .loader import resolve_kernel
+    k = resolve_kernel(spec)
+    if depth is not None and depth < 1:
+        raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
+    r = write_bitstream(k, output, family, variant=variant_name, depth=depth,
+                        device=device, seed=seed, progress=_progress)
+    rep = r.report
+    met = "met" if rep["timing_met"] else "NOT met"
+    click.echo(f"unit {rep['unit']} (variant {rep['variant']}, {r.depth} vertices) on "
+               f"{rep['device']} {rep['package']}")
+    click.echo(f"  Fmax {rep['fmax_mhz']:.1f} MHz (target {rep['target_mhz']:g} MHz: {met})"
+               f"  -> {rep['edges_per_second'] / 1e6:.1f} M edges/s at one edge per clock")
+    click.echo(f"  LUTs {rep['luts']}/{rep['luts_total']}, FFs {rep['ffs']}/"
+               f"{rep['ffs_total']}, BRAM {rep['bram']}/{rep['bram_total']}, DSP {rep['dsp']}")
+    click.echo(f"wrote {output}/: {os.path.basename(r.bitstream)}, bitstream.json, "
+               "report.json, top.v, logs (synth.log, pnr.log, pack.log)")
+
+
+def _sample_args(k, given: dict) -> dict:
+    """Arguments for a sample run: vertex parameters without a value default to 0."""
+    out = dict(given)
+    for p in k.ir.params:
+        if p.name not in out and not p.has_default and p.kind == "scalar" and p.node:
+            out[p.name] = 0
+    return out
 
 
 def _progress(msg: str) -> None:
@@ -273,6 +366,18 @@ def report_simulation(sim) -> None:
                           for i in range(min(len(steps), 12)))
         more = f", ... ({len(steps)} in all)" if len(steps) > 12 else ""
         click.echo(f"  supersteps (slowest blade, ms): {shown}{more}")
+    fpga = [(b, st["fpga"], clk) for b, st, clk in
+            zip(sim.plan.blades, sim.stats, sim.fpga_clock_hz or [0] * len(sim.stats))
+            if st.get("fpga", {}).get("fpga")]
+    if fpga:
+        click.echo("  FPGA units (Verilator models of the unit's Verilog):")
+        for b, f, clk in fpga:
+            at = f" = {f['device_cycles'] / clk * 1e3:.3f} ms at {clk / 1e6:g} MHz" \
+                if clk else ""
+            click.echo(f"  {b.blade:5d}  {f['calls']} calls, {f['runs']} runs, "
+                       f"{f['edges']} edges: {f['device_cycles']} cycles ({f['run_cycles']} "
+                       f"streaming, {f['transfer_entries']} loads/readbacks, {f['stalls']} "
+                       f"stalls){at}; host + simulation {f['seconds'] * 1e3:.3f} ms")
     pred = sim.plan.predicted["makespan_s"]
     meas = max(st["total"] for st in sim.stats)
     click.echo(f"  predicted {pred * 1e3:.3f} ms, measured {meas * 1e3:.3f} ms (kernel time, "

@@ -5,6 +5,12 @@
 ``mpirun``, gathers the result and compares it with the IR interpreter and, where the
 kernel has one, its networkx reference.  A mismatch raises ``MismatchError`` naming the
 first differing vertices; a failed or hung blade raises ``ToolError`` naming it.
+
+Mixed plans: when the plan puts blades on their FPGAs, the kernel's edge unit
+(``backends.rtl``) is generated for the blade program, its Verilog verilated (Verilator,
+``backends.rtl.verilator``) and the model linked into the blade program, whose FPGA blades
+call the unit's host stub where the CPU blades run the loop; the simulated FPGA cycles
+are reported beside the CPU times.
 """
 
 from __future__ import annotations
@@ -31,13 +37,15 @@ class SimResult:
     checks: list[str] = field(default_factory=list)
     path: str = ""
     cached_build: bool = False
+    fpga_clock_hz: list = field(default_factory=list)  # per blade: its FPGA's clock, or 0
 
     @property
     def blades(self) -> int:
         return len(self.stats)
 
 
-def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant):
+def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant,
+          fpga=None):
     from planner import make_plan
     if blades is not None:
         if not 1 <= blades <= man.blades:
@@ -48,32 +56,67 @@ def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant
         fixed["blades"] = blades
     if variant is not None:
         fixed["variant"] = variant
+    if fpga is not None:
+        fixed["fpga"] = bool(fpga)
     return make_plan(kfn, man, graph, args, solver=solver, time_limit=time_limit,
                      graph_name=graph_name, fixed=fixed)
 
 
 def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = None,
           solver: str = "cbc", time_limit: float = 10.0, graph_name: str = "",
-          variant: str | None = None, progress=None):
-    """Plan the kernel and write its build directory; returns (plan, bundle)."""
+          variant: str | None = None, progress=None, fpga: bool | None = None):
+    """Plan the kernel and write its build directory; returns (plan, bundle).
+    ``fpga`` True forces the kernel's edge loops onto the FPGAs (False keeps them on the
+    CPUs; None lets the planner choose)."""
     from backends.cpp.bundle import write_bundle
     from planner.stubs import blade_program
     say = progress or (lambda msg: None)
+    if fpga:
+        from backends.rtl.build import unit_for
+        from planner import ManifestError
+        if not any(k.fpga for k in (man.first(blades) if blades else man).kinds):
+            raise ManifestError("has no blade with an FPGA" + (f" among the first {blades}"
+                                                               if blades else ""),
+                                path=man.path, hint="drop --fpga, or use a manifest "
+                                "whose blades have one (manifests/pair.yaml)")
+        unit_for(kfn.ir, variant)  # NotEligible, with the reason, if it cannot go there
     say("planning")
-    plan = _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant)
-    say(f"plan: variant {plan.variant} on {len(plan.blades)} blade(s); writing {out_dir}")
+    plan = _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant,
+                 fpga)
+    on_fpga = [b.device == "fpga" for b in plan.blades]
+    say(f"plan: variant {plan.variant} on {len(plan.blades)} blade(s)"
+        + (f", {sum(on_fpga)} with its FPGA" if any(on_fpga) else "") + f"; writing {out_dir}")
     program = blade_program(kfn.ir, plan.variant)
     bound = kfn.bind(graph, **args)
+    hw, verilog = None, ""
+    if any(on_fpga):
+        hw, verilog = fpga_unit(program, plan.variant, graph.n, progress=say)
     bundle = write_bundle(out_dir, program, graph, bound, plan.shards,
                           source_name=kfn.source_file, plan=plan,
-                          weight_int=kfn.weight_dtype.is_int)
+                          weight_int=kfn.weight_dtype.is_int, hw=hw, verilog=verilog,
+                          fpga_blades=on_fpga)
     return plan, bundle
+
+
+def fpga_unit(program, variant: str, n: int, progress=None):
+    """(emit.FpgaUnit, Verilog) of the edge unit running ``program``'s hardware loops for
+    a graph of ``n`` vertices."""
+    from backends.cpp.emit import FpgaUnit
+    from backends.rtl.kernel import unit_spec
+    from backends.rtl.unit import EdgeUnit, unit_verilog
+    spec = unit_spec(program, variant, name=f"unit_{program.name}")
+    unit = EdgeUnit(spec, max(2, n))
+    if progress:
+        progress(f"FPGA unit {spec.name}: {len(spec.rules)} rule(s) for "
+                 + ", ".join(s.label for s in spec.sites) + f"; {unit.depth} vertices")
+    return FpgaUnit(spec, unit.regmap, spec.name), unit_verilog(unit, spec.name)
 
 
 def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: str = "cbc",
              time_limit: float = 10.0, timeout: float = 600.0, graph_name: str = "",
              variant: str | None = None, workdir: str | None = None, progress=None,
-             check: bool = True, threads: int | None = None) -> SimResult:
+             check: bool = True, threads: int | None = None,
+             fpga: bool | None = None) -> SimResult:
     """Plan, build, compile and run the kernel on local blades; check the result."""
     from backends.cpp.bundle import gather, read_stats
     from backends.cpp.toolchain import compile_program, mpirun
@@ -84,11 +127,24 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         t0 = time.perf_counter()
         plan, bundle = build(kfn, man, graph, args, os.path.join(base, "build"), blades=blades,
                              solver=solver, time_limit=time_limit, graph_name=graph_name,
-                             variant=variant, progress=say)
+                             variant=variant, progress=say, fpga=fpga)
         t_plan = time.perf_counter() - t0
-        say("compiling (g++ -O3 -fopenmp via mpicxx; cached by content)")
         t0 = time.perf_counter()
-        binary, cached = compile_program(bundle.source, defines=bundle.defines)
+        extra = {}
+        if bundle.hw is not None:
+            from backends.rtl import verilator
+            from backends.rtl.emit import RUNTIME as RTL_RUNTIME
+            say("verilating the FPGA unit (Verilator; cached by content)")
+            model = verilator.build_model(bundle.verilog, bundle.hw.top, progress=say)
+            extra = {"includes": (*model.include_dirs, RTL_RUNTIME),
+                     "libraries": tuple(model.libraries), "ldflags": tuple(model.ldflags),
+                     "headers": tuple(os.path.join(RTL_RUNTIME, h) for h in
+                                      ("cosynth_unit.hpp", "cosynth_host.hpp"))}
+            defines = bundle.defines + tuple(c[2:] for c in model.cflags if c.startswith("-D"))
+        else:
+            defines = bundle.defines
+        say("compiling (g++ -O3 -fopenmp via mpicxx; cached by content)")
+        binary, cached = compile_program(bundle.source, defines=defines, **extra)
         t_compile = time.perf_counter() - t0
         say("compiled" + (" (from the cache)" if cached else f" in {t_compile:.1f} s"))
         shutil.copy(binary, os.path.join(bundle.path, "blade"))
@@ -102,7 +158,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         names = _names(kfn.ir)
         sim = SimResult(results, names, plan, stats,
                         {"plan": t_plan, "compile": t_compile, "run": run.seconds},
-                        path=bundle.path if not own_dir else "", cached_build=cached)
+                        path=bundle.path if not own_dir else "", cached_build=cached,
+                        fpga_clock_hz=_fpga_clocks(man, plan, bundle))
         if check:
             say("checking against the IR interpreter and networkx")
             _check(kfn, graph, args, sim)
@@ -110,6 +167,24 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
     finally:
         if own_dir:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def _fpga_clocks(man, plan, bundle) -> list[float]:
+    """Each blade's FPGA clock: the manifest's (or calibrated) one, lowered to the Fmax
+    ``cosynth bitstream`` measured for this unit on the part; 0 for CPU blades."""
+    from backends.rtl import costs
+    out = []
+    for b in plan.blades:
+        if b.device != "fpga" or bundle.hw is None:
+            out.append(0.0)
+            continue
+        kind = man.kind(b.kind)
+        clock = kind.cal("fpga_clock_hz", kind.fpga.clock_hz)
+        got = costs.lookup(bundle.hw.spec, kind.fpga.part)
+        if got and got.get("fmax_mhz"):
+            clock = min(clock, got["fmax_mhz"] * 1e6)
+        out.append(clock)
+    return out
 
 
 def _names(k) -> list[str]:

