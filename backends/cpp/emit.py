@@ -191,6 +191,8 @@ class _Emitter:
         self.edge_kind: dict[str, tuple[str, str]] = {}  # edge var -> (loop kind, of-expr)
         self.edge_of: dict[str, str | None] = {}  # edge var -> the vertex variable it walks
         self.counter = 0
+        self.work: str | None = None  # counters of the nest being measured (nest_done)
+        self.work_loop: Loop | None = None  # its outermost loop
         self.boxed = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)})
         self.node_vars = {s.var for s, _ in iter_stmts(k.body)
                           if isinstance(s, Loop) and s.kind == "nodes"}
@@ -270,6 +272,8 @@ class _Emitter:
         if self.hw is not None:
             self.device_setup()
         decl_at = len(self.lines)
+        self.out("#pragma omp parallel")  # start the thread pool before the clock does
+        self.out("{ (void)0; }")
         self.out("MPI_Barrier(MPI_COMM_WORLD);")
         self.out("const double t_start = now();")
         self.block(k.body)
@@ -421,6 +425,7 @@ class _Emitter:
         self.out("{")
         self.ind += 1
         self.out("const double t_fpga = now();")
+        self.out("int64_t e_fpga = 0; uint64_t c_fpga = 0;  // edges streamed, unit cycles")
         vals = []
         for p in rm.params:
             if p.name == "__num_nodes":
@@ -450,9 +455,10 @@ class _Emitter:
             r = spec.rules[i]
             kind = 1 if r.kind == "in_edges" else 0
             tend = 0 if r.target_end == "src" else 1
-            self.out(f"const bool ch_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
-                     f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target})"
-                     ".changed;")
+            self.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
+                     f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target});")
+            self.out(f"const bool ch_{i} = rr_{i}.changed;")
+            self.out(f"e_fpga += (int64_t)rr_{i}.edges; c_fpga += rr_{i}.cycles;")
             flags.append((i, r))
         projected = self._projected(s) if s.kind in ("nodes", "edges") else False
         for t in targets:
@@ -477,7 +483,8 @@ class _Emitter:
             self.out(f"(void)own_{t};")
         self.out("g_fpga.calls += 1;")
         self.out("{ const double dt = now() - t_fpga; g_fpga.seconds += dt; "
-                 "g_stats.compute += dt; g_stats.superstep.push_back(dt); }")
+                 "g_stats.compute += dt; g_stats.superstep.push_back(dt); "
+                 f"nest_done({line}, e_fpga, 0, dt, c_fpga, true); }}")
         self.ind -= 1
         self.out("}")
         self.ind -= 1
@@ -522,6 +529,9 @@ class _Emitter:
         # a loop over a vertex's edges: its row must be in this blade's structure
         # (always, for the blade's own vertices and for the whole graph; checked otherwise)
         check = "" if self._safe(s.of, "node") else f" G.need_row({of}, {line});"
+        if self.work is not None and self.work_loop is not s:
+            side = "out" if s.kind == "out_edges" else "in"
+            check += f" {self.work}e += G.{side}_end({of}) - G.{side}_begin({of});"
         pre = [f"{{ const int64_t {of} = {self.expr(s.of)};{check}"]
         if s.kind == "out_edges":
             return pre, [f"for (int64_t {s.var} = G.out_begin({of}); {s.var} < "
@@ -544,9 +554,12 @@ class _Emitter:
             self.out(f"for (int64_t {s.var} = {self.expr(s.start)}; {st} > 0 ? {s.var} < "
                      f"{self.expr(s.stop)} : {s.var} > {self.expr(s.stop)}; {s.var} += {st}) {{")
         else:
+            measured = self._measure_sequential(s)
             pre, head = self._header(s, line)
             for h in pre + head:
                 self.out(h)
+            if measured:
+                self.out(f"  ++{self.work}{'v' if s.kind == 'nodes' else 'e'};")
         self.ind += 1
         for name, d in s.locals:
             self.out(f"{ctype(d)} {name}{{}};")
@@ -555,6 +568,21 @@ class _Emitter:
         self.out("}")
         if s.kind == "range" or s.kind in ("out_edges", "in_edges"):
             self.out("}")
+        if s.kind not in ("while", "range") and measured:
+            wk = self.work
+            self.out(f"nest_done({line}, {wk}e, {wk}v, now() - {wk}t); }}")
+            self.work = None
+
+    def _measure_sequential(self, s: Loop) -> bool:
+        """Open the counters of a sequential data loop that is a nest of its own (outside
+        any measured nest).  Parallel nests inside it are measured on their own and
+        their work and time also count for it."""
+        if self.work is not None or self.par is not None:
+            return False
+        wk = self.tmp("w")
+        self.out(f"{{ int64_t {wk}e = 0, {wk}v = 0; const double {wk}t = now();")
+        self.work, self.work_loop = wk, s
+        return True
 
     def parallel(self, s: Loop, line: int):
         """The outermost parallel loop of a nest: OpenMP, atomics, per-thread reductions."""
@@ -586,6 +614,11 @@ class _Emitter:
             t = self.tables[name]
             self.out(f"{ctype(t.dtype)} {name}__acc = {_IDENT[op](t.dtype)};")
             clauses.append(f"reduction({_OMP_OP[op]}:{name}__acc)")
+        wk = self.tmp("w")
+        outer = (self.work, self.work_loop)
+        self.out(f"int64_t {wk}e = 0, {wk}v = 0;  // edges and vertices visited")
+        clauses.append(f"reduction(+:{wk}e, {wk}v)")
+        self.work, self.work_loop = wk, s
         sched = "dynamic, 64" if s.kind == "nodes" else "static"
         wl = self._worklist(s)
         pre, head = self._header(s, line)
@@ -597,6 +630,7 @@ class _Emitter:
         if wl:
             self.out(f"  if (!{wl}all && !{wl}active[{s.var} - {wl}lo]) continue;")
         self.ind += 1
+        self.out(f"++{wk}{'v' if s.kind == 'nodes' else 'e'};")
         for name, d in s.locals:
             self.out(f"{ctype(d)} {name}{{}};")
         self.block(s.body)
@@ -609,9 +643,12 @@ class _Emitter:
         for name, op in scalars.items():
             self.out(f"red_{op}(&{name}, {name}__acc);")
         self.out(f"{{ const double dt = now() - {t0}; g_stats.compute += dt; "
-                 "g_stats.superstep.push_back(dt); }")
+                 f"g_stats.superstep.push_back(dt); nest_done({line}, {wk}e, {wk}v, dt); }}")
+        if outer[0] is not None:
+            self.out(f"{outer[0]}e += {wk}e; {outer[0]}v += {wk}v;")
         self.ind -= 1
         self.out("}")
+        self.work, self.work_loop = outer
         self.par, self.acc, self.snap, self.atomic_tables = None, {}, {}, set()
         self.projected = False
 

@@ -284,6 +284,28 @@ struct Stats {
 };
 inline Stats g_stats;
 
+// The work of each loop nest, by the source line of its outermost loop: how often it ran,
+// the edges and vertices it visited, its seconds, and (FPGA) the unit's clock cycles.
+// What the cost model predicts is compared against this after a run.
+struct NestStat {
+  int64_t runs = 0, edges = 0, nodes = 0;
+  double seconds = 0;
+  uint64_t cycles = 0;
+  bool fpga = false;
+};
+inline std::map<int, NestStat> g_nests;
+
+inline void nest_done(int line, int64_t edges, int64_t nodes, double seconds,
+                      uint64_t cycles = 0, bool fpga = false) {
+  NestStat& s = g_nests[line];
+  s.runs += 1;
+  s.edges += edges;
+  s.nodes += nodes;
+  s.seconds += seconds;
+  s.cycles += cycles;
+  s.fpga = s.fpga || fpga;
+}
+
 inline double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -393,7 +415,17 @@ inline void write_stats(const std::string& path, double total) {
                (long long)g_stats.messages, (long long)g_stats.bytes);
   for (size_t i = 0; i < g_stats.superstep.size(); ++i)
     std::fprintf(f, "%s%.9f", i ? ", " : "", g_stats.superstep[i]);
-  std::fprintf(f, "]}\n");
+  std::fprintf(f, "], \"nests\": {");
+  bool first = true;
+  for (const auto& [line, s] : g_nests) {
+    std::fprintf(f, "%s\"%d\": {\"runs\": %lld, \"edges\": %lld, \"nodes\": %lld, "
+                    "\"seconds\": %.9f, \"cycles\": %llu, \"fpga\": %s}",
+                 first ? "" : ", ", line, (long long)s.runs, (long long)s.edges,
+                 (long long)s.nodes, s.seconds, (unsigned long long)s.cycles,
+                 s.fpga ? "true" : "false");
+    first = false;
+  }
+  std::fprintf(f, "}}\n");
   std::fclose(f);
   std::rename(tmp.c_str(), path.c_str());
 }
