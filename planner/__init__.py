@@ -21,7 +21,8 @@ __all__ = ["make_plan", "load_manifest", "load_plan", "Manifest", "ManifestError
 PLAN_VARIANTS = ("par", "async", "pull", "edges")
 
 
-def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | None = None):
+def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | None = None,
+               laws: dict | None = None):
     """Profiles of the distinct variants; ``alias`` (if given) maps every variant name to
     the one that stands for its program."""
     from cosynth.ir.printer import print_kernel
@@ -37,7 +38,7 @@ def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | Non
         seen[key] = v
         if alias is not None:
             alias[v] = v
-        out[v] = profile(kv, v, stats)
+        out[v] = profile(kv, v, stats, laws=laws)
         steps[v] = st
     return out, steps
 
@@ -80,7 +81,7 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     alias: dict = {}
     if fixed and fixed.get("variant") not in (None, *variants):
         variants = tuple(variants) + (fixed["variant"],)
-    work, steps = _workloads(kfn.ir, stats, variants, alias)
+    work, steps = _workloads(kfn.ir, stats, variants, alias, man.workloads)
     if fixed and "variant" in fixed:
         fixed = {**fixed, "variant": alias[fixed["variant"]]}
     problem = Problem(man, stats, work)

@@ -32,7 +32,8 @@ from .manifest import BladeKind, Manifest
 from .stats import GraphStats
 from .workload import Workload
 
-__all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_cost_factor", "comm_terms"]
+__all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
+           "node_cost_factor", "comm_terms", "cpu_fixed"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -95,6 +96,32 @@ def edge_rate(kind: BladeKind, device: str, w: Workload | None = None) -> float:
     return min(kind.cpu_edges_per_second, mem)
 
 
+def node_rate(kind: BladeKind) -> float:
+    """Vertices per second one blade's cores visit (default: four per edge's time)."""
+    per_core = kind.cal("cpu_vertices_per_second_per_core",
+                        kind.cpu_edges_per_second / kind.cpu_cores / NODE_COST)
+    return per_core * kind.cpu_cores
+
+
+def run_seconds(kind: BladeKind) -> float:
+    """Seconds one execution of a parallel nest costs beyond its work: forking the
+    cores, joining them, the superstep's bookkeeping (default 5 us)."""
+    return kind.cal("cpu_seconds_per_run", 5e-6)
+
+
+def cpu_fixed(kind: BladeKind, w: Workload) -> float:
+    """A blade's seconds that do not shrink with its share: the replicated sequential
+    loops (all of their work on every blade, on one core) and the nests' per-run
+    overheads (calibrated per nest, or the kind's ``cpu_seconds_per_run``)."""
+    e_one = edge_rate(kind, "cpu") / kind.cpu_cores
+    v_one = node_rate(kind) / kind.cpu_cores
+    default = run_seconds(kind)
+    rep = sum(n.runs * (n.cost * (n.edges / e_one + n.nodes / v_one) + (n.overhead or 0.0))
+              for n in w.seq_nests)
+    return rep + sum(n.runs * (default if n.overhead is None else n.overhead)
+                     for n in w.nests)
+
+
 def _link_time(man: Manifest, P: int) -> tuple[float, float]:
     """(seconds per byte a blade sends/receives, seconds of latency per collective)."""
     ic = man.interconnect
@@ -150,10 +177,9 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
             cpu = edge_rate(k, "cpu")
             par_rate = edge_rate(k, "fpga", w) if fpga else cpu
             rep_fpga = w.replicated_fpga_edges if fpga and w.fpga_ok else 0.0
-            compute = share * w.parallel_edges / par_rate + \
-                NODE_COST * vshare * w.parallel_nodes / cpu + \
-                (w.replicated_edges - rep_fpga + NODE_COST * w.replicated_nodes) / cpu + \
-                (rep_fpga / par_rate if rep_fpga else 0.0)
+            edges = share * (w.parallel_edges / par_rate if fpga else w.cpu_edges / cpu)
+            compute = edges + vshare * w.cpu_nodes / node_rate(k) + cpu_fixed(k, w) + \
+                (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
             dram = stats.n * (w.node_bytes + 8) + (0 if cfg.streamed else share) * stats.m * \

@@ -24,6 +24,9 @@ YAML::
     priority: time            # time | cost
     calibration:              # measured figures replacing defaults (cosynth calibrate)
       node: {cpu_edges_per_second_per_core: 1.5e8, fpga_cycles_per_edge: 1.0}
+    workloads:                # measured work laws per kernel variant (cosynth calibrate)
+      bfs/par/1a2b3c4d5e: {nests: {19: {runs: {base: model, r: 1.0, b: 0.0, ref_m: 5e5},
+                                        ...}}}
 
 XML: the same fields as elements and attributes (see ``manifests/blade-manifest.xsd``,
 against which every XML manifest is validated).
@@ -54,6 +57,10 @@ SCHEMA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 CALIBRATABLE = {
     "cpu_edges_per_second_per_core": "edges one core relaxes per second (default: 40M "
                                      "per GHz of clock)",
+    "cpu_vertices_per_second_per_core": "vertices one core visits per second (default: "
+                                        "four times its edge rate)",
+    "cpu_seconds_per_run": "seconds a parallel nest's execution costs beyond its work: "
+                           "fork, join, bookkeeping (default 5 us)",
     "cpu_bytes_per_edge": "DRAM bytes a CPU moves per edge (default 16)",
     "fpga_cycles_per_edge": "FPGA clock cycles per edge (default 1: one edge per clock)",
     "fpga_luts_per_kernel": "LUTs of one edge kernel (default 1500)",
@@ -122,6 +129,7 @@ class Manifest:
     budget_per_hour: float | None
     priority: str
     path: str = field(default="", compare=False)
+    workloads: dict = field(default_factory=dict, compare=False)  # calibrated laws
 
     @property
     def blades(self) -> int:
@@ -327,7 +335,7 @@ def _build(tree, lines: dict, path: str) -> Manifest:
     if not isinstance(tree, dict):
         c.fail("", "the manifest must be a mapping with 'blades:', 'interconnect:', ...")
     known = {"manifest", "blades", "interconnect", "fileserver", "budget", "priority",
-             "calibration"}
+             "calibration", "workloads"}
     for key in tree:
         if key not in known:
             c.fail(key, "unknown field", hint=f"the fields are {', '.join(sorted(known))}")
@@ -414,6 +422,8 @@ def _build(tree, lines: dict, path: str) -> Manifest:
     priority = str(tree.get("priority") or "time")
     if priority not in ("time", "cost"):
         c.fail("priority", f"'{priority}' is not a priority", hint="use 'time' or 'cost'")
+    from .calibration import check_workloads
+    workloads = check_workloads(tree.get("workloads"), c.fail)
     return Manifest(str(tree.get("manifest") or os.path.basename(path)), tuple(kinds),
                     Interconnect(lbw, llat, rack_size, ubw, ulat), fbw, budget, priority,
-                    path)
+                    path, workloads)

@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 
 from .cost import (
     FPGA_BYTES_PER_EDGE,
-    NODE_COST,
     Config,
     Estimate,
     _fpga_use,
     comm_terms,
+    cpu_fixed,
     edge_rate,
     evaluate,
+    node_rate,
 )
 from .ilp import LpBinary, LpMinimize, LpProblem, LpVariable, Solve, lpSum, solve
 from .manifest import Manifest
@@ -145,13 +146,13 @@ class Problem:
             for v in V:
                 wl = self.work[v]
                 fpga = edge_rate(kind, "fpga", wl) if kind.fpga else cpu
-                node = NODE_COST * wl.parallel_nodes / cpu / t_ref
-                rep = (wl.replicated_edges + NODE_COST * wl.replicated_nodes) / cpu / t_ref
+                node = wl.cpu_nodes / node_rate(kind) / t_ref
+                rep = cpu_fixed(kind, wl) / t_ref
                 stream = wl.parallel_edges * FPGA_BYTES_PER_EDGE / man.fileserver_bandwidth \
                     / t_ref
                 comm = {P: tuple(c / t_ref for c in comm_terms(wl, st, man, P, self.cut[P]))
                         for P in self.totals}
-                c_cpu = wl.parallel_edges / cpu / t_ref + node
+                c_cpu = wl.cpu_edges / cpu / t_ref + node
                 c_fpga = wl.parallel_edges / fpga / t_ref + node
                 # replicated edge loops the unit runs: on the FPGA when the kind uses it
                 rf = wl.replicated_fpga_edges if wl.fpga_ok else 0.0
@@ -237,8 +238,7 @@ class Problem:
         """The best variant's time on one blade of the first kind (the model's time unit)."""
         kind = self.man.kinds[0]
         cpu = edge_rate(kind, "cpu")
-        best = min((wl.parallel_edges + wl.replicated_edges + NODE_COST *
-                    (wl.parallel_nodes + wl.replicated_nodes)) / cpu
+        best = min(wl.cpu_edges / cpu + wl.cpu_nodes / node_rate(kind) + cpu_fixed(kind, wl)
                    for wl in self.work.values())
         return max(best, 1e-9)
 

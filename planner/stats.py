@@ -6,7 +6,9 @@
   vertices are split into contiguous ranges (``cut_fraction``, measured on the graph,
   not assumed);
 * an estimate of the number of supersteps of a fixed point: the BFS depth from the
-  highest-degree vertex plus one (``levels``).
+  highest-degree vertex plus one (``levels``);
+* the mean degree of an edge's head (``head_degree``, sum of in x out degrees over m):
+  what a loop over the edges of each edge's endpoint walks, as in triangle counting.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class GraphStats:
     mean_degree: float
     levels: int
     name: str = ""
+    head_degree: float = 0.0  # mean out-degree of an edge's head: sum in*out degree / m
     _graph: object = field(default=None, repr=False, compare=False)
     _cuts: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -34,8 +37,10 @@ class GraphStats:
     def of(cls, g, name: str = "") -> GraphStats:
         deg = g.out_degrees()
         src = int(deg.argmax()) if g.n else 0
+        indeg = np.bincount(g.out_dst, minlength=g.n) if g.n else deg
+        head = float(np.dot(indeg.astype(np.float64), deg)) / g.m if g.m else 0.0
         return cls(g.n, g.m, int(deg.max(initial=0)), float(deg.mean()) if g.n else 0.0,
-                   _levels(g, src), name, g)
+                   _levels(g, src), name, head_degree=head, _graph=g)
 
     @property
     def skew(self) -> float:
@@ -80,7 +85,8 @@ class GraphStats:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "n": self.n, "m": self.m, "max_degree": self.max_degree,
-                "mean_degree": round(self.mean_degree, 3), "levels": self.levels}
+                "mean_degree": round(self.mean_degree, 3), "levels": self.levels,
+                "head_degree": round(self.head_degree, 3)}
 
 
 def _levels(g, src: int) -> int:

@@ -55,6 +55,11 @@ class Nest:
     fpga_ok: bool
     fpga_why: str
     state_bits: int  # bits per vertex of the tables an FPGA unit would keep on chip
+    line: int = 0  # source line of its outermost loop (how a run's measurements name it)
+    cost: float = 1.0  # CPU time of its work relative to the machine's rates (calibrated)
+    calibrated: bool = False  # runs, edges, nodes and cost come from measured laws
+    overhead: float | None = None  # seconds per run beyond its work (calibrated)
+    runs_guessed: bool = False  # runs rest on OTHER_LOOP_ITERATIONS, not on the graph
 
 
 @dataclass
@@ -70,10 +75,27 @@ class Workload:
     notes: list[str] = field(default_factory=list)
     hw: object = field(default=None, compare=False, repr=False)  # costs.FpgaProfile
     replicated_fpga_edges: float = 0.0  # of replicated_edges: in loops the unit can run
+    seq_nests: list[Nest] = field(default_factory=list)  # the replicated loops, outermost
+    fpga_cpe: float = 1.0  # unit cycles per streamed edge (calibrated in simulation)
 
     @property
     def supersteps(self) -> float:
         return max(1.0, sum(n.runs for n in self.nests))
+
+    @property
+    def runs(self) -> float:
+        """Executions of parallel nests: each forks the cores and joins them."""
+        return sum(n.runs for n in self.nests)
+
+    @property
+    def cpu_edges(self) -> float:
+        """Parallel edge work in the machine's edge units (cost factors applied)."""
+        return sum(n.runs * n.edges * n.cost for n in self.nests)
+
+    @property
+    def cpu_nodes(self) -> float:
+        return sum(n.runs * n.nodes * n.cost for n in self.nests)
+
 
     @property
     def parallel_edges(self) -> float:
@@ -92,9 +114,10 @@ class Workload:
 
     @property
     def fpga_cycles_per_edge(self) -> float:
-        """Cycles per streamed edge of the unit: one (the host interleaves the stream so
-        that a vertex's edges do not reach the unit back to back)."""
-        return 1.0
+        """Cycles per streamed edge of the unit: one by design (the host interleaves the
+        stream so that a vertex's edges do not reach the unit back to back), or what
+        ``cosynth calibrate`` measured on the Verilator model."""
+        return self.fpga_cpe
 
     @property
     def fpga_why(self) -> str:
@@ -104,13 +127,18 @@ class Workload:
         return "" if self.fpga_ok else "no edge loop to put on the FPGA"
 
 
-def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None) -> Workload:
+def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None,
+            laws: dict | None = None) -> Workload:
+    """The variant's workload on a graph with ``stats``; ``laws`` (a calibrated
+    manifest's ``workloads``, see ``planner.calibration``) replace the static estimates
+    of the nests they measured."""
     from backends.rtl.costs import fpga_profile
     args = args or {}
     hw = fpga_profile(k, variant)
     n, m = stats.n, stats.m
     nests: list[Nest] = []
     rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0}
+    seq: list[Nest] = []
     sites = frozenset(hw.site_loops) if hw.eligible else frozenset()
     uses_in = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in iter_stmts(k.body))
 
@@ -128,27 +156,48 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
             return float(n)
         return float(m)
 
-    def walk(body, mult: float):
+    def walk(body, mult: float, guessed: bool):
         for s in body:
             if isinstance(s, Loop):
                 if s.is_data_loop and s.schedule != "seq":
                     nests.append(_nest(k, s, mult, stats, hw))
+                    nests[-1].runs_guessed = guessed
                 elif s.is_data_loop:
                     e, v, fe = _work(s, mult, stats, iterations, sites)
                     rep["edges"] += e
                     rep["nodes"] += v
                     rep["fpga_edges"] += fe
+                    seq.append(_seq_nest(s, mult, e, v))
+                    seq[-1].runs_guessed = guessed
                 else:
-                    walk(s.body, mult * iterations(s))
+                    walk(s.body, mult * iterations(s), guessed or _guess(s))
             elif isinstance(s, If):
-                walk(s.then, mult)
-                walk(s.orelse, mult)
-    walk(k.body, 1.0)
+                walk(s.then, mult, guessed)
+                walk(s.orelse, mult, guessed)
+
+    def _guess(loop: Loop) -> bool:  # a convergence loop: OTHER_LOOP_ITERATIONS, a guess
+        c = loop.cond
+        return loop.kind == "while" and not (
+            isinstance(c, Load) or (isinstance(c, Bin) and c.op in ("<", ">", "<=", ">=")))
+    walk(k.body, 1.0, False)
     node_bytes = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
     edge_bytes = 16 + (16 if uses_in else 0) + sum(
         t.dtype.np.itemsize for t in k.tables if t.space == "edge")
-    return Workload(k.name, variant, nests, rep["edges"], rep["nodes"], node_bytes,
-                    edge_bytes, uses_in, hw=hw, replicated_fpga_edges=rep["fpga_edges"])
+    w = Workload(k.name, variant, nests, rep["edges"], rep["nodes"], node_bytes,
+                 edge_bytes, uses_in, hw=hw, replicated_fpga_edges=rep["fpga_edges"],
+                 seq_nests=seq)
+    if laws:
+        from .calibration import apply_laws
+        apply_laws(w, k, laws, stats)
+    return w
+
+
+def _seq_nest(loop: Loop, runs: float, edges: float, nodes: float) -> Nest:
+    """A replicated (sequential) loop as a nest: every blade does all of its work."""
+    from frontend.rewrite.core import loop_label
+    per = max(runs, 1e-300)
+    return Nest(loop_label(loop), runs, edges / per, nodes / per, 0, {}, 0, False,
+                "sequential", 0, line=loop.loc.line if loop.loc is not None else 0)
 
 
 def _work(loop: Loop, mult: float, stats: GraphStats, iterations,
@@ -185,15 +234,40 @@ def _touch(loop: Loop, stats: GraphStats) -> tuple[float, float]:
     """(edges, vertices) one execution of a data loop touches."""
     n, m = stats.n, stats.m
     if loop.kind == "edges":
-        return float(m), 0.0
+        return float(m) + _inner_edges(loop.body, float(m), stats), 0.0
     if loop.kind in ("out_edges", "in_edges"):
-        return stats.mean_degree, 0.0
+        d = stats.mean_degree
+        return d + _inner_edges(loop.body, d, stats), 0.0
     edges = 0.0
-    for s, _ in iter_stmts(loop.body):
-        if isinstance(s, Loop) and s.is_edge_loop:
-            guarded = _guarded(loop, s)
-            edges += m / (stats.levels if guarded else 1.0)
+    for s in _edge_loops(loop.body):
+        count = m / (stats.levels if _guarded(loop, s) else 1.0)
+        edges += count + _inner_edges(s.body, count, stats)
     return edges, float(n)
+
+
+def _edge_loops(body):
+    """The outermost edge loops in ``body`` (through ifs and other loops)."""
+    for s in body:
+        if isinstance(s, Loop):
+            if s.is_edge_loop:
+                yield s
+            else:
+                yield from _edge_loops(s.body)
+        elif isinstance(s, If):
+            yield from _edge_loops(s.then)
+            yield from _edge_loops(s.orelse)
+
+
+def _inner_edges(body, count: float, stats: GraphStats) -> float:
+    """Edges visited by edge loops nested in an edge loop of ``count`` iterations: each
+    walks the edges of an endpoint of the outer edge, whose mean degree is the graph's
+    degree of an edge's endpoint (``GraphStats.head_degree``: high-degree vertices are
+    the endpoints of many edges), not its mean degree."""
+    total = 0.0
+    for s in _edge_loops(body):
+        c = count * stats.head_degree
+        total += c + _inner_edges(s.body, c, stats)
+    return total
 
 
 def _guarded(outer: Loop, inner: Loop) -> bool:
@@ -244,7 +318,7 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw) -> Nest:
         ok, why = False, "the edge unit does not run this loop"
     state_bits = hw.bits_per_vertex if ok else 0
     return Nest(loop_label(loop), runs, edges, nodes, push, refreshed, allreduces, ok, why,
-                state_bits)
+                state_bits, line=loop.loc.line if loop.loc is not None else 0)
 
 
 def _own(loop: Loop, index) -> bool:

@@ -1,0 +1,231 @@
+"""The cost model calibrated by measurement: fitting it, applying it, checking it.
+
+Two kinds of figures come from runs of the generated programs (``cosynth calibrate``
+makes the runs, ``cosynth.calibrate``):
+
+* the machine's, per blade kind (``manifest.CALIBRATABLE``): one core's edge and vertex
+  rates and the seconds a parallel nest's execution costs beyond its work (fork, join,
+  bookkeeping), fitted by non-negative least squares over every measured nest
+  (``fit_machine``), relative errors weighted alike; the FPGA's cycles per edge from the
+  Verilator model;
+* each kernel variant's, in the manifest's ``workloads:`` section keyed by
+  ``workload_key`` (the variant's name and a hash of its IR, so an edited kernel is not
+  matched with old figures): per loop nest (by source line), how its runs, edges per run
+  and vertices per run compare with the static estimate of ``planner.workload``, as a
+  power law in the graph's edge count fitted over the calibration graphs (``fit_law``),
+  and a cost factor: the nest's measured seconds over what the machine's rates give for
+  its measured work (atomics, floating point and random access make some nests dearer
+  per edge than others).
+
+``apply_laws`` puts a variant's laws into its ``Workload``; ``predict_nests`` is what
+the model says a blade's nests take, which ``cosynth simulate`` prints beside what the
+run measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import replace
+
+import numpy as np
+
+__all__ = ["workload_key", "fit_law", "law_at", "apply_laws", "fit_machine",
+           "predict_nests", "check_workloads"]
+
+QUANTITIES = ("runs", "edges", "nodes")
+EXPONENT_RANGE = (-1.0, 2.0)  # a fitted growth law beyond this is noise, not a trend
+
+
+def workload_key(k, variant: str) -> str:
+    """``bfs/par/1a2b3c4d5e``: the variant's name and a hash of its IR text."""
+    from cosynth.ir.printer import print_kernel
+    digest = hashlib.sha256(print_kernel(k).encode()).hexdigest()[:10]
+    return f"{k.name}/{variant}/{digest}"
+
+
+def fit_law(samples: list[tuple[float, float, float]]) -> dict:
+    """A law from (m, measured, estimated) samples.  When the static model has an
+    estimate, it carries the growth with the graph (levels, degrees, sizes), so the law
+    is a constant ratio, ``measured = r * estimated`` (``base: model``, the geometric
+    mean over the samples; fitting a trend to a ratio that wobbles with scheduling only
+    extrapolates the wobble).  When it has none, ``measured = r * (m / ref_m) ** b``
+    (``base: m``), fitted.  ``ref_m`` is the largest calibration graph."""
+    samples = sorted(samples)
+    base = "model" if all(est > 0 for _, _, est in samples) else "m"
+    pts = [(m, meas / est if base == "model" else meas) for m, meas, est in samples
+           if m > 0 and meas > 0]
+    ref_m = samples[-1][0]
+    if not pts:
+        return {"base": base, "r": 0.0, "b": 0.0, "ref_m": ref_m}
+    x = np.log([m / ref_m for m, _ in pts])
+    y = np.log([v for _, v in pts])
+    if base == "model":
+        return {"base": base, "r": float(math.exp(np.mean(y))), "b": 0.0, "ref_m": ref_m}
+    if len(pts) >= 2 and np.ptp(x) > 0:
+        b, a = np.polyfit(x, y, 1)
+        b = float(min(max(b, EXPONENT_RANGE[0]), EXPONENT_RANGE[1]))
+        a = float(np.mean(y - b * x))
+    else:
+        b, a = 0.0, float(y[-1])
+    return {"base": base, "r": float(math.exp(a)), "b": b, "ref_m": float(ref_m)}
+
+
+def law_at(law: dict, m: float, estimate: float) -> float:
+    scale = law["r"] * (m / law["ref_m"]) ** law["b"] if law["ref_m"] > 0 else law["r"]
+    return scale * estimate if law["base"] == "model" else scale
+
+
+def apply_laws(w, k, laws: dict, stats) -> bool:
+    """Replace the static estimates of ``w``'s nests with the calibrated laws of its
+    variant, when the manifest has them; True when it did."""
+    entry = laws.get(workload_key(k, w.variant))
+    if not entry:
+        return False
+    nests = entry.get("nests", {})
+    for nest in (*w.nests, *w.seq_nests):
+        got = nests.get(nest.line) or nests.get(str(nest.line))
+        if not got:
+            continue
+        nest.runs = law_at(got["runs"], stats.m, nest.runs)
+        nest.edges = law_at(got["edges"], stats.m, nest.edges)
+        nest.nodes = law_at(got["nodes"], stats.m, nest.nodes)
+        nest.cost = float(got.get("cost", 1.0))
+        if "overhead" in got:
+            nest.overhead = float(got["overhead"])
+        nest.calibrated = True
+    if w.seq_nests:
+        w.replicated_edges = sum(n.runs * n.edges for n in w.seq_nests)
+        w.replicated_nodes = sum(n.runs * n.nodes for n in w.seq_nests)
+    if entry.get("fpga_cycles_per_edge"):
+        w.fpga_cpe = float(entry["fpga_cycles_per_edge"])
+    w.notes.append(f"calibrated workload {workload_key(k, w.variant)}")
+    return True
+
+
+def fit_machine(rows: list[dict]) -> dict:
+    """One core's rates from measured parallel nests (``runs``, ``edges``, ``nodes``,
+    ``seconds``, ``threads``): seconds = runs * c_run + (edges * c_e + nodes * c_v) /
+    threads, non-negative, each row weighted by 1 / its seconds (relative error).
+    Returns the calibrated fields."""
+    from scipy.optimize import nnls
+    rows = [r for r in rows if r["seconds"] > 0 and r["runs"] > 0]
+    if not rows:
+        raise ValueError("no measured nests to fit")
+    A = np.array([[r["runs"], r["edges"] / r["threads"], r["nodes"] / r["threads"]]
+                  for r in rows], dtype=float)
+    t = np.array([r["seconds"] for r in rows])
+    wgt = 1.0 / t
+    coef, _ = nnls(A * wgt[:, None], t * wgt)
+    c_run, c_e, c_v = (float(c) for c in coef)
+    edges = A[:, 1].sum()
+    if c_e <= 0:  # no edge term survived: the plain average time of an edge
+        c_e = max(float((t - A[:, 0] * c_run).clip(min=0).sum()) / max(edges, 1.0), 1e-12)
+    if c_v <= 0:
+        c_v = c_e / 4
+    return {"cpu_edges_per_second_per_core": 1.0 / c_e,
+            "cpu_vertices_per_second_per_core": 1.0 / c_v,
+            "cpu_seconds_per_run": c_run}
+
+
+def nest_time(samples: list[dict], threads: int, cal: dict, sequential: bool
+              ) -> tuple[float, float]:
+    """A nest's (cost factor, seconds per run) from its measured runs on the calibration
+    graphs: seconds = runs * overhead + cost * (the machine's time for its measured
+    work), non-negative least squares weighted by relative error.  The overhead is what
+    a run costs whatever its work (forking, joining, scanning a worklist); the factor is
+    how much dearer than the machine's average its edges and vertices are (atomics,
+    floating point, random access)."""
+    from scipy.optimize import nnls
+    cores = 1 if sequential else threads
+    rows, t = [], []
+    for rec in samples:
+        if rec["seconds"] <= 0 or rec["runs"] <= 0:
+            continue
+        work = rec["edges"] / (cal["cpu_edges_per_second_per_core"] * cores) + \
+            rec["nodes"] / (cal["cpu_vertices_per_second_per_core"] * cores)
+        rows.append((rec["runs"], work))
+        t.append(rec["seconds"])
+    if not rows:
+        return 1.0, cal["cpu_seconds_per_run"]
+    A, t = np.array(rows, dtype=float), np.array(t)
+    if len(rows) >= 2 and A[:, 1].max() > 0:
+        wgt = 1.0 / t
+        (over, cost), _ = nnls(A * wgt[:, None], t * wgt)
+        if cost > 0:
+            return float(cost), float(over)
+    # one graph, or no work term: the default overhead, the rest is work
+    over = cal["cpu_seconds_per_run"]
+    i = int(np.argmax(t))
+    work = A[i, 1]
+    if work <= 0:
+        return 1.0, float(t[i] / A[i, 0])
+    return float(max(t[i] - A[i, 0] * over, 0.05 * t[i]) / work), float(over)
+
+
+def predict_nests(w, kind, threads: int, share: float, vshare: float,
+                  fpga_clock: float = 0.0) -> dict[int, dict]:
+    """What the model predicts one blade's nests do in a run: by source line, runs,
+    edges, vertices and seconds (parallel nests: the blade's share; replicated ones: all
+    of it), on ``threads`` cores (or the FPGA at ``fpga_clock`` for the nests it runs)."""
+    from .cost import edge_rate, node_rate, run_seconds
+    k = replace(kind, cpu_cores=max(1, threads))
+    e_rate, v_rate, c_run = edge_rate(k, "cpu"), node_rate(k), run_seconds(k)
+    one = e_rate / k.cpu_cores
+    out = {}
+    for n in w.nests:
+        edges, nodes = n.runs * n.edges * share, n.runs * n.nodes * vshare
+        if fpga_clock and n.fpga_ok:
+            sec = edges * w.fpga_cycles_per_edge / fpga_clock
+            dev = "fpga"
+        else:
+            over = c_run if n.overhead is None else n.overhead
+            sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate)
+            dev = "cpu"
+        out[n.line] = {"label": n.label, "runs": n.runs, "edges": edges, "nodes": nodes,
+                       "seconds": sec, "device": dev, "calibrated": n.calibrated}
+    for n in w.seq_nests:
+        v_one = v_rate / k.cpu_cores
+        sec = n.cost * n.runs * (n.edges / one + n.nodes / v_one) + \
+            n.runs * (n.overhead or 0.0)
+        out[n.line] = {"label": n.label, "runs": n.runs, "edges": n.runs * n.edges,
+                       "nodes": n.runs * n.nodes, "seconds": sec, "device": "cpu",
+                       "calibrated": n.calibrated, "replicated": True}
+    return out
+
+
+def check_workloads(tree, fail) -> dict:
+    """Validate a manifest's ``workloads:`` section; ``fail(path, what)`` raises."""
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        fail("workloads", "must map kernel variants (name/variant/hash) to measured laws")
+    out = {}
+    for key, entry in tree.items():
+        p = f"workloads.{key}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("nests", {}), dict):
+            fail(p, "must be a mapping with 'nests:' (source line -> laws)")
+        nests = {}
+        for line, laws in entry.get("nests", {}).items():
+            q = f"{p}.nests.{line}"
+            try:
+                line = int(line)
+            except (TypeError, ValueError):
+                fail(q, "nests are keyed by source line numbers")
+            if not isinstance(laws, dict):
+                fail(q, "must map runs/edges/nodes to laws and give a cost")
+            for name in QUANTITIES:
+                law = laws.get(name)
+                if not isinstance(law, dict) or law.get("base") not in ("model", "m") or \
+                        not all(isinstance(law.get(x), (int, float)) for x in ("r", "b",
+                                                                               "ref_m")):
+                    fail(f"{q}.{name}", "a law is {base: model|m, r: number, b: number, "
+                         "ref_m: number}")
+            if not isinstance(laws.get("cost", 1.0), (int, float)) or laws.get("cost", 1) <= 0:
+                fail(f"{q}.cost", "a cost factor is a positive number")
+            over = laws.get("overhead", 0.0)
+            if not isinstance(over, (int, float)) or over < 0:
+                fail(f"{q}.overhead", "seconds per run: a number, zero or more")
+            nests[line] = laws
+        out[str(key)] = {**entry, "nests": nests}
+    return out
