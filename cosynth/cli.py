@@ -258,6 +258,54 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
 
 
 @cli.command()
+@click.option("--manifest", "manifest_path", required=True, metavar="MANIFEST",
+              help="The manifest to calibrate (it is read, never written).")
+@click.option("-o", "--output", metavar="COPY.yaml",
+              help="Where to write the calibrated copy (default: NAME.calibrated.yaml in "
+                   "the current folder).")
+@click.option("--kernel", "kernel_specs", multiple=True, metavar="FILE.py:KERNEL",
+              help="Kernels to measure (repeatable; default: the seven examples and "
+                   "sssp_int).")
+@click.option("--graph", "graph_specs", multiple=True, metavar="SPEC",
+              help="Calibration graphs (repeatable; default: kron:11, kron:12, kron:13).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=int, help="Cores to measure with (default: all).")
+@click.option("--fpga/--no-fpga", default=True, show_default=True,
+              help="Also measure the FPGA units' cycles per edge (Verilator).")
+def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, fpga):
+    """Measure this machine (generated C++ per core, FPGA units in simulation) and the
+    kernels' work, and write the calibrated fields into a copy of the manifest."""
+    from .calibrate import DEFAULT_GRAPHS
+    from .calibrate import calibrate as do_calibrate
+    from .loader import resolve_kernel
+    if output is None:
+        stem = os.path.splitext(os.path.basename(manifest_path))[0]
+        output = f"{stem}.calibrated.yaml"
+    kernels = [resolve_kernel(s) for s in kernel_specs] or None
+    cal = do_calibrate(manifest_path, output, kernels=kernels,
+                       graphs=graph_specs or DEFAULT_GRAPHS, threads=threads, fpga=fpga,
+                       progress=_progress, seed=seed)
+    m = cal.machine
+    click.echo(f"this machine, one core: {m['cpu_edges_per_second_per_core'] / 1e6:.1f} M "
+               f"edges/s, {m['cpu_vertices_per_second_per_core'] / 1e6:.1f} M vertices/s, "
+               f"{m['cpu_seconds_per_run'] * 1e6:.2f} us per parallel nest run")
+    for kind, fields in cal.fpga.items():
+        if fields:
+            click.echo(f"{kind}: FPGA clock {fields['fpga_clock_hz'] / 1e6:.1f} MHz "
+                       "(measured Fmax)")
+    click.echo("kernel variant                      nest                          "
+               "cost  cycles/edge")
+    for key, entry in cal.workloads.items():
+        cpe = entry.get("fpga_cycles_per_edge")
+        for law in entry["nests"].values():
+            click.echo(f"{key:34s}  {law['label'][:28]:28s}  {law['cost']:5.2f}  "
+                       + (f"{cpe:.3f}" if cpe else "-"))
+    for note in cal.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"wrote {output} (plan with --manifest {output})")
+
+
+@cli.command()
 @click.argument("spec", metavar="FILE.py:KERNEL")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="The directory to write.")
@@ -380,10 +428,39 @@ def report_simulation(sim) -> None:
                        f"stalls){at}; host + simulation {f['seconds'] * 1e3:.3f} ms")
     pred = sim.plan.predicted["makespan_s"]
     meas = max(st["total"] for st in sim.stats)
-    click.echo(f"  predicted {pred * 1e3:.3f} ms, measured {meas * 1e3:.3f} ms (kernel time, "
-               "slowest blade)")
+    click.echo(f"  plan's prediction {pred * 1e3:.3f} ms on the manifest's machines; measured "
+               f"{meas * 1e3:.3f} ms here (kernel time, slowest blade)")
+    report_prediction(sim)
     for c in sim.checks:
         click.echo(f"  {c}")
+
+
+def report_prediction(sim) -> None:
+    """Predicted vs measured per loop nest (the kernels a plan places) and per blade, with
+    the threads each local blade had."""
+    if not sim.predicted:
+        return
+    cal = any(r["calibrated"] for b in sim.predicted for r in b["nests"])
+    click.echo(f"  predicted vs measured here ({sim.threads} thread(s) per blade; "
+               + ("calibrated model" if cal else "uncalibrated defaults: run cosynth "
+                  "calibrate for a model of this machine") + "):")
+    click.echo("  blade  nest                                      device  predicted   "
+               "measured   error")
+    for b in sim.predicted:
+        for r in b["nests"]:
+            label = r["label"] + (" [replicated]" if r["replicated"] else "")
+            click.echo(f"  {b['blade']:5d}  {label[:40]:40s}  {r['device']:6s} "
+                       f"{r['predicted_s'] * 1e3:9.3f}ms {r['measured_s'] * 1e3:9.3f}ms  "
+                       f"{_error(r['predicted_s'], r['measured_s'])}")
+        click.echo(f"  {b['blade']:5d}  {'all nests of the blade':40s}  {b['device']:6s} "
+                   f"{b['predicted_s'] * 1e3:9.3f}ms {b['measured_s'] * 1e3:9.3f}ms  "
+                   f"{_error(b['predicted_s'], b['measured_s'])}")
+
+
+def _error(pred: float, meas: float) -> str:
+    if meas <= 0:
+        return "   -" if pred <= 0 else "  (not run)"
+    return f"{100 * (pred - meas) / meas:+6.0f}%"
 
 
 def _write_text(path: str, text: str) -> None:

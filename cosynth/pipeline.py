@@ -38,6 +38,8 @@ class SimResult:
     path: str = ""
     cached_build: bool = False
     fpga_clock_hz: list = field(default_factory=list)  # per blade: its FPGA's clock, or 0
+    threads: int = 1  # OpenMP threads each blade ran with
+    predicted: list = field(default_factory=list)  # per blade: comparison (see compare)
 
     @property
     def blades(self) -> int:
@@ -159,7 +161,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         sim = SimResult(results, names, plan, stats,
                         {"plan": t_plan, "compile": t_compile, "run": run.seconds},
                         path=bundle.path if not own_dir else "", cached_build=cached,
-                        fpga_clock_hz=_fpga_clocks(man, plan, bundle))
+                        fpga_clock_hz=_fpga_clocks(man, plan, bundle), threads=nthreads)
+        sim.predicted = compare(kfn, man, graph, args, sim, graph_name)
         if check:
             say("checking against the IR interpreter and networkx")
             _check(kfn, graph, args, sim)
@@ -167,6 +170,51 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
     finally:
         if own_dir:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list[dict]:
+    """Per blade, what the (calibrated, when the manifest is) cost model predicts its
+    nests take, with the threads this run gave each blade, beside what they measured:
+    ``{"blade", "nests": [{line, label, device, predicted, measured, runs, ...}],
+    "predicted_s", "measured_s"}``.  An FPGA nest's measured time is its simulated unit
+    cycles at the blade's FPGA clock; a CPU nest's its seconds."""
+    from frontend.rewrite import variant as make_variant
+    from planner.calibration import predict_nests
+    from planner.stats import GraphStats
+    from planner.workload import profile
+    plan = sim.plan
+    kv, _ = make_variant(kfn.ir, plan.variant)
+    stats = GraphStats.of(graph, graph_name)
+    w = profile(kv, plan.variant, stats, kfn.bind(graph, **args), laws=man.workloads)
+    out = []
+    for b, st, clock in zip(plan.blades, sim.stats, sim.fpga_clock_hz or
+                            [0.0] * len(plan.blades)):
+        kind = man.kind(b.kind)
+        share = stats.edges_in(b.lo, b.hi) / stats.m if stats.m else 1.0
+        vshare = (b.hi - b.lo) / stats.n if stats.n else 1.0
+        pred = predict_nests(w, kind, sim.threads, share, vshare,
+                             clock if b.device == "fpga" else 0.0)
+        got = {int(line): rec for line, rec in st.get("nests", {}).items()}
+        rows = []
+        for line, p in pred.items():
+            rec = got.get(line)
+            if rec is None:
+                meas = 0.0
+            elif rec["fpga"] and clock:
+                meas = rec["cycles"] / clock
+            else:
+                meas = rec["seconds"]
+            rows.append({"line": line, "label": p["label"], "device": p["device"],
+                         "calibrated": p["calibrated"], "predicted_s": p["seconds"],
+                         "measured_s": meas, "predicted_runs": p["runs"],
+                         "measured_runs": rec["runs"] if rec else 0,
+                         "predicted_edges": p["edges"],
+                         "measured_edges": rec["edges"] if rec else 0,
+                         "replicated": p.get("replicated", False)})
+        out.append({"blade": b.blade, "kind": b.kind, "device": b.device, "nests": rows,
+                    "predicted_s": sum(r["predicted_s"] for r in rows),
+                    "measured_s": sum(r["measured_s"] for r in rows)})
+    return out
 
 
 def _fpga_clocks(man, plan, bundle) -> list[float]:

@@ -1,0 +1,234 @@
+"""``cosynth calibrate``: measure this machine and the kernels, write a calibrated copy of
+a manifest.
+
+For every kernel (by default the examples) and every distinct program among its planning
+variants, the generated C++ runs on one blade with all of this machine's cores on each
+calibration graph (by default Kronecker graphs of scales 11, 12 and 13); the program measures
+each loop nest's runs, edges, vertices and seconds.  From those:
+
+* every blade kind's CPU fields (``planner.calibration.fit_machine``): this machine's
+  one-core edge and vertex rates and per-run overhead -- the calibrated copy describes
+  the machine the measurement ran on, so use it to plan for machines like this one;
+* each variant's work laws and cost factors (``planner.calibration.fit_law``), in the
+  copy's ``workloads:`` section;
+* for blade kinds with an FPGA and kernels the edge unit runs, the unit's cycles per
+  edge, measured on the Verilator model of its Verilog on the largest calibration graph,
+  and the clock: the lower of the manifest's and the Fmax ``cosynth bitstream``
+  measured for the unit on the kind's part, when it has been measured.
+
+The copy is written to a temporary file and renamed; the user's manifest is never
+written.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import yaml
+
+from .errors import ArgumentError
+
+__all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels"]
+
+DEFAULT_GRAPHS = ("kron:11", "kron:12", "kron:13")
+EXAMPLES = ("bfs", "sssp", "sssp_int", "pagerank", "cc", "kcore", "tc", "bc")
+
+
+@dataclass
+class Calibration:
+    path: str
+    machine: dict  # calibrated CPU fields (the same for every kind: this machine)
+    fpga: dict = field(default_factory=dict)  # kind -> fields
+    workloads: dict = field(default_factory=dict)
+    runs: list[dict] = field(default_factory=list)  # what was measured, for the report
+    notes: list[str] = field(default_factory=list)
+
+
+def default_kernels() -> list:
+    from .loader import load_kernels
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "examples")
+    out = []
+    for name in EXAMPLES:
+        path = os.path.join(root, ("sssp" if name == "sssp_int" else name) + ".py")
+        out.append(load_kernels(path)[name])
+    return out
+
+
+def _sample_args(kfn, graph) -> dict:
+    args = {}
+    for p in kfn.ir.params:
+        if p.kind == "scalar" and p.node and not p.has_default:
+            args[p.name] = int(np.argmax(graph.out_degrees())) if graph.n else 0
+    return args
+
+
+def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT_GRAPHS,
+              threads: int | None = None, fpga: bool = True, progress=None,
+              timeout: float = 900.0, seed: int = 0) -> Calibration:
+    """Measure, fit, and write the calibrated copy of ``manifest_path`` to ``out_path``."""
+    from frontend.rewrite import variant as make_variant
+    from planner import PLAN_VARIANTS, load_manifest
+    from planner.calibration import fit_law, fit_machine, nest_time, workload_key
+    from planner.stats import GraphStats
+    from planner.workload import profile
+
+    from .graphio import parse_graph_spec
+    from .ir.printer import print_kernel
+    from .pipeline import simulate
+
+    say = progress or (lambda msg: None)
+    if os.path.abspath(out_path) == os.path.abspath(manifest_path):
+        raise ArgumentError(f"-o {out_path} is the manifest itself: calibrate writes a copy",
+                            hint="give another file, e.g. -o calibrated.yaml")
+    if not out_path.endswith((".yaml", ".yml")):
+        raise ArgumentError(f"-o {out_path}: the calibrated copy is written as YAML",
+                            hint="name it .yaml")
+    folder = os.path.dirname(os.path.abspath(out_path))
+    if not os.path.isdir(folder):
+        raise ArgumentError(f"-o {out_path}: folder '{folder}' does not exist")
+    man = load_manifest(manifest_path)
+    kernels = list(kernels) if kernels else default_kernels()
+    T = threads or os.cpu_count() or 1
+    one = replace(man, kinds=(replace(man.kinds[0], count=1, calibration={}),),
+                  workloads={})
+    loaded = []
+    for spec in graphs:
+        g = parse_graph_spec(spec, seed=seed)
+        loaded.append((g, spec, GraphStats.of(g, spec)))
+    loaded.sort(key=lambda x: x[2].m)
+    cal = Calibration(out_path, {})
+    measured: dict[str, dict] = {}  # key -> {"static": [(stats, workload)], "runs": [...]}
+    for kfn in kernels:
+        seen = set()
+        for v in PLAN_VARIANTS:
+            kv, _ = make_variant(kfn.ir, v)
+            text = print_kernel(kv)
+            if text in seen:
+                continue
+            seen.add(text)
+            key = workload_key(kv, v)
+            entry = measured.setdefault(key, {"kernel": kfn, "variant": v, "kv": kv,
+                                              "samples": []})
+            for g, gname, st in loaded:
+                say(f"{kfn.name} ({v}) on {gname}: {g.n} vertices, {g.m} edges")
+                sim = simulate(kfn, one, g, _sample_args(kfn, g), blades=1, variant=v,
+                               fpga=False, threads=T, check=False, graph_name=gname,
+                               timeout=timeout)
+                nests = {int(line): rec for line, rec in sim.stats[0]["nests"].items()}
+                entry["samples"].append((st, profile(kv, v, st), nests))
+                cal.runs.append({"kernel": kfn.name, "variant": v, "graph": gname,
+                                 "compute_s": sim.stats[0]["compute"],
+                                 "total_s": sim.stats[0]["total"]})
+    # ---- the machine: one core's rates over every measured parallel nest
+    rows = []
+    for entry in measured.values():
+        for _st, w, nests in entry["samples"]:
+            for n in w.nests:
+                rec = nests.get(n.line)
+                if rec and not rec["fpga"] and rec["runs"] > 0:
+                    rows.append({**rec, "threads": T})
+    cal.machine = fit_machine(rows)
+    say("this machine, one core: {:.3g} edges/s, {:.3g} vertices/s, {:.3g} us per nest run"
+        .format(cal.machine["cpu_edges_per_second_per_core"],
+                cal.machine["cpu_vertices_per_second_per_core"],
+                cal.machine["cpu_seconds_per_run"] * 1e6))
+    # ---- the kernels: work laws and cost factors per nest
+    for key, entry in measured.items():
+        laws: dict = {}
+        _, w_ref, _ = entry["samples"][-1]
+        for n in (*w_ref.nests, *w_ref.seq_nests):
+            samples = {q: [] for q in ("runs", "edges", "nodes")}
+            for st, w, nests in entry["samples"]:
+                est = next((x for x in (*w.nests, *w.seq_nests) if x.line == n.line), None)
+                rec = nests.get(n.line) or {"runs": 0, "edges": 0, "nodes": 0}
+                per = max(rec["runs"], 1)
+                # a guessed iteration count carries no growth with the graph: fit it
+                samples["runs"].append((st.m, rec["runs"], est.runs if est and not
+                                        est.runs_guessed else 0.0))
+                samples["edges"].append((st.m, rec["edges"] / per, est.edges if est else 0))
+                samples["nodes"].append((st.m, rec["nodes"] / per, est.nodes if est else 0))
+            sequential = any(n is x for x in w_ref.seq_nests)
+            recs = [nests[n.line] for _, _, nests in entry["samples"] if n.line in nests]
+            cost, overhead = nest_time(recs, T, cal.machine, sequential)
+            laws[n.line] = {q: fit_law(s) for q, s in samples.items()}
+            laws[n.line].update(cost=cost, overhead=overhead, label=n.label)
+        cal.workloads[key] = {"nests": laws, "graphs": [s[0].name for s in entry["samples"]]}
+    # ---- FPGAs: the unit's cycles per edge on the Verilator model, the clock
+    if fpga:
+        _calibrate_fpga(man, measured, loaded[-1], cal, T, say, timeout)
+    _write_copy(manifest_path, out_path, man, cal)
+    load_manifest(out_path)  # the copy must read back
+    return cal
+
+
+def _calibrate_fpga(man, measured, graph, cal: Calibration, T: int, say, timeout) -> None:
+    from backends.rtl.costs import fpga_profile
+
+    from .pipeline import simulate
+    kinds = [k for k in man.kinds if k.fpga is not None]
+    if not kinds:
+        return
+    g, gname, _ = graph
+    kind = kinds[0]
+    one = replace(man, kinds=(replace(kind, count=1, calibration={}),), workloads={})
+    for key, entry in measured.items():
+        if not fpga_profile(entry["kv"], entry["variant"]).eligible:
+            continue
+        kfn, v = entry["kernel"], entry["variant"]
+        say(f"{kfn.name} ({v}) on the FPGA unit (Verilator) on {gname}")
+        sim = simulate(kfn, one, g, _sample_args(kfn, g), blades=1, variant=v, fpga=True,
+                       threads=T, check=False, graph_name=gname, timeout=timeout)
+        recs = [r for r in sim.stats[0]["nests"].values() if r["fpga"]]
+        edges = sum(r["edges"] for r in recs)
+        if edges:
+            cal.workloads[key]["fpga_cycles_per_edge"] = \
+                sum(r["cycles"] for r in recs) / edges
+    for kind in kinds:
+        fields = {}
+        fmax = [fig["fmax_hz"] for e in measured.values()
+                if (fig := fpga_profile(e["kv"], e["variant"]).figures(kind.fpga.part))
+                and fig.get("fmax_hz")]
+        if fmax:
+            fields["fpga_clock_hz"] = min(kind.fpga.clock_hz, min(fmax))
+        else:
+            cal.notes.append(f"{kind.name}: no Fmax measured for {kind.fpga.part} "
+                             "(cosynth bitstream); its clock stays the manifest's")
+        cal.fpga[kind.name] = fields
+
+
+def _write_copy(src: str, out: str, man, cal: Calibration) -> None:
+    from planner.manifest import _read_xml, _read_yaml
+    tree, _ = (_read_xml if src.lower().endswith(".xml") else _read_yaml)(src)
+    tree = dict(tree)
+    calib = {}
+    for k in man.kinds:
+        fields = {**cal.machine, **cal.fpga.get(k.name, {})}
+        calib[k.name] = {name: float(f"{v:.6g}") for name, v in fields.items()}
+    tree["calibration"] = calib
+    tree["workloads"] = _plain(cal.workloads)
+    head = (f"# {os.path.basename(src)} calibrated by `cosynth calibrate` on this machine "
+            f"({os.cpu_count()} cores)\n# graphs: "
+            + ", ".join(sorted({g for e in cal.workloads.values() for g in e["graphs"]}))
+            + "\n")
+    text = head + yaml.safe_dump(tree, sort_keys=False, width=100)
+    folder = os.path.dirname(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, out)
+
+
+def _plain(x):
+    if isinstance(x, dict):
+        return {(k if isinstance(k, (str, int)) else str(k)): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, float):
+        return float(f"{x:.6g}")
+    if isinstance(x, np.generic):
+        return _plain(x.item())
+    return x
