@@ -121,6 +121,17 @@ def main():
     a = ap.parse_args()
     single = load_manifest(f"{ROOT}/manifests/single.yaml")
     rack = load_manifest(f"{ROOT}/manifests/rack16.yaml")
+    # the planner's choice with the defaults, and with a model calibrated on this machine
+    # (kron-11..13: smaller graphs than the benchmark's)
+    import tempfile
+
+    from cosynth.calibrate import calibrate
+    cal_path = os.path.join(tempfile.mkdtemp(prefix="cosynth-bench-"), "single.cal.yaml")
+    kernels = [load_kernels(f"{ROOT}/examples/{n}.py")[n] for n in a.algorithms]
+    t0 = time.perf_counter()
+    calibrate(f"{ROOT}/manifests/single.yaml", cal_path, kernels=kernels, fpga=False)
+    print(f"calibrated in {time.perf_counter() - t0:.1f} s", flush=True)
+    calibrated = load_manifest(cal_path)
     rows = []
     for scale in a.scales:
         g = cs.Graph.kronecker(scale, seed=0)
@@ -132,6 +143,7 @@ def main():
             args = {"source": src} if name in ("bfs", "sssp") else {}
             from planner import make_plan
             chosen = make_plan(k, single, g, args).variant
+            chosen_cal = make_plan(k, calibrated, g, args).variant
             times, out = {}, None
             for v in PLAN_VARIANTS:
                 t, sim = cosynth_time(k, single, g, args, v, 1, a.repeat, os.cpu_count())
@@ -149,13 +161,16 @@ def main():
             row = {"algorithm": name, "graph": f"kron-{scale}", "n": g.n, "m": g.m,
                    "cosynth_variants_s": times, "planner_variant": chosen,
                    "best_variant": best_v, "cosynth_s": times[best_v],
-                   "cosynth_planner_choice_s": times[chosen], "igraph_s": t_ig,
+                   "cosynth_planner_choice_s": times[chosen],
+                   "planner_variant_calibrated": chosen_cal,
+                   "cosynth_calibrated_choice_s": times[chosen_cal], "igraph_s": t_ig,
                    "graphblas_s": t_gb, "igraph_over_cosynth": t_ig / times[best_v],
                    "graphblas_over_cosynth": t_gb / times[best_v],
                    "blades_s": {"1": times[best_v], "2": multi[2], "4": multi[4]}}
             rows.append(row)
             print(f"kron-{scale} {name:8s} cosynth {times[best_v] * 1e3:9.2f} ms ({best_v}; "
-                  f"planner: {chosen} {times[chosen] * 1e3:.2f} ms)  igraph "
+                  f"planner: {chosen} {times[chosen] * 1e3:.2f} ms, calibrated planner: "
+                  f"{chosen_cal} {times[chosen_cal] * 1e3:.2f} ms)  igraph "
                   f"{t_ig * 1e3:9.2f} ms ({t_ig / times[best_v]:5.2f}x)  graphblas "
                   f"{t_gb * 1e3:9.2f} ms ({t_gb / times[best_v]:5.2f}x)  2 blades "
                   f"{multi[2] * 1e3:.2f} ms  4 blades {multi[4] * 1e3:.2f} ms", flush=True)
