@@ -732,6 +732,12 @@ class _Emitter:
                         continue
                     out.add(id(x))
         walk(par.body)
+        # an owner's own entry is shared too when the nest also reduces into the same
+        # table at other iterations' entries: all its reductions into it go atomic
+        tables = {x.table for x, _ in iter_stmts(par.body) if id(x) in out}
+        for x, _ in iter_stmts(par.body):
+            if isinstance(x, Store) and x.op is not None and x.table in tables:
+                out.add(id(x))
         return out
 
     def _local_dtype(self, name: str) -> DType:
