@@ -15,8 +15,8 @@
    cycles and their time at the unit's clock.
 3. The calibrated model: ``cosynth calibrate`` on ``manifests/single.yaml`` (kron-11 to
    kron-13), then one-blade runs of the kernels on larger Kronecker graphs; the
-   prediction error of each kernel (its blade's nests) and of each nest that takes a
-   tenth of the time or more.  Goal: under 25% on kron-16/18.
+   prediction error of each kernel (its blade's nests; the fastest of three runs) and of
+   each nest that takes a tenth of the time or more.  Goal: under 25% on kron-16/18.
 """
 
 from __future__ import annotations
@@ -115,9 +115,16 @@ def predictions(kernels, scales, workdir: str) -> dict:
             k = kernels[name]
             if name == "tc" and scale > 16:
                 continue  # hours of work at kron-18: its nested loop grows as sum deg^2
-            sim = simulate(k, man, g, _args(k, g), blades=1, graph_name=f"kron:{scale}",
-                           check=scale <= 16)
-            b = sim.predicted[0]
+            # the fastest of three runs, nest by nest (interference only adds time)
+            sims = [simulate(k, man, g, _args(k, g), blades=1, graph_name=f"kron:{scale}",
+                             check=i == 0 and scale <= 16 and name != "tc")
+                    for i in range(3)]
+            sim = sims[0]
+            b = dict(sim.predicted[0])
+            b["nests"] = [dict(r, measured_s=min(s.predicted[0]["nests"][i]["measured_s"]
+                                                 for s in sims))
+                          for i, r in enumerate(b["nests"])]
+            b["measured_s"] = sum(r["measured_s"] for r in b["nests"])
             err = (b["predicted_s"] - b["measured_s"]) / b["measured_s"]
             nests = [{"label": r["label"], "predicted_s": r["predicted_s"],
                       "measured_s": r["measured_s"],
