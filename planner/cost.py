@@ -13,7 +13,8 @@ Per blade, over the whole run (``Workload`` counts the work):
   bounded by DRAM bandwidth at 16 bytes per edge; vertex work costs a quarter of an edge;
   sequential (replicated) loops run whole on every blade;
 * communication, per run of a parallel nest: pushed reductions (one message of
-  8 + value bytes per cut edge per reduction) and mirror refreshes (every blade receives
+  8 + value bytes per cut edge per reduction, at most one per entry other blades own:
+  the outbox combines them) and mirror refreshes (every blade receives
   the entries it does not own of every table the nest wrote) over the blade's link --
   traffic to other racks goes over the rack uplink, shared by the rack -- plus one
   tree-latency (``ceil(log2 P)`` hops) per collective;
@@ -144,9 +145,16 @@ def comm_terms(w: Workload, stats: GraphStats, man: Manifest, P: int, cut: float
     share_coeff, fixed = 0.0, 0.0
     for nest in w.nests:
         itemsize = max(nest.refreshed.values(), default=8)
-        # pushed reductions: my edges that cross to another blade, one message each
-        share_coeff += nest.runs * nest.push_reductions * nest.edges * cut * \
-            (8 + itemsize) * per_byte
+        # pushed reductions: my edges that cross to another blade, one message each --
+        # combined per target entry in the outbox, so never more than the entries other
+        # blades own (n (1 - 1/P)) per run and reduction
+        msgs = nest.edges * cut
+        if msgs / P > stats.n * (1 - 1 / P):
+            fixed += nest.runs * nest.push_reductions * stats.n * (1 - 1 / P) * \
+                (8 + itemsize) * per_byte
+        else:
+            share_coeff += nest.runs * nest.push_reductions * msgs * (8 + itemsize) * \
+                per_byte
         # mirrors: I receive the entries I do not own of every table the nest wrote
         refreshed = sum(b * (stats.n if b else 0) for b in nest.refreshed.values())
         fixed += nest.runs * refreshed * (1 - 1 / P) * per_byte
