@@ -32,11 +32,8 @@ FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fwrapv"]
 
 
 def cache_dir() -> str:
-    base = os.environ.get("COSYNTH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "cosynth")
-    path = os.path.join(base, "cpp")
-    os.makedirs(path, exist_ok=True)
-    return path
+    from cosynth.cache import cache_dir as root
+    return root("cpp")
 
 
 def find_tool(name: str) -> str:

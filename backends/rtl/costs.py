@@ -24,10 +24,8 @@ __all__ = ["unit_signature", "record", "lookup", "fpga_profile", "FpgaProfile",
 
 
 def table_path() -> str:
-    base = os.environ.get("COSYNTH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cosynth")
-    os.makedirs(base, exist_ok=True)
-    return os.path.join(base, "rtl-costs.json")
+    from cosynth.cache import cache_dir
+    return os.path.join(cache_dir(), "rtl-costs.json")
 
 
 def unit_signature(spec) -> str:

@@ -170,11 +170,8 @@ class FlowReport:
 
 
 def cache_dir() -> str:
-    base = os.environ.get("COSYNTH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cosynth")
-    path = os.path.join(base, "rtl-flow")
-    os.makedirs(path, exist_ok=True)
-    return path
+    from cosynth.cache import cache_dir as root
+    return root("rtl-flow")
 
 
 def find_tool(tool: str) -> str:

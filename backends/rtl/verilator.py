@@ -185,11 +185,8 @@ class Model:
 
 def cache_dir() -> str:
     """``<cache>/verilator``: models under their key, shared runtimes as ``runtime-<key>``."""
-    base = os.environ.get("COSYNTH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cosynth")
-    path = os.path.join(base, "verilator")
-    os.makedirs(path, exist_ok=True)
-    return path
+    from cosynth.cache import cache_dir as root
+    return root("verilator")
 
 
 def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,

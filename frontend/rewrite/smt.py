@@ -216,9 +216,9 @@ def _key(formula, show: dict) -> tuple[str | None, dict]:
 
 def _disk_path() -> str:
     import os
-    base = os.environ.get("COSYNTH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cosynth")
-    return os.path.join(base, "proofs.json")
+
+    from cosynth.cache import cache_root
+    return os.path.join(cache_root(), "proofs.json")
 
 
 def _remembered(key: str | None):
