@@ -68,7 +68,7 @@ def _sample_args(kfn, graph) -> dict:
 
 def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT_GRAPHS,
               threads: int | None = None, fpga: bool = True, progress=None,
-              timeout: float = 900.0, seed: int = 0, repeat: int = 2) -> Calibration:
+              timeout: float = 900.0, seed: int = 0, repeat: int = 3) -> Calibration:
     """Measure, fit, and write the calibrated copy of ``manifest_path`` to ``out_path``.
     Each run is repeated ``repeat`` times and each nest keeps its fastest time (a shared
     machine's interference only ever adds time)."""
@@ -152,12 +152,14 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
             for st, w, nests in entry["samples"]:
                 est = next((x for x in (*w.nests, *w.seq_nests) if x.line == n.line), None)
                 rec = nests.get(n.line) or {"runs": 0, "edges": 0, "nodes": 0}
-                per = max(rec["runs"], 1)
                 # a guessed iteration count carries no growth with the graph: fit it
                 samples["runs"].append((st.m, rec["runs"], est.runs if est and not
                                         est.runs_guessed else 0.0))
-                samples["edges"].append((st.m, rec["edges"] / per, est.edges if est else 0))
-                samples["nodes"].append((st.m, rec["nodes"] / per, est.nodes if est else 0))
+                # work: totals over all runs against the static totals
+                samples["edges"].append((st.m, rec["edges"], est.runs * est.edges if est and
+                                         not est.runs_guessed else 0.0))
+                samples["nodes"].append((st.m, rec["nodes"], est.runs * est.nodes if est and
+                                         not est.runs_guessed else 0.0))
             sequential = any(n is x for x in w_ref.seq_nests)
             recs = [nests[n.line] for _, _, nests in entry["samples"] if n.line in nests]
             cost, overhead = nest_time(recs, T, cal.machine, sequential)

@@ -67,7 +67,10 @@ class CosynthError(Exception):
     def _snippet(self) -> str:
         if self.loc is None or not self.loc.line or not self.loc.file:
             return ""
-        src = linecache.getline(self.loc.file, self.loc.line).rstrip("\n")
+        try:
+            src = linecache.getline(self.loc.file, self.loc.line).rstrip("\n")
+        except (OSError, ValueError):  # a path that is not one: no snippet, still the error
+            return ""
         if not src.strip():
             return ""
         return f"    {src}\n    {' ' * self.loc.col}^"

@@ -10,9 +10,9 @@ makes the runs, ``cosynth.calibrate``):
   Verilator model;
 * each kernel variant's, in the manifest's ``workloads:`` section keyed by
   ``workload_key`` (the variant's name and a hash of its IR, so an edited kernel is not
-  matched with old figures): per loop nest (by source line), how its runs, edges per run
-  and vertices per run compare with the static estimate of ``planner.workload``, as a
-  power law in the graph's edge count fitted over the calibration graphs (``fit_law``),
+  matched with old figures): per loop nest (by source line), how its runs and its total
+  edges and vertices compare with the static estimate of ``planner.workload``
+  (``fit_law``),
   and a cost factor: the nest's measured seconds over what the machine's rates give for
   its measured work (atomics, floating point and random access make some nests dearer
   per edge than others).
@@ -48,9 +48,10 @@ def fit_law(samples: list[tuple[float, float, float]]) -> dict:
     """A law from (m, measured, estimated) samples.  When the static model has an
     estimate, it carries the growth with the graph (levels, degrees, sizes), so the law
     is a constant ratio, ``measured = r * estimated`` (``base: model``, the geometric
-    mean over the samples; fitting a trend to a ratio that wobbles with scheduling only
-    extrapolates the wobble).  When it has none, ``measured = r * (m / ref_m) ** b``
-    (``base: m``), fitted.  ``ref_m`` is the largest calibration graph."""
+    mean over the samples weighted by their edge counts; fitting a trend to a ratio that
+    wobbles with scheduling only extrapolates the wobble).  When it has none,
+    ``measured = r * (m / ref_m) ** b`` (``base: m``), fitted.  ``ref_m`` is the largest
+    calibration graph."""
     samples = sorted(samples)
     base = "model" if all(est > 0 for _, _, est in samples) else "m"
     pts = [(m, meas / est if base == "model" else meas) for m, meas, est in samples
@@ -60,8 +61,10 @@ def fit_law(samples: list[tuple[float, float, float]]) -> dict:
         return {"base": base, "r": 0.0, "b": 0.0, "ref_m": ref_m}
     x = np.log([m / ref_m for m, _ in pts])
     y = np.log([v for _, v in pts])
-    if base == "model":
-        return {"base": base, "r": float(math.exp(np.mean(y))), "b": 0.0, "ref_m": ref_m}
+    if base == "model":  # weighted by size: the larger graphs resemble the planned ones
+        wts = np.array([m for m, _ in pts], dtype=float)
+        return {"base": base, "r": float(math.exp(np.average(y, weights=wts))), "b": 0.0,
+                "ref_m": ref_m}
     if len(pts) >= 2 and np.ptp(x) > 0:
         b, a = np.polyfit(x, y, 1)
         b = float(min(max(b, EXPONENT_RANGE[0]), EXPONENT_RANGE[1]))
@@ -87,9 +90,13 @@ def apply_laws(w, k, laws: dict, stats) -> bool:
         got = nests.get(nest.line) or nests.get(str(nest.line))
         if not got:
             continue
+        # edges and vertices are laws of the totals over all runs: how a fixed point
+        # splits its work into runs wobbles, the work itself much less
+        edges = law_at(got["edges"], stats.m, nest.runs * nest.edges)
+        nodes = law_at(got["nodes"], stats.m, nest.runs * nest.nodes)
         nest.runs = law_at(got["runs"], stats.m, nest.runs)
-        nest.edges = law_at(got["edges"], stats.m, nest.edges)
-        nest.nodes = law_at(got["nodes"], stats.m, nest.nodes)
+        nest.edges = edges / nest.runs if nest.runs > 0 else 0.0
+        nest.nodes = nodes / nest.runs if nest.runs > 0 else 0.0
         nest.cost = float(got.get("cost", 1.0))
         if "overhead" in got:
             nest.overhead = float(got["overhead"])
@@ -132,7 +139,8 @@ def nest_time(samples: list[dict], threads: int, cal: dict, sequential: bool
               ) -> tuple[float, float]:
     """A nest's (cost factor, seconds per run) from its measured runs on the calibration
     graphs: seconds = runs * overhead + cost * (the machine's time for its measured
-    work), non-negative least squares weighted by relative error.  The overhead is what
+    work), non-negative least squares, each sample weighted by 1/sqrt(its seconds) so
+    that the larger graphs, nearer the ones planned for, count more.  The overhead is what
     a run costs whatever its work (forking, joining, scanning a worklist); the factor is
     how much dearer than the machine's average its edges and vertices are (atomics,
     floating point, random access)."""
@@ -150,8 +158,8 @@ def nest_time(samples: list[dict], threads: int, cal: dict, sequential: bool
         return 1.0, cal["cpu_seconds_per_run"]
     A, t = np.array(rows, dtype=float), np.array(t)
     if len(rows) >= 2 and A[:, 1].max() > 0:
-        wgt = 1.0 / t
-        (over, cost), _ = nnls(A * wgt[:, None], t * wgt)
+        wgt = 1.0 / np.sqrt(t)  # between absolute and relative: the largest graphs,
+        (over, cost), _ = nnls(A * wgt[:, None], t * wgt)  # nearest a target, count more
         if cost > 0:
             return float(cost), float(over)
     # one graph, or no work term: the default overhead, the rest is work

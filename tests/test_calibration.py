@@ -24,7 +24,7 @@ def test_laws_ratio_over_the_model_and_power_law_without_one():
     # with a static estimate the law is the geometric mean ratio (the model scales)
     law = fit_law([(1e4, 20.0, 10.0), (4e4, 45.0, 20.0), (1.6e5, 80.0, 40.0)])
     assert law["base"] == "model" and law["b"] == 0.0 and law["ref_m"] == 1.6e5
-    assert law["r"] == pytest.approx((2.0 * 2.25 * 2.0) ** (1 / 3))
+    assert law["r"] == pytest.approx((2.0 ** 1 * 2.25 ** 4 * 2.0 ** 16) ** (1 / 21))
     assert law_at(law, 1e6, 100.0) == pytest.approx(100.0 * law["r"])
     # without one (an iteration count that was only a guess) a power law in m is fitted
     ms = [1e4, 4e4, 1.6e5]
@@ -118,6 +118,9 @@ def _errors(sims):
             for i, r in enumerate(b["nests"])}
     total_meas = sum(meas.values())
     total = abs(b["predicted_s"] - total_meas) / total_meas
+    print(f"predicted {b['predicted_s'] * 1e3:.3f} ms, measured {total_meas * 1e3:.3f} ms;",
+          {r["label"]: (round(r["predicted_runs"], 2), r["measured_runs"],
+                        round(r["predicted_edges"]), r["measured_edges"]) for r in b["nests"]})
     heavy = {r["label"]: abs(r["predicted_s"] - meas[r["line"]]) / meas[r["line"]]
              for r in b["nests"] if meas[r["line"]] >= 0.1 * total_meas}
     return total, heavy
@@ -127,7 +130,7 @@ def _errors(sims):
 @pytest.mark.parametrize("name", KRON14_KERNELS)
 def test_calibrated_prediction_on_kron14_is_within_half(calibrated_single, name):
     """Calibrated on kron-11 to kron-13 (the defaults), the model predicts a kron-14 run
-    (one blade, all cores; the fastest of three, checked against the interpreter and
+    (one blade, all cores; the fastest of five, checked against the interpreter and
     networkx) within 50%: the kernel's time on the blade, and every nest that takes a
     tenth of it or more."""
     import cosynth as cs
@@ -138,8 +141,9 @@ def test_calibrated_prediction_on_kron14_is_within_half(calibrated_single, name)
         p.name == "source" for p in k.ir.params) else {}
     sims = [simulate(k, man, g, args, blades=1, check=i == 0 and name != "tc",
                      graph_name="kron:14")
-            for i in range(3)]
+            for i in range(5)]
     assert len({s.plan.variant for s in sims}) == 1
     total, heavy = _errors(sims)
+    print(f"{name}: kernel error {total:.1%}, heavy nests {heavy}")
     assert total < 0.5, (name, total, sims[0].predicted)
     assert all(e < 0.5 for e in heavy.values()), (name, heavy, sims[0].predicted)

@@ -122,6 +122,11 @@ class RunResult:
     stderr: str
 
 
+#: mpirun's own start-up failures (before any blade runs), worth another try
+_LAUNCH_FAILURES = ("PMIx server's listener thread failed to start",
+                    "PMIx server failed to initialize")
+
+
 def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: float,
            workdir: str, hostfile: str | None = None) -> RunResult:
     """Run ``blades`` copies of ``binary`` with ``config``; raises ToolError naming the
@@ -140,22 +145,32 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     if os.geteuid() == 0:
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        raise ToolError(f"the blades did not finish within {timeout:g} s and were stopped",
-                        hint="a kernel that never converges, or raise --timeout") from None
-    dt = time.perf_counter() - t0
+    for attempt in range(3):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise ToolError(f"the blades did not finish within {timeout:g} s and were "
+                            "stopped", hint="a kernel that never converges, or raise "
+                            "--timeout") from None
+        dt = time.perf_counter() - t0
+        # Open MPI's launcher failing to start (no blade ran) is retried, not reported
+        if proc.returncode == 0 or not any(s in err for s in _LAUNCH_FAILURES):
+            break
+        time.sleep(0.5 * (attempt + 1))
     if proc.returncode != 0:
-        lines = [ln for ln in err.splitlines() if ": error: blade " in ln]
+        # the blades' stderr arrives interleaved through mpirun; keep printable text only
+        clean = "".join(c for c in err if c.isprintable() or c in "\n\t")
+        lines = [ln for ln in clean.splitlines() if ": error: blade " in ln]
         if lines:
             where, msg = lines[0].split(": error: ", 1)
             file, _, line = where.rpartition(":")
+            if not os.path.exists(file) and file.split():  # another rank's text before it
+                file = file.split()[-1]
             from cosynth.errors import Loc
             loc = Loc(file, int(line)) if line.isdigit() else None
             raise ToolError(msg + " (the other blades were stopped)", loc=loc,

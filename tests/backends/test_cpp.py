@@ -169,3 +169,11 @@ def test_build_directory_runs_on_its_own(tmp_path):
     from backends.cpp.bundle import gather
     got = gather(bundle, g)[0]
     np.testing.assert_allclose(got, kf(g), rtol=1e-9)
+
+
+def test_an_error_location_that_is_not_a_path_still_reports():
+    """mpirun interleaves the blades' stderr; a stray byte before a path must not turn the
+    blade's error into a traceback."""
+    from cosynth.errors import Loc
+    err = ToolError("blade 2 failed", loc=Loc("\x00/nowhere/k.py", 3))
+    assert "blade 2 failed" in str(err)
