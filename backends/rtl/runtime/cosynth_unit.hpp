@@ -49,6 +49,21 @@ class Device {
   virtual RunResult run(uint32_t rule, size_t n, const uint32_t* src, const uint32_t* dst,
                         const int64_t* weight) = 0;
   virtual uint64_t cycles() const = 0;  // every clock cycle the device ran, transfers too
+
+ protected:
+  // the status and counters of the run that just finished, from the register map
+  RunResult finished() {
+    RunResult r;
+    uint64_t status = read_reg(REG_STATUS);
+    r.done = status & 2;
+    r.changed = status & 4;
+    r.cycles = read_reg(REG_CYCLES);
+    r.edges = read_reg(REG_EDGES_DONE);
+    r.updates = read_reg(REG_UPDATES);
+    r.hazards = read_reg(REG_HAZARDS);
+    r.stalls = read_reg(REG_STALLS);
+    return r;
+  }
 };
 
 class DeviceFault : public std::runtime_error {
@@ -154,16 +169,7 @@ class VerilatorDevice : public Device {
       top_->eval();
       if (++spins > max_cycles_) throw DeviceFault("the unit did not finish its run");
     }
-    RunResult r;
-    uint64_t status = read_reg(REG_STATUS);
-    r.done = status & 2;
-    r.changed = status & 4;
-    r.cycles = read_reg(REG_CYCLES);
-    r.edges = read_reg(REG_EDGES_DONE);
-    r.updates = read_reg(REG_UPDATES);
-    r.hazards = read_reg(REG_HAZARDS);
-    r.stalls = read_reg(REG_STALLS);
-    return r;
+    return finished();
   }
 
   uint64_t cycles() const override { return ncycles_; }
@@ -265,15 +271,7 @@ class XdmaDevice : public Device {
     h2c(buf.data(), buf.size());
     while (read_reg(REG_STATUS) & 1) {
     }
-    RunResult r;
-    uint64_t status = read_reg(REG_STATUS);
-    r.done = status & 2;
-    r.changed = status & 4;
-    r.cycles = read_reg(REG_CYCLES);
-    r.edges = read_reg(REG_EDGES_DONE);
-    r.updates = read_reg(REG_UPDATES);
-    r.hazards = read_reg(REG_HAZARDS);
-    r.stalls = read_reg(REG_STALLS);
+    RunResult r = finished();
     total_ += r.cycles;
     return r;
   }
