@@ -28,11 +28,11 @@ import time
 
 import numpy as np
 from common import ROOT, machine, write_json
+from cosynth.planner import load_manifest
 
 import cosynth as cs
 from cosynth.calibrate import calibrate, default_kernels
 from cosynth.pipeline import simulate
-from planner import load_manifest
 
 FPGA_KERNELS = ("bfs", "sssp_int", "cc", "kcore")
 PREDICT_KERNELS = ("bfs", "sssp", "sssp_int", "pagerank", "cc", "kcore", "tc")
@@ -44,7 +44,7 @@ def _args(k, g):
 
 
 def sim_speed(kernels, scale: int) -> list[dict]:
-    from backends.rtl.sim import run_kernel
+    from cosynth.backends.rtl.sim import run_kernel
     man = load_manifest(os.path.join(ROOT, "manifests", "mixed.yaml"))
     g = cs.Graph.kronecker(scale, seed=0)
     out = []

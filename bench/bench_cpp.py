@@ -21,12 +21,12 @@ import time
 
 import numpy as np
 from common import ROOT, best_of, machine, write_json
+from cosynth.planner import PLAN_VARIANTS, load_manifest
 
 import cosynth as cs
 from cosynth.check import compare_results
 from cosynth.loader import load_kernels
 from cosynth.pipeline import simulate
-from planner import PLAN_VARIANTS, load_manifest
 
 ALGOS = ("bfs", "sssp", "pagerank", "cc", "tc")
 
@@ -141,7 +141,7 @@ def main():
         for name in a.algorithms:
             k = load_kernels(f"{ROOT}/examples/{name}.py")[name]
             args = {"source": src} if name in ("bfs", "sssp") else {}
-            from planner import make_plan
+            from cosynth.planner import make_plan
             chosen = make_plan(k, single, g, args).variant
             chosen_cal = make_plan(k, calibrated, g, args).variant
             t_ig, r_ig = best_of(igr[name], a.repeat)

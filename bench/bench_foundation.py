@@ -36,7 +36,7 @@ def main():
     kernels = {name: load_kernels(f"{ROOT}/examples/{name}.py")[name] for name in a.algorithms}
     rows, traces = [], {}
     for name, k in kernels.items():
-        from frontend import trace_kernel
+        from cosynth.frontend import trace_kernel
         t, _ = best_of(lambda k=k: trace_kernel(k.fn, k.weight_dtype), repeat=5)
         traces[name] = t
         print(f"trace {name:9s} {t * 1e3:7.1f} ms", flush=True)

@@ -16,16 +16,16 @@ import argparse
 import time
 
 from common import ROOT, machine, write_json
-
-import cosynth as cs
-from cosynth.loader import load_kernels
-from planner import (
+from cosynth.planner import (
     _workloads,  # noqa: PLC2701 - the same profiling make_plan does
     baselines,
     load_manifest,
 )
-from planner.partition import Problem
-from planner.stats import GraphStats
+from cosynth.planner.partition import Problem
+from cosynth.planner.stats import GraphStats
+
+import cosynth as cs
+from cosynth.loader import load_kernels
 
 _SHORT = {"one blade, CPU": "1-blade", "all blades, equal vertices": "eq-vertex",
           "all blades, equal edges": "eq-edge"}

@@ -16,12 +16,12 @@ import time
 
 import networkx as nx
 from common import ROOT, best_of, machine, write_json
+from cosynth.frontend.rewrite import variant
 
 import cosynth as cs
 from cosynth.check import compare_results
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
-from frontend.rewrite import variant
 
 VARIANTS = ("par", "async", "bsp", "pull", "edges")
 

@@ -29,9 +29,10 @@ def main() -> None:
     ap.add_argument("--kernels", nargs="*", default=list(KERNELS))
     ap.add_argument("--families", nargs="*", default=["ice40", "ecp5"])
     a = ap.parse_args()
+    from cosynth.backends.rtl.bitstream import write_bitstream
+    from cosynth.backends.rtl.sim import run_kernel
+
     import cosynth as cs
-    from backends.rtl.bitstream import write_bitstream
-    from backends.rtl.sim import run_kernel
     from cosynth.loader import load_kernels
     runs = []
     for name in a.kernels:

@@ -49,11 +49,10 @@ class Calibration:
 
 def default_kernels() -> list:
     from .loader import load_kernels
-    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        "examples")
+    from .resources import example_path
     out = []
     for name in EXAMPLES:
-        path = os.path.join(root, ("sssp" if name == "sssp_int" else name) + ".py")
+        path = example_path(("sssp" if name == "sssp_int" else name) + ".py")
         out.append(load_kernels(path)[name])
     return out
 
@@ -72,11 +71,11 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     """Measure, fit, and write the calibrated copy of ``manifest_path`` to ``out_path``.
     Each run is repeated ``repeat`` times and each nest keeps its fastest time (a shared
     machine's interference only ever adds time)."""
-    from frontend.rewrite import variant as make_variant
-    from planner import PLAN_VARIANTS, load_manifest
-    from planner.calibration import fit_law, fit_machine, nest_time, workload_key
-    from planner.stats import GraphStats
-    from planner.workload import profile
+    from cosynth.frontend.rewrite import variant as make_variant
+    from cosynth.planner import PLAN_VARIANTS, load_manifest
+    from cosynth.planner.calibration import fit_law, fit_machine, nest_time, workload_key
+    from cosynth.planner.stats import GraphStats
+    from cosynth.planner.workload import profile
 
     from .graphio import parse_graph_spec
     from .ir.printer import print_kernel
@@ -175,7 +174,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
 
 
 def _calibrate_fpga(man, measured, graph, cal: Calibration, T: int, say, timeout) -> None:
-    from backends.rtl.costs import fpga_profile
+    from cosynth.backends.rtl.costs import fpga_profile
 
     from .pipeline import simulate
     kinds = [k for k in man.kinds if k.fpga is not None]
@@ -210,7 +209,7 @@ def _calibrate_fpga(man, measured, graph, cal: Calibration, T: int, say, timeout
 
 
 def _write_copy(src: str, out: str, man, cal: Calibration) -> None:
-    from planner.manifest import _read_xml, _read_yaml
+    from cosynth.planner.manifest import _read_xml, _read_yaml
     tree, _ = (_read_xml if src.lower().endswith(".xml") else _read_yaml)(src)
     tree = dict(tree)
     calib = {}

@@ -10,16 +10,15 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import click
 import numpy as np
 
 from .errors import ArgumentError, CosynthError, MismatchError
+from .resources import example_path, manifest_path
 
 EXIT_USER = 2
 EXIT_MISMATCH = 3
-_REPO = Path(__file__).resolve().parent.parent
 
 
 def main(argv=None) -> None:
@@ -124,8 +123,8 @@ def interpret(spec, graph_spec, seed, undirected, args, output, check):
 def rewrite(spec, variant_name, json_out, no_reassociate):
     """List, per loop, each rewrite rule, whether it applies, and why (with the laws Z3
     proved or refuted)."""
-    from frontend.rewrite import VARIANTS, Policy, variant
-    from frontend.rewrite.explain import format_report, report_data
+    from cosynth.frontend.rewrite import VARIANTS, Policy, variant
+    from cosynth.frontend.rewrite.explain import format_report, report_data
 
     from .ir.printer import print_kernel
     from .loader import resolve_kernel
@@ -165,7 +164,7 @@ def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver
          output):
     """Partition a kernel over a blade manifest: where data lives, where each loop runs,
     which variant, and why (with what the best alternative would cost)."""
-    from planner import load_manifest, make_plan
+    from cosynth.planner import load_manifest, make_plan
 
     from .loader import resolve_kernel
     k = resolve_kernel(spec)
@@ -191,7 +190,7 @@ def _pipeline_options(f):
     f = click.option("--arg", "args", multiple=True, metavar="NAME=VALUE")(f)
     f = _graph_options(f)
     f = click.option("--manifest", "manifest_path", metavar="M.yaml|M.xml",
-                     default=str(_REPO / "manifests" / "pair.yaml"), show_default=False,
+                     default=manifest_path("pair.yaml"), show_default=False,
                      help="The blades available (default: manifests/pair.yaml).")(f)
     return f
 
@@ -208,7 +207,7 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
           time_limit, output, fpga):
     """Write a self-contained build directory: the blade program (C++, OpenMP + MPI), its
     runtime, a Makefile, the plan, the graph shards and a run script (local or hostfile)."""
-    from planner import load_manifest
+    from cosynth.planner import load_manifest
 
     from .loader import resolve_kernel
     from .pipeline import build as do_build
@@ -240,7 +239,7 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
              time_limit, output, timeout, keep, fpga):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
-    from planner import load_manifest
+    from cosynth.planner import load_manifest
 
     from .loader import resolve_kernel
     from .pipeline import simulate as do_simulate
@@ -326,7 +325,7 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
     """Write a kernel's FPGA edge unit: Verilog (Amaranth), its register map, and a test
     bench replaying a recorded run; checks it against the interpreter, the lint and
     Verilator."""
-    from backends.rtl.emit import write_rtl
+    from cosynth.backends.rtl.emit import write_rtl
 
     from .loader import resolve_kernel
     k = resolve_kernel(spec)
@@ -363,7 +362,7 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
 def bitstream(spec, family, output, device, variant_name, depth, seed):
     """Synthesize, place and route a kernel's FPGA unit (YoWASP yosys + nextpnr from
     PyPI) and write the bitstream with a report: LUTs, FFs, BRAM, Fmax, edges/s."""
-    from backends.rtl.bitstream import write_bitstream
+    from cosynth.backends.rtl.bitstream import write_bitstream
 
     from .loader import resolve_kernel
     k = resolve_kernel(spec)
@@ -474,13 +473,13 @@ def _write_text(path: str, text: str) -> None:
 
 
 @cli.command()
-@click.option("--kernel", "spec", default=str(_REPO / "examples" / "sssp.py") + ":sssp",
+@click.option("--kernel", "spec", default=example_path("sssp.py") + ":sssp",
               show_default=False, metavar="FILE.py:KERNEL",
               help="Kernel to run (default: the SSSP example).")
 @click.option("--graph", "graph_spec", default="kron:10", show_default=True, metavar="SPEC")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--arg", "args", multiple=True, metavar="NAME=VALUE")
-@click.option("--manifest", "manifest_path", default=str(_REPO / "manifests" / "pair.yaml"),
+@click.option("--manifest", "manifest_path", default=manifest_path("pair.yaml"),
               metavar="M.yaml|M.xml", help="Blades to plan for (default: manifests/pair.yaml).")
 def demo(spec, graph_spec, seed, args, manifest_path):
     """The main job on built-in defaults: trace an example kernel, run it as plain Python
@@ -514,7 +513,7 @@ def demo(spec, graph_spec, seed, args, manifest_path):
                     names=names)
     for name, value in zip(names, out):
         click.echo("      " + summarise(name, value))
-    from frontend.rewrite import variant
+    from cosynth.frontend.rewrite import variant
 
     kv, steps = variant(k.ir, "async")
     click.echo(f"[4/6] rewrites ({len(steps)} applied, each with its Z3 certificate):")
@@ -526,7 +525,7 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     click.echo(f"      parallel variant, vectorised: {t_fast:.3f} s")
     compare_results(fast, out, what="rewritten result", against="the interpreter",
                     names=names)
-    from planner import load_manifest
+    from cosynth.planner import load_manifest
 
     from .pipeline import simulate as do_simulate
     man = load_manifest(manifest_path)

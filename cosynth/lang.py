@@ -80,7 +80,7 @@ class KernelFunction:
     def ir(self):
         """The verified IR (traced on first use)."""
         if self._ir is None:
-            from frontend import trace_kernel
+            from cosynth.frontend import trace_kernel
             self._ir = trace_kernel(self.fn, self.weight_dtype)
         return self._ir
 

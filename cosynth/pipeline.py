@@ -48,7 +48,7 @@ class SimResult:
 
 def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant,
           fpga=None):
-    from planner import make_plan
+    from cosynth.planner import make_plan
     if blades is not None:
         if not 1 <= blades <= man.blades:
             raise ArgumentError(f"--blades {blades}: the manifest has {man.blades} blades")
@@ -70,12 +70,12 @@ def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = Non
     """Plan the kernel and write its build directory; returns (plan, bundle).
     ``fpga`` True forces the kernel's edge loops onto the FPGAs (False keeps them on the
     CPUs; None lets the planner choose)."""
-    from backends.cpp.bundle import write_bundle
-    from planner.stubs import blade_program
+    from cosynth.backends.cpp.bundle import write_bundle
+    from cosynth.planner.stubs import blade_program
     say = progress or (lambda msg: None)
     if fpga:
-        from backends.rtl.build import unit_for
-        from planner import ManifestError
+        from cosynth.backends.rtl.build import unit_for
+        from cosynth.planner import ManifestError
         if not any(k.fpga for k in (man.first(blades) if blades else man).kinds):
             raise ManifestError("has no blade with an FPGA" + (f" among the first {blades}"
                                                                if blades else ""),
@@ -103,9 +103,9 @@ def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = Non
 def fpga_unit(program, variant: str, n: int, progress=None):
     """(emit.FpgaUnit, Verilog) of the edge unit running ``program``'s hardware loops for
     a graph of ``n`` vertices."""
-    from backends.cpp.emit import FpgaUnit
-    from backends.rtl.kernel import unit_spec
-    from backends.rtl.unit import EdgeUnit, unit_verilog
+    from cosynth.backends.cpp.emit import FpgaUnit
+    from cosynth.backends.rtl.kernel import unit_spec
+    from cosynth.backends.rtl.unit import EdgeUnit, unit_verilog
     spec = unit_spec(program, variant, name=f"unit_{program.name}")
     unit = EdgeUnit(spec, max(2, n))
     if progress:
@@ -120,8 +120,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
              check: bool = True, threads: int | None = None,
              fpga: bool | None = None) -> SimResult:
     """Plan, build, compile and run the kernel on local blades; check the result."""
-    from backends.cpp.bundle import gather, read_stats
-    from backends.cpp.toolchain import compile_program, mpirun
+    from cosynth.backends.cpp.bundle import gather, read_stats
+    from cosynth.backends.cpp.toolchain import compile_program, mpirun
     say = progress or (lambda msg: None)
     own_dir = workdir is None
     base = tempfile.mkdtemp(prefix="cosynth-sim-") if own_dir else workdir
@@ -134,8 +134,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         t0 = time.perf_counter()
         extra = {}
         if bundle.hw is not None:
-            from backends.rtl import verilator
-            from backends.rtl.emit import RUNTIME as RTL_RUNTIME
+            from cosynth.backends.rtl import verilator
+            from cosynth.backends.rtl.emit import RUNTIME as RTL_RUNTIME
             say("verilating the FPGA unit (Verilator; cached by content)")
             model = verilator.build_model(bundle.verilog, bundle.hw.top, progress=say)
             extra = {"includes": (*model.include_dirs, RTL_RUNTIME),
@@ -178,10 +178,10 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
     ``{"blade", "nests": [{line, label, device, predicted, measured, runs, ...}],
     "predicted_s", "measured_s"}``.  An FPGA nest's measured time is its simulated unit
     cycles at the blade's FPGA clock; a CPU nest's its seconds."""
-    from frontend.rewrite import variant as make_variant
-    from planner.calibration import predict_nests
-    from planner.stats import GraphStats
-    from planner.workload import profile
+    from cosynth.frontend.rewrite import variant as make_variant
+    from cosynth.planner.calibration import predict_nests
+    from cosynth.planner.stats import GraphStats
+    from cosynth.planner.workload import profile
     plan = sim.plan
     kv, _ = make_variant(kfn.ir, plan.variant)
     stats = GraphStats.of(graph, graph_name)
@@ -220,7 +220,7 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
 def _fpga_clocks(man, plan, bundle) -> list[float]:
     """Each blade's FPGA clock: the manifest's (or calibrated) one, lowered to the Fmax
     ``cosynth bitstream`` measured for this unit on the part; 0 for CPU blades."""
-    from backends.rtl import costs
+    from cosynth.backends.rtl import costs
     out = []
     for b in plan.blades:
         if b.device != "fpga" or bundle.hw is None:
@@ -241,7 +241,7 @@ def _names(k) -> list[str]:
 
 
 def _check(kfn, graph, args, sim: SimResult) -> None:
-    from frontend.rewrite import variant
+    from cosynth.frontend.rewrite import variant
 
     from .ir.interp import interpret
     from .nxref import NoReference

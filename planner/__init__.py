@@ -25,8 +25,9 @@ def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | Non
                laws: dict | None = None):
     """Profiles of the distinct variants; ``alias`` (if given) maps every variant name to
     the one that stands for its program."""
+    from cosynth.frontend.rewrite import variant as make_variant
+
     from cosynth.ir.printer import print_kernel
-    from frontend.rewrite import variant as make_variant
     out, steps, seen = {}, {}, {}
     for v in variants:
         kv, st = make_variant(kir, v)
@@ -124,9 +125,10 @@ def _blade(b: dict, stats: GraphStats) -> BladePlan:
 
 
 def _layouts(k, cfg, est, w, steps) -> dict:
+    from cosynth.frontend.rewrite import variant as make_variant
+
     from cosynth.ir.nodes import Loop, Store
     from cosynth.ir.walk import iter_stmts
-    from frontend.rewrite import variant as make_variant
     kv, _ = make_variant(k, cfg.variant)
     P = sum(cfg.counts)
     par_written, reduced_scalars = set(), set()

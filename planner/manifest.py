@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 import yaml
 
 from cosynth.errors import CosynthError, Loc
+from cosynth.resources import schema_path
 
 from . import parts
 from .units import UnitError, format_quantity, parse
@@ -50,8 +51,7 @@ from .units import UnitError, format_quantity, parse
 __all__ = ["Manifest", "BladeKind", "Fpga", "Interconnect", "ManifestError", "load_manifest",
            "CALIBRATABLE", "SCHEMA"]
 
-SCHEMA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                      "manifests", "blade-manifest.xsd")
+SCHEMA = schema_path()
 
 #: fields a measurement may replace (cosynth calibrate), with their defaults' meaning
 CALIBRATABLE = {

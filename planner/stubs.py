@@ -27,7 +27,7 @@ __all__ = ["blade_program", "per_blade_programs", "run_plan"]
 
 
 def blade_program(k: Kernel, variant_name: str) -> Kernel:
-    from frontend.rewrite import projection, variant
+    from cosynth.frontend.rewrite import projection, variant
     kv, _ = variant(k, variant_name)
     r = projection.apply(kv)
     if r.applied:

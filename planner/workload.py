@@ -132,7 +132,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     """The variant's workload on a graph with ``stats``; ``laws`` (a calibrated
     manifest's ``workloads``, see ``planner.calibration``) replace the static estimates
     of the nests they measured."""
-    from backends.rtl.costs import fpga_profile
+    from cosynth.backends.rtl.costs import fpga_profile
     args = args or {}
     hw = fpga_profile(k, variant)
     n, m = stats.n, stats.m
@@ -194,7 +194,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
 
 def _seq_nest(loop: Loop, runs: float, edges: float, nodes: float) -> Nest:
     """A replicated (sequential) loop as a nest: every blade does all of its work."""
-    from frontend.rewrite.core import loop_label
+    from cosynth.frontend.rewrite.core import loop_label
     per = max(runs, 1e-300)
     return Nest(loop_label(loop), runs, edges / per, nodes / per, 0, {}, 0, False,
                 "sequential", 0, line=loop.loc.line if loop.loc is not None else 0)
@@ -292,7 +292,7 @@ def _guarded(outer: Loop, inner: Loop) -> bool:
 
 
 def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw) -> Nest:
-    from frontend.rewrite.core import loop_label
+    from cosynth.frontend.rewrite.core import loop_label
     tables = k.table_map
     edges, nodes = _touch(loop, stats)
     push = 0

@@ -154,7 +154,7 @@ def test_plan_prints_a_table_and_saves(tmp_path):
     for needle in ("plan for cc", "solver: highs optimal", "choices", "baselines",
                    "plan written to"):
         assert needle in p.stdout
-    from planner import load_plan
+    from cosynth.planner import load_plan
     assert load_plan(str(out)).kernel == "cc"
 
 

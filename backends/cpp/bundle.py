@@ -99,7 +99,7 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
             f.write(source)
         shutil.copy(os.path.join(RUNTIME, "cosynth_rt.hpp"), tmp)
         if hw is not None:
-            from backends.rtl.emit import RUNTIME as RTL_RUNTIME
+            from cosynth.backends.rtl.emit import RUNTIME as RTL_RUNTIME
             with open(os.path.join(tmp, f"{hw.top}.v"), "w") as f:
                 f.write(verilog)
             for name in ("cosynth_unit.hpp", "cosynth_host.hpp"):

@@ -174,7 +174,7 @@ class _Emitter:
         self.hw = hw
         self.sites: dict[int, object] = {}
         if hw is not None:
-            from frontend.rewrite.core import get
+            from cosynth.frontend.rewrite.core import get
             self.sites = {id(get(k, site.path)): site for site in hw.spec.sites}
         self.source = source
         self.tables = k.table_map

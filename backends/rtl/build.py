@@ -16,7 +16,7 @@ __all__ = ["unit_for", "build_unit", "eligibility"]
 
 def unit_for(k, variant: str | None = None, name: str | None = None) -> UnitSpec:
     """The unit of kernel IR ``k`` (as written: the variant's rewrites are applied here)."""
-    from frontend.rewrite import variant as make_variant
+    from cosynth.frontend.rewrite import variant as make_variant
     tried = [variant] if variant else list(HW_VARIANTS)
     reasons = []
     for v in tried:

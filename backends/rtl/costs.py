@@ -114,7 +114,7 @@ def fpga_profile(kv, variant: str) -> FpgaProfile:
     """What the planner needs of kernel variant ``kv``: eligibility (or the reason), the
     loops the unit runs and its block RAM bits per vertex; ``figures(part)`` adds the
     measured costs."""
-    from frontend.rewrite.core import get
+    from cosynth.frontend.rewrite.core import get
 
     from .kernel import NotEligible, unit_spec
     try:

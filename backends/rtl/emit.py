@@ -155,7 +155,7 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
     """Build the Verilator model of ``verilog`` and the test bench, replay
     ``folder/trace``; returns the bench's report line, raises MismatchError on a
     difference."""
-    from backends.cpp.toolchain import compile_program
+    from cosynth.backends.cpp.toolchain import compile_program
 
     from . import verilator as vl
     model = vl.build_model(verilog, name)

@@ -110,7 +110,7 @@ class UnitHost:
 
     def handlers(self) -> dict:
         """``{id(loop): handler}`` for ``interpret(spec.kernel, ..., offload=...)``."""
-        from frontend.rewrite.core import get
+        from cosynth.frontend.rewrite.core import get
         out = {}
         for site in self.spec.sites:
             loop = get(self.spec.kernel, site.path)

@@ -138,7 +138,7 @@ class UnitSpec:
 def find_sites(k: Kernel) -> tuple[list[tuple[Site, list[Rule]]], list[tuple[str, str]]]:
     """The offloadable sites of kernel ``k`` (a variant) with their rules, and
     ``(loop, reason)`` for every parallel data loop that cannot go to hardware."""
-    from frontend.rewrite.core import loop_label, loops
+    from cosynth.frontend.rewrite.core import loop_label, loops
     found: list[tuple[Site, list[Rule]]] = []
     refused: list[tuple[str, str]] = []
     covered: list[tuple] = []
@@ -238,7 +238,7 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
 # --------------------------------------------------------------------------- nests
 def _nest_rules(k: Kernel, loop: Loop) -> list[Rule]:
     """Rules of a node loop whose body is privates, ifs and edge loops of ``v``."""
-    from frontend.rewrite.core import loop_label
+    from cosynth.frontend.rewrite.core import loop_label
     v = loop.var
     rules: list[Rule] = []
 

@@ -70,7 +70,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
-from backends.cpp.toolchain import find_tool
+from cosynth.backends.cpp.toolchain import find_tool
+
 from cosynth.errors import ToolError
 
 __all__ = ["find_verilator", "version", "LintResult", "lint", "Model", "build_model",

@@ -8,14 +8,14 @@ import subprocess
 
 import numpy as np
 import pytest
+from cosynth.backends.cpp.emit import emit_program, mangle
+from cosynth.backends.cpp.toolchain import compile_program, find_tool
+from cosynth.frontend.rewrite import projection, variant
+from cosynth.planner import load_manifest
 
 import cosynth as cs
-from backends.cpp.emit import emit_program, mangle
-from backends.cpp.toolchain import compile_program, find_tool
 from cosynth.errors import ToolError
 from cosynth.pipeline import build, simulate
-from frontend.rewrite import projection, variant
-from planner import load_manifest
 from tests.helpers import ALGORITHMS, ROOT, example, kernel_from_source, random_graph
 
 RACK = load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml"))
@@ -117,7 +117,7 @@ HANGING = '''
 def test_a_failing_blade_is_named_and_the_others_stopped(tmp_path):
     kf, path = kernel_from_source(tmp_path, FAILING)
     g = cs.Graph.kronecker(8, seed=1)
-    from planner import make_plan
+    from cosynth.planner import make_plan
     plan = make_plan(kf, RACK.first(4), g, {}, fixed={"blades": 4})
     owner = next(b.blade for b in plan.blades if b.lo <= 200 < b.hi)  # vertex 200 fails
     with pytest.raises(ToolError) as info:
@@ -166,7 +166,7 @@ def test_build_directory_runs_on_its_own(tmp_path):
     proc = subprocess.run([os.path.join(out, "run.sh")], env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    from backends.cpp.bundle import gather
+    from cosynth.backends.cpp.bundle import gather
     got = gather(bundle, g)[0]
     np.testing.assert_allclose(got, kf(g), rtol=1e-9)
 

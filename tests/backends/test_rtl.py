@@ -10,13 +10,13 @@ import os
 
 import numpy as np
 import pytest
+from cosynth.backends.rtl.build import build_unit, eligibility, unit_for
+from cosynth.backends.rtl.host import UnitHost
+from cosynth.backends.rtl.kernel import NotEligible
+from cosynth.backends.rtl.regmap import RegisterMap
+from cosynth.backends.rtl.sim import AmaranthDevice, run_kernel
 
 import cosynth as cs
-from backends.rtl.build import build_unit, eligibility, unit_for
-from backends.rtl.host import UnitHost
-from backends.rtl.kernel import NotEligible
-from backends.rtl.regmap import RegisterMap
-from backends.rtl.sim import AmaranthDevice, run_kernel
 from cosynth.cli import main
 from cosynth.errors import MismatchError
 from cosynth.ir.interp import interpret
@@ -234,7 +234,7 @@ def test_register_map_is_data():
 
 
 def test_rtl_writes_verilog_that_verilator_agrees_with(tmp_path):
-    from backends.rtl.emit import run_testbench, write_rtl
+    from cosynth.backends.rtl.emit import run_testbench, write_rtl
     out = tmp_path / "bfs_rtl"
     kf = example("bfs")
     r = write_rtl(kf, str(out), cs.Graph.kronecker(4, seed=2), {"source": 0}, depth=32)
@@ -282,8 +282,8 @@ def test_the_real_board_device_compiles():
     same host stub code drives it, so it must at least build against the interface."""
     import os
 
-    from backends.cpp.toolchain import compile_program
-    from backends.rtl.emit import RUNTIME
+    from cosynth.backends.cpp.toolchain import compile_program
+    from cosynth.backends.rtl.emit import RUNTIME
     source = ('#include "cosynth_unit.hpp"\n#include <mpi.h>\n'
               "int main(int argc, char** argv) {\n"
               "  MPI_Init(&argc, &argv);\n"

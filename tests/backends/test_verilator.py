@@ -11,10 +11,10 @@ import time
 import uuid
 
 import pytest
+from cosynth.backends.cpp.toolchain import find_tool
+from cosynth.backends.rtl import verilator
+from cosynth.backends.rtl.verilator import build_model, lint
 
-from backends.cpp.toolchain import find_tool
-from backends.rtl import verilator
-from backends.rtl.verilator import build_model, lint
 from cosynth.errors import ToolError
 
 ACC = """\

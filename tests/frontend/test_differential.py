@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cosynth.frontend.rewrite import apply_rule, projection, variant
+from cosynth.frontend.rewrite.core import loops
 
 import cosynth as cs
 from cosynth.check import compare_results
@@ -24,8 +26,6 @@ from cosynth.ir.blades import run_blades
 from cosynth.ir.interp import interpret
 from cosynth.ir.nodes import Loop, Store
 from cosynth.ir.walk import iter_stmts
-from frontend.rewrite import apply_rule, projection, variant
-from frontend.rewrite.core import loops
 from tests.helpers import ALGORITHMS, example, random_graph
 from tests.smallgraphs import small_digraphs
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import cosynth as cs
-from cosynth.check import compare_results
-from cosynth.ir.interp import interpret
-from cosynth.ir.printer import print_kernel
-from frontend.rewrite import (
+from cosynth.frontend.rewrite import (
     apply_rule,
     direction,
     edge_centric,
@@ -21,8 +16,13 @@ from frontend.rewrite import (
     report,
     variant,
 )
-from frontend.rewrite.core import loop_label, loops
-from frontend.rewrite.laws import Policy
+from cosynth.frontend.rewrite.core import loop_label, loops
+from cosynth.frontend.rewrite.laws import Policy
+
+import cosynth as cs
+from cosynth.check import compare_results
+from cosynth.ir.interp import interpret
+from cosynth.ir.printer import print_kernel
 from tests.helpers import ALGORITHMS, example, kernel_from_source
 
 

@@ -7,14 +7,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from cosynth.frontend.rewrite import variant
+from cosynth.frontend.rewrite.core import loops, replace_at
 
 import cosynth as cs
 from cosynth.errors import KernelRuntimeError
 from cosynth.ir.interp import interpret
 from cosynth.ir.nodes import Loop
 from cosynth.ir.vec import vectorizable
-from frontend.rewrite import variant
-from frontend.rewrite.core import loops, replace_at
 from tests.helpers import kernel_from_source
 
 PATH = cs.Graph.from_edges([0, 1, 2, 3], [1, 2, 3, 4], num_nodes=5)

@@ -8,19 +8,19 @@ import os
 
 import numpy as np
 import pytest
+from cosynth.planner import PLAN_VARIANTS, load_manifest, load_plan, make_plan
+from cosynth.planner.cost import Config, edge_rate, evaluate
+from cosynth.planner.ilp import LpBinary, LpMinimize, LpProblem, LpVariable, lpSum, solve
+from cosynth.planner.partition import Problem
+from cosynth.planner.plan import PlanError
+from cosynth.planner.stats import GraphStats
+from cosynth.planner.stubs import blade_program, per_blade_programs, run_plan
+from cosynth.planner.workload import profile
 
 import cosynth as cs
 from cosynth.check import compare_results
 from cosynth.ir.blades import run_blades
 from cosynth.ir.interp import interpret
-from planner import PLAN_VARIANTS, load_manifest, load_plan, make_plan
-from planner.cost import Config, edge_rate, evaluate
-from planner.ilp import LpBinary, LpMinimize, LpProblem, LpVariable, lpSum, solve
-from planner.partition import Problem
-from planner.plan import PlanError
-from planner.stats import GraphStats
-from planner.stubs import blade_program, per_blade_programs, run_plan
-from planner.workload import profile
 from tests.helpers import ALGORITHMS, ROOT, example
 
 M = os.path.join(ROOT, "manifests")
@@ -30,7 +30,7 @@ STATS12 = GraphStats.of(G12, "kron-12")
 
 
 def problem(name, man, stats=STATS12):
-    from frontend.rewrite import variant
+    from cosynth.frontend.rewrite import variant
     work = {}
     for v in PLAN_VARIANTS:
         kv, _ = variant(example(name).ir, v)

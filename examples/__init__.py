@@ -1,0 +1,1 @@
+"""Example kernels (package data: read with importlib.resources or load by path)."""

@@ -1,0 +1,1 @@
+"""Example blade manifests and the XML schema (package data)."""
