@@ -1,11 +1,17 @@
-"""Generic traversals of the IR: visiting, and rebuilding bottom-up (passes are pure)."""
+"""Generic traversals of the IR as plain functions: thin wrappers over ``visit``.
+
+``iter_exprs``/``iter_stmts`` list nodes (pre-order, a statement before the statements
+nested in it); ``map_exprs``/``map_body``/``map_kernel_exprs`` rebuild bottom-up with
+functions instead of a ``Transformer`` subclass.  All are pure, and a rebuild in which
+the functions change nothing returns the input objects themselves.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import fields, replace
 
-from .nodes import Expr, If, Kernel, Loop, Stmt
+from .nodes import Expr, Kernel, Stmt
+from .visit import Transformer, Visitor, schema
 
 __all__ = ["iter_exprs", "iter_stmts", "map_exprs", "map_body", "expr_reads", "stmt_exprs",
            "map_kernel_exprs"]
@@ -14,63 +20,74 @@ __all__ = ["iter_exprs", "iter_stmts", "map_exprs", "map_body", "expr_reads", "s
 def stmt_exprs(s: Stmt) -> list[Expr]:
     """The expressions directly held by a statement (not those of nested statements)."""
     out = []
-    for f in fields(s):
-        if f.name == "loc":
-            continue
-        v = getattr(s, f.name)
-        if isinstance(v, Expr):
-            out.append(v)
+    for name, kind in schema(s):
+        if kind == "expr":
+            v = getattr(s, name)
+            if v is not None:
+                out.append(v)
     return out
+
+
+class _Exprs(Visitor):
+    def __init__(self):
+        self.out: list[Expr] = []
+
+    def visit_Expr(self, e):
+        self.out.append(e)
+        self.generic_visit(e)
 
 
 def iter_exprs(e: Expr) -> Iterator[Expr]:
     """``e`` and every sub-expression, pre-order."""
-    yield e
-    for f in fields(e):
-        if f.name == "loc":
-            continue
-        v = getattr(e, f.name)
-        if isinstance(v, Expr):
-            yield from iter_exprs(v)
-        elif isinstance(v, tuple):
-            for x in v:
-                if isinstance(x, Expr):
-                    yield from iter_exprs(x)
+    v = _Exprs()
+    v.visit(e)
+    return iter(v.out)
+
+
+class _Stmts(Visitor):
+    def __init__(self, path: tuple):
+        self.loops = path
+        self.out: list[tuple[Stmt, tuple]] = []
+
+    def visit_Stmt(self, s):
+        self.out.append((s, self.loops))
+        self.generic_visit(s)
+
+    def visit_Expr(self, e):
+        return None
 
 
 def iter_stmts(body, path: tuple = ()) -> Iterator[tuple[Stmt, tuple]]:
     """Every statement with the tuple of loops enclosing it (outermost first)."""
-    for s in body:
-        yield s, path
-        if isinstance(s, If):
-            yield from iter_stmts(s.then, path)
-            yield from iter_stmts(s.orelse, path)
-        elif isinstance(s, Loop):
-            yield from iter_stmts(s.body, path + (s,))
+    v = _Stmts(tuple(path))
+    v.visit_body(body)
+    return iter(v.out)
 
 
 def expr_reads(e: Expr) -> Iterator[Expr]:
     return iter_exprs(e)
 
 
+class _Map(Transformer):
+    """``expr_fn`` on every expression after its children; ``stmt_fn`` on every statement
+    after its expressions and bodies."""
+
+    def __init__(self, stmt_fn, expr_fn):
+        self.stmt_fn, self.expr_fn = stmt_fn, expr_fn
+
+    def visit_Expr(self, e):
+        if self.expr_fn is None:
+            return e
+        return self.expr_fn(self.generic_visit(e))
+
+    def visit_Stmt(self, s):
+        s = self.generic_visit(s)
+        return s if self.stmt_fn is None else self.stmt_fn(s)
+
+
 def map_exprs(e: Expr, fn: Callable[[Expr], Expr]) -> Expr:
     """Rebuild ``e`` bottom-up, replacing each sub-expression ``x`` by ``fn(x)``."""
-    changes = {}
-    for f in fields(e):
-        if f.name == "loc":
-            continue
-        v = getattr(e, f.name)
-        if isinstance(v, Expr):
-            nv = map_exprs(v, fn)
-            if nv is not v:
-                changes[f.name] = nv
-        elif isinstance(v, tuple) and any(isinstance(x, Expr) for x in v):
-            nv = tuple(map_exprs(x, fn) if isinstance(x, Expr) else x for x in v)
-            if any(a is not b for a, b in zip(nv, v)):
-                changes[f.name] = nv
-    if changes:
-        e = replace(e, **changes)
-    return fn(e)
+    return _Map(None, fn).visit(e)
 
 
 def map_body(body, stmt_fn: Callable[[Stmt], object] | None = None,
@@ -81,33 +98,8 @@ def map_body(body, stmt_fn: Callable[[Stmt], object] | None = None,
     nested bodies already rebuilt) and returns a statement, a list of statements to
     splice in, or ``None`` to drop it.
     """
-    out: list = []
-    for s in body:
-        changes = {}
-        for f in fields(s):
-            if f.name == "loc":
-                continue
-            v = getattr(s, f.name)
-            if isinstance(v, Expr) and expr_fn is not None:
-                nv = map_exprs(v, expr_fn)
-                if nv is not v:
-                    changes[f.name] = nv
-            elif isinstance(v, tuple) and v and all(isinstance(x, Stmt) for x in v):
-                nv = map_body(v, stmt_fn, expr_fn)
-                if nv != v or any(a is not b for a, b in zip(nv, v)):
-                    changes[f.name] = nv
-        if changes:
-            s = replace(s, **changes)
-        r = stmt_fn(s) if stmt_fn is not None else s
-        if r is None:
-            continue
-        if isinstance(r, list | tuple):
-            out.extend(r)
-        else:
-            out.append(r)
-    return tuple(out)
+    return _Map(stmt_fn, expr_fn).visit_body(tuple(body))
 
 
 def map_kernel_exprs(k: Kernel, expr_fn: Callable[[Expr], Expr]) -> Kernel:
-    return replace(k, body=map_body(k.body, None, expr_fn),
-                   returns=tuple(map_exprs(r, expr_fn) for r in k.returns))
+    return _Map(None, expr_fn).visit(k)
