@@ -31,28 +31,8 @@ from __future__ import annotations
 
 import math
 
-from .nodes import (
-    Alloc,
-    AllReduce,
-    Assign,
-    Bin,
-    Cast,
-    Const,
-    EdgeAttr,
-    Exchange,
-    Expr,
-    GraphQuery,
-    If,
-    Kernel,
-    Load,
-    Loop,
-    Refresh,
-    Select,
-    Store,
-    TableRef,
-    Un,
-    Var,
-)
+from .nodes import Const, Expr, Kernel, Loop
+from .visit import Visitor
 
 __all__ = ["print_kernel", "print_expr", "print_stmts"]
 
@@ -82,42 +62,72 @@ def _param(p) -> str:
 
 
 def print_stmts(body, depth: int = 0, locs: bool = False) -> list[str]:
-    out: list[str] = []
-    pad = "  " * depth
-    for s in body:
-        tail = f"  # line {s.loc.line}" if locs and s.loc is not None else ""
-        if isinstance(s, Alloc):
-            out.append(f"{pad}{s.table}[:] = {print_expr(s.fill)}{tail}")
-        elif isinstance(s, Store):
-            target = s.table if s.index is None else f"{s.table}[{print_expr(s.index)}]"
-            op = "=" if s.op is None else f"{s.op}="
-            flag = f" -> {s.flag}" if s.flag else ""
-            out.append(f"{pad}{target} {op} {print_expr(s.value)}{flag}{tail}")
-        elif isinstance(s, Assign):
-            op = ":=" if s.op is None else f"{s.op}:="
-            out.append(f"{pad}{s.name} {op} {print_expr(s.value)}{tail}")
-        elif isinstance(s, If):
-            out.append(f"{pad}if {print_expr(s.cond)}:{tail}")
-            out.extend(print_stmts(s.then, depth + 1, locs) or [f"{pad}  pass"])
-            if s.orelse:
-                out.append(f"{pad}else:")
-                out.extend(print_stmts(s.orelse, depth + 1, locs))
-        elif isinstance(s, Loop):
-            out.append(f"{pad}{_loop_header(s)} @{s.schedule}:{tail}")
-            if s.locals:
-                decl = ", ".join(f"{n}: {d}" for n, d in s.locals)
-                out.append(f"{pad}  private {decl}")
-            out.extend(print_stmts(s.body, depth + 1, locs) or [f"{pad}  pass"])
-        elif isinstance(s, Exchange):
-            flag = f" -> {s.flag}" if s.flag else ""
-            out.append(f"{pad}exchange {s.table} {s.op}{flag}{tail}")
-        elif isinstance(s, Refresh):
-            out.append(f"{pad}refresh {s.table}{tail}")
-        elif isinstance(s, AllReduce):
-            out.append(f"{pad}allreduce {s.table} {s.op}{tail}")
-        else:  # pragma: no cover - the verifier rejects unknown statements
-            out.append(f"{pad}<{type(s).__name__}>")
-    return out
+    return _StmtPrinter(depth, locs).lines(body)
+
+
+class _StmtPrinter(Visitor):
+    """Each method returns the statement's lines at ``self.depth``."""
+
+    def __init__(self, depth: int, locs: bool):
+        self.depth, self.locs = depth, locs
+
+    def lines(self, body) -> list[str]:
+        return [line for s in body for line in self.visit(s)]
+
+    def nested(self, body) -> list[str]:
+        self.depth += 1
+        try:
+            return self.lines(body)
+        finally:
+            self.depth -= 1
+
+    def line(self, s, text: str) -> list[str]:
+        tail = f"  # line {s.loc.line}" if self.locs and s.loc is not None else ""
+        return [f"{'  ' * self.depth}{text}{tail}"]
+
+    def visit_Alloc(self, s):
+        return self.line(s, f"{s.table}[:] = {print_expr(s.fill)}")
+
+    def visit_Store(self, s):
+        target = s.table if s.index is None else f"{s.table}[{print_expr(s.index)}]"
+        op = "=" if s.op is None else f"{s.op}="
+        flag = f" -> {s.flag}" if s.flag else ""
+        return self.line(s, f"{target} {op} {print_expr(s.value)}{flag}")
+
+    def visit_Assign(self, s):
+        op = ":=" if s.op is None else f"{s.op}:="
+        return self.line(s, f"{s.name} {op} {print_expr(s.value)}")
+
+    def visit_If(self, s):
+        pad = "  " * self.depth
+        out = self.line(s, f"if {print_expr(s.cond)}:")
+        out.extend(self.nested(s.then) or [f"{pad}  pass"])
+        if s.orelse:
+            out.append(f"{pad}else:")
+            out.extend(self.nested(s.orelse))
+        return out
+
+    def visit_Loop(self, s):
+        pad = "  " * self.depth
+        out = self.line(s, f"{_loop_header(s)} @{s.schedule}:")
+        if s.locals:
+            decl = ", ".join(f"{n}: {d}" for n, d in s.locals)
+            out.append(f"{pad}  private {decl}")
+        out.extend(self.nested(s.body) or [f"{pad}  pass"])
+        return out
+
+    def visit_Exchange(self, s):
+        flag = f" -> {s.flag}" if s.flag else ""
+        return self.line(s, f"exchange {s.table} {s.op}{flag}")
+
+    def visit_Refresh(self, s):
+        return self.line(s, f"refresh {s.table}")
+
+    def visit_AllReduce(self, s):
+        return self.line(s, f"allreduce {s.table} {s.op}")
+
+    def generic_visit(self, s):  # pragma: no cover - the verifier rejects unknown statements
+        return [f"{'  ' * self.depth}<{type(s).__name__}>"]
 
 
 def _loop_header(s: Loop) -> str:
@@ -145,11 +155,13 @@ def _literal(v) -> str:
 
 
 def print_expr(e: Expr) -> str:
-    return _expr(e)[0]
+    return _EXPR.visit(e)[0]
 
 
-def _expr(e: Expr) -> tuple[str, int]:
-    if isinstance(e, Const):
+class _ExprPrinter(Visitor):
+    """Each method returns ``(text, precedence)``; the printer keeps no state."""
+
+    def visit_Const(self, e):
         text = _literal(e.value)
         default = e.weak or e.dtype.is_bool or (e.dtype.name == "i64" and isinstance(
             e.value, int)) or (e.dtype.name == "f64" and isinstance(e.value, float))
@@ -158,24 +170,32 @@ def _expr(e: Expr) -> tuple[str, int]:
         if text.startswith("-"):
             return text, _PREC["neg"]
         return text, _ATOM
-    if isinstance(e, Var):
+
+    def visit_Var(self, e):
         return e.name, _ATOM
-    if isinstance(e, Load):
+
+    def visit_Load(self, e):
         if e.index is None:
             return e.table, _ATOM
         return f"{e.table}[{print_expr(e.index)}]", _ATOM
-    if isinstance(e, TableRef):
+
+    def visit_TableRef(self, e):
         return e.table, _ATOM
-    if isinstance(e, EdgeAttr):
+
+    def visit_EdgeAttr(self, e):
         return f"{e.edge}.{e.attr}", _ATOM
-    if isinstance(e, GraphQuery):
+
+    def visit_GraphQuery(self, e):
         return f"{e.fn}({', '.join(print_expr(a) for a in e.args)})", _ATOM
-    if isinstance(e, Cast):
+
+    def visit_Cast(self, e):
         return f"{e.dtype}({print_expr(e.a)})", _ATOM
-    if isinstance(e, Select):
+
+    def visit_Select(self, e):
         p = _PREC["if"]
         return (f"{_wrap(e.a, p + 1)} if {_wrap(e.cond, p + 1)} else {_wrap(e.b, p)}", p)
-    if isinstance(e, Un):
+
+    def visit_Un(self, e):
         if e.op == "abs":
             return f"abs({print_expr(e.a)})", _ATOM
         if e.op == "not":
@@ -183,7 +203,8 @@ def _expr(e: Expr) -> tuple[str, int]:
             return f"not {_wrap(e.a, p)}", p
         p = _PREC["neg"] if e.op == "-" else _PREC["~"]
         return f"{e.op}{_wrap(e.a, p)}", p
-    if isinstance(e, Bin):
+
+    def visit_Bin(self, e):
         if e.op in ("min", "max"):
             return f"{e.op}({print_expr(e.a)}, {print_expr(e.b)})", _ATOM
         p = _PREC[e.op]
@@ -192,9 +213,14 @@ def _expr(e: Expr) -> tuple[str, int]:
         if p == _PREC["<"]:  # comparisons do not chain in the IR: parenthesise nested ones
             return f"{_wrap(e.a, p + 1)} {e.op} {_wrap(e.b, p + 1)}", p
         return f"{_wrap(e.a, p)} {e.op} {_wrap(e.b, p + 1)}", p
-    return f"<{type(e).__name__}>", _ATOM  # pragma: no cover
+
+    def generic_visit(self, e):  # pragma: no cover
+        return f"<{type(e).__name__}>", _ATOM
+
+
+_EXPR = _ExprPrinter()
 
 
 def _wrap(e: Expr, min_prec: int) -> str:
-    text, p = _expr(e)
+    text, p = _EXPR.visit(e)
     return text if p >= min_prec else f"({text})"
