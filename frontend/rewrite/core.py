@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from cosynth.ir.nodes import EdgeAttr, Expr, If, Kernel, Loop, Stmt, Var
 from cosynth.ir.printer import print_expr
 from cosynth.ir.verify import verify
-from cosynth.ir.walk import map_body, map_exprs
+from cosynth.ir.visit import Transformer, Visitor
 
 from .smt import Law
 
@@ -54,19 +54,21 @@ def refused(rule: str, path: Path, reason: str, laws=()) -> Rewrite:
 
 def loops(k: Kernel) -> list[tuple[Path, Loop]]:
     """Every loop of ``k`` with its path, outer loops before inner ones."""
-    out: list = []
+    v = _Loops()
+    v.visit_body(k.body)
+    return v.out
 
-    def walk(body, prefix, fieldname):
-        for i, s in enumerate(body):
-            p = prefix + ((fieldname, i),)
-            if isinstance(s, Loop):
-                out.append((p, s))
-                walk(s.body, p, "body")
-            elif isinstance(s, If):
-                walk(s.then, p, "then")
-                walk(s.orelse, p, "orelse")
-    walk(k.body, (), "body")
-    return out
+
+class _Loops(Visitor):
+    def __init__(self):
+        self.out: list[tuple[Path, Loop]] = []
+
+    def visit_Loop(self, s: Loop):
+        self.out.append((self.address, s))
+        self.generic_visit(s)
+
+    def visit_Expr(self, e):
+        return None
 
 
 def get(k: Kernel, path: Path) -> Stmt:
@@ -129,23 +131,22 @@ def loop_label(loop: Loop) -> str:
 def substitute(body, mapping: dict) -> tuple:
     """Replace leaves in statements: keys are variable names (``"v"``) or
     ``(edge, attr)`` pairs, values are expressions."""
-    def fn(e: Expr) -> Expr:
-        if isinstance(e, Var) and e.name in mapping:
-            return mapping[e.name]
-        if isinstance(e, EdgeAttr) and (e.edge, e.attr) in mapping:
-            return mapping[(e.edge, e.attr)]
-        return e
-    return map_body(body, None, fn)
+    return _Substitute(mapping).visit_body(tuple(body))
 
 
 def substitute_expr(e: Expr, mapping: dict) -> Expr:
-    def fn(x: Expr) -> Expr:
-        if isinstance(x, Var) and x.name in mapping:
-            return mapping[x.name]
-        if isinstance(x, EdgeAttr) and (x.edge, x.attr) in mapping:
-            return mapping[(x.edge, x.attr)]
-        return x
-    return map_exprs(e, fn)
+    return _Substitute(mapping).visit(e)
+
+
+class _Substitute(Transformer):
+    def __init__(self, mapping: dict):
+        self.mapping = mapping
+
+    def visit_Var(self, e: Var) -> Expr:
+        return self.mapping.get(e.name, e)
+
+    def visit_EdgeAttr(self, e: EdgeAttr) -> Expr:
+        return self.mapping.get((e.edge, e.attr), e)
 
 
 def text(e: Expr) -> str:

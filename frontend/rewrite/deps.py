@@ -24,15 +24,16 @@ from cosynth.ir.nodes import (
     Assign,
     EdgeAttr,
     Expr,
-    If,
     Kernel,
     Load,
     Loop,
     Store,
     Var,
+    children,
 )
 from cosynth.ir.printer import print_expr
-from cosynth.ir.walk import iter_exprs, stmt_exprs
+from cosynth.ir.visit import Visitor
+from cosynth.ir.walk import stmt_exprs
 
 from .laws import DEFAULT_POLICY, Policy, reorderable
 from .smt import Law
@@ -61,20 +62,40 @@ class Access:
 
 
 def loop_vars_inside(loop: Loop) -> set[str]:
-    names = {loop.var} if loop.var else set()
-    stack = list(loop.body)
-    while stack:
-        s = stack.pop()
-        if isinstance(s, Loop):
-            if s.var:
-                names.add(s.var)
-            names.update(n for n, _ in s.locals)
-            stack.extend(s.body)
-        elif isinstance(s, If):
-            stack.extend(s.then)
-            stack.extend(s.orelse)
-    names.update(n for n, _ in loop.locals)
-    return names
+    """The variables and privates ``loop`` binds, its nested loops' included."""
+    v = _Bound()
+    v.visit(loop)
+    return v.names
+
+
+class _Bound(Visitor):
+    def __init__(self):
+        self.names: set[str] = set()
+
+    def visit_Loop(self, s: Loop):
+        if s.var:
+            self.names.add(s.var)
+        self.names.update(n for n, _ in s.locals)
+        self.visit_body(s.body, "body", s)
+
+    def visit_Expr(self, e):
+        return None
+
+
+class _Mentions(Visitor):
+    """Does an expression read one of ``names`` (a variable, or a field of an edge)?"""
+
+    def __init__(self, names: set[str]):
+        self.names = names
+
+    def visit_Var(self, e: Var) -> bool:
+        return e.name in self.names
+
+    def visit_EdgeAttr(self, e: EdgeAttr) -> bool:
+        return e.edge in self.names
+
+    def visit_Expr(self, e) -> bool:
+        return any(self.visit(x) for x in children(e))
 
 
 class _Classifier:
@@ -91,12 +112,7 @@ class _Classifier:
         self.own_attrs[s.var] = ("src" if s.kind == "out_edges" else "dst") if own else None
 
     def depends(self, e: Expr) -> bool:
-        for x in iter_exprs(e):
-            if isinstance(x, Var) and x.name in self.inner:
-                return True
-            if isinstance(x, EdgeAttr) and x.edge in self.inner:
-                return True
-        return False
+        return _Mentions(self.inner).visit(e)
 
     def cls(self, index: Expr | None, space: str) -> str:
         if index is None or not self.depends(index):
@@ -117,42 +133,65 @@ class _Classifier:
 
 
 def accesses(k: Kernel, loop: Loop) -> list[Access]:
-    tables = k.table_map
-    c = _Classifier(loop)
-    out: list[Access] = []
-    owned_privates = {n for n, _ in loop.locals}
+    """Every read and write inside ``loop``'s body, in program order (a statement's reads
+    before its write)."""
+    v = _Accesses(k, loop)
+    v.visit_body(loop.body, "body", loop)
+    return v.out
 
-    def reads(e: Expr, stmt):
-        for x in iter_exprs(e):
-            if isinstance(x, Load):
-                t = tables[x.table]
-                out.append(Access(x.table, False, None, x.index, c.cls(x.index, t.space), stmt))
-            elif isinstance(x, Var) and x.name not in c.inner and _is_private(k, x.name):
-                out.append(Access(x.name, False, None, None, "shared", stmt, private=True))
 
-    def walk(body, owned):
-        for s in body:
-            for e in stmt_exprs(s):
-                reads(e, s)
-            if isinstance(s, Store):
-                t = tables[s.table]
-                out.append(Access(s.table, True, s.op, s.index, c.cls(s.index, t.space), s))
-                if s.flag:
-                    out.append(Access(s.flag, True, "or", None, "shared", s, is_flag=True))
-            elif isinstance(s, Assign) and s.name not in owned:
-                out.append(Access(s.name, True, s.op, None, "shared", s, private=True))
-            elif isinstance(s, Alloc):
-                out.append(Access(s.table, True, None, None, "other", s))
-            elif isinstance(s, If):
-                walk(s.then, owned)
-                walk(s.orelse, owned)
-            elif isinstance(s, Loop):
-                if s.is_edge_loop:
-                    c.note_edge_loop(s)
-                walk(s.body, owned | {n for n, _ in s.locals})
+class _Accesses(Visitor):
+    def __init__(self, k: Kernel, loop: Loop):
+        self.k = k
+        self.tables = k.table_map
+        self.c = _Classifier(loop)
+        self.out: list[Access] = []
+        self.owned = {n for n, _ in loop.locals}  # privates of loops inside ``loop``
+        self.stmt = None  # the statement whose expressions are being read
 
-    walk(loop.body, owned_privates)
-    return out
+    def visit_Stmt(self, s):
+        self.stmt = s
+        self.generic_visit(s)
+
+    def visit_Store(self, s: Store):
+        self.visit_Stmt(s)
+        t = self.tables[s.table]
+        self.out.append(Access(s.table, True, s.op, s.index, self.c.cls(s.index, t.space), s))
+        if s.flag:
+            self.out.append(Access(s.flag, True, "or", None, "shared", s, is_flag=True))
+
+    def visit_Assign(self, s: Assign):
+        self.visit_Stmt(s)
+        if s.name not in self.owned:
+            self.out.append(Access(s.name, True, s.op, None, "shared", s, private=True))
+
+    def visit_Alloc(self, s: Alloc):
+        self.visit_Stmt(s)
+        self.out.append(Access(s.table, True, None, None, "other", s))
+
+    def visit_Loop(self, s: Loop):
+        self.stmt = s
+        for e in stmt_exprs(s):
+            self.visit(e)
+        if s.is_edge_loop:
+            self.c.note_edge_loop(s)
+        outer = self.owned
+        self.owned = outer | {n for n, _ in s.locals}
+        try:
+            self.visit_body(s.body, "body", s)
+        finally:
+            self.owned = outer
+
+    def visit_Load(self, e: Load):
+        t = self.tables[e.table]
+        self.out.append(Access(e.table, False, None, e.index, self.c.cls(e.index, t.space),
+                               self.stmt))
+        self.generic_visit(e)
+
+    def visit_Var(self, e: Var):
+        if e.name not in self.c.inner and _is_private(self.k, e.name):
+            self.out.append(Access(e.name, False, None, None, "shared", self.stmt,
+                                   private=True))
 
 
 def _is_private(k: Kernel, name: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cosynth.ir.nodes import Assign, EdgeAttr, If, Kernel, Loop, Stmt, Var
+from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts
 
 from .deps import accesses
@@ -31,25 +32,42 @@ class Nest:
 def match_nest(loop: Loop, edge_kinds=("out_edges", "in_edges")) -> tuple[Nest | None, str]:
     if not isinstance(loop, Loop) or loop.kind != "nodes":
         return None, "not a node loop"
-    prefix: list = []
-    body = list(loop.body)
-    while True:
-        *pre, last = body if body else [None]
-        if last is None:
+    return _NestShape(loop, edge_kinds).body(loop.body)
+
+
+class _NestShape(Visitor):
+    """Matches ``P`` (see the module docstring) statement by statement: each method
+    returns ``(Nest, "")``, ``(None, why not)``, or ``None`` for a prefix assignment."""
+
+    def __init__(self, loop: Loop, edge_kinds):
+        self.loop, self.edge_kinds = loop, edge_kinds
+        self.prefix: list = []
+
+    def body(self, stmts) -> tuple[Nest | None, str]:
+        if not stmts:
             return None, "the node loop is empty"
+        *pre, last = stmts
         for s in pre:
             if not isinstance(s, Assign):
                 return None, (f"the node loop does more than compute privates before its "
                               f"edge loop (line {getattr(s.loc, 'line', '?')})")
-            prefix.append(("assign", s))
-        if isinstance(last, Loop) and last.kind in edge_kinds:
-            if not (isinstance(last.of, Var) and last.of.name == loop.var):
-                return None, "the edge loop is not over the node loop's own vertex"
-            return Nest(loop, last, prefix), ""
-        if isinstance(last, If) and not last.orelse:
-            prefix.append(("if", last))
-            body = list(last.then)
-            continue
+            self.prefix.append(("assign", s))
+        return self.visit(last)
+
+    def visit_Loop(self, s: Loop):
+        if s.kind not in self.edge_kinds:
+            return self.visit_Stmt(s)
+        if not (isinstance(s.of, Var) and s.of.name == self.loop.var):
+            return None, "the edge loop is not over the node loop's own vertex"
+        return Nest(self.loop, s, self.prefix), ""
+
+    def visit_If(self, s: If):
+        if s.orelse:
+            return self.visit_Stmt(s)
+        self.prefix.append(("if", s))
+        return self.body(list(s.then))
+
+    def visit_Stmt(self, s):
         return None, "the node loop's last statement is not its edge loop (or an if around it)"
 
 
