@@ -45,7 +45,6 @@ from cosynth.ir.nodes import (
     Bin,
     Const,
     Exchange,
-    If,
     Kernel,
     Load,
     Loop,
@@ -55,6 +54,7 @@ from cosynth.ir.nodes import (
     Table,
     Var,
 )
+from cosynth.ir.visit import Transformer
 from cosynth.ir.walk import iter_stmts
 
 from .core import applied, refused
@@ -77,7 +77,7 @@ def apply(k: Kernel, path=(), policy: Policy = DEFAULT_POLICY):
         return refused(NAME, path, "already a blade program")
     p = _Projector(k, policy)
     try:
-        body = p.block(k.body)
+        body = p.visit_body(k.body)
     except _Refuse as exc:
         return refused(NAME, path, str(exc), p.laws)
     if not p.projected:
@@ -96,7 +96,10 @@ class _Refuse(Exception):
     pass
 
 
-class _Projector:
+class _Projector(Transformer):
+    """Replaces every parallel node/edge loop by its projection (a list of statements);
+    sequential ones are replicated as they are."""
+
     def __init__(self, k: Kernel, policy: Policy):
         self.k = k
         self.policy = policy
@@ -105,25 +108,18 @@ class _Projector:
         self.projected: list[str] = []
         self.replicated: list[str] = []
 
-    def block(self, body) -> list:
-        out = []
-        for s in body:
-            if isinstance(s, Loop) and s.is_data_loop:
-                from .core import loop_label
-                if s.schedule == "seq":
-                    self.replicated.append(loop_label(s))
-                    out.append(s)
-                else:
-                    self.projected.append(loop_label(s))
-                    out.extend(self.project(s))
-            elif isinstance(s, Loop):
-                out.append(replace(s, body=tuple(self.block(s.body))))
-            elif isinstance(s, If):
-                out.append(replace(s, then=tuple(self.block(s.then)),
-                                   orelse=tuple(self.block(s.orelse))))
-            else:
-                out.append(s)
-        return out
+    def visit_Loop(self, s: Loop):
+        if not s.is_data_loop:
+            return self.generic_visit(s)
+        from .core import loop_label
+        if s.schedule == "seq":
+            self.replicated.append(loop_label(s))
+            return s
+        self.projected.append(loop_label(s))
+        return self.project(s)
+
+    def visit_Expr(self, e):
+        return e
 
     def part(self, name: str, dtype) -> str:
         part = f"{name}__part"
@@ -166,17 +162,7 @@ class _Projector:
                 raise _Refuse(f"flag '{f}' is also reduced with {scalars[f]}")
         rename = {name: self.part(name, tables[name].dtype) for name in scalars}
 
-        def retarget(s):
-            if isinstance(s, Store):
-                changes = {}
-                if s.table in rename:
-                    changes["table"] = rename[s.table]
-                if s.flag in rename:
-                    changes["flag"] = rename[s.flag]
-                return replace(s, **changes) if changes else s
-            return s
-        from cosynth.ir.walk import map_body
-        body = map_body(loop.body, retarget)
+        body = _Retarget(rename).visit_body(loop.body)
         new = self._range(replace(loop, body=body))
         before = [Store(rename[n], None, Const(identity_value(op, tables[n].dtype),
                                                tables[n].dtype), loc=loop.loc)
@@ -215,6 +201,24 @@ class _Projector:
             if not law.ok:
                 raise _Refuse(f"the blades' contributions to '{name}' cannot be combined: "
                               f"{law.describe()}")
+
+
+class _Retarget(Transformer):
+    """Stores into (and flags naming) the scalars of ``rename`` go to their partials."""
+
+    def __init__(self, rename: dict[str, str]):
+        self.rename = rename
+
+    def visit_Store(self, s: Store):
+        changes = {}
+        if s.table in self.rename:
+            changes["table"] = self.rename[s.table]
+        if s.flag in self.rename:
+            changes["flag"] = self.rename[s.flag]
+        return replace(s, **changes) if changes else s
+
+    def visit_Expr(self, e):
+        return e
 
 
 def _fresh(k: Kernel, base: str) -> str:

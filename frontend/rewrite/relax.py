@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cosynth.ir.nodes import Const, Kernel, Load, Loop, Store
+from cosynth.ir.visit import Transformer
 from cosynth.ir.walk import iter_stmts
 
 from .core import Path, applied, get, refused, replace_at
@@ -126,14 +127,17 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str = "asy
 
 
 def _schedule(loop: Loop, schedule: str) -> Loop:
-    def mark(s):
-        if isinstance(s, Loop) and s.is_data_loop:
-            return replace(s, schedule=schedule, body=tuple(mark(x) for x in s.body))
-        if isinstance(s, Loop):
-            return replace(s, body=tuple(mark(x) for x in s.body))
-        from cosynth.ir.nodes import If
-        if isinstance(s, If):
-            return replace(s, then=tuple(mark(x) for x in s.then),
-                           orelse=tuple(mark(x) for x in s.orelse))
-        return s
-    return replace(loop, body=tuple(mark(x) for x in loop.body))
+    """``loop`` with every node/edge loop inside it running ``schedule``."""
+    return replace(loop, body=_Reschedule(schedule).visit_body(loop.body))
+
+
+class _Reschedule(Transformer):
+    def __init__(self, schedule: str):
+        self.schedule = schedule
+
+    def visit_Loop(self, s: Loop):
+        s = self.generic_visit(s)
+        return replace(s, schedule=self.schedule) if s.is_data_loop else s
+
+    def visit_Expr(self, e):
+        return e
