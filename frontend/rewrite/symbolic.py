@@ -41,6 +41,7 @@ from cosynth.ir.nodes import (
     Store,
     Var,
 )
+from cosynth.ir.visit import Visitor
 
 from .smt import Encoder, Unsupported, apply_op, fresh, not_nan, sort_of
 
@@ -91,7 +92,7 @@ class Universe:
         return self.fun("table:" + name, (z3.BitVecSort(64),), t.dtype)
 
 
-class View:
+class View(Visitor):
     """How one execution sees the universe: its iteration tag, and table overrides
     (``overrides[name](index_term, base_value) -> value``)."""
 
@@ -105,54 +106,71 @@ class View:
         self.overrides = dict(overrides or {})
         self.reads: list = []  # (table, index term, value term) in evaluation order
 
+    enc: Encoder | None = None  # the encoder of the expression being converted
+
     def __call__(self, e: Expr, enc: Encoder):
+        """The term of the leaf ``e`` (its operators are ``enc``'s business)."""
+        outer, self.enc = self.enc, enc
+        try:
+            return self.visit(e)
+        finally:
+            self.enc = outer
+
+    def visit_Var(self, e: Var):
         u = self.uni
-        if isinstance(e, Var):
-            key = f"{e.name}@{self.tag}" if e.name in self.inner else e.name
-            c = u.const(key, e.dtype if e.dtype.kind != "edge" else i64)
-            if e.name in self.inner and e.dtype.is_int and e.weak and \
-                    e.name not in dict(self.loop.locals):
-                u.hyps.append(c >= 0)  # a vertex or counter of a loop inside
+        key = f"{e.name}@{self.tag}" if e.name in self.inner else e.name
+        c = u.const(key, e.dtype if e.dtype.kind != "edge" else i64)
+        if e.name in self.inner and e.dtype.is_int and e.weak and \
+                e.name not in dict(self.loop.locals):
+            u.hyps.append(c >= 0)  # a vertex or counter of a loop inside
+        return c
+
+    def visit_Load(self, e: Load):
+        u, enc = self.uni, self.enc
+        t = u.k.table_map[e.table]
+        if e.index is None:
+            base = u.const(e.table, t.dtype)
+            idx = None
+        else:
+            idx = enc.convert(enc.expr(e.index), e.index.dtype, i64)
+            base = u.table(e.table)(idx)
+            if t.dtype.is_float:
+                u.hyps.append(not_nan(base, t.dtype))
+        v = self.overrides[e.table](idx, base) if e.table in self.overrides else base
+        self.reads.append((e.table, idx, v))
+        from cosynth.ir.printer import print_expr
+        name = print_expr(e) + ("'" if self.tag == "other" else "")
+        u.shown.setdefault(name, base)
+        return v
+
+    def visit_EdgeAttr(self, e: EdgeAttr):
+        u = self.uni
+        eid = u.const(f"{e.edge}.id@{self.tag}" if e.edge in self.inner else
+                      f"{e.edge}.id", i64)
+        u.hyps.append(eid >= 0)
+        if e.attr == "id":
+            return eid
+        kind, of = self.bind.get(e.edge, (None, None))
+        if (kind, e.attr) in (("out_edges", "src"), ("in_edges", "dst")):
+            return of
+        end = u.fun("graph:" + e.attr, (z3.BitVecSort(64),), i64)(eid)
+        u.hyps.append(end >= 0)
+        return end
+
+    def visit_GraphQuery(self, e: GraphQuery):
+        u, enc = self.uni, self.enc
+        if not e.args:
+            c = u.const("graph:" + e.fn, i64)
+            u.hyps.append(c >= 0)
             return c
-        if isinstance(e, Load):
-            t = u.k.table_map[e.table]
-            if e.index is None:
-                base = u.const(e.table, t.dtype)
-                idx = None
-            else:
-                idx = enc.convert(enc.expr(e.index), e.index.dtype, i64)
-                base = u.table(e.table)(idx)
-                if t.dtype.is_float:
-                    u.hyps.append(not_nan(base, t.dtype))
-            v = self.overrides[e.table](idx, base) if e.table in self.overrides else base
-            self.reads.append((e.table, idx, v))
-            from cosynth.ir.printer import print_expr
-            name = print_expr(e) + ("'" if self.tag == "other" else "")
-            u.shown.setdefault(name, base)
-            return v
-        if isinstance(e, EdgeAttr):
-            eid = u.const(f"{e.edge}.id@{self.tag}" if e.edge in self.inner else
-                          f"{e.edge}.id", i64)
-            u.hyps.append(eid >= 0)
-            if e.attr == "id":
-                return eid
-            kind, of = self.bind.get(e.edge, (None, None))
-            if (kind, e.attr) in (("out_edges", "src"), ("in_edges", "dst")):
-                return of
-            end = u.fun("graph:" + e.attr, (z3.BitVecSort(64),), i64)(eid)
-            u.hyps.append(end >= 0)
-            return end
-        if isinstance(e, GraphQuery):
-            if not e.args:
-                c = u.const("graph:" + e.fn, i64)
-                u.hyps.append(c >= 0)
-                return c
-            args = [enc.convert(enc.expr(a), a.dtype, i64) for a in e.args]
-            f = u.fun("graph:" + e.fn, tuple(z3.BitVecSort(64) for _ in args), e.dtype)
-            r = f(*args)
-            if e.fn != "has_edge":
-                u.hyps.append(r >= 0)
-            return r
+        args = [enc.convert(enc.expr(a), a.dtype, i64) for a in e.args]
+        f = u.fun("graph:" + e.fn, tuple(z3.BitVecSort(64) for _ in args), e.dtype)
+        r = f(*args)
+        if e.fn != "has_edge":
+            u.hyps.append(r >= 0)
+        return r
+
+    def generic_visit(self, e):
         raise Unsupported(f"leaf {type(e).__name__}")
 
 
@@ -177,7 +195,13 @@ def effects(loop: Loop, view: View, locals_: dict, rounding_lemma: bool = False,
     return ex.out
 
 
-class _Exec:
+class _Exec(Visitor):
+    """Runs statements symbolically: each method executes one statement."""
+
+    benv: dict | None = None  # the privates of the block being executed
+    cond = None  # its path condition
+    owned: frozenset | set = frozenset()  # the privates it may write
+
     def __init__(self, view: View, locals_: dict, rounding_lemma: bool, enc):
         self.view = view
         self.locals = dict(locals_)
@@ -199,61 +223,78 @@ class _Exec:
         return self.enc.expr(e)
 
     def block(self, body, env: dict, cond, owned: set):
-        for s in body:
-            self.env = env
-            if isinstance(s, Assign):
-                if s.name not in owned:
-                    raise Unsupported(f"'{s.name}' belongs to an enclosing loop and is "
-                                      "written inside a nested loop")
-                d = self.locals[s.name]
-                v = self.enc.convert(self.expr(s.value), s.value.dtype, d)
-                if s.op is not None:
-                    if s.name not in env:
-                        raise Unsupported(f"'{s.name}' is reduced before it is assigned")
-                    v = apply_op(s.op, env[s.name], v, d)
-                env[s.name] = v
-            elif isinstance(s, Store):
-                idx = None if s.index is None else self.enc.convert(
-                    self.expr(s.index), s.index.dtype, i64)
-                val = self.expr(s.value)
-                self.out.append(Effect(s, cond, idx, val, s.op, s.table))
-                self._land(s, cond, idx, val)
-            elif isinstance(s, If):
-                c = self.expr(s.cond)
-                e1, e2 = dict(env), dict(env)
-                self.block(s.then, e1, z3.And(cond, c), owned)
-                self.block(s.orelse, e2, z3.And(cond, z3.Not(c)), owned)
-                for name in set(e1) & set(e2):
-                    env[name] = e1[name] if e1[name].eq(e2[name]) else \
-                        z3.If(c, e1[name], e2[name])
+        """Execute ``body`` with privates ``env`` (updated in place), under the path
+        condition ``cond``, where ``owned`` are the privates this iteration may write."""
+        saved = (self.benv, self.cond, self.owned)
+        self.benv, self.cond, self.owned = env, cond, owned
+        try:
+            for s in body:
                 self.env = env
-            elif isinstance(s, Loop):
-                if not s.is_data_loop:
-                    raise Unsupported(f"a {s.kind} loop inside the iteration")
-                if s.of is not None:
-                    self.view.bind[s.var] = (s.kind, self.enc.convert(
-                        self.expr(s.of), s.of.dtype, i64))
-                inner = dict(env)
-                for name, d in s.locals:
-                    self.locals[name] = d
-                before = dict(self.view.overrides)
-                self.depth += 1
-                self.block(s.body, inner, cond, owned | {n for n, _ in s.locals})
-                self.depth -= 1
-                # after the loop the tables it wrote hold all its iterations' writes
-                changed = [name for name, f in self.view.overrides.items()
-                           if before.get(name) is not f]
-                self.view.overrides = before
-                for name in changed:
-                    if self.after_nested == "fresh":
-                        self.view.overrides[name] = self._epoch(name)
-                    else:
-                        self.written_nested.add(name)
-                self.env = env
-            elif isinstance(s, Alloc):
-                raise Unsupported(f"'{s.table}' is re-initialised inside the loop")
+                self.visit(s)
+        finally:
+            self.benv, self.cond, self.owned = saved
+
+    def visit_Assign(self, s: Assign):
+        env = self.benv
+        if s.name not in self.owned:
+            raise Unsupported(f"'{s.name}' belongs to an enclosing loop and is "
+                              "written inside a nested loop")
+        d = self.locals[s.name]
+        v = self.enc.convert(self.expr(s.value), s.value.dtype, d)
+        if s.op is not None:
+            if s.name not in env:
+                raise Unsupported(f"'{s.name}' is reduced before it is assigned")
+            v = apply_op(s.op, env[s.name], v, d)
+        env[s.name] = v
+
+    def visit_Store(self, s: Store):
+        idx = None if s.index is None else self.enc.convert(
+            self.expr(s.index), s.index.dtype, i64)
+        val = self.expr(s.value)
+        self.out.append(Effect(s, self.cond, idx, val, s.op, s.table))
+        self._land(s, self.cond, idx, val)
+
+    def visit_If(self, s: If):
+        env, cond = self.benv, self.cond
+        c = self.expr(s.cond)
+        e1, e2 = dict(env), dict(env)
+        self.block(s.then, e1, z3.And(cond, c), self.owned)
+        self.block(s.orelse, e2, z3.And(cond, z3.Not(c)), self.owned)
+        for name in set(e1) & set(e2):
+            env[name] = e1[name] if e1[name].eq(e2[name]) else \
+                z3.If(c, e1[name], e2[name])
+        self.env = env
+
+    def visit_Loop(self, s: Loop):
+        env = self.benv
+        if not s.is_data_loop:
+            raise Unsupported(f"a {s.kind} loop inside the iteration")
+        if s.of is not None:
+            self.view.bind[s.var] = (s.kind, self.enc.convert(
+                self.expr(s.of), s.of.dtype, i64))
+        inner = dict(env)
+        for name, d in s.locals:
+            self.locals[name] = d
+        before = dict(self.view.overrides)
+        self.depth += 1
+        self.block(s.body, inner, self.cond, self.owned | {n for n, _ in s.locals})
+        self.depth -= 1
+        # after the loop the tables it wrote hold all its iterations' writes
+        changed = [name for name, f in self.view.overrides.items()
+                   if before.get(name) is not f]
+        self.view.overrides = before
+        for name in changed:
+            if self.after_nested == "fresh":
+                self.view.overrides[name] = self._epoch(name)
             else:
-                raise Unsupported(f"{type(s).__name__} inside the iteration")
+                self.written_nested.add(name)
+        self.env = env
+
+    def visit_Alloc(self, s: Alloc):
+        raise Unsupported(f"'{s.table}' is re-initialised inside the loop")
+
+    def generic_visit(self, s):
+        raise Unsupported(f"{type(s).__name__} inside the iteration")
 
     def _epoch(self, name: str):
         u = self.view.uni
