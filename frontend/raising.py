@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cosynth.ir.nodes import Assign, Bin, Const, If, Kernel, Load, Loop, Store, Un, Var
+from cosynth.ir.visit import Transformer
 
 __all__ = ["raise_reductions"]
 
@@ -38,30 +39,41 @@ _GUARD = {("<", "new"): "min", (">", "old"): "min", (">", "new"): "max", ("<", "
 
 def raise_reductions(k: Kernel) -> Kernel:
     bool_scalars = {t.name for t in k.tables if t.space == "scalar" and t.dtype.is_bool}
-    return replace(k, body=_block(k.body, bool_scalars, depth=0, owners={}))
+    return replace(k, body=_Raise(bool_scalars).visit_body(k.body))
 
 
-def _block(body, flags, depth: int, owners: dict):
-    """``depth``: data loops enclosing ``body``; ``owners``: bool private -> its depth."""
-    out = []
-    for s in body:
-        if isinstance(s, Loop):
-            inner = depth + s.is_data_loop
-            mine = dict(owners)
-            mine.update({name: inner for name, d in s.locals if d.is_bool})
-            s = replace(s, body=_block(s.body, flags, inner, mine))
-        elif isinstance(s, If):
-            s = replace(s, then=_block(s.then, flags, depth, owners),
-                        orelse=_block(s.orelse, flags, depth, owners))
-            s = _guarded(s, flags) or s
-        elif isinstance(s, Store | Assign):
-            s = _rmw(s)
-            if isinstance(s, Store) and depth > 0:
-                s = _flag(s, flags)
-            elif isinstance(s, Assign) and owners.get(s.name, depth) < depth:
-                s = _flag(s, {s.name})
-        out.append(s)
-    return tuple(out)
+class _Raise(Transformer):
+    """Applies the equations bottom-up.  ``depth``: data loops enclosing the statement;
+    ``owners``: bool private -> the depth of the loop declaring it."""
+
+    def __init__(self, flags: set[str]):
+        self.flags = flags
+        self.depth = 0
+        self.owners: dict[str, int] = {}
+
+    def visit_Loop(self, s: Loop):
+        outer = (self.depth, self.owners)
+        self.depth += s.is_data_loop
+        self.owners = {**self.owners, **{name: self.depth for name, d in s.locals if d.is_bool}}
+        try:
+            return self.generic_visit(s)
+        finally:
+            self.depth, self.owners = outer
+
+    def visit_If(self, s: If):
+        s = self.generic_visit(s)
+        return _guarded(s, self.flags) or s
+
+    def visit_Store(self, s: Store):
+        s = _rmw(s)
+        return _flag(s, self.flags) if self.depth > 0 else s
+
+    def visit_Assign(self, s: Assign):
+        s = _rmw(s)
+        return _flag(s, {s.name}) if self.owners.get(s.name, self.depth) < self.depth else s
+
+    def visit_Expr(self, e):
+        return e
 
 
 def _reads_target(e, s) -> bool:

@@ -25,8 +25,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cosynth.errors import KernelError
-from cosynth.ir.nodes import Alloc, Assign, Expr, If, Kernel, Load, Loop, Store, Table, Var
-from cosynth.ir.walk import iter_exprs, iter_stmts, map_exprs, stmt_exprs
+from cosynth.ir.nodes import Assign, Expr, If, Kernel, Load, Loop, Store, Table, Var
+from cosynth.ir.visit import Transformer, Visitor
+from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .trace import RawKernel
 
@@ -82,45 +83,9 @@ def resolve_scopes(raw: RawKernel) -> Kernel:
     site_web = rd.site_web
     private_sites = {site: new_name[w] for site, w in site_web.items() if owner[w] is not None}
 
-    def expr_fn(e: Expr) -> Expr:
-        if isinstance(e, Var) and e.name in names:
-            local = private_sites.get(id(e))
-            if local is not None:
-                return replace(e, name=local)
-            return Load(e.name, None, e.dtype, e.weak, loc=e.loc)
-        return e
-
-    def rebuild(body):
-        out = []
-        for s in body:
-            if isinstance(s, Assign):
-                local = private_sites.get(id(s))
-                value = map_exprs(s.value, expr_fn)
-                if local is not None:
-                    out.append(replace(s, name=local, value=value))
-                else:
-                    out.append(Store(s.name, None, value, s.op, loc=s.loc))
-            elif isinstance(s, If):
-                out.append(replace(s, cond=map_exprs(s.cond, expr_fn), then=rebuild(s.then),
-                                   orelse=rebuild(s.orelse)))
-            elif isinstance(s, Loop):
-                heads = {k: map_exprs(getattr(s, k), expr_fn)
-                         for k in ("of", "start", "stop", "step", "cond")
-                         if getattr(s, k) is not None}
-                out.append(replace(s, body=rebuild(s.body), locals=locals_of.get(id(s), ()),
-                                   **heads))
-            elif isinstance(s, Store):
-                out.append(replace(s, index=None if s.index is None else
-                                   map_exprs(s.index, expr_fn),
-                                   value=map_exprs(s.value, expr_fn)))
-            elif isinstance(s, Alloc):
-                out.append(replace(s, fill=map_exprs(s.fill, expr_fn)))
-            else:  # pragma: no cover
-                raise TypeError(s)
-        return tuple(out)
-
-    body = rebuild(raw.body)
-    returns = tuple(map_exprs(r, expr_fn) for r in raw.returns)
+    resolve = _Resolve(names, private_sites, locals_of)
+    body = resolve.visit_body(raw.body)
+    returns = tuple(resolve.visit(r) for r in raw.returns)
     tables = dict(raw.tables)
     for name in sorted(shared):
         tables[name] = Table(name, "scalar", raw.scalars[name], "local",
@@ -130,8 +95,40 @@ def resolve_scopes(raw: RawKernel) -> Kernel:
                   raw.weight_dtype, loc=raw.loc)
 
 
-class _ReachingDefs:
-    """Forward reaching-definitions analysis; builds def-use webs by union-find."""
+class _Resolve(Transformer):
+    """Rewrites every occurrence of a traced scalar: a private web's to its local name
+    (``Assign``/``Var``), a shared one's to the scalar table (``Store``/``Load``); each
+    loop gets the privates it owns."""
+
+    def __init__(self, names: set[str], private_sites: dict[int, str], locals_of: dict):
+        self.names = names
+        self.private_sites = private_sites
+        self.locals_of = locals_of
+
+    def visit_Var(self, e: Var) -> Expr:
+        if e.name not in self.names:
+            return e
+        local = self.private_sites.get(id(e))
+        if local is not None:
+            return replace(e, name=local)
+        return Load(e.name, None, e.dtype, e.weak, loc=e.loc)
+
+    def visit_Assign(self, s: Assign):
+        local = self.private_sites.get(id(s))
+        value = self.visit(s.value)
+        if local is not None:
+            return replace(s, name=local, value=value)
+        return Store(s.name, None, value, s.op, loc=s.loc)
+
+    def visit_Loop(self, s: Loop):
+        return replace(self.generic_visit(s), locals=self.locals_of.get(id(s), ()))
+
+
+class _ReachingDefs(Visitor):
+    """Forward reaching-definitions analysis; builds def-use webs by union-find.
+
+    ``flow`` runs a body from a state (name -> reaching def numbers) to the state after
+    it; the statement methods update ``self.state`` at ``self.path`` (enclosing loops)."""
 
     def __init__(self, names: set[str]):
         self.names = names
@@ -143,6 +140,8 @@ class _ReachingDefs:
         self.use_path: dict[int, tuple] = {}
         self.loop_path: dict[int, tuple] = {}  # id(Loop) -> enclosing loops
         self.loop_vars: set[str] = set()
+        self.state: dict = {}
+        self.path: tuple = ()
 
     def run(self, body, returns):
         state = {n: frozenset([_UNDEF]) for n in self.names}
@@ -165,41 +164,53 @@ class _ReachingDefs:
                 self.use_path[id(x)] = path
 
     def flow(self, body, state, path):
-        for s in body:
-            if isinstance(s, Assign):
-                self.uses(s.value, state, path)
-                if s.name in self.names:
-                    d = self.def_ids.setdefault(id(s), len(self.def_ids) + 1)
-                    self.def_name[d] = s.name
-                    self.def_path[d] = path
-                    state = {**state, s.name: frozenset([d])}
-            elif isinstance(s, If):
-                self.uses(s.cond, state, path)
-                a = self.flow(s.then, state, path)
-                b = self.flow(s.orelse, state, path)
-                state = _merge(a, b)
-            elif isinstance(s, Loop):
-                self.loop_path[id(s)] = path
-                if s.var is not None:
-                    self.loop_vars.add(s.var)
-                for k in ("of", "start", "stop", "step"):
-                    if getattr(s, k) is not None:
-                        self.uses(getattr(s, k), state, path)
-                inner = path + (s,)
-                head = state
-                while True:
-                    if s.cond is not None:
-                        self.uses(s.cond, head, path)
-                    end = self.flow(s.body, head, inner)
-                    new = _merge(state, end)
-                    if new == head:
-                        break
-                    head = new
-                state = head
-            else:
-                for e in stmt_exprs(s):
-                    self.uses(e, state, path)
-        return state
+        outer = self.path
+        self.state, self.path = state, path
+        try:
+            for s in body:
+                self.visit(s)
+            return self.state
+        finally:
+            self.path = outer
+
+    def visit_Assign(self, s: Assign):
+        self.uses(s.value, self.state, self.path)
+        if s.name in self.names:
+            d = self.def_ids.setdefault(id(s), len(self.def_ids) + 1)
+            self.def_name[d] = s.name
+            self.def_path[d] = self.path
+            self.state = {**self.state, s.name: frozenset([d])}
+
+    def visit_If(self, s: If):
+        state, path = self.state, self.path
+        self.uses(s.cond, state, path)
+        a = self.flow(s.then, state, path)
+        b = self.flow(s.orelse, state, path)
+        self.state = _merge(a, b)
+
+    def visit_Loop(self, s: Loop):
+        state, path = self.state, self.path
+        self.loop_path[id(s)] = path
+        if s.var is not None:
+            self.loop_vars.add(s.var)
+        for k in ("of", "start", "stop", "step"):
+            if getattr(s, k) is not None:
+                self.uses(getattr(s, k), state, path)
+        inner = path + (s,)
+        head = state
+        while True:
+            if s.cond is not None:
+                self.uses(s.cond, head, path)
+            end = self.flow(s.body, head, inner)
+            new = _merge(state, end)
+            if new == head:
+                break
+            head = new
+        self.state = head
+
+    def visit_Stmt(self, s):
+        for e in stmt_exprs(s):
+            self.uses(e, self.state, self.path)
 
     def webs(self) -> dict[int, list]:
         parent = {d: d for d in self.def_name}
