@@ -34,6 +34,7 @@ from cosynth.ir.nodes import (
     Loop,
     Store,
 )
+from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_stmts
 
 from .stats import GraphStats
@@ -136,9 +137,6 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     args = args or {}
     hw = fpga_profile(k, variant)
     n, m = stats.n, stats.m
-    nests: list[Nest] = []
-    rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0}
-    seq: list[Nest] = []
     sites = frozenset(hw.site_loops) if hw.eligible else frozenset()
     uses_in = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in iter_stmts(k.body))
 
@@ -156,30 +154,9 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
             return float(n)
         return float(m)
 
-    def walk(body, mult: float, guessed: bool):
-        for s in body:
-            if isinstance(s, Loop):
-                if s.is_data_loop and s.schedule != "seq":
-                    nests.append(_nest(k, s, mult, stats, hw))
-                    nests[-1].runs_guessed = guessed
-                elif s.is_data_loop:
-                    e, v, fe = _work(s, mult, stats, iterations, sites)
-                    rep["edges"] += e
-                    rep["nodes"] += v
-                    rep["fpga_edges"] += fe
-                    seq.append(_seq_nest(s, mult, e, v))
-                    seq[-1].runs_guessed = guessed
-                else:
-                    walk(s.body, mult * iterations(s), guessed or _guess(s))
-            elif isinstance(s, If):
-                walk(s.then, mult, guessed)
-                walk(s.orelse, mult, guessed)
-
-    def _guess(loop: Loop) -> bool:  # a convergence loop: OTHER_LOOP_ITERATIONS, a guess
-        c = loop.cond
-        return loop.kind == "while" and not (
-            isinstance(c, Load) or (isinstance(c, Bin) and c.op in ("<", ">", "<=", ">=")))
-    walk(k.body, 1.0, False)
+    walk = _Walk(k, stats, hw, sites, iterations)
+    walk.visit_body(k.body)
+    nests, seq, rep = walk.nests, walk.seq, walk.rep
     node_bytes = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
     edge_bytes = 16 + (16 if uses_in else 0) + sum(
         t.dtype.np.itemsize for t in k.tables if t.space == "edge")
@@ -190,6 +167,50 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
         from .calibration import apply_laws
         apply_laws(w, k, laws, stats)
     return w
+
+
+class _Walk(Visitor):
+    """The parallel nests and the replicated (sequential) data loops of a kernel, each
+    with how often it runs: ``mult`` is the product of the iterations of the loops
+    around it, ``guessed`` whether one of them is a convergence loop."""
+
+    def __init__(self, k: Kernel, stats: GraphStats, hw, sites: frozenset, iterations):
+        self.k, self.stats, self.hw, self.sites = k, stats, hw, sites
+        self.iterations = iterations
+        self.nests: list[Nest] = []
+        self.seq: list[Nest] = []
+        self.rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0}
+        self.mult, self.guessed = 1.0, False
+
+    def visit_Loop(self, s: Loop):
+        if s.is_data_loop and s.schedule != "seq":
+            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw))
+            self.nests[-1].runs_guessed = self.guessed
+        elif s.is_data_loop:
+            e, v, fe = _work(s, self.mult, self.stats, self.iterations, self.sites)
+            self.rep["edges"] += e
+            self.rep["nodes"] += v
+            self.rep["fpga_edges"] += fe
+            self.seq.append(_seq_nest(s, self.mult, e, v))
+            self.seq[-1].runs_guessed = self.guessed
+        else:
+            outer = (self.mult, self.guessed)
+            self.mult *= self.iterations(s)
+            self.guessed = self.guessed or _guess(s)
+            try:
+                self.visit_body(s.body, "body", s)
+            finally:
+                self.mult, self.guessed = outer
+
+    def visit_Expr(self, e):
+        return None
+
+
+def _guess(loop: Loop) -> bool:
+    """A convergence loop: it runs OTHER_LOOP_ITERATIONS times, a guess."""
+    c = loop.cond
+    return loop.kind == "while" and not (
+        isinstance(c, Load) or (isinstance(c, Bin) and c.op in ("<", ">", "<=", ">=")))
 
 
 def _seq_nest(loop: Loop, runs: float, edges: float, nodes: float) -> Nest:
@@ -222,12 +243,27 @@ def _work(loop: Loop, mult: float, stats: GraphStats, iterations,
 
 def _direct_loops(body):
     """Loops directly in ``body`` (looking through ifs, not into other loops)."""
-    for s in body:
-        if isinstance(s, Loop):
-            yield s, None
-        elif isinstance(s, If):
-            yield from _direct_loops(s.then)
-            yield from _direct_loops(s.orelse)
+    v = _Loops()
+    v.visit_body(body)
+    return [(s, None) for s in v.out]
+
+
+class _Loops(Visitor):
+    """Loops found through ifs: every loop met, not looking into it, or with
+    ``edges=True`` the outermost edge loops, looking into other loops."""
+
+    def __init__(self, edges: bool = False):
+        self.edges = edges
+        self.out: list[Loop] = []
+
+    def visit_Loop(self, s: Loop):
+        if self.edges and not s.is_edge_loop:
+            self.generic_visit(s)
+        else:
+            self.out.append(s)
+
+    def visit_Expr(self, e):
+        return None
 
 
 def _touch(loop: Loop, stats: GraphStats) -> tuple[float, float]:
@@ -247,15 +283,9 @@ def _touch(loop: Loop, stats: GraphStats) -> tuple[float, float]:
 
 def _edge_loops(body):
     """The outermost edge loops in ``body`` (through ifs and other loops)."""
-    for s in body:
-        if isinstance(s, Loop):
-            if s.is_edge_loop:
-                yield s
-            else:
-                yield from _edge_loops(s.body)
-        elif isinstance(s, If):
-            yield from _edge_loops(s.then)
-            yield from _edge_loops(s.orelse)
+    v = _Loops(edges=True)
+    v.visit_body(body)
+    return v.out
 
 
 def _inner_edges(body, count: float, stats: GraphStats) -> float:
@@ -272,23 +302,36 @@ def _inner_edges(body, count: float, stats: GraphStats) -> float:
 
 def _guarded(outer: Loop, inner: Loop) -> bool:
     """Is ``inner`` under an if of the node loop (a frontier test)?"""
-    def find(body, under):
-        for s in body:
-            if s is inner:
-                return under
-            if isinstance(s, If):
-                r = find(s.then, True)
-                if r is not None:
-                    return r
-                r = find(s.orelse, True)
-                if r is not None:
-                    return r
-            elif isinstance(s, Loop):
-                r = find(s.body, under)
-                if r is not None:
-                    return r
+    v = _Under(inner)
+    v.visit_body(outer.body)
+    return bool(v.found)
+
+
+class _Under(Visitor):
+    """Finds ``inner``: ``found`` is whether an if encloses it (None: not found)."""
+
+    def __init__(self, inner: Loop):
+        self.inner = inner
+        self.ifs = 0
+        self.found: bool | None = None
+
+    def visit_Stmt(self, s):
+        if self.found is not None:
+            return
+        if s is self.inner:
+            self.found = self.ifs > 0
+            return
+        self.generic_visit(s)
+
+    def visit_If(self, s: If):
+        self.ifs += 1
+        try:
+            self.visit_Stmt(s)
+        finally:
+            self.ifs -= 1
+
+    def visit_Expr(self, e):
         return None
-    return bool(find(outer.body, False))
 
 
 def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw) -> Nest:
