@@ -55,6 +55,7 @@ from cosynth.ir.nodes import (
     Un,
     Var,
 )
+from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 __all__ = ["Rule", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
@@ -238,36 +239,55 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
 # --------------------------------------------------------------------------- nests
 def _nest_rules(k: Kernel, loop: Loop) -> list[Rule]:
     """Rules of a node loop whose body is privates, ifs and edge loops of ``v``."""
-    from cosynth.frontend.rewrite.core import loop_label
-    v = loop.var
-    rules: list[Rule] = []
-
-    def walk(body, guards: tuple, prefix: list):
-        for s in body:
-            if isinstance(s, Assign):
-                if s.op is not None:
-                    raise NotEligible(f"the node loop reduces into the private '{s.name}'")
-                prefix = prefix + [s]
-            elif isinstance(s, If):
-                walk(s.then, guards + ((s.cond, True),), list(prefix))
-                walk(s.orelse, guards + ((s.cond, False),), list(prefix))
-            elif isinstance(s, Loop) and s.kind in ("out_edges", "in_edges") and \
-                    isinstance(s.of, Var) and s.of.name == v:
-                if s.schedule == "seq":
-                    raise NotEligible(f"{loop_label(s)} is sequential")
-                rules.append(_rule(k, s, v, _fold(guards, prefix), loop_label(s)))
-            elif isinstance(s, Loop):
-                raise NotEligible(f"it holds {loop_label(s)}, which is not an edge loop "
-                                  f"of {v}")
-            elif isinstance(s, Store):
-                raise NotEligible(f"it also writes '{s.table}' outside its edge loops "
-                                  "(only the edge loops go to hardware)")
-            else:
-                raise NotEligible(f"a {type(s).__name__.lower()} statement in the node loop")
-    walk(loop.body, (), [])
-    if not rules:
+    v = _NestRules(k, loop)
+    v.visit_body(loop.body, "body", loop)
+    if not v.rules:
         raise NotEligible("no edge loop to stream")
-    return rules
+    return v.rules
+
+
+class _NestRules(Visitor):
+    """The rules of a node loop's edge loops; ``guards`` are the ``(condition, branch)``
+    of the ifs around the statement, ``prefix`` the privates assigned before it."""
+
+    def __init__(self, k: Kernel, loop: Loop):
+        self.k, self.v = k, loop.var
+        self.rules: list[Rule] = []
+        self.guards: tuple = ()
+        self.prefix: list = []
+
+    def visit_Assign(self, s: Assign):
+        if s.op is not None:
+            raise NotEligible(f"the node loop reduces into the private '{s.name}'")
+        self.prefix = self.prefix + [s]
+
+    def visit_If(self, s: If):
+        outer = (self.guards, self.prefix)
+        try:
+            for field_, body, branch in (("then", s.then, True), ("orelse", s.orelse, False)):
+                self.guards, self.prefix = outer[0] + ((s.cond, branch),), list(outer[1])
+                self.visit_body(body, field_)
+        finally:
+            self.guards, self.prefix = outer
+
+    def visit_Loop(self, s: Loop):
+        from cosynth.frontend.rewrite.core import loop_label
+        if s.kind in ("out_edges", "in_edges") and isinstance(s.of, Var) and \
+                s.of.name == self.v:
+            if s.schedule == "seq":
+                raise NotEligible(f"{loop_label(s)} is sequential")
+            self.rules.append(_rule(self.k, s, self.v, _fold(self.guards, self.prefix),
+                                    loop_label(s)))
+        else:
+            raise NotEligible(f"it holds {loop_label(s)}, which is not an edge loop "
+                              f"of {self.v}")
+
+    def visit_Store(self, s: Store):
+        raise NotEligible(f"it also writes '{s.table}' outside its edge loops "
+                          "(only the edge loops go to hardware)")
+
+    def visit_Stmt(self, s):
+        raise NotEligible(f"a {type(s).__name__.lower()} statement in the node loop")
 
 
 def _fold(guards: tuple, prefix: list) -> tuple:
@@ -323,62 +343,108 @@ def _rule(k: Kernel, loop: Loop, vertex: str | None, context, label: str) -> Rul
 
 
 def _check_body(k: Kernel, r: Rule, vend: str | None) -> None:
-    tables = k.table_map
-    locals_ = {s.name for s, _ in iter_stmts(r.body) if isinstance(s, Assign)}
-    params = {p.name: p for p in k.params}
-    for s, _ in iter_stmts(r.body):
-        if isinstance(s, Assign) and s.op is not None:
+    _RuleCheck(k, r, vend).visit_body(r.body)
+
+
+class _RuleCheck(Visitor):
+    """Raises NotEligible at the first statement or expression of a rule's body the
+    unit cannot compute (statements in order, each before its expressions)."""
+
+    def __init__(self, k: Kernel, r: Rule, vend: str | None):
+        self.k, self.r, self.vend = k, r, vend
+        self.tables = k.table_map
+        self.locals_ = {s.name for s, _ in iter_stmts(r.body) if isinstance(s, Assign)}
+        self.params = {p.name: p for p in k.params}
+        self.stmt = None  # the statement whose expressions are being checked
+
+    def visit_Stmt(self, s):
+        self.stmt = s
+        self.generic_visit(s)
+
+    def visit_Assign(self, s: Assign):
+        if s.op is not None:
             raise NotEligible(f"a reduction into the private '{s.name}'")
-        for ex in stmt_exprs(s):
-            for x in iter_exprs(ex):
-                d = getattr(x, "dtype", None)
-                if d is not None and d.kind == "float":
-                    raise NotEligible("it computes with floats, which have no fixed-point "
-                                      "policy here (use integer tables and weights)")
-                if isinstance(x, Bin) and x.op not in _OK_BIN:
-                    raise NotEligible(f"'{x.op}' has no single-cycle hardware unit")
-                if isinstance(x, Bin) and x.op in ("<<", ">>") and not _const(x.b):
-                    raise NotEligible(f"a shift '{x.op}' by a computed amount")
-                if isinstance(x, Cast) and x.a.dtype.is_float:
-                    raise NotEligible("a conversion from float")
-                if isinstance(x, GraphQuery) and x.fn not in ("num_nodes", "num_edges"):
-                    raise NotEligible(f"{x.fn}() needs the graph's structure on chip")
-                if isinstance(x, Un) and x.op not in ("-", "not", "abs", "~"):
-                    raise NotEligible(f"'{x.op}' has no hardware unit")
-                if isinstance(x, EdgeAttr) and x.edge == r.edge and x.attr == "id" and \
-                        not _is_weight_index(k, s, x):
-                    raise NotEligible("it uses the edge id (only weight[e.id] is streamed)")
-                if isinstance(x, Load):
-                    tt = tables[x.table]
-                    if tt.role == "weight":
-                        if not (isinstance(x.index, EdgeAttr) and x.index.edge == r.edge):
-                            raise NotEligible("a weight read at another edge")
-                        if k.weight_dtype is not None and k.weight_dtype.is_float:
-                            raise NotEligible("the edge weights are floats (declare "
-                                              "@cs.kernel(weight=cs.i64))")
-                    elif tt.space == "scalar":
-                        if x.table == r.flag:
-                            raise NotEligible(f"it reads its own change flag '{x.table}'")
-                        if _written_in(r, x.table):
-                            raise NotEligible(f"it writes the scalar '{x.table}' it reads")
-                    elif tt.space == "node":
-                        ep = _endpoint(x.index, r.edge, r.vertex, vend)
-                        if ep is None:
-                            raise NotEligible(f"it reads '{x.table}' at an index that is "
-                                              "not an endpoint of the edge")
-                        if x.table == r.target and ep == r.target_end:
-                            raise NotEligible(f"the value it reduces into '{x.table}' "
-                                              "depends on the entry itself")
-                    else:
-                        raise NotEligible(f"it reads the edge table '{x.table}' (only the "
-                                          "weight is streamed with the edge)")
-                if isinstance(x, Var) and x.name not in locals_ and x.name != r.vertex \
-                        and x.dtype.kind != "edge":
-                    p = params.get(x.name)
-                    if p is None:
-                        raise NotEligible(f"it reads '{x.name}' from an enclosing loop")
-                    if p.kind != "scalar":
-                        raise NotEligible(f"it reads the array parameter '{x.name}'")
+        self.visit_Stmt(s)
+
+    def visit_Expr(self, x):
+        self.typed(x)
+        self.generic_visit(x)
+
+    def visit_Bin(self, x: Bin):
+        self.typed(x)
+        if x.op not in _OK_BIN:
+            raise NotEligible(f"'{x.op}' has no single-cycle hardware unit")
+        if x.op in ("<<", ">>") and not _const(x.b):
+            raise NotEligible(f"a shift '{x.op}' by a computed amount")
+        self.generic_visit(x)
+
+    def visit_Cast(self, x: Cast):
+        self.typed(x)
+        if x.a.dtype.is_float:
+            raise NotEligible("a conversion from float")
+        self.generic_visit(x)
+
+    def visit_GraphQuery(self, x: GraphQuery):
+        self.typed(x)
+        if x.fn not in ("num_nodes", "num_edges"):
+            raise NotEligible(f"{x.fn}() needs the graph's structure on chip")
+        self.generic_visit(x)
+
+    def visit_Un(self, x: Un):
+        self.typed(x)
+        if x.op not in ("-", "not", "abs", "~"):
+            raise NotEligible(f"'{x.op}' has no hardware unit")
+        self.generic_visit(x)
+
+    def visit_EdgeAttr(self, x: EdgeAttr):
+        self.typed(x)
+        if x.edge == self.r.edge and x.attr == "id" and \
+                not _is_weight_index(self.k, self.stmt, x):
+            raise NotEligible("it uses the edge id (only weight[e.id] is streamed)")
+
+    def visit_Load(self, x: Load):
+        self.typed(x)
+        k, r = self.k, self.r
+        tt = self.tables[x.table]
+        if tt.role == "weight":
+            if not (isinstance(x.index, EdgeAttr) and x.index.edge == r.edge):
+                raise NotEligible("a weight read at another edge")
+            if k.weight_dtype is not None and k.weight_dtype.is_float:
+                raise NotEligible("the edge weights are floats (declare "
+                                  "@cs.kernel(weight=cs.i64))")
+        elif tt.space == "scalar":
+            if x.table == r.flag:
+                raise NotEligible(f"it reads its own change flag '{x.table}'")
+            if _written_in(r, x.table):
+                raise NotEligible(f"it writes the scalar '{x.table}' it reads")
+        elif tt.space == "node":
+            ep = _endpoint(x.index, r.edge, r.vertex, self.vend)
+            if ep is None:
+                raise NotEligible(f"it reads '{x.table}' at an index that is "
+                                  "not an endpoint of the edge")
+            if x.table == r.target and ep == r.target_end:
+                raise NotEligible(f"the value it reduces into '{x.table}' "
+                                  "depends on the entry itself")
+        else:
+            raise NotEligible(f"it reads the edge table '{x.table}' (only the "
+                              "weight is streamed with the edge)")
+        self.generic_visit(x)
+
+    def visit_Var(self, x: Var):
+        self.typed(x)
+        if x.name not in self.locals_ and x.name != self.r.vertex and x.dtype.kind != "edge":
+            p = self.params.get(x.name)
+            if p is None:
+                raise NotEligible(f"it reads '{x.name}' from an enclosing loop")
+            if p.kind != "scalar":
+                raise NotEligible(f"it reads the array parameter '{x.name}'")
+
+    def typed(self, x):
+        """Every expression computes on integers and bools only."""
+        d = getattr(x, "dtype", None)
+        if d is not None and d.kind == "float":
+            raise NotEligible("it computes with floats, which have no fixed-point "
+                              "policy here (use integer tables and weights)")
 
 
 def _is_weight_index(k: Kernel, s, x: EdgeAttr) -> bool:
@@ -425,21 +491,32 @@ def rule_reads(r: Rule) -> set[tuple[str, str]]:
 def rule_scalars(k: Kernel, r: Rule) -> dict[str, DType]:
     """Scalars the rule reads: scalar parameters and scalar tables (registers), and
     ``num_nodes``/``num_edges`` (registers the host sets)."""
-    tables = k.table_map
-    params = {p.name: p for p in k.params}
-    locals_ = {s.name for s, _ in iter_stmts(r.body) if isinstance(s, Assign)}
-    out: dict[str, DType] = {}
-    for s, _ in iter_stmts(r.body):
-        for ex in stmt_exprs(s):
-            for x in iter_exprs(ex):
-                if isinstance(x, Load) and tables[x.table].space == "scalar":
-                    out[x.table] = tables[x.table].dtype
-                elif isinstance(x, Var) and x.name in params and x.name not in locals_ \
-                        and x.name != r.vertex:
-                    out[x.name] = params[x.name].dtype
-                elif isinstance(x, GraphQuery) and x.fn in ("num_nodes", "num_edges"):
-                    out[f"__{x.fn}"] = x.dtype
-    return out
+    v = _RuleScalars(k, r)
+    v.visit_body(r.body)
+    return v.out
+
+
+class _RuleScalars(Visitor):
+    def __init__(self, k: Kernel, r: Rule):
+        self.tables = k.table_map
+        self.params = {p.name: p for p in k.params}
+        self.locals_ = {s.name for s, _ in iter_stmts(r.body) if isinstance(s, Assign)}
+        self.vertex = r.vertex
+        self.out: dict[str, DType] = {}
+
+    def visit_Load(self, x: Load):
+        if self.tables[x.table].space == "scalar":
+            self.out[x.table] = self.tables[x.table].dtype
+        self.generic_visit(x)
+
+    def visit_Var(self, x: Var):
+        if x.name in self.params and x.name not in self.locals_ and x.name != self.vertex:
+            self.out[x.name] = self.params[x.name].dtype
+
+    def visit_GraphQuery(self, x: GraphQuery):
+        if x.fn in ("num_nodes", "num_edges"):
+            self.out[f"__{x.fn}"] = x.dtype
+        self.generic_visit(x)
 
 
 def rule_uses_weight(k: Kernel, r: Rule) -> bool:
