@@ -208,20 +208,28 @@ class _Exec(Visitor):
         self.out: list[Effect] = []
         self.env: dict = {}
         self.enc = enc or Encoder(None, rounding_lemma=rounding_lemma)
-
-        def leaf(e):
-            if isinstance(e, Var) and e.name in self.env:
-                return self.env[e.name]
-            if isinstance(e, Load) and e.table in self.written_nested:
-                raise Unsupported(f"'{e.table}' is read after a nested loop wrote it")
-            return view(e, self.enc)
         self.written_nested: set[str] = set()
         self.depth = 0
-        self.enc.leaf = leaf
+        self.enc.leaf = self.visit  # the encoder asks for the terms of leaves
+
+    # ---------------------------------------------------------------- leaves
+    def visit_Var(self, e: Var):
+        if e.name in self.env:
+            return self.env[e.name]  # a private assigned in this iteration
+        return self.view(e, self.enc)
+
+    def visit_Load(self, e: Load):
+        if e.table in self.written_nested:
+            raise Unsupported(f"'{e.table}' is read after a nested loop wrote it")
+        return self.view(e, self.enc)
+
+    def visit_Expr(self, e: Expr):
+        return self.view(e, self.enc)
 
     def expr(self, e: Expr):
         return self.enc.expr(e)
 
+    # ------------------------------------------------------------ statements
     def block(self, body, env: dict, cond, owned: set):
         """Execute ``body`` with privates ``env`` (updated in place), under the path
         condition ``cond``, where ``owned`` are the privates this iteration may write."""
