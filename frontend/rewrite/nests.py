@@ -36,8 +36,9 @@ def match_nest(loop: Loop, edge_kinds=("out_edges", "in_edges")) -> tuple[Nest |
 
 
 class _NestShape(Visitor):
-    """Matches ``P`` (see the module docstring) statement by statement: each method
-    returns ``(Nest, "")``, ``(None, why not)``, or ``None`` for a prefix assignment."""
+    """Matches ``P`` (see the module docstring): ``body`` collects the prefix assignments,
+    then a method on the body's last statement returns ``(Nest, "")`` or
+    ``(None, why not)``."""
 
     def __init__(self, loop: Loop, edge_kinds):
         self.loop, self.edge_kinds = loop, edge_kinds
