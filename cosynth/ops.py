@@ -514,6 +514,7 @@ class Reduction:
     identity: Callable[[DType], object]
     ufunc: np.ufunc  # scatter/segment reductions (``ufunc.at``, ``reduceat``)
     improves: Callable | None  # (v, t) -> does v change t (None: any v may)
+    cpp_improves: str | None  # the same in C++, over {v} {t}
     mpi: str
     omp: str
     laws: dict  # kind -> frozenset of law names
@@ -547,15 +548,15 @@ class Reduction:
 
 REDUCTIONS: dict[str, Reduction] = {r.name: r for r in [
     Reduction("min", "min", _NUM, lambda d: d.max, np.minimum, lambda v, t: v < t,
-              "MPI_MIN", "min", {"int": _LATTICE, "float": _LATTICE}),
+              "{v} < {t}", "MPI_MIN", "min", {"int": _LATTICE, "float": _LATTICE}),
     Reduction("max", "max", _NUM, lambda d: d.min, np.maximum, lambda v, t: v > t,
-              "MPI_MAX", "max", {"int": _LATTICE, "float": _LATTICE}),
-    Reduction("add", "+", _NUM, lambda d: 0 if d.is_int else -0.0, np.add, None,
+              "{v} > {t}", "MPI_MAX", "max", {"int": _LATTICE, "float": _LATTICE}),
+    Reduction("add", "+", _NUM, lambda d: 0 if d.is_int else -0.0, np.add, None, None,
               "MPI_SUM", "+", {"int": _MONOID, "float": _COMMUTE}),
     Reduction("or", "|", ("bool",), lambda d: False, np.logical_or, lambda v, t: v & ~t,
-              "MPI_LOR", "||", {"bool": _LATTICE}),
+              "{v} && !{t}", "MPI_LOR", "||", {"bool": _LATTICE}),
     Reduction("and", "&", ("bool",), lambda d: True, np.logical_and, lambda v, t: ~v & t,
-              "MPI_LAND", "&&", {"bool": _LATTICE}),
+              "!{v} && {t}", "MPI_LAND", "&&", {"bool": _LATTICE}),
 ]}
 
 ARITH_OPS = ("+", "-", "*", "/", "//", "%", "**", "min", "max")
@@ -628,7 +629,7 @@ def convert_array(a: np.ndarray, src: DType, dst: DType) -> np.ndarray:
     """``convert`` on an array of ``src``."""
     if dst.is_int and src.is_float:
         t = np.trunc(a)
-        bad = ~np.isfinite(a) | (t < dst.min) | (t > dst.max)
+        bad = ~np.isfinite(a) | (t < float(dst.min)) | (t >= -float(dst.min))
         if bad.any():
             raise DomainError(f"cannot convert {a[bad][0]} to {dst}: out of range")
         return t.astype(dst.np)
