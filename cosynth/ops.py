@@ -410,6 +410,7 @@ def _shift(name: str) -> Op:
               z3={"int": (lambda z3, a, b, d: a << b) if name == "<<" else
                   (lambda z3, a, b, d: a >> b)},
               cpp={"int": f"{helper}<{{c}}>({{a}}, {{b}}, {{line}})"}, cpp_helper=helper,
+              z3_domain=lambda z3, a, b, d: z3.And(b >= 0, b < d.bits),
               rtl={"int": ("wire", (lambda hdl, x, n: x << n) if name == "<<" else
                            (lambda hdl, x, n: x >> n))})
 
@@ -456,7 +457,7 @@ BINARY: dict[str, Op] = {op.name: op for op in [
     _arith("//", "fdiv<{c}>({a}, {b}, {line})", helper="fdiv", z3_int=_z3_floordiv,
            z3_domain=_z3_nonzero),
     _arith("%", "fmod_<{c}>({a}, {b}, {line})", helper="fmod_",
-           z3_int=lambda z3, a, b, d: z3.SMod(a, b), z3_domain=_z3_nonzero),
+           z3_int=lambda z3, a, b, d: a % b, z3_domain=_z3_nonzero),  # bvsmod
     _arith("**", "ipow<{c}>({a}, {b}, {line})", helper="ipow", python=_fold_pow),
     _minmax("min"),
     _minmax("max"),

@@ -47,7 +47,8 @@ from cosynth.ir.nodes import (
 
 from .kernel import NotEligible, Rule
 
-__all__ = ["shape_of", "compile_rule", "Env", "to_type", "SV", "Stager", "STATIC", "LIMIT"]
+__all__ = ["shape_of", "compile_rule", "compile_expr", "Env", "to_type", "SV", "Stager", "STATIC",
+           "LIMIT"]
 
 
 def shape_of(d: DType):
@@ -352,6 +353,13 @@ def _iter_loops_locals(k):
     for s, _ in iter_stmts(k.body):
         if isinstance(s, Loop):
             yield from s.locals
+
+
+def compile_expr(e: Expr, env: Env, stager: Stager) -> tuple[SV, DType]:
+    """One expression outside any rule (its variables are ``env.scalars``), as a staged
+    value and its type: how tests drive the datapath's operators directly."""
+    rule = Rule("expr", "edges", "", None, (), "", "dst", "add", None)
+    return _Rule(rule, env, stager).expr(e)
 
 
 def compile_rule(rule: Rule, env: Env, stager: Stager) -> tuple[SV, SV]:
