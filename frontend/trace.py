@@ -21,6 +21,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from cosynth import dtypes as dt
+from cosynth import ops
 from cosynth.dtypes import DType, boolean, f64, i64
 from cosynth.errors import KernelError, Loc
 from cosynth.ir.nodes import (
@@ -823,7 +824,7 @@ class _Tracer:
         if op == "/" and d.is_int:
             d = f64
         if aw and bw and isinstance(a, Const) and isinstance(b, Const):
-            folded = _fold(op, a.value, b.value)
+            folded = ops.fold(op, a.value, b.value)
             if folded is not None:
                 return Const(folded, f64 if isinstance(folded, float) else i64, True, loc=loc)
         return Bin(op, a, b, d, loc=loc)
@@ -1014,20 +1015,3 @@ def _store_hint(value: DType, table: DType) -> str:
     if table.is_bool:
         return "store True/False or a comparison"
     return f"make the table {value}, or convert the value with cs.{table}(...)"
-
-
-def _fold(op: str, a, b):
-    try:
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if op == "/":
-            return a / b
-        if op == "**" and isinstance(a, float | int) and isinstance(b, int) and b >= 0:
-            return a ** b
-    except (ZeroDivisionError, OverflowError):
-        return None
-    return None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 
+from cosynth import ops
 from cosynth.dtypes import DType, promote
 from cosynth.errors import CosynthError
 from cosynth.ir.nodes import (
@@ -51,7 +52,7 @@ from cosynth.ir.nodes import (
 )
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
-__all__ = ["emit_program", "needs_full_graph", "CodegenError", "ctype"]
+__all__ = ["emit_program", "needs_full_graph", "CodegenError", "ctype", "spell"]
 
 
 class CodegenError(CosynthError):
@@ -63,11 +64,24 @@ def ctype(d: DType) -> str:
             "bool": "uint8_t"}[d.name]
 
 
-_IDENT = {"min": lambda d: _lit(d.max, d), "max": lambda d: _lit(d.min, d),
-          "add": lambda d: _lit(0, d), "or": lambda d: "0", "and": lambda d: "1"}
-_MPI_OP = {"min": "MPI_MIN", "max": "MPI_MAX", "add": "MPI_SUM", "or": "MPI_LOR",
-           "and": "MPI_LAND"}
-_OMP_OP = {"min": "min", "max": "max", "add": "+", "or": "||", "and": "&&"}
+def _ident(op: str, d: DType) -> str:
+    """The reduction's identity (``cosynth.ops``) as a C++ literal."""
+    return _lit(ops.identity(op, d), d)
+
+
+def _red(op: str, shared: bool = False) -> str:
+    """The runtime helper applying reduction ``op`` (``atomic_*`` when entries are
+    shared between threads)."""
+    r = ops.reduction(op)
+    return r.cpp_atomic if shared else r.cpp_reduce
+
+
+def spell(spec: ops.Op, d: DType, *operands: str, line: int = 0) -> str:
+    """The table's C++ spelling of operator ``spec`` on operands of type ``d`` (operand
+    texts already converted to ``d``)."""
+    a = operands[0]
+    b = operands[1] if len(operands) > 1 else ""
+    return spec.cpp_spelling(d).format(a=a, b=b, c=ctype(d), line=line)
 
 
 def _lit(v, d: DType) -> str:
@@ -268,7 +282,7 @@ class _Emitter:
             op = next(s.op for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)
                       and s.table == name)
             self.out(f"Outbox<{ctype(t.dtype)}> {name}__box;")
-            self.out(f"{name}__box.init(n, {_IDENT[op](t.dtype)});")
+            self.out(f"{name}__box.init(n, {_ident(op, t.dtype)});")
         if self.hw is not None:
             self.device_setup()
         decl_at = len(self.lines)
@@ -320,7 +334,7 @@ class _Emitter:
             if s.op is None:
                 self.out(f"{s.name} = {v};")
             else:
-                self.out(f"red_{s.op}(&{s.name}, {v});")
+                self.out(f"{_red(s.op)}(&{s.name}, {v});")
         elif isinstance(s, Store):
             self.store(s, line)
         elif isinstance(s, If):
@@ -339,8 +353,9 @@ class _Emitter:
         elif isinstance(s, Exchange):
             t = self.tables[s.table]
             flag = f"if (ch) {s.flag} = 1;" if s.flag else "(void)ch;"
+            c = ctype(t.dtype)
             self.out(f"{{ bool ch = exchange({s.table}, {s.table}__box, sh, "
-                     f"[]({ctype(t.dtype)}* p, {ctype(t.dtype)} v) {{ return red_{s.op}(p, v); }});"
+                     f"[]({c}* p, {c} v) {{ return {_red(s.op)}(p, v); }});"
                      f" {flag} }}")
         elif isinstance(s, Refresh):
             t = self.tables[s.table]
@@ -349,7 +364,7 @@ class _Emitter:
             else:
                 self.out(f"refresh({s.table}, edge_lo, edge_hi, rank);")
         elif isinstance(s, AllReduce):
-            self.out(f"{s.table} = allreduce({s.table}, {_MPI_OP[s.op]});")
+            self.out(f"{s.table} = allreduce({s.table}, {ops.reduction(s.op).mpi});")
         else:  # pragma: no cover
             raise CodegenError(f"statement {type(s).__name__}")
 
@@ -364,9 +379,9 @@ class _Emitter:
             target = self.acc.get(s.table, s.table)
             if s.flag:
                 fl = self.acc.get(s.flag, s.flag)
-                self.out(f"if (red_{s.op}(&{target}, {v})) {fl} = 1;")
+                self.out(f"if ({_red(s.op)}(&{target}, {v})) {fl} = 1;")
             else:
-                self.out(f"red_{s.op}(&{target}, {v});")
+                self.out(f"{_red(s.op)}(&{target}, {v});")
             return
         idx = self.index(s.index, t, line)
         if s.op is None:
@@ -379,19 +394,18 @@ class _Emitter:
             self.out(f"{{ const int64_t {i} = {idx};")
             self.ind += 1
             self.out(f"if ({i} >= shard_lo && {i} < shard_hi) {{")
-            pre = "atomic" if shared else "red"
-            call = f"{pre}_{s.op}(&{s.table}[{i}], {v})"
+            fn = _red(s.op, shared)
+            call = f"{fn}(&{s.table}[{i}], {v})"
             self.out(f"  if ({call}) {{ {flag + ' = 1;' if flag else ''} }}")
             self.out("} else {")
-            self.out(f"  {pre}_{s.op}(&{s.table}__box.val[{i}], {v});")
+            self.out(f"  {fn}(&{s.table}__box.val[{i}], {v});")
             self.out(f"  __atomic_store_n(&{s.table}__box.touched[{i}], (uint8_t)1, "
                      "__ATOMIC_RELAXED);")
             self.out("}")
             self.ind -= 1
             self.out("}")
             return
-        pre = "atomic" if shared else "red"
-        call = f"{pre}_{s.op}(&{s.table}[{idx}], {v})"
+        call = f"{_red(s.op, shared)}(&{s.table}[{idx}], {v})"
         if flag:
             self.out(f"if ({call}) {flag} = 1;")
         else:
@@ -471,7 +485,7 @@ class _Emitter:
                      f"{_TYPE_CODE[mem.dtype]}, u_{t}.data()}}, touched_{t}, "
                      f"{'true' if projected else 'false'}, "
                      f"{'shard_lo' if projected else '0'}, {'shard_hi' if projected else 'n'},"
-                     f" {box}, []({c}* p, {c} v) {{ return red_{op}(p, v); }}, "
+                     f" {box}, []({c}* p, {c} v) {{ return {_red(op)}(p, v); }}, "
                      f"{'true' if op == 'add' else 'false'});")
         for i, r in flags:
             if not r.flag:
@@ -612,8 +626,8 @@ class _Emitter:
         clauses = []
         for name, op in scalars.items():
             t = self.tables[name]
-            self.out(f"{ctype(t.dtype)} {name}__acc = {_IDENT[op](t.dtype)};")
-            clauses.append(f"reduction({_OMP_OP[op]}:{name}__acc)")
+            self.out(f"{ctype(t.dtype)} {name}__acc = {_ident(op, t.dtype)};")
+            clauses.append(f"reduction({ops.reduction(op).omp}:{name}__acc)")
         wk = self.tmp("w")
         outer = (self.work, self.work_loop)
         self.out(f"int64_t {wk}e = 0, {wk}v = 0;  // edges and vertices visited")
@@ -641,7 +655,7 @@ class _Emitter:
         if wl:
             self._worklist_after(wl)
         for name, op in scalars.items():
-            self.out(f"red_{op}(&{name}, {name}__acc);")
+            self.out(f"{_red(op)}(&{name}, {name}__acc);")
         self.out(f"{{ const double dt = now() - {t0}; g_stats.compute += dt; "
                  f"g_stats.superstep.push_back(dt); nest_done({line}, {wk}e, {wk}v, dt); }}")
         if outer[0] is not None:
@@ -681,9 +695,7 @@ class _Emitter:
         self.out(f"const int64_t {wl}lo = {lo}, {wl}hi = std::max<int64_t>({hi}, {wl}lo);")
         self.out(f"bool {wl}all = !{wl}have || {wl}plo != {wl}lo || {wl}phi != {wl}hi;")
         for t, op in plan.items():
-            back = {"min": "<", "max": ">"}.get(op)
-            cond = f"{wl}end_{t}[i] {back} {t}[i]" if back else \
-                (f"{wl}end_{t}[i] && !{t}[i]" if op == "or" else f"!{wl}end_{t}[i] && {t}[i]")
+            cond = ops.reduction(op).cpp_improves.format(v=f"{wl}end_{t}[i]", t=f"{t}[i]")
             self.out(f"if (!{wl}all) {{ bool back = false;")
             self.out("  #pragma omp parallel for reduction(||:back)")
             self.out(f"  for (int64_t i = 0; i < n; ++i) if ({cond}) back = true;")
@@ -798,22 +810,13 @@ class _Emitter:
         if isinstance(e, Bin):
             return self.bin(e)
         if isinstance(e, Un):
-            a = self.expr(e.a)
-            if e.op == "not":
-                return f"(!({a}))"
-            if e.op == "~":
-                return f"(({ctype(e.dtype)})~({a}))"
-            if e.op == "abs":
-                return f"vabs<{ctype(e.dtype)}>({a})"
-            return f"(({ctype(e.dtype)})(-({ctype(e.dtype)})({a})))"
+            return spell(ops.unary(e.op), e.dtype, self.expr(e.a))
         if isinstance(e, Select):
             c = ctype(e.dtype)
             return f"(({self.expr(e.cond)}) ? ({c})({self.expr(e.a)}) : ({c})({self.expr(e.b)}))"
         if isinstance(e, Cast):
-            a = self.expr(e.a)
-            if e.dtype.is_int and e.a.dtype.is_float:
-                return f"f2i<{ctype(e.dtype)}>({a}, {e.loc.line if e.loc else 0})"
-            return f"(({ctype(e.dtype)})({a}))"
+            return ops.cpp_cast(e.a.dtype, e.dtype).format(
+                a=self.expr(e.a), c=ctype(e.dtype), line=e.loc.line if e.loc else 0)
         if isinstance(e, GraphQuery):
             args = [self.expr(a) for a in e.args]
             if e.fn == "num_nodes":
@@ -845,39 +848,19 @@ class _Emitter:
         return raw if d.name == "f64" else f"(({ctype(d)}){raw})"
 
     def bin(self, e: Bin) -> str:
-        op = e.op
-        if op in ("and", "or"):
-            sym = "&&" if op == "and" else "||"
-            return f"({self.expr(e.a)} {sym} {self.expr(e.b)})"
-        if op in ("<", "<=", ">", ">=", "==", "!="):
+        spec = ops.binary(e.op)
+        if spec.group == "logic":
+            return spell(spec, e.dtype, self.expr(e.a), self.expr(e.b))
+        if spec.group == "cmp":
             common = e.a.dtype if e.a.dtype.is_bool else promote(e.a.dtype, e.b.dtype,
                                                                  e.a.weak, e.b.weak)
-            c = ctype(common)
-            return f"(({c})({self.expr(e.a)}) {op} ({c})({self.expr(e.b)}))"
-        c = ctype(e.dtype)
-        a = f"({c})({self.expr(e.a)})"
-        b = f"({c})({self.expr(e.b)})"
-        line = e.loc.line if e.loc else 0
-        if e.dtype.is_bool:
-            sym = {"&": "&", "|": "|", "^": "^"}[op]
-            return f"((uint8_t)(({a}) {sym} ({b})))"
-        if op in ("+", "-", "*", "/"):
-            return f"(({c})({a} {op} {b}))"
-        if op == "//":
-            return f"fdiv<{c}>({a}, {b}, {line})"
-        if op == "%":
-            return f"fmod_<{c}>({a}, {b}, {line})"
-        if op == "**":
-            return f"ipow<{c}>({a}, {b}, {line})"
-        if op in ("min", "max"):
-            return f"v{op}<{c}>({a}, {b})"
-        if op in ("&", "|", "^"):
-            return f"(({c})({a} {op} {b}))"
-        if op == "<<":
-            return f"shl<{c}>({a}, {b}, {line})"
-        if op == ">>":
-            return f"shr<{c}>({a}, {b}, {line})"
-        raise CodegenError(f"operator {op}")  # pragma: no cover
+        else:
+            common = e.dtype
+        if not spec.admits(common):
+            raise CodegenError(f"operator {e.op} on {common}")  # pragma: no cover
+        c = ctype(common)
+        return spell(spec, common, f"({c})({self.expr(e.a)})", f"({c})({self.expr(e.b)})",
+                     line=e.loc.line if e.loc else 0)
 
 
 _TYPE_CODE = {"i64": 0, "i32": 1, "bool": 2}

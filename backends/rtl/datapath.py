@@ -23,10 +23,12 @@ and a value stored into a narrower table wraps.
 
 from __future__ import annotations
 
+from amaranth import hdl
 from amaranth.hdl import Cat, Mux, Value, signed, unsigned
 from amaranth.hdl import Const as HConst
 
-from cosynth.dtypes import DType
+from cosynth import ops
+from cosynth.dtypes import DType, i64
 from cosynth.ir.nodes import (
     Assign,
     Bin,
@@ -45,7 +47,8 @@ from cosynth.ir.nodes import (
 
 from .kernel import NotEligible, Rule
 
-__all__ = ["shape_of", "compile_rule", "Env", "to_type", "SV", "Stager", "STATIC", "LIMIT"]
+__all__ = ["shape_of", "compile_rule", "compile_expr", "Env", "to_type", "SV", "Stager", "STATIC",
+           "LIMIT"]
 
 
 def shape_of(d: DType):
@@ -91,6 +94,7 @@ class Env:
         self.k = kernel
 
 
+_INT = i64  # comparisons of numbers: operands already extended to a common width
 STATIC = -1
 LIMIT = 1.25
 _COST = {"carry": 1.0, "eq": 0.5, "mux": 0.25, "logic": 0.1, "wire": 0.0, "mul": 2.5}
@@ -247,17 +251,18 @@ class _Rule:
             return self.bin(e), e.dtype
         if isinstance(e, Un):
             a, d = self.expr(e.a)
-            if e.op == "not":
-                if d.is_bool:
-                    return op("logic", lambda x: ~x, a), e.dtype
+            spec = ops.unary(e.op)
+            if e.op == "not" and not d.is_bool:
                 return op("eq", lambda x: x == 0, a), e.dtype
+            built = spec.rtl_builder(e.dtype)
+            if built is None:
+                raise NotEligible(f"'{e.op}' on {e.dtype} has no hardware unit")
+            cost, fn = built
+            if e.dtype.is_bool:
+                return op(cost, lambda x: fn(hdl, x), a), e.dtype
             w = e.dtype.bits
-            if e.op == "~":
-                return op("logic", lambda x: _wrap(~_wrap(x, w), w), a), e.dtype
-            if e.op == "-":
-                return op("carry", lambda x: _wrap(-_wrap(x, w + 1), w), a), e.dtype
-            return op("carry", lambda x: _wrap(Mux(_wrap(x, w + 1) < 0, -_wrap(x, w + 1),
-                                                   _wrap(x, w + 1)), w), a), e.dtype  # abs
+            x_w = w + 1 if cost == "carry" else w  # an extra bit holds - and abs exactly
+            return op(cost, lambda x: _wrap(fn(hdl, _wrap(x, x_w)), w), a), e.dtype
         if isinstance(e, Select):
             c, _ = self.expr(e.cond)
             a, da = self.expr(e.a)
@@ -271,60 +276,54 @@ class _Rule:
 
     def bin(self, e: Bin) -> SV:
         op = self.st.op
-        kind_op = e.op
+        spec = ops.binary(e.op)
         a, da = self.expr(e.a)
         b, db = self.expr(e.b)
-        if kind_op in ("and", "or"):
+        if spec.group == "logic":
+            _, fn = spec.rtl_builder(e.dtype)
+
             def logic(x, y):
                 x = x if da.is_bool else (x != 0)
                 y = y if db.is_bool else (y != 0)
-                return (x & y) if kind_op == "and" else (x | y)
+                return fn(hdl, x, y)
             return op("logic", logic, a, b)
-        if kind_op in ("<", "<=", ">", ">=", "==", "!="):
+        if spec.group == "cmp":
+            cost, fn = spec.rtl_builder(da if da.is_bool and db.is_bool else _INT)
+
             def cmp(x, y):
                 if da.is_bool and db.is_bool:
                     x, y = x.as_unsigned(), y.as_unsigned()
                 else:
                     w = max(_bits(da), _bits(db)) + 1
                     x, y = _ext(x, da, w), _ext(y, db, w)
-                return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y,
-                        "==": x == y, "!=": x != y}[kind_op]
-            return op("eq" if kind_op in ("==", "!=") else "carry", cmp, a, b)
+                return fn(hdl, x, y)
+            return op(cost, cmp, a, b)
         d = e.dtype
+        built = spec.rtl_builder(d)
+        if built is None:
+            raise NotEligible(f"'{e.op}' has no hardware unit")
+        cost, fn = built
         if d.is_bool:
-            return op("logic", lambda x, y: {"&": x & y, "|": x | y, "^": x ^ y}[kind_op], a, b)
+            return op(cost, lambda x, y: fn(hdl, x, y), a, b)
         w = d.bits
         wide = max(w, _bits(da), _bits(db))
 
         def ext2(x, y):
             return _ext(x, da, wide), _ext(y, db, wide)
-        if kind_op in ("+", "-"):
-            def addsub(x, y):
-                x, y = ext2(x, y)
-                return _wrap(x + y if kind_op == "+" else x - y, w)
-            return op("carry", addsub, a, b)
-        if kind_op == "*":
-            return op("mul", lambda x, y: _wrap(ext2(x, y)[0] * ext2(x, y)[1], w), a, b)
-        if kind_op in ("min", "max"):
-            return self._minmax(kind_op, a, b, ext2, w)
-        if kind_op in ("&", "|", "^"):
-            return op("logic", lambda x, y: _wrap(
-                {"&": ext2(x, y)[0] & ext2(x, y)[1], "|": ext2(x, y)[0] | ext2(x, y)[1],
-                 "^": ext2(x, y)[0] ^ ext2(x, y)[1]}[kind_op], w), a, b)
-        if kind_op in ("<<", ">>"):
+        if cost == "select":
+            return self._select(fn, a, b, ext2, w)
+        if spec.group == "shift":
             amount = int(e.b.value)
             if not 0 <= amount < w:
                 raise NotEligible(f"a shift by {amount} outside 0..{w - 1}")
-            return op("wire", lambda x, y: _wrap(ext2(x, y)[0] << amount, w) if kind_op == "<<"
-                      else _wrap(ext2(x, y)[0] >> amount, w), a, b)
-        raise NotEligible(f"'{kind_op}' has no hardware unit")
+            return op(cost, lambda x, y: _wrap(fn(hdl, ext2(x, y)[0], amount), w), a, b)
+        return op(cost, lambda x, y: _wrap(fn(hdl, *ext2(x, y)), w), a, b)
 
-    def _minmax(self, kind_op, a: SV, b: SV, ext2, w) -> SV:
-        """``min(a, b)`` is ``b if b < a else a``: a comparison (carry) then a
-        multiplexer; the two may land in different stages."""
+    def _select(self, pick, a: SV, b: SV, ext2, w) -> SV:
+        """``min(a, b)`` is ``b if b < a else a`` (the table's ``pick``: take ``b``): a
+        comparison (carry) then a multiplexer; the two may land in different stages."""
         op = self.st.op
-        lt = op("carry", lambda x, y: (ext2(x, y)[1] < ext2(x, y)[0]) if kind_op == "min"
-                else (ext2(x, y)[1] > ext2(x, y)[0]), a, b)
+        lt = op("carry", lambda x, y: pick(hdl, *ext2(x, y)), a, b)
         return op("mux", lambda c, x, y: _wrap(Mux(c, ext2(x, y)[1], ext2(x, y)[0]), w),
                   lt, a, b)
 
@@ -354,6 +353,13 @@ def _iter_loops_locals(k):
     for s, _ in iter_stmts(k.body):
         if isinstance(s, Loop):
             yield from s.locals
+
+
+def compile_expr(e: Expr, env: Env, stager: Stager) -> tuple[SV, DType]:
+    """One expression outside any rule (its variables are ``env.scalars``), as a staged
+    value and its type: how tests drive the datapath's operators directly."""
+    rule = Rule("expr", "edges", "", None, (), "", "dst", "add", None)
+    return _Rule(rule, env, stager).expr(e)
 
 
 def compile_rule(rule: Rule, env: Env, stager: Stager) -> tuple[SV, SV]:

@@ -15,11 +15,11 @@ the kernel's source line.
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Callable
 
 import numpy as np
 
+from .. import ops
 from ..dtypes import DType
 from ..errors import KernelRuntimeError
 from .nodes import (
@@ -99,56 +99,7 @@ class HostView:
 Fn = Callable[[list], object]
 
 
-def _wrapper(bits: int):
-    half = 1 << (bits - 1)
-    mask = (1 << bits) - 1
-
-    def wrap(x):
-        if -half <= x < half:
-            return x
-        return ((x + half) & mask) - half
-    return wrap
-
-
-_WRAP = {32: _wrapper(32), 64: _wrapper(64)}
-
-
-def _f32(x):
-    with np.errstate(over="ignore"):
-        return float(np.float32(x))
-
-
-def _fdiv(a, b):
-    try:
-        return a / b
-    except ZeroDivisionError:
-        if a == 0 or a != a:
-            return math.nan
-        return math.copysign(math.inf, a) * math.copysign(1.0, b)
-
-
-def _ffloordiv(a, b):
-    if b == 0:
-        return _fdiv(a, b)
-    return a // b
-
-
-def _fmod(a, b):
-    if b == 0:
-        return math.nan
-    return a % b
-
-
-def _fpow(a, b):
-    try:
-        r = a ** b
-    except OverflowError:
-        return math.inf
-    except ZeroDivisionError:
-        return math.inf
-    if isinstance(r, complex):
-        return math.nan
-    return r
+_f32 = ops.round_f32
 
 
 def _differs(a, b) -> bool:
@@ -157,17 +108,13 @@ def _differs(a, b) -> bool:
 
 def _converter(src: DType, dst: DType):
     """Convert a value computed as ``src`` to its representation as ``dst`` (or None)."""
-    if dst.is_float:
-        if src.is_float and (src.bits <= dst.bits):
-            return None
-        return _f32 if dst.bits == 32 else float
-    if dst.is_int:
-        if src.is_bool:
-            return int
-        if src.is_int and src.bits <= dst.bits:
-            return None
-        return _WRAP[dst.bits]
-    return None
+    if dst.is_float and src.is_float and src.bits <= dst.bits:
+        return None
+    if dst.is_int and src.is_int and src.bits <= dst.bits:
+        return None
+    if dst.is_bool:
+        return None
+    return ops.convert(src, dst)
 
 
 class _Compiler:
@@ -498,22 +445,7 @@ class _Compiler:
     def reducer(self, op: str | None, dtype: DType):
         if op is None:
             return None
-        if op == "min":
-            return lambda a, b: b if b < a else a
-        if op == "max":
-            return lambda a, b: b if b > a else a
-        if op == "or":
-            return lambda a, b: a or b
-        if op == "and":
-            return lambda a, b: a and b
-        if op == "add":
-            if dtype.is_int:
-                w = _WRAP[dtype.bits]
-                return lambda a, b: w(a + b)
-            if dtype.bits == 32:
-                return lambda a, b: _f32(a + b)
-            return lambda a, b: a + b
-        raise ValueError(op)  # pragma: no cover
+        return ops.reduction(op).scalar_fn(dtype)
 
     def index(self, e: Expr, t, node) -> Fn:
         f = self.expr(e)
@@ -737,122 +669,58 @@ class _Compiler:
         return f
 
     def bin(self, e: Bin) -> Fn:
-        op = e.op
-        if op == "and":
+        spec = ops.binary(e.op)
+        if spec.short_circuit is not None:  # and / or: the right side only if needed
             a, b = self.expr(e.a), self.expr(e.b)
-            return lambda F: a(F) and b(F)
-        if op == "or":
-            a, b = self.expr(e.a), self.expr(e.b)
-            return lambda F: a(F) or b(F)
-        if op in ("<", "<=", ">", ">=", "==", "!="):
+            decides = spec.short_circuit
+
+            def logic(F):
+                x = a(F)
+                return b(F) if bool(x) is decides else x
+            return logic
+        if spec.group == "cmp":
             if e.a.dtype.is_bool:
+                common = e.a.dtype
                 a, b = self.expr(e.a), self.expr(e.b)
             else:
                 from .. import dtypes as dt
                 common = dt.promote(e.a.dtype, e.b.dtype, e.a.weak, e.b.weak)
                 a, b = self.promoted(e.a, common), self.promoted(e.b, common)
-            return {
-                "<": lambda F: a(F) < b(F), "<=": lambda F: a(F) <= b(F),
-                ">": lambda F: a(F) > b(F), ">=": lambda F: a(F) >= b(F),
-                "==": lambda F: a(F) == b(F), "!=": lambda F: a(F) != b(F),
-            }[op]
-        d = e.dtype
-        if d.is_bool:  # & | ^ on bools
-            a, b = self.expr(e.a), self.expr(e.b)
-            return {"&": lambda F: a(F) & b(F), "|": lambda F: a(F) | b(F),
-                    "^": lambda F: a(F) ^ b(F)}[op]
-        a, b = self.promoted(e.a, d), self.promoted(e.b, d)
-        if op in ("min", "max"):
-            if op == "min":
-                def mn(F):
-                    x, y = a(F), b(F)
-                    return y if y < x else x
-                return mn
+        else:
+            common = e.dtype
+            if common.is_bool:  # & | ^ on bools
+                a, b = self.expr(e.a), self.expr(e.b)
+            else:
+                a, b = self.promoted(e.a, common), self.promoted(e.b, common)
+        return self._checked(spec.scalar_fn(common), e, a, b)
 
-            def mx(F):
-                x, y = a(F), b(F)
-                return y if y > x else x
-            return mx
-        if d.is_int:
-            return self._int_bin(op, a, b, d, e)
-        r = {
-            "+": lambda F: a(F) + b(F), "-": lambda F: a(F) - b(F),
-            "*": lambda F: a(F) * b(F), "/": lambda F: _fdiv(a(F), b(F)),
-            "//": lambda F: _ffloordiv(a(F), b(F)), "%": lambda F: _fmod(a(F), b(F)),
-            "**": lambda F: _fpow(a(F), b(F)),
-        }[op]
-        if d.bits == 32:
-            return lambda F: _f32(r(F))
-        return r
+    def _checked(self, f, node, *args: Fn) -> Fn:
+        """``f`` applied to the operands; a ``DomainError`` names the kernel's line."""
+        def fail(err: ops.DomainError):
+            self.error(node, err.message, hint=err.hint)
+        if len(args) == 1:
+            (a,) = args
 
-    def _int_bin(self, op, a, b, d: DType, node) -> Fn:
-        w = _WRAP[d.bits]
-        bits = d.bits
-        if op == "+":
-            return lambda F: w(a(F) + b(F))
-        if op == "-":
-            return lambda F: w(a(F) - b(F))
-        if op == "*":
-            return lambda F: w(a(F) * b(F))
-        if op in ("//", "%"):
-            def divmod_(F):
-                x, y = a(F), b(F)
-                if y == 0:
-                    self.error(node, "integer division by zero")
-                return w(x // y) if op == "//" else x % y
-            return divmod_
-        if op == "**":
-            def ipow(F):
-                x, y = a(F), b(F)
-                if y < 0:
-                    self.error(node, f"integer {x} raised to the negative power {y}",
-                               hint="use a float base for negative powers")
-                return w(pow(x, y, 1 << bits))
-            return ipow
-        if op in ("&", "|", "^"):
-            return {"&": lambda F: a(F) & b(F), "|": lambda F: a(F) | b(F),
-                    "^": lambda F: a(F) ^ b(F)}[op]
-        if op in ("<<", ">>"):
-            def shift(F):
-                x, y = a(F), b(F)
-                if not 0 <= y < bits:
-                    self.error(node, f"shift by {y} is outside 0..{bits - 1}")
-                return w(x << y) if op == "<<" else x >> y
-            return shift
-        raise ValueError(op)  # pragma: no cover
+            def un(F):
+                try:
+                    return f(a(F))
+                except ops.DomainError as err:
+                    fail(err)
+            return un
+        a, b = args
+
+        def bin_(F):
+            try:
+                return f(a(F), b(F))
+            except ops.DomainError as err:
+                fail(err)
+        return bin_
 
     def un(self, e: Un) -> Fn:
-        a = self.expr(e.a)
-        if e.op == "not":
-            return lambda F: not a(F)
-        if e.op == "~":
-            return lambda F: ~a(F)
-        if e.dtype.is_int:
-            w = _WRAP[e.dtype.bits]
-            if e.op == "-":
-                return lambda F: w(-a(F))
-            return lambda F: w(abs(a(F)))
-        if e.op == "-":
-            return lambda F: -a(F)
-        return lambda F: abs(a(F))
+        return self._checked(ops.unary(e.op).scalar_fn(e.dtype), e, self.expr(e.a))
 
     def cast(self, e: Cast) -> Fn:
-        a = self.expr(e.a)
-        src, dst = e.a.dtype, e.dtype
-        if dst.is_float:
-            conv = _f32 if dst.bits == 32 else float
-            return lambda F: conv(a(F))
-        w = _WRAP[dst.bits]
-        if src.is_int:
-            return lambda F: w(a(F))
-        lo, hi = dst.min, dst.max
-
-        def f2i(F):
-            x = a(F)
-            if not math.isfinite(x) or not lo <= int(x) <= hi:
-                self.error(e, f"cannot convert {x} to {dst}: out of range")
-            return int(x)
-        return f2i
+        return self._checked(ops.convert(e.a.dtype, e.dtype), e, self.expr(e.a))
 
     def query(self, e: GraphQuery) -> Fn:
         if e.fn == "num_nodes":

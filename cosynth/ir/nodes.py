@@ -55,6 +55,8 @@ Invariants (checked by ``cosynth.ir.verify``):
   blades hold identical copies of every table.
 * Integer arithmetic wraps at the type's width; ``//`` and ``%`` floor as in Python;
   ``/`` is IEEE division in floating point; ``min(a, b)`` is ``b if b < a else a``.
+  Every operator's meaning is defined once, in ``cosynth.ops`` (the operator names
+  below come from there).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from ..dtypes import DType, boolean, i64
 from ..errors import Loc
+from ..ops import BIN_OPS, CMP_OPS, REDUCE_OPS, UN_OPS
 
 __all__ = [
     "REDUCE_OPS", "LOOP_KINDS", "SCHEDULES", "EDGE", "BIN_OPS", "CMP_OPS", "UN_OPS",
@@ -72,15 +75,8 @@ __all__ = [
     "COMM_STMTS",
 ]
 
-REDUCE_OPS = ("min", "max", "add", "or", "and")
 LOOP_KINDS = ("nodes", "out_edges", "in_edges", "edges", "range", "while")
 SCHEDULES = ("seq", "par", "bsp", "async")
-ARITH_OPS = ("+", "-", "*", "/", "//", "%", "**", "min", "max")
-BIT_OPS = ("&", "|", "^", "<<", ">>")
-CMP_OPS = ("<", "<=", ">", ">=", "==", "!=")
-LOGIC_OPS = ("and", "or")
-BIN_OPS = ARITH_OPS + BIT_OPS + CMP_OPS + LOGIC_OPS
-UN_OPS = ("-", "not", "abs", "~")
 GRAPH_FNS = {"num_nodes": 0, "num_edges": 0, "out_degree": 1, "in_degree": 1, "has_edge": 2}
 
 EDGE = DType("edge", "edge", 64)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..dtypes import DType, promote
 from .nodes import (
     Assign,
@@ -54,11 +55,9 @@ from .walk import iter_exprs, iter_stmts, stmt_exprs
 
 __all__ = ["vector_loop", "vectorizable"]
 
-_UFUNC = {"min": np.minimum, "max": np.maximum, "add": np.add, "or": np.logical_or,
-          "and": np.logical_and}
+_UFUNC = {name: r.ufunc for name, r in ops.REDUCTIONS.items()}
 # does contribution v change entry t under the operator (the IR's min: v if v < t else t)
-_IMPROVES = {"min": lambda v, t: v < t, "max": lambda v, t: v > t,
-             "or": lambda v, t: v & ~t, "and": lambda v, t: ~v & t}
+_IMPROVES = {name: r.improves for name, r in ops.REDUCTIONS.items() if r.improves}
 
 
 def vectorizable(loop: Loop) -> str:
@@ -344,14 +343,8 @@ class _VecLoop:
         if isinstance(e, Bin):
             return self.bin(e, lv, A)
         if isinstance(e, Un):
-            a = self.ev(e.a, lv, A)
-            if e.op == "not":
-                return ~a.astype(bool)
-            if e.op == "~":
-                return ~a
-            if e.op == "-":
-                return (-a).astype(e.dtype.np, copy=False)
-            return np.abs(a).astype(e.dtype.np, copy=False)
+            a = self.ev(e.a, lv, A).astype(e.dtype.np, copy=False)
+            return self._apply(ops.unary(e.op).array_fn(e.dtype), e, a)
         if isinstance(e, Select):
             cond = self.ev(e.cond, lv, A).astype(bool)
             out = np.empty(A.size, dtype=e.dtype.np)
@@ -362,12 +355,10 @@ class _VecLoop:
             return out
         if isinstance(e, Cast):
             a = self.ev(e.a, lv, A)
-            if e.dtype.is_int and e.a.dtype.is_float:
-                bad = ~np.isfinite(a) | (np.trunc(a) < e.dtype.min) | (np.trunc(a) > e.dtype.max)
-                if bad.any():
-                    self.c.error(e, f"cannot convert {a[bad][0]} to {e.dtype}: out of range")
-                return np.trunc(a).astype(e.dtype.np)
-            return a.astype(e.dtype.np)
+            try:
+                return ops.convert_array(a, e.a.dtype, e.dtype)
+            except ops.DomainError as err:
+                self.c.error(e, err.message, hint=err.hint)
         if isinstance(e, GraphQuery):
             return self.query(e, lv, A)
         raise TypeError(f"cannot vectorise {e!r}")  # pragma: no cover
@@ -377,53 +368,31 @@ class _VecLoop:
         return a.astype(dst.np, copy=False)
 
     def bin(self, e: Bin, lv: _Level, A: np.ndarray) -> np.ndarray:
-        op = e.op
-        if op in ("and", "or"):
+        spec = ops.binary(e.op)
+        if spec.short_circuit is not None:  # and / or: the right side only where needed
             a = self.ev(e.a, lv, A).astype(bool)
             out = a.copy()
-            rest = a if op == "and" else ~a  # lanes where the right side decides
+            rest = a if spec.short_circuit else ~a  # lanes where the right side decides
             if rest.any():
                 b = self.ev(e.b, lv, A[rest]).astype(bool)
                 out[rest] = b
             return out
-        if op in ("<", "<=", ">", ">=", "==", "!="):
-            if e.a.dtype.is_bool:
-                common = e.a.dtype
-            else:
-                common = promote(e.a.dtype, e.b.dtype, e.a.weak, e.b.weak)
-            a = self.ev(e.a, lv, A).astype(common.np, copy=False)
-            b = self.ev(e.b, lv, A).astype(common.np, copy=False)
-            return {"<": np.less, "<=": np.less_equal, ">": np.greater,
-                    ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal}[op](a, b)
-        d = e.dtype
-        a = self.ev(e.a, lv, A).astype(d.np, copy=False)
-        b = self.ev(e.b, lv, A).astype(d.np, copy=False)
-        if d.is_bool:
-            return {"&": np.logical_and, "|": np.logical_or, "^": np.logical_xor}[op](a, b)
-        if op == "min":
-            return np.where(b < a, b, a)
-        if op == "max":
-            return np.where(b > a, b, a)
-        if op in ("+", "-", "*"):
-            return {"+": np.add, "-": np.subtract, "*": np.multiply}[op](a, b)
-        if op == "/":
-            return np.true_divide(a, b)
-        if op in ("//", "%"):
-            if d.is_int and (b == 0).any():
-                self.c.error(e, "integer division by zero")
-            return np.floor_divide(a, b) if op == "//" else np.remainder(a, b)
-        if op == "**":
-            if d.is_int and (b < 0).any():
-                self.c.error(e, f"integer raised to the negative power {int(b[b < 0][0])}",
-                             hint="use a float base for negative powers")
-            return np.power(a, b)
-        if op in ("&", "|", "^"):
-            return {"&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor}[op](a, b)
-        if op in ("<<", ">>"):
-            if ((b < 0) | (b >= d.bits)).any():
-                self.c.error(e, f"shift outside 0..{d.bits - 1}")
-            return np.left_shift(a, b) if op == "<<" else np.right_shift(a, b)
-        raise ValueError(op)  # pragma: no cover
+        if spec.group == "cmp" and not e.a.dtype.is_bool:
+            common = promote(e.a.dtype, e.b.dtype, e.a.weak, e.b.weak)
+        elif spec.group == "cmp":
+            common = e.a.dtype
+        else:
+            common = e.dtype
+        a = self.ev(e.a, lv, A).astype(common.np, copy=False)
+        b = self.ev(e.b, lv, A).astype(common.np, copy=False)
+        return self._apply(spec.array_fn(common), e, a, b)
+
+    def _apply(self, f, node, *args: np.ndarray) -> np.ndarray:
+        """``f`` on the operand arrays; a ``DomainError`` names the kernel's line."""
+        try:
+            return f(*args)
+        except ops.DomainError as err:
+            self.c.error(node, err.message, hint=err.hint)
 
     def query(self, e: GraphQuery, lv: _Level, A: np.ndarray) -> np.ndarray:
         if e.fn == "num_nodes":
@@ -507,29 +476,15 @@ def _edge_keys(g) -> np.ndarray:
 
 
 def _combine(op: str, a: np.ndarray, b: np.ndarray, d: DType) -> np.ndarray:
-    if op == "min":
-        return np.where(b < a, b, a)
-    if op == "max":
-        return np.where(b > a, b, a)
-    return _UFUNC[op](a, b).astype(d.np, copy=False)
+    return ops.reduction(op).array_fn(d)(a, b).astype(d.np, copy=False)
 
 
 def _fold(op: str, old, vals: np.ndarray, d: DType):
     """``old op v1 op v2 ...`` for a shared scalar (any order: the loop is parallel)."""
     if vals.size == 0:
         return old
-    if op == "min":
-        r = vals.min()
-        return old if not r < old else r.item()
-    if op == "max":
-        r = vals.max()
-        return old if not r > old else r.item()
-    if op == "or":
-        return bool(old or vals.any())
-    if op == "and":
-        return bool(old and vals.all())
-    total = vals.sum(dtype=d.np)
-    return (np.asarray(old, dtype=d.np) + total).item()
+    r = ops.reduction(op)
+    return r.scalar_fn(d)(old, r.ufunc.reduce(vals, dtype=d.np).item())
 
 
 def _differs(a, b) -> bool:
@@ -542,12 +497,10 @@ def _to_outbox(box: dict, idx: np.ndarray, vals: np.ndarray, op: str, d: DType):
     idx, vals = idx[order], vals[order]
     starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
     combined = _UFUNC[op].reduceat(vals, starts)
+    red = ops.reduction(op).scalar_fn(d)
     for i, v in zip(idx[starts].tolist(), combined.tolist()):
         if i in box:
-            old = box[i]
-            box[i] = (v if v < old else old) if op == "min" else \
-                (v if v > old else old) if op == "max" else \
-                (old or v) if op == "or" else (old and v) if op == "and" else old + v
+            box[i] = red(box[i], v)
         else:
             box[i] = v
 

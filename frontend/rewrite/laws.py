@@ -22,6 +22,7 @@ from functools import cache
 
 import z3
 
+from cosynth import ops
 from cosynth.dtypes import DType
 
 from .smt import Law, apply_op, fresh, not_nan, prove, same
@@ -48,18 +49,11 @@ DEFAULT_POLICY = Policy()
 
 
 def identity_value(op: str, d: DType):
-    """The identity element of ``op`` on ``d`` (``x op e == x`` for every x)."""
-    if op == "min":
-        return d.max
-    if op == "max":
-        return d.min
-    if op == "add":
-        return 0 if d.is_int else -0.0
-    if op == "or":
-        return False
-    if op == "and":
-        return True
-    raise ValueError(op)
+    """The identity element of ``op`` on ``d`` (``x op e == x`` for every x), from the
+    operator table; ``operator_law("identity", ...)`` proves it."""
+    if op not in ops.REDUCTIONS:
+        raise ValueError(op)
+    return ops.identity(op, d)
 
 
 def _const(v, d: DType):

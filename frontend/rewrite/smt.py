@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from cosynth import ops
 from cosynth.dtypes import DType
 from cosynth.ir.nodes import Bin, Cast, Const, Expr, Select, Un
 
@@ -376,23 +377,15 @@ class Encoder:
         """The implicit/explicit conversion of a value of ``src`` to ``dst``."""
         if src == dst or src.is_bool and dst.is_bool:
             return t
-        if dst.is_int:
-            if src.is_bool:
-                return z3.If(t, z3.BitVecVal(1, dst.bits), z3.BitVecVal(0, dst.bits))
-            if src.is_int:
-                if dst.bits > src.bits:
-                    return z3.SignExt(dst.bits - src.bits, t)
-                return z3.Extract(dst.bits - 1, 0, t)
-            return self._rounded("f2i", (t,), dst, lambda a: z3.fpToSBV(z3.RTZ(), a,
-                                                                         sort_of(dst)))
-        if dst.is_float:
-            if src.is_bool:
-                return z3.If(t, self.const(1.0, dst), self.const(0.0, dst))
-            if src.is_int:
-                return self._rounded("i2f", (t,), dst,
-                                     lambda a: z3.fpSignedToFP(_RNE, a, sort_of(dst)))
-            return self._rounded("f2f", (t,), dst, lambda a: z3.fpFPToFP(_RNE, a, sort_of(dst)))
-        raise Unsupported(f"conversion from {src} to {dst}")
+        if dst.is_bool:
+            raise Unsupported(f"conversion from {src} to {dst}")
+
+        def exact(a):
+            return ops.z3_convert(z3, a, src, dst, sort_of(dst))
+        if src.is_bool or dst.is_int and src.is_int:
+            return exact(t)
+        kind = "f2i" if dst.is_int else "i2f" if src.is_int else "f2f"
+        return self._rounded(kind, (t,), dst, exact)
 
     def _rounded(self, op: str, args: tuple, d: DType, exact):
         if not self.rounding_lemma:
@@ -403,97 +396,50 @@ class Encoder:
         return r
 
     def bin(self, e: Bin):
-        op, d = e.op, e.dtype
-        if op in ("and", "or"):
-            a, b = self.expr(e.a), self.expr(e.b)
-            return z3.And(a, b) if op == "and" else z3.Or(a, b)
-        if op in ("<", "<=", ">", ">=", "==", "!="):
+        spec = ops.binary(e.op)
+        if spec.group == "logic":
+            return self._apply(spec, e.dtype, self.expr(e.a), self.expr(e.b))
+        if spec.group == "cmp":
             from cosynth.dtypes import promote
             common = e.a.dtype if e.a.dtype.is_bool else promote(e.a.dtype, e.b.dtype,
                                                                  e.a.weak, e.b.weak)
-            a = self.convert(self.expr(e.a), e.a.dtype, common)
-            b = self.convert(self.expr(e.b), e.b.dtype, common)
-            return compare(op, a, b, common)
-        a = self.convert(self.expr(e.a), e.a.dtype, d)
-        b = self.convert(self.expr(e.b), e.b.dtype, d)
-        if d.is_bool:
-            return {"&": z3.And, "|": z3.Or, "^": z3.Xor}[op](a, b)
-        if op in ("min", "max"):
-            return apply_op(op, a, b, d)
-        if d.is_int:
-            return self._int_bin(op, a, b, d)
-        if op in ("+", "-", "*", "/"):
-            fn = {"+": z3.fpAdd, "-": z3.fpSub, "*": z3.fpMul, "/": z3.fpDiv}[op]
-            return self._rounded(op, (a, b), d, lambda x, y: fn(_RNE, x, y))
-        raise Unsupported(f"float operator '{op}'")
+        else:
+            common = e.dtype
+        a = self.convert(self.expr(e.a), e.a.dtype, common)
+        b = self.convert(self.expr(e.b), e.b.dtype, common)
+        if spec.z3_domain is not None and common.kind in spec.z3:
+            self.side.append(spec.z3_domain(z3, a, b, common))
+        return self._apply(spec, common, a, b)
 
-    def _int_bin(self, op, a, b, d):
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if op in ("//", "%"):
-            self.side.append(b != 0)
-            if op == "%":
-                return z3.SMod(a, b)  # sign of the divisor, as Python's %
-            q = a / b  # truncating
-            fix = z3.And(z3.SRem(a, b) != 0, (z3.SRem(a, b) < 0) != (b < 0))
-            return z3.If(fix, q - 1, q)
-        if op == "&":
-            return a & b
-        if op == "|":
-            return a | b
-        if op == "^":
-            return a ^ b
-        if op == "<<":
-            return a << b
-        if op == ">>":
-            return a >> b
-        raise Unsupported(f"integer operator '{op}'")
+    def _apply(self, spec: ops.Op, d: DType, *args):
+        """The table's exact encoding of ``spec`` on ``d`` (an uninterpreted, rounded
+        application in rounding-lemma mode for rounded float operations)."""
+        f = spec.z3_fn(d)
+        if f is None:
+            kind = "integer" if d.is_int else "float" if d.is_float else d.name
+            raise Unsupported(f"{kind} operator '{spec.name}'")
+        if spec.rounded and d.is_float:
+            return self._rounded(spec.name, args, d, lambda *xs: f(z3, *xs))
+        return f(z3, *args)
 
     def un(self, e: Un):
-        a = self.expr(e.a)
-        if e.op == "not":
-            return z3.Not(a)
-        d = e.dtype
-        if d.is_int:
-            if e.op == "-":
-                return -a
-            if e.op == "abs":
-                return z3.If(a < 0, -a, a)
-            return ~a
-        if e.op == "-":
-            return z3.fpNeg(a)
-        if e.op == "abs":
-            return z3.fpAbs(a)
-        raise Unsupported(f"unary '{e.op}' on {d}")
+        spec = ops.unary(e.op)
+        if spec.z3_fn(e.dtype) is None:
+            raise Unsupported(f"unary '{e.op}' on {e.dtype}")
+        return self._apply(spec, e.dtype, self.expr(e.a))
 
 
 def compare(op: str, a, b, d: DType):
-    if d.is_bool:
-        return a == b if op == "==" else a != b
-    if d.is_int:
-        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b,
-                "!=": a != b}[op]
-    return {"<": z3.fpLT(a, b), "<=": z3.fpLEQ(a, b), ">": z3.fpGT(a, b),
-            ">=": z3.fpGEQ(a, b), "==": z3.fpEQ(a, b), "!=": z3.Not(z3.fpEQ(a, b))}[op]
+    return ops.binary(op).z3_fn(d)(z3, a, b)
 
 
 def apply_op(op: str, a, b, d: DType):
     """A reduction operator (or min/max) with the IR's exact semantics."""
-    if op == "min":
-        return z3.If(compare("<", b, a, d), b, a)
-    if op == "max":
-        return z3.If(compare(">", b, a, d), b, a)
-    if op == "add":
-        return a + b if d.is_int else z3.fpAdd(_RNE, a, b)
-    if op == "or":
-        return z3.Or(a, b)
-    if op == "and":
-        return z3.And(a, b)
-    raise Unsupported(op)
+    spec = ops.REDUCTIONS[op].op if op in ops.REDUCTIONS else ops.binary(op)
+    f = spec.z3_fn(d)
+    if f is None:
+        raise Unsupported(op)
+    return f(z3, a, b)
 
 
 def same(a, b, d: DType):

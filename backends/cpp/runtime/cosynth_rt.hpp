@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -46,8 +47,31 @@ inline int64_t check(int64_t i, int64_t size, int line, const char* what) {
 }
 
 // ------------------------------------------------------------------ IR arithmetic
+// The helpers the operator table (cosynth/ops.py, CPP_HELPERS) names in its C++
+// spellings; tests/test_ops.py checks them against the interpreter on every dtype.
 // Integer arithmetic wraps (the program is compiled with -fwrapv); // and % floor as in
-// Python; min(a, b) is b < a ? b : a.
+// Python; min(a, b) is b < a ? b : a.  Float // and % are NumPy's (Python's away from a
+// zero divisor: x // 0 is x / 0, x % 0 is NaN), and float // % ** on float operands are
+// evaluated in double and rounded once to float.
+inline double py_floordiv(double a, double b, double* mod_out) {
+  double mod = std::fmod(a, b);
+  if (b == 0) { *mod_out = mod; return a / b; }
+  double div = (a - mod) / b;
+  if (mod != 0) {
+    if ((b < 0) != (mod < 0)) { mod += b; div -= 1.0; }
+  } else {
+    mod = std::copysign(0.0, b);
+  }
+  double floordiv;
+  if (div != 0) {
+    floordiv = std::floor(div);
+    if (div - floordiv > 0.5) floordiv += 1.0;
+  } else {
+    floordiv = std::copysign(0.0, a / b);
+  }
+  *mod_out = mod;
+  return floordiv;
+}
 template <class T> inline T fdiv(T a, T b, int line) {
   if constexpr (std::is_integral_v<T>) {
     if (b == 0) fail(line, "integer division by zero");
@@ -56,8 +80,8 @@ template <class T> inline T fdiv(T a, T b, int line) {
     if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
     return q;
   } else {
-    if (b == 0) return a / b;
-    return std::floor(a / b);
+    double mod;
+    return (T)py_floordiv((double)a, (double)b, &mod);
   }
 }
 template <class T> inline T fmod_(T a, T b, int line) {
@@ -69,9 +93,9 @@ template <class T> inline T fmod_(T a, T b, int line) {
     return r;
   } else {
     if (b == 0) return NAN;
-    T r = std::fmod(a, b);
-    if (r != 0 && ((r < 0) != (b < 0))) r += b;
-    return r;
+    double mod;
+    py_floordiv((double)a, (double)b, &mod);
+    return (T)mod;
   }
 }
 template <class T> inline T ipow(T a, T b, int line) {
@@ -81,7 +105,7 @@ template <class T> inline T ipow(T a, T b, int line) {
     while (b) { if (b & 1) r *= x; x *= x; b >>= 1; }
     return (T)r;
   } else {
-    return std::pow(a, b);
+    return (T)std::pow((double)a, (double)b);
   }
 }
 template <class T> inline T shl(T a, T b, int line) {
@@ -99,8 +123,9 @@ template <class T> inline T vabs(T a) {
   else return std::fabs(a);
 }
 template <class To, class From> inline To f2i(From x, int line) {
+  // the bounds are -2^(bits-1) and 2^(bits-1), both exact in every float type
   if (!std::isfinite(x) || std::trunc(x) < (From)std::numeric_limits<To>::min() ||
-      std::trunc(x) > (From)std::numeric_limits<To>::max())
+      std::trunc(x) >= -(From)std::numeric_limits<To>::min())
     fail(line, "cannot convert a float to an integer: out of range");
   return (To)x;
 }
