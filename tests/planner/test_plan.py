@@ -89,3 +89,21 @@ def test_plan_with_unparsable_program_is_a_plan_error(tmp_path):
     path.write_text(path.read_text().replace("kernel cc(", "kernel cc(("))
     with pytest.raises(PlanError, match="does not parse"):
         load_plan(str(path))
+
+
+def test_cli_builds_a_saved_plan(tmp_path):
+    from click.testing import CliRunner
+
+    from cosynth.cli import cli
+    src, _ = _copy_kernel(tmp_path, "bfs")
+    plan_file = str(tmp_path / "p.yaml")
+    r = CliRunner().invoke(cli, ["plan", f"{src}:bfs", "--manifest", manifest_path("pair.yaml"),
+                                 "--graph", "kron:6", "--arg", "source=0", "-o", plan_file])
+    assert r.exit_code == 0, r.output
+    os.remove(src)
+    r = CliRunner().invoke(cli, ["build", "--plan", plan_file, "--graph", "kron:6",
+                                 "-o", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out" / "blade.cpp").is_file()
+    r = CliRunner().invoke(cli, ["build", "--graph", "kron:6", "-o", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "--plan" in r.output
