@@ -196,27 +196,38 @@ def _pipeline_options(f):
 
 
 @cli.command()
-@click.argument("spec", metavar="FILE.py:KERNEL")
+@click.argument("spec", metavar="FILE.py:KERNEL", required=False)
 @_pipeline_options
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="The directory to write.")
 @click.option("--fpga/--no-fpga", default=None,
               help="Force the kernel's edge loops onto the blades' FPGAs, or keep them on "
                    "the CPUs (default: the planner decides).")
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False), metavar="PLAN.yaml",
+              help="Build this saved plan ('cosynth plan -o') instead of planning: its "
+                   "programs need no kernel source (a changed one is refused).")
 def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-          time_limit, output, fpga):
+          time_limit, output, fpga, plan_path):
     """Write a self-contained build directory: the blade program (C++, OpenMP + MPI), its
     runtime, a Makefile, the plan, the graph shards and a run script (local or hostfile)."""
-    from cosynth.planner import load_manifest
+    from cosynth.planner import load_manifest, load_plan
 
     from .loader import resolve_kernel
     from .pipeline import build as do_build
-    k = resolve_kernel(spec)
-    man = load_manifest(manifest_path)
-    g = _load_graph(graph_spec, seed, undirected)
-    plan, bundle = do_build(k, man, g, parse_cli_args(k.ir, args, g), output, blades=blades,
-                            solver=solver, time_limit=time_limit, graph_name=graph_spec,
-                            progress=_progress, fpga=fpga)
+    from .pipeline import build_from_plan
+    if plan_path:
+        plan = load_plan(plan_path)
+        build_from_plan(plan, _load_graph(graph_spec, seed, undirected), output,
+                        progress=_progress)
+    elif spec is None:
+        raise click.UsageError("give FILE.py:KERNEL, or --plan PLAN.yaml")
+    else:
+        k = resolve_kernel(spec)
+        man = load_manifest(manifest_path)
+        g = _load_graph(graph_spec, seed, undirected)
+        plan, bundle = do_build(k, man, g, parse_cli_args(k.ir, args, g), output,
+                                blades=blades, solver=solver, time_limit=time_limit,
+                                graph_name=graph_spec, progress=_progress, fpga=fpga)
     click.echo(f"wrote {output}/: blade.cpp, cosynth_rt.hpp, Makefile, run.sh, run.cfg, "
                f"plan.yaml, {len(plan.blades)} graph shard(s)")
     click.echo(f"run it with: {output}/run.sh   (on a cluster: HOSTFILE=hosts "

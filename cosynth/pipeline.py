@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from .check import compare_results
 from .errors import ArgumentError
 
-__all__ = ["build", "simulate", "SimResult"]
+__all__ = ["build", "build_from_plan", "simulate", "SimResult"]
 
 
 @dataclass
@@ -70,8 +70,6 @@ def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = Non
     """Plan the kernel and write its build directory; returns (plan, bundle).
     ``fpga`` True forces the kernel's edge loops onto the FPGAs (False keeps them on the
     CPUs; None lets the planner choose)."""
-    from cosynth.backends.cpp.bundle import write_bundle
-    from cosynth.planner.stubs import blade_program
     say = progress or (lambda msg: None)
     if fpga:
         from cosynth.backends.rtl.build import unit_for
@@ -85,19 +83,43 @@ def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = Non
     say("planning")
     plan = _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant,
                  fpga)
+    return plan, _write(plan, graph, kfn.bind(graph, **args), out_dir, say)
+
+
+def build_from_plan(plan, graph, out_dir: str, *, progress=None):
+    """Write the build directory of a saved plan: its blade program, arguments and shard
+    map, on ``graph`` (which must have the planned size).  The kernel's source file is not
+    needed; when it exists and differs from the one planned, PlanError says to re-plan.
+    Returns the bundle."""
+    from cosynth.lang import bind_args
+    from cosynth.planner.stubs import plan_program
+    say = progress or (lambda msg: None)
+    plan.check_source()
+    program = plan_program(plan)
+    if (graph.n, graph.m) != (plan.graph["n"], plan.graph["m"]):
+        raise ArgumentError(f"the graph has {graph.n} vertices and {graph.m} edges; the plan "
+                            f"was made for {plan.graph['n']} and {plan.graph['m']}",
+                            hint="give the graph the plan was made for "
+                                 f"({plan.graph.get('name') or 'see the plan'}), or re-plan")
+    bound = bind_args(plan.variant_ir or program, graph, (), dict(plan.args))
+    return _write(plan, graph, bound, out_dir, say)
+
+
+def _write(plan, graph, bound: dict, out_dir: str, say):
+    """The build directory of ``plan``'s blade program with arguments ``bound``."""
+    from cosynth.backends.cpp.bundle import write_bundle
+    from cosynth.planner.stubs import plan_program
+    program = plan_program(plan)
     on_fpga = [b.device == "fpga" for b in plan.blades]
     say(f"plan: variant {plan.variant} on {len(plan.blades)} blade(s)"
         + (f", {sum(on_fpga)} with its FPGA" if any(on_fpga) else "") + f"; writing {out_dir}")
-    program = blade_program(kfn.ir, plan.variant)
-    bound = kfn.bind(graph, **args)
     hw, verilog = None, ""
     if any(on_fpga):
         hw, verilog = fpga_unit(program, plan.variant, graph.n, progress=say)
-    bundle = write_bundle(out_dir, program, graph, bound, plan.shards,
-                          source_name=kfn.source_file, plan=plan,
-                          weight_int=kfn.weight_dtype.is_int, hw=hw, verilog=verilog,
-                          fpga_blades=on_fpga)
-    return plan, bundle
+    return write_bundle(out_dir, program, graph, bound, plan.shards,
+                        source_name=plan.source_file, plan=plan,
+                        weight_int=program.weight_dtype.is_int, hw=hw, verilog=verilog,
+                        fpga_blades=on_fpga)
 
 
 def fpga_unit(program, variant: str, n: int, progress=None):
@@ -178,12 +200,11 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
     ``{"blade", "nests": [{line, label, device, predicted, measured, runs, ...}],
     "predicted_s", "measured_s"}``.  An FPGA nest's measured time is its simulated unit
     cycles at the blade's FPGA clock; a CPU nest's its seconds."""
-    from cosynth.frontend.rewrite import variant as make_variant
     from cosynth.planner.calibration import predict_nests
     from cosynth.planner.stats import GraphStats
     from cosynth.planner.workload import profile
     plan = sim.plan
-    kv, _ = make_variant(kfn.ir, plan.variant)
+    kv = plan.variant_ir
     stats = GraphStats.of(graph, graph_name)
     w = profile(kv, plan.variant, stats, kfn.bind(graph, **args), laws=man.workloads)
     out = []
@@ -241,13 +262,10 @@ def _names(k) -> list[str]:
 
 
 def _check(kfn, graph, args, sim: SimResult) -> None:
-    from cosynth.frontend.rewrite import variant
-
     from .ir.interp import interpret
     from .nxref import NoReference
     bound = kfn.bind(graph, **args)
-    kv, _ = variant(kfn.ir, sim.plan.variant)
-    want = interpret(kv, graph, bound)
+    want = interpret(sim.plan.variant_ir, graph, bound)
     compare_results(sim.results, want, what="blade result", against="the IR interpreter",
                     names=sim.names)
     sim.checks.append("blades == IR interpreter: ok")

@@ -2,17 +2,22 @@
 
 ``make_plan(kernel, manifest, graph, args)`` is the whole planning step: profile each
 rewrite variant of the kernel, solve the partitioning ILP, explain every choice against
-its best alternative, and evaluate the baselines with the same cost model.
+its best alternative, and evaluate the baselines with the same cost model.  The plan
+carries the chosen variant's rewritten kernel and its blade program: the only rewrites
+after planning are the ones made here.
 ``planner.stubs`` turns a plan into the blade program and runs it.
 """
 
 from __future__ import annotations
 
+import os
+
 from .cost import Config, evaluate
 from .manifest import Manifest, ManifestError, load_manifest
 from .partition import Problem
-from .plan import BladePlan, Choice, Plan, PlanError, load_plan
+from .plan import BladePlan, Choice, Plan, PlanError, ir_sha256, load_plan, source_sha256
 from .stats import GraphStats
+from .stubs import project
 from .workload import profile
 
 __all__ = ["make_plan", "load_manifest", "load_plan", "Manifest", "ManifestError", "Plan",
@@ -22,9 +27,10 @@ PLAN_VARIANTS = ("par", "async", "pull", "edges")
 
 
 def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | None = None,
-               laws: dict | None = None):
+               laws: dict | None = None, programs: dict | None = None):
     """Profiles of the distinct variants; ``alias`` (if given) maps every variant name to
-    the one that stands for its program."""
+    the one that stands for its program, ``programs`` (if given) receives each distinct
+    variant's rewritten kernel."""
     from cosynth.frontend.rewrite import variant as make_variant
 
     from cosynth.ir.printer import print_kernel
@@ -41,6 +47,8 @@ def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | Non
             alias[v] = v
         out[v] = profile(kv, v, stats, laws=laws)
         steps[v] = st
+        if programs is not None:
+            programs[v] = kv
     return out, steps
 
 
@@ -80,9 +88,10 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     args = kfn.bind(graph, **(args or {}))
     stats = GraphStats.of(graph, graph_name)
     alias: dict = {}
+    programs: dict = {}
     if fixed and fixed.get("variant") not in (None, *variants):
         variants = tuple(variants) + (fixed["variant"],)
-    work, steps = _workloads(kfn.ir, stats, variants, alias, man.workloads)
+    work, steps = _workloads(kfn.ir, stats, variants, alias, man.workloads, programs)
     if fixed and "variant" in fixed:
         fixed = {**fixed, "variant": alias[fixed["variant"]]}
     problem = Problem(man, stats, work)
@@ -96,6 +105,8 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
                         f"{time_limit:g} s", path=man.path, hint="raise --time-limit")
     est = out.estimate
     cfg = out.config
+    kv = programs[cfg.variant]
+    src = kfn.source_file
     plan = Plan(
         kernel=kfn.name, source=f"{kfn.source_file}:{kfn.name}", variant=cfg.variant,
         rewrites=[{"rule": r.rule, "reason": r.reason, "exact": r.exact,
@@ -104,13 +115,16 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
         manifest=man.name, manifest_path=man.path, graph=stats.as_dict(),
         args={k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in args.items()},
         blades=[_blade(b, stats) for b in est.per_blade],
-        layouts=_layouts(kfn.ir, cfg, est, work[cfg.variant], steps[cfg.variant]),
+        layouts=_layouts(kv, cfg, est),
         predicted={"makespan_s": est.makespan, "supersteps": est.supersteps,
                    "per_superstep_s": est.per_superstep, "cost_per_hour": est.cost_per_hour,
                    "cost": est.cost},
         solver={"name": out.solve.solver, "status": out.solve.status, "gap": out.solve.gap,
                 "seconds": out.solve.seconds, "objective": out.solve.objective,
                 "bound": out.solve.bound, "time_limit": time_limit},
+        variant_ir=kv, program=project(kv),
+        source_sha256=source_sha256(src) if os.path.isfile(src) else "",
+        ir_sha256=ir_sha256(kfn.ir),
     )
     plan.choices = _choices(problem, cfg, est, solver, time_limit, fixed or {})
     plan.baselines = baselines(problem)
@@ -124,12 +138,9 @@ def _blade(b: dict, stats: GraphStats) -> BladePlan:
                      b["dram"])
 
 
-def _layouts(k, cfg, est, w, steps) -> dict:
-    from cosynth.frontend.rewrite import variant as make_variant
-
+def _layouts(kv, cfg, est) -> dict:
     from cosynth.ir.nodes import Loop, Store
     from cosynth.ir.walk import iter_stmts
-    kv, _ = make_variant(k, cfg.variant)
     P = sum(cfg.counts)
     par_written, reduced_scalars = set(), set()
     for s, path in iter_stmts(kv.body):

@@ -1,6 +1,10 @@
 """A plan is data: which blades run what, holding which data, and why.
 
-``Plan`` serialises to YAML or JSON and reloads to an equal object; ``format()`` prints
+``Plan`` serialises to YAML or JSON and reloads to an equal object; it carries the
+programs it was made for (the rewritten kernel ``variant_ir`` and the ``program`` every
+blade runs, in the IR's exact text form when saved) with the SHA-256 of the kernel's source
+file and of its as-written IR text, so later stages read the programs from the plan and
+never re-run a rewrite, and a plan whose kernel source changed is detected. ``format()`` prints
 it as tables: the blades with their shards and predicted times, each table's layout (after
 Axelgraph's plan types), each choice with its reason and what the best alternative would
 have cost, the baselines, and the solver's status and gap.
@@ -14,16 +18,23 @@ fileserver each superstep), ``local_private`` (a loop iteration's scalar),
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import yaml
 
 from cosynth.errors import CosynthError
+from cosynth.ir.nodes import Kernel
+from cosynth.ir.parser import IRSyntaxError, parse_kernel
+from cosynth.ir.printer import print_kernel, print_kernel_exact
 
-__all__ = ["Plan", "BladePlan", "Choice", "load_plan", "PlanError"]
+__all__ = ["Plan", "BladePlan", "Choice", "load_plan", "PlanError", "source_sha256",
+           "ir_sha256"]
+
+_PROGRAMS = ("variant_ir", "program")
 
 
 class PlanError(CosynthError):
@@ -70,6 +81,10 @@ class Plan:
     solver: dict
     choices: list[Choice] = field(default_factory=list)
     baselines: dict = field(default_factory=dict)
+    variant_ir: Kernel | None = None  # the kernel after the variant's rewrites
+    program: Kernel | None = None  # the blade program (variant_ir projected onto shards)
+    source_sha256: str = ""  # of the kernel's source file when planned ("" if unreadable)
+    ir_sha256: str = ""  # of print_kernel(kernel as written)
 
     # ------------------------------------------------------------------ views
     @property
@@ -80,15 +95,45 @@ class Plan:
     def makespan(self) -> float:
         return self.predicted["makespan_s"]
 
+    @property
+    def source_file(self) -> str:
+        """The kernel's source file (``source`` is ``FILE:KERNEL``)."""
+        return self.source.rsplit(":", 1)[0]
+
+    def check_source(self) -> None:
+        """Refuse a plan whose kernel source file exists but differs from the one planned
+        (by SHA-256); an absent file is fine: the plan carries its programs."""
+        path = self.source_file
+        if not self.source_sha256 or not os.path.isfile(path):
+            return
+        if source_sha256(path) != self.source_sha256:
+            raise PlanError(f"the kernel source '{path}' changed since this plan was made "
+                            "(its SHA-256 differs)", path=path,
+                            hint="re-plan: 'cosynth plan ... -o plan.yaml' with the current "
+                                 "source")
+
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data; the programs as IR text (``print_kernel_exact``)."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name in _PROGRAMS:
+                out[f.name] = None if v is None else print_kernel_exact(v)
+            elif f.name in ("blades", "choices"):
+                out[f.name] = [asdict(x) for x in v]
+            else:
+                out[f.name] = v
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> Plan:
         d = dict(d)
         d["blades"] = [BladePlan(**b) for b in d["blades"]]
         d["choices"] = [Choice(**c) for c in d.get("choices", [])]
+        for name in _PROGRAMS:
+            if d.get(name) is not None:
+                d[name] = parse_kernel(d[name], f"<plan {name}>")
         return cls(**d)
 
     def save(self, path: str) -> None:
@@ -99,7 +144,7 @@ class Plan:
         if path.endswith(".json"):
             text = json.dumps(self.to_dict(), indent=2) + "\n"
         elif path.endswith((".yaml", ".yml")):
-            text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+            text = yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False)
         else:
             raise PlanError(f"'{path}': plans are saved as .yaml or .json")
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
@@ -155,9 +200,35 @@ def load_plan(path: str) -> Plan:
     try:
         d = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
         return Plan.from_dict(d)
+    except IRSyntaxError as exc:
+        raise PlanError(f"holds a program that does not parse: {exc}", path=path,
+                        hint="re-plan: 'cosynth plan ... -o plan.yaml'") from None
     except (ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
         raise PlanError(f"is not a cosynth plan: {exc}", path=path,
                         hint="make one with 'cosynth plan ... -o plan.yaml'") from None
+
+
+def source_sha256(path: str) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def ir_sha256(k: Kernel) -> str:
+    """SHA-256 (hex) of a kernel's canonical IR text."""
+    return hashlib.sha256(print_kernel(k).encode()).hexdigest()
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML, with multi-line strings (the programs) as literal blocks."""
+
+
+def _str(dumper, s: str):
+    style = "|" if "\n" in s and not any(ln != ln.rstrip() for ln in s.split("\n")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", s, style=style)
+
+
+_Dumper.add_representer(str, _str)
 
 
 def _s(t: float) -> str:

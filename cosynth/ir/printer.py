@@ -34,7 +34,7 @@ import math
 from .nodes import Const, Expr, Kernel, Loop
 from .visit import Visitor
 
-__all__ = ["print_kernel", "print_expr", "print_stmts"]
+__all__ = ["print_kernel", "print_expr", "print_stmts", "print_kernel_exact"]
 
 _PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4,
          "!=": 4, "|": 5, "^": 6, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10,
@@ -224,3 +224,186 @@ _EXPR = _ExprPrinter()
 def _wrap(e: Expr, min_prec: int) -> str:
     text, p = _EXPR.visit(e)
     return text if p >= min_prec else f"({text})"
+
+
+# ----------------------------------------------------------------------- exact form
+def print_kernel_exact(k: Kernel) -> str:
+    """The canonical text plus what reading it back would lose (see ``cosynth.ir.parser``):
+    ``(e : T weak|strong)`` where the reading rules give an expression another type or
+    weakness, a ``weights: T`` line where they give another weight type, and a ``#@``
+    comment per line with its nodes' source locations.  Invariant:
+    ``parse_kernel(print_kernel_exact(k)) == k`` with every ``loc`` restored; the text
+    without ``#@`` comments and ascriptions is ``print_kernel(k)``.
+    """
+    from .parser import parse_kernel
+    marked = _forced_ascriptions(k)
+    for _ in range(64):
+        text = _print_exact(k, marked)
+        back = parse_kernel(text)
+        wrong = _misread(k, back)
+        if not wrong:
+            return text
+        if wrong <= marked:
+            break
+        marked |= wrong
+    raise ValueError(f"kernel '{k.name}' has no exact text form (a name shared by a table "
+                     "and a variable, or a default value without has_default)")
+
+
+def _print_exact(k: Kernel, marked: set[int]) -> str:
+    import json
+    import re
+
+    from .parser import default_weight_dtype, loc_order
+    texts: dict[str, str] = {}
+    hole = re.compile("\x00(\\d+)\x00")
+
+    def fill(text: str) -> str:
+        return hole.sub(lambda m: texts[m.group(1)], text)
+
+    def mark(e):
+        if id(e) in marked:
+            key = str(len(texts))
+            inner = fill(print_expr(_mark_operands(e, mark)))
+            weak = "weak" if e.weak else "strong"
+            texts[key] = f"({inner} : {e.dtype} {weak})"
+            return Var(f"\x00{key}\x00", e.dtype)
+        return _mark_operands(e, mark)
+
+    file = k.loc.file if k.loc is not None else None
+
+    def locs(nodes) -> str:
+        out = []
+        for n in nodes:
+            lc = n.loc
+            if lc is None:
+                out.append("-")
+            elif lc.file == file:
+                out.append(f"{lc.line}:{lc.col}")
+            else:
+                out.append(f"{json.dumps(lc.file)}:{lc.line}:{lc.col}")
+        return "  #@ " + " ".join(out)
+
+    body = tuple(_mark_stmt(s, mark) for s in k.body)
+    rets = tuple(mark(r) for r in k.returns)
+    shown = Kernel(k.name, k.params, k.tables, body, rets, k.weight_dtype)
+    lines = fill(print_kernel(shown)).rstrip("\n").split("\n")
+    head = [json.dumps(file)] if file is not None else []
+    lines[0] += "  #@ " + " ".join(head + [locs([n])[5:] for n in (k, *k.params)])
+    if k.weight_dtype != default_weight_dtype(k.tables):
+        lines.insert(1, f"  weights: {k.weight_dtype or 'none'}")
+    first_table = lines.index("  tables:") + 1
+    for i, t in enumerate(k.tables):
+        lines[first_table + i] += locs([t])
+    owners = _line_owners(k.body)
+    start = first_table + len(k.tables)
+    for i, node in enumerate(owners):
+        if node is not None:
+            lines[start + i] += locs(loc_order(_head(node)))
+    lines[-1] += locs([x for r in k.returns for x in loc_order(r)])
+    return "\n".join(lines) + "\n"
+
+
+def _head(s):
+    """A statement without its nested statements (whose lines carry their own locs)."""
+    if isinstance(s, If):
+        return If(s.cond, (), (), s.loc)
+    if isinstance(s, Loop):
+        from dataclasses import replace
+        return replace(s, body=())
+    return s
+
+
+def _line_owners(body) -> list:
+    """The statement each line of ``print_stmts(body)`` prints (None for ``else:``,
+    ``private`` and ``pass`` lines), in the order ``print_stmts`` writes them."""
+    out: list = []
+    for s in body:
+        out.append(s)
+        if isinstance(s, If):
+            out.extend(_line_owners(s.then) or [None])
+            if s.orelse:
+                out.append(None)
+                out.extend(_line_owners(s.orelse))
+        elif isinstance(s, Loop):
+            if s.locals:
+                out.append(None)
+            out.extend(_line_owners(s.body) or [None])
+    return out
+
+
+def _mark_operands(e, mark):
+    from dataclasses import fields, replace
+    changes = {}
+    for f in fields(e):
+        v = getattr(e, f.name)
+        if isinstance(v, Expr):
+            changes[f.name] = mark(v)
+        elif isinstance(v, tuple) and v and isinstance(v[0], Expr):
+            changes[f.name] = tuple(mark(x) for x in v)
+    return replace(e, **changes) if changes else e
+
+
+def _mark_stmt(s, mark):
+    from dataclasses import fields, replace
+    changes = {}
+    for f in fields(s):
+        v = getattr(s, f.name)
+        if isinstance(v, Expr):
+            changes[f.name] = mark(v)
+        elif isinstance(v, tuple) and v and not isinstance(v[0], tuple):
+            changes[f.name] = tuple(_mark_stmt(x, mark) for x in v)
+    return replace(s, **changes) if changes else s
+
+
+def _forced_ascriptions(k: Kernel) -> set[int]:
+    """Constants whose bare literal would merge into the operator above them: ``-1`` reads
+    as one constant, ``i32(0)`` as a typed constant, not as a negation or a cast."""
+    from .walk import iter_exprs, iter_stmts, stmt_exprs
+    out = set()
+    for s, _ in iter_stmts(k.body):
+        for top in stmt_exprs(s):
+            for e in iter_exprs(top):
+                if isinstance(e, Un | Cast) and isinstance(e.a, Const):
+                    out.add(id(e.a))
+    return out
+
+
+def _misread(k: Kernel, back: Kernel) -> set[int]:
+    """``id``s of the expressions of ``k`` that ``back`` (``k`` read back) gets wrong in
+    their own fields (type, weakness, value), not in their operands."""
+    from dataclasses import fields
+
+    from .walk import iter_stmts, stmt_exprs
+    if len(k.body) != len(back.body):
+        raise ValueError("the text does not read back to the same statements")
+    out: set[int] = set()
+
+    def same_node(a, b) -> bool:
+        if type(a) is not type(b) or a.dtype != b.dtype or a.weak != b.weak:
+            return False
+        if isinstance(a, Const) and type(a.value) is not type(b.value):
+            return False
+        return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(a)
+                   if f.name != "loc" and not isinstance(getattr(a, f.name), Expr | tuple))
+
+    def walk(a, b):
+        if not same_node(a, b):
+            out.add(id(a))
+        if type(a) is type(b):
+            for f in fields(a):
+                x, y = getattr(a, f.name), getattr(b, f.name)
+                if isinstance(x, Expr) and isinstance(y, Expr):
+                    walk(x, y)
+                elif isinstance(x, tuple) and isinstance(y, tuple):
+                    for p, q in zip(x, y):
+                        if isinstance(p, Expr) and isinstance(q, Expr):
+                            walk(p, q)
+
+    pairs = list(zip([s for s, _ in iter_stmts(k.body)], [s for s, _ in iter_stmts(back.body)]))
+    for s, t in pairs:
+        for a, b in zip(stmt_exprs(s), stmt_exprs(t)):
+            walk(a, b)
+    for a, b in zip(k.returns, back.returns):
+        walk(a, b)
+    return out

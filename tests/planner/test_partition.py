@@ -205,10 +205,11 @@ def test_planned_blade_programs_equal_the_reference(name):
         run = run_plan(kf, plan, g)
         compare_results(run.results, want, what=f"{name} on {blades} planned blades")
     # uneven shards with blades that own nothing, same program
-    prog = blade_program(kf.ir, plan.variant)
+    prog = plan.program
+    assert prog == blade_program(kf.ir, plan.variant)
     n = g.n
     cut = n - n // 5
     run = run_blades(prog, g, bound, [(0, 0), (0, 5), (5, 5), (5, cut), (cut, n)])
     compare_results(run.results, want)
-    progs = per_blade_programs(kf.ir, plan)
+    progs = per_blade_programs(plan)
     assert len(progs) == blades and not any(p.kind == "shard" for p in progs[0].params)
