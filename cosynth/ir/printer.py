@@ -29,10 +29,15 @@ adds the user's source line to each statement.
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from dataclasses import fields, replace
 
-from .nodes import Const, Expr, Kernel, Loop
+from .nodes import Cast, Const, Expr, If, Kernel, Loop, Un, Var
+from .parser import default_weight_dtype, loc_order
 from .visit import Visitor
+from .walk import iter_exprs, iter_stmts, stmt_exprs
 
 __all__ = ["print_kernel", "print_expr", "print_stmts", "print_kernel_exact"]
 
@@ -251,10 +256,6 @@ def print_kernel_exact(k: Kernel) -> str:
 
 
 def _print_exact(k: Kernel, marked: set[int]) -> str:
-    import json
-    import re
-
-    from .parser import default_weight_dtype, loc_order
     texts: dict[str, str] = {}
     hole = re.compile("\x00(\\d+)\x00")
 
@@ -333,7 +334,6 @@ def _line_owners(body) -> list:
 
 
 def _mark_operands(e, mark):
-    from dataclasses import fields, replace
     changes = {}
     for f in fields(e):
         v = getattr(e, f.name)
@@ -345,7 +345,6 @@ def _mark_operands(e, mark):
 
 
 def _mark_stmt(s, mark):
-    from dataclasses import fields, replace
     changes = {}
     for f in fields(s):
         v = getattr(s, f.name)
@@ -359,7 +358,6 @@ def _mark_stmt(s, mark):
 def _forced_ascriptions(k: Kernel) -> set[int]:
     """Constants whose bare literal would merge into the operator above them: ``-1`` reads
     as one constant, ``i32(0)`` as a typed constant, not as a negation or a cast."""
-    from .walk import iter_exprs, iter_stmts, stmt_exprs
     out = set()
     for s, _ in iter_stmts(k.body):
         for top in stmt_exprs(s):
@@ -372,9 +370,6 @@ def _forced_ascriptions(k: Kernel) -> set[int]:
 def _misread(k: Kernel, back: Kernel) -> set[int]:
     """``id``s of the expressions of ``k`` that ``back`` (``k`` read back) gets wrong in
     their own fields (type, weakness, value), not in their operands."""
-    from dataclasses import fields
-
-    from .walk import iter_stmts, stmt_exprs
     if len(k.body) != len(back.body):
         raise ValueError("the text does not read back to the same statements")
     out: set[int] = set()
