@@ -23,6 +23,8 @@ import yaml
 
 from cosynth.errors import CosynthError
 
+from .units import format_quantity
+
 __all__ = ["Plan", "BladePlan", "Choice", "load_plan", "PlanError"]
 
 
@@ -178,7 +180,6 @@ def _rules(rewrites: list[dict]) -> str:
 
 
 def _bytes(b: float) -> str:
-    from .units import format_quantity
     return format_quantity(b, "size")
 
 

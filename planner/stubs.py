@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from cosynth.frontend.rewrite import projection, variant
+
 from cosynth.dtypes import i64
 from cosynth.ir.blades import BladeRun, run_blades
-from cosynth.ir.nodes import Const, Kernel, Param
+from cosynth.ir.nodes import Const, Kernel, Param, Var
 from cosynth.ir.walk import map_kernel_exprs
 
 from .plan import Plan
@@ -27,7 +29,6 @@ __all__ = ["blade_program", "per_blade_programs", "run_plan"]
 
 
 def blade_program(k: Kernel, variant_name: str) -> Kernel:
-    from cosynth.frontend.rewrite import projection, variant
     kv, _ = variant(k, variant_name)
     r = projection.apply(kv)
     if r.applied:
@@ -38,7 +39,6 @@ def blade_program(k: Kernel, variant_name: str) -> Kernel:
 
 def per_blade_programs(k: Kernel, plan: Plan) -> list[Kernel]:
     """The blade program with each blade's range bound as constants."""
-    from cosynth.ir.nodes import Var
     prog = blade_program(k, plan.variant)
     out = []
     for b in plan.blades:

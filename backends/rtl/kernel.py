@@ -38,12 +38,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cosynth.frontend.rewrite.core import loop_label, loops
+
 from cosynth.dtypes import DType
 from cosynth.errors import CosynthError
 from cosynth.ir.nodes import (
     Assign,
     Bin,
     Cast,
+    Const,
     EdgeAttr,
     Expr,
     GraphQuery,
@@ -138,7 +141,6 @@ class UnitSpec:
 def find_sites(k: Kernel) -> tuple[list[tuple[Site, list[Rule]]], list[tuple[str, str]]]:
     """The offloadable sites of kernel ``k`` (a variant) with their rules, and
     ``(loop, reason)`` for every parallel data loop that cannot go to hardware."""
-    from cosynth.frontend.rewrite.core import loop_label, loops
     found: list[tuple[Site, list[Rule]]] = []
     refused: list[tuple[str, str]] = []
     covered: list[tuple] = []
@@ -238,7 +240,6 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
 # --------------------------------------------------------------------------- nests
 def _nest_rules(k: Kernel, loop: Loop) -> list[Rule]:
     """Rules of a node loop whose body is privates, ifs and edge loops of ``v``."""
-    from cosynth.frontend.rewrite.core import loop_label
     v = loop.var
     rules: list[Rule] = []
 
@@ -394,7 +395,6 @@ def _written_in(r: Rule, table: str) -> bool:
 
 
 def _const(e: Expr) -> bool:
-    from cosynth.ir.nodes import Const
     return isinstance(e, Const)
 
 

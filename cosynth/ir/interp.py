@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import dtypes as dt
 from ..dtypes import DType
 from ..errors import KernelRuntimeError
 from .nodes import (
@@ -44,7 +45,8 @@ from .nodes import (
     Un,
     Var,
 )
-from .walk import iter_exprs, iter_stmts, stmt_exprs
+from .vec import vector_loop
+from .walk import iter_exprs, iter_stmts, read_and_written
 
 __all__ = ["interpret", "HostView"]
 
@@ -565,14 +567,13 @@ class _Compiler:
             self.in_projected = True
         if self.numpy_mode and s.is_data_loop and s.schedule != "seq" and \
                 not self._holds_offloaded(s):
-            from .vec import vector_loop
             runner = vector_loop(self, s)
             if runner is not None:
                 self.in_projected = outer_projected
                 return runner
         holders = []
         if s.schedule == "bsp" and not outer_bsp:
-            for name in sorted(_read_and_written(s)):
+            for name in sorted(read_and_written(s)):
                 if self.tables[name].space != "scalar":
                     self.bsp[name] = [self.data[name]]
                     holders.append((self.data[name], self.bsp[name]))
@@ -748,7 +749,6 @@ class _Compiler:
             if e.a.dtype.is_bool:
                 a, b = self.expr(e.a), self.expr(e.b)
             else:
-                from .. import dtypes as dt
                 common = dt.promote(e.a.dtype, e.b.dtype, e.a.weak, e.b.weak)
                 a, b = self.promoted(e.a, common), self.promoted(e.b, common)
             return {
@@ -891,16 +891,3 @@ def _projected(loop: Loop) -> bool:
     """A loop the projection rule distributed (its range starts at ``shard_lo``)."""
     return loop.start is not None and any(
         isinstance(x, Var) and x.name == "shard_lo" for x in iter_exprs(loop.start))
-
-
-def _read_and_written(loop: Loop) -> set[str]:
-    """Tables a loop both reads and writes (what a bsp sweep must read from a snapshot)."""
-    reads, writes = set(), set()
-    for s, _ in iter_stmts(loop.body):
-        if isinstance(s, Store):
-            writes.add(s.table)
-        for e in stmt_exprs(s):
-            for x in iter_exprs(e):
-                if isinstance(x, Load):
-                    reads.add(x.table)
-    return reads & writes

@@ -38,6 +38,7 @@ from .nodes import (
     Un,
     Var,
 )
+from .walk import iter_stmts
 
 __all__ = ["VerifyError", "verify", "reduce_op_allowed"]
 
@@ -314,7 +315,6 @@ class _Verifier:
 
     def _all_locals(self):
         if not hasattr(self, "_locals_cache"):
-            from .walk import iter_stmts
             names = set()
             for s, _ in iter_stmts(self.k.body):
                 if isinstance(s, Loop):

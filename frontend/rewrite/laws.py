@@ -24,7 +24,7 @@ import z3
 
 from cosynth.dtypes import DType
 
-from .smt import Law, apply_op, fresh, not_nan, prove, same
+from .smt import Encoder, Law, apply_op, fresh, not_nan, prove, same
 
 __all__ = ["Policy", "DEFAULT_POLICY", "operator_law", "identity_value", "reorderable",
            "semilattice", "mixed_width_associative"]
@@ -63,7 +63,6 @@ def identity_value(op: str, d: DType):
 
 
 def _const(v, d: DType):
-    from .smt import Encoder
     return Encoder(leaf=None).const(v, d)
 
 

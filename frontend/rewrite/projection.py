@@ -55,10 +55,11 @@ from cosynth.ir.nodes import (
     Table,
     Var,
 )
-from cosynth.ir.walk import iter_stmts
+from cosynth.ir.walk import iter_exprs, iter_stmts, map_body
 
-from .core import applied, refused
+from .core import applied, loop_label, refused
 from .laws import DEFAULT_POLICY, Policy, identity_value, reorderable
+from .nests import fresh_name
 
 NAME = "project"
 LO, HI = "shard_lo", "shard_hi"
@@ -68,7 +69,6 @@ def is_projected(loop: Loop) -> bool:
     """A loop this rule distributed (its range starts at the blade's ``shard_lo``)."""
     if loop.start is None:
         return False
-    from cosynth.ir.walk import iter_exprs
     return any(isinstance(x, Var) and x.name == LO for x in iter_exprs(loop.start))
 
 
@@ -109,7 +109,6 @@ class _Projector:
         out = []
         for s in body:
             if isinstance(s, Loop) and s.is_data_loop:
-                from .core import loop_label
                 if s.schedule == "seq":
                     self.replicated.append(loop_label(s))
                     out.append(s)
@@ -175,7 +174,6 @@ class _Projector:
                     changes["flag"] = rename[s.flag]
                 return replace(s, **changes) if changes else s
             return s
-        from cosynth.ir.walk import map_body
         body = map_body(loop.body, retarget)
         new = self._range(replace(loop, body=body))
         before = [Store(rename[n], None, Const(identity_value(op, tables[n].dtype),
@@ -218,6 +216,5 @@ class _Projector:
 
 
 def _fresh(k: Kernel, base: str) -> str:
-    from .nests import fresh_name
     return fresh_name(k, base)
 

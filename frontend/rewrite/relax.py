@@ -35,7 +35,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cosynth.ir.nodes import Const, Kernel, Load, Loop, Store
+from cosynth.ir.nodes import Const, If, Kernel, Load, Loop, Store
+from cosynth.ir.printer import print_stmts
 from cosynth.ir.walk import iter_stmts
 
 from .core import Path, applied, get, refused, replace_at
@@ -88,7 +89,6 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str = "asy
                         and body[0].value.value is False):
         return refused(NAME, path, f"the body does not start by clearing '{flag}'", laws)
     if len(data) != len(body) - 1:
-        from cosynth.ir.printer import print_stmts
         extra = [print_stmts([s])[0].strip() for s in body[1:]
                  if not (isinstance(s, Loop) and s.is_data_loop)]
         return refused(NAME, path, "the body does other work besides its node/edge loops "
@@ -131,7 +131,6 @@ def _schedule(loop: Loop, schedule: str) -> Loop:
             return replace(s, schedule=schedule, body=tuple(mark(x) for x in s.body))
         if isinstance(s, Loop):
             return replace(s, body=tuple(mark(x) for x in s.body))
-        from cosynth.ir.nodes import If
         if isinstance(s, If):
             return replace(s, then=tuple(mark(x) for x in s.then),
                            orelse=tuple(mark(x) for x in s.orelse))

@@ -20,14 +20,20 @@ A value "equals" another when both are NaN or they compare equal (so ``-0.0 == +
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import random
 import struct
+import tempfile
 import time
 from dataclasses import dataclass, field
 
 import z3
 
-from cosynth.dtypes import DType
+from cosynth.cache import cache_root
+from cosynth.dtypes import DType, promote
 from cosynth.ir.nodes import Bin, Cast, Const, Expr, Select, Un
 
 __all__ = ["Encoder", "Law", "prove", "sort_of", "to_python", "fresh", "Unsupported"]
@@ -181,7 +187,6 @@ def _key(formula, show: dict) -> tuple[str | None, dict]:
     """A hash of the formula with every free constant and function renamed in order of
     first appearance, so that fresh names (counters, object ids) do not matter; and the
     canonical text of each shown term (a remembered counterexample is keyed by those)."""
-    import hashlib
     try:
         order, seen = [], set()
         stack = [formula]
@@ -215,9 +220,6 @@ def _key(formula, show: dict) -> tuple[str | None, dict]:
 
 
 def _disk_path() -> str:
-    import os
-
-    from cosynth.cache import cache_root
     return os.path.join(cache_root(), "proofs.json")
 
 
@@ -228,7 +230,6 @@ def _remembered(key: str | None):
     if key in _MEMORY:
         return _MEMORY[key]
     if _DISK is None:
-        import json
         try:
             with open(_disk_path()) as f:
                 _DISK = json.load(f)
@@ -244,9 +245,6 @@ def _remembered(key: str | None):
 def _remember(key: str | None, outcome: tuple) -> None:
     """Keep an outcome in memory and on disk (merged with what other processes wrote;
     a failure to write only loses the speed-up)."""
-    import json
-    import os
-    import tempfile
     if key is None:
         return
     _MEMORY[key] = outcome
@@ -291,7 +289,6 @@ def _free(formula) -> tuple[list, list]:
 
 def _samples(consts: list, count: int) -> list:
     """Seeded assignments of the constants to small and extreme values."""
-    import random
     if not consts or any(not isinstance(c.sort(), z3.BitVecSortRef | z3.FPSortRef |
                                         z3.BoolSortRef) for c in consts):
         return []
@@ -408,7 +405,6 @@ class Encoder:
             a, b = self.expr(e.a), self.expr(e.b)
             return z3.And(a, b) if op == "and" else z3.Or(a, b)
         if op in ("<", "<=", ">", ">=", "==", "!="):
-            from cosynth.dtypes import promote
             common = e.a.dtype if e.a.dtype.is_bool else promote(e.a.dtype, e.b.dtype,
                                                                  e.a.weak, e.b.weak)
             a = self.convert(self.expr(e.a), e.a.dtype, common)
