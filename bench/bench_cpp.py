@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 from common import ROOT, best_of, machine, write_json
+from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.planner import PLAN_VARIANTS, load_manifest
 
 import cosynth as cs
@@ -142,8 +143,8 @@ def main():
             k = load_kernels(f"{ROOT}/examples/{name}.py")[name]
             args = {"source": src} if name in ("bfs", "sssp") else {}
             from cosynth.planner import make_plan
-            chosen = make_plan(k, single, g, args).variant
-            chosen_cal = make_plan(k, calibrated, g, args).variant
+            chosen = make_plan(k, single, g, args, fpga=fpga_profile).variant
+            chosen_cal = make_plan(k, calibrated, g, args, fpga=fpga_profile).variant
             t_ig, r_ig = best_of(igr[name], a.repeat)
             t_gb, r_gb = best_of(gbr[name], a.repeat)
             times = {}

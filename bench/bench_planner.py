@@ -16,6 +16,7 @@ import argparse
 import time
 
 from common import ROOT, machine, write_json
+from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.planner import (
     _workloads,  # noqa: PLC2701 - the same profiling make_plan does
     baselines,
@@ -48,7 +49,7 @@ def main():
         man = load_manifest(f"{ROOT}/manifests/{mf}.yaml")
         for name in ALGOS:
             k = load_kernels(f"{ROOT}/examples/{name}.py")[name]
-            work, _ = _workloads(k.ir, stats)
+            work, _ = _workloads(k.ir, stats, fpga=fpga_profile)
             p = Problem(man, stats, work)
             t0 = time.perf_counter()
             out = p.solve(a.solver, a.time_limit)

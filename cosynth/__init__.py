@@ -6,6 +6,9 @@
 64
 """
 
+# The façade (layer "api" in cosynth/layers.py): importing the frontend registers its
+# tracer with cosynth.lang, so ``f.ir`` works for users while the language imports no stage.
+from . import frontend  # noqa: F401
 from .dtypes import INF, DType, boolean, f32, f64, i32, i64
 from .errors import CosynthError
 from .graph import Edge, Graph

@@ -29,7 +29,20 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import yaml
 
+from cosynth.backends.rtl.costs import fpga_profile
+from cosynth.frontend.rewrite import variant as make_variant
+from cosynth.planner import PLAN_VARIANTS, load_manifest
+from cosynth.planner.calibration import fit_law, fit_machine, nest_time, workload_key
+from cosynth.planner.manifest import _read_xml, _read_yaml
+from cosynth.planner.stats import GraphStats
+from cosynth.planner.workload import profile
+
 from .errors import ArgumentError
+from .graphio import parse_graph_spec
+from .ir.printer import print_kernel
+from .loader import load_kernels
+from .pipeline import simulate
+from .resources import example_path
 
 __all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels"]
 
@@ -48,8 +61,6 @@ class Calibration:
 
 
 def default_kernels() -> list:
-    from .loader import load_kernels
-    from .resources import example_path
     out = []
     for name in EXAMPLES:
         path = example_path(("sssp" if name == "sssp_int" else name) + ".py")
@@ -71,15 +82,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     """Measure, fit, and write the calibrated copy of ``manifest_path`` to ``out_path``.
     Each run is repeated ``repeat`` times and each nest keeps its fastest time (a shared
     machine's interference only ever adds time)."""
-    from cosynth.frontend.rewrite import variant as make_variant
-    from cosynth.planner import PLAN_VARIANTS, load_manifest
-    from cosynth.planner.calibration import fit_law, fit_machine, nest_time, workload_key
-    from cosynth.planner.stats import GraphStats
-    from cosynth.planner.workload import profile
 
-    from .graphio import parse_graph_spec
-    from .ir.printer import print_kernel
-    from .pipeline import simulate
 
     say = progress or (lambda msg: None)
     if os.path.abspath(out_path) == os.path.abspath(manifest_path):
@@ -125,7 +128,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                         old = nests.get(int(line))
                         if old is None or rec["seconds"] < old["seconds"]:
                             nests[int(line)] = rec
-                entry["samples"].append((st, profile(kv, v, st), nests))
+                entry["samples"].append((st, profile(kv, v, st, fpga=fpga_profile), nests))
                 cal.runs.append({"kernel": kfn.name, "variant": v, "graph": gname,
                                  "compute_s": sim.stats[0]["compute"],
                                  "total_s": sim.stats[0]["total"]})
@@ -174,9 +177,6 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
 
 
 def _calibrate_fpga(man, measured, graph, cal: Calibration, T: int, say, timeout) -> None:
-    from cosynth.backends.rtl.costs import fpga_profile
-
-    from .pipeline import simulate
     kinds = [k for k in man.kinds if k.fpga is not None]
     if not kinds:
         return
@@ -209,7 +209,6 @@ def _calibrate_fpga(man, measured, graph, cal: Calibration, T: int, say, timeout
 
 
 def _write_copy(src: str, out: str, man, cal: Calibration) -> None:
-    from cosynth.planner.manifest import _read_xml, _read_yaml
     tree, _ = (_read_xml if src.lower().endswith(".xml") else _read_yaml)(src)
     tree = dict(tree)
     calib = {}

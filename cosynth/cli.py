@@ -6,6 +6,7 @@ and exit status 2; a result that disagrees with its reference ends with status 3
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -14,7 +15,26 @@ import time
 import click
 import numpy as np
 
+from cosynth.backends.rtl.bitstream import write_bitstream
+from cosynth.backends.rtl.costs import fpga_profile
+from cosynth.backends.rtl.emit import write_rtl
+from cosynth.frontend.rewrite import VARIANTS, Policy, variant
+from cosynth.frontend.rewrite.explain import format_report, report_data
+from cosynth.planner import load_manifest, load_plan, make_plan
+
+from . import report
+from .calibrate import DEFAULT_GRAPHS
+from .calibrate import calibrate as do_calibrate
+from .check import compare_results
 from .errors import ArgumentError, CosynthError, MismatchError
+from .graphio import parse_graph_spec
+from .ir.interp import interpret as run_ir
+from .ir.printer import print_kernel
+from .loader import load_kernels, resolve_kernel, split_spec
+from .nxref import NoReference
+from .pipeline import build as do_build
+from .pipeline import build_from_plan
+from .pipeline import simulate as do_simulate
 from .resources import example_path, manifest_path
 
 EXIT_USER = 2
@@ -56,7 +76,6 @@ def _graph_options(f):
 
 
 def _load_graph(spec: str, seed: int, undirected: bool):
-    from .graphio import parse_graph_spec
     return parse_graph_spec(spec, seed=seed, directed=not undirected)
 
 
@@ -65,8 +84,6 @@ def _load_graph(spec: str, seed: int, undirected: bool):
 @click.option("--locs", is_flag=True, help="Show the source line of each statement.")
 def trace(spec: str, locs: bool):
     """Print the IR of a kernel (of every kernel in FILE.py when none is named)."""
-    from .ir.printer import print_kernel
-    from .loader import load_kernels, resolve_kernel, split_spec
     path, name = split_spec(spec)
     if name is None:
         kernels = load_kernels(path)
@@ -90,21 +107,15 @@ def trace(spec: str, locs: bool):
               help="Compare with the kernel's networkx reference, when it has one.")
 def interpret(spec, graph_spec, seed, undirected, args, output, check):
     """Run a kernel's IR in the interpreter and summarise the result."""
-    from .loader import resolve_kernel
     k = resolve_kernel(spec)
     g = _load_graph(graph_spec, seed, undirected)
     bound = k.bind(g, **parse_cli_args(k.ir, args, g))
-    click.echo(f"kernel {k.name} on {g!r} ({graph_spec})")
-    if bound:
-        click.echo("  arguments: " + ", ".join(f"{n}={_short(v)}" for n, v in bound.items()))
-    from .ir.interp import interpret as run_ir
+    _echo(report.run_header(k, g, graph_spec, bound))
     t0 = time.perf_counter()
     out = run_ir(k.ir, g, bound)
     dt = time.perf_counter() - t0
-    click.echo(f"  interpreter: {dt:.3f} s")
-    names = result_names(k.ir)
-    for name, value in zip(names, out):
-        click.echo("  " + summarise(name, value))
+    names = report.result_names(k.ir)
+    _echo(report.interpreted(dt, names, out))
     if check:
         _check_reference(k, g, bound, out, names, "interpreter")
     if output:
@@ -123,11 +134,6 @@ def interpret(spec, graph_spec, seed, undirected, args, output, check):
 def rewrite(spec, variant_name, json_out, no_reassociate):
     """List, per loop, each rewrite rule, whether it applies, and why (with the laws Z3
     proved or refuted)."""
-    from cosynth.frontend.rewrite import VARIANTS, Policy, variant
-    from cosynth.frontend.rewrite.explain import format_report, report_data
-
-    from .ir.printer import print_kernel
-    from .loader import resolve_kernel
     k = resolve_kernel(spec)
     policy = Policy(reassociate_float_sums=not no_reassociate)
     if variant_name:
@@ -141,7 +147,6 @@ def rewrite(spec, variant_name, json_out, no_reassociate):
         return
     click.echo(format_report(k.ir, policy), nl=False)
     if json_out:
-        import json
         text = json.dumps(report_data(k.ir, policy), indent=2, default=str)
         _write_text(json_out, text + "\n")
         click.echo(f"report written to {json_out}")
@@ -164,16 +169,13 @@ def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver
          output):
     """Partition a kernel over a blade manifest: where data lives, where each loop runs,
     which variant, and why (with what the best alternative would cost)."""
-    from cosynth.planner import load_manifest, make_plan
-
-    from .loader import resolve_kernel
     k = resolve_kernel(spec)
     man = load_manifest(manifest_path)
     if blades is not None:
         man = man.first(blades)
     g = _load_graph(graph_spec, seed, undirected)
     p = make_plan(k, man, g, parse_cli_args(k.ir, args, g), solver=solver,
-                  time_limit=time_limit, graph_name=graph_spec)
+                  time_limit=time_limit, graph_name=graph_spec, fpga=fpga_profile)
     click.echo(p.format(), nl=False)
     if output:
         p.save(output)
@@ -210,11 +212,6 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
           time_limit, output, fpga, plan_path):
     """Write a self-contained build directory: the blade program (C++, OpenMP + MPI), its
     runtime, a Makefile, the plan, the graph shards and a run script (local or hostfile)."""
-    from cosynth.planner import load_manifest, load_plan
-
-    from .loader import resolve_kernel
-    from .pipeline import build as do_build
-    from .pipeline import build_from_plan
     if plan_path:
         plan = load_plan(plan_path)
         build_from_plan(plan, _load_graph(graph_spec, seed, undirected), output,
@@ -228,10 +225,7 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
         plan, bundle = do_build(k, man, g, parse_cli_args(k.ir, args, g), output,
                                 blades=blades, solver=solver, time_limit=time_limit,
                                 graph_name=graph_spec, progress=_progress, fpga=fpga)
-    click.echo(f"wrote {output}/: blade.cpp, cosynth_rt.hpp, Makefile, run.sh, run.cfg, "
-               f"plan.yaml, {len(plan.blades)} graph shard(s)")
-    click.echo(f"run it with: {output}/run.sh   (on a cluster: HOSTFILE=hosts "
-               f"{output}/run.sh)")
+    _echo(report.build_dir(plan, output))
 
 
 @cli.command()
@@ -250,10 +244,6 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
              time_limit, output, timeout, keep, fpga):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
-    from cosynth.planner import load_manifest
-
-    from .loader import resolve_kernel
-    from .pipeline import simulate as do_simulate
     k = resolve_kernel(spec)
     man = load_manifest(manifest_path)
     g = _load_graph(graph_spec, seed, undirected)
@@ -261,7 +251,7 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
     sim = do_simulate(k, man, g, parse_cli_args(k.ir, args, g), blades=blades, solver=solver,
                       time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
                       workdir=keep, progress=_progress, fpga=fpga)
-    report_simulation(sim)
+    _echo(report.simulation(sim))
     if output:
         save_results(output, sim.names, sim.results)
         click.echo(f"  saved to {output}")
@@ -285,9 +275,6 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
 def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, fpga):
     """Measure this machine (generated C++ per core, FPGA units in simulation) and the
     kernels' work, and write the calibrated fields into a copy of the manifest."""
-    from .calibrate import DEFAULT_GRAPHS
-    from .calibrate import calibrate as do_calibrate
-    from .loader import resolve_kernel
     if output is None:
         stem = os.path.splitext(os.path.basename(manifest_path))[0]
         output = f"{stem}.calibrated.yaml"
@@ -295,24 +282,7 @@ def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, f
     cal = do_calibrate(manifest_path, output, kernels=kernels,
                        graphs=graph_specs or DEFAULT_GRAPHS, threads=threads, fpga=fpga,
                        progress=_progress, seed=seed)
-    m = cal.machine
-    click.echo(f"this machine, one core: {m['cpu_edges_per_second_per_core'] / 1e6:.1f} M "
-               f"edges/s, {m['cpu_vertices_per_second_per_core'] / 1e6:.1f} M vertices/s, "
-               f"{m['cpu_seconds_per_run'] * 1e6:.2f} us per parallel nest run")
-    for kind, fields in cal.fpga.items():
-        if fields:
-            click.echo(f"{kind}: FPGA clock {fields['fpga_clock_hz'] / 1e6:.1f} MHz "
-                       "(measured Fmax)")
-    click.echo("kernel variant                      nest                          "
-               "cost  cycles/edge")
-    for key, entry in cal.workloads.items():
-        cpe = entry.get("fpga_cycles_per_edge")
-        for law in entry["nests"].values():
-            click.echo(f"{key:34s}  {law['label'][:28]:28s}  {law['cost']:5.2f}  "
-                       + (f"{cpe:.3f}" if cpe else "-"))
-    for note in cal.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"wrote {output} (plan with --manifest {output})")
+    _echo(report.calibration(cal, output))
 
 
 @cli.command()
@@ -336,9 +306,6 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
     """Write a kernel's FPGA edge unit: Verilog (Amaranth), its register map, and a test
     bench replaying a recorded run; checks it against the interpreter, the lint and
     Verilator."""
-    from cosynth.backends.rtl.emit import write_rtl
-
-    from .loader import resolve_kernel
     k = resolve_kernel(spec)
     g = _load_graph(graph_spec, seed, undirected)
     cli_args = _sample_args(k, parse_cli_args(k.ir, args, g))
@@ -346,14 +313,7 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
         raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
     r = write_rtl(k, output, g, cli_args, variant=variant_name, depth=depth,
                   verilator=verilator, progress=_progress)
-    click.echo(r.regmap.describe())
-    click.echo(f"  sample run: {r.edges} edges in {r.cycles} cycles "
-               f"({r.edges_per_cycle:.3f} edges per clock, run overheads included)")
-    for c in r.checks:
-        click.echo(f"  {c}")
-    click.echo(f"wrote {output}/: {r.unit}.v ({r.verilog_lines} lines), regmap.json, "
-               "regmap.txt, trace.txt, unit_tb.cpp, cosynth_unit.hpp, Makefile, lint.txt, "
-               "report.json")
+    _echo(report.rtl_unit(r, output))
 
 
 @cli.command()
@@ -373,24 +333,12 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
 def bitstream(spec, family, output, device, variant_name, depth, seed):
     """Synthesize, place and route a kernel's FPGA unit (YoWASP yosys + nextpnr from
     PyPI) and write the bitstream with a report: LUTs, FFs, BRAM, Fmax, edges/s."""
-    from cosynth.backends.rtl.bitstream import write_bitstream
-
-    from .loader import resolve_kernel
     k = resolve_kernel(spec)
     if depth is not None and depth < 1:
         raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
     r = write_bitstream(k, output, family, variant=variant_name, depth=depth,
                         device=device, seed=seed, progress=_progress)
-    rep = r.report
-    met = "met" if rep["timing_met"] else "NOT met"
-    click.echo(f"unit {rep['unit']} (variant {rep['variant']}, {r.depth} vertices) on "
-               f"{rep['device']} {rep['package']}")
-    click.echo(f"  Fmax {rep['fmax_mhz']:.1f} MHz (target {rep['target_mhz']:g} MHz: {met})"
-               f"  -> {rep['edges_per_second'] / 1e6:.1f} M edges/s at one edge per clock")
-    click.echo(f"  LUTs {rep['luts']}/{rep['luts_total']}, FFs {rep['ffs']}/"
-               f"{rep['ffs_total']}, BRAM {rep['bram']}/{rep['bram_total']}, DSP {rep['dsp']}")
-    click.echo(f"wrote {output}/: {os.path.basename(r.bitstream)}, bitstream.json, "
-               "report.json, top.v, logs (synth.log, pnr.log, pack.log)")
+    _echo(report.bitstream(r, output))
 
 
 def _sample_args(k, given: dict) -> dict:
@@ -406,71 +354,9 @@ def _progress(msg: str) -> None:
     click.echo(f"  .. {msg}")
 
 
-def report_simulation(sim) -> None:
-    for name, value in zip(sim.names, sim.results):
-        click.echo("  " + summarise(name, value))
-    click.echo(f"  plan {sim.seconds['plan']:.2f} s, compile {sim.seconds['compile']:.2f} s"
-               f"{' (cached)' if sim.cached_build else ''}, run {sim.seconds['run']:.2f} s "
-               "(mpirun, start-up included)")
-    click.echo("  blade  kind        device  vertices             kernel     compute   comm  "
-               "     messages        bytes")
-    for b, st in zip(sim.plan.blades, sim.stats):
-        click.echo(f"  {b.blade:5d}  {b.kind:10s}  {b.device:6s}  {b.lo:>8d}..{b.hi:<9d}"
-                   f"{st['total'] * 1e3:9.3f}ms {st['compute'] * 1e3:8.3f}ms "
-                   f"{st['comm'] * 1e3:8.3f}ms {st['messages']:>10d} {st['bytes']:>12d}")
-    steps = [s for s in sim.stats[0]["supersteps"]]
-    if steps:
-        shown = ", ".join(f"{1e3 * max(st['supersteps'][i] for st in sim.stats):.3f}"
-                          for i in range(min(len(steps), 12)))
-        more = f", ... ({len(steps)} in all)" if len(steps) > 12 else ""
-        click.echo(f"  supersteps (slowest blade, ms): {shown}{more}")
-    fpga = [(b, st["fpga"], clk) for b, st, clk in
-            zip(sim.plan.blades, sim.stats, sim.fpga_clock_hz or [0] * len(sim.stats))
-            if st.get("fpga", {}).get("fpga")]
-    if fpga:
-        click.echo("  FPGA units (Verilator models of the unit's Verilog):")
-        for b, f, clk in fpga:
-            at = f" = {f['device_cycles'] / clk * 1e3:.3f} ms at {clk / 1e6:g} MHz" \
-                if clk else ""
-            click.echo(f"  {b.blade:5d}  {f['calls']} calls, {f['runs']} runs, "
-                       f"{f['edges']} edges: {f['device_cycles']} cycles ({f['run_cycles']} "
-                       f"streaming, {f['transfer_entries']} loads/readbacks, {f['stalls']} "
-                       f"stalls){at}; host + simulation {f['seconds'] * 1e3:.3f} ms")
-    pred = sim.plan.predicted["makespan_s"]
-    meas = max(st["total"] for st in sim.stats)
-    click.echo(f"  plan's prediction {pred * 1e3:.3f} ms on the manifest's machines; measured "
-               f"{meas * 1e3:.3f} ms here (kernel time, slowest blade)")
-    report_prediction(sim)
-    for c in sim.checks:
-        click.echo(f"  {c}")
-
-
-def report_prediction(sim) -> None:
-    """Predicted vs measured per loop nest (the kernels a plan places) and per blade, with
-    the threads each local blade had."""
-    if not sim.predicted:
-        return
-    cal = any(r["calibrated"] for b in sim.predicted for r in b["nests"])
-    click.echo(f"  predicted vs measured here ({sim.threads} thread(s) per blade; "
-               + ("calibrated model" if cal else "uncalibrated defaults: run cosynth "
-                  "calibrate for a model of this machine") + "):")
-    click.echo("  blade  nest                                      device  predicted   "
-               "measured   error")
-    for b in sim.predicted:
-        for r in b["nests"]:
-            label = r["label"] + (" [replicated]" if r["replicated"] else "")
-            click.echo(f"  {b['blade']:5d}  {label[:40]:40s}  {r['device']:6s} "
-                       f"{r['predicted_s'] * 1e3:9.3f}ms {r['measured_s'] * 1e3:9.3f}ms  "
-                       f"{_error(r['predicted_s'], r['measured_s'])}")
-        click.echo(f"  {b['blade']:5d}  {'all nests of the blade':40s}  {b['device']:6s} "
-                   f"{b['predicted_s'] * 1e3:9.3f}ms {b['measured_s'] * 1e3:9.3f}ms  "
-                   f"{_error(b['predicted_s'], b['measured_s'])}")
-
-
-def _error(pred: float, meas: float) -> str:
-    if meas <= 0:
-        return "   -" if pred <= 0 else "  (not run)"
-    return f"{100 * (pred - meas) / meas:+6.0f}%"
+def _echo(lines, indent: str = "") -> None:
+    for line in lines:
+        click.echo(indent + line)
 
 
 def _write_text(path: str, text: str) -> None:
@@ -497,10 +383,6 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     and in the IR interpreter on a generated graph, rewrite it into its proven parallel
     variant, plan it onto the blades of a manifest, build the C++/OpenMP/MPI blade
     program, run it with mpirun, and check everything against networkx."""
-    from .check import compare_results
-    from .ir.interp import interpret as run_ir
-    from .ir.printer import print_kernel
-    from .loader import resolve_kernel
     k = resolve_kernel(spec)
     click.echo(f"[1/6] tracing {k.name} from {k.source_file}")
     click.echo(print_kernel(k.ir), nl=False)
@@ -511,20 +393,18 @@ def demo(spec, graph_spec, seed, args, manifest_path):
         cli_args["source"] = int(np.argmax(g.out_degrees()))
     bound = k.bind(g, **cli_args)
     if bound:
-        click.echo("      arguments: " + ", ".join(f"{n}={_short(v)}" for n, v in bound.items()))
+        click.echo("      arguments: " + report.arguments(bound))
     t0 = time.perf_counter()
     plain = k(g, **cli_args)
     t_plain = time.perf_counter() - t0
     t0 = time.perf_counter()
     out = run_ir(k.ir, g, bound)
     t_ir = time.perf_counter() - t0
-    names = result_names(k.ir)
+    names = report.result_names(k.ir)
     click.echo(f"[3/6] plain Python {t_plain:.3f} s, IR interpreter {t_ir:.3f} s")
     compare_results(out, plain, what="interpreter result", against="the plain Python run",
                     names=names)
-    for name, value in zip(names, out):
-        click.echo("      " + summarise(name, value))
-    from cosynth.frontend.rewrite import variant
+    _echo((report.summarise(name, value) for name, value in zip(names, out)), "      ")
 
     kv, steps = variant(k.ir, "async")
     click.echo(f"[4/6] rewrites ({len(steps)} applied, each with its Z3 certificate):")
@@ -536,15 +416,13 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     click.echo(f"      parallel variant, vectorised: {t_fast:.3f} s")
     compare_results(fast, out, what="rewritten result", against="the interpreter",
                     names=names)
-    from cosynth.planner import load_manifest
 
-    from .pipeline import simulate as do_simulate
     man = load_manifest(manifest_path)
     click.echo(f"[5/6] plan, build and run on manifest {man.name} ({man.blades} blades): "
                "C++ with OpenMP inside each blade, MPI between blades")
     sim = do_simulate(k, man, g, cli_args, blades=man.blades, graph_name=graph_spec,
                       progress=lambda msg: click.echo(f"      .. {msg}"))
-    report_simulation(sim)
+    _echo(report.simulation(sim))
     click.echo("[6/6] checks")
     click.echo("      interpreter == plain Python: ok")
     click.echo("      rewritten variant == interpreter: ok")
@@ -554,8 +432,6 @@ def demo(spec, graph_spec, seed, args, manifest_path):
 
 
 def _check_reference(k, g, bound, out, names, what, indent="  "):
-    from .check import compare_results
-    from .nxref import NoReference
     try:
         t0 = time.perf_counter()
         want = k.expected(g, bound)
@@ -565,11 +441,6 @@ def _check_reference(k, g, bound, out, names, what, indent="  "):
         return
     compare_results(out, want, what=f"{what} result", against="networkx", names=names)
     click.echo(f"{indent}{what} == networkx: ok (networkx took {dt:.3f} s)")
-
-
-def result_names(k) -> list[str]:
-    from .ir.printer import print_expr
-    return [print_expr(r) for r in k.returns]
 
 
 def parse_cli_args(k, items, g) -> dict:
@@ -616,37 +487,6 @@ def _parse_value(p, text: str):
     except ValueError:
         want = "true or false" if d.is_bool else ("an integer" if d.is_int else "a number")
         raise ArgumentError(f"--arg {p.name}={text}: expected {want}") from None
-
-
-def summarise(name: str, value) -> str:
-    a = np.asarray(value)
-    if a.ndim == 0:
-        return f"{name} = {a.item()!r}"
-    kind = a.dtype.name
-    text = f"{name}: {kind}[{a.size}]"
-    if a.size == 0:
-        return text
-    if a.dtype.kind in "iuf":
-        big = np.isinf(a) if a.dtype.kind == "f" else (a == np.iinfo(a.dtype).max)
-        finite = a[~big]
-        if finite.size:
-            text += f"  min {finite.min():.6g}  max {finite.max():.6g}  sum {finite.sum():.6g}"
-        if big.any():
-            text += f"  ({int(big.sum())} at INF)"
-    elif a.dtype.kind == "b":
-        text += f"  {int(a.sum())} true"
-    head = ", ".join(_short(x) for x in a[:6])
-    return text + f"  [{head}{', ...' if a.size > 6 else ''}]"
-
-
-def _short(v) -> str:
-    if isinstance(v, np.ndarray):
-        return f"<{v.dtype}[{v.size}]>"
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return repr(v)
 
 
 def save_results(path: str, names: list[str], values) -> None:

@@ -12,6 +12,7 @@ import linecache
 from dataclasses import dataclass
 
 __all__ = [
+    "NoReference",
     "Loc",
     "CosynthError",
     "KernelError",
@@ -98,3 +99,10 @@ class MismatchError(CosynthError):
 
 class ToolError(CosynthError):
     """An external tool is missing or failed."""
+
+
+class NoReference(Exception):
+    """networkx has no reference for this kernel on this graph (the reason is the text).
+
+    Not a ``CosynthError``: a missing reference is a fact a check reports, not a failure.
+    Defined here so that ``cosynth.lang`` can name it without importing networkx."""

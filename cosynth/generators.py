@@ -3,6 +3,10 @@
 Both follow the GAP benchmark suite: the graph is undirected, self-loops and repeated
 edges are removed ("squished"), and weights, when asked for, are integers drawn uniformly
 from 1..255 (stored as float64).  The same arguments always give the same graph.
+
+Each generator returns the edge list ``(src, dst, weights or None, n)`` of an undirected
+graph (every edge once, ``src < dst``); ``Graph.kronecker`` and ``Graph.uniform`` build the
+graph from it, so this module needs nothing of ``cosynth.graph``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ArgumentError
-from .graph import Graph
 
 __all__ = ["kronecker", "uniform"]
 
@@ -18,7 +21,7 @@ _A, _B, _C = 0.57, 0.19, 0.19
 
 
 def kronecker(scale: int, edge_factor: int = 16, *, seed: int = 0,
-              weighted: bool = True) -> Graph:
+              weighted: bool = True) -> tuple:
     """Graph500 R-MAT: ``edge_factor * 2**scale`` edges over ``2**scale`` vertices.
 
     The vertex labels are permuted at random as the Graph500 reference generator does,
@@ -48,7 +51,7 @@ def kronecker(scale: int, edge_factor: int = 16, *, seed: int = 0,
     return _squish(n, src, dst, rng, weighted)
 
 
-def uniform(n: int, m: int, *, seed: int = 0, weighted: bool = True) -> Graph:
+def uniform(n: int, m: int, *, seed: int = 0, weighted: bool = True) -> tuple:
     """An undirected graph with exactly ``m`` distinct non-loop edges, chosen uniformly."""
     if n < 1:
         raise ArgumentError(f"uniform graph needs at least one vertex, got n={n}",
@@ -70,14 +73,14 @@ def uniform(n: int, m: int, *, seed: int = 0, weighted: bool = True) -> Graph:
         keys = cand[np.sort(first)][:m]
     src, dst = keys // n, keys % n
     w = rng.integers(1, 256, size=m).astype(np.float64) if weighted else None
-    return Graph.from_edges(src, dst, w, num_nodes=n, directed=False)
+    return src, dst, w, n
 
 
-def _squish(n: int, src, dst, rng, weighted: bool) -> Graph:
+def _squish(n: int, src, dst, rng, weighted: bool) -> tuple:
     keep = src != dst
     lo = np.minimum(src[keep], dst[keep])
     hi = np.maximum(src[keep], dst[keep])
     key = np.unique(lo * n + hi)
     u, v = key // n, key % n
     w = rng.integers(1, 256, size=key.size).astype(np.float64) if weighted else None
-    return Graph.from_edges(u, v, w, num_nodes=n, directed=False)
+    return u, v, w, n

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import generators
 from .dtypes import DType, fill_value, from_numpy
 from .errors import ArgumentError, GraphError
 
@@ -158,19 +159,19 @@ class Graph:
     def kronecker(cls, scale: int, edge_factor: int = 16, seed: int = 0,
                   weighted: bool = True) -> Graph:
         """Graph500 R-MAT graph (A=0.57, B=0.19, C=0.19), undirected, as GAP builds it."""
-        from .generators import kronecker
-        return kronecker(scale, edge_factor, seed=seed, weighted=weighted)
+        src, dst, w, n = generators.kronecker(scale, edge_factor, seed=seed, weighted=weighted)
+        return cls.from_edges(src, dst, w, num_nodes=n, directed=False)
 
     @classmethod
     def uniform(cls, n: int, m: int, seed: int = 0, weighted: bool = True) -> Graph:
         """Undirected graph with exactly ``m`` distinct edges drawn uniformly at random."""
-        from .generators import uniform
-        return uniform(n, m, seed=seed, weighted=weighted)
+        src, dst, w, n = generators.uniform(n, m, seed=seed, weighted=weighted)
+        return cls.from_edges(src, dst, w, num_nodes=n, directed=False)
 
     # ----------------------------------------------------------------- conversions
     def to_networkx(self, weight: str = "weight"):
         """The same graph as a networkx (Di)Graph on vertices ``0 .. n-1``."""
-        import networkx as nx
+        import networkx as nx  # lazy: `import cosynth` must not load networkx
         G = nx.DiGraph() if self.directed else nx.Graph()
         G.add_nodes_from(range(self.n))
         if self.weight is None:
@@ -183,7 +184,7 @@ class Graph:
 
     def to_scipy(self):
         """The adjacency matrix (row = source) as a ``scipy.sparse.csr_array``."""
-        import scipy.sparse as sp
+        import scipy.sparse as sp  # lazy: `import cosynth` must not load SciPy
         data = self.weights_or_ones()
         return sp.csr_array((data, self.out_dst, self.out_indptr), shape=(self.n, self.n))
 

@@ -13,6 +13,10 @@ callable as plain Python (the reference semantics) and makes it traceable:
 
 ``degree_sum(g)`` runs the Python; ``degree_sum.ir`` is the traced IR;
 ``degree_sum.interpret(g)`` runs the IR interpreter on the same arguments.
+
+The language sits below the frontend that traces it: ``cosynth.frontend`` registers its
+tracer here (``set_tracer``) when it is imported, and ``import cosynth`` imports it, so
+``.ir`` works for every user while this module imports no stage.
 """
 
 from __future__ import annotations
@@ -22,11 +26,23 @@ import inspect
 
 import numpy as np
 
-from .dtypes import DType, f64, from_numpy
-from .errors import ArgumentError
+from .dtypes import DType, can_store, f64, from_numpy
+from .errors import ArgumentError, CosynthError, NoReference
 from .graph import Graph, _check_graph
+from .ir.interp import interpret
 
-__all__ = ["kernel", "KernelFunction", "NodeArray", "EdgeArray", "bind_args"]
+__all__ = ["kernel", "KernelFunction", "NodeArray", "EdgeArray", "bind_args", "set_tracer"]
+
+_tracer = None  # fn, weight dtype -> verified Kernel; cosynth.frontend registers it
+
+
+def set_tracer(trace) -> None:
+    """Register ``trace(fn, weight_dtype) -> Kernel``, the function ``.ir`` calls.
+
+    ``cosynth.frontend`` registers ``trace_kernel`` when it is imported (and
+    ``import cosynth`` imports it); the last registration wins."""
+    global _tracer
+    _tracer = trace
 
 
 class _ArrayAnn:
@@ -80,8 +96,10 @@ class KernelFunction:
     def ir(self):
         """The verified IR (traced on first use)."""
         if self._ir is None:
-            from cosynth.frontend import trace_kernel
-            self._ir = trace_kernel(self.fn, self.weight_dtype)
+            if _tracer is None:
+                raise CosynthError("no tracer is registered",
+                                   hint="import cosynth (or cosynth.frontend) first")
+            self._ir = _tracer(self.fn, self.weight_dtype)
         return self._ir
 
     @property
@@ -100,7 +118,6 @@ class KernelFunction:
 
     def interpret(self, g: Graph, *args, while_limit: int | None = None, **kwargs):
         """Run the kernel's IR in the interpreter; results as the plain call returns them."""
-        from .ir.interp import interpret
         bound = self.bind(g, *args, **kwargs)
         out = interpret(self.ir, g, bound, while_limit=while_limit)
         return out[0] if len(out) == 1 else out
@@ -108,10 +125,9 @@ class KernelFunction:
     def expected(self, g: Graph, bound: dict) -> tuple:
         """The reference result (networkx) for ``bound`` arguments, as a tuple.
 
-        Raises ``cosynth.nxref.NoReference`` when the kernel has no reference or the
-        reference does not cover this graph.
+        Raises ``NoReference`` (``cosynth.errors``, also ``cosynth.nxref.NoReference``)
+        when the kernel has no reference or the reference does not cover this graph.
         """
-        from .nxref import NoReference
         if self.reference is None:
             raise NoReference(f"kernel '{self.name}' declares no networkx reference")
         out = self.reference(g, **bound)
@@ -177,7 +193,6 @@ def _check_value(k, p, v, g: Graph):
             src = from_numpy(v.dtype)
         except ValueError:
             raise ArgumentError(f"'{p.name}' has dtype {v.dtype}; expected {d}") from None
-        from .dtypes import can_store
         if not can_store(src, d):
             raise ArgumentError(f"'{p.name}' holds {src} values; the kernel declares {d}",
                                 hint=f"convert it with .astype(np.{d.np})")

@@ -13,15 +13,12 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from .errors import NoReference
 from .graph import Graph
 
 __all__ = ["NoReference", "bfs", "sssp", "sssp_int", "pagerank", "cc", "bc", "tc", "kcore"]
 
 I64_MAX = np.iinfo(np.int64).max
-
-
-class NoReference(Exception):
-    """networkx has no reference for this kernel on this graph (the reason is the text)."""
 
 
 def _nx(g: Graph, weighted: bool = False):

@@ -10,7 +10,9 @@ Mixed plans: when the plan puts blades on their FPGAs, the kernel's edge unit
 (``backends.rtl``) is generated for the blade program, its Verilog verilated (Verilator,
 ``backends.rtl.verilator``) and the model linked into the blade program, whose FPGA blades
 call the unit's host stub where the CPU blades run the loop; the simulated FPGA cycles
-are reported beside the CPU times.
+are reported beside the CPU times.  The driver composes the two backends: it hands the
+C++ emitter the unit's host glue (``backends.rtl.offload.FpgaOffload``, an
+``Offload``) and the planner the RTL cost table (``backends.rtl.costs.fpga_profile``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,26 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+from cosynth.backends.cpp.bundle import gather, read_stats, write_bundle
+from cosynth.backends.rtl import costs, verilator
+from cosynth.backends.rtl.build import unit_for
+from cosynth.backends.rtl.kernel import unit_spec
+from cosynth.backends.rtl.offload import RUNTIME as RTL_RUNTIME
+from cosynth.backends.rtl.offload import FpgaOffload
+from cosynth.backends.rtl.unit import EdgeUnit, unit_verilog
+from cosynth.backends.toolchain import compile_program, mpirun
+from cosynth.planner import ManifestError, make_plan
+from cosynth.planner.cost import predict_nests
+from cosynth.planner.stats import GraphStats
+from cosynth.planner.stubs import plan_program
+from cosynth.planner.workload import profile
+
 from .check import compare_results
 from .errors import ArgumentError
+from .ir.interp import interpret
+from .ir.printer import print_expr
+from .lang import bind_args
+from .nxref import NoReference
 
 __all__ = ["build", "build_from_plan", "simulate", "SimResult"]
 
@@ -48,7 +68,6 @@ class SimResult:
 
 def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant,
           fpga=None):
-    from cosynth.planner import make_plan
     if blades is not None:
         if not 1 <= blades <= man.blades:
             raise ArgumentError(f"--blades {blades}: the manifest has {man.blades} blades")
@@ -61,7 +80,7 @@ def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant
     if fpga is not None:
         fixed["fpga"] = bool(fpga)
     return make_plan(kfn, man, graph, args, solver=solver, time_limit=time_limit,
-                     graph_name=graph_name, fixed=fixed)
+                     graph_name=graph_name, fixed=fixed, fpga=costs.fpga_profile)
 
 
 def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = None,
@@ -72,8 +91,6 @@ def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = Non
     CPUs; None lets the planner choose)."""
     say = progress or (lambda msg: None)
     if fpga:
-        from cosynth.backends.rtl.build import unit_for
-        from cosynth.planner import ManifestError
         if not any(k.fpga for k in (man.first(blades) if blades else man).kinds):
             raise ManifestError("has no blade with an FPGA" + (f" among the first {blades}"
                                                                if blades else ""),
@@ -91,8 +108,6 @@ def build_from_plan(plan, graph, out_dir: str, *, progress=None):
     map, on ``graph`` (which must have the planned size).  The kernel's source file is not
     needed; when it exists and differs from the one planned, PlanError says to re-plan.
     Returns the bundle."""
-    from cosynth.lang import bind_args
-    from cosynth.planner.stubs import plan_program
     say = progress or (lambda msg: None)
     plan.check_source()
     program = plan_program(plan)
@@ -107,33 +122,28 @@ def build_from_plan(plan, graph, out_dir: str, *, progress=None):
 
 def _write(plan, graph, bound: dict, out_dir: str, say):
     """The build directory of ``plan``'s blade program with arguments ``bound``."""
-    from cosynth.backends.cpp.bundle import write_bundle
-    from cosynth.planner.stubs import plan_program
     program = plan_program(plan)
     on_fpga = [b.device == "fpga" for b in plan.blades]
     say(f"plan: variant {plan.variant} on {len(plan.blades)} blade(s)"
         + (f", {sum(on_fpga)} with its FPGA" if any(on_fpga) else "") + f"; writing {out_dir}")
-    hw, verilog = None, ""
+    hw = None
     if any(on_fpga):
-        hw, verilog = fpga_unit(program, plan.variant, graph.n, progress=say)
+        hw = fpga_unit(program, plan.variant, graph.n, progress=say)
     return write_bundle(out_dir, program, graph, bound, plan.shards,
                         source_name=plan.source_file, plan=plan,
-                        weight_int=program.weight_dtype.is_int, hw=hw, verilog=verilog,
+                        weight_int=program.weight_dtype.is_int, hw=hw,
                         fpga_blades=on_fpga)
 
 
 def fpga_unit(program, variant: str, n: int, progress=None):
-    """(emit.FpgaUnit, Verilog) of the edge unit running ``program``'s hardware loops for
-    a graph of ``n`` vertices."""
-    from cosynth.backends.cpp.emit import FpgaUnit
-    from cosynth.backends.rtl.kernel import unit_spec
-    from cosynth.backends.rtl.unit import EdgeUnit, unit_verilog
+    """The edge unit running ``program``'s hardware loops for a graph of ``n`` vertices,
+    as the blade program's offload device (with its Verilog)."""
     spec = unit_spec(program, variant, name=f"unit_{program.name}")
     unit = EdgeUnit(spec, max(2, n))
     if progress:
         progress(f"FPGA unit {spec.name}: {len(spec.rules)} rule(s) for "
                  + ", ".join(s.label for s in spec.sites) + f"; {unit.depth} vertices")
-    return FpgaUnit(spec, unit.regmap, spec.name), unit_verilog(unit, spec.name)
+    return FpgaOffload(spec, unit.regmap, spec.name, unit_verilog(unit, spec.name))
 
 
 def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: str = "cbc",
@@ -142,8 +152,6 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
              check: bool = True, threads: int | None = None,
              fpga: bool | None = None) -> SimResult:
     """Plan, build, compile and run the kernel on local blades; check the result."""
-    from cosynth.backends.cpp.bundle import gather, read_stats
-    from cosynth.backends.cpp.toolchain import compile_program, mpirun
     say = progress or (lambda msg: None)
     own_dir = workdir is None
     base = tempfile.mkdtemp(prefix="cosynth-sim-") if own_dir else workdir
@@ -156,10 +164,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         t0 = time.perf_counter()
         extra = {}
         if bundle.hw is not None:
-            from cosynth.backends.rtl import verilator
-            from cosynth.backends.rtl.emit import RUNTIME as RTL_RUNTIME
             say("verilating the FPGA unit (Verilator; cached by content)")
-            model = verilator.build_model(bundle.verilog, bundle.hw.top, progress=say)
+            model = verilator.build_model(bundle.hw.verilog, bundle.hw.top, progress=say)
             extra = {"includes": (*model.include_dirs, RTL_RUNTIME),
                      "libraries": tuple(model.libraries), "ldflags": tuple(model.ldflags),
                      "headers": tuple(os.path.join(RTL_RUNTIME, h) for h in
@@ -200,13 +206,11 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
     ``{"blade", "nests": [{line, label, device, predicted, measured, runs, ...}],
     "predicted_s", "measured_s"}``.  An FPGA nest's measured time is its simulated unit
     cycles at the blade's FPGA clock; a CPU nest's its seconds."""
-    from cosynth.planner.calibration import predict_nests
-    from cosynth.planner.stats import GraphStats
-    from cosynth.planner.workload import profile
     plan = sim.plan
     kv = plan.variant_ir
     stats = GraphStats.of(graph, graph_name)
-    w = profile(kv, plan.variant, stats, kfn.bind(graph, **args), laws=man.workloads)
+    w = profile(kv, plan.variant, stats, kfn.bind(graph, **args), laws=man.workloads,
+                fpga=costs.fpga_profile)
     out = []
     for b, st, clock in zip(plan.blades, sim.stats, sim.fpga_clock_hz or
                             [0.0] * len(plan.blades)):
@@ -241,7 +245,6 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
 def _fpga_clocks(man, plan, bundle) -> list[float]:
     """Each blade's FPGA clock: the manifest's (or calibrated) one, lowered to the Fmax
     ``cosynth bitstream`` measured for this unit on the part; 0 for CPU blades."""
-    from cosynth.backends.rtl import costs
     out = []
     for b in plan.blades:
         if b.device != "fpga" or bundle.hw is None:
@@ -257,13 +260,10 @@ def _fpga_clocks(man, plan, bundle) -> list[float]:
 
 
 def _names(k) -> list[str]:
-    from .ir.printer import print_expr
     return [print_expr(r) for r in k.returns]
 
 
 def _check(kfn, graph, args, sim: SimResult) -> None:
-    from .ir.interp import interpret
-    from .nxref import NoReference
     bound = kfn.bind(graph, **args)
     want = interpret(sim.plan.variant_ir, graph, bound)
     compare_results(sim.results, want, what="blade result", against="the IR interpreter",

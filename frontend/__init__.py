@@ -5,6 +5,7 @@ from __future__ import annotations
 from cosynth.dtypes import DType, f64
 from cosynth.ir.nodes import Kernel
 from cosynth.ir.verify import verify
+from cosynth.lang import set_tracer
 
 from .raising import raise_reductions
 from .scopes import resolve_scopes
@@ -22,3 +23,6 @@ def trace_kernel(fn, weight_dtype: DType = f64) -> Kernel:
     raw = trace_source(fn, weight_dtype)
     k = verify(resolve_scopes(raw))
     return verify(raise_reductions(k))
+
+
+set_tracer(trace_kernel)  # @cs.kernel's .ir traces through this frontend

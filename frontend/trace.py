@@ -18,7 +18,9 @@ import builtins
 import inspect
 import math
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from cosynth import dtypes as dt
 from cosynth import ops
@@ -47,6 +49,7 @@ from cosynth.ir.nodes import (
     Un,
     Var,
 )
+from cosynth.lang import NodeArray
 
 __all__ = ["RawKernel", "trace_source"]
 
@@ -260,7 +263,6 @@ class _Tracer:
             except SyntaxError:
                 self.error(node, f"cannot read the annotation {node.value!r}")
         obj = self._resolve_global(node, what="annotation")
-        from cosynth.lang import NodeArray
         if obj is NodeArray:
             return _NodeArrayAnn(f64)
         if isinstance(obj, _NodeArrayAnn):
@@ -703,7 +705,6 @@ class _Tracer:
             return Const(v, i64, True, loc=loc)
         if isinstance(v, float):
             return Const(v, f64, True, loc=loc)
-        import numpy as np
         if isinstance(v, np.generic):
             d = dt.from_numpy(v.dtype) if v.dtype.kind in "biuf" else None
             if d is not None:
@@ -1005,7 +1006,6 @@ def _weak(e: Expr) -> bool:
 
 
 def _with_node(p: Param) -> Param:
-    from dataclasses import replace
     return replace(p, node=True)
 
 

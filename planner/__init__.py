@@ -1,10 +1,12 @@
 """Blade manifests, the cost model, the ILP partitioner, plans and communication stubs.
 
-``make_plan(kernel, manifest, graph, args)`` is the whole planning step: profile each
-rewrite variant of the kernel, solve the partitioning ILP, explain every choice against
-its best alternative, and evaluate the baselines with the same cost model.  The plan
-carries the chosen variant's rewritten kernel and its blade program: the only rewrites
-after planning are the ones made here.
+``make_plan(kernel, manifest, graph, args, fpga=...)`` is the whole planning step: profile
+each rewrite variant of the kernel, solve the partitioning ILP, explain every choice
+against its best alternative, and evaluate the baselines with the same cost model.
+``fpga`` answers what an FPGA unit costs (``workload.FpgaFn``): the driver passes the RTL
+backend's cost table, ``workload.no_fpga`` plans for CPUs only.  The plan carries the
+chosen variant's rewritten kernel and its blade program: the only rewrites after planning
+are the ones made here.
 ``planner.stubs`` turns a plan into the blade program and runs it.
 """
 
@@ -12,28 +14,31 @@ from __future__ import annotations
 
 import os
 
+from cosynth.frontend.rewrite import variant as make_variant
+
+from cosynth.ir.nodes import Loop, Store
+from cosynth.ir.printer import print_kernel
+from cosynth.ir.walk import iter_stmts
+
 from .cost import Config, evaluate
 from .manifest import Manifest, ManifestError, load_manifest
 from .partition import Problem
-from .plan import BladePlan, Choice, Plan, PlanError, ir_sha256, load_plan, source_sha256
+from .plan import BladePlan, Choice, Plan, PlanError, _s, ir_sha256, load_plan, source_sha256
 from .stats import GraphStats
 from .stubs import project
-from .workload import profile
+from .workload import FpgaFn, no_fpga, profile
 
 __all__ = ["make_plan", "load_manifest", "load_plan", "Manifest", "ManifestError", "Plan",
-           "PlanError", "GraphStats", "PLAN_VARIANTS", "baselines"]
+           "PlanError", "GraphStats", "PLAN_VARIANTS", "baselines", "no_fpga"]
 
 PLAN_VARIANTS = ("par", "async", "pull", "edges")
 
 
 def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | None = None,
-               laws: dict | None = None, programs: dict | None = None):
+               laws: dict | None = None, programs: dict | None = None, *, fpga: FpgaFn):
     """Profiles of the distinct variants; ``alias`` (if given) maps every variant name to
     the one that stands for its program, ``programs`` (if given) receives each distinct
     variant's rewritten kernel."""
-    from cosynth.frontend.rewrite import variant as make_variant
-
-    from cosynth.ir.printer import print_kernel
     out, steps, seen = {}, {}, {}
     for v in variants:
         kv, st = make_variant(kir, v)
@@ -45,7 +50,7 @@ def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | Non
         seen[key] = v
         if alias is not None:
             alias[v] = v
-        out[v] = profile(kv, v, stats, laws=laws)
+        out[v] = profile(kv, v, stats, laws=laws, fpga=fpga)
         steps[v] = st
         if programs is not None:
             programs[v] = kv
@@ -82,7 +87,7 @@ def baselines(problem: Problem) -> dict[str, float]:
 
 def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: str = "cbc",
               time_limit: float = 10.0, graph_name: str = "", fixed: dict | None = None,
-              variants=PLAN_VARIANTS) -> Plan:
+              variants=PLAN_VARIANTS, fpga: FpgaFn) -> Plan:
     """Plan ``kfn`` (a ``cs.kernel``) on ``man`` for ``graph``; raises PlanError (with the
     violated limits) when no plan fits."""
     args = kfn.bind(graph, **(args or {}))
@@ -91,7 +96,8 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     programs: dict = {}
     if fixed and fixed.get("variant") not in (None, *variants):
         variants = tuple(variants) + (fixed["variant"],)
-    work, steps = _workloads(kfn.ir, stats, variants, alias, man.workloads, programs)
+    work, steps = _workloads(kfn.ir, stats, variants, alias, man.workloads, programs,
+                             fpga=fpga)
     if fixed and "variant" in fixed:
         fixed = {**fixed, "variant": alias[fixed["variant"]]}
     problem = Problem(man, stats, work)
@@ -139,8 +145,6 @@ def _blade(b: dict, stats: GraphStats) -> BladePlan:
 
 
 def _layouts(kv, cfg, est) -> dict:
-    from cosynth.ir.nodes import Loop, Store
-    from cosynth.ir.walk import iter_stmts
     P = sum(cfg.counts)
     par_written, reduced_scalars = set(), set()
     for s, path in iter_stmts(kv.body):
@@ -239,5 +243,4 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
 
 
 def _fmt(t: float) -> str:
-    from .plan import _s
     return _s(t)

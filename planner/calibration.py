@@ -17,21 +17,22 @@ makes the runs, ``cosynth.calibrate``):
   its measured work (atomics, floating point and random access make some nests dearer
   per edge than others).
 
-``apply_laws`` puts a variant's laws into its ``Workload``; ``predict_nests`` is what
-the model says a blade's nests take, which ``cosynth simulate`` prints beside what the
-run measured.
+``apply_laws`` puts a variant's laws into its ``Workload``; ``cost.predict_nests`` is
+what the model says a blade's nests take, which ``cosynth simulate`` prints beside what
+the run measured.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import replace
 
 import numpy as np
 
+from cosynth.ir.printer import print_kernel
+
 __all__ = ["workload_key", "fit_law", "law_at", "apply_laws", "fit_machine",
-           "predict_nests", "check_workloads"]
+           "check_workloads"]
 
 QUANTITIES = ("runs", "edges", "nodes")
 EXPONENT_RANGE = (-1.0, 2.0)  # a fitted growth law beyond this is noise, not a trend
@@ -39,7 +40,6 @@ EXPONENT_RANGE = (-1.0, 2.0)  # a fitted growth law beyond this is noise, not a 
 
 def workload_key(k, variant: str) -> str:
     """``bfs/par/1a2b3c4d5e``: the variant's name and a hash of its IR text."""
-    from cosynth.ir.printer import print_kernel
     digest = hashlib.sha256(print_kernel(k).encode()).hexdigest()[:10]
     return f"{k.name}/{variant}/{digest}"
 
@@ -115,7 +115,7 @@ def fit_machine(rows: list[dict]) -> dict:
     ``seconds``, ``threads``): seconds = runs * c_run + (edges * c_e + nodes * c_v) /
     threads, non-negative, each row weighted by 1 / its seconds (relative error).
     Returns the calibrated fields."""
-    from scipy.optimize import nnls
+    from scipy.optimize import nnls  # lazy: SciPy is slow to import, only fitting needs it
     rows = [r for r in rows if r["seconds"] > 0 and r["runs"] > 0]
     if not rows:
         raise ValueError("no measured nests to fit")
@@ -144,7 +144,7 @@ def nest_time(samples: list[dict], threads: int, cal: dict, sequential: bool
     a run costs whatever its work (forking, joining, scanning a worklist); the factor is
     how much dearer than the machine's average its edges and vertices are (atomics,
     floating point, random access)."""
-    from scipy.optimize import nnls
+    from scipy.optimize import nnls  # lazy: SciPy is slow to import, only fitting needs it
     cores = 1 if sequential else threads
     rows, t = [], []
     for rec in samples:
@@ -169,37 +169,6 @@ def nest_time(samples: list[dict], threads: int, cal: dict, sequential: bool
     if work <= 0:
         return 1.0, float(t[i] / A[i, 0])
     return float(max(t[i] - A[i, 0] * over, 0.05 * t[i]) / work), float(over)
-
-
-def predict_nests(w, kind, threads: int, share: float, vshare: float,
-                  fpga_clock: float = 0.0) -> dict[int, dict]:
-    """What the model predicts one blade's nests do in a run: by source line, runs,
-    edges, vertices and seconds (parallel nests: the blade's share; replicated ones: all
-    of it), on ``threads`` cores (or the FPGA at ``fpga_clock`` for the nests it runs)."""
-    from .cost import edge_rate, node_rate, run_seconds
-    k = replace(kind, cpu_cores=max(1, threads))
-    e_rate, v_rate, c_run = edge_rate(k, "cpu"), node_rate(k), run_seconds(k)
-    one = e_rate / k.cpu_cores
-    out = {}
-    for n in w.nests:
-        edges, nodes = n.runs * n.edges * share, n.runs * n.nodes * vshare
-        if fpga_clock and n.fpga_ok:
-            sec = edges * w.fpga_cycles_per_edge / fpga_clock
-            dev = "fpga"
-        else:
-            over = c_run if n.overhead is None else n.overhead
-            sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate)
-            dev = "cpu"
-        out[n.line] = {"label": n.label, "runs": n.runs, "edges": edges, "nodes": nodes,
-                       "seconds": sec, "device": dev, "calibrated": n.calibrated}
-    for n in w.seq_nests:
-        v_one = v_rate / k.cpu_cores
-        sec = n.cost * n.runs * (n.edges / one + n.nodes / v_one) + \
-            n.runs * (n.overhead or 0.0)
-        out[n.line] = {"label": n.label, "runs": n.runs, "edges": n.runs * n.edges,
-                       "nodes": n.runs * n.nodes, "seconds": sec, "device": "cpu",
-                       "calibrated": n.calibrated, "replicated": True}
-    return out
 
 
 def check_workloads(tree, fail) -> dict:

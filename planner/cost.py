@@ -27,14 +27,14 @@ figures when the manifest has them (``cosynth calibrate``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .manifest import BladeKind, Manifest
 from .stats import GraphStats
 from .workload import Workload
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
-           "node_cost_factor", "comm_terms", "cpu_fixed"]
+           "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -247,3 +247,33 @@ def _ranges(cfg: Config, stats: GraphStats) -> list[tuple[int, int]]:
         shares += [s] * count
     total = sum(shares)
     return stats.ranges([s / total for s in shares] if total else shares)
+
+
+def predict_nests(w, kind, threads: int, share: float, vshare: float,
+                  fpga_clock: float = 0.0) -> dict[int, dict]:
+    """What the model predicts one blade's nests do in a run: by source line, runs,
+    edges, vertices and seconds (parallel nests: the blade's share; replicated ones: all
+    of it), on ``threads`` cores (or the FPGA at ``fpga_clock`` for the nests it runs)."""
+    k = replace(kind, cpu_cores=max(1, threads))
+    e_rate, v_rate, c_run = edge_rate(k, "cpu"), node_rate(k), run_seconds(k)
+    one = e_rate / k.cpu_cores
+    out = {}
+    for n in w.nests:
+        edges, nodes = n.runs * n.edges * share, n.runs * n.nodes * vshare
+        if fpga_clock and n.fpga_ok:
+            sec = edges * w.fpga_cycles_per_edge / fpga_clock
+            dev = "fpga"
+        else:
+            over = c_run if n.overhead is None else n.overhead
+            sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate)
+            dev = "cpu"
+        out[n.line] = {"label": n.label, "runs": n.runs, "edges": edges, "nodes": nodes,
+                       "seconds": sec, "device": dev, "calibrated": n.calibrated}
+    for n in w.seq_nests:
+        v_one = v_rate / k.cpu_cores
+        sec = n.cost * n.runs * (n.edges / one + n.nodes / v_one) + \
+            n.runs * (n.overhead or 0.0)
+        out[n.line] = {"label": n.label, "runs": n.runs, "edges": n.runs * n.edges,
+                       "nodes": n.runs * n.nodes, "seconds": sec, "device": "cpu",
+                       "calibrated": n.calibrated, "replicated": True}
+    return out

@@ -111,7 +111,7 @@ def _cbc(prob: LpProblem, time_limit: float) -> Solve:
 
 def _highs(prob: LpProblem, time_limit: float) -> Solve:
     try:
-        import highspy
+        import highspy  # lazy and optional: only the HiGHS solver choice needs it
     except ImportError:
         raise ToolError("HiGHS is not installed", hint="pip install highspy") from None
     with tempfile.TemporaryDirectory() as d:

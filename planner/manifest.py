@@ -46,7 +46,8 @@ from cosynth.errors import CosynthError, Loc
 from cosynth.resources import schema_path
 
 from . import parts
-from .units import UnitError, format_quantity, parse
+from .calibration import check_workloads
+from .units import KINDS, UnitError, format_quantity, parse
 
 __all__ = ["Manifest", "BladeKind", "Fpga", "Interconnect", "ManifestError", "load_manifest",
            "CALIBRATABLE", "SCHEMA"]
@@ -213,7 +214,7 @@ def _read_yaml(path: str):
 
 
 def _read_xml(path: str):
-    from lxml import etree
+    from lxml import etree  # lazy: only XML manifests need the schema validator
     try:
         doc = etree.parse(path)
     except etree.XMLSyntaxError as exc:
@@ -316,7 +317,6 @@ class _Checker:
         if not isinstance(d, dict) or d.get(key) is None:
             if default is not None:
                 return default
-            from .units import KINDS
             self.fail(fp, f"missing; expected {KINDS[kind]}", hint=f"add '{key}:' here")
         try:
             v = parse(d[key], kind)
@@ -422,7 +422,6 @@ def _build(tree, lines: dict, path: str) -> Manifest:
     priority = str(tree.get("priority") or "time")
     if priority not in ("time", "cost"):
         c.fail("priority", f"'{priority}' is not a priority", hint="use 'time' or 'cost'")
-    from .calibration import check_workloads
     workloads = check_workloads(tree.get("workloads"), c.fail)
     return Manifest(str(tree.get("manifest") or os.path.basename(path)), tuple(kinds),
                     Interconnect(lbw, llat, rack_size, ubw, ulat), fbw, budget, priority,

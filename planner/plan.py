@@ -31,6 +31,8 @@ from cosynth.ir.nodes import Kernel
 from cosynth.ir.parser import IRSyntaxError, parse_kernel
 from cosynth.ir.printer import print_kernel, print_kernel_exact
 
+from .units import format_quantity
+
 __all__ = ["Plan", "BladePlan", "Choice", "load_plan", "PlanError", "source_sha256",
            "ir_sha256"]
 
@@ -249,7 +251,6 @@ def _rules(rewrites: list[dict]) -> str:
 
 
 def _bytes(b: float) -> str:
-    from .units import format_quantity
     return format_quantity(b, "size")
 
 

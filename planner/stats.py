@@ -92,8 +92,8 @@ class GraphStats:
 def _levels(g, src: int) -> int:
     if g.n == 0:
         return 1
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import breadth_first_order
+    import scipy.sparse as sp  # lazy: SciPy is slow to import, only this estimate needs it
+    from scipy.sparse.csgraph import breadth_first_order  # lazy, as above
     a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr), shape=(g.n, g.n))
     order, pred = breadth_first_order(a, src, directed=True, return_predecessors=True)
     depth = np.zeros(g.n, dtype=np.int64)

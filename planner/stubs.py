@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from cosynth.frontend.rewrite import projection, variant
+
 from cosynth.dtypes import i64
 from cosynth.ir.blades import BladeRun, run_blades
-from cosynth.ir.nodes import Const, Kernel, Param
+from cosynth.ir.nodes import Const, Kernel, Param, Var
 from cosynth.ir.walk import map_kernel_exprs
 
 from .plan import Plan
@@ -30,13 +32,11 @@ __all__ = ["project", "blade_program", "plan_program", "per_blade_programs", "ru
 
 def blade_program(k: Kernel, variant_name: str) -> Kernel:
     """The blade program of ``k`` (as written) under the rewrite variant ``variant_name``."""
-    from cosynth.frontend.rewrite import variant
     return project(variant(k, variant_name)[0])
 
 
 def project(kv: Kernel) -> Kernel:
     """The blade program of the rewritten kernel ``kv``."""
-    from cosynth.frontend.rewrite import projection
     r = projection.apply(kv)
     if r.applied:
         return r.kernel
@@ -46,7 +46,6 @@ def project(kv: Kernel) -> Kernel:
 
 def per_blade_programs(plan: Plan) -> list[Kernel]:
     """The plan's blade program with each blade's range bound as constants."""
-    from cosynth.ir.nodes import Var
     prog = plan_program(plan)
     out = []
     for b in plan.blades:

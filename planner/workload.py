@@ -14,34 +14,76 @@ such as PageRank's; calibratable), a counted ``range`` its count when it is a co
 and a sequential node loop once per vertex.  These are estimates for planning; the
 calibration issue measures them.
 
-FPGA eligibility is the RTL backend's answer (``backends.rtl.costs.fpga_profile``): a
-nest can go to the FPGA when the kernel variant's edge unit runs it (or the edge loops in
-it); anything else keeps the nest on the CPU, with the backend's reason recorded.  The
-profile also gives the block RAM bits a vertex takes and, per part, the LUTs and Fmax
-measured by ``cosynth bitstream`` (``Workload.hw``).
+FPGA eligibility arrives as data: ``profile`` takes ``fpga(kernel_variant, variant)``, a
+function the driver passes in (the RTL backend's ``costs.fpga_profile``; ``no_fpga`` plans
+for CPUs only) that returns an ``FpgaCosts``.  A nest can go to the FPGA when the kernel
+variant's edge unit runs it (or the edge loops in it); anything else keeps the nest on the
+CPU, with the reason recorded.  The answer also gives the block RAM bits a vertex takes
+and, per part, the LUTs and Fmax measured by ``cosynth bitstream`` (``Workload.hw``).
+The planner never imports a backend.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from cosynth.frontend.rewrite.core import loop_label
 
 from cosynth.ir.nodes import (
     Bin,
     Const,
+    EdgeAttr,
     If,
     Kernel,
     Load,
     Loop,
     Store,
+    Var,
 )
 from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_stmts
 
+from .calibration import apply_laws
 from .stats import GraphStats
 
-__all__ = ["Nest", "Workload", "profile", "OTHER_LOOP_ITERATIONS"]
+__all__ = ["Nest", "Workload", "profile", "OTHER_LOOP_ITERATIONS", "FpgaCosts", "FpgaFn",
+           "no_fpga"]
 
 OTHER_LOOP_ITERATIONS = 20
+
+
+class FpgaCosts(Protocol):
+    """What the planner needs to know of a kernel variant's FPGA unit."""
+
+    eligible: bool  # can an FPGA unit run the variant's edge loops at all
+    why: str  # the refusal, or the loops the unit runs
+    site_loops: tuple  # ids of the variant's loops the unit runs
+    bits_per_vertex: int  # block RAM bits a vertex takes on chip
+
+    def figures(self, part: str) -> dict | None:
+        """Measured ``luts``, ``ffs``, ``dsps``, ``fmax_hz``, ``source`` on ``part``, or
+        None when nothing was measured (the planner keeps its defaults)."""
+
+
+FpgaFn = Callable[[Kernel, str], FpgaCosts]  # (kernel variant, variant name) -> its costs
+
+
+@dataclass(frozen=True)
+class _NoFpga:
+    why: str
+    eligible: bool = False
+    site_loops: tuple = ()
+    bits_per_vertex: int = 0
+
+    def figures(self, part: str) -> None:
+        return None
+
+
+def no_fpga(kv: Kernel, variant: str) -> FpgaCosts:
+    """The ``fpga`` argument that plans for CPUs only: no variant is FPGA-eligible."""
+    return _NoFpga("no FPGA cost table was given to the planner")
 
 
 @dataclass
@@ -74,7 +116,7 @@ class Workload:
     edge_bytes: int  # bytes per edge a blade stores for its shard (CSR, CSC, weights)
     uses_in_edges: bool
     notes: list[str] = field(default_factory=list)
-    hw: object = field(default=None, compare=False, repr=False)  # costs.FpgaProfile
+    hw: FpgaCosts | None = field(default=None, compare=False, repr=False)
     replicated_fpga_edges: float = 0.0  # of replicated_edges: in loops the unit can run
     seq_nests: list[Nest] = field(default_factory=list)  # the replicated loops, outermost
     fpga_cpe: float = 1.0  # unit cycles per streamed edge (calibrated in simulation)
@@ -129,13 +171,12 @@ class Workload:
 
 
 def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None,
-            laws: dict | None = None) -> Workload:
+            laws: dict | None = None, *, fpga: FpgaFn) -> Workload:
     """The variant's workload on a graph with ``stats``; ``laws`` (a calibrated
     manifest's ``workloads``, see ``planner.calibration``) replace the static estimates
-    of the nests they measured."""
-    from cosynth.backends.rtl.costs import fpga_profile
+    of the nests they measured; ``fpga`` answers for the variant's FPGA unit."""
     args = args or {}
-    hw = fpga_profile(k, variant)
+    hw = fpga(k, variant)
     n, m = stats.n, stats.m
     sites = frozenset(hw.site_loops) if hw.eligible else frozenset()
     uses_in = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in iter_stmts(k.body))
@@ -164,7 +205,6 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
                  edge_bytes, uses_in, hw=hw, replicated_fpga_edges=rep["fpga_edges"],
                  seq_nests=seq)
     if laws:
-        from .calibration import apply_laws
         apply_laws(w, k, laws, stats)
     return w
 
@@ -215,7 +255,6 @@ def _guess(loop: Loop) -> bool:
 
 def _seq_nest(loop: Loop, runs: float, edges: float, nodes: float) -> Nest:
     """A replicated (sequential) loop as a nest: every blade does all of its work."""
-    from cosynth.frontend.rewrite.core import loop_label
     per = max(runs, 1e-300)
     return Nest(loop_label(loop), runs, edges / per, nodes / per, 0, {}, 0, False,
                 "sequential", 0, line=loop.loc.line if loop.loc is not None else 0)
@@ -335,7 +374,6 @@ class _Under(Visitor):
 
 
 def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw) -> Nest:
-    from cosynth.frontend.rewrite.core import loop_label
     tables = k.table_map
     edges, nodes = _touch(loop, stats)
     push = 0
@@ -365,7 +403,6 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw) -> Nest:
 
 
 def _own(loop: Loop, index) -> bool:
-    from cosynth.ir.nodes import EdgeAttr, Var
     if isinstance(index, Var) and index.name == loop.var:
         return True
     if isinstance(index, EdgeAttr) and index.attr in ("src", "dst"):

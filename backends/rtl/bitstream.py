@@ -22,7 +22,13 @@ from dataclasses import dataclass
 
 from cosynth.errors import ArgumentError
 
+from . import costs
+from .build import build_unit, unit_for
+from .flow import FAMILIES, run_flow
 from .kernel import UnitSpec
+from .regmap import RegisterMap
+from .shell import shell_verilog
+from .unit import _port_keys
 
 __all__ = ["write_bitstream", "BitstreamResult", "default_depth", "PART_DEVICES",
            "bram_blocks"]
@@ -55,8 +61,6 @@ class BitstreamResult:
 def bram_blocks(spec: UnitSpec, depth: int, family: str) -> int:
     """Block RAMs the unit's memories take: every read port is a copy of its memory;
     iCE40 blocks are used as 256 x 16 bits, ECP5 blocks as 512 x 36."""
-    from .regmap import RegisterMap
-    from .unit import _port_keys
     rm = RegisterMap.of(spec, depth)
     width, entries = _BLOCK_SHAPE[family]
     total = 0
@@ -69,7 +73,6 @@ def bram_blocks(spec: UnitSpec, depth: int, family: str) -> int:
 def default_depth(spec: UnitSpec, family: str, device: str | None = None) -> int:
     """The largest power of two of vertices whose memories fit in ``BRAM_SHARE`` of the
     part's block RAM."""
-    from .flow import FAMILIES
     fam = FAMILIES[family]
     dev = device or fam.default
     blocks = _BRAM[family].get(dev, _BRAM[family][fam.default])
@@ -84,10 +87,6 @@ def write_bitstream(kfn, out_dir: str, family: str, *, variant: str | None = Non
                     progress=None) -> BitstreamResult:
     """Synthesize, place and route the unit of ``kfn`` for ``family``; write the
     bitstream and ``bitstream.json`` into ``out_dir`` and record the costs."""
-    from . import costs
-    from .build import build_unit, unit_for
-    from .flow import FAMILIES, run_flow
-    from .shell import shell_verilog
     say = progress or (lambda msg: None)
     if family not in FAMILIES:
         raise ArgumentError(f"unknown FPGA family '{family}'",

@@ -8,6 +8,8 @@ component for a given depth (vertices held on chip).
 
 from __future__ import annotations
 
+from cosynth.frontend.rewrite import variant as make_variant
+
 from .kernel import HW_VARIANTS, NotEligible, UnitSpec, unit_spec
 from .unit import EdgeUnit
 
@@ -16,7 +18,6 @@ __all__ = ["unit_for", "build_unit", "eligibility"]
 
 def unit_for(k, variant: str | None = None, name: str | None = None) -> UnitSpec:
     """The unit of kernel IR ``k`` (as written: the variant's rewrites are applied here)."""
-    from cosynth.frontend.rewrite import variant as make_variant
     tried = [variant] if variant else list(HW_VARIANTS)
     reasons = []
     for v in tried:

@@ -19,18 +19,25 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from cosynth.frontend.rewrite.core import get
+
+from cosynth.cache import cache_dir
+from cosynth.ir.printer import print_stmts
+
+from .kernel import NotEligible, unit_spec
+from .regmap import RegisterMap
+from .unit import _port_keys
+
 __all__ = ["unit_signature", "record", "lookup", "fpga_profile", "FpgaProfile",
            "bits_per_vertex", "table_path"]
 
 
 def table_path() -> str:
-    from cosynth.cache import cache_dir
     return os.path.join(cache_dir(), "rtl-costs.json")
 
 
 def unit_signature(spec) -> str:
     """A hash of what determines the unit's logic: rules, on-chip tables, parameters."""
-    from cosynth.ir.printer import print_stmts
     parts = [f"tables {sorted((t, d.name) for t, d in spec.tables.items())}",
              f"params {sorted((p, d.name) for p, d in spec.params.items())}",
              f"weight {spec.weight.name if spec.weight else None}",
@@ -77,8 +84,6 @@ def lookup(spec, part: str) -> dict | None:
 
 def bits_per_vertex(spec) -> int:
     """Block RAM bits one vertex takes: each memory's width times its read ports."""
-    from .regmap import RegisterMap
-    from .unit import _port_keys
     rm = RegisterMap.of(spec, 2)
     return sum(m.bits * len(_port_keys(spec, m)) for m in rm.memories)
 
@@ -114,9 +119,6 @@ def fpga_profile(kv, variant: str) -> FpgaProfile:
     """What the planner needs of kernel variant ``kv``: eligibility (or the reason), the
     loops the unit runs and its block RAM bits per vertex; ``figures(part)`` adds the
     measured costs."""
-    from cosynth.frontend.rewrite.core import get
-
-    from .kernel import NotEligible, unit_spec
     try:
         spec = unit_spec(kv, variant)
     except NotEligible as exc:

@@ -24,7 +24,7 @@ and a value stored into a narrower table wraps.
 from __future__ import annotations
 
 from amaranth import hdl
-from amaranth.hdl import Cat, Mux, Value, signed, unsigned
+from amaranth.hdl import Cat, Mux, Signal, Value, signed, unsigned
 from amaranth.hdl import Const as HConst
 
 from cosynth import ops
@@ -39,11 +39,13 @@ from cosynth.ir.nodes import (
     GraphQuery,
     If,
     Load,
+    Loop,
     Select,
     Store,
     Un,
     Var,
 )
+from cosynth.ir.walk import iter_stmts
 
 from .kernel import NotEligible, Rule
 
@@ -124,7 +126,6 @@ class Stager:
         self._inv: dict[int, int] = {}
 
     def reg(self, v: Value, name: str = "s") -> Value:
-        from amaranth.hdl import Signal
         self.count += 1
         r = Signal(v.shape(), name=f"{self.prefix}_{name}{self.count}")
         self.m.d.sync += r.eq(v)
@@ -348,8 +349,6 @@ def _endpoint(idx, r: Rule, vend):
 
 
 def _iter_loops_locals(k):
-    from cosynth.ir.nodes import Loop
-    from cosynth.ir.walk import iter_stmts
     for s, _ in iter_stmts(k.body):
         if isinstance(s, Loop):
             yield from s.locals

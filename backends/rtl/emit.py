@@ -29,11 +29,22 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
+from cosynth.backends.toolchain import compile_program
+
+from cosynth.check import compare_results
 from cosynth.errors import CosynthError, MismatchError, ToolError
+from cosynth.ir.interp import interpret
+
+from . import verilator as vl
+from .build import build_unit
+from .host import UnitHost
+from .offload import RUNTIME
+from .sim import AmaranthDevice
+from .trace import RecordingDevice
+from .unit import unit_verilog
 
 __all__ = ["write_rtl", "RtlResult", "LINT_WAIVERS", "run_testbench"]
 
-RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
 
 #: Verilator -Wall warnings every Amaranth-generated design carries, and why they are safe
 LINT_WAIVERS = {
@@ -68,15 +79,6 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
     """Build, check and write the unit of ``kfn`` (a ``cs.kernel``); ``graph`` and ``args``
     are the sample the trace records (the unit holds ``depth`` vertices, at least the
     graph's)."""
-    from cosynth.check import compare_results
-    from cosynth.ir.interp import interpret
-
-    from . import verilator as vl
-    from .build import build_unit
-    from .host import UnitHost
-    from .sim import AmaranthDevice
-    from .trace import RecordingDevice
-    from .unit import unit_verilog
     say = progress or (lambda msg: None)
     depth = depth or max(1024, graph.n)
     if graph.n > depth:
@@ -155,9 +157,6 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
     """Build the Verilator model of ``verilog`` and the test bench, replay
     ``folder/trace``; returns the bench's report line, raises MismatchError on a
     difference."""
-    from cosynth.backends.cpp.toolchain import compile_program
-
-    from . import verilator as vl
     model = vl.build_model(verilog, name)
     with open(os.path.join(RUNTIME, "unit_tb.cpp")) as f:
         source = f.read()

@@ -65,6 +65,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
+from cosynth.cache import cache_dir as root
 from cosynth.errors import ArgumentError, ToolError
 
 __all__ = ["FAMILIES", "Family", "Device", "FlowReport", "run_flow", "find_tool",
@@ -170,7 +171,6 @@ class FlowReport:
 
 
 def cache_dir() -> str:
-    from cosynth.cache import cache_dir as root
     return root("rtl-flow")
 
 

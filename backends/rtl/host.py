@@ -34,11 +34,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from cosynth.frontend.rewrite.core import get
 
 from cosynth.errors import CosynthError
 
 from .kernel import UnitSpec
-from .regmap import RegisterMap
+from .regmap import ID_VALUE, RegisterMap
 
 __all__ = ["UnitHost", "DeviceStats", "DeviceError"]
 
@@ -103,14 +104,12 @@ class UnitHost:
         else:
             self.weights = None
         ident = self.dev.read_regs([regmap.reg("ID"), regmap.reg("DEPTH")])
-        from .regmap import ID_VALUE
         if ident[0] != ID_VALUE or ident[1] != regmap.depth:
             raise DeviceError(f"the device answers ID {ident[0]:#x}, DEPTH {ident[1]}; "
                               f"expected {ID_VALUE:#x}, {regmap.depth}")
 
     def handlers(self) -> dict:
         """``{id(loop): handler}`` for ``interpret(spec.kernel, ..., offload=...)``."""
-        from cosynth.frontend.rewrite.core import get
         out = {}
         for site in self.spec.sites:
             loop = get(self.spec.kernel, site.path)

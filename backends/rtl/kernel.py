@@ -38,12 +38,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cosynth.frontend.rewrite.core import loop_label, loops
+
 from cosynth.dtypes import DType
 from cosynth.errors import CosynthError
 from cosynth.ir.nodes import (
     Assign,
     Bin,
     Cast,
+    Const,
     EdgeAttr,
     Expr,
     GraphQuery,
@@ -139,7 +142,6 @@ class UnitSpec:
 def find_sites(k: Kernel) -> tuple[list[tuple[Site, list[Rule]]], list[tuple[str, str]]]:
     """The offloadable sites of kernel ``k`` (a variant) with their rules, and
     ``(loop, reason)`` for every parallel data loop that cannot go to hardware."""
-    from cosynth.frontend.rewrite.core import loop_label, loops
     found: list[tuple[Site, list[Rule]]] = []
     refused: list[tuple[str, str]] = []
     covered: list[tuple] = []
@@ -460,7 +462,6 @@ def _written_in(r: Rule, table: str) -> bool:
 
 
 def _const(e: Expr) -> bool:
-    from cosynth.ir.nodes import Const
     return isinstance(e, Const)
 
 

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from amaranth.sim import Simulator
 
+from cosynth.ir.interp import interpret
+
+from .build import build_unit
 from .host import DeviceError, DeviceStats, UnitHost
 from .regmap import RegisterMap
 
@@ -221,9 +224,6 @@ def run_kernel(kfn, graph, args: dict | None = None, *, variant: str | None = No
                depth: int | None = None) -> SimRun:
     """Run ``kfn`` with its hardware sites on the simulated unit; results as the
     interpreter returns them."""
-    from cosynth.ir.interp import interpret
-
-    from .build import build_unit
     args = kfn.bind(graph, **(args or {}))
     unit, spec = build_unit(kfn, variant=variant, depth=depth or max(2, graph.n))
     with AmaranthDevice(unit) as dev:

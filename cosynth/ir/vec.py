@@ -51,7 +51,7 @@ from .nodes import (
     Un,
     Var,
 )
-from .walk import iter_exprs, iter_stmts, stmt_exprs
+from .walk import iter_exprs, iter_stmts, read_and_written, stmt_exprs
 
 __all__ = ["vector_loop", "vectorizable"]
 
@@ -133,8 +133,7 @@ class _VecLoop:
         c, loop = self.c, self.loop
         self.F = F
         if loop.schedule == "bsp":
-            from .interp import _read_and_written
-            self.snapshot = {t: c.data[t].copy() for t in _read_and_written(loop)
+            self.snapshot = {t: c.data[t].copy() for t in read_and_written(loop)
                              if c.tables[t].space != "scalar"}
         with np.errstate(all="ignore"):
             if loop.kind in ("nodes", "edges"):

@@ -39,6 +39,7 @@ from .nodes import (
     Var,
 )
 from .visit import Visitor
+from .walk import iter_stmts
 
 __all__ = ["VerifyError", "verify", "reduce_op_allowed"]
 
@@ -349,7 +350,6 @@ class _Verifier(Visitor):
 
     def _all_locals(self):
         if not hasattr(self, "_locals_cache"):
-            from .walk import iter_stmts
             names = set()
             for s, _ in iter_stmts(self.k.body):
                 if isinstance(s, Loop):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from .nodes import Expr, Kernel, Stmt
+from .nodes import Expr, Kernel, Load, Loop, Stmt, Store
 from .visit import Transformer, Visitor, schema
 
 __all__ = ["iter_exprs", "iter_stmts", "map_exprs", "map_body", "expr_reads", "stmt_exprs",
-           "map_kernel_exprs"]
+           "map_kernel_exprs", "read_and_written"]
 
 
 def stmt_exprs(s: Stmt) -> list[Expr]:
@@ -103,3 +103,16 @@ def map_body(body, stmt_fn: Callable[[Stmt], object] | None = None,
 
 def map_kernel_exprs(k: Kernel, expr_fn: Callable[[Expr], Expr]) -> Kernel:
     return _Map(None, expr_fn).visit(k)
+
+
+def read_and_written(loop: Loop) -> set[str]:
+    """Tables a loop both reads and writes (what a bsp sweep must read from a snapshot)."""
+    reads, writes = set(), set()
+    for s, _ in iter_stmts(loop.body):
+        if isinstance(s, Store):
+            writes.add(s.table)
+        for e in stmt_exprs(s):
+            for x in iter_exprs(e):
+                if isinstance(x, Load):
+                    reads.add(x.table)
+    return reads & writes

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from cosynth.ir.nodes import EdgeAttr, Expr, If, Kernel, Loop, Stmt, Var
-from cosynth.ir.printer import print_expr
+from cosynth.ir.printer import _loop_header, print_expr
 from cosynth.ir.verify import verify
 from cosynth.ir.visit import Transformer, Visitor
 
@@ -123,7 +123,6 @@ def replace_at(k: Kernel, path: Path, new: list[Stmt]) -> Kernel:
 
 def loop_label(loop: Loop) -> str:
     """``for v in nodes() (line 12)``: how reports name a loop."""
-    from cosynth.ir.printer import _loop_header
     line = f" (line {loop.loc.line})" if loop.loc is not None else ""
     return f"{_loop_header(loop)}{line}"
 

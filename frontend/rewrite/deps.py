@@ -33,7 +33,7 @@ from cosynth.ir.nodes import (
 )
 from cosynth.ir.printer import print_expr
 from cosynth.ir.visit import Visitor
-from cosynth.ir.walk import stmt_exprs
+from cosynth.ir.walk import iter_stmts, stmt_exprs
 
 from .laws import DEFAULT_POLICY, Policy, reorderable
 from .smt import Law
@@ -269,7 +269,6 @@ def conflicts(k: Kernel, loop: Loop, policy: Policy = DEFAULT_POLICY) -> Conflic
 def _dtype(k: Kernel, name: str, loop: Loop):
     if name in k.table_map:
         return k.table_map[name].dtype
-    from cosynth.ir.walk import iter_stmts
     for s, _ in iter_stmts(k.body):
         if isinstance(s, Loop):
             for n, d in s.locals:

@@ -31,9 +31,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cosynth.dtypes import i64
-from cosynth.ir.nodes import EdgeAttr, Kernel, Load, Loop, Var
+from cosynth.ir.nodes import EdgeAttr, Kernel, Load, Loop, Store, Table, Var
+from cosynth.ir.walk import iter_exprs, iter_stmts
 
+from . import parallelize
 from .core import Path, applied, get, refused, replace_at, substitute
+from .deps import accesses
 from .laws import DEFAULT_POLICY, Policy
 from .nests import edge_body_writes_ok, fresh_name, match_nest, rebuild_prefix
 
@@ -58,7 +61,6 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str | None
     laws = []
     schedule = loop.schedule
     if schedule == "seq":
-        from . import parallelize
         pr = parallelize.apply(k, path, policy)
         laws += pr.laws
         if not pr.applied:
@@ -101,10 +103,6 @@ def _materialize(k: Kernel, loop: Loop, prefix: list):
     """Split off the leading unconditional private assignments that read nothing the loop
     writes: (the loop computing them per vertex, new tables, private -> (table, dtype),
     the remaining prefix)."""
-    from cosynth.ir.nodes import Store, Table
-    from cosynth.ir.walk import iter_exprs, iter_stmts
-
-    from .deps import accesses
     written = {a.table for a in accesses(k, loop) if a.write}
     lead = []
     for kind, st in prefix:

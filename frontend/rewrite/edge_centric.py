@@ -23,6 +23,7 @@ from __future__ import annotations
 from cosynth.dtypes import i64
 from cosynth.ir.nodes import EdgeAttr, Kernel, Loop, Var
 
+from . import parallelize
 from .core import Path, applied, get, refused, replace_at, substitute
 from .laws import DEFAULT_POLICY, Policy
 from .nests import edge_body_writes_ok, fresh_name, match_nest, rebuild_prefix
@@ -49,7 +50,6 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str | None
     laws = []
     if nest.edge.kind == "in_edges":
         if loop.schedule == "seq":
-            from . import parallelize
             pr = parallelize.apply(k, path, policy)
             laws += pr.laws
             if not pr.applied:

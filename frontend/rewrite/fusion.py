@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cosynth.ir.nodes import Kernel, Loop, Var
+from cosynth.dtypes import i64
+from cosynth.ir.nodes import Assign, EdgeAttr, Kernel, Loop, Var
+from cosynth.ir.walk import iter_stmts
 
 from .core import Path, applied, get, refused, replace_at, substitute
 from .deps import Access, accesses, conflicts
@@ -88,8 +90,6 @@ def fuse(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY):
     if b.var != a.var:
         if uses_var(b.body, a.var) or any(n == a.var for n, _ in b.locals):
             return refused(NAME_FUSE, path, f"the second loop already uses the name '{a.var}'")
-        from cosynth.dtypes import i64
-        from cosynth.ir.nodes import EdgeAttr
         if a.kind == "nodes":
             b_body = substitute(b.body, {b.var: Var(a.var, i64, True)})
         else:
@@ -148,8 +148,6 @@ def fission(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, at: int | No
 
 
 def _assigns(stmts, name) -> bool:
-    from cosynth.ir.nodes import Assign
-    from cosynth.ir.walk import iter_stmts
     return any(isinstance(s, Assign) and s.name == name for s, _ in iter_stmts(stmts))
 
 

@@ -25,7 +25,7 @@ import z3
 from cosynth import ops
 from cosynth.dtypes import DType
 
-from .smt import Law, apply_op, fresh, not_nan, prove, same
+from .smt import Encoder, Law, apply_op, fresh, not_nan, prove, same
 
 __all__ = ["Policy", "DEFAULT_POLICY", "operator_law", "identity_value", "reorderable",
            "semilattice", "mixed_width_associative"]
@@ -57,7 +57,6 @@ def identity_value(op: str, d: DType):
 
 
 def _const(v, d: DType):
-    from .smt import Encoder
     return Encoder(leaf=None).const(v, d)
 
 

@@ -9,11 +9,11 @@ are the *prefix*: they depend only on ``v``, and moving them inside the edge loo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cosynth.ir.nodes import Assign, EdgeAttr, If, Kernel, Loop, Stmt, Var
 from cosynth.ir.visit import Visitor
-from cosynth.ir.walk import iter_exprs, iter_stmts
+from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .deps import accesses
 from .laws import DEFAULT_POLICY, Policy, reorderable
@@ -79,7 +79,6 @@ def rebuild_prefix(prefix: list, inner: list[Stmt]) -> list[Stmt]:
         if kind == "assign":
             out = [s] + out
         else:
-            from dataclasses import replace
             out = [replace(s, then=tuple(out))]
     return out
 
@@ -130,7 +129,6 @@ def edge_body_writes_ok(k: Kernel, nest: Nest, policy: Policy = DEFAULT_POLICY
 
 def uses_var(stmts, name: str) -> bool:
     for s, _ in iter_stmts(stmts):
-        from cosynth.ir.walk import stmt_exprs
         for e in stmt_exprs(s):
             for x in iter_exprs(e):
                 if isinstance(x, Var) and x.name == name:

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cosynth.ir.nodes import Kernel, Loop
+from cosynth.ir.nodes import Kernel, Load, Loop
+from cosynth.ir.walk import iter_exprs
 
 from .core import Path, applied, get, guards_on_path, refused, replace_at
 from .deps import accesses, conflicts
@@ -76,8 +77,6 @@ def _context(k: Kernel, path: Path, loop: Loop) -> list:
     """Conditions of the ifs around ``loop`` that hold throughout it (it does not write
     the tables they read)."""
     written = {a.table for a in accesses(k, loop) if a.write}
-    from cosynth.ir.nodes import Load
-    from cosynth.ir.walk import iter_exprs
     out = []
     for cond, holds in guards_on_path(k, path):
         if not any(isinstance(x, Load) and x.table in written for x in iter_exprs(cond)):

@@ -55,10 +55,11 @@ from cosynth.ir.nodes import (
     Var,
 )
 from cosynth.ir.visit import Transformer
-from cosynth.ir.walk import iter_stmts
+from cosynth.ir.walk import iter_exprs, iter_stmts
 
-from .core import applied, refused
+from .core import applied, loop_label, refused
 from .laws import DEFAULT_POLICY, Policy, identity_value, reorderable
+from .nests import fresh_name
 
 NAME = "project"
 LO, HI = "shard_lo", "shard_hi"
@@ -68,7 +69,6 @@ def is_projected(loop: Loop) -> bool:
     """A loop this rule distributed (its range starts at the blade's ``shard_lo``)."""
     if loop.start is None:
         return False
-    from cosynth.ir.walk import iter_exprs
     return any(isinstance(x, Var) and x.name == LO for x in iter_exprs(loop.start))
 
 
@@ -111,7 +111,6 @@ class _Projector(Transformer):
     def visit_Loop(self, s: Loop):
         if not s.is_data_loop:
             return self.generic_visit(s)
-        from .core import loop_label
         if s.schedule == "seq":
             self.replicated.append(loop_label(s))
             return s
@@ -222,6 +221,5 @@ class _Retarget(Transformer):
 
 
 def _fresh(k: Kernel, base: str) -> str:
-    from .nests import fresh_name
     return fresh_name(k, base)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import z3
 
-from cosynth.dtypes import DType
+from cosynth.dtypes import DType, i64
 from cosynth.ir.nodes import Const, Kernel, Loop, Store
 from cosynth.ir.printer import print_expr
 from cosynth.ir.walk import iter_stmts
@@ -73,7 +73,6 @@ def _distinct(uni: Universe, loop: Loop):
         a, b = f"{loop.var}.id@this", f"{loop.var}.id@other"
     else:
         a, b = f"{loop.var}@this", f"{loop.var}@other"
-    from cosynth.dtypes import i64
     return uni.const(a, i64) != uni.const(b, i64)
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cosynth.ir.nodes import Const, Kernel, Load, Loop, Store
+from cosynth.ir.printer import print_stmts
 from cosynth.ir.visit import Transformer
 from cosynth.ir.walk import iter_stmts
 
@@ -89,7 +90,6 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str = "asy
                         and body[0].value.value is False):
         return refused(NAME, path, f"the body does not start by clearing '{flag}'", laws)
     if len(data) != len(body) - 1:
-        from cosynth.ir.printer import print_stmts
         extra = [print_stmts([s])[0].strip() for s in body[1:]
                  if not (isinstance(s, Loop) and s.is_data_loop)]
         return refused(NAME, path, "the body does other work besides its node/edge loops "

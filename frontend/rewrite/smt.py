@@ -20,15 +20,21 @@ A value "equals" another when both are NaN or they compare equal (so ``-0.0 == +
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import random
 import struct
+import tempfile
 import time
 from dataclasses import dataclass, field
 
 import z3
 
 from cosynth import ops
-from cosynth.dtypes import DType
+from cosynth.cache import cache_root
+from cosynth.dtypes import DType, promote
 from cosynth.ir.nodes import Bin, Cast, Const, Expr, Select, Un
 
 __all__ = ["Encoder", "Law", "prove", "sort_of", "to_python", "fresh", "Unsupported"]
@@ -182,7 +188,6 @@ def _key(formula, show: dict) -> tuple[str | None, dict]:
     """A hash of the formula with every free constant and function renamed in order of
     first appearance, so that fresh names (counters, object ids) do not matter; and the
     canonical text of each shown term (a remembered counterexample is keyed by those)."""
-    import hashlib
     try:
         order, seen = [], set()
         stack = [formula]
@@ -216,9 +221,6 @@ def _key(formula, show: dict) -> tuple[str | None, dict]:
 
 
 def _disk_path() -> str:
-    import os
-
-    from cosynth.cache import cache_root
     return os.path.join(cache_root(), "proofs.json")
 
 
@@ -229,7 +231,6 @@ def _remembered(key: str | None):
     if key in _MEMORY:
         return _MEMORY[key]
     if _DISK is None:
-        import json
         try:
             with open(_disk_path()) as f:
                 _DISK = json.load(f)
@@ -245,9 +246,6 @@ def _remembered(key: str | None):
 def _remember(key: str | None, outcome: tuple) -> None:
     """Keep an outcome in memory and on disk (merged with what other processes wrote;
     a failure to write only loses the speed-up)."""
-    import json
-    import os
-    import tempfile
     if key is None:
         return
     _MEMORY[key] = outcome
@@ -292,7 +290,6 @@ def _free(formula) -> tuple[list, list]:
 
 def _samples(consts: list, count: int) -> list:
     """Seeded assignments of the constants to small and extreme values."""
-    import random
     if not consts or any(not isinstance(c.sort(), z3.BitVecSortRef | z3.FPSortRef |
                                         z3.BoolSortRef) for c in consts):
         return []
@@ -400,7 +397,6 @@ class Encoder:
         if spec.group == "logic":
             return self._apply(spec, e.dtype, self.expr(e.a), self.expr(e.b))
         if spec.group == "cmp":
-            from cosynth.dtypes import promote
             common = e.a.dtype if e.a.dtype.is_bool else promote(e.a.dtype, e.b.dtype,
                                                                  e.a.weak, e.b.weak)
         else:

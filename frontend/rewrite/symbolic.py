@@ -41,8 +41,10 @@ from cosynth.ir.nodes import (
     Store,
     Var,
 )
+from cosynth.ir.printer import print_expr
 from cosynth.ir.visit import Visitor
 
+from .deps import loop_vars_inside
 from .smt import Encoder, Unsupported, apply_op, fresh, not_nan, sort_of
 
 __all__ = ["Effect", "Universe", "View", "effects"]
@@ -97,7 +99,6 @@ class View(Visitor):
     (``overrides[name](index_term, base_value) -> value``)."""
 
     def __init__(self, uni: Universe, loop: Loop, tag: str, overrides=None):
-        from .deps import loop_vars_inside
         self.uni = uni
         self.loop = loop
         self.tag = tag
@@ -138,7 +139,6 @@ class View(Visitor):
                 u.hyps.append(not_nan(base, t.dtype))
         v = self.overrides[e.table](idx, base) if e.table in self.overrides else base
         self.reads.append((e.table, idx, v))
-        from cosynth.ir.printer import print_expr
         name = print_expr(e) + ("'" if self.tag == "other" else "")
         u.shown.setdefault(name, base)
         return v

@@ -11,6 +11,7 @@ import pytest
 from cosynth.backends.rtl import costs
 from cosynth.backends.rtl.bitstream import bram_blocks, default_depth
 from cosynth.backends.rtl.build import unit_for
+from cosynth.backends.rtl.costs import fpga_profile
 
 from cosynth.cli import main
 from tests.helpers import EXAMPLES, ROOT, example
@@ -77,22 +78,23 @@ def test_planner_takes_measured_figures(tmp_path, monkeypatch):
     kind = man.kinds[0]
     g = cs.Graph.kronecker(10, seed=1)
     kv, _ = variant(example("bfs").ir, "async")
-    w = profile(kv, "async", GraphStats.of(g))
+    w = profile(kv, "async", GraphStats.of(g), fpga=fpga_profile)
     assert w.fpga_ok and w.hw.figures("ECP5-85F") is None
     assert edge_rate(kind, "fpga", w) == pytest.approx(100e6)
     assert _fpga_use(kind, w, g.n)["fpga_figures"] == "defaults"
     costs.record(w.hw.spec, "ecp5", "LFE5U-85F", {"luts": 3210, "ffs": 2000, "dsp": 0,
                                                   "bram": 8, "fmax_mhz": 80.0,
                                                   "depth": 4096})
-    w = profile(kv, "async", GraphStats.of(g))
+    w = profile(kv, "async", GraphStats.of(g), fpga=fpga_profile)
     assert edge_rate(kind, "fpga", w) == pytest.approx(80e6)
     use = _fpga_use(kind, w, g.n)
     assert use["luts"] == 3210 and use["fpga_figures"].startswith("measured")
     assert use["bram_bits"] == 128 * g.n  # 64 bits, two read ports, every vertex
-    plan = make_plan(example("bfs"), man, g, {"source": 0}, fixed={"fpga": True})
+    plan = make_plan(example("bfs"), man, g, {"source": 0}, fixed={"fpga": True}, fpga=fpga_profile)
     assert any(b.device == "fpga" for b in plan.blades)
     # a kernel that cannot go to hardware says why
-    w = profile(variant(example("pagerank").ir, "async")[0], "async", GraphStats.of(g))
+    w = profile(variant(example("pagerank").ir, "async")[0], "async", GraphStats.of(g),
+                fpga=fpga_profile)
     assert not w.fpga_ok and "f64" in w.fpga_why
 
 

@@ -9,7 +9,8 @@ import subprocess
 import numpy as np
 import pytest
 from cosynth.backends.cpp.emit import emit_program, mangle
-from cosynth.backends.cpp.toolchain import compile_program, find_tool
+from cosynth.backends.rtl.costs import fpga_profile
+from cosynth.backends.toolchain import compile_program, find_tool
 from cosynth.frontend.rewrite import projection, variant
 from cosynth.planner import load_manifest
 
@@ -118,7 +119,7 @@ def test_a_failing_blade_is_named_and_the_others_stopped(tmp_path):
     kf, path = kernel_from_source(tmp_path, FAILING)
     g = cs.Graph.kronecker(8, seed=1)
     from cosynth.planner import make_plan
-    plan = make_plan(kf, RACK.first(4), g, {}, fixed={"blades": 4})
+    plan = make_plan(kf, RACK.first(4), g, {}, fixed={"blades": 4}, fpga=fpga_profile)
     owner = next(b.blade for b in plan.blades if b.lo <= 200 < b.hi)  # vertex 200 fails
     with pytest.raises(ToolError) as info:
         simulate(kf, RACK, g, {}, blades=4, timeout=60)

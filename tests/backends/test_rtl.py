@@ -282,8 +282,8 @@ def test_the_real_board_device_compiles():
     same host stub code drives it, so it must at least build against the interface."""
     import os
 
-    from cosynth.backends.cpp.toolchain import compile_program
     from cosynth.backends.rtl.emit import RUNTIME
+    from cosynth.backends.toolchain import compile_program
     source = ('#include "cosynth_unit.hpp"\n#include <mpi.h>\n'
               "int main(int argc, char** argv) {\n"
               "  MPI_Init(&argc, &argv);\n"

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.planner import PLAN_VARIANTS, load_manifest, load_plan, make_plan
 from cosynth.planner.cost import Config, edge_rate, evaluate
 from cosynth.planner.ilp import LpBinary, LpMinimize, LpProblem, LpVariable, lpSum, solve
@@ -34,7 +35,7 @@ def problem(name, man, stats=STATS12):
     work = {}
     for v in PLAN_VARIANTS:
         kv, _ = variant(example(name).ir, v)
-        work[v] = profile(kv, v, stats)
+        work[v] = profile(kv, v, stats, fpga=fpga_profile)
     return Problem(man, stats, work)
 
 
@@ -114,7 +115,7 @@ def test_cbc_and_highs_agree(name):
 @pytest.mark.parametrize("name", ALGORITHMS)
 def test_plans_never_worse_than_baselines(name):
     man = load_manifest(os.path.join(M, "rack16.yaml"))
-    plan = make_plan(example(name), man, G12, ARGS.get(name, {}))
+    plan = make_plan(example(name), man, G12, ARGS.get(name, {}), fpga=fpga_profile)
     assert plan.baselines
     for base, t in plan.baselines.items():
         assert plan.makespan <= t * 1.0001, (base, t, plan.makespan)
@@ -123,11 +124,11 @@ def test_plans_never_worse_than_baselines(name):
 def test_fpga_is_chosen_when_it_pays_and_refused_with_the_reason(tmp_path):
     man = manifest(tmp_path, HETERO).first(3)  # the slow CPUs with their FPGAs
     g = cs.Graph.kronecker(10, seed=1)
-    plan = make_plan(example("cc"), man, g)
+    plan = make_plan(example("cc"), man, g, fpga=fpga_profile)
     assert any(b.device == "fpga" for b in plan.blades), plan.format()
     dev = next(c for c in plan.choices if c.what == "device")
     assert "FPGA" in dev.chosen and dev.alternative == "CPU only"
-    plan = make_plan(example("sssp"), man, g, {"source": 0})
+    plan = make_plan(example("sssp"), man, g, {"source": 0}, fpga=fpga_profile)
     assert all(b.device == "cpu" for b in plan.blades)
     dev = next(c for c in plan.choices if c.what == "device")
     assert "not FPGA-eligible" in dev.reason and "floats" in dev.reason
@@ -136,17 +137,17 @@ def test_fpga_is_chosen_when_it_pays_and_refused_with_the_reason(tmp_path):
 def test_infeasible_plans_say_which_limit_where_and_by_how_much(tmp_path):
     tiny = HETERO.replace("size: 4 GiB", "size: 16 KiB").replace("size: 16 GiB", "size: 32 KiB")
     with pytest.raises(PlanError) as info:
-        make_plan(example("sssp"), manifest(tmp_path, tiny), G12, {"source": 0})
+        make_plan(example("sssp"), manifest(tmp_path, tiny), G12, {"source": 0}, fpga=fpga_profile)
     text = info.value.message
     assert "DRAM on each" in text and "short by" in text and "GiB" in text
     broke = HETERO + "budget: 0.1\n"
     with pytest.raises(PlanError, match=r"budget: over by 0\.40 per hour"):
-        make_plan(example("cc"), manifest(tmp_path, broke, "b.yaml"), G12)
+        make_plan(example("cc"), manifest(tmp_path, broke, "b.yaml"), G12, fpga=fpga_profile)
 
 
 def test_streaming_when_edges_do_not_fit(tmp_path):
     small = HETERO.replace("size: 4 GiB", "size: 256 KiB").replace("size: 16 GiB", "size: 256 KiB")
-    plan = make_plan(example("pagerank"), manifest(tmp_path, small), G12)
+    plan = make_plan(example("pagerank"), manifest(tmp_path, small), G12, fpga=fpga_profile)
     assert plan.layouts["contrib"]["layout"] in ("sharded+mirrored", "solo_home")
     edges = next(c for c in plan.choices if c.what == "edge lists")
     assert edges.chosen == "streamed from the fileserver", plan.format()
@@ -174,7 +175,7 @@ def test_plan_round_trips_and_explains(tmp_path):
     # on kron-14 the plan spreads PageRank over several blades, so every layout shows
     g14 = cs.Graph.kronecker(14, seed=0)
     plan = make_plan(example("pagerank"), load_manifest(os.path.join(M, "rack16.yaml")), g14,
-                     graph_name="kron:14")
+                     graph_name="kron:14", fpga=fpga_profile)
     assert len(plan.blades) > 1, plan.format()
     for ext in ("yaml", "json"):
         path = str(tmp_path / f"p.{ext}")
@@ -200,7 +201,8 @@ def test_planned_blade_programs_equal_the_reference(name):
     rack = load_manifest(os.path.join(M, "rack16.yaml"))
     for blades in (1, 2, 3, 8):
         man = rack.first(blades)
-        plan = make_plan(kf, man, g, ARGS.get(name, {}), fixed={"blades": blades})
+        plan = make_plan(kf, man, g, ARGS.get(name, {}), fixed={"blades": blades},
+                         fpga=fpga_profile)
         assert len(plan.blades) == blades
         run = run_plan(kf, plan, g)
         compare_results(run.results, want, what=f"{name} on {blades} planned blades")

