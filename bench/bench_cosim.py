@@ -28,11 +28,11 @@ import time
 
 import numpy as np
 from common import ROOT, machine, write_json
-from cosynth.planner import load_manifest
 
 import cosynth as cs
 from cosynth.calibrate import calibrate, default_kernels
 from cosynth.pipeline import simulate
+from cosynth.planner import load_manifest
 
 FPGA_KERNELS = ("bfs", "sssp_int", "cc", "kcore")
 PREDICT_KERNELS = ("bfs", "sssp", "sssp_int", "pagerank", "cc", "kcore", "tc")

@@ -21,13 +21,13 @@ import time
 
 import numpy as np
 from common import ROOT, best_of, machine, write_json
-from cosynth.backends.rtl.costs import fpga_profile
-from cosynth.planner import PLAN_VARIANTS, load_manifest
 
 import cosynth as cs
+from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.check import compare_results
 from cosynth.loader import load_kernels
 from cosynth.pipeline import simulate
+from cosynth.planner import PLAN_VARIANTS, load_manifest
 
 ALGOS = ("bfs", "sssp", "pagerank", "cc", "tc")
 

@@ -16,7 +16,10 @@ import argparse
 import time
 
 from common import ROOT, machine, write_json
+
+import cosynth as cs
 from cosynth.backends.rtl.costs import fpga_profile
+from cosynth.loader import load_kernels
 from cosynth.planner import (
     _workloads,  # noqa: PLC2701 - the same profiling make_plan does
     baselines,
@@ -24,9 +27,6 @@ from cosynth.planner import (
 )
 from cosynth.planner.partition import Problem
 from cosynth.planner.stats import GraphStats
-
-import cosynth as cs
-from cosynth.loader import load_kernels
 
 _SHORT = {"one blade, CPU": "1-blade", "all blades, equal vertices": "eq-vertex",
           "all blades, equal edges": "eq-edge"}

@@ -16,10 +16,10 @@ import time
 
 import networkx as nx
 from common import ROOT, best_of, machine, write_json
-from cosynth.frontend.rewrite import variant
 
 import cosynth as cs
 from cosynth.check import compare_results
+from cosynth.frontend.rewrite import variant
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
 

@@ -29,10 +29,9 @@ def main() -> None:
     ap.add_argument("--kernels", nargs="*", default=list(KERNELS))
     ap.add_argument("--families", nargs="*", default=["ice40", "ecp5"])
     a = ap.parse_args()
+    import cosynth as cs
     from cosynth.backends.rtl.bitstream import write_bitstream
     from cosynth.backends.rtl.sim import run_kernel
-
-    import cosynth as cs
     from cosynth.loader import load_kernels
     runs = []
     for name in a.kernels:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 
 from cosynth.frontend.rewrite import variant as make_variant
-
 from cosynth.ir.nodes import Loop, Store
 from cosynth.ir.printer import print_kernel
 from cosynth.ir.walk import iter_stmts

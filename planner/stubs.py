@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cosynth.frontend.rewrite import projection, variant
-
 from cosynth.dtypes import i64
+from cosynth.frontend.rewrite import projection, variant
 from cosynth.ir.blades import BladeRun, run_blades
 from cosynth.ir.nodes import Const, Kernel, Param, Var
 from cosynth.ir.walk import map_kernel_exprs
 
-from .plan import Plan
+from .plan import Plan, PlanError
 
 __all__ = ["project", "blade_program", "plan_program", "per_blade_programs", "run_plan"]
 
@@ -70,7 +69,6 @@ def run_plan(kfn, plan: Plan, graph, args: dict | None = None, *,
 def plan_program(plan: Plan) -> Kernel:
     """The blade program a plan carries (PlanError for a plan saved without one)."""
     if plan.program is None:
-        from .plan import PlanError
         raise PlanError(f"the plan for '{plan.kernel}' carries no blade program (made by an "
                         "older cosynth)", hint="re-plan: 'cosynth plan ... -o plan.yaml'")
     return plan.program

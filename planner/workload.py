@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cosynth.frontend.rewrite.core import loop_label
-
 from cosynth.ir.nodes import (
     Bin,
     Const,

@@ -6,12 +6,12 @@ import shutil
 import numpy as np
 import pytest
 import yaml
-from cosynth.planner import ManifestError, load_manifest
-from cosynth.planner.calibration import fit_law, fit_machine, law_at
 
 from cosynth.calibrate import calibrate, default_kernels
 from cosynth.errors import ArgumentError
 from cosynth.pipeline import simulate
+from cosynth.planner import ManifestError, load_manifest
+from cosynth.planner.calibration import fit_law, fit_machine, law_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAIR = os.path.join(ROOT, "manifests", "pair.yaml")

@@ -9,13 +9,13 @@ import os
 
 import numpy as np
 import pytest
-from cosynth.planner import load_manifest
 
 import cosynth as cs
 from cosynth.cli import main
 from cosynth.errors import CosynthError
 from cosynth.loader import load_kernels
 from cosynth.pipeline import simulate
+from cosynth.planner import load_manifest
 from tests.helpers import EXAMPLES, ROOT, example
 
 PAIR = load_manifest(os.path.join(ROOT, "manifests", "pair.yaml"))  # 2 x ECP5-85F

@@ -318,6 +318,7 @@ def test_amaranth_datapath_matches_table():
     pytest.importorskip("amaranth")
     from amaranth.hdl import Module, Signal
     from amaranth.sim import Simulator
+
     from cosynth.backends.rtl.datapath import Env, Stager, compile_expr, shape_of
     m = Module()
     st = Stager(m)

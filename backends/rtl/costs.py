@@ -19,9 +19,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from cosynth.frontend.rewrite.core import get
-
 from cosynth.cache import cache_dir
+from cosynth.frontend.rewrite.core import get
 from cosynth.ir.printer import print_stmts
 
 from .kernel import NotEligible, unit_spec

@@ -30,7 +30,6 @@ import tempfile
 from dataclasses import dataclass, field
 
 from cosynth.backends.toolchain import compile_program
-
 from cosynth.check import compare_results
 from cosynth.errors import CosynthError, MismatchError, ToolError
 from cosynth.ir.interp import interpret

@@ -34,9 +34,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from cosynth.frontend.rewrite.core import get
 
 from cosynth.errors import CosynthError
+from cosynth.frontend.rewrite.core import get
 
 from .kernel import UnitSpec
 from .regmap import ID_VALUE, RegisterMap

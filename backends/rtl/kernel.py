@@ -38,10 +38,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cosynth.frontend.rewrite.core import loop_label, loops
-
 from cosynth.dtypes import DType
 from cosynth.errors import CosynthError
+from cosynth.frontend.rewrite.core import loop_label, loops
 from cosynth.ir.nodes import (
     Assign,
     Bin,
@@ -273,7 +272,6 @@ class _NestRules(Visitor):
             self.guards, self.prefix = outer
 
     def visit_Loop(self, s: Loop):
-        from cosynth.frontend.rewrite.core import loop_label
         if s.kind in ("out_edges", "in_edges") and isinstance(s.of, Var) and \
                 s.of.name == self.v:
             if s.schedule == "seq":

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import os
 
-from cosynth.frontend.rewrite.core import get
-
 from cosynth import ops
+from cosynth.frontend.rewrite.core import get
 from cosynth.ir.nodes import Kernel, Loop
 
 from .kernel import UnitSpec

@@ -73,7 +73,6 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
 from cosynth.backends.toolchain import find_tool
-
 from cosynth.cache import cache_dir as root
 from cosynth.errors import ToolError
 

@@ -35,7 +35,7 @@ import re
 from dataclasses import fields, replace
 
 from .nodes import Cast, Const, Expr, If, Kernel, Loop, Un, Var
-from .parser import default_weight_dtype, loc_order
+from .parser import default_weight_dtype, loc_order, parse_kernel
 from .visit import Visitor
 from .walk import iter_exprs, iter_stmts, stmt_exprs
 
@@ -240,7 +240,6 @@ def print_kernel_exact(k: Kernel) -> str:
     ``parse_kernel(print_kernel_exact(k)) == k`` with every ``loc`` restored; the text
     without ``#@`` comments and ascriptions is ``print_kernel(k)``.
     """
-    from .parser import parse_kernel
     marked = _forced_ascriptions(k)
     for _ in range(64):
         text = _print_exact(k, marked)
@@ -310,7 +309,6 @@ def _head(s):
     if isinstance(s, If):
         return If(s.cond, (), (), s.loc)
     if isinstance(s, Loop):
-        from dataclasses import replace
         return replace(s, body=())
     return s
 

@@ -8,11 +8,11 @@ import json
 import os
 
 import pytest
+
 from cosynth.backends.rtl import costs
 from cosynth.backends.rtl.bitstream import bram_blocks, default_depth
 from cosynth.backends.rtl.build import unit_for
 from cosynth.backends.rtl.costs import fpga_profile
-
 from cosynth.cli import main
 from tests.helpers import EXAMPLES, ROOT, example
 
@@ -66,13 +66,12 @@ def test_refusals(tmp_path, capsys):
 def test_planner_takes_measured_figures(tmp_path, monkeypatch):
     """A unit built for the manifest's part replaces the planner's FPGA defaults: its
     LUTs, and its Fmax when that is below the manifest's clock."""
+    import cosynth as cs
     from cosynth.frontend.rewrite import variant
     from cosynth.planner import load_manifest, make_plan
     from cosynth.planner.cost import _fpga_use, edge_rate
     from cosynth.planner.stats import GraphStats
     from cosynth.planner.workload import profile
-
-    import cosynth as cs
     monkeypatch.setenv("COSYNTH_CACHE", str(tmp_path))
     man = load_manifest(os.path.join(ROOT, "manifests", "pair.yaml"))  # ECP5-85F, 100 MHz
     kind = man.kinds[0]
@@ -103,7 +102,6 @@ def test_planner_takes_measured_figures(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", ["bfs", "sssp_int", "cc", "kcore"])
 def test_every_eligible_kernel_places_and_routes(name, family, tmp_path):
     from cosynth.backends.rtl.bitstream import write_bitstream
-
     from cosynth.loader import load_kernels
     kf = load_kernels(os.path.join(EXAMPLES, f"{name.split('_')[0]}.py"))[name]
     r = write_bitstream(kf, str(tmp_path / "out"), family)

@@ -8,15 +8,15 @@ import subprocess
 
 import numpy as np
 import pytest
+
+import cosynth as cs
 from cosynth.backends.cpp.emit import emit_program, mangle
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.backends.toolchain import compile_program, find_tool
-from cosynth.frontend.rewrite import projection, variant
-from cosynth.planner import load_manifest
-
-import cosynth as cs
 from cosynth.errors import ToolError
+from cosynth.frontend.rewrite import projection, variant
 from cosynth.pipeline import build, simulate
+from cosynth.planner import load_manifest
 from tests.helpers import ALGORITHMS, ROOT, example, kernel_from_source, random_graph
 
 RACK = load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml"))

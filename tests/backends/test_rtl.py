@@ -10,13 +10,13 @@ import os
 
 import numpy as np
 import pytest
+
+import cosynth as cs
 from cosynth.backends.rtl.build import build_unit, eligibility, unit_for
 from cosynth.backends.rtl.host import UnitHost
 from cosynth.backends.rtl.kernel import NotEligible
 from cosynth.backends.rtl.regmap import RegisterMap
 from cosynth.backends.rtl.sim import AmaranthDevice, run_kernel
-
-import cosynth as cs
 from cosynth.cli import main
 from cosynth.errors import MismatchError
 from cosynth.ir.interp import interpret

@@ -13,10 +13,10 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
+
 from cosynth.backends.rtl import flow
 from cosynth.backends.rtl.flow import FlowReport, find_tool, run_flow
 from cosynth.backends.rtl.shell import io_shell, shell_verilog
-
 from cosynth.errors import ArgumentError, ToolError
 
 

@@ -11,10 +11,10 @@ import time
 import uuid
 
 import pytest
+
 from cosynth.backends.rtl import verilator
 from cosynth.backends.rtl.verilator import build_model, lint
 from cosynth.backends.toolchain import find_tool
-
 from cosynth.errors import ToolError
 
 ACC = """\

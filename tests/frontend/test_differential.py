@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cosynth.frontend.rewrite import apply_rule, projection, variant
-from cosynth.frontend.rewrite.core import loops
 
 import cosynth as cs
 from cosynth.check import compare_results
+from cosynth.frontend.rewrite import apply_rule, projection, variant
+from cosynth.frontend.rewrite.core import loops
 from cosynth.ir.blades import run_blades
 from cosynth.ir.interp import interpret
 from cosynth.ir.nodes import Loop, Store

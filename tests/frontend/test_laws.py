@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from cosynth.frontend.rewrite.laws import Policy, mixed_width_associative, operator_law
 
 from cosynth.dtypes import boolean, f32, f64, i32, i64
+from cosynth.frontend.rewrite.laws import Policy, mixed_width_associative, operator_law
 
 PROVED = [("min", d) for d in (i32, i64, f32, f64)] + [("max", d) for d in (i32, f64)]
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import cosynth as cs
+from cosynth.check import compare_results
 from cosynth.frontend.rewrite import (
     apply_rule,
     direction,
@@ -18,9 +21,6 @@ from cosynth.frontend.rewrite import (
 )
 from cosynth.frontend.rewrite.core import loop_label, loops
 from cosynth.frontend.rewrite.laws import Policy
-
-import cosynth as cs
-from cosynth.check import compare_results
 from cosynth.ir.interp import interpret
 from cosynth.ir.printer import print_kernel
 from tests.helpers import ALGORITHMS, example, kernel_from_source

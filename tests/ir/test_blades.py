@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from cosynth.frontend.rewrite import projection, variant
 
 import cosynth as cs
 from cosynth.check import compare_results
 from cosynth.errors import KernelRuntimeError
+from cosynth.frontend.rewrite import projection, variant
 from cosynth.ir.blades import even_shards, run_blades
 from cosynth.ir.interp import interpret
 from tests.helpers import example, kernel_from_source

@@ -8,13 +8,13 @@ import os
 import re
 
 import pytest
-from cosynth.frontend.rewrite import VARIANTS, variant
-from cosynth.planner.stubs import blade_program
 
+from cosynth.frontend.rewrite import VARIANTS, variant
 from cosynth.ir.nodes import Bin, Const, Un
 from cosynth.ir.parser import IRSyntaxError, loc_order, parse_kernel
 from cosynth.ir.printer import _head, print_kernel, print_kernel_exact
 from cosynth.ir.walk import iter_stmts
+from cosynth.planner.stubs import blade_program
 from tests.helpers import example
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden")

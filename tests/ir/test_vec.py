@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from cosynth.frontend.rewrite import variant
-from cosynth.frontend.rewrite.core import loops, replace_at
 
 import cosynth as cs
 from cosynth.errors import KernelRuntimeError
+from cosynth.frontend.rewrite import variant
+from cosynth.frontend.rewrite.core import loops, replace_at
 from cosynth.ir.interp import interpret
 from cosynth.ir.nodes import Loop
 from cosynth.ir.vec import vectorizable

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from cosynth.planner.manifest import ManifestError, load_manifest
 from cosynth.planner.units import UnitError, parse
-
 from tests.helpers import ROOT
 
 M = os.path.join(ROOT, "manifests")

@@ -8,7 +8,12 @@ import os
 
 import numpy as np
 import pytest
+
+import cosynth as cs
 from cosynth.backends.rtl.costs import fpga_profile
+from cosynth.check import compare_results
+from cosynth.ir.blades import run_blades
+from cosynth.ir.interp import interpret
 from cosynth.planner import PLAN_VARIANTS, load_manifest, load_plan, make_plan
 from cosynth.planner.cost import Config, edge_rate, evaluate
 from cosynth.planner.ilp import LpBinary, LpMinimize, LpProblem, LpVariable, lpSum, solve
@@ -17,11 +22,6 @@ from cosynth.planner.plan import PlanError
 from cosynth.planner.stats import GraphStats
 from cosynth.planner.stubs import blade_program, per_blade_programs, run_plan
 from cosynth.planner.workload import profile
-
-import cosynth as cs
-from cosynth.check import compare_results
-from cosynth.ir.blades import run_blades
-from cosynth.ir.interp import interpret
 from tests.helpers import ALGORITHMS, ROOT, example
 
 M = os.path.join(ROOT, "manifests")

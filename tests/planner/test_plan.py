@@ -6,12 +6,12 @@ import os
 import shutil
 
 import pytest
-from cosynth.planner import PlanError, load_manifest, load_plan, make_plan
-from cosynth.planner.stubs import blade_program
 
 import cosynth as cs
 from cosynth.loader import resolve_kernel
 from cosynth.pipeline import build, build_from_plan
+from cosynth.planner import PlanError, load_manifest, load_plan, make_plan
+from cosynth.planner.stubs import blade_program
 from cosynth.resources import manifest_path
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
