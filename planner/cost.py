@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from .manifest import BladeKind, Manifest
 from .stats import GraphStats
+from .units import format_quantity
 from .workload import Workload
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
@@ -198,8 +199,9 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                      "range": (lo, hi), "edge_share": share, "compute": compute,
                      "comm": comm, "stream": stream_time, "total": total, "dram": dram}
             if dram > k.dram_bytes:
-                violations.append(f"blade {r - 1} ({k.name}) needs {dram / 2**30:.2f} GiB "
-                                  f"of DRAM, has {k.dram_bytes / 2**30:.2f} GiB")
+                violations.append(f"blade {r - 1} ({k.name}) needs "
+                                  f"{format_quantity(dram, 'size')} of DRAM, has "
+                                  f"{format_quantity(k.dram_bytes, 'size')}")
             if fpga:
                 entry.update(_fpga_use(k, w, stats.n))  # the unit holds every vertex
                 if k.fpga is None:

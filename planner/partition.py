@@ -45,6 +45,7 @@ from .cost import (
 from .ilp import LpBinary, LpMinimize, LpProblem, LpVariable, Solve, lpSum, solve
 from .manifest import Manifest
 from .stats import GraphStats
+from .units import format_quantity
 from .workload import Workload
 
 __all__ = ["Problem", "Outcome", "count_options"]
@@ -288,8 +289,9 @@ class Problem:
             parts = name.split("_")
             if parts[0] == "dram" and parts[2] == chosen:
                 k = kinds[int(parts[1])]
-                out.append(f"DRAM on each {k.name} blade: short by {amount / 2**30:.2f} GiB "
-                           f"(has {k.dram_bytes / 2**30:.2f} GiB)")
+                out.append(f"DRAM on each {k.name} blade: short by "  # the limit is in GiB
+                           f"{format_quantity(amount * 2**30, 'size')} "
+                           f"(has {format_quantity(k.dram_bytes, 'size')})")
             elif parts[0] in ("luts", "bram") and parts[2] == chosen:
                 k = kinds[int(parts[1])]
                 unit = "LUTs" if parts[0] == "luts" else "BRAM bits"
