@@ -284,7 +284,7 @@ class Problem:
         chosen = max(self.work, key=lambda v: res.values.get(f"x_{v}", 0))
         for name, (var, scale) in self.slack.items():
             amount = res.values.get(var.name, 0.0)
-            if amount <= 1e-6 * scale:
+            if amount <= 1e-7 * scale:  # the solver's feasibility tolerance
                 continue
             parts = name.split("_")
             if parts[0] == "dram" and parts[2] == chosen:
