@@ -291,8 +291,7 @@ def _read_xml(path: str):
                             hint=f"see {os.path.relpath(SCHEMA)} for the expected elements")
     lines: dict[str, int] = {}
     tree = ms.xml_tree(root, lines)
-    tree.setdefault("manifest", os.path.basename(path))
-    return tree, lines
+    return {"manifest": tree.pop("manifest", os.path.basename(path)), **tree}, lines
 
 
 class _Checker:
