@@ -70,7 +70,8 @@ def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant
           fpga=None):
     if blades is not None:
         if not 1 <= blades <= man.blades:
-            raise ArgumentError(f"--blades {blades}: the manifest has {man.blades} blades")
+            raise ArgumentError(f"--blades {blades}: " + ("a plan needs at least one blade"
+                                if blades < 1 else f"the manifest has {man.blades} blades"))
         man = man.first(blades)
     fixed = {}
     if blades is not None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 from .manifest import BladeKind, Manifest
 from .stats import GraphStats
+from .units import format_quantity
 from .workload import Workload
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
@@ -177,16 +178,18 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
         if cfg.streamed else 0.0
     r = 0
     for k, count, fpga in zip(kinds, cfg.counts, cfg.fpga):
+        # a kind's rates are the same on each of its blades: computed once per kind
+        cpu = edge_rate(k, "cpu")
+        par_rate = edge_rate(k, "fpga", w) if fpga else cpu
+        rep_fpga = w.replicated_fpga_edges if fpga and w.fpga_ok else 0.0
+        v_rate, fixed_k = node_rate(k), cpu_fixed(k, w)
         for _ in range(count):
             lo, hi = ranges[r]
             r += 1
             share = stats.edges_in(lo, hi) / stats.m if stats.m else 1.0 / P
             vshare = (hi - lo) / stats.n if stats.n else 0.0
-            cpu = edge_rate(k, "cpu")
-            par_rate = edge_rate(k, "fpga", w) if fpga else cpu
-            rep_fpga = w.replicated_fpga_edges if fpga and w.fpga_ok else 0.0
             edges = share * (w.parallel_edges / par_rate if fpga else w.cpu_edges / cpu)
-            compute = edges + vshare * w.cpu_nodes / node_rate(k) + cpu_fixed(k, w) + \
+            compute = edges + vshare * w.cpu_nodes / v_rate + fixed_k + \
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
@@ -196,8 +199,9 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                      "range": (lo, hi), "edge_share": share, "compute": compute,
                      "comm": comm, "stream": stream_time, "total": total, "dram": dram}
             if dram > k.dram_bytes:
-                violations.append(f"blade {r - 1} ({k.name}) needs {dram / 2**30:.2f} GiB "
-                                  f"of DRAM, has {k.dram_bytes / 2**30:.2f} GiB")
+                violations.append(f"blade {r - 1} ({k.name}) needs "
+                                  f"{format_quantity(dram, 'size')} of DRAM, has "
+                                  f"{format_quantity(k.dram_bytes, 'size')}")
             if fpga:
                 entry.update(_fpga_use(k, w, stats.n))  # the unit holds every vertex
                 if k.fpga is None:

@@ -32,11 +32,24 @@ XML: the same fields as elements and attributes (see ``manifests/blade-manifest.
 against which every XML manifest is validated).
 
 Every mistake is a ``ManifestError`` naming the file, the line, the field path
-(``blades[0].dram.size``) and what was expected.
+(``blades[0].dram.size``) and what was expected.  Every field at every depth is described
+once, in ``manifest_schema.SCHEMA``: both readers refuse a key, attribute or element it
+does not name (with the closest valid name: ``did you mean 'cost'?``), the XSD is
+generated from it, and it caps every count and size at a plausible value (at most
+``MAX_KINDS`` = 4 blade kinds and ``MAX_BLADES`` = 4096 blades, 4096 cores a blade, 64 TiB
+of DRAM, ...; the table and the reasons are in ``manifest_schema``).
+
+Hostile input is refused before it costs anything: a file larger than ``MAX_FILE_BYTES``
+(1 MiB); YAML that expands to more than ``MAX_VALUES`` (100,000) values -- aliases are
+followed, never copied, and counted as they are followed, so a few-hundred-byte alias
+bomb is refused after 100,000 values instead of growing to gigabytes; an alias inside
+the node it names (a cycle); nesting deeper than ``MAX_DEPTH`` (16); and XML with a DTD
+(``<!DOCTYPE``: entities, internal or external, have no place in a manifest).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 
@@ -45,29 +58,20 @@ import yaml
 from cosynth.errors import CosynthError, Loc
 from cosynth.resources import schema_path
 
+from . import manifest_schema as ms
 from . import parts
 from .calibration import check_workloads
+from .manifest_schema import CALIBRATABLE, MAX_BLADES, MAX_KINDS
 from .units import KINDS, UnitError, format_quantity, parse
 
 __all__ = ["Manifest", "BladeKind", "Fpga", "Interconnect", "ManifestError", "load_manifest",
-           "CALIBRATABLE", "SCHEMA"]
+           "CALIBRATABLE", "SCHEMA", "MAX_BLADES", "MAX_KINDS", "MAX_FILE_BYTES",
+           "MAX_VALUES", "MAX_DEPTH"]
 
 SCHEMA = schema_path()
-
-#: fields a measurement may replace (cosynth calibrate), with their defaults' meaning
-CALIBRATABLE = {
-    "cpu_edges_per_second_per_core": "edges one core relaxes per second (default: 40M "
-                                     "per GHz of clock)",
-    "cpu_vertices_per_second_per_core": "vertices one core visits per second (default: "
-                                        "four times its edge rate)",
-    "cpu_seconds_per_run": "seconds a parallel nest's execution costs beyond its work: "
-                           "fork, join, bookkeeping (default 5 us)",
-    "cpu_bytes_per_edge": "DRAM bytes a CPU moves per edge (default 16)",
-    "fpga_cycles_per_edge": "FPGA clock cycles per edge (default 1: one edge per clock)",
-    "fpga_luts_per_kernel": "LUTs of one edge kernel (default 1500)",
-    "fpga_clock_hz": "achieved FPGA clock (default: the manifest's target clock)",
-}
-
+MAX_FILE_BYTES = 2**20  # a calibrated manifest of every example kernel is under 100 KB
+MAX_VALUES = 100_000  # YAML values after following aliases
+MAX_DEPTH = 16  # the deepest field, a workload law, is 6 deep
 
 class ManifestError(CosynthError):
     """A manifest that cannot be used."""
@@ -144,7 +148,10 @@ class Manifest:
 
     def first(self, n: int) -> Manifest:
         """The manifest restricted to its first ``n`` blades (in kind order)."""
-        if not 1 <= n <= self.blades:
+        if n < 1:
+            raise ManifestError(f"cannot use {n} blades: a plan needs at least one",
+                                path=self.path)
+        if n > self.blades:
             raise ManifestError(f"the manifest has {self.blades} blades; cannot use {n}",
                                 path=self.path)
         out, left = [], n
@@ -183,43 +190,98 @@ def load_manifest(path: str) -> Manifest:
     return _build(tree, lines, path)
 
 
+def _read_text(path: str) -> bytes:
+    size = os.path.getsize(path)
+    if size > MAX_FILE_BYTES:
+        raise ManifestError(f"is {format_quantity(size, 'size')}; a manifest is at most "
+                            f"{format_quantity(MAX_FILE_BYTES, 'size')}", path=path,
+                            hint="is this the right file?")
+    with open(path, "rb") as f:
+        return f.read(MAX_FILE_BYTES + 1)
+
+
 def _read_yaml(path: str):
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    """(tree, lines): plain dicts, lists and scalars, and the line of every field path.
+    Checks the keys against the schema; follows aliases without copying more than
+    ``MAX_VALUES`` values and refuses an alias inside the node it names."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        text = _read_text(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"is not UTF-8 text (byte {exc.start})", path=path) from None
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ManifestError(f"is not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
                             line=(mark.line + 1) if mark else 0,
                             hint="check indentation and colons near this line") from None
+    except RecursionError:
+        raise ManifestError(f"nests too deeply (a manifest is at most {MAX_DEPTH} levels "
+                            "deep)", path=path) from None
     if node is None:
         raise ManifestError("is empty", path=path)
     lines: dict[str, int] = {}
     scalar = yaml.SafeLoader("")
+    open_nodes: set[int] = set()  # the nodes being converted: an alias to one is a cycle
+    values = 0
 
-    def conv(n, p):
-        lines[p] = n.start_mark.line + 1
+    def fail(n, msg: str, hint: str):
+        raise ManifestError(msg, path=path, line=n.start_mark.line + 1, hint=hint)
+
+    def conv(n, p, depth):
+        nonlocal values
+        values += 1
+        if values > MAX_VALUES:
+            fail(n, f"expands to more than {MAX_VALUES:,} values (through aliases?)",
+                 "a manifest needs a few hundred; write the values out instead of aliasing "
+                 "aliases")
+        if depth > MAX_DEPTH:
+            fail(n, f"nests more than {MAX_DEPTH} levels deep", "no field is that deep")
+        lines.setdefault(p, n.start_mark.line + 1)
+        if isinstance(n, yaml.ScalarNode):
+            return scalar.construct_object(n)
+        if id(n) in open_nodes:
+            fail(n, f"{p or 'the manifest'}: an alias refers to a node that contains it",
+                 "a manifest is a tree: remove the alias or point it elsewhere")
+        open_nodes.add(id(n))
         if isinstance(n, yaml.MappingNode):
             out = {}
             for k, v in n.value:
-                key = str(k.value)
-                out[key] = conv(v, f"{p}.{key}" if p else key)
-                lines.setdefault(f"{p}.{key}" if p else key, k.start_mark.line + 1)
-            return out
-        if isinstance(n, yaml.SequenceNode):
-            return [conv(v, f"{p}[{i}]") for i, v in enumerate(n.value)]
-        return scalar.construct_object(n)
-    return conv(node, ""), lines
+                key = str(conv(k, f"{p}.<key>", depth + 1)) if not \
+                    isinstance(k, yaml.ScalarNode) else str(k.value)
+                q = f"{p}.{key}" if p else key
+                lines[q] = k.start_mark.line + 1  # a field's line is its key's
+                out[key] = conv(v, q, depth + 1)
+        else:
+            out = [conv(v, f"{p}[{i}]", depth + 1) for i, v in enumerate(n.value)]
+        open_nodes.discard(id(n))
+        return out
+    tree = conv(node, "", 0)
+    checker = _Checker(lines, path)
+    ms.check_tree(tree, checker.fail)
+    return tree, lines
 
 
 def _read_xml(path: str):
+    """(tree, lines) in the YAML reader's shape, read through the schema; unknown
+    elements and attributes are refused first (with the closest valid name), then the
+    document is validated against the XSD."""
     from lxml import etree  # lazy: only XML manifests need the schema validator
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False)
     try:
-        doc = etree.parse(path)
+        doc = etree.fromstring(_read_text(path), parser).getroottree()
     except etree.XMLSyntaxError as exc:
         raise ManifestError(f"is not well-formed XML: {exc.msg}", path=path,
                             line=exc.lineno or 0) from None
+    if doc.docinfo.doctype or doc.docinfo.internalDTD is not None:
+        raise ManifestError("has a DTD (<!DOCTYPE ...>); a blade manifest declares no "
+                            "entities", path=path, line=1, hint="remove the <!DOCTYPE> line")
+    root = doc.getroot()
+
+    def fail(p: str, msg: str, line: int, hint: str | None = None):
+        raise ManifestError(f"{p}: {msg}" if p else msg, path=path, line=line, hint=hint)
+    ms.check_xml(root, fail)
     schema = etree.XMLSchema(etree.parse(SCHEMA))
     if not schema.validate(doc):
         errors = list(schema.error_log)
@@ -228,65 +290,9 @@ def _read_xml(path: str):
         raise ManifestError(f"does not match the blade-manifest schema: {err.message}{more}",
                             path=path, line=err.line,
                             hint=f"see {os.path.relpath(SCHEMA)} for the expected elements")
-    root = doc.getroot()
-    lines: dict[str, int] = {"": root.sourceline}
-
-    def attrs(el, p, keys):
-        out = {}
-        for k in keys:
-            if k in el.attrib:
-                out[k.replace("-", "_")] = el.attrib[k]
-                lines[f"{p}.{k.replace('-', '_')}"] = el.sourceline
-        lines[p] = el.sourceline
-        return out
-
-    tree: dict = {"manifest": root.get("name", os.path.basename(path))}
-    blades = []
-    for i, b in enumerate(root.findall("blade")):
-        p = f"blades[{i}]"
-        entry = {"kind": b.get("kind"), "count": b.get("count")}
-        lines[p] = lines[f"{p}.kind"] = lines[f"{p}.count"] = b.sourceline
-        for sub, keys in (("cpu", ("cores", "clock")), ("dram", ("size", "bandwidth")),
-                          ("fpga", ("part", "clock", "luts", "ffs", "bram-bits", "dsps"))):
-            el = b.find(sub)
-            if el is not None:
-                entry[sub] = attrs(el, f"{p}.{sub}", keys)
-        cost = b.find("cost")
-        if cost is not None:
-            entry["cost"] = cost.get("per-hour")
-            lines[f"{p}.cost"] = cost.sourceline
-        cal = b.find("calibration")
-        if cal is not None:
-            tree.setdefault("calibration", {})[entry["kind"]] = dict(cal.attrib)
-        blades.append(entry)
-    tree["blades"] = blades
-    ic = root.find("interconnect")
-    if ic is not None:
-        tree["interconnect"] = {}
-        link = ic.find("link")
-        if link is not None:
-            tree["interconnect"]["link"] = attrs(link, "interconnect.link",
-                                                 ("bandwidth", "latency"))
-        rack = ic.find("rack")
-        if rack is not None:
-            r = attrs(rack, "interconnect.rack", ("size",))
-            up = rack.find("uplink")
-            if up is not None:
-                r["uplink"] = attrs(up, "interconnect.rack.uplink", ("bandwidth", "latency"))
-            tree["interconnect"]["rack"] = r
-        lines["interconnect"] = ic.sourceline
-    fs = root.find("fileserver")
-    if fs is not None:
-        tree["fileserver"] = attrs(fs, "fileserver", ("bandwidth",))
-    bud = root.find("budget")
-    if bud is not None:
-        tree["budget"] = bud.get("per-hour")
-        lines["budget"] = bud.sourceline
-    pr = root.find("priority")
-    if pr is not None:
-        tree["priority"] = (pr.text or "").strip()
-        lines["priority"] = pr.sourceline
-    return tree, lines
+    lines: dict[str, int] = {}
+    tree = ms.xml_tree(root, lines)
+    return {"manifest": tree.pop("manifest", os.path.basename(path)), **tree}, lines
 
 
 class _Checker:
@@ -322,6 +328,22 @@ class _Checker:
             v = parse(d[key], kind)
         except UnitError as exc:
             self.fail(fp, str(exc))
+        return self.within(v, fp)
+
+    def within(self, v, p: str):
+        """``v`` inside the schema's plausible range for the field at ``p``."""
+        f = ms.find(p)
+        if f is None:
+            return v
+        show = (lambda x: format_quantity(x, f.unit)) if f.kind == "quantity" else \
+            (lambda x: f"{x:,.0f}" if f.kind == "count" else f"{x:g}")
+        if f.hi is not None and v > f.hi:
+            self.fail(p, f"{show(v)} is more than the plausible maximum of {show(f.hi)}",
+                      hint="the caps and their reasons are in cosynth.planner."
+                           "manifest_schema; a larger value is almost surely a typo")
+        if f.lo is not None and 0 < v < f.lo:
+            self.fail(p, f"{show(v)} is less than the plausible minimum of {show(f.lo)}",
+                      hint="check the unit")
         return v
 
     def positive(self, v, p: str):
@@ -334,14 +356,13 @@ def _build(tree, lines: dict, path: str) -> Manifest:
     c = _Checker(lines, path)
     if not isinstance(tree, dict):
         c.fail("", "the manifest must be a mapping with 'blades:', 'interconnect:', ...")
-    known = {"manifest", "blades", "interconnect", "fileserver", "budget", "priority",
-             "calibration", "workloads"}
-    for key in tree:
-        if key not in known:
-            c.fail(key, "unknown field", hint=f"the fields are {', '.join(sorted(known))}")
     blades = c.need(tree, "blades", "", "a list of blade kinds")
     if not isinstance(blades, list) or not blades:
         c.fail("blades", "must be a non-empty list of blade kinds")
+    if len(blades) > MAX_KINDS:
+        c.fail("blades", f"{len(blades)} blade kinds; a manifest has at most {MAX_KINDS}",
+               hint="the planner picks a count per kind, and its problem grows with the "
+                    "product of their choices: merge kinds that differ little")
     cal_all = tree.get("calibration") or {}
     if not isinstance(cal_all, dict):
         c.fail("calibration", "must map blade kinds to measured fields")
@@ -395,7 +416,15 @@ def _build(tree, lines: dict, path: str) -> Manifest:
             cal = {k: float(v) for k, v in cal.items()}
         except (TypeError, ValueError):
             c.fail(f"calibration.{name}", "calibrated values are numbers")
+        for key, v in cal.items():
+            if not math.isfinite(v) or v < 0:
+                c.fail(f"calibration.{name}.{key}", f"must be a finite number, zero or more; "
+                       f"found {v}")
         kinds.append(BladeKind(name, count, cores, clock, size, bw, fpga, cost, cal))
+    total = sum(k.count for k in kinds)
+    if total > MAX_BLADES:
+        c.fail("blades", f"{total:,} blades in all; a manifest has at most {MAX_BLADES:,}",
+               hint="a plan lists every blade, and the planner's work grows with them")
     for name in cal_all:
         if name not in names:
             c.fail(f"calibration.{name}", f"no blade kind '{name}'")

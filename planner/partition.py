@@ -45,6 +45,7 @@ from .cost import (
 from .ilp import LpBinary, LpMinimize, LpProblem, LpVariable, Solve, lpSum, solve
 from .manifest import Manifest
 from .stats import GraphStats
+from .units import format_quantity
 from .workload import Workload
 
 __all__ = ["Problem", "Outcome", "count_options"]
@@ -283,13 +284,14 @@ class Problem:
         chosen = max(self.work, key=lambda v: res.values.get(f"x_{v}", 0))
         for name, (var, scale) in self.slack.items():
             amount = res.values.get(var.name, 0.0)
-            if amount <= 1e-6 * scale:
+            if amount <= 1e-7 * scale:  # the solver's feasibility tolerance
                 continue
             parts = name.split("_")
             if parts[0] == "dram" and parts[2] == chosen:
                 k = kinds[int(parts[1])]
-                out.append(f"DRAM on each {k.name} blade: short by {amount / 2**30:.2f} GiB "
-                           f"(has {k.dram_bytes / 2**30:.2f} GiB)")
+                out.append(f"DRAM on each {k.name} blade: short by "  # the limit is in GiB
+                           f"{format_quantity(amount * 2**30, 'size')} "
+                           f"(has {format_quantity(k.dram_bytes, 'size')})")
             elif parts[0] in ("luts", "bram") and parts[2] == chosen:
                 k = kinds[int(parts[1])]
                 unit = "LUTs" if parts[0] == "luts" else "BRAM bits"

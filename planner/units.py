@@ -45,6 +45,8 @@ def parse(text, kind: str) -> float:
             v = float(text) if kind == "number" else _count(text)
         except (TypeError, ValueError):
             raise UnitError(f"expected {KINDS[kind]}, found {text!r}") from None
+        if v != v or v in (float("inf"), float("-inf")):  # .nan, .inf
+            raise UnitError(f"expected {KINDS[kind]}, found {text!r}")
         if v < 0:
             raise UnitError(f"must not be negative, found {text!r}")
         return v

@@ -139,7 +139,7 @@ def test_infeasible_plans_say_which_limit_where_and_by_how_much(tmp_path):
     with pytest.raises(PlanError) as info:
         make_plan(example("sssp"), manifest(tmp_path, tiny), G12, {"source": 0}, fpga=fpga_profile)
     text = info.value.message
-    assert "DRAM on each" in text and "short by" in text and "GiB" in text
+    assert "DRAM on each" in text and "short by" in text and "KiB (has 32 KiB)" in text
     broke = HETERO + "budget: 0.1\n"
     with pytest.raises(PlanError, match=r"budget: over by 0\.40 per hour"):
         make_plan(example("cc"), manifest(tmp_path, broke, "b.yaml"), G12, fpga=fpga_profile)

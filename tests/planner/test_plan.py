@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import cosynth as cs
+from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.loader import resolve_kernel
 from cosynth.pipeline import build, build_from_plan
 from cosynth.planner import PlanError, load_manifest, load_plan, make_plan
@@ -28,7 +29,8 @@ def _copy_kernel(tmp_path, name: str):
 def test_saved_plan_reloads_with_its_programs(tmp_path, ext):
     src, kf = _copy_kernel(tmp_path, "sssp")
     g = cs.Graph.kronecker(7, seed=1)
-    plan = make_plan(kf, load_manifest(manifest_path("pair.yaml")), g, {"source": 0})
+    plan = make_plan(kf, load_manifest(manifest_path("pair.yaml")), g, {"source": 0},
+                     fpga=fpga_profile)
     assert plan.program == blade_program(kf.ir, plan.variant)
     assert plan.variant_ir is not None and plan.source_sha256 and plan.ir_sha256
     path = str(tmp_path / f"plan.{ext}")
@@ -58,7 +60,7 @@ def test_build_from_reloaded_plan_without_source_gives_same_cpp(tmp_path):
 def test_changed_source_is_refused(tmp_path):
     src, kf = _copy_kernel(tmp_path, "cc")
     g = cs.Graph.kronecker(6, seed=3)
-    plan = make_plan(kf, load_manifest(manifest_path("pair.yaml")), g)
+    plan = make_plan(kf, load_manifest(manifest_path("pair.yaml")), g, fpga=fpga_profile)
     saved = str(tmp_path / "plan.yaml")
     plan.save(saved)
     build_from_plan(load_plan(saved), g, str(tmp_path / "same"))  # unchanged: builds
@@ -72,7 +74,7 @@ def test_changed_source_is_refused(tmp_path):
 def test_wrong_graph_and_programless_plan_are_refused(tmp_path):
     _, kf = _copy_kernel(tmp_path, "cc")
     g = cs.Graph.kronecker(6, seed=3)
-    plan = make_plan(kf, load_manifest(manifest_path("pair.yaml")), g)
+    plan = make_plan(kf, load_manifest(manifest_path("pair.yaml")), g, fpga=fpga_profile)
     with pytest.raises(cs.CosynthError, match="the plan was made for"):
         build_from_plan(plan, cs.Graph.kronecker(5, seed=3), str(tmp_path / "o"))
     plan.program = None
@@ -83,7 +85,7 @@ def test_wrong_graph_and_programless_plan_are_refused(tmp_path):
 def test_plan_with_unparsable_program_is_a_plan_error(tmp_path):
     _, kf = _copy_kernel(tmp_path, "cc")
     g = cs.Graph.kronecker(6, seed=3)
-    plan = make_plan(kf, load_manifest(manifest_path("pair.yaml")), g)
+    plan = make_plan(kf, load_manifest(manifest_path("pair.yaml")), g, fpga=fpga_profile)
     path = tmp_path / "plan.yaml"
     plan.save(str(path))
     path.write_text(path.read_text().replace("kernel cc(", "kernel cc(("))
