@@ -1,11 +1,12 @@
 """Running a blade program on several blades in one process (a simulated network).
 
-``run_blades(kernel, graph, args, shards)`` starts one interpreter per blade, each with
-its ``shard_lo``/``shard_hi``, connected by ``InProcessNetwork``: the collectives
-``exchange``, ``refresh`` and ``allreduce`` meet at a barrier, combine the blades'
-contributions in blade order (so runs are deterministic whatever the thread timing), and
-count the messages and bytes that would cross the network.  A blade that fails stops the
-others and its error is raised; no partial result is returned.
+``run_blades(kernel, graph, args, shards)`` starts one interpreter per blade, each in its
+own thread with its ``shard_lo``/``shard_hi``, connected by
+``cosynth.ir.collectives.InProcessNetwork``: the collectives ``exchange``, ``refresh``
+and ``allreduce`` meet at a barrier, combine the blades' contributions in blade order (so
+runs are deterministic whatever the thread timing), and count the messages and bytes
+that would cross the network.  A blade that fails stops the others and its error is
+raised; no partial result is returned.
 
 Node tables are assembled from each owner's entries; scalars must agree on every blade.
 """
@@ -18,10 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import CosynthError
+from .collectives import Collective, InProcessNetwork
 from .interp import interpret
 from .nodes import Kernel, TableRef
 
-__all__ = ["Blade", "InProcessNetwork", "run_blades", "even_shards", "BladeRun"]
+__all__ = ["Blade", "run_blades", "even_shards", "BladeRun"]
 
 
 def even_shards(n: int, blades: int) -> list[tuple[int, int]]:
@@ -32,6 +34,9 @@ def even_shards(n: int, blades: int) -> list[tuple[int, int]]:
 
 @dataclass
 class Blade:
+    """Who a blade is in a run: its ``rank``, every blade's vertex range (``shards``,
+    tiling ``0..n`` in rank order) and the network joining them."""
+
     rank: int
     shards: list[tuple[int, int]]
     net: InProcessNetwork
@@ -50,78 +55,6 @@ class Blade:
             if lo <= v < hi:
                 return r
         raise IndexError(v)
-
-
-@dataclass
-class Collective:
-    kind: str
-    table: str
-    messages: int
-    bytes: int
-
-
-class InProcessNetwork:
-    """The collectives of a blade program, between threads in one process."""
-
-    def __init__(self, shards: list[tuple[int, int]], itemsize: dict[str, int]):
-        self.shards = shards
-        self.P = len(shards)
-        self.barrier = threading.Barrier(self.P)
-        self.slots: list = [None] * self.P
-        self.itemsize = itemsize
-        self.log: list[Collective] = []
-        self._starts = np.array([lo for lo, _ in shards])
-
-    def abort(self):
-        self.barrier.abort()
-
-    def _gather(self, rank: int, value) -> list:
-        self.slots[rank] = value
-        self.barrier.wait()
-        values = list(self.slots)
-        self.barrier.wait()
-        return values
-
-    def owner(self, v: int) -> int:
-        r = int(np.searchsorted(self._starts, v, side="right")) - 1
-        while self.shards[r][0] == self.shards[r][1] or not (
-                self.shards[r][0] <= v < self.shards[r][1]):
-            r -= 1
-        return r
-
-    def exchange(self, rank: int, table: str, outbox: dict) -> list[tuple[int, object]]:
-        """Every blade's buffered contributions for entries ``rank`` owns, in blade order."""
-        boxes = self._gather(rank, outbox)
-        lo, hi = self.shards[rank]
-        incoming = []
-        for r in range(self.P):
-            if r == rank:
-                continue
-            incoming.extend((i, v) for i, v in sorted(boxes[r].items()) if lo <= i < hi)
-        if rank == 0:
-            count = sum(len(b) for b in boxes)
-            self.log.append(Collective("exchange", table, count,
-                                       count * (8 + self.itemsize.get(table, 8))))
-        return incoming
-
-    def refresh(self, rank: int, table: str, owned: np.ndarray, ranges) -> list:
-        """Every blade's owned slice of ``table``, in blade order."""
-        parts = self._gather(rank, owned)
-        if rank == 0:
-            count = sum(len(p) for p in parts) * (self.P - 1)
-            self.log.append(Collective("refresh", table, count,
-                                       count * self.itemsize.get(table, 8)))
-        return parts
-
-    def allreduce(self, rank: int, table: str, value, combine) -> object:
-        values = self._gather(rank, value)
-        out = values[0]
-        for v in values[1:]:
-            out = combine(out, v)
-        if rank == 0:
-            self.log.append(Collective("allreduce", table, 2 * (self.P - 1),
-                                       2 * (self.P - 1) * self.itemsize.get(table, 8)))
-        return out
 
 
 @dataclass

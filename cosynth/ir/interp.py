@@ -10,6 +10,13 @@ arrays (held as Python lists, the fastest element access Python has); the closur
 run the loops in order.  Indices that are not safe by construction (a loop's own vertex,
 an edge's endpoints, a checked vertex parameter) are bounds-checked, and a failure names
 the kernel's source line.
+
+The compiler is a ``cosynth.ir.visit.Visitor`` whose ``visit_<Node>`` returns the node's
+closure ``fn(F)`` over the frame ``F`` (a list: one slot per scalar, parameter and loop
+variable).  Loop nests proved parallel may run as NumPy lanes instead
+(``cosynth.ir.vec``); the collective statements of a blade program and its reductions
+into other blades' entries are ``cosynth.ir.collectives``'; loops a device runs in the
+interpreter's place are ``cosynth.ir.offload``'s.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from .. import dtypes as dt
 from .. import ops
 from ..dtypes import DType
 from ..errors import KernelRuntimeError
+from .changed import changed
+from .collectives import BladeSide, projected
 from .nodes import (
     Alloc,
     AllReduce,
@@ -45,10 +54,12 @@ from .nodes import (
     Un,
     Var,
 )
+from .offload import holds_offloaded, offloaded
 from .vec import vector_loop
-from .walk import iter_exprs, iter_stmts, read_and_written
+from .visit import Visitor
+from .walk import iter_stmts, read_and_written
 
-__all__ = ["interpret", "HostView"]
+__all__ = ["interpret"]
 
 
 def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
@@ -62,50 +73,16 @@ def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
     with NumPy (``cosynth.ir.vec``); off, every loop runs one iteration at a time.
     ``offload`` maps loops of ``k`` (by ``id``) to handlers that run them in the
     interpreter's place: each time the loop is reached, ``handler(view)`` is called with a
-    ``HostView`` of the tables and scalars (how a device, e.g. a simulated FPGA unit, takes
-    over a loop while the interpreter stays the host).
+    ``cosynth.ir.offload.HostView`` of the tables and scalars (how a device, e.g. a
+    simulated FPGA unit, takes over a loop while the interpreter stays the host).
     """
     return _Compiler(k, graph, args, while_limit, blade, vectorize, offload).run()
-
-
-class HostView:
-    """What an offloaded loop sees of the running interpreter: the tables (NumPy arrays
-    or Python lists, shared: writes are visible to the host), scalars and loop variables
-    by name, the graph, and expression evaluation in the current frame."""
-
-    def __init__(self, comp: _Compiler, F: list):
-        self._c = comp
-        self._F = F
-        self.graph = comp.g
-        self.tables = comp.data
-        self.blade = comp.blade
-
-    def get(self, name: str):
-        return self._F[self._c.slots[name]]
-
-    def set(self, name: str, value) -> None:
-        self._F[self._c.slots[name]] = value
-
-    def eval(self, e: Expr):
-        return self._c.expr(e)(self._F)
-
-    def outbox(self, table: str) -> dict:
-        """Remote reductions buffered for the next exchange of ``table`` (blade runs)."""
-        return self._c.outbox.setdefault(table, {})
-
-    @property
-    def shard(self) -> tuple[int, int] | None:
-        return (self._c.lo, self._c.hi) if self._c.blade is not None else None
 
 
 Fn = Callable[[list], object]
 
 
 _f32 = ops.round_f32
-
-
-def _differs(a, b) -> bool:
-    return a != b and (a == a or b == b)
 
 
 def _converter(src: DType, dst: DType):
@@ -119,7 +96,13 @@ def _converter(src: DType, dst: DType):
     return ops.convert(src, dst)
 
 
-class _Compiler:
+class _Compiler(Visitor):
+    """Compiles a kernel into closures: ``visit_<Stmt>`` and ``visit_<Expr>`` (``expr``)
+    return ``fn(F)``.  ``side`` is this blade's end of the collectives (None outside a
+    blade run); ``in_projected`` is true while compiling inside a distributed loop;
+    ``bsp`` maps the tables a bsp sweep being compiled reads from its snapshot to the
+    snapshot's holder."""
+
     def __init__(self, k: Kernel, g, args: dict, while_limit, blade=None, vectorize=True,
                  offload: dict | None = None):
         self.k = k
@@ -130,7 +113,6 @@ class _Compiler:
             isinstance(s, Loop) and s.is_data_loop and s.schedule != "seq"
             for s, _ in iter_stmts(k.body))
         self.in_projected = False
-        self.outbox: dict[str, dict] = {}
         self.bsp: dict[str, list] = {}  # table -> holder of its snapshot (inside bsp loops)
         self.g = g
         self.n, self.m = g.n, g.m
@@ -165,8 +147,8 @@ class _Compiler:
         for p in k.params:
             if p.kind in ("scalar", "shard"):
                 self.frame[self.slots[p.name]] = args[p.name]
-        if blade is not None:
-            self.lo, self.hi = args["shard_lo"], args["shard_hi"]
+        self.side = None if blade is None else \
+            BladeSide(blade, args["shard_lo"], args["shard_hi"])
         for t in k.tables:
             if t.space == "scalar":
                 self.frame[self.slots[t.name]] = t.dtype.np.type(0).item()
@@ -225,7 +207,7 @@ class _Compiler:
 
     # ------------------------------------------------------------------ statements
     def block(self, body) -> Fn:
-        fns = [self.stmt(s) for s in body]
+        fns = [self.visit(s) for s in body]
         if len(fns) == 1:
             return fns[0]
         if len(fns) == 2:
@@ -241,39 +223,30 @@ class _Compiler:
                 f(F)
         return run
 
-    def stmt(self, s) -> Fn:
-        if isinstance(s, Alloc):
-            return self.alloc(s)
-        if isinstance(s, Store):
-            return self.store(s)
-        if isinstance(s, Assign):
-            return self.assign(s)
-        if isinstance(s, If):
-            c = self.expr(s.cond)
-            then = self.block(s.then) if s.then else None
-            orelse = self.block(s.orelse) if s.orelse else None
-            if orelse is None:
-                def if_(F):
-                    if c(F):
-                        then(F)
-            elif then is None:
-                def if_(F):
-                    if not c(F):
-                        orelse(F)
-            else:
-                def if_(F):
-                    if c(F):
-                        then(F)
-                    else:
-                        orelse(F)
-            return if_
-        if isinstance(s, Loop):
-            return self.loop(s)
-        if isinstance(s, Exchange | Refresh | AllReduce):
-            return self.collective(s)
-        raise TypeError(f"unknown statement {s!r}")  # pragma: no cover
+    def generic_visit(self, node):  # pragma: no cover - every IR node has its method
+        raise TypeError(f"cannot interpret {node!r}")
 
-    def alloc(self, s: Alloc) -> Fn:
+    def visit_If(self, s: If) -> Fn:
+        c = self.expr(s.cond)
+        then = self.block(s.then) if s.then else None
+        orelse = self.block(s.orelse) if s.orelse else None
+        if orelse is None:
+            def if_(F):
+                if c(F):
+                    then(F)
+        elif then is None:
+            def if_(F):
+                if not c(F):
+                    orelse(F)
+        else:
+            def if_(F):
+                if c(F):
+                    then(F)
+                else:
+                    orelse(F)
+        return if_
+
+    def visit_Alloc(self, s: Alloc) -> Fn:
         T = self.data[s.table]
         t = self.tables[s.table]
         fill = self.expr(s.fill)
@@ -293,7 +266,7 @@ class _Compiler:
             T[:] = [v] * size
         return alloc
 
-    def store(self, s: Store) -> Fn:
+    def visit_Store(self, s: Store) -> Fn:
         t = self.tables[s.table]
         value = self.expr(s.value)
         conv = _converter(s.value.dtype, t.dtype)
@@ -314,7 +287,7 @@ class _Compiler:
             def reduce_scalar(F):
                 old = F[k]
                 new = red(old, value(F))
-                if _differs(new, old):
+                if changed(new, old):
                     F[k] = new
                     if fk is not None:
                         F[fk] = True
@@ -326,9 +299,10 @@ class _Compiler:
                 T[index(F)] = value(F)
             return store
         red = self.reducer(s.op, t.dtype)
-        if self.blade is not None and self.in_projected and t.space == "node":
-            return self.remote_reduce(s, T, index, value, red)
         get = self.getter(T)
+        if self.side is not None and self.in_projected and t.space == "node":
+            fk = self.slots[s.flag] if s.flag else None
+            return self.side.remote_reduce(s.table, T, get, index, value, red, fk)
         if s.flag is None:
             def reduce(F):
                 i = index(F)
@@ -340,83 +314,34 @@ class _Compiler:
             i = index(F)
             old = get(i)
             new = red(old, value(F))
-            if _differs(new, old):
+            if changed(new, old):
                 T[i] = new
                 F[fk] = True
         return reduce_flag
 
-    def remote_reduce(self, s: Store, T, index, value, red) -> Fn:
-        """A reduction inside a distributed loop: applied here if this blade owns the
-        entry, else combined into the outbox until the table's next exchange."""
-        lo, hi = self.lo, self.hi
-        box = self.outbox.setdefault(s.table, {})
+    # ------------------------------------------------------------------ collectives
+    def visit_AllReduce(self, s: AllReduce) -> Fn:
+        red = self.reducer(s.op, self.tables[s.table].dtype)
+        return self._side(s).allreduce(s, self.slots[s.table], red)
+
+    def visit_Exchange(self, s: Exchange) -> Fn:
+        side = self._side(s)
+        T = self.data[s.table]
+        red = self.reducer(s.op, self.tables[s.table].dtype)
         fk = self.slots[s.flag] if s.flag else None
-        get = self.getter(T)
+        return side.exchange(s, T, self.getter(T), red, fk)
 
-        def reduce_remote(F):
-            i = index(F)
-            v = value(F)
-            if lo <= i < hi:
-                old = get(i)
-                new = red(old, v)
-                if _differs(new, old):
-                    T[i] = new
-                    if fk is not None:
-                        F[fk] = True
-            elif i in box:
-                box[i] = red(box[i], v)
-            else:
-                box[i] = v
-        return reduce_remote
+    def visit_Refresh(self, s: Refresh) -> Fn:
+        side = self._side(s)
+        return side.refresh(s, self.data[s.table], self.tables[s.table].space, self.indptr)
 
-    def collective(self, s) -> Fn:
-        blade = self.blade
-        if blade is None:
+    def _side(self, s) -> BladeSide:
+        if self.side is None:
             raise KernelRuntimeError(f"in kernel '{self.k.name}': a blade program needs "
                                      "cosynth.ir.blades.run_blades to run", loc=s.loc)
-        net, rank = blade.net, blade.rank
-        t = self.tables[s.table]
-        if isinstance(s, AllReduce):
-            k = self.slots[s.table]
-            red = self.reducer(s.op, t.dtype)
+        return self.side
 
-            def allreduce(F):
-                F[k] = net.allreduce(rank, s.table, F[k], red)
-            return allreduce
-        T = self.data[s.table]
-        if isinstance(s, Exchange):
-            box = self.outbox.setdefault(s.table, {})
-            red = self.reducer(s.op, t.dtype)
-            fk = self.slots[s.flag] if s.flag else None
-
-            get = self.getter(T)
-
-            def exchange(F):
-                incoming = net.exchange(rank, s.table, dict(box))
-                box.clear()
-                changed = False
-                for i, v in incoming:
-                    old = get(i)
-                    new = red(old, v)
-                    if _differs(new, old):
-                        T[i] = new
-                        changed = True
-                if changed and fk is not None:
-                    F[fk] = True
-            return exchange
-        if t.space == "node":
-            ranges = list(blade.shards)
-        else:  # an edge belongs to the owner of its source: CSR ranges
-            ranges = [(self.indptr[lo], self.indptr[hi]) for lo, hi in blade.shards]
-        mine = ranges[rank]
-
-        def refresh(F):
-            parts = net.refresh(rank, s.table, T[mine[0]:mine[1]], ranges)
-            for (a, b), part in zip(ranges, parts):
-                T[a:b] = part
-        return refresh
-
-    def assign(self, s: Assign) -> Fn:
+    def visit_Assign(self, s: Assign) -> Fn:
         k = self.slots[s.name]
         dtype = self._local_dtype(s.name)
         value = self.expr(s.value)
@@ -487,18 +412,16 @@ class _Compiler:
                        hint="check the vertex expression")
         return checked
 
-    def loop(self, s: Loop) -> Fn:
+    def visit_Loop(self, s: Loop) -> Fn:
         """Compile a loop; a ``bsp`` sweep reads the tables it writes from a snapshot."""
-        handler = self.offload.get(id(s))
-        if handler is not None:
-            def offloaded(F):
-                handler(HostView(self, F))
-            return offloaded
+        device = offloaded(self, s, self.offload)
+        if device is not None:
+            return device
         outer_projected, outer_bsp = self.in_projected, dict(self.bsp)
-        if self.blade is not None and s.is_data_loop and _projected(s):
+        if self.side is not None and s.is_data_loop and projected(s):
             self.in_projected = True
         if self.numpy_mode and s.is_data_loop and s.schedule != "seq" and \
-                not self._holds_offloaded(s):
+                not holds_offloaded(s, self.offload):
             runner = vector_loop(self, s)
             if runner is not None:
                 self.in_projected = outer_projected
@@ -521,9 +444,6 @@ class _Compiler:
                 holder[0] = data.copy()  # every read in the sweep sees the state before it
             inner(F)
         return bsp_loop
-
-    def _holds_offloaded(self, s: Loop) -> bool:
-        return any(id(x) in self.offload for x, _ in iter_stmts(s.body))
 
     def _loop_body(self, s: Loop) -> Fn:
         body = self.block(s.body) if s.kind != "nodes" else None
@@ -621,45 +541,43 @@ class _Compiler:
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: Expr) -> Fn:
-        if isinstance(e, Const):
-            v = e.value
-            if e.dtype.is_float:
-                v = float(v) if e.dtype.bits == 64 else _f32(v)
-            return lambda F: v
-        if isinstance(e, Var):
-            k = self.slots[e.name]
+        """The closure computing ``e``'s value in a frame."""
+        return self.visit(e)
+
+    def visit_Const(self, e: Const) -> Fn:
+        v = e.value
+        if e.dtype.is_float:
+            v = float(v) if e.dtype.bits == 64 else _f32(v)
+        return lambda F: v
+
+    def visit_Var(self, e: Var) -> Fn:
+        k = self.slots[e.name]
+        return lambda F: F[k]
+
+    def visit_Load(self, e: Load) -> Fn:
+        t = self.tables[e.table]
+        if t.space == "scalar":
+            k = self.slots[e.table]
             return lambda F: F[k]
-        if isinstance(e, Load):
-            t = self.tables[e.table]
-            if t.space == "scalar":
-                k = self.slots[e.table]
-                return lambda F: F[k]
-            idx = self.index(e.index, t, e)
-            if e.table in self.bsp:
-                holder = self.bsp[e.table]
-                if self.numpy_mode:
-                    return lambda F: holder[0].item(idx(F))
-                return lambda F: holder[0][idx(F)]
-            get = self.getter(self.data[e.table])
-            return lambda F: get(idx(F))
-        if isinstance(e, EdgeAttr):
-            k = self.slots[e.edge]
-            if e.attr == "id":
-                return lambda F: F[k]
-            arr = self.src if e.attr == "src" else self.dst
-            return lambda F: arr[F[k]]
-        if isinstance(e, Bin):
-            return self.bin(e)
-        if isinstance(e, Un):
-            return self.un(e)
-        if isinstance(e, Select):
-            c, a, b = self.expr(e.cond), self.promoted(e.a, e.dtype), self.promoted(e.b, e.dtype)
-            return lambda F: a(F) if c(F) else b(F)
-        if isinstance(e, Cast):
-            return self.cast(e)
-        if isinstance(e, GraphQuery):
-            return self.query(e)
-        raise TypeError(f"cannot evaluate {e!r}")  # pragma: no cover
+        idx = self.index(e.index, t, e)
+        if e.table in self.bsp:
+            holder = self.bsp[e.table]
+            if self.numpy_mode:
+                return lambda F: holder[0].item(idx(F))
+            return lambda F: holder[0][idx(F)]
+        get = self.getter(self.data[e.table])
+        return lambda F: get(idx(F))
+
+    def visit_EdgeAttr(self, e: EdgeAttr) -> Fn:
+        k = self.slots[e.edge]
+        if e.attr == "id":
+            return lambda F: F[k]
+        arr = self.src if e.attr == "src" else self.dst
+        return lambda F: arr[F[k]]
+
+    def visit_Select(self, e: Select) -> Fn:
+        c, a, b = self.expr(e.cond), self.promoted(e.a, e.dtype), self.promoted(e.b, e.dtype)
+        return lambda F: a(F) if c(F) else b(F)
 
     def promoted(self, e: Expr, want: DType) -> Fn:
         """Evaluate ``e`` and convert it to ``want`` (the implicit promotion of operands)."""
@@ -669,7 +587,7 @@ class _Compiler:
             return lambda F: conv(f(F))
         return f
 
-    def bin(self, e: Bin) -> Fn:
+    def visit_Bin(self, e: Bin) -> Fn:
         spec = ops.binary(e.op)
         if spec.short_circuit is not None:  # and / or: the right side only if needed
             a, b = self.expr(e.a), self.expr(e.b)
@@ -716,13 +634,13 @@ class _Compiler:
                 fail(err)
         return bin_
 
-    def un(self, e: Un) -> Fn:
+    def visit_Un(self, e: Un) -> Fn:
         return self._checked(ops.unary(e.op).scalar_fn(e.dtype), e, self.expr(e.a))
 
-    def cast(self, e: Cast) -> Fn:
+    def visit_Cast(self, e: Cast) -> Fn:
         return self._checked(ops.convert(e.a.dtype, e.dtype), e, self.expr(e.a))
 
-    def query(self, e: GraphQuery) -> Fn:
+    def visit_GraphQuery(self, e: GraphQuery) -> Fn:
         if e.fn == "num_nodes":
             n = self.n
             return lambda F: n
@@ -752,10 +670,3 @@ class _Compiler:
             i = bisect.bisect_left(dst, y, lo, hi)
             return i < hi and dst[i] == y
         return has_edge
-
-
-
-def _projected(loop: Loop) -> bool:
-    """A loop the projection rule distributed (its range starts at ``shard_lo``)."""
-    return loop.start is not None and any(
-        isinstance(x, Var) and x.name == "shard_lo" for x in iter_exprs(loop.start))

@@ -27,6 +27,12 @@ entry moved the other way between sweeps (the state was reset), every vertex run
 ``vector_loop(compiler, loop)`` returns a runner, or ``None`` when the nest has something
 lanes cannot express (a while/range loop, a nested loop over all nodes or edges, a store
 to a shared scalar, a seq loop inside), in which case the scalar interpreter runs it.
+
+The runner is a ``cosynth.ir.visit.Visitor``: ``visit_<Stmt>`` executes a statement and
+``visit_<Expr>`` returns an expression's values, both on the lanes ``self.at`` names (a
+level and its active lanes), which ``block`` and ``ev`` set for the nodes they visit and
+restore afterwards.  In a blade run, reductions into entries another blade owns go to
+the blade's outbox (``cosynth.ir.collectives.BladeSide.buffer``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import numpy as np
 
 from .. import ops
 from ..dtypes import DType, promote
+from .changed import changed
 from .nodes import (
     Assign,
     Bin,
@@ -51,6 +58,7 @@ from .nodes import (
     Un,
     Var,
 )
+from .visit import Visitor
 from .walk import iter_exprs, iter_stmts, read_and_written, stmt_exprs
 
 __all__ = ["vector_loop", "vectorizable"]
@@ -108,7 +116,7 @@ class _Level:
         return idx
 
 
-class _VecLoop:
+class _VecLoop(Visitor):
     def __init__(self, comp, loop: Loop):
         self.c = comp
         self.loop = loop
@@ -124,9 +132,15 @@ class _VecLoop:
         self.local_dtype = {n: d for s, _ in iter_stmts([loop]) if isinstance(s, Loop)
                             for n, d in s.locals}
         self.snapshot: dict[str, np.ndarray] = {}
-        self.blade = comp.blade if comp.in_projected else None
+        self.side = comp.side if comp.in_projected else None  # this blade's outbox
         self.worklist = _worklist_plan(comp, loop)
         self.memory = None
+        self.at: tuple = (None, None)  # (level, active lanes) of the node being visited
+        self._declaring_loops: dict[str, set] = {}  # private -> vars of loops declaring it
+        for s, _ in iter_stmts([loop]):
+            if isinstance(s, Loop):
+                for n, _d in s.locals:
+                    self._declaring_loops.setdefault(n, set()).add(s.var)
 
     # ------------------------------------------------------------------ driver
     def run(self, F):
@@ -183,25 +197,35 @@ class _VecLoop:
 
     # ------------------------------------------------------------------ statements
     def block(self, body, lv: _Level, A: np.ndarray):
-        for s in body:
-            if A.size == 0:
-                return
-            if isinstance(s, Assign):
-                self.assign(s, lv, A)
-            elif isinstance(s, Store):
-                self.store(s, lv, A)
-            elif isinstance(s, If):
-                cond = self.ev(s.cond, lv, A).astype(bool, copy=False)
-                if s.then:
-                    self.block(s.then, lv, A[cond])
-                if s.orelse:
-                    self.block(s.orelse, lv, A[~cond])
-            elif isinstance(s, Loop):
-                x = self.ev(s.of, lv, A).astype(np.int64, copy=False)
-                if x.size and (x.min() < 0 or x.max() >= self.n):
-                    bad = int(x[(x < 0) | (x >= self.n)][0])
-                    self.c.error(s, f"vertex {bad} is out of range ({self.n} vertices)")
-                self.expand(s, lv, A, x)
+        """Run the statements of ``body`` on the active lanes ``A`` of level ``lv``."""
+        saved, self.at = self.at, (lv, A)
+        try:
+            for s in body:
+                if A.size == 0:
+                    return
+                self.visit(s)
+        finally:
+            self.at = saved
+
+    def generic_visit(self, node):  # pragma: no cover - vectorizable() admits no other
+        raise TypeError(f"cannot vectorise {node!r}")
+
+    def visit_If(self, s: If):
+        lv, A = self.at
+        cond = self.ev(s.cond, lv, A).astype(bool, copy=False)
+        if s.then:
+            self.block(s.then, lv, A[cond])
+        if s.orelse:
+            self.block(s.orelse, lv, A[~cond])
+
+    def visit_Loop(self, s: Loop):
+        """A nested edge loop: one lane per (enclosing lane, edge)."""
+        lv, A = self.at
+        x = self.ev(s.of, lv, A).astype(np.int64, copy=False)
+        if x.size and (x.min() < 0 or x.max() >= self.n):
+            bad = int(x[(x < 0) | (x >= self.n)][0])
+            self.c.error(s, f"vertex {bad} is out of range ({self.n} vertices)")
+        self.expand(s, lv, A, x)
 
     def expand(self, s: Loop, lv: _Level, A: np.ndarray, x: np.ndarray):
         full = _full_expansion(self.graph, s.kind, x, A, lv.size)
@@ -224,7 +248,8 @@ class _VecLoop:
         child.edge = s.var
         self.block(s.body, child, iota(total))
 
-    def assign(self, s: Assign, lv: _Level, A: np.ndarray):
+    def visit_Assign(self, s: Assign):
+        lv, A = self.at
         d = self.local_dtype[s.name]
         vals = self.ev(s.value, lv, A).astype(d.np, copy=False)
         owner, arr = lv.lookup(s.name)
@@ -252,7 +277,8 @@ class _VecLoop:
             level = level.parent
         return lv
 
-    def store(self, s: Store, lv: _Level, A: np.ndarray):
+    def visit_Store(self, s: Store):
+        lv, A = self.at
         c = self.c
         t = c.tables[s.table]
         vals = self.ev(s.value, lv, A).astype(t.dtype.np, copy=False)
@@ -262,7 +288,7 @@ class _VecLoop:
                 c.error(s, "a shared scalar stored inside a parallel loop")  # pragma: no cover
             old = self.F[k]
             new = _fold(s.op, old, vals, t.dtype)
-            if _differs(new, old):
+            if changed(new, old):
                 self.F[k] = new
                 if s.flag:
                     self.F[c.slots[s.flag]] = True
@@ -274,12 +300,10 @@ class _VecLoop:
         if s.op is None:
             T[idx] = vals
             return
-        if self.blade is not None and t.space == "node":
-            lo, hi = c.lo, c.hi
-            mine = (idx >= lo) & (idx < hi)
+        if self.side is not None and t.space == "node":
+            mine = (idx >= self.side.lo) & (idx < self.side.hi)
             if not mine.all():
-                _to_outbox(c.outbox.setdefault(s.table, {}), idx[~mine], vals[~mine], s.op,
-                           t.dtype)
+                self.side.buffer(s.table, idx[~mine], vals[~mine], s.op, t.dtype)
                 idx, vals = idx[mine], vals[mine]
         if s.flag and s.op in _IMPROVES:
             # min/max/or/and change an entry exactly when some contribution improves on it
@@ -294,10 +318,10 @@ class _VecLoop:
             _UFUNC[s.op].at(T, idx, vals)
             after = T[touched]
             if t.dtype.is_float:
-                changed = np.any((after != before) & ~(np.isnan(after) & np.isnan(before)))
+                moved = np.any((after != before) & ~(np.isnan(after) & np.isnan(before)))
             else:
-                changed = np.any(after != before)
-            if changed:
+                moved = np.any(after != before)
+            if moved:
                 self.F[c.slots[s.flag]] = True
         else:
             _UFUNC[s.op].at(T, idx, vals)
@@ -316,57 +340,71 @@ class _VecLoop:
     # ------------------------------------------------------------------ expressions
     def ev(self, e: Expr, lv: _Level, A: np.ndarray) -> np.ndarray:
         """The value of ``e`` on the active lanes ``A`` of level ``lv``."""
-        if isinstance(e, Const):
-            return np.full(A.size, e.value, dtype=e.dtype.np)
-        if isinstance(e, Var):
-            owner, arr = lv.lookup(e.name)
-            if owner is not None:
-                return take(arr, lv.lanes_of(owner, A))
-            v = self.F[self.c.slots[e.name]]  # a parameter, or an enclosing scalar loop's
-            return np.full(A.size, v, dtype=e.dtype.np)
-        if isinstance(e, Load):
-            t = self.c.tables[e.table]
-            if t.space == "scalar":
-                return np.full(A.size, self.F[self.c.slots[e.table]], dtype=t.dtype.np)
-            idx = self.index(e.index, t, lv, A, e)
-            src = self.snapshot.get(e.table)
-            if src is None:
-                src = self.c.data[e.table]
-            return take(src, idx)
-        if isinstance(e, EdgeAttr):
-            owner, eid = lv.lookup(e.edge)
-            eid = take(eid, lv.lanes_of(owner, A))
-            if e.attr == "id":
-                return eid
-            return take(self.src if e.attr == "src" else self.dst, eid)
-        if isinstance(e, Bin):
-            return self.bin(e, lv, A)
-        if isinstance(e, Un):
-            a = self.ev(e.a, lv, A).astype(e.dtype.np, copy=False)
-            return self._apply(ops.unary(e.op).array_fn(e.dtype), e, a)
-        if isinstance(e, Select):
-            cond = self.ev(e.cond, lv, A).astype(bool)
-            out = np.empty(A.size, dtype=e.dtype.np)
-            if cond.any():
-                out[cond] = self._as(self.ev(e.a, lv, A[cond]), e.a.dtype, e.dtype)
-            if (~cond).any():
-                out[~cond] = self._as(self.ev(e.b, lv, A[~cond]), e.b.dtype, e.dtype)
-            return out
-        if isinstance(e, Cast):
-            a = self.ev(e.a, lv, A)
-            try:
-                return ops.convert_array(a, e.a.dtype, e.dtype)
-            except ops.DomainError as err:
-                self.c.error(e, err.message, hint=err.hint)
-        if isinstance(e, GraphQuery):
-            return self.query(e, lv, A)
-        raise TypeError(f"cannot vectorise {e!r}")  # pragma: no cover
+        saved, self.at = self.at, (lv, A)
+        try:
+            return self.visit(e)
+        finally:
+            self.at = saved
+
+    def visit_Const(self, e: Const) -> np.ndarray:
+        return np.full(self.at[1].size, e.value, dtype=e.dtype.np)
+
+    def visit_Var(self, e: Var) -> np.ndarray:
+        lv, A = self.at
+        owner, arr = lv.lookup(e.name)
+        if owner is not None:
+            return take(arr, lv.lanes_of(owner, A))
+        v = self.F[self.c.slots[e.name]]  # a parameter, or an enclosing scalar loop's
+        return np.full(A.size, v, dtype=e.dtype.np)
+
+    def visit_Load(self, e: Load) -> np.ndarray:
+        lv, A = self.at
+        t = self.c.tables[e.table]
+        if t.space == "scalar":
+            return np.full(A.size, self.F[self.c.slots[e.table]], dtype=t.dtype.np)
+        idx = self.index(e.index, t, lv, A, e)
+        src = self.snapshot.get(e.table)
+        if src is None:
+            src = self.c.data[e.table]
+        return take(src, idx)
+
+    def visit_EdgeAttr(self, e: EdgeAttr) -> np.ndarray:
+        lv, A = self.at
+        owner, eid = lv.lookup(e.edge)
+        eid = take(eid, lv.lanes_of(owner, A))
+        if e.attr == "id":
+            return eid
+        return take(self.src if e.attr == "src" else self.dst, eid)
+
+    def visit_Un(self, e: Un) -> np.ndarray:
+        lv, A = self.at
+        a = self.ev(e.a, lv, A).astype(e.dtype.np, copy=False)
+        return self._apply(ops.unary(e.op).array_fn(e.dtype), e, a)
+
+    def visit_Select(self, e: Select) -> np.ndarray:
+        lv, A = self.at
+        cond = self.ev(e.cond, lv, A).astype(bool)
+        out = np.empty(A.size, dtype=e.dtype.np)
+        if cond.any():
+            out[cond] = self._as(self.ev(e.a, lv, A[cond]), e.a.dtype, e.dtype)
+        if (~cond).any():
+            out[~cond] = self._as(self.ev(e.b, lv, A[~cond]), e.b.dtype, e.dtype)
+        return out
+
+    def visit_Cast(self, e: Cast) -> np.ndarray:
+        lv, A = self.at
+        a = self.ev(e.a, lv, A)
+        try:
+            return ops.convert_array(a, e.a.dtype, e.dtype)
+        except ops.DomainError as err:
+            self.c.error(e, err.message, hint=err.hint)
 
     @staticmethod
     def _as(a: np.ndarray, src: DType, dst: DType) -> np.ndarray:
         return a.astype(dst.np, copy=False)
 
-    def bin(self, e: Bin, lv: _Level, A: np.ndarray) -> np.ndarray:
+    def visit_Bin(self, e: Bin) -> np.ndarray:
+        lv, A = self.at
         spec = ops.binary(e.op)
         if spec.short_circuit is not None:  # and / or: the right side only where needed
             a = self.ev(e.a, lv, A).astype(bool)
@@ -393,7 +431,8 @@ class _VecLoop:
         except ops.DomainError as err:
             self.c.error(node, err.message, hint=err.hint)
 
-    def query(self, e: GraphQuery, lv: _Level, A: np.ndarray) -> np.ndarray:
+    def visit_GraphQuery(self, e: GraphQuery) -> np.ndarray:
+        lv, A = self.at
         if e.fn == "num_nodes":
             return np.full(A.size, self.n, dtype=np.int64)
         if e.fn == "num_edges":
@@ -486,24 +525,6 @@ def _fold(op: str, old, vals: np.ndarray, d: DType):
     return r.scalar_fn(d)(old, r.ufunc.reduce(vals, dtype=d.np).item())
 
 
-def _differs(a, b) -> bool:
-    return a != b and (a == a or b == b)
-
-
-def _to_outbox(box: dict, idx: np.ndarray, vals: np.ndarray, op: str, d: DType):
-    """Combine remote contributions by index, then into the outbox."""
-    order = np.argsort(idx, kind="stable")
-    idx, vals = idx[order], vals[order]
-    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    combined = _UFUNC[op].reduceat(vals, starts)
-    red = ops.reduction(op).scalar_fn(d)
-    for i, v in zip(idx[starts].tolist(), combined.tolist()):
-        if i in box:
-            box[i] = red(box[i], v)
-        else:
-            box[i] = v
-
-
 def _worklist_plan(comp, loop: Loop) -> dict | None:
     """{state table: operator} when the loop may skip vertices whose own state did not
     change (see the module docstring), else None."""
@@ -555,12 +576,5 @@ def vector_loop(comp, loop: Loop):
     """A runner ``fn(F)`` executing ``loop`` as lanes, or None if it cannot."""
     if vectorizable(loop):
         return None
-    vl = _VecLoop(comp, loop)
-    declared: dict[str, set] = {}
-    for s, _ in iter_stmts([loop]):
-        if isinstance(s, Loop):
-            for n, _d in s.locals:
-                declared.setdefault(n, set()).add(s.var)
-    vl._declaring_loops = declared
-    return vl.run
+    return _VecLoop(comp, loop).run
 

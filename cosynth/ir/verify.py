@@ -7,6 +7,7 @@ A failure is a bug in a pass (or in hand-written IR), not a user mistake, so it 
 from __future__ import annotations
 
 from .. import dtypes as dt
+from .. import ops
 from ..dtypes import DType, boolean, f64, i64
 from .nodes import (
     BIN_OPS,
@@ -49,11 +50,9 @@ class VerifyError(Exception):
 
 
 def reduce_op_allowed(op: str, dtype: DType) -> bool:
-    if op in ("min", "max", "add"):
-        return dtype.is_int or dtype.is_float
-    if op in ("or", "and"):
-        return dtype.is_bool
-    return False
+    """Whether ``t op= v`` is a reduction on ``dtype`` (the operator table admits it)."""
+    r = ops.REDUCTIONS.get(op)
+    return r is not None and r.admits(dtype)
 
 
 def verify(k: Kernel) -> Kernel:

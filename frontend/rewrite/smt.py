@@ -36,6 +36,7 @@ from cosynth import ops
 from cosynth.cache import cache_root
 from cosynth.dtypes import DType, promote
 from cosynth.ir.nodes import Bin, Cast, Const, Expr, Select, Un
+from cosynth.ir.visit import Visitor
 
 __all__ = ["Encoder", "Law", "prove", "sort_of", "to_python", "fresh", "Unsupported"]
 
@@ -332,8 +333,9 @@ def to_python(v):
 
 # ----------------------------------------------------------------------------- encoder
 @dataclass
-class Encoder:
-    """Translate IR expressions to Z3.
+class Encoder(Visitor):
+    """Translate IR expressions to Z3: ``expr(e)`` (a visitor: ``visit_<Node>`` returns the
+    node's term).
 
     ``leaf(expr)`` supplies terms for variables, loads, edge fields and graph queries.
     In ``rounding_lemma`` mode each rounded float operation becomes an application of an
@@ -347,18 +349,21 @@ class Encoder:
     side: list = field(default_factory=list)  # definedness conditions (no division by 0)
 
     def expr(self, e: Expr):
-        if isinstance(e, Const):
-            return self.const(e.value, e.dtype)
-        if isinstance(e, Bin):
-            return self.bin(e)
-        if isinstance(e, Un):
-            return self.un(e)
-        if isinstance(e, Select):
-            return z3.If(self.expr(e.cond), self.convert(self.expr(e.a), e.a.dtype, e.dtype),
-                         self.convert(self.expr(e.b), e.b.dtype, e.dtype))
-        if isinstance(e, Cast):
-            return self.convert(self.expr(e.a), e.a.dtype, e.dtype)
+        """The Z3 term of ``e``."""
+        return self.visit(e)
+
+    def visit_Expr(self, e: Expr):
         return self.leaf(e)  # variables, loads, edge fields, graph queries
+
+    def visit_Const(self, e: Const):
+        return self.const(e.value, e.dtype)
+
+    def visit_Select(self, e: Select):
+        return z3.If(self.expr(e.cond), self.convert(self.expr(e.a), e.a.dtype, e.dtype),
+                     self.convert(self.expr(e.b), e.b.dtype, e.dtype))
+
+    def visit_Cast(self, e: Cast):
+        return self.convert(self.expr(e.a), e.a.dtype, e.dtype)
 
     def const(self, value, d: DType):
         if d.is_bool:
@@ -392,7 +397,7 @@ class Encoder:
         self.apps.append((op, args, r, d))
         return r
 
-    def bin(self, e: Bin):
+    def visit_Bin(self, e: Bin):
         spec = ops.binary(e.op)
         if spec.group == "logic":
             return self._apply(spec, e.dtype, self.expr(e.a), self.expr(e.b))
@@ -418,7 +423,7 @@ class Encoder:
             return self._rounded(spec.name, args, d, lambda *xs: f(z3, *xs))
         return f(z3, *args)
 
-    def un(self, e: Un):
+    def visit_Un(self, e: Un):
         spec = ops.unary(e.op)
         if spec.z3_fn(e.dtype) is None:
             raise Unsupported(f"unary '{e.op}' on {e.dtype}")
