@@ -189,7 +189,7 @@ def _cpp_value(v, d: DType) -> str:
 @cache
 def _cpp_results() -> dict:
     """{(op, dtype): [result keys]}: one program evaluating every case, compiled once."""
-    from cosynth.backends.cpp import toolchain
+    from cosynth.backends import toolchain
     from cosynth.backends.cpp.emit import ctype, spell
     lines = ['#include "cosynth_rt.hpp"', "#include <cinttypes>", "using namespace cosynth;",
              "template <class T> T from_bits(uint64_t x) {",
@@ -254,7 +254,7 @@ def test_cpp_matches_table(spec, d):
 
 
 def test_runtime_defines_every_helper_the_table_names():
-    from cosynth.backends.cpp import toolchain
+    from cosynth.backends import toolchain
     with open(f"{toolchain.RUNTIME}/cosynth_rt.hpp") as f:
         header = f.read()
     for name in ops.CPP_HELPERS:
