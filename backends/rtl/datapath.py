@@ -45,6 +45,7 @@ from cosynth.ir.nodes import (
     Un,
     Var,
 )
+from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_stmts
 
 from .kernel import NotEligible, Rule
@@ -168,7 +169,11 @@ class Stager:
         return SV(fn(*[a.value for a in args]), s, spent + cost)
 
 
-class _Rule:
+class _Rule(Visitor):
+    """One rule's body as staged values: statement methods return the (predicate, value)
+    of the store they reach (None when they reach none), expression methods the staged
+    value and its type.  ``cond`` is the path condition of the statement being built."""
+
     def __init__(self, rule: Rule, env: Env, stager: Stager):
         self.r = rule
         self.env = env
@@ -176,10 +181,11 @@ class _Rule:
         self.tables = env.k.table_map
         self.locals: dict[str, tuple[SV, DType]] = {}
         self.vend = {"out_edges": "src", "in_edges": "dst"}.get(rule.kind)
+        self.cond = SV(HConst(1, 1), STATIC)
 
     # ------------------------------------------------------------ statements
     def run(self) -> tuple[SV, SV]:
-        pred, value = self.block(self.r.body, SV(HConst(1, 1), STATIC))
+        pred, value = self.block(self.r.body, self.cond)
         if pred is None:
             raise NotEligible("the reduction is never reached")
         return pred, value
@@ -188,33 +194,46 @@ class _Rule:
         """Statements under the path condition ``cond``: a private assigned here becomes
         ``Mux(cond, new, old)`` (branches have exclusive conditions, so the nesting of
         those multiplexers is the if/else); returns (predicate, value) of the store."""
-        op = self.st.op
         found = (None, None)
-        for s in body:
-            if isinstance(s, Assign):
-                v, d = self.expr(s.value)
-                want = self._local_dtype(s.name, d)
-                v = op("wire", lambda x, d=d, want=want: to_type(x, d, want), v)
-                if s.name in self.locals:
-                    v = op("mux", lambda c, a, b: Mux(c, a, b), cond, v,
-                           self.locals[s.name][0])
-                self.locals[s.name] = (v, want)
-            elif isinstance(s, If):
-                c, d = self.expr(s.cond)
-                if not d.is_bool:
-                    c = op("eq", lambda x: x != 0, c)
-                p1 = self.block(s.then, op("logic", lambda a, b: a & b, cond, c))
-                p2 = self.block(s.orelse, op("logic", lambda a, b: a & ~b, cond, c))
-                for p in (p1, p2):
-                    if p[0] is not None:
-                        found = p
-            elif isinstance(s, Store):
-                v, d = self.expr(s.value)
-                dt = self.tables[s.table].dtype
-                found = (cond, op("wire", lambda x, d=d, dt=dt: to_type(x, d, dt), v))
-            else:  # pragma: no cover - refused by kernel.py
-                raise NotEligible(f"a {type(s).__name__} statement per edge")
+        outer, self.cond = self.cond, cond
+        try:
+            for s in body:
+                r = self.visit(s)
+                if r is not None:
+                    found = r
+        finally:
+            self.cond = outer
         return found
+
+    def visit_Assign(self, s: Assign):
+        op = self.st.op
+        v, d = self.expr(s.value)
+        want = self._local_dtype(s.name, d)
+        v = op("wire", lambda x, d=d, want=want: to_type(x, d, want), v)
+        if s.name in self.locals:
+            v = op("mux", lambda c, a, b: Mux(c, a, b), self.cond, v, self.locals[s.name][0])
+        self.locals[s.name] = (v, want)
+
+    def visit_If(self, s: If):
+        op, cond = self.st.op, self.cond
+        c, d = self.expr(s.cond)
+        if not d.is_bool:
+            c = op("eq", lambda x: x != 0, c)
+        p1 = self.block(s.then, op("logic", lambda a, b: a & b, cond, c))
+        p2 = self.block(s.orelse, op("logic", lambda a, b: a & ~b, cond, c))
+        found = None
+        for p in (p1, p2):
+            if p[0] is not None:
+                found = p
+        return found
+
+    def visit_Store(self, s: Store):
+        v, d = self.expr(s.value)
+        dt = self.tables[s.table].dtype
+        return self.cond, self.st.op("wire", lambda x, d=d, dt=dt: to_type(x, d, dt), v)
+
+    def visit_Stmt(self, s):  # pragma: no cover - refused by kernel.py
+        raise NotEligible(f"a {type(s).__name__} statement per edge")
 
     def _local_dtype(self, name: str, d: DType) -> DType:
         for s, _ in _iter_loops_locals(self.env.k):
@@ -224,55 +243,67 @@ class _Rule:
 
     # ----------------------------------------------------------- expressions
     def expr(self, e: Expr) -> tuple[SV, DType]:
+        return self.visit(e)
+
+    def visit_Const(self, e: Const):
+        d = e.dtype
+        if d.is_bool:
+            return SV(HConst(1 if e.value else 0, 1), STATIC), d
+        return SV(HConst(int(e.value), signed(d.bits)), STATIC), d
+
+    def visit_Var(self, e: Var):
+        if e.name in self.locals:
+            return self.locals[e.name]
+        if e.name == self.r.vertex and self.vend:
+            return SV(_resize_unsigned(self.env.ids[self.vend], 64)), e.dtype
+        return SV(self.env.scalars[e.name], STATIC), e.dtype
+
+    def visit_EdgeAttr(self, e: EdgeAttr):
+        return SV(_resize_unsigned(self.env.ids[e.attr], 64)), e.dtype
+
+    def visit_Load(self, e: Load):
+        t = self.tables[e.table]
+        if t.role == "weight":
+            return SV(self.env.weight), t.dtype
+        if t.space == "scalar":
+            return SV(self.env.scalars[e.table], STATIC), t.dtype
+        ep = _endpoint(e.index, self.r, self.vend)
+        return SV(self.env.loads[(e.table, ep)]), t.dtype
+
+    def visit_GraphQuery(self, e: GraphQuery):
+        return SV(self.env.scalars[f"__{e.fn}"], STATIC), e.dtype
+
+    def visit_Bin(self, e: Bin):
+        return self.bin(e), e.dtype
+
+    def visit_Un(self, e: Un):
         op = self.st.op
-        if isinstance(e, Const):
-            d = e.dtype
-            if d.is_bool:
-                return SV(HConst(1 if e.value else 0, 1), STATIC), d
-            return SV(HConst(int(e.value), signed(d.bits)), STATIC), d
-        if isinstance(e, Var):
-            if e.name in self.locals:
-                return self.locals[e.name]
-            if e.name == self.r.vertex and self.vend:
-                return SV(_resize_unsigned(self.env.ids[self.vend], 64)), e.dtype
-            return SV(self.env.scalars[e.name], STATIC), e.dtype
-        if isinstance(e, EdgeAttr):
-            return SV(_resize_unsigned(self.env.ids[e.attr], 64)), e.dtype
-        if isinstance(e, Load):
-            t = self.tables[e.table]
-            if t.role == "weight":
-                return SV(self.env.weight), t.dtype
-            if t.space == "scalar":
-                return SV(self.env.scalars[e.table], STATIC), t.dtype
-            ep = _endpoint(e.index, self.r, self.vend)
-            return SV(self.env.loads[(e.table, ep)]), t.dtype
-        if isinstance(e, GraphQuery):
-            return SV(self.env.scalars[f"__{e.fn}"], STATIC), e.dtype
-        if isinstance(e, Bin):
-            return self.bin(e), e.dtype
-        if isinstance(e, Un):
-            a, d = self.expr(e.a)
-            spec = ops.unary(e.op)
-            if e.op == "not" and not d.is_bool:
-                return op("eq", lambda x: x == 0, a), e.dtype
-            built = spec.rtl_builder(e.dtype)
-            if built is None:
-                raise NotEligible(f"'{e.op}' on {e.dtype} has no hardware unit")
-            cost, fn = built
-            if e.dtype.is_bool:
-                return op(cost, lambda x: fn(hdl, x), a), e.dtype
-            w = e.dtype.bits
-            x_w = w + 1 if cost == "carry" else w  # an extra bit holds - and abs exactly
-            return op(cost, lambda x: _wrap(fn(hdl, _wrap(x, x_w)), w), a), e.dtype
-        if isinstance(e, Select):
-            c, _ = self.expr(e.cond)
-            a, da = self.expr(e.a)
-            b, db = self.expr(e.b)
-            return op("mux", lambda cc, x, y: Mux(cc, to_type(x, da, e.dtype),
-                                                  to_type(y, db, e.dtype)), c, a, b), e.dtype
-        if isinstance(e, Cast):
-            a, d = self.expr(e.a)
-            return op("wire", lambda x: to_type(x, d, e.dtype), a), e.dtype
+        a, d = self.expr(e.a)
+        spec = ops.unary(e.op)
+        if e.op == "not" and not d.is_bool:
+            return op("eq", lambda x: x == 0, a), e.dtype
+        built = spec.rtl_builder(e.dtype)
+        if built is None:
+            raise NotEligible(f"'{e.op}' on {e.dtype} has no hardware unit")
+        cost, fn = built
+        if e.dtype.is_bool:
+            return op(cost, lambda x: fn(hdl, x), a), e.dtype
+        w = e.dtype.bits
+        x_w = w + 1 if cost == "carry" else w  # an extra bit holds - and abs exactly
+        return op(cost, lambda x: _wrap(fn(hdl, _wrap(x, x_w)), w), a), e.dtype
+
+    def visit_Select(self, e: Select):
+        c, _ = self.expr(e.cond)
+        a, da = self.expr(e.a)
+        b, db = self.expr(e.b)
+        return self.st.op("mux", lambda cc, x, y: Mux(cc, to_type(x, da, e.dtype),
+                                                      to_type(y, db, e.dtype)), c, a, b), e.dtype
+
+    def visit_Cast(self, e: Cast):
+        a, d = self.expr(e.a)
+        return self.st.op("wire", lambda x: to_type(x, d, e.dtype), a), e.dtype
+
+    def visit_Expr(self, e: Expr):
         raise NotEligible(f"cannot build hardware for {type(e).__name__}")
 
     def bin(self, e: Bin) -> SV:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cosynth import ops
 from cosynth.errors import CosynthError
 from cosynth.frontend.rewrite.core import get
 
@@ -241,13 +242,17 @@ class UnitHost:
             own = (idx >= lo) & (idx < hi)
             _write(T, idx[own], new[own], d)
             changed[table] = bool(np.any(new[own] != old[own]))
-            op = next(r.op for r in self.spec.rules if r.target == table)
+            red = ops.reduction(next(r.op for r in self.spec.rules if r.target == table))
+            combine = red.scalar_fn(d)
+            # an idempotent reduction may send the entry's new value to its owner; the
+            # others (``add``) send only what this blade added to it
+            delta = "idempotent" not in red.laws[d.kind]
             box = view.outbox(table)
             for i, nv, ov in zip(idx[~own].tolist(), new[~own].tolist(), old[~own].tolist()):
                 if nv == ov:
                     continue
-                c = _from_int(nv - ov if op == "add" else nv, d)
-                box[i] = _combine(op, box[i], c, d) if i in box else c
+                c = _from_int(nv - ov if delta else nv, d)
+                box[i] = combine(box[i], c) if i in box else c
             # the mirror keeps its value until the owner's refresh; the next call reloads
             # those entries (their image now differs from the host's table)
         return changed
@@ -284,14 +289,3 @@ def _write(T, idx: np.ndarray, vals: np.ndarray, d) -> None:
     for i, v in zip(idx.tolist(), vals.tolist()):
         T[i] = _from_int(v, d)
 
-
-def _combine(op: str, a, b, d):
-    if op == "min":
-        return b if b < a else a
-    if op == "max":
-        return b if b > a else a
-    if op == "add":
-        return _from_int(a + b, d)
-    if op == "or":
-        return a or b
-    return a and b

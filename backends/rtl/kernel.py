@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cosynth import ops
 from cosynth.dtypes import DType
 from cosynth.errors import CosynthError
 from cosynth.frontend.rewrite.core import loop_label, loops
@@ -66,9 +67,12 @@ __all__ = ["Rule", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
 #: variants tried, in order, when the caller does not name one: relaxed fixed points
 #: converge in fewer sweeps, and node-loop nests read their tables live
 HW_VARIANTS = ("async", "par", "edges", "pull")
-REDUCE_HW = ("min", "max", "add", "or", "and")
-_OK_BIN = {"+", "-", "*", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and", "or",
-           "&", "|", "^", "<<", ">>"}
+#: the reductions an edge unit applies: those whose operator has a hardware builder in
+#: the operator table (in the table's order, which numbers them in the unit's registers)
+REDUCE_HW = tuple(r.name for r in ops.REDUCTIONS.values() if r.op.rtl)
+#: operators a rule may compute in one cycle: those the table builds in hardware
+_OK_BIN = frozenset(op.name for op in ops.BINARY.values() if op.rtl)
+_OK_UN = frozenset(op.name for op in ops.UNARY.values() if op.rtl)
 
 
 class NotEligible(CosynthError):
@@ -392,7 +396,7 @@ class _RuleCheck(Visitor):
 
     def visit_Un(self, x: Un):
         self.typed(x)
-        if x.op not in ("-", "not", "abs", "~"):
+        if x.op not in _OK_UN:
             raise NotEligible(f"'{x.op}' has no hardware unit")
         self.generic_visit(x)
 

@@ -34,12 +34,15 @@ is ``regmap.RegisterMap``.
 
 from __future__ import annotations
 
+from amaranth import hdl
 from amaranth.hdl import Cat, Elaboratable, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from cosynth import ops
+
 from .datapath import STATIC, SV, Env, Stager, compile_rule, shape_of
-from .kernel import NotEligible, UnitSpec, rule_reads
+from .kernel import REDUCE_HW, NotEligible, UnitSpec, rule_reads
 from .regmap import CSR_ADDR_BITS, ID_VALUE, RegisterMap
 
 __all__ = ["EdgeUnit", "CsrSignature", "UnitTop", "unit_verilog", "TOP_PORTS"]
@@ -403,7 +406,7 @@ class EdgeUnit(wiring.Component):
         return addr
 
 
-_OPS = ("min", "max", "add", "or", "and")
+_OPS = REDUCE_HW  # a rule's reduction, as the index of its name here
 #: width of the counters and EDGE_COUNT (read back zero-extended to 64 bits): 2**48 cycles
 #: are 32 days at 100 MHz, and 48-bit carry chains keep them off the critical path
 COUNTER_BITS = 48
@@ -417,18 +420,18 @@ def _any(terms):
 
 
 def _reduce(op: str, old, val, d):
-    """``old op val`` with the interpreter's meaning (``min``: val if val < old)."""
-    if op == "min":
-        return Mux(val < old, val, old)
-    if op == "max":
-        return Mux(val > old, val, old)
-    if op == "add":
+    """``old op val`` with the operator table's meaning (``min``: val if val < old), the
+    table's hardware builder of the reduction's operator; integers wrap at the width."""
+    r = ops.reduction(op)
+    if not r.admits(d):
         if d.is_bool:
-            raise NotEligible("an add-reduction into a bool table")
-        return (old + val)[:d.bits].as_signed()  # wraps at the table's width
-    if not d.is_bool:
+            raise NotEligible(f"an {op}-reduction into a bool table")
         raise NotEligible(f"an '{op}'-reduction into the integer table (use a bool table)")
-    return (old | val) if op == "or" else (old & val)
+    cost, fn = r.op.rtl_builder(d)
+    if cost == "select":  # min / max: the builder says whether to take val
+        return Mux(fn(hdl, old, val), val, old)
+    v = fn(hdl, old, val)
+    return v if d.is_bool else v[:d.bits].as_signed()
 
 
 def _rule_loads(r) -> set[tuple[str, str]]:

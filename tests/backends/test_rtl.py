@@ -10,14 +10,20 @@ import os
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.sim import Simulator
 
 import cosynth as cs
+from cosynth import ops
 from cosynth.backends.rtl.build import build_unit, eligibility, unit_for
+from cosynth.backends.rtl.datapath import shape_of
 from cosynth.backends.rtl.host import UnitHost
-from cosynth.backends.rtl.kernel import NotEligible
+from cosynth.backends.rtl.kernel import REDUCE_HW, NotEligible
 from cosynth.backends.rtl.regmap import RegisterMap
 from cosynth.backends.rtl.sim import AmaranthDevice, run_kernel
+from cosynth.backends.rtl.unit import _reduce
 from cosynth.cli import main
+from cosynth.dtypes import boolean, i32, i64
 from cosynth.errors import MismatchError
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
@@ -297,3 +303,40 @@ def test_the_real_board_device_compiles():
                                 includes=(RUNTIME,),
                                 headers=(os.path.join(RUNTIME, "cosynth_unit.hpp"),))
     assert os.path.exists(binary)
+
+
+def test_the_units_reductions_are_the_operator_tables():
+    """The read-modify-write stage reduces ``old op val`` with the table's meaning (for
+    every reduction the unit applies, on every table type it admits), and refuses the
+    others with the reason."""
+    assert REDUCE_HW == tuple(ops.REDUCTIONS)  # every reduction has a hardware unit
+    m = Module()
+    cases = []  # (op, dtype, old, val, out)
+    for op in REDUCE_HW:
+        for d in (i32, i64, boolean):
+            if not ops.reduction(op).admits(d):
+                with pytest.raises(NotEligible, match="reduction into"):
+                    _reduce(op, Signal(shape_of(d)), Signal(shape_of(d)), d)
+                continue
+            old, val, out = (Signal(shape_of(d)) for _ in range(3))
+            m.d.comb += out.eq(_reduce(op, old, val, d))
+            cases.append((op, d, old, val, out))
+    assert len(cases) == 8
+    values = {d: [d.min, d.min + 1, -1, 0, 1, 7, d.max - 1, d.max] for d in (i32, i64)}
+    values[boolean] = [False, True]
+    checked = []
+
+    async def bench(ctx):
+        for op, d, old, val, out in cases:
+            for a in values[d]:
+                for b in values[d]:
+                    ctx.set(old, int(a))
+                    ctx.set(val, int(b))
+                    want = ops.reduction(op).scalar_fn(d)(a, b)
+                    assert ctx.get(out) == int(want), (op, d, a, b)
+                    checked.append(op)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(checked) == 3 * 2 * 64 + 2 * 4  # min/max/add on two ints, or/and on bool

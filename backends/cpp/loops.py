@@ -1,0 +1,236 @@
+"""Loop nests of the blade program: OpenMP regions, sequential loops, offloaded loops.
+
+``LoopNests`` extends the expression speller with the code buffer (``out``, ``ind``,
+``tmp``) and the emission of loops; the statements of a loop's body are emitted through
+``self.visit`` by the statement methods of the class it is part of
+(``stmts.BodyEmitter``).
+
+Invariants:
+
+* the outermost ``par``/``bsp``/``async`` node or edge loop of a nest becomes an OpenMP
+  ``parallel for`` (``dynamic, 64`` over vertices, ``static`` over edges); loops inside
+  it and ``seq`` loops stay sequential;
+* inside that loop, a reduction into a shared scalar goes to a per-thread accumulator
+  with an OpenMP ``reduction`` clause, combined into the scalar after the loop; a
+  ``bsp`` loop reads the tables it writes from a copy taken before it;
+* every outermost data loop is measured: its vertices and edges visited and its time
+  are reported to the runtime with ``nest_done`` (a nest inside a measured sequential
+  loop adds its counts to that loop's too);
+* node loops are clamped to ``0..n-1``; a loop over a vertex's edges checks that the
+  vertex's row is in the blade's structure unless the vertex is known to be there;
+* a loop the device (``Offload``) runs is emitted as ``if (guard) { device } else
+  { CPU code }``.
+"""
+
+from __future__ import annotations
+
+from cosynth import ops
+from cosynth.ir.nodes import Load, Loop, Store
+from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
+
+from .exprs import ExprSpeller, ctype, identity, reducer
+from .reach import on_shard
+from .sharing import shared_stores
+from .worklist import open_worklist
+
+__all__ = ["LoopNests"]
+
+
+class LoopNests(ExprSpeller):
+    """Emits loops (see the module docstring); ``hw`` is the optional ``Offload``."""
+
+    def __init__(self, k, hw=None):
+        super().__init__(k)
+        self.hw = hw
+        self.sites: dict[int, object] = hw.sites(k) if hw is not None else {}
+        self.lines: list[str] = []
+        self.ind = 1
+        self.counter = 0
+        self.decls: list[str] = []  # state that persists across a loop's executions
+        # per parallel region
+        self.shared_stores: set[int] = set()
+        self.acc: dict[str, str] = {}  # shared scalar -> its per-thread accumulator
+        self.projected = False  # the region runs over the blade's own range
+        self.work: str | None = None  # counters of the nest being measured (nest_done)
+        self.work_loop: Loop | None = None  # its outermost loop
+
+    def out(self, text: str):
+        self.lines.append("  " * self.ind + text)
+
+    def tmp(self, base: str) -> str:
+        """A fresh C++ name ``base__N``."""
+        self.counter += 1
+        return f"{base}__{self.counter}"
+
+    def block(self, body):
+        for s in body:
+            self.visit(s)
+
+    def loop(self, s: Loop, line: int):
+        site = self.sites.get(id(s))
+        if site is not None:
+            self.offload(s, site, line)
+            return
+        if s.is_data_loop and s.schedule != "seq" and self.par is None:
+            self.parallel(s, line)
+            return
+        self.sequential(s, line)
+
+    # ------------------------------------------------------------------ offloaded loops
+    def offload(self, s: Loop, site, line: int):
+        """A loop the device runs: its code on the blades that use the device (``hw.guard``),
+        the CPU code on the others."""
+        self.out(f"if ({self.hw.guard}) {{  // {self.hw.describe(site)}")
+        self.ind += 1
+        self.hw.call(self, s, site, line)
+        self.ind -= 1
+        self.out("} else {")
+        self.ind += 1
+        saved = self.sites.pop(id(s))
+        try:
+            self.loop(s, line)
+        finally:
+            self.sites[id(s)] = saved
+        self.ind -= 1
+        self.out("}")
+
+    # ------------------------------------------------------------------ headers
+    def header(self, s: Loop, line: int) -> tuple[list[str], list[str]]:
+        """(lines before the for, the for line and what opens the body) of a node or edge
+        loop; a loop over one vertex's edges closes one extra brace."""
+        if s.kind == "nodes":
+            lo = "0" if s.start is None else f"std::max<int64_t>({self.expr(s.start)}, 0)"
+            hi = "n" if s.stop is None else f"std::min<int64_t>({self.expr(s.stop)}, n)"
+            return [], [f"for (int64_t {s.var} = {lo}; {s.var} < {hi}; ++{s.var}) {{"]
+        if s.kind == "edges":
+            self.edge_kind[s.var] = ("edges", None)
+            if s.start is None:
+                return [], [f"for (int64_t {s.var} = 0; {s.var} < m; ++{s.var}) {{"]
+            lo = f"G.out_begin(std::max<int64_t>({self.expr(s.start)}, G.glo))"
+            hi = f"G.out_begin(std::min<int64_t>({self.expr(s.stop)}, G.ghi))"
+            return [], [f"for (int64_t {s.var} = {lo}; {s.var} < {hi}; ++{s.var}) {{"]
+        of = self.tmp("of")
+        self.edge_kind[s.var] = (s.kind, of)
+        # a loop over a vertex's edges: its row must be in this blade's structure
+        # (always, for the blade's own vertices and for the whole graph; checked otherwise)
+        check = "" if self.safe(s.of, "node") else f" G.need_row({of}, {line});"
+        if self.work is not None and self.work_loop is not s:
+            side = "out" if s.kind == "out_edges" else "in"
+            check += f" {self.work}e += G.{side}_end({of}) - G.{side}_begin({of});"
+        pre = [f"{{ const int64_t {of} = {self.expr(s.of)};{check}"]
+        if s.kind == "out_edges":
+            return pre, [f"for (int64_t {s.var} = G.out_begin({of}); {s.var} < "
+                         f"G.out_end({of}); ++{s.var}) {{"]
+        pos = f"{s.var}__p"
+        return pre, [f"for (int64_t {pos} = G.in_begin({of}); {pos} < G.in_end({of}); "
+                     f"++{pos}) {{", f"  const int64_t {s.var} = G.in_eid[{pos} - G.clo];"]
+
+    # ------------------------------------------------------------------ sequential
+    def sequential(self, s: Loop, line: int):
+        if s.kind == "while":
+            self.out(f"while ({self.expr(s.cond)}) {{")
+        elif s.kind == "range":
+            st = self.tmp("step")
+            self.out(f"{{ const int64_t {st} = {self.expr(s.step)}; if ({st} == 0) "
+                     f'fail({line}, "range() step is zero");')
+            self.out(f"for (int64_t {s.var} = {self.expr(s.start)}; {st} > 0 ? {s.var} < "
+                     f"{self.expr(s.stop)} : {s.var} > {self.expr(s.stop)}; {s.var} += {st}) {{")
+        else:
+            measured = self._measure_sequential(s)
+            pre, head = self.header(s, line)
+            for h in pre + head:
+                self.out(h)
+            if measured:
+                self.out(f"  ++{self.work}{'v' if s.kind == 'nodes' else 'e'};")
+        self.ind += 1
+        for name, d in s.locals:
+            self.out(f"{ctype(d)} {name}{{}};")
+        self.block(s.body)
+        self.ind -= 1
+        self.out("}")
+        if s.kind == "range" or s.kind in ("out_edges", "in_edges"):
+            self.out("}")
+        if s.kind not in ("while", "range") and measured:
+            wk = self.work
+            self.out(f"nest_done({line}, {wk}e, {wk}v, now() - {wk}t); }}")
+            self.work = None
+
+    def _measure_sequential(self, s: Loop) -> bool:
+        """Open the counters of a sequential data loop that is a nest of its own (outside
+        any measured nest).  Parallel nests inside it are measured on their own and
+        their work and time also count for it."""
+        if self.work is not None or self.par is not None:
+            return False
+        wk = self.tmp("w")
+        self.out(f"{{ int64_t {wk}e = 0, {wk}v = 0; const double {wk}t = now();")
+        self.work, self.work_loop = wk, s
+        return True
+
+    # ------------------------------------------------------------------ parallel
+    def parallel(self, s: Loop, line: int):
+        """The outermost parallel loop of a nest: OpenMP, atomics, per-thread reductions."""
+        self.par = s
+        self.projected = on_shard(s)
+        writes = [x for x, _ in iter_stmts(s.body) if isinstance(x, Store)]
+        self.shared_stores = shared_stores(s, self.tables)
+        self.atomic_tables = {x.table for x in writes if id(x) in self.shared_stores}
+        scalars: dict[str, str] = {}
+        for x in writes:
+            if self.tables[x.table].space == "scalar":
+                scalars[x.table] = x.op
+            if x.flag:
+                scalars[x.flag] = "or"
+        self.acc = {name: f"{name}__acc" for name in scalars}
+        self.out("{")
+        self.ind += 1
+        t0 = self.tmp("t")
+        self.out(f"const double {t0} = now();")
+        if s.schedule == "bsp":
+            read = {x.table for y, _ in iter_stmts(s.body) for e in stmt_exprs(y)
+                    for x in iter_exprs(e) if isinstance(x, Load)}
+            for name in sorted(read & {w.table for w in writes}):
+                if self.tables[name].space != "scalar":
+                    self.snap[name] = f"{name}__snap"
+                    self.out(f"const auto {name}__snap = {name};")
+        clauses = []
+        for name, op in scalars.items():
+            t = self.tables[name]
+            self.out(f"{ctype(t.dtype)} {name}__acc = {identity(op, t.dtype)};")
+            clauses.append(f"reduction({ops.reduction(op).omp}:{name}__acc)")
+        wk = self.tmp("w")
+        outer = (self.work, self.work_loop)
+        self.out(f"int64_t {wk}e = 0, {wk}v = 0;  // edges and vertices visited")
+        clauses.append(f"reduction(+:{wk}e, {wk}v)")
+        self.work, self.work_loop = wk, s
+        sched = "dynamic, 64" if s.kind == "nodes" else "static"
+        wl = open_worklist(self, s)
+        pre, head = self.header(s, line)
+        for h in pre:
+            self.out(h)
+        self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
+        for h in head:
+            self.out(h)
+        if wl is not None:
+            self.out(wl.skip(s.var))
+        self.ind += 1
+        self.out(f"++{wk}{'v' if s.kind == 'nodes' else 'e'};")
+        for name, d in s.locals:
+            self.out(f"{ctype(d)} {name}{{}};")
+        self.block(s.body)
+        self.ind -= 1
+        self.out("}")
+        if s.kind in ("out_edges", "in_edges"):
+            self.out("}")
+        if wl is not None:
+            wl.close(self)
+        for name, op in scalars.items():
+            self.out(f"{reducer(op)}(&{name}, {name}__acc);")
+        self.out(f"{{ const double dt = now() - {t0}; g_stats.compute += dt; "
+                 f"g_stats.superstep.push_back(dt); nest_done({line}, {wk}e, {wk}v, dt); }}")
+        if outer[0] is not None:
+            self.out(f"{outer[0]}e += {wk}e; {outer[0]}v += {wk}v;")
+        self.ind -= 1
+        self.out("}")
+        self.work, self.work_loop = outer
+        self.par, self.acc, self.snap, self.atomic_tables = None, {}, {}, set()
+        self.projected = False

@@ -1,0 +1,151 @@
+"""Statements of the blade program: one ``visit_<Stmt>`` method per IR statement.
+
+Invariants (beyond those of ``loops`` and ``exprs``):
+
+* a value stored or assigned is first converted to the target's C++ type;
+* a reduction applies the runtime's ``red_<op>`` helper, or ``atomic_<op>`` when the
+  entry is shared between the iterations of the enclosing parallel loop
+  (``sharing.shared_stores``); inside that loop a shared scalar and a change flag are
+  reached through their per-thread accumulators;
+* in a loop over the blade's own range, a reduction into an entry of a table with an
+  outbox that another blade owns goes to the outbox (and marks the entry touched);
+  ``exchange`` / ``refresh`` / ``allreduce`` call the runtime's MPI helpers.
+"""
+
+from __future__ import annotations
+
+from cosynth import ops
+from cosynth.dtypes import DType
+from cosynth.ir.nodes import (
+    Alloc,
+    AllReduce,
+    Assign,
+    Exchange,
+    If,
+    Kernel,
+    Loop,
+    Refresh,
+    Stmt,
+    Store,
+)
+from cosynth.ir.walk import iter_stmts
+
+from .exprs import CodegenError, ctype, reducer
+from .loops import LoopNests
+
+__all__ = ["BodyEmitter"]
+
+
+def _line(s) -> int:
+    return s.loc.line if s.loc is not None else 0
+
+
+class BodyEmitter(LoopNests):
+    """Emits the statements of the blade program ``k`` (``boxed``: the tables that have
+    an outbox, those some ``exchange`` sends)."""
+
+    def __init__(self, k: Kernel, hw=None):
+        super().__init__(k, hw)
+        self.boxed = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)})
+
+    def visit_Alloc(self, s: Alloc):
+        self.out(f"std::fill({s.table}.begin(), {s.table}.end(), "
+                 f"({ctype(self.tables[s.table].dtype)})({self.expr(s.fill)}));")
+
+    def visit_Assign(self, s: Assign):
+        d = self._local_dtype(s.name)
+        v = f"({ctype(d)})({self.expr(s.value)})"
+        if s.op is None:
+            self.out(f"{s.name} = {v};")
+        else:
+            self.out(f"{reducer(s.op)}(&{s.name}, {v});")
+
+    def visit_If(self, s: If):
+        self.out(f"if ({self.expr(s.cond)}) {{")
+        self.ind += 1
+        self.block(s.then)
+        self.ind -= 1
+        if s.orelse:
+            self.out("} else {")
+            self.ind += 1
+            self.block(s.orelse)
+            self.ind -= 1
+        self.out("}")
+
+    def visit_Loop(self, s: Loop):
+        self.loop(s, _line(s))
+
+    def visit_Exchange(self, s: Exchange):
+        t = self.tables[s.table]
+        flag = f"if (ch) {s.flag} = 1;" if s.flag else "(void)ch;"
+        c = ctype(t.dtype)
+        self.out(f"{{ bool ch = exchange({s.table}, {s.table}__box, sh, "
+                 f"[]({c}* p, {c} v) {{ return {reducer(s.op)}(p, v); }});"
+                 f" {flag} }}")
+
+    def visit_Refresh(self, s: Refresh):
+        if self.tables[s.table].space == "node":
+            self.out(f"refresh({s.table}, sh.lo, sh.hi, rank);")
+        else:
+            self.out(f"refresh({s.table}, edge_lo, edge_hi, rank);")
+
+    def visit_AllReduce(self, s: AllReduce):
+        self.out(f"{s.table} = allreduce({s.table}, {ops.reduction(s.op).mpi});")
+
+    def visit_Stmt(self, s: Stmt):  # pragma: no cover
+        raise CodegenError(f"statement {type(s).__name__}")
+
+    def visit_Store(self, s: Store):
+        line = _line(s)
+        t = self.tables[s.table]
+        c = ctype(t.dtype)
+        v = f"({c})({self.expr(s.value)})"
+        if t.space == "scalar":
+            if s.op is None:
+                self.out(f"{s.table} = {v};")
+                return
+            target = self.acc.get(s.table, s.table)
+            if s.flag:
+                fl = self.acc.get(s.flag, s.flag)
+                self.out(f"if ({reducer(s.op)}(&{target}, {v})) {fl} = 1;")
+            else:
+                self.out(f"{reducer(s.op)}(&{target}, {v});")
+            return
+        idx = self.index(s.index, t, line)
+        if s.op is None:
+            self.out(f"{s.table}[{idx}] = {v};")
+            return
+        shared = self.par is not None and id(s) in self.shared_stores
+        flag = self.acc.get(s.flag, s.flag) if s.flag else None
+        if self.projected and t.space == "node" and s.table in self.boxed:
+            self._store_or_box(s, idx, v, reducer(s.op, shared), flag)
+            return
+        call = f"{reducer(s.op, shared)}(&{s.table}[{idx}], {v})"
+        if flag:
+            self.out(f"if ({call}) {flag} = 1;")
+        else:
+            self.out(f"{call};")
+
+    def _store_or_box(self, s: Store, idx: str, v: str, fn: str, flag: str | None):
+        """A reduction into the blade's entry, or into the outbox for another blade's."""
+        i = self.tmp("i")
+        self.out(f"{{ const int64_t {i} = {idx};")
+        self.ind += 1
+        self.out(f"if ({i} >= shard_lo && {i} < shard_hi) {{")
+        call = f"{fn}(&{s.table}[{i}], {v})"
+        self.out(f"  if ({call}) {{ {flag + ' = 1;' if flag else ''} }}")
+        self.out("} else {")
+        self.out(f"  {fn}(&{s.table}__box.val[{i}], {v});")
+        self.out(f"  __atomic_store_n(&{s.table}__box.touched[{i}], (uint8_t)1, "
+                 "__ATOMIC_RELAXED);")
+        self.out("}")
+        self.ind -= 1
+        self.out("}")
+
+    def _local_dtype(self, name: str) -> DType:
+        for s, _ in iter_stmts(self.k.body):
+            if isinstance(s, Loop):
+                for n_, d in s.locals:
+                    if n_ == name:
+                        return d
+        raise CodegenError(f"private '{name}' is not declared")  # pragma: no cover
