@@ -32,13 +32,13 @@ from . import report
 from .calibrate import DEFAULT_GRAPHS
 from .calibrate import calibrate as do_calibrate
 from .check import compare_results
-from .errors import ArgumentError, CosynthError, MismatchError, Terminated, ToolError
+from .errors import ArgumentError, CosynthError, MismatchError, OutputError, Terminated, ToolError
 from .graphio import parse_graph_spec
 from .ir.interp import interpret as run_ir
 from .ir.printer import print_kernel
 from .loader import load_kernels, resolve_kernel, split_spec
 from .nxref import NoReference
-from .outputs import check_dir, check_file, os_error, save_or_fallback, write_file
+from .outputs import check_dir, check_file, io_hint, save_or_fallback, write_file
 from .pipeline import build as do_build
 from .pipeline import build_from_plan
 from .pipeline import simulate as do_simulate
@@ -79,8 +79,9 @@ def main(argv=None) -> None:
     except OSError as exc:
         if exc.errno not in _STORAGE_ERRNOS:
             raise
-        path = exc.filename if isinstance(exc.filename, str) else "a file"
-        click.echo(os_error(exc, path, "file").format(), err=True)
+        where = f" ('{exc.filename}')" if isinstance(exc.filename, str) else ""
+        click.echo(OutputError(f"{exc.strerror or exc}{where}", hint=io_hint(exc)).format(),
+                   err=True)
         sys.exit(EXIT_USER)
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from .errors import OutputError
 
 __all__ = ["MARKER", "check_file", "check_dir", "write_file", "save_or_fallback",
-           "OutputDir", "os_error", "umask", "is_cosynth_dir"]
+           "OutputDir", "os_error", "io_hint", "umask", "is_cosynth_dir"]
 
 #: the file every directory cosynth writes holds; only such a directory is ever replaced
 MARKER = ".cosynth-output"
@@ -79,6 +79,11 @@ def umask() -> int:
     return old
 
 
+def io_hint(exc: OSError) -> str:
+    """What to do about ``exc`` (a full disk, a read-only filesystem, a forbidden folder)."""
+    return _FIXES.get(exc.errno, "check the path and the filesystem")
+
+
 def os_error(exc: OSError, target: str, what: str = "output") -> OutputError:
     """``exc`` (raised while writing ``target``) as one clear paragraph: the file, the
     reason, the fix."""
@@ -86,8 +91,7 @@ def os_error(exc: OSError, target: str, what: str = "output") -> OutputError:
     reason = exc.strerror or str(exc)
     where = f"'{target}'" if os.path.abspath(name) == os.path.abspath(target) else \
         f"'{target}' (at '{name}')"
-    return OutputError(f"cannot write the {what} {where}: {reason}",
-                       hint=_FIXES.get(exc.errno, "check the path and the filesystem"))
+    return OutputError(f"cannot write the {what} {where}: {reason}", hint=io_hint(exc))
 
 
 def is_cosynth_dir(path: str) -> bool:
