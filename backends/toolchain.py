@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 
 from cosynth.cache import cache_dir as root
-from cosynth.errors import Loc, ToolError
+from cosynth.errors import Loc, ToolError, bug_hint
 
 __all__ = ["find_tool", "compile_program", "mpirun", "RUNTIME", "FLAGS", "RunResult",
            "cache_dir"]
@@ -107,8 +107,8 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
             shutil.rmtree(keep, ignore_errors=True)
             os.replace(tmp, keep)
             errors = [ln for ln in proc.stderr.splitlines() if "error" in ln][:5]
-            raise ToolError("the C++ compiler rejected a generated program (a cosynth bug): "
-                            + " | ".join(errors), hint=f"full log: {keep}/compile.log")
+            raise ToolError("the C++ compiler rejected a generated program: "
+                            + " | ".join(errors), hint=bug_hint(f"{keep}/compile.log"))
         try:
             os.replace(tmp, folder)
         except OSError:  # another process finished the same build first

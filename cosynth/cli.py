@@ -1,15 +1,21 @@
 """The ``cosynth`` command line.
 
 Every user mistake ends as one paragraph on stderr (file:line: what is wrong, and the fix)
-and exit status 2; a result that disagrees with its reference ends with status 3.
+and exit status 2 (an output that cannot be written is one: the message names the path
+and, for a finished result, where it was saved instead); a result that disagrees with its
+reference ends with status 3; a tool or blade that failed (the compiler, mpirun,
+Verilator, yosys/nextpnr, a crashed or hung blade: ``ToolError``) with status 4; an
+interrupt (Ctrl-C, SIGTERM) with 130 or 143, after cleaning up.  Every ``-o`` path is
+checked before the work starts; directory outputs follow ``cosynth.outputs``' marker rule.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
 import sys
-import tempfile
 import time
 
 import click
@@ -26,12 +32,13 @@ from . import report
 from .calibrate import DEFAULT_GRAPHS
 from .calibrate import calibrate as do_calibrate
 from .check import compare_results
-from .errors import ArgumentError, CosynthError, MismatchError
+from .errors import ArgumentError, CosynthError, MismatchError, OutputError, Terminated, ToolError
 from .graphio import parse_graph_spec
 from .ir.interp import interpret as run_ir
 from .ir.printer import print_kernel
 from .loader import load_kernels, resolve_kernel, split_spec
 from .nxref import NoReference
+from .outputs import check_dir, check_file, io_hint, save_or_fallback, write_file
 from .pipeline import build as do_build
 from .pipeline import build_from_plan
 from .pipeline import simulate as do_simulate
@@ -39,24 +46,51 @@ from .resources import example_path, manifest_path
 
 EXIT_USER = 2
 EXIT_MISMATCH = 3
+EXIT_TOOL = 4
+EXIT_INTERRUPT = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+#: OSErrors of the filesystem (full, read-only, forbidden) reported as one paragraph
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                   errno.EFBIG}
 
 
 def main(argv=None) -> None:
+    """Run the CLI and exit with its documented status (see the module docstring)."""
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         cli.main(args=argv, prog_name="cosynth", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
+    except click.exceptions.Abort as exc:
+        term = isinstance(exc.__cause__, Terminated)
+        click.echo("terminated" if term else "aborted", err=True)
+        sys.exit(EXIT_TERMINATED if term else EXIT_INTERRUPT)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except MismatchError as exc:
         click.echo(exc.format(), err=True)
         sys.exit(EXIT_MISMATCH)
+    except ToolError as exc:
+        click.echo(exc.format(), err=True)
+        sys.exit(EXIT_TOOL)
     except CosynthError as exc:
         click.echo(exc.format(), err=True)
         sys.exit(EXIT_USER)
+    except OSError as exc:
+        if exc.errno not in _STORAGE_ERRNOS:
+            raise
+        where = f" ('{exc.filename}')" if isinstance(exc.filename, str) else ""
+        click.echo(OutputError(f"{exc.strerror or exc}{where}", hint=io_hint(exc)).format(),
+                   err=True)
+        sys.exit(EXIT_USER)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     sys.exit(0)
+
+
+def _terminated(signum, frame) -> None:
+    """SIGTERM: unwind like Ctrl-C (temporary files and directories are removed)."""
+    raise Terminated()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,6 +107,13 @@ def _graph_options(f):
     f = click.option("--graph", "graph_spec", required=True, metavar="SPEC",
                      help="kron:SCALE[:EF], uniform:N:M, or a .el/.wel/.txt/.mtx file.")(f)
     return f
+
+
+def _force_option(f):
+    return click.option("--force", is_flag=True,
+                        help="When -o names something cosynth did not make (no "
+                             ".cosynth-output file in it), move it aside to NAME.bak-N "
+                             "instead of refusing; nothing is ever deleted.")(f)
 
 
 def _load_graph(spec: str, seed: int, undirected: bool):
@@ -108,6 +149,8 @@ def trace(spec: str, locs: bool):
 def interpret(spec, graph_spec, seed, undirected, args, output, check):
     """Run a kernel's IR in the interpreter and summarise the result."""
     k = resolve_kernel(spec)
+    if output:
+        check_result_path(output, len(k.ir.returns))
     g = _load_graph(graph_spec, seed, undirected)
     bound = k.bind(g, **parse_cli_args(k.ir, args, g))
     _echo(report.run_header(k, g, graph_spec, bound))
@@ -135,6 +178,8 @@ def rewrite(spec, variant_name, json_out, no_reassociate):
     """List, per loop, each rewrite rule, whether it applies, and why (with the laws Z3
     proved or refuted)."""
     k = resolve_kernel(spec)
+    if json_out:
+        check_file(json_out, option="--json", what="report")
     policy = Policy(reassociate_float_sums=not no_reassociate)
     if variant_name:
         if variant_name not in VARIANTS:
@@ -148,7 +193,8 @@ def rewrite(spec, variant_name, json_out, no_reassociate):
     click.echo(format_report(k.ir, policy), nl=False)
     if json_out:
         text = json.dumps(report_data(k.ir, policy), indent=2, default=str)
-        _write_text(json_out, text + "\n")
+        save_or_fallback(json_out, lambda path: write_file(path, text + "\n", what="report"),
+                         what="report")
         click.echo(f"report written to {json_out}")
 
 
@@ -169,6 +215,10 @@ def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver
          output):
     """Partition a kernel over a blade manifest: where data lives, where each loop runs,
     which variant, and why (with what the best alternative would cost)."""
+    if output:
+        check_file(output, what="plan")
+        if not output.endswith((".yaml", ".yml", ".json")):
+            raise ArgumentError(f"-o {output}: plans are saved as .yaml or .json")
     k = resolve_kernel(spec)
     man = load_manifest(manifest_path)
     if blades is not None:
@@ -178,7 +228,7 @@ def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver
                   time_limit=time_limit, graph_name=graph_spec, fpga=fpga_profile)
     click.echo(p.format(), nl=False)
     if output:
-        p.save(output)
+        save_or_fallback(output, p.save, what="plan")
         click.echo(f"plan written to {output}")
 
 
@@ -208,14 +258,17 @@ def _pipeline_options(f):
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False), metavar="PLAN.yaml",
               help="Build this saved plan ('cosynth plan -o') instead of planning: its "
                    "programs need no kernel source (a changed one is refused).")
+@_force_option
 def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-          time_limit, output, fpga, plan_path):
+          time_limit, output, fpga, plan_path, force):
     """Write a self-contained build directory: the blade program (C++, OpenMP + MPI), its
-    runtime, a Makefile, the plan, the graph shards and a run script (local or hostfile)."""
+    runtime, a Makefile, the plan, the graph shards, a README and a run script (local or
+    hostfile)."""
+    check_dir(output, force=force)
     if plan_path:
         plan = load_plan(plan_path)
         build_from_plan(plan, _load_graph(graph_spec, seed, undirected), output,
-                        progress=_progress)
+                        progress=_progress, force=force)
     elif spec is None:
         raise click.UsageError("give FILE.py:KERNEL, or --plan PLAN.yaml")
     else:
@@ -224,7 +277,8 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
         g = _load_graph(graph_spec, seed, undirected)
         plan, bundle = do_build(k, man, g, parse_cli_args(k.ir, args, g), output,
                                 blades=blades, solver=solver, time_limit=time_limit,
-                                graph_name=graph_spec, progress=_progress, fpga=fpga)
+                                graph_name=graph_spec, progress=_progress, fpga=fpga,
+                                force=force)
     _echo(report.build_dir(plan, output))
 
 
@@ -245,6 +299,10 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
     k = resolve_kernel(spec)
+    if output:
+        check_result_path(output, len(k.ir.returns))
+    if keep:
+        _check_keep(keep)
     man = load_manifest(manifest_path)
     g = _load_graph(graph_spec, seed, undirected)
     click.echo(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
@@ -278,6 +336,7 @@ def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, f
     if output is None:
         stem = os.path.splitext(os.path.basename(manifest_path))[0]
         output = f"{stem}.calibrated.yaml"
+    check_file(output, what="calibrated manifest")
     kernels = [resolve_kernel(s) for s in kernel_specs] or None
     cal = do_calibrate(manifest_path, output, kernels=kernels,
                        graphs=graph_specs or DEFAULT_GRAPHS, threads=threads, fpga=fpga,
@@ -302,17 +361,20 @@ def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, f
               help="Kernel arguments for the sample run (vertex parameters default to 0).")
 @click.option("--verilator/--no-verilator", default=True, show_default=True,
               help="Build and run the test bench under Verilator.")
-def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, verilator):
+@_force_option
+def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, verilator,
+        force):
     """Write a kernel's FPGA edge unit: Verilog (Amaranth), its register map, and a test
     bench replaying a recorded run; checks it against the interpreter, the lint and
     Verilator."""
+    check_dir(output, force=force, parents=True)
     k = resolve_kernel(spec)
     g = _load_graph(graph_spec, seed, undirected)
     cli_args = _sample_args(k, parse_cli_args(k.ir, args, g))
     if depth is not None and depth < 1:
         raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
     r = write_rtl(k, output, g, cli_args, variant=variant_name, depth=depth,
-                  verilator=verilator, progress=_progress)
+                  verilator=verilator, progress=_progress, force=force)
     _echo(report.rtl_unit(r, output))
 
 
@@ -330,14 +392,16 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
               help="Vertices on chip (default: as many as ~60% of the block RAM holds).")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Placement seed of nextpnr.")
-def bitstream(spec, family, output, device, variant_name, depth, seed):
+@_force_option
+def bitstream(spec, family, output, device, variant_name, depth, seed, force):
     """Synthesize, place and route a kernel's FPGA unit (YoWASP yosys + nextpnr from
     PyPI) and write the bitstream with a report: LUTs, FFs, BRAM, Fmax, edges/s."""
+    check_dir(output, force=force, parents=True)
     k = resolve_kernel(spec)
     if depth is not None and depth < 1:
         raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
     r = write_bitstream(k, output, family, variant=variant_name, depth=depth,
-                        device=device, seed=seed, progress=_progress)
+                        device=device, seed=seed, progress=_progress, force=force)
     _echo(report.bitstream(r, output))
 
 
@@ -357,16 +421,6 @@ def _progress(msg: str) -> None:
 def _echo(lines, indent: str = "") -> None:
     for line in lines:
         click.echo(indent + line)
-
-
-def _write_text(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ArgumentError(f"cannot write '{path}': folder '{folder}' does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 @cli.command()
@@ -489,30 +543,42 @@ def _parse_value(p, text: str):
         raise ArgumentError(f"--arg {p.name}={text}: expected {want}") from None
 
 
-def save_results(path: str, names: list[str], values) -> None:
-    """Write results atomically: a temporary file in the same folder, then a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ArgumentError(f"cannot write '{path}': folder '{folder}' does not exist")
+def check_result_path(path: str, count: int) -> None:
+    """Before a run: ``path`` can hold ``count`` results (.npy for one, .npz for any) and
+    its folder takes a new file."""
     if path.endswith(".npy"):
-        if len(values) != 1:
-            raise ArgumentError(f"the kernel returns {len(values)} values; '{path}' holds one",
+        if count != 1:
+            raise ArgumentError(f"the kernel returns {count} values; '{path}' holds one",
                                 hint="save to a .npz file instead")
     elif not path.endswith(".npz"):
         raise ArgumentError(f"'{path}': results are saved as .npy (one array) or .npz")
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.endswith(".npy"):
-                np.save(f, np.asarray(values[0]))
-            else:
-                np.savez(f, **{_key(n, i): np.asarray(v) for i, (n, v) in
-                               enumerate(zip(names, values))})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    check_file(path, what="result")
+
+
+def save_results(path: str, names: list[str], values) -> None:
+    """Write results atomically (``cosynth.outputs.write_file``); when ``path`` cannot be
+    written after all, save them elsewhere and say where (``save_or_fallback``)."""
+    check_result_path(path, len(values))
+
+    def write(f):
+        if path.endswith(".npy"):
+            np.save(f, np.asarray(values[0]))
+        else:
+            np.savez(f, **{_key(n, i): np.asarray(v) for i, (n, v) in
+                           enumerate(zip(names, values))})
+
+    save_or_fallback(path, lambda dest: write_file(dest, write, what="result"))
+
+
+def _check_keep(keep: str) -> None:
+    """``simulate --keep DIR``: DIR is made if missing; ``DIR/build`` follows the marker
+    rule (there is no --force: choose another folder)."""
+    if os.path.isdir(keep) and not os.path.islink(keep):
+        check_dir(os.path.join(keep, "build"), option="--keep", force_flag=None,
+                  what="build directory")
+    else:
+        check_dir(keep, option="--keep", force_flag=None, parents=True,
+                  what="work directory")
 
 
 def _key(name: str, i: int) -> str:

@@ -1,9 +1,12 @@
 """User-facing errors.
 
 Every mistake a user can make (a kernel outside the language, a broken graph file, a bad
-argument, a malformed manifest, a missing tool) raises a ``CosynthError`` that names where
-the mistake is (file, line, column), what is wrong, and what to do instead.  The CLI prints
-it as one paragraph and exits non-zero; anything else that escapes is a cosynth bug.
+argument, a malformed manifest, an output that cannot be written) raises a
+``CosynthError`` that names where the mistake is (file, line, column), what is wrong, and
+what to do instead.  The CLI prints it as one paragraph and exits with the class's status:
+2 for a user mistake, 3 for a ``MismatchError``, 4 for a ``ToolError`` (a tool or a blade
+that failed); anything else that escapes is a cosynth bug.  A message that blames cosynth
+itself carries ``bug_hint(log)``: how to report it and where the log is.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ __all__ = [
     "KernelRuntimeError",
     "MismatchError",
     "ToolError",
+    "OutputError",
+    "Terminated",
+    "bug_hint",
+    "BUG_REPORT",
 ]
+
+#: where and how to report a cosynth bug
+BUG_REPORT = ("please report it to the cosynth maintainers (the project's issue tracker) "
+              "with the command you ran")
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,22 @@ class MismatchError(CosynthError):
 
 
 class ToolError(CosynthError):
-    """An external tool is missing or failed."""
+    """An external tool is missing or failed, or a blade crashed or hung (exit status 4)."""
+
+
+class OutputError(CosynthError):
+    """An output cannot be written where the user asked (a missing or read-only folder, a
+    full disk, a directory cosynth did not make in the way); the message names the path
+    and, when a finished result was saved elsewhere, where."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process received SIGTERM (the CLI exits with status 143 after cleaning up)."""
+
+
+def bug_hint(log: str | None = None) -> str:
+    """The fix of a message that blames cosynth: how to report it, and the log to attach."""
+    return "a cosynth bug: " + BUG_REPORT + (f" and the log {log}" if log else "")
 
 
 class NoReference(Exception):

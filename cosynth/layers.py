@@ -39,6 +39,7 @@ MODULES = {
     "cosynth.lang": "core",  # @cs.kernel; tracing reaches it through a hook (lang.set_tracer)
     "cosynth.cache": "core",
     "cosynth.resources": "core",
+    "cosynth.outputs": "core",  # atomic files, directory outputs under the marker rule
     "cosynth.check": "core",  # compares two executions' results (RTL co-simulation, driver)
     "cosynth.nxref": "core",  # networkx references that example kernels name as `reference=`
     "cosynth.layers": "core",  # this map

@@ -43,6 +43,7 @@ from .ir.interp import interpret
 from .ir.printer import print_expr
 from .lang import bind_args
 from .nxref import NoReference
+from .outputs import check_dir, os_error
 
 __all__ = ["build", "build_from_plan", "simulate", "SimResult"]
 
@@ -86,10 +87,14 @@ def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant
 
 def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = None,
           solver: str = "cbc", time_limit: float = 10.0, graph_name: str = "",
-          variant: str | None = None, progress=None, fpga: bool | None = None):
+          variant: str | None = None, progress=None, fpga: bool | None = None,
+          force: bool = False):
     """Plan the kernel and write its build directory; returns (plan, bundle).
     ``fpga`` True forces the kernel's edge loops onto the FPGAs (False keeps them on the
-    CPUs; None lets the planner choose)."""
+    CPUs; None lets the planner choose).  ``out_dir`` follows the marker rule of
+    ``cosynth.outputs`` (checked before planning); ``force`` moves a directory cosynth did
+    not make aside instead of refusing."""
+    check_dir(out_dir, force=force)
     say = progress or (lambda msg: None)
     if fpga:
         if not any(k.fpga for k in (man.first(blades) if blades else man).kinds):
@@ -101,15 +106,16 @@ def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = Non
     say("planning")
     plan = _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant,
                  fpga)
-    return plan, _write(plan, graph, kfn.bind(graph, **args), out_dir, say)
+    return plan, _write(plan, graph, kfn.bind(graph, **args), out_dir, say, force)
 
 
-def build_from_plan(plan, graph, out_dir: str, *, progress=None):
+def build_from_plan(plan, graph, out_dir: str, *, progress=None, force: bool = False):
     """Write the build directory of a saved plan: its blade program, arguments and shard
     map, on ``graph`` (which must have the planned size).  The kernel's source file is not
     needed; when it exists and differs from the one planned, PlanError says to re-plan.
     Returns the bundle."""
     say = progress or (lambda msg: None)
+    check_dir(out_dir, force=force)
     plan.check_source()
     program = plan_program(plan)
     if (graph.n, graph.m) != (plan.graph["n"], plan.graph["m"]):
@@ -118,10 +124,10 @@ def build_from_plan(plan, graph, out_dir: str, *, progress=None):
                             hint="give the graph the plan was made for "
                                  f"({plan.graph.get('name') or 'see the plan'}), or re-plan")
     bound = bind_args(plan.variant_ir or program, graph, (), dict(plan.args))
-    return _write(plan, graph, bound, out_dir, say)
+    return _write(plan, graph, bound, out_dir, say, force)
 
 
-def _write(plan, graph, bound: dict, out_dir: str, say):
+def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
     """The build directory of ``plan``'s blade program with arguments ``bound``."""
     program = plan_program(plan)
     on_fpga = [b.device == "fpga" for b in plan.blades]
@@ -130,10 +136,14 @@ def _write(plan, graph, bound: dict, out_dir: str, say):
     hw = None
     if any(on_fpga):
         hw = fpga_unit(program, plan.variant, graph.n, progress=say)
-    return write_bundle(out_dir, program, graph, bound, plan.shards,
-                        source_name=plan.source_file, plan=plan,
-                        weight_int=program.weight_dtype.is_int, hw=hw,
-                        fpga_blades=on_fpga)
+    bundle = write_bundle(out_dir, program, graph, bound, plan.shards,
+                          source_name=plan.source_file, plan=plan,
+                          weight_int=program.weight_dtype.is_int, hw=hw,
+                          fpga_blades=on_fpga, force=force)
+    if bundle.moved_aside:
+        say(f"moved the directory that was at {out_dir} (not cosynth's) aside to "
+            f"{bundle.moved_aside}")
+    return bundle
 
 
 def fpga_unit(program, variant: str, n: int, progress=None):
@@ -155,7 +165,14 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
     """Plan, build, compile and run the kernel on local blades; check the result."""
     say = progress or (lambda msg: None)
     own_dir = workdir is None
-    base = tempfile.mkdtemp(prefix="cosynth-sim-") if own_dir else workdir
+    if own_dir:
+        base = tempfile.mkdtemp(prefix="cosynth-sim-")
+    else:
+        base = workdir
+        try:
+            os.makedirs(base, exist_ok=True)
+        except OSError as exc:
+            raise os_error(exc, base, "work directory") from None
     try:
         t0 = time.perf_counter()
         plan, bundle = build(kfn, man, graph, args, os.path.join(base, "build"), blades=blades,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 
 import yaml
@@ -30,6 +29,7 @@ from cosynth.errors import CosynthError
 from cosynth.ir.nodes import Kernel
 from cosynth.ir.parser import IRSyntaxError, parse_kernel
 from cosynth.ir.printer import print_kernel, print_kernel_exact
+from cosynth.outputs import write_file
 
 from .units import format_quantity
 
@@ -149,10 +149,7 @@ class Plan:
             text = yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False)
         else:
             raise PlanError(f"'{path}': plans are saved as .yaml or .json")
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_file(path, text, what="plan")
 
     # ------------------------------------------------------------------ text
     def format(self) -> str:

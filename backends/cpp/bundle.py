@@ -6,6 +6,9 @@ Layout of ``OUT/``::
     cosynth_rt.hpp     the runtime header it includes
     Makefile           ``make`` builds ./blade with mpicxx (MPICXX=... to override)
     run.sh             ``./run.sh`` runs it locally; ``HOSTFILE=hosts ./run.sh`` on a cluster
+                       (``./run.sh --help``; written by ``launch.run_script``)
+    README.md          how to build and run it, by hand (``launch.readme``)
+    .cosynth-output    the marker: cosynth made this directory and may replace it
     run.cfg            parameters, the shard map, file locations
     plan.yaml          the plan the program implements
     shards/graph.R.bin the graph shard of blade R (cosynth's compact binary format)
@@ -16,7 +19,8 @@ Layout of ``OUT/``::
     inputs/NAME.bin    node-array arguments
     out/               results (result<i>.rank<R>.bin) and per-blade statistics
 
-The directory is written beside its final name and renamed into place when complete.
+The directory is written beside its final name and renamed into place when complete;
+an existing directory is replaced only when it holds the marker (``cosynth.outputs``).
 Graph shard format (little-endian): ``CSYNGRPH``, eight int64 (n, m, glo, ghi, has_csc,
 0, 0, 0), then int64 arrays indptr[ghi-glo+1], dst[e], src[e], float64 w[e], int64
 out_deg[n], in_deg[n], and with has_csc: in_indptr, in_src[c], in_eid[c], float64 in_w[c],
@@ -28,7 +32,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,9 +39,11 @@ import numpy as np
 from cosynth.errors import CosynthError
 from cosynth.ir.nodes import Kernel, Loop, TableRef
 from cosynth.ir.walk import iter_stmts
+from cosynth.outputs import OutputDir, umask
 
 from ..toolchain import FLAGS, RUNTIME
 from .emit import Offload, emit_program, needs_full_graph
+from .launch import readme, run_script
 
 __all__ = ["Bundle", "write_bundle", "write_shards", "gather", "read_stats"]
 
@@ -52,6 +57,7 @@ class Bundle:
     full_graph: bool
     defines: tuple[str, ...] = ()
     hw: object = None  # the emit.Offload when some blade runs loops on a device
+    moved_aside: str | None = None  # where --force put a directory cosynth did not make
 
 
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
@@ -85,22 +91,21 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
 def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                  shards: list[tuple[int, int]], *, source_name: str, plan=None,
                  weight_int: bool = False, hw: Offload | None = None,
-                 fpga_blades: list[bool] | None = None) -> Bundle:
-    """Write the build directory atomically; returns its description.  With ``hw`` (an
-    offload device), ``fpga_blades`` says which blades use it."""
-    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
-    if not os.path.isdir(parent):
-        raise CosynthError(f"cannot write '{out_dir}': folder '{parent}' does not exist")
-    tmp = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(out_dir)}.tmp-")
-    try:
+                 fpga_blades: list[bool] | None = None, force: bool = False) -> Bundle:
+    """Write the build directory atomically (``cosynth.outputs.OutputDir``: built beside
+    ``out_dir``, renamed in when complete; an existing ``out_dir`` is replaced only when
+    cosynth made it, else refused -- or with ``force`` moved aside, never deleted);
+    returns its description.  With ``hw`` (an offload device), ``fpga_blades`` says which
+    blades use it."""
+    with OutputDir(out_dir, force=force, what="build directory",
+                   made_by="cosynth build") as staged:
+        tmp = staged.path
         source = emit_program(program, source_name, hw)
-        with open(os.path.join(tmp, "blade.cpp"), "w") as f:
-            f.write(source)
+        _text(tmp, "blade.cpp", source)
         shutil.copy(os.path.join(RUNTIME, "cosynth_rt.hpp"), tmp)
         if hw is not None:
             for name, text in hw.files().items():
-                with open(os.path.join(tmp, name), "w") as f:
-                    f.write(text)
+                _text(tmp, name, text)
         full = needs_full_graph(program)
         csc = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in
                   iter_stmts(program.body))
@@ -120,42 +125,28 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                 np.asarray(args[p.name], dtype=p.dtype.np).tofile(
                     os.path.join(tmp, "inputs", f"{p.name}.bin"))
                 cfg.append(f"input.u_{p.name}=inputs/{p.name}.bin")
-        with open(os.path.join(tmp, "run.cfg"), "w") as f:
-            f.write("\n".join(cfg) + "\n")
+        _text(tmp, "run.cfg", "\n".join(cfg) + "\n")
         defines = ("COSYNTH_IDX32",) if max(graph.n, graph.m) < 2**31 - 1 else ()
-        with open(os.path.join(tmp, "Makefile"), "w") as f:
-            dflags = " ".join(f"-D{d}" for d in defines)
-            if hw is None:
-                f.write(f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
-                        f"\t$(MPICXX) {' '.join(FLAGS)} {dflags} -I. blade.cpp -o blade\n")
-            else:
-                f.write(hw.makefile(" ".join(FLAGS), dflags))
-        with open(os.path.join(tmp, "run.sh"), "w") as f:
-            f.write(f"""#!/bin/sh
-# Runs the {len(shards)} blades of this plan: locally, or on a cluster with
-# HOSTFILE=hosts ./run.sh (an Open MPI hostfile naming the blades' machines).
-set -e
-cd "$(dirname "$0")"
-[ -x ./blade ] || make
-mkdir -p out
-exec mpirun -np {len(shards)} ${{HOSTFILE:+--hostfile "$HOSTFILE"}} ./blade run.cfg
-""")
-        os.chmod(os.path.join(tmp, "run.sh"), 0o755)
+        dflags = " ".join(f"-D{d}" for d in defines)
+        if hw is None:
+            _text(tmp, "Makefile", f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
+                                   f"\t$(MPICXX) {' '.join(FLAGS)} {dflags} -I. blade.cpp "
+                                   "-o blade\n")
+        else:
+            _text(tmp, "Makefile", hw.makefile(" ".join(FLAGS), dflags))
+        _text(tmp, "run.sh", run_script(len(shards)))
+        os.chmod(os.path.join(tmp, "run.sh"), 0o777 & ~umask())
+        _text(tmp, "README.md", readme(program.name, source_name, len(shards), hw is not None))
         os.makedirs(os.path.join(tmp, "out"))
         if plan is not None:
             plan.save(os.path.join(tmp, "plan.yaml"))
-        if os.path.exists(out_dir):
-            old = out_dir + ".old"
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return Bundle(out_dir, source, shards, program, full, defines, hw)
+    return Bundle(out_dir, source, shards, program, full, defines, hw, staged.moved_aside)
+
+
+def _text(folder: str, name: str, text: str) -> None:
+    """A file of the staging directory (the directory as a whole is renamed in)."""
+    with open(os.path.join(folder, name), "w") as f:
+        f.write(text)
 
 
 def gather(bundle: Bundle, graph) -> tuple:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 
-from cosynth.errors import ArgumentError
+from cosynth.errors import ArgumentError, ToolError
+from cosynth.outputs import OutputDir, check_dir
 
 from . import costs
 from .build import build_unit, unit_for
@@ -84,10 +84,14 @@ def default_depth(spec: UnitSpec, family: str, device: str | None = None) -> int
 
 def write_bitstream(kfn, out_dir: str, family: str, *, variant: str | None = None,
                     depth: int | None = None, device: str | None = None, seed: int = 1,
-                    progress=None) -> BitstreamResult:
+                    progress=None, force: bool = False) -> BitstreamResult:
     """Synthesize, place and route the unit of ``kfn`` for ``family``; write the
-    bitstream and ``bitstream.json`` into ``out_dir`` and record the costs."""
+    bitstream and ``bitstream.json`` into ``out_dir`` and record the costs.  ``out_dir``
+    follows the marker rule of ``cosynth.outputs`` (checked before any work; ``force``
+    moves a directory cosynth did not make aside); a failed flow still writes it with the
+    run's inputs and logs, which the error names."""
     say = progress or (lambda msg: None)
+    check_dir(out_dir, force=force, parents=True)
     if family not in FAMILIES:
         raise ArgumentError(f"unknown FPGA family '{family}'",
                             hint=f"choose one of {', '.join(FAMILIES)}")
@@ -108,8 +112,28 @@ def write_bitstream(kfn, out_dir: str, family: str, *, variant: str | None = Non
     say(f"unit {spec.name}: variant {spec.variant}, {len(spec.rules)} rule(s), {depth} "
         f"vertices on chip ({blocks} block RAMs)")
     verilog = shell_verilog(unit)
-    flow = run_flow(verilog, "top", family, out_dir, device=device, seed=seed,
-                    progress=say)
+    out = OutputDir(out_dir, force=force, what="bitstream directory",
+                    made_by="cosynth bitstream", parents=True)
+    with out:
+        try:
+            flow = run_flow(verilog, "top", family, out.path, device=device, seed=seed,
+                            progress=say, shown=out_dir)
+        except ToolError:
+            out.commit()  # the failed run's inputs and logs, which the message names
+            raise
+        rep = _report(flow, spec, unit, depth, blocks)
+        with open(os.path.join(out.path, "bitstream.json"), "w") as f:
+            json.dump(rep, f, indent=2)
+            f.write("\n")
+    if out.moved_aside:
+        say(f"moved the directory that was at {out_dir} (not cosynth's) aside to "
+            f"{out.moved_aside}")
+    costs.record(spec, family, flow.device, rep)
+    return BitstreamResult(out_dir, flow.bitstream, depth, rep)
+
+
+def _report(flow, spec: UnitSpec, unit, depth: int, blocks: int) -> dict:
+    """``bitstream.json``: the flow's report, the unit, and the implied throughput."""
     rep = flow.as_dict()
     edges_per_clock = 1.0  # the pipeline takes an edge every cycle while streaming
     fmax = rep["fmax_mhz"] or 0.0
@@ -121,11 +145,4 @@ def write_bitstream(kfn, out_dir: str, family: str, *, variant: str | None = Non
         "edges_per_second": fmax * 1e6 * edges_per_clock,
         "signature": costs.unit_signature(spec),
     })
-    path = os.path.join(out_dir, "bitstream.json")
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(rep, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
-    costs.record(spec, family, flow.device, rep)
-    return BitstreamResult(out_dir, flow.bitstream, depth, rep)
+    return rep

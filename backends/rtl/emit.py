@@ -13,6 +13,7 @@ The output directory holds::
                         the test bench: replays trace.txt against the Verilator model of
                         <unit>.v and checks every answer (``make`` builds and runs it)
     report.json         what was checked, cycle counts, edges per clock
+    .cosynth-output     the marker: cosynth made this directory and may replace it
 
 Checks, each an error when it fails: the kernel run on the simulated unit (Amaranth's
 simulator) equals the IR interpreter on the sample graph; the Verilog passes the lint with
@@ -26,13 +27,13 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 
 from cosynth.backends.toolchain import compile_program
 from cosynth.check import compare_results
-from cosynth.errors import CosynthError, MismatchError, ToolError
+from cosynth.errors import CosynthError, MismatchError, ToolError, bug_hint
 from cosynth.ir.interp import interpret
+from cosynth.outputs import OutputDir, check_dir
 
 from . import verilator as vl
 from .build import build_unit
@@ -73,12 +74,15 @@ class RtlResult:
 
 
 def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = None,
-              depth: int | None = None, verilator: bool = True, progress=None
-              ) -> RtlResult:
+              depth: int | None = None, verilator: bool = True, progress=None,
+              force: bool = False) -> RtlResult:
     """Build, check and write the unit of ``kfn`` (a ``cs.kernel``); ``graph`` and ``args``
     are the sample the trace records (the unit holds ``depth`` vertices, at least the
-    graph's)."""
+    graph's).  ``out_dir`` follows the marker rule of ``cosynth.outputs`` (checked before
+    any work; ``force`` moves a directory cosynth did not make aside).  A failed lint or
+    test bench still writes the directory, so that the files its message names exist."""
     say = progress or (lambda msg: None)
+    check_dir(out_dir, force=force, parents=True)
     depth = depth or max(1024, graph.n)
     if graph.n > depth:
         raise CosynthError(f"the sample graph has {graph.n} vertices; the unit holds {depth}",
@@ -100,10 +104,10 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
                     against="the IR interpreter")
     checks = [f"unit (Amaranth simulation) == IR interpreter on the sample graph "
               f"({graph.n} vertices, {graph.m} edges)"]
-    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=".cosynth-rtl-")
-    try:
+    out = OutputDir(out_dir, force=force, what="RTL directory", made_by="cosynth rtl",
+                    parents=True)
+    with out:
+        tmp = out.path
         files = {
             f"{name}.v": verilog,
             "regmap.json": rm.to_json(),
@@ -123,16 +127,22 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
                     + "\nwaived:\n" + "".join(f"  {w}\n" for w in lint.waived)
                     + "".join(f"{w}\n" for w in lint.warnings))
         if not lint.ok:
-            raise ToolError("the emitted Verilog does not pass verilator --lint-only -Wall "
-                            "(a cosynth bug): " + " | ".join(lint.warnings[:5]),
-                            hint=f"see {os.path.join(out_dir, 'lint.txt')}")
+            out.commit()  # the directory with lint.txt, which the message names
+            raise ToolError("the emitted Verilog does not pass verilator --lint-only -Wall: "
+                            + " | ".join(lint.warnings[:5]),
+                            hint=bug_hint(os.path.join(out_dir, "lint.txt")))
         checks.append("verilator --lint-only -Wall: clean with "
                       f"{len(LINT_WAIVERS)} justified waivers")
         tb_out = ""
         if verilator:
             say("building the Verilator model and the test bench (the first build compiles "
                 "Verilator's runtime: ~20 s)")
-            tb_out = run_testbench(tmp, name, verilog, bool(rm.weight_bits))
+            try:
+                tb_out = run_testbench(tmp, name, verilog, bool(rm.weight_bits),
+                                       shown=out_dir)
+            except MismatchError:
+                out.commit()  # the trace and the Verilog, which the message names
+                raise
             checks.append("test bench under Verilator: " + tb_out.strip())
         st = host.stats
         report = {"unit": name, "kernel": kfn.name, "variant": spec.variant, "depth": depth,
@@ -143,19 +153,18 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
         with open(os.path.join(tmp, "report.json"), "w") as f:
             json.dump(report, f, indent=2)
             f.write("\n")
-        _publish(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    if out.moved_aside:
+        say(f"moved the directory that was at {out_dir} (not cosynth's) aside to "
+            f"{out.moved_aside}")
     return RtlResult(out_dir, name, rm, verilog.count("\n"), lint, st.cycles, st.edges,
                      st.edges_per_cycle, tb_out, checks)
 
 
 def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
-                  trace: str = "trace.txt") -> str:
+                  trace: str = "trace.txt", shown: str | None = None) -> str:
     """Build the Verilator model of ``verilog`` and the test bench, replay
     ``folder/trace``; returns the bench's report line, raises MismatchError on a
-    difference."""
+    difference (naming ``shown``, where the user will find ``folder``'s files)."""
     model = vl.build_model(verilog, name)
     with open(os.path.join(RUNTIME, "unit_tb.cpp")) as f:
         source = f.read()
@@ -176,7 +185,7 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
         raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
                             "Amaranth simulation: " + (proc.stderr.strip() or
                                                        f"exit status {proc.returncode}"),
-                            hint="a cosynth bug; the trace and Verilog are in " + folder)
+                            hint=bug_hint(f"{shown or folder} (the trace and the Verilog)"))
     return proc.stdout.strip()
 
 
@@ -198,19 +207,3 @@ clean:
 \trm -rf obj_dir
 .PHONY: all clean
 """
-
-
-def _publish(tmp: str, out_dir: str) -> None:
-    """Replace ``out_dir`` by the finished ``tmp`` (never a half-written directory)."""
-    if os.path.isdir(out_dir):
-        old = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(out_dir)) or ".",
-                               prefix=".cosynth-old-")
-        os.rmdir(old)
-        os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    elif os.path.exists(out_dir):
-        raise CosynthError("exists and is not a directory", path=out_dir,
-                           hint="name a new output directory")
-    else:
-        os.replace(tmp, out_dir)

@@ -46,6 +46,9 @@ Files and caching
     top, family, device, package, pins, target, seed, the exact commands and the tools'
     versions, so a second identical call copies the files and returns ``cached=True``
     without running any tool (``seconds`` then are those of the run that made them).
+    ``out_dir`` is the caller's folder (``cosynth bitstream`` passes the staging directory
+    of its ``cosynth.outputs.OutputDir``, and as ``shown`` the path the user will see, which
+    the report's paths and the error messages name).
 """
 
 from __future__ import annotations
@@ -195,7 +198,7 @@ def find_tool(tool: str) -> str:
 def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
              target_mhz: float | None = None, device: str | None = None, seed: int = 1,
              progress: Callable[[str], None] | None = None,
-             timeout: float | None = None) -> FlowReport:
+             timeout: float | None = None, shown: str | None = None) -> FlowReport:
     """Synthesize, place and route ``verilog`` (top module ``top``) for ``family`` and
     write the bitstream and ``report.json`` into ``out_dir``.
 
@@ -231,11 +234,12 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     key = _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools)
 
     out_dir = os.path.abspath(out_dir)
+    shown = os.path.abspath(shown) if shown else out_dir
     os.makedirs(out_dir, exist_ok=True)
     cached = os.path.join(cache_dir(), key)
     if os.path.isfile(os.path.join(cached, "report.json")):
         say(f"{fam.name} flow: cached result ({cached})")
-        return _deliver(cached, out_dir, files, cached=True)
+        return _deliver(cached, out_dir, files, cached=True, shown=shown)
 
     build = tempfile.mkdtemp(dir=cache_dir(), prefix=".build-")
     try:
@@ -249,10 +253,10 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
         for step, what in steps:
             _announce(tools[step], say)
             say(f"{fam.name} flow: {what} with {os.path.basename(tools[step])}")
-            seconds[step] = _run(step, commands[step], build, out_dir, files, limit)
+            seconds[step] = _run(step, commands[step], build, out_dir, files, limit, shown)
         report = _report(fam, dev, top, target, build, files, seconds)
         _write(os.path.join(build, "report.json"), json.dumps(report.as_dict(), indent=2))
-        result = _deliver(build, out_dir, files, cached=False)
+        result = _deliver(build, out_dir, files, cached=False, shown=shown)
         try:
             os.replace(build, cached)
         except OSError:  # another process finished the same run first
@@ -344,7 +348,7 @@ def _announce(path: str, say: Callable[[str], None]) -> None:
 
 
 def _run(step: str, cmd: list[str], build: str, out_dir: str, files: dict[str, str],
-         limit: float) -> float:
+         limit: float, shown: str) -> float:
     log = os.path.join(build, f"{step}.log")
     t0 = time.perf_counter()
     with open(log, "w") as f:
@@ -369,9 +373,10 @@ def _run(step: str, cmd: list[str], build: str, out_dir: str, files: dict[str, s
     kept = _keep_failure(build, out_dir, files)
     tool = os.path.basename(cmd[0])
     where = os.path.join(kept, f"{step}.log")
+    shown_log = os.path.join(shown, f"{step}.log")
     if code is None:
         raise ToolError(f"{tool} ({step}) did not finish within {limit:g} s and was stopped;"
-                        f" full log: {where}",
+                        f" full log: {shown_log}",
                         hint="a design too large for the device, or raise the timeout")
     with open(where, errors="replace") as f:
         text = f.read().splitlines()[1:]
@@ -382,7 +387,7 @@ def _run(step: str, cmd: list[str], build: str, out_dir: str, files: dict[str, s
              "pnr": "the design may not fit the device, or a pin constraint is wrong",
              "pack": "nextpnr's output was rejected by the packer (a tool bug)"}
     raise ToolError(f"{step} failed: {tool} exited with status {code}:\n    "
-                    + "\n    ".join(lines) + f"\n  full log: {where}", hint=hints[step])
+                    + "\n    ".join(lines) + f"\n  full log: {shown_log}", hint=hints[step])
 
 
 def _keep_failure(build: str, out_dir: str, files: dict[str, str]) -> str:
@@ -431,14 +436,15 @@ def _report(fam: Family, dev: Device, top: str, target: float, build: str,
         bitstream=os.path.join(build, files["bitstream"]), log=build)
 
 
-def _deliver(src: str, out_dir: str, files: dict[str, str], *, cached: bool) -> FlowReport:
+def _deliver(src: str, out_dir: str, files: dict[str, str], *, cached: bool,
+             shown: str) -> FlowReport:
     """Copy a complete run from ``src`` into ``out_dir`` (``report.json`` last) and return
-    its report with the paths of ``out_dir``."""
+    its report with the paths of ``shown`` (where the user finds ``out_dir``)."""
     with open(os.path.join(src, "report.json")) as f:
         data = json.load(f)
     data["cached"] = cached
-    data["bitstream"] = os.path.join(out_dir, files["bitstream"])
-    data["log"] = out_dir
+    data["bitstream"] = os.path.join(shown, files["bitstream"])
+    data["log"] = shown
     report = FlowReport(**data)
     for name in sorted(os.listdir(src)):
         if name != "report.json" and os.path.isfile(os.path.join(src, name)):
