@@ -137,12 +137,14 @@ class _Compiler(Visitor):
         for t in k.tables:
             if t.space == "scalar":
                 self.slot(t.name)
+        self.local_dtype: dict[str, DType] = {}  # a loop private -> its dtype
         for s, _ in iter_stmts(k.body):
             if isinstance(s, Loop):
                 if s.var is not None:
                     self.slot(s.var)
-                for name, _ in s.locals:
+                for name, d in s.locals:
                     self.slot(name)
+                    self.local_dtype.setdefault(name, d)
         self.frame = [None] * len(self.slots)
         for p in k.params:
             if p.kind in ("scalar", "shard"):
@@ -343,7 +345,7 @@ class _Compiler(Visitor):
 
     def visit_Assign(self, s: Assign) -> Fn:
         k = self.slots[s.name]
-        dtype = self._local_dtype(s.name)
+        dtype = self.local_dtype[s.name]  # the verifier guarantees a declaration
         value = self.expr(s.value)
         conv = _converter(s.value.dtype, dtype)
         if conv is not None:
@@ -360,14 +362,6 @@ class _Compiler(Visitor):
         def reduce_local(F):
             F[k] = red(F[k], value(F))
         return reduce_local
-
-    def _local_dtype(self, name: str) -> DType:
-        for s, _ in iter_stmts(self.k.body):
-            if isinstance(s, Loop):
-                for n, d in s.locals:
-                    if n == name:
-                        return d
-        raise KeyError(name)  # pragma: no cover - the verifier guarantees it
 
     def reducer(self, op: str | None, dtype: DType):
         if op is None:

@@ -6,8 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from cosynth.dtypes import boolean, f64, i64
+from cosynth.dtypes import boolean, f32, f64, i32, i64
 from cosynth.ir.nodes import (
+    EDGE,
+    REDUCE_OPS,
     Assign,
     Const,
     EdgeAttr,
@@ -20,7 +22,7 @@ from cosynth.ir.nodes import (
     TableRef,
     Var,
 )
-from cosynth.ir.verify import VerifyError, verify
+from cosynth.ir.verify import VerifyError, reduce_op_allowed, verify
 from tests.helpers import ALGORITHMS, example
 
 
@@ -74,3 +76,15 @@ def test_tables_declared_twice_and_bad_return():
         verify(replace(k, tables=k.tables + (Table("d", "node", f64),)))
     with pytest.raises(VerifyError, match="return of unknown or scalar table"):
         verify(replace(k, returns=(TableRef("f", boolean),)))
+
+
+def test_reduction_operators_come_from_the_table():
+    numeric, flags = (i32, i64, f32, f64), (boolean,)
+    for op in ("min", "max", "add"):
+        assert all(reduce_op_allowed(op, d) for d in numeric)
+        assert not reduce_op_allowed(op, boolean)
+    for op in ("or", "and"):
+        assert all(reduce_op_allowed(op, d) for d in flags)
+        assert not any(reduce_op_allowed(op, d) for d in numeric)
+    assert not reduce_op_allowed("xor", boolean) and not reduce_op_allowed("+", i64)
+    assert not any(reduce_op_allowed(op, EDGE) for op in REDUCE_OPS)
