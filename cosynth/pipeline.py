@@ -44,7 +44,15 @@ from .ir.printer import print_expr
 from .lang import bind_args
 from .nxref import NoReference
 
-__all__ = ["build", "build_from_plan", "simulate", "SimResult"]
+__all__ = ["build", "build_from_plan", "simulate", "SimResult", "stall_deadline",
+           "STALL_FLOOR", "STALL_FACTOR"]
+
+#: A blade is hung when no blade advances (finishes a loop nest or enters a collective)
+#: for max(STALL_FLOOR, STALL_FACTOR x the plan's predicted makespan) seconds: no single
+#: superstep takes longer than the whole predicted run, and the factor covers an
+#: uncalibrated manifest, a loaded machine and FPGA units simulated by Verilator.
+STALL_FLOOR = 30.0
+STALL_FACTOR = 20.0
 
 
 @dataclass
@@ -151,12 +159,19 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
              time_limit: float = 10.0, timeout: float = 600.0, graph_name: str = "",
              variant: str | None = None, workdir: str | None = None, progress=None,
              check: bool = True, threads: int | None = None,
-             fpga: bool | None = None) -> SimResult:
-    """Plan, build, compile and run the kernel on local blades; check the result."""
+             fpga: bool | None = None, stall_timeout: float | None = None) -> SimResult:
+    """Plan, build, compile and run the kernel on local blades; check the result.
+
+    ``timeout`` bounds the whole run; ``stall_timeout`` (default: ``stall_deadline``) the
+    time without progress after which the blade left behind is named and every blade
+    stopped.  The temporary ``cosynth-sim-*`` folder (when ``workdir`` is None) is removed
+    however this ends, an interrupt included, after every child process has been
+    stopped (``cosynth.procs``)."""
     say = progress or (lambda msg: None)
     own_dir = workdir is None
-    base = tempfile.mkdtemp(prefix="cosynth-sim-") if own_dir else workdir
+    base = None
     try:
+        base = tempfile.mkdtemp(prefix="cosynth-sim-") if own_dir else workdir
         t0 = time.perf_counter()
         plan, bundle = build(kfn, man, graph, args, os.path.join(base, "build"), blades=blades,
                              solver=solver, time_limit=time_limit, graph_name=graph_name,
@@ -183,7 +198,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         nthreads = threads or max(1, (os.cpu_count() or 1) // P)
         say(f"running {P} blade(s) with mpirun, {nthreads} OpenMP thread(s) each")
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
-                     timeout=timeout, workdir=bundle.path)
+                     timeout=timeout, workdir=bundle.path,
+                     stall=stall_deadline(plan, stall_timeout))
         results = gather(bundle, graph)
         stats = read_stats(bundle)
         names = _names(kfn.ir)
@@ -197,8 +213,25 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
             _check(kfn, graph, args, sim)
         return sim
     finally:
-        if own_dir:
+        if own_dir and base is not None:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def stall_deadline(plan, given: float | None = None) -> float:
+    """Seconds without progress that make a blade hung: ``given``, else
+    ``$COSYNTH_STALL_TIMEOUT``, else max(STALL_FLOOR, STALL_FACTOR x predicted makespan)."""
+    if given is None and os.environ.get("COSYNTH_STALL_TIMEOUT"):
+        text = os.environ["COSYNTH_STALL_TIMEOUT"]
+        try:
+            given = float(text)
+        except ValueError:
+            raise ArgumentError(f"COSYNTH_STALL_TIMEOUT={text}: expected seconds") from None
+    if given is not None:
+        if not given > 0:
+            raise ArgumentError(f"a stall timeout of {given:g} s: give a positive number of "
+                                "seconds")
+        return float(given)
+    return max(STALL_FLOOR, STALL_FACTOR * float(plan.makespan or 0.0))
 
 
 def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list[dict]:
