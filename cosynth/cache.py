@@ -30,7 +30,8 @@ import stat
 import sys
 import tempfile
 
-__all__ = ["cache_root", "cache_dir", "notice", "digest", "read_record", "write_record",
+__all__ = ["cache_root", "cache_dir", "notice", "digest", "folder_digests", "unverified",
+           "read_record", "write_record",
            "discard", "load_table", "write_table", "config_root", "key_path", "sign",
            "signed"]
 
@@ -61,6 +62,28 @@ def digest(path: str) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def folder_digests(folder: str, exclude: tuple[str, ...] = (RECORD,)) -> dict[str, str]:
+    """name -> SHA-256 of every file directly in ``folder`` (less ``exclude``)."""
+    return {name: digest(os.path.join(folder, name)) for name in sorted(os.listdir(folder))
+            if name not in exclude and os.path.isfile(os.path.join(folder, name))}
+
+
+def unverified(folder: str, digests: object) -> str | None:
+    """Why ``folder`` does not hold exactly the files ``digests`` records (a dict name ->
+    SHA-256, as ``folder_digests`` made it), or None when it does."""
+    if not isinstance(digests, dict) or not digests or not all(
+            isinstance(k, str) and isinstance(v, str) and os.path.basename(k) == k
+            for k, v in digests.items()):
+        return "its record lists no files"
+    for name, want in digests.items():
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            return f"{name} is missing"
+        if digest(path) != want:
+            return f"{name} does not have the SHA-256 recorded when it was built"
+    return None
 
 
 def read_record(folder: str, name: str = RECORD) -> dict | None:

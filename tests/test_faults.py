@@ -7,6 +7,7 @@ and then scan ``/proc`` for any process whose command line names those folders.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import time
 import pytest
 
 from cosynth import cache, procs
-from cosynth.backends.rtl import costs
+from cosynth.backends.rtl import costs, flow, verilator
 from cosynth.backends.toolchain import compile_program
 from cosynth.frontend.rewrite import variant
 from tests.helpers import EXAMPLES, ROOT, example
@@ -347,3 +348,63 @@ def test_wrong_shaped_cost_table_is_ignored_with_a_notice(tmp_path, monkeypatch,
     costs.record(prof.spec, "ice40", "iCE40HX8K", report)
     assert costs.lookup(prof.spec, "iCE40HX8K")["luts"] == 10
     assert json.loads((tmp_path / "rtl-costs.json").read_text())
+
+
+# ------------------------------------------------------------------ Verilator and flow caches
+
+ACC = """\
+module acc (input wire clk, input wire en, input wire [7:0] in, output reg [7:0] out);
+    always @(posedge clk) if (en) out <= out + in;
+endmodule
+"""
+
+
+def test_tampered_verilator_models_and_runtimes_are_rebuilt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COSYNTH_CACHE", str(tmp_path))
+    first = verilator.build_model(ACC, "acc")
+    assert not first.cached and verilator.build_model(ACC, "acc").cached
+    assert capsys.readouterr().err == ""
+
+    archive = first.libraries[0]
+    with open(archive, "ab") as f:  # the model's archive changed after it was built
+        f.write(b"garbage")
+    again = verilator.build_model(ACC, "acc")
+    assert not again.cached and "fails verification" in capsys.readouterr().err
+    assert verilator.build_model(ACC, "acc").cached
+
+    with open(os.path.join(first.dir, "model.json"), "w") as f:  # valid JSON, wrong shape
+        f.write('{"top": 3}')
+    again = verilator.build_model(ACC, "acc")
+    err = capsys.readouterr().err
+    assert not again.cached and err.count("\n") == 1 and "model.json" in err
+
+    runtime = first.libraries[-1]
+    with open(runtime, "wb") as f:  # garbage in the shared runtime archive
+        f.write(b"!<arch>\ngarbage")
+    again = verilator.build_model(ACC, "acc")
+    err = capsys.readouterr().err
+    assert not again.cached and "runtime" in err and "fails verification" in err
+    assert cache.digest(runtime) == cache.read_record(os.path.dirname(runtime))["files"][
+        "libverilated.a"]
+    assert not [n for n in os.listdir(tmp_path / "verilator") if n.startswith(".")]
+
+
+def test_a_cached_flow_run_is_verified_before_use(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    report = {f.name: 0 for f in dataclasses.fields(flow.FlowReport)}
+    report.update(family="ice40", device="d", package="p", top="top", fmax_mhz=None,
+                  timing_met=True, cells={}, seconds={}, cached=False, bitstream="",
+                  log="")
+    (run / "report.json").write_text(json.dumps(report))
+    (run / "top.bin").write_bytes(b"bits")
+    assert flow._unverified_run(str(run), "k") == "no valid record"
+    cache.write_record(str(run), {"format": flow._FORMAT, "key": "k",
+                                  "files": cache.folder_digests(str(run))})
+    assert flow._unverified_run(str(run), "k") is None
+    assert "another run" in flow._unverified_run(str(run), "other")
+    (run / "top.bin").write_bytes(b"other bits")
+    assert "top.bin" in flow._unverified_run(str(run), "k")
+    (run / "top.bin").write_bytes(b"bits")
+    (run / "report.json").write_text("[]")
+    assert "report.json" in flow._unverified_run(str(run), "k")

@@ -25,10 +25,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
+from cosynth import procs
 from cosynth.backends.toolchain import compile_program
 from cosynth.check import compare_results
 from cosynth.errors import CosynthError, MismatchError, ToolError
@@ -170,8 +170,7 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
                  *(c[2:] for c in model.cflags if c.startswith("-D"))),
         includes=tuple(model.include_dirs), libraries=tuple(model.libraries),
         ldflags=tuple(model.ldflags))
-    proc = subprocess.run([binary, trace], capture_output=True, text=True, timeout=3600,
-                          cwd=folder)
+    proc = procs.run([binary, trace], timeout=3600, cwd=folder)
     if proc.returncode != 0:
         raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
                             "Amaranth simulation: " + (proc.stderr.strip() or
