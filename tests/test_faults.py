@@ -8,6 +8,7 @@ and then scan ``/proc`` for any process whose command line names those folders.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
 import re
@@ -178,7 +179,9 @@ def test_signal_during_simulate_stops_everything(tmp_path, shared_cache, sig, st
 
 def test_hung_blade_is_named_within_seconds(tmp_path, shared_cache):
     tmp, log, proc, blades = _run_blades(tmp_path, shared_cache, ["--stall-timeout", "3"])
-    time.sleep(1.0)
+    _wait(lambda: len(beats := glob.glob(str(tmp / "cosynth-sim-*" / "build" / ".heartbeat"
+                                                / "beat.*"))) == 2 and beats, 60,
+          "both blades' heartbeats", proc, log)
     t0 = time.monotonic()
     os.kill(blades[1], signal.SIGSTOP)
     code = _finish(proc)
