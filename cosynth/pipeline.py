@@ -45,7 +45,7 @@ from .lang import bind_args
 from .nxref import NoReference
 
 __all__ = ["build", "build_from_plan", "simulate", "SimResult", "stall_deadline",
-           "STALL_FLOOR", "STALL_FACTOR"]
+           "stall_option", "STALL_FLOOR", "STALL_FACTOR"]
 
 #: A blade is hung when no blade advances (finishes a loop nest or enters a collective)
 #: for max(STALL_FLOOR, STALL_FACTOR x the plan's predicted makespan) seconds: no single
@@ -168,6 +168,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
     however this ends, an interrupt included, after every child process has been
     stopped (``cosynth.procs``)."""
     say = progress or (lambda msg: None)
+    stall_timeout = stall_option(stall_timeout)  # a bad value fails before the work
     own_dir = workdir is None
     base = None
     try:
@@ -220,6 +221,15 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
 def stall_deadline(plan, given: float | None = None) -> float:
     """Seconds without progress that make a blade hung: ``given``, else
     ``$COSYNTH_STALL_TIMEOUT``, else max(STALL_FLOOR, STALL_FACTOR x predicted makespan)."""
+    given = stall_option(given)
+    if given is not None:
+        return given
+    return max(STALL_FLOOR, STALL_FACTOR * float(plan.makespan or 0.0))
+
+
+def stall_option(given: float | None) -> float | None:
+    """The stall timeout asked for (``given``, else ``$COSYNTH_STALL_TIMEOUT``) checked,
+    or None; ArgumentError for a value that is not a positive number of seconds."""
     if given is None and os.environ.get("COSYNTH_STALL_TIMEOUT"):
         text = os.environ["COSYNTH_STALL_TIMEOUT"]
         try:
@@ -231,7 +241,7 @@ def stall_deadline(plan, given: float | None = None) -> float:
             raise ArgumentError(f"a stall timeout of {given:g} s: give a positive number of "
                                 "seconds")
         return float(given)
-    return max(STALL_FLOOR, STALL_FACTOR * float(plan.makespan or 0.0))
+    return None
 
 
 def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list[dict]:

@@ -17,12 +17,14 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 
-from cosynth import cache, procs
+from cosynth import cache, pipeline, procs
 from cosynth.backends.rtl import costs, flow, verilator
 from cosynth.backends.toolchain import compile_program
+from cosynth.errors import ArgumentError
 from cosynth.frontend.rewrite import variant
 from tests.helpers import EXAMPLES, ROOT, example
 
@@ -411,3 +413,18 @@ def test_a_cached_flow_run_is_verified_before_use(tmp_path):
     (run / "top.bin").write_bytes(b"bits")
     (run / "report.json").write_text("[]")
     assert "report.json" in flow._unverified_run(str(run), "k")
+
+
+def test_stall_deadline_from_the_plan_an_option_or_the_environment(monkeypatch):
+    monkeypatch.delenv("COSYNTH_STALL_TIMEOUT", raising=False)
+    plan = types.SimpleNamespace(makespan=0.01)
+    assert pipeline.stall_deadline(plan) == pipeline.STALL_FLOOR
+    plan.makespan = 100.0
+    assert pipeline.stall_deadline(plan) == 100.0 * pipeline.STALL_FACTOR
+    assert pipeline.stall_deadline(plan, 2.5) == 2.5
+    monkeypatch.setenv("COSYNTH_STALL_TIMEOUT", "7")
+    assert pipeline.stall_deadline(plan) == 7.0 and pipeline.stall_deadline(plan, 3) == 3.0
+    for bad in ("soon", "0", "-1", "nan"):
+        monkeypatch.setenv("COSYNTH_STALL_TIMEOUT", bad)
+        with pytest.raises(ArgumentError):
+            pipeline.stall_option(None)
