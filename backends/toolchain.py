@@ -9,9 +9,13 @@ models and test benches), so it sits beside them rather than inside either.
 * ``compile_program`` builds with ``-std=c++17 -O3 -march=native -fopenmp -fwrapv`` and
   caches the binary by a hash of the source, the runtime header, the flags and the
   compiler's version: a second run of the same program does not recompile.
+  The binary is cached with a record of its SHA-256, checked on every use.
 * ``mpirun`` starts the blades (``--oversubscribe`` when there are more blades than
-  cores; as root it sets ``OMPI_ALLOW_RUN_AS_ROOT``), with a timeout; a blade that fails
-  or hangs is reported with its rank and message, and the whole job is stopped.
+  cores; as root it sets ``OMPI_ALLOW_RUN_AS_ROOT``), with a timeout and a stall deadline
+  watched through the blades' heartbeat files; a blade that fails or hangs is reported
+  with its rank and message, and the whole job is stopped.
+* Every compiler and launcher runs through ``cosynth.procs``: in its own session, stopped
+  whole on a timeout, an error or an interrupt.
 """
 
 from __future__ import annotations
@@ -19,14 +23,15 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 
+from cosynth import procs
 from cosynth.cache import cache_dir as root
+from cosynth.cache import digest, discard, notice, read_record, write_record
 from cosynth.errors import Loc, ToolError, bug_hint
 
 __all__ = ["find_tool", "compile_program", "mpirun", "RUNTIME", "FLAGS", "RunResult",
@@ -35,6 +40,7 @@ __all__ = ["find_tool", "compile_program", "mpirun", "RUNTIME", "FLAGS", "RunRes
 # the C++ runtime every generated program includes (-I RUNTIME; part of the cache key)
 RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpp", "runtime")
 FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fwrapv"]
+_FORMAT = 1  # of a compile cache entry's record (entry.json)
 
 
 def cache_dir() -> str:
@@ -60,7 +66,7 @@ def find_tool(name: str) -> str:
 
 def _compiler_version(cxx: str) -> str:
     try:
-        out = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=30)
+        out = procs.run([cxx, "--version"], timeout=30)
         return out.stdout.splitlines()[0] if out.stdout else ""
     except (OSError, subprocess.TimeoutExpired):
         return ""
@@ -74,7 +80,15 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
     ``libraries`` -- e.g. a Verilator model's archives -- and ``ldflags``); returns
     (binary path, whether it came from the cache).  The cache key covers the libraries'
     paths, which name their own content hashes (``backends.rtl.verilator``), and the
-    content of ``headers`` (other headers the source includes)."""
+    content of ``headers`` (other headers the source includes).
+
+    A cache entry ``<cache>/cpp/<key>/`` holds the binary and ``entry.json``, the record
+    written when it was built: its key, name and the SHA-256 of the binary.  An entry is
+    used only when the record names this key and the binary still has that hash; any
+    other entry (garbage, another program's binary, a missing record) is discarded with
+    a one-line notice and rebuilt.  The compiler runs in its own session, stopped whole
+    (``cc1plus`` included) on a timeout or an interrupt, and the temporary
+    ``.build-*`` folder is removed."""
     flags = FLAGS + [f"-D{d}" for d in defines]
     extra = [f"-I{i}" for i in includes]
     links = list(libraries) + list(ldflags)
@@ -90,8 +104,13 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
                                    ).encode()).hexdigest()[:24]
     folder = os.path.join(cache_dir(), key)
     binary = os.path.join(folder, name)
-    if os.path.exists(binary):
-        return binary, True
+    if os.path.isdir(folder):
+        why = _unverified(folder, key, name)
+        if why is None:
+            return binary, True
+        notice(f"the compile cache entry {folder} fails verification ({why}); "
+               "discarded and rebuilt")
+        discard(folder)
     tmp = tempfile.mkdtemp(dir=cache_dir(), prefix=".build-")
     try:
         src = os.path.join(tmp, f"{name}.cpp")
@@ -99,7 +118,11 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
             f.write(source)
         log = os.path.join(tmp, "compile.log")
         cmd = [cxx, *flags, "-I", RUNTIME, *extra, src, "-o", os.path.join(tmp, name), *links]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        try:
+            proc = procs.run(cmd, timeout=600)
+        except subprocess.TimeoutExpired:
+            raise ToolError("the C++ compiler did not finish within 600 s and was stopped",
+                            hint="a machine under heavy load; try again") from None
         with open(log, "w") as f:
             f.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
         if proc.returncode != 0:
@@ -109,14 +132,34 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
             errors = [ln for ln in proc.stderr.splitlines() if "error" in ln][:5]
             raise ToolError("the C++ compiler rejected a generated program: "
                             + " | ".join(errors), hint=bug_hint(f"{keep}/compile.log"))
+        write_record(tmp, {"format": _FORMAT, "key": key, "name": name,
+                           "sha256": digest(os.path.join(tmp, name))})
         try:
             os.replace(tmp, folder)
         except OSError:  # another process finished the same build first
+            if _unverified(folder, key, name) is not None:
+                raise
             shutil.rmtree(tmp, ignore_errors=True)
         return binary, False
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _unverified(folder: str, key: str, name: str) -> str | None:
+    """Why the cache entry ``folder`` cannot be trusted as ``key``'s ``name``, or None."""
+    record = read_record(folder)
+    if record is None:
+        return "no valid entry.json"
+    if record.get("format") != _FORMAT or record.get("key") != key or \
+            record.get("name") != name:
+        return "its record names another program"
+    path = os.path.join(folder, name)
+    if not os.path.isfile(path):
+        return f"{name} is missing"
+    if digest(path) != record.get("sha256"):
+        return f"{name} does not have the SHA-256 recorded when it was built"
+    return None
 
 
 @dataclass
@@ -133,40 +176,59 @@ _LAUNCH_FAILURES = ("PMIx server's listener thread failed to start",
 
 
 def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: float,
-           workdir: str, hostfile: str | None = None) -> RunResult:
+           workdir: str, hostfile: str | None = None, stall: float | None = None
+           ) -> RunResult:
     """Run ``blades`` copies of ``binary`` with ``config``; raises ToolError naming the
-    blade that failed or the timeout."""
+    blade that failed, the blade that stopped making progress, or the timeout.
+
+    mpirun runs in its own session (``cosynth.procs``): on a timeout, a failure, a hung
+    blade or an interrupt the whole session -- prterun and every blade -- is stopped
+    before this returns or raises.  ``stall`` (seconds; None: no check) bounds how long
+    the job may go without any blade advancing its heartbeat (``cosynth_rt.hpp``: one
+    step per finished loop nest or collective, in ``<workdir>/.heartbeat/beat.<rank>``);
+    the blade left behind is named.  A hostfile run is not watched (the heartbeat
+    folder need not be shared with the other machines)."""
     run = find_tool("mpirun")
     cmd = [run, "-np", str(blades)]
     if hostfile:
         cmd += ["--hostfile", hostfile]
+        stall = None
     elif blades > (os.cpu_count() or 1):
         cmd += ["--oversubscribe"]
-    cmd += ["--bind-to", "none", "-x", "OMP_NUM_THREADS", binary, config]
+    beats = os.path.join(workdir, ".heartbeat")
+    cmd += ["--bind-to", "none", "-x", "OMP_NUM_THREADS"]
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(threads)
+    if stall is not None:
+        cmd += ["-x", "COSYNTH_HEARTBEAT"]
+        env["COSYNTH_HEARTBEAT"] = os.path.abspath(beats)
+    cmd += [binary, config]
     env.setdefault("OMPI_MCA_btl", "self,vader,tcp")
     if os.geteuid() == 0:
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
     for attempt in range(3):
+        shutil.rmtree(beats, ignore_errors=True)
+        os.makedirs(beats)
+        watch = _Heartbeats(beats, blades, stall)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        child = procs.Child(cmd, cwd=workdir, env=env)
         try:
-            out, err = proc.communicate(timeout=timeout)
+            out, err = child.communicate(timeout, watch=watch if stall is not None else None)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
+            behind = watch.behind()
             raise ToolError(f"the blades did not finish within {timeout:g} s and were "
-                            "stopped", hint="a kernel that never converges, or raise "
+                            "stopped" + (f"; {behind}" if behind else ""),
+                            hint="a kernel that never converges, or raise "
                             "--timeout") from None
+        finally:
+            shutil.rmtree(beats, ignore_errors=True)
         dt = time.perf_counter() - t0
         # Open MPI's launcher failing to start (no blade ran) is retried, not reported
-        if proc.returncode == 0 or not any(s in err for s in _LAUNCH_FAILURES):
+        if child.returncode == 0 or not any(s in err for s in _LAUNCH_FAILURES):
             break
         time.sleep(0.5 * (attempt + 1))
-    if proc.returncode != 0:
+    if child.returncode != 0:
         # the blades' stderr arrives interleaved through mpirun; keep printable text only
         clean = "".join(c for c in err if c.isprintable() or c in "\n\t")
         lines = [ln for ln in clean.splitlines() if ": error: blade " in ln]
@@ -179,6 +241,87 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
             raise ToolError(msg + " (the other blades were stopped)", loc=loc,
                             hint="the kernel failed while running on the blades")
         tail = " | ".join(err.strip().splitlines()[-4:])
-        raise ToolError(f"a blade exited with status {proc.returncode}: {tail}",
+        raise ToolError(f"a blade exited with status {child.returncode}: {tail}",
                         hint="mpirun stopped the other blades; no result is kept")
-    return RunResult(proc.returncode, dt, out, err)
+    return RunResult(child.returncode, dt, out, err)
+
+
+class _Heartbeats:
+    """Watches the blades' heartbeat files while mpirun runs (a ``Child.communicate``
+    watcher): progress is any change of any blade's step; ``stall`` seconds without one
+    raise ToolError naming the blade(s) left behind."""
+
+    def __init__(self, folder: str, blades: int, stall: float | None):
+        self.folder, self.blades, self.stall = folder, blades, stall
+        self.seen: dict[int, tuple[int, int]] = {}
+        self.since = time.monotonic()
+
+    def read(self) -> dict[int, tuple[int, int]]:
+        """rank -> (step, pid) of every blade that has beaten at least once."""
+        out = {}
+        for rank in range(self.blades):
+            try:
+                with open(os.path.join(self.folder, f"beat.{rank}")) as f:
+                    step, pid = f.read(64).split()[:2]
+                out[rank] = (int(step), int(pid))
+            except (OSError, ValueError):
+                continue
+        return out
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        beats = self.read()
+        if beats != self.seen:
+            self.seen, self.since = beats, now
+            return
+        if now - self.since > self.stall:
+            ranks, why = self._laggards(beats)
+            who = (f"blade {ranks[0]}" if len(ranks) == 1 else
+                   "blades " + ", ".join(map(str, ranks)))
+            raise ToolError(f"{who} stopped making progress: no blade advanced for "
+                            f"{self.stall:g} s ({why}); every blade was stopped",
+                            hint="a hung blade (suspended, in an endless loop or "
+                                 "deadlocked); if a superstep legitimately takes longer, "
+                                 "raise --stall-timeout (or COSYNTH_STALL_TIMEOUT)")
+
+    def behind(self) -> str:
+        """Which blade was furthest behind when the job was stopped (for messages)."""
+        beats = self.read()
+        if not beats:
+            return ""
+        ranks, why = self._laggards(beats)
+        if len(ranks) == self.blades and self.blades > 1:
+            return ""
+        who = f"blade {ranks[0]}" if len(ranks) == 1 else "blades " + ", ".join(
+            map(str, ranks))
+        return f"{who} behind the others ({why})"
+
+    def _laggards(self, beats: dict[int, tuple[int, int]]) -> tuple[list[int], str]:
+        steps = {r: beats[r][0] if r in beats else -1 for r in range(self.blades)}
+        low = min(steps.values())
+        ranks = [r for r, s in steps.items() if s == low]
+        ahead = max(steps.values())
+        if low == ahead:  # all at the same step: a suspended process is the one
+            stopped = [r for r in ranks if r in beats and _suspended(beats[r][1])]
+            if stopped:
+                return stopped, "its process is suspended" if len(stopped) == 1 else \
+                    "their processes are suspended"
+            where = "before its first step" if low < 0 else f"at step {low}"
+            return ranks, f"all blades are {where}"
+        n = len(ranks)
+        if low < 0:
+            state = "has not reached its first step" if n == 1 else \
+                "have not reached their first step"
+        else:
+            state = f"{'is' if n == 1 else 'are'} at step {low}"
+        return ranks, f"{'it' if n == 1 else 'they'} {state} while the others reached " \
+            f"step {ahead}"
+
+
+def _suspended(pid: int) -> bool:
+    """Whether process ``pid`` is stopped by a signal (state T; Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] in (b"T", b"t")
+    except (OSError, IndexError):
+        return False

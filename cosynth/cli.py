@@ -4,9 +4,10 @@ Every user mistake ends as one paragraph on stderr (file:line: what is wrong, an
 and exit status 2 (an output that cannot be written is one: the message names the path
 and, for a finished result, where it was saved instead); a result that disagrees with its
 reference ends with status 3; a tool or blade that failed (the compiler, mpirun,
-Verilator, yosys/nextpnr, a crashed or hung blade: ``ToolError``) with status 4; an
-interrupt (Ctrl-C, SIGTERM) with 130 or 143, after cleaning up.  Every ``-o`` path is
-checked before the work starts; directory outputs follow ``cosynth.outputs``' marker rule.
+Verilator, yosys/nextpnr, a crashed or hung blade: ``ToolError``) with status 4.  SIGINT
+(Ctrl-C) and SIGTERM stop every child process (``cosynth.procs``), remove the temporary
+folders and end with one line and status 130 or 143.  Every ``-o`` path is checked before
+the work starts; directory outputs follow ``cosynth.outputs``' marker rule.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from cosynth.frontend.rewrite import VARIANTS, Policy, variant
 from cosynth.frontend.rewrite.explain import format_report, report_data
 from cosynth.planner import load_manifest, load_plan, make_plan
 
-from . import report
+from . import procs, report
 from .calibrate import DEFAULT_GRAPHS
 from .calibrate import calibrate as do_calibrate
 from .check import compare_results
-from .errors import ArgumentError, CosynthError, MismatchError, OutputError, Terminated, ToolError
+from .errors import ArgumentError, CosynthError, MismatchError, OutputError, ToolError
 from .graphio import parse_graph_spec
 from .ir.interp import interpret as run_ir
 from .ir.printer import print_kernel
@@ -56,14 +57,24 @@ _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.
 
 
 def main(argv=None) -> None:
-    """Run the CLI and exit with its documented status (see the module docstring)."""
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    previous = procs.install_signal_handlers()
+    try:
+        _main(argv)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(argv) -> None:
     try:
         cli.main(args=argv, prog_name="cosynth", standalone_mode=False)
+    except (KeyboardInterrupt, procs.Interrupted) as exc:
+        _interrupted(exc)
     except click.exceptions.Abort as exc:
-        term = isinstance(exc.__cause__, Terminated)
-        click.echo("terminated" if term else "aborted", err=True)
-        sys.exit(EXIT_TERMINATED if term else EXIT_INTERRUPT)
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click's Ctrl-C
+            _interrupted(exc.__context__)
+        click.echo("aborted", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -83,14 +94,19 @@ def main(argv=None) -> None:
         click.echo(OutputError(f"{exc.strerror or exc}{where}", hint=io_hint(exc)).format(),
                    err=True)
         sys.exit(EXIT_USER)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     sys.exit(0)
 
 
-def _terminated(signum, frame) -> None:
-    """SIGTERM: unwind like Ctrl-C (temporary files and directories are removed)."""
-    raise Terminated()
+def _interrupted(exc: BaseException) -> None:
+    """Stop what is still running, say so in one line, exit 128 + the signal number.
+    The temporaries are gone by now: the exception ran every ``finally`` on its way."""
+    procs.stop_all()
+    status = procs.exit_status(exc)
+    what = "terminated (SIGTERM)" if status == 128 + signal.SIGTERM else "interrupted (SIGINT)"
+    print(f"cosynth: {what}; child processes stopped and temporary files removed",
+          file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    sys.exit(status)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -289,13 +305,17 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
               help="Save the gathered result (.npy for one array, .npz for several).")
 @click.option("--timeout", type=float, default=600.0, show_default=True,
               help="Seconds before hung blades are stopped.")
+@click.option("--stall-timeout", type=float, metavar="SECONDS",
+              help="Seconds without progress after which a hung blade is named and the "
+                   "job stopped (default: $COSYNTH_STALL_TIMEOUT, else from the plan's "
+                   "prediction, at least 30).")
 @click.option("--keep", type=click.Path(file_okay=False),
               help="Keep the build and run directory here.")
 @click.option("--fpga/--no-fpga", default=None,
               help="Force the kernel's edge loops onto the blades' FPGAs (simulated with "
                    "Verilator), or keep them on the CPUs (default: the planner decides).")
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-             time_limit, output, timeout, keep, fpga):
+             time_limit, output, timeout, stall_timeout, keep, fpga):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
     k = resolve_kernel(spec)
@@ -308,7 +328,8 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
     click.echo(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
     sim = do_simulate(k, man, g, parse_cli_args(k.ir, args, g), blades=blades, solver=solver,
                       time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
-                      workdir=keep, progress=_progress, fpga=fpga)
+                      workdir=keep, progress=_progress, fpga=fpga,
+                      stall_timeout=stall_timeout)
     _echo(report.simulation(sim))
     if output:
         save_results(output, sim.names, sim.results)

@@ -25,7 +25,6 @@ __all__ = [
     "MismatchError",
     "ToolError",
     "OutputError",
-    "Terminated",
     "bug_hint",
     "BUG_REPORT",
 ]
@@ -116,10 +115,6 @@ class OutputError(CosynthError):
     """An output cannot be written where the user asked (a missing or read-only folder, a
     full disk, a directory cosynth did not make in the way); the message names the path
     and, when a finished result was saved elsewhere, where."""
-
-
-class Terminated(KeyboardInterrupt):
-    """The process received SIGTERM (the CLI exits with status 143 after cleaning up)."""
 
 
 def bug_hint(log: str | None = None) -> str:

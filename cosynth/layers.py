@@ -37,7 +37,8 @@ MODULES = {
     "cosynth.generators": "core",
     "cosynth.graphio": "core",
     "cosynth.lang": "core",  # @cs.kernel; tracing reaches it through a hook (lang.set_tracer)
-    "cosynth.cache": "core",
+    "cosynth.cache": "core",  # cache folders, entry records, signatures
+    "cosynth.procs": "core",  # child processes: sessions, stopping, SIGTERM as an exception
     "cosynth.resources": "core",
     "cosynth.outputs": "core",  # atomic files, directory outputs under the marker rule
     "cosynth.check": "core",  # compares two executions' results (RTL co-simulation, driver)

@@ -45,7 +45,15 @@ from .lang import bind_args
 from .nxref import NoReference
 from .outputs import check_dir, os_error
 
-__all__ = ["build", "build_from_plan", "simulate", "SimResult"]
+__all__ = ["build", "build_from_plan", "simulate", "SimResult", "stall_deadline",
+           "stall_option", "STALL_FLOOR", "STALL_FACTOR"]
+
+#: A blade is hung when no blade advances (finishes a loop nest or enters a collective)
+#: for max(STALL_FLOOR, STALL_FACTOR x the plan's predicted makespan) seconds: no single
+#: superstep takes longer than the whole predicted run, and the factor covers an
+#: uncalibrated manifest, a loaded machine and FPGA units simulated by Verilator.
+STALL_FLOOR = 30.0
+STALL_FACTOR = 20.0
 
 
 @dataclass
@@ -161,19 +169,27 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
              time_limit: float = 10.0, timeout: float = 600.0, graph_name: str = "",
              variant: str | None = None, workdir: str | None = None, progress=None,
              check: bool = True, threads: int | None = None,
-             fpga: bool | None = None) -> SimResult:
-    """Plan, build, compile and run the kernel on local blades; check the result."""
+             fpga: bool | None = None, stall_timeout: float | None = None) -> SimResult:
+    """Plan, build, compile and run the kernel on local blades; check the result.
+
+    ``timeout`` bounds the whole run; ``stall_timeout`` (default: ``stall_deadline``) the
+    time without progress after which the blade left behind is named and every blade
+    stopped.  The temporary ``cosynth-sim-*`` folder (when ``workdir`` is None) is removed
+    however this ends, an interrupt included, after every child process has been
+    stopped (``cosynth.procs``)."""
     say = progress or (lambda msg: None)
+    stall_timeout = stall_option(stall_timeout)  # a bad value fails before the work
     own_dir = workdir is None
-    if own_dir:
-        base = tempfile.mkdtemp(prefix="cosynth-sim-")
-    else:
-        base = workdir
-        try:
-            os.makedirs(base, exist_ok=True)
-        except OSError as exc:
-            raise os_error(exc, base, "work directory") from None
+    base = None
     try:
+        if own_dir:
+            base = tempfile.mkdtemp(prefix="cosynth-sim-")
+        else:
+            base = workdir
+            try:
+                os.makedirs(base, exist_ok=True)
+            except OSError as exc:
+                raise os_error(exc, base, "work directory") from None
         t0 = time.perf_counter()
         plan, bundle = build(kfn, man, graph, args, os.path.join(base, "build"), blades=blades,
                              solver=solver, time_limit=time_limit, graph_name=graph_name,
@@ -200,7 +216,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         nthreads = threads or max(1, (os.cpu_count() or 1) // P)
         say(f"running {P} blade(s) with mpirun, {nthreads} OpenMP thread(s) each")
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
-                     timeout=timeout, workdir=bundle.path)
+                     timeout=timeout, workdir=bundle.path,
+                     stall=stall_deadline(plan, stall_timeout))
         results = gather(bundle, graph)
         stats = read_stats(bundle)
         names = _names(kfn.ir)
@@ -214,8 +231,34 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
             _check(kfn, graph, args, sim)
         return sim
     finally:
-        if own_dir:
+        if own_dir and base is not None:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def stall_deadline(plan, given: float | None = None) -> float:
+    """Seconds without progress that make a blade hung: ``given``, else
+    ``$COSYNTH_STALL_TIMEOUT``, else max(STALL_FLOOR, STALL_FACTOR x predicted makespan)."""
+    given = stall_option(given)
+    if given is not None:
+        return given
+    return max(STALL_FLOOR, STALL_FACTOR * float(plan.makespan or 0.0))
+
+
+def stall_option(given: float | None) -> float | None:
+    """The stall timeout asked for (``given``, else ``$COSYNTH_STALL_TIMEOUT``) checked,
+    or None; ArgumentError for a value that is not a positive number of seconds."""
+    if given is None and os.environ.get("COSYNTH_STALL_TIMEOUT"):
+        text = os.environ["COSYNTH_STALL_TIMEOUT"]
+        try:
+            given = float(text)
+        except ValueError:
+            raise ArgumentError(f"COSYNTH_STALL_TIMEOUT={text}: expected seconds") from None
+    if given is not None:
+        if not given > 0:
+            raise ArgumentError(f"a stall timeout of {given:g} s: give a positive number of "
+                                "seconds")
+        return float(given)
+    return None
 
 
 def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list[dict]:

@@ -13,13 +13,11 @@ planner then keeps its defaults, and says so).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 
-from cosynth.cache import cache_dir
+from cosynth.cache import cache_dir, load_table, notice, write_table
 from cosynth.frontend.rewrite.core import get
 from cosynth.ir.printer import print_stmts
 
@@ -53,28 +51,46 @@ def _norm(part: str) -> str:
             "LFE5U-85F": "ECP5-85F"}.get(p, p)
 
 
-def _load() -> dict:
-    try:
-        with open(table_path()) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
+#: what an entry of the table must hold (name -> accepted types) to be used
+_FIELDS = {"kernel": (str,), "variant": (str,), "family": (str,), "part": (str,),
+           "depth": (int, type(None)), "luts": (int,), "ffs": (int,), "dsp": (int,),
+           "bram": (int,), "fmax_mhz": (int, float, type(None)), "when": (str,)}
+_WARNED: set[str] = set()  # tables already reported in this process
+
+
+def _valid(entry: object) -> bool:
+    return isinstance(entry, dict) and all(
+        isinstance(entry.get(k), t) and not isinstance(entry.get(k), bool)
+        for k, t in _FIELDS.items())
+
+
+def _load(quiet: bool = False) -> dict:
+    """The table's well-formed entries; a file that is not a JSON object, and entries of
+    the wrong shape, are ignored with one notice per file and process."""
+    path = table_path()
+    quiet = quiet or path in _WARNED
+    table = load_table(path, "the FPGA cost table", quiet=quiet)
+    good = {k: v for k, v in table.items() if _valid(v)}
+    bad = len(table) - len(good)
+    if bad and not quiet:
+        notice(f"{bad} entr{'y' if bad == 1 else 'ies'} of the FPGA cost table {path} "
+               "of the wrong shape ignored")
+    if not quiet and os.path.exists(path):
+        _WARNED.add(path)
+    return good
 
 
 def record(spec, family: str, part: str, report: dict) -> None:
-    """Keep one flow's figures (the last run of a unit on a part wins)."""
-    table = _load()
+    """Keep one flow's figures (the last run of a unit on a part wins; entries of the
+    wrong shape are dropped)."""
+    table = _load(quiet=True)
     table[f"{unit_signature(spec)}:{_norm(part)}"] = {
         "kernel": spec.kernel.name, "variant": spec.variant, "family": family,
         "part": _norm(part), "depth": report.get("depth"), "luts": report["luts"],
         "ffs": report["ffs"], "dsp": report["dsp"], "bram": report["bram"],
         "fmax_mhz": report["fmax_mhz"], "when": time.strftime("%Y-%m-%d %H:%M"),
     }
-    path = table_path()
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(table, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_table(table_path(), table, indent=2, sort_keys=True)
 
 
 def lookup(spec, part: str) -> dict | None:

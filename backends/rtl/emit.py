@@ -26,9 +26,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 
+from cosynth import procs
 from cosynth.backends.toolchain import compile_program
 from cosynth.check import compare_results
 from cosynth.errors import CosynthError, MismatchError, ToolError, bug_hint
@@ -179,8 +179,7 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
                  *(c[2:] for c in model.cflags if c.startswith("-D"))),
         includes=tuple(model.include_dirs), libraries=tuple(model.libraries),
         ldflags=tuple(model.ldflags))
-    proc = subprocess.run([binary, trace], capture_output=True, text=True, timeout=3600,
-                          cwd=folder)
+    proc = procs.run([binary, trace], timeout=3600, cwd=folder)
     if proc.returncode != 0:
         raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
                             "Amaranth simulation: " + (proc.stderr.strip() or

@@ -49,6 +49,11 @@ Files and caching
     ``out_dir`` is the caller's folder (``cosynth bitstream`` passes the staging directory
     of its ``cosynth.outputs.OutputDir``, and as ``shown`` the path the user will see, which
     the report's paths and the error messages name).
+
+    The cached run's ``entry.json`` records its key and the SHA-256 of every file, checked
+    before each use: an entry that fails is discarded with a one-line notice and the flow
+    runs again.  Each tool runs through ``cosynth.procs``, stopped whole on its time limit
+    or an interrupt.
 """
 
 from __future__ import annotations
@@ -59,7 +64,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -68,13 +72,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
+from cosynth import procs
 from cosynth.cache import cache_dir as root
+from cosynth.cache import discard, folder_digests, notice, read_record, unverified, write_record
 from cosynth.errors import ArgumentError, ToolError
 
 __all__ = ["FAMILIES", "Family", "Device", "FlowReport", "run_flow", "find_tool",
            "cache_dir", "TIMEOUT"]
 
 TIMEOUT = 1800.0  # seconds per tool run
+_FORMAT = 1  # of a cached run's record (entry.json)
 
 # tool -> PyPI package that provides its YoWASP build
 PACKAGES = {
@@ -237,9 +244,14 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     shown = os.path.abspath(shown) if shown else out_dir
     os.makedirs(out_dir, exist_ok=True)
     cached = os.path.join(cache_dir(), key)
-    if os.path.isfile(os.path.join(cached, "report.json")):
-        say(f"{fam.name} flow: cached result ({cached})")
-        return _deliver(cached, out_dir, files, cached=True, shown=shown)
+    if os.path.isdir(cached):
+        why = _unverified_run(cached, key)
+        if why is None:
+            say(f"{fam.name} flow: cached result ({cached})")
+            return _deliver(cached, out_dir, files, cached=True, shown=shown)
+        notice(f"the tool-flow cache entry {cached} fails verification ({why}); "
+               "discarded and run again")
+        discard(cached)
 
     build = tempfile.mkdtemp(dir=cache_dir(), prefix=".build-")
     try:
@@ -257,6 +269,7 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
         report = _report(fam, dev, top, target, build, files, seconds)
         _write(os.path.join(build, "report.json"), json.dumps(report.as_dict(), indent=2))
         result = _deliver(build, out_dir, files, cached=False, shown=shown)
+        write_record(build, {"format": _FORMAT, "key": key, "files": folder_digests(build)})
         try:
             os.replace(build, cached)
         except OSError:  # another process finished the same run first
@@ -347,25 +360,38 @@ def _announce(path: str, say: Callable[[str], None]) -> None:
             f"(yosys: a minute or two) compiling its WebAssembly on first use; not hung")
 
 
+def _unverified_run(folder: str, key: str) -> str | None:
+    """Why the cached run ``folder`` cannot be delivered as ``key``'s, or None."""
+    record = read_record(folder)
+    if record is None:
+        return "no valid record"
+    if record.get("format") != _FORMAT or record.get("key") != key:
+        return "its record names another run"
+    why = unverified(folder, record.get("files"))
+    if why is not None:
+        return why
+    try:
+        with open(os.path.join(folder, "report.json")) as f:
+            data = json.load(f)
+        FlowReport(**data)
+    except (OSError, ValueError, TypeError):
+        return "report.json has the wrong shape"
+    return None
+
+
 def _run(step: str, cmd: list[str], build: str, out_dir: str, files: dict[str, str],
          limit: float, shown: str) -> float:
+    """Run one tool in its own session (``cosynth.procs``): stopped whole on the time
+    limit or an interrupt; returns its seconds, raises ToolError on failure."""
     log = os.path.join(build, f"{step}.log")
     t0 = time.perf_counter()
     with open(log, "w") as f:
         f.write(" ".join(cmd) + "\n\n")
         f.flush()
-        proc = subprocess.Popen(cmd, cwd=build, stdin=subprocess.DEVNULL, stdout=f,
-                                stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            code = proc.wait(timeout=limit)
-        except BaseException as exc:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-            if not isinstance(exc, subprocess.TimeoutExpired):
-                raise
+            code = procs.run(cmd, cwd=build, stdout=f, stderr=subprocess.STDOUT,
+                             timeout=limit).returncode
+        except subprocess.TimeoutExpired:
             code = None
     dt = time.perf_counter() - t0
     if code == 0:

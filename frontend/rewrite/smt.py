@@ -26,14 +26,13 @@ import math
 import os
 import random
 import struct
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 import z3
 
 from cosynth import ops
-from cosynth.cache import cache_root
+from cosynth.cache import cache_root, load_table, notice, sign, signed, write_table
 from cosynth.dtypes import DType, promote
 from cosynth.ir.nodes import Bin, Cast, Const, Expr, Select, Un
 from cosynth.ir.visit import Visitor
@@ -225,6 +224,41 @@ def _disk_path() -> str:
     return os.path.join(cache_root(), "proofs.json")
 
 
+# An entry of proofs.json: key -> {"status", "cex", "z3", "sig"}, where the key hashes
+# the z3 version and the canonical formula text (``_key``) and "sig" is this
+# installation's HMAC (``cosynth.cache.sign``) of the rest.  Only a signed entry is
+# believed; any other (tampered, copied from elsewhere, malformed, older format) is
+# discarded: the law is proved again by Z3, and a disagreement is reported.
+_UNTRUSTED: dict[str, object] = {}
+
+
+def _signature_text(key: str, status: str, cex) -> str:
+    return json.dumps([key, status, cex, z3.get_version_string()], sort_keys=True)
+
+
+def _entry(key: str, outcome: tuple) -> dict:
+    status, cex = outcome
+    return {"status": status, "cex": cex, "z3": z3.get_version_string(),
+            "sig": sign(_signature_text(key, status, cex))}
+
+
+def _trusted(key: object, entry: object) -> tuple | None:
+    """``(status, cex)`` of a well-formed entry signed by this installation, else None."""
+    if not isinstance(key, str) or not isinstance(entry, dict):
+        return None
+    status, cex = entry.get("status"), entry.get("cex")
+    if status not in ("proved", "refuted") or entry.get("z3") != z3.get_version_string():
+        return None
+    if cex is not None and not (isinstance(cex, dict) and
+                                all(isinstance(k, str) for k in cex)):
+        return None
+    try:
+        text = _signature_text(key, status, cex)
+    except (TypeError, ValueError):
+        return None
+    return (status, cex) if signed(text, entry.get("sig")) else None
+
+
 def _remembered(key: str | None):
     global _DISK
     if key is None:
@@ -232,39 +266,46 @@ def _remembered(key: str | None):
     if key in _MEMORY:
         return _MEMORY[key]
     if _DISK is None:
-        try:
-            with open(_disk_path()) as f:
-                _DISK = json.load(f)
-        except (OSError, ValueError):
-            _DISK = {}
+        path = _disk_path()
+        _DISK = {}
+        table = load_table(path, "the proof cache")
+        for k, entry in table.items():
+            got = _trusted(k, entry)
+            if got is None:
+                _UNTRUSTED[k] = entry
+            else:
+                _DISK[k] = got
+        if _UNTRUSTED:
+            notice(f"{len(_UNTRUSTED)} entr{'y' if len(_UNTRUSTED) == 1 else 'ies'} of "
+                   f"{path} not signed by this installation (or malformed) discarded; "
+                   "their laws are proved again by Z3")
     got = _DISK.get(key)
     if got is not None:
-        _MEMORY[key] = (got[0], got[1])
-        return _MEMORY[key]
+        _MEMORY[key] = got
+        return got
     return None
 
 
 def _remember(key: str | None, outcome: tuple) -> None:
-    """Keep an outcome in memory and on disk (merged with what other processes wrote;
-    a failure to write only loses the speed-up)."""
+    """Keep an outcome in memory and on disk, signed (merged with the signed entries
+    other processes wrote; a failure to write only loses the speed-up)."""
     if key is None:
         return
     _MEMORY[key] = outcome
+    claimed = _UNTRUSTED.pop(key, None)
+    if isinstance(claimed, dict) and claimed.get("status") in ("proved", "refuted") and \
+            claimed["status"] != outcome[0]:
+        notice(f"the proof cache claimed a law {claimed['status']} that Z3 finds "
+               f"{outcome[0]}; the entry was replaced")
     path = _disk_path()
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            with open(path) as f:
-                table = json.load(f)
-        except (OSError, ValueError):
-            table = {}
-        table[key] = [outcome[0], outcome[1]]
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(table, f)
-        os.replace(tmp, path)
+        table = {k: v for k, v in load_table(path, "the proof cache", quiet=True).items()
+                 if _trusted(k, v) is not None}
+        table[key] = _entry(key, outcome)
+        write_table(path, table)
         if _DISK is not None:
-            _DISK[key] = [outcome[0], outcome[1]]
+            _DISK[key] = outcome
     except OSError:
         pass
 

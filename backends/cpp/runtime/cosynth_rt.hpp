@@ -8,7 +8,9 @@
 #pragma once
 
 #include <mpi.h>
+#include <fcntl.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -44,6 +46,35 @@ inline int64_t check(int64_t i, int64_t size, int line, const char* what) {
                    std::to_string(size) + " entries)");
   }
   return i;
+}
+
+// ------------------------------------------------------------------ heartbeat
+// When $COSYNTH_HEARTBEAT names a folder (cosynth's mpirun sets it), each blade keeps the
+// file <folder>/beat.<rank> holding one line "<step> <pid>", rewritten in place each time
+// the blade finishes a loop nest or enters a collective.  `step` counts those events, so
+// a blade that stops making progress (suspended, or spinning in a loop) keeps its number
+// while the others advance to the collective where they wait for it: the driver
+// (backends/toolchain.py) names the blade whose step stays lowest.  Outside a parallel
+// region only (nest ends and collectives are), so one thread writes.
+struct Heartbeat {
+  int fd = -1;  // -1: not opened yet, -2: disabled
+  int64_t step = 0;
+};
+inline Heartbeat g_beat;
+
+inline void heartbeat() {
+  if (g_beat.fd == -2 || omp_in_parallel()) return;
+  if (g_beat.fd == -1) {
+    const char* dir = std::getenv("COSYNTH_HEARTBEAT");
+    if (!dir || !*dir) { g_beat.fd = -2; return; }
+    std::string path = std::string(dir) + "/beat." + std::to_string(g_rank);
+    g_beat.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (g_beat.fd < 0) { g_beat.fd = -2; return; }
+  }
+  char line[64];
+  int len = std::snprintf(line, sizeof line, "%20lld %11d\n", (long long)++g_beat.step,
+                          (int)::getpid());
+  if (::pwrite(g_beat.fd, line, (size_t)len, 0) != len) g_beat.fd = -2;
 }
 
 // ------------------------------------------------------------------ IR arithmetic
@@ -322,6 +353,7 @@ inline std::map<int, NestStat> g_nests;
 
 inline void nest_done(int line, int64_t edges, int64_t nodes, double seconds,
                       uint64_t cycles = 0, bool fpga = false) {
+  heartbeat();
   NestStat& s = g_nests[line];
   s.runs += 1;
   s.edges += edges;
@@ -358,6 +390,7 @@ template <class T> struct Outbox {
 // exchange: send every touched remote entry to its owner, apply it there with `red`
 template <class T, class Red>
 inline bool exchange(std::vector<T>& table, Outbox<T>& box, const Shards& sh, Red red) {
+  heartbeat();
   double t0 = now();
   int P = sh.size;
   std::vector<int> scount(P, 0), rcount(P, 0), sdisp(P, 0), rdisp(P, 0);
@@ -396,6 +429,7 @@ inline bool exchange(std::vector<T>& table, Outbox<T>& box, const Shards& sh, Re
 template <class T>
 inline void refresh(std::vector<T>& table, const std::vector<int64_t>& lo,
                     const std::vector<int64_t>& hi, int rank) {
+  heartbeat();
   double t0 = now();
   int P = (int)lo.size();
   if (P > 1) {
@@ -411,6 +445,7 @@ inline void refresh(std::vector<T>& table, const std::vector<int64_t>& lo,
 }
 
 template <class T> inline T allreduce(T v, MPI_Op op) {
+  heartbeat();
   double t0 = now();
   T out;
   MPI_Allreduce(&v, &out, 1, mpi_type<T>(), op, MPI_COMM_WORLD);
