@@ -493,7 +493,8 @@ def demo(spec, graph_spec, seed, args, manifest_path):
                     names=names)
 
     man = load_manifest(manifest_path)
-    click.echo(f"[5/6] plan, build and run on manifest {man.name} ({man.blades} blades): "
+    click.echo(f"[5/6] plan, build and run on manifest {man.name} "
+               f"({man.blades} blade{'s' * (man.blades != 1)}): "
                "C++ with OpenMP inside each blade, MPI between blades")
     sim = do_simulate(k, man, g, cli_args, blades=man.blades, graph_name=graph_spec,
                       progress=lambda msg: click.echo(f"      .. {msg}"))
@@ -533,6 +534,9 @@ def parse_cli_args(k, items, g) -> dict:
             have = ", ".join(params) or "none"
             raise ArgumentError(f"kernel '{k.name}' has no parameter '{name}' "
                                 f"(its parameters: {have})")
+        if name in out:
+            raise ArgumentError(f"--arg {name} is given twice",
+                                hint=f"give each parameter once: keep one --arg {name}=...")
         out[name] = _parse_value(p, text.strip())
     return out
 

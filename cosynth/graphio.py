@@ -9,6 +9,12 @@ Formats:
   ``general`` is a directed graph, ``symmetric`` an undirected one), 1-based.
 
 Every failure names the file, the line and what was expected there.
+
+Vertex ids are array indices: a file whose largest id is far beyond what its edges need
+(``0 1`` and ``1000000000 2``: a billion vertices, all but four isolated) is refused
+before anything is allocated, naming the line of that id.  ``compact_ids=True`` (the
+graph spec ``compact:PATH``) reads such a file anyway: the ids that occur are renumbered
+``0 .. k-1`` in increasing order, and ``Graph.labels[i]`` is the file's id of vertex ``i``.
 """
 
 from __future__ import annotations
@@ -26,17 +32,26 @@ from .graph import Graph
 __all__ = ["load_graph", "parse_graph_spec", "GRAPH_SPEC_HELP"]
 
 GRAPH_SPEC_HELP = ("a graph spec is kron:SCALE[:EDGE_FACTOR], uniform:N:M, or the path of a "
-                   ".el, .wel, .txt (SNAP) or .mtx file")
+                   ".el, .wel, .txt (SNAP) or .mtx file (compact:PATH renumbers its vertex "
+                   "ids densely)")
 
 _MAX_VERTICES = 1 << 31
+# A file may name up to max(_SPARSE_FLOOR, _SPARSE_RATIO * edges) vertices without asking
+# for compaction: isolated vertices are legitimate, but not a billion of them for two edges.
+_SPARSE_FLOOR = 1 << 20
+_SPARSE_RATIO = 16
+_COMPACT = "compact:"
 _EDGE_LIST_COLUMNS = {".el": (2,), ".wel": (3,), ".txt": (2, 3), ".edges": (2, 3),
                       ".tsv": (2, 3), ".snap": (2, 3)}
 
 
-def load_graph(path: str | os.PathLike, directed: bool = True) -> Graph:
+def load_graph(path: str | os.PathLike, directed: bool = True,
+               compact_ids: bool = False) -> Graph:
     """Read a graph file; ``directed=False`` stores each edge in both directions.
 
-    A symmetric Matrix Market file is undirected whatever ``directed`` says.
+    A symmetric Matrix Market file is undirected whatever ``directed`` says.  A file whose
+    vertex ids need far more vertices than its edges justify is refused unless
+    ``compact_ids``, which renumbers the ids that occur densely (``labels`` keeps them).
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
@@ -45,12 +60,15 @@ def load_graph(path: str | os.PathLike, directed: bool = True) -> Graph:
                          hint="use .el, .wel, .txt (SNAP) or .mtx; " + GRAPH_SPEC_HELP)
     text = _read_text(path)
     if ext == ".mtx":
-        return _parse_mtx(path, text, directed)
-    return _parse_edge_list(path, text, _EDGE_LIST_COLUMNS[ext], directed)
+        return _parse_mtx(path, text, directed, compact_ids)
+    return _parse_edge_list(path, text, _EDGE_LIST_COLUMNS[ext], directed, compact_ids)
 
 
 def parse_graph_spec(spec: str, *, seed: int = 0, directed: bool = True) -> Graph:
-    """Build the graph a CLI spec names: ``kron:SCALE[:EF]``, ``uniform:N:M`` or a path."""
+    """Build the graph a CLI spec names: ``kron:SCALE[:EF]``, ``uniform:N:M``, a path, or
+    ``compact:PATH`` (the file with its vertex ids renumbered densely)."""
+    if spec.startswith(_COMPACT) and not os.path.exists(spec):
+        return load_graph(spec[len(_COMPACT):], directed=directed, compact_ids=True)
     if spec.startswith("kron:") or spec.startswith("uniform:"):
         kind, _, rest = spec.partition(":")
         parts = rest.split(":")
@@ -94,23 +112,27 @@ def _read_text(path: str) -> str:
                          hint="graph files are plain-text edge lists or Matrix Market") from None
 
 
-def _parse_edge_list(path: str, text: str, columns: tuple[int, ...], directed: bool) -> Graph:
+def _parse_edge_list(path: str, text: str, columns: tuple[int, ...], directed: bool,
+                     compact_ids: bool) -> Graph:
     rows, width, linenos = _parse_rows(path, text.splitlines(), 0, columns, "#")
     if rows.shape[0] == 0:
         raise GraphError("contains no edges", path=path,
                          hint="an edge list has one 'src dst' line per edge")
     weight = rows[:, 2] if width == 3 else None
     src, dst = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
+    if compact_ids:
+        return _compacted(src, dst, weight, directed)
     top = int(max(src.max(), dst.max()))
     if top >= _MAX_VERTICES:
         k = int(np.flatnonzero(np.maximum(src, dst) == top)[0])
         raise GraphError(f"vertex id {top} implies more than {_MAX_VERTICES} vertices",
-                         path=path, line=int(linenos[k]),
-                         hint="renumber the vertices densely from 0")
+                         path=path, line=int(linenos[k]), hint=_COMPACT_HINT)
+    k = int(np.flatnonzero(np.maximum(src, dst) == top)[0])
+    _check_sparse(path, int(linenos[k]), f"vertex id {top}", top + 1, src.size)
     return Graph.from_edges(src, dst, weight, directed=directed)
 
 
-def _parse_mtx(path: str, text: str, directed: bool) -> Graph:
+def _parse_mtx(path: str, text: str, directed: bool, compact_ids: bool) -> Graph:
     lines = text.splitlines()
     if not lines or not lines[0].lower().startswith("%%matrixmarket"):
         raise GraphError("is not a Matrix Market file: the first line must be "
@@ -160,8 +182,36 @@ def _parse_mtx(path: str, text: str, directed: bool) -> Graph:
                          path=path, line=int(linenos[k]))
     weight = rows[:, 2] if ncol == 3 else None
     undirected = symmetry == "symmetric"
+    if compact_ids:
+        return _compacted(src, dst, weight, directed and not undirected)
+    _check_sparse(path, i + 1, f"the size line's {nr}x{nr} matrix", nr, nnz)
     return Graph.from_edges(src, dst, weight, num_nodes=nr,
                             directed=directed and not undirected)
+
+
+_COMPACT_HINT = ("renumber the vertices densely from 0, or read the file with compacted ids: "
+                 "the graph spec 'compact:PATH' (cs.load_graph(path, compact_ids=True)) "
+                 "numbers the ids that occur 0, 1, 2, ... in increasing order")
+
+
+def _check_sparse(path: str, line: int, what: str, n: int, m: int) -> None:
+    """Refuse ``n`` vertices for ``m`` edges when nearly all of them would be isolated:
+    the vertex arrays would be allocated for ids that name nothing."""
+    if n > max(_SPARSE_FLOOR, _SPARSE_RATIO * m):
+        raise GraphError(f"{what} implies {n:,} vertices for {m:,} edges; nearly all of them "
+                         f"would be isolated (each vertex array would take "
+                         f"{8 * n / 2**30:.2f} GiB)", path=path, line=line,
+                         hint=_COMPACT_HINT)
+
+
+def _compacted(src: np.ndarray, dst: np.ndarray, weight, directed: bool) -> Graph:
+    """The graph on the ids that occur, renumbered in increasing order; ``labels[i]`` is the
+    file's id of vertex ``i``."""
+    ids, inverse = np.unique(np.concatenate([src, dst]), return_inverse=True)
+    g = Graph.from_edges(inverse[:src.size], inverse[src.size:], weight,
+                         num_nodes=ids.size, directed=directed)
+    g.labels = ids.tolist()
+    return g
 
 
 def _parse_rows(path: str, lines: list[str], first_lineno: int, columns: tuple[int, ...],

@@ -5,6 +5,10 @@ example kernel of the same name must compute, as NumPy arrays indexed by vertex.
 networkx has no such algorithm for the graph at hand (triangles of a directed graph,
 core numbers with self-loops) it raises ``NoReference`` with the reason.
 
+networkx's ``Graph``/``DiGraph`` hold one edge per vertex pair, while a ``cs.Graph`` keeps
+parallel edges: each reference either gives the answer the parallel edges imply (the
+shortest paths use the lightest of them) or refuses such graphs.
+
 An example kernel names its reference with ``@cs.kernel(reference=nxref.bfs)``.
 """
 
@@ -21,11 +25,8 @@ __all__ = ["NoReference", "bfs", "sssp", "sssp_int", "pagerank", "cc", "bc", "tc
 I64_MAX = np.iinfo(np.int64).max
 
 
-def _nx(g: Graph, weighted: bool = False):
-    return g.to_networkx() if weighted else _unweighted(g)
-
-
-def _unweighted(g: Graph):
+def _nx(g: Graph):
+    """``g`` without weights (parallel edges merge)."""
     G = nx.DiGraph() if g.directed else nx.Graph()
     G.add_nodes_from(range(g.n))
     G.add_edges_from(zip(g.edge_src.tolist(), g.out_dst.tolist()))
@@ -45,7 +46,7 @@ def sssp(g: Graph, source: int) -> np.ndarray:
     if g.weight is not None and np.any(g.weight < 0):
         raise NoReference("networkx's Dijkstra needs non-negative weights")
     out = np.full(g.n, np.inf)
-    G = _nx(g, weighted=True)
+    G = _lightest_edges(g, g.weights_or_ones().tolist())
     for v, d in nx.single_source_dijkstra_path_length(G, source, weight="weight").items():
         out[v] = d
     return out
@@ -57,11 +58,7 @@ def sssp_int(g: Graph, source: int) -> np.ndarray:
     w = g.integer_weights()
     if np.any(w < 0):
         raise NoReference("networkx's Dijkstra needs non-negative weights")
-    G = nx.DiGraph() if g.directed else nx.Graph()
-    G.add_nodes_from(range(g.n))
-    for u, v, x in zip(g.edge_src.tolist(), g.out_dst.tolist(), w.tolist()):
-        if not G.has_edge(u, v) or G[u][v]["weight"] > x:
-            G.add_edge(u, v, weight=x)
+    G = _lightest_edges(g, w.tolist())
     out = np.full(g.n, I64_MAX, dtype=np.int64)
     for v, d in nx.single_source_dijkstra_path_length(G, source, weight="weight").items():
         out[v] = d
@@ -126,6 +123,17 @@ def kcore(g: Graph, use_in_edges: bool = False) -> np.ndarray:
                           "use_in_edges=True exactly for directed graphs")
     c = nx.core_number(_nx(g))
     return np.array([c[v] for v in range(g.n)], dtype=np.int64)
+
+
+def _lightest_edges(g: Graph, weights: list):
+    """``g`` as a networkx graph whose edge ``(u, v)`` weighs the least of ``g``'s parallel
+    ``u -> v`` edges: the only one a shortest path uses (networkx would keep the last)."""
+    G = nx.DiGraph() if g.directed else nx.Graph()
+    G.add_nodes_from(range(g.n))
+    for u, v, x in zip(g.edge_src.tolist(), g.out_dst.tolist(), weights):
+        if not G.has_edge(u, v) or G[u][v]["weight"] > x:
+            G.add_edge(u, v, weight=x)
+    return G
 
 
 def _has_parallel_edges(g: Graph) -> bool:

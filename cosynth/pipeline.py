@@ -80,7 +80,8 @@ def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant
     if blades is not None:
         if not 1 <= blades <= man.blades:
             raise ArgumentError(f"--blades {blades}: " + ("a plan needs at least one blade"
-                                if blades < 1 else f"the manifest has {man.blades} blades"))
+                                if blades < 1 else f"the manifest has {man.blades} "
+                                f"blade{'s' * (man.blades != 1)}"))
         man = man.first(blades)
     fixed = {}
     if blades is not None:
@@ -160,8 +161,9 @@ def fpga_unit(program, variant: str, n: int, progress=None):
     spec = unit_spec(program, variant, name=f"unit_{program.name}")
     unit = EdgeUnit(spec, max(2, n))
     if progress:
-        progress(f"FPGA unit {spec.name}: {len(spec.rules)} rule(s) for "
-                 + ", ".join(s.label for s in spec.sites) + f"; {unit.depth} vertices")
+        n = len(spec.rules)
+        progress(f"FPGA unit {spec.name}: {n} rule{'s' * (n != 1)}, {unit.depth} vertices; "
+                 "it runs " + ", ".join(s.label for s in spec.sites))
     return FpgaOffload(spec, unit.regmap, spec.name, unit_verilog(unit, spec.name))
 
 

@@ -17,6 +17,7 @@ import ast
 import builtins
 import inspect
 import math
+import sys
 import textwrap
 from dataclasses import dataclass, field, replace
 
@@ -62,6 +63,18 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv
            ast.LShift: "<<", ast.RShift: ">>"}
 _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
            ast.NotEq: "!="}
+# Every stage walks expressions recursively (the tracer, the visitors, the printer, the
+# interpreter, the emitters), each taking a few Python frames per level of nesting.  A kernel
+# as deep as Python itself compiles (about 3000 levels at the default recursion limit, e.g.
+# a 3000-term sum) gets a recursion limit that fits it; deeper ones are refused.
+# Names the IR itself uses: a blade program's shard bounds (the projection rule), the edge
+# weight table; and generated names are ``<name>__<suffix>`` (``s__part``, ``d__box``).
+_RESERVED = {"shard_lo": "the first vertex of a blade's shard",
+             "shard_hi": "the end of a blade's shard",
+             "weight": "the graph's edge weights (read them as e.weight)"}
+_FRAMES_PER_LEVEL = 6
+_SPARE_FRAMES = 1000
+_MAX_DEPTH = 4000
 
 
 @dataclass
@@ -107,6 +120,7 @@ def trace_source(fn, weight_dtype: DType = f64) -> RawKernel:
     if not isinstance(fdef, ast.FunctionDef):
         raise KernelError("a kernel must be a plain 'def' function",
                           loc=Loc(file, first, indent))
+    _allow_depth(fdef, file, first - 1, indent)
     globals_ = dict(fn.__globals__)
     if fn.__closure__:
         for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
@@ -308,6 +322,7 @@ class _Tracer:
         self.table_names: set[str] = set()
         self.scalar_names: set[str] = set()
         self.loopvar_names: set[str] = set()
+        self._refuse_reserved(fdef)
         reserved = {self.graph_name} | set(self.param_kinds)
         for node in ast.walk(fdef):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
@@ -340,6 +355,24 @@ class _Tracer:
                 self.error(node, f"'{both[0]}' is used both as "
                            f"{'a table' if a is self.table_names else 'a scalar'} and as "
                            f"{what}", hint="give each its own name")
+
+    def _refuse_reserved(self, fdef: ast.FunctionDef) -> None:
+        """Refuse a parameter, variable, table or loop variable that takes a name cosynth's
+        IR or generated code uses (the C++ emitter prefixes user names, but the IR does not)."""
+        for node in ast.walk(fdef):
+            if isinstance(node, ast.arg):
+                name = node.arg
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                name = node.id
+            else:
+                continue
+            if name in _RESERVED:
+                self.error(node, f"the name '{name}' is reserved: cosynth uses it for "
+                           f"{_RESERVED[name]}", hint=f"rename it, e.g. '{name}_'")
+            if "__" in name:
+                self.error(node, f"the name '{name}' contains '__', which is reserved for the "
+                           "names cosynth generates (such as 'total__part')",
+                           hint=f"rename it, e.g. '{name.replace('__', '_')}'")
 
     def _is_alloc(self, node) -> bool:
         return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
@@ -1001,6 +1034,33 @@ class _Tracer:
 
 
 # ---------------------------------------------------------------------------- helpers
+def _allow_depth(fdef: ast.FunctionDef, file: str, line_offset: int, col_offset: int) -> None:
+    """Make room on the Python stack for the kernel's deepest nesting, or refuse it.
+
+    The limit is raised for the whole process and never lowered: the IR traced here lives
+    on, and every later stage (scopes, rewrites, planner, interpreter, emitters) walks it
+    recursively.  The raise is bounded by ``_MAX_DEPTH``; deeper kernels are refused with
+    the line of their deepest expression.
+    """
+    depth, where = 0, fdef
+    stack = [(fdef, 1, fdef)]  # (node, its depth, its nearest node with a line)
+    while stack:  # iteratively: measuring the depth must not itself recurse
+        n, d, located = stack.pop()
+        located = n if hasattr(n, "lineno") else located
+        if d > depth:
+            depth, where = d, located
+        stack.extend((c, d + 1, located) for c in ast.iter_child_nodes(n))
+    if depth > _MAX_DEPTH:
+        loc = Loc(file, where.lineno + line_offset, where.col_offset + col_offset)
+        raise KernelError(f"this expression is nested {depth} levels deep; cosynth handles "
+                          f"at most {_MAX_DEPTH}", loc=loc,
+                          hint="split it into several assignments (t = a + b + ...; "
+                               "x = t + c + ...)")
+    need = _SPARE_FRAMES + _FRAMES_PER_LEVEL * depth
+    if sys.getrecursionlimit() < need:
+        sys.setrecursionlimit(need)
+
+
 def _weak(e: Expr) -> bool:
     return e.weak
 

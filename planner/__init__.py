@@ -209,7 +209,7 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
                 best_alt = a
     counts = ", ".join(f"{c} x {k.name}" for c, k in zip(cfg.counts, problem.man.kinds) if c)
     out.append(Choice("blades", f"{P} ({counts})", reason,
-                      f"{sum(best_alt.config.counts)} blades" if best_alt else "",
+                      _blades(sum(best_alt.config.counts)) if best_alt else "",
                       best_alt.makespan if best_alt else None))
     # device
     has_fpga = any(k.fpga for k in problem.man.kinds)
@@ -239,6 +239,10 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
                       ("held in DRAM" if cfg.streamed else "streamed") if a else "",
                       a.makespan if a else None))
     return out
+
+
+def _blades(n: int) -> str:
+    return f"{n} blade{'s' * (n != 1)}"
 
 
 def _fmt(t: float) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -117,8 +118,7 @@ def _highs(prob: LpProblem, time_limit: float) -> Solve:
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "model.mps")
         prob.writeMPS(path, rename=0)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = _silent_highs(highspy)
         h.setOptionValue("time_limit", float(time_limit))
         h.setOptionValue("mip_rel_gap", REL_GAP)
         h.readModel(path)
@@ -149,6 +149,23 @@ def _highs(prob: LpProblem, time_limit: float) -> Solve:
     elif status == "time_limit":
         status = "error"
     return Solve("highs", status, obj, bound, dt, values)
+
+
+def _silent_highs(highspy):
+    """A ``highspy.Highs`` that prints nothing: its C++ constructor prints a banner on the
+    process's standard output (file descriptor 1, before any option can be set), so the
+    descriptor points at the null device while it runs; ``output_flag`` silences the rest."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 def _match(rx: str, text: str):

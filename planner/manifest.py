@@ -152,7 +152,8 @@ class Manifest:
             raise ManifestError(f"cannot use {n} blades: a plan needs at least one",
                                 path=self.path)
         if n > self.blades:
-            raise ManifestError(f"the manifest has {self.blades} blades; cannot use {n}",
+            raise ManifestError(f"the manifest has {self.blades} blade{'s' * (self.blades != 1)}; "
+                                f"cannot use {n}",
                                 path=self.path)
         out, left = [], n
         for k in self.kinds:
@@ -163,7 +164,8 @@ class Manifest:
         return replace(self, kinds=tuple(out))
 
     def describe(self) -> str:
-        lines = [f"manifest {self.name}: {self.blades} blades, priority {self.priority}"]
+        lines = [f"manifest {self.name}: {self.blades} blade{'s' * (self.blades != 1)}, "
+                 f"priority {self.priority}"]
         for k in self.kinds:
             fpga = f", FPGA {k.fpga.part} @ {format_quantity(k.fpga.clock_hz, 'frequency')}" \
                 if k.fpga else ""

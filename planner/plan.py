@@ -161,7 +161,7 @@ class Plan:
                if self.rewrites else f"  variant {self.variant} (as written)",
                f"  predicted: {_s(p['makespan_s'])} over ~{p['supersteps']:.0f} supersteps "
                f"({_s(p['per_superstep_s'])} each); {p['cost_per_hour']:.2f} per hour, "
-               f"{p['cost']:.6f} for the run",
+               f"{_money(p['cost'])} for the run",
                f"  solver: {self.solver['name']} {self.solver['status']}, gap "
                f"{_pct(self.solver['gap'])}, {self.solver['seconds']:.2f} s "
                f"(limit {self.solver['time_limit']:.0f} s)", "",
@@ -238,6 +238,12 @@ def _s(t: float) -> str:
     if t >= 1e-3:
         return f"{t * 1e3:.3g} ms"
     return f"{t * 1e6:.3g} us"
+
+
+def _money(x: float) -> str:
+    """Two decimals, or two significant digits below a cent (a run of microseconds costs
+    millionths: "0.000000" would say it is free)."""
+    return f"{x:.2f}" if x == 0 or abs(x) >= 0.01 else f"{x:.2g}"
 
 
 def _rules(rewrites: list[dict]) -> str:

@@ -98,8 +98,11 @@ def literal(v, d: DType) -> str:
 
 
 def c_string(s: str) -> str:
-    """``s`` escaped for a C string literal."""
-    return s.replace("\\", "\\\\").replace('"', '\\"')
+    """``s`` for a C++ string literal (or a ``//`` comment): backslash, quote and control
+    characters escaped (octal, which never swallows a following digit), so no path can end
+    the literal or the comment line early."""
+    return "".join("\\\\" if c == "\\" else '\\"' if c == '"' else
+                   f"\\{ord(c):03o}" if ord(c) < 32 or ord(c) == 127 else c for c in s)
 
 
 def _line(node) -> int:

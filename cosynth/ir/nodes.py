@@ -62,6 +62,7 @@ Invariants (checked by ``cosynth.ir.verify``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 
 from ..dtypes import DType, boolean, i64
 from ..errors import Loc
@@ -145,7 +146,7 @@ class Bin(Expr):
     dtype: DType
     loc: Loc | None = _loc()
 
-    @property
+    @cached_property  # not a property: a chain of n terms would take n^2
     def weak(self) -> bool:
         return self.a.weak and self.b.weak and not self.dtype.is_bool
 
@@ -157,7 +158,7 @@ class Un(Expr):
     dtype: DType
     loc: Loc | None = _loc()
 
-    @property
+    @cached_property  # not a property: a chain of n terms would take n^2
     def weak(self) -> bool:
         return self.a.weak and not self.dtype.is_bool
 
@@ -170,7 +171,7 @@ class Select(Expr):
     dtype: DType
     loc: Loc | None = _loc()
 
-    @property
+    @cached_property  # not a property: a chain of n terms would take n^2
     def weak(self) -> bool:
         return self.a.weak and self.b.weak
 

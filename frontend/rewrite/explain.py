@@ -70,7 +70,8 @@ def format_report(k: Kernel, policy: Policy = DEFAULT_POLICY) -> str:
     par, steps = variant(k, "par", policy)
     if steps:
         lines += ["", ""]
-        lines += _section(par, policy, f"After the proven schedules ({len(steps)} rewrites: "
+        lines += _section(par, policy, f"After the proven schedules ({len(steps)} "
+                          f"rewrite{'s' * (len(steps) != 1)}: "
                           f"{', '.join(sorted({s.rule for s in steps}))})")
     return "\n".join(lines) + "\n"
 
