@@ -212,7 +212,11 @@ def _key(formula, show: dict) -> tuple[str | None, dict]:
         def canon(t):
             t = z3.substitute(t, *consts) if consts else t
             return z3.substitute_funs(t, *funs) if funs else t
-        text = canon(formula).sexpr()
+        # an expression's text names its constants, not their sorts: f32 and f64 (or i32
+        # and i64) formulas print alike, so the renamed symbols' signatures are part of it
+        sorts = " ".join(f"{i}:{[str(d.domain(j)) for j in range(d.arity())]}->{d.range()}"
+                         for i, d in enumerate(order))
+        text = sorts + "\n" + canon(formula).sexpr()
         shown = {k: canon(v).sexpr() for k, v in show.items()}
     except (z3.Z3Exception, AttributeError):  # pragma: no cover - an old z3
         return None, {}

@@ -58,3 +58,15 @@ def test_i32_add_with_unwrapped_partial_sums_is_not_associative():
     assert r.status == "refuted"
     a, b = r.counterexample["a"], r.counterexample["b"]
     assert not -(2 ** 31) <= a + b < 2 ** 31  # the inner i32 sum overflowed
+
+
+def test_remembered_proofs_are_keyed_by_sort():
+    """f32 and f64 formulas print alike (an expression's text names its constants, not
+    their sorts); a remembered outcome of one must never answer for the other."""
+    from cosynth.dtypes import f32, f64, i32, i64
+    from cosynth.frontend.rewrite.smt import _key, apply_op, fresh
+    keys = set()
+    for d in (f32, f64, i32, i64):
+        a, b = fresh("a", d), fresh("b", d)
+        keys.add(_key(apply_op("add", a, b, d) == apply_op("add", b, a, d), {})[0])
+    assert None not in keys and len(keys) == 4
