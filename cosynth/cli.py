@@ -121,7 +121,8 @@ def _graph_options(f):
     f = click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed of the graph generators.")(f)
     f = click.option("--graph", "graph_spec", required=True, metavar="SPEC",
-                     help="kron:SCALE[:EF], uniform:N:M, or a .el/.wel/.txt/.mtx file.")(f)
+                     help="kron:SCALE[:EF], uniform:N:M, or a .el/.wel/.txt/.mtx file "
+                          "(compact:FILE renumbers its vertex ids densely).")(f)
     return f
 
 
