@@ -69,12 +69,14 @@ class Case:
         self.root = os.path.join(base, name)
         self.tmp, self.cache, self.config, self.work = (
             os.path.join(self.root, d) for d in ("tmp", "cache", "config", "work"))
-        for d in (self.tmp, self.config, self.work):
+        for d in (self.tmp, self.work):
             os.makedirs(d)
-        if seed:
-            shutil.copytree(seed, self.cache, symlinks=True)
+        if seed:  # the seed's cache and the key that signed its proofs
+            shutil.copytree(os.path.join(seed, "cache"), self.cache, symlinks=True)
+            shutil.copytree(os.path.join(seed, "config"), self.config, symlinks=True)
         else:
             os.makedirs(self.cache)
+            os.makedirs(self.config)
         self.mounts: list[str] = []
         self.row: dict = {"case": self.name}
 
@@ -92,10 +94,11 @@ class Case:
                               stdin=subprocess.DEVNULL)
 
     def start(self, *args) -> tuple[subprocess.Popen, str]:
-        log = os.path.join(self.root, "log.txt")
-        with open(log, "w") as out:
+        """cosynth in the background; returns it and the file its stderr goes to."""
+        log = os.path.join(self.root, "stderr.txt")
+        with open(os.path.join(self.root, "stdout.txt"), "w") as out, open(log, "w") as err:
             proc = subprocess.Popen([COSYNTH, *args], env=self.env(), cwd=self.work,
-                                    stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+                                    stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         return proc, log
 
     def tmpfs(self, name: str, state: str) -> str:
@@ -119,10 +122,13 @@ class Case:
                         raise
         return d
 
-    def outcome(self, code: int, err: str, *, last: bool = False, **more) -> None:
+    def outcome(self, code: int, err: str, **more) -> None:
+        """Record the exit status, stderr's first line (and its last, if it differs)."""
         lines = [ln.replace(self.root, "$CASE") for ln in err.splitlines() if ln.strip()]
-        self.row.update(exit=code, message=(lines[-1] if last else lines[0]) if lines else "",
-                        traceback="Traceback" in err, **more)
+        self.row.update(exit=code, message=lines[0] if lines else "")
+        if len(lines) > 1:
+            self.row["last_line"] = lines[-1]
+        self.row.update(traceback="Traceback" in err, **more)
 
     def finish(self) -> None:
         """Record leftover processes and files, then unmount and stop strays."""
@@ -276,7 +282,7 @@ def signal_simulate(c: Case, sig: signal.Signals) -> None:
     time.sleep(0.5)
     os.kill(proc.pid, sig)
     code = _finish(proc)
-    c.outcome(code, open(log).read(), last=True)
+    c.outcome(code, open(log).read())
 
 
 def sigterm_compile(c: Case) -> None:
@@ -284,7 +290,7 @@ def sigterm_compile(c: Case) -> None:
     _wait(lambda: any("cc1plus" in cmd for cmd in _processes(c).values()), 300,
           "cc1plus to run", proc, log)
     os.kill(proc.pid, signal.SIGTERM)
-    c.outcome(_finish(proc), open(log).read(), last=True)
+    c.outcome(_finish(proc), open(log).read())
 
 
 def blade_fault(c: Case, sig: signal.Signals) -> None:
@@ -296,9 +302,7 @@ def blade_fault(c: Case, sig: signal.Signals) -> None:
     os.kill(blades[1], sig)
     code = _finish(proc)
     took = round(time.monotonic() - t0, 1)
-    text = open(log).read()
-    line = next((ln for ln in text.splitlines() if ln.startswith("cosynth:")), "")
-    c.outcome(code, line or text, seconds_to_exit=took)
+    c.outcome(code, open(log).read(), seconds_to_exit=took)
 
 
 def simulate_readonly(c: Case) -> None:
@@ -396,6 +400,7 @@ def relative_hostfile(c: Case) -> None:
                        text=True, timeout=600, env=c.env(HOSTFILE="hosts"),
                        stdin=subprocess.DEVNULL)
     c.outcome(p.returncode, p.stderr or p.stdout,
+              hostfile_used="--oversubscribe" not in p.stderr,  # its 4 slots hold 4 blades
               outputs=sorted(os.listdir(os.path.join(out, "out")))
               if os.path.isdir(os.path.join(out, "out")) else [])
 
@@ -455,14 +460,14 @@ CASES = [
 
 
 def _warm_cache(base: str) -> str:
-    """A compile cache holding the pagerank and bfs blades (compiled once, copied per case)."""
+    """A case folder whose cache holds the pagerank and bfs blades (compiled once, copied)."""
     seed = Case(base, "_seed")
-    for args in ([*LONG_RUN[:-2], "max_iter=2"],
+    for args in ([*LONG_RUN[:-1], "max_iter=2"],
                  ["simulate", BFS, "--graph", "kron:8", "--no-fpga", "--arg", "source=0"]):
         p = seed.run(*args)
         if p.returncode:
             raise RuntimeError(f"warming the cache failed: {p.stderr}")
-    return seed.cache
+    return seed.root
 
 
 def _cell(v) -> str:
@@ -473,7 +478,8 @@ def _cell(v) -> str:
 def table(rows: list[dict]) -> str:
     out = ["| case | exit | message | files left | processes left | on disk / notes |",
            "|---|---|---|---|---|---|"]
-    skip = {"case", "what", "exit", "message", "files_left", "processes_left", "seconds_case"}
+    skip = {"case", "what", "exit", "message", "files_left", "processes_left", "seconds_case",
+            "traceback"}
     for r in rows:
         notes = "; ".join(f"{k}={v}" for k, v in r.items() if k not in skip)
         out.append("| " + " | ".join(_cell(x) for x in (
