@@ -1,0 +1,530 @@
+"""Fault injection: every case of "nothing lost, nothing trusted blindly, nothing left running".
+
+Each case runs the real ``cosynth`` command line (the entry point next to this Python) with a
+private TMPDIR, COSYNTH_CACHE and COSYNTH_CONFIG under one case folder, injects its fault
+(a signal to cosynth or to one blade, a read-only or full tmpfs, a tampered cache entry, a
+hostile manifest or graph file), and records:
+
+* the exit status and the first line of stderr (the last line for interrupts and hung
+  blades, where the first is progress);
+* the files left behind that nobody asked for: temporary folders, ``*.tmp``, ``.build-*``,
+  ``.trash-*``, ``cosynth-sim-*``, Open MPI session folders;
+* the processes left running: any live process whose command line names the case folder,
+  or whose environment points TMPDIR or COSYNTH_CACHE into it (every blade, mpirun and
+  compiler of the case inherits them);
+* what remained on disk where it matters (the user's folders, the saved result).
+
+Invariant: a case never touches anything outside its own folder (tmpfs mounts are made
+inside it and unmounted afterwards), and the compile cache each signal case starts from is a
+copy of one warmed once, so only one case (SIGTERM during compile) compiles from scratch.
+
+Writes ``bench/results/faults.json`` and prints a markdown table.  Needs Linux ``/proc``;
+the tmpfs cases need root (they are skipped with the reason otherwise).
+
+    .venv/bin/python bench/bench_faults.py
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import ROOT, machine, write_json
+
+__all__ = ["main", "CASES"]
+
+BIN = os.path.dirname(sys.executable)
+COSYNTH = os.path.join(BIN, "cosynth")
+EX = os.path.join(ROOT, "examples")
+MAN = os.path.join(ROOT, "manifests")
+BFS = os.path.join(EX, "bfs.py") + ":bfs"
+PAGERANK = os.path.join(EX, "pagerank.py") + ":pagerank"
+KCORE = os.path.join(EX, "kcore.py") + ":kcore"
+SSSP = os.path.join(EX, "sssp.py") + ":sssp"
+CC = os.path.join(EX, "cc.py") + ":cc"
+PAIR = os.path.join(MAN, "pair.yaml")
+# two blades iterating until max_iter (tol=0): runs for minutes unless stopped
+LONG_RUN = ["simulate", PAGERANK, "--graph", "kron:10", "--no-fpga", "--blades", "2",
+            "--arg", "tol=0", "--arg", "max_iter=100000000"]
+LEFTOVER = ("tmp", ".build-", ".trash-", "cosynth-sim-", "ompi.", "prte.", "pmix")
+
+
+class Skip(Exception):
+    """The case cannot run on this machine; the message says why."""
+
+
+class Case:
+    """One case's private folders (``root``: tmp, cache, config, work) and its record."""
+
+    def __init__(self, base: str, name: str, seed: str | None = None):
+        self.name = name
+        self.root = os.path.join(base, name)
+        self.tmp, self.cache, self.config, self.work = (
+            os.path.join(self.root, d) for d in ("tmp", "cache", "config", "work"))
+        for d in (self.tmp, self.work):
+            os.makedirs(d)
+        if seed:  # the seed's cache and the key that signed its proofs
+            shutil.copytree(os.path.join(seed, "cache"), self.cache, symlinks=True)
+            shutil.copytree(os.path.join(seed, "config"), self.config, symlinks=True)
+        else:
+            os.makedirs(self.cache)
+            os.makedirs(self.config)
+        self.mounts: list[str] = []
+        self.row: dict = {"case": self.name}
+
+    def env(self, **extra) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OMPI_")
+               and k not in ("COSYNTH_STALL_TIMEOUT", "HOSTFILE", "MCA", "MPIRUN")}
+        env.update(TMPDIR=self.tmp, COSYNTH_CACHE=self.cache, COSYNTH_CONFIG=self.config,
+                   PATH=BIN + os.pathsep + env.get("PATH", ""), OMP_NUM_THREADS="1")
+        env.update(extra)
+        return env
+
+    def run(self, *args, timeout=600, cwd=None, **extra) -> subprocess.CompletedProcess:
+        return subprocess.run([COSYNTH, *args], capture_output=True, text=True,
+                              timeout=timeout, cwd=cwd or self.work, env=self.env(**extra),
+                              stdin=subprocess.DEVNULL)
+
+    def start(self, *args) -> tuple[subprocess.Popen, str]:
+        """cosynth in the background; returns it and the file its stderr goes to."""
+        log = os.path.join(self.root, "stderr.txt")
+        with open(os.path.join(self.root, "stdout.txt"), "w") as out, open(log, "w") as err:
+            proc = subprocess.Popen([COSYNTH, *args], env=self.env(), cwd=self.work,
+                                    stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        return proc, log
+
+    def tmpfs(self, name: str, state: str) -> str:
+        """A 64 KiB tmpfs in the case folder: "ro" (read-only) or "full"."""
+        d = os.path.join(self.root, name)
+        os.makedirs(d)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise Skip(f"cannot mount a tmpfs: {r.stderr.strip()}")
+        self.mounts.append(d)
+        if state == "ro":
+            subprocess.run(["mount", "-o", "remount,ro", d], check=True)
+        else:
+            with open(os.path.join(d, "filler"), "wb", buffering=0) as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 4096)
+                except OSError as exc:
+                    if exc.errno != errno.ENOSPC:
+                        raise
+        return d
+
+    def outcome(self, code: int, err: str, **more) -> None:
+        """Record the exit status, stderr's first line (and its last, if it differs)."""
+        lines = [ln.replace(self.root, "$CASE") for ln in err.splitlines() if ln.strip()]
+        self.row.update(exit=code, message=lines[0] if lines else "")
+        if len(lines) > 1:
+            self.row["last_line"] = lines[-1]
+        self.row.update(traceback="Traceback" in err, **more)
+
+    def finish(self) -> None:
+        """Record leftover processes and files, then unmount and stop strays."""
+        left = _wait_gone(self)
+        self.row["processes_left"] = sorted(left.values())
+        for pid in left:  # never leave a stray running past the benchmark
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.row["files_left"] = _leftover_files(self)
+        for d in self.mounts:
+            self.row.setdefault("mounted_left", sorted(os.listdir(d)))
+            subprocess.run(["umount", "-l", d], capture_output=True)
+
+
+# ------------------------------------------------------------------ /proc scanning
+
+def _live_pids() -> list[int]:
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                state = f.read().rpartition(b")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            out.append(int(name))
+    return out
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _environ(pid: int) -> dict[bytes, bytes]:
+    raw = _read(f"/proc/{pid}/environ")
+    return dict(v.split(b"=", 1) for v in raw.split(b"\0") if b"=" in v)
+
+
+def _processes(case: Case) -> dict[int, str]:
+    """pid -> command line of every live process of the case (see the module docstring)."""
+    root = case.root.encode()
+    me = os.getpid()
+    found = {}
+    for pid in _live_pids():
+        if pid == me:
+            continue
+        cmd = _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ")
+        env = _environ(pid)
+        mine = root in cmd or any(env.get(k, b"").startswith(root)
+                                  for k in (b"TMPDIR", b"COSYNTH_CACHE"))
+        if mine:
+            found[pid] = cmd.decode(errors="replace").strip()
+    return found
+
+
+def _blades(case: Case) -> dict[int, int]:
+    """rank -> pid of the case's running blades."""
+    out = {}
+    for pid, cmd in _processes(case).items():
+        if "/blade run.cfg" in cmd and "prterun" not in cmd and "mpirun" not in cmd:
+            env = _environ(pid)
+            for name in (b"OMPI_COMM_WORLD_RANK", b"PMIX_RANK"):
+                if name in env:
+                    out[int(env[name])] = pid
+                    break
+    return out
+
+
+def _wait_gone(case: Case, timeout: float = 5.0) -> dict[int, str]:
+    end = time.monotonic() + timeout
+    left = _processes(case)
+    while left and time.monotonic() < end:  # a process being reaped right now
+        time.sleep(0.1)
+        left = _processes(case)
+    return left
+
+
+def _leftover_files(case: Case) -> list[str]:
+    out = []
+    for d, dirs, files in os.walk(case.root):
+        if d in case.mounts:
+            dirs[:] = []
+        for name in dirs + files:
+            if name.startswith(LEFTOVER) or name.endswith(".tmp"):
+                rel = os.path.relpath(os.path.join(d, name), case.root)
+                if rel not in ("tmp", "config"):
+                    out.append(rel)
+    return sorted(out)
+
+
+def _tree(path: str) -> list[str]:
+    return sorted(os.path.relpath(os.path.join(d, f), path)
+                  for d, _, files in os.walk(path) for f in files)
+
+
+def _wait(pred, timeout: float, what: str, proc=None, log=None):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = pred()
+        if got:
+            return got
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    text = open(log).read()[-2000:] if log else ""
+    raise RuntimeError(f"timed out waiting for {what}\n{text}")
+
+
+def _finish(proc, timeout=60.0) -> int:
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return -9
+
+
+# ------------------------------------------------------------------ the cases
+
+def build_user_dir(c: Case, force: bool) -> None:
+    x = os.path.join(c.work, "x")
+    os.makedirs(os.path.join(x, "d"))
+    os.makedirs(os.path.join(x, "d.old"))
+    open(os.path.join(x, "d", "mine.txt"), "w").write("a\n")
+    open(os.path.join(x, "d.old", "backup.txt"), "w").write("b\n")
+    p = c.run("build", BFS, "--graph", "kron:8", "--arg", "source=0",
+              "-o", os.path.join(x, "d"), *(["--force"] if force else []))
+    aside = [ln for ln in p.stdout.splitlines() if "aside" in ln]
+    c.outcome(p.returncode, p.stderr if p.stderr.strip() else "\n".join(aside or ["-"]),
+              on_disk=[t for t in _tree(x) if not t.startswith("d/") or t == "d/mine.txt"
+                       or t == "d/run.sh"])
+
+
+def _blade_run(c: Case, *extra):
+    proc, log = c.start(*LONG_RUN, *extra)
+    blades = _wait(lambda: (b := _blades(c)) and len(b) == 2 and b, 400, "the blades",
+                   proc, log)
+    return proc, log, blades
+
+
+def signal_simulate(c: Case, sig: signal.Signals) -> None:
+    proc, log, blades = _blade_run(c)
+    time.sleep(0.5)
+    os.kill(proc.pid, sig)
+    code = _finish(proc)
+    c.outcome(code, open(log).read())
+
+
+def sigterm_compile(c: Case) -> None:
+    proc, log = c.start("simulate", BFS, "--graph", "kron:8", "--no-fpga", "--arg", "source=0")
+    _wait(lambda: any("cc1plus" in cmd for cmd in _processes(c).values()), 300,
+          "cc1plus to run", proc, log)
+    os.kill(proc.pid, signal.SIGTERM)
+    c.outcome(_finish(proc), open(log).read())
+
+
+def blade_fault(c: Case, sig: signal.Signals) -> None:
+    extra = ["--stall-timeout", "3"] if sig == signal.SIGSTOP else []
+    proc, log, blades = _blade_run(c, *extra)
+    _wait(lambda: len(glob.glob(os.path.join(c.tmp, "cosynth-sim-*", "build", ".heartbeat",
+                                             "beat.*"))) == 2, 60, "both heartbeats", proc, log)
+    t0 = time.monotonic()
+    os.kill(blades[1], sig)
+    code = _finish(proc)
+    took = round(time.monotonic() - t0, 1)
+    c.outcome(code, open(log).read(), seconds_to_exit=took)
+
+
+def simulate_readonly(c: Case) -> None:
+    ro = c.tmpfs("ro", "ro")
+    p = c.run("simulate", BFS, "--graph", "kron:8", "--arg", "source=0",
+              "-o", os.path.join(ro, "r.npy"))
+    c.outcome(p.returncode, p.stderr, ran="running" in p.stdout)
+
+
+def simulate_full(c: Case) -> None:
+    full = c.tmpfs("full", "full")
+    p = c.run("simulate", BFS, "--graph", "kron:8", "--arg", "source=3",
+              "-o", os.path.join(full, "depth.npy"))
+    c.outcome(p.returncode, p.stderr, ran_ok="blades == networkx: ok" in p.stdout,
+              saved_elsewhere=sorted(os.listdir(c.work)))
+
+
+def plan_full(c: Case) -> None:
+    full = c.tmpfs("full", "full")
+    p = c.run("plan", BFS, "--manifest", PAIR, "--graph", "kron:8", "--arg", "source=0",
+              "-o", os.path.join(full, "p.yaml"))
+    c.outcome(p.returncode, p.stderr, saved_elsewhere=sorted(os.listdir(c.work)))
+
+
+def garbage_binary(c: Case) -> None:
+    args = ("simulate", BFS, "--graph", "kron:8", "--no-fpga", "--arg", "source=0")
+    first = c.run(*args)
+    if first.returncode:
+        raise RuntimeError(f"the first run failed: {first.stderr}")
+    blades = [p for p in glob.glob(os.path.join(c.cache, "cpp", "*", "*"))
+              if os.access(p, os.X_OK) and os.path.isfile(p)]
+    for b in blades:
+        with open(b, "wb") as f:
+            f.write(b"\x7fELF garbage")
+    p = c.run(*args)
+    c.outcome(p.returncode, p.stderr, garbled=len(blades),
+              result_ok="blades == networkx: ok" in p.stdout)
+
+
+def tampered_proofs(c: Case) -> None:
+    first = c.run("rewrite", KCORE)
+    path = os.path.join(c.cache, "proofs.json")
+    table = json.load(open(path))
+    for entry in table.values():  # every refutation rewritten as a proof, signature kept
+        entry["status"], entry["cex"] = "proved", None
+    open(path, "w").write(json.dumps(table))
+    p = c.run("rewrite", KCORE)
+    c.outcome(p.returncode, p.stderr, first_exit=first.returncode,
+              add_refuted="idempotent of add on i64: refuted" in p.stdout)
+
+
+def wrong_proofs(c: Case) -> None:
+    open(os.path.join(c.cache, "proofs.json"), "w").write("[1, 2]")
+    p = c.run("rewrite", KCORE)
+    c.outcome(p.returncode, p.stderr,
+              add_refuted="idempotent of add on i64: refuted" in p.stdout)
+
+
+def wrong_costs(c: Case) -> None:
+    open(os.path.join(c.cache, "rtl-costs.json"), "w").write('{"abc:ICE40HX8K": 5}')
+    p = c.run("plan", BFS, "--manifest", PAIR, "--graph", "kron:8", "--arg", "source=0")
+    c.outcome(p.returncode, p.stderr or "(no stderr)", planned="plan for" in p.stdout)
+
+
+def _manifest(c: Case, text: str, *kernel) -> None:
+    path = os.path.join(c.work, "m.yaml")
+    open(path, "w").write(text)
+    t0 = time.monotonic()
+    p = c.run("plan", *(kernel or (BFS, "--arg", "source=0")), "--manifest", path,
+              "--graph", "kron:8")
+    c.outcome(p.returncode, p.stderr, seconds=round(time.monotonic() - t0, 2))
+
+
+def alias_bomb(c: Case) -> None:
+    rows = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        rows.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    _manifest(c, "\n".join(rows) + "\nblades: *i\n")
+
+
+def pair_with(c: Case, old: str, new: str, *kernel) -> None:
+    text = open(PAIR).read()
+    assert old in text
+    _manifest(c, text.replace(old, new), *kernel)
+
+
+def relative_hostfile(c: Case) -> None:
+    out = os.path.join(c.work, "bfs4")
+    b = c.run("build", BFS, "--manifest", os.path.join(MAN, "rack16.yaml"), "--graph",
+              "kron:8", "--arg", "source=1", "--blades", "4", "-o", out)
+    if b.returncode:
+        raise RuntimeError(f"build failed: {b.stderr}")
+    open(os.path.join(c.work, "hosts"), "w").write("# the blades' machine\nlocalhost slots=4\n")
+    p = subprocess.run([os.path.join(out, "run.sh")], cwd=c.work, capture_output=True,
+                       text=True, timeout=600, env=c.env(HOSTFILE="hosts"),
+                       stdin=subprocess.DEVNULL)
+    c.outcome(p.returncode, p.stderr or p.stdout,
+              hostfile_used="--oversubscribe" not in p.stderr,  # its 4 slots hold 4 blades
+              outputs=sorted(os.listdir(os.path.join(out, "out")))
+              if os.path.isdir(os.path.join(out, "out")) else [])
+
+
+def huge_vertex(c: Case) -> None:
+    path = os.path.join(c.work, "big.el")
+    open(path, "w").write("# two edges\n0 1\n1000000000 2\n")
+    p = c.run("interpret", BFS, "--graph", path, "--arg", "source=0")
+    c.outcome(p.returncode, p.stderr)
+
+
+def duplicate_edge_sssp(c: Case) -> None:
+    path = os.path.join(c.work, "dup.wel")
+    open(path, "w").write("0 1 5.0\n0 1 1.0\n1 2 1.0\n")
+    p = c.run("interpret", SSSP, "--graph", path, "--arg", "source=0")
+    c.outcome(p.returncode, p.stderr or p.stdout.strip().splitlines()[-1])
+
+
+# (name, what is injected, function, needs the warm compile cache)
+CASES = [
+    ("build-onto-user-dir", "build -o onto a user's dir beside DIR.old",
+     lambda c: build_user_dir(c, False), False),
+    ("build-onto-user-dir-force", "same with --force",
+     lambda c: build_user_dir(c, True), False),
+    ("sigint-simulate", "SIGINT to cosynth while 2 blades run",
+     lambda c: signal_simulate(c, signal.SIGINT), True),
+    ("sigterm-simulate", "SIGTERM to cosynth while 2 blades run",
+     lambda c: signal_simulate(c, signal.SIGTERM), True),
+    ("sigterm-compile", "SIGTERM to cosynth while cc1plus compiles the blade",
+     sigterm_compile, False),
+    ("sigstop-blade", "SIGSTOP of blade 1 (--stall-timeout 3)",
+     lambda c: blade_fault(c, signal.SIGSTOP), True),
+    ("kill9-blade", "kill -9 of blade 1", lambda c: blade_fault(c, signal.SIGKILL), True),
+    ("simulate-readonly-fs", "simulate -o onto a read-only 64 KiB tmpfs",
+     simulate_readonly, True),
+    ("simulate-full-fs", "simulate -o onto a full 64 KiB tmpfs", simulate_full, True),
+    ("plan-full-fs", "plan -o onto a full 64 KiB tmpfs", plan_full, False),
+    ("garbage-binary", "garbage in the cached blade binary, then simulate",
+     garbage_binary, True),
+    ("tampered-proofs", "proofs.json refutations rewritten as proofs, then rewrite kcore",
+     tampered_proofs, False),
+    ("wrong-shaped-proofs", "proofs.json is [1, 2], then rewrite kcore", wrong_proofs, False),
+    ("wrong-shaped-rtl-costs", "rtl-costs.json maps a key to 5, then plan with FPGAs",
+     wrong_costs, False),
+    ("yaml-alias-bomb", "manifest of 9 nested aliases (9^9 strings)", alias_bomb, False),
+    ("yaml-self-alias", "manifest 'blades: &b [*b]'",
+     lambda c: _manifest(c, "blades: &b\n  - *b\n"), False),
+    ("count-10^12", "manifest count: 1000000000000",
+     lambda c: pair_with(c, "count: 2", "count: 1000000000000"), False),
+    ("dram-1-byte", "manifest dram size: 1 B, plan cc",
+     lambda c: pair_with(c, "size: 32 GiB", "size: 1 B", CC), False),
+    ("run.sh-relative-hostfile", "HOSTFILE=hosts ./run.sh from the hostfile's folder",
+     relative_hostfile, True),
+    ("vertex-id-1e9", "edge list with vertex id 1000000000", huge_vertex, False),
+    ("duplicate-edge-sssp", "SSSP on parallel edges 5.0 and 1.0", duplicate_edge_sssp, False),
+]
+
+
+def _warm_cache(base: str) -> str:
+    """A case folder whose cache holds the pagerank and bfs blades (compiled once, copied)."""
+    seed = Case(base, "_seed")
+    for args in ([*LONG_RUN[:-1], "max_iter=2"],
+                 ["simulate", BFS, "--graph", "kron:8", "--no-fpga", "--arg", "source=0"]):
+        p = seed.run(*args)
+        if p.returncode:
+            raise RuntimeError(f"warming the cache failed: {p.stderr}")
+    return seed.root
+
+
+def _cell(v) -> str:
+    text = str(v).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 110 else text[:107] + "..."
+
+
+def table(rows: list[dict]) -> str:
+    out = ["| case | exit | message | files left | processes left | on disk / notes |",
+           "|---|---|---|---|---|---|"]
+    skip = {"case", "what", "exit", "message", "files_left", "processes_left", "seconds_case",
+            "traceback"}
+    for r in rows:
+        notes = "; ".join(f"{k}={v}" for k, v in r.items() if k not in skip)
+        out.append("| " + " | ".join(_cell(x) for x in (
+            r["case"], r.get("exit", "-"), r.get("message", ""),
+            ", ".join(r.get("files_left", [])) or "none",
+            len(r.get("processes_left", [])) if "processes_left" in r else "-",
+            notes)) + " |")
+    return "\n".join(out)
+
+
+def main(argv: list[str]) -> int:
+    if not os.path.isdir("/proc"):
+        print("needs Linux /proc", file=sys.stderr)
+        return 2
+    only = set(argv)
+    base = tempfile.mkdtemp(prefix="cosynth-faults-")
+    rows = []
+    t_all = time.monotonic()
+    try:
+        chosen = [case for case in CASES if not only or case[0] in only]
+        seed = _warm_cache(base) if any(case[3] for case in chosen) else None
+        for name, what, fn, warm in chosen:
+            c = Case(base, name, seed if warm else None)
+            c.row["what"] = what
+            t0 = time.monotonic()
+            try:
+                fn(c)
+            except Skip as exc:
+                c.row.update(skipped=str(exc))
+            except Exception as exc:  # a case that could not be provoked is reported as such
+                c.row.update(error=f"{type(exc).__name__}: {exc}".strip()[:500])
+            finally:
+                c.finish()
+            c.row["seconds_case"] = round(time.monotonic() - t0, 1)
+            rows.append(c.row)
+            print(f"{name}: exit {c.row.get('exit')} ({c.row['seconds_case']} s)",
+                  file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    write_json(os.path.join(ROOT, "bench", "results", "faults.json"),
+               {"machine": machine(), "seconds": round(time.monotonic() - t_all, 1),
+                "cases": rows})
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
