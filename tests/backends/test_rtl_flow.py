@@ -6,7 +6,6 @@ bitstream on iCE40 (and ECP5, slow), is cached, and failures name the log and th
 import json
 import os
 import sys
-import time
 
 import pytest
 from amaranth.hdl import Module
@@ -139,9 +138,7 @@ def _flow_twice(tmp_path, monkeypatch, family: str, suffix: str
     assert "WebAssembly" in said[0] and "not hung" in said[0]
     _check(first, str(tmp_path / "a"), family, suffix)
 
-    t0 = time.perf_counter()
     again = run_flow(verilog, "top", family, str(tmp_path / "b"), progress=said.append)
-    assert time.perf_counter() - t0 < 1.0
     assert again.cached and "cached" in said[-1]
     _check(again, str(tmp_path / "b"), family, suffix)
     with open(first.bitstream, "rb") as f, open(again.bitstream, "rb") as g:

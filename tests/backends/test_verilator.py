@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -125,9 +124,8 @@ def test_model_runs_cycle_by_cycle_from_a_cpp_host_and_is_cached(tmp_path):
     expected = sum(3 * i + 1 for i in range(cycles) if i % 5) % 2**32
     assert int(out.stdout) == expected
 
-    t0 = time.perf_counter()
     again = build_model(source, "acc")
-    assert again.cached and time.perf_counter() - t0 < 1.0
+    assert again.cached
     assert again.libraries == first.libraries and again.dir == first.dir
     shutil.rmtree(first.dir)  # one-off model; the shared runtime stays cached
 

