@@ -233,7 +233,8 @@ def test_run_times_out_and_stops_the_session():
     t0 = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
         procs.run(["sh", "-c", "sleep 300 & sleep 300"], timeout=0.5)
-    assert time.monotonic() - t0 < 10
+    # generous: it only tells "stopped" from "waited for the 300 s sleeps"
+    assert time.monotonic() - t0 < 150
     assert not procs.live()
 
 
