@@ -39,6 +39,8 @@ import time
 
 from common import ROOT, machine, write_json
 
+from cosynth import procs
+
 __all__ = ["main", "CASES"]
 
 BIN = os.path.dirname(sys.executable)
@@ -148,18 +150,7 @@ class Case:
 # ------------------------------------------------------------------ /proc scanning
 
 def _live_pids() -> list[int]:
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rpartition(b")")[2].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in (b"Z", b"X"):
-            out.append(int(name))
-    return out
+    return list(procs.running())
 
 
 def _read(path: str) -> bytes:
@@ -495,6 +486,11 @@ def main(argv: list[str]) -> int:
         print("needs Linux /proc", file=sys.stderr)
         return 2
     only = set(argv)
+    unknown = only - {case[0] for case in CASES}
+    if unknown:
+        print(f"unknown case(s): {', '.join(sorted(unknown))}; the cases are: "
+              + ", ".join(case[0] for case in CASES), file=sys.stderr)
+        return 2
     base = tempfile.mkdtemp(prefix="cosynth-faults-")
     rows = []
     t_all = time.monotonic()

@@ -33,7 +33,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
-__all__ = ["Child", "run", "live", "stop_all", "session_members", "Interrupted",
+__all__ = ["Child", "run", "live", "stop_all", "session_members", "running", "Interrupted",
            "install_signal_handlers", "exit_status", "GRACE"]
 
 GRACE = 2.0  # seconds a session has to end after SIGTERM before SIGKILL
@@ -191,10 +191,10 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
-def session_members(sid: int) -> list[int]:
-    """Pids of the processes in session ``sid`` that have not exited (zombies excluded),
-    read from ``/proc`` (Linux); the empty list where there is no ``/proc``."""
-    out = []
+def running() -> dict[int, int]:
+    """Every process that has not exited (zombies excluded), pid -> session id, read from
+    ``/proc`` (Linux); empty where there is no ``/proc``."""
+    out = {}
     try:
         names = os.listdir("/proc")
     except OSError:
@@ -209,9 +209,14 @@ def session_members(sid: int) -> list[int]:
             continue
         fields = stat.rpartition(b")")[2].split()
         # after "pid (comm)": state ppid pgrp session ...
-        if len(fields) > 3 and fields[0] not in (b"Z", b"X") and int(fields[3]) == sid:
-            out.append(int(name))
+        if len(fields) > 3 and fields[0] not in (b"Z", b"X"):
+            out[int(name)] = int(fields[3])
     return out
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids of the processes in session ``sid`` that have not exited (zombies excluded)."""
+    return [pid for pid, s in running().items() if s == sid]
 
 
 def _signal_all(pids: list[int], sig: int) -> None:

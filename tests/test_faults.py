@@ -77,18 +77,7 @@ def _processes(needle: str) -> dict[int, str]:
 
 
 def _live_pids() -> list[int]:
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rpartition(b")")[2].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in (b"Z", b"X"):
-            out.append(int(name))
-    return out
+    return list(procs.running())
 
 
 def _rank(pid: int) -> int | None:
