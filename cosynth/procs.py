@@ -14,6 +14,11 @@ Verilator and make, yosys and nextpnr) is started here, and the invariants are:
   then after ``GRACE`` seconds SIGKILL to whatever is left, and the direct child is reaped.
   The stopping runs with SIGINT and SIGTERM blocked, so a second Ctrl-C does not cut it
   short.  ``stop_all`` (also run at exit) stops whatever is still live.
+* If cosynth itself dies without a chance to clean up (SIGKILL, the OOM killer), each
+  direct child gets SIGTERM from the kernel (Linux ``PR_SET_PDEATHSIG``), so mpirun/prterun
+  ends its blades and a compiler driver its passes instead of running on as orphans.  Only
+  children started from the main thread get it: the kernel sends the signal when the
+  *thread* that forked exits, not the process.
 * ``install_signal_handlers`` (the CLI calls it) turns SIGINT and SIGTERM into the
   exception ``Interrupted``, so ``finally`` blocks remove temporaries; ``exit_status``
   maps it (and a plain ``KeyboardInterrupt``) to 130 or 143.  (Not KeyboardInterrupt
@@ -27,9 +32,13 @@ while the child runs (the blade heartbeat watcher raises from it).
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -84,7 +93,7 @@ class Child:
         try:
             self.proc = subprocess.Popen(self.cmd, cwd=cwd, env=env, stdin=stdin,
                                          stdout=stdout, stderr=stderr, text=text,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=_preexec(old))
             _LIVE[self.proc.pid] = self
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
@@ -175,6 +184,40 @@ def run(cmd: list[str], *, timeout: float | None = None, cwd: str | None = None,
         child.wait(timeout)
         out = err = None
     return subprocess.CompletedProcess(child.cmd, child.returncode, out, err)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _libc():
+    """The C library (for ``prctl``), or None where it cannot be loaded (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+
+
+def _preexec(mask: set):
+    """The function the child runs between fork and exec: restore the signal mask the
+    parent had before it blocked SIGINT/SIGTERM around the start (a blocked mask survives
+    exec, and a child that cannot receive SIGTERM could only be SIGKILLed), and ask the
+    kernel for SIGTERM when the parent dies (see the module's invariants; Linux, main
+    thread only).  It calls only ``sigprocmask`` and ``prctl``."""
+    death = _LIBC is not None and threading.current_thread() is threading.main_thread()
+    prctl, parent = (_LIBC.prctl if death else None), os.getpid()
+
+    def in_child() -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if death:
+            prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os.kill(os.getpid(), signal.SIGTERM)
+    return in_child
 
 
 def live() -> list[Child]:

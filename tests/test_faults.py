@@ -218,6 +218,104 @@ def test_stop_ends_the_whole_session_even_a_suspended_member():
     assert child not in procs.live()
 
 
+def _signal_masks(pid: int) -> tuple[int, int]:
+    """(blocked, ignored) signal masks of process ``pid`` from /proc."""
+    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return int(fields["SigBlk"], 16), int(fields["SigIgn"], 16)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_a_child_can_receive_sigterm():
+    # SIGINT/SIGTERM are blocked around Popen (so an interrupt cannot fall between start
+    # and registration); a blocked mask survives exec, so the child must get it restored,
+    # or its session could only be ended by SIGKILL (no graceful mpirun shutdown).
+    child = procs.Child(["sleep", "300"])
+    try:
+        blocked, _ = _signal_masks(child.pid)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            assert not blocked & (1 << (sig - 1)), f"{sig.name} blocked in the child"
+    finally:
+        child.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
+def test_children_end_when_cosynth_is_killed(tmp_path):
+    # A SIGKILLed cosynth cannot clean up; the kernel's parent-death signal ends its
+    # direct children (mpirun then ends its blades) instead of leaving them running.
+    script = ("import sys, time; sys.path.insert(0, sys.argv[1]); "
+              "from cosynth import procs; c = procs.Child(['sleep', '300']); "
+              "print(c.pid, flush=True); time.sleep(300)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(procs.__file__)))
+    parent = subprocess.Popen([sys.executable, "-c", script, root], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert child in procs.running()
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(200):
+        if child not in procs.running():
+            break
+        time.sleep(0.05)
+    assert child not in procs.running(), "the child outlived its SIGKILLed parent"
+
+
+def test_sigterm_during_a_solve_leaves_no_solver():
+    # CBC runs through procs: a SIGTERM to cosynth while it solves ends CBC too.
+    script = """
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+from cosynth import procs
+from cosynth.planner.ilp import LpBinary, LpMinimize, LpProblem, LpVariable, lpSum, solve
+procs.install_signal_handlers()
+rng = np.random.default_rng(1)  # market split: CBC runs into its time limit
+a = rng.integers(0, 100, (6, 50))
+p = LpProblem("ms", LpMinimize)
+x = [LpVariable(f"x{j}", cat=LpBinary) for j in range(50)]
+s = [LpVariable(f"s{i}", 0) for i in range(12)]
+for i in range(6):
+    p += lpSum(int(a[i, j]) * x[j] for j in range(50)) + s[i] - s[6 + i] == int(a[i].sum() // 2)
+p += lpSum(s)
+try:
+    solve(p, "cbc", 300.0)
+except procs.Interrupted:
+    sys.exit(143)
+"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(procs.__file__)))
+    parent = subprocess.Popen([sys.executable, "-c", script, root])
+    try:
+        cbc = None
+        for _ in range(600):
+            cbc = [pid for pid in procs.running()
+                   if _command(pid).endswith("cbc") and _parent(pid) == parent.pid]
+            if cbc:
+                break
+            time.sleep(0.1)
+        assert cbc, "CBC never started"
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=60) == 143
+    finally:
+        parent.kill()
+    assert not [pid for pid in cbc if pid in procs.running()], "CBC outlived the SIGTERM"
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rpartition(b")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")[0].decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def test_run_times_out_and_stops_the_session():
     t0 = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
