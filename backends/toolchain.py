@@ -20,6 +20,7 @@ models and test benches), so it sits beside them rather than inside either.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from cosynth import procs
 from cosynth.cache import cache_dir as root
 from cosynth.cache import digest, discard, notice, read_record, write_record
-from cosynth.errors import Loc, ToolError, bug_hint
+from cosynth.errors import CosynthError, Loc, OutputError, ToolError, bug_hint
 
 __all__ = ["find_tool", "compile_program", "mpirun", "RUNTIME", "FLAGS", "RunResult",
            "cache_dir"]
@@ -111,18 +112,34 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
         notice(f"the compile cache entry {folder} fails verification ({why}); "
                "discarded and rebuilt")
         discard(folder)
+    try:
+        return _build(source, name, cmd_head=[cxx, *flags, "-I", RUNTIME, *extra],
+                      links=links, key=key, folder=folder)
+    except OSError as exc:
+        if exc.errno in _NO_SPACE:
+            raise _disk_full(cache_dir(), exc.strerror or exc) from None
+        raise
+
+
+def _build(source: str, name: str, *, cmd_head: list[str], links: list[str], key: str,
+           folder: str) -> tuple[str, bool]:
+    """Compile in a ``.build-*`` folder beside the cache entry and rename it in (see
+    ``compile_program``); the folder is removed on any failure."""
+    binary = os.path.join(folder, name)
     tmp = tempfile.mkdtemp(dir=cache_dir(), prefix=".build-")
     try:
         src = os.path.join(tmp, f"{name}.cpp")
         with open(src, "w") as f:
             f.write(source)
         log = os.path.join(tmp, "compile.log")
-        cmd = [cxx, *flags, "-I", RUNTIME, *extra, src, "-o", os.path.join(tmp, name), *links]
+        cmd = [*cmd_head, src, "-o", os.path.join(tmp, name), *links]
         try:
             proc = procs.run(cmd, timeout=600)
         except subprocess.TimeoutExpired:
             raise ToolError("the C++ compiler did not finish within 600 s and was stopped",
                             hint="a machine under heavy load; try again") from None
+        if proc.returncode != 0 and "No space left on device" in proc.stderr:
+            raise _disk_full(cache_dir(), "No space left on device (the compiler's output)")
         with open(log, "w") as f:
             f.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
         if proc.returncode != 0:
@@ -162,6 +179,33 @@ def _unverified(folder: str, key: str, name: str) -> str | None:
     return None
 
 
+def _check_tmpdir() -> None:
+    """Open MPI keeps its session directory under ``$TMPDIR`` (Python's ``tempfile``
+    silently falls back to another folder, mpirun does not): refuse a ``TMPDIR`` that is
+    not a writable directory before starting, naming it, instead of failing inside
+    mpirun with a message about PMIx or session directories."""
+    tmp = os.environ.get("TMPDIR")
+    if not tmp:
+        return
+    if not os.path.isdir(tmp):
+        why = "does not exist or is not a folder"
+    elif not os.access(tmp, os.W_OK | os.X_OK):
+        why = "is not writable"
+    else:
+        return
+    raise CosynthError(f"TMPDIR={tmp} {why}; mpirun keeps its session directory there",
+                     hint="point TMPDIR at a writable folder (or unset it) and run again")
+
+
+def _disk_full(path: str, exc: BaseException | str) -> OutputError:
+    """The error for a write that failed because the file system is full or read-only."""
+    return OutputError(f"cannot write under {path}: {exc}",
+                     hint="free space there, or point COSYNTH_CACHE at another file system")
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
 @dataclass
 class RunResult:
     returncode: int
@@ -189,6 +233,7 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     the blade left behind is named.  A hostfile run is not watched (the heartbeat
     folder need not be shared with the other machines)."""
     run = find_tool("mpirun")
+    _check_tmpdir()
     cmd = [run, "-np", str(blades)]
     if hostfile:
         cmd += ["--hostfile", hostfile]

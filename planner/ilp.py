@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import pulp
 from pulp import LpBinary, LpContinuous, LpMinimize, LpProblem, LpVariable, lpSum
 
+from cosynth import procs
 from cosynth.errors import ToolError
 
 __all__ = ["Solve", "solve", "LpProblem", "LpVariable", "lpSum", "LpMinimize", "LpBinary",
@@ -65,6 +68,9 @@ def solve(prob: LpProblem, solver: str = "cbc", time_limit: float = 10.0) -> Sol
 
 
 def _cbc(prob: LpProblem, time_limit: float) -> Solve:
+    """CBC on the model written as MPS, run through ``cosynth.procs`` (its own session,
+    stopped with cosynth on an interrupt; PuLP's own ``solve`` would start it where a
+    SIGTERM to cosynth leaves it running), its solution read back with PuLP's reader."""
     try:
         cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=REL_GAP)
     except Exception as exc:  # noqa: BLE001 - a missing binary is reported to the user
@@ -73,18 +79,31 @@ def _cbc(prob: LpProblem, time_limit: float) -> Solve:
     if not cmd.available():
         raise ToolError("PuLP's bundled CBC binary cannot run on this machine",
                         hint="pip install --force-reinstall pulp, or use --solver highs")
-    fd, log = tempfile.mkstemp(suffix=".cbc.log")
-    os.close(fd)
-    cmd.optionsDict["logPath"] = log
-    cmd.logPath = log
-    t0 = time.perf_counter()
+    folder = tempfile.mkdtemp(prefix="cosynth-cbc-")
     try:
-        prob.solve(cmd)
+        mps, sol = os.path.join(folder, "model.mps"), os.path.join(folder, "model.sol")
+        vs, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
+        args = [cmd.path, mps, *(["-max"] if prob.sense == pulp.LpMaximize else []),
+                "-sec", str(time_limit), "-ratio", str(REL_GAP), "-timeMode", "elapsed", "-solve",
+                "-printingOptions", "all", "-solution", sol]
+        t0 = time.perf_counter()
+        try:
+            run = procs.run(args, timeout=time_limit + 60)
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"CBC did not stop at its {time_limit:g} s limit and was ended",
+                            hint="try --solver highs") from None
         dt = time.perf_counter() - t0
-        with open(log, errors="replace") as f:
-            text = f.read()
+        text = run.stdout + run.stderr
+        if run.returncode != 0 or not os.path.exists(sol):
+            tail = " | ".join(text.strip().splitlines()[-3:])
+            raise ToolError(f"CBC failed (exit status {run.returncode}): {tail}",
+                            hint="try --solver highs")
+        status, values, *_rest, sol_status = cmd.readsol_MPS(sol, prob, vs, var_names,
+                                                            con_names)
+        prob.assignVarsVals(values)
+        prob.assignStatus(status, sol_status)
     finally:
-        os.unlink(log)
+        shutil.rmtree(folder, ignore_errors=True)
     result = _match(r"Result - (.*)", text) or ""
     obj = _number(r"Objective value:\s*(\S+)", text)
     bound = _number(r"Lower bound:\s*(\S+)", text)

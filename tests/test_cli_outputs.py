@@ -217,3 +217,25 @@ def test_an_interrupted_command_exits_130_or_143(tmp_path, sig, code):
             proc.wait()
     assert proc.returncode == code, err
     assert "Traceback" not in err
+
+
+def test_a_full_compile_cache_is_named_not_blamed_on_the_compiler(tmpfs, tmp_path):
+    full = tmpfs("full", "full")
+    env = dict(os.environ, COSYNTH_CACHE=str(full))
+    p = cosynth("simulate", BFS, "--graph", "kron:6", "--arg", "source=0", env=env)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and "cosynth bug" not in p.stderr
+    assert f"cannot write under {full}" in p.stderr and "No space left" in p.stderr
+    assert "fix: free space there, or point COSYNTH_CACHE at another file system" in p.stderr
+    assert not [n for n in os.listdir(full / "cpp") if n.startswith(".build-")] \
+        if (full / "cpp").is_dir() else True
+
+
+def test_a_read_only_tmpdir_is_named_before_mpirun(tmpfs, tmp_path):
+    ro = tmpfs("ro", "ro")
+    env = dict(os.environ, TMPDIR=str(ro))
+    p = cosynth("simulate", BFS, "--graph", "kron:6", "--arg", "source=0", env=env)
+    assert p.returncode == 2, p.stderr
+    assert f"TMPDIR={ro} is not writable; mpirun keeps its session directory there" \
+        in p.stderr
+    assert "fix: point TMPDIR at a writable folder" in p.stderr
