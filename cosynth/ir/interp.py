@@ -64,12 +64,17 @@ from .vec import vector_loop
 from .visit import Visitor
 from .walk import iter_stmts, read_and_written
 
-__all__ = ["interpret"]
+__all__ = ["interpret", "BudgetExhausted"]
+
+
+class BudgetExhausted(Exception):
+    """``interpret(..., budget=N)`` stopped: its node and edge loops had taken more than
+    N iterations (not a user error: the caller chooses another way to get the result)."""
 
 
 def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
               blade=None, vectorize: bool = True, offload: dict | None = None,
-              order: int | None = None) -> tuple:
+              order: int | None = None, budget: int | None = None) -> tuple:
     """Run ``k`` on ``graph`` with bound ``args``; returns a tuple of results.
 
     Node and edge tables come back as NumPy arrays, scalars as Python values.
@@ -84,11 +89,15 @@ def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
     ``order`` (a seed) runs the loops the IR lets run in any order in a seeded random
     order, with the stale reads ``async`` allows (``cosynth.ir.reorder``); it implies
     ``vectorize=False`` and is for one process, not for blade programs.
+    ``budget`` bounds the iterations all node and edge loops take together (counted as
+    each loop starts); past it ``BudgetExhausted`` is raised.
     """
     if order is not None and blade is not None:
         raise ValueError("the reordering oracle runs whole kernels, not blade programs")
-    return _Compiler(k, graph, args, while_limit, blade, vectorize and order is None,
-                     offload, None if order is None else Reorder(order)).run()
+    comp = _Compiler(k, graph, args, while_limit, blade, vectorize and order is None,
+                     offload, None if order is None else Reorder(order))
+    comp.budget = None if budget is None else [budget]
+    return comp.run()
 
 
 Fn = Callable[[list], object]
@@ -119,6 +128,7 @@ class _Compiler(Visitor):
                  offload: dict | None = None, reorder: Reorder | None = None):
         self.k = k
         self.reorder = reorder
+        self.budget: list[int] | None = None  # iterations left to node/edge loops
         self.window: AsyncWindow | None = None  # the async loop being compiled (reorder)
         self.opening: AsyncWindow | None = None  # its window, until its body is compiled
         self.blade = blade
@@ -498,8 +508,19 @@ class _Compiler(Visitor):
         """How the loop walks its index range: in order, or (reordering mode, a loop
         that may run in any order) a fresh permutation each time."""
         if self.reorder is None or not s.is_data_loop or s.schedule == "seq":
-            return lambda r: r
-        return self.reorder.perm
+            base = None
+        else:
+            base = self.reorder.perm
+        left = self.budget
+        if left is None or not s.is_data_loop:
+            return base or (lambda r: r)
+
+        def counted(r):
+            left[0] -= len(r)
+            if left[0] < 0:
+                raise BudgetExhausted(self.k.name)
+            return base(r) if base is not None else r
+        return counted
 
     def _compiled_body(self, s: Loop) -> Fn:
         opening, self.opening = self.opening, None
