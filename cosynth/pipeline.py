@@ -5,7 +5,8 @@
 ``mpirun``, gathers the result and compares it with the IR interpreter running the
 kernel *as written* (``cosynth.check.oracle``: exactly, unless a rewrite's law was only
 assumed by the float-sum policy) and, where the kernel has one, its networkx reference.
-A mismatch raises ``MismatchError`` naming the first differing vertices; a failed or hung blade raises ``ToolError`` naming it.
+A mismatch raises ``MismatchError`` naming the first differing vertices; a failed or hung
+blade raises ``ToolError`` naming it.
 
 Mixed plans: when the plan puts blades on their FPGAs, the kernel's edge unit
 (``backends.rtl``) is generated for the blade program, its Verilog verilated (Verilator,
