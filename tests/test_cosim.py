@@ -39,7 +39,7 @@ def test_mixed_plans_on_2_and_4_blades(name):
         devices = [b.device for b in sim.plan.blades]
         assert len(devices) == blades and devices.count("fpga") >= 1, devices
         assert devices.count("cpu") == want_cpu, devices
-        assert sim.checks[0] == "blades == IR interpreter: ok"
+        assert sim.checks[0].startswith("blades == IR interpreter: ok")
         assert any("networkx" in c for c in sim.checks)
         for b, st, clk in zip(sim.plan.blades, sim.stats, sim.fpga_clock_hz):
             f = st["fpga"]

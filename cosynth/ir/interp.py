@@ -17,6 +17,10 @@ variable).  Loop nests proved parallel may run as NumPy lanes instead
 (``cosynth.ir.vec``); the collective statements of a blade program and its reductions
 into other blades' entries are ``cosynth.ir.collectives``'; loops a device runs in the
 interpreter's place are ``cosynth.ir.offload``'s.
+
+Reordering mode (``order=seed``, ``cosynth.ir.reorder``): ``par``/``bsp``/``async`` node
+and edge loops run in seeded random orders and reads inside an ``async`` loop may see any
+prefix of the other iterations' writes; nothing is vectorised then.
 """
 
 from __future__ import annotations
@@ -55,15 +59,22 @@ from .nodes import (
     Var,
 )
 from .offload import holds_offloaded, offloaded
+from .reorder import AsyncWindow, Reorder
 from .vec import vector_loop
 from .visit import Visitor
 from .walk import iter_stmts, read_and_written
 
-__all__ = ["interpret"]
+__all__ = ["interpret", "BudgetExhausted"]
+
+
+class BudgetExhausted(Exception):
+    """``interpret(..., budget=N)`` stopped: its node and edge loops had taken more than
+    N iterations (not a user error: the caller chooses another way to get the result)."""
 
 
 def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
-              blade=None, vectorize: bool = True, offload: dict | None = None) -> tuple:
+              blade=None, vectorize: bool = True, offload: dict | None = None,
+              order: int | None = None, budget: int | None = None) -> tuple:
     """Run ``k`` on ``graph`` with bound ``args``; returns a tuple of results.
 
     Node and edge tables come back as NumPy arrays, scalars as Python values.
@@ -75,8 +86,18 @@ def interpret(k: Kernel, graph, args: dict, *, while_limit: int | None = None,
     interpreter's place: each time the loop is reached, ``handler(view)`` is called with a
     ``cosynth.ir.offload.HostView`` of the tables and scalars (how a device, e.g. a
     simulated FPGA unit, takes over a loop while the interpreter stays the host).
+    ``order`` (a seed) runs the loops the IR lets run in any order in a seeded random
+    order, with the stale reads ``async`` allows (``cosynth.ir.reorder``); it implies
+    ``vectorize=False`` and is for one process, not for blade programs.
+    ``budget`` bounds the iterations all node and edge loops take together (counted as
+    each loop starts); past it ``BudgetExhausted`` is raised.
     """
-    return _Compiler(k, graph, args, while_limit, blade, vectorize, offload).run()
+    if order is not None and blade is not None:
+        raise ValueError("the reordering oracle runs whole kernels, not blade programs")
+    comp = _Compiler(k, graph, args, while_limit, blade, vectorize and order is None,
+                     offload, None if order is None else Reorder(order))
+    comp.budget = None if budget is None else [budget]
+    return comp.run()
 
 
 Fn = Callable[[list], object]
@@ -104,8 +125,12 @@ class _Compiler(Visitor):
     snapshot's holder."""
 
     def __init__(self, k: Kernel, g, args: dict, while_limit, blade=None, vectorize=True,
-                 offload: dict | None = None):
+                 offload: dict | None = None, reorder: Reorder | None = None):
         self.k = k
+        self.reorder = reorder
+        self.budget: list[int] | None = None  # iterations left to node/edge loops
+        self.window: AsyncWindow | None = None  # the async loop being compiled (reorder)
+        self.opening: AsyncWindow | None = None  # its window, until its body is compiled
         self.blade = blade
         self.offload = offload or {}
         # tables live in NumPy arrays when some loop will run vectorised, else in lists
@@ -296,6 +321,8 @@ class _Compiler(Visitor):
             return reduce_scalar
         T = self.data[s.table]
         index = self.index(s.index, t, s)
+        if self.window is not None and s.table in self.window.tables:
+            return self._logged_store(s, T, index, value)
         if s.op is None:
             def store(F):
                 T[index(F)] = value(F)
@@ -320,6 +347,31 @@ class _Compiler(Visitor):
                 T[i] = new
                 F[fk] = True
         return reduce_flag
+
+    def _logged_store(self, s: Store, T, index: Fn, value: Fn) -> Fn:
+        """A store inside an ``async`` loop in reordering mode: the write is logged in
+        the loop's window, so that other iterations' reads may miss it."""
+        W, name, get = self.window, s.table, self.getter(T)
+        if s.op is None:
+            def store_logged(F):
+                i = index(F)
+                old, v = get(i), value(F)
+                T[i] = v
+                W.record(name, i, old, v)
+            return store_logged
+        red = self.reducer(s.op, self.tables[s.table].dtype)
+        fk = self.slots[s.flag] if s.flag else None
+
+        def reduce_logged(F):
+            i = index(F)
+            old = get(i)
+            new = red(old, value(F))
+            if changed(new, old):
+                T[i] = new
+                W.record(name, i, old, new)
+                if fk is not None:
+                    F[fk] = True
+        return reduce_logged
 
     # ------------------------------------------------------------------ collectives
     def visit_AllReduce(self, s: AllReduce) -> Fn:
@@ -420,6 +472,12 @@ class _Compiler(Visitor):
             if runner is not None:
                 self.in_projected = outer_projected
                 return runner
+        outer_window = self.window
+        if self.reorder is not None and s.schedule == "async" and s.is_data_loop and \
+                self.window is None:
+            written = {x.table for x, _ in iter_stmts(s.body) if isinstance(x, Store)
+                       and self.tables[x.table].space != "scalar"}
+            self.window = self.opening = self.reorder.window(written)
         holders = []
         if s.schedule == "bsp" and not outer_bsp:
             for name in sorted(read_and_written(s)):
@@ -430,6 +488,13 @@ class _Compiler(Visitor):
             inner = self._loop_body(s)
         finally:
             self.in_projected, self.bsp = outer_projected, outer_bsp
+        if self.window is not outer_window:
+            W, body = self.window, inner
+            self.window = outer_window
+
+            def inner(F):
+                W.reset()
+                body(F)
         if not holders:
             return inner
 
@@ -439,19 +504,51 @@ class _Compiler(Visitor):
             inner(F)
         return bsp_loop
 
-    def _loop_body(self, s: Loop) -> Fn:
-        body = self.block(s.body) if s.kind != "nodes" else None
+    def _iterations(self, s: Loop):
+        """How the loop walks its index range: in order, or (reordering mode, a loop
+        that may run in any order) a fresh permutation each time."""
+        if self.reorder is None or not s.is_data_loop or s.schedule == "seq":
+            base = None
+        else:
+            base = self.reorder.perm
+        left = self.budget
+        if left is None or not s.is_data_loop:
+            return base or (lambda r: r)
+
+        def counted(r):
+            left[0] -= len(r)
+            if left[0] < 0:
+                raise BudgetExhausted(self.k.name)
+            return base(r) if base is not None else r
+        return counted
+
+    def _compiled_body(self, s: Loop) -> Fn:
+        opening, self.opening = self.opening, None
         if s.kind == "nodes":
             self.safe_nodes.add(s.var)
-            try:
-                body = self.block(s.body)
-            finally:
+        try:
+            body = self.block(s.body)
+        finally:
+            if s.kind == "nodes":
                 self.safe_nodes.discard(s.var)
+        if opening is None:
+            return body
+        inner = body
+
+        def body(F):  # an iteration of the async loop starts: it has seen nothing new
+            opening.begin()
+            inner(F)
+        return body
+
+    def _loop_body(self, s: Loop) -> Fn:
+        body = self._compiled_body(s)
+        walk = self._iterations(s)
+        if s.kind == "nodes":
             kv = self.slots[s.var]
             n = self.n
             if s.start is None:
                 def nodes(F):
-                    for v in range(n):
+                    for v in walk(range(n)):
                         F[kv] = v
                         body(F)
                 return nodes
@@ -459,7 +556,7 @@ class _Compiler(Visitor):
 
             def node_range(F):
                 lo, hi = max(lo_f(F), 0), min(hi_f(F), n)
-                for v in range(lo, hi):
+                for v in walk(range(lo, hi)):
                     F[kv] = v
                     body(F)
             return node_range
@@ -470,7 +567,7 @@ class _Compiler(Visitor):
 
             def out_edges(F):
                 x = of(F)
-                for i in range(indptr[x], indptr[x + 1]):
+                for i in walk(range(indptr[x], indptr[x + 1])):
                     F[ke] = i
                     body(F)
             return out_edges
@@ -481,7 +578,7 @@ class _Compiler(Visitor):
 
             def in_edges(F):
                 x = of(F)
-                for p in range(in_indptr[x], in_indptr[x + 1]):
+                for p in walk(range(in_indptr[x], in_indptr[x + 1])):
                     F[ke] = in_eid[p]
                     body(F)
             return in_edges
@@ -493,13 +590,13 @@ class _Compiler(Visitor):
 
                 def edge_range(F):
                     lo, hi = max(lo_f(F), 0), min(hi_f(F), n)
-                    for i in range(indptr[lo], indptr[max(hi, lo)]):
+                    for i in walk(range(indptr[lo], indptr[max(hi, lo)])):
                         F[ke] = i
                         body(F)
                 return edge_range
 
             def edges(F):
-                for i in range(m):
+                for i in walk(range(m)):
                     F[ke] = i
                     body(F)
             return edges
@@ -560,6 +657,13 @@ class _Compiler(Visitor):
                 return lambda F: holder[0].item(idx(F))
             return lambda F: holder[0][idx(F)]
         get = self.getter(self.data[e.table])
+        if self.window is not None and e.table in self.window.tables:
+            W, name = self.window, e.table
+
+            def stale(F):  # an async loop's read: any prefix of the others' writes
+                i = idx(F)
+                return W.read(name, i, get(i))
+            return stale
         return lambda F: get(idx(F))
 
     def visit_EdgeAttr(self, e: EdgeAttr) -> Fn:

@@ -7,8 +7,12 @@ and on its ``par`` and ``async`` variants) is checked on
   on up to 3), with small integer weights;
 * the large set: random graphs of a few hundred vertices, directed and undirected;
 
-with the scalar interpreter (exactly, unless a law was only assumed by the float-sum
-policy) and the vectorised one (within tolerance where float sums are reordered).  The
+with the scalar interpreter in program order (exactly, unless a law was only assumed by
+the float-sum policy), the scalar interpreter reordering (``interpret(..., order=seed)``:
+``par``/``bsp``/``async`` loops in seeded random orders, ``async`` reads seeing any prefix
+of the other iterations' writes) under several seeds, and the vectorised one (within
+tolerance where float sums are reordered).  Every standard variant also runs reordered
+against the kernel as written.  The
 projected blade program of each parallel variant runs on 1, 2, 3 and 8 blades with uneven
 shards and blades that own no vertex.
 """
@@ -20,7 +24,7 @@ import pytest
 
 import cosynth as cs
 from cosynth.check import compare_results
-from cosynth.frontend.rewrite import apply_rule, projection, variant
+from cosynth.frontend.rewrite import VARIANTS, apply_rule, projection, variant
 from cosynth.frontend.rewrite.core import loops
 from cosynth.ir.blades import run_blades
 from cosynth.ir.interp import interpret
@@ -32,6 +36,8 @@ from tests.smallgraphs import small_digraphs
 ARGS = {"bfs": {"source": 0}, "sssp": {"source": 0}, "bc": {"normalized": True}}
 SMALL = list(small_digraphs(4, 3))
 _RULES = ("parallelize", "relax", "direction", "edge_centric", "fuse", "fission")
+SEEDS_SMALL = (1, 2, 3)  # reordering seeds on the small graphs
+SEEDS_LARGE = (1, 2)  # and on the large ones
 
 
 def _large():
@@ -114,6 +120,10 @@ def test_every_rewrite_preserves_results(name):
             before = cache[id(base)]
             after = interpret(r.kernel, g, bound, vectorize=False)
             _compare(after, before, r.exact, f"{name} {label} (scalar) on {g!r}")
+            for seed in (SEEDS_SMALL if g.n <= 4 else SEEDS_LARGE):
+                shuffled = interpret(r.kernel, g, bound, order=seed)
+                _compare(shuffled, before, r.exact,
+                         f"{name} {label} (reordered, seed {seed}) on {g!r}")
             vec = interpret(r.kernel, g, bound)
             _compare(vec, want, r.exact and not _float_sums(r.kernel),
                      f"{name} {label} (vectorised) on {g!r}")
@@ -160,3 +170,62 @@ def test_random_graph_helper_is_used():
     kf = example("cc")
     kv, _ = variant(kf.ir, "pull")
     compare_results(interpret(kv, g, {}), kf(g))
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_every_variant_reordered_equals_the_kernel_as_written(name):
+    kf = example(name)
+    small = [g for g in SMALL[::23] if name != "bc" or g.n <= 3]
+    large = [] if name in ("bc", "kcore") else [LARGE[2]]
+    for vname in VARIANTS:
+        kv, done = variant(kf.ir, vname)
+        exact = all(r.exact for r in done)
+        for g in small + large:
+            bound = kf.bind(g, **ARGS.get(name, {}))
+            want = interpret(kf.ir, g, bound, vectorize=False)
+            for seed in SEEDS_SMALL:
+                _compare(interpret(kv, g, bound, order=seed), want, exact,
+                         f"{name} {vname} (reordered, seed {seed}) on {g!r}")
+
+
+_CARRIED = '''
+import cosynth as cs
+
+
+@cs.kernel
+def shift(g: cs.Graph) -> cs.NodeArray[cs.i64]:
+    n = g.num_nodes()
+    t = g.node_array(cs.i64, 0)
+    for v in g.nodes():
+        if v + 1 < n:
+            t[v] = t[v + 1] + 1
+    return t
+'''
+
+
+def test_a_wrong_parallelize_is_caught_only_by_reordering(tmp_path):
+    """A loop with a carried dependence (``t[v]`` reads ``t[v + 1]``, which iteration
+    ``v + 1`` writes) made ``par`` without a proof: program order and NumPy lanes both
+    read the old ``t[v + 1]`` and agree with the kernel as written, so the checks this
+    harness had before pass it; a reordered run catches it."""
+    from cosynth.errors import MismatchError
+    from cosynth.frontend.rewrite import apply_rule
+    from cosynth.frontend.rewrite.core import replace_at
+    from cosynth.ir.nodes import replace
+    from cosynth.loader import load_kernels
+    path = tmp_path / "shift.py"
+    path.write_text(_CARRIED)
+    kf = load_kernels(str(path))["shift"]
+    k = kf.ir
+    (lpath, loop), = [(p, lp) for p, lp in loops(k) if lp.kind == "nodes"]
+    assert not apply_rule("parallelize", k, lpath).applied  # the prover refuses it
+    wrong = replace_at(k, lpath, [replace(loop, schedule="par")])
+    for g in [SMALL[-1], LARGE[0]]:
+        want = interpret(k, g, {}, vectorize=False)
+        # the old checks: scalar in program order, and vectorised
+        _compare(interpret(wrong, g, {}, vectorize=False), want, True, "scalar")
+        _compare(interpret(wrong, g, {}), want, True, "vectorised")
+        # the reordering oracle
+        with pytest.raises(MismatchError):
+            for seed in SEEDS_SMALL:
+                _compare(interpret(wrong, g, {}, order=seed), want, True, "reordered")
