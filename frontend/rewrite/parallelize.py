@@ -11,7 +11,10 @@ stored only at the iteration's own entry (``t[v] = ...``), or reduced with an op
 proved commutative and associative on its dtype and not read in the loop.  A read of a
 reduced table at another entry is allowed when Z3 proves it *stable*: the iteration does
 the same whether or not the other iterations' reductions have landed (the BFS frontier
-test ``depth[v] == level`` against ``depth[e.dst] min= level + 1``).
+test ``depth[v] == level`` against ``depth[e.dst] min= level + 1``).  The proof knows the
+conditions of the ifs around the loop that it does not affect, and the bounds of the
+range loops around it (``0 <= level < k`` inside ``for level in range(k)``, so that
+``level + 1`` cannot wrap), which the law's detail lists.
 
 Refused, with the reason: a plain store to an entry others may write (``d[e.dst] = d[v]``:
 the last writer would win), a reduction whose operator fails a law (with Z3's
@@ -24,9 +27,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cosynth.ir.nodes import Kernel, Load, Loop
+from cosynth.ir.printer import print_expr
 from cosynth.ir.walk import iter_exprs
 
-from .core import Path, applied, get, guards_on_path, refused, replace_at
+from .core import Path, applied, get, guards_on_path, range_bounds_on_path, refused, replace_at
 from .deps import accesses, conflicts
 from .laws import DEFAULT_POLICY, Policy
 from .proofs import stable_read
@@ -59,6 +63,10 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str = "par
         if any(r.private for r in reads):
             return refused(NAME, path, f"reads '{table}', which other iterations write", laws)
         law = stable_read(k, loop, table, writes, policy, _context(k, path, loop))
+        bounds = range_bounds_on_path(k, path)
+        if bounds:
+            law.detail += "; the enclosing range loops give " + ", ".join(
+                print_expr(c) for c, _ in bounds)
         laws.append(law)
         if not law.ok:
             what = {"refuted": "Z3 found an order where it does not",
@@ -75,9 +83,9 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, to: str = "par
 
 def _context(k: Kernel, path: Path, loop: Loop) -> list:
     """Conditions of the ifs around ``loop`` that hold throughout it (it does not write
-    the tables they read)."""
+    the tables they read), and the bounds of the range loops around it."""
     written = {a.table for a in accesses(k, loop) if a.write}
-    out = []
+    out = list(range_bounds_on_path(k, path))
     for cond, holds in guards_on_path(k, path):
         if not any(isinstance(x, Load) and x.table in written for x in iter_exprs(cond)):
             out.append((cond, holds))
