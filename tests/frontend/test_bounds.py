@@ -16,7 +16,7 @@ from cosynth.frontend.rewrite.core import get, loops, range_bounds_on_path
 from cosynth.ir.interp import interpret
 from cosynth.ir.printer import print_expr
 from cosynth.loader import load_kernels
-from cosynth.pipeline import build
+from cosynth.pipeline import build, simulate
 from cosynth.planner import load_manifest
 from tests.helpers import ROOT, kernel_from_source, random_graphs, same
 
@@ -179,3 +179,20 @@ def test_the_driver_refuses_a_graph_that_breaks_the_bound_before_building(tmp_pa
                     variant="async")
     assert bounds.uses_bound(plan.rewrites)
     assert any("policy: value-bound(" in law for r in plan.rewrites for law in r["laws"])
+
+
+@pytest.mark.slow
+def test_natural_integer_sssp_on_cpu_and_fpga_blades(tmp_path):
+    """The whole way: planned, compiled, run on 2 blades (CPU, then FPGA units under
+    Verilator) with the graph and the result checked against the bound."""
+
+    kf, _ = kernel_from_source(tmp_path, NATURAL_SSSP)
+    g = cs.Graph.kronecker(8, seed=4)
+    want = nxref.sssp(g, 0)
+    reach = np.isfinite(want)
+    for man, fpga in ((load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml")), False),
+                      (load_manifest(os.path.join(ROOT, "manifests", "pair.yaml")), True)):
+        sim = simulate(kf, man, g, {"source": 0}, blades=2, fpga=fpga)
+        assert bounds.uses_bound(sim.plan.rewrites)
+        (got,) = sim.results
+        assert np.array_equal(got[reach], want[reach].astype(np.int64))
