@@ -23,6 +23,16 @@ refuses a graph with a negative integer weight or with ``B + max weight >= R``; 
 run every entry of the kernel's integer result tables must be a fill value or lie in
 ``[-B, B]``.  Either failure is a ``BoundViolation`` that says which value broke which
 assumption and to run the kernel as written (``--variant seq``) instead.
+
+Why checking the final values suffices for the rules that use the assumption (``relax``
+and ``parallelize`` of ``min=`` / ``max=`` reductions): an entry only moves one way, so
+its final value bounds every value it held from one side; a sum that wrapped would have
+stored a value near the other end of the range (``min=`` keeps it, and it stays below
+``-B``), or the entry grew past ``B`` before it could wrap (``max=``), and either is
+visible at the end.  The checks run in the driver: ``build`` (and so ``simulate``)
+checks the graph, ``simulate`` the result.  The generated C++ does not check the bound
+itself, so a build directory's ``run.sh`` started by hand relies on the graph check made
+when it was built.
 """
 
 from __future__ import annotations
