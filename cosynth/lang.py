@@ -50,6 +50,7 @@ class _ArrayAnn:
 
     def __init__(self, space: str, dtype: DType | None):
         self.space = space
+        self.dtype = dtype
         self.__cosynth_node_array__ = dtype if space == "node" else None
 
     def __repr__(self) -> str:
@@ -150,12 +151,15 @@ def kernel(fn=None, *, weight: DType = f64, reference=None):
     return KernelFunction(fn, weight, reference)
 
 
-def bind_args(k, g: Graph, args: tuple, kwargs: dict) -> dict:
+def bind_args(k, g: Graph, args: tuple, kwargs: dict, nan_free: bool = True) -> dict:
     """Match a call's arguments to the kernel's parameters, checking each.
 
     Returns ``{name: value}`` with ints, floats and bools as Python values and node
     arrays as NumPy arrays of the declared dtype.  Vertex parameters (those the kernel
-    uses as a vertex) must lie in ``0 .. n-1``.
+    uses as a vertex) must lie in ``0 .. n-1``.  Under the ``nan-free`` policy (the
+    default, assumed by every proof about float data; ``nan_free=False`` only for runs of
+    the kernel as written) a NaN in a float array or scalar is refused with the argument's
+    name and index; the graph refuses non-finite edge weights itself.
     """
     params = list(k.params)
     if len(args) > len(params):
@@ -176,13 +180,16 @@ def bind_args(k, g: Graph, args: tuple, kwargs: dict) -> dict:
             if not p.has_default:
                 raise ArgumentError(f"kernel '{k.name}' needs a value for '{p.name}'",
                                     hint=_signature_hint(k))
+            if nan_free and isinstance(p.default, float) and p.default != p.default:
+                raise ArgumentError(f"the default of '{p.name}' is NaN, which the nan-free "
+                                    "policy refuses", hint=f"pass a number for '{p.name}'")
             out[p.name] = p.default
             continue
-        out[p.name] = _check_value(k, p, given[p.name], g)
+        out[p.name] = _check_value(k, p, given[p.name], g, nan_free)
     return out
 
 
-def _check_value(k, p, v, g: Graph):
+def _check_value(k, p, v, g: Graph, nan_free: bool = True):
     d = p.dtype
     if p.kind == "array":
         if not isinstance(v, np.ndarray) or v.ndim != 1 or v.shape[0] != g.n:
@@ -196,7 +203,14 @@ def _check_value(k, p, v, g: Graph):
         if not can_store(src, d):
             raise ArgumentError(f"'{p.name}' holds {src} values; the kernel declares {d}",
                                 hint=f"convert it with .astype(np.{d.np})")
-        return v.astype(d.np)
+        out = v.astype(d.np)
+        if nan_free and d.is_float and np.isnan(out).any():
+            bad = int(np.flatnonzero(np.isnan(out))[0])
+            raise ArgumentError(f"'{p.name}'[{bad}] is NaN; every proof of this kernel's "
+                                "rewrites assumes float data are never NaN (the nan-free "
+                                "policy)", hint=f"replace the NaN entries of '{p.name}' "
+                                                "(e.g. with cs.INF or 0.0) before the call")
+        return out
     if d.is_bool:
         if not isinstance(v, bool | np.bool_):
             raise ArgumentError(f"'{p.name}' must be a bool, got {v!r}")
@@ -217,7 +231,12 @@ def _check_value(k, p, v, g: Graph):
                 f"'{p.name}'={v} is not a vertex of the graph, which has {g.n} vertices "
                 f"(0..{g.n - 1})", hint=f"pass a vertex id between 0 and {g.n - 1}")
         return v
-    return d(v)
+    out = d(v)
+    if nan_free and d.is_float and out != out:
+        raise ArgumentError(f"'{p.name}' is NaN; every proof of this kernel's rewrites "
+                            "assumes float data are never NaN (the nan-free policy)",
+                            hint=f"pass a number for '{p.name}'")
+    return out
 
 
 def _signature_hint(k) -> str:

@@ -33,6 +33,7 @@ from cosynth.backends.rtl.offload import RUNTIME as RTL_RUNTIME
 from cosynth.backends.rtl.offload import FpgaOffload
 from cosynth.backends.rtl.unit import EdgeUnit, unit_verilog
 from cosynth.backends.toolchain import compile_program, mpirun
+from cosynth.frontend.rewrite import bounds
 from cosynth.planner import ManifestError, make_plan
 from cosynth.planner.cost import predict_nests
 from cosynth.planner.stats import GraphStats
@@ -138,7 +139,11 @@ def build_from_plan(plan, graph, out_dir: str, *, progress=None, force: bool = F
 
 
 def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
-    """The build directory of ``plan``'s blade program with arguments ``bound``."""
+    """The build directory of ``plan``'s blade program with arguments ``bound``
+    (refused when the graph breaks a value bound the plan's rewrites were proved under)."""
+    limit = bounds.bound_for(plan.rewrites, plan.variant_ir or plan_program(plan), graph)
+    if limit is not None:
+        say(f"value-bound assumption: path sums up to {limit} on this graph, within range")
     program = plan_program(plan)
     on_fpga = [b.device == "fpga" for b in plan.blades]
     say(f"plan: variant {plan.variant} on {len(plan.blades)} blade(s)"
@@ -224,6 +229,9 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         results = gather(bundle, graph)
         stats = read_stats(bundle)
         names = _names(kfn.ir)
+        limit = bounds.bound_for(plan.rewrites, plan.variant_ir or kfn.ir, graph)
+        if limit is not None:  # the result must stay within the bound the proofs assumed
+            bounds.check_result(plan.variant_ir or kfn.ir, dict(zip(names, results)), limit)
         sim = SimResult(results, names, plan, stats,
                         {"plan": t_plan, "compile": t_compile, "run": run.seconds},
                         path=bundle.path if not own_dir else "", cached_build=cached,

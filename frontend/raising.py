@@ -13,11 +13,26 @@ table, or iteration-private scalar; ``f`` for a bool scalar table)::
     if t[i] > e: t[i] = e  [; f = True]              ->  t[i] min= e  [-> f]
     if e > t[i]: t[i] = e  [; f = True]              ->  t[i] max= e  [-> f]
     if t[i] < e: t[i] = e  [; f = True]              ->  t[i] max= e  [-> f]
+    t[i] = t[i] or e     |  t[i] = e or t[i]  (bool) ->  t[i] or= e
+    t[i] = t[i] and e    |  t[i] = e and t[i] (bool) ->  t[i] and= e
+    if not t[i]: t[i] = e  [; f = True]   (bool)     ->  t[i] or= e  [-> f]
+    if t[i]: t[i] = e      [; f = True]   (bool)     ->  t[i] and= e  [-> f]
     f = True   (inside a node/edge loop)             ->  f or= True
     f = False  (inside a node/edge loop)             ->  f and= False
 
 where ``f`` is a bool scalar table, or a bool private of an enclosing loop assigned from
 inside a deeper node/edge loop (``f := True`` -> ``f or:= True``).
+
+The guarded boolean forms cover ``if not seen[x]: seen[x] = True`` (a guarded set: an
+``or`` reduction) and ``if alive[x]: alive[x] = False`` (a guarded clear: ``and``); the
+guard may also be written ``t[i] == False`` / ``t[i] != True`` (set) or ``t[i] == True`` /
+``t[i] != False`` (clear).  They are exact for any bool ``e``: when the guard fails the
+entry already is the operator's absorbing value (``True or e == True``,
+``False and e == False``), and when it holds ``t[i] op e == e``; the flag is set exactly
+when the entry changed, which is when the guard held and ``e`` differs from ``t[i]``,
+i.e. what ``t[i] op= e -> f`` reports.  (The unraised form sets ``f`` whenever the guard
+held, even for ``e == t[i]``; the rule therefore requires ``e`` to be the constant that
+changes the entry when a flag is set: ``True`` for a set, ``False`` for a clear.)
 
 All are exact in the IR's semantics (``x - e == x + (-e)`` holds in IEEE arithmetic and in
 wrapping integers; ``min(a, b)`` is ``b if b < a else a``).  The flag of a guarded
@@ -33,7 +48,8 @@ from cosynth.ir.visit import Transformer
 
 __all__ = ["raise_reductions"]
 
-_SYMMETRIC = {"min": "min", "max": "max", "+": "add", "|": "or", "&": "and"}
+_SYMMETRIC = {"min": "min", "max": "max", "+": "add", "|": "or", "&": "and",
+              "or": "or", "and": "and"}
 _GUARD = {("<", "new"): "min", (">", "old"): "min", (">", "new"): "max", ("<", "old"): "max"}
 
 
@@ -123,7 +139,7 @@ def _dtype_of_target(s, v):
 
 def _guarded(s: If, flags):
     """``if e < x: x = e [; f = True]`` -> ``x min= e [-> f]``."""
-    if s.orelse or not 1 <= len(s.then) <= 2 or not isinstance(s.cond, Bin):
+    if s.orelse or not 1 <= len(s.then) <= 2:
         return None
     stores = [t for t in s.then if isinstance(t, Store | Assign) and t.op is None
               and not _is_flag_set(t, flags)]
@@ -132,7 +148,10 @@ def _guarded(s: If, flags):
         return None
     st = stores[0]
     c = s.cond
-    if c.op not in ("<", ">"):
+    boolean_op = _bool_guard(c, st)
+    if boolean_op is not None:
+        return _guarded_bool(s, st, sets, boolean_op)
+    if not isinstance(c, Bin) or c.op not in ("<", ">"):
         return None
     if _reads_target(c.b, st) and c.a == st.value:
         op = _GUARD[(c.op, "new")]
@@ -140,6 +159,43 @@ def _guarded(s: If, flags):
         op = _GUARD[(c.op, "old")]
     else:
         return None
+    if isinstance(st, Assign):
+        if sets:
+            return None
+        return replace(st, op=op, loc=s.loc)
+    flag = sets[0].table if sets else None
+    if flag is not None and flag == st.table:
+        return None
+    return replace(st, op=op, flag=flag, loc=s.loc)
+
+
+def _bool_guard(c, st) -> str | None:
+    """``or`` if ``c`` says the bool target ``st`` is False, ``and`` if it says True."""
+    if not _target_dtype_is_bool(st):
+        return None
+    if isinstance(c, Un) and c.op == "not" and _reads_target(c.a, st):
+        return "or"
+    if _reads_target(c, st):
+        return "and"
+    if isinstance(c, Bin) and c.op in ("==", "!="):
+        for side, other in ((c.a, c.b), (c.b, c.a)):
+            if _reads_target(side, st) and isinstance(other, Const) and \
+                    isinstance(other.value, bool):
+                says_true = other.value == (c.op == "==")
+                return "and" if says_true else "or"
+    return None
+
+
+def _target_dtype_is_bool(st) -> bool:
+    return st.value.dtype.is_bool
+
+
+def _guarded_bool(s: If, st, sets, op: str):
+    """``if not t[i]: t[i] = e [; f = True]`` -> ``t[i] or= e [-> f]`` (``and`` for a
+    guard that says the entry is True)."""
+    changes = op == "or"  # the value that changes the entry when the guard holds
+    if sets and not (isinstance(st.value, Const) and st.value.value is changes):
+        return None  # the flag would report a write that changed nothing
     if isinstance(st, Assign):
         if sets:
             return None

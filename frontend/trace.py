@@ -50,7 +50,7 @@ from cosynth.ir.nodes import (
     Un,
     Var,
 )
-from cosynth.lang import NodeArray
+from cosynth.lang import EdgeArray, NodeArray
 
 __all__ = ["RawKernel", "trace_source"]
 
@@ -658,7 +658,65 @@ class _Tracer:
                            hint="return the tables the kernel computes")
             else:
                 out.append(self.expr(item))
+        self._check_return_annotation(node, items, out)
         return out
+
+    def _check_return_annotation(self, node: ast.Return, items: list, out: list) -> None:
+        """Refuse a return annotation that the returned values contradict.
+
+        ``cs.NodeArray[d]`` / ``cs.EdgeArray[d]`` need a node / edge table of dtype ``d``
+        (bare ``cs.NodeArray`` / ``cs.EdgeArray``: any dtype); ``int``, ``float``, ``bool``
+        and ``cs.<dtype>`` need a scalar of that kind (dtype); ``tuple[...]`` checks each
+        item.  Annotations outside this list (``tuple``, strings, NumPy types) are not
+        checked."""
+        ann_node = self.fdef.returns
+        if ann_node is None:
+            return
+        ann = self._eval_return_annotation(ann_node)
+        if ann is None:
+            return
+        if isinstance(ann, tuple):
+            if len(ann) != len(out):
+                self.error(node, f"the kernel returns {len(out)} value(s) but its annotation "
+                           f"'{ast.unparse(ann_node)}' declares {len(ann)}",
+                           hint="make the return annotation match the returned values")
+            pairs = list(zip(ann, items, out))
+        elif len(out) != 1:
+            self.error(node, f"the kernel returns {len(out)} values but its annotation "
+                       f"'{ast.unparse(ann_node)}' declares one",
+                       hint="annotate it '-> tuple[...]' with one type per value")
+        else:
+            pairs = [(ann, items[0], out[0])]
+        for want, item, got in pairs:
+            problem = _return_mismatch(want, got, self.tables)
+            if problem is not None:
+                self.error(item, f"'{ast.unparse(item)[:40]}' is {problem}, but the return "
+                           f"annotation '{ast.unparse(ann_node)}' declares "
+                           f"{_describe_return(want)}",
+                           hint="make the return annotation match the returned value (or "
+                                "convert the value)")
+
+    def _eval_return_annotation(self, node):
+        """The annotation as a checkable spec: a DType kind marker, an array spec, a tuple
+        of those, or None when cosynth does not check it."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value, mode="eval").body
+            except SyntaxError:
+                return None
+        try:
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple) and \
+                    self._resolve_global(node.value, what="annotation") is tuple:
+                items = node.slice.elts
+                if any(isinstance(x, ast.Constant) and x.value is Ellipsis for x in items):
+                    return None
+                specs = tuple(_return_spec(self._resolve_global(x, what="annotation"))
+                              for x in items)
+                return specs if all(x is not None for x in specs) else None
+            obj = self._resolve_global(node, what="annotation")
+        except KernelError:
+            return None
+        return _return_spec(obj)
 
     # ------------------------------------------------------------------ expressions
     def expr(self, node) -> Expr:
@@ -1059,6 +1117,61 @@ def _allow_depth(fdef: ast.FunctionDef, file: str, line_offset: int, col_offset:
     need = _SPARE_FRAMES + _FRAMES_PER_LEVEL * depth
     if sys.getrecursionlimit() < need:
         sys.setrecursionlimit(need)
+
+
+@dataclass(frozen=True)
+class _ReturnSpec:
+    """What a return annotation asks for: ``space`` is node/edge/scalar; ``dtype`` an
+    exact dtype or None; ``kind`` (int/float/bool) for the Python scalar types."""
+
+    space: str
+    dtype: DType | None = None
+    kind: str | None = None
+
+
+def _return_spec(obj) -> _ReturnSpec | None:
+    if obj is int or obj is float or obj is bool:
+        return _ReturnSpec("scalar", kind=obj.__name__)
+    if isinstance(obj, DType) and obj.kind != "edge":
+        return _ReturnSpec("scalar", dtype=obj)
+    if obj is NodeArray:
+        return _ReturnSpec("node")
+    if isinstance(obj, _NodeArrayAnn):
+        return _ReturnSpec("node", obj.dtype)
+    if obj is EdgeArray:
+        return _ReturnSpec("edge")
+    space = getattr(obj, "space", None)
+    if space in ("node", "edge") and isinstance(getattr(obj, "dtype", None), DType):
+        return _ReturnSpec(space, obj.dtype)
+    return None
+
+
+def _return_mismatch(want: _ReturnSpec, got: Expr, tables: dict) -> str | None:
+    """Why ``got`` does not satisfy ``want`` (a phrase), or None."""
+    if isinstance(got, TableRef):
+        t = tables[got.table]
+        what = f"a {t.space} table of {t.dtype}"
+        if want.space != t.space:
+            return what
+        if want.dtype is not None and want.dtype != t.dtype:
+            return what
+        return None
+    what = f"a {got.dtype} scalar"
+    if want.space != "scalar":
+        return what
+    if want.dtype is not None and want.dtype != got.dtype:
+        return what
+    if want.kind == "int" and not got.dtype.is_int or \
+            want.kind == "float" and not got.dtype.is_float or \
+            want.kind == "bool" and not got.dtype.is_bool:
+        return what
+    return None
+
+
+def _describe_return(want: _ReturnSpec) -> str:
+    if want.space == "scalar":
+        return f"a {want.dtype or want.kind} scalar"
+    return f"a {want.space} table" + (f" of {want.dtype}" if want.dtype else "")
 
 
 def _weak(e: Expr) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 
+from cosynth.frontend.rewrite import bounds
 from cosynth.frontend.rewrite import variant as make_variant
 from cosynth.ir.nodes import Loop, Store
 from cosynth.ir.printer import print_kernel
@@ -115,7 +116,7 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     plan = Plan(
         kernel=kfn.name, source=f"{kfn.source_file}:{kfn.name}", variant=cfg.variant,
         rewrites=[{"rule": r.rule, "reason": r.reason, "exact": r.exact,
-                   "laws": [f"{law.name} of {law.subject}: {law.status}" for law in r.laws]}
+                   "laws": [_law_text(law) for law in r.laws]}
                   for r in steps[cfg.variant]],
         manifest=man.name, manifest_path=man.path, graph=stats.as_dict(),
         args={k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in args.items()},
@@ -247,3 +248,11 @@ def _blades(n: int) -> str:
 
 def _fmt(t: float) -> str:
     return _s(t)
+
+
+def _law_text(law) -> str:
+    """A law as a plan keeps it; an assumption the run must check (the value bound) is
+    named, so that the driver checks it and the reader sees it."""
+    text = f"{law.name} of {law.subject}: {law.status}"
+    assumed = [p for p in law.policies if p.startswith(bounds.POLICY)]
+    return text + (f" [policy: {', '.join(assumed)}]" if assumed else "")

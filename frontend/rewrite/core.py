@@ -9,15 +9,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from cosynth.ir.nodes import EdgeAttr, Expr, If, Kernel, Loop, Stmt, Var
+from cosynth.dtypes import boolean, i64
+from cosynth.ir.nodes import (
+    Assign,
+    Bin,
+    Const,
+    EdgeAttr,
+    Expr,
+    If,
+    Kernel,
+    Load,
+    Loop,
+    Stmt,
+    Store,
+    Var,
+)
 from cosynth.ir.printer import _loop_header, print_expr
 from cosynth.ir.verify import verify
 from cosynth.ir.visit import Transformer, Visitor
+from cosynth.ir.walk import iter_exprs, iter_stmts
 
 from .smt import Law
 
 __all__ = ["Rewrite", "Path", "loops", "get", "replace_at", "loop_label", "substitute",
-           "applied", "refused", "guards_on_path", "enclosing"]
+           "applied", "refused", "guards_on_path", "enclosing", "range_bounds_on_path"]
 
 Path = tuple
 
@@ -105,6 +120,40 @@ def guards_on_path(k: Kernel, path: Path) -> list[tuple[Expr, bool]]:
                 out.append((node.cond, fieldname == "then"))
             body = getattr(node, fieldname)
         node = body[i]
+    return out
+
+
+def range_bounds_on_path(k: Kernel, path: Path) -> list[tuple[Expr, bool]]:
+    """``start <= i`` and ``i < stop`` (``stop < i <= start`` for a negative step) for
+    every ``for i in range(start, stop, step)`` enclosing the statement at ``path``, as
+    ``(condition, True)`` pairs in the form of ``guards_on_path``.
+
+    Python evaluates ``range``'s arguments once, on entry, so a bound is only valid
+    throughout the loop when its expression reads nothing the loop body writes (tables,
+    scalars); such loops contribute nothing.  The step must be a constant (its sign says
+    which way the counter runs).  These facts are what lets a proof know ``level < k``
+    inside ``for level in range(k)``."""
+    out = []
+    for s in enclosing(k, path):
+        if not (isinstance(s, Loop) and s.kind == "range" and isinstance(s.step, Const)):
+            continue
+        written = set()
+        for t, _ in iter_stmts(s.body):
+            if isinstance(t, Store):
+                written.add(t.table)
+            elif isinstance(t, Assign):
+                written.add(t.name)
+        if any(isinstance(x, Load | Var) and getattr(x, "table", getattr(x, "name", None))
+               in written for b in (s.start, s.stop) for x in iter_exprs(b)):
+            continue
+        i = Var(s.var, i64, weak=True, loc=s.loc)
+        if s.step.value > 0:
+            conds = [Bin("<=", s.start, i, boolean, loc=s.loc),
+                     Bin("<", i, s.stop, boolean, loc=s.loc)]
+        else:
+            conds = [Bin("<", s.stop, i, boolean, loc=s.loc),
+                     Bin("<=", i, s.start, boolean, loc=s.loc)]
+        out += [(c, True) for c in conds]
     return out
 
 

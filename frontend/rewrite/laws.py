@@ -13,6 +13,10 @@ Policies (``Policy``), recorded in every law they touch:
   a counterexample, which is kept, and the law is *assumed* so that float sums may be
   reordered.  Results of such rewrites are then compared within ``cosynth.check``'s
   tolerance instead of exactly.  Switch it off and every rule that needs it refuses.
+* ``value-bound`` (on by default): an integer proof that Z3 refutes in wrapping
+  arithmetic may be redone assuming table entries stay within ``+-2**(bits-2)`` (or are
+  a min/max fill) and weights within ``[0, 2**(bits-2)]``; the driver checks the graph
+  and the result against it at run time (``rewrite/bounds.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ __all__ = ["Policy", "DEFAULT_POLICY", "operator_law", "identity_value", "reorde
 class Policy:
     nan_free: bool = True
     reassociate_float_sums: bool = True
+    value_bounds: bool = True  # integer proofs may assume bounds.HYPOTHESIS (then checked)
 
     def names(self) -> tuple[str, ...]:
         out = []

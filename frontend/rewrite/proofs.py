@@ -100,15 +100,33 @@ def stable_read(k: Kernel, loop: Loop, table: str, writes: list,
     if law.status == "proved":
         law.detail += "; float operations abstracted as uninterpreted functions"
         return law
-    return _stable_read(k, loop, table, writes, False, context)
+    law = _stable_read(k, loop, table, writes, False, context)
+    if law.status != "proved" and policy.value_bounds and _has_int_tables(k):
+        bounded = _stable_read(k, loop, table, writes, False, context, value_bound=True)
+        if bounded.status == "proved":
+            return _under_bound(bounded, law)
+    return law
+
+
+def _has_int_tables(k: Kernel) -> bool:
+    return any(t.dtype.is_int and t.space != "scalar" for t in k.tables)
+
+
+def _under_bound(law: Law, without: Law) -> Law:
+    """``law`` (proved under the value-bound assumption) saying what it needed it for."""
+    cex = ", ".join(f"{a}={b}" for a, b in (without.counterexample or {}).items()
+                    if b is not None)
+    law.detail += ("; proved under the value-bound assumption (without it: "
+                   f"{without.status}{': ' + cex if cex else ''})")
+    return law
 
 
 def _stable_read(k: Kernel, loop: Loop, table: str, writes: list, abstract: bool,
-                 context) -> Law:
+                 context, value_bound: bool = False) -> Law:
     subject = f"reads of {table} against {', '.join(sorted({_wdesc(w.stmt) for w in writes}))}"
     d = k.table_map[table].dtype
     try:
-        uni = Universe(k, counters=counter_bounds(k))
+        uni = Universe(k, counters=counter_bounds(k), value_bound=value_bound)
         locs = _locals(k)
         base = effects(loop, View(uni, loop, "this"), locs, rounding_lemma=abstract)
         theirs = effects(loop, View(uni, loop, "other"), locs, rounding_lemma=abstract)
@@ -153,10 +171,24 @@ def monotone(k: Kernel, loop: Loop, state: set[str], policy: Policy = DEFAULT_PO
              ) -> list[Law]:
     """Each reduction into a state table contributes ``If(guard, value, identity)``
     monotonically in the state: if every state entry the iteration reads grows (in the
-    natural order), no contribution shrinks and none moves to another entry."""
+    natural order), no contribution shrinks and none moves to another entry.
+
+    Integer updates Z3 refutes in wrapping arithmetic are proved again under the
+    value-bound assumption (``bounds``); the laws then name it."""
+    laws = _monotone(k, loop, state, False)
+    if all(law.ok for law in laws) or not policy.value_bounds or not _has_int_tables(k):
+        return laws
+    bounded = _monotone(k, loop, state, True)
+    if not all(law.ok for law in bounded):
+        return laws
+    return [_under_bound(b, a) if b.policies != a.policies else b
+            for a, b in zip(laws, bounded)]
+
+
+def _monotone(k: Kernel, loop: Loop, state: set[str], value_bound: bool) -> list[Law]:
     locs = _locals(k)
     laws: list[Law] = []
-    uni = Universe(k, counters=counter_bounds(k))
+    uni = Universe(k, counters=counter_bounds(k), value_bound=value_bound)
     ys = {t: uni.fun("state_y:" + t, (z3.BitVecSort(64),), k.table_map[t].dtype)
           for t in state}
 
@@ -164,7 +196,9 @@ def monotone(k: Kernel, loop: Loop, state: set[str], policy: Policy = DEFAULT_PO
         def f(idx, cur):
             if idx is None:
                 return uni.const(t + "_y", k.table_map[t].dtype)
-            return ys[t](idx)
+            y = ys[t](idx)
+            uni.bounded(k.table_map[t], y)
+            return y
         return f
     vx = View(uni, loop, "this")
     vy = View(uni, loop, "this", {t: other_state(t) for t in state})

@@ -44,6 +44,7 @@ from cosynth.ir.nodes import (
 from cosynth.ir.printer import print_expr
 from cosynth.ir.visit import Visitor
 
+from .bounds import HYPOTHESIS, value_hypothesis
 from .deps import loop_vars_inside
 from .smt import Encoder, Unsupported, apply_op, fresh, not_nan, sort_of
 
@@ -71,6 +72,17 @@ class Universe:
     policies: list = field(default_factory=list)
     counters: dict = field(default_factory=dict)
     shown: dict = field(default_factory=dict)  # readable name -> term, for counterexamples
+    value_bound: bool = False  # assume bounds.value_hypothesis of every table entry read
+
+    def bounded(self, t, term) -> None:
+        """Under the value-bound assumption, ``term`` (an entry of table ``t``) obeys it."""
+        if not self.value_bound:
+            return
+        h = value_hypothesis(t, term)
+        if h is not None:
+            self.hyps.append(h)
+            if HYPOTHESIS not in self.policies:
+                self.policies.append(HYPOTHESIS)
 
     def const(self, key: str, d):
         if key not in self.consts:
@@ -137,6 +149,7 @@ class View(Visitor):
             base = u.table(e.table)(idx)
             if t.dtype.is_float:
                 u.hyps.append(not_nan(base, t.dtype))
+            u.bounded(t, base)
         v = self.overrides[e.table](idx, base) if e.table in self.overrides else base
         self.reads.append((e.table, idx, v))
         name = print_expr(e) + ("'" if self.tag == "other" else "")
