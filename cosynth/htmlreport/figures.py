@@ -25,9 +25,8 @@ _RC = {"svg.hashsalt": "cosynth", "svg.fonttype": "none", "font.size": 9,
 
 
 def _figure(width: float, height: float):
-    # matplotlib: import is slow (~0.5 s) and only the HTML report draws figures
-    import matplotlib
-    from matplotlib.figure import Figure
+    import matplotlib  # lazy: slow to import (~0.5 s), only --report draws figures
+    from matplotlib.figure import Figure  # lazy, as above
     matplotlib.rcParams.update(_RC)
     return Figure(figsize=(width, height), layout="constrained")
 
@@ -158,7 +157,10 @@ def traffic(d: dict) -> str:
     axes = fig.subplots(1, len(mats), squeeze=False)[0]
     for ax, (title, m) in zip(axes, mats):
         top = max((v for row in m for v in row), default=0) or 1
-        ax.imshow(m, cmap="Blues", vmin=0, vmax=top)
+        edges = [k - 0.5 for k in range(P + 1)]  # vector cells (imshow would embed a PNG)
+        ax.pcolormesh(edges, edges, m, cmap="Blues", vmin=0, vmax=top)
+        ax.set_aspect("equal")
+        ax.invert_yaxis()
         for i, row in enumerate(m):
             for j, v in enumerate(row):
                 ax.text(j, i, f"{v:,}", ha="center", va="center", fontsize=7,
