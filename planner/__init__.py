@@ -126,7 +126,8 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
                    "cost": est.cost},
         solver={"name": out.solve.solver, "status": out.solve.status, "gap": out.solve.gap,
                 "seconds": out.solve.seconds, "objective": out.solve.objective,
-                "bound": out.solve.bound, "time_limit": time_limit},
+                "bound": out.solve.bound, "time_limit": time_limit,
+                "fixed": sorted(fixed or {})},  # choices the caller made, not the ILP
         variant_ir=kv, program=project(kv),
         source_sha256=source_sha256(src) if os.path.isfile(src) else "",
         ir_sha256=ir_sha256(kfn.ir),

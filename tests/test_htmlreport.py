@@ -5,6 +5,7 @@ absent) -- loaded without console or script errors, with the expected elements."
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import numpy as np
@@ -15,9 +16,10 @@ from cosynth import htmlreport
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.cli import main
 from cosynth.htmlreport import browser
-from cosynth.htmlreport.data import cut_matrix
+from cosynth.htmlreport.data import _choices, cut_matrix
 from cosynth.pipeline import simulate
 from cosynth.planner import load_manifest, make_plan
+from cosynth.planner.plan import Choice
 from tests.helpers import EXAMPLES, ROOT, example
 
 MIXED = os.path.join(ROOT, "manifests", "mixed.yaml")  # 2 FPGA blades + 2 CPU blades
@@ -146,8 +148,10 @@ def test_report_structure_without_a_browser(plan_report, mixed_plan):
     assert doc.classes["fpga-unit"] == 1  # one FPGA kind (cpu-fpga, XCVU9P)
     assert "XCVU9P" in doc.ids["fpga"]["text"]
     # the alternative that lost says on what
-    lost = {c["lost_on"] for c in d["choices"] if c["alternative"]}
-    assert lost and lost <= {"time", "cost per hour", "the solver's objective"}
+    lost = {c["what"]: c["lost_on"] for c in d["choices"] if c["alternative"]}
+    assert lost["device"] == "fixed by --fpga/--no-fpga"  # fixed={"fpga": True}
+    assert set(lost.values()) <= {"time", "cost per hour", "the solver's objective",
+                                  "fixed by --fpga/--no-fpga"}
     # per-nest predictions for every blade, without measurements
     assert {r["blade"] for r in d["nests"]} == {0, 1, 2, 3}
     assert all(r["measured_s"] is None for r in d["nests"])
@@ -158,6 +162,23 @@ def test_report_structure_without_a_browser(plan_report, mixed_plan):
 def test_report_bytes_are_deterministic(plan_report):
     path, text, d = plan_report
     assert htmlreport.render(d) == text
+
+
+def test_what_an_alternative_lost_on(mixed_plan):
+    """Slower: time; faster but dearer per hour: cost per hour; chosen by the caller:
+    the option that fixed it."""
+    p = mixed_plan[0]
+    t, cph = p.makespan, p.predicted["cost_per_hour"]
+    q = replace(p, solver={**p.solver, "fixed": []}, choices=[
+        Choice("blades", "4", "r", "8 blades", 0.9 * t, 2 * cph),
+        Choice("variant", "pull", "r", "par", 1.5 * t, cph),
+        Choice("edge lists", "held in DRAM", "r", "streamed", 0.5 * t, cph),
+        Choice("device", "CPU", "the manifest has no FPGA")])
+    got = [(c["what"], c["lost_on"]) for c in _choices(q)]
+    assert got == [("blades", "cost per hour"), ("variant", "time"),
+                   ("edge lists", "the solver's objective"), ("device", "")]
+    q.solver["fixed"] = ["blades"]
+    assert _choices(q)[0]["lost_on"] == "fixed by --blades"
 
 
 def test_cut_matrix_counts_every_edge_once():

@@ -211,12 +211,15 @@ def _choices(plan) -> list[dict]:
     """Each choice with its best alternative and what decided against it: ``time`` when
     the alternative is slower, ``cost per hour`` when it is faster but dearer."""
     cph = plan.predicted.get("cost_per_hour")
+    fixed = set(plan.solver.get("fixed") or ())
     out = []
     for c in plan.choices:
         alt_t, alt_c = c.alternative_makespan_s, getattr(c, "alternative_cost_per_hour", None)
         lost = ""
         if c.alternative and alt_t is not None:
-            if alt_t >= plan.makespan:
+            if c.what in _FIXED and _FIXED[c.what][0] in fixed:
+                lost = f"fixed by {_FIXED[c.what][1]}"
+            elif alt_t >= plan.makespan:
                 lost = "time"
             elif alt_c is not None and cph is not None and alt_c > cph:
                 lost = "cost per hour"
@@ -228,6 +231,12 @@ def _choices(plan) -> list[dict]:
                     "diff": (alt_t / plan.makespan - 1) if alt_t is not None and
                     plan.makespan else None, "lost_on": lost})
     return out
+
+
+#: a choice -> the key of ``make_plan(fixed=...)`` that takes it out of the ILP's hands,
+#: and the option that sets it
+_FIXED = {"variant": ("variant", "the variant asked for"), "blades": ("blades", "--blades"),
+          "device": ("fpga", "--fpga/--no-fpga")}
 
 
 def _fpga(plan, man, clocks) -> list[dict]:
