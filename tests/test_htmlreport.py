@@ -13,6 +13,7 @@ import pytest
 
 import cosynth as cs
 from cosynth import htmlreport
+from cosynth.backends.rtl import costs
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.cli import main
 from cosynth.htmlreport import browser
@@ -179,6 +180,28 @@ def test_what_an_alternative_lost_on(mixed_plan):
                    ("edge lists", "the solver's objective"), ("device", "")]
     q.solver["fixed"] = ["blades"]
     assert _choices(q)[0]["lost_on"] == "fixed by --blades"
+
+
+def test_fpga_section_uses_the_figures_a_bitstream_recorded(tmp_path, monkeypatch):
+    """When the FPGA cost table holds what ``cosynth bitstream`` measured for the unit on
+    the part, the plan and the report use it: LUTs, FFs, DSPs, and the clock lowered to
+    the measured Fmax."""
+    monkeypatch.setenv("COSYNTH_CACHE", str(tmp_path / "cache"))
+    man = load_manifest(MIXED)
+    k = example("bfs")
+    g = cs.Graph.kronecker(6, seed=0)
+    args = {"source": 1}
+    first = make_plan(k, man, g, args, fixed={"blades": 4, "fpga": True}, fpga=fpga_profile)
+    spec = fpga_profile(first.variant_ir, first.variant).spec
+    costs.record(spec, "ultrascale+", "XCVU9P", {"depth": 64, "luts": 1234, "ffs": 2345,
+                                                 "dsp": 3, "bram": 4, "fmax_mhz": 180.0})
+    p = make_plan(k, man, g, args, fixed={"blades": 4, "fpga": True}, fpga=fpga_profile)
+    assert p.variant == first.variant
+    (row,) = htmlreport.collect(p, man, g, kernel=k, args=args)["fpga"]
+    assert (row["luts"], row["ffs"], row["dsps"]) == (1234, 2345, 3)
+    assert row["fmax_hz"] == row["clock_hz"] == 180e6  # below the manifest's 250 MHz
+    assert row["manifest_clock_hz"] == 250e6 and row["source"].startswith("measured")
+    assert row["blades"] == [0, 1]
 
 
 def test_cut_matrix_counts_every_edge_once():
