@@ -182,8 +182,11 @@ def _measured_steps(st: dict) -> dict:
     comm = [float(x) for x in st.get("superstep_comm", [])]
     cyc = [int(x) for x in st.get("superstep_cycles", [])]
     n = len(comp)
-    return {"compute_s": comp, "comm_s": (comm + [0.0] * n)[:n],
-            "fpga_cycles": (cyc + [0] * n)[:n], "comm_recorded": len(comm) == n}
+    recorded = len(comm) == n
+    # communication before the first superstep (initial refreshes, reductions)
+    before = max(0.0, float(st.get("comm", 0.0)) - sum(comm)) if recorded and n else 0.0
+    return {"compute_s": comp, "comm_s": (comm + [0.0] * n)[:n], "comm_before_s": before,
+            "fpga_cycles": (cyc + [0] * n)[:n], "comm_recorded": recorded}
 
 
 def _measured_traffic(stats: list[dict], P: int) -> list[list[int]] | None:

@@ -98,15 +98,16 @@ def timeline(d: dict) -> str:
 
 def _segments(e: dict, what: str) -> list[tuple[float, float, str]]:
     """(start, width, kind) of one blade's compute and communication segments."""
+    before = 0.0
     if what == "predicted":
         comp = [e["compute_s"]] * e["steps"]
         comm = [e["comm_s"]] * e["steps"]
     else:
-        comp, comm = e["compute_s"], e["comm_s"]
+        comp, comm, before = e["compute_s"], e["comm_s"], e.get("comm_before_s", 0.0)
     if len(comp) > 64:  # the rest summed into one segment each
         comp = comp[:63] + [sum(comp[63:])]
         comm = comm[:63] + [sum(comm[63:])]
-    out, t = [], 0.0
+    out, t = ([(0.0, before, "comm")], before) if before > 0 else ([], 0.0)
     for c, m in zip(comp, comm):
         out.append((t, c, "compute"))
         t += c
