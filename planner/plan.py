@@ -56,6 +56,9 @@ class BladePlan:
     stream_s: float
     total_s: float
     dram_bytes: float
+    # an FPGA blade's unit: {"luts", "bram_bits", "fpga_figures"} (the model's figures
+    # against the part; "fpga_figures" says whether measured or defaults); {} on a CPU
+    fpga_use: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Choice:
     reason: str
     alternative: str = ""
     alternative_makespan_s: float | None = None
+    alternative_cost_per_hour: float | None = None  # what the alternative's blades cost
 
 
 @dataclass

@@ -337,8 +337,19 @@ struct Stats {
   double compute = 0, comm = 0;
   int64_t messages = 0, bytes = 0;
   std::vector<double> superstep;  // seconds of each distributed loop run, with its exchange
+  // per superstep (for the HTML report): the communication seconds up to its end, taken
+  // when its nest reports (nest_done), and the FPGA cycles of that run (0 on a CPU)
+  std::vector<double> step_comm_mark;
+  std::vector<uint64_t> step_cycles;
+  std::vector<int64_t> sent_to;  // bytes this blade sent to each blade
 };
 inline Stats g_stats;
+
+// bytes this blade sends to blade `to` (exchanges, refreshes, reductions)
+inline void note_sent(int to, int64_t bytes) {
+  if ((int)g_stats.sent_to.size() <= to) g_stats.sent_to.resize(to + 1, 0);
+  g_stats.sent_to[to] += bytes;
+}
 
 // The work of each loop nest, by the source line of its outermost loop: how often it ran,
 // the edges and vertices it visited, its seconds, and (FPGA) the unit's clock cycles.
@@ -361,6 +372,10 @@ inline void nest_done(int line, int64_t edges, int64_t nodes, double seconds,
   s.seconds += seconds;
   s.cycles += cycles;
   s.fpga = s.fpga || fpga;
+  if (g_stats.superstep.size() > g_stats.step_comm_mark.size()) {  // a superstep ended
+    g_stats.step_comm_mark.push_back(g_stats.comm);
+    g_stats.step_cycles.push_back(cycles);
+  }
 }
 
 inline double now() {
@@ -408,6 +423,7 @@ inline bool exchange(std::vector<T>& table, Outbox<T>& box, const Shards& sh, Re
       }
     }
   }
+  for (int r = 0; r < P; ++r) note_sent(r, (int64_t)scount[r] * (8 + (int64_t)sizeof(T)));
   MPI_Alltoall(scount.data(), 1, MPI_INT, rcount.data(), 1, MPI_INT, MPI_COMM_WORLD);
   int stotal = 0, rtotal = 0;
   for (int r = 0; r < P; ++r) { sdisp[r] = stotal; stotal += scount[r]; rdisp[r] = rtotal; rtotal += rcount[r]; }
@@ -438,6 +454,7 @@ inline void refresh(std::vector<T>& table, const std::vector<int64_t>& lo,
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, table.data(), counts.data(),
                    displs.data(), mpi_type<T>(), MPI_COMM_WORLD);
     int64_t mine = hi[rank] - lo[rank];
+    for (int r = 0; r < P; ++r) if (r != rank) note_sent(r, mine * (int64_t)sizeof(T));
     g_stats.messages += P - 1;
     g_stats.bytes += (int64_t)(table.size() - mine) * (int64_t)sizeof(T);
   }
@@ -449,6 +466,9 @@ template <class T> inline T allreduce(T v, MPI_Op op) {
   double t0 = now();
   T out;
   MPI_Allreduce(&v, &out, 1, mpi_type<T>(), op, MPI_COMM_WORLD);
+  int P = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &P);
+  for (int r = 0; r < P; ++r) if (r != g_rank) note_sent(r, (int64_t)sizeof(T));
   g_stats.messages += 1;
   g_stats.bytes += sizeof(T);
   g_stats.comm += now() - t0;
@@ -475,6 +495,18 @@ inline void write_stats(const std::string& path, double total) {
                (long long)g_stats.messages, (long long)g_stats.bytes);
   for (size_t i = 0; i < g_stats.superstep.size(); ++i)
     std::fprintf(f, "%s%.9f", i ? ", " : "", g_stats.superstep[i]);
+  // communication of superstep i: from its end to the next one's (the last: to the end)
+  std::fprintf(f, "], \"superstep_comm\": [");
+  const auto& mark = g_stats.step_comm_mark;
+  for (size_t i = 0; i < mark.size(); ++i)
+    std::fprintf(f, "%s%.9f", i ? ", " : "",
+                 (i + 1 < mark.size() ? mark[i + 1] : g_stats.comm) - mark[i]);
+  std::fprintf(f, "], \"superstep_cycles\": [");
+  for (size_t i = 0; i < g_stats.step_cycles.size(); ++i)
+    std::fprintf(f, "%s%llu", i ? ", " : "", (unsigned long long)g_stats.step_cycles[i]);
+  std::fprintf(f, "], \"sent_to\": [");
+  for (size_t i = 0; i < g_stats.sent_to.size(); ++i)
+    std::fprintf(f, "%s%lld", i ? ", " : "", (long long)g_stats.sent_to[i]);
   std::fprintf(f, "], \"nests\": {");
   bool first = true;
   for (const auto& [line, s] : g_nests) {
