@@ -134,9 +134,18 @@ def _force_option(f):
                              "instead of refusing; nothing is ever deleted.")(f)
 
 
+def _json_target(ctx, param, value):
+    """``--json`` took the kernel as its FILE (``--json FILE.py:KERNEL``): say how to
+    write it (before click reports the kernel as missing)."""
+    if value not in (None, "-") and (value.endswith(".py") or ".py:" in value):
+        raise click.BadParameter(f"'{value}' is a kernel, not a JSON file: write --json "
+                                 "after the kernel, or --json=FILE", param=param)
+    return value
+
+
 def _json_option(f):
     return click.option("--json", "json_out", is_flag=False, flag_value="-", default=None,
-                        metavar="[FILE]",
+                        metavar="[FILE]", callback=_json_target,
                         help="Print the result as JSON on stdout instead of the text "
                              "report (progress and notices go to stderr); --json=FILE "
                              "writes it to FILE and keeps the text report.")(f)
@@ -150,10 +159,6 @@ class _Session:
 
     def __init__(self, json_out: str | None = None):
         if json_out is not None and json_out != "-":
-            if json_out.endswith(".py") or ".py:" in json_out:
-                raise click.UsageError(f"--json {json_out}: that is a kernel, not a JSON "
-                                       "file; write --json=FILE, or put --json after "
-                                       "the kernel")
             check_file(json_out, option="--json", what="JSON result")
         self.json_out = json_out
         self.quiet = json_out == "-"
