@@ -229,3 +229,24 @@ def test_plan_text_has_no_defects():
     for bad in ("1 blades", "1 rewrites", "for for", "0.000000", "Running HiGHS", "HiGHS "):
         assert bad not in text, bad
     assert "for the run" in text and "e-" in text.split("for the run")[0].rsplit(",", 1)[1]
+
+
+# ---------------------------------------------------------------------------- calibrate
+
+@pytest.mark.slow  # 3 measured builds: 15-45 s (the counting itself: tests/test_progress.py)
+def test_calibrate_json_and_counted_progress(tmp_path):
+    """The CLI's calibration: plain progress lines count the measurements (with the
+    elapsed time, and an ETA once one has finished) on stderr; stdout is the JSON."""
+    out = tmp_path / "single.calibrated.yaml"
+    p = cosynth("calibrate", "--manifest", os.path.join(ROOT, "manifests", "single.yaml"),
+                "-o", str(out), "--kernel", EX("bfs") + ":bfs", "--graph", "kron:6",
+                "--repeat", "1", "--no-fpga", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["output"] == str(out) and out.is_file()
+    assert {key.split("/")[1] for key in d["workloads"]} == {"par", "pull", "edges"}
+    assert d["machine"]["cpu_edges_per_second_per_core"] > 0
+    counted = [ln for ln in p.stderr.splitlines() if ln.startswith("  .. [")]
+    assert len(counted) == 3, p.stderr
+    assert counted[0].startswith("  .. [1/3, ") and "bfs (" in counted[0]
+    assert counted[2].startswith("  .. [3/3, ") and ", ETA " in counted[2]
