@@ -188,7 +188,8 @@ class Plan:
                 if c.alternative_makespan_s is not None:
                     diff = c.alternative_makespan_s / self.makespan - 1 if self.makespan else 0
                     alt += f" at {_s(c.alternative_makespan_s)} ({diff:+.1%})"
-                    alt += " " + self._rejected(c)
+                    why = self._rejected(c)
+                    alt += f" {why}" if why else ""
             out.append(f"  - {c.what}: {c.chosen} — {c.reason}{alt}")
         if self.baselines:
             out += ["", "  baselines (same cost model)"]
@@ -212,6 +213,8 @@ class Plan:
         if alt_t > t:
             return "rejected: slower" + (f", and {cost}" if cost and other > (mine or 0)
                                          else "")
+        if other is None:
+            return ""  # a plan saved before the alternatives' costs were recorded
         if cost and other > (mine or 0):
             return f"rejected: {cost}"
         if alt_t == t:

@@ -203,6 +203,20 @@ def test_plan_names_why_a_faster_alternative_lost(tmp_path):
     assert "(-" in line  # the alternative is faster
 
 
+def test_rejected_alternative_reasons():
+    from cosynth.planner.plan import Choice, Plan
+
+    plan = Plan("k", "k.py:k", "par", [], "m", "m.yaml", {"n": 1, "m": 0}, {}, [], {},
+                {"makespan_s": 1.0, "cost_per_hour": 0.8}, {})
+    why = lambda t, cost: plan._rejected(Choice("blades", "1", "", "2 blades", t, cost))  # noqa: E731
+    assert why(0.9, 1.6) == "rejected: cost 2.0x per hour"
+    assert why(1.2, 1.6) == "rejected: slower, and cost 2.0x per hour"
+    assert why(1.2, 0.8) == "rejected: slower"
+    assert why(1.2, None) == "rejected: slower"
+    assert why(0.9, None) == ""  # a plan saved before the costs were recorded
+    assert why(1.0, 0.8).startswith("rejected: no faster")
+
+
 # ---------------------------------------------------------------------------- defects
 
 @pytest.mark.parametrize("cmd", ["plan", "simulate"])
