@@ -42,6 +42,7 @@ from .graphio import parse_graph_spec
 from .ir.printer import print_kernel
 from .loader import load_kernels
 from .pipeline import simulate
+from .progress import counted
 from .resources import example_path
 
 __all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels"]
@@ -81,9 +82,9 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
               timeout: float = 900.0, seed: int = 0, repeat: int = 3) -> Calibration:
     """Measure, fit, and write the calibrated copy of ``manifest_path`` to ``out_path``.
     Each run is repeated ``repeat`` times and each nest keeps its fastest time (a shared
-    machine's interference only ever adds time)."""
-
-
+    machine's interference only ever adds time).  ``progress`` (a ``progress(msg)``
+    callable, or a ``cosynth.progress.Progress``) counts the measurements, with the
+    elapsed time and an estimate of the time left."""
     say = progress or (lambda msg: None)
     if os.path.abspath(out_path) == os.path.abspath(manifest_path):
         raise ArgumentError(f"-o {out_path} is the manifest itself: calibrate writes a copy",
@@ -106,21 +107,21 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     loaded.sort(key=lambda x: x[2].m)
     cal = Calibration(out_path, {})
     measured: dict[str, dict] = {}  # key -> {"static": [(stats, workload)], "runs": [...]}
-    for kfn in kernels:
-        seen = set()
-        for v in PLAN_VARIANTS:
-            kv, _ = make_variant(kfn.ir, v)
-            text = print_kernel(kv)
-            if text in seen:
-                continue
-            seen.add(text)
-            key = workload_key(kv, v)
+    programs = _programs(kernels)
+    fpga_kind = next((k for k in man.kinds if k.fpga is not None), None) if fpga else None
+    on_fpga = [key for key, (_, v, kv) in programs.items()
+               if fpga_kind is not None and fpga_profile(kv, v).eligible]
+    total = len(programs) * len(loaded) + len(on_fpga)
+    runs = max(1, repeat)
+    with counted(progress, "calibration", total) as count:
+        for key, (kfn, v, kv) in programs.items():
             entry = measured.setdefault(key, {"kernel": kfn, "variant": v, "kv": kv,
                                               "samples": []})
             for g, gname, st in loaded:
-                say(f"{kfn.name} ({v}) on {gname}: {g.n} vertices, {g.m} edges")
+                count.start(f"{kfn.name} ({v}) on {gname}: {g.n} vertices, {g.m} edges"
+                            + (f", {runs} runs" if runs > 1 else ""))
                 nests: dict[int, dict] = {}
-                for _ in range(max(1, repeat)):
+                for _ in range(runs):
                     sim = simulate(kfn, one, g, _sample_args(kfn, g), blades=1, variant=v,
                                    fpga=False, threads=T, check=False, graph_name=gname,
                                    timeout=timeout)
@@ -132,6 +133,8 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                 cal.runs.append({"kernel": kfn.name, "variant": v, "graph": gname,
                                  "compute_s": sim.stats[0]["compute"],
                                  "total_s": sim.stats[0]["total"]})
+        if fpga_kind is not None:
+            _calibrate_fpga(man, measured, on_fpga, loaded[-1], cal, T, count.start, timeout)
     # ---- the machine: one core's rates over every measured parallel nest
     rows = []
     for entry in measured.values():
@@ -168,24 +171,41 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
             laws[n.line] = {q: fit_law(s) for q, s in samples.items()}
             laws[n.line].update(cost=cost, overhead=overhead, label=n.label)
         cal.workloads[key] = {"nests": laws, "graphs": [s[0].name for s in entry["samples"]]}
-    # ---- FPGAs: the unit's cycles per edge on the Verilator model, the clock
+        if "fpga_cycles_per_edge" in entry:
+            cal.workloads[key]["fpga_cycles_per_edge"] = entry["fpga_cycles_per_edge"]
+    # ---- FPGAs: the clock of every kind with one (the units' cycles per edge are above)
     if fpga:
-        _calibrate_fpga(man, measured, loaded[-1], cal, T, say, timeout)
+        _fpga_clocks(man, measured, cal)
     _write_copy(manifest_path, out_path, man, cal)
     load_manifest(out_path)  # the copy must read back
     return cal
 
 
-def _calibrate_fpga(man, measured, graph, cal: Calibration, T: int, say, timeout) -> None:
-    kinds = [k for k in man.kinds if k.fpga is not None]
-    if not kinds:
-        return
+def _programs(kernels) -> dict:
+    """workload key -> (kernel, variant, variant IR): every distinct program among the
+    kernels' planning variants, in kernel then variant order."""
+    out = {}
+    for kfn in kernels:
+        seen = set()
+        for v in PLAN_VARIANTS:
+            kv, _ = make_variant(kfn.ir, v)
+            text = print_kernel(kv)
+            if text in seen:
+                continue
+            seen.add(text)
+            out.setdefault(workload_key(kv, v), (kfn, v, kv))
+    return out
+
+
+def _calibrate_fpga(man, measured, keys, graph, cal: Calibration, T: int, say,
+                    timeout) -> None:
+    """The unit's cycles per edge of each program of ``keys`` (Verilator model of the
+    first kind with an FPGA) on the largest calibration graph."""
     g, gname, _ = graph
-    kind = kinds[0]
+    kind = next(k for k in man.kinds if k.fpga is not None)
     one = replace(man, kinds=(replace(kind, count=1, calibration={}),), workloads={})
-    for key, entry in measured.items():
-        if not fpga_profile(entry["kv"], entry["variant"]).eligible:
-            continue
+    for key in keys:
+        entry = measured[key]
         kfn, v = entry["kernel"], entry["variant"]
         say(f"{kfn.name} ({v}) on the FPGA unit (Verilator) on {gname}")
         sim = simulate(kfn, one, g, _sample_args(kfn, g), blades=1, variant=v, fpga=True,
@@ -193,9 +213,12 @@ def _calibrate_fpga(man, measured, graph, cal: Calibration, T: int, say, timeout
         recs = [r for r in sim.stats[0]["nests"].values() if r["fpga"]]
         edges = sum(r["edges"] for r in recs)
         if edges:
-            cal.workloads[key]["fpga_cycles_per_edge"] = \
-                sum(r["cycles"] for r in recs) / edges
-    for kind in kinds:
+            entry["fpga_cycles_per_edge"] = sum(r["cycles"] for r in recs) / edges
+
+
+def _fpga_clocks(man, measured, cal: Calibration) -> None:
+    """Each FPGA kind's clock: the lower of the manifest's and the measured Fmax."""
+    for kind in (k for k in man.kinds if k.fpga is not None):
         fields = {}
         fmax = [fig["fmax_hz"] for e in measured.values()
                 if (fig := fpga_profile(e["kv"], e["variant"]).figures(kind.fpga.part))

@@ -13,7 +13,6 @@ the work starts; directory outputs follow ``cosynth.outputs``' marker rule.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import sys
@@ -43,7 +42,9 @@ from .outputs import check_dir, check_file, io_hint, save_or_fallback, write_fil
 from .pipeline import build as do_build
 from .pipeline import build_from_plan
 from .pipeline import simulate as do_simulate
+from .progress import Progress
 from .resources import example_path, manifest_path
+from .results import convert_results
 
 EXIT_USER = 2
 EXIT_MISMATCH = 3
@@ -140,14 +141,92 @@ def _report_option(f):
                              "no network needed) to open in a browser.")(f)
 
 
-def _write_report(path: str, plan, man, g, **kw) -> None:
+def _write_report(path: str, plan, man, g, *, note=click.echo, **kw) -> None:
     save_or_fallback(path, lambda dest: htmlreport.write_report(dest, plan, man, g, **kw),
                      what="report")
-    click.echo(f"report written to {path}")
+    note(f"report written to {path}")
 
 
-def _load_graph(spec: str, seed: int, undirected: bool):
-    return parse_graph_spec(spec, seed=seed, directed=not undirected)
+def _json_target(ctx, param, value):
+    """``--json`` took the kernel as its FILE (``--json FILE.py:KERNEL``): say how to
+    write it (before click reports the kernel as missing)."""
+    if value not in (None, "-") and (value.endswith(".py") or ".py:" in value):
+        raise click.BadParameter(f"'{value}' is a kernel, not a JSON file: write --json "
+                                 "after the kernel, or --json=FILE", param=param)
+    return value
+
+
+def _json_option(f):
+    return click.option("--json", "json_out", is_flag=False, flag_value="-", default=None,
+                        metavar="[FILE]", callback=_json_target,
+                        help="Print the result as JSON on stdout instead of the text "
+                             "report (progress and notices go to stderr); --json=FILE "
+                             "writes it to FILE and keeps the text report.")(f)
+
+
+class _Session:
+    """One command's output: the text report on stdout, progress lines (``Progress``) and
+    notices, and the ``--json`` result.  With ``--json`` (to stdout) stdout carries the
+    JSON document and nothing else: the text report is not printed and progress and
+    notices go to stderr.  ``--json=FILE`` is checked before the work starts."""
+
+    def __init__(self, json_out: str | None = None):
+        if json_out is not None and json_out != "-":
+            check_file(json_out, option="--json", what="JSON result")
+        self.json_out = json_out
+        self.quiet = json_out == "-"
+        self.progress = Progress(sys.stderr if self.quiet else sys.stdout)
+        self.seconds: dict[str, float] = {}  # steps the command timed itself (the graph)
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.close()
+
+    def echo(self, lines, indent: str = "") -> None:
+        """The text report (not printed under ``--json`` to stdout)."""
+        self.progress.close()
+        if not self.quiet:
+            _echo(lines, indent)
+
+    def note(self, text: str) -> None:
+        """A notice: on stdout with the report, on stderr under ``--json``."""
+        if self.progress.fancy:
+            self.progress.note(text)
+        else:
+            click.echo(text, err=self.quiet)
+
+    def result(self, data: dict) -> None:
+        """The ``--json`` document, when asked for."""
+        self.progress.close()
+        if self.json_out is None:
+            return
+        text = report.to_json(data)
+        if self.quiet:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        save_or_fallback(self.json_out, lambda path: write_file(path, text,
+                                                                what="JSON result"),
+                         what="JSON result")
+        click.echo(f"JSON written to {self.json_out}")
+
+
+def _load_graph(spec: str, seed: int, undirected: bool, session: _Session | None = None):
+    """The graph of ``spec``.  With a session, generating or reading it is a progress step
+    (a large graph takes seconds: a live step on a terminal, a line afterwards in plain
+    mode when it took 2 s or more) and its time is ``session.seconds["graph"]``."""
+    t0 = time.perf_counter()
+    if session is not None and session.progress.fancy:
+        session.progress(f"graph {spec}")
+    g = parse_graph_spec(spec, seed=seed, directed=not undirected)
+    dt = time.perf_counter() - t0
+    if session is not None:
+        session.seconds["graph"] = dt
+        if dt >= 2.0 and not session.progress.fancy:
+            session.progress(f"graph {spec}: {g.n} vertices, {g.m} edges in {dt:.1f} s")
+    return g
 
 
 @cli.command()
@@ -182,7 +261,7 @@ def interpret(spec, graph_spec, seed, undirected, args, output, check):
     if output:
         check_result_path(output, len(k.ir.returns))
     g = _load_graph(graph_spec, seed, undirected)
-    bound = k.bind(g, **parse_cli_args(k.ir, args, g))
+    bound = k.bind(g, **parse_cli_args(k.ir, args, g, note=click.echo))
     _echo(report.run_header(k, g, graph_spec, bound))
     t0 = time.perf_counter()
     out = run_ir(k.ir, g, bound)
@@ -200,32 +279,28 @@ def interpret(spec, graph_spec, seed, undirected, args, output, check):
 @click.argument("spec", metavar="FILE.py:KERNEL")
 @click.option("--variant", "variant_name", metavar="NAME",
               help="Print the IR of a variant instead: seq, par, async, bsp, pull, edges.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False),
-              help="Also write the report, with every law, as JSON.")
+@_json_option
 @click.option("--no-reassociate", is_flag=True,
               help="Refuse to reorder float sums (IEEE addition is not associative).")
 def rewrite(spec, variant_name, json_out, no_reassociate):
     """List, per loop, each rewrite rule, whether it applies, and why (with the laws Z3
     proved or refuted)."""
+    s = _Session(json_out)
     k = resolve_kernel(spec)
-    if json_out:
-        check_file(json_out, option="--json", what="report")
     policy = Policy(reassociate_float_sums=not no_reassociate)
     if variant_name:
         if variant_name not in VARIANTS:
             raise ArgumentError(f"unknown variant '{variant_name}'",
                                 hint=f"choose one of {', '.join(VARIANTS)}")
         kv, steps = variant(k.ir, variant_name, policy)
-        for r in steps:
-            click.echo(f"# {r.rule}: {r.reason}")
-        click.echo(print_kernel(kv), nl=False)
+        s.echo([f"# {r.rule}: {r.reason}" for r in steps])
+        s.echo(print_kernel(kv).splitlines())
+        s.result({"kernel": k.name, "variant": variant_name,
+                  "rewrites": [{"rule": r.rule, "reason": r.reason} for r in steps],
+                  "ir": print_kernel(kv)})
         return
-    click.echo(format_report(k.ir, policy), nl=False)
-    if json_out:
-        text = json.dumps(report_data(k.ir, policy), indent=2, default=str)
-        save_or_fallback(json_out, lambda path: write_file(path, text + "\n", what="report"),
-                         what="report")
-        click.echo(f"report written to {json_out}")
+    s.echo(format_report(k.ir, policy).splitlines())
+    s.result(report_data(k.ir, policy))
 
 
 @cli.command()
@@ -242,10 +317,12 @@ def rewrite(spec, variant_name, json_out, no_reassociate):
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Save the plan as .yaml or .json.")
 @_report_option
+@_json_option
 def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver, time_limit,
-         output, report_path):
+         output, report_path, json_out):
     """Partition a kernel over a blade manifest: where data lives, where each loop runs,
     which variant, and why (with what the best alternative would cost)."""
+    s = _Session(json_out)
     if output:
         check_file(output, what="plan")
         if not output.endswith((".yaml", ".yml", ".json")):
@@ -256,16 +333,21 @@ def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver
     man = load_manifest(manifest_path)
     if blades is not None:
         man = man.first(blades)
-    g = _load_graph(graph_spec, seed, undirected)
-    cli_args = parse_cli_args(k.ir, args, g)
-    p = make_plan(k, man, g, cli_args, solver=solver,
-                  time_limit=time_limit, graph_name=graph_spec, fpga=fpga_profile)
-    click.echo(p.format(), nl=False)
+    with s:
+        g = _load_graph(graph_spec, seed, undirected, s)
+        cli_args = parse_cli_args(k.ir, args, g, note=s.note)
+        if s.progress.fancy:
+            s.progress(f"planning with {solver} (at most {time_limit:g} s per solve)")
+        p = make_plan(k, man, g, cli_args, solver=solver, time_limit=time_limit,
+                      graph_name=graph_spec, fpga=fpga_profile)
+    s.echo(p.format().splitlines())
     if output:
         save_or_fallback(output, p.save, what="plan")
-        click.echo(f"plan written to {output}")
+        s.note(f"plan written to {output}")
+    s.result(report.plan_data(p))
     if report_path:
-        _write_report(report_path, p, man, g, kernel=k, args=cli_args, command="plan")
+        _write_report(report_path, p, man, g, kernel=k, args=cli_args, command="plan",
+                      note=s.note)
 
 
 def _pipeline_options(f):
@@ -301,21 +383,24 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
     runtime, a Makefile, the plan, the graph shards, a README and a run script (local or
     hostfile)."""
     check_dir(output, force=force)
+    s = _Session()
     if plan_path:
         plan = load_plan(plan_path)
-        build_from_plan(plan, _load_graph(graph_spec, seed, undirected), output,
-                        progress=_progress, force=force)
+        with s:
+            build_from_plan(plan, _load_graph(graph_spec, seed, undirected, s), output,
+                            progress=s.progress, force=force)
     elif spec is None:
         raise click.UsageError("give FILE.py:KERNEL, or --plan PLAN.yaml")
     else:
         k = resolve_kernel(spec)
         man = load_manifest(manifest_path)
-        g = _load_graph(graph_spec, seed, undirected)
-        plan, bundle = do_build(k, man, g, parse_cli_args(k.ir, args, g), output,
-                                blades=blades, solver=solver, time_limit=time_limit,
-                                graph_name=graph_spec, progress=_progress, fpga=fpga,
-                                force=force)
-    _echo(report.build_dir(plan, output))
+        with s:
+            g = _load_graph(graph_spec, seed, undirected, s)
+            plan, bundle = do_build(k, man, g, parse_cli_args(k.ir, args, g, note=s.note),
+                                    output, blades=blades, solver=solver,
+                                    time_limit=time_limit, graph_name=graph_spec,
+                                    progress=s.progress, fpga=fpga, force=force)
+    s.echo(report.build_dir(plan, output))
 
 
 @cli.command()
@@ -334,11 +419,21 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
 @click.option("--fpga/--no-fpga", default=None,
               help="Force the kernel's edge loops onto the blades' FPGAs (simulated with "
                    "Verilator), or keep them on the CPUs (default: the planner decides).")
+@click.option("--check", "check", type=click.Choice(["interp", "reference", "all"]),
+              default="all", show_default=True,
+              help="Check the blades' result against the IR interpreter, the kernel's "
+                   "networkx reference, or both.")
+@click.option("--no-check", is_flag=True,
+              help="Check nothing (at scale the checks can take longer than the run).")
 @_report_option
+@_json_option
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-             time_limit, output, timeout, stall_timeout, keep, fpga, report_path):
+             time_limit, output, timeout, stall_timeout, keep, fpga, check, no_check,
+             report_path, json_out):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
+    s = _Session(json_out)
+    checks = _checks(check, no_check)
     k = resolve_kernel(spec)
     if output:
         check_result_path(output, len(k.ir.returns))
@@ -347,20 +442,34 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
     if report_path:
         htmlreport.check_report_path(report_path)
     man = load_manifest(manifest_path)
-    g = _load_graph(graph_spec, seed, undirected)
-    click.echo(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
-    cli_args = parse_cli_args(k.ir, args, g)
-    sim = do_simulate(k, man, g, cli_args, blades=blades, solver=solver,
-                      time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
-                      workdir=keep, progress=_progress, fpga=fpga,
-                      stall_timeout=stall_timeout)
-    _echo(report.simulation(sim))
+    with s:
+        g = _load_graph(graph_spec, seed, undirected, s)
+        s.note(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
+        cli_args = parse_cli_args(k.ir, args, g, note=s.note)
+        sim = do_simulate(k, man, g, cli_args, blades=blades, solver=solver,
+                          time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
+                          workdir=os.path.abspath(keep) if keep else None,
+                          progress=s.progress, fpga=fpga,
+                          stall_timeout=stall_timeout, check=checks)
+    sim.seconds = {"graph": s.seconds.get("graph", 0.0), **sim.seconds}
+    s.echo(report.simulation(sim))
     if output:
         save_results(output, sim.names, sim.results)
-        click.echo(f"  saved to {output}")
+        s.note(f"  saved to {output}")
     if report_path:
         _write_report(report_path, sim.plan, man, g, kernel=k, args=cli_args, sim=sim,
-                      command="simulate")
+                      command="simulate", note=s.note)
+    s.result(report.simulation_data(sim, graph_spec, output))
+
+
+def _checks(check: str, no_check: bool) -> str:
+    """``--check`` and ``--no-check`` as one of none, interp, reference, all."""
+    if no_check:
+        source = click.get_current_context().get_parameter_source("check")
+        if source is not None and source.name == "COMMANDLINE":
+            raise click.UsageError("give --check or --no-check, not both")
+        return "none"
+    return check
 
 
 @cli.command()
@@ -378,18 +487,25 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
 @click.option("--threads", type=int, help="Cores to measure with (default: all).")
 @click.option("--fpga/--no-fpga", default=True, show_default=True,
               help="Also measure the FPGA units' cycles per edge (Verilator).")
-def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, fpga):
+@click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Runs per measurement; each nest keeps its fastest time.")
+@_json_option
+def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, fpga, repeat,
+              json_out):
     """Measure this machine (generated C++ per core, FPGA units in simulation) and the
     kernels' work, and write the calibrated fields into a copy of the manifest."""
+    s = _Session(json_out)
     if output is None:
         stem = os.path.splitext(os.path.basename(manifest_path))[0]
         output = f"{stem}.calibrated.yaml"
     check_file(output, what="calibrated manifest")
-    kernels = [resolve_kernel(s) for s in kernel_specs] or None
-    cal = do_calibrate(manifest_path, output, kernels=kernels,
-                       graphs=graph_specs or DEFAULT_GRAPHS, threads=threads, fpga=fpga,
-                       progress=_progress, seed=seed)
-    _echo(report.calibration(cal, output))
+    kernels = [resolve_kernel(spec) for spec in kernel_specs] or None
+    with s:
+        cal = do_calibrate(manifest_path, output, kernels=kernels,
+                           graphs=graph_specs or DEFAULT_GRAPHS, threads=threads, fpga=fpga,
+                           progress=s.progress, seed=seed, repeat=repeat)
+    s.echo(report.calibration(cal, output))
+    s.result(report.calibration_data(cal, output))
 
 
 @cli.command()
@@ -410,20 +526,24 @@ def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, f
 @click.option("--verilator/--no-verilator", default=True, show_default=True,
               help="Build and run the test bench under Verilator.")
 @_force_option
+@_json_option
 def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, verilator,
-        force):
+        force, json_out):
     """Write a kernel's FPGA edge unit: Verilog (Amaranth), its register map, and a test
     bench replaying a recorded run; checks it against the interpreter, the lint and
     Verilator."""
+    s = _Session(json_out)
     check_dir(output, force=force, parents=True)
     k = resolve_kernel(spec)
     g = _load_graph(graph_spec, seed, undirected)
-    cli_args = _sample_args(k, parse_cli_args(k.ir, args, g))
+    cli_args = _sample_args(k, parse_cli_args(k.ir, args, g, default_auto=False))
     if depth is not None and depth < 1:
         raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
-    r = write_rtl(k, output, g, cli_args, variant=variant_name, depth=depth,
-                  verilator=verilator, progress=_progress, force=force)
-    _echo(report.rtl_unit(r, output))
+    with s:
+        r = write_rtl(k, output, g, cli_args, variant=variant_name, depth=depth,
+                      verilator=verilator, progress=s.progress, force=force)
+    s.echo(report.rtl_unit(r, output))
+    s.result(report.rtl_data(r, output))
 
 
 @cli.command()
@@ -441,16 +561,35 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Placement seed of nextpnr.")
 @_force_option
-def bitstream(spec, family, output, device, variant_name, depth, seed, force):
+@_json_option
+def bitstream(spec, family, output, device, variant_name, depth, seed, force, json_out):
     """Synthesize, place and route a kernel's FPGA unit (YoWASP yosys + nextpnr from
     PyPI) and write the bitstream with a report: LUTs, FFs, BRAM, Fmax, edges/s."""
+    s = _Session(json_out)
     check_dir(output, force=force, parents=True)
     k = resolve_kernel(spec)
     if depth is not None and depth < 1:
         raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
-    r = write_bitstream(k, output, family, variant=variant_name, depth=depth,
-                        device=device, seed=seed, progress=_progress, force=force)
-    _echo(report.bitstream(r, output))
+    with s:
+        r = write_bitstream(k, output, family, variant=variant_name, depth=depth,
+                            device=device, seed=seed, progress=s.progress, force=force)
+    s.echo(report.bitstream(r, output))
+    s.result(report.bitstream_data(r, output))
+
+
+@cli.command()
+@click.argument("build_dir", metavar="OUT/", type=click.Path(file_okay=False))
+@click.option("-o", "--output", type=click.Path(file_okay=False), metavar="DIR",
+              help="Where to write the .npy files (default: OUT/results/).")
+@_force_option
+@_json_option
+def results(build_dir, output, force, json_out):
+    """Turn a run build directory's binary results (OUT/out/result<i>.rank<R>.bin) into
+    one .npy per result and print a summary of each."""
+    s = _Session(json_out)
+    got = convert_results(build_dir, output, force=force)
+    s.echo(report.results_summary(got))
+    s.result(report.results_data(got))
 
 
 def _sample_args(k, given: dict) -> dict:
@@ -460,10 +599,6 @@ def _sample_args(k, given: dict) -> dict:
         if p.name not in out and not p.has_default and p.kind == "scalar" and p.node:
             out[p.name] = 0
     return out
-
-
-def _progress(msg: str) -> None:
-    click.echo(f"  .. {msg}")
 
 
 def _echo(lines, indent: str = "") -> None:
@@ -490,9 +625,7 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     click.echo(print_kernel(k.ir), nl=False)
     g = _load_graph(graph_spec, seed, False)
     click.echo(f"[2/6] graph {graph_spec}: {g!r}")
-    cli_args = parse_cli_args(k.ir, args, g)
-    if "source" in {p.name for p in k.ir.params} and "source" not in cli_args:
-        cli_args["source"] = int(np.argmax(g.out_degrees()))
+    cli_args = parse_cli_args(k.ir, args, g, note=lambda text: click.echo("      " + text))
     bound = k.bind(g, **cli_args)
     if bound:
         click.echo("      arguments: " + report.arguments(bound))
@@ -523,8 +656,9 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     click.echo(f"[5/6] plan, build and run on manifest {man.name} "
                f"({man.blades} blade{'s' * (man.blades != 1)}): "
                "C++ with OpenMP inside each blade, MPI between blades")
-    sim = do_simulate(k, man, g, cli_args, blades=man.blades, graph_name=graph_spec,
-                      progress=lambda msg: click.echo(f"      .. {msg}"))
+    with Progress(indent="      ") as progress:
+        sim = do_simulate(k, man, g, cli_args, blades=man.blades, graph_name=graph_spec,
+                          progress=progress)
     _echo(report.simulation(sim))
     click.echo("[6/6] checks")
     click.echo("      interpreter == plain Python: ok")
@@ -546,8 +680,13 @@ def _check_reference(k, g, bound, out, names, what, indent="  "):
     click.echo(f"{indent}{what} == networkx: ok (networkx took {dt:.3f} s)")
 
 
-def parse_cli_args(k, items, g) -> dict:
-    """``["source=3", "alpha=0.9"]`` -> typed values for the kernel's parameters."""
+def parse_cli_args(k, items, g, *, note=None, default_auto: bool = True) -> dict:
+    """``["source=3", "alpha=0.9"]`` -> typed values for the kernel's parameters.
+
+    A vertex parameter (one the kernel uses as a vertex id, like ``source: int``) given
+    as ``auto`` is the highest-degree vertex (``auto_vertex``); with ``default_auto`` one
+    without a default that is not given is ``auto`` too, and ``note`` (when given) is told
+    which vertex that is."""
     params = {p.name: p for p in k.params}
     out = {}
     for item in items:
@@ -564,8 +703,28 @@ def parse_cli_args(k, items, g) -> dict:
         if name in out:
             raise ArgumentError(f"--arg {name} is given twice",
                                 hint=f"give each parameter once: keep one --arg {name}=...")
-        out[name] = _parse_value(p, text.strip())
+        if text.strip() == "auto" and p.kind == "scalar" and p.node:
+            out[name] = auto_vertex(g)
+        else:
+            out[name] = _parse_value(p, text.strip())
+    if default_auto:
+        for p in k.params:
+            if p.kind == "scalar" and p.node and not p.has_default and p.name not in out \
+                    and g.n > 0:
+                out[p.name] = v = auto_vertex(g)
+                if note is not None:
+                    note(f"note: no --arg {p.name}: using vertex {v}, the highest-degree "
+                         f"one (out-degree {int(g.out_degrees()[v])}); "
+                         f"give --arg {p.name}=N to choose")
     return out
+
+
+def auto_vertex(g) -> int:
+    """The vertex of highest out-degree, the lowest id among equals (0 for no vertex):
+    a source that reaches something, where vertex 0 may be isolated (kron graphs)."""
+    if g.n == 0:
+        return 0
+    return int(np.argmax(g.out_degrees()))  # argmax: the first maximum, deterministic
 
 
 def _parse_value(p, text: str):

@@ -44,6 +44,8 @@ MODULES = {
     "cosynth.check": "core",  # compares two executions' results (RTL co-simulation, driver)
     "cosynth.nxref": "core",  # networkx references that example kernels name as `reference=`
     "cosynth.layers": "core",  # this map
+    "cosynth.tables": "core",  # every table printed: plain text, or rich on a terminal
+    "cosynth.progress": "core",  # progress of long steps: plain lines, or rich on a terminal
     "cosynth.ir": "core",
     # the stages, in the order a kernel passes through them
     "cosynth.frontend": "frontend",
@@ -56,6 +58,7 @@ MODULES = {
     "cosynth.calibrate": "driver",
     "cosynth.report": "driver",  # every table and summary the CLI prints
     "cosynth.htmlreport": "driver",  # the HTML report (jinja2 page, matplotlib figures)
+    "cosynth.results": "driver",  # a build directory's binary results as .npy
     "cosynth.cli": "driver",
     # package data that is also Python: the example kernels are user code on the façade
     "cosynth.examples": "api",

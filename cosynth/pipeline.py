@@ -146,7 +146,7 @@ def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
         say(f"value-bound assumption: path sums up to {limit} on this graph, within range")
     program = plan_program(plan)
     on_fpga = [b.device == "fpga" for b in plan.blades]
-    say(f"plan: variant {plan.variant} on {len(plan.blades)} blade(s)"
+    say(f"plan: variant {plan.variant} on {_n(len(plan.blades), 'blade')}"
         + (f", {sum(on_fpga)} with its FPGA" if any(on_fpga) else "") + f"; writing {out_dir}")
     hw = None
     if any(on_fpga):
@@ -176,15 +176,18 @@ def fpga_unit(program, variant: str, n: int, progress=None):
 def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: str = "cbc",
              time_limit: float = 10.0, timeout: float = 600.0, graph_name: str = "",
              variant: str | None = None, workdir: str | None = None, progress=None,
-             check: bool = True, threads: int | None = None,
+             check: bool | str = True, threads: int | None = None,
              fpga: bool | None = None, stall_timeout: float | None = None) -> SimResult:
     """Plan, build, compile and run the kernel on local blades; check the result.
 
-    ``timeout`` bounds the whole run; ``stall_timeout`` (default: ``stall_deadline``) the
-    time without progress after which the blade left behind is named and every blade
-    stopped.  The temporary ``cosynth-sim-*`` folder (when ``workdir`` is None) is removed
-    however this ends, an interrupt included, after every child process has been
-    stopped (``cosynth.procs``)."""
+    ``check``: "all" (or True) compares the result with the IR interpreter and the
+    kernel's networkx reference, "interp" or "reference" with one of them, "none" (or
+    False) with neither; each check's time is in ``seconds`` ("check interpreter",
+    "check networkx").  ``timeout`` bounds the whole run; ``stall_timeout`` (default:
+    ``stall_deadline``) the time without progress after which the blade left behind is
+    named and every blade stopped.  The temporary ``cosynth-sim-*`` folder (when
+    ``workdir`` is None) is removed however this ends, an interrupt included, after every
+    child process has been stopped (``cosynth.procs``)."""
     say = progress or (lambda msg: None)
     stall_timeout = stall_option(stall_timeout)  # a bad value fails before the work
     own_dir = workdir is None
@@ -222,7 +225,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         shutil.copy(binary, os.path.join(bundle.path, "blade"))
         P = len(plan.blades)
         nthreads = threads or max(1, (os.cpu_count() or 1) // P)
-        say(f"running {P} blade(s) with mpirun, {nthreads} OpenMP thread(s) each")
+        say(f"running {_n(P, 'blade')} with mpirun, {_n(nthreads, 'OpenMP thread')} each")
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
                      timeout=timeout, workdir=bundle.path,
                      stall=stall_deadline(plan, stall_timeout))
@@ -237,9 +240,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
                         path=bundle.path if not own_dir else "", cached_build=cached,
                         fpga_clock_hz=_fpga_clocks(man, plan, bundle), threads=nthreads)
         sim.predicted = compare(kfn, man, graph, args, sim, graph_name)
-        if check:
-            say("checking against the IR interpreter and networkx")
-            _check(kfn, graph, args, sim)
+        _check(kfn, graph, args, sim, _which(check), say)
         return sim
     finally:
         if own_dir and base is not None:
@@ -331,28 +332,58 @@ def _fpga_clocks(man, plan, bundle) -> list[float]:
     return out
 
 
+def _n(count: int, noun: str) -> str:
+    """``1 blade``, ``2 blades``."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def _names(k) -> list[str]:
     return [print_expr(r) for r in k.returns]
 
 
-def _check(kfn, graph, args, sim: SimResult) -> None:
-    """Blades against the interpreter of the kernel as written (the proved variant's,
-    vectorised, past ``cosynth.check.SEQ_BUDGET``), then against networkx."""
-    bound = kfn.bind(graph, **args)
-    want = oracle(kfn.ir, sim.plan.variant_ir, sim.plan.variant, graph, bound)
-    tol = tolerance(sim.plan.rewrites)
-    sim.seconds["check"] = want.seconds
-    compare_results(sim.results, want.results, what="blade result",
-                    against=f"the IR interpreter of {want.source}", names=sim.names, **tol)
-    how = "exactly" if tol["rtol"] == 0 else \
-        f"within rtol {tol['rtol']:g} (a float sum reassociated by policy)"
-    sim.checks.append(f"blades == IR interpreter: ok ({want.source}; compared {how}; "
-                      f"{want.seconds:.1f} s)")
-    try:
-        ref = kfn.expected(graph, bound)
-    except NoReference as exc:
-        sim.checks.append(f"networkx: no reference ({exc})")
+CHECKS = ("none", "interp", "reference", "all")
+
+
+def _which(check) -> str:
+    """``simulate``'s ``check`` as one of ``CHECKS``."""
+    if check is True:
+        return "all"
+    if check is False or check is None:
+        return "none"
+    if check not in CHECKS:
+        raise ArgumentError(f"check '{check}': choose one of {', '.join(CHECKS)}")
+    return check
+
+
+def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> None:
+    """The checks ``which`` asks for, each timed into ``sim.seconds``: the blades against
+    the interpreter of the kernel as written (the proved variant's, vectorised, past
+    ``cosynth.check.SEQ_BUDGET``), then against networkx."""
+    say = say or (lambda msg: None)
+    if which == "none":
         return
-    compare_results(sim.results, ref, what="blade result", against="networkx",
-                    names=sim.names)
-    sim.checks.append("blades == networkx: ok")
+    bound = kfn.bind(graph, **args)
+    if which in ("interp", "all"):
+        say("checking against the IR interpreter")
+        want = oracle(kfn.ir, sim.plan.variant_ir, sim.plan.variant, graph, bound)
+        tol = tolerance(sim.plan.rewrites)
+        sim.seconds["check interpreter"] = want.seconds
+        compare_results(sim.results, want.results, what="blade result",
+                        against=f"the IR interpreter of {want.source}", names=sim.names,
+                        **tol)
+        how = "exactly" if tol["rtol"] == 0 else \
+            f"within rtol {tol['rtol']:g} (a float sum reassociated by policy)"
+        sim.checks.append(f"blades == IR interpreter: ok ({want.source}; compared {how}; "
+                          f"{want.seconds:.1f} s)")
+    if which in ("reference", "all"):
+        say("checking against networkx")
+        t0 = time.perf_counter()
+        try:
+            ref = kfn.expected(graph, bound)
+        except NoReference as exc:
+            sim.checks.append(f"networkx: no reference ({exc})")
+            return
+        compare_results(sim.results, ref, what="blade result", against="networkx",
+                        names=sim.names)
+        sim.seconds["check networkx"] = time.perf_counter() - t0
+        sim.checks.append("blades == networkx: ok")

@@ -1,21 +1,46 @@
-"""Every table and summary the command line prints, as text.
+"""Every table and summary the command line prints, as text, and its ``--json`` data.
 
 The commands (``cosynth.cli``) compute; this module formats.  Each function takes what a
 command computed and returns the lines to print (no trailing newlines, no I/O), so a
-report reads the same whichever command shows it and can be tested without a terminal.
+report reads the same whichever command shows it and can be tested without a terminal;
+its tables go through ``cosynth.tables`` (plain text, or rich on a terminal).  The
+``*_data`` functions return the same facts as plain data for ``--json`` (dicts of
+strings, numbers, lists; ``jsonable`` converts what ``json`` does not know).
+
+``--json`` documents (each a JSON object; times in seconds, sizes in bytes):
+
+* ``plan``: the saved plan (``Plan.to_dict``: kernel, variant, rewrites, blades, layouts,
+  predicted, solver, choices, baselines, programs as IR text);
+* ``simulate``: kernel, graph, results (per result: name, dtype, size, min, max, sum,
+  inf, head; ``value`` for a scalar; save arrays with ``-o``), seconds (graph, plan,
+  compile, run, check interpreter, check networkx), cached_build, threads, blades
+  (per blade: the plan's range and device, the run's statistics), predicted (per blade
+  and nest), checks, plan (its summary), output;
+* ``calibrate``: output, machine, fpga, workloads, runs, notes;
+* ``rtl``: output, unit, regmap, verilog_lines, sample run (edges, cycles), checks;
+* ``bitstream``: output, bitstream, depth, report (the flow's report.json);
+* ``results``: build_dir, output, kernel, blades, results (name, space, dtype, size,
+  npy, summary);
+* ``rewrite``: the rewrite report (``frontend.rewrite.explain.report_data``).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+from dataclasses import asdict, is_dataclass
 
 import numpy as np
 
 from .ir.printer import print_expr
+from .tables import RULE, Column, render
 
 __all__ = ["summarise", "short", "result_names", "arguments", "run_header", "interpreted",
-           "simulation",
-           "prediction", "calibration", "build_dir", "rtl_unit", "bitstream"]
+           "simulation", "timings", "prediction", "calibration", "build_dir", "rtl_unit",
+           "bitstream", "results_summary", "to_json", "jsonable", "result_data", "plan_data",
+           "simulation_data", "calibration_data", "rtl_data", "bitstream_data",
+           "results_data"]
 
 
 def summarise(name: str, value) -> str:
@@ -79,15 +104,13 @@ def simulation(sim) -> list[str]:
     """A simulated run: results, times, per-blade work and traffic, supersteps, FPGA
     units, the plan's prediction, predicted vs measured nests, and the checks."""
     lines = ["  " + summarise(name, value) for name, value in zip(sim.names, sim.results)]
-    lines.append(f"  plan {sim.seconds['plan']:.2f} s, compile {sim.seconds['compile']:.2f} s"
-                 f"{' (cached)' if sim.cached_build else ''}, run {sim.seconds['run']:.2f} s "
-                 "(mpirun, start-up included)")
-    lines.append("  blade  kind        device  vertices             kernel     compute   "
-                 "comm       messages        bytes")
-    for b, st in zip(sim.plan.blades, sim.stats):
-        lines.append(f"  {b.blade:5d}  {b.kind:10s}  {b.device:6s}  {b.lo:>8d}..{b.hi:<9d}"
-                     f"{st['total'] * 1e3:9.3f}ms {st['compute'] * 1e3:8.3f}ms "
-                     f"{st['comm'] * 1e3:8.3f}ms {st['messages']:>10d} {st['bytes']:>12d}")
+    lines.append(timings(sim))
+    lines += render([Column("blade", True), Column("kind"), Column("device"),
+                     Column("vertices"), Column("kernel", True), Column("compute", True),
+                     Column("comm", True), Column("messages", True), Column("bytes", True)],
+                    [[str(b.blade), b.kind, b.device, f"{b.lo}..{b.hi}", _ms(st["total"]),
+                      _ms(st["compute"]), _ms(st["comm"]), str(st["messages"]),
+                      str(st["bytes"])] for b, st in zip(sim.plan.blades, sim.stats)])
     steps = [s for s in sim.stats[0]["supersteps"]]
     if steps:
         shown = ", ".join(f"{1e3 * max(st['supersteps'][i] for st in sim.stats):.3f}"
@@ -116,26 +139,45 @@ def simulation(sim) -> list[str]:
     return lines
 
 
+def timings(sim) -> str:
+    """Where the time of a simulated run went: graph generation (when the command timed
+    it), planning, compile, run, and each check."""
+    sec = sim.seconds
+    parts = []
+    for key, label in (("graph", "graph"), ("plan", "plan"), ("compile", "compile"),
+                       ("run", "run"), ("check interpreter", "check interpreter"),
+                       ("check networkx", "check networkx")):
+        if key in sec:
+            extra = {"compile": " (cached)" if sim.cached_build else "",
+                     "run": " (mpirun, start-up included)"}.get(key, "")
+            parts.append(f"{label} {sec[key]:.2f} s{extra}")
+    return "  time: " + ", ".join(parts)
+
+
 def prediction(sim) -> list[str]:
     """Predicted vs measured per loop nest (the kernels a plan places) and per blade, with
     the threads each local blade had."""
     if not sim.predicted:
         return []
     cal = any(r["calibrated"] for b in sim.predicted for r in b["nests"])
-    lines = [f"  predicted vs measured here ({sim.threads} thread(s) per blade; "
+    threads = f"{sim.threads} thread{'s' * (sim.threads != 1)}"
+    lines = [f"  predicted vs measured here ({threads} per blade; "
              + ("calibrated model" if cal else "uncalibrated defaults: run cosynth "
-                "calibrate for a model of this machine") + "):",
-             "  blade  nest                                      device  predicted   "
-             "measured   error"]
-    for b in sim.predicted:
+                "calibrate for a model of this machine") + "):"]
+    rows = []
+    for i, b in enumerate(sim.predicted):
+        if i:
+            rows.append(RULE)
         for r in b["nests"]:
             label = r["label"] + (" [replicated]" if r["replicated"] else "")
-            lines.append(f"  {b['blade']:5d}  {label[:40]:40s}  {r['device']:6s} "
-                         f"{r['predicted_s'] * 1e3:9.3f}ms {r['measured_s'] * 1e3:9.3f}ms  "
-                         f"{_error(r['predicted_s'], r['measured_s'])}")
-        lines.append(f"  {b['blade']:5d}  {'all nests of the blade':40s}  {b['device']:6s} "
-                     f"{b['predicted_s'] * 1e3:9.3f}ms {b['measured_s'] * 1e3:9.3f}ms  "
-                     f"{_error(b['predicted_s'], b['measured_s'])}")
+            rows.append([str(b["blade"]), label[:40], r["device"], _ms(r["predicted_s"]),
+                         _ms(r["measured_s"]), _error(r["predicted_s"], r["measured_s"])])
+        rows.append([str(b["blade"]), "all nests of the blade", b["device"],
+                     _ms(b["predicted_s"]), _ms(b["measured_s"]),
+                     _error(b["predicted_s"], b["measured_s"])])
+    lines += render([Column("blade", True), Column("nest", max_width=40), Column("device"),
+                     Column("predicted", True), Column("measured", True),
+                     Column("error", True)], rows)
     return lines
 
 
@@ -149,13 +191,14 @@ def calibration(cal, output: str) -> list[str]:
         if fields:
             lines.append(f"{kind}: FPGA clock {fields['fpga_clock_hz'] / 1e6:.1f} MHz "
                          "(measured Fmax)")
-    lines.append("kernel variant                      nest                          "
-                 "cost  cycles/edge")
+    rows = []
     for key, entry in cal.workloads.items():
         cpe = entry.get("fpga_cycles_per_edge")
         for law in entry["nests"].values():
-            lines.append(f"{key:34s}  {law['label'][:28]:28s}  {law['cost']:5.2f}  "
-                         + (f"{cpe:.3f}" if cpe else "-"))
+            rows.append([key, law["label"][:28], f"{law['cost']:.2f}",
+                         f"{cpe:.3f}" if cpe else "-"])
+    lines += render([Column("kernel variant"), Column("nest", max_width=28),
+                     Column("cost", True), Column("cycles/edge", True)], rows, indent="")
     lines += [f"note: {note}" for note in cal.notes]
     lines.append(f"wrote {output} (plan with --manifest {output})")
     return lines
@@ -164,7 +207,7 @@ def calibration(cal, output: str) -> list[str]:
 def build_dir(plan, output: str) -> list[str]:
     """``cosynth build``: what was written and how to run it."""
     return [f"wrote {output}/: blade.cpp, cosynth_rt.hpp, Makefile, run.sh, run.cfg, "
-            f"plan.yaml, {len(plan.blades)} graph shard(s)",
+            f"plan.yaml, {len(plan.blades)} graph shard{'s' * (len(plan.blades) != 1)}",
             f"run it with: {output}/run.sh   (on a cluster: HOSTFILE=hosts "
             f"{output}/run.sh)"]
 
@@ -194,7 +237,151 @@ def bitstream(r, output: str) -> list[str]:
             "report.json, top.v, logs (synth.log, pnr.log, pack.log)"]
 
 
+def results_summary(conv) -> list[str]:
+    """``cosynth results``: one line per result and the files written."""
+    lines = [f"kernel {conv.kernel}: {len(conv.results)} result"
+             f"{'s' * (len(conv.results) != 1)} of {conv.blades} blade"
+             f"{'s' * (conv.blades != 1)} from {conv.build_dir}/out/"]
+    lines += ["  " + summarise(r.name, r.value) for r in conv.results]
+    lines.append(f"wrote {conv.output}/: "
+                 + ", ".join(os.path.basename(r.npy) for r in conv.results)
+                 + ", summary.json (load with numpy.load)")
+    return lines
+
+
+# ---------------------------------------------------------------------------- --json data
+
+def to_json(data) -> str:
+    """The ``--json`` text of ``data``: indented, non-finite floats as strings, NumPy
+    values as plain numbers and lists (strictly valid JSON: no NaN or Infinity)."""
+    return json.dumps(_clean(data), indent=2, default=jsonable, allow_nan=False) + "\n"
+
+
+def jsonable(x):
+    """``json.dumps``' ``default``: NumPy scalars and arrays, dataclasses, sets, paths;
+    a non-finite float becomes the string "inf", "-inf" or "nan"."""
+    if isinstance(x, np.ndarray):
+        return [jsonable(v) if isinstance(v, float) else v for v in x.tolist()]
+    if isinstance(x, np.generic):
+        return _finite(x.item())
+    if is_dataclass(x) and not isinstance(x, type):
+        return asdict(x)
+    if isinstance(x, (set, frozenset, tuple)):
+        return sorted(x) if isinstance(x, (set, frozenset)) else list(x)
+    if isinstance(x, float):
+        return _finite(x)
+    return str(x)
+
+
+def _finite(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def _clean(x):
+    """``x`` with every non-finite float replaced (``json`` would write Infinity/NaN,
+    which is not JSON)."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return _finite(float(x))
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    if is_dataclass(x) and not isinstance(x, type):
+        return _clean(asdict(x))
+    return x
+
+
+def result_data(name: str, value) -> dict:
+    """One result as data: a scalar's value; an array's dtype, size, min, max, sum (of
+    the entries below INF), count at INF and first entries."""
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return _clean({"name": name, "dtype": a.dtype.name, "value": a.item()})
+    out = {"name": name, "dtype": a.dtype.name, "size": int(a.size)}
+    if a.size and a.dtype.kind in "iuf":
+        big = np.isinf(a) if a.dtype.kind == "f" else (a == np.iinfo(a.dtype).max)
+        finite = a[~big]
+        if finite.size:
+            out.update(min=finite.min().item(), max=finite.max().item(),
+                       sum=finite.sum().item())
+        out["inf"] = int(big.sum())
+    elif a.size and a.dtype.kind == "b":
+        out["true"] = int(a.sum())
+    out["head"] = a[:6].tolist()
+    return _clean(out)
+
+
+def plan_data(plan) -> dict:
+    """``cosynth plan --json``: the plan as it is saved."""
+    return _clean(plan.to_dict())
+
+
+def simulation_data(sim, graph_spec: str = "", output: str | None = None) -> dict:
+    """``cosynth simulate --json``."""
+    p = sim.plan
+    blades = []
+    for b, st in zip(p.blades, sim.stats):
+        blades.append({"blade": b.blade, "kind": b.kind, "device": b.device,
+                       "vertices": [b.lo, b.hi], "edges": b.edges,
+                       "kernel_s": st["total"], "compute_s": st["compute"],
+                       "comm_s": st["comm"], "messages": st["messages"],
+                       "bytes": st["bytes"], "supersteps_s": st.get("supersteps", []),
+                       "fpga": st.get("fpga") or None})
+    return _clean({
+        "kernel": p.kernel, "variant": p.variant,
+        "graph": {"spec": graph_spec, "n": p.graph["n"], "m": p.graph["m"]},
+        "args": p.args,
+        "results": [result_data(n, v) for n, v in zip(sim.names, sim.results)],
+        "seconds": dict(sim.seconds), "cached_build": sim.cached_build,
+        "threads": sim.threads, "blades": blades,
+        "predicted_makespan_s": p.predicted["makespan_s"],
+        "measured_makespan_s": max(st["total"] for st in sim.stats),
+        "predicted": sim.predicted, "checks": list(sim.checks), "output": output})
+
+
+def calibration_data(cal, output: str) -> dict:
+    """``cosynth calibrate --json``."""
+    return _clean({"output": output, "machine": cal.machine, "fpga": cal.fpga,
+                   "workloads": {k: {**v, "nests": {str(line): law for line, law in
+                                                    v["nests"].items()}}
+                                 for k, v in cal.workloads.items()},
+                   "runs": cal.runs, "notes": cal.notes})
+
+
+def rtl_data(r, output: str) -> dict:
+    """``cosynth rtl --json``."""
+    return _clean({"output": output, "unit": r.unit, "regmap": r.regmap.as_dict(),
+                   "verilog_lines": r.verilog_lines,
+                   "sample_run": {"edges": r.edges, "cycles": r.cycles,
+                                  "edges_per_cycle": r.edges_per_cycle},
+                   "testbench": r.testbench, "checks": list(r.checks)})
+
+
+def bitstream_data(r, output: str) -> dict:
+    """``cosynth bitstream --json``."""
+    return _clean({"output": output, "bitstream": r.bitstream, "depth": r.depth,
+                   "report": r.report})
+
+
+def results_data(conv) -> dict:
+    """``cosynth results --json``."""
+    return _clean({"build_dir": conv.build_dir, "output": conv.output,
+                   "kernel": conv.kernel, "blades": conv.blades,
+                   "results": [{**result_data(r.name, r.value), "space": r.space,
+                                "npy": r.npy} for r in conv.results]})
+
+
+def _ms(t: float) -> str:
+    return f"{t * 1e3:.3f} ms"
+
+
 def _error(pred: float, meas: float) -> str:
     if meas <= 0:
-        return "   -" if pred <= 0 else "  (not run)"
-    return f"{100 * (pred - meas) / meas:+6.0f}%"
+        return "-" if pred <= 0 else "(not run)"
+    return f"{100 * (pred - meas) / meas:+.0f}%"

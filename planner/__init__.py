@@ -190,32 +190,38 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
         o = problem.solve(solver, time_limit, {**fixed, **extra})
         return o.estimate if o.estimate is not None and o.estimate.feasible else None
 
+    def hourly(a):
+        return a.cost_per_hour if a else None
+
     # variant
     if len(problem.work) > 1 and "variant" not in fixed:
         a = alt({"not_variant": cfg.variant})
         out.append(Choice("variant", cfg.variant, f"predicted {_fmt(est.makespan)}",
                           a.config.variant if a else "", a.makespan if a else None,
-                          a.cost_per_hour if a else None))
+                          hourly(a)))
     # blades
     P = sum(cfg.counts)
     total = problem.man.blades
     comp = max(b["compute"] for b in est.per_blade)
     comm = max(b["comm"] for b in est.per_blade)
-    reason = (f"compute {_fmt(comp)} and communication {_fmt(comm)} per blade"
-              + (": more blades would add more traffic and latency than they save"
-                 if P < total else ""))
-    best_alt = None
+    best_alt = more = None
     for extra in ({"max_blades": P - 1} if P > 1 else None,
                   {"min_blades": P + 1} if P < total else None):
         if extra:
             a = alt(extra)
+            if a and "min_blades" in extra:
+                more = a
             if a and (best_alt is None or a.makespan < best_alt.makespan):
                 best_alt = a
+    # the claim about more blades only when the model says so (a faster larger plan
+    # lost on cost per hour, which the explanation of the alternative states)
+    reason = (f"compute {_fmt(comp)} and communication {_fmt(comm)} per blade"
+              + (": more blades would add more traffic and latency than they save"
+                 if more is not None and more.makespan >= est.makespan else ""))
     counts = ", ".join(f"{c} x {k.name}" for c, k in zip(cfg.counts, problem.man.kinds) if c)
     out.append(Choice("blades", f"{P} ({counts})", reason,
                       _blades(sum(best_alt.config.counts)) if best_alt else "",
-                      best_alt.makespan if best_alt else None,
-                      best_alt.cost_per_hour if best_alt else None))
+                      best_alt.makespan if best_alt else None, hourly(best_alt)))
     # device
     has_fpga = any(k.fpga for k in problem.man.kinds)
     w = problem.work[cfg.variant]
@@ -223,8 +229,7 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
         a = alt({"fpga": False, "variant": cfg.variant})
         out.append(Choice("device", "FPGA for the parallel edge loops",
                           "its edge rate beats the CPU's", "CPU only" if a else "",
-                          a.makespan if a else None,
-                          a.cost_per_hour if a else None))
+                          a.makespan if a else None, hourly(a)))
     elif has_fpga:
         eligible = [v for v, wl in problem.work.items() if wl.fpga_ok]
         if not eligible:
@@ -234,8 +239,7 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
             out.append(Choice("device", "CPU", "the CPUs relax edges faster than the FPGA "
                               "units (or the shard does not fit on chip)",
                               f"FPGA ({a.config.variant})" if a else "",
-                              a.makespan if a else None,
-                              a.cost_per_hour if a else None))
+                              a.makespan if a else None, hourly(a)))
     else:
         out.append(Choice("device", "CPU", "the manifest has no FPGA"))
     # edges
@@ -244,8 +248,7 @@ def _choices(problem: Problem, cfg, est, solver, time_limit, fixed) -> list[Choi
                       "held in DRAM", "they do not fit in DRAM" if cfg.streamed else
                       "they fit in DRAM, and DRAM is faster than the fileserver",
                       ("held in DRAM" if cfg.streamed else "streamed") if a else "",
-                      a.makespan if a else None,
-                      a.cost_per_hour if a else None))
+                      a.makespan if a else None, hourly(a)))
     return out
 
 

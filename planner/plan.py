@@ -30,6 +30,7 @@ from cosynth.ir.nodes import Kernel
 from cosynth.ir.parser import IRSyntaxError, parse_kernel
 from cosynth.ir.printer import print_kernel, print_kernel_exact
 from cosynth.outputs import write_file
+from cosynth.tables import Column, render
 
 from .units import format_quantity
 
@@ -156,7 +157,9 @@ class Plan:
         write_file(path, text, what="plan")
 
     # ------------------------------------------------------------------ text
-    def format(self) -> str:
+    def format(self, fancy: bool | None = None) -> str:
+        """The plan as text; its tables through ``cosynth.tables`` (rich on a terminal,
+        or as ``fancy`` says)."""
         p = self.predicted
         out = [f"plan for {self.kernel} ({self.source}) on manifest {self.manifest}, graph "
                f"{self.graph.get('name') or ''} ({self.graph['n']} vertices, "
@@ -168,16 +171,18 @@ class Plan:
                f"{_money(p['cost'])} for the run",
                f"  solver: {self.solver['name']} {self.solver['status']}, gap "
                f"{_pct(self.solver['gap'])}, {self.solver['seconds']:.2f} s "
-               f"(limit {self.solver['time_limit']:.0f} s)", "",
-               "  blade  kind        device  vertices            edges      compute    comm"
-               "       stream     total      DRAM"]
-        for b in self.blades:
-            out.append(f"  {b.blade:5d}  {b.kind:10s}  {b.device:6s}  {b.lo:>8d}..{b.hi:<8d}  "
-                       f"{b.edges:>9d}  {_s(b.compute_s):>9s}  {_s(b.comm_s):>9s}  "
-                       f"{_s(b.stream_s):>9s}  {_s(b.total_s):>9s}  {_bytes(b.dram_bytes)}")
-        out += ["", "  table          layout"]
-        for name, lay in self.layouts.items():
-            out.append(f"  {name:14s} {lay['layout']:22s} {lay.get('detail', '')}")
+               f"(limit {self.solver['time_limit']:.0f} s)", ""]
+        out += render([Column("blade", True), Column("kind"), Column("device"),
+                       Column("vertices"), Column("edges", True), Column("compute", True),
+                       Column("comm", True), Column("stream", True), Column("total", True),
+                       Column("DRAM", True)],
+                      [[str(b.blade), b.kind, b.device, f"{b.lo}..{b.hi}", str(b.edges),
+                        _s(b.compute_s), _s(b.comm_s), _s(b.stream_s), _s(b.total_s),
+                        _bytes(b.dram_bytes)] for b in self.blades], fancy=fancy)
+        out.append("")
+        out += render([Column("table"), Column("layout"), Column("detail")],
+                      [[name, lay["layout"], lay.get("detail", "")]
+                       for name, lay in self.layouts.items()], fancy=fancy)
         out += ["", "  choices"]
         for c in self.choices:
             alt = ""
@@ -186,6 +191,8 @@ class Plan:
                 if c.alternative_makespan_s is not None:
                     diff = c.alternative_makespan_s / self.makespan - 1 if self.makespan else 0
                     alt += f" at {_s(c.alternative_makespan_s)} ({diff:+.1%})"
+                    why = self._rejected(c)
+                    alt += f" {why}" if why else ""
             out.append(f"  - {c.what}: {c.chosen} — {c.reason}{alt}")
         if self.baselines:
             out += ["", "  baselines (same cost model)"]
@@ -193,6 +200,29 @@ class Plan:
                 ratio = t / self.makespan if self.makespan else float("nan")
                 out.append(f"  - {name}: {_s(t)} ({ratio:.2f}x the plan)")
         return "\n".join(out) + "\n"
+
+
+    def _rejected(self, c: Choice) -> str:
+        """Why the alternative of ``c`` lost: slower, or (faster but) its cost per hour;
+        the planner minimises the makespan plus a weight on the cost per hour."""
+        t, alt_t = self.makespan, c.alternative_makespan_s
+        mine = self.predicted.get("cost_per_hour")
+        other = c.alternative_cost_per_hour
+        cost = ""
+        if other is not None and mine and other != mine:
+            cost = f"cost {other / mine:.1f}x per hour"
+        elif other is not None and not mine and other > 0:
+            cost = f"cost {other:.2f} per hour against 0"
+        if alt_t > t:
+            return "rejected: slower" + (f", and {cost}" if cost and other > (mine or 0)
+                                         else "")
+        if other is None:
+            return ""  # a plan saved before the alternatives' costs were recorded
+        if cost and other > (mine or 0):
+            return f"rejected: {cost}"
+        if alt_t == t:
+            return "rejected: no faster (ties go to the earlier variant, edges in DRAM)"
+        return "rejected: the solver stopped at its gap or time limit before reaching it"
 
 
 def load_plan(path: str) -> Plan:

@@ -166,4 +166,20 @@ must be at the same path on every machine (a shared folder), or copied there.
 
 Exit status: the blades' (0 when all finished); 2 for a bad argument or an unreadable
 hostfile; 4 when `mpirun` is not found.
+
+## Results
+
+After a run, `out/result<i>.rank<R>.bin` holds blade R's part of the kernel's i-th result
+(in the order of the kernel's `return`): the raw little-endian values, no header, of the
+result's type (`plan.yaml`, `program:`: `f64` is float64, `i64` int64, `bool` one byte).
+A node array is split by vertex range (blade R holds `lo..hi` of its entry in
+`plan.yaml`'s `blades:`), an edge array by each blade's edges (in rank order they
+concatenate to the whole array), and every blade writes a scalar whole.  `cosynth
+results .` reassembles them into `results/<name>.npy` with `summary.json`; by hand:
+
+    import numpy as np
+    dist = np.concatenate([np.fromfile(f"out/result0.rank{{r}}.bin", dtype=np.float64)
+                           for r in range({blades})])
+
+`out/stats.rank<R>.json` holds blade R's times, traffic and per-nest measurements.
 """
