@@ -25,6 +25,7 @@ import numpy as np
 from cosynth.backends.rtl.bitstream import write_bitstream
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.backends.rtl.emit import write_rtl
+from cosynth.backends.rtl.formal import prove_kernel
 from cosynth.frontend.rewrite import VARIANTS, Policy, variant
 from cosynth.frontend.rewrite.explain import format_report, report_data
 from cosynth.planner import load_manifest, load_plan, make_plan
@@ -383,9 +384,16 @@ def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, f
               help="Kernel arguments for the sample run (vertex parameters default to 0).")
 @click.option("--verilator/--no-verilator", default=True, show_default=True,
               help="Build and run the test bench under Verilator.")
+@click.option("--vcd", is_flag=True,
+              help="Also write OUTPUT/<unit>.vcd: the waveform of the sample run in "
+                   "Amaranth's simulator.")
+@click.option("--prove", is_flag=True,
+              help="Also prove the pipeline (forwarding, bubbles) equal to one edge at a "
+                   "time by k-induction with SymbiYosys, for 8 vertices and 4-bit values; "
+                   "the job goes to OUTPUT/formal.")
 @_force_option
 def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, verilator,
-        force):
+        vcd, prove, force):
     """Write a kernel's FPGA edge unit: Verilog (Amaranth), its register map, and a test
     bench replaying a recorded run; checks it against the interpreter, the lint and
     Verilator."""
@@ -396,8 +404,16 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
     if depth is not None and depth < 1:
         raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
     r = write_rtl(k, output, g, cli_args, variant=variant_name, depth=depth,
-                  verilator=verilator, progress=_progress, force=force)
+                  verilator=verilator, progress=_progress, force=force, vcd=vcd)
     _echo(report.rtl_unit(r, output))
+    if vcd:
+        click.echo(f"  waveform: {os.path.join(output, r.unit + '.vcd')}")
+    if prove:
+        p = prove_kernel(k, os.path.join(output, "formal"), variant=variant_name,
+                         progress=_progress)
+        click.echo(f"  proof: {p.status} in {p.seconds:.1f} s (k-induction depth {p.depth}, "
+                   f"{p.vertices} vertices, {p.bits}-bit values, write history "
+                   f"{p.history}): {os.path.join(output, 'formal')}")
 
 
 @cli.command()
