@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 
 from cosynth import procs
@@ -75,12 +76,14 @@ class RtlResult:
 
 def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = None,
               depth: int | None = None, verilator: bool = True, progress=None,
-              force: bool = False) -> RtlResult:
+              force: bool = False, vcd: bool = False) -> RtlResult:
     """Build, check and write the unit of ``kfn`` (a ``cs.kernel``); ``graph`` and ``args``
     are the sample the trace records (the unit holds ``depth`` vertices, at least the
     graph's).  ``out_dir`` follows the marker rule of ``cosynth.outputs`` (checked before
     any work; ``force`` moves a directory cosynth did not make aside).  A failed lint or
-    test bench still writes the directory, so that the files its message names exist."""
+    test bench still writes the directory, so that the files its message names exist.
+    ``vcd``: also write ``<unit>.vcd``, the waveform of the sample run in Amaranth's
+    simulator (every cycle, the unit's ports first)."""
     say = progress or (lambda msg: None)
     check_dir(out_dir, force=force, parents=True)
     depth = depth or max(1024, graph.n)
@@ -94,14 +97,20 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
     verilog = unit_verilog(unit, name)
     bound = kfn.bind(graph, **args)
     say("simulating the kernel on the unit (Amaranth) and recording the trace")
-    with AmaranthDevice(unit) as dev:
+    waves = tempfile.mkdtemp(prefix="cosynth-vcd-") if vcd else None
+    with AmaranthDevice(unit, vcd=waves and os.path.join(waves, f"{name}.vcd")) as dev:
         rec = RecordingDevice(dev, f"cosynth edge unit trace v1: unit {name}, depth {depth}, "
                                    f"kernel {kfn.name}, sample graph n={graph.n} m={graph.m}")
         host = UnitHost(spec, rm, rec, graph)
         got = interpret(spec.kernel, graph, bound, offload=host.handlers())
     want = interpret(kfn.ir, graph, bound)
-    compare_results(got, want, what=f"the {name} unit (Amaranth simulation)",
-                    against="the IR interpreter")
+    try:
+        compare_results(got, want, what=f"the {name} unit (Amaranth simulation)",
+                        against="the IR interpreter")
+    except MismatchError as exc:
+        if waves is not None:  # the run that failed, for a wave viewer
+            exc.message += f"; the waveform of the run is {os.path.join(waves, name)}.vcd"
+        raise
     checks = [f"unit (Amaranth simulation) == IR interpreter on the sample graph "
               f"({graph.n} vertices, {graph.m} edges)"]
     out = OutputDir(out_dir, force=force, what="RTL directory", made_by="cosynth rtl",
@@ -118,6 +127,9 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
         for fname, text in files.items():
             with open(os.path.join(tmp, fname), "w") as f:
                 f.write(text)
+        if waves is not None:
+            shutil.move(os.path.join(waves, f"{name}.vcd"), os.path.join(tmp, f"{name}.vcd"))
+            shutil.rmtree(waves, ignore_errors=True)
         for fname in ("unit_tb.cpp", "cosynth_unit.hpp"):
             shutil.copy(os.path.join(RUNTIME, fname), os.path.join(tmp, fname))
         say("lint: verilator --lint-only -Wall")

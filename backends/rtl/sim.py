@@ -39,8 +39,12 @@ def _signed64(v: int) -> int:
 class AmaranthDevice:
     """The unit in Amaranth's simulator (one clock domain, 100 MHz nominal)."""
 
-    def __init__(self, unit, *, max_cycles_per_run: int = 10_000_000):
+    def __init__(self, unit, *, max_cycles_per_run: int = 10_000_000,
+                 vcd: str | None = None):
+        """``vcd``: a file to write the waveform of every simulated cycle to (the unit's
+        ports and internal signals), complete once the device is closed."""
         self.unit = unit
+        self.vcd = vcd
         self.rm: RegisterMap = unit.regmap
         self.max_cycles = max_cycles_per_run
         self.cycles = 0  # every simulated cycle, transfers included
@@ -98,7 +102,11 @@ class AmaranthDevice:
         sim.add_clock(1e-8)
         sim.add_testbench(self._testbench)
         try:
-            sim.run()
+            if self.vcd is None:
+                sim.run()
+            else:  # waveform: written as the simulation runs, flushed on close
+                with sim.write_vcd(self.vcd, traces=_ports(u)):
+                    sim.run()
         except BaseException as exc:  # pragma: no cover - reported to the waiting host
             self._res.put((False, exc))
 
@@ -209,6 +217,14 @@ class AmaranthDevice:
                     "cycles": cycles, "edges": edges, "updates": updates,
                     "hazards": hazards, "stalls": stalls}
         raise ValueError(kind)  # pragma: no cover
+
+
+def _ports(unit) -> list:
+    """The unit's interface signals, listed first in a waveform."""
+    out = []
+    for _, _, port in unit.signature.flatten(unit):
+        out.append(port)
+    return out
 
 
 @dataclass
