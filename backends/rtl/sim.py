@@ -26,6 +26,7 @@ from cosynth.ir.interp import interpret
 from .build import build_unit
 from .host import DeviceError, DeviceStats, UnitHost
 from .regmap import RegisterMap
+from .waves import legal_names
 
 __all__ = ["AmaranthDevice", "run_kernel", "SimRun"]
 
@@ -105,8 +106,11 @@ class AmaranthDevice:
             if self.vcd is None:
                 sim.run()
             else:  # waveform: written as the simulation runs, flushed on close
-                with sim.write_vcd(self.vcd, traces=_ports(u)):
-                    sim.run()
+                try:
+                    with sim.write_vcd(self.vcd, traces=_ports(u)):
+                        sim.run()
+                finally:
+                    legal_names(self.vcd)
         except BaseException as exc:  # pragma: no cover - reported to the waiting host
             self._res.put((False, exc))
 

@@ -11,7 +11,7 @@ from vcd.reader import TokenKind, tokenize
 
 import cosynth as cs
 from cosynth.backends.rtl import emit
-from cosynth.backends.rtl.build import build_unit
+from cosynth.backends.rtl.build import build_unit, unit_for
 from cosynth.backends.rtl.host import UnitHost
 from cosynth.backends.rtl.sim import AmaranthDevice
 from cosynth.backends.rtl.unit import TOP_PORTS, EdgeUnit
@@ -19,7 +19,7 @@ from cosynth.cli import main
 from cosynth.errors import MismatchError
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, kernel_from_source
 
 
 def bfs():
@@ -65,29 +65,72 @@ def test_amaranth_simulation_writes_a_vcd_with_the_ports(tmp_path):
     assert len(TOP_PORTS) > len(PORTS)  # the flat Verilog ports cover the same streams
 
 
+@pytest.mark.slow  # ~30 s (2 min on a busy machine) for the first traced Verilator runtime
 def test_cosynth_rtl_vcd(tmp_path, capsys):
+    """``--vcd``: the Amaranth run and the Verilator replay of it (``--trace``), both with
+    the unit's ports (the Verilog's flat names under Verilator)."""
     out = tmp_path / "u"
-    main(["rtl", os.path.join(EXAMPLES, "bfs.py") + ":bfs", "-o", str(out), "--depth", "32",
-          "--no-verilator", "--vcd"])
+    with pytest.raises(SystemExit) as exc:
+        main(["rtl", os.path.join(EXAMPLES, "bfs.py") + ":bfs", "-o", str(out), "--depth",
+              "32", "--vcd"])
+    assert exc.value.code == 0
     vcd = out / "bfs.vcd"
     assert f"waveform: {vcd}" in capsys.readouterr().out
     names, _, _ = read_vcd(str(vcd))
     assert PORTS <= names
+    names, last, changes = read_vcd(str(out / "bfs.verilator.vcd"))
+    assert set(TOP_PORTS) - {"edges_weight", "rst"} <= names
+    assert last > 1000 and any(v for _, v in changes["edges_valid"])
 
 
-def test_a_failing_check_names_the_waveform(tmp_path, monkeypatch):
-    """A unit whose forwarding is cut (``EdgeUnit(forward=0)``) really computes wrong
-    labels; the check that catches it names the waveform of that run."""
+def test_a_failing_testbench_writes_and_names_its_waveform(tmp_path):
+    """The replay of a trace whose recorded answer is wrong fails; the bench is run again
+    with tracing (``--trace``) and the error names the VCD it wrote."""
+    out = tmp_path / "u"
+    with pytest.raises(SystemExit) as exc:
+        main(["rtl", os.path.join(EXAMPLES, "bfs.py") + ":bfs", "-o", str(out), "--depth",
+              "32", "--no-verilator"])
+    assert exc.value.code == 0
+    lines = (out / "trace.txt").read_text().splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("R "))
+    a, v = lines[i].split()[1:3]
+    lines[i] = f"R {a} {int(v) + 1}"
+    (out / "trace.txt").write_text("\n".join(lines) + "\n")
+    verilog = (out / "bfs.v").read_text()
+    with pytest.raises(MismatchError) as info:
+        emit.run_testbench(str(out), "bfs", verilog, False)
+    assert info.value.message.endswith(f"the waveform of the replay is {out}/bfs.verilator.vcd")
+    names, _, _ = read_vcd(str(out / "bfs.verilator.vcd"))
+    assert {"edges_valid", "csr_addr", "rd_resp_data"} <= names
+
+
+#: a kernel whose sums a lost update changes for good (a fixed point would repair it)
+INDEG = """
+@cs.kernel
+def indeg(g: cs.Graph) -> cs.NodeArray[cs.i64]:
+    d = g.node_array(cs.i64, 0)
+    for v in g.nodes():
+        for e in g.out_edges(v):
+            d[e.dst] += 1
+    return d
+"""
+
+
+@pytest.mark.parametrize("vcd", [True, False])
+def test_a_failing_check_names_the_waveform(tmp_path, monkeypatch, vcd):
+    """A unit whose forwarding is cut (``EdgeUnit(forward=0)``) really loses updates; the
+    check that catches it names the waveform of that run (written again when ``--vcd``
+    was not given)."""
     def broken(kfn, *, variant=None, depth=1024):
-        unit, spec = build_unit(kfn, variant=variant, depth=depth)
+        spec = unit_for(getattr(kfn, "ir", kfn), variant)
         return EdgeUnit(spec, depth, forward=0), spec
     monkeypatch.setattr(emit, "build_unit", broken)
-    cc = load_kernels(os.path.join(EXAMPLES, "cc.py"))["cc"]
+    kf, _ = kernel_from_source(tmp_path, INDEG)
     with pytest.raises(MismatchError) as info:
-        emit.write_rtl(cc, str(tmp_path / "u"), cs.Graph.kronecker(4, seed=2), {},
-                       depth=16, verilator=False, vcd=True)
+        emit.write_rtl(kf, str(tmp_path / "u"), cs.Graph.kronecker(4, seed=2), {},
+                       depth=16, verilator=False, vcd=vcd)
     msg = info.value.message
-    assert "the waveform of the run is" in msg
+    assert "differs from the IR interpreter" in msg and "the waveform of the run is" in msg
     path = msg.rsplit(" ", 1)[1]
-    assert path.endswith("cc.vcd") and os.path.isfile(path)
+    assert path.endswith("indeg.vcd") and os.path.isfile(path)
     assert PORTS <= read_vcd(path)[0]
