@@ -40,7 +40,7 @@ from .ir.interp import interpret as run_ir
 from .ir.printer import print_kernel
 from .loader import load_kernels, resolve_kernel, split_spec
 from .nxref import NoReference
-from .outputs import check_dir, check_file, io_hint, save_or_fallback, write_file
+from .outputs import OutputDir, check_dir, check_file, io_hint, save_or_fallback, write_file
 from .pipeline import build as do_build
 from .pipeline import build_from_plan
 from .pipeline import simulate as do_simulate
@@ -316,8 +316,11 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
 @click.option("--fpga/--no-fpga", default=None,
               help="Force the kernel's edge loops onto the blades' FPGAs (simulated with "
                    "Verilator), or keep them on the CPUs (default: the planner decides).")
+@click.option("--vcd", "vcd", metavar="DIR", type=click.Path(file_okay=False),
+              help="Write the waveform of each blade's FPGA unit (Verilator --trace) as "
+                   "DIR/unit.rank<r>.vcd; kept when the check fails.")
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-             time_limit, output, timeout, stall_timeout, keep, fpga):
+             time_limit, output, timeout, stall_timeout, keep, fpga, vcd):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
     k = resolve_kernel(spec)
@@ -328,10 +331,28 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
     man = load_manifest(manifest_path)
     g = _load_graph(graph_spec, seed, undirected)
     click.echo(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
-    sim = do_simulate(k, man, g, parse_cli_args(k.ir, args, g), blades=blades, solver=solver,
-                      time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
-                      workdir=keep, progress=_progress, fpga=fpga,
-                      stall_timeout=stall_timeout)
+    waves = OutputDir(vcd, what="waveform directory", made_by="cosynth simulate --vcd",
+                      option="--vcd", parents=True) if vcd else None
+    try:
+        sim = do_simulate(k, man, g, parse_cli_args(k.ir, args, g), blades=blades,
+                          solver=solver, time_limit=time_limit, timeout=timeout,
+                          graph_name=graph_spec, workdir=keep, progress=_progress, fpga=fpga,
+                          stall_timeout=stall_timeout, vcd=waves and waves.path)
+    except MismatchError as exc:
+        if waves is None:
+            raise
+        waves.commit()  # the waveforms of the failing run, which the message names
+        raise MismatchError(f"{exc.message}; the FPGA units' waveforms of this run: "
+                            f"{vcd}/unit.rank*.vcd", loc=exc.loc, hint=exc.hint) from None
+    except BaseException:
+        if waves is not None:
+            waves.discard()
+        raise
+    if waves is not None:
+        waves.commit()
+        names = sorted(n for n in os.listdir(vcd) if n.endswith(".vcd"))
+        click.echo(f"  waveforms: {', '.join(os.path.join(vcd, n) for n in names) or 'none'}"
+                   + ("" if names else " (no blade ran an FPGA unit)"))
     _echo(report.simulation(sim))
     if output:
         save_results(output, sim.names, sim.results)

@@ -202,7 +202,7 @@ def prove_unit(spec: UnitSpec, *, out_dir: str | None = None, vertices: int = DE
                timeout: float = TIMEOUT) -> ProofResult:
     """Prove (or refute) the pipeline of ``spec``'s unit against the one-edge-at-a-time
     reference, for ``vertices`` vertices and ``bits``-bit values.  ``depth`` is the
-    induction length (default: twice the unit's pipeline, which closes the induction);
+    induction length k (default 2H + 2 for a write history of H entries: it closes);
     ``forward`` limits the forwarding (``EdgeUnit``; tests only).  The job runs in
     ``out_dir`` (a fresh temporary folder when None), which is kept."""
     unit = EdgeUnit(narrow(spec, bits), vertices, forward=forward)

@@ -19,7 +19,7 @@ from cosynth.cli import main
 from cosynth.errors import MismatchError
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
-from tests.helpers import EXAMPLES, kernel_from_source
+from tests.helpers import EXAMPLES, ROOT, kernel_from_source
 
 
 def bfs():
@@ -134,3 +134,21 @@ def test_a_failing_check_names_the_waveform(tmp_path, monkeypatch, vcd):
     path = msg.rsplit(" ", 1)[1]
     assert path.endswith("indeg.vcd") and os.path.isfile(path)
     assert PORTS <= read_vcd(path)[0]
+
+
+def test_simulate_fpga_vcd_writes_each_units_waveform(tmp_path, capsys):
+    """``simulate --fpga --vcd DIR``: every blade with a unit (pair.yaml: both) writes its
+    Verilator model's waveform; the files parse and hold the unit's ports."""
+    waves = tmp_path / "waves"
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", os.path.join(EXAMPLES, "cc.py") + ":cc", "--manifest",
+              os.path.join(ROOT, "manifests", "pair.yaml"), "--graph", "kron:5", "--fpga",
+              "--blades", "2", "--vcd", str(waves)])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    files = sorted(p.name for p in waves.glob("*.vcd"))
+    assert files == ["unit.rank0.vcd", "unit.rank1.vcd"]
+    assert f"waveforms: {waves / 'unit.rank0.vcd'}" in out
+    names, last, changes = read_vcd(str(waves / "unit.rank0.vcd"))
+    assert set(TOP_PORTS) - {"edges_weight", "rst"} <= names
+    assert any(v for _, v in changes["edges_valid"])
