@@ -136,6 +136,7 @@ def test_a_failing_check_names_the_waveform(tmp_path, monkeypatch, vcd):
     assert PORTS <= read_vcd(path)[0]
 
 
+@pytest.mark.slow  # ~50 s cold: a traced model and the blade program compiled
 def test_simulate_fpga_vcd_writes_each_units_waveform(tmp_path, capsys):
     """``simulate --fpga --vcd DIR``: every blade with a unit (pair.yaml: both) writes its
     Verilator model's waveform; the files parse and hold the unit's ports."""
