@@ -11,8 +11,10 @@ The miter (``Miter``)
     rule, the edge count, every parameter, start), the edge stream with its valid bit,
     host loads and readbacks.  No assumption restricts them: the unit's own handshakes
     (``edges.ready`` with its bubbles, ``load.ready`` only while idle) are all that orders
-    them.  One vertex ``a`` is watched (``AnyConst``: the proof holds for every ``a``, so
-    for the whole memory).
+    them.  The clock domain has no reset: the proof starts from the power-on state
+    (registers at their initial values, memories zero) and covers every later cycle; a
+    reset pulse in the middle of a run is outside it.  One vertex ``a`` is watched
+    (``AnyConst``: the proof holds for every ``a``, so for the whole memory).
 
     The reference is the one-edge-at-a-time machine of the unit's description: for each
     table a rule reduces, one register ``ref`` holds entry ``a`` as a sequential host
@@ -20,11 +22,12 @@ The miter (``Miter``)
     unit's read-modify-write stage with target ``a`` applies ``ref := ref (op) value``
     at once, with the rule's reduction operator ``op`` built from the operator table
     (``cosynth.ops``: the IR's meaning, not a copy of the unit's logic).  The edge's
-    ``value`` and whether it acts come from the unit's evaluation stages (that datapath
-    is compared with the IR interpreter by simulation, ``backends.rtl.sim``); what the
-    proof covers is everything between the edge stream and the memory: acceptance,
-    bubbles between edges on the same target, the read of the old value, forwarding from
-    the write history, the reduction and the write-back, across runs and host loads.
+    ``value``, its target entry and whether it acts are the unit's, as its evaluation
+    stages deliver them to the read-modify-write stage (that datapath is compared with
+    the IR interpreter by simulation, ``backends.rtl.sim``).  What the proof covers is
+    the memory side of the pipeline: bubbles between edges on the same target, the read
+    of the old value, forwarding from the write history, the reduction, the write-back
+    and the end of a run, across runs, rule changes and host loads.
 
     Properties, in every cycle: (1) entry ``a`` as the unit will next read it -- the
     memory with the write-history entries still on their way laid over it -- equals
@@ -241,8 +244,7 @@ def prove_unit(spec: UnitSpec, *, out_dir: str | None = None, vertices: int = DE
                           "-f", "proof.sby"], cwd=folder, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ToolError(f"the proof of {spec.name} did not finish within {timeout:g} s and "
-                        "was stopped", hint="a smaller --prove-depth, or raise the "
-                        "timeout") from None
+                        "was stopped", hint="a machine under heavy load; try again") from None
     dt = time.perf_counter() - t0
     log = proc.stdout + proc.stderr
     status = _status(log, proc.returncode, folder)
