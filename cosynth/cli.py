@@ -427,8 +427,9 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
     r = write_rtl(k, output, g, cli_args, variant=variant_name, depth=depth,
                   verilator=verilator, progress=_progress, force=force, vcd=vcd)
     _echo(report.rtl_unit(r, output))
-    if vcd:
-        click.echo(f"  waveform: {os.path.join(output, r.unit + '.vcd')}")
+    if vcd:  # the Amaranth run, and its Verilator replay when the bench ran
+        waves = [os.path.join(output, r.unit + ext) for ext in (".vcd", ".verilator.vcd")]
+        click.echo("  waveform: " + ", ".join(w for w in waves if os.path.isfile(w)))
     if prove:
         p = prove_kernel(k, os.path.join(output, "formal"), variant=variant_name,
                          progress=_progress)
