@@ -222,8 +222,8 @@ _LAUNCH_FAILURES = ("PMIx server's listener thread failed to start",
 
 
 def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: float,
-           workdir: str, hostfile: str | None = None, stall: float | None = None
-           ) -> RunResult:
+           workdir: str, hostfile: str | None = None, stall: float | None = None,
+           env_vars: dict[str, str] | None = None) -> RunResult:
     """Run ``blades`` copies of ``binary`` with ``config``; raises ToolError naming the
     blade that failed, the blade that stopped making progress, or the timeout.
 
@@ -233,7 +233,8 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     the job may go without any blade advancing its heartbeat (``cosynth_rt.hpp``: one
     step per finished loop nest or collective, in ``<workdir>/.heartbeat/beat.<rank>``);
     the blade left behind is named.  A hostfile run is not watched (the heartbeat
-    folder need not be shared with the other machines)."""
+    folder need not be shared with the other machines).  ``env_vars`` are set for (and
+    exported to) every blade."""
     run = find_tool("mpirun")
     _check_tmpdir()
     cmd = [run, "-np", str(blades)]
@@ -246,6 +247,9 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     cmd += ["--bind-to", "none", "-x", "OMP_NUM_THREADS"]
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(threads)
+    for name, value in (env_vars or {}).items():
+        cmd += ["-x", name]
+        env[name] = value
     if stall is not None:
         cmd += ["-x", "COSYNTH_HEARTBEAT"]
         env["COSYNTH_HEARTBEAT"] = os.path.abspath(beats)

@@ -24,6 +24,7 @@ import numpy as np
 from cosynth.backends.rtl.bitstream import write_bitstream
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.backends.rtl.emit import write_rtl
+from cosynth.backends.rtl.formal import prove_kernel
 from cosynth.frontend.rewrite import VARIANTS, Policy, variant
 from cosynth.frontend.rewrite.explain import format_report, report_data
 from cosynth.planner import load_manifest, load_plan, make_plan
@@ -38,7 +39,7 @@ from .ir.interp import interpret as run_ir
 from .ir.printer import print_kernel
 from .loader import load_kernels, resolve_kernel, split_spec
 from .nxref import NoReference
-from .outputs import check_dir, check_file, io_hint, save_or_fallback, write_file
+from .outputs import OutputDir, check_dir, check_file, io_hint, save_or_fallback, write_file
 from .pipeline import build as do_build
 from .pipeline import build_from_plan
 from .pipeline import simulate as do_simulate
@@ -425,10 +426,13 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
                    "networkx reference, or both.")
 @click.option("--no-check", is_flag=True,
               help="Check nothing (at scale the checks can take longer than the run).")
+@click.option("--vcd", "vcd", metavar="DIR", type=click.Path(file_okay=False),
+              help="Write the waveform of each blade's FPGA unit (Verilator --trace) as "
+                   "DIR/unit.rank<r>.vcd; kept when the check fails.")
 @_report_option
 @_json_option
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-             time_limit, output, timeout, stall_timeout, keep, fpga, check, no_check,
+             time_limit, output, timeout, stall_timeout, keep, fpga, check, no_check, vcd,
              report_path, json_out):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
@@ -446,11 +450,30 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
         g = _load_graph(graph_spec, seed, undirected, s)
         s.note(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
         cli_args = parse_cli_args(k.ir, args, g, note=s.note)
-        sim = do_simulate(k, man, g, cli_args, blades=blades, solver=solver,
-                          time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
-                          workdir=os.path.abspath(keep) if keep else None,
-                          progress=s.progress, fpga=fpga,
-                          stall_timeout=stall_timeout, check=checks)
+        waves = OutputDir(vcd, what="waveform directory", made_by="cosynth simulate --vcd",
+                          option="--vcd", parents=True) if vcd else None
+        try:
+            sim = do_simulate(k, man, g, cli_args, blades=blades, solver=solver,
+                              time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
+                              workdir=os.path.abspath(keep) if keep else None,
+                              progress=s.progress, fpga=fpga,
+                              stall_timeout=stall_timeout, check=checks,
+                              vcd=waves and waves.path)
+        except MismatchError as exc:
+            if waves is None:
+                raise
+            waves.commit()  # the waveforms of the failing run, which the message names
+            raise MismatchError(f"{exc.message}; the FPGA units' waveforms of this run: "
+                                f"{vcd}/unit.rank*.vcd", loc=exc.loc, hint=exc.hint) from None
+        except BaseException:
+            if waves is not None:
+                waves.discard()
+            raise
+    if waves is not None:
+        waves.commit()
+        names = sorted(n for n in os.listdir(vcd) if n.endswith(".vcd"))
+        s.note(f"  waveforms: {', '.join(os.path.join(vcd, n) for n in names) or 'none'}"
+               + ("" if names else " (no blade ran an FPGA unit)"))
     sim.seconds = {"graph": s.seconds.get("graph", 0.0), **sim.seconds}
     s.echo(report.simulation(sim))
     if output:
@@ -525,10 +548,17 @@ def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, f
               help="Kernel arguments for the sample run (vertex parameters default to 0).")
 @click.option("--verilator/--no-verilator", default=True, show_default=True,
               help="Build and run the test bench under Verilator.")
+@click.option("--vcd", is_flag=True,
+              help="Also write OUTPUT/<unit>.vcd: the waveform of the sample run in "
+                   "Amaranth's simulator.")
+@click.option("--prove", is_flag=True,
+              help="Also prove the pipeline (forwarding, bubbles) equal to one edge at a "
+                   "time by k-induction with SymbiYosys, for 8 vertices and 4-bit values; "
+                   "the job goes to OUTPUT/formal.")
 @_force_option
 @_json_option
 def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, verilator,
-        force, json_out):
+        vcd, prove, force, json_out):
     """Write a kernel's FPGA edge unit: Verilog (Amaranth), its register map, and a test
     bench replaying a recorded run; checks it against the interpreter, the lint and
     Verilator."""
@@ -541,9 +571,24 @@ def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, v
         raise ArgumentError(f"--depth {depth}: a unit holds at least one vertex")
     with s:
         r = write_rtl(k, output, g, cli_args, variant=variant_name, depth=depth,
-                      verilator=verilator, progress=s.progress, force=force)
+                      verilator=verilator, progress=s.progress, force=force, vcd=vcd)
+        proof = None
+        if prove:
+            proof = prove_kernel(k, os.path.join(output, "formal"), variant=variant_name,
+                                 progress=s.progress)
     s.echo(report.rtl_unit(r, output))
-    s.result(report.rtl_data(r, output))
+    if vcd:  # the Amaranth run, and its Verilator replay when the bench ran
+        waves = [os.path.join(output, r.unit + ext) for ext in (".vcd", ".verilator.vcd")]
+        s.note("  waveform: " + ", ".join(w for w in waves if os.path.isfile(w)))
+    data = report.rtl_data(r, output)
+    if proof is not None:
+        s.note(f"  proof: {proof.status} in {proof.seconds:.1f} s (k-induction depth "
+               f"{proof.depth}, {proof.vertices} vertices, {proof.bits}-bit values, write "
+               f"history {proof.history}): {os.path.join(output, 'formal')}")
+        data["proof"] = {"status": proof.status, "seconds": proof.seconds,
+                         "depth": proof.depth, "vertices": proof.vertices,
+                         "bits": proof.bits, "history": proof.history}
+    s.result(data)
 
 
 @cli.command()

@@ -32,6 +32,7 @@ from cosynth.backends.rtl.kernel import unit_spec
 from cosynth.backends.rtl.offload import RUNTIME as RTL_RUNTIME
 from cosynth.backends.rtl.offload import FpgaOffload
 from cosynth.backends.rtl.unit import EdgeUnit, unit_verilog
+from cosynth.backends.rtl.waves import legal_names
 from cosynth.backends.toolchain import compile_program, mpirun
 from cosynth.frontend.rewrite import bounds
 from cosynth.planner import ManifestError, make_plan
@@ -177,13 +178,16 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
              time_limit: float = 10.0, timeout: float = 600.0, graph_name: str = "",
              variant: str | None = None, workdir: str | None = None, progress=None,
              check: bool | str = True, threads: int | None = None,
-             fpga: bool | None = None, stall_timeout: float | None = None) -> SimResult:
+             fpga: bool | None = None, stall_timeout: float | None = None,
+             vcd: str | None = None) -> SimResult:
     """Plan, build, compile and run the kernel on local blades; check the result.
 
     ``check``: "all" (or True) compares the result with the IR interpreter and the
     kernel's networkx reference, "interp" or "reference" with one of them, "none" (or
     False) with neither; each check's time is in ``seconds`` ("check interpreter",
-    "check networkx").  ``timeout`` bounds the whole run; ``stall_timeout`` (default:
+    "check networkx").  ``vcd`` (an existing folder): the FPGA unit's model is built with
+    Verilator's ``--trace`` and each blade with a unit writes ``unit.rank<r>.vcd`` there.
+    ``timeout`` bounds the whole run; ``stall_timeout`` (default:
     ``stall_deadline``) the time without progress after which the blade left behind is
     named and every blade stopped.  The temporary ``cosynth-sim-*`` folder (when
     ``workdir`` is None) is removed however this ends, an interrupt included, after every
@@ -210,7 +214,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         extra = {}
         if bundle.hw is not None:
             say("verilating the FPGA unit (Verilator; cached by content)")
-            model = verilator.build_model(bundle.hw.verilog, bundle.hw.top, progress=say)
+            model = verilator.build_model(bundle.hw.verilog, bundle.hw.top, progress=say,
+                                          trace=vcd is not None)
             extra = {"includes": (*model.include_dirs, RTL_RUNTIME),
                      "libraries": tuple(model.libraries), "ldflags": tuple(model.ldflags),
                      "headers": tuple(os.path.join(RTL_RUNTIME, h) for h in
@@ -228,7 +233,12 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         say(f"running {_n(P, 'blade')} with mpirun, {_n(nthreads, 'OpenMP thread')} each")
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
                      timeout=timeout, workdir=bundle.path,
-                     stall=stall_deadline(plan, stall_timeout))
+                     stall=stall_deadline(plan, stall_timeout),
+                     env_vars={"COSYNTH_FPGA_VCD": os.path.abspath(vcd)} if vcd else None)
+        if vcd is not None:
+            for name in sorted(os.listdir(vcd)):
+                if name.endswith(".vcd"):
+                    legal_names(os.path.join(vcd, name))
         results = gather(bundle, graph)
         stats = read_stats(bundle)
         names = _names(kfn.ir)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 
 from cosynth import procs
@@ -42,6 +43,7 @@ from .offload import RUNTIME
 from .sim import AmaranthDevice
 from .trace import RecordingDevice
 from .unit import unit_verilog
+from .waves import legal_names
 
 __all__ = ["write_rtl", "RtlResult", "LINT_WAIVERS", "run_testbench"]
 
@@ -75,12 +77,15 @@ class RtlResult:
 
 def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = None,
               depth: int | None = None, verilator: bool = True, progress=None,
-              force: bool = False) -> RtlResult:
+              force: bool = False, vcd: bool = False) -> RtlResult:
     """Build, check and write the unit of ``kfn`` (a ``cs.kernel``); ``graph`` and ``args``
     are the sample the trace records (the unit holds ``depth`` vertices, at least the
     graph's).  ``out_dir`` follows the marker rule of ``cosynth.outputs`` (checked before
     any work; ``force`` moves a directory cosynth did not make aside).  A failed lint or
-    test bench still writes the directory, so that the files its message names exist."""
+    test bench still writes the directory, so that the files its message names exist.
+    ``vcd``: also write ``<unit>.vcd``, the waveform of the sample run in Amaranth's
+    simulator (every cycle, the unit's ports first), and ``<unit>.verilator.vcd``, the
+    test bench's replay of it under Verilator (``--trace``)."""
     say = progress or (lambda msg: None)
     check_dir(out_dir, force=force, parents=True)
     depth = depth or max(1024, graph.n)
@@ -94,14 +99,29 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
     verilog = unit_verilog(unit, name)
     bound = kfn.bind(graph, **args)
     say("simulating the kernel on the unit (Amaranth) and recording the trace")
-    with AmaranthDevice(unit) as dev:
-        rec = RecordingDevice(dev, f"cosynth edge unit trace v1: unit {name}, depth {depth}, "
-                                   f"kernel {kfn.name}, sample graph n={graph.n} m={graph.m}")
-        host = UnitHost(spec, rm, rec, graph)
-        got = interpret(spec.kernel, graph, bound, offload=host.handlers())
+
+    def sample_run(vcd_path: str | None):
+        with AmaranthDevice(unit, vcd=vcd_path) as dev:
+            rec = RecordingDevice(dev, f"cosynth edge unit trace v1: unit {name}, depth "
+                                       f"{depth}, kernel {kfn.name}, sample graph "
+                                       f"n={graph.n} m={graph.m}")
+            host = UnitHost(spec, rm, rec, graph)
+            got = interpret(spec.kernel, graph, bound, offload=host.handlers())
+        return got, rec, host
+
+    waves = tempfile.mkdtemp(prefix="cosynth-vcd-") if vcd else None
+    got, rec, host = sample_run(waves and os.path.join(waves, f"{name}.vcd"))
     want = interpret(kfn.ir, graph, bound)
-    compare_results(got, want, what=f"the {name} unit (Amaranth simulation)",
-                    against="the IR interpreter")
+    try:
+        compare_results(got, want, what=f"the {name} unit (Amaranth simulation)",
+                        against="the IR interpreter")
+    except MismatchError as exc:
+        if waves is None:  # the failing run once more, with its waveform
+            waves = tempfile.mkdtemp(prefix="cosynth-vcd-")
+            sample_run(os.path.join(waves, f"{name}.vcd"))
+        raise MismatchError(f"{exc.message}; the waveform of the run is "
+                            f"{os.path.join(waves, name)}.vcd", loc=exc.loc,
+                            hint=exc.hint) from None
     checks = [f"unit (Amaranth simulation) == IR interpreter on the sample graph "
               f"({graph.n} vertices, {graph.m} edges)"]
     out = OutputDir(out_dir, force=force, what="RTL directory", made_by="cosynth rtl",
@@ -118,6 +138,9 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
         for fname, text in files.items():
             with open(os.path.join(tmp, fname), "w") as f:
                 f.write(text)
+        if waves is not None:
+            shutil.move(os.path.join(waves, f"{name}.vcd"), os.path.join(tmp, f"{name}.vcd"))
+            shutil.rmtree(waves, ignore_errors=True)
         for fname in ("unit_tb.cpp", "cosynth_unit.hpp"):
             shutil.copy(os.path.join(RUNTIME, fname), os.path.join(tmp, fname))
         say("lint: verilator --lint-only -Wall")
@@ -139,7 +162,8 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
                 "Verilator's runtime: ~20 s)")
             try:
                 tb_out = run_testbench(tmp, name, verilog, bool(rm.weight_bits),
-                                       shown=out_dir)
+                                       shown=out_dir,
+                                       vcd=f"{name}.verilator.vcd" if vcd else None)
             except MismatchError:
                 out.commit()  # the trace and the Verilog, which the message names
                 raise
@@ -161,11 +185,37 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
 
 
 def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
-                  trace: str = "trace.txt", shown: str | None = None) -> str:
+                  trace: str = "trace.txt", shown: str | None = None,
+                  vcd: str | None = None) -> str:
     """Build the Verilator model of ``verilog`` and the test bench, replay
     ``folder/trace``; returns the bench's report line, raises MismatchError on a
-    difference (naming ``shown``, where the user will find ``folder``'s files)."""
-    model = vl.build_model(verilog, name)
+    difference (naming ``shown``, where the user will find ``folder``'s files).
+
+    ``vcd`` (a file name in ``folder``): the model is built with ``--trace`` and the
+    bench writes the waveform of the replay there.  A bench that fails without one is
+    replayed once more with tracing into ``<name>.verilator.vcd``, which the error names.
+    """
+    binary = _testbench_binary(name, verilog, has_weight, bool(vcd))
+    proc = procs.run([binary, trace, *([vcd] if vcd else [])], timeout=3600, cwd=folder)
+    if vcd and os.path.isfile(os.path.join(folder, vcd)):
+        legal_names(os.path.join(folder, vcd))
+    if proc.returncode != 0:
+        why = proc.stderr.strip() or f"exit status {proc.returncode}"
+        if vcd is None:  # the failing replay again, with its waveform
+            vcd = f"{name}.verilator.vcd"
+            traced = _testbench_binary(name, verilog, has_weight, True)
+            procs.run([traced, trace, vcd], timeout=3600, cwd=folder)
+            legal_names(os.path.join(folder, vcd))
+        wave = os.path.join(shown or folder, vcd)
+        raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
+                            f"Amaranth simulation: {why}; the waveform of the replay is "
+                            f"{wave}",
+                            hint=bug_hint(f"{shown or folder} (the trace and the Verilog)"))
+    return proc.stdout.strip()
+
+
+def _testbench_binary(name: str, verilog: str, has_weight: bool, trace: bool) -> str:
+    model = vl.build_model(verilog, name, trace=trace)
     with open(os.path.join(RUNTIME, "unit_tb.cpp")) as f:
         source = f.read()
     # the bench and the header are inlined into one source so the build cache sees both
@@ -179,13 +229,7 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
                  *(c[2:] for c in model.cflags if c.startswith("-D"))),
         includes=tuple(model.include_dirs), libraries=tuple(model.libraries),
         ldflags=tuple(model.ldflags))
-    proc = procs.run([binary, trace], timeout=3600, cwd=folder)
-    if proc.returncode != 0:
-        raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
-                            "Amaranth simulation: " + (proc.stderr.strip() or
-                                                       f"exit status {proc.returncode}"),
-                            hint=bug_hint(f"{shown or folder} (the trace and the Verilog)"))
-    return proc.stdout.strip()
+    return binary
 
 
 def _makefile(name: str, has_weight: bool) -> str:

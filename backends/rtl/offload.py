@@ -68,6 +68,14 @@ class FpgaOffload:
         cx.out(f"  fpga_dev.reset(new cosynth_unit::VerilatorDevice<{top}, {w}>("
                "fpga_model.get()));")
         cx.out(f"  fpga.reset(new UnitHost(fpga_dev.get(), n, {len(rm.memories)}));")
+        # waveforms (``simulate --vcd``): a model verilated with --trace writes every cycle
+        # of this blade's unit to $COSYNTH_FPGA_VCD/unit.rank<r>.vcd
+        cx.out("#if VM_TRACE")
+        cx.out('  if (const char* vcd_dir = std::getenv("COSYNTH_FPGA_VCD"))')
+        cx.out(f"    static_cast<cosynth_unit::VerilatorDevice<{top}, {w}>*>(fpga_dev.get())"
+               '->trace_to((std::string(vcd_dir) + "/unit.rank" + std::to_string(rank) + '
+               '".vcd").c_str());')
+        cx.out("#endif")
         cx.out("}")
 
     def call(self, cx, s: Loop, site, line: int) -> None:

@@ -26,6 +26,7 @@ from cosynth.ir.interp import interpret
 from .build import build_unit
 from .host import DeviceError, DeviceStats, UnitHost
 from .regmap import RegisterMap
+from .waves import legal_names
 
 __all__ = ["AmaranthDevice", "run_kernel", "SimRun"]
 
@@ -39,8 +40,12 @@ def _signed64(v: int) -> int:
 class AmaranthDevice:
     """The unit in Amaranth's simulator (one clock domain, 100 MHz nominal)."""
 
-    def __init__(self, unit, *, max_cycles_per_run: int = 10_000_000):
+    def __init__(self, unit, *, max_cycles_per_run: int = 10_000_000,
+                 vcd: str | None = None):
+        """``vcd``: a file to write the waveform of every simulated cycle to (the unit's
+        ports and internal signals), complete once the device is closed."""
         self.unit = unit
+        self.vcd = vcd
         self.rm: RegisterMap = unit.regmap
         self.max_cycles = max_cycles_per_run
         self.cycles = 0  # every simulated cycle, transfers included
@@ -98,7 +103,14 @@ class AmaranthDevice:
         sim.add_clock(1e-8)
         sim.add_testbench(self._testbench)
         try:
-            sim.run()
+            if self.vcd is None:
+                sim.run()
+            else:  # waveform: written as the simulation runs, flushed on close
+                try:
+                    with sim.write_vcd(self.vcd, traces=_ports(u)):
+                        sim.run()
+                finally:
+                    legal_names(self.vcd)
         except BaseException as exc:  # pragma: no cover - reported to the waiting host
             self._res.put((False, exc))
 
@@ -209,6 +221,14 @@ class AmaranthDevice:
                     "cycles": cycles, "edges": edges, "updates": updates,
                     "hazards": hazards, "stalls": stalls}
         raise ValueError(kind)  # pragma: no cover
+
+
+def _ports(unit) -> list:
+    """The unit's interface signals, listed first in a waveform."""
+    out = []
+    for _, _, port in unit.signature.flatten(unit):
+        out.append(port)
+    return out
 
 
 @dataclass

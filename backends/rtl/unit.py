@@ -64,11 +64,19 @@ class CsrSignature(wiring.Signature):
 class EdgeUnit(wiring.Component):
     """The generated hardware for ``spec`` holding ``depth`` vertices per memory."""
 
-    def __init__(self, spec: UnitSpec, depth: int):
+    def __init__(self, spec: UnitSpec, depth: int, *, forward: int | None = None):
+        """``forward``: how many write-history entries the read-modify-write forwarding
+        compares (default: all of them).  Only the formal tests lower it, to break the
+        forwarding on purpose and see the proof fail (``backends.rtl.formal``)."""
         if depth < 1:
             raise NotEligible("a unit needs at least one vertex")
         self.spec = spec
         self.depth = depth
+        self.forward = forward
+        #: after elaboration, the internals a formal harness observes (``formal.py``):
+        #: busy, done, the live memories by table, and each target's read-modify-write
+        #: registers (act, addr, val, op) and write history [(we, addr, new), ...]
+        self.probes: dict = {}
         self.regmap = RegisterMap.of(spec, depth)
         rm = self.regmap
         self.abits = rm.addr_bits
@@ -93,7 +101,8 @@ class EdgeUnit(wiring.Component):
         nrules = len(spec.rules)
 
         # ------------------------------------------------------------ registers
-        rule = Signal(range(max(2, nrules)))
+        rule = Signal(range(max(2, nrules)))  # the running rule: RULE, taken at start
+        rule_next = Signal(range(max(2, nrules)))  # RULE as written: the next run's
         edge_count = Signal(COUNTER_BITS)
         cycles = Signal(COUNTER_BITS)
         accepted = Signal(COUNTER_BITS)
@@ -109,7 +118,7 @@ class EdgeUnit(wiring.Component):
 
         csr = self.csr
         m.d.comb += start.eq(csr.w_en & (csr.addr == rm.reg("CTRL")) & csr.w_data[0])
-        writable = [(rm.reg("RULE"), rule), (rm.reg("EDGE_COUNT"), edge_count)] + \
+        writable = [(rm.reg("RULE"), rule_next), (rm.reg("EDGE_COUNT"), edge_count)] + \
             [(r.addr, params[r.name]) for r in rm.params]
         for addr, reg in writable:  # read-only registers ignore writes
             with m.If(csr.w_en & (csr.addr == addr)):
@@ -117,7 +126,7 @@ class EdgeUnit(wiring.Component):
         reads = {
             rm.reg("ID"): ID_VALUE,
             rm.reg("STATUS"): Cat(busy, done, changed),
-            rm.reg("RULE"): rule,
+            rm.reg("RULE"): rule_next,
             rm.reg("EDGE_COUNT"): edge_count,
             rm.reg("CYCLES"): cycles,
             rm.reg("EDGES_DONE"): accepted,
@@ -301,9 +310,10 @@ class EdgeUnit(wiring.Component):
             vv = stager.at(value, E).value if value.stage != STATIC else value.value
             taddr = srcE if r.target_end == "src" else dstE
             with m.If(rule == i):
-                hits = [we & (addr == taddr) for we, addr, _ in st["h"]]
+                hist = st["h"][:self.forward] if self.forward is not None else st["h"]
+                hits = [we & (addr == taddr) for we, addr, _ in hist]
                 old = st["memold"]
-                for hit, (_, _, new) in reversed(list(zip(hits, st["h"]))):
+                for hit, (_, _, new) in reversed(list(zip(hits, hist))):
                     old = Mux(hit, new, old)  # the most recent write wins
                 m.d.sync += [
                     st["act"].eq(vE & pv),
@@ -380,8 +390,9 @@ class EdgeUnit(wiring.Component):
         settle = Signal(range(self.settle + 2))
         with m.If(start & ~busy):  # a start while running is ignored
             m.d.sync += [busy.eq(1), done.eq(0), changed.eq(0), cycles.eq(0),
-                         accepted.eq(0), remaining.eq(edge_count), updates.eq(0),
-                         hazards.eq(0), stalls.eq(0), settle.eq(self.settle)]
+                         rule.eq(rule_next), accepted.eq(0), remaining.eq(edge_count),
+                         updates.eq(0), hazards.eq(0), stalls.eq(0),
+                         settle.eq(self.settle)]
         with m.Elif(busy):
             m.d.sync += [cycles.eq(cycles + 1), updates.eq(updates + upd_b),
                          hazards.eq(hazards + fwd_b)]
@@ -392,6 +403,10 @@ class EdgeUnit(wiring.Component):
             with m.If(~remaining.any() & ~inflight.any() & ~take):
                 m.d.sync += [busy.eq(0), done.eq(1)]
         m.d.comb += ready_ok.eq(~settle.any())
+        self.probes = {"busy": busy, "done": done, "history": H,
+                       "mems": {t: mems[rm.mem(t, "live").id] for t in targets},
+                       "rmw": {t: {k: rmw[t][k] for k in ("act", "addr", "val", "op", "h")}
+                               for t in targets}}
         return m
 
     def _port_addr(self, key, end_addr, rule):

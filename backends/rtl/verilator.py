@@ -204,11 +204,13 @@ def cache_dir() -> str:
 
 
 def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,
-                progress: Callable[[str], None] | None = None) -> Model:
+                progress: Callable[[str], None] | None = None, trace: bool = False) -> Model:
     """Verilate the Verilog *text* ``verilog`` with top module ``top`` into a C++ model.
 
     ``opt`` is Verilator's optimisation level and also g++'s for the model's hot code;
-    ``threads`` is the model's ``--threads`` (1: single-threaded eval).  ``progress``
+    ``threads`` is the model's ``--threads`` (1: single-threaded eval); ``trace`` builds
+    it with ``--trace`` (VCD waveforms: ``VM_TRACE=1`` in ``cflags``, the host opens a
+    ``VerilatedVcdC``; a separate cache entry, slower to run).  ``progress``
     receives one line per step.  Returns the cached model when there is one
     (``cached=True``); raises ToolError with Verilator's or g++'s error lines and the log.
     """
@@ -228,7 +230,8 @@ def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,
     cxx = find_tool("g++")
     vversion, cversion = _version(exe, env.get("VERILATOR_ROOT", "")), _first_line([cxx,
                                                                                   "--version"])
-    args = [*_MODEL_ARGS, opt, "--threads", str(threads), "--top-module", top]
+    args = [*_MODEL_ARGS, opt, "--threads", str(threads), "--top-module", top,
+            *(["--trace"] if trace else [])]
     make_vars = {"CXX": cxx, "LINK": cxx, "AR": shutil.which("ar") or "ar",
                  "PYTHON3": sys.executable, "PERL": shutil.which("perl") or "perl",
                  "OPT_FAST": opt, "OPT_GLOBAL": _RUNTIME_OPT}

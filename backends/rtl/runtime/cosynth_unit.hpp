@@ -20,6 +20,9 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#if VM_TRACE
+#include <verilated_vcd_c.h>
+#endif
 
 namespace cosynth_unit {
 
@@ -176,12 +179,49 @@ class VerilatorDevice : public Device {
 
  private:
   void step() {
+    trace_dump(0);
     top_->clk = 1;
     top_->eval();
+    trace_dump(5);
     top_->clk = 0;
     top_->eval();
     ++ncycles_;
   }
+
+ public:
+  // ----------------------------------------------------------------- waveforms
+  // A model verilated with --trace (VM_TRACE) can write every later cycle to a VCD file:
+  // inputs settled with the clock low at 10 ns per cycle, the rising edge at +5 ns.
+#if VM_TRACE
+  void trace_to(const char* path) {
+    Verilated::traceEverOn(true);
+    vcd_ = new VerilatedVcdC;
+    top_->trace(vcd_, 99);
+    vcd_->open(path);
+  }
+  void trace_close() {
+    if (vcd_) {
+      vcd_->close();
+      delete vcd_;
+      vcd_ = nullptr;
+    }
+  }
+  ~VerilatorDevice() override { trace_close(); }
+
+ private:
+  VerilatedVcdC* vcd_ = nullptr;
+  uint64_t trace_cycle_ = 0;
+  void trace_dump(int at) {
+    if (!vcd_) return;
+    vcd_->dump(10 * trace_cycle_ + at);
+    if (at) ++trace_cycle_;
+  }
+#else
+ private:
+  void trace_dump(int) {}
+#endif
+
+ private:
   void zero_inputs() {
     top_->clk = 0;
     top_->rst = 0;

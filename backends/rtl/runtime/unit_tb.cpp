@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   }
   COSYNTH_TOP* top = new COSYNTH_TOP;
   cosynth_unit::VerilatorDevice<COSYNTH_TOP, COSYNTH_HAS_WEIGHT> dev(top);
+#if VM_TRACE
+  if (argc > 2) dev.trace_to(argv[2]);  // a model built with --trace: the VCD file
+#endif
   std::string text;
   long line = 0, runs = 0, checks = 0;
   auto next = [&](std::istringstream& ss) -> bool {
@@ -119,6 +122,9 @@ int main(int argc, char** argv) {
   }
   std::printf("trace %s: %ld runs, %ld checks, %" PRIu64 " cycles: all agree\n", path, runs,
               checks, dev.cycles());
+#if VM_TRACE
+  dev.trace_close();
+#endif
   top->final();
   delete top;
   return 0;
