@@ -43,6 +43,7 @@ MODULES = {
     "cosynth.outputs": "core",  # atomic files, directory outputs under the marker rule
     "cosynth.check": "core",  # compares two executions' results (RTL co-simulation, driver)
     "cosynth.nxref": "core",  # networkx references that example kernels name as `reference=`
+    "cosynth.spref": "core",  # scipy/numpy forms of those references, for large graphs
     "cosynth.layers": "core",  # this map
     "cosynth.ir": "core",
     # the stages, in the order a kernel passes through them
