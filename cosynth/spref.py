@@ -113,8 +113,10 @@ def pagerank(g: Graph, alpha: float = 0.85, tol: float = 1e-6, max_iter: int = 1
 
 def cc(g: Graph) -> np.ndarray:
     """Smallest vertex id of each vertex's (weakly) connected component."""
-    k, lab = csgraph.connected_components(_pattern(g), directed=g.directed,
-                                          connection="weak")
+    # an undirected graph is stored with both directions: its strong components are its
+    # components, and finding them needs no transpose (the weak search builds one)
+    k, lab = csgraph.connected_components(_pattern(g), directed=True,
+                                          connection="weak" if g.directed else "strong")
     first = np.full(k, g.n, dtype=np.int64)
     np.minimum.at(first, lab, np.arange(g.n, dtype=np.int64))
     return first[lab]
