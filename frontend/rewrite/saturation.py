@@ -1,4 +1,6 @@
-"""Early exit of a saturating edge loop (the pull step of direction-optimising BFS).
+"""Saturating edge loops: when an edge loop may stop early (the pull step of
+direction-optimising BFS).  The C++ emitter (``backends/cpp/loops``) emits the early exit;
+the ``hybrid`` rule uses the same analysis to count the pull step's work.
 
 Pattern: inside the outermost parallel node loop over ``u``, a loop over ``u``'s edges
 whose only effects are idempotent reductions into ``u``'s own entry of one node table,
@@ -10,7 +12,8 @@ all with the same loop-invariant value ``c``::
           nd := level + 1
           depth[u] min= nd -> active
 
-Schedule: before every iteration of the edge loop, stop when ``c`` cannot improve
+Schedule (emitted by the C++ backend): before every iteration of the edge loop, stop
+when ``c`` cannot improve
 ``T[u]`` (``!(c < depth[u])`` for ``min``): an unvisited vertex stops scanning at its
 first parent, a visited one scans nothing (Beamer's bottom-up step).
 
@@ -35,12 +38,12 @@ from dataclasses import dataclass, fields, is_dataclass
 from cosynth.ir.nodes import Assign, Bin, Cast, Const, Expr, If, Load, Loop, Select, Store, Un, Var
 from cosynth.ir.walk import iter_exprs, iter_stmts
 
-__all__ = ["Saturation", "saturation"]
+__all__ = ["Saturation", "saturation", "SAFE_BIN", "SAFE_UN", "IDEMPOTENT"]
 
 IDEMPOTENT = ("min", "max", "or", "and")
-_SAFE_BIN = ("+", "-", "*", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and", "or",
+SAFE_BIN = ("+", "-", "*", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and", "or",
              "&", "|", "^")
-_SAFE_UN = ("-", "not", "abs", "~")
+SAFE_UN = ("-", "not", "abs", "~")
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,10 @@ def _invariant(e: Expr, edge: Loop, private: set, written: set, tables: dict) ->
             if x.table in written or tables[x.table].space != "scalar":
                 return False
         elif isinstance(x, Bin):
-            if x.op not in _SAFE_BIN:
+            if x.op not in SAFE_BIN:
                 return False
         elif isinstance(x, Un):
-            if x.op not in _SAFE_UN:
+            if x.op not in SAFE_UN:
                 return False
         elif isinstance(x, Cast):
             if x.a.dtype.is_float and not x.dtype.is_float:
