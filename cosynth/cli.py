@@ -186,7 +186,8 @@ def interpret(spec, graph_spec, seed, undirected, args, output, check):
 @cli.command()
 @click.argument("spec", metavar="FILE.py:KERNEL")
 @click.option("--variant", "variant_name", metavar="NAME",
-              help="Print the IR of a variant instead: seq, par, async, bsp, pull, edges, hybrid.")
+              help="Print the IR of a variant instead: seq, par, async, bsp, pull, edges, "
+                   "hybrid.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False),
               help="Also write the report, with every law, as JSON.")
 @click.option("--no-reassociate", is_flag=True,
