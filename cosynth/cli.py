@@ -38,7 +38,7 @@ from .graphio import parse_graph_spec
 from .ir.interp import interpret as run_ir
 from .ir.printer import print_kernel
 from .loader import load_kernels, resolve_kernel, split_spec
-from .nxref import NoReference
+from .nxref import NoReference, engine
 from .outputs import OutputDir, check_dir, check_file, io_hint, save_or_fallback, write_file
 from .pipeline import build as do_build
 from .pipeline import build_from_plan
@@ -279,7 +279,8 @@ def interpret(spec, graph_spec, seed, undirected, args, output, check):
 @cli.command()
 @click.argument("spec", metavar="FILE.py:KERNEL")
 @click.option("--variant", "variant_name", metavar="NAME",
-              help="Print the IR of a variant instead: seq, par, async, bsp, pull, edges.")
+              help="Print the IR of a variant instead: seq, par, async, bsp, pull, edges, "
+                   "hybrid.")
 @_json_option
 @click.option("--no-reassociate", is_flag=True,
               help="Refuse to reorder float sums (IEEE addition is not associative).")
@@ -721,8 +722,9 @@ def _check_reference(k, g, bound, out, names, what, indent="  "):
     except NoReference as exc:
         click.echo(f"{indent}networkx: no reference ({exc})")
         return
-    compare_results(out, want, what=f"{what} result", against="networkx", names=names)
-    click.echo(f"{indent}{what} == networkx: ok (networkx took {dt:.3f} s)")
+    who = engine(k.reference, g)  # networkx, or scipy on large graphs
+    compare_results(out, want, what=f"{what} result", against=who, names=names)
+    click.echo(f"{indent}{what} == {who}: ok ({who} took {dt:.3f} s)")
 
 
 def parse_cli_args(k, items, g, *, note=None, default_auto: bool = True) -> dict:

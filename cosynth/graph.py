@@ -69,7 +69,7 @@ class Graph:
         src = np.asarray(src, dtype=np.int64)
         dst = np.asarray(dst, dtype=np.int64)
         n = int(num_nodes)
-        order = np.lexsort((dst, src))
+        order = _row_order(src, dst, n)
         self.n = n
         self.m = int(src.size)
         self.directed = bool(directed)
@@ -80,7 +80,7 @@ class Graph:
         np.cumsum(np.bincount(self.edge_src, minlength=n), out=self.out_indptr[1:])
         self.weight = None if weight is None else np.ascontiguousarray(
             np.asarray(weight, dtype=np.float64)[order])
-        corder = np.lexsort((self.edge_src, self.out_dst))
+        corder = _row_order(self.out_dst, self.edge_src, n)
         self.in_eid = np.ascontiguousarray(corder.astype(np.int64))
         self.in_src = np.ascontiguousarray(self.edge_src[corder])
         self.in_indptr = np.zeros(n + 1, dtype=np.int64)
@@ -323,3 +323,12 @@ def _check_graph(g) -> Graph:
                          hint="build one with cs.Graph.from_edges, cs.Graph.from_networkx "
                               "or cs.load_graph")
     return g
+
+
+def _row_order(major, minor, n: int):
+    """``np.lexsort((minor, major))`` (stable: ties keep their order), as one stable
+    argsort of the key ``major * n + minor`` when that fits in int64 (3x faster)."""
+    if (major.size == 0 or not 1 <= n <= 3_000_000_000 or minor.min() < 0
+            or minor.max() >= n or major.min() < 0 or major.max() >= n):
+        return np.lexsort((minor, major))
+    return np.argsort(major * n + minor, kind="stable")

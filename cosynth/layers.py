@@ -43,6 +43,7 @@ MODULES = {
     "cosynth.outputs": "core",  # atomic files, directory outputs under the marker rule
     "cosynth.check": "core",  # compares two executions' results (RTL co-simulation, driver)
     "cosynth.nxref": "core",  # networkx references that example kernels name as `reference=`
+    "cosynth.spref": "core",  # scipy/numpy forms of those references, for large graphs
     "cosynth.layers": "core",  # this map
     "cosynth.tables": "core",  # every table printed: plain text, or rich on a terminal
     "cosynth.progress": "core",  # progress of long steps: plain lines, or rich on a terminal

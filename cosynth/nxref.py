@@ -10,6 +10,11 @@ parallel edges: each reference either gives the answer the parallel edges imply 
 shortest paths use the lightest of them) or refuses such graphs.
 
 An example kernel names its reference with ``@cs.kernel(reference=nxref.bfs)``.
+
+Building a networkx graph costs a Python object per edge (38 s of a 55 s check at
+kron-18): beyond ``NX_MAX_EDGES`` stored edges, ``bfs``, ``sssp``, ``sssp_int``,
+``pagerank``, ``cc`` and ``tc`` compute the same answer with scipy.sparse/numpy
+(``cosynth.spref``); ``engine(reference, g)`` names the one that runs.
 """
 
 from __future__ import annotations
@@ -17,12 +22,30 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from . import spref
 from .errors import NoReference
 from .graph import Graph
 
-__all__ = ["NoReference", "bfs", "sssp", "sssp_int", "pagerank", "cc", "bc", "tc", "kcore"]
+__all__ = ["NoReference", "bfs", "sssp", "sssp_int", "pagerank", "cc", "bc", "tc", "kcore",
+           "engine", "NX_MAX_EDGES"]
 
 I64_MAX = np.iinfo(np.int64).max
+
+#: above this many stored edges the vectorised references run instead of networkx's
+NX_MAX_EDGES = 200_000
+
+
+def _vectorised(g: Graph) -> bool:
+    return g.m > NX_MAX_EDGES
+
+
+def engine(reference, g: Graph) -> str:
+    """Which implementation ``reference(g, ...)`` uses: "networkx", "scipy" (the
+    vectorised ``cosynth.spref``), or "reference" for a function not of this module."""
+    if getattr(reference, "__module__", None) != __name__:
+        return "reference"
+    name = getattr(reference, "__name__", "")
+    return "scipy" if name in spref.__all__ and _vectorised(g) else "networkx"
 
 
 def _nx(g: Graph):
@@ -35,6 +58,8 @@ def _nx(g: Graph):
 
 def bfs(g: Graph, source: int) -> np.ndarray:
     """Hop distance from ``source``; unreachable vertices hold the i64 maximum."""
+    if _vectorised(g):
+        return spref.bfs(g, source)
     out = np.full(g.n, I64_MAX, dtype=np.int64)
     for v, d in nx.single_source_shortest_path_length(_nx(g), source).items():
         out[v] = d
@@ -43,6 +68,8 @@ def bfs(g: Graph, source: int) -> np.ndarray:
 
 def sssp(g: Graph, source: int) -> np.ndarray:
     """Weighted distance from ``source`` (Dijkstra); unreachable vertices hold inf."""
+    if _vectorised(g):
+        return spref.sssp(g, source)
     if g.weight is not None and np.any(g.weight < 0):
         raise NoReference("networkx's Dijkstra needs non-negative weights")
     out = np.full(g.n, np.inf)
@@ -55,6 +82,8 @@ def sssp(g: Graph, source: int) -> np.ndarray:
 def sssp_int(g: Graph, source: int) -> np.ndarray:
     """Integer-weight distances from ``source``; unreachable vertices hold the i64
     maximum (Dijkstra on the graph's integer weights)."""
+    if _vectorised(g):
+        return spref.sssp_int(g, source)
     w = g.integer_weights()
     if np.any(w < 0):
         raise NoReference("networkx's Dijkstra needs non-negative weights")
@@ -69,6 +98,8 @@ def pagerank(g: Graph, alpha: float = 0.85, tol: float = 1e-6, max_iter: int = 1
     """``networkx.pagerank(G, weight=None)`` (dangling rank spread uniformly)."""
     if _has_parallel_edges(g):
         raise NoReference("networkx's DiGraph merges parallel edges")
+    if _vectorised(g):
+        return spref.pagerank(g, alpha, tol, max_iter)
     try:
         pr = nx.pagerank(_nx(g), alpha=alpha, tol=tol, max_iter=max_iter, weight=None)
     except nx.PowerIterationFailedConvergence as exc:
@@ -78,6 +109,8 @@ def pagerank(g: Graph, alpha: float = 0.85, tol: float = 1e-6, max_iter: int = 1
 
 def cc(g: Graph) -> np.ndarray:
     """Smallest vertex id of each vertex's (weakly) connected component."""
+    if _vectorised(g):
+        return spref.cc(g)
     G = _nx(g)
     comps = nx.weakly_connected_components(G) if g.directed else nx.connected_components(G)
     out = np.zeros(g.n, dtype=np.int64)
@@ -107,6 +140,8 @@ def tc(g: Graph):
         raise NoReference("networkx counts triangles of undirected graphs only")
     if _has_parallel_edges(g):
         raise NoReference("networkx's Graph merges parallel edges")
+    if _vectorised(g):
+        return spref.tc(g)
     t = nx.triangles(_nx(g))
     per = np.array([t[v] for v in range(g.n)], dtype=np.int64)
     return int(per.sum() // 3), per

@@ -13,7 +13,7 @@ strings, numbers, lists; ``jsonable`` converts what ``json`` does not know).
   predicted, solver, choices, baselines, programs as IR text);
 * ``simulate``: kernel, graph, results (per result: name, dtype, size, min, max, sum,
   inf, head; ``value`` for a scalar; save arrays with ``-o``), seconds (graph, plan,
-  compile, run, check interpreter, check networkx), cached_build, threads, blades
+  compile, run, check interpreter, check reference), cached_build, threads, blades
   (per blade: the plan's range and device, the run's statistics), predicted (per blade
   and nest), checks, plan (its summary), output;
 * ``calibrate``: output, machine, fpga, workloads, runs, notes;
@@ -146,7 +146,7 @@ def timings(sim) -> str:
     parts = []
     for key, label in (("graph", "graph"), ("plan", "plan"), ("compile", "compile"),
                        ("run", "run"), ("check interpreter", "check interpreter"),
-                       ("check networkx", "check networkx")):
+                       ("check reference", "check reference")):
         if key in sec:
             extra = {"compile": " (cached)" if sim.cached_build else "",
                      "run": " (mpirun, start-up included)"}.get(key, "")

@@ -25,6 +25,7 @@ Invariants:
 from __future__ import annotations
 
 from cosynth import ops
+from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
@@ -53,6 +54,7 @@ class LoopNests(ExprSpeller):
         self.projected = False  # the region runs over the blade's own range
         self.work: str | None = None  # counters of the nest being measured (nest_done)
         self.work_loop: Loop | None = None  # its outermost loop
+        self.last_of = ""  # C++ name of the vertex of the last edge loop's header
 
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
@@ -110,6 +112,7 @@ class LoopNests(ExprSpeller):
             hi = f"G.out_begin(std::min<int64_t>({self.expr(s.stop)}, G.ghi))"
             return [], [f"for (int64_t {s.var} = {lo}; {s.var} < {hi}; ++{s.var}) {{"]
         of = self.tmp("of")
+        self.last_of = of
         self.edge_kind[s.var] = (s.kind, of)
         # a loop over a vertex's edges: its row must be in this blade's structure
         # (always, for the blade's own vertices and for the whole graph; checked otherwise)
@@ -137,11 +140,14 @@ class LoopNests(ExprSpeller):
                      f"{self.expr(s.stop)} : {s.var} > {self.expr(s.stop)}; {s.var} += {st}) {{")
         else:
             measured = self._measure_sequential(s)
+            sat = self._saturating(s)
             pre, head = self.header(s, line)
             for h in pre + head:
                 self.out(h)
             if measured:
                 self.out(f"  ++{self.work}{'v' if s.kind == 'nodes' else 'e'};")
+            if sat is not None:
+                self.out(sat.replace("@OF@", self.last_of))
         self.ind += 1
         for name, d in s.locals:
             self.out(f"{ctype(d)} {name}{{}};")
@@ -154,6 +160,28 @@ class LoopNests(ExprSpeller):
             wk = self.work
             self.out(f"nest_done({line}, {wk}e, {wk}v, now() - {wk}t); }}")
             self.work = None
+
+    def _saturating(self, s: Loop) -> str | None:
+        """For an edge loop of the parallel node loop's vertex whose effect saturates
+        (``cosynth.frontend.rewrite.saturation``): declare its invariant value and return
+        the statement that ends the loop once the value cannot improve the vertex's entry
+        (the edges left unvisited are taken off the nest's count)."""
+        if self.par is None or s.kind not in ("in_edges", "out_edges"):
+            return None
+        sat = saturation(self.par, s, self.tables)
+        if sat is None:
+            return None
+        t = self.tables[sat.table]
+        c = self.tmp("sat")
+        self.out(f"const {ctype(t.dtype)} {c} = ({ctype(t.dtype)})({self.expr(sat.value)});"
+                 f"  // saturating {sat.op}: stop once it cannot improve {sat.table}")
+        entry = self.expr(Load(sat.table, sat.index, t.dtype))
+        improves = ops.reduction(sat.op).cpp_improves.format(v=c, t=entry)
+        left = ""
+        if self.work is not None and self.work_loop is not s:
+            side, pos = ("out", s.var) if s.kind == "out_edges" else ("in", f"{s.var}__p")
+            left = f"{self.work}e -= G.{side}_end(@OF@) - {pos}; "
+        return f"  if (!({improves})) {{ {left}break; }}"
 
     def _measure_sequential(self, s: Loop) -> bool:
         """Open the counters of a sequential data loop that is a nest of its own (outside

@@ -13,6 +13,7 @@ rule                    what it does
 ``edge_centric``        node loop + edge loop <-> one loop over the edge list
 ``fuse`` / ``fission``  merge two adjacent loops / split one
 ``project``             owner-computes blade program for a sharded run
+``hybrid``              push or pull chosen per execution of a frontier loop
 ======================  =========================================================
 
 ``variant(kernel, name)`` composes them into the standard variants the planner and the
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 from cosynth.ir.nodes import Kernel, Loop
 
-from . import direction, edge_centric, fusion, parallelize, projection, relax
+from . import direction, edge_centric, fusion, hybrid, parallelize, projection, relax
 from .core import Rewrite, loop_label, loops
 from .laws import DEFAULT_POLICY, Policy
 
@@ -33,7 +34,7 @@ __all__ = ["RULES", "report", "variant", "VARIANTS", "Policy", "DEFAULT_POLICY",
            "LoopReport", "apply_rule"]
 
 RULES = ("parallelize", "relax", "direction", "edge_centric", "fuse", "fission", "project")
-VARIANTS = ("seq", "par", "async", "bsp", "pull", "edges")
+VARIANTS = ("seq", "par", "async", "bsp", "pull", "edges", "hybrid")
 
 
 def apply_rule(name: str, k: Kernel, path, policy: Policy = DEFAULT_POLICY, **opts) -> Rewrite:
@@ -114,7 +115,8 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY
     loop with independent iterations ``par``.  ``par``: the same with ``bsp`` relaxation.
     ``pull``: ``bsp`` with every push nest that may change direction turned to pull (after
     splitting sweeps whose loop has several edge loops).  ``edges``: ``bsp`` with every
-    node+out-edge nest turned edge-centric.
+    node+out-edge nest turned edge-centric.  ``hybrid``: ``par`` with every frontier
+    push nest whose pull form saturates choosing its direction per execution.
     """
     if name == "seq":
         return k, []
@@ -153,6 +155,13 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY
         done += a
         k, a = _fixpoint(k, pull_step)
         done += a
+    if name == "hybrid":  # each loop once: the push branch is again a push nest
+        for path, loop in reversed(loops(k)):
+            if hybrid.applies_to(loop) and loop.schedule != "seq":
+                r = hybrid.apply(k, path, policy)
+                if r.applied:
+                    k = r.kernel
+                    done.append(r)
     if name == "edges":
         def edge_step(k, path, loop):
             if loop.kind == "nodes" and loop.schedule != "seq":

@@ -1,0 +1,327 @@
+"""Issue 17 benchmark: the generated C++ against the GAP Benchmark Suite's kernels.
+
+    GAPBS_DIR=/path/to/gapbs python bench/bench_gap.py [--scales 18 20] [--threads 1 2]
+        [--repeat 3] [--algorithms bfs sssp pagerank cc tc] [--also pull] [--no-others]
+        [--out bench/results/gap.json]
+
+GAP (github sbeamer/gapbs, hand-written C++/OpenMP) is built from ``GAPBS_DIR`` with its
+own Makefile; nothing of it is copied here.  Without ``GAPBS_DIR`` the benchmark prints
+why it skips and exits 0.
+
+Both sides run on the same graph: cosynth's Kronecker generator (seed 0), written once as
+GAP's ``.el``/``.wel`` edge lists (each undirected edge once, integer weights 1..255; GAP
+symmetrises with ``-s``), and the same source (the vertex of highest degree).  Times are
+kernel times only: GAP's ``Trial Time`` (best of ``--repeat`` trials), cosynth's blade
+program's own clock (``total``, graph loading excluded; best of ``--repeat`` runs) for
+the variant the planner chooses on ``manifests/single.yaml`` (one blade), at 1 and 2
+OpenMP threads.  SSSP takes GAP's best delta of ``DELTAS``; CC is compared with both of
+GAP's kernels (``cc``: Afforest, ``cc_sv``: Shiloach-Vishkin); PageRank is compared per
+iteration (GAP: Gauss-Seidel pull in float, stopping at the same L1 change ``n * tol``;
+cosynth: the example's Jacobi iteration in double) and both iteration counts are kept.
+
+Agreement, checked for every run: BFS and SSSP reach the same number of vertices (and
+cosynth's depths/distances equal the scipy reference), CC finds the same number of
+components with the same largest sizes, TC the same total, PageRank the same top-5
+vertices (GAP drops the rank of dangling vertices, so its scores differ slightly).  With
+``--others`` (default) the igraph and GraphBLAS columns of ``bench_cpp.py`` run too.
+Ratios are cosynth / GAP kernel time (> 1: cosynth slower); the target is <= 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+
+import numpy as np
+from common import ROOT, best_of, machine, write_json
+
+import cosynth as cs
+from cosynth import procs, spref
+from cosynth.backends.rtl.costs import fpga_profile
+from cosynth.loader import load_kernels
+from cosynth.pipeline import simulate
+from cosynth.planner import load_manifest, make_plan
+
+ALGOS = ("bfs", "sssp", "pagerank", "cc", "tc")
+GAP_KERNELS = ("bfs", "sssp", "pr", "cc", "cc_sv", "tc")
+DELTAS = (1, 2, 4, 8, 16, 32)
+TOL = 1e-6  # the pagerank example's default tolerance (stop when L1 change < n * tol)
+I64_MAX = np.iinfo(np.int64).max
+
+
+# ---------------------------------------------------------------------------- GAP side
+def gap_dir() -> str | None:
+    d = os.environ.get("GAPBS_DIR")
+    return os.path.abspath(d) if d else None
+
+
+def build_gap(d: str) -> None:
+    """``make`` GAP's kernels with its own Makefile (incremental: a no-op when built)."""
+    r = procs.run(["make", "-C", d, *GAP_KERNELS], timeout=1800)
+    if r.returncode != 0:
+        raise SystemExit(f"building GAP in {d} failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+
+
+def write_edge_lists(g: cs.Graph, stem: str) -> tuple[str, str]:
+    """``stem.el`` and ``stem.wel``: each undirected edge of ``g`` once (u < v), weights as
+    integers; kept when already written (the name carries scale and seed)."""
+    el, wel = stem + ".el", stem + ".wel"
+    und = g.edge_src < g.out_dst
+    u, v = g.edge_src[und], g.out_dst[und]
+    w = g.weights_or_ones()[und].astype(np.int64)
+    for path, cols in ((el, (u, v)), (wel, (u, v, w))):
+        if os.path.exists(path):
+            continue
+        fmt = " ".join(["%d"] * len(cols)) + "\n"
+        flat = np.stack(cols, 1)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            for lo in range(0, len(flat), 1 << 18):
+                chunk = flat[lo:lo + (1 << 18)]
+                f.write((fmt * len(chunk)) % tuple(chunk.ravel().tolist()))
+        os.replace(tmp, path)
+    return el, wel
+
+
+def run_gap(d: str, kernel: str, graph: str, threads: int, trials: int, *extra) -> dict:
+    """One GAP kernel, ``trials`` trials with analysis of the last: best trial time and
+    the analysis lines."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    cmd = [os.path.join(d, kernel), "-f", graph, "-s", "-n", str(trials), "-a", *extra]
+    r = procs.run(cmd, timeout=3600, env=env)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-2000:]}"
+                         f"{r.stderr[-2000:]}")
+    times = [float(x) for x in re.findall(r"Trial Time:\s+([0-9.eE+-]+)", r.stdout)]
+    return {"s": min(times), "trials": times, "out": r.stdout}
+
+
+def gap_bfs_reached(out: str) -> int:
+    return int(re.search(r"BFS Tree has (\d+) nodes", out).group(1))
+
+
+def gap_sssp_reached(out: str) -> int:
+    return int(re.search(r"SSSP Tree reaches (\d+) nodes", out).group(1))
+
+
+def gap_components(out: str) -> tuple[int, list[int]]:
+    """(number of components, sizes of the largest, descending)."""
+    k = int(re.search(r"There are (\d+) components", out).group(1))
+    tail = out.split("biggest clusters", 1)[1]
+    sizes = [int(s) for s in re.findall(r"^\d+:(\d+)$", tail, re.M)]
+    return k, sorted(sizes, reverse=True)
+
+
+def gap_triangles(out: str) -> int:
+    return int(re.search(r"^(\d+) triangles", out, re.M).group(1))
+
+
+def gap_pr(out: str, trials: int) -> tuple[int, list[int]]:
+    """(iterations per trial, top-5 vertices) from ``pr -l -a``'s output (``-l`` prints
+    one line per iteration: its number and its error)."""
+    steps = len(re.findall(r"^\s*\d+\s+[0-9.]+$", out, re.M))
+    tail = out.rsplit("Trial Time", 1)[1]
+    top = [int(a) for a, _ in re.findall(r"^(\d+):([0-9.eE+-]+)$", tail, re.M)]
+    return steps // trials, top
+
+
+# ---------------------------------------------------------------------------- cosynth
+def cosynth_time(k, man, g, args, variant, repeat, threads):
+    """Best kernel time over ``repeat`` runs on one blade (and the last run)."""
+    best, sim = float("inf"), None
+    for _ in range(repeat):
+        sim = simulate(k, man, g, args, blades=1, variant=variant, check=False,
+                       threads=threads, timeout=3600)
+        best = min(best, max(s["total"] for s in sim.stats))
+    return best, sim
+
+
+def cosynth_iterations(sim) -> int:
+    """How often the loop nest run most often ran (PageRank: once per iteration)."""
+    return max((r["measured_runs"] for b in sim.predicted for r in b["nests"]), default=0)
+
+
+def components(label: np.ndarray) -> tuple[int, list[int]]:
+    sizes = np.bincount(np.unique(label, return_inverse=True)[1])
+    return int(sizes.size), sorted(sizes.tolist(), reverse=True)[:5]
+
+
+# ---------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", type=int, nargs="+", default=[18])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--algorithms", nargs="+", default=list(ALGOS), choices=ALGOS)
+    ap.add_argument("--also", nargs="+", default=[], metavar="VARIANT",
+                    help="time these variants too (forced, not the planner's choice), e.g. "
+                         "pull: the bottom-up BFS with the saturating early exit")
+    ap.add_argument("--no-others", dest="others", action="store_false",
+                    help="skip the igraph and GraphBLAS columns")
+    ap.add_argument("--graphs", default=os.path.join(ROOT, "bench", ".gap-graphs"),
+                    help="where the .el/.wel files are written (reused across runs)")
+    ap.add_argument("--out", default=f"{ROOT}/bench/results/gap.json")
+    a = ap.parse_args()
+    d = gap_dir()
+    if d is None:
+        print("bench_gap: skipped: set GAPBS_DIR to a checkout of github.com/sbeamer/gapbs "
+              "(the benchmark builds it with its own Makefile)")
+        return
+    t0 = time.perf_counter()
+    build_gap(d)
+    print(f"GAP built in {d} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    os.makedirs(a.graphs, exist_ok=True)
+    single = load_manifest(f"{ROOT}/manifests/single.yaml")
+    rows = []
+    for scale in a.scales:
+        t0 = time.perf_counter()
+        g = cs.Graph.kronecker(scale, seed=0)
+        t_gen = time.perf_counter() - t0
+        el, wel = write_edge_lists(g, os.path.join(a.graphs, f"kron{scale}-s0"))
+        src = int(g.out_degrees().argmax())
+        print(f"kron-{scale}: {g!r}, generated in {t_gen:.1f} s, source {src}", flush=True)
+        others = {}
+        if a.others:
+            others = _others(g, src)
+        for name in a.algorithms:
+            k = load_kernels(f"{ROOT}/examples/{name}.py")[name]
+            args = {"source": src} if name in ("bfs", "sssp") else {}
+            chosen = make_plan(k, single, g, args, fpga=fpga_profile).variant
+            cols = {lib: best_of(fns[name], a.repeat)[0] for lib, fns in others.items()}
+            for threads in a.threads:
+                row = {"algorithm": name, "graph": f"kron-{scale}", "n": g.n, "m": g.m,
+                       "threads": threads, "planner_variant": chosen,
+                       **{f"{lib}_s": t for lib, t in cols.items()}}
+                t_cs, sim = cosynth_time(k, single, g, args, chosen, a.repeat, threads)
+                row["cosynth_s"] = t_cs
+                forced = {}
+                for v in a.also:
+                    if v != chosen:
+                        t_v, sim_v = cosynth_time(k, single, g, args, v, a.repeat, threads)
+                        _agree(name, sim_v.results, sim.results)
+                        forced[v] = t_v
+                if forced:
+                    row["cosynth_forced_s"] = forced
+                ours = sim.results
+                row.update(_compare(name, d, g, src, el, wel, threads, a.repeat, ours, sim))
+                if name == "pagerank":  # the best run's time per iteration
+                    row["cosynth_per_iter_s"] = t_cs / max(row["cosynth_iterations"], 1)
+                rows.append(row)
+                print(_line(row), flush=True)
+                _write(a.out, d, rows)  # after every row: a failure keeps what was measured
+    _write(a.out, d, rows)
+    print(f"wrote {a.out}")
+
+
+def _write(path, d, rows) -> None:
+    write_json(path, {"benchmark": "gap", "when": time.strftime("%Y-%m-%d %H:%M"),
+                      "machine": machine(), "load_average": os.getloadavg(),
+                      "gap_commit": _gap_commit(d), "runs": rows})
+
+
+def _compare(name, d, g, src, el, wel, threads, repeat, ours, sim) -> dict:
+    """Run GAP's kernel(s) for ``name``, check agreement, and return the row's GAP part."""
+    out = {}
+    if name == "bfs":
+        r = run_gap(d, "bfs", el, threads, repeat, "-r", str(src))
+        reached = int((ours[0] != I64_MAX).sum())
+        assert reached == gap_bfs_reached(r["out"]), (reached, gap_bfs_reached(r["out"]))
+        np.testing.assert_array_equal(ours[0], spref.bfs(g, src))
+        out.update(gap_s=r["s"], reached=reached)
+    elif name == "sssp":
+        best = None
+        for delta in DELTAS:
+            r = run_gap(d, "sssp", wel, threads, repeat, "-r", str(src), "-d", str(delta))
+            if best is None or r["s"] < best[1]["s"]:
+                best = (delta, r)
+        delta, r = best
+        reached = int(np.isfinite(ours[0]).sum())
+        assert reached == gap_sssp_reached(r["out"]), (reached, gap_sssp_reached(r["out"]))
+        np.testing.assert_array_equal(ours[0], spref.sssp(g, src))
+        out.update(gap_s=r["s"], gap_delta=delta, reached=reached)
+    elif name == "cc":
+        ncomp, top = components(ours[0])
+        for kern in ("cc", "cc_sv"):
+            r = run_gap(d, kern, el, threads, repeat)
+            gk, gtop = gap_components(r["out"])
+            assert (gk, gtop) == (ncomp, top[:len(gtop)]), (kern, gk, gtop, ncomp, top)
+            out[f"gap_{kern}_s"] = r["s"]
+        out.update(gap_s=out["gap_cc_sv_s"], components=ncomp)
+    elif name == "tc":
+        r = run_gap(d, "tc", el, threads, repeat)
+        assert int(ours[0]) == gap_triangles(r["out"]), (ours[0], gap_triangles(r["out"]))
+        out.update(gap_s=r["s"], triangles=int(ours[0]))
+    elif name == "pagerank":
+        r = run_gap(d, "pr", el, threads, repeat, "-l", "-i", "100", "-t", str(g.n * TOL))
+        iters, top = gap_pr(r["out"], repeat)
+        # GAP's float scores without the dangling share reorder near-ties: its first
+        # vertex is ours, its top 5 within our top 10
+        ours_top = np.argsort(-ours[0], kind="stable")[:10].tolist()
+        assert top[0] == ours_top[0] and set(top) <= set(ours_top), (top, ours_top)
+        ours_iters = cosynth_iterations(sim)
+        out.update(gap_s=r["s"], gap_iterations=iters, cosynth_iterations=ours_iters,
+                   gap_per_iter_s=r["s"] / max(iters, 1),
+                   cosynth_per_iter_s=sim_total(sim) / max(ours_iters, 1))
+    ratio_of = ("cosynth_per_iter_s", "gap_per_iter_s") if name == "pagerank" else None
+    return out | {"ratio_basis": "per iteration" if ratio_of else "kernel",
+                  "_ratio_of": ratio_of}
+
+
+def _others(g, src) -> dict:
+    """bench_cpp's igraph and GraphBLAS runs, each only when its package is installed."""
+    import bench_cpp
+    out = {}
+    for lib, make in (("igraph", bench_cpp.igraph_runs), ("graphblas", bench_cpp.graphblas_runs)):
+        try:
+            out[lib] = make(g, src)
+        except ImportError as exc:
+            print(f"  no {lib} column: {exc}", flush=True)
+    return out
+
+
+def _agree(name, got, want) -> None:
+    """A forced variant's result equals the planner's variant's (PageRank: within the
+    tolerance of the power iteration, the summation order differs)."""
+    if name == "pagerank":
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-6, atol=1e-12)
+    else:
+        for x, y in zip(got, want):
+            np.testing.assert_array_equal(x, y)
+
+
+def sim_total(sim) -> float:
+    return max(s["total"] for s in sim.stats)
+
+
+def _line(row) -> str:
+    num, den = row.pop("_ratio_of") or ("cosynth_s", "gap_s")
+    row["cosynth_over_gap"] = row[num] / row[den]
+    extra = ""
+    if row["algorithm"] == "cc":
+        row["cosynth_over_gap_afforest"] = row["cosynth_s"] / row["gap_cc_s"]
+        extra = f" (Afforest {row['gap_cc_s'] * 1e3:.2f} ms: " \
+                f"{row['cosynth_over_gap_afforest']:.2f}x)"
+    if row["algorithm"] == "pagerank":
+        extra = (f" (per iteration; iterations cosynth {row['cosynth_iterations']}, "
+                 f"GAP {row['gap_iterations']})")
+    if row["algorithm"] == "sssp":
+        extra = f" (GAP delta {row['gap_delta']})"
+    libs = "".join(f"  {lib} {row[f'{lib}_s'] * 1e3:.2f} ms" for lib in ("igraph", "graphblas")
+                   if f"{lib}_s" in row)
+    forced = "".join(f"  [{v}: {t * 1e3:.2f} ms = {t / row['gap_s']:.2f}x GAP]"
+                     for v, t in row.get("cosynth_forced_s", {}).items())
+    libs += forced
+    return (f"{row['graph']} {row['algorithm']:8s} t={row['threads']} cosynth "
+            f"{row['cosynth_s'] * 1e3:9.2f} ms ({row['planner_variant']})  GAP "
+            f"{row['gap_s'] * 1e3:9.2f} ms  ratio {row['cosynth_over_gap']:5.2f}x{extra}{libs}")
+
+
+def _gap_commit(d: str) -> str:
+    r = procs.run(["git", "-C", d, "rev-parse", "HEAD"], timeout=60)
+    return r.stdout.strip() if r.returncode == 0 else "unknown (not a git checkout)"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Rule ``hybrid``: choose push or pull per execution of a frontier loop (Beamer).
+
+rewrite::
+
+    for v in nodes() @par:                  mf = 0 ; mu = 0
+      if depth[v] == level:                 for v in nodes() @par:
+        for e in out_edges(v):                if depth[v] == level: mf add= out_degree(v)
+          depth[e.dst] min= level + 1   ->    if level + 1 < depth[v]: mu add= in_degree(v)
+                                            if mf * 14 > mu:
+                                              <the pull form of the loop>   (direction rule)
+                                            else:
+                                              <the loop as it was>
+
+``mf`` counts the edges the push step would visit (out-edges of the vertices whose guard
+holds), ``mu`` those the pull step may visit (in-edges of the vertices the saturating
+value can still improve: the others exit before their first edge, see ``saturation``);
+the pull step runs when the frontier's edges exceed 1/14 of the unfinished vertices'
+(GAP's and Beamer's ``alpha = 14``).
+
+Legal when
+
+* the ``direction`` rule turns the loop into its pull form by itself (it proves the
+  reductions commutative and associative and the iterations independent): then each
+  execution of either branch has the same effect on every table from any state, so
+  choosing the branch per execution changes nothing;
+* the pull form's edge loop saturates (``saturation``), so the count of its work is
+  meaningful (without the early exit pull always visits every in-edge);
+* the counting loop only reads (the push guard and the saturating value are pure: no
+  division, no graph query, no edge attribute) and adds into two fresh integer scalars,
+  so it changes no table the kernel uses and its iterations are independent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cosynth.dtypes import boolean, i64
+from cosynth.ir.nodes import Bin, Const, GraphQuery, If, Kernel, Load, Loop, Store, Table, Un, Var
+from cosynth.ir.walk import iter_exprs
+
+from . import direction
+from .core import Path, applied, get, refused, replace_at, substitute_expr
+from .laws import DEFAULT_POLICY, Policy
+from .nests import fresh_name
+from .saturation import SAFE_BIN, SAFE_UN, saturation
+
+NAME = "hybrid"
+ALPHA = 14  # pull when the frontier's edges exceed the unfinished vertices' / ALPHA
+
+
+def applies_to(loop) -> bool:
+    return isinstance(loop, Loop) and loop.kind == "nodes"
+
+
+def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY):
+    loop = get(k, path)
+    if not applies_to(loop) or loop.schedule == "seq":
+        return refused(NAME, path, "not a parallel node loop")
+    if len(loop.body) != 1 or not isinstance(loop.body[0], If) or loop.body[0].orelse:
+        return refused(NAME, path, "the body is not one guard around the edge loop")
+    guard = loop.body[0]
+    edge = guard.then[0] if len(guard.then) == 1 else None
+    if not (isinstance(edge, Loop) and edge.kind == "out_edges" and isinstance(edge.of, Var)
+            and edge.of.name == loop.var):
+        return refused(NAME, path, "the guard does not hold one loop over the vertex's "
+                       "out-edges (a push step)")
+    tables = {t.name: t for t in k.tables}
+    if not _pure_guard(guard.cond, loop, tables):
+        return refused(NAME, path, "the guard reads other vertices' entries or may fail")
+    r = direction.apply(k, path, policy, to="pull", materialize=False)
+    if not r.applied:
+        return refused(NAME, path, f"direction: {r.reason}", r.laws)
+    pull = get(r.kernel, path)
+    if not isinstance(pull, Loop) or len(pull.body) != 1:
+        return refused(NAME, path, "the pull form is not one node loop", r.laws)
+    sat = saturation(pull, pull.body[0], tables)
+    if sat is None:
+        return refused(NAME, path, "the pull form's edge loop does not saturate (no early "
+                       "exit: pull would visit every in-edge)", r.laws)
+    mf, mu = fresh_name(k, "push_edges"), fresh_name(k, "pull_edges")
+    v = Var(loop.var, i64, True, loc=loop.loc)
+    t = tables[sat.table]
+    value = substitute_expr(sat.value, {pull.var: v})
+    count = Loop("nodes", loop.var, (
+        If(guard.cond, (Store(mf, None, GraphQuery("out_degree", (v,)), "add"),)),
+        If(_improves(sat.op, value, Load(sat.table, v, t.dtype)),
+           (Store(mu, None, GraphQuery("in_degree", (v,)), "add"),))),
+        "par", start=loop.start, stop=loop.stop, loc=loop.loc)
+    choose = If(Bin(">", Bin("*", Load(mf, None, i64), Const(ALPHA, i64), i64),
+                    Load(mu, None, i64), boolean), (pull,), (loop,), loc=loop.loc)
+    new = [Store(mf, None, Const(0, i64)), Store(mu, None, Const(0, i64)), count, choose]
+    k2 = replace(k, tables=tuple(k.tables) + (Table(mf, "scalar", i64), Table(mu, "scalar", i64)))
+    return applied(NAME, path, replace_at(k2, path, new),
+                   f"push or pull per execution (pull when {mf} * {ALPHA} > {mu}); the "
+                   f"direction rule proves both forms equal and the pull form saturates "
+                   f"({sat.table} {sat.op}= an invariant value)", r.laws)
+
+
+def _pure_guard(cond, loop: Loop, tables: dict) -> bool:
+    """The guard reads scalars and the vertex's own entries, and cannot fail (what it
+    reads may be written by the loop: the count only estimates the work)."""
+    for x in iter_exprs(cond):
+        if isinstance(x, (Const, Var)):
+            continue
+        if isinstance(x, Load):
+            if tables[x.table].space == "node" and not (
+                    isinstance(x.index, Var) and x.index.name == loop.var):
+                return False
+            if tables[x.table].space == "edge":
+                return False
+        elif isinstance(x, Bin):
+            if x.op not in SAFE_BIN:
+                return False
+        elif isinstance(x, Un):
+            if x.op not in SAFE_UN:
+                return False
+        else:
+            return False
+    return True
+
+
+def _improves(op: str, value, entry):
+    """IR for "``value`` changes ``entry`` under the reduction ``op``"."""
+    if op == "min":
+        return Bin("<", value, entry, boolean)
+    if op == "max":
+        return Bin(">", value, entry, boolean)
+    if op == "or":
+        return Bin("and", value, Un("not", entry, boolean), boolean)
+    return Bin("and", Un("not", value, boolean), entry, boolean)  # and

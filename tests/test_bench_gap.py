@@ -1,0 +1,48 @@
+"""bench/bench_gap.py without running GAP: it skips cleanly when GAPBS_DIR is unset, reads
+GAP's report lines, and writes edge lists GAP can read (each undirected edge once)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import cosynth as cs
+from tests.helpers import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import bench_gap  # noqa: E402
+
+
+def test_skips_with_a_message_without_gapbs_dir():
+    env = {k: v for k, v in os.environ.items() if k != "GAPBS_DIR"}
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_gap.py")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0 and "skipped: set GAPBS_DIR" in r.stdout
+
+
+def test_reads_gap_report_lines():
+    out = ("Trial Time:          0.01000\nBFS Tree has 7 nodes and 9 edges\n"
+           "Trial Time:          0.00500\n")
+    assert bench_gap.gap_bfs_reached(out) == 7
+    assert min(float(x) for x in ["0.01000", "0.00500"]) == 0.005
+    comp = "\n3 biggest clusters\n4:10\n0:3\n9:1\nThere are 3 components\n"
+    assert bench_gap.gap_components(comp) == (3, [10, 3, 1])
+    assert bench_gap.gap_triangles("Trial Time: 1\n42 triangles\n") == 42
+    pr = ("    0              0.50000\n    1              0.10000\nTrial Time: 0.1\n"
+          "    0              0.50000\n    1              0.10000\nTrial Time: 0.1\n"
+          "3:0.25\n1:0.125\n")
+    assert bench_gap.gap_pr(pr, 2) == (2, [3, 1])
+
+
+def test_edge_lists_hold_each_undirected_edge_once(tmp_path):
+    g = cs.Graph.kronecker(6, seed=2)
+    el, wel = bench_gap.write_edge_lists(g, str(tmp_path / "k6"))
+    e = np.loadtxt(el, dtype=np.int64, ndmin=2)
+    w = np.loadtxt(wel, dtype=np.int64, ndmin=2)
+    assert len(e) == g.m // 2 and np.all(e[:, 0] < e[:, 1])
+    assert np.array_equal(w[:, :2], e) and np.all((w[:, 2] >= 1) & (w[:, 2] <= 255))
+    back = cs.Graph.from_edges(e[:, 0], e[:, 1], w[:, 2], num_nodes=g.n, directed=False)
+    assert np.array_equal(back.out_dst, g.out_dst) and np.array_equal(back.weight, g.weight)
