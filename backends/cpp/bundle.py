@@ -9,22 +9,35 @@ Layout of ``OUT/``::
                        (``./run.sh --help``; written by ``launch.run_script``)
     README.md          how to build and run it, by hand (``launch.readme``)
     .cosynth-output    the marker: cosynth made this directory and may replace it
-    run.cfg            parameters, the shard map, file locations
+    run.cfg            parameters, the shard map, file locations, and the SHA-256 of every
+                       blade's shard and input files (``sha256.graph.R=...``)
     plan.yaml          the plan the program implements
     shards/graph.R.bin the graph shard of blade R (cosynth's compact binary format)
     ...                with an offload device (``emit.Offload``, e.g. an FPGA edge unit:
                        unit_K.v, cosynth_unit.hpp, cosynth_host.hpp): the device's files;
                        its Makefile builds them into ./blade, which uses the device on
                        every blade whose entry in run.cfg's ``config_key`` list is 1
-    inputs/NAME.bin    node-array arguments
+    inputs/NAME.R.bin  node-array arguments: blade R's entries, at its local vertices
     out/               results (result<i>.rank<R>.bin) and per-blade statistics
 
 The directory is written beside its final name and renamed into place when complete;
 an existing directory is replaced only when it holds the marker (``cosynth.outputs``).
-Graph shard format (little-endian): ``CSYNGRPH``, eight int64 (n, m, glo, ghi, has_csc,
-0, 0, 0), then int64 arrays indptr[ghi-glo+1], dst[e], src[e], float64 w[e], int64
-out_deg[n], in_deg[n], and with has_csc: in_indptr, in_src[c], in_eid[c], float64 in_w[c],
-for the rows ``glo..ghi`` the blade holds.
+
+A blade reads only its own files.  A sharded program's (``emit.replicated`` False) blade
+R holds the rows of its own vertex range, and *ghost* entries for the other vertices its
+edges touch (out-edge targets when it walks out-edges, in-edge sources when it walks
+in-edges) and for the node parameters; its local ids are its range, then its ghosts in
+order (``write_shards`` returns this local-to-global map).  A replicated program's blades
+hold every row and every vertex (local id = global id).  Shard format (little-endian):
+``CSYNSHD2``, sixteen int64 (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P, R,
+has_csr, 0, 0, 0, 0), then int64 indptr[ghi-glo+1] (global edge positions), with has_csr
+dst[e], src[e] (local ids) and float64 w[e], then ghosts[nghost] (sorted global ids),
+out_deg[nl], in_deg[nl] (of the local vertices), send_off[P+1], ghost_off[P+1], send[]
+(the local ids of the owned vertices each other blade holds as ghosts, in its order), and
+with has_csc in_indptr, in_src[c] (local), in_eid[c] (global edge ids), float64 in_w[c].
+The blade checks the file's SHA-256 against run.cfg before reading it, and its header's
+P and R against its own: a missing, truncated or foreign shard stops it with an error
+naming the file.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from cosynth.backends.toolchain import compile_program, mpirun
 from cosynth.errors import ToolError
 from cosynth.pipeline import build, simulate
 from cosynth.planner import load_manifest
+from cosynth.planner.stats import GraphStats
+from cosynth.planner.workload import no_fpga, profile
 from tests.helpers import ROOT, example
 
 RACK = load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml"))
@@ -44,6 +46,18 @@ def test_two_blades_hold_their_share_and_send_changed_ghosts_only():
     # later supersteps change few distances: refresh went sparse at least once
     assert sum(s["sparse"] for s in st) > 0 and sum(s["dense"] for s in st) > 0
     assert all(sum(s["step_bytes"]) == s["bytes"] for s in st)
+    # the plan's DRAM: the blade's vertices and ghosts (counted by the planner on the
+    # graph, the node parameter aside), its edges
+    gs = GraphStats.of(g)
+    ranges = [(b.lo, b.hi) for b in sim.plan.blades]
+    assert [x + 1 for x in gs.ghosts_of(ranges, True, False)] >= [s["ghosts"] for s in st]
+    work = profile(sim.plan.variant_ir, "async", gs,
+                   fpga=no_fpga)
+    assert work.sharded
+    for b in sim.plan.blades:
+        want = work.blade_dram(g.n, g.m, b.hi - b.lo, gs.ghosts_of(ranges)[b.blade],
+                               b.edges / g.m)
+        assert b.dram_bytes == pytest.approx(want)
 
 
 def test_pull_pagerank_on_three_blades_reads_in_edge_ghosts():
