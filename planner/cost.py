@@ -12,10 +12,16 @@ Per blade, over the whole run (``Workload`` counts the work):
   ``cpu_bytes_per_edge`` (16), and the FPGA rate is ``clock / fpga_cycles_per_edge``
   bounded by DRAM bandwidth at 16 bytes per edge; vertex work costs a quarter of an edge;
   sequential (replicated) loops run whole on every blade;
+* memory: a sharded program's blade holds its own vertices and its ghosts (the vertices
+  its edges touch, counted on the graph for the plan's ranges) in every node table, its
+  share of the edges, and the outboxes and refresh copies (``Workload.blade_dram``); a
+  replicated program's blade (or one with an FPGA unit) holds every vertex;
 * communication, per run of a parallel nest: pushed reductions (one message of
-  8 + value bytes per cut edge per reduction, at most one per entry other blades own:
-  the outbox combines them) and mirror refreshes (every blade receives
-  the entries it does not own of every table the nest wrote) over the blade's link --
+  8 + value bytes per cut edge per reduction, at most one per entry the blade holds of
+  other blades: the outbox combines them) and mirror refreshes (every blade receives its
+  ghosts' entries of every table the nest wrote -- ``GraphStats.ghost_bound``, an upper
+  bound: the sparse/dense switch sends fewer when few changed; replicated programs
+  receive every entry they do not own) over the blade's link --
   traffic to other racks goes over the rack uplink, shared by the rack -- plus one
   tree-latency (``ceil(log2 P)`` hops) per collective;
 * streaming: when edges are streamed, all blades share the fileserver's bandwidth.
@@ -144,21 +150,24 @@ def comm_terms(w: Workload, stats: GraphStats, man: Manifest, P: int, cut: float
         return 0.0, 0.0
     per_byte, lat = _link_time(man, P)
     share_coeff, fixed = 0.0, 0.0
+    ghosts = stats.ghost_bound(P, int(w.ghost_out) + int(w.ghost_in)) if w.sharded else 0.0
     for nest in w.nests:
         itemsize = max(nest.refreshed.values(), default=8)
         # pushed reductions: my edges that cross to another blade, one message each --
         # combined per target entry in the outbox, so never more than the entries other
         # blades own (n (1 - 1/P)) per run and reduction
         msgs = nest.edges * cut
-        if msgs / P > stats.n * (1 - 1 / P):
-            fixed += nest.runs * nest.push_reductions * stats.n * (1 - 1 / P) * \
-                (8 + itemsize) * per_byte
+        cap = ghosts if w.sharded else stats.n * (1 - 1 / P)  # entries others own, held
+        if msgs / P > cap:
+            fixed += nest.runs * nest.push_reductions * cap * (8 + itemsize) * per_byte
         else:
             share_coeff += nest.runs * nest.push_reductions * msgs * (8 + itemsize) * \
                 per_byte
-        # mirrors: I receive the entries I do not own of every table the nest wrote
-        refreshed = sum(b * (stats.n if b else 0) for b in nest.refreshed.values())
-        fixed += nest.runs * refreshed * (1 - 1 / P) * per_byte
+        # mirrors: I receive my ghosts' entries of every table the nest wrote (sharded:
+        # at most the whole ghost set -- the sparse/dense switch sends changed entries
+        # only when that is fewer bytes; replicated: every entry I do not own)
+        held = ghosts if w.sharded else stats.n * (1 - 1 / P)
+        fixed += nest.runs * sum(nest.refreshed.values()) * held * per_byte
         collectives = nest.push_reductions and 1
         collectives += len(nest.refreshed) + nest.allreduces
         fixed += nest.runs * collectives * lat
@@ -193,8 +202,7 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
-            dram = stats.n * (w.node_bytes + 8) + (0 if cfg.streamed else share) * stats.m * \
-                w.edge_bytes + (stats.m * w.edge_bytes if w.replicated_edges else 0)
+            dram = _dram(w, stats, ranges, r - 1, share, cfg.streamed, fpga)
             entry = {"blade": r - 1, "kind": k.name, "device": "fpga" if fpga else "cpu",
                      "range": (lo, hi), "edge_share": share, "compute": compute,
                      "comm": comm, "stream": stream_time, "total": total, "dram": dram}
@@ -221,6 +229,17 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
         violations.append(f"{cost:.2f} per hour is over the budget of {man.budget_per_hour:.2f}")
     makespan = max(b["total"] for b in blades)
     return Estimate(cfg, blades, makespan, w.supersteps, cost, violations, ranges)
+
+
+def _dram(w: Workload, stats: GraphStats, ranges, r: int, share: float, streamed: bool,
+          fpga: bool) -> float:
+    """Blade ``r``'s data bytes (``Workload.blade_dram``): sharded programs hold the
+    blade's vertices and its ghosts (counted on the graph for these ranges); a blade with
+    an FPGA unit holds every vertex (the unit's tables are full size)."""
+    lo, hi = ranges[r]
+    wl = replace(w, sharded=False) if fpga else w
+    ghosts = stats.ghosts_of(ranges, w.ghost_out, w.ghost_in)[r] if wl.sharded else 0
+    return wl.blade_dram(stats.n, stats.m, hi - lo, ghosts, share, streamed)
 
 
 def _figures(kind: BladeKind, w: Workload | None) -> dict | None:

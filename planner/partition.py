@@ -180,13 +180,27 @@ class Problem:
             used = 1 - y[k, 0] if (k, 0) in y else 1
             for v in V:
                 wl = self.work[v]
-                base = st.n * (wl.node_bytes + 8) + (st.m * wl.edge_bytes
-                                                    if wl.replicated_edges else 0)
                 gib = 2.0 ** 30
                 edges = big_bytes(st, wl)  # the whole edge list; a shard is s[k] of it
+                rep = st.n * (wl.node_bytes + 8) + (st.m * wl.edge_bytes
+                                                   if wl.replicated_edges else 0)
+                if wl.sharded:
+                    # its vertices (about its edge share of them) and, at P blades, at most
+                    # ghost_bound(P) ghosts; nothing when the kind is unused; a blade using
+                    # its FPGA unit holds every vertex besides (an upper bound: linear)
+                    own = st.n * (wl.local_vertex_bytes() + wl.mirror_bytes)
+                    per_ghost = wl.local_vertex_bytes() + 16
+                    sides = int(wl.ghost_out) + int(wl.ghost_in)
+                    gh = {P: st.ghost_bound(P, sides) * per_ghost for P in self.totals}
+                    ghmax = max(gh.values(), default=0.0)
+                    mem = own * s[k] + lpSum(gh[P] * w[P] for P in w) - ghmax * (1 - used)
+                    if kind.fpga is not None:
+                        mem += rep * d[k]
+                    big = own + ghmax + edges + (rep if kind.fpga is not None else 0.0)
+                else:
+                    mem, big = rep * used, rep + edges
                 # streaming frees the shard's edges only; another variant frees it all
-                limit(f"dram_{k}_{v}", (base * used + edges * (s[k] - q[k])
-                                        - (base + edges) * (1 - x[v])) / gib,
+                limit(f"dram_{k}_{v}", (mem + edges * (s[k] - q[k]) - big * (1 - x[v])) / gib,
                       kind.dram_bytes / gib, 1.0)
             if kind.fpga is not None:
                 for v in V:

@@ -76,6 +76,38 @@ class GraphStats:
         owner = np.searchsorted(starts, np.arange(g.n), side="right")
         return float(np.mean(owner[g.edge_src] != owner[g.out_dst]))
 
+    def ghosts_of(self, ranges: list[tuple[int, int]], out: bool = True, inn: bool = False
+                  ) -> list[int]:
+        """Each range's ghosts: the distinct vertices outside it that its out-edges reach
+        (``out``) or its in-edges come from (``inn``).  Cached per ranges."""
+        key = (tuple(map(tuple, ranges)), out, inn)
+        if key not in self._cuts:
+            g = self._graph
+            P = len(ranges)
+            if P <= 1 or self.m == 0:
+                self._cuts[key] = [0] * P
+            else:
+                starts = np.array([lo for lo, _ in ranges])
+                owner = np.searchsorted(starts, np.arange(g.n), side="right") - 1
+                keys = []
+                if out:  # (owner of the source, target) of cut edges
+                    cut = owner[g.edge_src] != owner[g.out_dst]
+                    keys.append(owner[g.edge_src[cut]].astype(np.int64) * g.n + g.out_dst[cut])
+                if inn:
+                    cut = owner[g.edge_src] != owner[g.out_dst]
+                    keys.append(owner[g.out_dst[cut]].astype(np.int64) * g.n + g.edge_src[cut])
+                uniq = np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
+                self._cuts[key] = np.bincount(uniq // g.n, minlength=P).tolist()
+        return self._cuts[key]
+
+    def ghost_bound(self, P: int, sides: int = 1) -> float:
+        """An upper bound of a blade's ghosts among ``P`` edge-balanced blades, cheap
+        enough for every P the ILP weighs: its cut edges (per side walked), at most every
+        vertex it does not own."""
+        if P <= 1:
+            return 0.0
+        return min(sides * self.cut_fraction(P) * self.m / P, self.n * (1 - 1 / P))
+
     def edges_in(self, lo: int, hi: int) -> int:
         return int(self._prefix[hi] - self._prefix[lo])
 

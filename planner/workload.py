@@ -34,6 +34,7 @@ from cosynth.ir.nodes import (
     Bin,
     Const,
     EdgeAttr,
+    GraphQuery,
     If,
     Kernel,
     Load,
@@ -42,7 +43,7 @@ from cosynth.ir.nodes import (
     Var,
 )
 from cosynth.ir.visit import Visitor
-from cosynth.ir.walk import iter_stmts
+from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .calibration import apply_laws
 from .stats import GraphStats
@@ -119,6 +120,31 @@ class Workload:
     replicated_fpga_edges: float = 0.0  # of replicated_edges: in loops the unit can run
     seq_nests: list[Nest] = field(default_factory=list)  # the replicated loops, outermost
     fpga_cpe: float = 1.0  # unit cycles per streamed edge (calibrated in simulation)
+    # the run-time layout (see ``layout``): sharded blades hold their own vertices and
+    # the ghosts their edges touch (out-edge targets, in-edge sources); replicated, all
+    sharded: bool = False
+    ghost_out: bool = True
+    ghost_in: bool = False
+    box_bytes: int = 0  # per local vertex: the outboxes (value, touched flag, drain list)
+    mirror_bytes: int = 0  # per owned vertex: what refresh last sent of each table
+
+    def local_vertex_bytes(self) -> int:
+        """Bytes a blade keeps per vertex it holds (owned or ghost): the node tables, the
+        two degrees, the outboxes."""
+        return self.node_bytes + 16 + self.box_bytes
+
+    def blade_dram(self, n: int, m: int, owned: int, ghosts: float, edge_share: float,
+                   streamed: bool = False) -> float:
+        """Bytes of a blade's data: sharded, (owned + ghosts) local vertices, the last
+        refresh's copy of its owned entries, the ghost and send lists (8 bytes per ghost
+        each, about) and its edges; replicated, every vertex (and every edge a replicated
+        loop walks)."""
+        edges = 0.0 if streamed else edge_share * m * self.edge_bytes
+        if not self.sharded:
+            return n * (self.node_bytes + 8) + edges + (
+                m * self.edge_bytes if self.replicated_edges else 0)
+        return (owned + ghosts) * self.local_vertex_bytes() + owned * self.mirror_bytes + \
+            16 * ghosts + edges
 
     @property
     def supersteps(self) -> float:
@@ -203,9 +229,57 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     w = Workload(k.name, variant, nests, rep["edges"], rep["nodes"], node_bytes,
                  edge_bytes, uses_in, hw=hw, replicated_fpga_edges=rep["fpga_edges"],
                  seq_nests=seq)
+    w.sharded, w.ghost_out, w.ghost_in, w.box_bytes, w.mirror_bytes = layout(k, nests)
     if laws:
         apply_laws(w, k, laws, stats)
     return w
+
+
+def layout(k: Kernel, nests: list[Nest]) -> tuple[bool, bool, bool, int, int]:
+    """(sharded, ghosts from out-edge targets, from in-edge sources, outbox bytes per local
+    vertex, refresh-copy bytes per owned vertex) of the variant's blade program.
+
+    The same rule as the C++ backend's (``reach.replicated``, which sees the projected
+    program): sharded when every node loop is a parallel (distributed) loop, every edge
+    loop walks the edges of such a loop's vertex, and every node-table index and degree
+    query names that vertex, an edge endpoint or a node parameter; no ``has_edge`` and no
+    edge tables but the weights."""
+    tables = k.table_map
+    node_params = {p.name for p in k.params if p.node}
+    par = {s.var for s, _ in iter_stmts(k.body) if isinstance(s, Loop) and s.kind == "nodes"
+           and s.schedule != "seq"}
+    kinds = {s.kind for s, _ in iter_stmts(k.body) if isinstance(s, Loop)}
+    out = bool(kinds & {"out_edges", "edges"})
+    inn = "in_edges" in kinds
+
+    def held(e) -> bool:
+        if isinstance(e, EdgeAttr):
+            return e.attr in ("src", "dst")
+        return isinstance(e, Var) and (e.name in par or e.name in node_params)
+
+    sharded = not any(t.space == "edge" and t.role != "weight" for t in k.tables)
+    boxed: set[str] = set()
+    for s, _ in iter_stmts(k.body):
+        if isinstance(s, Loop) and s.kind == "nodes" and s.schedule == "seq":
+            sharded = False
+        if isinstance(s, Loop) and s.kind in ("out_edges", "in_edges") and not held(s.of):
+            sharded = False
+        if isinstance(s, Store) and tables[s.table].space == "node":
+            sharded = sharded and held(s.index)
+            if s.op is not None and isinstance(s.index, EdgeAttr):
+                boxed.add(s.table)
+        for top in stmt_exprs(s):
+            for e in iter_exprs(top):
+                if isinstance(e, GraphQuery) and (e.fn == "has_edge" or (
+                        e.fn in ("out_degree", "in_degree") and not held(e.args[0]))):
+                    sharded = False
+                if isinstance(e, Load) and tables[e.table].space == "node" and \
+                        not held(e.index):
+                    sharded = False
+    box = sum(tables[t].dtype.np.itemsize + 9 for t in boxed)
+    mirror = sum(b for nest in nests for t, b in nest.refreshed.items()
+                 if t in tables and tables[t].space == "node")
+    return sharded, out, inn, box, mirror
 
 
 class _Walk(Visitor):

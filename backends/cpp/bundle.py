@@ -9,26 +9,40 @@ Layout of ``OUT/``::
                        (``./run.sh --help``; written by ``launch.run_script``)
     README.md          how to build and run it, by hand (``launch.readme``)
     .cosynth-output    the marker: cosynth made this directory and may replace it
-    run.cfg            parameters, the shard map, file locations
+    run.cfg            parameters, the shard map, file locations, and the SHA-256 of every
+                       blade's shard and input files (``sha256.graph.R=...``)
     plan.yaml          the plan the program implements
     shards/graph.R.bin the graph shard of blade R (cosynth's compact binary format)
     ...                with an offload device (``emit.Offload``, e.g. an FPGA edge unit:
                        unit_K.v, cosynth_unit.hpp, cosynth_host.hpp): the device's files;
                        its Makefile builds them into ./blade, which uses the device on
                        every blade whose entry in run.cfg's ``config_key`` list is 1
-    inputs/NAME.bin    node-array arguments
+    inputs/NAME.R.bin  node-array arguments: blade R's entries, at its local vertices
     out/               results (result<i>.rank<R>.bin) and per-blade statistics
 
 The directory is written beside its final name and renamed into place when complete;
 an existing directory is replaced only when it holds the marker (``cosynth.outputs``).
-Graph shard format (little-endian): ``CSYNGRPH``, eight int64 (n, m, glo, ghi, has_csc,
-0, 0, 0), then int64 arrays indptr[ghi-glo+1], dst[e], src[e], float64 w[e], int64
-out_deg[n], in_deg[n], and with has_csc: in_indptr, in_src[c], in_eid[c], float64 in_w[c],
-for the rows ``glo..ghi`` the blade holds.
+
+A blade reads only its own files.  A sharded program's (``emit.replicated`` False) blade
+R holds the rows of its own vertex range, and *ghost* entries for the other vertices its
+edges touch (out-edge targets when it walks out-edges, in-edge sources when it walks
+in-edges) and for the node parameters; its local ids are its range, then its ghosts in
+order (``write_shards`` returns this local-to-global map).  A replicated program's blades
+hold every row and every vertex (local id = global id).  Shard format (little-endian):
+``CSYNSHD2``, sixteen int64 (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P, R,
+has_csr, 0, 0, 0, 0), then int64 indptr[ghi-glo+1] (global edge positions), with has_csr
+dst[e], src[e] (local ids) and float64 w[e], then ghosts[nghost] (sorted global ids),
+out_deg[nl], in_deg[nl] (of the local vertices), send_off[P+1], ghost_off[P+1], send[]
+(the local ids of the owned vertices each other blade holds as ghosts, in its order), and
+with has_csc in_indptr, in_src[c] (local), in_eid[c] (global edge ids), float64 in_w[c].
+The blade checks the file's SHA-256 against run.cfg before reading it, and its header's
+P and R against its own: a missing, truncated or foreign shard stops it with an error
+naming the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -42,10 +56,10 @@ from cosynth.ir.walk import iter_stmts
 from cosynth.outputs import OutputDir, umask
 
 from ..toolchain import FLAGS, RUNTIME
-from .emit import Offload, emit_program, needs_full_graph
+from .emit import Offload, emit_program, replicated
 from .launch import readme, run_script
 
-__all__ = ["Bundle", "write_bundle", "write_shards", "gather", "read_stats"]
+__all__ = ["Bundle", "write_bundle", "write_shards", "ghost_lists", "gather", "read_stats"]
 
 
 @dataclass
@@ -60,32 +74,96 @@ class Bundle:
     moved_aside: str | None = None  # where --force put a directory cosynth did not make
 
 
+def ghost_lists(graph, shards: list[tuple[int, int]], out: bool, inn: bool,
+                extra: tuple[int, ...] = ()) -> list[np.ndarray]:
+    """Each blade's ghosts: the sorted vertices outside its range that the endpoints of its
+    edges name (out-edge targets when ``out``, in-edge sources when ``inn``) or that
+    ``extra`` names (node parameters, read by every blade)."""
+    g = graph
+    ghosts = []
+    for lo, hi in shards:
+        parts = [np.asarray(extra, dtype=np.int64)]
+        if out:
+            parts.append(g.out_dst[int(g.out_indptr[lo]):int(g.out_indptr[hi])])
+        if inn:
+            parts.append(g.in_src[int(g.in_indptr[lo]):int(g.in_indptr[hi])])
+        cand = np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in parts]))
+        ghosts.append(cand[((cand < lo) | (cand >= hi)) & (cand >= 0) & (cand < g.n)])
+    return ghosts
+
+
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
-                 integer_weights: bool) -> None:
+                 integer_weights: bool, *, csr: bool = True,
+                 extra: tuple[int, ...] = ()) -> tuple[list[str], list[np.ndarray]]:
+    """Write ``graph.R.bin`` of every blade (the format in the module docstring); returns
+    their SHA-256 digests and every blade's local-to-global map (range, then ghosts).
+
+    Sharded (``full`` False): blade R holds the rows of its own range and ghost entries
+    for the vertices its edges touch; replicated: every row, every vertex (local id =
+    global id).  ``csr``/``csc``: the program walks out-edges / in-edges."""
     os.makedirs(folder, exist_ok=True)
     g = graph
+    P = len(shards)
+    if [lo for lo, _ in shards] != sorted(lo for lo, _ in shards):
+        raise CosynthError("the plan's shards are not in vertex order")
     w = g.integer_weights().astype(np.float64) if integer_weights else g.weights_or_ones()
     out_deg, in_deg = g.out_degrees(), g.in_degrees()
+    ghosts = ([np.zeros(0, np.int64)] * P if full else
+              ghost_lists(g, shards, csr, csc, extra))
+    los = np.array([lo for lo, _ in shards] + [g.n], dtype=np.int64)
+    digests, maps = [], []
     for r, (lo, hi) in enumerate(shards):
         glo, ghi = (0, g.n) if full else (lo, hi)
+        gh = ghosts[r]
+        nrange = ghi - glo
+
+        def local(x, glo=glo, ghi=ghi, gh=gh, nrange=nrange):
+            x = np.asarray(x, dtype=np.int64)
+            inside = (x >= glo) & (x < ghi)
+            return np.where(inside, x - glo, nrange + np.searchsorted(gh, x)).astype(np.int64)
+
+        l2g = np.concatenate([np.arange(glo, ghi, dtype=np.int64), gh])
         e0, e1 = int(g.out_indptr[glo]), int(g.out_indptr[ghi])
         c0, c1 = int(g.in_indptr[glo]), int(g.in_indptr[ghi])
+        has_csr = csr or full
+        send_off, send = [0], []
+        for q in range(P):
+            mine = (ghosts[q][(ghosts[q] >= lo) & (ghosts[q] < hi)] - glo) if q != r else \
+                np.zeros(0, np.int64)
+            send.append(mine)
+            send_off.append(send_off[-1] + len(mine))
+        ghost_off = np.searchsorted(gh, los)
+        ghost_off[-1] = len(gh)
         path = os.path.join(folder, f"graph.{r}.bin")
+        h = hashlib.sha256()
         with open(path + ".tmp", "wb") as f:
-            f.write(b"CSYNGRPH")
-            np.array([g.n, g.m, glo, ghi, int(csc), 0, 0, 0], dtype=np.int64).tofile(f)
-            g.out_indptr[glo:ghi + 1].astype(np.int64).tofile(f)
-            g.out_dst[e0:e1].astype(np.int64).tofile(f)
-            g.edge_src[e0:e1].astype(np.int64).tofile(f)
-            w[e0:e1].astype(np.float64).tofile(f)
-            out_deg.astype(np.int64).tofile(f)
-            in_deg.astype(np.int64).tofile(f)
+            def put(a, dtype=np.int64, h=h, f=f):
+                b = np.ascontiguousarray(a, dtype=dtype).tobytes()
+                h.update(b)
+                f.write(b)
+            put(np.frombuffer(b"CSYNSHD2", dtype=np.uint8), np.uint8)
+            put([g.n, g.m, glo, ghi, int(csc), len(gh), lo, hi, int(full), P, r, int(has_csr),
+                 0, 0, 0, 0])
+            put(g.out_indptr[glo:ghi + 1])
+            if has_csr:
+                put(local(g.out_dst[e0:e1]))
+                put(local(g.edge_src[e0:e1]))
+                put(w[e0:e1], np.float64)
+            put(gh)
+            put(out_deg[l2g])
+            put(in_deg[l2g])
+            put(send_off)
+            put(ghost_off)
+            put(np.concatenate(send) if send else np.zeros(0, np.int64))
             if csc:
-                g.in_indptr[glo:ghi + 1].astype(np.int64).tofile(f)
-                g.in_src[c0:c1].astype(np.int64).tofile(f)
-                g.in_eid[c0:c1].astype(np.int64).tofile(f)
-                w[g.in_eid[c0:c1]].astype(np.float64).tofile(f)
+                put(g.in_indptr[glo:ghi + 1])
+                put(local(g.in_src[c0:c1]))
+                put(g.in_eid[c0:c1])
+                put(w[g.in_eid[c0:c1]], np.float64)
         os.replace(path + ".tmp", path)
+        digests.append(h.hexdigest())
+        maps.append(l2g)
+    return digests, maps
 
 
 def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
@@ -106,13 +184,20 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         if hw is not None:
             for name, text in hw.files().items():
                 _text(tmp, name, text)
-        full = needs_full_graph(program)
-        csc = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in
-                  iter_stmts(program.body))
-        write_shards(os.path.join(tmp, "shards"), graph, shards, full, csc, weight_int)
+        full = replicated(program, hw)
+        kinds = {s.kind for s, _ in iter_stmts(program.body) if isinstance(s, Loop)}
+        csc = "in_edges" in kinds
+        extra = tuple(int(args[p.name]) for p in program.params
+                      if p.kind == "scalar" and p.node and p.name in args)
+        digests, maps = write_shards(os.path.join(tmp, "shards"), graph, shards, full, csc,
+                                     weight_int, csr=bool(kinds & {"out_edges", "edges"}),
+                                     extra=extra)
         cfg = ["graph=shards/graph", "out=out",
                "shard_lo=" + ",".join(str(lo) for lo, _ in shards),
-               "shard_hi=" + ",".join(str(hi) for _, hi in shards)]
+               "shard_hi=" + ",".join(str(hi) for _, hi in shards),
+               "edge_lo=" + ",".join(str(int(graph.out_indptr[lo])) for lo, _ in shards),
+               "edge_hi=" + ",".join(str(int(graph.out_indptr[hi])) for _, hi in shards)]
+        cfg += [f"sha256.graph.{r}={d}" for r, d in enumerate(digests)]
         if hw is not None:
             cfg.append(f"{hw.config_key}=" + ",".join("1" if f else "0" for f in fpga_blades))
         os.makedirs(os.path.join(tmp, "inputs"))
@@ -121,10 +206,14 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                 v = args[p.name]
                 v = int(v) if p.dtype.is_bool else v
                 cfg.append(f"param.u_{p.name}={float(v).hex() if p.dtype.is_float else v}")
-            elif p.kind == "array":
-                np.asarray(args[p.name], dtype=p.dtype.np).tofile(
-                    os.path.join(tmp, "inputs", f"{p.name}.bin"))
-                cfg.append(f"input.u_{p.name}=inputs/{p.name}.bin")
+            elif p.kind == "array":  # each blade's entries at its local vertices
+                arr = np.asarray(args[p.name], dtype=p.dtype.np)
+                cfg.append(f"input.u_{p.name}=inputs/{p.name}")
+                for r, l2g in enumerate(maps):
+                    data = np.ascontiguousarray(arr[l2g]).tobytes()
+                    with open(os.path.join(tmp, "inputs", f"{p.name}.{r}.bin"), "wb") as f:
+                        f.write(data)
+                    cfg.append(f"sha256.input.u_{p.name}.{r}={hashlib.sha256(data).hexdigest()}")
         _text(tmp, "run.cfg", "\n".join(cfg) + "\n")
         defines = ("COSYNTH_IDX32",) if max(graph.n, graph.m) < 2**31 - 1 else ()
         dflags = " ".join(f"-D{d}" for d in defines)

@@ -3,9 +3,11 @@ replicated; each blade's data and range come from its configuration file).
 
 Mapping from the IR:
 
-* tables are ``std::vector`` (node tables full size: mirrors of the entries other blades
-  own; bool as ``uint8_t``); scalar tables and privates are C++ variables; the graph is
-  the runtime's ``Graph`` shard;
+* tables are ``std::vector`` (bool as ``uint8_t``); a node table holds the blade's local
+  vertices -- its own range and its ghosts, by local id (``cosynth_rt.hpp``'s ``Graph``;
+  every vertex when the program is ``replicated``); every index into it goes through
+  ``ExprSpeller.local_index``, the one global-to-local translation; scalar tables and
+  privates are C++ variables; the graph is the runtime's ``Graph`` shard;
 * the outermost ``par``/``bsp``/``async`` node or edge loop of a nest becomes an OpenMP
   ``parallel for``; loops inside it and ``seq`` loops stay sequential;
 * inside a parallel loop, a reduction into an entry other iterations may also reach uses
@@ -37,11 +39,11 @@ from cosynth.ir.walk import iter_stmts
 
 from .exprs import CodegenError, c_string, ctype, identity, spell
 from .mangle import mangle, mangle_name
-from .reach import needs_full_graph, on_shard
+from .reach import needs_full_graph, on_shard, replicated
 from .stmts import BodyEmitter
 
-__all__ = ["emit_program", "needs_full_graph", "CodegenError", "ctype", "spell", "Offload",
-           "mangle"]
+__all__ = ["emit_program", "needs_full_graph", "replicated", "CodegenError", "ctype", "spell",
+           "Offload", "mangle"]
 
 
 def emit_program(k: Kernel, source: str = "kernel", hw=None) -> str:
@@ -143,7 +145,7 @@ class _Program(BodyEmitter):
         for i, r in enumerate(k.returns):
             self.result(i, r)
         self.out('write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + '
-                 '".json", t_total);')
+                 '".json", t_total, G);')
         if self.hw is not None:
             self.hw.finish(self)
         self.out("MPI_Finalize();")
@@ -166,14 +168,13 @@ class _Program(BodyEmitter):
             if t.role == "weight":
                 continue
             c = ctype(t.dtype)
-            if t.role == "input":
-                self.out(f"std::vector<{c}> {t.name}(n);")
-                self.out("{")
-                self.out(f'  std::ifstream f(cfg.str("input.{t.name}"), std::ios::binary);')
-                self.out(f"  f.read(reinterpret_cast<char*>({t.name}.data()), sizeof({c}) * n);")
-                self.out("}")
-            elif t.space == "node":
-                self.out(f"std::vector<{c}> {t.name}(n);")
+            if t.role == "input":  # the blade's local entries (inputs/NAME.R.bin)
+                path = f'cfg.str("input.{t.name}") + "." + std::to_string(rank) + ".bin"'
+                self.out(f"verify_file({path}, "
+                         f'cfg.str("sha256.input.{t.name}." + std::to_string(rank)));')
+                self.out(f"std::vector<{c}> {t.name} = read_input<{c}>({path}, G.nl);")
+            elif t.space == "node":  # owned entries and ghosts, by local id
+                self.out(f"std::vector<{c}> {t.name}(G.nl);")
             elif t.space == "edge":
                 self.out(f"std::vector<{c}> {t.name}(m);")
             else:
@@ -183,7 +184,9 @@ class _Program(BodyEmitter):
             op = next(s.op for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)
                       and s.table == name)
             self.out(f"Outbox<{ctype(t.dtype)}> {name}__box;")
-            self.out(f"{name}__box.init(n, {identity(op, t.dtype)});")
+            self.out(f"{name}__box.init(G, {identity(op, t.dtype)});")
+        for name in self.mirrored:
+            self.out(f"Mirror<{ctype(self.tables[name].dtype)}> {name}__mir;")
 
     def result(self, i: int, r):
         """Write the kernel's ``i``-th result: a table's entries this blade owns, or a
@@ -191,7 +194,7 @@ class _Program(BodyEmitter):
         out = f'cfg.str("out") + "/result{i}.rank" + std::to_string(rank) + ".bin"'
         if isinstance(r, TableRef):
             if self.tables[r.table].space == "node":
-                lo, size = "sh.lo[rank]", "sh.hi[rank] - sh.lo[rank]"
+                lo, size = "G.olo", "G.ohi - G.olo"
             else:
                 lo, size = "edge_lo[rank]", "edge_hi[rank] - edge_lo[rank]"
             self.out(f"write_result({out}, {r.table}.data() + {lo}, {size});")
@@ -200,7 +203,8 @@ class _Program(BodyEmitter):
             self.out(f"{{ {c} value = ({c})({self.expr(r)}); write_result({out}, &value, 1); }}")
 
 
-#: the runtime's set-up at the start of ``main`` (``@SOURCE@``: the kernel's file)
+#: the runtime's set-up at the start of ``main`` (``@SOURCE@``: the kernel's file): the
+#: blade's shard file is checked against run.cfg's content hash before it is read
 _SETUP = (
     "  MPI_Init(&argc, &argv);",
     "  int rank = 0, nblades = 1;",
@@ -209,7 +213,9 @@ _SETUP = (
     "  g_rank = rank;",
     '  g_source = "@SOURCE@";',
     "  Config cfg = Config::read(argv[1]);",
-    '  Graph G = Graph::read(cfg.str("graph") + "." + std::to_string(rank) + ".bin");',
+    '  const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";',
+    '  verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));',
+    "  Graph G = Graph::read(shard_file, rank, nblades);",
     "  const int64_t n = G.n, m = G.m;",
     "  (void)m;",
     "  Shards sh;",
@@ -217,11 +223,6 @@ _SETUP = (
     '  sh.hi = cfg.list("shard_hi");',
     "  sh.rank = rank;",
     "  sh.size = nblades;",
-    "  std::vector<int64_t> edge_lo(nblades), edge_hi(nblades);",
-    "  {",
-    "    std::vector<int64_t> prefix(n + 1, 0);",
-    "    for (int64_t v = 0; v < n; ++v) prefix[v + 1] = prefix[v] + G.out_deg[v];",
-    "    for (int r = 0; r < nblades; ++r) { edge_lo[r] = prefix[sh.lo[r]]; "
-    "edge_hi[r] = prefix[sh.hi[r]]; }",
-    "  }",
+    '  const std::vector<int64_t> edge_lo = cfg.list("edge_lo"), edge_hi = cfg.list("edge_hi");',
+    "  (void)edge_lo; (void)edge_hi;",
 )

@@ -151,7 +151,7 @@ class ExprSpeller(Visitor):
         if (kind, e.attr) in (("out_edges", "src"), ("in_edges", "dst")):
             return of
         if kind == "in_edges" and e.attr == "src":
-            return f"G.in_src[{e.edge}__p - G.clo]"
+            return f"G.global(G.in_src[{e.edge}__p - G.clo])"
         return f"G.edge_{e.attr}({e.edge})"
 
     def visit_GraphQuery(self, e: GraphQuery) -> str:
@@ -161,9 +161,9 @@ class ExprSpeller(Visitor):
         if e.fn == "num_edges":
             return "m"
         if e.fn == "out_degree":
-            return f"G.out_deg[{self.vertex(e.args[0], args[0], e)}]"
+            return f"G.out_deg[{self.local_index(e.args[0], _line(e))}]"
         if e.fn == "in_degree":
-            return f"G.in_deg[{self.vertex(e.args[0], args[0], e)}]"
+            return f"G.in_deg[{self.local_index(e.args[0], _line(e))}]"
         return f"G.has_edge({self.vertex(e.args[0], args[0], e)}, " \
                f"{self.vertex(e.args[1], args[1], e)})"
 
@@ -199,13 +199,30 @@ class ExprSpeller(Visitor):
 
     # ------------------------------------------------------------------ indices
     def index(self, e: Expr, t, line: int) -> str:
-        """An index into table ``t``, checked against its size unless known in range."""
+        """An index into table ``t``: a node table's local id (``local_index``), an edge
+        table's edge id checked against its size unless known in range."""
+        if t.space == "node":
+            return self.local_index(e, line)
         text = self.expr(e)
         if self.safe(e, t.space):
             return f"({text})"
-        size = "n" if t.space == "node" else "m"
-        what = "vertex" if t.space == "node" else "edge id"
-        return f'check({text}, {size}, {line}, "{what}")'
+        return f'check({text}, m, {line}, "edge id")'
+
+    def local_index(self, e: Expr, line: int) -> str:
+        """The local id (``cosynth_rt.hpp``'s ``Graph``) of the vertex ``e`` names: the
+        one translation from global vertex ids to positions in node tables.  An endpoint
+        of an edge reads the local id the shard stores; a node loop's vertex is in the
+        blade's structure range; anything else is looked up (and checked)."""
+        if isinstance(e, EdgeAttr) and e.attr in ("src", "dst"):
+            kind, of = self.edge_kind.get(e.edge, (None, None))
+            if (kind, e.attr) in (("out_edges", "src"), ("in_edges", "dst")):
+                return f"({of} - G.glo)"
+            if kind == "in_edges":
+                return f"(int64_t)G.in_src[{e.edge}__p - G.clo]"
+            return f"G.edge_{e.attr}_l({e.edge})"
+        if isinstance(e, Var) and e.name in self.node_vars:
+            return f"({e.name} - G.glo)"
+        return f"G.local_at({self.expr(e)}, {line})"
 
     def safe(self, e: Expr, space: str) -> bool:
         """Is ``e`` always a valid index of the ``space`` (a vertex, or an edge id)?"""

@@ -56,6 +56,7 @@ blades).  Results go to out/.
   MCA="N V ..."   Open MPI MCA parameters, in pairs: MCA="btl tcp,self" forces TCP
   MPIRUN=PATH     the mpirun to use (default: mpirun on PATH)
   OMP_NUM_THREADS the OpenMP threads of every blade (passed on when set)
+  COSYNTH_CHUNK_BYTES  the longest MPI message in bytes (longer ones are split)
   -- ARGS         further arguments for mpirun, e.g. -- --mca btl_tcp_if_include eth0
 
 As root, OMPI_ALLOW_RUN_AS_ROOT and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM are set.
@@ -111,6 +112,7 @@ if [ $((n % 2)) = 1 ]; then
 fi
 set -- $mca "$@"
 if [ -n "${OMP_NUM_THREADS:-}" ]; then set -- -x OMP_NUM_THREADS "$@"; fi
+if [ -n "${COSYNTH_CHUNK_BYTES:-}" ]; then set -- -x COSYNTH_CHUNK_BYTES "$@"; fi
 
 if [ -n "${HOSTFILE:-}" ]; then
     slots=$(awk '/^[ \t]*(#|$)/ { next }
@@ -142,10 +144,10 @@ Written by `cosynth build` from `{source}`.  Everything the blades need is here:
 | `blade.cpp`, `cosynth_rt.hpp` | the blade program (C++17, OpenMP + MPI) |
 | `Makefile` | `make` builds `./blade` with `mpicxx` (`MPICXX=...` to override) |
 | `run.sh` | runs the blades with `mpirun` (`./run.sh --help`) |
-| `run.cfg` | parameters, the shard map, file locations |
+| `run.cfg` | parameters, the shard map, file locations, each shard's SHA-256 |
 | `plan.yaml` | the plan the program implements |
-| `shards/graph.R.bin` | the graph shard of blade R |
-| `inputs/` | node-array arguments |
+| `shards/graph.R.bin` | the graph shard of blade R: its vertices, their edges, its ghosts |
+| `inputs/NAME.R.bin` | blade R's entries of a node-array argument |
 | `out/` | results (`result<i>.rank<R>.bin`) and per-blade statistics, after a run |
 | `.cosynth-output` | marks the directory as cosynth's: `cosynth build -o` here replaces it |
 {device}
@@ -163,6 +165,11 @@ script always passes `--bind-to none`; it adds `--oversubscribe` locally, and wi
 hostfile whose slots are fewer than the blades (it says so).  Run as root, it sets
 `OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1`.  On a cluster the directory
 must be at the same path on every machine (a shared folder), or copied there.
+
+Each blade reads only its own shard (and input) files, after checking them against the
+SHA-256 recorded in `run.cfg`: a missing, truncated or foreign file stops the job with an
+error naming the blade and the file.  Messages longer than `COSYNTH_CHUNK_BYTES` (default
+1 GiB; an environment variable read by every blade) go as several MPI messages.
 
 Exit status: the blades' (0 when all finished); 2 for a bad argument or an unreadable
 hostfile; 4 when `mpirun` is not found.

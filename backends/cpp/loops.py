@@ -254,7 +254,7 @@ class LoopNests(ExprSpeller):
         for name, op in scalars.items():
             self.out(f"{reducer(op)}(&{name}, {name}__acc);")
         self.out(f"{{ const double dt = now() - {t0}; g_stats.compute += dt; "
-                 f"g_stats.superstep.push_back(dt); nest_done({line}, {wk}e, {wk}v, dt); }}")
+                 f"g_stats.step(dt); nest_done({line}, {wk}e, {wk}v, dt); }}")
         if outer[0] is not None:
             self.out(f"{outer[0]}e += {wk}e; {outer[0]}v += {wk}v;")
         self.ind -= 1

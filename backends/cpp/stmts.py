@@ -47,10 +47,14 @@ class BodyEmitter(LoopNests):
     def __init__(self, k: Kernel, hw=None):
         super().__init__(k, hw)
         self.boxed = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)})
+        self.mirrored = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Refresh)
+                                and self.tables[s.table].space == "node"})
 
     def visit_Alloc(self, s: Alloc):
         self.out(f"std::fill({s.table}.begin(), {s.table}.end(), "
                  f"({ctype(self.tables[s.table].dtype)})({self.expr(s.fill)}));")
+        if s.table in self.mirrored:  # the next refresh sends the whole ghost set
+            self.out(f"{s.table}__mir.valid = false;")
 
     def visit_Assign(self, s: Assign):
         d = self._local_dtype(s.name)
@@ -79,15 +83,15 @@ class BodyEmitter(LoopNests):
         t = self.tables[s.table]
         flag = f"if (ch) {s.flag} = 1;" if s.flag else "(void)ch;"
         c = ctype(t.dtype)
-        self.out(f"{{ bool ch = exchange({s.table}, {s.table}__box, sh, "
+        self.out(f"{{ bool ch = exchange({s.table}, {s.table}__box, G, sh, "
                  f"[]({c}* p, {c} v) {{ return {reducer(s.op)}(p, v); }});"
                  f" {flag} }}")
 
     def visit_Refresh(self, s: Refresh):
         if self.tables[s.table].space == "node":
-            self.out(f"refresh({s.table}, sh.lo, sh.hi, rank);")
+            self.out(f"refresh({s.table}, {s.table}__mir, G, sh);")
         else:
-            self.out(f"refresh({s.table}, edge_lo, edge_hi, rank);")
+            self.out(f"refresh_edges({s.table}, edge_lo, edge_hi, rank);")
 
     def visit_AllReduce(self, s: AllReduce):
         self.out(f"{s.table} = allreduce({s.table}, {ops.reduction(s.op).mpi});")
@@ -127,17 +131,17 @@ class BodyEmitter(LoopNests):
             self.out(f"{call};")
 
     def _store_or_box(self, s: Store, idx: str, v: str, fn: str, flag: str | None):
-        """A reduction into the blade's entry, or into the outbox for another blade's."""
+        """A reduction into the blade's entry, or into the outbox for another blade's
+        (``idx`` is a local id)."""
         i = self.tmp("i")
         self.out(f"{{ const int64_t {i} = {idx};")
         self.ind += 1
-        self.out(f"if ({i} >= shard_lo && {i} < shard_hi) {{")
+        self.out(f"if ({i} >= G.olo && {i} < G.ohi) {{")
         call = f"{fn}(&{s.table}[{i}], {v})"
         self.out(f"  if ({call}) {{ {flag + ' = 1;' if flag else ''} }}")
         self.out("} else {")
         self.out(f"  {fn}(&{s.table}__box.val[{i}], {v});")
-        self.out(f"  __atomic_store_n(&{s.table}__box.touched[{i}], (uint8_t)1, "
-                 "__ATOMIC_RELAXED);")
+        self.out(f"  {s.table}__box.touch({i});")
         self.out("}")
         self.ind -= 1
         self.out("}")

@@ -63,12 +63,12 @@ def open_worklist(cx, s: Loop) -> Worklist | None:
         cond = ops.reduction(op).cpp_improves.format(v=f"{wl}end_{t}[i]", t=f"{t}[i]")
         cx.out(f"if (!{wl}all) {{ bool back = false;")
         cx.out("  #pragma omp parallel for reduction(||:back)")
-        cx.out(f"  for (int64_t i = 0; i < n; ++i) if ({cond}) back = true;")
+        cx.out(f"  for (int64_t i = 0; i < (int64_t){t}.size(); ++i) if ({cond}) back = true;")
         cx.out(f"  {wl}all = back; }}  // moved against {op}: the state was reset")
     cx.out(f"std::vector<uint8_t> {wl}active({wl}hi - {wl}lo, 1);")
     for t in plan:
         cx.out(f"std::vector<{ctype(cx.tables[t].dtype)}> {wl}now_{t}({t}.begin() + "
-               f"{wl}lo, {t}.begin() + {wl}hi);")
+               f"({wl}lo - G.glo), {t}.begin() + ({wl}hi - G.glo));")
     diff = " || ".join(f"{wl}now_{t}[i] != {wl}start_{t}[i]" for t in plan)
     cx.out(f"if (!{wl}all) for (int64_t i = 0; i < {wl}hi - {wl}lo; ++i) "
            f"{wl}active[i] = ({diff});")

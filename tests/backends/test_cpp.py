@@ -27,7 +27,7 @@ def test_generated_program_uses_openmp_atomics_and_mpi():
     kv, _ = variant(example("cc").ir, "async")
     src = emit_program(projection.apply(kv).kernel, "examples/cc.py")
     for needle in ("#pragma omp parallel for", "atomic_min(&u_label", "exchange(u_label",
-                   "refresh(u_label, sh.lo, sh.hi, rank)", "allreduce(u_changed__part, MPI_LOR)",
+                   "refresh(u_label, u_label__mir, G, sh)", "allreduce(u_changed__part, MPI_LOR)",
                    "reduction(||:u_changed__part__acc)"):
         assert needle in src, needle
     assert all(p.name.startswith("u_") or p.kind == "shard" for p in mangle(kv).params)

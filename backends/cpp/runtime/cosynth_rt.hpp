@@ -10,6 +10,7 @@
 #include <mpi.h>
 #include <fcntl.h>
 #include <omp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -241,12 +242,69 @@ struct Config {
   }
 };
 
-template <class T> inline std::vector<T> read_array(std::ifstream& f, int64_t count) {
-  std::vector<T> v(count);
-  if (count) f.read(reinterpret_cast<char*>(v.data()), sizeof(T) * count);
-  if (!f) { std::fprintf(stderr, "graph file is truncated\n"); std::exit(2); }
-  return v;
-}
+// ------------------------------------------------------------------ SHA-256
+// The content hash of a shard file (run.cfg records each blade's; bundle.py computes it
+// with hashlib), streamed so that hashing costs no memory beyond one buffer.
+struct Sha256 {
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  unsigned char buf[64];
+  size_t fill = 0;
+  uint64_t total = 0;
+  static uint32_t ror(uint32_t x, int r) { return (x >> r) | (x << (32 - r)); }
+  void block(const unsigned char* p) {
+    static const uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2};
+    uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+      w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+             (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+    for (int i = 16; i < 64; ++i) {
+      uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; ++i) {
+      uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+  }
+  void update(const unsigned char* p, size_t len) {
+    total += len;
+    if (fill) {
+      size_t take = std::min(len, 64 - fill);
+      std::memcpy(buf + fill, p, take);
+      fill += take; p += take; len -= take;
+      if (fill == 64) { block(buf); fill = 0; }
+    }
+    for (; len >= 64; p += 64, len -= 64) block(p);
+    if (len) { std::memcpy(buf, p, len); fill = len; }
+  }
+  std::string hex() {
+    uint64_t bits = total * 8;
+    unsigned char pad = 0x80, zero = 0;
+    update(&pad, 1);
+    while (fill != 56) update(&zero, 1);
+    unsigned char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = (unsigned char)(bits >> (56 - 8 * i));
+    update(len, 8);
+    char out[65];
+    for (int i = 0; i < 8; ++i) std::snprintf(out + 8 * i, 9, "%08x", h[i]);
+    return std::string(out, 64);
+  }
+};
 
 // ------------------------------------------------------------------ graph shard
 // Vertex and edge ids in the adjacency arrays: 32-bit when the graph is small enough
@@ -258,62 +316,151 @@ using idx_t = int32_t;
 using idx_t = int64_t;
 #endif
 
-template <class T> inline std::vector<T> read_as(std::ifstream& f, int64_t count) {
-  std::vector<int64_t> raw = read_array<int64_t>(f, count);
-  if constexpr (std::is_same_v<T, int64_t>) return raw;
-  else return std::vector<T>(raw.begin(), raw.end());
+// Reads a shard file's arrays in order; any short read, bad magic or trailing byte stops
+// the blade with an error naming the file (fail: the job ends, the blade is reported).
+struct ShardReader {
+  std::ifstream f;
+  std::string path;
+  explicit ShardReader(const std::string& p) : f(p, std::ios::binary), path(p) {
+    if (!f) fail(0, "cannot read the shard file " + path);
+  }
+  template <class T> std::vector<T> raw(int64_t count) {
+    if (count < 0) fail(0, "the shard file " + path + " is corrupt (negative size)");
+    std::vector<T> v(count);
+    if (count) f.read(reinterpret_cast<char*>(v.data()), (std::streamsize)(sizeof(T) * count));
+    if (!f) fail(0, "the shard file " + path + " is truncated");
+    return v;
+  }
+  template <class T> std::vector<T> as(int64_t count) {  // int64 on disk, T in memory
+    if constexpr (std::is_same_v<T, int64_t>) return raw<int64_t>(count);
+    std::vector<T> v(count);
+    std::vector<int64_t> part;
+    for (int64_t at = 0; at < count; at += (int64_t)1 << 20) {
+      int64_t k = std::min<int64_t>(count - at, (int64_t)1 << 20);
+      part = raw<int64_t>(k);
+      for (int64_t i = 0; i < k; ++i) v[at + i] = (T)part[i];
+    }
+    return v;
+  }
+  void end() {
+    char c;
+    if (f.read(&c, 1)) fail(0, "the shard file " + path + " has trailing bytes (not this build's)");
+  }
+};
+
+// Checks that `path` hashes to `want` (run.cfg's record of the build); a missing file, or
+// one of another length or content, stops the blade with an error naming it.
+inline void verify_file(const std::string& path, const std::string& want) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(0, "the shard file " + path + " is missing or unreadable");
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  while (f) {
+    f.read(buf.data(), (std::streamsize)buf.size());
+    h.update(reinterpret_cast<unsigned char*>(buf.data()), (size_t)f.gcount());
+  }
+  if (h.hex() != want)
+    fail(0, "the shard file " + path + " does not match this build (content hash " +
+                h.hex().substr(0, 12) + "..., run.cfg records " + want.substr(0, 12) +
+                "...): truncated, damaged or from another build; rebuild");
 }
 
+// One blade's part of the graph, with *local* vertex ids.  The blade holds the rows of
+// its structure range [glo, ghi) (its own vertices [lo, hi), or the whole graph when the
+// program is replicated: then glo = 0, ghi = n) and the sorted list `ghosts` of the other
+// vertices its edges (or its node parameters) touch.  Local id l < nrange is vertex
+// glo + l; l >= nrange is ghosts[l - nrange].  Every node table of the program has nl
+// entries in this order; the blade's owned entries are the local ids [olo, ohi).
+// Edge ids stay global: the CSR positions of rows [glo, ghi) are [elo, ehi).
+// `send[send_off[r] .. send_off[r+1])` are the local ids of the owned vertices blade r
+// holds as ghosts (in r's ghost order); this blade's ghosts owned by blade r are the
+// ghosts [ghost_off[r], ghost_off[r+1]).  The shard file (bundle.py's write_shards):
+// "CSYNSHD2", int64 header[16] (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P,
+// rank, has_csr, 0...), indptr, [dst, src (local), w], ghosts, out_deg, in_deg, send_off,
+// ghost_off, send, and with has_csc: in_indptr, in_src (local), in_eid, in_w.
 struct Graph {
-  int64_t n = 0, m = 0, glo = 0, ghi = 0, elo = 0, ehi = 0, clo = 0;
-  std::vector<int64_t> indptr;                    // CSR rows [glo, ghi)
-  std::vector<idx_t> dst, src;                    // positions [elo, ehi)
+  int64_t n = 0, m = 0, glo = 0, ghi = 0, lo = 0, hi = 0, elo = 0, ehi = 0, clo = 0;
+  int64_t nrange = 0, nghost = 0, nl = 0, olo = 0, ohi = 0;
+  bool has_csc = false, replicated = false;
+  std::vector<int64_t> indptr;                    // CSR rows [glo, ghi): global positions
+  std::vector<idx_t> dst, src;                    // local ids of positions [elo, ehi)
   std::vector<double> w;                          // weights of those positions
   std::vector<int64_t> in_indptr;                 // CSC rows [glo, ghi)
-  std::vector<idx_t> in_src, in_eid;
+  std::vector<idx_t> in_src, in_eid;              // local source ids, global edge ids
   std::vector<double> in_w;
-  std::vector<int64_t> out_deg, in_deg;           // every vertex's degrees
-  bool has_csc = false;
+  std::vector<int64_t> ghosts;                    // global ids, sorted
+  std::vector<int64_t> out_deg, in_deg;           // degrees of the local vertices
+  std::vector<int64_t> send_off, ghost_off;       // per blade (P + 1 entries)
+  std::vector<idx_t> send;
 
-  static Graph read(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) { std::fprintf(stderr, "cannot read graph shard %s\n", path.c_str()); std::exit(2); }
+  static Graph read(const std::string& path, int rank, int size) {
+    ShardReader rd(path);
     char magic[8];
-    f.read(magic, 8);
-    if (std::memcmp(magic, "CSYNGRPH", 8) != 0) {
-      std::fprintf(stderr, "%s is not a cosynth graph shard\n", path.c_str());
-      std::exit(2);
-    }
+    rd.f.read(magic, 8);
+    if (!rd.f || std::memcmp(magic, "CSYNSHD2", 8) != 0)
+      fail(0, "the shard file " + path + " is not a cosynth graph shard (bad magic)");
     Graph g;
-    auto h = read_array<int64_t>(f, 8);
+    auto h = rd.raw<int64_t>(16);
     g.n = h[0]; g.m = h[1]; g.glo = h[2]; g.ghi = h[3]; g.has_csc = h[4] != 0;
-    g.indptr = read_array<int64_t>(f, g.ghi - g.glo + 1);
+    g.nghost = h[5]; g.lo = h[6]; g.hi = h[7]; g.replicated = h[8] != 0;
+    if (h[9] != size || h[10] != rank)
+      fail(0, "the shard file " + path + " is blade " + std::to_string(h[10]) + " of " +
+                  std::to_string(h[9]) + ", not blade " + std::to_string(rank) + " of " +
+                  std::to_string(size));
+    g.nrange = g.ghi - g.glo;
+    g.nl = g.nrange + g.nghost;
+    g.olo = g.lo - g.glo;
+    g.ohi = g.hi - g.glo;
+    g.indptr = rd.raw<int64_t>(g.nrange + 1);
     g.elo = g.indptr.front();
     g.ehi = g.indptr.back();
-    g.dst = read_as<idx_t>(f, g.ehi - g.elo);
-    g.src = read_as<idx_t>(f, g.ehi - g.elo);
-    g.w = read_array<double>(f, g.ehi - g.elo);
-    g.out_deg = read_array<int64_t>(f, g.n);
-    g.in_deg = read_array<int64_t>(f, g.n);
+    const int64_t ne = h[11] ? g.ehi - g.elo : 0;  // no out-edge arrays: the program pulls
+    g.dst = rd.as<idx_t>(ne);
+    g.src = rd.as<idx_t>(ne);
+    g.w = rd.raw<double>(ne);
+    g.ghosts = rd.raw<int64_t>(g.nghost);
+    g.out_deg = rd.raw<int64_t>(g.nl);
+    g.in_deg = rd.raw<int64_t>(g.nl);
+    g.send_off = rd.raw<int64_t>(size + 1);
+    g.ghost_off = rd.raw<int64_t>(size + 1);
+    g.send = rd.as<idx_t>(g.send_off.back());
     if (g.has_csc) {
-      g.in_indptr = read_array<int64_t>(f, g.ghi - g.glo + 1);
+      g.in_indptr = rd.raw<int64_t>(g.nrange + 1);
       g.clo = g.in_indptr.front();
       int64_t cn = g.in_indptr.back() - g.clo;
-      g.in_src = read_as<idx_t>(f, cn);
-      g.in_eid = read_as<idx_t>(f, cn);
-      g.in_w = read_array<double>(f, cn);
+      g.in_src = rd.as<idx_t>(cn);
+      g.in_eid = rd.as<idx_t>(cn);
+      g.in_w = rd.raw<double>(cn);
     }
+    rd.end();
     return g;
+  }
+  // local <-> global vertex ids (the only translation the generated code uses)
+  int64_t global(int64_t l) const { return l < nrange ? glo + l : ghosts[l - nrange]; }
+  int64_t local(int64_t v) const {  // -1 when the blade holds no entry of v
+    if (v >= glo && v < ghi) return v - glo;
+    auto it = std::lower_bound(ghosts.begin(), ghosts.end(), v);
+    return it != ghosts.end() && *it == v ? nrange + (it - ghosts.begin()) : -1;
+  }
+  int64_t local_at(int64_t v, int line) const {
+    check(v, n, line, "vertex");
+    int64_t l = local(v);
+    if (l < 0)
+      fail(line, "vertex " + std::to_string(v) + " is neither owned by this blade nor a ghost "
+                 "of its edges");
+    return l;
   }
   // out-edge positions of vertex v (global edge ids)
   int64_t out_begin(int64_t v) const { return indptr[v - glo]; }
   int64_t out_end(int64_t v) const { return indptr[v - glo + 1]; }
   int64_t in_begin(int64_t v) const { return in_indptr[v - glo]; }
   int64_t in_end(int64_t v) const { return in_indptr[v - glo + 1]; }
-  int64_t edge_dst(int64_t e) const { return dst[e - elo]; }
-  int64_t edge_src(int64_t e) const { return src[e - elo]; }
+  int64_t edge_dst_l(int64_t e) const { return dst[e - elo]; }
+  int64_t edge_src_l(int64_t e) const { return src[e - elo]; }
+  int64_t edge_dst(int64_t e) const { return global(dst[e - elo]); }
+  int64_t edge_src(int64_t e) const { return global(src[e - elo]); }
   double weight(int64_t e) const { return w[e - elo]; }
-  bool has_edge(int64_t u, int64_t v) const {
+  bool has_edge(int64_t u, int64_t v) const {  // replicated programs only (local == global)
     const idx_t* b = dst.data() + (out_begin(u) - elo);
     const idx_t* e = dst.data() + (out_end(u) - elo);
     const idx_t* p = std::lower_bound(b, e, (idx_t)v);
@@ -323,6 +470,14 @@ struct Graph {
     if (v < glo || v >= ghi) fail(line, "vertex " + std::to_string(v) + " is not in this blade's shard");
   }
 };
+
+// A node array argument's entries at the blade's local vertices (inputs/NAME.R.bin)
+template <class T> inline std::vector<T> read_input(const std::string& path, int64_t nl) {
+  ShardReader rd(path);
+  std::vector<T> v = rd.raw<T>(nl);
+  rd.end();
+  return v;
+}
 
 // ------------------------------------------------------------------ MPI helpers
 template <class T> inline MPI_Datatype mpi_type() {
@@ -336,12 +491,20 @@ template <class T> inline MPI_Datatype mpi_type() {
 struct Stats {
   double compute = 0, comm = 0;
   int64_t messages = 0, bytes = 0;
+  int64_t dense = 0, sparse = 0;  // refreshes sent whole / sent as changed entries (per peer)
   std::vector<double> superstep;  // seconds of each distributed loop run, with its exchange
   // per superstep (for the HTML report): the communication seconds up to its end, taken
   // when its nest reports (nest_done), and the FPGA cycles of that run (0 on a CPU)
   std::vector<double> step_comm_mark;
   std::vector<uint64_t> step_cycles;
   std::vector<int64_t> sent_to;  // bytes this blade sent to each blade
+  std::vector<int64_t> step_bytes;  // bytes sent since the previous superstep, at each one
+  int64_t bytes_mark = 0;
+  void step(double dt) {
+    superstep.push_back(dt);
+    step_bytes.push_back(bytes - bytes_mark);
+    bytes_mark = bytes;
+  }
 };
 inline Stats g_stats;
 
@@ -393,70 +556,239 @@ struct Shards {
   }
 };
 
-// A dense outbox: contributions to entries other blades own, combined with the
-// reduction's operator until the table's next exchange.
+// ------------------------------------------------------------------ 64-bit transfers
+// Every message size is an int64_t byte count; a message longer than the chunk size goes
+// as several MPI messages of at most g_chunk bytes (MPI's counts are int).  The chunk
+// size is COSYNTH_CHUNK_BYTES from the environment, else the compile-time COSYNTH_CHUNK.
+#ifndef COSYNTH_CHUNK
+#define COSYNTH_CHUNK (1 << 30)
+#endif
+inline int64_t chunk_bytes() {
+  static int64_t c = [] {
+    const char* e = std::getenv("COSYNTH_CHUNK_BYTES");
+    int64_t v = e && *e ? std::atoll(e) : (int64_t)COSYNTH_CHUNK;
+    return std::max<int64_t>(1, std::min<int64_t>(v, (int64_t)1 << 30));
+  }();
+  return c;
+}
+
+// every blade's int64 to every blade (one int64 per pair: no count limit)
+inline std::vector<int64_t> alltoall_counts(const std::vector<int64_t>& s) {
+  std::vector<int64_t> r(s.size());
+  MPI_Alltoall(s.data(), 1, MPI_INT64_T, r.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
+  for (int to = 0; to < (int)s.size(); ++to) if (to != g_rank) note_sent(to, 8);
+  g_stats.messages += (int64_t)s.size() - 1;
+  g_stats.bytes += 8 * ((int64_t)s.size() - 1);
+  return r;
+}
+
+// Sends sbuf[r][0 .. sn[r]) to every blade r != rank and receives rn[r] bytes from it
+// into rbuf[r], in chunks; both sides know the sizes.  Returns the bytes sent.
+inline int64_t xfer(const std::vector<const char*>& sbuf, const std::vector<int64_t>& sn,
+                    const std::vector<char*>& rbuf, const std::vector<int64_t>& rn, int rank) {
+  const int64_t chunk = chunk_bytes();
+  std::vector<MPI_Request> req;
+  int64_t sent = 0;
+  int P = (int)sn.size();
+  for (int r = 0; r < P; ++r) {
+    if (r == rank) continue;
+    for (int64_t at = 0; at < rn[r]; at += chunk) {
+      req.emplace_back();
+      MPI_Irecv(rbuf[r] + at, (int)std::min(chunk, rn[r] - at), MPI_BYTE, r, 41,
+                MPI_COMM_WORLD, &req.back());
+    }
+  }
+  for (int r = 0; r < P; ++r) {
+    if (r == rank) continue;
+    for (int64_t at = 0; at < sn[r]; at += chunk) {
+      req.emplace_back();
+      MPI_Isend(sbuf[r] + at, (int)std::min(chunk, sn[r] - at), MPI_BYTE, r, 41,
+                MPI_COMM_WORLD, &req.back());
+      g_stats.messages += 1;
+    }
+    sent += sn[r];
+    note_sent(r, sn[r]);
+  }
+  if (!req.empty()) MPI_Waitall((int)req.size(), req.data(), MPI_STATUSES_IGNORE);
+  g_stats.bytes += sent;
+  return sent;
+}
+
+// ------------------------------------------------------------------ exchange
+// An outbox: contributions to entries other blades own, combined with the reduction's
+// operator until the table's next exchange.  Indexed by local id (nl entries; only the
+// non-owned ones are ever touched); `list` holds each touched id once, so draining costs
+// O(touched).  (A device may mark `touched` without `list` on a replicated program: the
+// drain then scans, which is O(n) only where the tables are O(n) anyway.)
 template <class T> struct Outbox {
   std::vector<T> val;
   std::vector<uint8_t> touched;
+  std::vector<int64_t> list;
+  int64_t count = 0;
   T identity{};
-  void init(int64_t n, T ident) { val.assign(n, ident); touched.assign(n, 0); identity = ident; }
+  void init(const Graph& G, T ident) {
+    val.assign(G.nl, ident);
+    touched.assign(G.nl, 0);
+    list.assign(G.nl - (G.ohi - G.olo), 0);
+    identity = ident;
+  }
+  void touch(int64_t l) {
+    if (!__atomic_exchange_n(&touched[l], (uint8_t)1, __ATOMIC_RELAXED))
+      list[__atomic_fetch_add(&count, (int64_t)1, __ATOMIC_RELAXED)] = l;
+  }
 };
 
-// exchange: send every touched remote entry to its owner, apply it there with `red`
+// exchange: send every touched remote entry (global id, value) to its owner and apply
+// it there with `red`; entries go in local-id order, so the result is deterministic.
 template <class T, class Red>
-inline bool exchange(std::vector<T>& table, Outbox<T>& box, const Shards& sh, Red red) {
+inline bool exchange(std::vector<T>& table, Outbox<T>& box, const Graph& G, const Shards& sh,
+                     Red red) {
   heartbeat();
   double t0 = now();
   int P = sh.size;
-  std::vector<int> scount(P, 0), rcount(P, 0), sdisp(P, 0), rdisp(P, 0);
-  std::vector<int64_t> sidx;
-  std::vector<T> sval;
-  for (int r = 0; r < P; ++r) {
-    if (r == sh.rank) continue;
-    for (int64_t i = sh.lo[r]; i < sh.hi[r]; ++i) {
-      if (box.touched[i]) {
-        sidx.push_back(i);
-        sval.push_back(box.val[i]);
-        box.touched[i] = 0;
-        box.val[i] = box.identity;
-        scount[r]++;
-      }
-    }
+  if (G.replicated) {  // a device may have set flags only: collect them
+    box.count = 0;
+    for (int64_t l = 0; l < G.nl; ++l)
+      if (box.touched[l] && (l < G.olo || l >= G.ohi)) box.list[box.count++] = l;
   }
-  for (int r = 0; r < P; ++r) note_sent(r, (int64_t)scount[r] * (8 + (int64_t)sizeof(T)));
-  MPI_Alltoall(scount.data(), 1, MPI_INT, rcount.data(), 1, MPI_INT, MPI_COMM_WORLD);
-  int stotal = 0, rtotal = 0;
-  for (int r = 0; r < P; ++r) { sdisp[r] = stotal; stotal += scount[r]; rdisp[r] = rtotal; rtotal += rcount[r]; }
-  std::vector<int64_t> ridx(rtotal);
-  std::vector<T> rval(rtotal);
-  MPI_Alltoallv(sidx.data(), scount.data(), sdisp.data(), MPI_INT64_T, ridx.data(),
-                rcount.data(), rdisp.data(), MPI_INT64_T, MPI_COMM_WORLD);
-  MPI_Alltoallv(sval.data(), scount.data(), sdisp.data(), mpi_type<T>(), rval.data(),
-                rcount.data(), rdisp.data(), mpi_type<T>(), MPI_COMM_WORLD);
+  std::sort(box.list.begin(), box.list.begin() + box.count);
+  struct Rec { int64_t v; T x; };
+  std::vector<std::vector<Rec>> out(P);
+  for (int64_t i = 0; i < box.count; ++i) {
+    int64_t l = box.list[i];
+    int64_t v = G.global(l);
+    out[sh.owner(v)].push_back({v, box.val[l]});
+    box.touched[l] = 0;
+    box.val[l] = box.identity;
+  }
+  box.count = 0;
+  std::vector<int64_t> sn(P), rn;
+  for (int r = 0; r < P; ++r) sn[r] = (int64_t)(out[r].size() * sizeof(Rec));
+  rn = alltoall_counts(sn);
+  std::vector<std::vector<Rec>> in(P);
+  std::vector<const char*> sp(P);
+  std::vector<char*> rp(P);
+  for (int r = 0; r < P; ++r) {
+    in[r].resize(rn[r] / sizeof(Rec));
+    sp[r] = reinterpret_cast<const char*>(out[r].data());
+    rp[r] = reinterpret_cast<char*>(in[r].data());
+  }
+  xfer(sp, sn, rp, rn, sh.rank);
   bool changed = false;
-  for (int i = 0; i < rtotal; ++i) changed |= red(&table[ridx[i]], rval[i]);
-  g_stats.messages += stotal;
-  g_stats.bytes += (int64_t)stotal * (8 + (int64_t)sizeof(T));
+  for (int r = 0; r < P; ++r)
+    for (const Rec& e : in[r]) changed |= red(&table[e.v - G.glo], e.x);
   g_stats.comm += now() - t0;
   return changed;
 }
 
-// refresh: every blade gets the owners' entries (ranges: vertex or edge ranges per blade)
+// ------------------------------------------------------------------ refresh
+// What a blade last sent of a table (its owned entries at the last refresh), so that the
+// next refresh sends only what changed.  `valid` is false before the first refresh and
+// after a fill of the whole table: the next refresh is then dense.
+template <class T> struct Mirror {
+  std::vector<T> prev;
+  bool valid = false;
+};
+
+// refresh: every blade's ghost entries of `table` get their owners' values.  Per pair of
+// blades, by count, the owner sends either the changed entries it holds in the receiver's
+// ghost list (position, value: sparse) or all of them (values: dense), whichever is fewer
+// bytes; a replicated program's tables are gathered whole (every vertex is a ghost).
 template <class T>
-inline void refresh(std::vector<T>& table, const std::vector<int64_t>& lo,
-                    const std::vector<int64_t>& hi, int rank) {
+inline void refresh(std::vector<T>& table, Mirror<T>& mir, const Graph& G, const Shards& sh) {
+  heartbeat();
+  double t0 = now();
+  int P = sh.size, me = sh.rank;
+  if (P > 1 && G.replicated) {
+    std::vector<const char*> sp(P, reinterpret_cast<const char*>(table.data() + G.olo));
+    std::vector<int64_t> sn(P, (G.ohi - G.olo) * (int64_t)sizeof(T)), rn(P);
+    std::vector<char*> rp(P);
+    for (int r = 0; r < P; ++r) {
+      rn[r] = (sh.hi[r] - sh.lo[r]) * (int64_t)sizeof(T);
+      rp[r] = reinterpret_cast<char*>(table.data() + (sh.lo[r] - G.glo));
+    }
+    xfer(sp, sn, rp, rn, me);
+    g_stats.dense += 1;
+  } else if (P > 1) {
+    const int64_t own = G.ohi - G.olo;
+    std::vector<int64_t> header(P, 0), sn(P, 0);
+    std::vector<std::vector<char>> out(P);
+    for (int r = 0; r < P; ++r) {
+      if (r == me) continue;
+      const int64_t b = G.send_off[r], e = G.send_off[r + 1], cnt = e - b;
+      std::vector<int64_t> pos;
+      if (mir.valid) {
+        for (int64_t i = b; i < e; ++i) {
+          int64_t l = G.send[i];
+          if (std::memcmp(&table[l], &mir.prev[l - G.olo], sizeof(T)) != 0) pos.push_back(i - b);
+        }
+      }
+      bool sparse = mir.valid && (int64_t)pos.size() * (8 + (int64_t)sizeof(T)) <
+                                     cnt * (int64_t)sizeof(T);
+      if (sparse) {
+        header[r] = (int64_t)pos.size();
+        out[r].resize(pos.size() * (8 + sizeof(T)));
+        std::memcpy(out[r].data(), pos.data(), pos.size() * 8);
+        T* vals = reinterpret_cast<T*>(out[r].data() + pos.size() * 8);
+        for (size_t j = 0; j < pos.size(); ++j) vals[j] = table[G.send[b + pos[j]]];
+        g_stats.sparse += 1;
+      } else {
+        header[r] = -1;
+        out[r].resize(cnt * sizeof(T));
+        T* vals = reinterpret_cast<T*>(out[r].data());
+        for (int64_t i = 0; i < cnt; ++i) vals[i] = table[G.send[b + i]];
+        g_stats.dense += 1;
+      }
+      sn[r] = (int64_t)out[r].size();
+    }
+    std::vector<int64_t> got = alltoall_counts(header), rn(P, 0);
+    std::vector<std::vector<char>> in(P);
+    std::vector<const char*> sp(P);
+    std::vector<char*> rp(P);
+    for (int r = 0; r < P; ++r) {
+      if (r != me) {
+        int64_t ghosts = G.ghost_off[r + 1] - G.ghost_off[r];
+        rn[r] = got[r] < 0 ? ghosts * (int64_t)sizeof(T) : got[r] * (8 + (int64_t)sizeof(T));
+      }
+      in[r].resize(rn[r]);
+      sp[r] = out[r].data();
+      rp[r] = in[r].data();
+    }
+    xfer(sp, sn, rp, rn, me);
+    for (int r = 0; r < P; ++r) {
+      if (r == me) continue;
+      T* base = table.data() + G.nrange + G.ghost_off[r];
+      if (got[r] < 0) {
+        if (rn[r]) std::memcpy(base, in[r].data(), rn[r]);
+      } else {
+        const int64_t* pos = reinterpret_cast<const int64_t*>(in[r].data());
+        const T* vals = reinterpret_cast<const T*>(in[r].data() + got[r] * 8);
+        for (int64_t j = 0; j < got[r]; ++j) base[pos[j]] = vals[j];
+      }
+    }
+    mir.prev.assign(table.begin() + G.olo, table.begin() + G.olo + own);
+    mir.valid = true;
+  }
+  g_stats.comm += now() - t0;
+}
+
+// refresh of an edge table (replicated programs only): every blade gets the owners'
+// entries (the edge ranges of the blades).
+template <class T>
+inline void refresh_edges(std::vector<T>& table, const std::vector<int64_t>& lo,
+                          const std::vector<int64_t>& hi, int rank) {
   heartbeat();
   double t0 = now();
   int P = (int)lo.size();
   if (P > 1) {
-    std::vector<int> counts(P), displs(P);
-    for (int r = 0; r < P; ++r) { counts[r] = (int)(hi[r] - lo[r]); displs[r] = (int)lo[r]; }
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, table.data(), counts.data(),
-                   displs.data(), mpi_type<T>(), MPI_COMM_WORLD);
-    int64_t mine = hi[rank] - lo[rank];
-    for (int r = 0; r < P; ++r) if (r != rank) note_sent(r, mine * (int64_t)sizeof(T));
-    g_stats.messages += P - 1;
-    g_stats.bytes += (int64_t)(table.size() - mine) * (int64_t)sizeof(T);
+    std::vector<const char*> sp(P, reinterpret_cast<const char*>(table.data() + lo[rank]));
+    std::vector<int64_t> sn(P, (hi[rank] - lo[rank]) * (int64_t)sizeof(T)), rn(P);
+    std::vector<char*> rp(P);
+    for (int r = 0; r < P; ++r) {
+      rn[r] = (hi[r] - lo[r]) * (int64_t)sizeof(T);
+      rp[r] = reinterpret_cast<char*>(table.data() + lo[r]);
+    }
+    xfer(sp, sn, rp, rn, rank);
   }
   g_stats.comm += now() - t0;
 }
@@ -486,13 +818,25 @@ inline void write_result(const std::string& path, const T* data, int64_t count) 
   std::rename(tmp.c_str(), path.c_str());
 }
 
-inline void write_stats(const std::string& path, double total) {
+inline void write_stats(const std::string& path, double total, const Graph& G) {
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "w");
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);  // ru_maxrss: KiB on Linux
+  if (g_stats.bytes > g_stats.bytes_mark) g_stats.step_bytes.push_back(g_stats.bytes - g_stats.bytes_mark);
   std::fprintf(f, "{\"rank\": %d, \"threads\": %d, \"total\": %.9f, \"compute\": %.9f, "
-                  "\"comm\": %.9f, \"messages\": %lld, \"bytes\": %lld, \"supersteps\": [",
+                  "\"comm\": %.9f, \"messages\": %lld, \"bytes\": %lld, "
+                  "\"peak_rss\": %lld, \"owned\": %lld, \"ghosts\": %lld, "
+                  "\"local_edges\": %lld, \"replicated\": %s, \"dense\": %lld, "
+                  "\"sparse\": %lld, \"step_bytes\": [",
                g_rank, omp_get_max_threads(), total, g_stats.compute, g_stats.comm,
-               (long long)g_stats.messages, (long long)g_stats.bytes);
+               (long long)g_stats.messages, (long long)g_stats.bytes,
+               (long long)ru.ru_maxrss * 1024, (long long)(G.hi - G.lo), (long long)G.nghost,
+               (long long)(G.ehi - G.elo), G.replicated ? "true" : "false",
+               (long long)g_stats.dense, (long long)g_stats.sparse);
+  for (size_t i = 0; i < g_stats.step_bytes.size(); ++i)
+    std::fprintf(f, "%s%lld", i ? ", " : "", (long long)g_stats.step_bytes[i]);
+  std::fprintf(f, "], \"supersteps\": [");
   for (size_t i = 0; i < g_stats.superstep.size(); ++i)
     std::fprintf(f, "%s%.9f", i ? ", " : "", g_stats.superstep[i]);
   // communication of superstep i: from its end to the next one's (the last: to the end)

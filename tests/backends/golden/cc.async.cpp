@@ -10,7 +10,9 @@ int main(int argc, char** argv) {
   g_rank = rank;
   g_source = "examples/cc.py";
   Config cfg = Config::read(argv[1]);
-  Graph G = Graph::read(cfg.str("graph") + "." + std::to_string(rank) + ".bin");
+  const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";
+  verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));
+  Graph G = Graph::read(shard_file, rank, nblades);
   const int64_t n = G.n, m = G.m;
   (void)m;
   Shards sh;
@@ -18,19 +20,16 @@ int main(int argc, char** argv) {
   sh.hi = cfg.list("shard_hi");
   sh.rank = rank;
   sh.size = nblades;
-  std::vector<int64_t> edge_lo(nblades), edge_hi(nblades);
-  {
-    std::vector<int64_t> prefix(n + 1, 0);
-    for (int64_t v = 0; v < n; ++v) prefix[v + 1] = prefix[v] + G.out_deg[v];
-    for (int r = 0; r < nblades; ++r) { edge_lo[r] = prefix[sh.lo[r]]; edge_hi[r] = prefix[sh.hi[r]]; }
-  }
+  const std::vector<int64_t> edge_lo = cfg.list("edge_lo"), edge_hi = cfg.list("edge_hi");
+  (void)edge_lo; (void)edge_hi;
   const int64_t shard_lo = sh.lo[rank];
   const int64_t shard_hi = sh.hi[rank];
-  std::vector<int64_t> u_label(n);
+  std::vector<int64_t> u_label(G.nl);
   uint8_t u_changed = 0;
   uint8_t u_changed__part = 0;
   Outbox<int64_t> u_label__box;
-  u_label__box.init(n, INT64_C(9223372036854775807));
+  u_label__box.init(G, INT64_C(9223372036854775807));
+  Mirror<int64_t> u_label__mir;
   bool wl__5_have = false; int64_t wl__5_plo = 0, wl__5_phi = 0;
   std::vector<int64_t> wl__5_start_u_label, wl__5_end_u_label;
   #pragma omp parallel
@@ -38,17 +37,18 @@ int main(int argc, char** argv) {
   MPI_Barrier(MPI_COMM_WORLD);
   const double t_start = now();
   std::fill(u_label.begin(), u_label.end(), (int64_t)(INT64_C(0)));
+  u_label__mir.valid = false;
   {
     const double t__1 = now();
     int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
     #pragma omp parallel for schedule(dynamic, 64) reduction(+:w__2e, w__2v)
     for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
       ++w__2v;
-      u_label[(u_v)] = (int64_t)(u_v);
+      u_label[(u_v - G.glo)] = (int64_t)(u_v);
     }
-    { const double dt = now() - t__1; g_stats.compute += dt; g_stats.superstep.push_back(dt); nest_done(15, w__2e, w__2v, dt); }
+    { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(15, w__2e, w__2v, dt); }
   }
-  refresh(u_label, sh.lo, sh.hi, rank);
+  refresh(u_label, u_label__mir, G, sh);
   u_changed = (uint8_t)(1);
   while (u_changed) {
     u_changed = (uint8_t)(0);
@@ -61,10 +61,10 @@ int main(int argc, char** argv) {
       bool wl__5_all = !wl__5_have || wl__5_plo != wl__5_lo || wl__5_phi != wl__5_hi;
       if (!wl__5_all) { bool back = false;
         #pragma omp parallel for reduction(||:back)
-        for (int64_t i = 0; i < n; ++i) if (wl__5_end_u_label[i] < u_label[i]) back = true;
+        for (int64_t i = 0; i < (int64_t)u_label.size(); ++i) if (wl__5_end_u_label[i] < u_label[i]) back = true;
         wl__5_all = back; }  // moved against min: the state was reset
       std::vector<uint8_t> wl__5_active(wl__5_hi - wl__5_lo, 1);
-      std::vector<int64_t> wl__5_now_u_label(u_label.begin() + wl__5_lo, u_label.begin() + wl__5_hi);
+      std::vector<int64_t> wl__5_now_u_label(u_label.begin() + (wl__5_lo - G.glo), u_label.begin() + (wl__5_hi - G.glo));
       if (!wl__5_all) for (int64_t i = 0; i < wl__5_hi - wl__5_lo; ++i) wl__5_active[i] = (wl__5_now_u_label[i] != wl__5_start_u_label[i]);
       #pragma omp parallel for schedule(dynamic, 64) reduction(||:u_changed__part__acc) reduction(+:w__4e, w__4v)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
@@ -72,12 +72,12 @@ int main(int argc, char** argv) {
         ++w__4v;
         { const int64_t of__6 = u_v; w__4e += G.out_end(of__6) - G.out_begin(of__6);
         for (int64_t u_e = G.out_begin(of__6); u_e < G.out_end(of__6); ++u_e) {
-          { const int64_t i__7 = (G.edge_dst(u_e));
-            if (i__7 >= shard_lo && i__7 < shard_hi) {
-              if (atomic_min(&u_label[i__7], (int64_t)(load(&u_label[(u_v)])))) { u_changed__part__acc = 1; }
+          { const int64_t i__7 = G.edge_dst_l(u_e);
+            if (i__7 >= G.olo && i__7 < G.ohi) {
+              if (atomic_min(&u_label[i__7], (int64_t)(load(&u_label[(u_v - G.glo)])))) { u_changed__part__acc = 1; }
             } else {
-              atomic_min(&u_label__box.val[i__7], (int64_t)(load(&u_label[(u_v)])));
-              __atomic_store_n(&u_label__box.touched[i__7], (uint8_t)1, __ATOMIC_RELAXED);
+              atomic_min(&u_label__box.val[i__7], (int64_t)(load(&u_label[(u_v - G.glo)])));
+              u_label__box.touch(i__7);
             }
           }
         }
@@ -85,12 +85,12 @@ int main(int argc, char** argv) {
         { const int64_t of__8 = u_v; w__4e += G.in_end(of__8) - G.in_begin(of__8);
         for (int64_t u_e__p = G.in_begin(of__8); u_e__p < G.in_end(of__8); ++u_e__p) {
           const int64_t u_e = G.in_eid[u_e__p - G.clo];
-          { const int64_t i__9 = (G.in_src[u_e__p - G.clo]);
-            if (i__9 >= shard_lo && i__9 < shard_hi) {
-              if (atomic_min(&u_label[i__9], (int64_t)(load(&u_label[(u_v)])))) { u_changed__part__acc = 1; }
+          { const int64_t i__9 = (int64_t)G.in_src[u_e__p - G.clo];
+            if (i__9 >= G.olo && i__9 < G.ohi) {
+              if (atomic_min(&u_label[i__9], (int64_t)(load(&u_label[(u_v - G.glo)])))) { u_changed__part__acc = 1; }
             } else {
-              atomic_min(&u_label__box.val[i__9], (int64_t)(load(&u_label[(u_v)])));
-              __atomic_store_n(&u_label__box.touched[i__9], (uint8_t)1, __ATOMIC_RELAXED);
+              atomic_min(&u_label__box.val[i__9], (int64_t)(load(&u_label[(u_v - G.glo)])));
+              u_label__box.touch(i__9);
             }
           }
         }
@@ -99,16 +99,16 @@ int main(int argc, char** argv) {
       wl__5_start_u_label.swap(wl__5_now_u_label); wl__5_end_u_label = u_label;
       wl__5_have = true; wl__5_plo = wl__5_lo; wl__5_phi = wl__5_hi;
       red_or(&u_changed__part, u_changed__part__acc);
-      { const double dt = now() - t__3; g_stats.compute += dt; g_stats.superstep.push_back(dt); nest_done(20, w__4e, w__4v, dt); }
+      { const double dt = now() - t__3; g_stats.compute += dt; g_stats.step(dt); nest_done(20, w__4e, w__4v, dt); }
     }
-    { bool ch = exchange(u_label, u_label__box, sh, [](int64_t* p, int64_t v) { return red_min(p, v); }); if (ch) u_changed__part = 1; }
-    refresh(u_label, sh.lo, sh.hi, rank);
+    { bool ch = exchange(u_label, u_label__box, G, sh, [](int64_t* p, int64_t v) { return red_min(p, v); }); if (ch) u_changed__part = 1; }
+    refresh(u_label, u_label__mir, G, sh);
     u_changed__part = allreduce(u_changed__part, MPI_LOR);
     red_or(&u_changed, (uint8_t)(u_changed__part));
   }
   const double t_total = now() - t_start;
-  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_label.data() + sh.lo[rank], sh.hi[rank] - sh.lo[rank]);
-  write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total);
+  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_label.data() + G.olo, G.ohi - G.olo);
+  write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);
   MPI_Finalize();
   return 0;
 }

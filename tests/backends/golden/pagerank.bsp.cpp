@@ -10,7 +10,9 @@ int main(int argc, char** argv) {
   g_rank = rank;
   g_source = "examples/pagerank.py";
   Config cfg = Config::read(argv[1]);
-  Graph G = Graph::read(cfg.str("graph") + "." + std::to_string(rank) + ".bin");
+  const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";
+  verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));
+  Graph G = Graph::read(shard_file, rank, nblades);
   const int64_t n = G.n, m = G.m;
   (void)m;
   Shards sh;
@@ -18,20 +20,16 @@ int main(int argc, char** argv) {
   sh.hi = cfg.list("shard_hi");
   sh.rank = rank;
   sh.size = nblades;
-  std::vector<int64_t> edge_lo(nblades), edge_hi(nblades);
-  {
-    std::vector<int64_t> prefix(n + 1, 0);
-    for (int64_t v = 0; v < n; ++v) prefix[v + 1] = prefix[v] + G.out_deg[v];
-    for (int r = 0; r < nblades; ++r) { edge_lo[r] = prefix[sh.lo[r]]; edge_hi[r] = prefix[sh.hi[r]]; }
-  }
+  const std::vector<int64_t> edge_lo = cfg.list("edge_lo"), edge_hi = cfg.list("edge_hi");
+  (void)edge_lo; (void)edge_hi;
   const double u_alpha = (double)cfg.f64("param.u_alpha");
   const double u_tol = (double)cfg.f64("param.u_tol");
   const int64_t u_max_iter = (int64_t)cfg.i64("param.u_max_iter");
   const int64_t shard_lo = sh.lo[rank];
   const int64_t shard_hi = sh.hi[rank];
   int64_t u_n = 0;
-  std::vector<double> u_rank(n);
-  std::vector<double> u_contrib(n);
+  std::vector<double> u_rank(G.nl);
+  std::vector<double> u_contrib(G.nl);
   int64_t u_it = 0;
   uint8_t u_done = 0;
   double u_dangling = 0;
@@ -39,14 +37,18 @@ int main(int argc, char** argv) {
   double u_dangling__part = 0;
   double u_err__part = 0;
   Outbox<double> u_contrib__box;
-  u_contrib__box.init(n, -0x0.0p+0);
+  u_contrib__box.init(G, -0x0.0p+0);
+  Mirror<double> u_contrib__mir;
+  Mirror<double> u_rank__mir;
   #pragma omp parallel
   { (void)0; }
   MPI_Barrier(MPI_COMM_WORLD);
   const double t_start = now();
   u_n = (int64_t)(n);
   std::fill(u_rank.begin(), u_rank.end(), (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
+  u_rank__mir.valid = false;
   std::fill(u_contrib.begin(), u_contrib.end(), (double)(0x0.0p+0));
+  u_contrib__mir.valid = false;
   u_it = (int64_t)(INT64_C(0));
   u_done = (uint8_t)(0);
   while ((!(u_done))) {
@@ -59,15 +61,15 @@ int main(int argc, char** argv) {
       #pragma omp parallel for schedule(dynamic, 64) reduction(+:u_dangling__part__acc) reduction(+:w__2e, w__2v)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__2v;
-        u_contrib[(u_v)] = (double)(0x0.0p+0);
-        if (((int64_t)(G.out_deg[u_v]) == (int64_t)(INT64_C(0)))) {
-          red_add(&u_dangling__part__acc, (double)(u_rank[(u_v)]));
+        u_contrib[(u_v - G.glo)] = (double)(0x0.0p+0);
+        if (((int64_t)(G.out_deg[(u_v - G.glo)]) == (int64_t)(INT64_C(0)))) {
+          red_add(&u_dangling__part__acc, (double)(u_rank[(u_v - G.glo)]));
         }
       }
       red_add(&u_dangling__part, u_dangling__part__acc);
-      { const double dt = now() - t__1; g_stats.compute += dt; g_stats.superstep.push_back(dt); nest_done(23, w__2e, w__2v, dt); }
+      { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(23, w__2e, w__2v, dt); }
     }
-    refresh(u_contrib, sh.lo, sh.hi, rank);
+    refresh(u_contrib, u_contrib__mir, G, sh);
     u_dangling__part = allreduce(u_dangling__part, MPI_SUM);
     red_add(&u_dangling, (double)(u_dangling__part));
     {
@@ -77,24 +79,24 @@ int main(int argc, char** argv) {
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__4v;
         double u_share{};
-        u_share = (double)(((((int64_t)(G.out_deg[u_v]) > (int64_t)(INT64_C(0)))) ? (double)(((double)((double)(u_rank[(u_v)]) / (double)(G.out_deg[u_v])))) : (double)(0x0.0p+0)));
+        u_share = (double)(((((int64_t)(G.out_deg[(u_v - G.glo)]) > (int64_t)(INT64_C(0)))) ? (double)(((double)((double)(u_rank[(u_v - G.glo)]) / (double)(G.out_deg[(u_v - G.glo)])))) : (double)(0x0.0p+0)));
         { const int64_t of__5 = u_v; w__4e += G.out_end(of__5) - G.out_begin(of__5);
         for (int64_t u_e = G.out_begin(of__5); u_e < G.out_end(of__5); ++u_e) {
-          { const int64_t i__6 = (G.edge_dst(u_e));
-            if (i__6 >= shard_lo && i__6 < shard_hi) {
+          { const int64_t i__6 = G.edge_dst_l(u_e);
+            if (i__6 >= G.olo && i__6 < G.ohi) {
               if (atomic_add(&u_contrib[i__6], (double)(u_share))) {  }
             } else {
               atomic_add(&u_contrib__box.val[i__6], (double)(u_share));
-              __atomic_store_n(&u_contrib__box.touched[i__6], (uint8_t)1, __ATOMIC_RELAXED);
+              u_contrib__box.touch(i__6);
             }
           }
         }
         }
       }
-      { const double dt = now() - t__3; g_stats.compute += dt; g_stats.superstep.push_back(dt); nest_done(27, w__4e, w__4v, dt); }
+      { const double dt = now() - t__3; g_stats.compute += dt; g_stats.step(dt); nest_done(27, w__4e, w__4v, dt); }
     }
-    { bool ch = exchange(u_contrib, u_contrib__box, sh, [](double* p, double v) { return red_add(p, v); }); (void)ch; }
-    refresh(u_contrib, sh.lo, sh.hi, rank);
+    { bool ch = exchange(u_contrib, u_contrib__box, G, sh, [](double* p, double v) { return red_add(p, v); }); (void)ch; }
+    refresh(u_contrib, u_contrib__mir, G, sh);
     u_err = (double)(0x0.0p+0);
     u_err__part = (double)(-0x0.0p+0);
     {
@@ -105,22 +107,22 @@ int main(int argc, char** argv) {
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__8v;
         double u_r{};
-        u_r = (double)(((double)((double)(((double)((double)(u_alpha) * (double)(((double)((double)(u_contrib[(u_v)]) + (double)(((double)((double)(u_dangling) / (double)(u_n)))))))))) + (double)(((double)((double)(((double)((double)(0x1.0000000000000p+0) - (double)(u_alpha)))) / (double)(u_n)))))));
-        red_add(&u_err__part__acc, (double)(vabs<double>(((double)((double)(u_r) - (double)(u_rank[(u_v)]))))));
-        u_rank[(u_v)] = (double)(u_r);
+        u_r = (double)(((double)((double)(((double)((double)(u_alpha) * (double)(((double)((double)(u_contrib[(u_v - G.glo)]) + (double)(((double)((double)(u_dangling) / (double)(u_n)))))))))) + (double)(((double)((double)(((double)((double)(0x1.0000000000000p+0) - (double)(u_alpha)))) / (double)(u_n)))))));
+        red_add(&u_err__part__acc, (double)(vabs<double>(((double)((double)(u_r) - (double)(u_rank[(u_v - G.glo)]))))));
+        u_rank[(u_v - G.glo)] = (double)(u_r);
       }
       red_add(&u_err__part, u_err__part__acc);
-      { const double dt = now() - t__7; g_stats.compute += dt; g_stats.superstep.push_back(dt); nest_done(32, w__8e, w__8v, dt); }
+      { const double dt = now() - t__7; g_stats.compute += dt; g_stats.step(dt); nest_done(32, w__8e, w__8v, dt); }
     }
-    refresh(u_rank, sh.lo, sh.hi, rank);
+    refresh(u_rank, u_rank__mir, G, sh);
     u_err__part = allreduce(u_err__part, MPI_SUM);
     red_add(&u_err, (double)(u_err__part));
     red_add(&u_it, (int64_t)(INT64_C(1)));
     u_done = (uint8_t)((((double)(u_err) < (double)(((double)((double)(u_n) * (double)(u_tol))))) || ((int64_t)(u_it) >= (int64_t)(u_max_iter))));
   }
   const double t_total = now() - t_start;
-  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_rank.data() + sh.lo[rank], sh.hi[rank] - sh.lo[rank]);
-  write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total);
+  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_rank.data() + G.olo, G.ohi - G.olo);
+  write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);
   MPI_Finalize();
   return 0;
 }

@@ -10,7 +10,9 @@ int main(int argc, char** argv) {
   g_rank = rank;
   g_source = "examples/sssp.py";
   Config cfg = Config::read(argv[1]);
-  Graph G = Graph::read(cfg.str("graph") + "." + std::to_string(rank) + ".bin");
+  const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";
+  verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));
+  Graph G = Graph::read(shard_file, rank, nblades);
   const int64_t n = G.n, m = G.m;
   (void)m;
   Shards sh;
@@ -18,26 +20,24 @@ int main(int argc, char** argv) {
   sh.hi = cfg.list("shard_hi");
   sh.rank = rank;
   sh.size = nblades;
-  std::vector<int64_t> edge_lo(nblades), edge_hi(nblades);
-  {
-    std::vector<int64_t> prefix(n + 1, 0);
-    for (int64_t v = 0; v < n; ++v) prefix[v + 1] = prefix[v] + G.out_deg[v];
-    for (int r = 0; r < nblades; ++r) { edge_lo[r] = prefix[sh.lo[r]]; edge_hi[r] = prefix[sh.hi[r]]; }
-  }
+  const std::vector<int64_t> edge_lo = cfg.list("edge_lo"), edge_hi = cfg.list("edge_hi");
+  (void)edge_lo; (void)edge_hi;
   const int64_t u_source = (int64_t)cfg.i64("param.u_source");
   const int64_t shard_lo = sh.lo[rank];
   const int64_t shard_hi = sh.hi[rank];
-  std::vector<double> u_dist(n);
+  std::vector<double> u_dist(G.nl);
   uint8_t u_changed = 0;
   uint8_t u_changed__part = 0;
   Outbox<double> u_dist__box;
-  u_dist__box.init(n, INFINITY);
+  u_dist__box.init(G, INFINITY);
+  Mirror<double> u_dist__mir;
   #pragma omp parallel
   { (void)0; }
   MPI_Barrier(MPI_COMM_WORLD);
   const double t_start = now();
   std::fill(u_dist.begin(), u_dist.end(), (double)(INFINITY));
-  u_dist[(u_source)] = (double)(0x0.0p+0);
+  u_dist__mir.valid = false;
+  u_dist[G.local_at(u_source, 14)] = (double)(0x0.0p+0);
   u_changed = (uint8_t)(1);
   while (u_changed) {
     u_changed = (uint8_t)(0);
@@ -54,29 +54,29 @@ int main(int argc, char** argv) {
         for (int64_t u_e__p = G.in_begin(of__3); u_e__p < G.in_end(of__3); ++u_e__p) {
           const int64_t u_e = G.in_eid[u_e__p - G.clo];
           double u_nd{};
-          u_nd = (double)(((double)((double)(u_dist__snap[(G.in_src[u_e__p - G.clo])]) + (double)(G.in_w[u_e__p - G.clo]))));
-          { const int64_t i__4 = (u_u);
-            if (i__4 >= shard_lo && i__4 < shard_hi) {
+          u_nd = (double)(((double)((double)(u_dist__snap[(int64_t)G.in_src[u_e__p - G.clo]]) + (double)(G.in_w[u_e__p - G.clo]))));
+          { const int64_t i__4 = (u_u - G.glo);
+            if (i__4 >= G.olo && i__4 < G.ohi) {
               if (red_min(&u_dist[i__4], (double)(u_nd))) { u_changed__part__acc = 1; }
             } else {
               red_min(&u_dist__box.val[i__4], (double)(u_nd));
-              __atomic_store_n(&u_dist__box.touched[i__4], (uint8_t)1, __ATOMIC_RELAXED);
+              u_dist__box.touch(i__4);
             }
           }
         }
         }
       }
       red_or(&u_changed__part, u_changed__part__acc);
-      { const double dt = now() - t__1; g_stats.compute += dt; g_stats.superstep.push_back(dt); nest_done(18, w__2e, w__2v, dt); }
+      { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(18, w__2e, w__2v, dt); }
     }
-    { bool ch = exchange(u_dist, u_dist__box, sh, [](double* p, double v) { return red_min(p, v); }); if (ch) u_changed__part = 1; }
-    refresh(u_dist, sh.lo, sh.hi, rank);
+    { bool ch = exchange(u_dist, u_dist__box, G, sh, [](double* p, double v) { return red_min(p, v); }); if (ch) u_changed__part = 1; }
+    refresh(u_dist, u_dist__mir, G, sh);
     u_changed__part = allreduce(u_changed__part, MPI_LOR);
     red_or(&u_changed, (uint8_t)(u_changed__part));
   }
   const double t_total = now() - t_start;
-  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_dist.data() + sh.lo[rank], sh.hi[rank] - sh.lo[rank]);
-  write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total);
+  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_dist.data() + G.olo, G.ohi - G.olo);
+  write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);
   MPI_Finalize();
   return 0;
 }

@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
   g_rank = rank;
   g_source = "examples/sssp.py";
   Config cfg = Config::read(argv[1]);
-  Graph G = Graph::read(cfg.str("graph") + "." + std::to_string(rank) + ".bin");
+  const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";
+  verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));
+  Graph G = Graph::read(shard_file, rank, nblades);
   const int64_t n = G.n, m = G.m;
   (void)m;
   Shards sh;
@@ -20,20 +22,17 @@ int main(int argc, char** argv) {
   sh.hi = cfg.list("shard_hi");
   sh.rank = rank;
   sh.size = nblades;
-  std::vector<int64_t> edge_lo(nblades), edge_hi(nblades);
-  {
-    std::vector<int64_t> prefix(n + 1, 0);
-    for (int64_t v = 0; v < n; ++v) prefix[v + 1] = prefix[v] + G.out_deg[v];
-    for (int r = 0; r < nblades; ++r) { edge_lo[r] = prefix[sh.lo[r]]; edge_hi[r] = prefix[sh.hi[r]]; }
-  }
+  const std::vector<int64_t> edge_lo = cfg.list("edge_lo"), edge_hi = cfg.list("edge_hi");
+  (void)edge_lo; (void)edge_hi;
   const int64_t u_source = (int64_t)cfg.i64("param.u_source");
   const int64_t shard_lo = sh.lo[rank];
   const int64_t shard_hi = sh.hi[rank];
-  std::vector<int64_t> u_dist(n);
+  std::vector<int64_t> u_dist(G.nl);
   uint8_t u_changed = 0;
   uint8_t u_changed__part = 0;
   Outbox<int64_t> u_dist__box;
-  u_dist__box.init(n, INT64_C(9223372036854775807));
+  u_dist__box.init(G, INT64_C(9223372036854775807));
+  Mirror<int64_t> u_dist__mir;
   const bool use_fpga = cfg.list("fpga").at(rank) != 0;
   std::unique_ptr<Vunit_sssp_int> fpga_model;
   std::unique_ptr<cosynth_unit::Device> fpga_dev;
@@ -42,6 +41,10 @@ int main(int argc, char** argv) {
     fpga_model.reset(new Vunit_sssp_int);
     fpga_dev.reset(new cosynth_unit::VerilatorDevice<Vunit_sssp_int, true>(fpga_model.get()));
     fpga.reset(new UnitHost(fpga_dev.get(), n, 1));
+  #if VM_TRACE
+    if (const char* vcd_dir = std::getenv("COSYNTH_FPGA_VCD"))
+      static_cast<cosynth_unit::VerilatorDevice<Vunit_sssp_int, true>*>(fpga_dev.get())->trace_to((std::string(vcd_dir) + "/unit.rank" + std::to_string(rank) + ".vcd").c_str());
+  #endif
   }
   bool wl__3_have = false; int64_t wl__3_plo = 0, wl__3_phi = 0;
   std::vector<int64_t> wl__3_start_u_dist, wl__3_end_u_dist;
@@ -50,7 +53,8 @@ int main(int argc, char** argv) {
   MPI_Barrier(MPI_COMM_WORLD);
   const double t_start = now();
   std::fill(u_dist.begin(), u_dist.end(), (int64_t)(INT64_C(9223372036854775807)));
-  u_dist[(u_source)] = (int64_t)(INT64_C(0));
+  u_dist__mir.valid = false;
+  u_dist[G.local_at(u_source, 37)] = (int64_t)(INT64_C(0));
   u_changed = (uint8_t)(1);
   while (u_changed) {
     u_changed = (uint8_t)(0);
@@ -80,10 +84,10 @@ int main(int argc, char** argv) {
         bool wl__3_all = !wl__3_have || wl__3_plo != wl__3_lo || wl__3_phi != wl__3_hi;
         if (!wl__3_all) { bool back = false;
           #pragma omp parallel for reduction(||:back)
-          for (int64_t i = 0; i < n; ++i) if (wl__3_end_u_dist[i] < u_dist[i]) back = true;
+          for (int64_t i = 0; i < (int64_t)u_dist.size(); ++i) if (wl__3_end_u_dist[i] < u_dist[i]) back = true;
           wl__3_all = back; }  // moved against min: the state was reset
         std::vector<uint8_t> wl__3_active(wl__3_hi - wl__3_lo, 1);
-        std::vector<int64_t> wl__3_now_u_dist(u_dist.begin() + wl__3_lo, u_dist.begin() + wl__3_hi);
+        std::vector<int64_t> wl__3_now_u_dist(u_dist.begin() + (wl__3_lo - G.glo), u_dist.begin() + (wl__3_hi - G.glo));
         if (!wl__3_all) for (int64_t i = 0; i < wl__3_hi - wl__3_lo; ++i) wl__3_active[i] = (wl__3_now_u_dist[i] != wl__3_start_u_dist[i]);
         #pragma omp parallel for schedule(dynamic, 64) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v)
         for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
@@ -94,13 +98,13 @@ int main(int argc, char** argv) {
             int64_t u_w{};
             int64_t u_nd{};
             u_w = (int64_t)(vmax<int64_t>((int64_t)(((int64_t)G.weight(u_e))), (int64_t)(INT64_C(0))));
-            u_nd = (int64_t)(((int64_t)((int64_t)(vmin<int64_t>((int64_t)(load(&u_dist[(u_v)])), (int64_t)(((int64_t)((int64_t)(INT64_C(9223372036854775807)) - (int64_t)(u_w)))))) + (int64_t)(u_w))));
-            { const int64_t i__5 = (G.edge_dst(u_e));
-              if (i__5 >= shard_lo && i__5 < shard_hi) {
+            u_nd = (int64_t)(((int64_t)((int64_t)(vmin<int64_t>((int64_t)(load(&u_dist[(u_v - G.glo)])), (int64_t)(((int64_t)((int64_t)(INT64_C(9223372036854775807)) - (int64_t)(u_w)))))) + (int64_t)(u_w))));
+            { const int64_t i__5 = G.edge_dst_l(u_e);
+              if (i__5 >= G.olo && i__5 < G.ohi) {
                 if (atomic_min(&u_dist[i__5], (int64_t)(u_nd))) { u_changed__part__acc = 1; }
               } else {
                 atomic_min(&u_dist__box.val[i__5], (int64_t)(u_nd));
-                __atomic_store_n(&u_dist__box.touched[i__5], (uint8_t)1, __ATOMIC_RELAXED);
+                u_dist__box.touch(i__5);
               }
             }
           }
@@ -109,17 +113,17 @@ int main(int argc, char** argv) {
         wl__3_start_u_dist.swap(wl__3_now_u_dist); wl__3_end_u_dist = u_dist;
         wl__3_have = true; wl__3_plo = wl__3_lo; wl__3_phi = wl__3_hi;
         red_or(&u_changed__part, u_changed__part__acc);
-        { const double dt = now() - t__1; g_stats.compute += dt; g_stats.superstep.push_back(dt); nest_done(41, w__2e, w__2v, dt); }
+        { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(41, w__2e, w__2v, dt); }
       }
     }
-    { bool ch = exchange(u_dist, u_dist__box, sh, [](int64_t* p, int64_t v) { return red_min(p, v); }); if (ch) u_changed__part = 1; }
-    refresh(u_dist, sh.lo, sh.hi, rank);
+    { bool ch = exchange(u_dist, u_dist__box, G, sh, [](int64_t* p, int64_t v) { return red_min(p, v); }); if (ch) u_changed__part = 1; }
+    refresh(u_dist, u_dist__mir, G, sh);
     u_changed__part = allreduce(u_changed__part, MPI_LOR);
     red_or(&u_changed, (uint8_t)(u_changed__part));
   }
   const double t_total = now() - t_start;
-  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_dist.data() + sh.lo[rank], sh.hi[rank] - sh.lo[rank]);
-  write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total);
+  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_dist.data() + G.olo, G.ohi - G.olo);
+  write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);
   write_fpga_stats(cfg.str("out") + "/fpga.rank" + std::to_string(rank) + ".json", use_fpga, fpga_dev ? fpga_dev->cycles() : 0);
   MPI_Finalize();
   return 0;

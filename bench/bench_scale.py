@@ -1,0 +1,186 @@
+"""Per-blade memory and traffic of sharded runs (issue 15): SSSP, BFS, PageRank and CC on
+Kronecker graphs at P = 1, 2, 4, 8 blades (oversubscribed on a small machine: the wall
+time is not the point, memory and bytes are).
+
+For every run: each blade's peak RSS (measured from outside by a wrapper around the blade,
+``getrusage(RUSAGE_CHILDREN)``, the same for old and new code; the new runtime also
+reports its own ``getrusage`` figure), its ghosts, the bytes it sent per superstep and in
+total, the plan's predicted per-blade DRAM, and whether the result equals the one-blade
+run.  ``--label old`` with the interpreter of a checkout of the code before the change
+gives the side-by-side figures; results are merged into ``bench/results/scale.json``
+under the label.
+
+    .venv/bin/python bench/bench_scale.py --scales 20 --label new
+    /tmp/old/.venv/bin/python bench/bench_scale.py --scales 20 --label old
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+from common import ROOT, machine, write_json
+
+import cosynth as cs
+from cosynth.backends.cpp.bundle import gather, read_stats
+from cosynth.backends.toolchain import compile_program, mpirun
+from cosynth.loader import load_kernels
+from cosynth.pipeline import build
+from cosynth.planner import load_manifest
+
+ALGOS = {"sssp": ("sssp", "sssp"), "bfs": ("bfs", "bfs"), "pagerank": ("pagerank", "pagerank"),
+         "cc": ("cc", "cc")}
+VARIANT = {"sssp": "async", "bfs": "par", "pagerank": "bsp", "cc": "async"}
+
+#: run as each rank: runs the blade as a child and records the child's peak RSS
+WRAPPER = """#!{python}
+import os, resource, subprocess, sys
+rc = subprocess.call([os.path.join(os.path.dirname(os.path.abspath(__file__)), "blade"),
+                      *sys.argv[1:]])
+rank = os.environ.get("OMPI_COMM_WORLD_RANK", "0")
+with open(os.path.join("out", "rss.rank" + rank), "w") as f:
+    f.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024))
+sys.exit(rc)
+"""
+
+
+def run_one(kf, man, g, args, P, variant, base, timeout):
+    out = os.path.join(base, f"b{P}")
+    plan, bundle = build(kf, man, g, args, out, blades=P, variant=variant)
+    binary, _ = compile_program(bundle.source, defines=bundle.defines)
+    shutil.copy(binary, os.path.join(out, "blade"))
+    with open(os.path.join(out, "wrap.py"), "w") as f:
+        f.write(WRAPPER.format(python=sys.executable))
+    os.chmod(os.path.join(out, "wrap.py"), 0o755)
+    t0 = time.perf_counter()
+    mpirun(os.path.join(out, "wrap.py"), "run.cfg", P, threads=1, timeout=timeout,
+           workdir=out, stall=None)
+    wall = time.perf_counter() - t0
+    result = gather(bundle, g)[0]
+    stats = read_stats(bundle)
+    blades = []
+    for r, st in enumerate(stats):
+        with open(os.path.join(out, "out", f"rss.rank{r}")) as f:
+            rss = int(f.read())
+        pb = plan.blades[r]
+        blades.append({"rank": r, "rss": rss, "rss_self": st.get("peak_rss"),
+                       "ghosts": st.get("ghosts"), "owned": st.get("owned"),
+                       "bytes": st["bytes"], "step_bytes": st.get("step_bytes"),
+                       "supersteps": len(st["supersteps"]), "dense": st.get("dense"),
+                       "sparse": st.get("sparse"), "predicted_dram": pb.dram_bytes,
+                       "replicated": st.get("replicated", True)})
+    shutil.rmtree(out, ignore_errors=True)
+    return result, {"P": P, "variant": plan.variant, "wall": wall, "blades": blades,
+                    "max_rss": max(b["rss"] for b in blades),
+                    "bytes": sum(b["bytes"] for b in blades)}
+
+
+def same(a, b) -> bool:
+    if a.dtype.kind == "f":
+        return bool(np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
+def summary(data: dict) -> list[str]:
+    """Per graph and algorithm: max per-blade RSS at each P (new and old), total bytes,
+    and the issue's targets: RSS(P=8) <= 1.5 RSS(1) / 8 + ghost tables; bytes per
+    superstep against one 8-byte refresh entry plus one 16-byte exchange record per
+    ghost; the plan's DRAM against the measured RSS."""
+    lines = []
+    new, old = data.get("new", {}), data.get("old", {})
+    for key in sorted(new):
+        rows = {r["P"]: r for r in new[key]["runs"]}
+        orows = {r["P"]: r for r in old.get(key, {}).get("runs", [])}
+        cells = []
+        for P, r in sorted(rows.items()):
+            o = orows.get(P)
+            cells.append(f"P={P} {r['max_rss'] / 2**20:.0f}/"
+                         f"{o['max_rss'] / 2**20 if o else float('nan'):.0f} MiB "
+                         f"{r['bytes'] / 2**20:.1f}/{o['bytes'] / 2**20 if o else float('nan'):.1f}"
+                         f" MiB{'' if r['equals_1_blade'] else ' WRONG'}")
+        lines.append(f"{key}: " + "; ".join(cells))
+        if 1 in rows and 8 in rows:
+            r8 = rows[8]
+            ghost_tables = max(b["ghosts"] * 41 for b in r8["blades"])
+            bound = 1.5 * rows[1]["max_rss"] / 8 + ghost_tables
+            steps = [sum(b["step_bytes"][i] for b in r8["blades"] if i < len(b["step_bytes"]))
+                     for i in range(max(len(b["step_bytes"]) for b in r8["blades"]))]
+            ghosts = sum(b["ghosts"] for b in r8["blades"])
+            ratio = max(steps) / (ghosts * 24) if ghosts else 0.0
+            pred = max(abs(b["predicted_dram"] - b["rss"]) / b["rss"]
+                       for b in r8["blades"])
+            met = "met" if r8["max_rss"] <= bound else "missed"
+            lines.append(f"  P=8 RSS {r8['max_rss'] / 2**20:.1f} MiB vs target "
+                         f"{bound / 2**20:.1f} MiB ({met})"
+                         f"; max superstep bytes / (24 x ghosts) = {ratio:.2f}; plan DRAM off "
+                         f"the RSS by up to {pred:.0%}")
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scales", default="20")
+    ap.add_argument("--blades", default="1,2,4,8")
+    ap.add_argument("--algos", default="sssp,bfs,pagerank,cc")
+    ap.add_argument("--label", default="new")
+    ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "scale.json"))
+    ap.add_argument("--merge", help="add the runs of another results file (e.g. the old code's)")
+    ap.add_argument("--summary", action="store_true", help="print the comparison and stop")
+    a = ap.parse_args()
+    if a.merge or a.summary:
+        with open(a.out) as f:
+            data = json.load(f)
+        if a.merge:
+            with open(a.merge) as f:
+                other = json.load(f)
+            for label, runs in other.items():
+                if label != "machine":
+                    data.setdefault(label, {}).update(runs)
+            write_json(a.out, data)
+        print("\n".join(summary(data)))
+        return 0
+    man = load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml"))
+    try:
+        with open(a.out) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        data = {}
+    data["machine"] = machine()
+    runs = data.setdefault(a.label, {})
+    for scale in (int(s) for s in a.scales.split(",")):
+        g = cs.Graph.kronecker(scale, seed=1)
+        src = int(np.argmax(g.out_degrees()))
+        for name in a.algos.split(","):
+            file, kernel = ALGOS[name]
+            kf = load_kernels(os.path.join(ROOT, "examples", f"{file}.py"))[kernel]
+            args = {"source": src} if name in ("sssp", "bfs") else {}
+            key = f"kron-{scale}/{name}"
+            ref = None
+            rows = []
+            for P in (int(p) for p in a.blades.split(",")):
+                base = tempfile.mkdtemp(prefix="cosynth-scale-")
+                try:
+                    res, row = run_one(kf, man, g, args, P, VARIANT[name], base, a.timeout)
+                finally:
+                    shutil.rmtree(base, ignore_errors=True)
+                ref = res if ref is None else ref
+                row["equals_1_blade"] = same(res, ref)
+                rows.append(row)
+                print(f"{a.label} {key} P={P}: max RSS {row['max_rss'] / 2**20:.1f} MiB, "
+                      f"{row['bytes'] / 2**20:.2f} MiB sent, "
+                      f"ghosts {[b['ghosts'] for b in row['blades']]}, "
+                      f"equal {row['equals_1_blade']}, {row['wall']:.1f} s", flush=True)
+                runs[key] = {"n": g.n, "m": g.m, "runs": rows}
+                write_json(a.out, data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
