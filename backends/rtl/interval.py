@@ -35,16 +35,16 @@ is idle) and the engine's::
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal
+from amaranth.hdl import Array, Elaboratable, Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from .kernel import NotEligible, UnitSpec
-from .memport import NativePortSignature
-from .regmap import PARAM_BASE
+from .memport import PORT_PINS, NativePortSignature
+from .regmap import CSR_ADDR_BITS, PARAM_BASE
 from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
 
-__all__ = ["IntervalUnit", "ENGINE_REGS", "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
+__all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", "ENGINE_REGS", "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
            "FLAG_WRITEBACK"]
 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
@@ -228,7 +228,9 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [
                     port.cmd.valid.eq(u.rd_resp.valid & ~cmd_done), port.cmd.we.eq(1),
                     port.cmd.addr.eq(bases[live_ids[scnt[lg:]]] + a_base + scnt[:lg]),
-                    port.wdata.valid.eq(u.rd_resp.valid), port.wdata.data.eq(u.rd_resp.payload),
+                    # the data go out with their command or after it, never before
+                    port.wdata.valid.eq(u.rd_resp.valid & (cmd_done | port.cmd.ready)),
+                    port.wdata.data.eq(u.rd_resp.payload),
                     accept.eq(port.wdata.ready & (cmd_done | port.cmd.ready)),
                     u.rd_resp.ready.eq(accept),
                 ]
@@ -242,3 +244,46 @@ class IntervalUnit(wiring.Component):
                 m.d.sync += [busy.eq(0), done.eq(1)]
                 m.next = "IDLE"
         return m
+
+
+#: the ports of the emitted Verilog (``IntervalTop``): the register bus and the memory port
+INTERVAL_PORTS = ("clk", "rst", "csr_addr", "csr_w_en", "csr_w_data", "csr_r_data") + PORT_PINS
+
+
+class IntervalTop(Elaboratable):
+    """The interval unit with flat top-level ports (``INTERVAL_PORTS``)."""
+
+    def __init__(self, unit: IntervalUnit):
+        self.unit = unit
+        unit._MustUse__used = True  # elaborated through IntervalTop
+        aw = len(unit.mem.cmd.addr)
+        sig = {"csr_addr": CSR_ADDR_BITS, "csr_w_en": 1, "csr_w_data": 64, "csr_r_data": 64,
+               "mem_cmd_valid": 1, "mem_cmd_ready": 1, "mem_cmd_we": 1, "mem_cmd_addr": aw,
+               "mem_wdata_valid": 1, "mem_wdata_ready": 1, "mem_wdata_data": 64,
+               "mem_rdata_valid": 1, "mem_rdata_ready": 1, "mem_rdata_data": 64}
+        self.ports = {name: Signal(shape, name=name) for name, shape in sig.items()}
+
+    def elaborate(self, platform):
+        u, p = self.unit, self.ports
+        m = Module()
+        m.submodules.interval = u
+        m.d.comb += [
+            u.csr.addr.eq(p["csr_addr"]), u.csr.w_en.eq(p["csr_w_en"]),
+            u.csr.w_data.eq(p["csr_w_data"]), p["csr_r_data"].eq(u.csr.r_data),
+            p["mem_cmd_valid"].eq(u.mem.cmd.valid), u.mem.cmd.ready.eq(p["mem_cmd_ready"]),
+            p["mem_cmd_we"].eq(u.mem.cmd.we), p["mem_cmd_addr"].eq(u.mem.cmd.addr),
+            p["mem_wdata_valid"].eq(u.mem.wdata.valid),
+            u.mem.wdata.ready.eq(p["mem_wdata_ready"]),
+            p["mem_wdata_data"].eq(u.mem.wdata.data),
+            u.mem.rdata.valid.eq(p["mem_rdata_valid"]),
+            p["mem_rdata_ready"].eq(u.mem.rdata.ready),
+            u.mem.rdata.data.eq(p["mem_rdata_data"]),
+        ]
+        return m
+
+
+def interval_verilog(unit: IntervalUnit, name: str) -> str:
+    """The interval unit as Verilog, top module ``name`` with ``INTERVAL_PORTS``."""
+    from amaranth.back import verilog  # lazy: loads the builtin Yosys, only Verilog needs it
+    top = IntervalTop(unit)
+    return verilog.convert(top, name=name, ports=list(top.ports.values()), emit_src=False)

@@ -54,7 +54,7 @@ class BlockStats:
 
 class IntervalDevice:
     def __init__(self, hw, layout: MemoryLayout):
-        self.hw = hw  # interval_sim.IntervalSimDevice (or a Verilator one)
+        self.hw = hw  # interval_sim.IntervalSimDevice or interval_verilator.VerilatorIntervalDevice
         self.layout = layout
         self.rm: RegisterMap = hw.unit.regmap
         self.stats = BlockStats()
@@ -81,7 +81,7 @@ class IntervalDevice:
         mems, addrs = np.asarray(mems, np.int64), np.asarray(addrs, np.int64)
         at = np.array([self.layout.region_base(int(k)) for k in range(len(self.layout.memories))],
                       dtype=np.int64)[mems] + addrs
-        self.hw.image[at] = np.asarray(values, dtype=np.int64).astype(np.uint64)
+        self.hw.poke(at, np.asarray(values, dtype=np.int64).astype(np.uint64))
         self.stats.transfer_bytes += int(at.size) * WORD_BYTES
 
     def readback(self, mems, addrs) -> list[int]:
@@ -89,14 +89,14 @@ class IntervalDevice:
         at = np.array([self.layout.region_base(int(k)) for k in range(len(self.layout.memories))],
                       dtype=np.int64)[mems] + addrs
         self.stats.transfer_bytes += int(at.size) * WORD_BYTES
-        return self.hw.image[at].astype(np.int64).tolist()
+        return self.hw.peek(at).astype(np.int64).tolist()
 
     def run(self, rule: int, src, dst, weight=None) -> dict:
         lay = self.layout
         r = self.rm.rules[rule]
         words, blocks = encode_edges(lay, r.target_end, src, dst, weight)
         self.hw.resize(lay.edge_base + words.size)
-        self.hw.image[lay.edge_base:lay.edge_base + words.size] = words
+        self.hw.fill(lay.edge_base, words)
         self.stats.transfer_bytes += int(words.size) * WORD_BYTES
         self.hw.write_regs([(self.rm.reg("RULE"), rule)])
         res = {"done": True, "changed": False, "cycles": 0, "edges": 0, "updates": 0,

@@ -56,6 +56,15 @@ class IntervalSimDevice:
             img[:self.dram.image.size] = self.dram.image
             self.dram.image = img
 
+    def poke(self, at: np.ndarray, values: np.ndarray) -> None:
+        self.dram.image[at] = values
+
+    def peek(self, at: np.ndarray) -> np.ndarray:
+        return self.dram.image[at].copy()
+
+    def fill(self, first: int, words: np.ndarray) -> None:
+        self.dram.image[first:first + words.size] = words
+
     # ------------------------------------------------------------ host side
     def _do(self, *cmd):
         if self._closed:

@@ -81,3 +81,18 @@ def test_dram_model_charges_bursts_and_latency():
     assert d.bytes == 128 and 24 <= t <= 5 + 40
     with pytest.raises(ValueError):
         DramConfig(0.0, 1, 1)
+
+
+@pytest.mark.slow  # builds a Verilator model and its server (~1-3 min cold)
+def test_verilator_cosimulation_agrees_with_amaranth_cycle_for_cycle():
+    from cosynth.backends.rtl.interval_verilator import run_interval_verilator
+    kf = _kernel("sssp_int")
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=5)
+    bound = kf.bind(g, source=0)
+    slow = DramConfig(bytes_per_clock=2.0, latency=12, burst_words=4)
+    a = run_interval_kernel(kf, g, {"source": 0}, interval=16, dram=slow, fifo_depth=8)
+    v = run_interval_verilator(kf, g, {"source": 0}, interval=16, dram=slow, fifo_depth=8)
+    assert same(v.results, kf.expected(g, bound))
+    assert same(v.results, a.results)
+    assert v.stats.cycles == a.stats.cycles  # every block, cycle for cycle
+    assert (v.dram_bytes, v.dram_words) == (a.dram_bytes, a.dram_words)
