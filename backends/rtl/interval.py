@@ -44,7 +44,8 @@ from .memport import PORT_PINS, NativePortSignature
 from .regmap import CSR_ADDR_BITS, PARAM_BASE
 from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
 
-__all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", "ENGINE_REGS", "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
+__all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", "ENGINE_REGS",
+           "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
            "FLAG_WRITEBACK"]
 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
