@@ -14,12 +14,15 @@ import pytest
 
 import cosynth as cs
 from cosynth.backends.rtl.dram import DramConfig, DramModel
+from cosynth.backends.rtl.build import unit_for
+from cosynth.backends.rtl.interval_costs import NoIntervalFits, choose, predict_cycles
 from cosynth.backends.rtl.interval_sim import run_interval_kernel
 from cosynth.backends.rtl.layout import MemoryLayout, encode_edges
 from cosynth.backends.rtl.regmap import Mem, RegisterMap
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
-from tests.helpers import EXAMPLES, same
+from cosynth.planner.manifest import ManifestError, load_manifest
+from tests.helpers import EXAMPLES, kernel_from_source, same
 
 ECP5_DDR3 = DramConfig.from_figures(1.6e9, 100e-9, 64, 100e6)  # x16 DDR3-800 at 100 MHz
 
@@ -96,3 +99,81 @@ def test_verilator_cosimulation_agrees_with_amaranth_cycle_for_cycle():
     assert same(v.results, a.results)
     assert v.stats.cycles == a.stats.cycles  # every block, cycle for cycle
     assert (v.dram_bytes, v.dram_words) == (a.dram_bytes, a.dram_words)
+
+
+WIDE = '''
+    @cs.kernel
+    def wide(g: cs.Graph) -> cs.NodeArray[cs.i64]:
+        a = g.node_array(cs.i64, 1)
+        b = g.node_array(cs.i64, 2)
+        c = g.node_array(cs.i64, 3)
+        d = g.node_array(cs.i64, 1000)
+        for v in g.nodes():
+            for e in g.out_edges(v):
+                x = a[e.src] + b[e.src] + c[e.src] + a[e.dst] + b[e.dst] + c[e.dst]
+                if x < d[e.dst]:
+                    d[e.dst] = x
+        return d
+'''
+
+
+def test_planner_picks_the_largest_interval_that_fits_and_refuses_a_part_too_small(tmp_path):
+    kf = _kernel("bfs")
+    spec = unit_for(kf.ir)
+    big = choose(spec, "ECP5-85F", 1 << 20, ECP5_DDR3)
+    small = choose(spec, "ECP5-25F", 1 << 20, ECP5_DDR3)
+    assert big.interval > small.interval >= 2
+    assert big.bram_blocks <= 0.6 * big.part_blocks
+    assert choose(spec, "ECP5-85F", 100, ECP5_DDR3).interval == 128  # never beyond the graph
+    assert big.fifo_depth >= ECP5_DDR3.latency * min(1, ECP5_DDR3.bytes_per_clock / 8)
+    # a unit with many wide tables read at both ends: too many read-port copies for an
+    # iCE40 even at two vertices an interval
+    wide, _ = kernel_from_source(tmp_path, WIDE)
+    wspec = unit_for(wide.ir)
+    with pytest.raises(NoIntervalFits) as exc:
+        choose(wspec, "iCE40HX8K", 1000, ECP5_DDR3)
+    assert "smallest part it fits on is" in str(exc.value.hint)
+
+
+def test_cycle_model_tracks_the_cosimulation():
+    kf = _kernel("cc")
+    g = cs.Graph.kronecker(7, edge_factor=4, seed=2)
+    run = run_interval_kernel(kf, g, {}, interval=32, dram=ECP5_DDR3, fifo_depth=16)
+    # replay the same runs' blocks through the model
+    spec = unit_for(kf.ir)
+    r = spec.rules[0]
+    words, blocks = encode_edges(run.layout, r.target_end, g.edge_src, g.out_dst, None)
+    per_run = predict_cycles(run.layout, blocks, ECP5_DDR3, 16)
+    measured = run.stats.cycles / run.stats.runs
+    assert abs(per_run - measured) / measured < 0.25, (per_run, measured)
+
+
+def test_memory_section_figures_are_checked(tmp_path):
+    base = """manifest: t
+blades:
+  - kind: node
+    count: 1
+    cpu: {cores: 8, clock: 3.0 GHz}
+    dram: {size: 32 GiB, bandwidth: 25 GB/s}
+    fpga:
+      part: ECP5-85F
+      memory: {MEM}
+interconnect:
+  link: {bandwidth: 10 Gb/s, latency: 5 us}
+fileserver: {bandwidth: 1 GB/s}
+"""
+    good = tmp_path / "good.yaml"
+    good.write_text(base.replace("{MEM}", "{kind: ddr3, bandwidth: 1.6 GB/s, latency: 100 ns}"))
+    mem = load_manifest(str(good)).kinds[0].fpga.memory
+    assert (mem.kind, mem.bandwidth, mem.burst_bytes) == ("ddr3", 1.6e9, 64)
+    cfg = DramConfig.from_figures(mem.bandwidth, mem.latency, mem.burst_bytes, 100e6)
+    assert (cfg.bytes_per_clock, cfg.latency, cfg.burst_words) == (16.0, 10, 8)
+    for bad, what in (("{kind: ddr3, bandwidth: 40 GB/s, latency: 100 ns}", "bandwidth"),
+                      ("{kind: ddr4, bandwidth: 10 GB/s, latency: 100 ns, burst: 12 B}",
+                       "burst"),
+                      ("{kind: ddr5, bandwidth: 10 GB/s, latency: 100 ns}", "kind")):
+        f = tmp_path / "bad.yaml"
+        f.write_text(base.replace("{MEM}", bad))
+        with pytest.raises(ManifestError) as exc:
+            load_manifest(str(f))
+        assert f"memory.{what}" in str(exc.value) and exc.value.loc.line == 9
