@@ -64,7 +64,8 @@ from .calibration import check_workloads
 from .manifest_schema import CALIBRATABLE, MAX_BLADES, MAX_KINDS
 from .units import KINDS, UnitError, format_quantity, parse
 
-__all__ = ["Manifest", "BladeKind", "Fpga", "FpgaMemory", "Interconnect", "ManifestError", "load_manifest",
+__all__ = ["Manifest", "BladeKind", "Fpga", "FpgaMemory", "Interconnect", "ManifestError",
+           "load_manifest",
            "CALIBRATABLE", "SCHEMA", "MAX_BLADES", "MAX_KINDS", "MAX_FILE_BYTES",
            "MAX_VALUES", "MAX_DEPTH"]
 

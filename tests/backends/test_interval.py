@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import cosynth as cs
-from cosynth.backends.rtl.dram import DramConfig, DramModel
 from cosynth.backends.rtl.build import unit_for
+from cosynth.backends.rtl.dram import DramConfig, DramModel
 from cosynth.backends.rtl.interval_costs import NoIntervalFits, choose, predict_cycles
 from cosynth.backends.rtl.interval_sim import run_interval_kernel
 from cosynth.backends.rtl.layout import MemoryLayout, encode_edges
