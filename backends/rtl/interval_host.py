@@ -58,6 +58,7 @@ class IntervalDevice:
         self.layout = layout
         self.rm: RegisterMap = hw.unit.regmap
         self.stats = BlockStats()
+        self.walks: list[list] = []  # the blocks of every run, in order (the cost model's)
         hw.resize(layout.edge_base)
         bases = [(ENGINE_REGS["MEM_BASE"] + mid, layout.region_base(mid))
                  for mid, _, _ in layout.memories]
@@ -98,6 +99,7 @@ class IntervalDevice:
         self.hw.resize(lay.edge_base + words.size)
         self.hw.fill(lay.edge_base, words)
         self.stats.transfer_bytes += int(words.size) * WORD_BYTES
+        self.walks.append(blocks)
         self.hw.write_regs([(self.rm.reg("RULE"), rule)])
         res = {"done": True, "changed": False, "cycles": 0, "edges": 0, "updates": 0,
                "hazards": 0, "stalls": 0}

@@ -165,6 +165,7 @@ class VerilatorIntervalRun:
     sim_cycles: int
     dram_bytes: int
     dram_words: int
+    walks: list  # the blocks of every run (interval_costs.predict_cycles takes them)
 
 
 def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: int,
@@ -182,4 +183,4 @@ def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: in
         results = interpret(spec.kernel, graph, args, offload=host.handlers())
         cycles, dbytes, dwords = hw.counters()
         return VerilatorIntervalRun(results, host.stats, dev.stats, layout, cycles, dbytes,
-                                    dwords)
+                                    dwords, dev.walks)
