@@ -21,6 +21,7 @@ from amaranth.sim import Simulator
 from cosynth.ir.interp import interpret
 
 from .build import unit_for
+from .costs import record_throughput
 from .dram import DramConfig, DramModel
 from .host import DeviceError, DeviceStats, UnitHost
 from .interval import ENGINE_REGS, IntervalUnit
@@ -195,5 +196,7 @@ def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
         dev = IntervalDevice(hw, layout)
         host = UnitHost(spec, virtual_regmap(unit.regmap, graph.n), dev, graph)
         results = interpret(spec.kernel, graph, args, offload=host.handlers())
+        record_throughput(spec, dram, host.stats.edges, host.stats.cycles,
+                          f"Amaranth co-simulation, interval {interval}, {graph.n} vertices")
         return IntervalRun(results, host.stats, dev.stats, layout, hw.cycles,
                            hw.dram.bytes, hw.dram.words)

@@ -25,6 +25,7 @@ from cosynth.ir.interp import interpret
 
 from . import verilator as vl
 from .build import unit_for
+from .costs import record_throughput
 from .dram import DramConfig
 from .host import DeviceError, DeviceStats, UnitHost
 from .interval import IntervalUnit, interval_verilog
@@ -182,5 +183,7 @@ def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: in
         host = UnitHost(spec, virtual_regmap(unit.regmap, graph.n), dev, graph)
         results = interpret(spec.kernel, graph, args, offload=host.handlers())
         cycles, dbytes, dwords = hw.counters()
+        record_throughput(spec, dram, host.stats.edges, host.stats.cycles,
+                          f"Verilator co-simulation, interval {interval}, {graph.n} vertices")
         return VerilatorIntervalRun(results, host.stats, dev.stats, layout, cycles, dbytes,
                                     dwords, dev.walks)

@@ -177,3 +177,18 @@ fileserver: {bandwidth: 1 GB/s}
         with pytest.raises(ManifestError) as exc:
             load_manifest(str(f))
         assert f"memory.{what}" in str(exc.value) and exc.value.loc.line == 9
+
+
+def test_measured_edges_per_clock_reach_the_planner():
+    from cosynth.backends.rtl.costs import fpga_profile
+    from cosynth.frontend.rewrite import variant as make_variant
+    from cosynth.planner.manifest import FpgaMemory
+    kf = _kernel("bfs")
+    spec = unit_for(kf.ir)
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=7)
+    run = run_interval_kernel(kf, g, {"source": 0}, interval=16, dram=ECP5_DDR3)
+    kv, _ = make_variant(kf.ir, spec.variant)
+    prof = fpga_profile(kv, spec.variant)
+    mem = FpgaMemory("ddr3", 1.6e9, 100e-9, 64)
+    assert prof.cycles_per_edge(mem, 100e6) == pytest.approx(run.stats.cycles / run.stats.edges)
+    assert prof.cycles_per_edge(FpgaMemory("ddr4", 25.6e9, 80e-9, 64), 100e6) is None
