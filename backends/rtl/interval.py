@@ -30,7 +30,8 @@ is idle) and the engine's::
     53 BLK_B       rw  first vertex of the other interval (window B)
     54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A
     55 BLK_CYCLES  ro  cycles of the last block command, start to done
-    56+k MEM_BASE  rw  first word of memory k's region (k < 8)
+    56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
+                       arbiter's: ``multi``)
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ __all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", 
 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
                "BLK_A": 52, "BLK_B": 53, "BLK_FLAGS": 54, "BLK_CYCLES": 55, "MEM_BASE": 56}
-MAX_MEMORIES = 8
+MAX_MEMORIES = 6
 FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK = 1, 2, 4
 _ENGINE_FIRST = 48
 
@@ -75,6 +76,7 @@ class IntervalUnit(wiring.Component):
             raise NotEligible(f"{len(self.regmap.params)} scalar parameters (an interval "
                               f"unit has room for {_ENGINE_FIRST - PARAM_BASE})")
         self.edge_words = 2 if self.regmap.weight_bits else 1
+        self.busy = Signal(name="engine_busy")  # a block command runs (BLK_STATUS bit 0)
         super().__init__({"csr": In(CsrSignature()),
                           "mem": Out(NativePortSignature(addr_width, 64))})
 
@@ -96,7 +98,7 @@ class IntervalUnit(wiring.Component):
         a_base, b_base = Signal(aw), Signal(aw)
         flags = Signal(3)
         blk_cycles = Signal(COUNTER_BITS)
-        busy, done = Signal(), Signal()
+        busy, done = self.busy, Signal()
         bases = Array(Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES))
         csr = self.csr
         start = Signal()

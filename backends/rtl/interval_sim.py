@@ -26,9 +26,11 @@ from .dram import DramConfig, DramModel
 from .host import DeviceError, DeviceStats, UnitHost
 from .interval import ENGINE_REGS, IntervalUnit
 from .interval_host import BlockStats, IntervalDevice, virtual_regmap
+from .kernel import NotEligible
 from .layout import MemoryLayout
+from .multi import PE_BUSY, MultiUnit, parallel_safe
 
-__all__ = ["IntervalSimDevice", "IntervalRun", "run_interval_kernel"]
+__all__ = ["IntervalSimDevice", "IntervalRun", "run_interval_kernel", "make_unit"]
 
 _MASK = (1 << 64) - 1
 
@@ -82,6 +84,14 @@ class IntervalSimDevice:
 
     def read_regs(self, addrs) -> list[int]:
         return self._do("read", [int(a) for a in addrs])
+
+    def wait_any(self, mask: int) -> int:
+        """Run until a PE of ``mask`` is no longer busy (``multi.PE_BUSY``); returns the
+        busy bits then."""
+        return self._do("waitany", int(mask))
+
+    def now(self) -> int:
+        return self.cycles
 
     def block(self, pairs) -> int:
         """Write the block registers ``pairs``, start the block, wait for it; returns
@@ -159,6 +169,16 @@ class IntervalSimDevice:
                                 raise DeviceError("the block command did not finish")
                         ctx.set(u.csr.addr, ENGINE_REGS["BLK_CYCLES"])
                         result = ctx.get(u.csr.r_data)
+                elif kind == "waitany":
+                    ctx.set(u.csr.addr, PE_BUSY)
+                    spins = 0
+                    while (ctx.get(u.csr.r_data) & cmd[1]) == cmd[1]:
+                        await ctx.tick()
+                        self.cycles += 1
+                        spins += 1
+                        if spins > self.max_cycles:
+                            raise DeviceError("no block command finished")
+                    result = ctx.get(u.csr.r_data)
                 elif kind == "read":
                     result = []
                     for a in cmd[1]:
@@ -170,6 +190,16 @@ class IntervalSimDevice:
                 self._res.put((False, exc))
                 return
             self._res.put((True, result))
+
+
+def make_unit(spec, interval: int, fifo_depth: int, pes: int):
+    """One PE (``IntervalUnit``) or several behind an arbiter (``MultiUnit``)."""
+    if pes == 1:
+        return IntervalUnit(spec, interval, fifo_depth=fifo_depth)
+    if not parallel_safe(spec):
+        raise NotEligible(f"unit '{spec.name}' runs on one PE only: several PEs need rules "
+                          "that repeat until no change with an idempotent reduction")
+    return MultiUnit(spec, interval, pes, fifo_depth=fifo_depth)
 
 
 @dataclass
@@ -185,12 +215,12 @@ class IntervalRun:
 
 def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
                         dram: DramConfig, variant: str | None = None,
-                        fifo_depth: int = 32) -> IntervalRun:
+                        fifo_depth: int = 32, pes: int = 1) -> IntervalRun:
     """Run ``kfn`` with its hardware sites on a simulated interval unit of ``interval``
     vertices per window and its memory; results as the interpreter returns them."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
-    unit = IntervalUnit(spec, interval, fifo_depth=fifo_depth)
+    unit = make_unit(spec, interval, fifo_depth, pes)
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with IntervalSimDevice(unit, dram, layout.edge_base) as hw:
         dev = IntervalDevice(hw, layout)

@@ -30,6 +30,7 @@ from .dram import DramConfig
 from .host import DeviceError, DeviceStats, UnitHost
 from .interval import IntervalUnit, interval_verilog
 from .interval_host import BlockStats, IntervalDevice, virtual_regmap
+from .interval_sim import make_unit
 from .layout import MemoryLayout
 from .offload import RUNTIME
 
@@ -134,6 +135,13 @@ class VerilatorIntervalDevice:
         self._send(7, int(first), int(words.size), words)
         self._recv(1)
 
+    def wait_any(self, mask: int) -> int:
+        self._send(9, int(mask))
+        return int(self._recv(1)[0])
+
+    def now(self) -> int:
+        return self.counters()[0]
+
     def counters(self) -> tuple[int, int, int]:
         """(cycles simulated, bytes the memory's bursts moved, words through the port)."""
         self._send(8)
@@ -171,19 +179,20 @@ class VerilatorIntervalRun:
 
 def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: int,
                            dram: DramConfig, variant: str | None = None,
-                           fifo_depth: int = 32) -> VerilatorIntervalRun:
+                           fifo_depth: int = 32, pes: int = 1) -> VerilatorIntervalRun:
     """``interval_sim.run_interval_kernel`` on the Verilator model."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
-    unit = IntervalUnit(spec, interval, fifo_depth=fifo_depth)
+    unit = make_unit(spec, interval, fifo_depth, pes)
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with VerilatorIntervalDevice(unit, dram, layout.edge_base,
-                                 name=f"{spec.name}_iv{interval}_f{fifo_depth}") as hw:
+                                 name=f"{spec.name}_iv{interval}_f{fifo_depth}_p{pes}") as hw:
         dev = IntervalDevice(hw, layout)
         host = UnitHost(spec, virtual_regmap(unit.regmap, graph.n), dev, graph)
         results = interpret(spec.kernel, graph, args, offload=host.handlers())
         cycles, dbytes, dwords = hw.counters()
         record_throughput(spec, dram, host.stats.edges, host.stats.cycles,
-                          f"Verilator co-simulation, interval {interval}, {graph.n} vertices")
+                          f"Verilator co-simulation, interval {interval}, {pes} PE(s), "
+                          f"{graph.n} vertices")
         return VerilatorIntervalRun(results, host.stats, dev.stats, layout, cycles, dbytes,
                                     dwords, dev.walks)

@@ -192,3 +192,16 @@ def test_measured_edges_per_clock_reach_the_planner():
     mem = FpgaMemory("ddr3", 1.6e9, 100e-9, 64)
     assert prof.cycles_per_edge(mem, 100e6) == pytest.approx(run.stats.cycles / run.stats.edges)
     assert prof.cycles_per_edge(FpgaMemory("ddr4", 25.6e9, 80e-9, 64), 100e6) is None
+
+
+@pytest.mark.parametrize("pes", [2, 3])
+def test_several_pes_share_the_port_and_agree(pes):
+    kf = _kernel("cc")
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=9)
+    slow = DramConfig(bytes_per_clock=4.0, latency=6, burst_words=2)  # the port contended
+    run = run_interval_kernel(kf, g, {}, interval=16, dram=slow, fifo_depth=8, pes=pes)
+    assert same(run.results, kf.expected(g, kf.bind(g)))
+    assert all(e > 0 for e in run.blocks.pe_edges)  # every PE worked
+    assert sum(run.blocks.pe_edges) == run.stats.edges
+    # the runs overlapped: the wall cycles are fewer than the PEs' cycles together
+    assert run.stats.cycles < sum(run.blocks.pe_cycles)

@@ -14,6 +14,8 @@
 //   6 RESIZE  a = words of the image (grows only) -> {0}
 //   7 FILL    a = first word, b = count, b values -> {0}
 //   8 STATS   -> {cycles, burst bytes, port words}
+//   9 WAITANY a = mask: run while every PE of the mask is busy (PE_BUSY, multi.py)
+//                                                 -> {PE_BUSY}
 //   0 QUIT
 // Exit status 0 after QUIT or end of input; 3 with a message on stderr on a model error.
 #include <cstdint>
@@ -28,7 +30,7 @@
 
 namespace {
 
-enum : uint64_t { BLK_CTRL = 48, BLK_STATUS = 49, BLK_CYCLES = 55 };
+enum : uint64_t { BLK_CTRL = 48, BLK_STATUS = 49, BLK_CYCLES = 55, PE_BUSY = 62 };
 
 struct Sim {
   COSYNTH_TOP* top;
@@ -151,6 +153,13 @@ int main(int argc, char** argv) {
         if (a + b > sim.dram.image.size()) throw std::runtime_error("fill beyond the image");
         for (uint64_t i = 0; i < b; ++i) sim.dram.image[a + i] = val[i];
         give({0});
+      } else if (op == 9) {
+        uint64_t spins = 0;
+        while ((sim.read(PE_BUSY) & a) == a) {
+          sim.step();
+          if (++spins > 4000000000ull) throw std::runtime_error("no block finished");
+        }
+        give({sim.read(PE_BUSY)});
       } else if (op == 8) {
         give({sim.cycles, sim.dram.bytes, sim.dram.words});
       } else {
