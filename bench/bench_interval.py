@@ -3,8 +3,9 @@ the generated unit with the DRAM model, per kernel and memory.
 
     python bench/bench_interval.py [--scales 16 18] [--kernels bfs sssp_int cc]
                                    [--memories ecp5-ddr3 ddr4] [--part ECP5-85F]
+                                   [--pes 1 2 4]
 
-For each (graph, kernel, memory): the planner's interval and FIFO depth for the part
+For each (graph, kernel, memory, PEs): the planner's interval and FIFO depth for the part
 (``interval_costs.choose``), the results checked against networkx, the edges per clock
 of the runs (P = 1: one PE), the fraction of the memory bound reached (bytes the DRAM
 model's bursts moved / (cycles x bytes per clock)), the host transfers, and the cycle
@@ -37,12 +38,13 @@ def main() -> None:
     ap.add_argument("--kernels", nargs="*", default=list(KERNELS))
     ap.add_argument("--memories", nargs="*", default=list(MEMORIES))
     ap.add_argument("--part", default="ECP5-85F")
+    ap.add_argument("--pes", nargs="*", type=int, default=[1])
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "interval.json"))
     a = ap.parse_args()
     import cosynth as cs
     from cosynth.backends.rtl.build import unit_for
     from cosynth.backends.rtl.dram import DramConfig
-    from cosynth.backends.rtl.interval_costs import choose, predict_cycles
+    from cosynth.backends.rtl.interval_costs import choose, predict_parallel
     from cosynth.backends.rtl.interval_verilator import run_interval_verilator
     from cosynth.check import compare_results
     from cosynth.errors import MismatchError
@@ -57,31 +59,32 @@ def main() -> None:
             t0 = time.perf_counter()
             want = kf.expected(g, kf.bind(g, **args))
             nx_s = time.perf_counter() - t0
-            for mem in a.memories:
+            for mem, P in ((mem, P) for mem in a.memories for P in a.pes):
                 bw, lat, burst = MEMORIES[mem]
                 dram = DramConfig.from_figures(bw, lat, burst, CLOCK)
-                pick = choose(spec, a.part, g.n, dram)
+                pick = choose(spec, a.part, g.n, dram, pes=P)
                 t0 = time.perf_counter()
                 run = run_interval_verilator(kf, g, args, interval=pick.interval, dram=dram,
-                                             fifo_depth=pick.fifo_depth)
+                                             fifo_depth=pick.fifo_depth, pes=P)
                 sim_s = time.perf_counter() - t0
                 try:
                     compare_results(run.results, want)
                     diff = None
                 except MismatchError as exc:
                     diff = str(exc)
-                predicted = sum(predict_cycles(run.layout, b, dram, pick.fifo_depth)
+                predicted = sum(predict_parallel(run.layout, b, dram, pick.fifo_depth, P)
                                 for b in run.walks)
                 st = run.stats
                 row = {
                     "graph": f"kron-{scale}", "n": g.n, "m": g.m, "kernel": name,
                     "memory": mem, "dram": dram.as_dict(), "part": a.part, **pick.as_dict(),
-                    "intervals": run.layout.intervals, "pes": 1,
+                    "intervals": run.layout.intervals, "pes": P,
                     "equal_to_networkx": diff is None, "mismatch": diff, "runs": st.runs,
                     "edges": st.edges,
                     "run_cycles": st.cycles, "blocks": run.blocks.blocks,
                     "edges_per_clock": st.edges / st.cycles if st.cycles else 0.0,
-                    "edges_per_clock_per_pe": st.edges / st.cycles if st.cycles else 0.0,
+                    "edges_per_clock_per_pe": st.edges / st.cycles / P if st.cycles else 0.0,
+                    "pe_edges": run.blocks.pe_edges, "pe_block_cycles": run.blocks.pe_cycles,
                     "memory_bound_fraction": run.dram_bytes / (st.cycles * dram.bytes_per_clock)
                     if st.cycles else 0.0,
                     "dram_bytes": run.dram_bytes, "port_words": run.dram_words,
@@ -92,7 +95,7 @@ def main() -> None:
                     "sim_seconds": round(sim_s, 1), "networkx_seconds": round(nx_s, 1),
                 }
                 rows.append(row)
-                print(f"kron-{scale} {name:9s} {mem:10s} I={pick.interval:6d} "
+                print(f"kron-{scale} {name:9s} {mem:10s} P={P} I={pick.interval:6d} "
                       f"fifo={pick.fifo_depth:3d} ok={diff is None} "
                       f"e/clk={row['edges_per_clock']:.3f} mem={row['memory_bound_fraction']:.2f}"
                       f" pred.err={row['prediction_error']:+.1%} ({sim_s:.0f} s)", flush=True)

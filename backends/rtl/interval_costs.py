@@ -35,7 +35,7 @@ from .dram import DramConfig
 from .layout import MemoryLayout
 from .memport import WORD_BYTES
 
-__all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles",
+__all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
            "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD"]
 
 #: cycles a block command costs beyond its phases: six register writes by the host, the
@@ -76,34 +76,36 @@ def _part_blocks(part) -> int:
     return part.bram_bits // _BLOCK_BITS[part.family]
 
 
-def _fits(spec, part, interval: int, fifo: int) -> int | None:
+def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
     if part.family in ("ice40", "ecp5"):
         mems = bram_blocks(spec, 2 * interval, part.family)
     else:  # large parts: by bits (their blocks cascade in width and depth)
         mems = -(-(bits_per_vertex(spec) * 2 * interval) // _BLOCK_BITS[part.family])
-    used = mems + fifo_blocks(fifo, part.family)
+    used = pes * (mems + fifo_blocks(fifo, part.family))
     return used if used <= BRAM_SHARE * _part_blocks(part) else None
 
 
-def choose(spec, part_name: str, n: int, dram: DramConfig) -> IntervalChoice:
-    """The interval and FIFO depth of ``spec``'s interval unit on ``part_name`` for a
-    graph of ``n`` vertices (an interval never exceeds the graph, rounded up)."""
+def choose(spec, part_name: str, n: int, dram: DramConfig, pes: int = 1) -> IntervalChoice:
+    """The interval and FIFO depth of ``spec``'s interval unit of ``pes`` PEs (each with
+    its own windows and FIFO) on ``part_name`` for a graph of ``n`` vertices (an interval
+    never exceeds the graph, rounded up)."""
     part = partlist.lookup(part_name)
     fifo = fifo_depth_for(dram)
     cap = max(2, 1 << max(1, math.ceil(math.log2(max(2, n)))))
     best = None
     interval = 2
     while interval <= cap:
-        used = _fits(spec, part, interval, fifo)
+        used = _fits(spec, part, interval, fifo, pes)
         if used is None:
             break
         best = IntervalChoice(interval, fifo, used, _part_blocks(part))
         interval *= 2
     if best is None:
         fitting = [p for p in sorted(partlist.PARTS.values(), key=lambda p: p.bram_bits)
-                   if _fits(spec, p, 2, fifo) is not None]
+                   if _fits(spec, p, 2, fifo, pes) is not None]
         raise NoIntervalFits(
-            f"unit '{spec.name}' does not fit on {part.name} even with an interval of two "
+            f"unit '{spec.name}' ({pes} PE{'s' * (pes > 1)}) does not fit on {part.name} "
+            "even with an interval of two "
             f"vertices: its memories ({bits_per_vertex(spec)} bits a vertex, every read "
             f"port a copy, in blocks at least one wide) and a {fifo}-word FIFO "
             f"exceed {BRAM_SHARE:.0%} of the part's {_part_blocks(part)} block RAMs",
@@ -138,6 +140,30 @@ def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: i
         if i == len(blocks) - 1 or blocks[i + 1][0] != d:
             total += wb / wr
     return total
+
+
+def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
+                     pes: int) -> float:
+    """Cycles of a run on ``pes`` PEs: target intervals dealt out in turn as the host
+    does; the slowest PE, or the shared port when it is the bottleneck (every word of
+    every PE through one port at the memory's word rate)."""
+    if pes <= 1:
+        return predict_cycles(layout, blocks, dram, fifo_depth)
+    groups: list[list] = []
+    for i, b in enumerate(blocks):
+        if i == 0 or blocks[i - 1][0] != b[0]:
+            groups.append([])
+        groups[-1].append(b)
+    queues: list[list] = [[] for _ in range(pes)]
+    for k, g in enumerate(groups):
+        queues[k % pes].extend(g)
+    slowest = max(predict_cycles(layout, q, dram, fifo_depth) for q in queues)
+    load = len(layout.memories) * layout.interval
+    words = sum(count * layout.edge_words for _d, _s, _f, count in blocks) + \
+        len(groups) * (load + len(layout.live) * layout.interval) + \
+        sum(load for d, s, _f, _c in blocks if s != d)
+    port = words / min(1.0, dram.bytes_per_clock / WORD_BYTES)
+    return max(slowest, port)
 
 
 def host_transfer_bytes(layout: MemoryLayout, loaded: int, read_back: int,

@@ -194,7 +194,7 @@ def test_measured_edges_per_clock_reach_the_planner():
     assert prof.cycles_per_edge(FpgaMemory("ddr4", 25.6e9, 80e-9, 64), 100e6) is None
 
 
-@pytest.mark.parametrize("pes", [2, 3])
+@pytest.mark.parametrize("pes", [2, pytest.param(3, marks=pytest.mark.slow)])
 def test_several_pes_share_the_port_and_agree(pes):
     kf = _kernel("cc")
     g = cs.Graph.kronecker(6, edge_factor=4, seed=9)
