@@ -192,14 +192,14 @@ class IntervalSimDevice:
             self._res.put((True, result))
 
 
-def make_unit(spec, interval: int, fifo_depth: int, pes: int):
+def make_unit(spec, interval: int, fifo_depth: int, pes: int, burst: int = 8):
     """One PE (``IntervalUnit``) or several behind an arbiter (``MultiUnit``)."""
     if pes == 1:
         return IntervalUnit(spec, interval, fifo_depth=fifo_depth)
     if not parallel_safe(spec):
         raise NotEligible(f"unit '{spec.name}' runs on one PE only: several PEs need rules "
                           "that repeat until no change with an idempotent reduction")
-    return MultiUnit(spec, interval, pes, fifo_depth=fifo_depth)
+    return MultiUnit(spec, interval, pes, fifo_depth=fifo_depth, burst=burst)
 
 
 @dataclass
@@ -220,7 +220,7 @@ def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
     vertices per window and its memory; results as the interpreter returns them."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
-    unit = make_unit(spec, interval, fifo_depth, pes)
+    unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words))
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with IntervalSimDevice(unit, dram, layout.edge_base) as hw:
         dev = IntervalDevice(hw, layout)

@@ -183,7 +183,7 @@ def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: in
     """``interval_sim.run_interval_kernel`` on the Verilator model."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
-    unit = make_unit(spec, interval, fifo_depth, pes)
+    unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words))
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with VerilatorIntervalDevice(unit, dram, layout.edge_base,
                                  name=f"{spec.name}_iv{interval}_f{fifo_depth}_p{pes}") as hw:

@@ -4,8 +4,10 @@
 with its own edge pipeline, on-chip windows and read FIFO, and one LiteDRAM native port
 (``memport``) shared by them:
 
-* commands: round-robin among the PEs presenting one (the PE after the last winner goes
-  first); a write command and its data pass together (an engine shows its write data
+* commands: a PE keeps the port for up to ``burst`` commands in a row while it has
+  them (its accesses are sequential: interleaving two PEs word by word would open a DRAM
+  burst per word), then round-robin among the PEs presenting one (the PE after the last
+  winner goes first); a write command and its data pass together (an engine shows its write data
   only in a cycle its command is granted, or after), so data never cross PEs;
 * read data: the port answers in command order, so the PE of each granted read is
   queued (a FIFO of PE numbers as deep as all PEs' read FIFOs together: each PE reserves
@@ -26,7 +28,7 @@ change saw only final values.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -47,7 +49,7 @@ def parallel_safe(spec: UnitSpec) -> bool:
 
 class MultiUnit(wiring.Component):
     def __init__(self, spec: UnitSpec, interval: int, pes: int, *, fifo_depth: int = 32,
-                 addr_width: int = 32):
+                 addr_width: int = 32, burst: int = 8):
         if pes < 1 or pes > 16:
             raise NotEligible(f"{pes} PEs (1 to 16)")
         self.spec = spec
@@ -56,6 +58,7 @@ class MultiUnit(wiring.Component):
                     for _ in range(pes)]
         self.regmap = self.pes[0].regmap
         self.fifo_depth = fifo_depth
+        self.burst = max(1, burst)
         super().__init__({"csr": In(CsrSignature()),
                           "mem": Out(NativePortSignature(addr_width, 64))})
 
@@ -96,6 +99,10 @@ class MultiUnit(wiring.Component):
                 i = (base + 1 + off) % P
                 with m.If((last == base) & self.pes[i].mem.cmd.valid):
                     m.d.comb += [grant.eq(i), anyv.eq(1)]
+        run = Signal(range(self.burst + 1))  # commands the last winner had in a row
+        for i, pe in enumerate(self.pes):  # ... and it keeps the port for a burst
+            with m.If((last == i) & pe.mem.cmd.valid & (run < self.burst)):
+                m.d.comb += [grant.eq(i), anyv.eq(1)]
         for i, pe in enumerate(self.pes):
             with m.If(grant == i):
                 m.d.comb += [port.cmd.valid.eq(anyv), port.cmd.we.eq(pe.mem.cmd.we),
@@ -107,7 +114,7 @@ class MultiUnit(wiring.Component):
         accepted = Signal()
         m.d.comb += accepted.eq(port.cmd.valid & port.cmd.ready)
         with m.If(accepted):
-            m.d.sync += last.eq(grant)
+            m.d.sync += [last.eq(grant), run.eq(Mux(grant == last, run + 1, 1))]
 
         # ------------------------------------------------------------ read data
         m.submodules.tags = tags = fifo.SyncFIFO(width=max(1, (P - 1).bit_length()),
