@@ -179,7 +179,8 @@ fileserver: {bandwidth: 1 GB/s}
         assert f"memory.{what}" in str(exc.value) and exc.value.loc.line == 9
 
 
-def test_measured_edges_per_clock_reach_the_planner():
+def test_measured_edges_per_clock_reach_the_planner(tmp_path, monkeypatch):
+    monkeypatch.setenv("COSYNTH_CACHE", str(tmp_path))  # a table of this test's own
     from cosynth.backends.rtl.costs import fpga_profile
     from cosynth.frontend.rewrite import variant as make_variant
     from cosynth.planner.manifest import FpgaMemory
