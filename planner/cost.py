@@ -89,13 +89,18 @@ def edge_rate(kind: BladeKind, device: str, w: Workload | None = None) -> float:
     On an FPGA, the clock is the manifest's (or calibrated) one, lowered to the Fmax
     ``cosynth bitstream`` measured for this workload's unit on the kind's part."""
     if device == "fpga":
-        mem = kind.dram_bandwidth / FPGA_BYTES_PER_EDGE
-        rate = kind.fpga_edges_per_second
+        fmem = kind.fpga.memory
+        mem = (fmem.bandwidth if fmem else kind.dram_bandwidth) / FPGA_BYTES_PER_EDGE
         fig = _figures(kind, w)
         clock = kind.cal("fpga_clock_hz", kind.fpga.clock_hz)
         if fig and fig["fmax_hz"]:
             clock = min(clock, fig["fmax_hz"])
-        per_edge = kind.cal("fpga_cycles_per_edge", 1.0)
+        # cycles per edge: calibrated, else measured in co-simulation (on the kind's
+        # external memory when it has one), else one edge per clock
+        measured = None
+        if w is not None and getattr(w, "hw", None) is not None:
+            measured = w.hw.cycles_per_edge(fmem, kind.fpga.clock_hz)
+        per_edge = kind.cal("fpga_cycles_per_edge", measured or 1.0)
         if w is not None:
             per_edge *= w.fpga_cycles_per_edge
         rate = clock / per_edge

@@ -64,7 +64,8 @@ from .calibration import check_workloads
 from .manifest_schema import CALIBRATABLE, MAX_BLADES, MAX_KINDS
 from .units import KINDS, UnitError, format_quantity, parse
 
-__all__ = ["Manifest", "BladeKind", "Fpga", "Interconnect", "ManifestError", "load_manifest",
+__all__ = ["Manifest", "BladeKind", "Fpga", "FpgaMemory", "Interconnect", "ManifestError",
+           "load_manifest",
            "CALIBRATABLE", "SCHEMA", "MAX_BLADES", "MAX_KINDS", "MAX_FILE_BYTES",
            "MAX_VALUES", "MAX_DEPTH"]
 
@@ -78,6 +79,17 @@ class ManifestError(CosynthError):
 
 
 @dataclass(frozen=True)
+class FpgaMemory:
+    """One external-memory channel of an FPGA (``fpga.memory``): what its units' memory
+    port reaches."""
+
+    kind: str  # manifest_schema.MEMORY_KINDS
+    bandwidth: float  # bytes/s
+    latency: float  # s, a read command to its data
+    burst_bytes: int
+
+
+@dataclass(frozen=True)
 class Fpga:
     part: str
     family: str
@@ -86,6 +98,7 @@ class Fpga:
     bram_bits: int
     dsps: int
     clock_hz: float
+    memory: FpgaMemory | None = None
 
 
 @dataclass(frozen=True)
@@ -354,6 +367,37 @@ class _Checker:
         return v
 
 
+def _memory(c: _Checker, fd: dict, p: str) -> FpgaMemory | None:
+    """The ``memory`` section of an FPGA, or None; figures no such memory could have are
+    refused at their line."""
+    md = fd.get("memory")
+    if md is None:
+        return None
+    p = f"{p}.memory"
+    if not isinstance(md, dict):
+        c.fail(p, "must be a mapping {kind, bandwidth, latency[, burst]}")
+    kind = str(c.need(md, "kind", p, f"one of {', '.join(ms.MEMORY_KINDS)}")).lower()
+    if kind not in ms.MEMORY_KINDS:
+        c.fail(f"{p}.kind", f"unknown memory kind '{kind}'",
+               hint=f"one of {', '.join(ms.MEMORY_KINDS)}")
+    bw = c.positive(c.quantity(md, "bandwidth", p, "bandwidth"), f"{p}.bandwidth")
+    peak = ms.MEMORY_PEAK[kind]
+    if bw > peak:
+        c.fail(f"{p}.bandwidth", f"{format_quantity(bw, 'bandwidth')} is more than one "
+               f"{kind} channel can move ({format_quantity(peak, 'bandwidth')} at its "
+               "fastest speed grade)", hint="give one channel's bandwidth; several "
+                                            "channels are several FPGAs' worth of ports")
+    lat = c.quantity(md, "latency", p, "time")
+    if lat < 20e-9:
+        c.fail(f"{p}.latency", f"{format_quantity(lat, 'time')} is less than a DRAM row "
+               "access takes (at least 20 ns)", hint="check the unit (ns, not us)")
+    burst = c.quantity(md, "burst", p, "size", default=64)
+    if burst < 8 or int(burst) != burst or int(burst) % 8:
+        c.fail(f"{p}.burst", f"a burst of {burst:g} bytes is not a whole number of 64-bit "
+               "words", hint="a burst is 8 x the channel width in bytes: 64 B for BL8 x64")
+    return FpgaMemory(kind, bw, lat, int(burst))
+
+
 def _build(tree, lines: dict, path: str) -> Manifest:
     c = _Checker(lines, path)
     if not isinstance(tree, dict):
@@ -406,7 +450,7 @@ def _build(tree, lines: dict, path: str) -> Manifest:
                 if res[attr] == -1:
                     res[attr] = 0
             fpga = Fpga(part.name, part.family, res["luts"], res["ffs"], res["bram_bits"],
-                        res["dsps"], fclock)
+                        res["dsps"], fclock, _memory(c, fd, f"{p}.fpga"))
         cost = float(c.quantity(b, "cost", p, "number", default=0.0)) if b.get("cost") \
             is not None else 0.0
         cal = cal_all.get(name) or {}

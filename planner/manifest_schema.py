@@ -62,7 +62,7 @@ import difflib
 from dataclasses import dataclass
 
 __all__ = ["Field", "SCHEMA", "MAX_KINDS", "MAX_BLADES", "CALIBRATABLE", "find", "suggest",
-           "xsd", "xml_fields"]
+           "xsd", "xml_fields", "MEMORY_KINDS", "MEMORY_PEAK"]
 
 MAX_KINDS = 4
 MAX_BLADES = 4096
@@ -124,6 +124,12 @@ class Field:
 
 GHZ, MHZ, TB, KB = 1e9, 1e6, 1e12, 1e3
 
+#: external-memory kinds of an FPGA and the highest bandwidth one channel of each reaches
+#: (JEDEC top speed grade x 64-bit channel; HBM2: one 1024-bit stack at 3.6 Gb/s per pin)
+MEMORY_KINDS = ("sdram", "ddr3", "ddr4", "lpddr4", "hbm2")
+MEMORY_PEAK = {"sdram": 1.6e9, "ddr3": 17.1e9, "ddr4": 25.6e9, "lpddr4": 34.2e9,
+               "hbm2": 460e9}
+
 
 def _bw(name: str, doc: str) -> Field:
     return Field(name, "quantity", "bandwidth", True, KB, 100 * TB, doc=doc)
@@ -166,7 +172,16 @@ BLADE = Field("blades", "list", required=True, items=(1, MAX_KINDS), xml=REPEATE
         Field("luts", "count", lo=1, hi=1e8, doc="default: the part's"),
         Field("ffs", "count", lo=1, hi=1e8, doc="default: the part's"),
         Field("bram_bits", "count", lo=1, hi=1e11, doc="default: the part's"),
-        Field("dsps", "count", lo=0, hi=1e6, doc="default: the part's"))),
+        Field("dsps", "count", lo=0, hi=1e6, doc="default: the part's"),
+        Field("memory", "section", xml=ELEMENT, doc="the external memory the FPGA's units "
+              "reach through their memory port (one channel)", fields=(
+            Field("kind", "enum", choices=MEMORY_KINDS, required=True, xml=ATTR,
+                  doc="the memory technology (caps the bandwidth of a channel)"),
+            _bw("bandwidth", "peak bandwidth of the channel"),
+            Field("latency", "quantity", "time", True, 20e-9, 10e-6,
+                  doc="from a read command to its data (at least 20 ns: a DRAM row access)"),
+            Field("burst", "quantity", "size", False, 8, 4096,
+                  doc="bytes one DRAM burst moves (default 64: BL8 on a 64-bit channel)"))))),
     Field("cost", "number", lo=0, hi=1e6, xml=VALUE, xml_value="per-hour",
           doc="nominal cost per blade-hour"),
     Field("calibration", "section", xml=ELEMENT, yaml=False, fields=_CAL,

@@ -66,6 +66,10 @@ class FpgaCosts(Protocol):
         """Measured ``luts``, ``ffs``, ``dsps``, ``fmax_hz``, ``source`` on ``part``, or
         None when nothing was measured (the planner keeps its defaults)."""
 
+    def cycles_per_edge(self, memory=None, clock_hz: float | None = None) -> float | None:
+        """Clock cycles per edge measured in co-simulation on ``memory`` (an
+        ``FpgaMemory``, or None: on chip), or None when never measured."""
+
 
 FpgaFn = Callable[[Kernel, str], FpgaCosts]  # (kernel variant, variant name) -> its costs
 
@@ -78,6 +82,9 @@ class _NoFpga:
     bits_per_vertex: int = 0
 
     def figures(self, part: str) -> None:
+        return None
+
+    def cycles_per_edge(self, memory=None, clock_hz: float | None = None) -> None:
         return None
 
 

@@ -21,12 +21,14 @@ from cosynth.cache import cache_dir, load_table, notice, write_table
 from cosynth.frontend.rewrite.core import get
 from cosynth.ir.printer import print_stmts
 
+from .dram import DramConfig
 from .kernel import NotEligible, unit_spec
 from .regmap import RegisterMap
 from .unit import _port_keys
 
 __all__ = ["unit_signature", "record", "lookup", "fpga_profile", "FpgaProfile",
-           "bits_per_vertex", "table_path"]
+           "bits_per_vertex", "table_path", "throughput_path", "record_throughput",
+           "throughput", "memory_key"]
 
 
 def table_path() -> str:
@@ -97,6 +99,44 @@ def lookup(spec, part: str) -> dict | None:
     return _load().get(f"{unit_signature(spec)}:{_norm(part)}")
 
 
+# ------------------------------------------------------------ measured throughput
+# Edges per clock are measured in co-simulation, not assumed: the Amaranth simulation of
+# a whole-graph unit (memory ``on-chip``) and the co-simulation of an interval unit with
+# the DRAM model (memory: its figures in cycles) record them in
+# ``<cache>/rtl-throughput.json`` under the unit's signature and the memory's key.
+
+def throughput_path() -> str:
+    return os.path.join(cache_dir(), "rtl-throughput.json")
+
+
+def memory_key(dram) -> str:
+    """``on-chip`` for None, else the memory's figures in cycles (a ``dram.DramConfig``)."""
+    if dram is None:
+        return "on-chip"
+    return f"{dram.bytes_per_clock:g}B/clk:{dram.latency}clk:{dram.burst_words}w"
+
+
+def record_throughput(spec, dram, edges: int, cycles: int, source: str) -> None:
+    """Keep a measured run: ``edges`` over ``cycles`` of unit ``spec`` on memory ``dram``."""
+    if edges <= 0 or cycles <= 0:
+        return
+    table = load_table(throughput_path(), "the FPGA throughput table", quiet=True)
+    table[f"{unit_signature(spec)}:{memory_key(dram)}"] = {
+        "kernel": spec.kernel.name, "variant": spec.variant, "memory": memory_key(dram),
+        "edges": int(edges), "cycles": int(cycles), "edges_per_clock": edges / cycles,
+        "source": source, "when": time.strftime("%Y-%m-%d %H:%M")}
+    write_table(throughput_path(), table, indent=2, sort_keys=True)
+
+
+def throughput(spec, dram) -> dict | None:
+    """The measured entry (``edges_per_clock``, ``source``...) of ``spec`` on ``dram``."""
+    got = load_table(throughput_path(), "the FPGA throughput table", quiet=True).get(
+        f"{unit_signature(spec)}:{memory_key(dram)}")
+    ok = isinstance(got, dict) and isinstance(got.get("edges_per_clock"), int | float) \
+        and got["edges_per_clock"] > 0
+    return got if ok else None
+
+
 def bits_per_vertex(spec) -> int:
     """Block RAM bits one vertex takes: each memory's width times its read ports."""
     rm = RegisterMap.of(spec, 2)
@@ -128,6 +168,19 @@ class FpgaProfile:
                 "source": f"measured {got['when']} on {got['part']} ({got['depth']} "
                           "vertices)"}
         return cache[part]
+
+    def cycles_per_edge(self, memory=None, clock_hz: float | None = None) -> float | None:
+        """Clock cycles per edge measured in co-simulation: on the manifest's external
+        memory (``manifest.FpgaMemory`` at ``clock_hz``) when it has one, else on chip;
+        None when never measured."""
+        if not self.eligible or self.spec is None:
+            return None
+        dram = None
+        if memory is not None and clock_hz:
+            dram = DramConfig.from_figures(memory.bandwidth, memory.latency,
+                                           memory.burst_bytes, clock_hz)
+        got = throughput(self.spec, dram)
+        return 1.0 / got["edges_per_clock"] if got else None
 
 
 def fpga_profile(kv, variant: str) -> FpgaProfile:

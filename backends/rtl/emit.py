@@ -36,6 +36,7 @@ from cosynth.errors import CosynthError, MismatchError, ToolError, bug_hint
 from cosynth.ir.interp import interpret
 from cosynth.outputs import OutputDir, check_dir
 
+from . import costs
 from . import verilator as vl
 from .build import build_unit
 from .host import UnitHost
@@ -169,6 +170,8 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
                 raise
             checks.append("test bench under Verilator: " + tb_out.strip())
         st = host.stats
+        costs.record_throughput(spec, None, st.edges, st.cycles,
+                                f"Amaranth simulation by cosynth rtl, {graph.n} vertices")
         report = {"unit": name, "kernel": kfn.name, "variant": spec.variant, "depth": depth,
                   "rules": len(spec.rules), "sites": [s.label for s in spec.sites],
                   "sample_graph": {"n": graph.n, "m": graph.m},

@@ -24,6 +24,7 @@ from amaranth.sim import Simulator
 from cosynth.ir.interp import interpret
 
 from .build import build_unit
+from .costs import record_throughput
 from .host import DeviceError, DeviceStats, UnitHost
 from .regmap import RegisterMap
 from .waves import legal_names
@@ -249,4 +250,6 @@ def run_kernel(kfn, graph, args: dict | None = None, *, variant: str | None = No
     with AmaranthDevice(unit) as dev:
         host = UnitHost(spec, unit.regmap, dev, graph)
         results = interpret(spec.kernel, graph, args, offload=host.handlers())
+        record_throughput(spec, None, host.stats.edges, host.stats.cycles,
+                          f"Amaranth simulation, {graph.n} vertices")
         return SimRun(results, host.stats, spec.variant, unit.regmap, dev.cycles)

@@ -15,7 +15,9 @@ Models
     ``build_model`` verilates with ``--cc --no-timing`` and runs ``make -f V<top>.mk`` itself
     (not ``--build``) so that it can override what the wheel's ``verilated.mk`` got wrong
     (it was configured on the build farm: ``CFG_LDLIBS_THREADS`` and ``CFG_CXXFLAGS_STD``
-    are empty and ``PYTHON3 = python``, which need not exist).  A model is cached under
+    are empty, ``PYTHON3 = python``, which need not exist, and ``CFG_CXXFLAGS_PCH_I`` is
+    empty, which breaks every model large enough to be split into several files).  A
+    model is cached under
     ``<cache>/verilator/<key>`` (``<cache>`` is ``$COSYNTH_CACHE``, else
     ``$XDG_CACHE_HOME/cosynth``, else ``~/.cache/cosynth``), keyed by the Verilog, the top,
     the options and the Verilator and g++ versions.  ``libverilated.a`` (two files, ~15 s of
@@ -234,7 +236,11 @@ def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,
             *(["--trace"] if trace else [])]
     make_vars = {"CXX": cxx, "LINK": cxx, "AR": shutil.which("ar") or "ar",
                  "PYTHON3": sys.executable, "PERL": shutil.which("perl") or "perl",
-                 "OPT_FAST": opt, "OPT_GLOBAL": _RUNTIME_OPT}
+                 "OPT_FAST": opt, "OPT_GLOBAL": _RUNTIME_OPT,
+                 # the wheel's verilated.mk has it empty: a model large enough to be split
+                 # into several files then passes its precompiled header to g++ as a
+                 # linker input ("__pch.h.fast: linker input file not found")
+                 "CFG_CXXFLAGS_PCH_I": "-include"}
     key = _hash({"verilog": verilog, "top": top, "args": args, "make": make_vars,
                  "verilator": vversion, "cxx": cversion, "format": _FORMAT})
     root = cache_dir()

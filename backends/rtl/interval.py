@@ -1,0 +1,292 @@
+"""The interval unit: an edge unit whose vertex tables live in external memory.
+
+``IntervalUnit(spec, interval)`` wraps the generated ``unit.EdgeUnit`` holding ``2 I``
+entries per memory (window A = [0, I): the target interval; window B = [I, 2 I): the
+other endpoints' interval) with a *block engine* that talks to external memory through a
+LiteDRAM native port (``memport``; why that bus: its docstring).  Where the tables and
+the edge blocks are is ``layout.MemoryLayout``; the host gives the engine the region
+bases in registers and walks the blocks (``interval_host``).  One block command:
+
+    LOAD A   (flag bit 0) read I words of every memory's region at the target interval
+             into window A of the unit's memories
+    LOAD B   (flag bit 1) the same at the other interval into window B
+    RUN      write EDGE_COUNT and CTRL of the unit, stream the block's edge words from
+             memory into its ``edges`` stream, wait for STATUS.done
+    WB       (flag bit 2) write window A of every live memory back to its region
+
+Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
+a place reserved for its data (the port's read data are always accepted), so at most
+``fifo_depth`` reads are in flight -- the depth must cover the memory's latency times
+the rate for the stream not to stall (the planner sizes it: ``interval_costs``).
+
+Registers: the unit's own (``regmap``, addresses 0..47, passed through while the engine
+is idle) and the engine's::
+
+    48 BLK_CTRL    wo  bit 0: start the block command
+    49 BLK_STATUS  ro  bit 0 busy, bit 1 done
+    50 BLK_EDGES   rw  first word of the block's edges in memory
+    51 BLK_COUNT   rw  edges in the block
+    52 BLK_A       rw  first vertex of the target interval (window A)
+    53 BLK_B       rw  first vertex of the other interval (window B)
+    54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A
+    55 BLK_CYCLES  ro  cycles of the last block command, start to done
+    56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
+                       arbiter's: ``multi``)
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Elaboratable, Module, Mux, Signal
+from amaranth.lib import fifo, wiring
+from amaranth.lib.wiring import In, Out
+
+from .kernel import NotEligible, UnitSpec
+from .memport import PORT_PINS, NativePortSignature
+from .regmap import CSR_ADDR_BITS, PARAM_BASE
+from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
+
+__all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", "ENGINE_REGS",
+           "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
+           "FLAG_WRITEBACK"]
+
+ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
+               "BLK_A": 52, "BLK_B": 53, "BLK_FLAGS": 54, "BLK_CYCLES": 55, "MEM_BASE": 56}
+MAX_MEMORIES = 6
+FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK = 1, 2, 4
+_ENGINE_FIRST = 48
+
+
+class IntervalUnit(wiring.Component):
+    """The unit of ``spec`` working on intervals of ``interval`` vertices in external
+    memory (``addr_width``-bit word addresses), reads buffered ``fifo_depth`` deep."""
+
+    def __init__(self, spec: UnitSpec, interval: int, *, fifo_depth: int = 32,
+                 addr_width: int = 32):
+        if interval < 2 or interval & (interval - 1):
+            raise NotEligible(f"an interval of {interval} vertices (a power of two >= 2)")
+        self.spec = spec
+        self.interval = interval
+        self.fifo_depth = fifo_depth
+        self.inner = EdgeUnit(spec, 2 * interval)
+        self.regmap = self.inner.regmap
+        if len(self.regmap.memories) > MAX_MEMORIES:
+            raise NotEligible(f"{len(self.regmap.memories)} unit memories (an interval "
+                              f"unit has region registers for {MAX_MEMORIES})")
+        if PARAM_BASE + len(self.regmap.params) > _ENGINE_FIRST:
+            raise NotEligible(f"{len(self.regmap.params)} scalar parameters (an interval "
+                              f"unit has room for {_ENGINE_FIRST - PARAM_BASE})")
+        self.edge_words = 2 if self.regmap.weight_bits else 1
+        self.busy = Signal(name="engine_busy")  # a block command runs (BLK_STATUS bit 0)
+        super().__init__({"csr": In(CsrSignature()),
+                          "mem": Out(NativePortSignature(addr_width, 64))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = u = self.inner
+        rm = self.regmap
+        I = self.interval
+        lg = I.bit_length() - 1
+        nm = len(rm.memories)
+        live = [mm.id for mm in rm.memories if mm.role == "live"]
+        aw = len(self.mem.cmd.addr)
+        ew = self.edge_words
+        R = ENGINE_REGS
+
+        # ------------------------------------------------------------ registers
+        edges_at = Signal(aw)
+        count = Signal(COUNTER_BITS)
+        a_base, b_base = Signal(aw), Signal(aw)
+        flags = Signal(3)
+        blk_cycles = Signal(COUNTER_BITS)
+        busy, done = self.busy, Signal()
+        bases = Array(Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES))
+        csr = self.csr
+        start = Signal()
+        m.d.comb += start.eq(csr.w_en & (csr.addr == R["BLK_CTRL"]) & csr.w_data[0] & ~busy)
+        writable = [(R["BLK_EDGES"], edges_at), (R["BLK_COUNT"], count),
+                    (R["BLK_A"], a_base), (R["BLK_B"], b_base), (R["BLK_FLAGS"], flags)] + \
+            [(R["MEM_BASE"] + k, bases[k]) for k in range(MAX_MEMORIES)]
+        reads = {a: r for a, r in writable}
+        reads[R["BLK_STATUS"]] = busy | (done << 1)
+        reads[R["BLK_CYCLES"]] = blk_cycles
+        with m.If(~busy):
+            for addr, reg in writable:
+                with m.If(csr.w_en & (csr.addr == addr)):
+                    m.d.sync += reg.eq(csr.w_data)
+        # the unit's own registers pass through while the engine is idle
+        engine_read = Signal(64)
+        with m.Switch(csr.addr):
+            for addr, val in reads.items():
+                with m.Case(addr):
+                    m.d.comb += engine_read.eq(val)
+        m.d.comb += csr.r_data.eq(Mux(csr.addr >= _ENGINE_FIRST, engine_read,
+                                      Mux(busy, 0, u.csr.r_data)))
+
+        # ------------------------------------------------------------ read FIFO
+        port = self.mem
+        D = self.fifo_depth
+        m.submodules.rfifo = rf = fifo.SyncFIFOBuffered(width=64, depth=D)
+        pending = Signal(range(D + 1))  # reads issued whose word was not popped yet
+        rd_issue, pop = Signal(), Signal()
+        m.d.comb += [rf.w_en.eq(port.rdata.valid), rf.w_data.eq(port.rdata.data),
+                     port.rdata.ready.eq(1),
+                     rd_issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
+                     pop.eq(rf.r_en & rf.r_rdy)]
+        m.d.sync += pending.eq(pending + rd_issue - pop)
+        room = Signal()
+        m.d.comb += room.eq(pending < D)
+
+        # ------------------------------------------------------------ engine
+        rcnt = Signal(COUNTER_BITS)  # words requested in this phase
+        scnt = Signal(COUNTER_BITS)  # words consumed (loads: popped; write-back: written)
+        win_b = Signal()
+        half = Signal()  # weighted edges: the first word of the edge is held
+        word0 = Signal(64)
+        cmd_done = Signal()  # a write command went out ahead of its data
+        load_words = nm * I
+        wb_words = len(live) * I
+        live_ids = Array(live) if live else Array([0])
+
+        with m.If(busy):
+            m.d.sync += blk_cycles.eq(blk_cycles + 1)
+
+        # idle: the host's register bus drives the unit's
+        m.d.comb += [u.csr.addr.eq(csr.addr), u.csr.w_data.eq(csr.w_data)]
+
+        with m.FSM(name="engine"):
+            with m.State("IDLE"):
+                m.d.comb += u.csr.w_en.eq(csr.w_en & (csr.addr < _ENGINE_FIRST))
+                with m.If(start):
+                    m.d.sync += [busy.eq(1), done.eq(0), blk_cycles.eq(0), rcnt.eq(0),
+                                 scnt.eq(0), half.eq(0), win_b.eq(~flags[0])]
+                    with m.If(flags[0] | flags[1]):
+                        m.next = "LOAD"
+                    with m.Else():
+                        m.next = "COUNT"
+            with m.State("LOAD"):
+                win = Mux(win_b, b_base, a_base)
+                m.d.comb += [port.cmd.valid.eq((rcnt < load_words) & room),
+                             port.cmd.we.eq(0),
+                             port.cmd.addr.eq(bases[rcnt[lg:]] + win + rcnt[:lg])]
+                with m.If(rd_issue):
+                    m.d.sync += rcnt.eq(rcnt + 1)
+                m.d.comb += [rf.r_en.eq(1), u.load.valid.eq(rf.r_rdy),
+                             u.load.payload.mem.eq(scnt[lg:]),
+                             u.load.payload.addr.eq(scnt[:lg] | (win_b << lg)),
+                             u.load.payload.data.eq(rf.r_data)]
+                with m.If(pop):
+                    m.d.sync += scnt.eq(scnt + 1)
+                    with m.If(scnt == load_words - 1):
+                        m.d.sync += [rcnt.eq(0), scnt.eq(0)]
+                        with m.If(~win_b & flags[1]):
+                            m.d.sync += win_b.eq(1)
+                        with m.Else():
+                            m.next = "COUNT"
+            with m.State("COUNT"):
+                m.d.comb += [u.csr.addr.eq(rm.reg("EDGE_COUNT")), u.csr.w_en.eq(1),
+                             u.csr.w_data.eq(count)]
+                m.next = "START"
+            with m.State("START"):
+                m.d.comb += [u.csr.addr.eq(rm.reg("CTRL")), u.csr.w_en.eq(1),
+                             u.csr.w_data.eq(1)]
+                m.d.sync += [rcnt.eq(0), scnt.eq(0)]
+                m.next = "EDGES"
+            with m.State("EDGES"):
+                total = count * ew if ew == 2 else count
+                m.d.comb += [port.cmd.valid.eq((rcnt < total) & room), port.cmd.we.eq(0),
+                             port.cmd.addr.eq(edges_at + rcnt)]
+                with m.If(rd_issue):
+                    m.d.sync += rcnt.eq(rcnt + 1)
+                first = rf.r_data if ew == 1 else word0
+                m.d.comb += [u.edges.payload.src.eq(first[:32]),
+                             u.edges.payload.dst.eq(first[32:])]
+                if ew == 1:
+                    m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
+                else:
+                    m.d.comb += u.edges.payload.weight.eq(rf.r_data)
+                    with m.If(~half):
+                        m.d.comb += rf.r_en.eq(1)
+                        with m.If(pop):
+                            m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
+                    with m.Else():
+                        m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
+                        with m.If(pop):
+                            m.d.sync += half.eq(0)
+                m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
+                with m.If((rcnt == total) & u.csr.r_data[1]):  # the unit is done
+                    m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0)]
+                    with m.If(flags[2] & (wb_words > 0)):
+                        m.next = "WB"
+                    with m.Else():
+                        m.next = "DONE"
+            with m.State("WB"):
+                # the unit reads window A of each live memory; each word goes out as a
+                # write command with its data
+                m.d.comb += [u.rd_req.valid.eq(rcnt < wb_words),
+                             u.rd_req.payload.mem.eq(live_ids[rcnt[lg:]]),
+                             u.rd_req.payload.addr.eq(rcnt[:lg])]
+                with m.If(u.rd_req.valid & u.rd_req.ready):
+                    m.d.sync += rcnt.eq(rcnt + 1)
+                accept = Signal()
+                m.d.comb += [
+                    port.cmd.valid.eq(u.rd_resp.valid & ~cmd_done), port.cmd.we.eq(1),
+                    port.cmd.addr.eq(bases[live_ids[scnt[lg:]]] + a_base + scnt[:lg]),
+                    # the data go out with their command or after it, never before
+                    port.wdata.valid.eq(u.rd_resp.valid & (cmd_done | port.cmd.ready)),
+                    port.wdata.data.eq(u.rd_resp.payload),
+                    accept.eq(port.wdata.ready & (cmd_done | port.cmd.ready)),
+                    u.rd_resp.ready.eq(accept),
+                ]
+                with m.If(u.rd_resp.valid & accept):
+                    m.d.sync += [scnt.eq(scnt + 1), cmd_done.eq(0)]
+                    with m.If(scnt == wb_words - 1):
+                        m.next = "DONE"
+                with m.Elif(u.rd_resp.valid & port.cmd.ready & ~cmd_done):
+                    m.d.sync += cmd_done.eq(1)
+            with m.State("DONE"):
+                m.d.sync += [busy.eq(0), done.eq(1)]
+                m.next = "IDLE"
+        return m
+
+
+#: the ports of the emitted Verilog (``IntervalTop``): the register bus and the memory port
+INTERVAL_PORTS = ("clk", "rst", "csr_addr", "csr_w_en", "csr_w_data", "csr_r_data") + PORT_PINS
+
+
+class IntervalTop(Elaboratable):
+    """The interval unit with flat top-level ports (``INTERVAL_PORTS``)."""
+
+    def __init__(self, unit: IntervalUnit):
+        self.unit = unit
+        unit._MustUse__used = True  # elaborated through IntervalTop
+        aw = len(unit.mem.cmd.addr)
+        sig = {"csr_addr": CSR_ADDR_BITS, "csr_w_en": 1, "csr_w_data": 64, "csr_r_data": 64,
+               "mem_cmd_valid": 1, "mem_cmd_ready": 1, "mem_cmd_we": 1, "mem_cmd_addr": aw,
+               "mem_wdata_valid": 1, "mem_wdata_ready": 1, "mem_wdata_data": 64,
+               "mem_rdata_valid": 1, "mem_rdata_ready": 1, "mem_rdata_data": 64}
+        self.ports = {name: Signal(shape, name=name) for name, shape in sig.items()}
+
+    def elaborate(self, platform):
+        u, p = self.unit, self.ports
+        m = Module()
+        m.submodules.interval = u
+        m.d.comb += [
+            u.csr.addr.eq(p["csr_addr"]), u.csr.w_en.eq(p["csr_w_en"]),
+            u.csr.w_data.eq(p["csr_w_data"]), p["csr_r_data"].eq(u.csr.r_data),
+            p["mem_cmd_valid"].eq(u.mem.cmd.valid), u.mem.cmd.ready.eq(p["mem_cmd_ready"]),
+            p["mem_cmd_we"].eq(u.mem.cmd.we), p["mem_cmd_addr"].eq(u.mem.cmd.addr),
+            p["mem_wdata_valid"].eq(u.mem.wdata.valid),
+            u.mem.wdata.ready.eq(p["mem_wdata_ready"]),
+            p["mem_wdata_data"].eq(u.mem.wdata.data),
+            u.mem.rdata.valid.eq(p["mem_rdata_valid"]),
+            p["mem_rdata_ready"].eq(u.mem.rdata.ready),
+            u.mem.rdata.data.eq(p["mem_rdata_data"]),
+        ]
+        return m
+
+
+def interval_verilog(unit: IntervalUnit, name: str) -> str:
+    """The interval unit as Verilog, top module ``name`` with ``INTERVAL_PORTS``."""
+    from amaranth.back import verilog  # lazy: loads the builtin Yosys, only Verilog needs it
+    top = IntervalTop(unit)
+    return verilog.convert(top, name=name, ports=list(top.ports.values()), emit_src=False)

@@ -1,0 +1,172 @@
+"""What an interval unit costs: its size on a part, and its cycles on a memory.
+
+``choose(spec, part, n, dram)`` is the planner's pick of the unit's parameters: the
+largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per memory,
+one copy per read port: ``bitstream.bram_blocks``) plus the read FIFO fit in
+``BRAM_SHARE`` of the part's block RAM, and a FIFO deep enough to cover the memory's
+latency at its word rate.  A part on which not even an interval of two fits is refused
+(``NoIntervalFits``) with the reason and the smallest known part that would take it.
+
+``predict_cycles(layout, blocks, dram, fifo_depth)`` is the cycle model of a run of
+block commands, phase by phase as ``interval.IntervalUnit`` executes them: the host's
+register writes, the window loads and write-backs (``words / rate`` plus the memory's
+latency to fill the pipe), the edge stream (the slower of one edge per clock and the
+memory's word rate), the pipeline's drain.  The word rate is the port's one word per
+clock, lowered by the memory's bandwidth (``bytes_per_clock / 8``) and by the FIFO
+(``fifo_depth / latency`` reads in flight).  The benchmark (``bench/bench_interval.py``)
+compares it with the co-simulated cycles.
+
+Host transfers (``host_transfer_bytes``): per unit call the host writes the entries of
+the tables that changed and reads back the touched targets (8 bytes each), and writes
+each run's edges into the edge region (``layout.bytes_per_edge`` each).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cosynth.errors import CosynthError
+from cosynth.planner import parts as partlist
+
+from .bitstream import BRAM_SHARE, bram_blocks
+from .costs import bits_per_vertex
+from .dram import DramConfig
+from .layout import MemoryLayout
+from .memport import WORD_BYTES
+
+__all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
+           "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD"]
+
+#: cycles a block command costs beyond its phases: six register writes by the host, the
+#: engine's COUNT, START and DONE states, and the unit's pipeline draining after the
+#: last edge (measured against the co-simulation: bench/bench_interval.py)
+BLOCK_OVERHEAD = 20
+_BLOCK_BITS = {"ice40": 4096, "ecp5": 18432, "ultrascale+": 36864}
+
+
+class NoIntervalFits(CosynthError):
+    """No interval of the unit fits on the part."""
+
+
+@dataclass(frozen=True)
+class IntervalChoice:
+    interval: int
+    fifo_depth: int
+    bram_blocks: int  # the unit's memories and its FIFO
+    part_blocks: int
+
+    def as_dict(self) -> dict:
+        return {"interval": self.interval, "fifo_depth": self.fifo_depth,
+                "bram_blocks": self.bram_blocks, "part_blocks": self.part_blocks}
+
+
+def fifo_depth_for(dram: DramConfig) -> int:
+    """Reads in flight that keep the port busy: latency x word rate, plus slack, as a
+    power of two (at least 8, at most 512)."""
+    need = dram.latency * min(1.0, dram.bytes_per_clock / WORD_BYTES) + 8
+    return max(8, min(512, 1 << math.ceil(math.log2(need))))
+
+
+def fifo_blocks(depth: int, family: str) -> int:
+    return -(-(depth * 64) // _BLOCK_BITS[family])
+
+
+def _part_blocks(part) -> int:
+    return part.bram_bits // _BLOCK_BITS[part.family]
+
+
+def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
+    if part.family in ("ice40", "ecp5"):
+        mems = bram_blocks(spec, 2 * interval, part.family)
+    else:  # large parts: by bits (their blocks cascade in width and depth)
+        mems = -(-(bits_per_vertex(spec) * 2 * interval) // _BLOCK_BITS[part.family])
+    used = pes * (mems + fifo_blocks(fifo, part.family))
+    return used if used <= BRAM_SHARE * _part_blocks(part) else None
+
+
+def choose(spec, part_name: str, n: int, dram: DramConfig, pes: int = 1) -> IntervalChoice:
+    """The interval and FIFO depth of ``spec``'s interval unit of ``pes`` PEs (each with
+    its own windows and FIFO) on ``part_name`` for a graph of ``n`` vertices (an interval
+    never exceeds the graph, rounded up)."""
+    part = partlist.lookup(part_name)
+    fifo = fifo_depth_for(dram)
+    cap = max(2, 1 << max(1, math.ceil(math.log2(max(2, n)))))
+    best = None
+    interval = 2
+    while interval <= cap:
+        used = _fits(spec, part, interval, fifo, pes)
+        if used is None:
+            break
+        best = IntervalChoice(interval, fifo, used, _part_blocks(part))
+        interval *= 2
+    if best is None:
+        fitting = [p for p in sorted(partlist.PARTS.values(), key=lambda p: p.bram_bits)
+                   if _fits(spec, p, 2, fifo, pes) is not None]
+        raise NoIntervalFits(
+            f"unit '{spec.name}' ({pes} PE{'s' * (pes > 1)}) does not fit on {part.name} "
+            "even with an interval of two "
+            f"vertices: its memories ({bits_per_vertex(spec)} bits a vertex, every read "
+            f"port a copy, in blocks at least one wide) and a {fifo}-word FIFO "
+            f"exceed {BRAM_SHARE:.0%} of the part's {_part_blocks(part)} block RAMs",
+            hint=(f"the smallest part it fits on is {fitting[0].name}" if fitting else
+                  "no known part has enough block RAMs; the planner keeps it on the CPU"))
+    return best
+
+
+def _rate(dram: DramConfig, fifo_depth: int) -> float:
+    """Words per clock a sequential stream of reads reaches."""
+    return max(1e-9, min(1.0, dram.bytes_per_clock / WORD_BYTES,
+                         fifo_depth / (dram.latency + 2)))
+
+
+def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int) -> float:
+    """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges)`` in walk
+    order, as ``layout.encode_edges`` returns them)."""
+    r = _rate(dram, fifo_depth)
+    wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
+    load = len(layout.memories) * layout.interval
+    wb = len(layout.live) * layout.interval
+    fill = dram.latency + 2
+    total = 0.0
+    for i, (d, _s, _first, count) in enumerate(blocks):
+        s = blocks[i][1]
+        total += BLOCK_OVERHEAD
+        if i == 0 or blocks[i - 1][0] != d:
+            total += fill + load / r
+        if s != d:
+            total += fill + load / r
+        total += fill + max(count, count * layout.edge_words / r)
+        if i == len(blocks) - 1 or blocks[i + 1][0] != d:
+            total += wb / wr
+    return total
+
+
+def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
+                     pes: int) -> float:
+    """Cycles of a run on ``pes`` PEs: target intervals dealt out in turn as the host
+    does; the slowest PE, or the shared port when it is the bottleneck (every word of
+    every PE through one port at the memory's word rate)."""
+    if pes <= 1:
+        return predict_cycles(layout, blocks, dram, fifo_depth)
+    groups: list[list] = []
+    for i, b in enumerate(blocks):
+        if i == 0 or blocks[i - 1][0] != b[0]:
+            groups.append([])
+        groups[-1].append(b)
+    queues: list[list] = [[] for _ in range(pes)]
+    for k, g in enumerate(groups):
+        queues[k % pes].extend(g)
+    slowest = max(predict_cycles(layout, q, dram, fifo_depth) for q in queues)
+    load = len(layout.memories) * layout.interval
+    words = sum(count * layout.edge_words for _d, _s, _f, count in blocks) + \
+        len(groups) * (load + len(layout.live) * layout.interval) + \
+        sum(load for d, s, _f, _c in blocks if s != d)
+    port = words / min(1.0, dram.bytes_per_clock / WORD_BYTES)
+    return max(slowest, port)
+
+
+def host_transfer_bytes(layout: MemoryLayout, loaded: int, read_back: int,
+                        edges: int) -> int:
+    """Bytes a unit call moves between host and card memory."""
+    return (loaded + read_back) * WORD_BYTES + edges * layout.bytes_per_edge

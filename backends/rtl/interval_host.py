@@ -1,0 +1,189 @@
+"""The host side of an interval unit: a whole-graph device made of blocks.
+
+``IntervalDevice(hw, layout)`` answers ``host.UnitHost``'s device protocol (register
+reads and writes, ``load``, ``readback``, ``run``) for a graph of ``layout.n`` vertices,
+however large, on an ``interval.IntervalUnit`` that holds only two intervals on chip:
+
+* ``load`` / ``readback`` of vertex entries are host transfers into / out of the card's
+  memory (the regions of ``layout.MemoryLayout``), counted in ``transfer_bytes``;
+* ``run(rule, src, dst, weight)`` writes the edges into the edge region in blocks
+  (``layout.encode_edges``, a host transfer too) and walks them: per target interval,
+  the first block loads window A, every block whose other interval differs loads window
+  B, the last writes window A back; the run's status is the OR of the blocks' ``changed``
+  and the sum of their counters, its cycles the blocks' cycles (engine time included).
+
+Invariant: memory regions always hold the current tables between block commands (a
+target interval is written back before the next one is loaded), so every block reads
+exactly the values a sequential run of the edges in block order would read.  The ID and
+DEPTH registers are answered for the whole graph (``DEPTH`` = n): ``UnitHost`` checks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .host import DeviceError
+from .interval import ENGINE_REGS, FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK
+from .layout import MemoryLayout, encode_edges
+from .memport import WORD_BYTES
+from .multi import PE_SEL
+from .regmap import ID_VALUE, RegisterMap
+
+__all__ = ["IntervalDevice", "BlockStats", "virtual_regmap"]
+
+_MASK = (1 << 64) - 1
+
+
+def virtual_regmap(hw_regmap: RegisterMap, n: int) -> RegisterMap:
+    """The register map the host sees: the unit's, holding the whole graph."""
+    d = hw_regmap.as_dict()
+    d["depth"] = max(2, n)
+    d["addr_bits"] = max(1, (max(2, n) - 1).bit_length())
+    return RegisterMap.from_dict(d)
+
+
+@dataclass
+class BlockStats:
+    blocks: int = 0
+    block_cycles: int = 0
+    window_loads: int = 0
+    writebacks: int = 0
+    transfer_bytes: int = 0  # host <-> card memory (vertex entries, edge blocks)
+    pe_edges: list = field(default_factory=list)  # per PE: edges it ran
+    pe_cycles: list = field(default_factory=list)  # per PE: cycles of its block commands
+
+
+class IntervalDevice:
+    def __init__(self, hw, layout: MemoryLayout):
+        self.hw = hw  # interval_sim.IntervalSimDevice or interval_verilator.VerilatorIntervalDevice
+        self.layout = layout
+        self.rm: RegisterMap = hw.unit.regmap
+        self.pes = len(getattr(hw.unit, "pes", [hw.unit]))
+        self.stats = BlockStats(pe_edges=[0] * self.pes, pe_cycles=[0] * self.pes)
+        self.walks: list[list] = []  # the blocks of every run, in order (the cost model's)
+        hw.resize(layout.edge_base)
+        bases = [(ENGINE_REGS["MEM_BASE"] + mid, layout.region_base(mid))
+                 for mid, _, _ in layout.memories]
+        self.write_regs(bases)
+
+    def write_regs(self, pairs) -> None:
+        """Register writes, to every PE (the block registers go to one: ``run``)."""
+        pairs = list(pairs)
+        if self.pes == 1:
+            self.hw.write_regs(pairs)
+        else:
+            self.hw.write_regs([x for i in range(self.pes) for x in [(PE_SEL, i)] + pairs])
+
+    def read_regs(self, addrs) -> list[int]:
+        out = []
+        for a in addrs:
+            if a == self.rm.reg("ID"):
+                out.append(ID_VALUE if self.hw.read_regs([a])[0] == ID_VALUE else 0)
+            elif a == self.rm.reg("DEPTH"):
+                out.append(max(2, self.layout.n))
+            else:
+                out.append(self.hw.read_regs([a])[0])
+        return out
+
+    def load(self, mems, addrs, values) -> None:
+        mems, addrs = np.asarray(mems, np.int64), np.asarray(addrs, np.int64)
+        at = np.array([self.layout.region_base(int(k)) for k in range(len(self.layout.memories))],
+                      dtype=np.int64)[mems] + addrs
+        self.hw.poke(at, np.asarray(values, dtype=np.int64).astype(np.uint64))
+        self.stats.transfer_bytes += int(at.size) * WORD_BYTES
+
+    def readback(self, mems, addrs) -> list[int]:
+        mems, addrs = np.asarray(mems, np.int64), np.asarray(addrs, np.int64)
+        at = np.array([self.layout.region_base(int(k)) for k in range(len(self.layout.memories))],
+                      dtype=np.int64)[mems] + addrs
+        self.stats.transfer_bytes += int(at.size) * WORD_BYTES
+        return self.hw.peek(at).astype(np.int64).tolist()
+
+    def run(self, rule: int, src, dst, weight=None) -> dict:
+        lay = self.layout
+        r = self.rm.rules[rule]
+        words, blocks = encode_edges(lay, r.target_end, src, dst, weight)
+        self.hw.resize(lay.edge_base + words.size)
+        self.hw.fill(lay.edge_base, words)
+        self.stats.transfer_bytes += int(words.size) * WORD_BYTES
+        self.walks.append(blocks)
+        self.write_regs([(self.rm.reg("RULE"), rule)])
+        res = {"done": True, "changed": False, "cycles": 0, "edges": 0, "updates": 0,
+               "hazards": 0, "stalls": 0}
+        # per target interval: its blocks with their flags (load A first, write back last)
+        groups: list[list] = []
+        for i, (d, s, first, count) in enumerate(blocks):
+            flags = 0
+            if i == 0 or blocks[i - 1][0] != d:
+                flags |= FLAG_LOAD_A
+                self.stats.window_loads += 1
+                groups.append([])
+            if s != d:
+                flags |= FLAG_LOAD_B
+                self.stats.window_loads += 1
+            if i == len(blocks) - 1 or blocks[i + 1][0] != d:
+                flags |= FLAG_WRITEBACK
+                self.stats.writebacks += 1
+            groups[-1].append(((d, s, first, count), flags))
+        if self.pes == 1:
+            for (d, s, first, count), flags in (x for g in groups for x in g):
+                cyc = self.hw.block(self._block_regs(d, s, first, count, flags))
+                self._account(res, 0, d, s, count, cyc)
+            return res
+        # several PEs: target intervals dealt out in turn, each PE walks its own list
+        queues: list[list] = [[] for _ in range(self.pes)]
+        for k, g in enumerate(groups):
+            queues[k % self.pes].extend(g)
+        pos = [0] * self.pes
+        busy = 0
+        t0 = self.hw.now()
+
+        def launch(i: int) -> int:
+            (d, s, first, count), flags = queues[i][pos[i]]
+            self.hw.write_regs([(PE_SEL, i)] + self._block_regs(d, s, first, count, flags) +
+                               [(ENGINE_REGS["BLK_CTRL"], 1)])
+            return 1 << i
+
+        for i in range(self.pes):
+            if queues[i]:
+                busy |= launch(i)
+        while busy:
+            still = self.hw.wait_any(busy)
+            for i in range(self.pes):
+                if busy >> i & 1 and not still >> i & 1:
+                    (d, s, _first, count), _ = queues[i][pos[i]]
+                    self.hw.write_regs([(PE_SEL, i)])
+                    cyc = self.hw.read_regs([ENGINE_REGS["BLK_CYCLES"]])[0]
+                    self._account(res, i, d, s, count, cyc)
+                    busy &= ~(1 << i)
+                    pos[i] += 1
+                    if pos[i] < len(queues[i]):
+                        busy |= launch(i)
+        res["cycles"] = self.hw.now() - t0
+        return res
+
+    def _block_regs(self, d, s, first, count, flags) -> list:
+        R, I = ENGINE_REGS, self.layout.interval
+        return [(R["BLK_EDGES"], first), (R["BLK_COUNT"], count), (R["BLK_A"], d * I),
+                (R["BLK_B"], s * I), (R["BLK_FLAGS"], flags)]
+
+    def _account(self, res: dict, pe: int, d: int, s: int, count: int, cyc: int) -> None:
+        """Check the finished block of ``pe`` (selected) and add its counters."""
+        names = ("STATUS", "EDGES_DONE", "UPDATES", "HAZARDS", "STALLS")
+        status, edges, updates, hazards, stalls = self.hw.read_regs(
+            [self.rm.reg(x) for x in names])
+        if not status & 2 or edges != count:
+            raise DeviceError(f"block ({d}, {s}) on PE {pe}: the unit consumed {edges} of "
+                              f"{count} edges")
+        self.stats.blocks += 1
+        self.stats.block_cycles += cyc
+        self.stats.pe_edges[pe] += edges
+        self.stats.pe_cycles[pe] += cyc
+        res["changed"] |= bool(status & 4)
+        res["cycles"] += cyc
+        res["edges"] += edges
+        res["updates"] += updates
+        res["hazards"] += hazards
+        res["stalls"] += stalls

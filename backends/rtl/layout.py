@@ -1,0 +1,136 @@
+"""Where an interval unit's data live in external memory: the memory layout, as data.
+
+Like the register map (``regmap``), the layout is described once and read by everyone
+who needs it: the unit's block engine (``interval.IntervalUnit``) is given its region
+bases in registers, the host (``interval_host``) writes vertex tables and edge blocks
+where it says, and the cost model (``interval_costs``) counts the bytes it moves.
+
+Words are ``memport.WORD_BYTES`` = 8 bytes (one port word).  Vertices are split into
+``q = ceil(n / I)`` *intervals* of ``I`` vertices (``I`` a power of two)::
+
+    region k (one per unit memory, in ``RegisterMap.memories`` order):
+        words [k * q * I, (k + 1) * q * I): entry v of memory k at word k * q * I + v,
+        the value sign-extended to 64 bits; entries n .. q * I - 1 are padding
+    edge region, from word ``edge_base`` = memories * q * I:
+        blocks, one after another; a block holds the edges of one (target interval,
+        other interval) pair of one rule, ``edge_words`` words per edge:
+            word 0: bits 0..31 the source's *local* address, bits 32..63 the destination's
+            word 1 (weighted units only): the weight, sign-extended to 64 bits
+
+Local addresses (the unit holds ``2 I`` entries per memory): an edge's target endpoint
+(the rule's ``target_end``) at ``v - d I`` in window A = [0, I); its other endpoint at
+``I + u - s I`` in window B = [I, 2 I) -- or, when both fall in the same interval
+(s == d), at ``u - d I`` in window A, so that the rule reads the value it is updating.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .memport import WORD_BYTES
+from .regmap import RegisterMap
+
+__all__ = ["MemoryLayout", "encode_edges", "LAYOUT_VERSION"]
+
+LAYOUT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MemoryLayout:
+    """The layout of one graph of ``n`` vertices for a unit with ``memories`` tables."""
+
+    n: int
+    interval: int  # I: vertices per interval (a power of two)
+    memories: tuple[tuple[int, str, str], ...]  # (id, table, role) in region order
+    edge_words: int  # 1, or 2 when the unit reads a weight
+
+    def __post_init__(self):
+        if self.interval < 2 or self.interval & (self.interval - 1):
+            raise ValueError(f"interval {self.interval} is not a power of two >= 2")
+
+    @classmethod
+    def of(cls, rm: RegisterMap, n: int, interval: int) -> MemoryLayout:
+        return cls(n, interval, tuple((m.id, m.table, m.role) for m in rm.memories),
+                   2 if rm.weight_bits else 1)
+
+    @property
+    def intervals(self) -> int:
+        return max(1, math.ceil(self.n / self.interval))
+
+    @property
+    def region_words(self) -> int:
+        return self.intervals * self.interval
+
+    def region_base(self, mem_id: int) -> int:
+        """First word of memory ``mem_id``'s region."""
+        return mem_id * self.region_words
+
+    @property
+    def edge_base(self) -> int:
+        return len(self.memories) * self.region_words
+
+    @property
+    def live(self) -> tuple[int, ...]:
+        """Memories the engine writes back after a destination interval: the live ones."""
+        return tuple(i for i, _, role in self.memories if role == "live")
+
+    @property
+    def bytes_per_edge(self) -> int:
+        return self.edge_words * WORD_BYTES
+
+    def interval_bytes(self) -> int:
+        """Bytes of one window load (every memory's I entries)."""
+        return len(self.memories) * self.interval * WORD_BYTES
+
+    def writeback_bytes(self) -> int:
+        return len(self.live) * self.interval * WORD_BYTES
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.update(version=LAYOUT_VERSION, word_bytes=WORD_BYTES, intervals=self.intervals,
+                 region_words=self.region_words, edge_base=self.edge_base,
+                 live=list(self.live),
+                 edge_word0={"src_local": [0, 32], "dst_local": [32, 64]},
+                 edge_word1="weight (signed 64)" if self.edge_words == 2 else None)
+        return d
+
+
+def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.ndarray,
+                 weight: np.ndarray | None):
+    """Group one rule's edges into blocks: ``(words, blocks)`` where ``words`` (uint64) is
+    the edge region's content and ``blocks`` a list of ``(d, s, first_word, edges)`` in
+    the order the host walks them (by target interval d, then other interval s; the
+    edges of a block keep their order)."""
+    I = layout.interval
+    src = np.asarray(src, dtype=np.int64)
+    dst = np.asarray(dst, dtype=np.int64)
+    tv, ov = (src, dst) if target_end == "src" else (dst, src)
+    d, s = tv // I, ov // I
+    key = d * layout.intervals + s
+    order = np.argsort(key, kind="stable")
+    tloc = tv - d * I
+    oloc = ov - s * I + np.where(s == d, 0, I)
+    sloc, dloc = (tloc, oloc) if target_end == "src" else (oloc, tloc)
+    w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFFFFFF)) | \
+        (dloc.astype(np.uint64) << np.uint64(32))
+    w0 = w0[order]
+    if layout.edge_words == 2:
+        words = np.empty(2 * src.size, dtype=np.uint64)
+        words[0::2] = w0
+        words[1::2] = np.asarray(weight, dtype=np.int64)[order].astype(np.uint64)
+    else:
+        words = w0
+    ks = key[order]
+    blocks = []
+    if ks.size:
+        cuts = np.flatnonzero(np.diff(ks)) + 1
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [ks.size]])
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            k = int(ks[a])
+            blocks.append((k // layout.intervals, k % layout.intervals,
+                           layout.edge_base + a * layout.edge_words, b - a))
+    return words, blocks

@@ -1,0 +1,127 @@
+"""Several interval units (PEs) sharing one memory port through an arbiter.
+
+``MultiUnit(spec, interval, pes)`` holds ``pes`` ``interval.IntervalUnit`` engines, each
+with its own edge pipeline, on-chip windows and read FIFO, and one LiteDRAM native port
+(``memport``) shared by them:
+
+* commands: a PE keeps the port for up to ``burst`` commands in a row while it has
+  them (its accesses are sequential: interleaving two PEs word by word would open a DRAM
+  burst per word), then round-robin among the PEs presenting one (the PE after the last
+  winner goes first); a write command and its data pass together (an engine shows its write data
+  only in a cycle its command is granted, or after), so data never cross PEs;
+* read data: the port answers in command order, so the PE of each granted read is
+  queued (a FIFO of PE numbers as deep as all PEs' read FIFOs together: each PE reserves
+  a place before it issues a read, so the queue cannot overflow) and each word goes to
+  the PE at its head.
+
+Registers: 63 PE_SEL (wo: the PE the rest of the register bus addresses; reads: the
+number of PEs), 62 PE_BUSY (ro: bit i, PE i runs a block command); every other address is
+the selected PE's (``interval``'s map).
+
+Collisions: the host gives each PE different target intervals (``interval_host``), so no
+two PEs ever reduce into the same entry; a PE's other-interval window may hold values
+another PE is still improving, which is why several PEs are used only for rules that
+repeat until no change with an idempotent reduction (min, max, or, and): a stale read
+can only delay an improvement to a later sweep, never lose it, and a sweep without any
+change saw only final values.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import fifo, wiring
+from amaranth.lib.wiring import In, Out
+
+from .interval import IntervalUnit
+from .kernel import NotEligible, UnitSpec
+from .memport import NativePortSignature
+from .unit import CsrSignature
+
+__all__ = ["MultiUnit", "PE_SEL", "PE_BUSY", "parallel_safe"]
+
+PE_SEL, PE_BUSY = 63, 62
+
+
+def parallel_safe(spec: UnitSpec) -> bool:
+    """May several PEs run this unit's rules at once (see the module's docstring)?"""
+    return all(r.flag and r.op in ("min", "max", "or", "and") for r in spec.rules)
+
+
+class MultiUnit(wiring.Component):
+    def __init__(self, spec: UnitSpec, interval: int, pes: int, *, fifo_depth: int = 32,
+                 addr_width: int = 32, burst: int = 8):
+        if pes < 1 or pes > 16:
+            raise NotEligible(f"{pes} PEs (1 to 16)")
+        self.spec = spec
+        self.interval = interval
+        self.pes = [IntervalUnit(spec, interval, fifo_depth=fifo_depth, addr_width=addr_width)
+                    for _ in range(pes)]
+        self.regmap = self.pes[0].regmap
+        self.fifo_depth = fifo_depth
+        self.burst = max(1, burst)
+        super().__init__({"csr": In(CsrSignature()),
+                          "mem": Out(NativePortSignature(addr_width, 64))})
+
+    def elaborate(self, platform):
+        m = Module()
+        P = len(self.pes)
+        for i, pe in enumerate(self.pes):
+            m.submodules[f"pe{i}"] = pe
+        csr, port = self.csr, self.mem
+
+        # ------------------------------------------------------------ registers
+        sel = Signal(range(max(2, P)))
+        with m.If(csr.w_en & (csr.addr == PE_SEL)):
+            m.d.sync += sel.eq(csr.w_data)
+        busy = Signal(P)
+        for i, pe in enumerate(self.pes):
+            m.d.comb += [pe.csr.addr.eq(csr.addr), pe.csr.w_data.eq(csr.w_data),
+                         pe.csr.w_en.eq(csr.w_en & (sel == i) & (csr.addr < PE_BUSY))]
+        with m.Switch(csr.addr):
+            with m.Case(PE_SEL):
+                m.d.comb += csr.r_data.eq(P)
+            with m.Case(PE_BUSY):
+                m.d.comb += csr.r_data.eq(busy)
+            with m.Default():
+                for i, pe in enumerate(self.pes):
+                    with m.If(sel == i):
+                        m.d.comb += csr.r_data.eq(pe.csr.r_data)
+        # a PE is busy from its BLK_CTRL write until its engine is done: its BLK_STATUS
+        for i, pe in enumerate(self.pes):
+            m.d.comb += busy[i].eq(pe.busy)
+
+        # ------------------------------------------------------------ arbiter
+        last = Signal(range(max(2, P)))
+        grant = Signal(range(max(2, P)))
+        anyv = Signal()
+        for off in reversed(range(P)):  # the last assignment wins: off 0 is first
+            for base in range(P):
+                i = (base + 1 + off) % P
+                with m.If((last == base) & self.pes[i].mem.cmd.valid):
+                    m.d.comb += [grant.eq(i), anyv.eq(1)]
+        run = Signal(range(self.burst + 1))  # commands the last winner had in a row
+        for i, pe in enumerate(self.pes):  # ... and it keeps the port for a burst
+            with m.If((last == i) & pe.mem.cmd.valid & (run < self.burst)):
+                m.d.comb += [grant.eq(i), anyv.eq(1)]
+        for i, pe in enumerate(self.pes):
+            with m.If(grant == i):
+                m.d.comb += [port.cmd.valid.eq(anyv), port.cmd.we.eq(pe.mem.cmd.we),
+                             port.cmd.addr.eq(pe.mem.cmd.addr),
+                             pe.mem.cmd.ready.eq(port.cmd.ready & anyv),
+                             port.wdata.valid.eq(pe.mem.wdata.valid),
+                             port.wdata.data.eq(pe.mem.wdata.data)]
+            m.d.comb += pe.mem.wdata.ready.eq((grant == i) & port.wdata.ready)
+        accepted = Signal()
+        m.d.comb += accepted.eq(port.cmd.valid & port.cmd.ready)
+        with m.If(accepted):
+            m.d.sync += [last.eq(grant), run.eq(Mux(grant == last, run + 1, 1))]
+
+        # ------------------------------------------------------------ read data
+        m.submodules.tags = tags = fifo.SyncFIFO(width=max(1, (P - 1).bit_length()),
+                                                 depth=P * self.fifo_depth + 2)
+        m.d.comb += [tags.w_en.eq(accepted & ~port.cmd.we), tags.w_data.eq(grant),
+                     port.rdata.ready.eq(1), tags.r_en.eq(port.rdata.valid)]
+        for i, pe in enumerate(self.pes):
+            m.d.comb += [pe.mem.rdata.valid.eq(port.rdata.valid & (tags.r_data == i)),
+                         pe.mem.rdata.data.eq(port.rdata.data)]
+        return m

@@ -1,0 +1,208 @@
+"""Interval units: vertex tables in external memory, on-chip windows, a DRAM model.
+
+The fast set runs the generated unit (block engine + edge pipeline) in Amaranth's
+simulator against ``dram.DramModel`` on graphs several intervals large, and compares
+with the interpreter and networkx.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import cosynth as cs
+from cosynth.backends.rtl.build import unit_for
+from cosynth.backends.rtl.dram import DramConfig, DramModel
+from cosynth.backends.rtl.interval_costs import NoIntervalFits, choose, predict_cycles
+from cosynth.backends.rtl.interval_sim import run_interval_kernel
+from cosynth.backends.rtl.layout import MemoryLayout, encode_edges
+from cosynth.backends.rtl.regmap import Mem, RegisterMap
+from cosynth.ir.interp import interpret
+from cosynth.loader import load_kernels
+from cosynth.planner.manifest import ManifestError, load_manifest
+from tests.helpers import EXAMPLES, kernel_from_source, same
+
+ECP5_DDR3 = DramConfig.from_figures(1.6e9, 100e-9, 64, 100e6)  # x16 DDR3-800 at 100 MHz
+
+CASES = {"bfs": ("bfs", {"source": 0}), "sssp_int": ("sssp", {"source": 0}),
+         "cc": ("cc", {})}
+
+
+def _kernel(name):
+    return load_kernels(os.path.join(EXAMPLES, f"{CASES[name][0]}.py"))[name]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_graph_larger_than_the_unit_matches_interpreter_and_networkx(name):
+    kf = _kernel(name)
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=3)  # 64 vertices, 4 intervals of 16
+    args = CASES[name][1]
+    bound = kf.bind(g, **args)
+    run = run_interval_kernel(kf, g, args, interval=16, dram=ECP5_DDR3)
+    assert run.layout.intervals == 4
+    assert same(run.results, interpret(kf.ir, g, bound))
+    assert same(run.results, kf.expected(g, bound))
+    assert run.blocks.blocks > run.stats.runs  # the runs were split into blocks
+    assert run.blocks.window_loads > 0 and run.dram_words > run.stats.edges
+
+
+def test_layout_blocks_cover_every_edge_once_with_local_addresses():
+    rm = RegisterMap("u", "k", "v", 32, 5, 0, [], [], [Mem(0, "d", "live", "i64", 64)], [])
+    lay = MemoryLayout.of(rm, 40, 16)
+    rng = np.random.default_rng(0)
+    src, dst = rng.integers(0, 40, 200), rng.integers(0, 40, 200)
+    words, blocks = encode_edges(lay, "dst", src, dst, None)
+    assert sum(b[3] for b in blocks) == 200 and words.size == 200
+    seen = []
+    for d, s, first, count in blocks:
+        for w in words[first - lay.edge_base:first - lay.edge_base + count].tolist():
+            sl, dl = w & 0xFFFFFFFF, w >> 32
+            assert dl < 16 and ((sl < 16) if s == d else (16 <= sl < 32))
+            seen.append((s * 16 + sl - (0 if s == d else 16), d * 16 + dl))
+    assert sorted(seen) == sorted(zip(src.tolist(), dst.tolist()))
+
+
+def test_dram_model_charges_bursts_and_latency():
+    cfg = DramConfig(bytes_per_clock=4.0, latency=5, burst_words=4)
+    img = np.arange(64, dtype=np.uint64)
+    d = DramModel(cfg, img)
+    got, t = [], 0
+    addrs = list(range(16))
+    while len(got) < 16 and t < 1000:
+        valid, data = d.rdata()
+        if valid:
+            got.append(data)
+        issue = bool(addrs) and d.cmd_ready()
+        d.step(bool(addrs), 0, addrs[0] if addrs else 0, 0, 0, 1)
+        if issue:
+            addrs.pop(0)
+        t += 1
+    assert got == list(range(16))
+    # 16 sequential words = 4 bursts of 32 bytes at 4 bytes/clock: about 8 clocks each
+    assert d.bytes == 128 and 24 <= t <= 5 + 40
+    with pytest.raises(ValueError):
+        DramConfig(0.0, 1, 1)
+
+
+@pytest.mark.slow  # builds a Verilator model and its server (~1-3 min cold)
+def test_verilator_cosimulation_agrees_with_amaranth_cycle_for_cycle():
+    from cosynth.backends.rtl.interval_verilator import run_interval_verilator
+    kf = _kernel("sssp_int")
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=5)
+    bound = kf.bind(g, source=0)
+    slow = DramConfig(bytes_per_clock=2.0, latency=12, burst_words=4)
+    a = run_interval_kernel(kf, g, {"source": 0}, interval=16, dram=slow, fifo_depth=8)
+    v = run_interval_verilator(kf, g, {"source": 0}, interval=16, dram=slow, fifo_depth=8)
+    assert same(v.results, kf.expected(g, bound))
+    assert same(v.results, a.results)
+    assert v.stats.cycles == a.stats.cycles  # every block, cycle for cycle
+    assert (v.dram_bytes, v.dram_words) == (a.dram_bytes, a.dram_words)
+
+
+WIDE = '''
+    @cs.kernel
+    def wide(g: cs.Graph) -> cs.NodeArray[cs.i64]:
+        a = g.node_array(cs.i64, 1)
+        b = g.node_array(cs.i64, 2)
+        c = g.node_array(cs.i64, 3)
+        d = g.node_array(cs.i64, 1000)
+        for v in g.nodes():
+            for e in g.out_edges(v):
+                x = a[e.src] + b[e.src] + c[e.src] + a[e.dst] + b[e.dst] + c[e.dst]
+                if x < d[e.dst]:
+                    d[e.dst] = x
+        return d
+'''
+
+
+def test_planner_picks_the_largest_interval_that_fits_and_refuses_a_part_too_small(tmp_path):
+    kf = _kernel("bfs")
+    spec = unit_for(kf.ir)
+    big = choose(spec, "ECP5-85F", 1 << 20, ECP5_DDR3)
+    small = choose(spec, "ECP5-25F", 1 << 20, ECP5_DDR3)
+    assert big.interval > small.interval >= 2
+    assert big.bram_blocks <= 0.6 * big.part_blocks
+    assert choose(spec, "ECP5-85F", 100, ECP5_DDR3).interval == 128  # never beyond the graph
+    assert big.fifo_depth >= ECP5_DDR3.latency * min(1, ECP5_DDR3.bytes_per_clock / 8)
+    # a unit with many wide tables read at both ends: too many read-port copies for an
+    # iCE40 even at two vertices an interval
+    wide, _ = kernel_from_source(tmp_path, WIDE)
+    wspec = unit_for(wide.ir)
+    with pytest.raises(NoIntervalFits) as exc:
+        choose(wspec, "iCE40HX8K", 1000, ECP5_DDR3)
+    assert "smallest part it fits on is" in str(exc.value.hint)
+
+
+def test_cycle_model_tracks_the_cosimulation():
+    kf = _kernel("cc")
+    g = cs.Graph.kronecker(7, edge_factor=4, seed=2)
+    run = run_interval_kernel(kf, g, {}, interval=32, dram=ECP5_DDR3, fifo_depth=16)
+    # replay the same runs' blocks through the model
+    spec = unit_for(kf.ir)
+    r = spec.rules[0]
+    words, blocks = encode_edges(run.layout, r.target_end, g.edge_src, g.out_dst, None)
+    per_run = predict_cycles(run.layout, blocks, ECP5_DDR3, 16)
+    measured = run.stats.cycles / run.stats.runs
+    assert abs(per_run - measured) / measured < 0.25, (per_run, measured)
+
+
+def test_memory_section_figures_are_checked(tmp_path):
+    base = """manifest: t
+blades:
+  - kind: node
+    count: 1
+    cpu: {cores: 8, clock: 3.0 GHz}
+    dram: {size: 32 GiB, bandwidth: 25 GB/s}
+    fpga:
+      part: ECP5-85F
+      memory: {MEM}
+interconnect:
+  link: {bandwidth: 10 Gb/s, latency: 5 us}
+fileserver: {bandwidth: 1 GB/s}
+"""
+    good = tmp_path / "good.yaml"
+    good.write_text(base.replace("{MEM}", "{kind: ddr3, bandwidth: 1.6 GB/s, latency: 100 ns}"))
+    mem = load_manifest(str(good)).kinds[0].fpga.memory
+    assert (mem.kind, mem.bandwidth, mem.burst_bytes) == ("ddr3", 1.6e9, 64)
+    cfg = DramConfig.from_figures(mem.bandwidth, mem.latency, mem.burst_bytes, 100e6)
+    assert (cfg.bytes_per_clock, cfg.latency, cfg.burst_words) == (16.0, 10, 8)
+    for bad, what in (("{kind: ddr3, bandwidth: 40 GB/s, latency: 100 ns}", "bandwidth"),
+                      ("{kind: ddr4, bandwidth: 10 GB/s, latency: 100 ns, burst: 12 B}",
+                       "burst"),
+                      ("{kind: ddr5, bandwidth: 10 GB/s, latency: 100 ns}", "kind")):
+        f = tmp_path / "bad.yaml"
+        f.write_text(base.replace("{MEM}", bad))
+        with pytest.raises(ManifestError) as exc:
+            load_manifest(str(f))
+        assert f"memory.{what}" in str(exc.value) and exc.value.loc.line == 9
+
+
+def test_measured_edges_per_clock_reach_the_planner(tmp_path, monkeypatch):
+    monkeypatch.setenv("COSYNTH_CACHE", str(tmp_path))  # a table of this test's own
+    from cosynth.backends.rtl.costs import fpga_profile
+    from cosynth.frontend.rewrite import variant as make_variant
+    from cosynth.planner.manifest import FpgaMemory
+    kf = _kernel("bfs")
+    spec = unit_for(kf.ir)
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=7)
+    run = run_interval_kernel(kf, g, {"source": 0}, interval=16, dram=ECP5_DDR3)
+    kv, _ = make_variant(kf.ir, spec.variant)
+    prof = fpga_profile(kv, spec.variant)
+    mem = FpgaMemory("ddr3", 1.6e9, 100e-9, 64)
+    assert prof.cycles_per_edge(mem, 100e6) == pytest.approx(run.stats.cycles / run.stats.edges)
+    assert prof.cycles_per_edge(FpgaMemory("ddr4", 25.6e9, 80e-9, 64), 100e6) is None
+
+
+@pytest.mark.parametrize("pes", [2, pytest.param(3, marks=pytest.mark.slow)])
+def test_several_pes_share_the_port_and_agree(pes):
+    kf = _kernel("cc")
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=9)
+    slow = DramConfig(bytes_per_clock=4.0, latency=6, burst_words=2)  # the port contended
+    run = run_interval_kernel(kf, g, {}, interval=16, dram=slow, fifo_depth=8, pes=pes)
+    assert same(run.results, kf.expected(g, kf.bind(g)))
+    assert all(e > 0 for e in run.blocks.pe_edges)  # every PE worked
+    assert sum(run.blocks.pe_edges) == run.stats.edges
+    # the runs overlapped: the wall cycles are fewer than the PEs' cycles together
+    assert run.stats.cycles < sum(run.blocks.pe_cycles)
