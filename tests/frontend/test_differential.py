@@ -172,7 +172,8 @@ def test_random_graph_helper_is_used():
     compare_results(interpret(kv, g, {}), kf(g))
 
 
-@pytest.mark.parametrize("name", ALGORITHMS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in _HEAVY
+                                  else n for n in ALGORITHMS])
 def test_every_variant_reordered_equals_the_kernel_as_written(name):
     kf = example(name)
     small = [g for g in SMALL[::23] if name != "bc" or g.n <= 3]
