@@ -71,6 +71,7 @@ def test_calibrate_never_writes_the_users_manifest(tmp_path):
         calibrate(str(mine), str(tmp_path / "out.xml"))
 
 
+@pytest.mark.slow  # 75 s cold: measures this machine; the fitting is tested on recorded numbers
 @needs_gxx
 def test_calibrate_writes_a_copy_the_planner_uses(tmp_path):
     """A small calibration end to end through the CLI path's function: machine fields for

@@ -29,7 +29,8 @@ def _kernel(name):
     return load_kernels(os.path.join(EXAMPLES, f"{ELIGIBLE[name]}.py"))[name]
 
 
-@pytest.mark.parametrize("name", sorted(ELIGIBLE))
+@pytest.mark.parametrize("name", [n if n == "sssp_int" else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in sorted(ELIGIBLE)])  # 15-25 s each
 def test_mixed_plans_on_2_and_4_blades(name):
     kf = _kernel(name)
     g = cs.Graph.kronecker(9, seed=2)
@@ -85,6 +86,7 @@ def test_simulate_reports_fpga_cycles(capsys):
     assert "blades == networkx: ok" in out
 
 
+@pytest.mark.slow  # 40 s cold; the CPU build directory runs in test_cpp
 def test_build_directory_with_an_fpga_unit_builds_and_runs_on_its_own(tmp_path):
     """The self-contained directory verilates its unit with its own Makefile."""
     import shutil

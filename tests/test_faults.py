@@ -454,6 +454,7 @@ endmodule
 """
 
 
+@pytest.mark.slow  # 43 s cold; the compile cache and flow cache checks stay in the default suite
 def test_tampered_verilator_models_and_runtimes_are_rebuilt(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COSYNTH_CACHE", str(tmp_path))
     first = verilator.build_model(ACC, "acc")

@@ -137,7 +137,7 @@ def test_a_1000_term_sum_traces_runs_and_emits(tmp_path, default_recursion_limit
     g = cs.Graph.from_edges([0, 1], [1, 2])
     np.testing.assert_array_equal(kf.interpret(g), kf(g))
     assert kf(g)[0] == 750.0
-    assert emit_program(kf.ir, path).count("u_d[(u_v)]") >= 500
+    assert emit_program(kf.ir, path).count("u_d[(u_v - G.glo)]") >= 500  # owned: local id
 
 
 def test_an_expression_deeper_than_cosynth_handles_is_refused(tmp_path,

@@ -33,6 +33,7 @@ def test_default_depth_fits_the_part():
     assert default_depth(kcore, "ice40") == 1024
 
 
+@pytest.mark.slow  # 50 s cold; test_rtl_flow keeps one small iCE40 bitstream in the default suite
 def test_bitstream_for_ice40(tmp_path, capsys):
     out = tmp_path / "kc"
     code, text, err = _cli(["bitstream", os.path.join(EXAMPLES, "kcore.py") + ":kcore",

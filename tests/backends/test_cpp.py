@@ -42,6 +42,7 @@ def test_an_owned_entry_is_atomic_when_other_iterations_reduce_into_its_table():
     assert "red_add(&u_tri[" not in src and src.count("atomic_add(&u_tri[") == 3
 
 
+@pytest.mark.slow  # 31 s; tc runs on 1 and 3 blades by default
 def test_triangle_counts_with_both_cores_equal_networkx():
     g = cs.Graph.kronecker(12, seed=0)
     kf = example("tc")
@@ -51,8 +52,7 @@ def test_triangle_counts_with_both_cores_equal_networkx():
         assert "blades == networkx: ok" in sim.checks
 
 
-@pytest.mark.parametrize("name", ALGORITHMS)
-def test_all_algorithms_on_1_2_4_8_blades(name):
+def _on_blades(name: str, counts: tuple[int, ...]) -> None:
     kf = example(name)
     graphs = [cs.Graph.kronecker(7 if name != "bc" else 5, seed=4),
               cs.Graph.from_networkx(random_graph(31, directed=True, weighted=True,
@@ -62,12 +62,24 @@ def test_all_algorithms_on_1_2_4_8_blades(name):
     if name == "kcore":
         graphs[1] = cs.Graph.from_networkx(random_graph(33, directed=False, self_loops=False))
     for g in graphs:
-        for blades in (1, 2, 4, 8):
+        for blades in counts:
             if blades > g.n:
                 continue
             sim = simulate(kf, RACK, g, ARGS.get(name, {}), blades=blades, timeout=120)
             assert sim.blades == blades
             assert any("IR interpreter: ok" in c for c in sim.checks)
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_all_algorithms_on_1_and_3_blades(name):
+    # one blade, and three (uneven shards, a blade with neither end of some edges)
+    _on_blades(name, (1, 3))
+
+
+@pytest.mark.slow  # 15-40 s per algorithm
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_all_algorithms_on_2_4_8_blades(name):
+    _on_blades(name, (2, 4, 8))
 
 
 def test_integer_weight_kernel(tmp_path):

@@ -239,6 +239,7 @@ def test_register_map_is_data():
         assert dev.read_regs([rm.reg("DEPTH")]) == [100]
 
 
+@pytest.mark.slow  # 60 s cold; test_verilator keeps the model against the interpreter
 def test_rtl_writes_verilog_that_verilator_agrees_with(tmp_path):
     from cosynth.backends.rtl.emit import run_testbench, write_rtl
     out = tmp_path / "bfs_rtl"
