@@ -8,7 +8,13 @@
 * an estimate of the number of supersteps of a fixed point: the BFS depth from the
   highest-degree vertex plus one (``levels``);
 * the mean degree of an edge's head (``head_degree``, sum of in x out degrees over m):
-  what a loop over the edges of each edge's endpoint walks, as in triangle counting.
+  what a loop over the edges of each edge's endpoint walks, as in triangle counting;
+* the *level profile* of that BFS (``LevelProfile``): per level, the edges a push step
+  visits (the frontier's out-edges), the in-edges of the vertices still unvisited (what
+  the ``hybrid`` rule's test compares) and the in-edges a pull step with early exit
+  visits (an unvisited vertex stops at its first parent, a visited one scans nothing).
+  A frontier kernel's source is an argument; the profile from the highest-degree vertex
+  stands for it (the planner's estimate, not a measurement of the run).
 """
 
 from __future__ import annotations
@@ -18,7 +24,32 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["GraphStats"]
+__all__ = ["GraphStats", "LevelProfile"]
+
+
+@dataclass(frozen=True)
+class LevelProfile:
+    """Per BFS level ``L`` (0 .. levels - 1, the supersteps of a level-synchronous BFS):
+
+    * ``push[L]``: out-edges of the vertices at depth ``L`` (a push step's edges);
+    * ``unvisited_in[L]``: in-edges of the vertices deeper than ``L`` or unreachable
+      (the ``hybrid`` rule's ``pull_edges`` count at that superstep);
+    * ``pull[L]``: in-edges a pull step with early exit visits: all of those of the
+      vertices deeper than ``L + 1`` (and unreachable ones), and for a vertex at depth
+      ``L + 1`` with ``d`` in-edges of which ``k`` come from level ``L`` the expected
+      position of its first parent, ``(d + 1) / (k + 1)`` (parents in random order).
+
+    Invariant: all three tuples have one entry per level; ``sum(push)`` is the number of
+    edges leaving reachable vertices."""
+
+    push: tuple[float, ...] = ()
+    unvisited_in: tuple[float, ...] = ()
+    pull: tuple[float, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"push": [round(x) for x in self.push],
+                "unvisited_in": [round(x) for x in self.unvisited_in],
+                "pull": [round(x) for x in self.pull]}
 
 
 @dataclass
@@ -30,6 +61,7 @@ class GraphStats:
     levels: int
     name: str = ""
     head_degree: float = 0.0  # mean out-degree of an edge's head: sum in*out degree / m
+    level_profile: LevelProfile = field(default_factory=LevelProfile)
     _graph: object = field(default=None, repr=False, compare=False)
     _cuts: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -39,8 +71,11 @@ class GraphStats:
         src = int(deg.argmax()) if g.n else 0
         indeg = np.bincount(g.out_dst, minlength=g.n) if g.n else deg
         head = float(np.dot(indeg.astype(np.float64), deg)) / g.m if g.m else 0.0
+        depth = _depths(g, src)
+        levels = int(depth[depth >= 0].max(initial=0)) + 1 if g.n else 1
         return cls(g.n, g.m, int(deg.max(initial=0)), float(deg.mean()) if g.n else 0.0,
-                   _levels(g, src), name, head_degree=head, _graph=g)
+                   levels, name, head_degree=head,
+                   level_profile=_profile(g, depth, levels, deg, indeg), _graph=g)
 
     @property
     def skew(self) -> float:
@@ -117,14 +152,43 @@ class GraphStats:
                 "head_degree": round(self.head_degree, 3)}
 
 
-def _levels(g, src: int) -> int:
+def _depths(g, src: int) -> np.ndarray:
+    """BFS depth of every vertex from ``src`` (-1: unreachable), level by level: one
+    sparse matrix-vector product per level over the out-edges."""
+    depth = np.full(g.n, -1, dtype=np.int64)
     if g.n == 0:
-        return 1
+        return depth
     import scipy.sparse as sp  # lazy: SciPy is slow to import, only this estimate needs it
-    from scipy.sparse.csgraph import breadth_first_order  # lazy, as above
-    a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr), shape=(g.n, g.n))
-    order, pred = breadth_first_order(a, src, directed=True, return_predecessors=True)
-    depth = np.zeros(g.n, dtype=np.int64)
-    for v in order[1:]:
-        depth[v] = depth[pred[v]] + 1
-    return int(depth.max(initial=0)) + 1
+    at = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr),
+                      shape=(g.n, g.n)).T.tocsr()  # row v: v's in-edges
+    depth[src] = 0
+    frontier = np.zeros(g.n, dtype=np.int8)
+    frontier[src] = 1
+    level = 0
+    while True:
+        nxt = (at @ frontier > 0) & (depth < 0)
+        if not nxt.any():
+            return depth
+        level += 1
+        depth[nxt] = level
+        frontier = nxt.astype(np.int8)
+
+
+def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarray
+             ) -> LevelProfile:
+    """The ``LevelProfile`` of a BFS whose depths are ``depth`` (see there)."""
+    if g.n == 0:
+        return LevelProfile((0.0,), (0.0,), (0.0,))
+    d = np.where(depth < 0, levels + 1, depth)  # unreachable: deeper than every level
+    push = np.bincount(d, weights=deg.astype(np.float64), minlength=levels + 2)[:levels]
+    in_at = np.bincount(d, weights=indeg.astype(np.float64), minlength=levels + 2)
+    deeper = np.cumsum(in_at[::-1])[::-1]  # deeper[L]: in-edges of vertices at depth >= L
+    unvisited = deeper[1:levels + 1]
+    # parents: in-edges from the level just above; the first is met after (d+1)/(k+1)
+    src_d, dst_d = d[g.edge_src], d[g.out_dst]
+    k = np.bincount(g.out_dst[dst_d == src_d + 1], minlength=g.n).astype(np.float64)
+    first = np.where(k > 0, (indeg + 1) / (k + 1), indeg).astype(np.float64)
+    first_at = np.bincount(d, weights=first, minlength=levels + 2)
+    pull = deeper[2:levels + 2] + first_at[1:levels + 1]
+    return LevelProfile(tuple(map(float, push)), tuple(map(float, unvisited)),
+                        tuple(map(float, pull)))

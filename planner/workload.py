@@ -14,6 +14,18 @@ such as PageRank's; calibratable), a counted ``range`` its count when it is a co
 and a sequential node loop once per vertex.  These are estimates for planning; the
 calibration issue measures them.
 
+Edges per execution follow the schedule the C++ backend emits, read off the graph's BFS
+level profile (``GraphStats.level_profile``) where the loop is a frontier step:
+
+* a guarded (frontier) push edge loop walks ``m / levels`` edges per execution;
+* a pull edge loop that saturates (``frontend.rewrite.saturation``: the early exit of
+  Beamer's bottom-up step) walks the profile's ``pull`` edges -- an unvisited vertex up
+  to its first parent, a visited one none -- averaged over the levels it runs at;
+* the ``hybrid`` rule's choice (``if mf * alpha > mu: pull else push``) runs each branch
+  only at the levels where the profile's push edges against its unvisited in-edges
+  pick it, with that branch's edges at those levels (so the two branches are not both
+  counted, and the runs of each are the levels it takes).
+
 FPGA eligibility arrives as data: ``profile`` takes ``fpga(kernel_variant, variant)``, a
 function the driver passes in (the RTL backend's ``costs.fpga_profile``; ``no_fpga`` plans
 for CPUs only) that returns an ``FpgaCosts``.  A nest can go to the FPGA when the kernel
@@ -30,6 +42,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cosynth.frontend.rewrite.core import loop_label
+from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
+from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
     Bin,
     Const,
@@ -294,10 +308,29 @@ class _Walk(Visitor):
         self.seq: list[Nest] = []
         self.rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0}
         self.mult, self.guessed = 1.0, False
+        self.at: tuple[int, ...] | None = None  # the BFS levels the visited code runs at
+
+    def visit_If(self, s: If):
+        prof = self.stats.level_profile
+        got = hybrid_choice(s)
+        if got is None or len(prof.push) != self.stats.levels:
+            return self.generic_visit(s)
+        alpha, _, _ = got
+        levels = range(self.stats.levels) if self.at is None else self.at
+        pull = tuple(L for L in levels if prof.push[L] * alpha > prof.unvisited_in[L])
+        push = tuple(L for L in levels if L not in pull)
+        outer = (self.mult, self.at)
+        try:
+            for body, field_, at in ((s.then, "then", pull), (s.orelse, "orelse", push)):
+                self.mult = outer[0] * len(at) / max(1, len(levels))
+                self.at = at
+                self.visit_body(body, field_)
+        finally:
+            self.mult, self.at = outer
 
     def visit_Loop(self, s: Loop):
         if s.is_data_loop and s.schedule != "seq":
-            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw))
+            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at))
             self.nests[-1].runs_guessed = self.guessed
         elif s.is_data_loop:
             e, v, fe = _work(s, self.mult, self.stats, self.iterations, self.sites)
@@ -378,8 +411,10 @@ class _Loops(Visitor):
         return None
 
 
-def _touch(loop: Loop, stats: GraphStats) -> tuple[float, float]:
-    """(edges, vertices) one execution of a data loop touches."""
+def _touch(loop: Loop, stats: GraphStats, tables: dict,
+           at: tuple[int, ...] | None = None) -> tuple[float, float]:
+    """(edges, vertices) one execution of a data loop touches; ``at``: the BFS levels it
+    runs at when a ``hybrid`` choice selects it (None: every level)."""
     n, m = stats.n, stats.m
     if loop.kind == "edges":
         return float(m) + _inner_edges(loop.body, float(m), stats), 0.0
@@ -387,10 +422,22 @@ def _touch(loop: Loop, stats: GraphStats) -> tuple[float, float]:
         d = stats.mean_degree
         return d + _inner_edges(loop.body, d, stats), 0.0
     edges = 0.0
+    prof = stats.level_profile
+    known = len(prof.push) == stats.levels
+    levels = tuple(range(stats.levels)) if at is None else at
     for s in _edge_loops(loop.body):
-        count = m / (stats.levels if _guarded(loop, s) else 1.0)
+        if known and s.kind == "in_edges" and saturation(loop, s, tables) is not None:
+            count = _mean(prof.pull, levels)  # the early exit (bottom-up step)
+        elif known and at is not None and _guarded(loop, s):
+            count = _mean(prof.push, levels)  # the frontier's out-edges at these levels
+        else:
+            count = m / (stats.levels if _guarded(loop, s) else 1.0)
         edges += count + _inner_edges(s.body, count, stats)
     return edges, float(n)
+
+
+def _mean(per_level: tuple[float, ...], levels: tuple[int, ...]) -> float:
+    return sum(per_level[L] for L in levels) / len(levels) if levels else 0.0
 
 
 def _edge_loops(body):
@@ -446,9 +493,10 @@ class _Under(Visitor):
         return None
 
 
-def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw) -> Nest:
+def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
+          at: tuple[int, ...] | None = None) -> Nest:
     tables = k.table_map
-    edges, nodes = _touch(loop, stats)
+    edges, nodes = _touch(loop, stats, tables, at)
     push = 0
     refreshed: dict = {}
     allreduces = 0
