@@ -14,7 +14,16 @@
   the ``hybrid`` rule's test compares) and the in-edges a pull step with early exit
   visits (an unvisited vertex stops at its first parent, a visited one scans nothing).
   A frontier kernel's source is an argument; the profile from the highest-degree vertex
-  stands for it (the planner's estimate, not a measurement of the run).
+  stands for it (the planner's estimate, not a measurement of the run);
+* the rounds of the two other fixed points the examples spell, computed only when a
+  kernel asks (``relax_rounds``): a *weighted* min-plus relaxation (SSSP) takes one round
+  per edge of the longest shortest path, counted in hops -- the depth of the shortest-path
+  tree from the highest-degree vertex, plus the round that finds nothing to change; with
+  unit weights this is ``levels``, with spread weights deeper (a light detour of many
+  hops beats a heavy direct edge); a *label* propagation (CC's min-label, both
+  directions) takes the hop eccentricity of each weak component's smallest vertex, plus
+  one.  These are the rounds of a level-synchronous sweep; an in-place sweep may finish
+  sooner (the planner's estimate; calibration measures the runs).
 """
 
 from __future__ import annotations
@@ -143,6 +152,24 @@ class GraphStats:
             return 0.0
         return min(sides * self.cut_fraction(P) * self.m / P, self.n * (1 - 1 / P))
 
+    def relax_rounds(self, kind: str) -> int:
+        """Estimated rounds of a fixed point of ``kind``: ``"levels"`` (a frontier
+        BFS: ``levels``), ``"weighted"`` (a min-plus relaxation over the edge weights)
+        or ``"labels"`` (min-label propagation over both edge directions); see the
+        module docstring.  Cached; without the graph, ``levels``."""
+        if kind == "levels" or self._graph is None or self.n == 0:
+            return self.levels
+        key = ("rounds", kind)
+        if key not in self._cuts:
+            g = self._graph
+            if kind == "weighted":
+                self._cuts[key] = _weighted_rounds(g, int(g.out_degrees().argmax()))
+            elif kind == "labels":
+                self._cuts[key] = _label_rounds(g)
+            else:
+                raise ValueError(f"unknown fixed point kind {kind!r}")
+        return self._cuts[key]
+
     def edges_in(self, lo: int, hi: int) -> int:
         return int(self._prefix[hi] - self._prefix[lo])
 
@@ -152,15 +179,17 @@ class GraphStats:
                 "head_degree": round(self.head_degree, 3)}
 
 
-def _depths(g, src: int) -> np.ndarray:
-    """BFS depth of every vertex from ``src`` (-1: unreachable), level by level: one
-    sparse matrix-vector product per level over the out-edges."""
+def _depths(g, src, both: bool = False) -> np.ndarray:
+    """BFS depth of every vertex from ``src`` (a vertex or an array of them; -1:
+    unreachable), level by level: one sparse matrix-vector product per level over the
+    out-edges (``both``: over the edges in either direction)."""
     depth = np.full(g.n, -1, dtype=np.int64)
     if g.n == 0:
         return depth
     import scipy.sparse as sp  # lazy: SciPy is slow to import, only this estimate needs it
-    at = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr),
-                      shape=(g.n, g.n)).T.tocsr()  # row v: v's in-edges
+    a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr),
+                     shape=(g.n, g.n))
+    at = (a + a.T).tocsr() if both else a.T.tocsr()  # row v: v's in-edges
     depth[src] = 0
     frontier = np.zeros(g.n, dtype=np.int8)
     frontier[src] = 1
@@ -192,3 +221,45 @@ def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarr
     pull = deeper[2:levels + 2] + first_at[1:levels + 1]
     return LevelProfile(tuple(map(float, push)), tuple(map(float, unvisited)),
                         tuple(map(float, pull)))
+
+
+def _tree_depth(pred: np.ndarray) -> np.ndarray:
+    """Hops from each vertex to the root of its tree (``pred`` < 0: a root or
+    unreached), by pointer jumping: O(n log depth), vectorised."""
+    n = len(pred)
+    up = np.where(pred < 0, np.arange(n), pred)
+    hops = (pred >= 0).astype(np.int64)
+    while True:
+        nxt = up[up]
+        if np.array_equal(nxt, up):
+            return hops
+        hops = hops + np.where(up != nxt, hops[up], 0)
+        up = nxt
+
+
+def _weighted_rounds(g, src: int) -> int:
+    """Rounds of a min-plus relaxation from ``src`` over the edge weights (see the
+    module docstring): the hop depth of a shortest-path tree, plus one."""
+    import scipy.sparse as sp  # lazy, as in _depths
+    from scipy.sparse.csgraph import dijkstra  # lazy, as above
+    if g.weight is None:
+        return int(_depths(g, src).max(initial=0)) + 1
+    w = np.maximum(np.asarray(g.weight, dtype=np.float64), 0.0)
+    # explicit zeros would vanish from a sparse matrix: the lightest positive weight
+    w = np.where(w > 0, w, np.min(w[w > 0], initial=1.0) * 1e-9)
+    a = sp.csr_array((w, g.out_dst, g.out_indptr), shape=(g.n, g.n))
+    _, pred = dijkstra(a, directed=True, indices=src, return_predecessors=True)
+    return int(_tree_depth(pred).max(initial=0)) + 1
+
+
+def _label_rounds(g) -> int:
+    """Rounds of min-label propagation over both edge directions: the largest hop
+    distance from a weak component's smallest vertex to its members, plus one."""
+    import scipy.sparse as sp  # lazy, as in _depths
+    from scipy.sparse.csgraph import connected_components  # lazy, as above
+    a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr),
+                     shape=(g.n, g.n))
+    count, comp = connected_components(a, directed=True, connection="weak")
+    first = np.full(count, g.n, dtype=np.int64)
+    np.minimum.at(first, comp, np.arange(g.n))
+    return int(_depths(g, first, both=True).max(initial=0)) + 1

@@ -7,9 +7,12 @@ reduction; pull gathers instead, reading mirrors), the node tables it writes (mi
 refreshed after it) and the scalar reductions (a reduction tree each).  Sequential data
 loops are *replicated*: every blade does their whole work.
 
-How often each nest runs comes from the loops around it: a while loop runs
-``GraphStats.levels`` times when it is a fixed point or a level loop (its condition is a
-change flag or a counter), ``other_loop_iterations`` times otherwise (a convergence test
+How often each nest runs comes from the loops around it: a while loop whose condition is
+a change flag (a fixed point) runs ``GraphStats.relax_rounds`` of its kind
+(``fixed_point_kind``: read off the reductions that set the flag -- a weighted min-plus
+relaxation such as SSSP, a label propagation such as CC, or a frontier BFS whose value
+is the level: ``levels``), a level loop (a counter) ``GraphStats.levels`` times,
+``other_loop_iterations`` times otherwise (a convergence test
 such as PageRank's; calibratable), a counted ``range`` its count when it is a constant,
 and a sequential node loop once per vertex.  These are estimates for planning; the
 calibration issue measures them.
@@ -45,6 +48,7 @@ from cosynth.frontend.rewrite.core import loop_label
 from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
+    Assign,
     Bin,
     Const,
     EdgeAttr,
@@ -62,8 +66,8 @@ from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 from .calibration import apply_laws
 from .stats import GraphStats
 
-__all__ = ["Nest", "Workload", "profile", "OTHER_LOOP_ITERATIONS", "FpgaCosts", "FpgaFn",
-           "no_fpga"]
+__all__ = ["Nest", "Workload", "profile", "fixed_point_kind", "OTHER_LOOP_ITERATIONS",
+           "FpgaCosts", "FpgaFn", "no_fpga"]
 
 OTHER_LOOP_ITERATIONS = 20
 
@@ -223,7 +227,9 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     def iterations(loop: Loop) -> float:
         if loop.kind == "while":
             c = loop.cond
-            if isinstance(c, Load) or (isinstance(c, Bin) and c.op in ("<", ">", "<=", ">=")):
+            if isinstance(c, Load):
+                return float(stats.relax_rounds(fixed_point_kind(loop, k.table_map)))
+            if isinstance(c, Bin) and c.op in ("<", ">", "<=", ">="):
                 return float(stats.levels)
             return float(OTHER_LOOP_ITERATIONS)
         if loop.kind == "range":
@@ -247,6 +253,33 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     if laws:
         apply_laws(w, k, laws, stats)
     return w
+
+
+def fixed_point_kind(loop: Loop, tables: dict) -> str:
+    """What kind of fixed point the while ``loop`` is, for ``GraphStats.relax_rounds``:
+    ``"weighted"`` when a min/max reduction into a node table adds an edge table (a
+    weight) to its value, ``"labels"`` when the reduced value reads the reduced table
+    itself without a weight (a vertex's label travels one hop per round), ``"levels"``
+    otherwise (the value is a level, a constant: one round per BFS level).  The value is
+    read through the private assignments of the loop body (``nd := dist[v] + w``)."""
+    assigned: dict[str, list] = {}
+    for s, _ in iter_stmts(loop.body):
+        if isinstance(s, Assign):
+            assigned.setdefault(s.name, []).append(s.value)
+    kind = "levels"
+    for s, _ in iter_stmts(loop.body):
+        if not (isinstance(s, Store) and s.op in ("min", "max")
+                and tables[s.table].space == "node"):
+            continue
+        values = assigned.get(s.value.name, [s.value]) if isinstance(s.value, Var) \
+            else [s.value]
+        reads = [x for v in values for x in iter_exprs(v)]
+        if any((isinstance(x, Load) and tables[x.table].space == "edge") or
+               (isinstance(x, EdgeAttr) and x.attr == "weight") for x in reads):
+            return "weighted"
+        if any(isinstance(x, Load) and x.table == s.table for x in reads):
+            kind = "labels"
+    return kind
 
 
 def layout(k: Kernel, nests: list[Nest]) -> tuple[bool, bool, bool, int, int]:
