@@ -15,7 +15,7 @@ from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.frontend.rewrite import variant
 from cosynth.pipeline import simulate
 from cosynth.planner import PLAN_VARIANTS, GraphStats, load_manifest, make_plan
-from cosynth.planner.cost import Config, evaluate
+from cosynth.planner.cost import Config, evaluate, predict_nests
 from cosynth.planner.workload import no_fpga, profile
 from tests.helpers import ROOT, example
 
@@ -103,3 +103,17 @@ def test_planner_picks_hybrid_for_bfs_and_its_run_checks(scale):
         sim = simulate(example("bfs"), man, g, args, blades=1, threads=2, timeout=300)
         assert sim.plan.variant == "hybrid"
         assert [c.split(":")[1].strip().split()[0] for c in sim.checks] == ["ok", "ok"]
+
+
+def test_hybrid_nests_of_one_line_predicted_as_the_blade_measures_them():
+    """The count, pull and push loops share the source line the blade program reports
+    them under (summed): the prediction sums them too.  Recorded on this kron-12 run
+    (``simulate(bfs, single, kron-12 seed 0, source = highest degree, blades=1)``, the
+    nest of line 19): 8 runs, 3591 edges."""
+    man = load_manifest(SINGLE)
+    _, work, st = _costs("bfs", 12, man)
+    rows = predict_nests(work["hybrid"], man.kinds[0], 1, 1.0, 1.0)
+    (row,) = rows.values()
+    assert row["runs"] == 8 == 2 * st.levels
+    assert row["edges"] == pytest.approx(3591, rel=0.05)
+    assert row["nodes"] == 8 * st.n
