@@ -23,7 +23,12 @@
   hops beats a heavy direct edge); a *label* propagation (CC's min-label, both
   directions) takes the hop eccentricity of each weak component's smallest vertex, plus
   one.  These are the rounds of a level-synchronous sweep; an in-place sweep may finish
-  sooner (the planner's estimate; calibration measures the runs).
+  sooner (the planner's estimate; calibration measures the runs);
+* the edges a *worklist* sweep of those fixed points visits in all (``worklist_edges``):
+  the C++ backend's ``async`` node loop runs every vertex in its first sweep and then
+  only the vertices whose entry changed since the last sweep began; counted by running
+  the relaxation level-synchronously with a frontier of the changed vertices (an
+  in-place sweep changes about as many entries, in fewer sweeps).
 """
 
 from __future__ import annotations
@@ -159,16 +164,25 @@ class GraphStats:
         module docstring.  Cached; without the graph, ``levels``."""
         if kind == "levels" or self._graph is None or self.n == 0:
             return self.levels
-        key = ("rounds", kind)
+        if kind not in ("weighted", "labels"):
+            raise ValueError(f"unknown fixed point kind {kind!r}")
+        return self._relaxed(kind)[0]
+
+    def _relaxed(self, kind: str) -> tuple[int, float]:
+        key = ("relax", kind)
         if key not in self._cuts:
             g = self._graph
-            if kind == "weighted":
-                self._cuts[key] = _weighted_rounds(g, int(g.out_degrees().argmax()))
-            elif kind == "labels":
-                self._cuts[key] = _label_rounds(g)
-            else:
-                raise ValueError(f"unknown fixed point kind {kind!r}")
+            src = int(g.out_degrees().argmax()) if kind == "weighted" else None
+            self._cuts[key] = _relaxation(g, src)
         return self._cuts[key]
+
+    def worklist_edges(self, kind: str) -> float:
+        """Edges a worklist relaxation of ``kind`` (``"weighted"`` or ``"labels"``)
+        visits over the whole fixed point (see the module docstring); ``m`` per round
+        times ``relax_rounds`` without the graph."""
+        if self._graph is None or self.n == 0 or kind not in ("weighted", "labels"):
+            return float(self.m) * self.relax_rounds(kind)
+        return self._relaxed(kind)[1]
 
     def edges_in(self, lo: int, hi: int) -> int:
         return int(self._prefix[hi] - self._prefix[lo])
@@ -223,43 +237,47 @@ def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarr
                         tuple(map(float, pull)))
 
 
-def _tree_depth(pred: np.ndarray) -> np.ndarray:
-    """Hops from each vertex to the root of its tree (``pred`` < 0: a root or
-    unreached), by pointer jumping: O(n log depth), vectorised."""
-    n = len(pred)
-    up = np.where(pred < 0, np.arange(n), pred)
-    hops = (pred >= 0).astype(np.int64)
-    while True:
-        nxt = up[up]
-        if np.array_equal(nxt, up):
-            return hops
-        hops = hops + np.where(up != nxt, hops[up], 0)
-        up = nxt
-
-
-def _weighted_rounds(g, src: int) -> int:
-    """Rounds of a min-plus relaxation from ``src`` over the edge weights (see the
-    module docstring): the hop depth of a shortest-path tree, plus one."""
+def _relaxation(g, src: int | None) -> tuple[int, float]:
+    """(rounds, edges visited by a worklist) of a level-synchronous relaxation: min-plus
+    from ``src`` over the weights, or (``src`` None) min-label propagation over both
+    directions (the kernel walks a vertex's out- and in-edges).  A round relaxes the
+    edges of the vertices the previous round changed (the first: ``src``, or every
+    vertex); the last round changes nothing.  The worklist's first sweep visits every
+    vertex's edges, later ones those of the changed vertices.  Per round one pass over
+    the in-edges in head order (``minimum.reduceat``), masked to the active tails."""
     import scipy.sparse as sp  # lazy, as in _depths
-    from scipy.sparse.csgraph import dijkstra  # lazy, as above
-    if g.weight is None:
-        return int(_depths(g, src).max(initial=0)) + 1
-    w = np.maximum(np.asarray(g.weight, dtype=np.float64), 0.0)
-    # explicit zeros would vanish from a sparse matrix: the lightest positive weight
-    w = np.where(w > 0, w, np.min(w[w > 0], initial=1.0) * 1e-9)
-    a = sp.csr_array((w, g.out_dst, g.out_indptr), shape=(g.n, g.n))
-    _, pred = dijkstra(a, directed=True, indices=src, return_predecessors=True)
-    return int(_tree_depth(pred).max(initial=0)) + 1
+    n = g.n
+    outdeg = np.diff(g.out_indptr)
+    indeg = np.bincount(g.out_dst, minlength=n)
+    w = np.zeros(g.m) if src is None or g.weight is None else \
+        np.maximum(np.asarray(g.weight, dtype=np.float64), 0.0) + 0.0
+    a = sp.csr_array((w + 1.0, g.out_dst, g.out_indptr), shape=(n, n))  # + 1: no zeros
+    if src is None:
+        a = (a + a.T).tocsr()
+    at = a.T.tocsr()  # row v: the edges into v
+    at.sum_duplicates()
+    tails, wts = at.indices, at.data - 1.0
+    rows = np.flatnonzero(np.diff(at.indptr) > 0)
+    starts = at.indptr[rows]
+    visits = outdeg + (indeg if src is None else 0)
+    if src is None:
+        val, active = np.arange(n, dtype=np.float64), np.ones(n, dtype=bool)
+    else:
+        val = np.full(n, np.inf)
+        val[src] = 0.0
+        active = np.zeros(n, dtype=bool)
+        active[src] = True
+    rounds, edges = 0, float(visits.sum())
+    while active.any():
+        if rounds:
+            edges += float(visits[active].sum())
+        rounds += 1
+        cand = np.where(active[tails], val[tails] + (0.0 if src is None else wts), np.inf)
+        best = val.copy()
+        if len(rows):
+            best[rows] = np.minimum(val[rows], np.minimum.reduceat(cand, starts))
+        active = best < val
+        val = best
+    return rounds, edges
 
 
-def _label_rounds(g) -> int:
-    """Rounds of min-label propagation over both edge directions: the largest hop
-    distance from a weak component's smallest vertex to its members, plus one."""
-    import scipy.sparse as sp  # lazy, as in _depths
-    from scipy.sparse.csgraph import connected_components  # lazy, as above
-    a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr),
-                     shape=(g.n, g.n))
-    count, comp = connected_components(a, directed=True, connection="weak")
-    first = np.full(count, g.n, dtype=np.int64)
-    np.minimum.at(first, comp, np.arange(g.n))
-    return int(_depths(g, first, both=True).max(initial=0)) + 1

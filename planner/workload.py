@@ -27,7 +27,12 @@ level profile (``GraphStats.level_profile``) where the loop is a frontier step:
 * the ``hybrid`` rule's choice (``if mf * alpha > mu: pull else push``) runs each branch
   only at the levels where the profile's push edges against its unvisited in-edges
   pick it, with that branch's edges at those levels (so the two branches are not both
-  counted, and the runs of each are the levels it takes).
+  counted, and the runs of each are the levels it takes);
+* an ``async`` node loop the C++ backend runs as a worklist (``cosynth.ir.vec``'s
+  worklist plan: only vertices whose entry changed since the last sweep began) inside a
+  weighted or label fixed point walks the fraction of its edges that
+  ``GraphStats.worklist_edges`` counts (all of them in the first sweep, then the edges
+  of the changed vertices); its vertex visits stay ``n`` per run.
 
 FPGA eligibility arrives as data: ``profile`` takes ``fpga(kernel_variant, variant)``, a
 function the driver passes in (the RTL backend's ``costs.fpga_profile``; ``no_fpga`` plans
@@ -60,6 +65,7 @@ from cosynth.ir.nodes import (
     Store,
     Var,
 )
+from cosynth.ir.vec import _worklist_plan
 from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
@@ -342,6 +348,7 @@ class _Walk(Visitor):
         self.rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0}
         self.mult, self.guessed = 1.0, False
         self.at: tuple[int, ...] | None = None  # the BFS levels the visited code runs at
+        self.fixed: str = ""  # the kind of the innermost fixed point around (or "")
 
     def visit_If(self, s: If):
         prof = self.stats.level_profile
@@ -364,6 +371,9 @@ class _Walk(Visitor):
     def visit_Loop(self, s: Loop):
         if s.is_data_loop and s.schedule != "seq":
             self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at))
+            if self.fixed in ("weighted", "labels") and s.kind == "nodes" and \
+                    _worklist_plan(_Comp(self.k), s):
+                self.nests[-1].edges *= _worklist_share(self.stats, self.fixed)
             self.nests[-1].runs_guessed = self.guessed
         elif s.is_data_loop:
             e, v, fe = _work(s, self.mult, self.stats, self.iterations, self.sites)
@@ -373,16 +383,33 @@ class _Walk(Visitor):
             self.seq.append(_seq_nest(s, self.mult, e, v))
             self.seq[-1].runs_guessed = self.guessed
         else:
-            outer = (self.mult, self.guessed)
+            outer = (self.mult, self.guessed, self.fixed)
             self.mult *= self.iterations(s)
             self.guessed = self.guessed or _guess(s)
+            if s.kind == "while" and isinstance(s.cond, Load):
+                self.fixed = fixed_point_kind(s, self.k.table_map)
             try:
                 self.visit_body(s.body, "body", s)
             finally:
-                self.mult, self.guessed = outer
+                self.mult, self.guessed, self.fixed = outer
 
     def visit_Expr(self, e):
         return None
+
+
+class _Comp:
+    """What ``cosynth.ir.vec``'s worklist plan reads of a kernel."""
+
+    def __init__(self, k: Kernel):
+        self.k, self.tables = k, k.table_map
+
+
+def _worklist_share(stats: GraphStats, kind: str) -> float:
+    """The share of a full sweep's edges a worklist sweep walks, on average over the
+    fixed point's rounds (a weighted relaxation walks out-edges, a label propagation
+    out- and in-edges)."""
+    full = stats.m * (2 if kind == "labels" else 1) * stats.relax_rounds(kind)
+    return min(1.0, stats.worklist_edges(kind) / full) if full else 1.0
 
 
 def _guess(loop: Loop) -> bool:
