@@ -31,7 +31,7 @@ from .workload import FpgaFn, no_fpga, profile
 __all__ = ["make_plan", "load_manifest", "load_plan", "Manifest", "ManifestError", "Plan",
            "PlanError", "GraphStats", "PLAN_VARIANTS", "baselines", "no_fpga"]
 
-PLAN_VARIANTS = ("par", "async", "pull", "edges")
+PLAN_VARIANTS = ("par", "async", "pull", "edges", "hybrid")
 
 
 def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | None = None,

@@ -281,7 +281,9 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
                   fpga_clock: float = 0.0) -> dict[int, dict]:
     """What the model predicts one blade's nests do in a run: by source line, runs,
     edges, vertices and seconds (parallel nests: the blade's share; replicated ones: all
-    of it), on ``threads`` cores (or the FPGA at ``fpga_clock`` for the nests it runs)."""
+    of it), on ``threads`` cores (or the FPGA at ``fpga_clock`` for the nests it runs).
+    Nests of one source line (the ``hybrid`` rule's count, pull and push loops) are
+    summed into one entry, as the blade program's measurement sums them."""
     k = replace(kind, cpu_cores=max(1, threads))
     e_rate, v_rate, c_run = edge_rate(k, "cpu"), node_rate(k), run_seconds(k)
     one = e_rate / k.cpu_cores
@@ -295,13 +297,26 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
             over = c_run if n.overhead is None else n.overhead
             sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate)
             dev = "cpu"
-        out[n.line] = {"label": n.label, "runs": n.runs, "edges": edges, "nodes": nodes,
-                       "seconds": sec, "device": dev, "calibrated": n.calibrated}
+        _add(out, n.line, {"label": n.label, "runs": n.runs, "edges": edges,
+                           "nodes": nodes, "seconds": sec, "device": dev,
+                           "calibrated": n.calibrated})
     for n in w.seq_nests:
         v_one = v_rate / k.cpu_cores
         sec = n.cost * n.runs * (n.edges / one + n.nodes / v_one) + \
             n.runs * (n.overhead or 0.0)
-        out[n.line] = {"label": n.label, "runs": n.runs, "edges": n.runs * n.edges,
-                       "nodes": n.runs * n.nodes, "seconds": sec, "device": "cpu",
-                       "calibrated": n.calibrated, "replicated": True}
+        _add(out, n.line, {"label": n.label, "runs": n.runs, "edges": n.runs * n.edges,
+                           "nodes": n.runs * n.nodes, "seconds": sec, "device": "cpu",
+                           "calibrated": n.calibrated, "replicated": True})
     return out
+
+
+def _add(out: dict, line: int, row: dict) -> None:
+    """Put ``row`` at ``line``, summing runs, edges, vertices and seconds into a row
+    already there (the first row's label and device stand for the line)."""
+    have = out.get(line)
+    if have is None:
+        out[line] = row
+        return
+    for key in ("runs", "edges", "nodes", "seconds"):
+        have[key] += row[key]
+    have["calibrated"] = have["calibrated"] and row["calibrated"]

@@ -8,7 +8,27 @@
 * an estimate of the number of supersteps of a fixed point: the BFS depth from the
   highest-degree vertex plus one (``levels``);
 * the mean degree of an edge's head (``head_degree``, sum of in x out degrees over m):
-  what a loop over the edges of each edge's endpoint walks, as in triangle counting.
+  what a loop over the edges of each edge's endpoint walks, as in triangle counting;
+* the *level profile* of that BFS (``LevelProfile``): per level, the edges a push step
+  visits (the frontier's out-edges), the in-edges of the vertices still unvisited (what
+  the ``hybrid`` rule's test compares) and the in-edges a pull step with early exit
+  visits (an unvisited vertex stops at its first parent, a visited one scans nothing).
+  A frontier kernel's source is an argument; the profile from the highest-degree vertex
+  stands for it (the planner's estimate, not a measurement of the run);
+* the rounds of the two other fixed points the examples spell, computed only when a
+  kernel asks (``relax_rounds``): a *weighted* min-plus relaxation (SSSP) takes one round
+  per edge of the longest shortest path, counted in hops -- the depth of the shortest-path
+  tree from the highest-degree vertex, plus the round that finds nothing to change; with
+  unit weights this is ``levels``, with spread weights deeper (a light detour of many
+  hops beats a heavy direct edge); a *label* propagation (CC's min-label, both
+  directions) takes the hop eccentricity of each weak component's smallest vertex, plus
+  one.  These are the rounds of a level-synchronous sweep; an in-place sweep may finish
+  sooner (the planner's estimate; calibration measures the runs);
+* the edges a *worklist* sweep of those fixed points visits in all (``worklist_edges``):
+  the C++ backend's ``async`` node loop runs every vertex in its first sweep and then
+  only the vertices whose entry changed since the last sweep began; counted by running
+  the relaxation level-synchronously with a frontier of the changed vertices (an
+  in-place sweep changes about as many entries, in fewer sweeps).
 """
 
 from __future__ import annotations
@@ -18,7 +38,32 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["GraphStats"]
+__all__ = ["GraphStats", "LevelProfile"]
+
+
+@dataclass(frozen=True)
+class LevelProfile:
+    """Per BFS level ``L`` (0 .. levels - 1, the supersteps of a level-synchronous BFS):
+
+    * ``push[L]``: out-edges of the vertices at depth ``L`` (a push step's edges);
+    * ``unvisited_in[L]``: in-edges of the vertices deeper than ``L`` or unreachable
+      (the ``hybrid`` rule's ``pull_edges`` count at that superstep);
+    * ``pull[L]``: in-edges a pull step with early exit visits: all of those of the
+      vertices deeper than ``L + 1`` (and unreachable ones), and for a vertex at depth
+      ``L + 1`` with ``d`` in-edges of which ``k`` come from level ``L`` the expected
+      position of its first parent, ``(d + 1) / (k + 1)`` (parents in random order).
+
+    Invariant: all three tuples have one entry per level; ``sum(push)`` is the number of
+    edges leaving reachable vertices."""
+
+    push: tuple[float, ...] = ()
+    unvisited_in: tuple[float, ...] = ()
+    pull: tuple[float, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"push": [round(x) for x in self.push],
+                "unvisited_in": [round(x) for x in self.unvisited_in],
+                "pull": [round(x) for x in self.pull]}
 
 
 @dataclass
@@ -30,6 +75,7 @@ class GraphStats:
     levels: int
     name: str = ""
     head_degree: float = 0.0  # mean out-degree of an edge's head: sum in*out degree / m
+    level_profile: LevelProfile = field(default_factory=LevelProfile)
     _graph: object = field(default=None, repr=False, compare=False)
     _cuts: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -39,8 +85,11 @@ class GraphStats:
         src = int(deg.argmax()) if g.n else 0
         indeg = np.bincount(g.out_dst, minlength=g.n) if g.n else deg
         head = float(np.dot(indeg.astype(np.float64), deg)) / g.m if g.m else 0.0
+        depth = _depths(g, src)
+        levels = int(depth[depth >= 0].max(initial=0)) + 1 if g.n else 1
         return cls(g.n, g.m, int(deg.max(initial=0)), float(deg.mean()) if g.n else 0.0,
-                   _levels(g, src), name, head_degree=head, _graph=g)
+                   levels, name, head_degree=head,
+                   level_profile=_profile(g, depth, levels, deg, indeg), _graph=g)
 
     @property
     def skew(self) -> float:
@@ -108,6 +157,33 @@ class GraphStats:
             return 0.0
         return min(sides * self.cut_fraction(P) * self.m / P, self.n * (1 - 1 / P))
 
+    def relax_rounds(self, kind: str) -> int:
+        """Estimated rounds of a fixed point of ``kind``: ``"levels"`` (a frontier
+        BFS: ``levels``), ``"weighted"`` (a min-plus relaxation over the edge weights)
+        or ``"labels"`` (min-label propagation over both edge directions); see the
+        module docstring.  Cached; without the graph, ``levels``."""
+        if kind == "levels" or self._graph is None or self.n == 0:
+            return self.levels
+        if kind not in ("weighted", "labels"):
+            raise ValueError(f"unknown fixed point kind {kind!r}")
+        return self._relaxed(kind)[0]
+
+    def _relaxed(self, kind: str) -> tuple[int, float]:
+        key = ("relax", kind)
+        if key not in self._cuts:
+            g = self._graph
+            src = int(g.out_degrees().argmax()) if kind == "weighted" else None
+            self._cuts[key] = _relaxation(g, src)
+        return self._cuts[key]
+
+    def worklist_edges(self, kind: str) -> float:
+        """Edges a worklist relaxation of ``kind`` (``"weighted"`` or ``"labels"``)
+        visits over the whole fixed point (see the module docstring); ``m`` per round
+        times ``relax_rounds`` without the graph."""
+        if self._graph is None or self.n == 0 or kind not in ("weighted", "labels"):
+            return float(self.m) * self.relax_rounds(kind)
+        return self._relaxed(kind)[1]
+
     def edges_in(self, lo: int, hi: int) -> int:
         return int(self._prefix[hi] - self._prefix[lo])
 
@@ -117,14 +193,91 @@ class GraphStats:
                 "head_degree": round(self.head_degree, 3)}
 
 
-def _levels(g, src: int) -> int:
+def _depths(g, src, both: bool = False) -> np.ndarray:
+    """BFS depth of every vertex from ``src`` (a vertex or an array of them; -1:
+    unreachable), level by level: one sparse matrix-vector product per level over the
+    out-edges (``both``: over the edges in either direction)."""
+    depth = np.full(g.n, -1, dtype=np.int64)
     if g.n == 0:
-        return 1
+        return depth
     import scipy.sparse as sp  # lazy: SciPy is slow to import, only this estimate needs it
-    from scipy.sparse.csgraph import breadth_first_order  # lazy, as above
-    a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr), shape=(g.n, g.n))
-    order, pred = breadth_first_order(a, src, directed=True, return_predecessors=True)
-    depth = np.zeros(g.n, dtype=np.int64)
-    for v in order[1:]:
-        depth[v] = depth[pred[v]] + 1
-    return int(depth.max(initial=0)) + 1
+    a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr),
+                     shape=(g.n, g.n))
+    at = (a + a.T).tocsr() if both else a.T.tocsr()  # row v: v's in-edges
+    depth[src] = 0
+    frontier = np.zeros(g.n, dtype=np.int8)
+    frontier[src] = 1
+    level = 0
+    while True:
+        nxt = (at @ frontier > 0) & (depth < 0)
+        if not nxt.any():
+            return depth
+        level += 1
+        depth[nxt] = level
+        frontier = nxt.astype(np.int8)
+
+
+def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarray
+             ) -> LevelProfile:
+    """The ``LevelProfile`` of a BFS whose depths are ``depth`` (see there)."""
+    if g.n == 0:
+        return LevelProfile((0.0,), (0.0,), (0.0,))
+    d = np.where(depth < 0, levels + 1, depth)  # unreachable: deeper than every level
+    push = np.bincount(d, weights=deg.astype(np.float64), minlength=levels + 2)[:levels]
+    in_at = np.bincount(d, weights=indeg.astype(np.float64), minlength=levels + 2)
+    deeper = np.cumsum(in_at[::-1])[::-1]  # deeper[L]: in-edges of vertices at depth >= L
+    unvisited = deeper[1:levels + 1]
+    # parents: in-edges from the level just above; the first is met after (d+1)/(k+1)
+    src_d, dst_d = d[g.edge_src], d[g.out_dst]
+    k = np.bincount(g.out_dst[dst_d == src_d + 1], minlength=g.n).astype(np.float64)
+    first = np.where(k > 0, (indeg + 1) / (k + 1), indeg).astype(np.float64)
+    first_at = np.bincount(d, weights=first, minlength=levels + 2)
+    pull = deeper[2:levels + 2] + first_at[1:levels + 1]
+    return LevelProfile(tuple(map(float, push)), tuple(map(float, unvisited)),
+                        tuple(map(float, pull)))
+
+
+def _relaxation(g, src: int | None) -> tuple[int, float]:
+    """(rounds, edges visited by a worklist) of a level-synchronous relaxation: min-plus
+    from ``src`` over the weights, or (``src`` None) min-label propagation over both
+    directions (the kernel walks a vertex's out- and in-edges).  A round relaxes the
+    edges of the vertices the previous round changed (the first: ``src``, or every
+    vertex); the last round changes nothing.  The worklist's first sweep visits every
+    vertex's edges, later ones those of the changed vertices.  Per round one pass over
+    the in-edges in head order (``minimum.reduceat``), masked to the active tails."""
+    import scipy.sparse as sp  # lazy, as in _depths
+    n = g.n
+    outdeg = np.diff(g.out_indptr)
+    indeg = np.bincount(g.out_dst, minlength=n)
+    w = np.zeros(g.m) if src is None or g.weight is None else \
+        np.maximum(np.asarray(g.weight, dtype=np.float64), 0.0) + 0.0
+    a = sp.csr_array((w + 1.0, g.out_dst, g.out_indptr), shape=(n, n))  # + 1: no zeros
+    if src is None:
+        a = (a + a.T).tocsr()
+    at = a.T.tocsr()  # row v: the edges into v
+    at.sum_duplicates()
+    tails, wts = at.indices, at.data - 1.0
+    rows = np.flatnonzero(np.diff(at.indptr) > 0)
+    starts = at.indptr[rows]
+    visits = outdeg + (indeg if src is None else 0)
+    if src is None:
+        val, active = np.arange(n, dtype=np.float64), np.ones(n, dtype=bool)
+    else:
+        val = np.full(n, np.inf)
+        val[src] = 0.0
+        active = np.zeros(n, dtype=bool)
+        active[src] = True
+    rounds, edges = 0, float(visits.sum())
+    while active.any():
+        if rounds:
+            edges += float(visits[active].sum())
+        rounds += 1
+        cand = np.where(active[tails], val[tails] + (0.0 if src is None else wts), np.inf)
+        best = val.copy()
+        if len(rows):
+            best[rows] = np.minimum(val[rows], np.minimum.reduceat(cand, starts))
+        active = best < val
+        val = best
+    return rounds, edges
+
+

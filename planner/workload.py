@@ -7,12 +7,32 @@ reduction; pull gathers instead, reading mirrors), the node tables it writes (mi
 refreshed after it) and the scalar reductions (a reduction tree each).  Sequential data
 loops are *replicated*: every blade does their whole work.
 
-How often each nest runs comes from the loops around it: a while loop runs
-``GraphStats.levels`` times when it is a fixed point or a level loop (its condition is a
-change flag or a counter), ``other_loop_iterations`` times otherwise (a convergence test
+How often each nest runs comes from the loops around it: a while loop whose condition is
+a change flag (a fixed point) runs ``GraphStats.relax_rounds`` of its kind
+(``fixed_point_kind``: read off the reductions that set the flag -- a weighted min-plus
+relaxation such as SSSP, a label propagation such as CC, or a frontier BFS whose value
+is the level: ``levels``), a level loop (a counter) ``GraphStats.levels`` times,
+``other_loop_iterations`` times otherwise (a convergence test
 such as PageRank's; calibratable), a counted ``range`` its count when it is a constant,
 and a sequential node loop once per vertex.  These are estimates for planning; the
 calibration issue measures them.
+
+Edges per execution follow the schedule the C++ backend emits, read off the graph's BFS
+level profile (``GraphStats.level_profile``) where the loop is a frontier step:
+
+* a guarded (frontier) push edge loop walks ``m / levels`` edges per execution;
+* a pull edge loop that saturates (``frontend.rewrite.saturation``: the early exit of
+  Beamer's bottom-up step) walks the profile's ``pull`` edges -- an unvisited vertex up
+  to its first parent, a visited one none -- averaged over the levels it runs at;
+* the ``hybrid`` rule's choice (``if mf * alpha > mu: pull else push``) runs each branch
+  only at the levels where the profile's push edges against its unvisited in-edges
+  pick it, with that branch's edges at those levels (so the two branches are not both
+  counted, and the runs of each are the levels it takes);
+* an ``async`` node loop the C++ backend runs as a worklist (``cosynth.ir.vec``'s
+  worklist plan: only vertices whose entry changed since the last sweep began) inside a
+  weighted or label fixed point walks the fraction of its edges that
+  ``GraphStats.worklist_edges`` counts (all of them in the first sweep, then the edges
+  of the changed vertices); its vertex visits stay ``n`` per run.
 
 FPGA eligibility arrives as data: ``profile`` takes ``fpga(kernel_variant, variant)``, a
 function the driver passes in (the RTL backend's ``costs.fpga_profile``; ``no_fpga`` plans
@@ -30,7 +50,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cosynth.frontend.rewrite.core import loop_label
+from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
+from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
+    Assign,
     Bin,
     Const,
     EdgeAttr,
@@ -42,14 +65,15 @@ from cosynth.ir.nodes import (
     Store,
     Var,
 )
+from cosynth.ir.vec import _worklist_plan
 from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .calibration import apply_laws
 from .stats import GraphStats
 
-__all__ = ["Nest", "Workload", "profile", "OTHER_LOOP_ITERATIONS", "FpgaCosts", "FpgaFn",
-           "no_fpga"]
+__all__ = ["Nest", "Workload", "profile", "fixed_point_kind", "OTHER_LOOP_ITERATIONS",
+           "FpgaCosts", "FpgaFn", "no_fpga"]
 
 OTHER_LOOP_ITERATIONS = 20
 
@@ -216,7 +240,9 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     def iterations(loop: Loop) -> float:
         if loop.kind == "while":
             c = loop.cond
-            if isinstance(c, Load) or (isinstance(c, Bin) and c.op in ("<", ">", "<=", ">=")):
+            if isinstance(c, Load):
+                return float(stats.relax_rounds(fixed_point_kind(loop, k.table_map)))
+            if isinstance(c, Bin) and c.op in ("<", ">", "<=", ">="):
                 return float(stats.levels)
             return float(OTHER_LOOP_ITERATIONS)
         if loop.kind == "range":
@@ -240,6 +266,33 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     if laws:
         apply_laws(w, k, laws, stats)
     return w
+
+
+def fixed_point_kind(loop: Loop, tables: dict) -> str:
+    """What kind of fixed point the while ``loop`` is, for ``GraphStats.relax_rounds``:
+    ``"weighted"`` when a min/max reduction into a node table adds an edge table (a
+    weight) to its value, ``"labels"`` when the reduced value reads the reduced table
+    itself without a weight (a vertex's label travels one hop per round), ``"levels"``
+    otherwise (the value is a level, a constant: one round per BFS level).  The value is
+    read through the private assignments of the loop body (``nd := dist[v] + w``)."""
+    assigned: dict[str, list] = {}
+    for s, _ in iter_stmts(loop.body):
+        if isinstance(s, Assign):
+            assigned.setdefault(s.name, []).append(s.value)
+    kind = "levels"
+    for s, _ in iter_stmts(loop.body):
+        if not (isinstance(s, Store) and s.op in ("min", "max")
+                and tables[s.table].space == "node"):
+            continue
+        values = assigned.get(s.value.name, [s.value]) if isinstance(s.value, Var) \
+            else [s.value]
+        reads = [x for v in values for x in iter_exprs(v)]
+        if any((isinstance(x, Load) and tables[x.table].space == "edge") or
+               (isinstance(x, EdgeAttr) and x.attr == "weight") for x in reads):
+            return "weighted"
+        if any(isinstance(x, Load) and x.table == s.table for x in reads):
+            kind = "labels"
+    return kind
 
 
 def layout(k: Kernel, nests: list[Nest]) -> tuple[bool, bool, bool, int, int]:
@@ -301,10 +354,33 @@ class _Walk(Visitor):
         self.seq: list[Nest] = []
         self.rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0}
         self.mult, self.guessed = 1.0, False
+        self.at: tuple[int, ...] | None = None  # the BFS levels the visited code runs at
+        self.fixed: str = ""  # the kind of the innermost fixed point around (or "")
+
+    def visit_If(self, s: If):
+        prof = self.stats.level_profile
+        got = hybrid_choice(s)
+        if got is None or len(prof.push) != self.stats.levels:
+            return self.generic_visit(s)
+        alpha, _, _ = got
+        levels = range(self.stats.levels) if self.at is None else self.at
+        pull = tuple(L for L in levels if prof.push[L] * alpha > prof.unvisited_in[L])
+        push = tuple(L for L in levels if L not in pull)
+        outer = (self.mult, self.at)
+        try:
+            for body, field_, at in ((s.then, "then", pull), (s.orelse, "orelse", push)):
+                self.mult = outer[0] * len(at) / max(1, len(levels))
+                self.at = at
+                self.visit_body(body, field_)
+        finally:
+            self.mult, self.at = outer
 
     def visit_Loop(self, s: Loop):
         if s.is_data_loop and s.schedule != "seq":
-            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw))
+            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at))
+            if self.fixed in ("weighted", "labels") and s.kind == "nodes" and \
+                    _worklist_plan(_Comp(self.k), s):
+                self.nests[-1].edges *= _worklist_share(self.stats, self.fixed)
             self.nests[-1].runs_guessed = self.guessed
         elif s.is_data_loop:
             e, v, fe = _work(s, self.mult, self.stats, self.iterations, self.sites)
@@ -314,16 +390,33 @@ class _Walk(Visitor):
             self.seq.append(_seq_nest(s, self.mult, e, v))
             self.seq[-1].runs_guessed = self.guessed
         else:
-            outer = (self.mult, self.guessed)
+            outer = (self.mult, self.guessed, self.fixed)
             self.mult *= self.iterations(s)
             self.guessed = self.guessed or _guess(s)
+            if s.kind == "while" and isinstance(s.cond, Load):
+                self.fixed = fixed_point_kind(s, self.k.table_map)
             try:
                 self.visit_body(s.body, "body", s)
             finally:
-                self.mult, self.guessed = outer
+                self.mult, self.guessed, self.fixed = outer
 
     def visit_Expr(self, e):
         return None
+
+
+class _Comp:
+    """What ``cosynth.ir.vec``'s worklist plan reads of a kernel."""
+
+    def __init__(self, k: Kernel):
+        self.k, self.tables = k, k.table_map
+
+
+def _worklist_share(stats: GraphStats, kind: str) -> float:
+    """The share of a full sweep's edges a worklist sweep walks, on average over the
+    fixed point's rounds (a weighted relaxation walks out-edges, a label propagation
+    out- and in-edges)."""
+    full = stats.m * (2 if kind == "labels" else 1) * stats.relax_rounds(kind)
+    return min(1.0, stats.worklist_edges(kind) / full) if full else 1.0
 
 
 def _guess(loop: Loop) -> bool:
@@ -385,8 +478,10 @@ class _Loops(Visitor):
         return None
 
 
-def _touch(loop: Loop, stats: GraphStats) -> tuple[float, float]:
-    """(edges, vertices) one execution of a data loop touches."""
+def _touch(loop: Loop, stats: GraphStats, tables: dict,
+           at: tuple[int, ...] | None = None) -> tuple[float, float]:
+    """(edges, vertices) one execution of a data loop touches; ``at``: the BFS levels it
+    runs at when a ``hybrid`` choice selects it (None: every level)."""
     n, m = stats.n, stats.m
     if loop.kind == "edges":
         return float(m) + _inner_edges(loop.body, float(m), stats), 0.0
@@ -394,10 +489,22 @@ def _touch(loop: Loop, stats: GraphStats) -> tuple[float, float]:
         d = stats.mean_degree
         return d + _inner_edges(loop.body, d, stats), 0.0
     edges = 0.0
+    prof = stats.level_profile
+    known = len(prof.push) == stats.levels
+    levels = tuple(range(stats.levels)) if at is None else at
     for s in _edge_loops(loop.body):
-        count = m / (stats.levels if _guarded(loop, s) else 1.0)
+        if known and s.kind == "in_edges" and saturation(loop, s, tables) is not None:
+            count = _mean(prof.pull, levels)  # the early exit (bottom-up step)
+        elif known and at is not None and _guarded(loop, s):
+            count = _mean(prof.push, levels)  # the frontier's out-edges at these levels
+        else:
+            count = m / (stats.levels if _guarded(loop, s) else 1.0)
         edges += count + _inner_edges(s.body, count, stats)
     return edges, float(n)
+
+
+def _mean(per_level: tuple[float, ...], levels: tuple[int, ...]) -> float:
+    return sum(per_level[L] for L in levels) / len(levels) if levels else 0.0
 
 
 def _edge_loops(body):
@@ -453,9 +560,10 @@ class _Under(Visitor):
         return None
 
 
-def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw) -> Nest:
+def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
+          at: tuple[int, ...] | None = None) -> Nest:
     tables = k.table_map
-    edges, nodes = _touch(loop, stats)
+    edges, nodes = _touch(loop, stats, tables, at)
     push = 0
     refreshed: dict = {}
     allreduces = 0

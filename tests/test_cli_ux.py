@@ -259,9 +259,9 @@ def test_calibrate_json_and_counted_progress(tmp_path):
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["output"] == str(out) and out.is_file()
-    assert {key.split("/")[1] for key in d["workloads"]} == {"par", "pull", "edges"}
+    assert {key.split("/")[1] for key in d["workloads"]} == {"par", "pull", "edges", "hybrid"}
     assert d["machine"]["cpu_edges_per_second_per_core"] > 0
     counted = [ln for ln in p.stderr.splitlines() if ln.startswith("  .. [")]
-    assert len(counted) == 3, p.stderr
+    assert len(counted) == 4, p.stderr
     assert counted[0].startswith("  .. [1/3, ") and "bfs (" in counted[0]
     assert counted[2].startswith("  .. [3/3, ") and ", ETA " in counted[2]

@@ -44,6 +44,8 @@ from .laws import DEFAULT_POLICY, Policy
 from .nests import fresh_name
 from .saturation import SAFE_BIN, SAFE_UN, saturation
 
+__all__ = ["NAME", "ALPHA", "applies_to", "apply", "choice"]
+
 NAME = "hybrid"
 ALPHA = 14  # pull when the frontier's edges exceed the unfinished vertices' / ALPHA
 
@@ -94,6 +96,23 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY):
                    f"push or pull per execution (pull when {mf} * {ALPHA} > {mu}); the "
                    f"direction rule proves both forms equal and the pull form saturates "
                    f"({sat.table} {sat.op}= an invariant value)", r.laws)
+
+
+def choice(s) -> tuple[int, Loop, Loop] | None:
+    """``(alpha, pull loop, push loop)`` when ``s`` is the choice this rule writes
+    (``if mf * alpha > mu: <pull> else: <push>``, both single node loops), else None.
+    The planner's cost model (``planner.workload``) splits the supersteps between the
+    branches with the same test on its level profile."""
+    if not (isinstance(s, If) and len(s.then) == 1 and len(s.orelse) == 1):
+        return None
+    c, pull, push = s.cond, s.then[0], s.orelse[0]
+    if not (isinstance(c, Bin) and c.op == ">" and isinstance(c.a, Bin) and c.a.op == "*"
+            and isinstance(c.a.a, Load) and c.a.a.index is None
+            and isinstance(c.a.b, Const) and isinstance(c.b, Load) and c.b.index is None):
+        return None
+    if not all(isinstance(x, Loop) and x.kind == "nodes" for x in (pull, push)):
+        return None
+    return int(c.a.b.value), pull, push
 
 
 def _pure_guard(cond, loop: Loop, tables: dict) -> bool:
