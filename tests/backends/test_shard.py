@@ -17,6 +17,7 @@ from cosynth.backends.toolchain import compile_program, mpirun
 from cosynth.errors import ToolError
 from cosynth.pipeline import build, simulate
 from cosynth.planner import load_manifest
+from cosynth.planner.cost import blade_fixed
 from cosynth.planner.stats import GraphStats
 from cosynth.planner.workload import no_fpga, profile
 from tests.helpers import ROOT, example
@@ -56,7 +57,7 @@ def test_two_blades_hold_their_share_and_send_changed_ghosts_only():
     assert work.sharded
     for b in sim.plan.blades:
         want = work.blade_dram(g.n, g.m, b.hi - b.lo, gs.ghosts_of(ranges)[b.blade],
-                               b.edges / g.m)
+                               b.edges / g.m) + blade_fixed(RACK.kinds[0])
         assert b.dram_bytes == pytest.approx(want)
 
 
