@@ -153,6 +153,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                     rows.append({**rec, "threads": T})
     cal.machine = fit_machine(rows)
     cal.machine["blade_fixed_bytes"] = float(max(fixed))
+    say(f"a blade process without data: {max(fixed) / 2**20:.1f} MiB (blade_fixed_bytes)")
     say("this machine, one core: {:.3g} edges/s, {:.3g} vertices/s, {:.3g} us per nest run"
         .format(cal.machine["cpu_edges_per_second_per_core"],
                 cal.machine["cpu_vertices_per_second_per_core"],
