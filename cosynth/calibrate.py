@@ -14,7 +14,10 @@ each loop nest's runs, edges, vertices and seconds.  From those:
 * for blade kinds with an FPGA and kernels the edge unit runs, the unit's cycles per
   edge, measured on the Verilator model of its Verilog on the largest calibration graph,
   and the clock: the lower of the manifest's and the Fmax ``cosynth bitstream``
-  measured for the unit on the kind's part, when it has been measured.
+  measured for the unit on the kind's part, when it has been measured;
+* the memory a blade process holds whatever its data (``blade_fixed_bytes``: MPI,
+  OpenMP, libc, code), the largest peak RSS the blades report of a 2-blade run on a
+  16-vertex graph (``fixed_memory``).
 
 The copy is written to a temporary file and renamed; the user's manifest is never
 written.
@@ -45,9 +48,10 @@ from .pipeline import simulate
 from .progress import counted
 from .resources import example_path
 
-__all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels"]
+__all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels", "fixed_memory"]
 
 DEFAULT_GRAPHS = ("kron:11", "kron:12", "kron:13")
+FIXED_GRAPH = "kron:4"  # 16 vertices: a blade's data is a few hundred bytes
 EXAMPLES = ("bfs", "sssp", "sssp_int", "pagerank", "cc", "kcore", "tc", "bc")
 
 
@@ -111,7 +115,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     fpga_kind = next((k for k in man.kinds if k.fpga is not None), None) if fpga else None
     on_fpga = [key for key, (_, v, kv) in programs.items()
                if fpga_kind is not None and fpga_profile(kv, v).eligible]
-    total = len(programs) * len(loaded) + len(on_fpga)
+    total = len(programs) * len(loaded) + len(on_fpga) + 1
     runs = max(1, repeat)
     with counted(progress, "calibration", total) as count:
         for key, (kfn, v, kv) in programs.items():
@@ -135,6 +139,10 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                                  "total_s": sim.stats[0]["total"]})
         if fpga_kind is not None:
             _calibrate_fpga(man, measured, on_fpga, loaded[-1], cal, T, count.start, timeout)
+        count.start(f"a blade's memory without data: {kernels[0].name} on {FIXED_GRAPH}, "
+                    "2 blades")
+        fixed = fixed_memory(kernels[0], man, blades=2, threads=T, timeout=timeout,
+                             seed=seed)
     # ---- the machine: one core's rates over every measured parallel nest
     rows = []
     for entry in measured.values():
@@ -144,6 +152,8 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                 if rec and not rec["fpga"] and rec["runs"] > 0:
                     rows.append({**rec, "threads": T})
     cal.machine = fit_machine(rows)
+    cal.machine["blade_fixed_bytes"] = float(max(fixed))
+    say(f"a blade process without data: {max(fixed) / 2**20:.1f} MiB (blade_fixed_bytes)")
     say("this machine, one core: {:.3g} edges/s, {:.3g} vertices/s, {:.3g} us per nest run"
         .format(cal.machine["cpu_edges_per_second_per_core"],
                 cal.machine["cpu_vertices_per_second_per_core"],
@@ -179,6 +189,20 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     _write_copy(manifest_path, out_path, man, cal)
     load_manifest(out_path)  # the copy must read back
     return cal
+
+
+def fixed_memory(kfn, man, *, blades: int = 2, threads: int = 1, timeout: float = 300.0,
+                 seed: int = 0) -> list[int]:
+    """Each blade's peak RSS (bytes, the blade's own ``getrusage``) in a ``blades``-blade
+    run of ``kfn`` on a 16-vertex graph on blades of ``man``'s first kind: what a blade
+    process holds whatever its data (MPI and its shared-memory segments, OpenMP's
+    ``threads`` stacks, libc, code) -- the data is a few hundred bytes."""
+    g = parse_graph_spec(FIXED_GRAPH, seed=seed)
+    some = replace(man, kinds=(replace(man.kinds[0], count=blades, calibration={}),),
+                   workloads={})
+    sim = simulate(kfn, some, g, _sample_args(kfn, g), blades=blades, fpga=False,
+                   threads=threads, check=False, graph_name=FIXED_GRAPH, timeout=timeout)
+    return [int(s["peak_rss"]) for s in sim.stats]
 
 
 def _programs(kernels) -> dict:

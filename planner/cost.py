@@ -15,7 +15,10 @@ Per blade, over the whole run (``Workload`` counts the work):
 * memory: a sharded program's blade holds its own vertices and its ghosts (the vertices
   its edges touch, counted on the graph for the plan's ranges) in every node table, its
   share of the edges, and the outboxes and refresh copies (``Workload.blade_dram``); a
-  replicated program's blade (or one with an FPGA unit) holds every vertex;
+  replicated program's blade (or one with an FPGA unit) holds every vertex; every blade
+  also holds ``blade_fixed_bytes`` that do not depend on the data (the MPI library and
+  its shared-memory segments, OpenMP, the C++ runtime, libc, the program's code:
+  ``blade_fixed``, calibratable, default ``BLADE_FIXED_BYTES``);
 * communication, per run of a parallel nest: pushed reductions (one message of
   8 + value bytes per cut edge per reduction, at most one per entry the blade holds of
   other blades: the outbox combines them) and mirror refreshes (every blade receives its
@@ -41,14 +44,25 @@ from .units import format_quantity
 from .workload import Workload
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
-           "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests"]
+           "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests", "blade_fixed",
+           "BLADE_FIXED_BYTES"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
+#: a blade process's memory without data (MPI, OpenMP, libc, code): the peak RSS of each
+#: blade of a 1-thread bfs on a 16-vertex graph, 1 to 8 blades, was 15.2-15.8 MiB here
+#: (Open MPI, x86-64; ``bench/bench_scale.py`` measures it again as ``fixed``);
+#: ``cosynth calibrate`` measures it per machine as ``blade_fixed_bytes``
+BLADE_FIXED_BYTES = 16 * 2**20
 
 
 def node_cost_factor() -> float:
     return NODE_COST
+
+
+def blade_fixed(kind: BladeKind) -> float:
+    """Bytes a blade of ``kind`` holds whatever its data: calibrated, or the default."""
+    return kind.cal("blade_fixed_bytes", BLADE_FIXED_BYTES)
 
 
 @dataclass(frozen=True)
@@ -207,10 +221,12 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
-            dram = _dram(w, stats, ranges, r - 1, share, cfg.streamed, fpga)
+            data = _dram(w, stats, ranges, r - 1, share, cfg.streamed, fpga)
+            dram = data + blade_fixed(k)
             entry = {"blade": r - 1, "kind": k.name, "device": "fpga" if fpga else "cpu",
                      "range": (lo, hi), "edge_share": share, "compute": compute,
-                     "comm": comm, "stream": stream_time, "total": total, "dram": dram}
+                     "comm": comm, "stream": stream_time, "total": total, "dram": dram,
+                     "dram_data": data}
             if dram > k.dram_bytes:
                 violations.append(f"blade {r - 1} ({k.name}) needs "
                                   f"{format_quantity(dram, 'size')} of DRAM, has "

@@ -79,6 +79,8 @@ CALIBRATABLE = {
     "fpga_cycles_per_edge": "FPGA clock cycles per edge (default 1: one edge per clock)",
     "fpga_luts_per_kernel": "LUTs of one edge kernel (default 1500)",
     "fpga_clock_hz": "achieved FPGA clock (default: the manifest's target clock)",
+    "blade_fixed_bytes": "bytes a blade process holds whatever its data: MPI, OpenMP, "
+                         "libc, code (default 16 MiB)",
 }
 
 # how a field is spelt in XML

@@ -36,6 +36,7 @@ from .cost import (
     Config,
     Estimate,
     _fpga_use,
+    blade_fixed,
     comm_terms,
     cpu_fixed,
     edge_rate,
@@ -199,6 +200,8 @@ class Problem:
                     big = own + ghmax + edges + (rep if kind.fpga is not None else 0.0)
                 else:
                     mem, big = rep * used, rep + edges
+                fixed_mem = blade_fixed(kind)  # the process without data, when used
+                mem, big = mem + fixed_mem * used, big + fixed_mem
                 # streaming frees the shard's edges only; another variant frees it all
                 limit(f"dram_{k}_{v}", (mem + edges * (s[k] - q[k]) - big * (1 - x[v])) / gib,
                       kind.dram_bytes / gib, 1.0)

@@ -88,6 +88,8 @@ def test_calibrate_writes_a_copy_the_planner_uses(tmp_path):
     for f in ("cpu_edges_per_second_per_core", "cpu_vertices_per_second_per_core",
               "cpu_seconds_per_run"):
         assert f in k.calibration
+    # a blade without data: MPI, OpenMP, libc and code are megabytes, not kilobytes
+    assert 4 * 2**20 < k.calibration["blade_fixed_bytes"] < 256 * 2**20
     assert {key.split("/")[1] for key in man.workloads} == {"par", "pull", "edges", "hybrid"}
     for entry in cal.workloads.values():
         assert 0.9 <= entry["fpga_cycles_per_edge"] < 2.0  # one edge per clock, by design

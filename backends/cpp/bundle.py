@@ -30,11 +30,15 @@ in-edges) and for the node parameters; its local ids are its range, then its gho
 order (``write_shards`` returns this local-to-global map).  A replicated program's blades
 hold every row and every vertex (local id = global id).  Shard format (little-endian):
 ``CSYNSHD2``, sixteen int64 (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P, R,
-has_csr, 0, 0, 0, 0), then int64 indptr[ghi-glo+1] (global edge positions), with has_csr
+has_csr, streamed, 0, 0, 0), then int64 indptr[ghi-glo+1] (global edge positions), with has_csr
 dst[e], src[e] (local ids) and float64 w[e], then ghosts[nghost] (sorted global ids),
 out_deg[nl], in_deg[nl] (of the local vertices), send_off[P+1], ghost_off[P+1], send[]
 (the local ids of the owned vertices each other blade holds as ghosts, in its order), and
 with has_csc in_indptr, in_src[c] (local), in_eid[c] (global edge ids), float64 in_w[c].
+When the plan streams the edges from the fileserver (``streamed``), the blade maps its
+own shard file read-only and walks the edge arrays in place (pages read as the loops
+reach them, droppable again) instead of reading them into DRAM; ids in the file are
+int64, so such a program is built without ``COSYNTH_IDX32``.
 The blade checks the file's SHA-256 against run.cfg before reading it, and its header's
 P and R against its own: a missing, truncated or foreign shard stops it with an error
 naming the file.
@@ -94,13 +98,15 @@ def ghost_lists(graph, shards: list[tuple[int, int]], out: bool, inn: bool,
 
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
                  integer_weights: bool, *, csr: bool = True,
-                 extra: tuple[int, ...] = ()) -> tuple[list[str], list[np.ndarray]]:
+                 extra: tuple[int, ...] = (), streamed: bool = False,
+                 ) -> tuple[list[str], list[np.ndarray]]:
     """Write ``graph.R.bin`` of every blade (the format in the module docstring); returns
     their SHA-256 digests and every blade's local-to-global map (range, then ghosts).
 
     Sharded (``full`` False): blade R holds the rows of its own range and ghost entries
     for the vertices its edges touch; replicated: every row, every vertex (local id =
-    global id).  ``csr``/``csc``: the program walks out-edges / in-edges."""
+    global id).  ``csr``/``csc``: the program walks out-edges / in-edges; ``streamed``:
+    the blades map their edge arrays from the file rather than read them."""
     os.makedirs(folder, exist_ok=True)
     g = graph
     P = len(shards)
@@ -143,7 +149,7 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
                 f.write(b)
             put(np.frombuffer(b"CSYNSHD2", dtype=np.uint8), np.uint8)
             put([g.n, g.m, glo, ghi, int(csc), len(gh), lo, hi, int(full), P, r, int(has_csr),
-                 0, 0, 0, 0])
+                 int(streamed), 0, 0, 0])
             put(g.out_indptr[glo:ghi + 1])
             if has_csr:
                 put(local(g.out_dst[e0:e1]))
@@ -185,13 +191,14 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
             for name, text in hw.files().items():
                 _text(tmp, name, text)
         full = replicated(program, hw)
+        streamed = bool(plan is not None and plan.predicted.get("streamed"))
         kinds = {s.kind for s, _ in iter_stmts(program.body) if isinstance(s, Loop)}
         csc = "in_edges" in kinds
         extra = tuple(int(args[p.name]) for p in program.params
                       if p.kind == "scalar" and p.node and p.name in args)
         digests, maps = write_shards(os.path.join(tmp, "shards"), graph, shards, full, csc,
                                      weight_int, csr=bool(kinds & {"out_edges", "edges"}),
-                                     extra=extra)
+                                     extra=extra, streamed=streamed)
         cfg = ["graph=shards/graph", "out=out",
                "shard_lo=" + ",".join(str(lo) for lo, _ in shards),
                "shard_hi=" + ",".join(str(hi) for _, hi in shards),
@@ -215,7 +222,10 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                         f.write(data)
                     cfg.append(f"sha256.input.u_{p.name}.{r}={hashlib.sha256(data).hexdigest()}")
         _text(tmp, "run.cfg", "\n".join(cfg) + "\n")
-        defines = ("COSYNTH_IDX32",) if max(graph.n, graph.m) < 2**31 - 1 else ()
+        # 32-bit ids in memory halve an edge's bytes; a streamed shard's int64 ids are used
+        # in place
+        defines = ("COSYNTH_IDX32",) if max(graph.n, graph.m) < 2**31 - 1 and \
+            not streamed else ()
         dflags = " ".join(f"-D{d}" for d in defines)
         if hw is None:
             _text(tmp, "Makefile", f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 import cosynth as cs
-from cosynth.backends.cpp.bundle import ghost_lists
+from cosynth.backends.cpp.bundle import gather, ghost_lists, read_stats
 from cosynth.backends.toolchain import compile_program, mpirun
 from cosynth.errors import ToolError
 from cosynth.pipeline import build, simulate
 from cosynth.planner import load_manifest
+from cosynth.planner.cost import blade_fixed
 from cosynth.planner.stats import GraphStats
 from cosynth.planner.workload import no_fpga, profile
 from tests.helpers import ROOT, example
@@ -56,7 +57,7 @@ def test_two_blades_hold_their_share_and_send_changed_ghosts_only():
     assert work.sharded
     for b in sim.plan.blades:
         want = work.blade_dram(g.n, g.m, b.hi - b.lo, gs.ghosts_of(ranges)[b.blade],
-                               b.edges / g.m)
+                               b.edges / g.m) + blade_fixed(RACK.kinds[0])
         assert b.dram_bytes == pytest.approx(want)
 
 
@@ -134,3 +135,33 @@ def test_four_blades_over_tcp_only(monkeypatch):
     assert any("IR interpreter: ok" in c for c in sim.checks)
     assert not any(s["replicated"] for s in sim.stats)
     assert np.asarray(sim.results[0]).shape == (g.n,)
+
+
+def test_a_streamed_plan_maps_each_blades_own_edge_file(tmp_path):
+    """The fileserver-streamed layout: each blade maps its own shard file and walks the
+    edge arrays in place (header word 12 set, built with int64 ids); the distances equal
+    scipy's Dijkstra."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from cosynth.pipeline import build_from_plan
+    from cosynth.planner import make_plan
+    g = cs.Graph.kronecker(9, seed=2)
+    src = int(np.argmax(g.out_degrees()))
+    plan = make_plan(example("sssp"), RACK, g, {"source": src}, fpga=no_fpga,
+                     fixed={"streamed": True, "blades": 2, "variant": "async"})
+    assert plan.predicted["streamed"] and len(plan.blades) == 2
+    bundle = build_from_plan(plan, g, str(tmp_path / "b"))
+    assert "COSYNTH_IDX32" not in bundle.defines
+    for r in range(2):
+        head = np.fromfile(os.path.join(bundle.path, "shards", f"graph.{r}.bin"),
+                           dtype=np.int64, count=17, offset=0)[1:]
+        assert head[12] == 1
+    binary, _ = compile_program(bundle.source, defines=bundle.defines)
+    shutil.copy(binary, os.path.join(bundle.path, "blade"))
+    _run(bundle.path)
+    assert all(s["streamed"] for s in read_stats(bundle))
+    got = gather(bundle, g)[0]
+    a = csr_matrix((g.weights_or_ones(), g.out_dst, g.out_indptr), shape=(g.n, g.n))
+    want = dijkstra(a, indices=src)
+    assert np.allclose(got, want, rtol=1e-12, equal_nan=False)

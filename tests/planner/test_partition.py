@@ -63,6 +63,9 @@ interconnect:
 fileserver: {bandwidth: 1 GB/s}
 """
 
+#: KiB-sized blades are about the data: the blade process's own memory calibrated away
+NO_FIXED = "calibration:\n  slow: {blade_fixed_bytes: 0}\n  fast: {blade_fixed_bytes: 0}\n"
+
 
 def brute_force(p: Problem) -> float:
     """The best exact makespan over every count / device / layout / variant choice, with
@@ -136,6 +139,7 @@ def test_fpga_is_chosen_when_it_pays_and_refused_with_the_reason(tmp_path):
 
 def test_infeasible_plans_say_which_limit_where_and_by_how_much(tmp_path):
     tiny = HETERO.replace("size: 4 GiB", "size: 16 KiB").replace("size: 16 GiB", "size: 32 KiB")
+    tiny += NO_FIXED
     with pytest.raises(PlanError) as info:
         make_plan(example("sssp"), manifest(tmp_path, tiny), G12, {"source": 0}, fpga=fpga_profile)
     text = info.value.message
@@ -147,6 +151,7 @@ def test_infeasible_plans_say_which_limit_where_and_by_how_much(tmp_path):
 
 def test_streaming_when_edges_do_not_fit(tmp_path):
     small = HETERO.replace("size: 4 GiB", "size: 256 KiB").replace("size: 16 GiB", "size: 256 KiB")
+    small += NO_FIXED
     plan = make_plan(example("pagerank"), manifest(tmp_path, small), G12, fpga=fpga_profile)
     assert plan.layouts["contrib"]["layout"] in ("sharded+mirrored", "solo_home")
     edges = next(c for c in plan.choices if c.what == "edge lists")

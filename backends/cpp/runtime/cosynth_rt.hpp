@@ -10,7 +10,9 @@
 #include <mpi.h>
 #include <fcntl.h>
 #include <omp.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -365,6 +368,61 @@ inline void verify_file(const std::string& path, const std::string& want) {
                 "...): truncated, damaged or from another build; rebuild");
 }
 
+// An edge array of the shard: read into memory, or -- the fileserver-streamed layout
+// (the shard header's word 12) -- a view into a read-only mapping of the blade's own
+// shard file, whose pages the kernel reads from the file as the loops walk them and may
+// drop again (clean file pages, advised sequential): the edges need not fit in DRAM.
+// Copies keep pointing at their own storage (or at the shared mapping).
+template <class T> struct Arr {
+  std::vector<T> own;
+  const T* p = nullptr;
+  int64_t n = 0;
+  bool mapped = false;
+  Arr() = default;
+  Arr(const Arr& o) : own(o.own), p(o.mapped ? o.p : own.data()), n(o.n), mapped(o.mapped) {}
+  Arr(Arr&& o) noexcept
+      : own(std::move(o.own)), p(o.mapped ? o.p : own.data()), n(o.n), mapped(o.mapped) {}
+  Arr& operator=(Arr o) {
+    own.swap(o.own);
+    mapped = o.mapped;
+    n = o.n;
+    p = mapped ? o.p : own.data();
+    return *this;
+  }
+  explicit Arr(std::vector<T>&& v) : own(std::move(v)), p(own.data()), n((int64_t)own.size()) {}
+  static Arr view(const T* q, int64_t k) {
+    Arr a;
+    a.p = q;
+    a.n = k;
+    a.mapped = true;
+    return a;
+  }
+  const T& operator[](int64_t i) const { return p[i]; }
+  const T* data() const { return p; }
+  int64_t size() const { return n; }
+};
+
+// The read-only mapping of a shard file (unmapped when the last Graph holding it goes).
+struct Mapping {
+  const char* base = nullptr;
+  int64_t size = 0;
+  Mapping(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) fail(0, "cannot read the shard file " + path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) { ::close(fd); fail(0, "cannot read the shard file " + path); }
+    size = (int64_t)st.st_size;
+    void* m = size ? mmap(nullptr, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
+    ::close(fd);
+    if (m == MAP_FAILED) fail(0, "cannot map the shard file " + path);
+    base = static_cast<const char*>(m);
+    if (base) madvise(const_cast<char*>(base), (size_t)size, MADV_SEQUENTIAL);
+  }
+  ~Mapping() { if (base) munmap(const_cast<char*>(base), (size_t)size); }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+};
+
 // One blade's part of the graph, with *local* vertex ids.  The blade holds the rows of
 // its structure range [glo, ghi) (its own vertices [lo, hi), or the whole graph when the
 // program is replicated: then glo = 0, ghi = n) and the sorted list `ghosts` of the other
@@ -376,18 +434,22 @@ inline void verify_file(const std::string& path, const std::string& want) {
 // holds as ghosts (in r's ghost order); this blade's ghosts owned by blade r are the
 // ghosts [ghost_off[r], ghost_off[r+1]).  The shard file (bundle.py's write_shards):
 // "CSYNSHD2", int64 header[16] (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P,
-// rank, has_csr, 0...), indptr, [dst, src (local), w], ghosts, out_deg, in_deg, send_off,
-// ghost_off, send, and with has_csc: in_indptr, in_src (local), in_eid, in_w.
+// rank, has_csr, streamed, 0...), indptr, [dst, src (local), w], ghosts, out_deg, in_deg,
+// send_off, ghost_off, send, and with has_csc: in_indptr, in_src (local), in_eid, in_w.
+// `streamed`: the edge arrays (dst, src, w, in_src, in_eid, in_w) are views of the mapped
+// file (Arr), not read; the program is then built without COSYNTH_IDX32 (the file's ids
+// are int64).
 struct Graph {
   int64_t n = 0, m = 0, glo = 0, ghi = 0, lo = 0, hi = 0, elo = 0, ehi = 0, clo = 0;
   int64_t nrange = 0, nghost = 0, nl = 0, olo = 0, ohi = 0;
-  bool has_csc = false, replicated = false;
+  bool has_csc = false, replicated = false, streamed = false;
   std::vector<int64_t> indptr;                    // CSR rows [glo, ghi): global positions
-  std::vector<idx_t> dst, src;                    // local ids of positions [elo, ehi)
-  std::vector<double> w;                          // weights of those positions
+  Arr<idx_t> dst, src;                            // local ids of positions [elo, ehi)
+  Arr<double> w;                                  // weights of those positions
   std::vector<int64_t> in_indptr;                 // CSC rows [glo, ghi)
-  std::vector<idx_t> in_src, in_eid;              // local source ids, global edge ids
-  std::vector<double> in_w;
+  Arr<idx_t> in_src, in_eid;                      // local source ids, global edge ids
+  Arr<double> in_w;
+  std::shared_ptr<Mapping> map;                   // the shard file, when streamed
   std::vector<int64_t> ghosts;                    // global ids, sorted
   std::vector<int64_t> out_deg, in_deg;           // degrees of the local vertices
   std::vector<int64_t> send_off, ghost_off;       // per blade (P + 1 entries)
@@ -415,9 +477,16 @@ struct Graph {
     g.elo = g.indptr.front();
     g.ehi = g.indptr.back();
     const int64_t ne = h[11] ? g.ehi - g.elo : 0;  // no out-edge arrays: the program pulls
-    g.dst = rd.as<idx_t>(ne);
-    g.src = rd.as<idx_t>(ne);
-    g.w = rd.raw<double>(ne);
+    g.streamed = h[12] != 0;
+    if (g.streamed) {
+      if (sizeof(idx_t) != sizeof(int64_t))
+        fail(0, "the shard file " + path + " is streamed: the blade must be built without "
+                "COSYNTH_IDX32 (rebuild with cosynth build)");
+      g.map = std::make_shared<Mapping>(path);
+    }
+    g.dst = g.edges<idx_t>(rd, ne);
+    g.src = g.edges<idx_t>(rd, ne);
+    g.w = g.edges<double>(rd, ne);
     g.ghosts = rd.raw<int64_t>(g.nghost);
     g.out_deg = rd.raw<int64_t>(g.nl);
     g.in_deg = rd.raw<int64_t>(g.nl);
@@ -428,12 +497,25 @@ struct Graph {
       g.in_indptr = rd.raw<int64_t>(g.nrange + 1);
       g.clo = g.in_indptr.front();
       int64_t cn = g.in_indptr.back() - g.clo;
-      g.in_src = rd.as<idx_t>(cn);
-      g.in_eid = rd.as<idx_t>(cn);
-      g.in_w = rd.raw<double>(cn);
+      g.in_src = g.edges<idx_t>(rd, cn);
+      g.in_eid = g.edges<idx_t>(rd, cn);
+      g.in_w = g.edges<double>(rd, cn);
     }
     rd.end();
     return g;
+  }
+  // the next `count` entries of the file: read (int64 on disk for ids), or, streamed, a
+  // view of the mapping at the reader's position (which then skips them)
+  template <class T> Arr<T> edges(ShardReader& rd, int64_t count) {
+    if (!streamed) {
+      if constexpr (std::is_same_v<T, double>) return Arr<T>(rd.raw<double>(count));
+      else return Arr<T>(rd.as<T>(count));
+    }
+    const int64_t at = (int64_t)rd.f.tellg(), bytes = count * (int64_t)sizeof(T);
+    if (count < 0 || at < 0 || at + bytes > map->size)
+      fail(0, "the shard file " + rd.path + " is truncated");
+    rd.f.seekg(bytes, std::ios::cur);
+    return Arr<T>::view(reinterpret_cast<const T*>(map->base + at), count);
   }
   // local <-> global vertex ids (the only translation the generated code uses)
   int64_t global(int64_t l) const { return l < nrange ? glo + l : ghosts[l - nrange]; }
@@ -828,12 +910,13 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
                   "\"comm\": %.9f, \"messages\": %lld, \"bytes\": %lld, "
                   "\"peak_rss\": %lld, \"owned\": %lld, \"ghosts\": %lld, "
                   "\"local_edges\": %lld, \"replicated\": %s, \"dense\": %lld, "
-                  "\"sparse\": %lld, \"step_bytes\": [",
+                  "\"sparse\": %lld, \"streamed\": %s, \"step_bytes\": [",
                g_rank, omp_get_max_threads(), total, g_stats.compute, g_stats.comm,
                (long long)g_stats.messages, (long long)g_stats.bytes,
                (long long)ru.ru_maxrss * 1024, (long long)(G.hi - G.lo), (long long)G.nghost,
                (long long)(G.ehi - G.elo), G.replicated ? "true" : "false",
-               (long long)g_stats.dense, (long long)g_stats.sparse);
+               (long long)g_stats.dense, (long long)g_stats.sparse,
+               G.streamed ? "true" : "false");
   for (size_t i = 0; i < g_stats.step_bytes.size(); ++i)
     std::fprintf(f, "%s%lld", i ? ", " : "", (long long)g_stats.step_bytes[i]);
   std::fprintf(f, "], \"supersteps\": [");
