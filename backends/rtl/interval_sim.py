@@ -11,8 +11,6 @@ is counted (``cycles``); the model's burst bytes and port words too (``dram``).
 
 from __future__ import annotations
 
-import queue
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,24 +27,21 @@ from .interval_host import BlockStats, IntervalDevice, virtual_regmap
 from .kernel import NotEligible
 from .layout import MemoryLayout
 from .multi import PE_BUSY, MultiUnit, parallel_safe
+from .sim import ThreadedDevice
 
 __all__ = ["IntervalSimDevice", "IntervalRun", "run_interval_kernel", "make_unit"]
 
 _MASK = (1 << 64) - 1
 
 
-class IntervalSimDevice:
+class IntervalSimDevice(ThreadedDevice):
     def __init__(self, unit, dram: DramConfig, words: int, *,
                  max_cycles_per_block: int = 10_000_000):
         self.unit = unit
         self.dram = DramModel(dram, np.zeros(max(1, words), dtype=np.uint64))
         self.max_cycles = max_cycles_per_block
         self.cycles = 0
-        self._cmd: queue.Queue = queue.Queue()
-        self._res: queue.Queue = queue.Queue()
-        self._closed = False
-        self._thread = threading.Thread(target=self._simulate, daemon=True)
-        self._thread.start()
+        self._start()
 
     @property
     def image(self) -> np.ndarray:
@@ -69,22 +64,6 @@ class IntervalSimDevice:
         self.dram.image[first:first + words.size] = words
 
     # ------------------------------------------------------------ host side
-    def _do(self, *cmd):
-        if self._closed:
-            raise DeviceError("the simulated device is closed")
-        self._cmd.put(cmd)
-        ok, value = self._res.get()
-        if not ok:
-            self._closed = True
-            raise value
-        return value
-
-    def write_regs(self, pairs) -> None:
-        self._do("write", [(int(a), int(v) & _MASK) for a, v in pairs])
-
-    def read_regs(self, addrs) -> list[int]:
-        return self._do("read", [int(a) for a in addrs])
-
     def wait_any(self, mask: int) -> int:
         """Run until a PE of ``mask`` is no longer busy (``multi.PE_BUSY``); returns the
         busy bits then."""

@@ -38,25 +38,22 @@ def _signed64(v: int) -> int:
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
-class AmaranthDevice:
-    """The unit in Amaranth's simulator (one clock domain, 100 MHz nominal)."""
+class ThreadedDevice:
+    """A device simulated in a thread of its own and driven by commands: the host side
+    puts ``(verb, *args)`` on ``_cmd`` and waits for ``(ok, value)`` on ``_res``; the
+    simulation thread (``_simulate``, the subclass's) answers each command in order.  A
+    failed command closes the device and is raised on the host side."""
 
-    def __init__(self, unit, *, max_cycles_per_run: int = 10_000_000,
-                 vcd: str | None = None):
-        """``vcd``: a file to write the waveform of every simulated cycle to (the unit's
-        ports and internal signals), complete once the device is closed."""
-        self.unit = unit
-        self.vcd = vcd
-        self.rm: RegisterMap = unit.regmap
-        self.max_cycles = max_cycles_per_run
-        self.cycles = 0  # every simulated cycle, transfers included
+    def _start(self) -> None:
         self._cmd: queue.Queue = queue.Queue()
         self._res: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._simulate, daemon=True)
         self._closed = False
+        self._thread = threading.Thread(target=self._simulate, daemon=True)
         self._thread.start()
 
-    # ------------------------------------------------------------ host side
+    def _simulate(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
     def _do(self, *cmd):
         if self._closed:
             raise DeviceError("the simulated device is closed")
@@ -73,6 +70,22 @@ class AmaranthDevice:
     def read_regs(self, addrs) -> list[int]:
         return self._do("read", [int(a) for a in addrs])
 
+
+class AmaranthDevice(ThreadedDevice):
+    """The unit in Amaranth's simulator (one clock domain, 100 MHz nominal)."""
+
+    def __init__(self, unit, *, max_cycles_per_run: int = 10_000_000,
+                 vcd: str | None = None):
+        """``vcd``: a file to write the waveform of every simulated cycle to (the unit's
+        ports and internal signals), complete once the device is closed."""
+        self.unit = unit
+        self.vcd = vcd
+        self.rm: RegisterMap = unit.regmap
+        self.max_cycles = max_cycles_per_run
+        self.cycles = 0  # every simulated cycle, transfers included
+        self._start()
+
+    # ------------------------------------------------------------ host side
     def load(self, mems, addrs, values) -> None:
         self._do("load", np.asarray(mems).tolist(), np.asarray(addrs).tolist(),
                  [int(v) & _MASK for v in np.asarray(values).tolist()])
