@@ -57,6 +57,13 @@ def test_host_link_defaults_and_is_validated(tmp_path):
     assert ".yaml:7:" in str(exc.value)  # the file and the line of the field
     with pytest.raises(ManifestError, match=r"fpga\.host\.bandwidth"):
         _manifest(tmp_path, ", host: {latency: 5 us}")
+    # XML: the same field, validated by the XSD generated from the schema
+    xml = open(os.path.join(EXAMPLES, "..", "manifests", "pair.xml")).read().replace(
+        '<fpga part="ECP5-85F" clock="100 MHz"/>', '<fpga part="ECP5-85F" clock="100 MHz">'
+        '<host bandwidth="1 GB/s" latency="10 us"/></fpga>')
+    (tmp_path / "pair.xml").write_text(xml)
+    f = load_manifest(str(tmp_path / "pair.xml")).kinds[0].fpga
+    assert f.host_bandwidth == pytest.approx(1e9) and f.host_latency == pytest.approx(1e-5)
 
 
 def test_fpga_time_grows_with_calls_times_table_bytes(tmp_path):
