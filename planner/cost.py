@@ -27,7 +27,13 @@ Per blade, over the whole run (``Workload`` counts the work):
   receive every entry they do not own) over the blade's link --
   traffic to other racks goes over the rack uplink, shared by the rack -- plus one
   tree-latency (``ceil(log2 P)`` hops) per collective;
-* streaming: when edges are streamed, all blades share the fileserver's bandwidth.
+* streaming: when edges are streamed, all blades share the fileserver's bandwidth;
+* host transfers (a blade running the unit): every unit call (``Workload.fpga_calls``)
+  starts two transfers over the card's host link (``fpga.host``: latency each) and syncs
+  the unit's tables, ``n x FpgaCosts.host_bytes_per_vertex`` bytes (the host walks the
+  whole table each call); every edge the unit streams moves
+  ``FpgaCosts.host_bytes_per_edge`` bytes -- at the link's bandwidth (``host_terms``).
+  A plan that calls the unit often with little work per call pays for it here.
 
 Every default marked calibratable in ``manifest.CALIBRATABLE`` is replaced by measured
 figures when the manifest has them (``cosynth calibrate``).
@@ -45,7 +51,7 @@ from .workload import Workload
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
            "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests", "blade_fixed",
-           "BLADE_FIXED_BYTES"]
+           "BLADE_FIXED_BYTES", "host_terms"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -149,6 +155,21 @@ def cpu_fixed(kind: BladeKind, w: Workload) -> float:
                      for n in w.nests)
 
 
+def host_terms(kind: BladeKind, w: Workload, n: float) -> tuple[float, float]:
+    """Host-link seconds of one blade of ``kind`` running ``w``'s unit on a graph of ``n``
+    vertices: (per unit of its share of the parallel edges, fixed).  Fixed: every call's
+    two transfer start-ups and table sync, and the replicated loops' edges (all of them
+    on every blade); zero when the kind has no FPGA or the variant no unit."""
+    hw = getattr(w, "hw", None)
+    if kind.fpga is None or hw is None or not w.fpga_ok:
+        return 0.0, 0.0
+    bw, lat = kind.fpga.host_bandwidth, kind.fpga.host_latency
+    per_edge = getattr(hw, "host_bytes_per_edge", 0) / bw
+    per_call = 2 * lat + n * getattr(hw, "host_bytes_per_vertex", 0) / bw
+    return w.parallel_edges * per_edge, \
+        w.fpga_calls * per_call + w.replicated_fpga_edges * per_edge
+
+
 def _link_time(man: Manifest, P: int) -> tuple[float, float]:
     """(seconds per byte a blade sends/receives, seconds of latency per collective)."""
     ic = man.interconnect
@@ -211,13 +232,15 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
         par_rate = edge_rate(k, "fpga", w) if fpga else cpu
         rep_fpga = w.replicated_fpga_edges if fpga and w.fpga_ok else 0.0
         v_rate, fixed_k = node_rate(k), cpu_fixed(k, w)
+        host_k = host_terms(k, w, stats.n) if fpga else (0.0, 0.0)
         for _ in range(count):
             lo, hi = ranges[r]
             r += 1
             share = stats.edges_in(lo, hi) / stats.m if stats.m else 1.0 / P
             vshare = (hi - lo) / stats.n if stats.n else 0.0
             edges = share * (w.parallel_edges / par_rate if fpga else w.cpu_edges / cpu)
-            compute = edges + vshare * w.cpu_nodes / v_rate + fixed_k + \
+            host = share * host_k[0] + host_k[1] if fpga else 0.0
+            compute = edges + vshare * w.cpu_nodes / v_rate + fixed_k + host + \
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
@@ -226,7 +249,7 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
             entry = {"blade": r - 1, "kind": k.name, "device": "fpga" if fpga else "cpu",
                      "range": (lo, hi), "edge_share": share, "compute": compute,
                      "comm": comm, "stream": stream_time, "total": total, "dram": dram,
-                     "dram_data": data}
+                     "dram_data": data, "host_transfer": host}
             if dram > k.dram_bytes:
                 violations.append(f"blade {r - 1} ({k.name}) needs "
                                   f"{format_quantity(dram, 'size')} of DRAM, has "

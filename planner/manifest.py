@@ -99,6 +99,8 @@ class Fpga:
     dsps: int
     clock_hz: float
     memory: FpgaMemory | None = None
+    host_bandwidth: float = ms.HOST_BANDWIDTH  # bytes/s of the host link (``fpga.host``)
+    host_latency: float = ms.HOST_LATENCY  # s to start one transfer over it
 
 
 @dataclass(frozen=True)
@@ -398,6 +400,19 @@ def _memory(c: _Checker, fd: dict, p: str) -> FpgaMemory | None:
     return FpgaMemory(kind, bw, lat, int(burst))
 
 
+def _host(c: _Checker, fd: dict, p: str) -> tuple[float, float]:
+    """(bandwidth, latency) of the FPGA's host link (``host``), or the documented
+    defaults (``manifest_schema.HOST_BANDWIDTH``, ``HOST_LATENCY``)."""
+    hd = fd.get("host")
+    if hd is None:
+        return ms.HOST_BANDWIDTH, ms.HOST_LATENCY
+    p = f"{p}.host"
+    if not isinstance(hd, dict):
+        c.fail(p, "must be a mapping {bandwidth, latency}")
+    bw = c.positive(c.quantity(hd, "bandwidth", p, "bandwidth"), f"{p}.bandwidth")
+    return bw, c.quantity(hd, "latency", p, "time")
+
+
 def _build(tree, lines: dict, path: str) -> Manifest:
     c = _Checker(lines, path)
     if not isinstance(tree, dict):
@@ -450,7 +465,8 @@ def _build(tree, lines: dict, path: str) -> Manifest:
                 if res[attr] == -1:
                     res[attr] = 0
             fpga = Fpga(part.name, part.family, res["luts"], res["ffs"], res["bram_bits"],
-                        res["dsps"], fclock, _memory(c, fd, f"{p}.fpga"))
+                        res["dsps"], fclock, _memory(c, fd, f"{p}.fpga"),
+                        *_host(c, fd, f"{p}.fpga"))
         cost = float(c.quantity(b, "cost", p, "number", default=0.0)) if b.get("cost") \
             is not None else 0.0
         cal = cal_all.get(name) or {}

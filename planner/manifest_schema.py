@@ -62,7 +62,8 @@ import difflib
 from dataclasses import dataclass
 
 __all__ = ["Field", "SCHEMA", "MAX_KINDS", "MAX_BLADES", "CALIBRATABLE", "find", "suggest",
-           "xsd", "xml_fields", "MEMORY_KINDS", "MEMORY_PEAK"]
+           "xsd", "xml_fields", "MEMORY_KINDS", "MEMORY_PEAK", "HOST_BANDWIDTH",
+           "HOST_LATENCY"]
 
 MAX_KINDS = 4
 MAX_BLADES = 4096
@@ -133,6 +134,12 @@ MEMORY_PEAK = {"sdram": 1.6e9, "ddr3": 17.1e9, "ddr4": 25.6e9, "lpddr4": 34.2e9,
                "hbm2": 460e9}
 
 
+#: the host link of an FPGA card when the manifest gives none (``fpga.host``): PCIe 3.0 x8
+#: DMA, about 6 GB/s of its 7.9 GB/s after packet overheads, 2 us to start a transfer
+HOST_BANDWIDTH = 6e9
+HOST_LATENCY = 2e-6
+
+
 def _bw(name: str, doc: str) -> Field:
     return Field(name, "quantity", "bandwidth", True, KB, 100 * TB, doc=doc)
 
@@ -183,7 +190,14 @@ BLADE = Field("blades", "list", required=True, items=(1, MAX_KINDS), xml=REPEATE
             Field("latency", "quantity", "time", True, 20e-9, 10e-6,
                   doc="from a read command to its data (at least 20 ns: a DRAM row access)"),
             Field("burst", "quantity", "size", False, 8, 4096,
-                  doc="bytes one DRAM burst moves (default 64: BL8 on a 64-bit channel)"))))),
+                  doc="bytes one DRAM burst moves (default 64: BL8 on a 64-bit channel)"))),
+        Field("host", "section", xml=ELEMENT, doc="the link between the blade's CPU and the "
+              "card (PCIe DMA): what a unit call's table sync, edges and read-back cross "
+              f"(default {HOST_BANDWIDTH / 1e9:g} GB/s, {HOST_LATENCY * 1e6:g} us: PCIe 3.0 "
+              "x8)", fields=(
+            _bw("bandwidth", "bytes per second one DMA transfer reaches"),
+            Field("latency", "quantity", "time", True, 0.0, 1e-3,
+                  doc="one DMA transfer's start-up (a call has two: to the card and back)"))))),
     Field("cost", "number", lo=0, hi=1e6, xml=VALUE, xml_value="per-hour",
           doc="nominal cost per blade-hour"),
     Field("calibration", "section", xml=ELEMENT, yaml=False, fields=_CAL,

@@ -41,6 +41,7 @@ from .cost import (
     cpu_fixed,
     edge_rate,
     evaluate,
+    host_terms,
     node_rate,
 )
 from .ilp import LpBinary, LpMinimize, LpProblem, LpVariable, Solve, lpSum, solve
@@ -155,11 +156,14 @@ class Problem:
                 comm = {P: tuple(c / t_ref for c in comm_terms(wl, st, man, P, self.cut[P]))
                         for P in self.totals}
                 c_cpu = wl.cpu_edges / cpu / t_ref + node
-                c_fpga = wl.parallel_edges / fpga / t_ref + node
+                h_share, h_fixed = host_terms(kind, wl, st.n)  # the host link's time
+                c_fpga = (wl.parallel_edges / fpga + h_share) / t_ref + node
                 # replicated edge loops the unit runs: on the FPGA when the kind uses it
+                # (less the unit calls' fixed host transfers, paid when it does)
                 rf = wl.replicated_fpga_edges if wl.fpga_ok else 0.0
-                rep_gain = rf / cpu / t_ref - rf / fpga / t_ref
-                ub = max(c_cpu, c_fpga) + max(a + b for a, b in comm.values()) + rep + stream
+                rep_gain = (rf / cpu - rf / fpga - h_fixed) / t_ref
+                ub = max(c_cpu, c_fpga) + max(a + b for a, b in comm.values()) + rep + \
+                    stream + max(0.0, -rep_gain)
                 bound_k[k] = max(bound_k[k], ub)
                 prob += (T[k] >= c_cpu * sc[k] + c_fpga * sf[k] +
                          lpSum(comm[P][0] * zp[k, P] + comm[P][1] * w[P] for P in w) +

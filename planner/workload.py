@@ -85,6 +85,8 @@ class FpgaCosts(Protocol):
     why: str  # the refusal, or the loops the unit runs
     site_loops: tuple  # ids of the variant's loops the unit runs
     bits_per_vertex: int  # block RAM bits a vertex takes on chip
+    host_bytes_per_vertex: int  # host <-> card bytes per vertex per unit call (table sync)
+    host_bytes_per_edge: int  # host <-> card bytes per edge streamed (edge, read-back)
 
     def figures(self, part: str) -> dict | None:
         """Measured ``luts``, ``ffs``, ``dsps``, ``fmax_hz``, ``source`` on ``part``, or
@@ -104,6 +106,8 @@ class _NoFpga:
     eligible: bool = False
     site_loops: tuple = ()
     bits_per_vertex: int = 0
+    host_bytes_per_vertex: int = 0
+    host_bytes_per_edge: int = 0
 
     def figures(self, part: str) -> None:
         return None
@@ -134,6 +138,7 @@ class Nest:
     calibrated: bool = False  # runs, edges, nodes and cost come from measured laws
     overhead: float | None = None  # seconds per run beyond its work (calibrated)
     runs_guessed: bool = False  # runs rest on OTHER_LOOP_ITERATIONS, not on the graph
+    calls: float = 0.0  # unit calls per execution when the FPGA runs it (0: it cannot)
 
 
 @dataclass
@@ -151,6 +156,7 @@ class Workload:
     replicated_fpga_edges: float = 0.0  # of replicated_edges: in loops the unit can run
     seq_nests: list[Nest] = field(default_factory=list)  # the replicated loops, outermost
     fpga_cpe: float = 1.0  # unit cycles per streamed edge (calibrated in simulation)
+    replicated_fpga_calls: float = 0.0  # unit calls of the replicated loops it runs
     # the run-time layout (see ``layout``): sharded blades hold their own vertices and
     # the ghosts their edges touch (out-edge targets, in-edge sources); replicated, all
     sharded: bool = False
@@ -219,6 +225,14 @@ class Workload:
         return self.fpga_cpe
 
     @property
+    def fpga_calls(self) -> float:
+        """Unit calls of a blade running the unit: every run of a parallel nest it runs
+        (one per site executed), and every execution of a replicated loop it runs (each
+        syncs the unit's whole tables: ``FpgaCosts.host_bytes_per_vertex``)."""
+        return sum(n.runs * n.calls for n in self.nests if n.fpga_ok) + \
+            self.replicated_fpga_calls
+
+    @property
     def fpga_why(self) -> str:
         for n in self.nests:
             if n.edges > 0 and not n.fpga_ok:
@@ -261,7 +275,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
         t.dtype.np.itemsize for t in k.tables if t.space == "edge")
     w = Workload(k.name, variant, nests, rep["edges"], rep["nodes"], node_bytes,
                  edge_bytes, uses_in, hw=hw, replicated_fpga_edges=rep["fpga_edges"],
-                 seq_nests=seq)
+                 seq_nests=seq, replicated_fpga_calls=rep["fpga_calls"])
     w.sharded, w.ghost_out, w.ghost_in, w.box_bytes, w.mirror_bytes = layout(k, nests)
     if laws:
         apply_laws(w, k, laws, stats)
@@ -352,7 +366,7 @@ class _Walk(Visitor):
         self.iterations = iterations
         self.nests: list[Nest] = []
         self.seq: list[Nest] = []
-        self.rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0}
+        self.rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0, "fpga_calls": 0.0}
         self.mult, self.guessed = 1.0, False
         self.at: tuple[int, ...] | None = None  # the BFS levels the visited code runs at
         self.fixed: str = ""  # the kind of the innermost fixed point around (or "")
@@ -387,6 +401,8 @@ class _Walk(Visitor):
             self.rep["edges"] += e
             self.rep["nodes"] += v
             self.rep["fpga_edges"] += fe
+            self.rep["fpga_calls"] += _calls(s, self.mult, self.stats, self.iterations,
+                                             self.sites)
             self.seq.append(_seq_nest(s, self.mult, e, v))
             self.seq[-1].runs_guessed = self.guessed
         else:
@@ -451,6 +467,23 @@ def _work(loop: Loop, mult: float, stats: GraphStats, iterations,
         e, v = e + de, v + dv
         fe += de if id(loop) in sites else dfe
     return e, v, fe
+
+
+def _calls(loop: Loop, mult: float, stats: GraphStats, iterations,
+           sites: frozenset) -> float:
+    """Executions of the unit's site loops in a sequential ``loop`` that runs ``mult``
+    times: one unit call each (the host stub calls the unit per execution of a site)."""
+    if id(loop) in sites:
+        return mult
+    if loop.kind in ("out_edges", "in_edges"):
+        each = mult * stats.mean_degree
+    elif loop.kind == "edges":
+        each = mult * stats.m
+    elif loop.kind == "nodes":
+        each = mult * stats.n
+    else:
+        each = mult * iterations(loop)
+    return sum(_calls(s, each, stats, iterations, sites) for s, _ in _direct_loops(loop.body))
 
 
 def _direct_loops(body):
@@ -586,8 +619,15 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
     else:
         ok, why = False, "the edge unit does not run this loop"
     state_bits = hw.bits_per_vertex if ok else 0
+    calls = 0.0
+    if ok:  # a site that is the nest's loop (or a range loop): one call a run; a
+        # per-vertex edge loop inside it: one call a vertex whose edges it walks
+        for x, _ in iter_stmts([loop]):
+            if isinstance(x, Loop) and id(x) in hw.site_loops:
+                calls += 1.0 if x is loop or x.kind in ("nodes", "edges") else \
+                    min(nodes or stats.n, edges / max(stats.mean_degree, 1e-9))
     return Nest(loop_label(loop), runs, edges, nodes, push, refreshed, allreduces, ok, why,
-                state_bits, line=loop.loc.line if loop.loc is not None else 0)
+                state_bits, line=loop.loc.line if loop.loc is not None else 0, calls=calls)
 
 
 def _own(loop: Loop, index) -> bool:

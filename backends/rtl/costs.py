@@ -23,12 +23,14 @@ from cosynth.ir.printer import print_stmts
 
 from .dram import DramConfig
 from .kernel import NotEligible, unit_spec
+from .layout import MemoryLayout
+from .memport import WORD_BYTES
 from .regmap import RegisterMap
 from .unit import _port_keys
 
 __all__ = ["unit_signature", "record", "lookup", "fpga_profile", "FpgaProfile",
            "bits_per_vertex", "table_path", "throughput_path", "record_throughput",
-           "throughput", "memory_key"]
+           "throughput", "memory_key", "host_bytes"]
 
 
 def table_path() -> str:
@@ -153,6 +155,8 @@ class FpgaProfile:
     site_loops: tuple = ()  # ids of the kernel variant's loops the unit runs
     bits_per_vertex: int = 0
     spec: object = None
+    host_bytes_per_vertex: int = 0  # per unit call: the O(n) sync of the unit's tables
+    host_bytes_per_edge: int = 0  # per streamed edge: the edge and its target read back
 
     def figures(self, part: str) -> dict | None:
         """Measured ``luts``, ``ffs``, ``dsps``, ``fmax_hz`` and their ``source`` on
@@ -192,5 +196,17 @@ def fpga_profile(kv, variant: str) -> FpgaProfile:
     except NotEligible as exc:
         return FpgaProfile(False, exc.message)
     loops = tuple(id(get(kv, s.path)) for s in spec.sites)
+    per_vertex, per_edge = host_bytes(spec)
     return FpgaProfile(True, ", ".join(s.label for s in spec.sites), loops,
-                       bits_per_vertex(spec), spec)
+                       bits_per_vertex(spec), spec, per_vertex, per_edge)
+
+
+def host_bytes(spec) -> tuple[int, int]:
+    """(bytes per vertex, bytes per edge) a unit call of ``spec`` moves between host and
+    card, as ``interval_costs.host_transfer_bytes`` counts them: every entry of every
+    memory the unit holds (the host's sync walks the whole table each call: an upper
+    bound on what crosses, the changed entries), and per streamed edge its words in the
+    edge region and its target's entry read back (at most one per edge)."""
+    rm = RegisterMap.of(spec, 2)
+    layout = MemoryLayout.of(rm, 2, 2)
+    return len(rm.memories) * WORD_BYTES, layout.bytes_per_edge + WORD_BYTES
