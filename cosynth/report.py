@@ -214,7 +214,7 @@ def build_dir(plan, output: str) -> list[str]:
 
 def rtl_unit(r, output: str) -> list[str]:
     """``cosynth rtl``: the register map, the sample run, the checks, the files."""
-    return [r.regmap.describe(),
+    return [r.regmap.describe(fancy=None),
             f"  sample run: {r.edges} edges in {r.cycles} cycles "
             f"({r.edges_per_cycle:.3f} edges per clock, run overheads included)",
             *(f"  {c}" for c in r.checks),

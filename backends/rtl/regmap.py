@@ -43,6 +43,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from cosynth.tables import Column, render
+
 __all__ = ["RegisterMap", "Reg", "Mem", "RuleInfo", "REGISTERS", "ID_VALUE", "PARAM_BASE",
            "CSR_ADDR_BITS"]
 
@@ -170,22 +172,25 @@ class RegisterMap:
         return cls(spec.name, spec.kernel.name, spec.variant, depth,
                    max(1, (depth - 1).bit_length()), wbits, regs, params, mems, rules, sites)
 
-    def describe(self) -> str:
-        """The register map as a readable table (``cosynth rtl`` prints it)."""
+    def describe(self, fancy: bool | None = False) -> str:
+        """The register map as readable tables (``cosynth rtl`` prints it, ``regmap.txt``
+        holds it): through ``cosynth.tables``, plain text unless ``fancy`` (None: rich
+        exactly when stdout is a terminal)."""
         lines = [f"unit {self.unit} (kernel {self.kernel}, variant {self.variant}): "
-                 f"{self.depth} vertices, {self.addr_bits}-bit vertex ids",
-                 "  registers (64-bit words):"]
-        for r in self.registers + self.params:
-            lines.append(f"    {r.addr:3d}  {r.name:<12} {r.access}  {r.doc}")
-        lines.append("  memories:")
-        for m in self.memories:
-            lines.append(f"    {m.id:3d}  {m.table:<12} {m.role:<9} {m.dtype} "
-                         f"({m.bits} bits x {self.depth})")
-        lines.append("  rules:")
-        for r in self.rules:
-            flag = f" -> {r.flag}" if r.flag else ""
-            lines.append(f"    {r.index:3d}  {r.label}: {r.target}[e.{r.target_end}] "
-                         f"{r.op}={flag}  (edges in {_order(r.kind)})")
+                 f"{self.depth} vertices, {self.addr_bits}-bit vertex ids"]
+        lines += render([Column("addr", right=True), Column("register"), Column("access"),
+                         Column("meaning")],
+                        [[r.addr, r.name, r.access, r.doc] for r in self.registers + self.params],
+                        title="registers (64-bit words)", fancy=fancy)
+        lines += render([Column("id", right=True), Column("table"), Column("role"),
+                         Column("type"), Column("size")],
+                        [[m.id, m.table, m.role, m.dtype, f"{m.bits} bits x {self.depth}"]
+                         for m in self.memories], title="memories", fancy=fancy)
+        lines += render([Column("rule", right=True), Column("label"), Column("update"),
+                         Column("edges in")],
+                        [[r.index, r.label, f"{r.target}[e.{r.target_end}] {r.op}="
+                          + (f" -> {r.flag}" if r.flag else ""), _order(r.kind)]
+                         for r in self.rules], title="rules", fancy=fancy)
         w = f", weight: {self.weight_bits} bits" if self.weight_bits else ""
         lines.append(f"  edge stream: src, dst: {self.addr_bits} bits{w}")
         return "\n".join(lines)

@@ -269,7 +269,7 @@ def test_cosynth_rtl_command(tmp_path, capsys):
               "--no-verilator"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    assert "rules:" in text and "edges per clock" in text and (out / "cc.v").exists()
+    assert "  rules\n" in text and "edges per clock" in text and (out / "cc.v").exists()
     with pytest.raises(SystemExit) as exc:
         main(["rtl", os.path.join(EXAMPLES, "pagerank.py") + ":pagerank", "-o",
               str(tmp_path / "pr")])
