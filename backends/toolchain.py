@@ -232,12 +232,18 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     before this returns or raises.  ``stall`` (seconds; None: no check) bounds how long
     the job may go without any blade advancing its heartbeat (``cosynth_rt.hpp``: one
     step per finished loop nest or collective, in ``<workdir>/.heartbeat/beat.<rank>``);
-    the blade left behind is named.  A hostfile run is not watched (the heartbeat
-    folder need not be shared with the other machines).  ``env_vars`` are set for (and
-    exported to) every blade."""
+    the blade left behind is named.  A hostfile run is not watched here (the heartbeat
+    folder need not be shared with the other machines): its blades watch each other
+    (``cosynth_rt.hpp``, "stall watch") with ``stall`` as their limit.  On a local run the
+    blades' own watch gets twice ``stall`` plus 5 s, so that this watcher, which can also
+    tell a suspended process, reports first.  ``env_vars`` are set for (and exported to)
+    every blade."""
     run = find_tool("mpirun")
     _check_tmpdir()
     cmd = [run, "-np", str(blades)]
+    blade_stall = None
+    if stall is not None:
+        blade_stall = stall if hostfile else 2 * stall + 5
     if hostfile:
         cmd += ["--hostfile", hostfile]
         stall = None
@@ -253,6 +259,9 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     if stall is not None:
         cmd += ["-x", "COSYNTH_HEARTBEAT"]
         env["COSYNTH_HEARTBEAT"] = os.path.abspath(beats)
+    if blade_stall is not None:
+        cmd += ["-x", "COSYNTH_STALL_TIMEOUT"]
+        env["COSYNTH_STALL_TIMEOUT"] = f"{blade_stall:g}"
     cmd += [binary, config]
     env.setdefault("OMPI_MCA_btl", "self,vader,tcp")
     if os.geteuid() == 0:
@@ -282,6 +291,12 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     if child.returncode != 0:
         # the blades' stderr arrives interleaved through mpirun; keep printable text only
         clean = "".join(c for c in err if c.isprintable() or c in "\n\t")
+        hung = [ln for ln in clean.splitlines() if "stopped making progress" in ln]
+        if hung:  # a blade's stall watch ended the job
+            msg = hung[0].split("cosynth: ", 1)[-1].split(" (a suspended")[0]
+            raise ToolError(msg, hint="a hung blade (suspended, in an endless loop or "
+                            "dead); if a superstep legitimately takes longer, raise "
+                            "--stall-timeout (or COSYNTH_STALL_TIMEOUT)")
         lines = [ln for ln in clean.splitlines() if ": error: blade " in ln]
         if lines:
             where, msg = lines[0].split(": error: ", 1)

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 from cosynth.backends.cpp.bundle import gather, read_stats, write_bundle
+from cosynth.backends.cpp.launch import STALL_FACTOR, STALL_FLOOR, stall_seconds
 from cosynth.backends.rtl import costs, verilator
 from cosynth.backends.rtl.build import unit_for
 from cosynth.backends.rtl.kernel import unit_spec
@@ -52,11 +53,8 @@ __all__ = ["build", "build_from_plan", "simulate", "SimResult", "stall_deadline"
            "stall_option", "STALL_FLOOR", "STALL_FACTOR"]
 
 #: A blade is hung when no blade advances (finishes a loop nest or enters a collective)
-#: for max(STALL_FLOOR, STALL_FACTOR x the plan's predicted makespan) seconds: no single
-#: superstep takes longer than the whole predicted run, and the factor covers an
-#: uncalibrated manifest, a loaded machine and FPGA units simulated by Verilator.
-STALL_FLOOR = 30.0
-STALL_FACTOR = 20.0
+#: for ``launch.stall_seconds(plan.makespan)`` seconds (the same default the blades of a
+#: build directory apply themselves, from run.cfg's ``stall``).
 
 
 @dataclass
@@ -264,7 +262,7 @@ def stall_deadline(plan, given: float | None = None) -> float:
     given = stall_option(given)
     if given is not None:
         return given
-    return max(STALL_FLOOR, STALL_FACTOR * float(plan.makespan or 0.0))
+    return stall_seconds(plan.makespan)
 
 
 def stall_option(given: float | None) -> float | None:

@@ -9,8 +9,10 @@ Layout of ``OUT/``::
                        (``./run.sh --help``; written by ``launch.run_script``)
     README.md          how to build and run it, by hand (``launch.readme``)
     .cosynth-output    the marker: cosynth made this directory and may replace it
-    run.cfg            parameters, the shard map, file locations, and the SHA-256 of every
-                       blade's shard and input files (``sha256.graph.R=...``)
+    run.cfg            parameters, the shard map, file locations, the SHA-256 of every
+                       blade's shard and input files (``sha256.graph.R=...``), and the
+                       seconds a blade waits for the others before it names the blade
+                       that stopped and ends the job (``stall=``, ``launch.stall_seconds``)
     plan.yaml          the plan the program implements
     shards/graph.R.bin the graph shard of blade R (cosynth's compact binary format)
     ...                with an offload device (``emit.Offload``, e.g. an FPGA edge unit:
@@ -61,7 +63,7 @@ from cosynth.outputs import OutputDir, umask
 
 from ..toolchain import FLAGS, RUNTIME
 from .emit import Offload, emit_program, replicated
-from .launch import readme, run_script
+from .launch import readme, run_script, stall_seconds
 
 __all__ = ["Bundle", "write_bundle", "write_shards", "ghost_lists", "gather", "read_stats"]
 
@@ -205,6 +207,8 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                "edge_lo=" + ",".join(str(int(graph.out_indptr[lo])) for lo, _ in shards),
                "edge_hi=" + ",".join(str(int(graph.out_indptr[hi])) for _, hi in shards)]
         cfg += [f"sha256.graph.{r}={d}" for r, d in enumerate(digests)]
+        # the blades' own stall watch (COSYNTH_STALL_TIMEOUT overrides it at run time)
+        cfg.append(f"stall={stall_seconds(plan.makespan if plan is not None else 0):g}")
         if hw is not None:
             cfg.append(f"{hw.config_key}=" + ",".join("1" if f else "0" for f in fpga_blades))
         os.makedirs(os.path.join(tmp, "inputs"))

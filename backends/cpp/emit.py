@@ -137,7 +137,7 @@ class _Program(BodyEmitter):
         decl_at = len(self.lines)
         self.out("#pragma omp parallel")  # start the thread pool before the clock does
         self.out("{ (void)0; }")
-        self.out("MPI_Barrier(MPI_COMM_WORLD);")
+        self.out("barrier();")
         self.out("const double t_start = now();")
         self.block(k.body)
         self.lines[decl_at:decl_at] = ["  " + d for d in self.decls]
@@ -148,6 +148,7 @@ class _Program(BodyEmitter):
                  '".json", t_total, G);')
         if self.hw is not None:
             self.hw.finish(self)
+        self.out("barrier();  // under the stall watch: a blade hung at its end is named")
         self.out("MPI_Finalize();")
         self.out("return 0;")
         self.lines.append("}")
@@ -213,6 +214,7 @@ _SETUP = (
     "  g_rank = rank;",
     '  g_source = "@SOURCE@";',
     "  Config cfg = Config::read(argv[1]);",
+    "  watch_stalls(cfg, nblades);",
     '  const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";',
     '  verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));',
     "  Graph G = Graph::read(shard_file, rank, nblades);",

@@ -15,13 +15,29 @@
 * ``MCA="NAME VALUE ..."`` becomes ``--mca NAME VALUE ...``; arguments after ``--`` go to
   mpirun unchanged; ``MPIRUN`` names another mpirun; ``OMP_NUM_THREADS``, when set, is
   passed to every blade.
+* ``COSYNTH_STALL_TIMEOUT``, when set, is passed to every blade: the seconds a blade
+  waits for the others in a collective before it names the blade(s) that stopped
+  answering and ends the job (status 4); run.cfg's ``stall`` otherwise, 0 turns it off.
 * Exit status: the blades' (mpirun's); 2 for a bad argument or hostfile; 4 when mpirun is
-  not found.
+  not found or a blade stopped making progress.
 """
 
 from __future__ import annotations
 
-__all__ = ["run_script", "readme"]
+__all__ = ["run_script", "readme", "stall_seconds", "STALL_FLOOR", "STALL_FACTOR"]
+
+#: A blade is hung when it has made no progress for max(STALL_FLOOR, STALL_FACTOR x the
+#: plan's predicted makespan) seconds: no single superstep takes longer than the whole
+#: predicted run, and the factor covers an uncalibrated manifest, a loaded machine and
+#: FPGA units simulated by Verilator.  run.cfg's ``stall`` holds it for the blades' own
+#: watch (``cosynth_rt.hpp``, "stall watch"); ``COSYNTH_STALL_TIMEOUT`` overrides it.
+STALL_FLOOR = 30.0
+STALL_FACTOR = 20.0
+
+
+def stall_seconds(makespan: float | None) -> float:
+    """The default stall limit of a plan predicted to take ``makespan`` seconds."""
+    return max(STALL_FLOOR, STALL_FACTOR * float(makespan or 0.0))
 
 
 def run_script(blades: int) -> str:
@@ -57,10 +73,13 @@ blades).  Results go to out/.
   MPIRUN=PATH     the mpirun to use (default: mpirun on PATH)
   OMP_NUM_THREADS the OpenMP threads of every blade (passed on when set)
   COSYNTH_CHUNK_BYTES  the longest MPI message in bytes (longer ones are split)
+  COSYNTH_STALL_TIMEOUT  seconds a blade waits for the others before it names the blade
+                  that stopped and ends the job (default: run.cfg's stall; 0: no limit)
   -- ARGS         further arguments for mpirun, e.g. -- --mca btl_tcp_if_include eth0
 
 As root, OMPI_ALLOW_RUN_AS_ROOT and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM are set.
-Exit status: the blades'; 2 for a bad argument or hostfile; 4 when mpirun is missing.
+Exit status: the blades'; 2 for a bad argument or hostfile; 4 when mpirun is missing
+or a blade stopped making progress.
 EOF
 }
 
@@ -113,6 +132,7 @@ fi
 set -- $mca "$@"
 if [ -n "${OMP_NUM_THREADS:-}" ]; then set -- -x OMP_NUM_THREADS "$@"; fi
 if [ -n "${COSYNTH_CHUNK_BYTES:-}" ]; then set -- -x COSYNTH_CHUNK_BYTES "$@"; fi
+if [ -n "${COSYNTH_STALL_TIMEOUT:-}" ]; then set -- -x COSYNTH_STALL_TIMEOUT "$@"; fi
 
 if [ -n "${HOSTFILE:-}" ]; then
     slots=$(awk '/^[ \t]*(#|$)/ { next }
@@ -171,8 +191,13 @@ SHA-256 recorded in `run.cfg`: a missing, truncated or foreign file stops the jo
 error naming the blade and the file.  Messages longer than `COSYNTH_CHUNK_BYTES` (default
 1 GiB; an environment variable read by every blade) go as several MPI messages.
 
+A blade that waits for the others in a collective longer than `run.cfg`'s `stall` seconds
+(from the plan's predicted time, at least 30; `COSYNTH_STALL_TIMEOUT=SECONDS` overrides it,
+0 turns the check off, e.g. while a debugger holds a blade) asks the others which are still
+answering, names the one(s) that are not (suspended, looping or dead) and ends the job.
+
 Exit status: the blades' (0 when all finished); 2 for a bad argument or an unreadable
-hostfile; 4 when `mpirun` is not found.
+hostfile; 4 when `mpirun` is not found or a blade stopped making progress.
 
 ## Results
 

@@ -67,7 +67,9 @@ struct Heartbeat {
 inline Heartbeat g_beat;
 
 inline void heartbeat() {
-  if (g_beat.fd == -2 || omp_in_parallel()) return;
+  if (omp_in_parallel()) return;
+  ++g_beat.step;  // counted with or without the file: the stall watch answers with it
+  if (g_beat.fd == -2) return;
   if (g_beat.fd == -1) {
     const char* dir = std::getenv("COSYNTH_HEARTBEAT");
     if (!dir || !*dir) { g_beat.fd = -2; return; }
@@ -76,7 +78,7 @@ inline void heartbeat() {
     if (g_beat.fd < 0) { g_beat.fd = -2; return; }
   }
   char line[64];
-  int len = std::snprintf(line, sizeof line, "%20lld %11d\n", (long long)++g_beat.step,
+  int len = std::snprintf(line, sizeof line, "%20lld %11d\n", (long long)g_beat.step,
                           (int)::getpid());
   if (::pwrite(g_beat.fd, line, (size_t)len, 0) != len) g_beat.fd = -2;
 }
@@ -638,6 +640,141 @@ struct Shards {
   }
 };
 
+// ------------------------------------------------------------------ stall watch
+// Every blade bounds how long it waits for the others in a collective (barrier, exchange,
+// refresh, allreduce), whatever launched it (cosynth, run.sh, a hostfile on a cluster):
+// the limit is $COSYNTH_STALL_TIMEOUT seconds when set (0 turns the watch off), else
+// run.cfg's `stall` (cosynth writes max(30 s, 20 x the plan's predicted makespan)).
+// A blade that has waited that long asks every other blade (tag kAsk, the question's
+// number); blades answer from inside their own waits (tag kAnswer: the number and their
+// step), so a blade that is suspended, spinning in a loop nest or gone does not.  After
+// kGrace seconds the lowest-ranked blade that is still answering prints one line naming
+// the blades that did not answer and ends the job with MPI_Abort(4); when every blade
+// answered (the last one had just arrived) the wait goes on.  Without a limit, or with one
+// blade, the blocking MPI calls run unchanged.
+struct StallWatch {
+  double limit = 0;       // seconds; 0: no watch
+  int size = 1;
+  int64_t asked = 0;      // number of this blade's last question
+  struct Sent { int64_t msg[2]; MPI_Request req; };
+  std::vector<std::unique_ptr<Sent>> sent;  // questions and answers in flight
+};
+inline StallWatch g_watch;
+constexpr int kAsk = 47, kAnswer = 48;
+constexpr double kGrace = 2.0;
+
+// the watch's limit: $COSYNTH_STALL_TIMEOUT, else run.cfg's `stall`, else none
+inline void watch_stalls(const Config& cfg, int nblades) {
+  g_watch.size = nblades;
+  const char* env = std::getenv("COSYNTH_STALL_TIMEOUT");
+  auto it = cfg.kv.find("stall");
+  const char* text = env && *env ? env : it != cfg.kv.end() ? it->second.c_str() : nullptr;
+  if (text) {
+    char* end = nullptr;
+    double v = std::strtod(text, &end);
+    g_watch.limit = end != text && std::isfinite(v) && v > 0 ? v : 0;
+  }
+}
+
+inline void watch_send(int to, int tag, int64_t a, int64_t b) {
+  auto& list = g_watch.sent;
+  list.erase(std::remove_if(list.begin(), list.end(), [](const auto& s) {
+               int done = 0;
+               MPI_Test(&s->req, &done, MPI_STATUS_IGNORE);
+               return done != 0;
+             }), list.end());
+  list.push_back(std::make_unique<StallWatch::Sent>());
+  auto& s = *list.back();
+  s.msg[0] = a;
+  s.msg[1] = b;
+  MPI_Isend(s.msg, 2, MPI_INT64_T, to, tag, MPI_COMM_WORLD, &s.req);
+}
+
+// answer every question waiting for this blade; record answers to question `seq`
+inline void watch_poll(std::vector<int64_t>* answers, int64_t seq) {
+  for (int tag : {kAsk, kAnswer}) {
+    for (;;) {
+      int flag = 0;
+      MPI_Status st;
+      MPI_Iprobe(MPI_ANY_SOURCE, tag, MPI_COMM_WORLD, &flag, &st);
+      if (!flag) break;
+      int64_t msg[2];
+      MPI_Recv(msg, 2, MPI_INT64_T, st.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      if (tag == kAsk) watch_send(st.MPI_SOURCE, kAnswer, msg[0], g_beat.step);
+      else if (answers && msg[0] == seq) (*answers)[st.MPI_SOURCE] = msg[1];
+    }
+  }
+}
+
+// wait for `n` requests of the collective `what`, under the watch (see above)
+inline void await_all(int n, MPI_Request* req, const char* what) {
+  if (g_watch.limit <= 0 || g_watch.size <= 1) {
+    if (n) MPI_Waitall(n, req, MPI_STATUSES_IGNORE);
+    return;
+  }
+  const double t0 = now();
+  double ask_at = t0 + g_watch.limit, verdict_at = 0;
+  std::vector<int64_t> answers;
+  for (unsigned spin = 1;; ++spin) {
+    int done = 0;
+    MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
+    if (done) return;
+    if (spin % 64) continue;
+    watch_poll(verdict_at ? &answers : nullptr, g_watch.asked);
+    const double t = now();
+    if (t - t0 > 0.01) usleep(t - t0 > 1 ? 1000 : 50);  // a long wait need not spin
+    if (!verdict_at && t >= ask_at) {
+      answers.assign(g_watch.size, -1);
+      answers[g_rank] = g_beat.step;
+      ++g_watch.asked;
+      for (int r = 0; r < g_watch.size; ++r)
+        if (r != g_rank) watch_send(r, kAsk, g_watch.asked, 0);
+      verdict_at = t + kGrace;
+    } else if (verdict_at && t >= verdict_at) {
+      std::string silent;
+      int reporter = -1, count = 0;
+      for (int r = 0; r < g_watch.size; ++r) {
+        if (answers[r] < 0) {
+          silent += (count++ ? ", " : "") + std::to_string(r);
+        } else if (reporter < 0) {
+          reporter = r;
+        }
+      }
+      if (count == 0) {  // everyone answered: the last blade has just arrived
+        verdict_at = 0;
+        ask_at = t + g_watch.limit;
+        continue;
+      }
+      // the lowest answering blade reports; the others wait for it to end the job (and
+      // report themselves only if it does not, a grace later)
+      if (reporter == g_rank || t >= verdict_at + kGrace * 2) {
+        std::fprintf(stderr,
+                     "cosynth: %s %s stopped making progress: blade %d waited %.0f s at "
+                     "step %lld (%s) and %s did not answer within %.0f s; every blade is "
+                     "stopped (a suspended, looping or dead blade; COSYNTH_STALL_TIMEOUT="
+                     "SECONDS allows a longer superstep, 0 turns this check off)\n",
+                     count == 1 ? "blade" : "blades", silent.c_str(), g_rank, t - t0,
+                     (long long)g_beat.step, what, count == 1 ? "it" : "they", kGrace);
+        std::fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 4);
+        std::exit(4);
+      }
+    }
+  }
+}
+
+// MPI_Barrier under the watch
+inline void barrier() {
+  heartbeat();
+  if (g_watch.limit <= 0 || g_watch.size <= 1) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    return;
+  }
+  MPI_Request req;
+  MPI_Ibarrier(MPI_COMM_WORLD, &req);
+  await_all(1, &req, "barrier");
+}
+
 // ------------------------------------------------------------------ 64-bit transfers
 // Every message size is an int64_t byte count; a message longer than the chunk size goes
 // as several MPI messages of at most g_chunk bytes (MPI's counts are int).  The chunk
@@ -657,7 +794,13 @@ inline int64_t chunk_bytes() {
 // every blade's int64 to every blade (one int64 per pair: no count limit)
 inline std::vector<int64_t> alltoall_counts(const std::vector<int64_t>& s) {
   std::vector<int64_t> r(s.size());
-  MPI_Alltoall(s.data(), 1, MPI_INT64_T, r.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
+  if (g_watch.limit > 0 && g_watch.size > 1) {
+    MPI_Request req;
+    MPI_Ialltoall(s.data(), 1, MPI_INT64_T, r.data(), 1, MPI_INT64_T, MPI_COMM_WORLD, &req);
+    await_all(1, &req, "counts");
+  } else {
+    MPI_Alltoall(s.data(), 1, MPI_INT64_T, r.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
+  }
   for (int to = 0; to < (int)s.size(); ++to) if (to != g_rank) note_sent(to, 8);
   g_stats.messages += (int64_t)s.size() - 1;
   g_stats.bytes += 8 * ((int64_t)s.size() - 1);
@@ -691,7 +834,7 @@ inline int64_t xfer(const std::vector<const char*>& sbuf, const std::vector<int6
     sent += sn[r];
     note_sent(r, sn[r]);
   }
-  if (!req.empty()) MPI_Waitall((int)req.size(), req.data(), MPI_STATUSES_IGNORE);
+  await_all((int)req.size(), req.data(), "transfer");
   g_stats.bytes += sent;
   return sent;
 }
@@ -879,7 +1022,13 @@ template <class T> inline T allreduce(T v, MPI_Op op) {
   heartbeat();
   double t0 = now();
   T out;
-  MPI_Allreduce(&v, &out, 1, mpi_type<T>(), op, MPI_COMM_WORLD);
+  if (g_watch.limit > 0 && g_watch.size > 1) {
+    MPI_Request req;
+    MPI_Iallreduce(&v, &out, 1, mpi_type<T>(), op, MPI_COMM_WORLD, &req);
+    await_all(1, &req, "allreduce");
+  } else {
+    MPI_Allreduce(&v, &out, 1, mpi_type<T>(), op, MPI_COMM_WORLD);
+  }
   int P = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &P);
   for (int r = 0; r < P; ++r) if (r != g_rank) note_sent(r, (int64_t)sizeof(T));

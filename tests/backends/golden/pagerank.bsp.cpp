@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   g_rank = rank;
   g_source = "examples/pagerank.py";
   Config cfg = Config::read(argv[1]);
+  watch_stalls(cfg, nblades);
   const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";
   verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));
   Graph G = Graph::read(shard_file, rank, nblades);
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
   Mirror<double> u_rank__mir;
   #pragma omp parallel
   { (void)0; }
-  MPI_Barrier(MPI_COMM_WORLD);
+  barrier();
   const double t_start = now();
   u_n = (int64_t)(n);
   std::fill(u_rank.begin(), u_rank.end(), (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   const double t_total = now() - t_start;
   write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_rank.data() + G.olo, G.ohi - G.olo);
   write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);
+  barrier();  // under the stall watch: a blade hung at its end is named
   MPI_Finalize();
   return 0;
 }

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   g_rank = rank;
   g_source = "examples/sssp.py";
   Config cfg = Config::read(argv[1]);
+  watch_stalls(cfg, nblades);
   const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";
   verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));
   Graph G = Graph::read(shard_file, rank, nblades);
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   Mirror<double> u_dist__mir;
   #pragma omp parallel
   { (void)0; }
-  MPI_Barrier(MPI_COMM_WORLD);
+  barrier();
   const double t_start = now();
   std::fill(u_dist.begin(), u_dist.end(), (double)(INFINITY));
   u_dist__mir.valid = false;
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
   const double t_total = now() - t_start;
   write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_dist.data() + G.olo, G.ohi - G.olo);
   write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);
+  barrier();  // under the stall watch: a blade hung at its end is named
   MPI_Finalize();
   return 0;
 }

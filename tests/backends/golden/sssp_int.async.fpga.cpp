@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   g_rank = rank;
   g_source = "examples/sssp.py";
   Config cfg = Config::read(argv[1]);
+  watch_stalls(cfg, nblades);
   const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";
   verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));
   Graph G = Graph::read(shard_file, rank, nblades);
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
   std::vector<int64_t> wl__3_start_u_dist, wl__3_end_u_dist;
   #pragma omp parallel
   { (void)0; }
-  MPI_Barrier(MPI_COMM_WORLD);
+  barrier();
   const double t_start = now();
   std::fill(u_dist.begin(), u_dist.end(), (int64_t)(INT64_C(9223372036854775807)));
   u_dist__mir.valid = false;
@@ -125,6 +126,7 @@ int main(int argc, char** argv) {
   write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_dist.data() + G.olo, G.ohi - G.olo);
   write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);
   write_fpga_stats(cfg.str("out") + "/fpga.rank" + std::to_string(rank) + ".json", use_fpga, fpga_dev ? fpga_dev->cycles() : 0);
+  barrier();  // under the stall watch: a blade hung at its end is named
   MPI_Finalize();
   return 0;
 }
