@@ -14,11 +14,17 @@ Verilator and make, yosys and nextpnr) is started here, and the invariants are:
   then after ``GRACE`` seconds SIGKILL to whatever is left, and the direct child is reaped.
   The stopping runs with SIGINT and SIGTERM blocked, so a second Ctrl-C does not cut it
   short.  ``stop_all`` (also run at exit) stops whatever is still live.
-* If cosynth itself dies without a chance to clean up (SIGKILL, the OOM killer), each
-  direct child gets SIGTERM from the kernel (Linux ``PR_SET_PDEATHSIG``), so mpirun/prterun
-  ends its blades and a compiler driver its passes instead of running on as orphans.  Only
-  children started from the main thread get it: the kernel sends the signal when the
-  *thread* that forked exits, not the process.
+* If cosynth itself dies without a chance to clean up (SIGKILL, the OOM killer), the
+  whole session still ends.  Every command runs under a small **guard** (``_GUARD``, a
+  Python process with no site packages, the session leader): the kernel sends the guard
+  SIGTERM when cosynth dies (Linux ``PR_SET_PDEATHSIG``; only for children started from
+  the main thread, since the kernel signals when the *thread* that forked exits), and the
+  guard also notices a new parent twice a second.  It then ends the session as ``stop``
+  does -- TERM+CONT, KILL after ``GRACE`` -- so that ``cc1plus`` under ``mpicxx``/g++,
+  ``make`` and g++ under Verilator, and prterun's blades end too (a parent-death signal
+  reaches only a direct child, and ``mpicxx`` dies on SIGTERM leaving g++ running).  The
+  guard passes its command's exit status (or death by a signal) on as its own, and a
+  command that cannot be started raises ``OSError`` here as ``subprocess.Popen`` does.
 * ``install_signal_handlers`` (the CLI calls it) turns SIGINT and SIGTERM into the
   exception ``Interrupted``, so ``finally`` blocks remove temporaries; ``exit_status``
   maps it (and a plain ``KeyboardInterrupt``) to 130 or 143.  (Not KeyboardInterrupt
@@ -89,18 +95,37 @@ class Child:
                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                  text: bool = True):
         self.cmd = list(cmd)
+        ready, status = os.pipe()
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
-            self.proc = subprocess.Popen(self.cmd, cwd=cwd, env=env, stdin=stdin,
+            guard = [sys.executable, "-I", "-S", "-c", _GUARD, str(status), str(os.getpid()),
+                     repr(GRACE), *self.cmd]
+            self.proc = subprocess.Popen(guard, cwd=cwd, env=env, stdin=stdin,
                                          stdout=stdout, stderr=stderr, text=text,
-                                         start_new_session=True, preexec_fn=_preexec(old))
+                                         start_new_session=True, preexec_fn=_preexec(old),
+                                         pass_fds=(status,))
             _LIVE[self.proc.pid] = self
+        except BaseException:
+            os.close(ready)
+            raise
         finally:
+            os.close(status)
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        try:  # the guard says whether the command started ("" or "errno strerror")
+            with os.fdopen(ready, "rb") as f:
+                started = f.read().decode(errors="replace")
+        except BaseException:
+            self.stop()
+            raise
+        if started:
+            self.stop()
+            code, _, why = started.partition(" ")
+            raise OSError(int(code) if code.isdigit() else 0, why, self.cmd[0])
 
     @property
     def pid(self) -> int:
-        """The child's pid, which is also its session and process group id."""
+        """The guard's pid, which is also the session and process group id of the child
+        (the command is the guard's only child)."""
         return self.proc.pid
 
     @property
@@ -185,6 +210,113 @@ def run(cmd: list[str], *, timeout: float | None = None, cwd: str | None = None,
         out = err = None
     return subprocess.CompletedProcess(child.cmd, child.returncode, out, err)
 
+
+#: The guard every command runs under (``python -I -S -c _GUARD STATUS_FD PARENT GRACE
+#: CMD...``), the leader of the command's session: it starts CMD (writing nothing to
+#: STATUS_FD on success, "errno strerror" when it cannot be started), waits for it, and
+#: exits as it did (its status, or the same signal).  On SIGTERM, SIGINT or SIGHUP (the
+#: parent-death signal among them), or when its parent is no longer PARENT, it ends every
+#: other member of the session: TERM and CONT, then KILL after GRACE seconds.
+_GUARD = r"""
+import os, signal, sys, time
+fd, parent, grace, cmd = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+me = os.getpid()
+class End(BaseException):
+    pass
+def on_signal(signum, frame):
+    raise End
+def on_alarm(signum, frame):
+    if os.getppid() != parent:
+        raise End
+def members():
+    out = []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if name.isdigit() and int(name) != me:
+            try:
+                with open("/proc/%s/stat" % name, "rb") as f:
+                    fields = f.read().rpartition(b")")[2].split()
+            except OSError:
+                continue
+            if len(fields) > 3 and fields[0] not in (b"Z", b"X") and int(fields[3]) == me:
+                out.append(int(name))
+    return out
+def send(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+def reap(child):
+    if child:
+        try:
+            os.waitpid(child, os.WNOHANG)
+        except OSError:
+            pass
+def end_session(child):
+    for sig in (signal.SIGTERM, signal.SIGCONT):
+        try:
+            os.killpg(me, sig)  # the group: this guard ignores them from now on
+        except OSError:
+            pass
+        send(members(), sig)
+    end = time.monotonic() + grace
+    while time.monotonic() < end:
+        reap(child)
+        if not members():
+            break
+        time.sleep(0.05)
+    for _ in range(50):
+        left = members()
+        if not left:
+            break
+        send(left, signal.SIGKILL)
+        reap(child)
+        time.sleep(0.02)
+ENDS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+for sig in ENDS:
+    signal.signal(sig, on_signal)
+child = None
+try:
+    r, w = os.pipe()  # close-on-exec: EOF when the command started
+    signal.pthread_sigmask(signal.SIG_BLOCK, ENDS)
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(r)
+            os.close(fd)
+            for sig in ENDS + (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores SIGPIPE
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, ENDS)
+            os.execvp(cmd[0], cmd)
+        except OSError as exc:
+            os.write(w, ("%d %s" % (exc.errno or 0, exc.strerror or exc)).encode())
+        finally:
+            os._exit(127)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, ENDS)
+    os.close(w)
+    failed = os.read(r, 512)
+    os.close(r)
+    if failed:
+        os.write(fd, failed)
+        os.waitpid(child, 0)
+        os._exit(127)
+    os.close(fd)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.5, 0.5)
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    signal.setitimer(signal.ITIMER_REAL, 0)
+except End:
+    for sig in ENDS + (signal.SIGALRM,):
+        signal.signal(sig, signal.SIG_IGN)
+    end_session(child)
+    os._exit(143)
+if code < 0:
+    if -code not in (signal.SIGKILL, signal.SIGSTOP):
+        signal.signal(-code, signal.SIG_DFL)
+    os.kill(me, -code)
+    time.sleep(1)
+os._exit(code & 0xFF)
+"""
 
 _PR_SET_PDEATHSIG = 1
 

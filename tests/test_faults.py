@@ -211,7 +211,8 @@ def test_stop_ends_the_whole_session_even_a_suspended_member():
     line = child.proc.stdout.readline()
     grandchild = int(line)
     os.kill(grandchild, signal.SIGSTOP)  # in another process group, and suspended
-    assert len(procs.session_members(child.pid)) == 3
+    # the guard, the python it runs, its two sleeps
+    assert len(procs.session_members(child.pid)) == 4
     assert child in procs.live()
     child.stop()
     assert procs.session_members(child.pid) == []
@@ -231,9 +232,14 @@ def test_a_child_can_receive_sigterm():
     # or its session could only be ended by SIGKILL (no graceful mpirun shutdown).
     child = procs.Child(["sleep", "300"])
     try:
-        blocked, _ = _signal_masks(child.pid)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            assert not blocked & (1 << (sig - 1)), f"{sig.name} blocked in the child"
+        command = [pid for pid in procs.session_members(child.pid) if pid != child.pid]
+        assert len(command) == 1  # the guard's only child
+        for pid in (child.pid, *command):
+            blocked, ignored = _signal_masks(pid)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                assert not blocked & (1 << (sig - 1)), f"{sig.name} blocked in {pid}"
+        _, ignored = _signal_masks(command[0])  # the guard's Python ignores SIGPIPE
+        assert not ignored & (1 << (signal.SIGPIPE - 1)), "SIGPIPE ignored in the command"
     finally:
         child.stop()
 
@@ -243,22 +249,37 @@ def test_children_end_when_cosynth_is_killed(tmp_path):
     # A SIGKILLed cosynth cannot clean up; the kernel's parent-death signal ends its
     # direct children (mpirun then ends its blades) instead of leaving them running.
     script = ("import sys, time; sys.path.insert(0, sys.argv[1]); "
-              "from cosynth import procs; c = procs.Child(['sleep', '300']); "
+              "from cosynth import procs; c = procs.Child(['sh', '-c', 'sleep 300; :']); "
               "print(c.pid, flush=True); time.sleep(300)")
     root = os.path.dirname(os.path.dirname(os.path.abspath(procs.__file__)))
     parent = subprocess.Popen([sys.executable, "-c", script, root], stdout=subprocess.PIPE,
                               text=True)
     try:
-        child = int(parent.stdout.readline())
-        assert child in procs.running()
+        guard = int(parent.stdout.readline())
+        for _ in range(100):  # the guard, sh and sleep (a grandchild of the guard)
+            if len(session := procs.session_members(guard)) == 3:
+                break
+            time.sleep(0.05)
+        assert len(session) == 3, session
     finally:
         parent.kill()
         parent.wait()
     for _ in range(200):
-        if child not in procs.running():
+        if not procs.session_members(guard):
             break
         time.sleep(0.05)
-    assert child not in procs.running(), "the child outlived its SIGKILLed parent"
+    assert not procs.session_members(guard), "the session outlived its SIGKILLed parent"
+
+
+def test_sigkill_of_cosynth_ends_its_blades_even_a_suspended_one(tmp_path, shared_cache):
+    # prterun's blades are grandchildren: the guard ends the session when cosynth dies
+    tmp, log, proc, blades = _run_blades(tmp_path, shared_cache)
+    os.kill(blades[1], signal.SIGSTOP)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert _finish(proc) == -9
+    left = _wait_gone(str(tmp), timeout=procs.GRACE + 5)
+    assert not left, f"processes left running: {left}"
 
 
 def test_sigterm_during_a_solve_leaves_no_solver():
@@ -288,7 +309,8 @@ except procs.Interrupted:
         cbc = None
         for _ in range(600):
             cbc = [pid for pid in procs.running()
-                   if _command(pid).endswith("cbc") and _parent(pid) == parent.pid]
+                   if _command(pid).endswith("cbc")  # under its guard (procs)
+                   and _parent(_parent(pid) or 0) == parent.pid]
             if cbc:
                 break
             time.sleep(0.1)
