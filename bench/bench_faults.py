@@ -95,6 +95,22 @@ class Case:
                               timeout=timeout, cwd=cwd or self.work, env=self.env(**extra),
                               stdin=subprocess.DEVNULL)
 
+    def script(self, body: str, *argv: str) -> tuple[subprocess.Popen, str]:
+        """A Python program that imports cosynth, installs its signal handlers (as the CLI
+        does) and runs ``body``, in the background; returns it and its stderr file."""
+        code = (f"import sys\nsys.path.insert(0, {ROOT!r})\nfrom cosynth import procs\n"
+                "procs.install_signal_handlers()\ntry:\n"
+                + "".join(f"    {line}\n" for line in body.strip().splitlines())
+                + "except procs.Interrupted as exc:\n"
+                "    print(f'cosynth: {exc}', file=sys.stderr)\n"
+                "    sys.exit(procs.exit_status(exc))\n")
+        log = os.path.join(self.root, "stderr.txt")
+        with open(log, "w") as err:
+            proc = subprocess.Popen([sys.executable, "-c", code, *argv], env=self.env(),
+                                    cwd=self.work, stdout=subprocess.DEVNULL, stderr=err,
+                                    stdin=subprocess.DEVNULL)
+        return proc, log
+
     def start(self, *args) -> tuple[subprocess.Popen, str]:
         """cosynth in the background; returns it and the file its stderr goes to."""
         log = os.path.join(self.root, "stderr.txt")
@@ -410,6 +426,284 @@ def duplicate_edge_sssp(c: Case) -> None:
     c.outcome(p.returncode, p.stderr or p.stdout.strip().splitlines()[-1])
 
 
+def sigkill_simulate(c: Case) -> None:
+    """SIGKILL of cosynth (no cleanup possible) while its blades run, one of them stopped:
+    the guard of cosynth.procs ends prterun's session."""
+    proc, log, blades = _blade_run(c)
+    os.kill(blades[1], signal.SIGSTOP)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    c.outcome(_finish(proc), open(log).read() or "(killed: no message)")
+
+
+def sigkill_compile(c: Case) -> None:
+    proc, log = c.start("simulate", BFS, "--graph", "kron:8", "--no-fpga", "--arg", "source=0")
+    _wait(lambda: any("cc1plus" in cmd for cmd in _processes(c).values()), 300,
+          "cc1plus to run", proc, log)
+    os.kill(proc.pid, signal.SIGKILL)
+    c.outcome(_finish(proc), open(log).read() or "(killed: no message)")
+
+
+def _script_fault(c: Case, body: str, needle: str, sig: signal.Signals, *argv) -> None:
+    proc, log = c.script(body, *argv)
+    _wait(lambda: any(needle in cmd for pid, cmd in _processes(c).items() if pid != proc.pid),
+          300, f"{needle} to run", proc, log)
+    time.sleep(0.3)
+    os.kill(proc.pid, sig)
+    c.outcome(_finish(proc), open(log).read() or "(killed: no message)")
+
+
+CBC_SCRIPT = """
+import numpy as np
+from cosynth.planner.ilp import LpBinary, LpMinimize, LpProblem, LpVariable, lpSum, solve
+rng = np.random.default_rng(1)  # a market-split problem: CBC runs into its time limit
+a = rng.integers(0, 100, (6, 50))
+p = LpProblem("ms", LpMinimize)
+x = [LpVariable(f"x{j}", cat=LpBinary) for j in range(50)]
+s = [LpVariable(f"s{i}", 0) for i in range(12)]
+for i in range(6):
+    p += lpSum(int(a[i, j]) * x[j] for j in range(50)) + s[i] - s[6 + i] == int(a[i].sum() // 2)
+p += lpSum(s)
+solve(p, "cbc", 300.0)
+"""
+
+VERILATOR_SCRIPT = """
+from cosynth.backends.rtl.verilator import build_model
+build_model("module top(input clk, output reg [7:0] q); always @(posedge clk) q <= q + 1;"
+            " endmodule\\n", "top")
+"""
+
+YOSYS_SCRIPT = """
+from cosynth.backends.rtl.flow import run_flow
+v = ("module top(input clk, output q); reg [31:0] a = 1, b = 3;"
+     " always @(posedge clk) begin a <= a * b + 1; b <= b * a ^ a; end"
+     " assign q = ^a; endmodule\\n")
+run_flow(v, "top", "ice40", sys.argv[1])
+"""
+
+
+def hung_blade_default(c: Case) -> None:
+    """SIGSTOP of a blade with the default stall limit (max(30 s, 20 x predicted))."""
+    proc, log, blades = _blade_run(c)
+    _wait(lambda: len(glob.glob(os.path.join(c.tmp, "cosynth-sim-*", "build", ".heartbeat",
+                                             "beat.*"))) == 2, 60, "both heartbeats", proc, log)
+    t0 = time.monotonic()
+    os.kill(blades[1], signal.SIGSTOP)
+    code = _finish(proc, timeout=300)
+    c.outcome(code, open(log).read(), seconds_to_exit=round(time.monotonic() - t0, 1))
+
+
+_BUILT: dict[str, str] = {}
+
+
+def _built(c: Case, name: str, *args) -> str:
+    """A build directory made (and its blade compiled by run.sh's make) once per run of
+    this script, copied into the case's work folder."""
+    key = name
+    if key not in _BUILT:
+        where = os.path.join(os.path.dirname(c.root), "_built", name)
+        os.makedirs(os.path.dirname(where), exist_ok=True)
+        b = c.run("build", *args, "-o", where)
+        if b.returncode:
+            raise RuntimeError(f"build failed: {b.stderr}")
+        m = subprocess.run(["make"], cwd=where, capture_output=True, text=True,
+                           env=c.env(), timeout=900)
+        if m.returncode:
+            raise RuntimeError(f"make failed: {m.stderr[-1000:]}")
+        _BUILT[key] = where
+    out = os.path.join(c.work, name)
+    shutil.copytree(_BUILT[key], out, symlinks=True)
+    shutil.rmtree(os.path.join(out, "out"), ignore_errors=True)
+    return out
+
+
+def _run_sh(c: Case, out: str, **env) -> subprocess.Popen:
+    return subprocess.Popen([os.path.join(out, "run.sh")], cwd=c.work, env=c.env(**env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _sh_blades(c: Case, out: str, proc) -> dict[int, int]:
+    """The run.sh blades (cwd ``out``), once both have run a second."""
+    def found():
+        b = {}
+        for pid in procs.running():
+            try:
+                if os.readlink(f"/proc/{pid}/cwd") != out or \
+                        not _read(f"/proc/{pid}/cmdline").startswith(b"./blade"):
+                    continue
+            except OSError:
+                continue
+            rank = _environ(pid).get(b"OMPI_COMM_WORLD_RANK")
+            if rank is not None:
+                b[int(rank)] = pid
+        return b if len(b) == 2 else None
+    blades = _wait(found, 120, "the run.sh blades", proc)
+    time.sleep(1.5)  # past MPI start-up (a blade stopped inside MPI_Init is not watched)
+    return blades
+
+
+PR_BUNDLE = ("pagerank2", PAGERANK, "--manifest", os.path.join(MAN, "rack16.yaml"), "--graph",
+             "kron:10", "--blades", "2", "--arg", "tol=0", "--arg", "max_iter=100000000")
+
+
+def run_sh_blade_fault(c: Case, sig: signal.Signals) -> None:
+    """run.sh with a hostfile (nothing of cosynth watching): SIGSTOP or kill -9 one blade."""
+    out = _built(c, *PR_BUNDLE)
+    open(os.path.join(c.work, "hosts"), "w").write("localhost slots=2\n")
+    extra = {"COSYNTH_STALL_TIMEOUT": "3"} if sig == signal.SIGSTOP else {}
+    proc = _run_sh(c, out, HOSTFILE="hosts", **extra)
+    blades = _sh_blades(c, out, proc)
+    t0 = time.monotonic()
+    os.kill(blades[1], sig)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+        err += "\n(run.sh did not end within 120 s: killed)"
+    lines = [ln for ln in err.splitlines() if "stopped making progress" in ln or
+             ("signal" in ln and "-----" not in ln)]
+    c.outcome(proc.returncode, "\n".join(lines) or err,
+              seconds_to_exit=round(time.monotonic() - t0, 1))
+
+
+BFS_BUNDLE = ("bfs2", BFS, "--manifest", os.path.join(MAN, "rack16.yaml"), "--graph", "kron:8",
+              "--blades", "2", "--arg", "source=1")
+
+
+def shard_damage(c: Case, damage: str) -> None:
+    out = _built(c, *BFS_BUNDLE)
+    shard = os.path.join(out, "shards", "graph.1.bin")
+    if damage == "missing":
+        os.remove(shard)
+    elif damage == "truncated":
+        with open(shard, "r+b") as f:
+            f.truncate(os.path.getsize(shard) - 8)
+    else:  # blade 0's shard where blade 1's belongs
+        shutil.copy(os.path.join(out, "shards", "graph.0.bin"), shard)
+    p = subprocess.run([os.path.join(out, "run.sh")], cwd=c.work, env=c.env(),
+                       capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    lines = [ln for ln in p.stderr.splitlines() if "error" in ln]
+    c.outcome(p.returncode, "\n".join(lines) or p.stderr,
+              results=sorted(n for n in os.listdir(os.path.join(out, "out"))
+                             if n.startswith("result")))
+
+
+def run_sh_tcp(c: Case) -> None:
+    out = _built(c, *BFS_BUNDLE)
+    hosts = os.path.join(c.work, "hosts")
+    open(hosts, "w").write("localhost slots=4\n")
+    p = subprocess.run([os.path.join(out, "run.sh")], cwd="/", env=c.env(
+        HOSTFILE=hosts, MCA="btl tcp,self"), capture_output=True, text=True, timeout=300,
+        stdin=subprocess.DEVNULL)
+    c.outcome(p.returncode, p.stderr or "(no stderr)",
+              outputs=sorted(os.listdir(os.path.join(out, "out"))))
+
+
+def run_sh_help(c: Case) -> None:
+    out = _built(c, *BFS_BUNDLE)
+    p = subprocess.run([os.path.join(out, "run.sh"), "--help"], capture_output=True,
+                       text=True, timeout=60, env=c.env())
+    c.outcome(p.returncode, p.stdout.splitlines()[0] if p.stdout else p.stderr,
+              mentions=[w for w in ("HOSTFILE", "MCA", "MPIRUN", "COSYNTH_STALL_TIMEOUT",
+                                    "--bind-to none", "--oversubscribe", "OMPI_ALLOW_RUN_AS_ROOT")
+                        if w in p.stdout])
+
+
+def full_compile_cache(c: Case) -> None:
+    full = c.tmpfs("full", "full")
+    p = c.run("simulate", BFS, "--graph", "kron:6", "--arg", "source=0", COSYNTH_CACHE=full)
+    c.outcome(p.returncode, p.stderr)
+
+
+def readonly_tmpdir(c: Case) -> None:
+    ro = c.tmpfs("ro", "ro")
+    p = c.run("simulate", BFS, "--graph", "kron:6", "--arg", "source=0", TMPDIR=ro)
+    c.outcome(p.returncode, p.stderr)
+
+
+def build_full_fs(c: Case) -> None:
+    full = c.tmpfs("full", "full")
+    p = c.run("build", BFS, "--graph", "kron:8", "--arg", "source=0",
+              "-o", os.path.join(full, "out"))
+    c.outcome(p.returncode, p.stderr)
+
+
+def foreign_binary(c: Case) -> None:
+    """The cached pagerank blade copied over the cached bfs blade (its record kept)."""
+    entries = {}
+    for b in glob.glob(os.path.join(c.cache, "cpp", "*", "blade")):
+        src = open(os.path.join(os.path.dirname(b), "blade.cpp")).read() \
+            if os.path.exists(os.path.join(os.path.dirname(b), "blade.cpp")) else ""
+        entries["bfs" if "bfs" in src.splitlines()[0] else "other"] = b
+    if set(entries) != {"bfs", "other"}:
+        raise RuntimeError(f"expected a bfs and another blade in the cache: {entries}")
+    shutil.copy(entries["other"], entries["bfs"])
+    p = c.run("simulate", BFS, "--graph", "kron:8", "--no-fpga", "--arg", "source=0")
+    c.outcome(p.returncode, p.stderr,
+              result_ok="blades == networkx: ok" in p.stdout)
+
+
+def rtl_user_dir(c: Case) -> None:
+    d = os.path.join(c.work, "mine")
+    os.makedirs(d)
+    open(os.path.join(d, "notes.txt"), "w").write("keep\n")
+    p = c.run("rtl", BFS, "-o", d)
+    c.outcome(p.returncode, p.stderr, on_disk=_tree(d))
+
+
+def _kernel_file(c: Case, name: str, text: str) -> str:
+    path = os.path.join(c.work, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    open(path, "w").write(text)
+    return path
+
+
+def shard_name(c: Case) -> None:
+    k = _kernel_file(c, "k.py", "import cosynth as cs\n@cs.kernel\n"
+                     "def k(g: cs.Graph) -> cs.NodeArray:\n    d = g.node_array(cs.f64, 0.0)\n"
+                     "    shard_lo = 1.0\n    d[0] = shard_lo\n    return d\n")
+    p = c.run("simulate", f"{k}:k", "--graph", "kron:4")
+    c.outcome(p.returncode, p.stderr)
+
+
+def long_expression(c: Case) -> None:
+    expr = " + ".join("d[v]" if i % 2 else "0.5" for i in range(400))
+    k = _kernel_file(c, "deep.py", "import cosynth as cs\n@cs.kernel\n"
+                     "def deep(g: cs.Graph) -> cs.NodeArray:\n    d = g.node_array(cs.f64, 1.0)\n"
+                     f"    for v in g.nodes():\n        d[v] = {expr}\n    return d\n")
+    p = c.run("interpret", f"{k}:deep", "--graph", "kron:4")
+    c.outcome(p.returncode, p.stderr or "(no stderr)",
+              last_stdout=(p.stdout.strip().splitlines() or [""])[-1][:80])
+
+
+def newline_path(c: Case) -> None:
+    src = open(os.path.join(EX, "bfs.py")).read()
+    k = _kernel_file(c, "dir\nwith \"quote\"/bfs.py", src)
+    p = c.run("simulate", f"{k}:bfs", "--graph", "kron:6", "--no-fpga", "--arg", "source=0")
+    c.outcome(p.returncode, p.stderr or "(no stderr)",
+              result_ok="blades == networkx: ok" in p.stdout)
+
+
+def compiler_failure(c: Case) -> None:
+    fake = _kernel_file(c, "fakecxx", '#!/bin/sh\nif [ "$1" = --version ]; then echo "fakecxx '
+                        '1.0"; exit 0; fi\necho "blade.cpp:1:1: error: this compiler is broken" '
+                        '>&2\nexit 1\n')
+    os.chmod(fake, 0o755)
+    p = c.run("simulate", BFS, "--graph", "kron:6", "--arg", "source=0", OMPI_CXX=fake)
+    c.outcome(p.returncode, p.stderr)
+
+
+def blade_crash(c: Case) -> None:
+    k = _kernel_file(c, "bad.py", "import cosynth as cs\n@cs.kernel\n"
+                     "def bad(g: cs.Graph) -> cs.NodeArray[cs.i64]:\n"
+                     "    d = g.node_array(cs.i64, 0)\n    for v in g.nodes():\n"
+                     "        d[v] = 10 // (v - 20)\n    return d\n")
+    p = c.run("simulate", f"{k}:bad", "--graph", "kron:6", "--blades", "2")
+    c.outcome(p.returncode, p.stderr)
+
+
 # (name, what is injected, function, needs the warm compile cache)
 CASES = [
     ("build-onto-user-dir", "build -o onto a user's dir beside DIR.old",
@@ -447,6 +741,54 @@ CASES = [
      relative_hostfile, True),
     ("vertex-id-1e9", "edge list with vertex id 1000000000", huge_vertex, False),
     ("duplicate-edge-sssp", "SSSP on parallel edges 5.0 and 1.0", duplicate_edge_sssp, False),
+    # issue 13 items 1-7, the cases added since the first table
+    ("rtl-onto-user-dir", "rtl -o onto a user's folder", rtl_user_dir, False),
+    ("sigkill-simulate", "SIGKILL of cosynth while 2 blades run, blade 1 stopped",
+     sigkill_simulate, True),
+    ("sigkill-compile", "SIGKILL of cosynth while cc1plus compiles", sigkill_compile, False),
+    ("sigterm-cbc", "SIGTERM while CBC solves (planner.ilp.solve)",
+     lambda c: _script_fault(c, CBC_SCRIPT, "cbc", signal.SIGTERM), False),
+    ("sigkill-cbc", "SIGKILL while CBC solves",
+     lambda c: _script_fault(c, CBC_SCRIPT, "cbc", signal.SIGKILL), False),
+    ("sigterm-verilator", "SIGTERM while Verilator's make runs",
+     lambda c: _script_fault(c, VERILATOR_SCRIPT, "make", signal.SIGTERM), False),
+    ("sigkill-verilator", "SIGKILL while Verilator's make runs",
+     lambda c: _script_fault(c, VERILATOR_SCRIPT, "make", signal.SIGKILL), False),
+    ("sigint-yosys", "SIGINT while yosys synthesizes",
+     lambda c: _script_fault(c, YOSYS_SCRIPT, "yosys", signal.SIGINT, "flow-out"), False),
+    ("sigkill-yosys", "SIGKILL while yosys synthesizes",
+     lambda c: _script_fault(c, YOSYS_SCRIPT, "yosys", signal.SIGKILL, "flow-out"), False),
+    ("sigstop-blade-default", "SIGSTOP of blade 1, default stall limit", hung_blade_default,
+     True),
+    ("run.sh-sigstop-blade", "HOSTFILE=hosts run.sh (COSYNTH_STALL_TIMEOUT=3), SIGSTOP blade 1",
+     lambda c: run_sh_blade_fault(c, signal.SIGSTOP), False),
+    ("run.sh-kill9-blade", "HOSTFILE=hosts run.sh, kill -9 of blade 1",
+     lambda c: run_sh_blade_fault(c, signal.SIGKILL), False),
+    ("shard-missing", "run.sh with blade 1's shard file deleted",
+     lambda c: shard_damage(c, "missing"), False),
+    ("shard-truncated", "run.sh with blade 1's shard file 8 bytes short",
+     lambda c: shard_damage(c, "truncated"), False),
+    ("shard-foreign", "run.sh with blade 0's shard as blade 1's",
+     lambda c: shard_damage(c, "foreign"), False),
+    ("run.sh-tcp-absolute-hostfile", "HOSTFILE=/abs/hosts (slots=4) MCA='btl tcp,self' run.sh",
+     run_sh_tcp, False),
+    ("run.sh-help", "run.sh --help", run_sh_help, False),
+    ("full-compile-cache", "COSYNTH_CACHE on a full 64 KiB tmpfs, simulate",
+     full_compile_cache, False),
+    ("readonly-tmpdir", "TMPDIR on a read-only tmpfs, simulate", readonly_tmpdir, False),
+    ("build-full-fs", "build -o onto a full 64 KiB tmpfs (shard writing)", build_full_fs,
+     False),
+    ("foreign-binary", "another kernel's cached blade in bfs's cache entry, then simulate",
+     foreign_binary, True),
+    ("count-10^6", "manifest count: 1000000",
+     lambda c: pair_with(c, "count: 2", "count: 1000000"), False),
+    ("shard_lo-name", "a kernel naming a local shard_lo", shard_name, False),
+    ("400-term-expression", "a 400-term sum in a kernel, interpret", long_expression, False),
+    ("newline-in-path", "a kernel file whose folder has a newline and a quote, simulate",
+     newline_path, False),
+    ("compiler-failure", "a C++ compiler that always fails (OMPI_CXX)", compiler_failure,
+     False),
+    ("blade-crash", "a kernel dividing by zero on a blade", blade_crash, False),
 ]
 
 

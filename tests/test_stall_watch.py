@@ -178,3 +178,15 @@ def test_run_cfg_carries_the_plans_stall_limit(bundle):
     with open(os.path.join(bundle.path, "run.cfg")) as f:
         cfg = dict(line.strip().split("=", 1) for line in f if "=" in line)
     assert float(cfg["stall"]) >= 30.0  # launch.STALL_FLOOR
+
+
+def test_run_sh_exits_4_naming_the_blade_whose_shard_does_not_match(bundle, tmp_path):
+    copy = str(tmp_path / "pr2")
+    shutil.copytree(bundle.path, copy)
+    shard = os.path.join(copy, "shards", "graph.1.bin")
+    with open(shard, "r+b") as f:
+        f.truncate(os.path.getsize(shard) - 8)
+    p = subprocess.run([os.path.join(copy, "run.sh")], cwd=tmp_path, env=_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 4, p.stderr  # a blade failure (README: exit statuses)
+    assert "error: blade 1: the shard file shards/graph.1.bin" in p.stderr

@@ -18,8 +18,9 @@
 * ``COSYNTH_STALL_TIMEOUT``, when set, is passed to every blade: the seconds a blade
   waits for the others in a collective before it names the blade(s) that stopped
   answering and ends the job (status 4); run.cfg's ``stall`` otherwise, 0 turns it off.
-* Exit status: the blades' (mpirun's); 2 for a bad argument or hostfile; 4 when mpirun is
-  not found or a blade stopped making progress.
+* Exit status: the blades' (mpirun's): 0 when all finished, 4 when a blade failed (its
+  message names it and the cause, e.g. a shard file that does not match run.cfg) or
+  stopped making progress; 2 for a bad argument or hostfile; 4 when mpirun is not found.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ blades).  Results go to out/.
   -- ARGS         further arguments for mpirun, e.g. -- --mca btl_tcp_if_include eth0
 
 As root, OMPI_ALLOW_RUN_AS_ROOT and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM are set.
-Exit status: the blades'; 2 for a bad argument or hostfile; 4 when mpirun is missing
-or a blade stopped making progress.
+Exit status: 0 when every blade finished; 4 when a blade failed or stopped making
+progress, or mpirun is missing; 2 for a bad argument or hostfile.
 EOF
 }
 
@@ -196,8 +197,9 @@ A blade that waits for the others in a collective longer than `run.cfg`'s `stall
 0 turns the check off, e.g. while a debugger holds a blade) asks the others which are still
 answering, names the one(s) that are not (suspended, looping or dead) and ends the job.
 
-Exit status: the blades' (0 when all finished); 2 for a bad argument or an unreadable
-hostfile; 4 when `mpirun` is not found or a blade stopped making progress.
+Exit status: 0 when every blade finished; 4 when a blade failed (its message names it and
+the cause) or stopped making progress, or `mpirun` is not found; 2 for a bad argument or
+an unreadable hostfile.
 
 ## Results
 

@@ -37,11 +37,12 @@ namespace cosynth {
 inline int g_rank = 0;
 inline const char* g_source = "kernel";
 
+// a blade failure ends the job with status 4 (the README's "a tool or blade failure")
 [[noreturn]] inline void fail(int line, const std::string& msg) {
   std::fprintf(stderr, "%s:%d: error: blade %d: %s\n", g_source, line, g_rank, msg.c_str());
   std::fflush(stderr);
-  MPI_Abort(MPI_COMM_WORLD, 3);
-  std::exit(3);
+  MPI_Abort(MPI_COMM_WORLD, 4);
+  std::exit(4);
 }
 
 inline int64_t check(int64_t i, int64_t size, int line, const char* what) {
