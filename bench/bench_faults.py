@@ -1,9 +1,12 @@
 """Fault injection: every case of "nothing lost, nothing trusted blindly, nothing left running".
 
-Each case runs the real ``cosynth`` command line (the entry point next to this Python) with a
-private TMPDIR, COSYNTH_CACHE and COSYNTH_CONFIG under one case folder, injects its fault
-(a signal to cosynth or to one blade, a read-only or full tmpfs, a tampered cache entry, a
-hostile manifest or graph file), and records:
+Each case runs the real ``cosynth`` command line (the entry point next to this Python), a
+build directory's ``run.sh``, or -- for a stage the command line does not reach on its own
+schedule (CBC, Verilator, yosys) -- a small Python program that imports cosynth and
+installs its signal handlers as the CLI does, with a private TMPDIR, COSYNTH_CACHE and
+COSYNTH_CONFIG under one case folder; injects its fault (SIGINT/SIGTERM/SIGKILL to cosynth,
+SIGSTOP or kill -9 to one blade, a read-only or full tmpfs, a tampered cache entry or shard
+file, a hostile manifest, graph or kernel), and records:
 
 * the exit status and the first line of stderr (the last line for interrupts and hung
   blades, where the first is progress);
@@ -18,8 +21,11 @@ Invariant: a case never touches anything outside its own folder (tmpfs mounts ar
 inside it and unmounted afterwards), and the compile cache each signal case starts from is a
 copy of one warmed once, so only one case (SIGTERM during compile) compiles from scratch.
 
-Writes ``bench/results/faults.json`` and prints a markdown table.  Needs Linux ``/proc``;
-the tmpfs cases need root (they are skipped with the reason otherwise).
+Two rows are measurements, not faults: what the blades' stall watch costs a run that does
+not hang, and what the guard of ``cosynth.procs`` costs per command.
+
+Writes ``bench/results/faults.json`` and ``bench/results/faults.md`` (the table).  Needs
+Linux ``/proc``; the tmpfs cases need root (they are skipped with the reason otherwise).
 
     .venv/bin/python bench/bench_faults.py
 """
@@ -30,6 +36,7 @@ import errno
 import glob
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -704,6 +711,51 @@ def blade_crash(c: Case) -> None:
     c.outcome(p.returncode, p.stderr)
 
 
+def watch_overhead(c: Case) -> None:
+    """What the blades' stall watch costs a run that does not hang: the same 2-blade
+    pagerank (200 iterations of kron-10 under run.sh) with the watch on and off, 5 runs
+    each, alternating; the median of the slower blade's total and communication seconds."""
+    out = _built(c, "pagerank2-200", PAGERANK, "--manifest", os.path.join(MAN, "rack16.yaml"),
+                 "--graph", "kron:10", "--blades", "2", "--arg", "tol=0", "--arg",
+                 "max_iter=200")
+    runs: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
+    for _ in range(5):
+        for mode, limit in (("on", "30"), ("off", "0")):
+            p = subprocess.run([os.path.join(out, "run.sh")], cwd=c.work, capture_output=True,
+                               text=True, timeout=300, env=c.env(COSYNTH_STALL_TIMEOUT=limit))
+            if p.returncode:
+                raise RuntimeError(f"run failed: {p.stderr[-500:]}")
+            stats = [json.load(open(os.path.join(out, "out", f"stats.rank{r}.json")))
+                     for r in range(2)]
+            runs[mode].append((max(s["total"] for s in stats), max(s["comm"] for s in stats)))
+
+    def med(mode, i):
+        return round(sorted(r[i] for r in runs[mode])[len(runs[mode]) // 2] * 1000, 2)
+    c.outcome(0, f"total ms: watch on {med('on', 0)}, off {med('off', 0)}; comm ms: on "
+              f"{med('on', 1)}, off {med('off', 1)}",
+              total_ms_on=[round(r[0] * 1000, 2) for r in runs["on"]],
+              total_ms_off=[round(r[0] * 1000, 2) for r in runs["off"]])
+
+
+def guard_overhead(c: Case) -> None:
+    """What the guard of cosynth.procs costs per command: ``true`` 20 times through
+    procs.run and through plain subprocess.run."""
+    def clock(fn):
+        t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        for _ in range(20):
+            fn(["true"])
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+        return (round((time.perf_counter() - t0) / 20 * 1000, 1), round(cpu / 20 * 1000, 1))
+    guarded, g_cpu = clock(procs.run)
+    plain, p_cpu = clock(lambda cmd: subprocess.run(cmd, capture_output=True))
+    load = round(os.getloadavg()[0], 1)
+    c.outcome(0, f"per command: {guarded} ms guarded ({g_cpu} ms CPU), {plain} ms plain "
+              f"({p_cpu} ms CPU), load average {load}",
+              guarded_ms=guarded, guarded_cpu_ms=g_cpu, plain_ms=plain, plain_cpu_ms=p_cpu,
+              load=load)
+
+
 # (name, what is injected, function, needs the warm compile cache)
 CASES = [
     ("build-onto-user-dir", "build -o onto a user's dir beside DIR.old",
@@ -789,6 +841,10 @@ CASES = [
     ("compiler-failure", "a C++ compiler that always fails (OMPI_CXX)", compiler_failure,
      False),
     ("blade-crash", "a kernel dividing by zero on a blade", blade_crash, False),
+    ("watch-overhead", "(measure) run.sh pagerank kron-10, 200 iterations, watch on vs off",
+     watch_overhead, False),
+    ("guard-overhead", "(measure) procs.run(['true']) vs subprocess.run", guard_overhead,
+     False),
 ]
 
 
@@ -860,7 +916,13 @@ def main(argv: list[str]) -> int:
     write_json(os.path.join(ROOT, "bench", "results", "faults.json"),
                {"machine": machine(), "seconds": round(time.monotonic() - t_all, 1),
                 "cases": rows})
-    print(table(rows))
+    text = table(rows)
+    with open(os.path.join(ROOT, "bench", "results", "faults.md.tmp"), "w") as f:
+        f.write(f"# bench_faults ({len(rows)} cases, {round(time.monotonic() - t_all)} s)\n\n"
+                + text + "\n")
+    os.replace(os.path.join(ROOT, "bench", "results", "faults.md.tmp"),
+               os.path.join(ROOT, "bench", "results", "faults.md"))
+    print(text)
     return 0
 
 

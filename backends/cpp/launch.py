@@ -20,7 +20,8 @@
   answering and ends the job (status 4); run.cfg's ``stall`` otherwise, 0 turns it off.
 * Exit status: the blades' (mpirun's): 0 when all finished, 4 when a blade failed (its
   message names it and the cause, e.g. a shard file that does not match run.cfg) or
-  stopped making progress; 2 for a bad argument or hostfile; 4 when mpirun is not found.
+  stopped making progress, 128+N when one was killed by signal N; 2 for a bad argument
+  or hostfile; 4 when mpirun is not found.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ blades).  Results go to out/.
 
 As root, OMPI_ALLOW_RUN_AS_ROOT and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM are set.
 Exit status: 0 when every blade finished; 4 when a blade failed or stopped making
-progress, or mpirun is missing; 2 for a bad argument or hostfile.
+progress, or mpirun is missing; 128+N when a blade was killed by signal N; 2 for a bad
+argument or hostfile.
 EOF
 }
 
@@ -198,8 +200,8 @@ A blade that waits for the others in a collective longer than `run.cfg`'s `stall
 answering, names the one(s) that are not (suspended, looping or dead) and ends the job.
 
 Exit status: 0 when every blade finished; 4 when a blade failed (its message names it and
-the cause) or stopped making progress, or `mpirun` is not found; 2 for a bad argument or
-an unreadable hostfile.
+the cause) or stopped making progress, or `mpirun` is not found; 128+N when a blade was
+killed by signal N (mpirun's report); 2 for a bad argument or an unreadable hostfile.
 
 ## Results
 
