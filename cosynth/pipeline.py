@@ -47,6 +47,7 @@ from .ir.printer import print_expr
 from .lang import bind_args
 from .nxref import NoReference, engine
 from .outputs import check_dir, os_error
+from .progress import ticker
 
 __all__ = ["build", "build_from_plan", "simulate", "SimResult", "stall_deadline",
            "stall_option", "STALL_FLOOR", "STALL_FACTOR"]
@@ -235,7 +236,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
                      timeout=timeout, workdir=bundle.path,
                      stall=stall_deadline(plan, stall_timeout),
-                     env_vars={"COSYNTH_FPGA_VCD": os.path.abspath(vcd)} if vcd else None)
+                     env_vars={"COSYNTH_FPGA_VCD": os.path.abspath(vcd)} if vcd else None,
+                     on_tick=ticker(progress, "blades running", P) if progress else None)
         if vcd is not None:
             for name in sorted(os.listdir(vcd)):
                 if name.endswith(".vcd"):

@@ -25,9 +25,10 @@ EX = lambda name: os.path.join(EXAMPLES, f"{name}.py")  # noqa: E731
 PAIR = os.path.join(ROOT, "manifests", "pair.yaml")
 
 
-def cosynth(*args, cwd=None):
+def cosynth(*args, cwd=None, env=None):
     proc = subprocess.run([sys.executable, "-m", "cosynth.cli", *args], capture_output=True,
-                          text=True, cwd=cwd or ROOT, timeout=600)
+                          text=True, cwd=cwd or ROOT, timeout=600,
+                          env={**os.environ, **env} if env else None)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -156,6 +157,21 @@ def test_simulate_breakdown_and_no_check():
     p = cosynth("simulate", EX("cc") + ":cc", "--graph", "kron:5", "--check", "all",
                 "--no-check")
     assert p.returncode == 2 and "not both" in p.stderr
+
+
+def test_running_blades_report_elapsed_time_and_supersteps():
+    """While mpirun runs, plain mode writes a status line per period (0 here: every tick,
+    the first when the job starts); the last one, after the blades ended, counts the
+    supersteps their heartbeat files reported, which equal the ones they measured."""
+    p = cosynth("simulate", EX("sssp") + ":sssp", "--graph", "kron:6", "--blades", "2",
+                "--json", env={"COSYNTH_PROGRESS_PERIOD": "0"})
+    assert p.returncode == 0, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("  .. blades running: ")]
+    assert lines and lines[0] == "  .. blades running: 0s elapsed, starting", p.stderr
+    steps = {len(b["supersteps_s"]) for b in json.loads(p.stdout)["blades"]}
+    assert len(steps) == 1 and steps != {0}
+    last = lines[-1].split(" elapsed, ")[1]
+    assert last == f"{steps.pop()} supersteps done", lines
 
 
 def test_results_of_a_directory_that_did_not_run(tmp_path):
