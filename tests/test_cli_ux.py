@@ -90,6 +90,34 @@ def test_rtl_json(tmp_path):
     assert os.path.isfile(tmp_path / "u" / f"{d['unit']}.v")
 
 
+@pytest.mark.slow  # ~55 s cold (YoWASP yosys + nextpnr); the default suite's one bitstream
+def test_bitstream_json(tmp_path):  # is tests/backends/test_rtl_flow.py's iCE40 counter
+    """``bitstream --json``: stdout is the JSON document (the flow's progress on stderr) and
+    describes the files written; ``--json=FILE`` (the flow now cached) keeps the text."""
+    out = tmp_path / "kc"
+    p = cosynth("bitstream", EX("kcore") + ":kcore", "--family", "ice40", "-o", str(out),
+                "--depth", "16", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["output"] == str(out) and d["depth"] == 16
+    assert d["bitstream"] == str(out / "top.bin") and (out / "top.bin").stat().st_size > 0
+    r = d["report"]
+    assert r["family"] == "ice40" and r["device"] == "iCE40HX8K" and r["kernel"] == "kcore"
+    assert r["fmax_mhz"] > 0 and 0 < r["luts"] < r["luts_total"] and r["bram"] >= 1
+    assert r["edges_per_second"] == pytest.approx(r["fmax_mhz"] * 1e6 * r["edges_per_clock"])
+    assert r == json.loads((out / "bitstream.json").read_text())
+    assert "  .. ice40 flow: " in p.stderr and p.stdout.rstrip().endswith("}")
+    again = tmp_path / "again.json"
+    p = cosynth("bitstream", EX("kcore") + ":kcore", "--family", "ice40", "-o", str(out),
+                "--depth", "16", f"--json={again}")
+    assert p.returncode == 0, p.stderr
+    assert "Fmax" in p.stdout and f"JSON written to {again}" in p.stdout
+    d2 = json.loads(again.read_text())
+    assert d2["report"]["cached"] is True
+    assert {k: v for k, v in d2["report"].items() if k not in ("cached", "seconds")} == \
+        {k: v for k, v in r.items() if k not in ("cached", "seconds")}
+
+
 def test_json_data_of_calibrate_and_bitstream_is_plain_json():
     cal = Calibration("c.yaml", {"cpu_edges_per_second_per_core": 1e8}, {"k": {}},
                       {"bfs/par": {"nests": {12: {"cost": 1.5, "label": "for u",
