@@ -429,7 +429,10 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
               help="Check nothing (at scale the checks can take longer than the run).")
 @click.option("--vcd", "vcd", metavar="DIR", type=click.Path(file_okay=False),
               help="Write the waveform of each blade's FPGA unit (Verilator --trace) as "
-                   "DIR/unit.rank<r>.vcd; kept when the check fails.")
+                   "DIR/unit.rank<r>.vcd; kept when the check fails.  Without it, a "
+                   "failing check re-runs the blades traced and writes the unit call the "
+                   "first wrong vertex points at as fail-call<N>.vcd (in --keep DIR, the "
+                   "folder of -o, or the current one).")
 @_report_option
 @_json_option
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
@@ -459,7 +462,7 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
                               workdir=os.path.abspath(keep) if keep else None,
                               progress=s.progress, fpga=fpga,
                               stall_timeout=stall_timeout, check=checks,
-                              vcd=waves and waves.path)
+                              vcd=waves and waves.path, fail_dir=_fail_dir(keep, output))
         except MismatchError as exc:
             if waves is None:
                 raise
@@ -484,6 +487,14 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
         _write_report(report_path, sim.plan, man, g, kernel=k, args=cli_args, sim=sim,
                       command="simulate", note=s.note)
     s.result(report.simulation_data(sim, graph_spec, output))
+
+
+def _fail_dir(keep: str | None, output: str | None) -> str:
+    """Where a failing check of FPGA blades writes ``fail-call<N>.vcd``: the ``--keep``
+    folder, else the folder of ``-o``, else the current one."""
+    if keep:
+        return os.path.abspath(keep)
+    return os.path.abspath(os.path.dirname(output) if output else os.curdir)
 
 
 def _checks(check: str, no_check: bool) -> str:
