@@ -56,7 +56,6 @@ MODULES = {
     # the driver: composes the stages for users
     "cosynth.loader": "driver",  # loads FILE.py[:KERNEL] specs given on the command line
     "cosynth.pipeline": "driver",
-    "cosynth.failwaves": "driver",  # the FPGA unit call a failing check points at
     "cosynth.calibrate": "driver",
     "cosynth.report": "driver",  # every table and summary the CLI prints
     "cosynth.htmlreport": "driver",  # the HTML report (jinja2 page, matplotlib figures)

@@ -32,6 +32,7 @@ from cosynth.backends.rtl.kernel import unit_spec
 from cosynth.backends.rtl.offload import RUNTIME as RTL_RUNTIME
 from cosynth.backends.rtl.offload import FpgaOffload
 from cosynth.backends.rtl.unit import EdgeUnit, unit_verilog
+from cosynth.backends.rtl import waves
 from cosynth.backends.rtl.waves import legal_names
 from cosynth.backends.toolchain import compile_program, mpirun
 from cosynth.frontend.rewrite import bounds
@@ -42,7 +43,6 @@ from cosynth.planner.stubs import plan_program
 from cosynth.planner.workload import profile
 
 from .check import ATOL, RTOL, compare_results, oracle, tolerance
-from . import failwaves
 from .errors import ArgumentError, MismatchError, ToolError
 from .ir.printer import print_expr
 from .lang import bind_args
@@ -191,7 +191,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
     folder): the FPGA unit's model is built with Verilator's ``--trace`` and each blade
     with a unit writes ``unit.rank<r>.vcd`` there.  Without ``vcd``, a failing check of a
     run with FPGA units runs the blades once more with the units traced and writes the
-    waveform of the unit call the first wrong vertex points at (``cosynth.failwaves``) as
+    waveform of the unit call the first wrong vertex points at (``backends.rtl.waves``) as
     ``fail-call<N>.vcd`` into ``fail_dir`` (default: ``workdir``; neither: not traced);
     the MismatchError names it.
     ``timeout`` bounds the whole run; ``stall_timeout`` (default:
@@ -304,11 +304,11 @@ def _trace_failure(exc: MismatchError, bundle, dest: str, P: int, threads: int,
                          "COSYNTH_FPGA_WATCH": str(-1 if vertex is None else vertex)})
         owner = next((r for r, (lo, hi) in enumerate(bundle.shards)
                       if vertex is not None and lo <= vertex < hi), None)
-        fc = failwaves.failing_call(failwaves.read_logs(folder, list(range(P))), owner, what)
+        fc = waves.failing_call(waves.read_logs(folder, list(range(P))), owner, what)
         if fc is None:
             return "no FPGA unit call ran, so no waveform was written"
         os.makedirs(dest, exist_ok=True)
-        path = failwaves.cut(folder, fc, dest)
+        path = waves.cut(os.path.join(folder, f"unit.rank{fc.blade}.vcd"), fc, dest)
     except (ToolError, OSError) as err:
         return f"the traced re-run for its waveform failed too ({err})"
     finally:
@@ -443,7 +443,7 @@ def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> No
                             against=f"the IR interpreter of {want.source}", names=sim.names,
                             **tol)
         except MismatchError as exc:
-            exc.first_wrong = failwaves.first_wrong(sim.names, sim.results, want.results,
+            exc.first_wrong = waves.first_wrong(sim.names, sim.results, want.results,
                                                     **tol)
             raise
         how = "exactly" if tol["rtol"] == 0 else \
@@ -463,7 +463,7 @@ def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> No
             compare_results(sim.results, ref, what="blade result", against=who,
                             names=sim.names)
         except MismatchError as exc:
-            exc.first_wrong = failwaves.first_wrong(sim.names, sim.results, ref, RTOL, ATOL)
+            exc.first_wrong = waves.first_wrong(sim.names, sim.results, ref, RTOL, ATOL)
             raise
         sim.seconds["check reference"] = time.perf_counter() - t0
         sim.checks.append(f"blades == {who}: ok")

@@ -1,6 +1,6 @@
 """A failing check of a run with FPGA units writes the waveform of the unit call the first
-wrong vertex points at (``cosynth.failwaves``, ``backends.rtl.waves.window``): the pieces
-on recorded data, and end to end with a unit that really loses updates."""
+wrong vertex points at (``backends.rtl.waves``): the pieces on recorded data, and end to
+end (``simulate --fpga`` and ``rtl``) with a unit that really loses updates."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from vcd.reader import TokenKind, tokenize
 
 from cosynth import pipeline
 from cosynth.backends.rtl.unit import TOP_PORTS, EdgeUnit
-from cosynth.backends.rtl.waves import window
+from cosynth.backends.rtl.waves import (FailingCall, failing_call, first_wrong, units_per_cycle,
+                                        window)
 from cosynth.cli import main
-from cosynth.failwaves import FailingCall, failing_call, first_wrong
 from tests.helpers import ROOT
 
 VCD = """$timescale 1ps $end
@@ -84,6 +84,17 @@ def test_window_starts_with_every_value_at_its_first_time(tmp_path):
         window(str(src), str(dst), 9, 8)
 
 
+def test_units_per_cycle_from_the_timescale(tmp_path):
+    f = tmp_path / "a.vcd"
+    f.write_text("$timescale 1 fs $end\n$enddefinitions $end\n")
+    assert units_per_cycle(str(f), 1e-8) == 10_000_000  # Amaranth's: 10 ns in fs
+    f.write_text("$timescale\n  10ps\n$end\n$enddefinitions $end\n")
+    assert units_per_cycle(str(f), 1e-8) == 1000
+    f.write_text("$enddefinitions $end\n")
+    with pytest.raises(ValueError, match="no .timescale"):
+        units_per_cycle(str(f), 1e-8)
+
+
 def test_first_wrong():
     names = ["d", "total"]
     want = (np.array([1, 2, 3]), 6)
@@ -115,7 +126,7 @@ def test_the_call_a_wrong_vertex_points_at():
     quiet = {0: _log([100, 150], 200, touch=1), 1: _log([100], 300)}
     fc = failing_call(quiet, 1, "d[7]")
     assert (fc.blade, fc.call, fc.why) == (
-        0, 1, "the last unit call that streamed an edge to d[7] (its value did not change)")
+        0, 1, "the last unit call that read back d[7] (its value did not change)")
     # nothing reached it: the owner's last call
     fc = failing_call({0: _log([100, 150], 200), 1: _log([100], 300)}, 1, "d[7]")
     assert (fc.blade, fc.call, fc.calls) == (1, 1, 1) and fc.why.startswith("no unit call")

@@ -71,7 +71,7 @@ class FpgaOffload:
         # waveforms (``simulate --vcd``): a model verilated with --trace writes every cycle
         # of this blade's unit to $COSYNTH_FPGA_VCD/unit.rank<r>.vcd; the traced re-run of
         # a failing check ($COSYNTH_FPGA_WATCH: the first wrong vertex) also logs the
-        # unit's calls (``cosynth.failwaves``)
+        # unit's calls (``backends.rtl.waves``)
         cx.out("#if VM_TRACE")
         cx.out('  if (const char* vcd_dir = std::getenv("COSYNTH_FPGA_VCD")) {')
         cx.out('    const std::string vcd_base = std::string(vcd_dir) + "/unit.rank" + '

@@ -119,8 +119,9 @@ def indeg(g: cs.Graph) -> cs.NodeArray[cs.i64]:
 @pytest.mark.parametrize("vcd", [True, False])
 def test_a_failing_check_names_the_waveform(tmp_path, monkeypatch, vcd):
     """A unit whose forwarding is cut (``EdgeUnit(forward=0)``) really loses updates; the
-    check that catches it names the waveform of that run (written again when ``--vcd``
-    was not given)."""
+    check that catches it runs the sample again with its waveform and writes the output
+    directory with the stretch of the unit call the first wrong vertex points at,
+    ``fail-call<N>.vcd`` (and with ``--vcd`` the whole run's), which the message names."""
     def broken(kfn, *, variant=None, depth=1024):
         spec = unit_for(getattr(kfn, "ir", kfn), variant)
         return EdgeUnit(spec, depth, forward=0), spec
@@ -130,10 +131,13 @@ def test_a_failing_check_names_the_waveform(tmp_path, monkeypatch, vcd):
         emit.write_rtl(kf, str(tmp_path / "u"), cs.Graph.kronecker(4, seed=2), {},
                        depth=16, verilator=False, vcd=vcd)
     msg = info.value.message
-    assert "differs from the IR interpreter" in msg and "the waveform of the run is" in msg
-    path = msg.rsplit(" ", 1)[1]
-    assert path.endswith("indeg.vcd") and os.path.isfile(path)
-    assert PORTS <= read_vcd(path)[0]
+    out = tmp_path / "u"
+    assert "differs from the IR interpreter" in msg
+    assert msg.endswith(f"(the last unit call that changed d[3]): {out}/fail-call1.vcd"), msg
+    names, last, changes = read_vcd(str(out / "fail-call1.vcd"))
+    assert PORTS <= names and sum(1 for _, v in changes["edges__valid"] if v == "1") >= 1
+    assert (out / "indeg.v").is_file() and (out / "trace.txt").is_file()
+    assert (out / "indeg.vcd").is_file() == vcd
 
 
 @pytest.mark.slow  # ~50 s cold: a traced model and the blade program compiled
