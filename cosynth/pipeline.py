@@ -26,13 +26,12 @@ import time
 from dataclasses import dataclass, field
 
 from cosynth.backends.cpp.bundle import gather, read_stats, write_bundle
-from cosynth.backends.rtl import costs, verilator
+from cosynth.backends.rtl import costs, verilator, waves
 from cosynth.backends.rtl.build import unit_for
 from cosynth.backends.rtl.kernel import unit_spec
 from cosynth.backends.rtl.offload import RUNTIME as RTL_RUNTIME
 from cosynth.backends.rtl.offload import FpgaOffload
 from cosynth.backends.rtl.unit import EdgeUnit, unit_verilog
-from cosynth.backends.rtl import waves
 from cosynth.backends.rtl.waves import legal_names
 from cosynth.backends.toolchain import compile_program, mpirun
 from cosynth.frontend.rewrite import bounds

@@ -13,8 +13,13 @@ from vcd.reader import TokenKind, tokenize
 
 from cosynth import pipeline
 from cosynth.backends.rtl.unit import TOP_PORTS, EdgeUnit
-from cosynth.backends.rtl.waves import (FailingCall, failing_call, first_wrong, units_per_cycle,
-                                        window)
+from cosynth.backends.rtl.waves import (
+    FailingCall,
+    failing_call,
+    first_wrong,
+    units_per_cycle,
+    window,
+)
 from cosynth.cli import main
 from tests.helpers import ROOT
 

@@ -9,8 +9,16 @@ import re
 import pytest
 from rich.console import Console
 
-from cosynth.progress import (PERIOD_ENV, Counter, Progress, Ticker, counted, duration, period,
-                              supersteps_text)
+from cosynth.progress import (
+    PERIOD_ENV,
+    Counter,
+    Progress,
+    Ticker,
+    counted,
+    duration,
+    period,
+    supersteps_text,
+)
 from cosynth.tables import RULE, Column, is_terminal, render
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

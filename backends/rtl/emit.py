@@ -37,13 +37,12 @@ from cosynth.ir.interp import interpret
 from cosynth.ir.printer import print_expr
 from cosynth.outputs import OutputDir, check_dir
 
-from . import costs
+from . import costs, waves
 from . import verilator as vl
 from .build import build_unit
 from .host import UnitHost
 from .offload import RUNTIME
 from .sim import AmaranthDevice
-from . import waves
 from .trace import RecordingDevice
 from .unit import unit_verilog
 from .waves import legal_names
