@@ -292,6 +292,20 @@ def test_plan_text_has_no_defects():
     assert "for the run" in text and "e-" in text.split("for the run")[0].rsplit(",", 1)[1]
 
 
+def test_plan_text_counts_and_refusals_read_once():
+    """One predicted superstep is "~1 superstep"; the unit's refusal, which names its
+    edge loop, is not prefixed with that loop's label a second time."""
+    p = cosynth("plan", EX("tc") + ":tc", "--manifest", PAIR, "--graph", "kron:5",
+                "--solver", "highs")
+    assert p.returncode == 0, p.stderr
+    assert " over ~1 superstep (" in p.stdout, p.stdout
+    p = cosynth("plan", EX("pagerank") + ":pagerank", "--manifest", PAIR, "--graph",
+                "kron:5", "--solver", "highs")
+    assert p.returncode == 0, p.stderr
+    line = next(ln for ln in p.stdout.splitlines() if "not FPGA-eligible" in ln)
+    assert line.count("for e in edges() (line 27)") == 1, line
+
+
 # ---------------------------------------------------------------------------- calibrate
 
 @pytest.mark.slow  # 3 measured builds: 15-45 s (the counting itself: tests/test_progress.py)
