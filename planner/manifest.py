@@ -50,6 +50,7 @@ the node it names (a cycle); nesting deeper than ``MAX_DEPTH`` (16); and XML wit
 from __future__ import annotations
 
 import math
+import re
 import os
 from dataclasses import dataclass, field, replace
 
@@ -300,7 +301,8 @@ def _read_xml(path: str):
     root = doc.getroot()
 
     def fail(p: str, msg: str, line: int, hint: str | None = None):
-        raise ManifestError(f"{p}: {msg}" if p else msg, path=path, line=line, hint=hint)
+        raise ManifestError(f"{p}: {msg}" if p else msg, hint=hint,
+                            loc=Loc(path, line, _xml_column(path, line, p)))
     ms.check_xml(root, fail)
     schema = etree.XMLSchema(etree.parse(SCHEMA))
     if not schema.validate(doc):
@@ -313,6 +315,28 @@ def _read_xml(path: str):
     lines: dict[str, int] = {}
     tree = ms.xml_tree(root, lines)
     return {"manifest": tree.pop("manifest", os.path.basename(path)), **tree}, lines
+
+
+def _xml_column(path: str, line: int, p: str) -> int:
+    """The 0-based column of the element or attribute ``p`` names (its last part) on
+    ``line`` of the XML file (lxml gives lines only); 0 when it is not found there."""
+    name = p.rsplit(".", 1)[-1] if p else ""
+    if not name or line < 1:
+        return 0
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for i, text in enumerate(f, 1):
+                if i == line:
+                    break
+            else:
+                return 0
+    except OSError:
+        return 0
+    for pattern in (rf"<{re.escape(name)}\b", rf"\s{re.escape(name)}\s*="):
+        m = re.search(pattern, text)
+        if m:
+            return m.start() + (0 if m.group(0).startswith("<") else 1)
+    return 0
 
 
 class _Lines(dict):
