@@ -50,8 +50,8 @@ the node it names (a cycle); nesting deeper than ``MAX_DEPTH`` (16); and XML wit
 from __future__ import annotations
 
 import math
-import re
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 import yaml
