@@ -325,12 +325,10 @@ def _xml_column(path: str, line: int, p: str) -> int:
         return 0
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            for i, text in enumerate(f, 1):
-                if i == line:
-                    break
-            else:
-                return 0
+            text = next((t for i, t in enumerate(f, 1) if i == line), None)
     except OSError:
+        return 0
+    if text is None:
         return 0
     for pattern in (rf"<{re.escape(name)}\b", rf"\s{re.escape(name)}\s*="):
         m = re.search(pattern, text)
