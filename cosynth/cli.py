@@ -449,13 +449,16 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
         _check_keep(keep)
     if report_path:
         htmlreport.check_report_path(report_path)
+    if vcd:  # before the graph is made (OutputDir below checks it again as it stages)
+        check_dir(vcd, option="--vcd", what="waveform directory", parents=True,
+                  force_flag=None)  # simulate has no --force
     man = load_manifest(manifest_path)
     with s:
         g = _load_graph(graph_spec, seed, undirected, s)
         s.note(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
         cli_args = parse_cli_args(k.ir, args, g, note=s.note)
         waves = OutputDir(vcd, what="waveform directory", made_by="cosynth simulate --vcd",
-                          option="--vcd", parents=True) if vcd else None
+                          option="--vcd", parents=True, force_flag=None) if vcd else None
         try:
             sim = do_simulate(k, man, g, cli_args, blades=blades, solver=solver,
                               time_limit=time_limit, timeout=timeout, graph_name=graph_spec,

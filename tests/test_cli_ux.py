@@ -202,6 +202,24 @@ def test_running_blades_report_elapsed_time_and_supersteps():
     assert last == f"{steps.pop()} supersteps done", lines
 
 
+def test_simulate_vcd_dir_is_checked_before_the_work(tmp_path):
+    """``--vcd DIR`` that cosynth did not make is refused before the graph is made, and
+    the fix names no --force (simulate has none)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    p = cosynth("simulate", EX("cc") + ":cc", "--graph", "kron:5", "--fpga", "--vcd",
+                str(mine))
+    assert p.returncode == 2 and "--vcd" in p.stderr and "did not make" in p.stderr
+    assert "--force" not in p.stderr and p.stdout == ""
+    assert sorted(os.listdir(tmp_path)) == ["mine"]
+
+
+def test_version():
+    p = cosynth("--version")
+    assert p.returncode == 0 and p.stdout.startswith("cosynth, version ")
+
+
 def test_results_of_a_directory_that_did_not_run(tmp_path):
     p = cosynth("build", EX("bfs") + ":bfs", "--graph", "kron:5", "--arg", "source=0", "-o",
                 str(tmp_path / "b"))
