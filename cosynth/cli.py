@@ -663,7 +663,7 @@ def _sample_args(k, given: dict) -> dict:
 
 def _echo(lines, indent: str = "") -> None:
     for line in lines:
-        click.echo(indent + line)
+        click.echo(indent + line if line else "")
 
 
 @cli.command()
@@ -683,7 +683,9 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     k = resolve_kernel(spec)
     click.echo(f"[1/6] tracing {k.name} from {k.source_file}")
     click.echo(print_kernel(k.ir), nl=False)
+    t0 = time.perf_counter()
     g = _load_graph(graph_spec, seed, False)
+    t_graph = time.perf_counter() - t0
     click.echo(f"[2/6] graph {graph_spec}: {g!r}")
     cli_args = parse_cli_args(k.ir, args, g, note=lambda text: click.echo("      " + text))
     bound = k.bind(g, **cli_args)
@@ -719,11 +721,13 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     with Progress(indent="      ") as progress:
         sim = do_simulate(k, man, g, cli_args, blades=man.blades, graph_name=graph_spec,
                           progress=progress)
-    _echo(report.simulation(sim))
+    sim.seconds = {"graph": t_graph, **sim.seconds}
+    checks, sim.checks = sim.checks, []  # listed once, under [6/6]
+    _echo(report.simulation(sim), "    ")
     click.echo("[6/6] checks")
     click.echo("      interpreter == plain Python: ok")
     click.echo("      rewritten variant == interpreter: ok")
-    for c in sim.checks:
+    for c in checks:
         click.echo(f"      {c}")
     _check_reference(k, g, bound, out, names, "interpreter", indent="      ")
 
