@@ -223,7 +223,8 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         shutil.copy(binary, os.path.join(bundle.path, "blade"))
         P = len(plan.blades)
         nthreads = threads or max(1, (os.cpu_count() or 1) // P)
-        say(f"running {_n(P, 'blade')} with mpirun, {_n(nthreads, 'OpenMP thread')} each")
+        say(f"running {_n(P, 'blade')} with mpirun, {_n(nthreads, 'OpenMP thread')}"
+            + (" each" if P > 1 else ""))
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
                      timeout=timeout, workdir=bundle.path,
                      stall=stall_deadline(plan, stall_timeout),

@@ -86,6 +86,7 @@ def test_rtl_json(tmp_path):
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["unit"] and d["verilog_lines"] > 0 and d["sample_run"]["edges"] > 0
+    assert ", 1 rule, " in p.stderr and "(s)" not in p.stderr  # progress, on stderr
     assert d["regmap"]["depth"] >= 16
     assert os.path.isfile(tmp_path / "u" / f"{d['unit']}.v")
 
@@ -182,6 +183,8 @@ def test_simulate_breakdown_and_no_check():
     assert line.startswith("  time: graph ") and "plan " in line and "compile " in line \
         and "run " in line and "check" not in line
     assert "== IR interpreter" not in p.stdout
+    run = next(ln for ln in p.stdout.splitlines() if ln.startswith("  .. running 1 blade "))
+    assert run.endswith(" with mpirun, " + run.split(", ")[-1]) and "each" not in run
     p = cosynth("simulate", EX("cc") + ":cc", "--graph", "kron:5", "--check", "all",
                 "--no-check")
     assert p.returncode == 2 and "not both" in p.stderr

@@ -99,7 +99,8 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
     unit, spec = build_unit(kfn, variant=variant, depth=depth)
     rm = unit.regmap
     name = spec.name
-    say(f"unit {name}: variant {spec.variant}, {len(spec.rules)} rule(s), {depth} vertices")
+    say(f"unit {name}: variant {spec.variant}, {len(spec.rules)} "
+        f"rule{'s' * (len(spec.rules) != 1)}, {depth} vertices")
     verilog = unit_verilog(unit, name)
     bound = kfn.bind(graph, **args)
     say("simulating the kernel on the unit (Amaranth) and recording the trace")
