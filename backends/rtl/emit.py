@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -245,7 +246,10 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
 
     ``vcd`` (a file name in ``folder``): the model is built with ``--trace`` and the
     bench writes the waveform of the replay there.  A bench that fails without one is
-    replayed once more with tracing into ``<name>.verilator.vcd``, which the error names.
+    replayed once more with tracing; the error names ``fail-call<N>.vcd``, the stretch of
+    the failing unit call N from its start to the difference (the bench says which call
+    and from which cycle), or the whole replay ``<name>.verilator.vcd`` when the
+    difference came before the first call.
     """
     binary = _testbench_binary(name, verilog, has_weight, bool(vcd))
     proc = procs.run([binary, trace, *([vcd] if vcd else [])], timeout=3600, cwd=folder)
@@ -253,17 +257,33 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
         legal_names(os.path.join(folder, vcd))
     if proc.returncode != 0:
         why = proc.stderr.strip() or f"exit status {proc.returncode}"
+        whole = vcd or f"{name}.verilator.vcd"
         if vcd is None:  # the failing replay again, with its waveform
-            vcd = f"{name}.verilator.vcd"
             traced = _testbench_binary(name, verilog, has_weight, True)
-            procs.run([traced, trace, vcd], timeout=3600, cwd=folder)
-            legal_names(os.path.join(folder, vcd))
-        wave = os.path.join(shown or folder, vcd)
+            procs.run([traced, trace, whole], timeout=3600, cwd=folder)
+            legal_names(os.path.join(folder, whole))
+        m = _BENCH_CALL.search(why)
+        call = int(m.group(1)) if m else 0
+        if call > 0:
+            t0 = waves.VERILATOR_UNITS_PER_CYCLE * int(m.group(2))
+            part = f"fail-call{call}.vcd"
+            waves.window(os.path.join(folder, whole), os.path.join(folder, part), t0,
+                         1 << 62)
+            legal_names(os.path.join(folder, part))
+            if vcd is None:  # not asked for: the failing call's stretch is what is kept
+                os.remove(os.path.join(folder, whole))
+            what = (f"the waveform of the failing unit call {call}, from its start to the "
+                    f"difference, is {os.path.join(shown or folder, part)}")
+        else:
+            what = f"the waveform of the replay is {os.path.join(shown or folder, whole)}"
         raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
-                            f"Amaranth simulation: {why}; the waveform of the replay is "
-                            f"{wave}",
+                            f"Amaranth simulation: {why}; {what}",
                             hint=bug_hint(f"{shown or folder} (the trace and the Verilog)"))
     return proc.stdout.strip()
+
+
+#: the bench's place of a difference: "(unit call N from cycle C)" (runtime/unit_tb.cpp)
+_BENCH_CALL = re.compile(r"\(unit call (\d+) from cycle (\d+)\)")
 
 
 def _testbench_binary(name: str, verilog: str, has_weight: bool, trace: bool) -> str:

@@ -183,12 +183,16 @@ class CallLog:
         self.dev, self.watch = dev, watch
         self.starts: list[int] = []
         self.last_write = self.last_touch = 0
-        self._ran = True
+        self._ran, self._read = True, False
         self._held: dict[tuple[int, int], int] = {}  # (mem, addr) -> the value it holds
 
-    def _begin(self) -> None:
-        if self._ran:
-            self._ran = False
+    def _begin(self, after_run: bool = True) -> None:
+        """A call is parameters, loads, runs, read-backs (``backends.rtl.host``): a write
+        or a load after a run or a read-back begins the next, and so does a run after a
+        read-back (a call that had nothing to write or load); ``runtime/unit_tb.cpp``
+        numbers the calls of a replayed trace the same way."""
+        if (after_run and self._ran) or self._read:
+            self._ran = self._read = False
             self.starts.append(int(self.dev.cycles))
 
     def write_regs(self, pairs) -> None:
@@ -207,6 +211,7 @@ class CallLog:
 
     def readback(self, mems, addrs):
         out = self.dev.readback(mems, addrs)
+        self._read = True
         for m, a, v in zip(np.asarray(mems).tolist(), np.asarray(addrs).tolist(), out):
             if a == self.watch:
                 self.last_touch = len(self.starts)
@@ -216,6 +221,7 @@ class CallLog:
         return out
 
     def run(self, rule, src, dst, weight=None):
+        self._begin(after_run=False)
         self._ran = True
         return self.dev.run(rule, src, dst, weight)
 

@@ -85,23 +85,58 @@ def test_cosynth_rtl_vcd(tmp_path, capsys):
 
 def test_a_failing_testbench_writes_and_names_its_waveform(tmp_path):
     """The replay of a trace whose recorded answer is wrong fails; the bench is run again
-    with tracing (``--trace``) and the error names the VCD it wrote."""
+    with tracing (``--trace``) and the error names the VCD it wrote: the whole replay
+    for a wrong answer before the first unit call (the ID read), the failing call's
+    stretch, ``fail-call<N>.vcd``, for a wrong read-back in call N."""
     out = tmp_path / "u"
     with pytest.raises(SystemExit) as exc:
         main(["rtl", os.path.join(EXAMPLES, "bfs.py") + ":bfs", "-o", str(out), "--depth",
               "32", "--no-verilator"])
     assert exc.value.code == 0
-    lines = (out / "trace.txt").read_text().splitlines()
+    good = (out / "trace.txt").read_text().splitlines()
+    verilog = (out / "bfs.v").read_text()
+
+    lines = list(good)
     i = next(i for i, ln in enumerate(lines) if ln.startswith("R "))
     a, v = lines[i].split()[1:3]
     lines[i] = f"R {a} {int(v) + 1}"
     (out / "trace.txt").write_text("\n".join(lines) + "\n")
-    verilog = (out / "bfs.v").read_text()
     with pytest.raises(MismatchError) as info:
         emit.run_testbench(str(out), "bfs", verilog, False)
+    assert "(unit call 0 from cycle 0)" in info.value.message
     assert info.value.message.endswith(f"the waveform of the replay is {out}/bfs.verilator.vcd")
     names, _, _ = read_vcd(str(out / "bfs.verilator.vcd"))
     assert {"edges_valid", "csr_addr", "rd_resp_data"} <= names
+    os.remove(out / "bfs.verilator.vcd")
+
+    # the calls as CallLog numbers them: a write or load after a run or read-back, a run
+    # after a read-back; corrupt the last read-back's first answer
+    calls, ran, read, last_b = 0, True, False, None
+    for i, ln in enumerate(good):
+        op = ln.split()[0] if ln and not ln[0].isdigit() else ""
+        if op in ("W", "L") and (ran or read) or op == "X" and read:
+            calls, ran, read = calls + 1, False, False
+        ran, read = ran or op == "X", read or op == "B"
+        if op == "B":
+            last_b = i
+    assert calls >= 2 and last_b is not None
+    lines = list(good)
+    m, a, v = lines[last_b + 1].split()
+    lines[last_b + 1] = f"{m} {a} {int(v) + 1}"
+    (out / "trace.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(MismatchError) as info:
+        emit.run_testbench(str(out), "bfs", verilog, False)
+    msg = info.value.message
+    assert f"(unit call {calls} from cycle " in msg, msg
+    part = out / f"fail-call{calls}.vcd"
+    assert msg.endswith(f"the waveform of the failing unit call {calls}, from its start to "
+                        f"the difference, is {part}"), msg
+    assert not (out / "bfs.verilator.vcd").exists()  # not asked for: only the call is kept
+    names, last, changes = read_vcd(str(part))
+    assert {"edges_valid", "csr_addr", "rd_resp_data"} <= names
+    start = int(msg.split(" from cycle ")[1].split(")")[0])
+    assert min(t for ch in changes.values() for t, _ in ch) == 10 * start  # the dump at t0
+    assert last > 10 * start and any(v == "1" for _, v in changes["edges_valid"])
 
 
 #: a kernel whose sums a lost update changes for good (a fixed point would repair it)
