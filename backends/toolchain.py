@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cosynth import procs
@@ -223,7 +224,8 @@ _LAUNCH_FAILURES = ("PMIx server's listener thread failed to start",
 
 def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: float,
            workdir: str, hostfile: str | None = None, stall: float | None = None,
-           env_vars: dict[str, str] | None = None) -> RunResult:
+           env_vars: dict[str, str] | None = None,
+           on_tick: Callable[[float, dict[int, int]], None] | None = None) -> RunResult:
     """Run ``blades`` copies of ``binary`` with ``config``; raises ToolError naming the
     blade that failed, the blade that stopped making progress, or the timeout.
 
@@ -237,7 +239,10 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     (``cosynth_rt.hpp``, "stall watch") with ``stall`` as their limit.  On a local run the
     blades' own watch gets twice ``stall`` plus 5 s, so that this watcher, which can also
     tell a suspended process, reports first.  ``env_vars`` are set for (and exported to)
-    every blade."""
+    every blade.  ``on_tick(seconds, supersteps)`` (a progress display) is called when the
+    job starts, about four times a second while the blades run and once when they have
+    ended, with the seconds since the start and the supersteps each blade has finished
+    (rank -> count, from the heartbeat files; empty for a hostfile run)."""
     run = find_tool("mpirun")
     _check_tmpdir()
     cmd = [run, "-np", str(blades)]
@@ -256,7 +261,7 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     for name, value in (env_vars or {}).items():
         cmd += ["-x", name]
         env[name] = value
-    if stall is not None:
+    if stall is not None or (on_tick is not None and not hostfile):
         cmd += ["-x", "COSYNTH_HEARTBEAT"]
         env["COSYNTH_HEARTBEAT"] = os.path.abspath(beats)
     if blade_stall is not None:
@@ -274,7 +279,9 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
         t0 = time.perf_counter()
         child = procs.Child(cmd, cwd=workdir, env=env)
         try:
-            out, err = child.communicate(timeout, watch=watch if stall is not None else None)
+            out, err = child.communicate(timeout, watch=_watcher(watch, stall, on_tick, t0))
+            if on_tick is not None:  # the last status: what the blades finished
+                on_tick(time.perf_counter() - t0, watch.supersteps())
         except subprocess.TimeoutExpired:
             behind = watch.behind()
             raise ToolError(f"the blades did not finish within {timeout:g} s and were "
@@ -312,6 +319,22 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
     return RunResult(child.returncode, dt, out, err)
 
 
+def _watcher(beats: _Heartbeats, stall: float | None, on_tick, t0: float):
+    """What ``Child.communicate`` calls while mpirun runs: the stall check (when
+    ``stall``) and the progress callback (when ``on_tick``); None when neither."""
+    if stall is None and on_tick is None:
+        return None
+    if on_tick is not None:
+        on_tick(0.0, {})  # the display starts with the job, however short it is
+
+    def watch() -> None:
+        if stall is not None:
+            beats()
+        if on_tick is not None:
+            on_tick(time.perf_counter() - t0, beats.supersteps())
+    return watch
+
+
 class _Heartbeats:
     """Watches the blades' heartbeat files while mpirun runs (a ``Child.communicate``
     watcher): progress is any change of any blade's step; ``stall`` seconds without one
@@ -328,9 +351,22 @@ class _Heartbeats:
         for rank in range(self.blades):
             try:
                 with open(os.path.join(self.folder, f"beat.{rank}")) as f:
-                    step, pid = f.read(64).split()[:2]
+                    step, pid = f.read(96).split()[:2]
                 out[rank] = (int(step), int(pid))
             except (OSError, ValueError):
+                continue
+        return out
+
+    def supersteps(self) -> dict[int, int]:
+        """rank -> supersteps finished (the heartbeat's third field), for the blades
+        that have beaten at least once."""
+        out = {}
+        for rank in range(self.blades):
+            try:
+                with open(os.path.join(self.folder, f"beat.{rank}")) as f:
+                    fields = f.read(96).split()
+                out[rank] = int(fields[2])
+            except (OSError, ValueError, IndexError):
                 continue
         return out
 

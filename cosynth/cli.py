@@ -429,7 +429,10 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
               help="Check nothing (at scale the checks can take longer than the run).")
 @click.option("--vcd", "vcd", metavar="DIR", type=click.Path(file_okay=False),
               help="Write the waveform of each blade's FPGA unit (Verilator --trace) as "
-                   "DIR/unit.rank<r>.vcd; kept when the check fails.")
+                   "DIR/unit.rank<r>.vcd; kept when the check fails.  Without it, a "
+                   "failing check re-runs the blades traced and writes the unit call the "
+                   "first wrong vertex points at as fail-call<N>.vcd (in --keep DIR, the "
+                   "folder of -o, or the current one).")
 @_report_option
 @_json_option
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
@@ -446,20 +449,23 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
         _check_keep(keep)
     if report_path:
         htmlreport.check_report_path(report_path)
+    if vcd:  # before the graph is made (OutputDir below checks it again as it stages)
+        check_dir(vcd, option="--vcd", what="waveform directory", parents=True,
+                  force_flag=None)  # simulate has no --force
     man = load_manifest(manifest_path)
     with s:
         g = _load_graph(graph_spec, seed, undirected, s)
         s.note(f"kernel {k.name} on {g!r} ({graph_spec}), manifest {man.name}")
         cli_args = parse_cli_args(k.ir, args, g, note=s.note)
         waves = OutputDir(vcd, what="waveform directory", made_by="cosynth simulate --vcd",
-                          option="--vcd", parents=True) if vcd else None
+                          option="--vcd", parents=True, force_flag=None) if vcd else None
         try:
             sim = do_simulate(k, man, g, cli_args, blades=blades, solver=solver,
                               time_limit=time_limit, timeout=timeout, graph_name=graph_spec,
                               workdir=os.path.abspath(keep) if keep else None,
                               progress=s.progress, fpga=fpga,
                               stall_timeout=stall_timeout, check=checks,
-                              vcd=waves and waves.path)
+                              vcd=waves and waves.path, fail_dir=_fail_dir(keep, output))
         except MismatchError as exc:
             if waves is None:
                 raise
@@ -484,6 +490,14 @@ def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, so
         _write_report(report_path, sim.plan, man, g, kernel=k, args=cli_args, sim=sim,
                       command="simulate", note=s.note)
     s.result(report.simulation_data(sim, graph_spec, output))
+
+
+def _fail_dir(keep: str | None, output: str | None) -> str:
+    """Where a failing check of FPGA blades writes ``fail-call<N>.vcd``: the ``--keep``
+    folder, else the folder of ``-o``, else the current one."""
+    if keep:
+        return os.path.abspath(keep)
+    return os.path.abspath(os.path.dirname(output) if output else os.curdir)
 
 
 def _checks(check: str, no_check: bool) -> str:
@@ -649,7 +663,7 @@ def _sample_args(k, given: dict) -> dict:
 
 def _echo(lines, indent: str = "") -> None:
     for line in lines:
-        click.echo(indent + line)
+        click.echo(indent + line if line else "")
 
 
 @cli.command()
@@ -669,7 +683,9 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     k = resolve_kernel(spec)
     click.echo(f"[1/6] tracing {k.name} from {k.source_file}")
     click.echo(print_kernel(k.ir), nl=False)
+    t0 = time.perf_counter()
     g = _load_graph(graph_spec, seed, False)
+    t_graph = time.perf_counter() - t0
     click.echo(f"[2/6] graph {graph_spec}: {g!r}")
     cli_args = parse_cli_args(k.ir, args, g, note=lambda text: click.echo("      " + text))
     bound = k.bind(g, **cli_args)
@@ -705,11 +721,13 @@ def demo(spec, graph_spec, seed, args, manifest_path):
     with Progress(indent="      ") as progress:
         sim = do_simulate(k, man, g, cli_args, blades=man.blades, graph_name=graph_spec,
                           progress=progress)
-    _echo(report.simulation(sim))
+    sim.seconds = {"graph": t_graph, **sim.seconds}
+    checks, sim.checks = sim.checks, []  # listed once, under [6/6]
+    _echo(report.simulation(sim), "    ")
     click.echo("[6/6] checks")
     click.echo("      interpreter == plain Python: ok")
     click.echo("      rewritten variant == interpreter: ok")
-    for c in sim.checks:
+    for c in checks:
         click.echo(f"      {c}")
     _check_reference(k, g, bound, out, names, "interpreter", indent="      ")
 

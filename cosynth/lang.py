@@ -163,8 +163,9 @@ def bind_args(k, g: Graph, args: tuple, kwargs: dict, nan_free: bool = True) -> 
     """
     params = list(k.params)
     if len(args) > len(params):
-        raise ArgumentError(f"kernel '{k.name}' takes {len(params)} argument(s) after the "
-                            f"graph, but {len(args)} were given",
+        raise ArgumentError(f"kernel '{k.name}' takes {len(params)} "
+                            f"argument{'s' * (len(params) != 1)} after the graph, but "
+                            f"{len(args)} {'were' if len(args) != 1 else 'was'} given",
                             hint=_signature_hint(k))
     given = dict(zip((p.name for p in params), args))
     for name, v in kwargs.items():

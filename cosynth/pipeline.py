@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from cosynth.backends.cpp.bundle import gather, read_stats, write_bundle
 from cosynth.backends.cpp.launch import STALL_FACTOR, STALL_FLOOR, stall_seconds
-from cosynth.backends.rtl import costs, verilator
+from cosynth.backends.rtl import costs, verilator, waves
 from cosynth.backends.rtl.build import unit_for
 from cosynth.backends.rtl.kernel import unit_spec
 from cosynth.backends.rtl.offload import RUNTIME as RTL_RUNTIME
@@ -42,12 +42,13 @@ from cosynth.planner.stats import GraphStats
 from cosynth.planner.stubs import plan_program
 from cosynth.planner.workload import profile
 
-from .check import compare_results, oracle, tolerance
-from .errors import ArgumentError
+from .check import ATOL, RTOL, compare_results, oracle, tolerance
+from .errors import ArgumentError, MismatchError, ToolError
 from .ir.printer import print_expr
 from .lang import bind_args
 from .nxref import NoReference, engine
 from .outputs import check_dir, os_error
+from .progress import ticker
 
 __all__ = ["build", "build_from_plan", "simulate", "SimResult", "stall_deadline",
            "stall_option", "STALL_FLOOR", "STALL_FACTOR"]
@@ -177,7 +178,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
              variant: str | None = None, workdir: str | None = None, progress=None,
              check: bool | str = True, threads: int | None = None,
              fpga: bool | None = None, stall_timeout: float | None = None,
-             vcd: str | None = None) -> SimResult:
+             vcd: str | None = None, fail_dir: str | None = None) -> SimResult:
     """Plan, build, compile and run the kernel on local blades; check the result.
 
     ``check``: "all" (or True) compares the result with the IR interpreter and the
@@ -185,7 +186,11 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
     False) with neither; each check's time is in ``seconds`` ("check interpreter",
     "check reference": networkx, or scipy on large graphs).  ``vcd`` (an existing
     folder): the FPGA unit's model is built with Verilator's ``--trace`` and each blade
-    with a unit writes ``unit.rank<r>.vcd`` there.
+    with a unit writes ``unit.rank<r>.vcd`` there.  Without ``vcd``, a failing check of a
+    run with FPGA units runs the blades once more with the units traced and writes the
+    waveform of the unit call the first wrong vertex points at (``backends.rtl.waves``) as
+    ``fail-call<N>.vcd`` into ``fail_dir`` (default: ``workdir``; neither: not traced);
+    the MismatchError names it.
     ``timeout`` bounds the whole run; ``stall_timeout`` (default:
     ``stall_deadline``) the time without progress after which the blade left behind is
     named and every blade stopped.  The temporary ``cosynth-sim-*`` folder (when
@@ -210,30 +215,19 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
                              variant=variant, progress=say, fpga=fpga)
         t_plan = time.perf_counter() - t0
         t0 = time.perf_counter()
-        extra = {}
-        if bundle.hw is not None:
-            say("verilating the FPGA unit (Verilator; cached by content)")
-            model = verilator.build_model(bundle.hw.verilog, bundle.hw.top, progress=say,
-                                          trace=vcd is not None)
-            extra = {"includes": (*model.include_dirs, RTL_RUNTIME),
-                     "libraries": tuple(model.libraries), "ldflags": tuple(model.ldflags),
-                     "headers": tuple(os.path.join(RTL_RUNTIME, h) for h in
-                                      ("cosynth_unit.hpp", "cosynth_host.hpp"))}
-            defines = bundle.defines + tuple(c[2:] for c in model.cflags if c.startswith("-D"))
-        else:
-            defines = bundle.defines
-        say("compiling (g++ -O3 -fopenmp via mpicxx; cached by content)")
-        binary, cached = compile_program(bundle.source, defines=defines, **extra)
+        binary, cached = _blade_binary(bundle, vcd is not None, say)
         t_compile = time.perf_counter() - t0
         say("compiled" + (" (from the cache)" if cached else f" in {t_compile:.1f} s"))
         shutil.copy(binary, os.path.join(bundle.path, "blade"))
         P = len(plan.blades)
         nthreads = threads or max(1, (os.cpu_count() or 1) // P)
-        say(f"running {_n(P, 'blade')} with mpirun, {_n(nthreads, 'OpenMP thread')} each")
+        say(f"running {_n(P, 'blade')} with mpirun, {_n(nthreads, 'OpenMP thread')}"
+            + (" each" if P > 1 else ""))
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
                      timeout=timeout, workdir=bundle.path,
                      stall=stall_deadline(plan, stall_timeout),
-                     env_vars={"COSYNTH_FPGA_VCD": os.path.abspath(vcd)} if vcd else None)
+                     env_vars={"COSYNTH_FPGA_VCD": os.path.abspath(vcd)} if vcd else None,
+                     on_tick=ticker(progress, "blades running", P) if progress else None)
         if vcd is not None:
             for name in sorted(os.listdir(vcd)):
                 if name.endswith(".vcd"):
@@ -249,11 +243,76 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
                         path=bundle.path if not own_dir else "", cached_build=cached,
                         fpga_clock_hz=_fpga_clocks(man, plan, bundle), threads=nthreads)
         sim.predicted = compare(kfn, man, graph, args, sim, graph_name)
-        _check(kfn, graph, args, sim, _which(check), say)
+        try:
+            _check(kfn, graph, args, sim, _which(check), say)
+        except MismatchError as exc:
+            where = fail_dir if fail_dir is not None else workdir
+            if bundle.hw is None or vcd is not None or where is None:
+                raise
+            note = _trace_failure(exc, bundle, where, P, nthreads, timeout,
+                                  stall_deadline(plan, stall_timeout), say)
+            raise MismatchError(f"{exc.message}; {note}", loc=exc.loc, hint=exc.hint) \
+                from None
         return sim
     finally:
         if own_dir and base is not None:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def _blade_binary(bundle, trace: bool, say) -> tuple[str, bool]:
+    """The compiled blade program of ``bundle`` (with its FPGA unit's Verilator model,
+    built with ``--trace`` when ``trace``): (path, from the cache)."""
+    extra = {}
+    if bundle.hw is not None:
+        say("verilating the FPGA unit (Verilator" + (" --trace" if trace else "")
+            + "; cached by content)")
+        model = verilator.build_model(bundle.hw.verilog, bundle.hw.top, progress=say,
+                                      trace=trace)
+        extra = {"includes": (*model.include_dirs, RTL_RUNTIME),
+                 "libraries": tuple(model.libraries), "ldflags": tuple(model.ldflags),
+                 "headers": tuple(os.path.join(RTL_RUNTIME, h) for h in
+                                  ("cosynth_unit.hpp", "cosynth_host.hpp"))}
+        defines = bundle.defines + tuple(c[2:] for c in model.cflags if c.startswith("-D"))
+    else:
+        defines = bundle.defines
+    say("compiling (g++ -O3 -fopenmp via mpicxx; cached by content)")
+    return compile_program(bundle.source, defines=defines, **extra)
+
+
+def _trace_failure(exc: MismatchError, bundle, dest: str, P: int, threads: int,
+                   timeout: float, stall: float, say) -> str:
+    """Run the failed build again with the FPGA units traced, each FPGA blade watching the
+    first wrong vertex; write the waveform of the call it points at to
+    ``dest/fail-call<N>.vcd`` and return the sentence naming it (or saying why there is
+    none).  Neither a failure here nor a missing file hides the mismatch itself."""
+    first = getattr(exc, "first_wrong", None)
+    name, vertex = first if first is not None else (None, None)
+    what = f"{name}[{vertex}]" if vertex is not None else (name or "the result")
+    say(f"the check failed: running the blades again with the FPGA units traced, "
+        f"watching {what}")
+    folder = os.path.join(bundle.path, "fail-waves")
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+        binary, _ = _blade_binary(bundle, True, say)
+        shutil.copy(binary, os.path.join(bundle.path, "blade.traced"))
+        mpirun(os.path.join(bundle.path, "blade.traced"), "run.cfg", P, threads=threads,
+               timeout=timeout, workdir=bundle.path, stall=stall,
+               env_vars={"COSYNTH_FPGA_VCD": os.path.abspath(folder),
+                         "COSYNTH_FPGA_WATCH": str(-1 if vertex is None else vertex)})
+        owner = next((r for r, (lo, hi) in enumerate(bundle.shards)
+                      if vertex is not None and lo <= vertex < hi), None)
+        fc = waves.failing_call(waves.read_logs(folder, list(range(P))), owner, what)
+        if fc is None:
+            return "no FPGA unit call ran, so no waveform was written"
+        os.makedirs(dest, exist_ok=True)
+        path = waves.cut(os.path.join(folder, f"unit.rank{fc.blade}.vcd"), fc, dest)
+    except (ToolError, OSError) as err:
+        return f"the traced re-run for its waveform failed too ({err})"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return (f"the waveform of blade {fc.blade}'s FPGA unit during its call {fc.call} of "
+            f"{fc.calls} ({fc.why}): {path}")
 
 
 def stall_deadline(plan, given: float | None = None) -> float:
@@ -377,9 +436,14 @@ def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> No
         want = oracle(kfn.ir, sim.plan.variant_ir, sim.plan.variant, graph, bound)
         tol = tolerance(sim.plan.rewrites)
         sim.seconds["check interpreter"] = want.seconds
-        compare_results(sim.results, want.results, what="blade result",
-                        against=f"the IR interpreter of {want.source}", names=sim.names,
-                        **tol)
+        try:
+            compare_results(sim.results, want.results, what="blade result",
+                            against=f"the IR interpreter of {want.source}", names=sim.names,
+                            **tol)
+        except MismatchError as exc:
+            exc.first_wrong = waves.first_wrong(sim.names, sim.results, want.results,
+                                                    **tol)
+            raise
         how = "exactly" if tol["rtol"] == 0 else \
             f"within rtol {tol['rtol']:g} (a float sum reassociated by policy)"
         sim.checks.append(f"blades == IR interpreter: ok ({want.source}; compared {how}; "
@@ -393,7 +457,11 @@ def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> No
             sim.checks.append(f"networkx: no reference ({exc})")
             return
         who = engine(kfn.reference, graph)  # networkx, or scipy on large graphs
-        compare_results(sim.results, ref, what="blade result", against=who,
-                        names=sim.names)
+        try:
+            compare_results(sim.results, ref, what="blade result", against=who,
+                            names=sim.names)
+        except MismatchError as exc:
+            exc.first_wrong = waves.first_wrong(sim.names, sim.results, ref, RTOL, ATOL)
+            raise
         sim.seconds["check reference"] = time.perf_counter() - t0
         sim.checks.append(f"blades == {who}: ok")

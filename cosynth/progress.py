@@ -17,6 +17,13 @@ Two renderings, chosen once per ``Progress``:
   mpirun job), with a bar, ``i/N`` and the ETA for counted work; each finished step
   stays on the screen as ``  ✓ msg (1.2 s)``.
 
+Work whose size is not known in advance but which reports as it goes (the blades of an
+mpirun job, through their heartbeat files) gets a ``ticker(progress, what)``: a
+``tick(seconds, supersteps)`` callable that shows the elapsed time and the supersteps
+done -- in the rich display's current step, or as a plain line
+``  .. blades running: 1m10s elapsed, 52 supersteps done`` every ``period()`` seconds
+(``$COSYNTH_PROGRESS_PERIOD``, default 10; 0 prints every tick, which the tests use).
+
 Invariants: nothing is written before the first step, and after ``close()`` (also run
 by ``with Progress(...)``) the terminal holds no live display, so the command's report
 prints below it; ``note(msg)`` prints a line that is not a step (a notice) in both modes.
@@ -24,6 +31,7 @@ prints below it; ``note(msg)`` prints a line that is not a step (a notice) in bo
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -35,7 +43,22 @@ from rich.text import Text
 
 from .tables import is_terminal
 
-__all__ = ["Progress", "Counter", "duration", "counted"]
+__all__ = ["Progress", "Counter", "Ticker", "duration", "counted", "ticker", "period",
+           "PERIOD_ENV"]
+
+#: the environment variable that sets the plain rendering's seconds between status lines
+PERIOD_ENV = "COSYNTH_PROGRESS_PERIOD"
+DEFAULT_PERIOD = 10.0
+
+
+def period() -> float:
+    """Seconds between the plain status lines of a running job: ``$COSYNTH_PROGRESS_PERIOD``
+    when it is a number >= 0, else 10."""
+    try:
+        value = float(os.environ.get(PERIOD_ENV, ""))
+    except ValueError:
+        return DEFAULT_PERIOD
+    return value if value >= 0 else DEFAULT_PERIOD
 
 
 def duration(seconds: float) -> str:
@@ -81,6 +104,58 @@ class Counter:
         return (f"{min(self.started, self.total)}/{self.total}, "
                 f"{duration(self.elapsed())} elapsed"
                 + (f", ETA {duration(eta)}" if eta is not None else ""))
+
+
+def supersteps_text(done: dict[int, int], blades: int) -> str:
+    """``52 supersteps done`` (every blade at the same count), ``50-52 supersteps done``
+    (the slowest and the fastest), with ``, 1/2 blades started`` while some blade has not
+    reported yet; ``starting`` before any has."""
+    if not done:
+        return "starting"
+    low, high = min(done.values()), max(done.values())
+    count = str(low) if low == high else f"{low}-{high}"
+    text = f"{count} superstep{'s' * (high != 1)} done"
+    if len(done) < blades:
+        text += f", {len(done)}/{blades} blades started"
+    return text
+
+
+class Ticker:
+    """A running job's status: ``tick(seconds, supersteps)`` (rank -> supersteps done)
+    shows ``what: <elapsed> elapsed, <supersteps>``; see the module's docstring.  On a
+    plain stream a line is written at the first tick at or after each multiple of
+    ``period`` seconds (every tick when ``period`` is 0)."""
+
+    def __init__(self, progress, what: str, blades: int, period_s: float | None = None):
+        self.progress, self.what, self.blades = progress, what, blades
+        self.period = period() if period_s is None else period_s
+        self.next_at = self.period if self.period > 0 else 0.0
+        self.lines = 0
+
+    def text(self, seconds: float, done: dict[int, int]) -> str:
+        return f"{self.what}: {duration(seconds)} elapsed, " \
+            f"{supersteps_text(done, self.blades)}"
+
+    def __call__(self, seconds: float, done: dict[int, int]) -> None:
+        if isinstance(self.progress, Progress) and self.progress.fancy:
+            self.progress.status(f"{self.what}: {supersteps_text(done, self.blades)}")
+            return
+        if seconds < self.next_at:
+            return
+        if self.period > 0:
+            self.next_at = (int(seconds // self.period) + 1) * self.period
+        self.lines += 1
+        text = self.text(seconds, done)
+        if isinstance(self.progress, Progress):
+            self.progress._line(f".. {text}")
+        elif self.progress is not None:
+            self.progress(text)
+
+
+def ticker(progress, what: str, blades: int) -> Ticker:
+    """The ``tick(seconds, supersteps)`` of a running job on any ``progress(msg)``
+    callable (a plain callable gets each status line as one message)."""
+    return Ticker(progress, what, blades)
 
 
 class _Counts(ProgressColumn):
@@ -143,6 +218,15 @@ class Progress:
         task = live.add_task(msg, total=None)
         self._step = (task, msg, time.monotonic())
         live.refresh()
+
+    def status(self, text: str) -> None:
+        """Live status of the current step (rich only: its description becomes ``step —
+        text``; the plain rendering writes status lines through a ``Ticker``)."""
+        if not self.fancy or self._step is None or self._live is None:
+            return
+        task, msg, _t0 = self._step
+        self._live.update(task, description=f"{msg} — {text}")
+        self._live.refresh()
 
     def note(self, msg: str) -> None:
         """A notice that is not a step (printed above a live display)."""

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 import yaml
@@ -237,7 +238,7 @@ def _read_yaml(path: str):
                             "deep)", path=path) from None
     if node is None:
         raise ManifestError("is empty", path=path)
-    lines: dict[str, int] = {}
+    lines = _Lines()
     scalar = yaml.SafeLoader("")
     open_nodes: set[int] = set()  # the nodes being converted: an alias to one is a cycle
     values = 0
@@ -254,7 +255,9 @@ def _read_yaml(path: str):
                  "aliases")
         if depth > MAX_DEPTH:
             fail(n, f"nests more than {MAX_DEPTH} levels deep", "no field is that deep")
-        lines.setdefault(p, n.start_mark.line + 1)
+        if p not in lines:
+            lines[p] = n.start_mark.line + 1
+            lines.cols[p] = n.start_mark.column
         if isinstance(n, yaml.ScalarNode):
             return scalar.construct_object(n)
         if id(n) in open_nodes:
@@ -267,7 +270,8 @@ def _read_yaml(path: str):
                 key = str(conv(k, f"{p}.<key>", depth + 1)) if not \
                     isinstance(k, yaml.ScalarNode) else str(k.value)
                 q = f"{p}.{key}" if p else key
-                lines[q] = k.start_mark.line + 1  # a field's line is its key's
+                lines[q] = k.start_mark.line + 1  # a field's place is its key's
+                lines.cols[q] = k.start_mark.column
                 out[key] = conv(v, q, depth + 1)
         else:
             out = [conv(v, f"{p}[{i}]", depth + 1) for i, v in enumerate(n.value)]
@@ -297,7 +301,8 @@ def _read_xml(path: str):
     root = doc.getroot()
 
     def fail(p: str, msg: str, line: int, hint: str | None = None):
-        raise ManifestError(f"{p}: {msg}" if p else msg, path=path, line=line, hint=hint)
+        raise ManifestError(f"{p}: {msg}" if p else msg, hint=hint,
+                            loc=Loc(path, line, _xml_column(path, line, p)))
     ms.check_xml(root, fail)
     schema = etree.XMLSchema(etree.parse(SCHEMA))
     if not schema.validate(doc):
@@ -312,22 +317,58 @@ def _read_xml(path: str):
     return {"manifest": tree.pop("manifest", os.path.basename(path)), **tree}, lines
 
 
+def _xml_column(path: str, line: int, p: str) -> int:
+    """The 0-based column of the element or attribute ``p`` names (its last part) on
+    ``line`` of the XML file (lxml gives lines only); 0 when it is not found there."""
+    name = p.rsplit(".", 1)[-1] if p else ""
+    if not name or line < 1:
+        return 0
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = next((t for i, t in enumerate(f, 1) if i == line), None)
+    except OSError:
+        return 0
+    if text is None:
+        return 0
+    for pattern in (rf"<{re.escape(name)}\b", rf"\s{re.escape(name)}\s*="):
+        m = re.search(pattern, text)
+        if m:
+            return m.start() + (0 if m.group(0).startswith("<") else 1)
+    return 0
+
+
+class _Lines(dict):
+    """Field path -> 1-based line, and ``cols``: field path -> 0-based column (YAML; an
+    XML manifest's fields have lines only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cols: dict[str, int] = {}
+
+
 class _Checker:
     def __init__(self, lines: dict, path: str):
         self.lines = lines
+        self.cols = getattr(lines, "cols", {})
         self.path = path
 
-    def line(self, p: str) -> int:
+    def _known(self, p: str) -> str:
+        """``p``, or the nearest enclosing field path with a known place."""
         while p and p not in self.lines:
             p = p.rsplit(".", 1)[0] if "." in p else p.split("[")[0]
             if p in self.lines:
                 break
             if "." not in p and "[" not in p:
                 break
-        return self.lines.get(p, 0)
+        return p
+
+    def line(self, p: str) -> int:
+        return self.lines.get(self._known(p), 0)
 
     def fail(self, p: str, msg: str, hint: str | None = None):
-        raise ManifestError(f"{p}: {msg}", loc=Loc(self.path, self.line(p), 0), hint=hint)
+        q = self._known(p)
+        raise ManifestError(f"{p}: {msg}", loc=Loc(self.path, self.lines.get(q, 0),
+                                                   self.cols.get(q, 0)), hint=hint)
 
     def need(self, d, key: str, p: str, what: str):
         if not isinstance(d, dict) or key not in d or d[key] is None:

@@ -166,7 +166,8 @@ class Plan:
                f"{self.graph['m']} edges)",
                f"  variant {self.variant}: {_rules(self.rewrites)}"
                if self.rewrites else f"  variant {self.variant} (as written)",
-               f"  predicted: {_s(p['makespan_s'])} over ~{p['supersteps']:.0f} supersteps "
+               f"  predicted: {_s(p['makespan_s'])} over ~{p['supersteps']:.0f} "
+               f"superstep{'s' * (round(p['supersteps']) != 1)} "
                f"({_s(p['per_superstep_s'])} each); {p['cost_per_hour']:.2f} per hour, "
                f"{_money(p['cost'])} for the run",
                f"  solver: {self.solver['name']} {self.solver['status']}, gap "

@@ -235,8 +235,9 @@ class Workload:
     @property
     def fpga_why(self) -> str:
         for n in self.nests:
-            if n.edges > 0 and not n.fpga_ok:
-                return f"{n.label}: {n.fpga_why}"
+            if n.edges > 0 and not n.fpga_ok:  # the unit's refusal may name the loop already
+                return n.fpga_why if n.fpga_why.startswith(f"{n.label}:") else \
+                    f"{n.label}: {n.fpga_why}"
         return "" if self.fpga_ok else "no edge loop to put on the FPGA"
 
 

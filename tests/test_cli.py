@@ -67,6 +67,9 @@ def test_demo_runs_the_main_job():
     assert p.returncode == 0, p.stderr
     assert "interpreter == plain Python: ok" in p.stdout
     assert "interpreter == networkx: ok" in p.stdout
+    assert "      time: graph " in p.stdout  # the breakdown starts with the graph
+    assert p.stdout.count("blades == IR interpreter: ok") == 1  # listed once, under [6/6]
+    assert not any(ln != ln.rstrip() for ln in p.stdout.splitlines())
 
 
 @pytest.mark.parametrize("args,msg", [

@@ -25,9 +25,10 @@ EX = lambda name: os.path.join(EXAMPLES, f"{name}.py")  # noqa: E731
 PAIR = os.path.join(ROOT, "manifests", "pair.yaml")
 
 
-def cosynth(*args, cwd=None):
+def cosynth(*args, cwd=None, env=None):
     proc = subprocess.run([sys.executable, "-m", "cosynth.cli", *args], capture_output=True,
-                          text=True, cwd=cwd or ROOT, timeout=600)
+                          text=True, cwd=cwd or ROOT, timeout=600,
+                          env={**os.environ, **env} if env else None)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -85,8 +86,37 @@ def test_rtl_json(tmp_path):
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["unit"] and d["verilog_lines"] > 0 and d["sample_run"]["edges"] > 0
+    assert ", 1 rule, " in p.stderr and "(s)" not in p.stderr  # progress, on stderr
     assert d["regmap"]["depth"] >= 16
     assert os.path.isfile(tmp_path / "u" / f"{d['unit']}.v")
+
+
+@pytest.mark.slow  # ~55 s cold (YoWASP yosys + nextpnr); the default suite's one bitstream
+def test_bitstream_json(tmp_path):  # is tests/backends/test_rtl_flow.py's iCE40 counter
+    """``bitstream --json``: stdout is the JSON document (the flow's progress on stderr) and
+    describes the files written; ``--json=FILE`` (the flow now cached) keeps the text."""
+    out = tmp_path / "kc"
+    p = cosynth("bitstream", EX("kcore") + ":kcore", "--family", "ice40", "-o", str(out),
+                "--depth", "16", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["output"] == str(out) and d["depth"] == 16
+    assert d["bitstream"] == str(out / "top.bin") and (out / "top.bin").stat().st_size > 0
+    r = d["report"]
+    assert r["family"] == "ice40" and r["device"] == "iCE40HX8K" and r["kernel"] == "kcore"
+    assert r["fmax_mhz"] > 0 and 0 < r["luts"] < r["luts_total"] and r["bram"] >= 1
+    assert r["edges_per_second"] == pytest.approx(r["fmax_mhz"] * 1e6 * r["edges_per_clock"])
+    assert r == json.loads((out / "bitstream.json").read_text())
+    assert "  .. ice40 flow: " in p.stderr and p.stdout.rstrip().endswith("}")
+    again = tmp_path / "again.json"
+    p = cosynth("bitstream", EX("kcore") + ":kcore", "--family", "ice40", "-o", str(out),
+                "--depth", "16", f"--json={again}")
+    assert p.returncode == 0, p.stderr
+    assert "Fmax" in p.stdout and f"JSON written to {again}" in p.stdout
+    d2 = json.loads(again.read_text())
+    assert d2["report"]["cached"] is True
+    assert {k: v for k, v in d2["report"].items() if k not in ("cached", "seconds")} == \
+        {k: v for k, v in r.items() if k not in ("cached", "seconds")}
 
 
 def test_json_data_of_calibrate_and_bitstream_is_plain_json():
@@ -153,9 +183,44 @@ def test_simulate_breakdown_and_no_check():
     assert line.startswith("  time: graph ") and "plan " in line and "compile " in line \
         and "run " in line and "check" not in line
     assert "== IR interpreter" not in p.stdout
+    run = next(ln for ln in p.stdout.splitlines() if ln.startswith("  .. running 1 blade "))
+    assert run.endswith(" with mpirun, " + run.split(", ")[-1]) and "each" not in run
     p = cosynth("simulate", EX("cc") + ":cc", "--graph", "kron:5", "--check", "all",
                 "--no-check")
     assert p.returncode == 2 and "not both" in p.stderr
+
+
+def test_running_blades_report_elapsed_time_and_supersteps():
+    """While mpirun runs, plain mode writes a status line per period (0 here: every tick,
+    the first when the job starts); the last one, after the blades ended, counts the
+    supersteps their heartbeat files reported, which equal the ones they measured."""
+    p = cosynth("simulate", EX("sssp") + ":sssp", "--graph", "kron:6", "--blades", "2",
+                "--json", env={"COSYNTH_PROGRESS_PERIOD": "0"})
+    assert p.returncode == 0, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("  .. blades running: ")]
+    assert lines and lines[0] == "  .. blades running: 0s elapsed, starting", p.stderr
+    steps = {len(b["supersteps_s"]) for b in json.loads(p.stdout)["blades"]}
+    assert len(steps) == 1 and steps != {0}
+    last = lines[-1].split(" elapsed, ")[1]
+    assert last == f"{steps.pop()} supersteps done", lines
+
+
+def test_simulate_vcd_dir_is_checked_before_the_work(tmp_path):
+    """``--vcd DIR`` that cosynth did not make is refused before the graph is made, and
+    the fix names no --force (simulate has none)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    p = cosynth("simulate", EX("cc") + ":cc", "--graph", "kron:5", "--fpga", "--vcd",
+                str(mine))
+    assert p.returncode == 2 and "--vcd" in p.stderr and "did not make" in p.stderr
+    assert "--force" not in p.stderr and p.stdout == ""
+    assert sorted(os.listdir(tmp_path)) == ["mine"]
+
+
+def test_version():
+    p = cosynth("--version")
+    assert p.returncode == 0 and p.stdout.startswith("cosynth, version ")
 
 
 def test_results_of_a_directory_that_did_not_run(tmp_path):
@@ -246,6 +311,20 @@ def test_plan_text_has_no_defects():
     for bad in ("1 blades", "1 rewrites", "for for", "0.000000", "Running HiGHS", "HiGHS "):
         assert bad not in text, bad
     assert "for the run" in text and "e-" in text.split("for the run")[0].rsplit(",", 1)[1]
+
+
+def test_plan_text_counts_and_refusals_read_once():
+    """One predicted superstep is "~1 superstep"; the unit's refusal, which names its
+    edge loop, is not prefixed with that loop's label a second time."""
+    p = cosynth("plan", EX("tc") + ":tc", "--manifest", PAIR, "--graph", "kron:5",
+                "--solver", "highs")
+    assert p.returncode == 0, p.stderr
+    assert " over ~1 superstep (" in p.stdout, p.stdout
+    p = cosynth("plan", EX("pagerank") + ":pagerank", "--manifest", PAIR, "--graph",
+                "kron:5", "--solver", "highs")
+    assert p.returncode == 0, p.stderr
+    line = next(ln for ln in p.stdout.splitlines() if "not FPGA-eligible" in ln)
+    assert line.count("for e in edges() (line 27)") == 1, line
 
 
 # ---------------------------------------------------------------------------- calibrate

@@ -26,7 +26,7 @@ def test_source_out_of_range_is_refused_in_both_runs(g):
 
 @pytest.mark.parametrize("args,kwargs,msg", [
     ((), {}, "needs a value for 'source'"),
-    ((1, 2), {}, "takes 1 argument"),
+    ((1, 2), {}, "takes 1 argument after the graph, but 2 were given"),
     ((), {"source": 1, "target": 2}, "has no parameter 'target'"),
     ((1,), {"source": 1}, "given twice"),
     ((1.5,), {}, "must be an int"),

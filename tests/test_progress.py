@@ -9,7 +9,16 @@ import re
 import pytest
 from rich.console import Console
 
-from cosynth.progress import Counter, Progress, counted, duration
+from cosynth.progress import (
+    PERIOD_ENV,
+    Counter,
+    Progress,
+    Ticker,
+    counted,
+    duration,
+    period,
+    supersteps_text,
+)
 from cosynth.tables import RULE, Column, is_terminal, render
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -134,6 +143,57 @@ def test_nothing_is_written_before_the_first_step():
     Progress(console=Console(file=buf, force_terminal=True)).close()
     Progress(buf).close()
     assert buf.getvalue() == ""
+
+
+# ---------------------------------------------------------------------------- running jobs
+
+def test_supersteps_text():
+    assert supersteps_text({}, 2) == "starting"
+    assert supersteps_text({0: 1, 1: 1}, 2) == "1 superstep done"
+    assert supersteps_text({0: 52, 1: 52}, 2) == "52 supersteps done"
+    assert supersteps_text({0: 50, 1: 52}, 2) == "50-52 supersteps done"
+    assert supersteps_text({1: 3}, 2) == "3 supersteps done, 1/2 blades started"
+
+
+def test_plain_ticker_writes_a_line_per_period():
+    """Ticks come four times a second; a line is written at the first tick at or after
+    each multiple of the period (no clock is read: the job's seconds are given)."""
+    buf = io.StringIO()
+    p = Progress(buf)
+    t = Ticker(p, "blades running", 2, period_s=10)
+    for sec, done in ((0.0, {}), (0.25, {0: 1}), (9.9, {0: 4, 1: 4}), (10.1, {0: 5, 1: 5}),
+                      (12.0, {0: 6, 1: 6}), (31.0, {0: 9, 1: 8})):
+        t(sec, done)
+    assert buf.getvalue().splitlines() == [
+        "  .. blades running: 10s elapsed, 5 supersteps done",
+        "  .. blades running: 31s elapsed, 8-9 supersteps done"]
+
+
+def test_period_from_the_environment(monkeypatch):
+    monkeypatch.delenv(PERIOD_ENV, raising=False)
+    assert period() == 10.0
+    monkeypatch.setenv(PERIOD_ENV, "0")
+    assert period() == 0.0
+    got = []
+    t = Ticker(got.append, "blades running", 1)  # a plain callable gets each line
+    t(0.0, {})
+    t(0.25, {0: 2})
+    assert got == ["blades running: 0s elapsed, starting",
+                   "blades running: 0s elapsed, 2 supersteps done"]
+    for bad in ("-1", "soon"):
+        monkeypatch.setenv(PERIOD_ENV, bad)
+        assert period() == 10.0
+
+
+def test_rich_ticker_updates_the_current_step():
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=100)
+    with Progress(console=console) as p:
+        p("running 2 blades")
+        Ticker(p, "blades running", 2, period_s=10)(3.0, {0: 7, 1: 7})
+        assert p._live.tasks[-1].description == \
+            "running 2 blades — blades running: 7 supersteps done"
+    assert "7 supersteps done" in _plain_text(buf.getvalue())
 
 
 class _Sink:

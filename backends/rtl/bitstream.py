@@ -109,7 +109,8 @@ def write_bitstream(kfn, out_dir: str, family: str, *, variant: str | None = Non
             hint=f"use --depth {default_depth(spec, family, dev)} (the planner shards "
                  "larger graphs over more blades) or a larger part")
     unit, spec = build_unit(kfn, variant=variant, depth=depth)
-    say(f"unit {spec.name}: variant {spec.variant}, {len(spec.rules)} rule(s), {depth} "
+    say(f"unit {spec.name}: variant {spec.variant}, {len(spec.rules)} "
+        f"rule{'s' * (len(spec.rules) != 1)}, {depth} "
         f"vertices on chip ({blocks} block RAMs)")
     verilog = shell_verilog(unit)
     out = OutputDir(out_dir, force=force, what="bitstream directory",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -34,9 +35,10 @@ from cosynth.backends.toolchain import compile_program
 from cosynth.check import compare_results
 from cosynth.errors import CosynthError, MismatchError, ToolError, bug_hint
 from cosynth.ir.interp import interpret
+from cosynth.ir.printer import print_expr
 from cosynth.outputs import OutputDir, check_dir
 
-from . import costs
+from . import costs, waves
 from . import verilator as vl
 from .build import build_unit
 from .host import UnitHost
@@ -83,7 +85,9 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
     are the sample the trace records (the unit holds ``depth`` vertices, at least the
     graph's).  ``out_dir`` follows the marker rule of ``cosynth.outputs`` (checked before
     any work; ``force`` moves a directory cosynth did not make aside).  A failed lint or
-    test bench still writes the directory, so that the files its message names exist.
+    test bench still writes the directory, so that the files its message names exist; so
+    does a sample run that disagrees with the interpreter, with ``fail-call<N>.vcd``, the
+    waveform of the unit call the first wrong vertex points at (``waves.failing_call``).
     ``vcd``: also write ``<unit>.vcd``, the waveform of the sample run in Amaranth's
     simulator (every cycle, the unit's ports first), and ``<unit>.verilator.vcd``, the
     test bench's replay of it under Verilator (``--trace``)."""
@@ -96,7 +100,8 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
     unit, spec = build_unit(kfn, variant=variant, depth=depth)
     rm = unit.regmap
     name = spec.name
-    say(f"unit {name}: variant {spec.variant}, {len(spec.rules)} rule(s), {depth} vertices")
+    say(f"unit {name}: variant {spec.variant}, {len(spec.rules)} "
+        f"rule{'s' * (len(spec.rules) != 1)}, {depth} vertices")
     verilog = unit_verilog(unit, name)
     bound = kfn.bind(graph, **args)
     say("simulating the kernel on the unit (Amaranth) and recording the trace")
@@ -117,12 +122,11 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
         compare_results(got, want, what=f"the {name} unit (Amaranth simulation)",
                         against="the IR interpreter")
     except MismatchError as exc:
-        if waves is None:  # the failing run once more, with its waveform
-            waves = tempfile.mkdtemp(prefix="cosynth-vcd-")
-            sample_run(os.path.join(waves, f"{name}.vcd"))
-        raise MismatchError(f"{exc.message}; the waveform of the run is "
-                            f"{os.path.join(waves, name)}.vcd", loc=exc.loc,
-                            hint=exc.hint) from None
+        if waves is not None:
+            shutil.rmtree(waves, ignore_errors=True)
+        note = _failing_call_waves(kfn, unit, spec, graph, bound, got, want, out_dir,
+                                   force, vcd, say)
+        raise MismatchError(f"{exc.message}; {note}", loc=exc.loc, hint=exc.hint) from None
     checks = [f"unit (Amaranth simulation) == IR interpreter on the sample graph "
               f"({graph.n} vertices, {graph.m} edges)"]
     out = OutputDir(out_dir, force=force, what="RTL directory", made_by="cosynth rtl",
@@ -187,6 +191,52 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
                      st.edges_per_cycle, tb_out, checks)
 
 
+def _failing_call_waves(kfn, unit, spec, graph, bound, got, want, out_dir: str,
+                        force: bool, vcd: bool, say) -> str:
+    """The sample run that disagreed with the interpreter, once more with its waveform and
+    a log of the unit's calls (``waves.CallLog`` watching the first wrong vertex); writes
+    ``out_dir`` with the Verilog, the register map, the trace and ``fail-call<N>.vcd``,
+    the stretch of the call that vertex points at (with ``vcd``, also the whole run's
+    ``<unit>.vcd``); returns the sentence naming it."""
+    name, rm = spec.name, unit.regmap
+    first = waves.first_wrong([print_expr(r) for r in kfn.ir.returns], got, want)
+    label, vertex = first if first is not None else (None, None)
+    what = f"{label}[{vertex}]" if vertex is not None else (label or "the result")
+    say(f"the unit disagrees with the interpreter: running the sample again with its "
+        f"waveform, watching {what}")
+    tmp = tempfile.mkdtemp(prefix="cosynth-vcd-")
+    try:
+        whole = os.path.join(tmp, f"{name}.vcd")
+        with AmaranthDevice(unit, vcd=whole) as dev:
+            calls = waves.CallLog(dev, vertex)
+            rec = RecordingDevice(calls, f"cosynth edge unit trace v1: unit {name}, depth "
+                                         f"{unit.depth}, kernel {kfn.name}, sample graph "
+                                         f"n={graph.n} m={graph.m} (a failing run)")
+            interpret(spec.kernel, graph, bound,
+                      offload=UnitHost(spec, rm, rec, graph).handlers())
+        fc = waves.failing_call({0: calls.log()}, 0, what,
+                                waves.units_per_cycle(whole, waves.AMARANTH_PERIOD_S))
+        out = OutputDir(out_dir, force=force, what="RTL directory", made_by="cosynth rtl",
+                        parents=True)
+        with out:
+            for fname, text in ((f"{name}.v", unit_verilog(unit, name)),
+                                ("regmap.json", rm.to_json()),
+                                ("regmap.txt", rm.describe() + "\n"), ("trace.txt", rec.text())):
+                with open(os.path.join(out.path, fname), "w") as f:
+                    f.write(text)
+            if vcd:
+                shutil.copy(whole, os.path.join(out.path, f"{name}.vcd"))
+            if fc is not None:
+                waves.cut(whole, fc, out.path)
+            out.commit()  # the files the message names
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if fc is None:
+        return f"the unit made no call; its Verilog and trace are in {out_dir}"
+    return (f"the waveform of the unit during its call {fc.call} of {fc.calls} ({fc.why}): "
+            f"{os.path.join(out_dir, f'fail-call{fc.call}.vcd')}")
+
+
 def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
                   trace: str = "trace.txt", shown: str | None = None,
                   vcd: str | None = None) -> str:
@@ -196,7 +246,10 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
 
     ``vcd`` (a file name in ``folder``): the model is built with ``--trace`` and the
     bench writes the waveform of the replay there.  A bench that fails without one is
-    replayed once more with tracing into ``<name>.verilator.vcd``, which the error names.
+    replayed once more with tracing; the error names ``fail-call<N>.vcd``, the stretch of
+    the failing unit call N from its start to the difference (the bench says which call
+    and from which cycle), or the whole replay ``<name>.verilator.vcd`` when the
+    difference came before the first call.
     """
     binary = _testbench_binary(name, verilog, has_weight, bool(vcd))
     proc = procs.run([binary, trace, *([vcd] if vcd else [])], timeout=3600, cwd=folder)
@@ -204,17 +257,33 @@ def run_testbench(folder: str, name: str, verilog: str, has_weight: bool,
         legal_names(os.path.join(folder, vcd))
     if proc.returncode != 0:
         why = proc.stderr.strip() or f"exit status {proc.returncode}"
+        whole = vcd or f"{name}.verilator.vcd"
         if vcd is None:  # the failing replay again, with its waveform
-            vcd = f"{name}.verilator.vcd"
             traced = _testbench_binary(name, verilog, has_weight, True)
-            procs.run([traced, trace, vcd], timeout=3600, cwd=folder)
-            legal_names(os.path.join(folder, vcd))
-        wave = os.path.join(shown or folder, vcd)
+            procs.run([traced, trace, whole], timeout=3600, cwd=folder)
+            legal_names(os.path.join(folder, whole))
+        m = _BENCH_CALL.search(why)
+        call = int(m.group(1)) if m else 0
+        if call > 0:
+            t0 = waves.VERILATOR_UNITS_PER_CYCLE * int(m.group(2))
+            part = f"fail-call{call}.vcd"
+            waves.window(os.path.join(folder, whole), os.path.join(folder, part), t0,
+                         1 << 62)
+            legal_names(os.path.join(folder, part))
+            if vcd is None:  # not asked for: the failing call's stretch is what is kept
+                os.remove(os.path.join(folder, whole))
+            what = (f"the waveform of the failing unit call {call}, from its start to the "
+                    f"difference, is {os.path.join(shown or folder, part)}")
+        else:
+            what = f"the waveform of the replay is {os.path.join(shown or folder, whole)}"
         raise MismatchError("the Verilator model of the emitted Verilog disagrees with the "
-                            f"Amaranth simulation: {why}; the waveform of the replay is "
-                            f"{wave}",
+                            f"Amaranth simulation: {why}; {what}",
                             hint=bug_hint(f"{shown or folder} (the trace and the Verilog)"))
     return proc.stdout.strip()
+
+
+#: the bench's place of a difference: "(unit call N from cycle C)" (runtime/unit_tb.cpp)
+_BENCH_CALL = re.compile(r"\(unit call (\d+) from cycle (\d+)\)")
 
 
 def _testbench_binary(name: str, verilog: str, has_weight: bool, trace: bool) -> str:

@@ -69,12 +69,19 @@ class FpgaOffload:
                "fpga_model.get()));")
         cx.out(f"  fpga.reset(new UnitHost(fpga_dev.get(), n, {len(rm.memories)}));")
         # waveforms (``simulate --vcd``): a model verilated with --trace writes every cycle
-        # of this blade's unit to $COSYNTH_FPGA_VCD/unit.rank<r>.vcd
+        # of this blade's unit to $COSYNTH_FPGA_VCD/unit.rank<r>.vcd; the traced re-run of
+        # a failing check ($COSYNTH_FPGA_WATCH: the first wrong vertex) also logs the
+        # unit's calls (``backends.rtl.waves``)
         cx.out("#if VM_TRACE")
-        cx.out('  if (const char* vcd_dir = std::getenv("COSYNTH_FPGA_VCD"))')
+        cx.out('  if (const char* vcd_dir = std::getenv("COSYNTH_FPGA_VCD")) {')
+        cx.out('    const std::string vcd_base = std::string(vcd_dir) + "/unit.rank" + '
+               'std::to_string(rank);')
         cx.out(f"    static_cast<cosynth_unit::VerilatorDevice<{top}, {w}>*>(fpga_dev.get())"
-               '->trace_to((std::string(vcd_dir) + "/unit.rank" + std::to_string(rank) + '
-               '".vcd").c_str());')
+               '->trace_to((vcd_base + ".vcd").c_str());')
+        cx.out('    if (const char* watch = std::getenv("COSYNTH_FPGA_WATCH"))')
+        cx.out("      fpga->watch(G.local(std::atoll(watch)), fpga_dev->cycles(), "
+               'vcd_base + ".calls.json");')
+        cx.out("  }")
         cx.out("#endif")
         cx.out("}")
 

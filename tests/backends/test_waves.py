@@ -85,23 +85,58 @@ def test_cosynth_rtl_vcd(tmp_path, capsys):
 
 def test_a_failing_testbench_writes_and_names_its_waveform(tmp_path):
     """The replay of a trace whose recorded answer is wrong fails; the bench is run again
-    with tracing (``--trace``) and the error names the VCD it wrote."""
+    with tracing (``--trace``) and the error names the VCD it wrote: the whole replay
+    for a wrong answer before the first unit call (the ID read), the failing call's
+    stretch, ``fail-call<N>.vcd``, for a wrong read-back in call N."""
     out = tmp_path / "u"
     with pytest.raises(SystemExit) as exc:
         main(["rtl", os.path.join(EXAMPLES, "bfs.py") + ":bfs", "-o", str(out), "--depth",
               "32", "--no-verilator"])
     assert exc.value.code == 0
-    lines = (out / "trace.txt").read_text().splitlines()
+    good = (out / "trace.txt").read_text().splitlines()
+    verilog = (out / "bfs.v").read_text()
+
+    lines = list(good)
     i = next(i for i, ln in enumerate(lines) if ln.startswith("R "))
     a, v = lines[i].split()[1:3]
     lines[i] = f"R {a} {int(v) + 1}"
     (out / "trace.txt").write_text("\n".join(lines) + "\n")
-    verilog = (out / "bfs.v").read_text()
     with pytest.raises(MismatchError) as info:
         emit.run_testbench(str(out), "bfs", verilog, False)
+    assert "(unit call 0 from cycle 0)" in info.value.message
     assert info.value.message.endswith(f"the waveform of the replay is {out}/bfs.verilator.vcd")
     names, _, _ = read_vcd(str(out / "bfs.verilator.vcd"))
     assert {"edges_valid", "csr_addr", "rd_resp_data"} <= names
+    os.remove(out / "bfs.verilator.vcd")
+
+    # the calls as CallLog numbers them: a write or load after a run or read-back, a run
+    # after a read-back; corrupt the last read-back's first answer
+    calls, ran, read, last_b = 0, True, False, None
+    for i, ln in enumerate(good):
+        op = ln.split()[0] if ln and not ln[0].isdigit() else ""
+        if op in ("W", "L") and (ran or read) or op == "X" and read:
+            calls, ran, read = calls + 1, False, False
+        ran, read = ran or op == "X", read or op == "B"
+        if op == "B":
+            last_b = i
+    assert calls >= 2 and last_b is not None
+    lines = list(good)
+    m, a, v = lines[last_b + 1].split()
+    lines[last_b + 1] = f"{m} {a} {int(v) + 1}"
+    (out / "trace.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(MismatchError) as info:
+        emit.run_testbench(str(out), "bfs", verilog, False)
+    msg = info.value.message
+    assert f"(unit call {calls} from cycle " in msg, msg
+    part = out / f"fail-call{calls}.vcd"
+    assert msg.endswith(f"the waveform of the failing unit call {calls}, from its start to "
+                        f"the difference, is {part}"), msg
+    assert not (out / "bfs.verilator.vcd").exists()  # not asked for: only the call is kept
+    names, last, changes = read_vcd(str(part))
+    assert {"edges_valid", "csr_addr", "rd_resp_data"} <= names
+    start = int(msg.split(" from cycle ")[1].split(")")[0])
+    assert min(t for ch in changes.values() for t, _ in ch) == 10 * start  # the dump at t0
+    assert last > 10 * start and any(v == "1" for _, v in changes["edges_valid"])
 
 
 #: a kernel whose sums a lost update changes for good (a fixed point would repair it)
@@ -119,8 +154,9 @@ def indeg(g: cs.Graph) -> cs.NodeArray[cs.i64]:
 @pytest.mark.parametrize("vcd", [True, False])
 def test_a_failing_check_names_the_waveform(tmp_path, monkeypatch, vcd):
     """A unit whose forwarding is cut (``EdgeUnit(forward=0)``) really loses updates; the
-    check that catches it names the waveform of that run (written again when ``--vcd``
-    was not given)."""
+    check that catches it runs the sample again with its waveform and writes the output
+    directory with the stretch of the unit call the first wrong vertex points at,
+    ``fail-call<N>.vcd`` (and with ``--vcd`` the whole run's), which the message names."""
     def broken(kfn, *, variant=None, depth=1024):
         spec = unit_for(getattr(kfn, "ir", kfn), variant)
         return EdgeUnit(spec, depth, forward=0), spec
@@ -130,10 +166,13 @@ def test_a_failing_check_names_the_waveform(tmp_path, monkeypatch, vcd):
         emit.write_rtl(kf, str(tmp_path / "u"), cs.Graph.kronecker(4, seed=2), {},
                        depth=16, verilator=False, vcd=vcd)
     msg = info.value.message
-    assert "differs from the IR interpreter" in msg and "the waveform of the run is" in msg
-    path = msg.rsplit(" ", 1)[1]
-    assert path.endswith("indeg.vcd") and os.path.isfile(path)
-    assert PORTS <= read_vcd(path)[0]
+    out = tmp_path / "u"
+    assert "differs from the IR interpreter" in msg
+    assert msg.endswith(f"(the last unit call that changed d[3]): {out}/fail-call1.vcd"), msg
+    names, last, changes = read_vcd(str(out / "fail-call1.vcd"))
+    assert PORTS <= names and sum(1 for _, v in changes["edges__valid"] if v == "1") >= 1
+    assert (out / "indeg.v").is_file() and (out / "trace.txt").is_file()
+    assert (out / "indeg.vcd").is_file() == vcd
 
 
 @pytest.mark.slow  # ~50 s cold: a traced model and the blade program compiled

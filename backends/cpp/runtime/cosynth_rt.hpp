@@ -55,8 +55,9 @@ inline int64_t check(int64_t i, int64_t size, int line, const char* what) {
 
 // ------------------------------------------------------------------ heartbeat
 // When $COSYNTH_HEARTBEAT names a folder (cosynth's mpirun sets it), each blade keeps the
-// file <folder>/beat.<rank> holding one line "<step> <pid>", rewritten in place each time
-// the blade finishes a loop nest or enters a collective.  `step` counts those events, so
+// file <folder>/beat.<rank> holding one line "<step> <pid> <supersteps>", rewritten in
+// place each time the blade finishes a loop nest or enters a collective (the driver shows
+// the supersteps done while a long run goes on).  `step` counts those events, so
 // a blade that stops making progress (suspended, or spinning in a loop) keeps its number
 // while the others advance to the collective where they wait for it: the driver
 // (backends/toolchain.py) names the blade whose step stays lowest.  Outside a parallel
@@ -64,6 +65,7 @@ inline int64_t check(int64_t i, int64_t size, int line, const char* what) {
 struct Heartbeat {
   int fd = -1;  // -1: not opened yet, -2: disabled
   int64_t step = 0;
+  int64_t supersteps = 0;  // distributed loop runs finished (set by nest_done)
 };
 inline Heartbeat g_beat;
 
@@ -79,8 +81,9 @@ inline void heartbeat() {
     if (g_beat.fd < 0) { g_beat.fd = -2; return; }
   }
   char line[64];
-  int len = std::snprintf(line, sizeof line, "%20lld %11d\n", (long long)g_beat.step,
-                          (int)::getpid());
+  int len = std::snprintf(line, sizeof line, "%20lld %11d %20lld
+", (long long)g_beat.step,
+                          (int)::getpid(), (long long)g_beat.supersteps);
   if (::pwrite(g_beat.fd, line, (size_t)len, 0) != len) g_beat.fd = -2;
 }
 
@@ -612,6 +615,7 @@ inline std::map<int, NestStat> g_nests;
 
 inline void nest_done(int line, int64_t edges, int64_t nodes, double seconds,
                       uint64_t cycles = 0, bool fpga = false) {
+  g_beat.supersteps = (int64_t)g_stats.superstep.size();
   heartbeat();
   NestStat& s = g_nests[line];
   s.runs += 1;

@@ -56,12 +56,46 @@ class UnitHost {
     for (auto& im : images_) im.assign(depth_, 0);
   }
 
+  // ----------------------------------------------------------- tracing a failing run
+  // After a check failed, cosynth runs the blades again with the unit's waveform on
+  // (Verilator --trace) and asks each FPGA blade to watch the table entry of the first
+  // wrong vertex (`entry`, a local id; -1 when the blade holds none).  The host numbers
+  // its calls (a call begins with params() or sync() after a run), notes the device
+  // cycle each begins at, and which call last wrote the watched entry (its value changed
+  // on read-back) or last streamed an edge to it; the destructor writes that as JSON to
+  // `log` with `origin`, the cycle the waveform starts at (its time is 10 x the cycles
+  // since then, in ps at 10 ns a cycle: cosynth_unit.hpp), so that the driver can cut
+  // the failing call's part out of the waveform (backends/rtl/waves.py: window).
+  void watch(int64_t entry, uint64_t origin, const std::string& log) {
+    watch_ = entry;
+    origin_ = origin;
+    log_ = log;
+  }
+
+  ~UnitHost() {
+    if (log_.empty()) return;
+    std::string tmp = log_ + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    if (!f) return;
+    std::fprintf(f, "{\"origin\": %llu, \"end\": %llu, \"last_write\": %lld, "
+                    "\"last_touch\": %lld, \"starts\": [",
+                 (unsigned long long)origin_, (unsigned long long)dev_->cycles(),
+                 (long long)last_write_, (long long)last_touch_);
+    for (size_t i = 0; i < starts_.size(); ++i)
+      std::fprintf(f, "%s%llu", i ? ", " : "", (unsigned long long)starts_[i]);
+    std::fprintf(f, "]}\n");
+    std::fclose(f);
+    std::rename(tmp.c_str(), log_.c_str());
+  }
+
   void params(const std::vector<uint64_t>& values) {
+    begin_call();
     for (size_t i = 0; i < values.size(); ++i)
       dev_->write_reg(cosynth_unit::REG_PARAM_BASE + (uint32_t)i, values[i]);
   }
 
   void sync(const std::vector<UnitTable>& tables, int64_t n) {
+    begin_call();
     std::vector<uint32_t> mem, addr;
     std::vector<int64_t> val;
     for (const UnitTable& t : tables) {
@@ -110,6 +144,7 @@ class UnitHost {
       throw cosynth_unit::DeviceFault("the FPGA unit did not finish its run");
     const std::vector<uint32_t>& t = target_end == 0 ? src_ : dst_;
     touched.insert(touched.end(), t.begin(), t.end());
+    ran_ = true;
     g_fpga.runs += 1;
     g_fpga.edges += (int64_t)src_.size();
     g_fpga.run_cycles += r.cycles;
@@ -138,6 +173,10 @@ class UnitHost {
     for (size_t j = 0; j < n; ++j) {
       int64_t i = touched[j], nv = got[j], ov = im[i];
       im[i] = nv;
+      if (i == watch_) {
+        last_touch_ = (int64_t)starts_.size();
+        if (nv != ov) last_write_ = last_touch_;
+      }
       if (!projected || (i >= lo && i < hi)) {
         if (nv != ov) changed = true;
         table[i] = (T)nv;
@@ -154,6 +193,11 @@ class UnitHost {
   }
 
  private:
+  void begin_call() {
+    if (!ran_) return;  // the same call (its parameters came first)
+    ran_ = false;
+    starts_.push_back(dev_->cycles());
+  }
   // 0, h, 1, h+1, ... with h = ceil(k/2): backends/rtl/host.py interleave()
   template <class T> void interleave(std::vector<T>& v) {
     size_t k = v.size(), h = (k + 1) / 2;
@@ -174,6 +218,12 @@ class UnitHost {
   std::vector<bool> known_;
   std::vector<uint32_t> src_, dst_;
   std::vector<int64_t> w_;
+  // tracing a failing run (watch)
+  bool ran_ = true;  // a run since the current call began: the next params/sync begins one
+  std::vector<uint64_t> starts_;  // device cycle at the start of each call
+  int64_t watch_ = -1, last_write_ = 0, last_touch_ = 0;  // calls numbered from 1; 0: none
+  uint64_t origin_ = 0;
+  std::string log_;
 };
 
 // the FPGA figures of one blade, beside its stats.rank<R>.json

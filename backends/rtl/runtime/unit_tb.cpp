@@ -1,6 +1,11 @@
 // The test bench of a cosynth edge unit: replays a recorded device trace (trace.txt,
 // format in backends/rtl/trace.py) against the Verilator model of the unit's Verilog
-// and checks every answer.  Exit status 0 when all agree; 1 with the first difference.
+// and checks every answer.  Exit status 0 when all agree; 1 with the first difference,
+// reported as "trace line L (unit call N from cycle C): what", where the unit's calls are
+// numbered as backends/rtl/waves.py's CallLog numbers them (a call is parameters, loads,
+// runs and read-backs: a write or a load after a run or a read-back begins the next, and
+// so does a run after a read-back; the reads of ID and DEPTH before the first are call
+// 0) and C counts the cycles since the waveform began (waves.py cuts the call out).
 //
 // Build (the Makefile that `cosynth rtl` writes does this):
 //   verilator --cc --exe --build -O3 UNIT.v unit_tb.cpp -CFLAGS "-DCOSYNTH_TOP=VUNIT
@@ -20,8 +25,12 @@
 
 using cosynth_unit::RunResult;
 
+static long g_call = 0;           // the unit call being replayed (0: before the first)
+static uint64_t g_call_cycle = 0;  // the cycle it began at, since the waveform's start
+
 static int fail(long line, const std::string& what) {
-  std::fprintf(stderr, "trace line %ld: %s\n", line, what.c_str());
+  std::fprintf(stderr, "trace line %ld (unit call %ld from cycle %llu): %s\n", line, g_call,
+               (unsigned long long)g_call_cycle, what.c_str());
   return 1;
 }
 
@@ -38,6 +47,14 @@ int main(int argc, char** argv) {
 #if VM_TRACE
   if (argc > 2) dev.trace_to(argv[2]);  // a model built with --trace: the VCD file
 #endif
+  const uint64_t origin = dev.cycles();
+  bool ran = true, read = false;  // a run / a read-back since the current call began
+  auto begin_call = [&](bool after_run) {
+    if (!((after_run && ran) || read)) return;
+    ran = read = false;
+    ++g_call;
+    g_call_cycle = dev.cycles() - origin;
+  };
   std::string text;
   long line = 0, runs = 0, checks = 0;
   auto next = [&](std::istringstream& ss) -> bool {
@@ -54,6 +71,7 @@ int main(int argc, char** argv) {
     if (op == "W") {
       uint64_t a, v;
       if (!(ss >> a >> v)) return fail(line, "malformed register write");
+      begin_call(true);
       dev.write_reg((uint32_t)a, v);
     } else if (op == "R") {
       uint64_t a, want;
@@ -75,8 +93,10 @@ int main(int argc, char** argv) {
         if (!(s2 >> mem[i] >> addr[i] >> val[i])) return fail(line, "malformed entry");
       }
       if (op == "L") {
+        begin_call(true);
         dev.load(n, mem.data(), addr.data(), val.data());
       } else {
+        read = true;
         std::vector<int64_t> got(n);
         dev.readback(n, mem.data(), addr.data(), got.data());
         for (size_t i = 0; i < n; ++i, ++checks)
@@ -100,7 +120,9 @@ int main(int argc, char** argv) {
         if (!(s2 >> src[i] >> dst[i])) return fail(line, "malformed edge");
         if (COSYNTH_HAS_WEIGHT && !(s2 >> w[i])) return fail(line, "malformed weight");
       }
+      begin_call(false);
       RunResult r = dev.run((uint32_t)rule, n, src.data(), dst.data(), w.data());
+      ran = true;
       ++runs;
       checks += 6;
       char buf[512];

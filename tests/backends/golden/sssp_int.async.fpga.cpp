@@ -43,8 +43,12 @@ int main(int argc, char** argv) {
     fpga_dev.reset(new cosynth_unit::VerilatorDevice<Vunit_sssp_int, true>(fpga_model.get()));
     fpga.reset(new UnitHost(fpga_dev.get(), n, 1));
   #if VM_TRACE
-    if (const char* vcd_dir = std::getenv("COSYNTH_FPGA_VCD"))
-      static_cast<cosynth_unit::VerilatorDevice<Vunit_sssp_int, true>*>(fpga_dev.get())->trace_to((std::string(vcd_dir) + "/unit.rank" + std::to_string(rank) + ".vcd").c_str());
+    if (const char* vcd_dir = std::getenv("COSYNTH_FPGA_VCD")) {
+      const std::string vcd_base = std::string(vcd_dir) + "/unit.rank" + std::to_string(rank);
+      static_cast<cosynth_unit::VerilatorDevice<Vunit_sssp_int, true>*>(fpga_dev.get())->trace_to((vcd_base + ".vcd").c_str());
+      if (const char* watch = std::getenv("COSYNTH_FPGA_WATCH"))
+        fpga->watch(G.local(std::atoll(watch)), fpga_dev->cycles(), vcd_base + ".calls.json");
+    }
   #endif
   }
   bool wl__3_have = false; int64_t wl__3_plo = 0, wl__3_phi = 0;
