@@ -81,8 +81,7 @@ inline void heartbeat() {
     if (g_beat.fd < 0) { g_beat.fd = -2; return; }
   }
   char line[64];
-  int len = std::snprintf(line, sizeof line, "%20lld %11d %20lld
-", (long long)g_beat.step,
+  int len = std::snprintf(line, sizeof line, "%20lld %11d %20lld\n", (long long)g_beat.step,
                           (int)::getpid(), (long long)g_beat.supersteps);
   if (::pwrite(g_beat.fd, line, (size_t)len, 0) != len) g_beat.fd = -2;
 }
