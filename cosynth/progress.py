@@ -138,7 +138,7 @@ class Ticker:
 
     def __call__(self, seconds: float, done: dict[int, int]) -> None:
         if isinstance(self.progress, Progress) and self.progress.fancy:
-            self.progress.status(f"{self.what}: {supersteps_text(done, self.blades)}")
+            self.progress.status(supersteps_text(done, self.blades))  # the step says what
             return
         if seconds < self.next_at:
             return

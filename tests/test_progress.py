@@ -191,8 +191,7 @@ def test_rich_ticker_updates_the_current_step():
     with Progress(console=console) as p:
         p("running 2 blades")
         Ticker(p, "blades running", 2, period_s=10)(3.0, {0: 7, 1: 7})
-        assert p._live.tasks[-1].description == \
-            "running 2 blades — blades running: 7 supersteps done"
+        assert p._live.tasks[-1].description == "running 2 blades — 7 supersteps done"
     assert "7 supersteps done" in _plain_text(buf.getvalue())
 
 
