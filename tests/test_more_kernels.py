@@ -32,7 +32,7 @@ MIXED = load_manifest(os.path.join(ROOT, "manifests", "mixed.yaml"))
 FPGA = {
     "reach": None,  # the guarded boolean set is raised into an or-reduction
     "max_label": None,
-    "khop": "reads 'level' from an enclosing loop",
+    "khop": None,  # the range counter 'level' is a register the host writes per call
     "walks": None,
     "wdegree": "holds f64 values",
     "ppr": "holds f64 values",

@@ -29,7 +29,9 @@ register selects it).  Three site forms:
 
 A rule must make exactly one reduction into a vertex table at an endpoint, compute on
 integers and bools only, read vertex tables only at the edge's endpoints (never the
-entry it reduces), the weight of its own edge, and scalars the loop does not write.
+entry it reduces), the weight of its own edge, and scalars the loop does not write --
+parameters, host locals and the counters of enclosing loops (``level`` in
+``for level in range(k)``), each a register the host writes before every call.
 Everything else is refused with the reason, which is what the planner asks ("is this
 eligible?"); ``backends.rtl.estimate`` answers "at what cost".
 """
@@ -438,10 +440,12 @@ class _RuleCheck(Visitor):
         self.typed(x)
         if x.name not in self.locals_ and x.name != self.r.vertex and x.dtype.kind != "edge":
             p = self.params.get(x.name)
-            if p is None:
-                raise NotEligible(f"it reads '{x.name}' from an enclosing loop")
-            if p.kind != "scalar":
+            if p is not None and p.kind != "scalar":
                 raise NotEligible(f"it reads the array parameter '{x.name}'")
+            # otherwise a scalar defined outside the site (a parameter, a host local, the
+            # counter of an enclosing loop): no statement of the site assigns it (the
+            # site's own privates are the rule's locals), so it is invariant during a
+            # call and enters the unit as a register the host writes per call
 
     def typed(self, x):
         """Every expression computes on integers and bools only."""
@@ -513,8 +517,10 @@ class _RuleScalars(Visitor):
         self.generic_visit(x)
 
     def visit_Var(self, x: Var):
-        if x.name in self.params and x.name not in self.locals_ and x.name != self.vertex:
-            self.out[x.name] = self.params[x.name].dtype
+        if x.name in self.locals_ or x.name == self.vertex or x.dtype.kind == "edge":
+            return
+        p = self.params.get(x.name)
+        self.out[x.name] = p.dtype if p is not None else x.dtype
 
     def visit_GraphQuery(self, x: GraphQuery):
         if x.fn in ("num_nodes", "num_edges"):

@@ -223,6 +223,25 @@ def test_a_user_kernel_with_max_and_or_reductions(tmp_path):
         assert same(run.results, interpret(kf.ir, g, bound)), i
 
 
+def test_a_loop_counter_enters_the_unit_as_a_register_written_per_call():
+    """k-hop: the node loop inside ``for level in range(k)`` reads ``level``; the unit
+    takes it as a register the host writes before every call (three calls, three
+    values), and the result is the interpreter's and networkx's."""
+    kf = load_kernels(os.path.join(EXAMPLES, "more", "khop.py"))["khop"]
+    spec = unit_for(kf.ir)
+    assert "level" in spec.params and spec.params["level"] == i64
+    assert [p.name for p in RegisterMap.of(spec, 40).params] == ["level"]
+    checked = 0
+    for i, g in list(random_graphs(3, seed=8, max_n=16)) + [(9, cs.Graph.kronecker(5, seed=3))]:
+        bound = kf.bind(g, source=0, k=3)
+        run = run_kernel(kf, g, {"source": 0, "k": 3})
+        assert same(run.results, interpret(kf.ir, g, bound)), i
+        assert same(run.results, kf.expected(g, bound)), (i, "networkx")
+        assert run.stats.calls == 3  # one per level, each with its own register value
+        checked += g.m > 0
+    assert checked >= 2
+
+
 def test_register_map_is_data():
     unit, spec = build_unit(kernel("cc"), depth=100)
     rm = unit.regmap
