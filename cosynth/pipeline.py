@@ -41,7 +41,7 @@ from cosynth.planner.stats import GraphStats
 from cosynth.planner.stubs import plan_program
 from cosynth.planner.workload import profile
 
-from .check import compare_results, oracle, tolerance
+from .check import ATOL, RTOL, compare_results, oracle, tolerance
 from .errors import ArgumentError
 from .ir.printer import print_expr
 from .lang import bind_args
@@ -366,6 +366,22 @@ def _which(check) -> str:
     return check
 
 
+def _fixed_in_use(kfn, sim: SimResult):
+    """The kernel's fixed-point policy when some blade ran its loops on an FPGA (its
+    float results then carry the policy's rounding), else None."""
+    fx = getattr(kfn.ir, "fixed", None)
+    if fx is None or not any(b.device == "fpga" for b in sim.plan.blades):
+        return None
+    return fx
+
+
+def fixed_tolerance(tol: dict, fx) -> dict:
+    """The comparison tolerance when a unit computed floats in fixed point: the policy's
+    stated one (and never tighter than the float check's own)."""
+    return {"rtol": max(tol.get("rtol", 0.0), fx.rtol),
+            "atol": max(tol.get("atol", 0.0), fx.atol)}
+
+
 def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> None:
     """The checks ``which`` asks for, each timed into ``sim.seconds``: the blades against
     the interpreter of the kernel as written (the proved variant's, vectorised, past
@@ -379,10 +395,15 @@ def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> No
         want = oracle(kfn.ir, sim.plan.variant_ir, sim.plan.variant, graph, bound)
         tol = tolerance(sim.plan.rewrites)
         sim.seconds["check interpreter"] = want.seconds
+        fx = _fixed_in_use(kfn, sim)
+        if fx is not None:
+            tol = fixed_tolerance(tol, fx)
         compare_results(sim.results, want.results, what="blade result",
-                        against=f"the IR interpreter of {want.source}", names=sim.names,
-                        **tol)
-        how = "exactly" if tol["rtol"] == 0 else \
+                        against=f"the IR interpreter of {want.source}"
+                        + (f" (FPGA floats in {fx.describe()})" if fx else ""),
+                        names=sim.names, **tol)
+        how = "exactly" if tol["rtol"] == tol["atol"] == 0 else \
+            f"within the stated tolerance of {fx.describe()}" if fx else \
             f"within rtol {tol['rtol']:g} (a float sum reassociated by policy)"
         sim.checks.append(f"blades == IR interpreter: ok ({want.source}; compared {how}; "
                           f"{want.seconds:.1f} s)")
@@ -395,7 +416,9 @@ def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> No
             sim.checks.append(f"networkx: no reference ({exc})")
             return
         who = engine(kfn.reference, graph)  # networkx, or scipy on large graphs
+        fx = _fixed_in_use(kfn, sim)
         compare_results(sim.results, ref, what="blade result", against=who,
-                        names=sim.names)
+                        names=sim.names,
+                        **(fixed_tolerance({"rtol": RTOL, "atol": ATOL}, fx) if fx else {}))
         sim.seconds["check reference"] = time.perf_counter() - t0
         sim.checks.append(f"blades == {who}: ok")

@@ -41,9 +41,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cosynth import ops
-from cosynth.dtypes import DType
+from cosynth.dtypes import DType, i64
 from cosynth.errors import CosynthError
 from cosynth.frontend.rewrite.core import loop_label, loops
+from cosynth.frontend.rewrite.laws import reorderable, semilattice
 from cosynth.ir.nodes import (
     Assign,
     Bin,
@@ -75,6 +76,10 @@ REDUCE_HW = tuple(r.name for r in ops.REDUCTIONS.values() if r.op.rtl)
 #: operators a rule may compute in one cycle: those the table builds in hardware
 _OK_BIN = frozenset(op.name for op in ops.BINARY.values() if op.rtl)
 _OK_UN = frozenset(op.name for op in ops.UNARY.values() if op.rtl)
+#: operators on fixed-point values that are the integer operators on their words (sums,
+#: differences, comparisons, min/max): a product or quotient would need rescaling
+_OK_FIXED = frozenset(("+", "-", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and",
+                       "or"))
 
 
 class NotEligible(CosynthError):
@@ -127,6 +132,10 @@ class UnitSpec:
     params: dict[str, DType]  # scalars the host writes into registers before a run
     weight: DType | None  # the edge weight's type, when some rule reads it
     refused: list[tuple[str, str]] = field(default_factory=list)  # (loop, reason)
+    #: the fixed-point policy its float tables, scalars and weights are held in (None: no
+    #: float enters the unit) and the reduction laws proved again on that semantics
+    fixed: object = None
+    fixed_laws: list = field(default_factory=list)
 
     @property
     def snapshot_tables(self) -> list[str]:
@@ -239,8 +248,39 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
                                   f"into, while another rule writes '{t}'")
     params = {p: params[p] for p in sorted(params)}
     on_chip = {t: on_chip[t] for t in sorted(on_chip)}
-    return UnitSpec(name or k.name, k, variant, sites, rules, on_chip, written, params,
+    spec = UnitSpec(name or k.name, k, variant, sites, rules, on_chip, written, params,
                     weight, refused)
+    floats = any(d.is_float for d in list(on_chip.values()) + list(params.values())) or \
+        (weight is not None and weight.is_float)
+    if floats:
+        spec.fixed = k.fixed
+        spec.fixed_laws = _fixed_laws(spec)
+    return spec
+
+
+def _fixed_laws(spec: UnitSpec) -> list:
+    """The laws the unit's float reductions rely on, proved again with Z3 on the words
+    that hold them (64-bit bit-vectors: ``add`` wraps, and wrapping addition is
+    associative, so sums need no reassociation assumption); an asynchronous site also
+    needs idempotence.  A refuted law refuses the unit."""
+    out, seen = [], set()
+    for s in spec.sites:
+        for i in s.rules:
+            r = spec.rules[i]
+            if not spec.tables[r.target].is_float:
+                continue
+            key = (r.op, s.schedule == "async")
+            if key in seen:
+                continue
+            seen.add(key)
+            laws = semilattice(r.op, i64) if key[1] else reorderable(r.op, i64)
+            for law in laws:
+                if law.status != "proved":
+                    raise NotEligible(
+                        f"{r.label}: on fixed-point {spec.fixed.name} words the "
+                        f"{law.name} law of {r.op} is {law.status} ({law.describe()})")
+                out.append(law)
+    return out
 
 
 # --------------------------------------------------------------------------- nests
@@ -334,10 +374,11 @@ def _rule(k: Kernel, loop: Loop, vertex: str | None, context, label: str) -> Rul
     t = tables[st.table]
     if t.space != "node":
         raise NotEligible(f"it reduces into '{st.table}', which is not a vertex table")
-    if t.dtype.is_float:
-        raise NotEligible(f"'{st.table}' holds {t.dtype.name} values: floats have no "
-                          "fixed-point policy here; use integer tables and weights (as "
-                          "examples/sssp.py:sssp_int does)")
+    if t.dtype.is_float and k.fixed is None:
+        raise NotEligible(f"'{st.table}' holds {t.dtype.name} values: floats go to hardware "
+                          "only under a declared fixed-point policy (@cs.kernel(fixed="
+                          "cs.fixed('Q16.47', atol=1e-9)) or --fixed), else use integer "
+                          "tables and weights (as examples/sssp.py:sssp_int does)")
     end = _endpoint(st.index, e, vertex, vend)
     if end is None:
         raise NotEligible(f"it reduces '{st.table}' at an index that is not an endpoint "
@@ -378,6 +419,12 @@ class _RuleCheck(Visitor):
 
     def visit_Bin(self, x: Bin):
         self.typed(x)
+        fixed = self.k.fixed
+        if fixed is not None and x.op not in _OK_FIXED and (
+                x.dtype.is_float or x.a.dtype.is_float or x.b.dtype.is_float):
+            raise NotEligible(f"'{x.op}' on fixed-point ({fixed.name}) values has no "
+                              "single-cycle hardware unit (+, -, min, max, comparisons "
+                              "and selections do)")
         if x.op not in _OK_BIN:
             raise NotEligible(f"'{x.op}' has no single-cycle hardware unit")
         if x.op in ("<<", ">>") and not _const(x.b):
@@ -386,8 +433,8 @@ class _RuleCheck(Visitor):
 
     def visit_Cast(self, x: Cast):
         self.typed(x)
-        if x.a.dtype.is_float:
-            raise NotEligible("a conversion from float")
+        if x.a.dtype.is_float and not x.dtype.is_float:
+            raise NotEligible("a conversion from float to an integer")
         self.generic_visit(x)
 
     def visit_GraphQuery(self, x: GraphQuery):
@@ -415,9 +462,9 @@ class _RuleCheck(Visitor):
         if tt.role == "weight":
             if not (isinstance(x.index, EdgeAttr) and x.index.edge == r.edge):
                 raise NotEligible("a weight read at another edge")
-            if k.weight_dtype is not None and k.weight_dtype.is_float:
+            if k.weight_dtype is not None and k.weight_dtype.is_float and k.fixed is None:
                 raise NotEligible("the edge weights are floats (declare "
-                                  "@cs.kernel(weight=cs.i64))")
+                                  "@cs.kernel(weight=cs.i64), or a fixed-point policy)")
         elif tt.space == "scalar":
             if x.table == r.flag:
                 raise NotEligible(f"it reads its own change flag '{x.table}'")
@@ -448,11 +495,13 @@ class _RuleCheck(Visitor):
             # call and enters the unit as a register the host writes per call
 
     def typed(self, x):
-        """Every expression computes on integers and bools only."""
+        """Every expression computes on integers and bools only, or on floats under the
+        kernel's fixed-point policy (then held as fixed-point integers)."""
         d = getattr(x, "dtype", None)
-        if d is not None and d.kind == "float":
-            raise NotEligible("it computes with floats, which have no fixed-point "
-                              "policy here (use integer tables and weights)")
+        if d is not None and d.kind == "float" and self.k.fixed is None:
+            raise NotEligible("it computes with floats, which go to hardware only under "
+                              "a declared fixed-point policy (@cs.kernel(fixed=...) or "
+                              "--fixed; else use integer tables and weights)")
 
 
 def _is_weight_index(k: Kernel, s, x: EdgeAttr) -> bool:

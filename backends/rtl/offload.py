@@ -27,7 +27,8 @@ __all__ = ["FpgaOffload", "RUNTIME"]
 
 RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
 
-_TYPE_CODE = {"i64": 0, "i32": 1, "bool": 2}  # cosynth_host.hpp's table element types
+#: cosynth_host.hpp's table element types (floats: fixed-point words, cosynth.fixed)
+_TYPE_CODE = {"i64": 0, "i32": 1, "bool": 2, "f64": 3, "f32": 4}
 
 
 class FpgaOffload:
@@ -67,7 +68,9 @@ class FpgaOffload:
         cx.out(f"  fpga_model.reset(new {top});")
         cx.out(f"  fpga_dev.reset(new cosynth_unit::VerilatorDevice<{top}, {w}>("
                "fpga_model.get()));")
-        cx.out(f"  fpga.reset(new UnitHost(fpga_dev.get(), n, {len(rm.memories)}));")
+        fx = self.spec.fixed
+        fixed = f", cosynth::FixedPoint{{{fx.int_bits}, {fx.frac_bits}}}" if fx else ""
+        cx.out(f"  fpga.reset(new UnitHost(fpga_dev.get(), n, {len(rm.memories)}{fixed}));")
         # waveforms (``simulate --vcd``): a model verilated with --trace writes every cycle
         # of this blade's unit to $COSYNTH_FPGA_VCD/unit.rank<r>.vcd
         cx.out("#if VM_TRACE")
@@ -94,6 +97,8 @@ class FpgaOffload:
                 vals.append("(uint64_t)n")
             elif p.name == "__num_edges":
                 vals.append("(uint64_t)m")
+            elif spec.params[p.name].is_float:  # a fixed-point word (cosynth.fixed)
+                vals.append(f'fpga->fixed_word({cx.mangled(p.name)}, "the scalar \'{p.name}\'")')
             else:
                 vals.append(f"(uint64_t)(int64_t)({cx.mangled(p.name)})")
         if vals:
@@ -117,8 +122,10 @@ class FpgaOffload:
             r = spec.rules[i]
             kind = 1 if r.kind == "in_edges" else 0
             tend = 0 if r.target_end == "src" else 1
+            fw = "true" if spec.weight is not None and spec.weight.is_float else "false"
             cx.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
-                   f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target});")
+                   f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target}, "
+                   f"{fw});")
             cx.out(f"const bool ch_{i} = rr_{i}.changed;")
             cx.out(f"e_fpga += (int64_t)rr_{i}.edges; c_fpga += rr_{i}.cycles;")
             flags.append((i, r))

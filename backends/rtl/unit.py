@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 
 from cosynth import ops
 
-from .datapath import STATIC, SV, Env, Stager, compile_rule, shape_of
+from .datapath import STATIC, SV, Env, Stager, compile_rule, hw_dtype, shape_of
 from .kernel import REDUCE_HW, NotEligible, UnitSpec, rule_reads
 from .regmap import CSR_ADDR_BITS, ID_VALUE, RegisterMap
 
@@ -438,6 +438,7 @@ def _reduce(op: str, old, val, d):
     """``old op val`` with the operator table's meaning (``min``: val if val < old), the
     table's hardware builder of the reduction's operator; integers wrap at the width."""
     r = ops.reduction(op)
+    d = hw_dtype(d)  # a fixed-point float reduces as its word
     if not r.admits(d):
         if d.is_bool:
             raise NotEligible(f"an {op}-reduction into a bool table")
