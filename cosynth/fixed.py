@@ -116,7 +116,9 @@ def fixed(fmt: str, *, atol: float = 0.0, rtol: float = 0.0) -> FixedPoint:
     """``cs.fixed("Q16.47", atol=1e-9)``: a fixed-point policy for ``@cs.kernel(fixed=...)``."""
     m = _Q.match(fmt or "")
     if not m:
-        raise ArgumentError(f"fixed-point format {fmt!r}: write Qm.n, e.g. 'Q16.47'")
+        raise ArgumentError(f"fixed-point format {fmt!r} is not Qm.n",
+                            hint="write Qm.n (m integer bits, n fraction bits), e.g. "
+                                 "'Q16.47'")
     return FixedPoint(int(m.group(1)), int(m.group(2)), float(atol), float(rtol))
 
 
@@ -126,8 +128,9 @@ def parse_fixed(spec) -> FixedPoint | None:
     if spec is None or isinstance(spec, FixedPoint):
         return spec
     if not isinstance(spec, str):
-        raise ArgumentError(f"fixed={spec!r}: give cs.fixed('Q16.47', atol=1e-9) or the "
-                            "text 'Q16.47,atol=1e-9'")
+        raise ArgumentError(f"fixed={spec!r} is not a fixed-point policy",
+                            hint="give cs.fixed('Q16.47', atol=1e-9) or the text "
+                                 "'Q16.47,atol=1e-9'")
     fmt, *rest = spec.split(",")
     kw = {}
     for item in rest:
@@ -140,5 +143,5 @@ def parse_fixed(spec) -> FixedPoint | None:
             kw[key] = float(val)
         except ValueError:
             raise ArgumentError(f"fixed-point policy {spec!r}: {key}={val.strip()!r} is "
-                                "not a number") from None
+                                "not a number", hint=f"write e.g. {key}=1e-9") from None
     return fixed(fmt, **kw)

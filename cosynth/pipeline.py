@@ -41,7 +41,7 @@ from cosynth.planner.stats import GraphStats
 from cosynth.planner.stubs import plan_program
 from cosynth.planner.workload import profile
 
-from .check import ATOL, RTOL, compare_results, oracle, tolerance
+from .check import ATOL, RTOL, compare_results, fixed_tolerance, oracle, tolerance
 from .errors import ArgumentError
 from .ir.printer import print_expr
 from .lang import bind_args
@@ -373,13 +373,6 @@ def _fixed_in_use(kfn, sim: SimResult):
     if fx is None or not any(b.device == "fpga" for b in sim.plan.blades):
         return None
     return fx
-
-
-def fixed_tolerance(tol: dict, fx) -> dict:
-    """The comparison tolerance when a unit computed floats in fixed point: the policy's
-    stated one (and never tighter than the float check's own)."""
-    return {"rtol": max(tol.get("rtol", 0.0), fx.rtol),
-            "atol": max(tol.get("atol", 0.0), fx.atol)}
 
 
 def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> None:

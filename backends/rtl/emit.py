@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from cosynth import procs
 from cosynth.backends.toolchain import compile_program
-from cosynth.check import compare_results
+from cosynth.check import ATOL, RTOL, compare_results, fixed_tolerance
 from cosynth.errors import CosynthError, MismatchError, ToolError, bug_hint
 from cosynth.ir.interp import interpret
 from cosynth.outputs import OutputDir, check_dir
@@ -114,8 +114,12 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
     got, rec, host = sample_run(waves and os.path.join(waves, f"{name}.vcd"))
     want = interpret(kfn.ir, graph, bound)
     try:
+        tol = fixed_tolerance({"rtol": RTOL, "atol": ATOL}, spec.fixed) if spec.fixed \
+            else {}
         compare_results(got, want, what=f"the {name} unit (Amaranth simulation)",
-                        against="the IR interpreter")
+                        against="the IR interpreter" + (
+                            f" (floats in {spec.fixed.describe()})" if spec.fixed else ""),
+                        **tol)
     except MismatchError as exc:
         if waves is None:  # the failing run once more, with its waveform
             waves = tempfile.mkdtemp(prefix="cosynth-vcd-")
@@ -124,7 +128,9 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
                             f"{os.path.join(waves, name)}.vcd", loc=exc.loc,
                             hint=exc.hint) from None
     checks = [f"unit (Amaranth simulation) == IR interpreter on the sample graph "
-              f"({graph.n} vertices, {graph.m} edges)"]
+              f"({graph.n} vertices, {graph.m} edges)"
+              + (f", within the stated tolerance of {spec.fixed.describe()}"
+                 if spec.fixed else "")]
     out = OutputDir(out_dir, force=force, what="RTL directory", made_by="cosynth rtl",
                     parents=True)
     with out:

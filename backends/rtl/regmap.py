@@ -115,6 +115,9 @@ class RegisterMap:
     memories: list[Mem]
     rules: list[RuleInfo]
     sites: list[dict] = field(default_factory=list)
+    #: the fixed-point policy float values cross in ("Q16.47,atol=1e-09"; "" when no float
+    #: enters the unit): each is round(x * 2**n) in a 64-bit word (cosynth.fixed)
+    fixed: str = ""
 
     @property
     def mem_bits(self) -> int:
@@ -149,13 +152,16 @@ class RegisterMap:
         return cls(d["unit"], d["kernel"], d["variant"], d["depth"], d["addr_bits"],
                    d["weight_bits"], [Reg(**r) for r in d["registers"]],
                    [Reg(**r) for r in d["params"]], [Mem(**m) for m in d["memories"]],
-                   [RuleInfo(**r) for r in d["rules"]], list(d.get("sites", [])))
+                   [RuleInfo(**r) for r in d["rules"]], list(d.get("sites", [])),
+                   d.get("fixed", ""))
 
     @classmethod
     def of(cls, spec, depth: int) -> RegisterMap:
         """The map of the unit ``spec`` (a ``kernel.UnitSpec``) holding ``depth`` vertices."""
         regs = [Reg(n, a, acc, doc) for n, a, acc, doc in REGISTERS]
-        params = [Reg(name, PARAM_BASE + i, "rw", f"scalar '{name}'", d.name)
+        fx = spec.fixed
+        params = [Reg(name, PARAM_BASE + i, "rw", f"scalar '{name}'"
+                      + (f" ({fx.name} word)" if d.is_float else ""), d.name)
                   for i, (name, d) in enumerate(spec.params.items())]
         mems: list[Mem] = []
         snaps = set(spec.snapshot_tables)
@@ -170,7 +176,8 @@ class RegisterMap:
                   "rules": list(s.rules), "line": s.line} for s in spec.sites]
         wbits = spec.weight.bits if spec.weight is not None else 0
         return cls(spec.name, spec.kernel.name, spec.variant, depth,
-                   max(1, (depth - 1).bit_length()), wbits, regs, params, mems, rules, sites)
+                   max(1, (depth - 1).bit_length()), wbits, regs, params, mems, rules, sites,
+                   fx.as_text() if fx else "")
 
     def describe(self, fancy: bool | None = False) -> str:
         """The register map as readable tables (``cosynth rtl`` prints it, ``regmap.txt``
@@ -178,13 +185,19 @@ class RegisterMap:
         exactly when stdout is a terminal)."""
         lines = [f"unit {self.unit} (kernel {self.kernel}, variant {self.variant}): "
                  f"{self.depth} vertices, {self.addr_bits}-bit vertex ids"]
+        if self.fixed:
+            lines.append(f"  floats (f64/f32 tables, scalars, weights) cross as fixed-point "
+                         f"{self.fixed.split(',')[0]} words: round(x * 2**n), back as "
+                         f"word / 2**n (policy {self.fixed})")
         lines += render([Column("addr", right=True), Column("register"), Column("access"),
                          Column("meaning")],
                         [[r.addr, r.name, r.access, r.doc] for r in self.registers + self.params],
                         title="registers (64-bit words)", fancy=fancy)
         lines += render([Column("id", right=True), Column("table"), Column("role"),
                          Column("type"), Column("size")],
-                        [[m.id, m.table, m.role, m.dtype, f"{m.bits} bits x {self.depth}"]
+                        [[m.id, m.table, m.role,
+                          m.dtype + (f" as {self.fixed.split(',')[0]}" if m.dtype[0] == "f"
+                                     else ""), f"{m.bits} bits x {self.depth}"]
                          for m in self.memories], title="memories", fancy=fancy)
         lines += render([Column("rule", right=True), Column("label"), Column("update"),
                          Column("edges in")],

@@ -22,9 +22,12 @@ from cosynth.backends.rtl.kernel import REDUCE_HW, NotEligible
 from cosynth.backends.rtl.regmap import RegisterMap
 from cosynth.backends.rtl.sim import AmaranthDevice, run_kernel
 from cosynth.backends.rtl.unit import _reduce
+from cosynth.check import ATOL, RTOL, compare_results, fixed_tolerance
 from cosynth.cli import main
-from cosynth.dtypes import boolean, i32, i64
+from cosynth.dtypes import boolean, f64, i32, i64
+from cosynth.frontend.rewrite.laws import operator_law
 from cosynth.errors import MismatchError
+from cosynth.fixed import FixedRangeError
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
 from cosynth.nxref import NoReference
@@ -240,6 +243,73 @@ def test_a_loop_counter_enters_the_unit_as_a_register_written_per_call():
         assert run.stats.calls == 3  # one per level, each with its own register value
         checked += g.m > 0
     assert checked >= 2
+
+
+def test_float_kernels_go_to_hardware_only_under_a_declared_fixed_point_policy():
+    """PageRank is refused as it is written; under Q16.47 its edge loop goes to the unit,
+    and the laws its sums rely on are proved again on the words (wrapping 64-bit addition
+    is associative; IEEE addition is not, which the float proofs only assume)."""
+    pr = example("pagerank")
+    with pytest.raises(NotEligible, match="fixed-point policy"):
+        unit_for(pr.ir)
+    spec = unit_for(pr.with_fixed("Q16.47,atol=1e-9").ir)
+    assert spec.fixed.name == "Q16.47" and spec.tables["contrib"].is_float
+    laws = {(law.name, law.status) for law in spec.fixed_laws}
+    assert laws == {("commutative", "proved"), ("associative", "proved")}
+    assert all("bit-vectors" in law.detail for law in spec.fixed_laws)
+    assert operator_law("associative", "add", f64).status == "assumed"
+
+def test_fixed_point_refuses_products_and_conversions_to_integers(tmp_path):
+    kf, _ = kernel_from_source(tmp_path, '''
+        @cs.kernel(fixed="Q16.47,atol=1e-9")
+        def scaled(g: cs.Graph, x: cs.NodeArray[cs.f64]) -> cs.NodeArray:
+            s = g.node_array(cs.f64, 0.0)
+            for v in g.nodes():
+                for e in g.out_edges(v):
+                    s[e.dst] += x[v] * x[v]
+            return s
+    ''')
+    with pytest.raises(NotEligible, match="'\\*' on fixed-point \\(Q16.47\\) values"):
+        unit_for(kf.ir)
+
+
+def _max_err(got, want) -> float:
+    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)), initial=0.0))
+               for a, b in zip(got, want))
+
+
+def test_fixed_point_pagerank_on_the_unit_against_the_interpreter_and_networkx():
+    """The unit computes PageRank's sums on Q16.47 words (Amaranth simulation): within
+    the stated 1e-9 of the float kernel and of networkx on every graph; a coarse Q16.8
+    is off by far more, which the tolerance check turns into a mismatch."""
+    pr = example("pagerank")
+    fine = pr.with_fixed("Q16.47,atol=1e-9")
+    graphs = list(random_graphs(2, seed=31, max_n=14)) + [(9, cs.Graph.kronecker(4, seed=4))]
+    for i, g in graphs:
+        bound = fine.bind(g)
+        run = run_kernel(fine, g, {})
+        want = interpret(pr.ir, g, bound)
+        assert _max_err(run.results, want) <= 1e-9, i
+        assert _max_err(run.results, pr.expected(g, bound)) <= 1e-9, (i, "networkx")
+        assert run.stats.edges >= g.m or g.m == 0
+    g = cs.Graph.kronecker(4, seed=4)
+    coarse = pr.with_fixed("Q16.8,atol=1e-9")
+    run = run_kernel(coarse, g, {})
+    want = interpret(pr.ir, g, coarse.bind(g))
+    assert _max_err(run.results, want) > 1e-6
+    with pytest.raises(MismatchError):
+        compare_results(run.results, want, **fixed_tolerance({"rtol": RTOL, "atol": ATOL},
+                                                             coarse.fixed))
+
+
+def test_a_value_outside_the_fixed_point_format_is_refused_by_name():
+    """Weighted degrees under Q4.20: a weight of 100 does not fit (|x| < 2**4)."""
+    kf = load_kernels(os.path.join(EXAMPLES, "more", "wdegree.py"))["wdegree"]
+    g = cs.Graph.from_edges([0, 1], [1, 2], [1.5, 100.0], num_nodes=3)
+    with pytest.raises(FixedRangeError, match=r"edge weight\[1\] = 100.0 does not fit"):
+        run_kernel(kf.with_fixed("Q4.20,atol=1e-3"), g, {})
+    run = run_kernel(kf.with_fixed("Q8.20,atol=1e-3"), g, {})
+    assert np.allclose(run.results[0], [1.5, 100.0, 0.0])
 
 
 def test_register_map_is_data():
