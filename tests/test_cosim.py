@@ -147,3 +147,20 @@ def test_the_fixed_switch_is_checked_before_any_work(capsys):
               "kron:5", "--fpga", "--fixed", "Q16.47"])
     assert exc.value.code == 2
     assert "state a finite, non-negative, non-zero tolerance" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # 30 s: a Verilator-backed blade build
+def test_two_reductions_per_edge_in_cosimulation(tmp_path):
+    """min- and max-label propagation in one edge loop (one rule, two tables, one change
+    flag) on two FPGA blades: the C++ host stub reads back both tables."""
+    import textwrap
+
+    from tests.backends.test_rtl import MULTI
+    path = tmp_path / "multi.py"
+    path.write_text("import cosynth as cs\n" + textwrap.dedent(MULTI))
+    kf = load_kernels(str(path))["label_range"]
+    g = cs.Graph.kronecker(6, seed=3)
+    sim = simulate(kf, PAIR, g, {}, blades=2, fpga=True, timeout=300)
+    assert [b.device for b in sim.plan.blades] == ["fpga", "fpga"]
+    assert sim.checks[0].startswith("blades == IR interpreter: ok")
+    assert sum(st["fpga"]["edges"] for st in sim.stats) >= g.m

@@ -1,8 +1,8 @@
 """IR expressions as pipelined Amaranth logic, with exactly the interpreter's meaning.
 
-``compile_rule(rule, env, stager)`` turns the per-edge statements of a rule into two
-staged values: the predicate under which the edge makes its reduction, and the value it
-reduces (already converted to the target table's type).  Privates become wires (an
+``compile_rule(rule, env, stager)`` turns the per-edge statements of a rule into, per
+reduction it makes, two staged values: the predicate under which the edge makes that
+reduction, and the value it reduces (already converted to the target table's type).  Privates become wires (an
 assignment under an if becomes a multiplexer), ifs become predicates.
 
 Pipelining (``Stager``): every value carries the pipeline stage where it is valid and the
@@ -193,6 +193,7 @@ class _Rule(Visitor):
 
     def __init__(self, rule: Rule, env: Env, stager: Stager):
         self.r = rule
+        self.stores: dict[str, tuple[SV, SV]] = {}  # table -> (predicate, value)
         self.env = env
         self.st = stager
         self.tables = env.k.table_map
@@ -201,11 +202,14 @@ class _Rule(Visitor):
         self.cond = SV(HConst(1, 1), STATIC)
 
     # ------------------------------------------------------------ statements
-    def run(self) -> tuple[SV, SV]:
-        pred, value = self.block(self.r.body, self.cond)
-        if pred is None:
-            raise NotEligible("the reduction is never reached")
-        return pred, value
+    def run(self) -> list[tuple[str, SV, SV]]:
+        self.block(self.r.body, self.cond)
+        out = []
+        for u in self.r.ups:
+            if u.target not in self.stores:  # pragma: no cover - kernel.py found it
+                raise NotEligible(f"the reduction into '{u.target}' is never reached")
+            out.append((u.target, *self.stores[u.target]))
+        return out
 
     def block(self, body, cond: SV):
         """Statements under the path condition ``cond``: a private assigned here becomes
@@ -249,7 +253,9 @@ class _Rule(Visitor):
         v, d = self.expr(s.value)
         dt = self.tables[s.table].dtype
         f = self.env.frac
-        return self.cond, self.st.op("wire", lambda x, d=d, dt=dt: to_type(x, d, dt, f), v)
+        found = self.cond, self.st.op("wire", lambda x, d=d, dt=dt: to_type(x, d, dt, f), v)
+        self.stores[s.table] = found
+        return found
 
     def visit_Stmt(self, s):  # pragma: no cover - refused by kernel.py
         raise NotEligible(f"a {type(s).__name__} statement per edge")
@@ -429,7 +435,8 @@ def compile_expr(e: Expr, env: Env, stager: Stager) -> tuple[SV, DType]:
     return _Rule(rule, env, stager).expr(e)
 
 
-def compile_rule(rule: Rule, env: Env, stager: Stager) -> tuple[SV, SV]:
-    """(predicate, value) of one rule as staged values: the edge reduces ``value`` into
-    its target entry when ``predicate`` holds."""
+def compile_rule(rule: Rule, env: Env, stager: Stager) -> list[tuple[str, SV, SV]]:
+    """(table, predicate, value) per reduction of one rule (``rule.ups`` order), as staged
+    values: the edge reduces ``value`` into its entry of ``table`` when ``predicate``
+    holds."""
     return _Rule(rule, env, stager).run()

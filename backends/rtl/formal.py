@@ -147,7 +147,7 @@ class Miter(Elaboratable):
             with m.If(load_t):
                 m.d.sync += ref.eq(u.load.payload.data[:len(ref)])
             with m.Elif(st["act"] & (st["addr"] == a)):
-                used = sorted({r.op for r in spec.rules if r.target == t})
+                used = sorted({u.op for r in spec.rules for u in r.ups if u.target == t})
                 with m.Switch(st["op"]):
                     for op in used:
                         with m.Case(REDUCE_HW.index(op)):

@@ -16,8 +16,9 @@ of running the loop.  One call:
    edge, then the second half's -- because the loops the unit runs are proven
    order-independent, and a vertex's edges (all of a pull's, a hub's duplicates) would
    otherwise hit one entry back to back, which the unit can take only every other cycle;
-4. read back the target entries the streamed edges could have changed and write them
-   into the host's tables; set the rule's change flag when the unit reports a change.
+4. read back the target entries the streamed edges could have changed (every table a
+   rule reduces into, at the endpoint it reduces) and write them into the host's
+   tables; set the rule's change flag when the unit reports a change.
 
 In a blade program (the loop covers the blade's own vertices), a target entry another
 blade owns is not written into the host's mirror: its new value (for ``add``, its
@@ -167,18 +168,19 @@ class UnitHost:
             self.stats.updates += res["updates"]
             per["edges"] += len(src)
             per["cycles"] += res["cycles"]
-            touched.setdefault(r.target, []).append(src if r.target_end == "src" else dst)
-            if r.flag and res["changed"]:
-                changed_flags.add(r.flag)
+            for u in r.ups:
+                touched.setdefault(u.target, []).append(src if u.target_end == "src" else dst)
+                if u.flag and res["changed"]:
+                    changed_flags.add(u.flag)
         owned_change = self._readback(touched, view)
-        for r in (spec.rules[i] for i in site.rules):
-            if not r.flag:
+        for u in (u for i in site.rules for u in spec.rules[i].ups):
+            if not u.flag:
                 continue
             if view.shard is None:
-                if r.flag in changed_flags:
-                    view.set(r.flag, True)
-            elif owned_change.get(r.target):
-                view.set(r.flag, True)
+                if u.flag in changed_flags:
+                    view.set(u.flag, True)
+            elif owned_change.get(u.target):
+                view.set(u.flag, True)
 
     def _edges(self, site, loop, r, view):
         """(edge ids, src, dst) the host streams for rule ``r`` of ``site``."""
@@ -247,7 +249,8 @@ class UnitHost:
             own = (idx >= lo) & (idx < hi)
             _write(T, idx[own], new[own], d, self.fixed)
             changed[table] = bool(np.any(new[own] != old[own]))
-            red = ops.reduction(next(r.op for r in self.spec.rules if r.target == table))
+            red = ops.reduction(next(u.op for r in self.spec.rules for u in r.ups
+                                     if u.target == table))
             combine = red.scalar_fn(d)
             # an idempotent reduction may send the entry's new value to its owner; the
             # others (``add``) send only what this blade added to it

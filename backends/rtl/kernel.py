@@ -2,8 +2,8 @@
 
 An FPGA *edge unit* streams edges ``(src, dst, weight)`` one per clock, reads the vertex
 tables at the edge's endpoints from on-chip memories, evaluates the loop body's
-expression and applies one reduction (min/max/add/or/and, optionally raising a change
-flag) to one endpoint's entry.  A kernel gets one unit; each loop the unit runs in place
+expressions and applies its reductions (min/max/add/or/and, optionally raising a change
+flag), each into a different vertex table at one of the edge's endpoints.  A kernel gets one unit; each loop the unit runs in place
 of the host is a *site*, and each edge loop of a site is a *rule* (the unit's ``RULE``
 register selects it).  Three site forms:
 
@@ -27,8 +27,9 @@ register selects it).  Three site forms:
     hardware as a whole (k-core's peeling: a sequential loop that also updates the
     vertex itself): the host streams that vertex's edges each time it reaches the loop.
 
-A rule must make exactly one reduction into a vertex table at an endpoint, compute on
-integers and bools only, read vertex tables only at the edge's endpoints (never the
+A rule makes one or more reductions, each into a different vertex table at an endpoint
+(at most one change flag among them), computes on integers and bools (floats only under
+the kernel's fixed-point policy, ``cosynth.fixed``), read vertex tables only at the edge's endpoints (never the
 entry it reduces), the weight of its own edge, and scalars the loop does not write --
 parameters, host locals and the counters of enclosing loops (``level`` in
 ``for level in range(k)``), each a register the host writes before every call.
@@ -64,7 +65,7 @@ from cosynth.ir.nodes import (
 from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
-__all__ = ["Rule", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
+__all__ = ["Rule", "Update", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
            "HW_VARIANTS", "REDUCE_HW"]
 
 #: variants tried, in order, when the caller does not name one: relaxed fixed points
@@ -87,8 +88,25 @@ class NotEligible(CosynthError):
 
 
 @dataclass(frozen=True)
+class Update:
+    """One reduction a rule makes per edge: ``target[e.<target_end>] op= value``,
+    raising ``flag`` when it changes the entry."""
+
+    target: str
+    target_end: str  # src | dst
+    op: str
+    flag: str | None
+
+    @property
+    def other_end(self) -> str:
+        return "dst" if self.target_end == "src" else "src"
+
+
+@dataclass(frozen=True)
 class Rule:
-    """One edge loop as the unit computes it, per streamed edge ``edge``."""
+    """One edge loop as the unit computes it, per streamed edge ``edge``.  ``target``,
+    ``target_end``, ``op`` and ``flag`` are its first reduction; ``updates`` lists all of
+    them (into different tables), in the body's order."""
 
     label: str
     kind: str  # out_edges | in_edges | edges: how the host orders the edges it streams
@@ -100,10 +118,26 @@ class Rule:
     op: str
     flag: str | None
     line: int = 0
+    updates: tuple = ()  # Update, ...: every reduction of the rule (the first included)
 
     @property
     def other_end(self) -> str:
         return "dst" if self.target_end == "src" else "src"
+
+    @property
+    def ups(self) -> tuple:
+        """Every reduction of the rule (a rule made by hand may list none: its first)."""
+        return self.updates or (Update(self.target, self.target_end, self.op, self.flag),)
+
+    def update_of(self, table: str):
+        """The rule's reduction into ``table``, or None."""
+        return next((u for u in self.ups if u.target == table), None)
+
+    def read_end(self, table: str) -> str | None:
+        """The endpoint at which the rule reads the written table ``table`` (unit_spec
+        makes it unique), or None."""
+        ends = sorted(end for t, end in rule_reads(self) if t == table)
+        return ends[0] if ends else None
 
 
 @dataclass(frozen=True)
@@ -145,8 +179,7 @@ class UnitSpec:
         for t in sorted(self.written):
             for s in self.sites:
                 if s.schedule == "bsp" and any(
-                        (t, self.rules[r].other_end) in rule_reads(self.rules[r])
-                        for r in s.rules):
+                        self.rules[r].read_end(t) is not None for r in s.rules):
                     out.append(t)
                     break
         return out
@@ -231,10 +264,11 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
     tables = k.table_map
     on_chip: dict[str, DType] = {}
     params: dict[str, DType] = {}
-    written = {r.target for r in rules}
+    written = {u.target for r in rules for u in r.ups}
     weight = None
     for r in rules:
-        on_chip[r.target] = tables[r.target].dtype
+        for u in r.ups:
+            on_chip[u.target] = tables[u.target].dtype
         for t, _ in rule_reads(r):
             on_chip[t] = tables[t].dtype
         for name_, d in rule_scalars(k, r).items():
@@ -242,10 +276,11 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
         if rule_uses_weight(k, r):
             weight = k.weight_dtype
     for r in rules:
-        for t, end in sorted(rule_reads(r)):
-            if t in written and end == r.target_end:
-                raise NotEligible(f"{r.label}: it reads '{t}' at the endpoint it reduces "
-                                  f"into, while another rule writes '{t}'")
+        for t in sorted({t for t, _ in rule_reads(r) if t in written}):
+            ends = sorted(end for tt, end in rule_reads(r) if tt == t)
+            if len(ends) > 1:
+                raise NotEligible(f"{r.label}: it reads '{t}' at both endpoints while a "
+                                  f"rule writes '{t}' (one read port follows the writes)")
     params = {p: params[p] for p in sorted(params)}
     on_chip = {t: on_chip[t] for t in sorted(on_chip)}
     spec = UnitSpec(name or k.name, k, variant, sites, rules, on_chip, written, params,
@@ -265,20 +300,19 @@ def _fixed_laws(spec: UnitSpec) -> list:
     needs idempotence.  A refuted law refuses the unit."""
     out, seen = [], set()
     for s in spec.sites:
-        for i in s.rules:
-            r = spec.rules[i]
-            if not spec.tables[r.target].is_float:
+        for u in (u for i in s.rules for u in spec.rules[i].ups):
+            if not spec.tables[u.target].is_float:
                 continue
-            key = (r.op, s.schedule == "async")
+            key = (u.op, s.schedule == "async")
             if key in seen:
                 continue
             seen.add(key)
-            laws = semilattice(r.op, i64) if key[1] else reorderable(r.op, i64)
+            laws = semilattice(u.op, i64) if key[1] else reorderable(u.op, i64)
             for law in laws:
                 if law.status != "proved":
                     raise NotEligible(
-                        f"{r.label}: on fixed-point {spec.fixed.name} words the "
-                        f"{law.name} law of {r.op} is {law.status} ({law.describe()})")
+                        f"{s.label}: on fixed-point {spec.fixed.name} words the "
+                        f"{law.name} law of {u.op} is {law.status} ({law.describe()})")
                 out.append(law)
     return out
 
@@ -362,29 +396,40 @@ def _rule(k: Kernel, loop: Loop, vertex: str | None, context, label: str) -> Rul
         if isinstance(s, Loop):
             raise NotEligible("a loop inside the edge loop (unbounded nesting per edge)")
     stores = [s for s, _ in iter_stmts(body) if isinstance(s, Store)]
-    if len(stores) != 1:
-        raise NotEligible(f"{len(stores)} stores per edge; an edge unit makes exactly one "
-                          "reduction")
-    st = stores[0]
-    if st.op is None:
-        raise NotEligible(f"a plain store into '{st.table}' (last writer wins); an edge "
-                          "unit applies a reduction")
-    if st.op not in REDUCE_HW:
-        raise NotEligible(f"reduction '{st.op}' has no hardware unit")
-    t = tables[st.table]
-    if t.space != "node":
-        raise NotEligible(f"it reduces into '{st.table}', which is not a vertex table")
-    if t.dtype.is_float and k.fixed is None:
-        raise NotEligible(f"'{st.table}' holds {t.dtype.name} values: floats go to hardware "
-                          "only under a declared fixed-point policy (@cs.kernel(fixed="
-                          "cs.fixed('Q16.47', atol=1e-9)) or --fixed), else use integer "
-                          "tables and weights (as examples/sssp.py:sssp_int does)")
-    end = _endpoint(st.index, e, vertex, vend)
-    if end is None:
-        raise NotEligible(f"it reduces '{st.table}' at an index that is not an endpoint "
-                          "of the edge")
-    rule = Rule(label, loop.kind, e, vertex if vend else None, body, st.table, end, st.op,
-                st.flag, loop.loc.line if loop.loc else 0)
+    if not stores:
+        raise NotEligible("no store per edge; an edge unit applies reductions")
+    updates: list[Update] = []
+    for st in stores:
+        if st.op is None:
+            raise NotEligible(f"a plain store into '{st.table}' (last writer wins); an "
+                              "edge unit applies reductions")
+        if st.op not in REDUCE_HW:
+            raise NotEligible(f"reduction '{st.op}' has no hardware unit")
+        t = tables[st.table]
+        if t.space != "node":
+            raise NotEligible(f"it reduces into '{st.table}', which is not a vertex table")
+        if t.dtype.is_float and k.fixed is None:
+            raise NotEligible(f"'{st.table}' holds {t.dtype.name} values: floats go to "
+                              "hardware only under a declared fixed-point policy "
+                              "(@cs.kernel(fixed=cs.fixed('Q16.47', atol=1e-9)) or --fixed), "
+                              "else use integer tables and weights (as "
+                              "examples/sssp.py:sssp_int does)")
+        end = _endpoint(st.index, e, vertex, vend)
+        if end is None:
+            raise NotEligible(f"it reduces '{st.table}' at an index that is not an "
+                              "endpoint of the edge")
+        if any(u.target == st.table for u in updates):
+            raise NotEligible(f"two reductions into '{st.table}' per edge (a unit reduces "
+                              "into each table once per edge; use another table)")
+        updates.append(Update(st.table, end, st.op, st.flag))
+    flags = sorted({u.flag for u in updates if u.flag})
+    if len(flags) > 1:
+        raise NotEligible(f"change flags {', '.join(repr(f) for f in flags)} in one edge "
+                          "loop (the unit reports one change per run)")
+    first = updates[0]
+    rule = Rule(label, loop.kind, e, vertex if vend else None, body, first.target,
+                first.target_end, first.op, first.flag, loop.loc.line if loop.loc else 0,
+                tuple(updates))
     _check_body(k, rule, vend)
     return rule
 
@@ -466,7 +511,7 @@ class _RuleCheck(Visitor):
                 raise NotEligible("the edge weights are floats (declare "
                                   "@cs.kernel(weight=cs.i64), or a fixed-point policy)")
         elif tt.space == "scalar":
-            if x.table == r.flag:
+            if any(x.table == u.flag for u in r.ups):
                 raise NotEligible(f"it reads its own change flag '{x.table}'")
             if _written_in(r, x.table):
                 raise NotEligible(f"it writes the scalar '{x.table}' it reads")
@@ -475,7 +520,7 @@ class _RuleCheck(Visitor):
             if ep is None:
                 raise NotEligible(f"it reads '{x.table}' at an index that is "
                                   "not an endpoint of the edge")
-            if x.table == r.target and ep == r.target_end:
+            if any(x.table == u.target and ep == u.target_end for u in r.ups):
                 raise NotEligible(f"the value it reduces into '{x.table}' "
                                   "depends on the entry itself")
         else:

@@ -114,7 +114,7 @@ class FpgaOffload:
             lo = f"(int64_t)({cx.expr(s.of)})"
             hi = f"{lo} + 1"
         cx.out(f"const int64_t lo_fpga = {lo}, hi_fpga = std::max<int64_t>({hi}, lo_fpga);")
-        targets = sorted({spec.rules[i].target for i in site.rules})
+        targets = sorted({u.target for i in site.rules for u in spec.rules[i].ups})
         for t in targets:
             cx.out(f"std::vector<uint32_t> touched_{t};")
         flags = []
@@ -126,6 +126,9 @@ class FpgaOffload:
             cx.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
                    f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target}, "
                    f"{fw});")
+            for u in r.ups[1:]:  # further tables the rule reduces into: their endpoints
+                cx.out(f"fpga->touched_end({0 if u.target_end == 'src' else 1}, "
+                       f"touched_{u.target});")
             cx.out(f"const bool ch_{i} = rr_{i}.changed;")
             cx.out(f"e_fpga += (int64_t)rr_{i}.edges; c_fpga += rr_{i}.cycles;")
             flags.append((i, r))
@@ -133,7 +136,7 @@ class FpgaOffload:
         for t in targets:
             mem = rm.mem(t, "live")
             c = cx.ctype(spec.tables[t])
-            op = next(spec.rules[i].op for i in site.rules if spec.rules[i].target == t)
+            op = next(u.op for i in site.rules for u in spec.rules[i].ups if u.target == t)
             box = f"&{cx.mangled(t)}__box" if projected and cx.has_outbox(cx.mangled(t)) else \
                 f"(Outbox<{c}>*)nullptr"
             cx.out(f"const bool own_{t} = fpga->readback<{c}>({{{mem.id}, "
@@ -143,11 +146,12 @@ class FpgaOffload:
                    f" {box}, []({c}* p, {c} v) {{ return {ops.reduction(op).cpp_reduce}(p, v); }}, "
                    f"{'true' if op == 'add' else 'false'});")
         for i, r in flags:
-            if not r.flag:
-                continue
-            fl = cx.flag_var(cx.mangled(r.flag))
-            cond = f"own_{r.target}" if projected else f"ch_{i}"
-            cx.out(f"if ({cond}) {fl} = 1;")
+            for u in r.ups:
+                if not u.flag:
+                    continue
+                fl = cx.flag_var(cx.mangled(u.flag))
+                cond = f"own_{u.target}" if projected else f"ch_{i}"
+                cx.out(f"if ({cond}) {fl} = 1;")
         for t in targets:
             cx.out(f"(void)own_{t};")
         cx.out("g_fpga.calls += 1;")

@@ -100,6 +100,13 @@ class RuleInfo:
     op: str
     flag: str | None
     line: int
+    #: further reductions of the same rule, each {target, target_end, op, flag}
+    more: tuple = ()
+
+    def updates(self) -> list[tuple[str, str, str, str | None]]:
+        """(target, target_end, op, flag) of every reduction of the rule."""
+        return [(self.target, self.target_end, self.op, self.flag)] + [
+            (u["target"], u["target_end"], u["op"], u["flag"]) for u in self.more]
 
 
 @dataclass
@@ -152,7 +159,8 @@ class RegisterMap:
         return cls(d["unit"], d["kernel"], d["variant"], d["depth"], d["addr_bits"],
                    d["weight_bits"], [Reg(**r) for r in d["registers"]],
                    [Reg(**r) for r in d["params"]], [Mem(**m) for m in d["memories"]],
-                   [RuleInfo(**r) for r in d["rules"]], list(d.get("sites", [])),
+                   [RuleInfo(**{**r, "more": tuple(r.get("more", ()))})
+                    for r in d["rules"]], list(d.get("sites", [])),
                    d.get("fixed", ""))
 
     @classmethod
@@ -170,7 +178,9 @@ class RegisterMap:
             mems.append(Mem(len(mems), t, role, d.name, 1 if d.is_bool else d.bits))
             if t in snaps:
                 mems.append(Mem(len(mems), t, "snapshot", d.name, 1 if d.is_bool else d.bits))
-        rules = [RuleInfo(i, r.label, r.kind, r.target, r.target_end, r.op, r.flag, r.line)
+        rules = [RuleInfo(i, r.label, r.kind, r.target, r.target_end, r.op, r.flag, r.line,
+                          tuple({"target": u.target, "target_end": u.target_end,
+                                 "op": u.op, "flag": u.flag} for u in r.ups[1:]))
                  for i, r in enumerate(spec.rules)]
         sites = [{"label": s.label, "form": s.form, "schedule": s.schedule,
                   "rules": list(s.rules), "line": s.line} for s in spec.sites]
@@ -201,8 +211,9 @@ class RegisterMap:
                          for m in self.memories], title="memories", fancy=fancy)
         lines += render([Column("rule", right=True), Column("label"), Column("update"),
                          Column("edges in")],
-                        [[r.index, r.label, f"{r.target}[e.{r.target_end}] {r.op}="
-                          + (f" -> {r.flag}" if r.flag else ""), _order(r.kind)]
+                        [[r.index, r.label, "; ".join(
+                            f"{t}[e.{end}] {op}=" + (f" -> {fl}" if fl else "")
+                            for t, end, op, fl in r.updates()), _order(r.kind)]
                          for r in self.rules], title="rules", fancy=fancy)
         w = f", weight: {self.weight_bits} bits" if self.weight_bits else ""
         lines.append(f"  edge stream: src, dst: {self.addr_bits} bits{w}")

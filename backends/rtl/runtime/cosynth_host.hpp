@@ -143,6 +143,13 @@ class UnitHost {
     return r;
   }
 
+  // the endpoints (0 src, 1 dst) of the last run's edges, for a further table its rule
+  // reduces into
+  void touched_end(int target_end, std::vector<uint32_t>& touched) const {
+    const std::vector<uint32_t>& t = target_end == 0 ? src_ : dst_;
+    touched.insert(touched.end(), t.begin(), t.end());
+  }
+
   // Read back the touched entries of live memory `t.mem` into the table; with an owned
   // range [lo, hi) (a blade program's distributed loop), entries outside it go into
   // `box` instead, combined with `red`.  Returns whether an owned entry changed.
