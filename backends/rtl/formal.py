@@ -90,9 +90,10 @@ TIMEOUT = 1800.0  # seconds for one SymbiYosys job
 
 def narrow(spec: UnitSpec, bits: int = BITS) -> UnitSpec:
     """``spec`` with every integer table, parameter and the weight ``bits`` wide (bools
-    stay bools): the same rules, stages and forwarding, over smaller values."""
+    stay bools; fixed-point floats are words, narrowed like integers): the same rules,
+    stages and forwarding, over smaller values."""
     def small(d: DType) -> DType:
-        return DType(f"i{bits}", "int", bits) if d.is_int else d
+        return DType(f"i{bits}", "int", bits) if d.is_int or d.is_float else d
     return dataclasses.replace(
         spec, tables={t: small(d) for t, d in spec.tables.items()},
         params={p: small(d) for p, d in spec.params.items()},
