@@ -39,6 +39,7 @@ eligible?"); ``backends.rtl.estimate`` answers "at what cost".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from cosynth import ops
@@ -47,6 +48,7 @@ from cosynth.errors import CosynthError
 from cosynth.frontend.rewrite.core import loop_label, loops
 from cosynth.frontend.rewrite.laws import reorderable, semilattice
 from cosynth.ir.nodes import (
+    Alloc,
     Assign,
     Bin,
     Cast,
@@ -289,8 +291,21 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
         (weight is not None and weight.is_float)
     if floats:
         spec.fixed = k.fixed
+        _fixed_fills(k, spec)
         spec.fixed_laws = _fixed_laws(spec)
     return spec
+
+
+def _fixed_fills(k: Kernel, spec: UnitSpec) -> None:
+    """A float table the unit holds must not start at infinity or NaN (SSSP's ``INF``):
+    no fixed-point word represents it, so every call would be refused at run time."""
+    for s, _ in iter_stmts(k.body):
+        if isinstance(s, Alloc) and s.table in spec.tables and \
+                spec.tables[s.table].is_float and isinstance(s.fill, Const) and \
+                not math.isfinite(float(s.fill.value)):
+            raise NotEligible(f"'{s.table}' starts at {s.fill.value!r}, which no "
+                              f"fixed-point ({k.fixed.name}) word represents (use a finite "
+                              "bound, or integer tables and weights)")
 
 
 def _fixed_laws(spec: UnitSpec) -> list:

@@ -259,6 +259,9 @@ def test_float_kernels_go_to_hardware_only_under_a_declared_fixed_point_policy()
     assert laws == {("commutative", "proved"), ("associative", "proved")}
     assert all("bit-vectors" in law.detail for law in spec.fixed_laws)
     assert operator_law("associative", "add", f64).status == "assumed"
+    # SSSP's distances start at inf, which no word represents: refused as it is declared
+    with pytest.raises(NotEligible, match="'dist' starts at inf"):
+        unit_for(example("sssp").with_fixed("Q16.47,atol=1e-9").ir)
 
 def test_fixed_point_refuses_products_and_conversions_to_integers(tmp_path):
     kf, _ = kernel_from_source(tmp_path, '''
