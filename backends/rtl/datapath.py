@@ -2,8 +2,9 @@
 
 ``compile_rule(rule, env, stager)`` turns the per-edge statements of a rule into, per
 reduction it makes, two staged values: the predicate under which the edge makes that
-reduction, and the value it reduces (already converted to the target table's type).  Privates become wires (an
-assignment under an if becomes a multiplexer), ifs become predicates.
+reduction, and the value it reduces (already converted to the target table's type).
+Privates become wires (an assignment under an if becomes a multiplexer), ifs become
+predicates.
 
 Pipelining (``Stager``): every value carries the pipeline stage where it is valid and the
 logic depth already spent in that stage, in rough units of one carry chain (``+ - < min``
@@ -50,8 +51,8 @@ from cosynth.ir.walk import iter_stmts
 
 from .kernel import NotEligible, Rule
 
-__all__ = ["shape_of", "hw_dtype", "compile_rule", "compile_expr", "Env", "to_type", "SV", "Stager", "STATIC",
-           "LIMIT"]
+__all__ = ["shape_of", "hw_dtype", "compile_rule", "compile_expr", "Env", "to_type", "SV",
+           "Stager", "STATIC", "LIMIT"]
 
 
 def shape_of(d: DType):

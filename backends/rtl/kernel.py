@@ -3,9 +3,9 @@
 An FPGA *edge unit* streams edges ``(src, dst, weight)`` one per clock, reads the vertex
 tables at the edge's endpoints from on-chip memories, evaluates the loop body's
 expressions and applies its reductions (min/max/add/or/and, optionally raising a change
-flag), each into a different vertex table at one of the edge's endpoints.  A kernel gets one unit; each loop the unit runs in place
-of the host is a *site*, and each edge loop of a site is a *rule* (the unit's ``RULE``
-register selects it).  Three site forms:
+flag), each into a different vertex table at one of the edge's endpoints.  A kernel gets
+one unit; each loop the unit runs in place of the host is a *site*, and each edge loop of
+a site is a *rule* (the unit's ``RULE`` register selects it).  Three site forms:
 
 ``nest``
     a ``par``/``bsp``/``async`` node loop whose body holds only privates, ifs and loops
@@ -29,10 +29,11 @@ register selects it).  Three site forms:
 
 A rule makes one or more reductions, each into a different vertex table at an endpoint
 (at most one change flag among them), computes on integers and bools (floats only under
-the kernel's fixed-point policy, ``cosynth.fixed``), read vertex tables only at the edge's endpoints (never the
-entry it reduces), the weight of its own edge, and scalars the loop does not write --
-parameters, host locals and the counters of enclosing loops (``level`` in
-``for level in range(k)``), each a register the host writes before every call.
+the kernel's fixed-point policy, ``cosynth.fixed``), reads vertex tables only at the
+edge's endpoints (never the entry it reduces), the weight of its own edge, and scalars
+the loop does not write -- parameters, host locals and the counters of enclosing loops
+(``level`` in ``for level in range(k)``), each a register the host writes before every
+call.
 Everything else is refused with the reason, which is what the planner asks ("is this
 eligible?"); ``backends.rtl.estimate`` answers "at what cost".
 """

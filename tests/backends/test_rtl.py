@@ -26,9 +26,9 @@ from cosynth.backends.rtl.unit import _reduce
 from cosynth.check import ATOL, RTOL, compare_results, fixed_tolerance
 from cosynth.cli import main
 from cosynth.dtypes import boolean, f64, i32, i64
-from cosynth.frontend.rewrite.laws import operator_law
 from cosynth.errors import MismatchError
 from cosynth.fixed import FixedRangeError
+from cosynth.frontend.rewrite.laws import operator_law
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
 from cosynth.nxref import NoReference
