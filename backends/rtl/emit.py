@@ -131,6 +131,8 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
               f"({graph.n} vertices, {graph.m} edges)"
               + (f", within the stated tolerance of {spec.fixed.describe()}"
                  if spec.fixed else "")]
+    checks += [f"on its {spec.fixed.name} words: {law.describe()}"
+               for law in spec.fixed_laws]  # the laws re-proved for fixed point
     out = OutputDir(out_dir, force=force, what="RTL directory", made_by="cosynth rtl",
                     parents=True)
     with out:

@@ -508,3 +508,18 @@ def test_the_units_reductions_are_the_operator_tables():
     sim.add_testbench(bench)
     sim.run()
     assert len(checked) == 3 * 2 * 64 + 2 * 4  # min/max/add on two ints, or/and on bool
+
+
+def test_cosynth_rtl_with_a_fixed_point_policy(tmp_path, capsys):
+    """``--fixed`` on ``cosynth rtl``: the register map states the format, the check
+    states the tolerance and the laws proved on the words."""
+    out = tmp_path / "pr"
+    with pytest.raises(SystemExit) as exc:
+        main(["rtl", os.path.join(EXAMPLES, "pagerank.py") + ":pagerank", "-o", str(out),
+              "--no-verilator", "--fixed", "Q16.47,atol=1e-9"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "within the stated tolerance of fixed point Q16.47" in text
+    assert "on its Q16.47 words: associative of add on i64: proved" in text
+    assert "f64 as Q16.47" in (out / "regmap.txt").read_text()
+    assert json.loads((out / "regmap.json").read_text())["fixed"] == "Q16.47,atol=1e-09"
