@@ -340,7 +340,20 @@ def _nest_rules(k: Kernel, loop: Loop) -> list[Rule]:
     v.visit_body(loop.body, "body", loop)
     if not v.rules:
         raise NotEligible("no edge loop to stream")
+    # a private of the node loop is a rule's local only when assigned before its edge
+    # loop; one assigned after it is no loop invariant, so no register can hold it
+    assigned = {s.name for s, _ in iter_stmts(loop.body) if isinstance(s, Assign)}
+    for r in v.rules:
+        own = {s.name for s, _ in iter_stmts(r.body) if isinstance(s, Assign)}
+        for name in sorted(_vars_read(r.body) & (assigned - own)):
+            raise NotEligible(f"{r.label} reads '{name}', which the node loop assigns "
+                              "after it")
     return v.rules
+
+
+def _vars_read(body) -> set[str]:
+    return {x.name for s, _ in iter_stmts(body) for ex in stmt_exprs(s)
+            for x in iter_exprs(ex) if isinstance(x, Var)}
 
 
 class _NestRules(Visitor):

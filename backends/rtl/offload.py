@@ -132,7 +132,10 @@ class FpgaOffload:
             cx.out(f"const bool ch_{i} = rr_{i}.changed;")
             cx.out(f"e_fpga += (int64_t)rr_{i}.edges; c_fpga += rr_{i}.cycles;")
             flags.append((i, r))
-        projected = cx.on_shard(s) if s.kind in ("nodes", "edges") else False
+        # a node or edge loop over the blade's range; one vertex's edges inside such a
+        # loop (a ``vertex`` site of a distributed nest) reduce into other blades'
+        # entries just the same
+        projected = cx.on_shard(s) if s.kind in ("nodes", "edges") else cx.on_own_range
         for t in targets:
             mem = rm.mem(t, "live")
             c = cx.ctype(spec.tables[t])
