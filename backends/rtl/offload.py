@@ -122,9 +122,10 @@ class FpgaOffload:
             r = spec.rules[i]
             kind = 1 if r.kind == "in_edges" else 0
             tend = 0 if r.target_end == "src" else 1
-            fw = "true" if spec.weight is not None and spec.weight.is_float else "false"
+            # float weights (a fixed-point policy) cross as words
+            fw = ", true" if spec.weight is not None and spec.weight.is_float else ""
             cx.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
-                   f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target}, "
+                   f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target}"
                    f"{fw});")
             for u in r.ups[1:]:  # further tables the rule reduces into: their endpoints
                 cx.out(f"fpga->touched_end({0 if u.target_end == 'src' else 1}, "
