@@ -11,6 +11,7 @@
 from . import frontend  # noqa: F401
 from .dtypes import INF, DType, boolean, f32, f64, i32, i64
 from .errors import CosynthError
+from .fixed import FixedPoint, fixed
 from .graph import Edge, Graph
 from .graphio import load_graph, parse_graph_spec
 from .lang import EdgeArray, KernelFunction, NodeArray, kernel
@@ -18,6 +19,6 @@ from .lang import EdgeArray, KernelFunction, NodeArray, kernel
 __all__ = [
     "Graph", "Edge", "load_graph", "parse_graph_spec", "kernel", "KernelFunction",
     "NodeArray", "EdgeArray", "DType", "i32", "i64", "f32", "f64", "boolean", "INF",
-    "CosynthError",
+    "CosynthError", "fixed", "FixedPoint",
 ]
 __version__ = "0.1.0"

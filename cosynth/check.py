@@ -75,6 +75,14 @@ def tolerance(rewrites) -> dict:
     return {"rtol": 0.0, "atol": 0.0} if exact else {"rtol": RTOL, "atol": ATOL}
 
 
+def fixed_tolerance(tol: dict, fx) -> dict:
+    """``compare_results`` keywords when an FPGA unit computed floats under the
+    fixed-point policy ``fx`` (``cosynth.fixed``): the policy's stated tolerance, never
+    tighter than ``tol``, the check's own."""
+    return {"rtol": max(tol.get("rtol", 0.0), fx.rtol),
+            "atol": max(tol.get("atol", 0.0), fx.atol)}
+
+
 def _as_tuple(x) -> tuple:
     return x if isinstance(x, tuple) else (x,)
 

@@ -34,6 +34,7 @@ from .calibrate import DEFAULT_GRAPHS
 from .calibrate import calibrate as do_calibrate
 from .check import compare_results
 from .errors import ArgumentError, CosynthError, MismatchError, OutputError, ToolError
+from .fixed import parse_fixed
 from .graphio import parse_graph_spec
 from .ir.interp import interpret as run_ir
 from .ir.printer import print_kernel
@@ -352,7 +353,22 @@ def plan(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver
                       note=s.note)
 
 
+def _fixed_option(f):
+    return click.option(
+        "--fixed", "fixed", metavar="Qm.n,atol=X[,rtol=Y]",
+        help="Fixed-point policy for float loops on FPGA units (overrides the kernel's "
+             "@cs.kernel(fixed=...)): floats enter the unit as Qm.n words and its results "
+             "must lie within the stated tolerance of the float kernel, e.g. "
+             "Q16.47,atol=1e-9.")(f)
+
+
+def _with_fixed(k, fixed):
+    """The kernel under the ``--fixed`` policy, if one is given."""
+    return k.with_fixed(parse_fixed(fixed)) if fixed else k
+
+
 def _pipeline_options(f):
+    f = _fixed_option(f)
     f = click.option("--time-limit", type=float, default=10.0, show_default=True,
                      help="Seconds the ILP solver may take.")(f)
     f = click.option("--solver", type=click.Choice(["cbc", "highs"]), default="cbc",
@@ -380,7 +396,7 @@ def _pipeline_options(f):
                    "programs need no kernel source (a changed one is refused).")
 @_force_option
 def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-          time_limit, output, fpga, plan_path, force):
+          time_limit, fixed, output, fpga, plan_path, force):
     """Write a self-contained build directory: the blade program (C++, OpenMP + MPI), its
     runtime, a Makefile, the plan, the graph shards, a README and a run script (local or
     hostfile)."""
@@ -394,7 +410,7 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
     elif spec is None:
         raise click.UsageError("give FILE.py:KERNEL, or --plan PLAN.yaml")
     else:
-        k = resolve_kernel(spec)
+        k = _with_fixed(resolve_kernel(spec), fixed)
         man = load_manifest(manifest_path)
         with s:
             g = _load_graph(graph_spec, seed, undirected, s)
@@ -436,13 +452,13 @@ def build(spec, manifest_path, graph_spec, seed, undirected, args, blades, solve
 @_report_option
 @_json_option
 def simulate(spec, manifest_path, graph_spec, seed, undirected, args, blades, solver,
-             time_limit, output, timeout, stall_timeout, keep, fpga, check, no_check, vcd,
+             time_limit, fixed, output, timeout, stall_timeout, keep, fpga, check, no_check, vcd,
              report_path, json_out):
     """Plan, build and run the kernel's blades locally with mpirun, gather the result,
     check it against the IR interpreter and networkx, and report times and traffic."""
     s = _Session(json_out)
     checks = _checks(check, no_check)
-    k = resolve_kernel(spec)
+    k = _with_fixed(resolve_kernel(spec), fixed)
     if output:
         check_result_path(output, len(k.ir.returns))
     if keep:
@@ -570,16 +586,17 @@ def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, f
               help="Also prove the pipeline (forwarding, bubbles) equal to one edge at a "
                    "time by k-induction with SymbiYosys, for 8 vertices and 4-bit values; "
                    "the job goes to OUTPUT/formal.")
+@_fixed_option
 @_force_option
 @_json_option
 def rtl(spec, output, variant_name, depth, graph_spec, seed, undirected, args, verilator,
-        vcd, prove, force, json_out):
+        vcd, prove, fixed, force, json_out):
     """Write a kernel's FPGA edge unit: Verilog (Amaranth), its register map, and a test
     bench replaying a recorded run; checks it against the interpreter, the lint and
     Verilator."""
     s = _Session(json_out)
     check_dir(output, force=force, parents=True)
-    k = resolve_kernel(spec)
+    k = _with_fixed(resolve_kernel(spec), fixed)
     g = _load_graph(graph_spec, seed, undirected)
     cli_args = _sample_args(k, parse_cli_args(k.ir, args, g, default_auto=False))
     if depth is not None and depth < 1:

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+from dataclasses import replace
 
 import numpy as np
 
 from .dtypes import DType, can_store, f64, from_numpy
 from .errors import ArgumentError, CosynthError, NoReference
+from .fixed import parse_fixed
 from .graph import Graph, _check_graph
 from .ir.interp import interpret
 
@@ -81,7 +83,7 @@ class EdgeArray:
 class KernelFunction:
     """A plain Python graph kernel that cosynth can trace, interpret and compile."""
 
-    def __init__(self, fn, weight: DType = f64, reference=None):
+    def __init__(self, fn, weight: DType = f64, reference=None, fixed=None):
         if not callable(fn) or not inspect.isfunction(fn):
             raise TypeError("@cs.kernel decorates a function")
         if not isinstance(weight, DType):
@@ -89,6 +91,7 @@ class KernelFunction:
         self.fn = fn
         self.weight_dtype = weight
         self.reference = reference
+        self.fixed = parse_fixed(fixed)
         self.name = fn.__name__
         self._ir = None
         functools.update_wrapper(self, fn)
@@ -100,8 +103,14 @@ class KernelFunction:
             if _tracer is None:
                 raise CosynthError("no tracer is registered",
                                    hint="import cosynth (or cosynth.frontend) first")
-            self._ir = _tracer(self.fn, self.weight_dtype)
+            ir = _tracer(self.fn, self.weight_dtype)
+            self._ir = ir if self.fixed is None else replace(ir, fixed=self.fixed)
         return self._ir
+
+    def with_fixed(self, fixed) -> KernelFunction:
+        """The same kernel under another fixed-point policy (``cosynth.fixed``; None:
+        none), as ``--fixed`` on the command line declares it."""
+        return KernelFunction(self.fn, self.weight_dtype, self.reference, fixed)
 
     @property
     def source_file(self) -> str:
@@ -138,17 +147,20 @@ class KernelFunction:
         return f"<cs.kernel {self.name}>"
 
 
-def kernel(fn=None, *, weight: DType = f64, reference=None):
+def kernel(fn=None, *, weight: DType = f64, reference=None, fixed=None):
     """Decorator: ``@cs.kernel`` or ``@cs.kernel(weight=cs.i64, reference=...)``.
 
     ``weight`` is the type of ``e.weight`` inside the kernel (f64 unless declared); a
     graph whose weights are not exact integers is refused by an integer-weight kernel.
     ``reference(g, **args)`` computes the expected result another way (networkx), for
-    the checks every run makes.
+    the checks every run makes.  ``fixed`` (``cs.fixed("Q16.47", atol=1e-9)`` or the text
+    ``"Q16.47,atol=1e-9"``) lets loops that compute with floats go to an FPGA in that
+    fixed-point format, their results checked against the float kernel within the stated
+    tolerance (``cosynth.fixed``).
     """
     if fn is None:
-        return lambda f: KernelFunction(f, weight, reference)
-    return KernelFunction(fn, weight, reference)
+        return lambda f: KernelFunction(f, weight, reference, fixed)
+    return KernelFunction(fn, weight, reference, fixed)
 
 
 def bind_args(k, g: Graph, args: tuple, kwargs: dict, nan_free: bool = True) -> dict:

@@ -36,6 +36,7 @@ MODULES = {
     "cosynth.graph": "core",
     "cosynth.generators": "core",
     "cosynth.graphio": "core",
+    "cosynth.fixed": "core",  # fixed-point policies (@cs.kernel(fixed=...), --fixed)
     "cosynth.lang": "core",  # @cs.kernel; tracing reaches it through a hook (lang.set_tracer)
     "cosynth.cache": "core",  # cache folders, entry records, signatures
     "cosynth.procs": "core",  # child processes: sessions, stopping, SIGTERM as an exception

@@ -42,7 +42,7 @@ from cosynth.planner.stats import GraphStats
 from cosynth.planner.stubs import plan_program
 from cosynth.planner.workload import profile
 
-from .check import ATOL, RTOL, compare_results, oracle, tolerance
+from .check import ATOL, RTOL, compare_results, fixed_tolerance, oracle, tolerance
 from .errors import ArgumentError, MismatchError, ToolError
 from .ir.printer import print_expr
 from .lang import bind_args
@@ -423,6 +423,15 @@ def _which(check) -> str:
     return check
 
 
+def _fixed_in_use(kfn, sim: SimResult):
+    """The kernel's fixed-point policy when some blade ran its loops on an FPGA (its
+    float results then carry the policy's rounding), else None."""
+    fx = getattr(kfn.ir, "fixed", None)
+    if fx is None or not any(b.device == "fpga" for b in sim.plan.blades):
+        return None
+    return fx
+
+
 def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> None:
     """The checks ``which`` asks for, each timed into ``sim.seconds``: the blades against
     the interpreter of the kernel as written (the proved variant's, vectorised, past
@@ -436,15 +445,20 @@ def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> No
         want = oracle(kfn.ir, sim.plan.variant_ir, sim.plan.variant, graph, bound)
         tol = tolerance(sim.plan.rewrites)
         sim.seconds["check interpreter"] = want.seconds
+        fx = _fixed_in_use(kfn, sim)
+        if fx is not None:
+            tol = fixed_tolerance(tol, fx)
         try:
             compare_results(sim.results, want.results, what="blade result",
-                            against=f"the IR interpreter of {want.source}", names=sim.names,
-                            **tol)
+                            against=f"the IR interpreter of {want.source}"
+                            + (f" (FPGA floats in {fx.describe()})" if fx else ""),
+                            names=sim.names, **tol)
         except MismatchError as exc:
             exc.first_wrong = waves.first_wrong(sim.names, sim.results, want.results,
                                                     **tol)
             raise
-        how = "exactly" if tol["rtol"] == 0 else \
+        how = "exactly" if tol["rtol"] == tol["atol"] == 0 else \
+            f"within the stated tolerance of {fx.describe()}" if fx else \
             f"within rtol {tol['rtol']:g} (a float sum reassociated by policy)"
         sim.checks.append(f"blades == IR interpreter: ok ({want.source}; compared {how}; "
                           f"{want.seconds:.1f} s)")
@@ -457,11 +471,15 @@ def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> No
             sim.checks.append(f"networkx: no reference ({exc})")
             return
         who = engine(kfn.reference, graph)  # networkx, or scipy on large graphs
+        fx = _fixed_in_use(kfn, sim)
+        rtol_atol = fixed_tolerance({"rtol": RTOL, "atol": ATOL}, fx) if fx else \
+            {"rtol": RTOL, "atol": ATOL}
         try:
             compare_results(sim.results, ref, what="blade result", against=who,
-                            names=sim.names)
+                            names=sim.names, **rtol_atol)
         except MismatchError as exc:
-            exc.first_wrong = waves.first_wrong(sim.names, sim.results, ref, RTOL, ATOL)
+            exc.first_wrong = waves.first_wrong(sim.names, sim.results, ref,
+                                                rtol_atol["rtol"], rtol_atol["atol"])
             raise
         sim.seconds["check reference"] = time.perf_counter() - t0
         sim.checks.append(f"blades == {who}: ok")

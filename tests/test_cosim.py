@@ -12,7 +12,7 @@ import pytest
 
 import cosynth as cs
 from cosynth.cli import main
-from cosynth.errors import CosynthError
+from cosynth.errors import CosynthError, MismatchError
 from cosynth.loader import load_kernels
 from cosynth.pipeline import simulate
 from cosynth.planner import load_manifest
@@ -116,3 +116,56 @@ def test_build_directory_with_an_fpga_unit_builds_and_runs_on_its_own(tmp_path):
     g = cs.Graph.kronecker(7, seed=0)
     assert np.array_equal(got, example("cc")(g))
     assert shutil.which("make")
+
+
+@pytest.mark.slow  # 45-60 s: two Verilator-backed blade builds
+def test_fixed_point_pagerank_in_cosimulation_within_its_stated_tolerance():
+    """PageRank under Q16.47 (atol 1e-9): the blades' units (Verilator models of the
+    emitted Verilog behind the C++ host stubs) compute its sums; the check against the
+    float kernel as written uses the stated tolerance, and the error against networkx is
+    reported.  A coarse Q16.8 policy is refused: its result misses the tolerance."""
+    kf = example("pagerank").with_fixed("Q16.47,atol=1e-9")
+    g = cs.Graph.kronecker(6, seed=1)
+    sim = simulate(kf, PAIR, g, {}, blades=2, fpga=True, timeout=300)
+    assert [b.device for b in sim.plan.blades] == ["fpga", "fpga"]
+    assert "stated tolerance of fixed point Q16.47" in sim.checks[0]
+    assert "blades == networkx: ok" in sim.checks
+    assert sum(st["fpga"]["edges"] for st in sim.stats) >= g.m
+    err = float(np.max(np.abs(sim.results[0] - kf.expected(g, kf.bind(g))[0])))
+    print(f"fixed-point PageRank (Q16.47) on kron-6, 2 FPGA blades: max |error| against "
+          f"networkx = {err:.3g}")
+    assert err <= 1e-9
+    # the 'par' variant: one call per vertex, its private 'share' a register word, inside
+    # the blade's distributed node loop (entries other blades own go to their outboxes)
+    par = simulate(kf, PAIR, g, {}, blades=2, fpga=True, timeout=300, variant="par")
+    assert "blades == networkx: ok" in par.checks
+    assert sum(st["fpga"]["calls"] for st in par.stats) >= g.n - 1
+    coarse = example("pagerank").with_fixed("Q16.8,atol=1e-9")
+    with pytest.raises(MismatchError, match="fixed point Q16.8"):
+        simulate(coarse, PAIR, g, {}, blades=2, fpga=True, timeout=300)
+
+
+def test_the_fixed_switch_is_checked_before_any_work(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", os.path.join(EXAMPLES, "pagerank.py") + ":pagerank",
+              "--manifest", os.path.join(ROOT, "manifests", "pair.yaml"), "--graph",
+              "kron:5", "--fpga", "--fixed", "Q16.47"])
+    assert exc.value.code == 2
+    assert "state a finite, non-negative, non-zero tolerance" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # 30 s: a Verilator-backed blade build
+def test_two_reductions_per_edge_in_cosimulation(tmp_path):
+    """min- and max-label propagation in one edge loop (one rule, two tables, one change
+    flag) on two FPGA blades: the C++ host stub reads back both tables."""
+    import textwrap
+
+    from tests.backends.test_rtl import MULTI
+    path = tmp_path / "multi.py"
+    path.write_text("import cosynth as cs\n" + textwrap.dedent(MULTI))
+    kf = load_kernels(str(path))["label_range"]
+    g = cs.Graph.kronecker(6, seed=3)
+    sim = simulate(kf, PAIR, g, {}, blades=2, fpga=True, timeout=300)
+    assert [b.device for b in sim.plan.blades] == ["fpga", "fpga"]
+    assert sim.checks[0].startswith("blades == IR interpreter: ok")
+    assert sum(st["fpga"]["edges"] for st in sim.stats) >= g.m

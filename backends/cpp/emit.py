@@ -99,6 +99,12 @@ class _Program(BodyEmitter):
         """The loop runs over the blade's own range (the projection rule's shard)."""
         return on_shard(s)
 
+    @property
+    def on_own_range(self) -> bool:
+        """Inside a loop nest over the blade's own range (a device call there sends the
+        entries other blades own to their outboxes)."""
+        return self.projected
+
     def has_outbox(self, table: str) -> bool:
         """A reduction into ``table`` (mangled name) may go to its outbox."""
         return table in self.boxed

@@ -29,8 +29,11 @@ def unit_for(k, variant: str | None = None, name: str | None = None) -> UnitSpec
     why = reasons[0][1] if variant else f"{reasons[0][1]} (variant {reasons[0][0]}; " \
         f"{'the other variants fail too' if len(reasons) > 1 else 'no other variant'})"
     raise NotEligible(f"kernel '{k.name}' cannot go to an FPGA: {why}", loc=k.loc,
-                      hint="FPGA edge units take integer/bool kernels whose proven-parallel "
-                           "edge loops make one min/max/add/or/and reduction per edge; the "
+                      hint="FPGA edge units take proven-parallel edge loops that make "
+                           "min/max/add/or/and reductions into vertex tables at the edge's "
+                           "endpoints, computing on integers and bools (floats only under a "
+                           "declared fixed-point policy: @cs.kernel(fixed=...) or --fixed) "
+                           "and reading scalars defined outside the loop as registers; the "
                            "planner keeps this kernel on the CPU")
 
 

@@ -43,8 +43,11 @@ def unit_signature(spec) -> str:
              f"params {sorted((p, d.name) for p, d in spec.params.items())}",
              f"weight {spec.weight.name if spec.weight else None}",
              f"snapshots {spec.snapshot_tables}"]
+    if getattr(spec, "fixed", None) is not None:  # its constants are scaled by 2**n
+        parts.append(f"fixed {spec.fixed.name}")
     for r in spec.rules:
-        parts.append(f"rule {r.kind} {r.target}[{r.target_end}] {r.op} {bool(r.flag)}")
+        parts.append(f"rule {r.kind} " + " ".join(
+            f"{u.target}[{u.target_end}] {u.op} {bool(u.flag)}" for u in r.ups))
         parts += print_stmts(r.body)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 

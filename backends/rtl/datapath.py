@@ -1,9 +1,10 @@
 """IR expressions as pipelined Amaranth logic, with exactly the interpreter's meaning.
 
-``compile_rule(rule, env, stager)`` turns the per-edge statements of a rule into two
-staged values: the predicate under which the edge makes its reduction, and the value it
-reduces (already converted to the target table's type).  Privates become wires (an
-assignment under an if becomes a multiplexer), ifs become predicates.
+``compile_rule(rule, env, stager)`` turns the per-edge statements of a rule into, per
+reduction it makes, two staged values: the predicate under which the edge makes that
+reduction, and the value it reduces (already converted to the target table's type).
+Privates become wires (an assignment under an if becomes a multiplexer), ifs become
+predicates.
 
 Pipelining (``Stager``): every value carries the pipeline stage where it is valid and the
 logic depth already spent in that stage, in rough units of one carry chain (``+ - < min``
@@ -28,7 +29,7 @@ from amaranth.hdl import Cat, Mux, Signal, Value, signed, unsigned
 from amaranth.hdl import Const as HConst
 
 from cosynth import ops
-from cosynth.dtypes import DType, i64
+from cosynth.dtypes import DType, f64, i64
 from cosynth.ir.nodes import (
     Assign,
     Bin,
@@ -50,21 +51,35 @@ from cosynth.ir.walk import iter_stmts
 
 from .kernel import NotEligible, Rule
 
-__all__ = ["shape_of", "compile_rule", "compile_expr", "Env", "to_type", "SV", "Stager", "STATIC",
-           "LIMIT"]
+__all__ = ["shape_of", "hw_dtype", "compile_rule", "compile_expr", "Env", "to_type", "SV",
+           "Stager", "STATIC", "LIMIT"]
 
 
 def shape_of(d: DType):
-    return unsigned(1) if d.is_bool else signed(d.bits)
+    """A value's hardware shape: floats (under a fixed-point policy) are 64-bit words."""
+    return unsigned(1) if d.is_bool else signed(hw_dtype(d).bits)
 
 
-def to_type(v: Value, src: DType, dst: DType) -> Value:
-    """``v`` (of type ``src``) as a value of type ``dst``: wrap or extend."""
+def hw_dtype(d: DType) -> DType:
+    """The integer type a unit computes ``d`` in: floats are fixed-point ``i64`` words
+    (``cosynth.fixed``), everything else itself."""
+    return i64 if d.is_float else d
+
+
+def to_type(v: Value, src: DType, dst: DType, frac: int = 0) -> Value:
+    """``v`` (of type ``src``) as a value of type ``dst``: wrap or extend; an integer or
+    bool becoming a fixed-point float is scaled by ``2**frac`` (a shift, wrapping)."""
     if dst.is_bool:
         return v if src.is_bool else (v != 0)
+    if dst.is_float and not src.is_float:
+        w = hw_dtype(dst).bits
+        x = _resize_unsigned(v, w) if src.is_bool else _wrap(v, w)
+        return _wrap(x.shift_left(frac), w) if frac else x
+    if src.is_float and not dst.is_float:  # pragma: no cover - kernel.py refuses it
+        raise NotEligible("a conversion from fixed point to an integer")
     if src.is_bool:
-        return _resize_unsigned(v, dst.bits)
-    return _wrap(v, dst.bits)
+        return _resize_unsigned(v, hw_dtype(dst).bits)
+    return _wrap(v, hw_dtype(dst).bits)
 
 
 def _resize_unsigned(v: Value, bits: int) -> Value:
@@ -95,6 +110,9 @@ class Env:
         self.weight = weight
         self.scalars = scalars  # name -> value (registers), including '__num_nodes'
         self.k = kernel
+        #: fraction bits of the kernel's fixed-point policy (floats are words scaled by
+        #: 2**frac); 0 without one
+        self.frac = kernel.fixed.frac_bits if getattr(kernel, "fixed", None) else 0
 
 
 _INT = i64  # comparisons of numbers: operands already extended to a common width
@@ -176,6 +194,7 @@ class _Rule(Visitor):
 
     def __init__(self, rule: Rule, env: Env, stager: Stager):
         self.r = rule
+        self.stores: dict[str, tuple[SV, SV]] = {}  # table -> (predicate, value)
         self.env = env
         self.st = stager
         self.tables = env.k.table_map
@@ -184,11 +203,14 @@ class _Rule(Visitor):
         self.cond = SV(HConst(1, 1), STATIC)
 
     # ------------------------------------------------------------ statements
-    def run(self) -> tuple[SV, SV]:
-        pred, value = self.block(self.r.body, self.cond)
-        if pred is None:
-            raise NotEligible("the reduction is never reached")
-        return pred, value
+    def run(self) -> list[tuple[str, SV, SV]]:
+        self.block(self.r.body, self.cond)
+        out = []
+        for u in self.r.ups:
+            if u.target not in self.stores:  # pragma: no cover - kernel.py found it
+                raise NotEligible(f"the reduction into '{u.target}' is never reached")
+            out.append((u.target, *self.stores[u.target]))
+        return out
 
     def block(self, body, cond: SV):
         """Statements under the path condition ``cond``: a private assigned here becomes
@@ -209,7 +231,8 @@ class _Rule(Visitor):
         op = self.st.op
         v, d = self.expr(s.value)
         want = self._local_dtype(s.name, d)
-        v = op("wire", lambda x, d=d, want=want: to_type(x, d, want), v)
+        f = self.env.frac
+        v = op("wire", lambda x, d=d, want=want: to_type(x, d, want, f), v)
         if s.name in self.locals:
             v = op("mux", lambda c, a, b: Mux(c, a, b), self.cond, v, self.locals[s.name][0])
         self.locals[s.name] = (v, want)
@@ -230,7 +253,10 @@ class _Rule(Visitor):
     def visit_Store(self, s: Store):
         v, d = self.expr(s.value)
         dt = self.tables[s.table].dtype
-        return self.cond, self.st.op("wire", lambda x, d=d, dt=dt: to_type(x, d, dt), v)
+        f = self.env.frac
+        found = self.cond, self.st.op("wire", lambda x, d=d, dt=dt: to_type(x, d, dt, f), v)
+        self.stores[s.table] = found
+        return found
 
     def visit_Stmt(self, s):  # pragma: no cover - refused by kernel.py
         raise NotEligible(f"a {type(s).__name__} statement per edge")
@@ -249,6 +275,8 @@ class _Rule(Visitor):
         d = e.dtype
         if d.is_bool:
             return SV(HConst(1 if e.value else 0, 1), STATIC), d
+        if d.is_float:  # a fixed-point word (kernel.py admits floats only under a policy)
+            return SV(HConst(self.env.k.fixed.const(e.value), signed(64)), STATIC), d
         return SV(HConst(int(e.value), signed(d.bits)), STATIC), d
 
     def visit_Var(self, e: Var):
@@ -282,13 +310,17 @@ class _Rule(Visitor):
         spec = ops.unary(e.op)
         if e.op == "not" and not d.is_bool:
             return op("eq", lambda x: x == 0, a), e.dtype
-        built = spec.rtl_builder(e.dtype)
+        hd = hw_dtype(e.dtype)
+        built = spec.rtl_builder(hd)
         if built is None:
             raise NotEligible(f"'{e.op}' on {e.dtype} has no hardware unit")
         cost, fn = built
         if e.dtype.is_bool:
             return op(cost, lambda x: fn(hdl, x), a), e.dtype
-        w = e.dtype.bits
+        if d != e.dtype:
+            f = self.env.frac
+            a = op("wire", lambda x, d=d: to_type(x, d, e.dtype, f), a)
+        w = hd.bits
         x_w = w + 1 if cost == "carry" else w  # an extra bit holds - and abs exactly
         return op(cost, lambda x: _wrap(fn(hdl, _wrap(x, x_w)), w), a), e.dtype
 
@@ -296,12 +328,14 @@ class _Rule(Visitor):
         c, _ = self.expr(e.cond)
         a, da = self.expr(e.a)
         b, db = self.expr(e.b)
-        return self.st.op("mux", lambda cc, x, y: Mux(cc, to_type(x, da, e.dtype),
-                                                      to_type(y, db, e.dtype)), c, a, b), e.dtype
+        f = self.env.frac
+        return self.st.op("mux", lambda cc, x, y: Mux(cc, to_type(x, da, e.dtype, f),
+                                                      to_type(y, db, e.dtype, f)), c, a, b), e.dtype
 
     def visit_Cast(self, e: Cast):
         a, d = self.expr(e.a)
-        return self.st.op("wire", lambda x: to_type(x, d, e.dtype), a), e.dtype
+        f = self.env.frac
+        return self.st.op("wire", lambda x: to_type(x, d, e.dtype, f), a), e.dtype
 
     def visit_Expr(self, e: Expr):
         raise NotEligible(f"cannot build hardware for {type(e).__name__}")
@@ -311,6 +345,16 @@ class _Rule(Visitor):
         spec = ops.binary(e.op)
         a, da = self.expr(e.a)
         b, db = self.expr(e.b)
+        if (da.is_float or db.is_float) and spec.group != "logic":
+            # fixed point: integer operands are scaled into words first; then the
+            # operator is the integer one on the words (kernel.py admits only those
+            # for which that is exact: sums, differences, comparisons, min/max)
+            f = self.env.frac
+            if not da.is_float:
+                a = op("wire", lambda x, d=da: to_type(x, d, f64, f), a)
+            if not db.is_float:
+                b = op("wire", lambda x, d=db: to_type(x, d, f64, f), b)
+            da = db = i64
         if spec.group == "logic":
             _, fn = spec.rtl_builder(e.dtype)
 
@@ -330,7 +374,7 @@ class _Rule(Visitor):
                     x, y = _ext(x, da, w), _ext(y, db, w)
                 return fn(hdl, x, y)
             return op(cost, cmp, a, b)
-        d = e.dtype
+        d = hw_dtype(e.dtype)
         built = spec.rtl_builder(d)
         if built is None:
             raise NotEligible(f"'{e.op}' has no hardware unit")
@@ -361,7 +405,7 @@ class _Rule(Visitor):
 
 
 def _bits(d: DType) -> int:
-    return 1 if d.is_bool else d.bits
+    return 1 if d.is_bool else hw_dtype(d).bits
 
 
 def _ext(v: Value, d: DType, w: int) -> Value:
@@ -392,7 +436,8 @@ def compile_expr(e: Expr, env: Env, stager: Stager) -> tuple[SV, DType]:
     return _Rule(rule, env, stager).expr(e)
 
 
-def compile_rule(rule: Rule, env: Env, stager: Stager) -> tuple[SV, SV]:
-    """(predicate, value) of one rule as staged values: the edge reduces ``value`` into
-    its target entry when ``predicate`` holds."""
+def compile_rule(rule: Rule, env: Env, stager: Stager) -> list[tuple[str, SV, SV]]:
+    """(table, predicate, value) per reduction of one rule (``rule.ups`` order), as staged
+    values: the edge reduces ``value`` into its entry of ``table`` when ``predicate``
+    holds."""
     return _Rule(rule, env, stager).run()

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from cosynth import procs
 from cosynth.backends.toolchain import compile_program
-from cosynth.check import compare_results
+from cosynth.check import ATOL, RTOL, compare_results, fixed_tolerance
 from cosynth.errors import CosynthError, MismatchError, ToolError, bug_hint
 from cosynth.ir.interp import interpret
 from cosynth.ir.printer import print_expr
@@ -119,8 +119,12 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
     got, rec, host = sample_run(waves and os.path.join(waves, f"{name}.vcd"))
     want = interpret(kfn.ir, graph, bound)
     try:
+        tol = fixed_tolerance({"rtol": RTOL, "atol": ATOL}, spec.fixed) if spec.fixed \
+            else {}
         compare_results(got, want, what=f"the {name} unit (Amaranth simulation)",
-                        against="the IR interpreter")
+                        against="the IR interpreter" + (
+                            f" (floats in {spec.fixed.describe()})" if spec.fixed else ""),
+                        **tol)
     except MismatchError as exc:
         if waves is not None:
             shutil.rmtree(waves, ignore_errors=True)
@@ -128,7 +132,11 @@ def write_rtl(kfn, out_dir: str, graph, args: dict, *, variant: str | None = Non
                                    force, vcd, say)
         raise MismatchError(f"{exc.message}; {note}", loc=exc.loc, hint=exc.hint) from None
     checks = [f"unit (Amaranth simulation) == IR interpreter on the sample graph "
-              f"({graph.n} vertices, {graph.m} edges)"]
+              f"({graph.n} vertices, {graph.m} edges)"
+              + (f", within the stated tolerance of {spec.fixed.describe()}"
+                 if spec.fixed else "")]
+    checks += [f"on its {spec.fixed.name} words: {law.describe()}"
+               for law in spec.fixed_laws]  # the laws re-proved for fixed point
     out = OutputDir(out_dir, force=force, what="RTL directory", made_by="cosynth rtl",
                     parents=True)
     with out:

@@ -90,9 +90,10 @@ TIMEOUT = 1800.0  # seconds for one SymbiYosys job
 
 def narrow(spec: UnitSpec, bits: int = BITS) -> UnitSpec:
     """``spec`` with every integer table, parameter and the weight ``bits`` wide (bools
-    stay bools): the same rules, stages and forwarding, over smaller values."""
+    stay bools; fixed-point floats are words, narrowed like integers): the same rules,
+    stages and forwarding, over smaller values."""
     def small(d: DType) -> DType:
-        return DType(f"i{bits}", "int", bits) if d.is_int else d
+        return DType(f"i{bits}", "int", bits) if d.is_int or d.is_float else d
     return dataclasses.replace(
         spec, tables={t: small(d) for t, d in spec.tables.items()},
         params={p: small(d) for p, d in spec.params.items()},
@@ -147,7 +148,7 @@ class Miter(Elaboratable):
             with m.If(load_t):
                 m.d.sync += ref.eq(u.load.payload.data[:len(ref)])
             with m.Elif(st["act"] & (st["addr"] == a)):
-                used = sorted({r.op for r in spec.rules if r.target == t})
+                used = sorted({u.op for r in spec.rules for u in r.ups if u.target == t})
                 with m.Switch(st["op"]):
                     for op in used:
                         with m.Case(REDUCE_HW.index(op)):

@@ -16,8 +16,9 @@ of running the loop.  One call:
    edge, then the second half's -- because the loops the unit runs are proven
    order-independent, and a vertex's edges (all of a pull's, a hub's duplicates) would
    otherwise hit one entry back to back, which the unit can take only every other cycle;
-4. read back the target entries the streamed edges could have changed and write them
-   into the host's tables; set the rule's change flag when the unit reports a change.
+4. read back the target entries the streamed edges could have changed (every table a
+   rule reduces into, at the endpoint it reduces) and write them into the host's
+   tables; set the rule's change flag when the unit reports a change.
 
 In a blade program (the loop covers the blade's own vertices), a target entry another
 blade owns is not written into the host's mirror: its new value (for ``add``, its
@@ -100,7 +101,10 @@ class UnitHost:
         self.g = graph
         self.stats = DeviceStats()
         self.images: dict[int, np.ndarray | None] = {m.id: None for m in regmap.memories}
-        if spec.weight is not None:
+        self.fixed = spec.fixed  # floats cross as fixed-point words (cosynth.fixed)
+        if spec.weight is not None and spec.weight.is_float:
+            self.weights = self.fixed.encode(graph.weights_or_ones(), "edge weight")
+        elif spec.weight is not None:
             self.weights = graph.integer_weights()
         else:
             self.weights = None
@@ -137,6 +141,8 @@ class UnitHost:
                 val = g.m
             else:
                 val = view.get(p.name)
+                if spec.params[p.name].is_float:
+                    val = self.fixed.encode(val, f"the scalar '{p.name}'")
             regs.append((p.addr, int(val) & _MASK))
         if regs:
             self.dev.write_regs(regs)
@@ -162,18 +168,19 @@ class UnitHost:
             self.stats.updates += res["updates"]
             per["edges"] += len(src)
             per["cycles"] += res["cycles"]
-            touched.setdefault(r.target, []).append(src if r.target_end == "src" else dst)
-            if r.flag and res["changed"]:
-                changed_flags.add(r.flag)
+            for u in r.ups:
+                touched.setdefault(u.target, []).append(src if u.target_end == "src" else dst)
+                if u.flag and res["changed"]:
+                    changed_flags.add(u.flag)
         owned_change = self._readback(touched, view)
-        for r in (spec.rules[i] for i in site.rules):
-            if not r.flag:
+        for u in (u for i in site.rules for u in spec.rules[i].ups):
+            if not u.flag:
                 continue
             if view.shard is None:
-                if r.flag in changed_flags:
-                    view.set(r.flag, True)
-            elif owned_change.get(r.target):
-                view.set(r.flag, True)
+                if u.flag in changed_flags:
+                    view.set(u.flag, True)
+            elif owned_change.get(u.target):
+                view.set(u.flag, True)
 
     def _edges(self, site, loop, r, view):
         """(edge ids, src, dst) the host streams for rule ``r`` of ``site``."""
@@ -202,7 +209,7 @@ class UnitHost:
         """Load every memory entry that differs from the host's table."""
         mems, addrs, vals = [], [], []
         for mem in self.rm.memories:
-            host = _as_int(view.tables[mem.table], self.rm.depth)
+            host = _as_int(view.tables[mem.table], self.rm.depth, self.fixed, mem.table)
             img = self.images[mem.id]
             idx = np.arange(self.rm.depth) if img is None else np.nonzero(host != img)[0]
             if idx.size:
@@ -235,14 +242,15 @@ class UnitHost:
             old = img[idx].copy()
             img[idx] = new
             if shard is None:
-                _write(T, idx, new, d)
+                _write(T, idx, new, d, self.fixed)
                 changed[table] = bool(np.any(new != old))
                 continue
             lo, hi = shard
             own = (idx >= lo) & (idx < hi)
-            _write(T, idx[own], new[own], d)
+            _write(T, idx[own], new[own], d, self.fixed)
             changed[table] = bool(np.any(new[own] != old[own]))
-            red = ops.reduction(next(r.op for r in self.spec.rules if r.target == table))
+            red = ops.reduction(next(u.op for r in self.spec.rules for u in r.ups
+                                     if u.target == table))
             combine = red.scalar_fn(d)
             # an idempotent reduction may send the entry's new value to its owner; the
             # others (``add``) send only what this blade added to it
@@ -251,7 +259,7 @@ class UnitHost:
             for i, nv, ov in zip(idx[~own].tolist(), new[~own].tolist(), old[~own].tolist()):
                 if nv == ov:
                     continue
-                c = _from_int(nv - ov if delta else nv, d)
+                c = _from_int(nv - ov if delta else nv, d, self.fixed)
                 box[i] = combine(box[i], c) if i in box else c
             # the mirror keeps its value until the owner's refresh; the next call reloads
             # those entries (their image now differs from the host's table)
@@ -268,24 +276,29 @@ def interleave(k: int) -> np.ndarray:
     return order
 
 
-def _as_int(T, depth: int) -> np.ndarray:
+def _as_int(T, depth: int, fixed=None, name: str = "") -> np.ndarray:
     a = np.asarray(T)
     out = np.zeros(depth, dtype=np.int64)
-    out[:a.size] = a.astype(np.int64)
+    if a.dtype.kind == "f":  # only under a fixed-point policy (kernel.py)
+        out[:a.size] = fixed.encode(a, f"'{name}'")
+    else:
+        out[:a.size] = a.astype(np.int64)
     return out
 
 
-def _from_int(v: int, d):
+def _from_int(v: int, d, fixed=None):
     if d.is_bool:
         return bool(v)
+    if d.is_float:
+        return float(fixed.decode(v))
     half = 1 << (d.bits - 1)
     return ((v + half) & ((1 << d.bits) - 1)) - half
 
 
-def _write(T, idx: np.ndarray, vals: np.ndarray, d) -> None:
+def _write(T, idx: np.ndarray, vals: np.ndarray, d, fixed=None) -> None:
     if isinstance(T, np.ndarray):
-        T[idx] = vals.astype(T.dtype)
+        T[idx] = (fixed.decode(vals) if d.is_float else vals).astype(T.dtype)
         return
     for i, v in zip(idx.tolist(), vals.tolist()):
-        T[i] = _from_int(v, d)
+        T[i] = _from_int(v, d, fixed)
 

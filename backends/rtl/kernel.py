@@ -2,10 +2,10 @@
 
 An FPGA *edge unit* streams edges ``(src, dst, weight)`` one per clock, reads the vertex
 tables at the edge's endpoints from on-chip memories, evaluates the loop body's
-expression and applies one reduction (min/max/add/or/and, optionally raising a change
-flag) to one endpoint's entry.  A kernel gets one unit; each loop the unit runs in place
-of the host is a *site*, and each edge loop of a site is a *rule* (the unit's ``RULE``
-register selects it).  Three site forms:
+expressions and applies its reductions (min/max/add/or/and, optionally raising a change
+flag), each into a different vertex table at one of the edge's endpoints.  A kernel gets
+one unit; each loop the unit runs in place of the host is a *site*, and each edge loop of
+a site is a *rule* (the unit's ``RULE`` register selects it).  Three site forms:
 
 ``nest``
     a ``par``/``bsp``/``async`` node loop whose body holds only privates, ifs and loops
@@ -27,22 +27,29 @@ register selects it).  Three site forms:
     hardware as a whole (k-core's peeling: a sequential loop that also updates the
     vertex itself): the host streams that vertex's edges each time it reaches the loop.
 
-A rule must make exactly one reduction into a vertex table at an endpoint, compute on
-integers and bools only, read vertex tables only at the edge's endpoints (never the
-entry it reduces), the weight of its own edge, and scalars the loop does not write.
+A rule makes one or more reductions, each into a different vertex table at an endpoint
+(at most one change flag among them), computes on integers and bools (floats only under
+the kernel's fixed-point policy, ``cosynth.fixed``), reads vertex tables only at the
+edge's endpoints (never the entry it reduces), the weight of its own edge, and scalars
+the loop does not write -- parameters, host locals and the counters of enclosing loops
+(``level`` in ``for level in range(k)``), each a register the host writes before every
+call.
 Everything else is refused with the reason, which is what the planner asks ("is this
 eligible?"); ``backends.rtl.estimate`` answers "at what cost".
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from cosynth import ops
-from cosynth.dtypes import DType
+from cosynth.dtypes import DType, i64
 from cosynth.errors import CosynthError
 from cosynth.frontend.rewrite.core import loop_label, loops
+from cosynth.frontend.rewrite.laws import reorderable, semilattice
 from cosynth.ir.nodes import (
+    Alloc,
     Assign,
     Bin,
     Cast,
@@ -61,7 +68,7 @@ from cosynth.ir.nodes import (
 from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
-__all__ = ["Rule", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
+__all__ = ["Rule", "Update", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
            "HW_VARIANTS", "REDUCE_HW"]
 
 #: variants tried, in order, when the caller does not name one: relaxed fixed points
@@ -73,6 +80,10 @@ REDUCE_HW = tuple(r.name for r in ops.REDUCTIONS.values() if r.op.rtl)
 #: operators a rule may compute in one cycle: those the table builds in hardware
 _OK_BIN = frozenset(op.name for op in ops.BINARY.values() if op.rtl)
 _OK_UN = frozenset(op.name for op in ops.UNARY.values() if op.rtl)
+#: operators on fixed-point values that are the integer operators on their words (sums,
+#: differences, comparisons, min/max): a product or quotient would need rescaling
+_OK_FIXED = frozenset(("+", "-", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and",
+                       "or"))
 
 
 class NotEligible(CosynthError):
@@ -80,8 +91,25 @@ class NotEligible(CosynthError):
 
 
 @dataclass(frozen=True)
+class Update:
+    """One reduction a rule makes per edge: ``target[e.<target_end>] op= value``,
+    raising ``flag`` when it changes the entry."""
+
+    target: str
+    target_end: str  # src | dst
+    op: str
+    flag: str | None
+
+    @property
+    def other_end(self) -> str:
+        return "dst" if self.target_end == "src" else "src"
+
+
+@dataclass(frozen=True)
 class Rule:
-    """One edge loop as the unit computes it, per streamed edge ``edge``."""
+    """One edge loop as the unit computes it, per streamed edge ``edge``.  ``target``,
+    ``target_end``, ``op`` and ``flag`` are its first reduction; ``updates`` lists all of
+    them (into different tables), in the body's order."""
 
     label: str
     kind: str  # out_edges | in_edges | edges: how the host orders the edges it streams
@@ -93,10 +121,26 @@ class Rule:
     op: str
     flag: str | None
     line: int = 0
+    updates: tuple = ()  # Update, ...: every reduction of the rule (the first included)
 
     @property
     def other_end(self) -> str:
         return "dst" if self.target_end == "src" else "src"
+
+    @property
+    def ups(self) -> tuple:
+        """Every reduction of the rule (a rule made by hand may list none: its first)."""
+        return self.updates or (Update(self.target, self.target_end, self.op, self.flag),)
+
+    def update_of(self, table: str):
+        """The rule's reduction into ``table``, or None."""
+        return next((u for u in self.ups if u.target == table), None)
+
+    def read_end(self, table: str) -> str | None:
+        """The endpoint at which the rule reads the written table ``table`` (unit_spec
+        makes it unique), or None."""
+        ends = sorted(end for t, end in rule_reads(self) if t == table)
+        return ends[0] if ends else None
 
 
 @dataclass(frozen=True)
@@ -125,6 +169,10 @@ class UnitSpec:
     params: dict[str, DType]  # scalars the host writes into registers before a run
     weight: DType | None  # the edge weight's type, when some rule reads it
     refused: list[tuple[str, str]] = field(default_factory=list)  # (loop, reason)
+    #: the fixed-point policy its float tables, scalars and weights are held in (None: no
+    #: float enters the unit) and the reduction laws proved again on that semantics
+    fixed: object = None
+    fixed_laws: list = field(default_factory=list)
 
     @property
     def snapshot_tables(self) -> list[str]:
@@ -134,8 +182,7 @@ class UnitSpec:
         for t in sorted(self.written):
             for s in self.sites:
                 if s.schedule == "bsp" and any(
-                        (t, self.rules[r].other_end) in rule_reads(self.rules[r])
-                        for r in s.rules):
+                        self.rules[r].read_end(t) is not None for r in s.rules):
                     out.append(t)
                     break
         return out
@@ -220,10 +267,11 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
     tables = k.table_map
     on_chip: dict[str, DType] = {}
     params: dict[str, DType] = {}
-    written = {r.target for r in rules}
+    written = {u.target for r in rules for u in r.ups}
     weight = None
     for r in rules:
-        on_chip[r.target] = tables[r.target].dtype
+        for u in r.ups:
+            on_chip[u.target] = tables[u.target].dtype
         for t, _ in rule_reads(r):
             on_chip[t] = tables[t].dtype
         for name_, d in rule_scalars(k, r).items():
@@ -231,14 +279,58 @@ def unit_spec(k: Kernel, variant: str, name: str | None = None) -> UnitSpec:
         if rule_uses_weight(k, r):
             weight = k.weight_dtype
     for r in rules:
-        for t, end in sorted(rule_reads(r)):
-            if t in written and end == r.target_end:
-                raise NotEligible(f"{r.label}: it reads '{t}' at the endpoint it reduces "
-                                  f"into, while another rule writes '{t}'")
+        for t in sorted({t for t, _ in rule_reads(r) if t in written}):
+            ends = sorted(end for tt, end in rule_reads(r) if tt == t)
+            if len(ends) > 1:
+                raise NotEligible(f"{r.label}: it reads '{t}' at both endpoints while a "
+                                  f"rule writes '{t}' (one read port follows the writes)")
     params = {p: params[p] for p in sorted(params)}
     on_chip = {t: on_chip[t] for t in sorted(on_chip)}
-    return UnitSpec(name or k.name, k, variant, sites, rules, on_chip, written, params,
+    spec = UnitSpec(name or k.name, k, variant, sites, rules, on_chip, written, params,
                     weight, refused)
+    floats = any(d.is_float for d in list(on_chip.values()) + list(params.values())) or \
+        (weight is not None and weight.is_float)
+    if floats:
+        spec.fixed = k.fixed
+        _fixed_fills(k, spec)
+        spec.fixed_laws = _fixed_laws(spec)
+    return spec
+
+
+def _fixed_fills(k: Kernel, spec: UnitSpec) -> None:
+    """A float table the unit holds must not start at infinity or NaN (SSSP's ``INF``):
+    no fixed-point word represents it, so every call would be refused at run time."""
+    for s, _ in iter_stmts(k.body):
+        if isinstance(s, Alloc) and s.table in spec.tables and \
+                spec.tables[s.table].is_float and isinstance(s.fill, Const) and \
+                not math.isfinite(float(s.fill.value)):
+            raise NotEligible(f"'{s.table}' starts at {s.fill.value!r}, which no "
+                              f"fixed-point ({k.fixed.name}) word represents (use a finite "
+                              "bound, or integer tables and weights)")
+
+
+def _fixed_laws(spec: UnitSpec) -> list:
+    """The laws the unit's float reductions rely on, proved again with Z3 on the words
+    that hold them (64-bit bit-vectors: ``add`` wraps, and wrapping addition is
+    associative, so sums need no reassociation assumption); an asynchronous site also
+    needs idempotence.  A refuted law refuses the unit."""
+    out, seen = [], set()
+    for s in spec.sites:
+        for u in (u for i in s.rules for u in spec.rules[i].ups):
+            if not spec.tables[u.target].is_float:
+                continue
+            key = (u.op, s.schedule == "async")
+            if key in seen:
+                continue
+            seen.add(key)
+            laws = semilattice(u.op, i64) if key[1] else reorderable(u.op, i64)
+            for law in laws:
+                if law.status != "proved":
+                    raise NotEligible(
+                        f"{s.label}: on fixed-point {spec.fixed.name} words the "
+                        f"{law.name} law of {u.op} is {law.status} ({law.describe()})")
+                out.append(law)
+    return out
 
 
 # --------------------------------------------------------------------------- nests
@@ -248,7 +340,20 @@ def _nest_rules(k: Kernel, loop: Loop) -> list[Rule]:
     v.visit_body(loop.body, "body", loop)
     if not v.rules:
         raise NotEligible("no edge loop to stream")
+    # a private of the node loop is a rule's local only when assigned before its edge
+    # loop; one assigned after it is no loop invariant, so no register can hold it
+    assigned = {s.name for s, _ in iter_stmts(loop.body) if isinstance(s, Assign)}
+    for r in v.rules:
+        own = {s.name for s, _ in iter_stmts(r.body) if isinstance(s, Assign)}
+        for name in sorted(_vars_read(r.body) & (assigned - own)):
+            raise NotEligible(f"{r.label} reads '{name}', which the node loop assigns "
+                              "after it")
     return v.rules
+
+
+def _vars_read(body) -> set[str]:
+    return {x.name for s, _ in iter_stmts(body) for ex in stmt_exprs(s)
+            for x in iter_exprs(ex) if isinstance(x, Var)}
 
 
 class _NestRules(Visitor):
@@ -320,28 +425,40 @@ def _rule(k: Kernel, loop: Loop, vertex: str | None, context, label: str) -> Rul
         if isinstance(s, Loop):
             raise NotEligible("a loop inside the edge loop (unbounded nesting per edge)")
     stores = [s for s, _ in iter_stmts(body) if isinstance(s, Store)]
-    if len(stores) != 1:
-        raise NotEligible(f"{len(stores)} stores per edge; an edge unit makes exactly one "
-                          "reduction")
-    st = stores[0]
-    if st.op is None:
-        raise NotEligible(f"a plain store into '{st.table}' (last writer wins); an edge "
-                          "unit applies a reduction")
-    if st.op not in REDUCE_HW:
-        raise NotEligible(f"reduction '{st.op}' has no hardware unit")
-    t = tables[st.table]
-    if t.space != "node":
-        raise NotEligible(f"it reduces into '{st.table}', which is not a vertex table")
-    if t.dtype.is_float:
-        raise NotEligible(f"'{st.table}' holds {t.dtype.name} values: floats have no "
-                          "fixed-point policy here; use integer tables and weights (as "
-                          "examples/sssp.py:sssp_int does)")
-    end = _endpoint(st.index, e, vertex, vend)
-    if end is None:
-        raise NotEligible(f"it reduces '{st.table}' at an index that is not an endpoint "
-                          "of the edge")
-    rule = Rule(label, loop.kind, e, vertex if vend else None, body, st.table, end, st.op,
-                st.flag, loop.loc.line if loop.loc else 0)
+    if not stores:
+        raise NotEligible("no store per edge; an edge unit applies reductions")
+    updates: list[Update] = []
+    for st in stores:
+        if st.op is None:
+            raise NotEligible(f"a plain store into '{st.table}' (last writer wins); an "
+                              "edge unit applies reductions")
+        if st.op not in REDUCE_HW:
+            raise NotEligible(f"reduction '{st.op}' has no hardware unit")
+        t = tables[st.table]
+        if t.space != "node":
+            raise NotEligible(f"it reduces into '{st.table}', which is not a vertex table")
+        if t.dtype.is_float and k.fixed is None:
+            raise NotEligible(f"'{st.table}' holds {t.dtype.name} values: floats go to "
+                              "hardware only under a declared fixed-point policy "
+                              "(@cs.kernel(fixed=cs.fixed('Q16.47', atol=1e-9)) or --fixed), "
+                              "else use integer tables and weights (as "
+                              "examples/sssp.py:sssp_int does)")
+        end = _endpoint(st.index, e, vertex, vend)
+        if end is None:
+            raise NotEligible(f"it reduces '{st.table}' at an index that is not an "
+                              "endpoint of the edge")
+        if any(u.target == st.table for u in updates):
+            raise NotEligible(f"two reductions into '{st.table}' per edge (a unit reduces "
+                              "into each table once per edge; use another table)")
+        updates.append(Update(st.table, end, st.op, st.flag))
+    flags = sorted({u.flag for u in updates if u.flag})
+    if len(flags) > 1:
+        raise NotEligible(f"change flags {', '.join(repr(f) for f in flags)} in one edge "
+                          "loop (the unit reports one change per run)")
+    first = updates[0]
+    rule = Rule(label, loop.kind, e, vertex if vend else None, body, first.target,
+                first.target_end, first.op, first.flag, loop.loc.line if loop.loc else 0,
+                tuple(updates))
     _check_body(k, rule, vend)
     return rule
 
@@ -376,6 +493,12 @@ class _RuleCheck(Visitor):
 
     def visit_Bin(self, x: Bin):
         self.typed(x)
+        fixed = self.k.fixed
+        if fixed is not None and x.op not in _OK_FIXED and (
+                x.dtype.is_float or x.a.dtype.is_float or x.b.dtype.is_float):
+            raise NotEligible(f"'{x.op}' on fixed-point ({fixed.name}) values has no "
+                              "single-cycle hardware unit (+, -, min, max, comparisons "
+                              "and selections do)")
         if x.op not in _OK_BIN:
             raise NotEligible(f"'{x.op}' has no single-cycle hardware unit")
         if x.op in ("<<", ">>") and not _const(x.b):
@@ -384,8 +507,8 @@ class _RuleCheck(Visitor):
 
     def visit_Cast(self, x: Cast):
         self.typed(x)
-        if x.a.dtype.is_float:
-            raise NotEligible("a conversion from float")
+        if x.a.dtype.is_float and not x.dtype.is_float:
+            raise NotEligible("a conversion from float to an integer")
         self.generic_visit(x)
 
     def visit_GraphQuery(self, x: GraphQuery):
@@ -413,11 +536,11 @@ class _RuleCheck(Visitor):
         if tt.role == "weight":
             if not (isinstance(x.index, EdgeAttr) and x.index.edge == r.edge):
                 raise NotEligible("a weight read at another edge")
-            if k.weight_dtype is not None and k.weight_dtype.is_float:
+            if k.weight_dtype is not None and k.weight_dtype.is_float and k.fixed is None:
                 raise NotEligible("the edge weights are floats (declare "
-                                  "@cs.kernel(weight=cs.i64))")
+                                  "@cs.kernel(weight=cs.i64), or a fixed-point policy)")
         elif tt.space == "scalar":
-            if x.table == r.flag:
+            if any(x.table == u.flag for u in r.ups):
                 raise NotEligible(f"it reads its own change flag '{x.table}'")
             if _written_in(r, x.table):
                 raise NotEligible(f"it writes the scalar '{x.table}' it reads")
@@ -426,7 +549,7 @@ class _RuleCheck(Visitor):
             if ep is None:
                 raise NotEligible(f"it reads '{x.table}' at an index that is "
                                   "not an endpoint of the edge")
-            if x.table == r.target and ep == r.target_end:
+            if any(x.table == u.target and ep == u.target_end for u in r.ups):
                 raise NotEligible(f"the value it reduces into '{x.table}' "
                                   "depends on the entry itself")
         else:
@@ -438,17 +561,21 @@ class _RuleCheck(Visitor):
         self.typed(x)
         if x.name not in self.locals_ and x.name != self.r.vertex and x.dtype.kind != "edge":
             p = self.params.get(x.name)
-            if p is None:
-                raise NotEligible(f"it reads '{x.name}' from an enclosing loop")
-            if p.kind != "scalar":
+            if p is not None and p.kind != "scalar":
                 raise NotEligible(f"it reads the array parameter '{x.name}'")
+            # otherwise a scalar defined outside the site (a parameter, a host local, the
+            # counter of an enclosing loop): no statement of the site assigns it (the
+            # site's own privates are the rule's locals), so it is invariant during a
+            # call and enters the unit as a register the host writes per call
 
     def typed(self, x):
-        """Every expression computes on integers and bools only."""
+        """Every expression computes on integers and bools only, or on floats under the
+        kernel's fixed-point policy (then held as fixed-point integers)."""
         d = getattr(x, "dtype", None)
-        if d is not None and d.kind == "float":
-            raise NotEligible("it computes with floats, which have no fixed-point "
-                              "policy here (use integer tables and weights)")
+        if d is not None and d.kind == "float" and self.k.fixed is None:
+            raise NotEligible("it computes with floats, which go to hardware only under "
+                              "a declared fixed-point policy (@cs.kernel(fixed=...) or "
+                              "--fixed; else use integer tables and weights)")
 
 
 def _is_weight_index(k: Kernel, s, x: EdgeAttr) -> bool:
@@ -513,8 +640,10 @@ class _RuleScalars(Visitor):
         self.generic_visit(x)
 
     def visit_Var(self, x: Var):
-        if x.name in self.params and x.name not in self.locals_ and x.name != self.vertex:
-            self.out[x.name] = self.params[x.name].dtype
+        if x.name in self.locals_ or x.name == self.vertex or x.dtype.kind == "edge":
+            return
+        p = self.params.get(x.name)
+        self.out[x.name] = p.dtype if p is not None else x.dtype
 
     def visit_GraphQuery(self, x: GraphQuery):
         if x.fn in ("num_nodes", "num_edges"):

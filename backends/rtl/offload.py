@@ -27,7 +27,8 @@ __all__ = ["FpgaOffload", "RUNTIME"]
 
 RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
 
-_TYPE_CODE = {"i64": 0, "i32": 1, "bool": 2}  # cosynth_host.hpp's table element types
+#: cosynth_host.hpp's table element types (floats: fixed-point words, cosynth.fixed)
+_TYPE_CODE = {"i64": 0, "i32": 1, "bool": 2, "f64": 3, "f32": 4}
 
 
 class FpgaOffload:
@@ -67,7 +68,9 @@ class FpgaOffload:
         cx.out(f"  fpga_model.reset(new {top});")
         cx.out(f"  fpga_dev.reset(new cosynth_unit::VerilatorDevice<{top}, {w}>("
                "fpga_model.get()));")
-        cx.out(f"  fpga.reset(new UnitHost(fpga_dev.get(), n, {len(rm.memories)}));")
+        fx = self.spec.fixed
+        fixed = f", cosynth::FixedPoint{{{fx.int_bits}, {fx.frac_bits}}}" if fx else ""
+        cx.out(f"  fpga.reset(new UnitHost(fpga_dev.get(), n, {len(rm.memories)}{fixed}));")
         # waveforms (``simulate --vcd``): a model verilated with --trace writes every cycle
         # of this blade's unit to $COSYNTH_FPGA_VCD/unit.rank<r>.vcd; the traced re-run of
         # a failing check ($COSYNTH_FPGA_WATCH: the first wrong vertex) also logs the
@@ -101,6 +104,8 @@ class FpgaOffload:
                 vals.append("(uint64_t)n")
             elif p.name == "__num_edges":
                 vals.append("(uint64_t)m")
+            elif spec.params[p.name].is_float:  # a fixed-point word (cosynth.fixed)
+                vals.append(f'fpga->fixed_word({cx.mangled(p.name)}, "the scalar \'{p.name}\'")')
             else:
                 vals.append(f"(uint64_t)(int64_t)({cx.mangled(p.name)})")
         if vals:
@@ -116,7 +121,7 @@ class FpgaOffload:
             lo = f"(int64_t)({cx.expr(s.of)})"
             hi = f"{lo} + 1"
         cx.out(f"const int64_t lo_fpga = {lo}, hi_fpga = std::max<int64_t>({hi}, lo_fpga);")
-        targets = sorted({spec.rules[i].target for i in site.rules})
+        targets = sorted({u.target for i in site.rules for u in spec.rules[i].ups})
         for t in targets:
             cx.out(f"std::vector<uint32_t> touched_{t};")
         flags = []
@@ -124,16 +129,25 @@ class FpgaOffload:
             r = spec.rules[i]
             kind = 1 if r.kind == "in_edges" else 0
             tend = 0 if r.target_end == "src" else 1
+            # float weights (a fixed-point policy) cross as words
+            fw = ", true" if spec.weight is not None and spec.weight.is_float else ""
             cx.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
-                   f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target});")
+                   f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target}"
+                   f"{fw});")
+            for u in r.ups[1:]:  # further tables the rule reduces into: their endpoints
+                cx.out(f"fpga->touched_end({0 if u.target_end == 'src' else 1}, "
+                       f"touched_{u.target});")
             cx.out(f"const bool ch_{i} = rr_{i}.changed;")
             cx.out(f"e_fpga += (int64_t)rr_{i}.edges; c_fpga += rr_{i}.cycles;")
             flags.append((i, r))
-        projected = cx.on_shard(s) if s.kind in ("nodes", "edges") else False
+        # a node or edge loop over the blade's range; one vertex's edges inside such a
+        # loop (a ``vertex`` site of a distributed nest) reduce into other blades'
+        # entries just the same
+        projected = cx.on_shard(s) if s.kind in ("nodes", "edges") else cx.on_own_range
         for t in targets:
             mem = rm.mem(t, "live")
             c = cx.ctype(spec.tables[t])
-            op = next(spec.rules[i].op for i in site.rules if spec.rules[i].target == t)
+            op = next(u.op for i in site.rules for u in spec.rules[i].ups if u.target == t)
             box = f"&{cx.mangled(t)}__box" if projected and cx.has_outbox(cx.mangled(t)) else \
                 f"(Outbox<{c}>*)nullptr"
             cx.out(f"const bool own_{t} = fpga->readback<{c}>({{{mem.id}, "
@@ -143,11 +157,12 @@ class FpgaOffload:
                    f" {box}, []({c}* p, {c} v) {{ return {ops.reduction(op).cpp_reduce}(p, v); }}, "
                    f"{'true' if op == 'add' else 'false'});")
         for i, r in flags:
-            if not r.flag:
-                continue
-            fl = cx.flag_var(cx.mangled(r.flag))
-            cond = f"own_{r.target}" if projected else f"ch_{i}"
-            cx.out(f"if ({cond}) {fl} = 1;")
+            for u in r.ups:
+                if not u.flag:
+                    continue
+                fl = cx.flag_var(cx.mangled(u.flag))
+                cond = f"own_{u.target}" if projected else f"ch_{i}"
+                cx.out(f"if ({cond}) {fl} = 1;")
         for t in targets:
             cx.out(f"(void)own_{t};")
         cx.out("g_fpga.calls += 1;")

@@ -100,6 +100,13 @@ class RuleInfo:
     op: str
     flag: str | None
     line: int
+    #: further reductions of the same rule, each {target, target_end, op, flag}
+    more: tuple = ()
+
+    def updates(self) -> list[tuple[str, str, str, str | None]]:
+        """(target, target_end, op, flag) of every reduction of the rule."""
+        return [(self.target, self.target_end, self.op, self.flag)] + [
+            (u["target"], u["target_end"], u["op"], u["flag"]) for u in self.more]
 
 
 @dataclass
@@ -115,6 +122,9 @@ class RegisterMap:
     memories: list[Mem]
     rules: list[RuleInfo]
     sites: list[dict] = field(default_factory=list)
+    #: the fixed-point policy float values cross in ("Q16.47,atol=1e-09"; "" when no float
+    #: enters the unit): each is round(x * 2**n) in a 64-bit word (cosynth.fixed)
+    fixed: str = ""
 
     @property
     def mem_bits(self) -> int:
@@ -149,13 +159,17 @@ class RegisterMap:
         return cls(d["unit"], d["kernel"], d["variant"], d["depth"], d["addr_bits"],
                    d["weight_bits"], [Reg(**r) for r in d["registers"]],
                    [Reg(**r) for r in d["params"]], [Mem(**m) for m in d["memories"]],
-                   [RuleInfo(**r) for r in d["rules"]], list(d.get("sites", [])))
+                   [RuleInfo(**{**r, "more": tuple(r.get("more", ()))})
+                    for r in d["rules"]], list(d.get("sites", [])),
+                   d.get("fixed", ""))
 
     @classmethod
     def of(cls, spec, depth: int) -> RegisterMap:
         """The map of the unit ``spec`` (a ``kernel.UnitSpec``) holding ``depth`` vertices."""
         regs = [Reg(n, a, acc, doc) for n, a, acc, doc in REGISTERS]
-        params = [Reg(name, PARAM_BASE + i, "rw", f"scalar '{name}'", d.name)
+        fx = spec.fixed
+        params = [Reg(name, PARAM_BASE + i, "rw", f"scalar '{name}'"
+                      + (f" ({fx.name} word)" if d.is_float else ""), d.name)
                   for i, (name, d) in enumerate(spec.params.items())]
         mems: list[Mem] = []
         snaps = set(spec.snapshot_tables)
@@ -164,13 +178,16 @@ class RegisterMap:
             mems.append(Mem(len(mems), t, role, d.name, 1 if d.is_bool else d.bits))
             if t in snaps:
                 mems.append(Mem(len(mems), t, "snapshot", d.name, 1 if d.is_bool else d.bits))
-        rules = [RuleInfo(i, r.label, r.kind, r.target, r.target_end, r.op, r.flag, r.line)
+        rules = [RuleInfo(i, r.label, r.kind, r.target, r.target_end, r.op, r.flag, r.line,
+                          tuple({"target": u.target, "target_end": u.target_end,
+                                 "op": u.op, "flag": u.flag} for u in r.ups[1:]))
                  for i, r in enumerate(spec.rules)]
         sites = [{"label": s.label, "form": s.form, "schedule": s.schedule,
                   "rules": list(s.rules), "line": s.line} for s in spec.sites]
         wbits = spec.weight.bits if spec.weight is not None else 0
         return cls(spec.name, spec.kernel.name, spec.variant, depth,
-                   max(1, (depth - 1).bit_length()), wbits, regs, params, mems, rules, sites)
+                   max(1, (depth - 1).bit_length()), wbits, regs, params, mems, rules, sites,
+                   fx.as_text() if fx else "")
 
     def describe(self, fancy: bool | None = False) -> str:
         """The register map as readable tables (``cosynth rtl`` prints it, ``regmap.txt``
@@ -178,18 +195,25 @@ class RegisterMap:
         exactly when stdout is a terminal)."""
         lines = [f"unit {self.unit} (kernel {self.kernel}, variant {self.variant}): "
                  f"{self.depth} vertices, {self.addr_bits}-bit vertex ids"]
+        if self.fixed:
+            lines.append(f"  floats (f64/f32 tables, scalars, weights) cross as fixed-point "
+                         f"{self.fixed.split(',')[0]} words: round(x * 2**n), back as "
+                         f"word / 2**n (policy {self.fixed})")
         lines += render([Column("addr", right=True), Column("register"), Column("access"),
                          Column("meaning")],
                         [[r.addr, r.name, r.access, r.doc] for r in self.registers + self.params],
                         title="registers (64-bit words)", fancy=fancy)
         lines += render([Column("id", right=True), Column("table"), Column("role"),
                          Column("type"), Column("size")],
-                        [[m.id, m.table, m.role, m.dtype, f"{m.bits} bits x {self.depth}"]
+                        [[m.id, m.table, m.role,
+                          m.dtype + (f" as {self.fixed.split(',')[0]}" if m.dtype[0] == "f"
+                                     else ""), f"{m.bits} bits x {self.depth}"]
                          for m in self.memories], title="memories", fancy=fancy)
         lines += render([Column("rule", right=True), Column("label"), Column("update"),
                          Column("edges in")],
-                        [[r.index, r.label, f"{r.target}[e.{r.target_end}] {r.op}="
-                          + (f" -> {r.flag}" if r.flag else ""), _order(r.kind)]
+                        [[r.index, r.label, "; ".join(
+                            f"{t}[e.{end}] {op}=" + (f" -> {fl}" if fl else "")
+                            for t, end, op, fl in r.updates()), _order(r.kind)]
                          for r in self.rules], title="rules", fancy=fancy)
         w = f", weight: {self.weight_bits} bits" if self.weight_bits else ""
         lines.append(f"  edge stream: src, dst: {self.addr_bits} bits{w}")

@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 
 from cosynth import ops
 
-from .datapath import STATIC, SV, Env, Stager, compile_rule, shape_of
+from .datapath import STATIC, SV, Env, Stager, compile_rule, hw_dtype, shape_of
 from .kernel import REDUCE_HW, NotEligible, UnitSpec, rule_reads
 from .regmap import CSR_ADDR_BITS, ID_VALUE, RegisterMap
 
@@ -153,19 +153,31 @@ class EdgeUnit(wiring.Component):
         # two edges in a row on the same target entry are kept one cycle apart (a
         # bubble), so the read-modify-write stage never needs its own result back: every
         # forward comes from the registered write history
-        in_taddr, last_taddr, last_take = Signal(ab), Signal(ab), Signal()
+        # (a rule reducing into several tables: the edge waits when any of its target
+        # entries is the previous edge's)
+        last_take = Signal()
         collide = Signal()
-        m.d.comb += in_taddr.eq(self.edges.payload.dst)
-        for i, r in enumerate(spec.rules):
-            if r.target_end == "src":
-                with m.If(rule == i):
-                    m.d.comb += in_taddr.eq(self.edges.payload.src)
+        hits_in = []
+        for t in sorted(spec.written):
+            in_taddr = Signal(ab, name=f"in_taddr_{t}")
+            last_taddr = Signal(ab, name=f"last_taddr_{t}")
+            uses = Signal(name=f"uses_{t}")  # the running rule reduces into t
+            m.d.comb += in_taddr.eq(self.edges.payload.dst)
+            for i, r in enumerate(spec.rules):
+                u = r.update_of(t)
+                if u is not None:
+                    with m.If(rule == i):
+                        m.d.comb += uses.eq(1)
+                        if u.target_end == "src":
+                            m.d.comb += in_taddr.eq(self.edges.payload.src)
+            m.d.sync += last_taddr.eq(in_taddr)
+            hits_in.append(uses & (last_taddr == in_taddr))
         m.d.comb += [
-            collide.eq(last_take & (last_taddr == in_taddr)),
+            collide.eq(last_take & _any(hits_in)),
             self.edges.ready.eq(busy & remaining.any() & ready_ok & ~collide),
             take.eq(self.edges.valid & self.edges.ready),
         ]
-        m.d.sync += [v0.eq(take), last_take.eq(take), last_taddr.eq(in_taddr)]
+        m.d.sync += [v0.eq(take), last_take.eq(take)]
         with m.If(busy & self.edges.valid & remaining.any() & ready_ok & collide):
             m.d.sync += stalls.eq(stalls + 1)
         with m.If(take):
@@ -207,7 +219,7 @@ class EdgeUnit(wiring.Component):
                 if first is None:
                     first = rp
                     readback_port[mem.id] = rp
-                addr = self._port_addr(key, end_addr, rule)
+                addr = self._port_addr(key, end_addr, rule, mem.table)
                 with m.If(busy):
                     m.d.comb += [rp.addr.eq(addr), rp.en.eq(1)]
                 with m.Elif(rd_accept & (self.rd_req.payload.mem == mem.id)
@@ -263,7 +275,8 @@ class EdgeUnit(wiring.Component):
         def load_value(table: str, end: str, r):
             """The (registered) memory output a rule reads ``table[e.<end>]`` from."""
             if table in spec.written:
-                if end == r.target_end:  # pragma: no cover - unit_spec refuses it
+                u = r.update_of(table)
+                if u is not None and end == u.target_end:  # pragma: no cover - refused
                     raise NotEligible(f"'{table}' read at the endpoint {r.label} reduces")
                 if table in snaps:
                     return data2[(table, "snapshot", "other")]
@@ -277,7 +290,7 @@ class EdgeUnit(wiring.Component):
             env = Env(ids={"src": src2, "dst": dst2}, loads=env_loads, weight=w2,
                       scalars=dict(params), kernel=spec.kernel)
             compiled.append(compile_rule(r, env, stager))
-        E = max([max(p.stage, v.stage, 0) for p, v in compiled] + [0])
+        E = max([max(p.stage, v.stage, 0) for ups in compiled for _, p, v in ups] + [0])
         self.eval_stages = E + 1
         self.settle = max(0, stager.inv_depth - 4)
         targets = sorted(spec.written)
@@ -304,11 +317,14 @@ class EdgeUnit(wiring.Component):
             m.d.sync += st["act"].eq(0)
 
         # the last evaluation stage: select the rule, forward, register into the RMW stage
-        for i, (r, (pred, value)) in enumerate(zip(spec.rules, compiled)):
-            st = rmw[r.target]
+        per_update = [(i, r, *x) for i, (r, ups) in enumerate(zip(spec.rules, compiled))
+                      for x in ups]
+        for i, r, t, pred, value in per_update:
+            u = r.update_of(t)
+            st = rmw[t]
             pv = stager.at(pred, E).value if pred.stage != STATIC else pred.value
             vv = stager.at(value, E).value if value.stage != STATIC else value.value
-            taddr = srcE if r.target_end == "src" else dstE
+            taddr = srcE if u.target_end == "src" else dstE
             with m.If(rule == i):
                 hist = st["h"][:self.forward] if self.forward is not None else st["h"]
                 hits = [we & (addr == taddr) for we, addr, _ in hist]
@@ -321,8 +337,8 @@ class EdgeUnit(wiring.Component):
                     st["val"].eq(vv),
                     st["old"].eq(old),
                     st["hit"].eq(_any(hits)),
-                    st["flag"].eq(1 if r.flag else 0),
-                    st["op"].eq(_OPS.index(r.op)),
+                    st["flag"].eq(1 if u.flag else 0),
+                    st["op"].eq(_OPS.index(u.op)),
                 ]
 
         # ------------------------------------------------------------ RMW: reduce
@@ -335,7 +351,7 @@ class EdgeUnit(wiring.Component):
             old = Signal(shape_of(d), name=f"{t}_old_now")
             m.d.comb += old.eq(st["old"])  # the edge just ahead never hits it (bubbles)
             val = st["val"]
-            ops_used = sorted({r.op for r in spec.rules if r.target == t})
+            ops_used = sorted({u.op for r in spec.rules for u in r.ups if u.target == t})
             results = {op: _reduce(op, old, val, d) for op in ops_used}
             if len(results) == 1:
                 m.d.comb += st["new"].eq(next(iter(results.values())))
@@ -409,15 +425,22 @@ class EdgeUnit(wiring.Component):
                                for t in targets}}
         return m
 
-    def _port_addr(self, key, end_addr, rule):
-        """The address a read port presents while running, per rule."""
+    def _port_addr(self, key, end_addr, rule, table: str):
+        """The address a read port of ``table`` presents while running, per rule: the
+        entry it reduces (``target``), the endpoint it reads the written table at
+        (``other``: unique per rule, ``unit_spec``), or a fixed endpoint."""
         spec = self.spec
         if key in ("src", "dst"):
             return end_addr(key)
         addr = end_addr("dst")
         for i, r in enumerate(spec.rules):
-            end = r.target_end if key == "target" else r.other_end
-            addr = Mux(rule == i, end_addr(end), addr)
+            u = r.update_of(table)
+            if key == "target":
+                end = u.target_end if u is not None else None
+            else:
+                end = r.read_end(table) or (u.other_end if u is not None else None)
+            if end is not None:
+                addr = Mux(rule == i, end_addr(end), addr)
         return addr
 
 
@@ -438,6 +461,7 @@ def _reduce(op: str, old, val, d):
     """``old op val`` with the operator table's meaning (``min``: val if val < old), the
     table's hardware builder of the reduction's operator; integers wrap at the width."""
     r = ops.reduction(op)
+    d = hw_dtype(d)  # a fixed-point float reduces as its word
     if not r.admits(d):
         if d.is_bool:
             raise NotEligible(f"an {op}-reduction into a bool table")
@@ -463,7 +487,7 @@ def _port_keys(spec: UnitSpec, mem) -> list[str]:
     if mem.role == "live":
         keys = ["target"]
         snap = t in spec.snapshot_tables
-        if not snap and any((t, r.other_end) in rule_reads(r) for r in spec.rules):
+        if not snap and any(r.read_end(t) is not None for r in spec.rules):
             keys.append("other")
         return keys
     ends = sorted({end for r in spec.rules for (tt, end) in rule_reads(r) if tt == t})

@@ -333,6 +333,9 @@ class Kernel:
     returns: tuple[Expr, ...]
     weight_dtype: DType = field(default=None)
     loc: Loc | None = _loc()
+    #: the user's fixed-point policy (``cosynth.fixed.FixedPoint``) for float loops that go
+    #: to hardware; None: floats stay on the CPU.  Rewrites keep it (``replace``).
+    fixed: object = None
 
     def table(self, name: str) -> Table:
         for t in self.tables:

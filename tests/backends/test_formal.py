@@ -132,3 +132,52 @@ def test_cli_rtl_prove(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "proof: proved in" in text
     assert (out / "formal" / "proof.sby").is_file()
+
+
+def _multi(tmp_path):
+    import textwrap
+
+    from tests.backends.test_rtl import MULTI
+    path = tmp_path / "multi.py"
+    path.write_text("import cosynth as cs\n" + textwrap.dedent(MULTI))
+    return load_kernels(str(path))["label_range"]
+
+
+def test_a_rule_with_two_reductions_is_proved_by_induction(tmp_path):
+    """A shape no example had: one edge makes a min into one table and a max into another
+    (one read-modify-write path each); both tables are watched and proved (~10 s)."""
+    spec = unit_for(_multi(tmp_path).ir)
+    assert len(spec.rules[0].ups) == 2
+    r = prove_unit(spec, out_dir=str(tmp_path / "proof"))
+    assert r.status == "proved", r.log[-2000:]
+
+
+@pytest.mark.slow  # ~12 s here, more on a busy machine: a deeper search
+def test_two_reductions_with_the_forwarding_cut_short_are_refuted(tmp_path):
+    spec = unit_for(_multi(tmp_path).ir)
+    r = prove_unit(spec, out_dir=str(tmp_path / "cut"), forward=0, depth=10)
+    assert r.status == "refuted" and r.trace and os.path.isfile(r.trace)
+
+
+@pytest.mark.slow  # ~10 s here (30 s busy): the RTL directory, the lint and the proof
+def test_rtl_prove_on_a_unit_with_a_loop_counter_register(tmp_path, capsys):
+    """k-hop: ``level`` from the enclosing range loop is a register the host writes per
+    call; ``cosynth rtl --prove`` proves that unit's pipeline."""
+    out = tmp_path / "khop"
+    with pytest.raises(SystemExit) as exc:
+        main(["rtl", os.path.join(EXAMPLES, "more", "khop.py") + ":khop", "-o", str(out),
+              "--no-verilator", "--prove"])
+    assert exc.value.code == 0
+    text = capsys.readouterr()
+    assert "proof: proved" in text.out + text.err
+    assert "level" in (out / "regmap.txt").read_text()
+
+
+def test_the_fixed_point_pagerank_unit_is_proved_by_induction(tmp_path):
+    """PageRank under Q16.47: its add-reduction of words (narrowed like integers for the
+    proof) leaves memory as one edge at a time does (~5 s)."""
+    kf = example("pagerank", "pagerank").with_fixed("Q16.47,atol=1e-9")
+    spec = unit_for(kf.ir)
+    assert spec.fixed is not None and narrow(spec).tables["contrib"].is_int
+    r = prove_unit(spec, out_dir=str(tmp_path))
+    assert r.status == "proved", r.log[-2000:]

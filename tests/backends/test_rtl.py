@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 
 import numpy as np
 import pytest
@@ -22,9 +23,12 @@ from cosynth.backends.rtl.kernel import REDUCE_HW, NotEligible
 from cosynth.backends.rtl.regmap import RegisterMap
 from cosynth.backends.rtl.sim import AmaranthDevice, run_kernel
 from cosynth.backends.rtl.unit import _reduce
+from cosynth.check import ATOL, RTOL, compare_results, fixed_tolerance
 from cosynth.cli import main
-from cosynth.dtypes import boolean, i32, i64
+from cosynth.dtypes import boolean, f64, i32, i64
 from cosynth.errors import MismatchError
+from cosynth.fixed import FixedRangeError
+from cosynth.frontend.rewrite.laws import operator_law
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
 from cosynth.nxref import NoReference
@@ -223,6 +227,169 @@ def test_a_user_kernel_with_max_and_or_reductions(tmp_path):
         assert same(run.results, interpret(kf.ir, g, bound)), i
 
 
+def test_a_loop_counter_enters_the_unit_as_a_register_written_per_call():
+    """k-hop: the node loop inside ``for level in range(k)`` reads ``level``; the unit
+    takes it as a register the host writes before every call (three calls, three
+    values), and the result is the interpreter's and networkx's."""
+    kf = load_kernels(os.path.join(EXAMPLES, "more", "khop.py"))["khop"]
+    spec = unit_for(kf.ir)
+    assert "level" in spec.params and spec.params["level"] == i64
+    assert [p.name for p in RegisterMap.of(spec, 40).params] == ["level"]
+    checked = 0
+    for i, g in list(random_graphs(3, seed=8, max_n=16)) + [(9, cs.Graph.kronecker(5, seed=3))]:
+        bound = kf.bind(g, source=0, k=3)
+        run = run_kernel(kf, g, {"source": 0, "k": 3})
+        assert same(run.results, interpret(kf.ir, g, bound)), i
+        assert same(run.results, kf.expected(g, bound)), (i, "networkx")
+        assert run.stats.calls == 3  # one per level, each with its own register value
+        checked += g.m > 0
+    assert checked >= 2
+
+
+def test_float_kernels_go_to_hardware_only_under_a_declared_fixed_point_policy():
+    """PageRank is refused as it is written; under Q16.47 its edge loop goes to the unit,
+    and the laws its sums rely on are proved again on the words (wrapping 64-bit addition
+    is associative; IEEE addition is not, which the float proofs only assume)."""
+    pr = example("pagerank")
+    with pytest.raises(NotEligible, match="fixed-point policy"):
+        unit_for(pr.ir)
+    spec = unit_for(pr.with_fixed("Q16.47,atol=1e-9").ir)
+    assert spec.fixed.name == "Q16.47" and spec.tables["contrib"].is_float
+    laws = {(law.name, law.status) for law in spec.fixed_laws}
+    assert laws == {("commutative", "proved"), ("associative", "proved")}
+    assert all("bit-vectors" in law.detail for law in spec.fixed_laws)
+    assert operator_law("associative", "add", f64).status == "assumed"
+    # SSSP's distances start at inf, which no word represents: refused as it is declared
+    with pytest.raises(NotEligible, match="'dist' starts at inf"):
+        unit_for(example("sssp").with_fixed("Q16.47,atol=1e-9").ir)
+
+def test_fixed_point_refuses_products_and_conversions_to_integers(tmp_path):
+    kf, _ = kernel_from_source(tmp_path, '''
+        @cs.kernel(fixed="Q16.47,atol=1e-9")
+        def scaled(g: cs.Graph, x: cs.NodeArray[cs.f64]) -> cs.NodeArray:
+            s = g.node_array(cs.f64, 0.0)
+            for v in g.nodes():
+                for e in g.out_edges(v):
+                    s[e.dst] += x[v] * x[v]
+            return s
+    ''')
+    with pytest.raises(NotEligible, match="'\\*' on fixed-point \\(Q16.47\\) values"):
+        unit_for(kf.ir)
+
+
+def _max_err(got, want) -> float:
+    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)), initial=0.0))
+               for a, b in zip(got, want))
+
+
+def test_fixed_point_pagerank_on_the_unit_against_the_interpreter_and_networkx():
+    """The unit computes PageRank's sums on Q16.47 words (Amaranth simulation): within
+    the stated 1e-9 of the float kernel and of networkx on every graph; a coarse Q16.8
+    is off by far more, which the tolerance check turns into a mismatch."""
+    pr = example("pagerank")
+    fine = pr.with_fixed("Q16.47,atol=1e-9")
+    graphs = list(random_graphs(2, seed=31, max_n=14)) + [(9, cs.Graph.kronecker(4, seed=4))]
+    for i, g in graphs:
+        bound = fine.bind(g)
+        run = run_kernel(fine, g, {})
+        want = interpret(pr.ir, g, bound)
+        assert _max_err(run.results, want) <= 1e-9, i
+        assert _max_err(run.results, pr.expected(g, bound)) <= 1e-9, (i, "networkx")
+        assert run.stats.edges >= g.m or g.m == 0
+    g = cs.Graph.kronecker(4, seed=4)
+    coarse = pr.with_fixed("Q16.8,atol=1e-9")
+    run = run_kernel(coarse, g, {})
+    want = interpret(pr.ir, g, coarse.bind(g))
+    assert _max_err(run.results, want) > 1e-6
+    with pytest.raises(MismatchError):
+        compare_results(run.results, want, **fixed_tolerance({"rtol": RTOL, "atol": ATOL},
+                                                             coarse.fixed))
+
+
+def test_a_value_outside_the_fixed_point_format_is_refused_by_name():
+    """Weighted degrees under Q4.20: a weight of 100 does not fit (|x| < 2**4)."""
+    kf = load_kernels(os.path.join(EXAMPLES, "more", "wdegree.py"))["wdegree"]
+    g = cs.Graph.from_edges([0, 1], [1, 2], [1.5, 100.0], num_nodes=3)
+    with pytest.raises(FixedRangeError, match=r"edge weight\[1\] = 100.0 does not fit"):
+        run_kernel(kf.with_fixed("Q4.20,atol=1e-3"), g, {})
+    run = run_kernel(kf.with_fixed("Q8.20,atol=1e-3"), g, {})
+    assert np.allclose(run.results[0], [1.5, 100.0, 0.0])
+
+
+MULTI = '''
+    @cs.kernel
+    def degrees(g: cs.Graph) -> tuple:
+        ind = g.node_array(cs.i64, 0)
+        outd = g.node_array(cs.i32, 0)
+        for v in g.nodes():
+            for e in g.out_edges(v):
+                ind[e.dst] += 1
+                outd[v] += 1
+        return ind, outd
+
+    @cs.kernel
+    def label_range(g: cs.Graph) -> tuple:
+        lo = g.node_array(cs.i64, 0)
+        hi = g.node_array(cs.i64, 0)
+        for v in g.nodes():
+            lo[v] = v
+            hi[v] = v
+        changed = True
+        while changed:
+            changed = False
+            for v in g.nodes():
+                for e in g.out_edges(v):
+                    if lo[v] < lo[e.dst]:
+                        lo[e.dst] = lo[v]
+                        changed = True
+                    if hi[v] > hi[e.dst]:
+                        hi[e.dst] = hi[v]
+                        changed = True
+        return lo, hi
+'''
+
+
+def test_a_rule_may_reduce_into_several_tables_per_edge(tmp_path):
+    """Two reductions per edge into different tables, at different endpoints (degree
+    counts: the edges of one source collide on outd[src]) and under one change flag
+    (min- and max-label propagation in one loop): each table gets its own
+    read-modify-write path, and the unit agrees with the interpreter."""
+    path = tmp_path / "multi.py"
+    path.write_text("import cosynth as cs\n" + textwrap.dedent(MULTI))
+    ks = load_kernels(str(path))
+    deg = unit_for(ks["degrees"].ir)
+    (r,) = deg.rules
+    assert [(u.target, u.target_end, u.op) for u in r.ups] == [("ind", "dst", "add"),
+                                                               ("outd", "src", "add")]
+    rm = RegisterMap.of(deg, 32)
+    assert rm.rules[0].updates()[1][:3] == ("outd", "src", "add")
+    assert "ind[e.dst] add=; outd[e.src] add=" in rm.describe()
+    lr = unit_for(ks["label_range"].ir)
+    assert {(u.target, u.op, u.flag) for r in lr.rules for u in r.ups} == {
+        ("lo", "min", "changed"), ("hi", "max", "changed")}
+    for name in ("degrees", "label_range"):
+        kf = ks[name]
+        for i, g in list(random_graphs(3, seed=12, max_n=15)) + \
+                [(9, cs.Graph.kronecker(5, seed=6))]:
+            run = run_kernel(kf, g, {})
+            assert same(run.results, interpret(kf.ir, g, kf.bind(g))), (name, i)
+            if g.m:
+                assert run.stats.edges >= g.m
+    # the same table twice, or two change flags, in one edge loop are refused
+    bad, _ = kernel_from_source(tmp_path, '''
+        @cs.kernel
+        def twice(g: cs.Graph) -> cs.NodeArray[cs.i64]:
+            d = g.node_array(cs.i64, 0)
+            for v in g.nodes():
+                for e in g.out_edges(v):
+                    d[e.dst] += 1
+                    d[v] += 1
+            return d
+    ''')
+    with pytest.raises(NotEligible, match="two reductions into 'd' per edge"):
+        unit_for(bad.ir, "par")
+
+
 def test_register_map_is_data():
     unit, spec = build_unit(kernel("cc"), depth=100)
     rm = unit.regmap
@@ -341,3 +508,18 @@ def test_the_units_reductions_are_the_operator_tables():
     sim.add_testbench(bench)
     sim.run()
     assert len(checked) == 3 * 2 * 64 + 2 * 4  # min/max/add on two ints, or/and on bool
+
+
+def test_cosynth_rtl_with_a_fixed_point_policy(tmp_path, capsys):
+    """``--fixed`` on ``cosynth rtl``: the register map states the format, the check
+    states the tolerance and the laws proved on the words."""
+    out = tmp_path / "pr"
+    with pytest.raises(SystemExit) as exc:
+        main(["rtl", os.path.join(EXAMPLES, "pagerank.py") + ":pagerank", "-o", str(out),
+              "--no-verilator", "--fixed", "Q16.47,atol=1e-9"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "within the stated tolerance of fixed point Q16.47" in text
+    assert "on its Q16.47 words: associative of add on i64: proved" in text
+    assert "f64 as Q16.47" in (out / "regmap.txt").read_text()
+    assert json.loads((out / "regmap.json").read_text())["fixed"] == "Q16.47,atol=1e-09"

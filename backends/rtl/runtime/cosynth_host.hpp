@@ -14,11 +14,14 @@
 //   4. read back the target entries the streamed edges could have changed: the blade's
 //      own entries go into its table, entries other blades own into the outbox (their new
 //      value, or for `add` the difference), exactly as the CPU code's remote reductions.
+// Floats (only under the kernel's fixed-point policy Qm.n, cosynth/fixed.py) cross as
+// words round(x * 2^n), refused when |x| >= 2^m, and come back as word / 2^n.
 // The device is a cosynth_unit::Device: a Verilator model of the unit's Verilog in local
 // simulation, or a real board (XdmaDevice) with the same register map.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -38,17 +41,33 @@ struct FpgaStats {
 };
 inline FpgaStats g_fpga;
 
-// a table as the unit sees it: memory `mem`, element type: 0 int64, 1 int32, 2 uint8 (bool)
+// a table as the unit sees it: memory `mem`, element type: 0 int64, 1 int32, 2 uint8 (bool),
+// 3 double, 4 float (fixed-point words)
 struct UnitTable {
   int mem;
   int type;
   void* data;
 };
 
+// The kernel's fixed-point policy Qm.n (m = int_bits, n = frac_bits): a float as the
+// unit's word, and back (backends/rtl/host.py does the same, cosynth/fixed.py states it).
+struct FixedPoint {
+  int int_bits = 0, frac_bits = 0;
+  int64_t encode(double x, const char* what) const {
+    if (!std::isfinite(x) || std::fabs(x) >= std::ldexp(1.0, int_bits))
+      throw cosynth_unit::DeviceFault(std::string(what) + " = " + std::to_string(x) +
+                                      " does not fit the fixed-point policy Q" +
+                                      std::to_string(int_bits) + "." +
+                                      std::to_string(frac_bits));
+    return (int64_t)std::nearbyint(std::ldexp(x, frac_bits));
+  }
+  double decode(int64_t v) const { return std::ldexp((double)v, -frac_bits); }
+};
+
 class UnitHost {
  public:
-  UnitHost(cosynth_unit::Device* dev, int64_t depth, int memories)
-      : dev_(dev), depth_(depth), images_(memories), known_(memories, false) {
+  UnitHost(cosynth_unit::Device* dev, int64_t depth, int memories, FixedPoint fixed = {})
+      : dev_(dev), depth_(depth), fixed_(fixed), images_(memories), known_(memories, false) {
     if (dev_->read_reg(cosynth_unit::REG_ID) != cosynth_unit::ID_VALUE)
       throw cosynth_unit::DeviceFault("the FPGA unit does not identify itself as a cosynth unit");
     if ((int64_t)dev_->read_reg(cosynth_unit::REG_DEPTH) < depth_)
@@ -88,6 +107,11 @@ class UnitHost {
     std::rename(tmp.c_str(), log_.c_str());
   }
 
+  // a float scalar as the register word of the fixed-point policy
+  uint64_t fixed_word(double x, const char* what) const {
+    return (uint64_t)fixed_.encode(x, what);
+  }
+
   void params(const std::vector<uint64_t>& values) {
     begin_call();
     for (size_t i = 0; i < values.size(); ++i)
@@ -117,7 +141,8 @@ class UnitHost {
 
   // kind: 0 out-edges of [lo, hi) (and edges() with sources there), 1 in-edges of [lo, hi)
   cosynth_unit::RunResult run(int rule, int kind, int64_t lo, int64_t hi, const Graph& G,
-                              bool weighted, int target_end, std::vector<uint32_t>& touched) {
+                              bool weighted, int target_end, std::vector<uint32_t>& touched,
+                              bool fixed_weights = false) {
     src_.clear();
     dst_.clear();
     w_.clear();
@@ -126,13 +151,13 @@ class UnitHost {
         for (int64_t p = G.in_begin(v); p < G.in_end(v); ++p) {
           src_.push_back((uint32_t)G.in_src[p - G.clo]);
           dst_.push_back((uint32_t)v);
-          if (weighted) w_.push_back((int64_t)G.in_w[p - G.clo]);
+          if (weighted) w_.push_back(weight_word(G.in_w[p - G.clo], fixed_weights));
         }
     } else if (hi > lo) {
       for (int64_t p = G.out_begin(lo); p < G.out_begin(hi); ++p) {
         src_.push_back((uint32_t)G.edge_src(p));
         dst_.push_back((uint32_t)G.edge_dst(p));
-        if (weighted) w_.push_back((int64_t)G.weight(p));
+        if (weighted) w_.push_back(weight_word(G.weight(p), fixed_weights));
       }
     }
     interleave(src_);
@@ -153,6 +178,13 @@ class UnitHost {
     return r;
   }
 
+  // the endpoints (0 src, 1 dst) of the last run's edges, for a further table its rule
+  // reduces into
+  void touched_end(int target_end, std::vector<uint32_t>& touched) const {
+    const std::vector<uint32_t>& t = target_end == 0 ? src_ : dst_;
+    touched.insert(touched.end(), t.begin(), t.end());
+  }
+
   // Read back the touched entries of live memory `t.mem` into the table; with an owned
   // range [lo, hi) (a blade program's distributed loop), entries outside it go into
   // `box` instead, combined with `red`.  Returns whether an owned entry changed.
@@ -169,6 +201,7 @@ class UnitHost {
     g_fpga.transfer_entries += n;
     std::vector<int64_t>& im = images_[t.mem];
     T* table = static_cast<T*>(t.data);
+    const bool fx = t.type >= 3;  // a float table: fixed-point words
     bool changed = false;
     for (size_t j = 0; j < n; ++j) {
       int64_t i = touched[j], nv = got[j], ov = im[i];
@@ -179,11 +212,12 @@ class UnitHost {
       }
       if (!projected || (i >= lo && i < hi)) {
         if (nv != ov) changed = true;
-        table[i] = (T)nv;
+        table[i] = fx ? (T)fixed_.decode(nv) : (T)nv;
       } else if (nv != ov && box) {
         // another blade owns it: the mirror keeps its value until the refresh (the next
         // call reloads it into the unit); the contribution goes to the owner
-        T c = add ? (T)((uint64_t)nv - (uint64_t)ov) : (T)nv;
+        int64_t word = add ? (int64_t)((uint64_t)nv - (uint64_t)ov) : nv;
+        T c = fx ? (T)fixed_.decode(word) : (T)word;
         red(&box->val[i], c);
         box->touched[i] = 1;
       }
@@ -205,15 +239,21 @@ class UnitHost {
     for (size_t i = 0; i < k; ++i) out[i] = (i % 2 == 0) ? v[i / 2] : v[h + i / 2];
     v.swap(out);
   }
-  static int64_t value(const UnitTable& t, int64_t i) {
+  int64_t value(const UnitTable& t, int64_t i) const {
     switch (t.type) {
       case 0: return static_cast<const int64_t*>(t.data)[i];
       case 1: return static_cast<const int32_t*>(t.data)[i];
+      case 3: return fixed_.encode(static_cast<const double*>(t.data)[i], "a table entry");
+      case 4: return fixed_.encode(static_cast<const float*>(t.data)[i], "a table entry");
       default: return static_cast<const uint8_t*>(t.data)[i] ? 1 : 0;
     }
   }
+  template <class W> int64_t weight_word(W w, bool fixed_weights) const {
+    return fixed_weights ? fixed_.encode((double)w, "an edge weight") : (int64_t)w;
+  }
   cosynth_unit::Device* dev_;
   int64_t depth_;
+  FixedPoint fixed_;
   std::vector<std::vector<int64_t>> images_;
   std::vector<bool> known_;
   std::vector<uint32_t> src_, dst_;
