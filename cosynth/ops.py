@@ -247,9 +247,22 @@ def _int_array(name: str, d: DType):
     return shift
 
 
+_libm_pow = np.frompyfunc(_fpow, 2, 1)
+
+
+def _array_pow(a, b):
+    """Float power element by element through the C library's ``pow`` (``_fpow``), as
+    the interpreter and the generated C++ compute it.  NumPy's own ``np.power`` on float
+    arrays may dispatch to a SIMD routine that is not correctly rounded (NumPy 2.4 on
+    AVX-512 machines: one unit in the last place off), which would make the vectorised
+    executor disagree with the scalar one and with the blades."""
+    with np.errstate(all="ignore"):
+        return np.asarray(_libm_pow(a, b), dtype=np.float64)
+
+
 def _float_array(name: str, d: DType):
     f = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
-         "//": np.floor_divide, "%": np.remainder, "**": np.power}[name]
+         "//": np.floor_divide, "%": np.remainder, "**": _array_pow}[name]
     if d.bits == 32 and name in ("//", "%", "**"):
         return _as_f64(f)
     return f
