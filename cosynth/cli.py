@@ -33,7 +33,7 @@ from . import htmlreport, procs, report
 from .calibrate import DEFAULT_GRAPHS
 from .calibrate import calibrate as do_calibrate
 from .check import compare_results
-from .errors import ArgumentError, CosynthError, MismatchError, OutputError, ToolError
+from .errors import ArgumentError, CosynthError, MismatchError, OutputError, ToolError, bug_hint
 from .fixed import parse_fixed
 from .graphio import parse_graph_spec
 from .ir.interp import interpret as run_ir
@@ -53,6 +53,7 @@ EXIT_MISMATCH = 3
 EXIT_TOOL = 4
 EXIT_INTERRUPT = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_INTERNAL = 1  # an exception nobody expected: a cosynth bug, traceback saved
 
 #: OSErrors of the filesystem (full, read-only, forbidden) reported as one paragraph
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
@@ -97,7 +98,34 @@ def _main(argv) -> None:
         click.echo(OutputError(f"{exc.strerror or exc}{where}", hint=io_hint(exc)).format(),
                    err=True)
         sys.exit(EXIT_USER)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, reported
+        if os.environ.get("COSYNTH_TRACEBACK"):
+            raise
+        _internal_error(exc)
     sys.exit(0)
+
+
+def _internal_error(exc: Exception) -> None:
+    """An exception that no stage expected: one paragraph that blames cosynth, says how to
+    report it and where the traceback is (a new file in the temporary folder; on stderr
+    when none can be written), then exit 1.  ``COSYNTH_TRACEBACK=1`` lets it propagate."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    log = None
+    try:
+        fd, log = tempfile.mkstemp(prefix="cosynth-crash-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(f"cosynth {' '.join(sys.argv[1:])}\n\n{text}")
+    except OSError:
+        log = None
+    first = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    click.echo(f"error: internal error ({first})", err=True)
+    click.echo(f"  fix: {bug_hint(log)}", err=True)
+    if log is None:
+        click.echo(text, err=True)
+    sys.exit(EXIT_INTERNAL)
 
 
 def _interrupted(exc: BaseException) -> None:

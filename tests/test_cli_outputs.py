@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from cosynth.outputs import MARKER, is_cosynth_dir
+from cosynth.resources import manifest_path
 from tests.helpers import EXAMPLES, ROOT
 
 BFS = os.path.join(EXAMPLES, "bfs.py") + ":bfs"
@@ -239,3 +240,30 @@ def test_a_read_only_tmpdir_is_named_before_mpirun(tmpfs, tmp_path):
     assert f"TMPDIR={ro} is not writable; mpirun keeps its session directory there" \
         in p.stderr
     assert "fix: point TMPDIR at a writable folder" in p.stderr
+
+
+def test_an_unexpected_exception_is_reported_as_a_bug_with_its_traceback(
+        tmp_path, monkeypatch, capsys):
+    """The last line of defence: an exception no stage expected (here planted in the
+    manifest loader, standing for a bug) ends in one paragraph that blames cosynth, says how
+    to report it and names a file holding the traceback; exit 1, no traceback on stderr."""
+    from cosynth import cli
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(cli, "load_manifest", broken)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.delenv("COSYNTH_TRACEBACK", raising=False)
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    with pytest.raises(SystemExit) as got:
+        cli.main(["plan", os.path.join(EXAMPLES, "bfs.py") + ":bfs", "--graph", "kron:4",
+                  "--manifest", manifest_path("pair.yaml")])
+    assert got.value.code == cli.EXIT_INTERNAL == 1
+    err = capsys.readouterr().err
+    assert "internal error (ZeroDivisionError: planted)" in err, err
+    assert "a cosynth bug" in err and "Traceback" not in err, err
+    (crash,) = tmp_path.glob("cosynth-crash-*.txt")
+    assert crash.name in err
+    assert "ZeroDivisionError: planted" in crash.read_text()
