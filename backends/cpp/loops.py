@@ -32,6 +32,7 @@ from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 from .exprs import ExprSpeller, ctype, identity, reducer
 from .reach import on_shard
 from .sharing import shared_stores
+from .bitmap import open_bitmaps
 from .frontier import open_frontier
 from .worklist import open_worklist
 
@@ -58,6 +59,7 @@ class LoopNests(ExprSpeller):
         self.last_of = ""  # C++ name of the vertex of the last edge loop's header
         self.whiles: list = []  # enclosing while loops: (loop, frontiers opened in it)
         self.frontier = None  # the frontier of the parallel loop being emitted
+        self.bitmaps: dict = {}  # id(If) -> its neighbour bitmap (``bitmap``)
 
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
@@ -242,6 +244,7 @@ class LoopNests(ExprSpeller):
         wl = open_worklist(self, s) if fr is None else None
         pre, head = self.header(s, line) if fr is None else fr.header(s.var)
         self.frontier = fr
+        self.bitmaps = open_bitmaps(self, s) if self.hw is None else {}
         for h in pre:
             self.out(h)
         self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
@@ -270,5 +273,5 @@ class LoopNests(ExprSpeller):
         self.out("}")
         self.work, self.work_loop = outer
         self.par, self.acc, self.snap, self.atomic_tables = None, {}, {}, set()
-        self.frontier = None
+        self.frontier, self.bitmaps = None, {}
         self.projected = False

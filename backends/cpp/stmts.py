@@ -65,7 +65,9 @@ class BodyEmitter(LoopNests):
             self.out(f"{reducer(s.op)}(&{s.name}, {v});")
 
     def visit_If(self, s: If):
-        self.out(f"if ({self.expr(s.cond)}) {{")
+        bm = self.bitmaps.get(id(s))
+        cond = self.expr(s.cond)
+        self.out(f"if ({cond if bm is None else bm.cond(self, cond)}) {{")
         self.ind += 1
         self.block(s.then)
         self.ind -= 1

@@ -94,3 +94,29 @@ def test_a_source_without_edges_drains_at_once():
                    timeout=300)
     _checked(sim)
     assert np.isinf(sim.results[0][:4]).all() and sim.results[0][4] == 0.0
+
+
+@pytest.mark.parametrize("blades", [1, 2, 4])
+def test_hybrid_bfs_pull_tests_a_neighbour_bitmap_on_1_2_4_blades(blades, tmp_path):
+    k = cs.Graph.kronecker(10, seed=6)
+    loops = np.arange(0, k.n, 7)  # self-loops: tested on the entry, not the bitmap
+    g = cs.Graph.from_edges(np.concatenate([k.edge_src, loops]),
+                            np.concatenate([k.out_dst, loops]), num_nodes=k.n)
+    src = int(np.argmax(g.out_degrees()))
+    sim = simulate(example("bfs"), RACK, g, {"source": src}, blades=blades,
+                   variant="hybrid", timeout=300, workdir=str(tmp_path))
+    _checked(sim)
+    np.testing.assert_array_equal(sim.results[0], spref.bfs(g, src))
+    cpp = next(os.path.join(r, "blade.cpp") for r, _, f in os.walk(tmp_path) if "blade.cpp" in f)
+    with open(cpp) as f:
+        assert "std::vector<uint64_t> bm__" in f.read()
+
+
+def test_the_bitmap_guard_is_only_for_saturating_pull_steps():
+    from cosynth.backends.cpp.emit import emit_program
+    from cosynth.frontend.rewrite import variant
+    from cosynth.frontend.rewrite.projection import apply as project
+    for name, v, want in (("bfs", "hybrid", True), ("bfs", "pull", True),
+                          ("sssp", "pull", False), ("cc", "async", False)):
+        kv, _ = variant(example(name).ir, v)
+        assert ("uint64_t> bm__" in emit_program(project(kv, ()).kernel)) == want, name
