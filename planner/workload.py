@@ -28,11 +28,17 @@ level profile (``GraphStats.level_profile``) where the loop is a frontier step:
   only at the levels where the profile's push edges against its unvisited in-edges
   pick it, with that branch's edges at those levels (so the two branches are not both
   counted, and the runs of each are the levels it takes);
-* an ``async`` node loop the C++ backend runs as a worklist (``cosynth.ir.vec``'s
-  worklist plan: only vertices whose entry changed since the last sweep began) inside a
-  weighted or label fixed point walks the fraction of its edges that
-  ``GraphStats.worklist_edges`` counts (all of them in the first sweep, then the edges
-  of the changed vertices); its vertex visits stay ``n`` per run.
+* an ``async`` node loop the C++ backend runs from a frontier
+  (``frontend.rewrite.frontier``: only the vertices whose state changed, one execution
+  draining the queue) inside a weighted or label fixed point does the whole fixed
+  point's work spread over its runs: a weighted one bucketed with the width
+  ``choose_delta`` picks (``GraphStats.bucket_work``: edges, vertex visits and rounds of
+  delta-stepping), a label one every edge once plus ``LATER_SHARE`` of a
+  level-synchronous worklist's later rounds; each round inside a run is priced as a
+  fork and join (``Nest.rounds``);
+* any other ``async`` node loop the backend runs as a worklist (``cosynth.ir.vec``'s
+  worklist plan) walks the fraction of its edges that ``GraphStats.worklist_edges``
+  counts; its vertex visits stay ``n`` per run.
 
 FPGA eligibility arrives as data: ``profile`` takes ``fpga(kernel_variant, variant)``, a
 function the driver passes in (the RTL backend's ``costs.fpga_profile``; ``no_fpga`` plans

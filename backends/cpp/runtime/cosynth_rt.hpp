@@ -893,9 +893,9 @@ struct Frontier {
   static constexpr int64_t kMaxBin = 1 << 16;  // keys beyond share the last bin
   static constexpr int64_t kDense = 16;        // dense round: > range / kDense vertices
   int64_t lo = 0, hi = 0, lbase = 0;           // range; local id of lo
-  double delta = INFINITY;
+  double delta = INFINITY, inv = 0;            // bucket width and its inverse
   bool have = false;
-  std::vector<int64_t> pend;                   // per vertex of the range: key + 1, or 0
+  std::vector<int32_t> pend;                   // per vertex of the range: key + 1, or 0
   std::vector<std::vector<std::vector<int64_t>>> bins;  // [thread][key] -> offsets
   std::vector<int64_t> cur;                    // this round's offsets (sparse)
   std::vector<uint8_t> in;                     // this round's bitmap (dense)
@@ -906,7 +906,7 @@ struct Frontier {
   int64_t key(double x) const {
     if (!(delta < INFINITY)) return 0;
     if (!(x > 0)) return 0;
-    double k = x / delta;
+    double k = x * inv;
     return k >= (double)kMaxBin ? kMaxBin : (int64_t)k;
   }
   void reset() { have = false; }
@@ -915,7 +915,7 @@ struct Frontier {
     int64_t o = l - lbase;
     if (o < 0 || o >= hi - lo) return;
     int64_t k = key(value);
-    if (__atomic_exchange_n(&pend[o], k + 1, __ATOMIC_ACQ_REL) == k + 1) return;
+    if (__atomic_exchange_n(&pend[o], (int32_t)(k + 1), __ATOMIC_ACQ_REL) == k + 1) return;
     auto& b = bins[omp_get_thread_num()];
     if ((int64_t)b.size() <= k) b.resize(k + 1);
     b[k].push_back(o);
@@ -924,6 +924,7 @@ struct Frontier {
   // that keys local id l (read for the first sweep, which queues every vertex)
   template <class F> void begin(int64_t lo_, int64_t hi_, int64_t lbase_, double delta_, F value) {
     delta = delta_;
+    inv = delta < INFINITY ? 1.0 / delta : 0.0;
     rounds = queued = 0;
     if (have && lo_ == lo && hi_ == hi && lbase_ == lbase) return;
     lo = lo_; hi = std::max(hi_, lo_); lbase = lbase_;
@@ -954,7 +955,7 @@ struct Frontier {
       in.assign(hi - lo, 0);
       for (int64_t o : cur) in[o] = 1;
     }
-    heartbeat();
+    if ((rounds & 63) == 1) heartbeat();
     return true;
   }
   int64_t span() const { return dense ? hi - lo : (int64_t)cur.size(); }
@@ -963,8 +964,8 @@ struct Frontier {
   int64_t at(int64_t i) {
     int64_t o = dense ? (in[i] ? i : -1) : cur[i];
     if (o < 0) return -1;
-    int64_t want = bin + 1;
-    if (!__atomic_compare_exchange_n(&pend[o], &want, (int64_t)0, false, __ATOMIC_ACQ_REL,
+    int32_t want = (int32_t)(bin + 1);
+    if (!__atomic_compare_exchange_n(&pend[o], &want, (int32_t)0, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
       return -1;
     return o + lo;
