@@ -472,8 +472,11 @@ class _Walk(Visitor):
 #: the share of a level-synchronous worklist's later rounds a frontier drain walks
 LATER_SHARE = 0.25
 #: the cost of one round of a frontier (an OpenMP fork and join, the bins' bookkeeping)
-#: in edge relaxations: ``cost.run_seconds``' default 5 us at 40 M edges/s
-ROUND_EDGES = 200.0
+#: in edge relaxations, ~50 us at 40 M edges/s: a barrier of two or more threads on a
+#: shared machine costs far more than ``cost.run_seconds``' 5 us (kron-18 SSSP, two
+#: threads under load: delta 1, 379 rounds, took 5.6x the one-thread time; GAP's best
+#: delta was 2 at one thread and 8 at two)
+ROUND_EDGES = 2000.0
 
 
 def choose_delta(k: Kernel, loop: Loop, plan: dict, stats: GraphStats) -> float | None:

@@ -70,8 +70,8 @@ def test_estimated_supersteps_against_recorded_runs(name, scale):
 
 
 # The async nest of the fixed point as the planner's choice ran it from its frontier
-# (simulate, one blade, one thread, kron seed 0; SSSP bucketed with the planner's delta,
-# 8 and 4): (runs, edges, vertex visits) measured.  One blade drains the frontier in one
+# (simulate, one blade, one thread, kron seed 0; SSSP bucketed with delta 8 and 4, the
+# planner's choice then): (runs, edges, vertex visits) measured.  One blade drains in one
 # run (and a second that finds nothing); the model keeps the fixed point's rounds as runs
 # (the supersteps of the blades' exchanges) and spreads the drain's work over them.
 WORKLIST = {("sssp", 12): (2, 102120, 4141), ("sssp", 14): (2, 429762, 16409),
