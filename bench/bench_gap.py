@@ -15,10 +15,11 @@ kernel times only: GAP's ``Trial Time`` (best of ``--repeat`` trials), cosynth's
 program's own clock (``total``, graph loading excluded; best of ``--repeat`` runs) for
 the variant the planner chooses on ``manifests/single.yaml`` (one blade), at 1 and 2
 OpenMP threads, with the bucket width it chooses for a bucketed relaxation
-(``planner_delta``; None: one bin).  SSSP takes GAP's best delta of ``DELTAS``; CC is compared with both of
-GAP's kernels (``cc``: Afforest, ``cc_sv``: Shiloach-Vishkin); PageRank is compared per
-iteration (GAP: Gauss-Seidel pull in float, stopping at the same L1 change ``n * tol``;
-cosynth: the example's Jacobi iteration in double) and both iteration counts are kept.
+(``planner_delta``; None: one bin).  SSSP takes GAP's best delta of ``DELTAS``; CC is
+compared with both of GAP's kernels (``cc``: Afforest, ``cc_sv``: Shiloach-Vishkin);
+PageRank is compared per iteration (GAP: Gauss-Seidel pull in float, stopping at the same
+L1 change ``n * tol``; cosynth: the example's Jacobi iteration in double) and both
+iteration counts are kept.
 
 Agreement, checked for every run: BFS and SSSP reach the same number of vertices (and
 cosynth's depths/distances equal the scipy reference), CC finds the same number of

@@ -187,12 +187,12 @@ class GraphStats:
         of *light* edges (measured on the graph's weights), a bucket takes
         ``1 + H * L`` rounds (``H``: ``relax_rounds``, the hop depth a chain of light
         edges may need) and re-relaxes ``5 * L`` of its edges (kron-18, weights 1..255:
-        delta 8/32 measured 1.15/1.64 x the reachable edges, the law says 1.14/1.63;
-        rounds 83/34, the law 84/42); ``D / delta + 1`` buckets (``D``: the largest
+        delta 8/32 measured 1.15/1.64 x the reachable edges, the law says 1.14/1.61;
+        rounds 83/34, the law 86/40); ``D / delta + 1`` buckets (``D``: the largest
         finite distance); every vertex is visited once (the first sweep queues them all;
         a reached vertex runs from the bin of its distance, not from its first one), and
-        again for every re-relaxation.  Capped by the worklist's own count (``worklist_edges``) and its rounds
-        at delta = inf."""
+        again for every re-relaxation.  Capped by the worklist's own count
+        (``worklist_edges``) and its rounds at delta = inf."""
         if self._graph is None or self.n == 0:
             return float(self.m), float(self.n), 1.0
         rounds_inf, edges_inf = self._relaxed("weighted")
@@ -289,9 +289,10 @@ def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarr
 
 
 def _relaxation(g, src: int | None) -> tuple[int, float, np.ndarray]:
-    """(rounds, edges visited by a worklist, fixed point) of a level-synchronous relaxation: min-plus
-    from ``src`` over the weights, or (``src`` None) min-label propagation over both
-    directions (the kernel walks a vertex's out- and in-edges).  A round relaxes the
+    """(rounds, edges visited by a worklist, fixed point) of a level-synchronous
+    relaxation: min-plus from ``src`` over the weights, or (``src`` None) min-label
+    propagation over both directions (the kernel walks a vertex's out- and in-edges).  A round
+    relaxes the
     edges of the vertices the previous round changed (the first: ``src``, or every
     vertex); the last round changes nothing.  The worklist's first sweep visits every
     vertex's edges, later ones those of the changed vertices.  Per round one pass over

@@ -29,11 +29,11 @@ from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
+from .bitmap import open_bitmaps
 from .exprs import ExprSpeller, ctype, identity, reducer
+from .frontier import open_frontier
 from .reach import on_shard
 from .sharing import shared_stores
-from .bitmap import open_bitmaps
-from .frontier import open_frontier
 from .worklist import open_worklist
 
 __all__ = ["LoopNests"]
