@@ -14,10 +14,12 @@ symmetrises with ``-s``), and the same source (the vertex of highest degree).  T
 kernel times only: GAP's ``Trial Time`` (best of ``--repeat`` trials), cosynth's blade
 program's own clock (``total``, graph loading excluded; best of ``--repeat`` runs) for
 the variant the planner chooses on ``manifests/single.yaml`` (one blade), at 1 and 2
-OpenMP threads.  SSSP takes GAP's best delta of ``DELTAS``; CC is compared with both of
-GAP's kernels (``cc``: Afforest, ``cc_sv``: Shiloach-Vishkin); PageRank is compared per
-iteration (GAP: Gauss-Seidel pull in float, stopping at the same L1 change ``n * tol``;
-cosynth: the example's Jacobi iteration in double) and both iteration counts are kept.
+OpenMP threads, with the bucket width it chooses for a bucketed relaxation
+(``planner_delta``; None: one bin).  SSSP takes GAP's best delta of ``DELTAS``; CC is
+compared with both of GAP's kernels (``cc``: Afforest, ``cc_sv``: Shiloach-Vishkin);
+PageRank is compared per iteration (GAP: Gauss-Seidel pull in float, stopping at the same
+L1 change ``n * tol``; cosynth: the example's Jacobi iteration in double) and both
+iteration counts are kept.
 
 Agreement, checked for every run: BFS and SSSP reach the same number of vertices (and
 cosynth's depths/distances equal the scipy reference), CC finds the same number of
@@ -188,11 +190,13 @@ def main():
         for name in a.algorithms:
             k = load_kernels(f"{ROOT}/examples/{name}.py")[name]
             args = {"source": src} if name in ("bfs", "sssp") else {}
-            chosen = make_plan(k, single, g, args, fpga=fpga_profile).variant
+            planned = make_plan(k, single, g, args, fpga=fpga_profile)
+            chosen = planned.variant
             cols = {lib: best_of(fns[name], a.repeat)[0] for lib, fns in others.items()}
             for threads in a.threads:
                 row = {"algorithm": name, "graph": f"kron-{scale}", "n": g.n, "m": g.m,
                        "threads": threads, "planner_variant": chosen,
+                       "planner_delta": planned.predicted.get("delta"),
                        **{f"{lib}_s": t for lib, t in cols.items()}}
                 t_cs, sim = cosynth_time(k, single, g, args, chosen, a.repeat, threads)
                 row["cosynth_s"] = t_cs
@@ -307,7 +311,7 @@ def _line(row) -> str:
         extra = (f" (per iteration; iterations cosynth {row['cosynth_iterations']}, "
                  f"GAP {row['gap_iterations']})")
     if row["algorithm"] == "sssp":
-        extra = f" (GAP delta {row['gap_delta']})"
+        extra = f" (GAP delta {row['gap_delta']}, cosynth delta {row.get('planner_delta')})"
     libs = "".join(f"  {lib} {row[f'{lib}_s'] * 1e3:.2f} ms" for lib in ("igraph", "graphblas")
                    if f"{lib}_s" in row)
     forced = "".join(f"  [{v}: {t * 1e3:.2f} ms = {t / row['gap_s']:.2f}x GAP]"

@@ -145,14 +145,15 @@ def run_seconds(kind: BladeKind) -> float:
 def cpu_fixed(kind: BladeKind, w: Workload) -> float:
     """A blade's seconds that do not shrink with its share: the replicated sequential
     loops (all of their work on every blade, on one core) and the nests' per-run
-    overheads (calibrated per nest, or the kind's ``cpu_seconds_per_run``)."""
+    overheads (calibrated per nest, or the kind's ``cpu_seconds_per_run``), and a
+    frontier's rounds inside a run (``Nest.rounds``), each a fork and join as well."""
     e_one = edge_rate(kind, "cpu") / kind.cpu_cores
     v_one = node_rate(kind) / kind.cpu_cores
     default = run_seconds(kind)
     rep = sum(n.runs * (n.cost * (n.edges / e_one + n.nodes / v_one) + (n.overhead or 0.0))
               for n in w.seq_nests)
-    return rep + sum(n.runs * (default if n.overhead is None else n.overhead)
-                     for n in w.nests)
+    return rep + sum(n.runs * ((default if n.overhead is None else n.overhead) +
+                               n.rounds * default) for n in w.nests)
 
 
 def host_terms(kind: BladeKind, w: Workload, n: float) -> tuple[float, float]:
@@ -333,7 +334,7 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
             sec = edges * w.fpga_cycles_per_edge / fpga_clock
             dev = "fpga"
         else:
-            over = c_run if n.overhead is None else n.overhead
+            over = (c_run if n.overhead is None else n.overhead) + n.rounds * c_run
             sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate)
             dev = "cpu"
         _add(out, n.line, {"label": n.label, "runs": n.runs, "edges": edges,

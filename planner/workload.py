@@ -28,11 +28,17 @@ level profile (``GraphStats.level_profile``) where the loop is a frontier step:
   only at the levels where the profile's push edges against its unvisited in-edges
   pick it, with that branch's edges at those levels (so the two branches are not both
   counted, and the runs of each are the levels it takes);
-* an ``async`` node loop the C++ backend runs as a worklist (``cosynth.ir.vec``'s
-  worklist plan: only vertices whose entry changed since the last sweep began) inside a
-  weighted or label fixed point walks the fraction of its edges that
-  ``GraphStats.worklist_edges`` counts (all of them in the first sweep, then the edges
-  of the changed vertices); its vertex visits stay ``n`` per run.
+* an ``async`` node loop the C++ backend runs from a frontier
+  (``frontend.rewrite.frontier``: only the vertices whose state changed, one execution
+  draining the queue) inside a weighted or label fixed point does the whole fixed
+  point's work spread over its runs: a weighted one bucketed with the width
+  ``choose_delta`` picks (``GraphStats.bucket_work``: edges, vertex visits and rounds of
+  delta-stepping), a label one every edge once plus ``LATER_SHARE`` of a
+  level-synchronous worklist's later rounds; each round inside a run is priced as a
+  fork and join (``Nest.rounds``);
+* any other ``async`` node loop the backend runs as a worklist (``cosynth.ir.vec``'s
+  worklist plan) walks the fraction of its edges that ``GraphStats.worklist_edges``
+  counts; its vertex visits stay ``n`` per run.
 
 FPGA eligibility arrives as data: ``profile`` takes ``fpga(kernel_variant, variant)``, a
 function the driver passes in (the RTL backend's ``costs.fpga_profile``; ``no_fpga`` plans
@@ -50,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cosynth.frontend.rewrite.core import loop_label
+from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan, relax_order
 from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
@@ -139,6 +146,7 @@ class Nest:
     overhead: float | None = None  # seconds per run beyond its work (calibrated)
     runs_guessed: bool = False  # runs rest on OTHER_LOOP_ITERATIONS, not on the graph
     calls: float = 0.0  # unit calls per execution when the FPGA runs it (0: it cannot)
+    rounds: float = 0.0  # frontier rounds per execution (each a fork and join of its own)
 
 
 @dataclass
@@ -164,6 +172,7 @@ class Workload:
     ghost_in: bool = False
     box_bytes: int = 0  # per local vertex: the outboxes (value, touched flag, drain list)
     mirror_bytes: int = 0  # per owned vertex: what refresh last sent of each table
+    delta: float | None = None  # bucket width of its bucketed relaxation (None: one bin)
 
     def local_vertex_bytes(self) -> int:
         """Bytes a blade keeps per vertex it holds (owned or ghost): the node tables, the
@@ -277,6 +286,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     w = Workload(k.name, variant, nests, rep["edges"], rep["nodes"], node_bytes,
                  edge_bytes, uses_in, hw=hw, replicated_fpga_edges=rep["fpga_edges"],
                  seq_nests=seq, replicated_fpga_calls=rep["fpga_calls"])
+    w.delta = walk.delta
     w.sharded, w.ghost_out, w.ghost_in, w.box_bytes, w.mirror_bytes = layout(k, nests)
     if laws:
         apply_laws(w, k, laws, stats)
@@ -289,7 +299,8 @@ def fixed_point_kind(loop: Loop, tables: dict) -> str:
     weight) to its value, ``"labels"`` when the reduced value reads the reduced table
     itself without a weight (a vertex's label travels one hop per round), ``"levels"``
     otherwise (the value is a level, a constant: one round per BFS level).  The value is
-    read through the private assignments of the loop body (``nd := dist[v] + w``)."""
+    read through the private assignments of the loop body (``nd := dist[v] + w``, and
+    ``w := max(weight[e.id], 0)`` behind it)."""
     assigned: dict[str, list] = {}
     for s, _ in iter_stmts(loop.body):
         if isinstance(s, Assign):
@@ -299,9 +310,18 @@ def fixed_point_kind(loop: Loop, tables: dict) -> str:
         if not (isinstance(s, Store) and s.op in ("min", "max")
                 and tables[s.table].space == "node"):
             continue
-        values = assigned.get(s.value.name, [s.value]) if isinstance(s.value, Var) \
-            else [s.value]
-        reads = [x for v in values for x in iter_exprs(v)]
+        reads, todo, seen = [], [s.value], set()
+        while todo:  # through the privates' assignments, transitively (w := max(w_e, 0))
+            x = todo.pop()
+            if isinstance(x, Var) and x.name in assigned:
+                if x.name not in seen:
+                    seen.add(x.name)
+                    todo += assigned[x.name]
+                continue
+            for y in iter_exprs(x):
+                reads.append(y)
+                if isinstance(y, Var) and y is not x and y.name in assigned:
+                    todo.append(y)
         if any((isinstance(x, Load) and tables[x.table].space == "edge") or
                (isinstance(x, EdgeAttr) and x.attr == "weight") for x in reads):
             return "weighted"
@@ -371,6 +391,8 @@ class _Walk(Visitor):
         self.mult, self.guessed = 1.0, False
         self.at: tuple[int, ...] | None = None  # the BFS levels the visited code runs at
         self.fixed: str = ""  # the kind of the innermost fixed point around (or "")
+        self.parent: Loop | None = None  # the innermost while loop around
+        self.delta: float | None = None  # the bucket width chosen (``choose_delta``)
 
     def visit_If(self, s: If):
         prof = self.stats.level_profile
@@ -393,7 +415,11 @@ class _Walk(Visitor):
     def visit_Loop(self, s: Loop):
         if s.is_data_loop and s.schedule != "seq":
             self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at))
-            if self.fixed in ("weighted", "labels") and s.kind == "nodes" and \
+            plan = frontier_plan(self.k, s, self.parent) if self.fixed in (
+                "weighted", "labels") else None
+            if plan:
+                self._frontier(self.nests[-1], s, plan)
+            elif self.fixed in ("weighted", "labels") and s.kind == "nodes" and \
                     _worklist_plan(_Comp(self.k), s):
                 self.nests[-1].edges *= _worklist_share(self.stats, self.fixed)
             self.nests[-1].runs_guessed = self.guessed
@@ -412,13 +438,74 @@ class _Walk(Visitor):
             self.guessed = self.guessed or _guess(s)
             if s.kind == "while" and isinstance(s.cond, Load):
                 self.fixed = fixed_point_kind(s, self.k.table_map)
+            parent, self.parent = self.parent, s
             try:
                 self.visit_body(s.body, "body", s)
             finally:
                 self.mult, self.guessed, self.fixed = outer
+                self.parent = parent
+
+    def _frontier(self, nest: Nest, loop: Loop, plan: dict) -> None:
+        """A relaxed node loop that runs from a frontier (``frontend.rewrite.frontier``):
+        its whole fixed point's edges, vertex visits and rounds (``GraphStats``), spread
+        over its runs; a bucketed weighted relaxation gets the bucket width the model
+        finds cheapest (``choose_delta``)."""
+        st, runs = self.stats, max(nest.runs, 1e-9)
+        if self.fixed == "weighted":
+            delta = choose_delta(self.k, loop, plan, st)
+            if delta is not None:
+                self.delta = delta
+            edges, nodes, rounds = st.bucket_work(float("inf") if delta is None else delta)
+        else:  # the first sweep walks every vertex's edges (in vertex order, in place);
+            # later rounds: LATER_SHARE of a level-synchronous worklist's (kron-12/14 CC
+            # measured 18% and 2%: an in-place sweep carries a label many hops at once)
+            first = st.m * (2.0 if self.fixed == "labels" else 1.0)
+            later = max(st.worklist_edges(self.fixed) - first, 0.0) * LATER_SHARE
+            edges = first + later
+            nodes = st.n + later / max(2 * st.mean_degree, 1e-9)
+            rounds = float(st.relax_rounds(self.fixed))
+        nest.edges, nest.nodes, nest.rounds = edges / runs, nodes / runs, rounds / runs
 
     def visit_Expr(self, e):
         return None
+
+
+#: the share of a level-synchronous worklist's later rounds a frontier drain walks
+LATER_SHARE = 0.25
+#: the cost of one round of a frontier (an OpenMP fork and join, the bins' bookkeeping)
+#: in edge relaxations, ~50 us at 40 M edges/s: a barrier of two or more threads on a
+#: shared machine costs far more than ``cost.run_seconds``' 5 us (kron-18 SSSP, two
+#: threads under load: delta 1, 379 rounds, took 5.6x the one-thread time; GAP's best
+#: delta was 2 at one thread and 8 at two)
+ROUND_EDGES = 2000.0
+
+
+def choose_delta(k: Kernel, loop: Loop, plan: dict, stats: GraphStats) -> float | None:
+    """The bucket width of a bucketed relaxation (``frontend.rewrite.frontier``), or None
+    (one bin: the loop may not be bucketed, ``relax_order`` is not proved, or the
+    graph has a negative weight).  Candidates: the smallest positive weight times 1, 2,
+    4, ... up to the largest weight; the one with the fewest edges plus rounds (a round
+    priced at ``ROUND_EDGES``) by ``GraphStats.bucket_work``, if it beats one bin."""
+    if not bucketed(k, plan) or stats._graph is None or stats.n == 0:
+        return None
+    w = stats.weight_sample()
+    if len(w) == 0 or w[0] < 0:
+        return None
+    if not relax_order(k, loop, next(iter(plan))).ok:
+        return None
+    pos = w[w > 0]
+    if len(pos) == 0:
+        return None
+    best, best_cost = None, None
+    d = float(pos[0])
+    while d <= float(w[-1]) * 2:
+        e, _, r = stats.bucket_work(d)
+        cost = e + ROUND_EDGES * r
+        if best_cost is None or cost < best_cost:
+            best, best_cost = d, cost
+        d *= 2
+    e, _, r = stats.bucket_work(float("inf"))
+    return best if best_cost < e + ROUND_EDGES * r else None
 
 
 class _Comp:

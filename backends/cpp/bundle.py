@@ -211,6 +211,9 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         cfg.append(f"stall={stall_seconds(plan.makespan if plan is not None else 0):g}")
         if hw is not None:
             cfg.append(f"{hw.config_key}=" + ",".join("1" if f else "0" for f in fpga_blades))
+        delta = plan.predicted.get("delta") if plan is not None else None
+        if delta is not None:  # the bucket width of bucketed relaxations (frontier.py)
+            cfg.append(f"sched.delta={float(delta)!r}")
         os.makedirs(os.path.join(tmp, "inputs"))
         for p in program.params:
             if p.kind == "scalar":

@@ -29,7 +29,9 @@ from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
+from .bitmap import open_bitmaps
 from .exprs import ExprSpeller, ctype, identity, reducer
+from .frontier import open_frontier
 from .reach import on_shard
 from .sharing import shared_stores
 from .worklist import open_worklist
@@ -55,6 +57,9 @@ class LoopNests(ExprSpeller):
         self.work: str | None = None  # counters of the nest being measured (nest_done)
         self.work_loop: Loop | None = None  # its outermost loop
         self.last_of = ""  # C++ name of the vertex of the last edge loop's header
+        self.whiles: list = []  # enclosing while loops: (loop, frontiers opened in it)
+        self.frontier = None  # the frontier of the parallel loop being emitted
+        self.bitmaps: dict = {}  # id(If) -> its neighbour bitmap (``bitmap``)
 
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
@@ -132,6 +137,7 @@ class LoopNests(ExprSpeller):
     def sequential(self, s: Loop, line: int):
         if s.kind == "while":
             self.out(f"while ({self.expr(s.cond)}) {{")
+            self.whiles.append((s, []))
         elif s.kind == "range":
             st = self.tmp("step")
             self.out(f"{{ const int64_t {st} = {self.expr(s.step)}; if ({st} == 0) "
@@ -156,6 +162,9 @@ class LoopNests(ExprSpeller):
         self.out("}")
         if s.kind == "range" or s.kind in ("out_edges", "in_edges"):
             self.out("}")
+        if s.kind == "while":
+            for fr in self.whiles.pop()[1]:  # entered anew: the next sweep starts from all
+                self.out(f"{fr.name}.reset();")
         if s.kind not in ("while", "range") and measured:
             wk = self.work
             self.out(f"nest_done({line}, {wk}e, {wk}v, now() - {wk}t); }}")
@@ -231,8 +240,11 @@ class LoopNests(ExprSpeller):
         clauses.append(f"reduction(+:{wk}e, {wk}v)")
         self.work, self.work_loop = wk, s
         sched = "dynamic, 64" if s.kind == "nodes" else "static"
-        wl = open_worklist(self, s)
-        pre, head = self.header(s, line)
+        fr = open_frontier(self, s) if s.kind == "nodes" else None
+        wl = open_worklist(self, s) if fr is None else None
+        pre, head = self.header(s, line) if fr is None else fr.header(s.var)
+        self.frontier = fr
+        self.bitmaps = open_bitmaps(self, s) if self.hw is None else {}
         for h in pre:
             self.out(h)
         self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
@@ -247,7 +259,7 @@ class LoopNests(ExprSpeller):
         self.block(s.body)
         self.ind -= 1
         self.out("}")
-        if s.kind in ("out_edges", "in_edges"):
+        if s.kind in ("out_edges", "in_edges") or fr is not None:
             self.out("}")
         if wl is not None:
             wl.close(self)
@@ -261,4 +273,5 @@ class LoopNests(ExprSpeller):
         self.out("}")
         self.work, self.work_loop = outer
         self.par, self.acc, self.snap, self.atomic_tables = None, {}, {}, set()
+        self.frontier, self.bitmaps = None, {}
         self.projected = False

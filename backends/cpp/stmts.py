@@ -65,7 +65,9 @@ class BodyEmitter(LoopNests):
             self.out(f"{reducer(s.op)}(&{s.name}, {v});")
 
     def visit_If(self, s: If):
-        self.out(f"if ({self.expr(s.cond)}) {{")
+        bm = self.bitmaps.get(id(s))
+        cond = self.expr(s.cond)
+        self.out(f"if ({cond if bm is None else bm.cond(self, cond)}) {{")
         self.ind += 1
         self.block(s.then)
         self.ind -= 1
@@ -83,9 +85,19 @@ class BodyEmitter(LoopNests):
         t = self.tables[s.table]
         flag = f"if (ch) {s.flag} = 1;" if s.flag else "(void)ch;"
         c = ctype(t.dtype)
-        self.out(f"{{ bool ch = exchange({s.table}, {s.table}__box, G, sh, "
-                 f"[]({c}* p, {c} v) {{ return {reducer(s.op)}(p, v); }});"
+        queue = "".join(f" if (c) {fr.push(f'p - {s.table}.data()', 'v')}"
+                        for fr in self._frontiers(s.table))
+        if queue:  # a change to the blade's entry queues its vertex in the frontier
+            red = f"[&]({c}* p, {c} v) {{ bool c = {reducer(s.op)}(p, v);{queue} return c; }}"
+        else:
+            red = f"[]({c}* p, {c} v) {{ return {reducer(s.op)}(p, v); }}"
+        self.out(f"{{ bool ch = exchange({s.table}, {s.table}__box, G, sh, {red});"
                  f" {flag} }}")
+
+    def _frontiers(self, table: str) -> list:
+        """The frontiers (``frontier.FrontierLoop``) of the enclosing while loops whose
+        state includes ``table``."""
+        return [fr for _, frs in self.whiles for fr in frs if table in fr.plan]
 
     def visit_Refresh(self, s: Refresh):
         if self.tables[s.table].space == "node":
@@ -121,24 +133,35 @@ class BodyEmitter(LoopNests):
             return
         shared = self.par is not None and id(s) in self.shared_stores
         flag = self.acc.get(s.flag, s.flag) if s.flag else None
+        fr = self.frontier if self.frontier is not None and s.table in self.frontier.plan \
+            else None
+        if fr is not None:  # the value and the entry once: a change queues the vertex
+            val, at = self.tmp("val"), self.tmp("at")
+            self.out(f"{{ const {c} {val} = {v}; const int64_t {at} = {idx};")
+            self.ind += 1
+            v, idx = val, at
         if self.projected and t.space == "node" and s.table in self.boxed:
-            self._store_or_box(s, idx, v, reducer(s.op, shared), flag)
-            return
-        call = f"{reducer(s.op, shared)}(&{s.table}[{idx}], {v})"
-        if flag:
-            self.out(f"if ({call}) {flag} = 1;")
+            self._store_or_box(s, idx, v, reducer(s.op, shared), flag, fr)
         else:
-            self.out(f"{call};")
+            call = f"{reducer(s.op, shared)}(&{s.table}[{idx}], {v})"
+            then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(idx, v)] if fr else []))
+            self.out(f"if ({call}) {{ {then} }}" if then else f"{call};")
+        if fr is not None:
+            self.ind -= 1
+            self.out("}")
 
-    def _store_or_box(self, s: Store, idx: str, v: str, fn: str, flag: str | None):
+    def _store_or_box(self, s: Store, idx: str, v: str, fn: str, flag: str | None,
+                      fr=None):
         """A reduction into the blade's entry, or into the outbox for another blade's
-        (``idx`` is a local id)."""
+        (``idx`` is a local id); with the loop's frontier ``fr``, a change to the blade's
+        entry queues its vertex."""
         i = self.tmp("i")
         self.out(f"{{ const int64_t {i} = {idx};")
         self.ind += 1
         self.out(f"if ({i} >= G.olo && {i} < G.ohi) {{")
         call = f"{fn}(&{s.table}[{i}], {v})"
-        self.out(f"  if ({call}) {{ {flag + ' = 1;' if flag else ''} }}")
+        then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(i, v)] if fr else []))
+        self.out(f"  if ({call}) {{ {then} }}")
         self.out("} else {")
         self.out(f"  {fn}(&{s.table}__box.val[{i}], {v});")
         self.out(f"  {s.table}__box.touch({i});")

@@ -69,11 +69,13 @@ def test_estimated_supersteps_against_recorded_runs(name, scale):
         assert RECORDED[name, scale] > 2 * st.levels
 
 
-# The async (worklist) nest of the fixed point as the planner's choice ran it (simulate,
-# one blade, one thread, kron seed 0): (runs, edges) measured.  The model counts a
-# level-synchronous worklist, an upper estimate of the in-place sweep's.
-WORKLIST = {("sssp", 12): (10, 321080), ("sssp", 14): (9, 1449994),
-            ("cc", 12): (3, 388922), ("cc", 14): (3, 1703884)}
+# The async nest of the fixed point as the planner's choice ran it from its frontier
+# (simulate, one blade, one thread, kron seed 0; SSSP bucketed with delta 8 and 4, the
+# planner's choice then): (runs, edges, vertex visits) measured.  One blade drains in one
+# run (and a second that finds nothing); the model keeps the fixed point's rounds as runs
+# (the supersteps of the blades' exchanges) and spreads the drain's work over them.
+WORKLIST = {("sssp", 12): (2, 102120, 4141), ("sssp", 14): (2, 429762, 16409),
+            ("cc", 12): (2, 290172, 6318), ("cc", 14): (2, 888692, 19165)}
 
 
 @pytest.mark.parametrize("name,scale", sorted(WORKLIST))
@@ -85,11 +87,12 @@ def test_worklist_edges_against_recorded_runs(name, scale):
     line = loop.body[-1].loc.line
     (par,) = [n for n in profile(kv, "par", st, fpga=no_fpga).nests if n.line == line]
     (wl,) = [n for n in profile(ka, "async", st, fpga=no_fpga).nests if n.line == line]
-    runs, edges = WORKLIST[name, scale]
-    assert wl.runs == par.runs and wl.nodes == par.nodes
-    assert edges <= wl.runs * wl.edges <= 2 * edges  # an upper estimate, within 2x
-    assert wl.edges < 0.7 * par.edges  # the worklist skips much of each sweep
-    assert runs <= wl.runs <= 2 * runs
+    runs, edges, nodes = WORKLIST[name, scale]
+    assert wl.runs == par.runs and runs <= wl.runs
+    assert edges <= wl.runs * wl.edges <= 1.5 * edges  # an upper estimate
+    assert nodes <= wl.runs * wl.nodes <= 2 * nodes
+    assert wl.edges < 0.7 * par.edges  # the frontier skips much of each sweep
+    assert wl.rounds > 0
 
 
 def test_worklist_rounds_by_hand():

@@ -1022,6 +1022,103 @@ inline void refresh_edges(std::vector<T>& table, const std::vector<int64_t>& lo,
   g_stats.comm += now() - t0;
 }
 
+// ------------------------------------------------------------------ frontiers
+// The work list of a relaxed (async) node loop over the range [lo, hi) (global ids): the
+// vertices whose state changed since they last ran, and nothing else.  A change pushes
+// the vertex (`push`, from any thread: the loop's own reductions and the exchange that
+// applies other blades' contributions) into the bin of its new value's key,
+// floor(value / delta); `delta` = infinity (today's async) keeps one bin.  A sweep
+// (`begin` .. `round` until false) drains the bins lowest first (delta-stepping: buckets
+// of width delta), each round running the lowest bin's vertices: as a sparse queue of
+// vertex ids, or as a dense bitmap walked in vertex order when the round holds more than
+// range / kDense vertices.  `pend[v]` is the key + 1 of the bin v last went to (0: not
+// pending): a vertex runs from that bin only (`take`), so a vertex that moved to a lower
+// bin is not run again from the higher one, and each vertex is queued at most once per
+// bin.  The first sweep after `reset` (the fixed point was entered anew) starts from every
+// vertex of the range.
+struct Frontier {
+  static constexpr int64_t kMaxBin = 1 << 16;  // keys beyond share the last bin
+  static constexpr int64_t kDense = 16;        // dense round: > range / kDense vertices
+  int64_t lo = 0, hi = 0, lbase = 0;           // range; local id of lo
+  double delta = INFINITY, inv = 0;            // bucket width and its inverse
+  bool have = false;
+  std::vector<int32_t> pend;                   // per vertex of the range: key + 1, or 0
+  std::vector<std::vector<std::vector<int64_t>>> bins;  // [thread][key] -> offsets
+  std::vector<int64_t> cur;                    // this round's offsets (sparse)
+  std::vector<uint8_t> in;                     // this round's bitmap (dense)
+  int64_t bin = 0;                             // the running bin
+  bool dense = false;
+  int64_t rounds = 0, queued = 0;              // statistics of the last sweep
+
+  int64_t key(double x) const {
+    if (!(delta < INFINITY)) return 0;
+    if (!(x > 0)) return 0;
+    double k = x * inv;
+    return k >= (double)kMaxBin ? kMaxBin : (int64_t)k;
+  }
+  void reset() { have = false; }
+  // local id `l` changed to `value`: queue it (no-op outside the range)
+  void push(int64_t l, double value) {
+    int64_t o = l - lbase;
+    if (o < 0 || o >= hi - lo) return;
+    int64_t k = key(value);
+    if (__atomic_exchange_n(&pend[o], (int32_t)(k + 1), __ATOMIC_ACQ_REL) == k + 1) return;
+    auto& b = bins[omp_get_thread_num()];
+    if ((int64_t)b.size() <= k) b.resize(k + 1);
+    b[k].push_back(o);
+  }
+  // open a sweep of [lo_, hi_) whose local ids start at lbase_; `value(l)` is the state
+  // that keys local id l (read for the first sweep, which queues every vertex)
+  template <class F> void begin(int64_t lo_, int64_t hi_, int64_t lbase_, double delta_, F value) {
+    delta = delta_;
+    inv = delta < INFINITY ? 1.0 / delta : 0.0;
+    rounds = queued = 0;
+    if (have && lo_ == lo && hi_ == hi && lbase_ == lbase) return;
+    lo = lo_; hi = std::max(hi_, lo_); lbase = lbase_;
+    bins.assign(omp_get_max_threads(), {});
+    pend.assign(hi - lo, 0);
+    #pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < hi - lo; ++o) push(o + lbase, (double)value(o + lbase));
+    have = true;
+  }
+  // take the lowest non-empty bin as the next round; false when every bin is empty
+  bool round() {
+    int64_t low = -1;
+    for (auto& tb : bins)
+      for (int64_t k = 0; k < (int64_t)tb.size() && (low < 0 || k < low); ++k)
+        if (!tb[k].empty()) { low = k; break; }
+    if (low < 0) return false;
+    bin = low;
+    cur.clear();
+    for (auto& tb : bins)
+      if ((int64_t)tb.size() > low) {
+        cur.insert(cur.end(), tb[low].begin(), tb[low].end());
+        std::vector<int64_t>().swap(tb[low]);
+      }
+    ++rounds;
+    queued += (int64_t)cur.size();
+    dense = (int64_t)cur.size() * kDense > hi - lo;
+    if (dense) {
+      in.assign(hi - lo, 0);
+      for (int64_t o : cur) in[o] = 1;
+    }
+    if ((rounds & 63) == 1) heartbeat();
+    return true;
+  }
+  int64_t span() const { return dense ? hi - lo : (int64_t)cur.size(); }
+  // the vertex (global id) at position i of this round, or -1: not queued here, or it
+  // moved to another bin since (it runs from there)
+  int64_t at(int64_t i) {
+    int64_t o = dense ? (in[i] ? i : -1) : cur[i];
+    if (o < 0) return -1;
+    int32_t want = (int32_t)(bin + 1);
+    if (!__atomic_compare_exchange_n(&pend[o], &want, (int32_t)0, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+      return -1;
+    return o + lo;
+  }
+};
+
 template <class T> inline T allreduce(T v, MPI_Op op) {
   heartbeat();
   double t0 = now();

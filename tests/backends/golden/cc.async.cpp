@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
   Outbox<int64_t> u_label__box;
   u_label__box.init(G, INT64_C(9223372036854775807));
   Mirror<int64_t> u_label__mir;
-  bool wl__5_have = false; int64_t wl__5_plo = 0, wl__5_phi = 0;
-  std::vector<int64_t> wl__5_start_u_label, wl__5_end_u_label;
+  Frontier fr__5;  // the work list of the relaxed loop at line 20
+  const double g_delta = cfg.kv.count("sched.delta") ? cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)
   #pragma omp parallel
   { (void)0; }
   barrier();
@@ -58,55 +58,53 @@ int main(int argc, char** argv) {
       const double t__3 = now();
       uint8_t u_changed__part__acc = 0;
       int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
-      const int64_t wl__5_lo = std::max<int64_t>(shard_lo, 0), wl__5_hi = std::max<int64_t>(std::min<int64_t>(shard_hi, n), wl__5_lo);
-      bool wl__5_all = !wl__5_have || wl__5_plo != wl__5_lo || wl__5_phi != wl__5_hi;
-      if (!wl__5_all) { bool back = false;
-        #pragma omp parallel for reduction(||:back)
-        for (int64_t i = 0; i < (int64_t)u_label.size(); ++i) if (wl__5_end_u_label[i] < u_label[i]) back = true;
-        wl__5_all = back; }  // moved against min: the state was reset
-      std::vector<uint8_t> wl__5_active(wl__5_hi - wl__5_lo, 1);
-      std::vector<int64_t> wl__5_now_u_label(u_label.begin() + (wl__5_lo - G.glo), u_label.begin() + (wl__5_hi - G.glo));
-      if (!wl__5_all) for (int64_t i = 0; i < wl__5_hi - wl__5_lo; ++i) wl__5_active[i] = (wl__5_now_u_label[i] != wl__5_start_u_label[i]);
+      fr__5.begin(std::max<int64_t>(shard_lo, 0), std::min<int64_t>(shard_hi, n), std::max<int64_t>(shard_lo, 0) - G.glo, g_delta, [&](int64_t l) { return u_label[l]; });
+      while (fr__5.round()) {
+      const int64_t fr__5_span = fr__5.span();
       #pragma omp parallel for schedule(dynamic, 64) reduction(||:u_changed__part__acc) reduction(+:w__4e, w__4v)
-      for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
-        if (!wl__5_all && !wl__5_active[u_v - wl__5_lo]) continue;
+      for (int64_t fr__5_i = 0; fr__5_i < fr__5_span; ++fr__5_i) {
+        const int64_t u_v = fr__5.at(fr__5_i); if (u_v < 0) continue;
         ++w__4v;
         { const int64_t of__6 = u_v; w__4e += G.out_end(of__6) - G.out_begin(of__6);
         for (int64_t u_e = G.out_begin(of__6); u_e < G.out_end(of__6); ++u_e) {
-          { const int64_t i__7 = G.edge_dst_l(u_e);
-            if (i__7 >= G.olo && i__7 < G.ohi) {
-              if (atomic_min(&u_label[i__7], (int64_t)(load(&u_label[(u_v - G.glo)])))) { u_changed__part__acc = 1; }
-            } else {
-              atomic_min(&u_label__box.val[i__7], (int64_t)(load(&u_label[(u_v - G.glo)])));
-              u_label__box.touch(i__7);
+          { const int64_t val__7 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__8 = G.edge_dst_l(u_e);
+            { const int64_t i__9 = at__8;
+              if (i__9 >= G.olo && i__9 < G.ohi) {
+                if (atomic_min(&u_label[i__9], val__7)) { u_changed__part__acc = 1; fr__5.push(i__9, (double)(val__7)); }
+              } else {
+                atomic_min(&u_label__box.val[i__9], val__7);
+                u_label__box.touch(i__9);
+              }
             }
           }
         }
         }
-        { const int64_t of__8 = u_v; w__4e += G.in_end(of__8) - G.in_begin(of__8);
-        for (int64_t u_e__p = G.in_begin(of__8); u_e__p < G.in_end(of__8); ++u_e__p) {
+        { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
+        for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
           const int64_t u_e = G.in_eid[u_e__p - G.clo];
-          { const int64_t i__9 = (int64_t)G.in_src[u_e__p - G.clo];
-            if (i__9 >= G.olo && i__9 < G.ohi) {
-              if (atomic_min(&u_label[i__9], (int64_t)(load(&u_label[(u_v - G.glo)])))) { u_changed__part__acc = 1; }
-            } else {
-              atomic_min(&u_label__box.val[i__9], (int64_t)(load(&u_label[(u_v - G.glo)])));
-              u_label__box.touch(i__9);
+          { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
+            { const int64_t i__13 = at__12;
+              if (i__13 >= G.olo && i__13 < G.ohi) {
+                if (atomic_min(&u_label[i__13], val__11)) { u_changed__part__acc = 1; fr__5.push(i__13, (double)(val__11)); }
+              } else {
+                atomic_min(&u_label__box.val[i__13], val__11);
+                u_label__box.touch(i__13);
+              }
             }
           }
         }
         }
       }
-      wl__5_start_u_label.swap(wl__5_now_u_label); wl__5_end_u_label = u_label;
-      wl__5_have = true; wl__5_plo = wl__5_lo; wl__5_phi = wl__5_hi;
+      }
       red_or(&u_changed__part, u_changed__part__acc);
       { const double dt = now() - t__3; g_stats.compute += dt; g_stats.step(dt); nest_done(20, w__4e, w__4v, dt); }
     }
-    { bool ch = exchange(u_label, u_label__box, G, sh, [](int64_t* p, int64_t v) { return red_min(p, v); }); if (ch) u_changed__part = 1; }
+    { bool ch = exchange(u_label, u_label__box, G, sh, [&](int64_t* p, int64_t v) { bool c = red_min(p, v); if (c) fr__5.push(p - u_label.data(), (double)(v)); return c; }); if (ch) u_changed__part = 1; }
     refresh(u_label, u_label__mir, G, sh);
     u_changed__part = allreduce(u_changed__part, MPI_LOR);
     red_or(&u_changed, (uint8_t)(u_changed__part));
   }
+  fr__5.reset();
   const double t_total = now() - t_start;
   write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_label.data() + G.olo, G.ohi - G.olo);
   write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);

@@ -1,0 +1,162 @@
+"""Dense frontier bitmaps for pull steps: a guard on a neighbour's entry, tested against one
+bit per vertex computed before the loop instead of the entry itself.
+
+schedule::
+
+    for u in nodes() @par:                     bm[l] = (depth[l] == level)  for every local l
+      for e in in_edges(u):            ->      for u in nodes() @par:
+        if depth[e.src] == level:                for e in in_edges(u):
+          depth[u] min= level + 1                  if (e.src == u ? depth[e.src] == level
+                                                                  : bm[e.src]):  ...
+
+The bitmap (``n / 8`` bytes: 32 KiB for 2**18 vertices) stays in cache where the table's
+entries (8 bytes each) do not: Beamer's bottom-up step tests the frontier this way.
+
+Where: the edge loop of the outermost parallel node loop saturates (``saturation``: the
+pull step with early exit, whose neighbour tests dominate its time); the guard is an
+``if`` inside it whose only entry read is one node table ``T`` at the edge's other
+endpoint, the rest scalars the loop does not write, constants and safe operators (it
+cannot fail, so evaluating it for every vertex beforehand changes nothing).
+
+Legality.  A parallel loop (``par``, ``bsp``, ``async``) may let each iteration read the
+entries *other* iterations write as they were before the loop: ``bsp`` reads exactly
+those, ``async`` any subset of the others' writes (the empty one included), and a ``par``
+loop was proved to do the same whether or not another iteration's write has landed
+(``parallelize``/``direction``: stable reads).  ``T`` is written in the loop at most at
+the running vertex's own entry, so the only read an iteration makes of an entry it may
+have written itself is at its own vertex (a self-loop): that one is tested on the entry,
+every other one on the bitmap of the state before the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cosynth.frontend.rewrite.saturation import SAFE_BIN, SAFE_UN, saturation
+from cosynth.ir.nodes import Bin, Cast, Const, EdgeAttr, If, Load, Loop, Store, Un, Var
+from cosynth.ir.walk import iter_exprs, iter_stmts
+
+__all__ = ["NeighbourBitmap", "open_bitmaps"]
+
+_FAKE = "bm__l"  # the edge variable whose "src" spells the bitmap pass's local id
+
+
+class NeighbourBitmap:
+    """The bitmap ``name`` of one guard: its condition and the neighbour's load."""
+
+    def __init__(self, name: str, load: Load, own: str):
+        self.name, self.load, self.own = name, load, own
+
+    def cond(self, cx, original: str) -> str:
+        """The guard's C++ condition inside the loop."""
+        nbr = cx.local_index(self.load.index, 0)
+        return (f"(({nbr}) == {self.own} ? ({original}) : "
+                f"(bool)(({self.name}[({nbr}) >> 6] >> (({nbr}) & 63)) & 1))")
+
+
+def open_bitmaps(cx, s: Loop) -> dict[int, NeighbourBitmap]:
+    """For the parallel node loop ``s``: emit (through the loop emitter ``cx``, before the
+    loop's ``omp for``) the bitmaps of its eligible guards; ``id(If) ->`` bitmap."""
+    if s.kind != "nodes":
+        return {}
+    out: dict[int, NeighbourBitmap] = {}
+    written = {x.table for x, _ in iter_stmts(s.body) if isinstance(x, Store)}
+    for edge, _ in iter_stmts(s.body):
+        if not (isinstance(edge, Loop) and edge.kind in ("in_edges", "out_edges")):
+            continue
+        if saturation(s, edge, cx.tables) is None:
+            continue
+        other = "src" if edge.kind == "in_edges" else "dst"
+        for g, _ in iter_stmts(edge.body):
+            if not isinstance(g, If):
+                continue
+            load = _neighbour_load(g.cond, edge, other, s, written, cx.tables)
+            if load is None:
+                continue
+            name = cx.tmp("bm")
+            out[id(g)] = NeighbourBitmap(name, load, f"({s.var} - G.glo)")
+            _emit_pass(cx, name, g.cond, load)
+    return out
+
+
+def _neighbour_load(cond, edge: Loop, other: str, s: Loop, written: set, tables):
+    """The one load ``T[e.<other>]`` of ``cond`` when the guard qualifies, else None."""
+    found = None
+    inner = {x.var for x, _ in iter_stmts([s]) if isinstance(x, Loop)}
+    inner |= {n for x, _ in iter_stmts([s]) if isinstance(x, Loop) for n, _ in x.locals}
+    for x in iter_exprs(cond):
+        if isinstance(x, Load):
+            t = tables[x.table]
+            if x.index is None:
+                if x.table in written:
+                    return None
+                continue
+            if t.space != "node" or found is not None:
+                return None
+            idx = x.index
+            if not (isinstance(idx, EdgeAttr) and idx.edge == edge.var and idx.attr == other):
+                return None
+            found = x
+        elif isinstance(x, EdgeAttr):
+            continue  # checked below: only the load's own index
+        elif isinstance(x, Var):
+            if x.name in inner:
+                return None
+        elif isinstance(x, Bin):
+            if x.op not in SAFE_BIN:
+                return None
+        elif isinstance(x, Un):
+            if x.op not in SAFE_UN:
+                return None
+        elif isinstance(x, Cast):
+            if x.a.dtype.is_float and not x.dtype.is_float:
+                return None
+        elif not isinstance(x, Const):
+            return None
+    if found is None:
+        return None
+    # only the running vertex's own entry of T may change during the loop
+    for x, _ in iter_stmts(s.body):
+        if isinstance(x, Store) and x.table == found.table and not (
+                isinstance(x.index, Var) and x.index.name == s.var):
+            return None
+    # every edge attribute of the guard is the neighbour endpoint inside its load
+    attrs = [x for x in iter_exprs(cond) if isinstance(x, EdgeAttr)]
+    if any(a is not found.index for a in attrs):
+        return None
+    return found
+
+
+def _emit_pass(cx, name: str, cond, load: Load) -> None:
+    """``name[l]``: the guard with the neighbour's entry replaced by local entry ``l``."""
+    fake = replace(load, index=EdgeAttr(_FAKE, "src"))
+    pred = _substitute(cond, load, fake)
+    saved = cx.edge_kind.get(_FAKE)
+    cx.edge_kind[_FAKE] = ("out_edges", f"({_FAKE} + G.glo)")
+    try:
+        text = cx.expr(pred)
+    finally:
+        if saved is None:
+            cx.edge_kind.pop(_FAKE, None)
+        else:
+            cx.edge_kind[_FAKE] = saved
+    cx.out(f"std::vector<uint64_t> {name}((G.nl + 63) / 64);  // the guard's bit per "
+           "local vertex, before the loop")
+    cx.out("#pragma omp parallel for schedule(static)")
+    cx.out(f"for (int64_t w = 0; w < (int64_t){name}.size(); ++w) {{ uint64_t b = 0;")
+    cx.out(f"  for (int64_t j = 0; j < 64 && w * 64 + j < G.nl; ++j) {{ "
+           f"const int64_t {_FAKE} = w * 64 + j; if ({text}) b |= (uint64_t)1 << j; }}")
+    cx.out(f"  {name}[w] = b; }}")
+
+
+def _substitute(e, old, new):
+    """``e`` with the node ``old`` (by identity) replaced by ``new``."""
+    if e is old:
+        return new
+    if isinstance(e, Bin):
+        return replace(e, a=_substitute(e.a, old, new), b=_substitute(e.b, old, new))
+    if isinstance(e, Un):
+        return replace(e, a=_substitute(e.a, old, new))
+    if isinstance(e, Cast):
+        return replace(e, a=_substitute(e.a, old, new))
+    return e

@@ -1,0 +1,77 @@
+"""Frontiers of relaxed (``async``) node loops: run only the vertices whose state changed,
+lowest bucket first (delta-stepping), from a work list the writes themselves build.
+
+schedule::
+
+    while changed @seq:                       while changed:
+      changed = False                           changed = False
+      for v in nodes() @async:         ->       F.begin(lo, hi, delta)      (1st time: all v)
+        for e in out_edges(v):                  while F.round():            (lowest bin)
+          nd := dist[v] + w[e.id]                 for v in F:               (queue or bitmap)
+          dist[e.dst] min= nd -> changed            ... if dist[d] min= nd: changed; F.push(d)
+      exchange dist min -> changed             exchange dist (a change: F.push(owner entry))
+                                              F.reset() after the while loop
+
+The runtime's ``Frontier`` (``cosynth_rt.hpp``) holds the queued vertices in bins by key
+``floor(T[v] / delta)``; ``delta`` comes from the plan (run.cfg's ``sched.delta``,
+infinity when absent or when the loop may not be bucketed: one bin, today's async order).
+A round holding more than 1/16 of the range is walked as a dense bitmap in vertex
+order, a smaller one as a sparse queue of vertex ids.
+
+Legality: ``cosynth.frontend.rewrite.frontier`` (which loops, which may be bucketed);
+the emitted code queues a vertex after every change of its state entries in the blade's
+range -- the loop's reductions and the exchange's -- and resets the frontier when the
+while loop ends, as that argument requires.
+"""
+
+from __future__ import annotations
+
+from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan
+from cosynth.ir.nodes import Loop
+
+__all__ = ["FrontierLoop", "open_frontier"]
+
+
+class FrontierLoop:
+    """The emitted frontier of one loop: its C++ object ``name``, the state ``plan``
+    (table -> reduction) and whether the loop may be bucketed (``buckets``)."""
+
+    def __init__(self, name: str, plan: dict[str, str], buckets: bool):
+        self.name, self.plan, self.buckets = name, plan, buckets
+
+    def push(self, local: str, value: str) -> str:
+        """C++ statement: the entry at local id ``local`` changed to ``value``."""
+        return f"{self.name}.push({local}, (double)({value}));"
+
+    def header(self, var: str) -> tuple[list[str], list[str]]:
+        """(lines before the ``omp for``, the for line and its first statement)."""
+        f = self.name
+        return ([f"while ({f}.round()) {{", f"const int64_t {f}_span = {f}.span();"],
+                [f"for (int64_t {f}_i = 0; {f}_i < {f}_span; ++{f}_i) {{",
+                 f"  const int64_t {var} = {f}.at({f}_i); if ({var} < 0) continue;"])
+
+
+def open_frontier(cx, s: Loop) -> FrontierLoop | None:
+    """For a node loop that may run from a frontier, declare its ``Frontier`` and emit
+    (through the loop emitter ``cx``) the start of the sweep; None otherwise."""
+    if cx.hw is not None or not cx.whiles:
+        return None
+    plan = frontier_plan(cx.k, s, cx.whiles[-1][0])
+    if not plan:
+        return None
+    buckets = bucketed(cx.k, plan)
+    f = cx.tmp("fr")
+    cx.decls.append(f"Frontier {f};  // the work list of the relaxed loop at line "
+                    f"{s.loc.line if s.loc else 0}")
+    lo = f"std::max<int64_t>({cx.expr(s.start)}, 0)" if s.start is not None else "0"
+    hi = f"std::min<int64_t>({cx.expr(s.stop)}, n)" if s.stop is not None else "n"
+    table = next(iter(plan))
+    delta = "g_delta" if buckets else "INFINITY"
+    cx.out(f"{f}.begin({lo}, {hi}, {lo} - G.glo, {delta}, "
+           f"[&](int64_t l) {{ return {table}[l]; }});")
+    if buckets and "const double g_delta" not in "".join(cx.decls):
+        cx.decls.append('const double g_delta = cfg.kv.count("sched.delta") ? '
+                        'cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)')
+    fl = FrontierLoop(f, plan, buckets)
+    cx.whiles[-1][1].append(fl)
+    return fl
