@@ -25,12 +25,14 @@ Invariants:
 from __future__ import annotations
 
 from cosynth import ops
+from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .exprs import ExprSpeller, ctype, identity, reducer
-from .reach import on_shard
+from .intersect import emit_merge
+from .reach import on_shard, replicated
 from .sharing import shared_stores
 from .worklist import open_worklist
 
@@ -55,6 +57,7 @@ class LoopNests(ExprSpeller):
         self.work: str | None = None  # counters of the nest being measured (nest_done)
         self.work_loop: Loop | None = None  # its outermost loop
         self.last_of = ""  # C++ name of the vertex of the last edge loop's header
+        self.full_graph = replicated(k, hw)  # every row here, local ids are global ids
 
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
@@ -75,6 +78,10 @@ class LoopNests(ExprSpeller):
             return
         if s.is_data_loop and s.schedule != "seq" and self.par is None:
             self.parallel(s, line)
+            return
+        merge = intersection(s) if self.par is not None and self.full_graph else None
+        if merge is not None:  # has_edge against another row: a merge (intersect.py)
+            emit_merge(self, merge, line)
             return
         self.sequential(s, line)
 
