@@ -44,6 +44,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from cosynth.frontend.rewrite.intersect import intersection
+from cosynth.frontend.rewrite.relabel import relabelling, why_not
+from cosynth.ir.nodes import Loop
+from cosynth.ir.walk import iter_stmts
+
 from .manifest import BladeKind, Manifest
 from .stats import GraphStats
 from .units import format_quantity
@@ -51,7 +56,7 @@ from .workload import Workload
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
            "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests", "blade_fixed",
-           "BLADE_FIXED_BYTES", "host_terms"]
+           "BLADE_FIXED_BYTES", "host_terms", "relabel_choice", "RELABEL_ENTRIES_PER_EDGE"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -359,3 +364,35 @@ def _add(out: dict, line: int, row: dict) -> None:
     for key in ("runs", "edges", "nodes", "seconds"):
         have[key] += row[key]
     have["calibrated"] = have["calibrated"] and row["calibrated"]
+
+
+#: relabelling's own work in row entries per edge: sorting the renamed rows (about
+#: log2 of a row's length comparisons per entry, rounded up for the copy)
+RELABEL_ENTRIES_PER_EDGE = 4.0
+
+
+def relabel_choice(kv, stats: GraphStats, blades: int) -> tuple[str, str] | None:
+    """Rename the vertices by degree for the variant's program ``kv``?  (chosen, why), or
+    None when the program has no ordered intersection (the only schedule whose work this
+    model knows to depend on the numbering).  Degree order is chosen when the rewrite rule
+    admits it (``frontend.rewrite.relabel``; a clique count needs a symmetric graph), one
+    blade holds the graph (the runtime renames a whole graph) and the merges walk fewer
+    row entries under it (``GraphStats.merge_work``) by more than relabelling costs."""
+    if not any(isinstance(s, Loop) and intersection(s) is not None
+               for s, _ in iter_stmts(kv.body)):
+        return None
+    r = relabelling(kv)
+    if r is None:
+        return "as given", f"the results depend on the numbering: {why_not(kv)}"
+    if r.needs_symmetric and not stats.symmetric:
+        return "as given", f"{r.kind}: legal on a symmetric graph only, and this one is not"
+    if blades > 1:
+        return "as given", "the run renames a graph one blade holds whole; this plan " \
+                           f"has {blades} blades"
+    w_id, w_deg = stats.merge_work("id"), stats.merge_work("degree")
+    cost = RELABEL_ENTRIES_PER_EDGE * stats.m
+    what = (f"ordered merges walk {w_deg:.3g} row entries in degree order against "
+            f"{w_id:.3g} as numbered (renaming costs about {cost:.3g})")
+    if w_deg + cost < w_id:
+        return "degree order", f"{r.kind} ({r.reason}); {what}"
+    return "as given", f"no gain: {what}"

@@ -205,6 +205,7 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
                "edge_lo=" + ",".join(str(int(graph.out_indptr[lo])) for lo, _ in shards),
                "edge_hi=" + ",".join(str(int(graph.out_indptr[hi])) for _, hi in shards)]
         cfg += [f"sha256.graph.{r}={d}" for r, d in enumerate(digests)]
+        cfg.append(f"relabel={int(_relabel(plan))}")
         if hw is not None:
             cfg.append(f"{hw.config_key}=" + ",".join("1" if f else "0" for f in fpga_blades))
         os.makedirs(os.path.join(tmp, "inputs"))
@@ -294,3 +295,9 @@ def read_stats(bundle: Bundle) -> list[dict]:
                 st["fpga"] = json.load(f)
         stats.append(st)
     return stats
+
+
+def _relabel(plan) -> bool:
+    """The plan chose to rename the vertices by degree (``relabel`` in run.cfg)."""
+    return plan is not None and any(c.what == "relabel" and c.chosen == "degree order"
+                                    for c in plan.choices)
