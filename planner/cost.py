@@ -12,6 +12,14 @@ Per blade, over the whole run (``Workload`` counts the work):
   ``cpu_bytes_per_edge`` (16), and the FPGA rate is ``clock / fpga_cycles_per_edge``
   bounded by DRAM bandwidth at 16 bytes per edge; vertex work costs a quarter of an edge;
   sequential (replicated) loops run whole on every blade;
+* working set: each edge's random references into vertex tables (``Nest.random_refs``,
+  read off the IR) miss the last-level cache (``cache_bytes``, calibrated) in the share of
+  those tables' bytes (n x ``random_bytes``) the cache cannot hold, each miss costing
+  ``cpu_seconds_per_miss`` (calibrated) of one core: the term that grows once vertex data
+  leave the cache;
+* per-edge extras (``workload.static_cost``): a division per edge and a float addition
+  into a shared entry (a compare-and-swap loop) raise the nest's cost factor until
+  calibration measures it;
 * memory: a sharded program's blade holds its own vertices and its ghosts (the vertices
   its edges touch, counted on the graph for the plan's ranges) in every node table, its
   share of the edges, and the outboxes and refresh copies (``Workload.blade_dram``); a
@@ -56,7 +64,9 @@ from .workload import Workload
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
            "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests", "blade_fixed",
-           "BLADE_FIXED_BYTES", "host_terms", "relabel_choice", "RELABEL_ENTRIES_PER_EDGE"]
+           "BLADE_FIXED_BYTES", "host_terms", "relabel_choice", "RELABEL_ENTRIES_PER_EDGE",
+           "cache_bytes", "miss_seconds", "miss_fraction", "nest_misses",
+           "working_set_seconds", "DEFAULT_CACHE_BYTES"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -145,6 +155,44 @@ def run_seconds(kind: BladeKind) -> float:
     """Seconds one execution of a parallel nest costs beyond its work: forking the
     cores, joining them, the superstep's bookkeeping (default 5 us)."""
     return kind.cal("cpu_seconds_per_run", 5e-6)
+
+
+#: the last-level cache a blade's cores share when the manifest has no measured one
+#: (``cosynth calibrate`` reads the machine's: ``cache_bytes``)
+DEFAULT_CACHE_BYTES = 32 * 2**20
+
+
+def cache_bytes(kind: BladeKind) -> float:
+    return kind.cal("cache_bytes", DEFAULT_CACHE_BYTES)
+
+
+def miss_seconds(kind: BladeKind) -> float:
+    """Seconds one core loses to a random node-table reference that misses the cache
+    (calibrated as ``cpu_seconds_per_miss``; default: one edge's time, a DRAM latency
+    of ~80 ns overlapped ~10 deep by the core's out-of-order window)."""
+    return kind.cal("cpu_seconds_per_miss", kind.cpu_cores / kind.cpu_edges_per_second)
+
+
+def miss_fraction(ws_bytes: float, cache: float) -> float:
+    """Of uniformly random references into ``ws_bytes`` of vertex data, the share that
+    misses a cache of ``cache`` bytes (the share of the data not in it)."""
+    return max(0.0, 1.0 - cache / ws_bytes) if ws_bytes > 0 else 0.0
+
+
+def nest_misses(n, kind: BladeKind, vertices: float) -> float:
+    """Cache misses per run of nest ``n`` (all its edges): each edge's random references
+    (``Nest.random_refs``) into tables of ``random_bytes`` per vertex, ``vertices`` of
+    them -- the working-set term the calibrated edge rate (measured on graphs whose
+    vertex data fit the cache) does not hold."""
+    refs = getattr(n, "random_refs", 0)
+    if not refs:
+        return 0.0
+    return n.edges * refs * miss_fraction(n.random_bytes * vertices, cache_bytes(kind))
+
+
+def working_set_seconds(w: Workload, kind: BladeKind, vertices: float) -> float:
+    """One core's seconds of cache misses over the whole run of ``w``'s parallel nests."""
+    return sum(n.runs * nest_misses(n, kind, vertices) for n in w.nests) * miss_seconds(kind)
 
 
 def cpu_fixed(kind: BladeKind, w: Workload) -> float:
@@ -238,12 +286,15 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
         rep_fpga = w.replicated_fpga_edges if fpga and w.fpga_ok else 0.0
         v_rate, fixed_k = node_rate(k), cpu_fixed(k, w)
         host_k = host_terms(k, w, stats.n) if fpga else (0.0, 0.0)
+        # the working set: every blade's tables index all n vertices in the worst case
+        ws_k = working_set_seconds(w, k, stats.n) / k.cpu_cores
         for _ in range(count):
             lo, hi = ranges[r]
             r += 1
             share = stats.edges_in(lo, hi) / stats.m if stats.m else 1.0 / P
             vshare = (hi - lo) / stats.n if stats.n else 0.0
-            edges = share * (w.parallel_edges / par_rate if fpga else w.cpu_edges / cpu)
+            edges = share * (w.parallel_edges / par_rate if fpga else w.cpu_edges / cpu +
+                             ws_k)
             host = share * host_k[0] + host_k[1] if fpga else 0.0
             compute = edges + vshare * w.cpu_nodes / v_rate + fixed_k + host + \
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
@@ -322,7 +373,7 @@ def _ranges(cfg: Config, stats: GraphStats) -> list[tuple[int, int]]:
 
 
 def predict_nests(w, kind, threads: int, share: float, vshare: float,
-                  fpga_clock: float = 0.0) -> dict[int, dict]:
+                  fpga_clock: float = 0.0, vertices: float = 0.0) -> dict[int, dict]:
     """What the model predicts one blade's nests do in a run: by source line, runs,
     edges, vertices and seconds (parallel nests: the blade's share; replicated ones: all
     of it), on ``threads`` cores (or the FPGA at ``fpga_clock`` for the nests it runs).
@@ -339,7 +390,8 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
             dev = "fpga"
         else:
             over = c_run if n.overhead is None else n.overhead
-            sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate)
+            sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate) + \
+                n.runs * share * nest_misses(n, k, vertices) * miss_seconds(kind) / k.cpu_cores
             dev = "cpu"
         _add(out, n.line, {"label": n.label, "runs": n.runs, "edges": edges,
                            "nodes": nodes, "seconds": sec, "device": dev,
