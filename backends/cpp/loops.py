@@ -31,6 +31,7 @@ from cosynth.ir.nodes import Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .exprs import ExprSpeller, ctype, identity, reducer
+from .gather import close_gather, open_gather
 from .intersect import emit_merge
 from .reach import on_shard, replicated
 from .sharing import shared_stores
@@ -58,6 +59,7 @@ class LoopNests(ExprSpeller):
         self.work_loop: Loop | None = None  # its outermost loop
         self.last_of = ""  # C++ name of the vertex of the last edge loop's header
         self.full_graph = replicated(k, hw)  # every row here, local ids are global ids
+        self.gathered: dict[int, str] = {}  # store id -> its register (gather.py)
 
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
@@ -148,6 +150,7 @@ class LoopNests(ExprSpeller):
         else:
             measured = self._measure_sequential(s)
             sat = self._saturating(s)
+            accs = open_gather(self, s)
             pre, head = self.header(s, line)
             for h in pre + head:
                 self.out(h)
@@ -163,6 +166,8 @@ class LoopNests(ExprSpeller):
         self.out("}")
         if s.kind == "range" or s.kind in ("out_edges", "in_edges"):
             self.out("}")
+        if s.kind not in ("while", "range"):
+            close_gather(self, accs)
         if s.kind not in ("while", "range") and measured:
             wk = self.work
             self.out(f"nest_done({line}, {wk}e, {wk}v, now() - {wk}t); }}")

@@ -132,3 +132,15 @@ def test_tc_merge_equals_interpreter_and_networkx(blades, manifest):
     want_count, want_tri = nxref.tc(g)
     assert int(count) == want_count
     np.testing.assert_array_equal(tri, want_tri)
+
+
+def test_pull_gather_accumulates_in_a_register_and_stays_exact():
+    kv, _ = variant(example("pagerank").ir, "pull")
+    src = emit_program(projection.apply(kv).kernel, "examples/pagerank.py")
+    assert "gathered in a register" in src
+    g = cs.Graph.kronecker(9, seed=2)
+    for blades, manifest in ((1, "single.yaml"), (2, "pair.yaml"), (4, "rack16.yaml")):
+        sim = simulate(example("pagerank"), load_manifest(os.path.join(ROOT, "manifests",
+                                                                       manifest)),
+                       g, {}, blades=blades, variant="pull", threads=2, timeout=300)
+        assert any("IR interpreter: ok" in c for c in sim.checks), sim.checks
