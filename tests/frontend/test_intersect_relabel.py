@@ -144,3 +144,49 @@ def test_pull_gather_accumulates_in_a_register_and_stays_exact():
                                                                        manifest)),
                        g, {}, blades=blades, variant="pull", threads=2, timeout=300)
         assert any("IR interpreter: ok" in c for c in sim.checks), sim.checks
+
+
+PR_PULL = """
+    @cs.kernel
+    def prpull(g: cs.Graph, alpha: float = 0.85, iters: int = 12) -> cs.NodeArray:
+        n = g.num_nodes()
+        rank = g.node_array(cs.f64, 1.0 / n)
+        acc = g.node_array(cs.f64, 0.0)
+        for it in range(iters):
+            for u in g.nodes():
+                acc[u] = 0.0
+                for e in g.in_edges(u):
+                    acc[u] += rank[e.src] / g.out_degree(e.src)
+            for v in g.nodes():
+                rank[v] = (1.0 - alpha) / n + alpha * acc[v]
+        return rank
+    """
+
+
+def test_contrib_precomputes_a_pull_division_exactly(tmp_path):
+    from cosynth.ir.interp import interpret
+    from tests.helpers import random_graphs, same
+    kf, _ = kernel_from_source(tmp_path, PR_PULL)
+    kv, done = variant(kf.ir, "par")
+    assert [r.rule for r in done].count("contrib") == 1 and done[-1].exact
+    for _, g in random_graphs(6, seed=3):
+        args = kf.bind(g)
+        assert same(interpret(kv, g, args), interpret(kf.ir, g, args))  # bit for bit
+    sim = simulate(kf, load_manifest(os.path.join(ROOT, "manifests", "pair.yaml")),
+                   cs.Graph.kronecker(8, seed=1), {}, blades=2, variant="par", threads=1,
+                   timeout=300)
+    assert any("IR interpreter: ok" in c for c in sim.checks), sim.checks
+
+
+def test_contrib_refuses_a_guarded_or_written_source(tmp_path):
+    from cosynth.frontend.rewrite import contrib
+    from cosynth.frontend.rewrite.core import loops
+    src = PR_PULL.replace("acc[u] += rank[e.src] / g.out_degree(e.src)",
+                          "acc[u] += rank[e.src] / g.out_degree(e.src)\n"
+                          "                    rank[u] = 0.5")
+    kf, _ = kernel_from_source(tmp_path, src)
+    kv, done = variant(kf.ir, "seq")
+    for p, loop in loops(kv):
+        if contrib.applies_to(loop):
+            r = contrib.apply(kv, p)
+            assert not r.applied
