@@ -21,6 +21,10 @@ Edges per execution follow the schedule the C++ backend emits, read off the grap
 level profile (``GraphStats.level_profile``) where the loop is a frontier step:
 
 * a guarded (frontier) push edge loop walks ``m / levels`` edges per execution;
+* an edge loop inside an edge loop walks the head's degree per outer edge
+  (``GraphStats.head_degree``), unless it is an ordered intersection with a hoisted
+  lower bound (``frontend.rewrite.intersect``: ``u < v < w``), whose merges walk
+  ``GraphStats.merge_work`` entries in all (the cheaper of the two numberings);
 * a pull edge loop that saturates (``frontend.rewrite.saturation``: the early exit of
   Beamer's bottom-up step) walks the profile's ``pull`` edges -- an unvisited vertex up
   to its first parent, a visited one none -- averaged over the levels it runs at;
@@ -50,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cosynth.frontend.rewrite.core import loop_label
+from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
@@ -562,7 +567,14 @@ def _inner_edges(body, count: float, stats: GraphStats) -> float:
     the endpoints of many edges), not its mean degree."""
     total = 0.0
     for s in _edge_loops(body):
-        c = count * stats.head_degree
+        merge = intersection(s)
+        if merge is not None and (merge.above or merge.from_) and stats.m and \
+                stats._graph is not None:
+            # an ordered intersection (u < v < w): the merges walk the rows above v,
+            # in the cheaper numbering (the plan relabels when that is degree order)
+            c = count / stats.m * min(stats.merge_work("id"), stats.merge_work("degree"))
+        else:
+            c = count * stats.head_degree
         total += c + _inner_edges(s.body, c, stats)
     return total
 

@@ -78,3 +78,12 @@ def test_fit_machine_recovers_the_miss_cost():
     assert abs(got["cpu_seconds_per_miss"] - c_miss) / c_miss < 1e-6
     assert abs(1 / got["cpu_edges_per_second_per_core"] - c_e) / c_e < 1e-6
     assert "cpu_seconds_per_miss" not in fit_machine([{**r, "misses": 0} for r in rows])
+
+
+def test_tc_merge_work_is_the_ordered_count_not_every_wedge():
+    g = cs.Graph.kronecker(10, seed=0)
+    st = GraphStats.of(g)
+    w, heavy = _heavy("tc", "edges", st)
+    want = st.m + min(st.merge_work("id"), st.merge_work("degree"))
+    assert abs(heavy.edges - want) / want < 1e-9
+    assert heavy.edges < st.m * st.head_degree  # fewer than all wedges
