@@ -24,6 +24,7 @@ from __future__ import annotations
 from cosynth.frontend.rewrite.intersect import Merge
 
 from .exprs import ctype
+from .gather import close_invariant, open_invariant
 
 __all__ = ["emit_merge"]
 
@@ -34,6 +35,7 @@ _UPPER = "std::upper_bound({b}, {e}, (int64_t)({v}), [](int64_t x, idx_t a) {{ r
 def emit_merge(cx, m: Merge, line: int) -> None:
     """Emit ``m.loop`` as a merge through the loop emitter ``cx`` (``loops.LoopNests``)."""
     s = m.loop
+    invs = open_invariant(cx, s)  # tri[u] += 1 in every match: one register (gather.py)
     of = cx.tmp("of")
     cx.last_of = of
     cx.edge_kind[s.var] = (s.kind, of)
@@ -86,3 +88,4 @@ def emit_merge(cx, m: Merge, line: int) -> None:
     cx.ind -= 1
     cx.out("}")
     cx.out("}")
+    close_invariant(cx, invs)

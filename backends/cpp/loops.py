@@ -31,7 +31,7 @@ from cosynth.ir.nodes import Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .exprs import ExprSpeller, ctype, identity, reducer
-from .gather import close_gather, open_gather
+from .gather import close_gather, close_invariant, open_gather, open_invariant
 from .intersect import emit_merge
 from .reach import on_shard, replicated
 from .sharing import shared_stores
@@ -151,6 +151,7 @@ class LoopNests(ExprSpeller):
             measured = self._measure_sequential(s)
             sat = self._saturating(s)
             accs = open_gather(self, s)
+            invs = open_invariant(self, s)
             pre, head = self.header(s, line)
             for h in pre + head:
                 self.out(h)
@@ -168,6 +169,7 @@ class LoopNests(ExprSpeller):
             self.out("}")
         if s.kind not in ("while", "range"):
             close_gather(self, accs)
+            close_invariant(self, invs)
         if s.kind not in ("while", "range") and measured:
             wk = self.work
             self.out(f"nest_done({line}, {wk}e, {wk}v, now() - {wk}t); }}")
