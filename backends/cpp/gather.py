@@ -25,6 +25,8 @@ original's (float sums included), only the memory round trips go.
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
+
 from cosynth.ir.nodes import Assign, EdgeAttr, Load, Loop, Store, Var
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
@@ -130,7 +132,6 @@ def _invariant(e, varying: set) -> bool:
 
 
 def _strip(e):
-    from dataclasses import fields, is_dataclass
     if not is_dataclass(e):
         return e
     return tuple((f.name, _strip(getattr(e, f.name))) for f in fields(e) if f.name != "loc")
