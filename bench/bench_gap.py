@@ -141,8 +141,11 @@ def cosynth_time(k, man, g, args, variant, repeat, threads):
 
 
 def cosynth_iterations(sim) -> int:
-    """How often the loop nest run most often ran (PageRank: once per iteration)."""
-    return max((r["measured_runs"] for b in sim.predicted for r in b["nests"]), default=0)
+    """How often the loop nest run least often ran (PageRank: each nest at least once per
+    iteration; a source line may hold several nests -- the pull form's contribution loop
+    and its gather -- whose runs the blade sums)."""
+    return min((r["measured_runs"] for b in sim.predicted for r in b["nests"]
+                if r["measured_runs"] > 0), default=0)
 
 
 def components(label: np.ndarray) -> tuple[int, list[int]]:

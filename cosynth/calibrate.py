@@ -36,6 +36,7 @@ from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.frontend.rewrite import variant as make_variant
 from cosynth.planner import PLAN_VARIANTS, load_manifest
 from cosynth.planner.calibration import fit_law, fit_machine, nest_time, workload_key
+from cosynth.planner.cost import DEFAULT_CACHE_BYTES, miss_fraction
 from cosynth.planner.manifest import _read_xml, _read_yaml
 from cosynth.planner.stats import GraphStats
 from cosynth.planner.workload import profile
@@ -145,13 +146,19 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                              seed=seed)
     # ---- the machine: one core's rates over every measured parallel nest
     rows = []
+    cache = machine_cache_bytes()
     for entry in measured.values():
         for _st, w, nests in entry["samples"]:
             for n in w.nests:
                 rec = nests.get(n.line)
                 if rec and not rec["fpga"] and rec["runs"] > 0:
-                    rows.append({**rec, "threads": T})
+                    # the working set: random vertex references that miss the cache
+                    miss = miss_fraction(n.random_bytes * _st.n, cache)
+                    rows.append({**rec, "threads": T,
+                                 "misses": rec["edges"] * n.random_refs * miss})
     cal.machine = fit_machine(rows)
+    cal.machine["cache_bytes"] = float(cache)
+    say(f"last-level cache: {cache / 2**20:.0f} MiB (cache_bytes)")
     cal.machine["blade_fixed_bytes"] = float(max(fixed))
     say(f"a blade process without data: {max(fixed) / 2**20:.1f} MiB (blade_fixed_bytes)")
     say("this machine, one core: {:.3g} edges/s, {:.3g} vertices/s, {:.3g} us per nest run"
@@ -286,3 +293,24 @@ def _plain(x):
     if isinstance(x, np.generic):
         return _plain(x.item())
     return x
+
+
+def machine_cache_bytes() -> int:
+    """This machine's largest CPU cache (the last level), from sysfs; the cost model's
+    default when the system does not say."""
+    best = 0
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for d in os.listdir(base):
+            try:
+                with open(os.path.join(base, d, "size")) as f:
+                    text = f.read().strip().upper()
+            except OSError:
+                continue
+            mult = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+            digits = text[:-1] if text[-1:] in "KMG" else text
+            if digits.isdigit():
+                best = max(best, int(digits) * mult)
+    except OSError:
+        pass
+    return best or DEFAULT_CACHE_BYTES

@@ -20,7 +20,7 @@ from cosynth.ir.nodes import Loop, Store
 from cosynth.ir.printer import print_kernel
 from cosynth.ir.walk import iter_stmts
 
-from .cost import Config, evaluate
+from .cost import Config, evaluate, relabel_choice
 from .manifest import Manifest, ManifestError, load_manifest
 from .partition import Problem
 from .plan import BladePlan, Choice, Plan, PlanError, _s, ir_sha256, load_plan, source_sha256
@@ -136,6 +136,9 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
         ir_sha256=ir_sha256(kfn.ir),
     )
     plan.choices = _choices(problem, cfg, est, solver, time_limit, fixed or {})
+    rl = relabel_choice(kv, stats, len(est.per_blade))
+    if rl is not None:  # vertex numbering (the relabel rule, for ordered intersections)
+        plan.choices.append(Choice("relabel", rl[0], rl[1]))
     plan.baselines = baselines(problem)
     return plan
 

@@ -112,27 +112,35 @@ def apply_laws(w, k, laws: dict, stats) -> bool:
 
 def fit_machine(rows: list[dict]) -> dict:
     """One core's rates from measured parallel nests (``runs``, ``edges``, ``nodes``,
-    ``seconds``, ``threads``): seconds = runs * c_run + (edges * c_e + nodes * c_v) /
-    threads, non-negative, each row weighted by 1 / its seconds (relative error).
+    ``seconds``, ``threads``, optionally ``misses``): seconds = runs * c_run + (edges *
+    c_e + nodes * c_v + misses * c_miss) / threads, non-negative, each row weighted by
+    1 / its seconds (relative error); ``misses`` are the cache misses the working-set
+    term counts (``cost.nest_misses``), ``c_miss`` fitted only when some row has any.
     Returns the calibrated fields."""
     from scipy.optimize import nnls  # lazy: SciPy is slow to import, only fitting needs it
     rows = [r for r in rows if r["seconds"] > 0 and r["runs"] > 0]
     if not rows:
         raise ValueError("no measured nests to fit")
-    A = np.array([[r["runs"], r["edges"] / r["threads"], r["nodes"] / r["threads"]]
+    misses = any(r.get("misses", 0) > 0 for r in rows)
+    A = np.array([[r["runs"], r["edges"] / r["threads"], r["nodes"] / r["threads"]] +
+                  ([r.get("misses", 0.0) / r["threads"]] if misses else [])
                   for r in rows], dtype=float)
     t = np.array([r["seconds"] for r in rows])
     wgt = 1.0 / t
     coef, _ = nnls(A * wgt[:, None], t * wgt)
-    c_run, c_e, c_v = (float(c) for c in coef)
+    c_run, c_e, c_v = (float(c) for c in coef[:3])
+    c_miss = float(coef[3]) if misses else 0.0
     edges = A[:, 1].sum()
     if c_e <= 0:  # no edge term survived: the plain average time of an edge
         c_e = max(float((t - A[:, 0] * c_run).clip(min=0).sum()) / max(edges, 1.0), 1e-12)
     if c_v <= 0:
         c_v = c_e / 4
-    return {"cpu_edges_per_second_per_core": 1.0 / c_e,
-            "cpu_vertices_per_second_per_core": 1.0 / c_v,
-            "cpu_seconds_per_run": c_run}
+    out = {"cpu_edges_per_second_per_core": 1.0 / c_e,
+           "cpu_vertices_per_second_per_core": 1.0 / c_v,
+           "cpu_seconds_per_run": c_run}
+    if c_miss > 0:  # the working set's misses (rows with ``misses``: see cost.nest_misses)
+        out["cpu_seconds_per_miss"] = c_miss
+    return out
 
 
 def nest_time(samples: list[dict], threads: int, cal: dict, sequential: bool

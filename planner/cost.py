@@ -12,6 +12,14 @@ Per blade, over the whole run (``Workload`` counts the work):
   ``cpu_bytes_per_edge`` (16), and the FPGA rate is ``clock / fpga_cycles_per_edge``
   bounded by DRAM bandwidth at 16 bytes per edge; vertex work costs a quarter of an edge;
   sequential (replicated) loops run whole on every blade;
+* working set: each edge's random references into vertex tables (``Nest.random_refs``,
+  read off the IR) miss the last-level cache (``cache_bytes``, calibrated) in the share of
+  those tables' bytes (n x ``random_bytes``) the cache cannot hold, each miss costing
+  ``cpu_seconds_per_miss`` (calibrated) of one core: the term that grows once vertex data
+  leave the cache;
+* per-edge extras (``workload.static_cost``): a division per edge and a float addition
+  into a shared entry (a compare-and-swap loop) raise the nest's cost factor until
+  calibration measures it;
 * memory: a sharded program's blade holds its own vertices and its ghosts (the vertices
   its edges touch, counted on the graph for the plan's ranges) in every node table, its
   share of the edges, and the outboxes and refresh copies (``Workload.blade_dram``); a
@@ -44,6 +52,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from cosynth.frontend.rewrite.intersect import intersection
+from cosynth.frontend.rewrite.relabel import relabelling, why_not
+from cosynth.ir.nodes import Loop
+from cosynth.ir.walk import iter_stmts
+
 from .manifest import BladeKind, Manifest
 from .stats import GraphStats
 from .units import format_quantity
@@ -51,7 +64,9 @@ from .workload import Workload
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
            "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests", "blade_fixed",
-           "BLADE_FIXED_BYTES", "host_terms"]
+           "BLADE_FIXED_BYTES", "host_terms", "relabel_choice", "RELABEL_ENTRIES_PER_EDGE",
+           "cache_bytes", "miss_seconds", "miss_fraction", "nest_misses",
+           "working_set_seconds", "DEFAULT_CACHE_BYTES"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -140,6 +155,44 @@ def run_seconds(kind: BladeKind) -> float:
     """Seconds one execution of a parallel nest costs beyond its work: forking the
     cores, joining them, the superstep's bookkeeping (default 5 us)."""
     return kind.cal("cpu_seconds_per_run", 5e-6)
+
+
+#: the last-level cache a blade's cores share when the manifest has no measured one
+#: (``cosynth calibrate`` reads the machine's: ``cache_bytes``)
+DEFAULT_CACHE_BYTES = 32 * 2**20
+
+
+def cache_bytes(kind: BladeKind) -> float:
+    return kind.cal("cache_bytes", DEFAULT_CACHE_BYTES)
+
+
+def miss_seconds(kind: BladeKind) -> float:
+    """Seconds one core loses to a random node-table reference that misses the cache
+    (calibrated as ``cpu_seconds_per_miss``; default: one edge's time, a DRAM latency
+    of ~80 ns overlapped ~10 deep by the core's out-of-order window)."""
+    return kind.cal("cpu_seconds_per_miss", kind.cpu_cores / kind.cpu_edges_per_second)
+
+
+def miss_fraction(ws_bytes: float, cache: float) -> float:
+    """Of uniformly random references into ``ws_bytes`` of vertex data, the share that
+    misses a cache of ``cache`` bytes (the share of the data not in it)."""
+    return max(0.0, 1.0 - cache / ws_bytes) if ws_bytes > 0 else 0.0
+
+
+def nest_misses(n, kind: BladeKind, vertices: float) -> float:
+    """Cache misses per run of nest ``n`` (all its edges): each edge's random references
+    (``Nest.random_refs``) into tables of ``random_bytes`` per vertex, ``vertices`` of
+    them -- the working-set term the calibrated edge rate (measured on graphs whose
+    vertex data fit the cache) does not hold."""
+    refs = getattr(n, "random_refs", 0)
+    if not refs:
+        return 0.0
+    return n.edges * refs * miss_fraction(n.random_bytes * vertices, cache_bytes(kind))
+
+
+def working_set_seconds(w: Workload, kind: BladeKind, vertices: float) -> float:
+    """One core's seconds of cache misses over the whole run of ``w``'s parallel nests."""
+    return sum(n.runs * nest_misses(n, kind, vertices) for n in w.nests) * miss_seconds(kind)
 
 
 def cpu_fixed(kind: BladeKind, w: Workload) -> float:
@@ -234,12 +287,15 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
         rep_fpga = w.replicated_fpga_edges if fpga and w.fpga_ok else 0.0
         v_rate, fixed_k = node_rate(k), cpu_fixed(k, w)
         host_k = host_terms(k, w, stats.n) if fpga else (0.0, 0.0)
+        # the working set: every blade's tables index all n vertices in the worst case
+        ws_k = working_set_seconds(w, k, stats.n) / k.cpu_cores
         for _ in range(count):
             lo, hi = ranges[r]
             r += 1
             share = stats.edges_in(lo, hi) / stats.m if stats.m else 1.0 / P
             vshare = (hi - lo) / stats.n if stats.n else 0.0
-            edges = share * (w.parallel_edges / par_rate if fpga else w.cpu_edges / cpu)
+            edges = share * (w.parallel_edges / par_rate if fpga else w.cpu_edges / cpu +
+                             ws_k)
             host = share * host_k[0] + host_k[1] if fpga else 0.0
             compute = edges + vshare * w.cpu_nodes / v_rate + fixed_k + host + \
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
@@ -318,7 +374,7 @@ def _ranges(cfg: Config, stats: GraphStats) -> list[tuple[int, int]]:
 
 
 def predict_nests(w, kind, threads: int, share: float, vshare: float,
-                  fpga_clock: float = 0.0) -> dict[int, dict]:
+                  fpga_clock: float = 0.0, vertices: float = 0.0) -> dict[int, dict]:
     """What the model predicts one blade's nests do in a run: by source line, runs,
     edges, vertices and seconds (parallel nests: the blade's share; replicated ones: all
     of it), on ``threads`` cores (or the FPGA at ``fpga_clock`` for the nests it runs).
@@ -335,7 +391,8 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
             dev = "fpga"
         else:
             over = (c_run if n.overhead is None else n.overhead) + n.rounds * c_run
-            sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate)
+            sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate) + \
+                n.runs * share * nest_misses(n, k, vertices) * miss_seconds(kind) / k.cpu_cores
             dev = "cpu"
         _add(out, n.line, {"label": n.label, "runs": n.runs, "edges": edges,
                            "nodes": nodes, "seconds": sec, "device": dev,
@@ -360,3 +417,35 @@ def _add(out: dict, line: int, row: dict) -> None:
     for key in ("runs", "edges", "nodes", "seconds"):
         have[key] += row[key]
     have["calibrated"] = have["calibrated"] and row["calibrated"]
+
+
+#: relabelling's own work in row entries per edge: sorting the renamed rows (about
+#: log2 of a row's length comparisons per entry, rounded up for the copy)
+RELABEL_ENTRIES_PER_EDGE = 4.0
+
+
+def relabel_choice(kv, stats: GraphStats, blades: int) -> tuple[str, str] | None:
+    """Rename the vertices by degree for the variant's program ``kv``?  (chosen, why), or
+    None when the program has no ordered intersection (the only schedule whose work this
+    model knows to depend on the numbering).  Degree order is chosen when the rewrite rule
+    admits it (``frontend.rewrite.relabel``; a clique count needs a symmetric graph), one
+    blade holds the graph (the runtime renames a whole graph) and the merges walk fewer
+    row entries under it (``GraphStats.merge_work``) by more than relabelling costs."""
+    if not any(isinstance(s, Loop) and intersection(s) is not None
+               for s, _ in iter_stmts(kv.body)):
+        return None
+    r = relabelling(kv)
+    if r is None:
+        return "as given", f"the results depend on the numbering: {why_not(kv)}"
+    if r.needs_symmetric and not stats.symmetric:
+        return "as given", f"{r.kind}: legal on a symmetric graph only, and this one is not"
+    if blades > 1:
+        return "as given", "the run renames a graph one blade holds whole; this plan " \
+                           f"has {blades} blades"
+    w_id, w_deg = stats.merge_work("id"), stats.merge_work("degree")
+    cost = RELABEL_ENTRIES_PER_EDGE * stats.m
+    what = (f"ordered merges walk {w_deg:.3g} row entries in degree order against "
+            f"{w_id:.3g} as numbered (renaming costs about {cost:.3g})")
+    if w_deg + cost < w_id:
+        return "degree order", f"{r.kind} ({r.reason}); {what}"
+    return "as given", f"no gain: {what}"

@@ -82,6 +82,9 @@ CALIBRATABLE = {
     "fpga_clock_hz": "achieved FPGA clock (default: the manifest's target clock)",
     "blade_fixed_bytes": "bytes a blade process holds whatever its data: MPI, OpenMP, "
                          "libc, code (default 16 MiB)",
+    "cache_bytes": "the last-level cache the blade's cores share (default 32 MiB)",
+    "cpu_seconds_per_miss": "seconds one core loses to a random vertex reference that "
+                            "misses the cache (default: one edge's time)",
 }
 
 # how a field is spelt in XML

@@ -78,6 +78,7 @@ class GraphStats:
     level_profile: LevelProfile = field(default_factory=LevelProfile)
     _graph: object = field(default=None, repr=False, compare=False)
     _cuts: dict = field(default_factory=dict, repr=False, compare=False)
+    _merge: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, g, name: str = "") -> GraphStats:
@@ -90,6 +91,36 @@ class GraphStats:
         return cls(g.n, g.m, int(deg.max(initial=0)), float(deg.mean()) if g.n else 0.0,
                    levels, name, head_degree=head,
                    level_profile=_profile(g, depth, levels, deg, indeg), _graph=g)
+
+    @cached_property
+    def symmetric(self) -> bool:
+        """Every edge u -> v has its reverse v -> u (as many times)."""
+        g = self._graph
+        if g is None or not self.m:
+            return True
+        n = np.int64(max(self.n, 1))
+        fwd = np.sort(g.edge_src.astype(np.int64) * n + g.out_dst)
+        bwd = np.sort(g.out_dst.astype(np.int64) * n + g.edge_src)
+        return bool(np.array_equal(fwd, bwd))
+
+    def merge_work(self, order: str) -> float:
+        """Row entries an ordered intersection (``u < v < w``: merge the rows of ``u`` and
+        ``v`` above ``v``) walks when the vertices are numbered by ``order``: ``"id"`` as
+        given, ``"degree"`` by ascending degree.  With ``d+(x)`` the neighbours of ``x``
+        numbered above it, the sum over edges ``u < v`` of ``d+(u) + d+(v)`` (each merge
+        walks at most the parts of both rows above ``v``)."""
+        key = self._merge.get(order)
+        if key is None:
+            g = self._graph
+            deg = g.out_degrees()
+            rank = np.arange(self.n) if order == "id" else \
+                np.argsort(np.argsort(deg, kind="stable"), kind="stable")
+            s, d = rank[g.edge_src], rank[g.out_dst]
+            up = s < d
+            dplus = np.bincount(s[up], minlength=self.n).astype(np.float64)
+            key = float(dplus[s[up]].sum() + dplus[d[up]].sum())
+            self._merge[order] = key
+        return key
 
     @property
     def skew(self) -> float:

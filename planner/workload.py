@@ -21,6 +21,10 @@ Edges per execution follow the schedule the C++ backend emits, read off the grap
 level profile (``GraphStats.level_profile``) where the loop is a frontier step:
 
 * a guarded (frontier) push edge loop walks ``m / levels`` edges per execution;
+* an edge loop inside an edge loop walks the head's degree per outer edge
+  (``GraphStats.head_degree``), unless it is an ordered intersection with a hoisted
+  lower bound (``frontend.rewrite.intersect``: ``u < v < w``), whose merges walk
+  ``GraphStats.merge_work`` entries in all (the cheaper of the two numberings);
 * a pull edge loop that saturates (``frontend.rewrite.saturation``: the early exit of
   Beamer's bottom-up step) walks the profile's ``pull`` edges -- an unvisited vertex up
   to its first parent, a visited one none -- averaged over the levels it runs at;
@@ -58,6 +62,7 @@ from typing import Protocol
 from cosynth.frontend.rewrite.core import loop_label
 from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan, relax_order
 from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
+from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
     Assign,
@@ -147,6 +152,14 @@ class Nest:
     runs_guessed: bool = False  # runs rest on OTHER_LOOP_ITERATIONS, not on the graph
     calls: float = 0.0  # unit calls per execution when the FPGA runs it (0: it cannot)
     rounds: float = 0.0  # frontier rounds per execution (each a fork and join of its own)
+    # what one edge of the nest does beyond a plain relaxation (``edge_work``), read off
+    # the IR: divisions evaluated per edge, float additions into shared entries (atomic
+    # compare-and-swap loops), node-table entries at the edge's far end (random access)
+    # and the bytes per vertex of the tables those entries belong to (the working set)
+    divisions: int = 0
+    atomic_float_adds: int = 0
+    random_refs: int = 0
+    random_bytes: int = 0
 
 
 @dataclass
@@ -642,7 +655,14 @@ def _inner_edges(body, count: float, stats: GraphStats) -> float:
     the endpoints of many edges), not its mean degree."""
     total = 0.0
     for s in _edge_loops(body):
-        c = count * stats.head_degree
+        merge = intersection(s)
+        if merge is not None and (merge.above or merge.from_) and stats.m and \
+                stats._graph is not None:
+            # an ordered intersection (u < v < w): the merges walk the rows above v,
+            # in the cheaper numbering (the plan relabels when that is degree order)
+            c = count / stats.m * min(stats.merge_work("id"), stats.merge_work("degree"))
+        else:
+            c = count * stats.head_degree
         total += c + _inner_edges(s.body, c, stats)
     return total
 
@@ -714,8 +734,81 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
             if isinstance(x, Loop) and id(x) in hw.site_loops:
                 calls += 1.0 if x is loop or x.kind in ("nodes", "edges") else \
                     min(nodes or stats.n, edges / max(stats.mean_degree, 1e-9))
-    return Nest(loop_label(loop), runs, edges, nodes, push, refreshed, allreduces, ok, why,
-                state_bits, line=loop.loc.line if loop.loc is not None else 0, calls=calls)
+    divs, atomics, refs, ws = edge_work(loop, tables)
+    nest = Nest(loop_label(loop), runs, edges, nodes, push, refreshed, allreduces, ok, why,
+                state_bits, line=loop.loc.line if loop.loc is not None else 0, calls=calls,
+                divisions=divs, atomic_float_adds=atomics, random_refs=refs,
+                random_bytes=ws)
+    nest.cost = static_cost(nest)
+    return nest
+
+
+#: extra cost of one edge, in plain edge relaxations, of a division evaluated per edge
+#: and of a float addition into an entry other iterations share (a compare-and-swap
+#: loop): PageRank on kron-18, one thread, here: the edge-centric nest (a division and an
+#: atomic add per edge) 28 ns an edge, the push nest (atomic add, division per vertex)
+#: 9.6 ns, the pull nest (neither) 8.7 ns; with two threads the shared additions
+#: contend (push 2.2x pull).  Calibration replaces the factor by the measured one.
+DIVISION_COST = 1.0
+ATOMIC_FLOAT_ADD_COST = 0.5
+
+
+def static_cost(n: Nest) -> float:
+    """The nest's cost factor before calibration: 1 plus its per-edge extras, weighted by
+    the share of its work that is edges."""
+    extra = DIVISION_COST * n.divisions + ATOMIC_FLOAT_ADD_COST * n.atomic_float_adds
+    if not extra or n.edges <= 0:
+        return 1.0
+    frac = n.edges / (n.edges + NODE_COST_OF_EDGE * n.nodes)
+    return 1.0 + extra * frac
+
+
+NODE_COST_OF_EDGE = 0.25  # cost.NODE_COST (a vertex visit in edge units)
+
+
+def edge_work(loop: Loop, tables: dict) -> tuple[int, int, int, int]:
+    """(divisions, float additions into shared entries, random node-table references,
+    their tables' bytes per vertex) of one edge of the parallel nest ``loop``: what the
+    statements inside its edge loops (all of an edge-centric loop) evaluate per edge.
+    A reference is random when its index is neither the nest's own vertex (``_own``)
+    nor, in an edge-centric loop, the edge's source (the edge list is in source order)."""
+    per_edge = []
+    for s, path in iter_stmts([loop]):
+        if s is loop:
+            continue
+        if loop.kind == "edges" or any(isinstance(p, Loop) and p.is_edge_loop for p in path):
+            per_edge.append(s)
+    divs = atomics = 0
+    refs: set = set()
+    ws: dict = {}
+
+    def sequential(i) -> bool:
+        return loop.kind == "edges" and isinstance(i, EdgeAttr) and i.attr == "src" and \
+            i.edge == loop.var
+
+    def note(table, index):
+        t = tables[table]
+        if t.space != "node" or index is None or _own(loop, index) or sequential(index):
+            return
+        refs.add((table, repr(index)))
+        ws[table] = t.dtype.np.itemsize
+
+    for s in per_edge:
+        if isinstance(s, Loop):
+            continue
+        for e in stmt_exprs(s):
+            for x in iter_exprs(e):
+                if isinstance(x, Bin) and x.op in ("/", "//", "%"):
+                    divs += 1
+                elif isinstance(x, Load):
+                    note(x.table, x.index)
+        if isinstance(s, Store):
+            note(s.table, s.index)
+            t = tables[s.table]
+            if s.op == "add" and t.dtype.is_float and t.space == "node" and \
+                    not _own(loop, s.index):
+                atomics += 1
+    return divs, atomics, len(refs), sum(ws.values())
 
 
 def _own(loop: Loop, index) -> bool:

@@ -209,6 +209,7 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         cfg += [f"sha256.graph.{r}={d}" for r, d in enumerate(digests)]
         # the blades' own stall watch (COSYNTH_STALL_TIMEOUT overrides it at run time)
         cfg.append(f"stall={stall_seconds(plan.makespan if plan is not None else 0):g}")
+        cfg.append(f"relabel={int(_relabel(plan))}")
         if hw is not None:
             cfg.append(f"{hw.config_key}=" + ",".join("1" if f else "0" for f in fpga_blades))
         delta = plan.predicted.get("delta") if plan is not None else None
@@ -301,3 +302,9 @@ def read_stats(bundle: Bundle) -> list[dict]:
                 st["fpga"] = json.load(f)
         stats.append(st)
     return stats
+
+
+def _relabel(plan) -> bool:
+    """The plan chose to rename the vertices by degree (``relabel`` in run.cfg)."""
+    return plan is not None and any(c.what == "relabel" and c.chosen == "degree order"
+                                    for c in plan.choices)

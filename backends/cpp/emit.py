@@ -37,6 +37,7 @@ from cosynth.dtypes import DType
 from cosynth.ir.nodes import Exchange, Kernel, Loop, TableRef
 from cosynth.ir.walk import iter_stmts
 
+from . import relabel
 from .exprs import CodegenError, c_string, ctype, identity, spell
 from .mangle import mangle, mangle_name
 from .reach import needs_full_graph, on_shard, replicated
@@ -145,6 +146,7 @@ class _Program(BodyEmitter):
         self.out("{ (void)0; }")
         self.out("barrier();")
         self.out("const double t_start = now();")
+        relabel.start(self)
         self.block(k.body)
         self.lines[decl_at:decl_at] = ["  " + d for d in self.decls]
         self.out("const double t_total = now() - t_start;")
@@ -202,9 +204,15 @@ class _Program(BodyEmitter):
         if isinstance(r, TableRef):
             if self.tables[r.table].space == "node":
                 lo, size = "G.olo", "G.ohi - G.olo"
+                data = relabel.node_result(self, r.table)
             else:
                 lo, size = "edge_lo[rank]", "edge_hi[rank] - edge_lo[rank]"
-            self.out(f"write_result({out}, {r.table}.data() + {lo}, {size});")
+                data = r.table
+            if data == r.table:
+                self.out(f"write_result({out}, {r.table}.data() + {lo}, {size});")
+            else:
+                self.out(f"{{ const auto user = {data}; "
+                         f"write_result({out}, user.data() + {lo}, {size}); }}")
         else:
             c = ctype(r.dtype)
             self.out(f"{{ {c} value = ({c})({self.expr(r)}); write_result({out}, &value, 1); }}")

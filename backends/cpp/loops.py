@@ -25,6 +25,7 @@ Invariants:
 from __future__ import annotations
 
 from cosynth import ops
+from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
@@ -32,7 +33,9 @@ from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 from .bitmap import open_bitmaps
 from .exprs import ExprSpeller, ctype, identity, reducer
 from .frontier import open_frontier
-from .reach import on_shard
+from .gather import close_gather, close_invariant, open_gather, open_invariant
+from .intersect import emit_merge
+from .reach import on_shard, replicated
 from .sharing import shared_stores
 from .worklist import open_worklist
 
@@ -60,6 +63,8 @@ class LoopNests(ExprSpeller):
         self.whiles: list = []  # enclosing while loops: (loop, frontiers opened in it)
         self.frontier = None  # the frontier of the parallel loop being emitted
         self.bitmaps: dict = {}  # id(If) -> its neighbour bitmap (``bitmap``)
+        self.full_graph = replicated(k, hw)  # every row here, local ids are global ids
+        self.gathered: dict[int, str] = {}  # store id -> its register (gather.py)
 
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
@@ -80,6 +85,10 @@ class LoopNests(ExprSpeller):
             return
         if s.is_data_loop and s.schedule != "seq" and self.par is None:
             self.parallel(s, line)
+            return
+        merge = intersection(s) if self.par is not None and self.full_graph else None
+        if merge is not None:  # has_edge against another row: a merge (intersect.py)
+            emit_merge(self, merge, line)
             return
         self.sequential(s, line)
 
@@ -147,6 +156,8 @@ class LoopNests(ExprSpeller):
         else:
             measured = self._measure_sequential(s)
             sat = self._saturating(s)
+            accs = open_gather(self, s)
+            invs = open_invariant(self, s)
             pre, head = self.header(s, line)
             for h in pre + head:
                 self.out(h)
@@ -165,6 +176,9 @@ class LoopNests(ExprSpeller):
         if s.kind == "while":
             for fr in self.whiles.pop()[1]:  # entered anew: the next sweep starts from all
                 self.out(f"{fr.name}.reset();")
+        if s.kind not in ("while", "range"):
+            close_gather(self, accs)
+            close_invariant(self, invs)
         if s.kind not in ("while", "range") and measured:
             wk = self.work
             self.out(f"nest_done({line}, {wk}e, {wk}v, now() - {wk}t); }}")

@@ -127,6 +127,10 @@ class BodyEmitter(LoopNests):
             else:
                 self.out(f"{reducer(s.op)}(&{target}, {v});")
             return
+        acc = self.gathered.get(id(s))
+        if acc is not None:  # accumulated in a register (gather.py)
+            self.out(f"{reducer(s.op)}(&{acc}, {v});")
+            return
         idx = self.index(s.index, t, line)
         if s.op is None:
             self.out(f"{s.table}[{idx}] = {v};")

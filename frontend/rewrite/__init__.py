@@ -14,7 +14,13 @@ rule                    what it does
 ``fuse`` / ``fission``  merge two adjacent loops / split one
 ``project``             owner-computes blade program for a sharded run
 ``hybrid``              push or pull chosen per execution of a frontier loop
+``contrib``             a gather's per-edge division of source data, once per vertex
 ======================  =========================================================
+
+Schedules the C++ backend applies from analyses of the same package, each with its
+legality argument: ``intersect`` (has_edge loops as merges of sorted rows),
+``saturation`` (early exit of a saturating gather), ``relabel`` (may the vertices be
+renamed; the plan decides).
 
 ``variant(kernel, name)`` composes them into the standard variants the planner and the
 benchmarks compare; ``report(kernel)`` lists, per loop, what each rule says.
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 
 from cosynth.ir.nodes import Kernel, Loop
 
-from . import direction, edge_centric, fusion, hybrid, parallelize, projection, relax
+from . import contrib, direction, edge_centric, fusion, hybrid, parallelize, projection, relax
 from .core import Rewrite, loop_label, loops
 from .laws import DEFAULT_POLICY, Policy
 
@@ -52,6 +58,8 @@ def apply_rule(name: str, k: Kernel, path, policy: Policy = DEFAULT_POLICY, **op
         return fusion.fission(k, path, policy, **opts)
     if name == "project":
         return projection.apply(k, path, policy)
+    if name == "contrib":
+        return contrib.apply(k, path, policy)
     raise ValueError(f"unknown rule {name!r}; rules: {', '.join(RULES)}")
 
 
@@ -138,6 +146,14 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY
     k, a = _fixpoint(k, relax_step)
     done += a
     k, a = _fixpoint(k, par_step)
+    done += a
+
+    def contrib_step(k, path, loop):
+        if contrib.applies_to(loop) and loop.schedule != "seq":
+            r = contrib.apply(k, path, policy)
+            return r if r.applied else None
+        return None
+    k, a = _fixpoint(k, contrib_step)
     done += a
     if name == "pull":
         def split_step(k, path, loop):

@@ -558,6 +558,53 @@ struct Graph {
   }
 };
 
+// Vertex relabelling by ascending out-degree (ties by id), for a program that holds the
+// whole graph on one blade (replicated, not streamed): the rows are rebuilt under the new
+// ids and sorted, the degrees renamed; weights and in-edges are dropped (a program the
+// relabelling rule admits reads neither).  Returns p (p[old] = new), or an empty vector
+// when the graph is not such a graph (the program then runs on the ids as given).
+inline std::vector<int64_t> relabel_by_degree(Graph& g) {
+  const int64_t n = g.n;
+  if (!g.replicated || g.streamed || g.glo != 0 || g.ghi != n || g.elo != 0 || g.ehi != g.m ||
+      g.nghost != 0)
+    return {};
+  std::vector<int64_t> order(n), p(n), indptr(n + 1, 0);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return g.out_deg[a] < g.out_deg[b]; });
+  for (int64_t i = 0; i < n; ++i) p[order[i]] = i;
+  for (int64_t i = 0; i < n; ++i) indptr[i + 1] = indptr[i] + g.out_deg[order[i]];
+  std::vector<idx_t> dst(g.m), src(g.m);
+  #pragma omp parallel for schedule(dynamic, 1024)
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t o = order[i], b = g.indptr[o], e = g.indptr[o + 1], at = indptr[i];
+    for (int64_t k = b; k < e; ++k) {
+      dst[at + k - b] = (idx_t)p[g.dst[k]];
+      src[at + k - b] = (idx_t)i;
+    }
+    std::sort(dst.begin() + at, dst.begin() + at + (e - b));
+  }
+  std::vector<int64_t> od(n), id(n);
+  for (int64_t i = 0; i < n; ++i) { od[i] = g.out_deg[order[i]]; id[i] = g.in_deg[order[i]]; }
+  g.indptr = std::move(indptr);
+  g.dst = Arr<idx_t>(std::move(dst));
+  g.src = Arr<idx_t>(std::move(src));
+  g.w = Arr<double>();
+  g.has_csc = false;
+  g.out_deg = std::move(od);
+  g.in_deg = std::move(id);
+  return p;
+}
+
+// A node table of a relabelled run under the user's ids: out[x] = t[p[x]]
+template <class T> inline std::vector<T> unrelabel(const std::vector<T>& t,
+                                                   const std::vector<int64_t>& p) {
+  if (p.empty()) return t;
+  std::vector<T> out(t.size());
+  for (size_t x = 0; x < p.size(); ++x) out[x] = t[p[x]];
+  return out;
+}
+
 // A node array argument's entries at the blade's local vertices (inputs/NAME.R.bin)
 template <class T> inline std::vector<T> read_input(const std::string& path, int64_t nl) {
   ShardReader rd(path);

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   { (void)0; }
   barrier();
   const double t_start = now();
+  const std::vector<int64_t> relabel__p = cfg.i64("relabel") ? relabel_by_degree(G) : std::vector<int64_t>();  // degree order (rewrite rule relabel)
   u_n = (int64_t)(n);
   std::fill(u_rank.begin(), u_rank.end(), (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
   u_rank__mir.valid = false;
@@ -122,7 +123,7 @@ int main(int argc, char** argv) {
     u_done = (uint8_t)((((double)(u_err) < (double)(((double)((double)(u_n) * (double)(u_tol))))) || ((int64_t)(u_it) >= (int64_t)(u_max_iter))));
   }
   const double t_total = now() - t_start;
-  write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_rank.data() + G.olo, G.ohi - G.olo);
+  { const auto user = unrelabel(u_rank, relabel__p); write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", user.data() + G.olo, G.ohi - G.olo); }
   write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);
   barrier();  // under the stall watch: a blade hung at its end is named
   MPI_Finalize();

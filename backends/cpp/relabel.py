@@ -1,0 +1,39 @@
+"""Vertex relabelling in the blade program (``cosynth.frontend.rewrite.relabel`` holds
+the legality argument; the plan decides whether to use it, run.cfg's ``relabel``).
+
+When the program's results are invariant under renaming its vertices (node tables
+renamed, values unchanged), the program reads ``relabel`` from its configuration and,
+when it is 1, renames the vertices by ascending degree at the start of the timed region
+(``cosynth_rt.hpp``'s ``relabel_by_degree``, which declines -- leaving the ids as
+given -- unless the blade holds the whole graph alone); every node-table result is then
+written under the user's ids (``unrelabel``).  Programs the rule refuses never relabel.
+"""
+
+from __future__ import annotations
+
+from cosynth.frontend.rewrite.relabel import relabelling
+
+__all__ = ["PERM", "start", "node_result", "legal"]
+
+PERM = "relabel__p"  # C++: p[old] = new, empty when the run keeps the ids as given
+
+
+def legal(k) -> bool:
+    """May the program ``k`` run relabelled (see the rule)?"""
+    return relabelling(k) is not None
+
+
+def start(cx) -> None:
+    """At the start of the timed region: rename the vertices when run.cfg says so."""
+    if not legal(cx.k):
+        return
+    cx.out(f'const std::vector<int64_t> {PERM} = cfg.i64("relabel") ? '
+           f"relabel_by_degree(G) : std::vector<int64_t>();"
+           "  // degree order (rewrite rule relabel)")
+
+
+def node_result(cx, table: str) -> str:
+    """The C++ expression of node table ``table`` under the user's ids."""
+    if not legal(cx.k):
+        return table
+    return f"unrelabel({table}, {PERM})"

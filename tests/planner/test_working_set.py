@@ -1,0 +1,89 @@
+"""The cost model's per-edge terms read off the IR (divisions, shared float additions,
+random vertex references) and its working-set term (vertex data against the cache)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import cosynth as cs
+from cosynth.frontend.rewrite import variant
+from cosynth.planner import GraphStats, load_manifest, make_plan
+from cosynth.planner.calibration import fit_machine
+from cosynth.planner.cost import cache_bytes, evaluate, miss_fraction, nest_misses
+from cosynth.planner.workload import no_fpga, profile
+from tests.helpers import ROOT, example
+
+SINGLE = os.path.join(ROOT, "manifests", "single.yaml")
+
+
+def _heavy(name, v, stats):
+    kv, _ = variant(example(name).ir, v)
+    w = profile(kv, v, stats, fpga=no_fpga)
+    return w, max(w.nests, key=lambda n: n.edges)
+
+
+def test_pagerank_nests_per_edge_work():
+    st = GraphStats.of(cs.Graph.kronecker(8, seed=0))
+    _, edges = _heavy("pagerank", "edges", st)
+    _, push = _heavy("pagerank", "par", st)
+    _, pull = _heavy("pagerank", "pull", st)
+    assert (edges.divisions, edges.atomic_float_adds) == (1, 1)  # share per edge
+    assert (push.divisions, push.atomic_float_adds) == (0, 1)  # share per vertex
+    assert (pull.divisions, pull.atomic_float_adds) == (0, 0)  # gathers into its own entry
+    assert pull.random_refs == push.random_refs == edges.random_refs == 1
+    assert edges.cost > push.cost > pull.cost == 1.0
+
+
+def test_misses_grow_once_the_tables_leave_the_cache():
+    assert miss_fraction(1.0, 2.0) == 0.0
+    assert miss_fraction(4.0, 2.0) == 0.5 < miss_fraction(8.0, 2.0)
+    man = load_manifest(SINGLE)
+    kind = man.kinds[0]
+    st = GraphStats.of(cs.Graph.kronecker(8, seed=0))
+    _, pull = _heavy("pagerank", "pull", st)
+    small = nest_misses(pull, kind, cache_bytes(kind) / pull.random_bytes / 2)
+    big = nest_misses(pull, kind, 8 * cache_bytes(kind) / pull.random_bytes)
+    assert small == 0.0 and big == pull.edges * 7 / 8
+
+
+def test_working_set_term_raises_the_prediction_on_a_small_cache():
+    man = load_manifest(SINGLE)
+    st = GraphStats.of(cs.Graph.kronecker(12, seed=0))
+    w, _ = _heavy("pagerank", "pull", st)
+    from cosynth.planner.cost import Config
+    cfg = Config("pull", (1,), (False,), (1.0,))
+    big = evaluate(cfg, w, st, man).makespan
+    kind = man.kinds[0]
+    tiny = replace(man, kinds=(replace(kind, calibration={**kind.calibration,
+                                                          "cache_bytes": 1024.0}),))
+    assert evaluate(cfg, w, st, tiny).makespan > big
+
+
+def test_planner_picks_the_pull_pagerank():
+    g = cs.Graph.kronecker(12, seed=0)
+    assert make_plan(example("pagerank"), load_manifest(SINGLE), g, fpga=no_fpga).variant \
+        == "pull"
+
+
+def test_fit_machine_recovers_the_miss_cost():
+    c_run, c_e, c_v, c_miss = 5e-6, 8e-9, 2e-9, 12e-9
+    rows = []
+    for i, (e, v, miss) in enumerate([(1e6, 1e5, 0), (4e6, 2e5, 1e6), (2e6, 3e5, 5e5),
+                                      (8e6, 1e5, 6e6), (3e6, 4e5, 0)]):
+        runs = 1 + i
+        rows.append({"runs": runs, "edges": e, "nodes": v, "misses": miss, "threads": 1,
+                     "seconds": runs * c_run + e * c_e + v * c_v + miss * c_miss})
+    got = fit_machine(rows)
+    assert abs(got["cpu_seconds_per_miss"] - c_miss) / c_miss < 1e-6
+    assert abs(1 / got["cpu_edges_per_second_per_core"] - c_e) / c_e < 1e-6
+    assert "cpu_seconds_per_miss" not in fit_machine([{**r, "misses": 0} for r in rows])
+
+
+def test_tc_merge_work_is_the_ordered_count_not_every_wedge():
+    g = cs.Graph.kronecker(10, seed=0)
+    st = GraphStats.of(g)
+    w, heavy = _heavy("tc", "edges", st)
+    want = st.m + min(st.merge_work("id"), st.merge_work("degree"))
+    assert abs(heavy.edges - want) / want < 1e-9
+    assert heavy.edges < st.m * st.head_degree  # fewer than all wedges
