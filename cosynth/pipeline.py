@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from cosynth.backends.cpp.bundle import gather, read_stats, write_bundle
 from cosynth.backends.rtl import costs, verilator
 from cosynth.backends.rtl.build import unit_for
+from cosynth.backends.rtl.interval import interval_verilog
+from cosynth.backends.rtl.interval_sim import make_unit
 from cosynth.backends.rtl.kernel import unit_spec
 from cosynth.backends.rtl.offload import RUNTIME as RTL_RUNTIME
 from cosynth.backends.rtl.offload import FpgaOffload
@@ -151,7 +153,9 @@ def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
         + (f", {sum(on_fpga)} with its FPGA" if any(on_fpga) else "") + f"; writing {out_dir}")
     hw = None
     if any(on_fpga):
-        hw = fpga_unit(program, plan.variant, graph.n, progress=say)
+        use = next(b.fpga_use for b in plan.blades if b.device == "fpga")
+        hw = fpga_unit(program, plan.variant, graph.n, progress=say,
+                       interval=use.get("unit"))
     bundle = write_bundle(out_dir, program, graph, bound, plan.shards,
                           source_name=plan.source_file, plan=plan,
                           weight_int=program.weight_dtype.is_int, hw=hw,
@@ -162,16 +166,28 @@ def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
     return bundle
 
 
-def fpga_unit(program, variant: str, n: int, progress=None):
+def fpga_unit(program, variant: str, n: int, progress=None, interval: dict | None = None):
     """The edge unit running ``program``'s hardware loops for a graph of ``n`` vertices,
-    as the blade program's offload device (with its Verilog)."""
+    as the blade program's offload device (with its Verilog): every vertex on chip, or,
+    with ``interval`` (the plan's ``fpga_use["unit"]``: the graph does not fit on the
+    part), an interval unit of that interval, FIFO and PEs over its external memory."""
     spec = unit_spec(program, variant, name=f"unit_{program.name}")
-    unit = EdgeUnit(spec, max(2, n))
+    rules = len(spec.rules)
+    what = f"FPGA unit {spec.name}: {rules} rule{'s' * (rules != 1)}, "
+    if interval:
+        unit = make_unit(spec, int(interval["interval"]), int(interval["fifo_depth"]),
+                         int(interval.get("pes", 1)),
+                         max(8, int(interval["memory"]["burst_words"])))
+        what += (f"intervals of {unit.interval} of {n} vertices in external memory "
+                 f"({interval.get('memory_source', 'memory model')})")
+        verilog = interval_verilog(unit, spec.name)
+    else:
+        unit = EdgeUnit(spec, max(2, n))
+        what += f"{unit.depth} vertices"
+        verilog = unit_verilog(unit, spec.name)
     if progress:
-        n = len(spec.rules)
-        progress(f"FPGA unit {spec.name}: {n} rule{'s' * (n != 1)}, {unit.depth} vertices; "
-                 "it runs " + ", ".join(s.label for s in spec.sites))
-    return FpgaOffload(spec, unit.regmap, spec.name, unit_verilog(unit, spec.name))
+        progress(what + "; it runs " + ", ".join(s.label for s in spec.sites))
+    return FpgaOffload(spec, unit.regmap, spec.name, verilog, interval=interval)
 
 
 def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: str = "cbc",
@@ -220,7 +236,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
             extra = {"includes": (*model.include_dirs, RTL_RUNTIME),
                      "libraries": tuple(model.libraries), "ldflags": tuple(model.ldflags),
                      "headers": tuple(os.path.join(RTL_RUNTIME, h) for h in
-                                      ("cosynth_unit.hpp", "cosynth_host.hpp"))}
+                                      bundle.hw.headers)}
             defines = bundle.defines + tuple(c[2:] for c in model.cflags if c.startswith("-D"))
         else:
             defines = bundle.defines

@@ -255,7 +255,7 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                                   f"{format_quantity(dram, 'size')} of DRAM, has "
                                   f"{format_quantity(k.dram_bytes, 'size')}")
             if fpga:
-                entry.update(_fpga_use(k, w, stats.n))  # the unit holds every vertex
+                entry.update(_fpga_use(k, w, stats.n))  # every vertex, on chip or in its memory
                 if k.fpga is None:
                     violations.append(f"kind {k.name} has no FPGA")
                 elif not w.fpga_ok:
@@ -302,10 +302,22 @@ def _fpga_use(k: BladeKind, w: Workload, vertices: float) -> dict:
         luts = int(fig["luts"])
     else:
         luts = int(k.cal("fpga_luts_per_kernel", 1500))
-    bits_v = w.hw.bits_per_vertex if getattr(w, "hw", None) is not None and w.hw.eligible \
+    out = {"luts": luts, "fpga_figures": fig["source"] if fig else "defaults"}
+    hw = getattr(w, "hw", None)
+    if hw is not None and hw.eligible and k.fpga is not None and hasattr(hw, "unit_use"):
+        # every vertex on chip when it fits, else an interval unit sized to the part
+        # (its windows and FIFO in block RAM, the tables in the card's memory)
+        use = hw.unit_use(k.fpga.part, int(vertices), k.fpga.memory,
+                          k.cal("fpga_clock_hz", k.fpga.clock_hz))
+        out["bram_bits"] = int(use["bram_bits"])
+        if use["kind"] == "interval":
+            out["unit"] = {x: use[x] for x in ("kind", "interval", "pes", "fifo_depth",
+                                               "memory", "memory_source")}
+        return out
+    bits_v = hw.bits_per_vertex if hw is not None and hw.eligible \
         else max((n.state_bits for n in w.nests if n.edges > 0), default=0)
-    return {"luts": luts, "bram_bits": int(bits_v * vertices),
-            "fpga_figures": fig["source"] if fig else "defaults"}
+    out["bram_bits"] = int(bits_v * vertices)
+    return out
 
 
 def _ranges(cfg: Config, stats: GraphStats) -> list[tuple[int, int]]:

@@ -36,13 +36,21 @@ from .layout import MemoryLayout
 from .memport import WORD_BYTES
 
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
-           "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD"]
+           "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
+           "memory_for", "whole_fits", "unit_use"]
 
 #: cycles a block command costs beyond its phases: six register writes by the host, the
 #: engine's COUNT, START and DONE states, and the unit's pipeline draining after the
 #: last edge (measured against the co-simulation: bench/bench_interval.py)
 BLOCK_OVERHEAD = 20
 _BLOCK_BITS = {"ice40": 4096, "ecp5": 18432, "ultrascale+": 36864}
+
+#: the external memory assumed when a manifest's FPGA has no ``memory`` section, per
+#: family: (kind, bytes/s, latency s, burst bytes) of the one channel such boards carry
+#: -- iCE40 boards an x16 SDRAM at 100 MHz, ECP5 boards (Versa, OrangeCrab, ULX3S-class)
+#: an x16 DDR3-800 (BL8: 16-byte bursts), datacenter cards one DDR4-2400 x64 channel
+DEFAULT_MEMORY = {"ice40": ("sdram", 0.2e9, 70e-9, 8), "ecp5": ("ddr3", 1.6e9, 100e-9, 16),
+                  "ultrascale+": ("ddr4", 19.2e9, 80e-9, 64)}
 
 
 class NoIntervalFits(CosynthError):
@@ -170,3 +178,45 @@ def host_transfer_bytes(layout: MemoryLayout, loaded: int, read_back: int,
                         edges: int) -> int:
     """Bytes a unit call moves between host and card memory."""
     return (loaded + read_back) * WORD_BYTES + edges * layout.bytes_per_edge
+
+
+def memory_for(family: str, memory=None, clock_hz: float = 100e6) -> tuple[DramConfig, str]:
+    """The DRAM model of a unit at ``clock_hz``: the manifest's ``memory`` section (a
+    ``manifest.FpgaMemory``) when there is one, else ``DEFAULT_MEMORY[family]``; and
+    where the figures came from."""
+    if memory is not None:
+        return (DramConfig.from_figures(memory.bandwidth, memory.latency, memory.burst_bytes,
+                                        clock_hz), f"manifest ({memory.kind})")
+    kind, bw, lat, burst = DEFAULT_MEMORY[family]
+    return (DramConfig.from_figures(bw, lat, burst, clock_hz),
+            f"default {kind} for {family} ({bw / 1e9:g} GB/s, {lat * 1e9:g} ns)")
+
+
+def whole_fits(spec, part_name: str, n: int) -> bool:
+    """Does the whole-graph unit (every vertex on chip) fit in ``BRAM_SHARE`` of the
+    part's block RAM?"""
+    part = partlist.lookup(part_name)
+    depth = max(2, n)
+    if part.family in ("ice40", "ecp5"):
+        used = bram_blocks(spec, depth, part.family)
+    else:
+        used = -(-(bits_per_vertex(spec) * depth) // _BLOCK_BITS[part.family])
+    return used <= BRAM_SHARE * _part_blocks(part)
+
+
+def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
+             pes: int = 1) -> dict:
+    """How the unit of ``spec`` sits on ``part_name`` for a graph of ``n`` vertices:
+    ``{"kind": "whole", "bram_bits"}`` when every vertex fits on chip, else the interval
+    unit the planner picks (``choose``): ``{"kind": "interval", "interval", "pes",
+    "fifo_depth", "bram_blocks", "bram_bits", "memory": DramConfig.as_dict(),
+    "memory_source"}``.  ``NoIntervalFits`` when not even an interval of two fits."""
+    part = partlist.lookup(part_name)
+    if whole_fits(spec, part_name, n):
+        return {"kind": "whole", "bram_bits": int(bits_per_vertex(spec) * max(2, n))}
+    dram, source = memory_for(part.family, memory, clock_hz)
+    c = choose(spec, part_name, n, dram, pes)
+    return {"kind": "interval", "interval": c.interval, "pes": pes,
+            "fifo_depth": c.fifo_depth, "bram_blocks": c.bram_blocks,
+            "bram_bits": c.bram_blocks * _BLOCK_BITS[part.family],
+            "memory": dram.as_dict(), "memory_source": source}
