@@ -318,7 +318,7 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
         share = stats.edges_in(b.lo, b.hi) / stats.m if stats.m else 1.0
         vshare = (b.hi - b.lo) / stats.n if stats.n else 1.0
         pred = predict_nests(w, kind, sim.threads, share, vshare,
-                             clock if b.device == "fpga" else 0.0)
+                             clock if b.device == "fpga" else 0.0, (stats.n, stats.m))
         got = {int(line): rec for line, rec in st.get("nests", {}).items()}
         rows = []
         for line, p in pred.items():

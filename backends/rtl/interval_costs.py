@@ -37,7 +37,7 @@ from .memport import WORD_BYTES
 
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
            "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
-           "memory_for", "whole_fits", "unit_use"]
+           "memory_for", "whole_fits", "unit_use", "predict_run"]
 
 #: cycles a block command costs beyond its phases: six register writes by the host, the
 #: engine's COUNT, START and DONE states, and the unit's pipeline draining after the
@@ -220,3 +220,35 @@ def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
             "fifo_depth": c.fifo_depth, "bram_blocks": c.bram_blocks,
             "bram_bits": c.bram_blocks * _BLOCK_BITS[part.family],
             "memory": dram.as_dict(), "memory_source": source}
+
+
+def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: float,
+                target_intervals: float, other_intervals: float, pes: int = 1) -> float:
+    """Expected cycles of one run of ``edges`` edges whose target endpoints spread over
+    ``target_intervals`` intervals and other endpoints over ``other_intervals`` -- what
+    the planner knows before the graph is cut into blocks.  Edges are taken as spread
+    evenly over the grid of blocks (a block is non-empty with probability 1 - e^-k for
+    k edges a cell), and each block costs what ``predict_cycles`` charges it: its
+    overhead and pipe fill, window A loaded and written back once per target interval,
+    window B loaded for every block off the diagonal, the edge stream at the slower of
+    one edge per clock and the port's word rate.  Several PEs: the slower of the work
+    split P ways and every word through the shared port."""
+    if edges <= 0:
+        return 0.0
+    qt, qo = max(1.0, target_intervals), max(1.0, other_intervals)
+    cells = qt * qo
+    full = 1.0 - math.exp(-edges / cells)
+    blocks = cells * full
+    groups = qt * (1.0 - math.exp(-edges / qt))
+    diag = min(qt, qo) * full
+    r = _rate(dram, fifo_depth)
+    wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)
+    load = len(layout.memories) * layout.interval
+    wb = len(layout.live) * layout.interval
+    fill = dram.latency + 2
+    total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
+        (blocks - diag) * (fill + load / r) + edges * max(1.0, layout.edge_words / r)
+    if pes <= 1:
+        return total
+    words = edges * layout.edge_words + groups * (load + wb) + (blocks - diag) * load
+    return max(total / pes, words / wr)

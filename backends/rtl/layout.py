@@ -35,7 +35,7 @@ from .regmap import RegisterMap
 
 __all__ = ["MemoryLayout", "encode_edges", "LAYOUT_VERSION"]
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: the edges of a block interleaved (halves)
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,13 @@ def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np
                  weight: np.ndarray | None):
     """Group one rule's edges into blocks: ``(words, blocks)`` where ``words`` (uint64) is
     the edge region's content and ``blocks`` a list of ``(d, s, first_word, edges)`` in
-    the order the host walks them (by target interval d, then other interval s; the
-    edges of a block keep their order)."""
+    the order the host walks them (by target interval d, then other interval s).  Inside
+    a block the edges go in the order 0, h, 1, h + 1, ... (h = ceil(k / 2)) of the order
+    they came in, as the host interleaves a whole run (``host.interleave``): a vertex's
+    edges that target one entry (in-edges of one vertex; a block keeps only part of an
+    interleaved run, so the host's interleave alone does not separate them) would
+    otherwise follow each other and cost the pipeline a bubble each (unit.py's
+    ``STALLS``); the unit's loops are proved order-independent."""
     I = layout.interval
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
@@ -111,6 +116,7 @@ def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np
     d, s = tv // I, ov // I
     key = d * layout.intervals + s
     order = np.argsort(key, kind="stable")
+    order = order[_interleave_runs(key[order])]
     tloc = tv - d * I
     oloc = ov - s * I + np.where(s == d, 0, I)
     sloc, dloc = (tloc, oloc) if target_end == "src" else (oloc, tloc)
@@ -134,3 +140,18 @@ def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np
             blocks.append((k // layout.intervals, k % layout.intervals,
                            layout.edge_base + a * layout.edge_words, b - a))
     return words, blocks
+
+
+def _interleave_runs(keys: np.ndarray) -> np.ndarray:
+    """The positions that interleave each run of equal ``keys`` (sorted): within a run
+    of k starting at a, a, a + h, a + 1, a + h + 1, ... with h = ceil(k / 2)."""
+    k = keys.size
+    if not k:
+        return np.zeros(0, dtype=np.int64)
+    cuts = np.flatnonzero(np.diff(keys)) + 1
+    starts = np.concatenate([[0], cuts]).astype(np.int64)
+    lens = np.diff(np.concatenate([starts, [k]]))
+    a = np.repeat(starts, lens)
+    i = np.arange(k, dtype=np.int64) - a
+    h = np.repeat((lens + 1) // 2, lens)
+    return a + np.where(i % 2 == 0, i // 2, h + i // 2)

@@ -3,12 +3,13 @@
 //
 // The unit holds two intervals of I vertices on chip; every table lives in the card's
 // memory (a cosynth_dram::Model in co-simulation, behind the unit's LiteDRAM native port)
-// at the places backends/rtl/layout.py (MemoryLayout, version 1) says.  This device gives
+// at the places backends/rtl/layout.py (MemoryLayout, version 2) says.  This device gives
 // UnitHost (cosynth_host.hpp) the whole-graph protocol, as backends/rtl/interval_host.py
 // does for the Python host (the two walk the same blocks in the same order):
 //   load / readback   the host's DMA into / out of the tables' regions of card memory;
 //   run(rule, edges)  group the edges into blocks by (target interval, other interval)
-//                     (layout.encode_edges: stable, local addresses in windows A and B),
+//                     (layout.encode_edges: interleaved halves inside a block, local
+//                     addresses in windows A and B),
 //                     write them into the edge region, and walk them with block commands:
 //                     per target interval, the first block loads window A, a block whose
 //                     other interval differs loads window B, the last writes A back.  With
@@ -203,6 +204,18 @@ class IntervalDevice : public Device {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return key[a] < key[b]; });
+    // inside a block: 0, h, 1, h + 1, ... (h = ceil(k / 2)), layout.py _interleave_runs
+    {
+      std::vector<size_t> mixed(n);
+      for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && key[order[b]] == key[order[a]]) ++b;
+        size_t k = b - a, h = (k + 1) / 2;
+        for (size_t i = 0; i < k; ++i) mixed[a + i] = order[a + (i % 2 == 0 ? i / 2 : h + i / 2)];
+        a = b;
+      }
+      order.swap(mixed);
+    }
     const int64_t base = lay_.edge_base();
     dram_.image.resize((size_t)(base + (int64_t)n * ew), 0);
     blocks_.clear();
