@@ -99,7 +99,8 @@ class IntervalUnit(wiring.Component):
         flags = Signal(3)
         blk_cycles = Signal(COUNTER_BITS)
         busy, done = self.busy, Signal()
-        bases = Array(Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES))
+        base_regs = [Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES)]
+        bases = Array(base_regs)
         csr = self.csr
         start = Signal()
         m.d.comb += start.eq(csr.w_en & (csr.addr == R["BLK_CTRL"]) & csr.w_data[0] & ~busy)
@@ -137,8 +138,22 @@ class IntervalUnit(wiring.Component):
         m.d.comb += room.eq(pending < D)
 
         # ------------------------------------------------------------ engine
-        rcnt = Signal(COUNTER_BITS)  # words requested in this phase
-        scnt = Signal(COUNTER_BITS)  # words consumed (loads: popped; write-back: written)
+        # Addresses come from registers: ``areg`` is the next request's word address; it
+        # steps by one, or at the end of an interval's ``I`` words (``col`` all ones) to
+        # ``nbase``, the next region's window, an adder registered a cycle ahead (two
+        # wraps are at least I >= 2 requests apart).  ``more`` (requests left in the
+        # phase) is a register too, so the request path is register -> port with no
+        # counter compare or region multiplexer in it (the Fmax of the first version).
+        lg_w = max(1, lg)
+        small = max(nm, len(live), 1) * I + 1
+        rcnt = Signal(range(small))  # write-back: words the unit was asked for
+        scnt = Signal(range(small))  # words consumed (loads: popped; write-back: written)
+        left = Signal(COUNTER_BITS)  # requests still to issue in this phase
+        more = Signal()  # left != 0
+        areg = Signal(aw)
+        nbase = Signal(aw)
+        col = Signal(lg_w)
+        kk = Signal(range(MAX_MEMORIES + 2))
         win_b = Signal()
         half = Signal()  # weighted edges: the first word of the edge is held
         word0 = Signal(64)
@@ -146,6 +161,22 @@ class IntervalUnit(wiring.Component):
         load_words = nm * I
         wb_words = len(live) * I
         live_ids = Array(live) if live else Array([0])
+        pad = 2 * MAX_MEMORIES + 2  # kk + 1 never indexes past these
+        bases_pad = Array(base_regs + [base_regs[0]] * (pad - MAX_MEMORIES))
+        live_pad = Array((live or [0]) + [(live or [0])[0]] * (pad - max(1, len(live))))
+
+        def phase(words, first, count=True):
+            """Start a phase of ``words`` requests from word address ``first``."""
+            stmts = [areg.eq(first), col.eq(0), kk.eq(0)]
+            if count:
+                stmts += [left.eq(words), more.eq(words != 0)]
+            return stmts
+
+        def advance():
+            with m.If(col == I - 1 if I > 1 else 1):
+                m.d.sync += [areg.eq(nbase), col.eq(0), kk.eq(kk + 1)]
+            with m.Else():
+                m.d.sync += [areg.eq(areg + 1), col.eq(col + 1)]
 
         with m.If(busy):
             m.d.sync += blk_cycles.eq(blk_cycles + 1)
@@ -159,17 +190,20 @@ class IntervalUnit(wiring.Component):
                 with m.If(start):
                     m.d.sync += [busy.eq(1), done.eq(0), blk_cycles.eq(0), rcnt.eq(0),
                                  scnt.eq(0), half.eq(0), win_b.eq(~flags[0])]
+                    m.d.sync += phase(load_words,
+                                      base_regs[0] + Mux(flags[0], a_base, b_base))
                     with m.If(flags[0] | flags[1]):
                         m.next = "LOAD"
                     with m.Else():
                         m.next = "COUNT"
             with m.State("LOAD"):
                 win = Mux(win_b, b_base, a_base)
-                m.d.comb += [port.cmd.valid.eq((rcnt < load_words) & room),
-                             port.cmd.we.eq(0),
-                             port.cmd.addr.eq(bases[rcnt[lg:]] + win + rcnt[:lg])]
+                m.d.sync += nbase.eq(bases_pad[kk + 1] + win)
+                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
+                             port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
-                    m.d.sync += rcnt.eq(rcnt + 1)
+                    m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
+                    advance()
                 m.d.comb += [rf.r_en.eq(1), u.load.valid.eq(rf.r_rdy),
                              u.load.payload.mem.eq(scnt[lg:]),
                              u.load.payload.addr.eq(scnt[:lg] | (win_b << lg)),
@@ -177,9 +211,10 @@ class IntervalUnit(wiring.Component):
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
                     with m.If(scnt == load_words - 1):
-                        m.d.sync += [rcnt.eq(0), scnt.eq(0)]
+                        m.d.sync += scnt.eq(0)
                         with m.If(~win_b & flags[1]):
-                            m.d.sync += win_b.eq(1)
+                            m.d.sync += [win_b.eq(1)] + phase(load_words,
+                                                              base_regs[0] + b_base)
                         with m.Else():
                             m.next = "COUNT"
             with m.State("COUNT"):
@@ -189,14 +224,14 @@ class IntervalUnit(wiring.Component):
             with m.State("START"):
                 m.d.comb += [u.csr.addr.eq(rm.reg("CTRL")), u.csr.w_en.eq(1),
                              u.csr.w_data.eq(1)]
-                m.d.sync += [rcnt.eq(0), scnt.eq(0)]
+                total = count * ew if ew == 2 else count
+                m.d.sync += [rcnt.eq(0), scnt.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
-                total = count * ew if ew == 2 else count
-                m.d.comb += [port.cmd.valid.eq((rcnt < total) & room), port.cmd.we.eq(0),
-                             port.cmd.addr.eq(edges_at + rcnt)]
+                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
+                             port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
-                    m.d.sync += rcnt.eq(rcnt + 1)
+                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
                 first = rf.r_data if ew == 1 else word0
                 m.d.comb += [u.edges.payload.src.eq(first[:32]),
                              u.edges.payload.dst.eq(first[32:])]
@@ -213,8 +248,9 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
-                with m.If((rcnt == total) & u.csr.r_data[1]):  # the unit is done
+                with m.If(~more & u.csr.r_data[1]):  # every edge requested, the unit done
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0)]
+                    m.d.sync += phase(0, bases_pad[live_pad[0]] + a_base, count=False)
                     with m.If(flags[2] & (wb_words > 0)):
                         m.next = "WB"
                     with m.Else():
@@ -222,6 +258,7 @@ class IntervalUnit(wiring.Component):
             with m.State("WB"):
                 # the unit reads window A of each live memory; each word goes out as a
                 # write command with its data
+                m.d.sync += nbase.eq(bases_pad[live_pad[kk + 1]] + a_base)
                 m.d.comb += [u.rd_req.valid.eq(rcnt < wb_words),
                              u.rd_req.payload.mem.eq(live_ids[rcnt[lg:]]),
                              u.rd_req.payload.addr.eq(rcnt[:lg])]
@@ -230,7 +267,7 @@ class IntervalUnit(wiring.Component):
                 accept = Signal()
                 m.d.comb += [
                     port.cmd.valid.eq(u.rd_resp.valid & ~cmd_done), port.cmd.we.eq(1),
-                    port.cmd.addr.eq(bases[live_ids[scnt[lg:]]] + a_base + scnt[:lg]),
+                    port.cmd.addr.eq(areg),
                     # the data go out with their command or after it, never before
                     port.wdata.valid.eq(u.rd_resp.valid & (cmd_done | port.cmd.ready)),
                     port.wdata.data.eq(u.rd_resp.payload),
@@ -239,6 +276,7 @@ class IntervalUnit(wiring.Component):
                 ]
                 with m.If(u.rd_resp.valid & accept):
                     m.d.sync += [scnt.eq(scnt + 1), cmd_done.eq(0)]
+                    advance()
                     with m.If(scnt == wb_words - 1):
                         m.next = "DONE"
                 with m.Elif(u.rd_resp.valid & port.cmd.ready & ~cmd_done):
