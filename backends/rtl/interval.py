@@ -28,7 +28,8 @@ is idle) and the engine's::
     51 BLK_COUNT   rw  edges in the block
     52 BLK_A       rw  first vertex of the target interval (window A)
     53 BLK_B       rw  first vertex of the other interval (window B)
-    54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A
+    54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A, bit 3 packed
+                       edges (a weighted unit's edges one word each: layout.packs)
     55 BLK_CYCLES  ro  cycles of the last block command, start to done
     56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
                        arbiter's: ``multi``)
@@ -47,12 +48,12 @@ from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
 
 __all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", "ENGINE_REGS",
            "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
-           "FLAG_WRITEBACK"]
+           "FLAG_WRITEBACK", "FLAG_PACKED"]
 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
                "BLK_A": 52, "BLK_B": 53, "BLK_FLAGS": 54, "BLK_CYCLES": 55, "MEM_BASE": 56}
 MAX_MEMORIES = 6
-FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK = 1, 2, 4
+FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED = 1, 2, 4, 8
 _ENGINE_FIRST = 48
 
 
@@ -96,7 +97,7 @@ class IntervalUnit(wiring.Component):
         edges_at = Signal(aw)
         count = Signal(COUNTER_BITS)
         a_base, b_base = Signal(aw), Signal(aw)
-        flags = Signal(3)
+        flags = Signal(4)
         blk_cycles = Signal(COUNTER_BITS)
         busy, done = self.busy, Signal()
         base_regs = [Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES)]
@@ -224,7 +225,7 @@ class IntervalUnit(wiring.Component):
             with m.State("START"):
                 m.d.comb += [u.csr.addr.eq(rm.reg("CTRL")), u.csr.w_en.eq(1),
                              u.csr.w_data.eq(1)]
-                total = count * ew if ew == 2 else count
+                total = Mux(flags[3], count, count * 2) if ew == 2 else count
                 m.d.sync += [rcnt.eq(0), scnt.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
@@ -239,7 +240,13 @@ class IntervalUnit(wiring.Component):
                     m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
                 else:
                     m.d.comb += u.edges.payload.weight.eq(rf.r_data)
-                    with m.If(~half):
+                    with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
+                        m.d.comb += [u.edges.payload.src.eq(rf.r_data[:16]),
+                                     u.edges.payload.dst.eq(rf.r_data[16:32]),
+                                     u.edges.payload.weight.eq(rf.r_data[32:].as_signed()),
+                                     u.edges.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(u.edges.ready)]
+                    with m.Elif(~half):
                         m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
                             m.d.sync += [word0.eq(rf.r_data), half.eq(1)]

@@ -128,10 +128,13 @@ def _rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
-def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int) -> float:
+def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
+                   packed: bool = False) -> float:
     """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges)`` in walk
-    order, as ``layout.encode_edges`` returns them)."""
+    order, as ``layout.encode_edges`` returns them; ``packed``: weighted edges one word
+    each)."""
     r = _rate(dram, fifo_depth)
+    ew = 1 if packed else layout.edge_words
     wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
@@ -144,19 +147,19 @@ def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: i
             total += fill + load / r
         if s != d:
             total += fill + load / r
-        total += fill + max(count, count * layout.edge_words / r)
+        total += fill + max(count, count * ew / r)
         if i == len(blocks) - 1 or blocks[i + 1][0] != d:
             total += wb / wr
     return total
 
 
 def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-                     pes: int) -> float:
+                     pes: int, packed: bool = False) -> float:
     """Cycles of a run on ``pes`` PEs: target intervals dealt out in turn as the host
     does; the slowest PE, or the shared port when it is the bottleneck (every word of
     every PE through one port at the memory's word rate)."""
     if pes <= 1:
-        return predict_cycles(layout, blocks, dram, fifo_depth)
+        return predict_cycles(layout, blocks, dram, fifo_depth, packed)
     groups: list[list] = []
     for i, b in enumerate(blocks):
         if i == 0 or blocks[i - 1][0] != b[0]:
@@ -165,9 +168,10 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     queues: list[list] = [[] for _ in range(pes)]
     for k, g in enumerate(groups):
         queues[k % pes].extend(g)
-    slowest = max(predict_cycles(layout, q, dram, fifo_depth) for q in queues)
+    slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed) for q in queues)
     load = len(layout.memories) * layout.interval
-    words = sum(count * layout.edge_words for _d, _s, _f, count in blocks) + \
+    ew = 1 if packed else layout.edge_words
+    words = sum(count * ew for _d, _s, _f, count in blocks) + \
         len(groups) * (load + len(layout.live) * layout.interval) + \
         sum(load for d, s, _f, _c in blocks if s != d)
     port = words / min(1.0, dram.bytes_per_clock / WORD_BYTES)
@@ -223,7 +227,8 @@ def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
 
 
 def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: float,
-                target_intervals: float, other_intervals: float, pes: int = 1) -> float:
+                target_intervals: float, other_intervals: float, pes: int = 1,
+                packed: bool | None = None) -> float:
     """Expected cycles of one run of ``edges`` edges whose target endpoints spread over
     ``target_intervals`` intervals and other endpoints over ``other_intervals`` -- what
     the planner knows before the graph is cut into blocks.  Edges are taken as spread
@@ -232,9 +237,14 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     overhead and pipe fill, window A loaded and written back once per target interval,
     window B loaded for every block off the diagonal, the edge stream at the slower of
     one edge per clock and the port's word rate.  Several PEs: the slower of the work
-    split P ways and every word through the shared port."""
+    split P ways and every word through the shared port.  ``packed`` None: weighted
+    edges are taken as packed when the interval allows it (``layout.packs``; weights
+    beyond 32 bits are not known before the run)."""
     if edges <= 0:
         return 0.0
+    if packed is None:
+        packed = layout.edge_words == 2 and 2 * layout.interval <= 1 << 16
+    ew = 1 if packed else layout.edge_words
     qt, qo = max(1.0, target_intervals), max(1.0, other_intervals)
     cells = qt * qo
     full = 1.0 - math.exp(-edges / cells)
@@ -247,8 +257,8 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     wb = len(layout.live) * layout.interval
     fill = dram.latency + 2
     total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
-        (blocks - diag) * (fill + load / r) + edges * max(1.0, layout.edge_words / r)
+        (blocks - diag) * (fill + load / r) + edges * max(1.0, ew / r)
     if pes <= 1:
         return total
-    words = edges * layout.edge_words + groups * (load + wb) + (blocks - diag) * load
+    words = edges * ew + groups * (load + wb) + (blocks - diag) * load
     return max(total / pes, words / wr)

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -34,7 +35,7 @@ enum : uint32_t {
   BLK_CTRL = 48, BLK_STATUS = 49, BLK_EDGES = 50, BLK_COUNT = 51, BLK_A = 52, BLK_B = 53,
   BLK_FLAGS = 54, BLK_CYCLES = 55, BLK_MEM_BASE = 56, PE_BUSY = 62, PE_SEL = 63
 };
-enum : uint64_t { FLAG_LOAD_A = 1, FLAG_LOAD_B = 2, FLAG_WRITEBACK = 4 };
+enum : uint64_t { FLAG_LOAD_A = 1, FLAG_LOAD_B = 2, FLAG_WRITEBACK = 4, FLAG_PACKED = 8 };
 
 // the memory layout (layout.py MemoryLayout) and what the device needs of the unit
 struct IntervalLayout {
@@ -101,7 +102,7 @@ class IntervalDevice : public Device {
     res.done = true;
     // per target interval: its blocks with their flags (load A first, write back last)
     std::vector<std::vector<size_t>> groups;
-    std::vector<uint64_t> flags(blocks_.size(), 0);
+    std::vector<uint64_t> flags(blocks_.size(), packed_ ? FLAG_PACKED : 0);
     for (size_t i = 0; i < blocks_.size(); ++i) {
       const Block& b = blocks_[i];
       if (i == 0 || blocks_[i - 1].d != b.d) {
@@ -194,7 +195,12 @@ class IntervalDevice : public Device {
   void encode(int target_end, size_t n, const uint32_t* src, const uint32_t* dst,
               const int64_t* weight) {
     const int64_t I = lay_.interval, q = lay_.intervals();
-    const int ew = HAS_WEIGHT ? 2 : 1;
+    // layout.packs: a weighted run goes one word per edge when the local addresses fit
+    // 16 bits and every weight 32 (bits 0..15 source, 16..31 destination, 32..63 weight)
+    packed_ = HAS_WEIGHT && 2 * I <= 65536;
+    for (size_t i = 0; packed_ && i < n; ++i)
+      if (weight[i] < INT32_MIN || weight[i] > INT32_MAX) packed_ = false;
+    const int ew = HAS_WEIGHT && !packed_ ? 2 : 1;
     std::vector<int64_t> key(n);
     for (size_t i = 0; i < n; ++i) {
       int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
@@ -225,8 +231,12 @@ class IntervalDevice : public Device {
       int64_t d = tv / I, s = ov / I;
       uint64_t tloc = (uint64_t)(tv - d * I), oloc = (uint64_t)(ov - s * I + (s == d ? 0 : I));
       uint64_t sloc = target_end == 0 ? tloc : oloc, dloc = target_end == 0 ? oloc : tloc;
-      dram_.image[(size_t)(base + (int64_t)j * ew)] = (sloc & 0xFFFFFFFFull) | (dloc << 32);
-      if (HAS_WEIGHT) dram_.image[(size_t)(base + (int64_t)j * ew + 1)] = (uint64_t)weight[i];
+      if (packed_)
+        dram_.image[(size_t)(base + (int64_t)j)] = (sloc & 0xFFFFull) | ((dloc & 0xFFFFull) << 16) |
+                                                   ((uint64_t)weight[i] << 32);
+      else
+        dram_.image[(size_t)(base + (int64_t)j * ew)] = (sloc & 0xFFFFFFFFull) | (dloc << 32);
+      if (ew == 2) dram_.image[(size_t)(base + (int64_t)j * ew + 1)] = (uint64_t)weight[i];
       if (blocks_.empty() || blocks_.back().d != d || blocks_.back().s != s)
         blocks_.push_back(Block{d, s, base + (int64_t)j * ew, 0});
       ++blocks_.back().count;
@@ -311,6 +321,7 @@ class IntervalDevice : public Device {
   uint64_t max_cycles_;
   uint64_t ncycles_ = 0;
   std::vector<Block> blocks_;
+  bool packed_ = false;  // the current run's weighted edges go one word each
 };
 
 }  // namespace cosynth_unit
