@@ -61,7 +61,7 @@ def main() -> None:
             kf = load_kernels(os.path.join(ROOT, "examples", f"{KERNELS[name]}.py"))[name]
             args = {} if name == "cc" else {"source": int(np.argmax(g.out_degrees()))}
             t0 = time.perf_counter()
-            sim = simulate(kf, man, g, args, blades=a.blades, fpga=True)
+            sim = simulate(kf, man, g, args, blades=a.blades, fpga=True, timeout=3600)
             wall = time.perf_counter() - t0
             prof = costs.fpga_profile(sim.plan.variant_ir, sim.plan.variant)
             blades = []

@@ -59,6 +59,11 @@ __all__ = ["build", "build_from_plan", "simulate", "SimResult", "stall_deadline"
 #: uncalibrated manifest, a loaded machine and FPGA units simulated by Verilator.
 STALL_FLOOR = 30.0
 STALL_FACTOR = 20.0
+#: how much slower than the part a Verilator model of an FPGA unit runs here (a unit at
+#: 100 MHz simulates at about 1-3 M cycles/s on a shared core): a plan with FPGA blades
+#: waits this much longer before calling a blade hung (kron-18 SSSP's first unit call
+#: is ~10 M cycles)
+FPGA_SIM_SLOWDOWN = 100.0
 
 
 @dataclass
@@ -250,7 +255,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         say(f"running {_n(P, 'blade')} with mpirun, {_n(nthreads, 'OpenMP thread')} each")
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
                      timeout=timeout, workdir=bundle.path,
-                     stall=stall_deadline(plan, stall_timeout),
+                     stall=stall_deadline(plan, stall_timeout, fpga=bundle.hw is not None),
                      env_vars={"COSYNTH_FPGA_VCD": os.path.abspath(vcd)} if vcd else None)
         if vcd is not None:
             for name in sorted(os.listdir(vcd)):
@@ -274,13 +279,15 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
             shutil.rmtree(base, ignore_errors=True)
 
 
-def stall_deadline(plan, given: float | None = None) -> float:
+def stall_deadline(plan, given: float | None = None, fpga: bool = False) -> float:
     """Seconds without progress that make a blade hung: ``given``, else
-    ``$COSYNTH_STALL_TIMEOUT``, else max(STALL_FLOOR, STALL_FACTOR x predicted makespan)."""
+    ``$COSYNTH_STALL_TIMEOUT``, else max(STALL_FLOOR, STALL_FACTOR x predicted makespan),
+    the makespan stretched by ``FPGA_SIM_SLOWDOWN`` when FPGA units run in Verilator."""
     given = stall_option(given)
     if given is not None:
         return given
-    return max(STALL_FLOOR, STALL_FACTOR * float(plan.makespan or 0.0))
+    slow = FPGA_SIM_SLOWDOWN if fpga else 1.0
+    return max(STALL_FLOOR, STALL_FACTOR * slow * float(plan.makespan or 0.0))
 
 
 def stall_option(given: float | None) -> float | None:

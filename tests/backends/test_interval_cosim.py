@@ -138,3 +138,13 @@ def test_weighted_edges_pack_one_word_each_when_they_fit():
     assert not packed and words.size == 6 and blocks[-1][2] - lay.edge_base == 2 * (3 - blocks[-1][3])
     big = MemoryLayout.of(rm, 1 << 17, 1 << 16)
     assert not encode_run(big, "dst", src, dst, w)[2]
+
+
+def test_a_plan_with_fpga_units_waits_longer_before_calling_a_blade_hung():
+    from types import SimpleNamespace
+
+    from cosynth import pipeline
+    plan = SimpleNamespace(makespan=10.0)  # 200 s for CPUs: above the floor
+    cpu = pipeline.stall_deadline(plan)
+    assert pipeline.stall_deadline(plan, fpga=True) == cpu * pipeline.FPGA_SIM_SLOWDOWN
+    assert pipeline.stall_deadline(plan, 2.5, fpga=True) == 2.5  # asked for: kept
