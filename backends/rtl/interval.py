@@ -159,6 +159,7 @@ class IntervalUnit(wiring.Component):
         half = Signal()  # weighted edges: the first word of the edge is held
         word0 = Signal(64)
         cmd_done = Signal()  # a write command went out ahead of its data
+        udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
         load_words = nm * I
         wb_words = len(live) * I
         live_ids = Array(live) if live else Array([0])
@@ -226,7 +227,7 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [u.csr.addr.eq(rm.reg("CTRL")), u.csr.w_en.eq(1),
                              u.csr.w_data.eq(1)]
                 total = Mux(flags[3], count, count * 2) if ew == 2 else count
-                m.d.sync += [rcnt.eq(0), scnt.eq(0)] + phase(total, edges_at)
+                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
                 m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
@@ -255,7 +256,8 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
-                with m.If(~more & u.csr.r_data[1]):  # every edge requested, the unit done
+                m.d.sync += udone.eq(u.csr.r_data[1])
+                with m.If(~more & udone):  # every edge requested, the unit done
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0)]
                     m.d.sync += phase(0, bases_pad[live_pad[0]] + a_base, count=False)
                     with m.If(flags[2] & (wb_words > 0)):
