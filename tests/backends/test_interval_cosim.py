@@ -18,8 +18,13 @@ import pytest
 
 import cosynth as cs
 from cosynth.backends.rtl.dram import DramConfig
-from cosynth.backends.rtl.interval import (ENGINE_REGS, FLAG_LOAD_A, FLAG_LOAD_B, FLAG_PACKED,
-                                           FLAG_WRITEBACK)
+from cosynth.backends.rtl.interval import (
+    ENGINE_REGS,
+    FLAG_LOAD_A,
+    FLAG_LOAD_B,
+    FLAG_PACKED,
+    FLAG_WRITEBACK,
+)
 from cosynth.backends.rtl.interval_verilator import run_interval_verilator
 from cosynth.backends.rtl.multi import PE_BUSY, PE_SEL
 from cosynth.backends.rtl.offload import RUNTIME
@@ -135,7 +140,8 @@ def test_weighted_edges_pack_one_word_each_when_they_fit():
             got.add((int(u), int(dl + d * lay.interval), int(wt)))
     assert got == {(1, 30, -7), (20, 2, 2**31 - 1), (39, 39, 5)}
     words, blocks, packed = encode_run(lay, "dst", src, dst, np.array([1, 2**31, 3]))
-    assert not packed and words.size == 6 and blocks[-1][2] - lay.edge_base == 2 * (3 - blocks[-1][3])
+    assert not packed and words.size == 6
+    assert blocks[-1][2] - lay.edge_base == 2 * (3 - blocks[-1][3])
     big = MemoryLayout.of(rm, 1 << 17, 1 << 16)
     assert not encode_run(big, "dst", src, dst, w)[2]
 
