@@ -128,6 +128,7 @@ class IntervalUnit(wiring.Component):
         port = self.mem
         D = self.fifo_depth
         m.submodules.rfifo = rf = fifo.SyncFIFOBuffered(width=64, depth=D)
+        m.submodules.wbq = wbq = fifo.SyncFIFOBuffered(width=64, depth=2)
         pending = Signal(range(D + 1))  # reads issued whose word was not popped yet
         rd_issue, pop = Signal(), Signal()
         m.d.comb += [rf.w_en.eq(port.rdata.valid), rf.w_data.eq(port.rdata.data),
@@ -273,22 +274,26 @@ class IntervalUnit(wiring.Component):
                              u.rd_req.payload.addr.eq(rcnt[:lg])]
                 with m.If(u.rd_req.valid & u.rd_req.ready):
                     m.d.sync += rcnt.eq(rcnt + 1)
+                # the words pass a two-place queue: the port's write data come from its
+                # output register, not straight from the block RAM's read port
+                m.d.comb += [wbq.w_data.eq(u.rd_resp.payload), wbq.w_en.eq(u.rd_resp.valid),
+                             u.rd_resp.ready.eq(wbq.w_rdy)]
                 accept = Signal()
                 m.d.comb += [
-                    port.cmd.valid.eq(u.rd_resp.valid & ~cmd_done), port.cmd.we.eq(1),
+                    port.cmd.valid.eq(wbq.r_rdy & ~cmd_done), port.cmd.we.eq(1),
                     port.cmd.addr.eq(areg),
                     # the data go out with their command or after it, never before
-                    port.wdata.valid.eq(u.rd_resp.valid & (cmd_done | port.cmd.ready)),
-                    port.wdata.data.eq(u.rd_resp.payload),
+                    port.wdata.valid.eq(wbq.r_rdy & (cmd_done | port.cmd.ready)),
+                    port.wdata.data.eq(wbq.r_data),
                     accept.eq(port.wdata.ready & (cmd_done | port.cmd.ready)),
-                    u.rd_resp.ready.eq(accept),
+                    wbq.r_en.eq(accept),
                 ]
-                with m.If(u.rd_resp.valid & accept):
+                with m.If(wbq.r_rdy & accept):
                     m.d.sync += [scnt.eq(scnt + 1), cmd_done.eq(0)]
                     advance()
                     with m.If(scnt == wb_words - 1):
                         m.next = "DONE"
-                with m.Elif(u.rd_resp.valid & port.cmd.ready & ~cmd_done):
+                with m.Elif(wbq.r_rdy & port.cmd.ready & ~cmd_done):
                     m.d.sync += cmd_done.eq(1)
             with m.State("DONE"):
                 m.d.sync += [busy.eq(0), done.eq(1)]
