@@ -47,7 +47,7 @@ def main() -> None:
     import numpy as np
 
     import cosynth as cs
-    from cosynth.backends.rtl import costs
+    from cosynth.backends.rtl import interval_costs
     from cosynth.loader import load_kernels
     from cosynth.pipeline import simulate
     from cosynth.planner import load_manifest
@@ -63,7 +63,7 @@ def main() -> None:
             t0 = time.perf_counter()
             sim = simulate(kf, man, g, args, blades=a.blades, fpga=True, timeout=3600)
             wall = time.perf_counter() - t0
-            prof = costs.fpga_profile(sim.plan.variant_ir, sim.plan.variant)
+            prof = interval_costs.fpga_profile(sim.plan.variant_ir, sim.plan.variant)
             blades = []
             for b, st, clock, pred in zip(sim.plan.blades, sim.stats, sim.fpga_clock_hz,
                                           sim.predicted):

@@ -14,7 +14,8 @@ Mixed plans: when the plan puts blades on their FPGAs, the kernel's edge unit
 call the unit's host stub where the CPU blades run the loop; the simulated FPGA cycles
 are reported beside the CPU times.  The driver composes the two backends: it hands the
 C++ emitter the unit's host glue (``backends.rtl.offload.FpgaOffload``, an
-``Offload``) and the planner the RTL cost table (``backends.rtl.costs.fpga_profile``).
+``Offload``) and the planner the RTL cost table (``backends.rtl.interval_costs.fpga_profile``:
+``costs.fpga_profile`` with the interval unit's sizing for graphs larger than the chip).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from cosynth.backends.cpp.bundle import gather, read_stats, write_bundle
-from cosynth.backends.rtl import costs, verilator
+from cosynth.backends.rtl import costs, interval_costs, verilator
 from cosynth.backends.rtl.build import unit_for
 from cosynth.backends.rtl.interval import interval_verilog
 from cosynth.backends.rtl.interval_sim import make_unit
@@ -101,7 +102,7 @@ def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant
     if fpga is not None:
         fixed["fpga"] = bool(fpga)
     return make_plan(kfn, man, graph, args, solver=solver, time_limit=time_limit,
-                     graph_name=graph_name, fixed=fixed, fpga=costs.fpga_profile)
+                     graph_name=graph_name, fixed=fixed, fpga=interval_costs.fpga_profile)
 
 
 def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = None,
@@ -317,7 +318,7 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
     kv = plan.variant_ir
     stats = GraphStats.of(graph, graph_name)
     w = profile(kv, plan.variant, stats, kfn.bind(graph, **args), laws=man.workloads,
-                fpga=costs.fpga_profile)
+                fpga=interval_costs.fpga_profile)
     out = []
     for b, st, clock in zip(plan.blades, sim.stats, sim.fpga_clock_hz or
                             [0.0] * len(plan.blades)):

@@ -173,42 +173,6 @@ class FpgaProfile:
                           "vertices)"}
         return cache[part]
 
-    def unit_use(self, part: str, n: int, memory=None, clock_hz: float = 100e6) -> dict:
-        """How the unit sits on ``part`` for ``n`` vertices (``interval_costs.unit_use``):
-        every vertex on chip, or an interval unit with its interval, PEs, FIFO and block
-        RAM; ``{"kind": "none", "why", "bram_bits"}`` when nothing fits."""
-        from .interval_costs import NoIntervalFits, unit_use  # imports this module
-        if not self.eligible or self.spec is None:
-            return {"kind": "none", "why": self.why, "bram_bits": 0}
-        key = (part, int(n), memory, float(clock_hz))
-        cache = self.__dict__.setdefault("_uses", {})
-        if key not in cache:
-            try:
-                cache[key] = unit_use(self.spec, part, int(n), memory, clock_hz)
-            except NoIntervalFits as exc:
-                cache[key] = {"kind": "none", "why": exc.message,
-                              "bram_bits": int(self.bits_per_vertex * max(2, int(n)))}
-        return dict(cache[key])
-
-    def run_cycles(self, use: dict, n: int, edges: float, vshare: float) -> float | None:
-        """Predicted cycles of one unit call streaming ``edges`` edges of a blade holding
-        ``vshare`` of the vertices, for an interval unit ``use`` (``unit_use``); None for
-        a unit holding every vertex on chip (one edge per clock: ``cycles_per_edge``)."""
-        if use.get("kind") != "interval" or self.spec is None:
-            return None
-        from .interval_costs import predict_run
-        layout = MemoryLayout.of(RegisterMap.of(self.spec, 2), max(2, int(n)),
-                                 int(use["interval"]))
-        q = layout.intervals
-        mine = max(1.0, vshare * q)
-        # a rule's target endpoint lies in the blade's range (pull: in-edges of its
-        # vertices) or anywhere (push: out-edges' destinations)
-        in_range = all((r.kind == "in_edges") == (r.target_end == "dst")
-                       for r in self.spec.rules)
-        qt, qo = (mine, float(q)) if in_range else (float(q), mine)
-        return predict_run(layout, DramConfig(**use["memory"]), int(use["fifo_depth"]),
-                           edges, qt, qo, int(use.get("pes", 1)))
-
     def cycles_per_edge(self, memory=None, clock_hz: float | None = None) -> float | None:
         """Clock cycles per edge measured in co-simulation: on the manifest's external
         memory (``manifest.FpgaMemory`` at ``clock_hz``) when it has one, else on chip;

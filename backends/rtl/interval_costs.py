@@ -30,14 +30,17 @@ from cosynth.errors import CosynthError
 from cosynth.planner import parts as partlist
 
 from .bitstream import BRAM_SHARE, bram_blocks
-from .costs import bits_per_vertex
+from .costs import FpgaProfile, bits_per_vertex
+from .costs import fpga_profile as _base_profile
 from .dram import DramConfig
 from .layout import MemoryLayout
 from .memport import WORD_BYTES
+from .regmap import RegisterMap
 
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
            "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
-           "memory_for", "whole_fits", "unit_use", "predict_run"]
+           "memory_for", "whole_fits", "unit_use", "predict_run", "IntervalProfile",
+           "fpga_profile"]
 
 #: cycles a block command costs beyond its phases: six register writes by the host, the
 #: engine's COUNT, START and DONE states, and the unit's pipeline draining after the
@@ -262,3 +265,53 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
         return total
     words = edges * ew + groups * (load + wb) + (blocks - diag) * load
     return max(total / pes, words / wr)
+
+
+class IntervalProfile(FpgaProfile):
+    """``costs.FpgaProfile`` that also says how the unit sits on a part for a graph of a
+    given size (``unit_use``) and what an interval unit's call costs (``run_cycles``):
+    the planner's view of units for graphs larger than the chip."""
+
+    def unit_use(self, part: str, n: int, memory=None, clock_hz: float = 100e6) -> dict:
+        """How the unit sits on ``part`` for ``n`` vertices (``interval_costs.unit_use``):
+        every vertex on chip, or an interval unit with its interval, PEs, FIFO and block
+        RAM; ``{"kind": "none", "why", "bram_bits"}`` when nothing fits."""
+        if not self.eligible or self.spec is None:
+            return {"kind": "none", "why": self.why, "bram_bits": 0}
+        key = (part, int(n), memory, float(clock_hz))
+        cache = self.__dict__.setdefault("_uses", {})
+        if key not in cache:
+            try:
+                cache[key] = unit_use(self.spec, part, int(n), memory, clock_hz)
+            except NoIntervalFits as exc:
+                cache[key] = {"kind": "none", "why": exc.message,
+                              "bram_bits": int(self.bits_per_vertex * max(2, int(n)))}
+        return dict(cache[key])
+
+    def run_cycles(self, use: dict, n: int, edges: float, vshare: float) -> float | None:
+        """Predicted cycles of one unit call streaming ``edges`` edges of a blade holding
+        ``vshare`` of the vertices, for an interval unit ``use`` (``unit_use``); None for
+        a unit holding every vertex on chip (one edge per clock: ``cycles_per_edge``)."""
+        if use.get("kind") != "interval" or self.spec is None:
+            return None
+        layout = MemoryLayout.of(RegisterMap.of(self.spec, 2), max(2, int(n)),
+                                 int(use["interval"]))
+        q = layout.intervals
+        mine = max(1.0, vshare * q)
+        # a rule's target endpoint lies in the blade's range (pull: in-edges of its
+        # vertices) or anywhere (push: out-edges' destinations)
+        in_range = all((r.kind == "in_edges") == (r.target_end == "dst")
+                       for r in self.spec.rules)
+        qt, qo = (mine, float(q)) if in_range else (float(q), mine)
+        return predict_run(layout, DramConfig(**use["memory"]), int(use["fifo_depth"]),
+                           edges, qt, qo, int(use.get("pes", 1)))
+
+
+
+def fpga_profile(kv, variant: str) -> IntervalProfile:
+    """``costs.fpga_profile`` with the interval unit's sizing and costs: the ``fpga``
+    argument the driver gives the planner."""
+    base = _base_profile(kv, variant)
+    return IntervalProfile(**{f: getattr(base, f) for f in (
+        "eligible", "why", "site_loops", "bits_per_vertex", "spec", "host_bytes_per_vertex",
+        "host_bytes_per_edge")})
