@@ -72,8 +72,8 @@ def main() -> None:
                     diff = None
                 except MismatchError as exc:
                     diff = str(exc)
-                predicted = sum(predict_parallel(run.layout, b, dram, pick.fifo_depth, P)
-                                for b in run.walks)
+                predicted = sum(predict_parallel(run.layout, b, dram, pick.fifo_depth, P, pk)
+                                for b, pk in zip(run.walks, run.packed))
                 st = run.stats
                 row = {
                     "graph": f"kron-{scale}", "n": g.n, "m": g.m, "kernel": name,

@@ -22,9 +22,9 @@ import click
 import numpy as np
 
 from cosynth.backends.rtl.bitstream import write_bitstream
-from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.backends.rtl.emit import write_rtl
 from cosynth.backends.rtl.formal import prove_kernel
+from cosynth.backends.rtl.interval_costs import fpga_profile
 from cosynth.frontend.rewrite import VARIANTS, Policy, variant
 from cosynth.frontend.rewrite.explain import format_report, report_data
 from cosynth.planner import load_manifest, load_plan, make_plan

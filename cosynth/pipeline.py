@@ -14,7 +14,8 @@ Mixed plans: when the plan puts blades on their FPGAs, the kernel's edge unit
 call the unit's host stub where the CPU blades run the loop; the simulated FPGA cycles
 are reported beside the CPU times.  The driver composes the two backends: it hands the
 C++ emitter the unit's host glue (``backends.rtl.offload.FpgaOffload``, an
-``Offload``) and the planner the RTL cost table (``backends.rtl.costs.fpga_profile``).
+``Offload``) and the planner the RTL cost table (``backends.rtl.interval_costs.fpga_profile``:
+``costs.fpga_profile`` with the interval unit's sizing for graphs larger than the chip).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from dataclasses import dataclass, field
 
 from cosynth.backends.cpp.bundle import gather, read_stats, write_bundle
 from cosynth.backends.cpp.launch import STALL_FACTOR, STALL_FLOOR, stall_seconds
-from cosynth.backends.rtl import costs, verilator, waves
+from cosynth.backends.rtl import costs, interval_costs, verilator, waves
 from cosynth.backends.rtl.build import unit_for
+from cosynth.backends.rtl.interval import interval_verilog
+from cosynth.backends.rtl.interval_sim import make_unit
 from cosynth.backends.rtl.kernel import unit_spec
 from cosynth.backends.rtl.offload import RUNTIME as RTL_RUNTIME
 from cosynth.backends.rtl.offload import FpgaOffload
@@ -56,6 +59,11 @@ __all__ = ["build", "build_from_plan", "simulate", "SimResult", "stall_deadline"
 #: A blade is hung when no blade advances (finishes a loop nest or enters a collective)
 #: for ``launch.stall_seconds(plan.makespan)`` seconds (the same default the blades of a
 #: build directory apply themselves, from run.cfg's ``stall``).
+#: How much slower than the part a Verilator model of an FPGA unit runs here (a unit at
+#: 100 MHz simulates at about 1-3 M cycles/s on a shared core): a plan with FPGA blades
+#: waits this much longer before calling a blade hung (kron-18 SSSP's first unit call
+#: is ~10 M cycles).
+FPGA_SIM_SLOWDOWN = 100.0
 
 
 @dataclass
@@ -93,7 +101,7 @@ def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant
     if fpga is not None:
         fixed["fpga"] = bool(fpga)
     return make_plan(kfn, man, graph, args, solver=solver, time_limit=time_limit,
-                     graph_name=graph_name, fixed=fixed, fpga=costs.fpga_profile)
+                     graph_name=graph_name, fixed=fixed, fpga=interval_costs.fpga_profile)
 
 
 def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = None,
@@ -150,7 +158,9 @@ def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
         + (f", {sum(on_fpga)} with its FPGA" if any(on_fpga) else "") + f"; writing {out_dir}")
     hw = None
     if any(on_fpga):
-        hw = fpga_unit(program, plan.variant, graph.n, progress=say)
+        use = next(b.fpga_use for b in plan.blades if b.device == "fpga")
+        hw = fpga_unit(program, plan.variant, graph.n, progress=say,
+                       interval=use.get("unit"))
     bundle = write_bundle(out_dir, program, graph, bound, plan.shards,
                           source_name=plan.source_file, plan=plan,
                           weight_int=program.weight_dtype.is_int, hw=hw,
@@ -161,16 +171,28 @@ def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
     return bundle
 
 
-def fpga_unit(program, variant: str, n: int, progress=None):
+def fpga_unit(program, variant: str, n: int, progress=None, interval: dict | None = None):
     """The edge unit running ``program``'s hardware loops for a graph of ``n`` vertices,
-    as the blade program's offload device (with its Verilog)."""
+    as the blade program's offload device (with its Verilog): every vertex on chip, or,
+    with ``interval`` (the plan's ``fpga_use["unit"]``: the graph does not fit on the
+    part), an interval unit of that interval, FIFO and PEs over its external memory."""
     spec = unit_spec(program, variant, name=f"unit_{program.name}")
-    unit = EdgeUnit(spec, max(2, n))
+    rules = len(spec.rules)
+    what = f"FPGA unit {spec.name}: {rules} rule{'s' * (rules != 1)}, "
+    if interval:
+        unit = make_unit(spec, int(interval["interval"]), int(interval["fifo_depth"]),
+                         int(interval.get("pes", 1)),
+                         max(8, int(interval["memory"]["burst_words"])))
+        what += (f"intervals of {unit.interval} of {n} vertices in external memory "
+                 f"({interval.get('memory_source', 'memory model')})")
+        verilog = interval_verilog(unit, spec.name)
+    else:
+        unit = EdgeUnit(spec, max(2, n))
+        what += f"{unit.depth} vertices"
+        verilog = unit_verilog(unit, spec.name)
     if progress:
-        n = len(spec.rules)
-        progress(f"FPGA unit {spec.name}: {n} rule{'s' * (n != 1)}, {unit.depth} vertices; "
-                 "it runs " + ", ".join(s.label for s in spec.sites))
-    return FpgaOffload(spec, unit.regmap, spec.name, unit_verilog(unit, spec.name))
+        progress(what + "; it runs " + ", ".join(s.label for s in spec.sites))
+    return FpgaOffload(spec, unit.regmap, spec.name, verilog, interval=interval)
 
 
 def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: str = "cbc",
@@ -225,7 +247,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
             + (" each" if P > 1 else ""))
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
                      timeout=timeout, workdir=bundle.path,
-                     stall=stall_deadline(plan, stall_timeout),
+                     stall=stall_deadline(plan, stall_timeout, fpga=bundle.hw is not None),
                      env_vars={"COSYNTH_FPGA_VCD": os.path.abspath(vcd)} if vcd else None,
                      on_tick=ticker(progress, "blades running", P) if progress else None)
         if vcd is not None:
@@ -250,7 +272,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
             if bundle.hw is None or vcd is not None or where is None:
                 raise
             note = _trace_failure(exc, bundle, where, P, nthreads, timeout,
-                                  stall_deadline(plan, stall_timeout), say)
+                                  stall_deadline(plan, stall_timeout, fpga=True), say)
             raise MismatchError(f"{exc.message}; {note}", loc=exc.loc, hint=exc.hint) \
                 from None
         return sim
@@ -271,7 +293,7 @@ def _blade_binary(bundle, trace: bool, say) -> tuple[str, bool]:
         extra = {"includes": (*model.include_dirs, RTL_RUNTIME),
                  "libraries": tuple(model.libraries), "ldflags": tuple(model.ldflags),
                  "headers": tuple(os.path.join(RTL_RUNTIME, h) for h in
-                                  ("cosynth_unit.hpp", "cosynth_host.hpp"))}
+                                  bundle.hw.headers)}
         defines = bundle.defines + tuple(c[2:] for c in model.cflags if c.startswith("-D"))
     else:
         defines = bundle.defines
@@ -315,13 +337,15 @@ def _trace_failure(exc: MismatchError, bundle, dest: str, P: int, threads: int,
             f"{fc.calls} ({fc.why}): {path}")
 
 
-def stall_deadline(plan, given: float | None = None) -> float:
+def stall_deadline(plan, given: float | None = None, fpga: bool = False) -> float:
     """Seconds without progress that make a blade hung: ``given``, else
-    ``$COSYNTH_STALL_TIMEOUT``, else max(STALL_FLOOR, STALL_FACTOR x predicted makespan)."""
+    ``$COSYNTH_STALL_TIMEOUT``, else max(STALL_FLOOR, STALL_FACTOR x predicted makespan),
+    the makespan stretched by ``FPGA_SIM_SLOWDOWN`` when FPGA units run in Verilator."""
     given = stall_option(given)
     if given is not None:
         return given
-    return stall_seconds(plan.makespan)
+    slow = FPGA_SIM_SLOWDOWN if fpga else 1.0
+    return stall_seconds(slow * float(plan.makespan or 0.0))
 
 
 def stall_option(given: float | None) -> float | None:
@@ -351,7 +375,7 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
     kv = plan.variant_ir
     stats = GraphStats.of(graph, graph_name)
     w = profile(kv, plan.variant, stats, kfn.bind(graph, **args), laws=man.workloads,
-                fpga=costs.fpga_profile)
+                fpga=interval_costs.fpga_profile)
     out = []
     for b, st, clock in zip(plan.blades, sim.stats, sim.fpga_clock_hz or
                             [0.0] * len(plan.blades)):
@@ -359,7 +383,8 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
         share = stats.edges_in(b.lo, b.hi) / stats.m if stats.m else 1.0
         vshare = (b.hi - b.lo) / stats.n if stats.n else 1.0
         pred = predict_nests(w, kind, sim.threads, share, vshare,
-                             clock if b.device == "fpga" else 0.0, vertices=stats.n)
+                             clock if b.device == "fpga" else 0.0, (stats.n, stats.m),
+                             vertices=stats.n)
         got = {int(line): rec for line, rec in st.get("nests", {}).items()}
         rows = []
         for line, p in pred.items():

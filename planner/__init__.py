@@ -145,7 +145,7 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
 
 def _blade(b: dict, stats: GraphStats) -> BladePlan:
     lo, hi = b["range"]
-    use = {k: b[k] for k in ("luts", "bram_bits", "fpga_figures") if k in b}
+    use = {k: b[k] for k in ("luts", "bram_bits", "fpga_figures", "unit") if k in b}
     return BladePlan(b["blade"], b["kind"], b["device"], int(lo), int(hi),
                      stats.edges_in(lo, hi), b["compute"], b["comm"], b["stream"], b["total"],
                      b["dram"], use)

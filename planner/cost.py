@@ -296,6 +296,8 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
             vshare = (hi - lo) / stats.n if stats.n else 0.0
             edges = share * (w.parallel_edges / par_rate if fpga else w.cpu_edges / cpu +
                              ws_k)
+            if fpga:  # an interval unit is charged its block walk (``fpga_nest``)
+                edges = _interval_seconds(k, w, stats, share, vshare, cpu, edges)
             host = share * host_k[0] + host_k[1] if fpga else 0.0
             compute = edges + vshare * w.cpu_nodes / v_rate + fixed_k + host + \
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
@@ -312,7 +314,7 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                                   f"{format_quantity(dram, 'size')} of DRAM, has "
                                   f"{format_quantity(k.dram_bytes, 'size')}")
             if fpga:
-                entry.update(_fpga_use(k, w, stats.n))  # the unit holds every vertex
+                entry.update(_fpga_use(k, w, stats.n))  # every vertex, on chip or in its memory
                 if k.fpga is None:
                     violations.append(f"kind {k.name} has no FPGA")
                 elif not w.fpga_ok:
@@ -359,10 +361,22 @@ def _fpga_use(k: BladeKind, w: Workload, vertices: float) -> dict:
         luts = int(fig["luts"])
     else:
         luts = int(k.cal("fpga_luts_per_kernel", 1500))
-    bits_v = w.hw.bits_per_vertex if getattr(w, "hw", None) is not None and w.hw.eligible \
+    out = {"luts": luts, "fpga_figures": fig["source"] if fig else "defaults"}
+    hw = getattr(w, "hw", None)
+    if hw is not None and hw.eligible and k.fpga is not None and hasattr(hw, "unit_use"):
+        # every vertex on chip when it fits, else an interval unit sized to the part
+        # (its windows and FIFO in block RAM, the tables in the card's memory)
+        use = hw.unit_use(k.fpga.part, int(vertices), k.fpga.memory,
+                          k.cal("fpga_clock_hz", k.fpga.clock_hz))
+        out["bram_bits"] = int(use["bram_bits"])
+        if use["kind"] == "interval":
+            out["unit"] = {x: use[x] for x in ("kind", "interval", "pes", "fifo_depth",
+                                               "memory", "memory_source")}
+        return out
+    bits_v = hw.bits_per_vertex if hw is not None and hw.eligible \
         else max((n.state_bits for n in w.nests if n.edges > 0), default=0)
-    return {"luts": luts, "bram_bits": int(bits_v * vertices),
-            "fpga_figures": fig["source"] if fig else "defaults"}
+    out["bram_bits"] = int(bits_v * vertices)
+    return out
 
 
 def _ranges(cfg: Config, stats: GraphStats) -> list[tuple[int, int]]:
@@ -374,12 +388,18 @@ def _ranges(cfg: Config, stats: GraphStats) -> list[tuple[int, int]]:
 
 
 def predict_nests(w, kind, threads: int, share: float, vshare: float,
-                  fpga_clock: float = 0.0, vertices: float = 0.0) -> dict[int, dict]:
+                  fpga_clock: float = 0.0, graph: tuple[int, int] | None = None,
+                  vertices: float = 0.0) -> dict[int, dict]:
     """What the model predicts one blade's nests do in a run: by source line, runs,
     edges, vertices and seconds (parallel nests: the blade's share; replicated ones: all
     of it), on ``threads`` cores (or the FPGA at ``fpga_clock`` for the nests it runs).
     Nests of one source line (the ``hybrid`` rule's count, pull and push loops) are
-    summed into one entry, as the blade program's measurement sums them."""
+    summed into one entry, as the blade program's measurement sums them (on the FPGA when
+    any of them is).  With
+    ``graph`` = (n, m), an FPGA nest is charged as the unit runs it (``fpga_nest``);
+    ``vertices`` (default: n of ``graph``) sizes the working-set term of CPU nests."""
+    if not vertices and graph is not None:
+        vertices = graph[0]
     k = replace(kind, cpu_cores=max(1, threads))
     e_rate, v_rate, c_run = edge_rate(k, "cpu"), node_rate(k), run_seconds(k)
     one = e_rate / k.cpu_cores
@@ -387,7 +407,11 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
     for n in w.nests:
         edges, nodes = n.runs * n.edges * share, n.runs * n.nodes * vshare
         if fpga_clock and n.fpga_ok:
-            sec = edges * w.fpga_cycles_per_edge / fpga_clock
+            if graph is not None and kind.fpga is not None and n.edges > 0:
+                edges, cycles = fpga_nest(w, n, kind, graph, share, vshare)
+                sec = cycles / fpga_clock
+            else:
+                sec = edges * w.fpga_cycles_per_edge / fpga_clock
             dev = "fpga"
         else:
             over = (c_run if n.overhead is None else n.overhead) + n.rounds * c_run
@@ -407,6 +431,63 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
     return out
 
 
+def _interval_seconds(k: BladeKind, w: Workload, stats: GraphStats, share: float,
+                      vshare: float, cpu: float, default: float) -> float:
+    """Edge seconds of an FPGA blade whose unit is an interval unit (the graph does not
+    fit on the part): its nests' block walks at the unit's clock, the nests it does not
+    run on the CPU; ``default`` for a unit holding every vertex."""
+    hw = getattr(w, "hw", None)
+    if k.fpga is None or hw is None or not w.fpga_ok or not hasattr(hw, "unit_use"):
+        return default
+    clock = k.cal("fpga_clock_hz", k.fpga.clock_hz)
+    if hw.unit_use(k.fpga.part, int(stats.n), k.fpga.memory, clock)["kind"] != "interval":
+        return default
+    fig = _figures(k, w)
+    if fig and fig["fmax_hz"]:
+        clock = min(clock, fig["fmax_hz"])
+    total = 0.0
+    for n in w.nests:
+        if n.fpga_ok and n.edges > 0:
+            total += fpga_nest(w, n, k, (stats.n, stats.m), share, vshare)[1] / clock
+        else:
+            total += share * n.runs * n.edges * n.cost / cpu
+    return total
+
+
+def fpga_nest(w, nest, kind: BladeKind, graph: tuple[int, int], share: float,
+              vshare: float) -> tuple[float, float]:
+    """(edges, cycles) of nest ``nest`` on the FPGA of a blade of ``kind`` holding
+    ``share`` of the edges and ``vshare`` of the vertices of a graph of ``graph`` = (n, m)
+    vertices and edges.  The unit has no frontier: each call streams every edge of the
+    blade's range once per rule of its site (the unit's rules over its sites, on
+    average).  A unit holding every vertex takes ``fpga_cycles_per_edge`` (measured or
+    calibrated, else one) per edge; an interval unit (the graph does not fit on the
+    part: ``FpgaCosts.unit_use``) what its block walk costs (``run_cycles``)."""
+    n, m = graph
+    hw = getattr(w, "hw", None)
+    spec = getattr(hw, "spec", None)
+    rules = len(spec.rules) / max(1, len(spec.sites)) if spec is not None else 1.0
+    per_run = share * m  # one rule's run: every edge of the range
+    edges = nest.runs * rules * per_run
+    cpe = edge_cycles(kind, w)
+    if hw is None or not hasattr(hw, "run_cycles"):
+        return edges, edges * cpe
+    clock = kind.cal("fpga_clock_hz", kind.fpga.clock_hz)
+    use = hw.unit_use(kind.fpga.part, int(n), kind.fpga.memory, clock)
+    got = hw.run_cycles(use, int(n), per_run, vshare)  # each rule walks its own blocks
+    return edges, (edges * cpe if got is None else nest.runs * rules * got)
+
+
+def edge_cycles(kind: BladeKind, w) -> float:
+    """Unit cycles per edge (``edge_rate``'s): calibrated, else measured in co-simulation
+    on the kind's memory, else one; times the variant's factor."""
+    hw = getattr(w, "hw", None)
+    measured = None
+    if hw is not None and kind.fpga is not None:
+        measured = hw.cycles_per_edge(kind.fpga.memory, kind.fpga.clock_hz)
+    return kind.cal("fpga_cycles_per_edge", measured or 1.0) * w.fpga_cycles_per_edge
+
+
 def _add(out: dict, line: int, row: dict) -> None:
     """Put ``row`` at ``line``, summing runs, edges, vertices and seconds into a row
     already there (the first row's label and device stand for the line)."""
@@ -416,6 +497,8 @@ def _add(out: dict, line: int, row: dict) -> None:
         return
     for key in ("runs", "edges", "nodes", "seconds"):
         have[key] += row[key]
+    if row["device"] == "fpga":  # the line's measurement is the unit's (blade: nest_done)
+        have["device"] = "fpga"
     have["calibrated"] = have["calibrated"] and row["calibrated"]
 
 

@@ -58,7 +58,9 @@ class BladePlan:
     total_s: float
     dram_bytes: float
     # an FPGA blade's unit: {"luts", "bram_bits", "fpga_figures"} (the model's figures
-    # against the part; "fpga_figures" says whether measured or defaults); {} on a CPU
+    # against the part; "fpga_figures" says whether measured or defaults) and, when the
+    # graph does not fit on chip, "unit": the interval unit the planner sized (interval,
+    # pes, fifo_depth, memory in cycles, memory_source); {} on a CPU
     fpga_use: dict = field(default_factory=dict)
 
 

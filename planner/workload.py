@@ -104,6 +104,11 @@ class FpgaCosts(Protocol):
         """Measured ``luts``, ``ffs``, ``dsps``, ``fmax_hz``, ``source`` on ``part``, or
         None when nothing was measured (the planner keeps its defaults)."""
 
+    def unit_use(self, part: str, n: int, memory=None, clock_hz: float = 100e6) -> dict:
+        """How the unit sits on ``part`` for ``n`` vertices: ``{"kind": "whole" |
+        "interval" | "none", "bram_bits", ...}`` (an interval unit's interval, PEs and
+        memory figures; "none" with ``why``)."""
+
     def cycles_per_edge(self, memory=None, clock_hz: float | None = None) -> float | None:
         """Clock cycles per edge measured in co-simulation on ``memory`` (an
         ``FpgaMemory``, or None: on chip), or None when never measured."""
@@ -123,6 +128,9 @@ class _NoFpga:
 
     def figures(self, part: str) -> None:
         return None
+
+    def unit_use(self, part: str, n: int, memory=None, clock_hz: float = 100e6) -> dict:
+        return {"kind": "none", "why": self.why, "bram_bits": 0}
 
     def cycles_per_edge(self, memory=None, clock_hz: float | None = None) -> None:
         return None

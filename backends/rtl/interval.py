@@ -28,7 +28,8 @@ is idle) and the engine's::
     51 BLK_COUNT   rw  edges in the block
     52 BLK_A       rw  first vertex of the target interval (window A)
     53 BLK_B       rw  first vertex of the other interval (window B)
-    54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A
+    54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A, bit 3 packed
+                       edges (a weighted unit's edges one word each: layout.packs)
     55 BLK_CYCLES  ro  cycles of the last block command, start to done
     56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
                        arbiter's: ``multi``)
@@ -47,12 +48,12 @@ from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
 
 __all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", "ENGINE_REGS",
            "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
-           "FLAG_WRITEBACK"]
+           "FLAG_WRITEBACK", "FLAG_PACKED"]
 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
                "BLK_A": 52, "BLK_B": 53, "BLK_FLAGS": 54, "BLK_CYCLES": 55, "MEM_BASE": 56}
 MAX_MEMORIES = 6
-FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK = 1, 2, 4
+FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED = 1, 2, 4, 8
 _ENGINE_FIRST = 48
 
 
@@ -96,10 +97,11 @@ class IntervalUnit(wiring.Component):
         edges_at = Signal(aw)
         count = Signal(COUNTER_BITS)
         a_base, b_base = Signal(aw), Signal(aw)
-        flags = Signal(3)
+        flags = Signal(4)
         blk_cycles = Signal(COUNTER_BITS)
         busy, done = self.busy, Signal()
-        bases = Array(Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES))
+        base_regs = [Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES)]
+        bases = Array(base_regs)
         csr = self.csr
         start = Signal()
         m.d.comb += start.eq(csr.w_en & (csr.addr == R["BLK_CTRL"]) & csr.w_data[0] & ~busy)
@@ -126,6 +128,7 @@ class IntervalUnit(wiring.Component):
         port = self.mem
         D = self.fifo_depth
         m.submodules.rfifo = rf = fifo.SyncFIFOBuffered(width=64, depth=D)
+        m.submodules.wbq = wbq = fifo.SyncFIFOBuffered(width=64, depth=2)
         pending = Signal(range(D + 1))  # reads issued whose word was not popped yet
         rd_issue, pop = Signal(), Signal()
         m.d.comb += [rf.w_en.eq(port.rdata.valid), rf.w_data.eq(port.rdata.data),
@@ -137,15 +140,46 @@ class IntervalUnit(wiring.Component):
         m.d.comb += room.eq(pending < D)
 
         # ------------------------------------------------------------ engine
-        rcnt = Signal(COUNTER_BITS)  # words requested in this phase
-        scnt = Signal(COUNTER_BITS)  # words consumed (loads: popped; write-back: written)
+        # Addresses come from registers: ``areg`` is the next request's word address; it
+        # steps by one, or at the end of an interval's ``I`` words (``col`` all ones) to
+        # ``nbase``, the next region's window, an adder registered a cycle ahead (two
+        # wraps are at least I >= 2 requests apart).  ``more`` (requests left in the
+        # phase) is a register too, so the request path is register -> port with no
+        # counter compare or region multiplexer in it (the Fmax of the first version).
+        lg_w = max(1, lg)
+        small = max(nm, len(live), 1) * I + 1
+        rcnt = Signal(range(small))  # write-back: words the unit was asked for
+        scnt = Signal(range(small))  # words consumed (loads: popped; write-back: written)
+        left = Signal(COUNTER_BITS)  # requests still to issue in this phase
+        more = Signal()  # left != 0
+        areg = Signal(aw)
+        nbase = Signal(aw)
+        col = Signal(lg_w)
+        kk = Signal(range(MAX_MEMORIES + 2))
         win_b = Signal()
         half = Signal()  # weighted edges: the first word of the edge is held
         word0 = Signal(64)
         cmd_done = Signal()  # a write command went out ahead of its data
+        udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
         load_words = nm * I
         wb_words = len(live) * I
         live_ids = Array(live) if live else Array([0])
+        pad = 2 * MAX_MEMORIES + 2  # kk + 1 never indexes past these
+        bases_pad = Array(base_regs + [base_regs[0]] * (pad - MAX_MEMORIES))
+        live_pad = Array((live or [0]) + [(live or [0])[0]] * (pad - max(1, len(live))))
+
+        def phase(words, first, count=True):
+            """Start a phase of ``words`` requests from word address ``first``."""
+            stmts = [areg.eq(first), col.eq(0), kk.eq(0)]
+            if count:
+                stmts += [left.eq(words), more.eq(words != 0)]
+            return stmts
+
+        def advance():
+            with m.If(col == I - 1 if I > 1 else 1):
+                m.d.sync += [areg.eq(nbase), col.eq(0), kk.eq(kk + 1)]
+            with m.Else():
+                m.d.sync += [areg.eq(areg + 1), col.eq(col + 1)]
 
         with m.If(busy):
             m.d.sync += blk_cycles.eq(blk_cycles + 1)
@@ -159,17 +193,20 @@ class IntervalUnit(wiring.Component):
                 with m.If(start):
                     m.d.sync += [busy.eq(1), done.eq(0), blk_cycles.eq(0), rcnt.eq(0),
                                  scnt.eq(0), half.eq(0), win_b.eq(~flags[0])]
+                    m.d.sync += phase(load_words,
+                                      base_regs[0] + Mux(flags[0], a_base, b_base))
                     with m.If(flags[0] | flags[1]):
                         m.next = "LOAD"
                     with m.Else():
                         m.next = "COUNT"
             with m.State("LOAD"):
                 win = Mux(win_b, b_base, a_base)
-                m.d.comb += [port.cmd.valid.eq((rcnt < load_words) & room),
-                             port.cmd.we.eq(0),
-                             port.cmd.addr.eq(bases[rcnt[lg:]] + win + rcnt[:lg])]
+                m.d.sync += nbase.eq(bases_pad[kk + 1] + win)
+                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
+                             port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
-                    m.d.sync += rcnt.eq(rcnt + 1)
+                    m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
+                    advance()
                 m.d.comb += [rf.r_en.eq(1), u.load.valid.eq(rf.r_rdy),
                              u.load.payload.mem.eq(scnt[lg:]),
                              u.load.payload.addr.eq(scnt[:lg] | (win_b << lg)),
@@ -177,9 +214,10 @@ class IntervalUnit(wiring.Component):
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
                     with m.If(scnt == load_words - 1):
-                        m.d.sync += [rcnt.eq(0), scnt.eq(0)]
+                        m.d.sync += scnt.eq(0)
                         with m.If(~win_b & flags[1]):
-                            m.d.sync += win_b.eq(1)
+                            m.d.sync += [win_b.eq(1)] + phase(load_words,
+                                                              base_regs[0] + b_base)
                         with m.Else():
                             m.next = "COUNT"
             with m.State("COUNT"):
@@ -189,14 +227,14 @@ class IntervalUnit(wiring.Component):
             with m.State("START"):
                 m.d.comb += [u.csr.addr.eq(rm.reg("CTRL")), u.csr.w_en.eq(1),
                              u.csr.w_data.eq(1)]
-                m.d.sync += [rcnt.eq(0), scnt.eq(0)]
+                total = Mux(flags[3], count, count * 2) if ew == 2 else count
+                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
-                total = count * ew if ew == 2 else count
-                m.d.comb += [port.cmd.valid.eq((rcnt < total) & room), port.cmd.we.eq(0),
-                             port.cmd.addr.eq(edges_at + rcnt)]
+                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
+                             port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
-                    m.d.sync += rcnt.eq(rcnt + 1)
+                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
                 first = rf.r_data if ew == 1 else word0
                 m.d.comb += [u.edges.payload.src.eq(first[:32]),
                              u.edges.payload.dst.eq(first[32:])]
@@ -204,7 +242,13 @@ class IntervalUnit(wiring.Component):
                     m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
                 else:
                     m.d.comb += u.edges.payload.weight.eq(rf.r_data)
-                    with m.If(~half):
+                    with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
+                        m.d.comb += [u.edges.payload.src.eq(rf.r_data[:16]),
+                                     u.edges.payload.dst.eq(rf.r_data[16:32]),
+                                     u.edges.payload.weight.eq(rf.r_data[32:].as_signed()),
+                                     u.edges.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(u.edges.ready)]
+                    with m.Elif(~half):
                         m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
                             m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
@@ -213,8 +257,10 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
-                with m.If((rcnt == total) & u.csr.r_data[1]):  # the unit is done
+                m.d.sync += udone.eq(u.csr.r_data[1])
+                with m.If(~more & udone):  # every edge requested, the unit done
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0)]
+                    m.d.sync += phase(0, bases_pad[live_pad[0]] + a_base, count=False)
                     with m.If(flags[2] & (wb_words > 0)):
                         m.next = "WB"
                     with m.Else():
@@ -222,26 +268,32 @@ class IntervalUnit(wiring.Component):
             with m.State("WB"):
                 # the unit reads window A of each live memory; each word goes out as a
                 # write command with its data
+                m.d.sync += nbase.eq(bases_pad[live_pad[kk + 1]] + a_base)
                 m.d.comb += [u.rd_req.valid.eq(rcnt < wb_words),
                              u.rd_req.payload.mem.eq(live_ids[rcnt[lg:]]),
                              u.rd_req.payload.addr.eq(rcnt[:lg])]
                 with m.If(u.rd_req.valid & u.rd_req.ready):
                     m.d.sync += rcnt.eq(rcnt + 1)
+                # the words pass a two-place queue: the port's write data come from its
+                # output register, not straight from the block RAM's read port
+                m.d.comb += [wbq.w_data.eq(u.rd_resp.payload), wbq.w_en.eq(u.rd_resp.valid),
+                             u.rd_resp.ready.eq(wbq.w_rdy)]
                 accept = Signal()
                 m.d.comb += [
-                    port.cmd.valid.eq(u.rd_resp.valid & ~cmd_done), port.cmd.we.eq(1),
-                    port.cmd.addr.eq(bases[live_ids[scnt[lg:]]] + a_base + scnt[:lg]),
+                    port.cmd.valid.eq(wbq.r_rdy & ~cmd_done), port.cmd.we.eq(1),
+                    port.cmd.addr.eq(areg),
                     # the data go out with their command or after it, never before
-                    port.wdata.valid.eq(u.rd_resp.valid & (cmd_done | port.cmd.ready)),
-                    port.wdata.data.eq(u.rd_resp.payload),
+                    port.wdata.valid.eq(wbq.r_rdy & (cmd_done | port.cmd.ready)),
+                    port.wdata.data.eq(wbq.r_data),
                     accept.eq(port.wdata.ready & (cmd_done | port.cmd.ready)),
-                    u.rd_resp.ready.eq(accept),
+                    wbq.r_en.eq(accept),
                 ]
-                with m.If(u.rd_resp.valid & accept):
+                with m.If(wbq.r_rdy & accept):
                     m.d.sync += [scnt.eq(scnt + 1), cmd_done.eq(0)]
+                    advance()
                     with m.If(scnt == wb_words - 1):
                         m.next = "DONE"
-                with m.Elif(u.rd_resp.valid & port.cmd.ready & ~cmd_done):
+                with m.Elif(wbq.r_rdy & port.cmd.ready & ~cmd_done):
                     m.d.sync += cmd_done.eq(1)
             with m.State("DONE"):
                 m.d.sync += [busy.eq(0), done.eq(1)]

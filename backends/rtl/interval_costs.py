@@ -30,19 +30,30 @@ from cosynth.errors import CosynthError
 from cosynth.planner import parts as partlist
 
 from .bitstream import BRAM_SHARE, bram_blocks
-from .costs import bits_per_vertex
+from .costs import FpgaProfile, bits_per_vertex
+from .costs import fpga_profile as _base_profile
 from .dram import DramConfig
 from .layout import MemoryLayout
 from .memport import WORD_BYTES
+from .regmap import RegisterMap
 
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
-           "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD"]
+           "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
+           "memory_for", "whole_fits", "unit_use", "predict_run", "IntervalProfile",
+           "fpga_profile"]
 
 #: cycles a block command costs beyond its phases: six register writes by the host, the
 #: engine's COUNT, START and DONE states, and the unit's pipeline draining after the
 #: last edge (measured against the co-simulation: bench/bench_interval.py)
 BLOCK_OVERHEAD = 20
 _BLOCK_BITS = {"ice40": 4096, "ecp5": 18432, "ultrascale+": 36864}
+
+#: the external memory assumed when a manifest's FPGA has no ``memory`` section, per
+#: family: (kind, bytes/s, latency s, burst bytes) of the one channel such boards carry
+#: -- iCE40 boards an x16 SDRAM at 100 MHz, ECP5 boards (Versa, OrangeCrab, ULX3S-class)
+#: an x16 DDR3-800 (BL8: 16-byte bursts), datacenter cards one DDR4-2400 x64 channel
+DEFAULT_MEMORY = {"ice40": ("sdram", 0.2e9, 70e-9, 8), "ecp5": ("ddr3", 1.6e9, 100e-9, 16),
+                  "ultrascale+": ("ddr4", 19.2e9, 80e-9, 64)}
 
 
 class NoIntervalFits(CosynthError):
@@ -120,10 +131,13 @@ def _rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
-def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int) -> float:
+def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
+                   packed: bool = False) -> float:
     """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges)`` in walk
-    order, as ``layout.encode_edges`` returns them)."""
+    order, as ``layout.encode_edges`` returns them; ``packed``: weighted edges one word
+    each)."""
     r = _rate(dram, fifo_depth)
+    ew = 1 if packed else layout.edge_words
     wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
@@ -136,19 +150,19 @@ def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: i
             total += fill + load / r
         if s != d:
             total += fill + load / r
-        total += fill + max(count, count * layout.edge_words / r)
+        total += fill + max(count, count * ew / r)
         if i == len(blocks) - 1 or blocks[i + 1][0] != d:
             total += wb / wr
     return total
 
 
 def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-                     pes: int) -> float:
+                     pes: int, packed: bool = False) -> float:
     """Cycles of a run on ``pes`` PEs: target intervals dealt out in turn as the host
     does; the slowest PE, or the shared port when it is the bottleneck (every word of
     every PE through one port at the memory's word rate)."""
     if pes <= 1:
-        return predict_cycles(layout, blocks, dram, fifo_depth)
+        return predict_cycles(layout, blocks, dram, fifo_depth, packed)
     groups: list[list] = []
     for i, b in enumerate(blocks):
         if i == 0 or blocks[i - 1][0] != b[0]:
@@ -157,9 +171,10 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     queues: list[list] = [[] for _ in range(pes)]
     for k, g in enumerate(groups):
         queues[k % pes].extend(g)
-    slowest = max(predict_cycles(layout, q, dram, fifo_depth) for q in queues)
+    slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed) for q in queues)
     load = len(layout.memories) * layout.interval
-    words = sum(count * layout.edge_words for _d, _s, _f, count in blocks) + \
+    ew = 1 if packed else layout.edge_words
+    words = sum(count * ew for _d, _s, _f, count in blocks) + \
         len(groups) * (load + len(layout.live) * layout.interval) + \
         sum(load for d, s, _f, _c in blocks if s != d)
     port = words / min(1.0, dram.bytes_per_clock / WORD_BYTES)
@@ -170,3 +185,133 @@ def host_transfer_bytes(layout: MemoryLayout, loaded: int, read_back: int,
                         edges: int) -> int:
     """Bytes a unit call moves between host and card memory."""
     return (loaded + read_back) * WORD_BYTES + edges * layout.bytes_per_edge
+
+
+def memory_for(family: str, memory=None, clock_hz: float = 100e6) -> tuple[DramConfig, str]:
+    """The DRAM model of a unit at ``clock_hz``: the manifest's ``memory`` section (a
+    ``manifest.FpgaMemory``) when there is one, else ``DEFAULT_MEMORY[family]``; and
+    where the figures came from."""
+    if memory is not None:
+        return (DramConfig.from_figures(memory.bandwidth, memory.latency, memory.burst_bytes,
+                                        clock_hz), f"manifest ({memory.kind})")
+    kind, bw, lat, burst = DEFAULT_MEMORY[family]
+    return (DramConfig.from_figures(bw, lat, burst, clock_hz),
+            f"default {kind} for {family} ({bw / 1e9:g} GB/s, {lat * 1e9:g} ns)")
+
+
+def whole_fits(spec, part_name: str, n: int) -> bool:
+    """Does the whole-graph unit (every vertex on chip) fit in ``BRAM_SHARE`` of the
+    part's block RAM?"""
+    part = partlist.lookup(part_name)
+    depth = max(2, n)
+    if part.family in ("ice40", "ecp5"):
+        used = bram_blocks(spec, depth, part.family)
+    else:
+        used = -(-(bits_per_vertex(spec) * depth) // _BLOCK_BITS[part.family])
+    return used <= BRAM_SHARE * _part_blocks(part)
+
+
+def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
+             pes: int = 1) -> dict:
+    """How the unit of ``spec`` sits on ``part_name`` for a graph of ``n`` vertices:
+    ``{"kind": "whole", "bram_bits"}`` when every vertex fits on chip, else the interval
+    unit the planner picks (``choose``): ``{"kind": "interval", "interval", "pes",
+    "fifo_depth", "bram_blocks", "bram_bits", "memory": DramConfig.as_dict(),
+    "memory_source"}``.  ``NoIntervalFits`` when not even an interval of two fits."""
+    part = partlist.lookup(part_name)
+    if whole_fits(spec, part_name, n):
+        return {"kind": "whole", "bram_bits": int(bits_per_vertex(spec) * max(2, n))}
+    dram, source = memory_for(part.family, memory, clock_hz)
+    c = choose(spec, part_name, n, dram, pes)
+    return {"kind": "interval", "interval": c.interval, "pes": pes,
+            "fifo_depth": c.fifo_depth, "bram_blocks": c.bram_blocks,
+            "bram_bits": c.bram_blocks * _BLOCK_BITS[part.family],
+            "memory": dram.as_dict(), "memory_source": source}
+
+
+def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: float,
+                target_intervals: float, other_intervals: float, pes: int = 1,
+                packed: bool | None = None) -> float:
+    """Expected cycles of one run of ``edges`` edges whose target endpoints spread over
+    ``target_intervals`` intervals and other endpoints over ``other_intervals`` -- what
+    the planner knows before the graph is cut into blocks.  Edges are taken as spread
+    evenly over the grid of blocks (a block is non-empty with probability 1 - e^-k for
+    k edges a cell), and each block costs what ``predict_cycles`` charges it: its
+    overhead and pipe fill, window A loaded and written back once per target interval,
+    window B loaded for every block off the diagonal, the edge stream at the slower of
+    one edge per clock and the port's word rate.  Several PEs: the slower of the work
+    split P ways and every word through the shared port.  ``packed`` None: weighted
+    edges are taken as packed when the interval allows it (``layout.packs``; weights
+    beyond 32 bits are not known before the run)."""
+    if edges <= 0:
+        return 0.0
+    if packed is None:
+        packed = layout.edge_words == 2 and 2 * layout.interval <= 1 << 16
+    ew = 1 if packed else layout.edge_words
+    qt, qo = max(1.0, target_intervals), max(1.0, other_intervals)
+    cells = qt * qo
+    full = 1.0 - math.exp(-edges / cells)
+    blocks = cells * full
+    groups = qt * (1.0 - math.exp(-edges / qt))
+    diag = min(qt, qo) * full
+    r = _rate(dram, fifo_depth)
+    wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)
+    load = len(layout.memories) * layout.interval
+    wb = len(layout.live) * layout.interval
+    fill = dram.latency + 2
+    total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
+        (blocks - diag) * (fill + load / r) + edges * max(1.0, ew / r)
+    if pes <= 1:
+        return total
+    words = edges * ew + groups * (load + wb) + (blocks - diag) * load
+    return max(total / pes, words / wr)
+
+
+class IntervalProfile(FpgaProfile):
+    """``costs.FpgaProfile`` that also says how the unit sits on a part for a graph of a
+    given size (``unit_use``) and what an interval unit's call costs (``run_cycles``):
+    the planner's view of units for graphs larger than the chip."""
+
+    def unit_use(self, part: str, n: int, memory=None, clock_hz: float = 100e6) -> dict:
+        """How the unit sits on ``part`` for ``n`` vertices (``interval_costs.unit_use``):
+        every vertex on chip, or an interval unit with its interval, PEs, FIFO and block
+        RAM; ``{"kind": "none", "why", "bram_bits"}`` when nothing fits."""
+        if not self.eligible or self.spec is None:
+            return {"kind": "none", "why": self.why, "bram_bits": 0}
+        key = (part, int(n), memory, float(clock_hz))
+        cache = self.__dict__.setdefault("_uses", {})
+        if key not in cache:
+            try:
+                cache[key] = unit_use(self.spec, part, int(n), memory, clock_hz)
+            except NoIntervalFits as exc:
+                cache[key] = {"kind": "none", "why": exc.message,
+                              "bram_bits": int(self.bits_per_vertex * max(2, int(n)))}
+        return dict(cache[key])
+
+    def run_cycles(self, use: dict, n: int, edges: float, vshare: float) -> float | None:
+        """Predicted cycles of one unit call streaming ``edges`` edges of a blade holding
+        ``vshare`` of the vertices, for an interval unit ``use`` (``unit_use``); None for
+        a unit holding every vertex on chip (one edge per clock: ``cycles_per_edge``)."""
+        if use.get("kind") != "interval" or self.spec is None:
+            return None
+        layout = MemoryLayout.of(RegisterMap.of(self.spec, 2), max(2, int(n)),
+                                 int(use["interval"]))
+        q = layout.intervals
+        mine = max(1.0, vshare * q)
+        # a rule's target endpoint lies in the blade's range (pull: in-edges of its
+        # vertices) or anywhere (push: out-edges' destinations)
+        in_range = all((r.kind == "in_edges") == (r.target_end == "dst")
+                       for r in self.spec.rules)
+        qt, qo = (mine, float(q)) if in_range else (float(q), mine)
+        return predict_run(layout, DramConfig(**use["memory"]), int(use["fifo_depth"]),
+                           edges, qt, qo, int(use.get("pes", 1)))
+
+
+
+def fpga_profile(kv, variant: str) -> IntervalProfile:
+    """``costs.fpga_profile`` with the interval unit's sizing and costs: the ``fpga``
+    argument the driver gives the planner."""
+    base = _base_profile(kv, variant)
+    return IntervalProfile(**{f: getattr(base, f) for f in (
+        "eligible", "why", "site_loops", "bits_per_vertex", "spec", "host_bytes_per_vertex",
+        "host_bytes_per_edge")})

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .host import DeviceError
-from .interval import ENGINE_REGS, FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK
-from .layout import MemoryLayout, encode_edges
+from .interval import ENGINE_REGS, FLAG_LOAD_A, FLAG_LOAD_B, FLAG_PACKED, FLAG_WRITEBACK
+from .layout import MemoryLayout, encode_run
 from .memport import WORD_BYTES
 from .multi import PE_SEL
 from .regmap import ID_VALUE, RegisterMap
@@ -63,6 +63,7 @@ class IntervalDevice:
         self.pes = len(getattr(hw.unit, "pes", [hw.unit]))
         self.stats = BlockStats(pe_edges=[0] * self.pes, pe_cycles=[0] * self.pes)
         self.walks: list[list] = []  # the blocks of every run, in order (the cost model's)
+        self.packed: list[bool] = []  # per run: its weighted edges went one word each
         hw.resize(layout.edge_base)
         bases = [(ENGINE_REGS["MEM_BASE"] + mid, layout.region_base(mid))
                  for mid, _, _ in layout.memories]
@@ -104,7 +105,8 @@ class IntervalDevice:
     def run(self, rule: int, src, dst, weight=None) -> dict:
         lay = self.layout
         r = self.rm.rules[rule]
-        words, blocks = encode_edges(lay, r.target_end, src, dst, weight)
+        words, blocks, packed = encode_run(lay, r.target_end, src, dst, weight)
+        self.packed.append(packed)
         self.hw.resize(lay.edge_base + words.size)
         self.hw.fill(lay.edge_base, words)
         self.stats.transfer_bytes += int(words.size) * WORD_BYTES
@@ -115,7 +117,7 @@ class IntervalDevice:
         # per target interval: its blocks with their flags (load A first, write back last)
         groups: list[list] = []
         for i, (d, s, first, count) in enumerate(blocks):
-            flags = 0
+            flags = FLAG_PACKED if packed else 0
             if i == 0 or blocks[i - 1][0] != d:
                 flags |= FLAG_LOAD_A
                 self.stats.window_loads += 1

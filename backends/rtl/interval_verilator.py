@@ -175,6 +175,7 @@ class VerilatorIntervalRun:
     dram_bytes: int
     dram_words: int
     walks: list  # the blocks of every run (interval_costs.predict_cycles takes them)
+    packed: list  # per run: its weighted edges went one word each (layout.packs)
 
 
 def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: int,
@@ -195,4 +196,4 @@ def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: in
                           f"Verilator co-simulation, interval {interval}, {pes} PE(s), "
                           f"{graph.n} vertices")
         return VerilatorIntervalRun(results, host.stats, dev.stats, layout, cycles, dbytes,
-                                    dwords, dev.walks)
+                                    dwords, dev.walks, dev.packed)

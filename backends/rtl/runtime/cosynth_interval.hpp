@@ -1,0 +1,327 @@
+// cosynth: an interval unit (backends/rtl/interval.py, several PEs: multi.py) as the
+// blade program's cosynth_unit::Device, for graphs whose vertices do not fit on chip.
+//
+// The unit holds two intervals of I vertices on chip; every table lives in the card's
+// memory (a cosynth_dram::Model in co-simulation, behind the unit's LiteDRAM native port)
+// at the places backends/rtl/layout.py (MemoryLayout, version 2) says.  This device gives
+// UnitHost (cosynth_host.hpp) the whole-graph protocol, as backends/rtl/interval_host.py
+// does for the Python host (the two walk the same blocks in the same order):
+//   load / readback   the host's DMA into / out of the tables' regions of card memory;
+//   run(rule, edges)  group the edges into blocks by (target interval, other interval)
+//                     (layout.encode_edges: interleaved halves inside a block, local
+//                     addresses in windows A and B),
+//                     write them into the edge region, and walk them with block commands:
+//                     per target interval, the first block loads window A, a block whose
+//                     other interval differs loads window B, the last writes A back.  With
+//                     P PEs the target intervals are dealt out in turn and each PE walks
+//                     its own list (multi.py's collision argument).
+//   REG_DEPTH         answered as the graph's n (UnitHost checks it); REG_ID from the unit.
+// Invariant: between block commands the memory holds the current tables.
+#pragma once
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "cosynth_dram.hpp"
+#include "cosynth_unit.hpp"
+
+namespace cosynth_unit {
+
+// backends/rtl/interval.py ENGINE_REGS and FLAG_*, multi.py PE_SEL / PE_BUSY
+enum : uint32_t {
+  BLK_CTRL = 48, BLK_STATUS = 49, BLK_EDGES = 50, BLK_COUNT = 51, BLK_A = 52, BLK_B = 53,
+  BLK_FLAGS = 54, BLK_CYCLES = 55, BLK_MEM_BASE = 56, PE_BUSY = 62, PE_SEL = 63
+};
+enum : uint64_t { FLAG_LOAD_A = 1, FLAG_LOAD_B = 2, FLAG_WRITEBACK = 4, FLAG_PACKED = 8 };
+
+// the memory layout (layout.py MemoryLayout) and what the device needs of the unit
+struct IntervalLayout {
+  int64_t n;                    // vertices of the graph
+  int64_t interval;             // I, a power of two
+  int memories;                 // unit memories, one region each, in id order
+  int pes;                      // engines behind the arbiter (1: no PE_SEL)
+  std::vector<int> target_end;  // per rule: 0 the source is the target, 1 the destination
+
+  int64_t intervals() const { return std::max<int64_t>(1, (n + interval - 1) / interval); }
+  int64_t region_words() const { return intervals() * interval; }
+  int64_t region_base(int mem) const { return (int64_t)mem * region_words(); }
+  int64_t edge_base() const { return (int64_t)memories * region_words(); }
+};
+
+template <class V, bool HAS_WEIGHT>
+class IntervalDevice : public Device {
+ public:
+  IntervalDevice(V* top, IntervalLayout lay, cosynth_dram::Config mem,
+                 uint64_t max_cycles_per_block = 4000000000ull)
+      : top_(top), lay_(lay), dram_(mem), max_cycles_(max_cycles_per_block) {
+    dram_.image.assign((size_t)lay_.edge_base(), 0);
+    top_->clk = 0;
+    top_->rst = 1;
+    top_->csr_w_en = 0;
+    top_->csr_addr = 0;
+    top_->csr_w_data = 0;
+    step();
+    top_->rst = 0;
+    top_->eval();
+    ncycles_ = 0;
+    for (int k = 0; k < lay_.memories; ++k)
+      write_reg(BLK_MEM_BASE + (uint32_t)k, (uint64_t)lay_.region_base(k));
+  }
+
+  // a unit register (or a region base): to every PE
+  void write_reg(uint32_t addr, uint64_t value) override {
+    for (int i = 0; i < lay_.pes; ++i) {
+      if (lay_.pes > 1) csr_write(PE_SEL, (uint64_t)i);
+      csr_write(addr, value);
+    }
+  }
+
+  uint64_t read_reg(uint32_t addr) override {
+    if (addr == REG_DEPTH) return (uint64_t)std::max<int64_t>(2, lay_.n);
+    return csr_read(addr);
+  }
+
+  void load(size_t n, const uint32_t* mem, const uint32_t* addr,
+            const int64_t* value) override {
+    for (size_t i = 0; i < n; ++i) dram_.image[at(mem[i], addr[i])] = (uint64_t)value[i];
+  }
+
+  void readback(size_t n, const uint32_t* mem, const uint32_t* addr, int64_t* out) override {
+    for (size_t i = 0; i < n; ++i) out[i] = (int64_t)dram_.image[at(mem[i], addr[i])];
+  }
+
+  RunResult run(uint32_t rule, size_t n, const uint32_t* src, const uint32_t* dst,
+                const int64_t* weight) override {
+    if (rule >= lay_.target_end.size()) throw DeviceFault("a run of an unknown rule");
+    encode(lay_.target_end[rule], n, src, dst, weight);
+    write_reg(REG_RULE, rule);
+    RunResult res;
+    res.done = true;
+    // per target interval: its blocks with their flags (load A first, write back last)
+    std::vector<std::vector<size_t>> groups;
+    std::vector<uint64_t> flags(blocks_.size(), packed_ ? FLAG_PACKED : 0);
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      const Block& b = blocks_[i];
+      if (i == 0 || blocks_[i - 1].d != b.d) {
+        flags[i] |= FLAG_LOAD_A;
+        groups.emplace_back();
+      }
+      if (b.s != b.d) flags[i] |= FLAG_LOAD_B;
+      if (i + 1 == blocks_.size() || blocks_[i + 1].d != b.d) flags[i] |= FLAG_WRITEBACK;
+      groups.back().push_back(i);
+    }
+    if (lay_.pes == 1) {
+      for (size_t i = 0; i < blocks_.size(); ++i) {
+        block_regs(blocks_[i], flags[i]);
+        csr_write(BLK_CTRL, 1);
+        uint64_t spins = 0;
+        while (csr_read(BLK_STATUS) & 1) {
+          step();
+          if (++spins > max_cycles_) throw DeviceFault("a block command did not finish");
+        }
+        account(res, blocks_[i], csr_read(BLK_CYCLES));
+      }
+      return res;
+    }
+    // several PEs: target intervals dealt out in turn, each PE walks its own list
+    const int P = lay_.pes;
+    std::vector<std::vector<size_t>> queues(P);
+    for (size_t k = 0; k < groups.size(); ++k)
+      for (size_t i : groups[k]) queues[k % P].push_back(i);
+    std::vector<size_t> pos(P, 0);
+    uint64_t busy = 0, t0 = ncycles_;
+    auto launch = [&](int i) {
+      size_t b = queues[i][pos[i]];
+      csr_write(PE_SEL, (uint64_t)i);
+      block_regs(blocks_[b], flags[b]);
+      csr_write(BLK_CTRL, 1);
+      busy |= 1ull << i;
+    };
+    for (int i = 0; i < P; ++i)
+      if (!queues[i].empty()) launch(i);
+    while (busy) {
+      uint64_t spins = 0, still;
+      while (((still = csr_read(PE_BUSY)) & busy) == busy) {
+        step();
+        if (++spins > max_cycles_) throw DeviceFault("no block command finished");
+      }
+      for (int i = 0; i < P; ++i) {
+        if ((busy >> i & 1) && !(still >> i & 1)) {
+          csr_write(PE_SEL, (uint64_t)i);
+          account(res, blocks_[queues[i][pos[i]]], csr_read(BLK_CYCLES));
+          busy &= ~(1ull << i);
+          if (++pos[i] < queues[i].size()) launch(i);
+        }
+      }
+    }
+    res.cycles = ncycles_ - t0;
+    return res;
+  }
+
+  uint64_t cycles() const override { return ncycles_; }
+  uint64_t dram_bytes() const { return dram_.bytes; }
+  uint64_t dram_words() const { return dram_.words; }
+
+#if VM_TRACE
+  void trace_to(const char* path) {
+    Verilated::traceEverOn(true);
+    vcd_ = new VerilatedVcdC;
+    top_->trace(vcd_, 99);
+    vcd_->open(path);
+  }
+  ~IntervalDevice() override {
+    if (vcd_) {
+      vcd_->close();
+      delete vcd_;
+    }
+  }
+#endif
+
+ private:
+  struct Block {
+    int64_t d, s, first, count;
+  };
+
+  size_t at(uint32_t mem, uint32_t addr) const {
+    if ((int)mem >= lay_.memories || (int64_t)addr >= lay_.region_words())
+      throw DeviceFault("a table entry outside the unit's memory layout");
+    return (size_t)(lay_.region_base((int)mem) + addr);
+  }
+
+  // layout.encode_edges: blocks by (d, s), the edges of a block in their order
+  void encode(int target_end, size_t n, const uint32_t* src, const uint32_t* dst,
+              const int64_t* weight) {
+    const int64_t I = lay_.interval, q = lay_.intervals();
+    // layout.packs: a weighted run goes one word per edge when the local addresses fit
+    // 16 bits and every weight 32 (bits 0..15 source, 16..31 destination, 32..63 weight)
+    packed_ = HAS_WEIGHT && 2 * I <= 65536;
+    for (size_t i = 0; packed_ && i < n; ++i)
+      if (weight[i] < INT32_MIN || weight[i] > INT32_MAX) packed_ = false;
+    const int ew = HAS_WEIGHT && !packed_ ? 2 : 1;
+    std::vector<int64_t> key(n);
+    for (size_t i = 0; i < n; ++i) {
+      int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
+      key[i] = (tv / I) * q + ov / I;
+    }
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return key[a] < key[b]; });
+    // inside a block: 0, h, 1, h + 1, ... (h = ceil(k / 2)), layout.py _interleave_runs
+    {
+      std::vector<size_t> mixed(n);
+      for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && key[order[b]] == key[order[a]]) ++b;
+        size_t k = b - a, h = (k + 1) / 2;
+        for (size_t i = 0; i < k; ++i) mixed[a + i] = order[a + (i % 2 == 0 ? i / 2 : h + i / 2)];
+        a = b;
+      }
+      order.swap(mixed);
+    }
+    const int64_t base = lay_.edge_base();
+    dram_.image.resize((size_t)(base + (int64_t)n * ew), 0);
+    blocks_.clear();
+    for (size_t j = 0; j < n; ++j) {
+      size_t i = order[j];
+      int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
+      int64_t d = tv / I, s = ov / I;
+      uint64_t tloc = (uint64_t)(tv - d * I), oloc = (uint64_t)(ov - s * I + (s == d ? 0 : I));
+      uint64_t sloc = target_end == 0 ? tloc : oloc, dloc = target_end == 0 ? oloc : tloc;
+      if (packed_)
+        dram_.image[(size_t)(base + (int64_t)j)] = (sloc & 0xFFFFull) | ((dloc & 0xFFFFull) << 16) |
+                                                   ((uint64_t)weight[i] << 32);
+      else
+        dram_.image[(size_t)(base + (int64_t)j * ew)] = (sloc & 0xFFFFFFFFull) | (dloc << 32);
+      if (ew == 2) dram_.image[(size_t)(base + (int64_t)j * ew + 1)] = (uint64_t)weight[i];
+      if (blocks_.empty() || blocks_.back().d != d || blocks_.back().s != s)
+        blocks_.push_back(Block{d, s, base + (int64_t)j * ew, 0});
+      ++blocks_.back().count;
+    }
+  }
+
+  void block_regs(const Block& b, uint64_t flags) {
+    const int64_t I = lay_.interval;
+    csr_write(BLK_EDGES, (uint64_t)b.first);
+    csr_write(BLK_COUNT, (uint64_t)b.count);
+    csr_write(BLK_A, (uint64_t)(b.d * I));
+    csr_write(BLK_B, (uint64_t)(b.s * I));
+    csr_write(BLK_FLAGS, flags);
+  }
+
+  // the finished block of the selected PE: check it and add its counters
+  void account(RunResult& res, const Block& b, uint64_t cycles) {
+    uint64_t status = csr_read(REG_STATUS), edges = csr_read(REG_EDGES_DONE);
+    if (!(status & 2) || edges != (uint64_t)b.count)
+      throw DeviceFault("an interval block finished without consuming its edges");
+    res.changed = res.changed || (status & 4);
+    res.cycles += cycles;
+    res.edges += edges;
+    res.updates += csr_read(REG_UPDATES);
+    res.hazards += csr_read(REG_HAZARDS);
+    res.stalls += csr_read(REG_STALLS);
+  }
+
+  // one clock: the memory model drives the port, the unit's outputs are sampled, the edge
+  // (backends/rtl/runtime/interval_server.cpp Sim::step)
+  void step() {
+    top_->mem_cmd_ready = dram_.cmd_ready();
+    top_->mem_wdata_ready = 1;
+    top_->mem_rdata_valid = dram_.rdata_valid();
+    top_->mem_rdata_data = dram_.rdata();
+    top_->eval();
+    bool cv = top_->mem_cmd_valid, cwe = top_->mem_cmd_we, wv = top_->mem_wdata_valid;
+    bool rr = top_->mem_rdata_ready;
+    uint64_t ca = top_->mem_cmd_addr, wd = top_->mem_wdata_data;
+    trace_dump(0);
+    top_->clk = 1;
+    top_->eval();
+    trace_dump(5);
+    top_->clk = 0;
+    if (!top_->rst) dram_.step(cv, cwe, ca, wv, wd, rr);
+    top_->eval();
+    ++ncycles_;
+  }
+
+  void csr_write(uint32_t addr, uint64_t value) {
+    top_->csr_w_en = 1;
+    top_->csr_addr = addr;
+    top_->csr_w_data = value;
+    step();
+    top_->csr_w_en = 0;
+  }
+
+  uint64_t csr_read(uint32_t addr) {
+    top_->csr_addr = addr;
+    top_->mem_cmd_ready = dram_.cmd_ready();
+    top_->mem_rdata_valid = dram_.rdata_valid();
+    top_->mem_rdata_data = dram_.rdata();
+    top_->eval();
+    return (uint64_t)top_->csr_r_data;
+  }
+
+#if VM_TRACE
+  VerilatedVcdC* vcd_ = nullptr;
+  uint64_t trace_cycle_ = 0;
+  void trace_dump(int at) {
+    if (!vcd_) return;
+    vcd_->dump(10 * trace_cycle_ + at);
+    if (at) ++trace_cycle_;
+  }
+#else
+  void trace_dump(int) {}
+#endif
+
+  V* top_;
+  IntervalLayout lay_;
+  cosynth_dram::Model dram_;
+  uint64_t max_cycles_;
+  uint64_t ncycles_ = 0;
+  std::vector<Block> blocks_;
+  bool packed_ = false;  // the current run's weighted edges go one word each
+};
+
+}  // namespace cosynth_unit

@@ -1,0 +1,156 @@
+"""Interval units inside the blade program: ``cosynth simulate --fpga`` on graphs that do
+not fit on the part's block RAM.
+
+The planner sizes the interval unit from the part (``fpga_use["unit"]``), the driver emits
+its Verilog, the blade program drives the Verilator model through
+``runtime/cosynth_interval.hpp`` over the C++ DRAM model; results equal to the interpreter
+and networkx (``simulate`` checks both), and the C++ device walks exactly the blocks the
+Python host (``interval_host``) walks: the same cycles.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+
+import cosynth as cs
+from cosynth.backends.rtl.dram import DramConfig
+from cosynth.backends.rtl.interval import (
+    ENGINE_REGS,
+    FLAG_LOAD_A,
+    FLAG_LOAD_B,
+    FLAG_PACKED,
+    FLAG_WRITEBACK,
+)
+from cosynth.backends.rtl.interval_verilator import run_interval_verilator
+from cosynth.backends.rtl.multi import PE_BUSY, PE_SEL
+from cosynth.backends.rtl.offload import RUNTIME
+from cosynth.loader import load_kernels
+from cosynth.pipeline import simulate
+from cosynth.planner import load_manifest
+from tests.helpers import EXAMPLES, ROOT
+
+PAIR = load_manifest(os.path.join(ROOT, "manifests", "pair.yaml"))  # 2 x ECP5-85F
+FILES = {"bfs": "bfs", "sssp_int": "sssp", "cc": "cc"}
+
+HX8K = """manifest: hx8k-pair
+blades:
+  - kind: cpu-hx8k
+    count: 2
+    cpu: {cores: 2, clock: 2.0 GHz}
+    dram: {size: 8 GiB, bandwidth: 10 GB/s}
+    fpga: {part: iCE40HX8K, clock: 50 MHz,
+           memory: {kind: sdram, bandwidth: 200 MB/s, latency: 70 ns, burst: 16 B}}
+    cost: 0.2
+interconnect:
+  link: {bandwidth: 1 Gb/s, latency: 10 us}
+fileserver: {bandwidth: 100 MB/s}
+priority: time
+"""
+
+
+def _kernel(name):
+    return load_kernels(os.path.join(EXAMPLES, f"{FILES[name]}.py"))[name]
+
+
+def _args(name, g):
+    return {} if name == "cc" else {"source": int(np.argmax(g.out_degrees()))}
+
+
+def test_the_cpp_device_keeps_the_engine_register_map():
+    """cosynth_interval.hpp spells interval.py's and multi.py's registers and flags."""
+    with open(os.path.join(RUNTIME, "cosynth_interval.hpp")) as f:
+        text = f.read()
+    want = {f"BLK_{k[4:]}" if k.startswith("BLK_") else f"BLK_{k}": v
+            for k, v in ENGINE_REGS.items()}
+    want.update(PE_BUSY=PE_BUSY, PE_SEL=PE_SEL, FLAG_LOAD_A=FLAG_LOAD_A,
+                FLAG_LOAD_B=FLAG_LOAD_B, FLAG_WRITEBACK=FLAG_WRITEBACK,
+                FLAG_PACKED=FLAG_PACKED)
+    for name, value in want.items():
+        got = re.search(rf"\b{name} = (\d+)", text)
+        assert got and int(got.group(1)) == value, name
+
+
+def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blades(tmp_path):
+    """kron-10 (1,024 vertices) on an iCE40 HX8K (512 at most on chip): the plan sizes an
+    interval unit on the manifest's SDRAM, both blades run their loops on it, the result
+    equals the interpreter and networkx; one blade's run on the same unit takes exactly
+    the cycles the Python host's walk of the same edges takes."""
+    path = tmp_path / "hx8k.yaml"
+    path.write_text(HX8K)
+    man = load_manifest(str(path))
+    kf = _kernel("sssp_int")  # weighted: its edges packed one word each
+    g = cs.Graph.kronecker(10, edge_factor=4, seed=4)
+    args = _args("sssp_int", g)
+    sim = simulate(kf, man, g, args, blades=2, fpga=True)
+    assert [b.device for b in sim.plan.blades] == ["fpga", "fpga"]
+    unit = sim.plan.blades[0].fpga_use["unit"]
+    assert unit["kind"] == "interval" and 2 <= unit["interval"] < g.n
+    assert unit["memory_source"].startswith("manifest (sdram)")
+    assert sim.checks[0].startswith("blades == IR interpreter: ok")
+    assert any("networkx" in c for c in sim.checks)
+    for st in sim.stats:
+        f = st["fpga"]
+        assert f["calls"] > 0 and f["device_cycles"] >= f["run_cycles"] > f["edges"] > 0
+
+    one = simulate(kf, man, g, args, blades=1, fpga=True)
+    mem = one.plan.blades[0].fpga_use["unit"]
+    cfg = DramConfig(**mem["memory"])
+    py = run_interval_verilator(kf, g, args, interval=mem["interval"], dram=cfg,
+                                fifo_depth=mem["fifo_depth"], variant=one.plan.variant)
+    assert all(py_packed for py_packed in py.packed)
+    assert np.array_equal(py.results[0], one.results[0])
+    f = one.stats[0]["fpga"]
+    assert (f["runs"], f["edges"], f["run_cycles"]) == \
+        (py.stats.runs, py.stats.edges, py.stats.cycles)
+
+
+@pytest.mark.slow  # 20-60 s each: a kron-16 graph on two ECP5 blades through Verilator
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_kron16_through_the_fpga_path_on_two_blades(name):
+    kf = _kernel(name)
+    g = cs.Graph.kronecker(16, seed=1)  # 65,536 vertices: the ECP5-85F holds 8,192
+    sim = simulate(kf, PAIR, g, _args(name, g), blades=2, fpga=True)
+    assert all(b.fpga_use["unit"]["interval"] < g.n for b in sim.plan.blades)
+    assert sim.checks[0].startswith("blades == IR interpreter: ok")
+    assert sim.checks[1].startswith("blades == ") and sim.checks[1].endswith(": ok")
+    assert sum(st["fpga"]["edges"] for st in sim.stats) >= g.m
+
+
+def test_weighted_edges_pack_one_word_each_when_they_fit():
+    """layout.encode_run: 16-bit local addresses and a 32-bit weight in one word; a
+    weight beyond 32 bits (or an interval past 2^15) keeps two words per edge."""
+    from cosynth.backends.rtl.layout import MemoryLayout, encode_run
+    from cosynth.backends.rtl.regmap import Mem, RegisterMap
+    rm = RegisterMap("u", "k", "v", 32, 5, 64, [], [], [Mem(0, "d", "live", "i64", 64)], [])
+    lay = MemoryLayout.of(rm, 40, 16)
+    assert lay.edge_words == 2
+    src, dst = np.array([1, 20, 39]), np.array([30, 2, 39])
+    w = np.array([-7, 2**31 - 1, 5])
+    words, blocks, packed = encode_run(lay, "dst", src, dst, w)
+    assert packed and words.size == 3 and sum(b[3] for b in blocks) == 3
+    got = set()
+    for d, s, first, count in blocks:
+        for x in words[first - lay.edge_base:first - lay.edge_base + count].tolist():
+            sl, dl, wt = x & 0xFFFF, (x >> 16) & 0xFFFF, np.int64(np.uint64(x)) >> 32
+            u = sl - lay.interval + s * lay.interval if s != d else sl + d * lay.interval
+            got.add((int(u), int(dl + d * lay.interval), int(wt)))
+    assert got == {(1, 30, -7), (20, 2, 2**31 - 1), (39, 39, 5)}
+    words, blocks, packed = encode_run(lay, "dst", src, dst, np.array([1, 2**31, 3]))
+    assert not packed and words.size == 6
+    assert blocks[-1][2] - lay.edge_base == 2 * (3 - blocks[-1][3])
+    big = MemoryLayout.of(rm, 1 << 17, 1 << 16)
+    assert not encode_run(big, "dst", src, dst, w)[2]
+
+
+def test_a_plan_with_fpga_units_waits_longer_before_calling_a_blade_hung():
+    from types import SimpleNamespace
+
+    from cosynth import pipeline
+    plan = SimpleNamespace(makespan=10.0)  # 200 s for CPUs: above the floor
+    cpu = pipeline.stall_deadline(plan)
+    assert pipeline.stall_deadline(plan, fpga=True) == cpu * pipeline.FPGA_SIM_SLOWDOWN
+    assert pipeline.stall_deadline(plan, 2.5, fpga=True) == 2.5  # asked for: kept
