@@ -83,7 +83,8 @@ def run_one(kf, man, g, args, P, variant, base, timeout):
                        "supersteps": len(st["supersteps"]), "dense": st.get("dense"),
                        "sparse": st.get("sparse"), "predicted_dram": pb.dram_bytes,
                        "predicted_fixed": blade_fixed(kind),
-                       "replicated": st.get("replicated", True)})
+                       "replicated": st.get("replicated", True),
+                       "rss_marks": st.get("rss_marks"), "local_edges": st.get("local_edges")})
     shutil.rmtree(out, ignore_errors=True)
     return result, {"P": P, "variant": plan.variant, "wall": wall, "blades": blades,
                     "max_rss": max(b["rss"] for b in blades),
