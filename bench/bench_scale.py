@@ -206,7 +206,7 @@ def main() -> int:
             args = {"source": src} if name in ("sssp", "bfs") else {}
             key = f"kron-{scale}/{name}"
             ref = None
-            rows = []
+            rows, results = [], {}
             for P in (int(p) for p in a.blades.split(",")):
                 base = tempfile.mkdtemp(prefix="cosynth-scale-")
                 try:
@@ -221,6 +221,10 @@ def main() -> int:
                     row["equals_1_blade"] = None
                     row["equals_scipy"] = same(res, fn(g, **args)) if fn else None
                 rows.append(row)
+                results[P] = res
+                if P == 1:  # a one-blade run after others (--blades 8,1): check them now
+                    for r in rows:
+                        r["equals_1_blade"] = same(results[r["P"]], res)
                 print(f"{a.label} {key} P={P}: max RSS {row['max_rss'] / 2**20:.1f} MiB, "
                       f"{row['bytes'] / 2**20:.2f} MiB sent, "
                       f"ghosts {[b['ghosts'] for b in row['blades']]}, "
