@@ -9,6 +9,7 @@
 
 #include <mpi.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <omp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -268,6 +269,17 @@ inline int64_t peak_rss_now() {
   return (int64_t)kib * 1024;
 }
 inline void rss_mark(const char* name) { g_rss_marks.emplace_back(name, peak_rss_now()); }
+
+// glibc raises its mmap threshold to the size of every large block freed (up to 32 MiB),
+// after which blocks that size come from the heap and stay resident when freed: a
+// blade's transient buffers (a superstep's messages, a worklist's copies) would then
+// keep the peak up.  A fixed threshold keeps every block of 256 KiB or more mapped on
+// its own, returned to the system when freed.
+inline const bool g_malloc_fixed = [] {
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+  return true;
+}();
 
 // ------------------------------------------------------------------ SHA-256
 // The content hash of a shard file (run.cfg records each blade's; bundle.py computes it
