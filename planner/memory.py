@@ -54,7 +54,8 @@ class Footprint:
     csr_w: bool = False     # CSR weights
     csc_eid: bool = False   # CSC global edge ids
     csc_w: bool = False     # CSC weights
-    degrees: int = 0        # int64 degree arrays per local vertex (0, 1 or 2)
+    degrees_out: bool = False  # int64 out-degrees per local vertex
+    degrees_in: bool = False   # in-degrees
     node_bytes: int = 0     # node tables, per local vertex
     edge_table_bytes: int = 0  # edge tables, per edge (replicated programs)
     box_bytes: int = 0      # outboxes, per ghost: value + flag + 8-byte list entry
@@ -63,6 +64,10 @@ class Footprint:
     refresh_item: int = 0   # the widest refreshed entry
     wl_local: int = 0       # worklist copies per local vertex
     wl_owned: int = 0       # per owned vertex
+
+    @property
+    def degrees(self) -> int:
+        return int(self.degrees_out) + int(self.degrees_in)
 
     def edge_bytes(self, idx: int) -> tuple[int, int]:
         """Bytes per edge of the blade's CSR and CSC arrays with ``idx``-byte ids."""
@@ -130,7 +135,10 @@ def footprint(k: Kernel, nests) -> Footprint:
     for s, path in iter_stmts(k.body):
         kind = {loop.var: loop.kind for loop in path}  # the innermost loop of a name wins
         for top in stmt_exprs(s):
-            for e in iter_exprs(top):
+            found = list(iter_exprs(top))
+            weight_at = {id(e.index) for e in found  # a weight is read at its position
+                         if isinstance(e, Load) and tables[e.table].role == "weight"}
+            for e in found:
                 if isinstance(e, Load) and tables[e.table].role == "weight":
                     edge = e.index.edge if isinstance(e.index, EdgeAttr) else None
                     if kind.get(edge) == "in_edges":
@@ -140,7 +148,8 @@ def footprint(k: Kernel, nests) -> Footprint:
                 elif isinstance(e, EdgeAttr):
                     if e.attr == "src" and kind.get(e.edge) == "edges":
                         src = True
-                    if e.attr == "id" and kind.get(e.edge) == "in_edges":
+                    if e.attr == "id" and kind.get(e.edge) == "in_edges" and \
+                            id(e) not in weight_at:
                         eid = True
                 elif isinstance(e, GraphQuery) and e.fn in ("out_degree", "in_degree"):
                     degs.add(e.fn)
@@ -157,7 +166,8 @@ def footprint(k: Kernel, nests) -> Footprint:
                 wl_owned += 2 * size + 1  # the copies at its start and now, active flags
     return Footprint(
         csr=bool(kinds & {"out_edges", "edges"}), csc="in_edges" in kinds,
-        csr_src=src, csr_w=w_out, csc_eid=eid, csc_w=w_in, degrees=len(degs),
+        csr_src=src, csr_w=w_out, csc_eid=eid, csc_w=w_in,
+        degrees_out="out_degree" in degs, degrees_in="in_degree" in degs,
         node_bytes=node, edge_table_bytes=edge,
         box_bytes=sum(tables[t].dtype.np.itemsize + 9 for t in boxed), box_tables=len(boxed),
         mirror_bytes=sum(refreshed.values()),

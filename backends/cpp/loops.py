@@ -126,9 +126,14 @@ class LoopNests(ExprSpeller):
                          f"G.out_end({of}); ++{s.var}) {{"]
         pos = f"{s.var}__p"
         head = [f"for (int64_t {pos} = G.in_begin({of}); {pos} < G.in_end({of}); ++{pos}) {{"]
-        # the edge's global id only where the body names it (else the shard omits in_eid)
-        if any(isinstance(e, EdgeAttr) and e.edge == s.var and e.attr == "id"
-               for x, _ in iter_stmts(s.body) for top in stmt_exprs(x) for e in iter_exprs(top)):
+        # the edge's global id only where the body names it other than to read its weight
+        # (which comes from in_w at the position): else the shard omits in_eid
+        used = [e for x, _ in iter_stmts(s.body) for top in stmt_exprs(x)
+                for e in iter_exprs(top)]
+        weight_at = {id(e.index) for e in used
+                     if isinstance(e, Load) and self.tables[e.table].role == "weight"}
+        if any(isinstance(e, EdgeAttr) and e.edge == s.var and e.attr == "id" and
+               id(e) not in weight_at for e in used):
             head.append(f"  const int64_t {s.var} = G.in_eid[{pos} - G.clo];")
         return pre, head
 

@@ -968,8 +968,10 @@ inline void write_result(const std::string& path, const T* data, int64_t count) 
 inline void write_stats(const std::string& path, double total, const Graph& G) {
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "w");
+  rss_mark("end");
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);  // ru_maxrss: KiB on Linux
+  const int64_t peak = std::max<int64_t>((int64_t)ru.ru_maxrss * 1024, g_rss_marks.back().second);
   if (g_stats.bytes > g_stats.bytes_mark) g_stats.step_bytes.push_back(g_stats.bytes - g_stats.bytes_mark);
   std::fprintf(f, "{\"rank\": %d, \"threads\": %d, \"total\": %.9f, \"compute\": %.9f, "
                   "\"comm\": %.9f, \"messages\": %lld, \"bytes\": %lld, "
@@ -978,7 +980,7 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
                   "\"sparse\": %lld, \"streamed\": %s, \"step_bytes\": [",
                g_rank, omp_get_max_threads(), total, g_stats.compute, g_stats.comm,
                (long long)g_stats.messages, (long long)g_stats.bytes,
-               (long long)ru.ru_maxrss * 1024, (long long)(G.hi - G.lo), (long long)G.nghost,
+               (long long)peak, (long long)(G.hi - G.lo), (long long)G.nghost,
                (long long)(G.ehi - G.elo), G.replicated ? "true" : "false",
                (long long)g_stats.dense, (long long)g_stats.sparse,
                G.streamed ? "true" : "false");
@@ -999,7 +1001,6 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
   std::fprintf(f, "], \"sent_to\": [");
   for (size_t i = 0; i < g_stats.sent_to.size(); ++i)
     std::fprintf(f, "%s%lld", i ? ", " : "", (long long)g_stats.sent_to[i]);
-  rss_mark("end");
   std::fprintf(f, "], \"rss_marks\": {");
   for (size_t i = 0; i < g_rss_marks.size(); ++i)
     std::fprintf(f, "%s\"%s\": %lld", i ? ", " : "", g_rss_marks[i].first.c_str(),

@@ -84,7 +84,6 @@ int main(int argc, char** argv) {
         }
         { const int64_t of__8 = u_v; w__4e += G.in_end(of__8) - G.in_begin(of__8);
         for (int64_t u_e__p = G.in_begin(of__8); u_e__p < G.in_end(of__8); ++u_e__p) {
-          const int64_t u_e = G.in_eid[u_e__p - G.clo];
           { const int64_t i__9 = (int64_t)G.in_src[u_e__p - G.clo];
             if (i__9 >= G.olo && i__9 < G.ohi) {
               if (atomic_min(&u_label[i__9], (int64_t)(load(&u_label[(u_v - G.glo)])))) { u_changed__part__acc = 1; }
