@@ -60,6 +60,53 @@ sys.exit(rc)
 """
 
 
+#: an MPI program without data: MPI_Init, one allreduce and one alltoall (what a blade's
+#: collectives set up), its peak RSS (VmHWM) before and after MPI_Init, MPI_Finalize
+EMPTY_MPI = r"""
+#include <mpi.h>
+#include <cstdio>
+#include <cstring>
+#include <string>
+static long long hwm() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  char line[256];
+  long long kib = -1;
+  while (f && std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1) break;
+  if (f) std::fclose(f);
+  return kib * 1024;
+}
+int main(int argc, char** argv) {
+  long long before = hwm();
+  MPI_Init(&argc, &argv);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  long long one = 1, all = 0;
+  MPI_Allreduce(&one, &all, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+  std::string s(8 * size, '\0'), r(8 * size, '\0');
+  MPI_Alltoall(&s[0], 8, MPI_BYTE, &r[0], 8, MPI_BYTE, MPI_COMM_WORLD);
+  std::string path = std::string("rss.rank") + std::to_string(rank);
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fprintf(f, "%lld %lld\n", before, hwm());
+  std::fclose(f);
+  MPI_Finalize();
+  return 0;
+}
+"""
+
+
+def empty_mpi(blades: int, timeout: float) -> dict:
+    """Peak RSS of every process of an MPI program without data, at ``blades``
+    processes: before MPI_Init (the program and its libraries) and at the end."""
+    binary, _ = compile_program(EMPTY_MPI, name="empty_mpi")
+    with tempfile.TemporaryDirectory(prefix="cosynth-empty-") as d:
+        mpirun(binary, "-", blades, threads=1, timeout=timeout, workdir=d, stall=None)
+        rows = [open(os.path.join(d, f"rss.rank{r}")).read().split() for r in range(blades)]
+    return {"blades": blades, "before_init": [int(a) for a, _ in rows],
+            "peak": [int(b) for _, b in rows]}
+
+
 def run_one(kf, man, g, args, P, variant, base, timeout):
     out = os.path.join(base, f"b{P}")
     plan, bundle = build(kf, man, g, args, out, blades=P, variant=variant)
@@ -194,6 +241,8 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "scale.json"))
     ap.add_argument("--merge", help="add the runs of another results file (e.g. the old code's)")
     ap.add_argument("--summary", action="store_true", help="print the comparison and stop")
+    ap.add_argument("--empty", action="store_true",
+                    help="measure the empty MPI program only (into --out) and stop")
     a = ap.parse_args()
     if a.merge or a.summary:
         with open(a.out) as f:
@@ -207,6 +256,19 @@ def main() -> int:
             write_json(a.out, data)
         print("\n".join(summary(data)))
         return 0
+    if a.empty:
+        try:
+            with open(a.out) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            data = {}
+        data["empty_mpi"] = [empty_mpi(P, a.timeout) for P in (1, 8)]
+        write_json(a.out, data)
+        for e in data["empty_mpi"]:
+            print(f"an empty MPI program, {e['blades']} processes: peak "
+                  f"{min(e['peak']) / 2**20:.1f}-{max(e['peak']) / 2**20:.1f} MiB "
+                  f"({max(e['before_init']) / 2**20:.1f} MiB before MPI_Init)")
+        return 0
     man = load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml"))
     try:
         with open(a.out) as f:
@@ -219,6 +281,11 @@ def main() -> int:
     data["fixed"] = {"kernel": "bfs", "graph": "kron:4", "blades": 8, "threads": 1,
                      "rss": rss}
     print(f"a blade without data: {max(rss) / 2**20:.1f} MiB (max of 8 blades)", flush=True)
+    data["empty_mpi"] = [empty_mpi(P, a.timeout) for P in (1, 8)]
+    for e in data["empty_mpi"]:
+        print(f"an empty MPI program, {e['blades']} processes: peak "
+              f"{min(e['peak']) / 2**20:.1f}-{max(e['peak']) / 2**20:.1f} MiB "
+              f"({max(e['before_init']) / 2**20:.1f} MiB before MPI_Init)", flush=True)
     runs = data.setdefault(a.label, {})
     for scale in (int(s) for s in a.scales.split(",")):
         g = cs.Graph.kronecker(scale, seed=1)
