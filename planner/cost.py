@@ -70,11 +70,13 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
-#: a blade process's memory without data (MPI, OpenMP, libc, code): the peak RSS of each
-#: blade of a 1-thread bfs on a 16-vertex graph, 1 to 8 blades, was 15.2-15.8 MiB here
-#: (Open MPI, x86-64; ``bench/bench_scale.py`` measures it again as ``fixed``);
-#: ``cosynth calibrate`` measures it per machine as ``blade_fixed_bytes``
-BLADE_FIXED_BYTES = 16 * 2**20
+#: a blade process's memory without data (MPI, OpenMP, libc, code): an empty MPI program
+#: (MPI_Init, one allreduce and one alltoall, MPI_Finalize) peaks at 14.8 MiB alone and
+#: 15.0-15.4 MiB per process among 8 here (Open MPI 5.0.11, x86-64; 12 MiB of it are the
+#: pages of shared libraries), and a blade's RSS after MPI_Init and its configuration
+#: (its "init" mark) is 14.6-14.9 MiB; ``bench/bench_scale.py`` measures it again as
+#: ``fixed``, ``cosynth calibrate`` per machine as ``blade_fixed_bytes``
+BLADE_FIXED_BYTES = 15 * 2**20
 
 
 def node_cost_factor() -> float:
@@ -342,7 +344,7 @@ def _dram(w: Workload, stats: GraphStats, ranges, r: int, share: float, streamed
     lo, hi = ranges[r]
     wl = replace(w, sharded=False) if fpga else w
     ghosts = stats.ghosts_of(ranges, w.ghost_out, w.ghost_in)[r] if wl.sharded else 0
-    return wl.blade_dram(stats.n, stats.m, hi - lo, ghosts, share, streamed)
+    return wl.blade_dram(stats.n, stats.m, hi - lo, ghosts, share, streamed, len(ranges))
 
 
 def _figures(kind: BladeKind, w: Workload | None) -> dict | None:

@@ -46,6 +46,7 @@ from .cost import (
 )
 from .ilp import LpBinary, LpMinimize, LpProblem, LpVariable, Solve, lpSum, solve
 from .manifest import Manifest
+from .memory import id_bytes
 from .stats import GraphStats
 from .units import format_quantity
 from .workload import Workload
@@ -187,14 +188,22 @@ class Problem:
                 wl = self.work[v]
                 gib = 2.0 ** 30
                 edges = big_bytes(st, wl)  # the whole edge list; a shard is s[k] of it
-                rep = st.n * (wl.node_bytes + 8) + (st.m * wl.edge_bytes
-                                                   if wl.replicated_edges else 0)
+                fp = wl.memory  # the program's arrays (planner.memory), when known
+                if fp is not None:  # every vertex's arrays (the edges: by share, below)
+                    rep = fp.blade_bytes(st.n, st.m, st.n, 0, 0.0, sharded=False) - edges
+                else:
+                    rep = st.n * (wl.node_bytes + 8) + (st.m * wl.edge_bytes
+                                                       if wl.replicated_edges else 0)
                 if wl.sharded:
                     # its vertices (about its edge share of them) and, at P blades, at most
                     # ghost_bound(P) ghosts; nothing when the kind is unused; a blade using
                     # its FPGA unit holds every vertex besides (an upper bound: linear)
-                    own = st.n * (wl.local_vertex_bytes() + wl.mirror_bytes)
-                    per_ghost = wl.local_vertex_bytes() + 16
+                    if fp is not None:
+                        own = st.n * fp.per_owned(st.n, st.m, 0.0)
+                        per_ghost = fp.per_ghost(st.n, st.m)
+                    else:
+                        own = st.n * (wl.local_vertex_bytes() + wl.mirror_bytes)
+                        per_ghost = wl.local_vertex_bytes() + 16
                     sides = int(wl.ghost_out) + int(wl.ghost_in)
                     gh = {P: st.ghost_bound(P, sides) * per_ghost for P in self.totals}
                     ghmax = max(gh.values(), default=0.0)
@@ -326,4 +335,7 @@ class Problem:
 
 
 def big_bytes(st: GraphStats, wl: Workload) -> float:
+    """The bytes of the whole edge list as the blades hold it (a shard: its share)."""
+    if wl.memory is not None:
+        return float(st.m * sum(wl.memory.edge_bytes(id_bytes(st.n, st.m, False))))
     return float(st.m * wl.edge_bytes)

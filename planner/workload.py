@@ -82,6 +82,7 @@ from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .calibration import apply_laws
+from .memory import Footprint, footprint
 from .stats import GraphStats
 
 __all__ = ["Nest", "Workload", "profile", "fixed_point_kind", "OTHER_LOOP_ITERATIONS",
@@ -194,6 +195,7 @@ class Workload:
     box_bytes: int = 0  # per local vertex: the outboxes (value, touched flag, drain list)
     mirror_bytes: int = 0  # per owned vertex: what refresh last sent of each table
     delta: float | None = None  # bucket width of its bucketed relaxation (None: one bin)
+    memory: Footprint | None = None  # the arrays a blade holds (``planner.memory``)
 
     def local_vertex_bytes(self) -> int:
         """Bytes a blade keeps per vertex it holds (owned or ghost): the node tables, the
@@ -201,11 +203,15 @@ class Workload:
         return self.node_bytes + 16 + self.box_bytes
 
     def blade_dram(self, n: int, m: int, owned: int, ghosts: float, edge_share: float,
-                   streamed: bool = False) -> float:
+                   streamed: bool = False, blades: int = 2) -> float:
         """Bytes of a blade's data: sharded, (owned + ghosts) local vertices, the last
         refresh's copy of its owned entries, the ghost and send lists (8 bytes per ghost
         each, about) and its edges; replicated, every vertex (and every edge a replicated
-        loop walks)."""
+        loop walks).  With the program's ``memory`` footprint: its arrays, one by one."""
+        if self.memory is not None:
+            return self.memory.blade_bytes(n, m, owned, ghosts, edge_share,
+                                           sharded=self.sharded, streamed=streamed,
+                                           blades=blades)
         edges = 0.0 if streamed else edge_share * m * self.edge_bytes
         if not self.sharded:
             return n * (self.node_bytes + 8) + edges + (
@@ -309,6 +315,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
                  seq_nests=seq, replicated_fpga_calls=rep["fpga_calls"])
     w.delta = walk.delta
     w.sharded, w.ghost_out, w.ghost_in, w.box_bytes, w.mirror_bytes = layout(k, nests)
+    w.memory = footprint(k, nests)
     if laws:
         apply_laws(w, k, laws, stats)
     return w

@@ -32,11 +32,14 @@ in-edges) and for the node parameters; its local ids are its range, then its gho
 order (``write_shards`` returns this local-to-global map).  A replicated program's blades
 hold every row and every vertex (local id = global id).  Shard format (little-endian):
 ``CSYNSHD2``, sixteen int64 (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P, R,
-has_csr, streamed, 0, 0, 0), then int64 indptr[ghi-glo+1] (global edge positions), with has_csr
-dst[e], src[e] (local ids) and float64 w[e], then ghosts[nghost] (sorted global ids),
+has_csr, streamed, omitted, 0, 0), then int64 indptr[ghi-glo+1] (global edge positions), with
+has_csr dst[e], src[e] (local ids) and float64 w[e], then ghosts[nghost] (sorted global ids),
 out_deg[nl], in_deg[nl] (of the local vertices), send_off[P+1], ghost_off[P+1], send[]
 (the local ids of the owned vertices each other blade holds as ghosts, in its order), and
 with has_csc in_indptr, in_src[c] (local), in_eid[c] (global edge ids), float64 in_w[c].
+``omitted`` is a bit mask (``OMIT``) of the arrays the blade program never reads (found
+in its text by ``omitted_arrays``): they are written with no entries, so a blade loads
+only what its loops use -- BFS holds no weights, no CSR sources and no degrees.
 When the plan streams the edges from the fileserver (``streamed``), the blade maps its
 own shard file read-only and walks the edge arrays in place (pages read as the loops
 reach them, droppable again) instead of reading them into DRAM; ids in the file are
@@ -51,6 +54,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 
@@ -65,7 +69,29 @@ from ..toolchain import FLAGS, RUNTIME
 from .emit import Offload, emit_program, replicated
 from .launch import readme, run_script, stall_seconds
 
-__all__ = ["Bundle", "write_bundle", "write_shards", "ghost_lists", "gather", "read_stats"]
+__all__ = ["Bundle", "write_bundle", "write_shards", "ghost_lists", "gather", "read_stats",
+           "omitted_arrays", "OMIT"]
+
+#: The shard arrays a blade may go without: the bit the header's word 13 sets when the
+#: file holds no entries of it (``cosynth_rt.hpp``'s ``SHARD_NO_*``), and the runtime's
+#: names through which a program reads it (the ``Graph`` members and accessors).
+OMIT = {"w": (1, r"\bG\.(w|weight)\b"),
+        "src": (2, r"\bG\.(src|edge_src|edge_src_l)\b"),
+        "out_deg": (4, r"\bG\.out_deg\b"),
+        "in_deg": (8, r"\bG\.in_deg\b"),
+        "in_w": (16, r"\bG\.in_w\b"),
+        "in_eid": (32, r"\bG\.in_eid\b")}
+
+
+def omitted_arrays(*texts: str) -> int:
+    """The ``OMIT`` bits of the shard arrays none of ``texts`` (the blade program and the
+    device files it includes) reads.  Decided on the program's text, not on the IR, so
+    that whatever emitter wrote a loop, an array the loop reads is never left out."""
+    mask = 0
+    for bit, pattern in OMIT.values():
+        if not any(re.search(pattern, t) for t in texts):
+            mask |= bit
+    return mask
 
 
 @dataclass
@@ -100,7 +126,7 @@ def ghost_lists(graph, shards: list[tuple[int, int]], out: bool, inn: bool,
 
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
                  integer_weights: bool, *, csr: bool = True,
-                 extra: tuple[int, ...] = (), streamed: bool = False,
+                 extra: tuple[int, ...] = (), streamed: bool = False, omit: int = 0,
                  ) -> tuple[list[str], list[np.ndarray]]:
     """Write ``graph.R.bin`` of every blade (the format in the module docstring); returns
     their SHA-256 digests and every blade's local-to-global map (range, then ghosts).
@@ -108,7 +134,8 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
     Sharded (``full`` False): blade R holds the rows of its own range and ghost entries
     for the vertices its edges touch; replicated: every row, every vertex (local id =
     global id).  ``csr``/``csc``: the program walks out-edges / in-edges; ``streamed``:
-    the blades map their edge arrays from the file rather than read them."""
+    the blades map their edge arrays from the file rather than read them; ``omit``: the
+    ``OMIT`` bits of the arrays written with no entries (the program does not read them)."""
     os.makedirs(folder, exist_ok=True)
     g = graph
     P = len(shards)
@@ -151,23 +178,29 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
                 f.write(b)
             put(np.frombuffer(b"CSYNSHD2", dtype=np.uint8), np.uint8)
             put([g.n, g.m, glo, ghi, int(csc), len(gh), lo, hi, int(full), P, r, int(has_csr),
-                 int(streamed), 0, 0, 0])
+                 int(streamed), omit, 0, 0])
             put(g.out_indptr[glo:ghi + 1])
             if has_csr:
                 put(local(g.out_dst[e0:e1]))
-                put(local(g.edge_src[e0:e1]))
-                put(w[e0:e1], np.float64)
+                if not omit & OMIT["src"][0]:
+                    put(local(g.edge_src[e0:e1]))
+                if not omit & OMIT["w"][0]:
+                    put(w[e0:e1], np.float64)
             put(gh)
-            put(out_deg[l2g])
-            put(in_deg[l2g])
+            if not omit & OMIT["out_deg"][0]:
+                put(out_deg[l2g])
+            if not omit & OMIT["in_deg"][0]:
+                put(in_deg[l2g])
             put(send_off)
             put(ghost_off)
             put(np.concatenate(send) if send else np.zeros(0, np.int64))
             if csc:
                 put(g.in_indptr[glo:ghi + 1])
                 put(local(g.in_src[c0:c1]))
-                put(g.in_eid[c0:c1])
-                put(w[g.in_eid[c0:c1]], np.float64)
+                if not omit & OMIT["in_eid"][0]:
+                    put(g.in_eid[c0:c1])
+                if not omit & OMIT["in_w"][0]:
+                    put(w[g.in_eid[c0:c1]], np.float64)
         os.replace(path + ".tmp", path)
         digests.append(h.hexdigest())
         maps.append(l2g)
@@ -198,9 +231,10 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         csc = "in_edges" in kinds
         extra = tuple(int(args[p.name]) for p in program.params
                       if p.kind == "scalar" and p.node and p.name in args)
+        omit = omitted_arrays(source, *(hw.files().values() if hw is not None else ()))
         digests, maps = write_shards(os.path.join(tmp, "shards"), graph, shards, full, csc,
                                      weight_int, csr=bool(kinds & {"out_edges", "edges"}),
-                                     extra=extra, streamed=streamed)
+                                     extra=extra, streamed=streamed, omit=omit)
         cfg = ["graph=shards/graph", "out=out",
                "shard_lo=" + ",".join(str(lo) for lo, _ in shards),
                "shard_hi=" + ",".join(str(hi) for _, hi in shards),

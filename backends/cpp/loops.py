@@ -27,7 +27,7 @@ from __future__ import annotations
 from cosynth import ops
 from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.saturation import saturation
-from cosynth.ir.nodes import Load, Loop, Store
+from cosynth.ir.nodes import EdgeAttr, Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .bitmap import open_bitmaps
@@ -139,8 +139,17 @@ class LoopNests(ExprSpeller):
             return pre, [f"for (int64_t {s.var} = G.out_begin({of}); {s.var} < "
                          f"G.out_end({of}); ++{s.var}) {{"]
         pos = f"{s.var}__p"
-        return pre, [f"for (int64_t {pos} = G.in_begin({of}); {pos} < G.in_end({of}); "
-                     f"++{pos}) {{", f"  const int64_t {s.var} = G.in_eid[{pos} - G.clo];"]
+        head = [f"for (int64_t {pos} = G.in_begin({of}); {pos} < G.in_end({of}); ++{pos}) {{"]
+        # the edge's global id only where the body names it other than to read its weight
+        # (which comes from in_w at the position): else the shard omits in_eid
+        used = [e for x, _ in iter_stmts(s.body) for top in stmt_exprs(x)
+                for e in iter_exprs(top)]
+        weight_at = {id(e.index) for e in used
+                     if isinstance(e, Load) and self.tables[e.table].role == "weight"}
+        if any(isinstance(e, EdgeAttr) and e.edge == s.var and e.attr == "id" and
+               id(e) not in weight_at for e in used):
+            head.append(f"  const int64_t {s.var} = G.in_eid[{pos} - G.clo];")
+        return pre, head
 
     # ------------------------------------------------------------------ sequential
     def sequential(self, s: Loop, line: int):

@@ -9,6 +9,7 @@
 
 #include <mpi.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <omp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -250,6 +251,41 @@ struct Config {
   }
 };
 
+// ------------------------------------------------------------------ memory marks
+// The blade's peak resident memory so far (VmHWM, bytes) at named points of its run: after
+// MPI_Init and the configuration ("init"), with its shard loaded ("graph"), before the
+// results are written ("run"), at the end ("end").  The stats file lists them, so that a
+// blade's peak splits into the MPI/OpenMP process, the shard, and the run's tables.
+inline std::vector<std::pair<std::string, int64_t>> g_rss_marks;
+inline int64_t peak_rss_now() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  long long kib = -1;
+  if (f) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1) break;
+    std::fclose(f);
+  }
+  if (kib < 0) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    kib = ru.ru_maxrss;
+  }
+  return (int64_t)kib * 1024;
+}
+inline void rss_mark(const char* name) { g_rss_marks.emplace_back(name, peak_rss_now()); }
+
+// glibc raises its mmap threshold to the size of every large block freed (up to 32 MiB),
+// after which blocks that size come from the heap and stay resident when freed: a
+// blade's transient buffers (a superstep's messages, a worklist's copies) would then
+// keep the peak up.  A fixed threshold keeps every block of 256 KiB or more mapped on
+// its own, returned to the system when freed.
+inline const bool g_malloc_fixed = [] {
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+  return true;
+}();
+
 // ------------------------------------------------------------------ SHA-256
 // The content hash of a shard file (run.cfg records each blade's; bundle.py computes it
 // with hashlib), streamed so that hashing costs no memory beyond one buffer.
@@ -339,13 +375,17 @@ struct ShardReader {
     if (!f) fail(0, "the shard file " + path + " is truncated");
     return v;
   }
-  template <class T> std::vector<T> as(int64_t count) {  // int64 on disk, T in memory
+  // int64 on disk, T in memory: converted through one small buffer (64 KiB), so that
+  // loading a shard never holds an int64 copy of an array beside its narrow one
+  template <class T> std::vector<T> as(int64_t count) {
     if constexpr (std::is_same_v<T, int64_t>) return raw<int64_t>(count);
+    if (count < 0) fail(0, "the shard file " + path + " is corrupt (negative size)");
     std::vector<T> v(count);
-    std::vector<int64_t> part;
-    for (int64_t at = 0; at < count; at += (int64_t)1 << 20) {
-      int64_t k = std::min<int64_t>(count - at, (int64_t)1 << 20);
-      part = raw<int64_t>(k);
+    int64_t part[8192];
+    for (int64_t at = 0; at < count; at += 8192) {
+      int64_t k = std::min<int64_t>(count - at, 8192);
+      f.read(reinterpret_cast<char*>(part), (std::streamsize)(8 * k));
+      if (!f) fail(0, "the shard file " + path + " is truncated");
       for (int64_t i = 0; i < k; ++i) v[at + i] = (T)part[i];
     }
     return v;
@@ -362,7 +402,7 @@ inline void verify_file(const std::string& path, const std::string& want) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(0, "the shard file " + path + " is missing or unreadable");
   Sha256 h;
-  std::vector<char> buf(1 << 20);
+  std::vector<char> buf(1 << 16);
   while (f) {
     f.read(buf.data(), (std::streamsize)buf.size());
     h.update(reinterpret_cast<unsigned char*>(buf.data()), (size_t)f.gcount());
@@ -439,12 +479,21 @@ struct Mapping {
 // holds as ghosts (in r's ghost order); this blade's ghosts owned by blade r are the
 // ghosts [ghost_off[r], ghost_off[r+1]).  The shard file (bundle.py's write_shards):
 // "CSYNSHD2", int64 header[16] (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P,
-// rank, has_csr, streamed, 0...), indptr, [dst, src (local), w], ghosts, out_deg, in_deg,
-// send_off, ghost_off, send, and with has_csc: in_indptr, in_src (local), in_eid, in_w.
+// rank, has_csr, streamed, omitted, 0, 0), indptr, [dst, src (local), w], ghosts, out_deg,
+// in_deg, send_off, ghost_off, send, and with has_csc: in_indptr, in_src (local), in_eid,
+// in_w.  `omitted` (a bit mask, SHARD_NO_*) names the arrays the program never reads
+// (bundle.py finds them in its text): they are stored with no entries, so a blade holds
+// only what its loops use (BFS: no weights, no CSR sources, no degrees).
 // `streamed`: the edge arrays (dst, src, w, in_src, in_eid, in_w) are views of the mapped
 // file (Arr), not read; the program is then built without COSYNTH_IDX32 (the file's ids
 // are int64).
+enum : int64_t {
+  SHARD_NO_W = 1, SHARD_NO_SRC = 2, SHARD_NO_OUT_DEG = 4, SHARD_NO_IN_DEG = 8,
+  SHARD_NO_IN_W = 16, SHARD_NO_IN_EID = 32
+};
+
 struct Graph {
+  int64_t omitted = 0;  // SHARD_NO_* bits: arrays the file holds no entries of
   int64_t n = 0, m = 0, glo = 0, ghi = 0, lo = 0, hi = 0, elo = 0, ehi = 0, clo = 0;
   int64_t nrange = 0, nghost = 0, nl = 0, olo = 0, ohi = 0;
   bool has_csc = false, replicated = false, streamed = false;
@@ -461,6 +510,7 @@ struct Graph {
   std::vector<idx_t> send;
 
   static Graph read(const std::string& path, int rank, int size) {
+    rss_mark("init");
     ShardReader rd(path);
     char magic[8];
     rd.f.read(magic, 8);
@@ -483,6 +533,8 @@ struct Graph {
     g.ehi = g.indptr.back();
     const int64_t ne = h[11] ? g.ehi - g.elo : 0;  // no out-edge arrays: the program pulls
     g.streamed = h[12] != 0;
+    g.omitted = h[13];
+    auto keep = [&](int64_t bit, int64_t count) { return (g.omitted & bit) ? 0 : count; };
     if (g.streamed) {
       if (sizeof(idx_t) != sizeof(int64_t))
         fail(0, "the shard file " + path + " is streamed: the blade must be built without "
@@ -490,11 +542,11 @@ struct Graph {
       g.map = std::make_shared<Mapping>(path);
     }
     g.dst = g.edges<idx_t>(rd, ne);
-    g.src = g.edges<idx_t>(rd, ne);
-    g.w = g.edges<double>(rd, ne);
+    g.src = g.edges<idx_t>(rd, keep(SHARD_NO_SRC, ne));
+    g.w = g.edges<double>(rd, keep(SHARD_NO_W, ne));
     g.ghosts = rd.raw<int64_t>(g.nghost);
-    g.out_deg = rd.raw<int64_t>(g.nl);
-    g.in_deg = rd.raw<int64_t>(g.nl);
+    g.out_deg = rd.raw<int64_t>(keep(SHARD_NO_OUT_DEG, g.nl));
+    g.in_deg = rd.raw<int64_t>(keep(SHARD_NO_IN_DEG, g.nl));
     g.send_off = rd.raw<int64_t>(size + 1);
     g.ghost_off = rd.raw<int64_t>(size + 1);
     g.send = rd.as<idx_t>(g.send_off.back());
@@ -503,10 +555,11 @@ struct Graph {
       g.clo = g.in_indptr.front();
       int64_t cn = g.in_indptr.back() - g.clo;
       g.in_src = g.edges<idx_t>(rd, cn);
-      g.in_eid = g.edges<idx_t>(rd, cn);
-      g.in_w = g.edges<double>(rd, cn);
+      g.in_eid = g.edges<idx_t>(rd, keep(SHARD_NO_IN_EID, cn));
+      g.in_w = g.edges<double>(rd, keep(SHARD_NO_IN_W, cn));
     }
     rd.end();
+    rss_mark("graph");
     return g;
   }
   // the next `count` entries of the file: read (int64 on disk for ids), or, streamed, a
@@ -892,19 +945,30 @@ inline int64_t xfer(const std::vector<const char*>& sbuf, const std::vector<int6
 
 // ------------------------------------------------------------------ exchange
 // An outbox: contributions to entries other blades own, combined with the reduction's
-// operator until the table's next exchange.  Indexed by local id (nl entries; only the
-// non-owned ones are ever touched); `list` holds each touched id once, so draining costs
-// O(touched).  (A device may mark `touched` without `list` on a replicated program: the
-// drain then scans, which is O(n) only where the tables are O(n) anyway.)
+// operator until the table's next exchange.  Indexed by local id, but stored only for
+// the ids another blade owns: a sharded blade's ghosts [nrange, nl) (its own range never
+// goes to the outbox), every vertex on a replicated program.  `list` holds each touched
+// id once, so draining costs O(touched).  (A device may mark `touched` without `list` on
+// a replicated program: the drain then scans, which is O(n) only where the tables are
+// O(n) anyway.)
+template <class T> struct Slots {  // entries [base, base + size) of a local-id table
+  std::vector<T> v;
+  int64_t base = 0;
+  T& operator[](int64_t l) { return v[l - base]; }
+  const T& operator[](int64_t l) const { return v[l - base]; }
+};
 template <class T> struct Outbox {
-  std::vector<T> val;
-  std::vector<uint8_t> touched;
+  Slots<T> val;
+  Slots<uint8_t> touched;
   std::vector<int64_t> list;
   int64_t count = 0;
   T identity{};
   void init(const Graph& G, T ident) {
-    val.assign(G.nl, ident);
-    touched.assign(G.nl, 0);
+    const bool ghosts_only = !G.replicated && G.olo == 0 && G.ohi == G.nrange;
+    const int64_t base = ghosts_only ? G.nrange : 0, size = G.nl - base;
+    val.base = touched.base = base;
+    val.v.assign(size, ident);
+    touched.v.assign(size, 0);
     list.assign(G.nl - (G.ohi - G.olo), 0);
     identity = ident;
   }
@@ -1189,6 +1253,7 @@ template <class T> inline T allreduce(T v, MPI_Op op) {
 // ------------------------------------------------------------------ results
 template <class T>
 inline void write_result(const std::string& path, const T* data, int64_t count) {
+  if (g_rss_marks.empty() || g_rss_marks.back().first != "run") rss_mark("run");
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) { std::fprintf(stderr, "cannot write %s\n", tmp.c_str()); MPI_Abort(MPI_COMM_WORLD, 2); }
@@ -1200,8 +1265,10 @@ inline void write_result(const std::string& path, const T* data, int64_t count) 
 inline void write_stats(const std::string& path, double total, const Graph& G) {
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "w");
+  rss_mark("end");
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);  // ru_maxrss: KiB on Linux
+  const int64_t peak = std::max<int64_t>((int64_t)ru.ru_maxrss * 1024, g_rss_marks.back().second);
   if (g_stats.bytes > g_stats.bytes_mark) g_stats.step_bytes.push_back(g_stats.bytes - g_stats.bytes_mark);
   std::fprintf(f, "{\"rank\": %d, \"threads\": %d, \"total\": %.9f, \"compute\": %.9f, "
                   "\"comm\": %.9f, \"messages\": %lld, \"bytes\": %lld, "
@@ -1210,7 +1277,7 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
                   "\"sparse\": %lld, \"streamed\": %s, \"step_bytes\": [",
                g_rank, omp_get_max_threads(), total, g_stats.compute, g_stats.comm,
                (long long)g_stats.messages, (long long)g_stats.bytes,
-               (long long)ru.ru_maxrss * 1024, (long long)(G.hi - G.lo), (long long)G.nghost,
+               (long long)peak, (long long)(G.hi - G.lo), (long long)G.nghost,
                (long long)(G.ehi - G.elo), G.replicated ? "true" : "false",
                (long long)g_stats.dense, (long long)g_stats.sparse,
                G.streamed ? "true" : "false");
@@ -1231,7 +1298,11 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
   std::fprintf(f, "], \"sent_to\": [");
   for (size_t i = 0; i < g_stats.sent_to.size(); ++i)
     std::fprintf(f, "%s%lld", i ? ", " : "", (long long)g_stats.sent_to[i]);
-  std::fprintf(f, "], \"nests\": {");
+  std::fprintf(f, "], \"rss_marks\": {");
+  for (size_t i = 0; i < g_rss_marks.size(); ++i)
+    std::fprintf(f, "%s\"%s\": %lld", i ? ", " : "", g_rss_marks[i].first.c_str(),
+                 (long long)g_rss_marks[i].second);
+  std::fprintf(f, "}, \"nests\": {");
   bool first = true;
   for (const auto& [line, s] : g_nests) {
     std::fprintf(f, "%s\"%d\": {\"runs\": %lld, \"edges\": %lld, \"nodes\": %lld, "

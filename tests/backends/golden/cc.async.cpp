@@ -81,7 +81,6 @@ int main(int argc, char** argv) {
         }
         { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
         for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
-          const int64_t u_e = G.in_eid[u_e__p - G.clo];
           { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
             { const int64_t i__13 = at__12;
               if (i__13 >= G.olo && i__13 < G.ohi) {

@@ -53,7 +53,6 @@ int main(int argc, char** argv) {
         ++w__2v;
         { const int64_t of__3 = u_u; w__2e += G.in_end(of__3) - G.in_begin(of__3);
         for (int64_t u_e__p = G.in_begin(of__3); u_e__p < G.in_end(of__3); ++u_e__p) {
-          const int64_t u_e = G.in_eid[u_e__p - G.clo];
           double u_nd{};
           u_nd = (double)(((double)((double)(u_dist__snap[(int64_t)G.in_src[u_e__p - G.clo]]) + (double)(G.in_w[u_e__p - G.clo]))));
           { const int64_t i__4 = (u_u - G.glo);

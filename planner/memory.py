@@ -1,0 +1,182 @@
+"""What a blade holds in DRAM, array by array: the model behind ``Workload.blade_dram``
+and the ILP's DRAM constraint.
+
+It follows the C++ backend's run-time layout (``backends/cpp/bundle.py`` writes the
+shard, ``cosynth_rt.hpp`` loads it; the planner does not import them, so the layout is
+restated here and ``tests/planner/test_memory.py`` checks it against measured RSS):
+
+* the shard: row pointers (int64 per structure row: CSR, and CSC when the program walks
+  in-edges); per edge the destination ids, and only when the program reads them the
+  source ids (edge-centric loops), the weights (float64) and, on CSC, the global edge ids
+  (a 4-byte id when n and m are below 2^31 and the edges are not streamed, else 8 bytes);
+  the sorted ghost list (int64), the send list (an id per ghost, about) and the degrees
+  (int64 per local vertex) when the program queries them;
+* the node tables (every local vertex: owned and ghosts) and edge tables (replicated
+  programs: every edge);
+* per table reduced into remote vertices, an outbox of the ghosts: value, touched flag,
+  drain-list entry; per refreshed table, the copy of the owned entries last sent;
+* per async node loop the backend runs as a worklist, a copy of each state table (every
+  local vertex) and, per owned vertex, two more copies and an active flag;
+* the largest superstep message: an exchange sends and receives up to one 16-byte
+  record per ghost, a dense refresh one entry per ghost each way;
+* plus the process without data (``cost.blade_fixed``: MPI, OpenMP, libc, code).
+
+A replicated program's blade holds every vertex and the whole graph's rows and edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import replace as _replace
+
+from cosynth.ir.nodes import EdgeAttr, GraphQuery, Kernel, Load, Loop, Store
+from cosynth.ir.vec import _worklist_plan
+from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
+
+__all__ = ["Footprint", "footprint", "id_bytes"]
+
+#: an exchange record: global id and value (padded to 16 bytes)
+RECORD_BYTES = 16
+
+
+def id_bytes(n: int, m: int, streamed: bool) -> int:
+    """Bytes of a vertex or edge id in a blade's memory (``COSYNTH_IDX32``)."""
+    return 4 if max(n, m) < 2**31 - 1 and not streamed else 8
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Per-element bytes of a blade program's arrays (see the module docstring)."""
+
+    csr: bool = True        # holds out-edge rows and destinations
+    csc: bool = False       # holds in-edge rows and sources
+    csr_src: bool = False   # CSR source ids (edge-centric loops read them)
+    csr_w: bool = False     # CSR weights
+    csc_eid: bool = False   # CSC global edge ids
+    csc_w: bool = False     # CSC weights
+    degrees_out: bool = False  # int64 out-degrees per local vertex
+    degrees_in: bool = False   # in-degrees
+    node_bytes: int = 0     # node tables, per local vertex
+    edge_table_bytes: int = 0  # edge tables, per edge (replicated programs)
+    box_bytes: int = 0      # outboxes, per ghost: value + flag + 8-byte list entry
+    box_tables: int = 0     # how many tables have one
+    mirror_bytes: int = 0   # refresh copies, per owned vertex
+    refresh_item: int = 0   # the widest refreshed entry
+    wl_local: int = 0       # worklist copies per local vertex
+    wl_owned: int = 0       # per owned vertex
+
+    @property
+    def degrees(self) -> int:
+        return int(self.degrees_out) + int(self.degrees_in)
+
+    def edge_bytes(self, idx: int) -> tuple[int, int]:
+        """Bytes per edge of the blade's CSR and CSC arrays with ``idx``-byte ids."""
+        out = (idx * (1 + self.csr_src) + 8 * self.csr_w) if self.csr else 0
+        inn = (idx * (1 + self.csc_eid) + 8 * self.csc_w) if self.csc else 0
+        return out, inn
+
+    def blade_bytes(self, n: int, m: int, owned: float, ghosts: float, edge_share: float,
+                    *, sharded: bool, streamed: bool = False, blades: int = 2) -> float:
+        """The data bytes of a blade owning ``owned`` vertices and ``edge_share`` of the
+        edges, with ``ghosts`` ghosts, one of ``blades``; a replicated blade holds every
+        vertex and edge.  A blade alone refreshes nothing (no copies of what it sent)."""
+        idx = id_bytes(n, m, streamed)
+        if not sharded:  # every row and edge, every vertex; the refresh copies nothing
+            f = self if self.csr else _replace(self, csr=True)
+            out, inn = f.edge_bytes(idx)
+            shard = 8 * (n + 1) * (1 + int(self.csc)) + \
+                (0.0 if streamed else float(m) * (out + inn)) + 8 * self.degrees * n
+            return shard + self.edge_table_bytes * m + \
+                n * (self.node_bytes + self.wl_local + self.box_bytes + self.wl_owned)
+        out, inn = self.edge_bytes(idx)
+        local = owned + ghosts
+        shard = 8 * (owned + 1) * (int(self.csr) + int(self.csc)) + \
+            (0.0 if streamed else edge_share * m * (out + inn)) + \
+            (8 + idx) * ghosts + 8 * self.degrees * local
+        return shard + local * (self.node_bytes + self.wl_local) + self.box_bytes * ghosts + \
+            owned * (self.mirror_bytes * (blades > 1) + self.wl_owned) + \
+            ghosts * self.message_bytes()
+
+    def message_bytes(self) -> int:
+        """Per ghost: the largest superstep message, sent and received (an exchange's
+        records or a dense refresh's entries)."""
+        return max(2 * RECORD_BYTES if self.box_tables else 0, 2 * self.refresh_item)
+
+    def per_owned(self, n: int, m: int, edges_per_vertex: float) -> float:
+        """Bytes per owned vertex, its edges included (the ILP's linear term)."""
+        idx = id_bytes(n, m, False)
+        out, inn = self.edge_bytes(idx)
+        return 8 * (int(self.csr) + int(self.csc)) + 8 * self.degrees + self.node_bytes + \
+            self.wl_local + self.mirror_bytes + self.wl_owned + edges_per_vertex * (out + inn)
+
+    def per_ghost(self, n: int, m: int) -> float:
+        """Bytes per ghost (the ILP's ghost term)."""
+        idx = id_bytes(n, m, False)
+        return 8 + idx + 8 * self.degrees + self.node_bytes + self.wl_local + \
+            self.box_bytes + self.message_bytes()
+
+
+def footprint(k: Kernel, nests) -> Footprint:
+    """The arrays the blade program of kernel variant ``k`` holds, with ``nests`` its
+    parallel nests (``workload.Nest``: what each refreshes).  Outboxes: the node tables
+    reduced at an edge endpoint (``workload.layout``'s rule).  Which shard arrays the
+    program reads is decided as the C++ backend's accessors would read them: weights
+    wherever a loop loads them, CSR sources for edge-centric loops' ``e.src``, CSC edge
+    ids where an in-edge loop names ``e.id``, degrees where queried."""
+    tables = k.table_map
+    kinds = {s.kind for s, _ in iter_stmts(k.body) if isinstance(s, Loop)}
+    boxed = {s.table for s, _ in iter_stmts(k.body)
+             if isinstance(s, Store) and s.op is not None and tables[s.table].space == "node"
+             and isinstance(s.index, EdgeAttr)}
+    refreshed = {t: b for nest in nests for t, b in nest.refreshed.items()
+                 if t in tables and tables[t].space == "node"}
+    src = w_out = w_in = eid = False
+    degs: set[str] = set()
+    for s, path in iter_stmts(k.body):
+        kind = {loop.var: loop.kind for loop in path}  # the innermost loop of a name wins
+        for top in stmt_exprs(s):
+            found = list(iter_exprs(top))
+            weight_at = {id(e.index) for e in found  # a weight is read at its position
+                         if isinstance(e, Load) and tables[e.table].role == "weight"}
+            for e in found:
+                if isinstance(e, Load) and tables[e.table].role == "weight":
+                    edge = e.index.edge if isinstance(e.index, EdgeAttr) else None
+                    if kind.get(edge) == "in_edges":
+                        w_in = True
+                    else:
+                        w_out = True
+                elif isinstance(e, EdgeAttr):
+                    if e.attr == "src" and kind.get(e.edge) == "edges":
+                        src = True
+                    if e.attr == "id" and kind.get(e.edge) == "in_edges" and \
+                            id(e) not in weight_at:
+                        eid = True
+                elif isinstance(e, GraphQuery) and e.fn in ("out_degree", "in_degree"):
+                    degs.add(e.fn)
+    node = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
+    edge = sum(t.dtype.np.itemsize for t in k.tables
+               if t.space == "edge" and t.role != "weight")
+    wl_local = wl_owned = 0
+    for s, _ in iter_stmts(k.body):
+        if isinstance(s, Loop) and s.kind == "nodes":
+            plan = _worklist_plan(_Comp(k), s)
+            for t in plan or ():
+                size = tables[t].dtype.np.itemsize
+                wl_local += size          # the copy at the sweep's end
+                wl_owned += 2 * size + 1  # the copies at its start and now, active flags
+    return Footprint(
+        csr=bool(kinds & {"out_edges", "edges"}), csc="in_edges" in kinds,
+        csr_src=src, csr_w=w_out, csc_eid=eid, csc_w=w_in,
+        degrees_out="out_degree" in degs, degrees_in="in_degree" in degs,
+        node_bytes=node, edge_table_bytes=edge,
+        box_bytes=sum(tables[t].dtype.np.itemsize + 9 for t in boxed), box_tables=len(boxed),
+        mirror_bytes=sum(refreshed.values()),
+        refresh_item=max((tables[t].dtype.np.itemsize for t in refreshed), default=0),
+        wl_local=wl_local, wl_owned=wl_owned)
+
+
+class _Comp:
+    """What ``cosynth.ir.vec``'s worklist plan reads of a kernel."""
+
+    def __init__(self, k: Kernel):
+        self.k, self.tables = k, k.table_map
