@@ -16,7 +16,9 @@ import errno
 import os
 import signal
 import sys
+import tempfile
 import time
+import traceback
 
 import click
 import numpy as np
@@ -109,9 +111,6 @@ def _internal_error(exc: Exception) -> None:
     """An exception that no stage expected: one paragraph that blames cosynth, says how to
     report it and where the traceback is (a new file in the temporary folder; on stderr
     when none can be written), then exit 1.  ``COSYNTH_TRACEBACK=1`` lets it propagate."""
-    import tempfile
-    import traceback
-
     text = "".join(traceback.format_exception(exc))
     log = None
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -324,7 +325,9 @@ def test_plan_text_counts_and_refusals_read_once():
                 "kron:5", "--solver", "highs")
     assert p.returncode == 0, p.stderr
     line = next(ln for ln in p.stdout.splitlines() if "not FPGA-eligible" in ln)
-    assert line.count("for e in edges() (line 27)") == 1, line
+    labels = re.findall(r"for \w+ in [^:]*?\(line \d+\)", line)
+    assert labels, line  # the refusal names its loop (whichever variant the plan chose)
+    assert len(labels) == len(set(labels)), line
 
 
 # ---------------------------------------------------------------------------- calibrate

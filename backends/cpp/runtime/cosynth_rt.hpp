@@ -623,10 +623,12 @@ inline std::vector<int64_t> relabel_by_degree(Graph& g) {
     return {};
   std::vector<int64_t> order(n), p(n), indptr(n + 1, 0);
   for (int64_t i = 0; i < n; ++i) order[i] = i;
+  // degrees from the rows: the shard may leave the degree arrays out (SHARD_NO_OUT_DEG)
+  auto deg = [&](int64_t v) { return g.indptr[v + 1] - g.indptr[v]; };
   std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return g.out_deg[a] < g.out_deg[b]; });
+                   [&](int64_t a, int64_t b) { return deg(a) < deg(b); });
   for (int64_t i = 0; i < n; ++i) p[order[i]] = i;
-  for (int64_t i = 0; i < n; ++i) indptr[i + 1] = indptr[i] + g.out_deg[order[i]];
+  for (int64_t i = 0; i < n; ++i) indptr[i + 1] = indptr[i] + deg(order[i]);
   std::vector<idx_t> dst(g.m), src(g.m);
   #pragma omp parallel for schedule(dynamic, 1024)
   for (int64_t i = 0; i < n; ++i) {
@@ -637,8 +639,14 @@ inline std::vector<int64_t> relabel_by_degree(Graph& g) {
     }
     std::sort(dst.begin() + at, dst.begin() + at + (e - b));
   }
-  std::vector<int64_t> od(n), id(n);
-  for (int64_t i = 0; i < n; ++i) { od[i] = g.out_deg[order[i]]; id[i] = g.in_deg[order[i]]; }
+  // the degree arrays follow the renaming where the shard holds them (else stay empty)
+  auto renamed = [&](const std::vector<int64_t>& d) {
+    if ((int64_t)d.size() != n) return d;
+    std::vector<int64_t> out(n);
+    for (int64_t i = 0; i < n; ++i) out[i] = d[order[i]];
+    return out;
+  };
+  std::vector<int64_t> od = renamed(g.out_deg), id = renamed(g.in_deg);
   g.indptr = std::move(indptr);
   g.dst = Arr<idx_t>(std::move(dst));
   g.src = Arr<idx_t>(std::move(src));
@@ -1154,7 +1162,9 @@ struct Frontier {
   double delta = INFINITY, inv = 0;            // bucket width and its inverse
   bool have = false;
   std::vector<int32_t> pend;                   // per vertex of the range: key + 1, or 0
-  std::vector<std::vector<std::vector<int64_t>>> bins;  // [thread][key] -> offsets
+  std::vector<std::vector<std::vector<int64_t>>> bins;  // [thread][key - base] -> offsets
+  std::vector<int64_t> base;                   // per thread: the key of its first bin
+  std::vector<std::vector<int64_t>> far;       // per thread: the last bin (key kMaxBin)
   std::vector<int64_t> cur;                    // this round's offsets (sparse)
   std::vector<uint8_t> in;                     // this round's bitmap (dense)
   int64_t bin = 0;                             // the running bin
@@ -1174,9 +1184,16 @@ struct Frontier {
     if (o < 0 || o >= hi - lo) return;
     int64_t k = key(value);
     if (__atomic_exchange_n(&pend[o], (int32_t)(k + 1), __ATOMIC_ACQ_REL) == k + 1) return;
-    auto& b = bins[omp_get_thread_num()];
-    if ((int64_t)b.size() <= k) b.resize(k + 1);
-    b[k].push_back(o);
+    const int t = omp_get_thread_num();
+    if (k >= kMaxBin) { far[t].push_back(o); return; }  // e.g. an infinite distance
+    auto& b = bins[t];
+    int64_t& bs = base[t];
+    // a thread's bins cover its live keys only (drained ones are dropped by `round`), so
+    // their headers stay few however far the keys travel (up to kMaxBin)
+    if (b.empty()) bs = k;
+    else if (k < bs) { b.insert(b.begin(), (size_t)(bs - k), std::vector<int64_t>()); bs = k; }
+    if ((int64_t)b.size() <= k - bs) b.resize(k - bs + 1);
+    b[k - bs].push_back(o);
   }
   // open a sweep of [lo_, hi_) whose local ids start at lbase_; `value(l)` is the state
   // that keys local id l (read for the first sweep, which queues every vertex)
@@ -1187,6 +1204,8 @@ struct Frontier {
     if (have && lo_ == lo && hi_ == hi && lbase_ == lbase) return;
     lo = lo_; hi = std::max(hi_, lo_); lbase = lbase_;
     bins.assign(omp_get_max_threads(), {});
+    base.assign(omp_get_max_threads(), 0);
+    far.assign(omp_get_max_threads(), {});
     pend.assign(hi - lo, 0);
     #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < hi - lo; ++o) push(o + lbase, (double)value(o + lbase));
@@ -1195,17 +1214,39 @@ struct Frontier {
   // take the lowest non-empty bin as the next round; false when every bin is empty
   bool round() {
     int64_t low = -1;
-    for (auto& tb : bins)
-      for (int64_t k = 0; k < (int64_t)tb.size() && (low < 0 || k < low); ++k)
-        if (!tb[k].empty()) { low = k; break; }
+    for (size_t t = 0; t < bins.size(); ++t) {
+      const auto& tb = bins[t];
+      for (int64_t j = 0; j < (int64_t)tb.size(); ++j)
+        if (!tb[j].empty()) {
+          if (low < 0 || base[t] + j < low) low = base[t] + j;
+          break;
+        }
+    }
+    if (low < 0)
+      for (const auto& f : far)
+        if (!f.empty()) low = kMaxBin;
     if (low < 0) return false;
     bin = low;
     cur.clear();
-    for (auto& tb : bins)
-      if ((int64_t)tb.size() > low) {
-        cur.insert(cur.end(), tb[low].begin(), tb[low].end());
-        std::vector<int64_t>().swap(tb[low]);
+    if (low == kMaxBin)
+      for (auto& f : far) {
+        cur.insert(cur.end(), f.begin(), f.end());
+        std::vector<int64_t>().swap(f);
       }
+    for (size_t t = 0; t < bins.size(); ++t) {
+      auto& tb = bins[t];
+      const int64_t j = low - base[t];
+      if (j >= 0 && j < (int64_t)tb.size()) {
+        cur.insert(cur.end(), tb[j].begin(), tb[j].end());
+        std::vector<int64_t>().swap(tb[j]);
+      }
+      size_t lead = 0;  // drained bins at the front: dropped, the base moves up
+      while (lead < tb.size() && tb[lead].empty()) ++lead;
+      if (lead > 0) {
+        tb.erase(tb.begin(), tb.begin() + (std::ptrdiff_t)lead);
+        base[t] += (int64_t)lead;
+      }
+    }
     ++rounds;
     queued += (int64_t)cur.size();
     dense = (int64_t)cur.size() * kDense > hi - lo;
