@@ -221,6 +221,7 @@ def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
     part = partlist.lookup(part_name)
     if whole_fits(spec, part_name, n):
         return {"kind": "whole", "bram_bits": int(bits_per_vertex(spec) * max(2, n))}
+    _interval_shape(spec)
     dram, source = memory_for(part.family, memory, clock_hz)
     c = choose(spec, part_name, n, dram, pes)
     return {"kind": "interval", "interval": c.interval, "pes": pes,
@@ -315,3 +316,22 @@ def fpga_profile(kv, variant: str) -> IntervalProfile:
     return IntervalProfile(**{f: getattr(base, f) for f in (
         "eligible", "why", "site_loops", "bits_per_vertex", "spec", "host_bytes_per_vertex",
         "host_bytes_per_edge")})
+
+
+def _interval_shape(spec) -> None:
+    """Refuse what the interval engine and its hosts do not move yet: fixed-point words
+    (the hosts' interval walk loads and reads back integer words only) and rules with
+    several reductions per edge (one write-back window per rule).  The whole-graph unit
+    takes both; a graph too large for it stays on the CPU, with this reason."""
+    if getattr(spec, "fixed", None) is not None:
+        raise NoIntervalFits(
+            f"unit '{spec.name}' uses a fixed-point policy, which interval units do not "
+            "take yet (only a unit holding every vertex on chip does)",
+            hint="a smaller graph, a part whose block RAM holds every vertex, or the CPU")
+    for r in spec.rules:
+        if len(getattr(r, "updates", ()) or ()) > 1:
+            raise NoIntervalFits(
+                f"unit '{spec.name}' makes several reductions per edge, which interval "
+                "units do not take yet (only a unit holding every vertex on chip does)",
+                hint="a smaller graph, a part whose block RAM holds every vertex, or the CPU")
+

@@ -523,3 +523,18 @@ def test_cosynth_rtl_with_a_fixed_point_policy(tmp_path, capsys):
     assert "on its Q16.47 words: associative of add on i64: proved" in text
     assert "f64 as Q16.47" in (out / "regmap.txt").read_text()
     assert json.loads((out / "regmap.json").read_text())["fixed"] == "Q16.47,atol=1e-09"
+
+
+def test_interval_units_refuse_several_reductions_and_fixed_point(tmp_path):
+    """A graph too large for a whole-graph unit goes to an interval unit, which moves
+    integer words of one reduction per rule: a rule with two reductions (and a
+    fixed-point unit) is refused there with the reason, not run wrong; the whole-graph
+    unit still takes it on a graph that fits."""
+    from cosynth.backends.rtl.interval_costs import NoIntervalFits, unit_use
+
+    path = tmp_path / "multi.py"
+    path.write_text("import cosynth as cs\n" + textwrap.dedent(MULTI))
+    deg = unit_for(load_kernels(str(path))["degrees"].ir)
+    assert unit_use(deg, "ECP5-85F", 64)["kind"] == "whole"
+    with pytest.raises(NoIntervalFits, match="several reductions per edge"):
+        unit_use(deg, "ECP5-85F", 1 << 22)
