@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import yaml
 
-from cosynth.errors import CosynthError
+from cosynth.errors import ArgumentError, CosynthError
+from cosynth.fixed import parse_fixed
 from cosynth.ir.nodes import Kernel
 from cosynth.ir.parser import IRSyntaxError, parse_kernel
 from cosynth.ir.printer import print_kernel, print_kernel_exact
@@ -133,6 +134,12 @@ class Plan:
                 out[f.name] = [asdict(x) for x in v]
             else:
                 out[f.name] = v
+        # the IR text has no syntax for the kernel's fixed-point policy: it travels beside
+        # the programs and is put back on both when the plan is read
+        fx = next((p.fixed for p in (self.variant_ir, self.program)
+                   if p is not None and p.fixed is not None), None)
+        if fx is not None:
+            out["fixed"] = fx.as_text()
         return out
 
     @classmethod
@@ -140,9 +147,12 @@ class Plan:
         d = dict(d)
         d["blades"] = [BladePlan(**b) for b in d["blades"]]
         d["choices"] = [Choice(**c) for c in d.get("choices", [])]
+        fx = parse_fixed(d.pop("fixed", None))
         for name in _PROGRAMS:
             if d.get(name) is not None:
                 d[name] = parse_kernel(d[name], f"<plan {name}>")
+                if fx is not None:
+                    d[name] = replace(d[name], fixed=fx)
         return cls(**d)
 
     def save(self, path: str) -> None:
@@ -238,6 +248,9 @@ def load_plan(path: str) -> Plan:
         return Plan.from_dict(d)
     except IRSyntaxError as exc:
         raise PlanError(f"holds a program that does not parse: {exc}", path=path,
+                        hint="re-plan: 'cosynth plan ... -o plan.yaml'") from None
+    except ArgumentError as exc:
+        raise PlanError(f"holds a fixed-point policy that does not parse: {exc}", path=path,
                         hint="re-plan: 'cosynth plan ... -o plan.yaml'") from None
     except (ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
         raise PlanError(f"is not a cosynth plan: {exc}", path=path,

@@ -64,3 +64,57 @@ def test_the_policy_survives_every_rewrite():
     for v in ("par", "async", "pull", "edges"):
         kv, _ = variant(kf.ir, v)
         assert kv.fixed == kf.fixed, v
+
+
+def test_a_saved_plan_keeps_the_policy(tmp_path):
+    """The IR text has no syntax for the policy: the plan file carries it beside the
+    programs, and reading the plan puts it back on both (before, `build --plan` lost it and
+    refused a fixed-point unit with the float reason)."""
+    import os
+
+    from cosynth.backends.rtl.costs import fpga_profile
+    from cosynth.planner import PlanError, load_manifest, load_plan, make_plan
+    from tests.helpers import ROOT, random_graph
+
+    kf = example("pagerank").with_fixed("Q16.47,atol=1e-9")
+    man = load_manifest(os.path.join(ROOT, "manifests", "pair.yaml"))
+    g = cs.Graph.from_networkx(random_graph(3, weighted=True))
+    plan = make_plan(kf, man, g, {}, fixed={"blades": 2, "fpga": True}, fpga=fpga_profile)
+    assert [b.device for b in plan.blades] == ["fpga", "fpga"]
+    path = str(tmp_path / "plan.yaml")
+    plan.save(path)
+    back = load_plan(path)
+    assert back.variant_ir.fixed == kf.fixed and back.program.fixed == kf.fixed
+    assert back.variant_ir == plan.variant_ir and back.program == plan.program
+    assert "\nfixed: Q16.47,atol=1e-09" in open(path).read()
+
+    plain = make_plan(example("pagerank"), man, cs.Graph.from_networkx(random_graph(3, weighted=True)), {},
+                      fixed={"blades": 2}, fpga=fpga_profile)
+    plain.save(path)
+    assert "\nfixed:" not in open(path).read() and load_plan(path).program.fixed is None
+
+    text = open(path).read() + "fixed: Q99.1,atol=1\n"
+    with open(path, "w") as f:
+        f.write(text)
+    with pytest.raises(PlanError, match="fixed-point policy that does not parse"):
+        load_plan(path)
+
+
+@pytest.mark.slow
+def test_a_reloaded_fixed_point_plan_builds_its_fpga_units(tmp_path):
+    """`cosynth build --plan` of a fixed-point kernel on FPGA blades (refused with the float
+    reason before the plan carried the policy)."""
+    import os
+
+    from cosynth.backends.rtl.costs import fpga_profile
+    from cosynth.pipeline import build_from_plan
+    from cosynth.planner import load_manifest, load_plan, make_plan
+    from tests.helpers import ROOT, random_graph
+
+    kf = example("pagerank").with_fixed("Q16.47,atol=1e-9")
+    man = load_manifest(os.path.join(ROOT, "manifests", "pair.yaml"))
+    g = cs.Graph.from_networkx(random_graph(3, weighted=True))
+    plan = make_plan(kf, man, g, {}, fixed={"blades": 2, "fpga": True}, fpga=fpga_profile)
+    plan.save(str(tmp_path / "plan.yaml"))
+    build_from_plan(load_plan(str(tmp_path / "plan.yaml")), g, str(tmp_path / "b"))
+    assert (tmp_path / "b" / "blade.cpp").is_file()
