@@ -28,12 +28,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cosynth import procs
+from cosynth import procs, scratch
 from cosynth.cache import cache_dir as root
 from cosynth.cache import digest, discard, notice, read_record, write_record
 from cosynth.errors import CosynthError, Loc, OutputError, ToolError, bug_hint
@@ -129,7 +128,7 @@ def _build(source: str, name: str, *, cmd_head: list[str], links: list[str], key
     """Compile in a ``.build-*`` folder beside the cache entry and rename it in (see
     ``compile_program``); the folder is removed on any failure."""
     binary = os.path.join(folder, name)
-    tmp = tempfile.mkdtemp(dir=cache_dir(), prefix=".build-")
+    tmp = scratch.make(".build-", cache_dir())
     try:
         src = os.path.join(tmp, f"{name}.cpp")
         with open(src, "w") as f:
@@ -148,10 +147,12 @@ def _build(source: str, name: str, *, cmd_head: list[str], links: list[str], key
         if proc.returncode != 0:
             keep = os.path.join(cache_dir(), f"failed-{key}")
             shutil.rmtree(keep, ignore_errors=True)
+            scratch.release(tmp)  # kept for the user to read: not scratch any more
             os.replace(tmp, keep)
             errors = [ln for ln in proc.stderr.splitlines() if "error" in ln][:5]
             raise ToolError("the C++ compiler rejected a generated program: "
                             + " | ".join(errors), hint=bug_hint(f"{keep}/compile.log"))
+        scratch.release(tmp)
         write_record(tmp, {"format": _FORMAT, "key": key, "name": name,
                            "sha256": digest(os.path.join(tmp, name))})
         try:

@@ -40,6 +40,7 @@ MODULES = {
     "cosynth.lang": "core",  # @cs.kernel; tracing reaches it through a hook (lang.set_tracer)
     "cosynth.cache": "core",  # cache folders, entry records, signatures
     "cosynth.procs": "core",  # child processes: sessions, stopping, SIGTERM as an exception
+    "cosynth.scratch": "core",  # temporary folders swept when their owner was killed
     "cosynth.resources": "core",
     "cosynth.outputs": "core",  # atomic files, directory outputs under the marker rule
     "cosynth.check": "core",  # compares two executions' results (RTL co-simulation, driver)

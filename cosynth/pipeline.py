@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -45,6 +44,7 @@ from cosynth.planner.stats import GraphStats
 from cosynth.planner.stubs import plan_program
 from cosynth.planner.workload import profile
 
+from . import scratch
 from .check import ATOL, RTOL, compare_results, fixed_tolerance, oracle, tolerance
 from .errors import ArgumentError, MismatchError, ToolError
 from .ir.printer import print_expr
@@ -224,7 +224,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
     base = None
     try:
         if own_dir:
-            base = tempfile.mkdtemp(prefix="cosynth-sim-")
+            base = scratch.make("cosynth-sim-")
         else:
             base = workdir
             try:

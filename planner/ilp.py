@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pulp
 from pulp import LpBinary, LpContinuous, LpMinimize, LpProblem, LpVariable, lpSum
 
-from cosynth import procs
+from cosynth import procs, scratch
 from cosynth.errors import ToolError
 
 __all__ = ["Solve", "solve", "LpProblem", "LpVariable", "lpSum", "LpMinimize", "LpBinary",
@@ -79,7 +79,7 @@ def _cbc(prob: LpProblem, time_limit: float) -> Solve:
     if not cmd.available():
         raise ToolError("PuLP's bundled CBC binary cannot run on this machine",
                         hint="pip install --force-reinstall pulp, or use --solver highs")
-    folder = tempfile.mkdtemp(prefix="cosynth-cbc-")
+    folder = scratch.make("cosynth-cbc-")
     try:
         mps, sol = os.path.join(folder, "model.mps"), os.path.join(folder, "model.sol")
         vs, var_names, con_names, _ = prob.writeMPS(mps, rename=1)

@@ -88,7 +88,7 @@ def test_a_saved_plan_keeps_the_policy(tmp_path):
     assert back.variant_ir == plan.variant_ir and back.program == plan.program
     assert "\nfixed: Q16.47,atol=1e-09" in open(path).read()
 
-    plain = make_plan(example("pagerank"), man, cs.Graph.from_networkx(random_graph(3, weighted=True)), {},
+    plain = make_plan(example("pagerank"), man, g, {},
                       fixed={"blades": 2}, fpga=fpga_profile)
     plain.save(path)
     assert "\nfixed:" not in open(path).read() and load_plan(path).program.fixed is None

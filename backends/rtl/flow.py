@@ -66,13 +66,12 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
-from cosynth import procs
+from cosynth import procs, scratch
 from cosynth.cache import cache_dir as root
 from cosynth.cache import discard, folder_digests, notice, read_record, unverified, write_record
 from cosynth.errors import ArgumentError, ToolError
@@ -256,7 +255,7 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
                "discarded and run again")
         discard(cached)
 
-    build = tempfile.mkdtemp(dir=cache_dir(), prefix=".build-")
+    build = scratch.make(".build-", cache_dir())
     try:
         _write(os.path.join(build, files["verilog"]), verilog)
         _write(os.path.join(build, files["script"]), script)
@@ -271,6 +270,7 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
             seconds[step] = _run(step, commands[step], build, out_dir, files, limit, shown)
         report = _report(fam, dev, top, target, build, files, seconds)
         _write(os.path.join(build, "report.json"), json.dumps(report.as_dict(), indent=2))
+        scratch.release(build)
         result = _deliver(build, out_dir, files, cached=False, shown=shown)
         write_record(build, {"format": _FORMAT, "key": key, "files": folder_digests(build)})
         try:

@@ -69,7 +69,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -77,7 +76,7 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
-from cosynth import procs
+from cosynth import procs, scratch
 from cosynth.backends.toolchain import find_tool
 from cosynth.cache import cache_dir as root
 from cosynth.cache import (
@@ -252,8 +251,7 @@ def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,
         cached.build_seconds = time.perf_counter() - t0
         return cached
 
-    tmp = tempfile.mkdtemp(dir=root, prefix=".build-")
-    os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide a shared cache from other users
+    tmp = scratch.make(".build-", root, 0o755)  # mkdtemp's 0700 would hide a shared cache
     log_path = os.path.join(tmp, "build.log")
     try:
         source = os.path.join(tmp, f"{top}.v")
@@ -294,6 +292,7 @@ def build_model(verilog: str, top: str, *, opt: str = "-O3", threads: int = 1,
                       libraries=[os.path.join(final, f"V{top}__ALL.a"),
                                  os.path.join(runtime, "libverilated.a")],
                       cflags=_defines(mk), ldflags=["-pthread"], header=f"V{top}.h")
+        scratch.release(tmp)
         record = {k: v for k, v in asdict(model).items() if k in _MODEL_FIELDS}
         record.update(format=_FORMAT, files=folder_digests(tmp, ("model.json", "build.log")))
         write_record(tmp, record, "model.json")
@@ -365,6 +364,7 @@ def _step(cmd: list[str], env: dict, cwd: str, log_path: str, *, timeout: float)
 def _fail(tmp: str, keep: str, top: str) -> None:
     """Keep the failed build as ``keep`` and raise its first error lines."""
     shutil.rmtree(keep, ignore_errors=True)
+    scratch.release(tmp)  # kept for the user to read: not scratch any more
     os.replace(tmp, keep)
     log = os.path.join(keep, "build.log")
     with open(log) as f:
@@ -419,8 +419,8 @@ def _publish_model(tmp: str, final: str) -> None:
 
 
 def _publish_runtime(archive: str, runtime: str, root: str) -> None:
-    tmp = tempfile.mkdtemp(dir=root, prefix=".runtime-")
-    os.chmod(tmp, 0o755)
+    tmp = scratch.make(".runtime-", root, 0o755)
+    scratch.release(tmp)  # holds only the runtime archive and its record from here
     try:
         os.replace(archive, os.path.join(tmp, "libverilated.a"))
         write_record(tmp, {"format": _FORMAT, "files": folder_digests(tmp)})

@@ -15,10 +15,9 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 
-from cosynth import procs
+from cosynth import procs, scratch
 from cosynth.errors import ToolError
 
 __all__ = ["find_chromium", "load", "screenshot", "Page", "NAMES"]
@@ -70,7 +69,7 @@ def _chromium() -> str:
 
 
 def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess:
-    profile = tempfile.mkdtemp(prefix="cosynth-chromium-")
+    profile = scratch.make("cosynth-chromium-")
     try:
         cmd = [_chromium(), *_FLAGS, f"--user-data-dir={profile}", *args]
         try:
