@@ -131,13 +131,14 @@ def _fixpoint(k: Kernel, step) -> tuple[Kernel, list[Rewrite]]:
     return k, applied  # pragma: no cover - each step only ever relaxes a schedule
 
 
-def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY
+def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: bool = True
             ) -> tuple[Kernel, list[Rewrite]]:
     """A standard variant of ``k`` and the rewrites that made it.
 
     ``seq``: as written.  ``async`` / ``bsp``: fixed points relaxed that way, the
     guarded sweeps of the others run as frontier rounds (``rounds``), then every loop
-    with independent iterations ``par``.  ``par``: the same with ``bsp`` relaxation.
+    with independent iterations ``par`` (``batch=False``: no ``rounds``, the sweeps stay
+    one vertex at a time, as the kernel is written).  ``par``: the same with ``bsp`` relaxation.
     ``pull``: ``bsp`` with every push nest that may change direction turned to pull (after
     splitting sweeps whose loop has several edge loops).  ``edges``: ``bsp`` with every
     node+out-edge nest turned edge-centric.  ``hybrid``: ``par`` with every frontier
@@ -161,7 +162,7 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY
             return parallelize.apply(k, path, policy)
         return None
     def rounds_step(k, path, loop):
-        if rounds.applies_to(loop):
+        if batch and rounds.applies_to(loop):
             r = rounds.apply(k, path, policy)
             return r if r.applied else None
         return None

@@ -71,7 +71,7 @@ from .proofs import _distinct, _locals, _show, counter_bounds
 from .smt import Encoder, Law, Unsupported, apply_op, prove, same
 from .symbolic import Universe, View, effects
 
-__all__ = ["NAME", "applies_to", "apply", "NO_WRAP", "frontier_table"]
+__all__ = ["NAME", "applies_to", "apply", "NO_WRAP", "frontier_table", "frontier_of"]
 
 NAME = "rounds"
 NO_WRAP = ("no-wrap(entries of tables a peeling sweep reduces with add stay within "
@@ -366,3 +366,20 @@ def _rewrite(k: Kernel, loop: Loop, guard, select: list, expand: list, fname: st
                                     loc=loc),))
     tables = k.tables + (Table(fname, "node", boolean, loc=loc),)
     return replace(k, tables=tables), first, second
+
+
+def frontier_of(loop) -> str | None:
+    """The frontier table when ``loop`` is a fixed point this rule made (``while flag``
+    whose body is: clear the flag, the select loop, the expand loop over ``F``), else
+    None -- how the planner recognises a peel to count its rounds."""
+    if not (isinstance(loop, Loop) and loop.kind == "while" and len(loop.body) == 3):
+        return None
+    _, sel, exp = loop.body
+    if not (isinstance(sel, Loop) and isinstance(exp, Loop) and sel.kind == exp.kind ==
+            "nodes" and len(exp.body) == 1 and isinstance(exp.body[0], If)):
+        return None
+    c = exp.body[0].cond
+    if not (isinstance(c, Load) and isinstance(c.index, Var) and c.index.name == exp.var):
+        return None
+    stores = [s for s in sel.body if isinstance(s, Store) and s.table == c.table]
+    return c.table if stores and _split(exp.body[0].then)[0] == [] else None
