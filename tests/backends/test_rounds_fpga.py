@@ -58,6 +58,26 @@ def test_the_unit_is_called_once_per_peel_round():
     assert peel_rounds(GraphStats.of(g)) == (levels, sweeps)  # the planner's count
 
 
+def test_the_planner_counts_one_unit_call_per_round():
+    from cosynth.backends.rtl.costs import fpga_profile
+    from cosynth.frontend.rewrite import variant
+    from cosynth.planner.workload import profile
+    kf = example("kcore")
+    g = cs.Graph.kronecker(9, seed=1)
+    st = GraphStats.of(g)
+    levels, sweeps = _rounds(g)
+    kv, _ = variant(kf.ir, "par")
+    w = profile(kv, "par", st, fpga=fpga_profile)
+    assert w.fpga_ok and w.fpga_calls == pytest.approx(sweeps)
+    nest = [x for x in w.nests if x.fpga_ok]
+    assert len(nest) == 1 and nest[0].runs == pytest.approx(sweeps)
+    # the loop that picks each level's k runs once per level
+    pick = [x for x in w.nests if x.line == 27]
+    assert pick and pick[0].runs == pytest.approx(levels)
+    per_vertex, _ = variant(kf.ir, "par", batch=False)
+    assert profile(per_vertex, "par", st, fpga=fpga_profile).fpga_calls > g.n > sweeps
+
+
 @pytest.mark.slow  # 80-90 s cold (Verilator and the blade program); ~10 s cached
 def test_simulate_fpga_on_two_blades_calls_the_unit_once_per_round(tmp_path):
     out = tmp_path / "kc.json"
