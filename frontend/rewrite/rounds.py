@@ -181,13 +181,17 @@ def _expand_ok(expand: list, loop: Loop) -> str:
     for s, _ in iter_stmts(loop.body):
         if isinstance(s, Store):
             written.add(s.table)
+    todo = list(expand)
+    while todo:  # the ifs around the edge loops (not those inside them)
+        s = todo.pop()
+        if isinstance(s, If):
+            for e in iter_exprs(s.cond):
+                if isinstance(e, Load) and (e.index is not None or e.table in written):
+                    return ("an if around an edge loop reads a table the sweep writes or "
+                            "a vertex entry; it must be a condition on parameters")
+            todo += list(s.then + s.orelse)
     for s in expand:
         for x, _ in iter_stmts([s]):
-            if isinstance(x, If):
-                for e in iter_exprs(x.cond):
-                    if isinstance(e, Load) and (e.index is not None or e.table in written):
-                        return ("an if around an edge loop reads a table the sweep writes or "
-                                "a vertex entry; it must be a condition on parameters")
             if isinstance(x, Store) and x.op is None:
                 return f"an edge loop stores (not reduces) into '{x.table}'"
             if isinstance(x, Assign) and x.op is not None:
