@@ -3,6 +3,7 @@ blade programs, on two blades, against the planner's FPGA time.
 
     python bench/bench_interval_cosim.py [--scales 16 18] [--kernels bfs sssp_int cc]
                                          [--manifest manifests/pair.yaml] [--blades 2]
+                                         [--timeout 3600]
 
 For each (kron graph, kernel): the plan (variant, the interval unit the planner sized from
 the part: interval, PEs, FIFO, memory), the run checked against the interpreter and
@@ -41,6 +42,9 @@ def main() -> None:
     ap.add_argument("--kernels", nargs="*", default=list(KERNELS))
     ap.add_argument("--manifest", default=os.path.join(ROOT, "manifests", "pair.yaml"))
     ap.add_argument("--blades", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=3600.0,
+                    help="seconds the blades' run may take (kron-20 SSSP/CC on a shared "
+                         "machine need more than the default)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
                                                   "interval_cosim.json"))
     a = ap.parse_args()
@@ -61,7 +65,8 @@ def main() -> None:
             kf = load_kernels(os.path.join(ROOT, "examples", f"{KERNELS[name]}.py"))[name]
             args = {} if name == "cc" else {"source": int(np.argmax(g.out_degrees()))}
             t0 = time.perf_counter()
-            sim = simulate(kf, man, g, args, blades=a.blades, fpga=True, timeout=3600)
+            sim = simulate(kf, man, g, args, blades=a.blades, fpga=True,
+                           timeout=a.timeout)
             wall = time.perf_counter() - t0
             prof = interval_costs.fpga_profile(sim.plan.variant_ir, sim.plan.variant)
             blades = []

@@ -59,10 +59,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from cosynth.frontend.rewrite.core import loop_label
 from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan, relax_order
 from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.intersect import intersection
+from cosynth.frontend.rewrite.rounds import frontier_of
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
     Assign,
@@ -291,6 +294,11 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     def iterations(loop: Loop) -> float:
         if loop.kind == "while":
             c = loop.cond
+            if frontier_of(loop) is not None:  # peel rounds (one unit call each) per level
+                levels, sweeps = peel_rounds(stats)
+                return sweeps / max(levels, 1)
+            if any(frontier_of(s) is not None for s in loop.body):
+                return float(peel_rounds(stats)[0])  # the levels of a peel
             if isinstance(c, Load):
                 return float(stats.relax_rounds(fixed_point_kind(loop, k.table_map)))
             if isinstance(c, Bin) and c.op in ("<", ">", "<=", ">="):
@@ -319,6 +327,39 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     if laws:
         apply_laws(w, k, laws, stats)
     return w
+
+
+def peel_rounds(stats: GraphStats) -> tuple[int, int]:
+    """(levels, sweeps) of a peel (``frontend.rewrite.rounds``) on the graph, counted by
+    running degree-threshold peeling on it in rounds: per level ``k`` (the smallest
+    remaining out-degree) remove every vertex of degree <= ``k``, decrement its
+    out-neighbours, repeat until a round removes nothing (that round counted too: the
+    fixed point's last sweep, one more unit call).  Without the graph: ``levels`` levels
+    of two sweeps.  Cached on ``stats``."""
+    g = stats._graph
+    if g is None or stats.n == 0:
+        return stats.levels, 2 * stats.levels
+    if ("peel",) not in stats._cuts:
+        deg = g.out_degrees().astype(np.int64)
+        ptr, dst = g.out_indptr, g.out_dst
+        alive = np.ones(g.n, dtype=bool)
+        levels = sweeps = 0
+        k = 0
+        while alive.any():
+            levels += 1
+            k = max(k, int(deg[alive].min()))
+            while True:
+                sweeps += 1
+                f = np.flatnonzero(alive & (deg <= k))
+                if f.size == 0:
+                    break
+                alive[f] = False
+                cnt = ptr[f + 1] - ptr[f]
+                first = np.repeat(ptr[f] - np.cumsum(cnt) + cnt, cnt)
+                eids = first + np.arange(int(cnt.sum()))
+                deg -= np.bincount(dst[eids], minlength=g.n)
+        stats._cuts[("peel",)] = (levels, sweeps)
+    return stats._cuts[("peel",)]
 
 
 def fixed_point_kind(loop: Loop, tables: dict) -> str:

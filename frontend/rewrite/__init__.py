@@ -15,6 +15,7 @@ rule                    what it does
 ``project``             owner-computes blade program for a sharded run
 ``hybrid``              push or pull chosen per execution of a frontier loop
 ``contrib``             a gather's per-edge division of source data, once per vertex
+``rounds``              a guarded sequential sweep of a fixed point -> frontier rounds
 ======================  =========================================================
 
 Schedules the C++ backend applies from analyses of the same package, each with its
@@ -32,14 +33,25 @@ from dataclasses import dataclass, field
 
 from cosynth.ir.nodes import Kernel, Loop
 
-from . import contrib, direction, edge_centric, fusion, hybrid, parallelize, projection, relax
+from . import (
+    contrib,
+    direction,
+    edge_centric,
+    fusion,
+    hybrid,
+    parallelize,
+    projection,
+    relax,
+    rounds,
+)
 from .core import Rewrite, loop_label, loops
 from .laws import DEFAULT_POLICY, Policy
 
 __all__ = ["RULES", "report", "variant", "VARIANTS", "Policy", "DEFAULT_POLICY", "Rewrite",
            "LoopReport", "apply_rule"]
 
-RULES = ("parallelize", "relax", "direction", "edge_centric", "fuse", "fission", "project")
+RULES = ("parallelize", "relax", "rounds", "direction", "edge_centric", "fuse", "fission",
+         "project")
 VARIANTS = ("seq", "par", "async", "bsp", "pull", "edges", "hybrid")
 
 
@@ -60,12 +72,16 @@ def apply_rule(name: str, k: Kernel, path, policy: Policy = DEFAULT_POLICY, **op
         return projection.apply(k, path, policy)
     if name == "contrib":
         return contrib.apply(k, path, policy)
+    if name == "rounds":
+        return rounds.apply(k, path, policy)
     raise ValueError(f"unknown rule {name!r}; rules: {', '.join(RULES)}")
 
 
 def _applicable(name: str, loop: Loop) -> bool:
     if name == "relax":
         return loop.kind == "while"
+    if name == "rounds":
+        return rounds.applies_to(loop)
     if name in ("direction",):
         return loop.kind == "nodes"
     if name in ("edge_centric", "fuse", "fission"):
@@ -115,12 +131,14 @@ def _fixpoint(k: Kernel, step) -> tuple[Kernel, list[Rewrite]]:
     return k, applied  # pragma: no cover - each step only ever relaxes a schedule
 
 
-def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY
+def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: bool = True
             ) -> tuple[Kernel, list[Rewrite]]:
     """A standard variant of ``k`` and the rewrites that made it.
 
-    ``seq``: as written.  ``async`` / ``bsp``: fixed points relaxed that way, then every
-    loop with independent iterations ``par``.  ``par``: the same with ``bsp`` relaxation.
+    ``seq``: as written.  ``async`` / ``bsp``: fixed points relaxed that way, the
+    guarded sweeps of the others run as frontier rounds (``rounds``), then every loop
+    with independent iterations ``par`` (``batch=False``: no ``rounds``, the sweeps stay
+    one vertex at a time, as the kernel is written).  ``par``: the same with ``bsp`` relaxation.
     ``pull``: ``bsp`` with every push nest that may change direction turned to pull (after
     splitting sweeps whose loop has several edge loops).  ``edges``: ``bsp`` with every
     node+out-edge nest turned edge-centric.  ``hybrid``: ``par`` with every frontier
@@ -143,7 +161,14 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY
         if loop.is_data_loop and loop.schedule == "seq":
             return parallelize.apply(k, path, policy)
         return None
+    def rounds_step(k, path, loop):
+        if batch and rounds.applies_to(loop):
+            r = rounds.apply(k, path, policy)
+            return r if r.applied else None
+        return None
     k, a = _fixpoint(k, relax_step)
+    done += a
+    k, a = _fixpoint(k, rounds_step)
     done += a
     k, a = _fixpoint(k, par_step)
     done += a

@@ -29,8 +29,9 @@ def test_default_depth_fits_the_part():
     assert bram_blocks(spec, 256, "ice40") == 8  # 4 blocks wide, 2 read ports
     assert default_depth(spec, "ice40") == 512  # 16 of the HX8K's 32 blocks
     assert default_depth(spec, "ecp5") == 4096  # 32 of the 25F's 56
-    kcore = unit_for(example("kcore").ir)  # read at one endpoint only
-    assert default_depth(kcore, "ice40") == 1024
+    # k-core's peel round: deg read at one endpoint, the round's frontier bit at the other
+    kcore = unit_for(example("kcore").ir)
+    assert default_depth(kcore, "ice40") == 512
 
 
 @pytest.mark.slow  # 50 s cold; test_rtl_flow keeps one small iCE40 bitstream in the default suite

@@ -40,10 +40,12 @@ def _manifest(tmp_path, host: str = ""):
     return load_manifest(str(p))
 
 
-def _kcore(scale: int):
+def _kcore(scale: int, batch: bool = False):
+    """k-core's ``par`` workload; ``batch=False``: its peel one vertex at a time (as
+    written, without the ``rounds`` rule), the transfer-bound form."""
     kf = resolve_kernel(os.path.join(EXAMPLES, "kcore.py") + ":kcore")
     st = GraphStats.of(cs.Graph.kronecker(scale, seed=1))
-    kv, _ = variant(kf.ir, "par")
+    kv, _ = variant(kf.ir, "par", batch=batch)
     return kf, st, profile(kv, "par", st, fpga=fpga_profile)
 
 
@@ -100,10 +102,20 @@ def test_fpga_time_grows_with_calls_times_table_bytes(tmp_path):
 
 
 def test_transfer_bound_kernel_is_placed_on_the_cpu(tmp_path):
-    kf, _, _ = _kcore(10)
+    """One call per removed vertex is transfer bound on the card's default link: that
+    workload costs more on the FPGA than on the CPU (so its plan kept k-core on the CPU);
+    with the peel batched into rounds (one call per round, the planner's variants) the
+    planner puts it on the FPGA, and a free link makes no difference to that choice."""
+    kf, st, per_vertex = _kcore(10)
+    man = _manifest(tmp_path)
+    on_fpga = evaluate(Config("par", (1,), (True,), (1.0,)), per_vertex, st, man)
+    on_cpu = evaluate(Config("par", (1,), (False,), (1.0,)), per_vertex, st, man)
+    assert on_fpga.makespan > on_cpu.makespan
+    assert on_fpga.per_blade[0]["host_transfer"] > on_cpu.makespan
+    _, _, rounds = _kcore(10, batch=True)
+    assert rounds.fpga_calls < per_vertex.fpga_calls / 10
     g = cs.Graph.kronecker(10, seed=1)
-    slow = make_plan(kf, _manifest(tmp_path), g, fpga=fpga_profile)
-    assert [b.device for b in slow.blades] == ["cpu"]
-    # the same card with a free host link: the unit would win, so the link decided
+    batched = make_plan(kf, man, g, fpga=fpga_profile)
+    assert [b.device for b in batched.blades] == ["fpga"]
     fast = make_plan(kf, _manifest(tmp_path, FREE), g, fpga=fpga_profile)
     assert [b.device for b in fast.blades] == ["fpga"]
