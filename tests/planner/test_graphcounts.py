@@ -162,3 +162,16 @@ def test_graph_stats_measure_a_graph_once():
     other = cs.Graph.kronecker(8, seed=2)  # an equal but different graph: measured anew
     c = GraphStats.of(other)
     assert c._cuts is not a._cuts and c.levels == a.levels
+
+
+def test_depths_count_a_vertex_reached_by_hundreds_of_frontier_edges():
+    """256 frontier vertices all pointing at one sink: found at depth 2 (a BFS over an
+    int8 sparse product wrapped 256 in-edges to 0 and found it a level late, or never:
+    kron-18 from its hub measured 6 levels for the true 5)."""
+    mids = np.arange(1, 257)
+    src = np.concatenate([np.zeros(256, np.int64), mids, [257]])
+    dst = np.concatenate([mids, np.full(256, 257), [258]])
+    g = cs.Graph.from_edges(src, dst)
+    d = graphcounts.depths(g, 0)
+    assert d[257] == 2 and d[258] == 3
+    assert GraphStats.of(g).levels == 4
