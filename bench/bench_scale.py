@@ -175,14 +175,16 @@ _FOOTPRINTS: dict = {}
 
 
 def summary(data: dict) -> list[str]:
-    """Per graph and algorithm and P: max per-blade RSS (this code / the previous round's
-    / the code before the issue), total bytes sent (this / before), and the current
+    """Per graph and algorithm and P: max per-blade RSS (this code / the previous stop's
+    (``round3``) / the round before (``round2``) / the code before the issue), total bytes
+    sent (this / before), and the current
     memory model's DRAM against each blade's measured RSS (largest error); then the
     issue's targets at P=8: RSS(P=8) <= 1.5 RSS(1) / 8 + ghost tables; bytes per
     superstep against one 8-byte refresh entry plus one 16-byte exchange record per
     ghost."""
     lines = []
     new, old, mid = data.get("new", {}), data.get("old", {}), data.get("round2", {})
+    prev = data.get("round3", {})
     nan = float("nan")
     for key in sorted(new):
         name = key.split("/")[1]
@@ -190,12 +192,15 @@ def summary(data: dict) -> list[str]:
         rows = {r["P"]: r for r in new[key]["runs"]}
         orows = {r["P"]: r for r in old.get(key, {}).get("runs", [])}
         mrows = {r["P"]: r for r in mid.get(key, {}).get("runs", [])}
-        lines.append(f"{key} (RSS MiB new/round2/old; MiB sent new/old; model error)")
+        prows = {r["P"]: r for r in prev.get(key, {}).get("runs", [])}
+        lines.append(f"{key} (RSS MiB new/round3/round2/old; MiB sent new/old; "
+                     "model error)")
         for P, r in sorted(rows.items()):
-            o, q = orows.get(P), mrows.get(P)
+            o, q, t = orows.get(P), mrows.get(P), prows.get(P)
             err = max(((model_dram(name, r["variant"], n, m, P, b) - b["rss"]) / b["rss"]
                        for b in r["blades"]), key=abs)
             lines.append(f"  P={P}: {r['max_rss'] / 2**20:.1f}/"
+                         f"{t['max_rss'] / 2**20 if t else nan:.1f}/"
                          f"{q['max_rss'] / 2**20 if q else nan:.1f}/"
                          f"{o['max_rss'] / 2**20 if o else nan:.1f}; "
                          f"{r['bytes'] / 2**20:.1f}/{o['bytes'] / 2**20 if o else nan:.1f}; "
@@ -251,7 +256,9 @@ def main() -> int:
             with open(a.merge) as f:
                 other = json.load(f)
             for label, runs in other.items():
-                if label != "machine":
+                if label in ("fixed", "empty_mpi"):  # the latest measurement of these
+                    data[label] = runs
+                elif label != "machine":
                     data.setdefault(label, {}).update(runs)
             write_json(a.out, data)
         print("\n".join(summary(data)))

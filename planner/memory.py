@@ -15,8 +15,16 @@ restated here and ``tests/planner/test_memory.py`` checks it against measured RS
   programs: every edge);
 * per table reduced into remote vertices, an outbox of the ghosts: value, touched flag,
   drain-list entry; per refreshed table, the copy of the owned entries last sent;
-* per async node loop the backend runs as a worklist, a copy of each state table (every
-  local vertex) and, per owned vertex, two more copies and an active flag;
+* per async node loop the backend runs from a frontier (``frontend.rewrite.frontier``:
+  the relaxed loops of the examples, SSSP and CC), the runtime's ``Frontier`` over the
+  blade's own range: per owned vertex its pending key (int32) and the dense round's
+  bitmap (a byte), and two queues of 8-byte offsets -- the bin being filled (or the
+  far bin, where the first sweep queues every unreached vertex) and the round's copy
+  of the bin it drains (``FRONTIER_BYTES``); a frontier keeps its arrays after its
+  while loop ends, so each frontier loop counts;
+* per other async node loop the backend runs as a worklist (``cosynth.ir.vec``'s plan,
+  ``backends/cpp/worklist.py``), a copy of each state table (every local vertex) and,
+  per owned vertex, two more copies and an active flag;
 * the largest superstep message: an exchange sends and receives up to one 16-byte
   record per ghost, a dense refresh one entry per ghost each way;
 * plus the process without data (``cost.blade_fixed``: MPI, OpenMP, libc, code).
@@ -29,14 +37,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import replace as _replace
 
+from cosynth.frontend.rewrite.frontier import frontier_loops
 from cosynth.ir.nodes import EdgeAttr, GraphQuery, Kernel, Load, Loop, Store
 from cosynth.ir.vec import _worklist_plan
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
-__all__ = ["Footprint", "footprint", "id_bytes"]
+__all__ = ["Footprint", "footprint", "id_bytes", "FRONTIER_BYTES"]
 
 #: an exchange record: global id and value (padded to 16 bytes)
 RECORD_BYTES = 16
+#: a frontier's bytes per owned vertex: pending key (int32) + dense bitmap (uint8) + two
+#: queues of int64 offsets (the bin filled, the round drained)
+FRONTIER_BYTES = 4 + 1 + 2 * 8
 
 
 def id_bytes(n: int, m: int, streamed: bool) -> int:
@@ -64,6 +76,7 @@ class Footprint:
     refresh_item: int = 0   # the widest refreshed entry
     wl_local: int = 0       # worklist copies per local vertex
     wl_owned: int = 0       # per owned vertex
+    frontier: int = 0       # frontiers' pending keys, bitmaps and queues, per owned vertex
 
     @property
     def degrees(self) -> int:
@@ -87,14 +100,15 @@ class Footprint:
             shard = 8 * (n + 1) * (1 + int(self.csc)) + \
                 (0.0 if streamed else float(m) * (out + inn)) + 8 * self.degrees * n
             return shard + self.edge_table_bytes * m + \
-                n * (self.node_bytes + self.wl_local + self.box_bytes + self.wl_owned)
+                n * (self.node_bytes + self.wl_local + self.box_bytes + self.wl_owned +
+                     self.frontier)
         out, inn = self.edge_bytes(idx)
         local = owned + ghosts
         shard = 8 * (owned + 1) * (int(self.csr) + int(self.csc)) + \
             (0.0 if streamed else edge_share * m * (out + inn)) + \
             (8 + idx) * ghosts + 8 * self.degrees * local
         return shard + local * (self.node_bytes + self.wl_local) + self.box_bytes * ghosts + \
-            owned * (self.mirror_bytes * (blades > 1) + self.wl_owned) + \
+            owned * (self.mirror_bytes * (blades > 1) + self.wl_owned + self.frontier) + \
             ghosts * self.message_bytes()
 
     def message_bytes(self) -> int:
@@ -107,7 +121,8 @@ class Footprint:
         idx = id_bytes(n, m, False)
         out, inn = self.edge_bytes(idx)
         return 8 * (int(self.csr) + int(self.csc)) + 8 * self.degrees + self.node_bytes + \
-            self.wl_local + self.mirror_bytes + self.wl_owned + edges_per_vertex * (out + inn)
+            self.wl_local + self.mirror_bytes + self.wl_owned + self.frontier + \
+            edges_per_vertex * (out + inn)
 
     def per_ghost(self, n: int, m: int) -> float:
         """Bytes per ghost (the ILP's ghost term)."""
@@ -156,9 +171,12 @@ def footprint(k: Kernel, nests) -> Footprint:
     node = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
     edge = sum(t.dtype.np.itemsize for t in k.tables
                if t.space == "edge" and t.role != "weight")
-    wl_local = wl_owned = 0
+    wl_local = wl_owned = frontier = 0
+    fronts = {id(loop) for _, loop, _ in frontier_loops(k)}
     for s, _ in iter_stmts(k.body):
-        if isinstance(s, Loop) and s.kind == "nodes":
+        if isinstance(s, Loop) and s.kind == "nodes" and id(s) in fronts:
+            frontier += FRONTIER_BYTES  # the worklist's copies are not made
+        elif isinstance(s, Loop) and s.kind == "nodes":
             plan = _worklist_plan(_Comp(k), s)
             for t in plan or ():
                 size = tables[t].dtype.np.itemsize
@@ -172,7 +190,7 @@ def footprint(k: Kernel, nests) -> Footprint:
         box_bytes=sum(tables[t].dtype.np.itemsize + 9 for t in boxed), box_tables=len(boxed),
         mirror_bytes=sum(refreshed.values()),
         refresh_item=max((tables[t].dtype.np.itemsize for t in refreshed), default=0),
-        wl_local=wl_local, wl_owned=wl_owned)
+        wl_local=wl_local, wl_owned=wl_owned, frontier=frontier)
 
 
 class _Comp:

@@ -33,10 +33,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
+
+from cosynth.planner import graphcounts
 
 __all__ = ["GraphStats", "LevelProfile"]
 
@@ -82,15 +85,31 @@ class GraphStats:
 
     @classmethod
     def of(cls, g, name: str = "") -> GraphStats:
+        """The statistics of ``g``, measured once per graph object: a second call (the
+        next plan, variant or blade count on the same graph, the run's comparison)
+        shares the first one's measurements, the costly counts included (the ghosts of
+        a range set, the relaxations), under its own ``name``.  A graph is not changed
+        after it is built (``cs.Graph``); one whose arrays were replaced is measured
+        anew."""
+        key = (g.out_dst, g.weight)
+        hit = _MEASURED.get(g)
+        if hit is not None and len(hit[0]) == len(key) and \
+                all(a is b for a, b in zip(hit[0], key)):
+            return replace(hit[1], name=name)
         deg = g.out_degrees()
         src = int(deg.argmax()) if g.n else 0
-        indeg = np.bincount(g.out_dst, minlength=g.n) if g.n else deg
+        indeg = np.diff(g.in_indptr) if g.n else deg
         head = float(np.dot(indeg.astype(np.float64), deg)) / g.m if g.m else 0.0
-        depth = _depths(g, src)
+        depth = graphcounts.depths(g, src)
         levels = int(depth[depth >= 0].max(initial=0)) + 1 if g.n else 1
-        return cls(g.n, g.m, int(deg.max(initial=0)), float(deg.mean()) if g.n else 0.0,
-                   levels, name, head_degree=head,
-                   level_profile=_profile(g, depth, levels, deg, indeg), _graph=g)
+        out = cls(g.n, g.m, int(deg.max(initial=0)), float(deg.mean()) if g.n else 0.0,
+                  levels, name, head_degree=head,
+                  level_profile=_profile(g, depth, levels, deg, indeg), _graph=g)
+        try:
+            _MEASURED[g] = (key, out)
+        except TypeError:  # not weakly referable: measured per call
+            pass
+        return out
 
     @cached_property
     def symmetric(self) -> bool:
@@ -98,10 +117,7 @@ class GraphStats:
         g = self._graph
         if g is None or not self.m:
             return True
-        n = np.int64(max(self.n, 1))
-        fwd = np.sort(g.edge_src.astype(np.int64) * n + g.out_dst)
-        bwd = np.sort(g.out_dst.astype(np.int64) * n + g.edge_src)
-        return bool(np.array_equal(fwd, bwd))
+        return graphcounts.symmetric(g)
 
     def merge_work(self, order: str) -> float:
         """Row entries an ordered intersection (``u < v < w``: merge the rows of ``u`` and
@@ -148,36 +164,23 @@ class GraphStats:
         return self._cuts[blades]
 
     def cut_of(self, ranges: list[tuple[int, int]]) -> float:
+        """Fraction of edges whose endpoints lie in different ranges (``ranges`` sorted
+        by lo, contiguous).  Cached per ranges, measured with their out-ghosts."""
         if self.m == 0 or len(ranges) <= 1:
             return 0.0
-        g = self._graph
-        starts = np.array([lo for lo, _ in ranges])
-        # each vertex's range once (n binary searches), then two gathers over the edges
-        owner = np.searchsorted(starts, np.arange(g.n), side="right")
-        return float(np.mean(owner[g.edge_src] != owner[g.out_dst]))
+        return sum(self._range_counts(ranges, True, False)[0]) / self.m
 
     def ghosts_of(self, ranges: list[tuple[int, int]], out: bool = True, inn: bool = False
                   ) -> list[int]:
         """Each range's ghosts: the distinct vertices outside it that its out-edges reach
         (``out``) or its in-edges come from (``inn``).  Cached per ranges."""
+        return self._range_counts(ranges, out, inn)[1]
+
+    def _range_counts(self, ranges, out: bool, inn: bool) -> tuple[list[int], list[int]]:
+        """``graphcounts.range_counts`` of these ranges, measured once (O(m + P n))."""
         key = (tuple(map(tuple, ranges)), out, inn)
         if key not in self._cuts:
-            g = self._graph
-            P = len(ranges)
-            if P <= 1 or self.m == 0:
-                self._cuts[key] = [0] * P
-            else:
-                starts = np.array([lo for lo, _ in ranges])
-                owner = np.searchsorted(starts, np.arange(g.n), side="right") - 1
-                keys = []
-                if out:  # (owner of the source, target) of cut edges
-                    cut = owner[g.edge_src] != owner[g.out_dst]
-                    keys.append(owner[g.edge_src[cut]].astype(np.int64) * g.n + g.out_dst[cut])
-                if inn:
-                    cut = owner[g.edge_src] != owner[g.out_dst]
-                    keys.append(owner[g.out_dst[cut]].astype(np.int64) * g.n + g.edge_src[cut])
-                uniq = np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
-                self._cuts[key] = np.bincount(uniq // g.n, minlength=P).tolist()
+            self._cuts[key] = graphcounts.range_counts(self._graph, ranges, out, inn)
         return self._cuts[key]
 
     def ghost_bound(self, P: int, sides: int = 1) -> float:
@@ -204,7 +207,7 @@ class GraphStats:
         if key not in self._cuts:
             g = self._graph
             src = int(g.out_degrees().argmax()) if kind == "weighted" else None
-            rounds, edges, val = _relaxation(g, src)
+            rounds, edges, val = graphcounts.relaxation(g, src)
             self._cuts[key] = (rounds, edges)
             self._cuts[("values", kind)] = val
         return self._cuts[key]
@@ -275,30 +278,6 @@ class GraphStats:
                 "head_degree": round(self.head_degree, 3)}
 
 
-def _depths(g, src, both: bool = False) -> np.ndarray:
-    """BFS depth of every vertex from ``src`` (a vertex or an array of them; -1:
-    unreachable), level by level: one sparse matrix-vector product per level over the
-    out-edges (``both``: over the edges in either direction)."""
-    depth = np.full(g.n, -1, dtype=np.int64)
-    if g.n == 0:
-        return depth
-    import scipy.sparse as sp  # lazy: SciPy is slow to import, only this estimate needs it
-    a = sp.csr_array((np.ones(g.m, dtype=np.int8), g.out_dst, g.out_indptr),
-                     shape=(g.n, g.n))
-    at = (a + a.T).tocsr() if both else a.T.tocsr()  # row v: v's in-edges
-    depth[src] = 0
-    frontier = np.zeros(g.n, dtype=np.int8)
-    frontier[src] = 1
-    level = 0
-    while True:
-        nxt = (at @ frontier > 0) & (depth < 0)
-        if not nxt.any():
-            return depth
-        level += 1
-        depth[nxt] = level
-        frontier = nxt.astype(np.int8)
-
-
 def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarray
              ) -> LevelProfile:
     """The ``LevelProfile`` of a BFS whose depths are ``depth`` (see there)."""
@@ -319,48 +298,5 @@ def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarr
                         tuple(map(float, pull)))
 
 
-def _relaxation(g, src: int | None) -> tuple[int, float, np.ndarray]:
-    """(rounds, edges visited by a worklist, fixed point) of a level-synchronous
-    relaxation: min-plus from ``src`` over the weights, or (``src`` None) min-label
-    propagation over both directions (the kernel walks a vertex's out- and in-edges).  A round
-    relaxes the
-    edges of the vertices the previous round changed (the first: ``src``, or every
-    vertex); the last round changes nothing.  The worklist's first sweep visits every
-    vertex's edges, later ones those of the changed vertices.  Per round one pass over
-    the in-edges in head order (``minimum.reduceat``), masked to the active tails."""
-    import scipy.sparse as sp  # lazy, as in _depths
-    n = g.n
-    outdeg = np.diff(g.out_indptr)
-    indeg = np.bincount(g.out_dst, minlength=n)
-    w = np.zeros(g.m) if src is None or g.weight is None else \
-        np.maximum(np.asarray(g.weight, dtype=np.float64), 0.0) + 0.0
-    a = sp.csr_array((w + 1.0, g.out_dst, g.out_indptr), shape=(n, n))  # + 1: no zeros
-    if src is None:
-        a = (a + a.T).tocsr()
-    at = a.T.tocsr()  # row v: the edges into v
-    at.sum_duplicates()
-    tails, wts = at.indices, at.data - 1.0
-    rows = np.flatnonzero(np.diff(at.indptr) > 0)
-    starts = at.indptr[rows]
-    visits = outdeg + (indeg if src is None else 0)
-    if src is None:
-        val, active = np.arange(n, dtype=np.float64), np.ones(n, dtype=bool)
-    else:
-        val = np.full(n, np.inf)
-        val[src] = 0.0
-        active = np.zeros(n, dtype=bool)
-        active[src] = True
-    rounds, edges = 0, float(visits.sum())
-    while active.any():
-        if rounds:
-            edges += float(visits[active].sum())
-        rounds += 1
-        cand = np.where(active[tails], val[tails] + (0.0 if src is None else wts), np.inf)
-        best = val.copy()
-        if len(rows):
-            best[rows] = np.minimum(val[rows], np.minimum.reduceat(cand, starts))
-        active = best < val
-        val = best
-    return rounds, edges, val
-
-
+#: graph -> ((its arrays measured), its GraphStats): ``GraphStats.of`` measures a graph once
+_MEASURED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
