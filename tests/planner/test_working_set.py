@@ -94,6 +94,9 @@ def test_tc_merge_work_is_the_ordered_count_not_every_wedge():
     want = st.m + min(st.merge_work("id"), st.merge_work("degree"))
     assert abs(heavy.edges - want) / want < 1e-9
     assert heavy.edges < st.m * st.head_degree  # fewer than all wedges
+    # tri[v], tri[w] are updated per triangle found, not per entry merged: not charged
+    # as random references of every edge
+    assert heavy.random_refs == 0
 
 
 def test_two_level_term_charges_l2_misses_then_llc_misses_on_top():
