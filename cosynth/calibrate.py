@@ -32,11 +32,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import yaml
 
+from cosynth.backends.cpp.memprobe import fit_levels, probe
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.frontend.rewrite import variant as make_variant
 from cosynth.planner import PLAN_VARIANTS, load_manifest
 from cosynth.planner.calibration import fit_law, fit_machine, nest_time, workload_key
-from cosynth.planner.cost import DEFAULT_CACHE_BYTES, miss_fraction
+from cosynth.planner.cost import DEFAULT_CACHE_BYTES, DEFAULT_L2_BYTES, miss_fraction
 from cosynth.planner.manifest import _read_xml, _read_yaml
 from cosynth.planner.stats import GraphStats
 from cosynth.planner.workload import profile
@@ -159,6 +160,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     cal.machine = fit_machine(rows)
     cal.machine["cache_bytes"] = float(cache)
     say(f"last-level cache: {cache / 2**20:.0f} MiB (cache_bytes)")
+    cal.machine.update(cache_levels(cache, timeout, say))
     cal.machine["blade_fixed_bytes"] = float(max(fixed))
     say(f"a blade process without data: {max(fixed) / 2**20:.1f} MiB (blade_fixed_bytes)")
     say("this machine, one core: {:.3g} edges/s, {:.3g} vertices/s, {:.3g} us per nest run"
@@ -295,9 +297,9 @@ def _plain(x):
     return x
 
 
-def machine_cache_bytes() -> int:
-    """This machine's largest CPU cache (the last level), from sysfs; the cost model's
-    default when the system does not say."""
+def machine_cache_bytes(level: int | None = None) -> int:
+    """This machine's largest CPU cache (the last level), or its cache of ``level``, from
+    sysfs; the cost model's default when the system does not say."""
     best = 0
     base = "/sys/devices/system/cpu/cpu0/cache"
     try:
@@ -305,7 +307,11 @@ def machine_cache_bytes() -> int:
             try:
                 with open(os.path.join(base, d, "size")) as f:
                     text = f.read().strip().upper()
-            except OSError:
+                with open(os.path.join(base, d, "level")) as f:
+                    lvl = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                continue
+            if level is not None and lvl != level:
                 continue
             mult = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
             digits = text[:-1] if text[-1:] in "KMG" else text
@@ -313,4 +319,26 @@ def machine_cache_bytes() -> int:
                 best = max(best, int(digits) * mult)
     except OSError:
         pass
+    if level is not None:
+        return best or DEFAULT_L2_BYTES
     return best or DEFAULT_CACHE_BYTES
+
+
+def cache_levels(llc: int, timeout: float, say) -> dict:
+    """The two-level working-set term's machine figures: the L2 size (sysfs) and, from
+    the gather probe (``backends.cpp.memprobe``) over working sets from a quarter of L2 to
+    four times the last level, the seconds a reference missing L2 and the LLC costs."""
+    l2 = machine_cache_bytes(2)
+    if l2 >= llc:  # one level only: keep the LLC term alone
+        return {}
+    sizes = sorted({l2 // 4, l2 * 2, l2 * 4, min(l2 * 8, llc // 2), llc * 2, llc * 4})
+    samples = probe(sizes, timeout=timeout)
+    c_l2, c_llc = fit_levels(samples, l2, llc)
+    say(f"second-level cache: {l2 / 2**20:.1f} MiB (l2_bytes); a random reference missing it "
+        f"{c_l2 * 1e9:.1f} ns, missing the last level {c_llc * 1e9:.1f} ns more "
+        "(the gather probe: " + ", ".join(f"{b / 2**20:g} MiB {t * 1e9:.1f} ns"
+                                          for b, t in samples) + ")")
+    out = {"l2_bytes": float(l2), "cpu_seconds_per_l2_miss": c_l2}
+    if c_llc > 0:
+        out["cpu_seconds_per_miss"] = c_llc
+    return out

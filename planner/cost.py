@@ -12,11 +12,15 @@ Per blade, over the whole run (``Workload`` counts the work):
   ``cpu_bytes_per_edge`` (16), and the FPGA rate is ``clock / fpga_cycles_per_edge``
   bounded by DRAM bandwidth at 16 bytes per edge; vertex work costs a quarter of an edge;
   sequential (replicated) loops run whole on every blade;
-* working set: each edge's random references into vertex tables (``Nest.random_refs``,
-  read off the IR) miss the last-level cache (``cache_bytes``, calibrated) in the share of
-  those tables' bytes (n x ``random_bytes``) the cache cannot hold, each miss costing
-  ``cpu_seconds_per_miss`` (calibrated) of one core: the term that grows once vertex data
-  leave the cache;
+* working set, two levels: each edge's random references into vertex tables
+  (``Nest.random_refs``, read off the IR) miss the second-level cache (``l2_bytes``) in
+  the share of those tables' bytes (n x ``random_bytes``) it cannot hold, each such miss
+  costing ``cpu_seconds_per_l2_miss`` of one core (an LLC hit), and miss the last-level
+  cache (``cache_bytes``) in the share it cannot hold, each costing
+  ``cpu_seconds_per_miss`` more: the term that grows once vertex data leave each cache.
+  All four are measured by ``cosynth calibrate`` (the sizes from the system, the costs by
+  the gather probe ``backends/cpp/memprobe``); uncalibrated, the L2 term is off and an
+  LLC miss costs one edge's time;
 * per-edge extras (``workload.static_cost``): a division per edge and a float addition
   into a shared entry (a compare-and-swap loop) raise the nest's cost factor until
   calibration measures it;
@@ -66,7 +70,8 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
            "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests", "blade_fixed",
            "BLADE_FIXED_BYTES", "host_terms", "relabel_choice", "RELABEL_ENTRIES_PER_EDGE",
            "cache_bytes", "miss_seconds", "miss_fraction", "nest_misses",
-           "working_set_seconds", "DEFAULT_CACHE_BYTES"]
+           "working_set_seconds", "DEFAULT_CACHE_BYTES", "DEFAULT_L2_BYTES", "l2_bytes",
+           "l2_miss_seconds", "nest_miss_seconds"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -192,9 +197,40 @@ def nest_misses(n, kind: BladeKind, vertices: float) -> float:
     return n.edges * refs * miss_fraction(n.random_bytes * vertices, cache_bytes(kind))
 
 
+#: the second-level cache of one core when the manifest has no measured one
+DEFAULT_L2_BYTES = 2**20
+
+
+def l2_bytes(kind: BladeKind) -> float:
+    return kind.cal("l2_bytes", DEFAULT_L2_BYTES)
+
+
+def l2_miss_seconds(kind: BladeKind) -> float:
+    """Seconds one core loses to a random reference that misses its second-level cache
+    and hits the last level (calibrated as ``cpu_seconds_per_l2_miss`` by the gather
+    probe; uncalibrated 0: the calibrated edge rate is the one measured)."""
+    return kind.cal("cpu_seconds_per_l2_miss", 0.0)
+
+
+def nest_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
+    """One core's seconds of cache misses per run of nest ``n``, both levels: each of its
+    edges' random references (``Nest.random_refs``) into ``vertices`` x
+    ``random_bytes`` of tables misses L2 and the LLC in the shares ``miss_fraction``
+    gives, at ``l2_miss_seconds`` and ``miss_seconds`` each.  Legality of adding the
+    two: a reference that misses the LLC also missed L2 and pays both (the probe's fit,
+    ``memprobe.fit_levels``, measures the LLC cost on top of the L2 one)."""
+    refs = getattr(n, "random_refs", 0)
+    if not refs:
+        return 0.0
+    ws = n.random_bytes * vertices
+    per = miss_fraction(ws, l2_bytes(kind)) * l2_miss_seconds(kind) + \
+        miss_fraction(ws, cache_bytes(kind)) * miss_seconds(kind)
+    return n.edges * refs * per
+
+
 def working_set_seconds(w: Workload, kind: BladeKind, vertices: float) -> float:
     """One core's seconds of cache misses over the whole run of ``w``'s parallel nests."""
-    return sum(n.runs * nest_misses(n, kind, vertices) for n in w.nests) * miss_seconds(kind)
+    return sum(n.runs * nest_miss_seconds(n, kind, vertices) for n in w.nests)
 
 
 def cpu_fixed(kind: BladeKind, w: Workload) -> float:
@@ -418,7 +454,7 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
         else:
             over = (c_run if n.overhead is None else n.overhead) + n.rounds * c_run
             sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate) + \
-                n.runs * share * nest_misses(n, k, vertices) * miss_seconds(kind) / k.cpu_cores
+                n.runs * share * nest_miss_seconds(n, kind, vertices) / k.cpu_cores
             dev = "cpu"
         _add(out, n.line, {"label": n.label, "runs": n.runs, "edges": edges,
                            "nodes": nodes, "seconds": sec, "device": dev,

@@ -85,6 +85,10 @@ CALIBRATABLE = {
     "cache_bytes": "the last-level cache the blade's cores share (default 32 MiB)",
     "cpu_seconds_per_miss": "seconds one core loses to a random vertex reference that "
                             "misses the cache (default: one edge's time)",
+    "l2_bytes": "one core's second-level cache (default 1 MiB)",
+    "cpu_seconds_per_l2_miss": "seconds one core loses to a random vertex reference that "
+                               "misses its second-level cache and hits the last level "
+                               "(default 0: no L2 term)",
 }
 
 # how a field is spelt in XML

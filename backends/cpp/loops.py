@@ -262,7 +262,7 @@ class LoopNests(ExprSpeller):
         self.out(f"int64_t {wk}e = 0, {wk}v = 0;  // edges and vertices visited")
         clauses.append(f"reduction(+:{wk}e, {wk}v)")
         self.work, self.work_loop = wk, s
-        sched = "dynamic, 64" if s.kind == "nodes" else "static"
+        sched = _omp_schedule(s)
         fr = open_frontier(self, s) if s.kind == "nodes" else None
         wl = open_worklist(self, s) if fr is None else None
         pre, head = self.header(s, line) if fr is None else fr.header(s.var)
@@ -298,3 +298,17 @@ class LoopNests(ExprSpeller):
         self.par, self.acc, self.snap, self.atomic_tables = None, {}, {}, set()
         self.frontier, self.bitmaps = None, {}
         self.projected = False
+
+
+def _omp_schedule(s: Loop) -> str:
+    """OpenMP schedule of a parallel loop.  Node loops: dynamic chunks (a vertex's work is
+    its degree, skewed).  Edge loops: static (equal work per edge) unless the body holds
+    an edge loop of its own (TC's merge over the head's row: the work per edge is a row
+    length, as skewed as the degrees: equal shares of edges are unequal shares of work).
+    Only the assignment of iterations to threads changes, never which run:
+    the loop is parallel already (its shared writes atomic, its scalars reductions)."""
+    if s.kind == "nodes":
+        return "dynamic, 64"
+    nested = any(isinstance(x, Loop) and x.kind in ("out_edges", "in_edges")
+                 for x, _ in iter_stmts(s.body))
+    return "dynamic, 64" if nested else "static"

@@ -89,8 +89,12 @@ def test_an_order_test_that_does_not_chain_every_vertex_is_refused(tmp_path):
 def test_generated_merge_walks_sorted_rows():
     kv, _ = variant(example("tc").ir, "edges")
     src = emit_program(projection.apply(kv).kernel, "examples/tc.py")
-    assert "ordered intersection" in src and "std::upper_bound" in src
+    assert "ordered intersection" in src and "gallop(" in src and "std::upper_bound" not in src
     assert "G.has_edge(" not in src
+    # tri[w]: the head is a vertex of the whole graph, indexed without a look-up
+    assert "G.local_at(u_w" not in src and "(u_w - G.glo)" in src
+    # the work per edge is a row: dynamic chunks, not equal shares of edges
+    assert "omp parallel for schedule(dynamic, 64)" in src
     assert 'cfg.i64("relabel")' in src and "unrelabel(u_tri" in src
 
 

@@ -7,10 +7,17 @@ import os
 from dataclasses import replace
 
 import cosynth as cs
+from cosynth.backends.cpp.memprobe import fit_levels
 from cosynth.frontend.rewrite import variant
 from cosynth.planner import GraphStats, load_manifest, make_plan
 from cosynth.planner.calibration import fit_machine
-from cosynth.planner.cost import cache_bytes, evaluate, miss_fraction, nest_misses
+from cosynth.planner.cost import (
+    cache_bytes,
+    evaluate,
+    miss_fraction,
+    nest_miss_seconds,
+    nest_misses,
+)
 from cosynth.planner.workload import no_fpga, profile
 from tests.helpers import ROOT, example
 
@@ -87,3 +94,36 @@ def test_tc_merge_work_is_the_ordered_count_not_every_wedge():
     want = st.m + min(st.merge_work("id"), st.merge_work("degree"))
     assert abs(heavy.edges - want) / want < 1e-9
     assert heavy.edges < st.m * st.head_degree  # fewer than all wedges
+    # tri[v], tri[w] are updated per triangle found, not per entry merged: not charged
+    # as random references of every edge
+    assert heavy.random_refs == 0
+
+
+def test_two_level_term_charges_l2_misses_then_llc_misses_on_top():
+    man = load_manifest(SINGLE)
+    kind = man.kinds[0]
+    st = GraphStats.of(cs.Graph.kronecker(8, seed=0))
+    _, pull = _heavy("pagerank", "pull", st)
+    l2, llc, c_l2, c_llc = 2.0**20, 2.0**25, 9e-9, 25e-9
+    k2 = replace(kind, calibration={**kind.calibration, "l2_bytes": l2, "cache_bytes": llc,
+                                    "cpu_seconds_per_l2_miss": c_l2,
+                                    "cpu_seconds_per_miss": c_llc})
+    per_vertex = pull.random_bytes
+    inside = nest_miss_seconds(pull, k2, l2 / per_vertex / 2)
+    between = nest_miss_seconds(pull, k2, 4 * l2 / per_vertex)  # 3/4 miss L2, none the LLC
+    beyond = nest_miss_seconds(pull, k2, 4 * llc / per_vertex)
+    assert inside == 0.0
+    assert abs(between - pull.edges * 0.75 * c_l2) < 1e-12 * pull.edges
+    want = pull.edges * ((1 - l2 / (4 * llc)) * c_l2 + 0.75 * c_llc)
+    assert abs(beyond - want) < 1e-9 * want
+    # uncalibrated, the L2 term is off: the LLC term alone, as before
+    assert nest_miss_seconds(pull, kind, 4 * l2 / per_vertex) == 0.0
+
+
+def test_fit_levels_recovers_both_miss_costs():
+    l2, llc, base, c_l2, c_llc = 2**20, 2**25, 3e-9, 9e-9, 25e-9
+    sizes = [l2 // 4, 2 * l2, 4 * l2, 8 * l2, 2 * llc, 4 * llc]
+    samples = [(b, base + miss_fraction(b, l2) * c_l2 + miss_fraction(b, llc) * c_llc)
+               for b in sizes]
+    got = fit_levels(samples, l2, llc)
+    assert abs(got[0] - c_l2) / c_l2 < 1e-6 and abs(got[1] - c_llc) / c_llc < 1e-6

@@ -611,6 +611,37 @@ struct Graph {
   }
 };
 
+// The first position of a sorted row [b, e) whose entry satisfies `cut` (false ... false
+// true ... true), found by galloping from one end (the ordered intersection's hoisted
+// bounds, backends/cpp/intersect.py): probes 1, 2, 4, ... entries in from that end, then a
+// binary search inside the last step, so it costs O(log d) in the distance d from that
+// end and reads only the cache lines there, while a binary search over the whole row
+// starts in its middle (a miss per halving on a long row).  `from_end`: probe from e
+// (the kept part [p, e) is expected short), else from b (the kept part [b, p)).
+template <class Cut> inline const idx_t* gallop(const idx_t* b, const idx_t* e, bool from_end,
+                                                Cut cut) {
+  auto keep = [&](idx_t x) { return !cut(x); };
+  std::ptrdiff_t step = 1;
+  if (from_end) {
+    const idx_t* hi = e;  // every entry of [hi, e) satisfies cut
+    while (hi > b) {
+      const idx_t* lo = hi - b > step ? hi - step : b;
+      if (!cut(*lo)) return std::partition_point(lo + 1, hi, keep);
+      hi = lo;
+      step <<= 1;
+    }
+    return b;
+  }
+  const idx_t* lo = b;  // no entry of [b, lo) satisfies cut
+  while (lo < e) {
+    const idx_t* hi = e - lo > step ? lo + step : e;
+    if (cut(hi[-1])) return std::partition_point(lo, hi - 1, keep);
+    lo = hi;
+    step <<= 1;
+  }
+  return e;
+}
+
 // Vertex relabelling by ascending out-degree (ties by id), for a program that holds the
 // whole graph on one blade (replicated, not streamed): the rows are rebuilt under the new
 // ids and sorted, the degrees renamed; weights and in-edges are dropped (a program the
