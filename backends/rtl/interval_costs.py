@@ -33,7 +33,7 @@ from .bitstream import BRAM_SHARE, bram_blocks
 from .costs import FpgaProfile, bits_per_vertex
 from .costs import fpga_profile as _base_profile
 from .dram import DramConfig
-from .layout import MemoryLayout
+from .layout import MemoryLayout, gathers, map_words
 from .memport import WORD_BYTES
 from .regmap import RegisterMap
 
@@ -47,6 +47,13 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
 #: last edge (measured against the co-simulation: bench/bench_interval.py)
 BLOCK_OVERHEAD = 20
 _BLOCK_BITS = {"ice40": 4096, "ecp5": 18432, "ultrascale+": 36864}
+
+#: distinct other endpoints of a block over what edges drawn uniformly would give
+#: (``I (1 - e^(-k / I))`` for k edges): a skewed graph's blocks read the same hubs
+#: again.  Measured on Graph500 R-MAT graphs (kron-14, 16, 18; intervals of 1024 and
+#: 4096): 0.38 to 0.56; a graph of uniform degrees is 1.  The planner knows n and m,
+#: not the degrees, so it takes the R-MAT figure (the graphs it is benchmarked on).
+GATHER_SKEW = 0.42
 
 #: the external memory assumed when a manifest's FPGA has no ``memory`` section, per
 #: family: (kind, bytes/s, latency s, burst bytes) of the one channel such boards carry
@@ -131,11 +138,27 @@ def _rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
+def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
+    """Words per clock of scattered reads: each opens a DRAM burst of its own."""
+    return max(1e-9, min(1.0, dram.bytes_per_clock / dram.burst_bytes,
+                         fifo_depth / (dram.latency + 2)))
+
+
+def _gather_cycles(layout: MemoryLayout, gathered: float, dram: DramConfig,
+                   fifo_depth: int) -> float:
+    """A window-B gather of ``gathered`` entries: the map read in sequence, then per
+    memory a cycle to start, a cycle per map word, one scattered read per entry; the
+    last answers' latency."""
+    w = map_words(layout)
+    return (2 * (dram.latency + 2) + w / _rate(dram, fifo_depth) +
+            len(layout.memories) * (1 + w + gathered / _gather_rate(dram, fifo_depth)))
+
+
 def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
                    packed: bool = False) -> float:
-    """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges)`` in walk
-    order, as ``layout.encode_edges`` returns them; ``packed``: weighted edges one word
-    each)."""
+    """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges, gathered)``
+    in walk order, as ``layout.encode_run`` returns them; ``packed``: weighted edges one
+    word each)."""
     r = _rate(dram, fifo_depth)
     ew = 1 if packed else layout.edge_words
     wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
@@ -143,12 +166,13 @@ def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: i
     wb = len(layout.live) * layout.interval
     fill = dram.latency + 2
     total = 0.0
-    for i, (d, _s, _first, count) in enumerate(blocks):
-        s = blocks[i][1]
+    for i, (d, s, _first, count, gathered) in enumerate(blocks):
         total += BLOCK_OVERHEAD
         if i == 0 or blocks[i - 1][0] != d:
             total += fill + load / r
-        if s != d:
+        if gathered:
+            total += _gather_cycles(layout, gathered, dram, fifo_depth)
+        elif s != d:
             total += fill + load / r
         total += fill + max(count, count * ew / r)
         if i == len(blocks) - 1 or blocks[i + 1][0] != d:
@@ -174,9 +198,10 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed) for q in queues)
     load = len(layout.memories) * layout.interval
     ew = 1 if packed else layout.edge_words
-    words = sum(count * ew for _d, _s, _f, count in blocks) + \
+    nm, w = len(layout.memories), map_words(layout)
+    words = sum(count * ew for _d, _s, _f, count, _g in blocks) + \
         len(groups) * (load + len(layout.live) * layout.interval) + \
-        sum(load for d, s, _f, _c in blocks if s != d)
+        sum((w + nm * g) if g else load for d, s, _f, _c, g in blocks if s != d)
     port = words / min(1.0, dram.bytes_per_clock / WORD_BYTES)
     return max(slowest, port)
 
@@ -241,7 +266,9 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     overhead and pipe fill, window A loaded and written back once per target interval,
     window B loaded for every block off the diagonal, the edge stream at the slower of
     one edge per clock and the port's word rate.  Several PEs: the slower of the work
-    split P ways and every word through the shared port.  ``packed`` None: weighted
+    split P ways and every word through the shared port.  A block off the diagonal
+    gathers window B when ``layout.gathers`` says so for its expected distinct other
+    endpoints (``GATHER_SKEW`` x what uniform edges would give).  ``packed`` None: weighted
     edges are taken as packed when the interval allows it (``layout.packs``; weights
     beyond 32 bits are not known before the run)."""
     if edges <= 0:
@@ -260,11 +287,19 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
     fill = dram.latency + 2
+    # a block off the diagonal loads window B whole, or gathers its distinct entries
+    I = layout.interval
+    used = GATHER_SKEW * I * (1.0 - math.exp(-(edges / max(blocks, 1e-9)) / I))
+    if gathers(layout, math.ceil(used)):
+        b_cycles = _gather_cycles(layout, used, dram, fifo_depth)
+        b_words = map_words(layout) + len(layout.memories) * used
+    else:
+        b_cycles, b_words = fill + load / r, load
     total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
-        (blocks - diag) * (fill + load / r) + edges * max(1.0, ew / r)
+        (blocks - diag) * b_cycles + edges * max(1.0, ew / r)
     if pes <= 1:
         return total
-    words = edges * ew + groups * (load + wb) + (blocks - diag) * load
+    words = edges * ew + groups * (load + wb) + (blocks - diag) * b_words
     return max(total / pes, words / wr)
 
 

@@ -180,15 +180,17 @@ class VerilatorIntervalRun:
 
 def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: int,
                            dram: DramConfig, variant: str | None = None,
-                           fifo_depth: int = 32, pes: int = 1) -> VerilatorIntervalRun:
-    """``interval_sim.run_interval_kernel`` on the Verilator model."""
+                           fifo_depth: int = 32, pes: int = 1,
+                           gather: bool = True) -> VerilatorIntervalRun:
+    """``interval_sim.run_interval_kernel`` on the Verilator model (``gather`` False:
+    every block loads window B whole, the engine before ``FLAG_GATHER_B``)."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
     unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words))
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with VerilatorIntervalDevice(unit, dram, layout.edge_base,
                                  name=f"{spec.name}_iv{interval}_f{fifo_depth}_p{pes}") as hw:
-        dev = IntervalDevice(hw, layout)
+        dev = IntervalDevice(hw, layout, gather)
         host = UnitHost(spec, virtual_regmap(unit.regmap, graph.n), dev, graph)
         results = interpret(spec.kernel, graph, args, offload=host.handlers())
         cycles, dbytes, dwords = hw.counters()

@@ -9,8 +9,9 @@ with its own edge pipeline, on-chip windows and read FIFO, and one LiteDRAM nati
   burst per word), then round-robin among the PEs presenting one (the PE after the last
   winner goes first); the grant is a register chosen a cycle ahead (a change of owner
   costs one cycle; the ready to each PE is the port's ready and a register compare, off
-  the Fmax path of P = 4 that a combinational grant was); a write command and its data pass together (an engine shows its write data
-  only in a cycle its command is granted, or after), so data never cross PEs;
+  the Fmax path of P = 4 that a combinational grant was); a write command and its
+  data pass together (an engine shows its write data only in a cycle its command is
+  granted, or after), so data never cross PEs;
 * read data: the port answers in command order, so the PE of each granted read is
   queued (a FIFO of PE numbers as deep as all PEs' read FIFOs together: each PE reserves
   a place before it issues a read, so the queue cannot overflow) and each word goes to
