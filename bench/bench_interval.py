@@ -79,8 +79,9 @@ def main() -> None:
                     diff = None
                 except MismatchError as exc:
                     diff = str(exc)
-                predicted = sum(predict_parallel(run.layout, b, dram, pick.fifo_depth, P, pk)
-                                for b, pk in zip(run.walks, run.packed))
+                predicted = sum(predict_parallel(run.layout, b, dram, pick.fifo_depth, P, pk,
+                                                 wr)
+                                for b, pk, wr in zip(run.walks, run.packed, run.written))
                 st = run.stats
                 q = run.layout.intervals  # the planner's view: edges spread over q x q
                 planned = st.runs * predict_run(run.layout, dram, pick.fifo_depth,

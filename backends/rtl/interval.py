@@ -21,7 +21,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
              ``I``: kron-18's blocks read ~1/3 as many distinct sources as edges, and
              far fewer than the interval (the window-load bound of dense loads)
-    WB       (flag bit 2) write window A of every live memory back to its region
+    WB       (flag bit 2) write window A of every live memory back to its region -- only
+             when a block since window A was loaded changed an entry (the unit's
+             STATUS.changed: ``new != old`` of a write): an unchanged window equals its
+             region, so writing it back would move ``I`` words per memory for nothing
 
 Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
 a place reserved for its data (the port's read data are always accepted), so at most
@@ -176,6 +179,8 @@ class IntervalUnit(wiring.Component):
         word0 = Signal(64)
         cmd_done = Signal()  # a write command went out ahead of its data
         udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
+        uchg = Signal()  # ... and its STATUS.changed
+        dirty = Signal()  # a block since window A was loaded changed an entry of it
         load_words = nm * I
         wb_words = len(live) * I
         live_ids = Array(live) if live else Array([0])
@@ -235,6 +240,8 @@ class IntervalUnit(wiring.Component):
                 with m.If(start):
                     m.d.sync += [busy.eq(1), done.eq(0), blk_cycles.eq(0), rcnt.eq(0),
                                  scnt.eq(0), half.eq(0), win_b.eq(~flags[0])]
+                    with m.If(flags[0]):
+                        m.d.sync += dirty.eq(0)
                     m.d.sync += phase(load_words,
                                       base_regs[0] + Mux(flags[0], a_base, b_base))
                     with m.If(flags[0] | flags[1]):
@@ -358,11 +365,11 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
-                m.d.sync += udone.eq(u.csr.r_data[1])
+                m.d.sync += [udone.eq(u.csr.r_data[1]), uchg.eq(u.csr.r_data[2])]
                 with m.If(~more & udone):  # every edge requested, the unit done
-                    m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0)]
+                    m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, bases_pad[live_pad[0]] + a_base, count=False)
-                    with m.If(flags[2] & (wb_words > 0)):
+                    with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
                         m.next = "WB"
                     with m.Else():
                         m.next = "DONE"

@@ -155,10 +155,12 @@ def _gather_cycles(layout: MemoryLayout, gathered: float, dram: DramConfig,
 
 
 def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-                   packed: bool = False) -> float:
+                   packed: bool = False, written=None) -> float:
     """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges, gathered)``
     in walk order, as ``layout.encode_run`` returns them; ``packed``: weighted edges one
-    word each)."""
+    word each; ``written``: the target intervals whose window A a block changed -- the
+    engine writes back only those; None: every one, what a model before the run
+    assumes)."""
     r = _rate(dram, fifo_depth)
     ew = 1 if packed else layout.edge_words
     wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
@@ -175,18 +177,19 @@ def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: i
         elif s != d:
             total += fill + load / r
         total += fill + max(count, count * ew / r)
-        if i == len(blocks) - 1 or blocks[i + 1][0] != d:
+        if (i == len(blocks) - 1 or blocks[i + 1][0] != d) and \
+                (written is None or d in written):
             total += wb / wr
     return total
 
 
 def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-                     pes: int, packed: bool = False) -> float:
+                     pes: int, packed: bool = False, written=None) -> float:
     """Cycles of a run on ``pes`` PEs: target intervals dealt out in turn as the host
     does; the slowest PE, or the shared port when it is the bottleneck (every word of
     every PE through one port at the memory's word rate)."""
     if pes <= 1:
-        return predict_cycles(layout, blocks, dram, fifo_depth, packed)
+        return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
     groups: list[list] = []
     for i, b in enumerate(blocks):
         if i == 0 or blocks[i - 1][0] != b[0]:
@@ -195,12 +198,14 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     queues: list[list] = [[] for _ in range(pes)]
     for k, g in enumerate(groups):
         queues[k % pes].extend(g)
-    slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed) for q in queues)
+    slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed, written)
+                  for q in queues)
+    nwb = len(groups) if written is None else sum(g[0][0] in written for g in groups)
     load = len(layout.memories) * layout.interval
     ew = 1 if packed else layout.edge_words
     nm, w = len(layout.memories), map_words(layout)
     words = sum(count * ew for _d, _s, _f, count, _g in blocks) + \
-        len(groups) * (load + len(layout.live) * layout.interval) + \
+        len(groups) * load + nwb * len(layout.live) * layout.interval + \
         sum((w + nm * g) if g else load for d, s, _f, _c, g in blocks if s != d)
     port = words / min(1.0, dram.bytes_per_clock / WORD_BYTES)
     return max(slowest, port)

@@ -75,6 +75,7 @@ class IntervalDevice:
         self.stats = BlockStats(pe_edges=[0] * self.pes, pe_cycles=[0] * self.pes)
         self.walks: list[list] = []  # the blocks of every run, in order (the cost model's)
         self.packed: list[bool] = []  # per run: its weighted edges went one word each
+        self.written: list[set] = []  # per run: target intervals a block changed (written back)
         hw.resize(layout.edge_base)
         bases = [(ENGINE_REGS["MEM_BASE"] + mid, layout.region_base(mid))
                  for mid, _, _ in layout.memories]
@@ -123,6 +124,7 @@ class IntervalDevice:
         self.hw.fill(lay.edge_base, words)
         self.stats.transfer_bytes += int(words.size) * WORD_BYTES
         self.walks.append(blocks)
+        self.written.append(set())
         self.write_regs([(self.rm.reg("RULE"), rule)])
         res = {"done": True, "changed": False, "cycles": 0, "edges": 0, "updates": 0,
                "hazards": 0, "stalls": 0}
@@ -198,6 +200,8 @@ class IntervalDevice:
         self.stats.pe_edges[pe] += edges
         self.stats.pe_cycles[pe] += cyc
         res["changed"] |= bool(status & 4)
+        if status & 4:
+            self.written[-1].add(d)
         res["cycles"] += cyc
         res["edges"] += edges
         res["updates"] += updates

@@ -176,6 +176,7 @@ class VerilatorIntervalRun:
     dram_words: int
     walks: list  # the blocks of every run (interval_costs.predict_cycles takes them)
     packed: list  # per run: its weighted edges went one word each (layout.packs)
+    written: list = None  # per run: the target intervals written back (changed)
 
 
 def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: int,
@@ -198,4 +199,4 @@ def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: in
                           f"Verilator co-simulation, interval {interval}, {pes} PE(s), "
                           f"{graph.n} vertices")
         return VerilatorIntervalRun(results, host.stats, dev.stats, layout, cycles, dbytes,
-                                    dwords, dev.walks, dev.packed)
+                                    dwords, dev.walks, dev.packed, dev.written)

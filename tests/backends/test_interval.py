@@ -206,3 +206,24 @@ def test_several_pes_share_the_port_and_agree(pes):
     assert sum(run.blocks.pe_edges) == run.stats.edges
     # the runs overlapped: the wall cycles are fewer than the PEs' cycles together
     assert run.stats.cycles < sum(run.blocks.pe_cycles)
+
+
+def test_a_target_interval_no_block_changed_is_not_written_back():
+    """BFS from an isolated vertex changes nothing: every window A equals its region, so
+    the engine writes none back (the host still asks, FLAG_WRITEBACK) -- the port moves
+    the edges, the windows A, and window B whole or gathered, and nothing more."""
+    from cosynth.backends.rtl.layout import map_words
+    kf = _kernel("bfs")
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=3)
+    iso = int(np.flatnonzero(np.asarray(g.out_degrees()) == 0)[0])
+    run = run_interval_kernel(kf, g, {"source": iso}, interval=16, dram=ECP5_DDR3)
+    assert same(run.results, kf.expected(g, kf.bind(g, source=iso)))
+    lay = run.layout
+    r = unit_for(kf.ir).rules[0]
+    _, blocks = encode_edges(lay, r.target_end, g.edge_src, g.out_dst, None)
+    assert any(b[4] for b in blocks)  # some blocks gather
+    b_words = sum(gb + map_words(lay) if gb else lay.interval
+                  for d, s, _f, _c, gb in blocks if s != d)
+    per_run = run.stats.edges // run.stats.runs + lay.intervals * lay.interval + b_words
+    assert run.blocks.writebacks > 0
+    assert run.dram_words == run.stats.runs * per_run
