@@ -2,7 +2,8 @@
 
 ``choose(spec, part, n, dram)`` is the planner's pick of the unit's parameters: the
 largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per memory,
-one copy per read port: ``bitstream.bram_blocks``) plus the read FIFO fit in
+one copy per read port: ``bitstream.bram_blocks``) plus the read FIFO and the gather
+map (``gather_blocks``) fit in
 ``BRAM_SHARE`` of the part's block RAM, and a FIFO deep enough to cover the memory's
 latency at its word rate.  A part on which not even an interval of two fits is refused
 (``NoIntervalFits``) with the reason and the smallest known part that would take it.
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from cosynth.errors import CosynthError
 from cosynth.planner import parts as partlist
 
-from .bitstream import BRAM_SHARE, bram_blocks
+from .bitstream import _BLOCK_SHAPE, BRAM_SHARE, bram_blocks
 from .costs import FpgaProfile, bits_per_vertex
 from .costs import fpga_profile as _base_profile
 from .dram import DramConfig
@@ -90,6 +91,17 @@ def fifo_blocks(depth: int, family: str) -> int:
     return -(-(depth * 64) // _BLOCK_BITS[family])
 
 
+def gather_blocks(interval: int, family: str) -> int:
+    """Block RAMs of the engine's gather map: ``I / b`` words of ``b = min(64, I)``
+    bits (``interval.gather_map_bits``)."""
+    b = min(64, interval)
+    words = interval // b
+    if family in ("ice40", "ecp5"):
+        width, entries = _BLOCK_SHAPE[family]
+        return -(-b // width) * -(-words // entries)
+    return -(-(b * words) // _BLOCK_BITS[family])
+
+
 def _part_blocks(part) -> int:
     return part.bram_bits // _BLOCK_BITS[part.family]
 
@@ -99,7 +111,7 @@ def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
         mems = bram_blocks(spec, 2 * interval, part.family)
     else:  # large parts: by bits (their blocks cascade in width and depth)
         mems = -(-(bits_per_vertex(spec) * 2 * interval) // _BLOCK_BITS[part.family])
-    used = pes * (mems + fifo_blocks(fifo, part.family))
+    used = pes * (mems + fifo_blocks(fifo, part.family) + gather_blocks(interval, part.family))
     return used if used <= BRAM_SHARE * _part_blocks(part) else None
 
 
