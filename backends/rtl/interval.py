@@ -41,7 +41,8 @@ is idle) and the engine's::
     52 BLK_A       rw  first vertex of the target interval (window A)
     53 BLK_B       rw  first vertex of the other interval (window B)
     54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A, bit 3 packed
-                       edges (a weighted unit's edges one word each: layout.packs),
+                       edges (a weighted unit's edges one word each, an unweighted
+                       unit's two a word: layout.packs),
                        bit 4 gather B (only the entries of the block's gather map)
     55 BLK_CYCLES  ro  cycles of the last block command, start to done
     56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
@@ -175,7 +176,7 @@ class IntervalUnit(wiring.Component):
         col = Signal(lg_w)
         kk = Signal(range(MAX_MEMORIES + 2))
         win_b = Signal()
-        half = Signal()  # weighted edges: the first word of the edge is held
+        half = Signal()  # weighted: the edge's first word is held; packed: the high half
         word0 = Signal(64)
         cmd_done = Signal()  # a write command went out ahead of its data
         udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
@@ -335,7 +336,8 @@ class IntervalUnit(wiring.Component):
             with m.State("START"):
                 m.d.comb += [u.csr.addr.eq(rm.reg("CTRL")), u.csr.w_en.eq(1),
                              u.csr.w_data.eq(1)]
-                total = Mux(flags[3], count, count * 2) if ew == 2 else count
+                total = Mux(flags[3], count, count * 2) if ew == 2 else \
+                    Mux(flags[3], (count + 1) >> 1, count)
                 m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
@@ -347,7 +349,24 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [u.edges.payload.src.eq(first[:32]),
                              u.edges.payload.dst.eq(first[32:])]
                 if ew == 1:
-                    m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
+                    with m.If(flags[3]):
+                        # packed: two edges a word (16-bit local addresses each), the low
+                        # half first; a high half of all ones pads an odd block
+                        part = Mux(half, rf.r_data[32:], rf.r_data[:32])
+                        pad = Signal()
+                        took = Signal()
+                        m.d.comb += [pad.eq(half & (rf.r_data[32:] == 0xFFFFFFFF)),
+                                     u.edges.payload.src.eq(part[:16]),
+                                     u.edges.payload.dst.eq(part[16:]),
+                                     u.edges.valid.eq(rf.r_rdy & ~pad),
+                                     took.eq(u.edges.valid & u.edges.ready),
+                                     rf.r_en.eq((took & half) | pad)]
+                        with m.If(took & ~half):
+                            m.d.sync += half.eq(1)
+                        with m.If(pop):
+                            m.d.sync += half.eq(0)
+                    with m.Else():
+                        m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
                 else:
                     m.d.comb += u.edges.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight

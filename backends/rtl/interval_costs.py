@@ -150,6 +150,14 @@ def _rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
+def _edge_words(layout: MemoryLayout, packed: bool) -> float:
+    """Port words an edge takes: ``layout.packs`` -- a weighted edge one word when
+    packed (else two), unweighted edges two a word when packed."""
+    if packed:
+        return 0.5 if layout.edge_words == 1 else 1.0
+    return float(layout.edge_words)
+
+
 def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
     """Words per clock of scattered reads: each opens a DRAM burst of its own."""
     return max(1e-9, min(1.0, dram.bytes_per_clock / dram.burst_bytes,
@@ -174,7 +182,7 @@ def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: i
     engine writes back only those; None: every one, what a model before the run
     assumes)."""
     r = _rate(dram, fifo_depth)
-    ew = 1 if packed else layout.edge_words
+    ew = _edge_words(layout, packed)
     wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
@@ -214,7 +222,7 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
                   for q in queues)
     nwb = len(groups) if written is None else sum(g[0][0] in written for g in groups)
     load = len(layout.memories) * layout.interval
-    ew = 1 if packed else layout.edge_words
+    ew = _edge_words(layout, packed)
     nm, w = len(layout.memories), map_words(layout)
     words = sum(count * ew for _d, _s, _f, count, _g in blocks) + \
         len(groups) * load + nwb * len(layout.live) * layout.interval + \
@@ -291,8 +299,8 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     if edges <= 0:
         return 0.0
     if packed is None:
-        packed = layout.edge_words == 2 and 2 * layout.interval <= 1 << 16
-    ew = 1 if packed else layout.edge_words
+        packed = 2 * layout.interval <= 1 << 16
+    ew = _edge_words(layout, packed)
     qt, qo = max(1.0, target_intervals), max(1.0, other_intervals)
     cells = qt * qo
     full = 1.0 - math.exp(-edges / cells)

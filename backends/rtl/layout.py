@@ -18,6 +18,7 @@ Words are ``memport.WORD_BYTES`` = 8 bytes (one port word).  Vertices are split 
             word 1 (weighted units only): the weight, sign-extended to 64 bits
         or, a weighted run whose weights fit 32 bits with 2 I <= 65536 (``packs``), one
         word per edge: bits 0..15 source, 16..31 destination (local), 32..63 the weight;
+        an unweighted run with 2 I <= 65536, two edges a word (``packs``);
         a block off the diagonal that gathers window B (``gathers``) is preceded by its
         *gather map*: ``I / b`` words (``b = interval.gather_map_bits(I)``), bit j of
         word w set when an edge of the block reads window B's entry ``w b + j``
@@ -41,8 +42,9 @@ from .regmap import RegisterMap
 __all__ = ["MemoryLayout", "encode_edges", "encode_run", "packs", "gathers", "map_words",
            "LAYOUT_VERSION"]
 
-LAYOUT_VERSION = 4  # 2: the edges of a block interleaved (halves); 3: packed weighted
-#                      edges; 4: a gather map before each block that gathers window B
+LAYOUT_VERSION = 5  # 2: the edges of a block interleaved (halves); 3: packed weighted
+#                      edges; 4: a gather map before each block that gathers window B;
+#                      5: unweighted edges packed two a word
 
 
 @dataclass(frozen=True)
@@ -112,9 +114,16 @@ def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np
 
 
 def packs(layout: MemoryLayout, weight) -> bool:
-    """Do a weighted run's edges fit one word each (``PACKED``): local addresses (below
-    ``2 I``) in 16 bits and every weight in a signed 32-bit field?"""
-    if layout.edge_words != 2 or 2 * layout.interval > 1 << 16 or weight is None:
+    """Does a run pack (``PACKED``)?  Local addresses (below ``2 I``) fit 16 bits, and
+    a weighted run's every weight a signed 32-bit field (one word an edge); an
+    unweighted run goes two edges a word (bits 0..31 the first, 32..63 the second,
+    each 16-bit source then destination; all ones pads an odd block's last word --
+    never an edge: its target's address is below ``I``)."""
+    if 2 * layout.interval > 1 << 16:
+        return False
+    if layout.edge_words == 1:  # unweighted: two edges a word
+        return True
+    if weight is None:
         return False
     w = np.asarray(weight, dtype=np.int64)
     return not w.size or bool(w.min() >= -(1 << 31) and w.max() < 1 << 31)
@@ -162,8 +171,12 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
     oloc = ov - s * I + np.where(s == d, 0, I)
     sloc, dloc = (tloc, oloc) if target_end == "src" else (oloc, tloc)
     packed = pack and packs(layout, weight)
+    pairs = packed and layout.edge_words == 1  # two unweighted edges a word
     ew = 1 if packed else layout.edge_words
-    if packed:
+    if pairs:
+        w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFF)) | \
+            ((dloc.astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(16))
+    elif packed:
         w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFF)) | \
             ((dloc.astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(16)) | \
             ((np.asarray(weight, dtype=np.int64).astype(np.uint64) & np.uint64(0xFFFFFFFF))
@@ -197,11 +210,20 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
     g = np.array([bool(gather) and bool(o) and gathers(layout, int(u))
                   for o, u in zip(off.tolist(), used.tolist())], dtype=bool)
     # each block's first edge word: the blocks in order, a map before a gathering one
-    sizes = (ends - starts) * ew + np.where(g, gw, 0)
+    lens = ends - starts
+    sizes = ((lens + 1) // 2 if pairs else lens * ew) + np.where(g, gw, 0)
     at = np.concatenate([[0], np.cumsum(sizes)[:-1]]) + np.where(g, gw, 0)
     out = np.zeros(int(sizes.sum()), dtype=np.uint64)
-    pos = (np.repeat(at - starts * ew, ends - starts) + np.arange(ks.size) * ew)
-    if ew == 2:
+    pos = (np.repeat(at - starts * ew, lens) + np.arange(ks.size) * ew)
+    if pairs:  # edge i of a block in half i % 2 of word i // 2; an odd block padded
+        i_in = np.arange(ks.size) - np.repeat(starts, lens)
+        pos = np.repeat(at, lens) + i_in // 2
+        lo = i_in % 2 == 0
+        out[pos[lo]] = words[lo]
+        out[pos[~lo]] |= words[~lo] << np.uint64(32)
+        odd = lens % 2 == 1
+        out[(at + lens // 2)[odd]] |= np.uint64(0xFFFFFFFF) << np.uint64(32)
+    elif ew == 2:
         out[pos] = words[0::2]
         out[pos + 1] = words[1::2]
     else:

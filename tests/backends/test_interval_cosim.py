@@ -75,7 +75,8 @@ def test_the_cpp_device_keeps_the_engine_register_map():
         assert got and int(got.group(1)) == value, name
 
 
-def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blades(tmp_path):
+@pytest.mark.parametrize("name", ["sssp_int", "bfs"])
+def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blades(tmp_path, name):
     """kron-10 (1,024 vertices) on an iCE40 HX8K (512 at most on chip): the plan sizes an
     interval unit on the manifest's SDRAM, both blades run their loops on it, the result
     equals the interpreter and networkx; one blade's run on the same unit takes exactly
@@ -83,9 +84,9 @@ def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blade
     path = tmp_path / "hx8k.yaml"
     path.write_text(HX8K)
     man = load_manifest(str(path))
-    kf = _kernel("sssp_int")  # weighted: its edges packed one word each
+    kf = _kernel(name)  # packed: a weighted edge one word, unweighted edges two a word
     g = cs.Graph.kronecker(10, edge_factor=4, seed=4)
-    args = _args("sssp_int", g)
+    args = _args(name, g)
     sim = simulate(kf, man, g, args, blades=2, fpga=True)
     assert [b.device for b in sim.plan.blades] == ["fpga", "fpga"]
     unit = sim.plan.blades[0].fpga_use["unit"]
@@ -177,7 +178,7 @@ def test_a_block_gathers_only_the_window_b_entries_its_edges_read():
     many = np.arange(512, 768)  # interval 2 -> interval 0: every source
     src = np.concatenate([few, few, many])
     dst = rng.integers(0, 256, src.size)
-    words, blocks, _ = encode_run(lay, "dst", src, dst, None)
+    words, blocks, _ = encode_run(lay, "dst", src, dst, None, pack=False)
     by = {(b[0], b[1]): b for b in blocks}
     _, _, first, count, gathered = by[(0, 1)]
     assert count == 80 and gathered == 40
@@ -187,4 +188,4 @@ def test_a_block_gathers_only_the_window_b_entries_its_edges_read():
     assert by[(0, 2)][4] == 0  # 256 of 256 entries: the whole window
     assert words.size == src.size + 4
     # never gathering: no maps
-    assert encode_run(lay, "dst", src, dst, None, gather=False)[0].size == src.size
+    assert encode_run(lay, "dst", src, dst, None, pack=False, gather=False)[0].size == src.size

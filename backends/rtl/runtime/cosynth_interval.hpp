@@ -200,11 +200,13 @@ class IntervalDevice : public Device {
               const int64_t* weight) {
     const int64_t I = lay_.interval, q = lay_.intervals();
     // layout.packs: a weighted run goes one word per edge when the local addresses fit
-    // 16 bits and every weight 32 (bits 0..15 source, 16..31 destination, 32..63 weight)
-    packed_ = HAS_WEIGHT && 2 * I <= 65536;
-    for (size_t i = 0; packed_ && i < n; ++i)
+    // 16 bits and every weight 32 (bits 0..15 source, 16..31 destination, 32..63 weight);
+    // an unweighted run two edges a word (the low half first; all ones pads)
+    packed_ = 2 * I <= 65536;
+    for (size_t i = 0; HAS_WEIGHT && packed_ && i < n; ++i)
       if (weight[i] < INT32_MIN || weight[i] > INT32_MAX) packed_ = false;
     const int ew = HAS_WEIGHT && !packed_ ? 2 : 1;
+    const bool pairs = packed_ && !HAS_WEIGHT;
     std::vector<int64_t> key(n);
     for (size_t i = 0; i < n; ++i) {
       int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
@@ -257,7 +259,13 @@ class IntervalDevice : public Device {
         int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
         uint64_t tloc = (uint64_t)(tv - d * I), oloc = (uint64_t)(ov - s * I + (s == d ? 0 : I));
         uint64_t sloc = target_end == 0 ? tloc : oloc, dloc = target_end == 0 ? oloc : tloc;
-        if (packed_)
+        uint64_t half = (sloc & 0xFFFFull) | ((dloc & 0xFFFFull) << 16);
+        if (pairs) {
+          if ((j - a) % 2 == 0)
+            out.push_back(half | (j + 1 == b ? 0xFFFFFFFFull << 32 : 0));
+          else
+            out.back() = (out.back() & 0xFFFFFFFFull) | (half << 32);
+        } else if (packed_)
           out.push_back((sloc & 0xFFFFull) | ((dloc & 0xFFFFull) << 16) |
                         ((uint64_t)weight[i] << 32));
         else
