@@ -211,10 +211,18 @@ class IntervalUnit(wiring.Component):
         kbits = max(1, (nm - 1).bit_length())
         m.submodules.slots = sq = fifo.SyncFIFO(width=lg_w + kbits, depth=D + 2)
         # gathered words go to window B at the entry their read was issued for
-        gather_pop = [rf.r_en.eq(1), sq.r_en.eq(pop), u.load.valid.eq(rf.r_rdy),
-                      u.load.payload.mem.eq(sq.r_data[lg_w:]),
-                      u.load.payload.addr.eq(sq.r_data[:lg_w] | (1 << lg)),
-                      u.load.payload.data.eq(rf.r_data)]
+        # the words loaded into the unit's memories pass a register (``ld_*`` -> the
+        # unit's ``load``): the load phases' multiplexers (window, gather slot) and the
+        # unit's write ports were the P = 1 critical path after gathers came in
+        ld_v, ld_data = Signal(), Signal(64)
+        ld_mem = Signal.like(u.load.payload.mem)
+        ld_addr = Signal.like(u.load.payload.addr)
+        m.d.sync += [u.load.valid.eq(ld_v), u.load.payload.mem.eq(ld_mem),
+                     u.load.payload.addr.eq(ld_addr), u.load.payload.data.eq(ld_data)]
+        gather_pop = [rf.r_en.eq(1), sq.r_en.eq(pop), ld_v.eq(rf.r_rdy),
+                      ld_mem.eq(sq.r_data[lg_w:]),
+                      ld_addr.eq(sq.r_data[:lg_w] | (1 << lg)),
+                      ld_data.eq(rf.r_data)]
 
         def phase(words, first, count=True):
             """Start a phase of ``words`` requests from word address ``first``."""
@@ -260,10 +268,8 @@ class IntervalUnit(wiring.Component):
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
                     advance()
-                m.d.comb += [rf.r_en.eq(1), u.load.valid.eq(rf.r_rdy),
-                             u.load.payload.mem.eq(scnt[lg:]),
-                             u.load.payload.addr.eq(scnt[:lg] | (win_b << lg)),
-                             u.load.payload.data.eq(rf.r_data)]
+                m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
+                             ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
                     with m.If(scnt == load_words - 1):
