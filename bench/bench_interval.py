@@ -3,13 +3,17 @@ the generated unit with the DRAM model, per kernel and memory.
 
     python bench/bench_interval.py [--scales 16 18] [--kernels bfs sssp_int cc]
                                    [--memories ecp5-ddr3 ddr4] [--part ECP5-85F]
-                                   [--pes 1 2 4]
+                                   [--pes 1 2 4] [--whole] [--source zero|hub]
 
 For each (graph, kernel, memory, PEs): the planner's interval and FIFO depth for the part
 (``interval_costs.choose``), the results checked against networkx, the edges per clock
 of the runs (P = 1: one PE), the fraction of the memory bound reached (bytes the DRAM
 model's bursts moved / (cycles x bytes per clock)), the host transfers, and the cycle
-model's prediction against the co-simulated cycles.  Writes bench/results/interval.json.
+model's prediction against the co-simulated cycles.  ``--whole`` adds, in the same run,
+rows whose blocks load window B whole (``gather`` False: the engine before gathers), to
+compare side by side.  ``--source hub`` starts BFS and SSSP at the vertex of highest
+degree (several calls, windows that change) instead of vertex 0 (isolated in kron-16
+seed 1: one sweep that changes nothing).  Writes bench/results/interval.json.
 """
 
 from __future__ import annotations
@@ -39,12 +43,17 @@ def main() -> None:
     ap.add_argument("--memories", nargs="*", default=list(MEMORIES))
     ap.add_argument("--part", default="ECP5-85F")
     ap.add_argument("--pes", nargs="*", type=int, default=[1])
+    ap.add_argument("--source", choices=("zero", "hub"), default="zero")
+    ap.add_argument("--whole", action="store_true",
+                    help="also run every block loading window B whole (no gathers)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "interval.json"))
     a = ap.parse_args()
+    import numpy as np
+
     import cosynth as cs
     from cosynth.backends.rtl.build import unit_for
     from cosynth.backends.rtl.dram import DramConfig
-    from cosynth.backends.rtl.interval_costs import choose, predict_parallel
+    from cosynth.backends.rtl.interval_costs import choose, predict_parallel, predict_run
     from cosynth.backends.rtl.interval_verilator import run_interval_verilator
     from cosynth.check import compare_results
     from cosynth.errors import MismatchError
@@ -54,31 +63,43 @@ def main() -> None:
         g = cs.Graph.kronecker(scale, seed=1)
         for name in a.kernels:
             file, args = KERNELS[name]
+            if "source" in args and a.source == "hub":
+                args = {**args, "source": int(np.argmax(np.asarray(g.out_degrees())))}
             kf = load_kernels(f"{ROOT}/examples/{file}.py")[name]
             spec = unit_for(kf.ir)
             t0 = time.perf_counter()
             want = kf.expected(g, kf.bind(g, **args))
             nx_s = time.perf_counter() - t0
-            for mem, P in ((mem, P) for mem in a.memories for P in a.pes):
+            modes = (True, False) if a.whole else (True,)
+            for mem, P, gather in ((mem, P, gm) for mem in a.memories for P in a.pes
+                                   for gm in modes):
                 bw, lat, burst = MEMORIES[mem]
                 dram = DramConfig.from_figures(bw, lat, burst, CLOCK)
                 pick = choose(spec, a.part, g.n, dram, pes=P)
                 t0 = time.perf_counter()
                 run = run_interval_verilator(kf, g, args, interval=pick.interval, dram=dram,
-                                             fifo_depth=pick.fifo_depth, pes=P)
+                                             fifo_depth=pick.fifo_depth, pes=P,
+                                             gather=gather)
                 sim_s = time.perf_counter() - t0
                 try:
                     compare_results(run.results, want)
                     diff = None
                 except MismatchError as exc:
                     diff = str(exc)
-                predicted = sum(predict_parallel(run.layout, b, dram, pick.fifo_depth, P, pk)
-                                for b, pk in zip(run.walks, run.packed))
+                predicted = sum(predict_parallel(run.layout, b, dram, pick.fifo_depth, P, pk,
+                                                 wr)
+                                for b, pk, wr in zip(run.walks, run.packed, run.written))
                 st = run.stats
+                q = run.layout.intervals  # the planner's view: edges spread over q x q
+                planned = st.runs * predict_run(run.layout, dram, pick.fifo_depth,
+                                                st.edges / max(1, st.runs), q, q, P)
                 row = {
                     "graph": f"kron-{scale}", "n": g.n, "m": g.m, "kernel": name,
+                    "args": args,
                     "memory": mem, "dram": dram.as_dict(), "part": a.part, **pick.as_dict(),
-                    "intervals": run.layout.intervals, "pes": P,
+                    "intervals": run.layout.intervals, "pes": P, "gather": gather,
+                    "gathers": run.blocks.gathers, "gathered": run.blocks.gathered,
+                    "window_loads": run.blocks.window_loads,
                     "equal_to_networkx": diff is None, "mismatch": diff, "runs": st.runs,
                     "edges": st.edges,
                     "run_cycles": st.cycles, "blocks": run.blocks.blocks,
@@ -91,14 +112,19 @@ def main() -> None:
                     "host_transfer_bytes": run.blocks.transfer_bytes,
                     "predicted_cycles": round(predicted),
                     "prediction_error": (predicted - st.cycles) / st.cycles if st.cycles else 0,
+                    "planner_predicted_cycles": round(planned),
+                    "planner_error": (planned - st.cycles) / st.cycles if st.cycles else 0,
                     "modelled_mteps_at_100mhz": st.edges / st.cycles * 100 if st.cycles else 0,
                     "sim_seconds": round(sim_s, 1), "networkx_seconds": round(nx_s, 1),
                 }
                 rows.append(row)
-                print(f"kron-{scale} {name:9s} {mem:10s} P={P} I={pick.interval:6d} "
+                print(f"kron-{scale} {name:9s} {mem:10s} P={P} gather={gather:d} "
+                      f"I={pick.interval:6d} "
                       f"fifo={pick.fifo_depth:3d} ok={diff is None} "
                       f"e/clk={row['edges_per_clock']:.3f} mem={row['memory_bound_fraction']:.2f}"
-                      f" pred.err={row['prediction_error']:+.1%} ({sim_s:.0f} s)", flush=True)
+                      f" pred.err={row['prediction_error']:+.1%}"
+                      f" planner={row['planner_error']:+.1%}"
+                      f" ({sim_s:.0f} s)", flush=True)
     write_json(a.out, {"benchmark": "interval", "machine": machine(), "clock_hz": CLOCK,
                        "rows": rows})
     print(f"wrote {a.out}")

@@ -31,6 +31,8 @@ def main() -> None:
     ap.add_argument("--kernel", default="bfs")
     ap.add_argument("--pes", nargs="*", type=int, default=[1, 4])
     ap.add_argument("--part", default="ECP5-85F")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds per tool run (flow.TIMEOUT when not given)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
                                                   "interval_pnr.json"))
     a = ap.parse_args()
@@ -62,6 +64,7 @@ def main() -> None:
         out = os.path.join(ROOT, "bench", "results", "interval_pnr", f"{a.kernel}-p{P}")
         t0 = time.perf_counter()
         flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
+                        timeout=a.timeout,
                         progress=lambda m: print(f"  .. {m}", flush=True))
         rep = flow.as_dict()
         epc = measured.get(P)

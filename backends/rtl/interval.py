@@ -12,7 +12,19 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
     LOAD B   (flag bit 1) the same at the other interval into window B
     RUN      write EDGE_COUNT and CTRL of the unit, stream the block's edge words from
              memory into its ``edges`` stream, wait for STATUS.done
-    WB       (flag bit 2) write window A of every live memory back to its region
+    GATHER   (flag bit 4, instead of bit 1) load into window B only the entries the
+             block's edges read: the block's *gather map* (``layout``: ``I / b`` words
+             of ``b = min(64, I)`` bits, bit j of word w for entry ``w b + j``), the
+             words just before its first edge, is read into a small on-chip memory;
+             then, per memory, one read per set bit, each answer written to its entry
+             (a FIFO of the entries of the reads in flight pairs them up).  A block of
+             u distinct other endpoints costs ``I / b + u`` reads per memory instead of
+             ``I``: kron-18's blocks read ~1/3 as many distinct sources as edges, and
+             far fewer than the interval (the window-load bound of dense loads)
+    WB       (flag bit 2) write window A of every live memory back to its region -- only
+             when a block since window A was loaded changed an entry (the unit's
+             STATUS.changed: ``new != old`` of a write): an unchanged window equals its
+             region, so writing it back would move ``I`` words per memory for nothing
 
 Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
 a place reserved for its data (the port's read data are always accepted), so at most
@@ -29,7 +41,9 @@ is idle) and the engine's::
     52 BLK_A       rw  first vertex of the target interval (window A)
     53 BLK_B       rw  first vertex of the other interval (window B)
     54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A, bit 3 packed
-                       edges (a weighted unit's edges one word each: layout.packs)
+                       edges (a weighted unit's edges one word each, an unweighted
+                       unit's two a word: layout.packs),
+                       bit 4 gather B (only the entries of the block's gather map)
     55 BLK_CYCLES  ro  cycles of the last block command, start to done
     56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
                        arbiter's: ``multi``)
@@ -37,8 +51,8 @@ is idle) and the engine's::
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Elaboratable, Module, Mux, Signal
-from amaranth.lib import fifo, wiring
+from amaranth.hdl import Array, Cat, Elaboratable, Module, Mux, Signal
+from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .kernel import NotEligible, UnitSpec
@@ -48,12 +62,17 @@ from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
 
 __all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", "ENGINE_REGS",
            "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
-           "FLAG_WRITEBACK", "FLAG_PACKED"]
+           "FLAG_WRITEBACK", "FLAG_PACKED", "FLAG_GATHER_B", "gather_map_bits"]
 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
                "BLK_A": 52, "BLK_B": 53, "BLK_FLAGS": 54, "BLK_CYCLES": 55, "MEM_BASE": 56}
 MAX_MEMORIES = 6
-FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED = 1, 2, 4, 8
+FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED, FLAG_GATHER_B = 1, 2, 4, 8, 16
+
+
+def gather_map_bits(interval: int) -> int:
+    """Bits of one gather-map word: window B's entries ``w b .. w b + b - 1`` of word w."""
+    return min(64, interval)
 _ENGINE_FIRST = 48
 
 
@@ -97,7 +116,7 @@ class IntervalUnit(wiring.Component):
         edges_at = Signal(aw)
         count = Signal(COUNTER_BITS)
         a_base, b_base = Signal(aw), Signal(aw)
-        flags = Signal(4)
+        flags = Signal(5)
         blk_cycles = Signal(COUNTER_BITS)
         busy, done = self.busy, Signal()
         base_regs = [Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES)]
@@ -157,16 +176,53 @@ class IntervalUnit(wiring.Component):
         col = Signal(lg_w)
         kk = Signal(range(MAX_MEMORIES + 2))
         win_b = Signal()
-        half = Signal()  # weighted edges: the first word of the edge is held
+        half = Signal()  # weighted: the edge's first word is held; packed: the high half
         word0 = Signal(64)
         cmd_done = Signal()  # a write command went out ahead of its data
         udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
+        uchg = Signal()  # ... and its STATUS.changed
+        dirty = Signal()  # a block since window A was loaded changed an entry of it
         load_words = nm * I
         wb_words = len(live) * I
         live_ids = Array(live) if live else Array([0])
         pad = 2 * MAX_MEMORIES + 2  # kk + 1 never indexes past these
         bases_pad = Array(base_regs + [base_regs[0]] * (pad - MAX_MEMORIES))
         live_pad = Array((live or [0]) + [(live or [0])[0]] * (pad - max(1, len(live))))
+
+        # gather (FLAG_GATHER_B): the block's map, gw words of gb bits, on chip
+        gb = gather_map_bits(I)
+        lgb = gb.bit_length() - 1
+        gw = I // gb
+        m.submodules.gmap = gmm = memory.Memory(shape=gb, depth=max(2, gw), init=[])
+        gmw, gmr = gmm.write_port(), gmm.read_port()
+        gbase = Signal(aw)  # memory kk's window B
+        wbase = Signal(aw)  # ... at the current map word (aligned: OR in the bit index)
+        wi = Signal(range(gw + 1))  # the next map word to take
+        wcur = Signal(range(max(2, gw)))  # the map word in ``rem``
+        rem = Signal(gb)  # its bits not yet issued
+        sv = Signal()  # a gather read is presented
+        saddr = Signal(aw)
+        sslot = Signal(lg_w)  # ... and its entry in window B
+        low = Signal(gb)
+        low_idx = Signal(max(1, lgb))
+        m.d.comb += low.eq(rem & -rem)  # the lowest set bit, one-hot
+        for b in range(lgb):  # its index: an OR tree per bit (no priority chain)
+            m.d.comb += low_idx[b].eq(Cat(*[low[j] for j in range(gb) if j >> b & 1]).any())
+        kbits = max(1, (nm - 1).bit_length())
+        m.submodules.slots = sq = fifo.SyncFIFO(width=lg_w + kbits, depth=D + 2)
+        # gathered words go to window B at the entry their read was issued for
+        # the words loaded into the unit's memories pass a register (``ld_*`` -> the
+        # unit's ``load``): the load phases' multiplexers (window, gather slot) and the
+        # unit's write ports were the P = 1 critical path after gathers came in
+        ld_v, ld_data = Signal(), Signal(64)
+        ld_mem = Signal.like(u.load.payload.mem)
+        ld_addr = Signal.like(u.load.payload.addr)
+        m.d.sync += [u.load.valid.eq(ld_v), u.load.payload.mem.eq(ld_mem),
+                     u.load.payload.addr.eq(ld_addr), u.load.payload.data.eq(ld_data)]
+        gather_pop = [rf.r_en.eq(1), sq.r_en.eq(pop), ld_v.eq(rf.r_rdy),
+                      ld_mem.eq(sq.r_data[lg_w:]),
+                      ld_addr.eq(sq.r_data[:lg_w] | (1 << lg)),
+                      ld_data.eq(rf.r_data)]
 
         def phase(words, first, count=True):
             """Start a phase of ``words`` requests from word address ``first``."""
@@ -193,10 +249,15 @@ class IntervalUnit(wiring.Component):
                 with m.If(start):
                     m.d.sync += [busy.eq(1), done.eq(0), blk_cycles.eq(0), rcnt.eq(0),
                                  scnt.eq(0), half.eq(0), win_b.eq(~flags[0])]
+                    with m.If(flags[0]):
+                        m.d.sync += dirty.eq(0)
                     m.d.sync += phase(load_words,
                                       base_regs[0] + Mux(flags[0], a_base, b_base))
                     with m.If(flags[0] | flags[1]):
                         m.next = "LOAD"
+                    with m.Elif(flags[4]):
+                        m.d.sync += phase(gw, edges_at - gw)
+                        m.next = "GMAP"
                     with m.Else():
                         m.next = "COUNT"
             with m.State("LOAD"):
@@ -207,10 +268,8 @@ class IntervalUnit(wiring.Component):
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
                     advance()
-                m.d.comb += [rf.r_en.eq(1), u.load.valid.eq(rf.r_rdy),
-                             u.load.payload.mem.eq(scnt[lg:]),
-                             u.load.payload.addr.eq(scnt[:lg] | (win_b << lg)),
-                             u.load.payload.data.eq(rf.r_data)]
+                m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
+                             ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
                     with m.If(scnt == load_words - 1):
@@ -218,8 +277,64 @@ class IntervalUnit(wiring.Component):
                         with m.If(~win_b & flags[1]):
                             m.d.sync += [win_b.eq(1)] + phase(load_words,
                                                               base_regs[0] + b_base)
+                        with m.Elif(~win_b & flags[4]):
+                            m.d.sync += phase(gw, edges_at - gw)
+                            m.next = "GMAP"
                         with m.Else():
                             m.next = "COUNT"
+            with m.State("GMAP"):
+                # the gather map: gw sequential reads into the map memory
+                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
+                             port.cmd.addr.eq(areg)]
+                with m.If(rd_issue):
+                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
+                m.d.comb += [rf.r_en.eq(1), gmw.addr.eq(scnt), gmw.data.eq(rf.r_data),
+                             gmw.en.eq(pop)]
+                with m.If(pop):
+                    m.d.sync += scnt.eq(scnt + 1)
+                    with m.If(scnt == gw - 1):
+                        m.d.sync += [scnt.eq(0), kk.eq(0)]
+                        m.next = "GSTART"
+            with m.State("GSTART"):
+                # a memory's gather begins: map word 0 is read (its data next cycle)
+                m.d.sync += [gbase.eq(bases_pad[kk] + b_base), wi.eq(0), rem.eq(0),
+                             sv.eq(0)]
+                m.d.comb += gather_pop
+                m.next = "GATHER"
+            with m.State("GATHER"):
+                # issue: one read per set bit of ``rem`` (the current map word), the
+                # lowest first, through a registered request (``sv``/``saddr``: the
+                # port's address is a register); a word is taken when ``rem`` is empty
+                m.d.comb += [port.cmd.valid.eq(sv & room), port.cmd.we.eq(0),
+                             port.cmd.addr.eq(saddr)]
+                have = rem != 0
+                fill = Signal()
+                m.d.comb += fill.eq(have & (~sv | rd_issue))
+                with m.If(fill):
+                    m.d.sync += [sv.eq(1), saddr.eq(wbase | low_idx),
+                                 sslot.eq(Cat(low_idx, wcur)) if gw > 1 else
+                                 sslot.eq(low_idx),
+                                 rem.eq(rem & (rem - 1))]
+                with m.Elif(rd_issue):
+                    m.d.sync += sv.eq(0)
+                take = Signal()
+                m.d.comb += [take.eq(~have & (wi != gw)),
+                             gmr.addr.eq(Mux(take, wi + 1, wi))]
+                with m.If(take):
+                    m.d.sync += [rem.eq(gmr.data), wcur.eq(wi), wi.eq(wi + 1),
+                                 wbase.eq(gbase + (wi << lgb))]
+                m.d.comb += [sq.w_en.eq(rd_issue), sq.w_data.eq(Cat(sslot, kk))]
+                m.d.comb += gather_pop
+                with m.If(~have & (wi == gw) & ~sv):
+                    with m.If(kk == nm - 1):
+                        m.next = "GDRAIN"
+                    with m.Else():
+                        m.d.sync += kk.eq(kk + 1)
+                        m.next = "GSTART"
+            with m.State("GDRAIN"):
+                m.d.comb += gather_pop
+                with m.If(pending == 0):
+                    m.next = "COUNT"
             with m.State("COUNT"):
                 m.d.comb += [u.csr.addr.eq(rm.reg("EDGE_COUNT")), u.csr.w_en.eq(1),
                              u.csr.w_data.eq(count)]
@@ -227,7 +342,8 @@ class IntervalUnit(wiring.Component):
             with m.State("START"):
                 m.d.comb += [u.csr.addr.eq(rm.reg("CTRL")), u.csr.w_en.eq(1),
                              u.csr.w_data.eq(1)]
-                total = Mux(flags[3], count, count * 2) if ew == 2 else count
+                total = Mux(flags[3], count, count * 2) if ew == 2 else \
+                    Mux(flags[3], (count + 1) >> 1, count)
                 m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
@@ -239,7 +355,24 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [u.edges.payload.src.eq(first[:32]),
                              u.edges.payload.dst.eq(first[32:])]
                 if ew == 1:
-                    m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
+                    with m.If(flags[3]):
+                        # packed: two edges a word (16-bit local addresses each), the low
+                        # half first; a high half of all ones pads an odd block
+                        part = Mux(half, rf.r_data[32:], rf.r_data[:32])
+                        pad = Signal()
+                        took = Signal()
+                        m.d.comb += [pad.eq(half & (rf.r_data[32:] == 0xFFFFFFFF)),
+                                     u.edges.payload.src.eq(part[:16]),
+                                     u.edges.payload.dst.eq(part[16:]),
+                                     u.edges.valid.eq(rf.r_rdy & ~pad),
+                                     took.eq(u.edges.valid & u.edges.ready),
+                                     rf.r_en.eq((took & half) | pad)]
+                        with m.If(took & ~half):
+                            m.d.sync += half.eq(1)
+                        with m.If(pop):
+                            m.d.sync += half.eq(0)
+                    with m.Else():
+                        m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
                 else:
                     m.d.comb += u.edges.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
@@ -257,11 +390,11 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
-                m.d.sync += udone.eq(u.csr.r_data[1])
+                m.d.sync += [udone.eq(u.csr.r_data[1]), uchg.eq(u.csr.r_data[2])]
                 with m.If(~more & udone):  # every edge requested, the unit done
-                    m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0)]
+                    m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, bases_pad[live_pad[0]] + a_base, count=False)
-                    with m.If(flags[2] & (wb_words > 0)):
+                    with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
                         m.next = "WB"
                     with m.Else():
                         m.next = "DONE"

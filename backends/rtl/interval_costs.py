@@ -2,7 +2,8 @@
 
 ``choose(spec, part, n, dram)`` is the planner's pick of the unit's parameters: the
 largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per memory,
-one copy per read port: ``bitstream.bram_blocks``) plus the read FIFO fit in
+one copy per read port: ``bitstream.bram_blocks``) plus the read FIFO and the gather
+map (``gather_blocks``) fit in
 ``BRAM_SHARE`` of the part's block RAM, and a FIFO deep enough to cover the memory's
 latency at its word rate.  A part on which not even an interval of two fits is refused
 (``NoIntervalFits``) with the reason and the smallest known part that would take it.
@@ -29,11 +30,11 @@ from dataclasses import dataclass
 from cosynth.errors import CosynthError
 from cosynth.planner import parts as partlist
 
-from .bitstream import BRAM_SHARE, bram_blocks
+from .bitstream import _BLOCK_SHAPE, BRAM_SHARE, bram_blocks
 from .costs import FpgaProfile, bits_per_vertex
 from .costs import fpga_profile as _base_profile
 from .dram import DramConfig
-from .layout import MemoryLayout
+from .layout import MemoryLayout, gathers, map_words
 from .memport import WORD_BYTES
 from .regmap import RegisterMap
 
@@ -47,6 +48,13 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
 #: last edge (measured against the co-simulation: bench/bench_interval.py)
 BLOCK_OVERHEAD = 20
 _BLOCK_BITS = {"ice40": 4096, "ecp5": 18432, "ultrascale+": 36864}
+
+#: distinct other endpoints of a block over what edges drawn uniformly would give
+#: (``I (1 - e^(-k / I))`` for k edges): a skewed graph's blocks read the same hubs
+#: again.  Measured on Graph500 R-MAT graphs (kron-14, 16, 18; intervals of 1024 and
+#: 4096): 0.38 to 0.56; a graph of uniform degrees is 1.  The planner knows n and m,
+#: not the degrees, so it takes the R-MAT figure (the graphs it is benchmarked on).
+GATHER_SKEW = 0.42
 
 #: the external memory assumed when a manifest's FPGA has no ``memory`` section, per
 #: family: (kind, bytes/s, latency s, burst bytes) of the one channel such boards carry
@@ -83,6 +91,17 @@ def fifo_blocks(depth: int, family: str) -> int:
     return -(-(depth * 64) // _BLOCK_BITS[family])
 
 
+def gather_blocks(interval: int, family: str) -> int:
+    """Block RAMs of the engine's gather map: ``I / b`` words of ``b = min(64, I)``
+    bits (``interval.gather_map_bits``)."""
+    b = min(64, interval)
+    words = interval // b
+    if family in ("ice40", "ecp5"):
+        width, entries = _BLOCK_SHAPE[family]
+        return -(-b // width) * -(-words // entries)
+    return -(-(b * words) // _BLOCK_BITS[family])
+
+
 def _part_blocks(part) -> int:
     return part.bram_bits // _BLOCK_BITS[part.family]
 
@@ -92,7 +111,7 @@ def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
         mems = bram_blocks(spec, 2 * interval, part.family)
     else:  # large parts: by bits (their blocks cascade in width and depth)
         mems = -(-(bits_per_vertex(spec) * 2 * interval) // _BLOCK_BITS[part.family])
-    used = pes * (mems + fifo_blocks(fifo, part.family))
+    used = pes * (mems + fifo_blocks(fifo, part.family) + gather_blocks(interval, part.family))
     return used if used <= BRAM_SHARE * _part_blocks(part) else None
 
 
@@ -131,38 +150,66 @@ def _rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
+def _edge_words(layout: MemoryLayout, packed: bool) -> float:
+    """Port words an edge takes: ``layout.packs`` -- a weighted edge one word when
+    packed (else two), unweighted edges two a word when packed."""
+    if packed:
+        return 0.5 if layout.edge_words == 1 else 1.0
+    return float(layout.edge_words)
+
+
+def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
+    """Words per clock of scattered reads: each opens a DRAM burst of its own."""
+    return max(1e-9, min(1.0, dram.bytes_per_clock / dram.burst_bytes,
+                         fifo_depth / (dram.latency + 2)))
+
+
+def _gather_cycles(layout: MemoryLayout, gathered: float, dram: DramConfig,
+                   fifo_depth: int) -> float:
+    """A window-B gather of ``gathered`` entries: the map read in sequence, then per
+    memory a cycle to start, a cycle per map word, one scattered read per entry; the
+    last answers' latency."""
+    w = map_words(layout)
+    return (2 * (dram.latency + 2) + w / _rate(dram, fifo_depth) +
+            len(layout.memories) * (1 + w + gathered / _gather_rate(dram, fifo_depth)))
+
+
 def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-                   packed: bool = False) -> float:
-    """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges)`` in walk
-    order, as ``layout.encode_edges`` returns them; ``packed``: weighted edges one word
-    each)."""
+                   packed: bool = False, written=None) -> float:
+    """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges, gathered)``
+    in walk order, as ``layout.encode_run`` returns them; ``packed``: weighted edges one
+    word each; ``written``: the target intervals whose window A a block changed -- the
+    engine writes back only those; None: every one, what a model before the run
+    assumes)."""
     r = _rate(dram, fifo_depth)
-    ew = 1 if packed else layout.edge_words
+    ew = _edge_words(layout, packed)
     wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
     fill = dram.latency + 2
     total = 0.0
-    for i, (d, _s, _first, count) in enumerate(blocks):
-        s = blocks[i][1]
+    for i, (d, s, _first, count, gathered) in enumerate(blocks):
         total += BLOCK_OVERHEAD
         if i == 0 or blocks[i - 1][0] != d:
             total += fill + load / r
-        if s != d:
+        if gathered:
+            total += _gather_cycles(layout, gathered, dram, fifo_depth)
+        elif s != d:
             total += fill + load / r
         total += fill + max(count, count * ew / r)
-        if i == len(blocks) - 1 or blocks[i + 1][0] != d:
+        if (i == len(blocks) - 1 or blocks[i + 1][0] != d) and \
+                (written is None or d in written):
             total += wb / wr
     return total
 
 
 def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-                     pes: int, packed: bool = False) -> float:
+                     pes: int, packed: bool = False, written=None) -> float:
     """Cycles of a run on ``pes`` PEs: target intervals dealt out in turn as the host
     does; the slowest PE, or the shared port when it is the bottleneck (every word of
     every PE through one port at the memory's word rate)."""
     if pes <= 1:
-        return predict_cycles(layout, blocks, dram, fifo_depth, packed)
+        return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
     groups: list[list] = []
     for i, b in enumerate(blocks):
         if i == 0 or blocks[i - 1][0] != b[0]:
@@ -171,12 +218,15 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     queues: list[list] = [[] for _ in range(pes)]
     for k, g in enumerate(groups):
         queues[k % pes].extend(g)
-    slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed) for q in queues)
+    slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed, written)
+                  for q in queues)
+    nwb = len(groups) if written is None else sum(g[0][0] in written for g in groups)
     load = len(layout.memories) * layout.interval
-    ew = 1 if packed else layout.edge_words
-    words = sum(count * ew for _d, _s, _f, count in blocks) + \
-        len(groups) * (load + len(layout.live) * layout.interval) + \
-        sum(load for d, s, _f, _c in blocks if s != d)
+    ew = _edge_words(layout, packed)
+    nm, w = len(layout.memories), map_words(layout)
+    words = sum(count * ew for _d, _s, _f, count, _g in blocks) + \
+        len(groups) * load + nwb * len(layout.live) * layout.interval + \
+        sum((w + nm * g) if g else load for d, s, _f, _c, g in blocks if s != d)
     port = words / min(1.0, dram.bytes_per_clock / WORD_BYTES)
     return max(slowest, port)
 
@@ -241,14 +291,16 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     overhead and pipe fill, window A loaded and written back once per target interval,
     window B loaded for every block off the diagonal, the edge stream at the slower of
     one edge per clock and the port's word rate.  Several PEs: the slower of the work
-    split P ways and every word through the shared port.  ``packed`` None: weighted
+    split P ways and every word through the shared port.  A block off the diagonal
+    gathers window B when ``layout.gathers`` says so for its expected distinct other
+    endpoints (``GATHER_SKEW`` x what uniform edges would give).  ``packed`` None: weighted
     edges are taken as packed when the interval allows it (``layout.packs``; weights
     beyond 32 bits are not known before the run)."""
     if edges <= 0:
         return 0.0
     if packed is None:
-        packed = layout.edge_words == 2 and 2 * layout.interval <= 1 << 16
-    ew = 1 if packed else layout.edge_words
+        packed = 2 * layout.interval <= 1 << 16
+    ew = _edge_words(layout, packed)
     qt, qo = max(1.0, target_intervals), max(1.0, other_intervals)
     cells = qt * qo
     full = 1.0 - math.exp(-edges / cells)
@@ -260,11 +312,19 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
     fill = dram.latency + 2
+    # a block off the diagonal loads window B whole, or gathers its distinct entries
+    I = layout.interval
+    used = GATHER_SKEW * I * (1.0 - math.exp(-(edges / max(blocks, 1e-9)) / I))
+    if gathers(layout, math.ceil(used)):
+        b_cycles = _gather_cycles(layout, used, dram, fifo_depth)
+        b_words = map_words(layout) + len(layout.memories) * used
+    else:
+        b_cycles, b_words = fill + load / r, load
     total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
-        (blocks - diag) * (fill + load / r) + edges * max(1.0, ew / r)
+        (blocks - diag) * b_cycles + edges * max(1.0, ew / r)
     if pes <= 1:
         return total
-    words = edges * ew + groups * (load + wb) + (blocks - diag) * load
+    words = edges * ew + groups * (load + wb) + (blocks - diag) * b_words
     return max(total / pes, words / wr)
 
 

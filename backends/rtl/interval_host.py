@@ -9,7 +9,8 @@ however large, on an ``interval.IntervalUnit`` that holds only two intervals on 
 * ``run(rule, src, dst, weight)`` writes the edges into the edge region in blocks
   (``layout.encode_edges``, a host transfer too) and walks them: per target interval,
   the first block loads window A, every block whose other interval differs loads window
-  B, the last writes window A back; the run's status is the OR of the blocks' ``changed``
+  B (whole, or only the entries its edges read: ``layout.gathers``), the last writes
+  window A back; the run's status is the OR of the blocks' ``changed``
   and the sum of their counters, its cycles the blocks' cycles (engine time included).
 
 Invariant: memory regions always hold the current tables between block commands (a
@@ -25,7 +26,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .host import DeviceError
-from .interval import ENGINE_REGS, FLAG_LOAD_A, FLAG_LOAD_B, FLAG_PACKED, FLAG_WRITEBACK
+from .interval import (
+    ENGINE_REGS,
+    FLAG_GATHER_B,
+    FLAG_LOAD_A,
+    FLAG_LOAD_B,
+    FLAG_PACKED,
+    FLAG_WRITEBACK,
+)
 from .layout import MemoryLayout, encode_run
 from .memport import WORD_BYTES
 from .multi import PE_SEL
@@ -49,6 +57,8 @@ class BlockStats:
     blocks: int = 0
     block_cycles: int = 0
     window_loads: int = 0
+    gathers: int = 0  # window-B loads that gathered entries (FLAG_GATHER_B)
+    gathered: int = 0  # ... the entries they gathered
     writebacks: int = 0
     transfer_bytes: int = 0  # host <-> card memory (vertex entries, edge blocks)
     pe_edges: list = field(default_factory=list)  # per PE: edges it ran
@@ -56,7 +66,8 @@ class BlockStats:
 
 
 class IntervalDevice:
-    def __init__(self, hw, layout: MemoryLayout):
+    def __init__(self, hw, layout: MemoryLayout, gather: bool = True):
+        self.gather = gather  # blocks may gather window B (False: always whole; benchmarks)
         self.hw = hw  # interval_sim.IntervalSimDevice or interval_verilator.VerilatorIntervalDevice
         self.layout = layout
         self.rm: RegisterMap = hw.unit.regmap
@@ -64,6 +75,7 @@ class IntervalDevice:
         self.stats = BlockStats(pe_edges=[0] * self.pes, pe_cycles=[0] * self.pes)
         self.walks: list[list] = []  # the blocks of every run, in order (the cost model's)
         self.packed: list[bool] = []  # per run: its weighted edges went one word each
+        self.written: list[set] = []  # per run: target intervals a block changed (written back)
         hw.resize(layout.edge_base)
         bases = [(ENGINE_REGS["MEM_BASE"] + mid, layout.region_base(mid))
                  for mid, _, _ in layout.memories]
@@ -105,26 +117,30 @@ class IntervalDevice:
     def run(self, rule: int, src, dst, weight=None) -> dict:
         lay = self.layout
         r = self.rm.rules[rule]
-        words, blocks, packed = encode_run(lay, r.target_end, src, dst, weight)
+        words, blocks, packed = encode_run(lay, r.target_end, src, dst, weight,
+                                           gather=self.gather)
         self.packed.append(packed)
         self.hw.resize(lay.edge_base + words.size)
         self.hw.fill(lay.edge_base, words)
         self.stats.transfer_bytes += int(words.size) * WORD_BYTES
         self.walks.append(blocks)
+        self.written.append(set())
         self.write_regs([(self.rm.reg("RULE"), rule)])
         res = {"done": True, "changed": False, "cycles": 0, "edges": 0, "updates": 0,
                "hazards": 0, "stalls": 0}
         # per target interval: its blocks with their flags (load A first, write back last)
         groups: list[list] = []
-        for i, (d, s, first, count) in enumerate(blocks):
+        for i, (d, s, first, count, gathered) in enumerate(blocks):
             flags = FLAG_PACKED if packed else 0
             if i == 0 or blocks[i - 1][0] != d:
                 flags |= FLAG_LOAD_A
                 self.stats.window_loads += 1
                 groups.append([])
             if s != d:
-                flags |= FLAG_LOAD_B
+                flags |= FLAG_GATHER_B if gathered else FLAG_LOAD_B
                 self.stats.window_loads += 1
+                self.stats.gathers += bool(gathered)
+                self.stats.gathered += gathered
             if i == len(blocks) - 1 or blocks[i + 1][0] != d:
                 flags |= FLAG_WRITEBACK
                 self.stats.writebacks += 1
@@ -184,6 +200,8 @@ class IntervalDevice:
         self.stats.pe_edges[pe] += edges
         self.stats.pe_cycles[pe] += cyc
         res["changed"] |= bool(status & 4)
+        if status & 4:
+            self.written[-1].add(d)
         res["cycles"] += cyc
         res["edges"] += edges
         res["updates"] += updates

@@ -176,19 +176,22 @@ class VerilatorIntervalRun:
     dram_words: int
     walks: list  # the blocks of every run (interval_costs.predict_cycles takes them)
     packed: list  # per run: its weighted edges went one word each (layout.packs)
+    written: list = None  # per run: the target intervals written back (changed)
 
 
 def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: int,
                            dram: DramConfig, variant: str | None = None,
-                           fifo_depth: int = 32, pes: int = 1) -> VerilatorIntervalRun:
-    """``interval_sim.run_interval_kernel`` on the Verilator model."""
+                           fifo_depth: int = 32, pes: int = 1,
+                           gather: bool = True) -> VerilatorIntervalRun:
+    """``interval_sim.run_interval_kernel`` on the Verilator model (``gather`` False:
+    every block loads window B whole, the engine before ``FLAG_GATHER_B``)."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
     unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words))
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with VerilatorIntervalDevice(unit, dram, layout.edge_base,
                                  name=f"{spec.name}_iv{interval}_f{fifo_depth}_p{pes}") as hw:
-        dev = IntervalDevice(hw, layout)
+        dev = IntervalDevice(hw, layout, gather)
         host = UnitHost(spec, virtual_regmap(unit.regmap, graph.n), dev, graph)
         results = interpret(spec.kernel, graph, args, offload=host.handlers())
         cycles, dbytes, dwords = hw.counters()
@@ -196,4 +199,4 @@ def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: in
                           f"Verilator co-simulation, interval {interval}, {pes} PE(s), "
                           f"{graph.n} vertices")
         return VerilatorIntervalRun(results, host.stats, dev.stats, layout, cycles, dbytes,
-                                    dwords, dev.walks, dev.packed)
+                                    dwords, dev.walks, dev.packed, dev.written)

@@ -17,7 +17,11 @@ Words are ``memport.WORD_BYTES`` = 8 bytes (one port word).  Vertices are split 
             word 0: bits 0..31 the source's *local* address, bits 32..63 the destination's
             word 1 (weighted units only): the weight, sign-extended to 64 bits
         or, a weighted run whose weights fit 32 bits with 2 I <= 65536 (``packs``), one
-        word per edge: bits 0..15 source, 16..31 destination (local), 32..63 the weight
+        word per edge: bits 0..15 source, 16..31 destination (local), 32..63 the weight;
+        an unweighted run with 2 I <= 65536, two edges a word (``packs``);
+        a block off the diagonal that gathers window B (``gathers``) is preceded by its
+        *gather map*: ``I / b`` words (``b = interval.gather_map_bits(I)``), bit j of
+        word w set when an edge of the block reads window B's entry ``w b + j``
 
 Local addresses (the unit holds ``2 I`` entries per memory): an edge's target endpoint
 (the rule's ``target_end``) at ``v - d I`` in window A = [0, I); its other endpoint at
@@ -35,9 +39,12 @@ import numpy as np
 from .memport import WORD_BYTES
 from .regmap import RegisterMap
 
-__all__ = ["MemoryLayout", "encode_edges", "encode_run", "packs", "LAYOUT_VERSION"]
+__all__ = ["MemoryLayout", "encode_edges", "encode_run", "packs", "gathers", "map_words",
+           "LAYOUT_VERSION"]
 
-LAYOUT_VERSION = 3  # 2: the edges of a block interleaved (halves); 3: packed weighted edges
+LAYOUT_VERSION = 5  # 2: the edges of a block interleaved (halves); 3: packed weighted
+#                      edges; 4: a gather map before each block that gathers window B;
+#                      5: unweighted edges packed two a word
 
 
 @dataclass(frozen=True)
@@ -107,23 +114,45 @@ def encode_edges(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np
 
 
 def packs(layout: MemoryLayout, weight) -> bool:
-    """Do a weighted run's edges fit one word each (``PACKED``): local addresses (below
-    ``2 I``) in 16 bits and every weight in a signed 32-bit field?"""
-    if layout.edge_words != 2 or 2 * layout.interval > 1 << 16 or weight is None:
+    """Does a run pack (``PACKED``)?  Local addresses (below ``2 I``) fit 16 bits, and
+    a weighted run's every weight a signed 32-bit field (one word an edge); an
+    unweighted run goes two edges a word (bits 0..31 the first, 32..63 the second,
+    each 16-bit source then destination; all ones pads an odd block's last word --
+    never an edge: its target's address is below ``I``)."""
+    if 2 * layout.interval > 1 << 16:
+        return False
+    if layout.edge_words == 1:  # unweighted: two edges a word
+        return True
+    if weight is None:
         return False
     w = np.asarray(weight, dtype=np.int64)
     return not w.size or bool(w.min() >= -(1 << 31) and w.max() < 1 << 31)
 
 
+def map_words(layout: MemoryLayout) -> int:
+    """Words of a block's gather map: ``I / b`` of ``b = min(64, I)`` bits."""
+    return layout.interval // min(64, layout.interval)
+
+
+def gathers(layout: MemoryLayout, used: int) -> bool:
+    """Does a block off the diagonal whose edges read ``used`` distinct entries of window
+    B load them one by one (``interval.FLAG_GATHER_B``) rather than the whole window?
+    When it takes fewer cycles: the map's words once, then per memory a cycle per map
+    word and one read per entry, against ``I`` reads per memory."""
+    k, w = len(layout.memories), map_words(layout)
+    return k * (used + w) + w < k * layout.interval
+
+
 def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.ndarray,
-               weight: np.ndarray | None, pack: bool = True):
+               weight: np.ndarray | None, pack: bool = True, gather: bool = True):
     """Group one rule's edges into blocks: ``(words, blocks, packed)`` where ``words``
     (uint64) is the edge region's content, ``packed`` whether a weighted run went one
     word per edge (``packs``: bits 0..15 source, 16..31 destination, 32..63 the weight;
     the block engine's ``FLAG_PACKED``; ``pack`` False never packs) and ``blocks`` a list
-    of ``(d, s, first_word, edges)`` in
-    the edge region's content and ``blocks`` a list of ``(d, s, first_word, edges)`` in
-    the order the host walks them (by target interval d, then other interval s).  Inside
+    of ``(d, s, first_word, edges, gathered)`` in the order the host walks them
+    (``gathered``: the entries of window B the block gathers, preceded by its map
+    (``gathers``), or 0 when it loads the window whole or is on the diagonal; ``gather``
+    False never gathers) (by target interval d, then other interval s).  Inside
     a block the edges go in the order 0, h, 1, h + 1, ... (h = ceil(k / 2)) of the order
     they came in, as the host interleaves a whole run (``host.interleave``): a vertex's
     edges that target one entry (in-edges of one vertex; a block keeps only part of an
@@ -142,8 +171,12 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
     oloc = ov - s * I + np.where(s == d, 0, I)
     sloc, dloc = (tloc, oloc) if target_end == "src" else (oloc, tloc)
     packed = pack and packs(layout, weight)
+    pairs = packed and layout.edge_words == 1  # two unweighted edges a word
     ew = 1 if packed else layout.edge_words
-    if packed:
+    if pairs:
+        w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFF)) | \
+            ((dloc.astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(16))
+    elif packed:
         w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFF)) | \
             ((dloc.astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(16)) | \
             ((np.asarray(weight, dtype=np.int64).astype(np.uint64) & np.uint64(0xFFFFFFFF))
@@ -160,15 +193,54 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
         words = w0
     ks = key[order]
     blocks = []
-    if ks.size:
-        cuts = np.flatnonzero(np.diff(ks)) + 1
-        starts = np.concatenate([[0], cuts])
-        ends = np.concatenate([cuts, [ks.size]])
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            k = int(ks[a])
-            blocks.append((k // layout.intervals, k % layout.intervals,
-                           layout.edge_base + a * ew, b - a))
-    return words, blocks, packed
+    if not ks.size:
+        return words, blocks, packed
+    cuts = np.flatnonzero(np.diff(ks)) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [ks.size]])
+    # distinct window-B entries per block (off the diagonal), and which blocks gather
+    nb = starts.size
+    bid = np.repeat(np.arange(nb), ends - starts)
+    bk = ks[starts]
+    off = bk % layout.intervals != bk // layout.intervals
+    oo = (oloc - I)[order]
+    pair = np.unique(bid[off[bid]] * I + oo[off[bid]])
+    used = np.bincount(pair // I, minlength=nb)
+    gw = map_words(layout)
+    g = np.array([bool(gather) and bool(o) and gathers(layout, int(u))
+                  for o, u in zip(off.tolist(), used.tolist())], dtype=bool)
+    # each block's first edge word: the blocks in order, a map before a gathering one
+    lens = ends - starts
+    sizes = ((lens + 1) // 2 if pairs else lens * ew) + np.where(g, gw, 0)
+    at = np.concatenate([[0], np.cumsum(sizes)[:-1]]) + np.where(g, gw, 0)
+    out = np.zeros(int(sizes.sum()), dtype=np.uint64)
+    pos = (np.repeat(at - starts * ew, lens) + np.arange(ks.size) * ew)
+    if pairs:  # edge i of a block in half i % 2 of word i // 2; an odd block padded
+        i_in = np.arange(ks.size) - np.repeat(starts, lens)
+        pos = np.repeat(at, lens) + i_in // 2
+        lo = i_in % 2 == 0
+        out[pos[lo]] = words[lo]
+        out[pos[~lo]] |= words[~lo] << np.uint64(32)
+        odd = lens % 2 == 1
+        out[(at + lens // 2)[odd]] |= np.uint64(0xFFFFFFFF) << np.uint64(32)
+    elif ew == 2:
+        out[pos] = words[0::2]
+        out[pos + 1] = words[1::2]
+    else:
+        out[pos] = words
+    if g.any():
+        gb = min(64, I)
+        pb = pair // I
+        keep = g[pb]
+        e = pair[keep] % I
+        np.bitwise_or.at(out, at[pb[keep]] - gw + e // gb,
+                         np.left_shift(np.uint64(1), (e % gb).astype(np.uint64)))
+    for i in range(nb):
+        k = int(bk[i])
+        blocks.append((k // layout.intervals, k % layout.intervals,
+                       layout.edge_base + int(at[i]), int(ends[i] - starts[i]),
+                       int(used[i]) if g[i] else 0))
+    return out, blocks, packed
 
 
 def _interleave_runs(keys: np.ndarray) -> np.ndarray:

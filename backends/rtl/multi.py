@@ -7,8 +7,11 @@ with its own edge pipeline, on-chip windows and read FIFO, and one LiteDRAM nati
 * commands: a PE keeps the port for up to ``burst`` commands in a row while it has
   them (its accesses are sequential: interleaving two PEs word by word would open a DRAM
   burst per word), then round-robin among the PEs presenting one (the PE after the last
-  winner goes first); a write command and its data pass together (an engine shows its write data
-  only in a cycle its command is granted, or after), so data never cross PEs;
+  winner goes first); the grant is a register chosen a cycle ahead (a change of owner
+  costs one cycle; the ready to each PE is the port's ready and a register compare, off
+  the Fmax path of P = 4 that a combinational grant was); a write command and its
+  data pass together (an engine shows its write data only in a cycle its command is
+  granted, or after), so data never cross PEs;
 * read data: the port answers in command order, so the PE of each granted read is
   queued (a FIFO of PE numbers as deep as all PEs' read FIFOs together: each PE reserves
   a place before it issues a read, so the queue cannot overflow) and each word goes to
@@ -28,7 +31,7 @@ change saw only final values.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -91,30 +94,40 @@ class MultiUnit(wiring.Component):
             m.d.comb += busy[i].eq(pe.busy)
 
         # ------------------------------------------------------------ arbiter
-        last = Signal(range(max(2, P)))
-        grant = Signal(range(max(2, P)))
-        anyv = Signal()
-        for off in reversed(range(P)):  # the last assignment wins: off 0 is first
-            for base in range(P):
-                i = (base + 1 + off) % P
-                with m.If((last == base) & self.pes[i].mem.cmd.valid):
-                    m.d.comb += [grant.eq(i), anyv.eq(1)]
-        run = Signal(range(self.burst + 1))  # commands the last winner had in a row
-        for i, pe in enumerate(self.pes):  # ... and it keeps the port for a burst
-            with m.If((last == i) & pe.mem.cmd.valid & (run < self.burst)):
-                m.d.comb += [grant.eq(i), anyv.eq(1)]
+        # The grant is a register (``owner``): the port shows the owner's command, and
+        # each PE's ``cmd.ready`` is the port's ready gated by a register compare -- no
+        # path from one PE's valid through a priority chain to every PE's ready (P = 4's
+        # critical path with a combinational grant).  The owner keeps the port while it
+        # presents commands, for up to ``burst`` in a row; then (or when it presents
+        # none) the next owner is the first PE after it presenting one, taken at the
+        # clock edge: a change of owner costs the cycle the old one stops presenting.
+        owner = Signal(range(max(2, P)))
+        run = Signal(range(self.burst + 1))  # commands the owner had in a row
+        mine = Signal()  # the owner presents a command
         for i, pe in enumerate(self.pes):
-            with m.If(grant == i):
-                m.d.comb += [port.cmd.valid.eq(anyv), port.cmd.we.eq(pe.mem.cmd.we),
+            with m.If(owner == i):
+                m.d.comb += [mine.eq(pe.mem.cmd.valid), port.cmd.we.eq(pe.mem.cmd.we),
                              port.cmd.addr.eq(pe.mem.cmd.addr),
-                             pe.mem.cmd.ready.eq(port.cmd.ready & anyv),
                              port.wdata.valid.eq(pe.mem.wdata.valid),
                              port.wdata.data.eq(pe.mem.wdata.data)]
-            m.d.comb += pe.mem.wdata.ready.eq((grant == i) & port.wdata.ready)
+            m.d.comb += [pe.mem.cmd.ready.eq((owner == i) & port.cmd.ready),
+                         pe.mem.wdata.ready.eq((owner == i) & port.wdata.ready)]
+        m.d.comb += port.cmd.valid.eq(mine)
         accepted = Signal()
         m.d.comb += accepted.eq(port.cmd.valid & port.cmd.ready)
+        last_of_run = Signal()  # the owner's burst ends with this command
+        m.d.comb += last_of_run.eq(accepted & (run == self.burst - 1))
         with m.If(accepted):
-            m.d.sync += [last.eq(grant), run.eq(Mux(grant == last, run + 1, 1))]
+            m.d.sync += run.eq(run + 1)
+        with m.If(~mine | last_of_run):
+            # round robin from the PE after the owner; the owner itself last
+            m.d.sync += run.eq(0)
+            for off in reversed(range(P)):  # the last assignment wins: off 0 is first
+                for base in range(P):
+                    i = (base + 1 + off) % P
+                    with m.If((owner == base) & self.pes[i].mem.cmd.valid):
+                        m.d.sync += owner.eq(i)
+        grant = owner
 
         # ------------------------------------------------------------ read data
         m.submodules.tags = tags = fifo.SyncFIFO(width=max(1, (P - 1).bit_length()),

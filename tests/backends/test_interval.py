@@ -53,10 +53,10 @@ def test_layout_blocks_cover_every_edge_once_with_local_addresses():
     lay = MemoryLayout.of(rm, 40, 16)
     rng = np.random.default_rng(0)
     src, dst = rng.integers(0, 40, 200), rng.integers(0, 40, 200)
-    words, blocks = encode_edges(lay, "dst", src, dst, None)
-    assert sum(b[3] for b in blocks) == 200 and words.size == 200
+    words, blocks = encode_edges(lay, "dst", src, dst, None, pack=False)
+    assert sum(b[3] for b in blocks) == 200
     seen = []
-    for d, s, first, count in blocks:
+    for d, s, first, count, _gathered in blocks:
         for w in words[first - lay.edge_base:first - lay.edge_base + count].tolist():
             sl, dl = w & 0xFFFFFFFF, w >> 32
             assert dl < 16 and ((sl < 16) if s == d else (16 <= sl < 32))
@@ -206,3 +206,48 @@ def test_several_pes_share_the_port_and_agree(pes):
     assert sum(run.blocks.pe_edges) == run.stats.edges
     # the runs overlapped: the wall cycles are fewer than the PEs' cycles together
     assert run.stats.cycles < sum(run.blocks.pe_cycles)
+
+
+def test_a_target_interval_no_block_changed_is_not_written_back():
+    """BFS from an isolated vertex changes nothing: every window A equals its region, so
+    the engine writes none back (the host still asks, FLAG_WRITEBACK) -- the port moves
+    the edges (packed two a word), the windows A, and window B whole or gathered, and
+    nothing more."""
+    from cosynth.backends.rtl.layout import map_words
+    kf = _kernel("bfs")
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=3)
+    iso = int(np.flatnonzero(np.asarray(g.out_degrees()) == 0)[0])
+    run = run_interval_kernel(kf, g, {"source": iso}, interval=16, dram=ECP5_DDR3)
+    assert same(run.results, kf.expected(g, kf.bind(g, source=iso)))
+    lay = run.layout
+    r = unit_for(kf.ir).rules[0]
+    _, blocks = encode_edges(lay, r.target_end, g.edge_src, g.out_dst, None)
+    assert any(b[4] for b in blocks)  # some blocks gather
+    b_words = sum(gb + map_words(lay) if gb else lay.interval
+                  for d, s, _f, _c, gb in blocks if s != d)
+    e_words = sum((c + 1) // 2 for _d, _s, _f, c, _g in blocks)  # two edges a word
+    per_run = e_words + lay.intervals * lay.interval + b_words
+    assert run.blocks.writebacks > 0
+    assert run.dram_words == run.stats.runs * per_run
+
+
+def test_unweighted_edges_pack_two_a_word():
+    """layout.encode_run: an unweighted run with 2 I <= 65536 goes two edges a word (the
+    low half first, 16-bit source then destination), an odd block's last word padded
+    with all ones in its high half; the blocks still hold every edge once."""
+    from cosynth.backends.rtl.layout import encode_run
+    rm = RegisterMap("u", "k", "v", 32, 5, 0, [], [], [Mem(0, "d", "live", "i64", 64)], [])
+    lay = MemoryLayout.of(rm, 40, 16)
+    rng = np.random.default_rng(1)
+    src, dst = rng.integers(0, 40, 201), rng.integers(0, 40, 201)
+    words, blocks, packed = encode_run(lay, "dst", src, dst, None, gather=False)
+    assert packed and words.size == sum((b[3] + 1) // 2 for b in blocks)
+    seen = []
+    for d, s, first, count, _g in blocks:
+        ws = words[first - lay.edge_base:first - lay.edge_base + (count + 1) // 2].tolist()
+        halves = [w >> (32 * h) & 0xFFFFFFFF for w in ws for h in (0, 1)]
+        assert (halves[-1] == 0xFFFFFFFF) == (count % 2 == 1)
+        for x in halves[:count]:
+            sl, dl = x & 0xFFFF, x >> 16
+            seen.append((s * 16 + sl - (0 if s == d else 16), d * 16 + dl))
+    assert sorted(seen) == sorted(zip(src.tolist(), dst.tolist()))

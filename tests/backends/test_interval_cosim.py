@@ -20,6 +20,7 @@ import cosynth as cs
 from cosynth.backends.rtl.dram import DramConfig
 from cosynth.backends.rtl.interval import (
     ENGINE_REGS,
+    FLAG_GATHER_B,
     FLAG_LOAD_A,
     FLAG_LOAD_B,
     FLAG_PACKED,
@@ -68,13 +69,14 @@ def test_the_cpp_device_keeps_the_engine_register_map():
             for k, v in ENGINE_REGS.items()}
     want.update(PE_BUSY=PE_BUSY, PE_SEL=PE_SEL, FLAG_LOAD_A=FLAG_LOAD_A,
                 FLAG_LOAD_B=FLAG_LOAD_B, FLAG_WRITEBACK=FLAG_WRITEBACK,
-                FLAG_PACKED=FLAG_PACKED)
+                FLAG_PACKED=FLAG_PACKED, FLAG_GATHER_B=FLAG_GATHER_B)
     for name, value in want.items():
         got = re.search(rf"\b{name} = (\d+)", text)
         assert got and int(got.group(1)) == value, name
 
 
-def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blades(tmp_path):
+@pytest.mark.parametrize("name", ["sssp_int", "bfs"])
+def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blades(tmp_path, name):
     """kron-10 (1,024 vertices) on an iCE40 HX8K (512 at most on chip): the plan sizes an
     interval unit on the manifest's SDRAM, both blades run their loops on it, the result
     equals the interpreter and networkx; one blade's run on the same unit takes exactly
@@ -82,9 +84,9 @@ def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blade
     path = tmp_path / "hx8k.yaml"
     path.write_text(HX8K)
     man = load_manifest(str(path))
-    kf = _kernel("sssp_int")  # weighted: its edges packed one word each
+    kf = _kernel(name)  # packed: a weighted edge one word, unweighted edges two a word
     g = cs.Graph.kronecker(10, edge_factor=4, seed=4)
-    args = _args("sssp_int", g)
+    args = _args(name, g)
     sim = simulate(kf, man, g, args, blades=2, fpga=True)
     assert [b.device for b in sim.plan.blades] == ["fpga", "fpga"]
     unit = sim.plan.blades[0].fpga_use["unit"]
@@ -131,15 +133,20 @@ def test_weighted_edges_pack_one_word_each_when_they_fit():
     src, dst = np.array([1, 20, 39]), np.array([30, 2, 39])
     w = np.array([-7, 2**31 - 1, 5])
     words, blocks, packed = encode_run(lay, "dst", src, dst, w)
-    assert packed and words.size == 3 and sum(b[3] for b in blocks) == 3
+    # the two blocks off the diagonal read one entry of window B each: they gather it,
+    # after a one-word map (an interval of 16: 16 bits)
+    assert packed and sum(b[3] for b in blocks) == 3
+    assert [b[4] for b in blocks if b[0] != b[1]] == [1, 1]
+    assert words.size == 3 + 2
     got = set()
-    for d, s, first, count in blocks:
+    for d, s, first, count, _g in blocks:
         for x in words[first - lay.edge_base:first - lay.edge_base + count].tolist():
             sl, dl, wt = x & 0xFFFF, (x >> 16) & 0xFFFF, np.int64(np.uint64(x)) >> 32
             u = sl - lay.interval + s * lay.interval if s != d else sl + d * lay.interval
             got.add((int(u), int(dl + d * lay.interval), int(wt)))
     assert got == {(1, 30, -7), (20, 2, 2**31 - 1), (39, 39, 5)}
-    words, blocks, packed = encode_run(lay, "dst", src, dst, np.array([1, 2**31, 3]))
+    words, blocks, packed = encode_run(lay, "dst", src, dst, np.array([1, 2**31, 3]),
+                                       gather=False)
     assert not packed and words.size == 6
     assert blocks[-1][2] - lay.edge_base == 2 * (3 - blocks[-1][3])
     big = MemoryLayout.of(rm, 1 << 17, 1 << 16)
@@ -154,3 +161,31 @@ def test_a_plan_with_fpga_units_waits_longer_before_calling_a_blade_hung():
     cpu = pipeline.stall_deadline(plan)
     assert pipeline.stall_deadline(plan, fpga=True) == cpu * pipeline.FPGA_SIM_SLOWDOWN
     assert pipeline.stall_deadline(plan, 2.5, fpga=True) == 2.5  # asked for: kept
+
+
+def test_a_block_gathers_only_the_window_b_entries_its_edges_read():
+    """layout.encode_run: a block off the diagonal whose edges read few entries of
+    window B is preceded by its gather map (bit j of word w: entry 64 w + j), and
+    gathers (``gathered`` = the set bits) when that costs fewer cycles than the whole
+    window (``layout.gathers``); a block reading most of the window loads it whole."""
+    from cosynth.backends.rtl.layout import MemoryLayout, encode_run, gathers, map_words
+    from cosynth.backends.rtl.regmap import Mem, RegisterMap
+    rm = RegisterMap("u", "k", "v", 32, 5, 0, [], [], [Mem(0, "d", "live", "i64", 64)], [])
+    lay = MemoryLayout.of(rm, 1024, 256)  # 4 intervals of 256: maps of 4 words
+    assert map_words(lay) == 4 and gathers(lay, 100) and not gathers(lay, 250)
+    rng = np.random.default_rng(5)
+    few = rng.choice(256, 40, replace=False) + 256  # interval 1 -> interval 0: 40 sources
+    many = np.arange(512, 768)  # interval 2 -> interval 0: every source
+    src = np.concatenate([few, few, many])
+    dst = rng.integers(0, 256, src.size)
+    words, blocks, _ = encode_run(lay, "dst", src, dst, None, pack=False)
+    by = {(b[0], b[1]): b for b in blocks}
+    _, _, first, count, gathered = by[(0, 1)]
+    assert count == 80 and gathered == 40
+    bits = words[first - lay.edge_base - 4:first - lay.edge_base]
+    entries = {64 * w + j for w in range(4) for j in range(64) if int(bits[w]) >> j & 1}
+    assert entries == set((few - 256).tolist())
+    assert by[(0, 2)][4] == 0  # 256 of 256 entries: the whole window
+    assert words.size == src.size + 4
+    # never gathering: no maps
+    assert encode_run(lay, "dst", src, dst, None, pack=False, gather=False)[0].size == src.size

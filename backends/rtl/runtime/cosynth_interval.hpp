@@ -3,7 +3,7 @@
 //
 // The unit holds two intervals of I vertices on chip; every table lives in the card's
 // memory (a cosynth_dram::Model in co-simulation, behind the unit's LiteDRAM native port)
-// at the places backends/rtl/layout.py (MemoryLayout, version 2) says.  This device gives
+// at the places backends/rtl/layout.py (MemoryLayout, version 4) says.  This device gives
 // UnitHost (cosynth_host.hpp) the whole-graph protocol, as backends/rtl/interval_host.py
 // does for the Python host (the two walk the same blocks in the same order):
 //   load / readback   the host's DMA into / out of the tables' regions of card memory;
@@ -12,7 +12,9 @@
 //                     addresses in windows A and B),
 //                     write them into the edge region, and walk them with block commands:
 //                     per target interval, the first block loads window A, a block whose
-//                     other interval differs loads window B, the last writes A back.  With
+//                     other interval differs loads window B (whole, or only the entries
+//                     its edges read after its gather map: layout.gathers), the last
+//                     writes A back.  With
 //                     P PEs the target intervals are dealt out in turn and each PE walks
 //                     its own list (multi.py's collision argument).
 //   REG_DEPTH         answered as the graph's n (UnitHost checks it); REG_ID from the unit.
@@ -35,7 +37,9 @@ enum : uint32_t {
   BLK_CTRL = 48, BLK_STATUS = 49, BLK_EDGES = 50, BLK_COUNT = 51, BLK_A = 52, BLK_B = 53,
   BLK_FLAGS = 54, BLK_CYCLES = 55, BLK_MEM_BASE = 56, PE_BUSY = 62, PE_SEL = 63
 };
-enum : uint64_t { FLAG_LOAD_A = 1, FLAG_LOAD_B = 2, FLAG_WRITEBACK = 4, FLAG_PACKED = 8 };
+enum : uint64_t {
+  FLAG_LOAD_A = 1, FLAG_LOAD_B = 2, FLAG_WRITEBACK = 4, FLAG_PACKED = 8, FLAG_GATHER_B = 16
+};
 
 // the memory layout (layout.py MemoryLayout) and what the device needs of the unit
 struct IntervalLayout {
@@ -109,7 +113,7 @@ class IntervalDevice : public Device {
         flags[i] |= FLAG_LOAD_A;
         groups.emplace_back();
       }
-      if (b.s != b.d) flags[i] |= FLAG_LOAD_B;
+      if (b.s != b.d) flags[i] |= b.gathered ? FLAG_GATHER_B : FLAG_LOAD_B;
       if (i + 1 == blocks_.size() || blocks_[i + 1].d != b.d) flags[i] |= FLAG_WRITEBACK;
       groups.back().push_back(i);
     }
@@ -182,7 +186,7 @@ class IntervalDevice : public Device {
 
  private:
   struct Block {
-    int64_t d, s, first, count;
+    int64_t d, s, first, count, gathered;  // gathered: window-B entries (0: none/whole)
   };
 
   size_t at(uint32_t mem, uint32_t addr) const {
@@ -196,11 +200,13 @@ class IntervalDevice : public Device {
               const int64_t* weight) {
     const int64_t I = lay_.interval, q = lay_.intervals();
     // layout.packs: a weighted run goes one word per edge when the local addresses fit
-    // 16 bits and every weight 32 (bits 0..15 source, 16..31 destination, 32..63 weight)
-    packed_ = HAS_WEIGHT && 2 * I <= 65536;
-    for (size_t i = 0; packed_ && i < n; ++i)
+    // 16 bits and every weight 32 (bits 0..15 source, 16..31 destination, 32..63 weight);
+    // an unweighted run two edges a word (the low half first; all ones pads)
+    packed_ = 2 * I <= 65536;
+    for (size_t i = 0; HAS_WEIGHT && packed_ && i < n; ++i)
       if (weight[i] < INT32_MIN || weight[i] > INT32_MAX) packed_ = false;
     const int ew = HAS_WEIGHT && !packed_ ? 2 : 1;
+    const bool pairs = packed_ && !HAS_WEIGHT;
     std::vector<int64_t> key(n);
     for (size_t i = 0; i < n; ++i) {
       int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
@@ -222,25 +228,54 @@ class IntervalDevice : public Device {
       }
       order.swap(mixed);
     }
-    const int64_t base = lay_.edge_base();
-    dram_.image.resize((size_t)(base + (int64_t)n * ew), 0);
+    // blocks in order; a block off the diagonal that gathers (layout.gathers) is preceded
+    // by its gather map: I / gb words, bit j of word w for window B's entry w gb + j
+    const int64_t base = lay_.edge_base(), gb = std::min<int64_t>(64, I), gw = I / gb;
+    const int64_t nm = lay_.memories;
+    std::vector<uint64_t> out;
+    out.reserve(n * (size_t)ew);
     blocks_.clear();
-    for (size_t j = 0; j < n; ++j) {
-      size_t i = order[j];
-      int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
-      int64_t d = tv / I, s = ov / I;
-      uint64_t tloc = (uint64_t)(tv - d * I), oloc = (uint64_t)(ov - s * I + (s == d ? 0 : I));
-      uint64_t sloc = target_end == 0 ? tloc : oloc, dloc = target_end == 0 ? oloc : tloc;
-      if (packed_)
-        dram_.image[(size_t)(base + (int64_t)j)] = (sloc & 0xFFFFull) | ((dloc & 0xFFFFull) << 16) |
-                                                   ((uint64_t)weight[i] << 32);
-      else
-        dram_.image[(size_t)(base + (int64_t)j * ew)] = (sloc & 0xFFFFFFFFull) | (dloc << 32);
-      if (ew == 2) dram_.image[(size_t)(base + (int64_t)j * ew + 1)] = (uint64_t)weight[i];
-      if (blocks_.empty() || blocks_.back().d != d || blocks_.back().s != s)
-        blocks_.push_back(Block{d, s, base + (int64_t)j * ew, 0});
-      ++blocks_.back().count;
+    std::vector<uint64_t> map((size_t)gw);
+    for (size_t a = 0; a < n;) {
+      size_t b = a;
+      while (b < n && key[order[b]] == key[order[a]]) ++b;
+      const int64_t d = key[order[a]] / q, s = key[order[a]] % q;
+      int64_t used = 0;
+      if (s != d) {
+        std::fill(map.begin(), map.end(), 0);
+        for (size_t j = a; j < b; ++j) {
+          size_t i = order[j];
+          int64_t e = (target_end == 0 ? dst[i] : src[i]) - s * I;
+          map[(size_t)(e / gb)] |= 1ull << (e % gb);
+        }
+        for (uint64_t w : map) used += __builtin_popcountll(w);
+      }
+      const bool gather = s != d && nm * (used + gw) + gw < nm * I;
+      if (gather) out.insert(out.end(), map.begin(), map.end());
+      blocks_.push_back(Block{d, s, base + (int64_t)out.size(), (int64_t)(b - a),
+                              gather ? used : 0});
+      for (size_t j = a; j < b; ++j) {
+        size_t i = order[j];
+        int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
+        uint64_t tloc = (uint64_t)(tv - d * I), oloc = (uint64_t)(ov - s * I + (s == d ? 0 : I));
+        uint64_t sloc = target_end == 0 ? tloc : oloc, dloc = target_end == 0 ? oloc : tloc;
+        uint64_t half = (sloc & 0xFFFFull) | ((dloc & 0xFFFFull) << 16);
+        if (pairs) {
+          if ((j - a) % 2 == 0)
+            out.push_back(half | (j + 1 == b ? 0xFFFFFFFFull << 32 : 0));
+          else
+            out.back() = (out.back() & 0xFFFFFFFFull) | (half << 32);
+        } else if (packed_)
+          out.push_back((sloc & 0xFFFFull) | ((dloc & 0xFFFFull) << 16) |
+                        ((uint64_t)weight[i] << 32));
+        else
+          out.push_back((sloc & 0xFFFFFFFFull) | (dloc << 32));
+        if (ew == 2) out.push_back((uint64_t)weight[i]);
+      }
+      a = b;
     }
+    dram_.image.resize((size_t)base + out.size(), 0);
+    std::copy(out.begin(), out.end(), dram_.image.begin() + base);
   }
 
   void block_regs(const Block& b, uint64_t flags) {
