@@ -265,12 +265,13 @@ class LoopNests(ExprSpeller):
         sched = "dynamic, 64" if s.kind == "nodes" else "static"
         fr = open_frontier(self, s) if s.kind == "nodes" else None
         wl = open_worklist(self, s) if fr is None else None
-        pre, head = self.header(s, line) if fr is None else fr.header(s.var)
+        pre, head = self.header(s, line) if fr is None else fr.header(s.var, clauses)
         self.frontier = fr
         self.bitmaps = open_bitmaps(self, s) if self.hw is None else {}
         for h in pre:
             self.out(h)
-        self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
+        if fr is None:  # a frontier's sweep is one parallel region (in ``pre``)
+            self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
         for h in head:
             self.out(h)
         if wl is not None:
@@ -282,8 +283,10 @@ class LoopNests(ExprSpeller):
         self.block(s.body)
         self.ind -= 1
         self.out("}")
-        if s.kind in ("out_edges", "in_edges") or fr is not None:
+        if s.kind in ("out_edges", "in_edges"):
             self.out("}")
+        for h in fr.close() if fr is not None else ():
+            self.out(h)
         if wl is not None:
             wl.close(self)
         for name, op in scalars.items():
