@@ -34,7 +34,7 @@ applies, so running them changes nothing.
 from __future__ import annotations
 
 from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan, relax_order
-from cosynth.ir.nodes import Loop
+from cosynth.ir.nodes import Loop, Var
 
 from .exprs import identity
 
@@ -45,8 +45,27 @@ class FrontierLoop:
     """The emitted frontier of one loop: its C++ object ``name``, the state ``plan``
     (table -> reduction) and whether the loop may be bucketed (``buckets``)."""
 
-    def __init__(self, name: str, plan: dict[str, str], buckets: bool):
-        self.name, self.plan, self.buckets = name, plan, buckets
+    def __init__(self, name: str, plan: dict[str, str], buckets: bool, var: str = ""):
+        self.name, self.plan, self.buckets, self.var = name, plan, buckets, var
+
+    def prefetch(self, s: Loop, of: str) -> str | None:
+        """For an edge loop ``s`` over the frontier vertex's own edges: the C++ statement
+        that prefetches the state entries ``Frontier::kAhead`` edges ahead at the far
+        end (the relaxation's random reads; a hint, no effect on the result), else
+        None."""
+        if not (isinstance(s.of, Var) and s.of.name == self.var):
+            return None
+        ahead = "Frontier::kAhead"
+        if s.kind == "out_edges":
+            end, far = f"G.out_end({of})", f"G.edge_dst_l({s.var} + {ahead})"
+            at = s.var
+        elif s.kind == "in_edges":
+            end, far = f"G.in_end({of})", f"G.in_src[{s.var}__p + {ahead} - G.clo]"
+            at = f"{s.var}__p"
+        else:
+            return None
+        hints = " ".join(f"__builtin_prefetch(&{t}[{far}]);" for t in self.plan)
+        return f"  if ({at} + {ahead} < {end}) {{ {hints} }}"
 
     def push(self, local: str, value: str) -> str:
         """C++ statement: the entry at local id ``local`` changed to ``value``."""
@@ -93,6 +112,6 @@ def open_frontier(cx, s: Loop) -> FrontierLoop | None:
     if buckets and "const double g_delta" not in "".join(cx.decls):
         cx.decls.append('const double g_delta = cfg.kv.count("sched.delta") ? '
                         'cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)')
-    fl = FrontierLoop(f, plan, buckets)
+    fl = FrontierLoop(f, plan, buckets, s.var)
     cx.whiles[-1][1].append(fl)
     return fl

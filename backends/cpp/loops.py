@@ -135,9 +135,10 @@ class LoopNests(ExprSpeller):
             side = "out" if s.kind == "out_edges" else "in"
             check += f" {self.work}e += G.{side}_end({of}) - G.{side}_begin({of});"
         pre = [f"{{ const int64_t {of} = {self.expr(s.of)};{check}"]
+        ahead = self.frontier.prefetch(s, of) if self.frontier is not None else None
         if s.kind == "out_edges":
             return pre, [f"for (int64_t {s.var} = G.out_begin({of}); {s.var} < "
-                         f"G.out_end({of}); ++{s.var}) {{"]
+                         f"G.out_end({of}); ++{s.var}) {{"] + ([ahead] if ahead else [])
         pos = f"{s.var}__p"
         head = [f"for (int64_t {pos} = G.in_begin({of}); {pos} < G.in_end({of}); ++{pos}) {{"]
         # the edge's global id only where the body names it other than to read its weight
@@ -149,7 +150,7 @@ class LoopNests(ExprSpeller):
         if any(isinstance(e, EdgeAttr) and e.edge == s.var and e.attr == "id" and
                id(e) not in weight_at for e in used):
             head.append(f"  const int64_t {s.var} = G.in_eid[{pos} - G.clo];")
-        return pre, head
+        return pre, head + ([ahead] if ahead else [])
 
     # ------------------------------------------------------------------ sequential
     def sequential(self, s: Loop, line: int):

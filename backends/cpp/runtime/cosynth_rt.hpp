@@ -1188,6 +1188,7 @@ struct Frontier {
   static constexpr int64_t kLocal = 1024;      // a thread runs its own bin alone below this
   static constexpr int64_t kChunk = 64;        // positions per part of a sparse round
   static constexpr int64_t kDenseChunk = 1024; // vertices per part of a dense round
+  static constexpr int64_t kAhead = 12;        // edges ahead the relaxation prefetches
   static uint8_t code(int64_t k) { return (uint8_t)(1 + k % 255); }
   struct alignas(64) Local {                   // one thread's bins
     std::deque<std::vector<int32_t>> bins;     // keys base, base + 1, ...
