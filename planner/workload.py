@@ -529,12 +529,13 @@ def at_blades(w: Workload, stats: GraphStats, ranges: list[tuple[int, int]],
     blade's ``sweeps``: 0 from a frontier, else its in-place pass's granule), not the
     level count assumed without the blades.  A frontier nest keeps its whole fixed
     point's edges, visits and rounds, spread over the new runs; a sweep's work stays per
-    run.  Other nests, and a workload with no relaxed nest, are returned as they are."""
+    run.  Other nests (and calibrated ones), and a workload with no relaxed nest, are
+    returned as they are."""
     if not any(n.relaxed for n in w.nests) or stats._graph is None:
         return w
     nests = []
     for n in w.nests:
-        if not n.relaxed:
+        if not n.relaxed or n.calibrated:  # calibration measured its runs: they stand
             nests.append(n)
             continue
         runs = n.per_while * stats.supersteps(n.relaxed, ranges, sweeps)
