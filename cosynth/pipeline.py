@@ -42,7 +42,7 @@ from cosynth.planner import ManifestError, make_plan
 from cosynth.planner.cost import predict_nests
 from cosynth.planner.stats import GraphStats
 from cosynth.planner.stubs import plan_program
-from cosynth.planner.workload import profile
+from cosynth.planner.workload import at_blades, profile
 
 from . import scratch
 from .check import ATOL, RTOL, compare_results, fixed_tolerance, oracle, tolerance
@@ -376,6 +376,7 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
     stats = GraphStats.of(graph, graph_name)
     w = profile(kv, plan.variant, stats, kfn.bind(graph, **args), laws=man.workloads,
                 fpga=interval_costs.fpga_profile)
+    w = at_blades(w, stats, [(b.lo, b.hi) for b in plan.blades], _sweeps(plan))
     out = []
     for b, st, clock in zip(plan.blades, sim.stats, sim.fpga_clock_hz or
                             [0.0] * len(plan.blades)):
@@ -406,6 +407,15 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
                     "predicted_s": sum(r["predicted_s"] for r in rows),
                     "measured_s": sum(r["measured_s"] for r in rows)})
     return out
+
+
+def _sweeps(plan) -> tuple[int, ...]:
+    """How each blade runs a relaxed loop (``GraphStats.supersteps``): from a frontier
+    (0) on a CPU-only program; with an FPGA unit in the program, one in-place pass a run
+    (the unit's interval on its blades, vertex order on the CPUs' worklist)."""
+    units = [b for b in plan.blades if b.device == "fpga"]
+    return tuple(int((b.fpga_use.get("unit") or {}).get("interval") or 1)
+                 if b.device == "fpga" else (1 if units else 0) for b in plan.blades)
 
 
 def _fpga_clocks(man, plan, bundle) -> list[float]:

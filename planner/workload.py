@@ -56,7 +56,7 @@ The planner never imports a backend.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -88,7 +88,7 @@ from .calibration import apply_laws
 from .memory import Footprint, footprint
 from .stats import GraphStats
 
-__all__ = ["Nest", "Workload", "profile", "fixed_point_kind", "OTHER_LOOP_ITERATIONS",
+__all__ = ["Nest", "Workload", "profile", "fixed_point_kind", "OTHER_LOOP_ITERATIONS", "at_blades",
            "FpgaCosts", "FpgaFn", "no_fpga"]
 
 OTHER_LOOP_ITERATIONS = 20
@@ -172,6 +172,12 @@ class Nest:
     atomic_float_adds: int = 0
     random_refs: int = 0
     random_bytes: int = 0
+    # a relaxed (async) nest of a weighted or label fixed point: its kind, whether the
+    # C++ backend runs it from a frontier, and its runs per run of that while loop --
+    # the while's runs depend on the blades (``at_blades``: ``GraphStats.supersteps``)
+    relaxed: str = ""
+    frontier: bool = False
+    per_while: float = 0.0
 
 
 @dataclass
@@ -462,6 +468,7 @@ class _Walk(Visitor):
         self.fixed: str = ""  # the kind of the innermost fixed point around (or "")
         self.parent: Loop | None = None  # the innermost while loop around
         self.delta: float | None = None  # the bucket width chosen (``choose_delta``)
+        self.while_runs = 0.0  # the iterations assumed for the innermost while around
 
     def visit_If(self, s: If):
         prof = self.stats.level_profile
@@ -486,6 +493,11 @@ class _Walk(Visitor):
             self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at))
             plan = frontier_plan(self.k, s, self.parent) if self.fixed in (
                 "weighted", "labels") else None
+            if self.fixed in ("weighted", "labels") and s.schedule == "async" and \
+                    self.while_runs:
+                nest = self.nests[-1]
+                nest.relaxed, nest.frontier = self.fixed, bool(plan)
+                nest.per_while = self.mult / self.while_runs
             if plan:
                 self._frontier(self.nests[-1], s, plan)
             elif self.fixed in ("weighted", "labels") and s.kind == "nodes" and \
@@ -502,8 +514,10 @@ class _Walk(Visitor):
             self.seq.append(_seq_nest(s, self.mult, e, v))
             self.seq[-1].runs_guessed = self.guessed
         else:
-            outer = (self.mult, self.guessed, self.fixed)
+            outer = (self.mult, self.guessed, self.fixed, self.while_runs)
             self.mult *= self.iterations(s)
+            if s.kind == "while":
+                self.while_runs = self.iterations(s)
             self.guessed = self.guessed or _guess(s)
             if s.kind == "while" and isinstance(s.cond, Load):
                 self.fixed = fixed_point_kind(s, self.k.table_map)
@@ -511,7 +525,7 @@ class _Walk(Visitor):
             try:
                 self.visit_body(s.body, "body", s)
             finally:
-                self.mult, self.guessed, self.fixed = outer
+                self.mult, self.guessed, self.fixed, self.while_runs = outer
                 self.parent = parent
 
     def _frontier(self, nest: Nest, loop: Loop, plan: dict) -> None:
@@ -547,6 +561,29 @@ LATER_SHARE = 0.25
 #: threads under load: delta 1, 379 rounds, took 5.6x the one-thread time; GAP's best
 #: delta was 2 at one thread and 8 at two)
 ROUND_EDGES = 2000.0
+
+
+def at_blades(w: Workload, stats: GraphStats, ranges: list[tuple[int, int]],
+              sweeps: tuple[int, ...] | None = None) -> Workload:
+    """``w`` on blades holding the vertex ``ranges``: every relaxed nest (``Nest.relaxed``)
+    runs as often as its while loop runs there (``GraphStats.supersteps``, with each
+    blade's ``sweeps``: 0 from a frontier, else its in-place pass's granule), not the
+    level count assumed without the blades.  A frontier nest keeps its whole fixed
+    point's edges, visits and rounds, spread over the new runs; a sweep's work stays per
+    run.  Other nests (and calibrated ones), and a workload with no relaxed nest, are
+    returned as they are."""
+    if not any(n.relaxed for n in w.nests) or stats._graph is None:
+        return w
+    nests = []
+    for n in w.nests:
+        if not n.relaxed or n.calibrated:  # calibration measured its runs: they stand
+            nests.append(n)
+            continue
+        runs = n.per_while * stats.supersteps(n.relaxed, ranges, sweeps)
+        k = n.runs / runs if (n.frontier and runs > 0) else 1.0
+        nests.append(replace(n, runs=runs, edges=n.edges * k, nodes=n.nodes * k,
+                             rounds=n.rounds * k))
+    return replace(w, nests=nests)
 
 
 def choose_delta(k: Kernel, loop: Loop, plan: dict, stats: GraphStats) -> float | None:

@@ -5,29 +5,38 @@ schedule::
 
     while changed @seq:                       while changed:
       changed = False                           changed = False
-      for v in nodes() @async:         ->       F.begin(lo, hi, delta)      (1st time: all v)
-        for e in out_edges(v):                  while F.round():            (lowest bin)
-          nd := dist[v] + w[e.id]                 for v in F:               (queue or bitmap)
-          dist[e.dst] min= nd -> changed            ... if dist[d] min= nd: changed; F.push(d)
-      exchange dist min -> changed             exchange dist (a change: F.push(owner entry))
+      for v in nodes() @async:         ->       F.begin(lo, hi, delta, ...)  (1st time: all v)
+        for e in out_edges(v):                  #pragma omp parallel       (one per sweep)
+          nd := dist[v] + w[e.id]                 while F.next(part):      (lowest bin first)
+          dist[e.dst] min= nd -> changed            for i in part: v = F.take(part, i)
+      exchange dist min -> changed                    ... if dist[d] min= nd: changed; F.push(d)
+                                              exchange dist (a change: F.push(owner entry))
                                               F.reset() after the while loop
 
-The runtime's ``Frontier`` (``cosynth_rt.hpp``) holds the queued vertices in bins by key
-``floor(T[v] / delta)``; ``delta`` comes from the plan (run.cfg's ``sched.delta``,
-infinity when absent or when the loop may not be bucketed: one bin, today's async order).
-A round holding more than 1/16 of the range is walked as a dense bitmap in vertex
-order, a smaller one as a sparse queue of vertex ids.
+The runtime's ``Frontier`` (``cosynth_rt.hpp``) holds the queued vertices in per-thread
+bins by key ``floor(T[v] / delta)``; ``delta`` comes from the plan (run.cfg's
+``sched.delta``, infinity when absent or when the loop may not be bucketed: one bin,
+today's async order).  A sweep is one parallel region: the threads agree on each round
+(the lowest key) at two barriers and take its work in chunks of a shared list (sparse)
+or of the whole range (dense, more than 1/16 of it); between rounds each thread runs its
+own small bin of the running key alone (no barrier for a light edge's re-insertion).
 
 Legality: ``cosynth.frontend.rewrite.frontier`` (which loops, which may be bucketed);
 the emitted code queues a vertex after every change of its state entries in the blade's
 range -- the loop's reductions and the exchange's -- and resets the frontier when the
-while loop ends, as that argument requires.
+while loop ends, as that argument requires.  The first sweep leaves out the vertices at
+the top of the order (the min reduction's identity) only when ``relax_order`` is proved
+for the loop (the runtime applies it only under a finite delta, which the planner gives
+only for non-negative weights): their contributions are the top, which min never
+applies, so running them changes nothing.
 """
 
 from __future__ import annotations
 
-from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan
-from cosynth.ir.nodes import Loop
+from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan, relax_order
+from cosynth.ir.nodes import Loop, Var
+
+from .exprs import identity
 
 __all__ = ["FrontierLoop", "open_frontier"]
 
@@ -36,19 +45,45 @@ class FrontierLoop:
     """The emitted frontier of one loop: its C++ object ``name``, the state ``plan``
     (table -> reduction) and whether the loop may be bucketed (``buckets``)."""
 
-    def __init__(self, name: str, plan: dict[str, str], buckets: bool):
-        self.name, self.plan, self.buckets = name, plan, buckets
+    def __init__(self, name: str, plan: dict[str, str], buckets: bool, var: str = ""):
+        self.name, self.plan, self.buckets, self.var = name, plan, buckets, var
+
+    def prefetch(self, s: Loop, of: str) -> str | None:
+        """For an edge loop ``s`` over the frontier vertex's own edges: the C++ statement
+        that prefetches the state entries ``Frontier::kAhead`` edges ahead at the far
+        end (the relaxation's random reads; a hint, no effect on the result), else
+        None."""
+        if not (isinstance(s.of, Var) and s.of.name == self.var):
+            return None
+        ahead = "Frontier::kAhead"
+        if s.kind == "out_edges":
+            end, far = f"G.out_end({of})", f"G.edge_dst_l({s.var} + {ahead})"
+            at = s.var
+        elif s.kind == "in_edges":
+            end, far = f"G.in_end({of})", f"G.in_src[{s.var}__p + {ahead} - G.clo]"
+            at = f"{s.var}__p"
+        else:
+            return None
+        hints = " ".join(f"__builtin_prefetch(&{t}[{far}]);" for t in self.plan)
+        return f"  if ({at} + {ahead} < {end}) {{ {hints} }}"
 
     def push(self, local: str, value: str) -> str:
         """C++ statement: the entry at local id ``local`` changed to ``value``."""
         return f"{self.name}.push({local}, (double)({value}));"
 
-    def header(self, var: str) -> tuple[list[str], list[str]]:
-        """(lines before the ``omp for``, the for line and its first statement)."""
+    def header(self, var: str, clauses: list[str]) -> tuple[list[str], list[str]]:
+        """(the parallel region and the sweep's loop over parts, the for line over a part
+        and its first statement); ``clauses``: the region's reduction clauses."""
         f = self.name
-        return ([f"while ({f}.round()) {{", f"const int64_t {f}_span = {f}.span();"],
-                [f"for (int64_t {f}_i = 0; {f}_i < {f}_span; ++{f}_i) {{",
-                 f"  const int64_t {var} = {f}.at({f}_i); if ({var} < 0) continue;"])
+        return ([f"#pragma omp parallel num_threads({f}.team()) {' '.join(clauses)}".rstrip(),
+                 "{", f"Frontier::Part {f}_p;", f"while ({f}.next({f}_p)) {{"],
+                [f"for (int64_t {f}_i = {f}_p.a; {f}_i < {f}_p.b; ++{f}_i) {{",
+                 f"  const int64_t {var} = {f}.take({f}_p, {f}_i); if ({var} < 0) continue;"])
+
+    @staticmethod
+    def close() -> list[str]:
+        """What closes the sweep after the for loop's brace: the while and the region."""
+        return ["}", "}"]
 
 
 def open_frontier(cx, s: Loop) -> FrontierLoop | None:
@@ -67,11 +102,16 @@ def open_frontier(cx, s: Loop) -> FrontierLoop | None:
     hi = f"std::min<int64_t>({cx.expr(s.stop)}, n)" if s.stop is not None else "n"
     table = next(iter(plan))
     delta = "g_delta" if buckets else "INFINITY"
+    d = cx.tables[table].dtype
+    if buckets and relax_order(cx.k, s, table).ok:  # the top need not run (docstring)
+        top = f"true, [&](int64_t l) {{ return {table}[l] == {identity('min', d)}; }}"
+    else:
+        top = "false, [](int64_t) { return false; }"
     cx.out(f"{f}.begin({lo}, {hi}, {lo} - G.glo, {delta}, "
-           f"[&](int64_t l) {{ return {table}[l]; }});")
+           f"[&](int64_t l) {{ return {table}[l]; }}, {top});")
     if buckets and "const double g_delta" not in "".join(cx.decls):
         cx.decls.append('const double g_delta = cfg.kv.count("sched.delta") ? '
                         'cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)')
-    fl = FrontierLoop(f, plan, buckets)
+    fl = FrontierLoop(f, plan, buckets, s.var)
     cx.whiles[-1][1].append(fl)
     return fl

@@ -135,9 +135,10 @@ class LoopNests(ExprSpeller):
             side = "out" if s.kind == "out_edges" else "in"
             check += f" {self.work}e += G.{side}_end({of}) - G.{side}_begin({of});"
         pre = [f"{{ const int64_t {of} = {self.expr(s.of)};{check}"]
+        ahead = self.frontier.prefetch(s, of) if self.frontier is not None else None
         if s.kind == "out_edges":
             return pre, [f"for (int64_t {s.var} = G.out_begin({of}); {s.var} < "
-                         f"G.out_end({of}); ++{s.var}) {{"]
+                         f"G.out_end({of}); ++{s.var}) {{"] + ([ahead] if ahead else [])
         pos = f"{s.var}__p"
         head = [f"for (int64_t {pos} = G.in_begin({of}); {pos} < G.in_end({of}); ++{pos}) {{"]
         # the edge's global id only where the body names it other than to read its weight
@@ -149,7 +150,7 @@ class LoopNests(ExprSpeller):
         if any(isinstance(e, EdgeAttr) and e.edge == s.var and e.attr == "id" and
                id(e) not in weight_at for e in used):
             head.append(f"  const int64_t {s.var} = G.in_eid[{pos} - G.clo];")
-        return pre, head
+        return pre, head + ([ahead] if ahead else [])
 
     # ------------------------------------------------------------------ sequential
     def sequential(self, s: Loop, line: int):
@@ -265,12 +266,13 @@ class LoopNests(ExprSpeller):
         sched = _omp_schedule(s)
         fr = open_frontier(self, s) if s.kind == "nodes" else None
         wl = open_worklist(self, s) if fr is None else None
-        pre, head = self.header(s, line) if fr is None else fr.header(s.var)
+        pre, head = self.header(s, line) if fr is None else fr.header(s.var, clauses)
         self.frontier = fr
         self.bitmaps = open_bitmaps(self, s) if self.hw is None else {}
         for h in pre:
             self.out(h)
-        self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
+        if fr is None:  # a frontier's sweep is one parallel region (in ``pre``)
+            self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
         for h in head:
             self.out(h)
         if wl is not None:
@@ -282,8 +284,10 @@ class LoopNests(ExprSpeller):
         self.block(s.body)
         self.ind -= 1
         self.out("}")
-        if s.kind in ("out_edges", "in_edges") or fr is not None:
+        if s.kind in ("out_edges", "in_edges"):
             self.out("}")
+        for h in fr.close() if fr is not None else ():
+            self.out(h)
         if wl is not None:
             wl.close(self)
         for name, op in scalars.items():

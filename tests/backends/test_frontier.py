@@ -120,3 +120,51 @@ def test_the_bitmap_guard_is_only_for_saturating_pull_steps():
                           ("sssp", "pull", False), ("cc", "async", False)):
         kv, _ = variant(example(name).ir, v)
         assert ("uint64_t> bm__" in emit_program(project(kv, ()).kernel)) == want, name
+
+
+@pytest.mark.parametrize("name,blades", [("sssp", 1), ("sssp", 2), ("cc", 1), ("cc", 4)])
+def test_a_sweep_shares_its_rounds_between_more_threads_than_cores(name, blades):
+    """Three OpenMP threads per blade (more than this machine's cores): the threads agree
+    on every round, read each other's offered bins and run their own small bins alone;
+    the result is the interpreter's and the reference's."""
+    g = cs.Graph.kronecker(11, seed=7)
+    src = int(np.argmax(g.out_degrees()))
+    args = {"source": src} if name == "sssp" else {}
+    sim = simulate(example(name), RACK, g, args, blades=blades, variant="async",
+                   timeout=300, threads=3)
+    _checked(sim)
+    if name == "sssp":
+        np.testing.assert_array_equal(sim.results[0], spref.sssp(g, src))
+
+
+def test_the_first_sweep_leaves_out_vertices_at_infinity():
+    """Bucketed SSSP whose source reaches a path of five vertices, beside a Kronecker
+    graph it cannot reach: the vertices at +inf are not queued (their contributions stay
+    +inf: ``relax_order``), so the sweep visits the path only, not every vertex."""
+    k = cs.Graph.kronecker(10, seed=3)
+    n = k.n + 5
+    src = np.concatenate([k.edge_src, np.arange(k.n, n - 1)])
+    dst = np.concatenate([k.out_dst, np.arange(k.n + 1, n)])
+    w = np.concatenate([k.weights_or_ones(), np.full(4, 2.0)])
+    g = cs.Graph.from_edges(src, dst, weight=w, num_nodes=n)
+    sim = simulate(example("sssp"), RACK, g, {"source": k.n}, blades=1, variant="async",
+                   timeout=300, threads=2)
+    _checked(sim)
+    assert 0 < sim.plan.predicted["delta"] < np.inf
+    np.testing.assert_array_equal(sim.results[0][k.n:], [0.0, 2.0, 4.0, 6.0, 8.0])
+    visits, _ = _visits(sim)
+    assert 5 <= visits <= 10, visits
+
+
+def test_only_a_proved_relax_order_leaves_the_top_out():
+    """SSSP and CC prove ``relax_order`` (CC's contribution is the vertex's own label);
+    ``dist[v] - w`` refutes it and queues every vertex in the first sweep."""
+    from cosynth.backends.cpp.emit import emit_program
+    from cosynth.frontend.rewrite import variant
+    from cosynth.frontend.rewrite.projection import apply as project
+    from tests.frontend.test_frontier import sssp_minus
+    for k, want in ((example("sssp"), True), (example("cc"), True), (sssp_minus, False)):
+        kv, _ = variant(k.ir, "async")
+        text = emit_program(project(kv, ()).kernel)
+        assert "Frontier fr__" in text
+        assert ("true, [&](int64_t l) { return u_" in text) == want, k.ir.name

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -62,7 +63,8 @@ inline int64_t check(int64_t i, int64_t size, int line, const char* what) {
 // a blade that stops making progress (suspended, or spinning in a loop) keeps its number
 // while the others advance to the collective where they wait for it: the driver
 // (backends/toolchain.py) names the blade whose step stays lowest.  Outside a parallel
-// region only (nest ends and collectives are), so one thread writes.
+// region only (nest ends and collectives are), so one thread writes; `in_team`: the caller
+// is the one thread of a team that beats while the others wait at a barrier (a frontier).
 struct Heartbeat {
   int fd = -1;  // -1: not opened yet, -2: disabled
   int64_t step = 0;
@@ -70,8 +72,8 @@ struct Heartbeat {
 };
 inline Heartbeat g_beat;
 
-inline void heartbeat() {
-  if (omp_in_parallel()) return;
+inline void heartbeat(bool in_team = false) {
+  if (!in_team && omp_in_parallel()) return;
   ++g_beat.step;  // counted with or without the file: the stall watch answers with it
   if (g_beat.fd == -2) return;
   if (g_beat.fd == -1) {
@@ -1176,30 +1178,95 @@ inline void refresh_edges(std::vector<T>& table, const std::vector<int64_t>& lo,
 // The work list of a relaxed (async) node loop over the range [lo, hi) (global ids): the
 // vertices whose state changed since they last ran, and nothing else.  A change pushes
 // the vertex (`push`, from any thread: the loop's own reductions and the exchange that
-// applies other blades' contributions) into the bin of its new value's key,
-// floor(value / delta); `delta` = infinity (today's async) keeps one bin.  A sweep
-// (`begin` .. `round` until false) drains the bins lowest first (delta-stepping: buckets
-// of width delta), each round running the lowest bin's vertices: as a sparse queue of
-// vertex ids, or as a dense bitmap walked in vertex order when the round holds more than
-// range / kDense vertices.  `pend[v]` is the key + 1 of the bin v last went to (0: not
-// pending): a vertex runs from that bin only (`take`), so a vertex that moved to a lower
-// bin is not run again from the higher one, and each vertex is queued at most once per
-// bin.  The first sweep after `reset` (the fixed point was entered anew) starts from every
-// vertex of the range.
+// applies other blades' contributions) into the pushing thread's bin of its new value's
+// key, floor(value / delta); `delta` = infinity (today's async) keeps one bin.  A sweep
+// drains the bins lowest key first (delta-stepping: buckets of width delta).
+//
+// A sweep is one parallel region: every thread of the team calls `next` for its next
+// part of the work and `take` for each position of the part.  A round runs the lowest
+// key of all threads' bins.  At a round's one barrier each thread offers its lowest bin
+// (moved out of its bins, so the others read it while the owner pushes on); the offers of
+// the lowest key are the round, read side by side in chunks of a shared cursor (a sparse
+// round), or, when the round holds more than range / kDense vertices, the whole range is
+// walked in chunks and the vertices pending at that key run (a dense round: `pend` is the
+// bitmap); an offer of a higher key goes back to its owner's bins.  A thread that has
+// finished its share of the round then runs its own bin of the round's key (what its
+// relaxations of the round queued there) alone while that bin is smaller than kLocal,
+// before it waits for the others: a light edge's re-insertion into the running bucket
+// costs no barrier.  Offers and cursors alternate between two slots by round parity, so
+// that a slot is reused only after everyone has passed the next round's barrier.
+//
+// `pend[v]` is the code (1 + key mod 255) of the bin v last went to, 0 when not pending;
+// a vertex runs from an entry of that code only (`take` clears it): a vertex that moved
+// to a lower bin is not run again from the higher one, and it sits at most once in the
+// bins of one key.  Every change is followed by a run of the vertex that sees it: the
+// push either finds the vertex pending under the same code (an entry that has not run
+// yet will take it, after the change) or adds an entry under the new code.  A stale
+// entry of another key with the same code (keys 255 apart) runs the vertex early, which
+// any order allows (the relaxation proof), and consumes it.
+//
+// The first sweep after `reset` (the fixed point was entered anew) starts from every
+// vertex of the range, except, when `skip_top` and delta is finite, the vertices whose
+// state is at the top of the order (the min reduction's identity: +inf, the integer
+// maximum).  The emitter passes `skip_top` only when `relax_order` is proved (every
+// contribution is >= the running vertex's own value, for non-negative weights), and the
+// planner gives a finite delta only on a graph without negative weights: such a vertex
+// contributes values >= the top, i.e. the top (or NaN), which min leaves unapplied, so
+// running it changes nothing and it need not be queued.
 struct Frontier {
-  static constexpr int64_t kMaxBin = 1 << 16;  // keys beyond share the last bin
+  static constexpr int64_t kMaxBin = 1 << 16;  // keys beyond share the far bin
   static constexpr int64_t kDense = 16;        // dense round: > range / kDense vertices
+  static constexpr int64_t kLocal = 1024;      // a thread runs its own bin alone below this
+  static constexpr int64_t kChunk = 64;        // positions per part of a sparse round
+  static constexpr int64_t kDenseChunk = 1024; // vertices per part of a dense round
+  static constexpr int64_t kAhead = 12;        // edges ahead the relaxation prefetches
+  static uint8_t code(int64_t k) { return (uint8_t)(1 + k % 255); }
+  struct alignas(64) Local {                   // one thread's bins
+    std::deque<std::vector<int32_t>> bins;     // keys base, base + 1, ...
+    int64_t base = 0;
+    std::vector<int32_t> far;                  // key kMaxBin (e.g. an infinite value)
+    std::vector<int32_t> mine;                 // the bin this thread runs alone
+    std::vector<int32_t> offer[2];             // its lowest bin, offered to a round
+    int64_t key[2] = {-1, -1};                 // the offer's key (-1: none)
+    std::vector<std::vector<int32_t>> spare;   // drained bins, kept for their capacity
+    std::vector<int32_t>* at(int64_t k) {
+      if (k >= kMaxBin) return &far;
+      const int64_t j = k - base;
+      return j >= 0 && j < (int64_t)bins.size() ? &bins[(size_t)j] : nullptr;
+    }
+    void drop_drained() {
+      while (!bins.empty() && bins.front().empty()) {
+        if (spare.size() < 16) spare.push_back(std::move(bins.front()));
+        bins.pop_front();
+        ++base;
+      }
+    }
+    std::vector<int32_t> fresh() {
+      if (spare.empty()) return {};
+      std::vector<int32_t> v = std::move(spare.back());
+      spare.pop_back();
+      v.clear();
+      return v;
+    }
+  };
+  // a thread's place in a sweep: its part is positions [a, b) of `ids` (nullptr: vertex
+  // offsets of a dense round) of the round whose key is `bin`
+  struct Part {
+    const int32_t* ids = nullptr;
+    int64_t a = 0, b = 0;
+    int64_t bin = -1, round = 0, total = 0;
+    uint8_t want = 0;        // the code of `bin`
+    bool shared = false;     // taking chunks of the round
+    bool dense = false;
+    int64_t ra = 0, rb = 0;  // the rest of the chunk taken (round positions)
+    std::vector<int64_t> seg;  // where each thread's offer starts in the round
+  };
   int64_t lo = 0, hi = 0, lbase = 0;           // range; local id of lo
   double delta = INFINITY, inv = 0;            // bucket width and its inverse
   bool have = false;
-  std::vector<int32_t> pend;                   // per vertex of the range: key + 1, or 0
-  std::vector<std::vector<std::vector<int64_t>>> bins;  // [thread][key - base] -> offsets
-  std::vector<int64_t> base;                   // per thread: the key of its first bin
-  std::vector<std::vector<int64_t>> far;       // per thread: the last bin (key kMaxBin)
-  std::vector<int64_t> cur;                    // this round's offsets (sparse)
-  std::vector<uint8_t> in;                     // this round's bitmap (dense)
-  int64_t bin = 0;                             // the running bin
-  bool dense = false;
+  std::vector<uint8_t> pend;                   // per vertex of the range: code, or 0
+  std::vector<Local> loc;                      // per thread
+  alignas(64) int64_t pos[2] = {0, 0};         // chunk cursors, by round parity
   int64_t rounds = 0, queued = 0;              // statistics of the last sweep
 
   int64_t key(double x) const {
@@ -1209,96 +1276,134 @@ struct Frontier {
     return k >= (double)kMaxBin ? kMaxBin : (int64_t)k;
   }
   void reset() { have = false; }
+  int team() const { return (int)loc.size(); }
   // local id `l` changed to `value`: queue it (no-op outside the range)
   void push(int64_t l, double value) {
-    int64_t o = l - lbase;
+    const int64_t o = l - lbase;
     if (o < 0 || o >= hi - lo) return;
-    int64_t k = key(value);
-    if (__atomic_exchange_n(&pend[o], (int32_t)(k + 1), __ATOMIC_ACQ_REL) == k + 1) return;
-    const int t = omp_get_thread_num();
-    if (k >= kMaxBin) { far[t].push_back(o); return; }  // e.g. an infinite distance
-    auto& b = bins[t];
-    int64_t& bs = base[t];
-    // a thread's bins cover its live keys only (drained ones are dropped by `round`), so
-    // their headers stay few however far the keys travel (up to kMaxBin)
-    if (b.empty()) bs = k;
-    else if (k < bs) { b.insert(b.begin(), (size_t)(bs - k), std::vector<int64_t>()); bs = k; }
-    if ((int64_t)b.size() <= k - bs) b.resize(k - bs + 1);
-    b[k - bs].push_back(o);
+    const int64_t k = key(value);
+    const uint8_t c = code(k);
+    if (__atomic_exchange_n(&pend[(size_t)o], c, __ATOMIC_ACQ_REL) == c) return;
+    Local& L = loc[(size_t)omp_get_thread_num()];
+    if (k >= kMaxBin) { L.far.push_back((int32_t)o); return; }
+    // a thread's bins cover its live keys only (drained ones are dropped between rounds),
+    // so their headers stay few however far the keys travel (up to kMaxBin)
+    if (L.bins.empty()) L.base = k;
+    while (k < L.base) { L.bins.emplace_front(L.fresh()); --L.base; }
+    while ((int64_t)L.bins.size() <= k - L.base) L.bins.emplace_back(L.fresh());
+    L.bins[(size_t)(k - L.base)].push_back((int32_t)o);
   }
-  // open a sweep of [lo_, hi_) whose local ids start at lbase_; `value(l)` is the state
-  // that keys local id l (read for the first sweep, which queues every vertex)
-  template <class F> void begin(int64_t lo_, int64_t hi_, int64_t lbase_, double delta_, F value) {
+  // open a sweep of [lo_, hi_) whose local ids start at lbase_ (outside a parallel
+  // region); `value(l)` is the state that keys local id l and `top(l)` whether it is at
+  // the top of the order (both read for the first sweep, which queues every vertex)
+  template <class F, class Top>
+  void begin(int64_t lo_, int64_t hi_, int64_t lbase_, double delta_, F value, bool skip_top,
+             Top top) {
     delta = delta_;
     inv = delta < INFINITY ? 1.0 / delta : 0.0;
     rounds = queued = 0;
+    pos[0] = pos[1] = 0;
     if (have && lo_ == lo && hi_ == hi && lbase_ == lbase) return;
     lo = lo_; hi = std::max(hi_, lo_); lbase = lbase_;
-    bins.assign(omp_get_max_threads(), {});
-    base.assign(omp_get_max_threads(), 0);
-    far.assign(omp_get_max_threads(), {});
-    pend.assign(hi - lo, 0);
+    if (hi - lo > (int64_t)std::numeric_limits<int32_t>::max())
+      fail(0, "a frontier covers at most 2^31 - 1 vertices per blade: use more blades");
+    loc.assign((size_t)omp_get_max_threads(), Local());
+    pend.assign((size_t)(hi - lo), 0);
+    const bool skip = skip_top && delta < INFINITY;
     #pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < hi - lo; ++o) push(o + lbase, (double)value(o + lbase));
+    for (int64_t o = 0; o < hi - lo; ++o)
+      if (!(skip && top(o + lbase))) push(o + lbase, (double)value(o + lbase));
     have = true;
   }
-  // take the lowest non-empty bin as the next round; false when every bin is empty
-  bool round() {
-    int64_t low = -1;
-    for (size_t t = 0; t < bins.size(); ++t) {
-      const auto& tb = bins[t];
-      for (int64_t j = 0; j < (int64_t)tb.size(); ++j)
-        if (!tb[j].empty()) {
-          if (low < 0 || base[t] + j < low) low = base[t] + j;
-          break;
+  // the calling thread's next part of the sweep (every thread of the team calls it until
+  // it returns false, which it does for all of them at the same round)
+  bool next(Part& p) {
+    Local& L = loc[(size_t)omp_get_thread_num()];
+    for (;;) {
+      if (p.shared) {  // the round's positions, a chunk at a time
+        if (p.ra >= p.rb) {
+          const int64_t step = p.dense ? kDenseChunk : kChunk;
+          const int64_t lim = p.dense ? hi - lo : p.total;
+          const int64_t a = __atomic_fetch_add(&pos[p.round & 1], step, __ATOMIC_RELAXED);
+          if (a >= lim) { p.shared = false; continue; }
+          p.ra = a;
+          p.rb = std::min(a + step, lim);
         }
-    }
-    if (low < 0)
-      for (const auto& f : far)
-        if (!f.empty()) low = kMaxBin;
-    if (low < 0) return false;
-    bin = low;
-    cur.clear();
-    if (low == kMaxBin)
-      for (auto& f : far) {
-        cur.insert(cur.end(), f.begin(), f.end());
-        std::vector<int64_t>().swap(f);
+        if (p.dense) {
+          p.ids = nullptr; p.a = p.ra; p.b = p.rb; p.ra = p.rb;
+          return true;
+        }
+        size_t s = 0;  // the offer holding position ra (a chunk may span two)
+        while (p.seg[s + 1] <= p.ra) ++s;
+        const int64_t end = std::min(p.rb, p.seg[s + 1]);
+        p.ids = loc[s].offer[p.round & 1].data();
+        p.a = p.ra - p.seg[s];
+        p.b = end - p.seg[s];
+        p.ra = end;
+        return true;
       }
-    for (size_t t = 0; t < bins.size(); ++t) {
-      auto& tb = bins[t];
-      const int64_t j = low - base[t];
-      if (j >= 0 && j < (int64_t)tb.size()) {
-        cur.insert(cur.end(), tb[j].begin(), tb[j].end());
-        std::vector<int64_t>().swap(tb[j]);
+      if (p.bin >= 0) {  // the calling thread's own bin of the round's key, while small
+        std::vector<int32_t>* b = L.at(p.bin);
+        if (b && !b->empty() && (int64_t)b->size() < kLocal) {
+          L.mine.swap(*b);
+          b->clear();
+          p.ids = L.mine.data(); p.a = 0; p.b = (int64_t)L.mine.size();
+          return true;
+        }
       }
-      size_t lead = 0;  // drained bins at the front: dropped, the base moves up
-      while (lead < tb.size() && tb[lead].empty()) ++lead;
-      if (lead > 0) {
-        tb.erase(tb.begin(), tb.begin() + (std::ptrdiff_t)lead);
-        base[t] += (int64_t)lead;
-      }
+      if (!choose(p, L)) return false;
     }
-    ++rounds;
-    queued += (int64_t)cur.size();
-    dense = (int64_t)cur.size() * kDense > hi - lo;
-    if (dense) {
-      in.assign(hi - lo, 0);
-      for (int64_t o : cur) in[o] = 1;
-    }
-    if ((rounds & 63) == 1) heartbeat();
-    return true;
   }
-  int64_t span() const { return dense ? hi - lo : (int64_t)cur.size(); }
-  // the vertex (global id) at position i of this round, or -1: not queued here, or it
-  // moved to another bin since (it runs from there)
-  int64_t at(int64_t i) {
-    int64_t o = dense ? (in[i] ? i : -1) : cur[i];
-    if (o < 0) return -1;
-    int32_t want = (int32_t)(bin + 1);
-    if (!__atomic_compare_exchange_n(&pend[o], &want, (int32_t)0, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE))
+  // the vertex (global id) at position i of part p, or -1: it moved to another bin
+  // since it was queued here (it runs from there), or another entry took it
+  int64_t take(const Part& p, int64_t i) {
+    const int32_t o = p.ids ? p.ids[i] : (int32_t)i;
+    uint8_t want = p.want;
+    if (__atomic_load_n(&pend[(size_t)o], __ATOMIC_RELAXED) != want) return -1;
+    if (!__atomic_compare_exchange_n(&pend[(size_t)o], &want, (uint8_t)0, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       return -1;
     return o + lo;
+  }
+
+ private:
+  // every thread: offer its lowest bin and agree on the next round at one barrier; false
+  // (for every thread) when every bin is empty
+  bool choose(Part& p, Local& L) {
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    if (T != team()) fail(0, "a frontier's sweep runs on another team than it was opened for");
+    const int slot = (int)(++p.round & 1);
+    L.offer[slot].clear();  // round - 2's: everyone has passed round - 1's barrier
+    L.drop_drained();
+    const int64_t k = !L.bins.empty() ? L.base : !L.far.empty() ? kMaxBin : -1;
+    if (k >= 0) L.offer[slot].swap(*L.at(k));
+    L.key[slot] = k;
+    #pragma omp barrier
+    int64_t low = -1;
+    for (int s = 0; s < T; ++s) {
+      const int64_t ks = loc[(size_t)s].key[slot];
+      if (ks >= 0 && (low < 0 || ks < low)) low = ks;
+    }
+    if (low < 0) return false;
+    p.seg.assign((size_t)T + 1, 0);
+    for (int s = 0; s < T; ++s) {
+      const Local& S = loc[(size_t)s];
+      p.seg[(size_t)s + 1] = p.seg[(size_t)s] + (S.key[slot] == low ? (int64_t)S.offer[slot].size() : 0);
+    }
+    if (k > low) L.at(k)->swap(L.offer[slot]);  // not this round's: back to the bins
+    if (t == 0) {
+      pos[(p.round + 1) & 1] = 0;  // everyone has finished the round before this one
+      ++rounds;
+      queued += p.seg[(size_t)T];
+      if ((rounds & 63) == 1) heartbeat(true);  // the others do not beat in the region
+    }
+    p.bin = low;
+    p.want = code(low);
+    p.total = p.seg[(size_t)T];
+    p.dense = p.total * kDense > hi - lo;
+    p.shared = true;
+    p.ra = p.rb = 0;
+    return true;
   }
 };
 

@@ -58,15 +58,17 @@ int main(int argc, char** argv) {
       const double t__3 = now();
       uint8_t u_changed__part__acc = 0;
       int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
-      fr__5.begin(std::max<int64_t>(shard_lo, 0), std::min<int64_t>(shard_hi, n), std::max<int64_t>(shard_lo, 0) - G.glo, g_delta, [&](int64_t l) { return u_label[l]; });
-      while (fr__5.round()) {
-      const int64_t fr__5_span = fr__5.span();
-      #pragma omp parallel for schedule(dynamic, 64) reduction(||:u_changed__part__acc) reduction(+:w__4e, w__4v)
-      for (int64_t fr__5_i = 0; fr__5_i < fr__5_span; ++fr__5_i) {
-        const int64_t u_v = fr__5.at(fr__5_i); if (u_v < 0) continue;
+      fr__5.begin(std::max<int64_t>(shard_lo, 0), std::min<int64_t>(shard_hi, n), std::max<int64_t>(shard_lo, 0) - G.glo, g_delta, [&](int64_t l) { return u_label[l]; }, true, [&](int64_t l) { return u_label[l] == INT64_C(9223372036854775807); });
+      #pragma omp parallel num_threads(fr__5.team()) reduction(||:u_changed__part__acc) reduction(+:w__4e, w__4v)
+      {
+      Frontier::Part fr__5_p;
+      while (fr__5.next(fr__5_p)) {
+      for (int64_t fr__5_i = fr__5_p.a; fr__5_i < fr__5_p.b; ++fr__5_i) {
+        const int64_t u_v = fr__5.take(fr__5_p, fr__5_i); if (u_v < 0) continue;
         ++w__4v;
         { const int64_t of__6 = u_v; w__4e += G.out_end(of__6) - G.out_begin(of__6);
         for (int64_t u_e = G.out_begin(of__6); u_e < G.out_end(of__6); ++u_e) {
+          if (u_e + Frontier::kAhead < G.out_end(of__6)) { __builtin_prefetch(&u_label[G.edge_dst_l(u_e + Frontier::kAhead)]); }
           { const int64_t val__7 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__8 = G.edge_dst_l(u_e);
             { const int64_t i__9 = at__8;
               if (i__9 >= G.olo && i__9 < G.ohi) {
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
         }
         { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
         for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
+          if (u_e__p + Frontier::kAhead < G.in_end(of__10)) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
           { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
             { const int64_t i__13 = at__12;
               if (i__13 >= G.olo && i__13 < G.ohi) {
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
           }
         }
         }
+      }
       }
       }
       red_or(&u_changed__part, u_changed__part__acc);
