@@ -61,6 +61,7 @@ from typing import Protocol
 
 from cosynth.frontend.rewrite.core import loop_label
 from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan, relax_order
+from cosynth.frontend.rewrite.hybrid import beta_of as hybrid_beta
 from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.saturation import saturation
@@ -428,8 +429,10 @@ class _Walk(Visitor):
         if got is None or len(prof.push) != self.stats.levels:
             return self.generic_visit(s)
         alpha, _, _ = got
+        beta = hybrid_beta(s) if len(prof.width) == self.stats.levels else None
         levels = range(self.stats.levels) if self.at is None else self.at
-        pull = tuple(L for L in levels if prof.push[L] * alpha > prof.unvisited_in[L])
+        pull = tuple(L for L in levels if prof.push[L] * alpha > prof.unvisited_in[L]
+                     and (beta is None or prof.width[L] * beta > self.stats.n))
         push = tuple(L for L in levels if L not in pull)
         outer = (self.mult, self.at)
         try:
