@@ -283,6 +283,7 @@ class LoopNests(ExprSpeller):
             pre, head = fr.header(s.var)
         elif lq is not None:
             pre, head = lq.header(s.var)
+            clauses.append(lq.clause())
         else:
             pre, head = self.header(s, line)
         self.frontier = fr

@@ -51,6 +51,11 @@ class LevelQueueCode:
         may change it meanwhile -- the running iteration's own entry, or sequential code)."""
         return f"{self.name}.push{'_own' if own else ''}({local});"
 
+    def clause(self) -> str:
+        """The ``omp for`` clause that keeps a queue of one chunk (``dynamic, 64``) on the
+        running thread: forking would only add a join."""
+        return f"if({self.name}_span > 64)"
+
     def header(self, var: str) -> tuple[list[str], list[str]]:
         """(lines before the ``omp for``, the for line and its first statement)."""
         q = self.name
@@ -94,7 +99,8 @@ def emit_count(cx, s: Loop, line: int, q: LevelQueueCode) -> None:
     cx.out(f"const double {t0} = now(); int64_t {', '.join(f'{a} = 0' for a in accs)}, "
            f"{b} = 0;")
     cx.out(f"const int64_t {q.name}_n = {q.name}.ncur;")
-    cx.out(f"#pragma omp parallel for schedule(static) reduction(+:{', '.join(accs)}, {b})")
+    cx.out(f"#pragma omp parallel for schedule(static) reduction(+:{', '.join(accs)}, {b}) "
+           f"if({q.name}_n > 4096)")
     cx.out(f"for (int64_t {q.name}_i = 0; {q.name}_i < {q.name}_n; ++{q.name}_i) {{ "
            f"const int64_t {s.var} = (int64_t){q.name}.cur[{q.name}_i] + {q.name}.lo;")
     adds = " ".join(f"{a} += (int64_t)({cx.expr(x.value)});" for a, x in zip(accs, counts))
