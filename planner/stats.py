@@ -62,11 +62,13 @@ class LevelProfile:
     push: tuple[float, ...] = ()
     unvisited_in: tuple[float, ...] = ()
     pull: tuple[float, ...] = ()
+    width: tuple[float, ...] = ()  # vertices at depth L (the frontier's size)
 
     def as_dict(self) -> dict:
         return {"push": [round(x) for x in self.push],
                 "unvisited_in": [round(x) for x in self.unvisited_in],
-                "pull": [round(x) for x in self.pull]}
+                "pull": [round(x) for x in self.pull],
+                "width": [round(x) for x in self.width]}
 
 
 @dataclass
@@ -311,7 +313,7 @@ def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarr
              ) -> LevelProfile:
     """The ``LevelProfile`` of a BFS whose depths are ``depth`` (see there)."""
     if g.n == 0:
-        return LevelProfile((0.0,), (0.0,), (0.0,))
+        return LevelProfile((0.0,), (0.0,), (0.0,), (0.0,))
     d = np.where(depth < 0, levels + 1, depth)  # unreachable: deeper than every level
     push = np.bincount(d, weights=deg.astype(np.float64), minlength=levels + 2)[:levels]
     in_at = np.bincount(d, weights=indeg.astype(np.float64), minlength=levels + 2)
@@ -323,8 +325,9 @@ def _profile(g, depth: np.ndarray, levels: int, deg: np.ndarray, indeg: np.ndarr
     first = np.where(k > 0, (indeg + 1) / (k + 1), indeg).astype(np.float64)
     first_at = np.bincount(d, weights=first, minlength=levels + 2)
     pull = deeper[2:levels + 2] + first_at[1:levels + 1]
+    width = np.bincount(d, minlength=levels + 2)[:levels]
     return LevelProfile(tuple(map(float, push)), tuple(map(float, unvisited)),
-                        tuple(map(float, pull)))
+                        tuple(map(float, pull)), tuple(map(float, width)))
 
 
 #: graph -> ((its arrays measured), its GraphStats): ``GraphStats.of`` measures a graph once

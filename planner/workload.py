@@ -63,8 +63,10 @@ import numpy as np
 
 from cosynth.frontend.rewrite.core import loop_label
 from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan, relax_order
+from cosynth.frontend.rewrite.hybrid import beta_of as hybrid_beta
 from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.intersect import intersection
+from cosynth.frontend.rewrite.levels import level_frontier
 from cosynth.frontend.rewrite.rounds import frontier_of
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
@@ -469,6 +471,7 @@ class _Walk(Visitor):
         self.parent: Loop | None = None  # the innermost while loop around
         self.delta: float | None = None  # the bucket width chosen (``choose_delta``)
         self.while_runs = 0.0  # the iterations assumed for the innermost while around
+        self._levels: dict = {}  # id(while loop) -> its level frontier (or None)
 
     def visit_If(self, s: If):
         prof = self.stats.level_profile
@@ -476,8 +479,10 @@ class _Walk(Visitor):
         if got is None or len(prof.push) != self.stats.levels:
             return self.generic_visit(s)
         alpha, _, _ = got
+        beta = hybrid_beta(s) if len(prof.width) == self.stats.levels else None
         levels = range(self.stats.levels) if self.at is None else self.at
-        pull = tuple(L for L in levels if prof.push[L] * alpha > prof.unvisited_in[L])
+        pull = tuple(L for L in levels if prof.push[L] * alpha > prof.unvisited_in[L]
+                     and (beta is None or prof.width[L] * beta > self.stats.n))
         push = tuple(L for L in levels if L not in pull)
         outer = (self.mult, self.at)
         try:
@@ -503,6 +508,8 @@ class _Walk(Visitor):
             elif self.fixed in ("weighted", "labels") and s.kind == "nodes" and \
                     _worklist_plan(_Comp(self.k), s):
                 self.nests[-1].edges *= _worklist_share(self.stats, self.fixed)
+            elif s.kind == "nodes":
+                self._level_queue(self.nests[-1], s)
             self.nests[-1].runs_guessed = self.guessed
         elif s.is_data_loop:
             e, v, fe = _work(s, self.mult, self.stats, self.iterations, self.sites)
@@ -527,6 +534,27 @@ class _Walk(Visitor):
             finally:
                 self.mult, self.guessed, self.fixed, self.while_runs = outer
                 self.parent = parent
+
+    def _level_queue(self, nest: Nest, loop: Loop) -> None:
+        """A node loop that runs from a level frontier's queue (``frontend.rewrite.levels``:
+        the guarded loop, or the hybrid's counting loop): it visits the vertices at the
+        levels it runs at (``LevelProfile.width``), not every vertex."""
+        prof, parent = self.stats.level_profile, self.parent
+        if parent is None or len(prof.width) != self.stats.levels:
+            return
+        if id(parent) not in self._levels:
+            self._levels[id(parent)] = level_frontier(self.k, parent)
+        lf = self._levels[id(parent)]
+        if lf is None or not (any(x is loop for x in lf.loops) or lf.count is loop):
+            return
+        levels = tuple(range(self.stats.levels)) if self.at is None else self.at
+        # the first superstep counts every vertex, and runs the loop over all of them
+        # unless it may start from the vertices whose guard holds on entry (``first``)
+        dense = lf.count is loop or not lf.first
+        width = tuple(float(self.stats.n) if L == 0 and dense else w
+                      for L, w in enumerate(prof.width))
+        nest.nodes = _mean(width, levels)
+        nest.cost = static_cost(nest)
 
     def _frontier(self, nest: Nest, loop: Loop, plan: dict) -> None:
         """A relaxed node loop that runs from a frontier (``frontend.rewrite.frontier``):

@@ -36,6 +36,8 @@ from cosynth.frontend.rewrite.saturation import SAFE_BIN, SAFE_UN, saturation
 from cosynth.ir.nodes import Bin, Cast, Const, EdgeAttr, If, Load, Loop, Store, Un, Var
 from cosynth.ir.walk import iter_exprs, iter_stmts
 
+from .sparse import bitmap_queue, emit_bitmap_from_queue
+
 __all__ = ["NeighbourBitmap", "open_bitmaps"]
 
 _FAKE = "bm__l"  # the edge variable whose "src" spells the bitmap pass's local id
@@ -75,7 +77,7 @@ def open_bitmaps(cx, s: Loop) -> dict[int, NeighbourBitmap]:
                 continue
             name = cx.tmp("bm")
             out[id(g)] = NeighbourBitmap(name, load, f"({s.var} - G.glo)")
-            _emit_pass(cx, name, g.cond, load)
+            _emit_pass(cx, name, g.cond, load, bitmap_queue(cx, s, g.cond, load))
     return out
 
 
@@ -127,8 +129,9 @@ def _neighbour_load(cond, edge: Loop, other: str, s: Loop, written: set, tables)
     return found
 
 
-def _emit_pass(cx, name: str, cond, load: Load) -> None:
-    """``name[l]``: the guard with the neighbour's entry replaced by local entry ``l``."""
+def _emit_pass(cx, name: str, cond, load: Load, queue=None) -> None:
+    """``name[l]``: the guard with the neighbour's entry replaced by local entry ``l``
+    (with a level ``queue``, when it is sparse: set from the queue, ``sparse.py``)."""
     fake = replace(load, index=EdgeAttr(_FAKE, "src"))
     pred = _substitute(cond, load, fake)
     saved = cx.edge_kind.get(_FAKE)
@@ -142,11 +145,21 @@ def _emit_pass(cx, name: str, cond, load: Load) -> None:
             cx.edge_kind[_FAKE] = saved
     cx.out(f"std::vector<uint64_t> {name}((G.nl + 63) / 64);  // the guard's bit per "
            "local vertex, before the loop")
+    if queue is not None:
+        cx.out(f"if ({queue.name}.sparse) {{")
+        cx.ind += 1
+        emit_bitmap_from_queue(cx, queue, name, text, _FAKE)
+        cx.ind -= 1
+        cx.out("} else {")
+        cx.ind += 1
     cx.out("#pragma omp parallel for schedule(static)")
     cx.out(f"for (int64_t w = 0; w < (int64_t){name}.size(); ++w) {{ uint64_t b = 0;")
     cx.out(f"  for (int64_t j = 0; j < 64 && w * 64 + j < G.nl; ++j) {{ "
            f"const int64_t {_FAKE} = w * 64 + j; if ({text}) b |= (uint64_t)1 << j; }}")
     cx.out(f"  {name}[w] = b; }}")
+    if queue is not None:
+        cx.ind -= 1
+        cx.out("}")
 
 
 def _substitute(e, old, new):

@@ -51,7 +51,8 @@ def open_gather(cx, s: Loop) -> list[tuple[str, str, str]]:
             t = cx.tables[x.table]
             own = isinstance(x.index, Var) and x.index.name == par.var
             if t.space != "node" or x.op is None or not own or x.flag or \
-                    id(x) in cx.shared_stores or x.table in cx.atomic_tables:
+                    id(x) in cx.shared_stores or x.table in cx.atomic_tables or \
+                    any(q.lf.table == x.table for q in cx.levels):  # queued (sparse.py)
                 blocked.add(x.table)
             else:
                 stores.setdefault(x.table, []).append(x)
@@ -86,6 +87,7 @@ def open_invariant(cx, s: Loop) -> list[tuple[Store, str]]:
     read = {y.table for x, _ in iter_stmts(par.body) for e in stmt_exprs(x)
             for y in iter_exprs(e) if isinstance(y, Load)}
     flagged = {x.table for x, _ in iter_stmts(par.body) if isinstance(x, Store) and x.flag}
+    flagged |= {q.lf.table for q in cx.levels}  # each change queues its vertex (sparse.py)
     out = []
     seen: dict[tuple, str] = {}
     for x, _ in iter_stmts(s.body):

@@ -37,6 +37,7 @@ from .gather import close_gather, close_invariant, open_gather, open_invariant
 from .intersect import emit_merge
 from .reach import on_shard, replicated
 from .sharing import shared_stores
+from .sparse import emit_count, open_levels
 from .worklist import open_worklist
 
 __all__ = ["LoopNests"]
@@ -61,6 +62,7 @@ class LoopNests(ExprSpeller):
         self.work_loop: Loop | None = None  # its outermost loop
         self.last_of = ""  # C++ name of the vertex of the last edge loop's header
         self.whiles: list = []  # enclosing while loops: (loop, frontiers opened in it)
+        self.levels: list = []  # level queues of the enclosing while loops (``sparse``)
         self.frontier = None  # the frontier of the parallel loop being emitted
         self.bitmaps: dict = {}  # id(If) -> its neighbour bitmap (``bitmap``)
         self.full_graph = replicated(k, hw)  # every row here, local ids are global ids
@@ -155,8 +157,13 @@ class LoopNests(ExprSpeller):
     # ------------------------------------------------------------------ sequential
     def sequential(self, s: Loop, line: int):
         if s.kind == "while":
+            lq = open_levels(self, s)
             self.out(f"while ({self.expr(s.cond)}) {{")
             self.whiles.append((s, []))
+            if lq is not None:
+                lq.owner = s
+                self.levels.append(lq)
+                self.out(f"  {lq.name}.advance();")
         elif s.kind == "range":
             st = self.tmp("step")
             self.out(f"{{ const int64_t {st} = {self.expr(s.step)}; if ({st} == 0) "
@@ -184,6 +191,7 @@ class LoopNests(ExprSpeller):
         if s.kind == "range" or s.kind in ("out_edges", "in_edges"):
             self.out("}")
         if s.kind == "while":
+            self.levels = [q for q in self.levels if q.owner is not s]
             for fr in self.whiles.pop()[1]:  # entered anew: the next sweep starts from all
                 self.out(f"{fr.name}.reset();")
         if s.kind not in ("while", "range"):
@@ -228,8 +236,14 @@ class LoopNests(ExprSpeller):
         return True
 
     # ------------------------------------------------------------------ parallel
-    def parallel(self, s: Loop, line: int):
-        """The outermost parallel loop of a nest: OpenMP, atomics, per-thread reductions."""
+    def parallel(self, s: Loop, line: int, counted: bool = False):
+        """The outermost parallel loop of a nest: OpenMP, atomics, per-thread reductions
+        (``counted``: a counting loop whose queue form ``sparse`` has been emitted)."""
+        lq = next((q for q in self.levels if q.count == id(s)), None)
+        if lq is not None and not counted:
+            emit_count(self, s, line, lq)
+            return
+        lq = next((q for q in self.levels if id(s) in q.loops), None)
         self.par = s
         self.projected = on_shard(s)
         writes = [x for x, _ in iter_stmts(s.body) if isinstance(x, Store)]
@@ -266,7 +280,13 @@ class LoopNests(ExprSpeller):
         sched = _omp_schedule(s)
         fr = open_frontier(self, s) if s.kind == "nodes" else None
         wl = open_worklist(self, s) if fr is None else None
-        pre, head = self.header(s, line) if fr is None else fr.header(s.var, clauses)
+        if fr is not None:
+            pre, head = fr.header(s.var, clauses)
+        elif lq is not None:
+            pre, head = lq.header(s.var)
+            clauses.append(lq.clause())
+        else:
+            pre, head = self.header(s, line)
         self.frontier = fr
         self.bitmaps = open_bitmaps(self, s) if self.hw is None else {}
         for h in pre:

@@ -87,6 +87,8 @@ class BodyEmitter(LoopNests):
         c = ctype(t.dtype)
         queue = "".join(f" if (c) {fr.push(f'p - {s.table}.data()', 'v')}"
                         for fr in self._frontiers(s.table))
+        queue += "".join(f" if (c) {q.push(f'p - {s.table}.data()', True)}"
+                         for q in self.levels if q.lf.table == s.table)
         if queue:  # a change to the blade's entry queues its vertex in the frontier
             red = f"[&]({c}* p, {c} v) {{ bool c = {reducer(s.op)}(p, v);{queue} return c; }}"
         else:
@@ -144,27 +146,30 @@ class BodyEmitter(LoopNests):
             self.out(f"{{ const {c} {val} = {v}; const int64_t {at} = {idx};")
             self.ind += 1
             v, idx = val, at
+        lqs = [q for q in self.levels if q.lf.table == s.table]
         if self.projected and t.space == "node" and s.table in self.boxed:
-            self._store_or_box(s, idx, v, reducer(s.op, shared), flag, fr)
+            self._store_or_box(s, idx, v, reducer(s.op, shared), flag, fr, lqs, not shared)
         else:
             call = f"{reducer(s.op, shared)}(&{s.table}[{idx}], {v})"
-            then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(idx, v)] if fr else []))
+            then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(idx, v)] if fr else [])
+                            + [q.push(idx, not shared) for q in lqs])
             self.out(f"if ({call}) {{ {then} }}" if then else f"{call};")
         if fr is not None:
             self.ind -= 1
             self.out("}")
 
     def _store_or_box(self, s: Store, idx: str, v: str, fn: str, flag: str | None,
-                      fr=None):
+                      fr=None, lqs=(), own=False):
         """A reduction into the blade's entry, or into the outbox for another blade's
-        (``idx`` is a local id); with the loop's frontier ``fr``, a change to the blade's
-        entry queues its vertex."""
+        (``idx`` is a local id); with the loop's frontier ``fr`` or level queues ``lqs``
+        (``sparse``), a change to the blade's entry queues its vertex."""
         i = self.tmp("i")
         self.out(f"{{ const int64_t {i} = {idx};")
         self.ind += 1
         self.out(f"if ({i} >= G.olo && {i} < G.ohi) {{")
         call = f"{fn}(&{s.table}[{i}], {v})"
-        then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(i, v)] if fr else []))
+        then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(i, v)] if fr else [])
+                        + [q.push(i, own) for q in lqs])
         self.out(f"  if ({call}) {{ {then} }}")
         self.out("} else {")
         self.out(f"  {fn}(&{s.table}__box.val[{i}], {v});")

@@ -2,20 +2,23 @@
 
 rewrite::
 
-    for v in nodes() @par:                  mf = 0 ; mu = 0
+    for v in nodes() @par:                  mf = 0 ; mu = 0 ; nf = 0
       if depth[v] == level:                 for v in nodes() @par:
         for e in out_edges(v):                if depth[v] == level: mf add= out_degree(v)
-          depth[e.dst] min= level + 1   ->    if level + 1 < depth[v]: mu add= in_degree(v)
-                                            if mf * 14 > mu:
+          depth[e.dst] min= level + 1   ->                          nf add= 1
+                                              if level + 1 < depth[v]: mu add= in_degree(v)
+                                            if mf * 14 > mu and nf * 24 > num_nodes():
                                               <the pull form of the loop>   (direction rule)
                                             else:
                                               <the loop as it was>
 
 ``mf`` counts the edges the push step would visit (out-edges of the vertices whose guard
-holds), ``mu`` those the pull step may visit (in-edges of the vertices the saturating
-value can still improve: the others exit before their first edge, see ``saturation``);
-the pull step runs when the frontier's edges exceed 1/14 of the unfinished vertices'
-(GAP's and Beamer's ``alpha = 14``).
+holds), ``nf`` those vertices, ``mu`` the edges the pull step may visit (in-edges of the
+vertices the saturating value can still improve: the others exit before their first
+edge, see ``saturation``); the pull step runs when the frontier's edges exceed 1/14 of
+the unfinished vertices' (Beamer's ``alpha = 14``) and the frontier holds more than 1/24
+of the vertices (his ``beta = 24``: below that the pull step's pass over every vertex
+costs more than the push step; a stateless form of his switch back to push).
 
 Legal when
 
@@ -44,10 +47,11 @@ from .laws import DEFAULT_POLICY, Policy
 from .nests import fresh_name
 from .saturation import SAFE_BIN, SAFE_UN, saturation
 
-__all__ = ["NAME", "ALPHA", "applies_to", "apply", "choice"]
+__all__ = ["NAME", "ALPHA", "BETA", "applies_to", "apply", "choice", "beta_of"]
 
 NAME = "hybrid"
 ALPHA = 14  # pull when the frontier's edges exceed the unfinished vertices' / ALPHA
+BETA = 24  # ... and the frontier holds more than n / BETA vertices
 
 
 def applies_to(loop) -> bool:
@@ -80,20 +84,27 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY):
         return refused(NAME, path, "the pull form's edge loop does not saturate (no early "
                        "exit: pull would visit every in-edge)", r.laws)
     mf, mu = fresh_name(k, "push_edges"), fresh_name(k, "pull_edges")
+    nf = fresh_name(k, "push_vertices")
     v = Var(loop.var, i64, True, loc=loop.loc)
     t = tables[sat.table]
     value = substitute_expr(sat.value, {pull.var: v})
     count = Loop("nodes", loop.var, (
-        If(guard.cond, (Store(mf, None, GraphQuery("out_degree", (v,)), "add"),)),
+        If(guard.cond, (Store(mf, None, GraphQuery("out_degree", (v,)), "add"),
+                        Store(nf, None, Const(1, i64), "add"))),
         If(_improves(sat.op, value, Load(sat.table, v, t.dtype)),
            (Store(mu, None, GraphQuery("in_degree", (v,)), "add"),))),
         "par", start=loop.start, stop=loop.stop, loc=loop.loc)
-    choose = If(Bin(">", Bin("*", Load(mf, None, i64), Const(ALPHA, i64), i64),
-                    Load(mu, None, i64), boolean), (pull,), (loop,), loc=loop.loc)
-    new = [Store(mf, None, Const(0, i64)), Store(mu, None, Const(0, i64)), count, choose]
-    k2 = replace(k, tables=tuple(k.tables) + (Table(mf, "scalar", i64), Table(mu, "scalar", i64)))
+    edges = Bin(">", Bin("*", Load(mf, None, i64), Const(ALPHA, i64), i64),
+                Load(mu, None, i64), boolean)
+    wide = Bin(">", Bin("*", Load(nf, None, i64), Const(BETA, i64), i64),
+               GraphQuery("num_nodes", ()), boolean)
+    choose = If(Bin("and", edges, wide, boolean), (pull,), (loop,), loc=loop.loc)
+    new = [Store(mf, None, Const(0, i64)), Store(mu, None, Const(0, i64)),
+           Store(nf, None, Const(0, i64)), count, choose]
+    k2 = replace(k, tables=tuple(k.tables) + tuple(Table(x, "scalar", i64) for x in (mf, mu, nf)))
     return applied(NAME, path, replace_at(k2, path, new),
-                   f"push or pull per execution (pull when {mf} * {ALPHA} > {mu}); the "
+                   f"push or pull per execution (pull when {mf} * {ALPHA} > {mu} and "
+                   f"{nf} * {BETA} > n); the "
                    f"direction rule proves both forms equal and the pull form saturates "
                    f"({sat.table} {sat.op}= an invariant value)", r.laws)
 
@@ -106,6 +117,8 @@ def choice(s) -> tuple[int, Loop, Loop] | None:
     if not (isinstance(s, If) and len(s.then) == 1 and len(s.orelse) == 1):
         return None
     c, pull, push = s.cond, s.then[0], s.orelse[0]
+    if isinstance(c, Bin) and c.op == "and" and beta_of(s) is not None:
+        c = c.a
     if not (isinstance(c, Bin) and c.op == ">" and isinstance(c.a, Bin) and c.a.op == "*"
             and isinstance(c.a.a, Load) and c.a.a.index is None
             and isinstance(c.a.b, Const) and isinstance(c.b, Load) and c.b.index is None):
@@ -113,6 +126,20 @@ def choice(s) -> tuple[int, Loop, Loop] | None:
     if not all(isinstance(x, Loop) and x.kind == "nodes" for x in (pull, push)):
         return None
     return int(c.a.b.value), pull, push
+
+
+def beta_of(s) -> int | None:
+    """``beta`` of the choice ``if mf * alpha > mu and nf * beta > num_nodes()``, else None
+    (the choice has no test on the frontier's vertices)."""
+    c = getattr(s, "cond", None)
+    if not (isinstance(c, Bin) and c.op == "and"):
+        return None
+    w = c.b
+    if isinstance(w, Bin) and w.op == ">" and isinstance(w.a, Bin) and w.a.op == "*" and \
+            isinstance(w.a.a, Load) and w.a.a.index is None and isinstance(w.a.b, Const) \
+            and isinstance(w.b, GraphQuery) and w.b.fn == "num_nodes":
+        return int(w.a.b.value)
+    return None
 
 
 def _pure_guard(cond, loop: Loop, tables: dict) -> bool:

@@ -1494,4 +1494,87 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
   std::rename(tmp.c_str(), path.c_str());
 }
 
+// The queue of a level frontier (frontend/rewrite/levels.py, backends/cpp/sparse.py): the
+// vertices of the blade's range [lo, hi) whose guarded entry changed during the previous
+// iteration of the while loop.  `enter` checks the invariant on every entry of the range
+// (once per entry of the while loop; when it fails every iteration runs over all
+// vertices) and, with `first`, queues the vertices whose guard holds for the first
+// iteration (else that one runs over all vertices); `push` queues a changed local id once
+// (no-op outside the range); `advance` (at the top of each iteration) makes the queued
+// vertices this iteration's.  `mu` is the count the queue keeps; `counts` says whether it
+// holds one (from the second iteration on).
+struct LevelQueue {
+  int64_t lo = 0, hi = 0, lbase = 0;
+  bool ok = false, first = true, sparse = false, counts = false, from_entry = false;
+  bool scan = false;                         // some vertex was queued by its mark only
+  int64_t mu = 0;
+  std::vector<uint8_t> mark;                 // per vertex of the range: queued
+  std::vector<std::vector<uint32_t>> next;   // per thread: offsets queued by `push`
+  std::vector<uint32_t> cur;                 // this iteration's offsets: cur[0 .. ncur)
+  int64_t ncur = 0;
+  template <class F, class G> void enter(int64_t lo_, int64_t hi_, int64_t lbase_, F inv,
+                                         bool first_, G guard) {
+    lo = lo_; hi = std::max(lo_, hi_); lbase = lbase_;
+    if (hi - lo > (int64_t)UINT32_MAX) fail(0, "a level frontier holds at most 2^32 vertices per blade");
+    mark.assign(hi - lo, 0);
+    next.assign(omp_get_max_threads(), {});
+    if ((int64_t)cur.size() != hi - lo) cur.assign(hi - lo, 0);
+    ncur = 0;
+    int64_t bad = 0;
+    #pragma omp parallel for schedule(static) reduction(+:bad)
+    for (int64_t o = 0; o < hi - lo; ++o) {
+      if (!inv(o + lbase)) ++bad;
+      else if (first_ && guard(o + lbase)) push(o + lbase);
+    }
+    ok = bad == 0;
+    from_entry = ok && first_;
+    scan = false;
+    first = true;
+    sparse = counts = false;
+    mu = 0;
+  }
+  void push(int64_t l) {
+    const int64_t o = l - lbase;
+    if (o < 0 || o >= hi - lo) return;
+    if (__atomic_load_n(&mark[o], __ATOMIC_RELAXED) ||
+        __atomic_exchange_n(&mark[o], (uint8_t)1, __ATOMIC_ACQ_REL))
+      return;
+    next[omp_get_thread_num()].push_back((uint32_t)o);
+  }
+  // `push` for an entry no other thread may queue meanwhile (the running iteration's own
+  // entry, or sequential code): only its mark, no atomic read-modify-write; `advance`
+  // then collects the queue from the marks (in vertex order)
+  void push_own(int64_t l) {
+    const int64_t o = l - lbase;
+    if (o < 0 || o >= hi - lo || mark[o]) return;
+    mark[o] = 1;
+    if (!scan) __atomic_store_n(&scan, true, __ATOMIC_RELAXED);
+  }
+  void advance() {
+    int64_t k = 0;
+    if (scan) {  // the marks hold every queued vertex (those in `next` too)
+      for (auto& q : next) q.clear();
+      uint32_t* c = cur.data();
+      uint8_t* m = mark.data();
+      for (int64_t o = 0; o < hi - lo; ++o) {  // branch-free: half the marks may be set
+        c[k] = (uint32_t)o;
+        k += m[o];
+        m[o] = 0;
+      }
+      scan = false;
+    } else {
+      for (auto& q : next) {
+        for (uint32_t o : q) { cur[k++] = o; mark[o] = 0; }
+        q.clear();
+      }
+    }
+    ncur = k;
+    sparse = ok && (!first || from_entry);
+    counts = ok && !first;
+    first = false;
+  }
+  int64_t span() const { return sparse ? ncur : hi - lo; }
+  int64_t at(int64_t i) const { return sparse ? (int64_t)cur[i] + lo : lo + i; }
+};
+
 }  // namespace cosynth

@@ -1,0 +1,176 @@
+"""Level frontiers in the blade program: a guarded node loop runs over the vertices queued in
+the previous iteration of its while loop, and the ``hybrid`` rule's counts come from the
+queue.
+
+schedule::
+
+    while active:                         Q.enter(lo, hi, lbase, P)   (one pass: P holds?)
+      mf = 0; mu = 0                      while (active) {  Q.advance();
+      for v in nodes() @par:                if (Q.sparse) { mf = sum over Q: guard ? out_deg
+        if T[v] == c: mf add= out_deg(v)                    Q.mu -= sum over Q: in_deg; mu = Q.mu }
+        if s < T[v]: mu add= in_deg(v)      else { <the counting loop>; Q.mu = mu }
+      if mf * 14 > mu: <pull>             ->  ... every change of T in the range: Q.push(l)
+      else:                                   for i in 0 .. Q.span(): v = Q.at(i)   (push)
+        for v in nodes() @par:                  if T[v] == c: ...
+          if T[v] == c: ...                   c += 1 }
+      c add= 1
+
+The runtime's ``LevelQueue`` (``cosynth_rt.hpp``) holds the queue; ``Q.sparse`` is false
+in the first iteration after entering the while loop and when the invariant did not hold
+on entry (then every iteration runs over all vertices as before).
+
+Legality: ``cosynth.frontend.rewrite.levels`` (the invariant and the counts, proved with
+Z3); the emitted code queues a vertex after every change of its entry of ``T`` in the
+blade's range -- the reductions of every loop of the while body and the exchange's -- as
+that argument requires.
+"""
+
+from __future__ import annotations
+
+from cosynth.frontend.rewrite.levels import LevelFrontier, level_frontier
+from cosynth.ir.nodes import EdgeAttr, Load, Loop, Var
+from cosynth.ir.printer import print_expr
+from cosynth.ir.walk import map_exprs
+
+__all__ = ["LevelQueueCode", "open_levels", "emit_count", "bitmap_queue",
+           "emit_bitmap_from_queue"]
+
+
+class LevelQueueCode:
+    """The emitted queue ``name`` of the level frontier ``lf``."""
+
+    def __init__(self, name: str, lf: LevelFrontier):
+        self.name, self.lf = name, lf
+        self.loops = {id(x) for x in lf.loops}
+        self.count = id(lf.count) if lf.count is not None else None
+        self.clean = {id(x) for x in lf.clean}
+        self.owner: Loop | None = None  # the while loop
+
+    def push(self, local: str, own: bool = False) -> str:
+        """C++ statement: the entry at local id ``local`` changed (``own``: no other thread
+        may change it meanwhile -- the running iteration's own entry, or sequential code)."""
+        return f"{self.name}.push{'_own' if own else ''}({local});"
+
+    def clause(self) -> str:
+        """The ``omp for`` clause that keeps a queue of one chunk (``dynamic, 64``) on the
+        running thread: forking would only add a join."""
+        return f"if({self.name}_span > 64)"
+
+    def header(self, var: str) -> tuple[list[str], list[str]]:
+        """(lines before the ``omp for``, the for line and its first statement)."""
+        q = self.name
+        return ([f"const int64_t {q}_span = {q}.span();"],
+                [f"for (int64_t {q}_i = 0; {q}_i < {q}_span; ++{q}_i) {{ "
+                 f"const int64_t {var} = {q}.at({q}_i);"])
+
+
+def open_levels(cx, s: Loop) -> LevelQueueCode | None:
+    """Before the while loop ``s``: declare the queue of its level frontier and emit the
+    entry check (through the loop emitter ``cx``); None when it has none."""
+    if cx.hw is not None:
+        return None
+    lf = level_frontier(cx.k, s)
+    if lf is None:
+        return None
+    q = cx.tmp("lq")
+    loop = lf.loops[0]
+    cx.decls.append(f"LevelQueue {q};  // the level frontier of the while loop at line "
+                    f"{s.loc.line if s.loc else 0}")
+    lo = f"std::max<int64_t>({cx.expr(loop.start)}, 0)" if loop.start is not None else "0"
+    hi = f"std::min<int64_t>({cx.expr(loop.stop)}, n)" if loop.stop is not None else "n"
+    counter = cx.expr(Load(lf.counter, None, cx.tables[lf.counter].dtype))
+    inv = lf.invariant(f"{lf.table}[l]", counter, cx.expr(lf.fill))
+    guard = _local_guard(cx, loop.body[0].cond, loop.var)
+    cx.out(f"{q}.enter({lo}, {hi}, {lo} - G.glo, [&](int64_t l) {{ return {inv}; }}, "
+           f"{'true' if lf.first else 'false'}, [&](int64_t l) {{ return {guard}; }});")
+    return LevelQueueCode(q, lf)
+
+
+def emit_count(cx, s: Loop, line: int, q: LevelQueueCode) -> None:
+    """The hybrid's counting loop ``s``: from the queue when it is sparse, else the loop
+    as it is (whose pull count the queue then keeps)."""
+    lf = q.lf
+    guard, counts = s.body[0].cond, s.body[0].then
+    mu_store = s.body[1].then[0]
+    accs = [cx.tmp("nf") for _ in counts]
+    b, t0 = cx.tmp("mu"), cx.tmp("t")
+    cx.out(f"if ({q.name}.counts) {{  // the counts from the queue (levels: proved)")
+    cx.ind += 1
+    cx.out(f"const double {t0} = now(); int64_t {', '.join(f'{a} = 0' for a in accs)}, "
+           f"{b} = 0;")
+    cx.out(f"const int64_t {q.name}_n = {q.name}.ncur;")
+    cx.out(f"#pragma omp parallel for schedule(static) reduction(+:{', '.join(accs)}, {b}) "
+           f"if({q.name}_n > 4096)")
+    cx.out(f"for (int64_t {q.name}_i = 0; {q.name}_i < {q.name}_n; ++{q.name}_i) {{ "
+           f"const int64_t {s.var} = (int64_t){q.name}.cur[{q.name}_i] + {q.name}.lo;")
+    adds = " ".join(f"{a} += (int64_t)({cx.expr(x.value)});" for a, x in zip(accs, counts))
+    cx.out(f"  if ({cx.expr(guard)}) {{ {adds} }}")
+    cx.out(f"  {b} += (int64_t)({cx.expr(mu_store.value)});")
+    cx.out("}")
+    cx.out(" ".join(f"red_add(&{x.table}, {a});" for a, x in zip(accs, counts)) +
+           f" {q.name}.mu -= {b}; red_add(&{lf.pull_count}, {q.name}.mu);")
+    cx.out(f"{{ const double dt = now() - {t0}; g_stats.compute += dt; g_stats.step(dt); "
+           f"nest_done({line}, 0, {q.name}_n, dt); }}")
+    cx.ind -= 1
+    cx.out("} else {")
+    cx.ind += 1
+    before = cx.tmp("mu0")
+    cx.out(f"const int64_t {before} = {lf.pull_count};")
+    cx.parallel(s, line, counted=True)
+    cx.out(f"{q.name}.mu = {lf.pull_count} - {before};")
+    cx.ind -= 1
+    cx.out("}")
+
+
+
+def _local_guard(cx, cond, var: str) -> str:
+    """C++ of ``cond`` (over the entries of vertex ``var``) at local id ``l`` (the
+    neighbour-bitmap pass's spelling: an edge endpoint whose local id is ``l``)."""
+    fake = "l"
+    e = map_exprs(cond, lambda x: EdgeAttr(fake, "src")
+                  if isinstance(x, Var) and x.name == var else x)
+    saved = cx.edge_kind.get(fake)
+    cx.edge_kind[fake] = ("out_edges", f"({fake} + G.glo)")
+    try:
+        return cx.expr(e)
+    finally:
+        if saved is None:
+            cx.edge_kind.pop(fake, None)
+        else:
+            cx.edge_kind[fake] = saved
+
+
+def bitmap_queue(cx, s: Loop, cond, load) -> LevelQueueCode | None:
+    """The level queue from which the neighbour bitmap of the guard ``cond`` (reading
+    ``load``, a neighbour's entry) in the pull loop ``s`` may be set: the bitmap's bit of a
+    vertex of the queue's range can be true only for a queued vertex when the predicate is
+    the level frontier's guard at that vertex and ``s`` runs before any write of the table
+    in its iteration (``levels``: ``clean``).  Other vertices (ghosts) are tested one by
+    one.  None: build the bitmap by testing every vertex."""
+    for q in cx.levels:
+        lf = q.lf
+        if lf.table != load.table or id(s) not in q.clean:
+            continue
+        loop = lf.loops[0]
+        mine = map_exprs(loop.body[0].cond, lambda x, v=loop.var: load.index
+                         if isinstance(x, Var) and x.name == v else x)
+        if print_expr(mine) == print_expr(cond):
+            return q
+    return None
+
+
+def emit_bitmap_from_queue(cx, q: LevelQueueCode, name: str, text: str, fake: str) -> None:
+    """``name``'s bits (``text``: the predicate at local id ``fake``) from the queue, the
+    vertices outside the queue's range tested one word at a time."""
+    r0, r1 = f"{q.name}.lbase", f"({q.name}.lbase + {q.name}.hi - {q.name}.lo)"
+    cx.out("#pragma omp parallel for schedule(static)")
+    cx.out(f"for (int64_t w = 0; w < (int64_t){name}.size(); ++w) {{")
+    cx.out(f"  if (w * 64 >= {r0} && w * 64 + 64 <= {r1}) continue;  // inside the range")
+    cx.out("  uint64_t b = 0;")
+    cx.out(f"  for (int64_t j = 0; j < 64 && w * 64 + j < G.nl; ++j) {{ const int64_t {fake} = "
+           f"w * 64 + j; if (({fake} < {r0} || {fake} >= {r1}) && ({text})) "
+           f"b |= (uint64_t)1 << j; }}")
+    cx.out(f"  {name}[w] = b; }}")
+    cx.out(f"for (int64_t i = 0; i < {q.name}.ncur; ++i) {{ const int64_t {fake} = "
+           f"(int64_t){q.name}.cur[i] + {r0}; "
+           f"if ({text}) {name}[{fake} >> 6] |= (uint64_t)1 << ({fake} & 63); }}")

@@ -1,0 +1,353 @@
+"""Level frontiers: a node loop guarded by ``T[v] == c`` runs over the vertices whose entry
+changed in the previous iteration of its ``while`` loop instead of over every vertex, and
+the ``hybrid`` rule's work counts come from that queue instead of a pass over every vertex.
+
+schedule::
+
+    while active:                              Q.enter()     (checks P on every entry)
+      ...                                      while active:
+      for v in nodes() @par:                     Q.advance()  (1st time: all vertices)
+        if T[v] == c:                    ->      for v in Q (or all) @par:
+          ... T[x] min= e ...                      if T[v] == c:
+      exchange T min                                 ... if T[x] min= e: Q.push(x)
+      c add= 1                                   exchange T min  (a change: Q.push)
+                                                 c add= 1
+
+Legality (``level_frontier``).  Let ``P(x, c)``: ``x <= c or x == F`` (``F``: the fill
+value of ``T`` before the while loop), and ``c' = c + k`` the counter after the one
+increment ``c add= k`` of the while body, which comes after every write of ``T`` in it.
+Z3 proves, in the tables' bit-vector semantics, with the counter below ``2**(bits-2)``
+(``proofs.counter_bounds``: it would take that many iterations):
+
+* ``P(x, c) => not guard(x, c')``: an entry that did not change during an iteration
+  fails the guard in the next one, so the vertices queued during an iteration (those
+  whose entry changed: the loops' reductions, the exchange's) hold every vertex the
+  next iteration's guard admits; the loop still evaluates the guard on each;
+* ``P(x, c) => P(x, c')`` and, for every value ``e`` reduced into ``T`` in the while
+  body (``min``; privates resolved to their one assignment), ``P(x, c') =>
+  P(min(x, e), c')``: the invariant holds again at the start of the next iteration;
+* ``P`` on entering the while loop is not proved: the emitted code checks it on every
+  entry of the blade's range (one pass, once per entry of the while loop) and, when it
+  fails, runs every iteration over all vertices as before.
+
+Every other write of ``T`` in the while body makes the schedule illegal (refused): only
+``min`` reductions, the exchange of ``min`` contributions and the refresh of ghosts
+(which are outside the loop's range when the loop runs over the blade's own range).
+
+The ``hybrid`` rule's counts (``count``): ``push_edges`` sums the out-degrees of the
+vertices whose guard holds -- summed over the queue, exactly; ``pull_edges`` sums the
+in-degrees of the vertices the saturating value ``s`` can still improve (``improves(x,
+c)``).  Z3 proves ``P(x, c) => (improves(x, c') == improves(x, c))`` (unchanged entries
+keep their share) and ``P(x, c) and min(x, e) != x => improves(x, c) and not
+improves(min(x, e), c')`` (a changed entry leaves it), so the count of one iteration is
+the previous one minus the in-degrees of the queued vertices (``decrement``); otherwise
+(not proved) the counting loop runs over every vertex each iteration as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from cosynth.ir.nodes import (
+    Alloc,
+    Assign,
+    Const,
+    Exchange,
+    Expr,
+    If,
+    Kernel,
+    Load,
+    Loop,
+    Refresh,
+    Store,
+    Var,
+)
+from cosynth.ir.walk import iter_exprs, iter_stmts
+
+from .proofs import counter_bounds
+from .saturation import SAFE_BIN, SAFE_UN
+from .smt import Encoder, Law, Unsupported, prove
+
+__all__ = ["LevelFrontier", "level_frontier", "guarded_loops"]
+
+
+@dataclass(frozen=True)
+class LevelFrontier:
+    """The level frontier of one while loop (see the module docstring)."""
+
+    table: str  # T
+    counter: str  # c
+    fill: Expr  # F (a constant)
+    loops: tuple  # the guarded node loops that run from the queue
+    count: Loop | None  # the hybrid's counting loop, when its counts come from the queue
+    push_count: tuple | None  # its scalars summed over the guard (out-degrees, vertices)
+    pull_count: str | None  # its scalar summing in-degrees of improvable vertices
+    laws: tuple[Law, ...]
+    first: bool = False  # the first iteration may run from the entry's queue too
+    clean: tuple = ()  # node loops of the body no write of T precedes in an iteration
+
+    def invariant(self, entry: str, counter: str, fill: str) -> str:
+        """C++ of ``P`` for the spelled entry, counter and fill value."""
+        return f"(({entry}) <= ({counter}) || ({entry}) == ({fill}))"
+
+
+def guarded_loops(whl: Loop) -> list[Loop]:
+    """The node loops of ``whl``'s body (directly, or in a branch of a top-level ``if``
+    such as the ``hybrid`` choice) whose body is one ``if`` without ``else``."""
+    out = []
+    for s in whl.body:
+        for x in (list(s.then) + list(s.orelse) if isinstance(s, If) else [s]):
+            if isinstance(x, Loop) and x.kind == "nodes" and x.schedule in ("par", "bsp") and \
+                    len(x.body) == 1 and isinstance(x.body[0], If) and not x.body[0].orelse:
+                out.append(x)
+    return out
+
+
+def level_frontier(k: Kernel, whl: Loop) -> LevelFrontier | None:
+    """The level frontier of the while loop ``whl`` (a statement of ``k``'s top level), or
+    None when no guarded loop of it qualifies or a proof fails."""
+    if not (isinstance(whl, Loop) and whl.kind == "while") or not any(
+            s is whl for s in k.body):
+        return None
+    tables = k.table_map
+    for loop in guarded_loops(whl):
+        found = _guard(loop.body[0].cond, loop, tables)
+        if found is None:
+            continue
+        table, counter = found
+        lf = _check(k, whl, loop, table, counter)
+        if lf is not None:
+            return lf
+    return None
+
+
+# ---------------------------------------------------------------------------- private
+def _guard(cond, loop: Loop, tables) -> tuple[str, str] | None:
+    """(T, c) when ``cond`` reads one node table at the loop's vertex, one integer scalar
+    and constants, through operators that cannot fail."""
+    node, scalar = set(), set()
+    for x in iter_exprs(cond):
+        if isinstance(x, Load):
+            t = tables[x.table]
+            if t.space == "node" and isinstance(x.index, Var) and x.index.name == loop.var:
+                node.add(x.table)
+            elif t.space == "scalar" and x.index is None and t.dtype.is_int:
+                scalar.add(x.table)
+            else:
+                return None
+        elif isinstance(x, Var):
+            if x.name != loop.var:
+                return None
+        elif isinstance(x, Const):
+            continue
+        elif type(x).__name__ == "Bin":
+            if x.op not in SAFE_BIN:
+                return None
+        elif type(x).__name__ == "Un":
+            if x.op not in SAFE_UN:
+                return None
+        else:
+            return None
+    if len(node) != 1 or len(scalar) != 1:
+        return None
+    (t,), (c,) = node, scalar
+    if not tables[t].dtype.is_int or tables[t].dtype != tables[c].dtype:
+        return None
+    return t, c
+
+
+def _check(k: Kernel, whl: Loop, loop: Loop, table: str, counter: str):
+    tables = k.table_map
+    d = tables[table].dtype
+    # the fill value before the while loop (top level, last Alloc of T before it)
+    fill = None
+    for s in k.body:
+        if s is whl:
+            break
+        if isinstance(s, Alloc) and s.table == table:
+            fill = s.fill
+    if not isinstance(fill, Const):
+        return None
+    # the counter: one top-level ``c add= k`` (k > 0 constant), nowhere else written
+    inc = [s for s in whl.body if isinstance(s, Store) and s.table == counter]
+    every = [s for s, _ in iter_stmts(whl.body) if isinstance(s, Store) and s.table == counter]
+    if len(inc) != 1 or len(every) != 1 or inc[0].op != "add" or inc[0].index is not None \
+            or not isinstance(inc[0].value, Const) or inc[0].value.value <= 0:
+        return None
+    bounds = counter_bounds(k)
+    if counter not in bounds:
+        return None
+    at = next(i for i, s in enumerate(whl.body) if s is inc[0])
+    # every write of T: min reductions / exchange min / refresh, before the increment
+    values = []
+    shard = loop.start is not None and any(isinstance(x, Var) and x.name == "shard_lo"
+                                           for x in iter_exprs(loop.start))
+    for i, top in enumerate(whl.body):
+        for s, _ in iter_stmts([top]):
+            if getattr(s, "table", None) != table:
+                continue
+            if isinstance(s, Refresh) and shard:
+                continue
+            if isinstance(s, Exchange) and s.op == "min" and i < at:
+                continue
+            if isinstance(s, Store) and s.op == "min" and i < at:
+                values.append((s, top))
+                continue
+            return None
+    if not values:
+        return None
+    count, mf, mu = _count(whl, loop, table)
+    sat = count.body[1].cond.a if count is not None else None
+    laws = _prove(loop, table, counter, fill, inc[0].value, values, bounds[counter], d, sat)
+    if len(laws) < 3 or not all(law.ok for law in laws[:3]):
+        return None
+    if count is not None and not (len(laws) == 5 and all(law.ok for law in laws[3:])):
+        count = mf = mu = None
+    loops = tuple(x for x in guarded_loops(whl)
+                  if _guard(x.body[0].cond, x, tables) == (table, counter) and
+                  x.body[0].cond == loop.body[0].cond)
+    first = all(_untouched_before(whl, x, table) for x in loops)
+    clean = tuple(x for x in _node_loops(whl) if _untouched_before(whl, x, table))
+    return LevelFrontier(table, counter, fill, loops, count, mf, mu, tuple(laws), first,
+                         clean)
+
+
+def _node_loops(whl: Loop) -> list[Loop]:
+    """The node loops of ``whl``'s body, directly or in a branch of a top-level ``if``."""
+    return [x for s in whl.body
+            for x in (list(s.then) + list(s.orelse) if isinstance(s, If) else [s])
+            if isinstance(x, Loop) and x.kind == "nodes"]
+
+
+def _untouched_before(whl: Loop, loop: Loop, table: str) -> bool:
+    """No statement of an iteration of ``whl`` that can run before ``loop`` writes
+    ``table`` (the other branch of an ``if`` holding ``loop`` does not run with it): then
+    ``loop``'s first execution sees ``table`` and the counter as they were on entering the
+    while loop, and may run from the vertices whose guard held then."""
+    def writes(stmts) -> bool:
+        return any(getattr(x, "table", None) == table and isinstance(x, (Store, Exchange))
+                   for x, _ in iter_stmts(list(stmts)))
+    for top in whl.body:
+        if top is loop:
+            return True
+        if isinstance(top, If) and any(x is loop for x in top.then + top.orelse):
+            branch = top.then if any(x is loop for x in top.then) else top.orelse
+            before = list(branch[:next(i for i, x in enumerate(branch) if x is loop)])
+            return not writes(before)
+        if writes([top]):
+            return False
+    return False
+
+
+def _prove(loop, table, counter, fill, step, values, low, d, sat) -> list[Law]:
+    """The obligations of the module docstring (the first three: the queue; the last
+    two: the counts)."""
+    x, c = z3.BitVec("x", d.bits), z3.BitVec("c", d.bits)
+    enc0 = Encoder(None)
+    f, kk = enc0.const(fill.value, d), enc0.const(step.value, d)
+    c2 = c + kk
+    hyps = [c >= enc0.const(low, d), c < z3.BitVecVal(1 << (d.bits - 2), d.bits)]
+
+    def P(xv, cv):
+        return z3.Or(xv <= cv, xv == f)
+
+    def term(e, cv, xv, locals_):
+        def leaf(n):
+            if isinstance(n, Load) and n.index is None and n.table == counter:
+                return cv
+            if isinstance(n, Load) and n.table == table and isinstance(n.index, Var) \
+                    and n.index.name == loop.var:
+                return xv
+            if isinstance(n, Var) and n.name in locals_:
+                return term(locals_[n.name], cv, xv, {})
+            if isinstance(n, Load) and n.index is None and n.table in locals_:
+                return term(locals_[n.table], cv, xv, {})
+            raise Unsupported(f"{type(n).__name__}")
+        enc = Encoder(leaf)
+        return enc.convert(enc.expr(e), e.dtype, d) if not e.dtype.is_bool else enc.expr(e)
+
+    guard = loop.body[0].cond
+    laws = []
+    show = {"x": x, "c": c}
+    try:
+        g2 = term(guard, c2, x, {})
+        laws.append(prove("level frontier", f"{table}: unchanged entries fail the guard",
+                          z3.Implies(P(x, c), z3.Not(g2)), hyps, show, "Z3, bit-vectors"))
+        laws.append(prove("level frontier", f"{table}: the invariant survives the counter",
+                          z3.Implies(P(x, c), P(x, c2)), hyps, show, "Z3, bit-vectors"))
+        claims = []
+        for s, top in values:
+            e = term(s.value, c, x, _assigned(top, s))
+            claims.append(z3.Implies(P(x, c2), P(z3.If(e < x, e, x), c2)))
+        laws.append(prove("level frontier", f"{table}: every min= keeps the invariant",
+                          z3.And(*claims), hyps, show, "Z3, bit-vectors"))
+        if sat is not None:
+            v1, v2 = term(sat, c, x, {}), term(sat, c2, x, {})
+            laws.append(prove("level frontier", f"{table}: unchanged entries keep their count",
+                              z3.Implies(P(x, c), (v2 < x) == (v1 < x)), hyps, show,
+                              "Z3, bit-vectors"))
+            claims = []
+            for s, top in values:
+                e = term(s.value, c, x, _assigned(top, s))
+                m = z3.If(e < x, e, x)
+                claims.append(z3.Implies(z3.And(P(x, c), m != x),
+                                         z3.And(v1 < x, z3.Not(v2 < m))))
+            laws.append(prove("level frontier", f"{table}: changed entries leave the count",
+                              z3.And(*claims), hyps, show, "Z3, bit-vectors"))
+    except Unsupported as exc:
+        laws.append(Law("level frontier", table, "unknown", f"not modelled: {exc}"))
+    return laws
+
+
+def _assigned(top, store: Store) -> dict:
+    """Privates assigned exactly once (plainly) in the innermost loop of ``top`` that
+    holds ``store``: name -> value."""
+    scope = [top]
+    for s, _ in iter_stmts([top]):
+        if isinstance(s, Loop) and any(x is store for x, _ in iter_stmts(s.body)):
+            scope = list(s.body)  # pre-order: the last one that holds it is the innermost
+    seen: dict = {}
+    for s, _ in iter_stmts(scope):
+        if isinstance(s, Assign):
+            seen.setdefault(s.name, []).append(s)
+    return {n: a[0].value for n, a in seen.items() if len(a) == 1 and a[0].op is None}
+
+
+def _count(whl: Loop, loop: Loop, table: str):
+    """(counting loop, push scalar, pull scalar) of the ``hybrid`` choice (a top-level
+    ``if``) that holds ``loop`` in ``whl``'s body, else (None, None, None)."""
+    body = list(whl.body)
+    for i, s in enumerate(body):
+        if not (isinstance(s, If) and any(x is loop for x in s.orelse)):
+            continue
+        for prev in reversed(body[:i]):
+            if isinstance(prev, Loop) and prev.kind == "nodes":
+                r = _count_shape(prev, loop, table)
+                return (prev, *r) if r else (None, None, None)
+    return None, None, None
+
+
+def _count_shape(cnt: Loop, loop: Loop, table: str):
+    """(push scalars, pull scalar) when ``cnt`` is ``if guard: a add= out_degree(v); ...``
+    (integer ``add`` reductions into scalars of the vertex's degree or constants) then
+    ``if s < T[v]: b add= in_degree(v)`` (the hybrid's counting loop)."""
+    if len(cnt.body) != 2 or not all(isinstance(x, If) and not x.orelse for x in cnt.body):
+        return None
+    g, imp = cnt.body
+    if cnt.var != loop.var or g.cond != loop.body[0].cond or len(imp.then) != 1:
+        return None
+    for a in g.then:
+        if not (isinstance(a, Store) and a.op == "add" and a.index is None and (
+                isinstance(a.value, Const) or getattr(a.value, "fn", None) == "out_degree")):
+            return None
+    b = imp.then[0]
+    if not (isinstance(b, Store) and b.op == "add" and b.index is None and
+            getattr(b.value, "fn", None) == "in_degree"):
+        return None
+    c = imp.cond
+    if not (type(c).__name__ == "Bin" and c.op == "<" and isinstance(c.b, Load)
+            and c.b.table == table):
+        return None
+    return tuple(a.table for a in g.then), b.table
