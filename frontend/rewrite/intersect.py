@@ -45,7 +45,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cosynth.ir.nodes import Assign, Bin, Cast, Const, EdgeAttr, Expr, GraphQuery, If, Loop, Stmt, Un, Var
+from cosynth.ir.nodes import (
+    Assign,
+    Bin,
+    Cast,
+    Const,
+    EdgeAttr,
+    Expr,
+    GraphQuery,
+    If,
+    Loop,
+    Stmt,
+    Un,
+    Var,
+)
 from cosynth.ir.walk import iter_exprs
 
 from .saturation import SAFE_BIN, SAFE_UN

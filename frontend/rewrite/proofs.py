@@ -145,14 +145,7 @@ def _stable_read(k: Kernel, loop: Loop, table: str, writes: list, abstract: bool
                 return new if idx is None else z3.If(idx == w.index, new, cur)
             alt = effects(loop, View(uni, loop, "this", {table: landed}), locs,
                           rounding_lemma=abstract)
-            same_effects = []
-            for a, b in zip(base, alt):
-                vd = k.table_map[a.table].dtype
-                va = Encoder(None).convert(a.value, a.stmt.value.dtype, vd)
-                vb = Encoder(None).convert(b.value, b.stmt.value.dtype, vd)
-                place = z3.BoolVal(True) if a.index is None else a.index == b.index
-                same_effects += [a.cond == b.cond,
-                                 z3.Implies(a.cond, z3.And(place, same(va, vb, vd)))]
+            same_effects = equal_effects(k, base, alt)
             claims.append(z3.Implies(z3.And(w.cond, _distinct(uni, loop)),
                                      z3.And(*same_effects)))
         ctx_enc = Encoder(None, rounding_lemma=abstract)
@@ -244,6 +237,20 @@ def _monotone(k: Kernel, loop: Loop, state: set[str], value_bound: bool) -> list
         laws.append(prove("monotone", f"{_wdesc(a.stmt)} in {reads}", claim, h, _show(uni),
                           detail, pol))
     return laws
+
+
+def equal_effects(k: Kernel, base: list, alt: list) -> list:
+    """Z3 claims that two runs of one iteration (``symbolic.effects`` under two views)
+    write the same: each write happens in both or neither, at the same index, with the
+    same value in the table's type."""
+    out = []
+    for a, b in zip(base, alt):
+        vd = k.table_map[a.table].dtype
+        va = Encoder(None).convert(a.value, a.stmt.value.dtype, vd)
+        vb = Encoder(None).convert(b.value, b.stmt.value.dtype, vd)
+        place = z3.BoolVal(True) if a.index is None else a.index == b.index
+        out += [a.cond == b.cond, z3.Implies(a.cond, z3.And(place, same(va, vb, vd)))]
+    return out
 
 
 def _dt(k: Kernel, name: str) -> DType:

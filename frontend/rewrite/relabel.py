@@ -291,7 +291,7 @@ def _clique(k: Kernel, stmts, vertex: dict, ordered: list[Bin]) -> str:
                 return "the order tests do not chain all the compared vertices"
     # every vertex the loops around an effect bind is in the chain (else its orders of
     # one vertex set are counted separately: a wedge u < v with w free counts twice)
-    for s, path in effects:
+    for _s, path in effects:
         for lp in path:
             bound = {"nodes": [lp.var], "out_edges": [(lp.var, "dst")],
                      "edges": [(lp.var, "src"), (lp.var, "dst")]}.get(lp.kind, [])

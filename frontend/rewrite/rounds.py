@@ -67,8 +67,8 @@ from cosynth.ir.walk import iter_exprs, iter_stmts
 
 from .core import Path, applied, enclosing, get, refused, replace_at
 from .laws import DEFAULT_POLICY, Policy, reorderable
-from .proofs import _distinct, _locals, _show, counter_bounds
-from .smt import Encoder, Law, Unsupported, apply_op, prove, same
+from .proofs import _distinct, _locals, _show, counter_bounds, equal_effects
+from .smt import Encoder, Law, Unsupported, apply_op, prove
 from .symbolic import Universe, View, effects
 
 __all__ = ["NAME", "applies_to", "apply", "NO_WRAP", "frontier_table", "frontier_of"]
@@ -279,7 +279,7 @@ def _stays_enabled(k: Kernel, loop: Loop, guard, no_wrap: bool) -> Law:
         if no_wrap:
             r = {t: 1 << (k.table_map[t].dtype.bits - 2) for t in _add_reduced(loop)
                  if k.table_map[t].dtype.is_int}
-            for t, idx, val in v0.reads:
+            for t, _idx, val in v0.reads:
                 if t in r:
                     d = k.table_map[t].dtype
                     hyps.append(z3.And(val >= z3.BitVecVal(-r[t], d.bits),
@@ -339,13 +339,7 @@ def _order_free(k: Kernel, loop: Loop, guard) -> Law:
             over = {w.table: _landed(w, d)}
             g1, _ = _guard_term(uni, loop, guard, over)
             alt = effects(loop, View(uni, loop, "this", over), locs)
-            eq = []
-            for a, b in zip(base, alt):
-                vd = k.table_map[a.table].dtype
-                va = Encoder(None).convert(a.value, a.stmt.value.dtype, vd)
-                vb = Encoder(None).convert(b.value, b.stmt.value.dtype, vd)
-                place = z3.BoolVal(True) if a.index is None else a.index == b.index
-                eq += [a.cond == b.cond, z3.Implies(a.cond, z3.And(place, same(va, vb, vd)))]
+            eq = equal_effects(k, base, alt)
             claims.append(z3.Implies(z3.And(w.cond, _distinct(uni, loop), g0, g1),
                                      z3.And(*eq)))
         return prove("effects independent of order", subject,
