@@ -254,6 +254,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
             for name in sorted(os.listdir(vcd)):
                 if name.endswith(".vcd"):
                     legal_names(os.path.join(vcd, name))
+        t0 = time.perf_counter()
         results = gather(bundle, graph)
         stats = read_stats(bundle)
         names = _names(kfn.ir)
@@ -261,10 +262,13 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         if limit is not None:  # the result must stay within the bound the proofs assumed
             bounds.check_result(plan.variant_ir or kfn.ir, dict(zip(names, results)), limit)
         sim = SimResult(results, names, plan, stats,
-                        {"plan": t_plan, "compile": t_compile, "run": run.seconds},
+                        {"plan": t_plan, "compile": t_compile, "run": run.seconds,
+                         "gather": time.perf_counter() - t0},
                         path=bundle.path if not own_dir else "", cached_build=cached,
                         fpga_clock_hz=_fpga_clocks(man, plan, bundle), threads=nthreads)
+        t0 = time.perf_counter()
         sim.predicted = compare(kfn, man, graph, args, sim, graph_name)
+        sim.seconds["compare"] = time.perf_counter() - t0
         try:
             _check(kfn, graph, args, sim, _which(check), say)
         except MismatchError as exc:

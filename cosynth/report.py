@@ -13,7 +13,7 @@ strings, numbers, lists; ``jsonable`` converts what ``json`` does not know).
   predicted, solver, choices, baselines, programs as IR text);
 * ``simulate``: kernel, graph, results (per result: name, dtype, size, min, max, sum,
   inf, head; ``value`` for a scalar; save arrays with ``-o``), seconds (graph, plan,
-  compile, run, check interpreter, check reference), cached_build, threads, blades
+  compile, run, gather, compare, check interpreter, check reference), cached_build, threads, blades
   (per blade: the plan's range and device, the run's statistics), predicted (per blade
   and nest), checks, plan (its summary), output;
 * ``calibrate``: output, machine, fpga, workloads, runs, notes;
@@ -141,11 +141,14 @@ def simulation(sim) -> list[str]:
 
 def timings(sim) -> str:
     """Where the time of a simulated run went: graph generation (when the command timed
-    it), planning, compile, run, and each check."""
+    it), planning (with writing the build directory), compile, run, gathering the blades'
+    results, the predicted-vs-measured comparison, and each check."""
     sec = sim.seconds
     parts = []
     for key, label in (("graph", "graph"), ("plan", "plan"), ("compile", "compile"),
-                       ("run", "run"), ("check interpreter", "check interpreter"),
+                       ("run", "run"), ("gather", "gather results"),
+                       ("compare", "predicted vs measured"),
+                       ("check interpreter", "check interpreter"),
                        ("check reference", "check reference")):
         if key in sec:
             extra = {"compile": " (cached)" if sim.cached_build else "",

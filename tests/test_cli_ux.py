@@ -153,7 +153,8 @@ def test_simulate_json_check_choice_and_results(tmp_path):
                 "--check", "interp", "--keep", "kept", "-o", str(out), "--json", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
-    assert list(d["seconds"]) == ["graph", "plan", "compile", "run", "check interpreter"]
+    assert list(d["seconds"]) == ["graph", "plan", "compile", "run", "gather", "compare",
+                                  "check interpreter"]
     assert len(d["checks"]) == 1
     assert d["checks"][0].startswith("blades == IR interpreter: ok (the kernel as written")
     assert d["args"] == {"source": top_vertex("kron:6")}
