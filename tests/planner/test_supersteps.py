@@ -27,6 +27,21 @@ def test_one_blade_drains_in_one_run_and_confirms_in_another():
     assert st.supersteps("weighted", [(0, g.n)], (1,)) > 2
 
 
+@pytest.mark.parametrize("kind", ["weighted", "labels"])
+def test_the_one_blade_shortcut_equals_the_count_on_the_fixed_point(kind):
+    """One blade draining its frontier is answered without walking the fixed point; the
+    walk (``_exchange_runs``) gives the same, with and without something to move."""
+    from cosynth.planner.stats import _exchange_runs
+    lonely = cs.Graph.from_edges([0, 1], [0, 2], weight=[1.0, 1.0], num_nodes=3)
+    for g in (cs.Graph.kronecker(9, seed=3), lonely):
+        st = GraphStats.of(g)
+        st._relaxed(kind)
+        src = int(g.out_degrees().argmax()) if kind == "weighted" else None
+        walked = _exchange_runs(g, kind, st._cuts[("values", kind)], src,
+                                np.zeros(g.n, dtype=np.int64), np.zeros(1, dtype=np.int64))
+        assert st.supersteps(kind, [(0, g.n)]) == walked
+
+
 def test_a_path_across_blades_crosses_one_boundary_per_run():
     """0 -> 1 -> 2 -> 3 with vertices on alternating blades: three crossings, the last
     one's value arrives at the third exchange, a fourth run confirms."""
