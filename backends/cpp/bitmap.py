@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cosynth.frontend.rewrite.saturation import SAFE_BIN, SAFE_UN, saturation
+from cosynth.frontend.rewrite.saturation import cannot_fail, saturation
 from cosynth.ir.nodes import Bin, Cast, Const, EdgeAttr, If, Load, Loop, Store, Un, Var
 from cosynth.ir.walk import iter_exprs, iter_stmts
 
@@ -104,14 +104,8 @@ def _neighbour_load(cond, edge: Loop, other: str, s: Loop, written: set, tables)
         elif isinstance(x, Var):
             if x.name in inner:
                 return None
-        elif isinstance(x, Bin):
-            if x.op not in SAFE_BIN:
-                return None
-        elif isinstance(x, Un):
-            if x.op not in SAFE_UN:
-                return None
-        elif isinstance(x, Cast):
-            if x.a.dtype.is_float and not x.dtype.is_float:
+        elif isinstance(x, (Bin, Un, Cast)):
+            if not cannot_fail(x):
                 return None
         elif not isinstance(x, Const):
             return None

@@ -45,7 +45,7 @@ from . import direction
 from .core import Path, applied, get, refused, replace_at, substitute_expr
 from .laws import DEFAULT_POLICY, Policy
 from .nests import fresh_name
-from .saturation import SAFE_BIN, SAFE_UN, saturation
+from .saturation import cannot_fail, saturation
 
 __all__ = ["NAME", "ALPHA", "BETA", "applies_to", "apply", "choice", "beta_of"]
 
@@ -154,11 +154,8 @@ def _pure_guard(cond, loop: Loop, tables: dict) -> bool:
                 return False
             if tables[x.table].space == "edge":
                 return False
-        elif isinstance(x, Bin):
-            if x.op not in SAFE_BIN:
-                return False
-        elif isinstance(x, Un):
-            if x.op not in SAFE_UN:
+        elif isinstance(x, (Bin, Un)):
+            if not cannot_fail(x):
                 return False
         else:
             return False

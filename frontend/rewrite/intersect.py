@@ -61,7 +61,7 @@ from cosynth.ir.nodes import (
 )
 from cosynth.ir.walk import iter_exprs
 
-from .saturation import SAFE_BIN, SAFE_UN
+from .saturation import cannot_fail
 
 __all__ = ["Merge", "intersection", "why_not", "conjuncts"]
 
@@ -175,14 +175,8 @@ def _pure(e: Expr, var: str, private: set, allow_edge: bool) -> bool:
         elif isinstance(x, EdgeAttr):
             if x.edge == var and (not allow_edge or x.attr == "id"):
                 return False  # the edge id changes meaning nowhere, but keep it simple
-        elif isinstance(x, Bin):
-            if x.op not in SAFE_BIN:
-                return False
-        elif isinstance(x, Un):
-            if x.op not in SAFE_UN:
-                return False
-        elif isinstance(x, Cast):
-            if x.a.dtype.is_float and not x.dtype.is_float:
+        elif isinstance(x, (Bin, Un, Cast)):
+            if not cannot_fail(x):
                 return False
         else:
             return False  # loads, selects of anything else, anything new

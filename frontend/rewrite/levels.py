@@ -53,6 +53,7 @@ import z3
 from cosynth.ir.nodes import (
     Alloc,
     Assign,
+    Bin,
     Const,
     Exchange,
     Expr,
@@ -62,12 +63,13 @@ from cosynth.ir.nodes import (
     Loop,
     Refresh,
     Store,
+    Un,
     Var,
 )
 from cosynth.ir.walk import iter_exprs, iter_stmts
 
 from .proofs import counter_bounds
-from .saturation import SAFE_BIN, SAFE_UN
+from .saturation import cannot_fail
 from .smt import Encoder, Law, Unsupported, prove
 
 __all__ = ["LevelFrontier", "level_frontier", "guarded_loops"]
@@ -142,11 +144,8 @@ def _guard(cond, loop: Loop, tables) -> tuple[str, str] | None:
                 return None
         elif isinstance(x, Const):
             continue
-        elif type(x).__name__ == "Bin":
-            if x.op not in SAFE_BIN:
-                return None
-        elif type(x).__name__ == "Un":
-            if x.op not in SAFE_UN:
+        elif isinstance(x, (Bin, Un)):
+            if not cannot_fail(x):
                 return None
         else:
             return None

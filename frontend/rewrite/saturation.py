@@ -38,12 +38,25 @@ from dataclasses import dataclass, fields, is_dataclass
 from cosynth.ir.nodes import Assign, Bin, Cast, Const, Expr, If, Load, Loop, Select, Store, Un, Var
 from cosynth.ir.walk import iter_exprs, iter_stmts
 
-__all__ = ["Saturation", "saturation", "SAFE_BIN", "SAFE_UN", "IDEMPOTENT"]
+__all__ = ["Saturation", "saturation", "SAFE_BIN", "SAFE_UN", "IDEMPOTENT", "cannot_fail"]
 
 IDEMPOTENT = ("min", "max", "or", "and")
 SAFE_BIN = ("+", "-", "*", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and", "or",
              "&", "|", "^")
 SAFE_UN = ("-", "not", "abs", "~")
+
+
+def cannot_fail(x) -> bool:
+    """Whether the operator node ``x`` (Bin, Un or Cast) evaluates on every input without
+    failing: no division, shift or power, no float -> int conversion (which checks its
+    range).  The one test every rule that moves or skips an evaluation uses."""
+    if isinstance(x, Bin):
+        return x.op in SAFE_BIN
+    if isinstance(x, Un):
+        return x.op in SAFE_UN
+    if isinstance(x, Cast):
+        return not (x.a.dtype.is_float and not x.dtype.is_float)
+    return False
 
 
 @dataclass(frozen=True)
@@ -110,15 +123,9 @@ def _invariant(e: Expr, edge: Loop, private: set, written: set, tables: dict) ->
         elif isinstance(x, Load):
             if x.table in written or tables[x.table].space != "scalar":
                 return False
-        elif isinstance(x, Bin):
-            if x.op not in SAFE_BIN:
+        elif isinstance(x, (Bin, Un, Cast)):
+            if not cannot_fail(x):
                 return False
-        elif isinstance(x, Un):
-            if x.op not in SAFE_UN:
-                return False
-        elif isinstance(x, Cast):
-            if x.a.dtype.is_float and not x.dtype.is_float:
-                return False  # float -> int conversion checks its range
         elif not isinstance(x, Select):
             return False  # edge attributes, graph queries, anything new
     return True
