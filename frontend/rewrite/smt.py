@@ -171,7 +171,7 @@ def _prove(name, subject, formula, claim, hypotheses, show, detail, policies, ti
                            time.perf_counter() - t0)
             s.pop()
         s = z3.Solver()
-    s.set("rlimit", timeout_ms * RLIMIT_PER_MS)
+    s.set("rlimit", max(1, int(timeout_ms * RLIMIT_PER_MS)))
     for h in hypotheses:
         s.add(h)
     s.add(z3.Not(claim))

@@ -70,3 +70,26 @@ def test_remembered_proofs_are_keyed_by_sort():
         a, b = fresh("a", d), fresh("b", d)
         keys.add(_key(apply_op("add", a, b, d) == apply_op("add", b, a, d), {})[0])
     assert None not in keys and len(keys) == 4
+
+
+def test_a_proof_budget_is_a_resource_count_not_wall_clock_time(monkeypatch):
+    """The same formula and budget give the same outcome however loaded the machine is:
+    the budget is Z3's deterministic resource count.  A factoring that a tiny budget cannot
+    finish is 'unknown' every time, with the resource limit named; the same budget
+    scaled up proves it."""
+    import z3
+
+    from cosynth.frontend.rewrite import smt
+    monkeypatch.setattr(smt, "_remembered", lambda key: None)
+    monkeypatch.setattr(smt, "_remember", lambda key, outcome: None)
+    x, y = z3.BitVecs("x y", 16)
+    claim = z3.Not(z3.And(x * y == 391, z3.ULT(1, x), z3.ULT(1, y), z3.ULT(x, y),
+                          z3.ULT(x, 256), z3.ULT(y, 256)))  # 391 = 17 x 23
+    outcomes = {smt.prove("no factors", "391", claim, samples=0, timeout_ms=0.001).status
+                for _ in range(3)}
+    assert outcomes == {"unknown"}
+    law = smt.prove("no factors", "391", claim, samples=0, timeout_ms=0.001)
+    assert "resource limit" in law.detail
+    found = smt.prove("no factors", "391", claim, samples=0, timeout_ms=2000,
+                      show={"x": x, "y": y})
+    assert found.status == "refuted" and found.counterexample == {"x": 17, "y": 23}
