@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -80,8 +79,6 @@ class SimResult:
     fpga_clock_hz: list = field(default_factory=list)  # per blade: its FPGA's clock, or 0
     threads: int = 1  # OpenMP threads each blade ran with
     predicted: list = field(default_factory=list)  # per blade: comparison (see compare)
-    # seconds of a step (a key of ``seconds``) that ran beside others, not after them
-    overlapped: dict = field(default_factory=dict)
 
     @property
     def blades(self) -> int:
@@ -110,9 +107,8 @@ def _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant
 def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = None,
           solver: str = "cbc", time_limit: float = 10.0, graph_name: str = "",
           variant: str | None = None, progress=None, fpga: bool | None = None,
-          force: bool = False, on_plan=None):
+          force: bool = False):
     """Plan the kernel and write its build directory; returns (plan, bundle).
-    ``on_plan`` (if given) is called with the plan before the directory is written.
     ``fpga`` True forces the kernel's edge loops onto the FPGAs (False keeps them on the
     CPUs; None lets the planner choose).  ``out_dir`` follows the marker rule of
     ``cosynth.outputs`` (checked before planning); ``force`` moves a directory cosynth did
@@ -129,8 +125,6 @@ def build(kfn, man, graph, args: dict, out_dir: str, *, blades: int | None = Non
     say("planning")
     plan = _plan(kfn, man, graph, args, blades, solver, time_limit, graph_name, variant,
                  fpga)
-    if on_plan is not None:
-        on_plan(plan)
     return plan, _write(plan, graph, kfn.bind(graph, **args), out_dir, say, force)
 
 
@@ -238,17 +232,9 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
             except OSError as exc:
                 raise os_error(exc, base, "work directory") from None
         t0 = time.perf_counter()
-        which = _which(check)
-        side: list[_Beside] = []
-
-        def start_oracle(plan):  # the interpreter needs only the plan's variant
-            if which in ("interp", "all"):
-                side.append(_Beside(oracle, kfn.ir, plan.variant_ir, plan.variant, graph,
-                                    kfn.bind(graph, **args)))
-
         plan, bundle = build(kfn, man, graph, args, os.path.join(base, "build"), blades=blades,
                              solver=solver, time_limit=time_limit, graph_name=graph_name,
-                             variant=variant, progress=say, fpga=fpga, on_plan=start_oracle)
+                             variant=variant, progress=say, fpga=fpga)
         t_plan = time.perf_counter() - t0
         t0 = time.perf_counter()
         binary, cached = _blade_binary(bundle, vcd is not None, say)
@@ -257,7 +243,6 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         shutil.copy(binary, os.path.join(bundle.path, "blade"))
         P = len(plan.blades)
         nthreads = threads or max(1, (os.cpu_count() or 1) // P)
-        waited = side[0].wait(say) if side else 0.0  # the blades' times stay undisturbed
         say(f"running {_n(P, 'blade')} with mpirun, {_n(nthreads, 'OpenMP thread')}"
             + (" each" if P > 1 else ""))
         run = mpirun(os.path.join(bundle.path, "blade"), "run.cfg", P, threads=nthreads,
@@ -285,9 +270,7 @@ def simulate(kfn, man, graph, args: dict, *, blades: int | None = None, solver: 
         sim.predicted = compare(kfn, man, graph, args, sim, graph_name)
         sim.seconds["compare"] = time.perf_counter() - t0
         try:
-            if side:
-                sim.overlapped["check interpreter"] = max(0.0, side[0].seconds - waited)
-            _check(kfn, graph, args, sim, which, say, side[0] if side else None)
+            _check(kfn, graph, args, sim, _which(check), say)
         except MismatchError as exc:
             where = fail_dir if fail_dir is not None else workdir
             if bundle.hw is None or vcd is not None or where is None:
@@ -488,56 +471,17 @@ def _fixed_in_use(kfn, sim: SimResult):
     return fx
 
 
-class _Beside:
-    """``fn(*args)`` in a daemon thread (an interrupt does not wait for it): ``simulate``
-    runs the interpreter beside writing the build directory and compiling, which it does
-    not depend on (numpy releases the GIL in the interpreter's array work).  ``result()``
-    returns its value or raises its exception where the sequential code would have."""
-
-    def __init__(self, fn, *args):
-        self._out = self._exc = None
-        self.seconds = 0.0
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True,
-                                        name="cosynth-oracle")
-        self._thread.start()
-
-    def _run(self, fn, args):
-        t0 = time.perf_counter()
-        try:
-            self._out = fn(*args)
-        except BaseException as exc:  # re-raised by result(), in the caller's thread
-            self._exc = exc
-        self.seconds = time.perf_counter() - t0
-
-    def wait(self, say=None) -> float:
-        """Block until the thread is done; the seconds spent waiting."""
-        t0 = time.perf_counter()
-        if self._thread.is_alive() and say is not None:
-            say("waiting for the IR interpreter (it ran beside writing and compiling)")
-        self._thread.join()
-        return time.perf_counter() - t0
-
-    def result(self):
-        self.wait()
-        if self._exc is not None:
-            raise self._exc
-        return self._out
-
-
-def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None,
-           side: _Beside | None = None) -> None:
+def _check(kfn, graph, args, sim: SimResult, which: str = "all", say=None) -> None:
     """The checks ``which`` asks for, each timed into ``sim.seconds``: the blades against
     the interpreter of the kernel as written (the proved variant's, vectorised, past
-    ``cosynth.check.SEQ_BUDGET``; ``side`` if it already runs in the background), then
-    against networkx."""
+    ``cosynth.check.SEQ_BUDGET``), then against networkx."""
     say = say or (lambda msg: None)
     if which == "none":
         return
     bound = kfn.bind(graph, **args)
     if which in ("interp", "all"):
         say("checking against the IR interpreter")
-        want = side.result() if side is not None else \
-            oracle(kfn.ir, sim.plan.variant_ir, sim.plan.variant, graph, bound)
+        want = oracle(kfn.ir, sim.plan.variant_ir, sim.plan.variant, graph, bound)
         tol = tolerance(sim.plan.rewrites)
         sim.seconds["check interpreter"] = want.seconds
         fx = _fixed_in_use(kfn, sim)

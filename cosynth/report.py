@@ -13,9 +13,7 @@ strings, numbers, lists; ``jsonable`` converts what ``json`` does not know).
   predicted, solver, choices, baselines, programs as IR text);
 * ``simulate``: kernel, graph, results (per result: name, dtype, size, min, max, sum,
   inf, head; ``value`` for a scalar; save arrays with ``-o``), seconds (graph, plan,
-  compile, run, gather, compare, check interpreter, check reference), overlapped (the
-  seconds of a step that ran beside others: the interpreter runs beside writing the build
-  directory and compiling), cached_build, threads, blades
+  compile, run, gather, compare, check interpreter, check reference), cached_build, threads, blades
   (per blade: the plan's range and device, the run's statistics), predicted (per blade
   and nest), checks, plan (its summary), output;
 * ``calibrate``: output, machine, fpga, workloads, runs, notes;
@@ -155,10 +153,6 @@ def timings(sim) -> str:
         if key in sec:
             extra = {"compile": " (cached)" if sim.cached_build else "",
                      "run": " (mpirun, start-up included)"}.get(key, "")
-            beside = getattr(sim, "overlapped", {}).get(key, 0.0)
-            if beside >= 0.005:
-                extra += f" ({beside:.2f} s of it beside writing and compiling)"
-
             parts.append(f"{label} {sec[key]:.2f} s{extra}")
     return "  time: " + ", ".join(parts)
 
@@ -347,8 +341,7 @@ def simulation_data(sim, graph_spec: str = "", output: str | None = None) -> dic
         "graph": {"spec": graph_spec, "n": p.graph["n"], "m": p.graph["m"]},
         "args": p.args,
         "results": [result_data(n, v) for n, v in zip(sim.names, sim.results)],
-        "seconds": dict(sim.seconds), "overlapped": dict(getattr(sim, "overlapped", {})),
-        "cached_build": sim.cached_build,
+        "seconds": dict(sim.seconds), "cached_build": sim.cached_build,
         "threads": sim.threads, "blades": blades,
         "predicted_makespan_s": p.predicted["makespan_s"],
         "measured_makespan_s": max(st["total"] for st in sim.stats),

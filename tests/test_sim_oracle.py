@@ -100,37 +100,3 @@ def test_tolerance_is_exact_unless_a_law_was_assumed():
     assert tolerance(cc) == {"rtol": 0.0, "atol": 0.0}
     assert tolerance(pr)["rtol"] > 0
     assert tolerance([]) == {"rtol": 0.0, "atol": 0.0}
-
-
-def test_the_interpreter_beside_the_build_still_catches_the_wrong_rewrite(tmp_path,
-                                                                          monkeypatch):
-    """``simulate`` runs the interpreter in a thread beside writing and compiling; its
-    answer is the same check: the wrong variant run faithfully is still refused."""
-    path = tmp_path / "top_pred.py"
-    path.write_text(_SRC)
-    kf = load_kernels(str(path))["top_pred"]
-    wrong = _wrong_pull(kf.ir)
-    real = pipeline.make_plan
-    monkeypatch.setattr(pipeline, "make_plan", lambda *a, **kw: dataclasses.replace(
-        real(*a, **kw), variant_ir=wrong, program=project(wrong)))
-    g = cs.Graph.kronecker(6, seed=1)
-    man = load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml"))
-    with pytest.raises(MismatchError, match="kernel as written"):
-        pipeline.simulate(kf, man, g, {}, blades=2, check="interp", fpga=False)
-
-
-def test_a_step_beside_the_build_reports_its_time_and_reraises_in_the_caller():
-    kf = example("cc")
-    g = cs.Graph.kronecker(7, seed=4)
-    man = load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml"))
-    sim = pipeline.simulate(kf, man, g, {}, blades=2, check="interp", fpga=False)
-    assert 0.0 <= sim.overlapped["check interpreter"] <= sim.seconds["check interpreter"]
-    assert "blades == IR interpreter: ok (the kernel as written" in sim.checks[0]
-
-    def fails():
-        raise MismatchError("from the thread")
-    side = pipeline._Beside(fails)
-    assert side.wait() >= 0.0
-    with pytest.raises(MismatchError, match="from the thread"):
-        side.result()
-    assert pipeline._Beside(sum, [1, 2]).result() == 3
