@@ -180,6 +180,10 @@ class Nest:
     relaxed: str = ""
     frontier: bool = False
     per_while: float = 0.0
+    # the expand loop of a peel made by ``frontend.rewrite.rounds``: each run walks the
+    # edges of that round's frontier only (the FPGA host streams just those, the CPU
+    # code skips the rest), every vertex's once over the peel (``_peel_expand``)
+    peel: bool = False
 
 
 @dataclass
@@ -503,7 +507,10 @@ class _Walk(Visitor):
                 nest = self.nests[-1]
                 nest.relaxed, nest.frontier = self.fixed, bool(plan)
                 nest.per_while = self.mult / self.while_runs
-            if plan:
+            if self.parent is not None and len(self.parent.body) == 3 and \
+                    self.parent.body[2] is s and frontier_of(self.parent) is not None:
+                self._peel_expand(self.nests[-1], s)
+            elif plan:
                 self._frontier(self.nests[-1], s, plan)
             elif self.fixed in ("weighted", "labels") and s.kind == "nodes" and \
                     _worklist_plan(_Comp(self.k), s):
@@ -534,6 +541,18 @@ class _Walk(Visitor):
             finally:
                 self.mult, self.guessed, self.fixed, self.while_runs = outer
                 self.parent = parent
+
+    def _peel_expand(self, nest: Nest, loop: Loop) -> None:
+        """The expand loop of a peel in rounds (``frontend.rewrite.rounds``): ``if F[v]``
+        around the edge loops of the vertices the round removes.  A vertex is removed
+        once per peel (the rule's law 2) and every vertex is removed by its end, so over
+        all the runs each edge loop walks every vertex's edges once: ``m`` in all (plus
+        what edge loops inside them walk), spread over the runs (the peel's sweeps)."""
+        m = float(self.stats.m)
+        total = sum(m + _inner_edges(e.body, m, self.stats) for e in _edge_loops(loop.body))
+        nest.edges = total / max(nest.runs, 1.0)
+        nest.peel = True
+        nest.cost = static_cost(nest)
 
     def _level_queue(self, nest: Nest, loop: Loop) -> None:
         """A node loop that runs from a level frontier's queue (``frontend.rewrite.levels``:
