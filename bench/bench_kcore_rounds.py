@@ -8,11 +8,12 @@ filter switched off: last stop's unit) and one unit call per removed vertex (the
 
 Each run is ``simulate --fpga`` (checked against the IR interpreter and networkx
 ``core_number``; a mismatch raises).  Per FPGA blade: unit calls, runs, edges streamed,
-unit run cycles, host transfer entries, the planner's predicted FPGA edges and seconds,
-and ``degree_sum``: the out- plus in-degrees of the blade's vertices, which is what the
-frontier rounds must stream in all (each vertex's edges once, in the round that removes
-it).  Co-simulated cycles do not depend on the machine's load.  Writes
-bench/results/kcore_rounds.json.
+unit run cycles, host transfer entries, host sync figures (entries compared, seconds),
+the planner's FPGA edges and cycles (``cost.fpga_nest``; it models the host as it is, so
+its figures match the ``frontier`` rows), and ``degree_sum``: the out- plus in-degrees of
+the blade's vertices, which is what the frontier rounds must stream in all (each vertex's
+edges once, in the round that removes it).  Co-simulated cycles do not depend on the
+machine's load; the seconds do.  Writes bench/results/kcore_rounds.json.
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ def main() -> None:
                     "runs": f["runs"], "edges": f["edges"], "run_cycles": f["run_cycles"],
                     "device_cycles": f["device_cycles"],
                     "transfer_entries": f["transfer_entries"],
+                    # sync's host side: entries compared with the unit's image (every
+                    # entry of every table, each call) and its seconds, of the calls'
+                    "compared_entries": f.get("compared_entries"),
+                    "sync_s": f.get("sync_seconds"), "host_call_s": f.get("seconds"),
                     "degree_sum": int(deg[b.lo:b.hi].sum()),
                     "planner_runs": sum(r["predicted_runs"] for r in fn),
                     "planner_edges": p_e,

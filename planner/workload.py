@@ -180,10 +180,10 @@ class Nest:
     relaxed: str = ""
     frontier: bool = False
     per_while: float = 0.0
-    # the expand loop of a peel made by ``frontend.rewrite.rounds``: each run walks the
-    # edges of that round's frontier only (the FPGA host streams just those, the CPU
-    # code skips the rest), every vertex's once over the peel (``_peel_expand``)
-    peel: bool = False
+    # the expand loop of a peel made by ``frontend.rewrite.rounds``: the edges an FPGA
+    # unit call streams per run, the round's frontier's only (``_peel_expand``); 0: not
+    # a peel (a call streams the range)
+    peel_edges: float = 0.0
 
 
 @dataclass
@@ -547,12 +547,14 @@ class _Walk(Visitor):
         around the edge loops of the vertices the round removes.  A vertex is removed
         once per peel (the rule's law 2) and every vertex is removed by its end, so over
         all the runs each edge loop walks every vertex's edges once: ``m`` in all (plus
-        what edge loops inside them walk), spread over the runs (the peel's sweeps)."""
+        what edge loops inside them walk), spread over the runs (the peel's sweeps).
+        That is what the FPGA host streams (``backends.rtl.host.stream_filter``), charged
+        by ``cost.fpga_nest``; the CPU estimate ``nest.edges`` keeps the guarded loop's
+        ``m / levels`` per run (more than this: the planner's CPU-FPGA choice for k-core
+        rests on it and on the host link's full-table sync per call)."""
         m = float(self.stats.m)
         total = sum(m + _inner_edges(e.body, m, self.stats) for e in _edge_loops(loop.body))
-        nest.edges = total / max(nest.runs, 1.0)
-        nest.peel = True
-        nest.cost = static_cost(nest)
+        nest.peel_edges = total / max(nest.runs, 1.0)
 
     def _level_queue(self, nest: Nest, loop: Loop) -> None:
         """A node loop that runs from a level frontier's queue (``frontend.rewrite.levels``:

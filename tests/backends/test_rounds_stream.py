@@ -1,7 +1,7 @@
 """A peel round's unit call streams only its frontier's edges (``host.stream_filter``):
 each vertex's edges once, in the round that removes it, so the rounds stream the sum of
 the removed vertices' degrees, not the range's edges once per round; results equal to the
-kernel as written and networkx; the planner (``cost.fpga_nest``, ``Nest.peel``) predicts
+kernel as written and networkx; the planner (``cost.fpga_nest``, ``Nest.peel_edges``) predicts
 the same edges."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def test_the_rounds_stream_each_removed_vertex_edges_once(graph):
     w = profile(kv, "par", st, bound, fpga=fpga_profile)
     kind = load_manifest(os.path.join(ROOT, "manifests", "pair.yaml")).kind("cpu-fpga")
     nests = [x for x in w.nests if x.fpga_ok and x.edges > 0]
-    assert len(nests) == 1 and nests[0].peel
+    assert len(nests) == 1 and nests[0].peel_edges * nests[0].runs == 2 * g.m
     predicted = fpga_nest(w, nests[0], kind, (g.n, g.m), 1.0, 1.0)[0]
     assert predicted == pytest.approx(run.stats.edges, rel=0.25)
 
