@@ -1,6 +1,6 @@
 """k-core's peel on the FPGA unit, side by side in one run: rounds streaming only the
 frontier's edges (now), rounds streaming every edge of the blade's range (the stream
-filter switched off: last stop's unit) and one unit call per removed vertex (the rule
+filter and the parameter guard switched off: last stop's unit) and one unit call per removed vertex (the rule
 ``rounds`` switched off).
 
     python bench/bench_kcore_rounds.py [--scales 7 10] [--modes frontier range per-vertex]
@@ -10,9 +10,10 @@ Each run is ``simulate --fpga`` (checked against the IR interpreter and networkx
 ``core_number``; a mismatch raises).  Per FPGA blade: unit calls, runs, edges streamed,
 unit run cycles, host transfer entries, host sync figures (entries compared, seconds),
 the planner's FPGA edges and cycles (``cost.fpga_nest``; it models the host as it is, so
-its figures match the ``frontier`` rows), and ``degree_sum``: the out- plus in-degrees of
-the blade's vertices, which is what the frontier rounds must stream in all (each vertex's
-edges once, in the round that removes it).  Co-simulated cycles do not depend on the
+its figures match the ``frontier`` rows), and ``degree_sum``: the out-degrees of the
+blade's vertices, which is what the frontier rounds must stream in all (each vertex's
+out-edges once, in the round that removes it; the in-edge rule streams nothing without
+``use_in_edges``: ``host.param_guards``).  Co-simulated cycles do not depend on the
 machine's load; the seconds do.  Writes bench/results/kcore_rounds.json.
 """
 
@@ -55,15 +56,18 @@ def main() -> None:
     from cosynth.planner.workload import at_blades, profile
     man = load_manifest(a.manifest)
     kf = load_kernels(os.path.join(ROOT, "examples", "kcore.py"))["kcore"]
-    keep_filter, keep_apply = offload.stream_filter, rounds.apply
+    keep_filter, keep_guards, keep_apply = offload.stream_filter, offload.param_guards, \
+        rounds.apply
     rows = []
     for scale in a.scales:
         g = cs.Graph.kronecker(scale, seed=0)
-        deg = np.asarray(g.out_degrees(), dtype=np.int64) + \
-            np.asarray(g.in_degrees(), dtype=np.int64)
+        # the kernel's default use_in_edges=False: its in-edge rule streams nothing
+        deg = np.asarray(g.out_degrees(), dtype=np.int64)
         for mode in a.modes:
             offload.stream_filter = keep_filter if mode == "frontier" else \
                 (lambda spec, r: None)
+            offload.param_guards = keep_guards if mode == "frontier" else \
+                (lambda spec, r: ())
             rounds.apply = keep_apply if mode != "per-vertex" else (
                 lambda k, path, policy=None: rounds.refused(rounds.NAME, path,
                                                             "off for the A/B run"))
@@ -74,6 +78,7 @@ def main() -> None:
                 wall = time.perf_counter() - t0
             finally:
                 offload.stream_filter, rounds.apply = keep_filter, keep_apply
+                offload.param_guards = keep_guards
             # the planner's FPGA cycles of the unit's nests (``cost.fpga_nest``), on the
             # workload ``pipeline.compare`` builds: its per-line rows add the select loop's
             # CPU time to the expand loop's (both at the sweep's source line)

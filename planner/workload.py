@@ -325,6 +325,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
         return float(m)
 
     walk = _Walk(k, stats, hw, sites, iterations)
+    walk.args = args
     walk.visit_body(k.body)
     nests, seq, rep = walk.nests, walk.seq, walk.rep
     node_bytes = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
@@ -476,6 +477,7 @@ class _Walk(Visitor):
         self.delta: float | None = None  # the bucket width chosen (``choose_delta``)
         self.while_runs = 0.0  # the iterations assumed for the innermost while around
         self._levels: dict = {}  # id(while loop) -> its level frontier (or None)
+        self.args: dict = {}  # the kernel's arguments (bool parameters guard edge loops)
 
     def visit_If(self, s: If):
         prof = self.stats.level_profile
@@ -548,12 +550,15 @@ class _Walk(Visitor):
         once per peel (the rule's law 2) and every vertex is removed by its end, so over
         all the runs each edge loop walks every vertex's edges once: ``m`` in all (plus
         what edge loops inside them walk), spread over the runs (the peel's sweeps).
+        Edge loops under ``if p:`` with the bool argument ``p`` false are not walked
+        (k-core's in-edges without ``use_in_edges``; the host skips them the same way).
         That is what the FPGA host streams (``backends.rtl.host.stream_filter``), charged
         by ``cost.fpga_nest``; the CPU estimate ``nest.edges`` keeps the guarded loop's
         ``m / levels`` per run (more than this: the planner's CPU-FPGA choice for k-core
         rests on it and on the host link's full-table sync per call)."""
         m = float(self.stats.m)
-        total = sum(m + _inner_edges(e.body, m, self.stats) for e in _edge_loops(loop.body))
+        live = _edge_loops(_unguarded(loop.body, self.args))
+        total = sum(m + _inner_edges(e.body, m, self.stats) for e in live)
         nest.peel_edges = total / max(nest.runs, 1.0)
 
     def _level_queue(self, nest: Nest, loop: Loop) -> None:
@@ -781,6 +786,22 @@ def _touch(loop: Loop, stats: GraphStats, tables: dict,
 
 def _mean(per_level: tuple[float, ...], levels: tuple[int, ...]) -> float:
     return sum(per_level[L] for L in levels) / len(levels) if levels else 0.0
+
+
+def _unguarded(body, args: dict) -> list:
+    """``body`` without the branches of ``if p:`` whose bool argument ``p`` is false
+    (an ``if`` on anything else keeps both branches)."""
+    out = []
+    for s in body:
+        if isinstance(s, If) and isinstance(s.cond, Var) and s.cond.name in args and \
+                isinstance(args[s.cond.name], bool | np.bool_):
+            out += _unguarded(s.then if args[s.cond.name] else s.orelse, args)
+        elif isinstance(s, If):
+            out.append(replace(s, then=tuple(_unguarded(s.then, args)),
+                               orelse=tuple(_unguarded(s.orelse, args))))
+        else:
+            out.append(s)
+    return out
 
 
 def _edge_loops(body):

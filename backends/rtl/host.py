@@ -20,7 +20,9 @@ of running the loop.  One call:
    unit never writes, read at the rule's own vertex -- the frontier of a peel round,
    ``frontend.rewrite.rounds``) gets only the edges of the vertices whose entry is set:
    the unit would do nothing with the others, so leaving them out is exact, and a round
-   costs its frontier's edges, not the range's;
+   costs its frontier's edges, not the range's; likewise a rule guarded by a bool
+   parameter that is false this call (``param_guards``: k-core's ``if use_in_edges``)
+   streams nothing;
 4. read back the target entries the streamed edges could have changed (every table a
    rule reduces into, at the endpoint it reduces) and write them into the host's
    tables; set the rule's change flag when the unit reports a change.
@@ -45,11 +47,12 @@ from cosynth import ops
 from cosynth.errors import CosynthError
 from cosynth.frontend.rewrite.core import get
 from cosynth.ir.nodes import Assign, Bin, If, Load, Var
+from cosynth.ir.walk import iter_stmts
 
 from .kernel import UnitSpec
 from .regmap import ID_VALUE, RegisterMap
 
-__all__ = ["UnitHost", "DeviceStats", "DeviceError", "stream_filter"]
+__all__ = ["UnitHost", "DeviceStats", "DeviceError", "stream_filter", "param_guards"]
 
 _MASK = (1 << 64) - 1
 
@@ -110,6 +113,7 @@ class UnitHost:
         # per rule, the frontier table that filters its stream (``stream_filter``), and
         # that table's entries as the last sync loaded them
         self.filters = {i: stream_filter(spec, r) for i, r in enumerate(spec.rules)}
+        self.guards = {i: param_guards(spec, r) for i, r in enumerate(spec.rules)}
         self.current: dict[str, np.ndarray] = {}
         self.fixed = spec.fixed  # floats cross as fixed-point words (cosynth.fixed)
         if spec.weight is not None and spec.weight.is_float:
@@ -203,7 +207,7 @@ class UnitHost:
             lo = int(view.eval(loop.start)) if loop.start is not None else 0
             hi = int(view.eval(loop.stop)) if loop.stop is not None else g.n
             lo, hi = max(0, lo), min(g.n, hi)
-        if hi <= lo:
+        if hi <= lo or not all(view.get(p) for p in self.guards.get(ri, ())):
             e = np.zeros(0, dtype=np.int64)
             return e, e, e
         ptr = g.in_indptr if r.kind == "in_edges" else g.out_indptr
@@ -283,6 +287,32 @@ class UnitHost:
         return changed
 
 
+def _guards(r) -> list:
+    """The conjuncts that guard everything rule ``r`` does: down the chain of its body's
+    lone ``if``s (privates beside them; no ``else``), each condition split at ``and``."""
+    body, out = r.body, []
+    while True:
+        rest = [s for s in body if not isinstance(s, Assign)]
+        if len(rest) != 1 or not isinstance(rest[0], If) or rest[0].orelse:
+            return out
+        todo = [rest[0].cond]
+        while todo:
+            c = todo.pop()
+            if isinstance(c, Bin) and c.op == "and":
+                todo += [c.a, c.b]
+            else:
+                out.append(c)
+        body = rest[0].then
+
+
+def param_guards(spec: UnitSpec, r) -> tuple[str, ...]:
+    """The bool parameters (registers the host writes each call) that guard everything
+    rule ``r`` does: when one is false the rule changes nothing, so the host streams it
+    no edge."""
+    return tuple(sorted({c.name for c in _guards(r) if isinstance(c, Var) and
+                         c.name in spec.params and spec.params[c.name].is_bool}))
+
+
 def stream_filter(spec: UnitSpec, r) -> str | None:
     """The frontier table of rule ``r``: a bool vertex table the unit never writes whose
     entry at the rule's own vertex (the edge's source for out-edges, its destination for
@@ -290,21 +320,13 @@ def stream_filter(spec: UnitSpec, r) -> str | None:
     no ``else`` whose condition is that entry, alone or and-ed with others), or None.  An
     edge whose vertex has the entry clear changes nothing, so the host may leave it out
     of the stream (the C++ stub does the same, ``cosynth_host.hpp``)."""
-    if r.vertex is None:
+    if r.vertex is None or any(isinstance(s, Assign) and s.name == r.vertex
+                               for s, _ in iter_stmts(r.body)):
         return None
-    rest = [s for s in r.body if not isinstance(s, Assign)]
-    if len(rest) != 1 or not isinstance(rest[0], If) or rest[0].orelse or any(
-            isinstance(s, Assign) and s.name == r.vertex for s in r.body):
-        return None
-    todo, found = [rest[0].cond], []
-    while todo:
-        c = todo.pop()
-        if isinstance(c, Bin) and c.op == "and":
-            todo += [c.a, c.b]
-        elif isinstance(c, Load) and isinstance(c.index, Var) and \
-                c.index.name == r.vertex and c.table in spec.tables and \
-                spec.tables[c.table].is_bool and c.table not in spec.written:
-            found.append(c.table)
+    found = [c.table for c in _guards(r) if isinstance(c, Load) and
+             isinstance(c.index, Var) and c.index.name == r.vertex and
+             c.table in spec.tables and spec.tables[c.table].is_bool and
+             c.table not in spec.written]
     return min(found) if found else None
 
 

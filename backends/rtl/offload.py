@@ -20,7 +20,7 @@ from cosynth import ops
 from cosynth.frontend.rewrite.core import get
 from cosynth.ir.nodes import Kernel, Loop
 
-from .host import stream_filter
+from .host import param_guards, stream_filter
 from .kernel import UnitSpec
 from .regmap import RegisterMap
 
@@ -168,7 +168,11 @@ class FpgaOffload:
             fw = ", true" if spec.weight is not None and spec.weight.is_float else ""
             if i in fmem:
                 fw = f"{fw or ', false'}, {fmem[i]}"
-            cx.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
+            # a rule whose bool parameter guard is false this call streams nothing
+            pg = param_guards(spec, r)
+            hi = f"(({' && '.join(cx.mangled(p) for p in pg)}) ? hi_fpga : lo_fpga)" \
+                if pg else "hi_fpga"
+            cx.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, {hi}, G, "
                    f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target}"
                    f"{fw});")
             for u in r.ups[1:]:  # further tables the rule reduces into: their endpoints

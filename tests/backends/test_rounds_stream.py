@@ -1,6 +1,7 @@
 """A peel round's unit call streams only its frontier's edges (``host.stream_filter``):
 each vertex's edges once, in the round that removes it, so the rounds stream the sum of
-the removed vertices' degrees, not the range's edges once per round; results equal to the
+the removed vertices' degrees, not the range's edges once per round (and no in-edges
+without ``use_in_edges``: ``host.param_guards``); results equal to the
 kernel as written and networkx; the planner (``cost.fpga_nest``, ``Nest.peel_edges``) predicts
 the same edges."""
 
@@ -14,7 +15,7 @@ import pytest
 
 import cosynth as cs
 from cosynth.backends.rtl.costs import fpga_profile
-from cosynth.backends.rtl.host import stream_filter
+from cosynth.backends.rtl.host import param_guards, stream_filter
 from cosynth.backends.rtl.kernel import unit_spec
 from cosynth.backends.rtl.sim import run_kernel
 from cosynth.cli import main
@@ -27,17 +28,20 @@ from cosynth.planner.workload import profile
 from tests.helpers import EXAMPLES, ROOT, example
 
 
-def _degree_sum(g, lo: int = 0, hi: int | None = None) -> int:
-    """Out- plus in-degrees of the vertices [lo, hi): the edges the rounds stream (the
-    kernel's out-edge rule and its in-edge rule, each a vertex's edges once)."""
+def _degree_sum(g, lo: int = 0, hi: int | None = None, use_in_edges: bool = False) -> int:
+    """Out-degrees (plus in-degrees with ``use_in_edges``) of the vertices [lo, hi): the
+    edges the rounds stream (the kernel's out-edge rule, and its in-edge rule when that
+    argument is true, each a vertex's edges once)."""
     hi = g.n if hi is None else hi
-    return int(np.asarray(g.out_degrees())[lo:hi].sum() + np.asarray(g.in_degrees())[lo:hi].sum())
+    d = np.asarray(g.out_degrees())[lo:hi].sum()
+    return int(d + (np.asarray(g.in_degrees())[lo:hi].sum() if use_in_edges else 0))
 
 
 def test_the_stream_filter_is_the_frontier_of_the_peel_only():
     kv, _ = variant(example("kcore").ir, "par")
     spec = unit_spec(kv, "par")
     assert [stream_filter(spec, r) for r in spec.rules] == ["v_frontier", "v_frontier"]
+    assert [param_guards(spec, r) for r in spec.rules] == [(), ("use_in_edges",)]
     # the per-vertex peel and BFS's level test (an integer table) have none
     pv, _ = variant(example("kcore").ir, "par", batch=False)
     spec = unit_spec(pv, "par")
@@ -66,7 +70,7 @@ def test_the_rounds_stream_each_removed_vertex_edges_once(graph):
     bound = kf.bind(g, **args)
     assert np.array_equal(run.results[0], interpret(kf.ir, g, bound)[0])
     assert np.array_equal(run.results[0], kf.expected(g, bound)[0])
-    assert run.stats.edges == _degree_sum(g)  # not the range's edges on every call
+    assert run.stats.edges == _degree_sum(g, use_in_edges=g.directed)  # not the range's
     assert run.stats.edges < g.m * run.stats.calls
     # the planner's FPGA edges for the unit's nest: each vertex's edges once per rule
     kv, _ = variant(kf.ir, "par")
@@ -74,7 +78,8 @@ def test_the_rounds_stream_each_removed_vertex_edges_once(graph):
     w = profile(kv, "par", st, bound, fpga=fpga_profile)
     kind = load_manifest(os.path.join(ROOT, "manifests", "pair.yaml")).kind("cpu-fpga")
     nests = [x for x in w.nests if x.fpga_ok and x.edges > 0]
-    assert len(nests) == 1 and nests[0].peel_edges * nests[0].runs == 2 * g.m
+    assert len(nests) == 1
+    assert nests[0].peel_edges * nests[0].runs == pytest.approx((1 + g.directed) * g.m)
     predicted = fpga_nest(w, nests[0], kind, (g.n, g.m), 1.0, 1.0)[0]
     assert predicted == pytest.approx(run.stats.edges, rel=0.25)
 
@@ -82,7 +87,8 @@ def test_the_rounds_stream_each_removed_vertex_edges_once(graph):
 @pytest.mark.slow  # ~50 s cold (Verilator and the blade program)
 def test_simulate_fpga_rounds_stream_the_blades_removed_vertices(tmp_path):
     """The C++ host stub in the blade programs: each blade streams its own vertices'
-    edges once over the peel (its degree sum), in a handful of cycles per edge (a range
+    out-edges once over the peel (its out-degree sum; no in-edges without
+    ``use_in_edges``), at about a cycle per edge (a range
     per round streamed 81,672 cycles for this graph); the planner's predicted edges of
     the FPGA nest equal them within 25%."""
     out = tmp_path / "kc.json"
@@ -101,5 +107,6 @@ def test_simulate_fpga_rounds_stream_the_blades_removed_vertices(tmp_path):
         lo, hi = b["vertices"]
         assert f["edges"] == _degree_sum(g, lo, hi)
         assert f["run_cycles"] < 2 * f["edges"]
+        assert f["runs"] == 2 * f["calls"]  # the in-edge rule runs, streaming nothing
         nest = [x for x in pred["nests"] if x["device"] == "fpga"]
         assert nest[0]["predicted_edges"] == pytest.approx(f["edges"], rel=0.25)
