@@ -496,16 +496,21 @@ def fpga_nest(w, nest, kind: BladeKind, graph: tuple[int, int], share: float,
               vshare: float) -> tuple[float, float]:
     """(edges, cycles) of nest ``nest`` on the FPGA of a blade of ``kind`` holding
     ``share`` of the edges and ``vshare`` of the vertices of a graph of ``graph`` = (n, m)
-    vertices and edges.  The unit has no frontier: each call streams every edge of the
-    blade's range once per rule of its site (the unit's rules over its sites, on
-    average).  A unit holding every vertex takes ``fpga_cycles_per_edge`` (measured or
-    calibrated, else one) per edge; an interval unit (the graph does not fit on the
-    part: ``FpgaCosts.unit_use``) what its block walk costs (``run_cycles``)."""
+    vertices and edges.  Each call streams every edge of the blade's range once per rule
+    of its site (the unit's rules over its sites, on average), except the expand loop of
+    a peel in rounds (``Nest.peel_edges``), whose rules the host streams only the round's
+    frontier's edges of (``backends.rtl.host.stream_filter``): the blade's share of
+    those per run, split among the rules.  A unit holding every vertex takes
+    ``fpga_cycles_per_edge`` (measured or calibrated, else one) per edge; an interval unit
+    (the graph does not fit on the part: ``FpgaCosts.unit_use``) what its block walk costs
+    (``run_cycles``)."""
     n, m = graph
     hw = getattr(w, "hw", None)
     spec = getattr(hw, "spec", None)
     rules = len(spec.rules) / max(1, len(spec.sites)) if spec is not None else 1.0
-    per_run = share * m  # one rule's run: every edge of the range
+    # one rule's run: every edge of the range, or the frontier's
+    peel = getattr(nest, "peel_edges", 0.0)
+    per_run = share * (peel / max(rules, 1.0) if peel else m)
     edges = nest.runs * rules * per_run
     cpe = edge_cycles(kind, w)
     if hw is None or not hasattr(hw, "run_cycles"):

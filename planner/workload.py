@@ -180,6 +180,10 @@ class Nest:
     relaxed: str = ""
     frontier: bool = False
     per_while: float = 0.0
+    # the expand loop of a peel made by ``frontend.rewrite.rounds``: the edges an FPGA
+    # unit call streams per run, the round's frontier's only (``_peel_expand``); 0: not
+    # a peel (a call streams the range)
+    peel_edges: float = 0.0
 
 
 @dataclass
@@ -321,6 +325,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
         return float(m)
 
     walk = _Walk(k, stats, hw, sites, iterations)
+    walk.args = args
     walk.visit_body(k.body)
     nests, seq, rep = walk.nests, walk.seq, walk.rep
     node_bytes = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
@@ -472,6 +477,7 @@ class _Walk(Visitor):
         self.delta: float | None = None  # the bucket width chosen (``choose_delta``)
         self.while_runs = 0.0  # the iterations assumed for the innermost while around
         self._levels: dict = {}  # id(while loop) -> its level frontier (or None)
+        self.args: dict = {}  # the kernel's arguments (bool parameters guard edge loops)
 
     def visit_If(self, s: If):
         prof = self.stats.level_profile
@@ -503,7 +509,10 @@ class _Walk(Visitor):
                 nest = self.nests[-1]
                 nest.relaxed, nest.frontier = self.fixed, bool(plan)
                 nest.per_while = self.mult / self.while_runs
-            if plan:
+            if self.parent is not None and len(self.parent.body) == 3 and \
+                    self.parent.body[2] is s and frontier_of(self.parent) is not None:
+                self._peel_expand(self.nests[-1], s)
+            elif plan:
                 self._frontier(self.nests[-1], s, plan)
             elif self.fixed in ("weighted", "labels") and s.kind == "nodes" and \
                     _worklist_plan(_Comp(self.k), s):
@@ -534,6 +543,23 @@ class _Walk(Visitor):
             finally:
                 self.mult, self.guessed, self.fixed, self.while_runs = outer
                 self.parent = parent
+
+    def _peel_expand(self, nest: Nest, loop: Loop) -> None:
+        """The expand loop of a peel in rounds (``frontend.rewrite.rounds``): ``if F[v]``
+        around the edge loops of the vertices the round removes.  A vertex is removed
+        once per peel (the rule's law 2) and every vertex is removed by its end, so over
+        all the runs each edge loop walks every vertex's edges once: ``m`` in all (plus
+        what edge loops inside them walk), spread over the runs (the peel's sweeps).
+        Edge loops under ``if p:`` with the bool argument ``p`` false are not walked
+        (k-core's in-edges without ``use_in_edges``; the host skips them the same way).
+        That is what the FPGA host streams (``backends.rtl.host.stream_filter``), charged
+        by ``cost.fpga_nest``; the CPU estimate ``nest.edges`` keeps the guarded loop's
+        ``m / levels`` per run (more than this: the planner's CPU-FPGA choice for k-core
+        rests on it and on the host link's full-table sync per call)."""
+        m = float(self.stats.m)
+        live = _edge_loops(_unguarded(loop.body, self.args))
+        total = sum(m + _inner_edges(e.body, m, self.stats) for e in live)
+        nest.peel_edges = total / max(nest.runs, 1.0)
 
     def _level_queue(self, nest: Nest, loop: Loop) -> None:
         """A node loop that runs from a level frontier's queue (``frontend.rewrite.levels``:
@@ -760,6 +786,22 @@ def _touch(loop: Loop, stats: GraphStats, tables: dict,
 
 def _mean(per_level: tuple[float, ...], levels: tuple[int, ...]) -> float:
     return sum(per_level[L] for L in levels) / len(levels) if levels else 0.0
+
+
+def _unguarded(body, args: dict) -> list:
+    """``body`` without the branches of ``if p:`` whose bool argument ``p`` is false
+    (an ``if`` on anything else keeps both branches)."""
+    out = []
+    for s in body:
+        if isinstance(s, If) and isinstance(s.cond, Var) and s.cond.name in args and \
+                isinstance(args[s.cond.name], bool | np.bool_):
+            out += _unguarded(s.then if args[s.cond.name] else s.orelse, args)
+        elif isinstance(s, If):
+            out.append(replace(s, then=tuple(_unguarded(s.then, args)),
+                               orelse=tuple(_unguarded(s.orelse, args))))
+        else:
+            out.append(s)
+    return out
 
 
 def _edge_loops(body):

@@ -15,7 +15,14 @@ of running the loop.  One call:
    ``edges()``, CSC order for in-edge rules, then *interleaved* -- the first half's i-th
    edge, then the second half's -- because the loops the unit runs are proven
    order-independent, and a vertex's edges (all of a pull's, a hub's duplicates) would
-   otherwise hit one entry back to back, which the unit can take only every other cycle;
+   otherwise hit one entry back to back, which the unit can take only every other cycle.
+   A rule whose every effect sits under ``if F[v]`` (``stream_filter``: a bool table the
+   unit never writes, read at the rule's own vertex -- the frontier of a peel round,
+   ``frontend.rewrite.rounds``) gets only the edges of the vertices whose entry is set:
+   the unit would do nothing with the others, so leaving them out is exact, and a round
+   costs its frontier's edges, not the range's; likewise a rule guarded by a bool
+   parameter that is false this call (``param_guards``: k-core's ``if use_in_edges``)
+   streams nothing;
 4. read back the target entries the streamed edges could have changed (every table a
    rule reduces into, at the endpoint it reduces) and write them into the host's
    tables; set the rule's change flag when the unit reports a change.
@@ -39,11 +46,13 @@ import numpy as np
 from cosynth import ops
 from cosynth.errors import CosynthError
 from cosynth.frontend.rewrite.core import get
+from cosynth.ir.nodes import Assign, Bin, If, Load, Var
+from cosynth.ir.walk import iter_stmts
 
 from .kernel import UnitSpec
 from .regmap import ID_VALUE, RegisterMap
 
-__all__ = ["UnitHost", "DeviceStats", "DeviceError"]
+__all__ = ["UnitHost", "DeviceStats", "DeviceError", "stream_filter", "param_guards"]
 
 _MASK = (1 << 64) - 1
 
@@ -101,6 +110,11 @@ class UnitHost:
         self.g = graph
         self.stats = DeviceStats()
         self.images: dict[int, np.ndarray | None] = {m.id: None for m in regmap.memories}
+        # per rule, the frontier table that filters its stream (``stream_filter``), and
+        # that table's entries as the last sync loaded them
+        self.filters = {i: stream_filter(spec, r) for i, r in enumerate(spec.rules)}
+        self.guards = {i: param_guards(spec, r) for i, r in enumerate(spec.rules)}
+        self.current: dict[str, np.ndarray] = {}
         self.fixed = spec.fixed  # floats cross as fixed-point words (cosynth.fixed)
         if spec.weight is not None and spec.weight.is_float:
             self.weights = self.fixed.encode(graph.weights_or_ones(), "edge weight")
@@ -151,7 +165,7 @@ class UnitHost:
         changed_flags: set[str] = set()
         for ri in site.rules:
             r = spec.rules[ri]
-            eids, src, dst = self._edges(site, loop, r, view)
+            eids, src, dst = self._edges(site, loop, ri, view)
             w = self.weights[eids] if self.weights is not None else None
             res = self.dev.run(ri, src, dst, w)
             if not res["done"]:
@@ -182,9 +196,10 @@ class UnitHost:
             elif owned_change.get(u.target):
                 view.set(u.flag, True)
 
-    def _edges(self, site, loop, r, view):
-        """(edge ids, src, dst) the host streams for rule ``r`` of ``site``."""
-        g = self.g
+    def _edges(self, site, loop, ri: int, view):
+        """(edge ids, src, dst) the host streams for rule ``ri`` of ``site``: the edges
+        of the loop's range, or of its vertices whose frontier entry is set."""
+        g, r = self.g, self.spec.rules[ri]
         if site.form == "vertex":
             v = int(view.get(r.vertex))
             lo, hi = v, v + 1
@@ -192,15 +207,20 @@ class UnitHost:
             lo = int(view.eval(loop.start)) if loop.start is not None else 0
             hi = int(view.eval(loop.stop)) if loop.stop is not None else g.n
             lo, hi = max(0, lo), min(g.n, hi)
-        if hi <= lo:
+        if hi <= lo or not all(view.get(p) for p in self.guards.get(ri, ())):
             e = np.zeros(0, dtype=np.int64)
             return e, e, e
-        if r.kind == "in_edges":
-            a, b = int(g.in_indptr[lo]), int(g.in_indptr[hi])
-            eids = g.in_eid[a:b]
-        else:  # out_edges and edges(): CSR order is edge-id order
-            a, b = int(g.out_indptr[lo]), int(g.out_indptr[hi])
-            eids = np.arange(a, b, dtype=np.int64)
+        ptr = g.in_indptr if r.kind == "in_edges" else g.out_indptr
+        f = self.filters.get(ri)
+        if f is not None:  # the frontier's vertices in the range, their edges in order
+            vs = lo + np.flatnonzero(self.current[f][lo:hi])
+            cnt = ptr[vs + 1] - ptr[vs]
+            pos = np.repeat(ptr[vs] - np.cumsum(cnt) + cnt, cnt) + \
+                np.arange(int(cnt.sum()), dtype=np.int64)
+        else:
+            pos = np.arange(int(ptr[lo]), int(ptr[hi]), dtype=np.int64)
+        # CSR order is edge-id order (out_edges and edges()); CSC positions name edges
+        eids = g.in_eid[pos] if r.kind == "in_edges" else pos
         eids = eids[interleave(eids.size)]
         return eids, g.edge_src[eids], g.out_dst[eids]
 
@@ -217,6 +237,7 @@ class UnitHost:
                 addrs.append(idx)
                 vals.append(host[idx])
             self.images[mem.id] = host
+            self.current[mem.table] = host
         if mems:
             m, a, v = np.concatenate(mems), np.concatenate(addrs), np.concatenate(vals)
             self.dev.load(m, a, v)
@@ -264,6 +285,49 @@ class UnitHost:
             # the mirror keeps its value until the owner's refresh; the next call reloads
             # those entries (their image now differs from the host's table)
         return changed
+
+
+def _guards(r) -> list:
+    """The conjuncts that guard everything rule ``r`` does: down the chain of its body's
+    lone ``if``s (privates beside them; no ``else``), each condition split at ``and``."""
+    body, out = r.body, []
+    while True:
+        rest = [s for s in body if not isinstance(s, Assign)]
+        if len(rest) != 1 or not isinstance(rest[0], If) or rest[0].orelse:
+            return out
+        todo = [rest[0].cond]
+        while todo:
+            c = todo.pop()
+            if isinstance(c, Bin) and c.op == "and":
+                todo += [c.a, c.b]
+            else:
+                out.append(c)
+        body = rest[0].then
+
+
+def param_guards(spec: UnitSpec, r) -> tuple[str, ...]:
+    """The bool parameters (registers the host writes each call) that guard everything
+    rule ``r`` does: when one is false the rule changes nothing, so the host streams it
+    no edge."""
+    return tuple(sorted({c.name for c in _guards(r) if isinstance(c, Var) and
+                         c.name in spec.params and spec.params[c.name].is_bool}))
+
+
+def stream_filter(spec: UnitSpec, r) -> str | None:
+    """The frontier table of rule ``r``: a bool vertex table the unit never writes whose
+    entry at the rule's own vertex (the edge's source for out-edges, its destination for
+    in-edges) guards everything the rule does (its body is privates and one ``if`` with
+    no ``else`` whose condition is that entry, alone or and-ed with others), or None.  An
+    edge whose vertex has the entry clear changes nothing, so the host may leave it out
+    of the stream (the C++ stub does the same, ``cosynth_host.hpp``)."""
+    if r.vertex is None or any(isinstance(s, Assign) and s.name == r.vertex
+                               for s, _ in iter_stmts(r.body)):
+        return None
+    found = [c.table for c in _guards(r) if isinstance(c, Load) and
+             isinstance(c.index, Var) and c.index.name == r.vertex and
+             c.table in spec.tables and spec.tables[c.table].is_bool and
+             c.table not in spec.written]
+    return min(found) if found else None
 
 
 def interleave(k: int) -> np.ndarray:

@@ -20,6 +20,7 @@ from cosynth import ops
 from cosynth.frontend.rewrite.core import get
 from cosynth.ir.nodes import Kernel, Loop
 
+from .host import param_guards, stream_filter
 from .kernel import UnitSpec
 from .regmap import RegisterMap
 
@@ -142,7 +143,12 @@ class FpgaOffload:
         tabs = []
         for mem in rm.memories:
             tabs.append(f"{{{mem.id}, {_TYPE_CODE[mem.dtype]}, {cx.mangled(mem.table)}.data()}}")
-        cx.out(f"fpga->sync({{{', '.join(tabs)}}}, n);")
+        # rules guarded by a frontier table stream only its set vertices' edges (exact:
+        # host.stream_filter); sync lists those vertices as it compares the table
+        fmem = {i: rm.mem(f).id for i in site.rules
+                if (f := stream_filter(spec, spec.rules[i])) is not None}
+        lists = f", {{{', '.join(map(str, sorted(set(fmem.values()))))}}}" if fmem else ""
+        cx.out(f"fpga->sync({{{', '.join(tabs)}}}, n{lists});")
         if s.kind == "nodes" or s.kind == "edges":
             lo = "0" if s.start is None else f"std::max<int64_t>({cx.expr(s.start)}, 0)"
             hi = "n" if s.stop is None else f"std::min<int64_t>({cx.expr(s.stop)}, n)"
@@ -160,7 +166,13 @@ class FpgaOffload:
             tend = 0 if r.target_end == "src" else 1
             # float weights (a fixed-point policy) cross as words
             fw = ", true" if spec.weight is not None and spec.weight.is_float else ""
-            cx.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, hi_fpga, G, "
+            if i in fmem:
+                fw = f"{fw or ', false'}, {fmem[i]}"
+            # a rule whose bool parameter guard is false this call streams nothing
+            pg = param_guards(spec, r)
+            hi = f"(({' && '.join(cx.mangled(p) for p in pg)}) ? hi_fpga : lo_fpga)" \
+                if pg else "hi_fpga"
+            cx.out(f"const auto rr_{i} = fpga->run({i}, {kind}, lo_fpga, {hi}, G, "
                    f"{'true' if rm.weight_bits else 'false'}, {tend}, touched_{r.target}"
                    f"{fw});")
             for u in r.ups[1:]:  # further tables the rule reduces into: their endpoints

@@ -7,7 +7,9 @@
 //      image of each memory and loads only the entries that differ (the first call loads
 //      every entry);
 //   3. per rule: stream the edges (CSR order for out-edge rules and edges(), CSC order for
-//      in-edge rules; a single vertex's edges for a loop inside a sequential one), then
+//      in-edge rules; a single vertex's edges for a loop inside a sequential one; for a
+//      rule guarded by a frontier table, backends/rtl/host.py stream_filter, only the
+//      edges of the vertices whose frontier entry is set: the others change nothing), then
 //      interleaved (first half's i-th edge, second half's i-th: the loops are proven
 //      order-independent, and a vertex's edges would hit one entry back to back), start,
 //      wait for done, read the status and counters;
@@ -21,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -37,7 +40,9 @@ struct FpgaStats {
   uint64_t run_cycles = 0;       // cycles of the runs (start to done)
   uint64_t stalls = 0, hazards = 0;
   uint64_t transfer_entries = 0; // memory entries loaded and read back (one per cycle)
+  uint64_t compared_entries = 0; // table entries sync compared with the unit's image
   double seconds = 0;            // host wall time of the calls (simulation included)
+  double sync_seconds = 0;       // of which sync's comparing and loading
 };
 inline FpgaStats g_fpga;
 
@@ -118,14 +123,25 @@ class UnitHost {
       dev_->write_reg(cosynth_unit::REG_PARAM_BASE + (uint32_t)i, values[i]);
   }
 
-  void sync(const std::vector<UnitTable>& tables, int64_t n) {
+  // `frontiers`: memories some rule's stream is filtered by (stream_filter); the same
+  // pass over their entries lists the set ones (ascending), which run() streams from
+  void sync(const std::vector<UnitTable>& tables, int64_t n,
+            const std::vector<int>& frontiers = {}) {
     begin_call();
+    const auto t0 = std::chrono::steady_clock::now();
     std::vector<uint32_t> mem, addr;
     std::vector<int64_t> val;
     for (const UnitTable& t : tables) {
       std::vector<int64_t>& im = images_[t.mem];
+      const bool listed =
+          std::find(frontiers.begin(), frontiers.end(), t.mem) != frontiers.end();
+      if (listed) {
+        if ((int)frontier_.size() <= t.mem) frontier_.resize(t.mem + 1);
+        frontier_[t.mem].clear();
+      }
       for (int64_t i = 0; i < n; ++i) {
         int64_t v = value(t, i);
+        if (listed && v) frontier_[t.mem].push_back((uint32_t)i);
         if (!known_[t.mem] || im[i] != v) {
           mem.push_back((uint32_t)t.mem);
           addr.push_back((uint32_t)i);
@@ -137,28 +153,47 @@ class UnitHost {
     }
     if (!mem.empty()) dev_->load(mem.size(), mem.data(), addr.data(), val.data());
     g_fpga.transfer_entries += mem.size();
+    g_fpga.compared_entries += (uint64_t)n * tables.size();
+    g_fpga.sync_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
-  // kind: 0 out-edges of [lo, hi) (and edges() with sources there), 1 in-edges of [lo, hi)
+  // kind: 0 out-edges of [lo, hi) (and edges() with sources there), 1 in-edges of [lo, hi);
+  // frontier >= 0: only the edges of the vertices of [lo, hi) whose entry of that memory
+  // the last sync found set (the rule's stream filter), in the same order
   cosynth_unit::RunResult run(int rule, int kind, int64_t lo, int64_t hi, const Graph& G,
                               bool weighted, int target_end, std::vector<uint32_t>& touched,
-                              bool fixed_weights = false) {
+                              bool fixed_weights = false, int frontier = -1) {
     src_.clear();
     dst_.clear();
     w_.clear();
-    if (kind == 1) {
-      for (int64_t v = lo; v < hi; ++v)
-        for (int64_t p = G.in_begin(v); p < G.in_end(v); ++p) {
-          src_.push_back((uint32_t)G.in_src[p - G.clo]);
-          dst_.push_back((uint32_t)v);
-          if (weighted) w_.push_back(weight_word(G.in_w[p - G.clo], fixed_weights));
-        }
-    } else if (hi > lo) {
-      for (int64_t p = G.out_begin(lo); p < G.out_begin(hi); ++p) {
+    auto in_edges = [&](int64_t v) {
+      for (int64_t p = G.in_begin(v); p < G.in_end(v); ++p) {
+        src_.push_back((uint32_t)G.in_src[p - G.clo]);
+        dst_.push_back((uint32_t)v);
+        if (weighted) w_.push_back(weight_word(G.in_w[p - G.clo], fixed_weights));
+      }
+    };
+    auto out_edges = [&](int64_t b, int64_t e) {  // edge positions [b, e)
+      for (int64_t p = b; p < e; ++p) {
         src_.push_back((uint32_t)G.edge_src(p));
         dst_.push_back((uint32_t)G.edge_dst(p));
         if (weighted) w_.push_back(weight_word(G.weight(p), fixed_weights));
       }
+    };
+    if (frontier >= 0) {
+      if ((int)frontier_.size() <= frontier)
+        throw cosynth_unit::DeviceFault("a filtered run before its frontier was synced");
+      const std::vector<uint32_t>& f = frontier_[frontier];
+      auto it = std::lower_bound(f.begin(), f.end(), (uint32_t)std::max<int64_t>(lo, 0));
+      for (; it != f.end() && (int64_t)*it < hi; ++it) {
+        if (kind == 1) in_edges(*it);
+        else out_edges(G.out_begin(*it), G.out_end(*it));
+      }
+    } else if (kind == 1) {
+      for (int64_t v = lo; v < hi; ++v) in_edges(v);
+    } else if (hi > lo) {
+      out_edges(G.out_begin(lo), G.out_begin(hi));
     }
     interleave(src_);
     interleave(dst_);
@@ -258,6 +293,7 @@ class UnitHost {
   std::vector<bool> known_;
   std::vector<uint32_t> src_, dst_;
   std::vector<int64_t> w_;
+  std::vector<std::vector<uint32_t>> frontier_;  // per memory: set entries at the last sync
   // tracing a failing run (watch)
   bool ran_ = true;  // a run since the current call began: the next params/sync begins one
   std::vector<uint64_t> starts_;  // device cycle at the start of each call
@@ -273,13 +309,14 @@ inline void write_fpga_stats(const std::string& path, bool used, uint64_t device
   if (!f) return;
   std::fprintf(f, "{\"fpga\": %s, \"calls\": %lld, \"runs\": %lld, \"edges\": %lld, "
                   "\"run_cycles\": %llu, \"stalls\": %llu, \"hazards\": %llu, "
-                  "\"transfer_entries\": %llu, "
-                  "\"device_cycles\": %llu, \"seconds\": %.9f}\n",
+                  "\"transfer_entries\": %llu, \"compared_entries\": %llu, "
+                  "\"device_cycles\": %llu, \"seconds\": %.9f, \"sync_seconds\": %.9f}\n",
                used ? "true" : "false", (long long)g_fpga.calls, (long long)g_fpga.runs,
                (long long)g_fpga.edges, (unsigned long long)g_fpga.run_cycles,
                (unsigned long long)g_fpga.stalls, (unsigned long long)g_fpga.hazards,
                (unsigned long long)g_fpga.transfer_entries,
-               (unsigned long long)device_cycles, g_fpga.seconds);
+               (unsigned long long)g_fpga.compared_entries,
+               (unsigned long long)device_cycles, g_fpga.seconds, g_fpga.sync_seconds);
   std::fclose(f);
   std::rename(tmp.c_str(), path.c_str());
 }
