@@ -55,6 +55,7 @@ from amaranth.hdl import Array, Cat, Elaboratable, Module, Mux, Signal
 from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from .interval_skid import EdgeSkid
 from .kernel import NotEligible, UnitSpec
 from .memport import PORT_PINS, NativePortSignature
 from .regmap import CSR_ADDR_BITS, PARAM_BASE
@@ -103,6 +104,11 @@ class IntervalUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.unit = u = self.inner
+        # the edge stream passes a register stage (``interval_skid``): the engine's edge
+        # word select and the unit's input stage are on either side of it
+        m.submodules.skid = sk = EdgeSkid(u.edges.payload.shape())
+        wiring.connect(m, sk.o, u.edges)
+        es = sk.i  # the engine's edge stream
         rm = self.regmap
         I = self.interval
         lg = I.bit_length() - 1
@@ -352,8 +358,8 @@ class IntervalUnit(wiring.Component):
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
                 first = rf.r_data if ew == 1 else word0
-                m.d.comb += [u.edges.payload.src.eq(first[:32]),
-                             u.edges.payload.dst.eq(first[32:])]
+                m.d.comb += [es.payload.src.eq(first[:32]),
+                             es.payload.dst.eq(first[32:])]
                 if ew == 1:
                     with m.If(flags[3]):
                         # packed: two edges a word (16-bit local addresses each), the low
@@ -361,32 +367,34 @@ class IntervalUnit(wiring.Component):
                         part = Mux(half, rf.r_data[32:], rf.r_data[:32])
                         pad = Signal()
                         took = Signal()
-                        m.d.comb += [pad.eq(half & (rf.r_data[32:] == 0xFFFFFFFF)),
-                                     u.edges.payload.src.eq(part[:16]),
-                                     u.edges.payload.dst.eq(part[16:]),
-                                     u.edges.valid.eq(rf.r_rdy & ~pad),
-                                     took.eq(u.edges.valid & u.edges.ready),
+                        # a real edge's target local is < I <= 2**15 (window A), so
+                        # its bit 15 is clear; the pad has both top bits set
+                        m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63]),
+                                     es.payload.src.eq(part[:16]),
+                                     es.payload.dst.eq(part[16:]),
+                                     es.valid.eq(rf.r_rdy & ~pad),
+                                     took.eq(es.valid & es.ready),
                                      rf.r_en.eq((took & half) | pad)]
                         with m.If(took & ~half):
                             m.d.sync += half.eq(1)
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                     with m.Else():
-                        m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
                 else:
-                    m.d.comb += u.edges.payload.weight.eq(rf.r_data)
+                    m.d.comb += es.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
-                        m.d.comb += [u.edges.payload.src.eq(rf.r_data[:16]),
-                                     u.edges.payload.dst.eq(rf.r_data[16:32]),
-                                     u.edges.payload.weight.eq(rf.r_data[32:].as_signed()),
-                                     u.edges.valid.eq(rf.r_rdy),
-                                     rf.r_en.eq(u.edges.ready)]
+                        m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
+                                     es.payload.dst.eq(rf.r_data[16:32]),
+                                     es.payload.weight.eq(rf.r_data[32:].as_signed()),
+                                     es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
                     with m.Elif(~half):
                         m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
                             m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
                     with m.Else():
-                        m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
