@@ -11,7 +11,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              into window A of the unit's memories
     LOAD B   (flag bit 1) the same at the other interval into window B
     RUN      write EDGE_COUNT and CTRL of the unit, stream the block's edge words from
-             memory into its ``edges`` stream, wait for STATUS.done
+             memory into its ``edges`` stream (through a register stage with a skid
+             place, ``interval_skid``: one edge a clock, a cycle later; an odd packed
+             block's pad is the word's high half with both fields' bit 15 set -- a real
+             edge's target local is below ``I <= 2**15``), wait for STATUS.done
     GATHER   (flag bit 4, instead of bit 1) load into window B only the entries the
              block's edges read: the block's *gather map* (``layout``: ``I / b`` words
              of ``b = min(64, I)`` bits, bit j of word w for entry ``w b + j``), the
