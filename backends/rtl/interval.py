@@ -224,6 +224,7 @@ class IntervalUnit(wiring.Component):
         # unit's ``load``): the load phases' multiplexers (window, gather slot) and the
         # unit's write ports were the P = 1 critical path after gathers came in
         ld_v, ld_data = Signal(), Signal(64)
+        rb_v, rb_data = Signal(), Signal(64)  # write-back: a word read from window A
         ld_mem = Signal.like(u.load.payload.mem)
         ld_addr = Signal.like(u.load.payload.addr)
         m.d.sync += [u.load.valid.eq(ld_v), u.load.payload.mem.eq(ld_mem),
@@ -418,10 +419,15 @@ class IntervalUnit(wiring.Component):
                              u.rd_req.payload.addr.eq(rcnt[:lg])]
                 with m.If(u.rd_req.valid & u.rd_req.ready):
                     m.d.sync += rcnt.eq(rcnt + 1)
-                # the words pass a two-place queue: the port's write data come from its
-                # output register, not straight from the block RAM's read port
-                m.d.comb += [wbq.w_data.eq(u.rd_resp.payload), wbq.w_en.eq(u.rd_resp.valid),
-                             u.rd_resp.ready.eq(wbq.w_rdy)]
+                # the words pass a register (``rb_*``: its only load is the block RAM's
+                # output, so it sits beside the block RAMs -- their clock-to-out is
+                # 5.8 ns on ECP5 and the route to the queue was the P = 1 critical path
+                # after the edge stream's skid stage, 94.4 MHz) and a two-place queue:
+                # the port's write data come from its output register
+                m.d.comb += [wbq.w_data.eq(rb_data), wbq.w_en.eq(rb_v),
+                             u.rd_resp.ready.eq(~rb_v | wbq.w_rdy)]
+                with m.If(u.rd_resp.ready):
+                    m.d.sync += [rb_v.eq(u.rd_resp.valid), rb_data.eq(u.rd_resp.payload)]
                 accept = Signal()
                 m.d.comb += [
                     port.cmd.valid.eq(wbq.r_rdy & ~cmd_done), port.cmd.we.eq(1),
