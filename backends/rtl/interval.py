@@ -11,7 +11,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              into window A of the unit's memories
     LOAD B   (flag bit 1) the same at the other interval into window B
     RUN      write EDGE_COUNT and CTRL of the unit, stream the block's edge words from
-             memory into its ``edges`` stream, wait for STATUS.done
+             memory into its ``edges`` stream (through a register stage with a skid
+             place, ``interval_skid``: one edge a clock, a cycle later; an odd packed
+             block's pad is the word's high half with both fields' bit 15 set -- a real
+             edge's target local is below ``I <= 2**15``), wait for STATUS.done
     GATHER   (flag bit 4, instead of bit 1) load into window B only the entries the
              block's edges read: the block's *gather map* (``layout``: ``I / b`` words
              of ``b = min(64, I)`` bits, bit j of word w for entry ``w b + j``), the
@@ -55,6 +58,7 @@ from amaranth.hdl import Array, Cat, Elaboratable, Module, Mux, Signal
 from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from .interval_skid import EdgeSkid
 from .kernel import NotEligible, UnitSpec
 from .memport import PORT_PINS, NativePortSignature
 from .regmap import CSR_ADDR_BITS, PARAM_BASE
@@ -103,6 +107,11 @@ class IntervalUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.unit = u = self.inner
+        # the edge stream passes a register stage (``interval_skid``): the engine's edge
+        # word select and the unit's input stage are on either side of it
+        m.submodules.skid = sk = EdgeSkid(u.edges.payload.shape())
+        wiring.connect(m, sk.o, u.edges)
+        es = sk.i  # the engine's edge stream
         rm = self.regmap
         I = self.interval
         lg = I.bit_length() - 1
@@ -215,6 +224,7 @@ class IntervalUnit(wiring.Component):
         # unit's ``load``): the load phases' multiplexers (window, gather slot) and the
         # unit's write ports were the P = 1 critical path after gathers came in
         ld_v, ld_data = Signal(), Signal(64)
+        rb_v, rb_data = Signal(), Signal(64)  # write-back: a word read from window A
         ld_mem = Signal.like(u.load.payload.mem)
         ld_addr = Signal.like(u.load.payload.addr)
         m.d.sync += [u.load.valid.eq(ld_v), u.load.payload.mem.eq(ld_mem),
@@ -352,8 +362,8 @@ class IntervalUnit(wiring.Component):
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
                 first = rf.r_data if ew == 1 else word0
-                m.d.comb += [u.edges.payload.src.eq(first[:32]),
-                             u.edges.payload.dst.eq(first[32:])]
+                m.d.comb += [es.payload.src.eq(first[:32]),
+                             es.payload.dst.eq(first[32:])]
                 if ew == 1:
                     with m.If(flags[3]):
                         # packed: two edges a word (16-bit local addresses each), the low
@@ -361,32 +371,34 @@ class IntervalUnit(wiring.Component):
                         part = Mux(half, rf.r_data[32:], rf.r_data[:32])
                         pad = Signal()
                         took = Signal()
-                        m.d.comb += [pad.eq(half & (rf.r_data[32:] == 0xFFFFFFFF)),
-                                     u.edges.payload.src.eq(part[:16]),
-                                     u.edges.payload.dst.eq(part[16:]),
-                                     u.edges.valid.eq(rf.r_rdy & ~pad),
-                                     took.eq(u.edges.valid & u.edges.ready),
+                        # a real edge's target local is < I <= 2**15 (window A), so
+                        # its bit 15 is clear; the pad has both top bits set
+                        m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63]),
+                                     es.payload.src.eq(part[:16]),
+                                     es.payload.dst.eq(part[16:]),
+                                     es.valid.eq(rf.r_rdy & ~pad),
+                                     took.eq(es.valid & es.ready),
                                      rf.r_en.eq((took & half) | pad)]
                         with m.If(took & ~half):
                             m.d.sync += half.eq(1)
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                     with m.Else():
-                        m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
                 else:
-                    m.d.comb += u.edges.payload.weight.eq(rf.r_data)
+                    m.d.comb += es.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
-                        m.d.comb += [u.edges.payload.src.eq(rf.r_data[:16]),
-                                     u.edges.payload.dst.eq(rf.r_data[16:32]),
-                                     u.edges.payload.weight.eq(rf.r_data[32:].as_signed()),
-                                     u.edges.valid.eq(rf.r_rdy),
-                                     rf.r_en.eq(u.edges.ready)]
+                        m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
+                                     es.payload.dst.eq(rf.r_data[16:32]),
+                                     es.payload.weight.eq(rf.r_data[32:].as_signed()),
+                                     es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
                     with m.Elif(~half):
                         m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
                             m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
                     with m.Else():
-                        m.d.comb += [u.edges.valid.eq(rf.r_rdy), rf.r_en.eq(u.edges.ready)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
@@ -407,10 +419,15 @@ class IntervalUnit(wiring.Component):
                              u.rd_req.payload.addr.eq(rcnt[:lg])]
                 with m.If(u.rd_req.valid & u.rd_req.ready):
                     m.d.sync += rcnt.eq(rcnt + 1)
-                # the words pass a two-place queue: the port's write data come from its
-                # output register, not straight from the block RAM's read port
-                m.d.comb += [wbq.w_data.eq(u.rd_resp.payload), wbq.w_en.eq(u.rd_resp.valid),
-                             u.rd_resp.ready.eq(wbq.w_rdy)]
+                # the words pass a register (``rb_*``: its only load is the block RAM's
+                # output, so it sits beside the block RAMs -- their clock-to-out is
+                # 5.8 ns on ECP5 and the route to the queue was the P = 1 critical path
+                # after the edge stream's skid stage, 94.4 MHz) and a two-place queue:
+                # the port's write data come from its output register
+                m.d.comb += [wbq.w_data.eq(rb_data), wbq.w_en.eq(rb_v),
+                             u.rd_resp.ready.eq(~rb_v | wbq.w_rdy)]
+                with m.If(u.rd_resp.ready):
+                    m.d.sync += [rb_v.eq(u.rd_resp.valid), rb_data.eq(u.rd_resp.payload)]
                 accept = Signal()
                 m.d.comb += [
                     port.cmd.valid.eq(wbq.r_rdy & ~cmd_done), port.cmd.we.eq(1),
