@@ -8,8 +8,8 @@
 Invariants:
 
 * the outermost ``par``/``bsp``/``async`` node or edge loop of a nest becomes an OpenMP
-  ``parallel for`` (``dynamic, 64`` over vertices, ``static`` over edges); loops inside
-  it and ``seq`` loops stay sequential;
+  ``parallel for`` (its schedule from the edge loops it holds: ``_omp_schedule``); loops
+  inside it and ``seq`` loops stay sequential;
 * inside that loop, a reduction into a shared scalar goes to a per-thread accumulator
   with an OpenMP ``reduction`` clause, combined into the scalar after the loop; a
   ``bsp`` loop reads the tables it writes from a copy taken before it;
@@ -35,6 +35,7 @@ from .exprs import ExprSpeller, ctype, identity, reducer
 from .frontier import open_frontier
 from .gather import close_gather, close_invariant, open_gather, open_invariant
 from .intersect import emit_merge
+from .private import private_tables
 from .reach import on_shard, replicated
 from .sharing import shared_stores
 from .sparse import emit_count, open_levels
@@ -67,6 +68,7 @@ class LoopNests(ExprSpeller):
         self.bitmaps: dict = {}  # id(If) -> its neighbour bitmap (``bitmap``)
         self.full_graph = replicated(k, hw)  # every row here, local ids are global ids
         self.gathered: dict[int, str] = {}  # store id -> its register (gather.py)
+        self.private: dict[str, str] = {}  # table -> its per-thread copies (private.py)
 
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
@@ -277,7 +279,7 @@ class LoopNests(ExprSpeller):
         self.out(f"int64_t {wk}e = 0, {wk}v = 0;  // edges and vertices visited")
         clauses.append(f"reduction(+:{wk}e, {wk}v)")
         self.work, self.work_loop = wk, s
-        sched = _omp_schedule(s)
+        sched = _omp_schedule(s, queue=lq is not None)
         fr = open_frontier(self, s) if s.kind == "nodes" else None
         wl = open_worklist(self, s) if fr is None else None
         if fr is not None:
@@ -289,6 +291,17 @@ class LoopNests(ExprSpeller):
             pre, head = self.header(s, line)
         self.frontier = fr
         self.bitmaps = open_bitmaps(self, s) if self.hw is None else {}
+        if fr is None and wl is None and lq is None and self.hw is None:
+            queued = {q.lf.table for q in self.levels}
+            for name in private_tables(s, self.tables, self.shared_stores, queued):
+                t = self.tables[name]
+                c = ctype(t.dtype)
+                pv = f"{name}__priv"
+                if f"Private<{c}> {pv};" not in " ".join(self.decls):
+                    self.decls.append(f"Private<{c}> {pv};  // per-thread copies (private.py)")
+                self.out(f"{pv}.open({name}.size(), {identity(_op_of(s, name), t.dtype)});")
+                self.out(f"{c}* const* {name}__pp = {pv}.ptr.data();")
+                self.private[name] = f"{name}__pp[omp_get_thread_num()]"
         for h in pre:
             self.out(h)
         if fr is None:  # a frontier's sweep is one parallel region (in ``pre``)
@@ -312,6 +325,10 @@ class LoopNests(ExprSpeller):
             wl.close(self)
         for name, op in scalars.items():
             self.out(f"{reducer(op)}(&{name}, {name}__acc);")
+        for name in self.private:  # every thread's copy into the table
+            c = ctype(self.tables[name].dtype)
+            self.out(f"{name}__priv.close({name}, []({c}* p, {c} v) "
+                     f"{{ {reducer(_op_of(s, name))}(p, v); }});")
         self.out(f"{{ const double dt = now() - {t0}; g_stats.compute += dt; "
                  f"g_stats.step(dt); nest_done({line}, {wk}e, {wk}v, dt); }}")
         if outer[0] is not None:
@@ -322,17 +339,48 @@ class LoopNests(ExprSpeller):
         self.par, self.acc, self.snap, self.atomic_tables = None, {}, {}, set()
         self.frontier, self.bitmaps = None, {}
         self.projected = False
+        self.private = {}
 
 
-def _omp_schedule(s: Loop) -> str:
-    """OpenMP schedule of a parallel loop.  Node loops: dynamic chunks (a vertex's work is
-    its degree, skewed).  Edge loops: static (equal work per edge) unless the body holds
-    an edge loop of its own (TC's merge over the head's row: the work per edge is a row
-    length, as skewed as the degrees: equal shares of edges are unequal shares of work).
-    Only the assignment of iterations to threads changes, never which run:
-    the loop is parallel already (its shared writes atomic, its scalars reductions)."""
-    if s.kind == "nodes":
-        return "dynamic, 64"
-    nested = any(isinstance(x, Loop) and x.kind in ("out_edges", "in_edges")
-                 for x, _ in iter_stmts(s.body))
-    return "dynamic, 64" if nested else "static"
+def _op_of(s: Loop, table: str) -> str:
+    """The reduction operator of the stores into ``table`` in ``s`` (one: private.py)."""
+    return next(x.op for x, _ in iter_stmts(s.body) if isinstance(x, Store) and x.table == table)
+
+
+def _omp_schedule(s: Loop, queue: bool = False) -> str:
+    """OpenMP schedule of a parallel loop, from the work of one iteration.
+
+    * no edge loop inside (the same few entries per vertex or edge): ``static``, one block
+      per thread -- no chunk handed out per 64 vertices, and each thread streams one long
+      stretch of the tables (64-vertex chunks alternating between the threads cut every
+      stream into short pieces the prefetcher starts again);
+    * one level of edge loops (a vertex's work is its degree, skewed): vertices in
+      ``dynamic, 1024`` chunks (a chunk holds ~1024 average degrees: balanced across the
+      threads as long as no vertex holds a large share of the edges), or ``dynamic, 64``
+      over a level queue's vertices (``queue``: fewer, chosen vertices); edges ``static``;
+    * an edge loop inside an edge loop (TC's merge over the head's row: a vertex's work is
+      the sum of its neighbours' row lengths, an edge's a row length): ``dynamic, 64``.
+
+    Only the assignment of iterations to threads changes, never which run: the loop is
+    parallel already (its shared writes atomic, its scalars reductions)."""
+    depth = _edge_depth(s.body)
+    if s.kind != "nodes":  # edges (all, or one vertex's)
+        return "dynamic, 64" if depth >= 1 else "static"
+    if depth == 0:
+        return "static"
+    if depth == 1 and not queue:
+        return "dynamic, 1024"
+    return "dynamic, 64"
+
+
+def _edge_depth(body) -> int:
+    """How deep edge loops nest in ``body`` (0: none)."""
+    best = 0
+    for x in body:
+        if isinstance(x, Loop):
+            inner = _edge_depth(x.body)
+            best = max(best, inner + 1 if x.kind in ("out_edges", "in_edges") else inner)
+        for sub in ("then", "orelse"):
+            if hasattr(x, sub):
+                best = max(best, _edge_depth(getattr(x, sub)))
+    return best

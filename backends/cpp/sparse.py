@@ -171,6 +171,15 @@ def emit_bitmap_from_queue(cx, q: LevelQueueCode, name: str, text: str, fake: st
            f"w * 64 + j; if (({fake} < {r0} || {fake} >= {r1}) && ({text})) "
            f"b |= (uint64_t)1 << j; }}")
     cx.out(f"  {name}[w] = b; }}")
-    cx.out(f"for (int64_t i = 0; i < {q.name}.ncur; ++i) {{ const int64_t {fake} = "
+    # the queued vertices' bits by all threads (a serial pass over the queue was one
+    # thread's work while the other waited); two threads may share a word: an atomic or
+    # then, a plain one when the team is one thread (no lock prefix at 1 thread)
+    cx.out(f"#pragma omp parallel if({q.name}.ncur > 2048)")
+    cx.out("{ const bool solo = omp_get_num_threads() == 1;")
+    cx.out("  #pragma omp for schedule(static)")
+    cx.out(f"  for (int64_t i = 0; i < {q.name}.ncur; ++i) {{ const int64_t {fake} = "
            f"(int64_t){q.name}.cur[i] + {r0}; "
-           f"if ({text}) {name}[{fake} >> 6] |= (uint64_t)1 << ({fake} & 63); }}")
+           f"if ({text}) {{ const uint64_t bit = (uint64_t)1 << ({fake} & 63); "
+           f"if (solo) {name}[{fake} >> 6] |= bit; "
+           f"else __atomic_fetch_or(&{name}[{fake} >> 6], bit, __ATOMIC_RELAXED); }} }}")
+    cx.out("}")

@@ -51,8 +51,8 @@ class BodyEmitter(LoopNests):
                                 and self.tables[s.table].space == "node"})
 
     def visit_Alloc(self, s: Alloc):
-        self.out(f"std::fill({s.table}.begin(), {s.table}.end(), "
-                 f"({ctype(self.tables[s.table].dtype)})({self.expr(s.fill)}));")
+        c = ctype(self.tables[s.table].dtype)
+        self.out(f"fill_par<{c}>({s.table}, ({c})({self.expr(s.fill)}));")
         if s.table in self.mirrored:  # the next refresh sends the whole ghost set
             self.out(f"{s.table}__mir.valid = false;")
 
@@ -147,8 +147,12 @@ class BodyEmitter(LoopNests):
             self.ind += 1
             v, idx = val, at
         lqs = [q for q in self.levels if q.lf.table == s.table]
+        mine = self.private.get(s.table)  # this thread's copy (private.py): no atomic
         if self.projected and t.space == "node" and s.table in self.boxed:
-            self._store_or_box(s, idx, v, reducer(s.op, shared), flag, fr, lqs, not shared)
+            self._store_or_box(s, idx, v, reducer(s.op, shared), flag, fr, lqs, not shared,
+                               mine)
+        elif mine is not None:
+            self.out(f"{reducer(s.op)}(&{mine}[{idx}], {v});")
         else:
             call = f"{reducer(s.op, shared)}(&{s.table}[{idx}], {v})"
             then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(idx, v)] if fr else [])
@@ -159,18 +163,22 @@ class BodyEmitter(LoopNests):
             self.out("}")
 
     def _store_or_box(self, s: Store, idx: str, v: str, fn: str, flag: str | None,
-                      fr=None, lqs=(), own=False):
+                      fr=None, lqs=(), own=False, mine: str | None = None):
         """A reduction into the blade's entry, or into the outbox for another blade's
         (``idx`` is a local id); with the loop's frontier ``fr`` or level queues ``lqs``
-        (``sparse``), a change to the blade's entry queues its vertex."""
+        (``sparse``), a change to the blade's entry queues its vertex; ``mine``: the
+        thread's copy of the table the blade's entries go to (private.py)."""
         i = self.tmp("i")
         self.out(f"{{ const int64_t {i} = {idx};")
         self.ind += 1
         self.out(f"if ({i} >= G.olo && {i} < G.ohi) {{")
+        if mine is not None:
+            self.out(f"  {reducer(s.op)}(&{mine}[{i}], {v});")
         call = f"{fn}(&{s.table}[{i}], {v})"
         then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(i, v)] if fr else [])
                         + [q.push(i, own) for q in lqs])
-        self.out(f"  if ({call}) {{ {then} }}")
+        if mine is None:
+            self.out(f"  if ({call}) {{ {then} }}")
         self.out("} else {")
         self.out(f"  {fn}(&{s.table}__box.val[{i}], {v});")
         self.out(f"  {s.table}__box.touch({i});")

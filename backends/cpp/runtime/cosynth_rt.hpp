@@ -222,6 +222,41 @@ template <class T> inline bool red_add(T* p, T v) { T o = *p; *p = o + v; return
 inline bool red_or(uint8_t* p, uint8_t v) { if (v && !*p) { *p = 1; return true; } return false; }
 inline bool red_and(uint8_t* p, uint8_t v) { if (!v && *p) { *p = 0; return true; } return false; }
 
+// A table's every entry set to `v` (an Alloc) by all threads in equal static blocks: a
+// serial fill of a 2 MB table between supersteps was part of what one thread did alone
+// while the others waited (below 32k entries a region costs more than it saves)
+template <class T> inline void fill_par(std::vector<T>& t, T v) {
+  const int64_t k = (int64_t)t.size();
+  T* p = t.data();
+  #pragma omp parallel for schedule(static) if(k > 32768)
+  for (int64_t i = 0; i < k; ++i) p[i] = v;
+}
+
+// Per-thread copies of a node table a parallel nest only reduces into (private.py):
+// `open` sets every thread's copy to the reduction's identity (copy t by thread t, the
+// memory kept from one execution to the next), the nest reduces into ptr[its thread]
+// without atomics, `close` reduces every copy into the table, entry by entry in parallel
+template <class T> struct Private {
+  std::vector<std::vector<T>> part;
+  std::vector<T*> ptr;
+  void open(size_t n, T ident) {
+    const int P = omp_get_max_threads();
+    part.resize(P);
+    ptr.assign(P, nullptr);
+    #pragma omp parallel for schedule(static, 1)
+    for (int t = 0; t < P; ++t) { part[t].assign(n, ident); ptr[t] = part[t].data(); }
+  }
+  template <class R> void close(std::vector<T>& table, R red) {
+    const int64_t n = (int64_t)table.size();
+    const int P = (int)ptr.size();
+    T* out = table.data();
+    T* const* pp = ptr.data();
+    #pragma omp parallel for schedule(static) if(n > 32768)
+    for (int64_t i = 0; i < n; ++i)
+      for (int t = 0; t < P; ++t) red(&out[i], pp[t][i]);
+  }
+};
+
 // ------------------------------------------------------------------ configuration
 struct Config {
   std::map<std::string, std::string> kv;
@@ -1510,7 +1545,9 @@ struct LevelQueue {
   int64_t mu = 0;
   std::vector<uint8_t> mark;                 // per vertex of the range: queued
   std::vector<std::vector<uint32_t>> next;   // per thread: offsets queued by `push`
-  std::vector<uint32_t> cur;                 // this iteration's offsets: cur[0 .. ncur)
+  std::unique_ptr<uint32_t[]> cur;           // this iteration's offsets: cur[0 .. ncur)
+  int64_t cap = 0;                           // (left uninitialised: first written by all
+                                             // threads in `advance`, not zeroed by one)
   int64_t ncur = 0;
   template <class F, class G> void enter(int64_t lo_, int64_t hi_, int64_t lbase_, F inv,
                                          bool first_, G guard) {
@@ -1518,7 +1555,7 @@ struct LevelQueue {
     if (hi - lo > (int64_t)UINT32_MAX) fail(0, "a level frontier holds at most 2^32 vertices per blade");
     mark.assign(hi - lo, 0);
     next.assign(omp_get_max_threads(), {});
-    if ((int64_t)cur.size() != hi - lo) cur.assign(hi - lo, 0);
+    if (cap != hi - lo) { cur.reset(new uint32_t[std::max<int64_t>(hi - lo, 1)]); cap = hi - lo; }
     ncur = 0;
     int64_t bad = 0;
     #pragma omp parallel for schedule(static) reduction(+:bad)
@@ -1550,22 +1587,50 @@ struct LevelQueue {
     mark[o] = 1;
     if (!scan) __atomic_store_n(&scan, true, __ATOMIC_RELAXED);
   }
+  // this iteration's queue from the last one's pushes, by all threads when it is large
+  // (a serial pass over every mark after a pull step, or over the per-thread queues after
+  // a push step, was one thread's work between supersteps while the other waited)
   void advance() {
     int64_t k = 0;
+    const int64_t R = hi - lo;
     if (scan) {  // the marks hold every queued vertex (those in `next` too)
       for (auto& q : next) q.clear();
-      uint32_t* c = cur.data();
+      uint32_t* c = cur.get();
       uint8_t* m = mark.data();
-      for (int64_t o = 0; o < hi - lo; ++o) {  // branch-free: half the marks may be set
-        c[k] = (uint32_t)o;
-        k += m[o];
-        m[o] = 0;
+      const int T = R > 2048 ? omp_get_max_threads() : 1;  // (a region costs ~2 us)
+      std::vector<int64_t> cnt(T + 1, 0);
+      #pragma omp parallel num_threads(T)
+      {  // each thread its static block: count its marks, then write them at its offset
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t b = R * t / nt, e = R * (t + 1) / nt;
+        int64_t own = 0;
+        for (int64_t o = b; o < e; ++o) own += m[o];
+        cnt[t + 1] = own;
+        #pragma omp barrier
+        int64_t at = 0;
+        for (int i = 0; i <= t; ++i) at += cnt[i];
+        // branch-free (half the marks may be set) up to the block's last mark: a write
+        // past it would land on the next block's first entry
+        int64_t last = e - 1;
+        while (last >= b && !m[last]) --last;
+        for (int64_t o = b; o <= last; ++o) {
+          c[at] = (uint32_t)o;
+          at += m[o];
+          m[o] = 0;
+        }
       }
+      for (int i = 1; i <= T; ++i) k += cnt[i];
       scan = false;
     } else {
-      for (auto& q : next) {
-        for (uint32_t o : q) { cur[k++] = o; mark[o] = 0; }
-        q.clear();
+      const int64_t Q = (int64_t)next.size();
+      std::vector<int64_t> at(Q + 1, 0);
+      for (int64_t i = 0; i < Q; ++i) at[i + 1] = at[i] + (int64_t)next[i].size();
+      k = at[Q];
+      #pragma omp parallel for schedule(static, 1) if(k > 2048)
+      for (int64_t i = 0; i < Q; ++i) {  // queue i at its offset, in the order pushed
+        uint32_t* c = cur.get() + at[i];
+        for (uint32_t o : next[i]) { *c++ = o; mark[o] = 0; }
+        next[i].clear();
       }
     }
     ncur = k;

@@ -37,12 +37,12 @@ int main(int argc, char** argv) {
   { (void)0; }
   barrier();
   const double t_start = now();
-  std::fill(u_label.begin(), u_label.end(), (int64_t)(INT64_C(0)));
+  fill_par<int64_t>(u_label, (int64_t)(INT64_C(0)));
   u_label__mir.valid = false;
   {
     const double t__1 = now();
     int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
-    #pragma omp parallel for schedule(dynamic, 64) reduction(+:w__2e, w__2v)
+    #pragma omp parallel for schedule(static) reduction(+:w__2e, w__2v)
     for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
       ++w__2v;
       u_label[(u_v - G.glo)] = (int64_t)(u_v);

@@ -41,15 +41,16 @@ int main(int argc, char** argv) {
   u_contrib__box.init(G, -0x0.0p+0);
   Mirror<double> u_contrib__mir;
   Mirror<double> u_rank__mir;
+  Private<double> u_contrib__priv;  // per-thread copies (private.py)
   #pragma omp parallel
   { (void)0; }
   barrier();
   const double t_start = now();
   const std::vector<int64_t> relabel__p = cfg.i64("relabel") ? relabel_by_degree(G) : std::vector<int64_t>();  // degree order (rewrite rule relabel)
   u_n = (int64_t)(n);
-  std::fill(u_rank.begin(), u_rank.end(), (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
+  fill_par<double>(u_rank, (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
   u_rank__mir.valid = false;
-  std::fill(u_contrib.begin(), u_contrib.end(), (double)(0x0.0p+0));
+  fill_par<double>(u_contrib, (double)(0x0.0p+0));
   u_contrib__mir.valid = false;
   u_it = (int64_t)(INT64_C(0));
   u_done = (uint8_t)(0);
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
       const double t__1 = now();
       double u_dangling__part__acc = -0x0.0p+0;
       int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
-      #pragma omp parallel for schedule(dynamic, 64) reduction(+:u_dangling__part__acc) reduction(+:w__2e, w__2v)
+      #pragma omp parallel for schedule(static) reduction(+:u_dangling__part__acc) reduction(+:w__2e, w__2v)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__2v;
         u_contrib[(u_v - G.glo)] = (double)(0x0.0p+0);
@@ -77,7 +78,9 @@ int main(int argc, char** argv) {
     {
       const double t__3 = now();
       int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
-      #pragma omp parallel for schedule(dynamic, 64) reduction(+:w__4e, w__4v)
+      u_contrib__priv.open(u_contrib.size(), -0x0.0p+0);
+      double* const* u_contrib__pp = u_contrib__priv.ptr.data();
+      #pragma omp parallel for schedule(dynamic, 1024) reduction(+:w__4e, w__4v)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__4v;
         double u_share{};
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
         for (int64_t u_e = G.out_begin(of__5); u_e < G.out_end(of__5); ++u_e) {
           { const int64_t i__6 = G.edge_dst_l(u_e);
             if (i__6 >= G.olo && i__6 < G.ohi) {
-              if (atomic_add(&u_contrib[i__6], (double)(u_share))) {  }
+              red_add(&u_contrib__pp[omp_get_thread_num()][i__6], (double)(u_share));
             } else {
               atomic_add(&u_contrib__box.val[i__6], (double)(u_share));
               u_contrib__box.touch(i__6);
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
         }
         }
       }
+      u_contrib__priv.close(u_contrib, [](double* p, double v) { red_add(p, v); });
       { const double dt = now() - t__3; g_stats.compute += dt; g_stats.step(dt); nest_done(27, w__4e, w__4v, dt); }
     }
     { bool ch = exchange(u_contrib, u_contrib__box, G, sh, [](double* p, double v) { return red_add(p, v); }); (void)ch; }
@@ -105,7 +109,7 @@ int main(int argc, char** argv) {
       const double t__7 = now();
       double u_err__part__acc = -0x0.0p+0;
       int64_t w__8e = 0, w__8v = 0;  // edges and vertices visited
-      #pragma omp parallel for schedule(dynamic, 64) reduction(+:u_err__part__acc) reduction(+:w__8e, w__8v)
+      #pragma omp parallel for schedule(static) reduction(+:u_err__part__acc) reduction(+:w__8e, w__8v)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__8v;
         double u_r{};

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   { (void)0; }
   barrier();
   const double t_start = now();
-  std::fill(u_dist.begin(), u_dist.end(), (double)(INFINITY));
+  fill_par<double>(u_dist, (double)(INFINITY));
   u_dist__mir.valid = false;
   u_dist[G.local_at(u_source, 14)] = (double)(0x0.0p+0);
   u_changed = (uint8_t)(1);
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
       const auto u_dist__snap = u_dist;
       uint8_t u_changed__part__acc = 0;
       int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
-      #pragma omp parallel for schedule(dynamic, 64) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v)
+      #pragma omp parallel for schedule(dynamic, 1024) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v)
       for (int64_t u_u = std::max<int64_t>(shard_lo, 0); u_u < std::min<int64_t>(shard_hi, n); ++u_u) {
         ++w__2v;
         { const int64_t of__3 = u_u; w__2e += G.in_end(of__3) - G.in_begin(of__3);

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   { (void)0; }
   barrier();
   const double t_start = now();
-  std::fill(u_dist.begin(), u_dist.end(), (int64_t)(INT64_C(9223372036854775807)));
+  fill_par<int64_t>(u_dist, (int64_t)(INT64_C(9223372036854775807)));
   u_dist__mir.valid = false;
   u_dist[G.local_at(u_source, 37)] = (int64_t)(INT64_C(0));
   u_changed = (uint8_t)(1);
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
         std::vector<uint8_t> wl__3_active(wl__3_hi - wl__3_lo, 1);
         std::vector<int64_t> wl__3_now_u_dist(u_dist.begin() + (wl__3_lo - G.glo), u_dist.begin() + (wl__3_hi - G.glo));
         if (!wl__3_all) for (int64_t i = 0; i < wl__3_hi - wl__3_lo; ++i) wl__3_active[i] = (wl__3_now_u_dist[i] != wl__3_start_u_dist[i]);
-        #pragma omp parallel for schedule(dynamic, 64) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v)
+        #pragma omp parallel for schedule(dynamic, 1024) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v)
         for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
           if (!wl__3_all && !wl__3_active[u_v - wl__3_lo]) continue;
           ++w__2v;
