@@ -165,6 +165,8 @@ def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
                           source_name=plan.source_file, plan=plan,
                           weight_int=program.weight_dtype.is_int, hw=hw,
                           fpga_blades=on_fpga, force=force)
+    if bundle.weights is not None and bundle.weights.name != "f64":
+        say(f"edge weights stored as {bundle.weights.name}: {bundle.weights.reason}")
     if bundle.moved_aside:
         say(f"moved the directory that was at {out_dir} (not cosynth's) aside to "
             f"{bundle.moved_aside}")

@@ -22,6 +22,7 @@ from cosynth.ir.walk import iter_stmts
 
 from .cost import Config, evaluate, relabel_choice
 from .manifest import Manifest, ManifestError, load_manifest
+from .narrow import weight_choice
 from .partition import Problem
 from .plan import BladePlan, Choice, Plan, PlanError, _s, ir_sha256, load_plan, source_sha256
 from .stats import GraphStats
@@ -139,6 +140,9 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     rl = relabel_choice(kv, stats, len(est.per_blade))
     if rl is not None:  # vertex numbering (the relabel rule, for ordered intersections)
         plan.choices.append(Choice("relabel", rl[0], rl[1]))
+    ws = weight_choice(kv, graph)
+    if ws is not None:  # the edge weights' stored width (planner/narrow.py, on the data)
+        plan.choices.append(Choice("weight storage", ws[0], ws[1]))
     plan.baselines = baselines(problem)
     return plan
 

@@ -32,11 +32,18 @@ in-edges) and for the node parameters; its local ids are its range, then its gho
 order (``write_shards`` returns this local-to-global map).  A replicated program's blades
 hold every row and every vertex (local id = global id).  Shard format (little-endian):
 ``CSYNSHD2``, sixteen int64 (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P, R,
-has_csr, streamed, omitted, 0, 0), then int64 indptr[ghi-glo+1] (global edge positions), with
-has_csr dst[e], src[e] (local ids) and float64 w[e], then ghosts[nghost] (sorted global ids),
-out_deg[nl], in_deg[nl] (of the local vertices), send_off[P+1], ghost_off[P+1], send[]
-(the local ids of the owned vertices each other blade holds as ghosts, in its order), and
-with has_csc in_indptr, in_src[c] (local), in_eid[c] (global edge ids), float64 in_w[c].
+has_csr, streamed, omitted, weight type, 0), then int64 indptr[ghi-glo+1] (global edge
+positions), with has_csr dst[e], src[e] (local ids) and w[e], then ghosts[nghost] (sorted
+global ids), out_deg[nl], in_deg[nl] (of the local vertices), send_off[P+1],
+ghost_off[P+1], send[] (the local ids of the owned vertices each other blade holds as
+ghosts, in its order), and with has_csc in_indptr, in_src[c] (local), in_eid[c] (global
+edge ids), in_w[c].
+The weights w and in_w are stored in the type the header's word 14 names (``WEIGHT_CODE``:
+float64, or the narrower type ``planner.narrow.weight_storage`` finds exact on this
+graph's weights, e.g. float32 for Kronecker weights 1..255 under an f64 kernel, int16
+under an i64 one), each block padded with zero bytes to a multiple of 8; the blade is
+built with the matching ``COSYNTH_WEIGHT`` and converts each weight it loads to the
+kernel's weight type, so the narrow file is exact by construction.
 ``omitted`` is a bit mask (``OMIT``) of the arrays the blade program never reads (found
 in its text by ``omitted_arrays``): they are written with no entries, so a blade loads
 only what its loops use -- BFS holds no weights, no CSR sources and no degrees.
@@ -60,10 +67,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cosynth.dtypes import DType, f64, i64
 from cosynth.errors import CosynthError
 from cosynth.ir.nodes import Kernel, Loop, TableRef
 from cosynth.ir.walk import iter_stmts
 from cosynth.outputs import OutputDir, umask
+from cosynth.planner.narrow import WIDE, WeightStore, kernel_weights, weight_storage
 
 from ..toolchain import FLAGS, RUNTIME
 from .emit import Offload, emit_program, replicated
@@ -81,6 +90,11 @@ OMIT = {"w": (1, r"\bG\.(w|weight)\b"),
         "in_deg": (8, r"\bG\.in_deg\b"),
         "in_w": (16, r"\bG\.in_w\b"),
         "in_eid": (32, r"\bG\.in_eid\b")}
+
+
+#: the shard header's word 14 and the runtime's ``COSYNTH_WEIGHT`` of each weight storage
+WEIGHT_CODE = {"f64": (0, "double"), "f32": (1, "float"), "i32": (2, "int32_t"),
+               "i16": (3, "int16_t")}
 
 
 def omitted_arrays(*texts: str) -> int:
@@ -104,6 +118,7 @@ class Bundle:
     defines: tuple[str, ...] = ()
     hw: object = None  # the emit.Offload when some blade runs loops on a device
     moved_aside: str | None = None  # where --force put a directory cosynth did not make
+    weights: WeightStore | None = None  # the edge weights' stored type (write_shards)
 
 
 def ghost_lists(graph, shards: list[tuple[int, int]], out: bool, inn: bool,
@@ -127,7 +142,8 @@ def ghost_lists(graph, shards: list[tuple[int, int]], out: bool, inn: bool,
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,
                  integer_weights: bool, *, csr: bool = True,
                  extra: tuple[int, ...] = (), streamed: bool = False, omit: int = 0,
-                 ) -> tuple[list[str], list[np.ndarray]]:
+                 weight_dtype: DType | None = None,
+                 ) -> tuple[list[str], list[np.ndarray], WeightStore]:
     """Write ``graph.R.bin`` of every blade (the format in the module docstring); returns
     their SHA-256 digests and every blade's local-to-global map (range, then ghosts).
 
@@ -135,13 +151,20 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
     for the vertices its edges touch; replicated: every row, every vertex (local id =
     global id).  ``csr``/``csc``: the program walks out-edges / in-edges; ``streamed``:
     the blades map their edge arrays from the file rather than read them; ``omit``: the
-    ``OMIT`` bits of the arrays written with no entries (the program does not read them)."""
+    ``OMIT`` bits of the arrays written with no entries (the program does not read them);
+    ``weight_dtype``: the kernel's weight dtype (default f64, or i64 with
+    ``integer_weights``).  Also returns the weights' storage, chosen here on the graph's
+    weights (``planner.narrow``: the narrowest type every weight round-trips through
+    exactly, the check that makes the narrow file legal; f64 when the program reads no
+    weights)."""
     os.makedirs(folder, exist_ok=True)
     g = graph
     P = len(shards)
     if [lo for lo, _ in shards] != sorted(lo for lo, _ in shards):
         raise CosynthError("the plan's shards are not in vertex order")
-    w = g.integer_weights().astype(np.float64) if integer_weights else g.weights_or_ones()
+    store, w = _stored_weights(g, integer_weights, weight_dtype,
+                               (omit & OMIT["w"][0] or not (csr or full)) and
+                               (omit & OMIT["in_w"][0] or not csc))
     out_deg, in_deg = g.out_degrees(), g.in_degrees()
     ghosts = ([np.zeros(0, np.int64)] * P if full else
               ghost_lists(g, shards, csr, csc, extra))
@@ -176,16 +199,20 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
                 b = np.ascontiguousarray(a, dtype=dtype).tobytes()
                 h.update(b)
                 f.write(b)
+
+            def put_weights(a, put=put):  # in the stored type, padded to 8 bytes
+                put(a, w.dtype)
+                put(np.zeros(-a.size * w.dtype.itemsize % 8, np.uint8), np.uint8)
             put(np.frombuffer(b"CSYNSHD2", dtype=np.uint8), np.uint8)
             put([g.n, g.m, glo, ghi, int(csc), len(gh), lo, hi, int(full), P, r, int(has_csr),
-                 int(streamed), omit, 0, 0])
+                 int(streamed), omit, WEIGHT_CODE[store.name][0], 0])
             put(g.out_indptr[glo:ghi + 1])
             if has_csr:
                 put(local(g.out_dst[e0:e1]))
                 if not omit & OMIT["src"][0]:
                     put(local(g.edge_src[e0:e1]))
                 if not omit & OMIT["w"][0]:
-                    put(w[e0:e1], np.float64)
+                    put_weights(w[e0:e1])
             put(gh)
             if not omit & OMIT["out_deg"][0]:
                 put(out_deg[l2g])
@@ -200,11 +227,26 @@ def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, 
                 if not omit & OMIT["in_eid"][0]:
                     put(g.in_eid[c0:c1])
                 if not omit & OMIT["in_w"][0]:
-                    put(w[g.in_eid[c0:c1]], np.float64)
+                    put_weights(w[g.in_eid[c0:c1]])
         os.replace(path + ".tmp", path)
         digests.append(h.hexdigest())
         maps.append(l2g)
-    return digests, maps
+    return digests, maps, store
+
+
+def _stored_weights(g, integer_weights: bool, d: DType | None, unread: bool):
+    """The weights' storage and the weights in it: as the kernel (weight dtype ``d``)
+    reads them, narrowed where ``weight_storage`` found every one exact (``unread``: the
+    program reads no weights; they are written with no entries, float64 as before)."""
+    if d is None:
+        d = i64 if integer_weights else f64
+    if unread:
+        return WeightStore(WIDE, "the program reads no weights"), np.zeros(0, np.float64)
+    w = kernel_weights(d, g)
+    store = weight_storage(d, w)
+    if store.name == WIDE:  # as before the rule: int weights as float64
+        return store, np.asarray(w, dtype=np.float64)
+    return store, w.astype(store.np)
 
 
 def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
@@ -232,9 +274,10 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         extra = tuple(int(args[p.name]) for p in program.params
                       if p.kind == "scalar" and p.node and p.name in args)
         omit = omitted_arrays(source, *(hw.files().values() if hw is not None else ()))
-        digests, maps = write_shards(os.path.join(tmp, "shards"), graph, shards, full, csc,
-                                     weight_int, csr=bool(kinds & {"out_edges", "edges"}),
-                                     extra=extra, streamed=streamed, omit=omit)
+        digests, maps, store = write_shards(
+            os.path.join(tmp, "shards"), graph, shards, full, csc, weight_int,
+            csr=bool(kinds & {"out_edges", "edges"}), extra=extra, streamed=streamed,
+            omit=omit, weight_dtype=program.weight_dtype)
         cfg = ["graph=shards/graph", "out=out",
                "shard_lo=" + ",".join(str(lo) for lo, _ in shards),
                "shard_hi=" + ",".join(str(hi) for _, hi in shards),
@@ -268,6 +311,8 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         # in place
         defines = ("COSYNTH_IDX32",) if max(graph.n, graph.m) < 2**31 - 1 and \
             not streamed else ()
+        if store.name != WIDE:  # the weights' stored type (write_shards chose it)
+            defines += (f"COSYNTH_WEIGHT={WEIGHT_CODE[store.name][1]}",)
         dflags = " ".join(f"-D{d}" for d in defines)
         if hw is None:
             _text(tmp, "Makefile", f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
@@ -281,7 +326,8 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         os.makedirs(os.path.join(tmp, "out"))
         if plan is not None:
             plan.save(os.path.join(tmp, "plan.yaml"))
-    return Bundle(out_dir, source, shards, program, full, defines, hw, staged.moved_aside)
+    return Bundle(out_dir, source, shards, program, full, defines, hw, staged.moved_aside,
+                  store)
 
 
 def _text(folder: str, name: str, text: str) -> None:

@@ -251,7 +251,9 @@ class ExprSpeller(Visitor):
         kind, _ = self.edge_kind.get(idx.edge, (None, None))
         raw = f"G.in_w[{idx.edge}__p - G.clo]" if kind == "in_edges" else \
             f"G.weight({idx.edge})"
-        return raw if d.name == "f64" else f"(({ctype(d)}){raw})"
+        # widened (or converted) to the kernel's weight type where it is loaded: the shard
+        # may store the weights narrower (COSYNTH_WEIGHT, planner/narrow.py), exact then
+        return f"(({ctype(d)}){raw})"
 
 
 def _node_loops(k: Kernel) -> list[Loop]:

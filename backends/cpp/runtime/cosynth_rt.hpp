@@ -397,6 +397,28 @@ using idx_t = int32_t;
 using idx_t = int64_t;
 #endif
 
+// The stored type of the edge weights (COSYNTH_WEIGHT, set by cosynth from the shard
+// writer's choice: planner/narrow.py): double unless every weight of the graph is exact
+// in a narrower type (float for a float kernel, int16_t/int32_t for an integer one); the
+// generated code converts each weight it loads to the kernel's weight type, so a narrow
+// store is exact by construction.  The shard header's word 14 names the type the file
+// holds (weight_code), checked against the build's.
+#ifndef COSYNTH_WEIGHT
+#define COSYNTH_WEIGHT double
+#endif
+using wt_t = COSYNTH_WEIGHT;
+template <class T> constexpr int64_t weight_code() {
+  if constexpr (std::is_same_v<T, double>) return 0;
+  else if constexpr (std::is_same_v<T, float>) return 1;
+  else if constexpr (std::is_same_v<T, int32_t>) return 2;
+  else if constexpr (std::is_same_v<T, int16_t>) return 3;
+  else static_assert(sizeof(T) == 0, "COSYNTH_WEIGHT: double, float, int32_t or int16_t");
+}
+inline const char* weight_name(int64_t code) {
+  static const char* names[] = {"float64", "float32", "int32", "int16"};
+  return code >= 0 && code < 4 ? names[code] : "an unknown type";
+}
+
 // Reads a shard file's arrays in order; any short read, bad magic or trailing byte stops
 // the blade with an error naming the file (fail: the job ends, the blade is reported).
 struct ShardReader {
@@ -516,9 +538,11 @@ struct Mapping {
 // holds as ghosts (in r's ghost order); this blade's ghosts owned by blade r are the
 // ghosts [ghost_off[r], ghost_off[r+1]).  The shard file (bundle.py's write_shards):
 // "CSYNSHD2", int64 header[16] (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P,
-// rank, has_csr, streamed, omitted, 0, 0), indptr, [dst, src (local), w], ghosts, out_deg,
-// in_deg, send_off, ghost_off, send, and with has_csc: in_indptr, in_src (local), in_eid,
-// in_w.  `omitted` (a bit mask, SHARD_NO_*) names the arrays the program never reads
+// rank, has_csr, streamed, omitted, weight type, 0), indptr, [dst, src (local), w],
+// ghosts, out_deg, in_deg, send_off, ghost_off, send, and with has_csc: in_indptr, in_src
+// (local), in_eid, in_w.  Weights are stored as the header's word 14 says (weight_code:
+// 0 float64, 1 float32, 2 int32, 3 int16), each weight block padded with zero bytes to a
+// multiple of 8 (so that every later array stays 8-byte aligned in a mapping).  `omitted` (a bit mask, SHARD_NO_*) names the arrays the program never reads
 // (bundle.py finds them in its text): they are stored with no entries, so a blade holds
 // only what its loops use (BFS: no weights, no CSR sources, no degrees).
 // `streamed`: the edge arrays (dst, src, w, in_src, in_eid, in_w) are views of the mapped
@@ -536,10 +560,10 @@ struct Graph {
   bool has_csc = false, replicated = false, streamed = false;
   std::vector<int64_t> indptr;                    // CSR rows [glo, ghi): global positions
   Arr<idx_t> dst, src;                            // local ids of positions [elo, ehi)
-  Arr<double> w;                                  // weights of those positions
+  Arr<wt_t> w;                                    // weights of those positions
   std::vector<int64_t> in_indptr;                 // CSC rows [glo, ghi)
   Arr<idx_t> in_src, in_eid;                      // local source ids, global edge ids
-  Arr<double> in_w;
+  Arr<wt_t> in_w;
   std::shared_ptr<Mapping> map;                   // the shard file, when streamed
   std::vector<int64_t> ghosts;                    // global ids, sorted
   std::vector<int64_t> out_deg, in_deg;           // degrees of the local vertices
@@ -571,6 +595,10 @@ struct Graph {
     const int64_t ne = h[11] ? g.ehi - g.elo : 0;  // no out-edge arrays: the program pulls
     g.streamed = h[12] != 0;
     g.omitted = h[13];
+    if (h[14] != weight_code<wt_t>())
+      fail(0, "the shard file " + path + " stores edge weights as " + weight_name(h[14]) +
+                  ", but the blade was built for " + weight_name(weight_code<wt_t>()) +
+                  " (COSYNTH_WEIGHT): rebuild with cosynth build");
     auto keep = [&](int64_t bit, int64_t count) { return (g.omitted & bit) ? 0 : count; };
     if (g.streamed) {
       if (sizeof(idx_t) != sizeof(int64_t))
@@ -580,7 +608,7 @@ struct Graph {
     }
     g.dst = g.edges<idx_t>(rd, ne);
     g.src = g.edges<idx_t>(rd, keep(SHARD_NO_SRC, ne));
-    g.w = g.edges<double>(rd, keep(SHARD_NO_W, ne));
+    g.w = g.weights(rd, keep(SHARD_NO_W, ne));
     g.ghosts = rd.raw<int64_t>(g.nghost);
     g.out_deg = rd.raw<int64_t>(keep(SHARD_NO_OUT_DEG, g.nl));
     g.in_deg = rd.raw<int64_t>(keep(SHARD_NO_IN_DEG, g.nl));
@@ -593,7 +621,7 @@ struct Graph {
       int64_t cn = g.in_indptr.back() - g.clo;
       g.in_src = g.edges<idx_t>(rd, cn);
       g.in_eid = g.edges<idx_t>(rd, keep(SHARD_NO_IN_EID, cn));
-      g.in_w = g.edges<double>(rd, keep(SHARD_NO_IN_W, cn));
+      g.in_w = g.weights(rd, keep(SHARD_NO_IN_W, cn));
     }
     rd.end();
     rss_mark("graph");
@@ -601,16 +629,24 @@ struct Graph {
   }
   // the next `count` entries of the file: read (int64 on disk for ids), or, streamed, a
   // view of the mapping at the reader's position (which then skips them)
-  template <class T> Arr<T> edges(ShardReader& rd, int64_t count) {
-    if (!streamed) {
-      if constexpr (std::is_same_v<T, double>) return Arr<T>(rd.raw<double>(count));
-      else return Arr<T>(rd.as<T>(count));
-    }
+  template <class T> Arr<T> edges(ShardReader& rd, int64_t count, bool raw = false) {
+    if (!streamed) return Arr<T>(raw ? rd.raw<T>(count) : rd.as<T>(count));
     const int64_t at = (int64_t)rd.f.tellg(), bytes = count * (int64_t)sizeof(T);
     if (count < 0 || at < 0 || at + bytes > map->size)
       fail(0, "the shard file " + rd.path + " is truncated");
     rd.f.seekg(bytes, std::ios::cur);
     return Arr<T>::view(reinterpret_cast<const T*>(map->base + at), count);
+  }
+  // the next `count` weights, stored as wt_t, then the block's padding to 8 bytes
+  Arr<wt_t> weights(ShardReader& rd, int64_t count) {
+    Arr<wt_t> a = edges<wt_t>(rd, count, true);
+    const int64_t pad = (8 - (count * (int64_t)sizeof(wt_t)) % 8) % 8;
+    if (pad) {
+      char skip[8];
+      rd.f.read(skip, pad);
+      if (!rd.f) fail(0, "the shard file " + rd.path + " is truncated");
+    }
+    return a;
   }
   // local <-> global vertex ids (the only translation the generated code uses)
   int64_t global(int64_t l) const { return l < nrange ? glo + l : ghosts[l - nrange]; }
@@ -636,7 +672,7 @@ struct Graph {
   int64_t edge_src_l(int64_t e) const { return src[e - elo]; }
   int64_t edge_dst(int64_t e) const { return global(dst[e - elo]); }
   int64_t edge_src(int64_t e) const { return global(src[e - elo]); }
-  double weight(int64_t e) const { return w[e - elo]; }
+  wt_t weight(int64_t e) const { return w[e - elo]; }
   bool has_edge(int64_t u, int64_t v) const {  // replicated programs only (local == global)
     const idx_t* b = dst.data() + (out_begin(u) - elo);
     const idx_t* e = dst.data() + (out_end(u) - elo);
@@ -718,7 +754,7 @@ inline std::vector<int64_t> relabel_by_degree(Graph& g) {
   g.indptr = std::move(indptr);
   g.dst = Arr<idx_t>(std::move(dst));
   g.src = Arr<idx_t>(std::move(src));
-  g.w = Arr<double>();
+  g.w = Arr<wt_t>();
   g.has_csc = false;
   g.out_deg = std::move(od);
   g.in_deg = std::move(id);
