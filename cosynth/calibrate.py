@@ -52,7 +52,8 @@ from .pipeline import simulate
 from .progress import counted
 from .resources import example_path
 
-__all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels", "fixed_memory"]
+__all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels", "fixed_memory",
+           "line_laws"]
 
 DEFAULT_GRAPHS = ("kron:11", "kron:12", "kron:13")
 FIXED_GRAPH = "kron:4"  # 16 vertices: a blade's data is a few hundred bytes
@@ -176,39 +177,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                 cal.machine["cpu_seconds_per_run"] * 1e6))
     # ---- the kernels: work laws and cost factors per nest
     for key, entry in measured.items():
-        laws: dict = {}
-        _, w_ref, _ = entry["samples"][-1]
-        # the program measures by source line (nest_done sums the nests of one line: the
-        # pull form's share loop and gather, the hybrid's count, pull and push), so the
-        # laws are of the line's totals against the sum of its nests' static estimates
-        lines: dict[int, list] = {}
-        for n in (*w_ref.nests, *w_ref.seq_nests):
-            lines.setdefault(n.line, []).append(n)
-        for line, group in lines.items():
-            samples = {q: [] for q in ("runs", "edges", "nodes")}
-            guessed = any(x.runs_guessed for x in group)
-            for st, w, nests in entry["samples"]:
-                ests = [x for x in (*w.nests, *w.seq_nests) if x.line == line]
-                rec = nests.get(line) or {"runs": 0, "edges": 0, "nodes": 0}
-                runs = sum(x.runs for x in ests)
-                edges = sum(x.runs * x.edges for x in ests)
-                nodes = sum(x.runs * x.nodes for x in ests)
-                if guessed:
-                    # a convergence loop's count is no static estimate: fit it (a ``log``
-                    # law, ``fit_law``); its work per run still comes from the model
-                    k = rec["runs"] / runs if runs > 0 else 0.0
-                    runs, edges, nodes = 0.0, edges * k, nodes * k
-                samples["runs"].append((st.m, rec["runs"], runs))
-                # work: totals over all runs against the static totals
-                samples["edges"].append((st.m, rec["edges"], edges))
-                samples["nodes"].append((st.m, rec["nodes"], nodes))
-            sequential = any(any(n is x for x in w_ref.seq_nests) for n in group)
-            recs = [nests[line] for _, _, nests in entry["samples"] if line in nests]
-            cost, overhead = nest_time(recs, T, cal.machine, sequential)
-            laws[line] = {q: fit_law(s, log=guessed and q == "runs")
-                          for q, s in samples.items()}
-            labels = list(dict.fromkeys(n.label for n in group))
-            laws[line].update(cost=cost, overhead=overhead, label=" + ".join(labels))
+        laws = line_laws(entry["samples"], T, cal.machine)
         cal.workloads[key] = {"nests": laws, "graphs": [s[0].name for s in entry["samples"]]}
         if "fpga_cycles_per_edge" in entry:
             cal.workloads[key]["fpga_cycles_per_edge"] = entry["fpga_cycles_per_edge"]
@@ -218,6 +187,46 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     _write_copy(manifest_path, out_path, man, cal)
     load_manifest(out_path)  # the copy must read back
     return cal
+
+
+def line_laws(samples: list, threads: int, machine: dict) -> dict:
+    """Per source line, the work laws (``fit_law``) and the cost factor and overhead
+    (``nest_time``) of one program from its ``samples``: (graph statistics, static
+    workload, measured nests by line) on each calibration graph.  The program measures
+    by source line (``nest_done`` sums the nests of one line: the pull form's share loop
+    and gather, the hybrid's count, pull and push), so a law is of the line's totals
+    against the sum of its nests' static estimates (taking the first nest's alone gave
+    PageRank's gather the share loop's 0 edges, and a law without growth)."""
+    laws: dict = {}
+    _, w_ref, _ = samples[-1]
+    lines: dict[int, list] = {}
+    for n in (*w_ref.nests, *w_ref.seq_nests):
+        lines.setdefault(n.line, []).append(n)
+    for line, group in lines.items():
+        fit = {q: [] for q in ("runs", "edges", "nodes")}
+        guessed = any(x.runs_guessed for x in group)
+        for st, w, nests in samples:
+            ests = [x for x in (*w.nests, *w.seq_nests) if x.line == line]
+            rec = nests.get(line) or {"runs": 0, "edges": 0, "nodes": 0}
+            runs = sum(x.runs for x in ests)
+            edges = sum(x.runs * x.edges for x in ests)
+            nodes = sum(x.runs * x.nodes for x in ests)
+            if guessed:
+                # a convergence loop's count is no static estimate: fit it (a ``log``
+                # law, ``fit_law``); its work per run still comes from the model
+                k = rec["runs"] / runs if runs > 0 else 0.0
+                runs, edges, nodes = 0.0, edges * k, nodes * k
+            fit["runs"].append((st.m, rec["runs"], runs))
+            # work: totals over all runs against the static totals
+            fit["edges"].append((st.m, rec["edges"], edges))
+            fit["nodes"].append((st.m, rec["nodes"], nodes))
+        sequential = any(any(n is x for x in w_ref.seq_nests) for n in group)
+        recs = [nests[line] for _, _, nests in samples if line in nests]
+        cost, overhead = nest_time(recs, threads, machine, sequential)
+        laws[line] = {q: fit_law(f, log=guessed and q == "runs") for q, f in fit.items()}
+        labels = list(dict.fromkeys(n.label for n in group))
+        laws[line].update(cost=cost, overhead=overhead, label=" + ".join(labels))
+    return laws
 
 
 def fixed_memory(kfn, man, *, blades: int = 2, threads: int = 1, timeout: float = 300.0,

@@ -249,7 +249,7 @@ class GraphStats:
         return edges, self.n + again * (edges - reach_e), rounds
 
     def supersteps(self, kind: str, ranges: list[tuple[int, int]],
-                   sweeps: tuple[int, ...] | None = None) -> int:
+                   sweeps: tuple[int, ...] | None = None, walk: bool = True) -> int | None:
         """Runs of the while loop of a relaxed fixed point of ``kind`` (``"weighted"``:
         min-plus from the highest-degree vertex; ``"labels"``) on blades holding the
         contiguous vertex ``ranges``: each run, every blade sweeps its range, then an
@@ -260,7 +260,9 @@ class GraphStats:
         in vertex order; an FPGA interval unit: its interval).  The runs are counted on
         the fixed point itself (``_exchange_runs``: when each final value arrives), not
         taken as BFS levels: kron-16 SSSP 2, 8, 10 and CC 2, 4, 4 runs on 1, 2, 4 blades,
-        measured and counted alike.  Cached; without the graph, ``relax_rounds``."""
+        measured and counted alike.  Cached; without the graph, ``relax_rounds``.
+        ``walk=False``: None when the count needs the walk and it is not cached (the
+        planner's choice: the walk of one range set took 14-30 s for CC on kron-18)."""
         if self._graph is None or self.n == 0 or kind not in ("weighted", "labels"):
             return self.relax_rounds(kind) if kind != "weighted" or self._graph is None \
                 else self.relax_rounds(kind)
@@ -272,6 +274,8 @@ class GraphStats:
             # walk: the counting below takes 20 s at kron-20)
             self._cuts[key] = 2 if self._moves(kind) else 1
         if key not in self._cuts:
+            if not walk:
+                return None
             self._relaxed(kind)
             g = self._graph
             starts = np.array([lo for lo, _ in ranges])

@@ -592,22 +592,27 @@ ROUND_EDGES = 2000.0
 
 
 def at_blades(w: Workload, stats: GraphStats, ranges: list[tuple[int, int]],
-              sweeps: tuple[int, ...] | None = None) -> Workload:
+              sweeps: tuple[int, ...] | None = None, walk: bool = True) -> Workload:
     """``w`` on blades holding the vertex ``ranges``: every relaxed nest (``Nest.relaxed``)
     runs as often as its while loop runs there (``GraphStats.supersteps``, with each
     blade's ``sweeps``: 0 from a frontier, else its in-place pass's granule), not the
     level count assumed without the blades.  A frontier nest keeps its whole fixed
     point's edges, visits and rounds, spread over the new runs; a sweep's work stays per
-    run.  Other nests (and calibrated ones), and a workload with no relaxed nest, are
-    returned as they are."""
+    run.  A calibrated nest keeps its measured laws' work (totals for a frontier, per run
+    for a sweep) and takes the exact runs: its runs law was fitted against the static
+    level estimate on the calibration graphs, which does not follow the blades.  Other
+    nests, and a workload with no relaxed nest, are returned as they are; so are the
+    nests whose count needs a walk of the fixed point when ``walk`` is False."""
     if not any(n.relaxed for n in w.nests) or stats._graph is None:
         return w
     nests = []
     for n in w.nests:
-        if not n.relaxed or n.calibrated:  # calibration measured its runs: they stand
+        steps = stats.supersteps(n.relaxed, ranges, sweeps, walk=walk) if n.relaxed \
+            else None
+        if steps is None:
             nests.append(n)
             continue
-        runs = n.per_while * stats.supersteps(n.relaxed, ranges, sweeps)
+        runs = n.per_while * steps
         k = n.runs / runs if (n.frontier and runs > 0) else 1.0
         nests.append(replace(n, runs=runs, edges=n.edges * k, nodes=n.nodes * k,
                              rounds=n.rounds * k))
