@@ -207,6 +207,9 @@ class Workload:
     mirror_bytes: int = 0  # per owned vertex: what refresh last sent of each table
     delta: float | None = None  # bucket width of its bucketed relaxation (None: one bin)
     memory: Footprint | None = None  # the arrays a blade holds (``planner.memory``)
+    # the share of random references an LRU cache of k vertices' entries serves
+    # (``GraphStats.hot_share``; None: uniform) -- the working-set term's skew
+    hot: object = field(default=None, compare=False, repr=False)
 
     def local_vertex_bytes(self) -> int:
         """Bytes a blade keeps per vertex it holds (owned or ghost): the node tables, the
@@ -332,6 +335,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     w.delta = walk.delta
     w.sharded, w.ghost_out, w.ghost_in, w.box_bytes, w.mirror_bytes = layout(k, nests)
     w.memory = footprint(k, nests)
+    w.hot = stats.hot_share if stats._graph is not None else None
     if laws:
         apply_laws(w, k, laws, stats)
     return w

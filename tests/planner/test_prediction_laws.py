@@ -165,3 +165,22 @@ def test_blades_report_cpu_seconds_beside_wall_seconds():
         assert rec["cpu_seconds"] >= 0, (line, rec)
         assert rec["cpu_seconds"] <= rec["seconds"] + 2e-3, (line, rec)
     assert sum(r["cpu_seconds"] for r in nests.values()) > 0
+
+
+def test_lru_share_is_the_data_share_on_uniform_degrees_and_more_on_skewed_ones():
+    """Che's approximation of an LRU cache over references at each vertex's in-degree
+    rate: a ring (every in-degree 1) gives k / n; a Kronecker graph's hot vertices take
+    more of the reads than their share of the data; the share grows with the cache."""
+    from cosynth.planner.cost import miss_fraction
+    n = 1000
+    ring = cs.Graph.from_edges(list(range(n)), [(i + 1) % n for i in range(n)], num_nodes=n)
+    st = GraphStats.of(ring)
+    for k in (10, 100, 500):
+        assert st.hot_share(k) == pytest.approx(k / n, rel=1e-6)
+    assert miss_fraction(8 * n, 8 * 100, st.hot_share, 8) == pytest.approx(0.9, rel=1e-6)
+    assert miss_fraction(8 * n, 8 * 100) == pytest.approx(0.9)
+    g = cs.Graph.kronecker(12, seed=0)
+    sk = GraphStats.of(g)
+    shares = [sk.hot_share(k) for k in (64, 256, 1024)]
+    assert shares == sorted(shares)
+    assert all(s > k / g.n for s, k in zip(shares, (64, 256, 1024)))
