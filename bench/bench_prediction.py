@@ -7,10 +7,13 @@ Kronecker graphs of the scales given (one blade, the planner's variant, one thre
 The manifest should be a ``cosynth calibrate`` copy (the default calibration graphs are
 kron-11..13: every table fits the second-level cache there, so the figures at 16..20 are
 extrapolations, the working-set term's job).  Per run: the kernel's measured time (the
-sum of its nests' own clocks, best of ``--repeat`` runs) and what the model predicts for
-it, with the two-level working-set term and with the L2 term off (the one-level model of
-the previous round), error = predicted / measured - 1; the target is |error| < 25%.
-Per nest the same figures are kept in the JSON.
+sum of its nests' own clocks, best of ``--repeat`` runs) by the wall clock and by the
+timing thread's CPU clock (``nest_done``: at one thread the CPU seconds are the run's time
+on a core of its own, whatever else the machine runs; the wall clock adds the time others
+took), and what the model predicts for it, with the two-level working-set term and with
+the L2 term off (the one-level model of the previous round); error = predicted /
+measured - 1, against both clocks; the target is |error| < 25% (on a quiet machine, where
+the two clocks agree).  Per nest the same figures are kept in the JSON.
 """
 
 from __future__ import annotations
@@ -59,28 +62,59 @@ def main():
             for _ in range(a.repeat):
                 sim = simulate(k, man, g, args, blades=1, check=False, threads=1,
                                timeout=3600)
-                meas = sum(r["measured_s"] for r in sim.predicted[0]["nests"])
-                if best is None or meas < best[0]:
-                    best = (meas, sim)
-            meas, sim = best
+                wall, cpu = measured(sim)
+                key = cpu if cpu is not None else wall  # best by the CPU clock
+                if best is None or key < best[0]:
+                    best = (key, wall, cpu, sim)
+            _, wall, cpu, sim = best
             pred2 = sim.predicted[0]
             pred1 = compare(k, man1, g, args, sim)[0]
+            p2, p1 = pred2["predicted_s"], pred1["predicted_s"]
+            nests = [{**r, "measured_cpu_s": _cpu(sim, r["line"])} for r in pred2["nests"]]
             row = {"graph": f"kron-{scale}", "kernel": name, "variant": sim.plan.variant,
-                   "measured_s": meas, "predicted_s": pred2["predicted_s"],
-                   "error": pred2["predicted_s"] / meas - 1 if meas > 0 else None,
-                   "predicted_one_level_s": pred1["predicted_s"],
-                   "error_one_level": pred1["predicted_s"] / meas - 1 if meas > 0 else None,
+                   "measured_s": wall, "measured_cpu_s": cpu, "predicted_s": p2,
+                   "error": _err(p2, wall), "error_cpu": _err(p2, cpu),
+                   "predicted_one_level_s": p1,
+                   "error_one_level": _err(p1, wall), "error_one_level_cpu": _err(p1, cpu),
                    "calibrated": all(r["calibrated"] for r in pred2["nests"]),
-                   "nests": pred2["nests"], "load": os.getloadavg()[0]}
+                   "nests": nests, "load": os.getloadavg()[0]}
             rows.append(row)
-            print(f"kron-{scale} {name:9s} {sim.plan.variant:8s} measured {meas * 1e3:10.1f} ms"
-                  f"  predicted {row['predicted_s'] * 1e3:10.1f} ms ({row['error']:+.0%})"
-                  f"  one-level {row['predicted_one_level_s'] * 1e3:10.1f} ms "
-                  f"({row['error_one_level']:+.0%})  load {row['load']:.1f}", flush=True)
+            print(f"kron-{scale} {name:9s} {sim.plan.variant:8s} predicted {p2 * 1e3:10.1f} ms"
+                  f" | cpu {cpu * 1e3:10.1f} ms ({_pct(row['error_cpu'])})"
+                  f" | wall {wall * 1e3:10.1f} ms ({_pct(row['error'])})"
+                  f" | one-level {p1 * 1e3:10.1f} ms (cpu {_pct(row['error_one_level_cpu'])})"
+                  f"  load {row['load']:.1f}", flush=True)
             _write(a, rows)
     _write(a, rows)
-    ok = sum(abs(r["error"]) < TARGET for r in rows if r["error"] is not None)
-    print(f"within {TARGET:.0%}: {ok} of {len(rows)}; wrote {a.out}")
+    for clock, key in (("cpu", "error_cpu"), ("wall", "error")):
+        ok = sum(r[key] is not None and abs(r[key]) < TARGET for r in rows)
+        print(f"within {TARGET:.0%} by the {clock} clock: {ok} of {len(rows)}")
+    print(f"wrote {a.out}")
+
+
+def _cpu(sim, line: int) -> float | None:
+    rec = sim.stats[0].get("nests", {}).get(str(line))
+    if rec is None:
+        return 0.0
+    c = rec.get("cpu_seconds", -1)
+    return c if c >= 0 else None
+
+
+def measured(sim) -> tuple[float, float | None]:
+    """The run's kernel time by the wall clock and by the CPU clock (None when some
+    nest's CPU seconds are unknown): the sums over the nests the model predicts."""
+    rows = sim.predicted[0]["nests"]
+    wall = sum(r["measured_s"] for r in rows)
+    cpus = [_cpu(sim, r["line"]) for r in rows]
+    return wall, (None if any(c is None for c in cpus) else sum(cpus))
+
+
+def _err(pred: float, meas: float | None) -> float | None:
+    return pred / meas - 1 if meas else None
+
+
+def _pct(e: float | None) -> str:
+    return "   n/a" if e is None else f"{e:+5.0%}"
 
 
 def _write(a, rows) -> None:

@@ -4,7 +4,9 @@ a manifest.
 For every kernel (by default the examples) and every distinct program among its planning
 variants, the generated C++ runs on one blade with all of this machine's cores on each
 calibration graph (by default Kronecker graphs of scales 11, 12 and 13); the program measures
-each loop nest's runs, edges, vertices and seconds.  From those:
+each loop nest's runs, edges, vertices and seconds (with one thread, ``--threads 1``,
+its CPU seconds: what it takes on a core of its own however loaded the machine is).
+From those:
 
 * every blade kind's CPU fields (``planner.calibration.fit_machine``): this machine's
   one-core edge and vertex rates and per-run overhead -- the calibrated copy describes
@@ -50,7 +52,8 @@ from .pipeline import simulate
 from .progress import counted
 from .resources import example_path
 
-__all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels", "fixed_memory"]
+__all__ = ["calibrate", "Calibration", "DEFAULT_GRAPHS", "default_kernels", "fixed_memory",
+           "line_laws"]
 
 DEFAULT_GRAPHS = ("kron:11", "kron:12", "kron:13")
 FIXED_GRAPH = "kron:4"  # 16 vertices: a blade's data is a few hundred bytes
@@ -132,6 +135,11 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                                    fpga=False, threads=T, check=False, graph_name=gname,
                                    timeout=timeout)
                     for line, rec in sim.stats[0]["nests"].items():
+                        if T == 1 and rec.get("cpu_seconds", -1) >= 0:
+                            # one thread: its CPU seconds are the nest's time on a core
+                            # of its own (the wall clock adds what others took of it)
+                            rec = {**rec, "wall_seconds": rec["seconds"],
+                                   "seconds": rec["cpu_seconds"]}
                         old = nests.get(int(line))
                         if old is None or rec["seconds"] < old["seconds"]:
                             nests[int(line)] = rec
@@ -169,26 +177,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                 cal.machine["cpu_seconds_per_run"] * 1e6))
     # ---- the kernels: work laws and cost factors per nest
     for key, entry in measured.items():
-        laws: dict = {}
-        _, w_ref, _ = entry["samples"][-1]
-        for n in (*w_ref.nests, *w_ref.seq_nests):
-            samples = {q: [] for q in ("runs", "edges", "nodes")}
-            for st, w, nests in entry["samples"]:
-                est = next((x for x in (*w.nests, *w.seq_nests) if x.line == n.line), None)
-                rec = nests.get(n.line) or {"runs": 0, "edges": 0, "nodes": 0}
-                # a guessed iteration count carries no growth with the graph: fit it
-                samples["runs"].append((st.m, rec["runs"], est.runs if est and not
-                                        est.runs_guessed else 0.0))
-                # work: totals over all runs against the static totals
-                samples["edges"].append((st.m, rec["edges"], est.runs * est.edges if est and
-                                         not est.runs_guessed else 0.0))
-                samples["nodes"].append((st.m, rec["nodes"], est.runs * est.nodes if est and
-                                         not est.runs_guessed else 0.0))
-            sequential = any(n is x for x in w_ref.seq_nests)
-            recs = [nests[n.line] for _, _, nests in entry["samples"] if n.line in nests]
-            cost, overhead = nest_time(recs, T, cal.machine, sequential)
-            laws[n.line] = {q: fit_law(s) for q, s in samples.items()}
-            laws[n.line].update(cost=cost, overhead=overhead, label=n.label)
+        laws = line_laws(entry["samples"], T, cal.machine)
         cal.workloads[key] = {"nests": laws, "graphs": [s[0].name for s in entry["samples"]]}
         if "fpga_cycles_per_edge" in entry:
             cal.workloads[key]["fpga_cycles_per_edge"] = entry["fpga_cycles_per_edge"]
@@ -198,6 +187,46 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     _write_copy(manifest_path, out_path, man, cal)
     load_manifest(out_path)  # the copy must read back
     return cal
+
+
+def line_laws(samples: list, threads: int, machine: dict) -> dict:
+    """Per source line, the work laws (``fit_law``) and the cost factor and overhead
+    (``nest_time``) of one program from its ``samples``: (graph statistics, static
+    workload, measured nests by line) on each calibration graph.  The program measures
+    by source line (``nest_done`` sums the nests of one line: the pull form's share loop
+    and gather, the hybrid's count, pull and push), so a law is of the line's totals
+    against the sum of its nests' static estimates (taking the first nest's alone gave
+    PageRank's gather the share loop's 0 edges, and a law without growth)."""
+    laws: dict = {}
+    _, w_ref, _ = samples[-1]
+    lines: dict[int, list] = {}
+    for n in (*w_ref.nests, *w_ref.seq_nests):
+        lines.setdefault(n.line, []).append(n)
+    for line, group in lines.items():
+        fit = {q: [] for q in ("runs", "edges", "nodes")}
+        guessed = any(x.runs_guessed for x in group)
+        for st, w, nests in samples:
+            ests = [x for x in (*w.nests, *w.seq_nests) if x.line == line]
+            rec = nests.get(line) or {"runs": 0, "edges": 0, "nodes": 0}
+            runs = sum(x.runs for x in ests)
+            edges = sum(x.runs * x.edges for x in ests)
+            nodes = sum(x.runs * x.nodes for x in ests)
+            if guessed:
+                # a convergence loop's count is no static estimate: fit it (a ``log``
+                # law, ``fit_law``); its work per run still comes from the model
+                k = rec["runs"] / runs if runs > 0 else 0.0
+                runs, edges, nodes = 0.0, edges * k, nodes * k
+            fit["runs"].append((st.m, rec["runs"], runs))
+            # work: totals over all runs against the static totals
+            fit["edges"].append((st.m, rec["edges"], edges))
+            fit["nodes"].append((st.m, rec["nodes"], nodes))
+        sequential = any(any(n is x for x in w_ref.seq_nests) for n in group)
+        recs = [nests[line] for _, _, nests in samples if line in nests]
+        cost, overhead = nest_time(recs, threads, machine, sequential)
+        laws[line] = {q: fit_law(f, log=guessed and q == "runs") for q, f in fit.items()}
+        labels = list(dict.fromkeys(n.label for n in group))
+        laws[line].update(cost=cost, overhead=overhead, label=" + ".join(labels))
+    return laws
 
 
 def fixed_memory(kfn, man, *, blades: int = 2, threads: int = 1, timeout: float = 300.0,

@@ -44,19 +44,41 @@ def workload_key(k, variant: str) -> str:
     return f"{k.name}/{variant}/{digest}"
 
 
-def fit_law(samples: list[tuple[float, float, float]]) -> dict:
+def fit_law(samples: list[tuple[float, float, float]], log: bool = False) -> dict:
     """A law from (m, measured, estimated) samples.  When the static model has an
     estimate, it carries the growth with the graph (levels, degrees, sizes), so the law
     is a constant ratio, ``measured = r * estimated`` (``base: model``, the geometric
     mean over the samples weighted by their edge counts; fitting a trend to a ratio that
     wobbles with scheduling only extrapolates the wobble).  When it has none,
     ``measured = r * (m / ref_m) ** b`` (``base: m``), fitted.  ``ref_m`` is the largest
-    calibration graph."""
+    calibration graph.
+
+    ``log``: the runs of a convergence loop (a ``while`` that stops when a computed
+    error falls below a threshold, e.g. PageRank's ``err < n * tol``): ``measured = r + b
+    * ln(m / ref_m)`` (``base: log``), least squares.  Legality of the form: when the
+    error shrinks by a roughly constant factor rho per iteration (a contraction: the
+    power iteration's error shrinks by at most the damping factor, in practice much
+    faster) from a first change e1, the loop runs 1 + ceil(ln(threshold / e1) / ln rho)
+    times; a threshold or first change that grows or shrinks as a power of the graph's
+    size (n * tol) makes that count linear in ln m, which the calibration graphs fit (the
+    damping bound ln(tol) / ln(d) alone is a loose upper bound: 20+ iterations where
+    kron graphs converge in 3)."""
     samples = sorted(samples)
+    ref_m = samples[-1][0] if samples else 0.0
+    if log:
+        pts = [(m, meas) for m, meas, _ in samples if m > 0]
+        if not pts:
+            return {"base": "log", "r": 0.0, "b": 0.0, "ref_m": ref_m}
+        x = np.log([m / ref_m for m, _ in pts])
+        y = np.array([v for _, v in pts], dtype=float)
+        if len(pts) >= 2 and np.ptp(x) > 0:
+            b, a = np.polyfit(x, y, 1)
+        else:
+            b, a = 0.0, float(y[-1])
+        return {"base": "log", "r": float(a), "b": float(b), "ref_m": float(ref_m)}
     base = "model" if all(est > 0 for _, _, est in samples) else "m"
     pts = [(m, meas / est if base == "model" else meas) for m, meas, est in samples
            if m > 0 and meas > 0]
-    ref_m = samples[-1][0]
     if not pts:
         return {"base": base, "r": 0.0, "b": 0.0, "ref_m": ref_m}
     x = np.log([m / ref_m for m, _ in pts])
@@ -75,32 +97,53 @@ def fit_law(samples: list[tuple[float, float, float]]) -> dict:
 
 
 def law_at(law: dict, m: float, estimate: float) -> float:
+    if law["base"] == "log":
+        return law["r"] + law["b"] * math.log(m / law["ref_m"]) if law["ref_m"] > 0 and \
+            m > 0 else law["r"]
     scale = law["r"] * (m / law["ref_m"]) ** law["b"] if law["ref_m"] > 0 else law["r"]
     return scale * estimate if law["base"] == "model" else scale
 
 
 def apply_laws(w, k, laws: dict, stats) -> bool:
     """Replace the static estimates of ``w``'s nests with the calibrated laws of its
-    variant, when the manifest has them; True when it did."""
+    variant, when the manifest has them; True when it did.  A law is of a source line's
+    totals (the program measures by line): the line's nests share what it gives in
+    proportion to their static estimates (evenly when none has one)."""
     entry = laws.get(workload_key(k, w.variant))
     if not entry:
         return False
     nests = entry.get("nests", {})
+    lines: dict[int, list] = {}
     for nest in (*w.nests, *w.seq_nests):
-        got = nests.get(nest.line) or nests.get(str(nest.line))
+        lines.setdefault(nest.line, []).append(nest)
+    for line, group in lines.items():
+        got = nests.get(line) or nests.get(str(line))
         if not got:
             continue
+        runs0 = [x.runs for x in group]
+        edges0 = [x.runs * x.edges for x in group]
+        nodes0 = [x.runs * x.nodes for x in group]
+        runs = law_at(got["runs"], stats.m, sum(runs0))
+        if got["runs"]["base"] == "log":
+            # a convergence loop: at least one iteration, each nest of the line once;
+            # its work per run from the static model (the law's ratio is per run)
+            runs = max(runs, float(len(group)))
+            k_runs = runs / sum(runs0) if sum(runs0) > 0 else 0.0
+            edges0 = [e * k_runs for e in edges0]
+            nodes0 = [v * k_runs for v in nodes0]
         # edges and vertices are laws of the totals over all runs: how a fixed point
         # splits its work into runs wobbles, the work itself much less
-        edges = law_at(got["edges"], stats.m, nest.runs * nest.edges)
-        nodes = law_at(got["nodes"], stats.m, nest.runs * nest.nodes)
-        nest.runs = law_at(got["runs"], stats.m, nest.runs)
-        nest.edges = edges / nest.runs if nest.runs > 0 else 0.0
-        nest.nodes = nodes / nest.runs if nest.runs > 0 else 0.0
-        nest.cost = float(got.get("cost", 1.0))
-        if "overhead" in got:
-            nest.overhead = float(got["overhead"])
-        nest.calibrated = True
+        edges = law_at(got["edges"], stats.m, sum(edges0))
+        nodes = law_at(got["nodes"], stats.m, sum(nodes0))
+        for i, nest in enumerate(group):
+            nest.runs = runs * _part(runs0, i)
+            e, v = edges * _part(edges0, i), nodes * _part(nodes0, i)
+            nest.edges = e / nest.runs if nest.runs > 0 else 0.0
+            nest.nodes = v / nest.runs if nest.runs > 0 else 0.0
+            nest.cost = float(got.get("cost", 1.0))
+            if "overhead" in got:
+                nest.overhead = float(got["overhead"])
+            nest.calibrated = True
     if w.seq_nests:
         w.replicated_edges = sum(n.runs * n.edges for n in w.seq_nests)
         w.replicated_nodes = sum(n.runs * n.nodes for n in w.seq_nests)
@@ -108,6 +151,13 @@ def apply_laws(w, k, laws: dict, stats) -> bool:
         w.fpga_cpe = float(entry["fpga_cycles_per_edge"])
     w.notes.append(f"calibrated workload {workload_key(k, w.variant)}")
     return True
+
+
+def _part(estimates: list[float], i: int) -> float:
+    """Nest ``i``'s share of its line's total: its part of the static estimates, or an
+    even share when they are all 0."""
+    total = sum(estimates)
+    return estimates[i] / total if total > 0 else 1.0 / len(estimates)
 
 
 def fit_machine(rows: list[dict]) -> dict:
@@ -201,10 +251,10 @@ def check_workloads(tree, fail) -> dict:
                 fail(q, "must map runs/edges/nodes to laws and give a cost")
             for name in QUANTITIES:
                 law = laws.get(name)
-                if not isinstance(law, dict) or law.get("base") not in ("model", "m") or \
+                if not isinstance(law, dict) or law.get("base") not in ("model", "m", "log") or \
                         not all(isinstance(law.get(x), (int, float)) for x in ("r", "b",
                                                                                "ref_m")):
-                    fail(f"{q}.{name}", "a law is {base: model|m, r: number, b: number, "
+                    fail(f"{q}.{name}", "a law is {base: model|m|log, r: number, b: number, "
                          "ref_m: number}")
             if not isinstance(laws.get("cost", 1.0), (int, float)) or laws.get("cost", 1) <= 0:
                 fail(f"{q}.cost", "a cost factor is a positive number")

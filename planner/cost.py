@@ -64,7 +64,7 @@ from cosynth.ir.walk import iter_stmts
 from .manifest import BladeKind, Manifest
 from .stats import GraphStats
 from .units import format_quantity
-from .workload import Workload
+from .workload import Workload, at_blades
 
 __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seconds",
            "node_cost_factor", "comm_terms", "cpu_fixed", "predict_nests", "blade_fixed",
@@ -180,10 +180,19 @@ def miss_seconds(kind: BladeKind) -> float:
     return kind.cal("cpu_seconds_per_miss", kind.cpu_cores / kind.cpu_edges_per_second)
 
 
-def miss_fraction(ws_bytes: float, cache: float) -> float:
-    """Of uniformly random references into ``ws_bytes`` of vertex data, the share that
-    misses a cache of ``cache`` bytes (the share of the data not in it)."""
-    return max(0.0, 1.0 - cache / ws_bytes) if ws_bytes > 0 else 0.0
+def miss_fraction(ws_bytes: float, cache: float, hot=None, per_vertex: float = 0.0
+                  ) -> float:
+    """Of random references into ``ws_bytes`` of vertex data, the share that misses a
+    cache of ``cache`` bytes: uniformly spread, the share of the data not in it; with
+    ``hot`` (``GraphStats.hot_share``: the share of references an LRU cache of k
+    vertices' entries serves, Che's approximation over the degrees) and ``per_vertex``
+    bytes, the share it does not serve with ``cache / per_vertex`` entries.  Uniform
+    degrees give the same as without."""
+    if ws_bytes <= 0 or cache >= ws_bytes:
+        return 0.0
+    if hot is not None and per_vertex > 0:
+        return max(0.0, 1.0 - hot(cache / per_vertex))
+    return max(0.0, 1.0 - cache / ws_bytes)
 
 
 def nest_misses(n, kind: BladeKind, vertices: float) -> float:
@@ -212,25 +221,26 @@ def l2_miss_seconds(kind: BladeKind) -> float:
     return kind.cal("cpu_seconds_per_l2_miss", 0.0)
 
 
-def nest_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
+def nest_miss_seconds(n, kind: BladeKind, vertices: float, hot=None) -> float:
     """One core's seconds of cache misses per run of nest ``n``, both levels: each of its
     edges' random references (``Nest.random_refs``) into ``vertices`` x
     ``random_bytes`` of tables misses L2 and the LLC in the shares ``miss_fraction``
-    gives, at ``l2_miss_seconds`` and ``miss_seconds`` each.  Legality of adding the
+    gives (skewed by the graph's degrees when ``hot``, ``Workload.hot``, is known), at
+    ``l2_miss_seconds`` and ``miss_seconds`` each.  Legality of adding the
     two: a reference that misses the LLC also missed L2 and pays both (the probe's fit,
     ``memprobe.fit_levels``, measures the LLC cost on top of the L2 one)."""
     refs = getattr(n, "random_refs", 0)
     if not refs:
         return 0.0
-    ws = n.random_bytes * vertices
-    per = miss_fraction(ws, l2_bytes(kind)) * l2_miss_seconds(kind) + \
-        miss_fraction(ws, cache_bytes(kind)) * miss_seconds(kind)
+    ws, b = n.random_bytes * vertices, n.random_bytes
+    per = miss_fraction(ws, l2_bytes(kind), hot, b) * l2_miss_seconds(kind) + \
+        miss_fraction(ws, cache_bytes(kind), hot, b) * miss_seconds(kind)
     return n.edges * refs * per
 
 
 def working_set_seconds(w: Workload, kind: BladeKind, vertices: float) -> float:
     """One core's seconds of cache misses over the whole run of ``w``'s parallel nests."""
-    return sum(n.runs * nest_miss_seconds(n, kind, vertices) for n in w.nests)
+    return sum(n.runs * nest_miss_seconds(n, kind, vertices, w.hot) for n in w.nests)
 
 
 def cpu_fixed(kind: BladeKind, w: Workload) -> float:
@@ -313,6 +323,11 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
     blades: list[dict] = []
     violations: list[str] = []
     ranges = list(cfg.ranges) if cfg.ranges else _ranges(cfg, stats)
+    if not any(cfg.fpga):
+        # relaxed loops' exact runs on these blades (``at_blades``) where they come
+        # without walking the fixed point (one blade draining its frontier) or the walk
+        # is cached; else the level estimate (a walk per range set: 14-30 s on kron-18)
+        w = at_blades(w, stats, ranges, walk=False)
     cut = stats.cut_of(ranges) if P > 1 else 0.0
     share_coeff, fixed = comm_terms(w, stats, man, P, cut)
     stream_time = w.parallel_edges * FPGA_BYTES_PER_EDGE / man.fileserver_bandwidth \
@@ -454,7 +469,7 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
         else:
             over = (c_run if n.overhead is None else n.overhead) + n.rounds * c_run
             sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate) + \
-                n.runs * share * nest_miss_seconds(n, kind, vertices) / k.cpu_cores
+                n.runs * share * nest_miss_seconds(n, kind, vertices, w.hot) / k.cpu_cores
             dev = "cpu"
         _add(out, n.line, {"label": n.label, "runs": n.runs, "edges": edges,
                            "nodes": nodes, "seconds": sec, "device": dev,

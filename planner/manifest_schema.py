@@ -156,7 +156,7 @@ def _lat(name: str, doc: str) -> Field:
 
 
 _CAL = tuple(Field(k, "number", xml_name=k, doc=v) for k, v in CALIBRATABLE.items())
-_LAW = tuple([Field("base", "enum", choices=("model", "m"), required=True),
+_LAW = tuple([Field("base", "enum", choices=("model", "m", "log"), required=True),
               Field("r", "number", required=True), Field("b", "number", required=True),
               Field("ref_m", "number", required=True)])
 _NEST = (Field("runs", "section", fields=_LAW, required=True),

@@ -114,6 +114,45 @@ class GraphStats:
         return out
 
     @cached_property
+    def _ref_rates(self) -> np.ndarray | None:
+        """Each vertex's share of the references along edges (its in-degree / m: what a
+        random reference along an edge reads), descending; None without the graph."""
+        g = self._graph
+        if g is None or not self.m or not self.n:
+            return None
+        deg = np.diff(g.in_indptr).astype(np.float64)
+        return np.sort(deg[deg > 0])[::-1] / deg.sum()
+
+    def hot_share(self, k: float) -> float:
+        """The share of references along edges that hit an LRU cache of ``k`` vertices'
+        entries, by Che's approximation (independent references at each vertex's rate
+        p_i, its share of in-edges: the cache holds an entry for a characteristic time T
+        with sum_i (1 - exp(-p_i T)) = k, and a reference to i hits with probability
+        1 - exp(-p_i T)).  Uniform rates give k / n, the plain share of the data; on a
+        power-law graph the hot vertices' entries stay cached and take most of the
+        reads.  Without the graph: k / n."""
+        p = self._ref_rates
+        if p is None:
+            return min(1.0, k / self.n) if self.n else 1.0
+        if k <= 0:
+            return 0.0
+        if k >= len(p):
+            return 1.0
+        key = ("che", int(k))
+        if key not in self._cuts:
+            lo, hi = 0.0, 1.0
+            while np.sum(-np.expm1(-p * hi)) < k:  # bracket T
+                hi *= 2.0
+            for _ in range(60):
+                t = 0.5 * (lo + hi)
+                if np.sum(-np.expm1(-p * t)) < k:
+                    lo = t
+                else:
+                    hi = t
+            self._cuts[key] = float(np.dot(p, -np.expm1(-p * hi)))
+        return self._cuts[key]
+
+    @cached_property
     def symmetric(self) -> bool:
         """Every edge u -> v has its reverse v -> u (as many times)."""
         g = self._graph
@@ -249,7 +288,7 @@ class GraphStats:
         return edges, self.n + again * (edges - reach_e), rounds
 
     def supersteps(self, kind: str, ranges: list[tuple[int, int]],
-                   sweeps: tuple[int, ...] | None = None) -> int:
+                   sweeps: tuple[int, ...] | None = None, walk: bool = True) -> int | None:
         """Runs of the while loop of a relaxed fixed point of ``kind`` (``"weighted"``:
         min-plus from the highest-degree vertex; ``"labels"``) on blades holding the
         contiguous vertex ``ranges``: each run, every blade sweeps its range, then an
@@ -260,7 +299,9 @@ class GraphStats:
         in vertex order; an FPGA interval unit: its interval).  The runs are counted on
         the fixed point itself (``_exchange_runs``: when each final value arrives), not
         taken as BFS levels: kron-16 SSSP 2, 8, 10 and CC 2, 4, 4 runs on 1, 2, 4 blades,
-        measured and counted alike.  Cached; without the graph, ``relax_rounds``."""
+        measured and counted alike.  Cached; without the graph, ``relax_rounds``.
+        ``walk=False``: None when the count needs the walk and it is not cached (the
+        planner's choice: the walk of one range set took 14-30 s for CC on kron-18)."""
         if self._graph is None or self.n == 0 or kind not in ("weighted", "labels"):
             return self.relax_rounds(kind) if kind != "weighted" or self._graph is None \
                 else self.relax_rounds(kind)
@@ -272,6 +313,8 @@ class GraphStats:
             # walk: the counting below takes 20 s at kron-20)
             self._cuts[key] = 2 if self._moves(kind) else 1
         if key not in self._cuts:
+            if not walk:
+                return None
             self._relaxed(kind)
             g = self._graph
             starts = np.array([lo for lo, _ in ranges])

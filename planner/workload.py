@@ -211,6 +211,9 @@ class Workload:
     mirror_bytes: int = 0  # per owned vertex: what refresh last sent of each table
     delta: float | None = None  # bucket width of its bucketed relaxation (None: one bin)
     memory: Footprint | None = None  # the arrays a blade holds (``planner.memory``)
+    # the share of random references an LRU cache of k vertices' entries serves
+    # (``GraphStats.hot_share``; None: uniform) -- the working-set term's skew
+    hot: object = field(default=None, compare=False, repr=False)
 
     def local_vertex_bytes(self) -> int:
         """Bytes a blade keeps per vertex it holds (owned or ghost): the node tables, the
@@ -337,6 +340,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     w.delta = walk.delta
     w.sharded, w.ghost_out, w.ghost_in, w.box_bytes, w.mirror_bytes = layout(k, nests)
     w.memory = footprint(k, nests)
+    w.hot = stats.hot_share if stats._graph is not None else None
     if laws:
         apply_laws(w, k, laws, stats)
     return w
@@ -618,22 +622,27 @@ ROUND_EDGES = 2000.0
 
 
 def at_blades(w: Workload, stats: GraphStats, ranges: list[tuple[int, int]],
-              sweeps: tuple[int, ...] | None = None) -> Workload:
+              sweeps: tuple[int, ...] | None = None, walk: bool = True) -> Workload:
     """``w`` on blades holding the vertex ``ranges``: every relaxed nest (``Nest.relaxed``)
     runs as often as its while loop runs there (``GraphStats.supersteps``, with each
     blade's ``sweeps``: 0 from a frontier, else its in-place pass's granule), not the
     level count assumed without the blades.  A frontier nest keeps its whole fixed
     point's edges, visits and rounds, spread over the new runs; a sweep's work stays per
-    run.  Other nests (and calibrated ones), and a workload with no relaxed nest, are
-    returned as they are."""
+    run.  A calibrated nest keeps its measured laws' work (totals for a frontier, per run
+    for a sweep) and takes the exact runs: its runs law was fitted against the static
+    level estimate on the calibration graphs, which does not follow the blades.  Other
+    nests, and a workload with no relaxed nest, are returned as they are; so are the
+    nests whose count needs a walk of the fixed point when ``walk`` is False."""
     if not any(n.relaxed for n in w.nests) or stats._graph is None:
         return w
     nests = []
     for n in w.nests:
-        if not n.relaxed or n.calibrated:  # calibration measured its runs: they stand
+        steps = stats.supersteps(n.relaxed, ranges, sweeps, walk=walk) if n.relaxed \
+            else None
+        if steps is None:
             nests.append(n)
             continue
-        runs = n.per_while * stats.supersteps(n.relaxed, ranges, sweeps)
+        runs = n.per_while * steps
         k = n.runs / runs if (n.frontier and runs > 0) else 1.0
         nests.append(replace(n, runs=runs, edges=n.edges * k, nodes=n.nodes * k,
                              rounds=n.rounds * k))

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <fstream>
 #include <limits>
@@ -816,9 +817,52 @@ inline void note_sent(int to, int64_t bytes) {
 // The work of each loop nest, by the source line of its outermost loop: how often it ran,
 // the edges and vertices it visited, its seconds, and (FPGA) the unit's clock cycles.
 // What the cost model predicts is compared against this after a run.
+// Beside its wall seconds, a nest's CPU seconds on the thread that timed it (the
+// thread's own clock, CLOCK_THREAD_CPUTIME_ID): on a shared machine a run gets a share of
+// a core, which the wall clock counts and the CPU clock does not.  The nests are timed as
+// `t0 = now(); ...; nest_done(..., now() - t0)`, so every now() also reads the CPU clock
+// into a small ring of this thread's readings, and nest_done finds the reading taken at
+// the nest's start: the latest reading's wall time less the nest's seconds (exact in
+// doubles: the two times are close, Sterbenz).  A start no longer in the ring (more than
+// kClockRing now() calls inside the nest) makes the nest's CPU seconds unknown (-1).
+struct ClockReading {
+  double wall = -1, cpu = 0;
+};
+constexpr int kClockRing = 256;
+inline thread_local ClockReading t_clock[kClockRing];
+inline thread_local int t_clock_head = 0;
+
+inline double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+inline double now() {
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  t_clock_head = (t_clock_head + 1) % kClockRing;
+  t_clock[t_clock_head] = {wall, cpu_now()};
+  return wall;
+}
+
+// the CPU seconds since the reading whose wall time is `seconds` before the latest one
+inline double cpu_since_last(double seconds) {
+  const ClockReading& end = t_clock[t_clock_head];
+  const double start = end.wall - seconds;
+  for (int i = 0; i < kClockRing; ++i) {
+    const ClockReading& r = t_clock[(t_clock_head - i + kClockRing) % kClockRing];
+    if (r.wall == start) return end.cpu - r.cpu;
+    if (r.wall < 0 || r.wall < start) break;  // older than the start: not in the ring
+  }
+  return -1;
+}
+
 struct NestStat {
   int64_t runs = 0, edges = 0, nodes = 0;
   double seconds = 0;
+  double cpu = 0;  // CPU seconds of the timing thread; < 0: some run's start was lost
   uint64_t cycles = 0;
   bool fpga = false;
 };
@@ -826,6 +870,7 @@ inline std::map<int, NestStat> g_nests;
 
 inline void nest_done(int line, int64_t edges, int64_t nodes, double seconds,
                       uint64_t cycles = 0, bool fpga = false) {
+  const double cpu = cpu_since_last(seconds);
   g_beat.supersteps = (int64_t)g_stats.superstep.size();
   heartbeat();
   NestStat& s = g_nests[line];
@@ -833,17 +878,13 @@ inline void nest_done(int line, int64_t edges, int64_t nodes, double seconds,
   s.edges += edges;
   s.nodes += nodes;
   s.seconds += seconds;
+  s.cpu = (s.cpu < 0 || cpu < 0) ? -1 : s.cpu + cpu;
   s.cycles += cycles;
   s.fpga = s.fpga || fpga;
   if (g_stats.superstep.size() > g_stats.step_comm_mark.size()) {  // a superstep ended
     g_stats.step_comm_mark.push_back(g_stats.comm);
     g_stats.step_cycles.push_back(cycles);
   }
-}
-
-inline double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 struct Shards {
@@ -1554,9 +1595,9 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
   bool first = true;
   for (const auto& [line, s] : g_nests) {
     std::fprintf(f, "%s\"%d\": {\"runs\": %lld, \"edges\": %lld, \"nodes\": %lld, "
-                    "\"seconds\": %.9f, \"cycles\": %llu, \"fpga\": %s}",
+                    "\"seconds\": %.9f, \"cpu_seconds\": %.9f, \"cycles\": %llu, \"fpga\": %s}",
                  first ? "" : ", ", line, (long long)s.runs, (long long)s.edges,
-                 (long long)s.nodes, s.seconds, (unsigned long long)s.cycles,
+                 (long long)s.nodes, s.seconds, s.cpu, (unsigned long long)s.cycles,
                  s.fpga ? "true" : "false");
     first = false;
   }
