@@ -174,39 +174,48 @@ def model_dram(name: str, variant: str, n: int, m: int, P: int, blade: dict) -> 
 _FOOTPRINTS: dict = {}
 
 
-def summary(data: dict) -> list[str]:
-    """Per graph and algorithm and P: max per-blade RSS (this code / the previous stop's
-    (``round3``) / the round before (``round2``) / the code before the issue), total bytes
-    sent (this / before), and the current
-    memory model's DRAM against each blade's measured RSS (largest error); then the
-    issue's targets at P=8: RSS(P=8) <= 1.5 RSS(1) / 8 + ghost tables; bytes per
-    superstep against one 8-byte refresh entry plus one 16-byte exchange record per
-    ghost."""
+def summary(data: dict, label: str = "new") -> list[str]:
+    """Per graph and algorithm and P of the runs under ``label``: max per-blade RSS under
+    ``label`` and every other label that has the row (side by side, e.g. this stop's, the
+    previous stops', the code before the issue), total bytes sent (``label`` / ``old``),
+    and the current memory model's DRAM against each blade's measured RSS (largest
+    error); then the issue's targets at P=8: RSS(P=8) <= 1.5 RSS(1) / 8 + ghost tables;
+    bytes per superstep against one 8-byte refresh entry plus one 16-byte exchange
+    record per ghost.  A key without a one-blade run under ``label`` takes RSS(1) from
+    the latest other label that has one (named)."""
     lines = []
-    new, old, mid = data.get("new", {}), data.get("old", {}), data.get("round2", {})
-    prev = data.get("round3", {})
+    others = [k for k in data if k != label and isinstance(data[k], dict) and
+              k not in ("machine", "fixed") and all(isinstance(v, dict) and "runs" in v
+                                                     for v in data[k].values())]
+    new, old = data.get(label, {}), data.get("old", {})
     nan = float("nan")
     for key in sorted(new):
         name = key.split("/")[1]
         n, m = new[key]["n"], new[key]["m"]
         rows = {r["P"]: r for r in new[key]["runs"]}
         orows = {r["P"]: r for r in old.get(key, {}).get("runs", [])}
-        mrows = {r["P"]: r for r in mid.get(key, {}).get("runs", [])}
-        prows = {r["P"]: r for r in prev.get(key, {}).get("runs", [])}
-        lines.append(f"{key} (RSS MiB new/round3/round2/old; MiB sent new/old; "
+        other = {o: {r["P"]: r for r in data[o].get(key, {}).get("runs", [])} for o in others}
+        lines.append(f"{key} (RSS MiB {label}/{'/'.join(others)}; MiB sent {label}/old; "
                      "model error)")
         for P, r in sorted(rows.items()):
-            o, q, t = orows.get(P), mrows.get(P), prows.get(P)
+            o = orows.get(P)
             err = max(((model_dram(name, r["variant"], n, m, P, b) - b["rss"]) / b["rss"]
                        for b in r["blades"]), key=abs)
-            lines.append(f"  P={P}: {r['max_rss'] / 2**20:.1f}/"
-                         f"{t['max_rss'] / 2**20 if t else nan:.1f}/"
-                         f"{q['max_rss'] / 2**20 if q else nan:.1f}/"
-                         f"{o['max_rss'] / 2**20 if o else nan:.1f}; "
+            side = "/".join(f"{other[x][P]['max_rss'] / 2**20 if P in other[x] else nan:.1f}"
+                            for x in others)
+            lines.append(f"  P={P}: {r['max_rss'] / 2**20:.1f}/{side}; "
                          f"{r['bytes'] / 2**20:.1f}/{o['bytes'] / 2**20 if o else nan:.1f}; "
                          f"{err:+.1%}{'' if _right(r) else ' WRONG'}")
-        if 1 in rows and 8 in rows:
-            lines += _targets(rows, data.get("fixed"))
+        one = None
+        if 1 not in rows:  # the latest other label with a one-blade run of this key
+            one = next((x for x in reversed(list(data)) if x in other and 1 in other[x]),
+                       None)
+        if 8 in rows and (1 in rows or one):
+            both = dict(rows)
+            if one:
+                both[1] = other[one][1]
+                lines.append(f"  (RSS(1) from label {one})")
+            lines += _targets(both, data.get("fixed"))
     return lines
 
 
@@ -261,7 +270,7 @@ def main() -> int:
                 elif label != "machine":
                     data.setdefault(label, {}).update(runs)
             write_json(a.out, data)
-        print("\n".join(summary(data)))
+        print("\n".join(summary(data, a.label)))
         return 0
     if a.empty:
         try:

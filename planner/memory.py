@@ -14,19 +14,24 @@ restated here and ``tests/planner/test_memory.py`` checks it against measured RS
 * the node tables (every local vertex: owned and ghosts) and edge tables (replicated
   programs: every edge);
 * per table reduced into remote vertices, an outbox of the ghosts: value, touched flag,
-  drain-list entry; per refreshed table, the copy of the owned entries last sent;
+  drain-list entry (a local id: 4 or 8 bytes as above); per refreshed table, the copy of
+  the owned entries last sent;
 * per async node loop the backend runs from a frontier (``frontend.rewrite.frontier``:
   the relaxed loops of the examples, SSSP and CC), the runtime's ``Frontier`` over the
-  blade's own range: per owned vertex its pending key (int32) and the dense round's
-  bitmap (a byte), and two queues of 8-byte offsets -- the bin being filled (or the
-  far bin, where the first sweep queues every unreached vertex) and the round's copy
-  of the bin it drains (``FRONTIER_BYTES``); a frontier keeps its arrays after its
+  blade's own range: per owned vertex its pending code (a byte: the key's bin mod 255,
+  also the dense round's mark) and two queues of int32 offsets -- the bin being filled
+  (or the far bin, where the first sweep queues every unreached vertex) and the round's
+  copy of the bin it drains (``FRONTIER_BYTES``); a frontier keeps its arrays after its
   while loop ends, so each frontier loop counts;
+* per while loop the backend runs from a level queue (``frontend.rewrite.levels``: BFS),
+  the runtime's ``LevelQueue`` over the owned range: a queued mark (a byte) and two
+  queues of uint32 offsets, the next level's and this one's (``LEVEL_BYTES``);
 * per other async node loop the backend runs as a worklist (``cosynth.ir.vec``'s plan,
   ``backends/cpp/worklist.py``), a copy of each state table (every local vertex) and,
   per owned vertex, two more copies and an active flag;
 * the largest superstep message: an exchange sends and receives up to one 16-byte
-  record per ghost, a dense refresh one entry per ghost each way;
+  record per ghost, a dense refresh one entry per ghost each way; both go one peer at a
+  time (P - 1 rounds), so a blade holds about 1 / (P - 1) of that at once;
 * plus the process without data (``cost.blade_fixed``: MPI, OpenMP, libc, code).
 
 A replicated program's blade holds every vertex and the whole graph's rows and edges.
@@ -38,17 +43,23 @@ from dataclasses import dataclass
 from dataclasses import replace as _replace
 
 from cosynth.frontend.rewrite.frontier import frontier_loops
+from cosynth.frontend.rewrite.levels import level_frontier
 from cosynth.ir.nodes import EdgeAttr, GraphQuery, Kernel, Load, Loop, Store
 from cosynth.ir.vec import _worklist_plan
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
-__all__ = ["Footprint", "footprint", "id_bytes", "FRONTIER_BYTES"]
+__all__ = ["Footprint", "footprint", "id_bytes", "FRONTIER_BYTES", "LEVEL_BYTES"]
 
 #: an exchange record: global id and value (padded to 16 bytes)
 RECORD_BYTES = 16
-#: a frontier's bytes per owned vertex: pending key (int32) + dense bitmap (uint8) + two
-#: queues of int64 offsets (the bin filled, the round drained)
-FRONTIER_BYTES = 4 + 1 + 2 * 8
+#: a frontier's bytes per owned vertex (``cosynth_rt.hpp``'s ``Frontier``): the pending
+#: code ``pend`` (uint8, also the dense round's mark) + two queues of int32 offsets (the
+#: bin or far bin filled -- the first sweep queues every vertex -- and the round's copy,
+#: ``offer``, of the bin it drains)
+FRONTIER_BYTES = 1 + 2 * 4
+#: a level queue's bytes per owned vertex (``LevelQueue``): ``mark`` (uint8) + ``next``
+#: and ``cur`` (uint32 offsets)
+LEVEL_BYTES = 1 + 2 * 4
 
 
 def id_bytes(n: int, m: int, streamed: bool) -> int:
@@ -70,13 +81,14 @@ class Footprint:
     degrees_in: bool = False   # in-degrees
     node_bytes: int = 0     # node tables, per local vertex
     edge_table_bytes: int = 0  # edge tables, per edge (replicated programs)
-    box_bytes: int = 0      # outboxes, per ghost: value + flag + 8-byte list entry
+    box_bytes: int = 0      # outboxes, per ghost: value + flag (+ a list id, id_bytes)
     box_tables: int = 0     # how many tables have one
     mirror_bytes: int = 0   # refresh copies, per owned vertex
     refresh_item: int = 0   # the widest refreshed entry
     wl_local: int = 0       # worklist copies per local vertex
     wl_owned: int = 0       # per owned vertex
-    frontier: int = 0       # frontiers' pending keys, bitmaps and queues, per owned vertex
+    frontier: int = 0       # frontiers' pending codes and queues, per owned vertex
+    levels: int = 0         # level queues' marks and queues, per owned vertex
 
     @property
     def degrees(self) -> int:
@@ -100,21 +112,25 @@ class Footprint:
             shard = 8 * (n + 1) * (1 + int(self.csc)) + \
                 (0.0 if streamed else float(m) * (out + inn)) + 8 * self.degrees * n
             return shard + self.edge_table_bytes * m + \
-                n * (self.node_bytes + self.wl_local + self.box_bytes + self.wl_owned +
-                     self.frontier)
+                n * (self.node_bytes + self.wl_local + self.box_bytes +
+                     idx * self.box_tables + self.wl_owned + self.frontier + self.levels)
         out, inn = self.edge_bytes(idx)
         local = owned + ghosts
         shard = 8 * (owned + 1) * (int(self.csr) + int(self.csc)) + \
             (0.0 if streamed else edge_share * m * (out + inn)) + \
             (8 + idx) * ghosts + 8 * self.degrees * local
-        return shard + local * (self.node_bytes + self.wl_local) + self.box_bytes * ghosts + \
-            owned * (self.mirror_bytes * (blades > 1) + self.wl_owned + self.frontier) + \
-            ghosts * self.message_bytes()
+        return shard + local * (self.node_bytes + self.wl_local) + \
+            (self.box_bytes + idx * self.box_tables) * ghosts + \
+            owned * (self.mirror_bytes * (blades > 1) + self.wl_owned + self.frontier +
+                     self.levels) + \
+            ghosts * self.message_bytes(blades)
 
-    def message_bytes(self) -> int:
+    def message_bytes(self, blades: int = 2) -> float:
         """Per ghost: the largest superstep message, sent and received (an exchange's
-        records or a dense refresh's entries)."""
-        return max(2 * RECORD_BYTES if self.box_tables else 0, 2 * self.refresh_item)
+        records or a dense refresh's entries), of which a blade of ``blades`` holds one
+        peer's share at a time (the runtime goes round the P - 1 others)."""
+        whole = max(2 * RECORD_BYTES if self.box_tables else 0, 2 * self.refresh_item)
+        return whole / max(blades - 1, 1)
 
     def per_owned(self, n: int, m: int, edges_per_vertex: float) -> float:
         """Bytes per owned vertex, its edges included (the ILP's linear term)."""
@@ -122,13 +138,14 @@ class Footprint:
         out, inn = self.edge_bytes(idx)
         return 8 * (int(self.csr) + int(self.csc)) + 8 * self.degrees + self.node_bytes + \
             self.wl_local + self.mirror_bytes + self.wl_owned + self.frontier + \
-            edges_per_vertex * (out + inn)
+            self.levels + edges_per_vertex * (out + inn)
 
-    def per_ghost(self, n: int, m: int) -> float:
-        """Bytes per ghost (the ILP's ghost term)."""
+    def per_ghost(self, n: int, m: int, blades: int = 2) -> float:
+        """Bytes per ghost (the ILP's ghost term; at the default 2 blades the whole
+        superstep message, an upper bound for more blades)."""
         idx = id_bytes(n, m, False)
         return 8 + idx + 8 * self.degrees + self.node_bytes + self.wl_local + \
-            self.box_bytes + self.message_bytes()
+            self.box_bytes + idx * self.box_tables + self.message_bytes(blades)
 
 
 def footprint(k: Kernel, nests) -> Footprint:
@@ -171,9 +188,11 @@ def footprint(k: Kernel, nests) -> Footprint:
     node = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
     edge = sum(t.dtype.np.itemsize for t in k.tables
                if t.space == "edge" and t.role != "weight")
-    wl_local = wl_owned = frontier = 0
+    wl_local = wl_owned = frontier = levels = 0
     fronts = {id(loop) for _, loop, _ in frontier_loops(k)}
     for s, _ in iter_stmts(k.body):
+        if isinstance(s, Loop) and s.kind == "while" and level_frontier(k, s) is not None:
+            levels += LEVEL_BYTES  # a LevelQueue per while loop with a level frontier
         if isinstance(s, Loop) and s.kind == "nodes" and id(s) in fronts:
             frontier += FRONTIER_BYTES  # the worklist's copies are not made
         elif isinstance(s, Loop) and s.kind == "nodes":
@@ -187,10 +206,10 @@ def footprint(k: Kernel, nests) -> Footprint:
         csr_src=src, csr_w=w_out, csc_eid=eid, csc_w=w_in,
         degrees_out="out_degree" in degs, degrees_in="in_degree" in degs,
         node_bytes=node, edge_table_bytes=edge,
-        box_bytes=sum(tables[t].dtype.np.itemsize + 9 for t in boxed), box_tables=len(boxed),
+        box_bytes=sum(tables[t].dtype.np.itemsize + 1 for t in boxed), box_tables=len(boxed),
         mirror_bytes=sum(refreshed.values()),
         refresh_item=max((tables[t].dtype.np.itemsize for t in refreshed), default=0),
-        wl_local=wl_local, wl_owned=wl_owned, frontier=frontier)
+        wl_local=wl_local, wl_owned=wl_owned, frontier=frontier, levels=levels)
 
 
 class _Comp:

@@ -72,6 +72,7 @@ from cosynth.errors import CosynthError
 from cosynth.ir.nodes import Kernel, Loop, TableRef
 from cosynth.ir.walk import iter_stmts
 from cosynth.outputs import OutputDir, umask
+from cosynth.planner.graphcounts import range_ghosts
 from cosynth.planner.narrow import WIDE, WeightStore, kernel_weights, weight_storage
 
 from ..toolchain import FLAGS, RUNTIME
@@ -125,18 +126,10 @@ def ghost_lists(graph, shards: list[tuple[int, int]], out: bool, inn: bool,
                 extra: tuple[int, ...] = ()) -> list[np.ndarray]:
     """Each blade's ghosts: the sorted vertices outside its range that the endpoints of its
     edges name (out-edge targets when ``out``, in-edge sources when ``inn``) or that
-    ``extra`` names (node parameters, read by every blade)."""
-    g = graph
-    ghosts = []
-    for lo, hi in shards:
-        parts = [np.asarray(extra, dtype=np.int64)]
-        if out:
-            parts.append(g.out_dst[int(g.out_indptr[lo]):int(g.out_indptr[hi])])
-        if inn:
-            parts.append(g.in_src[int(g.in_indptr[lo]):int(g.in_indptr[hi])])
-        cand = np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in parts]))
-        ghosts.append(cand[((cand < lo) | (cand >= hi)) & (cand >= 0) & (cand < g.n)])
-    return ghosts
+    ``extra`` names (node parameters, read by every blade).  The planner's counts of
+    the same sets (``planner.graphcounts``): one n-byte bitmap per blade, O(m) in all,
+    no sort or hash of the edges."""
+    return range_ghosts(graph, shards, out, inn, extra)
 
 
 def write_shards(folder: str, graph, shards: list[tuple[int, int]], full: bool, csc: bool,

@@ -1101,7 +1101,7 @@ inline int64_t xfer(const std::vector<const char*>& sbuf, const std::vector<int6
 // operator until the table's next exchange.  Indexed by local id, but stored only for
 // the ids another blade owns: a sharded blade's ghosts [nrange, nl) (its own range never
 // goes to the outbox), every vertex on a replicated program.  `list` holds each touched
-// id once, so draining costs O(touched).  (A device may mark `touched` without `list` on
+// id once (a local id: idx_t, as the edges hold them), so draining costs O(touched).  (A device may mark `touched` without `list` on
 // a replicated program: the drain then scans, which is O(n) only where the tables are
 // O(n) anyway.)
 template <class T> struct Slots {  // entries [base, base + size) of a local-id table
@@ -1113,7 +1113,7 @@ template <class T> struct Slots {  // entries [base, base + size) of a local-id 
 template <class T> struct Outbox {
   Slots<T> val;
   Slots<uint8_t> touched;
-  std::vector<int64_t> list;
+  std::vector<idx_t> list;
   int64_t count = 0;
   T identity{};
   void init(const Graph& G, T ident) {
@@ -1127,49 +1127,67 @@ template <class T> struct Outbox {
   }
   void touch(int64_t l) {
     if (!__atomic_exchange_n(&touched[l], (uint8_t)1, __ATOMIC_RELAXED))
-      list[__atomic_fetch_add(&count, (int64_t)1, __ATOMIC_RELAXED)] = l;
+      list[__atomic_fetch_add(&count, (int64_t)1, __ATOMIC_RELAXED)] = (idx_t)l;
   }
 };
 
 // exchange: send every touched remote entry (global id, value) to its owner and apply
 // it there with `red`; entries go in local-id order, so the result is deterministic.
+// The counts go in one all-to-all; the records then in P - 1 rounds, round k to blade
+// rank + k and from blade rank - k (mod P), each through one buffer sized to that pair's
+// records: a blade holds one peer's records at a time, not every peer's (a superstep
+// that touches most ghosts would otherwise hold two records per ghost beside its
+// tables).  Bytes and messages are the same; the records from each blade are applied in
+// its local-id order, the blades in round order.
 template <class T, class Red>
 inline bool exchange(std::vector<T>& table, Outbox<T>& box, const Graph& G, const Shards& sh,
                      Red red) {
   heartbeat();
   double t0 = now();
-  int P = sh.size;
+  const int P = sh.size, me = sh.rank;
   if (G.replicated) {  // a device may have set flags only: collect them
     box.count = 0;
     for (int64_t l = 0; l < G.nl; ++l)
-      if (box.touched[l] && (l < G.olo || l >= G.ohi)) box.list[box.count++] = l;
+      if (box.touched[l] && (l < G.olo || l >= G.ohi)) box.list[box.count++] = (idx_t)l;
   }
   std::sort(box.list.begin(), box.list.begin() + box.count);
   struct Rec { int64_t v; T x; };
-  std::vector<std::vector<Rec>> out(P);
-  for (int64_t i = 0; i < box.count; ++i) {
-    int64_t l = box.list[i];
-    int64_t v = G.global(l);
-    out[sh.owner(v)].push_back({v, box.val[l]});
-    box.touched[l] = 0;
-    box.val[l] = box.identity;
+  // the sorted list is grouped by owner (ghosts are sorted by global id, owners' ranges
+  // ascend): blade r's records are list[at[r] .. at[r + 1])
+  std::vector<int64_t> at(P + 1, 0);
+  for (int64_t i = 0; i < box.count; ++i) ++at[sh.owner(G.global(box.list[i])) + 1];
+  for (int r = 0; r < P; ++r) at[r + 1] += at[r];
+  std::vector<int64_t> sn(P), rn;
+  for (int r = 0; r < P; ++r) sn[r] = (at[r + 1] - at[r]) * (int64_t)sizeof(Rec);
+  rn = alltoall_counts(sn);
+  bool changed = false;
+  std::vector<Rec> out, in;
+  std::vector<int64_t> s1(P, 0), r1(P, 0);
+  std::vector<const char*> sp(P, nullptr);
+  std::vector<char*> rp(P, nullptr);
+  for (int k = 1; k < P; ++k) {
+    const int to = (me + k) % P, from = (me - k + P) % P;
+    out.resize((size_t)(at[to + 1] - at[to]));
+    for (int64_t i = at[to]; i < at[to + 1]; ++i) {
+      const int64_t l = box.list[i];
+      out[i - at[to]] = Rec{G.global(l), box.val[l]};
+      box.touched[l] = 0;
+      box.val[l] = box.identity;
+    }
+    in.resize((size_t)(rn[from] / (int64_t)sizeof(Rec)));
+    s1[to] = sn[to];
+    r1[from] = rn[from];
+    sp[to] = reinterpret_cast<const char*>(out.data());
+    rp[from] = reinterpret_cast<char*>(in.data());
+    xfer(sp, s1, rp, r1, me);
+    s1[to] = r1[from] = 0;
+    for (const Rec& e : in) changed |= red(&table[e.v - G.glo], e.x);
+  }
+  for (int64_t i = at[me]; i < at[me + 1]; ++i) {  // none: a blade's own ids never queue
+    box.touched[box.list[i]] = 0;
+    box.val[box.list[i]] = box.identity;
   }
   box.count = 0;
-  std::vector<int64_t> sn(P), rn;
-  for (int r = 0; r < P; ++r) sn[r] = (int64_t)(out[r].size() * sizeof(Rec));
-  rn = alltoall_counts(sn);
-  std::vector<std::vector<Rec>> in(P);
-  std::vector<const char*> sp(P);
-  std::vector<char*> rp(P);
-  for (int r = 0; r < P; ++r) {
-    in[r].resize(rn[r] / sizeof(Rec));
-    sp[r] = reinterpret_cast<const char*>(out[r].data());
-    rp[r] = reinterpret_cast<char*>(in[r].data());
-  }
-  xfer(sp, sn, rp, rn, sh.rank);
-  bool changed = false;
-  for (int r = 0; r < P; ++r)
-    for (const Rec& e : in[r]) changed |= red(&table[e.v - G.glo], e.x);
   g_stats.comm += now() - t0;
   return changed;
 }
@@ -1187,6 +1205,8 @@ template <class T> struct Mirror {
 // blades, by count, the owner sends either the changed entries it holds in the receiver's
 // ghost list (position, value: sparse) or all of them (values: dense), whichever is fewer
 // bytes; a replicated program's tables are gathered whole (every vertex is a ghost).
+// Sharded: the sparse/dense choices go in one all-to-all, the values in P - 1 rounds as
+// in `exchange` (one peer's buffer at a time; dense values received in place).
 template <class T>
 inline void refresh(std::vector<T>& table, Mirror<T>& mir, const Graph& G, const Shards& sh) {
   heartbeat();
@@ -1204,60 +1224,63 @@ inline void refresh(std::vector<T>& table, Mirror<T>& mir, const Graph& G, const
     g_stats.dense += 1;
   } else if (P > 1) {
     const int64_t own = G.ohi - G.olo;
-    std::vector<int64_t> header(P, 0), sn(P, 0);
-    std::vector<std::vector<char>> out(P);
+    auto moved = [&](int64_t i) {
+      const int64_t l = G.send[i];
+      return std::memcmp(&table[l], &mir.prev[l - G.olo], sizeof(T)) != 0;
+    };
+    // per receiver: the changed entries it holds as ghosts (sparse), or -1 (dense)
+    std::vector<int64_t> header(P, 0);
     for (int r = 0; r < P; ++r) {
       if (r == me) continue;
       const int64_t b = G.send_off[r], e = G.send_off[r + 1], cnt = e - b;
-      std::vector<int64_t> pos;
-      if (mir.valid) {
-        for (int64_t i = b; i < e; ++i) {
-          int64_t l = G.send[i];
-          if (std::memcmp(&table[l], &mir.prev[l - G.olo], sizeof(T)) != 0) pos.push_back(i - b);
-        }
-      }
-      bool sparse = mir.valid && (int64_t)pos.size() * (8 + (int64_t)sizeof(T)) <
-                                     cnt * (int64_t)sizeof(T);
-      if (sparse) {
-        header[r] = (int64_t)pos.size();
-        out[r].resize(pos.size() * (8 + sizeof(T)));
-        std::memcpy(out[r].data(), pos.data(), pos.size() * 8);
-        T* vals = reinterpret_cast<T*>(out[r].data() + pos.size() * 8);
-        for (size_t j = 0; j < pos.size(); ++j) vals[j] = table[G.send[b + pos[j]]];
-        g_stats.sparse += 1;
-      } else {
-        header[r] = -1;
-        out[r].resize(cnt * sizeof(T));
-        T* vals = reinterpret_cast<T*>(out[r].data());
-        for (int64_t i = 0; i < cnt; ++i) vals[i] = table[G.send[b + i]];
-        g_stats.dense += 1;
-      }
-      sn[r] = (int64_t)out[r].size();
+      int64_t k = 0;
+      if (mir.valid)
+        for (int64_t i = b; i < e; ++i) k += moved(i);
+      const bool sparse = mir.valid && k * (8 + (int64_t)sizeof(T)) < cnt * (int64_t)sizeof(T);
+      header[r] = sparse ? k : -1;
+      g_stats.sparse += sparse;
+      g_stats.dense += !sparse;
     }
-    std::vector<int64_t> got = alltoall_counts(header), rn(P, 0);
-    std::vector<std::vector<char>> in(P);
-    std::vector<const char*> sp(P);
-    std::vector<char*> rp(P);
-    for (int r = 0; r < P; ++r) {
-      if (r != me) {
-        int64_t ghosts = G.ghost_off[r + 1] - G.ghost_off[r];
-        rn[r] = got[r] < 0 ? ghosts * (int64_t)sizeof(T) : got[r] * (8 + (int64_t)sizeof(T));
-      }
-      in[r].resize(rn[r]);
-      sp[r] = out[r].data();
-      rp[r] = in[r].data();
-    }
-    xfer(sp, sn, rp, rn, me);
-    for (int r = 0; r < P; ++r) {
-      if (r == me) continue;
-      T* base = table.data() + G.nrange + G.ghost_off[r];
-      if (got[r] < 0) {
-        if (rn[r]) std::memcpy(base, in[r].data(), rn[r]);
+    std::vector<int64_t> got = alltoall_counts(header);
+    // the values in P - 1 rounds (to rank + k, from rank - k), one peer's buffer at a
+    // time; dense values land in the ghost entries themselves
+    std::vector<char> out, in;
+    std::vector<int64_t> s1(P, 0), r1(P, 0);
+    std::vector<const char*> sp(P, nullptr);
+    std::vector<char*> rp(P, nullptr);
+    for (int k = 1; k < P; ++k) {
+      const int to = (me + k) % P, from = (me - k + P) % P;
+      const int64_t b = G.send_off[to], e = G.send_off[to + 1];
+      if (header[to] >= 0) {
+        const int64_t c = header[to];
+        out.resize((size_t)c * (8 + sizeof(T)));
+        int64_t* pos = reinterpret_cast<int64_t*>(out.data());
+        T* vals = reinterpret_cast<T*>(out.data() + c * 8);
+        for (int64_t i = b, j = 0; i < e; ++i)
+          if (moved(i)) { pos[j] = i - b; vals[j] = table[G.send[i]]; ++j; }
       } else {
-        const int64_t* pos = reinterpret_cast<const int64_t*>(in[r].data());
-        const T* vals = reinterpret_cast<const T*>(in[r].data() + got[r] * 8);
-        for (int64_t j = 0; j < got[r]; ++j) base[pos[j]] = vals[j];
+        out.resize((size_t)(e - b) * sizeof(T));
+        T* vals = reinterpret_cast<T*>(out.data());
+        for (int64_t i = b; i < e; ++i) vals[i - b] = table[G.send[i]];
       }
+      T* base = table.data() + G.nrange + G.ghost_off[from];
+      const int64_t ghosts = G.ghost_off[from + 1] - G.ghost_off[from];
+      s1[to] = (int64_t)out.size();
+      r1[from] = got[from] < 0 ? ghosts * (int64_t)sizeof(T) : got[from] * (8 + (int64_t)sizeof(T));
+      sp[to] = out.data();
+      if (got[from] < 0) {
+        rp[from] = reinterpret_cast<char*>(base);
+      } else {
+        in.resize((size_t)r1[from]);
+        rp[from] = in.data();
+      }
+      xfer(sp, s1, rp, r1, me);
+      if (got[from] >= 0) {
+        const int64_t* pos = reinterpret_cast<const int64_t*>(in.data());
+        const T* vals = reinterpret_cast<const T*>(in.data() + got[from] * 8);
+        for (int64_t j = 0; j < got[from]; ++j) base[pos[j]] = vals[j];
+      }
+      s1[to] = r1[from] = 0;
     }
     mir.prev.assign(table.begin() + G.olo, table.begin() + G.olo + own);
     mir.valid = true;
