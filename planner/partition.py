@@ -327,11 +327,23 @@ class Problem:
                 unit = "LUTs" if parts[0] == "luts" else "BRAM bits"
                 cap = k.fpga.luts if parts[0] == "luts" else k.fpga.bram_bits
                 out.append(f"FPGA {unit} on {k.name} ({k.fpga.part}): short by "
-                           f"{amount:,.0f} (has {cap:,})")
+                           f"{amount:,.0f} (has {cap:,})" + _no_unit(self.work[chosen], k,
+                                                                  self.stats.n))
             elif parts[0] == "budget":
                 out.append(f"budget: over by {amount:.2f} per hour "
                            f"(budget {self.man.budget_per_hour:.2f})")
         return out or ["the limits conflict with the fixed choices"]
+
+
+def _no_unit(w: Workload, k, n: int) -> str:
+    """Why no unit of ``w`` fits ``k``'s part for ``n`` vertices (an interval unit
+    refused, e.g. a reduction it does not take), as a clause; '' when one fits."""
+    hw = getattr(w, "hw", None)
+    if hw is None or not getattr(hw, "eligible", False) or not hasattr(hw, "unit_use"):
+        return ""
+    use = hw.unit_use(k.fpga.part, int(n), k.fpga.memory,
+                      k.cal("fpga_clock_hz", k.fpga.clock_hz))
+    return f": {use['why']}" if use.get("kind") == "none" and use.get("why") else ""
 
 
 def big_bytes(st: GraphStats, wl: Workload) -> float:
