@@ -1,7 +1,7 @@
 """k-core's peel on the FPGA unit, side by side in one run: rounds streaming only the
 frontier's edges (now), rounds streaming every edge of the blade's range (the stream
-filter and the parameter guard switched off: last stop's unit) and one unit call per removed vertex (the rule
-``rounds`` switched off).
+filter and the parameter guard switched off: last stop's unit) and one unit call per
+removed vertex (the rule ``rounds`` switched off).
 
     python bench/bench_kcore_rounds.py [--scales 7 10] [--modes frontier range per-vertex]
                                        [--manifest manifests/pair.yaml] [--blades 2]
@@ -45,11 +45,10 @@ def main() -> None:
     import numpy as np
 
     import cosynth as cs
-    from cosynth.backends.rtl import offload
+    from cosynth.backends.rtl import interval_costs, offload
     from cosynth.frontend.rewrite import rounds
     from cosynth.loader import load_kernels
     from cosynth.pipeline import simulate
-    from cosynth.backends.rtl import interval_costs
     from cosynth.planner import load_manifest
     from cosynth.planner.cost import fpga_nest
     from cosynth.planner.stats import GraphStats

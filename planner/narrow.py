@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosynth.dtypes import DType
-from cosynth.ir.nodes import Kernel, Load
-from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
+from cosynth.ir.nodes import Kernel
+from cosynth.ir.walk import loads_role
 
 __all__ = ["WeightStore", "weight_storage", "kernel_weights", "reads_weights",
            "weight_choice", "WIDE"]
@@ -105,13 +105,7 @@ def weight_storage(d: DType, w: np.ndarray) -> WeightStore:
 
 def reads_weights(k: Kernel) -> bool:
     """Does kernel ``k`` read the edge weights?"""
-    tables = k.table_map
-    for s, _ in iter_stmts(k.body):
-        for e in stmt_exprs(s):
-            for x in iter_exprs(e):
-                if isinstance(x, Load) and tables[x.table].role == "weight":
-                    return True
-    return False
+    return loads_role(k.body, k.table_map, "weight")
 
 
 def weight_choice(k: Kernel, graph) -> tuple[str, str] | None:

@@ -394,6 +394,11 @@ def _interval_shape(spec) -> None:
             "take yet (only a unit holding every vertex on chip does)",
             hint="a smaller graph, a part whose block RAM holds every vertex, or the CPU")
     for r in spec.rules:
+        if len(getattr(r, "updates", ()) or ()) > 1:
+            raise NoIntervalFits(
+                f"unit '{spec.name}' makes several reductions per edge, which interval "
+                "units do not take yet (only a unit holding every vertex on chip does)",
+                hint="a smaller graph, a part whose block RAM holds every vertex, or the CPU")
         ops = [u.op for u in (getattr(r, "updates", ()) or ())] or [r.op]
         odd = next((op for op in ops if op not in IDEMPOTENT), None)
         if odd is not None:
@@ -403,10 +408,5 @@ def _interval_shape(spec) -> None:
                 "interval unit gave wrong core numbers (kron-12 on an iCE40 HX8K, 956 of "
                 "4,096 vertices; a fault in the engine not yet found), so such a rule is "
                 "refused rather than built wrong",
-                hint="a smaller graph, a part whose block RAM holds every vertex, or the CPU")
-        if len(getattr(r, "updates", ()) or ()) > 1:
-            raise NoIntervalFits(
-                f"unit '{spec.name}' makes several reductions per edge, which interval "
-                "units do not take yet (only a unit holding every vertex on chip does)",
                 hint="a smaller graph, a part whose block RAM holds every vertex, or the CPU")
 

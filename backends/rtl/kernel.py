@@ -66,7 +66,7 @@ from cosynth.ir.nodes import (
     Var,
 )
 from cosynth.ir.visit import Visitor
-from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
+from cosynth.ir.walk import iter_exprs, iter_stmts, loads_role, stmt_exprs
 
 __all__ = ["Rule", "Update", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
            "HW_VARIANTS", "REDUCE_HW"]
@@ -652,10 +652,4 @@ class _RuleScalars(Visitor):
 
 
 def rule_uses_weight(k: Kernel, r: Rule) -> bool:
-    tables = k.table_map
-    for s, _ in iter_stmts(r.body):
-        for ex in stmt_exprs(s):
-            for x in iter_exprs(ex):
-                if isinstance(x, Load) and tables[x.table].role == "weight":
-                    return True
-    return False
+    return loads_role(r.body, k.table_map, "weight")

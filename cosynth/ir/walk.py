@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from .nodes import Expr, Kernel, Load, Loop, Stmt, Store
 from .visit import Transformer, Visitor, schema
 
-__all__ = ["iter_exprs", "iter_stmts", "map_exprs", "map_body", "expr_reads", "stmt_exprs",
-           "map_kernel_exprs", "read_and_written"]
+__all__ = ["iter_exprs", "iter_stmts", "loads_role", "map_exprs", "map_body", "expr_reads",
+           "stmt_exprs", "map_kernel_exprs", "read_and_written"]
 
 
 def stmt_exprs(s: Stmt) -> list[Expr]:
@@ -62,6 +62,17 @@ def iter_stmts(body, path: tuple = ()) -> Iterator[tuple[Stmt, tuple]]:
     v = _Stmts(tuple(path))
     v.visit_body(body)
     return iter(v.out)
+
+
+def loads_role(body, tables: dict, role: str) -> bool:
+    """Does a statement of ``body`` load a table whose role is ``role`` (e.g. "weight")?
+    ``tables``: the kernel's ``table_map``."""
+    for s, _ in iter_stmts(body):
+        for e in stmt_exprs(s):
+            for x in iter_exprs(e):
+                if isinstance(x, Load) and tables[x.table].role == role:
+                    return True
+    return False
 
 
 def expr_reads(e: Expr) -> Iterator[Expr]:

@@ -16,6 +16,7 @@ from cosynth.cli import main
 from cosynth.ir.interp import interpret
 from cosynth.planner.stats import GraphStats
 from cosynth.planner.workload import peel_rounds
+from tests.backends.test_rounds_stream import _degree_sum
 from tests.helpers import EXAMPLES, ROOT, example
 
 
@@ -99,3 +100,12 @@ def test_simulate_fpga_on_two_blades_calls_the_unit_once_per_round(tmp_path):
         assert len(nest) == 1 and nest[0]["measured_runs"] == f["runs"]
         # the cost model counts the same calls: each runs the unit's rules once
         assert nest[0]["predicted_runs"] == pytest.approx(f["runs"])
+        # each blade streams its own vertices' out-edges once over the peel (its
+        # out-degree sum; no in-edges without use_in_edges), about a cycle per edge (a
+        # range per round streamed 81,672 cycles for this graph); the planner's
+        # predicted edges of the FPGA nest equal them within 25%
+        lo, hi = b["vertices"]
+        assert f["edges"] == _degree_sum(g, lo, hi)
+        assert f["run_cycles"] < 2 * f["edges"]
+        assert f["runs"] == 2 * f["calls"]  # the in-edge rule runs, streaming nothing
+        assert nest[0]["predicted_edges"] == pytest.approx(f["edges"], rel=0.25)

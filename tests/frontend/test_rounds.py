@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import cosynth as cs
+from cosynth.errors import NoReference
 from cosynth.frontend.rewrite import report, rounds, variant
 from cosynth.frontend.rewrite.core import loops
 from cosynth.ir.interp import interpret
 from cosynth.ir.printer import print_kernel
-from cosynth.errors import NoReference
 from tests.helpers import example
 
 
