@@ -89,6 +89,7 @@ class Footprint:
     wl_owned: int = 0       # per owned vertex
     frontier: int = 0       # frontiers' pending codes and queues, per owned vertex
     levels: int = 0         # level queues' marks and queues, per owned vertex
+    weight_bytes: int = 8   # a stored edge weight (planner/narrow.py: narrower when exact)
 
     @property
     def degrees(self) -> int:
@@ -96,8 +97,8 @@ class Footprint:
 
     def edge_bytes(self, idx: int) -> tuple[int, int]:
         """Bytes per edge of the blade's CSR and CSC arrays with ``idx``-byte ids."""
-        out = (idx * (1 + self.csr_src) + 8 * self.csr_w) if self.csr else 0
-        inn = (idx * (1 + self.csc_eid) + 8 * self.csc_w) if self.csc else 0
+        out = (idx * (1 + self.csr_src) + self.weight_bytes * self.csr_w) if self.csr else 0
+        inn = (idx * (1 + self.csc_eid) + self.weight_bytes * self.csc_w) if self.csc else 0
         return out, inn
 
     def blade_bytes(self, n: int, m: int, owned: float, ghosts: float, edge_share: float,

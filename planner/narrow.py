@@ -108,6 +108,20 @@ def reads_weights(k: Kernel) -> bool:
     return loads_role(k.body, k.table_map, "weight")
 
 
+def stored_weight_bytes(k: Kernel, stats) -> int:
+    """Bytes of one stored edge weight of kernel ``k`` on the graph ``stats`` measured
+    (what the shard writer will choose; 8 without the graph).  Decided once per graph and
+    weight type."""
+    g = getattr(stats, "_graph", None)
+    if g is None or "weight" not in k.table_map:
+        return 8
+    d = k.table_map["weight"].dtype
+    key = ("weight bytes", d.name)
+    if key not in stats._cuts:
+        stats._cuts[key] = weight_storage(d, kernel_weights(d, g)).bytes
+    return stats._cuts[key]
+
+
 def weight_choice(k: Kernel, graph) -> tuple[str, str] | None:
     """The plan's choice of weight storage for kernel ``k`` on ``graph`` (chosen, reason),
     or None when ``k`` reads no weights."""

@@ -88,6 +88,7 @@ from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .calibration import apply_laws
 from .memory import Footprint, footprint
+from .narrow import stored_weight_bytes
 from .stats import GraphStats
 
 __all__ = ["Nest", "Workload", "profile", "fixed_point_kind", "OTHER_LOOP_ITERATIONS", "at_blades",
@@ -340,6 +341,8 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     w.delta = walk.delta
     w.sharded, w.ghost_out, w.ghost_in, w.box_bytes, w.mirror_bytes = layout(k, nests)
     w.memory = footprint(k, nests)
+    if w.memory.csr_w or w.memory.csc_w:  # the weights as the shard will store them
+        w.memory = replace(w.memory, weight_bytes=stored_weight_bytes(k, stats))
     w.hot = stats.hot_share if stats._graph is not None else None
     if laws:
         apply_laws(w, k, laws, stats)
