@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import atexit
 import ctypes
-import ctypes.util
 import os
 import signal
 import subprocess
@@ -322,11 +321,17 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _libc():
-    """The C library (for ``prctl``), or None where it cannot be loaded (not Linux)."""
+    """The C library (for ``prctl``), or None where it cannot be loaded (not Linux).
+
+    It is the process's own global symbols (``dlopen(NULL)``), never
+    ``ctypes.util.find_library``: that runs ``ldconfig -p`` in a child, at import time,
+    before the program has installed its signal handlers.  A SIGTERM in that window killed
+    the program outright instead of ending it with status 143, and the forked child looked
+    like the program itself in ``/proc`` until its exec (the flaky orphans test)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
 
