@@ -26,7 +26,9 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              far fewer than the interval (the window-load bound of dense loads)
     WB       (flag bit 2) write window A of every live memory back to its region -- only
              when a block since window A was loaded changed an entry (the unit's
-             STATUS.changed: ``new != old`` of a write): an unchanged window equals its
+             STATUS.wrote: ``new != old`` of a write of any rule -- not STATUS.changed,
+             which counts only rules that raise a change flag: k-core's ``deg add= -1``
+             raises none, and its windows were never written back): an unchanged window equals its
              region, so writing it back would move ``I`` words per memory for nothing
 
 Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
@@ -189,7 +191,7 @@ class IntervalUnit(wiring.Component):
         word0 = Signal(64)
         cmd_done = Signal()  # a write command went out ahead of its data
         udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
-        uchg = Signal()  # ... and its STATUS.changed
+        uchg = Signal()  # ... and its STATUS.wrote (an entry changed, flag or not)
         dirty = Signal()  # a block since window A was loaded changed an entry of it
         load_words = nm * I
         wb_words = len(live) * I
@@ -402,7 +404,7 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
-                m.d.sync += [udone.eq(u.csr.r_data[1]), uchg.eq(u.csr.r_data[2])]
+                m.d.sync += [udone.eq(u.csr.r_data[1]), uchg.eq(u.csr.r_data[3])]
                 with m.If(~more & udone):  # every edge requested, the unit done
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, bases_pad[live_pad[0]] + a_base, count=False)

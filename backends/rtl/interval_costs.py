@@ -378,11 +378,6 @@ def fpga_profile(kv, variant: str) -> IntervalProfile:
         "host_bytes_per_edge")})
 
 
-# reductions whose interval units are verified against the interpreter (bfs, sssp_int, cc
-# at kron-10..20): applying one twice, or from a stale window, changes nothing
-IDEMPOTENT = ("min", "max", "or", "and")
-
-
 def _interval_shape(spec) -> None:
     """Refuse what the interval engine and its hosts do not move yet: fixed-point words
     (the hosts' interval walk loads and reads back integer words only) and rules with
@@ -398,15 +393,5 @@ def _interval_shape(spec) -> None:
             raise NoIntervalFits(
                 f"unit '{spec.name}' makes several reductions per edge, which interval "
                 "units do not take yet (only a unit holding every vertex on chip does)",
-                hint="a smaller graph, a part whose block RAM holds every vertex, or the CPU")
-        ops = [u.op for u in (getattr(r, "updates", ()) or ())] or [r.op]
-        odd = next((op for op in ops if op not in IDEMPOTENT), None)
-        if odd is not None:
-            raise NoIntervalFits(
-                f"unit '{spec.name}' reduces with '{odd}', which is not idempotent; interval "
-                "units take min, max, or and and only: k-core's 'deg add= -1' through an "
-                "interval unit gave wrong core numbers (kron-12 on an iCE40 HX8K, 956 of "
-                "4,096 vertices; a fault in the engine not yet found), so such a rule is "
-                "refused rather than built wrong",
                 hint="a smaller graph, a part whose block RAM holds every vertex, or the CPU")
 

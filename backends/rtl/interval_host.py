@@ -200,7 +200,7 @@ class IntervalDevice:
         self.stats.pe_edges[pe] += edges
         self.stats.pe_cycles[pe] += cyc
         res["changed"] |= bool(status & 4)
-        if status & 4:
+        if status & 8:  # STATUS.wrote: the engine wrote window A back
             self.written[-1].add(d)
         res["cycles"] += cyc
         res["edges"] += edges

@@ -18,9 +18,12 @@ Ports (Amaranth ``stream`` conventions: a transfer happens on a clock edge where
 Registers (64-bit words; ``ro`` read-only, ``wo`` write-only, ``rw``)::
 
     0  ID          ro  0xC05E_0001: cosynth edge unit, interface version 1
-    1  CTRL        wo  bit 0: start a run (clears STATUS.done/changed and the counters)
+    1  CTRL        wo  bit 0: start a run (clears STATUS.done/changed/wrote and the
+                       counters)
     2  STATUS      ro  bit 0 busy, bit 1 done, bit 2 changed (some reduction changed an
-                       entry of a rule that has a change flag)
+                       entry of a rule that has a change flag), bit 3 wrote (some
+                       reduction of any rule changed an entry: an interval engine writes
+                       its window back only then)
     3  RULE        rw  the rule the next run applies
     4  EDGE_COUNT  rw  edges the next run consumes from ``edges``
     5  CYCLES      ro  clock cycles of the last run, from start to done
@@ -56,7 +59,8 @@ CSR_ADDR_BITS = 6
 REGISTERS = (
     ("ID", 0, "ro", "0xC05E0001: cosynth edge unit, interface version 1"),
     ("CTRL", 1, "wo", "bit 0: start a run"),
-    ("STATUS", 2, "ro", "bit 0 busy, bit 1 done, bit 2 changed"),
+    ("STATUS", 2, "ro", "bit 0 busy, bit 1 done, bit 2 changed (by a rule that raises a "
+     "change flag), bit 3 wrote (by any rule)"),
     ("RULE", 3, "rw", "rule of the next run"),
     ("EDGE_COUNT", 4, "rw", "edges the next run consumes"),
     ("CYCLES", 5, "ro", "cycles of the last run"),

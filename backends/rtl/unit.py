@@ -12,7 +12,8 @@ One edge per clock, in a pipeline of five or more stages::
         entry's old value is taken from the write history when a recent write hit it
     RMW the reduction ``new = old (op) value`` (no loop: see below)
     WB  ``new`` is written back to the memory from a register
-    A1  change detection (``new != old``); A2 the counters and STATUS.changed
+    A1  change detection (``new != old``); A2 the counters, STATUS.changed (a write of
+        a rule that raises a change flag) and STATUS.wrote (any write)
 
 Read-after-write hazards: a read issued in cycle c sees every write up to cycle c-1.
 The input keeps two edges that target the same entry at least a cycle apart (a bubble:
@@ -111,7 +112,8 @@ class EdgeUnit(wiring.Component):
         stalls = Signal(COUNTER_BITS)
         busy = Signal()
         done = Signal()
-        changed = Signal()
+        changed = Signal()  # a reduction whose rule raises a change flag changed an entry
+        wrote = Signal()  # any reduction changed an entry (flagged or not)
         start = Signal()
         params = {name: Signal(shape_of(d), name=f"p_{name}")
                   for name, d in spec.params.items()}
@@ -125,7 +127,7 @@ class EdgeUnit(wiring.Component):
                 m.d.sync += reg.eq(csr.w_data)
         reads = {
             rm.reg("ID"): ID_VALUE,
-            rm.reg("STATUS"): Cat(busy, done, changed),
+            rm.reg("STATUS"): Cat(busy, done, changed, wrote),
             rm.reg("RULE"): rule_next,
             rm.reg("EDGE_COUNT"): edge_count,
             rm.reg("CYCLES"): cycles,
@@ -405,7 +407,7 @@ class EdgeUnit(wiring.Component):
             m.d.sync += inflight.eq(inflight - 1)
         settle = Signal(range(self.settle + 2))
         with m.If(start & ~busy):  # a start while running is ignored
-            m.d.sync += [busy.eq(1), done.eq(0), changed.eq(0), cycles.eq(0),
+            m.d.sync += [busy.eq(1), done.eq(0), changed.eq(0), wrote.eq(0), cycles.eq(0),
                          rule.eq(rule_next), accepted.eq(0), remaining.eq(edge_count),
                          updates.eq(0), hazards.eq(0), stalls.eq(0),
                          settle.eq(self.settle)]
@@ -416,6 +418,8 @@ class EdgeUnit(wiring.Component):
                 m.d.sync += settle.eq(settle - 1)
             with m.If(chg_b):
                 m.d.sync += changed.eq(1)
+            with m.If(upd_b.any()):
+                m.d.sync += wrote.eq(1)
             with m.If(~remaining.any() & ~inflight.any() & ~take):
                 m.d.sync += [busy.eq(0), done.eq(1)]
         m.d.comb += ready_ok.eq(~settle.any())
