@@ -116,8 +116,11 @@ def run_one(kf, man, g, args, P, variant, base, timeout):
         f.write(WRAPPER.format(python=sys.executable))
     os.chmod(os.path.join(out, "wrap.py"), 0o755)
     t0 = time.perf_counter()
+    # no stall watch: eight blades oversubscribed on a loaded machine (run under nice, the
+    # figures are memory and bytes) wait longer than run.cfg's 30 s between supersteps
+    # (kron-22 CC: blade 0 waited 34 s at step 10 and the blades' watch ended the job)
     mpirun(os.path.join(out, "wrap.py"), "run.cfg", P, threads=1, timeout=timeout,
-           workdir=out, stall=None)
+           workdir=out, stall=None, env_vars={"COSYNTH_STALL_TIMEOUT": "0"})
     wall = time.perf_counter() - t0
     result = gather(bundle, g)[0]
     stats = read_stats(bundle)
