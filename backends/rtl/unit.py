@@ -1,11 +1,14 @@
 """The edge unit: an Amaranth component generated from a kernel's rules.
 
-One edge per clock, in a pipeline of five or more stages::
+One edge per clock, in a pipeline of six or more stages::
 
     S0  accept {src, dst, weight} from the ``edges`` stream; present the endpoint
         addresses to the memories' read ports
-    S1  memory data arrive and are registered (a block RAM's clock-to-out is most of a
-        cycle on ECP5: no logic after it)
+    S1  memory data arrive and are registered in a register whose only input is the
+        block RAM's output (``q1``: the DP16KD output register's place -- a block RAM's
+        clock-to-out is 5.8 ns on ECP5, so no logic and no long route may follow it; the
+        register's one load is the next stage, so the placer puts it beside the RAM)
+    S1b the data are registered again, across the chip to where the rule's logic sits
     S2  the rule's expression (guards, privates, the value) is evaluated from them
         (``datapath``: spread over as many stages as its carry chains need; loop
         invariants are hoisted into registers); in the last of these stages the target
@@ -14,7 +17,9 @@ One edge per clock, in a pipeline of five or more stages::
     WB  ``new`` is written back to the memory from a register
     A1  change detection (``new != old``); A2 the counters and STATUS.changed
 
-Read-after-write hazards: a read issued in cycle c sees every write up to cycle c-1.
+Read-after-write hazards: a read issued in cycle c sees every write up to cycle c-1; the
+edge reaches the last evaluation stage E+3 cycles later, so the write history holds the
+E+4 writes (cycles c .. c+E+3) its read may have missed.
 The input keeps two edges that target the same entry at least a cycle apart (a bubble:
 ``STALLS``), so the edge just ahead of one in RMW never hits its entry, and every other
 write it missed is still in the registered write history and forwarded (``HAZARDS``).
@@ -28,7 +33,9 @@ entries.  A table a rule reduces has one write port and a read port per endpoint
 it is read at (yosys duplicates block RAMs for the second read port); a table a
 bulk-synchronous rule reads at its other endpoint gets a ``snapshot`` copy the unit never
 writes, so those reads see the values from before the sweep.  Memories are loaded and read
-back through the ``load`` / ``rd_req`` / ``rd_resp`` streams while idle.  The register map
+back through the ``load`` / ``rd_req`` / ``rd_resp`` streams while idle (a read answers
+two cycles after its request, through the S1 register: a two-place pipeline that stalls
+as a whole while ``rd_resp`` waits).  The register map
 is ``regmap.RegisterMap``.
 """
 
@@ -228,37 +235,58 @@ class EdgeUnit(wiring.Component):
                 with m.Else():
                     m.d.comb += rp.en.eq(0)
 
-        # readback: one-entry pipeline register on rd_resp
-        resp_valid = Signal()
+        # S1: every read port's output goes into a register with no logic before it
+        # (q1); a readback port's holds while the readback stalls (a clock enable)
+        rd_adv = Signal()  # the readback pipeline moves (the answer is taken or absent)
+        q1 = {}
+        for key, rp in ports.items():
+            reg = Signal(rp.data.shape(), name=f"q1_{key[0]}_{key[1]}_{key[2]}")
+            if any(rp is r for r in readback_port.values()):
+                with m.If(busy | rd_adv):
+                    m.d.sync += reg.eq(rp.data)
+            else:
+                m.d.sync += reg.eq(rp.data)
+            q1[key] = reg
+
+        # readback: request -> the block RAM reads (rd_v1) -> q1 holds it (resp_valid);
+        # the read port is enabled only for a request taken, so a stalled block RAM
+        # output holds its word
+        resp_valid, rd_v1 = Signal(), Signal()
+        rd_mem1 = Signal(rm.mem_bits)
         m.d.comb += [
-            self.rd_req.ready.eq(~busy & (~resp_valid | self.rd_resp.ready)),
+            rd_adv.eq(~resp_valid | self.rd_resp.ready),
+            self.rd_req.ready.eq(~busy & rd_adv),
             rd_accept.eq(self.rd_req.valid & self.rd_req.ready),
             self.rd_resp.valid.eq(resp_valid),
         ]
-        with m.If(rd_accept):
-            m.d.sync += [resp_valid.eq(1), rd_mem.eq(self.rd_req.payload.mem)]
-        with m.Elif(self.rd_resp.ready):
-            m.d.sync += resp_valid.eq(0)
+        with m.If(rd_adv):
+            m.d.sync += [rd_v1.eq(rd_accept), rd_mem1.eq(self.rd_req.payload.mem),
+                         resp_valid.eq(rd_v1), rd_mem.eq(rd_mem1)]
         with m.Switch(rd_mem):
             for mid, rp in readback_port.items():
+                key = next(k for k, r in ports.items() if r is rp)
                 with m.Case(mid):
-                    m.d.comb += self.rd_resp.payload.eq(rp.data)  # signed: sign-extended
+                    m.d.comb += self.rd_resp.payload.eq(q1[key])  # signed: sign-extended
             with m.Default():
                 m.d.comb += self.rd_resp.payload.eq(0)
 
-        # ------------------------------------------------------------ S1: memory out
-        # the block RAMs' outputs are registered before any logic (their clock-to-out is
-        # most of a cycle on ECP5)
+        # ------------------------------------------------------------ S1, S1b
+        # the block RAMs' outputs are registered before any logic (q1, above: their
+        # clock-to-out is most of a cycle on ECP5), then once more (d2) so that the route
+        # from beside the block RAMs to the rule's logic has a cycle of its own
         v1, src1, dst1 = Signal(), Signal(ab), Signal(ab)
         w1 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
-        m.d.sync += [v1.eq(v0), src1.eq(src0), dst1.eq(dst0)]
+        v1b, src1b, dst1b = Signal(), Signal(ab), Signal(ab)
+        w1b = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
+        m.d.sync += [v1.eq(v0), src1.eq(src0), dst1.eq(dst0),
+                     v1b.eq(v1), src1b.eq(src1), dst1b.eq(dst1)]
         if w1 is not None:
-            m.d.sync += w1.eq(w0)
+            m.d.sync += [w1.eq(w0), w1b.eq(w1)]
         data2 = {}
-        for key, rp in ports.items():
-            reg = Signal(rp.data.shape(), name=f"d2_{key[0]}_{key[1]}_{key[2]}")
+        for key, reg1 in q1.items():
+            reg = Signal(reg1.shape(), name=f"d2_{key[0]}_{key[1]}_{key[2]}")
             with m.If(busy):
-                m.d.sync += reg.eq(rp.data)
+                m.d.sync += reg.eq(reg1)
             data2[key] = reg
 
         # ------------------------------------------------------------ S2..: evaluate
@@ -266,9 +294,9 @@ class EdgeUnit(wiring.Component):
         # (datapath.Stager), the last of which also forwards from the write history
         v2, src2, dst2 = Signal(), Signal(ab), Signal(ab)
         w2 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
-        m.d.sync += [v2.eq(v1), src2.eq(src1), dst2.eq(dst1)]
+        m.d.sync += [v2.eq(v1b), src2.eq(src1b), dst2.eq(dst1b)]
         if w2 is not None:
-            m.d.sync += w2.eq(w1)
+            m.d.sync += w2.eq(w1b)
         snaps = set(spec.snapshot_tables)
         stager = Stager(m, "ev")
 
@@ -295,8 +323,11 @@ class EdgeUnit(wiring.Component):
         self.settle = max(0, stager.inv_depth - 4)
         targets = sorted(spec.written)
         # writes the memory missed that the history must supply: the reduction's result is
-        # written back a cycle later, from the first history register (WB)
-        H = 3 + E
+        # written back a cycle later, from the first history register (WB).  A read issued
+        # in cycle c (S0) misses the writes of cycles c.. ; its edge is in the last
+        # evaluation stage in cycle c+3+E (S1, S1b, S2..S2+E), when h_j holds the write
+        # of cycle c+4+E-j: j = 1..4+E
+        H = 4 + E
         self.history = H
 
         def late(sig):
@@ -395,9 +426,9 @@ class EdgeUnit(wiring.Component):
         m.d.sync += [upd_b.eq(sum(upd_terms) if upd_terms else 0), chg_b.eq(_any(chg_terms))]
 
         # ------------------------------------------------------------ control
-        # in flight: S0, S1, the evaluation stages, RMW, the write-back and the two
+        # in flight: S0, S1, S1b, the evaluation stages, RMW, the write-back and the two
         # accounting stages
-        depth_total = 2 + (E + 1) + 1 + 1 + 2
+        depth_total = 3 + (E + 1) + 1 + 1 + 2
         inflight = Signal(range(depth_total + 2))
         with m.If(take):
             m.d.sync += inflight.eq(depth_total)
