@@ -34,8 +34,9 @@ it is read at (yosys duplicates block RAMs for the second read port); a table a
 bulk-synchronous rule reads at its other endpoint gets a ``snapshot`` copy the unit never
 writes, so those reads see the values from before the sweep.  Memories are loaded and read
 back through the ``load`` / ``rd_req`` / ``rd_resp`` streams while idle (a read answers
-two cycles after its request, through the S1 register: a two-place pipeline that stalls
-as a whole while ``rd_resp`` waits).  The register map
+two cycles after its request, through the S1 register; it takes requests against credits
+and queues what ``rd_resp`` does not take, so no host valid or ready reaches the block
+RAMs' inputs).  The register map
 is ``regmap.RegisterMap``.
 """
 
@@ -84,6 +85,11 @@ class EdgeUnit(wiring.Component):
         #: busy, done, the live memories by table, and each target's read-modify-write
         #: registers (act, addr, val, op) and write history [(we, addr, new), ...]
         self.probes: dict = {}
+        #: STATUS.done and STATUS.changed as signals, for an engine that wraps the unit
+        #: (``interval.IntervalUnit``): reading them off the register bus put the
+        #: engine's state into the register-read multiplexer's address (a P = 1 path)
+        self.done = Signal(name="done")
+        self.changed = Signal(name="changed")
         self.regmap = RegisterMap.of(spec, depth)
         rm = self.regmap
         self.abits = rm.addr_bits
@@ -117,8 +123,7 @@ class EdgeUnit(wiring.Component):
         hazards = Signal(COUNTER_BITS)
         stalls = Signal(COUNTER_BITS)
         busy = Signal()
-        done = Signal()
-        changed = Signal()
+        done, changed = self.done, self.changed
         start = Signal()
         params = {name: Signal(shape_of(d), name=f"p_{name}")
                   for name, d in spec.params.items()}
@@ -227,48 +232,25 @@ class EdgeUnit(wiring.Component):
                     first = rp
                     readback_port[mem.id] = rp
                 addr = self._port_addr(key, end_addr, rule, mem.table)
+                # a readback port reads the requested address every idle cycle (enable
+                # and address from the request's registers, whether or not it is taken:
+                # the host's valid and ready stay out of the block RAMs' inputs)
                 with m.If(busy):
                     m.d.comb += [rp.addr.eq(addr), rp.en.eq(1)]
-                with m.Elif(rd_accept & (self.rd_req.payload.mem == mem.id)
-                            if rp is first else 0):
+                with m.Elif(1 if rp is first else 0):
                     m.d.comb += [rp.addr.eq(self.rd_req.payload.addr), rp.en.eq(1)]
                 with m.Else():
                     m.d.comb += rp.en.eq(0)
 
-        # S1: every read port's output goes into a register with no logic before it
-        # (q1); a readback port's holds while the readback stalls (a clock enable)
-        rd_adv = Signal()  # the readback pipeline moves (the answer is taken or absent)
+        # S1: every read port's output goes into a register with no logic before it (q1)
         q1 = {}
         for key, rp in ports.items():
             reg = Signal(rp.data.shape(), name=f"q1_{key[0]}_{key[1]}_{key[2]}")
-            if any(rp is r for r in readback_port.values()):
-                with m.If(busy | rd_adv):
-                    m.d.sync += reg.eq(rp.data)
-            else:
-                m.d.sync += reg.eq(rp.data)
+            m.d.sync += reg.eq(rp.data)
             q1[key] = reg
-
-        # readback: request -> the block RAM reads (rd_v1) -> q1 holds it (resp_valid);
-        # the read port is enabled only for a request taken, so a stalled block RAM
-        # output holds its word
-        resp_valid, rd_v1 = Signal(), Signal()
-        rd_mem1 = Signal(rm.mem_bits)
-        m.d.comb += [
-            rd_adv.eq(~resp_valid | self.rd_resp.ready),
-            self.rd_req.ready.eq(~busy & rd_adv),
-            rd_accept.eq(self.rd_req.valid & self.rd_req.ready),
-            self.rd_resp.valid.eq(resp_valid),
-        ]
-        with m.If(rd_adv):
-            m.d.sync += [rd_v1.eq(rd_accept), rd_mem1.eq(self.rd_req.payload.mem),
-                         resp_valid.eq(rd_v1), rd_mem.eq(rd_mem1)]
-        with m.Switch(rd_mem):
-            for mid, rp in readback_port.items():
-                key = next(k for k, r in ports.items() if r is rp)
-                with m.Case(mid):
-                    m.d.comb += self.rd_resp.payload.eq(q1[key])  # signed: sign-extended
-            with m.Default():
-                m.d.comb += self.rd_resp.payload.eq(0)
+        self._readback(m, busy, rd_accept, rd_mem, {
+            mid: q1[next(k for k, r in ports.items() if r is rp)]
+            for mid, rp in readback_port.items()})
 
         # ------------------------------------------------------------ S1, S1b
         # the block RAMs' outputs are registered before any logic (q1, above: their
@@ -456,6 +438,50 @@ class EdgeUnit(wiring.Component):
                                for t in targets}}
         return m
 
+    def _readback(self, m, busy, rd_accept, rd_mem, words: dict) -> None:
+        """``rd_req`` -> ``rd_resp``: a word taken in cycle c is in the block RAM's output
+        in c+1 and in its q1 register (``words[mem]``) in c+2, when it is offered on
+        ``rd_resp`` or, not taken, kept in a queue of ``RB_CREDITS`` places.  Requests
+        are taken while fewer than ``RB_CREDITS`` words are outstanding, so the read
+        pipeline never stalls (no ready reaches the block RAMs) and one word a clock
+        goes through when ``rd_resp`` is always ready (2 outstanding at a cycle's
+        start)."""
+        rm = self.regmap
+        cap = RB_CREDITS
+        count = Signal(range(cap + 1))  # taken requests whose word is not yet out
+        rd_v1, rd_v2 = Signal(), Signal()  # a word in the block RAM's output, in q1
+        rd_mem1 = Signal(rm.mem_bits)
+        word = Signal(64)
+        with m.Switch(rd_mem):
+            for mid, reg in words.items():
+                with m.Case(mid):
+                    m.d.comb += word.eq(reg)  # signed: sign-extended
+            with m.Default():
+                m.d.comb += word.eq(0)
+        fq = [Signal(64, name=f"rb_q{i}") for i in range(cap)]
+        fn = Signal(range(cap + 1))  # words in the queue; fq[0] is the oldest
+        take, push, pop = Signal(), Signal(), Signal()
+        resp = self.rd_resp
+        m.d.comb += [
+            self.rd_req.ready.eq(~busy & (count < cap)),
+            rd_accept.eq(self.rd_req.valid & self.rd_req.ready),
+            resp.valid.eq(fn.any() | rd_v2),
+            resp.payload.eq(Mux(fn.any(), fq[0], word)),
+            take.eq(resp.valid & resp.ready),
+            pop.eq(take & fn.any()),
+            push.eq(rd_v2 & ~(take & ~fn.any())),  # q1's word, unless taken at once
+        ]
+        m.d.sync += [rd_v1.eq(rd_accept), rd_mem1.eq(self.rd_req.payload.mem),
+                     rd_v2.eq(rd_v1), rd_mem.eq(rd_mem1),
+                     count.eq(count + rd_accept - take), fn.eq(fn + push - pop)]
+        at = Signal(range(cap + 1))  # where a pushed word goes
+        m.d.comb += at.eq(fn - pop)
+        with m.If(pop):  # the queue moves up one place when its head is taken
+            m.d.sync += [fq[i].eq(fq[i + 1]) for i in range(cap - 1)]
+        for i in range(cap):  # (after the move: this assignment wins)
+            with m.If(push & (~at.any() if i == 0 else at == i)):
+                m.d.sync += fq[i].eq(word)
+
     def _port_addr(self, key, end_addr, rule, table: str):
         """The address a read port of ``table`` presents while running, per rule: the
         entry it reduces (``target``), the endpoint it reads the written table at
@@ -476,6 +502,9 @@ class EdgeUnit(wiring.Component):
 
 
 _OPS = REDUCE_HW  # a rule's reduction, as the index of its name here
+#: readback words outstanding at most (taken, not yet out on ``rd_resp``): 3 keep one a
+#: clock through the two-cycle read (``EdgeUnit._readback``)
+RB_CREDITS = 3
 #: width of the counters and EDGE_COUNT (read back zero-extended to 64 bits): 2**48 cycles
 #: are 32 days at 100 MHz, and 48-bit carry chains keep them off the critical path
 COUNTER_BITS = 48
