@@ -67,7 +67,8 @@ def main() -> None:
         interval = whole.interval
         unit = make_unit(spec, interval, whole.fifo_depth, P)
         tag = f"{a.kernel}-p{P}" + (f"-s{a.seed}" if a.seed != 1 else "") + \
-            (f"-{a.router}" if a.router else "")
+            (f"-{a.router}" if a.router else "") + \
+            (f"-{a.part.lower()}" if a.part.upper() != "ECP5-85F" else "")
         out = os.path.join(ROOT, "bench", "results", "interval_pnr", tag)
         t0 = time.perf_counter()
         flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
