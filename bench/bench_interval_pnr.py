@@ -1,13 +1,16 @@
 """Place and route of interval units with P = 1 and P = 4 PEs on an ECP5-85F.
 
     python bench/bench_interval_pnr.py [--kernel bfs] [--pes 1 4] [--part ECP5-85F]
+        [--seed 1] [--router router1|router2] [--cosim bench/results/X.json --graph kron-18]
 
 The unit (engines, arbiter, edge pipelines, on-chip windows of the planner's interval
 for a 2^18-vertex graph on ECP5 DDR3, ``interval_costs.choose(..., pes=P)``: the P PEs
 share the block RAM budget) in the four-pin I/O
 shell (``shell``), through yosys + nextpnr-ecp5 (``flow.run_flow``).  Records LUTs, FFs,
-block RAMs, Fmax and the modelled MTEPS (Fmax x the co-simulated edges per clock of
-bench/results/interval.json when present).  Writes bench/results/interval_pnr.json.
+block RAMs, Fmax and the modelled MTEPS: Fmax x the co-simulated edges per clock of the
+same kernel, P and interval on the ECP5 DDR3 memory model, read from ``--cosim`` (a
+``bench_interval.py`` results JSON, row of graph ``--graph``; the file and row are named in
+the output; no figure -> no MTEPS).  Writes bench/results/interval_pnr.json.
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ def main() -> None:
     ap.add_argument("--part", default="ECP5-85F")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per tool run (flow.TIMEOUT when not given)")
+    ap.add_argument("--seed", type=int, default=1, help="nextpnr's --seed")
+    ap.add_argument("--router", default=None, choices=("router1", "router2"),
+                    help="nextpnr's --router (default: nextpnr's own, router1)")
+    ap.add_argument("--cosim", default=os.path.join("bench", "results",
+                                                    "interval_fmax_k16_k18.json"),
+                    help="results JSON of bench_interval.py with the co-simulated "
+                         "edges per clock (path relative to the repository)")
+    ap.add_argument("--graph", default="kron-18",
+                    help="the --cosim row's graph (the units are sized for 2^18 vertices)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
                                                   "interval_pnr.json"))
     a = ap.parse_args()
@@ -48,37 +60,51 @@ def main() -> None:
     spec = unit_for(kf.ir)
     dram = DramConfig.from_figures(1.6e9, 100e-9, 16, 100e6)
     family, device = PART_DEVICES[a.part.upper()]
-    measured = {}
-    try:
-        with open(os.path.join(ROOT, "bench", "results", "interval.json")) as f:
-            for r in json.load(f)["rows"]:
-                if r["kernel"] == a.kernel and r["memory"] == "ecp5-ddr3":
-                    measured[r.get("pes", 1)] = r["edges_per_clock"]
-    except (OSError, ValueError, KeyError):
-        pass
+    measured = _cosim_rows(os.path.join(ROOT, a.cosim), a.kernel, a.graph)
     rows = []
     for P in a.pes:
         whole = choose(spec, a.part, 1 << 18, dram, pes=P)
         interval = whole.interval
         unit = make_unit(spec, interval, whole.fifo_depth, P)
-        out = os.path.join(ROOT, "bench", "results", "interval_pnr", f"{a.kernel}-p{P}")
+        tag = f"{a.kernel}-p{P}" + (f"-s{a.seed}" if a.seed != 1 else "") + \
+            (f"-{a.router}" if a.router else "") + \
+            (f"-{a.part.lower()}" if a.part.upper() != "ECP5-85F" else "")
+        out = os.path.join(ROOT, "bench", "results", "interval_pnr", tag)
         t0 = time.perf_counter()
         flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
-                        timeout=a.timeout,
+                        timeout=a.timeout, seed=a.seed, router=a.router,
                         progress=lambda m: print(f"  .. {m}", flush=True))
         rep = flow.as_dict()
-        epc = measured.get(P)
+        cos = measured.get((P, interval))
+        epc = cos["edges_per_clock"] if cos else None
         row = {"kernel": a.kernel, "pes": P, "part": a.part, "interval": interval,
                "fifo_depth": whole.fifo_depth, "luts": rep["luts"],
                "luts_total": rep["luts_total"], "ffs": rep["ffs"], "bram": rep["bram"],
                "bram_total": rep["bram_total"], "fmax_mhz": rep["fmax_mhz"],
-               "timing_met": rep["timing_met"], "edges_per_clock_cosim": epc,
+               "timing_met": rep["timing_met"], "seed": a.seed,
+               "router": a.router or "router1 (nextpnr default)",
+               "edges_per_clock_cosim": epc,
+               "cosim_source": f"{a.cosim}: {a.graph} {a.kernel} ecp5-ddr3 P={P} "
+                               f"I={interval}" if cos else None,
                "modelled_mteps": (rep["fmax_mhz"] or 0) * epc if epc else None,
                "flow_seconds": round(time.perf_counter() - t0, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     write_json(a.out, {"benchmark": "interval_pnr", "machine": machine(), "rows": rows})
     print(f"wrote {a.out}")
+
+
+def _cosim_rows(path: str, kernel: str, graph: str) -> dict:
+    """(P, interval) -> the co-simulated row of ``kernel`` on ``graph`` with the ECP5 DDR3
+    memory model in the results JSON at ``path`` (empty when the file is missing)."""
+    try:
+        with open(path) as f:
+            rows = json.load(f)["rows"]
+    except OSError:
+        print(f"no co-simulated figures: {path} missing (modelled MTEPS left out)")
+        return {}
+    return {(r.get("pes", 1), r["interval"]): r for r in rows
+            if r["kernel"] == kernel and r["graph"] == graph and r["memory"] == "ecp5-ddr3"}
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ The steps (``out_dir`` holds every file, named after the top module)
     -json top.json`` (abc9 is the default mapper of recent yosys, ``-abc9`` keeps older
     ones on it; measured on a 32-bit relax unit, ``-dff`` and ``-noabc`` were 0-10% slower);
     ``pnr``    ``nextpnr-<family> --<device> --package P --freq MHZ --seed S
-    --timing-allow-fail --report nextpnr-report.json`` with the pins in ``top.pcf`` (iCE40)
-    or ``top.lpf`` (ECP5), writing ``top.asc`` / ``top.config``;
+    --timing-allow-fail --report nextpnr-report.json [--router R]`` with the pins in
+    ``top.pcf`` (iCE40) or ``top.lpf`` (ECP5), writing ``top.asc`` / ``top.config``;
     ``pack``   ``icepack top.asc top.bin`` / ``ecppack top.config top.bit``.
     Each tool's output goes to ``synth.log``, ``pnr.log``, ``pack.log`` (the command line
     first).  Missing timing is not a failure: the report says ``timing_met=False``.
@@ -80,6 +80,9 @@ __all__ = ["FAMILIES", "Family", "Device", "FlowReport", "run_flow", "find_tool"
            "cache_dir", "TIMEOUT"]
 
 TIMEOUT = 1800.0  # seconds per tool run
+#: nextpnr's routers (``--router``): router1 is its default; router2 spreads congestion
+#: first and is meant for large designs
+ROUTERS = ("router1", "router2")
 _FORMAT = 1  # of a cached run's record (entry.json)
 
 # tool -> PyPI package that provides its YoWASP build
@@ -206,7 +209,7 @@ def find_tool(tool: str) -> str:
 
 def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
              target_mhz: float | None = None, device: str | None = None, seed: int = 1,
-             progress: Callable[[str], None] | None = None,
+             router: str | None = None, progress: Callable[[str], None] | None = None,
              timeout: float | None = None, shown: str | None = None) -> FlowReport:
     """Synthesize, place and route ``verilog`` (top module ``top``) for ``family`` and
     write the bitstream and ``report.json`` into ``out_dir``.
@@ -214,8 +217,11 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     ``device`` is a nextpnr device name of the family (``hx8k``, ``up5k``, ``hx1k``;
     ``25k``, ``45k``, ``85k``) or its Lattice name (``iCE40HX8K``,
     ``LFE5U-25F``); ``target_mhz`` defaults to the family's (50 / 100 MHz); ``timeout``
-    bounds each tool run (default ``TIMEOUT``).  Raises ``ToolError`` when a tool is
-    missing, fails or times out; an unmet target is reported, not raised.
+    bounds each tool run (default ``TIMEOUT``).  ``router`` is nextpnr's ``--router``
+    (``router1``, its default, or ``router2``, made for large congested designs); None
+    leaves nextpnr's default and the command line (and so the cache key) as before.
+    Raises ``ToolError`` when a tool is missing, fails or times out; an unmet target is
+    reported, not raised.
     """
     say = progress or (lambda msg: None)
     fam, dev = _resolve(family, device)
@@ -225,6 +231,9 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     if not target > 0:
         raise ArgumentError(f"target_mhz must be positive, not {target_mhz!r}")
     limit = TIMEOUT if timeout is None else float(timeout)
+    if router is not None and router not in ROUTERS:
+        raise ArgumentError(f"unknown nextpnr router {router!r}",
+                            hint=f"use one of {', '.join(ROUTERS)}")
 
     tools = {step: find_tool(name) for step, name in
              (("synth", "yosys"), ("pnr", fam.nextpnr), ("pack", fam.packer))}
@@ -237,7 +246,7 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
                 "--json", files["netlist"], f"--{fam.constraints}", files["constraints"],
                 f"--{'asc' if fam.name == 'ice40' else 'textcfg'}", files["intermediate"],
                 "--freq", f"{target:g}", "--seed", str(seed), "--timing-allow-fail",
-                "--report", files["nextpnr"]],
+                "--report", files["nextpnr"]] + (["--router", router] if router else []),
         "pack": [tools["pack"], files["intermediate"], files["bitstream"]],
     }
     key = _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools)

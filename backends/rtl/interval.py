@@ -252,8 +252,12 @@ class IntervalUnit(wiring.Component):
         with m.If(busy):
             m.d.sync += blk_cycles.eq(blk_cycles + 1)
 
-        # idle: the host's register bus drives the unit's
-        m.d.comb += [u.csr.addr.eq(csr.addr), u.csr.w_data.eq(csr.w_data)]
+        # idle: the host's register bus drives the unit's; busy: the engine's address,
+        # a register set a cycle ahead (EDGE_COUNT in COUNT, then CTRL in START), so no
+        # engine state reaches the unit's register-read multiplexer
+        uaddr = Signal(CSR_ADDR_BITS)
+        m.d.comb += [u.csr.addr.eq(Mux(busy, uaddr, csr.addr)), u.csr.w_data.eq(csr.w_data)]
+        m.d.sync += uaddr.eq(rm.reg("EDGE_COUNT"))
 
         with m.FSM(name="engine"):
             with m.State("IDLE"):
@@ -348,12 +352,11 @@ class IntervalUnit(wiring.Component):
                 with m.If(pending == 0):
                     m.next = "COUNT"
             with m.State("COUNT"):
-                m.d.comb += [u.csr.addr.eq(rm.reg("EDGE_COUNT")), u.csr.w_en.eq(1),
-                             u.csr.w_data.eq(count)]
+                m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(count)]
+                m.d.sync += uaddr.eq(rm.reg("CTRL"))
                 m.next = "START"
             with m.State("START"):
-                m.d.comb += [u.csr.addr.eq(rm.reg("CTRL")), u.csr.w_en.eq(1),
-                             u.csr.w_data.eq(1)]
+                m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
                 total = Mux(flags[3], count, count * 2) if ew == 2 else \
                     Mux(flags[3], (count + 1) >> 1, count)
                 m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
@@ -403,8 +406,7 @@ class IntervalUnit(wiring.Component):
                         m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
-                m.d.comb += u.csr.addr.eq(rm.reg("STATUS"))
-                m.d.sync += [udone.eq(u.csr.r_data[1]), uchg.eq(u.csr.r_data[3])]
+                m.d.sync += [udone.eq(u.done), uchg.eq(u.wrote)]  # STATUS bits 1, 3
                 with m.If(~more & udone):  # every edge requested, the unit done
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, bases_pad[live_pad[0]] + a_base, count=False)

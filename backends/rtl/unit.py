@@ -1,11 +1,14 @@
 """The edge unit: an Amaranth component generated from a kernel's rules.
 
-One edge per clock, in a pipeline of five or more stages::
+One edge per clock, in a pipeline of six or more stages::
 
     S0  accept {src, dst, weight} from the ``edges`` stream; present the endpoint
         addresses to the memories' read ports
-    S1  memory data arrive and are registered (a block RAM's clock-to-out is most of a
-        cycle on ECP5: no logic after it)
+    S1  memory data arrive and are registered in a register whose only input is the
+        block RAM's output (``q1``: the DP16KD output register's place -- a block RAM's
+        clock-to-out is 5.8 ns on ECP5, so no logic and no long route may follow it; the
+        register's one load is the next stage, so the placer puts it beside the RAM)
+    S1b the data are registered again, across the chip to where the rule's logic sits
     S2  the rule's expression (guards, privates, the value) is evaluated from them
         (``datapath``: spread over as many stages as its carry chains need; loop
         invariants are hoisted into registers); in the last of these stages the target
@@ -15,7 +18,9 @@ One edge per clock, in a pipeline of five or more stages::
     A1  change detection (``new != old``); A2 the counters, STATUS.changed (a write of
         a rule that raises a change flag) and STATUS.wrote (any write)
 
-Read-after-write hazards: a read issued in cycle c sees every write up to cycle c-1.
+Read-after-write hazards: a read issued in cycle c sees every write up to cycle c-1; the
+edge reaches the last evaluation stage E+3 cycles later, so the write history holds the
+E+4 writes (cycles c .. c+E+3) its read may have missed.
 The input keeps two edges that target the same entry at least a cycle apart (a bubble:
 ``STALLS``), so the edge just ahead of one in RMW never hits its entry, and every other
 write it missed is still in the registered write history and forwarded (``HAZARDS``).
@@ -29,7 +34,10 @@ entries.  A table a rule reduces has one write port and a read port per endpoint
 it is read at (yosys duplicates block RAMs for the second read port); a table a
 bulk-synchronous rule reads at its other endpoint gets a ``snapshot`` copy the unit never
 writes, so those reads see the values from before the sweep.  Memories are loaded and read
-back through the ``load`` / ``rd_req`` / ``rd_resp`` streams while idle.  The register map
+back through the ``load`` / ``rd_req`` / ``rd_resp`` streams while idle (a read answers
+two cycles after its request, through the S1 register; it takes requests against credits
+and queues what ``rd_resp`` does not take, so no host valid or ready reaches the block
+RAMs' inputs).  The register map
 is ``regmap.RegisterMap``.
 """
 
@@ -78,6 +86,12 @@ class EdgeUnit(wiring.Component):
         #: busy, done, the live memories by table, and each target's read-modify-write
         #: registers (act, addr, val, op) and write history [(we, addr, new), ...]
         self.probes: dict = {}
+        #: STATUS.done, .changed and .wrote as signals, for an engine that wraps the unit
+        #: (``interval.IntervalUnit``): reading them off the register bus put the
+        #: engine's state into the register-read multiplexer's address (a P = 1 path)
+        self.done = Signal(name="done")
+        self.changed = Signal(name="changed")
+        self.wrote = Signal(name="wrote")
         self.regmap = RegisterMap.of(spec, depth)
         rm = self.regmap
         self.abits = rm.addr_bits
@@ -111,9 +125,9 @@ class EdgeUnit(wiring.Component):
         hazards = Signal(COUNTER_BITS)
         stalls = Signal(COUNTER_BITS)
         busy = Signal()
-        done = Signal()
-        changed = Signal()  # a reduction whose rule raises a change flag changed an entry
-        wrote = Signal()  # any reduction changed an entry (flagged or not)
+        # STATUS.changed: a reduction whose rule raises a change flag changed an entry;
+        # STATUS.wrote: any reduction changed an entry (flagged or not)
+        done, changed, wrote = self.done, self.changed, self.wrote
         start = Signal()
         params = {name: Signal(shape_of(d), name=f"p_{name}")
                   for name, d in spec.params.items()}
@@ -151,6 +165,9 @@ class EdgeUnit(wiring.Component):
         w0 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
         take = Signal()
         remaining = Signal(COUNTER_BITS)  # edges still to accept in this run
+        # remaining != 0 as a register: the 48-bit OR in front of ``ready`` and back into
+        # the counter's enable was a P = 1 path (96.4 MHz, seed 2)
+        rem_any = Signal()
         ready_ok = Signal()  # hoisted invariants have settled
         # two edges in a row on the same target entry are kept one cycle apart (a
         # bubble), so the read-modify-write stage never needs its own result back: every
@@ -176,15 +193,16 @@ class EdgeUnit(wiring.Component):
             hits_in.append(uses & (last_taddr == in_taddr))
         m.d.comb += [
             collide.eq(last_take & _any(hits_in)),
-            self.edges.ready.eq(busy & remaining.any() & ready_ok & ~collide),
+            self.edges.ready.eq(busy & rem_any & ready_ok & ~collide),
             take.eq(self.edges.valid & self.edges.ready),
         ]
         m.d.sync += [v0.eq(take), last_take.eq(take)]
-        with m.If(busy & self.edges.valid & remaining.any() & ready_ok & collide):
+        with m.If(busy & self.edges.valid & rem_any & ready_ok & collide):
             m.d.sync += stalls.eq(stalls + 1)
         with m.If(take):
             m.d.sync += [src0.eq(self.edges.payload.src), dst0.eq(self.edges.payload.dst),
-                         accepted.eq(accepted + 1), remaining.eq(remaining - 1)]
+                         accepted.eq(accepted + 1), remaining.eq(remaining - 1),
+                         rem_any.eq(remaining != 1)]
             if w0 is not None:
                 m.d.sync += w0.eq(self.edges.payload.weight)
 
@@ -222,45 +240,43 @@ class EdgeUnit(wiring.Component):
                     first = rp
                     readback_port[mem.id] = rp
                 addr = self._port_addr(key, end_addr, rule, mem.table)
+                # a readback port reads the requested address every idle cycle (enable
+                # and address from the request's registers, whether or not it is taken:
+                # the host's valid and ready stay out of the block RAMs' inputs)
                 with m.If(busy):
                     m.d.comb += [rp.addr.eq(addr), rp.en.eq(1)]
-                with m.Elif(rd_accept & (self.rd_req.payload.mem == mem.id)
-                            if rp is first else 0):
+                with m.Elif(1 if rp is first else 0):
                     m.d.comb += [rp.addr.eq(self.rd_req.payload.addr), rp.en.eq(1)]
                 with m.Else():
                     m.d.comb += rp.en.eq(0)
 
-        # readback: one-entry pipeline register on rd_resp
-        resp_valid = Signal()
-        m.d.comb += [
-            self.rd_req.ready.eq(~busy & (~resp_valid | self.rd_resp.ready)),
-            rd_accept.eq(self.rd_req.valid & self.rd_req.ready),
-            self.rd_resp.valid.eq(resp_valid),
-        ]
-        with m.If(rd_accept):
-            m.d.sync += [resp_valid.eq(1), rd_mem.eq(self.rd_req.payload.mem)]
-        with m.Elif(self.rd_resp.ready):
-            m.d.sync += resp_valid.eq(0)
-        with m.Switch(rd_mem):
-            for mid, rp in readback_port.items():
-                with m.Case(mid):
-                    m.d.comb += self.rd_resp.payload.eq(rp.data)  # signed: sign-extended
-            with m.Default():
-                m.d.comb += self.rd_resp.payload.eq(0)
+        # S1: every read port's output goes into a register with no logic before it (q1)
+        q1 = {}
+        for key, rp in ports.items():
+            reg = Signal(rp.data.shape(), name=f"q1_{key[0]}_{key[1]}_{key[2]}")
+            m.d.sync += reg.eq(rp.data)
+            q1[key] = reg
+        self._readback(m, busy, rd_accept, rd_mem, {
+            mid: q1[next(k for k, r in ports.items() if r is rp)]
+            for mid, rp in readback_port.items()})
 
-        # ------------------------------------------------------------ S1: memory out
-        # the block RAMs' outputs are registered before any logic (their clock-to-out is
-        # most of a cycle on ECP5)
+        # ------------------------------------------------------------ S1, S1b
+        # the block RAMs' outputs are registered before any logic (q1, above: their
+        # clock-to-out is most of a cycle on ECP5), then once more (d2) so that the route
+        # from beside the block RAMs to the rule's logic has a cycle of its own
         v1, src1, dst1 = Signal(), Signal(ab), Signal(ab)
         w1 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
-        m.d.sync += [v1.eq(v0), src1.eq(src0), dst1.eq(dst0)]
+        v1b, src1b, dst1b = Signal(), Signal(ab), Signal(ab)
+        w1b = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
+        m.d.sync += [v1.eq(v0), src1.eq(src0), dst1.eq(dst0),
+                     v1b.eq(v1), src1b.eq(src1), dst1b.eq(dst1)]
         if w1 is not None:
-            m.d.sync += w1.eq(w0)
+            m.d.sync += [w1.eq(w0), w1b.eq(w1)]
         data2 = {}
-        for key, rp in ports.items():
-            reg = Signal(rp.data.shape(), name=f"d2_{key[0]}_{key[1]}_{key[2]}")
+        for key, reg1 in q1.items():
+            reg = Signal(reg1.shape(), name=f"d2_{key[0]}_{key[1]}_{key[2]}")
             with m.If(busy):
-                m.d.sync += reg.eq(rp.data)
+                m.d.sync += reg.eq(reg1)
             data2[key] = reg
 
         # ------------------------------------------------------------ S2..: evaluate
@@ -268,9 +284,9 @@ class EdgeUnit(wiring.Component):
         # (datapath.Stager), the last of which also forwards from the write history
         v2, src2, dst2 = Signal(), Signal(ab), Signal(ab)
         w2 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
-        m.d.sync += [v2.eq(v1), src2.eq(src1), dst2.eq(dst1)]
+        m.d.sync += [v2.eq(v1b), src2.eq(src1b), dst2.eq(dst1b)]
         if w2 is not None:
-            m.d.sync += w2.eq(w1)
+            m.d.sync += w2.eq(w1b)
         snaps = set(spec.snapshot_tables)
         stager = Stager(m, "ev")
 
@@ -297,8 +313,11 @@ class EdgeUnit(wiring.Component):
         self.settle = max(0, stager.inv_depth - 4)
         targets = sorted(spec.written)
         # writes the memory missed that the history must supply: the reduction's result is
-        # written back a cycle later, from the first history register (WB)
-        H = 3 + E
+        # written back a cycle later, from the first history register (WB).  A read issued
+        # in cycle c (S0) misses the writes of cycles c.. ; its edge is in the last
+        # evaluation stage in cycle c+3+E (S1, S1b, S2..S2+E), when h_j holds the write
+        # of cycle c+4+E-j: j = 1..4+E
+        H = 4 + E
         self.history = H
 
         def late(sig):
@@ -397,9 +416,9 @@ class EdgeUnit(wiring.Component):
         m.d.sync += [upd_b.eq(sum(upd_terms) if upd_terms else 0), chg_b.eq(_any(chg_terms))]
 
         # ------------------------------------------------------------ control
-        # in flight: S0, S1, the evaluation stages, RMW, the write-back and the two
+        # in flight: S0, S1, S1b, the evaluation stages, RMW, the write-back and the two
         # accounting stages
-        depth_total = 2 + (E + 1) + 1 + 1 + 2
+        depth_total = 3 + (E + 1) + 1 + 1 + 2
         inflight = Signal(range(depth_total + 2))
         with m.If(take):
             m.d.sync += inflight.eq(depth_total)
@@ -409,6 +428,7 @@ class EdgeUnit(wiring.Component):
         with m.If(start & ~busy):  # a start while running is ignored
             m.d.sync += [busy.eq(1), done.eq(0), changed.eq(0), wrote.eq(0), cycles.eq(0),
                          rule.eq(rule_next), accepted.eq(0), remaining.eq(edge_count),
+                         rem_any.eq(edge_count.any()),
                          updates.eq(0), hazards.eq(0), stalls.eq(0),
                          settle.eq(self.settle)]
         with m.Elif(busy):
@@ -420,7 +440,7 @@ class EdgeUnit(wiring.Component):
                 m.d.sync += changed.eq(1)
             with m.If(upd_b.any()):
                 m.d.sync += wrote.eq(1)
-            with m.If(~remaining.any() & ~inflight.any() & ~take):
+            with m.If(~rem_any & ~inflight.any() & ~take):
                 m.d.sync += [busy.eq(0), done.eq(1)]
         m.d.comb += ready_ok.eq(~settle.any())
         self.probes = {"busy": busy, "done": done, "history": H,
@@ -428,6 +448,50 @@ class EdgeUnit(wiring.Component):
                        "rmw": {t: {k: rmw[t][k] for k in ("act", "addr", "val", "op", "h")}
                                for t in targets}}
         return m
+
+    def _readback(self, m, busy, rd_accept, rd_mem, words: dict) -> None:
+        """``rd_req`` -> ``rd_resp``: a word taken in cycle c is in the block RAM's output
+        in c+1 and in its q1 register (``words[mem]``) in c+2, when it is offered on
+        ``rd_resp`` or, not taken, kept in a queue of ``RB_CREDITS`` places.  Requests
+        are taken while fewer than ``RB_CREDITS`` words are outstanding, so the read
+        pipeline never stalls (no ready reaches the block RAMs) and one word a clock
+        goes through when ``rd_resp`` is always ready (2 outstanding at a cycle's
+        start)."""
+        rm = self.regmap
+        cap = RB_CREDITS
+        count = Signal(range(cap + 1))  # taken requests whose word is not yet out
+        rd_v1, rd_v2 = Signal(), Signal()  # a word in the block RAM's output, in q1
+        rd_mem1 = Signal(rm.mem_bits)
+        word = Signal(64)
+        with m.Switch(rd_mem):
+            for mid, reg in words.items():
+                with m.Case(mid):
+                    m.d.comb += word.eq(reg)  # signed: sign-extended
+            with m.Default():
+                m.d.comb += word.eq(0)
+        fq = [Signal(64, name=f"rb_q{i}") for i in range(cap)]
+        fn = Signal(range(cap + 1))  # words in the queue; fq[0] is the oldest
+        take, push, pop = Signal(), Signal(), Signal()
+        resp = self.rd_resp
+        m.d.comb += [
+            self.rd_req.ready.eq(~busy & (count < cap)),
+            rd_accept.eq(self.rd_req.valid & self.rd_req.ready),
+            resp.valid.eq(fn.any() | rd_v2),
+            resp.payload.eq(Mux(fn.any(), fq[0], word)),
+            take.eq(resp.valid & resp.ready),
+            pop.eq(take & fn.any()),
+            push.eq(rd_v2 & ~(take & ~fn.any())),  # q1's word, unless taken at once
+        ]
+        m.d.sync += [rd_v1.eq(rd_accept), rd_mem1.eq(self.rd_req.payload.mem),
+                     rd_v2.eq(rd_v1), rd_mem.eq(rd_mem1),
+                     count.eq(count + rd_accept - take), fn.eq(fn + push - pop)]
+        at = Signal(range(cap + 1))  # where a pushed word goes
+        m.d.comb += at.eq(fn - pop)
+        with m.If(pop):  # the queue moves up one place when its head is taken
+            m.d.sync += [fq[i].eq(fq[i + 1]) for i in range(cap - 1)]
+        for i in range(cap):  # (after the move: this assignment wins)
+            with m.If(push & (~at.any() if i == 0 else at == i)):
+                m.d.sync += fq[i].eq(word)
 
     def _port_addr(self, key, end_addr, rule, table: str):
         """The address a read port of ``table`` presents while running, per rule: the
@@ -449,6 +513,9 @@ class EdgeUnit(wiring.Component):
 
 
 _OPS = REDUCE_HW  # a rule's reduction, as the index of its name here
+#: readback words outstanding at most (taken, not yet out on ``rd_resp``): 3 keep one a
+#: clock through the two-cycle read (``EdgeUnit._readback``)
+RB_CREDITS = 3
 #: width of the counters and EDGE_COUNT (read back zero-extended to 64 bits): 2**48 cycles
 #: are 32 days at 100 MHz, and 48-bit carry chains keep them off the critical path
 COUNTER_BITS = 48

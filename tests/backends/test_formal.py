@@ -70,8 +70,8 @@ def test_broken_forwarding_is_refuted_with_a_trace(tmp_path):
     """A unit that forwards nothing from its write history loses updates: the base case
     finds the edge stream that shows it and writes it as a VCD."""
     spec = unit_for(example("bfs", "bfs").ir)
-    r = prove_unit(spec, out_dir=str(tmp_path), forward=0, depth=10)
-    assert r.history == 3 and r.status == "refuted"
+    r = prove_unit(spec, out_dir=str(tmp_path), forward=0, depth=11)
+    assert r.history == 4 and r.status == "refuted"
     assert r.failed == ["depth_pipeline_equals_reference"]
     assert r.trace and os.path.isfile(r.trace)
     names = vcd_signals(r.trace)
@@ -119,7 +119,7 @@ def test_history_one_short_is_refuted(tmp_path):
     """The write history is exactly as long as it must be: forwarding from all but its
     oldest entry is refuted too (``prove_kernel`` raises, naming the trace)."""
     with pytest.raises(MismatchError, match="counterexample trace: .*trace.vcd"):
-        prove_kernel(example("bfs", "bfs"), str(tmp_path), forward=2, depth=12)
+        prove_kernel(example("bfs", "bfs"), str(tmp_path), forward=3, depth=14)
 
 
 @pytest.mark.slow
@@ -155,7 +155,7 @@ def test_a_rule_with_two_reductions_is_proved_by_induction(tmp_path):
 @pytest.mark.slow  # ~12 s here, more on a busy machine: a deeper search
 def test_two_reductions_with_the_forwarding_cut_short_are_refuted(tmp_path):
     spec = unit_for(_multi(tmp_path).ir)
-    r = prove_unit(spec, out_dir=str(tmp_path / "cut"), forward=0, depth=10)
+    r = prove_unit(spec, out_dir=str(tmp_path / "cut"), forward=0, depth=11)
     assert r.status == "refuted" and r.trace and os.path.isfile(r.trace)
 
 
