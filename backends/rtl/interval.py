@@ -314,8 +314,7 @@ class IntervalUnit(wiring.Component):
             with m.State("GATHER"):
                 # issue: one read per set bit of ``rem`` (the current map word), the
                 # lowest first, through a registered request (``sv``/``saddr``: the
-                # port's address is a register); the next word is taken as ``rem``'s
-                # last bit goes out (``take``)
+                # port's address is a register); a word is taken when ``rem`` is empty
                 m.d.comb += [port.cmd.valid.eq(sv & room), port.cmd.we.eq(0),
                              port.cmd.addr.eq(saddr)]
                 have = rem != 0
@@ -328,12 +327,8 @@ class IntervalUnit(wiring.Component):
                                  rem.eq(rem & (rem - 1))]
                 with m.Elif(rd_issue):
                     m.d.sync += sv.eq(0)
-                # the next map word is taken when ``rem`` is empty, or in the cycle its
-                # last bit is issued (``rem & (rem - 1)`` is what ``rem`` becomes): a
-                # word with bits then costs no cycle of its own, only an empty one does
-                take, last = Signal(), Signal()
-                m.d.comb += [last.eq(fill & ~(rem & (rem - 1)).any()),
-                             take.eq((~have | last) & (wi != gw)),
+                take = Signal()
+                m.d.comb += [take.eq(~have & (wi != gw)),
                              gmr.addr.eq(Mux(take, wi + 1, wi))]
                 with m.If(take):
                     m.d.sync += [rem.eq(gmr.data), wcur.eq(wi), wi.eq(wi + 1),

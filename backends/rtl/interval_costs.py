@@ -175,14 +175,11 @@ def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
 def _gather_cycles(layout: MemoryLayout, gathered: float, dram: DramConfig,
                    fifo_depth: int) -> float:
     """A window-B gather of ``gathered`` entries: the map read in sequence, then per
-    memory a cycle to start, one scattered read per entry, a cycle to take the first map
-    word and one per map word without a set bit (a word with bits is taken as the last
-    read of the one before goes out; ``gathered`` entries spread evenly over the ``w``
-    words leave ``w (1 - 1/w)^gathered`` of them empty); the last answers' latency."""
+    memory a cycle to start, a cycle per map word, one scattered read per entry; the
+    last answers' latency."""
     w = map_words(layout)
-    empty = w * (1.0 - 1.0 / w) ** gathered if w > 1 else 0.0
     return (2 * (dram.latency + 2) + w / _rate(dram, fifo_depth) +
-            len(layout.memories) * (2 + empty + gathered / _gather_rate(dram, fifo_depth)))
+            len(layout.memories) * (1 + w + gathered / _gather_rate(dram, fifo_depth)))
 
 
 def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,

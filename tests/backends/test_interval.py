@@ -300,39 +300,6 @@ def test_the_edge_skid_keeps_order_and_one_edge_a_clock():
     assert took == list(range(1, len(sent) + 1))  # one a clock, from the second cycle
 
 
-def test_a_gather_takes_each_map_word_with_bits_as_the_last_read_of_the_one_before_goes():
-    """The engine's gather issues one read per set bit of the block's map, and takes the
-    next map word in the cycle the current word's last read goes out: a word with bits
-    costs no cycle of its own.  So 40 entries spread over the four map words of I = 256
-    cost what the same number in one word costs (the empty words after it are taken
-    while the last reads' latency drains); the engine that took a cycle for every word
-    spent 3 more on the spread map, between its runs of reads."""
-    from cosynth.backends.rtl.interval import ENGINE_REGS, FLAG_GATHER_B, IntervalUnit
-    from cosynth.backends.rtl.interval_sim import IntervalSimDevice
-    spec = unit_for(_kernel("bfs").ir)
-    I, R = 256, ENGINE_REGS  # four map words of 64 bits
-    ddr = DramConfig.from_figures(1.6e9, 100e-9, 16, 100e6)
-    unit = IntervalUnit(spec, I, fifo_depth=32)
-    rng = np.random.default_rng(3)
-
-    def gather_cycles(entries) -> int:
-        with IntervalSimDevice(unit, ddr, 4 * I) as hw:
-            mw = np.zeros(4, dtype=np.uint64)
-            for e in entries:
-                mw[e // 64] |= np.uint64(1) << np.uint64(e % 64)
-            hw.fill(2 * I, mw)
-            return hw.block([(R["BLK_EDGES"], 2 * I + 4), (R["BLK_COUNT"], 0),
-                             (R["BLK_A"], 0), (R["BLK_B"], I),
-                             (R["BLK_FLAGS"], FLAG_GATHER_B)])
-
-    spread = [int(w * 64 + j) for w in range(4) for j in rng.choice(64, 10, replace=False)]
-    one = [int(j) for j in rng.choice(64, 40, replace=False)]
-    c_spread, c_one = gather_cycles(spread), gather_cycles(one)
-    assert c_spread == c_one, (c_spread, c_one)
-    assert gather_cycles(spread + [int(x) for x in set(range(64)) - set(spread)][:1]) == \
-        c_spread + 1  # one more entry, one more cycle
-
-
 def test_the_cycle_model_phases_add_up_and_pes_get_target_intervals_in_turn():
     """interval_costs.breakdown splits predict_cycles into its phases (their sum is the
     prediction), and pe_queues deals the target intervals out to the PEs in turn, as
