@@ -4,12 +4,16 @@ the generated unit with the DRAM model, per kernel and memory.
     python bench/bench_interval.py [--scales 16 18] [--kernels bfs sssp_int cc]
                                    [--memories ecp5-ddr3 ddr4] [--part ECP5-85F]
                                    [--pes 1 2 4] [--whole] [--source zero|hub]
+                                   [--interval I]
 
 For each (graph, kernel, memory, PEs): the planner's interval and FIFO depth for the part
 (``interval_costs.choose``), the results checked against networkx, the edges per clock
 of the runs (P = 1: one PE), the fraction of the memory bound reached (bytes the DRAM
-model's bursts moved / (cycles x bytes per clock)), the host transfers, and the cycle
-model's prediction against the co-simulated cycles.  ``--whole`` adds, in the same run,
+model's bursts moved / (cycles x bytes per clock)), the fraction of cycles the one
+64-bit port moved a word, the host transfers, and the cycle model's prediction against
+the co-simulated cycles; per PE, the model's phases on a port of its own
+(``interval_costs.breakdown``) and the PE's measured block cycles beyond them (at P > 1:
+waiting on the shared port).  ``--whole`` adds, in the same run,
 rows whose blocks load window B whole (``gather`` False: the engine before gathers), to
 compare side by side.  ``--source hub`` starts BFS and SSSP at the vertex of highest
 degree (several calls, windows that change) instead of vertex 0 (isolated in kron-16
@@ -44,6 +48,9 @@ def main() -> None:
     ap.add_argument("--part", default="ECP5-85F")
     ap.add_argument("--pes", nargs="*", type=int, default=[1])
     ap.add_argument("--source", choices=("zero", "hub"), default="zero")
+    ap.add_argument("--interval", type=int, default=None,
+                    help="force this interval (default: the planner's, interval_costs.choose)"
+                         "; the row's bram_blocks then counts the forced unit")
     ap.add_argument("--whole", action="store_true",
                     help="also run every block loading window B whole (no gathers)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "interval.json"))
@@ -53,7 +60,9 @@ def main() -> None:
     import cosynth as cs
     from cosynth.backends.rtl.build import unit_for
     from cosynth.backends.rtl.dram import DramConfig
-    from cosynth.backends.rtl.interval_costs import choose, predict_parallel, predict_run
+    from cosynth.backends.rtl.interval_costs import (PHASES, IntervalChoice, breakdown,
+                                                      choose, pe_queues, predict_parallel,
+                                                      predict_run, unit_blocks)
     from cosynth.backends.rtl.interval_verilator import run_interval_verilator
     from cosynth.check import compare_results
     from cosynth.errors import MismatchError
@@ -76,6 +85,11 @@ def main() -> None:
                 bw, lat, burst = MEMORIES[mem]
                 dram = DramConfig.from_figures(bw, lat, burst, CLOCK)
                 pick = choose(spec, a.part, g.n, dram, pes=P)
+                if a.interval:  # an experiment beyond the planner's BRAM share
+                    pick = IntervalChoice(a.interval, pick.fifo_depth,
+                                          unit_blocks(spec, a.part, a.interval,
+                                                      pick.fifo_depth, P),
+                                          pick.part_blocks)
                 t0 = time.perf_counter()
                 run = run_interval_verilator(kf, g, args, interval=pick.interval, dram=dram,
                                              fifo_depth=pick.fifo_depth, pes=P,
@@ -90,6 +104,17 @@ def main() -> None:
                                                  wr)
                                 for b, pk, wr in zip(run.walks, run.packed, run.written))
                 st = run.stats
+                # per PE: the model's phases on a port of its own, and what the PE's block
+                # commands took beyond them (waiting on the shared port, mostly)
+                pe_model = [dict.fromkeys(PHASES, 0.0) for _ in range(P)]
+                for b, pk, wr in zip(run.walks, run.packed, run.written):
+                    for i, qb in enumerate(pe_queues(b, P)):
+                        for k, v in breakdown(run.layout, qb, dram, pick.fifo_depth, pk,
+                                              wr).items():
+                            pe_model[i][k] += v
+                pe_model = [{k: round(v) for k, v in x.items()} for x in pe_model]
+                pe_wait = [c - sum(x.values())
+                           for c, x in zip(run.blocks.pe_cycles, pe_model)]
                 q = run.layout.intervals  # the planner's view: edges spread over q x q
                 planned = st.runs * predict_run(run.layout, dram, pick.fifo_depth,
                                                 st.edges / max(1, st.runs), q, q, P)
@@ -106,6 +131,8 @@ def main() -> None:
                     "edges_per_clock": st.edges / st.cycles if st.cycles else 0.0,
                     "edges_per_clock_per_pe": st.edges / st.cycles / P if st.cycles else 0.0,
                     "pe_edges": run.blocks.pe_edges, "pe_block_cycles": run.blocks.pe_cycles,
+                    "pe_model_phases": pe_model, "pe_beyond_model": pe_wait,
+                    "port_busy_fraction": run.dram_words / st.cycles if st.cycles else 0.0,
                     "memory_bound_fraction": run.dram_bytes / (st.cycles * dram.bytes_per_clock)
                     if st.cycles else 0.0,
                     "dram_bytes": run.dram_bytes, "port_words": run.dram_words,
@@ -122,6 +149,7 @@ def main() -> None:
                       f"I={pick.interval:6d} "
                       f"fifo={pick.fifo_depth:3d} ok={diff is None} "
                       f"e/clk={row['edges_per_clock']:.3f} mem={row['memory_bound_fraction']:.2f}"
+                      f" port={row['port_busy_fraction']:.2f}"
                       f" pred.err={row['prediction_error']:+.1%}"
                       f" planner={row['planner_error']:+.1%}"
                       f" ({sim_s:.0f} s)", flush=True)

@@ -41,7 +41,7 @@ from .regmap import RegisterMap
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
            "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
            "memory_for", "whole_fits", "unit_use", "predict_run", "IntervalProfile",
-           "fpga_profile"]
+           "fpga_profile", "breakdown", "PHASES", "pe_queues", "unit_blocks"]
 
 #: cycles a block command costs beyond its phases: six register writes by the host, the
 #: engine's COUNT, START and DONE states, and the unit's pipeline draining after the
@@ -106,12 +106,20 @@ def _part_blocks(part) -> int:
     return part.bram_bits // _BLOCK_BITS[part.family]
 
 
-def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
+def unit_blocks(spec, part_name, interval: int, fifo: int, pes: int = 1) -> int:
+    """Block RAMs of an interval unit of ``pes`` PEs on ``part_name`` (or a ``Part``):
+    per PE its windows (``2 I`` entries a memory, a copy per read port), its read FIFO
+    and its gather map."""
+    part = partlist.lookup(part_name) if isinstance(part_name, str) else part_name
     if part.family in ("ice40", "ecp5"):
         mems = bram_blocks(spec, 2 * interval, part.family)
     else:  # large parts: by bits (their blocks cascade in width and depth)
         mems = -(-(bits_per_vertex(spec) * 2 * interval) // _BLOCK_BITS[part.family])
-    used = pes * (mems + fifo_blocks(fifo, part.family) + gather_blocks(interval, part.family))
+    return pes * (mems + fifo_blocks(fifo, part.family) + gather_blocks(interval, part.family))
+
+
+def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
+    used = unit_blocks(spec, part, interval, fifo, pes)
     return used if used <= BRAM_SHARE * _part_blocks(part) else None
 
 
@@ -180,27 +188,60 @@ def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: i
     in walk order, as ``layout.encode_run`` returns them; ``packed``: weighted edges one
     word each; ``written``: the target intervals whose window A a block changed -- the
     engine writes back only those; None: every one, what a model before the run
-    assumes)."""
+    assumes): the sum of ``breakdown``'s phases."""
+    return sum(breakdown(layout, blocks, dram, fifo_depth, packed, written).values())
+
+
+#: the phases ``breakdown`` splits a block walk into
+PHASES = ("edges", "edge_fill", "gather_reads", "gather_maps", "window_loads",
+          "writebacks", "overhead")
+
+
+def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
+              packed: bool = False, written=None) -> dict:
+    """Where ``predict_cycles``' cycles go, phase by phase (``PHASES``), on a port of its
+    own: ``edges`` the edge stream (one an edge, or the port's word rate), ``edge_fill``
+    its latency per block, ``gather_reads`` one scattered read per gathered entry,
+    ``gather_maps`` the rest of a gather (the map's read, its words' take cycles, the
+    latencies), ``window_loads`` whole windows A (per target interval) and B,
+    ``writebacks`` changed windows A, ``overhead`` ``BLOCK_OVERHEAD`` a block."""
     r = _rate(dram, fifo_depth)
     ew = _edge_words(layout, packed)
     wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
     fill = dram.latency + 2
-    total = 0.0
+    out = dict.fromkeys(PHASES, 0.0)
     for i, (d, s, _first, count, gathered) in enumerate(blocks):
-        total += BLOCK_OVERHEAD
+        out["overhead"] += BLOCK_OVERHEAD
         if i == 0 or blocks[i - 1][0] != d:
-            total += fill + load / r
+            out["window_loads"] += fill + load / r
         if gathered:
-            total += _gather_cycles(layout, gathered, dram, fifo_depth)
+            reads = len(layout.memories) * gathered / _gather_rate(dram, fifo_depth)
+            out["gather_reads"] += reads
+            out["gather_maps"] += _gather_cycles(layout, gathered, dram, fifo_depth) - reads
         elif s != d:
-            total += fill + load / r
-        total += fill + max(count, count * ew / r)
+            out["window_loads"] += fill + load / r
+        out["edge_fill"] += fill
+        out["edges"] += max(count, count * ew / r)
         if (i == len(blocks) - 1 or blocks[i + 1][0] != d) and \
                 (written is None or d in written):
-            total += wb / wr
-    return total
+            out["writebacks"] += wb / wr
+    return out
+
+
+def pe_queues(blocks, pes: int) -> list[list]:
+    """The blocks each of ``pes`` PEs walks: target intervals dealt out in turn, as the
+    host (``interval_host.IntervalDevice.run``) deals them."""
+    groups: list[list] = []
+    for i, b in enumerate(blocks):
+        if i == 0 or blocks[i - 1][0] != b[0]:
+            groups.append([])
+        groups[-1].append(b)
+    queues: list[list] = [[] for _ in range(max(1, pes))]
+    for k, g in enumerate(groups):
+        queues[k % max(1, pes)].extend(g)
+    return queues
 
 
 def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
@@ -210,17 +251,11 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     every PE through one port at the memory's word rate)."""
     if pes <= 1:
         return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
-    groups: list[list] = []
-    for i, b in enumerate(blocks):
-        if i == 0 or blocks[i - 1][0] != b[0]:
-            groups.append([])
-        groups[-1].append(b)
-    queues: list[list] = [[] for _ in range(pes)]
-    for k, g in enumerate(groups):
-        queues[k % pes].extend(g)
+    queues = pe_queues(blocks, pes)
+    groups = [b for i, b in enumerate(blocks) if i == 0 or blocks[i - 1][0] != b[0]]
     slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed, written)
                   for q in queues)
-    nwb = len(groups) if written is None else sum(g[0][0] in written for g in groups)
+    nwb = len(groups) if written is None else sum(g[0] in written for g in groups)
     load = len(layout.memories) * layout.interval
     ew = _edge_words(layout, packed)
     nm, w = len(layout.memories), map_words(layout)

@@ -301,3 +301,24 @@ def test_the_edge_skid_keeps_order_and_one_edge_a_clock():
     assert out == sent
     took = [c for c, (_, o) in enumerate(trace) if o]
     assert took == list(range(1, len(sent) + 1))  # one a clock, from the second cycle
+
+
+def test_the_cycle_model_phases_add_up_and_pes_get_target_intervals_in_turn():
+    """interval_costs.breakdown splits predict_cycles into its phases (their sum is the
+    prediction), and pe_queues deals the target intervals out to the PEs in turn, as
+    the host does -- what bench_interval's per-PE figures rest on."""
+    from cosynth.backends.rtl.interval_costs import PHASES, breakdown, pe_queues
+    rm = RegisterMap("u", "k", "v", 32, 5, 0, [], [], [Mem(0, "d", "live", "i64", 64)], [])
+    lay = MemoryLayout.of(rm, 1024, 256)
+    # (d, s, first, edges, gathered): interval 0 with three blocks (one gathers), 1 and 2
+    blocks = [(0, 0, 0, 100, 0), (0, 1, 100, 50, 30), (0, 3, 150, 20, 0),
+              (1, 2, 170, 40, 12), (2, 2, 210, 10, 0)]
+    ph = breakdown(lay, blocks, ECP5_DDR3, 16, packed=True, written={0})
+    assert tuple(ph) == PHASES
+    assert sum(ph.values()) == pytest.approx(predict_cycles(lay, blocks, ECP5_DDR3, 16,
+                                                            packed=True, written={0}))
+    # a scattered read opens a 64-byte burst of its own at 16 bytes a clock: 4 clocks
+    assert ph["writebacks"] > 0 and ph["gather_reads"] == pytest.approx((30 + 12) * 64 / 16)
+    q = pe_queues(blocks, 2)
+    assert q == [blocks[:3] + blocks[4:], blocks[3:4]]
+    assert [sum(b[3] for b in x) for x in q] == [180, 40]
