@@ -1,8 +1,9 @@
 """Issue 17 benchmark: the generated C++ against the GAP Benchmark Suite's kernels.
 
     GAPBS_DIR=/path/to/gapbs python bench/bench_gap.py [--scales 18 20] [--threads 1 2]
-        [--repeat 3] [--algorithms bfs sssp pagerank cc tc] [--also pull] [--no-others]
-        [--out bench/results/gap.json]
+        [--repeat 10] [--min-seconds 1] [--max-trials 100]
+        [--algorithms bfs sssp pagerank cc tc] [--also pull] [--no-others]
+        [--graphs DIR] [--out bench/results/gap.json]
 
 GAP (github sbeamer/gapbs, hand-written C++/OpenMP) is built from ``GAPBS_DIR`` with its
 own Makefile; nothing of it is copied here.  Without ``GAPBS_DIR`` the benchmark prints
@@ -10,10 +11,10 @@ why it skips and exits 0.
 
 Both sides run on the same graph: cosynth's Kronecker generator (seed 0), written once as
 GAP's ``.el``/``.wel`` edge lists (each undirected edge once, integer weights 1..255; GAP
-symmetrises with ``-s``), and the same source (the vertex of highest degree).  Times are
-kernel times only: GAP's ``Trial Time`` (best of ``--repeat`` trials), cosynth's blade
-program's own clock (``total``, graph loading excluded; best of ``--repeat`` runs) for
-the variant the planner chooses on ``manifests/single.yaml`` (one blade), at 1 and 2
+symmetrises with ``-s``), and the same source (the vertex of highest degree, given to GAP
+as ``-r``; the source GAP reports is checked).  Times are kernel times only: GAP's
+``Trial Time``, cosynth's blade program's own clock (``total``, graph loading excluded)
+for the variant the planner chooses on ``manifests/single.yaml`` (one blade), at 1 and 2
 OpenMP threads, with the bucket width it chooses for a bucketed relaxation
 (``planner_delta``; None: one bin).  SSSP takes GAP's best delta of ``DELTAS``; CC is
 compared with both of GAP's kernels (``cc``: Afforest, ``cc_sv``: Shiloach-Vishkin);
@@ -27,13 +28,31 @@ components with the same largest sizes, TC the same total, PageRank the same top
 vertices (GAP drops the rank of dangling vertices, so its scores differ slightly).  With
 ``--others`` (default) the igraph and GraphBLAS columns of ``bench_cpp.py`` run too.
 Ratios are cosynth / GAP kernel time (> 1: cosynth slower); the target is <= 1.5.
+
+Trials (the same policy both sides, ``trial_policy`` in the JSON): at least ``--repeat``
+trials and at least ``--min-seconds`` of kernel time in total, at most ``--max-trials``
+(a millisecond kernel gets ~100 trials, a second-long one ``--repeat``).  GAP runs its
+trials in one process (``-n``, a second process for the trials still missing after the
+first); cosynth runs one blade process per trial (the first through ``simulate``, which
+checks the result, the others by rerunning the same build with mpirun).  ``cosynth_s`` and
+``gap_s`` are the best trials (``cosynth_over_gap`` their ratio, as before); every trial,
+the medians (``*_median_s``, ``cosynth_over_gap_median``) and GAP's first trial of its
+first process (``gap_first_s``: its only trial without the previous trials' data in the
+caches, as every cosynth trial is) are kept beside them.  Three trials were too few for
+millisecond kernels: GAP's best kron-18 BFS moved from 9.9 to 6.6 ms between two quiet
+runs of this benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import re
+import shutil
+import statistics
+import tempfile
 import time
 
 import numpy as np
@@ -42,6 +61,7 @@ from common import ROOT, best_of, machine, write_json
 import cosynth as cs
 from cosynth import procs, spref
 from cosynth.backends.rtl.costs import fpga_profile
+from cosynth.backends.toolchain import mpirun
 from cosynth.loader import load_kernels
 from cosynth.pipeline import simulate
 from cosynth.planner import load_manifest, make_plan
@@ -51,6 +71,38 @@ GAP_KERNELS = ("bfs", "sssp", "pr", "cc", "cc_sv", "tc")
 DELTAS = (1, 2, 4, 8, 16, 32)
 TOL = 1e-6  # the pagerank example's default tolerance (stop when L1 change < n * tol)
 I64_MAX = np.iinfo(np.int64).max
+
+
+# ---------------------------------------------------------------------------- trials
+class Trials:
+    """How many trials a side runs: at least ``least`` and at least ``seconds`` of kernel
+    time in total, at most ``most`` (the same rule for GAP and cosynth)."""
+
+    def __init__(self, least: int = 10, seconds: float = 1.0, most: int = 100):
+        if least < 1 or most < least or seconds < 0:
+            raise SystemExit(f"bench_gap: bad trial policy: --repeat {least} (>= 1), "
+                             f"--max-trials {most} (>= --repeat), --min-seconds {seconds} "
+                             "(>= 0)")
+        self.least, self.seconds, self.most = least, seconds, most
+
+    def more(self, times: list[float]) -> int:
+        """Trials still to run after ``times``."""
+        done = len(times)
+        if done >= self.most or (done >= self.least and sum(times) >= self.seconds):
+            return 0
+        if done == 0:
+            return self.least
+        per = max(statistics.median(times), 1e-9)
+        return max(min(self.most, max(self.least, math.ceil(self.seconds / per))) - done, 0)
+
+    def as_json(self) -> dict:
+        return {"min_trials": self.least, "min_seconds": self.seconds,
+                "max_trials": self.most, "best": "min", "also": "median"}
+
+
+def summary(times: list[float]) -> dict:
+    """best, median and every trial (seconds)."""
+    return {"s": min(times), "median_s": statistics.median(times), "trials": list(times)}
 
 
 # ---------------------------------------------------------------------------- GAP side
@@ -87,17 +139,43 @@ def write_edge_lists(g: cs.Graph, stem: str) -> tuple[str, str]:
     return el, wel
 
 
-def run_gap(d: str, kernel: str, graph: str, threads: int, trials: int, *extra) -> dict:
-    """One GAP kernel, ``trials`` trials with analysis of the last: best trial time and
-    the analysis lines."""
+def run_gap(d: str, kernel: str, graph: str, threads: int, policy: Trials, *extra) -> dict:
+    """One GAP kernel, as many trials as ``policy`` asks (in one process, a second one for
+    the trials still missing), analysis of the last: best, median, every trial, the first
+    trial, the last process's output and its trial count (``last_n``)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    cmd = [os.path.join(d, kernel), "-f", graph, "-s", "-n", str(trials), "-a", *extra]
-    r = procs.run(cmd, timeout=3600, env=env)
-    if r.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-2000:]}"
-                         f"{r.stderr[-2000:]}")
-    times = [float(x) for x in re.findall(r"Trial Time:\s+([0-9.eE+-]+)", r.stdout)]
-    return {"s": min(times), "trials": times, "out": r.stdout}
+    times: list[float] = []
+    out, last_n = "", 0
+    while (n := policy.more(times)) > 0:
+        cmd = [os.path.join(d, kernel), "-f", graph, "-s", "-n", str(n), "-a", *extra]
+        r = procs.run(cmd, timeout=3600, env=env)
+        if r.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-2000:]}"
+                             f"{r.stderr[-2000:]}")
+        got = [float(x) for x in re.findall(r"Trial Time:\s+([0-9.eE+-]+)", r.stdout)]
+        if len(got) != n:
+            raise SystemExit(f"{' '.join(cmd)}: {len(got)} trial times in its output, "
+                             f"{n} asked")
+        times += got
+        out, last_n = r.stdout, n
+    return summary(times) | {"first_s": times[0], "out": out, "last_n": last_n}
+
+
+def gap_sources(out: str) -> set[int]:
+    """The source vertices GAP's trials report (``Source: N``, printed with ``-l``)."""
+    return {int(x) for x in re.findall(r"^Source:\s+(\d+)", out, re.M)}
+
+
+def check_source(d: str, kernel: str, graph: str, src: int, *extra) -> None:
+    """GAP runs from ``src`` with ``-r``, as cosynth does: one untimed trial with ``-l``,
+    whose log names its source (the timed trials run without ``-l``, which prints every
+    step)."""
+    cmd = [os.path.join(d, kernel), "-f", graph, "-s", "-n", "1", "-l", "-r", str(src), *extra]
+    r = procs.run(cmd, timeout=3600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    got = gap_sources(r.stdout)
+    if r.returncode != 0 or got != {src}:
+        raise SystemExit(f"bench_gap: {' '.join(cmd)} reports source(s) {sorted(got)} (exit "
+                         f"{r.returncode}), cosynth ran from {src}: not the same search")
 
 
 def gap_bfs_reached(out: str) -> int:
@@ -130,14 +208,23 @@ def gap_pr(out: str, trials: int) -> tuple[int, list[int]]:
 
 
 # ---------------------------------------------------------------------------- cosynth
-def cosynth_time(k, man, g, args, variant, repeat, threads):
-    """Best kernel time over ``repeat`` runs on one blade (and the last run)."""
-    best, sim = float("inf"), None
-    for _ in range(repeat):
+def cosynth_time(k, man, g, args, variant, policy: Trials, threads):
+    """Kernel times on one blade as ``policy`` asks (``summary``) and the first run (a
+    ``simulate``); later trials rerun that build's blade with mpirun and read its clock."""
+    work = tempfile.mkdtemp(prefix="bench-gap-")
+    try:
         sim = simulate(k, man, g, args, blades=1, variant=variant, check=False,
-                       threads=threads, timeout=3600)
-        best = min(best, max(s["total"] for s in sim.stats))
-    return best, sim
+                       threads=threads, timeout=3600, workdir=work)
+        times = [sim_total(sim)]
+        path = os.path.join(work, "build")
+        while policy.more(times) > 0:
+            mpirun(os.path.join(path, "blade"), "run.cfg", 1, threads=threads, timeout=3600,
+                   workdir=path)
+            with open(os.path.join(path, "out", "stats.rank0.json")) as f:
+                times.append(float(json.load(f)["total"]))
+        return summary(times), sim
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def cosynth_iterations(sim) -> int:
@@ -158,7 +245,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=int, nargs="+", default=[18])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=10,
+                    help="at least this many trials per side (see --min-seconds)")
+    ap.add_argument("--min-seconds", type=float, default=1.0,
+                    help="trials per side until their kernel times add up to this")
+    ap.add_argument("--max-trials", type=int, default=100)
     ap.add_argument("--algorithms", nargs="+", default=list(ALGOS), choices=ALGOS)
     ap.add_argument("--also", nargs="+", default=[], metavar="VARIANT",
                     help="time these variants too (forced, not the planner's choice), e.g. "
@@ -169,6 +260,7 @@ def main():
                     help="where the .el/.wel files are written (reused across runs)")
     ap.add_argument("--out", default=f"{ROOT}/bench/results/gap.json")
     a = ap.parse_args()
+    policy = Trials(a.repeat, a.min_seconds, a.max_trials)
     d = gap_dir()
     if d is None:
         print("bench_gap: skipped: set GAPBS_DIR to a checkout of github.com/sbeamer/gapbs "
@@ -201,74 +293,87 @@ def main():
                        "threads": threads, "planner_variant": chosen,
                        "planner_delta": planned.predicted.get("delta"),
                        **{f"{lib}_s": t for lib, t in cols.items()}}
-                t_cs, sim = cosynth_time(k, single, g, args, chosen, a.repeat, threads)
-                row["cosynth_s"] = t_cs
+                cs_t, sim = cosynth_time(k, single, g, args, chosen, policy, threads)
+                t_cs = cs_t["s"]
+                row.update(cosynth_s=t_cs, cosynth_median_s=cs_t["median_s"],
+                           cosynth_trials_s=cs_t["trials"])
                 forced = {}
                 for v in a.also:
                     if v != chosen:
-                        t_v, sim_v = cosynth_time(k, single, g, args, v, a.repeat, threads)
+                        t_v, sim_v = cosynth_time(k, single, g, args, v, policy, threads)
                         _agree(name, sim_v.results, sim.results)
-                        forced[v] = t_v
+                        forced[v] = t_v["s"]
                 if forced:
                     row["cosynth_forced_s"] = forced
                 ours = sim.results
-                row.update(_compare(name, d, g, src, el, wel, threads, a.repeat, ours, sim))
+                row.update(_compare(name, d, g, src, el, wel, threads, policy, ours, sim))
                 if name == "pagerank":  # the best run's time per iteration
                     row["cosynth_per_iter_s"] = t_cs / max(row["cosynth_iterations"], 1)
                 rows.append(row)
                 print(_line(row), flush=True)
-                _write(a.out, d, rows)  # after every row: a failure keeps what was measured
-    _write(a.out, d, rows)
+                _write(a.out, d, rows, policy)  # a failure keeps what was measured
+    _write(a.out, d, rows, policy)
     print(f"wrote {a.out}")
 
 
-def _write(path, d, rows) -> None:
+def _write(path, d, rows, policy: Trials) -> None:
     write_json(path, {"benchmark": "gap", "when": time.strftime("%Y-%m-%d %H:%M"),
                       "machine": machine(), "load_average": os.getloadavg(),
-                      "gap_commit": _gap_commit(d), "runs": rows})
+                      "gap_commit": _gap_commit(d), "trial_policy": policy.as_json(),
+                      "runs": rows})
 
 
-def _compare(name, d, g, src, el, wel, threads, repeat, ours, sim) -> dict:
+def _gap_times(r: dict, prefix: str = "gap") -> dict:
+    """A GAP run's times in the row: best (``gap_s``), median, first, every trial."""
+    return {f"{prefix}_s": r["s"], f"{prefix}_median_s": r["median_s"],
+            f"{prefix}_first_s": r["first_s"], f"{prefix}_trials_s": r["trials"]}
+
+
+def _compare(name, d, g, src, el, wel, threads, policy, ours, sim) -> dict:
     """Run GAP's kernel(s) for ``name``, check agreement, and return the row's GAP part."""
     out = {}
     if name == "bfs":
-        r = run_gap(d, "bfs", el, threads, repeat, "-r", str(src))
+        check_source(d, "bfs", el, src)
+        r = run_gap(d, "bfs", el, threads, policy, "-r", str(src))
         reached = int((ours[0] != I64_MAX).sum())
         assert reached == gap_bfs_reached(r["out"]), (reached, gap_bfs_reached(r["out"]))
         np.testing.assert_array_equal(ours[0], spref.bfs(g, src))
-        out.update(gap_s=r["s"], reached=reached)
+        out.update(_gap_times(r), reached=reached)
     elif name == "sssp":
         best = None
+        check_source(d, "sssp", wel, src)
         for delta in DELTAS:
-            r = run_gap(d, "sssp", wel, threads, repeat, "-r", str(src), "-d", str(delta))
+            r = run_gap(d, "sssp", wel, threads, policy, "-r", str(src), "-d", str(delta))
             if best is None or r["s"] < best[1]["s"]:
                 best = (delta, r)
         delta, r = best
         reached = int(np.isfinite(ours[0]).sum())
         assert reached == gap_sssp_reached(r["out"]), (reached, gap_sssp_reached(r["out"]))
         np.testing.assert_array_equal(ours[0], spref.sssp(g, src))
-        out.update(gap_s=r["s"], gap_delta=delta, reached=reached)
+        out.update(_gap_times(r), gap_delta=delta, reached=reached)
     elif name == "cc":
         ncomp, top = components(ours[0])
         for kern in ("cc", "cc_sv"):
-            r = run_gap(d, kern, el, threads, repeat)
+            r = run_gap(d, kern, el, threads, policy)
             gk, gtop = gap_components(r["out"])
             assert (gk, gtop) == (ncomp, top[:len(gtop)]), (kern, gk, gtop, ncomp, top)
-            out[f"gap_{kern}_s"] = r["s"]
-        out.update(gap_s=out["gap_cc_sv_s"], components=ncomp)
+            out.update(_gap_times(r, f"gap_{kern}"))
+        out.update(_gap_times({"s": out["gap_cc_sv_s"], "median_s": out["gap_cc_sv_median_s"],
+                               "first_s": out["gap_cc_sv_first_s"],
+                               "trials": out["gap_cc_sv_trials_s"]}), components=ncomp)
     elif name == "tc":
-        r = run_gap(d, "tc", el, threads, repeat)
+        r = run_gap(d, "tc", el, threads, policy)
         assert int(ours[0]) == gap_triangles(r["out"]), (ours[0], gap_triangles(r["out"]))
-        out.update(gap_s=r["s"], triangles=int(ours[0]))
+        out.update(_gap_times(r), triangles=int(ours[0]))
     elif name == "pagerank":
-        r = run_gap(d, "pr", el, threads, repeat, "-l", "-i", "100", "-t", str(g.n * TOL))
-        iters, top = gap_pr(r["out"], repeat)
+        r = run_gap(d, "pr", el, threads, policy, "-l", "-i", "100", "-t", str(g.n * TOL))
+        iters, top = gap_pr(r["out"], r["last_n"])
         # GAP's float scores without the dangling share reorder near-ties: its first
         # vertex is ours, its top 5 within our top 10
         ours_top = np.argsort(-ours[0], kind="stable")[:10].tolist()
         assert top[0] == ours_top[0] and set(top) <= set(ours_top), (top, ours_top)
         ours_iters = cosynth_iterations(sim)
-        out.update(gap_s=r["s"], gap_iterations=iters, cosynth_iterations=ours_iters,
+        out.update(_gap_times(r), gap_iterations=iters, cosynth_iterations=ours_iters,
                    gap_per_iter_s=r["s"] / max(iters, 1),
                    cosynth_per_iter_s=sim_total(sim) / max(ours_iters, 1))
     ratio_of = ("cosynth_per_iter_s", "gap_per_iter_s") if name == "pagerank" else None
@@ -305,6 +410,9 @@ def sim_total(sim) -> float:
 def _line(row) -> str:
     num, den = row.pop("_ratio_of") or ("cosynth_s", "gap_s")
     row["cosynth_over_gap"] = row[num] / row[den]
+    scale = row[num] / row["cosynth_s"]  # PageRank: the medians per iteration too
+    row["cosynth_over_gap_median"] = (row["cosynth_median_s"] * scale) / \
+        (row["gap_median_s"] * row[den] / row["gap_s"])
     extra = ""
     if row["algorithm"] == "cc":
         row["cosynth_over_gap_afforest"] = row["cosynth_s"] / row["gap_cc_s"]
@@ -320,9 +428,14 @@ def _line(row) -> str:
     forced = "".join(f"  [{v}: {t * 1e3:.2f} ms = {t / row['gap_s']:.2f}x GAP]"
                      for v, t in row.get("cosynth_forced_s", {}).items())
     libs += forced
+    trials = (f"  [median {row['cosynth_median_s'] * 1e3:.2f} vs {row['gap_median_s'] * 1e3:.2f}"
+              f" ms: {row['cosynth_over_gap_median']:.2f}x; trials "
+              f"{len(row['cosynth_trials_s'])} vs {len(row['gap_trials_s'])}; GAP first "
+              f"{row['gap_first_s'] * 1e3:.2f} ms]")
     return (f"{row['graph']} {row['algorithm']:8s} t={row['threads']} cosynth "
             f"{row['cosynth_s'] * 1e3:9.2f} ms ({row['planner_variant']})  GAP "
-            f"{row['gap_s'] * 1e3:9.2f} ms  ratio {row['cosynth_over_gap']:5.2f}x{extra}{libs}")
+            f"{row['gap_s'] * 1e3:9.2f} ms  ratio {row['cosynth_over_gap']:5.2f}x{extra}"
+            f"{trials}{libs}")
 
 
 def _gap_commit(d: str) -> str:

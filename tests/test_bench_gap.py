@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import cosynth as cs
 from tests.helpers import ROOT
@@ -46,3 +47,24 @@ def test_edge_lists_hold_each_undirected_edge_once(tmp_path):
     assert np.array_equal(w[:, :2], e) and np.all((w[:, 2] >= 1) & (w[:, 2] <= 255))
     back = cs.Graph.from_edges(e[:, 0], e[:, 1], w[:, 2], num_nodes=g.n, directed=False)
     assert np.array_equal(back.out_dst, g.out_dst) and np.array_equal(back.weight, g.weight)
+
+
+def test_trials_reach_the_least_count_and_the_seconds_within_the_cap():
+    p = bench_gap.Trials(least=10, seconds=1.0, most=100)
+    assert p.more([]) == 10
+    assert p.more([0.005] * 10) == 90  # 5 ms kernels: 1 s needs 200, capped at 100
+    assert p.more([0.02] * 10) == 40  # 20 ms: 50 trials make 1 s
+    assert p.more([0.5] * 10) == 0  # the least count already holds 5 s
+    assert p.more([0.005] * 100) == 0
+    assert p.more([2.0] * 3) == 7  # a slow kernel still runs the least count
+    with pytest.raises(SystemExit):
+        bench_gap.Trials(least=0)
+    s = bench_gap.summary([0.3, 0.1, 0.2, 0.9])
+    assert s["s"] == 0.1 and s["median_s"] == 0.25 and s["trials"] == [0.3, 0.1, 0.2, 0.9]
+
+
+def test_reads_the_source_gap_logs():
+    out = "Source:               75061\n   td  25374  0.00025\nTrial Time: 0.1\n" \
+          "Source:               75061\nTrial Time: 0.1\n"
+    assert bench_gap.gap_sources(out) == {75061}
+    assert bench_gap.gap_sources("Trial Time: 0.1\n") == set()

@@ -158,6 +158,7 @@ class LoopNests(ExprSpeller):
 
     # ------------------------------------------------------------------ sequential
     def sequential(self, s: Loop, line: int):
+        sat = None
         if s.kind == "while":
             lq = open_levels(self, s)
             self.out(f"while ({self.expr(s.cond)}) {{")
@@ -177,13 +178,15 @@ class LoopNests(ExprSpeller):
             sat = self._saturating(s)
             accs = open_gather(self, s)
             invs = open_invariant(self, s)
+            if sat is not None:  # the first iteration's test, before the row is read
+                self.out(f"if ({sat[0]}) {{  // else saturated already: no edge can improve it")
             pre, head = self.header(s, line)
             for h in pre + head:
                 self.out(h)
             if measured:
                 self.out(f"  ++{self.work}{'v' if s.kind == 'nodes' else 'e'};")
             if sat is not None:
-                self.out(sat.replace("@OF@", self.last_of))
+                self.out(sat[1].replace("@OF@", self.last_of))
         self.ind += 1
         for name, d in s.locals:
             self.out(f"{ctype(d)} {name}{{}};")
@@ -191,6 +194,8 @@ class LoopNests(ExprSpeller):
         self.ind -= 1
         self.out("}")
         if s.kind == "range" or s.kind in ("out_edges", "in_edges"):
+            self.out("}")
+        if s.kind not in ("while", "range") and sat is not None:
             self.out("}")
         if s.kind == "while":
             self.levels = [q for q in self.levels if q.owner is not s]
@@ -204,11 +209,24 @@ class LoopNests(ExprSpeller):
             self.out(f"nest_done({line}, {wk}e, {wk}v, now() - {wk}t); }}")
             self.work = None
 
-    def _saturating(self, s: Loop) -> str | None:
+    def _saturating(self, s: Loop) -> tuple[str, str] | None:
         """For an edge loop of the parallel node loop's vertex whose effect saturates
         (``cosynth.frontend.rewrite.saturation``): declare its invariant value and return
-        the statement that ends the loop once the value cannot improve the vertex's entry
-        (the edges left unvisited are taken off the nest's count)."""
+        (the test that the value still improves the vertex's entry, the statement that ends
+        the loop once it cannot: the edges left unvisited are taken off the nest's count).
+
+        The caller also runs the test once before the loop, around the whole edge loop::
+
+            for e in row(v):                       if (improves(T[v])) {
+              if (!improves(T[v])) break;    ->      for e in row(v):
+              ...                                      if (!improves(T[v])) break;  ...
+
+        Legal: the test reads only the iteration's own entry and a value invariant in the
+        loop, has no effect, and is the first thing a non-empty row's first iteration does,
+        so skipping the loop when it fails is what the break did; an empty row runs nothing
+        either way.  What it saves: a vertex already saturated (in BFS's late pull steps,
+        nearly all of them) no longer reads its row's bounds (the CSC index, 8 bytes per
+        vertex) nor counts and uncounts its edges."""
         if self.par is None or s.kind not in ("in_edges", "out_edges"):
             return None
         sat = saturation(self.par, s, self.tables)
@@ -224,7 +242,7 @@ class LoopNests(ExprSpeller):
         if self.work is not None and self.work_loop is not s:
             side, pos = ("out", s.var) if s.kind == "out_edges" else ("in", f"{s.var}__p")
             left = f"{self.work}e -= G.{side}_end(@OF@) - {pos}; "
-        return f"  if (!({improves})) {{ {left}break; }}"
+        return improves, f"  if (!({improves})) {{ {left}break; }}"
 
     def _measure_sequential(self, s: Loop) -> bool:
         """Open the counters of a sequential data loop that is a nest of its own (outside

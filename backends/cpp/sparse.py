@@ -172,14 +172,22 @@ def emit_bitmap_from_queue(cx, q: LevelQueueCode, name: str, text: str, fake: st
            f"b |= (uint64_t)1 << j; }}")
     cx.out(f"  {name}[w] = b; }}")
     # the queued vertices' bits by all threads (a serial pass over the queue was one
-    # thread's work while the other waited); two threads may share a word: an atomic or
-    # then, a plain one when the team is one thread (no lock prefix at 1 thread)
-    cx.out(f"#pragma omp parallel if({q.name}.ncur > 2048)")
-    cx.out("{ const bool solo = omp_get_num_threads() == 1;")
-    cx.out("  #pragma omp for schedule(static)")
-    cx.out(f"  for (int64_t i = 0; i < {q.name}.ncur; ++i) {{ const int64_t {fake} = "
-           f"(int64_t){q.name}.cur[i] + {r0}; "
-           f"if ({text}) {{ const uint64_t bit = (uint64_t)1 << ({fake} & 63); "
-           f"if (solo) {name}[{fake} >> 6] |= bit; "
-           f"else __atomic_fetch_or(&{name}[{fake} >> 6], bit, __ATOMIC_RELAXED); }} }}")
-    cx.out("}")
+    # thread's work while the other waited).  A queue in vertex order (built from the
+    # marks: after a pull step) is cut at word boundaries (LevelQueue::word_share): each
+    # thread owns the words it sets, a plain or; so is a team of one.  Otherwise two
+    # threads may share a word: an atomic or
+    qn = q.name
+    cx.out(f"#pragma omp parallel if({qn}.ncur > 2048)")
+    cx.out(f"{{ if (omp_get_num_threads() == 1 || {qn}.sorted) {{  // one writer per word")
+    cx.out(f"    int64_t b = 0, e = 0; {qn}.word_share(omp_get_thread_num(), "
+           "omp_get_num_threads(), b, e);")
+    cx.out(f"    for (int64_t i = b; i < e; ++i) {{ const int64_t {fake} = "
+           f"(int64_t){qn}.cur[i] + {r0}; "
+           f"if ({text}) {name}[{fake} >> 6] |= (uint64_t)1 << ({fake} & 63); }}")
+    cx.out("  } else {")
+    cx.out("    #pragma omp for schedule(static)")
+    cx.out(f"    for (int64_t i = 0; i < {qn}.ncur; ++i) {{ const int64_t {fake} = "
+           f"(int64_t){qn}.cur[i] + {r0}; "
+           f"if ({text}) __atomic_fetch_or(&{name}[{fake} >> 6], "
+           f"(uint64_t)1 << ({fake} & 63), __ATOMIC_RELAXED); }}")
+    cx.out("  } }")

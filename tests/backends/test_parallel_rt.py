@@ -14,6 +14,7 @@ import pytest
 
 import cosynth as cs
 from cosynth import nxref, procs, spref
+from cosynth.backends.cpp.emit import emit_program
 from cosynth.backends.cpp.loops import _omp_schedule
 from cosynth.backends.cpp.private import private_tables
 from cosynth.backends.cpp.sharing import shared_stores
@@ -59,6 +60,21 @@ int main() {
     }
     if (own) for (int64_t i = 1; i < q.ncur; ++i) if (q.cur[i - 1] >= q.cur[i]) {
       std::printf("scan not in vertex order: trial %d\n", trial); return 1; }
+    if (q.sorted != own) { std::printf("sorted flag wrong: trial %d\n", trial); return 1; }
+    if (own) for (int nt = 1; nt <= 5; ++nt) {  // word shares: a partition, words not split
+      int64_t prev = 0;
+      for (int t = 0; t < nt; ++t) {
+        int64_t b = -1, e = -1;
+        q.word_share(t, nt, b, e);
+        if (b != prev || e < b || (t == nt - 1 && e != q.ncur)) {
+          std::printf("word shares not a partition: trial %d, %d of %d\n", trial, t, nt);
+          return 1;
+        }
+        if (b > 0 && b < q.ncur && ((q.cur[b - 1] + 5) >> 6) == ((q.cur[b] + 5) >> 6)) {
+          std::printf("a word split between shares: trial %d\n", trial); return 1; }
+        prev = e;
+      }
+    }
     for (uint8_t m : q.mark) if (m) { std::printf("mark left set: trial %d\n", trial); return 1; }
     checked += q.ncur;
   }
@@ -164,3 +180,14 @@ def test_hybrid_bfs_with_parallel_queue_building_equals_reference(tmp_path):
                    workdir=str(tmp_path))
     assert any("IR interpreter: ok" in c for c in sim.checks), sim.checks
     np.testing.assert_array_equal(sim.results[0], spref.bfs(g, src))
+
+
+def test_pull_bitmap_from_a_sorted_queue_owns_its_words():
+    """The hybrid's pull bitmap is set from the level queue; a queue in vertex order is cut
+    at word boundaries (``word_share``: plain ors), any other keeps the atomic or."""
+    kv, _ = variant(example("bfs").ir, "hybrid")
+    src = emit_program(kv)
+    one = next(x for x in src.splitlines() if "one writer per word" in x)
+    assert ".sorted" in one and "omp_get_num_threads() == 1" in one
+    assert "word_share(omp_get_thread_num(), omp_get_num_threads(), b, e)" in src
+    assert src.count("__atomic_fetch_or(&bm__") == 1  # the unsorted queue's pass only

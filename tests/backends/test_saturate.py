@@ -115,3 +115,17 @@ def test_pull_bfs_with_early_exit_equals_interpreter_and_networkx():
                 nests = [r for b in sim.predicted for r in b["nests"] if r["measured_runs"]]
                 edges = sum(r["measured_edges"] for r in nests)
                 assert 0 < edges < max(r["measured_runs"] for r in nests) * g.m
+
+
+@pytest.mark.parametrize("v", ["pull", "hybrid"])
+def test_a_saturated_vertex_skips_its_row_before_reading_its_bounds(v):
+    """The early exit's first test is hoisted before the edge loop (``loops._saturating``):
+    a vertex whose entry the invariant value cannot improve reads no CSC bounds."""
+    lines = [x.strip() for x in emit_program(_ir(example("bfs"), v)).splitlines()]
+    at = next(i for i, x in enumerate(lines) if "// saturating min" in x)
+    sat = lines[at].split()[2]  # const int64_t sat__N = ...
+    assert lines[at + 1].startswith(f"if ({sat} < u_depth[") and "saturated already" in \
+        lines[at + 1], lines[at:at + 4]
+    row = next(i for i, x in enumerate(lines) if i > at and "G.in_begin(" in x)
+    assert row == at + 2  # the bounds are read only inside the hoisted test
+    assert lines[row + 2].startswith(f"if (!({sat} < u_depth[")  # the break stays

@@ -1642,6 +1642,7 @@ struct LevelQueue {
   int64_t lo = 0, hi = 0, lbase = 0;
   bool ok = false, first = true, sparse = false, counts = false, from_entry = false;
   bool scan = false;                         // some vertex was queued by its mark only
+  bool sorted = false;                       // cur[0 .. ncur) ascends (built from the marks)
   int64_t mu = 0;
   std::vector<uint8_t> mark;                 // per vertex of the range: queued
   std::vector<std::vector<uint32_t>> next;   // per thread: offsets queued by `push`
@@ -1665,7 +1666,7 @@ struct LevelQueue {
     }
     ok = bad == 0;
     from_entry = ok && first_;
-    scan = false;
+    scan = sorted = false;
     first = true;
     sparse = counts = false;
     mu = 0;
@@ -1721,6 +1722,7 @@ struct LevelQueue {
       }
       for (int i = 1; i <= T; ++i) k += cnt[i];
       scan = false;
+      sorted = true;
     } else {
       const int64_t Q = (int64_t)next.size();
       std::vector<int64_t> at(Q + 1, 0);
@@ -1732,6 +1734,7 @@ struct LevelQueue {
         for (uint32_t o : next[i]) { *c++ = o; mark[o] = 0; }
         next[i].clear();
       }
+      sorted = false;  // each thread's pushes in the order they came
     }
     ncur = k;
     sparse = ok && (!first || from_entry);
@@ -1739,6 +1742,23 @@ struct LevelQueue {
     first = false;
   }
   int64_t span() const { return sparse ? ncur : hi - lo; }
+  // Thread t's share [b, e) of a `sorted` queue for a pass that sets one bit per queued
+  // vertex in a bitmap of local ids (word = (cur[i] + lbase) / 64): the equal static
+  // shares with each end moved forward past the entries of the word it splits, so every
+  // word's entries fall in one share and each thread owns the words it writes (no atomic
+  // or: with one per queued vertex the kron-18 pass took 0.79 ms of process CPU at two
+  // threads against 0.16 ms at one).  The shares of threads 0 .. nt-1 cover [0, ncur)
+  // without overlap.
+  void word_share(int t, int nt, int64_t& b, int64_t& e) const {
+    auto cut = [&](int64_t i) {
+      if (i <= 0 || i >= ncur) return i <= 0 ? (int64_t)0 : ncur;
+      const int64_t w = ((int64_t)cur[i - 1] + lbase) >> 6;
+      while (i < ncur && (((int64_t)cur[i] + lbase) >> 6) == w) ++i;
+      return i;
+    };
+    b = cut(ncur * t / nt);
+    e = cut(ncur * (t + 1) / nt);
+  }
   int64_t at(int64_t i) const { return sparse ? (int64_t)cur[i] + lo : lo + i; }
 };
 
