@@ -16,9 +16,10 @@ schedule::
 The runtime's ``Frontier`` (``cosynth_rt.hpp``) holds the queued vertices in per-thread
 bins by key ``floor(T[v] / delta)``; ``delta`` comes from the plan (run.cfg's
 ``sched.delta``, infinity when absent or when the loop may not be bucketed: one bin,
-today's async order; ``sched.keyed``: the frontier runs without pending bytes).  A sweep is one parallel region: the threads agree on each round
-(the lowest key) at two barriers and take its work in chunks of a shared list (sparse)
-or of the whole range (dense, more than 1/16 of it); between rounds each thread runs its
+today's async order; ``sched.keyed``: the frontier runs without pending bytes).  A
+sweep is one parallel region: the threads agree on each round (the lowest key) at one
+barrier and take its work in chunks of a shared list (sparse) or of the whole range
+(dense, more than 1/16 of it, pending bytes only); between rounds each thread runs its
 own small bin of the running key alone (no barrier for a light edge's re-insertion).
 Keyed (a finite delta and the plan's ``sched.keyed``, ``planner.workload.keyed``): an
 entry runs when the vertex's key, read from the state when the entry is taken
