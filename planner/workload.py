@@ -698,8 +698,9 @@ def keyed(stats: GraphStats, delta: float) -> bool:
     runtime's ``Frontier``: an entry runs when its vertex's key is still the bin's).
     Legal at any finite width; chosen when it queues no vertex twice at one key: every
     (sampled) weight is a whole multiple of the smallest positive one, g, and delta <= g,
-    so the values a vertex takes from a source at 0 are multiples of g, at most one
-    per bucket, and each change (a strict decrease) moves the vertex to a lower key.  At
+    so the values a min-plus relaxation from a source at 0 gives a vertex are multiples
+    of g, at most one per bucket, and each change (a strict decrease) moves the vertex to
+    a lower key (another contribution only costs repeated runs, never a wrong value).  At
     a wider bucket a vertex lowered twice within it would run twice (kron-18, delta 2:
     +8.4% edges), which the pending byte prevents."""
     if not np.isfinite(delta) or stats._graph is None:
