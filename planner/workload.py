@@ -211,6 +211,7 @@ class Workload:
     box_bytes: int = 0  # per local vertex: the outboxes (value, touched flag, drain list)
     mirror_bytes: int = 0  # per owned vertex: what refresh last sent of each table
     delta: float | None = None  # bucket width of its bucketed relaxation (None: one bin)
+    keyed: bool = False  # its frontier checks entries by key, no pending byte (``keyed``)
     memory: Footprint | None = None  # the arrays a blade holds (``planner.memory``)
     # the share of random references an LRU cache of k vertices' entries serves
     # (``GraphStats.hot_share``; None: uniform) -- the working-set term's skew
@@ -339,6 +340,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
                  edge_bytes, uses_in, hw=hw, replicated_fpga_edges=rep["fpga_edges"],
                  seq_nests=seq, replicated_fpga_calls=rep["fpga_calls"])
     w.delta = walk.delta
+    w.keyed = walk.keyed
     w.sharded, w.ghost_out, w.ghost_in, w.box_bytes, w.mirror_bytes = layout(k, nests)
     w.memory = footprint(k, nests)
     if w.memory.csr_w or w.memory.csc_w:  # the weights as the shard will store them
@@ -482,6 +484,7 @@ class _Walk(Visitor):
         self.fixed: str = ""  # the kind of the innermost fixed point around (or "")
         self.parent: Loop | None = None  # the innermost while loop around
         self.delta: float | None = None  # the bucket width chosen (``choose_delta``)
+        self.keyed = False  # whether that frontier runs without pending bytes (``keyed``)
         self.while_runs = 0.0  # the iterations assumed for the innermost while around
         self._levels: dict = {}  # id(while loop) -> its level frontier (or None)
         self.args: dict = {}  # the kernel's arguments (bool parameters guard edge loops)
@@ -599,6 +602,7 @@ class _Walk(Visitor):
             delta = choose_delta(self.k, loop, plan, st)
             if delta is not None:
                 self.delta = delta
+                self.keyed = keyed(st, delta)
             edges, nodes, rounds = st.bucket_work(float("inf") if delta is None else delta)
         else:  # the first sweep walks every vertex's edges (in vertex order, in place);
             # later rounds: LATER_SHARE of a level-synchronous worklist's (kron-12/14 CC
@@ -622,6 +626,12 @@ LATER_SHARE = 0.25
 #: threads under load: delta 1, 379 rounds, took 5.6x the one-thread time; GAP's best
 #: delta was 2 at one thread and 8 at two)
 ROUND_EDGES = 2000.0
+#: the cost of a frontier's pending byte per vertex visit, in edge relaxations: the push's
+#: atomic exchange (~2.5 pushes per visit on kron-18) and the take's compare-and-swap on
+#: a byte table whose lines two threads pass to and fro (``keyed`` frontiers have none).
+#: An estimate from those counts (each such operation priced as one edge relaxation, a
+#: random access), not a calibrated figure
+PEND_EDGES = 3.0
 
 
 def at_blades(w: Workload, stats: GraphStats, ranges: list[tuple[int, int]],
@@ -657,7 +667,8 @@ def choose_delta(k: Kernel, loop: Loop, plan: dict, stats: GraphStats) -> float 
     (one bin: the loop may not be bucketed, ``relax_order`` is not proved, or the
     graph has a negative weight).  Candidates: the smallest positive weight times 1, 2,
     4, ... up to the largest weight; the one with the fewest edges plus rounds (a round
-    priced at ``ROUND_EDGES``) by ``GraphStats.bucket_work``, if it beats one bin."""
+    priced at ``ROUND_EDGES``) by ``GraphStats.bucket_work``, plus ``PEND_EDGES`` per
+    vertex visit unless the frontier is ``keyed`` at that width, if it beats one bin."""
     if not bucketed(k, plan) or stats._graph is None or stats.n == 0:
         return None
     w = stats.weight_sample()
@@ -668,16 +679,39 @@ def choose_delta(k: Kernel, loop: Loop, plan: dict, stats: GraphStats) -> float 
     pos = w[w > 0]
     if len(pos) == 0:
         return None
+
+    def cost(d: float) -> float:
+        e, v, r = stats.bucket_work(d)
+        return e + ROUND_EDGES * r + (0.0 if keyed(stats, d) else PEND_EDGES * v)
     best, best_cost = None, None
     d = float(pos[0])
     while d <= float(w[-1]) * 2:
-        e, _, r = stats.bucket_work(d)
-        cost = e + ROUND_EDGES * r
-        if best_cost is None or cost < best_cost:
-            best, best_cost = d, cost
+        c = cost(d)
+        if best_cost is None or c < best_cost:
+            best, best_cost = d, c
         d *= 2
-    e, _, r = stats.bucket_work(float("inf"))
-    return best if best_cost < e + ROUND_EDGES * r else None
+    return best if best_cost < cost(float("inf")) else None
+
+
+def keyed(stats: GraphStats, delta: float) -> bool:
+    """Whether a frontier of bucket width ``delta`` runs without pending bytes (the
+    runtime's ``Frontier``: an entry runs when its vertex's key is still the bin's).
+    Legal at any finite width; chosen when it queues no vertex twice at one key: every
+    (sampled) weight is a whole multiple of the smallest positive one, g, and delta <= g,
+    so the values a min-plus relaxation from a source at 0 gives a vertex are multiples
+    of g, at most one per bucket, and each change (a strict decrease) moves the vertex to
+    a lower key (another contribution only costs repeated runs, never a wrong value).  At
+    a wider bucket a vertex lowered twice within it would run twice (kron-18, delta 2:
+    +8.4% edges), which the pending byte prevents."""
+    if not np.isfinite(delta) or stats._graph is None:
+        return False
+    w = stats.weight_sample()
+    pos = w[w > 0]
+    if len(pos) == 0 or len(w) != len(pos):
+        return False
+    g = float(pos[0])
+    q = pos / g
+    return bool(delta <= g and np.all(q == np.round(q)))
 
 
 class _Comp:

@@ -285,6 +285,8 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         delta = plan.predicted.get("delta") if plan is not None else None
         if delta is not None:  # the bucket width of bucketed relaxations (frontier.py)
             cfg.append(f"sched.delta={float(delta)!r}")
+            if plan.predicted.get("keyed"):  # its frontier without pending bytes
+                cfg.append("sched.keyed=1")
         os.makedirs(os.path.join(tmp, "inputs"))
         for p in program.params:
             if p.kind == "scalar":

@@ -16,10 +16,17 @@ schedule::
 The runtime's ``Frontier`` (``cosynth_rt.hpp``) holds the queued vertices in per-thread
 bins by key ``floor(T[v] / delta)``; ``delta`` comes from the plan (run.cfg's
 ``sched.delta``, infinity when absent or when the loop may not be bucketed: one bin,
-today's async order).  A sweep is one parallel region: the threads agree on each round
-(the lowest key) at two barriers and take its work in chunks of a shared list (sparse)
-or of the whole range (dense, more than 1/16 of it); between rounds each thread runs its
+today's async order; ``sched.keyed``: the frontier runs without pending bytes).  A
+sweep is one parallel region: the threads agree on each round (the lowest key) at one
+barrier and take its work in chunks of a shared list (sparse) or of the whole range
+(dense, more than 1/16 of it, pending bytes only); between rounds each thread runs its
 own small bin of the running key alone (no barrier for a light edge's re-insertion).
+Keyed (a finite delta and the plan's ``sched.keyed``, ``planner.workload.keyed``): an
+entry runs when the vertex's key, read from the state when the entry is taken
+(``take``'s key lambda), is still the bin's, so a push is a plain append and a take a
+plain read (no shared byte per vertex changed atomically twice per queued vertex, whose
+cache lines two threads pass to and fro); otherwise a byte per vertex keeps a vertex
+pending at most once per key (the runtime's comment says why both are legal).
 
 Legality: ``cosynth.frontend.rewrite.frontier`` (which loops, which may be bucketed);
 the emitted code queues a vertex after every change of its state entries in the blade's
@@ -45,8 +52,10 @@ class FrontierLoop:
     """The emitted frontier of one loop: its C++ object ``name``, the state ``plan``
     (table -> reduction) and whether the loop may be bucketed (``buckets``)."""
 
-    def __init__(self, name: str, plan: dict[str, str], buckets: bool, var: str = ""):
+    def __init__(self, name: str, plan: dict[str, str], buckets: bool, var: str = "",
+                 key: str = "[](int64_t) { return 0.0; }"):
         self.name, self.plan, self.buckets, self.var = name, plan, buckets, var
+        self.key = key  # C++ lambda: local id -> the state value that keys it
 
     def prefetch(self, s: Loop, of: str) -> str | None:
         """For an edge loop ``s`` over the frontier vertex's own edges: the C++ statement
@@ -78,7 +87,8 @@ class FrontierLoop:
         return ([f"#pragma omp parallel num_threads({f}.team()) {' '.join(clauses)}".rstrip(),
                  "{", f"Frontier::Part {f}_p;", f"while ({f}.next({f}_p)) {{"],
                 [f"for (int64_t {f}_i = {f}_p.a; {f}_i < {f}_p.b; ++{f}_i) {{",
-                 f"  const int64_t {var} = {f}.take({f}_p, {f}_i); if ({var} < 0) continue;"])
+                 f"  const int64_t {var} = {f}.take({f}_p, {f}_i, {self.key}); "
+                 f"if ({var} < 0) continue;"])
 
     @staticmethod
     def close() -> list[str]:
@@ -107,11 +117,15 @@ def open_frontier(cx, s: Loop) -> FrontierLoop | None:
         top = f"true, [&](int64_t l) {{ return {table}[l] == {identity('min', d)}; }}"
     else:
         top = "false, [](int64_t) { return false; }"
-    cx.out(f"{f}.begin({lo}, {hi}, {lo} - G.glo, {delta}, "
+    keyed = "g_keyed" if buckets else "false"
+    cx.out(f"{f}.begin({lo}, {hi}, {lo} - G.glo, {delta}, {keyed}, "
            f"[&](int64_t l) {{ return {table}[l]; }}, {top});")
     if buckets and "const double g_delta" not in "".join(cx.decls):
         cx.decls.append('const double g_delta = cfg.kv.count("sched.delta") ? '
                         'cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)')
-    fl = FrontierLoop(f, plan, buckets, s.var)
+        cx.decls.append('const bool g_keyed = cfg.kv.count("sched.keyed") && '
+                        'cfg.i64("sched.keyed") != 0;  // entries checked by key (plan)')
+    fl = FrontierLoop(f, plan, buckets, s.var,
+                      f"[&](int64_t l) {{ return load(&{table}[l]); }}")
     cx.whiles[-1][1].append(fl)
     return fl

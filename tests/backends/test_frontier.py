@@ -168,3 +168,43 @@ def test_only_a_proved_relax_order_leaves_the_top_out():
         text = emit_program(project(kv, ()).kernel)
         assert "Frontier fr__" in text
         assert ("true, [&](int64_t l) { return u_" in text) == want, k.ir.name
+
+
+@pytest.mark.parametrize("blades,threads", [(1, 3), (2, 2)])
+def test_a_keyed_frontier_runs_each_reached_vertex_once_at_the_weights_granule(
+        blades, threads, monkeypatch, tmp_path):
+    """Kronecker weights are whole numbers from 1: at delta 1 (the planner's choice on
+    kron-18, forced here on kron-10) the plan keys the frontier (``sched.keyed=1``: no
+    pending byte; an entry runs when its vertex's key is still the bin's).  Every value a
+    vertex takes is a whole number, so no vertex is queued twice at one key: one blade's
+    sweep runs each reached vertex exactly once, and the distances are the
+    interpreter's and scipy's."""
+    monkeypatch.setattr(workload, "choose_delta", lambda *a: 1.0)
+    g = cs.Graph.kronecker(10, seed=6)
+    src = int(np.argmax(g.out_degrees()))
+    sim = simulate(example("sssp"), RACK, g, {"source": src}, blades=blades,
+                   variant="async", timeout=300, threads=threads, workdir=str(tmp_path))
+    _checked(sim)
+    want = spref.sssp(g, src)
+    np.testing.assert_array_equal(sim.results[0], want)
+    assert sim.plan.predicted["delta"] == 1.0 and sim.plan.predicted["keyed"] is True
+    assert "sched.keyed=1" in _cfg(tmp_path)
+    if blades == 1:
+        assert _visits(sim)[0] == int(np.isfinite(want).sum())
+
+
+@pytest.mark.parametrize("delta,blades", [(4.0, 1), (7.5, 2), (64.0, 4)])
+def test_a_keyed_frontier_wider_than_the_granule_runs_some_vertices_twice_and_agrees(
+        delta, blades, monkeypatch, tmp_path):
+    """Forced keyed at widths where a vertex may fall twice within one bucket before it
+    runs: its stale entries (key below the bin's) are dropped and its repeated ones run
+    again, both legal; three threads per blade; the interpreter and scipy agree."""
+    monkeypatch.setattr(workload, "choose_delta", lambda *a: delta)
+    monkeypatch.setattr(workload, "keyed", lambda st, d: True)
+    g = cs.Graph.kronecker(10, seed=8)
+    src = int(np.argmax(g.out_degrees()))
+    sim = simulate(example("sssp"), RACK, g, {"source": src}, blades=blades,
+                   variant="async", timeout=300, threads=3, workdir=str(tmp_path))
+    _checked(sim)
+    np.testing.assert_array_equal(sim.results[0], spref.sssp(g, src))
+    assert "sched.keyed=1" in _cfg(tmp_path)

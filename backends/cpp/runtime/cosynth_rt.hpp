@@ -1331,14 +1331,31 @@ inline void refresh_edges(std::vector<T>& table, const std::vector<int64_t>& lo,
 // costs no barrier.  Offers and cursors alternate between two slots by round parity, so
 // that a slot is reused only after everyone has passed the next round's barrier.
 //
-// `pend[v]` is the code (1 + key mod 255) of the bin v last went to, 0 when not pending;
-// a vertex runs from an entry of that code only (`take` clears it): a vertex that moved
-// to a lower bin is not run again from the higher one, and it sits at most once in the
-// bins of one key.  Every change is followed by a run of the vertex that sees it: the
-// push either finds the vertex pending under the same code (an entry that has not run
-// yet will take it, after the change) or adds an entry under the new code.  A stale
-// entry of another key with the same code (keys 255 apart) runs the vertex early, which
-// any order allows (the relaxation proof), and consumes it.
+// Which entries run.  Keyed (`begin`'s keyed_by: the plan's choice when it expects no
+// vertex to be queued twice at one key; only under a finite delta, i.e. a bucketed loop
+// with one min state table, so a vertex's value only decreases and its key
+// floor(value / delta) never rises), an entry carries no mark of its own: an entry of bin
+// b runs its vertex when the vertex's key, read now from the state (`take`'s `value`),
+// is b, and is stale when the key is below b.  A stale entry may be dropped: the change
+// that took the key below b pushed the vertex after it into the bin of the lower key,
+// and that entry runs (or ran) after the change, seeing it (same thread, or the round's
+// barrier).  A vertex pushed twice at one key may run twice, which the relaxation allows
+// (a run with unchanged state re-applies the same contributions: idempotent min).  So a
+// push is a plain append to the pushing thread's bin and a take a plain read: no atomic
+// read-modify-write on a shared per-vertex table besides the state's own min, whose
+// cache lines two threads would otherwise pass to and fro (a byte per vertex: 64
+// vertices per line) twice per queued vertex.
+//
+// Otherwise (e.g. delta = infinity, one bin: label propagation, whose labels fall many
+// times before a vertex runs) `pend[v]` is the code (1 + key mod 255) of the bin v last went
+// to, 0 when not pending; a vertex runs from an entry of that code only (`take` clears
+// it): a vertex that moved to a lower bin is not run again from the higher one, and it
+// sits at most once in the bins of one key.  Every change is followed by a run of the
+// vertex that sees it: the push either finds the vertex pending under the same code (an
+// entry that has not run yet will take it, after the change) or adds an entry under the
+// new code.  A stale entry of another key with the same code (keys 255 apart) runs the
+// vertex early, which any order allows (the relaxation proof), and consumes it.  Only
+// this mode has dense rounds (`pend` is their bitmap).
 //
 // The first sweep after `reset` (the fixed point was entered anew) starts from every
 // vertex of the range, except, when `skip_top` and delta is finite, the vertices whose
@@ -1399,7 +1416,9 @@ struct Frontier {
   int64_t lo = 0, hi = 0, lbase = 0;           // range; local id of lo
   double delta = INFINITY, inv = 0;            // bucket width and its inverse
   bool have = false;
+  bool keyed = false;                          // finite delta: entries checked by key
   std::vector<uint8_t> pend;                   // per vertex of the range: code, or 0
+                                               // (delta = infinity only)
   std::vector<Local> loc;                      // per thread
   alignas(64) int64_t pos[2] = {0, 0};         // chunk cursors, by round parity
   int64_t rounds = 0, queued = 0;              // statistics of the last sweep
@@ -1417,8 +1436,10 @@ struct Frontier {
     const int64_t o = l - lbase;
     if (o < 0 || o >= hi - lo) return;
     const int64_t k = key(value);
-    const uint8_t c = code(k);
-    if (__atomic_exchange_n(&pend[(size_t)o], c, __ATOMIC_ACQ_REL) == c) return;
+    if (!keyed) {
+      const uint8_t c = code(k);
+      if (__atomic_exchange_n(&pend[(size_t)o], c, __ATOMIC_ACQ_REL) == c) return;
+    }
     Local& L = loc[(size_t)omp_get_thread_num()];
     if (k >= kMaxBin) { L.far.push_back((int32_t)o); return; }
     // a thread's bins cover its live keys only (drained ones are dropped between rounds),
@@ -1432,18 +1453,21 @@ struct Frontier {
   // region); `value(l)` is the state that keys local id l and `top(l)` whether it is at
   // the top of the order (both read for the first sweep, which queues every vertex)
   template <class F, class Top>
-  void begin(int64_t lo_, int64_t hi_, int64_t lbase_, double delta_, F value, bool skip_top,
-             Top top) {
+  void begin(int64_t lo_, int64_t hi_, int64_t lbase_, double delta_, bool keyed_by, F value,
+             bool skip_top, Top top) {
     delta = delta_;
     inv = delta < INFINITY ? 1.0 / delta : 0.0;
     rounds = queued = 0;
     pos[0] = pos[1] = 0;
-    if (have && lo_ == lo && hi_ == hi && lbase_ == lbase) return;
+    const bool keyed_ = keyed_by && delta < INFINITY;
+    if (have && lo_ == lo && hi_ == hi && lbase_ == lbase && keyed_ == keyed) return;
     lo = lo_; hi = std::max(hi_, lo_); lbase = lbase_;
+    keyed = keyed_;
     if (hi - lo > (int64_t)std::numeric_limits<int32_t>::max())
       fail(0, "a frontier covers at most 2^31 - 1 vertices per blade: use more blades");
     loc.assign((size_t)omp_get_max_threads(), Local());
-    pend.assign((size_t)(hi - lo), 0);
+    if (keyed) std::vector<uint8_t>().swap(pend);
+    else pend.assign((size_t)(hi - lo), 0);
     const bool skip = skip_top && delta < INFINITY;
     #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < hi - lo; ++o)
@@ -1490,9 +1514,11 @@ struct Frontier {
     }
   }
   // the vertex (global id) at position i of part p, or -1: it moved to another bin
-  // since it was queued here (it runs from there), or another entry took it
-  int64_t take(const Part& p, int64_t i) {
+  // since it was queued here (it runs from there), or another entry took it; `value(l)`
+  // reads the state that keys local id l (as `begin`'s)
+  template <class F> int64_t take(const Part& p, int64_t i, F value) {
     const int32_t o = p.ids ? p.ids[i] : (int32_t)i;
+    if (keyed) return key((double)value(o + lbase)) == p.bin ? o + lo : -1;
     uint8_t want = p.want;
     if (__atomic_load_n(&pend[(size_t)o], __ATOMIC_RELAXED) != want) return -1;
     if (!__atomic_compare_exchange_n(&pend[(size_t)o], &want, (uint8_t)0, false,
@@ -1535,7 +1561,7 @@ struct Frontier {
     p.bin = low;
     p.want = code(low);
     p.total = p.seg[(size_t)T];
-    p.dense = p.total * kDense > hi - lo;
+    p.dense = !keyed && p.total * kDense > hi - lo;
     p.shared = true;
     p.ra = p.rb = 0;
     return true;

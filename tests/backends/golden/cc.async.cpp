@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   Mirror<int64_t> u_label__mir;
   Frontier fr__5;  // the work list of the relaxed loop at line 20
   const double g_delta = cfg.kv.count("sched.delta") ? cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)
+  const bool g_keyed = cfg.kv.count("sched.keyed") && cfg.i64("sched.keyed") != 0;  // entries checked by key (plan)
   #pragma omp parallel
   { (void)0; }
   barrier();
@@ -58,13 +59,13 @@ int main(int argc, char** argv) {
       const double t__3 = now();
       uint8_t u_changed__part__acc = 0;
       int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
-      fr__5.begin(std::max<int64_t>(shard_lo, 0), std::min<int64_t>(shard_hi, n), std::max<int64_t>(shard_lo, 0) - G.glo, g_delta, [&](int64_t l) { return u_label[l]; }, true, [&](int64_t l) { return u_label[l] == INT64_C(9223372036854775807); });
+      fr__5.begin(std::max<int64_t>(shard_lo, 0), std::min<int64_t>(shard_hi, n), std::max<int64_t>(shard_lo, 0) - G.glo, g_delta, g_keyed, [&](int64_t l) { return u_label[l]; }, true, [&](int64_t l) { return u_label[l] == INT64_C(9223372036854775807); });
       #pragma omp parallel num_threads(fr__5.team()) reduction(||:u_changed__part__acc) reduction(+:w__4e, w__4v)
       {
       Frontier::Part fr__5_p;
       while (fr__5.next(fr__5_p)) {
       for (int64_t fr__5_i = fr__5_p.a; fr__5_i < fr__5_p.b; ++fr__5_i) {
-        const int64_t u_v = fr__5.take(fr__5_p, fr__5_i); if (u_v < 0) continue;
+        const int64_t u_v = fr__5.take(fr__5_p, fr__5_i, [&](int64_t l) { return load(&u_label[l]); }); if (u_v < 0) continue;
         ++w__4v;
         { const int64_t of__6 = u_v; w__4e += G.out_end(of__6) - G.out_begin(of__6);
         for (int64_t u_e = G.out_begin(of__6); u_e < G.out_end(of__6); ++u_e) {
