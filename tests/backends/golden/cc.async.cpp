@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   Mirror<int64_t> u_label__mir;
   Frontier fr__5;  // the work list of the relaxed loop at line 20
   const double g_delta = cfg.kv.count("sched.delta") ? cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)
+  const bool g_mirrored = G.mirrored();  // every row's in-edges are its out-edges (symmetric)
   #pragma omp parallel
   { (void)0; }
   barrier();
@@ -81,20 +82,22 @@ int main(int argc, char** argv) {
           }
         }
         }
-        { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
-        for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
-          if (u_e__p + Frontier::kAhead < G.in_end(of__10)) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
-          { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
-            { const int64_t i__13 = at__12;
-              if (i__13 >= G.olo && i__13 < G.ohi) {
-                if (atomic_min(&u_label[i__13], val__11)) { u_changed__part__acc = 1; fr__5.push(i__13, (double)(val__11)); }
-              } else {
-                atomic_min(&u_label__box.val[i__13], val__11);
-                u_label__box.touch(i__13);
+        if (!g_mirrored) {  // else the out-edge loop made these updates
+          { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
+          for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
+            if (u_e__p + Frontier::kAhead < G.in_end(of__10)) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
+            { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
+              { const int64_t i__13 = at__12;
+                if (i__13 >= G.olo && i__13 < G.ohi) {
+                  if (atomic_min(&u_label[i__13], val__11)) { u_changed__part__acc = 1; fr__5.push(i__13, (double)(val__11)); }
+                } else {
+                  atomic_min(&u_label__box.val[i__13], val__11);
+                  u_label__box.touch(i__13);
+                }
               }
             }
           }
-        }
+          }
         }
       }
       }
