@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
         ++w__4v;
         { const int64_t of__6 = u_v; w__4e += G.out_end(of__6) - G.out_begin(of__6);
         for (int64_t u_e = G.out_begin(of__6); u_e < G.out_end(of__6); ++u_e) {
-          if (u_e + Frontier::kAhead < G.out_end(of__6)) { __builtin_prefetch(&u_label[G.edge_dst_l(u_e + Frontier::kAhead)]); }
+          if (u_e + Frontier::kAhead < G.ehi) { __builtin_prefetch(&u_label[G.edge_dst_l(u_e + Frontier::kAhead)]); }
           { const int64_t val__7 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__8 = G.edge_dst_l(u_e);
             { const int64_t i__9 = at__8;
               if (i__9 >= G.olo && i__9 < G.ohi) {
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
         if (!g_mirrored) {  // else the out-edge loop made these updates
           { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
           for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
-            if (u_e__p + Frontier::kAhead < G.in_end(of__10)) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
+            if (u_e__p + Frontier::kAhead < G.in_indptr.back()) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
             { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
               { const int64_t i__13 = at__12;
                 if (i__13 >= G.olo && i__13 < G.ohi) {
