@@ -42,7 +42,7 @@ computes it; only the number of edges visited halves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from cosynth.ir.nodes import Assign, EdgeAttr, If, Load, Loop, Store, Var
 from cosynth.ir.printer import print_stmts
