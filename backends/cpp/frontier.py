@@ -61,15 +61,18 @@ class FrontierLoop:
         """For an edge loop ``s`` over the frontier vertex's own edges: the C++ statement
         that prefetches the state entries ``Frontier::kAhead`` edges ahead at the far
         end (the relaxation's random reads; a hint, no effect on the result), else
-        None."""
+        None.  The edge ``kAhead`` positions on may be in a later row: a dense round
+        runs the rows in order, so it is the next vertex's (most rows of a skewed graph
+        are shorter than ``kAhead``, and stopping at the row's end left them without any
+        prefetch); the position stays inside the blade's edge arrays."""
         if not (isinstance(s.of, Var) and s.of.name == self.var):
             return None
         ahead = "Frontier::kAhead"
         if s.kind == "out_edges":
-            end, far = f"G.out_end({of})", f"G.edge_dst_l({s.var} + {ahead})"
+            end, far = "G.ehi", f"G.edge_dst_l({s.var} + {ahead})"
             at = s.var
         elif s.kind == "in_edges":
-            end, far = f"G.in_end({of})", f"G.in_src[{s.var}__p + {ahead} - G.clo]"
+            end, far = "G.in_indptr.back()", f"G.in_src[{s.var}__p + {ahead} - G.clo]"
             at = f"{s.var}__p"
         else:
             return None

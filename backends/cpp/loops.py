@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from cosynth import ops
 from cosynth.frontend.rewrite.intersect import intersection
+from cosynth.frontend.rewrite.mirror import mirror
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import EdgeAttr, Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
@@ -94,7 +95,28 @@ class LoopNests(ExprSpeller):
         if merge is not None:  # has_edge against another row: a merge (intersect.py)
             emit_merge(self, merge, line)
             return
+        if self._mirrored(s):  # repeats the out-edge loop on a symmetric row (mirror.py)
+            self.out("if (!g_mirrored) {  // else the out-edge loop made these updates")
+            self.ind += 1
+            self.sequential(s, line)
+            self.ind -= 1
+            self.out("}")
+            return
         self.sequential(s, line)
+
+    def _mirrored(self, s: Loop) -> bool:
+        """Is ``s`` an in-edge loop of the parallel node loop that repeats its out-edge
+        loop when the blade's rows are symmetric (``frontend.rewrite.mirror``)?  Declares
+        the blade's ``g_mirrored``, read from its rows before the clock starts."""
+        if self.par is None or self.hw is not None or s.kind != "in_edges":
+            return False
+        if not mirror(self.par, s, self.tables).ok:
+            return False
+        decl = ("const bool g_mirrored = G.mirrored();  // every row's in-edges are its "
+                "out-edges (symmetric)")
+        if decl not in self.decls:
+            self.decls.append(decl)
+        return True
 
     # ------------------------------------------------------------------ offloaded loops
     def offload(self, s: Loop, site, line: int):

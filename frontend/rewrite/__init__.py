@@ -21,7 +21,8 @@ rule                    what it does
 Schedules the C++ backend applies from analyses of the same package, each with its
 legality argument: ``intersect`` (has_edge loops as merges of sorted rows),
 ``saturation`` (early exit of a saturating gather), ``relabel`` (may the vertices be
-renamed; the plan decides).
+renamed; the plan decides), ``mirror`` (an in-edge loop that repeats its out-edge loop
+is skipped on a blade whose rows are symmetric).
 
 ``variant(kernel, name)`` composes them into the standard variants the planner and the
 benchmarks compare; ``report(kernel)`` lists, per loop, what each rule says.

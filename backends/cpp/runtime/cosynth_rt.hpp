@@ -683,6 +683,23 @@ struct Graph {
   void need_row(int64_t v, int line) const {
     if (v < glo || v >= ghi) fail(line, "vertex " + std::to_string(v) + " is not in this blade's shard");
   }
+  // every row of the shard lists the same neighbours, in the same order, as its vertex's
+  // in-edges (the graph is symmetric on this blade): then an in-edge loop that mirrors
+  // its vertex's out-edge loop repeats it (frontend/rewrite/mirror.py); O(rows + edges),
+  // read once before the clock starts; false when either side is not stored
+  bool mirrored() const {
+    if (!has_csc || dst.n != ehi - elo || in_src.n != in_indptr.back() - clo) return false;
+    int bad = 0;
+    #pragma omp parallel for schedule(static) reduction(|:bad)
+    for (int64_t r = 0; r < nrange; ++r) {
+      const int64_t a = indptr[r] - elo, c = in_indptr[r] - clo;
+      const int64_t d = indptr[r + 1] - indptr[r];
+      if (d != in_indptr[r + 1] - in_indptr[r]) { bad = 1; continue; }
+      for (int64_t i = 0; i < d; ++i)
+        if (dst[a + i] != in_src[c + i]) { bad = 1; break; }
+    }
+    return !bad;
+  }
 };
 
 // The first position of a sorted row [b, e) whose entry satisfies `cut` (false ... false

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   Frontier fr__5;  // the work list of the relaxed loop at line 20
   const double g_delta = cfg.kv.count("sched.delta") ? cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)
   const bool g_keyed = cfg.kv.count("sched.keyed") && cfg.i64("sched.keyed") != 0;  // entries checked by key (plan)
+  const bool g_mirrored = G.mirrored();  // every row's in-edges are its out-edges (symmetric)
   #pragma omp parallel
   { (void)0; }
   barrier();
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
         ++w__4v;
         { const int64_t of__6 = u_v; w__4e += G.out_end(of__6) - G.out_begin(of__6);
         for (int64_t u_e = G.out_begin(of__6); u_e < G.out_end(of__6); ++u_e) {
-          if (u_e + Frontier::kAhead < G.out_end(of__6)) { __builtin_prefetch(&u_label[G.edge_dst_l(u_e + Frontier::kAhead)]); }
+          if (u_e + Frontier::kAhead < G.ehi) { __builtin_prefetch(&u_label[G.edge_dst_l(u_e + Frontier::kAhead)]); }
           { const int64_t val__7 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__8 = G.edge_dst_l(u_e);
             { const int64_t i__9 = at__8;
               if (i__9 >= G.olo && i__9 < G.ohi) {
@@ -82,20 +83,22 @@ int main(int argc, char** argv) {
           }
         }
         }
-        { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
-        for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
-          if (u_e__p + Frontier::kAhead < G.in_end(of__10)) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
-          { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
-            { const int64_t i__13 = at__12;
-              if (i__13 >= G.olo && i__13 < G.ohi) {
-                if (atomic_min(&u_label[i__13], val__11)) { u_changed__part__acc = 1; fr__5.push(i__13, (double)(val__11)); }
-              } else {
-                atomic_min(&u_label__box.val[i__13], val__11);
-                u_label__box.touch(i__13);
+        if (!g_mirrored) {  // else the out-edge loop made these updates
+          { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
+          for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
+            if (u_e__p + Frontier::kAhead < G.in_indptr.back()) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
+            { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
+              { const int64_t i__13 = at__12;
+                if (i__13 >= G.olo && i__13 < G.ohi) {
+                  if (atomic_min(&u_label[i__13], val__11)) { u_changed__part__acc = 1; fr__5.push(i__13, (double)(val__11)); }
+                } else {
+                  atomic_min(&u_label__box.val[i__13], val__11);
+                  u_label__box.touch(i__13);
+                }
               }
             }
           }
-        }
+          }
         }
       }
       }
