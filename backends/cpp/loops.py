@@ -33,7 +33,14 @@ from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 from .bitmap import open_bitmaps
 from .exprs import ExprSpeller, ctype, identity, reducer
 from .frontier import open_frontier
-from .gather import close_gather, close_invariant, open_gather, open_invariant
+from .gather import (
+    close_gather,
+    close_invariant,
+    emit_split,
+    open_gather,
+    open_invariant,
+    split_ways,
+)
 from .intersect import emit_merge
 from .private import private_tables
 from .reach import on_shard, replicated
@@ -178,6 +185,17 @@ class LoopNests(ExprSpeller):
             accs = open_gather(self, s)
             invs = open_invariant(self, s)
             pre, head = self.header(s, line)
+            ways = split_ways(self, s, accs) if sat is None and not measured and \
+                len(head) == 1 else 1
+            if ways > 1:  # float sums in several accumulators (gather.py)
+                for h in pre:
+                    self.out(h)
+                pos = f"{s.var}__p" if s.kind == "in_edges" else s.var
+                emit_split(self, s, accs, self.last_of, pos, ways)
+                self.out("}")
+                close_gather(self, accs)
+                close_invariant(self, invs)
+                return
             for h in pre + head:
                 self.out(h)
             if measured:
