@@ -32,8 +32,9 @@ iteration ``i``.  In between run only ``S2b``, the test ``c`` and ``S1``, which 
 nothing in ``R`` (the pattern's conditions: ``S2b`` by the choice of the split, ``S1``
 checked, ``c`` is an expression) and do not touch ``T``: so ``B`` reads the same values
 and stores the same entries of ``T``, and ``S2a`` -- the only reader of ``T`` anywhere in
-the kernel -- reads what it read before.  ``T`` is written by ``B`` alone, is no kernel
-result and is not read after the ``while``, so the one extra execution of ``B`` (after
+the kernel -- reads what it read before.  ``T`` is written by ``B`` alone (and by whole-table fills
+outside the ``while``, which run before the copy or after the loop exits, as they ran
+before ``B`` or after it), is no kernel result and is not read after the ``while``, so the one extra execution of ``B`` (after
 the last iteration, or before a ``while`` that runs zero times) changes nothing
 observable, and it cannot fail.  Exact: the same operations on the same operands.
 
@@ -102,7 +103,8 @@ def apply(k: Kernel, path: Path, policy: Policy = DEFAULT_POLICY, *, fuse: bool 
     others = [s for i, s in enumerate(body) if i != j]
     outside = _outside(k.body, w)
     for t in sorted(out):
-        if any(t in _writes(s) for s in others + outside):
+        if any(t in _writes(s) for s in others) or \
+                any(t in _writes(s) for s in outside if not isinstance(s, Alloc)):
             return refused(NAME, path, f"'{t}' is written outside this loop")
         if any(_reads(s, {t}) for s in outside) or _reads_expr(w.cond, {t}):
             return refused(NAME, path, f"'{t}' is read outside this while loop")
