@@ -319,10 +319,18 @@ class LoopNests(ExprSpeller):
                     self.decls.append(f"Private<{c}> {pv};  // per-thread copies (private.py)")
                 self.out(f"{pv}.open({name}.size(), {identity(_op_of(s, name), t.dtype)});")
                 self.out(f"{c}* const* {name}__pp = {pv}.ptr.data();")
-                self.private[name] = f"{name}__pp[omp_get_thread_num()]"
+                self.private[name] = f"{name}__my"
         for h in pre:
             self.out(h)
-        if fr is None:  # a frontier's sweep is one parallel region (in ``pre``)
+        region = bool(self.private)  # each thread finds its copies once, not per update
+        if region:
+            self.out("#pragma omp parallel")
+            self.out("{")
+            for name in sorted(self.private):
+                c = ctype(self.tables[name].dtype)
+                self.out(f"  {c}* const {name}__my = {name}__pp[omp_get_thread_num()];")
+            self.out(f"#pragma omp for schedule({sched}) {' '.join(clauses)}".rstrip())
+        elif fr is None:  # a frontier's sweep is one parallel region (in ``pre``)
             self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
         for h in head:
             self.out(h)
@@ -335,6 +343,8 @@ class LoopNests(ExprSpeller):
         self.block(s.body)
         self.ind -= 1
         self.out("}")
+        if region:
+            self.out("}")
         if s.kind in ("out_edges", "in_edges"):
             self.out("}")
         for h in fr.close() if fr is not None else ():
