@@ -32,11 +32,12 @@ iteration ``i``.  In between run only ``S2b``, the test ``c`` and ``S1``, which 
 nothing in ``R`` (the pattern's conditions: ``S2b`` by the choice of the split, ``S1``
 checked, ``c`` is an expression) and do not touch ``T``: so ``B`` reads the same values
 and stores the same entries of ``T``, and ``S2a`` -- the only reader of ``T`` anywhere in
-the kernel -- reads what it read before.  ``T`` is written by ``B`` alone (and by whole-table fills
-outside the ``while``, which run before the copy or after the loop exits, as they ran
-before ``B`` or after it), is no kernel result and is not read after the ``while``, so the one extra execution of ``B`` (after
-the last iteration, or before a ``while`` that runs zero times) changes nothing
-observable, and it cannot fail.  Exact: the same operations on the same operands.
+the kernel -- reads what it read before.  ``T`` is written by ``B`` alone (and by
+whole-table fills outside the ``while``, which run before the copy or after the loop
+exits, as they ran before ``B`` or after it), is no kernel result and is not read after
+the ``while``, so the one extra execution of ``B`` (after the last iteration, or before a
+``while`` that runs zero times) changes nothing observable, and it cannot fail.
+Exact: the same operations on the same operands.
 
 The fusions that follow are the ``fuse`` rule's, with its own legality argument (no
 iteration of one loop touches what a different iteration of the other writes): the loop
