@@ -60,9 +60,16 @@ def main() -> None:
     import cosynth as cs
     from cosynth.backends.rtl.build import unit_for
     from cosynth.backends.rtl.dram import DramConfig
-    from cosynth.backends.rtl.interval_costs import (PHASES, IntervalChoice, breakdown,
-                                                      choose, pe_queues, predict_parallel,
-                                                      predict_run, unit_blocks)
+    from cosynth.backends.rtl.interval_costs import (
+        PHASES,
+        IntervalChoice,
+        breakdown,
+        choose,
+        pe_queues,
+        predict_parallel,
+        predict_run,
+        unit_blocks,
+    )
     from cosynth.backends.rtl.interval_verilator import run_interval_verilator
     from cosynth.check import compare_results
     from cosynth.errors import MismatchError

@@ -68,3 +68,19 @@ def test_reads_the_source_gap_logs():
           "Source:               75061\nTrial Time: 0.1\n"
     assert bench_gap.gap_sources(out) == {75061}
     assert bench_gap.gap_sources("Trial Time: 0.1\n") == set()
+
+
+def test_pagerank_iterations_are_the_while_loops_runs():
+    """After ``rotate`` the pull form runs its contribution nest once before the while:
+    the least-run nest (1) is not the iteration count; the count is that of the scipy
+    power iteration with the example's stop rule."""
+    from cosynth.pipeline import simulate
+    from cosynth.planner import load_manifest
+    from tests.helpers import example
+    from tests.planner.test_prediction_laws import power_iterations
+    g = cs.Graph.kronecker(9, seed=0)
+    sim = simulate(example("pagerank"), load_manifest(os.path.join(ROOT, "manifests",
+                                                                   "single.yaml")),
+                   g, {}, blades=1, variant="pull", check=False, threads=1, timeout=300)
+    assert min(r["runs"] for r in sim.stats[0]["nests"].values()) == 1
+    assert bench_gap.cosynth_iterations(sim) == power_iterations(g) > 1

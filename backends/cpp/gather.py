@@ -14,6 +14,17 @@ reduction after the loop (atomic when the entry is shared, as before) -- no read
 the nest can tell, and the operator being commutative and associative on its type, the
 table ends with the same values.
 
+Split accumulators: when the edge loop is ``@par`` (its iterations may run in any order,
+the reductions reassociated: the certificate of ``parallelize``, which for a float sum
+assumes the ``reassociate-float-sums`` policy and is refused without it), its body is
+only such gathered reductions and one of them is a float add, the loop keeps ``WAYS``
+accumulators, edge ``i`` of the row going to accumulator ``i mod WAYS``, and adds them
+pairwise after the row: the serial chain of dependent float adds (one add latency per
+edge, the bound of a gather whose source values sit in the cache) becomes ``WAYS``
+independent chains.  That is one more grouping of the same sum, within the tolerance the
+policy states (the check compares within it); integer, min, max, or and and reductions
+are exact in any grouping, so they are never split.
+
 Legality (own entry): the entry ``T[u]`` is the iteration's own (no other iteration of the parallel
 loop reduces into it: ``sharing``, so no atomic), the edge loop neither reads ``T`` nor
 writes it at another index or with another operator, and no reduction into it sets a
@@ -34,7 +45,11 @@ from .exprs import ctype, identity
 
 _EXACT = ("add", "min", "max", "or", "and")
 
-__all__ = ["open_gather", "close_gather", "open_invariant", "close_invariant"]
+__all__ = ["open_gather", "close_gather", "open_invariant", "close_invariant",
+           "split_ways", "emit_split"]
+
+#: accumulators of a split float gather (an add's latency over its throughput, about)
+WAYS = 4
 
 
 def open_gather(cx, s: Loop) -> list[tuple[str, str, str]]:
@@ -137,6 +152,66 @@ def _strip(e):
     if not is_dataclass(e):
         return e
     return tuple((f.name, _strip(getattr(e, f.name))) for f in fields(e) if f.name != "loc")
+
+
+def split_ways(cx, s: Loop, accs: list[tuple[str, str, str]]) -> int:
+    """How many accumulators edge loop ``s`` keeps (1: not split; see the module
+    docstring): ``WAYS`` when it is ``@par``, its body only the gathered reductions and
+    one of them a float add."""
+    if s.schedule != "par" or not accs or s.locals or \
+            not all(isinstance(x, Store) and id(x) in cx.gathered for x in s.body):
+        return 1
+    floats = [x for x in s.body if cx.tables[x.table].dtype.is_float]
+    if not floats or any(x.op != "add" for x in floats):
+        return 1
+    return WAYS
+
+
+def emit_split(cx, s: Loop, accs: list[tuple[str, str, str]], of: str, pos: str,
+               ways: int) -> None:
+    """The edge loop over ``of``'s row (position variable ``pos``), its float sums in
+    ``ways`` accumulators combined pairwise after it; integer reductions keep one."""
+    side = "in" if s.kind == "in_edges" else "out"
+    begin, end = f"G.{side}_begin({of})", f"G.{side}_end({of})"
+    names = {}
+    for name, _entry, acc in accs:
+        t = cx.tables[name]
+        if t.dtype.is_float:
+            names[acc] = [acc] + [cx.tmp("acc") for _ in range(ways - 1)]
+            zero = identity("add", t.dtype)
+            decl = ", ".join(f"{a} = {zero}" for a in names[acc][1:])
+            cx.out(f"{ctype(t.dtype)} {decl};  // {ways} sums of the row (gather.py)")
+        else:
+            names[acc] = [acc] * ways
+    at, stop = cx.tmp("p"), cx.tmp("pe")
+    cx.out(f"int64_t {at} = {begin}; const int64_t {stop} = {end};")
+    cx.out(f"for (; {at} + {ways - 1} < {stop}; {at} += {ways}) {{")
+    saved = {id(x): cx.gathered[id(x)] for x in s.body}
+    for way in range(ways):
+        for x in s.body:
+            cx.gathered[id(x)] = names[saved[id(x)]][way]
+        cx.out(f"  {{ const int64_t {pos} = {at} + {way};")
+        cx.ind += 2
+        cx.block(s.body)
+        cx.ind -= 2
+        cx.out("  }")
+    cx.gathered.update(saved)
+    cx.out("}")
+    cx.out(f"for (int64_t {pos} = {at}; {pos} < {stop}; ++{pos}) {{")
+    cx.ind += 1
+    cx.block(s.body)
+    cx.ind -= 1
+    cx.out("}")
+    for acc, group in names.items():
+        if group[0] != group[-1]:
+            cx.out(f"{acc} = {_pairwise(group)};")
+
+
+def _pairwise(terms: list[str]) -> str:
+    if len(terms) == 1:
+        return terms[0]
+    h = len(terms) // 2
+    return f"({_pairwise(terms[:h])} + {_pairwise(terms[h:])})"
 
 
 def close_gather(cx, accs: list[tuple[str, str, str]]) -> None:

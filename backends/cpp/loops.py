@@ -34,7 +34,14 @@ from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 from .bitmap import open_bitmaps
 from .exprs import ExprSpeller, ctype, identity, reducer
 from .frontier import open_frontier
-from .gather import close_gather, close_invariant, open_gather, open_invariant
+from .gather import (
+    close_gather,
+    close_invariant,
+    emit_split,
+    open_gather,
+    open_invariant,
+    split_ways,
+)
 from .intersect import emit_merge
 from .private import private_tables
 from .reach import on_shard, replicated
@@ -203,6 +210,17 @@ class LoopNests(ExprSpeller):
             if sat is not None:  # the first iteration's test, before the row is read
                 self.out(f"if ({sat[0]}) {{  // else saturated already: no edge can improve it")
             pre, head = self.header(s, line)
+            ways = split_ways(self, s, accs) if sat is None and not measured and \
+                len(head) == 1 else 1
+            if ways > 1:  # float sums in several accumulators (gather.py)
+                for h in pre:
+                    self.out(h)
+                pos = f"{s.var}__p" if s.kind == "in_edges" else s.var
+                emit_split(self, s, accs, self.last_of, pos, ways)
+                self.out("}")
+                close_gather(self, accs)
+                close_invariant(self, invs)
+                return
             for h in pre + head:
                 self.out(h)
             if measured:
@@ -341,10 +359,18 @@ class LoopNests(ExprSpeller):
                     self.decls.append(f"Private<{c}> {pv};  // per-thread copies (private.py)")
                 self.out(f"{pv}.open({name}.size(), {identity(_op_of(s, name), t.dtype)});")
                 self.out(f"{c}* const* {name}__pp = {pv}.ptr.data();")
-                self.private[name] = f"{name}__pp[omp_get_thread_num()]"
+                self.private[name] = f"{name}__my"
         for h in pre:
             self.out(h)
-        if fr is None:  # a frontier's sweep is one parallel region (in ``pre``)
+        region = bool(self.private)  # each thread finds its copies once, not per update
+        if region:
+            self.out("#pragma omp parallel")
+            self.out("{")
+            for name in sorted(self.private):
+                c = ctype(self.tables[name].dtype)
+                self.out(f"  {c}* const {name}__my = {name}__pp[omp_get_thread_num()];")
+            self.out(f"#pragma omp for schedule({sched}) {' '.join(clauses)}".rstrip())
+        elif fr is None:  # a frontier's sweep is one parallel region (in ``pre``)
             self.out(f"#pragma omp parallel for schedule({sched}) {' '.join(clauses)}".rstrip())
         for h in head:
             self.out(h)
@@ -357,6 +383,8 @@ class LoopNests(ExprSpeller):
         self.block(s.body)
         self.ind -= 1
         self.out("}")
+        if region:
+            self.out("}")
         if s.kind in ("out_edges", "in_edges"):
             self.out("}")
         for h in fr.close() if fr is not None else ():

@@ -15,6 +15,7 @@ rule                    what it does
 ``project``             owner-computes blade program for a sharded run
 ``hybrid``              push or pull chosen per execution of a frontier loop
 ``contrib``             a gather's per-edge division of source data, once per vertex
+``rotate``              a while's map loop to the end of the previous iteration, fused
 ``rounds``              a guarded sequential sweep of a fixed point -> frontier rounds
 ======================  =========================================================
 
@@ -43,6 +44,7 @@ from . import (
     parallelize,
     projection,
     relax,
+    rotate,
     rounds,
 )
 from .core import Rewrite, loop_label, loops
@@ -75,6 +77,8 @@ def apply_rule(name: str, k: Kernel, path, policy: Policy = DEFAULT_POLICY, **op
         return contrib.apply(k, path, policy)
     if name == "rounds":
         return rounds.apply(k, path, policy)
+    if name == "rotate":
+        return rotate.apply(k, path, policy, **opts)
     raise ValueError(f"unknown rule {name!r}; rules: {', '.join(RULES)}")
 
 
@@ -132,8 +136,8 @@ def _fixpoint(k: Kernel, step) -> tuple[Kernel, list[Rewrite]]:
     return k, applied  # pragma: no cover - each step only ever relaxes a schedule
 
 
-def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: bool = True
-            ) -> tuple[Kernel, list[Rewrite]]:
+def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: bool = True,
+            rotate_maps: bool = True) -> tuple[Kernel, list[Rewrite]]:
     """A standard variant of ``k`` and the rewrites that made it.
 
     ``seq``: as written.  ``async`` / ``bsp``: fixed points relaxed that way, the
@@ -141,7 +145,10 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: boo
     with independent iterations ``par`` (``batch=False``: no ``rounds``, the sweeps stay
     one vertex at a time, as the kernel is written).  ``par``: the same with ``bsp`` relaxation.
     ``pull``: ``bsp`` with every push nest that may change direction turned to pull (after
-    splitting sweeps whose loop has several edge loops).  ``edges``: ``bsp`` with every
+    splitting sweeps whose loop has several edge loops), then each per-iteration map loop
+    whose tables only the rest of the iteration reads rotated into the previous
+    iteration's update and fused (``rotate``; ``rotate_maps=False``: left where the
+    direction rule put them).  ``edges``: ``bsp`` with every
     node+out-edge nest turned edge-centric.  ``hybrid``: ``par`` with every frontier
     push nest whose pull form saturates choosing its direction per execution.
     """
@@ -197,6 +204,15 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: boo
         done += a
         k, a = _fixpoint(k, pull_step)
         done += a
+
+        def rotate_step(k, path, loop):  # the materialised shares join the update
+            if rotate.applies_to(loop) and loop.schedule != "seq":
+                r = rotate.apply(k, path, policy)
+                return r if r.applied else None
+            return None
+        if rotate_maps:
+            k, a = _fixpoint(k, rotate_step)
+            done += a
     if name == "hybrid":  # each loop once: the push branch is again a push nest
         for path, loop in reversed(loops(k)):
             if hybrid.applies_to(loop) and loop.schedule != "seq":

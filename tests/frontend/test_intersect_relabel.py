@@ -94,7 +94,12 @@ def test_generated_merge_walks_sorted_rows():
     # tri[w]: the head is a vertex of the whole graph, indexed without a look-up
     assert "G.local_at(u_w" not in src and "(u_w - G.glo)" in src
     # the work per edge is a row: dynamic chunks, not equal shares of edges
-    assert "omp parallel for schedule(dynamic, 64)" in src
+    assert "omp for schedule(dynamic, 64)" in src
+    # tri's per-thread copy is found once per thread (in the parallel region), not by a
+    # call to omp_get_thread_num per triangle
+    assert src.count("omp_get_thread_num()") == 1
+    assert "u_tri__my = u_tri__pp[omp_get_thread_num()]" in src
+    assert "red_add(&u_tri__my[" in src
     assert 'cfg.i64("relabel")' in src and "unrelabel(u_tri" in src
 
 

@@ -80,7 +80,10 @@ int main(int argc, char** argv) {
       int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
       u_contrib__priv.open(u_contrib.size(), -0x0.0p+0);
       double* const* u_contrib__pp = u_contrib__priv.ptr.data();
-      #pragma omp parallel for schedule(dynamic, 1024) reduction(+:w__4e, w__4v)
+      #pragma omp parallel
+      {
+        double* const u_contrib__my = u_contrib__pp[omp_get_thread_num()];
+      #pragma omp for schedule(dynamic, 1024) reduction(+:w__4e, w__4v)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__4v;
         double u_share{};
@@ -89,7 +92,7 @@ int main(int argc, char** argv) {
         for (int64_t u_e = G.out_begin(of__5); u_e < G.out_end(of__5); ++u_e) {
           { const int64_t i__6 = G.edge_dst_l(u_e);
             if (i__6 >= G.olo && i__6 < G.ohi) {
-              red_add(&u_contrib__pp[omp_get_thread_num()][i__6], (double)(u_share));
+              red_add(&u_contrib__my[i__6], (double)(u_share));
             } else {
               atomic_add(&u_contrib__box.val[i__6], (double)(u_share));
               u_contrib__box.touch(i__6);
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
           }
         }
         }
+      }
       }
       u_contrib__priv.close(u_contrib, [](double* p, double v) { red_add(p, v); });
       { const double dt = now() - t__3; g_stats.compute += dt; g_stats.step(dt); nest_done(27, w__4e, w__4v, dt); }
