@@ -201,6 +201,32 @@ def _check_tmpdir() -> None:
                      hint="point TMPDIR at a writable folder (or unset it) and run again")
 
 
+def _session_folders(env: dict[str, str]) -> set[str]:
+    """The names of the Open MPI session folders (``ompi.<pid>``) under the TMPDIR that
+    mpirun will use, before a launch."""
+    tmp = env.get("TMPDIR") or "/tmp"
+    try:
+        return {n for n in os.listdir(tmp) if n.startswith("ompi.")}
+    except OSError:
+        return set()
+
+
+def _remove_session_folder(env: dict[str, str], launcher: int | None,
+                           before: set[str]) -> None:
+    """Remove the session folder of the mpirun this module started (``ompi.<its pid>``
+    under TMPDIR) once mpirun has ended, if mpirun left it: when its session is stopped
+    (an interrupt, a timeout, a hung blade) prterun sometimes exits without removing the
+    PMIx files its blades had there (Open MPI 5; about one stop in four here).  A folder
+    of that name that existed before the launch is another job's and is left alone."""
+    if launcher is None:
+        return
+    name = f"ompi.{launcher}"
+    path = os.path.join(env.get("TMPDIR") or "/tmp", name)
+    if name in before or not os.path.isdir(path) or launcher in procs.running():
+        return
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _disk_full(path: str, exc: BaseException | str) -> OutputError:
     """The error for a write that failed because the file system is full or read-only."""
     return OutputError(f"cannot write under {path}: {exc}",
@@ -278,7 +304,9 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
         os.makedirs(beats)
         watch = _Heartbeats(beats, blades, stall)
         t0 = time.perf_counter()
+        before = _session_folders(env)
         child = procs.Child(cmd, cwd=workdir, env=env)
+        launcher = child.command_pid
         try:
             out, err = child.communicate(timeout, watch=_watcher(watch, stall, on_tick, t0))
             if on_tick is not None:  # the last status: what the blades finished
@@ -291,6 +319,7 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
                             "--timeout") from None
         finally:
             shutil.rmtree(beats, ignore_errors=True)
+            _remove_session_folder(env, launcher, before)
         dt = time.perf_counter() - t0
         # Open MPI's launcher failing to start (no blade ran) is retried, not reported
         if child.returncode == 0 or not any(s in err for s in _LAUNCH_FAILURES):

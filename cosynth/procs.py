@@ -128,6 +128,20 @@ class Child:
         return self.proc.pid
 
     @property
+    def command_pid(self) -> int | None:
+        """The command's own pid (the guard's only child), read from ``/proc`` while it
+        runs; None once it has exited or where there is no ``/proc``."""
+        for pid in session_members(self.pid):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    fields = f.read().rpartition(b")")[2].split()
+            except OSError:
+                continue
+            if len(fields) > 1 and int(fields[1]) == self.pid:
+                return pid
+        return None
+
+    @property
     def returncode(self) -> int | None:
         return self.proc.returncode
 

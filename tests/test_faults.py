@@ -165,7 +165,9 @@ def test_signal_during_simulate_stops_everything(tmp_path, shared_cache, sig, st
     assert "Traceback" not in text, text
     assert text.strip().splitlines()[-1].startswith(f"cosynth: {word}"), text
     _assert_nothing_left(tmp)
-    assert not any(n.startswith("ompi.") or n.startswith("prte.") for n in os.listdir(tmp))
+    left = [n for n in os.listdir(tmp) if n.startswith(("ompi.", "prte."))]
+    assert not left, [os.path.relpath(p, tmp) for n in left
+                      for p in glob.glob(str(tmp / n / "**"), recursive=True)]
 
 
 def test_hung_blade_is_named_within_seconds(tmp_path, shared_cache):
@@ -552,3 +554,27 @@ def test_stall_deadline_from_the_plan_an_option_or_the_environment(monkeypatch):
         monkeypatch.setenv("COSYNTH_STALL_TIMEOUT", bad)
         with pytest.raises(ArgumentError):
             pipeline.stall_option(None)
+
+
+def test_a_stopped_mpiruns_session_folder_is_removed_and_no_other(tmp_path):
+    """prterun sometimes exits on SIGTERM leaving ``$TMPDIR/ompi.<its pid>`` (PMIx files of
+    its blades): the launcher removes that folder once the process is gone, never one that
+    existed before the launch, and never one of a process still running."""
+    from cosynth.backends import toolchain
+    env = {"TMPDIR": str(tmp_path)}
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    older = tmp_path / f"ompi.{dead.pid}"
+    (older / "1").mkdir(parents=True)
+    toolchain._remove_session_folder(env, dead.pid, toolchain._session_folders(env))
+    assert older.is_dir()  # there before the launch: another job's
+    before = toolchain._session_folders(env)
+    shutil.rmtree(older)
+    (older / "1" / "0").mkdir(parents=True)
+    (older / "1" / "pmix-gds-shmem2.jobdata").write_text("x")
+    live = tmp_path / f"ompi.{os.getpid()}"
+    live.mkdir()
+    toolchain._remove_session_folder(env, os.getpid(), before)
+    assert live.is_dir()  # its process still runs
+    toolchain._remove_session_folder(env, dead.pid, before - {older.name})
+    assert not older.exists()
