@@ -102,6 +102,7 @@ class IntervalUnit(wiring.Component):
             raise NotEligible(f"{len(self.regmap.params)} scalar parameters (an interval "
                               f"unit has room for {_ENGINE_FIRST - PARAM_BASE})")
         self.edge_words = 2 if self.regmap.weight_bits else 1
+        self.read_latency = 0  # csr.r_data answers the address of this cycle (multi: 3)
         self.busy = Signal(name="engine_busy")  # a block command runs (BLK_STATUS bit 0)
         super().__init__({"csr": In(CsrSignature()),
                           "mem": Out(NativePortSignature(addr_width, 64))})
