@@ -216,12 +216,14 @@ class IntervalUnit(wiring.Component):
         load_a = Array(sum_a + [sum_a[0]] * (seq_len - len(sum_a) + 1))
         load_b = Array(sum_b + [sum_b[0]] * (seq_len - len(sum_b) + 1))
         wb_seq = [sum_a[k] for k in (live or [0])]
+        gmap_at = Signal(aw)  # the block's gather map, summed the same way
         wb_next = Array(wb_seq + [wb_seq[0]] * (seq_len - len(wb_seq) + 1))
 
         # gather (FLAG_GATHER_B): the block's map, gw words of gb bits, on chip
         gb = gather_map_bits(I)
         lgb = gb.bit_length() - 1
         gw = I // gb
+        m.d.sync += gmap_at.eq(edges_at - gw)
         m.submodules.gmap = gmm = memory.Memory(shape=gb, depth=max(2, gw), init=[])
         gmw, gmr = gmm.write_port(), gmm.read_port()
         gbase = Signal(aw)  # memory kk's window B
@@ -307,11 +309,14 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += scnt.eq(scnt + 1)
                     with m.If(scnt == load_words - 1):
                         m.d.sync += scnt.eq(0)
+                        # the next phase's first address from a register (the sums
+                        # above; ``gmap_at``): no adder behind the phase change's
+                        # control (seed 1's next P = 1 path: pop -> ... -> the
+                        # base_0 + b_base carry chain -> areg, 9.74 ns)
                         with m.If(~win_b & flags[1]):
-                            m.d.sync += [win_b.eq(1)] + phase(load_words,
-                                                              base_regs[0] + b_base)
+                            m.d.sync += [win_b.eq(1)] + phase(load_words, sum_b[0])
                         with m.Elif(~win_b & flags[4]):
-                            m.d.sync += phase(gw, edges_at - gw)
+                            m.d.sync += phase(gw, gmap_at)
                             m.next = "GMAP"
                         with m.Else():
                             m.next = "COUNT"
