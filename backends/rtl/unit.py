@@ -256,17 +256,9 @@ class EdgeUnit(wiring.Component):
             reg = Signal(rp.data.shape(), name=f"q1_{key[0]}_{key[1]}_{key[2]}")
             m.d.sync += reg.eq(rp.data)
             q1[key] = reg
-        # the readback words get a q1 of their own (``rb1``): the readback port's q1 had
-        # two loads, d2 beside the rules' logic and the readback queue beside the
-        # engine, and was placed between them, 4.7 ns of route from the block RAM's
-        # 5.8 ns clock-to-out (the P = 1 critical path of nextpnr seed 2, 92.1 MHz);
-        # the same value every cycle, reset-less (so yosys does not merge it with q1)
-        rb1 = {}
-        for mid, rp in readback_port.items():
-            reg = Signal(rp.data.shape(), name=f"rb1_{mid}", reset_less=True)
-            m.d.sync += reg.eq(rp.data)
-            rb1[mid] = reg
-        self._readback(m, busy, rd_accept, rd_mem, rb1)
+        self._readback(m, busy, rd_accept, rd_mem, {
+            mid: q1[next(k for k, r in ports.items() if r is rp)]
+            for mid, rp in readback_port.items()})
 
         # ------------------------------------------------------------ S1, S1b
         # the block RAMs' outputs are registered before any logic (q1, above: their
@@ -459,7 +451,7 @@ class EdgeUnit(wiring.Component):
 
     def _readback(self, m, busy, rd_accept, rd_mem, words: dict) -> None:
         """``rd_req`` -> ``rd_resp``: a word taken in cycle c is in the block RAM's output
-        in c+1 and in its q1 copy (``words[mem]``: ``rb1``) in c+2, when it is offered on
+        in c+1 and in its q1 register (``words[mem]``) in c+2, when it is offered on
         ``rd_resp`` or, not taken, kept in a queue of ``RB_CREDITS`` places.  Requests
         are taken while fewer than ``RB_CREDITS`` words are outstanding, so the read
         pipeline never stalls (no ready reaches the block RAMs) and one word a clock
