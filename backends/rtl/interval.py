@@ -174,8 +174,8 @@ class IntervalUnit(wiring.Component):
         # Addresses come from registers: ``areg`` is the next request's word address; it
         # steps by one, or at the end of an interval's ``I`` words (``col`` all ones) to
         # ``nbase``, the next region's window, selected a cycle ahead from registered
-        # sums (below; two wraps are at least I >= 2 requests apart).  ``more`` (requests left in the
-        # phase) is a register too, so the request path is register -> port with no
+        # sums (below; two wraps are at least I >= 2 requests apart).  ``more`` (requests
+        # left in the phase) is a register too, so the request path is register -> port with no
         # counter compare or region multiplexer in it (the Fmax of the first version).
         lg_w = max(1, lg)
         small = max(nm, len(live), 1) * I + 1
