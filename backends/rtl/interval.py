@@ -102,6 +102,7 @@ class IntervalUnit(wiring.Component):
             raise NotEligible(f"{len(self.regmap.params)} scalar parameters (an interval "
                               f"unit has room for {_ENGINE_FIRST - PARAM_BASE})")
         self.edge_words = 2 if self.regmap.weight_bits else 1
+        self.read_latency = 0  # csr.r_data answers the address of this cycle (multi: 3)
         self.busy = Signal(name="engine_busy")  # a block command runs (BLK_STATUS bit 0)
         super().__init__({"csr": In(CsrSignature()),
                           "mem": Out(NativePortSignature(addr_width, 64))})
@@ -172,9 +173,9 @@ class IntervalUnit(wiring.Component):
         # ------------------------------------------------------------ engine
         # Addresses come from registers: ``areg`` is the next request's word address; it
         # steps by one, or at the end of an interval's ``I`` words (``col`` all ones) to
-        # ``nbase``, the next region's window, an adder registered a cycle ahead (two
-        # wraps are at least I >= 2 requests apart).  ``more`` (requests left in the
-        # phase) is a register too, so the request path is register -> port with no
+        # ``nbase``, the next region's window, selected a cycle ahead from registered
+        # sums (below; two wraps are at least I >= 2 requests apart).  ``more`` (requests
+        # left in the phase) is a register too, so the request path is register -> port with no
         # counter compare or region multiplexer in it (the Fmax of the first version).
         lg_w = max(1, lg)
         small = max(nm, len(live), 1) * I + 1
@@ -196,14 +197,33 @@ class IntervalUnit(wiring.Component):
         load_words = nm * I
         wb_words = len(live) * I
         live_ids = Array(live) if live else Array([0])
-        pad = 2 * MAX_MEMORIES + 2  # kk + 1 never indexes past these
-        bases_pad = Array(base_regs + [base_regs[0]] * (pad - MAX_MEMORIES))
-        live_pad = Array((live or [0]) + [(live or [0])[0]] * (pad - max(1, len(live))))
+        # Every region's window bases, ``base_k + a_base`` and ``base_k + b_base``, are
+        # registers summed every cycle (the inputs do not change while ``busy``: the host
+        # cannot write them then, and a block's first wrap is at least I >= 2 requests
+        # after its start, when the sums have seen the last register write).  The next
+        # window's base is then a register select: ``k1`` (= kk + 1, a register moved with
+        # kk) picks one of the memories' sums -- no adder and no kk + 1 -> live -> base
+        # lookup chain in front of ``nbase`` (the P = 1 critical path of seed 1 after
+        # fmax3: kk -> bases_pad[live_pad[kk + 1]] -> 24-bit add -> nbase, 93.0 MHz).
+        # Cycle for cycle as before: nbase is still the next window's base one cycle
+        # after kk moves.
+        k1 = Signal(range(MAX_MEMORIES + 2))
+        sum_a = [Signal(aw, name=f"base_a{k}") for k in range(max(1, nm))]
+        sum_b = [Signal(aw, name=f"base_b{k}") for k in range(max(1, nm))]
+        for k in range(max(1, nm)):
+            m.d.sync += [sum_a[k].eq(base_regs[k] + a_base), sum_b[k].eq(base_regs[k] + b_base)]
+        seq_len = max(1, nm) + 1  # k1 runs to nm (past the last memory: never used)
+        load_a = Array(sum_a + [sum_a[0]] * (seq_len - len(sum_a) + 1))
+        load_b = Array(sum_b + [sum_b[0]] * (seq_len - len(sum_b) + 1))
+        wb_seq = [sum_a[k] for k in (live or [0])]
+        gmap_at = Signal(aw)  # the block's gather map, summed the same way
+        wb_next = Array(wb_seq + [wb_seq[0]] * (seq_len - len(wb_seq) + 1))
 
         # gather (FLAG_GATHER_B): the block's map, gw words of gb bits, on chip
         gb = gather_map_bits(I)
         lgb = gb.bit_length() - 1
         gw = I // gb
+        m.d.sync += gmap_at.eq(edges_at - gw)
         m.submodules.gmap = gmm = memory.Memory(shape=gb, depth=max(2, gw), init=[])
         gmw, gmr = gmm.write_port(), gmm.read_port()
         gbase = Signal(aw)  # memory kk's window B
@@ -238,14 +258,14 @@ class IntervalUnit(wiring.Component):
 
         def phase(words, first, count=True):
             """Start a phase of ``words`` requests from word address ``first``."""
-            stmts = [areg.eq(first), col.eq(0), kk.eq(0)]
+            stmts = [areg.eq(first), col.eq(0), kk.eq(0), k1.eq(1)]
             if count:
                 stmts += [left.eq(words), more.eq(words != 0)]
             return stmts
 
         def advance():
             with m.If(col == I - 1 if I > 1 else 1):
-                m.d.sync += [areg.eq(nbase), col.eq(0), kk.eq(kk + 1)]
+                m.d.sync += [areg.eq(nbase), col.eq(0), kk.eq(k1), k1.eq(k1 + 1)]
             with m.Else():
                 m.d.sync += [areg.eq(areg + 1), col.eq(col + 1)]
 
@@ -277,8 +297,7 @@ class IntervalUnit(wiring.Component):
                     with m.Else():
                         m.next = "COUNT"
             with m.State("LOAD"):
-                win = Mux(win_b, b_base, a_base)
-                m.d.sync += nbase.eq(bases_pad[kk + 1] + win)
+                m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
                 m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
@@ -290,11 +309,14 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += scnt.eq(scnt + 1)
                     with m.If(scnt == load_words - 1):
                         m.d.sync += scnt.eq(0)
+                        # the next phase's first address from a register (the sums
+                        # above; ``gmap_at``): no adder behind the phase change's
+                        # control (seed 1's next P = 1 path: pop -> ... -> the
+                        # base_0 + b_base carry chain -> areg, 9.74 ns)
                         with m.If(~win_b & flags[1]):
-                            m.d.sync += [win_b.eq(1)] + phase(load_words,
-                                                              base_regs[0] + b_base)
+                            m.d.sync += [win_b.eq(1)] + phase(load_words, sum_b[0])
                         with m.Elif(~win_b & flags[4]):
-                            m.d.sync += phase(gw, edges_at - gw)
+                            m.d.sync += phase(gw, gmap_at)
                             m.next = "GMAP"
                         with m.Else():
                             m.next = "COUNT"
@@ -309,11 +331,11 @@ class IntervalUnit(wiring.Component):
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
                     with m.If(scnt == gw - 1):
-                        m.d.sync += [scnt.eq(0), kk.eq(0)]
+                        m.d.sync += [scnt.eq(0), kk.eq(0), k1.eq(1)]
                         m.next = "GSTART"
             with m.State("GSTART"):
                 # a memory's gather begins: map word 0 is read (its data next cycle)
-                m.d.sync += [gbase.eq(bases_pad[kk] + b_base), wi.eq(0), rem.eq(0),
+                m.d.sync += [gbase.eq(load_b[kk]), wi.eq(0), rem.eq(0),
                              sv.eq(0)]
                 m.d.comb += gather_pop
                 m.next = "GATHER"
@@ -345,7 +367,7 @@ class IntervalUnit(wiring.Component):
                     with m.If(kk == nm - 1):
                         m.next = "GDRAIN"
                     with m.Else():
-                        m.d.sync += kk.eq(kk + 1)
+                        m.d.sync += [kk.eq(k1), k1.eq(k1 + 1)]
                         m.next = "GSTART"
             with m.State("GDRAIN"):
                 m.d.comb += gather_pop
@@ -409,7 +431,7 @@ class IntervalUnit(wiring.Component):
                 m.d.sync += [udone.eq(u.done), uchg.eq(u.wrote)]  # STATUS bits 1, 3
                 with m.If(~more & udone):  # every edge requested, the unit done
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
-                    m.d.sync += phase(0, bases_pad[live_pad[0]] + a_base, count=False)
+                    m.d.sync += phase(0, wb_seq[0], count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
                         m.next = "WB"
                     with m.Else():
@@ -417,7 +439,7 @@ class IntervalUnit(wiring.Component):
             with m.State("WB"):
                 # the unit reads window A of each live memory; each word goes out as a
                 # write command with its data
-                m.d.sync += nbase.eq(bases_pad[live_pad[kk + 1]] + a_base)
+                m.d.sync += nbase.eq(wb_next[k1])
                 m.d.comb += [u.rd_req.valid.eq(rcnt < wb_words),
                              u.rd_req.payload.mem.eq(live_ids[rcnt[lg:]]),
                              u.rd_req.payload.addr.eq(rcnt[:lg])]

@@ -120,6 +120,20 @@ class IntervalSimDevice(ThreadedDevice):
 
     async def _host(self, ctx):
         u = self.unit
+        lat = getattr(u, "read_latency", 0)
+        held = [None]  # the address csr.r_data answers (None: none, or a write since)
+
+        async def present(addr):
+            """Hold ``addr`` the unit's read latency (``multi.READ_LATENCY``) after a
+            write or a change of address; a poll of one address then reads every cycle
+            (the C++ hosts do the same)."""
+            if held[0] != addr:
+                ctx.set(u.csr.addr, addr)
+                for _ in range(lat):
+                    await ctx.tick()
+                    self.cycles += 1
+                held[0] = addr
+
         while True:
             cmd = self._cmd.get()
             if cmd is None:
@@ -136,9 +150,10 @@ class IntervalSimDevice(ThreadedDevice):
                         await ctx.tick()
                         self.cycles += 1
                     ctx.set(u.csr.w_en, 0)
+                    held[0] = None
                     result = None
                     if kind == "block":
-                        ctx.set(u.csr.addr, ENGINE_REGS["BLK_STATUS"])
+                        await present(ENGINE_REGS["BLK_STATUS"])
                         spins = 0
                         while ctx.get(u.csr.r_data) & 1:
                             await ctx.tick()
@@ -146,10 +161,10 @@ class IntervalSimDevice(ThreadedDevice):
                             spins += 1
                             if spins > self.max_cycles:
                                 raise DeviceError("the block command did not finish")
-                        ctx.set(u.csr.addr, ENGINE_REGS["BLK_CYCLES"])
+                        await present(ENGINE_REGS["BLK_CYCLES"])
                         result = ctx.get(u.csr.r_data)
                 elif kind == "waitany":
-                    ctx.set(u.csr.addr, PE_BUSY)
+                    await present(PE_BUSY)
                     spins = 0
                     while (ctx.get(u.csr.r_data) & cmd[1]) == cmd[1]:
                         await ctx.tick()
@@ -161,7 +176,7 @@ class IntervalSimDevice(ThreadedDevice):
                 elif kind == "read":
                     result = []
                     for a in cmd[1]:
-                        ctx.set(u.csr.addr, a)
+                        await present(a)
                         result.append(ctx.get(u.csr.r_data))
                 else:  # pragma: no cover
                     raise ValueError(kind)

@@ -52,6 +52,7 @@ def server_binary(unit: IntervalUnit, name: str) -> str:
     binary, _ = compile_program(
         source, name=f"{name}_server",
         defines=(f"COSYNTH_TOP=V{name}", f'COSYNTH_TOP_HEADER="V{name}.h"',
+                 f"COSYNTH_READ_LATENCY={int(getattr(unit, 'read_latency', 0))}",
                  *(c[2:] for c in model.cflags if c.startswith("-D"))),
         includes=tuple(model.include_dirs), libraries=tuple(model.libraries),
         ldflags=tuple(model.ldflags))

@@ -15,11 +15,24 @@ with its own edge pipeline, on-chip windows and read FIFO, and one LiteDRAM nati
 * read data: the port answers in command order, so the PE of each granted read is
   queued (a FIFO of PE numbers as deep as all PEs' read FIFOs together: each PE reserves
   a place before it issues a read, so the queue cannot overflow) and each word goes to
-  the PE at its head.
+  the PE at its head, through a register (one cycle).
 
 Registers: 63 PE_SEL (wo: the PE the rest of the register bus addresses; reads: the
 number of PEs), 62 PE_BUSY (ro: bit i, PE i runs a block command); every other address is
 the selected PE's (``interval``'s map).
+
+The register bus is pipelined (``READ_LATENCY``): the address, write enable and data go
+to each PE through a register of its own (a write takes effect a cycle later than on one
+PE), each PE's read answer is registered, and the selected answer is registered again, so
+``csr.r_data`` answers the address presented ``READ_LATENCY`` clock edges before, with
+every write presented before those edges seen.  A host holds an address that long
+before it reads (``interval_sim``, ``runtime/interval_server.cpp``,
+``runtime/cosynth_interval.hpp``); a poll of one address then reads every cycle.  Why:
+with the bus combinational, the shell's address register -> a PE's register-read
+multiplexer -> the multiplexer over the PEs -> the capture register was P = 4's critical
+path across the chip (22.1 ns, 19.9 of it routing: 45.2 MHz, fmax3).  Writes and reads go
+through the same per-PE register, in order, so a BLK_STATUS or PE_BUSY read presented in
+the cycle after a BLK_CTRL write already sees the PE busy.
 
 Collisions: the host gives each PE different target intervals (``interval_host``), so no
 two PEs ever reduce into the same entry; a PE's other-interval window may hold values
@@ -40,9 +53,12 @@ from .kernel import NotEligible, UnitSpec
 from .memport import NativePortSignature
 from .unit import CsrSignature
 
-__all__ = ["MultiUnit", "PE_SEL", "PE_BUSY", "parallel_safe"]
+__all__ = ["MultiUnit", "PE_SEL", "PE_BUSY", "READ_LATENCY", "parallel_safe"]
 
 PE_SEL, PE_BUSY = 63, 62
+#: clock edges between presenting a register address and its value on ``csr.r_data``
+#: (with P = 1 the engine is the top: ``IntervalUnit.read_latency`` is 0)
+READ_LATENCY = 3
 
 
 def parallel_safe(spec: UnitSpec) -> bool:
@@ -62,6 +78,7 @@ class MultiUnit(wiring.Component):
         self.regmap = self.pes[0].regmap
         self.fifo_depth = fifo_depth
         self.burst = max(1, burst)
+        self.read_latency = READ_LATENCY
         super().__init__({"csr": In(CsrSignature()),
                           "mem": Out(NativePortSignature(addr_width, 64))})
 
@@ -76,22 +93,32 @@ class MultiUnit(wiring.Component):
         sel = Signal(range(max(2, P)))
         with m.If(csr.w_en & (csr.addr == PE_SEL)):
             m.d.sync += sel.eq(csr.w_data)
-        busy = Signal(P)
+        # the pipelined bus (module docstring): edge 1 -- each PE's own copy of the
+        # address, write enable and data, and the address and PE_SEL for the answer's
+        # select; edge 2 -- each PE's answer and busy bit; edge 3 -- the select
+        busy = Signal(P)  # edge 2: a PE is busy from its BLK_CTRL write until its engine is done
+        addr1, addr2 = Signal.like(csr.addr), Signal.like(csr.addr)
+        sel1, sel2 = Signal.like(sel), Signal.like(sel)
+        m.d.sync += [addr1.eq(csr.addr), addr2.eq(addr1), sel1.eq(sel), sel2.eq(sel1)]
+        answers = []
         for i, pe in enumerate(self.pes):
-            m.d.comb += [pe.csr.addr.eq(csr.addr), pe.csr.w_data.eq(csr.w_data),
-                         pe.csr.w_en.eq(csr.w_en & (sel == i) & (csr.addr < PE_BUSY))]
-        with m.Switch(csr.addr):
+            pa, pw, pd = (Signal.like(csr.addr, name=f"pe{i}_addr"),
+                          Signal(name=f"pe{i}_w_en"), Signal.like(csr.w_data, name=f"pe{i}_w_data"))
+            m.d.sync += [pa.eq(csr.addr), pd.eq(csr.w_data),
+                         pw.eq(csr.w_en & (sel == i) & (csr.addr < PE_BUSY))]
+            m.d.comb += [pe.csr.addr.eq(pa), pe.csr.w_data.eq(pd), pe.csr.w_en.eq(pw)]
+            ans = Signal.like(pe.csr.r_data, name=f"pe{i}_r_data")
+            m.d.sync += [ans.eq(pe.csr.r_data), busy[i].eq(pe.busy)]
+            answers.append(ans)
+        with m.Switch(addr2):
             with m.Case(PE_SEL):
-                m.d.comb += csr.r_data.eq(P)
+                m.d.sync += csr.r_data.eq(P)
             with m.Case(PE_BUSY):
-                m.d.comb += csr.r_data.eq(busy)
+                m.d.sync += csr.r_data.eq(busy)
             with m.Default():
-                for i, pe in enumerate(self.pes):
-                    with m.If(sel == i):
-                        m.d.comb += csr.r_data.eq(pe.csr.r_data)
-        # a PE is busy from its BLK_CTRL write until its engine is done: its BLK_STATUS
-        for i, pe in enumerate(self.pes):
-            m.d.comb += busy[i].eq(pe.busy)
+                for i, ans in enumerate(answers):
+                    with m.If(sel2 == i):
+                        m.d.sync += csr.r_data.eq(ans)
 
         # ------------------------------------------------------------ arbiter
         # The grant is a register (``owner``): the port shows the owner's command, and
@@ -134,7 +161,11 @@ class MultiUnit(wiring.Component):
                                                  depth=P * self.fifo_depth + 2)
         m.d.comb += [tags.w_en.eq(accepted & ~port.cmd.we), tags.w_data.eq(grant),
                      port.rdata.ready.eq(1), tags.r_en.eq(port.rdata.valid)]
+        # each PE's word passes a register of its own (a cycle more of read latency at
+        # P > 1): the tag queue's read, its compare and the port's data no longer run
+        # across the chip into four read FIFOs' write logic in one cycle; a PE reserved
+        # the FIFO place before it issued the read, so the later write always fits
         for i, pe in enumerate(self.pes):
-            m.d.comb += [pe.mem.rdata.valid.eq(port.rdata.valid & (tags.r_data == i)),
+            m.d.sync += [pe.mem.rdata.valid.eq(port.rdata.valid & (tags.r_data == i)),
                          pe.mem.rdata.data.eq(port.rdata.data)]
         return m

@@ -37,6 +37,9 @@ enum : uint32_t {
   BLK_CTRL = 48, BLK_STATUS = 49, BLK_EDGES = 50, BLK_COUNT = 51, BLK_A = 52, BLK_B = 53,
   BLK_FLAGS = 54, BLK_CYCLES = 55, BLK_MEM_BASE = 56, PE_BUSY = 62, PE_SEL = 63
 };
+// multi.py READ_LATENCY: with several PEs a register's value is on csr_r_data this many
+// clock edges after its address (one PE: at once)
+enum : int { MULTI_READ_LATENCY = 3 };
 enum : uint64_t {
   FLAG_LOAD_A = 1, FLAG_LOAD_B = 2, FLAG_WRITEBACK = 4, FLAG_PACKED = 8, FLAG_GATHER_B = 16
 };
@@ -327,10 +330,17 @@ class IntervalDevice : public Device {
     top_->csr_w_data = value;
     step();
     top_->csr_w_en = 0;
+    held_ = -1;
   }
 
+  // the address is held read_latency() clocks after a write or a change of address, then
+  // read (a poll of one address reads every clock); interval_sim.py's host does the same
   uint64_t csr_read(uint32_t addr) {
-    top_->csr_addr = addr;
+    if (held_ != (int64_t)addr) {
+      top_->csr_addr = addr;
+      for (int k = 0; k < (lay_.pes > 1 ? (int)MULTI_READ_LATENCY : 0); ++k) step();
+      held_ = (int64_t)addr;
+    }
     top_->mem_cmd_ready = dram_.cmd_ready();
     top_->mem_rdata_valid = dram_.rdata_valid();
     top_->mem_rdata_data = dram_.rdata();
@@ -355,6 +365,7 @@ class IntervalDevice : public Device {
   cosynth_dram::Model dram_;
   uint64_t max_cycles_;
   uint64_t ncycles_ = 0;
+  int64_t held_ = -1;  // the register address csr_r_data answers (-1: none, or a write since)
   std::vector<Block> blocks_;
   bool packed_ = false;  // the current run's weighted edges go one word each
 };

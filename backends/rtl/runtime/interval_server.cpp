@@ -25,6 +25,9 @@
 #include <vector>
 
 #include COSYNTH_TOP_HEADER
+#ifndef COSYNTH_READ_LATENCY
+#define COSYNTH_READ_LATENCY 0
+#endif
 #include "cosynth_dram.hpp"
 #include "verilated.h"
 
@@ -36,6 +39,7 @@ struct Sim {
   COSYNTH_TOP* top;
   cosynth_dram::Model dram;
   uint64_t cycles = 0;
+  int64_t held = -1;  // the register address csr_r_data answers (-1: none, or a write since)
 
   Sim(COSYNTH_TOP* t, cosynth_dram::Config c) : top(t), dram(c) {
     top->clk = 0;
@@ -72,10 +76,18 @@ struct Sim {
     top->csr_w_data = v;
     step();
     top->csr_w_en = 0;
+    held = -1;
   }
 
+  // the address is held COSYNTH_READ_LATENCY clocks (the unit's read_latency: multi.py)
+  // after a write or a change of address, then read; a poll of one address reads every
+  // clock (interval_sim.py's host does the same)
   uint64_t read(uint64_t a) {
-    top->csr_addr = (uint32_t)a;
+    if (held != (int64_t)a) {
+      top->csr_addr = (uint32_t)a;
+      for (int k = 0; k < COSYNTH_READ_LATENCY; ++k) step();
+      held = (int64_t)a;
+    }
     top->mem_cmd_ready = dram.cmd_ready();
     top->mem_rdata_valid = dram.rdata_valid();
     top->mem_rdata_data = dram.rdata();
