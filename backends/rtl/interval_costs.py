@@ -326,15 +326,22 @@ def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
     "fifo_depth", "bram_blocks", "bram_bits", "memory": DramConfig.as_dict(),
     "memory_source"}``.  ``NoIntervalFits`` when not even an interval of two fits.
     ``pes`` None sizes the engines to the memory: a PE per port of the channel
-    (``memory.ports``) when the unit's rules may run on several (``multi.parallel_safe``),
-    else one; a memory's ports beyond the PEs stay unused."""
+    (``memory.ports``) when the unit's rules may run on several (``kernel.parallel_safe``),
+    else one, and fewer when that many do not fit on the part; a memory's ports beyond
+    the PEs stay unused."""
     part = partlist.lookup(part_name)
     if whole_fits(spec, part_name, n):
         return {"kind": "whole", "bram_bits": int(bits_per_vertex(spec) * max(2, n))}
     _interval_shape(spec)
     dram, source = memory_for(part.family, memory, clock_hz)
-    if pes is None:
-        pes = dram.ports if parallel_safe(spec) else 1
+    if pes is None:  # a PE per port, as many as fit on the part
+        for pes in range(dram.ports if parallel_safe(spec) else 1, 0, -1):
+            try:
+                choose(spec, part_name, n, dram, pes)
+                break
+            except NoIntervalFits:
+                if pes == 1:
+                    raise
     if dram.ports > pes:
         dram = DramConfig(dram.bytes_per_clock, dram.latency, dram.burst_words, pes)
     c = choose(spec, part_name, n, dram, pes)

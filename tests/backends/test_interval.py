@@ -190,6 +190,9 @@ fileserver: {bandwidth: 1 GB/s}
     assert use["pes"] == 4 and use["memory"]["ports"] == 4
     one = unit_use(unit_for(_kernel("kcore").ir), "ECP5-85F", 1 << 18, mem)
     assert one["pes"] == 1 and "ports" not in one["memory"]  # k-core: one PE only
+    # two PEs of BFS do not fit on an HX8K: one PE, one port (of the memory's four)
+    hx = unit_use(spec, "iCE40HX8K", 1024, mem, 50e6)
+    assert hx["pes"] == 1 and "ports" not in hx["memory"]
     for bad in ("0", "9", "2.5", "two"):
         f = tmp_path / "bad.yaml"
         f.write_text(base.replace("{MEM}", "{kind: ddr4, bandwidth: 10 GB/s, latency: 80 ns, "
