@@ -3,8 +3,8 @@ the generated unit with the DRAM model, per kernel and memory.
 
     python bench/bench_interval.py [--scales 16 18] [--kernels bfs sssp_int cc]
                                    [--memories ecp5-ddr3 ddr4] [--part ECP5-85F]
-                                   [--pes 1 2 4] [--whole] [--source zero|hub]
-                                   [--interval I]
+                                   [--pes 1 2 4] [--ports 1 0] [--whole]
+                                   [--source zero|hub] [--interval I]
 
 For each (graph, kernel, memory, PEs): the planner's interval and FIFO depth for the part
 (``interval_costs.choose``), the results checked against networkx, the edges per clock
@@ -17,7 +17,10 @@ waiting on the shared port).  ``--whole`` adds, in the same run,
 rows whose blocks load window B whole (``gather`` False: the engine before gathers), to
 compare side by side.  ``--source hub`` starts BFS and SSSP at the vertex of highest
 degree (several calls, windows that change) instead of vertex 0 (isolated in kron-16
-seed 1: one sweep that changes nothing).  Writes bench/results/interval.json.
+seed 1: one sweep that changes nothing).  ``--ports C ...``: the memory channel's native
+ports (``dram.DramConfig.ports``; PE i on port i % C, every port sharing the channel's
+bandwidth), 0 for one a PE; a row per (PEs, ports), ``port_busy_fraction`` per port.
+Writes bench/results/interval.json.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def main() -> None:
     ap.add_argument("--memories", nargs="*", default=list(MEMORIES))
     ap.add_argument("--part", default="ECP5-85F")
     ap.add_argument("--pes", nargs="*", type=int, default=[1])
+    ap.add_argument("--ports", nargs="*", type=int, default=[1],
+                    help="memory ports of the channel (0: one a PE); a row each")
     ap.add_argument("--source", choices=("zero", "hub"), default="zero")
     ap.add_argument("--interval", type=int, default=None,
                     help="force this interval (default: the planner's, interval_costs.choose)"
@@ -87,10 +92,15 @@ def main() -> None:
             want = kf.expected(g, kf.bind(g, **args))
             nx_s = time.perf_counter() - t0
             modes = (True, False) if a.whole else (True,)
-            for mem, P, gather in ((mem, P, gm) for mem in a.memories for P in a.pes
-                                   for gm in modes):
+            combos = []
+            for mem, P, C, gm in ((mem, P, C, gm) for mem in a.memories for P in a.pes
+                                  for C in a.ports for gm in modes):
+                C = P if C == 0 else min(C, P)
+                if (mem, P, C, gm) not in combos:
+                    combos.append((mem, P, C, gm))
+            for mem, P, C, gather in combos:
                 bw, lat, burst = MEMORIES[mem]
-                dram = DramConfig.from_figures(bw, lat, burst, CLOCK)
+                dram = DramConfig.from_figures(bw, lat, burst, CLOCK, C)
                 pick = choose(spec, a.part, g.n, dram, pes=P)
                 if a.interval:  # an experiment beyond the planner's BRAM share
                     pick = IntervalChoice(a.interval, pick.fifo_depth,
@@ -129,7 +139,8 @@ def main() -> None:
                     "graph": f"kron-{scale}", "n": g.n, "m": g.m, "kernel": name,
                     "args": args,
                     "memory": mem, "dram": dram.as_dict(), "part": a.part, **pick.as_dict(),
-                    "intervals": run.layout.intervals, "pes": P, "gather": gather,
+                    "intervals": run.layout.intervals, "pes": P, "ports": C,
+                    "gather": gather,
                     "gathers": run.blocks.gathers, "gathered": run.blocks.gathered,
                     "window_loads": run.blocks.window_loads,
                     "equal_to_networkx": diff is None, "mismatch": diff, "runs": st.runs,
@@ -139,7 +150,7 @@ def main() -> None:
                     "edges_per_clock_per_pe": st.edges / st.cycles / P if st.cycles else 0.0,
                     "pe_edges": run.blocks.pe_edges, "pe_block_cycles": run.blocks.pe_cycles,
                     "pe_model_phases": pe_model, "pe_beyond_model": pe_wait,
-                    "port_busy_fraction": run.dram_words / st.cycles if st.cycles else 0.0,
+                    "port_busy_fraction": run.dram_words / st.cycles / C if st.cycles else 0.0,
                     "memory_bound_fraction": run.dram_bytes / (st.cycles * dram.bytes_per_clock)
                     if st.cycles else 0.0,
                     "dram_bytes": run.dram_bytes, "port_words": run.dram_words,
@@ -152,7 +163,7 @@ def main() -> None:
                     "sim_seconds": round(sim_s, 1), "networkx_seconds": round(nx_s, 1),
                 }
                 rows.append(row)
-                print(f"kron-{scale} {name:9s} {mem:10s} P={P} gather={gather:d} "
+                print(f"kron-{scale} {name:9s} {mem:10s} P={P} C={C} gather={gather:d} "
                       f"I={pick.interval:6d} "
                       f"fifo={pick.fifo_depth:3d} ok={diff is None} "
                       f"e/clk={row['edges_per_clock']:.3f} mem={row['memory_bound_fraction']:.2f}"

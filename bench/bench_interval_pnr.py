@@ -2,6 +2,7 @@
 
     python bench/bench_interval_pnr.py [--kernel bfs] [--pes 1 4] [--part ECP5-85F]
         [--seed 1] [--router router1|router2] [--cosim bench/results/X.json --graph kron-18]
+        [--ports C]   (memory ports, 0: one a PE; the co-simulated row of the same C)
 
 The unit (engines, arbiter, edge pipelines, on-chip windows of the planner's interval
 for a 2^18-vertex graph on ECP5 DDR3, ``interval_costs.choose(..., pes=P)``: the P PEs
@@ -33,6 +34,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kernel", default="bfs")
     ap.add_argument("--pes", nargs="*", type=int, default=[1, 4])
+    ap.add_argument("--ports", type=int, default=1,
+                    help="memory ports (multi.MultiUnit ports=; 0: one a PE)")
     ap.add_argument("--part", default="ECP5-85F")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per tool run (flow.TIMEOUT when not given)")
@@ -65,8 +68,10 @@ def main() -> None:
     for P in a.pes:
         whole = choose(spec, a.part, 1 << 18, dram, pes=P)
         interval = whole.interval
-        unit = make_unit(spec, interval, whole.fifo_depth, P)
-        tag = f"{a.kernel}-p{P}" + (f"-s{a.seed}" if a.seed != 1 else "") + \
+        C = P if a.ports == 0 else min(a.ports, P)
+        unit = make_unit(spec, interval, whole.fifo_depth, P, ports=C)
+        tag = f"{a.kernel}-p{P}" + (f"-m{C}" if C > 1 else "") + \
+            (f"-s{a.seed}" if a.seed != 1 else "") + \
             (f"-{a.router}" if a.router else "") + \
             (f"-{a.part.lower()}" if a.part.upper() != "ECP5-85F" else "")
         out = os.path.join(ROOT, "bench", "results", "interval_pnr", tag)
@@ -75,16 +80,16 @@ def main() -> None:
                         timeout=a.timeout, seed=a.seed, router=a.router,
                         progress=lambda m: print(f"  .. {m}", flush=True))
         rep = flow.as_dict()
-        cos = measured.get((P, interval))
+        cos = measured.get((P, C, interval))
         epc = cos["edges_per_clock"] if cos else None
-        row = {"kernel": a.kernel, "pes": P, "part": a.part, "interval": interval,
+        row = {"kernel": a.kernel, "pes": P, "ports": C, "part": a.part, "interval": interval,
                "fifo_depth": whole.fifo_depth, "luts": rep["luts"],
                "luts_total": rep["luts_total"], "ffs": rep["ffs"], "bram": rep["bram"],
                "bram_total": rep["bram_total"], "fmax_mhz": rep["fmax_mhz"],
                "timing_met": rep["timing_met"], "seed": a.seed,
                "router": a.router or "router1 (nextpnr default)",
                "edges_per_clock_cosim": epc,
-               "cosim_source": f"{a.cosim}: {a.graph} {a.kernel} ecp5-ddr3 P={P} "
+               "cosim_source": f"{a.cosim}: {a.graph} {a.kernel} ecp5-ddr3 P={P} C={C} "
                                f"I={interval}" if cos else None,
                "modelled_mteps": (rep["fmax_mhz"] or 0) * epc if epc else None,
                "flow_seconds": round(time.perf_counter() - t0, 1)}
@@ -95,7 +100,7 @@ def main() -> None:
 
 
 def _cosim_rows(path: str, kernel: str, graph: str) -> dict:
-    """(P, interval) -> the co-simulated row of ``kernel`` on ``graph`` with the ECP5 DDR3
+    """(P, ports, interval) -> the co-simulated row of ``kernel`` on ``graph`` with the ECP5 DDR3
     memory model in the results JSON at ``path`` (empty when the file is missing)."""
     try:
         with open(path) as f:
@@ -103,7 +108,7 @@ def _cosim_rows(path: str, kernel: str, graph: str) -> dict:
     except OSError:
         print(f"no co-simulated figures: {path} missing (modelled MTEPS left out)")
         return {}
-    return {(r.get("pes", 1), r["interval"]): r for r in rows
+    return {(r.get("pes", 1), r.get("ports", 1), r["interval"]): r for r in rows
             if r["kernel"] == kernel and r["graph"] == graph and r["memory"] == "ecp5-ddr3"}
 
 

@@ -184,7 +184,8 @@ def fpga_unit(program, variant: str, n: int, progress=None, interval: dict | Non
     if interval:
         unit = make_unit(spec, int(interval["interval"]), int(interval["fifo_depth"]),
                          int(interval.get("pes", 1)),
-                         max(8, int(interval["memory"]["burst_words"])))
+                         max(8, int(interval["memory"]["burst_words"])),
+                         int(interval["memory"].get("ports", 1)))
         what += (f"intervals of {unit.interval} of {n} vertices in external memory "
                  f"({interval.get('memory_source', 'memory model')})")
         verilog = interval_verilog(unit, spec.name)

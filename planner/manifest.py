@@ -88,6 +88,7 @@ class FpgaMemory:
     bandwidth: float  # bytes/s
     latency: float  # s, a read command to its data
     burst_bytes: int
+    ports: int = 1  # native user ports of the controller, sharing ``bandwidth``
 
 
 @dataclass(frozen=True)
@@ -418,7 +419,7 @@ def _memory(c: _Checker, fd: dict, p: str) -> FpgaMemory | None:
         return None
     p = f"{p}.memory"
     if not isinstance(md, dict):
-        c.fail(p, "must be a mapping {kind, bandwidth, latency[, burst]}")
+        c.fail(p, "must be a mapping {kind, bandwidth, latency[, burst][, ports]}")
     kind = str(c.need(md, "kind", p, f"one of {', '.join(ms.MEMORY_KINDS)}")).lower()
     if kind not in ms.MEMORY_KINDS:
         c.fail(f"{p}.kind", f"unknown memory kind '{kind}'",
@@ -438,7 +439,13 @@ def _memory(c: _Checker, fd: dict, p: str) -> FpgaMemory | None:
     if burst < 8 or int(burst) != burst or int(burst) % 8:
         c.fail(f"{p}.burst", f"a burst of {burst:g} bytes is not a whole number of 64-bit "
                "words", hint="a burst is 8 x the channel width in bytes: 64 B for BL8 x64")
-    return FpgaMemory(kind, bw, lat, int(burst))
+    ports = md.get("ports", 1)
+    if isinstance(ports, bool) or not isinstance(ports, int) or \
+            not 1 <= ports <= ms.MAX_MEMORY_PORTS:
+        c.fail(f"{p}.ports", f"{ports!r} is not a number of memory ports from 1 to "
+               f"{ms.MAX_MEMORY_PORTS}", hint="the controller's native user ports (LiteDRAM "
+               "crossbar), each a PE's own; 1 when the PEs share one")
+    return FpgaMemory(kind, bw, lat, int(burst), ports)
 
 
 def _host(c: _Checker, fd: dict, p: str) -> tuple[float, float]:

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 
 __all__ = ["Field", "SCHEMA", "MAX_KINDS", "MAX_BLADES", "CALIBRATABLE", "find", "suggest",
            "xsd", "xml_fields", "MEMORY_KINDS", "MEMORY_PEAK", "HOST_BANDWIDTH",
-           "HOST_LATENCY"]
+           "HOST_LATENCY", "MAX_MEMORY_PORTS"]
 
 MAX_KINDS = 4
 MAX_BLADES = 4096
@@ -136,6 +136,8 @@ GHZ, MHZ, TB, KB = 1e9, 1e6, 1e12, 1e3
 
 #: external-memory kinds of an FPGA and the highest bandwidth one channel of each reaches
 #: (JEDEC top speed grade x 64-bit channel; HBM2: one 1024-bit stack at 3.6 Gb/s per pin)
+#: user ports of one memory channel a manifest may give (``fpga.memory.ports``)
+MAX_MEMORY_PORTS = 8
 MEMORY_KINDS = ("sdram", "ddr3", "ddr4", "lpddr4", "hbm2")
 MEMORY_PEAK = {"sdram": 1.6e9, "ddr3": 17.1e9, "ddr4": 25.6e9, "lpddr4": 34.2e9,
                "hbm2": 460e9}
@@ -197,7 +199,11 @@ BLADE = Field("blades", "list", required=True, items=(1, MAX_KINDS), xml=REPEATE
             Field("latency", "quantity", "time", True, 20e-9, 10e-6,
                   doc="from a read command to its data (at least 20 ns: a DRAM row access)"),
             Field("burst", "quantity", "size", False, 8, 4096,
-                  doc="bytes one DRAM burst moves (default 64: BL8 on a 64-bit channel)"))),
+                  doc="bytes one DRAM burst moves (default 64: BL8 on a 64-bit channel)"),
+            Field("ports", "count", lo=1, hi=MAX_MEMORY_PORTS,
+                  doc="native user ports of the channel's controller (a LiteDRAM "
+                      "crossbar's get_port()), sharing its bandwidth; the planner gives "
+                      "each a PE of its own (default 1)"))),
         Field("host", "section", xml=ELEMENT, doc="the link between the blade's CPU and the "
               "card (PCIe DMA): what a unit call's table sync, edges and read-back cross "
               f"(default {HOST_BANDWIDTH / 1e9:g} GB/s, {HOST_LATENCY * 1e6:g} us: PCIe 3.0 "

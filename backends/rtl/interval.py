@@ -62,7 +62,7 @@ from amaranth.lib.wiring import In, Out
 
 from .interval_skid import EdgeSkid
 from .kernel import NotEligible, UnitSpec
-from .memport import PORT_PINS, NativePortSignature
+from .memport import PORT_PINS, NativePortSignature, port_pins
 from .regmap import CSR_ADDR_BITS, PARAM_BASE
 from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
 
@@ -482,16 +482,19 @@ INTERVAL_PORTS = ("clk", "rst", "csr_addr", "csr_w_en", "csr_w_data", "csr_r_dat
 
 
 class IntervalTop(Elaboratable):
-    """The interval unit with flat top-level ports (``INTERVAL_PORTS``)."""
+    """The interval unit with flat top-level ports (``INTERVAL_PORTS``; a unit of several
+    memory ports, ``multi.MultiUnit(ports=C)``, has port k's pins as ``mem<k>_...``:
+    ``multi.port_pins``)."""
 
     def __init__(self, unit: IntervalUnit):
         self.unit = unit
         unit._MustUse__used = True  # elaborated through IntervalTop
         aw = len(unit.mem.cmd.addr)
-        sig = {"csr_addr": CSR_ADDR_BITS, "csr_w_en": 1, "csr_w_data": 64, "csr_r_data": 64,
-               "mem_cmd_valid": 1, "mem_cmd_ready": 1, "mem_cmd_we": 1, "mem_cmd_addr": aw,
-               "mem_wdata_valid": 1, "mem_wdata_ready": 1, "mem_wdata_data": 64,
-               "mem_rdata_valid": 1, "mem_rdata_ready": 1, "mem_rdata_data": 64}
+        sig = {"csr_addr": CSR_ADDR_BITS, "csr_w_en": 1, "csr_w_data": 64, "csr_r_data": 64}
+        self.mems = getattr(unit, "mems", [unit.mem])
+        self.pins = [port_pins(k) for k in range(len(self.mems))]
+        for pins in self.pins:
+            sig.update(zip(pins, (1, 1, 1, aw, 1, 1, 64, 1, 1, 64)))
         self.ports = {name: Signal(shape, name=name) for name, shape in sig.items()}
 
     def elaborate(self, platform):
@@ -500,16 +503,19 @@ class IntervalTop(Elaboratable):
         m.submodules.interval = u
         m.d.comb += [
             u.csr.addr.eq(p["csr_addr"]), u.csr.w_en.eq(p["csr_w_en"]),
-            u.csr.w_data.eq(p["csr_w_data"]), p["csr_r_data"].eq(u.csr.r_data),
-            p["mem_cmd_valid"].eq(u.mem.cmd.valid), u.mem.cmd.ready.eq(p["mem_cmd_ready"]),
-            p["mem_cmd_we"].eq(u.mem.cmd.we), p["mem_cmd_addr"].eq(u.mem.cmd.addr),
-            p["mem_wdata_valid"].eq(u.mem.wdata.valid),
-            u.mem.wdata.ready.eq(p["mem_wdata_ready"]),
-            p["mem_wdata_data"].eq(u.mem.wdata.data),
-            u.mem.rdata.valid.eq(p["mem_rdata_valid"]),
-            p["mem_rdata_ready"].eq(u.mem.rdata.ready),
-            u.mem.rdata.data.eq(p["mem_rdata_data"]),
-        ]
+            u.csr.w_data.eq(p["csr_w_data"]), p["csr_r_data"].eq(u.csr.r_data)]
+        for mem, pins in zip(self.mems, self.pins):
+            q = dict(zip(PORT_PINS, (p[n] for n in pins)))
+            m.d.comb += [
+                q["mem_cmd_valid"].eq(mem.cmd.valid), mem.cmd.ready.eq(q["mem_cmd_ready"]),
+                q["mem_cmd_we"].eq(mem.cmd.we), q["mem_cmd_addr"].eq(mem.cmd.addr),
+                q["mem_wdata_valid"].eq(mem.wdata.valid),
+                mem.wdata.ready.eq(q["mem_wdata_ready"]),
+                q["mem_wdata_data"].eq(mem.wdata.data),
+                mem.rdata.valid.eq(q["mem_rdata_valid"]),
+                q["mem_rdata_ready"].eq(mem.rdata.ready),
+                mem.rdata.data.eq(q["mem_rdata_data"]),
+            ]
         return m
 
 

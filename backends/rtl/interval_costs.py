@@ -34,6 +34,7 @@ from .bitstream import _BLOCK_SHAPE, BRAM_SHARE, bram_blocks
 from .costs import FpgaProfile, bits_per_vertex
 from .costs import fpga_profile as _base_profile
 from .dram import DramConfig
+from .kernel import parallel_safe
 from .layout import MemoryLayout, gathers, map_words
 from .memport import WORD_BYTES
 from .regmap import RegisterMap
@@ -247,23 +248,42 @@ def pe_queues(blocks, pes: int) -> list[list]:
 def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
                      pes: int, packed: bool = False, written=None) -> float:
     """Cycles of a run on ``pes`` PEs: target intervals dealt out in turn as the host
-    does; the slowest PE, or the shared port when it is the bottleneck (every word of
-    every PE through one port at the memory's word rate)."""
+    does; the slowest PE, or a memory port when it is the bottleneck (PE i's words go
+    through port ``i % dram.ports``, one word a clock), or the channel (every port's
+    bytes at ``bytes_per_clock``: a sequential word 8 bytes, a gathered entry a burst
+    of its own).  One port: the port at the memory's word rate, as before ports."""
     if pes <= 1:
         return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
     queues = pe_queues(blocks, pes)
-    groups = [b for i, b in enumerate(blocks) if i == 0 or blocks[i - 1][0] != b[0]]
     slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed, written)
                   for q in queues)
+    C = max(1, min(dram.ports, pes))
+    per_port = [0.0] * C
+    gathered = 0.0
+    for i, q in enumerate(queues):
+        w, g = _queue_words(layout, q, packed, written)
+        per_port[i % C] += w
+        gathered += g
+    words = sum(per_port)
+    channel = (8 * (words - gathered) + gathered * max(8, dram.burst_bytes)) / \
+        dram.bytes_per_clock
+    if C == 1:  # the model before ports: the port at the memory's word rate
+        return max(slowest, words / min(1.0, dram.bytes_per_clock / WORD_BYTES))
+    return max(slowest, max(per_port), channel)
+
+
+def _queue_words(layout: MemoryLayout, blocks, packed: bool, written) -> tuple[float, float]:
+    """(port words, gathered entries among them) of one PE's blocks."""
+    groups = [b for i, b in enumerate(blocks) if i == 0 or blocks[i - 1][0] != b[0]]
     nwb = len(groups) if written is None else sum(g[0] in written for g in groups)
     load = len(layout.memories) * layout.interval
     ew = _edge_words(layout, packed)
     nm, w = len(layout.memories), map_words(layout)
+    gathered = sum(nm * g for d, s, _f, _c, g in blocks if s != d and g)
     words = sum(count * ew for _d, _s, _f, count, _g in blocks) + \
         len(groups) * load + nwb * len(layout.live) * layout.interval + \
         sum((w + nm * g) if g else load for d, s, _f, _c, g in blocks if s != d)
-    port = words / min(1.0, dram.bytes_per_clock / WORD_BYTES)
-    return max(slowest, port)
+    return words, gathered
 
 
 def host_transfer_bytes(layout: MemoryLayout, loaded: int, read_back: int,
@@ -277,8 +297,10 @@ def memory_for(family: str, memory=None, clock_hz: float = 100e6) -> tuple[DramC
     ``manifest.FpgaMemory``) when there is one, else ``DEFAULT_MEMORY[family]``; and
     where the figures came from."""
     if memory is not None:
+        ports = int(getattr(memory, "ports", 1))
         return (DramConfig.from_figures(memory.bandwidth, memory.latency, memory.burst_bytes,
-                                        clock_hz), f"manifest ({memory.kind})")
+                                        clock_hz, ports),
+                f"manifest ({memory.kind}" + (f", {ports} ports)" if ports > 1 else ")"))
     kind, bw, lat, burst = DEFAULT_MEMORY[family]
     return (DramConfig.from_figures(bw, lat, burst, clock_hz),
             f"default {kind} for {family} ({bw / 1e9:g} GB/s, {lat * 1e9:g} ns)")
@@ -297,17 +319,31 @@ def whole_fits(spec, part_name: str, n: int) -> bool:
 
 
 def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
-             pes: int = 1) -> dict:
+             pes: int | None = None) -> dict:
     """How the unit of ``spec`` sits on ``part_name`` for a graph of ``n`` vertices:
     ``{"kind": "whole", "bram_bits"}`` when every vertex fits on chip, else the interval
     unit the planner picks (``choose``): ``{"kind": "interval", "interval", "pes",
     "fifo_depth", "bram_blocks", "bram_bits", "memory": DramConfig.as_dict(),
-    "memory_source"}``.  ``NoIntervalFits`` when not even an interval of two fits."""
+    "memory_source"}``.  ``NoIntervalFits`` when not even an interval of two fits.
+    ``pes`` None sizes the engines to the memory: a PE per port of the channel
+    (``memory.ports``) when the unit's rules may run on several (``kernel.parallel_safe``),
+    else one, and fewer when that many do not fit on the part; a memory's ports beyond
+    the PEs stay unused."""
     part = partlist.lookup(part_name)
     if whole_fits(spec, part_name, n):
         return {"kind": "whole", "bram_bits": int(bits_per_vertex(spec) * max(2, n))}
     _interval_shape(spec)
     dram, source = memory_for(part.family, memory, clock_hz)
+    if pes is None:  # a PE per port, as many as fit on the part
+        for pes in range(dram.ports if parallel_safe(spec) else 1, 0, -1):
+            try:
+                choose(spec, part_name, n, dram, pes)
+                break
+            except NoIntervalFits:
+                if pes == 1:
+                    raise
+    if dram.ports > pes:
+        dram = DramConfig(dram.bytes_per_clock, dram.latency, dram.burst_words, pes)
     c = choose(spec, part_name, n, dram, pes)
     return {"kind": "interval", "interval": c.interval, "pes": pes,
             "fifo_depth": c.fifo_depth, "bram_blocks": c.bram_blocks,
@@ -353,14 +389,24 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     if gathers(layout, math.ceil(used)):
         b_cycles = _gather_cycles(layout, used, dram, fifo_depth)
         b_words = map_words(layout) + len(layout.memories) * used
+        b_scattered = len(layout.memories) * used  # a burst each
     else:
-        b_cycles, b_words = fill + load / r, load
+        b_cycles, b_words, b_scattered = fill + load / r, load, 0.0
     total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
         (blocks - diag) * b_cycles + edges * max(1.0, ew / r)
     if pes <= 1:
         return total
     words = edges * ew + groups * (load + wb) + (blocks - diag) * b_words
-    return max(total / pes, words / wr)
+    C = max(1, min(dram.ports, pes))
+    if C == 1:  # one port shared by every PE
+        return max(total / pes, words / wr)
+    # a port each per PE group, the channel's bandwidth shared (as predict_parallel: a
+    # sequential word 8 bytes, a gathered entry a burst)
+    scattered = (blocks - diag) * b_scattered
+    channel = ((words - scattered) * WORD_BYTES + scattered * max(WORD_BYTES,
+                                                                  dram.burst_bytes)) / \
+        dram.bytes_per_clock
+    return max(total / pes, words / C, channel)
 
 
 class IntervalProfile(FpgaProfile):

@@ -101,19 +101,22 @@ class IntervalSimDevice(ThreadedDevice):
             self._res.put((False, exc))
 
     async def _memory(self, ctx):
-        p = self.unit.mem
+        ports = getattr(self.unit, "mems", [self.unit.mem])
         d = self.dram
-        ctx.set(p.wdata.ready, 1)
+        for p in ports:
+            ctx.set(p.wdata.ready, 1)
+        sample = [s for p in ports for s in (p.cmd.valid, p.cmd.we, p.cmd.addr,
+                                              p.wdata.valid, p.wdata.data, p.rdata.ready)]
         while True:
-            ctx.set(p.cmd.ready, d.cmd_ready())
-            valid, data = d.rdata()
-            ctx.set(p.rdata.valid, valid)
-            ctx.set(p.rdata.data, data)
-            _, _, cv, cwe, ca, wv, wd, rr = await ctx.tick().sample(
-                p.cmd.valid, p.cmd.we, p.cmd.addr, p.wdata.valid, p.wdata.data,
-                p.rdata.ready)
+            ready = d.cmd_ready()
+            for k, p in enumerate(ports):
+                ctx.set(p.cmd.ready, ready)
+                valid, data = d.rdata_of(k)
+                ctx.set(p.rdata.valid, valid)
+                ctx.set(p.rdata.data, data)
+            got = (await ctx.tick().sample(*sample))[2:]
             try:
-                d.step(cv, cwe, ca, wv, wd, rr)
+                d.step_ports([got[6 * k:6 * k + 6] for k in range(len(ports))])
             except (IndexError, RuntimeError) as exc:
                 self._res.put((False, DeviceError(f"external memory: {exc}")))
                 return
@@ -186,14 +189,18 @@ class IntervalSimDevice(ThreadedDevice):
             self._res.put((True, result))
 
 
-def make_unit(spec, interval: int, fifo_depth: int, pes: int, burst: int = 8):
-    """One PE (``IntervalUnit``) or several behind an arbiter (``MultiUnit``)."""
+def make_unit(spec, interval: int, fifo_depth: int, pes: int, burst: int = 8,
+              ports: int = 1):
+    """One PE (``IntervalUnit``) or several (``MultiUnit``) on ``ports`` memory ports
+    (PE i on port i % ports; PEs of a port behind an arbiter)."""
+    if ports > max(1, pes):
+        raise NotEligible(f"{ports} memory ports for {pes} PE(s): a port needs a PE")
     if pes == 1:
         return IntervalUnit(spec, interval, fifo_depth=fifo_depth)
     if not parallel_safe(spec):
         raise NotEligible(f"unit '{spec.name}' runs on one PE only: several PEs need rules "
                           "that repeat until no change with an idempotent reduction")
-    return MultiUnit(spec, interval, pes, fifo_depth=fifo_depth, burst=burst)
+    return MultiUnit(spec, interval, pes, fifo_depth=fifo_depth, burst=burst, ports=ports)
 
 
 @dataclass
@@ -204,7 +211,7 @@ class IntervalRun:
     layout: MemoryLayout
     sim_cycles: int  # every simulated cycle
     dram_bytes: int  # bytes the memory model's bursts moved
-    dram_words: int  # words through the port
+    dram_words: int  # words through the ports
 
 
 def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
@@ -214,7 +221,7 @@ def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
     vertices per window and its memory; results as the interpreter returns them."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
-    unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words))
+    unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words), dram.ports)
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with IntervalSimDevice(unit, dram, layout.edge_base) as hw:
         dev = IntervalDevice(hw, layout)

@@ -65,8 +65,11 @@ class VerilatorIntervalDevice:
         self.unit = unit
         self.cfg = dram
         binary = server_binary(unit, name or f"{unit.spec.name}_iv{unit.interval}")
+        ports = len(getattr(unit, "mems", [unit.mem]))
+        if ports != dram.ports:
+            raise ValueError(f"a unit of {ports} memory port(s) on a model of {dram.ports}")
         self._child = procs.Child([binary, repr(float(dram.bytes_per_clock)),
-                                   str(dram.latency), str(dram.burst_words)],
+                                   str(dram.latency), str(dram.burst_words), str(ports)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=False)
         self._size = 0
@@ -188,10 +191,11 @@ def run_interval_verilator(kfn, graph, args: dict | None = None, *, interval: in
     every block loads window B whole, the engine before ``FLAG_GATHER_B``)."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
-    unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words))
+    unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words), dram.ports)
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with VerilatorIntervalDevice(unit, dram, layout.edge_base,
-                                 name=f"{spec.name}_iv{interval}_f{fifo_depth}_p{pes}") as hw:
+                                 name=f"{spec.name}_iv{interval}_f{fifo_depth}_p{pes}"
+                                 + (f"_m{dram.ports}" if dram.ports > 1 else "")) as hw:
         dev = IntervalDevice(hw, layout, gather)
         host = UnitHost(spec, virtual_regmap(unit.regmap, graph.n), dev, graph)
         results = interpret(spec.kernel, graph, args, offload=host.handlers())

@@ -69,6 +69,7 @@ from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts, loads_role, stmt_exprs
 
 __all__ = ["Rule", "Update", "Site", "UnitSpec", "NotEligible", "find_sites", "unit_spec",
+           "parallel_safe",
            "HW_VARIANTS", "REDUCE_HW"]
 
 #: variants tried, in order, when the caller does not name one: relaxed fixed points
@@ -653,3 +654,10 @@ class _RuleScalars(Visitor):
 
 def rule_uses_weight(k: Kernel, r: Rule) -> bool:
     return loads_role(r.body, k.table_map, "weight")
+
+
+def parallel_safe(spec: UnitSpec) -> bool:
+    """May several PEs run this unit's rules at once?  (``multi``'s docstring: a stale
+    read of another PE's window only delays an improvement when the reduction is
+    idempotent and the rules repeat until no change.)"""
+    return all(r.flag and r.op in ("min", "max", "or", "and") for r in spec.rules)

@@ -35,7 +35,7 @@ from __future__ import annotations
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["NativePortSignature", "WORD_BYTES", "PORT_PINS"]
+__all__ = ["NativePortSignature", "WORD_BYTES", "PORT_PINS", "port_pins"]
 
 #: bytes in one data word of the port (a 64-bit port: one vertex value or half an edge)
 WORD_BYTES = 8
@@ -60,3 +60,9 @@ class NativePortSignature(wiring.Signature):
 PORT_PINS = ("mem_cmd_valid", "mem_cmd_ready", "mem_cmd_we", "mem_cmd_addr",
              "mem_wdata_valid", "mem_wdata_ready", "mem_wdata_data",
              "mem_rdata_valid", "mem_rdata_ready", "mem_rdata_data")
+
+
+def port_pins(k: int) -> tuple[str, ...]:
+    """The flat pins of a unit's memory port ``k`` (``multi.MultiUnit(ports=...)``):
+    ``PORT_PINS`` for port 0, the same with ``mem<k>_`` for the others."""
+    return PORT_PINS if k == 0 else tuple(f"mem{k}_" + p[4:] for p in PORT_PINS)

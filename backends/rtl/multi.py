@@ -1,8 +1,14 @@
-"""Several interval units (PEs) sharing one memory port through an arbiter.
+"""Several interval units (PEs) sharing memory ports through arbiters.
 
-``MultiUnit(spec, interval, pes)`` holds ``pes`` ``interval.IntervalUnit`` engines, each
-with its own edge pipeline, on-chip windows and read FIFO, and one LiteDRAM native port
-(``memport``) shared by them:
+``MultiUnit(spec, interval, pes, ports=C)`` holds ``pes`` ``interval.IntervalUnit``
+engines, each with its own edge pipeline, on-chip windows and read FIFO, and ``C``
+LiteDRAM native ports (``memport``; ``mems``, ``mem`` the first) of one controller: PE i
+uses port ``i % C``.  With ``C == pes`` every PE has a port of its own, wired straight
+through (no arbiter: a PE's cycles are its own, bounded only by the channel's bandwidth
+that all ports share -- LiteDRAM's crossbar interleaves its user ports over the banks);
+one shared port was the bound of P = 2 and 4 (busy 96-99 % of cycles: an edge is half a
+word, a gathered entry a word, and 0.8 edges a clock per PE needs 1.3 and 3 words a
+clock).  The PEs of a port share it like this:
 
 * commands: a PE keeps the port for up to ``burst`` commands in a row while it has
   them (its accesses are sequential: interleaving two PEs word by word would open a DRAM
@@ -49,7 +55,7 @@ from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from .interval import IntervalUnit
-from .kernel import NotEligible, UnitSpec
+from .kernel import NotEligible, UnitSpec, parallel_safe
 from .memport import NativePortSignature
 from .unit import CsrSignature
 
@@ -61,16 +67,13 @@ PE_SEL, PE_BUSY = 63, 62
 READ_LATENCY = 3
 
 
-def parallel_safe(spec: UnitSpec) -> bool:
-    """May several PEs run this unit's rules at once (see the module's docstring)?"""
-    return all(r.flag and r.op in ("min", "max", "or", "and") for r in spec.rules)
-
-
 class MultiUnit(wiring.Component):
     def __init__(self, spec: UnitSpec, interval: int, pes: int, *, fifo_depth: int = 32,
-                 addr_width: int = 32, burst: int = 8):
+                 addr_width: int = 32, burst: int = 8, ports: int = 1):
         if pes < 1 or pes > 16:
             raise NotEligible(f"{pes} PEs (1 to 16)")
+        if ports < 1 or ports > pes:
+            raise NotEligible(f"{ports} memory ports for {pes} PEs (1 to one a PE)")
         self.spec = spec
         self.interval = interval
         self.pes = [IntervalUnit(spec, interval, fifo_depth=fifo_depth, addr_width=addr_width)
@@ -79,8 +82,12 @@ class MultiUnit(wiring.Component):
         self.fifo_depth = fifo_depth
         self.burst = max(1, burst)
         self.read_latency = READ_LATENCY
-        super().__init__({"csr": In(CsrSignature()),
-                          "mem": Out(NativePortSignature(addr_width, 64))})
+        sig = {"csr": In(CsrSignature()), "mem": Out(NativePortSignature(addr_width, 64))}
+        for k in range(1, ports):
+            sig[f"mem{k}"] = Out(NativePortSignature(addr_width, 64))
+        super().__init__(sig)
+        #: the memory ports, ``mem`` first (PE i on ``mems[i % len(mems)]``)
+        self.mems = [self.mem] + [getattr(self, f"mem{k}") for k in range(1, ports)]
 
     def elaborate(self, platform):
         m = Module()
@@ -120,7 +127,19 @@ class MultiUnit(wiring.Component):
                     with m.If(sel2 == i):
                         m.d.sync += csr.r_data.eq(ans)
 
-        # ------------------------------------------------------------ arbiter
+        C = len(self.mems)
+        for k, port in enumerate(self.mems):
+            group = self.pes[k::C]
+            if len(group) == 1:
+                _wire(m, group[0].mem, port)
+            else:
+                self._arbiter(m, group, port, f"p{k}_" if C > 1 else "")
+        return m
+
+    def _arbiter(self, m, pes, port, name: str) -> None:
+        """``pes`` share ``port`` (the module's docstring): the command grant and the
+        read data's routing."""
+        P = len(pes)
         # The grant is a register (``owner``): the port shows the owner's command, and
         # each PE's ``cmd.ready`` is the port's ready gated by a register compare -- no
         # path from one PE's valid through a priority chain to every PE's ready (P = 4's
@@ -128,10 +147,10 @@ class MultiUnit(wiring.Component):
         # presents commands, for up to ``burst`` in a row; then (or when it presents
         # none) the next owner is the first PE after it presenting one, taken at the
         # clock edge: a change of owner costs the cycle the old one stops presenting.
-        owner = Signal(range(max(2, P)))
-        run = Signal(range(self.burst + 1))  # commands the owner had in a row
+        owner = Signal(range(max(2, P)), name=f"{name}owner")
+        run = Signal(range(self.burst + 1), name=f"{name}run")  # commands the owner had in a row
         mine = Signal()  # the owner presents a command
-        for i, pe in enumerate(self.pes):
+        for i, pe in enumerate(pes):
             with m.If(owner == i):
                 m.d.comb += [mine.eq(pe.mem.cmd.valid), port.cmd.we.eq(pe.mem.cmd.we),
                              port.cmd.addr.eq(pe.mem.cmd.addr),
@@ -152,20 +171,29 @@ class MultiUnit(wiring.Component):
             for off in reversed(range(P)):  # the last assignment wins: off 0 is first
                 for base in range(P):
                     i = (base + 1 + off) % P
-                    with m.If((owner == base) & self.pes[i].mem.cmd.valid):
+                    with m.If((owner == base) & pes[i].mem.cmd.valid):
                         m.d.sync += owner.eq(i)
         grant = owner
 
         # ------------------------------------------------------------ read data
-        m.submodules.tags = tags = fifo.SyncFIFO(width=max(1, (P - 1).bit_length()),
+        tags = m.submodules[f"{name}tags"] = fifo.SyncFIFO(width=max(1, (P - 1).bit_length()),
                                                  depth=P * self.fifo_depth + 2)
         m.d.comb += [tags.w_en.eq(accepted & ~port.cmd.we), tags.w_data.eq(grant),
                      port.rdata.ready.eq(1), tags.r_en.eq(port.rdata.valid)]
-        # each PE's word passes a register of its own (a cycle more of read latency at
-        # P > 1): the tag queue's read, its compare and the port's data no longer run
-        # across the chip into four read FIFOs' write logic in one cycle; a PE reserved
-        # the FIFO place before it issued the read, so the later write always fits
-        for i, pe in enumerate(self.pes):
+        # each PE's word passes a register of its own (a cycle more of read latency on a
+        # shared port): the tag queue's read, its compare and the port's data no longer
+        # run across the chip into four read FIFOs' write logic in one cycle; a PE
+        # reserved the FIFO place before it issued the read, so the later write always fits
+        for i, pe in enumerate(pes):
             m.d.sync += [pe.mem.rdata.valid.eq(port.rdata.valid & (tags.r_data == i)),
                          pe.mem.rdata.data.eq(port.rdata.data)]
-        return m
+
+
+def _wire(m, inner, port) -> None:
+    """A PE's port straight to a memory port of its own."""
+    m.d.comb += [port.cmd.valid.eq(inner.cmd.valid), port.cmd.we.eq(inner.cmd.we),
+                 port.cmd.addr.eq(inner.cmd.addr), inner.cmd.ready.eq(port.cmd.ready),
+                 port.wdata.valid.eq(inner.wdata.valid), port.wdata.data.eq(inner.wdata.data),
+                 inner.wdata.ready.eq(port.wdata.ready),
+                 inner.rdata.valid.eq(port.rdata.valid), inner.rdata.data.eq(port.rdata.data),
+                 port.rdata.ready.eq(inner.rdata.ready)]

@@ -47,9 +47,9 @@ class FpgaOffload:
         self.top = top
         self.verilog = verilog
         # an interval unit (the graph does not fit on chip): {"interval", "pes",
-        # "memory": {bytes_per_clock, latency, burst_words}} -- the blade drives it through
-        # cosynth_interval.hpp's IntervalDevice over the DRAM model; None: every vertex on
-        # chip, cosynth_unit.hpp's VerilatorDevice
+        # "memory": {bytes_per_clock, latency, burst_words[, ports]}} -- the blade drives it
+        # through cosynth_interval.hpp's IntervalDevice over the DRAM model; None: every
+        # vertex on chip, cosynth_unit.hpp's VerilatorDevice
         self.interval = interval
 
     @property
@@ -95,7 +95,8 @@ class FpgaOffload:
             cx.out(f"  fpga_dev.reset(new {dev}(fpga_model.get(), cosynth_unit::IntervalLayout{{"
                    f"n, {int(iv['interval'])}, {len(rm.memories)}, {int(iv.get('pes', 1))}, "
                    f"{{{ends}}}}}, cosynth_dram::Config{{{float(mem['bytes_per_clock'])!r}, "
-                   f"{int(mem['latency'])}, {int(mem['burst_words'])}}}));")
+                   f"{int(mem['latency'])}, {int(mem['burst_words'])}, "
+                   f"{int(mem.get('ports', 1))}}}));")
         else:
             cx.out(f"  fpga_dev.reset(new {dev}(fpga_model.get()));")
         fx = self.spec.fixed

@@ -15,7 +15,7 @@ import pytest
 import cosynth as cs
 from cosynth.backends.rtl.build import unit_for
 from cosynth.backends.rtl.dram import DramConfig, DramModel
-from cosynth.backends.rtl.interval_costs import NoIntervalFits, choose, predict_cycles
+from cosynth.backends.rtl.interval_costs import NoIntervalFits, choose, predict_cycles, unit_use
 from cosynth.backends.rtl.interval_sim import run_interval_kernel
 from cosynth.backends.rtl.layout import MemoryLayout, encode_edges
 from cosynth.backends.rtl.regmap import Mem, RegisterMap
@@ -180,6 +180,26 @@ fileserver: {bandwidth: 1 GB/s}
         with pytest.raises(ManifestError) as exc:
             load_manifest(str(f))
         assert f"memory.{what}" in str(exc.value) and exc.value.loc.line == 9
+    # ports: the controller's user ports, a PE each (the planner sizes the engines)
+    good.write_text(base.replace("{MEM}", "{kind: ddr4, bandwidth: 19.2 GB/s, latency: 80 ns, "
+                                          "ports: 4}"))
+    mem = load_manifest(str(good)).kinds[0].fpga.memory
+    assert mem.ports == 4
+    spec = unit_for(_kernel("bfs").ir)
+    use = unit_use(spec, "ECP5-85F", 1 << 18, mem)
+    assert use["pes"] == 4 and use["memory"]["ports"] == 4
+    one = unit_use(unit_for(_kernel("kcore").ir), "ECP5-85F", 1 << 18, mem)
+    assert one["pes"] == 1 and "ports" not in one["memory"]  # k-core: one PE only
+    # two PEs of BFS do not fit on an HX8K: one PE, one port (of the memory's four)
+    hx = unit_use(spec, "iCE40HX8K", 1024, mem, 50e6)
+    assert hx["pes"] == 1 and "ports" not in hx["memory"]
+    for bad in ("0", "9", "2.5", "two"):
+        f = tmp_path / "bad.yaml"
+        f.write_text(base.replace("{MEM}", "{kind: ddr4, bandwidth: 10 GB/s, latency: 80 ns, "
+                                           f"ports: {bad}}}"))
+        with pytest.raises(ManifestError) as exc:
+            load_manifest(str(f))
+        assert "memory.ports" in str(exc.value) and exc.value.loc.line == 9, str(exc.value)
 
 
 def test_measured_edges_per_clock_reach_the_planner(tmp_path, monkeypatch):
@@ -392,3 +412,87 @@ def test_the_cycle_model_phases_add_up_and_pes_get_target_intervals_in_turn():
     q = pe_queues(blocks, 2)
     assert q == [blocks[:3] + blocks[4:], blocks[3:4]]
     assert [sum(b[3] for b in x) for x in q] == [180, 40]
+
+
+def test_the_dram_model_serves_several_ports_from_one_credit():
+    """Two ports of one channel: each its own read queue in order, the bursts of both
+    paid from the one bandwidth credit (long run: ``bytes_per_clock``), words counted
+    over both."""
+    cfg = DramConfig(bytes_per_clock=8.0, latency=3, burst_words=1, ports=2)
+    img = np.arange(100, dtype=np.uint64)
+    d = DramModel(cfg, img)
+    want = [list(range(0, 20)), list(range(50, 70))]
+    left = [list(w) for w in want]
+    got = [[], []]
+    t = 0
+    while (len(got[0]) < 20 or len(got[1]) < 20) and t < 1000:
+        for k in range(2):
+            valid, data = d.rdata_of(k)
+            if valid:
+                got[k].append(data)
+        ready = d.cmd_ready()
+        pins = [(bool(left[k]), 0, left[k][0] if left[k] else 0, 0, 0, 1) for k in range(2)]
+        d.step_ports(pins)
+        for k in range(2):
+            if left[k] and ready:
+                left[k].pop(0)
+        t += 1
+    assert got == want
+    assert d.words == 40 and d.bytes == 40 * 8
+    # 40 words of 8 bytes at 8 bytes a clock: the two ports together at the channel's
+    # rate (about 40 clocks), not two words a clock
+    assert 38 <= t <= 40 + 3 + 4, t
+    with pytest.raises(ValueError):
+        DramConfig(8.0, 1, 1, ports=0)
+
+
+@pytest.mark.parametrize("pes,ports", [(2, 2), pytest.param(4, 2, marks=pytest.mark.slow)])
+def test_pes_on_ports_of_their_own_agree_and_wait_less(pes, ports):
+    """PE i on memory port i % ports: the same results, and on a channel with bandwidth
+    to spare the PEs' cycles fall against one shared port (they no longer wait for it)."""
+    kf = _kernel("cc")
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=9)
+    runs = {}
+    for c in (1, ports):
+        fast = DramConfig(bytes_per_clock=64.0, latency=6, burst_words=2, ports=c)
+        runs[c] = run = run_interval_kernel(kf, g, {}, interval=16, dram=fast, fifo_depth=8,
+                                            pes=pes)
+        assert same(run.results, kf.expected(g, kf.bind(g)))
+        assert sum(run.blocks.pe_edges) == run.stats.edges
+    assert runs[ports].dram_words == runs[1].dram_words  # the same traffic
+    assert sum(runs[ports].blocks.pe_cycles) < sum(runs[1].blocks.pe_cycles)
+
+
+@pytest.mark.slow  # builds a Verilator model and its server (~1-3 min cold)
+def test_verilator_with_two_memory_ports_agrees_with_amaranth_cycle_for_cycle():
+    from cosynth.backends.rtl.interval_verilator import run_interval_verilator
+    kf = _kernel("cc")
+    g = cs.Graph.kronecker(6, edge_factor=4, seed=9)
+    two = DramConfig(bytes_per_clock=6.0, latency=7, burst_words=2, ports=2)
+    a = run_interval_kernel(kf, g, {}, interval=16, dram=two, fifo_depth=8, pes=2)
+    v = run_interval_verilator(kf, g, {}, interval=16, dram=two, fifo_depth=8, pes=2)
+    assert same(v.results, kf.expected(g, kf.bind(g)))
+    assert v.stats.cycles == a.stats.cycles and v.blocks.pe_cycles == a.blocks.pe_cycles
+    assert (v.dram_bytes, v.dram_words) == (a.dram_bytes, a.dram_words)
+
+
+def test_the_cost_model_gives_each_port_its_pes_words_and_the_channel_every_byte():
+    """predict_parallel with ``ports``: PE i's words on port i % ports (one a clock), the
+    channel's bytes (a gathered entry a burst) at its bandwidth, the slowest PE; one
+    port keeps the shared port's model."""
+    from cosynth.backends.rtl.interval_costs import predict_parallel
+    rm = RegisterMap("u", "k", "v", 32, 5, 0, [], [], [Mem(0, "d", "live", "i64", 64)], [])
+    lay = MemoryLayout.of(rm, 4096, 256)
+    blocks = [(d, s, 0, 3000, 0 if s == d else 60) for d in range(4) for s in range(4)]
+    wide = DramConfig(bytes_per_clock=64.0, latency=10, burst_words=8)
+    narrow = DramConfig(bytes_per_clock=12.0, latency=10, burst_words=8)
+    for cfg in (wide, narrow):
+        shared = predict_parallel(lay, blocks, cfg, 32, 4, packed=True)
+        own = predict_parallel(lay, blocks, DramConfig(cfg.bytes_per_clock, 10, 8, 4), 32, 4,
+                               packed=True)
+        slowest = max(predict_cycles(lay, q, cfg, 32, packed=True)
+                      for q in (blocks[4 * k:4 * k + 4] for k in range(4)))
+        if cfg is wide:  # the shared port bound it; a port each leaves the slowest PE
+            assert shared > 1.5 * slowest and own == pytest.approx(slowest)
+        else:  # the channel bounds both: its bytes at 12 a clock
+            assert own > slowest and own <= shared

@@ -110,6 +110,37 @@ def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blade
         (py.stats.runs, py.stats.edges, py.stats.cycles)
 
 
+@pytest.mark.slow  # builds two Verilator models and a blade program (~1-2 min cold)
+def test_a_memory_of_two_ports_gets_two_pes_and_the_blade_walks_as_the_python_host():
+    """``memory.ports: 2``: the planner gives BFS (min, repeated: several PEs are safe) a
+    PE per port; the blade program's C++ device drives both ports of the model (their
+    pins found at build time) and takes exactly the Python host's cycles."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "hx8k2.yaml")
+        with open(path, "w") as f:
+            f.write(HX8K.replace("burst: 16 B}", "burst: 16 B, ports: 2}"))
+        with open(path, "w") as f:
+            f.write(HX8K.replace("burst: 16 B}", "burst: 16 B, ports: 2}")
+                    .replace("iCE40HX8K", "ECP5-25F"))
+        man = load_manifest(path)
+    kf = _kernel("bfs")
+    g = cs.Graph.kronecker(13, edge_factor=4, seed=4)  # 8,192: the 25F holds 4,096
+    args = _args("bfs", g)
+    one = simulate(kf, man, g, args, blades=1, fpga=True)
+    unit = one.plan.blades[0].fpga_use["unit"]
+    assert unit["pes"] == 2 and unit["memory"]["ports"] == 2
+    assert one.checks[0].startswith("blades == IR interpreter: ok")
+    cfg = DramConfig(**unit["memory"])
+    py = run_interval_verilator(kf, g, args, interval=unit["interval"], dram=cfg,
+                                fifo_depth=unit["fifo_depth"], variant=one.plan.variant,
+                                pes=2)
+    assert np.array_equal(py.results[0], one.results[0])
+    f = one.stats[0]["fpga"]
+    assert (f["runs"], f["edges"], f["run_cycles"]) == \
+        (py.stats.runs, py.stats.edges, py.stats.cycles)
+
+
 @pytest.mark.slow  # 20-60 s each: a kron-16 graph on two ECP5 blades through Verilator
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_kron16_through_the_fpga_path_on_two_blades(name):

@@ -63,7 +63,10 @@ class IntervalDevice : public Device {
  public:
   IntervalDevice(V* top, IntervalLayout lay, cosynth_dram::Config mem,
                  uint64_t max_cycles_per_block = 4000000000ull)
-      : top_(top), lay_(lay), dram_(mem), max_cycles_(max_cycles_per_block) {
+      : top_(top), lay_(lay), dram_(mem), pins_(cosynth_dram::port_pins(top)),
+        max_cycles_(max_cycles_per_block) {
+    if (dram_.ports() != pins_.size())
+      throw std::runtime_error("the memory model's ports differ from the unit's");
     dram_.image.assign((size_t)lay_.edge_base(), 0);
     top_->clk = 0;
     top_->rst = 1;
@@ -306,20 +309,15 @@ class IntervalDevice : public Device {
   // one clock: the memory model drives the port, the unit's outputs are sampled, the edge
   // (backends/rtl/runtime/interval_server.cpp Sim::step)
   void step() {
-    top_->mem_cmd_ready = dram_.cmd_ready();
-    top_->mem_wdata_ready = 1;
-    top_->mem_rdata_valid = dram_.rdata_valid();
-    top_->mem_rdata_data = dram_.rdata();
+    cosynth_dram::drive(dram_, pins_);
     top_->eval();
-    bool cv = top_->mem_cmd_valid, cwe = top_->mem_cmd_we, wv = top_->mem_wdata_valid;
-    bool rr = top_->mem_rdata_ready;
-    uint64_t ca = top_->mem_cmd_addr, wd = top_->mem_wdata_data;
+    cosynth_dram::sample(pins_, sampled_);
     trace_dump(0);
     top_->clk = 1;
     top_->eval();
     trace_dump(5);
     top_->clk = 0;
-    if (!top_->rst) dram_.step(cv, cwe, ca, wv, wd, rr);
+    if (!top_->rst) dram_.step_ports(sampled_.data());
     top_->eval();
     ++ncycles_;
   }
@@ -341,9 +339,7 @@ class IntervalDevice : public Device {
       for (int k = 0; k < (lay_.pes > 1 ? (int)MULTI_READ_LATENCY : 0); ++k) step();
       held_ = (int64_t)addr;
     }
-    top_->mem_cmd_ready = dram_.cmd_ready();
-    top_->mem_rdata_valid = dram_.rdata_valid();
-    top_->mem_rdata_data = dram_.rdata();
+    cosynth_dram::drive(dram_, pins_);
     top_->eval();
     return (uint64_t)top_->csr_r_data;
   }
@@ -363,6 +359,8 @@ class IntervalDevice : public Device {
   V* top_;
   IntervalLayout lay_;
   cosynth_dram::Model dram_;
+  std::vector<cosynth_dram::PortPins> pins_;
+  std::vector<cosynth_dram::Pins> sampled_;
   uint64_t max_cycles_;
   uint64_t ncycles_ = 0;
   int64_t held_ = -1;  // the register address csr_r_data answers (-1: none, or a write since)

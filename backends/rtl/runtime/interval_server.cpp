@@ -2,7 +2,9 @@
 // ports, backends/rtl/interval.py INTERVAL_PORTS) wired to the external-memory model
 // (cosynth_dram.hpp), driven by a host over stdin/stdout (backends/rtl/interval_verilator.py).
 //
-// Usage: server BYTES_PER_CLOCK LATENCY BURST_WORDS
+// Usage: server BYTES_PER_CLOCK LATENCY BURST_WORDS [PORTS]
+// (PORTS: the unit's memory ports, default 1; port k > 0's pins are mem<k>_...,
+// backends/rtl/multi.py port_pins, found at build time: cosynth_dram::port_pins)
 // Protocol: little-endian uint64 words.  A command is {op, a, b} and its operands; every
 // command is answered (at least one word) so the host never runs ahead:
 //   1 WRITE   a pairs {addr, value}               -> {0}
@@ -38,10 +40,15 @@ enum : uint64_t { BLK_CTRL = 48, BLK_STATUS = 49, BLK_CYCLES = 55, PE_BUSY = 62 
 struct Sim {
   COSYNTH_TOP* top;
   cosynth_dram::Model dram;
+  std::vector<cosynth_dram::PortPins> pins;
+  std::vector<cosynth_dram::Pins> sampled;
   uint64_t cycles = 0;
   int64_t held = -1;  // the register address csr_r_data answers (-1: none, or a write since)
 
-  Sim(COSYNTH_TOP* t, cosynth_dram::Config c) : top(t), dram(c) {
+  Sim(COSYNTH_TOP* t, cosynth_dram::Config c)
+      : top(t), dram(c), pins(cosynth_dram::port_pins(t)) {
+    if (dram.ports() != pins.size())
+      throw std::runtime_error("the memory model's ports differ from the unit's");
     top->clk = 0;
     top->rst = 1;
     top->csr_w_en = 0;
@@ -54,18 +61,13 @@ struct Sim {
   }
 
   void step() {
-    top->mem_cmd_ready = dram.cmd_ready();
-    top->mem_wdata_ready = 1;
-    top->mem_rdata_valid = dram.rdata_valid();
-    top->mem_rdata_data = dram.rdata();
+    cosynth_dram::drive(dram, pins);
     top->eval();
-    bool cv = top->mem_cmd_valid, cwe = top->mem_cmd_we, wv = top->mem_wdata_valid;
-    bool rr = top->mem_rdata_ready;
-    uint64_t ca = top->mem_cmd_addr, wd = top->mem_wdata_data;
+    cosynth_dram::sample(pins, sampled);
     top->clk = 1;
     top->eval();
     top->clk = 0;
-    if (!top->rst) dram.step(cv, cwe, ca, wv, wd, rr);
+    if (!top->rst) dram.step_ports(sampled.data());
     top->eval();
     ++cycles;
   }
@@ -88,9 +90,7 @@ struct Sim {
       for (int k = 0; k < COSYNTH_READ_LATENCY; ++k) step();
       held = (int64_t)a;
     }
-    top->mem_cmd_ready = dram.cmd_ready();
-    top->mem_rdata_valid = dram.rdata_valid();
-    top->mem_rdata_data = dram.rdata();
+    cosynth_dram::drive(dram, pins);
     top->eval();
     return (uint64_t)top->csr_r_data;
   }
@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   cosynth_dram::Config cfg{std::atof(argv[1]), std::strtoull(argv[2], nullptr, 10),
-                           std::strtoull(argv[3], nullptr, 10)};
+                           std::strtoull(argv[3], nullptr, 10),
+                           argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 1};
   COSYNTH_TOP* top = new COSYNTH_TOP;
   try {
     Sim sim(top, cfg);
