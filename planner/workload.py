@@ -733,10 +733,10 @@ def choose_label_delta(k: Kernel, loop: Loop, plan: dict, stats: GraphStats) -> 
     7.62 M edges).  The least label must run *alone*: linear bins of width 4096 mix
     the floods of that many labels and ran 59.9 M edges at kron-20, width 256 ran
     1.2 sweeps at kron-16, width 1-64 one sweep but a round per bin (n / delta of
-    them: 65,536 rounds took 0.76 s at kron-16).  Labels are vertex ids (the kernels
-    start from ``label[v] = v``) and the least of a large component is small, so bins of
-    doubling width from delta = 1 give the small labels bins of their own in
-    ``log2(n) + 1`` bins (kron-20: 24 rounds, one sweep)."""
+    them: 65,536 rounds took 0.76 s CPU at kron-16, under load).  Labels are vertex
+    ids (the kernels start from ``label[v] = v``) and the least of a large component is
+    small, so bins of doubling width from delta = 1 give the small labels bins of their
+    own in ``log2(n) + 1`` bins (kron-20: 24 rounds, one sweep)."""
     if not bucketed(k, plan) or stats.n == 0 or stats.m == 0:
         return None
     table = next(iter(plan))
