@@ -126,7 +126,8 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
         predicted={"makespan_s": est.makespan, "supersteps": est.supersteps,
                    "per_superstep_s": est.per_superstep, "cost_per_hour": est.cost_per_hour,
                    "cost": est.cost, "streamed": est.config.streamed,
-                   **({"delta": work[cfg.variant].delta, "keyed": work[cfg.variant].keyed}
+                   **({"delta": work[cfg.variant].delta, "keyed": work[cfg.variant].keyed,
+                       "logkeys": work[cfg.variant].logkeys}
                       if work[cfg.variant].delta is not None else {})},
         solver={"name": out.solve.solver, "status": out.solve.status, "gap": out.solve.gap,
                 "seconds": out.solve.seconds, "objective": out.solve.objective,

@@ -287,6 +287,8 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
             cfg.append(f"sched.delta={float(delta)!r}")
             if plan.predicted.get("keyed"):  # its frontier without pending bytes
                 cfg.append("sched.keyed=1")
+            if plan.predicted.get("logkeys"):  # bins of doubling width
+                cfg.append("sched.logkeys=1")
         os.makedirs(os.path.join(tmp, "inputs"))
         for p in program.params:
             if p.kind == "scalar":

@@ -16,7 +16,9 @@ schedule::
 The runtime's ``Frontier`` (``cosynth_rt.hpp``) holds the queued vertices in per-thread
 bins by key ``floor(T[v] / delta)``; ``delta`` comes from the plan (run.cfg's
 ``sched.delta``, infinity when absent or when the loop may not be bucketed: one bin,
-today's async order; ``sched.keyed``: the frontier runs without pending bytes).  A
+today's async order; ``sched.keyed``: the frontier runs without pending bytes;
+``sched.logkeys``: bins of doubling width, key ``1 + floor(log2(T[v] / delta))`` from
+delta on, for labels spread over ``[0, n)``, ``planner.workload.choose_label_delta``).  A
 sweep is one parallel region: the threads agree on each round (the lowest key) at one
 barrier and take its work in chunks of a shared list (sparse) or of the whole range
 (dense, more than 1/16 of it, pending bytes only); between rounds each thread runs its
@@ -121,6 +123,8 @@ def open_frontier(cx, s: Loop) -> FrontierLoop | None:
     else:
         top = "false, [](int64_t) { return false; }"
     keyed = "g_keyed" if buckets else "false"
+    if buckets:
+        cx.out(f"{f}.logkeys = g_logkeys;")
     cx.out(f"{f}.begin({lo}, {hi}, {lo} - G.glo, {delta}, {keyed}, "
            f"[&](int64_t l) {{ return {table}[l]; }}, {top});")
     if buckets and "const double g_delta" not in "".join(cx.decls):
@@ -128,6 +132,8 @@ def open_frontier(cx, s: Loop) -> FrontierLoop | None:
                         'cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)')
         cx.decls.append('const bool g_keyed = cfg.kv.count("sched.keyed") && '
                         'cfg.i64("sched.keyed") != 0;  // entries checked by key (plan)')
+        cx.decls.append('const bool g_logkeys = cfg.kv.count("sched.logkeys") && '
+                        'cfg.i64("sched.logkeys") != 0;  // bins of log2 width (plan)')
     fl = FrontierLoop(f, plan, buckets, s.var,
                       f"[&](int64_t l) {{ return load(&{table}[l]); }}")
     cx.whiles[-1][1].append(fl)

@@ -1434,16 +1434,21 @@ struct Frontier {
   double delta = INFINITY, inv = 0;            // bucket width and its inverse
   bool have = false;
   bool keyed = false;                          // finite delta: entries checked by key
+  bool logkeys = false;                        // keys by log2 of value / delta (below)
   std::vector<uint8_t> pend;                   // per vertex of the range: code, or 0
                                                // (delta = infinity only)
   std::vector<Local> loc;                      // per thread
   alignas(64) int64_t pos[2] = {0, 0};         // chunk cursors, by round parity
   int64_t rounds = 0, queued = 0;              // statistics of the last sweep
 
+  // a vertex's bin: floor(x / delta), or with logkeys 0 below delta and 1 + floor(log2(x /
+  // delta)) from it (bins [delta, 2 delta), [2 delta, 4 delta), ...); either key is
+  // non-decreasing in x, so lower values still run first (any bin order is legal)
   int64_t key(double x) const {
     if (!(delta < INFINITY)) return 0;
     if (!(x > 0)) return 0;
     double k = x * inv;
+    if (logkeys) k = k < 1.0 ? 0.0 : 1.0 + (double)std::ilogb(k);
     return k >= (double)kMaxBin ? kMaxBin : (int64_t)k;
   }
   void reset() { have = false; }

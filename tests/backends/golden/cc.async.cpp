@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   Frontier fr__5;  // the work list of the relaxed loop at line 20
   const double g_delta = cfg.kv.count("sched.delta") ? cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)
   const bool g_keyed = cfg.kv.count("sched.keyed") && cfg.i64("sched.keyed") != 0;  // entries checked by key (plan)
+  const bool g_logkeys = cfg.kv.count("sched.logkeys") && cfg.i64("sched.logkeys") != 0;  // bins of log2 width (plan)
   const bool g_mirrored = G.mirrored();  // every row's in-edges are its out-edges (symmetric)
   #pragma omp parallel
   { (void)0; }
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
       const double t__3 = now();
       uint8_t u_changed__part__acc = 0;
       int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
+      fr__5.logkeys = g_logkeys;
       fr__5.begin(std::max<int64_t>(shard_lo, 0), std::min<int64_t>(shard_hi, n), std::max<int64_t>(shard_lo, 0) - G.glo, g_delta, g_keyed, [&](int64_t l) { return u_label[l]; }, true, [&](int64_t l) { return u_label[l] == INT64_C(9223372036854775807); });
       #pragma omp parallel num_threads(fr__5.team()) reduction(||:u_changed__part__acc) reduction(+:w__4e, w__4v)
       {
