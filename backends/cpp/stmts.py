@@ -114,6 +114,11 @@ class BodyEmitter(LoopNests):
         raise CodegenError(f"statement {type(s).__name__}")
 
     def visit_Store(self, s: Store):
+        self._store(s)
+        if id(s) in self.sat_break:  # the saturating loop ends here (loops._saturating)
+            self.out(self.sat_break[id(s)])
+
+    def _store(self, s: Store):
         line = _line(s)
         t = self.tables[s.table]
         c = ctype(t.dtype)

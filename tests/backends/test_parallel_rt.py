@@ -31,8 +31,8 @@ SOURCE = r"""
 #include <set>
 #include "cosynth_rt.hpp"
 using namespace cosynth;
-int main() {
-  omp_set_num_threads(3);
+int main(int argc, char** argv) {
+  omp_set_num_threads(argc > 1 ? std::atoi(argv[1]) : 3);
   std::mt19937_64 rng(11);
   int64_t checked = 0;
   LevelQueue q;
@@ -123,6 +123,15 @@ int main() {
 def test_level_queue_advance_and_private_copies_with_three_threads():
     binary, _ = compile_program(SOURCE, name="parallel_rt")
     r = procs.run([binary], timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("checked ") and int(r.stdout.split()[1]) > 1_000_000
+
+
+def test_level_queue_of_a_team_of_one_marks_without_atomics():
+    """One thread: ``LevelQueue::push`` takes its plain path (``solo``); duplicates and
+    entries outside the range are still dropped, the queue is the same."""
+    binary, _ = compile_program(SOURCE, name="parallel_rt")
+    r = procs.run([binary, "1"], timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith("checked ") and int(r.stdout.split()[1]) > 1_000_000
 

@@ -128,4 +128,84 @@ def test_a_saturated_vertex_skips_its_row_before_reading_its_bounds(v):
         lines[at + 1], lines[at:at + 4]
     row = next(i for i, x in enumerate(lines) if i > at and "G.in_begin(" in x)
     assert row == at + 2  # the bounds are read only inside the hoisted test
-    assert lines[row + 2].startswith(f"if (!({sat} < u_depth[")  # the break stays
+
+
+def _edge_loop(lines, at):
+    """The lines of the edge loop after the saturating value's line ``at``."""
+    start = next(i for i, x in enumerate(lines) if i > at and x.startswith("for (") and
+                 "G.in_begin(" in x)
+    depth, out = 0, []
+    for x in lines[start:]:
+        out.append(x)
+        depth += x.count("{") - x.count("}")
+        if depth <= 0:
+            return out
+    raise AssertionError("unclosed edge loop")
+
+
+@pytest.mark.parametrize("v", ["pull", "hybrid"])
+def test_the_saturated_loop_ends_right_after_its_store(v):
+    """BFS's store is the last statement of its iteration: the loop ends right after it
+    (``loops._saturating``), with no test of the entry at the top of each iteration and no
+    store on a path that goes on to the next edge."""
+    lines = [x.strip() for x in emit_program(_ir(example("bfs"), v)).splitlines()]
+    at = next(i for i, x in enumerate(lines) if "// saturating min" in x)
+    sat = lines[at].split()[2]
+    body = _edge_loop(lines, at)
+    assert not any(x.startswith(f"if (!({sat} <") for x in body), body
+    store = next(i for i, x in enumerate(body) if "red_min(&u_depth[" in x)
+    assert "break; }" in body[store + 1] and "saturated" in body[store + 1], body
+    assert body[store + 1].count("-= G.in_end(") == 1 and "- 1; break;" in body[store + 1]
+
+
+def test_a_store_followed_by_more_keeps_the_test_at_the_top(tmp_path):
+    """A store that is not the last statement of its iteration: the exit stays at the top
+    of the next iteration (what follows the store still runs)."""
+    k = _ir(kernel_from_source(tmp_path, MIXED, "f")[0], "par")
+    assert _nests(k)[0] is not None
+    lines = [x.strip() for x in emit_program(k).splitlines()]
+    at = next(i for i, x in enumerate(lines) if "// saturating min" in x)
+    sat = lines[at].split()[2]
+    body = _edge_loop(lines, at)
+    assert body[1].startswith(f"if (!({sat} < u_depth["), body
+    assert sum("saturated: the next test" in x for x in body) == 0, body
+
+
+MIXED = """
+import cosynth as cs
+@cs.kernel
+def f(g: cs.Graph, level: int) -> cs.NodeArray[cs.i64]:
+    seen = g.node_array(cs.i64, 1)
+    depth = g.node_array(cs.i64, 5)
+    for u in g.nodes():
+        for e in g.in_edges(u):
+            if seen[e.src] == 1:
+                depth[u] = min(depth[u], level)
+            if e.src != u:
+                depth[u] = min(depth[u], level)
+    return depth
+"""
+
+
+def test_scalars_the_parallel_loop_only_reads_are_firstprivate():
+    """The level is read by every vertex of the pull and push steps and written by none:
+    each thread's copy (``loops._read_only_scalars``); the change flag, which the loop
+    writes, stays a reduction."""
+    prog = emit_program(_ir(example("bfs"), "hybrid"))
+    regions = [x for x in prog.splitlines() if "#pragma omp parallel for" in x and
+               "u_active" in x]
+    assert len(regions) == 2, regions  # the pull and the push step
+    for x in regions:
+        assert "firstprivate(u_level)" in x and "firstprivate(u_active" not in x, x
+
+
+@pytest.mark.parametrize("name", ["ok", "mixed"])
+def test_saturating_loops_with_either_exit_equal_the_interpreter(tmp_path, name):
+    """The exit after the store (``ok``: its one store is last, gathered in a register) and
+    the exit at the top (``mixed``: a store followed by an ``if``), run on 2 threads."""
+    src = SOURCES["ok"] if name == "ok" else MIXED
+    kf = kernel_from_source(tmp_path, src, "f")[0]
+    g = cs.Graph.from_networkx(random_graph(7, directed=True, weighted=False, max_n=60))
+    sim = simulate(kf, RACK, g, {"level": 3}, blades=1, variant="par", threads=2,
+                   timeout=120)
+    assert sim.checks[0].startswith("blades == IR interpreter: ok"), sim.checks

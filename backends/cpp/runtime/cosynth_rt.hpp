@@ -1691,6 +1691,7 @@ struct LevelQueue {
   bool ok = false, first = true, sparse = false, counts = false, from_entry = false;
   bool scan = false;                         // some vertex was queued by its mark only
   bool sorted = false;                       // cur[0 .. ncur) ascends (built from the marks)
+  bool solo = false;                         // at most one thread (set by enter)
   int64_t mu = 0;
   std::vector<uint8_t> mark;                 // per vertex of the range: queued
   std::vector<std::vector<uint32_t>> next;   // per thread: offsets queued by `push`
@@ -1704,6 +1705,7 @@ struct LevelQueue {
     if (hi - lo > (int64_t)UINT32_MAX) fail(0, "a level frontier holds at most 2^32 vertices per blade");
     mark.assign(hi - lo, 0);
     next.assign(omp_get_max_threads(), {});
+    solo = next.size() == 1;
     if (cap != hi - lo) { cur.reset(new uint32_t[std::max<int64_t>(hi - lo, 1)]); cap = hi - lo; }
     ncur = 0;
     int64_t bad = 0;
@@ -1719,9 +1721,18 @@ struct LevelQueue {
     sparse = counts = false;
     mu = 0;
   }
+  // (a team of one -- `solo`: no thread beyond the one `next` has a queue for -- marks
+  // without the atomic exchange, which cost a locked instruction per queued vertex on
+  // top of the entry's own atomic)
   void push(int64_t l) {
     const int64_t o = l - lbase;
     if (o < 0 || o >= hi - lo) return;
+    if (solo) {
+      if (mark[o]) return;
+      mark[o] = 1;
+      next[0].push_back((uint32_t)o);
+      return;
+    }
     if (__atomic_load_n(&mark[o], __ATOMIC_RELAXED) ||
         __atomic_exchange_n(&mark[o], (uint8_t)1, __ATOMIC_ACQ_REL))
       return;

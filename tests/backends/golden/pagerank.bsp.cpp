@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
       const double t__7 = now();
       double u_err__part__acc = -0x0.0p+0;
       int64_t w__8e = 0, w__8v = 0;  // edges and vertices visited
-      #pragma omp parallel for schedule(static) reduction(+:u_err__part__acc) reduction(+:w__8e, w__8v)
+      #pragma omp parallel for schedule(static) reduction(+:u_err__part__acc) reduction(+:w__8e, w__8v) firstprivate(u_dangling, u_n)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__8v;
         double u_r{};
