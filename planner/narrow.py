@@ -130,3 +130,55 @@ def weight_choice(k: Kernel, graph) -> tuple[str, str] | None:
     d = k.table_map["weight"].dtype
     st = weight_storage(d, kernel_weights(d, graph))
     return f"{st.name} ({st.bytes} bytes per edge)", st.reason
+
+
+# ------------------------------------------------------------------ state tables
+def state_storage(k: Kernel, graph) -> tuple[str, str] | None:
+    """The stored width of the narrowable state tables of program ``k`` on ``graph``:
+    ("i32", reason) when every one passes the graph check of
+    ``cosynth.frontend.rewrite.narrowstate`` (every weight the kernel reads an integer in
+    ``[0, W]``; every constant stored an integer ``>= 0``; ``c + (n - 1) * S + S`` below
+    ``2**31 - 1`` with ``S = a * W + c'`` the law's step), (the table's dtype, why not)
+    when one fails, None when ``k`` has none.  Decided on the data, like the weights: by
+    the planner (the plan's choice) and again by the shard writer that sets the build's
+    ``COSYNTH_STATE32``."""
+    from cosynth.frontend.rewrite.narrowstate import LIMIT, narrow_states
+
+    states = narrow_states(k)
+    if not states:
+        return None
+    wide = k.table_map[next(iter(states))].dtype.name
+    w_max = 1
+    if reads_weights(k):
+        d = k.table_map["weight"].dtype
+        w = np.asarray(kernel_weights(d, graph), dtype=np.float64)
+        if w.size:
+            if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(w != np.floor(w)):
+                return wide, "a weight is not a non-negative integer"
+            w_max = max(1, int(w.max()))
+    if w_max >= LIMIT:
+        return wide, f"the largest weight {w_max} does not fit 31 bits"
+    worst = 0
+    for st in states.values():
+        if any(float(c) != int(c) or c < 0 for c in st.consts):
+            return wide, f"{st.table} starts from a constant that is not a whole number >= 0"
+        a, c = st.step
+        step = a * w_max + c
+        top = max((int(c) for c in st.consts), default=0) + max(graph.n - 1, 0) * step + step
+        worst = max(worst, top)
+    if worst >= LIMIT:
+        return wide, (f"path sums may reach {worst} (n - 1 steps of up to {w_max} each), "
+                      f"not below 2**31 - 1")
+    names = ", ".join(sorted(states))
+    return "i32", (f"{names}: every value is +inf or a whole path sum <= {worst} "
+                   f"(n - 1 steps of at most {w_max}), exact in int32")
+
+
+def state_choice(k: Kernel, graph) -> tuple[str, str] | None:
+    """The plan's choice of state storage (chosen, reason), or None when ``k`` has no
+    narrowable state table."""
+    st = state_storage(k, graph)
+    if st is None:
+        return None
+    name, why = st
+    return f"{name} ({4 if name == 'i32' else 8} bytes per vertex)", why
