@@ -174,6 +174,22 @@ def state_storage(k: Kernel, graph) -> tuple[str, str] | None:
                    f"(n - 1 steps of at most {w_max}), exact in int32")
 
 
+def state_bytes_saved(k: Kernel, stats) -> int:
+    """Bytes per vertex the build saves by storing ``k``'s state tables in 32 bits on the
+    graph ``stats`` measured (4 per 8-byte table; 0 without the graph or when the check
+    keeps them wide).  Decided once per graph and program."""
+    from cosynth.frontend.rewrite.narrowstate import narrow_states
+
+    g = getattr(stats, "_graph", None)
+    if g is None:
+        return 0
+    key = ("state bytes", k.name, tuple(sorted(narrow_states(k))))
+    if key not in stats._cuts:
+        st = state_storage(k, g)
+        stats._cuts[key] = 4 * len(key[2]) if st is not None and st[0] == "i32" else 0
+    return stats._cuts[key]
+
+
 def state_choice(k: Kernel, graph) -> tuple[str, str] | None:
     """The plan's choice of state storage (chosen, reason), or None when ``k`` has no
     narrowable state table."""

@@ -1670,6 +1670,8 @@ inline void write_result(const std::string& path, const T* data, int64_t count) 
 // a narrow state table's entries are written widened: the result file is the kernel's type
 template <class T>
 inline void write_result(const std::string& path, const Narrow32<T>* data, int64_t count) {
+  // the run's mark before the widened copy: it is the result file's buffer, not the run's
+  if (g_rss_marks.empty() || g_rss_marks.back().first != "run") rss_mark("run");
   std::vector<T> wide((size_t)count);
   for (int64_t i = 0; i < count; ++i) wide[(size_t)i] = data[i];
   write_result(path, wide.data(), count);
