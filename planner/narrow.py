@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosynth.dtypes import DType
+from cosynth.frontend.rewrite.narrowstate import LIMIT, narrow_states
 from cosynth.ir.nodes import Kernel
 from cosynth.ir.walk import loads_role
 
@@ -142,8 +143,6 @@ def state_storage(k: Kernel, graph) -> tuple[str, str] | None:
     when one fails, None when ``k`` has none.  Decided on the data, like the weights: by
     the planner (the plan's choice) and again by the shard writer that sets the build's
     ``COSYNTH_STATE32``."""
-    from cosynth.frontend.rewrite.narrowstate import LIMIT, narrow_states
-
     states = narrow_states(k)
     if not states:
         return None
@@ -178,8 +177,6 @@ def state_bytes_saved(k: Kernel, stats) -> int:
     """Bytes per vertex the build saves by storing ``k``'s state tables in 32 bits on the
     graph ``stats`` measured (4 per 8-byte table; 0 without the graph or when the check
     keeps them wide).  Decided once per graph and program."""
-    from cosynth.frontend.rewrite.narrowstate import narrow_states
-
     g = getattr(stats, "_graph", None)
     if g is None:
         return 0
