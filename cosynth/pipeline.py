@@ -167,6 +167,8 @@ def _write(plan, graph, bound: dict, out_dir: str, say, force: bool = False):
                           fpga_blades=on_fpga, force=force)
     if bundle.weights is not None and bundle.weights.name != "f64":
         say(f"edge weights stored as {bundle.weights.name}: {bundle.weights.reason}")
+    if bundle.state is not None:
+        say(f"state table stored as {bundle.state[0]}: {bundle.state[1]}")
     if bundle.moved_aside:
         say(f"moved the directory that was at {out_dir} (not cosynth's) aside to "
             f"{bundle.moved_aside}")

@@ -22,7 +22,7 @@ from cosynth.ir.walk import iter_stmts
 
 from .cost import Config, evaluate, relabel_choice
 from .manifest import Manifest, ManifestError, load_manifest
-from .narrow import weight_choice
+from .narrow import state_choice, weight_choice
 from .partition import Problem
 from .plan import BladePlan, Choice, Plan, PlanError, _s, ir_sha256, load_plan, source_sha256
 from .stats import GraphStats
@@ -144,6 +144,9 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     ws = weight_choice(kv, graph)
     if ws is not None:  # the edge weights' stored width (planner/narrow.py, on the data)
         plan.choices.append(Choice("weight storage", ws[0], ws[1]))
+    ss = state_choice(kv, graph)
+    if ss is not None:  # a relaxation's state table's stored width (narrow.py, on the data)
+        plan.choices.append(Choice("state storage", ss[0], ss[1]))
     plan.baselines = baselines(problem)
     return plan
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosynth.dtypes import DType
+from cosynth.frontend.rewrite.narrowstate import LIMIT, narrow_states
 from cosynth.ir.nodes import Kernel
 from cosynth.ir.walk import loads_role
 
@@ -130,3 +131,67 @@ def weight_choice(k: Kernel, graph) -> tuple[str, str] | None:
     d = k.table_map["weight"].dtype
     st = weight_storage(d, kernel_weights(d, graph))
     return f"{st.name} ({st.bytes} bytes per edge)", st.reason
+
+
+# ------------------------------------------------------------------ state tables
+def state_storage(k: Kernel, graph) -> tuple[str, str] | None:
+    """The stored width of the narrowable state tables of program ``k`` on ``graph``:
+    ("i32", reason) when every one passes the graph check of
+    ``cosynth.frontend.rewrite.narrowstate`` (every weight the kernel reads an integer in
+    ``[0, W]``; every constant stored an integer ``>= 0``; ``c + (n - 1) * S + S`` below
+    ``2**31 - 1`` with ``S = a * W + c'`` the law's step), (the table's dtype, why not)
+    when one fails, None when ``k`` has none.  Decided on the data, like the weights: by
+    the planner (the plan's choice) and again by the shard writer that sets the build's
+    ``COSYNTH_STATE32``."""
+    states = narrow_states(k)
+    if not states:
+        return None
+    wide = k.table_map[next(iter(states))].dtype.name
+    w_max = 1
+    if reads_weights(k):
+        d = k.table_map["weight"].dtype
+        w = np.asarray(kernel_weights(d, graph), dtype=np.float64)
+        if w.size:
+            if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(w != np.floor(w)):
+                return wide, "a weight is not a non-negative integer"
+            w_max = max(1, int(w.max()))
+    if w_max >= LIMIT:
+        return wide, f"the largest weight {w_max} does not fit 31 bits"
+    worst = 0
+    for st in states.values():
+        if any(float(c) != int(c) or c < 0 for c in st.consts):
+            return wide, f"{st.table} starts from a constant that is not a whole number >= 0"
+        a, c = st.step
+        step = a * w_max + c
+        top = max((int(c) for c in st.consts), default=0) + max(graph.n - 1, 0) * step + step
+        worst = max(worst, top)
+    if worst >= LIMIT:
+        return wide, (f"path sums may reach {worst} (n - 1 steps of up to {w_max} each), "
+                      f"not below 2**31 - 1")
+    names = ", ".join(sorted(states))
+    return "i32", (f"{names}: every value is +inf or a whole path sum <= {worst} "
+                   f"(n - 1 steps of at most {w_max}), exact in int32")
+
+
+def state_bytes_saved(k: Kernel, stats) -> int:
+    """Bytes per vertex the build saves by storing ``k``'s state tables in 32 bits on the
+    graph ``stats`` measured (4 per 8-byte table; 0 without the graph or when the check
+    keeps them wide).  Decided once per graph and program."""
+    g = getattr(stats, "_graph", None)
+    if g is None:
+        return 0
+    key = ("state bytes", k.name, tuple(sorted(narrow_states(k))))
+    if key not in stats._cuts:
+        st = state_storage(k, g)
+        stats._cuts[key] = 4 * len(key[2]) if st is not None and st[0] == "i32" else 0
+    return stats._cuts[key]
+
+
+def state_choice(k: Kernel, graph) -> tuple[str, str] | None:
+    """The plan's choice of state storage (chosen, reason), or None when ``k`` has no
+    narrowable state table."""
+    st = state_storage(k, graph)
+    if st is None:
+        return None
+    name, why = st
+    return f"{name} ({4 if name == 'i32' else 8} bytes per vertex)", why

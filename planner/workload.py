@@ -89,7 +89,7 @@ from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .calibration import apply_laws
 from .memory import Footprint, footprint
-from .narrow import stored_weight_bytes
+from .narrow import state_bytes_saved, stored_weight_bytes
 from .stats import GraphStats
 
 __all__ = ["Nest", "Workload", "profile", "fixed_point_kind", "OTHER_LOOP_ITERATIONS", "at_blades",
@@ -348,6 +348,9 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     w.memory = footprint(k, nests)
     if w.memory.csr_w or w.memory.csc_w:  # the weights as the shard will store them
         w.memory = replace(w.memory, weight_bytes=stored_weight_bytes(k, stats))
+    saved = state_bytes_saved(k, stats)
+    if saved:  # state tables the build stores in 32 bits (narrow.state_storage)
+        w.memory = replace(w.memory, node_bytes=w.memory.node_bytes - saved)
     w.hot = stats.hot_share if stats._graph is not None else None
     if laws:
         apply_laws(w, k, laws, stats)

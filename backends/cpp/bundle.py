@@ -73,7 +73,13 @@ from cosynth.ir.nodes import Kernel, Loop, TableRef
 from cosynth.ir.walk import iter_stmts
 from cosynth.outputs import OutputDir, umask
 from cosynth.planner.graphcounts import range_ghosts
-from cosynth.planner.narrow import WIDE, WeightStore, kernel_weights, weight_storage
+from cosynth.planner.narrow import (
+    WIDE,
+    WeightStore,
+    kernel_weights,
+    state_storage,
+    weight_storage,
+)
 
 from ..toolchain import FLAGS, RUNTIME
 from .emit import Offload, emit_program, replicated
@@ -120,6 +126,7 @@ class Bundle:
     hw: object = None  # the emit.Offload when some blade runs loops on a device
     moved_aside: str | None = None  # where --force put a directory cosynth did not make
     weights: WeightStore | None = None  # the edge weights' stored type (write_shards)
+    state: tuple[str, str] | None = None  # narrowable state tables' stored type, reason
 
 
 def ghost_lists(graph, shards: list[tuple[int, int]], out: bool, inn: bool,
@@ -310,6 +317,9 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
             not streamed else ()
         if store.name != WIDE:  # the weights' stored type (write_shards chose it)
             defines += (f"COSYNTH_WEIGHT={WEIGHT_CODE[store.name][1]}",)
+        state = state_storage(program, graph) if "state_t<" in source else None
+        if state is not None and state[0] == "i32":  # narrow state tables (planner/narrow.py)
+            defines += ("COSYNTH_STATE32",)
         dflags = " ".join(f"-D{d}" for d in defines)
         if hw is None:
             _text(tmp, "Makefile", f"MPICXX ?= mpicxx\nblade: blade.cpp cosynth_rt.hpp\n"
@@ -324,7 +334,7 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         if plan is not None:
             plan.save(os.path.join(tmp, "plan.yaml"))
     return Bundle(out_dir, source, shards, program, full, defines, hw, staged.moved_aside,
-                  store)
+                  store, state)
 
 
 def _text(folder: str, name: str, text: str) -> None:

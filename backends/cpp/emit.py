@@ -183,7 +183,7 @@ class _Program(BodyEmitter):
                          f'cfg.str("sha256.input.{t.name}." + std::to_string(rank)));')
                 self.out(f"std::vector<{c}> {t.name} = read_input<{c}>({path}, G.nl);")
             elif t.space == "node":  # owned entries and ghosts, by local id
-                self.out(f"std::vector<{c}> {t.name}(G.nl);")
+                self.out(f"std::vector<{self.storage(t.name)}> {t.name}(G.nl);")
             elif t.space == "edge":
                 self.out(f"std::vector<{c}> {t.name}(m);")
             else:
@@ -192,10 +192,10 @@ class _Program(BodyEmitter):
             t = self.tables[name]
             op = next(s.op for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)
                       and s.table == name)
-            self.out(f"Outbox<{ctype(t.dtype)}> {name}__box;")
+            self.out(f"Outbox<{self.storage(name)}> {name}__box;")
             self.out(f"{name}__box.init(G, {identity(op, t.dtype)});")
         for name in self.mirrored:
-            self.out(f"Mirror<{ctype(self.tables[name].dtype)}> {name}__mir;")
+            self.out(f"Mirror<{self.storage(name)}> {name}__mir;")
 
     def result(self, i: int, r):
         """Write the kernel's ``i``-th result: a table's entries this blade owns, or a

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from cosynth import ops
 from cosynth.dtypes import DType
+from cosynth.frontend.rewrite.narrowstate import narrow_states
 from cosynth.ir.nodes import (
     Alloc,
     AllReduce,
@@ -49,6 +50,15 @@ class BodyEmitter(LoopNests):
         self.boxed = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)})
         self.mirrored = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Refresh)
                                 and self.tables[s.table].space == "node"})
+        # state tables that may be stored in 32 bits (frontend/rewrite/narrowstate.py; the
+        # build's COSYNTH_STATE32 says whether this graph passed the planner's check)
+        self.narrow = set(narrow_states(k)) if hw is None else set()
+
+    def storage(self, table: str) -> str:
+        """The C++ type a table's entries are stored in: its dtype's, or ``state_t<...>``
+        (the runtime's 32-bit codes under COSYNTH_STATE32) for a narrowable state table."""
+        c = ctype(self.tables[table].dtype)
+        return f"state_t<{c}>" if table in self.narrow else c
 
     def visit_Alloc(self, s: Alloc):
         c = ctype(self.tables[s.table].dtype)
@@ -84,15 +94,15 @@ class BodyEmitter(LoopNests):
     def visit_Exchange(self, s: Exchange):
         t = self.tables[s.table]
         flag = f"if (ch) {s.flag} = 1;" if s.flag else "(void)ch;"
-        c = ctype(t.dtype)
+        c, st = ctype(t.dtype), self.storage(s.table)
         queue = "".join(f" if (c) {fr.push(f'p - {s.table}.data()', 'v')}"
                         for fr in self._frontiers(s.table))
         queue += "".join(f" if (c) {q.push(f'p - {s.table}.data()', True)}"
                          for q in self.levels if q.lf.table == s.table)
         if queue:  # a change to the blade's entry queues its vertex in the frontier
-            red = f"[&]({c}* p, {c} v) {{ bool c = {reducer(s.op)}(p, v);{queue} return c; }}"
+            red = f"[&]({st}* p, {c} v) {{ bool c = {reducer(s.op)}(p, v);{queue} return c; }}"
         else:
-            red = f"[]({c}* p, {c} v) {{ return {reducer(s.op)}(p, v); }}"
+            red = f"[]({st}* p, {c} v) {{ return {reducer(s.op)}(p, v); }}"
         self.out(f"{{ bool ch = exchange({s.table}, {s.table}__box, G, sh, {red});"
                  f" {flag} }}")
 

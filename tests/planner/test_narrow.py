@@ -66,3 +66,46 @@ def test_the_plan_says_which_width_it_chose():
 
 def _sssp_int():
     return load_kernels(os.path.join(EXAMPLES, "sssp.py"))["sssp_int"]
+
+
+# ------------------------------------------------------------------ state tables
+def _weighted(w, n: int = 300, seed: int = 5) -> cs.Graph:
+    rng = np.random.default_rng(seed)
+    m = len(w)
+    return cs.Graph.from_edges(rng.integers(0, n, m), rng.integers(0, n, m),
+                               np.asarray(w, dtype=np.float64), num_nodes=n, directed=True)
+
+
+def _async_sssp(name: str = "sssp"):
+    from cosynth.frontend.rewrite import variant
+    return variant(load_kernels(os.path.join(EXAMPLES, "sssp.py"))[name].ir, "async")[0]
+
+
+@pytest.mark.parametrize("name,w,want", [
+    ("sssp", [1.0, 255.0, 7.0], "i32"),             # Kronecker weights: 299 * 255 fits
+    ("sssp", [1.0, 0.5], "f64"),                     # a fractional weight
+    ("sssp", [1.0, -2.0], "f64"),                    # a negative weight
+    ("sssp", [1.0, 7_158_278.0], "i32"),             # n * W = 2147483400 < 2**31 - 1
+    ("sssp", [1.0, 7_158_279.0], "f64"),             # n * W = 2147483700: one step over
+    ("sssp_int", [1, 255], "i32"),
+])
+def test_the_state_table_is_stored_in_32_bits_only_where_path_sums_fit(name, w, want):
+    from cosynth.planner.narrow import state_storage
+    k = _async_sssp(name)
+    g = _weighted(w * 50)
+    got, why = state_storage(k, g)
+    assert got == (want if want == "i32" else k.table_map["dist"].dtype.name), why
+    if got == "i32":  # the bound stated is the graph's: c + n * W, below 2**31 - 1
+        bound = (g.n - 1) * int(max(w)) + int(max(w))
+        assert f"<= {bound}" in why and bound < 2**31 - 1
+
+
+def test_the_plan_says_which_state_width_it_chose():
+    man = load_manifest(os.path.join(ROOT, "manifests", "single.yaml"))
+    g = cs.Graph.kronecker(10, seed=0)
+    plan = make_plan(example("sssp"), man, g, {"source": 0}, fpga=no_fpga)
+    assert plan.variant == "async"  # a bucketed frontier's table
+    (c,) = [c for c in plan.choices if c.what == "state storage"]
+    assert c.chosen.startswith("i32 (4 bytes per vertex)") and "path sum" in c.reason
+    bfs = make_plan(example("bfs"), man, g, {"source": 0}, fpga=no_fpga)
+    assert not [c for c in bfs.choices if c.what == "state storage"]

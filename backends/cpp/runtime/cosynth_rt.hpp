@@ -223,6 +223,48 @@ template <class T> inline bool red_add(T* p, T v) { T o = *p; *p = o + v; return
 inline bool red_or(uint8_t* p, uint8_t v) { if (v && !*p) { *p = 1; return true; } return false; }
 inline bool red_and(uint8_t* p, uint8_t v) { if (!v && *p) { *p = 0; return true; } return false; }
 
+// A relaxation's state table stored in 32 bits (frontend/rewrite/narrowstate.py has the
+// legality: every value the program stores or compares is the top -- +inf, or an integer
+// type's maximum -- or an integer in [0, INT32_MAX), which the planner checked on the
+// graph).  `state_t<T>` is T itself unless the build defines COSYNTH_STATE32 (cosynth
+// does when that check passes), so one emitted program compiles either way.  The code
+// map top <-> INT32_MAX round-trips and keeps the order on that set, so a min of codes
+// is the code of the min: loads widen, reductions narrow the candidate and compare codes.
+template <class T> struct Narrow32 {
+  int32_t v;
+  static constexpr int32_t kTop = std::numeric_limits<int32_t>::max();
+  static T top() {
+    if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::max();
+  }
+  static int32_t pack(T x) { return x == top() ? kTop : (int32_t)x; }
+  static T unpack(int32_t y) { return y == kTop ? top() : (T)y; }
+  Narrow32() = default;
+  Narrow32(T x) : v(pack(x)) {}
+  operator T() const { return unpack(v); }
+};
+#ifdef COSYNTH_STATE32
+template <class T> using state_t = Narrow32<T>;
+#else
+template <class T> using state_t = T;
+#endif
+template <class T> inline T load(const Narrow32<T>* p) {
+  return Narrow32<T>::unpack(__atomic_load_n(&p->v, __ATOMIC_RELAXED));
+}
+template <class T> inline bool atomic_min(Narrow32<T>* p, T v) {
+  int32_t nv = Narrow32<T>::pack(v), old = __atomic_load_n(&p->v, __ATOMIC_RELAXED);
+  while (nv < old) {
+    if (__atomic_compare_exchange_n(&p->v, &old, nv, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      return true;
+  }
+  return false;
+}
+template <class T> inline bool red_min(Narrow32<T>* p, T v) {
+  const int32_t nv = Narrow32<T>::pack(v);
+  if (nv < p->v) { p->v = nv; return true; }
+  return false;
+}
+
 // A table's every entry set to `v` (an Alloc) by all threads in equal static blocks: a
 // serial fill of a 2 MB table between supersteps was part of what one thread did alone
 // while the others waited (below 32k entries a region costs more than it saves)
@@ -231,6 +273,14 @@ template <class T> inline void fill_par(std::vector<T>& t, T v) {
   T* p = t.data();
   #pragma omp parallel for schedule(static) if(k > 32768)
   for (int64_t i = 0; i < k; ++i) p[i] = v;
+}
+
+template <class T> inline void fill_par(std::vector<Narrow32<T>>& t, T v) {
+  const int64_t k = (int64_t)t.size();
+  const Narrow32<T> x(v);
+  Narrow32<T>* p = t.data();
+  #pragma omp parallel for schedule(static) if(k > 32768)
+  for (int64_t i = 0; i < k; ++i) p[i] = x;
 }
 
 // Per-thread copies of a node table a parallel nest only reduces into (private.py):
@@ -1620,6 +1670,16 @@ inline void write_result(const std::string& path, const T* data, int64_t count) 
   if (count) std::fwrite(data, sizeof(T), count, f);
   std::fclose(f);
   std::rename(tmp.c_str(), path.c_str());
+}
+
+// a narrow state table's entries are written widened: the result file is the kernel's type
+template <class T>
+inline void write_result(const std::string& path, const Narrow32<T>* data, int64_t count) {
+  // the run's mark before the widened copy: it is the result file's buffer, not the run's
+  if (g_rss_marks.empty() || g_rss_marks.back().first != "run") rss_mark("run");
+  std::vector<T> wide((size_t)count);
+  for (int64_t i = 0; i < count; ++i) wide[(size_t)i] = data[i];
+  write_result(path, wide.data(), count);
 }
 
 inline void write_stats(const std::string& path, double total, const Graph& G) {
