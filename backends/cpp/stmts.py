@@ -9,42 +9,28 @@ Invariants (beyond those of ``loops`` and ``exprs``):
   reached through their per-thread accumulators;
 * in a loop over the blade's own range, a reduction into an entry of a table with an
   outbox that another blade owns goes to the outbox (and marks the entry touched);
-  ``exchange`` / ``refresh`` / ``allreduce`` call the runtime's MPI helpers;
-* a guarded scalar reduction in a parallel node loop, ``if c: x op= e``, whose value
-  cannot fail and reads only scalars and the loop's own vertex entries, is
-  ``x op= (c ? e : identity)`` with ``e`` evaluated first (``_select_reduction``): no
-  branch on ``c`` (PageRank's dangling sum tests ``out_degree(v) == 0``, which a
-  Kronecker graph's vertex order makes unpredictable).
+  ``exchange`` / ``refresh`` / ``allreduce`` call the runtime's MPI helpers.
 """
 
 from __future__ import annotations
 
 from cosynth import ops
 from cosynth.dtypes import DType
-from cosynth.frontend.rewrite.saturation import cannot_fail
 from cosynth.ir.nodes import (
     Alloc,
     AllReduce,
     Assign,
-    Bin,
-    Cast,
-    Const,
     Exchange,
-    GraphQuery,
     If,
     Kernel,
-    Load,
     Loop,
     Refresh,
-    Select,
     Stmt,
     Store,
-    Un,
-    Var,
 )
-from cosynth.ir.walk import iter_exprs, iter_stmts
+from cosynth.ir.walk import iter_stmts
 
-from .exprs import CodegenError, ctype, identity, reducer
+from .exprs import CodegenError, ctype, reducer
 from .loops import LoopNests
 
 __all__ = ["BodyEmitter"]
@@ -80,16 +66,6 @@ class BodyEmitter(LoopNests):
 
     def visit_If(self, s: If):
         bm = self.bitmaps.get(id(s))
-        if bm is None and self._select_reduction(s):
-            st = s.then[0]
-            c = ctype(self.tables[st.table].dtype)
-            val = self.tmp("sel")
-            target = self.acc.get(st.table, st.table)
-            self.out(f"{{ const {c} {val} = ({c})({self.expr(st.value)});  "
-                     "// evaluated whatever the test: a select, not a branch")
-            self.out(f"  {reducer(st.op)}(&{target}, ({self.expr(s.cond)}) ? {val} : "
-                     f"{identity(st.op, self.tables[st.table].dtype)}); }}")
-            return
         cond = self.expr(s.cond)
         self.out(f"if ({cond if bm is None else bm.cond(self, cond)}) {{")
         self.ind += 1
@@ -104,38 +80,6 @@ class BodyEmitter(LoopNests):
 
     def visit_Loop(self, s: Loop):
         self.loop(s, _line(s))
-
-    def _select_reduction(self, s: If) -> bool:
-        """``if c: x op= e`` -> ``x op= (c ? e : identity)``.  Legality: ``x op identity``
-        is ``x`` (bit for bit: ``x + -0.0``, ``min(x, +inf)``, ...), so when ``c`` is false
-        the reduction changes nothing, as the skipped one did; evaluating ``e`` when ``c``
-        is false is unobservable when ``e`` cannot fail (no operator that can:
-        ``cannot_fail``) and reads only scalars, the graph's degrees and the entries of
-        the parallel node loop's own vertex (in range on every iteration)."""
-        if s.orelse or len(s.then) != 1 or self.par is None or self.par.kind != "nodes":
-            return False
-        st = s.then[0]
-        if not (isinstance(st, Store) and st.index is None and st.flag is None
-                and st.op in ("add", "min", "max")
-                and self.tables[st.table].space == "scalar"):
-            return False
-        v = self.par.var
-        for x in iter_exprs(st.value):
-            if isinstance(x, Load):
-                t = self.tables[x.table]
-                if not (x.index is None and t.space == "scalar" or
-                        t.space == "node" and isinstance(x.index, Var) and x.index.name == v):
-                    return False
-            elif isinstance(x, (Bin, Un, Cast)):
-                if not cannot_fail(x):
-                    return False
-            elif isinstance(x, GraphQuery):
-                if x.fn not in ("out_degree", "in_degree", "num_nodes", "num_edges") or \
-                        any(not (isinstance(a, Var) and a.name == v) for a in x.args):
-                    return False
-            elif not isinstance(x, (Const, Var, Select)):
-                return False
-        return True
 
     def visit_Exchange(self, s: Exchange):
         t = self.tables[s.table]
