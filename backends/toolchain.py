@@ -7,8 +7,12 @@ models and test benches), so it sits beside them rather than inside either.
   the Python running cosynth, else from PATH; it drives the system ``g++``, the only
   system prerequisite.
 * ``compile_program`` builds with ``-std=c++17 -O3 -march=native -fopenmp -fwrapv
-  -ffp-contract=off`` (no fused multiply-add: every IR operation rounds, as the
-  interpreter does) and
+  -ffp-contract=off -fno-trapping-math`` (no fused multiply-add: every IR operation
+  rounds, as the interpreter does; floating-point operations may be computed where a
+  branch would not reach them -- a select of a division, as in PageRank's
+  ``rank[v] / out_degree(v) if out_degree(v) > 0 else 0.0``, then vectorises -- which
+  changes no value, only the IEEE exception flags, and no generated program reads them
+  or unmasks a trap) and
   caches the binary by a hash of the source, the runtime header, the flags and the
   compiler's version: a second run of the same program does not recompile.
   The binary is cached with a record of its SHA-256, checked on every use.
@@ -42,7 +46,8 @@ __all__ = ["find_tool", "compile_program", "mpirun", "RUNTIME", "FLAGS", "RunRes
 
 # the C++ runtime every generated program includes (-I RUNTIME; part of the cache key)
 RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpp", "runtime")
-FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fwrapv", "-ffp-contract=off"]
+FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fwrapv", "-ffp-contract=off",
+         "-fno-trapping-math"]
 _FORMAT = 1  # of a compile cache entry's record (entry.json)
 
 

@@ -173,9 +173,9 @@ def test_one_blade_and_one_rewrite_are_singular(tmp_path):
         def k(g: cs.Graph) -> cs.NodeArray:
             d = g.node_array(cs.f64, 0.0)
             for v in g.nodes():
-                d[v] = 1.0
+                d[v] += 1.0
             return d
-        """, "k")
+        """, "k")  # += reads the fill: one rewrite (parallelize), no deadfill
     report = format_report(kf.ir)
     assert "(1 rewrite:" in report and "1 rewrites" not in report
 

@@ -17,6 +17,7 @@ rule                    what it does
 ``contrib``             a gather's per-edge division of source data, once per vertex
 ``rotate``              a while's map loop to the end of the previous iteration, fused
 ``rounds``              a guarded sequential sweep of a fixed point -> frontier rounds
+``deadfill``            a whole-table fill every entry of which is overwritten unread
 ======================  =========================================================
 
 Schedules the C++ backend applies from analyses of the same package, each with its
@@ -37,6 +38,7 @@ from cosynth.ir.nodes import Kernel, Loop
 
 from . import (
     contrib,
+    deadfill,
     direction,
     edge_centric,
     fusion,
@@ -79,6 +81,8 @@ def apply_rule(name: str, k: Kernel, path, policy: Policy = DEFAULT_POLICY, **op
         return rounds.apply(k, path, policy)
     if name == "rotate":
         return rotate.apply(k, path, policy, **opts)
+    if name == "deadfill":
+        return deadfill.apply(k, path, policy)
     raise ValueError(f"unknown rule {name!r}; rules: {', '.join(RULES)}")
 
 
@@ -137,7 +141,7 @@ def _fixpoint(k: Kernel, step) -> tuple[Kernel, list[Rewrite]]:
 
 
 def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: bool = True,
-            rotate_maps: bool = True) -> tuple[Kernel, list[Rewrite]]:
+            rotate_maps: bool = True, dead_fills: bool = True) -> tuple[Kernel, list[Rewrite]]:
     """A standard variant of ``k`` and the rewrites that made it.
 
     ``seq``: as written.  ``async`` / ``bsp``: fixed points relaxed that way, the
@@ -150,7 +154,9 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: boo
     iteration's update and fused (``rotate``; ``rotate_maps=False``: left where the
     direction rule put them).  ``edges``: ``bsp`` with every
     node+out-edge nest turned edge-centric.  ``hybrid``: ``par`` with every frontier
-    push nest whose pull form saturates choosing its direction per execution.
+    push nest whose pull form saturates choosing its direction per execution.  In every
+    variant but ``seq``, whole-table fills whose values no read can see are then dropped
+    (``deadfill``; ``dead_fills=False``: kept, for A/B runs).
     """
     if name == "seq":
         return k, []
@@ -228,4 +234,9 @@ def variant(k: Kernel, name: str, policy: Policy = DEFAULT_POLICY, *, batch: boo
             return None
         k, a = _fixpoint(k, edge_step)
         done += a
+    for path in reversed(deadfill.dead_fills(k) if dead_fills else []):  # later first
+        r = deadfill.apply(k, path, policy)
+        if r.applied:
+            k = r.kernel
+            done.append(r)
     return k, done

@@ -527,18 +527,23 @@ inline void verify_file(const std::string& path, const std::string& want) {
 // (the shard header's word 12) -- a view into a read-only mapping of the blade's own
 // shard file, whose pages the kernel reads from the file as the loops walk them and may
 // drop again (clean file pages, advised sequential): the edges need not fit in DRAM.
-// Copies keep pointing at their own storage (or at the shared mapping).
+// Copies keep pointing at their own storage (or at the shared mapping, or at a shared
+// adopted buffer: `adopt`, an array the caller filled without value-initialising it).
 template <class T> struct Arr {
   std::vector<T> own;
+  std::shared_ptr<const T> held;  // an adopted buffer (adopt), shared by the copies
   const T* p = nullptr;
   int64_t n = 0;
   bool mapped = false;
   Arr() = default;
-  Arr(const Arr& o) : own(o.own), p(o.mapped ? o.p : own.data()), n(o.n), mapped(o.mapped) {}
+  Arr(const Arr& o)
+      : own(o.own), held(o.held), p(o.mapped ? o.p : own.data()), n(o.n), mapped(o.mapped) {}
   Arr(Arr&& o) noexcept
-      : own(std::move(o.own)), p(o.mapped ? o.p : own.data()), n(o.n), mapped(o.mapped) {}
+      : own(std::move(o.own)), held(std::move(o.held)), p(o.mapped ? o.p : own.data()),
+        n(o.n), mapped(o.mapped) {}
   Arr& operator=(Arr o) {
     own.swap(o.own);
+    held.swap(o.held);
     mapped = o.mapped;
     n = o.n;
     p = mapped ? o.p : own.data();
@@ -550,6 +555,11 @@ template <class T> struct Arr {
     a.p = q;
     a.n = k;
     a.mapped = true;
+    return a;
+  }
+  static Arr adopt(std::unique_ptr<T[]> q, int64_t k) {
+    Arr a = view(q.get(), k);
+    a.held = std::shared_ptr<const T>(q.release(), std::default_delete<const T[]>());
     return a;
   }
   const T& operator[](int64_t i) const { return p[i]; }
@@ -788,28 +798,37 @@ template <class Cut> inline const idx_t* gallop(const idx_t* b, const idx_t* e, 
 // ids and sorted, the degrees renamed; weights and in-edges are dropped (a program the
 // relabelling rule admits reads neither).  Returns p (p[old] = new), or an empty vector
 // when the graph is not such a graph (the program then runs on the ids as given).
+// The order is a counting sort by degree (stable: ties stay in id order, the order a
+// stable comparison sort gives); the new rows are not value-initialised but written by
+// the parallel loop that fills them (each thread first-touches the rows it fills), and
+// that loop takes the rows from the largest degree down, so that the last chunks a
+// thread picks up are the short rows (no hub row left to one thread at the end).
 inline std::vector<int64_t> relabel_by_degree(Graph& g) {
   const int64_t n = g.n;
   if (!g.replicated || g.streamed || g.glo != 0 || g.ghi != n || g.elo != 0 || g.ehi != g.m ||
       g.nghost != 0)
     return {};
   std::vector<int64_t> order(n), p(n), indptr(n + 1, 0);
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
   // degrees from the rows: the shard may leave the degree arrays out (SHARD_NO_OUT_DEG)
   auto deg = [&](int64_t v) { return g.indptr[v + 1] - g.indptr[v]; };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return deg(a) < deg(b); });
+  int64_t dmax = 0;
+  for (int64_t v = 0; v < n; ++v) dmax = std::max(dmax, deg(v));
+  std::vector<int64_t> at_deg(dmax + 2, 0);
+  for (int64_t v = 0; v < n; ++v) ++at_deg[deg(v) + 1];
+  for (int64_t d = 0; d <= dmax; ++d) at_deg[d + 1] += at_deg[d];
+  for (int64_t v = 0; v < n; ++v) order[at_deg[deg(v)]++] = v;
   for (int64_t i = 0; i < n; ++i) p[order[i]] = i;
   for (int64_t i = 0; i < n; ++i) indptr[i + 1] = indptr[i] + deg(order[i]);
-  std::vector<idx_t> dst(g.m), src(g.m);
-  #pragma omp parallel for schedule(dynamic, 1024)
-  for (int64_t i = 0; i < n; ++i) {
+  std::unique_ptr<idx_t[]> dst(new idx_t[g.m]), src(new idx_t[g.m]);
+  #pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t i = n - 1 - r;
     const int64_t o = order[i], b = g.indptr[o], e = g.indptr[o + 1], at = indptr[i];
     for (int64_t k = b; k < e; ++k) {
       dst[at + k - b] = (idx_t)p[g.dst[k]];
       src[at + k - b] = (idx_t)i;
     }
-    std::sort(dst.begin() + at, dst.begin() + at + (e - b));
+    std::sort(dst.get() + at, dst.get() + at + (e - b));
   }
   // the degree arrays follow the renaming where the shard holds them (else stay empty)
   auto renamed = [&](const std::vector<int64_t>& d) {
@@ -820,8 +839,8 @@ inline std::vector<int64_t> relabel_by_degree(Graph& g) {
   };
   std::vector<int64_t> od = renamed(g.out_deg), id = renamed(g.in_deg);
   g.indptr = std::move(indptr);
-  g.dst = Arr<idx_t>(std::move(dst));
-  g.src = Arr<idx_t>(std::move(src));
+  g.dst = Arr<idx_t>::adopt(std::move(dst), g.m);
+  g.src = Arr<idx_t>::adopt(std::move(src), g.m);
   g.w = Arr<wt_t>();
   g.has_csc = false;
   g.out_deg = std::move(od);

@@ -40,8 +40,6 @@ int main(int argc, char** argv) {
   { (void)0; }
   barrier();
   const double t_start = now();
-  fill_par<int64_t>(u_label, (int64_t)(INT64_C(0)));
-  u_label__mir.valid = false;
   {
     const double t__1 = now();
     int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited

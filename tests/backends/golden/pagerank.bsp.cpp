@@ -50,8 +50,6 @@ int main(int argc, char** argv) {
   u_n = (int64_t)(n);
   fill_par<double>(u_rank, (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
   u_rank__mir.valid = false;
-  fill_par<double>(u_contrib, (double)(0x0.0p+0));
-  u_contrib__mir.valid = false;
   u_it = (int64_t)(INT64_C(0));
   u_done = (uint8_t)(0);
   while ((!(u_done))) {
