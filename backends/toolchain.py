@@ -301,6 +301,10 @@ def mpirun(binary: str, config: str, blades: int, *, threads: int, timeout: floa
         env["COSYNTH_STALL_TIMEOUT"] = f"{blade_stall:g}"
     cmd += [binary, config]
     env.setdefault("OMPI_MCA_btl", "self,vader,tcp")
+    if not hostfile:  # one machine: Open MPI ends up with ob1 anyway (cm/ofi and ucx find
+        # no network after setting themselves up); naming it skips their set-up, 1.2 MiB
+        # of each blade's fixed memory (an empty MPI program: 14.4 -> 13.2 MiB, 8 processes)
+        env.setdefault("OMPI_MCA_pml", "ob1")
     if os.geteuid() == 0:
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"

@@ -137,7 +137,9 @@ def run_one(kf, man, g, args, P, variant, base, timeout):
                        "sparse": st.get("sparse"), "predicted_dram": pb.dram_bytes,
                        "predicted_fixed": blade_fixed(kind),
                        "replicated": st.get("replicated", True),
-                       "rss_marks": st.get("rss_marks"), "local_edges": st.get("local_edges")})
+                       "rss_marks": st.get("rss_marks"), "local_edges": st.get("local_edges"),
+                       "send_bytes": st.get("send_bytes"),
+                       "send_bitmaps": st.get("send_bitmaps")})
     shutil.rmtree(out, ignore_errors=True)
     return result, {"P": P, "variant": plan.variant, "wall": wall, "blades": blades,
                     "max_rss": max(b["rss"] for b in blades),

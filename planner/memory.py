@@ -9,8 +9,9 @@ restated here and ``tests/planner/test_memory.py`` checks it against measured RS
   in-edges); per edge the destination ids, and only when the program reads them the
   source ids (edge-centric loops), the weights (float64) and, on CSC, the global edge ids
   (a 4-byte id when n and m are below 2^31 and the edges are not streamed, else 8 bytes);
-  the sorted ghost list (int64), the send list (an id per ghost, about) and the degrees
-  (int64 per local vertex) when the program queries them;
+  the sorted ghost list (an id per ghost), the send sets (``send_bytes``: per peer the
+  smaller of an id per entry and a bit per owned vertex) and the degrees (an id's bytes per
+  local vertex: a degree is below m) when the program queries them;
 * the node tables (every local vertex: owned and ghosts) and edge tables (replicated
   programs: every edge);
 * per table reduced into remote vertices, an outbox of the ghosts: value, touched flag,
@@ -48,7 +49,7 @@ from cosynth.ir.nodes import EdgeAttr, GraphQuery, Kernel, Load, Loop, Store
 from cosynth.ir.vec import _worklist_plan
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
-__all__ = ["Footprint", "footprint", "id_bytes", "FRONTIER_BYTES", "LEVEL_BYTES"]
+__all__ = ["Footprint", "footprint", "id_bytes", "send_bytes", "FRONTIER_BYTES", "LEVEL_BYTES"]
 
 #: an exchange record: global id and value (padded to 16 bytes)
 RECORD_BYTES = 16
@@ -60,6 +61,15 @@ FRONTIER_BYTES = 1 + 2 * 4
 #: a level queue's bytes per owned vertex (``LevelQueue``): ``mark`` (uint8) + ``next``
 #: and ``cur`` (uint32 offsets)
 LEVEL_BYTES = 1 + 2 * 4
+
+
+def send_bytes(idx: int, owned: float, ghosts: float, blades: int) -> float:
+    """The send sets of a blade (``cosynth_rt.hpp``'s ``SendSet``): what the other blades
+    hold of its owned vertices, about one entry per ghost of the blade (the blades' ghosts
+    average out), per peer a list of ids or a bitmap over the owned range, the smaller:
+    taken here over all peers at once (exact when every peer's set is of one form, an
+    upper bound otherwise)."""
+    return min(idx * ghosts, (blades - 1) * owned / 8) if blades > 1 else 0.0
 
 
 def id_bytes(n: int, m: int, streamed: bool) -> int:
@@ -111,7 +121,7 @@ class Footprint:
             f = self if self.csr else _replace(self, csr=True)
             out, inn = f.edge_bytes(idx)
             shard = 8 * (n + 1) * (1 + int(self.csc)) + \
-                (0.0 if streamed else float(m) * (out + inn)) + 8 * self.degrees * n
+                (0.0 if streamed else float(m) * (out + inn)) + idx * self.degrees * n
             return shard + self.edge_table_bytes * m + \
                 n * (self.node_bytes + self.wl_local + self.box_bytes +
                      idx * self.box_tables + self.wl_owned + self.frontier + self.levels)
@@ -119,7 +129,8 @@ class Footprint:
         local = owned + ghosts
         shard = 8 * (owned + 1) * (int(self.csr) + int(self.csc)) + \
             (0.0 if streamed else edge_share * m * (out + inn)) + \
-            (8 + idx) * ghosts + 8 * self.degrees * local
+            idx * ghosts + send_bytes(idx, owned, ghosts, blades) + \
+            idx * self.degrees * local
         return shard + local * (self.node_bytes + self.wl_local) + \
             (self.box_bytes + idx * self.box_tables) * ghosts + \
             owned * (self.mirror_bytes * (blades > 1) + self.wl_owned + self.frontier +
@@ -137,15 +148,16 @@ class Footprint:
         """Bytes per owned vertex, its edges included (the ILP's linear term)."""
         idx = id_bytes(n, m, False)
         out, inn = self.edge_bytes(idx)
-        return 8 * (int(self.csr) + int(self.csc)) + 8 * self.degrees + self.node_bytes + \
+        return 8 * (int(self.csr) + int(self.csc)) + idx * self.degrees + self.node_bytes + \
             self.wl_local + self.mirror_bytes + self.wl_owned + self.frontier + \
             self.levels + edges_per_vertex * (out + inn)
 
     def per_ghost(self, n: int, m: int, blades: int = 2) -> float:
         """Bytes per ghost (the ILP's ghost term; at the default 2 blades the whole
-        superstep message, an upper bound for more blades)."""
+        superstep message, an upper bound for more blades; the send set as a list, its
+        upper bound)."""
         idx = id_bytes(n, m, False)
-        return 8 + idx + 8 * self.degrees + self.node_bytes + self.wl_local + \
+        return idx + idx + idx * self.degrees + self.node_bytes + self.wl_local + \
             self.box_bytes + idx * self.box_tables + self.message_bytes(blades)
 
 

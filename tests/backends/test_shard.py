@@ -61,6 +61,42 @@ def test_two_blades_hold_their_share_and_send_changed_ghosts_only():
         assert b.dram_bytes == pytest.approx(want)
 
 
+def _send_sets(g, sim):
+    """Per blade, the (bitmap peers, bytes) of its send sets as the runtime keeps them: per
+    peer the smaller of a 4-byte id per entry and a bit per owned vertex (whole words)."""
+    shards = [tuple(x) for x in sim.plan.shards]
+    ghosts = ghost_lists(g, shards, True, False)
+    out = []
+    for r, (lo, hi) in enumerate(shards):
+        words = (hi - lo + 63) // 64
+        bits = nbytes = 0
+        for q in range(len(shards)):
+            c = 0 if q == r else int(((ghosts[q] >= lo) & (ghosts[q] < hi)).sum())
+            bitmap = c * 4 > words * 8
+            bits += bitmap
+            nbytes += words * 8 if bitmap else c * 4
+        out.append((bits, nbytes))
+    return out
+
+
+@pytest.mark.parametrize("graph", ["kron", "sparse"])
+def test_each_peers_send_set_is_a_list_or_a_bitmap_and_refresh_is_the_same(graph):
+    # kron: most owned vertices are ghosts of most peers (bitmaps); a graph of about one
+    # edge per vertex: each peer holds few of them (lists).  BFS refreshes dense at first
+    # and sparse later, through both forms; the interpreter checks the result.
+    g = cs.Graph.kronecker(9, seed=4) if graph == "kron" else \
+        cs.Graph.uniform(65536, 2000, seed=4, weighted=False)
+    src = int(np.argmax(g.out_degrees()))
+    sim = simulate(example("bfs"), RACK, g, {"source": src}, blades=4, variant="par",
+                   timeout=300)
+    assert any("IR interpreter: ok" in c for c in sim.checks)
+    got = [(s["send_bitmaps"], s["send_bytes"]) for s in sim.stats]
+    assert got == _send_sets(g, sim)
+    bitmaps = sum(b for b, _ in got)
+    assert bitmaps > 0 if graph == "kron" else bitmaps < 4 * 3
+    assert sum(s["sparse"] for s in sim.stats) > 0
+
+
 def test_pull_pagerank_on_three_blades_reads_in_edge_ghosts():
     g = cs.Graph.kronecker(9, seed=5)
     sim = simulate(example("pagerank"), RACK, g, {}, blades=3, variant="pull", timeout=300)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 
 import numpy as np
 import pytest
@@ -143,7 +144,9 @@ def test_infeasible_plans_say_which_limit_where_and_by_how_much(tmp_path):
     with pytest.raises(PlanError) as info:
         make_plan(example("sssp"), manifest(tmp_path, tiny), G12, {"source": 0}, fpga=fpga_profile)
     text = info.value.message
-    assert "DRAM on each" in text and "short by" in text and "KiB (has 32 KiB)" in text
+    # the kind named is the one the best infeasible plan overflows (memory.py's figures)
+    assert re.search(r"DRAM on each (slow|fast) blade: short by [\d.]+ KiB \(has (16|32) KiB\)",
+                     text), text
     broke = HETERO + "budget: 0.1\n"
     with pytest.raises(PlanError, match=r"budget: over by 0\.40 per hour"):
         make_plan(example("cc"), manifest(tmp_path, broke, "b.yaml"), G12, fpga=fpga_profile)

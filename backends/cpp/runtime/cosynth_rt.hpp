@@ -485,6 +485,18 @@ struct ShardReader {
     if (!f) fail(0, "the shard file " + path + " is truncated");
     return v;
   }
+  // the next `count` int64 entries, each handed to f(index, value) through one small
+  // buffer (64 KiB)
+  template <class F> void each(int64_t count, F fn) {
+    if (count < 0) fail(0, "the shard file " + path + " is corrupt (negative size)");
+    int64_t part[8192];
+    for (int64_t at = 0; at < count; at += 8192) {
+      int64_t k = std::min<int64_t>(count - at, 8192);
+      f.read(reinterpret_cast<char*>(part), (std::streamsize)(8 * k));
+      if (!f) fail(0, "the shard file " + path + " is truncated");
+      for (int64_t i = 0; i < k; ++i) fn(at + i, part[i]);
+    }
+  }
   // int64 on disk, T in memory: converted through one small buffer (64 KiB), so that
   // loading a shard never holds an int64 copy of an array beside its narrow one
   template <class T> std::vector<T> as(int64_t count) {
@@ -595,8 +607,8 @@ struct Mapping {
 // glo + l; l >= nrange is ghosts[l - nrange].  Every node table of the program has nl
 // entries in this order; the blade's owned entries are the local ids [olo, ohi).
 // Edge ids stay global: the CSR positions of rows [glo, ghi) are [elo, ehi).
-// `send[send_off[r] .. send_off[r+1])` are the local ids of the owned vertices blade r
-// holds as ghosts (in r's ghost order); this blade's ghosts owned by blade r are the
+// `send` holds the local ids of the owned vertices blade r holds as ghosts (in r's ghost
+// order; SendSet: a list or a bitmap per peer); this blade's ghosts owned by blade r are the
 // ghosts [ghost_off[r], ghost_off[r+1]).  The shard file (bundle.py's write_shards):
 // "CSYNSHD2", int64 header[16] (n, m, glo, ghi, has_csc, nghost, lo, hi, replicated, P,
 // rank, has_csr, streamed, omitted, weight type, 0), indptr, [dst, src (local), w],
@@ -609,6 +621,87 @@ struct Mapping {
 // `streamed`: the edge arrays (dst, src, w, in_src, in_eid, in_w) are views of the mapped
 // file (Arr), not read; the program is then built without COSYNTH_IDX32 (the file's ids
 // are int64).
+// The degrees of a blade's local vertices, stored in idx_t (a degree is below m, which
+// COSYNTH_IDX32 bounds by 2^31); read as int64_t like every other count.
+struct Degrees {
+  std::vector<idx_t> v;
+  Degrees() = default;
+  explicit Degrees(std::vector<idx_t>&& d) : v(std::move(d)) {}
+  int64_t operator[](int64_t i) const { return v[i]; }
+  size_t size() const { return v.size(); }
+};
+
+// The owned vertices each other blade holds as ghosts, peer r's in r's ghost order (which
+// is ascending local id): entries [off[r], off[r+1]) of the send side.  Each peer's set is
+// kept as the smaller of a list of local ids (an idx_t each) and a bitmap over the owned
+// range (a bit per owned vertex): at 8 blades on kron most owned vertices are sent to most
+// peers, and a list costs 32 times the bitmap's bits; at many blades a peer's set is
+// small and the list wins.  `each(r, fn)` calls fn(local id, position in r's list) in
+// order; the k-th set bit is the k-th entry, so both forms give the same positions.
+struct SendSet {
+  std::vector<int64_t> off;    // P + 1: each peer's entries
+  std::vector<int64_t> start;  // P: where peer r's ids (list) or words (bitmap) begin
+  std::vector<uint8_t> bitmap; // P: 1 when peer r's set is a bitmap
+  std::vector<idx_t> list;
+  std::vector<uint64_t> bits;
+  int64_t olo = 0, words = 0;  // the owned range's first local id, bitmap words per peer
+  int64_t count(int r) const { return off[r + 1] - off[r]; }
+  template <class F> void each(int r, F fn) const {
+    if (!bitmap[r]) {
+      const idx_t* p = list.data() + start[r];
+      for (int64_t j = 0, c = count(r); j < c; ++j) fn((int64_t)p[j], j);
+      return;
+    }
+    const uint64_t* b = bits.data() + start[r];
+    int64_t j = 0;
+    for (int64_t w = 0; w < words; ++w)
+      for (uint64_t x = b[w]; x; x &= x - 1)
+        fn(olo + w * 64 + __builtin_ctzll(x), j++);
+  }
+  // bytes held (the memory model's figure: planner/memory.py)
+  int64_t bytes() const {
+    return (int64_t)(list.size() * sizeof(idx_t) + bits.size() * sizeof(uint64_t));
+  }
+  // from the file: the offsets `off` (P + 1, read), then every peer's local ids (int64,
+  // ascending)
+  static SendSet read(ShardReader& rd, std::vector<int64_t>&& off, int64_t olo,
+                      int64_t owned) {
+    SendSet s;
+    const int size = (int)off.size() - 1;
+    s.off = std::move(off);
+    s.olo = olo;
+    s.words = (owned + 63) / 64;
+    s.start.assign(size, 0);
+    s.bitmap.assign(size, 0);
+    int64_t nl = 0, nw = 0;
+    for (int r = 0; r < size; ++r) {
+      const int64_t c = s.count(r);
+      if (c < 0) fail(0, "the shard file " + rd.path + " is corrupt (negative size)");
+      s.bitmap[r] = c * (int64_t)sizeof(idx_t) > s.words * 8;
+      s.start[r] = s.bitmap[r] ? nw : nl;
+      (s.bitmap[r] ? nw : nl) += s.bitmap[r] ? s.words : c;
+    }
+    s.list.resize(nl);
+    s.bits.assign(nw, 0);
+    for (int r = 0; r < size; ++r) {
+      const int64_t c = s.count(r), at = s.start[r];
+      if (!s.bitmap[r]) {
+        rd.each(c, [&](int64_t i, int64_t l) { s.list[at + i] = (idx_t)l; });
+        continue;
+      }
+      int64_t last = -1;
+      rd.each(c, [&](int64_t, int64_t l) {
+        const int64_t k = l - olo;
+        if (k < 0 || k >= owned || l <= last)
+          fail(0, "the shard file " + rd.path + " is corrupt (a send list out of order)");
+        last = l;
+        s.bits[at + k / 64] |= uint64_t(1) << (k % 64);
+      });
+    }
+    return s;
+  }
+};
+
 enum : int64_t {
   SHARD_NO_W = 1, SHARD_NO_SRC = 2, SHARD_NO_OUT_DEG = 4, SHARD_NO_IN_DEG = 8,
   SHARD_NO_IN_W = 16, SHARD_NO_IN_EID = 32
@@ -626,10 +719,10 @@ struct Graph {
   Arr<idx_t> in_src, in_eid;                      // local source ids, global edge ids
   Arr<wt_t> in_w;
   std::shared_ptr<Mapping> map;                   // the shard file, when streamed
-  std::vector<int64_t> ghosts;                    // global ids, sorted
-  std::vector<int64_t> out_deg, in_deg;           // degrees of the local vertices
-  std::vector<int64_t> send_off, ghost_off;       // per blade (P + 1 entries)
-  std::vector<idx_t> send;
+  std::vector<idx_t> ghosts;                      // global ids, sorted
+  Degrees out_deg, in_deg;                        // degrees of the local vertices
+  std::vector<int64_t> ghost_off;                 // per blade (P + 1 entries)
+  SendSet send;                                   // what each blade holds of ours
 
   static Graph read(const std::string& path, int rank, int size) {
     rss_mark("init");
@@ -670,12 +763,12 @@ struct Graph {
     g.dst = g.edges<idx_t>(rd, ne);
     g.src = g.edges<idx_t>(rd, keep(SHARD_NO_SRC, ne));
     g.w = g.weights(rd, keep(SHARD_NO_W, ne));
-    g.ghosts = rd.raw<int64_t>(g.nghost);
-    g.out_deg = rd.raw<int64_t>(keep(SHARD_NO_OUT_DEG, g.nl));
-    g.in_deg = rd.raw<int64_t>(keep(SHARD_NO_IN_DEG, g.nl));
-    g.send_off = rd.raw<int64_t>(size + 1);
+    g.ghosts = rd.as<idx_t>(g.nghost);
+    g.out_deg = Degrees(rd.as<idx_t>(keep(SHARD_NO_OUT_DEG, g.nl)));
+    g.in_deg = Degrees(rd.as<idx_t>(keep(SHARD_NO_IN_DEG, g.nl)));
+    std::vector<int64_t> send_off = rd.raw<int64_t>(size + 1);
     g.ghost_off = rd.raw<int64_t>(size + 1);
-    g.send = rd.as<idx_t>(g.send_off.back());
+    g.send = SendSet::read(rd, std::move(send_off), g.olo, g.ohi - g.olo);
     if (g.has_csc) {
       g.in_indptr = rd.raw<int64_t>(g.nrange + 1);
       g.clo = g.in_indptr.front();
@@ -831,13 +924,13 @@ inline std::vector<int64_t> relabel_by_degree(Graph& g) {
     std::sort(dst.get() + at, dst.get() + at + (e - b));
   }
   // the degree arrays follow the renaming where the shard holds them (else stay empty)
-  auto renamed = [&](const std::vector<int64_t>& d) {
+  auto renamed = [&](const Degrees& d) {
     if ((int64_t)d.size() != n) return d;
-    std::vector<int64_t> out(n);
-    for (int64_t i = 0; i < n; ++i) out[i] = d[order[i]];
-    return out;
+    std::vector<idx_t> out(n);
+    for (int64_t i = 0; i < n; ++i) out[i] = d.v[order[i]];
+    return Degrees(std::move(out));
   };
-  std::vector<int64_t> od = renamed(g.out_deg), id = renamed(g.in_deg);
+  Degrees od = renamed(g.out_deg), id = renamed(g.in_deg);
   g.indptr = std::move(indptr);
   g.dst = Arr<idx_t>::adopt(std::move(dst), g.m);
   g.src = Arr<idx_t>::adopt(std::move(src), g.m);
@@ -1310,18 +1403,16 @@ inline void refresh(std::vector<T>& table, Mirror<T>& mir, const Graph& G, const
     g_stats.dense += 1;
   } else if (P > 1) {
     const int64_t own = G.ohi - G.olo;
-    auto moved = [&](int64_t i) {
-      const int64_t l = G.send[i];
+    auto moved = [&](int64_t l) {
       return std::memcmp(&table[l], &mir.prev[l - G.olo], sizeof(T)) != 0;
     };
     // per receiver: the changed entries it holds as ghosts (sparse), or -1 (dense)
     std::vector<int64_t> header(P, 0);
     for (int r = 0; r < P; ++r) {
       if (r == me) continue;
-      const int64_t b = G.send_off[r], e = G.send_off[r + 1], cnt = e - b;
+      const int64_t cnt = G.send.count(r);
       int64_t k = 0;
-      if (mir.valid)
-        for (int64_t i = b; i < e; ++i) k += moved(i);
+      if (mir.valid) G.send.each(r, [&](int64_t l, int64_t) { k += moved(l); });
       const bool sparse = mir.valid && k * (8 + (int64_t)sizeof(T)) < cnt * (int64_t)sizeof(T);
       header[r] = sparse ? k : -1;
       g_stats.sparse += sparse;
@@ -1336,18 +1427,19 @@ inline void refresh(std::vector<T>& table, Mirror<T>& mir, const Graph& G, const
     std::vector<char*> rp(P, nullptr);
     for (int k = 1; k < P; ++k) {
       const int to = (me + k) % P, from = (me - k + P) % P;
-      const int64_t b = G.send_off[to], e = G.send_off[to + 1];
       if (header[to] >= 0) {
         const int64_t c = header[to];
         out.resize((size_t)c * (8 + sizeof(T)));
         int64_t* pos = reinterpret_cast<int64_t*>(out.data());
         T* vals = reinterpret_cast<T*>(out.data() + c * 8);
-        for (int64_t i = b, j = 0; i < e; ++i)
-          if (moved(i)) { pos[j] = i - b; vals[j] = table[G.send[i]]; ++j; }
+        int64_t j = 0;
+        G.send.each(to, [&](int64_t l, int64_t i) {
+          if (moved(l)) { pos[j] = i; vals[j] = table[l]; ++j; }
+        });
       } else {
-        out.resize((size_t)(e - b) * sizeof(T));
+        out.resize((size_t)G.send.count(to) * sizeof(T));
         T* vals = reinterpret_cast<T*>(out.data());
-        for (int64_t i = b; i < e; ++i) vals[i - b] = table[G.send[i]];
+        G.send.each(to, [&](int64_t l, int64_t i) { vals[i] = table[l]; });
       }
       T* base = table.data() + G.nrange + G.ghost_off[from];
       const int64_t ghosts = G.ghost_off[from + 1] - G.ghost_off[from];
@@ -1713,13 +1805,16 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
                   "\"comm\": %.9f, \"messages\": %lld, \"bytes\": %lld, "
                   "\"peak_rss\": %lld, \"owned\": %lld, \"ghosts\": %lld, "
                   "\"local_edges\": %lld, \"replicated\": %s, \"dense\": %lld, "
-                  "\"sparse\": %lld, \"streamed\": %s, \"step_bytes\": [",
+                  "\"sparse\": %lld, \"streamed\": %s, \"send_bitmaps\": %lld, "
+                  "\"send_bytes\": %lld, \"step_bytes\": [",
                g_rank, omp_get_max_threads(), total, g_stats.compute, g_stats.comm,
                (long long)g_stats.messages, (long long)g_stats.bytes,
                (long long)peak, (long long)(G.hi - G.lo), (long long)G.nghost,
                (long long)(G.ehi - G.elo), G.replicated ? "true" : "false",
                (long long)g_stats.dense, (long long)g_stats.sparse,
-               G.streamed ? "true" : "false");
+               G.streamed ? "true" : "false",
+               (long long)std::count(G.send.bitmap.begin(), G.send.bitmap.end(), 1),
+               (long long)G.send.bytes());
   for (size_t i = 0; i < g_stats.step_bytes.size(); ++i)
     std::fprintf(f, "%s%lld", i ? ", " : "", (long long)g_stats.step_bytes[i]);
   std::fprintf(f, "], \"supersteps\": [");
