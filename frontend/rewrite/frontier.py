@@ -112,17 +112,26 @@ def bucketed(k: Kernel, plan: dict[str, str]) -> bool:
     return op == "min" and not k.table_map[t].dtype.is_bool
 
 
+def iteration_model(k: Kernel, loop: Loop):
+    """One iteration of ``loop`` in Z3, for a law about its contributions: the universe
+    (its ``hyps``), the encoder, the view whose ``reads`` it records, the iteration's
+    effects and the running vertex's id.  Raises ``Unsupported`` for what is not
+    modelled."""
+    uni = Universe(k, counters=counter_bounds(k))
+    enc = Encoder(None)
+    vx = View(uni, loop, "this")
+    ex = effects(loop, vx, _locals(k), enc=enc, after_nested="fresh")
+    me = View(uni, loop, "this")(Var(loop.var, i64, True), enc)
+    return uni, enc, vx, ex, me
+
+
 def relax_order(k: Kernel, loop: Loop, table: str) -> Law:
     """Every contribution ``table[i] min= value`` of ``loop`` (guarded) is at least the
     running vertex's own entry ``table[v]`` as the iteration read it, for non-negative
     edge weights: proved with Z3 in exact IEEE (or bit-vector) semantics."""
     subject = f"{table} min= ... >= {table}[{loop.var}]"
-    uni = Universe(k, counters=counter_bounds(k))
-    enc = Encoder(None)
-    vx = View(uni, loop, "this")
     try:
-        ex = effects(loop, vx, _locals(k), enc=enc, after_nested="fresh")
-        me = View(uni, loop, "this")(Var(loop.var, i64, True), enc)
+        uni, enc, vx, ex, me = iteration_model(k, loop)
     except Unsupported as exc:
         return Law("relax order", subject, "unknown", f"not modelled: {exc}")
     d = k.table_map[table].dtype

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 
 import z3
 
-from cosynth.dtypes import i64
 from cosynth.ir.nodes import (
     Alloc,
     Assign,
@@ -64,10 +63,8 @@ from cosynth.ir.nodes import (
 from cosynth.ir.walk import iter_stmts
 from cosynth.ops import identity
 
-from .frontier import NONNEG_WEIGHTS, bucketed, frontier_loops, relax_order
-from .proofs import _locals, counter_bounds
-from .smt import Encoder, Law, Unsupported, leq, prove, sort_of
-from .symbolic import Universe, View, effects
+from .frontier import NONNEG_WEIGHTS, bucketed, frontier_loops, iteration_model, relax_order
+from .smt import Law, Unsupported, leq, prove, sort_of
 
 __all__ = ["NarrowState", "narrow_states", "int32_steps", "float_steps", "constants",
            "INTEGER_WEIGHTS", "LIMIT"]
@@ -147,12 +144,8 @@ def int32_steps(k: Kernel, loop: Loop, table: str) -> Law:
     proved with Z3 in exact IEEE (or bit-vector) semantics."""
     subject = f"{table} min= ... in {{top}} U [{table}[{loop.var}], {table}[{loop.var}] + W]"
     d = k.table_map[table].dtype
-    uni = Universe(k, counters=counter_bounds(k))
-    enc = Encoder(None)
-    vx = View(uni, loop, "this")
     try:
-        ex = effects(loop, vx, _locals(k), enc=enc, after_nested="fresh")
-        me = View(uni, loop, "this")(Var(loop.var, i64, True), enc)
+        uni, enc, vx, ex, me = iteration_model(k, loop)
     except Unsupported as exc:
         return Law("int32 steps", subject, "unknown", f"not modelled: {exc}")
     top = enc.const(identity("min", d), d)
