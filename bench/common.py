@@ -6,7 +6,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,10 +41,8 @@ def best_of(fn, repeat: int = 3, budget: float = 60.0):
 
 
 def write_json(path: str, data: dict) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    """``data`` as indented JSON at ``path``, atomically and with the umask's mode (the
+    project's one atomic writer, ``cosynth.outputs.write_file``)."""
+    from cosynth.outputs import write_file
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_file(path, json.dumps(data, indent=2) + "\n", what="benchmark result")

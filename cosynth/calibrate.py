@@ -28,7 +28,6 @@ written.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -48,6 +47,7 @@ from .errors import ArgumentError
 from .graphio import parse_graph_spec
 from .ir.printer import print_kernel
 from .loader import load_kernels
+from .outputs import write_file
 from .pipeline import simulate
 from .progress import counted
 from .resources import example_path
@@ -306,12 +306,8 @@ def _write_copy(src: str, out: str, man, cal: Calibration) -> None:
             f"({os.cpu_count()} cores)\n# graphs: "
             + ", ".join(sorted({g for e in cal.workloads.values() for g in e["graphs"]}))
             + "\n")
-    text = head + yaml.safe_dump(tree, sort_keys=False, width=100)
-    folder = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, out)
+    write_file(out, head + yaml.safe_dump(tree, sort_keys=False, width=100),
+               what="calibrated manifest")
 
 
 def _plain(x):

@@ -71,6 +71,33 @@ def test_calibrate_never_writes_the_users_manifest(tmp_path):
         calibrate(str(mine), str(tmp_path / "out.xml"))
 
 
+def test_the_calibrated_copy_is_written_whole_with_the_umasks_mode(tmp_path):
+    """The copy goes through the project's atomic writer: the umask's mode (not
+    ``mkstemp``'s 0600), no temporary file left, and an unwritable folder is an
+    ``OutputError`` naming the path, not a traceback."""
+    from cosynth.calibrate import Calibration, _write_copy
+    from cosynth.outputs import OutputError
+    man = load_manifest(PAIR)
+    cal = Calibration(path=PAIR, machine={"cpu_edges_per_second_per_core": 1.5e8})
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "pair.calibrated.yaml"
+        _write_copy(PAIR, str(out), man, cal)
+        assert os.stat(out).st_mode & 0o777 == 0o644
+        assert sorted(os.listdir(tmp_path)) == ["pair.calibrated.yaml"]
+        assert load_manifest(str(out)).kinds[0].calibration["cpu_edges_per_second_per_core"] \
+            == 1.5e8
+        if os.geteuid() != 0:  # root writes anywhere
+            ro = tmp_path / "ro"
+            ro.mkdir(mode=0o555)
+            with pytest.raises(OutputError, match="ro/x.yaml"):
+                _write_copy(PAIR, str(ro / "x.yaml"), man, cal)
+        with pytest.raises(OutputError, match="it is a directory"):
+            _write_copy(PAIR, str(tmp_path), man, cal)
+    finally:
+        os.umask(old)
+
+
 @pytest.mark.slow  # 75 s cold: measures this machine; the fitting is tested on recorded numbers
 @needs_gxx
 def test_calibrate_writes_a_copy_the_planner_uses(tmp_path):
