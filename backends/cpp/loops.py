@@ -34,7 +34,6 @@ from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 from .bitmap import open_bitmaps
 from .exprs import ExprSpeller, ctype, identity, reducer
 from .frontier import open_frontier
-from .hoist import close_region, open_region, own_entries, region_names, row_end
 from .gather import (
     close_gather,
     close_invariant,
@@ -43,6 +42,7 @@ from .gather import (
     open_invariant,
     split_ways,
 )
+from .hoist import close_region, open_region, own_entries, region_names, row_end
 from .intersect import emit_merge
 from .private import private_tables
 from .reach import on_shard, replicated
