@@ -10,7 +10,9 @@ same object while it emits a nest:
   iterations also reach: their entries are read with relaxed atomic ``load``s;
 * ``snap``: tables a ``bsp`` loop reads from the copy taken before it (name -> copy);
 * ``edge_kind``: for each edge variable in scope, its loop kind and the C++ variable
-  holding the vertex whose edges it walks.
+  holding the vertex whose edges it walks;
+* ``hoisted``: entries of the running vertex read once before the edge loop being
+  emitted, (table, vertex variable) -> the local holding it (``hoist.own_entries``).
 
 Invariants: operands are converted to the operator's type before the table's spelling
 is applied (``spell``); a table index that is not known to be in range is wrapped in the
@@ -121,6 +123,7 @@ class ExprSpeller(Visitor):
         self.atomic_tables: set[str] = set()
         self.snap: dict[str, str] = {}
         self.edge_kind: dict[str, tuple[str, str]] = {}  # edge var -> (loop kind, of-var)
+        self.hoisted: dict[tuple[str, str], str] = {}  # (table, vertex var) -> its local
 
     def expr(self, e: Expr) -> str:
         return self.visit(e)
@@ -138,6 +141,8 @@ class ExprSpeller(Visitor):
             return e.table
         if t.role == "weight":
             return self.weight(e)  # the graph's weights, not a table of the program
+        if isinstance(e.index, Var) and (e.table, e.index.name) in self.hoisted:
+            return self.hoisted[(e.table, e.index.name)]  # read once for the row (hoist.py)
         idx = self.index(e.index, t, _line(e))
         src = self.snap.get(e.table, e.table)
         if self.par is not None and e.table in self.atomic_tables and e.table not in self.snap:

@@ -74,7 +74,7 @@ class FrontierLoop:
             end, far = "G.ehi", f"G.edge_dst_l({s.var} + {ahead})"
             at = s.var
         elif s.kind == "in_edges":
-            end, far = "G.in_indptr.back()", f"G.in_src[{s.var}__p + {ahead} - G.clo]"
+            end, far = "G.cend", f"G.in_src[{s.var}__p + {ahead} - G.clo]"
             at = f"{s.var}__p"
         else:
             return None

@@ -42,6 +42,7 @@ from .gather import (
     open_invariant,
     split_ways,
 )
+from .hoist import close_region, open_region, own_entries, region_names, row_end
 from .intersect import emit_merge
 from .private import private_tables
 from .reach import on_shard, replicated
@@ -78,6 +79,7 @@ class LoopNests(ExprSpeller):
         self.gathered: dict[int, str] = {}  # store id -> its register (gather.py)
         self.private: dict[str, str] = {}  # table -> its per-thread copies (private.py)
         self.sat_break: dict[int, str] = {}  # store id -> the saturated loop's exit after it
+        self.sat_table = ""  # the table of the last saturating loop (_saturating)
 
     def out(self, text: str):
         self.lines.append("  " * self.ind + text)
@@ -170,11 +172,14 @@ class LoopNests(ExprSpeller):
             check += f" {self.work}e += G.{side}_end({of}) - G.{side}_begin({of});"
         pre = [f"{{ const int64_t {of} = {self.expr(s.of)};{check}"]
         ahead = self.frontier.prefetch(s, of) if self.frontier is not None else None
-        if s.kind == "out_edges":
-            return pre, [f"for (int64_t {s.var} = G.out_begin({of}); {s.var} < "
-                         f"G.out_end({of}); ++{s.var}) {{"] + ([ahead] if ahead else [])
+        if s.kind == "out_edges":  # the row's end read once (hoist.py)
+            end = row_end(s.var)
+            return pre, [f"for (int64_t {s.var} = G.out_begin({of}), {end} = G.out_end({of}); "
+                         f"{s.var} < {end}; ++{s.var}) {{"] + ([ahead] if ahead else [])
         pos = f"{s.var}__p"
-        head = [f"for (int64_t {pos} = G.in_begin({of}); {pos} < G.in_end({of}); ++{pos}) {{"]
+        end = row_end(pos)
+        head = [f"for (int64_t {pos} = G.in_begin({of}), {end} = G.in_end({of}); {pos} < {end}; "
+                f"++{pos}) {{"]
         # the edge's global id only where the body names it other than to read its weight
         # (which comes from in_w at the position): else the shard omits in_eid
         used = [e for x, _ in iter_stmts(s.body) for top in stmt_exprs(x)
@@ -210,6 +215,7 @@ class LoopNests(ExprSpeller):
             invs = open_invariant(self, s)
             if sat is not None:  # the first iteration's test, before the row is read
                 self.out(f"if ({sat[0]}) {{  // else saturated already: no edge can improve it")
+            own = own_entries(self, s, self.sat_table if sat is not None else None)
             pre, head = self.header(s, line)
             ways = split_ways(self, s, accs) if sat is None and not measured and \
                 len(head) == 1 else 1
@@ -219,6 +225,8 @@ class LoopNests(ExprSpeller):
                 pos = f"{s.var}__p" if s.kind == "in_edges" else s.var
                 emit_split(self, s, accs, self.last_of, pos, ways)
                 self.out("}")
+                for key in own:
+                    self.hoisted.pop(key)
                 close_gather(self, accs)
                 close_invariant(self, invs)
                 return
@@ -248,6 +256,8 @@ class LoopNests(ExprSpeller):
             for fr in self.whiles.pop()[1]:  # entered anew: the next sweep starts from all
                 self.out(f"{fr.name}.reset();")
         if s.kind not in ("while", "range"):
+            for key in own:
+                self.hoisted.pop(key)
             close_gather(self, accs)
             close_invariant(self, invs)
         if s.kind not in ("while", "range") and measured:
@@ -304,6 +314,7 @@ class LoopNests(ExprSpeller):
         if sat is None:
             return None
         t = self.tables[sat.table]
+        self.sat_table = sat.table
         c = self.tmp("sat")
         self.out(f"const {ctype(t.dtype)} {c} = ({ctype(t.dtype)})({self.expr(sat.value)});"
                  f"  // saturating {sat.op}: stop once it cannot improve {sat.table}")
@@ -376,6 +387,8 @@ class LoopNests(ExprSpeller):
         if fixed:  # each thread's own copy: kept in a register, not reread after stores
             clauses.append(f"firstprivate({', '.join(fixed)})")
         self.work, self.work_loop = wk, s
+        names = region_names(self, s)
+        clauses.append(f"firstprivate({', '.join(['G'] + names)})")  # hoist.py
         sched = _omp_schedule(s, queue=lq is not None)
         fr = open_frontier(self, s) if s.kind == "nodes" else None
         wl = open_worklist(self, s) if fr is None else None
@@ -399,6 +412,7 @@ class LoopNests(ExprSpeller):
                 self.out(f"{pv}.open({name}.size(), {identity(_op_of(s, name), t.dtype)});")
                 self.out(f"{c}* const* {name}__pp = {pv}.ptr.data();")
                 self.private[name] = f"{name}__my"
+        open_region(self, names)  # the region's locals (hoist.py), closed after it
         for h in pre:
             self.out(h)
         region = bool(self.private)  # each thread finds its copies once, not per update
@@ -428,6 +442,7 @@ class LoopNests(ExprSpeller):
             self.out("}")
         for h in fr.close() if fr is not None else ():
             self.out(h)
+        close_region(self)
         if wl is not None:
             wl.close(self)
         for name, op in scalars.items():

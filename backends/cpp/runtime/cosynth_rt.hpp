@@ -855,6 +855,78 @@ struct Graph {
   }
 };
 
+// A read-only span of a graph array: its base pointer and length, copied by value.
+template <class T> struct Span {
+  const T* p = nullptr;
+  int64_t n = 0;
+  const T& operator[](int64_t i) const { return p[i]; }
+  const T* data() const { return p; }
+  int64_t size() const { return n; }
+  const T& back() const { return p[n - 1]; }
+};
+
+// The graph as a parallel region reads it (backends/cpp/loops.py, `region_locals`): the
+// same accessors as Graph's hot ones, over base pointers and bounds held by value.  Each
+// thread of a region holds its own copy (firstprivate), whose address is never taken, so
+// the compiler keeps its pointers and bounds in registers across the atomics and stores
+// of an edge loop; reached through the shared Graph, they were reloaded after each one
+// (an atomic builtin, or a store that may alias, may change any escaped memory).  Legal:
+// nothing writes the graph while a kernel runs, so the copy equals the Graph throughout.
+struct GraphView {
+  int64_t n = 0, m = 0, glo = 0, ghi = 0, elo = 0, ehi = 0, clo = 0;
+  int64_t nrange = 0, nl = 0, olo = 0, ohi = 0;
+  int64_t cend = 0;  // the end of the CSC positions (in_indptr.back(), or clo without one)
+  Span<int64_t> indptr, in_indptr;
+  Span<idx_t> dst, src, in_src, in_eid, ghosts, out_deg, in_deg;
+  Span<wt_t> w, in_w;
+  GraphView() = default;
+  explicit GraphView(const Graph& g)
+      : n(g.n), m(g.m), glo(g.glo), ghi(g.ghi), elo(g.elo), ehi(g.ehi), clo(g.clo),
+        nrange(g.nrange), nl(g.nl), olo(g.olo), ohi(g.ohi),
+        cend(g.in_indptr.empty() ? g.clo : g.in_indptr.back()),
+        indptr{g.indptr.data(), (int64_t)g.indptr.size()},
+        in_indptr{g.in_indptr.data(), (int64_t)g.in_indptr.size()},
+        dst{g.dst.data(), g.dst.size()}, src{g.src.data(), g.src.size()},
+        in_src{g.in_src.data(), g.in_src.size()}, in_eid{g.in_eid.data(), g.in_eid.size()},
+        ghosts{g.ghosts.data(), (int64_t)g.ghosts.size()},
+        out_deg{g.out_deg.v.data(), (int64_t)g.out_deg.v.size()},
+        in_deg{g.in_deg.v.data(), (int64_t)g.in_deg.v.size()},
+        w{g.w.data(), g.w.size()}, in_w{g.in_w.data(), g.in_w.size()} {}
+  int64_t global(int64_t l) const { return l < nrange ? glo + l : ghosts[l - nrange]; }
+  int64_t local(int64_t v) const {
+    if (v >= glo && v < ghi) return v - glo;
+    const idx_t* b = ghosts.p, * e = ghosts.p + ghosts.n;
+    const idx_t* it = std::lower_bound(b, e, (idx_t)v);
+    return it != e && (int64_t)*it == v ? nrange + (it - b) : -1;
+  }
+  int64_t local_at(int64_t v, int line) const {
+    check(v, n, line, "vertex");
+    int64_t l = local(v);
+    if (l < 0)
+      fail(line, "vertex " + std::to_string(v) + " is neither owned by this blade nor a ghost "
+                 "of its edges");
+    return l;
+  }
+  int64_t out_begin(int64_t v) const { return indptr[v - glo]; }
+  int64_t out_end(int64_t v) const { return indptr[v - glo + 1]; }
+  int64_t in_begin(int64_t v) const { return in_indptr[v - glo]; }
+  int64_t in_end(int64_t v) const { return in_indptr[v - glo + 1]; }
+  int64_t edge_dst_l(int64_t e) const { return dst[e - elo]; }
+  int64_t edge_src_l(int64_t e) const { return src[e - elo]; }
+  int64_t edge_dst(int64_t e) const { return global(dst[e - elo]); }
+  int64_t edge_src(int64_t e) const { return global(src[e - elo]); }
+  wt_t weight(int64_t e) const { return w[e - elo]; }
+  bool has_edge(int64_t u, int64_t v) const {  // replicated programs only (local == global)
+    const idx_t* b = dst.data() + (out_begin(u) - elo);
+    const idx_t* e = dst.data() + (out_end(u) - elo);
+    const idx_t* p = std::lower_bound(b, e, (idx_t)v);
+    return p != e && (int64_t)*p == v;
+  }
+  void need_row(int64_t v, int line) const {
+    if (v < glo || v >= ghi) fail(line, "vertex " + std::to_string(v) + " is not in this blade's shard");
+  }
+};
+
 // The first position of a sorted row [b, e) whose entry satisfies `cut` (false ... false
 // true ... true), found by galloping from one end (the ordered intersection's hoisted
 // bounds, backends/cpp/intersect.py): probes 1, 2, 4, ... entries in from that end, then a

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   Outbox<int64_t> u_label__box;
   u_label__box.init(G, INT64_C(9223372036854775807));
   Mirror<int64_t> u_label__mir;
-  Frontier fr__5;  // the work list of the relaxed loop at line 20
+  Frontier fr__6;  // the work list of the relaxed loop at line 20
   const double g_delta = cfg.kv.count("sched.delta") ? cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)
   const bool g_keyed = cfg.kv.count("sched.keyed") && cfg.i64("sched.keyed") != 0;  // entries checked by key (plan)
   const bool g_logkeys = cfg.kv.count("sched.logkeys") && cfg.i64("sched.logkeys") != 0;  // bins of log2 width (plan)
@@ -43,10 +43,13 @@ int main(int argc, char** argv) {
   {
     const double t__1 = now();
     int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
-    #pragma omp parallel for schedule(static) reduction(+:w__2e, w__2v)
+    const GraphView G__3(G); auto* const u_label__d = u_label.data();
+    { const GraphView G = G__3; auto* const u_label = u_label__d;  // each thread copies them (hoist.py)
+    #pragma omp parallel for schedule(static) reduction(+:w__2e, w__2v) firstprivate(G, u_label)
     for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
       ++w__2v;
       u_label[(u_v - G.glo)] = (int64_t)(u_v);
+    }
     }
     { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(15, w__2e, w__2v, dt); }
   }
@@ -56,44 +59,48 @@ int main(int argc, char** argv) {
     u_changed = (uint8_t)(0);
     u_changed__part = (uint8_t)(0);
     {
-      const double t__3 = now();
+      const double t__4 = now();
       uint8_t u_changed__part__acc = 0;
-      int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
-      fr__5.logkeys = g_logkeys;
-      fr__5.begin(std::max<int64_t>(shard_lo, 0), std::min<int64_t>(shard_hi, n), std::max<int64_t>(shard_lo, 0) - G.glo, g_delta, g_keyed, [&](int64_t l) { return u_label[l]; }, true, [&](int64_t l) { return u_label[l] == INT64_C(9223372036854775807); });
-      #pragma omp parallel num_threads(fr__5.team()) reduction(||:u_changed__part__acc) reduction(+:w__4e, w__4v)
+      int64_t w__5e = 0, w__5v = 0;  // edges and vertices visited
+      fr__6.logkeys = g_logkeys;
+      fr__6.begin(std::max<int64_t>(shard_lo, 0), std::min<int64_t>(shard_hi, n), std::max<int64_t>(shard_lo, 0) - G.glo, g_delta, g_keyed, [&](int64_t l) { return u_label[l]; }, true, [&](int64_t l) { return u_label[l] == INT64_C(9223372036854775807); });
+      const GraphView G__7(G); auto* const u_label__d = u_label.data();
+      { const GraphView G = G__7; auto* const u_label = u_label__d;  // each thread copies them (hoist.py)
+      #pragma omp parallel num_threads(fr__6.team()) reduction(||:u_changed__part__acc) reduction(+:w__5e, w__5v) firstprivate(G, u_label)
       {
-      Frontier::Part fr__5_p;
-      while (fr__5.next(fr__5_p)) {
-      for (int64_t fr__5_i = fr__5_p.a; fr__5_i < fr__5_p.b; ++fr__5_i) {
-        const int64_t u_v = fr__5.take(fr__5_p, fr__5_i, [&](int64_t l) { return load(&u_label[l]); }); if (u_v < 0) continue;
-        ++w__4v;
-        { const int64_t of__6 = u_v; w__4e += G.out_end(of__6) - G.out_begin(of__6);
-        for (int64_t u_e = G.out_begin(of__6); u_e < G.out_end(of__6); ++u_e) {
+      Frontier::Part fr__6_p;
+      while (fr__6.next(fr__6_p)) {
+      for (int64_t fr__6_i = fr__6_p.a; fr__6_i < fr__6_p.b; ++fr__6_i) {
+        const int64_t u_v = fr__6.take(fr__6_p, fr__6_i, [&](int64_t l) { return load(&u_label[l]); }); if (u_v < 0) continue;
+        ++w__5v;
+        const auto own__8 = load(&u_label[(u_v - G.glo)]);  // u_label[u_v] read once for the row (hoist.py)
+        { const int64_t of__9 = u_v; w__5e += G.out_end(of__9) - G.out_begin(of__9);
+        for (int64_t u_e = G.out_begin(of__9), u_e__end = G.out_end(of__9); u_e < u_e__end; ++u_e) {
           if (u_e + Frontier::kAhead < G.ehi) { __builtin_prefetch(&u_label[G.edge_dst_l(u_e + Frontier::kAhead)]); }
-          { const int64_t val__7 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__8 = G.edge_dst_l(u_e);
-            { const int64_t i__9 = at__8;
-              if (i__9 >= G.olo && i__9 < G.ohi) {
-                if (atomic_min(&u_label[i__9], val__7)) { u_changed__part__acc = 1; fr__5.push(i__9, (double)(val__7)); }
+          { const int64_t val__10 = (int64_t)(own__8); const int64_t at__11 = G.edge_dst_l(u_e);
+            { const int64_t i__12 = at__11;
+              if (i__12 >= G.olo && i__12 < G.ohi) {
+                if (atomic_min(&u_label[i__12], val__10)) { u_changed__part__acc = 1; fr__6.push(i__12, (double)(val__10)); }
               } else {
-                atomic_min(&u_label__box.val[i__9], val__7);
-                u_label__box.touch(i__9);
+                atomic_min(&u_label__box.val[i__12], val__10);
+                u_label__box.touch(i__12);
               }
             }
           }
         }
         }
         if (!g_mirrored) {  // else the out-edge loop made these updates
-          { const int64_t of__10 = u_v; w__4e += G.in_end(of__10) - G.in_begin(of__10);
-          for (int64_t u_e__p = G.in_begin(of__10); u_e__p < G.in_end(of__10); ++u_e__p) {
-            if (u_e__p + Frontier::kAhead < G.in_indptr.back()) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
-            { const int64_t val__11 = (int64_t)(load(&u_label[(u_v - G.glo)])); const int64_t at__12 = (int64_t)G.in_src[u_e__p - G.clo];
-              { const int64_t i__13 = at__12;
-                if (i__13 >= G.olo && i__13 < G.ohi) {
-                  if (atomic_min(&u_label[i__13], val__11)) { u_changed__part__acc = 1; fr__5.push(i__13, (double)(val__11)); }
+          const auto own__13 = load(&u_label[(u_v - G.glo)]);  // u_label[u_v] read once for the row (hoist.py)
+          { const int64_t of__14 = u_v; w__5e += G.in_end(of__14) - G.in_begin(of__14);
+          for (int64_t u_e__p = G.in_begin(of__14), u_e__p__end = G.in_end(of__14); u_e__p < u_e__p__end; ++u_e__p) {
+            if (u_e__p + Frontier::kAhead < G.cend) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
+            { const int64_t val__15 = (int64_t)(own__13); const int64_t at__16 = (int64_t)G.in_src[u_e__p - G.clo];
+              { const int64_t i__17 = at__16;
+                if (i__17 >= G.olo && i__17 < G.ohi) {
+                  if (atomic_min(&u_label[i__17], val__15)) { u_changed__part__acc = 1; fr__6.push(i__17, (double)(val__15)); }
                 } else {
-                  atomic_min(&u_label__box.val[i__13], val__11);
-                  u_label__box.touch(i__13);
+                  atomic_min(&u_label__box.val[i__17], val__15);
+                  u_label__box.touch(i__17);
                 }
               }
             }
@@ -103,15 +110,16 @@ int main(int argc, char** argv) {
       }
       }
       }
+      }
       red_or(&u_changed__part, u_changed__part__acc);
-      { const double dt = now() - t__3; g_stats.compute += dt; g_stats.step(dt); nest_done(20, w__4e, w__4v, dt); }
+      { const double dt = now() - t__4; g_stats.compute += dt; g_stats.step(dt); nest_done(20, w__5e, w__5v, dt); }
     }
-    { bool ch = exchange(u_label, u_label__box, G, sh, [&](int64_t* p, int64_t v) { bool c = red_min(p, v); if (c) fr__5.push(p - u_label.data(), (double)(v)); return c; }); if (ch) u_changed__part = 1; }
+    { bool ch = exchange(u_label, u_label__box, G, sh, [&](int64_t* p, int64_t v) { bool c = red_min(p, v); if (c) fr__6.push(p - u_label.data(), (double)(v)); return c; }); if (ch) u_changed__part = 1; }
     refresh(u_label, u_label__mir, G, sh);
     u_changed__part = allreduce(u_changed__part, MPI_LOR);
     red_or(&u_changed, (uint8_t)(u_changed__part));
   }
-  fr__5.reset();
+  fr__6.reset();
   const double t_total = now() - t_start;
   write_result(cfg.str("out") + "/result0.rank" + std::to_string(rank) + ".bin", u_label.data() + G.olo, G.ohi - G.olo);
   write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + ".json", t_total, G);

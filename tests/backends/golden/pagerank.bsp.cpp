@@ -59,13 +59,16 @@ int main(int argc, char** argv) {
       const double t__1 = now();
       double u_dangling__part__acc = -0x0.0p+0;
       int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
-      #pragma omp parallel for schedule(static) reduction(+:u_dangling__part__acc) reduction(+:w__2e, w__2v)
+      const GraphView G__3(G); auto* const u_contrib__d = u_contrib.data(); auto* const u_rank__d = u_rank.data();
+      { const GraphView G = G__3; auto* const u_contrib = u_contrib__d; auto* const u_rank = u_rank__d;  // each thread copies them (hoist.py)
+      #pragma omp parallel for schedule(static) reduction(+:u_dangling__part__acc) reduction(+:w__2e, w__2v) firstprivate(G, u_contrib, u_rank)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
         ++w__2v;
         u_contrib[(u_v - G.glo)] = (double)(0x0.0p+0);
         if (((int64_t)(G.out_deg[(u_v - G.glo)]) == (int64_t)(INT64_C(0)))) {
           red_add(&u_dangling__part__acc, (double)(u_rank[(u_v - G.glo)]));
         }
+      }
       }
       red_add(&u_dangling__part, u_dangling__part__acc);
       { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(23, w__2e, w__2v, dt); }
@@ -74,53 +77,59 @@ int main(int argc, char** argv) {
     u_dangling__part = allreduce(u_dangling__part, MPI_SUM);
     red_add(&u_dangling, (double)(u_dangling__part));
     {
-      const double t__3 = now();
-      int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
+      const double t__4 = now();
+      int64_t w__5e = 0, w__5v = 0;  // edges and vertices visited
       u_contrib__priv.open(u_contrib.size(), -0x0.0p+0);
       double* const* u_contrib__pp = u_contrib__priv.ptr.data();
+      const GraphView G__6(G); auto* const u_contrib__d = u_contrib.data(); auto* const u_rank__d = u_rank.data();
+      { const GraphView G = G__6; auto* const u_contrib = u_contrib__d; auto* const u_rank = u_rank__d;  // each thread copies them (hoist.py)
       #pragma omp parallel
       {
         double* const u_contrib__my = u_contrib__pp[omp_get_thread_num()];
-      #pragma omp for schedule(dynamic, 1024) reduction(+:w__4e, w__4v)
+      #pragma omp for schedule(dynamic, 1024) reduction(+:w__5e, w__5v) firstprivate(G, u_contrib, u_rank)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
-        ++w__4v;
+        ++w__5v;
         double u_share{};
         u_share = (double)(((((int64_t)(G.out_deg[(u_v - G.glo)]) > (int64_t)(INT64_C(0)))) ? (double)(((double)((double)(u_rank[(u_v - G.glo)]) / (double)(G.out_deg[(u_v - G.glo)])))) : (double)(0x0.0p+0)));
-        { const int64_t of__5 = u_v; w__4e += G.out_end(of__5) - G.out_begin(of__5);
-        for (int64_t u_e = G.out_begin(of__5); u_e < G.out_end(of__5); ++u_e) {
-          { const int64_t i__6 = G.edge_dst_l(u_e);
-            if (i__6 >= G.olo && i__6 < G.ohi) {
-              red_add(&u_contrib__my[i__6], (double)(u_share));
+        { const int64_t of__7 = u_v; w__5e += G.out_end(of__7) - G.out_begin(of__7);
+        for (int64_t u_e = G.out_begin(of__7), u_e__end = G.out_end(of__7); u_e < u_e__end; ++u_e) {
+          { const int64_t i__8 = G.edge_dst_l(u_e);
+            if (i__8 >= G.olo && i__8 < G.ohi) {
+              red_add(&u_contrib__my[i__8], (double)(u_share));
             } else {
-              atomic_add(&u_contrib__box.val[i__6], (double)(u_share));
-              u_contrib__box.touch(i__6);
+              atomic_add(&u_contrib__box.val[i__8], (double)(u_share));
+              u_contrib__box.touch(i__8);
             }
           }
         }
         }
       }
       }
+      }
       u_contrib__priv.close(u_contrib, [](double* p, double v) { red_add(p, v); });
-      { const double dt = now() - t__3; g_stats.compute += dt; g_stats.step(dt); nest_done(27, w__4e, w__4v, dt); }
+      { const double dt = now() - t__4; g_stats.compute += dt; g_stats.step(dt); nest_done(27, w__5e, w__5v, dt); }
     }
     { bool ch = exchange(u_contrib, u_contrib__box, G, sh, [](double* p, double v) { return red_add(p, v); }); (void)ch; }
     refresh(u_contrib, u_contrib__mir, G, sh);
     u_err = (double)(0x0.0p+0);
     u_err__part = (double)(-0x0.0p+0);
     {
-      const double t__7 = now();
+      const double t__9 = now();
       double u_err__part__acc = -0x0.0p+0;
-      int64_t w__8e = 0, w__8v = 0;  // edges and vertices visited
-      #pragma omp parallel for schedule(static) reduction(+:u_err__part__acc) reduction(+:w__8e, w__8v) firstprivate(u_dangling, u_n)
+      int64_t w__10e = 0, w__10v = 0;  // edges and vertices visited
+      const GraphView G__11(G); auto* const u_contrib__d = u_contrib.data(); auto* const u_rank__d = u_rank.data();
+      { const GraphView G = G__11; auto* const u_contrib = u_contrib__d; auto* const u_rank = u_rank__d;  // each thread copies them (hoist.py)
+      #pragma omp parallel for schedule(static) reduction(+:u_err__part__acc) reduction(+:w__10e, w__10v) firstprivate(u_dangling, u_n) firstprivate(G, u_contrib, u_rank)
       for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
-        ++w__8v;
+        ++w__10v;
         double u_r{};
         u_r = (double)(((double)((double)(((double)((double)(u_alpha) * (double)(((double)((double)(u_contrib[(u_v - G.glo)]) + (double)(((double)((double)(u_dangling) / (double)(u_n)))))))))) + (double)(((double)((double)(((double)((double)(0x1.0000000000000p+0) - (double)(u_alpha)))) / (double)(u_n)))))));
         red_add(&u_err__part__acc, (double)(vabs<double>(((double)((double)(u_r) - (double)(u_rank[(u_v - G.glo)]))))));
         u_rank[(u_v - G.glo)] = (double)(u_r);
       }
+      }
       red_add(&u_err__part, u_err__part__acc);
-      { const double dt = now() - t__7; g_stats.compute += dt; g_stats.step(dt); nest_done(32, w__8e, w__8v, dt); }
+      { const double dt = now() - t__9; g_stats.compute += dt; g_stats.step(dt); nest_done(32, w__10e, w__10v, dt); }
     }
     refresh(u_rank, u_rank__mir, G, sh);
     u_err__part = allreduce(u_err__part, MPI_SUM);

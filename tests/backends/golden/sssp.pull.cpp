@@ -48,23 +48,26 @@ int main(int argc, char** argv) {
       const auto u_dist__snap = u_dist;
       uint8_t u_changed__part__acc = 0;
       int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
-      #pragma omp parallel for schedule(dynamic, 1024) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v)
+      const GraphView G__3(G); auto* const u_dist__d = u_dist.data(); auto* const u_dist__snap__d = u_dist__snap.data();
+      { const GraphView G = G__3; auto* const u_dist = u_dist__d; auto* const u_dist__snap = u_dist__snap__d;  // each thread copies them (hoist.py)
+      #pragma omp parallel for schedule(dynamic, 1024) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v) firstprivate(G, u_dist, u_dist__snap)
       for (int64_t u_u = std::max<int64_t>(shard_lo, 0); u_u < std::min<int64_t>(shard_hi, n); ++u_u) {
         ++w__2v;
-        { const int64_t of__3 = u_u; w__2e += G.in_end(of__3) - G.in_begin(of__3);
-        for (int64_t u_e__p = G.in_begin(of__3); u_e__p < G.in_end(of__3); ++u_e__p) {
+        { const int64_t of__4 = u_u; w__2e += G.in_end(of__4) - G.in_begin(of__4);
+        for (int64_t u_e__p = G.in_begin(of__4), u_e__p__end = G.in_end(of__4); u_e__p < u_e__p__end; ++u_e__p) {
           double u_nd{};
           u_nd = (double)(((double)((double)(u_dist__snap[(int64_t)G.in_src[u_e__p - G.clo]]) + (double)(((double)G.in_w[u_e__p - G.clo])))));
-          { const int64_t i__4 = (u_u - G.glo);
-            if (i__4 >= G.olo && i__4 < G.ohi) {
-              if (red_min(&u_dist[i__4], (double)(u_nd))) { u_changed__part__acc = 1; }
+          { const int64_t i__5 = (u_u - G.glo);
+            if (i__5 >= G.olo && i__5 < G.ohi) {
+              if (red_min(&u_dist[i__5], (double)(u_nd))) { u_changed__part__acc = 1; }
             } else {
-              red_min(&u_dist__box.val[i__4], (double)(u_nd));
-              u_dist__box.touch(i__4);
+              red_min(&u_dist__box.val[i__5], (double)(u_nd));
+              u_dist__box.touch(i__5);
             }
           }
         }
         }
+      }
       }
       red_or(&u_changed__part, u_changed__part__acc);
       { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(18, w__2e, w__2v, dt); }

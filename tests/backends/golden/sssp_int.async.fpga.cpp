@@ -94,26 +94,29 @@ int main(int argc, char** argv) {
         std::vector<uint8_t> wl__3_active(wl__3_hi - wl__3_lo, 1);
         std::vector<int64_t> wl__3_now_u_dist(u_dist.begin() + (wl__3_lo - G.glo), u_dist.begin() + (wl__3_hi - G.glo));
         if (!wl__3_all) for (int64_t i = 0; i < wl__3_hi - wl__3_lo; ++i) wl__3_active[i] = (wl__3_now_u_dist[i] != wl__3_start_u_dist[i]);
-        #pragma omp parallel for schedule(dynamic, 1024) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v)
+        const GraphView G__4(G); auto* const u_dist__d = u_dist.data();
+        { const GraphView G = G__4; auto* const u_dist = u_dist__d;  // each thread copies them (hoist.py)
+        #pragma omp parallel for schedule(dynamic, 1024) reduction(||:u_changed__part__acc) reduction(+:w__2e, w__2v) firstprivate(G, u_dist)
         for (int64_t u_v = std::max<int64_t>(shard_lo, 0); u_v < std::min<int64_t>(shard_hi, n); ++u_v) {
           if (!wl__3_all && !wl__3_active[u_v - wl__3_lo]) continue;
           ++w__2v;
-          { const int64_t of__4 = u_v; w__2e += G.out_end(of__4) - G.out_begin(of__4);
-          for (int64_t u_e = G.out_begin(of__4); u_e < G.out_end(of__4); ++u_e) {
+          { const int64_t of__5 = u_v; w__2e += G.out_end(of__5) - G.out_begin(of__5);
+          for (int64_t u_e = G.out_begin(of__5), u_e__end = G.out_end(of__5); u_e < u_e__end; ++u_e) {
             int64_t u_w{};
             int64_t u_nd{};
             u_w = (int64_t)(vmax<int64_t>((int64_t)(((int64_t)G.weight(u_e))), (int64_t)(INT64_C(0))));
             u_nd = (int64_t)(((int64_t)((int64_t)(vmin<int64_t>((int64_t)(load(&u_dist[(u_v - G.glo)])), (int64_t)(((int64_t)((int64_t)(INT64_C(9223372036854775807)) - (int64_t)(u_w)))))) + (int64_t)(u_w))));
-            { const int64_t i__5 = G.edge_dst_l(u_e);
-              if (i__5 >= G.olo && i__5 < G.ohi) {
-                if (atomic_min(&u_dist[i__5], (int64_t)(u_nd))) { u_changed__part__acc = 1; }
+            { const int64_t i__6 = G.edge_dst_l(u_e);
+              if (i__6 >= G.olo && i__6 < G.ohi) {
+                if (atomic_min(&u_dist[i__6], (int64_t)(u_nd))) { u_changed__part__acc = 1; }
               } else {
-                atomic_min(&u_dist__box.val[i__5], (int64_t)(u_nd));
-                u_dist__box.touch(i__5);
+                atomic_min(&u_dist__box.val[i__6], (int64_t)(u_nd));
+                u_dist__box.touch(i__6);
               }
             }
           }
           }
+        }
         }
         wl__3_start_u_dist.swap(wl__3_now_u_dist); wl__3_end_u_dist = u_dist;
         wl__3_have = true; wl__3_plo = wl__3_lo; wl__3_phi = wl__3_hi;
