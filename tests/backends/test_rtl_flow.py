@@ -212,3 +212,33 @@ def test_unknown_family_or_device_is_an_argument_error(tmp_path, cache):
         run_flow("", "top", "ice40", str(tmp_path), device="lfe5u-25f")
     assert flow._resolve("ecp5", "LFE5U-45F")[1].flag == "45k"
     assert flow._resolve("ice40", "iCE40UP5K")[1].package == "sg48"
+
+
+@pytest.mark.slow
+def test_ecp5_block_ram_outputs_go_straight_into_registers(tmp_path, cache):
+    """Every data output of every block RAM of a BFS interval unit (I = 1024: the window
+    memories; the gather map is LUT RAM at this size) drives flip-flops only: no collision bypass LUT of yosys (the memories are
+    ``no_rw_check``) between a DP16KD's 5.8 ns clock-to-out and its register -- the P = 1
+    Fmax path of fmax4 (92-97 MHz on seeds 1 and 2)."""
+    from cosynth.backends.rtl.build import unit_for
+    from cosynth.backends.rtl.interval import IntervalUnit
+    from cosynth.loader import load_kernels
+    from tests.helpers import EXAMPLES
+    spec = unit_for(load_kernels(os.path.join(EXAMPLES, "bfs.py"))["bfs"].ir)
+    rep = run_flow(shell_verilog(IntervalUnit(spec, 1024)), "top", "ecp5", str(tmp_path),
+                   device="85k")
+    with open(os.path.join(str(tmp_path), "top.json")) as f:
+        cells = json.load(f)["modules"]["top"]["cells"]
+    outs = {b for c in cells.values() if c["type"] == "DP16KD"
+            for p, bits in c["connections"].items() if p.startswith("DO") for b in bits
+            if isinstance(b, int)}
+    loads = {}
+    for c in cells.values():
+        for p, bits in c["connections"].items():
+            if c["port_directions"].get(p) == "input":
+                for b in bits:
+                    if b in outs:
+                        loads[c["type"]] = loads.get(c["type"], 0) + 1
+    # both read ports of the 64-bit window memory (the map is LUT RAM at this size)
+    assert rep.bram >= 9 and loads.get("TRELLIS_FF", 0) >= 2 * 64, loads
+    assert set(loads) == {"TRELLIS_FF"}, loads
