@@ -407,8 +407,13 @@ def test_the_cycle_model_phases_add_up_and_pes_get_target_intervals_in_turn():
     assert tuple(ph) == PHASES
     assert sum(ph.values()) == pytest.approx(predict_cycles(lay, blocks, ECP5_DDR3, 16,
                                                             packed=True, written={0}))
-    # a scattered read opens a 64-byte burst of its own at 16 bytes a clock: 4 clocks
-    assert ph["writebacks"] > 0 and ph["gather_reads"] == pytest.approx((30 + 12) * 64 / 16)
+    # a gather runs beside its block's edges and adds what the port takes beyond them:
+    # its scattered reads (a 64-byte burst each at 16 bytes a clock: 4 clocks) and the
+    # edges' words (packed: half a word an edge), less the edge stream (one a clock)
+    assert ph["writebacks"] > 0 and \
+        ph["gather_reads"] == pytest.approx((25 + 30 * 4 - 50) + (20 + 12 * 4 - 40))
+    # the map (4 words) is read before the run, with the read latency (10 + 2)
+    assert ph["gather_maps"] == pytest.approx(2 * (12 + 4))
     q = pe_queues(blocks, 2)
     assert q == [blocks[:3] + blocks[4:], blocks[3:4]]
     assert [sum(b[3] for b in x) for x in q] == [180, 40]
