@@ -23,7 +23,15 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              (a FIFO of the entries of the reads in flight pairs them up).  A block of
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
              ``I``: kron-18's blocks read ~1/3 as many distinct sources as edges, and
-             far fewer than the interval (the window-load bound of dense loads)
+             far fewer than the interval (the window-load bound of dense loads).  The
+             entries are gathered *beside the run* (after the map: the unit takes
+             loads into window B while busy, ``EdgeUnit(busy_loads=True)``), in rising
+             entry order, and the block's edges come in that order too (``layout``
+             version 6); the *gate* holds an edge at the engine's output until the
+             unit has taken the gathered entry of the last memory at its window-B
+             local (``gpos``), so every edge reads loaded values while the gather's
+             reads and the edge words share the port (the edges' first: held at
+             the gate, they fill their FIFO and stop asking)
     WB       (flag bit 2) write window A of every live memory back to its region -- only
              when a block since window A was loaded changed an entry (the unit's
              STATUS.wrote: ``new != old`` of a write of any rule -- not STATUS.changed,
@@ -34,7 +42,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
 Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
 a place reserved for its data (the port's read data are always accepted), so at most
 ``fifo_depth`` reads are in flight -- the depth must cover the memory's latency times
-the rate for the stream not to stall (the planner sizes it: ``interval_costs``).
+the rate for the stream not to stall (the planner sizes it: ``interval_costs``).  The
+gathered entries have a FIFO of their own, with its own reservation, and a tag per read
+in flight routes each answer: an edge word held at the gate never blocks the gathered
+word it waits for.
 
 Registers: the unit's own (``regmap``, addresses 0..47, passed through while the engine
 is idle) and the engine's::
@@ -171,6 +182,7 @@ class IntervalUnit(wiring.Component):
         rd_issue, pop = Signal(), Signal()
         g_issue, gpop = Signal(), Signal()
         gsel = Signal()  # the port's command is a gather read
+        ewant = Signal()  # the edge stream would issue a read (it goes first)
         issue = Signal()
         m.d.comb += [issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
                      tg.w_en.eq(issue), tg.w_data.eq(gsel), tg.r_en.eq(port.rdata.valid),
@@ -386,7 +398,7 @@ class IntervalUnit(wiring.Component):
                 m.next = "EDGES"
             with m.State("EDGES"):
                 m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
-                             port.cmd.addr.eq(areg)]
+                             port.cmd.addr.eq(areg), ewant.eq(more & room)]
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
                 first = rf.r_data if ew == 1 else word0
@@ -484,8 +496,9 @@ class IntervalUnit(wiring.Component):
         # beside the run (after GMAP: in COUNT, START and EDGES), memory after memory
         # (``gk``), one read per set bit of ``rem`` (the current map word), the lowest
         # first, through a registered request (``sv``/``saddr``: the port's address is
-        # a register); a word is taken when ``rem`` is empty.  Its reads go first on the
-        # port (``gsel``) and their words to ``rg``; the edges wait at the gate.
+        # a register); a word is taken when ``rem`` is empty.  Its reads take the port
+        # when the edges' do not (``gsel``), their words go to ``rg``; the edges wait
+        # at the gate.
         gk = Signal(range(MAX_MEMORIES + 2))
         gk1 = Signal(range(MAX_MEMORIES + 2))
         with m.FSM(name="gather"):
@@ -500,7 +513,10 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += gather_pop
                 m.next = "GATHER"
             with m.State("GATHER"):
-                m.d.comb += gsel.eq(sv & groom)
+                # the edges' reads go first: they stop on their own when their FIFO is
+                # full (edges held at the gate), and take half the port or less when
+                # they flow (packed pairs), so the gather gets the rest
+                m.d.comb += gsel.eq(sv & groom & ~ewant)
                 have = rem != 0
                 fill = Signal()
                 m.d.comb += fill.eq(have & (~sv | g_issue))

@@ -2,8 +2,8 @@
 
 ``choose(spec, part, n, dram)`` is the planner's pick of the unit's parameters: the
 largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per memory,
-one copy per read port: ``bitstream.bram_blocks``) plus the read FIFO and the gather
-map (``gather_blocks``) fit in
+one copy per read port: ``bitstream.bram_blocks``) plus the two read FIFOs (edges,
+gathered entries) and the gather map (``gather_blocks``) fit in
 ``BRAM_SHARE`` of the part's block RAM, and a FIFO deep enough to cover the memory's
 latency at its word rate.  A part on which not even an interval of two fits is refused
 (``NoIntervalFits``) with the reason and the smallest known part that would take it.
@@ -12,7 +12,8 @@ latency at its word rate.  A part on which not even an interval of two fits is r
 block commands, phase by phase as ``interval.IntervalUnit`` executes them: the host's
 register writes, the window loads and write-backs (``words / rate`` plus the memory's
 latency to fill the pipe), the edge stream (the slower of one edge per clock and the
-memory's word rate), the pipeline's drain.  The word rate is the port's one word per
+memory's word rate), a window-B gather beside the edge stream (what it adds beyond
+it: ``_gather_beside``), the pipeline's drain.  The word rate is the port's one word per
 clock, lowered by the memory's bandwidth (``bytes_per_clock / 8``) and by the FIFO
 (``fifo_depth / latency`` reads in flight).  The benchmark (``bench/bench_interval.py``)
 compares it with the co-simulated cycles.
@@ -109,14 +110,16 @@ def _part_blocks(part) -> int:
 
 def unit_blocks(spec, part_name, interval: int, fifo: int, pes: int = 1) -> int:
     """Block RAMs of an interval unit of ``pes`` PEs on ``part_name`` (or a ``Part``):
-    per PE its windows (``2 I`` entries a memory, a copy per read port), its read FIFO
-    and its gather map."""
+    per PE its windows (``2 I`` entries a memory, a copy per read port), its two read
+    FIFOs and its gather map."""
     part = partlist.lookup(part_name) if isinstance(part_name, str) else part_name
     if part.family in ("ice40", "ecp5"):
         mems = bram_blocks(spec, 2 * interval, part.family)
     else:  # large parts: by bits (their blocks cascade in width and depth)
         mems = -(-(bits_per_vertex(spec) * 2 * interval) // _BLOCK_BITS[part.family])
-    return pes * (mems + fifo_blocks(fifo, part.family) + gather_blocks(interval, part.family))
+    # two read FIFOs a PE: the edges' and the gathered entries' (``interval``)
+    return pes * (mems + 2 * fifo_blocks(fifo, part.family) +
+                  gather_blocks(interval, part.family))
 
 
 def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
