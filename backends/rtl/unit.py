@@ -28,6 +28,11 @@ The read-modify-write stage thus has no feedback path: one comparator (or adder)
 multiplexer between registers, which is what keeps Fmax up with 64-bit data; the write
 port is driven from registers too.  Edges whose
 neighbours differ stream at one per clock; a run on a single vertex at one every two.
+A read in the cycle its entry is written may get anything from the memory (the memories
+are ``no_rw_check``, so yosys puts no collision bypass after a block RAM's output): the
+target read is corrected by the history, which holds that write; a read at the other
+endpoint takes the written value through a bypass of the unit's own, chosen in front of
+S1b from registers.
 
 Memories (``amaranth.lib.memory``): each vertex table the rules touch, ``depth``
 entries.  A table a rule reduces has one write port and a read port per endpoint address
@@ -248,7 +253,17 @@ class EdgeUnit(wiring.Component):
         readback_port = {}
         for mem in rm.memories:
             d = spec.tables[mem.table]
-            mm = memory.Memory(shape=shape_of(d), depth=self.depth, init=[])
+            # no_rw_check: a read in the cycle its entry is written may return anything.
+            # Legal: a read issued in cycle c is used only through the write history,
+            # which holds the write of cycle c (and later ones) and overrides the memory's
+            # answer (``H`` below); loads and readbacks never meet on one entry in a
+            # cycle (the host streams one, then the other).  Without it yosys delays
+            # every write a cycle and puts a bypass LUT after each block RAM's output to
+            # give the old value on a collision (ECP5's DP16KD defines none between its
+            # two ports): that LUT sat between the RAM's 5.8 ns clock-to-out and q1, the
+            # P = 1 Fmax path on seeds 1 and 2 (fmax4)
+            mm = memory.Memory(shape=shape_of(d), depth=self.depth, init=[],
+                               attrs={"no_rw_check": 1})
             m.submodules[f"mem{mem.id}_{mem.table}_{mem.role}"] = mm
             mems[mem.id] = mm
             wp = mm.write_port()
@@ -301,11 +316,35 @@ class EdgeUnit(wiring.Component):
                      v1b.eq(v1), src1b.eq(src1), dst1b.eq(dst1)]
         if w1 is not None:
             m.d.sync += [w1.eq(w0), w1b.eq(w1)]
+        # a read of a table the pipeline writes that the write history does not correct
+        # (``other``: a written table read at the rule's other endpoint) takes the value
+        # written in its own cycle, if any: the memories answer anything on such a
+        # collision (no_rw_check, above), so the unit keeps the collision and the written
+        # value beside q1 and chooses in front of d2 -- from registers, not after the
+        # block RAM's output as yosys's emulation did.  (A fresher value than the
+        # memory's old one: such reads may be stale by the pipeline's depth anyway.)
+        bypass = {}
+        for key, rp in ports.items():
+            table, role, k = key
+            if role != "live" or k == "target":
+                continue
+            wp = wports[rm.mem(table, "live").id]
+            nm = f"{table}_{k}"
+            hit_a, hit_b = Signal(name=f"coll_a_{nm}"), Signal(name=f"coll_b_{nm}")
+            new_a = Signal(rp.data.shape(), name=f"coll_new_a_{nm}")
+            new_b = Signal(rp.data.shape(), name=f"coll_new_b_{nm}")
+            m.d.sync += [hit_a.eq(busy & wp.en & (wp.addr == rp.addr)), new_a.eq(wp.data),
+                         hit_b.eq(hit_a), new_b.eq(new_a)]
+            bypass[key] = (hit_b, new_b)
         data2 = {}
         for key, reg1 in q1.items():
             reg = Signal(reg1.shape(), name=f"d2_{key[0]}_{key[1]}_{key[2]}")
             with m.If(busy):
-                m.d.sync += reg.eq(reg1)
+                if key in bypass:
+                    hit, new = bypass[key]
+                    m.d.sync += reg.eq(Mux(hit, new, reg1))
+                else:
+                    m.d.sync += reg.eq(reg1)
             data2[key] = reg
 
         # ------------------------------------------------------------ S2..: evaluate

@@ -141,6 +141,33 @@ def test_colliding_edges_are_forwarded_not_lost(period):
     assert m / res["cycles"] >= (0.49 if period == 1 else 0.9)
 
 
+def test_a_read_of_the_other_endpoint_in_the_cycle_its_entry_is_written_sees_the_write():
+    """The memories are marked ``no_rw_check`` (yosys maps them without a bypass LUT after
+    the block RAM), so the unit itself gives a read of a written table at the other
+    endpoint (not corrected by the write history) the value written in its own cycle.
+    Edge 0 sets dist[1] = 1; edge 1 (after k fillers) reads dist[1]: it reads at
+    H + 1 cycles after edge 0's read, the cycle edge 0's write is made, when k = H --
+    the old value (100) before, the new one (1) from there on, through the unit's bypass
+    at k = H (the memory itself, without it, answers the old value in that cycle)."""
+    depth, big = 16, 1000
+    dist = np.full(depth, big)
+    dist[0], dist[1] = 0, 100
+    got, kf = {}, kernel("sssp_int")
+    for k in range(0, 14):
+        unit, _ = build_unit(kf, depth=depth)
+        mem = unit.regmap.mem("dist", "live")
+        with AmaranthDevice(unit) as dev:
+            dev.load(np.full(depth, mem.id), np.arange(depth), dist)
+            res = dev.run(0, [0] + [3] * k + [1], [1] + [8 + j % 8 for j in range(k)] + [2],
+                          [1] * (k + 2))
+            out = dev.readback(np.full(depth, mem.id), np.arange(depth))
+        assert res["stalls"] == 0 and out[1] == 1
+        got[k] = int(out[2])
+    h = unit.history
+    assert set(got.values()) == {101, 2}, got
+    assert [k for k, v in got.items() if v == 2] == list(range(h, 14)), (h, got)
+
+
 def test_refusals_say_why():
     cases = {"pagerank": "f64", "sssp": "f64", "tc": "loop inside the edge loop",
              "bc": "f64"}
