@@ -87,6 +87,10 @@ MAX_MEMORIES = 6
 FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED, FLAG_GATHER_B = 1, 2, 4, 8, 16
 
 
+#: the edges' reads go in aligned runs of ``2 ** RUN_BITS`` words between gather reads
+RUN_BITS = 3
+
+
 def gather_map_bits(interval: int) -> int:
     """Bits of one gather-map word: window B's entries ``w b .. w b + b - 1`` of word w."""
     return min(64, interval)
@@ -195,6 +199,8 @@ class IntervalUnit(wiring.Component):
                      gpending.eq(gpending + g_issue - gpop)]
         room, groom = Signal(), Signal()
         m.d.comb += [room.eq(pending < D), groom.eq(gpending < D)]
+        erun_room = Signal()  # room for a run of edge reads (``RUN_BITS``)
+        m.d.comb += erun_room.eq(pending <= max(0, D - (1 << RUN_BITS)))
 
         # ------------------------------------------------------------ engine
         # Addresses come from registers: ``areg`` is the next request's word address; it
@@ -402,8 +408,13 @@ class IntervalUnit(wiring.Component):
                 m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
-                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
-                             port.cmd.addr.eq(areg), ewant.eq(more & room)]
+                # the edges read in runs up to an 8-word boundary: a run starts when the
+                # FIFO has room for all of it, and the gather's scattered reads come
+                # between runs -- one between two edge reads would break the DRAM's
+                # burst continuation and make every edge word open a burst of its own
+                m.d.comb += [ewant.eq(more & room & (areg[:RUN_BITS].any() | erun_room)),
+                             port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
+                             port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
                 first = rf.r_data if ew == 1 else word0
@@ -520,7 +531,7 @@ class IntervalUnit(wiring.Component):
             with m.State("GATHER"):
                 # the edges' reads go first: they stop on their own when their FIFO is
                 # full (edges held at the gate), and take half the port or less when
-                # they flow (packed pairs), so the gather gets the rest
+                # they flow (packed pairs), in runs, so the gather gets the rest
                 m.d.comb += gsel.eq(sv & groom & ~ewant)
                 have = rem != 0
                 fill = Signal()
