@@ -11,7 +11,12 @@ The miter (``Miter``)
     rule, the edge count, every parameter, start), the edge stream with its valid bit,
     host loads and readbacks.  No assumption restricts them: the unit's own handshakes
     (``edges.ready`` with its bubbles, ``load.ready`` only while idle) are all that orders
-    them.  The clock domain has no reset: the proof starts from the power-on state
+    them.  The interval unit's variant (``EdgeUnit(busy_loads=True)``) also takes loads
+    while it runs, into the upper half (window B) in cycles its write-back leaves the
+    memory's write port free; its proof has one assumption, the block engine's
+    guarantee that every edge's target entry is in the lower half (window A), and the
+    loads stay free in every cycle, so a load may come at any moment of a run, at any
+    entry of window B, watched or not.  The clock domain has no reset: the proof starts from the power-on state
     (registers at their initial values, memories zero) and covers every later cycle; a
     reset pulse in the middle of a run is outside it.  One vertex ``a`` is watched
     (``AnyConst``: the proof holds for every ``a``, so for the whole memory).
@@ -63,7 +68,7 @@ from dataclasses import dataclass
 
 from amaranth import hdl
 from amaranth.back import rtlil
-from amaranth.hdl import Assert, ClockDomain, Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Assert, Assume, ClockDomain, Elaboratable, Module, Mux, Signal
 
 # AnyConst / AnySeq (free values for formal tools) are not re-exported by amaranth.hdl
 # in 0.5 (cosynth pins amaranth <0.6); they are the documented formal primitives
@@ -135,6 +140,13 @@ class Miter(Elaboratable):
         a = Signal(rm.addr_bits, name="watch")
         m.d.comb += a.eq(AnyConst(rm.addr_bits))
         self.watch = a
+        if u.busy_loads:
+            # the interval engine's guarantee (``layout``: an edge's target local is in
+            # window A, below half the depth): the only assumption, and only for a unit
+            # that takes loads while busy (into window B: the unit's own ``load.ready``)
+            top = rm.addr_bits - 1
+            for uses, taddr in pr["targets_in"]:
+                m.d.comb += Assume(~(pr["take"] & uses & taddr[top]))
         loaded = u.load.valid & u.load.ready & (u.load.payload.addr == a)
         for t, mem in pr["mems"].items():
             d = spec.tables[t]
@@ -203,13 +215,15 @@ def sby_config(depth: int, il: str = "miter.il", top: str = "top") -> str:
 
 def prove_unit(spec: UnitSpec, *, out_dir: str | None = None, vertices: int = DEPTH,
                bits: int = BITS, depth: int | None = None, forward: int | None = None,
-               timeout: float = TIMEOUT) -> ProofResult:
+               timeout: float = TIMEOUT, busy_loads: bool = False) -> ProofResult:
     """Prove (or refute) the pipeline of ``spec``'s unit against the one-edge-at-a-time
     reference, for ``vertices`` vertices and ``bits``-bit values.  ``depth`` is the
     induction length k (default 2H + 2 for a write history of H entries: it closes);
-    ``forward`` limits the forwarding (``EdgeUnit``; tests only).  The job runs in
+    ``forward`` limits the forwarding (``EdgeUnit``; tests only); ``busy_loads`` proves
+    the interval unit's variant, whose loads into window B may come while it runs (the
+    loads are free in every cycle; edges target window A: ``Miter``).  The job runs in
     ``out_dir`` (a fresh temporary folder when None), which is kept."""
-    unit = EdgeUnit(narrow(spec, bits), vertices, forward=forward)
+    unit = EdgeUnit(narrow(spec, bits), vertices, forward=forward, busy_loads=busy_loads)
     miter = Miter(unit)
     il = rtlil.convert(miter, name="top", ports=[miter.domain.clk], emit_src=False)
     history = unit.probes["history"]

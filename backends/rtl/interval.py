@@ -23,7 +23,15 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              (a FIFO of the entries of the reads in flight pairs them up).  A block of
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
              ``I``: kron-18's blocks read ~1/3 as many distinct sources as edges, and
-             far fewer than the interval (the window-load bound of dense loads)
+             far fewer than the interval (the window-load bound of dense loads).  The
+             entries are gathered *beside the run* (after the map: the unit takes
+             loads into window B while busy, ``EdgeUnit(busy_loads=True)``), in rising
+             entry order, and the block's edges come in that order too (``layout``
+             version 6); the *gate* holds an edge at the engine's output until the
+             unit has taken the gathered entry of the last memory at its window-B
+             local (``gpos``), so every edge reads loaded values while the gather's
+             reads and the edge words share the port (the edges' first: held at
+             the gate, they fill their FIFO and stop asking)
     WB       (flag bit 2) write window A of every live memory back to its region -- only
              when a block since window A was loaded changed an entry (the unit's
              STATUS.wrote: ``new != old`` of a write of any rule -- not STATUS.changed,
@@ -34,7 +42,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
 Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
 a place reserved for its data (the port's read data are always accepted), so at most
 ``fifo_depth`` reads are in flight -- the depth must cover the memory's latency times
-the rate for the stream not to stall (the planner sizes it: ``interval_costs``).
+the rate for the stream not to stall (the planner sizes it: ``interval_costs``).  The
+gathered entries have a FIFO of their own, with its own reservation, and a tag per read
+in flight routes each answer: an edge word held at the gate never blocks the gathered
+word it waits for.
 
 Registers: the unit's own (``regmap``, addresses 0..47, passed through while the engine
 is idle) and the engine's::
@@ -76,6 +87,10 @@ MAX_MEMORIES = 6
 FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED, FLAG_GATHER_B = 1, 2, 4, 8, 16
 
 
+#: the edges' reads go in aligned runs of ``2 ** RUN_BITS`` words between gather reads
+RUN_BITS = 3
+
+
 def gather_map_bits(interval: int) -> int:
     """Bits of one gather-map word: window B's entries ``w b .. w b + b - 1`` of word w."""
     return min(64, interval)
@@ -93,7 +108,7 @@ class IntervalUnit(wiring.Component):
         self.spec = spec
         self.interval = interval
         self.fifo_depth = fifo_depth
-        self.inner = EdgeUnit(spec, 2 * interval)
+        self.inner = EdgeUnit(spec, 2 * interval, busy_loads=True)
         self.regmap = self.inner.regmap
         if len(self.regmap.memories) > MAX_MEMORIES:
             raise NotEligible(f"{len(self.regmap.memories)} unit memories (an interval "
@@ -158,17 +173,34 @@ class IntervalUnit(wiring.Component):
         # ------------------------------------------------------------ read FIFO
         port = self.mem
         D = self.fifo_depth
+        # two read FIFOs, each with its own reservation: ``rf`` (edges, window loads,
+        # the gather map) and ``rg`` (gathered entries, which run beside the edges); a
+        # tag per read in flight (``tags``: the port answers in order) says whose word
+        # comes back, so an edge word waiting at the gate never blocks a gathered one
         m.submodules.rfifo = rf = fifo.SyncFIFOBuffered(width=64, depth=D)
+        m.submodules.gfifo = rg = fifo.SyncFIFOBuffered(width=64, depth=D)
+        m.submodules.tags = tg = fifo.SyncFIFO(width=1, depth=2 * D)
         m.submodules.wbq = wbq = fifo.SyncFIFOBuffered(width=64, depth=2)
-        pending = Signal(range(D + 1))  # reads issued whose word was not popped yet
+        pending = Signal(range(D + 1))  # reads for rf issued whose word was not popped yet
+        gpending = Signal(range(D + 1))  # ... for rg
         rd_issue, pop = Signal(), Signal()
-        m.d.comb += [rf.w_en.eq(port.rdata.valid), rf.w_data.eq(port.rdata.data),
+        g_issue, gpop = Signal(), Signal()
+        gsel = Signal()  # the port's command is a gather read
+        ewant = Signal()  # the edge stream would issue a read (it goes first)
+        issue = Signal()
+        m.d.comb += [issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
+                     tg.w_en.eq(issue), tg.w_data.eq(gsel), tg.r_en.eq(port.rdata.valid),
+                     rf.w_en.eq(port.rdata.valid & ~tg.r_data), rf.w_data.eq(port.rdata.data),
+                     rg.w_en.eq(port.rdata.valid & tg.r_data), rg.w_data.eq(port.rdata.data),
                      port.rdata.ready.eq(1),
-                     rd_issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
-                     pop.eq(rf.r_en & rf.r_rdy)]
-        m.d.sync += pending.eq(pending + rd_issue - pop)
-        room = Signal()
-        m.d.comb += room.eq(pending < D)
+                     rd_issue.eq(issue & ~gsel), g_issue.eq(issue & gsel),
+                     pop.eq(rf.r_en & rf.r_rdy), gpop.eq(rg.r_en & rg.r_rdy)]
+        m.d.sync += [pending.eq(pending + rd_issue - pop),
+                     gpending.eq(gpending + g_issue - gpop)]
+        room, groom = Signal(), Signal()
+        m.d.comb += [room.eq(pending < D), groom.eq(gpending < D)]
+        erun_room = Signal()  # room for a run of edge reads (``RUN_BITS``)
+        m.d.comb += erun_room.eq(pending <= max(0, D - (1 << RUN_BITS)))
 
         # ------------------------------------------------------------ engine
         # Addresses come from registers: ``areg`` is the next request's word address; it
@@ -254,12 +286,29 @@ class IntervalUnit(wiring.Component):
         rb_v, rb_data = Signal(), Signal(64)  # write-back: a word read from window A
         ld_mem = Signal.like(u.load.payload.mem)
         ld_addr = Signal.like(u.load.payload.addr)
-        m.d.sync += [u.load.valid.eq(ld_v), u.load.payload.mem.eq(ld_mem),
-                     u.load.payload.addr.eq(ld_addr), u.load.payload.data.eq(ld_data)]
-        gather_pop = [rf.r_en.eq(1), sq.r_en.eq(pop), ld_v.eq(rf.r_rdy),
+        # the register holds its word while the unit does not take it (a run writes
+        # that memory this cycle: ``EdgeUnit(busy_loads=True)``); idle, it always takes
+        ld_free = Signal()
+        m.d.comb += ld_free.eq(~u.load.valid | u.load.ready)
+        with m.If(ld_free):
+            m.d.sync += [u.load.valid.eq(ld_v), u.load.payload.mem.eq(ld_mem),
+                         u.load.payload.addr.eq(ld_addr), u.load.payload.data.eq(ld_data)]
+        gather_pop = [rg.r_en.eq(ld_free), sq.r_en.eq(gpop), ld_v.eq(rg.r_rdy),
                       ld_mem.eq(sq.r_data[lg_w:]),
                       ld_addr.eq(sq.r_data[:lg_w] | (1 << lg)),
-                      ld_data.eq(rf.r_data)]
+                      ld_data.eq(rg.r_data)]
+        # the gate: a gathered entry is written when the unit takes its load; ``gpos``
+        # is one past the last slot of the last memory written (slots go in rising
+        # order, memory after memory, through one queue), so an edge whose window-B
+        # local is below it reads a loaded entry -- its read reaches the block RAM two
+        # cycles after the gate (the skid stage, the unit's input register) and the
+        # write was in the cycle before ``gpos`` moved.  ``gall``: the block gathers
+        # nothing (window B loaded whole, or on the diagonal)
+        gpos = Signal(range(I + 1))
+        gall = Signal()
+        with m.If(u.load.valid & u.load.ready & (u.load.payload.mem == nm - 1) &
+                  u.load.payload.addr[lg]):
+            m.d.sync += gpos.eq(u.load.payload.addr[:lg] + 1)
 
         def phase(words, first, count=True):
             """Start a phase of ``words`` requests from word address ``first``."""
@@ -284,12 +333,20 @@ class IntervalUnit(wiring.Component):
         m.d.comb += [u.csr.addr.eq(Mux(busy, uaddr, csr.addr)), u.csr.w_data.eq(csr.w_data)]
         m.d.sync += uaddr.eq(rm.reg("EDGE_COUNT"))
 
+        gkick = Signal()  # the gather map is in: the gather starts
+        gidle = Signal()  # the gather machine is idle (every gathered word written)
+        gate = Signal()  # the edge at the engine's output reads only loaded entries
+        sl, dl = es.payload.src, es.payload.dst
+        m.d.comb += gate.eq(gall | ((~sl[lg] | (sl[:lg] < gpos)) &
+                                    (~dl[lg] | (dl[:lg] < gpos))))
+
         with m.FSM(name="engine"):
             with m.State("IDLE"):
                 m.d.comb += u.csr.w_en.eq(csr.w_en & (csr.addr < _ENGINE_FIRST))
                 with m.If(start):
                     m.d.sync += [busy.eq(1), done.eq(0), blk_cycles.eq(0), rcnt.eq(0),
-                                 scnt.eq(0), half.eq(0), win_b.eq(~flags[0])]
+                                 scnt.eq(0), half.eq(0), win_b.eq(~flags[0]),
+                                 gpos.eq(0), gall.eq(~flags[4])]
                     with m.If(flags[0]):
                         m.d.sync += dirty.eq(0)
                     m.d.sync += phase(load_words,
@@ -308,7 +365,7 @@ class IntervalUnit(wiring.Component):
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
                     advance()
-                m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
+                m.d.comb += [rf.r_en.eq(ld_free), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
                              ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
@@ -326,7 +383,8 @@ class IntervalUnit(wiring.Component):
                         with m.Else():
                             m.next = "COUNT"
             with m.State("GMAP"):
-                # the gather map: gw sequential reads into the map memory
+                # the gather map: gw sequential reads into the map memory; then the run
+                # starts and the gather (its own machine, below) goes beside the edges
                 m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
@@ -336,48 +394,9 @@ class IntervalUnit(wiring.Component):
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
                     with m.If(scnt == gw - 1):
-                        m.d.sync += [scnt.eq(0), kk.eq(0), k1.eq(1)]
-                        m.next = "GSTART"
-            with m.State("GSTART"):
-                # a memory's gather begins: map word 0 is read (its data next cycle)
-                m.d.sync += [gbase.eq(load_b[kk]), wi.eq(0), rem.eq(0),
-                             sv.eq(0)]
-                m.d.comb += gather_pop
-                m.next = "GATHER"
-            with m.State("GATHER"):
-                # issue: one read per set bit of ``rem`` (the current map word), the
-                # lowest first, through a registered request (``sv``/``saddr``: the
-                # port's address is a register); a word is taken when ``rem`` is empty
-                m.d.comb += [port.cmd.valid.eq(sv & room), port.cmd.we.eq(0),
-                             port.cmd.addr.eq(saddr)]
-                have = rem != 0
-                fill = Signal()
-                m.d.comb += fill.eq(have & (~sv | rd_issue))
-                with m.If(fill):
-                    m.d.sync += [sv.eq(1), saddr.eq(wbase | low_idx),
-                                 sslot.eq(Cat(low_idx, wcur)) if gw > 1 else
-                                 sslot.eq(low_idx),
-                                 rem.eq(rem & (rem - 1))]
-                with m.Elif(rd_issue):
-                    m.d.sync += sv.eq(0)
-                take = Signal()
-                m.d.comb += [take.eq(~have & (wi != gw)),
-                             gmr.addr.eq(Mux(take, wi + 1, wi))]
-                with m.If(take):
-                    m.d.sync += [rem.eq(gmr.data), wcur.eq(wi), wi.eq(wi + 1),
-                                 wbase.eq(gbase + (wi << lgb))]
-                m.d.comb += [sq.w_en.eq(rd_issue), sq.w_data.eq(Cat(sslot, kk))]
-                m.d.comb += gather_pop
-                with m.If(~have & (wi == gw) & ~sv):
-                    with m.If(kk == nm - 1):
-                        m.next = "GDRAIN"
-                    with m.Else():
-                        m.d.sync += [kk.eq(k1), k1.eq(k1 + 1)]
-                        m.next = "GSTART"
-            with m.State("GDRAIN"):
-                m.d.comb += gather_pop
-                with m.If(pending == 0):
-                    m.next = "COUNT"
+                        m.d.sync += scnt.eq(0)
+                        m.d.comb += gkick.eq(1)
+                        m.next = "COUNT"
             with m.State("COUNT"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(count)]
                 m.d.sync += uaddr.eq(rm.reg("CTRL"))
@@ -389,7 +408,12 @@ class IntervalUnit(wiring.Component):
                 m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
-                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
+                # the edges read in runs up to an 8-word boundary: a run starts when the
+                # FIFO has room for all of it, and the gather's scattered reads come
+                # between runs -- one between two edge reads would break the DRAM's
+                # burst continuation and make every edge word open a burst of its own
+                m.d.comb += [ewant.eq(more & room & (areg[:RUN_BITS].any() | erun_room)),
+                             port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
@@ -408,7 +432,7 @@ class IntervalUnit(wiring.Component):
                         m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63]),
                                      es.payload.src.eq(part[:16]),
                                      es.payload.dst.eq(part[16:]),
-                                     es.valid.eq(rf.r_rdy & ~pad),
+                                     es.valid.eq(rf.r_rdy & ~pad & gate),
                                      took.eq(es.valid & es.ready),
                                      rf.r_en.eq((took & half) | pad)]
                         with m.If(took & ~half):
@@ -416,25 +440,28 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy & gate),
+                                     rf.r_en.eq(es.ready & gate)]
                 else:
                     m.d.comb += es.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
                         m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
                                      es.payload.dst.eq(rf.r_data[16:32]),
                                      es.payload.weight.eq(rf.r_data[32:].as_signed()),
-                                     es.valid.eq(rf.r_rdy),
-                                     rf.r_en.eq(es.ready)]
+                                     es.valid.eq(rf.r_rdy & gate),
+                                     rf.r_en.eq(es.ready & gate)]
                     with m.Elif(~half):
                         m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
                             m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy & gate),
+                                     rf.r_en.eq(es.ready & gate)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.sync += [udone.eq(u.done), uchg.eq(u.wrote)]  # STATUS bits 1, 3
-                with m.If(~more & udone):  # every edge requested, the unit done
+                # every edge requested, the unit done, the gather's words all written
+                with m.If(~more & udone & gidle):
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, wb_seq[0], count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
@@ -479,6 +506,63 @@ class IntervalUnit(wiring.Component):
             with m.State("DONE"):
                 m.d.sync += [busy.eq(0), done.eq(1)]
                 m.next = "IDLE"
+
+        # ------------------------------------------------------------ gather
+        # FLAG_GATHER_B: load into window B only the entries of the block's gather map,
+        # beside the run (after GMAP: in COUNT, START and EDGES), memory after memory
+        # (``gk``), one read per set bit of ``rem`` (the current map word), the lowest
+        # first, through a registered request (``sv``/``saddr``: the port's address is
+        # a register); a word is taken when ``rem`` is empty.  Its reads take the port
+        # when the edges' do not (``gsel``), their words go to ``rg``; the edges wait
+        # at the gate.
+        gk = Signal(range(MAX_MEMORIES + 2))
+        gk1 = Signal(range(MAX_MEMORIES + 2))
+        with m.FSM(name="gather"):
+            with m.State("GOFF"):
+                m.d.comb += gidle.eq(1)
+                with m.If(gkick):
+                    m.d.sync += [gk.eq(0), gk1.eq(1)]
+                    m.next = "GSTART"
+            with m.State("GSTART"):
+                # a memory's gather begins: map word 0 is read (its data next cycle)
+                m.d.sync += [gbase.eq(load_b[gk]), wi.eq(0), rem.eq(0), sv.eq(0)]
+                m.d.comb += gather_pop
+                m.next = "GATHER"
+            with m.State("GATHER"):
+                # the edges' reads go first: they stop on their own when their FIFO is
+                # full (edges held at the gate), and take half the port or less when
+                # they flow (packed pairs), in runs, so the gather gets the rest
+                m.d.comb += gsel.eq(sv & groom & ~ewant)
+                have = rem != 0
+                fill = Signal()
+                m.d.comb += fill.eq(have & (~sv | g_issue))
+                with m.If(fill):
+                    m.d.sync += [sv.eq(1), saddr.eq(wbase | low_idx),
+                                 sslot.eq(Cat(low_idx, wcur)) if gw > 1 else
+                                 sslot.eq(low_idx),
+                                 rem.eq(rem & (rem - 1))]
+                with m.Elif(g_issue):
+                    m.d.sync += sv.eq(0)
+                take = Signal()
+                m.d.comb += [take.eq(~have & (wi != gw)),
+                             gmr.addr.eq(Mux(take, wi + 1, wi))]
+                with m.If(take):
+                    m.d.sync += [rem.eq(gmr.data), wcur.eq(wi), wi.eq(wi + 1),
+                                 wbase.eq(gbase + (wi << lgb))]
+                m.d.comb += [sq.w_en.eq(g_issue), sq.w_data.eq(Cat(sslot, gk))]
+                m.d.comb += gather_pop
+                with m.If(~have & (wi == gw) & ~sv):
+                    with m.If(gk == nm - 1):
+                        m.next = "GDRAIN"
+                    with m.Else():
+                        m.d.sync += [gk.eq(gk1), gk1.eq(gk1 + 1)]
+                        m.next = "GSTART"
+            with m.State("GDRAIN"):
+                m.d.comb += gather_pop
+                with m.If((gpending == 0) & ~u.load.valid):
+                    m.next = "GOFF"
+        with m.If(gsel):  # (after the engine's machine: this command wins)
+            m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(saddr)]
         return m
 
 

@@ -2,8 +2,8 @@
 
 ``choose(spec, part, n, dram)`` is the planner's pick of the unit's parameters: the
 largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per memory,
-one copy per read port: ``bitstream.bram_blocks``) plus the read FIFO and the gather
-map (``gather_blocks``) fit in
+one copy per read port: ``bitstream.bram_blocks``) plus the two read FIFOs (edges,
+gathered entries) and the gather map (``gather_blocks``) fit in
 ``BRAM_SHARE`` of the part's block RAM, and a FIFO deep enough to cover the memory's
 latency at its word rate.  A part on which not even an interval of two fits is refused
 (``NoIntervalFits``) with the reason and the smallest known part that would take it.
@@ -12,7 +12,8 @@ latency at its word rate.  A part on which not even an interval of two fits is r
 block commands, phase by phase as ``interval.IntervalUnit`` executes them: the host's
 register writes, the window loads and write-backs (``words / rate`` plus the memory's
 latency to fill the pipe), the edge stream (the slower of one edge per clock and the
-memory's word rate), the pipeline's drain.  The word rate is the port's one word per
+memory's word rate), a window-B gather beside the edge stream (what it adds beyond
+it: ``_gather_beside``), the pipeline's drain.  The word rate is the port's one word per
 clock, lowered by the memory's bandwidth (``bytes_per_clock / 8``) and by the FIFO
 (``fifo_depth / latency`` reads in flight).  The benchmark (``bench/bench_interval.py``)
 compares it with the co-simulated cycles.
@@ -109,14 +110,16 @@ def _part_blocks(part) -> int:
 
 def unit_blocks(spec, part_name, interval: int, fifo: int, pes: int = 1) -> int:
     """Block RAMs of an interval unit of ``pes`` PEs on ``part_name`` (or a ``Part``):
-    per PE its windows (``2 I`` entries a memory, a copy per read port), its read FIFO
-    and its gather map."""
+    per PE its windows (``2 I`` entries a memory, a copy per read port), its two read
+    FIFOs and its gather map."""
     part = partlist.lookup(part_name) if isinstance(part_name, str) else part_name
     if part.family in ("ice40", "ecp5"):
         mems = bram_blocks(spec, 2 * interval, part.family)
     else:  # large parts: by bits (their blocks cascade in width and depth)
         mems = -(-(bits_per_vertex(spec) * 2 * interval) // _BLOCK_BITS[part.family])
-    return pes * (mems + fifo_blocks(fifo, part.family) + gather_blocks(interval, part.family))
+    # two read FIFOs a PE: the edges' and the gathered entries' (``interval``)
+    return pes * (mems + 2 * fifo_blocks(fifo, part.family) +
+                  gather_blocks(interval, part.family))
 
 
 def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
@@ -173,14 +176,21 @@ def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
-def _gather_cycles(layout: MemoryLayout, gathered: float, dram: DramConfig,
-                   fifo_depth: int) -> float:
-    """A window-B gather of ``gathered`` entries: the map read in sequence, then per
-    memory a cycle to start, a cycle per map word, one scattered read per entry; the
-    last answers' latency."""
-    w = map_words(layout)
-    return (2 * (dram.latency + 2) + w / _rate(dram, fifo_depth) +
-            len(layout.memories) * (1 + w + gathered / _gather_rate(dram, fifo_depth)))
+def _gather_beside(layout: MemoryLayout, count: float, gathered: float, dram: DramConfig,
+                   fifo_depth: int, ew: float) -> tuple[float, float, float]:
+    """A gathering block, whose gather runs beside its edges (the engine's gate lets an
+    edge go once its window-B entry is in): ``(map, edges, beyond)`` -- the map read
+    before the run (its latency and words), the edge stream alone, and what the run
+    takes beyond that stream: the slower of the gather machine (per memory a cycle to
+    start and one per map word, a scattered read per entry) and the port (edge words
+    and gathered reads share its one command a clock)."""
+    r = _rate(dram, fifo_depth)
+    w, nm = map_words(layout), len(layout.memories)
+    reads = nm * gathered / _gather_rate(dram, fifo_depth)
+    edges = max(count, count * ew / r)
+    machine = nm * (1 + w) + reads
+    port = count * ew / r + reads
+    return dram.latency + 2 + w / r, edges, max(0.0, machine - edges, port - edges)
 
 
 def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
@@ -202,9 +212,10 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
               packed: bool = False, written=None) -> dict:
     """Where ``predict_cycles``' cycles go, phase by phase (``PHASES``), on a port of its
     own: ``edges`` the edge stream (one an edge, or the port's word rate), ``edge_fill``
-    its latency per block, ``gather_reads`` one scattered read per gathered entry,
-    ``gather_maps`` the rest of a gather (the map's read, its words' take cycles, the
-    latencies), ``window_loads`` whole windows A (per target interval) and B,
+    its latency per block, ``gather_reads`` what a gather beside the edges adds to the
+    run (``_gather_beside``: its scattered reads and map-word cycles beyond the edge
+    stream, or the port's words beyond it), ``gather_maps`` the map's read before the
+    run, ``window_loads`` whole windows A (per target interval) and B,
     ``writebacks`` changed windows A, ``overhead`` ``BLOCK_OVERHEAD`` a block."""
     r = _rate(dram, fifo_depth)
     ew = _edge_words(layout, packed)
@@ -217,14 +228,17 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
         out["overhead"] += BLOCK_OVERHEAD
         if i == 0 or blocks[i - 1][0] != d:
             out["window_loads"] += fill + load / r
-        if gathered:
-            reads = len(layout.memories) * gathered / _gather_rate(dram, fifo_depth)
-            out["gather_reads"] += reads
-            out["gather_maps"] += _gather_cycles(layout, gathered, dram, fifo_depth) - reads
-        elif s != d:
-            out["window_loads"] += fill + load / r
         out["edge_fill"] += fill
-        out["edges"] += max(count, count * ew / r)
+        if gathered:
+            gmap, edges, beyond = _gather_beside(layout, count, gathered, dram, fifo_depth,
+                                                 ew)
+            out["gather_maps"] += gmap
+            out["gather_reads"] += beyond
+            out["edges"] += edges
+        else:
+            if s != d:
+                out["window_loads"] += fill + load / r
+            out["edges"] += max(count, count * ew / r)
         if (i == len(blocks) - 1 or blocks[i + 1][0] != d) and \
                 (written is None or d in written):
             out["writebacks"] += wb / wr
@@ -386,8 +400,11 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     # a block off the diagonal loads window B whole, or gathers its distinct entries
     I = layout.interval
     used = GATHER_SKEW * I * (1.0 - math.exp(-(edges / max(blocks, 1e-9)) / I))
+    per_block = edges / max(blocks, 1e-9)
     if gathers(layout, math.ceil(used)):
-        b_cycles = _gather_cycles(layout, used, dram, fifo_depth)
+        # the gather goes beside the block's edges (``_gather_beside``)
+        gmap, _, beyond = _gather_beside(layout, per_block, used, dram, fifo_depth, ew)
+        b_cycles = gmap + beyond
         b_words = map_words(layout) + len(layout.memories) * used
         b_scattered = len(layout.memories) * used  # a burst each
     else:

@@ -216,15 +216,16 @@ class IntervalRun:
 
 def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
                         dram: DramConfig, variant: str | None = None,
-                        fifo_depth: int = 32, pes: int = 1) -> IntervalRun:
+                        fifo_depth: int = 32, pes: int = 1, gather: bool = True) -> IntervalRun:
     """Run ``kfn`` with its hardware sites on a simulated interval unit of ``interval``
-    vertices per window and its memory; results as the interpreter returns them."""
+    vertices per window and its memory; results as the interpreter returns them
+    (``gather`` False: every block off the diagonal loads window B whole)."""
     args = kfn.bind(graph, **(args or {}))
     spec = unit_for(getattr(kfn, "ir", kfn), variant)
     unit = make_unit(spec, interval, fifo_depth, pes, max(8, dram.burst_words), dram.ports)
     layout = MemoryLayout.of(unit.regmap, graph.n, interval)
     with IntervalSimDevice(unit, dram, layout.edge_base) as hw:
-        dev = IntervalDevice(hw, layout)
+        dev = IntervalDevice(hw, layout, gather=gather)
         host = UnitHost(spec, virtual_regmap(unit.regmap, graph.n), dev, graph)
         results = interpret(spec.kernel, graph, args, offload=host.handlers())
         record_throughput(spec, dram, host.stats.edges, host.stats.cycles,

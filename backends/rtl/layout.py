@@ -42,9 +42,10 @@ from .regmap import RegisterMap
 __all__ = ["MemoryLayout", "encode_edges", "encode_run", "packs", "gathers", "map_words",
            "LAYOUT_VERSION"]
 
-LAYOUT_VERSION = 5  # 2: the edges of a block interleaved (halves); 3: packed weighted
+LAYOUT_VERSION = 6  # 2: the edges of a block interleaved (halves); 3: packed weighted
 #                      edges; 4: a gather map before each block that gathers window B;
-#                      5: unweighted edges packed two a word
+#                      5: unweighted edges packed two a word; 6: a gathering block's
+#                      edges in the order of their window-B entry
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,12 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
     edges that target one entry (in-edges of one vertex; a block keeps only part of an
     interleaved run, so the host's interleave alone does not separate them) would
     otherwise follow each other and cost the pipeline a bubble each (unit.py's
-    ``STALLS``); the unit's loops are proved order-independent."""
+    ``STALLS``); the unit's loops are proved order-independent.  A block that gathers
+    then orders its edges by their window-B entry (stable: the interleaved order within
+    one entry): the engine gathers the entries in rising order beside the run and lets
+    an edge go once its entry is written (``interval``'s gate), so the edges follow the
+    gather instead of waiting for all of it; edges of one source target distinct
+    entries, so only parallel edges meet a bubble."""
     I = layout.interval
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
@@ -169,6 +175,27 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
     order = order[_interleave_runs(key[order])]
     tloc = tv - d * I
     oloc = ov - s * I + np.where(s == d, 0, I)
+    ks = key[order]
+    if not ks.size:
+        return np.zeros(0, dtype=np.uint64), [], pack and packs(layout, weight)
+    cuts = np.flatnonzero(np.diff(ks)) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [ks.size]])
+    # distinct window-B entries per block (off the diagonal), and which blocks gather
+    nb = starts.size
+    bid = np.repeat(np.arange(nb), ends - starts)
+    bk = ks[starts]
+    off = bk % layout.intervals != bk // layout.intervals
+    oo = (oloc - I)[order]
+    pair = np.unique(bid[off[bid]] * I + oo[off[bid]])
+    used = np.bincount(pair // I, minlength=nb)
+    gw = map_words(layout)
+    g = np.array([bool(gather) and bool(o) and gathers(layout, int(u))
+                  for o, u in zip(off.tolist(), used.tolist())], dtype=bool)
+    # a gathering block's edges in the order of their window-B entry (stable), the
+    # order its gather loads them, so the engine's gate lets them follow the gather
+    sub = np.argsort(bid * I + np.where(g[bid], oo, 0), kind="stable")
+    order = order[sub]
     sloc, dloc = (tloc, oloc) if target_end == "src" else (oloc, tloc)
     packed = pack and packs(layout, weight)
     pairs = packed and layout.edge_words == 1  # two unweighted edges a word
@@ -191,24 +218,7 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
         words[1::2] = np.asarray(weight, dtype=np.int64)[order].astype(np.uint64)
     else:
         words = w0
-    ks = key[order]
     blocks = []
-    if not ks.size:
-        return words, blocks, packed
-    cuts = np.flatnonzero(np.diff(ks)) + 1
-    starts = np.concatenate([[0], cuts])
-    ends = np.concatenate([cuts, [ks.size]])
-    # distinct window-B entries per block (off the diagonal), and which blocks gather
-    nb = starts.size
-    bid = np.repeat(np.arange(nb), ends - starts)
-    bk = ks[starts]
-    off = bk % layout.intervals != bk // layout.intervals
-    oo = (oloc - I)[order]
-    pair = np.unique(bid[off[bid]] * I + oo[off[bid]])
-    used = np.bincount(pair // I, minlength=nb)
-    gw = map_words(layout)
-    g = np.array([bool(gather) and bool(o) and gathers(layout, int(u))
-                  for o, u in zip(off.tolist(), used.tolist())], dtype=bool)
     # each block's first edge word: the blocks in order, a map before a gathering one
     lens = ends - starts
     sizes = ((lens + 1) // 2 if pairs else lens * ew) + np.where(g, gw, 0)

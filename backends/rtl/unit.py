@@ -78,15 +78,31 @@ class CsrSignature(wiring.Signature):
 class EdgeUnit(wiring.Component):
     """The generated hardware for ``spec`` holding ``depth`` vertices per memory."""
 
-    def __init__(self, spec: UnitSpec, depth: int, *, forward: int | None = None):
+    def __init__(self, spec: UnitSpec, depth: int, *, forward: int | None = None,
+                 busy_loads: bool = False):
         """``forward``: how many write-history entries the read-modify-write forwarding
         compares (default: all of them).  Only the formal tests lower it, to break the
-        forwarding on purpose and see the proof fail (``backends.rtl.formal``)."""
+        forwarding on purpose and see the proof fail (``backends.rtl.formal``).
+
+        ``busy_loads`` (the interval unit's: ``interval.IntervalUnit``): ``load`` is also
+        ready while a run is busy, for an entry in the upper half of the memory (window
+        B: its address's top bit set) in a cycle when the pipeline's write-back does not
+        write that memory (``load.ready`` is a function of the load's registered payload
+        and the write history's registers).  Legality: the write port is the pipeline's
+        whenever it writes, and the host's otherwise, so no write is lost; the pipeline
+        reads and forwards only the entries it reduces, and the caller keeps every edge's
+        target in the lower half (window A: ``layout``'s target local ``< I``), so a busy
+        load never lands on an entry that an edge in flight reduces -- the formal harness
+        assumes exactly that and proves the rest (``formal.Miter``).  When an edge reads
+        a loaded entry at its other endpoint is the caller's to order (the engine's gate)."""
         if depth < 1:
             raise NotEligible("a unit needs at least one vertex")
+        if busy_loads and (depth < 2 or depth & (depth - 1)):
+            raise NotEligible(f"loads while busy need two equal windows ({depth} entries)")
         self.spec = spec
         self.depth = depth
         self.forward = forward
+        self.busy_loads = busy_loads
         #: after elaboration, the internals a formal harness observes (``formal.py``):
         #: busy, done, the live memories by table, and each target's read-modify-write
         #: registers (act, addr, val, op) and write history [(we, addr, new), ...]
@@ -182,6 +198,7 @@ class EdgeUnit(wiring.Component):
         last_take = Signal()
         collide = Signal()
         hits_in = []
+        targets_in = []  # (the rule reduces table t, the entry an input edge targets)
         for t in sorted(spec.written):
             in_taddr = Signal(ab, name=f"in_taddr_{t}")
             last_taddr = Signal(ab, name=f"last_taddr_{t}")
@@ -196,6 +213,7 @@ class EdgeUnit(wiring.Component):
                             m.d.comb += in_taddr.eq(self.edges.payload.src)
             m.d.sync += last_taddr.eq(in_taddr)
             hits_in.append(uses & (last_taddr == in_taddr))
+            targets_in.append((uses, in_taddr))
         m.d.comb += [
             collide.eq(last_take & _any(hits_in)),
             self.edges.ready.eq(busy & rem_any & ready_ok & ~collide),
@@ -222,7 +240,16 @@ class EdgeUnit(wiring.Component):
         rd_accept = Signal()
         rd_mem = Signal(rm.mem_bits)
         load = self.load
-        m.d.comb += load.ready.eq(~busy)
+        # the pipeline writes memory k this cycle (its write-back register's enable)
+        pipe_we = {mem.id: Signal(name=f"pipe_we{mem.id}") for mem in rm.memories} \
+            if self.busy_loads else {}
+        if self.busy_loads:
+            free = Signal()  # the loaded memory's write port is not the pipeline's now
+            m.d.comb += [
+                free.eq(~_any([(load.payload.mem == k) & we for k, we in pipe_we.items()])),
+                load.ready.eq(~busy | (load.payload.addr[ab - 1] & free))]
+        else:
+            m.d.comb += load.ready.eq(~busy)
         readback_port = {}
         for mem in rm.memories:
             d = spec.tables[mem.table]
@@ -241,11 +268,13 @@ class EdgeUnit(wiring.Component):
             mems[mem.id] = mm
             wp = mm.write_port()
             wports[mem.id] = wp
-            # host loads (idle); the pipeline's S2 drives the live memories (busy)
-            with m.If(~busy):
+            # host loads (idle; busy_loads: also while the pipeline does not write);
+            # the pipeline's write-back drives the live memories (busy)
+            with m.If(~pipe_we[mem.id] if self.busy_loads else ~busy):
                 m.d.comb += [wp.addr.eq(load.payload.addr),
                              wp.data.eq(load.payload.data[:len(wp.data)]),
-                             wp.en.eq(load.valid & (load.payload.mem == mem.id))]
+                             wp.en.eq(load.valid & (load.payload.mem == mem.id) &
+                                      (load.ready if self.busy_loads else 1))]
             keys = _port_keys(spec, mem)
             first = None
             for key in keys:
@@ -425,7 +454,12 @@ class EdgeUnit(wiring.Component):
             m.d.comb += st["we"].eq(st["act"])
             wp = wports[rm.mem(t, "live").id]
             h1_we, h1_addr, h1_new = st["h"][0]
-            with m.If(busy):  # write-back from registers (WB stage)
+            mid = rm.mem(t, "live").id
+            if self.busy_loads:
+                m.d.comb += pipe_we[mid].eq(busy & h1_we)
+            # write-back from registers (WB stage); busy_loads: only in the cycles it
+            # writes, so that a load may have the port in the others
+            with m.If(pipe_we[mid] if self.busy_loads else busy):
                 m.d.comb += [wp.addr.eq(h1_addr), wp.data.eq(h1_new), wp.en.eq(h1_we)]
             # the write history shifts by one every cycle
             m.d.sync += [st["h"][0][0].eq(st["we"]), st["h"][0][1].eq(st["addr"]),
@@ -482,7 +516,8 @@ class EdgeUnit(wiring.Component):
             with m.If(~rem_any & ~inflight.any() & ~take):
                 m.d.sync += [busy.eq(0), done.eq(1)]
         m.d.comb += ready_ok.eq(~settle.any())
-        self.probes = {"busy": busy, "done": done, "history": H,
+        self.probes = {"busy": busy, "done": done, "history": H, "take": take,
+                       "targets_in": targets_in,
                        "mems": {t: mems[rm.mem(t, "live").id] for t in targets},
                        "rmw": {t: {k: rmw[t][k] for k in ("act", "addr", "val", "op", "h")}
                                for t in targets}}

@@ -3,13 +3,14 @@
 //
 // The unit holds two intervals of I vertices on chip; every table lives in the card's
 // memory (a cosynth_dram::Model in co-simulation, behind the unit's LiteDRAM native port)
-// at the places backends/rtl/layout.py (MemoryLayout, version 4) says.  This device gives
+// at the places backends/rtl/layout.py (MemoryLayout, version 6) says.  This device gives
 // UnitHost (cosynth_host.hpp) the whole-graph protocol, as backends/rtl/interval_host.py
 // does for the Python host (the two walk the same blocks in the same order):
 //   load / readback   the host's DMA into / out of the tables' regions of card memory;
 //   run(rule, edges)  group the edges into blocks by (target interval, other interval)
-//                     (layout.encode_edges: interleaved halves inside a block, local
-//                     addresses in windows A and B),
+//                     (layout.encode_edges: interleaved halves inside a block, a
+//                     gathering block's then by window-B entry; local addresses in
+//                     windows A and B),
 //                     write them into the edge region, and walk them with block commands:
 //                     per target interval, the first block loads window A, a block whose
 //                     other interval differs loads window B (whole, or only the entries
@@ -257,7 +258,14 @@ class IntervalDevice : public Device {
         for (uint64_t w : map) used += __builtin_popcountll(w);
       }
       const bool gather = s != d && nm * (used + gw) + gw < nm * I;
-      if (gather) out.insert(out.end(), map.begin(), map.end());
+      if (gather) {
+        out.insert(out.end(), map.begin(), map.end());
+        // layout version 6: a gathering block's edges by their window-B entry (stable),
+        // the order the engine gathers them in (its gate lets each follow its entry)
+        auto other = [&](size_t i) { return target_end == 0 ? dst[i] : src[i]; };
+        std::stable_sort(order.begin() + (std::ptrdiff_t)a, order.begin() + (std::ptrdiff_t)b,
+                         [&](size_t x, size_t y) { return other(x) < other(y); });
+      }
       blocks_.push_back(Block{d, s, base + (int64_t)out.size(), (int64_t)(b - a),
                               gather ? used : 0});
       for (size_t j = a; j < b; ++j) {
