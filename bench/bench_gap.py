@@ -246,7 +246,7 @@ PR_DAMP = 0.85
 #: ran ahead even some of higher ids), so at more than one thread a score may lie as far
 #: from the serial model as the Jacobi model of the same sweeps does, on either side, plus
 #: this stated slack.  Measured: within 0.82% of the serial model (kron-18, 2 threads, a
-#: vertex of the top 5; 0.40% at kron-20); the Jacobi model is 4-13% away from it there.
+#: vertex of the top 5; 0.40% at kron-20); the Jacobi model is 9-13% away from it there.
 PR_THREADS_RTOL = 0.02
 _F32_EPS = 2.0 ** -24
 _PRINTED = 5e-6  # GAP prints scores with 6 significant digits (cout's default)
