@@ -84,3 +84,111 @@ def test_pagerank_iterations_are_the_while_loops_runs():
                    g, {}, blades=1, variant="pull", check=False, threads=1, timeout=300)
     assert min(r["runs"] for r in sim.stats[0]["nests"].values()) == 1
     assert bench_gap.cosynth_iterations(sim) == power_iterations(g) > 1
+
+
+def _pr_output(top: dict, sweeps: int) -> str:
+    """``pr -l -a``'s output for one trial: a line per sweep, the time, the top scores."""
+    steps = "".join(f"{i:5d}{0.5 / (i + 1):21.5f}\n" for i in range(sweeps))
+    return steps + "Trial Time:          0.00100\n" + \
+        "".join(f"{v}:{s:g}\n" for v, s in top.items())
+
+
+def _top(x: np.ndarray, k: int = 5, scale: float = 1.0) -> dict:
+    return {int(v): float(np.float32(x[v] * scale)) for v in np.argsort(-x, kind="stable")[:k]}
+
+
+def _old_rank_rule(top: list, ours: np.ndarray) -> bool:
+    """The check this replaced: GAP's first vertex ours, its top 5 within our top 10."""
+    ours_top = np.argsort(-ours, kind="stable")[:10].tolist()
+    return top[0] == ours_top[0] and set(top) <= set(ours_top)
+
+
+def test_gap_model_is_a_gauss_seidel_sweep_in_vertex_order():
+    """One sweep of the model equals the sweep written out vertex by vertex (new scores of
+    lower ids visible at once, no dangling share), and a graph whose scores are all equal
+    (a cycle) stays at 1/n."""
+    g = cs.Graph.kronecker(6, seed=1)
+    n, d = g.n, bench_gap.PR_DAMP
+    deg = np.diff(g.out_indptr)
+    x = np.full(n, 1.0 / n)
+    for _ in range(2):
+        for u in range(n):  # the graph is symmetric: in-neighbours are out-neighbours
+            nb = g.out_dst[g.out_indptr[u]:g.out_indptr[u + 1]]
+            x[u] = (1 - d) / n + d * sum(x[v] / deg[v] for v in nb if v != u)
+    np.testing.assert_allclose(bench_gap.gap_pr_model(g, 2), x, rtol=1e-12)
+    ring = cs.Graph.from_edges(np.arange(40), (np.arange(40) + 1) % 40, num_nodes=40,
+                               directed=False)
+    np.testing.assert_allclose(bench_gap.gap_pr_model(ring, 3), 1 / 40, rtol=1e-12)
+
+
+def test_pagerank_check_passes_by_score_where_the_rank_rule_failed():
+    """Near-ties and exact ties reorder between the two formulations and with GAP's
+    threads: the rank rule fails, the scores agree."""
+    from cosynth import spref
+    # one GAP sweep on kron-11: its top 5 holds vertex 52, outside the example's top 10
+    g = cs.Graph.kronecker(11, seed=0)
+    model = bench_gap.gap_pr_model(g, 1)
+    top = _top(model)
+    assert not _old_rank_rule(list(top), spref.pagerank(g))
+    got = bench_gap.check_gap_pagerank(g, _pr_output(top, 1), threads=1)
+    assert got["gap_sweeps_checked"] == 1 and got["gap_top_rel_err"] <= 5e-6
+    # a cycle: every score ties, GAP may print any five vertices
+    ring = cs.Graph.from_edges(np.arange(40), (np.arange(40) + 1) % 40, num_nodes=40,
+                               directed=False)
+    top = {v: float(np.float32(1 / 40)) for v in (33, 7, 20, 12, 25)}
+    assert not _old_rank_rule(list(top), spref.pagerank(ring))
+    bench_gap.check_gap_pagerank(ring, _pr_output(top, 4), threads=1)
+
+
+def test_pagerank_check_fails_on_other_scores():
+    """It must fail: the example's own scores (dangling rank spread, Jacobi) are not GAP's;
+    a graph with a missing edge; a score 1% off at one thread (within the threads'
+    tolerance at two); at two threads a score 3% beyond the Jacobi model's distance."""
+    from cosynth import spref
+    g = cs.Graph.kronecker(10, seed=0)
+    model = bench_gap.gap_pr_model(g, 2)
+    with pytest.raises(AssertionError, match="not the same PageRank"):
+        bench_gap.check_gap_pagerank(g, _pr_output(_top(spref.pagerank(g)), 2), threads=1)
+    und = g.edge_src < g.out_dst
+    hub = int(np.argmax(model))
+    cut = und & ((g.edge_src == hub) | (g.out_dst == hub))
+    cut[np.flatnonzero(cut)[1:]] = False  # one edge of the top vertex
+    other = cs.Graph.from_edges(g.edge_src[und & ~cut], g.out_dst[und & ~cut],
+                                num_nodes=g.n, directed=False)
+    with pytest.raises(AssertionError, match=f"vertex {hub} "):
+        bench_gap.check_gap_pagerank(g, _pr_output(_top(bench_gap.gap_pr_model(other, 2)),
+                                                   2), threads=1)
+    off = _pr_output(_top(model) | {hub: float(np.float32(model[hub] * 1.01))}, 2)
+    with pytest.raises(AssertionError, match="1.00% off"):
+        bench_gap.check_gap_pagerank(g, off, threads=1)
+    bench_gap.check_gap_pagerank(g, off, threads=2)
+    # at two threads: as far as Jacobi's reads take it, plus 2%; 3% beyond that fails
+    spread = abs(bench_gap.gap_pr_model(g, 2, jacobi=True)[hub] / model[hub] - 1)
+    assert spread > 0.01
+    ok = _pr_output(_top(model) | {hub: float(np.float32(model[hub] * (1 - spread)))}, 2)
+    bench_gap.check_gap_pagerank(g, ok, threads=2)
+    off3 = _pr_output(_top(model) | {hub: float(np.float32(model[hub] * (1 + spread + 0.03)))},
+                      2)
+    with pytest.raises(AssertionError, match="at 2 thread"):
+        bench_gap.check_gap_pagerank(g, off3, threads=2)
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(os.environ.get("GAPBS_DIR", "/nonexistent"),
+                                                    "pr")),
+                    reason="GAPBS_DIR unset or GAP's pr not built")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gap_pr_itself_passes_the_score_check(tmp_path, threads):
+    """GAP's own pr on kron-11 (one sweep, and to its tolerance) agrees with the model
+    score by score; after one sweep its top 5 fails the old rank rule."""
+    from cosynth import spref
+    g = cs.Graph.kronecker(11, seed=0)
+    el, _ = bench_gap.write_edge_lists(g, str(tmp_path / "k11"))
+    for extra in (["-i", "1"], ["-i", "100", "-t", str(g.n * bench_gap.TOL)]):
+        r = subprocess.run([os.path.join(os.environ["GAPBS_DIR"], "pr"), "-f", el, "-s",
+                            "-n", "1", "-a", "-l", *extra], capture_output=True, text=True,
+                           env=dict(os.environ, OMP_NUM_THREADS=str(threads)), timeout=120)
+        assert r.returncode == 0, r.stderr
+        bench_gap.check_gap_pagerank(g, r.stdout, threads)
+        if extra[1] == "1":
+            assert not _old_rank_rule(list(bench_gap.gap_pr_scores(r.stdout)[1]),
+                                      spref.pagerank(g))

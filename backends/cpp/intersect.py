@@ -10,10 +10,11 @@ program (``has_edge`` is only spelled there, and there local ids are global ids)
       const idx_t *fb = x's row, *fe = its end, *qb = y's row, *qe = its end;
       [per hoisted bound b: fb, qb (lower) or fe, qe (upper) moved by galloping]
       const idx_t* q = qb;
+      const int64_t last = qe > qb ? qe[-1] : INT64_MIN;  (y's largest kept entry)
       for (const idx_t* p = fb; p < fe; ++p) {
         const int64_t f = <p's edge id>, t = *p;
-        while (q < qe && *q < t) ++q;
-        if (q == qe) break;
+        if (t > last) break;
+        while (*q < t) ++q;
         if (*q != t) continue;
         <privates, leading assignments>  if (<kept conjuncts>) { <body> }
       } }
@@ -24,7 +25,18 @@ start, so the search reads only the cache lines the walk then reads anyway and c
 O(log k) in the k entries kept, never more than the walk after it (with degree
 relabelling the kept suffix of a long row is short: a binary search from the middle of
 that row was 28% of TC's time on kron-18, a dependent miss per halving).  Same range as
-a binary search, so the legality argument is unchanged.  A private assigned the head
+a binary search, so the legality argument is unchanged.
+
+The walk over ``y``'s row needs no bound test per step (the merge's ``q < qe``): its
+largest kept entry ``last`` is its sentinel.  Rows are sorted, so the heads ``t`` come in
+ascending order; while ``t <= last`` the scan ``*q < t`` stops at the latest at ``last``'s
+place (``q`` never passes ``qe - 1``), at the same entry the bounded scan stops at; once
+``t > last`` every later head is above every kept entry of ``y``'s row, so no later match
+exists and the loop ends, where the bounded scan would have run ``q`` to ``qe`` and ended
+it.  An empty kept part gives ``last = INT64_MIN``: the loop ends at its first head, as
+before.  So the matches, their order and the body's runs are the same; only the test per
+step is gone (TC on kron-16, 1 thread, cachegrind: the merge nest 2,772 M -> 1,744 M
+instructions, 773 M -> 595 M branches, the same results).  A private assigned the head
 (``w = f.dst``) and not assigned again in the body is a vertex of the whole graph, so a
 node table indexed by it needs no id translation or check (``local_index``).
 """
@@ -85,13 +97,16 @@ def emit_merge(cx, m: Merge, line: int) -> None:
     if cx.work is not None and cx.work_loop is not s:
         cx.out(f"if ({fe} > {fb}) {cx.work}e += ({fe} - {fb});")
     cx.out(f"const idx_t* {q} = {qb};")
+    last = cx.tmp("last")
+    cx.out(f"const int64_t {last} = {qe} > {qb} ? (int64_t){qe}[-1] : INT64_MIN;  "
+           f"// the scan's sentinel")
     head, p = cx.tmp("t"), cx.tmp("p")
     cx.out(f"for (const idx_t* {p} = {fb}; {p} < {fe}; ++{p}) {{")
     cx.ind += 1
     cx.out(f"const int64_t {s.var} = ({p} - {d}) + G.elo;  // the edge id")
     cx.out(f"const int64_t {head} = (int64_t)*{p};")
-    cx.out(f"while ({q} < {qe} && (int64_t)*{q} < {head}) ++{q};")
-    cx.out(f"if ({q} == {qe}) break;")
+    cx.out(f"if ({head} > {last}) break;")
+    cx.out(f"while ((int64_t)*{q} < {head}) ++{q};")
     cx.out(f"if ((int64_t)*{q} != {head}) continue;")
     for name, d in s.locals:
         cx.out(f"{ctype(d)} {name}{{}};")

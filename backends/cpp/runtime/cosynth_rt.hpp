@@ -934,15 +934,30 @@ struct GraphView {
 // end and reads only the cache lines there, while a binary search over the whole row
 // starts in its middle (a miss per halving on a long row).  `from_end`: probe from e
 // (the kept part [p, e) is expected short), else from b (the kept part [b, p)).
+// The first position of [lo, hi) whose entry satisfies `cut` (false ... false true ...
+// true), by a binary search whose step is a select, not a branch: which half holds it
+// depends on the data, and a branch on it was mispredicted about every other probe (TC on
+// kron-16: 5.5 M of the merge nest's 42.6 M mispredicts, in std::partition_point).
+// Invariant: the answer lies in [lo, lo + n].
+template <class Cut> inline const idx_t* first_cut(const idx_t* lo, const idx_t* hi, Cut cut) {
+  std::ptrdiff_t n = hi - lo;
+  if (n <= 0) return lo;
+  while (n > 1) {
+    const std::ptrdiff_t half = n >> 1;
+    lo = cut(lo[half - 1]) ? lo : lo + half;
+    n -= half;
+  }
+  return lo + (cut(*lo) ? 0 : 1);
+}
+
 template <class Cut> inline const idx_t* gallop(const idx_t* b, const idx_t* e, bool from_end,
                                                 Cut cut) {
-  auto keep = [&](idx_t x) { return !cut(x); };
   std::ptrdiff_t step = 1;
   if (from_end) {
     const idx_t* hi = e;  // every entry of [hi, e) satisfies cut
     while (hi > b) {
       const idx_t* lo = hi - b > step ? hi - step : b;
-      if (!cut(*lo)) return std::partition_point(lo + 1, hi, keep);
+      if (!cut(*lo)) return first_cut(lo + 1, hi, cut);
       hi = lo;
       step <<= 1;
     }
@@ -951,7 +966,7 @@ template <class Cut> inline const idx_t* gallop(const idx_t* b, const idx_t* e, 
   const idx_t* lo = b;  // no entry of [b, lo) satisfies cut
   while (lo < e) {
     const idx_t* hi = e - lo > step ? lo + step : e;
-    if (cut(hi[-1])) return std::partition_point(lo, hi - 1, keep);
+    if (cut(hi[-1])) return first_cut(lo, hi - 1, cut);
     lo = hi;
     step <<= 1;
   }
