@@ -86,32 +86,34 @@ def open_levels(cx, s: Loop) -> LevelQueueCode | None:
     counter = cx.expr(Load(lf.counter, None, cx.tables[lf.counter].dtype))
     inv = lf.invariant(f"{lf.table}[l]", counter, cx.expr(lf.fill))
     guard = _local_guard(cx, loop.body[0].cond, loop.var)
-    # the lambdas read the table through a copy of its data pointer and the counter by
-    # value: by reference both were reloaded for every vertex (`push`'s byte store may
-    # alias them); neither changes during the pass
+    # one function of the vertex (runtime: ``enter_with``): the invariant (bit 0), the
+    # guard (bit 1) and the first iteration's counts (``_tally``); it reads the table
+    # through a copy of its data pointer and the counter by value (by reference both were
+    # reloaded for every vertex: ``push``'s byte store may alias them)
     cap = f"[&, {lf.table} = {lf.table}.data(), {counter} = {counter}]"
-    tally = _tally(cx, lf, cap)
-    cx.out(f"{q}.enter({lo}, {hi}, {lo} - G.glo, {cap}(int64_t l) {{ return {inv}; }}, "
-           f"{'true' if lf.first else 'false'}, {cap}(int64_t l) {{ return {guard}; }}"
-           f"{', ' + tally if tally else ''});")
+    tally = _tally(cx, lf)
+    cx.out(f"{q}.enter_with({lo}, {hi}, {lo} - G.glo, {'true' if lf.first else 'false'}, "
+           f"{cap}(int64_t l, int64_t& t0, int64_t& t1, int64_t& t2, int64_t& t3) {{ "
+           f"(void)t0; (void)t1; (void)t2; (void)t3; "
+           f"{tally}if (!({inv})) return 0; return ({guard}) ? 3 : 1; }});")
     return LevelQueueCode(q, lf)
 
 
-def _tally(cx, lf: LevelFrontier, cap: str) -> str | None:
-    """The entry check's ``tally`` lambda: vertex ``l``'s shares of the first iteration's
-    counts (the counting loop's body, its scalars' sums in ``t0 ..``), when the counting
-    loop sees the table as the entry check does (``levels``: ``first_counts``)."""
+def _tally(cx, lf: LevelFrontier) -> str:
+    """The entry function's statements that add vertex ``l``'s shares of the first
+    iteration's counts (the counting loop's body, its scalars' sums in ``t0 ..``), when
+    the counting loop sees the table as the entry check does (``levels``:
+    ``first_counts``); else none.  They run at every vertex, whether or not the
+    invariant holds there: the first iteration takes the sums either way."""
     cnt = lf.count
     if cnt is None or not lf.first_counts or len(lf.push_count) > 3:
-        return None
+        return ""
     guard, counts = cnt.body[0].cond, cnt.body[0].then
     imp = cnt.body[1]
     adds = " ".join(f"t{i} += (int64_t)({cx.expr(x.value)});" for i, x in enumerate(counts))
     last = f"t{len(counts)}"
-    return (f"{cap}(int64_t l, int64_t& t0, int64_t& t1, int64_t& t2, int64_t& t3) {{ "
-            f"(void)t0; (void)t1; (void)t2; (void)t3; const int64_t {cnt.var} = l + G.glo; "
-            f"if ({cx.expr(guard)}) {{ {adds} }} "
-            f"if ({cx.expr(imp.cond)}) {last} += (int64_t)({cx.expr(imp.then[0].value)}); }}")
+    return (f"{{ const int64_t {cnt.var} = l + G.glo; if ({cx.expr(guard)}) {{ {adds} }} "
+            f"if ({cx.expr(imp.cond)}) {last} += (int64_t)({cx.expr(imp.then[0].value)}); }} ")
 
 
 def emit_count(cx, s: Loop, line: int, q: LevelQueueCode) -> None:
