@@ -48,12 +48,15 @@ class NeighbourBitmap:
 
     def __init__(self, name: str, load: Load, own: str):
         self.name, self.load, self.own = name, load, own
+        # the words through a pointer each thread holds (``firstprivate``): through the
+        # shared vector the loop reloaded its data pointer at every edge it tested
+        self.words = f"{name}_w"
 
     def cond(self, cx, original: str) -> str:
         """The guard's C++ condition inside the loop."""
         nbr = cx.local_index(self.load.index, 0)
         return (f"(({nbr}) == {self.own} ? ({original}) : "
-                f"(bool)(({self.name}[({nbr}) >> 6] >> (({nbr}) & 63)) & 1))")
+                f"(bool)(({self.words}[({nbr}) >> 6] >> (({nbr}) & 63)) & 1))")
 
 
 def open_bitmaps(cx, s: Loop) -> dict[int, NeighbourBitmap]:
@@ -154,6 +157,7 @@ def _emit_pass(cx, name: str, cond, load: Load, queue=None) -> None:
     if queue is not None:
         cx.ind -= 1
         cx.out("}")
+    cx.out(f"const uint64_t* {name}_w = {name}.data();")
 
 
 def _substitute(e, old, new):

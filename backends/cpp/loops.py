@@ -401,6 +401,8 @@ class LoopNests(ExprSpeller):
             pre, head = self.header(s, line)
         self.frontier = fr
         self.bitmaps = open_bitmaps(self, s) if self.hw is None else {}
+        if self.bitmaps and fr is None:  # each thread its pointer to the words (bitmap.py)
+            clauses.append(f"firstprivate({', '.join(b.words for b in self.bitmaps.values())})")
         if fr is None and wl is None and lq is None and self.hw is None:
             queued = {q.lf.table for q in self.levels}
             for name in private_tables(s, self.tables, self.shared_stores, queued):

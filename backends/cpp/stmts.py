@@ -28,6 +28,7 @@ from cosynth.ir.nodes import (
     Refresh,
     Stmt,
     Store,
+    Var,
 )
 from cosynth.ir.walk import iter_stmts
 
@@ -163,7 +164,8 @@ class BodyEmitter(LoopNests):
             v, idx = val, at
         lqs = [q for q in self.levels if q.lf.table == s.table]
         mine = self.private.get(s.table)  # this thread's copy (private.py): no atomic
-        if self.projected and t.space == "node" and s.table in self.boxed:
+        if self.projected and t.space == "node" and s.table in self.boxed and \
+                not self._own_vertex(s.index):  # (the own vertex's entry is the blade's)
             self._store_or_box(s, idx, v, reducer(s.op, shared), flag, fr, lqs, not shared,
                                mine)
         elif mine is not None:
@@ -176,6 +178,20 @@ class BodyEmitter(LoopNests):
         if fr is not None:
             self.ind -= 1
             self.out("}")
+
+    def _own_vertex(self, index) -> bool:
+        """Is ``index`` the running vertex of a parallel node loop over exactly the blade's
+        own range (``shard_lo .. shard_hi``)?  Then its entry is the blade's: the loop's
+        vertices are ``[shard_lo, shard_hi)`` (clamped to ``0 .. n``), whose local ids are
+        the shard's owned ids ``[G.olo, G.ohi)`` (the shard file's range and the
+        configuration's ``shard_lo``/``shard_hi`` are written from the same shards, and
+        the file's digest is checked), so the test ``olo <= i < ohi`` always holds and
+        the outbox branch never runs: a store into the own vertex (a pull step's) goes
+        to the table directly."""
+        p = self.par
+        return p is not None and p.kind == "nodes" and isinstance(index, Var) and \
+            index.name == p.var and isinstance(p.start, Var) and p.start.name == "shard_lo" \
+            and isinstance(p.stop, Var) and p.stop.name == "shard_hi"
 
     def _store_or_box(self, s: Store, idx: str, v: str, fn: str, flag: str | None,
                       fr=None, lqs=(), own=False, mine: str | None = None):

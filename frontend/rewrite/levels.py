@@ -42,6 +42,27 @@ keep their share) and ``P(x, c) and min(x, e) != x => improves(x, c) and not
 improves(min(x, e), c')`` (a changed entry leaves it), so the count of one iteration is
 the previous one minus the in-degrees of the queued vertices (``decrement``); otherwise
 (not proved) the counting loop runs over every vertex each iteration as before.
+
+Queued entries pass the next guard (``passes``).  Z3 proves, for every value ``e``
+reduced into ``T`` in the while body, ``P(x, c') and min(x, e) != x => guard(min(x, e),
+c')``.  Every entry satisfies ``P(., c)`` at the start of an iteration, so ``P(., c')``
+(the second law) and after every ``min`` (the third): in particular just before the last
+change of a queued entry, whose value after that change therefore passes the guard of
+the next iteration; it does not change again before then (its last change).  The first
+iteration's queue holds the entries whose guard held on entry.  So every queued vertex
+passes the guard of the iteration that runs from the queue, and the passes over the
+queue may skip the test, and with it the read of ``T`` at each queued vertex: the
+counts (every queued vertex adds its share of the guarded counts) and the pull bitmap
+(every queued vertex's bit is set).  BFS: ``e = c + 1 = c'`` and ``min(x, c + 1) != x``
+only when ``x`` is the fill value.  Not proved: each pass tests the guard as before.
+
+The first iteration's counts (``first_counts``): the counting loop of the first
+iteration after entering the while loop reads ``T`` and the counter as they are when the
+entry check runs (nothing before it in an iteration writes ``T``, ``_untouched_before``;
+the counter is written only by the increment at the end of the body): the entry check,
+which visits every vertex of the range once anyway, sums the counting loop's
+contributions there, and the counting loop of that iteration adds the sums instead of
+visiting every vertex again.
 """
 
 from __future__ import annotations
@@ -89,6 +110,8 @@ class LevelFrontier:
     laws: tuple[Law, ...]
     first: bool = False  # the first iteration may run from the entry's queue too
     clean: tuple = ()  # node loops of the body no write of T precedes in an iteration
+    passes: bool = False  # every queued vertex passes the next iteration's guard (proved)
+    first_counts: bool = False  # the entry check sums the first iteration's counts
 
     def invariant(self, entry: str, counter: str, fill: str) -> str:
         """C++ of ``P`` for the spelled entry, counter and fill value."""
@@ -204,13 +227,17 @@ def _check(k: Kernel, whl: Loop, loop: Loop, table: str, counter: str):
         return None
     if count is not None and not (len(laws) == 5 and all(law.ok for law in laws[3:])):
         count = mf = mu = None
+    passed = _prove_passes(loop, table, counter, fill, inc[0].value, values, bounds[counter],
+                           d)
+    laws.append(passed)
     loops = tuple(x for x in guarded_loops(whl)
                   if _guard(x.body[0].cond, x, tables) == (table, counter) and
                   x.body[0].cond == loop.body[0].cond)
     first = all(_untouched_before(whl, x, table) for x in loops)
     clean = tuple(x for x in _node_loops(whl) if _untouched_before(whl, x, table))
+    first_counts = count is not None and _untouched_before(whl, count, table)
     return LevelFrontier(table, counter, fill, loops, count, mf, mu, tuple(laws), first,
-                         clean)
+                         clean, passed.ok, first_counts)
 
 
 def _node_loops(whl: Loop) -> list[Loop]:
@@ -253,19 +280,7 @@ def _prove(loop, table, counter, fill, step, values, low, d, sat) -> list[Law]:
         return z3.Or(xv <= cv, xv == f)
 
     def term(e, cv, xv, locals_):
-        def leaf(n):
-            if isinstance(n, Load) and n.index is None and n.table == counter:
-                return cv
-            if isinstance(n, Load) and n.table == table and isinstance(n.index, Var) \
-                    and n.index.name == loop.var:
-                return xv
-            if isinstance(n, Var) and n.name in locals_:
-                return term(locals_[n.name], cv, xv, {})
-            if isinstance(n, Load) and n.index is None and n.table in locals_:
-                return term(locals_[n.table], cv, xv, {})
-            raise Unsupported(f"{type(n).__name__}")
-        enc = Encoder(leaf)
-        return enc.convert(enc.expr(e), e.dtype, d) if not e.dtype.is_bool else enc.expr(e)
+        return _term(e, cv, xv, locals_, loop, table, counter, d)
 
     guard = loop.body[0].cond
     laws = []
@@ -298,6 +313,44 @@ def _prove(loop, table, counter, fill, step, values, low, d, sat) -> list[Law]:
     except Unsupported as exc:
         laws.append(Law("level frontier", table, "unknown", f"not modelled: {exc}"))
     return laws
+
+
+def _prove_passes(loop, table, counter, fill, step, values, low, d) -> Law:
+    """``P(x, c') and min(x, e) != x => guard(min(x, e), c')`` for every value ``e``
+    reduced into ``table`` (the module docstring: queued entries pass the next guard)."""
+    x, c = z3.BitVec("x", d.bits), z3.BitVec("c", d.bits)
+    enc0 = Encoder(None)
+    f, c2 = enc0.const(fill.value, d), c + enc0.const(step.value, d)
+    hyps = [c >= enc0.const(low, d), c < z3.BitVecVal(1 << (d.bits - 2), d.bits)]
+    try:
+        claims = []
+        for s, top in values:
+            e = _term(s.value, c, x, _assigned(top, s), loop, table, counter, d)
+            m = z3.If(e < x, e, x)
+            g2 = _term(loop.body[0].cond, c2, m, {}, loop, table, counter, d)
+            claims.append(z3.Implies(z3.And(z3.Or(x <= c2, x == f), m != x), g2))
+        return prove("level frontier", f"{table}: changed entries pass the next guard",
+                     z3.And(*claims), hyps, {"x": x, "c": c}, "Z3, bit-vectors")
+    except Unsupported as exc:
+        return Law("level frontier", table, "unknown", f"not modelled: {exc}")
+
+
+def _term(e, cv, xv, locals_, loop, table, counter, d):
+    """Z3 term of the IR expression ``e`` with the counter ``cv``, the loop vertex's entry
+    of ``table`` ``xv`` and the privates ``locals_`` (name -> their one value)."""
+    def leaf(n):
+        if isinstance(n, Load) and n.index is None and n.table == counter:
+            return cv
+        if isinstance(n, Load) and n.table == table and isinstance(n.index, Var) \
+                and n.index.name == loop.var:
+            return xv
+        if isinstance(n, Var) and n.name in locals_:
+            return _term(locals_[n.name], cv, xv, {}, loop, table, counter, d)
+        if isinstance(n, Load) and n.index is None and n.table in locals_:
+            return _term(locals_[n.table], cv, xv, {}, loop, table, counter, d)
+        raise Unsupported(f"{type(n).__name__}")
+    enc = Encoder(leaf)
+    return enc.convert(enc.expr(e), e.dtype, d) if not e.dtype.is_bool else enc.expr(e)
 
 
 def _assigned(top, store: Store) -> dict:

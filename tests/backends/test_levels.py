@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 import cosynth as cs
-from cosynth import spref
+from cosynth import procs, spref
+from cosynth.backends.cpp.emit import emit_program
+from cosynth.backends.toolchain import compile_program
+from cosynth.frontend.rewrite import variant
 from cosynth.pipeline import simulate
 from cosynth.planner import load_manifest
 from tests.helpers import ROOT, example, kernel_from_source
@@ -40,6 +43,7 @@ def test_hybrid_bfs_runs_from_the_level_queue_on_1_2_4_blades(blades, tmp_path):
     np.testing.assert_array_equal(sim.results[0], spref.bfs(g, src))
     cpp = _cpp(tmp_path)
     assert "LevelQueue lq__" in cpp and ".counts) {" in cpp and ".push_own(" in cpp
+    assert ".tallied) {" in cpp  # the first iteration's counts from the entry check
     # the queue: far fewer vertex visits than a pass over every vertex per nest run
     nests = [x for s in sim.stats for x in s["nests"].values()]
     visits, runs = sum(x["nodes"] for x in nests), max(x["runs"] for x in nests)
@@ -90,3 +94,120 @@ def test_entry_that_breaks_the_invariant_scans_every_vertex(blades, tmp_path):
     assert "LevelQueue lq__" in _cpp(tmp_path / "run")
     got = sim.results[0]
     assert got[5] == 2 and got[6] == 3 and got[7] == 4 and got[2] == 2
+
+
+def _queue_passes(src: str) -> tuple[str, str]:
+    """(the count loop over the queue, the pull bitmap's pass over the queue) of ``src``."""
+    lines = src.splitlines()
+    i = next(i for i, x in enumerate(lines) if "the counts from the queue" in x)
+    count = "\n".join(lines[i:i + 8])
+    bits = next(x for x in lines if "one writer per word" in x)
+    j = lines.index(bits)
+    return count, "\n".join(lines[j:j + 7])
+
+
+def test_passes_over_the_queue_do_not_reread_the_table():
+    """``levels``' ``passes`` (every queued vertex passes the next guard, proved for BFS):
+    the count over the queue adds every queued vertex's degree and the pull bitmap sets
+    every queued vertex's bit without reading ``depth`` at it; the entry check sums the
+    first iteration's counts (its ``tally``) and that iteration takes them."""
+    kv, _ = variant(example("bfs").ir, "hybrid")
+    src = emit_program(kv)
+    count, bits = _queue_passes(src)
+    assert "u_depth" not in count.split("for (int64_t lq__")[1].split("red_add")[0], count
+    assert "u_depth" not in bits and "|= (uint64_t)1 <<" in bits, bits
+    enter = next(x for x in src.splitlines() if ".enter_with(" in x)
+    assert "int64_t& t0" in enter and "t2 += (int64_t)(G.in_deg" in enter, enter
+    # the counts are summed before the invariant's early return: at every vertex
+    assert enter.index("t2 +=") < enter.index("return 0;"), enter
+    # one function reads the table and the level through copies, not by reference
+    assert enter.count("[&, u_depth = u_depth.data(), u_level = u_level]") == 1, enter
+    assert ".tallied) {" in src
+
+
+TWO = """
+import cosynth as cs
+@cs.kernel
+def f(g: cs.Graph, source: int) -> cs.NodeArray[cs.i64]:
+    depth = g.node_array(cs.i64, cs.INF)
+    depth[source] = 0
+    level = 0
+    active = True
+    while active:
+        active = False
+        for v in g.nodes():
+            if depth[v] == level:
+                for e in g.out_edges(v):
+                    nd = level + 1
+                    if nd < depth[e.dst]:
+                        depth[e.dst] = nd
+                        active = True
+        level += 2
+    return depth
+"""
+
+
+def test_queued_vertices_that_may_fail_the_guard_are_tested(tmp_path):
+    """``level += 2``: a queued entry (``level + 1``) fails the next guard (``passes`` is
+    refuted), so both passes over the queue keep the test; the result is the
+    interpreter's (the source's neighbours at 1, nothing further)."""
+    kf = kernel_from_source(tmp_path, TWO, "f")[0]
+    kv, _ = variant(kf.ir, "hybrid")
+    count, bits = _queue_passes(emit_program(kv))
+    assert "if (((int64_t)(u_depth[" in count and "if (((int64_t)(u_depth[" in bits
+    g = cs.Graph.kronecker(9, seed=3)
+    src = int(np.argmax(g.out_degrees()))
+    sim = simulate(kf, RACK, g, {"source": src}, blades=1, variant="hybrid", timeout=300,
+                   workdir=str(tmp_path / "run"))
+    _checked(sim)
+    got = sim.results[0]
+    assert got[src] == 0 and (got == 1).sum() > 0 and set(np.unique(got)) <= {0, 1, 2**63 - 1}
+
+
+TALLY = r"""
+#include <random>
+#include "cosynth_rt.hpp"
+using namespace cosynth;
+int main() {
+  omp_set_num_threads(3);
+  std::mt19937_64 rng(5);
+  const int64_t lo = 300, R = 70000, lbase = 7;
+  std::vector<int64_t> t(R + lbase), deg(R + lbase);
+  for (auto& x : t) x = (int64_t)(rng() % 5);
+  for (auto& x : deg) x = (int64_t)(rng() % 100);
+  int64_t want[4] = {0, 0, 0, 0};
+  for (int64_t l = lbase; l < lbase + R; ++l) {
+    if (t[l] == 1) { want[0] += deg[l]; want[1] += 1; }
+    if (t[l] > 2) want[2] += 2 * deg[l];
+  }
+  LevelQueue q;
+  for (int round = 0; round < 2; ++round) {
+    q.enter_with(lo, lo + R, lbase, true,
+                 [&](int64_t l, int64_t& a, int64_t& b, int64_t& c, int64_t&) {
+                   if (t[l] == 1) { a += deg[l]; b += 1; } if (t[l] > 2) c += 2 * deg[l];
+                   return t[l] == 4 ? 0 : t[l] == 1 ? 3 : 1; });
+    if (q.ok) { std::printf("the invariant failed at some vertex: not ok\n"); return 1; }
+    for (int i = 0; i < 4; ++i) if (q.sum[i] != want[i]) {
+      std::printf("sum %d: %lld, want %lld\n", i, (long long)q.sum[i], (long long)want[i]);
+      return 1; }
+    q.advance();
+    if (!q.tallied || q.sparse) { std::printf("first advance\n"); return 1; }
+    q.advance();
+    if (q.tallied) { std::printf("tallied after the first iteration\n"); return 1; }
+  }
+  q.enter(lo, lo + R, lbase, [&](int64_t) { return true; }, false, [&](int64_t) { return false; });
+  q.advance();
+  if (q.tallied) { std::printf("tallied without a tally\n"); return 1; }
+  std::printf("ok\n");
+  return 0;
+}
+"""
+
+
+def test_entry_check_sums_the_first_counts_with_three_threads():
+    """``LevelQueue::enter_with``: its sums over the range equal a serial count, also
+    where the invariant fails (the first iteration takes them either way); ``tallied``
+    holds in the first iteration only, and not after an ``enter`` without counts."""
+    binary, _ = compile_program(TALLY, name="level_tally")
+    r = procs.run([binary], timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr

@@ -29,8 +29,11 @@ def test_hybrid_bfs_runs_from_a_level_queue_with_counts(projected):
     lf = _lf(k)
     assert lf is not None and (lf.table, lf.counter) == ("depth", "level")
     assert lf.fill.value == 2 ** 63 - 1
-    assert len(lf.laws) == 5 and all(law.status == "proved" for law in lf.laws), \
+    assert len(lf.laws) == 6 and all(law.status == "proved" for law in lf.laws), \
         [law.describe() for law in lf.laws]
+    # every queued vertex passes the next guard; the entry check may sum the first counts
+    assert "pass the next guard" in lf.laws[-1].subject
+    assert lf.passes and lf.first_counts
     part = "__part" if projected else ""
     assert lf.push_count == (f"push_edges{part}", f"push_vertices{part}")
     assert lf.pull_count == f"pull_edges{part}"
@@ -45,6 +48,7 @@ def test_plain_bfs_runs_from_a_level_queue_without_counts():
     kv, _ = variant(example("bfs").ir, "par")
     lf = _lf(project(kv, ()).kernel)
     assert lf is not None and lf.count is None and lf.push_count is None
+    assert lf.passes and not lf.first_counts  # no counting loop to sum
 
 
 @pytest.mark.parametrize("name,v", [("bfs", "pull"), ("sssp", "par"), ("cc", "par"),
@@ -115,3 +119,25 @@ def test_choice_reads_alpha_and_beta():
     (choose,) = [s for s in w.body if hybrid.choice(s) is not None]
     assert hybrid.choice(choose)[0] == hybrid.ALPHA
     assert hybrid.beta_of(choose) == hybrid.BETA
+
+
+TWO = SKIP.replace("nd = level + 2", "nd = level + 1").replace("level += 1", "level += 2")
+
+
+@pytest.mark.parametrize("v", ["hybrid", "par"])
+def test_changed_entries_that_fail_the_next_guard_are_refuted(v, tmp_path):
+    """``level += 2`` with ``min= level + 1``: the queue is still exact (an entry changed
+    to ``c + 1`` fails the guard ``== c + 2``, and the vertices that pass it are among
+    the changed ones: none), but the queued vertices do not pass the next guard, so the
+    passes over the queue must keep testing it: Z3 refutes ``passes`` (an entry above
+    ``c + 1`` changed to ``c + 1``)."""
+    kf = kernel_from_source(tmp_path, TWO, "f")[0]
+    kv, _ = variant(kf.ir, v)
+    lf = _lf(project(kv, ()).kernel)
+    assert lf is not None and all(law.ok for law in lf.laws[:-1])
+    last = lf.laws[-1]
+    assert "pass the next guard" in last.subject and last.status == "refuted"
+    cex = {k: int(x) for k, x in last.counterexample.items()}
+    assert cex["x"] > cex["c"] + 1, last.describe()
+    assert not lf.passes
+    assert lf.first_counts == (v == "hybrid")

@@ -1946,14 +1946,18 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
 // iteration (else that one runs over all vertices); `push` queues a changed local id once
 // (no-op outside the range); `advance` (at the top of each iteration) makes the queued
 // vertices this iteration's.  `mu` is the count the queue keeps; `counts` says whether it
-// holds one (from the second iteration on).
+// holds one (from the second iteration on).  `enter_with` also sums, in the same pass, the
+// first iteration's counts (its function adds vertex l's shares to t0 .. t3): `tallied`
+// says, in that first iteration only, that `sum` holds them.
 struct LevelQueue {
   int64_t lo = 0, hi = 0, lbase = 0;
   bool ok = false, first = true, sparse = false, counts = false, from_entry = false;
   bool scan = false;                         // some vertex was queued by its mark only
   bool sorted = false;                       // cur[0 .. ncur) ascends (built from the marks)
   bool solo = false;                         // at most one thread (set by enter)
+  bool summed = false, tallied = false;      // `sum`: the first iteration's counts
   int64_t mu = 0;
+  int64_t sum[4] = {0, 0, 0, 0};
   std::vector<uint8_t> mark;                 // per vertex of the range: queued
   std::vector<std::vector<uint32_t>> next;   // per thread: offsets queued by `push`
   std::unique_ptr<uint32_t[]> cur;           // this iteration's offsets: cur[0 .. ncur)
@@ -1962,6 +1966,18 @@ struct LevelQueue {
   int64_t ncur = 0;
   template <class F, class G> void enter(int64_t lo_, int64_t hi_, int64_t lbase_, F inv,
                                          bool first_, G guard) {
+    enter_with(lo_, hi_, lbase_, first_,
+               [=](int64_t l, int64_t&, int64_t&, int64_t&, int64_t&) {
+                 return inv(l) ? (guard(l) ? 3 : 1) : 0; });
+    summed = false;
+  }
+  // `enter` with one function of a vertex l that tells (bit 0) whether the invariant
+  // holds there and (bit 1) whether the guard holds, and adds l's shares of the first
+  // iteration's counts to t0 .. t3 (`tally`): one closure, so what it captured is held
+  // once and the entry read once per vertex (three lambdas read it three times, and
+  // spilled their copies of the captures)
+  template <class E> void enter_with(int64_t lo_, int64_t hi_, int64_t lbase_, bool first_,
+                                     E entry) {
     lo = lo_; hi = std::max(lo_, hi_); lbase = lbase_;
     if (hi - lo > (int64_t)UINT32_MAX) fail(0, "a level frontier holds at most 2^32 vertices per blade");
     mark.assign(hi - lo, 0);
@@ -1969,12 +1985,19 @@ struct LevelQueue {
     solo = next.size() == 1;
     if (cap != hi - lo) { cur.reset(new uint32_t[std::max<int64_t>(hi - lo, 1)]); cap = hi - lo; }
     ncur = 0;
-    int64_t bad = 0;
-    #pragma omp parallel for schedule(static) reduction(+:bad)
+    int64_t bad = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+    // each thread its own copy of the closure: what it captured stays in registers
+    // (through the shared closure it was reloaded for every vertex: `push`'s byte store
+    // may alias anything)
+    #pragma omp parallel for schedule(static) reduction(+:bad, t0, t1, t2, t3) \
+        firstprivate(entry)
     for (int64_t o = 0; o < hi - lo; ++o) {
-      if (!inv(o + lbase)) ++bad;
-      else if (first_ && guard(o + lbase)) push(o + lbase);
+      const int r = entry(o + lbase, t0, t1, t2, t3);
+      if (!(r & 1)) ++bad;
+      else if (first_ && (r & 2)) push(o + lbase);
     }
+    sum[0] = t0; sum[1] = t1; sum[2] = t2; sum[3] = t3;
+    summed = true;
     ok = bad == 0;
     from_entry = ok && first_;
     scan = sorted = false;
@@ -2059,6 +2082,7 @@ struct LevelQueue {
     ncur = k;
     sparse = ok && (!first || from_entry);
     counts = ok && !first;
+    tallied = first && summed;
     first = false;
   }
   int64_t span() const { return sparse ? ncur : hi - lo; }

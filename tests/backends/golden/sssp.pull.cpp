@@ -57,14 +57,7 @@ int main(int argc, char** argv) {
         for (int64_t u_e__p = G.in_begin(of__4), u_e__p__end = G.in_end(of__4); u_e__p < u_e__p__end; ++u_e__p) {
           double u_nd{};
           u_nd = (double)(((double)((double)(u_dist__snap[(int64_t)G.in_src[u_e__p - G.clo]]) + (double)(((double)G.in_w[u_e__p - G.clo])))));
-          { const int64_t i__5 = (u_u - G.glo);
-            if (i__5 >= G.olo && i__5 < G.ohi) {
-              if (red_min(&u_dist[i__5], (double)(u_nd))) { u_changed__part__acc = 1; }
-            } else {
-              red_min(&u_dist__box.val[i__5], (double)(u_nd));
-              u_dist__box.touch(i__5);
-            }
-          }
+          if (red_min(&u_dist[(u_u - G.glo)], (double)(u_nd))) { u_changed__part__acc = 1; }
         }
         }
       }
