@@ -356,7 +356,7 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
-            data = _dram(w, stats, ranges, r - 1, share, cfg.streamed, fpga)
+            data = _dram(w, stats, ranges, r - 1, share, cfg.streamed, fpga, k.cpu_cores)
             dram = data + blade_fixed(k)
             entry = {"blade": r - 1, "kind": k.name, "device": "fpga" if fpga else "cpu",
                      "range": (lo, hi), "edge_share": share, "compute": compute,
@@ -388,14 +388,16 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
 
 
 def _dram(w: Workload, stats: GraphStats, ranges, r: int, share: float, streamed: bool,
-          fpga: bool) -> float:
+          fpga: bool, threads: int = 1) -> float:
     """Blade ``r``'s data bytes (``Workload.blade_dram``): sharded programs hold the
     blade's vertices and its ghosts (counted on the graph for these ranges); a blade with
-    an FPGA unit holds every vertex (the unit's tables are full size)."""
+    an FPGA unit holds every vertex (the unit's tables are full size); per-thread copies
+    for ``threads`` (the kind's cores: a blade runs one OpenMP thread per core)."""
     lo, hi = ranges[r]
     wl = replace(w, sharded=False) if fpga else w
     ghosts = stats.ghosts_of(ranges, w.ghost_out, w.ghost_in)[r] if wl.sharded else 0
-    return wl.blade_dram(stats.n, stats.m, hi - lo, ghosts, share, streamed, len(ranges))
+    return wl.blade_dram(stats.n, stats.m, hi - lo, ghosts, share, streamed, len(ranges),
+                         threads)
 
 
 def _figures(kind: BladeKind, w: Workload | None) -> dict | None:

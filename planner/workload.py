@@ -225,15 +225,16 @@ class Workload:
         return self.node_bytes + 16 + self.box_bytes
 
     def blade_dram(self, n: int, m: int, owned: int, ghosts: float, edge_share: float,
-                   streamed: bool = False, blades: int = 2) -> float:
+                   streamed: bool = False, blades: int = 2, threads: int = 1) -> float:
         """Bytes of a blade's data: sharded, (owned + ghosts) local vertices, the last
         refresh's copy of its owned entries, the ghost and send lists (8 bytes per ghost
         each, about) and its edges; replicated, every vertex (and every edge a replicated
-        loop walks).  With the program's ``memory`` footprint: its arrays, one by one."""
+        loop walks).  With the program's ``memory`` footprint: its arrays, one by one
+        (per-thread copies for ``threads`` OpenMP threads)."""
         if self.memory is not None:
             return self.memory.blade_bytes(n, m, owned, ghosts, edge_share,
                                            sharded=self.sharded, streamed=streamed,
-                                           blades=blades)
+                                           blades=blades, threads=threads)
         edges = 0.0 if streamed else edge_share * m * self.edge_bytes
         if not self.sharded:
             return n * (self.node_bytes + 8) + edges + (

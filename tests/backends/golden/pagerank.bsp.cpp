@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     {
       const double t__3 = now();
       int64_t w__4e = 0, w__4v = 0;  // edges and vertices visited
-      u_contrib__priv.open(u_contrib.size(), -0x0.0p+0);
+      u_contrib__priv.open(u_contrib, G.olo, G.ohi, -0x0.0p+0);
       double* const* u_contrib__pp = u_contrib__priv.ptr.data();
       #pragma omp parallel
       {
