@@ -39,8 +39,6 @@ int main(int argc, char** argv) {
   double u_err__part = 0;
   Outbox<double> u_contrib__box;
   u_contrib__box.init(G, -0x0.0p+0);
-  Mirror<double> u_contrib__mir;
-  Mirror<double> u_rank__mir;
   Private<double> u_contrib__priv;  // per-thread copies (private.py)
   #pragma omp parallel
   { (void)0; }
@@ -49,7 +47,6 @@ int main(int argc, char** argv) {
   const std::vector<int64_t> relabel__p = cfg.i64("relabel") ? relabel_by_degree(G) : std::vector<int64_t>();  // degree order (rewrite rule relabel)
   u_n = (int64_t)(n);
   fill_par<double>(u_rank, (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
-  u_rank__mir.valid = false;
   u_it = (int64_t)(INT64_C(0));
   u_done = (uint8_t)(0);
   while ((!(u_done))) {
@@ -70,7 +67,6 @@ int main(int argc, char** argv) {
       red_add(&u_dangling__part, u_dangling__part__acc);
       { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(23, w__2e, w__2v, dt); }
     }
-    refresh(u_contrib, u_contrib__mir, G, sh);
     u_dangling__part = allreduce(u_dangling__part, MPI_SUM);
     red_add(&u_dangling, (double)(u_dangling__part));
     {
@@ -104,7 +100,6 @@ int main(int argc, char** argv) {
       { const double dt = now() - t__3; g_stats.compute += dt; g_stats.step(dt); nest_done(27, w__4e, w__4v, dt); }
     }
     { bool ch = exchange(u_contrib, u_contrib__box, G, sh, [](double* p, double v) { return red_add(p, v); }); (void)ch; }
-    refresh(u_contrib, u_contrib__mir, G, sh);
     u_err = (double)(0x0.0p+0);
     u_err__part = (double)(-0x0.0p+0);
     {
@@ -122,7 +117,6 @@ int main(int argc, char** argv) {
       red_add(&u_err__part, u_err__part__acc);
       { const double dt = now() - t__7; g_stats.compute += dt; g_stats.step(dt); nest_done(32, w__8e, w__8v, dt); }
     }
-    refresh(u_rank, u_rank__mir, G, sh);
     u_err__part = allreduce(u_err__part, MPI_SUM);
     red_add(&u_err, (double)(u_err__part));
     red_add(&u_it, (int64_t)(INT64_C(1)));
