@@ -12,8 +12,10 @@ restated here and ``tests/planner/test_memory.py`` checks it against measured RS
   the sorted ghost list (an id per ghost), the send sets (``send_bytes``: per peer the
   smaller of an id per entry and a bit per owned vertex) and the degrees (an id's bytes per
   local vertex: a degree is below m) when the program queries them;
-* the node tables (every local vertex: owned and ghosts) and edge tables (replicated
-  programs: every edge);
+* the node tables (every local vertex: owned and ghosts; a table the blade program never
+  reads at a ghost, ``projection.ghost_reads``, only its owned entries: the runtime's
+  ``unback`` gives the others' pages back) and edge tables (replicated programs: every
+  edge);
 * per table reduced into remote vertices, an outbox of the ghosts: value, touched flag,
   drain-list entry (a local id: 4 or 8 bytes as above); per refreshed table, the copy of
   the owned entries last sent;
@@ -49,6 +51,7 @@ from dataclasses import replace as _replace
 
 from cosynth.frontend.rewrite.frontier import frontier_loops
 from cosynth.frontend.rewrite.levels import level_frontier
+from cosynth.frontend.rewrite.projection import ghost_reads, will_distribute
 from cosynth.ir.nodes import EdgeAttr, GraphQuery, Kernel, Load, Loop, Store, Var
 from cosynth.ir.vec import _worklist_plan
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
@@ -95,6 +98,7 @@ class Footprint:
     degrees_out: bool = False  # int64 out-degrees per local vertex
     degrees_in: bool = False   # in-degrees
     node_bytes: int = 0     # node tables, per local vertex
+    node_unbacked: int = 0  # of which tables never read at ghosts: per owned vertex only
     edge_table_bytes: int = 0  # edge tables, per edge (replicated programs)
     box_bytes: int = 0      # outboxes, per ghost: value + flag (+ a list id, id_bytes)
     box_tables: int = 0     # how many tables have one
@@ -144,7 +148,8 @@ class Footprint:
             (0.0 if streamed else edge_share * m * (out + inn)) + \
             idx * ghosts + send_bytes(idx, owned, ghosts, blades) + \
             idx * self.degrees * local
-        return shard + local * (self.node_bytes + self.wl_local) + \
+        return shard + local * (self.node_bytes - self.node_unbacked + self.wl_local) + \
+            owned * self.node_unbacked + \
             (self.box_bytes + idx * self.box_tables) * ghosts + \
             owned * (self.mirror_bytes * (blades > 1) + self.wl_owned + self.frontier +
                      self.levels) + \
@@ -170,7 +175,8 @@ class Footprint:
         superstep message, an upper bound for more blades; the send set as a list, its
         upper bound)."""
         idx = id_bytes(n, m, False)
-        return idx + idx + idx * self.degrees + self.node_bytes + self.wl_local + \
+        return idx + idx + idx * self.degrees + self.node_bytes - self.node_unbacked + \
+            self.wl_local + \
             self.box_bytes + idx * self.box_tables + self.message_bytes(blades)
 
 
@@ -212,6 +218,9 @@ def footprint(k: Kernel, nests) -> Footprint:
                 elif isinstance(e, GraphQuery) and e.fn in ("out_degree", "in_degree"):
                     degs.add(e.fn)
     node = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
+    read = ghost_reads(k, will_distribute)
+    unbacked = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node" and
+                   t.role == "local" and t.name not in read and t.name not in refreshed)
     edge = sum(t.dtype.np.itemsize for t in k.tables
                if t.space == "edge" and t.role != "weight")
     wl_local = wl_owned = frontier = levels = 0
@@ -231,7 +240,7 @@ def footprint(k: Kernel, nests) -> Footprint:
         csr=bool(kinds & {"out_edges", "edges"}), csc="in_edges" in kinds,
         csr_src=src, csr_w=w_out, csc_eid=eid, csc_w=w_in,
         degrees_out="out_degree" in degs, degrees_in="in_degree" in degs,
-        node_bytes=node, edge_table_bytes=edge,
+        node_bytes=node, node_unbacked=unbacked, edge_table_bytes=edge,
         box_bytes=sum(tables[t].dtype.np.itemsize + 1 for t in boxed), box_tables=len(boxed),
         mirror_bytes=sum(refreshed.values()),
         private=sum(tables[t].dtype.np.itemsize for t in private_tables(k)),

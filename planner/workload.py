@@ -68,6 +68,7 @@ from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.levels import level_frontier
 from cosynth.frontend.rewrite.mirror import mirror
+from cosynth.frontend.rewrite.projection import ghost_reads, will_distribute
 from cosynth.frontend.rewrite.rounds import frontier_of
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
@@ -483,6 +484,9 @@ class _Walk(Visitor):
     def __init__(self, k: Kernel, stats: GraphStats, hw, sites: frozenset, iterations):
         self.k, self.stats, self.hw, self.sites = k, stats, hw, sites
         self.iterations = iterations
+        # the node tables the blade program refreshes: those it reads at ghosts
+        # (``projection.ghost_reads``; the others' mirrors are never read)
+        self.mirrored = ghost_reads(k, will_distribute)
         self.nests: list[Nest] = []
         self.seq: list[Nest] = []
         self.rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0, "fpga_calls": 0.0}
@@ -519,7 +523,8 @@ class _Walk(Visitor):
 
     def visit_Loop(self, s: Loop):
         if s.is_data_loop and s.schedule != "seq":
-            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at))
+            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at,
+                                    self.mirrored))
             plan = frontier_plan(self.k, s, self.parent) if self.fixed in (
                 "weighted", "labels") else None
             if self.fixed in ("weighted", "labels") and s.schedule == "async" and \
@@ -995,7 +1000,7 @@ class _Under(Visitor):
 
 
 def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
-          at: tuple[int, ...] | None = None) -> Nest:
+          at: tuple[int, ...] | None = None, mirrored: set[str] | None = None) -> Nest:
     tables = k.table_map
     edges, nodes = _touch(loop, stats, tables, at)
     push = 0
@@ -1007,7 +1012,8 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
             if t.space == "scalar":
                 allreduces += 1
             else:
-                refreshed[s.table] = t.dtype.np.itemsize
+                if t.space != "node" or mirrored is None or s.table in mirrored:
+                    refreshed[s.table] = t.dtype.np.itemsize
                 if s.op is not None and t.space == "node" and not _own(loop, s.index):
                     push += 1
             if s.flag:

@@ -244,14 +244,16 @@ def _fresh(k: Kernel, base: str) -> str:
     return fresh_name(k, base)
 
 
-def ghost_reads(k: Kernel) -> set[str]:
+def ghost_reads(k: Kernel, distributed=is_projected) -> set[str]:
     """The node tables the blade program ``k`` may read at a vertex the blade does not
     own: every load except one at the running vertex of a distributed node loop, at the
     near end (``src`` of an out-edge, ``dst`` of an in-edge) of that vertex's edges, or at
     the source of a distributed edge loop's edge; a table named whole (``TableRef``) in a
     statement counts as read everywhere.  Returned node tables are gathered from each
     blade's owned range (``cosynth.ir.blades``, the C++ ``write_result``), so returning
-    one reads no mirror; any other returned expression counts as it reads."""
+    one reads no mirror; any other returned expression counts as it reads.
+    ``distributed(loop)``: is the loop run over the blade's own range (in a kernel not yet
+    projected, the planner passes ``will_distribute``: the loops this rule distributes)."""
     tables = k.table_map
     assigned = {s.name for s, _ in iter_stmts(k.body) if isinstance(s, Assign)}
     out: set[str] = set()
@@ -261,7 +263,7 @@ def ghost_reads(k: Kernel) -> set[str]:
                 if isinstance(e, TableRef) and tables[e.table].space == "node":
                     out.add(e.table)
                 elif isinstance(e, Load) and tables[e.table].space == "node" and \
-                        not _owned(e.index, path, assigned):
+                        not _owned(e.index, path, assigned, distributed):
                     out.add(e.table)
     for r in k.returns:
         if isinstance(r, TableRef):
@@ -272,9 +274,17 @@ def ghost_reads(k: Kernel) -> set[str]:
     return out
 
 
-def _owned(i, path, assigned: set[str]) -> bool:
+def will_distribute(loop: Loop) -> bool:
+    """A loop of a kernel not yet projected that this rule runs over the blade's own range
+    (a parallel node or edge loop; a top-level loop over one vertex's edges is wrapped in
+    an owner loop instead, which this does not name)."""
+    return loop.kind in ("nodes", "edges") and loop.schedule != "seq" and (
+        loop.start is None or is_projected(loop))
+
+
+def _owned(i, path, assigned: set[str], distributed=is_projected) -> bool:
     """Is the index ``i``, under the loops ``path``, a vertex the blade owns?"""
-    mine = {lp.var for lp in path if lp.kind == "nodes" and is_projected(lp)} - assigned
+    mine = {lp.var for lp in path if lp.kind == "nodes" and distributed(lp)} - assigned
     if isinstance(i, Var):
         return i.name in mine
     if isinstance(i, EdgeAttr):
@@ -282,7 +292,7 @@ def _owned(i, path, assigned: set[str]) -> bool:
         if lp is None:
             return False
         if lp.kind == "edges":
-            return i.attr == "src" and is_projected(lp)
+            return i.attr == "src" and distributed(lp)
         near = {"out_edges": "src", "in_edges": "dst"}.get(lp.kind)
         return i.attr == near and isinstance(lp.of, Var) and lp.of.name in mine
     return False

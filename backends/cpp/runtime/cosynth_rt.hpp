@@ -283,6 +283,31 @@ template <class T> inline void fill_par(std::vector<Narrow32<T>>& t, T v) {
   for (int64_t i = 0; i < k; ++i) p[i] = x;
 }
 
+// A table whose entries outside the blade's own range [lo, hi) no statement reads (its
+// mirrors are never refreshed: frontend/rewrite/projection.py's ghost_reads): `unback`
+// gives the pages wholly inside the ghost ranges back to the system once the table is
+// made (they read as zeros and are mapped again only if something writes there), and its
+// fills (an Alloc) set only [lo, hi).  So the blade holds memory for its own entries of
+// such a table and its ghosts cost nothing.  Only whole pages inside [0, lo) and
+// [hi, size) are dropped: no other object shares them.
+template <class T> inline void unback(std::vector<T>& t, int64_t lo, int64_t hi) {
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  auto drop = [page](const T* a, const T* b) {
+    const uintptr_t s = ((uintptr_t)a + page - 1) & ~(page - 1);
+    const uintptr_t e = (uintptr_t)b & ~(page - 1);
+    if (e > s) madvise((void*)s, e - s, MADV_DONTNEED);
+  };
+  drop(t.data(), t.data() + lo);
+  drop(t.data() + hi, t.data() + t.size());
+}
+template <class T, class V> inline void fill_own(std::vector<T>& t, int64_t lo, int64_t hi,
+                                                 V v) {
+  const T x(v);
+  T* p = t.data();
+  #pragma omp parallel for schedule(static) if(hi - lo > 32768)
+  for (int64_t i = lo; i < hi; ++i) p[i] = x;
+}
+
 // Per-thread copies of a node table a parallel nest only reduces into (private.py):
 // `open` sets copies 1..P-1 to the reduction's identity (copy t by thread t, the memory
 // kept from one execution to the next), the nest reduces into ptr[its thread] without

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   const int64_t shard_lo = sh.lo[rank];
   const int64_t shard_hi = sh.hi[rank];
   std::vector<int64_t> u_label(G.nl);
+  unback(u_label, G.olo, G.ohi);
   uint8_t u_changed = 0;
   uint8_t u_changed__part = 0;
   Outbox<int64_t> u_label__box;

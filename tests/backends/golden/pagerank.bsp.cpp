@@ -30,7 +30,9 @@ int main(int argc, char** argv) {
   const int64_t shard_hi = sh.hi[rank];
   int64_t u_n = 0;
   std::vector<double> u_rank(G.nl);
+  unback(u_rank, G.olo, G.ohi);
   std::vector<double> u_contrib(G.nl);
+  unback(u_contrib, G.olo, G.ohi);
   int64_t u_it = 0;
   uint8_t u_done = 0;
   double u_dangling = 0;
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
   const double t_start = now();
   const std::vector<int64_t> relabel__p = cfg.i64("relabel") ? relabel_by_degree(G) : std::vector<int64_t>();  // degree order (rewrite rule relabel)
   u_n = (int64_t)(n);
-  fill_par<double>(u_rank, (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
+  fill_own(u_rank, G.olo, G.ohi, (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
   u_it = (int64_t)(INT64_C(0));
   u_done = (uint8_t)(0);
   while ((!(u_done))) {
