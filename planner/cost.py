@@ -75,13 +75,13 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
-#: a blade process's memory without data (MPI, OpenMP, libc, code): an empty MPI program
-#: (MPI_Init, one allreduce and one alltoall, MPI_Finalize) peaks at 14.8 MiB alone and
-#: 15.0-15.4 MiB per process among 8 here (Open MPI 5.0.11, x86-64; 12 MiB of it are the
-#: pages of shared libraries), and a blade's RSS after MPI_Init and its configuration
-#: (its "init" mark) is 14.6-14.9 MiB; ``bench/bench_scale.py`` measures it again as
-#: ``fixed``, ``cosynth calibrate`` per machine as ``blade_fixed_bytes``
-BLADE_FIXED_BYTES = 15 * 2**20
+#: a blade process's memory without data (MPI, OpenMP, libc, code): a blade without data
+#: (BFS on kron:4, 8 blades, one thread) peaks at 13.9-14.0 MiB per process and an empty
+#: MPI program (MPI_Init, one allreduce and one alltoall, MPI_Finalize) at 12.5 MiB among
+#: 8 here (Open MPI 5.0.11, x86-64, ``pml ob1``, libstdc++ linked statically; about 11 MiB
+#: of it are the pages of shared libraries); ``bench/bench_scale.py`` measures it again
+#: as ``fixed``, ``cosynth calibrate`` per machine as ``blade_fixed_bytes``
+BLADE_FIXED_BYTES = 14 * 2**20
 
 
 def node_cost_factor() -> float:
