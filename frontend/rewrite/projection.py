@@ -85,7 +85,10 @@ def is_projected(loop: Loop) -> bool:
     return any(isinstance(x, Var) and x.name == LO for x in iter_exprs(loop.start))
 
 
-def apply(k: Kernel, path=(), policy: Policy = DEFAULT_POLICY):
+def apply(k: Kernel, path=(), policy: Policy = DEFAULT_POLICY, *, fpga: bool = False):
+    """The blade program of ``k``; ``fpga``: some blade runs its loops on an FPGA unit,
+    whose tables are full size and whose sweeps read every entry, so every written table
+    keeps its refresh (a refresh is a collective: all blades of a plan run the same ones)."""
     if any(p.kind == "shard" for p in k.params):
         return refused(NAME, path, "already a blade program")
     p = _Projector(k, policy)
@@ -101,8 +104,9 @@ def apply(k: Kernel, path=(), policy: Policy = DEFAULT_POLICY):
     tables = tuple(k.tables) + tuple(p.new_tables)
     new = replace(k, params=params, tables=tables, body=tuple(body))
     read = ghost_reads(new)
-    unread = sorted({s.table for s, _ in iter_stmts(new.body) if isinstance(s, Refresh)
-                     and new.table_map[s.table].space == "node" and s.table not in read})
+    unread = [] if fpga else sorted(
+        {s.table for s, _ in iter_stmts(new.body) if isinstance(s, Refresh)
+         and new.table_map[s.table].space == "node" and s.table not in read})
     if unread:
         new = replace(new, body=_Unrefresh(set(unread)).visit_body(new.body))
     seq = f"; replicated (sequential): {', '.join(p.replicated)}" if p.replicated else ""

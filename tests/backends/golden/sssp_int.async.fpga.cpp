@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   uint8_t u_changed__part = 0;
   Outbox<int64_t> u_dist__box;
   u_dist__box.init(G, INT64_C(9223372036854775807));
+  Mirror<int64_t> u_dist__mir;
   const bool use_fpga = cfg.list("fpga").at(rank) != 0;
   std::unique_ptr<Vunit_sssp_int> fpga_model;
   std::unique_ptr<cosynth_unit::Device> fpga_dev;
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   barrier();
   const double t_start = now();
   fill_par<int64_t>(u_dist, (int64_t)(INT64_C(9223372036854775807)));
+  u_dist__mir.valid = false;
   u_dist[G.local_at(u_source, 37)] = (int64_t)(INT64_C(0));
   u_changed = (uint8_t)(1);
   while (u_changed) {
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
       }
     }
     { bool ch = exchange(u_dist, u_dist__box, G, sh, [](int64_t* p, int64_t v) { return red_min(p, v); }); if (ch) u_changed__part = 1; }
+    refresh(u_dist, u_dist__mir, G, sh);
     u_changed__part = allreduce(u_changed__part, MPI_LOR);
     red_or(&u_changed, (uint8_t)(u_changed__part));
   }
