@@ -16,6 +16,7 @@ import os
 
 from cosynth.frontend.rewrite import bounds
 from cosynth.frontend.rewrite import variant as make_variant
+from cosynth.frontend.rewrite.projection import ghost_reads, will_distribute
 from cosynth.ir.nodes import Loop, Store
 from cosynth.ir.printer import print_kernel
 from cosynth.ir.walk import iter_stmts
@@ -133,7 +134,7 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
                 "seconds": out.solve.seconds, "objective": out.solve.objective,
                 "bound": out.solve.bound, "time_limit": time_limit,
                 "fixed": sorted(fixed or {})},  # choices the caller made, not the ILP
-        variant_ir=kv, program=project(kv),
+        variant_ir=kv, program=project(kv, any(b["device"] == "fpga" for b in est.per_blade)),
         source_sha256=source_sha256(src) if os.path.isfile(src) else "",
         ir_sha256=ir_sha256(kfn.ir),
     )
@@ -170,6 +171,8 @@ def _layouts(kv, cfg, est) -> dict:
             if s.flag:
                 reduced_scalars.add(s.flag)
     out = {}
+    ghosts = ghost_reads(kv, will_distribute)
+    fpga = any(b["device"] == "fpga" for b in est.per_blade)
     for t in kv.tables:
         if P == 1:
             lay, detail = "solo_home", f"blade 0 ({est.per_blade[0]['kind']})"
@@ -180,6 +183,9 @@ def _layouts(kv, cfg, est) -> dict:
         elif t.space == "node" and t.name in par_written:
             lay, detail = "sharded+mirrored", f"{P} vertex ranges; mirrors refreshed " \
                                               "after each superstep"
+            if t.name not in ghosts and not fpga:  # ghost_reads: not refreshed
+                detail = f"{P} vertex ranges; read at owned vertices only: no mirrors, " \
+                         "not refreshed"
         elif t.space == "node":
             lay, detail = "mirrored", "every blade holds and computes the same copy"
         elif t.name in reduced_scalars:

@@ -75,13 +75,13 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
-#: a blade process's memory without data (MPI, OpenMP, libc, code): an empty MPI program
-#: (MPI_Init, one allreduce and one alltoall, MPI_Finalize) peaks at 14.8 MiB alone and
-#: 15.0-15.4 MiB per process among 8 here (Open MPI 5.0.11, x86-64; 12 MiB of it are the
-#: pages of shared libraries), and a blade's RSS after MPI_Init and its configuration
-#: (its "init" mark) is 14.6-14.9 MiB; ``bench/bench_scale.py`` measures it again as
-#: ``fixed``, ``cosynth calibrate`` per machine as ``blade_fixed_bytes``
-BLADE_FIXED_BYTES = 15 * 2**20
+#: a blade process's memory without data (MPI, OpenMP, libc, code): a blade without data
+#: (BFS on kron:4, 8 blades, one thread) peaks at 13.9-14.0 MiB per process and an empty
+#: MPI program (MPI_Init, one allreduce and one alltoall, MPI_Finalize) at 12.5 MiB among
+#: 8 here (Open MPI 5.0.11, x86-64, ``pml ob1``, libstdc++ linked statically; about 11 MiB
+#: of it are the pages of shared libraries); ``bench/bench_scale.py`` measures it again
+#: as ``fixed``, ``cosynth calibrate`` per machine as ``blade_fixed_bytes``
+BLADE_FIXED_BYTES = 14 * 2**20
 
 
 def node_cost_factor() -> float:
@@ -356,7 +356,7 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
-            data = _dram(w, stats, ranges, r - 1, share, cfg.streamed, fpga)
+            data = _dram(w, stats, ranges, r - 1, share, cfg.streamed, fpga, k.cpu_cores)
             dram = data + blade_fixed(k)
             entry = {"blade": r - 1, "kind": k.name, "device": "fpga" if fpga else "cpu",
                      "range": (lo, hi), "edge_share": share, "compute": compute,
@@ -388,14 +388,16 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
 
 
 def _dram(w: Workload, stats: GraphStats, ranges, r: int, share: float, streamed: bool,
-          fpga: bool) -> float:
+          fpga: bool, threads: int = 1) -> float:
     """Blade ``r``'s data bytes (``Workload.blade_dram``): sharded programs hold the
     blade's vertices and its ghosts (counted on the graph for these ranges); a blade with
-    an FPGA unit holds every vertex (the unit's tables are full size)."""
+    an FPGA unit holds every vertex (the unit's tables are full size); per-thread copies
+    for ``threads`` (the kind's cores: a blade runs one OpenMP thread per core)."""
     lo, hi = ranges[r]
     wl = replace(w, sharded=False) if fpga else w
     ghosts = stats.ghosts_of(ranges, w.ghost_out, w.ghost_in)[r] if wl.sharded else 0
-    return wl.blade_dram(stats.n, stats.m, hi - lo, ghosts, share, streamed, len(ranges))
+    return wl.blade_dram(stats.n, stats.m, hi - lo, ghosts, share, streamed, len(ranges),
+                         threads)
 
 
 def _figures(kind: BladeKind, w: Workload | None) -> dict | None:

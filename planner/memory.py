@@ -12,8 +12,10 @@ restated here and ``tests/planner/test_memory.py`` checks it against measured RS
   the sorted ghost list (an id per ghost), the send sets (``send_bytes``: per peer the
   smaller of an id per entry and a bit per owned vertex) and the degrees (an id's bytes per
   local vertex: a degree is below m) when the program queries them;
-* the node tables (every local vertex: owned and ghosts) and edge tables (replicated
-  programs: every edge);
+* the node tables (every local vertex: owned and ghosts; a table the blade program never
+  reads at a ghost, ``projection.ghost_reads``, only its owned entries: the runtime's
+  ``unback`` gives the others' pages back) and edge tables (replicated programs: every
+  edge);
 * per table reduced into remote vertices, an outbox of the ghosts: value, touched flag,
   drain-list entry (a local id: 4 or 8 bytes as above); per refreshed table, the copy of
   the owned entries last sent;
@@ -30,6 +32,10 @@ restated here and ``tests/planner/test_memory.py`` checks it against measured RS
 * per other async node loop the backend runs as a worklist (``cosynth.ir.vec``'s plan,
   ``backends/cpp/worklist.py``), a copy of each state table (every local vertex) and,
   per owned vertex, two more copies and an active flag;
+* per node table a parallel nest only reduces into (``backends/cpp/private.py``'s rule,
+  restated by ``private_tables`` below and checked against it by a test), one copy per
+  thread beyond the first, of the owned entries on a sharded blade (remote reductions go
+  to the outbox; thread 0 reduces into the table itself): nothing with one thread;
 * the largest superstep message: an exchange sends and receives up to one 16-byte
   record per ghost, a dense refresh one entry per ghost each way; both go one peer at a
   time (P - 1 rounds), so a blade holds about 1 / (P - 1) of that at once;
@@ -45,11 +51,13 @@ from dataclasses import replace as _replace
 
 from cosynth.frontend.rewrite.frontier import frontier_loops
 from cosynth.frontend.rewrite.levels import level_frontier
-from cosynth.ir.nodes import EdgeAttr, GraphQuery, Kernel, Load, Loop, Store
+from cosynth.frontend.rewrite.projection import ghost_reads, will_distribute
+from cosynth.ir.nodes import EdgeAttr, GraphQuery, Kernel, Load, Loop, Store, Var
 from cosynth.ir.vec import _worklist_plan
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
-__all__ = ["Footprint", "footprint", "id_bytes", "send_bytes", "FRONTIER_BYTES", "LEVEL_BYTES"]
+__all__ = ["Footprint", "footprint", "id_bytes", "private_tables", "send_bytes",
+           "FRONTIER_BYTES", "LEVEL_BYTES"]
 
 #: an exchange record: global id and value (padded to 16 bytes)
 RECORD_BYTES = 16
@@ -90,6 +98,7 @@ class Footprint:
     degrees_out: bool = False  # int64 out-degrees per local vertex
     degrees_in: bool = False   # in-degrees
     node_bytes: int = 0     # node tables, per local vertex
+    node_unbacked: int = 0  # of which tables never read at ghosts: per owned vertex only
     edge_table_bytes: int = 0  # edge tables, per edge (replicated programs)
     box_bytes: int = 0      # outboxes, per ghost: value + flag (+ a list id, id_bytes)
     box_tables: int = 0     # how many tables have one
@@ -100,6 +109,7 @@ class Footprint:
     frontier: int = 0       # frontiers' pending codes and queues, per owned vertex
     levels: int = 0         # level queues' marks and queues, per owned vertex
     weight_bytes: int = 8   # a stored edge weight (planner/narrow.py: narrower when exact)
+    private: int = 0        # per-thread copies, per owned vertex and thread beyond the first
 
     @property
     def degrees(self) -> int:
@@ -112,10 +122,17 @@ class Footprint:
         return out, inn
 
     def blade_bytes(self, n: int, m: int, owned: float, ghosts: float, edge_share: float,
-                    *, sharded: bool, streamed: bool = False, blades: int = 2) -> float:
+                    *, sharded: bool, streamed: bool = False, blades: int = 2,
+                    threads: int = 1) -> float:
         """The data bytes of a blade owning ``owned`` vertices and ``edge_share`` of the
-        edges, with ``ghosts`` ghosts, one of ``blades``; a replicated blade holds every
-        vertex and edge.  A blade alone refreshes nothing (no copies of what it sent)."""
+        edges, with ``ghosts`` ghosts, one of ``blades``, running ``threads`` OpenMP
+        threads; a replicated blade holds every vertex and edge.  A blade alone refreshes
+        nothing (no copies of what it sent)."""
+        extra = self.private * max(threads - 1, 0)  # per-thread copies beyond thread 0's
+        return self._blade_bytes(n, m, owned, ghosts, edge_share, sharded, streamed,
+                                 blades) + extra * (owned if sharded else n)
+
+    def _blade_bytes(self, n, m, owned, ghosts, edge_share, sharded, streamed, blades):
         idx = id_bytes(n, m, streamed)
         if not sharded:  # every row and edge, every vertex; the refresh copies nothing
             f = self if self.csr else _replace(self, csr=True)
@@ -131,7 +148,8 @@ class Footprint:
             (0.0 if streamed else edge_share * m * (out + inn)) + \
             idx * ghosts + send_bytes(idx, owned, ghosts, blades) + \
             idx * self.degrees * local
-        return shard + local * (self.node_bytes + self.wl_local) + \
+        return shard + local * (self.node_bytes - self.node_unbacked + self.wl_local) + \
+            owned * self.node_unbacked + \
             (self.box_bytes + idx * self.box_tables) * ghosts + \
             owned * (self.mirror_bytes * (blades > 1) + self.wl_owned + self.frontier +
                      self.levels) + \
@@ -157,7 +175,8 @@ class Footprint:
         superstep message, an upper bound for more blades; the send set as a list, its
         upper bound)."""
         idx = id_bytes(n, m, False)
-        return idx + idx + idx * self.degrees + self.node_bytes + self.wl_local + \
+        return idx + idx + idx * self.degrees + self.node_bytes - self.node_unbacked + \
+            self.wl_local + \
             self.box_bytes + idx * self.box_tables + self.message_bytes(blades)
 
 
@@ -199,6 +218,9 @@ def footprint(k: Kernel, nests) -> Footprint:
                 elif isinstance(e, GraphQuery) and e.fn in ("out_degree", "in_degree"):
                     degs.add(e.fn)
     node = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
+    read = ghost_reads(k, will_distribute)
+    unbacked = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node" and
+                   t.role == "local" and t.name not in read and t.name not in refreshed)
     edge = sum(t.dtype.np.itemsize for t in k.tables
                if t.space == "edge" and t.role != "weight")
     wl_local = wl_owned = frontier = levels = 0
@@ -218,11 +240,83 @@ def footprint(k: Kernel, nests) -> Footprint:
         csr=bool(kinds & {"out_edges", "edges"}), csc="in_edges" in kinds,
         csr_src=src, csr_w=w_out, csc_eid=eid, csc_w=w_in,
         degrees_out="out_degree" in degs, degrees_in="in_degree" in degs,
-        node_bytes=node, edge_table_bytes=edge,
+        node_bytes=node, node_unbacked=unbacked, edge_table_bytes=edge,
         box_bytes=sum(tables[t].dtype.np.itemsize + 1 for t in boxed), box_tables=len(boxed),
         mirror_bytes=sum(refreshed.values()),
+        private=sum(tables[t].dtype.np.itemsize for t in private_tables(k)),
         refresh_item=max((tables[t].dtype.np.itemsize for t in refreshed), default=0),
         wl_local=wl_local, wl_owned=wl_owned, frontier=frontier, levels=levels)
+
+
+def private_tables(k: Kernel) -> set[str]:
+    """The node tables the C++ backend reduces into per-thread copies in some parallel
+    nest of ``k`` (``backends/cpp/private.py``'s rule, restated: the planner does not
+    import a backend; ``tests/planner/test_memory_private.py`` checks the two agree on
+    every example): a nest run whole (not from a frontier, a worklist or a level queue)
+    that never reads the table and reduces into it with one of add/min/max/or/and, no
+    change flag, not a level queue's table, at an entry other iterations also reach (an
+    edge's far end), inside an edge loop or in an edge-centric nest."""
+    tables = k.table_map
+    fronts = {id(loop) for _, loop, _ in frontier_loops(k)}
+    queued, levelled = set(), set()
+    for s in k.body:
+        lf = level_frontier(k, s) if isinstance(s, Loop) and s.kind == "while" else None
+        if lf is not None:
+            queued.add(lf.table)
+            levelled |= {id(x) for x in lf.loops}
+    out: set[str] = set()
+    for par in _outer_parallel(k.body):
+        if id(par) in fronts or id(par) in levelled or (
+                par.kind == "nodes" and _worklist_plan(_Comp(k), par)):
+            continue
+        read = {y.table for x, _ in iter_stmts(par.body) for e in stmt_exprs(x)
+                for y in iter_exprs(e) if isinstance(y, Load)}
+        groups: dict[str, list] = {}
+        for x, path in iter_stmts(par.body):
+            if isinstance(x, Store) and tables[x.table].space == "node":
+                groups.setdefault(x.table, []).append((x, path))
+        for name, group in groups.items():
+            ops_ = {x.op for x, _ in group}
+            if name in read or name in queued or len(ops_) != 1 or \
+                    not ops_ <= {"add", "min", "max", "or", "and"} or \
+                    any(x.flag for x, _ in group):
+                continue
+            # one far reduction makes all of the table's atomic (``sharing``); in a node
+            # loop one of them must sit in an edge loop (about once per edge or more)
+            if any(_far(par, x, path) for x, path in group) and (par.kind != "nodes" or any(
+                    lp.kind in ("out_edges", "in_edges") for _, p in group for lp in p)):
+                out.add(name)
+    return out
+
+
+def _outer_parallel(body) -> list[Loop]:
+    """The outermost parallel node or edge loops of ``body``."""
+    out = []
+    for s in body:
+        if isinstance(s, Loop) and s.kind in ("nodes", "edges") and s.schedule != "seq":
+            out.append(s)
+        elif isinstance(s, Loop):
+            out += _outer_parallel(s.body)
+        elif hasattr(s, "then"):
+            out += _outer_parallel(s.then) + _outer_parallel(s.orelse)
+    return out
+
+
+def _far(par: Loop, x: Store, path) -> bool:
+    """Does ``x`` (in ``par``, under the loops ``path``) reduce into an entry other
+    iterations of ``par`` may reach (not the node loop's own vertex, not the near end of
+    its vertex's edges, not an edge only this iteration visits)?"""
+    i = x.index
+    if par.kind == "nodes" and isinstance(i, Var) and i.name == par.var:
+        return False
+    if isinstance(i, EdgeAttr):
+        lp = next((q for q in path if q.var == i.edge), None)
+        mine = lp is not None and par.kind == "nodes" and isinstance(lp.of, Var) and \
+            lp.of.name == par.var
+        near = {"out_edges": "src", "in_edges": "dst"}.get(lp.kind) if mine else None
+        if i.attr == near or (i.attr == "id" and (mine or i.edge == par.var)):
+            return False
+    return True
 
 
 class _Comp:

@@ -205,7 +205,10 @@ class Problem:
                     # larger share has more ghosts); nothing when the kind is unused
                     # (s = 0); a blade using its FPGA unit holds every vertex besides (an
                     # upper bound: linear)
-                    own = self._own(wl)
+                    # per-thread copies beyond thread 0's, of the owned entries (one
+                    # OpenMP thread per core; ``memory.Footprint.private``)
+                    own = self._own(wl) + (st.n * fp.private * max(kind.cpu_cores - 1, 0)
+                                           if fp is not None else 0.0)
                     gh = {P: P * self.excess(wl, P) for P in self.totals}
                     ghmax = max(gh.values(), default=0.0)
                     mem = own * s[k] + lpSum(gh[P] * zp[k, P] for P in w)

@@ -34,9 +34,10 @@ def blade_program(k: Kernel, variant_name: str) -> Kernel:
     return project(variant(k, variant_name)[0])
 
 
-def project(kv: Kernel) -> Kernel:
-    """The blade program of the rewritten kernel ``kv``."""
-    r = projection.apply(kv)
+def project(kv: Kernel, fpga: bool = False) -> Kernel:
+    """The blade program of the rewritten kernel ``kv`` (``fpga``: a blade of the plan runs
+    an FPGA unit, which reads every entry of its full-size tables: all refreshes kept)."""
+    r = projection.apply(kv, fpga=fpga)
     if r.applied:
         return r.kernel
     return replace(kv, params=tuple(kv.params) + (Param("shard_lo", "shard", i64),

@@ -68,6 +68,7 @@ from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.levels import level_frontier
 from cosynth.frontend.rewrite.mirror import mirror
+from cosynth.frontend.rewrite.projection import ghost_reads, will_distribute
 from cosynth.frontend.rewrite.rounds import frontier_of
 from cosynth.frontend.rewrite.saturation import saturation
 from cosynth.ir.nodes import (
@@ -225,15 +226,16 @@ class Workload:
         return self.node_bytes + 16 + self.box_bytes
 
     def blade_dram(self, n: int, m: int, owned: int, ghosts: float, edge_share: float,
-                   streamed: bool = False, blades: int = 2) -> float:
+                   streamed: bool = False, blades: int = 2, threads: int = 1) -> float:
         """Bytes of a blade's data: sharded, (owned + ghosts) local vertices, the last
         refresh's copy of its owned entries, the ghost and send lists (8 bytes per ghost
         each, about) and its edges; replicated, every vertex (and every edge a replicated
-        loop walks).  With the program's ``memory`` footprint: its arrays, one by one."""
+        loop walks).  With the program's ``memory`` footprint: its arrays, one by one
+        (per-thread copies for ``threads`` OpenMP threads)."""
         if self.memory is not None:
             return self.memory.blade_bytes(n, m, owned, ghosts, edge_share,
                                            sharded=self.sharded, streamed=streamed,
-                                           blades=blades)
+                                           blades=blades, threads=threads)
         edges = 0.0 if streamed else edge_share * m * self.edge_bytes
         if not self.sharded:
             return n * (self.node_bytes + 8) + edges + (
@@ -482,6 +484,9 @@ class _Walk(Visitor):
     def __init__(self, k: Kernel, stats: GraphStats, hw, sites: frozenset, iterations):
         self.k, self.stats, self.hw, self.sites = k, stats, hw, sites
         self.iterations = iterations
+        # the node tables the blade program refreshes: those it reads at ghosts
+        # (``projection.ghost_reads``; the others' mirrors are never read)
+        self.mirrored = ghost_reads(k, will_distribute)
         self.nests: list[Nest] = []
         self.seq: list[Nest] = []
         self.rep = {"edges": 0.0, "nodes": 0.0, "fpga_edges": 0.0, "fpga_calls": 0.0}
@@ -518,7 +523,8 @@ class _Walk(Visitor):
 
     def visit_Loop(self, s: Loop):
         if s.is_data_loop and s.schedule != "seq":
-            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at))
+            self.nests.append(_nest(self.k, s, self.mult, self.stats, self.hw, self.at,
+                                    self.mirrored))
             plan = frontier_plan(self.k, s, self.parent) if self.fixed in (
                 "weighted", "labels") else None
             if self.fixed in ("weighted", "labels") and s.schedule == "async" and \
@@ -994,7 +1000,7 @@ class _Under(Visitor):
 
 
 def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
-          at: tuple[int, ...] | None = None) -> Nest:
+          at: tuple[int, ...] | None = None, mirrored: set[str] | None = None) -> Nest:
     tables = k.table_map
     edges, nodes = _touch(loop, stats, tables, at)
     push = 0
@@ -1006,7 +1012,8 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
             if t.space == "scalar":
                 allreduces += 1
             else:
-                refreshed[s.table] = t.dtype.np.itemsize
+                if t.space != "node" or mirrored is None or s.table in mirrored:
+                    refreshed[s.table] = t.dtype.np.itemsize
                 if s.op is not None and t.space == "node" and not _own(loop, s.index):
                     push += 1
             if s.flag:

@@ -184,6 +184,8 @@ class _Program(BodyEmitter):
                 self.out(f"std::vector<{c}> {t.name} = read_input<{c}>({path}, G.nl);")
             elif t.space == "node":  # owned entries and ghosts, by local id
                 self.out(f"std::vector<{self.storage(t.name)}> {t.name}(G.nl);")
+                if t.name in self.unbacked:  # ghosts never read: no memory for them
+                    self.out(f"unback({t.name}, G.olo, G.ohi);")
             elif t.space == "edge":
                 self.out(f"std::vector<{c}> {t.name}(m);")
             else:

@@ -411,7 +411,10 @@ class LoopNests(ExprSpeller):
                 pv = f"{name}__priv"
                 if f"Private<{c}> {pv};" not in " ".join(self.decls):
                     self.decls.append(f"Private<{c}> {pv};  // per-thread copies (private.py)")
-                self.out(f"{pv}.open({name}.size(), {identity(_op_of(s, name), t.dtype)});")
+                # a sharded nest writes the copies at owned entries only (others: outbox)
+                span = "G.olo, G.ohi" if self.projected and name in self.boxed \
+                    else f"0, (int64_t){name}.size()"
+                self.out(f"{pv}.open({name}, {span}, {identity(_op_of(s, name), t.dtype)});")
                 self.out(f"{c}* const* {name}__pp = {pv}.ptr.data();")
                 self.private[name] = f"{name}__my"
         open_region(self, names)  # the region's locals (hoist.py), closed after it

@@ -17,6 +17,7 @@ from __future__ import annotations
 from cosynth import ops
 from cosynth.dtypes import DType
 from cosynth.frontend.rewrite.narrowstate import narrow_states
+from cosynth.frontend.rewrite.projection import ghost_reads
 from cosynth.ir.nodes import (
     Alloc,
     AllReduce,
@@ -51,6 +52,13 @@ class BodyEmitter(LoopNests):
         self.boxed = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Exchange)})
         self.mirrored = sorted({s.table for s, _ in iter_stmts(k.body) if isinstance(s, Refresh)
                                 and self.tables[s.table].space == "node"})
+        # node tables no statement reads at another blade's vertex: their ghost entries
+        # get no memory (``unback``) and their fills set the owned range only (an FPGA
+        # unit's tables are full size: not there)
+        read = ghost_reads(k)
+        self.unbacked = set() if hw is not None else {
+            t.name for t in k.tables if t.space == "node" and t.role == "local"
+            and t.name not in read and t.name not in self.mirrored}
         # state tables that may be stored in 32 bits (frontend/rewrite/narrowstate.py; the
         # build's COSYNTH_STATE32 says whether this graph passed the planner's check)
         self.narrow = set(narrow_states(k)) if hw is None else set()
@@ -63,6 +71,9 @@ class BodyEmitter(LoopNests):
 
     def visit_Alloc(self, s: Alloc):
         c = ctype(self.tables[s.table].dtype)
+        if s.table in self.unbacked:  # its ghost entries are never read
+            self.out(f"fill_own({s.table}, G.olo, G.ohi, ({c})({self.expr(s.fill)}));")
+            return
         self.out(f"fill_par<{c}>({s.table}, ({c})({self.expr(s.fill)}));")
         if s.table in self.mirrored:  # the next refresh sends the whole ghost set
             self.out(f"{s.table}__mir.valid = false;")

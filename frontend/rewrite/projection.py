@@ -30,6 +30,16 @@ rewrite (one sweep of SSSP)::
 * Everything else, sequential loops included, is replicated: every blade computes the
   same values on its own full copy, so control flow stays identical on all blades.
 
+* A node table's ``refresh`` is left out when the blade program never reads the table at
+  a vertex the blade may not own (``ghost_reads``): every load of it is at the running
+  vertex of a distributed node loop (or the near end of that vertex's edges, the source
+  of a distributed edge loop's edge), which the blade owns.  Legal: a refresh writes only
+  the blade's mirror entries of vertices other blades own; no statement reads them, and
+  the results are gathered from each blade's owned range, so nothing observes them.  The
+  exchange does not need them either: remote reductions are buffered in the outbox from
+  the operator's identity, never from the mirror.  (PageRank's ``contrib`` and ``rank``
+  are read at owned vertices only: its refreshes went, with their traffic and copies.)
+
 Needs: every reduction that is split across blades has a commutative, associative
 operator (proved by Z3, with the float-sum policy where it applies); a loop that writes
 an edge table from its in-edges (the edge's owner is another blade) is refused.
@@ -42,7 +52,9 @@ from dataclasses import replace
 from cosynth.dtypes import i64
 from cosynth.ir.nodes import (
     AllReduce,
+    Assign,
     Bin,
+    EdgeAttr,
     Const,
     Exchange,
     Kernel,
@@ -52,10 +64,11 @@ from cosynth.ir.nodes import (
     Refresh,
     Store,
     Table,
+    TableRef,
     Var,
 )
 from cosynth.ir.visit import Transformer
-from cosynth.ir.walk import iter_exprs, iter_stmts
+from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .core import applied, loop_label, refused
 from .laws import DEFAULT_POLICY, Policy, identity_value, reorderable
@@ -72,7 +85,10 @@ def is_projected(loop: Loop) -> bool:
     return any(isinstance(x, Var) and x.name == LO for x in iter_exprs(loop.start))
 
 
-def apply(k: Kernel, path=(), policy: Policy = DEFAULT_POLICY):
+def apply(k: Kernel, path=(), policy: Policy = DEFAULT_POLICY, *, fpga: bool = False):
+    """The blade program of ``k``; ``fpga``: some blade runs its loops on an FPGA unit,
+    whose tables are full size and whose sweeps read every entry, so every written table
+    keeps its refresh (a refresh is a collective: all blades of a plan run the same ones)."""
     if any(p.kind == "shard" for p in k.params):
         return refused(NAME, path, "already a blade program")
     p = _Projector(k, policy)
@@ -87,9 +103,17 @@ def apply(k: Kernel, path=(), policy: Policy = DEFAULT_POLICY):
     params = tuple(k.params) + (Param(LO, "shard", i64), Param(HI, "shard", i64))
     tables = tuple(k.tables) + tuple(p.new_tables)
     new = replace(k, params=params, tables=tables, body=tuple(body))
+    read = ghost_reads(new)
+    unread = [] if fpga else sorted(
+        {s.table for s, _ in iter_stmts(new.body) if isinstance(s, Refresh)
+         and new.table_map[s.table].space == "node" and s.table not in read})
+    if unread:
+        new = replace(new, body=_Unrefresh(set(unread)).visit_body(new.body))
     seq = f"; replicated (sequential): {', '.join(p.replicated)}" if p.replicated else ""
+    dropped = f"; no refresh of {', '.join(unread)} (read at owned vertices only)" \
+        if unread else ""
     return applied(NAME, path, new, f"distributed {len(p.projected)} loop(s) over the owned "
-                   f"shard: {', '.join(p.projected)}{seq}", p.laws)
+                   f"shard: {', '.join(p.projected)}{seq}{dropped}", p.laws)
 
 
 class _Refuse(Exception):
@@ -223,3 +247,69 @@ class _Retarget(Transformer):
 def _fresh(k: Kernel, base: str) -> str:
     return fresh_name(k, base)
 
+
+def ghost_reads(k: Kernel, distributed=is_projected) -> set[str]:
+    """The node tables the blade program ``k`` may read at a vertex the blade does not
+    own: every load except one at the running vertex of a distributed node loop, at the
+    near end (``src`` of an out-edge, ``dst`` of an in-edge) of that vertex's edges, or at
+    the source of a distributed edge loop's edge; a table named whole (``TableRef``) in a
+    statement counts as read everywhere.  Returned node tables are gathered from each
+    blade's owned range (``cosynth.ir.blades``, the C++ ``write_result``), so returning
+    one reads no mirror; any other returned expression counts as it reads.
+    ``distributed(loop)``: is the loop run over the blade's own range (in a kernel not yet
+    projected, the planner passes ``will_distribute``: the loops this rule distributes)."""
+    tables = k.table_map
+    assigned = {s.name for s, _ in iter_stmts(k.body) if isinstance(s, Assign)}
+    out: set[str] = set()
+    for s, path in iter_stmts(k.body):
+        for top in stmt_exprs(s):
+            for e in iter_exprs(top):
+                if isinstance(e, TableRef) and tables[e.table].space == "node":
+                    out.add(e.table)
+                elif isinstance(e, Load) and tables[e.table].space == "node" and \
+                        not _owned(e.index, path, assigned, distributed):
+                    out.add(e.table)
+    for r in k.returns:
+        if isinstance(r, TableRef):
+            continue
+        for e in iter_exprs(r):
+            if isinstance(e, (Load, TableRef)) and tables[e.table].space == "node":
+                out.add(e.table)
+    return out
+
+
+def will_distribute(loop: Loop) -> bool:
+    """A loop of a kernel not yet projected that this rule runs over the blade's own range
+    (a parallel node or edge loop; a top-level loop over one vertex's edges is wrapped in
+    an owner loop instead, which this does not name)."""
+    return loop.kind in ("nodes", "edges") and loop.schedule != "seq" and (
+        loop.start is None or is_projected(loop))
+
+
+def _owned(i, path, assigned: set[str], distributed=is_projected) -> bool:
+    """Is the index ``i``, under the loops ``path``, a vertex the blade owns?"""
+    mine = {lp.var for lp in path if lp.kind == "nodes" and distributed(lp)} - assigned
+    if isinstance(i, Var):
+        return i.name in mine
+    if isinstance(i, EdgeAttr):
+        lp = next((q for q in reversed(path) if q.var == i.edge), None)
+        if lp is None:
+            return False
+        if lp.kind == "edges":
+            return i.attr == "src" and distributed(lp)
+        near = {"out_edges": "src", "in_edges": "dst"}.get(lp.kind)
+        return i.attr == near and isinstance(lp.of, Var) and lp.of.name in mine
+    return False
+
+
+class _Unrefresh(Transformer):
+    """Drops the ``refresh`` of the tables ``names``."""
+
+    def __init__(self, names: set[str]):
+        self.names = names
+
+    def visit_Refresh(self, s: Refresh):
+        return None if s.table in self.names else s
+
+    def visit_Expr(self, e):
+        return e

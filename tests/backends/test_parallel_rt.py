@@ -78,12 +78,16 @@ int main(int argc, char** argv) {
     for (uint8_t m : q.mark) if (m) { std::printf("mark left set: trial %d\n", trial); return 1; }
     checked += q.ncur;
   }
-  // per-thread copies: every contribution lands once, min and add
+  // per-thread copies: every contribution lands once, min and add; the copies span only
+  // the range [a, b) the contributions fall in (a sharded nest's owned range); thread 0
+  // reduces into the table itself, so a team of one makes no copy
   for (int trial = 0; trial < 20; ++trial) {
     const int64_t n = 1 + (int64_t)(rng() % 70000), k = (int64_t)(rng() % 300000);
+    const int64_t a = trial % 2 ? (int64_t)(rng() % n) : 0;
+    const int64_t b = trial % 2 ? a + 1 + (int64_t)(rng() % (n - a)) : n;
     std::vector<int64_t> at(k), val(k);
     for (int64_t i = 0; i < k; ++i) {
-      at[i] = (int64_t)(rng() % n);
+      at[i] = a + (int64_t)(rng() % (b - a));
       val[i] = (int64_t)(rng() % 1000) - 500;
     }
     std::vector<int64_t> sum(n), mn(n), want_sum(n, 3), want_mn(n, 7);
@@ -96,8 +100,8 @@ int main(int argc, char** argv) {
     Private<int64_t> ps, pm;
     for (int rep = 0; rep < 2; ++rep) {  // the copies are reused (reset by open)
       fill_par<int64_t>(sum, 3);
-      ps.open(sum.size(), 0);
-      pm.open(mn.size(), INT64_MAX);
+      ps.open(sum, a, b, 0);
+      pm.open(mn, a, b, INT64_MAX);
       int64_t* const* pps = ps.ptr.data();
       int64_t* const* ppm = pm.ptr.data();
       #pragma omp parallel for schedule(dynamic, 64)
@@ -112,6 +116,12 @@ int main(int argc, char** argv) {
       std::printf("private mismatch: trial %d\n", trial);
       return 1;
     }
+    const int P = omp_get_max_threads();
+    if (ps.part[0].capacity() != 0 || ps.ptr[0] != sum.data()) {
+      std::printf("thread 0 has a copy: trial %d\n", trial); return 1; }
+    for (int t = 1; t < P; ++t) if ((int64_t)ps.part[t].size() != b - a) {
+      std::printf("copy %d spans %zu entries, not %lld: trial %d\n", t, ps.part[t].size(),
+                  (long long)(b - a), trial); return 1; }
     checked += k;
   }
   std::printf("checked %lld\n", (long long)checked);

@@ -31,16 +31,18 @@ def _ghosts(g, sim, csr=True, csc=False, extra=()):
 
 
 def test_two_blades_hold_their_share_and_send_changed_ghosts_only():
+    # pull: dist[e.src] is read at the far end of in-edges, the mirrors are read (push
+    # SSSP reads dist only at the running vertex: no refresh, ``projection.ghost_reads``)
     g = cs.Graph.kronecker(10, seed=3)
     src = int(np.argmax(g.out_degrees()))  # a vertex with edges: several supersteps
-    sim = simulate(example("sssp"), RACK, g, {"source": src}, blades=2, variant="async",
+    sim = simulate(example("sssp"), RACK, g, {"source": src}, blades=2, variant="pull",
                    timeout=300)
     assert any("IR interpreter: ok" in c for c in sim.checks)
     st = sim.stats
     assert [s["replicated"] for s in st] == [False, False]
     assert sum(s["owned"] for s in st) == g.n
-    # each blade's tables: its own vertices and exactly the ghosts its out-edges touch
-    assert [s["ghosts"] for s in st] == _ghosts(g, sim, extra=(src,))
+    # each blade's tables: its own vertices and exactly the ghosts its in-edges touch
+    assert [s["ghosts"] for s in st] == _ghosts(g, sim, csr=False, csc=True, extra=(src,))
     for s in st:
         assert s["owned"] + s["ghosts"] < g.n
     assert sum(s["local_edges"] for s in st) == g.m
@@ -51,13 +53,15 @@ def test_two_blades_hold_their_share_and_send_changed_ghosts_only():
     # graph, the node parameter aside), its edges
     gs = GraphStats.of(g)
     ranges = [(b.lo, b.hi) for b in sim.plan.blades]
-    assert [x + 1 for x in gs.ghosts_of(ranges, True, False)] >= [s["ghosts"] for s in st]
-    work = profile(sim.plan.variant_ir, "async", gs,
+    assert [x + 1 for x in gs.ghosts_of(ranges, False, True)] >= [s["ghosts"] for s in st]
+    work = profile(sim.plan.variant_ir, "pull", gs,
                    fpga=no_fpga)
     assert work.sharded
     for b in sim.plan.blades:
-        want = work.blade_dram(g.n, g.m, b.hi - b.lo, gs.ghosts_of(ranges)[b.blade],
-                               b.edges / g.m) + blade_fixed(RACK.kinds[0])
+        kind = next(k for k in RACK.kinds if k.name == b.kind)
+        want = work.blade_dram(g.n, g.m, b.hi - b.lo,
+                               gs.ghosts_of(ranges, work.ghost_out, work.ghost_in)[b.blade],
+                               b.edges / g.m, threads=kind.cpu_cores) + blade_fixed(kind)
         assert b.dram_bytes == pytest.approx(want)
 
 
@@ -65,7 +69,7 @@ def _send_sets(g, sim):
     """Per blade, the (bitmap peers, bytes) of its send sets as the runtime keeps them: per
     peer the smaller of a 4-byte id per entry and a bit per owned vertex (whole words)."""
     shards = [tuple(x) for x in sim.plan.shards]
-    ghosts = ghost_lists(g, shards, True, False)
+    ghosts = ghost_lists(g, shards, False, True)  # pull: the in-edges' sources
     out = []
     for r, (lo, hi) in enumerate(shards):
         words = (hi - lo + 63) // 64
@@ -82,12 +86,13 @@ def _send_sets(g, sim):
 @pytest.mark.parametrize("graph", ["kron", "sparse"])
 def test_each_peers_send_set_is_a_list_or_a_bitmap_and_refresh_is_the_same(graph):
     # kron: most owned vertices are ghosts of most peers (bitmaps); a graph of about one
-    # edge per vertex: each peer holds few of them (lists).  BFS refreshes dense at first
-    # and sparse later, through both forms; the interpreter checks the result.
+    # edge per vertex: each peer holds few of them (lists).  Pull BFS (depth[e.src] read
+    # at ghosts) refreshes dense at first and sparse later, through both forms; the
+    # interpreter checks the result.
     g = cs.Graph.kronecker(9, seed=4) if graph == "kron" else \
         cs.Graph.uniform(65536, 2000, seed=4, weighted=False)
     src = int(np.argmax(g.out_degrees()))
-    sim = simulate(example("bfs"), RACK, g, {"source": src}, blades=4, variant="par",
+    sim = simulate(example("bfs"), RACK, g, {"source": src}, blades=4, variant="pull",
                    timeout=300)
     assert any("IR interpreter: ok" in c for c in sim.checks)
     got = [(s["send_bitmaps"], s["send_bytes"]) for s in sim.stats]

@@ -180,11 +180,40 @@ def test_projection_builds_one_blade_program():
     assert r.applied
     text = print_kernel(r.kernel)
     for line in ("shard_lo: i64 shard", "for v in nodes(shard_lo, shard_hi) @async",
-                 "exchange dist min -> changed__part", "refresh dist",
+                 "exchange dist min -> changed__part",
                  "allreduce changed__part or", "changed or= changed__part"):
         assert line in text
+    # push: dist is read at the running (owned) vertex only, so its mirrors are never read
+    assert "refresh dist" not in text and "no refresh of dist" in r.reason
     assert not projection.apply(r.kernel).applied  # already a blade program
     assert not projection.apply(example("sssp").ir).applied  # nothing parallel yet
+
+
+@pytest.mark.parametrize("name, kept", [("sssp", {"dist"}), ("bfs", {"depth"}),
+                                        ("pagerank", {"share_v"})])
+def test_projection_refreshes_exactly_the_tables_read_at_ghosts(name, kept):
+    """Pull variants read the far end of an in-edge (``dist[e.src]``, a ghost): their
+    tables keep their refresh; PageRank's push-side ``contrib`` and ``rank``, read only at
+    the owned vertex, lose theirs.  Both blade programs equal the kernel on 3 blades."""
+    from cosynth.planner.stubs import project
+    from cosynth.ir.blades import run_blades
+    from cosynth.ir.nodes import Refresh
+    from cosynth.ir.walk import iter_stmts
+    k, _ = variant(example(name).ir, "pull")
+    prog = project(k)
+    assert {s.table for s, _ in iter_stmts(prog.body) if isinstance(s, Refresh)} == kept
+    assert projection.ghost_reads(prog) >= kept
+    push, _ = variant(example(name).ir, "bsp" if name == "pagerank" else "async")
+    pprog = project(push)
+    assert not any(isinstance(s, Refresh) for s, _ in iter_stmts(pprog.body))
+    g = cs.Graph.kronecker(7, seed=4, weighted=name == "sssp")
+    kf = example(name)
+    args = {"source": 3} if name != "pagerank" else {}
+    bound = kf.bind(g, **args)
+    for p in (prog, pprog):
+        run = run_blades(p, g, bound, [(0, 40), (40, 90), (90, g.n)])
+        assert p is prog or not any(c.kind == "refresh" for c in run.collectives)
+        compare_results(run.results, kf(g, **args), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)

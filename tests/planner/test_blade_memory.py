@@ -42,7 +42,7 @@ def test_each_blade_holds_its_data_plus_the_fixed_process_memory(tmp_path):
     w = profile(kv, "par", STATS, fpga=no_fpga)
     assert w.sharded
     default, cal = _man(tmp_path), _man(tmp_path, fixed=3 * 2**20)
-    assert blade_fixed(default.kinds[0]) == BLADE_FIXED_BYTES == 15 * 2**20
+    assert blade_fixed(default.kinds[0]) == BLADE_FIXED_BYTES == 14 * 2**20
     assert blade_fixed(cal.kinds[0]) == 3 * 2**20
     cfg = Config("par", (4,), (False,), (1.0,))
     a, b = evaluate(cfg, w, STATS, default), evaluate(cfg, w, STATS, cal)

@@ -283,28 +283,73 @@ template <class T> inline void fill_par(std::vector<Narrow32<T>>& t, T v) {
   for (int64_t i = 0; i < k; ++i) p[i] = x;
 }
 
+// A table whose entries outside the blade's own range [lo, hi) no statement reads (its
+// mirrors are never refreshed: frontend/rewrite/projection.py's ghost_reads): `unback`
+// gives the pages wholly inside the ghost ranges back to the system once the table is
+// made (they read as zeros and are mapped again only if something writes there), and its
+// fills (an Alloc) set only [lo, hi).  So the blade holds memory for its own entries of
+// such a table and its ghosts cost nothing.  Only whole pages inside [0, lo) and
+// [hi, size) are dropped: no other object shares them.
+template <class T> inline void unback(std::vector<T>& t, int64_t lo, int64_t hi) {
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  auto drop = [page](const T* a, const T* b) {
+    const uintptr_t s = ((uintptr_t)a + page - 1) & ~(page - 1);
+    const uintptr_t e = (uintptr_t)b & ~(page - 1);
+    if (e > s) madvise((void*)s, e - s, MADV_DONTNEED);
+  };
+  drop(t.data(), t.data() + lo);
+  drop(t.data() + hi, t.data() + t.size());
+}
+template <class T, class V> inline void fill_own(std::vector<T>& t, int64_t lo, int64_t hi,
+                                                 V v) {
+  const T x(v);
+  T* p = t.data();
+  #pragma omp parallel for schedule(static) if(hi - lo > 32768)
+  for (int64_t i = lo; i < hi; ++i) p[i] = x;
+}
+
 // Per-thread copies of a node table a parallel nest only reduces into (private.py):
-// `open` sets every thread's copy to the reduction's identity (copy t by thread t, the
-// memory kept from one execution to the next), the nest reduces into ptr[its thread]
-// without atomics, `close` reduces every copy into the table, entry by entry in parallel
+// `open` sets copies 1..P-1 to the reduction's identity (copy t by thread t, the memory
+// kept from one execution to the next), the nest reduces into ptr[its thread] without
+// atomics, `close` reduces every copy into the table, entry by entry in parallel
 template <class T> struct Private {
+  // Thread 0 of the team reduces into the table itself;
+  // threads 1..P-1 into their own copies of the entries [lo, hi), the only ones the nest
+  // writes through them (a sharded nest: the blade's owned range, remote entries go to
+  // the outbox; otherwise the whole table); close() folds the copies into the table.  With
+  // one thread there is no copy at all.  Legal because the nest never reads the table
+  // (private.py): thread 0's plain reductions into it are the only writes it sees until
+  // close(), so the result is the initial values reduced with every contribution, as the
+  // atomics gave.  ptr[t] is indexed by local id: copy t's entry i is ptr[t][i], i in [lo, hi).
   std::vector<std::vector<T>> part;
   std::vector<T*> ptr;
-  void open(size_t n, T ident) {
+  int64_t lo = 0, hi = 0;
+  void open(std::vector<T>& table, int64_t lo_, int64_t hi_, T ident) {
     const int P = omp_get_max_threads();
+    lo = lo_;
+    hi = hi_;
     part.resize(P);
     ptr.assign(P, nullptr);
+    ptr[0] = table.data();
+    if (P <= 1) return;
     #pragma omp parallel for schedule(static, 1)
-    for (int t = 0; t < P; ++t) { part[t].assign(n, ident); ptr[t] = part[t].data(); }
+    for (int t = 1; t < P; ++t) {
+      part[t].assign((size_t)(hi - lo), ident);
+      // the copy's base shifted by lo through an integer (no out-of-range pointer
+      // arithmetic): only entries lo..hi-1 are ever reached through it
+      ptr[t] = reinterpret_cast<T*>(reinterpret_cast<uintptr_t>(part[t].data()) -
+                                    (uintptr_t)lo * sizeof(T));
+    }
   }
   template <class R> void close(std::vector<T>& table, R red) {
-    const int64_t n = (int64_t)table.size();
     const int P = (int)ptr.size();
+    if (P <= 1) return;
     T* out = table.data();
     T* const* pp = ptr.data();
-    #pragma omp parallel for schedule(static) if(n > 32768)
-    for (int64_t i = 0; i < n; ++i)
-      for (int t = 0; t < P; ++t) red(&out[i], pp[t][i]);
+    const int64_t a = lo, b = hi;
+    #pragma omp parallel for schedule(static) if(b - a > 32768)
+    for (int64_t i = a; i < b; ++i)
+      for (int t = 1; t < P; ++t) red(&out[i], pp[t][i]);
   }
 };
 

@@ -26,11 +26,11 @@ int main(int argc, char** argv) {
   const int64_t shard_lo = sh.lo[rank];
   const int64_t shard_hi = sh.hi[rank];
   std::vector<int64_t> u_label(G.nl);
+  unback(u_label, G.olo, G.ohi);
   uint8_t u_changed = 0;
   uint8_t u_changed__part = 0;
   Outbox<int64_t> u_label__box;
   u_label__box.init(G, INT64_C(9223372036854775807));
-  Mirror<int64_t> u_label__mir;
   Frontier fr__6;  // the work list of the relaxed loop at line 20
   const double g_delta = cfg.kv.count("sched.delta") ? cfg.f64("sched.delta") : INFINITY;  // bucket width (plan)
   const bool g_keyed = cfg.kv.count("sched.keyed") && cfg.i64("sched.keyed") != 0;  // entries checked by key (plan)
@@ -53,7 +53,6 @@ int main(int argc, char** argv) {
     }
     { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(15, w__2e, w__2v, dt); }
   }
-  refresh(u_label, u_label__mir, G, sh);
   u_changed = (uint8_t)(1);
   while (u_changed) {
     u_changed = (uint8_t)(0);
@@ -115,7 +114,6 @@ int main(int argc, char** argv) {
       { const double dt = now() - t__4; g_stats.compute += dt; g_stats.step(dt); nest_done(20, w__5e, w__5v, dt); }
     }
     { bool ch = exchange(u_label, u_label__box, G, sh, [&](int64_t* p, int64_t v) { bool c = red_min(p, v); if (c) fr__6.push(p - u_label.data(), (double)(v)); return c; }); if (ch) u_changed__part = 1; }
-    refresh(u_label, u_label__mir, G, sh);
     u_changed__part = allreduce(u_changed__part, MPI_LOR);
     red_or(&u_changed, (uint8_t)(u_changed__part));
   }

@@ -30,7 +30,9 @@ int main(int argc, char** argv) {
   const int64_t shard_hi = sh.hi[rank];
   int64_t u_n = 0;
   std::vector<double> u_rank(G.nl);
+  unback(u_rank, G.olo, G.ohi);
   std::vector<double> u_contrib(G.nl);
+  unback(u_contrib, G.olo, G.ohi);
   int64_t u_it = 0;
   uint8_t u_done = 0;
   double u_dangling = 0;
@@ -39,8 +41,6 @@ int main(int argc, char** argv) {
   double u_err__part = 0;
   Outbox<double> u_contrib__box;
   u_contrib__box.init(G, -0x0.0p+0);
-  Mirror<double> u_contrib__mir;
-  Mirror<double> u_rank__mir;
   Private<double> u_contrib__priv;  // per-thread copies (private.py)
   #pragma omp parallel
   { (void)0; }
@@ -48,8 +48,7 @@ int main(int argc, char** argv) {
   const double t_start = now();
   const std::vector<int64_t> relabel__p = cfg.i64("relabel") ? relabel_by_degree(G) : std::vector<int64_t>();  // degree order (rewrite rule relabel)
   u_n = (int64_t)(n);
-  fill_par<double>(u_rank, (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
-  u_rank__mir.valid = false;
+  fill_own(u_rank, G.olo, G.ohi, (double)(((double)((double)(0x1.0000000000000p+0) / (double)(u_n)))));
   u_it = (int64_t)(INT64_C(0));
   u_done = (uint8_t)(0);
   while ((!(u_done))) {
@@ -73,13 +72,12 @@ int main(int argc, char** argv) {
       red_add(&u_dangling__part, u_dangling__part__acc);
       { const double dt = now() - t__1; g_stats.compute += dt; g_stats.step(dt); nest_done(23, w__2e, w__2v, dt); }
     }
-    refresh(u_contrib, u_contrib__mir, G, sh);
     u_dangling__part = allreduce(u_dangling__part, MPI_SUM);
     red_add(&u_dangling, (double)(u_dangling__part));
     {
       const double t__4 = now();
       int64_t w__5e = 0, w__5v = 0;  // edges and vertices visited
-      u_contrib__priv.open(u_contrib.size(), -0x0.0p+0);
+      u_contrib__priv.open(u_contrib, G.olo, G.ohi, -0x0.0p+0);
       double* const* u_contrib__pp = u_contrib__priv.ptr.data();
       const GraphView G__6(G); auto* const u_contrib__d = u_contrib.data(); auto* const u_rank__d = u_rank.data();
       { const GraphView G = G__6; auto* const u_contrib = u_contrib__d; auto* const u_rank = u_rank__d;  // each thread copies them (hoist.py)
@@ -110,7 +108,6 @@ int main(int argc, char** argv) {
       { const double dt = now() - t__4; g_stats.compute += dt; g_stats.step(dt); nest_done(27, w__5e, w__5v, dt); }
     }
     { bool ch = exchange(u_contrib, u_contrib__box, G, sh, [](double* p, double v) { return red_add(p, v); }); (void)ch; }
-    refresh(u_contrib, u_contrib__mir, G, sh);
     u_err = (double)(0x0.0p+0);
     u_err__part = (double)(-0x0.0p+0);
     {
@@ -131,7 +128,6 @@ int main(int argc, char** argv) {
       red_add(&u_err__part, u_err__part__acc);
       { const double dt = now() - t__9; g_stats.compute += dt; g_stats.step(dt); nest_done(32, w__10e, w__10v, dt); }
     }
-    refresh(u_rank, u_rank__mir, G, sh);
     u_err__part = allreduce(u_err__part, MPI_SUM);
     red_add(&u_err, (double)(u_err__part));
     red_add(&u_it, (int64_t)(INT64_C(1)));
