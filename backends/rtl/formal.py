@@ -16,7 +16,8 @@ The miter (``Miter``)
     memory's write port free; its proof has one assumption, the block engine's
     guarantee that every edge's target entry is in the lower half (window A), and the
     loads stay free in every cycle, so a load may come at any moment of a run, at any
-    entry of window B, watched or not.  The clock domain has no reset: the proof starts from the power-on state
+    entry of window B, watched or not.  The clock domain has no reset: the proof starts
+    from the power-on state
     (registers at their initial values, memories zero) and covers every later cycle; a
     reset pulse in the middle of a run is outside it.  One vertex ``a`` is watched
     (``AnyConst``: the proof holds for every ``a``, so for the whole memory).

@@ -16,8 +16,8 @@ from cosynth.backends.cpp.emit import emit_program
 from cosynth.backends.rtl.kernel import unit_spec
 from cosynth.backends.rtl.offload import FpgaOffload
 from cosynth.backends.rtl.regmap import RegisterMap
-from cosynth.loader import load_kernels
 from cosynth.frontend.rewrite import variant as variant_of
+from cosynth.loader import load_kernels
 from cosynth.planner.stubs import project
 from tests.helpers import ROOT
 

@@ -217,7 +217,8 @@ def test_unknown_family_or_device_is_an_argument_error(tmp_path, cache):
 @pytest.mark.slow
 def test_ecp5_block_ram_outputs_go_straight_into_registers(tmp_path, cache):
     """Every data output of every block RAM of a BFS interval unit (I = 1024: the window
-    memories; the gather map is LUT RAM at this size) drives flip-flops only: no collision bypass LUT of yosys (the memories are
+    memories; the gather map is LUT RAM at this size) drives flip-flops only: no collision
+    bypass LUT of yosys (the memories are
     ``no_rw_check``) between a DP16KD's 5.8 ns clock-to-out and its register -- the P = 1
     Fmax path of fmax4 (92-97 MHz on seeds 1 and 2)."""
     from cosynth.backends.rtl.build import unit_for

@@ -33,7 +33,8 @@ int main() {
   const int64_t low = resident(t.data() + 1024, t.data() + lo - 1024);
   const int64_t high = resident(t.data() + hi + 1024, t.data() + n - 1024);
   const int64_t own = resident(t.data() + lo, t.data() + hi);
-  for (int64_t i = lo; i < hi; ++i) if (t[i] != 2.5) { std::printf("fill %lld\n", (long long)i); return 1; }
+  for (int64_t i = lo; i < hi; ++i)
+    if (t[i] != 2.5) { std::printf("fill %lld\n", (long long)i); return 1; }
   for (int64_t i = 0; i < n; i += 4096) if ((i < lo || i >= hi) && t[i] != 0.0) {
     std::printf("ghost %lld not zero\n", (long long)i); return 1; }
   std::printf("%lld %lld %lld %lld\n", (long long)before, (long long)low, (long long)high,

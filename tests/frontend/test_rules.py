@@ -195,10 +195,10 @@ def test_projection_refreshes_exactly_the_tables_read_at_ghosts(name, kept):
     """Pull variants read the far end of an in-edge (``dist[e.src]``, a ghost): their
     tables keep their refresh; PageRank's push-side ``contrib`` and ``rank``, read only at
     the owned vertex, lose theirs.  Both blade programs equal the kernel on 3 blades."""
-    from cosynth.planner.stubs import project
     from cosynth.ir.blades import run_blades
     from cosynth.ir.nodes import Refresh
     from cosynth.ir.walk import iter_stmts
+    from cosynth.planner.stubs import project
     k, _ = variant(example(name).ir, "pull")
     prog = project(k)
     assert {s.table for s, _ in iter_stmts(prog.body) if isinstance(s, Refresh)} == kept

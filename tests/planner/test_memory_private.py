@@ -10,12 +10,12 @@ import re
 
 import pytest
 
+import cosynth as cs
 from cosynth.backends.cpp.emit import emit_program
 from cosynth.frontend.rewrite import VARIANTS, projection, variant
 from cosynth.planner.memory import footprint, private_tables
-from cosynth.planner.workload import no_fpga, profile
 from cosynth.planner.stats import GraphStats
-import cosynth as cs
+from cosynth.planner.workload import no_fpga, profile
 from tests.helpers import example
 
 KERNELS = ("bfs", "sssp", "cc", "pagerank", "tc", "kcore", "bc")
