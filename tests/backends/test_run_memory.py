@@ -22,7 +22,7 @@ RACK = load_manifest(os.path.join(ROOT, "manifests", "rack16.yaml"))
 @pytest.mark.parametrize("name,variant,term", [("sssp", "async", "frontier"),
                                                ("bfs", "par", "levels")])
 def test_run_arrays_per_vertex_match_the_measured_growth(name, variant, term):
-    g = cs.Graph.kronecker(15, seed=1)
+    g = cs.Graph.kronecker(17, seed=1)
     src = int(np.argmax(g.out_degrees()))
     sim = simulate(example(name), RACK, g, {"source": src}, blades=1, variant=variant,
                    timeout=300, check="none")
@@ -33,5 +33,9 @@ def test_run_arrays_per_vertex_match_the_measured_growth(name, variant, term):
     model = g.n * (f.node_bytes + f.frontier + f.levels)
     # the model's tables against the measured growth: within 25% (the 21-byte frontier
     # term this replaced predicted 29 bytes per vertex for SSSP, against about 18.5
-    # measured at kron-15; BFS had no level-queue term: 8 against about 19)
+    # measured at kron-15; BFS had no level-queue term: 8 against about 19).  kron-17, not
+    # 15: the growth also holds a fixed part (code pages the run touches first, about
+    # 50-100 KB with libstdc++ linked statically, and malloc's page rounding) that at
+    # kron-15's 0.43 MB of tables alone moved SSSP's ratio past 25% on some runs; at
+    # kron-17 it is 1.7 MB (measured 15.2-15.8 B per vertex against the model's 13)
     assert abs(model - grown) <= 0.25 * grown, (model, grown)
