@@ -752,7 +752,52 @@ enum : int64_t {
   SHARD_NO_IN_W = 16, SHARD_NO_IN_EID = 32
 };
 
-struct Graph {
+// The accessors the generated code calls on `G`, shared by Graph and by GraphView (the
+// copy a parallel region holds): written once over the derived type's members, which
+// are std::vectors in Graph and Spans (base pointer and length) in GraphView.
+template <class D> struct GraphAccess {
+  const D& g() const { return static_cast<const D&>(*this); }
+  // local <-> global vertex ids (the only translation the generated code uses)
+  int64_t global(int64_t l) const {
+    return l < g().nrange ? g().glo + l : (int64_t)g().ghosts[l - g().nrange];
+  }
+  int64_t local(int64_t v) const {  // -1 when the blade holds no entry of v
+    if (v >= g().glo && v < g().ghi) return v - g().glo;
+    const idx_t* b = g().ghosts.data(), * e = b + g().ghosts.size();
+    const idx_t* it = std::lower_bound(b, e, (idx_t)v);
+    return it != e && (int64_t)*it == v ? g().nrange + (it - b) : -1;
+  }
+  int64_t local_at(int64_t v, int line) const {
+    check(v, g().n, line, "vertex");
+    int64_t l = local(v);
+    if (l < 0)
+      fail(line, "vertex " + std::to_string(v) + " is neither owned by this blade nor a ghost "
+                 "of its edges");
+    return l;
+  }
+  // out-edge positions of vertex v (global edge ids)
+  int64_t out_begin(int64_t v) const { return g().indptr[v - g().glo]; }
+  int64_t out_end(int64_t v) const { return g().indptr[v - g().glo + 1]; }
+  int64_t in_begin(int64_t v) const { return g().in_indptr[v - g().glo]; }
+  int64_t in_end(int64_t v) const { return g().in_indptr[v - g().glo + 1]; }
+  int64_t edge_dst_l(int64_t e) const { return g().dst[e - g().elo]; }
+  int64_t edge_src_l(int64_t e) const { return g().src[e - g().elo]; }
+  int64_t edge_dst(int64_t e) const { return global(g().dst[e - g().elo]); }
+  int64_t edge_src(int64_t e) const { return global(g().src[e - g().elo]); }
+  wt_t weight(int64_t e) const { return g().w[e - g().elo]; }
+  bool has_edge(int64_t u, int64_t v) const {  // replicated programs only (local == global)
+    const idx_t* b = g().dst.data() + (out_begin(u) - g().elo);
+    const idx_t* e = g().dst.data() + (out_end(u) - g().elo);
+    const idx_t* p = std::lower_bound(b, e, (idx_t)v);
+    return p != e && (int64_t)*p == v;
+  }
+  void need_row(int64_t v, int line) const {
+    if (v < g().glo || v >= g().ghi)
+      fail(line, "vertex " + std::to_string(v) + " is not in this blade's shard");
+  }
+};
+
+struct Graph : GraphAccess<Graph> {
   int64_t omitted = 0;  // SHARD_NO_* bits: arrays the file holds no entries of
   int64_t n = 0, m = 0, glo = 0, ghi = 0, lo = 0, hi = 0, elo = 0, ehi = 0, clo = 0;
   int64_t nrange = 0, nghost = 0, nl = 0, olo = 0, ohi = 0;
@@ -847,40 +892,6 @@ struct Graph {
     }
     return a;
   }
-  // local <-> global vertex ids (the only translation the generated code uses)
-  int64_t global(int64_t l) const { return l < nrange ? glo + l : ghosts[l - nrange]; }
-  int64_t local(int64_t v) const {  // -1 when the blade holds no entry of v
-    if (v >= glo && v < ghi) return v - glo;
-    auto it = std::lower_bound(ghosts.begin(), ghosts.end(), v);
-    return it != ghosts.end() && *it == v ? nrange + (it - ghosts.begin()) : -1;
-  }
-  int64_t local_at(int64_t v, int line) const {
-    check(v, n, line, "vertex");
-    int64_t l = local(v);
-    if (l < 0)
-      fail(line, "vertex " + std::to_string(v) + " is neither owned by this blade nor a ghost "
-                 "of its edges");
-    return l;
-  }
-  // out-edge positions of vertex v (global edge ids)
-  int64_t out_begin(int64_t v) const { return indptr[v - glo]; }
-  int64_t out_end(int64_t v) const { return indptr[v - glo + 1]; }
-  int64_t in_begin(int64_t v) const { return in_indptr[v - glo]; }
-  int64_t in_end(int64_t v) const { return in_indptr[v - glo + 1]; }
-  int64_t edge_dst_l(int64_t e) const { return dst[e - elo]; }
-  int64_t edge_src_l(int64_t e) const { return src[e - elo]; }
-  int64_t edge_dst(int64_t e) const { return global(dst[e - elo]); }
-  int64_t edge_src(int64_t e) const { return global(src[e - elo]); }
-  wt_t weight(int64_t e) const { return w[e - elo]; }
-  bool has_edge(int64_t u, int64_t v) const {  // replicated programs only (local == global)
-    const idx_t* b = dst.data() + (out_begin(u) - elo);
-    const idx_t* e = dst.data() + (out_end(u) - elo);
-    const idx_t* p = std::lower_bound(b, e, (idx_t)v);
-    return p != e && (int64_t)*p == v;
-  }
-  void need_row(int64_t v, int line) const {
-    if (v < glo || v >= ghi) fail(line, "vertex " + std::to_string(v) + " is not in this blade's shard");
-  }
   // every row of the shard lists the same neighbours, in the same order, as its vertex's
   // in-edges (the graph is symmetric on this blade): then an in-edge loop that mirrors
   // its vertex's out-edge loop repeats it (frontend/rewrite/mirror.py); O(rows + edges),
@@ -917,7 +928,7 @@ template <class T> struct Span {
 // of an edge loop; reached through the shared Graph, they were reloaded after each one
 // (an atomic builtin, or a store that may alias, may change any escaped memory).  Legal:
 // nothing writes the graph while a kernel runs, so the copy equals the Graph throughout.
-struct GraphView {
+struct GraphView : GraphAccess<GraphView> {
   int64_t n = 0, m = 0, glo = 0, ghi = 0, elo = 0, ehi = 0, clo = 0;
   int64_t nrange = 0, nl = 0, olo = 0, ohi = 0;
   int64_t cend = 0;  // the end of the CSC positions (in_indptr.back(), or clo without one)
@@ -937,39 +948,6 @@ struct GraphView {
         out_deg{g.out_deg.v.data(), (int64_t)g.out_deg.v.size()},
         in_deg{g.in_deg.v.data(), (int64_t)g.in_deg.v.size()},
         w{g.w.data(), g.w.size()}, in_w{g.in_w.data(), g.in_w.size()} {}
-  int64_t global(int64_t l) const { return l < nrange ? glo + l : ghosts[l - nrange]; }
-  int64_t local(int64_t v) const {
-    if (v >= glo && v < ghi) return v - glo;
-    const idx_t* b = ghosts.p, * e = ghosts.p + ghosts.n;
-    const idx_t* it = std::lower_bound(b, e, (idx_t)v);
-    return it != e && (int64_t)*it == v ? nrange + (it - b) : -1;
-  }
-  int64_t local_at(int64_t v, int line) const {
-    check(v, n, line, "vertex");
-    int64_t l = local(v);
-    if (l < 0)
-      fail(line, "vertex " + std::to_string(v) + " is neither owned by this blade nor a ghost "
-                 "of its edges");
-    return l;
-  }
-  int64_t out_begin(int64_t v) const { return indptr[v - glo]; }
-  int64_t out_end(int64_t v) const { return indptr[v - glo + 1]; }
-  int64_t in_begin(int64_t v) const { return in_indptr[v - glo]; }
-  int64_t in_end(int64_t v) const { return in_indptr[v - glo + 1]; }
-  int64_t edge_dst_l(int64_t e) const { return dst[e - elo]; }
-  int64_t edge_src_l(int64_t e) const { return src[e - elo]; }
-  int64_t edge_dst(int64_t e) const { return global(dst[e - elo]); }
-  int64_t edge_src(int64_t e) const { return global(src[e - elo]); }
-  wt_t weight(int64_t e) const { return w[e - elo]; }
-  bool has_edge(int64_t u, int64_t v) const {  // replicated programs only (local == global)
-    const idx_t* b = dst.data() + (out_begin(u) - elo);
-    const idx_t* e = dst.data() + (out_end(u) - elo);
-    const idx_t* p = std::lower_bound(b, e, (idx_t)v);
-    return p != e && (int64_t)*p == v;
-  }
-  void need_row(int64_t v, int line) const {
-    if (v < glo || v >= ghi) fail(line, "vertex " + std::to_string(v) + " is not in this blade's shard");
-  }
 };
 
 // The first position of a sorted row [b, e) whose entry satisfies `cut` (false ... false
