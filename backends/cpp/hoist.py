@@ -50,21 +50,14 @@ Three emitter transforms, one for every nest of that shape (no kernel named):
 from __future__ import annotations
 
 from cosynth.ir.nodes import Load, Loop, Store, Var
-from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
+from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs, tables_read_written
 
 __all__ = ["region_names", "open_region", "close_region", "row_end", "own_entries"]
 
 
 def _tables_used(cx, s: Loop) -> tuple[set[str], set[str]]:
     """(tables the loop ``s`` reads, tables it writes): node and edge tables only."""
-    read, written = set(), set()
-    for x, _ in iter_stmts(s.body):
-        if isinstance(x, Store):
-            written.add(x.table)
-        for top in stmt_exprs(x):
-            for e in iter_exprs(top):
-                if isinstance(e, Load):
-                    read.add(e.table)
+    read, written = tables_read_written(s)
     keep = {name for name in read | written
             if cx.tables[name].space in ("node", "edge") and cx.tables[name].role != "weight"}
     return read & keep, written & keep

@@ -14,6 +14,7 @@ from .nodes import Expr, Kernel, Load, Loop, Stmt, Store
 from .visit import Transformer, Visitor, schema
 
 __all__ = ["iter_exprs", "iter_stmts", "loads_role", "map_exprs", "map_body", "expr_reads",
+           "tables_read_written",
            "stmt_exprs", "map_kernel_exprs", "read_and_written"]
 
 
@@ -116,8 +117,8 @@ def map_kernel_exprs(k: Kernel, expr_fn: Callable[[Expr], Expr]) -> Kernel:
     return _Map(None, expr_fn).visit(k)
 
 
-def read_and_written(loop: Loop) -> set[str]:
-    """Tables a loop both reads and writes (what a bsp sweep must read from a snapshot)."""
+def tables_read_written(loop: Loop) -> tuple[set[str], set[str]]:
+    """(tables the loop's body loads from, tables it stores into)."""
     reads, writes = set(), set()
     for s, _ in iter_stmts(loop.body):
         if isinstance(s, Store):
@@ -126,4 +127,10 @@ def read_and_written(loop: Loop) -> set[str]:
             for x in iter_exprs(e):
                 if isinstance(x, Load):
                     reads.add(x.table)
+    return reads, writes
+
+
+def read_and_written(loop: Loop) -> set[str]:
+    """Tables a loop both reads and writes (what a bsp sweep must read from a snapshot)."""
+    reads, writes = tables_read_written(loop)
     return reads & writes
