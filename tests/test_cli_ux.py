@@ -289,7 +289,8 @@ def test_rejected_alternative_reasons():
 
 # ---------------------------------------------------------------------------- defects
 
-@pytest.mark.parametrize("cmd", ["plan", "simulate"])
+# a slow case: the default suite's cold CI run was 541 s of its 480
+@pytest.mark.parametrize("cmd", [pytest.param("plan", marks=pytest.mark.slow), "simulate"])
 def test_blades_zero_and_too_many(cmd):
     base = [cmd, EX("bfs") + ":bfs", "--manifest", PAIR, "--graph", "kron:5"]
     p = cosynth(*base, "--blades", "0")
