@@ -29,8 +29,11 @@ def _kernel(name):
     return load_kernels(os.path.join(EXAMPLES, f"{ELIGIBLE[name]}.py"))[name]
 
 
-@pytest.mark.parametrize("name", [n if n == "sssp_int" else pytest.param(n, marks=pytest.mark.slow)
-                                  for n in sorted(ELIGIBLE)])  # 15-25 s each
+# every case is slow (15-25 s warm, 25 s of the default suite's cold CI run for
+# sssp_int): mixed plans whose FPGA blades run their loops stay in the default suite in
+# test_the_fpga_blades_really_run_the_loops and test_simulate_reports_fpga_cycles
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ELIGIBLE))
 def test_mixed_plans_on_2_and_4_blades(name):
     kf = _kernel(name)
     g = cs.Graph.kronecker(9, seed=2)

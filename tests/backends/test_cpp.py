@@ -78,9 +78,10 @@ def _on_blades(name: str, counts: tuple[int, ...]) -> None:
 
 # sssp and kcore (36 s and 16 s warm: several programs each) run with the slow set: the
 # default suite's cold CI run was 520 s of its 480; both kernels keep their blade runs in
-# test_frontier, test_narrow_state, test_label_buckets and the differential projections
+# test_frontier, test_narrow_state, test_label_buckets and the differential projections;
+# bc too (7 s of the cold run; its planned blade programs are checked in test_partition)
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
-                                  if n in ("sssp", "kcore") else n for n in ALGORITHMS])
+                                  if n in ("sssp", "kcore", "bc") else n for n in ALGORITHMS])
 def test_all_algorithms_on_1_and_3_blades(name):
     # one blade, and three (uneven shards, a blade with neither end of some edges)
     _on_blades(name, (1, 3))
