@@ -47,11 +47,31 @@ gathered entries have a FIFO of their own, with its own reservation, and a tag p
 in flight routes each answer: an edge word held at the gate never blocks the gathered
 word it waits for.
 
-Registers: the unit's own (``regmap``, addresses 0..47, passed through while the engine
-is idle) and the engine's::
+*Command queue.*  Registers 50..54 are the *next* command: the host writes them and
+BLK_CTRL bit 0 while a block runs, and the engine takes them the cycle the running
+command ends (one place: BLK_STATUS bit 2 while it is taken).  A finished command's
+results -- BLK_CYCLES and the unit's STATUS, EDGES_DONE, UPDATES, HAZARDS, STALLS --
+are kept in registers of the engine (read at the unit's addresses at any time) until the
+host writes BLK_CTRL bit 1; a command that ends before then waits (in DONE) with its own,
+so no result is lost however slow the host.  The host's loop (``interval_host``,
+``runtime/cosynth_interval.hpp``): start a block, queue the next, then per finished block
+read its results and write the next block with BLK_CTRL = 3 (read, queue) -- the engine
+never waits for the host's register writes and polls between blocks (two cycles between
+commands: DONE and LAUNCH).  Why a register queue and not a descriptor list the engine
+reads from memory: the commands cost no port cycles and no latency (a descriptor read is
+a DRAM round trip a block unless prefetched, more logic than five registers), and the
+host reads every block's results anyway (its check that each block consumed its edges).
 
-    48 BLK_CTRL    wo  bit 0: start the block command
-    49 BLK_STATUS  ro  bit 0 busy, bit 1 done
+Registers: the unit's own (``regmap``, addresses 0..47, passed through while the engine
+is idle; STATUS, EDGES_DONE, UPDATES, HAZARDS and STALLS: the last command's, kept) and
+the engine's::
+
+    48 BLK_CTRL    wo  bit 0: queue the block command of registers 50..54 (it starts at
+                       once when the engine is idle, else when the running one ends);
+                       bit 1: the host has read the last command's results
+    49 BLK_STATUS  ro  bit 0 busy (a command runs or waits), bit 1 done, bit 2 a
+                       command waits (registers 50..54 are taken: writes to them are
+                       ignored), bit 3 results unread
     50 BLK_EDGES   rw  first word of the block's edges in memory
     51 BLK_COUNT   rw  edges in the block
     52 BLK_A       rw  first vertex of the target interval (window A)
@@ -61,6 +81,7 @@ is idle) and the engine's::
                        unit's two a word: layout.packs),
                        bit 4 gather B (only the entries of the block's gather map)
     55 BLK_CYCLES  ro  cycles of the last block command, start to done
+    62 PE_BUSY     ro  BLK_STATUS bit 0 at bit 0, bit 3 at bit 16 (as ``multi``'s, one PE)
     56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
                        arbiter's: ``multi``)
 """
@@ -84,6 +105,8 @@ __all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
                "BLK_A": 52, "BLK_B": 53, "BLK_FLAGS": 54, "BLK_CYCLES": 55, "MEM_BASE": 56}
 MAX_MEMORIES = 6
+#: a PE's BLK_STATUS bits 0 and 3 at bits 0 and 16 (``multi.PE_BUSY``: every PE's)
+PE_BUSY_ADDR = 62
 FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED, FLAG_GATHER_B = 1, 2, 4, 8, 16
 
 
@@ -118,7 +141,11 @@ class IntervalUnit(wiring.Component):
                               f"unit has room for {_ENGINE_FIRST - PARAM_BASE})")
         self.edge_words = 2 if self.regmap.weight_bits else 1
         self.read_latency = 0  # csr.r_data answers the address of this cycle (multi: 3)
-        self.busy = Signal(name="engine_busy")  # a block command runs (BLK_STATUS bit 0)
+        self.busy = Signal(name="engine_busy")  # a block command runs
+        #: ... or waits (BLK_STATUS bit 0: from the BLK_CTRL write on)
+        self.active = Signal(name="engine_active")
+        #: a finished command's results wait to be read (BLK_STATUS bit 3)
+        self.unread = Signal(name="engine_unread")
         super().__init__({"csr": In(CsrSignature()),
                           "mem": Out(NativePortSignature(addr_width, 64))})
 
@@ -140,25 +167,45 @@ class IntervalUnit(wiring.Component):
         R = ENGINE_REGS
 
         # ------------------------------------------------------------ registers
+        # the running command (``edges_at`` .. ``flags``) and the queued one (``nxt``:
+        # what the host writes to BLK_EDGES .. BLK_FLAGS, at any time the queue's one
+        # place is free), taken when the running one ends -- the command queue
         edges_at = Signal(aw)
         count = Signal(COUNTER_BITS)
         a_base, b_base = Signal(aw), Signal(aw)
         flags = Signal(5)
+        cur = [edges_at, count, a_base, b_base, flags]
+        nxt = [Signal.like(r, name=f"next_{n}") for r, n in
+               zip(cur, ("edges", "count", "a", "b", "flags"))]
         blk_cycles = Signal(COUNTER_BITS)
-        busy, done = self.busy, Signal()
+        busy, done, unread = self.busy, Signal(), self.unread
+        queued = Signal()  # a command waits in ``nxt``
+        # the last finished command's results (BLK_CYCLES and the unit's STATUS,
+        # EDGES_DONE, UPDATES, HAZARDS, STALLS), kept while the next one runs
+        res = {a: Signal(w, name=f"res_{n}") for a, w, n in (
+            (R["BLK_CYCLES"], COUNTER_BITS, "cycles"), (rm.reg("STATUS"), 4, "status"),
+            (rm.reg("EDGES_DONE"), COUNTER_BITS, "edges"),
+            (rm.reg("UPDATES"), COUNTER_BITS, "updates"),
+            (rm.reg("HAZARDS"), COUNTER_BITS, "hazards"),
+            (rm.reg("STALLS"), COUNTER_BITS, "stalls"))}
         base_regs = [Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES)]
         bases = Array(base_regs)
         csr = self.csr
-        start = Signal()
-        m.d.comb += start.eq(csr.w_en & (csr.addr == R["BLK_CTRL"]) & csr.w_data[0] & ~busy)
-        writable = [(R["BLK_EDGES"], edges_at), (R["BLK_COUNT"], count),
-                    (R["BLK_A"], a_base), (R["BLK_B"], b_base), (R["BLK_FLAGS"], flags)] + \
-            [(R["MEM_BASE"] + k, bases[k]) for k in range(MAX_MEMORIES)]
-        reads = {a: r for a, r in writable}
-        reads[R["BLK_STATUS"]] = busy | (done << 1)
-        reads[R["BLK_CYCLES"]] = blk_cycles
+        taking = Signal()  # the queued command becomes the running one (this cycle)
+        queue_regs = list(zip((R["BLK_EDGES"], R["BLK_COUNT"], R["BLK_A"], R["BLK_B"],
+                               R["BLK_FLAGS"]), nxt))
+        base_writes = [(R["MEM_BASE"] + k, bases[k]) for k in range(MAX_MEMORIES)]
+        reads = {a: r for a, r in queue_regs + base_writes}
+        m.d.comb += self.active.eq(busy | queued)
+        reads[R["BLK_STATUS"]] = Cat(self.active, done, queued, unread)
+        reads[PE_BUSY_ADDR] = unread << 16 | self.active  # as multi.PE_BUSY's, one PE
+        reads.update(res)
+        with m.If(~queued | taking):  # a write while a command waits: ignored
+            for addr, reg in queue_regs:
+                with m.If(csr.w_en & (csr.addr == addr)):
+                    m.d.sync += reg.eq(csr.w_data)
         with m.If(~busy):
-            for addr, reg in writable:
+            for addr, reg in base_writes:
                 with m.If(csr.w_en & (csr.addr == addr)):
                     m.d.sync += reg.eq(csr.w_data)
         # the unit's own registers pass through while the engine is idle
@@ -167,8 +214,10 @@ class IntervalUnit(wiring.Component):
             for addr, val in reads.items():
                 with m.Case(addr):
                     m.d.comb += engine_read.eq(val)
-        m.d.comb += csr.r_data.eq(Mux(csr.addr >= _ENGINE_FIRST, engine_read,
-                                      Mux(busy, 0, u.csr.r_data)))
+        mine = Signal()  # the engine answers: its registers and the kept results
+        m.d.comb += mine.eq((csr.addr >= _ENGINE_FIRST) |
+                            Cat(*[csr.addr == a for a in res if a < _ENGINE_FIRST]).any())
+        m.d.comb += csr.r_data.eq(Mux(mine, engine_read, Mux(busy, 0, u.csr.r_data)))
 
         # ------------------------------------------------------------ read FIFO
         port = self.mem
@@ -340,24 +389,34 @@ class IntervalUnit(wiring.Component):
         m.d.comb += gate.eq(gall | ((~sl[lg] | (sl[:lg] < gpos)) &
                                     (~dl[lg] | (dl[:lg] < gpos))))
 
+        def take_next():
+            m.d.comb += taking.eq(1)
+            m.d.sync += [r.eq(x) for r, x in zip(cur, nxt)] + [queued.eq(0)]
+
         with m.FSM(name="engine"):
             with m.State("IDLE"):
                 m.d.comb += u.csr.w_en.eq(csr.w_en & (csr.addr < _ENGINE_FIRST))
-                with m.If(start):
-                    m.d.sync += [busy.eq(1), done.eq(0), blk_cycles.eq(0), rcnt.eq(0),
-                                 scnt.eq(0), half.eq(0), win_b.eq(~flags[0]),
-                                 gpos.eq(0), gall.eq(~flags[4])]
-                    with m.If(flags[0]):
-                        m.d.sync += dirty.eq(0)
-                    m.d.sync += phase(load_words,
-                                      base_regs[0] + Mux(flags[0], a_base, b_base))
-                    with m.If(flags[0] | flags[1]):
-                        m.next = "LOAD"
-                    with m.Elif(flags[4]):
-                        m.d.sync += phase(gw, edges_at - gw)
-                        m.next = "GMAP"
-                    with m.Else():
-                        m.next = "COUNT"
+                with m.If(queued):
+                    m.d.sync += [busy.eq(1), done.eq(0)]
+                    take_next()
+                    m.next = "LAUNCH"
+            with m.State("LAUNCH"):
+                # the command's registers were taken a cycle ago: the sums of its bases
+                # (``sum_a``, ``sum_b``, ``gmap_at``) are registered from them now
+                m.d.sync += [blk_cycles.eq(0), rcnt.eq(0),
+                             scnt.eq(0), half.eq(0), win_b.eq(~flags[0]),
+                             gpos.eq(0), gall.eq(~flags[4])]
+                with m.If(flags[0]):
+                    m.d.sync += dirty.eq(0)
+                m.d.sync += phase(load_words,
+                                  base_regs[0] + Mux(flags[0], a_base, b_base))
+                with m.If(flags[0] | flags[1]):
+                    m.next = "LOAD"
+                with m.Elif(flags[4]):
+                    m.d.sync += phase(gw, edges_at - gw)
+                    m.next = "GMAP"
+                with m.Else():
+                    m.next = "COUNT"
             with m.State("LOAD"):
                 m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
                 m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
@@ -504,8 +563,30 @@ class IntervalUnit(wiring.Component):
                 with m.Elif(wbq.r_rdy & port.cmd.ready & ~cmd_done):
                     m.d.sync += cmd_done.eq(1)
             with m.State("DONE"):
-                m.d.sync += [busy.eq(0), done.eq(1)]
-                m.next = "IDLE"
+                # the results are kept until the host has read the last ones (it says
+                # so in BLK_CTRL bit 1); then a queued command starts at once
+                with m.If(~unread):
+                    m.d.sync += [unread.eq(1), res[R["BLK_CYCLES"]].eq(blk_cycles),
+                                 res[rm.reg("STATUS")].eq(Cat(0, 1, u.changed, u.wrote)),
+                                 res[rm.reg("EDGES_DONE")].eq(u.accepted),
+                                 res[rm.reg("UPDATES")].eq(u.updates),
+                                 res[rm.reg("HAZARDS")].eq(u.hazards),
+                                 res[rm.reg("STALLS")].eq(u.stalls)]
+                    with m.If(queued):
+                        take_next()
+                        m.next = "LAUNCH"
+                    with m.Else():
+                        m.d.sync += [busy.eq(0), done.eq(1)]
+                        m.next = "IDLE"
+
+        # BLK_CTRL (after the machine: a command written in the cycle the waiting one
+        # is taken waits in its turn)
+        ctrl = Signal()
+        m.d.comb += ctrl.eq(csr.w_en & (csr.addr == R["BLK_CTRL"]))
+        with m.If(ctrl & csr.w_data[0] & (~queued | taking)):
+            m.d.sync += queued.eq(1)
+        with m.If(ctrl & csr.w_data[1]):  # the host has read the last results
+            m.d.sync += unread.eq(0)
 
         # ------------------------------------------------------------ gather
         # FLAG_GATHER_B: load into window B only the entries of the block's gather map,

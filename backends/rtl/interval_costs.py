@@ -42,13 +42,31 @@ from .regmap import RegisterMap
 
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
            "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
+           "host_block_cycles",
            "memory_for", "whole_fits", "unit_use", "predict_run", "IntervalProfile",
            "fpga_profile", "breakdown", "PHASES", "pe_queues", "unit_blocks"]
 
-#: cycles a block command costs beyond its phases: six register writes by the host, the
-#: engine's COUNT, START and DONE states, and the unit's pipeline draining after the
-#: last edge (measured against the co-simulation: bench/bench_interval.py)
-BLOCK_OVERHEAD = 20
+#: cycles a block command costs beyond its phases: the engine's DONE, LAUNCH, COUNT and
+#: START states and the unit's pipeline draining after the last edge -- the host's
+#: register writes and reads overlap the running block (``interval``'s command queue;
+#: measured against the co-simulation: bench/bench_interval.py)
+BLOCK_OVERHEAD = 14
+#: the results a host reads per finished block (``interval_host``: BLK_CYCLES, STATUS,
+#: EDGES_DONE, UPDATES, HAZARDS, STALLS) and the registers it writes (the next block's
+#: five and BLK_CTRL)
+_RESULT_READS, _BLOCK_WRITES = 6, 6
+
+
+def host_block_cycles(pes: int) -> float:
+    """Register-bus cycles the host spends on one block of a run on ``pes`` PEs: with
+    several, each read waits ``multi.READ_LATENCY`` clocks, a PE_SEL write selects the
+    PE and the poll of PE_BUSY is presented again; one PE answers at once.  The host
+    serves every PE's blocks one after another, so a run takes at least its blocks
+    times this (``predict_parallel``, ``predict_run``)."""
+    from .multi import READ_LATENCY  # lazy: multi imports the unit's Amaranth modules
+    if pes <= 1:
+        return float(_BLOCK_WRITES)
+    return 1 + _RESULT_READS * READ_LATENCY + _BLOCK_WRITES + READ_LATENCY
 _BLOCK_BITS = {"ice40": 4096, "ecp5": 18432, "ultrascale+": 36864}
 
 #: distinct other endpoints of a block over what edges drawn uniformly would give
@@ -269,6 +287,7 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     if pes <= 1:
         return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
     queues = pe_queues(blocks, pes)
+    host = len(blocks) * host_block_cycles(pes)
     slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed, written)
                   for q in queues)
     C = max(1, min(dram.ports, pes))
@@ -282,8 +301,8 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     channel = (8 * (words - gathered) + gathered * max(8, dram.burst_bytes)) / \
         dram.bytes_per_clock
     if C == 1:  # the model before ports: the port at the memory's word rate
-        return max(slowest, words / min(1.0, dram.bytes_per_clock / WORD_BYTES))
-    return max(slowest, max(per_port), channel)
+        return max(slowest, words / min(1.0, dram.bytes_per_clock / WORD_BYTES), host)
+    return max(slowest, max(per_port), channel, host)
 
 
 def _queue_words(layout: MemoryLayout, blocks, packed: bool, written) -> tuple[float, float]:
@@ -415,15 +434,16 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
         return total
     words = edges * ew + groups * (load + wb) + (blocks - diag) * b_words
     C = max(1, min(dram.ports, pes))
+    host = blocks * host_block_cycles(pes)  # the host serves every PE's blocks
     if C == 1:  # one port shared by every PE
-        return max(total / pes, words / wr)
+        return max(total / pes, words / wr, host)
     # a port each per PE group, the channel's bandwidth shared (as predict_parallel: a
     # sequential word 8 bytes, a gathered entry a burst)
     scattered = (blocks - diag) * b_scattered
     channel = ((words - scattered) * WORD_BYTES + scattered * max(WORD_BYTES,
                                                                   dram.burst_bytes)) / \
         dram.bytes_per_clock
-    return max(total / pes, words / C, channel)
+    return max(total / pes, words / C, channel, host)
 
 
 class IntervalProfile(FpgaProfile):
