@@ -18,7 +18,9 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
     GATHER   (flag bit 4, instead of bit 1) load into window B only the entries the
              block's edges read: the block's *gather map* (``layout``: ``I / b`` words
              of ``b = min(64, I)`` bits, bit j of word w for entry ``w b + j``), the
-             words just before its first edge, is read into a small on-chip memory;
+             words just before its first edge, is read into a small on-chip memory
+             (two banks: a queued block's map is read while the block before it ends,
+             once that block's edge reads are all issued -- ``pf``);
              then, per memory, one read per set bit, each answer written to its entry
              (a FIFO of the entries of the reads in flight pairs them up).  A block of
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
@@ -228,21 +230,26 @@ class IntervalUnit(wiring.Component):
         # comes back, so an edge word waiting at the gate never blocks a gathered one
         m.submodules.rfifo = rf = fifo.SyncFIFOBuffered(width=64, depth=D)
         m.submodules.gfifo = rg = fifo.SyncFIFOBuffered(width=64, depth=D)
-        m.submodules.tags = tg = fifo.SyncFIFO(width=1, depth=2 * D)
+        # the gather map's words (``pf``, below) go straight into the map memory: tag 2
+        gw_ = self.interval // gather_map_bits(self.interval)
+        m.submodules.tags = tg = fifo.SyncFIFO(width=2, depth=2 * D + gw_)
         m.submodules.wbq = wbq = fifo.SyncFIFOBuffered(width=64, depth=2)
         pending = Signal(range(D + 1))  # reads for rf issued whose word was not popped yet
         gpending = Signal(range(D + 1))  # ... for rg
         rd_issue, pop = Signal(), Signal()
         g_issue, gpop = Signal(), Signal()
         gsel = Signal()  # the port's command is a gather read
+        psel = Signal()  # ... a read of a gather map (``pf``)
         ewant = Signal()  # the edge stream would issue a read (it goes first)
         issue = Signal()
         m.d.comb += [issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
-                     tg.w_en.eq(issue), tg.w_data.eq(gsel), tg.r_en.eq(port.rdata.valid),
-                     rf.w_en.eq(port.rdata.valid & ~tg.r_data), rf.w_data.eq(port.rdata.data),
-                     rg.w_en.eq(port.rdata.valid & tg.r_data), rg.w_data.eq(port.rdata.data),
+                     tg.w_en.eq(issue), tg.w_data.eq(Cat(gsel, psel)),
+                     tg.r_en.eq(port.rdata.valid),
+                     rf.w_en.eq(port.rdata.valid & (tg.r_data == 0)),
+                     rf.w_data.eq(port.rdata.data),
+                     rg.w_en.eq(port.rdata.valid & tg.r_data[0]), rg.w_data.eq(port.rdata.data),
                      port.rdata.ready.eq(1),
-                     rd_issue.eq(issue & ~gsel), g_issue.eq(issue & gsel),
+                     rd_issue.eq(issue & ~gsel & ~psel), g_issue.eq(issue & gsel),
                      pop.eq(rf.r_en & rf.r_rdy), gpop.eq(rg.r_en & rg.r_rdy)]
         m.d.sync += [pending.eq(pending + rd_issue - pop),
                      gpending.eq(gpending + g_issue - gpop)]
@@ -297,21 +304,25 @@ class IntervalUnit(wiring.Component):
         load_a = Array(sum_a + [sum_a[0]] * (seq_len - len(sum_a) + 1))
         load_b = Array(sum_b + [sum_b[0]] * (seq_len - len(sum_b) + 1))
         wb_seq = [sum_a[k] for k in (live or [0])]
-        gmap_at = Signal(aw)  # the block's gather map, summed the same way
         wb_next = Array(wb_seq + [wb_seq[0]] * (seq_len - len(wb_seq) + 1))
 
         # gather (FLAG_GATHER_B): the block's map, gw words of gb bits, on chip
         gb = gather_map_bits(I)
         lgb = gb.bit_length() - 1
         gw = I // gb
-        m.d.sync += gmap_at.eq(edges_at - gw)
         # no_rw_check (as the unit's memories): the map is written only in GMAP and read
         # only in GSTART/GATHER, so no read meets a write; without it yosys put its
         # read-first bypass LUT after the map RAM's output, in front of ``rem``'s own
         # multiplexer (the P = 1 path of fmax5's seed 1: 95.3 MHz)
-        m.submodules.gmap = gmm = memory.Memory(shape=gb, depth=max(2, gw), init=[],
+        # two banks: the running block's gather reads ``gbank`` while the next block's
+        # map comes into the other (``pf``)
+        m.submodules.gmap = gmm = memory.Memory(shape=gb, depth=2 * gw, init=[],
                                                 attrs={"no_rw_check": 1})
         gmw, gmr = gmm.write_port(), gmm.read_port()
+        lgw = (gw - 1).bit_length()  # bits of a word's index in its bank
+        gbank = Signal()  # the bank the gather reads (the running block's map)
+        gidx = Signal(range(gw + 1))  # the map word the gather reads next
+        m.d.comb += gmr.addr.eq(Cat(gidx[:lgw], gbank))
         gbase = Signal(aw)  # memory kk's window B
         wbase = Signal(aw)  # ... at the current map word (aligned: OR in the bit index)
         wi = Signal(range(gw + 1))  # the next map word to take
@@ -383,6 +394,17 @@ class IntervalUnit(wiring.Component):
         m.d.sync += uaddr.eq(rm.reg("EDGE_COUNT"))
 
         gkick = Signal()  # the gather map is in: the gather starts
+        # ``pf``: the gather map's reads, for the running block (from LAUNCH) or -- while
+        # the running block's edge reads are all issued -- for the queued one, so the next
+        # block's map is in when it starts (its GMAP then takes no cycle of waiting)
+        pf_have = Signal()  # a map is being fetched or is in, not yet taken by a gather
+        pf_next = Signal()  # ... for the queued command (else the running one)
+        pf_addr = Signal(aw)  # its next word's address
+        pf_left = Signal(range(gw + 1))  # reads still to issue
+        pf_arr = Signal(range(gw + 1))  # words in
+        pf_bank = Signal()  # the bank they go to
+        pf_slot = Signal()  # the engine's machine leaves the port to ``pf`` this cycle
+        pf_ahead = Signal()  # ... in EDGES: the queued command's map may start
         gidle = Signal()  # the gather machine is idle (every gathered word written)
         gate = Signal()  # the edge at the engine's output reads only loaded entries
         sl, dl = es.payload.src, es.payload.dst
@@ -391,7 +413,7 @@ class IntervalUnit(wiring.Component):
 
         def take_next():
             m.d.comb += taking.eq(1)
-            m.d.sync += [r.eq(x) for r, x in zip(cur, nxt)] + [queued.eq(0)]
+            m.d.sync += [r.eq(x) for r, x in zip(cur, nxt)] + [queued.eq(0), pf_next.eq(0)]
 
         with m.FSM(name="engine"):
             with m.State("IDLE"):
@@ -410,10 +432,12 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += dirty.eq(0)
                 m.d.sync += phase(load_words,
                                   base_regs[0] + Mux(flags[0], a_base, b_base))
+                with m.If(flags[4] & ~pf_have):  # no map fetched ahead: fetch it now
+                    m.d.sync += [pf_have.eq(1), pf_next.eq(0), pf_addr.eq(edges_at - gw),
+                                 pf_left.eq(gw), pf_arr.eq(0), pf_bank.eq(~gbank)]
                 with m.If(flags[0] | flags[1]):
                     m.next = "LOAD"
                 with m.Elif(flags[4]):
-                    m.d.sync += phase(gw, edges_at - gw)
                     m.next = "GMAP"
                 with m.Else():
                     m.next = "COUNT"
@@ -437,25 +461,18 @@ class IntervalUnit(wiring.Component):
                         with m.If(~win_b & flags[1]):
                             m.d.sync += [win_b.eq(1)] + phase(load_words, sum_b[0])
                         with m.Elif(~win_b & flags[4]):
-                            m.d.sync += phase(gw, gmap_at)
                             m.next = "GMAP"
                         with m.Else():
                             m.next = "COUNT"
             with m.State("GMAP"):
-                # the gather map: gw sequential reads into the map memory; then the run
+                # the gather map: its gw words come into a bank of the map memory
+                # (``pf``, below: fetched during the block before, or now); then the run
                 # starts and the gather (its own machine, below) goes beside the edges
-                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
-                             port.cmd.addr.eq(areg)]
-                with m.If(rd_issue):
-                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
-                m.d.comb += [rf.r_en.eq(1), gmw.addr.eq(scnt), gmw.data.eq(rf.r_data),
-                             gmw.en.eq(pop)]
-                with m.If(pop):
-                    m.d.sync += scnt.eq(scnt + 1)
-                    with m.If(scnt == gw - 1):
-                        m.d.sync += scnt.eq(0)
-                        m.d.comb += gkick.eq(1)
-                        m.next = "COUNT"
+                m.d.comb += pf_slot.eq(1)
+                with m.If(pf_arr == gw):
+                    m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
+                    m.d.comb += gkick.eq(1)
+                    m.next = "COUNT"
             with m.State("COUNT"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(count)]
                 m.d.sync += uaddr.eq(rm.reg("CTRL"))
@@ -476,6 +493,8 @@ class IntervalUnit(wiring.Component):
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
+                # every edge read issued: the next block's map may take the port
+                m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
                 first = rf.r_data if ew == 1 else word0
                 m.d.comb += [es.payload.src.eq(first[:32]),
                              es.payload.dst.eq(first[32:])]
@@ -626,7 +645,7 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += sv.eq(0)
                 take = Signal()
                 m.d.comb += [take.eq(~have & (wi != gw)),
-                             gmr.addr.eq(Mux(take, wi + 1, wi))]
+                             gidx.eq(Mux(take, wi + 1, wi))]
                 with m.If(take):
                     m.d.sync += [rem.eq(gmr.data), wcur.eq(wi), wi.eq(wi + 1),
                                  wbase.eq(gbase + (wi << lgb))]
@@ -644,6 +663,27 @@ class IntervalUnit(wiring.Component):
                     m.next = "GOFF"
         with m.If(gsel):  # (after the engine's machine: this command wins)
             m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(saddr)]
+
+        # ------------------------------------------------------------ map fetch (pf)
+        # the queued command's map, once the running block's edge reads are all issued
+        # (its own map, if any, is in: its gather started before its edges) and no other
+        # map is being fetched; the words go into the bank the running gather does not
+        # read.  A map's reads go only in cycles the engine's machine leaves the port
+        # (``pf_slot``: GMAP, or EDGES with every edge read issued) and the gather does
+        # not take it; the tags route their words to the map memory (no FIFO place:
+        # the memory takes every word)
+        with m.If(pf_ahead & ~pf_have & queued & ~taking & nxt[4][4]):
+            m.d.sync += [pf_have.eq(1), pf_next.eq(1), pf_addr.eq(nxt[0] - gw),
+                         pf_left.eq(gw), pf_arr.eq(0), pf_bank.eq(~gbank)]
+        m.d.comb += psel.eq(pf_have & pf_left.any() & pf_slot & ~gsel)
+        with m.If(psel):
+            m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(pf_addr)]
+            with m.If(port.cmd.ready):
+                m.d.sync += [pf_left.eq(pf_left - 1), pf_addr.eq(pf_addr + 1)]
+        with m.If(port.rdata.valid & tg.r_data[1]):
+            m.d.comb += [gmw.en.eq(1), gmw.addr.eq(Cat(pf_arr[:lgw], pf_bank)),
+                         gmw.data.eq(port.rdata.data)]
+            m.d.sync += pf_arr.eq(pf_arr + 1)
         return m
 
 

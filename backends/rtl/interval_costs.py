@@ -112,10 +112,11 @@ def fifo_blocks(depth: int, family: str) -> int:
 
 
 def gather_blocks(interval: int, family: str) -> int:
-    """Block RAMs of the engine's gather map: ``I / b`` words of ``b = min(64, I)``
-    bits (``interval.gather_map_bits``)."""
+    """Block RAMs of the engine's gather map: two banks of ``I / b`` words of ``b =
+    min(64, I)`` bits (``interval.gather_map_bits``; the next block's map comes into
+    one while the running block's gather reads the other)."""
     b = min(64, interval)
-    words = interval // b
+    words = 2 * interval // b
     if family in ("ice40", "ecp5"):
         width, entries = _BLOCK_SHAPE[family]
         return -(-b // width) * -(-words // entries)
@@ -194,6 +195,15 @@ def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
+def _map_ahead(gmap: float, dram: DramConfig) -> float:
+    """What a gather map read costs a block that is not the first of its PE's walk: the
+    engine reads a queued block's map once the running block's edge reads are all
+    issued (``interval``'s ``pf``), so it overlaps that block's tail -- its last words'
+    latency, the pipeline's drain and the two cycles between commands
+    (``BLOCK_OVERHEAD``)."""
+    return max(0.0, gmap - (dram.latency + 2 + BLOCK_OVERHEAD))
+
+
 def _gather_beside(layout: MemoryLayout, count: float, gathered: float, dram: DramConfig,
                    fifo_depth: int, ew: float) -> tuple[float, float, float]:
     """A gathering block, whose gather runs beside its edges (the engine's gate lets an
@@ -233,7 +243,8 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
     its latency per block, ``gather_reads`` what a gather beside the edges adds to the
     run (``_gather_beside``: its scattered reads and map-word cycles beyond the edge
     stream, or the port's words beyond it), ``gather_maps`` the map's read before the
-    run, ``window_loads`` whole windows A (per target interval) and B,
+    run (after the first block, what the block before does not hide: ``_map_ahead``),
+    ``window_loads`` whole windows A (per target interval) and B,
     ``writebacks`` changed windows A, ``overhead`` ``BLOCK_OVERHEAD`` a block."""
     r = _rate(dram, fifo_depth)
     ew = _edge_words(layout, packed)
@@ -250,7 +261,7 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
         if gathered:
             gmap, edges, beyond = _gather_beside(layout, count, gathered, dram, fifo_depth,
                                                  ew)
-            out["gather_maps"] += gmap
+            out["gather_maps"] += gmap if i == 0 else _map_ahead(gmap, dram)
             out["gather_reads"] += beyond
             out["edges"] += edges
         else:
@@ -423,7 +434,7 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     if gathers(layout, math.ceil(used)):
         # the gather goes beside the block's edges (``_gather_beside``)
         gmap, _, beyond = _gather_beside(layout, per_block, used, dram, fifo_depth, ew)
-        b_cycles = gmap + beyond
+        b_cycles = _map_ahead(gmap, dram) + beyond  # read during the block before
         b_words = map_words(layout) + len(layout.memories) * used
         b_scattered = len(layout.memories) * used  # a burst each
     else:
