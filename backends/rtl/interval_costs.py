@@ -38,6 +38,7 @@ from .dram import DramConfig
 from .kernel import parallel_safe
 from .layout import MemoryLayout, gathers, map_words
 from .memport import WORD_BYTES
+from .multi import READ_LATENCY
 from .regmap import RegisterMap
 
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
@@ -63,7 +64,6 @@ def host_block_cycles(pes: int) -> float:
     PE and the poll of PE_BUSY is presented again; one PE answers at once.  The host
     serves every PE's blocks one after another, so a run takes at least its blocks
     times this (``predict_parallel``, ``predict_run``)."""
-    from .multi import READ_LATENCY  # lazy: multi imports the unit's Amaranth modules
     if pes <= 1:
         return float(_BLOCK_WRITES)
     return 1 + _RESULT_READS * READ_LATENCY + _BLOCK_WRITES + READ_LATENCY
