@@ -18,7 +18,9 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
     GATHER   (flag bit 4, instead of bit 1) load into window B only the entries the
              block's edges read: the block's *gather map* (``layout``: ``I / b`` words
              of ``b = min(64, I)`` bits, bit j of word w for entry ``w b + j``), the
-             words just before its first edge, is read into a small on-chip memory;
+             words just before its first edge, is read into a small on-chip memory
+             (two banks: a queued block's map is read while the block before it ends,
+             once that block's edge reads are all issued -- ``pf``);
              then, per memory, one read per set bit, each answer written to its entry
              (a FIFO of the entries of the reads in flight pairs them up).  A block of
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
@@ -47,11 +49,31 @@ gathered entries have a FIFO of their own, with its own reservation, and a tag p
 in flight routes each answer: an edge word held at the gate never blocks the gathered
 word it waits for.
 
-Registers: the unit's own (``regmap``, addresses 0..47, passed through while the engine
-is idle) and the engine's::
+*Command queue.*  Registers 50..54 are the *next* command: the host writes them and
+BLK_CTRL bit 0 while a block runs, and the engine takes them the cycle the running
+command ends (one place: BLK_STATUS bit 2 while it is taken).  A finished command's
+results -- BLK_CYCLES and the unit's STATUS, EDGES_DONE, UPDATES, HAZARDS, STALLS --
+are kept in registers of the engine (read at the unit's addresses at any time) until the
+host writes BLK_CTRL bit 1; a command that ends before then waits (in DONE) with its own,
+so no result is lost however slow the host.  The host's loop (``interval_host``,
+``runtime/cosynth_interval.hpp``): start a block, queue the next, then per finished block
+read its results and write the next block with BLK_CTRL = 3 (read, queue) -- the engine
+never waits for the host's register writes and polls between blocks (two cycles between
+commands: DONE and LAUNCH).  Why a register queue and not a descriptor list the engine
+reads from memory: the commands cost no port cycles and no latency (a descriptor read is
+a DRAM round trip a block unless prefetched, more logic than five registers), and the
+host reads every block's results anyway (its check that each block consumed its edges).
 
-    48 BLK_CTRL    wo  bit 0: start the block command
-    49 BLK_STATUS  ro  bit 0 busy, bit 1 done
+Registers: the unit's own (``regmap``, addresses 0..47, passed through while the engine
+is idle; STATUS, EDGES_DONE, UPDATES, HAZARDS and STALLS: the last command's, kept) and
+the engine's::
+
+    48 BLK_CTRL    wo  bit 0: queue the block command of registers 50..54 (it starts at
+                       once when the engine is idle, else when the running one ends);
+                       bit 1: the host has read the last command's results
+    49 BLK_STATUS  ro  bit 0 busy (a command runs or waits), bit 1 done, bit 2 a
+                       command waits (registers 50..54 are taken: writes to them are
+                       ignored), bit 3 results unread
     50 BLK_EDGES   rw  first word of the block's edges in memory
     51 BLK_COUNT   rw  edges in the block
     52 BLK_A       rw  first vertex of the target interval (window A)
@@ -61,6 +83,7 @@ is idle) and the engine's::
                        unit's two a word: layout.packs),
                        bit 4 gather B (only the entries of the block's gather map)
     55 BLK_CYCLES  ro  cycles of the last block command, start to done
+    62 PE_BUSY     ro  BLK_STATUS bit 0 at bit 0, bit 3 at bit 16 (as ``multi``'s, one PE)
     56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
                        arbiter's: ``multi``)
 """
@@ -84,6 +107,8 @@ __all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
                "BLK_A": 52, "BLK_B": 53, "BLK_FLAGS": 54, "BLK_CYCLES": 55, "MEM_BASE": 56}
 MAX_MEMORIES = 6
+#: a PE's BLK_STATUS bits 0 and 3 at bits 0 and 16 (``multi.PE_BUSY``: every PE's)
+PE_BUSY_ADDR = 62
 FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED, FLAG_GATHER_B = 1, 2, 4, 8, 16
 
 
@@ -118,7 +143,11 @@ class IntervalUnit(wiring.Component):
                               f"unit has room for {_ENGINE_FIRST - PARAM_BASE})")
         self.edge_words = 2 if self.regmap.weight_bits else 1
         self.read_latency = 0  # csr.r_data answers the address of this cycle (multi: 3)
-        self.busy = Signal(name="engine_busy")  # a block command runs (BLK_STATUS bit 0)
+        self.busy = Signal(name="engine_busy")  # a block command runs
+        #: ... or waits (BLK_STATUS bit 0: from the BLK_CTRL write on)
+        self.active = Signal(name="engine_active")
+        #: a finished command's results wait to be read (BLK_STATUS bit 3)
+        self.unread = Signal(name="engine_unread")
         super().__init__({"csr": In(CsrSignature()),
                           "mem": Out(NativePortSignature(addr_width, 64))})
 
@@ -140,25 +169,45 @@ class IntervalUnit(wiring.Component):
         R = ENGINE_REGS
 
         # ------------------------------------------------------------ registers
+        # the running command (``edges_at`` .. ``flags``) and the queued one (``nxt``:
+        # what the host writes to BLK_EDGES .. BLK_FLAGS, at any time the queue's one
+        # place is free), taken when the running one ends -- the command queue
         edges_at = Signal(aw)
         count = Signal(COUNTER_BITS)
         a_base, b_base = Signal(aw), Signal(aw)
         flags = Signal(5)
+        cur = [edges_at, count, a_base, b_base, flags]
+        nxt = [Signal.like(r, name=f"next_{n}") for r, n in
+               zip(cur, ("edges", "count", "a", "b", "flags"))]
         blk_cycles = Signal(COUNTER_BITS)
-        busy, done = self.busy, Signal()
+        busy, done, unread = self.busy, Signal(), self.unread
+        queued = Signal()  # a command waits in ``nxt``
+        # the last finished command's results (BLK_CYCLES and the unit's STATUS,
+        # EDGES_DONE, UPDATES, HAZARDS, STALLS), kept while the next one runs
+        res = {a: Signal(w, name=f"res_{n}") for a, w, n in (
+            (R["BLK_CYCLES"], COUNTER_BITS, "cycles"), (rm.reg("STATUS"), 4, "status"),
+            (rm.reg("EDGES_DONE"), COUNTER_BITS, "edges"),
+            (rm.reg("UPDATES"), COUNTER_BITS, "updates"),
+            (rm.reg("HAZARDS"), COUNTER_BITS, "hazards"),
+            (rm.reg("STALLS"), COUNTER_BITS, "stalls"))}
         base_regs = [Signal(aw, name=f"mem_base{k}") for k in range(MAX_MEMORIES)]
         bases = Array(base_regs)
         csr = self.csr
-        start = Signal()
-        m.d.comb += start.eq(csr.w_en & (csr.addr == R["BLK_CTRL"]) & csr.w_data[0] & ~busy)
-        writable = [(R["BLK_EDGES"], edges_at), (R["BLK_COUNT"], count),
-                    (R["BLK_A"], a_base), (R["BLK_B"], b_base), (R["BLK_FLAGS"], flags)] + \
-            [(R["MEM_BASE"] + k, bases[k]) for k in range(MAX_MEMORIES)]
-        reads = {a: r for a, r in writable}
-        reads[R["BLK_STATUS"]] = busy | (done << 1)
-        reads[R["BLK_CYCLES"]] = blk_cycles
+        taking = Signal()  # the queued command becomes the running one (this cycle)
+        queue_regs = list(zip((R["BLK_EDGES"], R["BLK_COUNT"], R["BLK_A"], R["BLK_B"],
+                               R["BLK_FLAGS"]), nxt))
+        base_writes = [(R["MEM_BASE"] + k, bases[k]) for k in range(MAX_MEMORIES)]
+        reads = {a: r for a, r in queue_regs + base_writes}
+        m.d.comb += self.active.eq(busy | queued)
+        reads[R["BLK_STATUS"]] = Cat(self.active, done, queued, unread)
+        reads[PE_BUSY_ADDR] = unread << 16 | self.active  # as multi.PE_BUSY's, one PE
+        reads.update(res)
+        with m.If(~queued | taking):  # a write while a command waits: ignored
+            for addr, reg in queue_regs:
+                with m.If(csr.w_en & (csr.addr == addr)):
+                    m.d.sync += reg.eq(csr.w_data)
         with m.If(~busy):
-            for addr, reg in writable:
+            for addr, reg in base_writes:
                 with m.If(csr.w_en & (csr.addr == addr)):
                     m.d.sync += reg.eq(csr.w_data)
         # the unit's own registers pass through while the engine is idle
@@ -167,8 +216,10 @@ class IntervalUnit(wiring.Component):
             for addr, val in reads.items():
                 with m.Case(addr):
                     m.d.comb += engine_read.eq(val)
-        m.d.comb += csr.r_data.eq(Mux(csr.addr >= _ENGINE_FIRST, engine_read,
-                                      Mux(busy, 0, u.csr.r_data)))
+        mine = Signal()  # the engine answers: its registers and the kept results
+        m.d.comb += mine.eq((csr.addr >= _ENGINE_FIRST) |
+                            Cat(*[csr.addr == a for a in res if a < _ENGINE_FIRST]).any())
+        m.d.comb += csr.r_data.eq(Mux(mine, engine_read, Mux(busy, 0, u.csr.r_data)))
 
         # ------------------------------------------------------------ read FIFO
         port = self.mem
@@ -179,21 +230,26 @@ class IntervalUnit(wiring.Component):
         # comes back, so an edge word waiting at the gate never blocks a gathered one
         m.submodules.rfifo = rf = fifo.SyncFIFOBuffered(width=64, depth=D)
         m.submodules.gfifo = rg = fifo.SyncFIFOBuffered(width=64, depth=D)
-        m.submodules.tags = tg = fifo.SyncFIFO(width=1, depth=2 * D)
+        # the gather map's words (``pf``, below) go straight into the map memory: tag 2
+        gw_ = self.interval // gather_map_bits(self.interval)
+        m.submodules.tags = tg = fifo.SyncFIFO(width=2, depth=2 * D + gw_)
         m.submodules.wbq = wbq = fifo.SyncFIFOBuffered(width=64, depth=2)
         pending = Signal(range(D + 1))  # reads for rf issued whose word was not popped yet
         gpending = Signal(range(D + 1))  # ... for rg
         rd_issue, pop = Signal(), Signal()
         g_issue, gpop = Signal(), Signal()
         gsel = Signal()  # the port's command is a gather read
+        psel = Signal()  # ... a read of a gather map (``pf``)
         ewant = Signal()  # the edge stream would issue a read (it goes first)
         issue = Signal()
         m.d.comb += [issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
-                     tg.w_en.eq(issue), tg.w_data.eq(gsel), tg.r_en.eq(port.rdata.valid),
-                     rf.w_en.eq(port.rdata.valid & ~tg.r_data), rf.w_data.eq(port.rdata.data),
-                     rg.w_en.eq(port.rdata.valid & tg.r_data), rg.w_data.eq(port.rdata.data),
+                     tg.w_en.eq(issue), tg.w_data.eq(Cat(gsel, psel)),
+                     tg.r_en.eq(port.rdata.valid),
+                     rf.w_en.eq(port.rdata.valid & (tg.r_data == 0)),
+                     rf.w_data.eq(port.rdata.data),
+                     rg.w_en.eq(port.rdata.valid & tg.r_data[0]), rg.w_data.eq(port.rdata.data),
                      port.rdata.ready.eq(1),
-                     rd_issue.eq(issue & ~gsel), g_issue.eq(issue & gsel),
+                     rd_issue.eq(issue & ~gsel & ~psel), g_issue.eq(issue & gsel),
                      pop.eq(rf.r_en & rf.r_rdy), gpop.eq(rg.r_en & rg.r_rdy)]
         m.d.sync += [pending.eq(pending + rd_issue - pop),
                      gpending.eq(gpending + g_issue - gpop)]
@@ -248,21 +304,25 @@ class IntervalUnit(wiring.Component):
         load_a = Array(sum_a + [sum_a[0]] * (seq_len - len(sum_a) + 1))
         load_b = Array(sum_b + [sum_b[0]] * (seq_len - len(sum_b) + 1))
         wb_seq = [sum_a[k] for k in (live or [0])]
-        gmap_at = Signal(aw)  # the block's gather map, summed the same way
         wb_next = Array(wb_seq + [wb_seq[0]] * (seq_len - len(wb_seq) + 1))
 
         # gather (FLAG_GATHER_B): the block's map, gw words of gb bits, on chip
         gb = gather_map_bits(I)
         lgb = gb.bit_length() - 1
         gw = I // gb
-        m.d.sync += gmap_at.eq(edges_at - gw)
         # no_rw_check (as the unit's memories): the map is written only in GMAP and read
         # only in GSTART/GATHER, so no read meets a write; without it yosys put its
         # read-first bypass LUT after the map RAM's output, in front of ``rem``'s own
         # multiplexer (the P = 1 path of fmax5's seed 1: 95.3 MHz)
-        m.submodules.gmap = gmm = memory.Memory(shape=gb, depth=max(2, gw), init=[],
+        # two banks: the running block's gather reads ``gbank`` while the next block's
+        # map comes into the other (``pf``)
+        m.submodules.gmap = gmm = memory.Memory(shape=gb, depth=2 * gw, init=[],
                                                 attrs={"no_rw_check": 1})
         gmw, gmr = gmm.write_port(), gmm.read_port()
+        lgw = (gw - 1).bit_length()  # bits of a word's index in its bank
+        gbank = Signal()  # the bank the gather reads (the running block's map)
+        gidx = Signal(range(gw + 1))  # the map word the gather reads next
+        m.d.comb += gmr.addr.eq(Cat(gidx[:lgw], gbank))
         gbase = Signal(aw)  # memory kk's window B
         wbase = Signal(aw)  # ... at the current map word (aligned: OR in the bit index)
         wi = Signal(range(gw + 1))  # the next map word to take
@@ -334,30 +394,53 @@ class IntervalUnit(wiring.Component):
         m.d.sync += uaddr.eq(rm.reg("EDGE_COUNT"))
 
         gkick = Signal()  # the gather map is in: the gather starts
+        # ``pf``: the gather map's reads, for the running block (from LAUNCH) or -- while
+        # the running block's edge reads are all issued -- for the queued one, so the next
+        # block's map is in when it starts (its GMAP then takes no cycle of waiting)
+        pf_have = Signal()  # a map is being fetched or is in, not yet taken by a gather
+        pf_next = Signal()  # ... for the queued command (else the running one)
+        pf_addr = Signal(aw)  # its next word's address
+        pf_left = Signal(range(gw + 1))  # reads still to issue
+        pf_arr = Signal(range(gw + 1))  # words in
+        pf_bank = Signal()  # the bank they go to
+        pf_slot = Signal()  # the engine's machine leaves the port to ``pf`` this cycle
+        pf_ahead = Signal()  # ... in EDGES: the queued command's map may start
         gidle = Signal()  # the gather machine is idle (every gathered word written)
         gate = Signal()  # the edge at the engine's output reads only loaded entries
         sl, dl = es.payload.src, es.payload.dst
         m.d.comb += gate.eq(gall | ((~sl[lg] | (sl[:lg] < gpos)) &
                                     (~dl[lg] | (dl[:lg] < gpos))))
 
+        def take_next():
+            m.d.comb += taking.eq(1)
+            m.d.sync += [r.eq(x) for r, x in zip(cur, nxt)] + [queued.eq(0), pf_next.eq(0)]
+
         with m.FSM(name="engine"):
             with m.State("IDLE"):
                 m.d.comb += u.csr.w_en.eq(csr.w_en & (csr.addr < _ENGINE_FIRST))
-                with m.If(start):
-                    m.d.sync += [busy.eq(1), done.eq(0), blk_cycles.eq(0), rcnt.eq(0),
-                                 scnt.eq(0), half.eq(0), win_b.eq(~flags[0]),
-                                 gpos.eq(0), gall.eq(~flags[4])]
-                    with m.If(flags[0]):
-                        m.d.sync += dirty.eq(0)
-                    m.d.sync += phase(load_words,
-                                      base_regs[0] + Mux(flags[0], a_base, b_base))
-                    with m.If(flags[0] | flags[1]):
-                        m.next = "LOAD"
-                    with m.Elif(flags[4]):
-                        m.d.sync += phase(gw, edges_at - gw)
-                        m.next = "GMAP"
-                    with m.Else():
-                        m.next = "COUNT"
+                with m.If(queued):
+                    m.d.sync += [busy.eq(1), done.eq(0)]
+                    take_next()
+                    m.next = "LAUNCH"
+            with m.State("LAUNCH"):
+                # the command's registers were taken a cycle ago: the sums of its bases
+                # (``sum_a``, ``sum_b``, ``gmap_at``) are registered from them now
+                m.d.sync += [blk_cycles.eq(0), rcnt.eq(0),
+                             scnt.eq(0), half.eq(0), win_b.eq(~flags[0]),
+                             gpos.eq(0), gall.eq(~flags[4])]
+                with m.If(flags[0]):
+                    m.d.sync += dirty.eq(0)
+                m.d.sync += phase(load_words,
+                                  base_regs[0] + Mux(flags[0], a_base, b_base))
+                with m.If(flags[4] & ~pf_have):  # no map fetched ahead: fetch it now
+                    m.d.sync += [pf_have.eq(1), pf_next.eq(0), pf_addr.eq(edges_at - gw),
+                                 pf_left.eq(gw), pf_arr.eq(0), pf_bank.eq(~gbank)]
+                with m.If(flags[0] | flags[1]):
+                    m.next = "LOAD"
+                with m.Elif(flags[4]):
+                    m.next = "GMAP"
+                with m.Else():
+                    m.next = "COUNT"
             with m.State("LOAD"):
                 m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
                 m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
@@ -378,25 +461,18 @@ class IntervalUnit(wiring.Component):
                         with m.If(~win_b & flags[1]):
                             m.d.sync += [win_b.eq(1)] + phase(load_words, sum_b[0])
                         with m.Elif(~win_b & flags[4]):
-                            m.d.sync += phase(gw, gmap_at)
                             m.next = "GMAP"
                         with m.Else():
                             m.next = "COUNT"
             with m.State("GMAP"):
-                # the gather map: gw sequential reads into the map memory; then the run
+                # the gather map: its gw words come into a bank of the map memory
+                # (``pf``, below: fetched during the block before, or now); then the run
                 # starts and the gather (its own machine, below) goes beside the edges
-                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
-                             port.cmd.addr.eq(areg)]
-                with m.If(rd_issue):
-                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
-                m.d.comb += [rf.r_en.eq(1), gmw.addr.eq(scnt), gmw.data.eq(rf.r_data),
-                             gmw.en.eq(pop)]
-                with m.If(pop):
-                    m.d.sync += scnt.eq(scnt + 1)
-                    with m.If(scnt == gw - 1):
-                        m.d.sync += scnt.eq(0)
-                        m.d.comb += gkick.eq(1)
-                        m.next = "COUNT"
+                m.d.comb += pf_slot.eq(1)
+                with m.If(pf_arr == gw):
+                    m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
+                    m.d.comb += gkick.eq(1)
+                    m.next = "COUNT"
             with m.State("COUNT"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(count)]
                 m.d.sync += uaddr.eq(rm.reg("CTRL"))
@@ -417,6 +493,8 @@ class IntervalUnit(wiring.Component):
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
+                # every edge read issued: the next block's map may take the port
+                m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
                 first = rf.r_data if ew == 1 else word0
                 m.d.comb += [es.payload.src.eq(first[:32]),
                              es.payload.dst.eq(first[32:])]
@@ -504,8 +582,30 @@ class IntervalUnit(wiring.Component):
                 with m.Elif(wbq.r_rdy & port.cmd.ready & ~cmd_done):
                     m.d.sync += cmd_done.eq(1)
             with m.State("DONE"):
-                m.d.sync += [busy.eq(0), done.eq(1)]
-                m.next = "IDLE"
+                # the results are kept until the host has read the last ones (it says
+                # so in BLK_CTRL bit 1); then a queued command starts at once
+                with m.If(~unread):
+                    m.d.sync += [unread.eq(1), res[R["BLK_CYCLES"]].eq(blk_cycles),
+                                 res[rm.reg("STATUS")].eq(Cat(0, 1, u.changed, u.wrote)),
+                                 res[rm.reg("EDGES_DONE")].eq(u.accepted),
+                                 res[rm.reg("UPDATES")].eq(u.updates),
+                                 res[rm.reg("HAZARDS")].eq(u.hazards),
+                                 res[rm.reg("STALLS")].eq(u.stalls)]
+                    with m.If(queued):
+                        take_next()
+                        m.next = "LAUNCH"
+                    with m.Else():
+                        m.d.sync += [busy.eq(0), done.eq(1)]
+                        m.next = "IDLE"
+
+        # BLK_CTRL (after the machine: a command written in the cycle the waiting one
+        # is taken waits in its turn)
+        ctrl = Signal()
+        m.d.comb += ctrl.eq(csr.w_en & (csr.addr == R["BLK_CTRL"]))
+        with m.If(ctrl & csr.w_data[0] & (~queued | taking)):
+            m.d.sync += queued.eq(1)
+        with m.If(ctrl & csr.w_data[1]):  # the host has read the last results
+            m.d.sync += unread.eq(0)
 
         # ------------------------------------------------------------ gather
         # FLAG_GATHER_B: load into window B only the entries of the block's gather map,
@@ -545,7 +645,7 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += sv.eq(0)
                 take = Signal()
                 m.d.comb += [take.eq(~have & (wi != gw)),
-                             gmr.addr.eq(Mux(take, wi + 1, wi))]
+                             gidx.eq(Mux(take, wi + 1, wi))]
                 with m.If(take):
                     m.d.sync += [rem.eq(gmr.data), wcur.eq(wi), wi.eq(wi + 1),
                                  wbase.eq(gbase + (wi << lgb))]
@@ -563,6 +663,27 @@ class IntervalUnit(wiring.Component):
                     m.next = "GOFF"
         with m.If(gsel):  # (after the engine's machine: this command wins)
             m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(saddr)]
+
+        # ------------------------------------------------------------ map fetch (pf)
+        # the queued command's map, once the running block's edge reads are all issued
+        # (its own map, if any, is in: its gather started before its edges) and no other
+        # map is being fetched; the words go into the bank the running gather does not
+        # read.  A map's reads go only in cycles the engine's machine leaves the port
+        # (``pf_slot``: GMAP, or EDGES with every edge read issued) and the gather does
+        # not take it; the tags route their words to the map memory (no FIFO place:
+        # the memory takes every word)
+        with m.If(pf_ahead & ~pf_have & queued & ~taking & nxt[4][4]):
+            m.d.sync += [pf_have.eq(1), pf_next.eq(1), pf_addr.eq(nxt[0] - gw),
+                         pf_left.eq(gw), pf_arr.eq(0), pf_bank.eq(~gbank)]
+        m.d.comb += psel.eq(pf_have & pf_left.any() & pf_slot & ~gsel)
+        with m.If(psel):
+            m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(pf_addr)]
+            with m.If(port.cmd.ready):
+                m.d.sync += [pf_left.eq(pf_left - 1), pf_addr.eq(pf_addr + 1)]
+        with m.If(port.rdata.valid & tg.r_data[1]):
+            m.d.comb += [gmw.en.eq(1), gmw.addr.eq(Cat(pf_arr[:lgw], pf_bank)),
+                         gmw.data.eq(port.rdata.data)]
+            m.d.sync += pf_arr.eq(pf_arr + 1)
         return m
 
 

@@ -38,17 +38,35 @@ from .dram import DramConfig
 from .kernel import parallel_safe
 from .layout import MemoryLayout, gathers, map_words
 from .memport import WORD_BYTES
+from .multi import READ_LATENCY
 from .regmap import RegisterMap
 
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
            "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
+           "host_block_cycles",
            "memory_for", "whole_fits", "unit_use", "predict_run", "IntervalProfile",
            "fpga_profile", "breakdown", "PHASES", "pe_queues", "unit_blocks"]
 
-#: cycles a block command costs beyond its phases: six register writes by the host, the
-#: engine's COUNT, START and DONE states, and the unit's pipeline draining after the
-#: last edge (measured against the co-simulation: bench/bench_interval.py)
-BLOCK_OVERHEAD = 20
+#: cycles a block command costs beyond its phases: the engine's DONE, LAUNCH, COUNT and
+#: START states and the unit's pipeline draining after the last edge -- the host's
+#: register writes and reads overlap the running block (``interval``'s command queue;
+#: measured against the co-simulation: bench/bench_interval.py)
+BLOCK_OVERHEAD = 14
+#: the results a host reads per finished block (``interval_host``: BLK_CYCLES, STATUS,
+#: EDGES_DONE, UPDATES, HAZARDS, STALLS) and the registers it writes (the next block's
+#: five and BLK_CTRL)
+_RESULT_READS, _BLOCK_WRITES = 6, 6
+
+
+def host_block_cycles(pes: int) -> float:
+    """Register-bus cycles the host spends on one block of a run on ``pes`` PEs: with
+    several, each read waits ``multi.READ_LATENCY`` clocks, a PE_SEL write selects the
+    PE and the poll of PE_BUSY is presented again; one PE answers at once.  The host
+    serves every PE's blocks one after another, so a run takes at least its blocks
+    times this (``predict_parallel``, ``predict_run``)."""
+    if pes <= 1:
+        return float(_BLOCK_WRITES)
+    return 1 + _RESULT_READS * READ_LATENCY + _BLOCK_WRITES + READ_LATENCY
 _BLOCK_BITS = {"ice40": 4096, "ecp5": 18432, "ultrascale+": 36864}
 
 #: distinct other endpoints of a block over what edges drawn uniformly would give
@@ -94,10 +112,11 @@ def fifo_blocks(depth: int, family: str) -> int:
 
 
 def gather_blocks(interval: int, family: str) -> int:
-    """Block RAMs of the engine's gather map: ``I / b`` words of ``b = min(64, I)``
-    bits (``interval.gather_map_bits``)."""
+    """Block RAMs of the engine's gather map: two banks of ``I / b`` words of ``b =
+    min(64, I)`` bits (``interval.gather_map_bits``; the next block's map comes into
+    one while the running block's gather reads the other)."""
     b = min(64, interval)
-    words = interval // b
+    words = 2 * interval // b
     if family in ("ice40", "ecp5"):
         width, entries = _BLOCK_SHAPE[family]
         return -(-b // width) * -(-words // entries)
@@ -176,6 +195,15 @@ def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
+def _map_ahead(gmap: float, dram: DramConfig) -> float:
+    """What a gather map read costs a block that is not the first of its PE's walk: the
+    engine reads a queued block's map once the running block's edge reads are all
+    issued (``interval``'s ``pf``), so it overlaps that block's tail -- its last words'
+    latency, the pipeline's drain and the two cycles between commands
+    (``BLOCK_OVERHEAD``)."""
+    return max(0.0, gmap - (dram.latency + 2 + BLOCK_OVERHEAD))
+
+
 def _gather_beside(layout: MemoryLayout, count: float, gathered: float, dram: DramConfig,
                    fifo_depth: int, ew: float) -> tuple[float, float, float]:
     """A gathering block, whose gather runs beside its edges (the engine's gate lets an
@@ -215,7 +243,8 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
     its latency per block, ``gather_reads`` what a gather beside the edges adds to the
     run (``_gather_beside``: its scattered reads and map-word cycles beyond the edge
     stream, or the port's words beyond it), ``gather_maps`` the map's read before the
-    run, ``window_loads`` whole windows A (per target interval) and B,
+    run (after the first block, what the block before does not hide: ``_map_ahead``),
+    ``window_loads`` whole windows A (per target interval) and B,
     ``writebacks`` changed windows A, ``overhead`` ``BLOCK_OVERHEAD`` a block."""
     r = _rate(dram, fifo_depth)
     ew = _edge_words(layout, packed)
@@ -232,7 +261,7 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
         if gathered:
             gmap, edges, beyond = _gather_beside(layout, count, gathered, dram, fifo_depth,
                                                  ew)
-            out["gather_maps"] += gmap
+            out["gather_maps"] += gmap if i == 0 else _map_ahead(gmap, dram)
             out["gather_reads"] += beyond
             out["edges"] += edges
         else:
@@ -269,6 +298,7 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     if pes <= 1:
         return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
     queues = pe_queues(blocks, pes)
+    host = len(blocks) * host_block_cycles(pes)
     slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed, written)
                   for q in queues)
     C = max(1, min(dram.ports, pes))
@@ -282,8 +312,8 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     channel = (8 * (words - gathered) + gathered * max(8, dram.burst_bytes)) / \
         dram.bytes_per_clock
     if C == 1:  # the model before ports: the port at the memory's word rate
-        return max(slowest, words / min(1.0, dram.bytes_per_clock / WORD_BYTES))
-    return max(slowest, max(per_port), channel)
+        return max(slowest, words / min(1.0, dram.bytes_per_clock / WORD_BYTES), host)
+    return max(slowest, max(per_port), channel, host)
 
 
 def _queue_words(layout: MemoryLayout, blocks, packed: bool, written) -> tuple[float, float]:
@@ -404,7 +434,7 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     if gathers(layout, math.ceil(used)):
         # the gather goes beside the block's edges (``_gather_beside``)
         gmap, _, beyond = _gather_beside(layout, per_block, used, dram, fifo_depth, ew)
-        b_cycles = gmap + beyond
+        b_cycles = _map_ahead(gmap, dram) + beyond  # read during the block before
         b_words = map_words(layout) + len(layout.memories) * used
         b_scattered = len(layout.memories) * used  # a burst each
     else:
@@ -415,15 +445,16 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
         return total
     words = edges * ew + groups * (load + wb) + (blocks - diag) * b_words
     C = max(1, min(dram.ports, pes))
+    host = blocks * host_block_cycles(pes)  # the host serves every PE's blocks
     if C == 1:  # one port shared by every PE
-        return max(total / pes, words / wr)
+        return max(total / pes, words / wr, host)
     # a port each per PE group, the channel's bandwidth shared (as predict_parallel: a
     # sequential word 8 bytes, a gathered entry a burst)
     scattered = (blocks - diag) * b_scattered
     channel = ((words - scattered) * WORD_BYTES + scattered * max(WORD_BYTES,
                                                                   dram.burst_bytes)) / \
         dram.bytes_per_clock
-    return max(total / pes, words / C, channel)
+    return max(total / pes, words / C, channel, host)
 
 
 class IntervalProfile(FpgaProfile):

@@ -11,7 +11,9 @@ however large, on an ``interval.IntervalUnit`` that holds only two intervals on 
   the first block loads window A, every block whose other interval differs loads window
   B (whole, or only the entries its edges read: ``layout.gathers``), the last writes
   window A back; the run's status is the OR of the blocks' ``changed``
-  and the sum of their counters, its cycles the blocks' cycles (engine time included).
+  and the sum of their counters, its cycles those from its first register write to its
+  last block's results (engine and host time: the blocks go through each PE's command
+  queue, ``interval``, so the host's writes and reads overlap the running blocks).
 
 Invariant: memory regions always hold the current tables between block commands (a
 target interval is written back before the next one is loaded), so every block reads
@@ -145,40 +147,47 @@ class IntervalDevice:
                 flags |= FLAG_WRITEBACK
                 self.stats.writebacks += 1
             groups[-1].append(((d, s, first, count), flags))
-        if self.pes == 1:
-            for (d, s, first, count), flags in (x for g in groups for x in g):
-                cyc = self.hw.block(self._block_regs(d, s, first, count, flags))
-                self._account(res, 0, d, s, count, cyc)
-            return res
-        # several PEs: target intervals dealt out in turn, each PE walks its own list
+        # target intervals dealt out to the PEs in turn, each PE walks its own list
+        # through its command queue (``interval``): a block is queued while the one
+        # before it runs, and the host reads a finished block's results while the
+        # next one runs -- no PE waits for the host between blocks
         queues: list[list] = [[] for _ in range(self.pes)]
         for k, g in enumerate(groups):
             queues[k % self.pes].extend(g)
-        pos = [0] * self.pes
-        busy = 0
+        given, taken = [0] * self.pes, [0] * self.pes
         t0 = self.hw.now()
+        R = ENGINE_REGS
 
-        def launch(i: int) -> int:
-            (d, s, first, count), flags = queues[i][pos[i]]
-            self.hw.write_regs([(PE_SEL, i)] + self._block_regs(d, s, first, count, flags) +
-                               [(ENGINE_REGS["BLK_CTRL"], 1)])
-            return 1 << i
+        def select(i: int) -> list:
+            return [(PE_SEL, i)] if self.pes > 1 else []
 
-        for i in range(self.pes):
-            if queues[i]:
-                busy |= launch(i)
-        while busy:
-            still = self.hw.wait_any(busy)
+        def give(i: int, ctrl: int) -> list:
+            """PE i's next block's registers and a BLK_CTRL write of ``ctrl`` (bit 0:
+            queue it), or only the BLK_CTRL write when its list is done."""
+            if given[i] == len(queues[i]):
+                return [(R["BLK_CTRL"], ctrl & ~1)] if ctrl & ~1 else []
+            (d, s, first, count), flags = queues[i][given[i]]
+            given[i] += 1
+            return self._block_regs(d, s, first, count, flags) + [(R["BLK_CTRL"], ctrl)]
+
+        for i in range(self.pes):  # the first block starts, the second waits behind it
+            self.hw.write_regs(select(i) + give(i, 1) + give(i, 1))
+        names = ("STATUS", "EDGES_DONE", "UPDATES", "HAZARDS", "STALLS")
+        addrs = [R["BLK_CYCLES"]] + [self.rm.reg(x) for x in names]
+        while True:
+            mask = sum(1 << i for i in range(self.pes) if taken[i] < given[i])
+            if not mask:
+                break
+            ready = self.hw.wait_results(mask) >> 16 & mask
             for i in range(self.pes):
-                if busy >> i & 1 and not still >> i & 1:
-                    (d, s, _first, count), _ = queues[i][pos[i]]
-                    self.hw.write_regs([(PE_SEL, i)])
-                    cyc = self.hw.read_regs([ENGINE_REGS["BLK_CYCLES"]])[0]
-                    self._account(res, i, d, s, count, cyc)
-                    busy &= ~(1 << i)
-                    pos[i] += 1
-                    if pos[i] < len(queues[i]):
-                        busy |= launch(i)
+                if ready >> i & 1:
+                    (d, s, _first, count), _ = queues[i][taken[i]]
+                    if self.pes > 1:
+                        self.hw.write_regs(select(i))
+                    self._account(res, i, d, s, count, self.hw.read_regs(addrs))
+                    taken[i] += 1
+                    # read (bit 1), and the next block queued behind the running one
+                    self.hw.write_regs(give(i, 3))
         res["cycles"] = self.hw.now() - t0
         return res
 
@@ -187,11 +196,10 @@ class IntervalDevice:
         return [(R["BLK_EDGES"], first), (R["BLK_COUNT"], count), (R["BLK_A"], d * I),
                 (R["BLK_B"], s * I), (R["BLK_FLAGS"], flags)]
 
-    def _account(self, res: dict, pe: int, d: int, s: int, count: int, cyc: int) -> None:
-        """Check the finished block of ``pe`` (selected) and add its counters."""
-        names = ("STATUS", "EDGES_DONE", "UPDATES", "HAZARDS", "STALLS")
-        status, edges, updates, hazards, stalls = self.hw.read_regs(
-            [self.rm.reg(x) for x in names])
+    def _account(self, res: dict, pe: int, d: int, s: int, count: int, got: list) -> None:
+        """Check the finished block of ``pe`` (its kept results ``got``: BLK_CYCLES,
+        STATUS, EDGES_DONE, UPDATES, HAZARDS, STALLS) and add its counters."""
+        cyc, status, edges, updates, hazards, stalls = got
         if not status & 2 or edges != count:
             raise DeviceError(f"block ({d}, {s}) on PE {pe}: the unit consumed {edges} of "
                               f"{count} edges")
@@ -202,7 +210,6 @@ class IntervalDevice:
         res["changed"] |= bool(status & 4)
         if status & 8:  # STATUS.wrote: the engine wrote window A back
             self.written[-1].add(d)
-        res["cycles"] += cyc
         res["edges"] += edges
         res["updates"] += updates
         res["hazards"] += hazards

@@ -3,7 +3,7 @@
 ``IntervalSimDevice(unit, dram, words)`` runs ``interval.IntervalUnit`` against a
 ``dram.DramModel`` over a memory image of ``words`` 64-bit words, in a background thread
 like ``sim.AmaranthDevice``: the host (``interval_host.IntervalDevice``) writes and reads
-registers and issues block commands; between commands the simulator is stopped, so the
+registers and queues block commands; between its requests the simulator is stopped, so the
 host may read and write the image (``image``) directly -- that is the host's DMA to the
 card's memory, which ``interval_host`` counts as host transfers.  Every simulated cycle
 is counted (``cycles``); the model's burst bytes and port words too (``dram``).
@@ -22,7 +22,7 @@ from .build import unit_for
 from .costs import record_throughput
 from .dram import DramConfig, DramModel
 from .host import DeviceError, DeviceStats, UnitHost
-from .interval import ENGINE_REGS, IntervalUnit
+from .interval import IntervalUnit
 from .interval_host import BlockStats, IntervalDevice, virtual_regmap
 from .kernel import NotEligible
 from .layout import MemoryLayout
@@ -30,9 +30,6 @@ from .multi import PE_BUSY, MultiUnit, parallel_safe
 from .sim import ThreadedDevice
 
 __all__ = ["IntervalSimDevice", "IntervalRun", "run_interval_kernel", "make_unit"]
-
-_MASK = (1 << 64) - 1
-
 
 class IntervalSimDevice(ThreadedDevice):
     def __init__(self, unit, dram: DramConfig, words: int, *,
@@ -64,18 +61,13 @@ class IntervalSimDevice(ThreadedDevice):
         self.dram.image[first:first + words.size] = words
 
     # ------------------------------------------------------------ host side
-    def wait_any(self, mask: int) -> int:
-        """Run until a PE of ``mask`` is no longer busy (``multi.PE_BUSY``); returns the
-        busy bits then."""
-        return self._do("waitany", int(mask))
+    def wait_results(self, mask: int) -> int:
+        """Run until a PE of ``mask`` has unread results (``multi.PE_BUSY`` bit 16 + i;
+        one PE answers PE_BUSY too); returns the PE_BUSY bits then."""
+        return self._do("waitres", int(mask))
 
     def now(self) -> int:
         return self.cycles
-
-    def block(self, pairs) -> int:
-        """Write the block registers ``pairs``, start the block, wait for it; returns
-        its BLK_CYCLES."""
-        return self._do("block", [(int(a), int(v) & _MASK) for a, v in pairs])
 
     def close(self) -> None:
         if not self._closed:
@@ -143,9 +135,8 @@ class IntervalSimDevice(ThreadedDevice):
                 return
             kind = cmd[0]
             try:
-                if kind in ("write", "block"):
-                    pairs = cmd[1] + ([(ENGINE_REGS["BLK_CTRL"], 1)] if kind == "block"
-                                      else [])
+                if kind == "write":
+                    pairs = cmd[1]
                     ctx.set(u.csr.w_en, 1)
                     for a, v in pairs:
                         ctx.set(u.csr.addr, a)
@@ -155,21 +146,10 @@ class IntervalSimDevice(ThreadedDevice):
                     ctx.set(u.csr.w_en, 0)
                     held[0] = None
                     result = None
-                    if kind == "block":
-                        await present(ENGINE_REGS["BLK_STATUS"])
-                        spins = 0
-                        while ctx.get(u.csr.r_data) & 1:
-                            await ctx.tick()
-                            self.cycles += 1
-                            spins += 1
-                            if spins > self.max_cycles:
-                                raise DeviceError("the block command did not finish")
-                        await present(ENGINE_REGS["BLK_CYCLES"])
-                        result = ctx.get(u.csr.r_data)
-                elif kind == "waitany":
+                elif kind == "waitres":
                     await present(PE_BUSY)
                     spins = 0
-                    while (ctx.get(u.csr.r_data) & cmd[1]) == cmd[1]:
+                    while not (ctx.get(u.csr.r_data) >> 16) & cmd[1]:
                         await ctx.tick()
                         self.cycles += 1
                         spins += 1

@@ -114,11 +114,6 @@ class VerilatorIntervalDevice:
         self._send(2, len(addrs), 0, np.array(addrs, dtype=np.uint64))
         return [int(x) for x in self._recv(len(addrs))]
 
-    def block(self, pairs) -> int:
-        pairs = list(pairs)
-        self._send(3, len(pairs), 0, self._pairs(pairs))
-        return int(self._recv(1)[0])
-
     def poke(self, at: np.ndarray, values: np.ndarray) -> None:
         at = np.asarray(at, dtype=np.uint64)
         self._send(4, at.size, 0, at, np.asarray(values, dtype=np.uint64))
@@ -139,7 +134,7 @@ class VerilatorIntervalDevice:
         self._send(7, int(first), int(words.size), words)
         self._recv(1)
 
-    def wait_any(self, mask: int) -> int:
+    def wait_results(self, mask: int) -> int:
         self._send(9, int(mask))
         return int(self._recv(1)[0])
 

@@ -24,7 +24,8 @@ clock).  The PEs of a port share it like this:
   the PE at its head, through a register (one cycle).
 
 Registers: 63 PE_SEL (wo: the PE the rest of the register bus addresses; reads: the
-number of PEs), 62 PE_BUSY (ro: bit i, PE i runs a block command); every other address is
+number of PEs), 62 PE_BUSY (ro: bit i, PE i runs a block command; bit 16 + i, PE i's
+last results are unread: ``interval``'s command queue); every other address is
 the selected PE's (``interval``'s map).
 
 The register bus is pipelined (``READ_LATENCY``): the address, write enable and data go
@@ -54,14 +55,14 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from .interval import IntervalUnit
+from .interval import PE_BUSY_ADDR, IntervalUnit
 from .kernel import NotEligible, UnitSpec, parallel_safe
 from .memport import NativePortSignature
 from .unit import CsrSignature
 
 __all__ = ["MultiUnit", "PE_SEL", "PE_BUSY", "READ_LATENCY", "parallel_safe"]
 
-PE_SEL, PE_BUSY = 63, 62
+PE_SEL, PE_BUSY = 63, PE_BUSY_ADDR
 #: clock edges between presenting a register address and its value on ``csr.r_data``
 #: (with P = 1 the engine is the top: ``IntervalUnit.read_latency`` is 0)
 READ_LATENCY = 3
@@ -104,6 +105,7 @@ class MultiUnit(wiring.Component):
         # address, write enable and data, and the address and PE_SEL for the answer's
         # select; edge 2 -- each PE's answer and busy bit; edge 3 -- the select
         busy = Signal(P)  # edge 2: a PE is busy from its BLK_CTRL write until its engine is done
+        unread = Signal(P)  # ... and its last results are unread
         addr1, addr2 = Signal.like(csr.addr), Signal.like(csr.addr)
         sel1, sel2 = Signal.like(sel), Signal.like(sel)
         m.d.sync += [addr1.eq(csr.addr), addr2.eq(addr1), sel1.eq(sel), sel2.eq(sel1)]
@@ -115,13 +117,13 @@ class MultiUnit(wiring.Component):
                          pw.eq(csr.w_en & (sel == i) & (csr.addr < PE_BUSY))]
             m.d.comb += [pe.csr.addr.eq(pa), pe.csr.w_data.eq(pd), pe.csr.w_en.eq(pw)]
             ans = Signal.like(pe.csr.r_data, name=f"pe{i}_r_data")
-            m.d.sync += [ans.eq(pe.csr.r_data), busy[i].eq(pe.busy)]
+            m.d.sync += [ans.eq(pe.csr.r_data), busy[i].eq(pe.active), unread[i].eq(pe.unread)]
             answers.append(ans)
         with m.Switch(addr2):
             with m.Case(PE_SEL):
                 m.d.sync += csr.r_data.eq(P)
             with m.Case(PE_BUSY):
-                m.d.sync += csr.r_data.eq(busy)
+                m.d.sync += csr.r_data.eq(busy | unread << 16)
             with m.Default():
                 for i, ans in enumerate(answers):
                     with m.If(sel2 == i):

@@ -113,6 +113,12 @@ class EdgeUnit(wiring.Component):
         self.done = Signal(name="done")
         self.changed = Signal(name="changed")
         self.wrote = Signal(name="wrote")
+        #: EDGES_DONE, UPDATES, HAZARDS and STALLS as signals too: the engine keeps a
+        #: finished block's counters while the unit runs the next (its command queue)
+        self.accepted = Signal(COUNTER_BITS, name="accepted")
+        self.updates = Signal(COUNTER_BITS, name="updates")
+        self.hazards = Signal(COUNTER_BITS, name="hazards")
+        self.stalls = Signal(COUNTER_BITS, name="stalls")
         self.regmap = RegisterMap.of(spec, depth)
         rm = self.regmap
         self.abits = rm.addr_bits
@@ -141,10 +147,7 @@ class EdgeUnit(wiring.Component):
         rule_next = Signal(range(max(2, nrules)))  # RULE as written: the next run's
         edge_count = Signal(COUNTER_BITS)
         cycles = Signal(COUNTER_BITS)
-        accepted = Signal(COUNTER_BITS)
-        updates = Signal(COUNTER_BITS)
-        hazards = Signal(COUNTER_BITS)
-        stalls = Signal(COUNTER_BITS)
+        accepted, updates, hazards, stalls = self.accepted, self.updates, self.hazards, self.stalls
         busy = Signal()
         # STATUS.changed: a reduction whose rule raises a change flag changed an entry;
         # STATUS.wrote: any reduction changed an entry (flagged or not)

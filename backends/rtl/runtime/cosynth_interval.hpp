@@ -124,48 +124,47 @@ class IntervalDevice : public Device {
       if (i + 1 == blocks_.size() || blocks_[i + 1].d != b.d) flags[i] |= FLAG_WRITEBACK;
       groups.back().push_back(i);
     }
-    if (lay_.pes == 1) {
-      for (size_t i = 0; i < blocks_.size(); ++i) {
-        block_regs(blocks_[i], flags[i]);
-        csr_write(BLK_CTRL, 1);
-        uint64_t spins = 0;
-        while (csr_read(BLK_STATUS) & 1) {
-          step();
-          if (++spins > max_cycles_) throw DeviceFault("a block command did not finish");
-        }
-        account(res, blocks_[i], csr_read(BLK_CYCLES));
-      }
-      return res;
-    }
-    // several PEs: target intervals dealt out in turn, each PE walks its own list
+    // target intervals dealt out to the PEs in turn, each PE walks its own list through
+    // its command queue (interval.py): a block is queued while the one before it runs,
+    // and a finished block's results are read while the next runs
+    // (interval_host.py IntervalDevice.run walks the same way)
     const int P = lay_.pes;
     std::vector<std::vector<size_t>> queues(P);
     for (size_t k = 0; k < groups.size(); ++k)
       for (size_t i : groups[k]) queues[k % P].push_back(i);
-    std::vector<size_t> pos(P, 0);
-    uint64_t busy = 0, t0 = ncycles_;
-    auto launch = [&](int i) {
-      size_t b = queues[i][pos[i]];
-      csr_write(PE_SEL, (uint64_t)i);
+    std::vector<size_t> given(P, 0), taken(P, 0);
+    const uint64_t t0 = ncycles_;
+    // PE i's next block and BLK_CTRL = ctrl (bit 0: queue it), or only the BLK_CTRL
+    // write of the other bits when its list is done
+    auto give = [&](int i, uint64_t ctrl) {
+      if (given[i] == queues[i].size()) {
+        if (ctrl & ~1ull) csr_write(BLK_CTRL, ctrl & ~1ull);
+        return;
+      }
+      size_t b = queues[i][given[i]++];
       block_regs(blocks_[b], flags[b]);
-      csr_write(BLK_CTRL, 1);
-      busy |= 1ull << i;
+      csr_write(BLK_CTRL, ctrl);
     };
-    for (int i = 0; i < P; ++i)
-      if (!queues[i].empty()) launch(i);
-    while (busy) {
-      uint64_t spins = 0, still;
-      while (((still = csr_read(PE_BUSY)) & busy) == busy) {
+    for (int i = 0; i < P; ++i) {  // the first block starts, the second waits behind it
+      if (P > 1) csr_write(PE_SEL, (uint64_t)i);
+      give(i, 1);
+      give(i, 1);
+    }
+    for (;;) {
+      uint64_t mask = 0;
+      for (int i = 0; i < P; ++i)
+        if (taken[i] < given[i]) mask |= 1ull << i;
+      if (!mask) break;
+      uint64_t spins = 0, ready;
+      while (!(ready = (csr_read(PE_BUSY) >> 16) & mask)) {
         step();
         if (++spins > max_cycles_) throw DeviceFault("no block command finished");
       }
       for (int i = 0; i < P; ++i) {
-        if ((busy >> i & 1) && !(still >> i & 1)) {
-          csr_write(PE_SEL, (uint64_t)i);
-          account(res, blocks_[queues[i][pos[i]]], csr_read(BLK_CYCLES));
-          busy &= ~(1ull << i);
-          if (++pos[i] < queues[i].size()) launch(i);
-        }
+        if (!(ready >> i & 1)) continue;
+        if (P > 1) csr_write(PE_SEL, (uint64_t)i);
+        account(res, blocks_[queues[i][taken[i]++]], csr_read(BLK_CYCLES));
+        give(i, 3);  // read (bit 1), and the next block queued behind the running one
       }
     }
     res.cycles = ncycles_ - t0;
@@ -306,8 +305,9 @@ class IntervalDevice : public Device {
     uint64_t status = csr_read(REG_STATUS), edges = csr_read(REG_EDGES_DONE);
     if (!(status & 2) || edges != (uint64_t)b.count)
       throw DeviceFault("an interval block finished without consuming its edges");
+    (void)cycles;  // read as the Python host reads it (the same bus cycles); a run's
+                   // cycles are its span (run)
     res.changed = res.changed || (status & 4);
-    res.cycles += cycles;
     res.edges += edges;
     res.updates += csr_read(REG_UPDATES);
     res.hazards += csr_read(REG_HAZARDS);

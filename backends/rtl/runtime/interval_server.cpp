@@ -9,15 +9,13 @@
 // command is answered (at least one word) so the host never runs ahead:
 //   1 WRITE   a pairs {addr, value}               -> {0}
 //   2 READ    a addresses                         -> a values
-//   3 BLOCK   a pairs {addr, value}, then BLK_CTRL = 1, wait while BLK_STATUS.busy
-//                                                 -> {BLK_CYCLES}
 //   4 POKE    a addresses, then a values (memory image) -> {0}
 //   5 PEEK    a addresses                         -> a values
 //   6 RESIZE  a = words of the image (grows only) -> {0}
 //   7 FILL    a = first word, b = count, b values -> {0}
 //   8 STATS   -> {cycles, burst bytes, port words}
-//   9 WAITANY a = mask: run while every PE of the mask is busy (PE_BUSY, multi.py)
-//                                                 -> {PE_BUSY}
+//   9 WAITRES a = mask: run while no PE of the mask has unread results (PE_BUSY bit
+//             16 + i, multi.py; one PE answers PE_BUSY too: interval.py) -> {PE_BUSY}
 //   0 QUIT
 // Exit status 0 after QUIT or end of input; 3 with a message on stderr on a model error.
 #include <cstdint>
@@ -35,7 +33,7 @@
 
 namespace {
 
-enum : uint64_t { BLK_CTRL = 48, BLK_STATUS = 49, BLK_CYCLES = 55, PE_BUSY = 62 };
+enum : uint64_t { PE_BUSY = 62 };
 
 struct Sim {
   COSYNTH_TOP* top;
@@ -126,20 +124,10 @@ int main(int argc, char** argv) {
       if (std::fread(hdr, 8, 3, stdin) != 3) break;
       uint64_t op = hdr[0], a = hdr[1], b = hdr[2];
       if (op == 0) break;
-      if (op == 1 || op == 3) {
+      if (op == 1) {
         std::vector<uint64_t> p = take(2 * a);
         for (uint64_t i = 0; i < a; ++i) sim.write(p[2 * i], p[2 * i + 1]);
-        if (op == 1) {
-          give({0});
-          continue;
-        }
-        sim.write(BLK_CTRL, 1);
-        uint64_t spins = 0;
-        while (sim.read(BLK_STATUS) & 1) {
-          sim.step();
-          if (++spins > 4000000000ull) throw std::runtime_error("a block did not finish");
-        }
-        give({sim.read(BLK_CYCLES)});
+        give({0});
       } else if (op == 2 || op == 5) {
         std::vector<uint64_t> at = take(a), out(a);
         for (uint64_t i = 0; i < a; ++i) {
@@ -168,7 +156,7 @@ int main(int argc, char** argv) {
         give({0});
       } else if (op == 9) {
         uint64_t spins = 0;
-        while ((sim.read(PE_BUSY) & a) == a) {
+        while (!((sim.read(PE_BUSY) >> 16) & a)) {
           sim.step();
           if (++spins > 4000000000ull) throw std::runtime_error("no block finished");
         }
