@@ -81,9 +81,12 @@ class FrontierLoop:
         hints = " ".join(f"__builtin_prefetch(&{t}[{far}]);" for t in self.plan)
         return f"  if ({at} + {ahead} < {end}) {{ {hints} }}"
 
-    def push(self, local: str, value: str) -> str:
-        """C++ statement: the entry at local id ``local`` changed to ``value``."""
-        return f"{self.name}.push({local}, (double)({value}));"
+    def push(self, local: str, value: str, region: bool = True) -> str:
+        """C++ statement: the entry at local id ``local`` changed to ``value``; ``region``:
+        said in the sweep's own region, whose part names the pushing thread's bins (no
+        thread-number call per push), else from any thread (the exchange's)."""
+        part = f"{self.name}_p, " if region else ""
+        return f"{self.name}.push({part}{local}, (double)({value}));"
 
     def header(self, var: str, clauses: list[str]) -> tuple[list[str], list[str]]:
         """(the parallel region and the sweep's loop over parts, the for line over a part

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
           { const int64_t val__10 = (int64_t)(own__8); const int64_t at__11 = G.edge_dst_l(u_e);
             { const int64_t i__12 = at__11;
               if (i__12 >= G.olo && i__12 < G.ohi) {
-                if (atomic_min(&u_label[i__12], val__10)) { u_changed__part__acc = 1; fr__6.push(i__12, (double)(val__10)); }
+                if (__builtin_expect(atomic_min(&u_label[i__12], val__10), 0)) { u_changed__part__acc = 1; fr__6.push(fr__6_p, i__12, (double)(val__10)); }
               } else {
                 atomic_min(&u_label__box.val[i__12], val__10);
                 u_label__box.touch(i__12);
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
             { const int64_t val__15 = (int64_t)(own__13); const int64_t at__16 = (int64_t)G.in_src[u_e__p - G.clo];
               { const int64_t i__17 = at__16;
                 if (i__17 >= G.olo && i__17 < G.ohi) {
-                  if (atomic_min(&u_label[i__17], val__15)) { u_changed__part__acc = 1; fr__6.push(i__17, (double)(val__15)); }
+                  if (__builtin_expect(atomic_min(&u_label[i__17], val__15), 0)) { u_changed__part__acc = 1; fr__6.push(fr__6_p, i__17, (double)(val__15)); }
                 } else {
                   atomic_min(&u_label__box.val[i__17], val__15);
                   u_label__box.touch(i__17);
