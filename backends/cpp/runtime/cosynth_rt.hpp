@@ -226,17 +226,38 @@ inline bool red_and(uint8_t* p, uint8_t v) { if (!v && *p) { *p = 0; return true
 // legality: every value the program stores or compares is the top -- +inf, or an integer
 // type's maximum -- or an integer in [0, INT32_MAX), which the planner checked on the
 // graph).  `state_t<T>` is T itself unless the build defines COSYNTH_STATE32 (cosynth
-// does when that check passes), so one emitted program compiles either way.  The code
-// map top <-> INT32_MAX round-trips and keeps the order on that set, so a min of codes
-// is the code of the min: loads widen, reductions narrow the candidate and compare codes.
+// does when that check passes), so one emitted program compiles either way.  Codes: an
+// integer is itself and the top is INT32_MIN, and the reductions compare codes as
+// unsigned (`below`), where INT32_MIN lies above every integer of [0, INT32_MAX).  The map
+// round-trips and keeps the order on that set, so a min of codes is the code of the min:
+// loads widen, reductions narrow the candidate and compare codes.  A double narrows with
+// one truncating conversion (cvttsd2si), which gives INT32_MIN for +inf -- the only value
+// of the set outside the int32 range -- so the top needs no test of its own (it cost four
+// instructions at every relaxed edge of SSSP).
 template <class T> struct Narrow32 {
   int32_t v;
-  static constexpr int32_t kTop = std::numeric_limits<int32_t>::max();
+  static constexpr int32_t kTop = std::numeric_limits<int32_t>::min();
   static T top() {
     if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
     else return std::numeric_limits<T>::max();
   }
-  static int32_t pack(T x) { return x == top() ? kTop : (int32_t)x; }
+  static bool below(int32_t a, int32_t b) { return (uint32_t)a < (uint32_t)b; }
+  static int32_t pack(T x) {
+#if defined(__x86_64__)
+    // in asm: gcc folds _mm_cvttsd_si32 of a constant +inf to INT32_MAX, not the
+    // instruction's INT32_MIN (gcc 12, measured), and (int32_t)x of +inf is undefined
+    if constexpr (std::is_same_v<T, double>) {
+      int32_t r;
+#if defined(__AVX__)
+      __asm__("vcvttsd2si %1, %0" : "=r"(r) : "x"(x));
+#else
+      __asm__("cvttsd2si %1, %0" : "=r"(r) : "x"(x));
+#endif
+      return r;
+    }
+#endif
+    return x == top() ? kTop : (int32_t)x;
+  }
   static T unpack(int32_t y) { return y == kTop ? top() : (T)y; }
   Narrow32() = default;
   Narrow32(T x) : v(pack(x)) {}
@@ -252,7 +273,7 @@ template <class T> inline T load(const Narrow32<T>* p) {
 }
 template <class T> inline bool atomic_min(Narrow32<T>* p, T v) {
   int32_t nv = Narrow32<T>::pack(v), old = __atomic_load_n(&p->v, __ATOMIC_RELAXED);
-  while (nv < old) {
+  while (Narrow32<T>::below(nv, old)) {
     if (__atomic_compare_exchange_n(&p->v, &old, nv, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
       return true;
   }
@@ -260,7 +281,7 @@ template <class T> inline bool atomic_min(Narrow32<T>* p, T v) {
 }
 template <class T> inline bool red_min(Narrow32<T>* p, T v) {
   const int32_t nv = Narrow32<T>::pack(v);
-  if (nv < p->v) { p->v = nv; return true; }
+  if (Narrow32<T>::below(nv, p->v)) { p->v = nv; return true; }
   return false;
 }
 
