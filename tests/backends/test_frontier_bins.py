@@ -117,7 +117,10 @@ static int run(int mode, bool keyed_by, uint64_t seed, int64_t& checked) {
     for (auto& [l, k] : pushed) want[l] += 1;
     std::map<int64_t, int64_t> got;
     for (int64_t l : got_l) got[l] += 1;
-    if (!order_ok) { std::printf("rounds out of key order: mode %d keyed %d sweep %d\n", mode, keyed, sweep); return 1; }
+    if (!order_ok) {
+      std::printf("rounds out of key order: mode %d keyed %d sweep %d\n", mode, keyed, sweep);
+      return 1;
+    }
     if (got != want) {
       int64_t miss = 0, extra = 0;
       for (auto& [l, c] : want) if (got[l] < c) miss += c - got[l];

@@ -25,7 +25,8 @@ template <class T> static int check(int64_t& checked) {
       std::printf("round trip fails at %.1f\n", (double)a); return 1; }
     for (T b : xs) {
       const bool lt = Narrow32<T>::below(Narrow32<T>::pack(a), Narrow32<T>::pack(b));
-      if (lt != (a < b)) { std::printf("order differs at %.1f, %.1f\n", (double)a, (double)b); return 1; }
+      if (lt != (a < b)) {
+        std::printf("order differs at %.1f, %.1f\n", (double)a, (double)b); return 1; }
       Narrow32<T> s(a), r(a);
       const bool ch = atomic_min(&s, b), rch = red_min(&r, b);
       if ((T)s != std::min(a, b) || ch != (b < a) || (T)r != std::min(a, b) || rch != (b < a)) {
