@@ -59,31 +59,38 @@ class FrontierLoop:
         self.name, self.plan, self.buckets, self.var = name, plan, buckets, var
         self.key = key  # C++ lambda: local id -> the state value that keys it
 
-    def prefetch(self, s: Loop, of: str) -> str | None:
-        """For an edge loop ``s`` over the frontier vertex's own edges: the C++ statement
-        that prefetches the state entries ``Frontier::kAhead`` edges ahead at the far
-        end (the relaxation's random reads; a hint, no effect on the result), else
-        None.  The edge ``kAhead`` positions on may be in a later row: a dense round
-        runs the rows in order, so it is the next vertex's (most rows of a skewed graph
-        are shorter than ``kAhead``, and stopping at the row's end left them without any
-        prefetch); the position stays inside the blade's edge arrays."""
+    def prefetch(self, s: Loop, of: str) -> tuple[str, str] | None:
+        """For an edge loop ``s`` over the frontier vertex's own edges: (a declaration
+        before the row loop, the C++ statement in it) that prefetch the state entries
+        ``Frontier::kAhead`` edges ahead at the far end (the relaxation's random reads; a
+        hint, no effect on the result), else None.  The edge ``kAhead`` positions on may
+        be in a later row: a dense round runs the rows in order, so it is the next
+        vertex's (most rows of a skewed graph are shorter than ``kAhead``, and stopping at
+        the row's end left them without any prefetch).  The position must stay inside the
+        blade's edge arrays; that is tested once per row (``end + kAhead <= `` the arrays'
+        end: then every edge of the row may look ahead), not at each edge (three
+        instructions an edge at kron-18 SSSP): the last ``kAhead`` edges of the blade's
+        arrays only lose their hint (rows that reach them prefetch nothing)."""
         if not (isinstance(s.of, Var) and s.of.name == self.var):
             return None
         ahead = "Frontier::kAhead"
         if s.kind == "out_edges":
-            end, far = "G.ehi", f"G.edge_dst_l({s.var} + {ahead})"
-            at = s.var
+            end, row, far = "G.ehi", f"G.out_end({of})", f"G.edge_dst_l({s.var} + {ahead})"
         elif s.kind == "in_edges":
-            end, far = "G.cend", f"G.in_src[{s.var}__p + {ahead} - G.clo]"
-            at = f"{s.var}__p"
+            end, row = "G.cend", f"G.in_end({of})"
+            far = f"G.in_src[{s.var}__p + {ahead} - G.clo]"
         else:
             return None
         hints = " ".join(f"__builtin_prefetch(&{t}[{far}]);" for t in self.plan)
-        return f"  if ({at} + {ahead} < {end}) {{ {hints} }}"
+        return (f" const bool {of}__pf = {row} + {ahead} <= {end};",
+                f"  if ({of}__pf) {{ {hints} }}")
 
-    def push(self, local: str, value: str) -> str:
-        """C++ statement: the entry at local id ``local`` changed to ``value``."""
-        return f"{self.name}.push({local}, (double)({value}));"
+    def push(self, local: str, value: str, region: bool = True) -> str:
+        """C++ statement: the entry at local id ``local`` changed to ``value``; ``region``:
+        said in the sweep's own region, whose part names the pushing thread's bins (no
+        thread-number call per push), else from any thread (the exchange's)."""
+        part = f"{self.name}_p, " if region else ""
+        return f"{self.name}.push({part}{local}, (double)({value}));"
 
     def header(self, var: str, clauses: list[str]) -> tuple[list[str], list[str]]:
         """(the parallel region and the sweep's loop over parts, the for line over a part

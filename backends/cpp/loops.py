@@ -170,8 +170,10 @@ class LoopNests(ExprSpeller):
         if self.work is not None and self.work_loop is not s:
             side = "out" if s.kind == "out_edges" else "in"
             check += f" {self.work}e += G.{side}_end({of}) - G.{side}_begin({of});"
-        pre = [f"{{ const int64_t {of} = {self.expr(s.of)};{check}"]
         ahead = self.frontier.prefetch(s, of) if self.frontier is not None else None
+        if ahead is not None:  # its once-per-row test before the loop (frontier.py)
+            check, ahead = check + ahead[0], ahead[1]
+        pre = [f"{{ const int64_t {of} = {self.expr(s.of)};{check}"]
         if s.kind == "out_edges":  # the row's end read once (hoist.py)
             end = row_end(s.var)
             return pre, [f"for (int64_t {s.var} = G.out_begin({of}), {end} = G.out_end({of}); "

@@ -39,6 +39,16 @@ from .loops import LoopNests
 __all__ = ["BodyEmitter"]
 
 
+def _rarely(call: str, fr) -> str:
+    """The condition of a frontier loop's reduction: ``call`` marked as rarely true when
+    it queues a vertex (``fr``: a relaxation's min mostly finds the entry already lower).
+    A hint to gcc only (``__builtin_expect`` keeps the value), so the push's registers
+    are spilled on its own path and the edge loop keeps its invariants in registers:
+    measured at kron-18 SSSP, 1 thread, the inlined push without the hint reloaded two
+    of them at every edge."""
+    return f"__builtin_expect({call}, 0)" if fr is not None else call
+
+
 def _line(s) -> int:
     return s.loc.line if s.loc is not None else 0
 
@@ -107,7 +117,7 @@ class BodyEmitter(LoopNests):
         t = self.tables[s.table]
         flag = f"if (ch) {s.flag} = 1;" if s.flag else "(void)ch;"
         c, st = ctype(t.dtype), self.storage(s.table)
-        queue = "".join(f" if (c) {fr.push(f'p - {s.table}.data()', 'v')}"
+        queue = "".join(f" if (c) {fr.push(f'p - {s.table}.data()', 'v', region=False)}"
                         for fr in self._frontiers(s.table))
         queue += "".join(f" if (c) {q.push(f'p - {s.table}.data()', True)}"
                          for q in self.levels if q.lf.table == s.table)
@@ -182,7 +192,7 @@ class BodyEmitter(LoopNests):
         elif mine is not None:
             self.out(f"{reducer(s.op)}(&{mine}[{idx}], {v});")
         else:
-            call = f"{reducer(s.op, shared)}(&{s.table}[{idx}], {v})"
+            call = _rarely(f"{reducer(s.op, shared)}(&{s.table}[{idx}], {v})", fr)
             then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(idx, v)] if fr else [])
                             + [q.push(idx, not shared) for q in lqs])
             self.out(f"if ({call}) {{ {then} }}" if then else f"{call};")
@@ -216,7 +226,7 @@ class BodyEmitter(LoopNests):
         self.out(f"if ({i} >= G.olo && {i} < G.ohi) {{")
         if mine is not None:
             self.out(f"  {reducer(s.op)}(&{mine}[{i}], {v});")
-        call = f"{fn}(&{s.table}[{i}], {v})"
+        call = _rarely(f"{fn}(&{s.table}[{i}], {v})", fr)
         then = " ".join(([f"{flag} = 1;"] if flag else []) + ([fr.push(i, v)] if fr else [])
                         + [q.push(i, own) for q in lqs])
         if mine is None:

@@ -209,3 +209,26 @@ def test_a_keyed_frontier_wider_than_the_granule_runs_some_vertices_twice_and_ag
     _checked(sim)
     np.testing.assert_array_equal(sim.results[0], spref.sssp(g, src))
     assert "sched.keyed=1" in _cfg(tmp_path)
+
+
+def test_the_prefetch_ahead_is_bounded_once_per_row():
+    """The relaxation's prefetch reads the edge ``kAhead`` positions on; the row tests once
+    that its last edge's look-ahead stays inside the blade's edge arrays (``end + kAhead
+    <= G.ehi``, or ``G.cend`` for in-edges) and every edge of such a row prefetches
+    without a test of its own; no per-edge bound is left."""
+    import re
+
+    from cosynth.backends.cpp.emit import emit_program
+    from cosynth.frontend.rewrite import variant
+    from cosynth.frontend.rewrite.projection import apply as project
+    for name, kinds in (("sssp", {"out"}), ("cc", {"out", "in"})):
+        kv, _ = variant(example(name).ir, "async")
+        text = emit_program(project(kv, ()).kernel)
+        decl = re.findall(r"const bool (of__\d+)__pf = G\.(out|in)_end\(\1\) \+ "
+                          r"Frontier::kAhead <= G\.(ehi|cend);", text)
+        assert {k for _, k, _ in decl} == kinds, name
+        assert all((k, e) in (("out", "ehi"), ("in", "cend")) for _, k, e in decl)
+        hints = [ln for ln in text.splitlines() if "__builtin_prefetch" in ln]
+        assert len(hints) == len(decl)
+        assert all(re.match(r"\s*if \(of__\d+__pf\) \{ __builtin_prefetch", h) for h in hints)
+        assert not re.search(r"Frontier::kAhead < ", text), name

@@ -24,7 +24,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -227,17 +226,38 @@ inline bool red_and(uint8_t* p, uint8_t v) { if (!v && *p) { *p = 0; return true
 // legality: every value the program stores or compares is the top -- +inf, or an integer
 // type's maximum -- or an integer in [0, INT32_MAX), which the planner checked on the
 // graph).  `state_t<T>` is T itself unless the build defines COSYNTH_STATE32 (cosynth
-// does when that check passes), so one emitted program compiles either way.  The code
-// map top <-> INT32_MAX round-trips and keeps the order on that set, so a min of codes
-// is the code of the min: loads widen, reductions narrow the candidate and compare codes.
+// does when that check passes), so one emitted program compiles either way.  Codes: an
+// integer is itself and the top is INT32_MIN, and the reductions compare codes as
+// unsigned (`below`), where INT32_MIN lies above every integer of [0, INT32_MAX).  The map
+// round-trips and keeps the order on that set, so a min of codes is the code of the min:
+// loads widen, reductions narrow the candidate and compare codes.  A double narrows with
+// one truncating conversion (cvttsd2si), which gives INT32_MIN for +inf -- the only value
+// of the set outside the int32 range -- so the top needs no test of its own (it cost four
+// instructions at every relaxed edge of SSSP).
 template <class T> struct Narrow32 {
   int32_t v;
-  static constexpr int32_t kTop = std::numeric_limits<int32_t>::max();
+  static constexpr int32_t kTop = std::numeric_limits<int32_t>::min();
   static T top() {
     if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
     else return std::numeric_limits<T>::max();
   }
-  static int32_t pack(T x) { return x == top() ? kTop : (int32_t)x; }
+  static bool below(int32_t a, int32_t b) { return (uint32_t)a < (uint32_t)b; }
+  static int32_t pack(T x) {
+#if defined(__x86_64__)
+    // in asm: gcc folds _mm_cvttsd_si32 of a constant +inf to INT32_MAX, not the
+    // instruction's INT32_MIN (gcc 12, measured), and (int32_t)x of +inf is undefined
+    if constexpr (std::is_same_v<T, double>) {
+      int32_t r;
+#if defined(__AVX__)
+      __asm__("vcvttsd2si %1, %0" : "=r"(r) : "x"(x));
+#else
+      __asm__("cvttsd2si %1, %0" : "=r"(r) : "x"(x));
+#endif
+      return r;
+    }
+#endif
+    return x == top() ? kTop : (int32_t)x;
+  }
   static T unpack(int32_t y) { return y == kTop ? top() : (T)y; }
   Narrow32() = default;
   Narrow32(T x) : v(pack(x)) {}
@@ -253,7 +273,7 @@ template <class T> inline T load(const Narrow32<T>* p) {
 }
 template <class T> inline bool atomic_min(Narrow32<T>* p, T v) {
   int32_t nv = Narrow32<T>::pack(v), old = __atomic_load_n(&p->v, __ATOMIC_RELAXED);
-  while (nv < old) {
+  while (Narrow32<T>::below(nv, old)) {
     if (__atomic_compare_exchange_n(&p->v, &old, nv, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
       return true;
   }
@@ -261,7 +281,7 @@ template <class T> inline bool atomic_min(Narrow32<T>* p, T v) {
 }
 template <class T> inline bool red_min(Narrow32<T>* p, T v) {
   const int32_t nv = Narrow32<T>::pack(v);
-  if (nv < p->v) { p->v = nv; return true; }
+  if (Narrow32<T>::below(nv, p->v)) { p->v = nv; return true; }
   return false;
 }
 
@@ -1661,38 +1681,66 @@ struct Frontier {
   static constexpr int64_t kDenseChunk = 1024; // vertices per part of a dense round
   static constexpr int64_t kAhead = 12;        // edges ahead the relaxation prefetches
   static uint8_t code(int64_t k) { return (uint8_t)(1 + k % 255); }
+  static constexpr size_t kKeep = 1 << 13;     // a drained bin keeps up to this capacity
   struct alignas(64) Local {                   // one thread's bins
-    std::deque<std::vector<int32_t>> bins;     // keys base, base + 1, ...
+    // The live keys [base, base + span) (span 0: none); key k's bin is ring[k & mask], a
+    // slot of a power-of-two ring at least span long, so a push indexes its bin with one
+    // subtraction, one compare and one mask (a std::deque's indexing cost 43 instructions
+    // a push).  Every slot outside the live window is empty; a drained slot keeps its
+    // storage (up to kKeep entries) for the keys that come round to it again.
+    std::vector<std::vector<int32_t>> ring;
+    uint64_t mask = 0;
     int64_t base = 0;
+    uint64_t span = 0;
     std::vector<int32_t> far;                  // key kMaxBin (e.g. an infinite value)
     std::vector<int32_t> mine;                 // the bin this thread runs alone
     std::vector<int32_t> offer[2];             // its lowest bin, offered to a round
     int64_t key[2] = {-1, -1};                 // the offer's key (-1: none)
-    std::vector<std::vector<int32_t>> spare;   // drained bins, kept for their capacity
     std::vector<int32_t>* at(int64_t k) {
       if (k >= kMaxBin) return &far;
-      const int64_t j = k - base;
-      return j >= 0 && j < (int64_t)bins.size() ? &bins[(size_t)j] : nullptr;
+      return (uint64_t)(k - base) < span ? &ring[(size_t)k & mask] : nullptr;
     }
-    void drop_drained() {
-      while (!bins.empty() && bins.front().empty()) {
-        if (spare.size() < 16) spare.push_back(std::move(bins.front()));
-        bins.pop_front();
-        ++base;
+    // queue offset o at key k (the pushing thread's own bins)
+    void put(int64_t k, int32_t o) {
+      if ((uint64_t)(k - base) < span) { ring[(size_t)k & mask].push_back(o); return; }
+      widen(k, o);
+    }
+    // k is outside the live window: the far bin, or the window grows to cover k (the
+    // ring doubles when the window outgrows it; the live bins move to their new slots)
+    void widen(int64_t k, int32_t o) {
+      if (k >= kMaxBin) { far.push_back(o); return; }
+      const int64_t nb = span ? std::min(base, k) : k;
+      const int64_t ne = span ? std::max(base + (int64_t)span, k + 1) : k + 1;
+      const uint64_t need = (uint64_t)(ne - nb);
+      if (need > ring.size()) {
+        size_t cap = std::max<size_t>(ring.size(), 16);
+        while (cap < need) cap *= 2;
+        std::vector<std::vector<int32_t>> r(cap);
+        for (uint64_t j = 0; j < span; ++j)
+          r[(size_t)(base + (int64_t)j) & (cap - 1)].swap(ring[(size_t)(base + (int64_t)j) & mask]);
+        ring.swap(r);
+        mask = cap - 1;
       }
+      base = nb;
+      span = need;
+      ring[(size_t)k & mask].push_back(o);
     }
-    std::vector<int32_t> fresh() {
-      if (spare.empty()) return {};
-      std::vector<int32_t> v = std::move(spare.back());
-      spare.pop_back();
-      v.clear();
-      return v;
+    // the drained keys at the bottom leave the window (between rounds), so it covers the
+    // live keys only however far they travel (up to kMaxBin)
+    void drop_drained() {
+      while (span && ring[(size_t)base & mask].empty()) {
+        std::vector<int32_t>& b = ring[(size_t)base & mask];
+        if (b.capacity() > kKeep) std::vector<int32_t>().swap(b);
+        ++base;
+        --span;
+      }
     }
   };
   // a thread's place in a sweep: its part is positions [a, b) of `ids` (nullptr: vertex
   // offsets of a dense round) of the round whose key is `bin`
   struct Part {
     const int32_t* ids = nullptr;
+    Local* me = nullptr;     // the calling thread's bins (set by `next`)
     int64_t a = 0, b = 0;
     int64_t bin = -1, round = 0, total = 0;
     uint8_t want = 0;        // the code of `bin`
@@ -1706,6 +1754,7 @@ struct Frontier {
   bool have = false;
   bool keyed = false;                          // finite delta: entries checked by key
   bool logkeys = false;                        // keys by log2 of value / delta (below)
+  int mode = 0;                                // key: 0 one bin, 1 linear, 2 log (begin)
   std::vector<uint8_t> pend;                   // per vertex of the range: code, or 0
                                                // (delta = infinity only)
   std::vector<Local> loc;                      // per thread
@@ -1716,32 +1765,30 @@ struct Frontier {
   // delta)) from it (bins [delta, 2 delta), [2 delta, 4 delta), ...); either key is
   // non-decreasing in x, so lower values still run first (any bin order is legal)
   int64_t key(double x) const {
-    if (!(delta < INFINITY)) return 0;
+    if (mode == 0) return 0;
     if (!(x > 0)) return 0;
     double k = x * inv;
-    if (logkeys) k = k < 1.0 ? 0.0 : 1.0 + (double)std::ilogb(k);
-    return k >= (double)kMaxBin ? kMaxBin : (int64_t)k;
+    if (mode == 2) k = k < 1.0 ? 0.0 : 1.0 + (double)std::ilogb(k);
+    return k < (double)kMaxBin ? (int64_t)k : kMaxBin;
   }
   void reset() { have = false; }
   int team() const { return (int)loc.size(); }
-  // local id `l` changed to `value`: queue it (no-op outside the range)
-  void push(int64_t l, double value) {
+  // local id `l` changed to `value`: queue it (no-op outside the range), in the bins of
+  // `L`, the calling thread's
+  void push(Local& L, int64_t l, double value) {
     const int64_t o = l - lbase;
-    if (o < 0 || o >= hi - lo) return;
+    if ((uint64_t)o >= (uint64_t)(hi - lo)) return;
     const int64_t k = key(value);
     if (!keyed) {
       const uint8_t c = code(k);
       if (__atomic_exchange_n(&pend[(size_t)o], c, __ATOMIC_ACQ_REL) == c) return;
     }
-    Local& L = loc[(size_t)omp_get_thread_num()];
-    if (k >= kMaxBin) { L.far.push_back((int32_t)o); return; }
-    // a thread's bins cover its live keys only (drained ones are dropped between rounds),
-    // so their headers stay few however far the keys travel (up to kMaxBin)
-    if (L.bins.empty()) L.base = k;
-    while (k < L.base) { L.bins.emplace_front(L.fresh()); --L.base; }
-    while ((int64_t)L.bins.size() <= k - L.base) L.bins.emplace_back(L.fresh());
-    L.bins[(size_t)(k - L.base)].push_back((int32_t)o);
+    L.put(k, (int32_t)o);
   }
+  // the same from a thread of a sweep's region, whose bins its part knows
+  void push(const Part& p, int64_t l, double value) { push(*p.me, l, value); }
+  // the same from any thread (the exchange's, the first sweep's)
+  void push(int64_t l, double value) { push(loc[(size_t)omp_get_thread_num()], l, value); }
   // open a sweep of [lo_, hi_) whose local ids start at lbase_ (outside a parallel
   // region); `value(l)` is the state that keys local id l and `top(l)` whether it is at
   // the top of the order (both read for the first sweep, which queues every vertex)
@@ -1750,6 +1797,7 @@ struct Frontier {
              bool skip_top, Top top) {
     delta = delta_;
     inv = delta < INFINITY ? 1.0 / delta : 0.0;
+    mode = !(delta < INFINITY) ? 0 : logkeys ? 2 : 1;
     rounds = queued = 0;
     pos[0] = pos[1] = 0;
     const bool keyed_ = keyed_by && delta < INFINITY;
@@ -1770,7 +1818,8 @@ struct Frontier {
   // the calling thread's next part of the sweep (every thread of the team calls it until
   // it returns false, which it does for all of them at the same round)
   bool next(Part& p) {
-    Local& L = loc[(size_t)omp_get_thread_num()];
+    if (!p.me) p.me = &loc[(size_t)omp_get_thread_num()];
+    Local& L = *p.me;
     for (;;) {
       if (p.shared) {  // the round's positions, a chunk at a time
         if (p.ra >= p.rb) {
@@ -1829,7 +1878,7 @@ struct Frontier {
     const int slot = (int)(++p.round & 1);
     L.offer[slot].clear();  // round - 2's: everyone has passed round - 1's barrier
     L.drop_drained();
-    const int64_t k = !L.bins.empty() ? L.base : !L.far.empty() ? kMaxBin : -1;
+    const int64_t k = L.span ? L.base : !L.far.empty() ? kMaxBin : -1;
     if (k >= 0) L.offer[slot].swap(*L.at(k));
     L.key[slot] = k;
     #pragma omp barrier

@@ -73,13 +73,13 @@ int main(int argc, char** argv) {
         const int64_t u_v = fr__6.take(fr__6_p, fr__6_i, [&](int64_t l) { return load(&u_label[l]); }); if (u_v < 0) continue;
         ++w__5v;
         const auto own__8 = load(&u_label[(u_v - G.glo)]);  // u_label[u_v] read once for the row (hoist.py)
-        { const int64_t of__9 = u_v; w__5e += G.out_end(of__9) - G.out_begin(of__9);
+        { const int64_t of__9 = u_v; w__5e += G.out_end(of__9) - G.out_begin(of__9); const bool of__9__pf = G.out_end(of__9) + Frontier::kAhead <= G.ehi;
         for (int64_t u_e = G.out_begin(of__9), u_e__end = G.out_end(of__9); u_e < u_e__end; ++u_e) {
-          if (u_e + Frontier::kAhead < G.ehi) { __builtin_prefetch(&u_label[G.edge_dst_l(u_e + Frontier::kAhead)]); }
+          if (of__9__pf) { __builtin_prefetch(&u_label[G.edge_dst_l(u_e + Frontier::kAhead)]); }
           { const int64_t val__10 = (int64_t)(own__8); const int64_t at__11 = G.edge_dst_l(u_e);
             { const int64_t i__12 = at__11;
               if (i__12 >= G.olo && i__12 < G.ohi) {
-                if (atomic_min(&u_label[i__12], val__10)) { u_changed__part__acc = 1; fr__6.push(i__12, (double)(val__10)); }
+                if (__builtin_expect(atomic_min(&u_label[i__12], val__10), 0)) { u_changed__part__acc = 1; fr__6.push(fr__6_p, i__12, (double)(val__10)); }
               } else {
                 atomic_min(&u_label__box.val[i__12], val__10);
                 u_label__box.touch(i__12);
@@ -90,13 +90,13 @@ int main(int argc, char** argv) {
         }
         if (!g_mirrored) {  // else the out-edge loop made these updates
           const auto own__13 = load(&u_label[(u_v - G.glo)]);  // u_label[u_v] read once for the row (hoist.py)
-          { const int64_t of__14 = u_v; w__5e += G.in_end(of__14) - G.in_begin(of__14);
+          { const int64_t of__14 = u_v; w__5e += G.in_end(of__14) - G.in_begin(of__14); const bool of__14__pf = G.in_end(of__14) + Frontier::kAhead <= G.cend;
           for (int64_t u_e__p = G.in_begin(of__14), u_e__p__end = G.in_end(of__14); u_e__p < u_e__p__end; ++u_e__p) {
-            if (u_e__p + Frontier::kAhead < G.cend) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
+            if (of__14__pf) { __builtin_prefetch(&u_label[G.in_src[u_e__p + Frontier::kAhead - G.clo]]); }
             { const int64_t val__15 = (int64_t)(own__13); const int64_t at__16 = (int64_t)G.in_src[u_e__p - G.clo];
               { const int64_t i__17 = at__16;
                 if (i__17 >= G.olo && i__17 < G.ohi) {
-                  if (atomic_min(&u_label[i__17], val__15)) { u_changed__part__acc = 1; fr__6.push(i__17, (double)(val__15)); }
+                  if (__builtin_expect(atomic_min(&u_label[i__17], val__15), 0)) { u_changed__part__acc = 1; fr__6.push(fr__6_p, i__17, (double)(val__15)); }
                 } else {
                   atomic_min(&u_label__box.val[i__17], val__15);
                   u_label__box.touch(i__17);
