@@ -2118,15 +2118,28 @@ struct LevelQueue {
         #pragma omp barrier
         int64_t at = 0;
         for (int i = 0; i <= t; ++i) at += cnt[i];
-        // branch-free (half the marks may be set) up to the block's last mark: a write
-        // past it would land on the next block's first entry
-        int64_t last = e - 1;
-        while (last >= b && !m[last]) --last;
-        for (int64_t o = b; o <= last; ++o) {
-          c[at] = (uint32_t)o;
-          at += m[o];
-          m[o] = 0;
+        // eight marks (bytes 0 or 1) at a time: a word without one is skipped, a word
+        // with some is gathered into a byte of bits (each mark's bit moved to its lane by
+        // one multiplication: the shifted copies land on distinct bits, no carries) whose
+        // set bits are written in order (after a pull step most words of the sparse steps
+        // hold no mark; a byte per vertex cost ~5 instructions)
+        int64_t o = b;
+        for (; o < e && (o & 7); ++o)
+          if (m[o]) { c[at++] = (uint32_t)o; m[o] = 0; }
+        for (; o + 8 <= e; o += 8) {
+          uint64_t w;
+          std::memcpy(&w, m + o, 8);
+          if (!w) continue;
+          std::memset(m + o, 0, 8);
+          uint64_t bits = ((w & UINT64_C(0x0101010101010101)) *
+                           UINT64_C(0x0102040810204080)) >> 56;
+          while (bits) {
+            c[at++] = (uint32_t)(o + __builtin_ctzll(bits));
+            bits &= bits - 1;
+          }
         }
+        for (; o < e; ++o)
+          if (m[o]) { c[at++] = (uint32_t)o; m[o] = 0; }
       }
       for (int i = 1; i <= T; ++i) k += cnt[i];
       scan = false;
