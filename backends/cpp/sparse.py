@@ -241,6 +241,9 @@ def emit_bitmap_from_queue(cx, q: LevelQueueCode, name: str, text: str, fake: st
     """``name``'s bits (``text``: the predicate at local id ``fake``) from the queue, the
     vertices outside the queue's range tested one word at a time."""
     r0, r1 = f"{q.name}.lbase", f"({q.name}.lbase + {q.name}.hi - {q.name}.lo)"
+    # (no vertex outside the range -- one blade: the pass would only rewrite zero words of
+    # the fresh bitmap, so it is skipped with its parallel region and barrier)
+    cx.out(f"if ({r0} > 0 || {r1} < G.nl) {{  // the vertices outside the range")
     cx.out("#pragma omp parallel for schedule(static)")
     cx.out(f"for (int64_t w = 0; w < (int64_t){name}.size(); ++w) {{")
     cx.out(f"  if (w * 64 >= {r0} && w * 64 + 64 <= {r1}) continue;  // inside the range")
@@ -248,7 +251,7 @@ def emit_bitmap_from_queue(cx, q: LevelQueueCode, name: str, text: str, fake: st
     cx.out(f"  for (int64_t j = 0; j < 64 && w * 64 + j < G.nl; ++j) {{ const int64_t {fake} = "
            f"w * 64 + j; if (({fake} < {r0} || {fake} >= {r1}) && ({text})) "
            f"b |= (uint64_t)1 << j; }}")
-    cx.out(f"  {name}[w] = b; }}")
+    cx.out(f"  {name}[w] = b; }} }}")
     # the queued vertices' bits by all threads (a serial pass over the queue was one
     # thread's work while the other waited).  A queue in vertex order (built from the
     # marks: after a pull step) is cut at word boundaries (LevelQueue::word_share): each
