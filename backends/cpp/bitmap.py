@@ -26,13 +26,24 @@ loop was proved to do the same whether or not another iteration's write has land
 the running vertex's own entry, so the only read an iteration makes of an entry it may
 have written itself is at its own vertex (a self-loop): that one is tested on the entry,
 every other one on the bitmap of the state before the loop.
+
+The own vertex on the bitmap too (``_own_bit_exact``): when every store of ``T`` in the
+node loop's body is a store of the saturating edge loop that holds the guard, each the
+last statement on its path through the edge loop's body (``saturation.tail_stores``: the
+loop emitter then ends the edge loop right after it, ``loops._saturating``), or ``T`` is
+not written in the loop at all, no guard of that edge loop is evaluated after a write of
+``T`` in the same iteration of the node loop: nothing writes ``T`` before the edge loop,
+and inside it a store is the last thing its edge iteration does before the loop ends.  So
+at every test the own entry is still the value before the loop, whose bit the bitmap
+holds, and the test of the own vertex on the entry (a compare and branch at every edge:
+kron-18 BFS's pull steps, ~1.1 M instructions of 10.3 M) is dropped.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from cosynth.frontend.rewrite.saturation import cannot_fail, saturation
+from cosynth.frontend.rewrite.saturation import cannot_fail, saturation, tail_stores
 from cosynth.ir.nodes import Bin, Cast, Const, EdgeAttr, If, Load, Loop, Store, Un, Var
 from cosynth.ir.walk import iter_exprs, iter_stmts
 
@@ -46,8 +57,8 @@ _FAKE = "bm__l"  # the edge variable whose "src" spells the bitmap pass's local 
 class NeighbourBitmap:
     """The bitmap ``name`` of one guard: its condition and the neighbour's load."""
 
-    def __init__(self, name: str, load: Load, own: str):
-        self.name, self.load, self.own = name, load, own
+    def __init__(self, name: str, load: Load, own: str | None):
+        self.name, self.load, self.own = name, load, own  # own: None when its bit is exact
         # the words through a pointer each thread holds (``firstprivate``): through the
         # shared vector the loop reloaded its data pointer at every edge it tested
         self.words = f"{name}_w"
@@ -55,8 +66,10 @@ class NeighbourBitmap:
     def cond(self, cx, original: str) -> str:
         """The guard's C++ condition inside the loop."""
         nbr = cx.local_index(self.load.index, 0)
-        return (f"(({nbr}) == {self.own} ? ({original}) : "
-                f"(bool)(({self.words}[({nbr}) >> 6] >> (({nbr}) & 63)) & 1))")
+        bit = f"(bool)(({self.words}[({nbr}) >> 6] >> (({nbr}) & 63)) & 1)"
+        if self.own is None:
+            return bit
+        return f"(({nbr}) == {self.own} ? ({original}) : {bit})"
 
 
 def open_bitmaps(cx, s: Loop) -> dict[int, NeighbourBitmap]:
@@ -79,9 +92,18 @@ def open_bitmaps(cx, s: Loop) -> dict[int, NeighbourBitmap]:
             if load is None:
                 continue
             name = cx.tmp("bm")
-            out[id(g)] = NeighbourBitmap(name, load, f"({s.var} - G.glo)")
+            own = None if _own_bit_exact(s, edge, load.table) else f"({s.var} - G.glo)"
+            out[id(g)] = NeighbourBitmap(name, load, own)
             _emit_pass(cx, name, g.cond, load, bitmap_queue(cx, s, g.cond, load))
     return out
+
+
+def _own_bit_exact(s: Loop, edge: Loop, table: str) -> bool:
+    """No guard of the saturating edge loop ``edge`` runs after a write of ``table`` in the
+    same iteration of the node loop ``s`` (the module docstring)."""
+    stores = {id(x) for x, _ in iter_stmts(s.body) if isinstance(x, Store) and x.table == table}
+    inside = {id(x) for x, _ in iter_stmts(edge.body) if isinstance(x, Store)}
+    return stores <= inside and inside <= tail_stores(edge.body)
 
 
 def _neighbour_load(cond, edge: Loop, other: str, s: Loop, written: set, tables):

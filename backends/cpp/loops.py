@@ -27,8 +27,8 @@ from __future__ import annotations
 from cosynth import ops
 from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.mirror import mirror
-from cosynth.frontend.rewrite.saturation import saturation
-from cosynth.ir.nodes import EdgeAttr, If, Load, Loop, Store
+from cosynth.frontend.rewrite.saturation import saturation, tail_stores
+from cosynth.ir.nodes import EdgeAttr, Load, Loop, Store
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .bitmap import open_bitmaps
@@ -289,8 +289,9 @@ class LoopNests(ExprSpeller):
         nearly all of them) no longer reads its row's bounds (the CSC index, 8 bytes per
         vertex) nor counts and uncounts its edges.
 
-        When every store of the loop is the last statement of its iteration (``_tails``),
-        the test inside the loop moves to right after each store, as an unconditional
+        When every store of the loop is the last statement of its iteration
+        (``saturation.tail_stores``), the test inside the loop moves to right after each
+        store, as an unconditional
         ``break``::
 
             if (improves(T[v])) {                  if (improves(T[v])) {
@@ -328,7 +329,7 @@ class LoopNests(ExprSpeller):
             left = f"{self.work}e -= G.{side}_end(@OF@) - {pos}; "
             after = f"{self.work}e -= G.{side}_end(@OF@) - {pos} - 1; "
         stores = [id(x) for x, _ in iter_stmts(s.body) if isinstance(x, Store)]
-        tails = _tails(s.body)
+        tails = tail_stores(s.body)
         at = stores if set(stores) <= tails else None
         return improves, f"  if (!({improves})) {{ {left}break; }}", at, \
             f"{{ {after}break; }}  // saturated: the next test would end the loop"
@@ -490,19 +491,6 @@ def _read_only_scalars(s: Loop, tables: dict, written) -> list[str]:
                         tables[e.table].role not in ("weight", "input"):
                     out.add(e.table)
     return sorted(out - set(written))
-
-
-def _tails(body) -> set[int]:
-    """Ids of the stores that are the last statement on their path through ``body``: the
-    last statement of the block, or of a branch of an ``if`` that is itself last."""
-    if not body:
-        return set()
-    x = body[-1]
-    if isinstance(x, Store):
-        return {id(x)}
-    if isinstance(x, If):
-        return _tails(x.then) | _tails(x.orelse)
-    return set()
 
 
 def _op_of(s: Loop, table: str) -> str:

@@ -35,7 +35,7 @@ from __future__ import annotations
 from cosynth.frontend.rewrite.levels import LevelFrontier, level_frontier
 from cosynth.ir.nodes import EdgeAttr, Load, Loop, Var
 from cosynth.ir.printer import print_expr
-from cosynth.ir.walk import map_exprs
+from cosynth.ir.walk import iter_exprs, map_exprs
 
 __all__ = ["LevelQueueCode", "open_levels", "emit_count", "bitmap_queue",
            "emit_bitmap_from_queue"]
@@ -92,14 +92,51 @@ def open_levels(cx, s: Loop) -> LevelQueueCode | None:
     # reloaded for every vertex: ``push``'s byte store may alias them)
     cap = f"[&, {lf.table} = {lf.table}.data(), {counter} = {counter}]"
     tally = _tally(cx, lf)
-    cx.out(f"{q}.enter_with({lo}, {hi}, {lo} - G.glo, {'true' if lf.first else 'false'}, "
-           f"{cap}(int64_t l, int64_t& t0, int64_t& t1, int64_t& t2, int64_t& t3) {{ "
-           f"(void)t0; (void)t1; (void)t2; (void)t3; "
-           f"{tally}if (!({inv})) return 0; return ({guard}) ? 3 : 1; }});")
+    args = "(int64_t l, int64_t& t0, int64_t& t1, int64_t& t2, int64_t& t3) { " \
+        "(void)t0; (void)t1; (void)t2; (void)t3; "
+    entry = f"{cap}{args}{tally}if (!({inv})) return 0; return ({guard}) ? 3 : 1; }}"
+    first = "true" if lf.first else "false"
+    filled = _filled(cx, lf, counter, loop)
+    if filled is None:
+        cx.out(f"{q}.enter_with({lo}, {hi}, {lo} - G.glo, {first}, {entry});")
+    else:  # the table holds the fill value but at the points (levels: ``points``)
+        pts = ", ".join(f"G.local({cx.expr(i)})" for i in lf.points) or "-1"
+        cx.out(f"{{ const int64_t {q}_pts[] = {{{pts}}};  // the entries stored since the "
+               "fill (levels: points)")
+        cx.out(f"  {q}.enter_filled({lo}, {hi}, {lo} - G.glo, {first}, {entry}, "
+               f"[&, {counter} = {counter}]{args}{filled} }}, {q}_pts, "
+               f"{len(lf.points)}); }}")
     return LevelQueueCode(q, lf)
 
 
-def _tally(cx, lf: LevelFrontier) -> str:
+def _filled(cx, lf: LevelFrontier, counter: str, loop: Loop) -> str | None:
+    """The body of the entry function with the fill value for the entry at ``l``
+    (``LevelQueue::enter_filled``), when ``levels`` found the points stored since the fill
+    and every read of the table in the guard and the counts is the vertex's entry; else
+    None (the entry check reads every entry)."""
+    if lf.points is None:
+        return None
+    fill = cx.expr(lf.fill)
+    conds = [loop.body[0].cond]
+    if lf.count is not None and lf.first_counts and len(lf.push_count) <= 3:
+        conds += [lf.count.body[0].cond, lf.count.body[1].cond]
+    ok = all(not (isinstance(x, Load) and x.table == lf.table) or
+             (isinstance(x.index, Var) and x.index.name == v)
+             for c, v in zip(conds, [loop.var] + [lf.count.var] * 2 if lf.count else [loop.var])
+             for x in iter_exprs(c))
+    if not ok:
+        return None
+
+    def at_fill(e):
+        return map_exprs(e, lambda x: lf.fill if isinstance(x, Load) and x.table == lf.table
+                         else x)
+    tally = _tally(cx, lf, at_fill)
+    guard = _local_guard(cx, at_fill(loop.body[0].cond), loop.var)
+    inv = lf.invariant(fill, counter, fill)
+    return f"{tally}if (!({inv})) return 0; return ({guard}) ? 3 : 1;"
+
+
+def _tally(cx, lf: LevelFrontier, at=lambda e: e) -> str:
     """The entry function's statements that add vertex ``l``'s shares of the first
     iteration's counts (the counting loop's body, its scalars' sums in ``t0 ..``), when
     the counting loop sees the table as the entry check does (``levels``:
@@ -112,8 +149,9 @@ def _tally(cx, lf: LevelFrontier) -> str:
     imp = cnt.body[1]
     adds = " ".join(f"t{i} += (int64_t)({cx.expr(x.value)});" for i, x in enumerate(counts))
     last = f"t{len(counts)}"
-    return (f"{{ const int64_t {cnt.var} = l + G.glo; if ({cx.expr(guard)}) {{ {adds} }} "
-            f"if ({cx.expr(imp.cond)}) {last} += (int64_t)({cx.expr(imp.then[0].value)}); }} ")
+    return (f"{{ const int64_t {cnt.var} = l + G.glo; (void){cnt.var}; "
+            f"if ({cx.expr(at(guard))}) {{ {adds} }} "
+            f"if ({cx.expr(at(imp.cond))}) {last} += (int64_t)({cx.expr(imp.then[0].value)}); }} ")
 
 
 def emit_count(cx, s: Loop, line: int, q: LevelQueueCode) -> None:
@@ -203,6 +241,9 @@ def emit_bitmap_from_queue(cx, q: LevelQueueCode, name: str, text: str, fake: st
     """``name``'s bits (``text``: the predicate at local id ``fake``) from the queue, the
     vertices outside the queue's range tested one word at a time."""
     r0, r1 = f"{q.name}.lbase", f"({q.name}.lbase + {q.name}.hi - {q.name}.lo)"
+    # (no vertex outside the range -- one blade: the pass would only rewrite zero words of
+    # the fresh bitmap, so it is skipped with its parallel region and barrier)
+    cx.out(f"if ({r0} > 0 || {r1} < G.nl) {{  // the vertices outside the range")
     cx.out("#pragma omp parallel for schedule(static)")
     cx.out(f"for (int64_t w = 0; w < (int64_t){name}.size(); ++w) {{")
     cx.out(f"  if (w * 64 >= {r0} && w * 64 + 64 <= {r1}) continue;  // inside the range")
@@ -210,7 +251,7 @@ def emit_bitmap_from_queue(cx, q: LevelQueueCode, name: str, text: str, fake: st
     cx.out(f"  for (int64_t j = 0; j < 64 && w * 64 + j < G.nl; ++j) {{ const int64_t {fake} = "
            f"w * 64 + j; if (({fake} < {r0} || {fake} >= {r1}) && ({text})) "
            f"b |= (uint64_t)1 << j; }}")
-    cx.out(f"  {name}[w] = b; }}")
+    cx.out(f"  {name}[w] = b; }} }}")
     # the queued vertices' bits by all threads (a serial pass over the queue was one
     # thread's work while the other waited).  A queue in vertex order (built from the
     # marks: after a pull step) is cut at word boundaries (LevelQueue::word_share): each

@@ -63,6 +63,21 @@ the counter is written only by the increment at the end of the body): the entry 
 which visits every vertex of the range once anyway, sums the counting loop's
 contributions there, and the counting loop of that iteration adds the sums instead of
 visiting every vertex again.
+
+The entry check without reading the table (``points``).  When the top-level statements
+between the last fill of ``T`` (``Alloc``: every entry of the blade, or of its own range,
+set to ``F``) and the while loop write ``T`` only by plain stores at indices ``i_1 ..
+i_k`` (and by refreshes of the ghosts when the loop runs over the blade's own range),
+and nothing an index reads is written after its store, then on entering the while loop
+every entry of the loop's range holds ``F`` except, at most, those at the values of
+``i_1 .. i_k`` evaluated there.  The entry check's outcome at any other vertex -- the
+invariant ``P(F, c)``, the guard at ``F`` and the first counts with ``T[v] = F`` -- is
+then the same function of the vertex it computes by reading the entry, so the emitted
+check evaluates it with ``F`` in place of the entry (the invariant and the guard once:
+they do not depend on the vertex; the counts' tests on ``T`` become loop-invariant) and
+reads the entries at the points only, replacing their ``F`` shares by their own.  It
+takes that path only when ``P(F, c)`` holds and the guard at ``F`` does not (else every
+other vertex would be queued, or the invariant fails: the reading pass as before).
 """
 
 from __future__ import annotations
@@ -112,6 +127,7 @@ class LevelFrontier:
     clean: tuple = ()  # node loops of the body no write of T precedes in an iteration
     passes: bool = False  # every queued vertex passes the next iteration's guard (proved)
     first_counts: bool = False  # the entry check sums the first iteration's counts
+    points: tuple | None = None  # T holds F on entry but at these indices (``filled``)
 
     def invariant(self, entry: str, counter: str, fill: str) -> str:
         """C++ of ``P`` for the spelled entry, counter and fill value."""
@@ -236,8 +252,40 @@ def _check(k: Kernel, whl: Loop, loop: Loop, table: str, counter: str):
     first = all(_untouched_before(whl, x, table) for x in loops)
     clean = tuple(x for x in _node_loops(whl) if _untouched_before(whl, x, table))
     first_counts = count is not None and _untouched_before(whl, count, table)
+    points = _filled_points(k, whl, table, shard)
     return LevelFrontier(table, counter, fill, loops, count, mf, mu, tuple(laws), first,
-                         clean, passed.ok, first_counts)
+                         clean, passed.ok, first_counts, points)
+
+
+def _filled_points(k: Kernel, whl: Loop, table: str, shard: bool) -> tuple | None:
+    """The indices of the plain stores into ``table`` between its last fill (a top-level
+    ``Alloc``) and ``whl``, when they are the only writes of its range there and each
+    index is worth at the while loop what it was at its store (nothing it reads is
+    written after the store); else None (the module docstring: ``filled``)."""
+    body = list(k.body)
+    at = next(i for i, s in enumerate(body) if s is whl)
+    fills = [i for i, s in enumerate(body[:at]) if isinstance(s, Alloc) and s.table == table]
+    if not fills:
+        return None
+    between = body[fills[-1] + 1:at]
+    points = []
+    for i, top in enumerate(between):
+        for s, _ in iter_stmts([top]):
+            if getattr(s, "table", None) != table:
+                continue
+            if isinstance(s, Refresh) and shard:  # the ghosts' entries: outside the range
+                continue
+            if not (s is top and isinstance(s, Store) and s.op is None and
+                    s.index is not None):
+                return None
+            reads = {x.name for x in iter_exprs(s.index) if isinstance(x, Var)} | \
+                {x.table for x in iter_exprs(s.index) if isinstance(x, Load)}
+            for later, _ in iter_stmts(between[i + 1:]):
+                if getattr(later, "table", None) in reads or \
+                        getattr(later, "name", None) in reads:
+                    return None
+            points.append(s.index)
+    return tuple(points)
 
 
 def _node_loops(whl: Loop) -> list[Loop]:

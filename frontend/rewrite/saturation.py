@@ -38,7 +38,8 @@ from dataclasses import dataclass, fields, is_dataclass
 from cosynth.ir.nodes import Assign, Bin, Cast, Const, Expr, If, Load, Loop, Select, Store, Un, Var
 from cosynth.ir.walk import iter_exprs, iter_stmts
 
-__all__ = ["Saturation", "saturation", "SAFE_BIN", "SAFE_UN", "IDEMPOTENT", "cannot_fail"]
+__all__ = ["Saturation", "saturation", "SAFE_BIN", "SAFE_UN", "IDEMPOTENT", "cannot_fail",
+           "tail_stores"]
 
 IDEMPOTENT = ("min", "max", "or", "and")
 SAFE_BIN = ("+", "-", "*", "min", "max", "<", "<=", ">", ">=", "==", "!=", "and", "or",
@@ -110,6 +111,19 @@ def saturation(par: Loop, edge: Loop, tables: dict) -> Saturation | None:
     if len(values) != 1:
         return None
     return Saturation(table, stores[0].index, op, value)
+
+
+def tail_stores(body) -> set[int]:
+    """Ids of the stores that are the last statement on their path through ``body``: the
+    last statement of the block, or of a branch of an ``if`` that is itself last."""
+    if not body:
+        return set()
+    x = body[-1]
+    if isinstance(x, Store):
+        return {id(x)}
+    if isinstance(x, If):
+        return tail_stores(x.then) | tail_stores(x.orelse)
+    return set()
 
 
 def _invariant(e: Expr, edge: Loop, private: set, written: set, tables: dict) -> bool:

@@ -232,3 +232,32 @@ def test_the_prefetch_ahead_is_bounded_once_per_row():
         assert len(hints) == len(decl)
         assert all(re.match(r"\s*if \(of__\d+__pf\) \{ __builtin_prefetch", h) for h in hints)
         assert not re.search(r"Frontier::kAhead < ", text), name
+
+
+def test_the_own_vertex_reads_the_bitmap_only_when_no_store_precedes_its_tests():
+    """``bitmap._own_bit_exact``: BFS's pull step stores ``depth[u]`` only as the last
+    statement of its saturating edge loop (which ends right after it), so the own vertex
+    is tested on the bitmap too; a store into ``depth[u]`` before the edge loop (or one
+    not last in the edge loop's body) keeps the own vertex's test on the entry."""
+    from dataclasses import replace
+
+    from cosynth.backends.cpp.bitmap import _own_bit_exact
+    from cosynth.backends.cpp.emit import emit_program
+    from cosynth.frontend.rewrite import variant
+    from cosynth.ir.nodes import Const, Loop, Store
+    from cosynth.ir.walk import iter_stmts
+    kv, _ = variant(example("bfs").ir, "pull")
+    assert "G.glo) ? " not in emit_program(kv)  # no own test left in the pull step
+    node = next(x for x, _ in iter_stmts(kv.body) if isinstance(x, Loop) and
+                x.kind == "nodes" and any(isinstance(y, Loop) and y.kind == "in_edges"
+                                          for y, _ in iter_stmts(x.body)))
+    edge = next(y for y, _ in iter_stmts(node.body) if isinstance(y, Loop) and
+                y.kind == "in_edges")
+    assert _own_bit_exact(node, edge, "depth")
+    store = next(y for y, _ in iter_stmts(edge.body) if isinstance(y, Store))
+    before = Store("depth", store.index, Const(2 ** 40, store.value.dtype), "min")
+    early = replace(node, body=(before,) + tuple(node.body))
+    assert not _own_bit_exact(early, edge, "depth")
+    late = replace(edge, body=tuple(edge.body) + (before,))
+    assert not _own_bit_exact(replace(node, body=tuple(
+        late if y is edge else y for y in node.body)), late, "depth")

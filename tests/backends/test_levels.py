@@ -118,7 +118,7 @@ def test_passes_over_the_queue_do_not_reread_the_table():
     count, bits = _queue_passes(src)
     assert "u_depth" not in count.split("for (int64_t lq__")[1].split("red_add")[0], count
     assert "u_depth" not in bits and "|= (uint64_t)1 <<" in bits, bits
-    enter = next(x for x in src.splitlines() if ".enter_with(" in x)
+    enter = next(x for x in src.splitlines() if ".enter_filled(" in x)
     assert "int64_t& t0" in enter and "t2 += (int64_t)(G.in_deg" in enter, enter
     # the counts are summed before the invariant's early return: at every vertex
     assert enter.index("t2 +=") < enter.index("return 0;"), enter
@@ -213,3 +213,78 @@ def test_entry_check_sums_the_first_counts_with_three_threads():
     binary, _ = compile_program(TALLY, name="level_tally")
     r = procs.run([binary], timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+FILLED = r"""
+#include <random>
+#include "cosynth_rt.hpp"
+using namespace cosynth;
+// the entry function over table t (F = 9: the fill value), level c
+struct Entry {
+  const int64_t* t; const int64_t* deg; int64_t c; bool fill;
+  int operator()(int64_t l, int64_t& a, int64_t& b, int64_t& d, int64_t&) const {
+    const int64_t x = fill ? 9 : t[l];
+    if (x == c) { a += deg[l]; b += 1; }
+    if (c + 1 < x) d += deg[l] * 2;
+    if (!(x <= c || x == 9)) return 0;
+    return x == c ? 3 : 1;
+  }
+};
+int main() {
+  omp_set_num_threads(3);
+  std::mt19937_64 rng(7);
+  const int64_t lo = 300, R = 70000, lbase = 7;
+  std::vector<int64_t> t(R + lbase + 5, 9), deg(R + lbase + 5);
+  for (auto& x : deg) x = (int64_t)(rng() % 100);
+  // points: two at the level, one below it, a repeat, one outside the range (a ghost)
+  const int64_t pts[] = {lbase + 5, lbase + 900, lbase + R - 1, lbase + 900, lbase + R + 2};
+  t[lbase + 5] = 4; t[lbase + 900] = 4; t[lbase + R - 1] = 2; t[lbase + R + 2] = 4;
+  for (int64_t c : {4, 9, 3}) {  // 9: the guard holds at the fill value; 3: a point fails
+    LevelQueue a, b;
+    a.enter_with(lo, lo + R, lbase, true, Entry{t.data(), deg.data(), c, false});
+    b.enter_filled(lo, lo + R, lbase, true, Entry{t.data(), deg.data(), c, false},
+                   Entry{t.data(), deg.data(), c, true}, pts, 5);
+    for (int i = 0; i < 4; ++i) if (a.sum[i] != b.sum[i]) {
+      std::printf("c %lld sum %d: %lld, want %lld\n", (long long)c, i, (long long)b.sum[i],
+                  (long long)a.sum[i]); return 1; }
+    if (a.ok != b.ok || a.from_entry != b.from_entry) {
+      std::printf("c %lld ok\n", (long long)c); return 1; }
+    a.advance(); b.advance();
+    std::vector<uint32_t> qa(a.cur.get(), a.cur.get() + a.ncur);
+    std::vector<uint32_t> qb(b.cur.get(), b.cur.get() + b.ncur);
+    std::sort(qa.begin(), qa.end()); std::sort(qb.begin(), qb.end());
+    if (qa != qb || a.sparse != b.sparse || a.tallied != b.tallied) {
+      std::printf("c %lld queue: %zu vs %zu\n", (long long)c, qb.size(), qa.size()); return 1; }
+    if (c == 4 && (qa.size() != 2 || !a.ok)) {
+      std::printf("c 4: %zu queued\n", qa.size()); return 1; }
+    if (c == 3 && a.ok) { std::printf("c 3: the point above the level is not bad\n"); return 1; }
+  }
+  std::printf("ok\n");
+  return 0;
+}
+"""
+
+
+def test_entry_check_from_the_fill_value_equals_the_reading_pass_with_three_threads():
+    """``LevelQueue::enter_filled`` (``levels``' ``points``): with every entry but the
+    points at the fill value it leaves the sums, the verdict and the queue of
+    ``enter_with``'s pass over the entries -- points repeated or outside the range, the
+    guard holding at the fill value (its fallback), the invariant failing at a point."""
+    binary, _ = compile_program(FILLED, name="level_filled")
+    r = procs.run([binary], timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+ZERO = ENTRY.replace("cs.INF)", "0)").replace("    depth[other] = 2\n", "")
+
+
+def test_entry_check_when_the_fill_value_passes_the_guard(tmp_path):
+    """Fill 0 at level 0: every vertex passes the guard on entry (the filled check falls
+    back to reading every entry); the result is the interpreter's (all zeros)."""
+    kf = kernel_from_source(tmp_path, ZERO, "f")[0]
+    g = cs.Graph.kronecker(8, seed=2)
+    sim = simulate(kf, RACK, g, {"source": 3, "other": 4}, blades=1, variant="hybrid",
+                   timeout=120, workdir=str(tmp_path / "run"))
+    _checked(sim)
+    assert ".enter_filled(" in _cpp(tmp_path / "run")
+    assert not sim.results[0].any()

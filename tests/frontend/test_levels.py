@@ -141,3 +141,54 @@ def test_changed_entries_that_fail_the_next_guard_are_refuted(v, tmp_path):
     assert cex["x"] > cex["c"] + 1, last.describe()
     assert not lf.passes
     assert lf.first_counts == (v == "hybrid")
+
+
+@pytest.mark.parametrize("projected", [False, True])
+def test_the_entries_stored_since_the_fill_are_the_points(projected):
+    """BFS: between ``depth``'s fill and the while loop only ``depth[source] = 0`` writes
+    it, and nothing writes ``source`` after: the entry check may take every other entry
+    as the fill value (``points``)."""
+    kv, _ = variant(example("bfs").ir, "hybrid")
+    lf = _lf(project(kv, ()).kernel if projected else kv)
+    assert [p.name for p in lf.points] == ["source"]
+
+
+MOVED = """
+import cosynth as cs
+@cs.kernel
+def f(g: cs.Graph, source: int) -> cs.NodeArray[cs.i64]:
+    depth = g.node_array(cs.i64, cs.INF)
+    s = source
+    depth[s] = 0
+    s = 0
+    level = 0
+    active = True
+    while active:
+        active = False
+        for v in g.nodes():
+            if depth[v] == level:
+                for e in g.out_edges(v):
+                    nd = level + 1
+                    if nd < depth[e.dst]:
+                        depth[e.dst] = nd
+                        active = True
+        level += 1
+    return depth
+"""
+LOOPED = MOVED.replace("    s = 0\n", "    for v in g.nodes():\n        if v == s:\n"
+                       "            depth[v] = 0\n")
+
+
+@pytest.mark.parametrize("src,points", [(MOVED, None), (LOOPED, None),
+                                        (MOVED.replace("    s = 0\n", ""), ["s"])])
+def test_points_only_when_each_stored_index_is_its_value_at_the_loop(src, points, tmp_path):
+    """``s = 0`` after ``depth[s] = 0``: the index at the while loop is not the stored
+    one; a node loop that stores into ``depth``: not a point store.  Either way the
+    entry check reads every entry (``points`` None); without them, ``s`` is the point."""
+    kf = kernel_from_source(tmp_path, src, "f")[0]
+    kv, _ = variant(kf.ir, "hybrid")
+    lf = _lf(kv)
+    assert lf is not None
+    got = None if lf.points is None else [p.table if hasattr(p, "table") else p.name
+                                          for p in lf.points]
+    assert got == points

@@ -2050,13 +2050,7 @@ struct LevelQueue {
   // spilled their copies of the captures)
   template <class E> void enter_with(int64_t lo_, int64_t hi_, int64_t lbase_, bool first_,
                                      E entry) {
-    lo = lo_; hi = std::max(lo_, hi_); lbase = lbase_;
-    if (hi - lo > (int64_t)UINT32_MAX) fail(0, "a level frontier holds at most 2^32 vertices per blade");
-    mark.assign(hi - lo, 0);
-    next.assign(omp_get_max_threads(), {});
-    solo = next.size() == 1;
-    if (cap != hi - lo) { cur.reset(new uint32_t[std::max<int64_t>(hi - lo, 1)]); cap = hi - lo; }
-    ncur = 0;
+    reset(lo_, hi_, lbase_);
     int64_t bad = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
     // each thread its own copy of the closure: what it captured stays in registers
     // (through the shared closure it was reloaded for every vertex: `push`'s byte store
@@ -2068,6 +2062,54 @@ struct LevelQueue {
       if (!(r & 1)) ++bad;
       else if (first_ && (r & 2)) push(o + lbase);
     }
+    entered(bad, first_, t0, t1, t2, t3);
+  }
+  // `enter_with` when every entry of the range holds the fill value except, at most, those
+  // at the local ids `pts[0 .. npts)` (levels: `points`; ids outside the range are
+  // ignored, repeats counted once): `filled` is the entry function with the fill value for
+  // the entry.  Its invariant and guard bits do not depend on the vertex, so one call
+  // gives them for every vertex but the points; when the invariant holds there and the
+  // guard does not (nothing to queue), the pass reads no entry: it sums `filled`'s tally
+  // (whose tests on the entry are then loop-invariant) and corrects it at the points by
+  // `entry`'s.  Otherwise (every vertex would be queued, or none may run from the queue)
+  // it is `enter_with`'s pass.
+  template <class E, class F> void enter_filled(int64_t lo_, int64_t hi_, int64_t lbase_,
+                                                bool first_, E entry, F filled,
+                                                const int64_t* pts, int64_t npts) {
+    int64_t z0 = 0, z1 = 0, z2 = 0, z3 = 0;
+    const int rf = hi_ > lo_ ? filled(lbase_, z0, z1, z2, z3) : 0;  // (its tally discarded)
+    if (!(rf & 1) || (rf & 2)) { enter_with(lo_, hi_, lbase_, first_, entry); return; }
+    reset(lo_, hi_, lbase_);
+    int64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+    #pragma omp parallel for schedule(static) reduction(+:t0, t1, t2, t3) firstprivate(filled)
+    for (int64_t o = 0; o < hi - lo; ++o) (void)filled(o + lbase, t0, t1, t2, t3);
+    std::vector<int64_t> at;
+    for (int64_t i = 0; i < npts; ++i)
+      if (pts[i] >= lbase && pts[i] < lbase + (hi - lo)) at.push_back(pts[i]);
+    std::sort(at.begin(), at.end());
+    at.erase(std::unique(at.begin(), at.end()), at.end());
+    int64_t bad = 0;
+    for (int64_t l : at) {  // the point's own shares for the fill value's
+      int64_t f0 = 0, f1 = 0, f2 = 0, f3 = 0;
+      (void)filled(l, f0, f1, f2, f3);
+      t0 -= f0; t1 -= f1; t2 -= f2; t3 -= f3;
+      const int r = entry(l, t0, t1, t2, t3);
+      if (!(r & 1)) ++bad;
+      else if (first_ && (r & 2)) push(l);
+    }
+    entered(bad, first_, t0, t1, t2, t3);
+  }
+  // (the start and the end of every entry check)
+  void reset(int64_t lo_, int64_t hi_, int64_t lbase_) {
+    lo = lo_; hi = std::max(lo_, hi_); lbase = lbase_;
+    if (hi - lo > (int64_t)UINT32_MAX) fail(0, "a level frontier holds at most 2^32 vertices per blade");
+    mark.assign(hi - lo, 0);
+    next.assign(omp_get_max_threads(), {});
+    solo = next.size() == 1;
+    if (cap != hi - lo) { cur.reset(new uint32_t[std::max<int64_t>(hi - lo, 1)]); cap = hi - lo; }
+    ncur = 0;
+  }
+  void entered(int64_t bad, bool first_, int64_t t0, int64_t t1, int64_t t2, int64_t t3) {
     sum[0] = t0; sum[1] = t1; sum[2] = t2; sum[3] = t3;
     summed = true;
     ok = bad == 0;
@@ -2125,15 +2167,28 @@ struct LevelQueue {
         #pragma omp barrier
         int64_t at = 0;
         for (int i = 0; i <= t; ++i) at += cnt[i];
-        // branch-free (half the marks may be set) up to the block's last mark: a write
-        // past it would land on the next block's first entry
-        int64_t last = e - 1;
-        while (last >= b && !m[last]) --last;
-        for (int64_t o = b; o <= last; ++o) {
-          c[at] = (uint32_t)o;
-          at += m[o];
-          m[o] = 0;
+        // eight marks (bytes 0 or 1) at a time: a word without one is skipped, a word
+        // with some is gathered into a byte of bits (each mark's bit moved to its lane by
+        // one multiplication: the shifted copies land on distinct bits, no carries) whose
+        // set bits are written in order (after a pull step most words of the sparse steps
+        // hold no mark; a byte per vertex cost ~5 instructions)
+        int64_t o = b;
+        for (; o < e && (o & 7); ++o)
+          if (m[o]) { c[at++] = (uint32_t)o; m[o] = 0; }
+        for (; o + 8 <= e; o += 8) {
+          uint64_t w;
+          std::memcpy(&w, m + o, 8);
+          if (!w) continue;
+          std::memset(m + o, 0, 8);
+          uint64_t bits = ((w & UINT64_C(0x0101010101010101)) *
+                           UINT64_C(0x0102040810204080)) >> 56;
+          while (bits) {
+            c[at++] = (uint32_t)(o + __builtin_ctzll(bits));
+            bits &= bits - 1;
+          }
         }
+        for (; o < e; ++o)
+          if (m[o]) { c[at++] = (uint32_t)o; m[o] = 0; }
       }
       for (int i = 1; i <= T; ++i) k += cnt[i];
       scan = false;
