@@ -21,6 +21,12 @@ Per blade, over the whole run (``Workload`` counts the work):
   All four are measured by ``cosynth calibrate`` (the sizes from the system, the costs by
   the gather probe ``backends/cpp/memprobe``); uncalibrated, the L2 term is off and an
   LLC miss costs one edge's time;
+* the vertex numbering (``layout_choice``, a plan choice beside the makespan): the same
+  references counted per 64-byte line (``GraphStats.line_hit_share``) as numbered and in
+  degree order; the shards are written in degree order on one blade when that saves
+  more than ``LAYOUT_MIN_GAIN`` of them from missing L2 or the LLC.  The working-set term
+  above still counts entries (a packed numbering), so the predicted makespan does not
+  change with the choice;
 * per-edge extras (``workload.static_cost``): a division per edge and a float addition
   into a shared entry (a compare-and-swap loop) raise the nest's cost factor until
   calibration measures it;
