@@ -21,7 +21,7 @@ from cosynth.ir.nodes import Loop, Store
 from cosynth.ir.printer import print_kernel
 from cosynth.ir.walk import iter_stmts
 
-from .cost import Config, evaluate, relabel_choice
+from .cost import Config, evaluate, layout_choice, relabel_choice
 from .manifest import Manifest, ManifestError, load_manifest
 from .narrow import state_choice, weight_choice
 from .partition import Problem
@@ -142,6 +142,11 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     rl = relabel_choice(kv, stats, len(est.per_blade))
     if rl is not None:  # vertex numbering (the relabel rule, for ordered intersections)
         plan.choices.append(Choice("relabel", rl[0], rl[1]))
+    kind = {k.name: k for k in man.kinds}[est.per_blade[0]["kind"]] if est.per_blade \
+        else man.kinds[0]
+    lc = layout_choice(kv, work[cfg.variant], stats, len(est.per_blade), kind)
+    if lc is not None:  # the shards' vertex numbering (the relabel rule, whole graph)
+        plan.choices.append(Choice("layout", lc[0], lc[1]))
     ws = weight_choice(kv, graph)
     if ws is not None:  # the edge weights' stored width (planner/narrow.py, on the data)
         plan.choices.append(Choice("weight storage", ws[0], ws[1]))

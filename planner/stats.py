@@ -140,16 +140,32 @@ class GraphStats:
             return 1.0
         key = ("che", int(k))
         if key not in self._cuts:
-            lo, hi = 0.0, 1.0
-            while np.sum(-np.expm1(-p * hi)) < k:  # bracket T
-                hi *= 2.0
-            for _ in range(60):
-                t = 0.5 * (lo + hi)
-                if np.sum(-np.expm1(-p * t)) < k:
-                    lo = t
-                else:
-                    hi = t
-            self._cuts[key] = float(np.dot(p, -np.expm1(-p * hi)))
+            self._cuts[key] = _che(p, k)
+        return self._cuts[key]
+
+    def line_hit_share(self, groups: float, per_group: int, order: str) -> float:
+        """The share of references along edges that hit an LRU cache of ``groups``
+        cache-line groups, each holding the entries of ``per_group`` consecutively
+        numbered vertices, when the vertices are numbered by ``order`` (``"id"`` as given,
+        ``"degree"`` by ascending degree, ties by id: the layout ``bundle`` writes).  Che's
+        approximation as in ``hot_share``, over groups: a group's rate is the sum of its
+        vertices' (their in-degree shares).  A cache holds lines, not entries: a hot
+        vertex numbered among cold ones brings them in with it, so the share depends on
+        the numbering -- what a degree-ordered layout improves (``cost.layout_choice``).
+        Without the graph: the uniform share."""
+        g = self._graph
+        if g is None or not self.m or not self.n:
+            return min(1.0, groups * per_group / self.n) if self.n else 1.0
+        key = ("lines", order, int(groups), int(per_group))
+        if key not in self._cuts:
+            deg = np.diff(g.in_indptr).astype(np.float64)
+            if order == "degree":
+                deg = deg[np.argsort(deg, kind="stable")]
+            pad = (-deg.size) % per_group
+            rates = np.concatenate([deg, np.zeros(pad)]).reshape(-1, per_group).sum(1)
+            rates = rates[rates > 0] / deg.sum()
+            self._cuts[key] = 1.0 if groups >= rates.size else \
+                0.0 if groups <= 0 else _che(rates, groups)
         return self._cuts[key]
 
     @cached_property
@@ -456,3 +472,19 @@ def _exchange_runs(g, kind: str, val: np.ndarray, src: int | None, owner: np.nda
     changed = np.isfinite(t) & (t > 0)
     last = int(t[changed].max()) if changed.any() else 0
     return (last + 1) // 2 + 1
+
+
+def _che(p: np.ndarray, k: float) -> float:
+    """Che's approximation: the hit share of an LRU cache of ``k`` items referenced
+    independently at rates ``p`` (summing to 1): the characteristic time T solves
+    sum_i (1 - exp(-p_i T)) = k, and item i hits with probability 1 - exp(-p_i T)."""
+    lo, hi = 0.0, 1.0
+    while np.sum(-np.expm1(-p * hi)) < k:  # bracket T
+        hi *= 2.0
+    for _ in range(60):
+        t = 0.5 * (lo + hi)
+        if np.sum(-np.expm1(-p * t)) < k:
+            lo = t
+        else:
+            hi = t
+    return float(np.dot(p, -np.expm1(-p * hi)))

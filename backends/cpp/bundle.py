@@ -82,6 +82,7 @@ from cosynth.planner.narrow import (
 )
 
 from ..toolchain import FLAGS, RUNTIME
+from . import layout, relabel
 from .emit import Offload, emit_program, replicated
 from .launch import readme, run_script, stall_seconds
 
@@ -274,6 +275,10 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         extra = tuple(int(args[p.name]) for p in program.params
                       if p.kind == "scalar" and p.node and p.name in args)
         omit = omitted_arrays(source, *(hw.files().values() if hw is not None else ()))
+        perm = None
+        if layout.chosen(plan) and relabel.layout_legal(program) and len(shards) == 1:
+            perm = layout.degree_order(graph)  # the plan's layout (backends/cpp/layout.py)
+            graph = layout.renamed(graph, perm)
         digests, maps, store = write_shards(
             os.path.join(tmp, "shards"), graph, shards, full, csc, weight_int,
             csr=bool(kinds & {"out_edges", "edges"}), extra=extra, streamed=streamed,
@@ -287,6 +292,12 @@ def write_bundle(out_dir: str, program: Kernel, graph, args: dict,
         # the blades' own stall watch (COSYNTH_STALL_TIMEOUT overrides it at run time)
         cfg.append(f"stall={stall_seconds(plan.makespan if plan is not None else 0):g}")
         cfg.append(f"relabel={int(_relabel(plan))}")
+        if perm is not None:
+            data = np.ascontiguousarray(perm, dtype=np.int64).tobytes()
+            with open(os.path.join(tmp, "shards", layout.FILE), "wb") as f:
+                f.write(data)
+            cfg += [f"layout=shards/{layout.FILE}",
+                    f"sha256.layout={hashlib.sha256(data).hexdigest()}"]
         if hw is not None:
             cfg.append(f"{hw.config_key}=" + ",".join("1" if f else "0" for f in fpga_blades))
         delta = plan.predicted.get("delta") if plan is not None else None

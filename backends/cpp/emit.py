@@ -141,6 +141,7 @@ class _Program(BodyEmitter):
         self.declarations()
         if self.hw is not None:
             self.hw.setup(self)
+        relabel.before_clock(self)
         decl_at = len(self.lines)
         self.out("#pragma omp parallel")  # start the thread pool before the clock does
         self.out("{ (void)0; }")

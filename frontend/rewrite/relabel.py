@@ -33,8 +33,15 @@ edge's endpoint, or a private assigned only vertex-valued expressions.
 
 Not legal (the reason is given): vertex parameters and node array arguments (they would
 need renaming too), edge tables and edge ids (edge ids change with the rows), weights,
-in-edge loops, any other use of a vertex value (arithmetic, stored as a value, returned,
-compared with something that is not a vertex).
+in-edge loops when only the out-rows are renamed (the run-time renaming), any other use of
+a vertex value (arithmetic, stored as a value, returned, compared with something that is
+not a vertex).
+
+``relabelling(k, whole_graph=True)`` asks the same of a renaming of the *whole* graph --
+out-rows, in-rows and degrees alike, as the bundle writes a degree-ordered layout
+(``backends/cpp/bundle``): the renamed graph is the user's graph with its vertices
+renamed by ``p``, so the argument above holds for in-edge loops too (an in-edge loop of
+``p(v)`` walks the renamed in-edges of ``v``); only the refusal of in-edge loops goes.
 """
 
 from __future__ import annotations
@@ -75,17 +82,18 @@ class Relabel:
     reason: str
 
 
-def relabelling(k: Kernel) -> Relabel | None:
-    r = _analyse(k)
+def relabelling(k: Kernel, whole_graph: bool = False) -> Relabel | None:
+    """The renaming ``k`` admits (``whole_graph``: in-rows renamed too), or None."""
+    r = _analyse(k, whole_graph)
     return r if isinstance(r, Relabel) else None
 
 
-def why_not(k: Kernel) -> str:
-    r = _analyse(k)
+def why_not(k: Kernel, whole_graph: bool = False) -> str:
+    r = _analyse(k, whole_graph)
     return "" if isinstance(r, Relabel) else r
 
 
-def _analyse(k: Kernel) -> Relabel | str:
+def _analyse(k: Kernel, whole_graph: bool = False) -> Relabel | str:
     tables = k.table_map
     for p in k.params:
         if p.node:
@@ -97,7 +105,7 @@ def _analyse(k: Kernel) -> Relabel | str:
             return f"{t.name} is an edge table (edge ids change with the rows)"
     stmts = list(iter_stmts(k.body))
     for s, _ in stmts:
-        if isinstance(s, Loop) and s.kind == "in_edges":
+        if isinstance(s, Loop) and s.kind == "in_edges" and not whole_graph:
             return "an in-edge loop (the relabelled graph keeps out-rows only)"
     vertex = _vertex_privates(stmts)
     if isinstance(vertex, str):

@@ -1088,6 +1088,17 @@ template <class T> inline std::vector<T> read_input(const std::string& path, int
   return v;
 }
 
+// The renaming of a degree-ordered layout (backends/cpp/bundle.py wrote the shards of the
+// graph renamed by p and p[user id] = layout id to run.cfg's `layout` file, checked by its
+// SHA-256): read before the clock, used by `unrelabel` on the results; empty when the
+// shards keep the user's ids
+inline std::vector<int64_t> read_layout(const Config& cfg, int64_t n) {
+  auto it = cfg.kv.find("layout");
+  if (it == cfg.kv.end() || it->second.empty()) return {};
+  verify_file(it->second, cfg.str("sha256.layout"));
+  return read_input<int64_t>(it->second, n);
+}
+
 // ------------------------------------------------------------------ MPI helpers
 template <class T> inline MPI_Datatype mpi_type() {
   if constexpr (std::is_same_v<T, double>) return MPI_DOUBLE;
