@@ -374,7 +374,13 @@ class IntervalUnit(wiring.Component):
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
                     advance()
-                m.d.comb += [rf.r_en.eq(ld_free), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
+                # the unit is idle here (its STATUS.done ended the last run, the next
+                # starts in START), so it takes every load (``ld_free`` is 1): the FIFO
+                # pops without waiting for ``ld_free`` -- its compare of the load
+                # register's memory and window bit with the pipeline's write enables
+                # was in front of ``pop`` -> ``scnt`` -> the phase change -> ``areg``
+                # (P = 1 seed 1's critical path after the gate was registered, 101.1 MHz)
+                m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
                              ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
