@@ -29,9 +29,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              entries are gathered *beside the run* (after the map: the unit takes
              loads into window B while busy, ``EdgeUnit(busy_loads=True)``), in rising
              entry order, and the block's edges come in that order too (``layout``
-             version 6); the *gate* holds an edge at the engine's output until the
-             unit has taken the gathered entry of the last memory at its window-B
-             local (``gpos``), so every edge reads loaded values while the gather's
+             version 6); the *gate* holds an edge in the register stage in front of
+             the unit (``interval_skid``'s registered flag) until the unit has taken
+             the gathered entry of the last memory at its window-B local (``gpos``),
+             so every edge reads loaded values while the gather's
              reads and the edge words share the port (the edges' first: held at
              the gate, they fill their FIFO and stop asking)
     WB       (flag bit 2) write window A of every live memory back to its region -- only
@@ -154,14 +155,26 @@ class IntervalUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.unit = u = self.inner
-        # the edge stream passes a register stage (``interval_skid``): the engine's edge
-        # word select and the unit's input stage are on either side of it
-        m.submodules.skid = sk = EdgeSkid(u.edges.payload.shape())
-        wiring.connect(m, sk.o, u.edges)
-        es = sk.i  # the engine's edge stream
         rm = self.regmap
         I = self.interval
         lg = I.bit_length() - 1
+        # the gate (below: ``gpos``, ``gall``) and the register stage it lives in
+        gpos = Signal(range(I + 1))
+        gall = Signal()
+
+        def passes(e):
+            """The edge reads only loaded entries: each endpoint in window A, or below
+            ``gpos`` in window B (or the block gathers nothing)."""
+            return gall | ((~e.src[lg] | (e.src[:lg] < gpos)) &
+                           (~e.dst[lg] | (e.dst[:lg] < gpos)))
+
+        # the edge stream passes a register stage (``interval_skid``): the engine's edge
+        # word select and the unit's input stage are on either side of it; the gate is
+        # its registered ``ok`` flag, so no comparison sits between the read FIFO's
+        # output and its read enable
+        m.submodules.skid = sk = EdgeSkid(u.edges.payload.shape(), gate=passes)
+        wiring.connect(m, sk.o, u.edges)
+        es = sk.i  # the engine's edge stream
         nm = len(rm.memories)
         live = [mm.id for mm in rm.memories if mm.role == "live"]
         aw = len(self.mem.cmd.addr)
@@ -360,12 +373,12 @@ class IntervalUnit(wiring.Component):
         # the gate: a gathered entry is written when the unit takes its load; ``gpos``
         # is one past the last slot of the last memory written (slots go in rising
         # order, memory after memory, through one queue), so an edge whose window-B
-        # local is below it reads a loaded entry -- its read reaches the block RAM two
-        # cycles after the gate (the skid stage, the unit's input register) and the
+        # local is below it reads a loaded entry -- the skid's ``ok`` flag registers
+        # ``passes`` (the edge goes to the unit the cycle after ``passes`` held), its
+        # read reaches the block RAM a cycle later (the unit's input register), and the
         # write was in the cycle before ``gpos`` moved.  ``gall``: the block gathers
-        # nothing (window B loaded whole, or on the diagonal)
-        gpos = Signal(range(I + 1))
-        gall = Signal()
+        # nothing (window B loaded whole, or on the diagonal).  ``gpos`` only rises
+        # while a block runs (the skid's legality condition for its flag)
         with m.If(u.load.valid & u.load.ready & (u.load.payload.mem == nm - 1) &
                   u.load.payload.addr[lg]):
             m.d.sync += gpos.eq(u.load.payload.addr[:lg] + 1)
@@ -406,10 +419,6 @@ class IntervalUnit(wiring.Component):
         pf_slot = Signal()  # the engine's machine leaves the port to ``pf`` this cycle
         pf_ahead = Signal()  # ... in EDGES: the queued command's map may start
         gidle = Signal()  # the gather machine is idle (every gathered word written)
-        gate = Signal()  # the edge at the engine's output reads only loaded entries
-        sl, dl = es.payload.src, es.payload.dst
-        m.d.comb += gate.eq(gall | ((~sl[lg] | (sl[:lg] < gpos)) &
-                                    (~dl[lg] | (dl[:lg] < gpos))))
 
         def take_next():
             m.d.comb += taking.eq(1)
@@ -448,7 +457,13 @@ class IntervalUnit(wiring.Component):
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
                     advance()
-                m.d.comb += [rf.r_en.eq(ld_free), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
+                # the unit is idle here (its STATUS.done ended the last run, the next
+                # starts in START), so it takes every load (``ld_free`` is 1): the FIFO
+                # pops without waiting for ``ld_free`` -- its compare of the load
+                # register's memory and window bit with the pipeline's write enables
+                # was in front of ``pop`` -> ``scnt`` -> the phase change -> ``areg``
+                # (P = 1 seed 1's critical path after the gate was registered, 101.1 MHz)
+                m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
                              ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
                 with m.If(pop):
                     m.d.sync += scnt.eq(scnt + 1)
@@ -510,7 +525,7 @@ class IntervalUnit(wiring.Component):
                         m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63]),
                                      es.payload.src.eq(part[:16]),
                                      es.payload.dst.eq(part[16:]),
-                                     es.valid.eq(rf.r_rdy & ~pad & gate),
+                                     es.valid.eq(rf.r_rdy & ~pad),
                                      took.eq(es.valid & es.ready),
                                      rf.r_en.eq((took & half) | pad)]
                         with m.If(took & ~half):
@@ -518,23 +533,23 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rf.r_rdy & gate),
-                                     rf.r_en.eq(es.ready & gate)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
                 else:
                     m.d.comb += es.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
                         m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
                                      es.payload.dst.eq(rf.r_data[16:32]),
                                      es.payload.weight.eq(rf.r_data[32:].as_signed()),
-                                     es.valid.eq(rf.r_rdy & gate),
-                                     rf.r_en.eq(es.ready & gate)]
+                                     es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
                     with m.Elif(~half):
                         m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
                             m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rf.r_rdy & gate),
-                                     rf.r_en.eq(es.ready & gate)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.sync += [udone.eq(u.done), uchg.eq(u.wrote)]  # STATUS bits 1, 3

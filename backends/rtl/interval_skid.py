@@ -14,11 +14,27 @@ waits in the skid place and ``i.ready`` falls the next cycle.  Order is kept (th
 entry, when full, always goes out before anything new is accepted), and every accepted
 edge goes out exactly once -- so the unit sees the stream the engine produced, one
 cycle later.
+
+``EdgeSkid(payload_shape, gate=passes)``: the edge in the output register goes to the
+unit only once ``passes(edge)`` has held in an earlier cycle -- a registered flag ``ok``,
+set from ``passes`` of the edge the output register takes (evaluated in the cycle it is
+taken) and then ``ok | passes(output edge)`` every cycle it waits.  The interval engine's
+gather gate (``gpos``) lives here: before, its comparison sat between the read FIFO's
+output word and the FIFO's read enable (the engine held the edge back), the P = 1
+critical path of the merged unit (engine state -> the skid's mux -> the ``gpos``
+comparison's carry chain -> the FIFO's read enable, 91.9 MHz on ECP5-85F); now the
+comparison ends at ``ok`` and the enable sees registers only.  Legality: ``passes``
+must be *monotone* while an edge waits (once true for an edge it stays true: ``gpos``
+only rises within a block, and a block's edges are all taken before the next block
+resets it), so the registered flag is never true for an edge whose ``passes`` is false
+now; it answers a cycle late, exactly as the old gate did in front of the register
+stage (an edge gated in cycle t reached the unit at t + 1; here it reaches it at t + 1
+when ``passes`` held at t), so the unit sees the same edges in the same cycles.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -26,8 +42,9 @@ __all__ = ["EdgeSkid"]
 
 
 class EdgeSkid(wiring.Component):
-    def __init__(self, payload_shape):
+    def __init__(self, payload_shape, gate=None):
         self._shape = payload_shape
+        self._gate = gate  # payload -> 1-bit Value, monotone while an edge waits
         super().__init__({"i": In(stream.Signature(payload_shape)),
                           "o": Out(stream.Signature(payload_shape))})
 
@@ -35,13 +52,30 @@ class EdgeSkid(wiring.Component):
         m = Module()
         full = Signal()  # the skid place holds an edge
         skid = Signal(self._shape)
+        held = Signal()  # the output register holds an edge
+        ok = Signal()  # ... which ``gate`` passed in an earlier cycle
         m.d.comb += self.i.ready.eq(~full)
-        advance = ~self.o.valid | self.o.ready  # the output register may take a new edge
+        if self._gate is None:
+            m.d.comb += [self.o.valid.eq(held), ok.eq(1)]
+        else:
+            m.d.comb += self.o.valid.eq(held & ok)
+        # the output register may take a new edge: empty, or its edge goes out
+        advance = ~held | (self.o.valid & self.o.ready)
         with m.If(advance):
             with m.If(full):
-                m.d.sync += [self.o.payload.eq(skid), self.o.valid.eq(1), full.eq(0)]
+                m.d.sync += [self.o.payload.eq(skid), held.eq(1), full.eq(0)]
             with m.Else():
-                m.d.sync += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid)]
+                m.d.sync += [self.o.payload.eq(self.i.payload), held.eq(self.i.valid)]
         with m.Elif(self.i.valid & ~full):
             m.d.sync += [skid.eq(self.i.payload), full.eq(1)]
+        if self._gate is not None:
+            g = self._gate
+            # each compare on a register or the input payload, the choice after them
+            g_skid, g_in, g_out = Signal(), Signal(), Signal()
+            m.d.comb += [g_skid.eq(g(skid)), g_in.eq(g(self.i.payload)),
+                         g_out.eq(g(self.o.payload))]
+            with m.If(advance):
+                m.d.sync += ok.eq(Mux(full, g_skid, g_in))
+            with m.Else():
+                m.d.sync += ok.eq(ok | g_out)
         return m
