@@ -409,7 +409,7 @@ def test_the_edge_skid_gate_lets_an_edge_out_only_the_cycle_after_it_passed():
     sent = sorted(int(x) for x in rng.integers(0, 200, size=120))
     for valid_p, ready_p in ((1.0, 1.0), (0.7, 0.6)):
         thr = Signal(9)
-        dut = EdgeSkid(8, gate=lambda e: e < thr)
+        dut = EdgeSkid(8, gate=lambda e, thr=thr: e < thr)
         out, when, thresholds = [], [], []
 
         async def bench(ctx, valid_p=valid_p, ready_p=ready_p, dut=dut, thr=thr,
