@@ -80,8 +80,10 @@ def _on_blades(name: str, counts: tuple[int, ...]) -> None:
 # default suite's cold CI run was 520 s of its 480; both kernels keep their blade runs in
 # test_frontier, test_narrow_state, test_label_buckets and the differential projections;
 # bc too (7 s of the cold run; its planned blade programs are checked in test_partition)
+# and pagerank (8 s; its blade runs stay in test_parallel_rt and the differential tests)
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
-                                  if n in ("sssp", "kcore", "bc") else n for n in ALGORITHMS])
+                                  if n in ("sssp", "kcore", "bc", "pagerank") else n
+                                  for n in ALGORITHMS])
 def test_all_algorithms_on_1_and_3_blades(name):
     # one blade, and three (uneven shards, a blade with neither end of some edges)
     _on_blades(name, (1, 3))

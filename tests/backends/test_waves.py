@@ -84,6 +84,9 @@ def test_cosynth_rtl_vcd(tmp_path, capsys):
     assert last > 1000 and any(v for _, v in changes["edges_valid"])
 
 
+# 25 s of the cold CI run (three Verilator builds): with the slow set; the named waveform
+# of a failing check stays in the default suite (test_a_failing_check_names_the_waveform)
+@pytest.mark.slow
 def test_a_failing_testbench_writes_and_names_its_waveform(tmp_path):
     """The replay of a trace whose recorded answer is wrong fails; the bench is run again
     with tracing (``--trace``) and the error names the VCD it wrote: the whole replay
