@@ -416,8 +416,9 @@ def _figures(kind: BladeKind, w: Workload | None) -> dict | None:
 
 def _fpga_use(k: BladeKind, w: Workload, vertices: float) -> dict:
     """LUTs and block RAM bits of the kernel's unit holding ``vertices`` vertices: the
-    LUTs measured on the part when there are, else ``fpga_luts_per_kernel``; the bits
-    from the unit's memories (every read port a copy)."""
+    LUTs measured on the part when there are, else ``fpga_luts_per_kernel`` (an interval
+    unit: at least its engines' ``interval_costs.unit_logic``); the bits from the unit's
+    memories (every read port a copy)."""
     fig = _figures(k, w)
     if fig is not None:
         luts = int(fig["luts"])
@@ -431,6 +432,10 @@ def _fpga_use(k: BladeKind, w: Workload, vertices: float) -> dict:
         use = hw.unit_use(k.fpga.part, int(vertices), k.fpga.memory,
                           k.cal("fpga_clock_hz", k.fpga.clock_hz))
         out["bram_bits"] = int(use["bram_bits"])
+        if use["kind"] == "interval":
+            # an interval unit's engines: at least their logic a PE as placed and routed
+            # (``unit_logic``), whatever a unit holding every vertex on chip took
+            out["luts"] = max(out["luts"], int(use["luts"]))
         if use["kind"] == "interval":
             out["unit"] = {x: use[x] for x in ("kind", "interval", "pes", "fifo_depth",
                                                "memory", "memory_source")}

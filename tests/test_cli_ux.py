@@ -348,6 +348,8 @@ def test_calibrate_json_and_counted_progress(tmp_path):
     assert {key.split("/")[1] for key in d["workloads"]} == {"par", "pull", "edges", "hybrid"}
     assert d["machine"]["cpu_edges_per_second_per_core"] > 0
     counted = [ln for ln in p.stderr.splitlines() if ln.startswith("  .. [")]
-    assert len(counted) == 4, p.stderr
-    assert counted[0].startswith("  .. [1/3, ") and "bfs (" in counted[0]
-    assert counted[2].startswith("  .. [3/3, ") and ", ETA " in counted[2]
+    # one measurement a variant, then the blade's memory without data
+    assert len(counted) == 5, p.stderr
+    assert counted[0].startswith("  .. [1/5, ") and "bfs (" in counted[0]
+    assert counted[2].startswith("  .. [3/5, ") and ", ETA " in counted[2]
+    assert "memory without data" in counted[4], p.stderr

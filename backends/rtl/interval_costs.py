@@ -5,8 +5,11 @@ largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per 
 one copy per read port: ``bitstream.bram_blocks``) plus the two read FIFOs (edges,
 gathered entries) and the gather map (``gather_blocks``) fit in
 ``BRAM_SHARE`` of the part's block RAM, and a FIFO deep enough to cover the memory's
-latency at its word rate.  A part on which not even an interval of two fits is refused
-(``NoIntervalFits``) with the reason and the smallest known part that would take it.
+latency at its word rate; the unit's logic (``unit_logic``: ``LOGIC_PER_PE`` cells a PE,
+measured by place and route) must fit in ``LOGIC_SHARE`` of the part's logic cells.  A
+part on which not even an interval of two fits, or whose logic cannot hold one PE, is
+refused (``NoIntervalFits``) with the reason and the smallest known part that would take
+it.
 
 ``predict_cycles(layout, blocks, dram, fifo_depth)`` is the cycle model of a run of
 block commands, phase by phase as ``interval.IntervalUnit`` executes them: the host's
@@ -45,7 +48,8 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
            "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
            "host_block_cycles",
            "memory_for", "whole_fits", "unit_use", "predict_run", "IntervalProfile",
-           "fpga_profile", "breakdown", "PHASES", "pe_queues", "unit_blocks"]
+           "fpga_profile", "breakdown", "PHASES", "pe_queues", "unit_blocks",
+           "unit_logic", "logic_fits", "LOGIC_PER_PE", "LOGIC_SHARE"]
 
 #: cycles a block command costs beyond its phases: the engine's DONE, LAUNCH, COUNT and
 #: START states and the unit's pipeline draining after the last edge -- the host's
@@ -82,6 +86,22 @@ GATHER_SKEW = 0.42
 #: an x16 DDR3-800 (BL8: 16-byte bursts), datacenter cards one DDR4-2400 x64 channel
 DEFAULT_MEMORY = {"ice40": ("sdram", 0.2e9, 70e-9, 8), "ecp5": ("ddr3", 1.6e9, 100e-9, 16),
                   "ultrascale+": ("ddr4", 19.2e9, 80e-9, 64)}
+
+
+#: logic of one PE of an interval unit (its engine, edge pipeline, arbiter share and
+#: host registers) in the family's logic cells, as placed and routed for BFS (the
+#: examples' narrowest datapath: a unit with wider values takes more, so a refusal on
+#: logic is certain and an acceptance near the limit is not; the flow's utilisation
+#: error names the part then): ECP5-85F 5,369 LUT4 at P = 1
+#: (bench/results/interval_pnr_p1_stop18_s1.json; 21,142 at P = 4 before the command
+#: queue: 5,286 a PE), iCE40 HX8K 8,110 logic cells at P = 1 (a logic cell holds a LUT
+#: and a flip-flop: bench/results/interval_pnr_p1_hx8k_stop19.json, 105% of the part:
+#: nextpnr could not place it).  UltraScale+ is not measured: a LUT6 takes at least what
+#: a LUT4 does, so the ECP5 figure bounds it.
+LOGIC_PER_PE = {"ice40": 8110, "ecp5": 5369, "ultrascale+": 5369}
+#: the share of the part's logic cells a unit may take (placement and routing need the
+#: rest)
+LOGIC_SHARE = 0.9
 
 
 class NoIntervalFits(CosynthError):
@@ -141,8 +161,23 @@ def unit_blocks(spec, part_name, interval: int, fifo: int, pes: int = 1) -> int:
                   gather_blocks(interval, part.family))
 
 
+def unit_logic(part, pes: int = 1) -> int:
+    """Logic cells an interval unit of ``pes`` PEs takes on ``part`` (a name or a
+    ``Part``): ``LOGIC_PER_PE`` of its family a PE (the windows' size does not change
+    it: their address counters are a few bits of the engine)."""
+    part = partlist.lookup(part) if isinstance(part, str) else part
+    return pes * LOGIC_PER_PE[part.family]
+
+
+def logic_fits(part, pes: int = 1) -> bool:
+    part = partlist.lookup(part) if isinstance(part, str) else part
+    return unit_logic(part, pes) <= LOGIC_SHARE * part.luts
+
+
 def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
     used = unit_blocks(spec, part, interval, fifo, pes)
+    if not logic_fits(part, pes):
+        return None
     return used if used <= BRAM_SHARE * _part_blocks(part) else None
 
 
@@ -164,14 +199,23 @@ def choose(spec, part_name: str, n: int, dram: DramConfig, pes: int = 1) -> Inte
     if best is None:
         fitting = [p for p in sorted(partlist.PARTS.values(), key=lambda p: p.bram_bits)
                    if _fits(spec, p, 2, fifo, pes) is not None]
+        pe_s = f"{pes} PE{'s' * (pes > 1)}"
+        if not logic_fits(part, pes):
+            why = (f"unit '{spec.name}' ({pe_s}) does not fit on {part.name}: its logic "
+                   f"(about {unit_logic(part, pes):,} logic cells, {LOGIC_PER_PE[part.family]:,} "
+                   f"a PE as placed and routed) exceeds {LOGIC_SHARE:.0%} of the part's "
+                   f"{part.luts:,}")
+        else:
+            why = (f"unit '{spec.name}' ({pe_s}) does not fit on {part.name} even with an "
+                   f"interval of two vertices: its memories ({bits_per_vertex(spec)} bits a "
+                   "vertex, every read port a copy, in blocks at least one wide) and a "
+                   f"{fifo}-word FIFO exceed {BRAM_SHARE:.0%} of the part's "
+                   f"{_part_blocks(part)} block RAMs")
         raise NoIntervalFits(
-            f"unit '{spec.name}' ({pes} PE{'s' * (pes > 1)}) does not fit on {part.name} "
-            "even with an interval of two "
-            f"vertices: its memories ({bits_per_vertex(spec)} bits a vertex, every read "
-            f"port a copy, in blocks at least one wide) and a {fifo}-word FIFO "
-            f"exceed {BRAM_SHARE:.0%} of the part's {_part_blocks(part)} block RAMs",
+            why,
             hint=(f"the smallest part it fits on is {fitting[0].name}" if fitting else
-                  "no known part has enough block RAMs; the planner keeps it on the CPU"))
+                  "no known part has enough block RAMs and logic; the planner keeps it on "
+                  "the CPU"))
     return best
 
 
@@ -391,6 +435,7 @@ def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
     c = choose(spec, part_name, n, dram, pes)
     return {"kind": "interval", "interval": c.interval, "pes": pes,
             "fifo_depth": c.fifo_depth, "bram_blocks": c.bram_blocks,
+            "luts": unit_logic(part, pes),
             "bram_bits": c.bram_blocks * _BLOCK_BITS[part.family],
             "memory": dram.as_dict(), "memory_source": source}
 

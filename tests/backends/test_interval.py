@@ -15,13 +15,19 @@ import pytest
 import cosynth as cs
 from cosynth.backends.rtl.build import unit_for
 from cosynth.backends.rtl.dram import DramConfig, DramModel
-from cosynth.backends.rtl.interval_costs import NoIntervalFits, choose, predict_cycles, unit_use
+from cosynth.backends.rtl.interval_costs import (
+    NoIntervalFits,
+    choose,
+    predict_cycles,
+    unit_logic,
+    unit_use,
+)
 from cosynth.backends.rtl.interval_sim import run_interval_kernel
 from cosynth.backends.rtl.layout import MemoryLayout, encode_edges
 from cosynth.backends.rtl.regmap import Mem, RegisterMap
 from cosynth.ir.interp import interpret
 from cosynth.loader import load_kernels
-from cosynth.planner.manifest import ManifestError, load_manifest
+from cosynth.planner.manifest import FpgaMemory, ManifestError, load_manifest
 from tests.helpers import EXAMPLES, kernel_from_source, same
 
 ECP5_DDR3 = DramConfig.from_figures(1.6e9, 100e-9, 64, 100e6)  # x16 DDR3-800 at 100 MHz
@@ -190,9 +196,16 @@ fileserver: {bandwidth: 1 GB/s}
     assert use["pes"] == 4 and use["memory"]["ports"] == 4
     one = unit_use(unit_for(_kernel("kcore").ir), "ECP5-85F", 1 << 18, mem)
     assert one["pes"] == 1 and "ports" not in one["memory"]  # k-core: one PE only
-    # two PEs of BFS do not fit on an HX8K: one PE, one port (of the memory's four)
-    hx = unit_use(spec, "iCE40HX8K", 1024, mem, 50e6)
-    assert hx["pes"] == 1 and "ports" not in hx["memory"]
+    # eight ports: the engines' logic holds four PEs on an ECP5-25F (four of the eight
+    # ports used), and not one on an iCE40 HX8K (placed and routed: 8,110 logic cells of
+    # 7,680), which is refused naming the logic and the smallest part that takes it
+    eight = FpgaMemory("ddr4", 19.2e9, 80e-9, 64, 8)
+    four = unit_use(spec, "ECP5-25F", 1 << 18, eight)
+    assert four["pes"] == 4 and four["memory"]["ports"] == 4
+    assert four["luts"] == unit_logic("ECP5-25F", 4) <= 0.9 * 24288 < unit_logic("ECP5-25F", 5)
+    with pytest.raises(NoIntervalFits) as exc:
+        unit_use(spec, "iCE40HX8K", 1024, mem, 50e6)
+    assert "logic" in str(exc.value) and "ECP5-25F" in str(exc.value.hint)
     for bad in ("0", "9", "2.5", "two"):
         f = tmp_path / "bad.yaml"
         f.write_text(base.replace("{MEM}", "{kind: ddr4, bandwidth: 10 GB/s, latency: 80 ns, "
@@ -206,7 +219,6 @@ def test_measured_edges_per_clock_reach_the_planner(tmp_path, monkeypatch):
     monkeypatch.setenv("COSYNTH_CACHE", str(tmp_path))  # a table of this test's own
     from cosynth.backends.rtl.costs import fpga_profile
     from cosynth.frontend.rewrite import variant as make_variant
-    from cosynth.planner.manifest import FpgaMemory
     kf = _kernel("bfs")
     spec = unit_for(kf.ir)
     g = cs.Graph.kronecker(6, edge_factor=4, seed=7)

@@ -37,13 +37,15 @@ from tests.helpers import EXAMPLES, ROOT, example
 PAIR = load_manifest(os.path.join(ROOT, "manifests", "pair.yaml"))  # 2 x ECP5-85F
 FILES = {"bfs": "bfs", "sssp_int": "sssp", "cc": "cc"}
 
-HX8K = """manifest: hx8k-pair
+# the smallest part an interval unit's logic fits on (an iCE40 HX8K's 7,680 logic cells
+# hold no PE: ``interval_costs.LOGIC_PER_PE``), with an x16 SDRAM
+SMALL = """manifest: small-pair
 blades:
-  - kind: cpu-hx8k
+  - kind: cpu-25f
     count: 2
     cpu: {cores: 2, clock: 2.0 GHz}
     dram: {size: 8 GiB, bandwidth: 10 GB/s}
-    fpga: {part: iCE40HX8K, clock: 50 MHz,
+    fpga: {part: ECP5-25F, clock: 50 MHz,
            memory: {kind: sdram, bandwidth: 200 MB/s, latency: 70 ns, burst: 16 B}}
     cost: 0.2
 interconnect:
@@ -79,15 +81,15 @@ def test_the_cpp_device_keeps_the_engine_register_map():
 # path in the default suite; test_interval covers sssp_int's unit against the interpreter
 @pytest.mark.parametrize("name", [pytest.param("sssp_int", marks=pytest.mark.slow), "bfs"])
 def test_a_graph_larger_than_the_part_runs_through_an_interval_unit_on_two_blades(tmp_path, name):
-    """kron-10 (1,024 vertices) on an iCE40 HX8K (512 at most on chip): the plan sizes an
+    """kron-13 (8,192 vertices) on an ECP5-25F (4,096 at most on chip): the plan sizes an
     interval unit on the manifest's SDRAM, both blades run their loops on it, the result
     equals the interpreter and networkx; one blade's run on the same unit takes exactly
     the cycles the Python host's walk of the same edges takes."""
-    path = tmp_path / "hx8k.yaml"
-    path.write_text(HX8K)
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
     man = load_manifest(str(path))
     kf = _kernel(name)  # packed: a weighted edge one word, unweighted edges two a word
-    g = cs.Graph.kronecker(10, edge_factor=4, seed=4)
+    g = cs.Graph.kronecker(13, edge_factor=4, seed=4)
     args = _args(name, g)
     sim = simulate(kf, man, g, args, blades=2, fpga=True)
     assert [b.device for b in sim.plan.blades] == ["fpga", "fpga"]
@@ -119,12 +121,9 @@ def test_a_memory_of_two_ports_gets_two_pes_and_the_blade_walks_as_the_python_ho
     pins found at build time) and takes exactly the Python host's cycles."""
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "hx8k2.yaml")
+        path = os.path.join(tmp, "small2.yaml")
         with open(path, "w") as f:
-            f.write(HX8K.replace("burst: 16 B}", "burst: 16 B, ports: 2}"))
-        with open(path, "w") as f:
-            f.write(HX8K.replace("burst: 16 B}", "burst: 16 B, ports: 2}")
-                    .replace("iCE40HX8K", "ECP5-25F"))
+            f.write(SMALL.replace("burst: 16 B}", "burst: 16 B, ports: 2}"))
         man = load_manifest(path)
     kf = _kernel("bfs")
     g = cs.Graph.kronecker(13, edge_factor=4, seed=4)  # 8,192: the 25F holds 4,096
@@ -226,16 +225,16 @@ def test_a_block_gathers_only_the_window_b_entries_its_edges_read():
 
 @pytest.mark.slow
 def test_kcore_add_reduction_through_an_interval_unit(tmp_path):
-    """k-core's ``deg add= -1`` on interval units over SDRAM (kron-12 on two iCE40 HX8K
+    """k-core's ``deg add= -1`` on interval units over SDRAM (kron-13 on two ECP5-25F
     blades, every round a unit call): equal to the interpreter and networkx.  Its rule
     raises no change flag, so the unit's STATUS.changed stays clear; the engine once took
     that bit as 'window A is dirty', never wrote a window back, and 956 of 4,096 core
     numbers came out wrong.  It now writes back on STATUS.wrote (any changed entry)."""
-    path = tmp_path / "hx8k.yaml"
-    path.write_text(HX8K)
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
     man = load_manifest(str(path))
     kf = example("kcore")
-    g = cs.Graph.kronecker(12, edge_factor=4, seed=4)  # kron-10's k-core fits on chip
+    g = cs.Graph.kronecker(13, edge_factor=4, seed=4)  # kron-12's k-core fits on chip
     sim = simulate(kf, man, g, {}, blades=2, fpga=True)
     assert all(b.device == "fpga" and b.fpga_use["unit"]["kind"] == "interval"
                for b in sim.plan.blades)
