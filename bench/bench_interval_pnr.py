@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -50,14 +51,23 @@ def main() -> None:
                     help="the --cosim row's graph (the units are sized for 2^18 vertices)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
                                                   "interval_pnr.json"))
+    ap.add_argument("--interval", type=int, default=None,
+                    help="build this interval on a part the planner refuses (to measure "
+                         "why: the row records the refusal and what the flow says)")
     a = ap.parse_args()
     from cosynth.backends.rtl.bitstream import PART_DEVICES
     from cosynth.backends.rtl.build import unit_for
     from cosynth.backends.rtl.dram import DramConfig
     from cosynth.backends.rtl.flow import run_flow
-    from cosynth.backends.rtl.interval_costs import choose
+    from cosynth.backends.rtl.interval_costs import (
+        IntervalChoice,
+        NoIntervalFits,
+        choose,
+        fifo_depth_for,
+    )
     from cosynth.backends.rtl.interval_sim import make_unit
     from cosynth.backends.rtl.shell import shell_verilog
+    from cosynth.errors import ToolError
     from cosynth.loader import load_kernels
     kf = load_kernels(f"{ROOT}/examples/{KERNELS[a.kernel]}.py")[a.kernel]
     spec = unit_for(kf.ir)
@@ -66,8 +76,18 @@ def main() -> None:
     measured = _cosim_rows(os.path.join(ROOT, a.cosim), a.kernel, a.graph)
     rows = []
     for P in a.pes:
-        whole = choose(spec, a.part, 1 << 18, dram, pes=P)
-        interval = whole.interval
+        refused = None
+        try:
+            whole = choose(spec, a.part, 1 << 18, dram, pes=P)
+        except NoIntervalFits as exc:
+            refused = f"{exc.message} ({exc.hint})"
+            print(f"P = {P}: the planner refuses {a.part}: {refused}", flush=True)
+            if a.interval is None:
+                rows.append({"kernel": a.kernel, "pes": P, "part": a.part,
+                             "planner_refused": refused})
+                continue
+            whole = IntervalChoice(a.interval, fifo_depth_for(dram), 0, 0)
+        interval = a.interval or whole.interval
         C = P if a.ports == 0 else min(a.ports, P)
         unit = make_unit(spec, interval, whole.fifo_depth, P, ports=C)
         tag = f"{a.kernel}-p{P}" + (f"-m{C}" if C > 1 else "") + \
@@ -76,13 +96,24 @@ def main() -> None:
             (f"-{a.part.lower()}" if a.part.upper() != "ECP5-85F" else "")
         out = os.path.join(ROOT, "bench", "results", "interval_pnr", tag)
         t0 = time.perf_counter()
-        flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
-                        timeout=a.timeout, seed=a.seed, router=a.router,
-                        progress=lambda m: print(f"  .. {m}", flush=True))
+        try:
+            flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
+                            timeout=a.timeout, seed=a.seed, router=a.router,
+                            progress=lambda m: print(f"  .. {m}", flush=True))
+        except ToolError as exc:  # e.g. nextpnr cannot place what the part cannot hold
+            row = {"kernel": a.kernel, "pes": P, "ports": C, "part": a.part,
+                   "interval": interval, "planner_refused": refused,
+                   "flow_error": exc.message.splitlines()[0],
+                   "utilisation": _utilisation(os.path.join(out, "pnr.log")),
+                   "flow_seconds": round(time.perf_counter() - t0, 1)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            continue
         rep = flow.as_dict()
         cos = measured.get((P, C, interval))
         epc = cos["edges_per_clock"] if cos else None
         row = {"kernel": a.kernel, "pes": P, "ports": C, "part": a.part, "interval": interval,
+               "planner_refused": refused,
                "fifo_depth": whole.fifo_depth, "luts": rep["luts"],
                "luts_total": rep["luts_total"], "ffs": rep["ffs"], "bram": rep["bram"],
                "bram_total": rep["bram_total"], "fmax_mhz": rep["fmax_mhz"],
@@ -97,6 +128,20 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     write_json(a.out, {"benchmark": "interval_pnr", "machine": machine(), "rows": rows})
     print(f"wrote {a.out}")
+
+
+def _utilisation(log: str) -> dict:
+    """nextpnr's "Device utilisation" lines of ``log``: cell type -> [used, available]."""
+    out = {}
+    try:
+        with open(log) as f:
+            for line in f:
+                m = re.match(r"Info:\s+(\w+):\s+(\d+)/\s*(\d+)", line)
+                if m:
+                    out[m.group(1)] = [int(m.group(2)), int(m.group(3))]
+    except OSError:
+        pass
+    return out
 
 
 def _cosim_rows(path: str, kernel: str, graph: str) -> dict:
