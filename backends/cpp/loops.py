@@ -203,7 +203,7 @@ class LoopNests(ExprSpeller):
             if lq is not None:
                 lq.owner = s
                 self.levels.append(lq)
-                self.out(f"  {lq.name}.advance();")
+                self.out(f"  {lq.advance(self)}")
         elif s.kind == "range":
             st = self.tmp("step")
             self.out(f"{{ const int64_t {st} = {self.expr(s.step)}; if ({st} == 0) "
