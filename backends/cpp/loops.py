@@ -203,7 +203,7 @@ class LoopNests(ExprSpeller):
             if lq is not None:
                 lq.owner = s
                 self.levels.append(lq)
-                self.out(f"  {lq.name}.advance();")
+                self.out(f"  {lq.advance(self)}")
         elif s.kind == "range":
             st = self.tmp("step")
             self.out(f"{{ const int64_t {st} = {self.expr(s.step)}; if ({st} == 0) "
@@ -323,6 +323,13 @@ class LoopNests(ExprSpeller):
                  f"  // saturating {sat.op}: stop once it cannot improve {sat.table}")
         entry = self.expr(Load(sat.table, sat.index, t.dtype))
         improves = ops.reduction(sat.op).cpp_improves.format(v=c, t=entry)
+        if sat.op == "min" and sat.table in getattr(self, "narrow", ()):
+            # a table stored in 32-bit codes (narrowstate): the saturating value is one of
+            # its min candidates, which the table's law bounds to the codes' set, so its
+            # code, made once, compares with the entry's code as the values compare (no
+            # widening of the entry per vertex)
+            self.out(f"const state_t<{ctype(t.dtype)}> {c}__code({c});")
+            improves = f"state_below({c}__code, {entry})"
         left = after = ""
         if self.work is not None and self.work_loop is not s:
             side, pos = ("out", s.var) if s.kind == "out_edges" else ("in", f"{s.var}__p")

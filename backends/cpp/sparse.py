@@ -56,6 +56,24 @@ class LevelQueueCode:
         may change it meanwhile -- the running iteration's own entry, or sequential code)."""
         return f"{self.name}.push{'_own' if own else ''}({local});"
 
+    def advance(self, cx) -> str:
+        """C++ statement at the top of each iteration: this iteration's queue, with the
+        counts summed as it is written when they come from it (``fused``)."""
+        lf = self.lf
+        if not fused(lf):
+            return f"{self.name}.advance();"
+        cnt = lf.count
+        counts, mu = cnt.body[0].then, cnt.body[1].then[0]
+        adds = " ".join(f"t{i} += (int64_t)({cx.expr(x.value)});"
+                        for i, x in enumerate(list(counts) + [mu]))
+        # the graph's arrays through a copy (each thread copies the closure): through the
+        # shared Graph they were reloaded at every queued vertex (a mark's byte store may
+        # alias them)
+        return (f"{self.name}.advance_tally([G = GraphView(G)](int64_t l, int64_t& t0, "
+                "int64_t& t1, int64_t& t2, int64_t& t3) { (void)t0; (void)t1; (void)t2; "
+                f"(void)t3; const int64_t {cnt.var} = l + G.glo; (void){cnt.var}; {adds} }});"
+                "  // the counts from the queue as it is written (levels: passes)")
+
     def clause(self) -> str:
         """The ``omp for`` clause that keeps a queue of one chunk (``dynamic, 64``) on the
         running thread: forking would only add a join."""
@@ -154,9 +172,20 @@ def _tally(cx, lf: LevelFrontier, at=lambda e: e) -> str:
             f"if ({cx.expr(at(imp.cond))}) {last} += (int64_t)({cx.expr(imp.then[0].value)}); }} ")
 
 
+def fused(lf: LevelFrontier) -> bool:
+    """The counts over the queue are summed by ``LevelQueue::advance_tally`` while it
+    writes the queue, not by a pass of their own: legal when every queued vertex passes
+    the guard (``levels``: ``passes``), so a queued vertex's shares are its degrees and
+    constants only (the counting loop's shape, ``levels._count_shape``) -- the same
+    function of the vertex wherever it is evaluated, and ``advance`` visits exactly the
+    queued vertices, each once.  (Three pushed scalars at most: the runtime sums four.)"""
+    return lf.count is not None and lf.passes and len(lf.push_count) <= 3
+
+
 def emit_count(cx, s: Loop, line: int, q: LevelQueueCode) -> None:
-    """The hybrid's counting loop ``s``: from the queue when it is sparse, else the loop
-    as it is (whose pull count the queue then keeps)."""
+    """The hybrid's counting loop ``s``: from the queue when it is sparse (summed by
+    ``advance`` when ``fused``), else the loop as it is (whose pull count the queue then
+    keeps)."""
     lf = q.lf
     guard, counts = s.body[0].cond, s.body[0].then
     mu_store = s.body[1].then[0]
@@ -164,6 +193,17 @@ def emit_count(cx, s: Loop, line: int, q: LevelQueueCode) -> None:
     b, t0 = cx.tmp("mu"), cx.tmp("t")
     cx.out(f"if ({q.name}.counts) {{  // the counts from the queue (levels: proved)")
     cx.ind += 1
+    if fused(lf):  # summed by advance_tally at the top of the iteration
+        cx.out(" ".join(f"red_add(&{x.table}, {q.name}.qsum[{i}]);"
+                        for i, x in enumerate(counts)) +
+               f" {q.name}.mu -= {q.name}.qsum[{len(counts)}]; "
+               f"red_add(&{lf.pull_count}, {q.name}.mu);")
+        # the nest is recorded as it was (a run over the queued vertices: the planner's
+        # comparison counts its runs); its time is advance's
+        cx.out(f"g_stats.step(0.0); nest_done({line}, 0, {q.name}.ncur, 0.0);")
+        cx.ind -= 1
+        _count_rest(cx, s, line, q, counts)
+        return
     cx.out(f"const double {t0} = now(); int64_t {', '.join(f'{a} = 0' for a in accs)}, "
            f"{b} = 0;")
     cx.out(f"const int64_t {q.name}_n = {q.name}.ncur;")
@@ -183,6 +223,13 @@ def emit_count(cx, s: Loop, line: int, q: LevelQueueCode) -> None:
     cx.out(f"{{ const double dt = now() - {t0}; g_stats.compute += dt; g_stats.step(dt); "
            f"nest_done({line}, 0, {q.name}_n, dt); }}")
     cx.ind -= 1
+    _count_rest(cx, s, line, q, counts)
+
+
+def _count_rest(cx, s: Loop, line: int, q: LevelQueueCode, counts) -> None:
+    """``emit_count``'s branches for the first iteration and for a queue that does not
+    hold the counts."""
+    lf = q.lf
     if lf.first_counts and len(counts) <= 3:
         cx.out(f"}} else if ({q.name}.tallied) {{  // the first iteration: the entry "
                "check's sums (levels: first_counts)")

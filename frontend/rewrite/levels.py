@@ -88,6 +88,7 @@ import z3
 
 from cosynth.ir.nodes import (
     Alloc,
+    AllReduce,
     Assign,
     Bin,
     Const,
@@ -103,12 +104,13 @@ from cosynth.ir.nodes import (
     Var,
 )
 from cosynth.ir.walk import iter_exprs, iter_stmts
+from cosynth.ops import identity
 
 from .proofs import counter_bounds
 from .saturation import cannot_fail
 from .smt import Encoder, Law, Unsupported, prove
 
-__all__ = ["LevelFrontier", "level_frontier", "guarded_loops"]
+__all__ = ["LevelFrontier", "level_frontier", "guarded_loops", "level_bound"]
 
 
 @dataclass(frozen=True)
@@ -451,3 +453,206 @@ def _count_shape(cnt: Loop, loop: Loop, table: str):
             and c.b.table == table):
         return None
     return tuple(a.table for a in g.then), b.table
+
+
+# ---------------------------------------------------------------------------- the bound
+def level_bound(k: Kernel, whl: Loop, lf: LevelFrontier) -> tuple[Law, int, int]:
+    """The law that bounds every value of a level frontier's table ``T`` that the while
+    loop ``whl`` stores or compares, with the counter's value on entering the loop and its
+    step: ``(law, c0, k)``.  Every such value is then the fill value ``F`` (the ``min``
+    top) or an integer in ``[0, c0 + (n + 1) * k]`` on a graph of ``n`` vertices
+    (``narrowstate.level_states``; the argument is ``narrowstate``'s docstring).  Z3
+    proves, for every value ``e`` reduced into ``T`` in the body (privates resolved as
+    for the queue's laws), with ``c' = c + k``::
+
+        e == F  or  0 <= e <= c'                      (every candidate is bounded)
+        P(x, c') and min(x, e) != x  =>  x == F        (an entry changes only from F)
+
+    and the emitted checks: ``F`` is the ``min`` top of ``T``'s dtype; the counter is set
+    to a constant ``c0`` before the loop and written in it only by the increment (the
+    queue's own check); on entering the loop ``T`` holds ``F`` but at the ``points``,
+    whose stores are constants ``p`` with ``0 <= p <= c0`` (so ``P`` holds on entry,
+    statically, not only by the run-time check); and the loop's flag is raised only by a
+    change of ``T`` in the same iteration (``_flag_follows_changes``).  A refusal is the
+    law's status ``unknown`` with the reason."""
+    table, counter = lf.table, lf.counter
+    d = k.table_map[table].dtype
+    subject = f"{table}: every value is {table}'s top or in [0, {counter} + step]"
+
+    def no(why: str) -> tuple[Law, int, int]:
+        return Law("level bound", subject, "unknown", why), 0, 0
+
+    if not (isinstance(lf.fill, Const) and lf.fill.value == identity("min", d)):
+        return no("the fill value is not the min top of the table's dtype")
+    inc = next(s for s in whl.body if isinstance(s, Store) and s.table == counter)
+    step = int(inc.value.value)
+    c0 = _entry_value(k, whl, counter)
+    if c0 is None:
+        return no(f"'{counter}' is not set to one constant before the loop (top level)")
+    if lf.points is None:
+        return no(f"{table} is not its fill value on entry but at constant points")
+    pts = _point_values(k, whl, table)
+    if pts is None or any(not (0 <= p <= c0) for p in pts):
+        return no(f"a store into {table} before the loop is not a constant in [0, {c0}]")
+    why = _flag_follows_changes(k, whl, table)
+    if why:
+        return no(why)
+    values = [(s, top) for top in whl.body for s, _ in iter_stmts([top])
+              if isinstance(s, Store) and s.table == table and s.op == "min"]
+    low = counter_bounds(k).get(counter)
+    if low is None or not values:
+        return no("no counter bound or no min reduction into the table")
+    x, c = z3.BitVec("x", d.bits), z3.BitVec("c", d.bits)
+    enc0 = Encoder(None)
+    f, c2 = enc0.const(lf.fill.value, d), c + enc0.const(step, d)
+    zero = enc0.const(0, d)
+    hyps = [c >= enc0.const(low, d), c < z3.BitVecVal(1 << (d.bits - 2), d.bits)]
+    try:
+        claims = []
+        for s, top in values:
+            e = _term(s.value, c, x, _assigned(top, s), whl_loop(lf), table, counter, d)
+            m = z3.If(e < x, e, x)
+            claims.append(z3.Or(e == f, z3.And(zero <= e, e <= c2)))
+            claims.append(z3.Implies(z3.And(z3.Or(x <= c2, x == f), m != x), x == f))
+    except Unsupported as exc:
+        return no(f"not modelled: {exc}")
+    law = prove("level bound", subject, z3.And(*claims), hyps, {"x": x, "c": c},
+                "Z3, bit-vectors")
+    return law, c0, step
+
+
+def whl_loop(lf: LevelFrontier) -> Loop:
+    """The guarded node loop whose vertex the laws' ``x`` is read at (the queue's)."""
+    return lf.loops[0]
+
+
+def _entry_value(k: Kernel, whl: Loop, counter: str) -> int | None:
+    """The counter's value on entering ``whl``: the last of its top-level plain stores of
+    a constant before the loop, when every write of it outside the loop is one."""
+    c0 = None
+    inside = {id(s) for s, _ in iter_stmts(whl.body)}
+    for s, _ in iter_stmts(k.body):
+        if id(s) in inside or getattr(s, "table", None) != counter or s is whl:
+            continue
+        if not (isinstance(s, Store) and s.op is None and isinstance(s.value, Const) and
+                any(t is s for t in k.body)):
+            return None
+    for s in k.body:
+        if s is whl:
+            break
+        if isinstance(s, Store) and s.table == counter:
+            c0 = int(s.value.value)
+    return c0
+
+
+def _point_values(k: Kernel, whl: Loop, table: str) -> list[int] | None:
+    """The constants stored into ``table`` between its last fill and ``whl`` (the
+    ``points``), or None when one is not an integer constant."""
+    body = list(k.body)
+    at = next(i for i, s in enumerate(body) if s is whl)
+    last = max(i for i, s in enumerate(body[:at]) if isinstance(s, Alloc) and s.table == table)
+    out = []
+    for s in body[last + 1:at]:
+        if isinstance(s, Store) and s.table == table:
+            if not isinstance(s.value, Const) or isinstance(s.value.value, bool) or \
+                    int(s.value.value) != s.value.value:
+                return None
+            out.append(int(s.value.value))
+    return out
+
+
+def _flag_follows_changes(k: Kernel, whl: Loop, table: str) -> str:
+    """Why the loop might run another iteration without a change of ``table`` in this one
+    ('' when it cannot).  Its condition is a boolean scalar ``A``; the body's first
+    statement is ``A = False`` and every other write of ``A`` raises it from a *change
+    flag*: the ``-> A`` of a ``min`` store into ``table`` or of its ``min`` exchange, or
+    ``A or= X`` for a scalar ``X`` that is itself a change flag of the iteration -- every
+    write of ``X`` is ``X = False``, such a flag, or ``allreduce X or``; it is read only by
+    ``A or= X``, and the block holding that read sets ``X = False`` before it with every
+    raising write of ``X`` in between (so ``X`` holds only this iteration's changes)."""
+    cond = whl.cond
+    if not (isinstance(cond, Load) and cond.index is None and
+            k.table_map[cond.table].dtype.is_bool):
+        return "the loop's condition is not a boolean scalar"
+    a = cond.table
+    first = whl.body[0] if whl.body else None
+    if not (isinstance(first, Store) and first.table == a and first.op is None and
+            isinstance(first.value, Const) and first.value.value is False):
+        return f"the body does not start with {a} = False"
+
+    def raises(s, flag) -> bool:  # a change of ``table`` raises ``flag``
+        return (isinstance(s, Store) and s.table == table and s.op == "min" and
+                s.flag == flag) or (isinstance(s, Exchange) and s.table == table and
+                                    s.op == "min" and s.flag == flag)
+
+    stmts = [s for s, _ in iter_stmts(whl.body)]
+    for s in stmts:  # flags set by anything but a change of the table
+        flag = getattr(s, "flag", None)
+        if flag is not None and not raises(s, flag):
+            return f"the flag {flag} is raised by something other than a change of {table}"
+    for s in stmts[1:] if stmts and stmts[0] is first else stmts:
+        if getattr(s, "table", None) != a:
+            continue
+        if raises(s, a):
+            continue
+        if isinstance(s, Store) and s.op == "or" and s.index is None and \
+                isinstance(s.value, Load) and s.value.index is None and \
+                _iteration_flag(whl, a, s.value.table, raises):
+            continue
+        return f"{a} is written by something other than a change of {table}"
+    return ""
+
+
+def _iteration_flag(whl: Loop, a: str, x: str, raises) -> bool:
+    """``X`` holds only the changes of the running iteration where ``A or= X`` reads it
+    (``_flag_follows_changes``): each such read has a ``X = False`` before it in its
+    block, and every raising write of ``X`` lies between a read and the last reset before
+    it."""
+    reads, between = [], set()
+    for s, _ in iter_stmts(whl.body):
+        if isinstance(s, Store) and s.table == a and s.op == "or" and \
+                isinstance(s.value, Load) and s.value.table == x:
+            reads.append(s)
+    for read in reads:
+        block = None  # the statement list that holds ``read`` at its top level
+        for s, _ in iter_stmts([whl]):
+            for lst in ((s.body,) if isinstance(s, Loop) else
+                        (s.then, s.orelse) if isinstance(s, If) else ()):
+                if any(t is read for t in lst):
+                    block = list(lst)
+        if block is None:
+            return False
+        at = next(i for i, t in enumerate(block) if t is read)
+        resets = [i for i, t in enumerate(block[:at]) if _resets(t, x)]
+        if not resets:
+            return False
+        between |= {id(s) for t in block[resets[-1] + 1:at] for s, _ in iter_stmts([t])}
+    for s, _ in iter_stmts(whl.body):
+        if any(s is r for r in reads):
+            continue
+        if any(isinstance(e, Load) and e.table == x for e in _exprs_of(s)):
+            return False
+        if getattr(s, "table", None) == x or getattr(s, "flag", None) == x:
+            if _resets(s, x):
+                continue
+            if id(s) not in between:
+                return False
+            if not (raises(s, x) or (isinstance(s, AllReduce) and s.op == "or")):
+                return False
+    return True
+
+
+def _resets(s, x: str) -> bool:
+    """``s`` is ``X = False``."""
+    return (isinstance(s, Store) and s.table == x and s.op is None and s.index is None and
+            s.flag is None and isinstance(s.value, Const) and s.value.value is False)
+
+
+def _exprs_of(s) -> list:
+    """The expressions a statement itself reads (not those of nested statements)."""
+    out = []
+    for name in ("cond", "value", "index", "of", "start", "stop", "step"):
+        e = getattr(s, name, None)
+        if isinstance(e, Expr):
+            out.extend(iter_exprs(e))
+    return out

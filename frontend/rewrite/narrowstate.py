@@ -64,10 +64,11 @@ from cosynth.ir.walk import iter_stmts
 from cosynth.ops import identity
 
 from .frontier import NONNEG_WEIGHTS, bucketed, frontier_loops, iteration_model, relax_order
+from .levels import level_bound, level_frontier
 from .smt import Law, Unsupported, leq, prove, sort_of
 
-__all__ = ["NarrowState", "narrow_states", "int32_steps", "float_steps", "constants",
-           "INTEGER_WEIGHTS", "LIMIT"]
+__all__ = ["NarrowState", "narrow_states", "level_states", "int32_steps", "float_steps",
+           "constants", "INTEGER_WEIGHTS", "LIMIT"]
 
 #: the assumption the per-iteration law is proved under (checked on the graph)
 INTEGER_WEIGHTS = "integer-weights(every weight an integer in [0, W], W < 2**31)"
@@ -89,8 +90,9 @@ class NarrowState:
 def narrow_states(k: Kernel) -> dict[str, NarrowState]:
     """Every state table of ``k`` that the module docstring's argument covers (the graph
     check still to come): a bucketed frontier's ``min`` table whose loop steps by whole
-    weights and whose other writes store constants."""
-    out: dict[str, NarrowState] = {}
+    weights and whose other writes store constants, and a level frontier's table
+    (``level_states``)."""
+    out: dict[str, NarrowState] = dict(level_states(k))
     for _, loop, plan in frontier_loops(k):
         if not bucketed(k, plan):
             continue
@@ -109,6 +111,45 @@ def narrow_states(k: Kernel) -> dict[str, NarrowState]:
             law, step = float_steps(k, loop, table)
         if law.ok:
             out[table] = NarrowState(table, law, consts, step)
+    return out
+
+
+def level_states(k: Kernel) -> dict[str, NarrowState]:
+    """The tables of ``k``'s level frontiers (``levels.py``) stored in 32 bits: rewrite
+    (storage only, as above)::
+
+        depth: node i64                     depth: node i64 stored as i32 (top: INT32_MIN)
+
+    Legality: every value the while loop stores into ``T`` or compares with an entry is
+    the top or an integer in ``[0, c0 + (n + 1) * k]``.  ``levels.level_bound`` proves
+    (Z3) that every candidate ``e`` is the top or in ``[0, c']`` (``c' = c + k``, the
+    counter after the iteration's increment) and that an entry changes only from the fill
+    ``F`` (the top), given the queue's invariant ``P(x, c)``: ``x <= c or x == F`` at the
+    start of every iteration -- which holds on entry here (``F`` everywhere but at
+    constant points ``0 <= p <= c0``, checked) and is kept by the queue's proved laws.  So
+    each of the ``n`` entries changes at most once in the loop; the loop runs another
+    iteration only when its flag was raised by a change of ``T`` in this one (checked on
+    the flags); hence at most ``n`` iterations change something, the iteration that runs
+    last has ``c <= c0 + n * k``, and every candidate is ``<= c0 + (n + 1) * k``.  The
+    constants the table holds outside the loop (``constants``) are in the same range.
+    The planner's check (``planner/narrow.py``: ``max(consts) + n * step``) receives
+    ``consts = (c0 + k, ...)`` and ``step = (0, k)``: exactly that bound.  BFS: ``c0 = 0``,
+    ``k = 1``: depths below ``n + 1``, stored in 32 bits whenever ``n + 1 < 2**31 - 1``.
+    The counter itself stays wide (only the table is stored narrow), so the guard's and
+    the counts' comparisons see the exact values."""
+    out: dict[str, NarrowState] = {}
+    for whl in k.body:
+        if not (isinstance(whl, Loop) and whl.kind == "while"):
+            continue
+        lf = level_frontier(k, whl)
+        if lf is None or lf.table in out or k.table_map[lf.table].dtype.bits != 64:
+            continue
+        consts = constants(k, whl, lf.table)
+        if consts is None:
+            continue
+        law, c0, step = level_bound(k, whl, lf)
+        if law.ok:
+            out[lf.table] = NarrowState(lf.table, law, (c0 + step, *consts), (0, step))
     return out
 
 

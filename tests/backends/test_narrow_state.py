@@ -49,3 +49,26 @@ def test_a_narrow_state_table_equals_the_kernel_as_written(tmp_path, kernel, wei
     build = tmp_path / "build"
     assert "std::vector<state_t<" in open(build / "blade.cpp").read()
     assert ("-DCOSYNTH_STATE32" in open(build / "Makefile").read()) == narrow
+
+
+@pytest.mark.parametrize("graph,blades", [("kron", 2), ("directed", 1)])
+def test_a_narrow_level_table_equals_the_kernel_as_written(tmp_path, graph, blades):
+    """BFS's hybrid: the level frontier's depth table in 32 bits (``levels.level_bound``):
+    the build defines ``COSYNTH_STATE32``, the pull step's saturation test compares codes,
+    and the depths (unreached vertices: the i64 top, written back wide) equal the
+    interpreter and networkx, with the exchange and refresh of 2 blades and 2 threads."""
+    g = cs.Graph.kronecker(9, seed=1) if graph == "kron" else _graph("kron")
+    kf = load_kernels(os.path.join(EXAMPLES, "bfs.py"))["bfs"]
+    src = int(g.out_degrees().argmax())
+    sim = simulate(kf, PAIR, g, {"source": src}, blades=blades, variant="hybrid",
+                   threads=2, workdir=str(tmp_path), timeout=300)
+    assert any("IR interpreter: ok" in c for c in sim.checks), sim.checks
+    assert any("networkx: ok" in c or "scipy: ok" in c for c in sim.checks), sim.checks
+    build = tmp_path / "build"
+    text = open(build / "blade.cpp").read()
+    assert "std::vector<state_t<int64_t>> u_depth" in text and "state_below(" in text
+    assert "-DCOSYNTH_STATE32" in open(build / "Makefile").read()
+    depth = np.asarray(sim.results[0])
+    top = depth == np.iinfo(np.int64).max
+    assert (depth[~top] >= 0).all() and (depth[~top] <= g.n).all()
+    assert top.any() or graph != "kron"  # kron-9 has isolated vertices

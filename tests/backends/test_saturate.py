@@ -124,10 +124,15 @@ def test_a_saturated_vertex_skips_its_row_before_reading_its_bounds(v):
     lines = [x.strip() for x in emit_program(_ir(example("bfs"), v)).splitlines()]
     at = next(i for i, x in enumerate(lines) if "// saturating min" in x)
     sat = lines[at].split()[2]  # const int64_t sat__N = ...
-    assert lines[at + 1].startswith(f"if ({sat} < u_depth[") and "saturated already" in \
-        lines[at + 1], lines[at:at + 4]
+    # a 32-bit depth table (the hybrid's level frontier: narrowstate.level_states) compares
+    # the value's code, made once, with the entry's
+    code = lines[at + 1].startswith(f"const state_t<int64_t> {sat}__code({sat});")
+    assert code == (v == "hybrid"), lines[at:at + 4]
+    test = f"if (state_below({sat}__code, u_depth[" if code else f"if ({sat} < u_depth["
+    assert lines[at + 1 + code].startswith(test) and "saturated already" in \
+        lines[at + 1 + code], lines[at:at + 4]
     row = next(i for i, x in enumerate(lines) if i > at and "G.in_begin(" in x)
-    assert row == at + 2  # the bounds are read only inside the hoisted test
+    assert row == at + 2 + code  # the bounds are read only inside the hoisted test
 
 
 def _edge_loop(lines, at):

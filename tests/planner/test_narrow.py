@@ -107,5 +107,9 @@ def test_the_plan_says_which_state_width_it_chose():
     assert plan.variant == "async"  # a bucketed frontier's table
     (c,) = [c for c in plan.choices if c.what == "state storage"]
     assert c.chosen.startswith("i32 (4 bytes per vertex)") and "path sum" in c.reason
+    # BFS's hybrid: the level frontier's depth table (narrowstate.level_states), depths
+    # bounded by c0 + (n + 1) * k = n + 1
     bfs = make_plan(example("bfs"), man, g, {"source": 0}, fpga=no_fpga)
-    assert not [c for c in bfs.choices if c.what == "state storage"]
+    assert bfs.variant == "hybrid"
+    (c,) = [c for c in bfs.choices if c.what == "state storage"]
+    assert c.chosen.startswith("i32 (4 bytes per vertex)") and f"<= {g.n + 1}" in c.reason

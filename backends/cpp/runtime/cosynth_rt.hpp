@@ -285,6 +285,13 @@ template <class T> inline bool red_min(Narrow32<T>* p, T v) {
   return false;
 }
 
+// `a < b` for two values of a state table (a candidate's code made once, and an entry):
+// the codes' order is the values' (Narrow32), so the entry is not widened
+template <class T> inline bool state_below(const T& a, const T& b) { return a < b; }
+template <class T> inline bool state_below(const Narrow32<T>& a, const Narrow32<T>& b) {
+  return Narrow32<T>::below(a.v, b.v);
+}
+
 // A table's every entry set to `v` (an Alloc) by all threads in equal static blocks: a
 // serial fill of a 2 MB table between supersteps was part of what one thread did alone
 // while the others waited (below 32k entries a region costs more than it saves)
@@ -297,8 +304,11 @@ template <class T> inline void fill_par(std::vector<T>& t, T v) {
 
 template <class T> inline void fill_par(std::vector<Narrow32<T>>& t, T v) {
   const int64_t k = (int64_t)t.size();
-  const Narrow32<T> x(v);
-  Narrow32<T>* p = t.data();
+  // through the codes (a loop of Narrow32 stores was not vectorised: 5 instructions an
+  // entry against 1 for the wide table); Narrow32 is standard-layout with the code its
+  // only member, so its address is the code's
+  const int32_t x = Narrow32<T>(v).v;
+  int32_t* p = &t.data()->v;
   #pragma omp parallel for schedule(static) if(k > 32768)
   for (int64_t i = 0; i < k; ++i) p[i] = x;
 }
@@ -2158,17 +2168,26 @@ struct LevelQueue {
   }
   // this iteration's queue from the last one's pushes, by all threads when it is large
   // (a serial pass over every mark after a pull step, or over the per-thread queues after
-  // a push step, was one thread's work between supersteps while the other waited)
-  void advance() {
+  // a push step, was one thread's work between supersteps while the other waited).
+  // `advance_tally(f)` also sums, while it writes the queue, each queued vertex l's shares
+  // f(l, t0, t1, t2, t3) into `qsum` when this iteration's counts come from the queue
+  // (`counts`): the counts' own pass over the queue -- a parallel region, a barrier and a
+  // second read of `cur` -- is then not made (backends/cpp/sparse.py, `fused`)
+  void advance() { advance_impl<false>([](int64_t, int64_t&, int64_t&, int64_t&, int64_t&) {}); }
+  template <class F> void advance_tally(F f) { advance_impl<true>(f); }
+  int64_t qsum[4] = {0, 0, 0, 0};
+  template <bool Tally, class F> void advance_impl(F f) {
     int64_t k = 0;
     const int64_t R = hi - lo;
+    const bool tally = Tally && ok && !first;  // `counts` below
+    int64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     if (scan) {  // the marks hold every queued vertex (those in `next` too)
       for (auto& q : next) q.clear();
       uint32_t* c = cur.get();
       uint8_t* m = mark.data();
       const int T = R > 2048 ? omp_get_max_threads() : 1;  // (a region costs ~2 us)
       std::vector<int64_t> cnt(T + 1, 0);
-      #pragma omp parallel num_threads(T)
+      #pragma omp parallel num_threads(T) reduction(+:s0, s1, s2, s3) firstprivate(f)
       {  // each thread its static block: count its marks, then write them at its offset
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         const int64_t b = R * t / nt, e = R * (t + 1) / nt;
@@ -2185,7 +2204,10 @@ struct LevelQueue {
         // hold no mark; a byte per vertex cost ~5 instructions)
         int64_t o = b;
         for (; o < e && (o & 7); ++o)
-          if (m[o]) { c[at++] = (uint32_t)o; m[o] = 0; }
+          if (m[o]) {
+            c[at++] = (uint32_t)o; m[o] = 0;
+            if (Tally && tally) f(o + lbase, s0, s1, s2, s3);
+          }
         for (; o + 8 <= e; o += 8) {
           uint64_t w;
           std::memcpy(&w, m + o, 8);
@@ -2194,12 +2216,17 @@ struct LevelQueue {
           uint64_t bits = ((w & UINT64_C(0x0101010101010101)) *
                            UINT64_C(0x0102040810204080)) >> 56;
           while (bits) {
-            c[at++] = (uint32_t)(o + __builtin_ctzll(bits));
+            const int64_t x = o + __builtin_ctzll(bits);
+            c[at++] = (uint32_t)x;
+            if (Tally && tally) f(x + lbase, s0, s1, s2, s3);
             bits &= bits - 1;
           }
         }
         for (; o < e; ++o)
-          if (m[o]) { c[at++] = (uint32_t)o; m[o] = 0; }
+          if (m[o]) {
+            c[at++] = (uint32_t)o; m[o] = 0;
+            if (Tally && tally) f(o + lbase, s0, s1, s2, s3);
+          }
       }
       for (int i = 1; i <= T; ++i) k += cnt[i];
       scan = false;
@@ -2209,14 +2236,19 @@ struct LevelQueue {
       std::vector<int64_t> at(Q + 1, 0);
       for (int64_t i = 0; i < Q; ++i) at[i + 1] = at[i] + (int64_t)next[i].size();
       k = at[Q];
-      #pragma omp parallel for schedule(static, 1) if(k > 2048)
+      #pragma omp parallel for schedule(static, 1) if(k > 2048) reduction(+:s0, s1, s2, s3) \
+          firstprivate(f)
       for (int64_t i = 0; i < Q; ++i) {  // queue i at its offset, in the order pushed
         uint32_t* c = cur.get() + at[i];
-        for (uint32_t o : next[i]) { *c++ = o; mark[o] = 0; }
+        for (uint32_t o : next[i]) {
+          *c++ = o; mark[o] = 0;
+          if (Tally && tally) f((int64_t)o + lbase, s0, s1, s2, s3);
+        }
         next[i].clear();
       }
       sorted = false;  // each thread's pushes in the order they came
     }
+    qsum[0] = s0; qsum[1] = s1; qsum[2] = s2; qsum[3] = s3;
     ncur = k;
     sparse = ok && (!first || from_entry);
     counts = ok && !first;
