@@ -153,10 +153,11 @@ def _emit_down(cx, m: Merge, d: str, rows: tuple[str, ...]) -> None:
     cx.ind += 1
     cx.out(f"const int64_t {s.var} = ({q} - {d}) + G.elo;  // the edge id")
     _emit_match(cx, m, head)
-    cx.out(f"if ({q} == {fb} || (int64_t)*--{q} != {head}) break;")
+    cx.out(f"if ({q} == {fb}) {{ {stop} = INT64_MAX; break; }}  // x's smallest entry "
+           f"matched: no later head can")
+    cx.out(f"if ((int64_t)*--{q} != {head}) break;")
     cx.ind -= 1
     cx.out("}")
-    cx.out(f"if ((int64_t)*{q} == {head}) break;  // x's smallest entry matched")
     cx.ind -= 1
     cx.out("}")
     if cx.work is not None and cx.work_loop is not s:
