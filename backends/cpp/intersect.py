@@ -43,7 +43,7 @@ node table indexed by it needs no id translation or check (``local_index``).
 
 from __future__ import annotations
 
-from cosynth.frontend.rewrite.intersect import Merge
+from cosynth.frontend.rewrite.intersect import Merge, downward
 from cosynth.ir.nodes import Assign, EdgeAttr
 from cosynth.ir.walk import iter_stmts
 
@@ -67,9 +67,10 @@ def emit_merge(cx, m: Merge, line: int) -> None:
     of = cx.tmp("of")
     cx.last_of = of
     cx.edge_kind[s.var] = (s.kind, of)
+    down = downward(cx.k, m)
     check = "" if cx.safe(s.of, "node") else f" G.need_row({of}, {line});"
     cx.out(f"{{ const int64_t {of} = {cx.expr(s.of)};{check}  // ordered intersection "
-           f"(merge of sorted rows)")
+           f"(merge of sorted rows{', from their ends down' if down else ''})")
     y = cx.tmp("row")
     ytext = cx.expr(m.row)
     if not cx.safe(m.row, "node"):
@@ -82,6 +83,11 @@ def emit_merge(cx, m: Merge, line: int) -> None:
            f"const idx_t* {fe} = {d} + (G.out_end({of}) - G.elo);")
     cx.out(f"const idx_t* {qb} = {d} + (G.out_begin({y}) - G.elo); "
            f"const idx_t* {qe} = {d} + (G.out_end({y}) - G.elo);")
+    if down:
+        _emit_down(cx, m, d, (fb, fe, qb, qe, q))
+        cx.out("}")
+        close_invariant(cx, invs)
+        return
     for bounds, kind in ((m.above, "above"), (m.from_, "from"), (m.below, "below"),
                          (m.upto, "upto")):
         op, end = _CUT[kind]
@@ -108,9 +114,72 @@ def emit_merge(cx, m: Merge, line: int) -> None:
     cx.out(f"if ({head} > {last}) break;")
     cx.out(f"while ((int64_t)*{q} < {head}) ++{q};")
     cx.out(f"if ((int64_t)*{q} != {head}) continue;")
-    for name, d in s.locals:
-        cx.out(f"{ctype(d)} {name}{{}};")
-    cx.block(m.prefix)
+    _emit_match(cx, m, head)
+    cx.ind -= 1
+    cx.out("}")
+    cx.out("}")
+    close_invariant(cx, invs)
+
+
+def _emit_down(cx, m: Merge, d: str, rows: tuple[str, ...]) -> None:
+    """The merge from the rows' ends down (``downward``): ``y``'s row drives, ``x``'s row
+    is walked by ``q``; ``stop``: no head at or below it matches (a hoisted lower bound,
+    or one below ``x``'s smallest entry, which is also the walk's sentinel)."""
+    s = m.loop
+    fb, fe, qb, qe, q = rows
+    stop = cx.tmp("stop")
+    cx.out(f"int64_t {stop} = INT64_MIN;  // a head at or below it is cut off")
+    for bounds, strict in ((m.above, True), (m.from_, False)):
+        for b in bounds:
+            v = cx.tmp("b")
+            cx.out(f"const int64_t {v} = (int64_t)({cx.expr(b)});")
+            cut = v if strict else f"({v} == INT64_MIN ? {v} : {v} - 1)"
+            cx.out(f"{stop} = std::max<int64_t>({stop}, {cut});")
+    cx.out(f"if ({fe} > {fb} && {qe} > {qb}) {{")
+    cx.ind += 1
+    cx.out(f"{stop} = std::max<int64_t>({stop}, (int64_t)*{fb} - 1);  // the walk's sentinel")
+    cx.out(f"const idx_t* {q} = {fe} - 1;")
+    head, p = cx.tmp("t"), cx.tmp("p")
+    cx.out(f"for (const idx_t* {p} = {qe}; {p} > {qb}; ) {{")
+    cx.ind += 1
+    cx.out(f"const int64_t {head} = (int64_t)*--{p};")
+    cx.out(f"if ({head} <= {stop}) break;")
+    cx.out(f"while ((int64_t)*{q} > {head}) --{q};")
+    cx.out(f"if ((int64_t)*{q} != {head}) continue;")
+    # the body once for each entry of x's row equal to the head (a multigraph's parallel
+    # edges), then q below them: a repeated head of y's row matches nothing more.  The
+    # body emits no break or continue of its own loop (nested loops close theirs).
+    cx.out("for (;;) {")
+    cx.ind += 1
+    cx.out(f"const int64_t {s.var} = ({q} - {d}) + G.elo;  // the edge id")
+    _emit_match(cx, m, head)
+    cx.out(f"if ({q} == {fb}) {{ {stop} = INT64_MAX; break; }}  // x's smallest entry "
+           f"matched: no later head can")
+    cx.out(f"if ((int64_t)*--{q} != {head}) break;")
+    cx.ind -= 1
+    cx.out("}")
+    cx.ind -= 1
+    cx.out("}")
+    if cx.work is not None and cx.work_loop is not s:
+        cx.out(f"{cx.work}e += ({fe} - {q});  // the entries of x's row walked")
+    cx.ind -= 1
+    cx.out("}")
+
+
+def _emit_match(cx, m: Merge, head: str) -> None:
+    """One matched iteration: the loop's privates, its leading assignments (a private
+    assigned the edge's head takes ``head``, the merge's own reading of it: in a program
+    that holds the whole graph a row's entry is the vertex's id, as ``has_edge`` also
+    reads it), the kept conjuncts and the body."""
+    s = m.loop
+    for name, dt in s.locals:
+        cx.out(f"{ctype(dt)} {name}{{}};")
+    for a in m.prefix:
+        if isinstance(a, Assign) and isinstance(a.value, EdgeAttr) and \
+                a.value.edge == s.var and a.value.attr == "dst":
+            cx.out(f"{a.name} = {head};  // the head")
+        else:
+            cx.block([a])
     vertices = _head_vertices(m) - cx.node_vars
     cx.node_vars |= vertices  # whole graph: a head is a vertex and its own local id
     try:
@@ -124,10 +193,6 @@ def emit_merge(cx, m: Merge, line: int) -> None:
             cx.block(m.then)
     finally:
         cx.node_vars -= vertices
-    cx.ind -= 1
-    cx.out("}")
-    cx.out("}")
-    close_invariant(cx, invs)
 
 
 def _head_vertices(m: Merge) -> set[str]:

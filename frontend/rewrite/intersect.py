@@ -39,6 +39,25 @@ changes no table, no flag and no result.  The matched iterations run in the orig
 order with the same edge id ``f``, so the body, whatever it does, runs exactly as
 before.  Invariance of ``b`` and ``y``: they read no private of the loop, not its edge,
 and no table.
+
+Running down (``downward``)::
+
+    for f in out_edges(x):                 for t in y's row, from its end down:
+      w := f.dst                             stop once t <= b (or t is below x's row)
+      if w > b and has_edge(y, w):   ->      move q down x's row while dst[q] > t
+        body                                 for each f at q.. with dst[f] == t: body
+
+When every hoisted bound is a lower bound (``>`` / ``>=``), the kept parts of both rows
+are suffixes, and a merge from the rows' ends needs no search for where they start: the
+walk stops at the first head at or below the bound.  The matched iterations are the same
+(for each entry ``f`` of ``x``'s kept part whose head ``y``'s row holds, once, however
+often ``y``'s row holds it), but they run in descending order of the head, so this is
+legal only when the order of the matched iterations cannot matter: the loop's iterations
+are independent (``deps.conflicts``: every write is a store to the iteration's own entry
+or a reduction whose operator is proved commutative and associative on its dtype, and
+nothing written is read in the loop).  ``y``'s row drives and ``x``'s row is walked by
+the pointer: with the vertices in degree order ``y`` (the outer vertex ``u`` of a
+wedge) has the shorter kept part, and the pointer's walk is the merge's cheapest step.
 """
 
 from __future__ import annotations
@@ -54,6 +73,7 @@ from cosynth.ir.nodes import (
     Expr,
     GraphQuery,
     If,
+    Kernel,
     Loop,
     Stmt,
     Un,
@@ -61,9 +81,10 @@ from cosynth.ir.nodes import (
 )
 from cosynth.ir.walk import iter_exprs
 
+from .deps import conflicts
 from .saturation import cannot_fail
 
-__all__ = ["Merge", "intersection", "why_not", "conjuncts"]
+__all__ = ["Merge", "intersection", "why_not", "conjuncts", "downward", "why_not_downward"]
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
@@ -95,6 +116,27 @@ def intersection(loop: Loop) -> Merge | None:
 def why_not(loop: Loop) -> str:
     """Why ``loop`` is not an ordered intersection ("" when it is)."""
     return _match(loop)[1]
+
+
+def downward(k: Kernel, m: Merge) -> bool:
+    """May ``m`` run from the rows' ends down (see "Running down" in the module
+    docstring)?"""
+    return not why_not_downward(k, m)
+
+
+def why_not_downward(k: Kernel, m: Merge) -> str:
+    """Why ``m`` may not run from the rows' ends down ("" when it may)."""
+    if m.below or m.upto:
+        return "an upper bound on the head: the kept parts do not end at the rows' ends"
+    if not (m.above or m.from_):
+        return "no lower bound on the head: the merge from the rows' starts searches nothing"
+    c = conflicts(k, m.loop)
+    if c.reasons:
+        return "the matched iterations' order may matter: " + "; ".join(c.reasons)
+    if c.rw_tables:
+        return (f"'{next(iter(c.rw_tables))}' is written and read in the loop: the "
+                "matched iterations' order may matter")
+    return ""
 
 
 def conjuncts(e: Expr) -> list[Expr]:

@@ -13,7 +13,7 @@ import cosynth as cs
 from cosynth import nxref
 from cosynth.backends.cpp.emit import emit_program
 from cosynth.frontend.rewrite import projection, variant
-from cosynth.frontend.rewrite.intersect import intersection, why_not
+from cosynth.frontend.rewrite.intersect import intersection, why_not, why_not_downward
 from cosynth.frontend.rewrite.relabel import relabelling
 from cosynth.frontend.rewrite.relabel import why_not as relabel_why_not
 from cosynth.ir.nodes import Loop
@@ -56,6 +56,39 @@ def test_a_loop_without_has_edge_or_with_a_failing_conjunct_is_refused(tmp_path)
     assert "may fail" in why_not(loop)
 
 
+def test_a_merge_runs_down_only_with_lower_bounds_and_an_order_free_body(tmp_path):
+    """TC's merge (w > v, count and tri reduced with add) runs from the rows' ends down;
+    an upper bound, no bound, or a body whose matches' order matters (the last head
+    stored into a scalar) keeps the merge from the rows' starts."""
+    kv, _ = variant(example("tc").ir, "edges")
+    (m,) = [m for m in map(intersection, _edge_loops(kv)) if m is not None]
+    assert why_not_downward(kv, m) == ""
+    kf, _ = kernel_from_source(tmp_path, """
+        @cs.kernel
+        def k(g: cs.Graph) -> tuple:
+            c = 0
+            last = 0
+            for u in g.nodes():
+                for e in g.out_edges(u):
+                    v = e.dst
+                    for f in g.out_edges(v):
+                        if f.dst < v and g.has_edge(u, f.dst):
+                            c += 1
+                    for f in g.out_edges(v):
+                        if g.has_edge(u, f.dst):
+                            c += 1
+                    for f in g.out_edges(v):
+                        if f.dst > v and g.has_edge(u, f.dst):
+                            last = f.dst
+            return c, last
+        """)
+    below, free, stored = (intersection(s) for s in _edge_loops(kf.ir)[1:])
+    assert "upper bound" in why_not_downward(kf.ir, below)
+    assert "no lower bound" in why_not_downward(kf.ir, free)
+    assert "order may matter" in why_not_downward(kf.ir, stored)
+    assert "last" in why_not_downward(kf.ir, stored)
+
+
 def test_relabelling_accepts_tc_and_pagerank_refuses_id_dependent_kernels():
     assert relabelling(variant(example("tc").ir, "edges")[0]).kind == "clique count"
     pr = relabelling(variant(example("pagerank").ir, "par")[0])
@@ -89,8 +122,11 @@ def test_an_order_test_that_does_not_chain_every_vertex_is_refused(tmp_path):
 def test_generated_merge_walks_sorted_rows():
     kv, _ = variant(example("tc").ir, "edges")
     src = emit_program(projection.apply(kv).kernel, "examples/tc.py")
-    assert "ordered intersection" in src and "gallop(" in src and "std::upper_bound" not in src
+    assert "ordered intersection" in src and "std::upper_bound" not in src
+    # w > v only, and the body's reductions commute: from the rows' ends down, no search
+    assert "from their ends down" in src and "gallop(" not in src
     assert "G.has_edge(" not in src
+    assert "u_w = t__" in src and "G.edge_dst(u_f)" not in src  # the head, read once
     # tri[w]: the head is a vertex of the whole graph, indexed without a look-up
     assert "G.local_at(u_w" not in src and "(u_w - G.glo)" in src
     # the work per edge is a row: dynamic chunks, not equal shares of edges
