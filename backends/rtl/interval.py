@@ -20,7 +20,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              of ``b = min(64, I)`` bits, bit j of word w for entry ``w b + j``), the
              words just before its first edge, is read into a small on-chip memory
              (two banks: a queued block's map is read while the block before it ends,
-             once that block's edge reads are all issued -- ``pf``);
+             once that block's edge reads are all issued -- ``pf``; and once the
+             map is in, the block before's gather done and its edge reads issued,
+             the queued block's gather starts too, its words held in the gather
+             FIFO until it launches -- ``gnx``);
              then, per memory, one read per set bit, each answer written to its entry
              (a FIFO of the entries of the reads in flight pairs them up).  A block of
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
@@ -652,7 +655,8 @@ class IntervalUnit(wiring.Component):
 
         # ------------------------------------------------------------ gather
         # FLAG_GATHER_B: load into window B only the entries of the block's gather map,
-        # beside the run (after GMAP: in COUNT, START and EDGES), memory after memory
+        # beside the run (from GMAP or LAUNCH: in START and EDGES; or early, in the tail
+        # of the block before, ``gnx``: its words then wait in ``rg``), memory after memory
         # (``gk``), one read per set bit of ``rem`` (the current map word), the lowest
         # first, through a registered request (``sv``/``saddr``: the port's address is
         # a register); a word is taken when ``rem`` is empty.  Its reads take the port
