@@ -430,19 +430,6 @@ class IntervalUnit(wiring.Component):
         pf_slot = Signal()  # the engine's machine leaves the port to ``pf`` this cycle
         pf_ahead = Signal()  # ... in EDGES: the queued command's map may start
         gidle = Signal()  # the gather machine is idle (every gathered word written)
-        # ``xa``: the queued block's first edge words, read ahead in the running block's
-        # tail into ``rf`` behind its last words; ``wleft``/``wmore``: the running
-        # block's words still to pop, so the engine never hands on the next one's
-        xon = Signal()  # read-ahead armed for the queued command (it loads no window)
-        xaddr = Signal(aw)
-        xleft = Signal(COUNTER_BITS)
-        xmore = Signal()
-        xsel = Signal()  # the port's command is a read-ahead
-        wleft = Signal(COUNTER_BITS)
-        wmore = Signal()
-        ncount, nflags = nxt[1], nxt[4]
-        ntotal = Mux(nflags[3], ncount, ncount * 2) if ew == 2 else \
-            Mux(nflags[3], (ncount + 1) >> 1, ncount)
 
         def take_next():
             m.d.comb += taking.eq(1)
@@ -531,10 +518,7 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
                 total = Mux(flags[3], count, count * 2) if ew == 2 else \
                     Mux(flags[3], (count + 1) >> 1, count)
-                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0), wleft.eq(total),
-                             wmore.eq(total != 0)] + phase(total, edges_at)
-                with m.If(xon):  # the first words were read ahead: the rest from there
-                    m.d.sync += [xon.eq(0), left.eq(xleft), more.eq(xmore), areg.eq(xaddr)]
+                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
                 m.next = "EDGES"
             with m.State("EDGES"):
                 # the edges read in runs up to an 8-word boundary: a run starts when the
@@ -544,19 +528,10 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [ewant.eq(more & room & (areg[:RUN_BITS].any() | erun_room)),
                              port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
-                with m.If(rd_issue & ~xsel):
+                with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
-                # every edge read issued: the next block's map may take the port, and
-                # the next block's edges may be read ahead (no window loads come first,
-                # no write-back after this block)
+                # every edge read issued: the next block's map may take the port
                 m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
-                with m.If(~more & ~xon & queued & ~taking & ~nflags[0] & ~nflags[1] &
-                          ~flags[2]):
-                    m.d.sync += [xon.eq(1), xaddr.eq(nxt[0]), xleft.eq(ntotal),
-                                 xmore.eq(ntotal != 0)]
-                with m.If(pop):
-                    m.d.sync += [wleft.eq(wleft - 1), wmore.eq(wleft != 1)]
-                rdy = rf.r_rdy & wmore
                 first = rf.r_data if ew == 1 else word0
                 m.d.comb += [es.payload.src.eq(first[:32]),
                              es.payload.dst.eq(first[32:])]
@@ -569,10 +544,10 @@ class IntervalUnit(wiring.Component):
                         took = Signal()
                         # a real edge's target local is < I <= 2**15 (window A), so
                         # its bit 15 is clear; the pad has both top bits set
-                        m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63] & wmore),
+                        m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63]),
                                      es.payload.src.eq(part[:16]),
                                      es.payload.dst.eq(part[16:]),
-                                     es.valid.eq(rdy & ~pad),
+                                     es.valid.eq(rf.r_rdy & ~pad),
                                      took.eq(es.valid & es.ready),
                                      rf.r_en.eq((took & half) | pad)]
                         with m.If(took & ~half):
@@ -580,23 +555,23 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rdy),
-                                     rf.r_en.eq(es.ready & wmore)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
                 else:
                     m.d.comb += es.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
                         m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
                                      es.payload.dst.eq(rf.r_data[16:32]),
                                      es.payload.weight.eq(rf.r_data[32:].as_signed()),
-                                     es.valid.eq(rdy),
-                                     rf.r_en.eq(es.ready & wmore)]
+                                     es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
                     with m.Elif(~half):
-                        m.d.comb += rf.r_en.eq(wmore)
+                        m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
                             m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rdy),
-                                     rf.r_en.eq(es.ready & wmore)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.sync += [udone.eq(u.done), uchg.eq(u.wrote)]  # STATUS bits 1, 3
@@ -753,15 +728,6 @@ class IntervalUnit(wiring.Component):
             m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(pf_addr)]
             with m.If(port.cmd.ready):
                 m.d.sync += [pf_left.eq(pf_left - 1), pf_addr.eq(pf_addr + 1)]
-        # the read-ahead (``xon``): in the port cycles the running block's edges, its
-        # gather and the next map leave, in runs as the edges' own
-        m.d.comb += xsel.eq(xon & xmore & pf_slot & pf_ahead & room &
-                            (xaddr[:RUN_BITS].any() | erun_room) & ~gsel &
-                            ~(pf_have & pf_left.any()))
-        with m.If(xsel):
-            m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(xaddr)]
-            with m.If(port.cmd.ready):
-                m.d.sync += [xleft.eq(xleft - 1), xmore.eq(xleft != 1), xaddr.eq(xaddr + 1)]
         with m.If(port.rdata.valid & tg.r_data[1]):
             m.d.comb += [gmw.en.eq(1), gmw.addr.eq(Cat(pf_arr[:lgw], pf_bank)),
                          gmw.data.eq(port.rdata.data)]
