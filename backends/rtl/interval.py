@@ -20,7 +20,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              of ``b = min(64, I)`` bits, bit j of word w for entry ``w b + j``), the
              words just before its first edge, is read into a small on-chip memory
              (two banks: a queued block's map is read while the block before it ends,
-             once that block's edge reads are all issued -- ``pf``);
+             once that block's edge reads are all issued -- ``pf``; and once the
+             map is in, the block before's gather done and its edge reads issued,
+             the queued block's gather starts too, its words held in the gather
+             FIFO until it launches -- ``gnx``);
              then, per memory, one read per set bit, each answer written to its entry
              (a FIFO of the entries of the reads in flight pairs them up).  A block of
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
@@ -311,11 +314,19 @@ class IntervalUnit(wiring.Component):
         k1 = Signal(range(MAX_MEMORIES + 2))
         sum_a = [Signal(aw, name=f"base_a{k}") for k in range(max(1, nm))]
         sum_b = [Signal(aw, name=f"base_b{k}") for k in range(max(1, nm))]
+        # ... and the queued command's window B (an early gather, ``gnx``)
+        sum_nb = [Signal(aw, name=f"base_nb{k}") for k in range(max(1, nm))]
         for k in range(max(1, nm)):
-            m.d.sync += [sum_a[k].eq(base_regs[k] + a_base), sum_b[k].eq(base_regs[k] + b_base)]
+            m.d.sync += [sum_a[k].eq(base_regs[k] + a_base), sum_b[k].eq(base_regs[k] + b_base),
+                         sum_nb[k].eq(base_regs[k] + nxt[3])]
         seq_len = max(1, nm) + 1  # k1 runs to nm (past the last memory: never used)
         load_a = Array(sum_a + [sum_a[0]] * (seq_len - len(sum_a) + 1))
         load_b = Array(sum_b + [sum_b[0]] * (seq_len - len(sum_b) + 1))
+        load_nb = Array(sum_nb + [sum_nb[0]] * (seq_len - len(sum_nb) + 1))
+        # the gather serves the queued command (started early: below), its words wait in
+        # ``rg`` until that command has launched
+        gnx = Signal()
+        gearly = Signal()  # the running (or queued) command's gather started early
         wb_seq = [sum_a[k] for k in (live or [0])]
         wb_next = Array(wb_seq + [wb_seq[0]] * (seq_len - len(wb_seq) + 1))
 
@@ -366,7 +377,7 @@ class IntervalUnit(wiring.Component):
         with m.If(ld_free):
             m.d.sync += [u.load.valid.eq(ld_v), u.load.payload.mem.eq(ld_mem),
                          u.load.payload.addr.eq(ld_addr), u.load.payload.data.eq(ld_data)]
-        gather_pop = [rg.r_en.eq(ld_free), sq.r_en.eq(gpop), ld_v.eq(rg.r_rdy),
+        gather_pop = [rg.r_en.eq(ld_free & ~gnx), sq.r_en.eq(gpop), ld_v.eq(rg.r_rdy & ~gnx),
                       ld_mem.eq(sq.r_data[lg_w:]),
                       ld_addr.eq(sq.r_data[:lg_w] | (1 << lg)),
                       ld_data.eq(rg.r_data)]
@@ -441,15 +452,29 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += dirty.eq(0)
                 m.d.sync += phase(load_words,
                                   base_regs[0] + Mux(flags[0], a_base, b_base))
-                with m.If(flags[4] & ~pf_have):  # no map fetched ahead: fetch it now
+                # the unit is idle (its STATUS.done ended the last run): EDGE_COUNT is
+                # written now, whatever phases come before START (``uaddr`` is
+                # EDGE_COUNT in every cycle that does not precede START)
+                m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(count)]
+                # an early gather (``gnx``) serves this command from the next cycle on:
+                # ``sum_nb`` held its window B until now, ``sum_b`` does from now on
+                m.d.sync += [gnx.eq(0), gearly.eq(0)]
+                with m.If(flags[4] & ~pf_have & ~gearly):  # no map fetched ahead: fetch it now
                     m.d.sync += [pf_have.eq(1), pf_next.eq(0), pf_addr.eq(edges_at - gw),
                                  pf_left.eq(gw), pf_arr.eq(0), pf_bank.eq(~gbank)]
                 with m.If(flags[0] | flags[1]):
                     m.next = "LOAD"
-                with m.Elif(flags[4]):
+                with m.Elif(flags[4] & ~gearly & ~(pf_have & (pf_arr == gw))):
                     m.next = "GMAP"
                 with m.Else():
-                    m.next = "COUNT"
+                    # the map fetched ahead is in (or none is needed): the gather starts
+                    # now, beside START and the run (GSTART next cycle reads ``sum_b``,
+                    # registered from this command's BLK_B during this cycle)
+                    with m.If(flags[4] & ~gearly):
+                        m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
+                        m.d.comb += gkick.eq(1)
+                    m.d.sync += uaddr.eq(rm.reg("CTRL"))
+                    m.next = "START"
             with m.State("LOAD"):
                 m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
                 m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
@@ -478,20 +503,17 @@ class IntervalUnit(wiring.Component):
                         with m.Elif(~win_b & flags[4]):
                             m.next = "GMAP"
                         with m.Else():
-                            m.next = "COUNT"
+                            m.d.sync += uaddr.eq(rm.reg("CTRL"))
+                            m.next = "START"
             with m.State("GMAP"):
                 # the gather map: its gw words come into a bank of the map memory
                 # (``pf``, below: fetched during the block before, or now); then the run
                 # starts and the gather (its own machine, below) goes beside the edges
                 m.d.comb += pf_slot.eq(1)
                 with m.If(pf_arr == gw):
-                    m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
+                    m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0), uaddr.eq(rm.reg("CTRL"))]
                     m.d.comb += gkick.eq(1)
-                    m.next = "COUNT"
-            with m.State("COUNT"):
-                m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(count)]
-                m.d.sync += uaddr.eq(rm.reg("CTRL"))
-                m.next = "START"
+                    m.next = "START"
             with m.State("START"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
                 total = Mux(flags[3], count, count * 2) if ew == 2 else \
@@ -554,7 +576,16 @@ class IntervalUnit(wiring.Component):
                             m.d.sync += half.eq(0)
                 m.d.sync += [udone.eq(u.done), uchg.eq(u.wrote)]  # STATUS bits 1, 3
                 # every edge requested, the unit done, the gather's words all written
-                with m.If(~more & udone & gidle):
+                # the next block's gather may start now (``gnx``): its reads go beside
+                # this block's tail, its words wait in ``rg`` until it launches -- when
+                # this block's gather is done, every edge read issued, no write-back
+                # follows, and the queued command gathers, loads no window, and its map is
+                # in (fetched ahead)
+                with m.If(~more & gidle & ~flags[2] & queued & ~taking & nxt[4][4] &
+                          ~nxt[4][0] & ~nxt[4][1] & pf_have & pf_next & (pf_arr == gw)):
+                    m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
+                    m.d.comb += gkick.eq(1)
+                with m.If(~more & udone & (gidle | gnx)):
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, wb_seq[0], count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
@@ -624,7 +655,8 @@ class IntervalUnit(wiring.Component):
 
         # ------------------------------------------------------------ gather
         # FLAG_GATHER_B: load into window B only the entries of the block's gather map,
-        # beside the run (after GMAP: in COUNT, START and EDGES), memory after memory
+        # beside the run (from GMAP or LAUNCH: in START and EDGES; or early, in the tail
+        # of the block before, ``gnx``: its words then wait in ``rg``), memory after memory
         # (``gk``), one read per set bit of ``rem`` (the current map word), the lowest
         # first, through a registered request (``sv``/``saddr``: the port's address is
         # a register); a word is taken when ``rem`` is empty.  Its reads take the port
@@ -640,7 +672,8 @@ class IntervalUnit(wiring.Component):
                     m.next = "GSTART"
             with m.State("GSTART"):
                 # a memory's gather begins: map word 0 is read (its data next cycle)
-                m.d.sync += [gbase.eq(load_b[gk]), wi.eq(0), rem.eq(0), sv.eq(0)]
+                m.d.sync += [gbase.eq(Mux(gnx, load_nb[gk], load_b[gk])), wi.eq(0), rem.eq(0),
+                             sv.eq(0)]
                 m.d.comb += gather_pop
                 m.next = "GATHER"
             with m.State("GATHER"):
@@ -687,7 +720,7 @@ class IntervalUnit(wiring.Component):
         # (``pf_slot``: GMAP, or EDGES with every edge read issued) and the gather does
         # not take it; the tags route their words to the map memory (no FIFO place:
         # the memory takes every word)
-        with m.If(pf_ahead & ~pf_have & queued & ~taking & nxt[4][4]):
+        with m.If(pf_ahead & ~pf_have & ~gearly & queued & ~taking & nxt[4][4]):
             m.d.sync += [pf_have.eq(1), pf_next.eq(1), pf_addr.eq(nxt[0] - gw),
                          pf_left.eq(gw), pf_arr.eq(0), pf_bank.eq(~gbank)]
         m.d.comb += psel.eq(pf_have & pf_left.any() & pf_slot & ~gsel)

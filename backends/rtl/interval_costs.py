@@ -51,8 +51,9 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
            "fpga_profile", "breakdown", "PHASES", "pe_queues", "unit_blocks",
            "unit_logic", "logic_fits", "LOGIC_PER_PE", "LOGIC_SHARE"]
 
-#: cycles a block command costs beyond its phases: the engine's DONE, LAUNCH, COUNT and
-#: START states and the unit's pipeline draining after the last edge -- the host's
+#: cycles a block command costs beyond its phases: the engine's DONE, LAUNCH and START
+#: states (EDGE_COUNT is written in LAUNCH) and the unit's pipeline draining after the
+#: last edge -- the host's
 #: register writes and reads overlap the running block (``interval``'s command queue;
 #: measured against the co-simulation: bench/bench_interval.py)
 BLOCK_OVERHEAD = 14
@@ -305,8 +306,15 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
         if gathered:
             gmap, edges, beyond = _gather_beside(layout, count, gathered, dram, fifo_depth,
                                                  ew)
-            out["gather_maps"] += gmap if i == 0 else _map_ahead(gmap, dram)
-            out["gather_reads"] += beyond
+            if i > 0 and blocks[i - 1][0] == d:
+                # the gather starts during the block before (``interval``'s ``gnx``):
+                # its map and first reads overlap that block's tail
+                hide = max(0.0, dram.latency + 2 + BLOCK_OVERHEAD - gmap)
+                out["gather_maps"] += _map_ahead(gmap, dram)
+                out["gather_reads"] += max(0.0, beyond - hide)
+            else:
+                out["gather_maps"] += gmap if i == 0 else _map_ahead(gmap, dram)
+                out["gather_reads"] += beyond
             out["edges"] += edges
         else:
             if s != d:
@@ -479,7 +487,9 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     if gathers(layout, math.ceil(used)):
         # the gather goes beside the block's edges (``_gather_beside``)
         gmap, _, beyond = _gather_beside(layout, per_block, used, dram, fifo_depth, ew)
-        b_cycles = _map_ahead(gmap, dram) + beyond  # read during the block before
+        # map read during the block before, the gather started in its tail (``gnx``)
+        hide = max(0.0, dram.latency + 2 + BLOCK_OVERHEAD - gmap)
+        b_cycles = _map_ahead(gmap, dram) + max(0.0, beyond - hide)
         b_words = map_words(layout) + len(layout.memories) * used
         b_scattered = len(layout.memories) * used  # a burst each
     else:

@@ -478,9 +478,13 @@ def test_the_cycle_model_phases_add_up_and_pes_get_target_intervals_in_turn():
                                                             packed=True, written={0}))
     # a gather runs beside its block's edges and adds what the port takes beyond them:
     # its scattered reads (a 64-byte burst each at 16 bytes a clock: 4 clocks) and the
-    # edges' words (packed: half a word an edge), less the edge stream (one a clock)
+    # edges' words (packed: half a word an edge), less the edge stream (one a clock);
+    # block (0, 1) follows a block of its target interval, so its gather starts in that
+    # block's tail (``interval``'s ``gnx``): what the tail leaves after the map (12 + 14
+    # - 16 cycles) is hidden; block (1, 2) starts its target interval: nothing hidden
     assert ph["writebacks"] > 0 and \
-        ph["gather_reads"] == pytest.approx((25 + 30 * 4 - 50) + (20 + 12 * 4 - 40))
+        ph["gather_reads"] == pytest.approx((25 + 30 * 4 - 50 - (12 + 14 - 16)) +
+                                            (20 + 12 * 4 - 40))
     # the map (4 words and the read latency, 10 + 2) is read while the block before it
     # ends (its last words' latency and the engine's overhead: 12 + 14 cycles): hidden;
     # a walk's first block reads its own before its run
@@ -667,3 +671,65 @@ def test_a_queued_block_starts_when_the_running_one_ends_and_results_wait_to_be_
         hw.write_regs([(R["BLK_CTRL"], 2)])
         assert hw.read_regs([PE_BUSY])[0] == 0  # idle, nothing unread: the third ignored
         assert hw.read_regs([R["BLK_STATUS"]])[0] & 0b1111 == 0b0010
+
+
+def test_the_next_blocks_gather_starts_in_the_tail_of_the_block_before():
+    """The engine's early gather (``gnx``): three gathering blocks of one target interval,
+    each queued while the one before runs.  Block 2's first gathered read (window B at
+    interval 2) goes to the memory before block 1's results are ready -- in block 1's
+    tail, its words held until block 2 launches -- and every block consumes its edges;
+    without the early start the read would wait for block 2's launch, after block 1 is
+    done."""
+    from cosynth.backends.rtl.interval import (
+        ENGINE_REGS,
+        FLAG_GATHER_B,
+        FLAG_LOAD_A,
+        FLAG_PACKED,
+        FLAG_WRITEBACK,
+        IntervalUnit,
+    )
+    from cosynth.backends.rtl.interval_sim import IntervalSimDevice
+    R = ENGINE_REGS
+    kf = _kernel("bfs")
+    spec = unit_for(kf.ir)
+    rng = np.random.default_rng(3)
+    locs = rng.choice(64, 12, replace=False)
+    src = np.concatenate([s * 64 + np.repeat(locs, 4) for s in (1, 2, 3)])
+    dst = rng.integers(0, 64, src.size)
+    lay = MemoryLayout.of(RegisterMap.of(spec, 256), 256, 64)
+    words, blocks = encode_edges(lay, spec.rules[0].target_end, src, dst, None)
+    assert [(b[0], b[1], b[4]) for b in blocks] == [(0, 1, 12), (0, 2, 12), (0, 3, 12)]
+    unit = IntervalUnit(spec, 64, fifo_depth=16)
+    with IntervalSimDevice(unit, ECP5_DDR3, lay.edge_base + words.size) as hw:
+        hw.fill(lay.edge_base, words)
+        hw.write_regs([(R["MEM_BASE"] + k, lay.region_base(k))
+                       for k in range(len(lay.memories))])
+        reads = []  # (cycle, word address) of every read command
+        step = hw.dram.step_ports
+
+        def logged(pins):
+            for valid, we, addr, *_ in pins:
+                if valid and not we and hw.dram.cmd_ready():
+                    reads.append((hw.dram.now, int(addr)))
+            step(pins)
+        hw.dram.step_ports = logged
+        flags = [FLAG_LOAD_A, 0, FLAG_WRITEBACK]
+
+        def block(i, ctrl):
+            d, s, first, count, _g = blocks[i]
+            return [(R["BLK_EDGES"], first), (R["BLK_COUNT"], count), (R["BLK_A"], d * 64),
+                    (R["BLK_B"], s * 64),
+                    (R["BLK_FLAGS"], flags[i] | FLAG_GATHER_B | FLAG_PACKED),
+                    (R["BLK_CTRL"], ctrl)]
+
+        hw.write_regs(block(0, 1) + block(1, 1))
+        done = []
+        for i in range(3):
+            assert hw.wait_results(1) >> 16 & 1
+            done.append(hw.dram.now)
+            edges = hw.read_regs([unit.regmap.reg("EDGES_DONE")])[0]
+            assert edges == blocks[i][3]
+            hw.write_regs(block(i + 2, 3) if i + 2 < 3 else [(R["BLK_CTRL"], 2)])
+        win2 = lay.region_base(0) + 2 * 64
+        first2 = min(t for t, a in reads if win2 <= a < win2 + 64)
+        assert first2 < done[0], (first2, done)
