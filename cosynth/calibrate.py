@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import yaml
 
-from cosynth.backends.cpp.memprobe import fit_levels, probe
+from cosynth.backends.cpp.memprobe import fit_cache, probe
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.frontend.rewrite import variant as make_variant
 from cosynth.planner import PLAN_VARIANTS, load_manifest
@@ -167,7 +167,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                                  "misses": rec["edges"] * n.random_refs * miss})
     cal.machine = fit_machine(rows)
     cal.machine["cache_bytes"] = float(cache)
-    say(f"last-level cache: {cache / 2**20:.0f} MiB (cache_bytes)")
+    say(f"last-level cache: {cache / 2**20:.0f} MiB reported by the system")
     cal.machine.update(cache_levels(cache, timeout, say))
     cal.machine["blade_fixed_bytes"] = float(max(fixed))
     say(f"a blade process without data: {max(fixed) / 2**20:.1f} MiB (blade_fixed_bytes)")
@@ -350,20 +350,29 @@ def machine_cache_bytes(level: int | None = None) -> int:
 
 
 def cache_levels(llc: int, timeout: float, say) -> dict:
-    """The two-level working-set term's machine figures: the L2 size (sysfs) and, from
-    the gather probe (``backends.cpp.memprobe``) over working sets from a quarter of L2 to
-    four times the last level, the seconds a reference missing L2 and the LLC costs."""
+    """The two-level working-set term's machine figures: from
+    the gather probe (``backends.cpp.memprobe``) over working sets from a quarter of L2 up
+    to twice the last level the system reports (doubling from twice L2, at most 256
+    times L2), the two caches a core's random references can use (``memprobe.fit_cache``:
+    in a virtual machine sysfs reports the host socket's whole last level) and the
+    seconds a reference missing L2 and the LLC costs."""
     l2 = machine_cache_bytes(2)
     if l2 >= llc:  # one level only: keep the LLC term alone
         return {}
-    sizes = sorted({l2 // 4, l2 * 2, l2 * 4, min(l2 * 8, llc // 2), llc * 2, llc * 4})
+    sizes, b = [l2 // 4, l2 // 2, 3 * l2 // 4, l2, 3 * l2 // 2], 2 * l2
+    while b <= min(2 * llc, 256 * l2):
+        sizes.append(b)
+        b *= 2
     samples = probe(sizes, timeout=timeout)
-    c_l2, c_llc = fit_levels(samples, l2, llc)
-    say(f"second-level cache: {l2 / 2**20:.1f} MiB (l2_bytes); a random reference missing it "
-        f"{c_l2 * 1e9:.1f} ns, missing the last level {c_llc * 1e9:.1f} ns more "
-        "(the gather probe: " + ", ".join(f"{b / 2**20:g} MiB {t * 1e9:.1f} ns"
-                                          for b, t in samples) + ")")
-    out = {"l2_bytes": float(l2), "cpu_seconds_per_l2_miss": c_l2}
+    l2_eff, llc_eff, c_l2, c_llc = fit_cache(samples, l2, llc)
+    say(f"second-level cache: {l2_eff / 2**20:.2f} MiB measured ({l2 / 2**20:.1f} MiB "
+        f"reported); a random reference missing it {c_l2 * 1e9:.1f} ns, missing the last "
+        f"level ({llc_eff / 2**20:.1f} MiB measured, {llc / 2**20:.0f} MiB reported) "
+        f"{c_llc * 1e9:.1f} ns more "
+        "(the gather probe, CPU clock: " + ", ".join(f"{b / 2**20:g} MiB {t * 1e9:.1f} ns"
+                                                    for b, t in samples) + ")")
+    out = {"l2_bytes": float(l2_eff), "cpu_seconds_per_l2_miss": c_l2,
+           "cache_bytes": float(llc_eff)}
     if c_llc > 0:
         out["cpu_seconds_per_miss"] = c_llc
     return out

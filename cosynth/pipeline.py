@@ -25,6 +25,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 
+from cosynth.backends.cpp import layout
 from cosynth.backends.cpp.bundle import gather, read_stats, write_bundle
 from cosynth.backends.cpp.launch import STALL_FACTOR, STALL_FLOOR, stall_seconds
 from cosynth.backends.rtl import costs, interval_costs, verilator, waves
@@ -386,6 +387,8 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
     w = profile(kv, plan.variant, stats, kfn.bind(graph, **args), laws=man.workloads,
                 fpga=interval_costs.fpga_profile)
     w = at_blades(w, stats, [(b.lo, b.hi) for b in plan.blades], _sweeps(plan))
+    if layout.chosen(plan):  # the blades ran in degree order: the working set's lines
+        w.order = "degree"
     out = []
     for b, st, clock in zip(plan.blades, sim.stats, sim.fpga_clock_hz or
                             [0.0] * len(plan.blades)):
@@ -411,6 +414,8 @@ def compare(kfn, man, graph, args, sim: SimResult, graph_name: str = "") -> list
                          "measured_runs": rec["runs"] if rec else 0,
                          "predicted_edges": p["edges"],
                          "measured_edges": rec["edges"] if rec else 0,
+                         "predicted_nodes": p["nodes"],
+                         "measured_nodes": rec["nodes"] if rec else 0,
                          "replicated": p.get("replicated", False)})
         out.append({"blade": b.blade, "kind": b.kind, "device": b.device, "nests": rows,
                     "predicted_s": sum(r["predicted_s"] for r in rows),

@@ -68,6 +68,7 @@ from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
 from cosynth.frontend.rewrite.intersect import intersection
 from cosynth.frontend.rewrite.levels import level_frontier
 from cosynth.frontend.rewrite.mirror import mirror
+from cosynth.frontend.rewrite.narrowstate import narrow_states
 from cosynth.frontend.rewrite.projection import ghost_reads, will_distribute
 from cosynth.frontend.rewrite.rounds import frontier_of
 from cosynth.frontend.rewrite.saturation import saturation
@@ -177,6 +178,7 @@ class Nest:
     atomic_float_adds: int = 0
     random_refs: int = 0
     random_bytes: int = 0
+    random_tables: tuple = ()  # the node tables those references read or write
     # a relaxed (async) nest of a weighted or label fixed point: its kind, whether the
     # C++ backend runs it from a frontier, and its runs per run of that while loop --
     # the while's runs depend on the blades (``at_blades``: ``GraphStats.supersteps``)
@@ -219,6 +221,12 @@ class Workload:
     # the share of random references an LRU cache of k vertices' entries serves
     # (``GraphStats.hot_share``; None: uniform) -- the working-set term's skew
     hot: object = field(default=None, compare=False, repr=False)
+    # the share of random references along edges an LRU cache of k 64-byte lines serves,
+    # ``lines(k, vertices per line, order)`` (``GraphStats.line_hit_share``; None: the
+    # entry model ``hot``), and the vertex numbering the blade runs in (``"id"`` as
+    # given, ``"degree"``: the plan's degree-ordered layout, ``cost.layout_choice``)
+    lines: object = field(default=None, compare=False, repr=False)
+    order: str = "id"
 
     def local_vertex_bytes(self) -> int:
         """Bytes a blade keeps per vertex it holds (owned or ghost): the node tables, the
@@ -353,7 +361,12 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     saved = state_bytes_saved(k, stats)
     if saved:  # state tables the build stores in 32 bits (narrow.state_storage)
         w.memory = replace(w.memory, node_bytes=w.memory.node_bytes - saved)
+        narrow = set(narrow_states(k))
+        for nest in nests:  # their random references read 4-byte entries
+            cut = 4 * len(narrow & set(nest.random_tables))
+            nest.random_bytes = max(nest.random_bytes - cut, 0)
     w.hot = stats.hot_share if stats._graph is not None else None
+    w.lines = stats.line_hit_share if stats._graph is not None else None
     if laws:
         apply_laws(w, k, laws, stats)
     return w
@@ -1037,7 +1050,7 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
     nest = Nest(loop_label(loop), runs, edges, nodes, push, refreshed, allreduces, ok, why,
                 state_bits, line=loop.loc.line if loop.loc is not None else 0, calls=calls,
                 divisions=divs, atomic_float_adds=atomics, random_refs=refs,
-                random_bytes=ws)
+                random_bytes=ws, random_tables=tuple(sorted(random_tables(loop, tables))))
     nest.cost = static_cost(nest)
     return nest
 
@@ -1075,6 +1088,13 @@ def edge_work(loop: Loop, tables: dict) -> tuple[int, int, int, int]:
     per match, not per entry the merge walks, and matches are a small share of those
     entries (TC on kron-18: 82.8 M triangles in 667 M entries): they are not charged per
     edge (counted per entry they overcharged the working-set term about eight-fold)."""
+    divs, atomics, refs, ws = _edge_refs(loop, tables)
+    return divs, atomics, len(refs), sum(ws.values())
+
+
+def _edge_refs(loop: Loop, tables: dict) -> tuple[int, int, set, dict]:
+    """``edge_work``'s counts: divisions, shared float additions, the random references
+    (table, index) and their tables' bytes per vertex by name."""
     per_edge = []
     for s, path in iter_stmts([loop]):
         if s is loop:
@@ -1113,7 +1133,12 @@ def edge_work(loop: Loop, tables: dict) -> tuple[int, int, int, int]:
             if s.op == "add" and t.dtype.is_float and t.space == "node" and \
                     not _own(loop, s.index):
                 atomics += 1
-    return divs, atomics, len(refs), sum(ws.values())
+    return divs, atomics, refs, ws
+
+
+def random_tables(loop: Loop, tables: dict) -> set[str]:
+    """The node tables ``edge_work`` counts random references into (by name)."""
+    return set(_edge_refs(loop, tables)[3])
 
 
 def _own(loop: Loop, index) -> bool:

@@ -7,13 +7,14 @@ import os
 from dataclasses import replace
 
 import cosynth as cs
-from cosynth.backends.cpp.memprobe import fit_levels
+from cosynth.backends.cpp.memprobe import fit_cache, fit_levels
 from cosynth.frontend.rewrite import variant
 from cosynth.planner import GraphStats, load_manifest, make_plan
 from cosynth.planner.calibration import fit_machine
 from cosynth.planner.cost import (
     cache_bytes,
     evaluate,
+    line_miss,
     miss_fraction,
     nest_miss_seconds,
     nest_misses,
@@ -127,3 +128,49 @@ def test_fit_levels_recovers_both_miss_costs():
                for b in sizes]
     got = fit_levels(samples, l2, llc)
     assert abs(got[0] - c_l2) / c_l2 < 1e-6 and abs(got[1] - c_llc) / c_llc < 1e-6
+
+
+def test_fit_cache_finds_the_caches_a_core_can_use():
+    # a VM's sysfs reports the host's whole LLC (and the L2 also holds the streams): the
+    # probe's curve says where each ends
+    l2, l2_eff, llc, base, c_l2, c_llc = 2**21, 2**21 * 0.75, 2**24 * 1.5, 0.7e-9, 3e-9, \
+        17e-9
+    sizes = [l2 // 4, l2 // 2, 3 * l2 // 4, l2, 3 * l2 // 2] + [l2 * 2**i for i in range(1, 9)]
+    samples = [(b, base + miss_fraction(b, l2_eff) * c_l2 + miss_fraction(b, llc) * c_llc)
+               for b in sizes]
+    got = fit_cache(samples, l2, 480 * 2**20)
+    assert abs(got[0] - l2_eff) / l2_eff < 0.1 and abs(got[1] - llc) / llc < 0.2
+    assert abs(got[2] - c_l2) / c_l2 < 0.2 and abs(got[3] - c_llc) / c_llc < 0.2
+    # the sizes the system reports fit worse: a knee where there is none
+    assert fit_cache(samples, l2, 4 * llc)[1] < 2 * llc
+
+
+def test_the_working_set_counts_lines_in_the_blades_numbering():
+    man = load_manifest(SINGLE)
+    kind = man.kinds[0]
+    g = cs.Graph.kronecker(12, seed=0)
+    st = GraphStats.of(g)
+    w, pull = _heavy("pagerank", "pull", st)
+    k2 = replace(kind, calibration={**kind.calibration, "l2_bytes": 2.0**13,
+                                    "cache_bytes": 2.0**30,
+                                    "cpu_seconds_per_l2_miss": 3e-9})
+    by_entry = nest_miss_seconds(pull, k2, st.n, w.hot)
+    by_id = nest_miss_seconds(pull, k2, st.n, w.hot, w.lines, "id")
+    by_degree = nest_miss_seconds(pull, k2, st.n, w.hot, w.lines, "degree")
+    # a line brings 7 cold neighbours with each hot entry: more misses as numbered; in
+    # degree order the hot entries share lines
+    assert by_id > by_entry > 0 and by_degree < by_id
+    share = line_miss(pull, 2.0**13, st.n, w.hot, w.lines, "id")
+    assert abs(by_id - pull.edges * pull.random_refs * share * 3e-9) < 1e-15
+    # a table that fits the cache misses nothing, whatever the numbering
+    assert line_miss(pull, 2.0**30, st.n, w.hot, w.lines, "id") == 0.0
+
+
+def test_narrowed_state_tables_shrink_the_random_bytes():
+    # SSSP's distances are stored in 32 bits on a Kronecker graph (narrow.state_storage):
+    # its relaxations read 4-byte entries
+    st = GraphStats.of(cs.Graph.kronecker(10, seed=0))
+    kv, _ = variant(example("sssp").ir, "async")
+    w = profile(kv, "async", st, fpga=no_fpga)
+    heavy = max(w.nests, key=lambda n: n.edges)
+    assert heavy.random_tables == ("dist",) and heavy.random_bytes == 4
