@@ -96,6 +96,7 @@ from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .interval_skid import EdgeSkid
+from .interval_tags import TagQueue
 from .kernel import NotEligible, UnitSpec
 from .memport import PORT_PINS, NativePortSignature, port_pins
 from .regmap import CSR_ADDR_BITS, PARAM_BASE
@@ -245,7 +246,8 @@ class IntervalUnit(wiring.Component):
         m.submodules.gfifo = rg = fifo.SyncFIFOBuffered(width=64, depth=D)
         # the gather map's words (``pf``, below) go straight into the map memory: tag 2
         gw_ = self.interval // gather_map_bits(self.interval)
-        m.submodules.tags = tg = fifo.SyncFIFO(width=2, depth=2 * D + gw_)
+        # (its head a register: ``interval_tags``, off the write enables' path)
+        m.submodules.tags = tg = TagQueue(width=2, depth=2 * D + gw_)
         m.submodules.wbq = wbq = fifo.SyncFIFOBuffered(width=64, depth=2)
         pending = Signal(range(D + 1))  # reads for rf issued whose word was not popped yet
         gpending = Signal(range(D + 1))  # ... for rg
