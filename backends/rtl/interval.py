@@ -99,6 +99,7 @@ from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .interval_skid import EdgeSkid
+from .interval_tags import TagQueue
 from .kernel import NotEligible, UnitSpec
 from .memport import PORT_PINS, NativePortSignature, port_pins
 from .regmap import CSR_ADDR_BITS, PARAM_BASE
@@ -248,7 +249,9 @@ class IntervalUnit(wiring.Component):
         m.submodules.gfifo = rg = fifo.SyncFIFOBuffered(width=64, depth=D)
         # the gather map's words (``pf``, below) go straight into the map memory: tag 2
         gw_ = self.interval // gather_map_bits(self.interval)
-        m.submodules.tags = tg = fifo.SyncFIFO(width=2, depth=2 * D + gw_)
+        # (its head and its newest entry registers: ``interval_tags``, the LUT-RAM off the
+        # write enables' and the port arbitration's paths; + 2: the LUT-RAM holds 2 D + gw_)
+        m.submodules.tags = tg = TagQueue(width=2, depth=2 * D + gw_ + 2)
         m.submodules.wbq = wbq = fifo.SyncFIFOBuffered(width=64, depth=2)
         pending = Signal(range(D + 1))  # reads for rf issued whose word was not popped yet
         gpending = Signal(range(D + 1))  # ... for rg
@@ -394,12 +397,24 @@ class IntervalUnit(wiring.Component):
                   u.load.payload.addr[lg]):
             m.d.sync += gpos.eq(u.load.payload.addr[:lg] + 1)
 
-        def phase(words, first, count=True):
-            """Start a phase of ``words`` requests from word address ``first``."""
+        def phase(words, first, count=True, nonzero=None):
+            """Start a phase of ``words`` requests from word address ``first`` (``nonzero``:
+            ``words != 0`` if known, e.g. as a register)."""
             stmts = [areg.eq(first), col.eq(0), kk.eq(0), k1.eq(1)]
             if count:
-                stmts += [left.eq(words), more.eq(words != 0)]
+                stmts += [left.eq(words), more.eq(words != 0 if nonzero is None else nonzero)]
             return stmts
+
+        # the run's edge words and whether there are any, registers: ``count`` and
+        # ``flags`` change only when a command is taken (``take_next``), at least two
+        # cycles (LAUNCH, COUNT) before START reads these, so they are the running
+        # command's there -- and the 48-bit ``(count + 1) >> 1`` adder and its zero test
+        # are no longer in front of ``more`` (P = 1 seed 2's path with the tag queue's
+        # head registered: count -> carry chain -> ``more``, 9.75 ns)
+        total = Mux(flags[3], count, count * 2) if ew == 2 else \
+            Mux(flags[3], (count + 1) >> 1, count)
+        run_words, run_any = Signal(COUNTER_BITS), Signal()
+        m.d.sync += [run_words.eq(total), run_any.eq(total != 0)]
 
         def advance():
             with m.If(col == I - 1 if I > 1 else 1):
@@ -516,9 +531,8 @@ class IntervalUnit(wiring.Component):
                     m.next = "START"
             with m.State("START"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
-                total = Mux(flags[3], count, count * 2) if ew == 2 else \
-                    Mux(flags[3], (count + 1) >> 1, count)
-                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + phase(total, edges_at)
+                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + \
+                    phase(run_words, edges_at, nonzero=run_any)
                 m.next = "EDGES"
             with m.State("EDGES"):
                 # the edges read in runs up to an 8-word boundary: a run starts when the

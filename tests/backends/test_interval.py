@@ -614,6 +614,48 @@ def test_a_gather_runs_beside_its_blocks_edges_which_follow_it_in_window_b_order
     assert per_block[True] < per_block[False] - 50, per_block
 
 
+def test_each_queued_block_reads_its_own_edge_words():
+    """The run's word count and its non-zero flag are registers (``run_words``,
+    ``run_any``) computed from the running command's ``count`` ahead of START: blocks of
+    41, 300, 1 and 0 packed edges queued back to back (each taken the cycle the one
+    before ends) read exactly ceil(count / 2) edge words each and hand the unit exactly
+    ``count`` edges.  A register a command late (the one before's count: too many or too
+    few words, the unit waits for edges that never come) or early (the queued one's)
+    fails: as a word count, or as a block that never finishes (a short cycle limit)."""
+    from cosynth.backends.rtl.interval import ENGINE_REGS, FLAG_PACKED, IntervalUnit
+    from cosynth.backends.rtl.interval_sim import IntervalSimDevice
+    R = ENGINE_REGS
+    spec = unit_for(_kernel("bfs").ir)
+    lay = MemoryLayout.of(RegisterMap.of(spec, 128), 128, 64)
+    counts = [41, 300, 1, 0, 7]
+    unit = IntervalUnit(spec, 64, fifo_depth=8)
+    # no loads, no write-back, no gather: the port moves the edge words and nothing else
+    with IntervalSimDevice(unit, ECP5_DDR3, lay.edge_base + 400,
+                           max_cycles_per_block=20_000) as hw:
+        rng = np.random.default_rng(7)
+        hw.fill(lay.edge_base, rng.integers(0, 64, 400, dtype=np.uint64) |
+                rng.integers(0, 64, 400, dtype=np.uint64) << np.uint64(32))
+        hw.write_regs([(R["MEM_BASE"] + k, lay.region_base(k))
+                       for k in range(len(lay.memories))])
+
+        def block(count, ctrl):
+            return [(R["BLK_EDGES"], lay.edge_base), (R["BLK_COUNT"], count),
+                    (R["BLK_A"], 0), (R["BLK_B"], 64), (R["BLK_FLAGS"], FLAG_PACKED),
+                    (R["BLK_CTRL"], ctrl)]
+
+        hw.write_regs(block(counts[0], 1) + block(counts[1], 1))
+        words = 0
+        for i, c in enumerate(counts):
+            hw.wait_results(1)
+            (done,) = hw.read_regs([unit.regmap.reg("EDGES_DONE")])
+            assert done == c, (i, c, done)
+            # the next is written (with this one's acknowledgement) while the queued runs
+            nxt = block(counts[i + 2], 3) if i + 2 < len(counts) else [(R["BLK_CTRL"], 2)]
+            hw.write_regs(nxt)
+            words += (c + 1) // 2
+        assert hw.dram.words == words
+
+
 def test_a_queued_block_starts_when_the_running_one_ends_and_results_wait_to_be_read():
     """The engine's command queue: the host writes a second block while the first runs;
     the engine takes it as the first ends and keeps the first's results (EDGES_DONE,
