@@ -461,7 +461,6 @@ def _fpga_use(k: BladeKind, w: Workload, vertices: float) -> dict:
             # an interval unit's engines: at least their logic a PE as placed and routed
             # (``unit_logic``), whatever a unit holding every vertex on chip took
             out["luts"] = max(out["luts"], int(use["luts"]))
-        if use["kind"] == "interval":
             out["unit"] = {x: use[x] for x in ("kind", "interval", "pes", "fifo_depth",
                                                "memory", "memory_source")}
         return out

@@ -176,9 +176,9 @@ def logic_fits(part, pes: int = 1) -> bool:
 
 
 def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
-    used = unit_blocks(spec, part, interval, fifo, pes)
     if not logic_fits(part, pes):
         return None
+    used = unit_blocks(spec, part, interval, fifo, pes)
     return used if used <= BRAM_SHARE * _part_blocks(part) else None
 
 
