@@ -165,12 +165,17 @@ def state_storage(k: Kernel, graph) -> tuple[str, str] | None:
         step = a * w_max + c
         top = max((int(c) for c in st.consts), default=0) + max(graph.n - 1, 0) * step + step
         worst = max(worst, top)
+    # a law that reads no weight (a == 0: a level counter's table, e.g. BFS's depth)
+    # holds level numbers, one step a superstep; one that reads weights holds path sums
+    levels = all(st.step[0] == 0 for st in states.values())
+    what = "levels" if levels else "path sums"
+    steps = (f"n - 1 supersteps of {max(st.step[1] for st in states.values())} each"
+             if levels else f"n - 1 steps of up to {w_max} each")
     if worst >= LIMIT:
-        return wide, (f"path sums may reach {worst} (n - 1 steps of up to {w_max} each), "
-                      f"not below 2**31 - 1")
+        return wide, f"{what} may reach {worst} ({steps}), not below 2**31 - 1"
     names = ", ".join(sorted(states))
-    return "i32", (f"{names}: every value is +inf or a whole path sum <= {worst} "
-                   f"(n - 1 steps of at most {w_max}), exact in int32")
+    return "i32", (f"{names}: every value is +inf or a whole "
+                   f"{'level' if levels else 'path sum'} <= {worst} ({steps}), exact in int32")
 
 
 def state_bytes_saved(k: Kernel, stats) -> int:

@@ -113,3 +113,4 @@ def test_the_plan_says_which_state_width_it_chose():
     assert bfs.variant == "hybrid"
     (c,) = [c for c in bfs.choices if c.what == "state storage"]
     assert c.chosen.startswith("i32 (4 bytes per vertex)") and f"<= {g.n + 1}" in c.reason
+    assert "level <=" in c.reason and "path sum" not in c.reason  # depths, not sums
