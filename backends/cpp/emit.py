@@ -136,7 +136,13 @@ class _Program(BodyEmitter):
             "using namespace cosynth;",
             "",
             "int main(int argc, char** argv) {",
-            *(line.replace("@SOURCE@", c_string(self.source)) for line in _SETUP),
+            *(line.replace("@SOURCE@", c_string(self.source)) for line in _SETUP[:_TRIAL_AT]),
+            # trials in one process (``begin_trial``; an FPGA device is set up once: one)
+            "  const int64_t trials = " + ("1;" if self.hw is not None else
+                                           'cfg.i64_or("trials", 1);'),
+            "  for (int64_t trial = 0; trial < trials; ++trial) {",
+            "  begin_trial();",
+            *_SETUP[_TRIAL_AT:],
         ]
         self.declarations()
         if self.hw is not None:
@@ -151,12 +157,14 @@ class _Program(BodyEmitter):
         self.block(k.body)
         self.lines[decl_at:decl_at] = ["  " + d for d in self.decls]
         self.out("const double t_total = now() - t_start;")
+        self.out("g_trials.push_back(t_total);")
         for i, r in enumerate(k.returns):
             self.result(i, r)
         self.out('write_stats(cfg.str("out") + "/stats.rank" + std::to_string(rank) + '
                  '".json", t_total, G);')
         if self.hw is not None:
             self.hw.finish(self)
+        self.out("}  // trials")
         self.out("barrier();  // under the stall watch: a blade hung at its end is named")
         self.out("MPI_Finalize();")
         self.out("return 0;")
@@ -245,3 +253,5 @@ _SETUP = (
     '  const std::vector<int64_t> edge_lo = cfg.list("edge_lo"), edge_hi = cfg.list("edge_hi");',
     "  (void)edge_lo; (void)edge_hi;",
 )
+#: ``_SETUP[:_TRIAL_AT]`` runs once a process, the rest once a trial
+_TRIAL_AT = _SETUP.index("  watch_stalls(cfg, nblades);") + 1

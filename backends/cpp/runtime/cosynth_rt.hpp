@@ -404,6 +404,11 @@ struct Config {
     return it->second;
   }
   int64_t i64(const std::string& k) const { return std::stoll(str(k)); }
+  // an optional whole number: `fallback` when the key is absent
+  int64_t i64_or(const std::string& k, int64_t fallback) const {
+    auto it = kv.find(k);
+    return it == kv.end() ? fallback : std::stoll(it->second);
+  }
   double f64(const std::string& k) const { return std::stod(str(k)); }
   std::vector<int64_t> list(const std::string& k) const {
     std::vector<int64_t> out;
@@ -1973,6 +1978,17 @@ inline void write_result(const std::string& path, const Narrow32<T>* data, int64
   write_result(path, wide.data(), count);
 }
 
+// Trials in one process (run.cfg's `trials`, a benchmark setting; default 1): each trial
+// re-reads the shard and declares the tables anew, as a fresh process would, so only the
+// process, the allocator's heap and the caches carry over (as in GAP's `-n` trials).  The
+// stats file is the last trial's, with every trial's kernel time in `trials`.
+inline std::vector<double> g_trials;
+inline void begin_trial() {
+  g_stats = Stats{};
+  g_nests.clear();
+  g_rss_marks.clear();
+}
+
 inline void write_stats(const std::string& path, double total, const Graph& G) {
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "w");
@@ -2016,7 +2032,10 @@ inline void write_stats(const std::string& path, double total, const Graph& G) {
   for (size_t i = 0; i < g_rss_marks.size(); ++i)
     std::fprintf(f, "%s\"%s\": %lld", i ? ", " : "", g_rss_marks[i].first.c_str(),
                  (long long)g_rss_marks[i].second);
-  std::fprintf(f, "}, \"nests\": {");
+  std::fprintf(f, "}, \"trials\": [");
+  for (size_t i = 0; i < g_trials.size(); ++i)
+    std::fprintf(f, "%s%.9f", i ? ", " : "", g_trials[i]);
+  std::fprintf(f, "], \"nests\": {");
   bool first = true;
   for (const auto& [line, s] : g_nests) {
     std::fprintf(f, "%s\"%d\": {\"runs\": %lld, \"edges\": %lld, \"nodes\": %lld, "
