@@ -394,6 +394,11 @@ class EdgeUnit(wiring.Component):
         def late(sig):
             return stager.at(SV(sig, 0), E).value
         vE, srcE, dstE = late(v2), late(src2), late(dst2)
+        # the target addresses a stage before the last (S1b when there is no earlier
+        # evaluation stage): the forwarding compares them with the write history a cycle
+        # ahead, so that the last stage's priority multiplexer has registered selects
+        early = {"src": stager.at(SV(src2, 0), E - 1).value if E >= 1 else src1b,
+                 "dst": stager.at(SV(dst2, 0), E - 1).value if E >= 1 else dst1b}
 
         rmw = {}  # per target table: the read-modify-write state
         for t in targets:
@@ -411,6 +416,27 @@ class EdgeUnit(wiring.Component):
         # the last evaluation stage: select the rule, forward, register into the RMW stage
         per_update = [(i, r, *x) for i, (r, ups) in enumerate(zip(spec.rules, compiled))
                       for x in ups]
+        hit_regs: dict = {}
+
+        def history_hits(t: str, end: str) -> list:
+            """Per forwarded history entry h_j: "h_j holds a write to this edge's target",
+            for the edge in the last evaluation stage, as registers.  The history shifts
+            every cycle and so does the pipeline, so h_j now is h_(j-1) a cycle ago, and
+            h_1 now is the RMW stage's write (act, addr) a cycle ago; the edge's address
+            a cycle ago is ``early``'s.  Compared then and registered: equal to the
+            comparison now, a cycle earlier."""
+            if (t, end) not in hit_regs:
+                st = rmw[t]
+                n = len(st["h"]) if self.forward is None else min(self.forward, len(st["h"]))
+                ahead = [(st["act"], st["addr"])] + [(we, a) for we, a, _ in st["h"][:n - 1]]
+                regs = []
+                for j, (we, a) in enumerate(ahead[:n], 1):
+                    h = Signal(name=f"{t}_h{j}_hit_{end}")
+                    m.d.sync += h.eq(we & (a == early[end]))
+                    regs.append(h)
+                hit_regs[t, end] = regs
+            return hit_regs[t, end]
+
         for i, r, t, pred, value in per_update:
             u = r.update_of(t)
             st = rmw[t]
@@ -419,7 +445,7 @@ class EdgeUnit(wiring.Component):
             taddr = srcE if u.target_end == "src" else dstE
             with m.If(rule == i):
                 hist = st["h"][:self.forward] if self.forward is not None else st["h"]
-                hits = [we & (addr == taddr) for we, addr, _ in hist]
+                hits = history_hits(t, u.target_end)
                 old = st["memold"]
                 for hit, (_, _, new) in reversed(list(zip(hits, hist))):
                     old = Mux(hit, new, old)  # the most recent write wins
