@@ -421,7 +421,8 @@ def test_a_prepared_queue_takes_no_page_fault_in_its_supersteps():
 
 
 def test_the_blade_prepares_its_level_queue_before_the_clock(tmp_path):
-    """The hybrid BFS's queue is prepared among the declarations, before ``t_start``."""
+    """The hybrid BFS's queue is prepared, and its pull step's bitmap allocated, among the
+    declarations, before ``t_start`` (the bitmap zeroed in each pull step)."""
     kf = kernel_from_source(tmp_path, ENTRY, "f")[0]
     g = cs.Graph.kronecker(8, seed=2)
     sim = simulate(kf, RACK, g, {"source": 3, "other": 4}, blades=1, variant="hybrid",
@@ -430,6 +431,8 @@ def test_the_blade_prepares_its_level_queue_before_the_clock(tmp_path):
     cpp = _cpp(tmp_path / "run")
     assert ".prepare(G.nl);" in cpp
     assert cpp.index(".prepare(G.nl);") < cpp.index("const double t_start")
+    assert cpp.index("std::vector<uint64_t> bm__") < cpp.index("const double t_start")
+    assert cpp.index("std::fill(bm__") > cpp.index("const double t_start")
 
 
 QBITS = r"""
