@@ -2314,10 +2314,20 @@ struct LevelQueue {
   bool or_bits(uint64_t* bm) const {
     if (!bits || (lbase & 7) || !sparse) return false;
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "bytes of a word in order");
-    uint8_t* d = reinterpret_cast<uint8_t*>(bm) + (lbase >> 3);
-    const uint8_t* q = qbits.data();
+    // (eight bytes at a time through restrict pointers: with the bitmap a vector of the
+    // declarations the byte loop was no longer vectorised, 0.2 M instructions at kron-18)
+    uint8_t* __restrict d = reinterpret_cast<uint8_t*>(bm) + (lbase >> 3);
+    const uint8_t* __restrict q = qbits.data();
     const int64_t nb = (hi - lo + 7) / 8;
-    for (int64_t k = 0; k < nb; ++k) d[k] |= q[k];
+    int64_t k = 0;
+    for (; k + 8 <= nb; k += 8) {
+      uint64_t a, b;
+      std::memcpy(&a, d + k, 8);
+      std::memcpy(&b, q + k, 8);
+      a |= b;
+      std::memcpy(d + k, &a, 8);
+    }
+    for (; k < nb; ++k) d[k] |= q[k];
     return true;
   }
 };
