@@ -259,7 +259,7 @@ class IntervalUnit(wiring.Component):
         g_issue, gpop = Signal(), Signal()
         gsel = Signal()  # the port's command is a gather read
         psel = Signal()  # ... a read of a gather map (``pf``)
-        ewant = Signal()  # the edge stream would issue a read (it goes first)
+        ewant = Signal()  # the edge stream would issue a read (it goes first; not a read-ahead)
         issue = Signal()
         m.d.comb += [issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
                      tg.w_en.eq(issue), tg.w_data.eq(Cat(gsel, psel)),
@@ -415,6 +415,13 @@ class IntervalUnit(wiring.Component):
             Mux(flags[3], (count + 1) >> 1, count)
         run_words, run_any = Signal(COUNTER_BITS), Signal()
         m.d.sync += [run_words.eq(total), run_any.eq(total != 0)]
+        # ... and the queued command's (a read-ahead's phase: ``xa``), registered from
+        # ``nxt``, which the host wrote at least a cycle before its BLK_CTRL write
+        ncount, nflags = nxt[1], nxt[4]
+        ntotal = Mux(nflags[3], ncount, ncount * 2) if ew == 2 else \
+            Mux(nflags[3], (ncount + 1) >> 1, ncount)
+        nrun_words, nrun_any = Signal(COUNTER_BITS), Signal()
+        m.d.sync += [nrun_words.eq(ntotal), nrun_any.eq(ntotal != 0)]
 
         def advance():
             with m.If(col == I - 1 if I > 1 else 1):
@@ -445,6 +452,17 @@ class IntervalUnit(wiring.Component):
         pf_slot = Signal()  # the engine's machine leaves the port to ``pf`` this cycle
         pf_ahead = Signal()  # ... in EDGES: the queued command's map may start
         gidle = Signal()  # the gather machine is idle (every gathered word written)
+        # the read-ahead (``xa``): once the running block's own edge reads are all
+        # issued, ``areg``/``left``/``more`` take the queued block's edges (it loads no
+        # window) and its first words come into ``rf`` behind the running block's last
+        # ones, through the edges' own request path (no third read source in front of
+        # the port); ``emore``: the running block's own edge reads are not all issued
+        # (``more`` outside a read-ahead); ``wleft``/``wmore``: the running block's words
+        # still to pop from ``rf``, so no word of the next block is handed on early
+        xa = Signal()
+        emore = Signal()
+        wleft = Signal(COUNTER_BITS)
+        wmore = Signal()
 
         def take_next():
             m.d.comb += taking.eq(1)
@@ -465,8 +483,9 @@ class IntervalUnit(wiring.Component):
                              gpos.eq(0), gall.eq(~flags[4])]
                 with m.If(flags[0]):
                     m.d.sync += dirty.eq(0)
-                m.d.sync += phase(load_words,
-                                  base_regs[0] + Mux(flags[0], a_base, b_base))
+                with m.If(~xa):  # (a read-ahead's phase continues in START)
+                    m.d.sync += phase(load_words,
+                                      base_regs[0] + Mux(flags[0], a_base, b_base))
                 # the unit is idle (its STATUS.done ended the last run): EDGE_COUNT is
                 # written now, whatever phases come before START (``uaddr`` is
                 # EDGE_COUNT in every cycle that does not precede START)
@@ -531,21 +550,39 @@ class IntervalUnit(wiring.Component):
                     m.next = "START"
             with m.State("START"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
-                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + \
-                    phase(run_words, edges_at, nonzero=run_any)
+                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0), wleft.eq(run_words),
+                             wmore.eq(run_any), xa.eq(0)]
+                with m.If(xa):  # its first words were read ahead: the rest from there
+                    m.d.sync += emore.eq(more)
+                with m.Else():
+                    m.d.sync += [emore.eq(run_any)] + \
+                        phase(run_words, edges_at, nonzero=run_any)
                 m.next = "EDGES"
             with m.State("EDGES"):
                 # the edges read in runs up to an 8-word boundary: a run starts when the
                 # FIFO has room for all of it, and the gather's scattered reads come
                 # between runs -- one between two edge reads would break the DRAM's
                 # burst continuation and make every edge word open a burst of its own
-                m.d.comb += [ewant.eq(more & room & (areg[:RUN_BITS].any() | erun_room)),
-                             port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
+                # (``ewant``: the running block's own request, a read-ahead's is not)
+                runok = room & (areg[:RUN_BITS].any() | erun_room)
+                m.d.comb += [ewant.eq(emore & runok),
+                             port.cmd.valid.eq(more & runok), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
-                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
-                # every edge read issued: the next block's map may take the port
-                m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
+                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1),
+                                 emore.eq((left != 1) & ~xa)]
+                # every edge read issued: the next block's map may take the port, and
+                # the next block's edges may be read ahead (``xa``: it loads no window,
+                # this block writes nothing back); the gather's reads and the map's
+                # go before them (``gsel`` tests ``emore``, ``psel`` overrides)
+                m.d.comb += [pf_slot.eq(~emore), pf_ahead.eq(~emore)]
+                with m.If(~more & ~xa & queued & ~taking & ~nflags[0] & ~nflags[1] &
+                          ~flags[2]):
+                    m.d.sync += [xa.eq(1), areg.eq(nxt[0]), left.eq(nrun_words),
+                                 more.eq(nrun_any)]
+                with m.If(pop):
+                    m.d.sync += [wleft.eq(wleft - 1), wmore.eq(wleft != 1)]
+                rdy = rf.r_rdy & wmore
                 first = rf.r_data if ew == 1 else word0
                 m.d.comb += [es.payload.src.eq(first[:32]),
                              es.payload.dst.eq(first[32:])]
@@ -558,10 +595,10 @@ class IntervalUnit(wiring.Component):
                         took = Signal()
                         # a real edge's target local is < I <= 2**15 (window A), so
                         # its bit 15 is clear; the pad has both top bits set
-                        m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63]),
+                        m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63] & wmore),
                                      es.payload.src.eq(part[:16]),
                                      es.payload.dst.eq(part[16:]),
-                                     es.valid.eq(rf.r_rdy & ~pad),
+                                     es.valid.eq(rdy & ~pad),
                                      took.eq(es.valid & es.ready),
                                      rf.r_en.eq((took & half) | pad)]
                         with m.If(took & ~half):
@@ -569,23 +606,23 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rf.r_rdy),
-                                     rf.r_en.eq(es.ready)]
+                        m.d.comb += [es.valid.eq(rdy),
+                                     rf.r_en.eq(es.ready & wmore)]
                 else:
                     m.d.comb += es.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
                         m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
                                      es.payload.dst.eq(rf.r_data[16:32]),
                                      es.payload.weight.eq(rf.r_data[32:].as_signed()),
-                                     es.valid.eq(rf.r_rdy),
-                                     rf.r_en.eq(es.ready)]
+                                     es.valid.eq(rdy),
+                                     rf.r_en.eq(es.ready & wmore)]
                     with m.Elif(~half):
-                        m.d.comb += rf.r_en.eq(1)
+                        m.d.comb += rf.r_en.eq(wmore)
                         with m.If(pop):
                             m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rf.r_rdy),
-                                     rf.r_en.eq(es.ready)]
+                        m.d.comb += [es.valid.eq(rdy),
+                                     rf.r_en.eq(es.ready & wmore)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                 m.d.sync += [udone.eq(u.done), uchg.eq(u.wrote)]  # STATUS bits 1, 3
@@ -595,13 +632,16 @@ class IntervalUnit(wiring.Component):
                 # this block's gather is done, every edge read issued, no write-back
                 # follows, and the queued command gathers, loads no window, and its map is
                 # in (fetched ahead)
-                with m.If(~more & gidle & ~flags[2] & queued & ~taking & nxt[4][4] &
+                with m.If(~emore & gidle & ~flags[2] & queued & ~taking & nxt[4][4] &
                           ~nxt[4][0] & ~nxt[4][1] & pf_have & pf_next & (pf_arr == gw)):
                     m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
                     m.d.comb += gkick.eq(1)
-                with m.If(~more & udone & (gidle | gnx)):
+                with m.If(~emore & udone & (gidle | gnx)):
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
-                    m.d.sync += phase(0, wb_seq[0], count=False)
+                    # (only for a write-back: a read-ahead, armed only when none
+                    # follows, may be taking ``areg`` this very cycle)
+                    with m.If(flags[2]):
+                        m.d.sync += phase(0, wb_seq[0], count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
                         m.next = "WB"
                     with m.Else():

@@ -302,7 +302,10 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
         out["overhead"] += BLOCK_OVERHEAD
         if i == 0 or blocks[i - 1][0] != d:
             out["window_loads"] += fill + load / r
-        out["edge_fill"] += fill
+        if i == 0 or blocks[i - 1][0] != d or not (gathered or s == d):
+            # (else its first edge words were read in the tail of the block before:
+            # ``interval``'s ``xon``; a block loading a window is not read ahead)
+            out["edge_fill"] += fill
         if gathered:
             gmap, edges, beyond = _gather_beside(layout, count, gathered, dram, fifo_depth,
                                                  ew)
@@ -494,7 +497,10 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
         b_scattered = len(layout.memories) * used  # a burst each
     else:
         b_cycles, b_words, b_scattered = fill + load / r, load, 0.0
-    total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
+    # a block's edge fill, unless the block before (of its target interval) read its
+    # first words ahead -- it does for the blocks that load no window (gathering ones)
+    fills = groups + (0.0 if gathers(layout, math.ceil(used)) else blocks - diag)
+    total = blocks * BLOCK_OVERHEAD + fills * fill + groups * (fill + load / r + wb / wr) + \
         (blocks - diag) * b_cycles + edges * max(1.0, ew / r)
     if pes <= 1:
         return total
