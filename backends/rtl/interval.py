@@ -23,7 +23,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              once that block's edge reads are all issued -- ``pf``; and once the
              map is in, the block before's gather done and its edge reads issued,
              the queued block's gather starts too, its words held in the gather
-             FIFO until it launches -- ``gnx``);
+             FIFO until it launches -- ``gnx``; and, when the queued block loads
+             no window and no write-back follows, its first edge words are read into
+             the read FIFO behind the running block's last ones -- ``xa``, each word
+             tagged with its block's parity, held at the gate until its START);
              then, per memory, one read per set bit, each answer written to its entry
              (a FIFO of the entries of the reads in flight pairs them up).  A block of
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
