@@ -32,7 +32,7 @@ from cosynth.frontend.rewrite.explain import format_report, report_data
 from cosynth.planner import load_manifest, load_plan, make_plan
 
 from . import htmlreport, procs, report
-from .calibrate import DEFAULT_GRAPHS
+from .calibrate import DEFAULT_GRAPHS, DEFAULT_WS_GRAPH
 from .calibrate import calibrate as do_calibrate
 from .check import compare_results
 from .errors import ArgumentError, CosynthError, MismatchError, OutputError, ToolError, bug_hint
@@ -570,9 +570,12 @@ def _checks(check: str, no_check: bool) -> str:
               help="Also measure the FPGA units' cycles per edge (Verilator).")
 @click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True,
               help="Runs per measurement; each nest keeps its fastest time.")
+@click.option("--ws-graph", default=DEFAULT_WS_GRAPH, show_default=True, metavar="SPEC",
+              help="A graph beyond the caches for the nests' working-set laws ('none': "
+                   "skip; the probe's miss term prices them).")
 @_json_option
 def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, fpga, repeat,
-              json_out):
+              ws_graph, json_out):
     """Measure this machine (generated C++ per core, FPGA units in simulation) and the
     kernels' work, and write the calibrated fields into a copy of the manifest."""
     s = _Session(json_out)
@@ -584,7 +587,8 @@ def calibrate(manifest_path, output, kernel_specs, graph_specs, seed, threads, f
     with s:
         cal = do_calibrate(manifest_path, output, kernels=kernels,
                            graphs=graph_specs or DEFAULT_GRAPHS, threads=threads, fpga=fpga,
-                           progress=s.progress, seed=seed, repeat=repeat)
+                           progress=s.progress, seed=seed, repeat=repeat,
+                           ws_graph=None if ws_graph.lower() == "none" else ws_graph)
     s.echo(report.calibration(cal, output))
     s.result(report.calibration_data(cal, output))
 

@@ -143,6 +143,9 @@ def apply_laws(w, k, laws: dict, stats) -> bool:
             nest.cost = float(got.get("cost", 1.0))
             if "overhead" in got:
                 nest.overhead = float(got["overhead"])
+            ws = got.get("ws")
+            if isinstance(ws, dict) and ws.get("ref_n", 0) > 0:
+                nest.ws_slope, nest.ws_ref = float(ws["slope"]), float(ws["ref_n"])
             nest.calibrated = True
     if w.seq_nests:
         w.replicated_edges = sum(n.runs * n.edges for n in w.seq_nests)

@@ -78,7 +78,7 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
            "layout_choice", "LAYOUT_MIN_GAIN",
            "cache_bytes", "miss_seconds", "miss_fraction", "nest_misses",
            "working_set_seconds", "DEFAULT_CACHE_BYTES", "DEFAULT_L2_BYTES", "l2_bytes",
-           "l2_miss_seconds", "nest_miss_seconds", "line_miss"]
+           "l2_miss_seconds", "nest_miss_seconds", "line_miss", "ws_law_seconds", "WS_FLOOR"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -238,12 +238,50 @@ def nest_miss_seconds(n, kind: BladeKind, vertices: float, hot=None, lines=None,
     is), at ``l2_miss_seconds`` and ``miss_seconds`` each.  Legality of adding the
     two: a reference that misses the LLC also missed L2 and pays both (the probe's fit,
     ``memprobe.fit_levels``, measures the LLC cost on top of the L2 one)."""
+    if getattr(n, "ws_ref", 0.0) > 0:
+        return ws_law_seconds(n, kind, vertices, hot, lines, order)
     refs = getattr(n, "random_refs", 0)
     if not refs:
         return 0.0
-    per = line_miss(n, l2_bytes(kind), vertices, hot, lines, order) * l2_miss_seconds(kind) + \
-        line_miss(n, cache_bytes(kind), vertices, hot, lines, order) * miss_seconds(kind)
-    return n.edges * refs * per
+    return n.edges * refs * _miss_per_ref(n, kind, vertices, hot, lines, order)
+
+
+def _miss_per_ref(n, kind: BladeKind, vertices: float, hot=None, lines=None,
+                  order: str = "id") -> float:
+    """Seconds of misses per random reference of nest ``n``, both levels (the probe's)."""
+    return line_miss(n, l2_bytes(kind), vertices, hot, lines, order) * l2_miss_seconds(kind) \
+        + line_miss(n, cache_bytes(kind), vertices, hot, lines, order) * miss_seconds(kind)
+
+
+#: the least a calibrated working-set law may leave of a nest's time per unit of work
+WS_FLOOR = 0.25
+
+
+def ws_law_seconds(n, kind: BladeKind, vertices: float, hot=None, lines=None,
+                   order: str = "id") -> float:
+    """One core's seconds per run that nest ``n``'s data beyond the calibration graphs
+    add to its work (negative: save), by its calibrated working-set law
+    (``Nest.ws_slope``, ``Nest.ws_ref``; ``cosynth calibrate`` measures it on a graph whose
+    vertex and edge data leave the caches): the work's time, ``cost x (edges / edge rate
+    + vertices / vertex rate)``, grows by ``ws_slope`` of itself per doubling of the
+    vertices beyond the largest calibration graph's, at least ``WS_FLOOR`` of it kept.
+    The law holds every miss the nest's run took (random vertex references, the rows a
+    frontier visits out of order, streams), measured rather than counted, at the
+    numbering the calibration graphs have; a blade running in degree order
+    (``order``) keeps of the growth the share of the random references' probe-priced
+    misses degree order keeps (``line_miss``: a gather's reads of hot vertices sit in
+    fewer lines), all of it for a nest without random references."""
+    if vertices <= n.ws_ref or n.ws_slope == 0.0:
+        return 0.0
+    e_one = edge_rate(kind, "cpu") / kind.cpu_cores
+    v_one = node_rate(kind) / kind.cpu_cores
+    work = n.cost * (n.edges / e_one + n.nodes / v_one)
+    grow = n.ws_slope * math.log2(vertices / n.ws_ref)
+    if order != "id" and getattr(n, "random_refs", 0) and lines is not None:
+        as_id = _miss_per_ref(n, kind, vertices, hot, lines, "id")
+        if as_id > 0:
+            grow *= _miss_per_ref(n, kind, vertices, hot, lines, order) / as_id
+    return work * max(grow, WS_FLOOR - 1.0)
 
 
 def line_miss(n, cache: float, vertices: float, hot=None, lines=None,

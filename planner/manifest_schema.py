@@ -167,7 +167,14 @@ _NEST = (Field("runs", "section", fields=_LAW, required=True),
          Field("cost", "number", doc="how much dearer than the machine's average an edge "
                                      "of this nest is"),
          Field("overhead", "number", doc="seconds a run costs whatever its work"),
-         Field("label", "text", doc="the nest as the source spells it"))
+         Field("label", "text", doc="the nest as the source spells it"),
+         Field("ws", "section", doc="the working-set law measured beyond the caches "
+                                    "(``cosynth calibrate --ws-graph``)", fields=(
+             Field("slope", "number", required=True,
+                   doc="growth of the time per unit of work per doubling of the vertices"),
+             Field("ref_n", "number", required=True,
+                   doc="vertices of the largest calibration graph (no growth below)"),
+             Field("graph", "text", doc="the graph it was measured on"))))
 _WORKLOAD = (Field("nests", "map", of="section", fields=_NEST,
                    doc="laws per loop nest, by source line"),
              Field("graphs", "list", of="text", doc="the graphs the laws were fitted on"),

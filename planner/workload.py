@@ -189,6 +189,13 @@ class Nest:
     # unit call streams per run, the round's frontier's only (``_peel_expand``); 0: not
     # a peel (a call streams the range)
     peel_edges: float = 0.0
+    # the calibrated working-set law (``cosynth calibrate``'s run on a graph whose data
+    # leave the caches): one core's time per unit of the nest's work grows by
+    # ``ws_slope`` of itself per doubling of the vertices beyond ``ws_ref``, the largest
+    # calibration graph's (0: no law -- the probe's miss term prices it,
+    # ``cost.nest_miss_seconds``)
+    ws_slope: float = 0.0
+    ws_ref: float = 0.0
 
 
 @dataclass
@@ -589,13 +596,15 @@ class _Walk(Visitor):
         Edge loops under ``if p:`` with the bool argument ``p`` false are not walked
         (k-core's in-edges without ``use_in_edges``; the host skips them the same way).
         That is what the FPGA host streams (``backends.rtl.host.stream_filter``), charged
-        by ``cost.fpga_nest``; the CPU estimate ``nest.edges`` keeps the guarded loop's
-        ``m / levels`` per run (more than this: the planner's CPU-FPGA choice for k-core
-        rests on it and on the host link's full-table sync per call)."""
+        by ``cost.fpga_nest``, and what the CPU's edge loops walk too: the CPU estimate
+        ``nest.edges`` is the same count (it was the guarded loop's ``m / levels`` per
+        run, 2-3x the edges the blade counts at kron-16..20)."""
         m = float(self.stats.m)
         live = _edge_loops(_unguarded(loop.body, self.args))
         total = sum(m + _inner_edges(e.body, m, self.stats) for e in live)
         nest.peel_edges = total / max(nest.runs, 1.0)
+        nest.edges = nest.peel_edges
+        nest.cost = static_cost(nest)
 
     def _level_queue(self, nest: Nest, loop: Loop) -> None:
         """A node loop that runs from a level frontier's queue (``frontend.rewrite.levels``:

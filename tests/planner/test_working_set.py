@@ -174,3 +174,83 @@ def test_narrowed_state_tables_shrink_the_random_bytes():
     w = profile(kv, "async", st, fpga=no_fpga)
     heavy = max(w.nests, key=lambda n: n.edges)
     assert heavy.random_tables == ("dist",) and heavy.random_bytes == 4
+
+
+def test_a_calibrated_working_set_law_grows_the_work_beyond_the_reference():
+    """``ws_law_seconds``: nothing at or below the largest calibration graph's vertices,
+    ``slope`` of the nest's work per doubling beyond it, never below ``WS_FLOOR`` of it;
+    ``nest_miss_seconds`` takes the law instead of the probe's term when the nest has
+    one.  Fails when the law is ignored, added to the probe's term, or extrapolated
+    below the reference."""
+    from cosynth.planner.cost import WS_FLOOR, edge_rate, node_rate, ws_law_seconds
+    man = load_manifest(SINGLE)
+    kind = man.kinds[0]
+    st = GraphStats.of(cs.Graph.kronecker(8, seed=0))
+    _, pull = _heavy("pagerank", "pull", st)
+    k2 = replace(kind, calibration={**kind.calibration, "l2_bytes": 2.0**20,
+                                    "cpu_seconds_per_l2_miss": 9e-9})
+    probe = nest_miss_seconds(pull, k2, 2**20)
+    assert probe > 0
+    work = pull.cost * (pull.edges / (edge_rate(k2, "cpu") / k2.cpu_cores) +
+                        pull.nodes / (node_rate(k2) / k2.cpu_cores))
+    law = replace(pull, ws_slope=0.2, ws_ref=8192.0)
+    assert ws_law_seconds(law, k2, 8192) == 0.0 == nest_miss_seconds(law, k2, 4096)
+    got = nest_miss_seconds(law, k2, 8192 * 2**5)
+    assert abs(got - work * 0.2 * 5) < 1e-9 * got
+    shrink = replace(law, ws_slope=-1.0)
+    assert abs(ws_law_seconds(shrink, k2, 8192 * 2**5) - work * (WS_FLOOR - 1)) < 1e-12
+
+
+def test_the_working_set_law_reads_back_from_a_calibrated_manifest(tmp_path):
+    """A ``ws:`` entry of a nest's laws passes the manifest's schema and lands on the nest
+    (``apply_laws``).  Fails when the schema refuses it or ``apply_laws`` drops it."""
+    import yaml
+
+    from cosynth.planner.calibration import workload_key
+    st = GraphStats.of(cs.Graph.kronecker(8, seed=0))
+    kv, _ = variant(example("cc").ir, "async")
+    w = profile(kv, "async", st, fpga=no_fpga)
+    law = {q: {"base": "model", "r": 1.0, "b": 0.0, "ref_m": float(st.m)}
+           for q in ("runs", "edges", "nodes")}
+    nests = {n.line: {**law, "cost": 2.0, "overhead": 1e-6,
+                      "ws": {"slope": 0.3, "ref_n": 256.0, "graph": "kron:12"}}
+             for n in w.nests}
+    tree = yaml.safe_load(open(SINGLE).read())
+    tree["workloads"] = {workload_key(kv, "async"): {"nests": nests, "graphs": ["kron:8"]}}
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    man = load_manifest(str(path))
+    w2 = profile(kv, "async", st, laws=man.workloads, fpga=no_fpga)
+    assert all(n.ws_slope == 0.3 and n.ws_ref == 256.0 for n in w2.nests)
+
+
+def test_the_peel_expand_walks_every_edge_once_on_the_cpu():
+    """k-core's expand loop (a peel in rounds) walks each vertex's out-edges once, when
+    the vertex is removed: ``m`` edges over all its runs, on the CPU as on the FPGA
+    (``Nest.peel_edges``) -- counted here by peeling the graph in numpy.  Fails when the
+    CPU estimate keeps the guarded loop's ``m / levels`` per run."""
+    import numpy as np
+    g = cs.Graph.kronecker(10, seed=0)
+    st = GraphStats.of(g)
+    kf = example("kcore")
+    kv, _ = variant(kf.ir, "par")
+    w = profile(kv, "par", st, kf.bind(g), fpga=no_fpga)  # use_in_edges=False
+    expand = [n for n in w.nests if n.peel_edges > 0]
+    assert expand
+    walked = sum(n.runs * n.edges for n in expand)
+    # the reference count: every removed vertex walks its out-edges once
+    deg = g.out_degrees().astype(np.int64)
+    removed = np.zeros(g.n, bool)
+    total = 0
+    while not removed.all():
+        k = deg[~removed].min()
+        while True:
+            now = ~removed & (deg <= k)
+            if not now.any():
+                break
+            for v in np.flatnonzero(now):
+                removed[v] = True
+                total += g.out_indptr[v + 1] - g.out_indptr[v]
+                np.subtract.at(deg, g.out_dst[g.out_indptr[v]:g.out_indptr[v + 1]], 1)
+    assert total == g.m
+    assert abs(walked - total) < 1e-9 * total
