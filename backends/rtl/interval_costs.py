@@ -28,6 +28,7 @@ each run's edges into the edge region (``layout.bytes_per_edge`` each).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ from .dram import DramConfig
 from .kernel import parallel_safe
 from .layout import MemoryLayout, gathers, map_words
 from .memport import WORD_BYTES
-from .multi import READ_LATENCY
+from .multi import COMMAND_STAGES, READ_LATENCY, RETURN_STAGES
 from .regmap import RegisterMap
 
 __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "predict_parallel",
@@ -359,7 +360,7 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
         return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
     queues = pe_queues(blocks, pes)
     host = len(blocks) * host_block_cycles(pes)
-    slowest = max(predict_cycles(layout, q, dram, fifo_depth, packed, written)
+    slowest = max(predict_cycles(layout, q, _pe_memory(dram, pes), fifo_depth, packed, written)
                   for q in queues)
     C = max(1, min(dram.ports, pes))
     per_port = [0.0] * C
@@ -374,6 +375,15 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
     if C == 1:  # the model before ports: the port at the memory's word rate
         return max(slowest, words / min(1.0, dram.bytes_per_clock / WORD_BYTES), host)
     return max(slowest, max(per_port), channel, host)
+
+
+def _pe_memory(dram: DramConfig, pes: int) -> DramConfig:
+    """The memory as one of ``pes`` PEs sees it: PEs sharing one port (``multi``'s
+    arbiter: more PEs than ports) wait ``COMMAND_STAGES + RETURN_STAGES`` clocks more
+    for a read."""
+    if pes <= dram.ports:  # one PE, or a port each
+        return dram
+    return dataclasses.replace(dram, latency=dram.latency + COMMAND_STAGES + RETURN_STAGES)
 
 
 def _queue_words(layout: MemoryLayout, blocks, packed: bool, written) -> tuple[float, float]:
@@ -476,6 +486,7 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
         return 0.0
     if packed is None:
         packed = 2 * layout.interval <= 1 << 16
+    dram = _pe_memory(dram, pes)
     ew = _edge_words(layout, packed)
     qt, qo = max(1.0, target_intervals), max(1.0, other_intervals)
     cells = qt * qo

@@ -8,20 +8,13 @@ through (no arbiter: a PE's cycles are its own, bounded only by the channel's ba
 that all ports share -- LiteDRAM's crossbar interleaves its user ports over the banks);
 one shared port was the bound of P = 2 and 4 (busy 96-99 % of cycles: an edge is half a
 word, a gathered entry a word, and 0.8 edges a clock per PE needs 1.3 and 3 words a
-clock).  The PEs of a port share it like this:
-
-* commands: a PE keeps the port for up to ``burst`` commands in a row while it has
-  them (its accesses are sequential: interleaving two PEs word by word would open a DRAM
-  burst per word), then round-robin among the PEs presenting one (the PE after the last
-  winner goes first); the grant is a register chosen a cycle ahead (a change of owner
-  costs one cycle; the ready to each PE is the port's ready and a register compare, off
-  the Fmax path of P = 4 that a combinational grant was); a write command and its
-  data pass together (an engine shows its write data only in a cycle its command is
-  granted, or after), so data never cross PEs;
-* read data: the port answers in command order, so the PE of each granted read is
-  queued (a FIFO of PE numbers as deep as all PEs' read FIFOs together: each PE reserves
-  a place before it issues a read, so the queue cannot overflow) and each word goes to
-  the PE at its head, through a register (one cycle).
+clock).  The PEs of a port share it through ``port_arbiter.SharedPort``: each PE's
+commands pass a register stage of their own and each PE's read data a register of its
+own (the boundary is registered both ways, so no net runs from one PE's logic through
+the arbiter into another's: P = 4's critical paths crossed the chip that way; a read on
+a shared port costs ``COMMAND_STAGES + RETURN_STAGES`` clocks more than on its own
+port), a PE keeps the port for up to ``burst`` commands in a row, then round robin, the
+grant a register; the PE of each read is queued and its answer routed back to it.
 
 Registers: 63 PE_SEL (wo: the PE the rest of the register bus addresses; reads: the
 number of PEs), 62 PE_BUSY (ro: bit i, PE i runs a block command; bit 16 + i, PE i's
@@ -52,15 +45,17 @@ change saw only final values.
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import fifo, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .interval import PE_BUSY_ADDR, IntervalUnit
+from .interval import PE_BUSY_ADDR, IntervalUnit, gather_map_bits
 from .kernel import NotEligible, UnitSpec, parallel_safe
 from .memport import NativePortSignature
+from .port_arbiter import COMMAND_STAGES, RETURN_STAGES, SharedPort
 from .unit import CsrSignature
 
-__all__ = ["MultiUnit", "PE_SEL", "PE_BUSY", "READ_LATENCY", "parallel_safe"]
+__all__ = ["MultiUnit", "PE_SEL", "PE_BUSY", "READ_LATENCY", "COMMAND_STAGES", "RETURN_STAGES",
+           "parallel_safe"]
 
 PE_SEL, PE_BUSY = 63, PE_BUSY_ADDR
 #: clock edges between presenting a register address and its value on ``csr.r_data``
@@ -135,61 +130,15 @@ class MultiUnit(wiring.Component):
             if len(group) == 1:
                 _wire(m, group[0].mem, port)
             else:
-                self._arbiter(m, group, port, f"p{k}_" if C > 1 else "")
+                # every PE's reads in flight together: its read FIFOs' and its map's
+                arb = m.submodules[f"p{k}_arbiter" if C > 1 else "arbiter"] = SharedPort(
+                    len(group), burst=self.burst, addr_width=len(port.cmd.addr),
+                    tag_depth=len(group) * (2 * self.fifo_depth +
+                                            self.interval // gather_map_bits(self.interval)) + 2)
+                for pe, side in zip(group, arb.pes):
+                    wiring.connect(m, pe.mem, side)
+                _wire(m, arb.mem, port)
         return m
-
-    def _arbiter(self, m, pes, port, name: str) -> None:
-        """``pes`` share ``port`` (the module's docstring): the command grant and the
-        read data's routing."""
-        P = len(pes)
-        # The grant is a register (``owner``): the port shows the owner's command, and
-        # each PE's ``cmd.ready`` is the port's ready gated by a register compare -- no
-        # path from one PE's valid through a priority chain to every PE's ready (P = 4's
-        # critical path with a combinational grant).  The owner keeps the port while it
-        # presents commands, for up to ``burst`` in a row; then (or when it presents
-        # none) the next owner is the first PE after it presenting one, taken at the
-        # clock edge: a change of owner costs the cycle the old one stops presenting.
-        owner = Signal(range(max(2, P)), name=f"{name}owner")
-        run = Signal(range(self.burst + 1), name=f"{name}run")  # commands the owner had in a row
-        mine = Signal()  # the owner presents a command
-        for i, pe in enumerate(pes):
-            with m.If(owner == i):
-                m.d.comb += [mine.eq(pe.mem.cmd.valid), port.cmd.we.eq(pe.mem.cmd.we),
-                             port.cmd.addr.eq(pe.mem.cmd.addr),
-                             port.wdata.valid.eq(pe.mem.wdata.valid),
-                             port.wdata.data.eq(pe.mem.wdata.data)]
-            m.d.comb += [pe.mem.cmd.ready.eq((owner == i) & port.cmd.ready),
-                         pe.mem.wdata.ready.eq((owner == i) & port.wdata.ready)]
-        m.d.comb += port.cmd.valid.eq(mine)
-        accepted = Signal()
-        m.d.comb += accepted.eq(port.cmd.valid & port.cmd.ready)
-        last_of_run = Signal()  # the owner's burst ends with this command
-        m.d.comb += last_of_run.eq(accepted & (run == self.burst - 1))
-        with m.If(accepted):
-            m.d.sync += run.eq(run + 1)
-        with m.If(~mine | last_of_run):
-            # round robin from the PE after the owner; the owner itself last
-            m.d.sync += run.eq(0)
-            for off in reversed(range(P)):  # the last assignment wins: off 0 is first
-                for base in range(P):
-                    i = (base + 1 + off) % P
-                    with m.If((owner == base) & pes[i].mem.cmd.valid):
-                        m.d.sync += owner.eq(i)
-        grant = owner
-
-        # ------------------------------------------------------------ read data
-        tags = m.submodules[f"{name}tags"] = fifo.SyncFIFO(width=max(1, (P - 1).bit_length()),
-                                                 depth=P * self.fifo_depth + 2)
-        m.d.comb += [tags.w_en.eq(accepted & ~port.cmd.we), tags.w_data.eq(grant),
-                     port.rdata.ready.eq(1), tags.r_en.eq(port.rdata.valid)]
-        # each PE's word passes a register of its own (a cycle more of read latency on a
-        # shared port): the tag queue's read, its compare and the port's data no longer
-        # run across the chip into four read FIFOs' write logic in one cycle; a PE
-        # reserved the FIFO place before it issued the read, so the later write always fits
-        for i, pe in enumerate(pes):
-            m.d.sync += [pe.mem.rdata.valid.eq(port.rdata.valid & (tags.r_data == i)),
-                         pe.mem.rdata.data.eq(port.rdata.data)]
-
 
 def _wire(m, inner, port) -> None:
     """A PE's port straight to a memory port of its own."""
