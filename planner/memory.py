@@ -27,8 +27,10 @@ restated here and ``tests/planner/test_memory.py`` checks it against measured RS
   copy of the bin it drains (``FRONTIER_BYTES``); a frontier keeps its arrays after its
   while loop ends, so each frontier loop counts;
 * per while loop the backend runs from a level queue (``frontend.rewrite.levels``: BFS),
-  the runtime's ``LevelQueue`` over the owned range: a queued mark (a byte) and two
-  queues of uint32 offsets, the next level's and this one's (``LEVEL_BYTES``);
+  the runtime's ``LevelQueue`` over the owned range, allocated and written before the
+  clock: a queued mark (a byte), the queue's bits, this level's queue and a next-level
+  queue per thread (uint32 offsets; ``LEVEL_BYTES``, ``LEVEL_THREAD_BYTES`` per further
+  thread);
 * per other async node loop the backend runs as a worklist (``cosynth.ir.vec``'s plan,
   ``backends/cpp/worklist.py``), a copy of each state table (every local vertex) and,
   per owned vertex, two more copies and an active flag;
@@ -57,7 +59,7 @@ from cosynth.ir.vec import _worklist_plan
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 __all__ = ["Footprint", "footprint", "id_bytes", "private_tables", "send_bytes",
-           "FRONTIER_BYTES", "LEVEL_BYTES"]
+           "FRONTIER_BYTES", "LEVEL_BYTES", "LEVEL_THREAD_BYTES"]
 
 #: an exchange record: global id and value (padded to 16 bytes)
 RECORD_BYTES = 16
@@ -66,9 +68,12 @@ RECORD_BYTES = 16
 #: bin or far bin filled -- the first sweep queues every vertex -- and the round's copy,
 #: ``offer``, of the bin it drains)
 FRONTIER_BYTES = 1 + 2 * 4
-#: a level queue's bytes per owned vertex (``LevelQueue``): ``mark`` (uint8) + ``next``
-#: and ``cur`` (uint32 offsets)
-LEVEL_BYTES = 1 + 2 * 4
+#: a level queue's bytes per owned vertex (``LevelQueue``, all allocated and written by
+#: ``prepare`` at its declaration): ``mark`` (uint8), ``qbits`` (a bit, counted as a
+#: byte), ``cur`` and thread 0's ``next`` (uint32 offsets) ...
+LEVEL_BYTES = 1 + 1 + 2 * 4
+#: ... and each further thread's ``next`` (``Footprint.private``)
+LEVEL_THREAD_BYTES = 4
 
 
 def send_bytes(idx: int, owned: float, ghosts: float, blades: int) -> float:
@@ -109,7 +114,8 @@ class Footprint:
     frontier: int = 0       # frontiers' pending codes and queues, per owned vertex
     levels: int = 0         # level queues' marks and queues, per owned vertex
     weight_bytes: int = 8   # a stored edge weight (planner/narrow.py: narrower when exact)
-    private: int = 0        # per-thread copies, per owned vertex and thread beyond the first
+    private: int = 0        # per-thread copies and level queues' per-thread queues, per
+    #                         owned vertex and thread beyond the first
 
     @property
     def degrees(self) -> int:
@@ -223,11 +229,12 @@ def footprint(k: Kernel, nests) -> Footprint:
                    t.role == "local" and t.name not in read and t.name not in refreshed)
     edge = sum(t.dtype.np.itemsize for t in k.tables
                if t.space == "edge" and t.role != "weight")
-    wl_local = wl_owned = frontier = levels = 0
+    wl_local = wl_owned = frontier = levels = level_threads = 0
     fronts = {id(loop) for _, loop, _ in frontier_loops(k)}
     for s, _ in iter_stmts(k.body):
         if isinstance(s, Loop) and s.kind == "while" and level_frontier(k, s) is not None:
             levels += LEVEL_BYTES  # a LevelQueue per while loop with a level frontier
+            level_threads += LEVEL_THREAD_BYTES
         if isinstance(s, Loop) and s.kind == "nodes" and id(s) in fronts:
             frontier += FRONTIER_BYTES  # the worklist's copies are not made
         elif isinstance(s, Loop) and s.kind == "nodes":
@@ -243,7 +250,7 @@ def footprint(k: Kernel, nests) -> Footprint:
         node_bytes=node, node_unbacked=unbacked, edge_table_bytes=edge,
         box_bytes=sum(tables[t].dtype.np.itemsize + 1 for t in boxed), box_tables=len(boxed),
         mirror_bytes=sum(refreshed.values()),
-        private=sum(tables[t].dtype.np.itemsize for t in private_tables(k)),
+        private=sum(tables[t].dtype.np.itemsize for t in private_tables(k)) + level_threads,
         refresh_item=max((tables[t].dtype.np.itemsize for t in refreshed), default=0),
         wl_local=wl_local, wl_owned=wl_owned, frontier=frontier, levels=levels)
 
