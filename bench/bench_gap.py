@@ -39,20 +39,21 @@ compared with each other, and never by rank).  With
 Ratios are cosynth / GAP kernel time (> 1: cosynth slower); the target is <= 1.5.
 
 Trials (the same policy both sides, ``trial_policy`` in the JSON): at least ``--repeat``
-trials and at least ``--min-seconds`` of kernel time in total, at most ``--max-trials``
-(a millisecond kernel gets ~100 trials, a second-long one ``--repeat``).  GAP runs its
-trials in one process (``-n``, a second process for the trials still missing after the
-first); so does cosynth after its first trial (the first through ``simulate``, which
-checks the result; then the same build's blade with run.cfg's ``trials``, which re-reads
-its shard and declares its tables anew each trial, and whose last result must equal the
-checked one).  ``cosynth_s`` and ``gap_s`` are the best trials (``cosynth_over_gap`` their
-ratio); every trial, the medians (``*_median_s``, ``cosynth_over_gap_median``) and each
-side's first trial (``cosynth_first_s``, ``gap_first_s``, ``cosynth_over_gap_first``: the
-only trials without an earlier trial's data in the caches and heap) are kept beside them.
-Until stop 20 cosynth ran one process per trial, so that every cosynth trial was a first
-trial and was compared with GAP's warm ones.  Three trials were too few for
-millisecond kernels: GAP's best kron-18 BFS moved from 9.9 to 6.6 ms between two quiet
-runs of this benchmark.
+trials and at least ``--min-seconds`` of kernel time in total, at most ``--max-trials`` (a
+millisecond kernel gets ~100 trials, a second-long one ``--repeat``). GAP runs its trials
+in one process (``-n``, a second process for the trials still missing after the first); so
+does cosynth after its first trial (the first through ``simulate``, which checks the
+result; then the same build's blade with run.cfg's ``trials``, which declares its tables
+anew each trial and shares its graph across them as GAP's trials do (a program that
+renames the graph inside its clock reads it again each trial), and whose last result must
+equal the checked one). ``cosynth_s`` and ``gap_s`` are the best trials
+(``cosynth_over_gap`` their ratio); every trial, the medians (``*_median_s``,
+``cosynth_over_gap_median``) and each side's first trial (``cosynth_first_s``,
+``gap_first_s``, ``cosynth_over_gap_first``: the only trials without an earlier trial's
+data in the caches and heap) are kept beside them. Until stop 20 cosynth ran one process
+per trial, so that every cosynth trial was a first trial and was compared with GAP's warm
+ones. Three trials were too few for millisecond kernels: GAP's best kron-18 BFS moved from
+9.9 to 6.6 ms between two quiet runs of this benchmark.
 """
 
 from __future__ import annotations
@@ -322,7 +323,7 @@ def cosynth_time(k, man, g, args, variant, policy: Trials, threads, name: str):
     """Kernel times on one blade as ``policy`` asks (``summary``) and the first run (a
     ``simulate``, which checks the result: its trial is the only one with cold caches,
     ``first_s``); the later trials run in one process as GAP's do (run.cfg's ``trials``:
-    the blade re-reads its shard and declares its tables anew each trial), a second
+    the blade declares its tables anew each trial), a second
     process for the trials still missing, and their last trial's result must equal the
     checked one."""
     work = tempfile.mkdtemp(prefix="bench-gap-")

@@ -137,13 +137,17 @@ class _Program(BodyEmitter):
             "",
             "int main(int argc, char** argv) {",
             *(line.replace("@SOURCE@", c_string(self.source)) for line in _SETUP[:_TRIAL_AT]),
-            # trials in one process (``begin_trial``; an FPGA device is set up once: one)
-            "  const int64_t trials = " + ("1;" if self.hw is not None else
-                                           'cfg.i64_or("trials", 1);'),
-            "  for (int64_t trial = 0; trial < trials; ++trial) {",
-            "  begin_trial();",
-            *_SETUP[_TRIAL_AT:],
         ]
+        # trials in one process (``begin_trial``): the graph is read once, as GAP's
+        # trials share theirs, unless the program renames it inside the clock
+        # (``relabel.start`` changes ``G``: then each trial reads it anew); an FPGA
+        # device is set up once a process: one trial
+        renames = relabel.legal(k)
+        trial = ["  const int64_t trials = " + ("1;" if self.hw is not None else
+                                                'cfg.i64_or("trials", 1);'),
+                 "  for (int64_t trial = 0; trial < trials; ++trial) {",
+                 "  begin_trial();"]
+        self.lines += [*trial, *_SETUP[_TRIAL_AT:]] if renames else [*_SETUP[_TRIAL_AT:], *trial]
         self.declarations()
         if self.hw is not None:
             self.hw.setup(self)

@@ -1979,14 +1979,14 @@ inline void write_result(const std::string& path, const Narrow32<T>* data, int64
 }
 
 // Trials in one process (run.cfg's `trials`, a benchmark setting; default 1): each trial
-// re-reads the shard and declares the tables anew, as a fresh process would, so only the
-// process, the allocator's heap and the caches carry over (as in GAP's `-n` trials).  The
-// stats file is the last trial's, with every trial's kernel time in `trials`.
+// declares the tables anew, as a fresh process would; the graph is read once (as GAP's
+// `-n` trials share theirs) unless the program renames it inside its clock, which reads it
+// again each trial.  The stats file is the last trial's counters (the memory marks
+// accumulate), with every trial's kernel time in `trials`.
 inline std::vector<double> g_trials;
 inline void begin_trial() {
   g_stats = Stats{};
   g_nests.clear();
-  g_rss_marks.clear();
 }
 
 inline void write_stats(const std::string& path, double total, const Graph& G) {

