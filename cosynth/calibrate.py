@@ -143,20 +143,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
             for g, gname, st in loaded:
                 count.start(f"{kfn.name} ({v}) on {gname}: {g.n} vertices, {g.m} edges"
                             + (f", {runs} runs" if runs > 1 else ""))
-                nests: dict[int, dict] = {}
-                for _ in range(runs):
-                    sim = simulate(kfn, one, g, _sample_args(kfn, g), blades=1, variant=v,
-                                   fpga=False, threads=T, check=False, graph_name=gname,
-                                   timeout=timeout)
-                    for line, rec in sim.stats[0]["nests"].items():
-                        if T == 1 and rec.get("cpu_seconds", -1) >= 0:
-                            # one thread: its CPU seconds are the nest's time on a core
-                            # of its own (the wall clock adds what others took of it)
-                            rec = {**rec, "wall_seconds": rec["seconds"],
-                                   "seconds": rec["cpu_seconds"]}
-                        old = nests.get(int(line))
-                        if old is None or rec["seconds"] < old["seconds"]:
-                            nests[int(line)] = rec
+                nests, sim = _best_nests(kfn, one, g, v, T, runs, gname, timeout)
                 # the static estimate of the run made: its arguments bound (a loop under
                 # ``if use_in_edges:`` walks nothing when the run passed False), as
                 # ``pipeline.compare`` estimates the runs it checks
@@ -291,17 +278,7 @@ def working_set_laws(man, measured: dict, cal: Calibration, spec: str, ref: Grap
                 f"{WS_BUDGET:g} s budget; its nests keep the probe's miss term")
             continue
         say(f"{kfn.name} ({v}) on {spec}: {g.n} vertices, {g.m} edges (the working set)")
-        nests: dict[int, dict] = {}
-        for _ in range(runs):
-            sim = simulate(kfn, one, g, _sample_args(kfn, g), blades=1, variant=v,
-                           fpga=False, threads=T, check=False, graph_name=spec,
-                           timeout=timeout)
-            for line, rec in sim.stats[0]["nests"].items():
-                if T == 1 and rec.get("cpu_seconds", -1) >= 0:
-                    rec = {**rec, "seconds": rec["cpu_seconds"]}
-                old = nests.get(int(line))
-                if old is None or rec["seconds"] < old["seconds"]:
-                    nests[int(line)] = rec
+        nests, _ = _best_nests(kfn, one, g, v, T, runs, spec, timeout)
         par = {n.line for n in w.nests}
         for line, law in laws.items():
             rec = nests.get(int(line))
@@ -335,6 +312,26 @@ def fixed_memory(kfn, man, *, blades: int = 2, threads: int = 1, timeout: float 
     sim = simulate(kfn, some, g, _sample_args(kfn, g), blades=blades, fpga=False,
                    threads=threads, check=False, graph_name=FIXED_GRAPH, timeout=timeout)
     return [int(s["peak_rss"]) for s in sim.stats]
+
+
+def _best_nests(kfn, one, g, v: str, T: int, runs: int, gname: str,
+                timeout: float) -> tuple[dict, object]:
+    """Run variant ``v`` of ``kfn`` on ``g`` ``runs`` times on one blade: per nest (its
+    line) the record of its fastest run, and the last run.  At one thread a nest's
+    seconds are its CPU seconds (its time on a core of its own: the wall clock adds what
+    others took of it), the wall clock kept as ``wall_seconds``."""
+    nests: dict[int, dict] = {}
+    sim = None
+    for _ in range(runs):
+        sim = simulate(kfn, one, g, _sample_args(kfn, g), blades=1, variant=v, fpga=False,
+                       threads=T, check=False, graph_name=gname, timeout=timeout)
+        for line, rec in sim.stats[0]["nests"].items():
+            if T == 1 and rec.get("cpu_seconds", -1) >= 0:
+                rec = {**rec, "wall_seconds": rec["seconds"], "seconds": rec["cpu_seconds"]}
+            old = nests.get(int(line))
+            if old is None or rec["seconds"] < old["seconds"]:
+                nests[int(line)] = rec
+    return nests, sim
 
 
 def _programs(kernels) -> dict:
