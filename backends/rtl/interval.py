@@ -23,10 +23,7 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              once that block's edge reads are all issued -- ``pf``; and once the
              map is in, the block before's gather done and its edge reads issued,
              the queued block's gather starts too, its words held in the gather
-             FIFO until it launches -- ``gnx``; and, when the queued block loads
-             no window and no write-back follows, its first edge words are read into
-             the read FIFO behind the running block's last ones -- ``xa``, each word
-             tagged with its block's parity, held at the gate until its START);
+             FIFO until it launches -- ``gnx``);
              then, per memory, one read per set bit, each answer written to its entry
              (a FIFO of the entries of the reads in flight pairs them up).  A block of
              u distinct other endpoints costs ``I / b + u`` reads per memory instead of
@@ -98,7 +95,7 @@ the engine's::
 from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Elaboratable, Module, Mux, Signal
-from amaranth.lib import data, fifo, memory, wiring
+from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .interval_skid import EdgeSkid
@@ -168,29 +165,20 @@ class IntervalUnit(wiring.Component):
         # the gate (below: ``gpos``, ``gall``) and the register stage it lives in
         gpos = Signal(range(I + 1))
         gall = Signal()
-        # the running block's parity: every edge word carries the parity of the block
-        # it was read for (``rpar`` when its read was issued; the read-ahead flips it),
-        # so an edge of the queued block, read ahead, waits at the gate until START
-        cpar = Signal()
 
-        def passes(p):
-            """The edge is the running block's and reads only loaded entries: each
-            endpoint in window A, or below ``gpos`` in window B (or the block gathers
-            nothing)."""
-            e = p.e
-            return (p.par == cpar) & (gall | ((~e.src[lg] | (e.src[:lg] < gpos)) &
-                                              (~e.dst[lg] | (e.dst[:lg] < gpos))))
+        def passes(e):
+            """The edge reads only loaded entries: each endpoint in window A, or below
+            ``gpos`` in window B (or the block gathers nothing)."""
+            return gall | ((~e.src[lg] | (e.src[:lg] < gpos)) &
+                           (~e.dst[lg] | (e.dst[:lg] < gpos)))
 
         # the edge stream passes a register stage (``interval_skid``): the engine's edge
         # word select and the unit's input stage are on either side of it; the gate is
         # its registered ``ok`` flag, so no comparison sits between the read FIFO's
         # output and its read enable
-        m.submodules.skid = sk = EdgeSkid(
-            data.StructLayout({"e": u.edges.payload.shape(), "par": 1}), gate=passes)
-        m.d.comb += [u.edges.valid.eq(sk.o.valid), u.edges.payload.eq(sk.o.payload.e),
-                     sk.o.ready.eq(u.edges.ready)]
+        m.submodules.skid = sk = EdgeSkid(u.edges.payload.shape(), gate=passes)
+        wiring.connect(m, sk.o, u.edges)
         es = sk.i  # the engine's edge stream
-        ep = es.payload.e
         nm = len(rm.memories)
         live = [mm.id for mm in rm.memories if mm.role == "live"]
         aw = len(self.mem.cmd.addr)
@@ -257,28 +245,27 @@ class IntervalUnit(wiring.Component):
         # the gather map) and ``rg`` (gathered entries, which run beside the edges); a
         # tag per read in flight (``tags``: the port answers in order) says whose word
         # comes back, so an edge word waiting at the gate never blocks a gathered one
-        m.submodules.rfifo = rf = fifo.SyncFIFOBuffered(width=65, depth=D)  # bit 64: parity
+        m.submodules.rfifo = rf = fifo.SyncFIFOBuffered(width=64, depth=D)
         m.submodules.gfifo = rg = fifo.SyncFIFOBuffered(width=64, depth=D)
         # the gather map's words (``pf``, below) go straight into the map memory: tag 2
         gw_ = self.interval // gather_map_bits(self.interval)
         # (its head and its newest entry registers: ``interval_tags``, the LUT-RAM off the
         # write enables' and the port arbitration's paths; + 2: the LUT-RAM holds 2 D + gw_)
-        m.submodules.tags = tg = TagQueue(width=3, depth=2 * D + gw_ + 2)  # bit 2: parity
+        m.submodules.tags = tg = TagQueue(width=2, depth=2 * D + gw_ + 2)
         m.submodules.wbq = wbq = fifo.SyncFIFOBuffered(width=64, depth=2)
         pending = Signal(range(D + 1))  # reads for rf issued whose word was not popped yet
         gpending = Signal(range(D + 1))  # ... for rg
         rd_issue, pop = Signal(), Signal()
         g_issue, gpop = Signal(), Signal()
         gsel = Signal()  # the port's command is a gather read
-        rpar = Signal()  # the parity of the block whose edges ``areg`` reads (``cpar``)
         psel = Signal()  # ... a read of a gather map (``pf``)
-        ewant = Signal()  # the edge stream would issue a read (it goes first; not a read-ahead)
+        ewant = Signal()  # the edge stream would issue a read (it goes first)
         issue = Signal()
         m.d.comb += [issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
-                     tg.w_en.eq(issue), tg.w_data.eq(Cat(gsel, psel, rpar)),
+                     tg.w_en.eq(issue), tg.w_data.eq(Cat(gsel, psel)),
                      tg.r_en.eq(port.rdata.valid),
-                     rf.w_en.eq(port.rdata.valid & (tg.r_data[:2] == 0)),
-                     rf.w_data.eq(Cat(port.rdata.data, tg.r_data[2])),
+                     rf.w_en.eq(port.rdata.valid & (tg.r_data == 0)),
+                     rf.w_data.eq(port.rdata.data),
                      rg.w_en.eq(port.rdata.valid & tg.r_data[0]), rg.w_data.eq(port.rdata.data),
                      port.rdata.ready.eq(1),
                      rd_issue.eq(issue & ~gsel & ~psel), g_issue.eq(issue & gsel),
@@ -428,13 +415,6 @@ class IntervalUnit(wiring.Component):
             Mux(flags[3], (count + 1) >> 1, count)
         run_words, run_any = Signal(COUNTER_BITS), Signal()
         m.d.sync += [run_words.eq(total), run_any.eq(total != 0)]
-        # ... and the queued command's (a read-ahead's phase: ``xa``), registered from
-        # ``nxt``, which the host wrote at least a cycle before its BLK_CTRL write
-        ncount, nflags = nxt[1], nxt[4]
-        ntotal = Mux(nflags[3], ncount, ncount * 2) if ew == 2 else \
-            Mux(nflags[3], (ncount + 1) >> 1, ncount)
-        nrun_words, nrun_any = Signal(COUNTER_BITS), Signal()
-        m.d.sync += [nrun_words.eq(ntotal), nrun_any.eq(ntotal != 0)]
 
         def advance():
             with m.If(col == I - 1 if I > 1 else 1):
@@ -465,16 +445,6 @@ class IntervalUnit(wiring.Component):
         pf_slot = Signal()  # the engine's machine leaves the port to ``pf`` this cycle
         pf_ahead = Signal()  # ... in EDGES: the queued command's map may start
         gidle = Signal()  # the gather machine is idle (every gathered word written)
-        # the read-ahead (``xa``): once the running block's own edge reads are all
-        # issued, ``areg``/``left``/``more`` take the queued block's edges (it loads no
-        # window) and its first words come into ``rf`` behind the running block's last
-        # ones, through the edges' own request path (no third read source in front of
-        # the port); ``emore``: the running block's own edge reads are not all issued
-        # (``more`` outside a read-ahead).  The read-ahead's words carry the other
-        # parity (``rpar`` flips): the engine may hand the queued block's first edges on
-        # to the register stage, where the gate holds them until START (``cpar``)
-        xa = Signal()
-        emore = Signal()
 
         def take_next():
             m.d.comb += taking.eq(1)
@@ -490,16 +460,13 @@ class IntervalUnit(wiring.Component):
             with m.State("LAUNCH"):
                 # the command's registers were taken a cycle ago: the sums of its bases
                 # (``sum_a``, ``sum_b``, ``gmap_at``) are registered from them now
-                with m.If(~xa):  # (else ``half`` is the queued block's first word's)
-                    m.d.sync += half.eq(0)
                 m.d.sync += [blk_cycles.eq(0), rcnt.eq(0),
-                             scnt.eq(0), win_b.eq(~flags[0]),
+                             scnt.eq(0), half.eq(0), win_b.eq(~flags[0]),
                              gpos.eq(0), gall.eq(~flags[4])]
                 with m.If(flags[0]):
                     m.d.sync += dirty.eq(0)
-                with m.If(~xa):  # (a read-ahead's phase continues in START)
-                    m.d.sync += phase(load_words,
-                                      base_regs[0] + Mux(flags[0], a_base, b_base))
+                m.d.sync += phase(load_words,
+                                  base_regs[0] + Mux(flags[0], a_base, b_base))
                 # the unit is idle (its STATUS.done ended the last run): EDGE_COUNT is
                 # written now, whatever phases come before START (``uaddr`` is
                 # EDGE_COUNT in every cycle that does not precede START)
@@ -564,54 +531,37 @@ class IntervalUnit(wiring.Component):
                     m.next = "START"
             with m.State("START"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
-                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0), xa.eq(0), cpar.eq(rpar)]
-                with m.If(xa):  # its first words were read ahead: the rest from there
-                    m.d.sync += emore.eq(more)
-                with m.Else():
-                    m.d.sync += [emore.eq(run_any)] + \
-                        phase(run_words, edges_at, nonzero=run_any)
+                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + \
+                    phase(run_words, edges_at, nonzero=run_any)
                 m.next = "EDGES"
             with m.State("EDGES"):
                 # the edges read in runs up to an 8-word boundary: a run starts when the
                 # FIFO has room for all of it, and the gather's scattered reads come
                 # between runs -- one between two edge reads would break the DRAM's
                 # burst continuation and make every edge word open a burst of its own
-                # (``ewant``: the running block's own request, a read-ahead's is not)
-                runok = room & (areg[:RUN_BITS].any() | erun_room)
-                m.d.comb += [ewant.eq(emore & runok),
-                             port.cmd.valid.eq(more & runok), port.cmd.we.eq(0),
+                m.d.comb += [ewant.eq(more & room & (areg[:RUN_BITS].any() | erun_room)),
+                             port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
-                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1),
-                                 emore.eq((left != 1) & ~xa)]
-                # every edge read issued: the next block's map may take the port, and
-                # the next block's edges may be read ahead (``xa``: it loads no window,
-                # this block writes nothing back); the gather's reads and the map's
-                # go before them (``gsel`` tests ``emore``, ``psel`` overrides)
-                m.d.comb += [pf_slot.eq(~emore), pf_ahead.eq(~emore)]
-                with m.If(~more & ~xa & queued & ~taking & ~nflags[0] & ~nflags[1] &
-                          ~flags[2]):
-                    m.d.sync += [xa.eq(1), rpar.eq(~rpar), areg.eq(nxt[0]),
-                                 left.eq(nrun_words), more.eq(nrun_any)]
-                rdy = rf.r_rdy
-                m.d.comb += es.payload.par.eq(rf.r_data[64])
-                rd = rf.r_data[:64]  # the word (bit 64: its block's parity)
-                first = rd if ew == 1 else word0
-                m.d.comb += [ep.src.eq(first[:32]),
-                             ep.dst.eq(first[32:])]
+                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
+                # every edge read issued: the next block's map may take the port
+                m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
+                first = rf.r_data if ew == 1 else word0
+                m.d.comb += [es.payload.src.eq(first[:32]),
+                             es.payload.dst.eq(first[32:])]
                 if ew == 1:
                     with m.If(flags[3]):
                         # packed: two edges a word (16-bit local addresses each), the low
                         # half first; a high half of all ones pads an odd block
-                        part = Mux(half, rd[32:], rd[:32])
+                        part = Mux(half, rf.r_data[32:], rf.r_data[:32])
                         pad = Signal()
                         took = Signal()
                         # a real edge's target local is < I <= 2**15 (window A), so
                         # its bit 15 is clear; the pad has both top bits set
-                        m.d.comb += [pad.eq(half & rd[47] & rd[63]),
-                                     ep.src.eq(part[:16]),
-                                     ep.dst.eq(part[16:]),
-                                     es.valid.eq(rdy & ~pad),
+                        m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63]),
+                                     es.payload.src.eq(part[:16]),
+                                     es.payload.dst.eq(part[16:]),
+                                     es.valid.eq(rf.r_rdy & ~pad),
                                      took.eq(es.valid & es.ready),
                                      rf.r_en.eq((took & half) | pad)]
                         with m.If(took & ~half):
@@ -619,22 +569,22 @@ class IntervalUnit(wiring.Component):
                         with m.If(pop):
                             m.d.sync += half.eq(0)
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rdy),
+                        m.d.comb += [es.valid.eq(rf.r_rdy),
                                      rf.r_en.eq(es.ready)]
                 else:
-                    m.d.comb += ep.weight.eq(rd)
+                    m.d.comb += es.payload.weight.eq(rf.r_data)
                     with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
-                        m.d.comb += [ep.src.eq(rd[:16]),
-                                     ep.dst.eq(rd[16:32]),
-                                     ep.weight.eq(rd[32:].as_signed()),
-                                     es.valid.eq(rdy),
+                        m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
+                                     es.payload.dst.eq(rf.r_data[16:32]),
+                                     es.payload.weight.eq(rf.r_data[32:].as_signed()),
+                                     es.valid.eq(rf.r_rdy),
                                      rf.r_en.eq(es.ready)]
                     with m.Elif(~half):
                         m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
-                            m.d.sync += [word0.eq(rd), half.eq(1)]
+                            m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
                     with m.Else():
-                        m.d.comb += [es.valid.eq(rdy),
+                        m.d.comb += [es.valid.eq(rf.r_rdy),
                                      rf.r_en.eq(es.ready)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
@@ -645,16 +595,13 @@ class IntervalUnit(wiring.Component):
                 # this block's gather is done, every edge read issued, no write-back
                 # follows, and the queued command gathers, loads no window, and its map is
                 # in (fetched ahead)
-                with m.If(~emore & gidle & ~flags[2] & queued & ~taking & nxt[4][4] &
+                with m.If(~more & gidle & ~flags[2] & queued & ~taking & nxt[4][4] &
                           ~nxt[4][0] & ~nxt[4][1] & pf_have & pf_next & (pf_arr == gw)):
                     m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
                     m.d.comb += gkick.eq(1)
-                with m.If(~emore & udone & (gidle | gnx)):
+                with m.If(~more & udone & (gidle | gnx)):
                     m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
-                    # (only for a write-back: a read-ahead, armed only when none
-                    # follows, may be taking ``areg`` this very cycle)
-                    with m.If(flags[2]):
-                        m.d.sync += phase(0, wb_seq[0], count=False)
+                    m.d.sync += phase(0, wb_seq[0], count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
                         m.next = "WB"
                     with m.Else():

@@ -125,12 +125,8 @@ class IntervalChoice:
 
 def fifo_depth_for(dram: DramConfig) -> int:
     """Reads in flight that keep the port busy: latency x word rate, plus slack, as a
-    power of two (at least 8, at most 512).  The slack is two runs of edge reads
-    (``interval.RUN_BITS``): besides the reads in flight, the FIFO holds the queued
-    block's first words, read ahead in the running block's tail (``interval``'s ``xa``)
-    -- DDR4 (latency 8 clocks): 16 -> 32, kron-18 P = 4 0.734 -> 0.779 edges per clock
-    per PE (co-simulated); ECP5 DDR3 (latency 10): 32 either way."""
-    need = dram.latency * min(1.0, dram.bytes_per_clock / WORD_BYTES) + 16
+    power of two (at least 8, at most 512)."""
+    need = dram.latency * min(1.0, dram.bytes_per_clock / WORD_BYTES) + 8
     return max(8, min(512, 1 << math.ceil(math.log2(need))))
 
 
@@ -308,10 +304,7 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
         out["overhead"] += BLOCK_OVERHEAD
         if i == 0 or blocks[i - 1][0] != d:
             out["window_loads"] += fill + load / r
-        if i == 0 or blocks[i - 1][0] != d or not (gathered or s == d):
-            # (else its first edge words were read in the tail of the block before:
-            # ``interval``'s ``xon``; a block loading a window is not read ahead)
-            out["edge_fill"] += fill
+        out["edge_fill"] += fill
         if gathered:
             gmap, edges, beyond = _gather_beside(layout, count, gathered, dram, fifo_depth,
                                                  ew)
@@ -513,10 +506,7 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
         b_scattered = len(layout.memories) * used  # a burst each
     else:
         b_cycles, b_words, b_scattered = fill + load / r, load, 0.0
-    # a block's edge fill, unless the block before (of its target interval) read its
-    # first words ahead -- it does for the blocks that load no window (gathering ones)
-    fills = groups + (0.0 if gathers(layout, math.ceil(used)) else blocks - diag)
-    total = blocks * BLOCK_OVERHEAD + fills * fill + groups * (fill + load / r + wb / wr) + \
+    total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
         (blocks - diag) * b_cycles + edges * max(1.0, ew / r)
     if pes <= 1:
         return total
