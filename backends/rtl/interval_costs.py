@@ -92,16 +92,16 @@ DEFAULT_MEMORY = {"ice40": ("sdram", 0.2e9, 70e-9, 8), "ecp5": ("ddr3", 1.6e9, 1
 
 #: logic of one PE of an interval unit (its engine, edge pipeline, arbiter share and
 #: host registers) in the family's logic cells, as placed and routed: ECP5-85F at P = 1,
-#: seed 1, the largest of the examples' units -- SSSP-int 5,771 LUT4 (BFS 5,591, CC
-#: 5,687; bench/results/interval_pnr_p1_{bfs,cc,sssp_int}_stop20.json), so a unit of the
-#: examples the planner accepts fits; a kernel with wider values may take more (the
-#: flow's utilisation error names the part then).  iCE40 HX8K 8,110 logic cells for BFS
-#: at P = 1 (a logic cell holds a LUT and a flip-flop:
-#: bench/results/interval_pnr_p1_hx8k_stop19.json, 105% of the part: nextpnr could not
-#: place it; the other examples' units are larger, so the refusal holds for them).
-#: UltraScale+ is not measured: a LUT6 takes at least what a LUT4 does, so the ECP5
-#: figure bounds it.
-LOGIC_PER_PE = {"ice40": 8110, "ecp5": 5771, "ultrascale+": 5771}
+#: seed 1, the largest of the examples' units -- CC 6,369 LUT4 (SSSP-int 5,771, BFS
+#: 5,559; bench/results/interval_pnr_p1_{cc,sssp_int}_stop20.json,
+#: interval_pnr_p1_stop19_s1.json), so a unit of the examples the planner accepts fits; a
+#: kernel with wider values may take more (the flow's utilisation error names the part
+#: then).  iCE40 HX8K 8,110 logic cells for BFS at P = 1 (a logic cell holds a LUT and a
+#: flip-flop: bench/results/interval_pnr_p1_hx8k_stop19.json, 105% of the part: nextpnr
+#: could not place it; the other examples' units are larger, so the refusal holds for
+#: them).  UltraScale+ is not measured: a LUT6 takes at least what a LUT4 does, so the
+#: ECP5 figure bounds it.
+LOGIC_PER_PE = {"ice40": 8110, "ecp5": 6369, "ultrascale+": 6369}
 #: the share of the part's logic cells a unit may take (placement and routing need the
 #: rest)
 LOGIC_SHARE = 0.9
