@@ -425,7 +425,7 @@ class EdgeUnit(wiring.Component):
             h_1 now is the RMW stage's write (act, addr) a cycle ago; the edge's address
             a cycle ago is ``early``'s.  Compared then and registered: equal to the
             comparison now, a cycle earlier.  Without an earlier evaluation stage (E = 0:
-            four history entries, BFS) the comparison stays in the last stage, where it
+            four history entries: BFS, CC) the comparison stays in the last stage, where it
             has slack (the P = 1 unit's critical paths are the engine's), so that such a
             unit's netlist is unchanged."""
             if (t, end) not in hit_regs and E == 0:
