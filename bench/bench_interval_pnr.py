@@ -94,7 +94,10 @@ def main() -> None:
             (f"-s{a.seed}" if a.seed != 1 else "") + \
             (f"-{a.router}" if a.router else "") + \
             (f"-{a.part.lower()}" if a.part.upper() != "ECP5-85F" else "")
-        out = os.path.join(ROOT, "bench", "results", "interval_pnr", tag)
+        # the flow's files go under the results file's own name, so that two runs of the
+        # same unit (a branch and main, two seeds) never overwrite each other's logs
+        run = os.path.splitext(os.path.basename(a.out))[0]
+        out = os.path.join(ROOT, "bench", "results", "interval_pnr", run, tag)
         t0 = time.perf_counter()
         try:
             flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
