@@ -37,10 +37,12 @@ PLAN_VARIANTS = ("par", "async", "pull", "edges", "hybrid")
 
 
 def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | None = None,
-               laws: dict | None = None, programs: dict | None = None, *, fpga: FpgaFn):
+               laws: dict | None = None, programs: dict | None = None, *, fpga: FpgaFn,
+               args: dict | None = None):
     """Profiles of the distinct variants; ``alias`` (if given) maps every variant name to
     the one that stands for its program, ``programs`` (if given) receives each distinct
-    variant's rewritten kernel."""
+    variant's rewritten kernel; ``args`` are the run's bound arguments (a bool argument
+    that guards an edge loop decides which loop the run walks)."""
     out, steps, seen = {}, {}, {}
     for v in variants:
         kv, st = make_variant(kir, v)
@@ -52,7 +54,7 @@ def _workloads(kir, stats: GraphStats, variants=PLAN_VARIANTS, alias: dict | Non
         seen[key] = v
         if alias is not None:
             alias[v] = v
-        out[v] = profile(kv, v, stats, laws=laws, fpga=fpga)
+        out[v] = profile(kv, v, stats, args, laws=laws, fpga=fpga)
         steps[v] = st
         if programs is not None:
             programs[v] = kv
@@ -99,7 +101,7 @@ def make_plan(kfn, man: Manifest, graph, args: dict | None = None, *, solver: st
     if fixed and fixed.get("variant") not in (None, *variants):
         variants = tuple(variants) + (fixed["variant"],)
     work, steps = _workloads(kfn.ir, stats, variants, alias, man.workloads, programs,
-                             fpga=fpga)
+                             fpga=fpga, args=args)
     if fixed and "variant" in fixed:
         fixed = {**fixed, "variant": alias[fixed["variant"]]}
     problem = Problem(man, stats, work)
