@@ -219,19 +219,22 @@ class GraphStats:
                 np.argsort(np.argsort(deg, kind="stable"), kind="stable").astype(np.int64)
             s, d = rank[g.edge_src], rank[g.out_dst]
             up = s < d
-            u, v = s[up], d[up]
             if not down:
-                key = float(np.bincount(u, minlength=n)[v].sum())
+                key = float(np.bincount(s[up], minlength=n)[d[up]].sum())
             else:
                 rows = np.sort(s * n + d)  # every row sorted, rows in order
                 ptr = np.searchsorted(rows, np.arange(n + 1, dtype=np.int64) * n)
-                at = np.searchsorted(rows, u * n + v, side="right")  # u's first head > v
+                u, v = np.divmod(rows, n)
+                up = u < v
+                u, v = u[up], v[up]  # the edges u < v in key order: sorted searches
+                at = np.searchsorted(rows, rows[up], side="right")  # u's first head > v
                 has = at < ptr[u + 1]
                 u, v, at = u[has], v[has], at[has]
-                t = rows[at] - u * n
-                below = np.searchsorted(rows, v * n + t, side="right")  # v's entries <= t
-                match = rows[below - 1] == v * n + t
-                key = float((~has).sum() + (ptr[v + 1] - below + 1 + match).sum())
+                q = np.sort(v * n + rows[at] - u * n)  # (v, t): only sums are taken
+                below = np.searchsorted(rows, q, side="right")  # v's entries <= t
+                match = rows[below - 1] == q
+                key = float((~has).sum() + ptr[v + 1].sum() - below.sum() + q.size +
+                            match.sum())
             self._merge[("walk", order, down)] = key
         return key
 
