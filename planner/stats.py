@@ -195,6 +195,49 @@ class GraphStats:
             self._merge[order] = key
         return key
 
+    def merge_walk(self, order: str, down: bool) -> float:
+        """Entries of ``v``'s row the emitted merge (``backends.cpp.intersect``) walks
+        over all edges ``u < v`` when it intersects the rows of ``u`` and ``v`` above
+        ``v`` (``merge_work``'s shape; the rows in ``order``), counted exactly on the
+        graph, as the blade counts them (``nest_done``'s edges):
+
+        * from the rows' starts (``down`` False): the kept part of ``v``'s row, ``d+(v)``;
+        * from their ends down (``down``): ``u``'s row drives from its end down to its
+          smallest head ``t`` above ``v``; ``v``'s row is walked down to its largest
+          entry at or below ``t`` -- the entries above ``t`` plus that one, plus one more
+          when it is ``t`` (a match steps below it); 1 when ``u`` has no head above ``v``.
+
+        The walk down stops at the last head, so it is not ``d+(v)``: on kron-16..20 in
+        degree order 0.89 / 0.90 of it, and ``merge_work`` (both rows' kept parts) 0.53 /
+        0.56 at kron-16 / 18 -- the ratio a calibrated law fitted at kron-11..13 carried
+        to kron-20 (TC's count 17% low there).  Cached on the stats."""
+        key = self._merge.get(("walk", order, down))
+        if key is None:
+            g, n = self._graph, self.n
+            deg = g.out_degrees()
+            rank = np.arange(n, dtype=np.int64) if order == "id" else \
+                np.argsort(np.argsort(deg, kind="stable"), kind="stable").astype(np.int64)
+            s, d = rank[g.edge_src], rank[g.out_dst]
+            up = s < d
+            if not down:
+                key = float(np.bincount(s[up], minlength=n)[d[up]].sum())
+            else:
+                rows = np.sort(s * n + d)  # every row sorted, rows in order
+                ptr = np.searchsorted(rows, np.arange(n + 1, dtype=np.int64) * n)
+                u, v = np.divmod(rows, n)
+                up = u < v
+                u, v = u[up], v[up]  # the edges u < v in key order: sorted searches
+                at = np.searchsorted(rows, rows[up], side="right")  # u's first head > v
+                has = at < ptr[u + 1]
+                u, v, at = u[has], v[has], at[has]
+                q = np.sort(v * n + rows[at] - u * n)  # (v, t): only sums are taken
+                below = np.searchsorted(rows, q, side="right")  # v's entries <= t
+                match = rows[below - 1] == q
+                key = float((~has).sum() + ptr[v + 1].sum() - below.sum() + q.size +
+                            match.sum())
+            self._merge[("walk", order, down)] = key
+        return key
+
     @property
     def skew(self) -> float:
         return self.max_degree / self.mean_degree if self.mean_degree else 1.0

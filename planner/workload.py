@@ -24,7 +24,8 @@ level profile (``GraphStats.level_profile``) where the loop is a frontier step:
 * an edge loop inside an edge loop walks the head's degree per outer edge
   (``GraphStats.head_degree``), unless it is an ordered intersection with a hoisted
   lower bound (``frontend.rewrite.intersect``: ``u < v < w``), whose merges walk
-  ``GraphStats.merge_work`` entries in all (the cheaper of the two numberings);
+  ``GraphStats.merge_walk`` entries in all (in the cheaper of the two numberings by
+  ``merge_work``), the count the blade measures;
 * a pull edge loop that saturates (``frontend.rewrite.saturation``: the early exit of
   Beamer's bottom-up step) walks the profile's ``pull`` edges -- an unvisited vertex up
   to its first parent, a visited one none -- averaged over the levels it runs at;
@@ -65,7 +66,7 @@ from cosynth.frontend.rewrite.core import loop_label
 from cosynth.frontend.rewrite.frontier import bucketed, frontier_plan, relax_order
 from cosynth.frontend.rewrite.hybrid import beta_of as hybrid_beta
 from cosynth.frontend.rewrite.hybrid import choice as hybrid_choice
-from cosynth.frontend.rewrite.intersect import intersection
+from cosynth.frontend.rewrite.intersect import downward, intersection
 from cosynth.frontend.rewrite.levels import level_frontier
 from cosynth.frontend.rewrite.mirror import mirror
 from cosynth.frontend.rewrite.narrowstate import narrow_states
@@ -601,7 +602,7 @@ class _Walk(Visitor):
         run, 2-3x the edges the blade counts at kron-16..20)."""
         m = float(self.stats.m)
         live = _edge_loops(_unguarded(loop.body, self.args))
-        total = sum(m + _inner_edges(e.body, m, self.stats) for e in live)
+        total = sum(m + _inner_edges(e.body, m, self.stats, self.k) for e in live)
         nest.peel_edges = total / max(nest.runs, 1.0)
         nest.edges = nest.peel_edges
         nest.cost = static_cost(nest)
@@ -917,15 +918,16 @@ class _Loops(Visitor):
 
 
 def _touch(loop: Loop, stats: GraphStats, tables: dict,
-           at: tuple[int, ...] | None = None) -> tuple[float, float]:
+           at: tuple[int, ...] | None = None, k: Kernel | None = None
+           ) -> tuple[float, float]:
     """(edges, vertices) one execution of a data loop touches; ``at``: the BFS levels it
     runs at when a ``hybrid`` choice selects it (None: every level)."""
     n, m = stats.n, stats.m
     if loop.kind == "edges":
-        return float(m) + _inner_edges(loop.body, float(m), stats), 0.0
+        return float(m) + _inner_edges(loop.body, float(m), stats, k), 0.0
     if loop.kind in ("out_edges", "in_edges"):
         d = stats.mean_degree
-        return d + _inner_edges(loop.body, d, stats), 0.0
+        return d + _inner_edges(loop.body, d, stats, k), 0.0
     edges = 0.0
     prof = stats.level_profile
     known = len(prof.push) == stats.levels
@@ -937,7 +939,7 @@ def _touch(loop: Loop, stats: GraphStats, tables: dict,
             count = _mean(prof.push, levels)  # the frontier's out-edges at these levels
         else:
             count = m / (stats.levels if _guarded(loop, s) else 1.0)
-        edges += count + _inner_edges(s.body, count, stats)
+        edges += count + _inner_edges(s.body, count, stats, k)
     return edges, float(n)
 
 
@@ -968,22 +970,27 @@ def _edge_loops(body):
     return v.out
 
 
-def _inner_edges(body, count: float, stats: GraphStats) -> float:
+def _inner_edges(body, count: float, stats: GraphStats, k: Kernel | None = None) -> float:
     """Edges visited by edge loops nested in an edge loop of ``count`` iterations: each
     walks the edges of an endpoint of the outer edge, whose mean degree is the graph's
     degree of an edge's endpoint (``GraphStats.head_degree``: high-degree vertices are
-    the endpoints of many edges), not its mean degree."""
+    the endpoints of many edges), not its mean degree.  An ordered intersection walks
+    ``GraphStats.merge_walk`` row entries (the count the blade measures), in the cheaper
+    numbering by ``merge_work`` (the plan relabels when that is degree order), from the
+    rows' ends down when the rule allows it for ``k`` (``intersect.downward``) as the
+    emitter then does."""
     total = 0.0
     for s in _edge_loops(body):
         merge = intersection(s)
         if merge is not None and (merge.above or merge.from_) and stats.m and \
                 stats._graph is not None:
-            # an ordered intersection (u < v < w): the merges walk the rows above v,
-            # in the cheaper numbering (the plan relabels when that is degree order)
-            c = count / stats.m * min(stats.merge_work("id"), stats.merge_work("degree"))
+            # an ordered intersection (u < v < w): the merges walk the rows above v
+            order = min(("id", "degree"), key=stats.merge_work)
+            down = k is not None and downward(k, merge)
+            c = count / stats.m * stats.merge_walk(order, down)
         else:
             c = count * stats.head_degree
-        total += c + _inner_edges(s.body, c, stats)
+        total += c + _inner_edges(s.body, c, stats, k)
     return total
 
 
@@ -1024,7 +1031,7 @@ class _Under(Visitor):
 def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
           at: tuple[int, ...] | None = None, mirrored: set[str] | None = None) -> Nest:
     tables = k.table_map
-    edges, nodes = _touch(loop, stats, tables, at)
+    edges, nodes = _touch(loop, stats, tables, at, k)
     push = 0
     refreshed: dict = {}
     allreduces = 0

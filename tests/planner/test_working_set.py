@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import numpy as np
+
 import cosynth as cs
 from cosynth.backends.cpp.memprobe import fit_cache, fit_levels
 from cosynth.frontend.rewrite import variant
@@ -92,7 +94,8 @@ def test_tc_merge_work_is_the_ordered_count_not_every_wedge():
     g = cs.Graph.kronecker(10, seed=0)
     st = GraphStats.of(g)
     w, heavy = _heavy("tc", "edges", st)
-    want = st.m + min(st.merge_work("id"), st.merge_work("degree"))
+    order = min(("id", "degree"), key=st.merge_work)
+    want = st.m + st.merge_walk(order, down=True)  # TC's merge runs from the rows' ends
     assert abs(heavy.edges - want) / want < 1e-9
     assert heavy.edges < st.m * st.head_degree  # fewer than all wedges
     # tri[v], tri[w] are updated per triangle found, not per entry merged: not charged
@@ -254,3 +257,49 @@ def test_the_peel_expand_walks_every_edge_once_on_the_cpu():
                 np.subtract.at(deg, g.out_dst[g.out_indptr[v]:g.out_indptr[v + 1]], 1)
     assert total == g.m
     assert abs(walked - total) < 1e-9 * total
+
+
+def _walk_down(g, order: str) -> tuple[int, int]:
+    """The emitted merges' counts, one edge at a time (``backends.cpp.intersect``, from
+    the rows' ends down, and from their starts): the entries of ``v``'s row walked for
+    every edge ``u < v`` of ``g`` renamed by ``order``."""
+    deg = g.out_degrees()
+    rank = np.arange(g.n) if order == "id" else \
+        np.argsort(np.argsort(deg, kind="stable"), kind="stable")
+    rows = [[] for _ in range(g.n)]
+    for a, b in zip(rank[g.edge_src].tolist(), rank[g.out_dst].tolist()):
+        rows[a].append(b)
+    rows = [sorted(r) for r in rows]
+    down = up = 0
+    for u in range(g.n):
+        for v in rows[u]:
+            if v <= u:
+                continue
+            x, y = rows[v], rows[u]  # v's row walked by q, u's row drives
+            up += sum(1 for t in x if t > v)
+            stop = max(v, x[0] - 1)
+            q = len(x) - 1
+            for t in reversed(y):
+                if t <= stop:
+                    break
+                while x[q] > t:
+                    q -= 1
+                if x[q] != t:
+                    continue
+                if q == 0:
+                    break
+                q -= 1
+            down += len(x) - q
+    return down, up
+
+
+def test_the_merge_walk_is_the_count_the_emitted_merge_walks():
+    # fails if the model counts both rows' kept parts (merge_work: 1.7-1.9x here) or
+    # the kept part of v's row when the merge runs down (the walk stops at u's last head)
+    g = cs.Graph.kronecker(8, seed=0)
+    st = GraphStats.of(g)
+    for order in ("id", "degree"):
+        down, up = _walk_down(g, order)
+        assert st.merge_walk(order, down=True) == down
+        assert st.merge_walk(order, down=False) == up
+        assert down < up < st.merge_work(order)
