@@ -374,16 +374,12 @@ class IntervalUnit(wiring.Component):
         ld_mem = Signal.like(u.load.payload.mem)
         ld_addr = Signal.like(u.load.payload.addr)
         # the register holds its word while the unit does not take it (a run writes
-        # that memory this cycle: ``EdgeUnit(busy_loads=True)``); idle, it always takes.
-        # It is a register stage with a skid place (``interval_skid``), so the FIFOs'
-        # read enables see a register (``ld_free``, the place is empty), not the unit's
-        # load-ready compare (P = 4's critical path: the load register -> the unit's
-        # ready -> the gather FIFO's read enable, nets across a PE's block RAMs)
-        m.submodules.ldstage = lds = EdgeSkid(u.load.payload.shape())
-        wiring.connect(m, lds.o, u.load)
-        ld_free = lds.i.ready
-        m.d.comb += [lds.i.valid.eq(ld_v), lds.i.payload.mem.eq(ld_mem),
-                     lds.i.payload.addr.eq(ld_addr), lds.i.payload.data.eq(ld_data)]
+        # that memory this cycle: ``EdgeUnit(busy_loads=True)``); idle, it always takes
+        ld_free = Signal()
+        m.d.comb += ld_free.eq(~u.load.valid | u.load.ready)
+        with m.If(ld_free):
+            m.d.sync += [u.load.valid.eq(ld_v), u.load.payload.mem.eq(ld_mem),
+                         u.load.payload.addr.eq(ld_addr), u.load.payload.data.eq(ld_data)]
         gather_pop = [rg.r_en.eq(ld_free & ~gnx), sq.r_en.eq(gpop), ld_v.eq(rg.r_rdy & ~gnx),
                       ld_mem.eq(sq.r_data[lg_w:]),
                       ld_addr.eq(sq.r_data[:lg_w] | (1 << lg)),
