@@ -1,7 +1,8 @@
 """Place and route of interval units with P = 1 and P = 4 PEs on an ECP5-85F.
 
     python bench/bench_interval_pnr.py [--kernel bfs] [--pes 1 4] [--part ECP5-85F]
-        [--seed 1] [--router router1|router2] [--cosim bench/results/X.json --graph kron-18]
+        [--seed 1] [--router router1|router2] [--placer heap|sa|static]
+        [--cosim bench/results/X.json --graph kron-18]
         [--ports C]   (memory ports, 0: one a PE; the co-simulated row of the same C)
 
 The unit (engines, arbiter, edge pipelines, on-chip windows of the planner's interval
@@ -43,6 +44,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1, help="nextpnr's --seed")
     ap.add_argument("--router", default=None, choices=("router1", "router2"),
                     help="nextpnr's --router (default: nextpnr's own, router1)")
+    ap.add_argument("--placer", default=None, choices=("heap", "sa", "static"),
+                    help="nextpnr's --placer (default: nextpnr's own, heap)")
     ap.add_argument("--cosim", default=os.path.join("bench", "results",
                                                     "interval_fmax_k16_k18.json"),
                     help="results JSON of bench_interval.py with the co-simulated "
@@ -93,6 +96,7 @@ def main() -> None:
         tag = f"{a.kernel}-p{P}" + (f"-m{C}" if C > 1 else "") + \
             (f"-s{a.seed}" if a.seed != 1 else "") + \
             (f"-{a.router}" if a.router else "") + \
+            (f"-{a.placer}" if a.placer else "") + \
             (f"-{a.part.lower()}" if a.part.upper() != "ECP5-85F" else "")
         # the flow's files go under the results file's own name, so that two runs of the
         # same unit (a branch and main, two seeds) never overwrite each other's logs
@@ -102,6 +106,7 @@ def main() -> None:
         try:
             flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
                             timeout=a.timeout, seed=a.seed, router=a.router,
+                            placer=a.placer,
                             progress=lambda m: print(f"  .. {m}", flush=True))
         except ToolError as exc:  # e.g. nextpnr cannot place what the part cannot hold
             row = {"kernel": a.kernel, "pes": P, "ports": C, "part": a.part,
@@ -122,6 +127,7 @@ def main() -> None:
                "bram_total": rep["bram_total"], "fmax_mhz": rep["fmax_mhz"],
                "timing_met": rep["timing_met"], "seed": a.seed,
                "router": a.router or "router1 (nextpnr default)",
+               "placer": a.placer or "heap (nextpnr default)",
                "edges_per_clock_cosim": epc,
                "cosim_source": f"{a.cosim}: {a.graph} {a.kernel} ecp5-ddr3 P={P} C={C} "
                                f"I={interval}" if cos else None,

@@ -83,6 +83,9 @@ TIMEOUT = 1800.0  # seconds per tool run
 #: nextpnr's routers (``--router``): router1 is its default; router2 spreads congestion
 #: first and is meant for large designs
 ROUTERS = ("router1", "router2")
+#: nextpnr's placers (``--placer``): heap (analytic, then simulated-annealing refinement) is
+#: its default; sa anneals from scratch; static is an electrostatic analytic placer
+PLACERS = ("heap", "sa", "static")
 _FORMAT = 1  # of a cached run's record (entry.json)
 
 # tool -> PyPI package that provides its YoWASP build
@@ -209,8 +212,9 @@ def find_tool(tool: str) -> str:
 
 def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
              target_mhz: float | None = None, device: str | None = None, seed: int = 1,
-             router: str | None = None, progress: Callable[[str], None] | None = None,
-             timeout: float | None = None, shown: str | None = None) -> FlowReport:
+             router: str | None = None, placer: str | None = None,
+             progress: Callable[[str], None] | None = None, timeout: float | None = None,
+             shown: str | None = None) -> FlowReport:
     """Synthesize, place and route ``verilog`` (top module ``top``) for ``family`` and
     write the bitstream and ``report.json`` into ``out_dir``.
 
@@ -219,7 +223,8 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     ``LFE5U-25F``); ``target_mhz`` defaults to the family's (50 / 100 MHz); ``timeout``
     bounds each tool run (default ``TIMEOUT``).  ``router`` is nextpnr's ``--router``
     (``router1``, its default, or ``router2``, made for large congested designs); None
-    leaves nextpnr's default and the command line (and so the cache key) as before.
+    leaves nextpnr's default and the command line (and so the cache key) as before;
+    ``placer`` likewise is nextpnr's ``--placer`` (``heap``, its default, ``sa`` or ``static``).
     Raises ``ToolError`` when a tool is missing, fails or times out; an unmet target is
     reported, not raised.
     """
@@ -234,6 +239,9 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     if router is not None and router not in ROUTERS:
         raise ArgumentError(f"unknown nextpnr router {router!r}",
                             hint=f"use one of {', '.join(ROUTERS)}")
+    if placer is not None and placer not in PLACERS:
+        raise ArgumentError(f"unknown nextpnr placer {placer!r}",
+                            hint=f"use one of {', '.join(PLACERS)}")
 
     tools = {step: find_tool(name) for step, name in
              (("synth", "yosys"), ("pnr", fam.nextpnr), ("pack", fam.packer))}
@@ -246,7 +254,8 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
                 "--json", files["netlist"], f"--{fam.constraints}", files["constraints"],
                 f"--{'asc' if fam.name == 'ice40' else 'textcfg'}", files["intermediate"],
                 "--freq", f"{target:g}", "--seed", str(seed), "--timing-allow-fail",
-                "--report", files["nextpnr"]] + (["--router", router] if router else []),
+                "--report", files["nextpnr"]] + (["--router", router] if router else []) +
+               (["--placer", placer] if placer else []),
         "pack": [tools["pack"], files["intermediate"], files["bitstream"]],
     }
     key = _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools)

@@ -227,6 +227,24 @@ def test_unknown_family_or_device_is_an_argument_error(tmp_path, cache):
         run_flow("", "top", "ice40", str(tmp_path), device="lfe5u-25f")
     assert flow._resolve("ecp5", "LFE5U-45F")[1].flag == "45k"
     assert flow._resolve("ice40", "iCE40UP5K")[1].package == "sg48"
+    with pytest.raises(ArgumentError, match="heap, sa, static"):
+        run_flow("", "top", "ecp5", str(tmp_path), placer="annealing")
+    with pytest.raises(ArgumentError, match="router1, router2"):
+        run_flow("", "top", "ecp5", str(tmp_path), router="maze")
+
+
+@pytest.mark.slow  # two small place and routes
+def test_the_placer_reaches_nextpnr_and_the_cache_key(tmp_path, cache):
+    verilog = shell_verilog(Acc())
+    heap = run_flow(verilog, "top", "ice40", str(tmp_path / "heap"))
+    sa = run_flow(verilog, "top", "ice40", str(tmp_path / "sa"), placer="sa")
+    assert not sa.cached  # the placer is part of the key
+    with open(tmp_path / "heap" / "pnr.log") as f:
+        assert "main analytical placer" in f.read().lower()
+    with open(tmp_path / "sa" / "pnr.log") as f:
+        text = f.read().lower()
+    assert "main analytical placer" not in text and "simulated annealing placer" in text
+    assert heap.timing_met and sa.timing_met
 
 
 @pytest.mark.slow
