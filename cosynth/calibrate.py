@@ -33,7 +33,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import yaml
 
-from cosynth.backends.cpp.memprobe import fit_cache, probe
+from cosynth.backends.cpp import layout
+from cosynth.backends.cpp.memprobe import fit_cache, flip_probe, probe
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.frontend.rewrite import variant as make_variant
 from cosynth.planner import PLAN_VARIANTS, load_manifest
@@ -148,8 +149,9 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
                 # ``if use_in_edges:`` walks nothing when the run passed False), as
                 # ``pipeline.compare`` estimates the runs it checks
                 bound = kfn.bind(g, **_sample_args(kfn, g))
-                entry["samples"].append((st, profile(kv, v, st, bound, fpga=fpga_profile),
-                                         nests))
+                w = profile(kv, v, st, bound, fpga=fpga_profile)
+                w.order = _order(sim)
+                entry["samples"].append((st, w, nests))
                 cal.runs.append({"kernel": kfn.name, "variant": v, "graph": gname,
                                  "compute_s": sim.stats[0]["compute"],
                                  "total_s": sim.stats[0]["total"]})
@@ -175,6 +177,7 @@ def calibrate(manifest_path: str, out_path: str, *, kernels=None, graphs=DEFAULT
     cal.machine["cache_bytes"] = float(cache)
     say(f"last-level cache: {cache / 2**20:.0f} MiB reported by the system")
     cal.machine.update(cache_levels(cache, timeout, say))
+    cal.machine.update(branch_cost(timeout, say))
     cal.machine["blade_fixed_bytes"] = float(max(fixed))
     say(f"a blade process without data: {max(fixed) / 2**20:.1f} MiB (blade_fixed_bytes)")
     say("this machine, one core: {:.3g} edges/s, {:.3g} vertices/s, {:.3g} us per nest run"
@@ -231,7 +234,11 @@ def line_laws(samples: list, threads: int, machine: dict) -> dict:
             fit["edges"].append((st.m, rec["edges"], edges))
             fit["nodes"].append((st.m, rec["nodes"], nodes))
         sequential = any(any(n is x for x in w_ref.seq_nests) for n in group)
-        recs = [nests[line] for _, _, nests in samples if line in nests]
+        # the law prices the nest's work; its guards' changes along the scan are the
+        # flip term's (``cost.guard_flip_seconds``): fitted on the time less that term
+        recs = [_less_flips(nests[line], [x for x in w.nests if x.line == line], w.order,
+                            machine, threads)
+                for _, w, nests in samples if line in nests]
         cost, overhead = nest_time(recs, threads, machine, sequential)
         laws[line] = {q: fit_law(f, log=guessed and q == "runs") for q, f in fit.items()}
         labels = list(dict.fromkeys(n.label for n in group))
@@ -278,7 +285,8 @@ def working_set_laws(man, measured: dict, cal: Calibration, spec: str, ref: Grap
                 f"{WS_BUDGET:g} s budget; its nests keep the probe's miss term")
             continue
         say(f"{kfn.name} ({v}) on {spec}: {g.n} vertices, {g.m} edges (the working set)")
-        nests, _ = _best_nests(kfn, one, g, v, T, runs, spec, timeout)
+        nests, sim = _best_nests(kfn, one, g, v, T, runs, spec, timeout)
+        order = _order(sim)
         par = {n.line for n in w.nests}
         for line, law in laws.items():
             rec = nests.get(int(line))
@@ -295,9 +303,38 @@ def working_set_laws(man, measured: dict, cal: Calibration, spec: str, ref: Grap
             work = law["cost"] * (rec["edges"] / e_one + rec["nodes"] / v_one) / T
             if work <= 0 or work < 0.05 * rec["seconds"]:
                 continue  # a nest of overheads: no work to grow
-            excess = rec["seconds"] - rec["runs"] * law["overhead"] - work
+            flips = _flip_seconds([x for x in w.nests if x.line == int(line)], order,
+                                  cal.machine, T)
+            excess = rec["seconds"] - rec["runs"] * law["overhead"] - work - flips
             law["ws"] = {"slope": float(excess / work / grow), "ref_n": float(ref.n),
                          "graph": spec}
+
+
+def _order(sim) -> str:
+    """The vertex numbering a run's blade used: ``"degree"`` when its plan chose the
+    degree-ordered layout, else ``"id"``."""
+    return "degree" if layout.chosen(getattr(sim, "plan", None)) else "id"
+
+
+def _flip_seconds(nests: list, order: str, machine: dict, threads: int) -> float:
+    """The flip term (``cost.guard_flip_seconds``) of ``nests`` over all their runs, on
+    ``threads`` cores, at the machine's ``cpu_seconds_per_flip``."""
+    c = machine.get("cpu_seconds_per_flip", 0.0)
+    return c * sum(n.runs * n.flips.get(order, 0.0) for n in nests) / max(threads, 1)
+
+
+def _less_flips(rec: dict, nests: list, order: str, machine: dict, threads: int) -> dict:
+    """A nest's measured record less its flip term (at least ``FLIP_KEEP`` of its time:
+    a probe that over-prices a change must not leave the law nothing to fit)."""
+    flips = _flip_seconds(nests, order, machine, threads)
+    if flips <= 0 or rec["seconds"] <= 0:
+        return rec
+    return {**rec, "seconds": max(rec["seconds"] - flips, FLIP_KEEP * rec["seconds"])}
+
+
+#: the least share of a nest's measured time the flip term may take away before its law
+#: is fitted (``_less_flips``)
+FLIP_KEEP = 0.05
 
 
 def fixed_memory(kfn, man, *, blades: int = 2, threads: int = 1, timeout: float = 300.0,
@@ -438,6 +475,17 @@ def machine_cache_bytes(level: int | None = None) -> int:
     if level is not None:
         return best or DEFAULT_L2_BYTES
     return best or DEFAULT_CACHE_BYTES
+
+
+def branch_cost(timeout: float, say) -> dict:
+    """The guard term's machine figure (``cpu_seconds_per_flip``): what a change of a
+    branch's outcome along a scan costs one core, by the branch probe
+    (``backends.cpp.memprobe.flip_probe``: random against sorted flags, CPU clock, median
+    of its repeats)."""
+    c, each = flip_probe(timeout=timeout)
+    say(f"a branch whose outcome changed (a misprediction): {c * 1e9:.2f} ns (the branch "
+        "probe, CPU clock: " + ", ".join(f"{x * 1e9:.2f}" for x in each) + " ns)")
+    return {"cpu_seconds_per_flip": c} if c > 0 else {}
 
 
 def cache_levels(llc: int, timeout: float, say) -> dict:

@@ -78,7 +78,8 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
            "layout_choice", "LAYOUT_MIN_GAIN",
            "cache_bytes", "miss_seconds", "miss_fraction", "nest_misses",
            "working_set_seconds", "DEFAULT_CACHE_BYTES", "DEFAULT_L2_BYTES", "l2_bytes",
-           "l2_miss_seconds", "nest_miss_seconds", "line_miss", "ws_law_seconds", "WS_FLOOR"]
+           "l2_miss_seconds", "nest_miss_seconds", "line_miss", "ws_law_seconds", "WS_FLOOR",
+           "flip_seconds", "guard_flip_seconds"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -307,6 +308,29 @@ def line_miss(n, cache: float, vertices: float, hot=None, lines=None,
     return max(0.0, 1.0 - lines(cache / group_bytes, per_group, order))
 
 
+def flip_seconds(kind: BladeKind) -> float:
+    """Seconds one core loses to a branch whose outcome changed from the last time it ran
+    (a misprediction): calibrated as ``cpu_seconds_per_flip`` by the branch probe
+    (``backends/cpp/memprobe.flip_probe``); uncalibrated 0 (no term: the nests' cost
+    factors hold it)."""
+    return kind.cal("cpu_seconds_per_flip", 0.0)
+
+
+def guard_flip_seconds(n, kind: BladeKind, order: str = "id") -> float:
+    """One core's seconds per run of nest ``n`` of its guards' changes of value along the
+    scan (``Nest.flips``, counted for the vertex numbering ``order``), each a
+    misprediction at ``flip_seconds``.  Calibration fits the nest's cost factor and
+    working-set law to its time less this term (``cosynth.calibrate``), so the two do not
+    count the changes twice: the law prices a visit, the term the changes, whose rate
+    per visit falls with the graph's size and with a degree-ordered layout (k-core's
+    vertex scans: 0.26-0.32 a visit on the calibration graphs, 0.14 at kron-18 as
+    numbered, 0.003 in degree order)."""
+    flips = getattr(n, "flips", None)
+    if not flips:
+        return 0.0
+    return flips.get(order, 0.0) * flip_seconds(kind)
+
+
 def working_set_seconds(w: Workload, kind: BladeKind, vertices: float) -> float:
     """One core's seconds of cache misses over the whole run of ``w``'s parallel nests."""
     return sum(n.runs * nest_miss_seconds(n, kind, vertices, w.hot, w.lines, w.order)
@@ -412,6 +436,8 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
         host_k = host_terms(k, w, stats.n) if fpga else (0.0, 0.0)
         # the working set: every blade's tables index all n vertices in the worst case
         ws_k = working_set_seconds(w, k, stats.n) / k.cpu_cores
+        flips_k = sum(n.runs * guard_flip_seconds(n, k, w.order) for n in w.nests) / \
+            k.cpu_cores
         for _ in range(count):
             lo, hi = ranges[r]
             r += 1
@@ -422,7 +448,7 @@ def evaluate(cfg: Config, w: Workload, stats: GraphStats, man: Manifest) -> Esti
             if fpga:  # an interval unit is charged its block walk (``fpga_nest``)
                 edges = _interval_seconds(k, w, stats, share, vshare, cpu, edges)
             host = share * host_k[0] + host_k[1] if fpga else 0.0
-            compute = edges + vshare * w.cpu_nodes / v_rate + fixed_k + host + \
+            compute = edges + vshare * (w.cpu_nodes / v_rate + flips_k) + fixed_k + host + \
                 (rep_fpga / par_rate - rep_fpga / cpu if rep_fpga else 0.0)
             comm = share * share_coeff + fixed
             total = compute + comm + stream_time
@@ -546,7 +572,8 @@ def predict_nests(w, kind, threads: int, share: float, vshare: float,
             over = (c_run if n.overhead is None else n.overhead) + n.rounds * c_run
             sec = n.runs * over + n.cost * (edges / e_rate + nodes / v_rate) + \
                 n.runs * share * nest_miss_seconds(n, kind, vertices, w.hot, w.lines,
-                                                   w.order) / k.cpu_cores
+                                                   w.order) / k.cpu_cores + \
+                n.runs * vshare * guard_flip_seconds(n, kind, w.order) / k.cpu_cores
             dev = "cpu"
         _add(out, n.line, {"label": n.label, "runs": n.runs, "edges": edges,
                            "nodes": nodes, "seconds": sec, "device": dev,

@@ -89,6 +89,9 @@ CALIBRATABLE = {
     "cpu_seconds_per_l2_miss": "seconds one core loses to a random vertex reference that "
                                "misses its second-level cache and hits the last level "
                                "(default 0: no L2 term)",
+    "cpu_seconds_per_flip": "seconds one core loses to a branch on a vertex flag whose "
+                            "value changed along the scan: a misprediction (default 0: "
+                            "no term)",
 }
 
 # how a field is spelt in XML

@@ -168,6 +168,33 @@ class GraphStats:
                 0.0 if groups <= 0 else _che(rates, groups)
         return self._cuts[key]
 
+    def numbering(self, order: str) -> np.ndarray | None:
+        """The user's vertex ids in the order a blade numbers (and a node loop scans)
+        them: ``"id"`` as given, ``"degree"`` by ascending in-degree, ties by id (the
+        layout ``backends.cpp.layout.degree_order`` writes); None without the graph."""
+        g = self._graph
+        if g is None:
+            return None
+        if order != "degree":
+            return np.arange(self.n, dtype=np.int64)
+        key = ("numbering", order)
+        if key not in self._cuts:
+            self._cuts[key] = np.argsort(np.diff(g.in_indptr), kind="stable")
+        return self._cuts[key]
+
+    def scan_changes(self, leave: np.ndarray, order: str) -> float:
+        """Over all the runs of a node loop that scans the vertices in ``order``
+        (``numbering``), how often a per-vertex flag differs from the previous vertex's
+        along the scan, when the flag is "vertex ``v`` left before this run" and
+        ``leave[v]`` is the run index at which ``v`` left: two neighbours in the scan
+        ``a, b`` differ at the runs ``r`` with ``min < r <= max`` of their indices,
+        ``|leave[a] - leave[b]|`` of them; the sum over neighbouring pairs.  A branch on
+        such a flag mispredicts about once per change (``cost.flip_seconds``)."""
+        seq = self.numbering(order)
+        if seq is None or seq.size < 2:
+            return 0.0
+        return float(np.abs(np.diff(leave[seq])).sum())
+
     @cached_property
     def symmetric(self) -> bool:
         """Every edge u -> v has its reverse v -> u (as many times)."""

@@ -197,6 +197,10 @@ class Nest:
     # ``cost.nest_miss_seconds``)
     ws_slope: float = 0.0
     ws_ref: float = 0.0
+    # the changes per run of the branches the nest's vertices take on a flag a peel sets
+    # (``peel_guard_flips``), per vertex numbering (``"id"``, ``"degree"``): each costs
+    # about a branch misprediction (``cost.flip_seconds``); empty: no such guard
+    flips: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -391,26 +395,127 @@ def peel_rounds(stats: GraphStats) -> tuple[int, int]:
     if g is None or stats.n == 0:
         return stats.levels, 2 * stats.levels
     if ("peel",) not in stats._cuts:
-        deg = g.out_degrees().astype(np.int64)
-        ptr, dst = g.out_indptr, g.out_dst
-        alive = np.ones(g.n, dtype=bool)
-        levels = sweeps = 0
-        k = 0
-        while alive.any():
-            levels += 1
-            k = max(k, int(deg[alive].min()))
-            while True:
-                sweeps += 1
-                f = np.flatnonzero(alive & (deg <= k))
-                if f.size == 0:
-                    break
-                alive[f] = False
-                cnt = ptr[f + 1] - ptr[f]
-                first = np.repeat(ptr[f] - np.cumsum(cnt) + cnt, cnt)
-                eids = first + np.arange(int(cnt.sum()))
-                deg -= np.bincount(dst[eids], minlength=g.n)
-        stats._cuts[("peel",)] = (levels, sweeps)
+        _peel(stats)
     return stats._cuts[("peel",)]
+
+
+def peel_leaves(stats: GraphStats) -> tuple[np.ndarray, np.ndarray] | None:
+    """(level, sweep) at which each vertex leaves the peel of ``peel_rounds`` (0-based
+    indices of the level and of the sweep over all levels, empty last sweeps counted),
+    or None without the graph.  A table the peel sets once per vertex as it leaves
+    (k-core's ``removed``) holds, at a run of a loop made once per level (per sweep),
+    "left before this run": ``level < run`` (``sweep < run``) -- what the guard
+    flips count (``peel_guard_flips``) reads."""
+    if stats._graph is None or stats.n == 0:
+        return None
+    if ("peel_leaves",) not in stats._cuts:
+        _peel(stats)
+    return stats._cuts[("peel_leaves",)]
+
+
+def _peel(stats: GraphStats) -> None:
+    """Run the peel once: its (levels, sweeps) and each vertex's (level, sweep) of
+    leaving, cached on ``stats``."""
+    g = stats._graph
+    deg = g.out_degrees().astype(np.int64)
+    ptr, dst = g.out_indptr, g.out_dst
+    alive = np.ones(g.n, dtype=bool)
+    at_level = np.zeros(g.n, dtype=np.int64)
+    at_sweep = np.zeros(g.n, dtype=np.int64)
+    levels = sweeps = 0
+    k = 0
+    while alive.any():
+        levels += 1
+        k = max(k, int(deg[alive].min()))
+        while True:
+            sweeps += 1
+            f = np.flatnonzero(alive & (deg <= k))
+            if f.size == 0:
+                break
+            alive[f] = False
+            at_level[f], at_sweep[f] = levels - 1, sweeps - 1
+            cnt = ptr[f + 1] - ptr[f]
+            first = np.repeat(ptr[f] - np.cumsum(cnt) + cnt, cnt)
+            eids = first + np.arange(int(cnt.sum()))
+            deg -= np.bincount(dst[eids], minlength=g.n)
+    stats._cuts[("peel",)] = (levels, sweeps)
+    stats._cuts[("peel_leaves",)] = (at_level, at_sweep)
+
+
+def peel_guard_flips(loop: Loop, parent: Loop | None, stats: GraphStats) -> dict:
+    """Per vertex numbering (``"id"``, ``"degree"``), the changes per run of the branches
+    the parallel node ``loop`` takes on a flag a peel sets (``{}``: none).
+
+    The shape: ``loop`` runs in a peel made by ``frontend.rewrite.rounds`` -- once per
+    sweep (``parent`` is the peel's fixed point, ``frontier_of``) or once per level
+    (``parent`` holds it) -- and branches on a node table at its own vertex that the
+    peel's select loop sets to a constant as the vertex leaves (``_peel_flags``; k-core's
+    ``removed``): in an ``if`` condition or as the left operand of ``and`` / ``or``,
+    which the C++ evaluates with a branch.  At a run ``r`` the flag of ``v`` is "left
+    before ``r``" (``peel_leaves``), so along the scan it changes ``GraphStats.scan_changes``
+    times over the runs: a branch predictor follows long runs of one value and pays a
+    misprediction at about every change.  The peel leaves vertices by degree, so in
+    degree order the flag is nearly one run of each value (kron-20: 0.002 changes a
+    visit) and as numbered it is mixed (kron-16: 0.18; kron-11..13: 0.26-0.32), which
+    k-core's vertex scans' time follows (1.40 / 1.17 ns a visit at kron-16 / 18 as
+    numbered, 0.35 ns at kron-20 in degree order).  The other branches of such a loop
+    (``deg[v] <= k``, ``if F[v]``) are taken about once per vertex leaving, O(n) in all:
+    not counted."""
+    if parent is None or loop.kind != "nodes" or stats._graph is None or stats.n < 2:
+        return {}
+    if frontier_of(parent) is not None and any(x is loop for x in parent.body):
+        peel, per = parent, 1  # once per sweep
+    else:
+        peel = next((x for x in parent.body if isinstance(x, Loop) and
+                     frontier_of(x) is not None), None)
+        per = 0  # once per level
+        if peel is None:
+            return {}
+    flags = _peel_flags(peel)
+    if not flags or not _guards(loop, flags):
+        return {}
+    leaves = peel_leaves(stats)
+    if leaves is None:
+        return {}
+    levels, sweeps = peel_rounds(stats)
+    runs = sweeps if per else levels
+    count = len(_guards(loop, flags))
+    return {order: count * stats.scan_changes(leaves[per], order) / max(runs, 1)
+            for order in ("id", "degree")}
+
+
+def _peel_flags(peel: Loop) -> set[str]:
+    """The node tables the peel's select loop sets to a constant at its vertex (a plain
+    store): a flag set once as the vertex leaves (k-core's ``removed[v] = True``), not the
+    frontier table, which it rewrites every sweep."""
+    sel = peel.body[1]
+    front = frontier_of(peel)
+    return {s.table for s, _ in iter_stmts(sel.body)
+            if isinstance(s, Store) and s.op is None and isinstance(s.value, Const)
+            and isinstance(s.index, Var) and s.index.name == sel.var and s.table != front}
+
+
+def _guards(loop: Loop, flags: set[str]) -> set[str]:
+    """The ``flags`` tables ``loop`` branches on at its own vertex, outside its inner
+    loops: read in an ``if`` condition or as the left operand of ``and`` / ``or``."""
+    found: set[str] = set()
+
+    def scan(e) -> None:
+        for x in iter_exprs(e):
+            if isinstance(x, Load) and x.table in flags and isinstance(x.index, Var) and \
+                    x.index.name == loop.var:
+                found.add(x.table)
+
+    for s, path in iter_stmts(loop.body):
+        if any(isinstance(p, Loop) for p in path):
+            continue
+        if isinstance(s, If):
+            scan(s.cond)
+        for top in stmt_exprs(s):
+            for x in iter_exprs(top):
+                if isinstance(x, Bin) and x.op in ("and", "or"):
+                    scan(x.a)
+    return found
 
 
 def fixed_point_kind(loop: Loop, tables: dict) -> str:
@@ -553,6 +658,7 @@ class _Walk(Visitor):
                 nest = self.nests[-1]
                 nest.relaxed, nest.frontier = self.fixed, bool(plan)
                 nest.per_while = self.mult / self.while_runs
+            self.nests[-1].flips = peel_guard_flips(s, self.parent, self.stats)
             if self.parent is not None and len(self.parent.body) == 3 and \
                     self.parent.body[2] is s and frontier_of(self.parent) is not None:
                 self._peel_expand(self.nests[-1], s)

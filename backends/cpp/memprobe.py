@@ -23,7 +23,7 @@ from cosynth.errors import ToolError
 
 from ..toolchain import compile_program
 
-__all__ = ["probe", "fit_levels", "fit_cache", "SOURCE"]
+__all__ = ["probe", "fit_levels", "fit_cache", "SOURCE", "flip_probe", "FLIP_SOURCE"]
 
 SOURCE = r"""
 #include <ctime>
@@ -76,6 +76,90 @@ def probe(sizes: list[int], refs: int = 1 << 22, timeout: float = 600) -> list[t
         b, sec, _ = line.split()
         out.append((int(b), float(sec)))
     return out
+
+
+#: the branch probe: the shape of a vertex scan guarded by a flag (k-core's ``if not
+#: removed[v]: lowest min= deg[v]``) over a byte array of flags in two arrangements with
+#: the same count of each value -- random (a change at half the elements) and sorted (one
+#: change) -- timed by the thread's CPU clock, best of a few passes each; the empty
+#: ``asm volatile`` in the taken branch keeps the compiler from turning the branch into
+#: a conditional move (the kernel's ``red_min`` through a pointer stays a branch)
+FLIP_SOURCE = r"""
+#include <ctime>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+#include <algorithm>
+static double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+static int64_t __attribute__((noinline)) scan(const uint8_t* flag, const int64_t* val,
+                                              int64_t n) {
+  int64_t acc = INT64_MAX;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!flag[i]) {
+      asm volatile("");
+      if (val[i] < acc) acc = val[i];
+    }
+  }
+  return acc;
+}
+int main(int argc, char** argv) {
+  const int64_t n = std::atoll(argv[1]);
+  const int repeats = std::atoi(argv[2]);
+  std::vector<uint8_t> rnd(n), srt(n);
+  std::vector<int64_t> val(n);
+  uint64_t s = 0x9E3779B97F4A7C15ull;
+  int64_t ones = 0, changes = 0;
+  for (int64_t i = 0; i < n; ++i) {  // xorshift64: independent fair bits
+    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    rnd[i] = (uint8_t)(s >> 63);
+    ones += rnd[i];
+    val[i] = (int64_t)((s >> 8) & 0xFFFFFF);
+    if (i && rnd[i] != rnd[i - 1]) ++changes;
+  }
+  for (int64_t i = 0; i < n; ++i) srt[i] = (uint8_t)(i >= n - ones);
+  int64_t sink = 0;
+  for (int r = 0; r < repeats; ++r) {
+    double best[2] = {1e30, 1e30};
+    for (int pass = 0; pass < 5; ++pass) {
+      for (int which = 0; which < 2; ++which) {
+        const uint8_t* f = which ? srt.data() : rnd.data();
+        const double t0 = cpu_now();
+        sink += scan(f, val.data(), n);
+        const double dt = cpu_now() - t0;
+        if (pass > 0 && dt < best[which]) best[which] = dt;  // the first pass warms up
+      }
+    }
+    std::printf("%lld %lld %.6e %.6e\n", (long long)n, (long long)changes, best[0], best[1]);
+  }
+  std::fprintf(stderr, "%lld\n", (long long)sink);
+  return 0;
+}
+"""
+
+
+def flip_probe(n: int = 1 << 20, repeats: int = 7, timeout: float = 120
+               ) -> tuple[float, list[float]]:
+    """(seconds one core loses per change of a branch's outcome, the per-repeat figures):
+    a scan of ``n`` flags guarded as a vertex scan is (``FLIP_SOURCE``), random against
+    sorted, ``(t_random - t_sorted) / changes``, the median of ``repeats`` repeats (each
+    the best of four timed passes per arrangement, by the CPU clock).  A fair random
+    flag is mispredicted at about every change (no predictor does better than half on
+    independent fair bits, and half the elements change), so this is the cost of a
+    misprediction as the cost model's guard term (``cost.flip_seconds``) counts it."""
+    binary, _ = compile_program(FLIP_SOURCE, name="flipprobe")
+    r = procs.run([binary, str(n), str(repeats)], timeout=timeout)
+    if r.returncode != 0:
+        raise ToolError(f"the branch probe failed ({r.returncode}): {r.stderr[-500:]}")
+    each = []
+    for line in r.stdout.splitlines():
+        _, changes, t_rnd, t_srt = line.split()
+        each.append(max(float(t_rnd) - float(t_srt), 0.0) / max(int(changes), 1))
+    return float(np.median(each)), each
 
 
 def fit_levels(samples: list[tuple[int, float]], l2: float, llc: float) -> tuple[float, float]:
