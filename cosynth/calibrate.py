@@ -12,7 +12,9 @@ From those:
   one-core edge and vertex rates and per-run overhead -- the calibrated copy describes
   the machine the measurement ran on, so use it to plan for machines like this one;
 * each variant's work laws and cost factors (``planner.calibration.fit_law``), in the
-  copy's ``workloads:`` section;
+  copy's ``workloads:`` section, fitted on each nest's time less its guards' flips
+  (``cost.guard_flip_seconds``) at the misprediction cost the branch probe measures
+  (``branch_cost``, ``cpu_seconds_per_flip``: ~1 s more);
 * for blade kinds with an FPGA and kernels the edge unit runs, the unit's cycles per
   edge, measured on the Verilator model of its Verilog on the largest calibration graph,
   and the clock: the lower of the manifest's and the Fmax ``cosynth bitstream``

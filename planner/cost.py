@@ -27,6 +27,12 @@ Per blade, over the whole run (``Workload`` counts the work):
   more than ``LAYOUT_MIN_GAIN`` of them from missing L2 or the LLC.  The working-set term
   above still counts entries (a packed numbering), so the predicted makespan does not
   change with the choice;
+* guards on a peel's flag (``Nest.flips``, ``workload.peel_guard_flips``): a vertex
+  scan branching on a flag the peel sets once per vertex (k-core's ``if not
+  removed[v]``) mispredicts at about every change of the flag along the scan, counted
+  exactly from the peel in the blade's numbering; each change costs
+  ``cpu_seconds_per_flip`` of one core (the branch probe, ``cosynth calibrate``;
+  uncalibrated 0), and the nests' calibrated laws are fitted on their time less it;
 * per-edge extras (``workload.static_cost``): a division per edge and a float addition
   into a shared entry (a compare-and-swap loop) raise the nest's cost factor until
   calibration measures it;
