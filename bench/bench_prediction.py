@@ -3,6 +3,13 @@ Kronecker graphs of the scales given (one blade, the planner's variant, one thre
 
     python bench/bench_prediction.py --manifest single.calibrated.yaml [--scales 16 18 20]
         [--kernels bfs sssp ...] [--repeat 2] [--out bench/results/prediction.json]
+    python bench/bench_prediction.py --manifest M --replay RUNS.json [...] [--out X]
+
+``--replay`` runs no kernel: it re-predicts the runs saved in earlier outputs of this
+benchmark with manifest M and the model of this checkout, each with the variant and the
+vertex layout it ran with (forced, whatever the model would choose now), against the saved
+measured seconds (per run and per nest, the CPU clock).  So a model change is judged on
+quiet measurements whatever the machine runs meanwhile.
 
 The manifest should be a ``cosynth calibrate`` copy (the default calibration graphs are
 kron-11..13: every table fits the second-level cache there, so the figures at 16..20 are
@@ -19,6 +26,7 @@ the two clocks agree).  Per nest the same figures are kept in the JSON.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from dataclasses import replace
@@ -26,10 +34,12 @@ from dataclasses import replace
 from common import ROOT, machine, write_json
 
 import cosynth as cs
+from cosynth.backends.cpp import layout
 from cosynth.calibrate import _sample_args
 from cosynth.loader import load_kernels
-from cosynth.pipeline import compare, simulate
+from cosynth.pipeline import SimResult, _plan, compare, simulate
 from cosynth.planner import load_manifest
+from cosynth.planner.plan import Choice
 
 KERNELS = ("bfs", "sssp", "pagerank", "cc", "kcore", "tc", "bc")
 TARGET = 0.25
@@ -49,8 +59,12 @@ def main():
     ap.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=KERNELS)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--out", default=f"{ROOT}/bench/results/prediction.json")
+    ap.add_argument("--replay", nargs="+", metavar="RUNS.json",
+                    help="re-predict the runs saved in these outputs; run no kernel")
     a = ap.parse_args()
     man = load_manifest(a.manifest)
+    if a.replay:
+        return replay(a, man)
     man1 = one_level(man)
     rows = []
     for scale in a.scales:
@@ -76,6 +90,7 @@ def main():
                    "error": _err(p2, wall), "error_cpu": _err(p2, cpu),
                    "predicted_one_level_s": p1,
                    "error_one_level": _err(p1, wall), "error_one_level_cpu": _err(p1, cpu),
+                   "layout": _layout(sim.plan),
                    "calibrated": all(r["calibrated"] for r in pred2["nests"]),
                    "nests": nests, "load": os.getloadavg()[0]}
             rows.append(row)
@@ -90,6 +105,66 @@ def main():
         ok = sum(r[key] is not None and abs(r[key]) < TARGET for r in rows)
         print(f"within {TARGET:.0%} by the {clock} clock: {ok} of {len(rows)}")
     print(f"wrote {a.out}")
+
+
+def replay(a, man) -> None:
+    """Re-predict saved runs (see the module's docstring)."""
+    saved = []
+    for path in a.replay:
+        with open(path) as f:
+            doc = json.load(f)
+        saved += [(doc.get("manifest", ""), r) for r in doc["runs"]]
+    rows, graphs, older = [], {}, {}
+    for measured_with, r in saved:
+        scale = int(r["graph"].split("-")[1])
+        if scale not in graphs:
+            graphs.clear()  # one graph at a time: kron-20's tables are large
+            graphs[scale] = cs.Graph.kronecker(scale, seed=0)
+        g = graphs[scale]
+        k = load_kernels(f"{ROOT}/examples/{r['kernel']}.py")[r["kernel"]]
+        args = _sample_args(k, g)
+        lay = r.get("layout")
+        if lay is None:  # an output older than the field: the layout the run's own
+            # manifest chose (its plan is deterministic)
+            if measured_with not in older:
+                older[measured_with] = load_manifest(measured_with)
+            lay = _layout(_plan(k, older[measured_with], g, args, 1, "cbc", 10.0, "",
+                                r["variant"]))
+        plan = _plan(k, man, g, args, 1, "cbc", 10.0, "", r["variant"])
+        plan.choices = [c for c in plan.choices if c.what != "layout"]
+        if lay != "as given":
+            plan.choices.append(Choice("layout", lay, "as the saved run was laid out"))
+        nests = {str(n["line"]): {"fpga": False, "cycles": 0, "runs": n["measured_runs"],
+                                  "seconds": n["measured_cpu_s"] or 0.0,
+                                  "edges": n["measured_edges"], "nodes": n["measured_nodes"]}
+                 for n in r["nests"]}
+        sim = SimResult(results=(), names=[], plan=plan, stats=[{"nests": nests}],
+                        threads=1)
+        pred = compare(k, man, g, args, sim)[0]
+        p, cpu = pred["predicted_s"], r["measured_cpu_s"]
+        row = {"graph": r["graph"], "kernel": r["kernel"], "variant": r["variant"],
+               "layout": lay, "predicted_s": p, "measured_cpu_s": cpu,
+               "error_cpu": _err(p, cpu), "saved_error_cpu": r.get("error_cpu"),
+               "nests": [{**n, "measured_cpu_s": n["measured_s"]} for n in pred["nests"]]}
+        rows.append(row)
+        print(f"{r['graph']:8s} {r['kernel']:9s} {r['variant']:8s} {lay:12s} predicted "
+              f"{p * 1e3:10.1f} ms | cpu {cpu * 1e3:10.1f} ms ({_pct(row['error_cpu'])}; "
+              f"saved {_pct(row['saved_error_cpu'])})", flush=True)
+        for n in row["nests"]:
+            print(f"    line {n['line']:3d} predicted {n['predicted_s'] * 1e3:9.2f} ms "
+                  f"{n['predicted_runs']:8.2f} runs {n['predicted_edges']:10.4g} edges | "
+                  f"measured {n['measured_s'] * 1e3:9.2f} ms {n['measured_runs']:6d} runs "
+                  f"{n['measured_edges']:10.4g} edges")
+    ok = sum(r["error_cpu"] is not None and abs(r["error_cpu"]) < TARGET for r in rows)
+    print(f"within {TARGET:.0%} by the cpu clock: {ok} of {len(rows)}")
+    write_json(a.out, {"benchmark": "prediction replay", "when": time.strftime("%Y-%m-%d %H:%M"),
+                       "manifest": os.path.abspath(a.manifest), "replayed": a.replay,
+                       "machine": machine(), "target": TARGET, "runs": rows})
+    print(f"wrote {a.out}")
+
+
+def _layout(plan) -> str:
+    return "degree order" if layout.chosen(plan) else "as given"
 
 
 def _cpu(sim, line: int) -> float | None:

@@ -229,7 +229,9 @@ def run(cmd: list[str], *, timeout: float | None = None, cwd: str | None = None,
 #: STATUS_FD on success, "errno strerror" when it cannot be started), waits for it, and
 #: exits as it did (its status, or the same signal).  On SIGTERM, SIGINT or SIGHUP (the
 #: parent-death signal among them), or when its parent is no longer PARENT, it ends every
-#: other member of the session: TERM and CONT, then KILL after GRACE seconds.
+#: other member of the session: TERM and CONT, then KILL after GRACE seconds.  Should the
+#: guard itself be killed outright (SIGKILL by pid), the command gets SIGTERM from the
+#: kernel (its own parent-death signal, Linux): it is not left running under init.
 _GUARD = r"""
 import os, signal, sys, time
 fd, parent, grace, cmd = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
@@ -286,6 +288,11 @@ def end_session(child):
         reap(child)
         time.sleep(0.02)
 ENDS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+try:
+    import ctypes
+    prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
+except (ImportError, OSError, AttributeError):
+    prctl = None
 for sig in ENDS:
     signal.signal(sig, on_signal)
 child = None
@@ -300,6 +307,10 @@ try:
             for sig in ENDS + (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores SIGPIPE
                 signal.signal(sig, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, ENDS)
+            if prctl is not None:  # SIGTERM to the command if this guard is killed outright
+                prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+                if os.getppid() != me:
+                    os._exit(127)
             os.execvp(cmd[0], cmd)
         except OSError as exc:
             os.write(w, ("%d %s" % (exc.errno or 0, exc.strerror or exc)).encode())
