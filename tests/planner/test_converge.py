@@ -139,3 +139,36 @@ def test_the_count_is_cached_per_graph_and_shared_by_the_variants():
     assert converge.count_seconds(kv, loops, st, bound) is not None
     profile(kv, "pull", st, bound, fpga=no_fpga)
     assert [key for key in st._cuts if key and key[0] == "converge"] == got
+
+
+def test_calibration_fits_a_counted_loop_as_the_model():
+    """``cosynth calibrate`` profiles with the run's arguments, so the loop is counted on
+    each calibration graph and its runs law is the model's count (``base: model``, r =
+    1 when the blades ran that many), not a ``log`` law through whole numbers.  Fails if
+    the calibration's profile is not counted (then the law is ``log``)."""
+    from cosynth.calibrate import line_laws
+    from tests.planner.test_prediction_laws import MACHINE
+    k = _pagerank()
+    kv, _ = make_variant(k.ir, "pull")
+    samples = []
+    for s in (8, 9, 10):
+        g = cs.Graph.kronecker(s, seed=0)
+        st = GraphStats.of(g, f"kron:{s}")
+        w = profile(kv, "pull", st, k.bind(g), fpga=no_fpga)
+        its = power_iterations(g)  # what the blades run: the share loop once, the rest
+        measured: dict[int, dict] = {}  # ``its`` times, each visiting the model's work
+        for n in w.nests:
+            runs = 1 if n.line == 27 else its
+            rec = measured.setdefault(n.line, {"runs": 0, "edges": 0, "nodes": 0,
+                                               "seconds": 0.0, "fpga": False})
+            rec["runs"] += runs
+            rec["edges"] += runs * n.edges
+            rec["nodes"] += runs * n.nodes
+            rec["seconds"] += runs * (1e-6 + (n.edges + n.nodes) * 1e-9)
+        samples.append((st, w, measured))
+    laws = line_laws(samples, 1, MACHINE)
+    looped = [line for line in laws if line != 27]
+    assert looped
+    for line in looped:
+        assert laws[line]["runs"]["base"] == "model"
+        assert laws[line]["runs"]["r"] == pytest.approx(1.0)
