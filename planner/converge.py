@@ -24,10 +24,11 @@ source position, which rewrites keep.  (A variant that sums floats in another or
 see its error cross the threshold one iteration apart when the error lands within
 rounding of it; the blades sum in yet another order.)
 
-Cost: the interpreter's vectorised sweeps, about 15-35 ns an edge per iteration
-(PageRank at kron-20, 31 M edges, one iteration: 0.5 s CPU, par form).  It is bounded:
+Cost: the interpreter's vectorised sweeps, 16-70 ns an edge per iteration by the form
+(PageRank at kron-20, 31 M edges, one iteration, CPU: 0.52 s par, 2.0 s edges, 2.2 s
+pull; the planner profiles ``par`` first and the others reuse its count).  It is bounded:
 at most ``LANE_BUDGET`` vertex-and-edge lanes per while loop (the ``while_limit``:
-kron-20, 7 iterations; kron-16, 134) and ``SCALAR_BUDGET`` iterations of loops run one
+kron-20, 7 iterations; kron-16, 132) and ``SCALAR_BUDGET`` iterations of loops run one
 at a time (``interpret``'s ``budget``); past either, or when the run fails (an argument
 missing), the loop is not counted and the model keeps its estimate (the calibrated
 ``log`` law, or ``OTHER_LOOP_ITERATIONS``).  Counted once per graph and arguments
