@@ -29,7 +29,8 @@ Cost: the interpreter's vectorised sweeps, 16-70 ns an edge per iteration by the
 pull; the planner profiles ``par`` first and the others reuse its count).  It is bounded:
 at most ``LANE_BUDGET`` vertex-and-edge lanes per while loop (the ``while_limit``:
 kron-20, 7 iterations; kron-16, 132) and ``SCALAR_BUDGET`` iterations of loops run one
-at a time (``interpret``'s ``budget``); past either, or when the run fails (an argument
+at a time (``interpret``'s ``budget``), and only kernels whose loops around the nests
+are top-level while loops (``bounded``); past either, or when the run fails (an argument
 missing), the loop is not counted and the model keeps its estimate (the calibrated
 ``log`` law, or ``OTHER_LOOP_ITERATIONS``).  Counted once per graph and arguments
 (cached on the ``GraphStats``, like its other counts).
@@ -46,8 +47,9 @@ from cosynth.dtypes import i64
 from cosynth.errors import CosynthError
 from cosynth.ir.interp import BudgetExhausted, interpret
 from cosynth.ir.nodes import Const, If, Kernel, Load, Loop, Store, Table, replace
+from cosynth.ir.walk import iter_stmts
 
-__all__ = ["convergence_runs", "loop_key", "LANE_BUDGET", "SCALAR_BUDGET"]
+__all__ = ["convergence_runs", "bounded", "loop_key", "LANE_BUDGET", "SCALAR_BUDGET"]
 
 #: the most vertex and edge lanes (n + m per iteration) a counted while loop may take
 LANE_BUDGET = 2.5e8
@@ -68,12 +70,29 @@ def convergence_runs(k: Kernel, loops: list[Loop], stats, args: dict) -> dict:
     reached counts 0 iterations."""
     g = stats._graph
     keys = [loop_key(x) for x in loops]
-    if g is None or not loops or any(x is None for x in keys):
+    if g is None or not loops or any(x is None for x in keys) or not bounded(k):
         return {}
     key = ("converge", k.name, tuple(sorted(keys)), _args_key(args))
     if key not in stats._cuts:
         stats._cuts[key] = _count(k, loops, g, args)
     return dict(stats._cuts[key][0])
+
+
+def bounded(k: Kernel) -> bool:
+    """Is the kernel's run bounded by the budgets?  Every loop outside a parallel nest
+    (the nests run as lanes, one sweep of the graph each) is enclosed by top-level
+    ``while`` loops only (each held to ``while_limit`` iterations): no loop repeats a
+    while loop or a nest an unbounded number of times (a sequential loop over the
+    vertices around a BFS, as in ``examples/bc.py``: n sweeps, not counted)."""
+    top = {id(s) for s in k.body if isinstance(s, Loop) and s.kind == "while"}
+    for s, path in iter_stmts(k.body):
+        if not isinstance(s, Loop):
+            continue
+        if any(p.is_data_loop and p.schedule != "seq" for p in path):
+            continue  # inside a nest: its lanes
+        if any(id(p) not in top for p in path):
+            return False
+    return True
 
 
 def count_seconds(k: Kernel, loops: list[Loop], stats, args: dict) -> float | None:

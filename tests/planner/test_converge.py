@@ -172,3 +172,21 @@ def test_calibration_fits_a_counted_loop_as_the_model():
     for line in looped:
         assert laws[line]["runs"]["base"] == "model"
         assert laws[line]["runs"]["r"] == pytest.approx(1.0)
+
+
+def test_a_loop_repeated_by_another_loop_is_not_counted():
+    """The budgets bound the run only when the loops around the nests are top-level while
+    loops: examples/bc.py runs a BFS (its ``while active``) inside a sequential loop over
+    every source vertex (n sweeps), so it is not run, whatever the graph; PageRank's
+    forms are.  Fails if ``bounded`` lets bc through (a plan would interpret n BFSs)."""
+    bc = load_kernels(os.path.join(EXAMPLES, "bc.py"))["bc"]
+    k = _pagerank()
+    for v in ("par", "pull", "edges"):
+        assert not converge.bounded(make_variant(bc.ir, v)[0])
+        assert converge.bounded(make_variant(k.ir, v)[0])
+    g = cs.Graph.kronecker(8, seed=0)
+    st = GraphStats.of(g, "kron:8")
+    kv, _ = make_variant(bc.ir, "par")
+    loops = [s for s, _ in iter_stmts(kv.body) if isinstance(s, Loop) and s.kind == "while"]
+    assert converge.convergence_runs(kv, loops, st, bc.bind(g)) == {}
+    assert converge.count_seconds(kv, loops, st, bc.bind(g)) is None  # never run
