@@ -124,7 +124,11 @@ def apply_laws(w, k, laws: dict, stats) -> bool:
         edges0 = [x.runs * x.edges for x in group]
         nodes0 = [x.runs * x.nodes for x in group]
         runs = law_at(got["runs"], stats.m, sum(runs0))
-        if got["runs"]["base"] == "log":
+        if got["runs"]["base"] == "log" and not any(x.runs_guessed for x in group):
+            # the loop was counted on this graph (``planner.converge``): the count is
+            # exact where the law, fitted to whole numbers, is not
+            runs = sum(runs0)
+        elif got["runs"]["base"] == "log":
             # a convergence loop: at least one iteration, each nest of the line once;
             # its work per run from the static model (the law's ratio is per run)
             runs = max(runs, float(len(group)))

@@ -12,8 +12,10 @@ a change flag (a fixed point) runs ``GraphStats.relax_rounds`` of its kind
 (``fixed_point_kind``: read off the reductions that set the flag -- a weighted min-plus
 relaxation such as SSSP, a label propagation such as CC, or a frontier BFS whose value
 is the level: ``levels``), a level loop (a counter) ``GraphStats.levels`` times,
-``other_loop_iterations`` times otherwise (a convergence test
-such as PageRank's; calibratable), a counted ``range`` its count when it is a constant,
+and otherwise (a convergence test such as PageRank's) as often as the kernel itself runs
+it on the graph (``converge.convergence_runs``: the kernel's IR interpreted with the
+run's arguments, within a budget; beyond it ``OTHER_LOOP_ITERATIONS``, a guess a
+calibrated ``log`` law replaces), a counted ``range`` its count when it is a constant,
 and a sequential node loop once per vertex.  These are estimates for planning; the
 calibration issue measures them.
 
@@ -91,6 +93,7 @@ from cosynth.ir.visit import Visitor
 from cosynth.ir.walk import iter_exprs, iter_stmts, stmt_exprs
 
 from .calibration import apply_laws
+from .converge import convergence_runs, loop_key
 from .memory import Footprint, footprint
 from .narrow import state_bytes_saved, stored_weight_bytes
 from .stats import GraphStats
@@ -168,7 +171,8 @@ class Nest:
     cost: float = 1.0  # CPU time of its work relative to the machine's rates (calibrated)
     calibrated: bool = False  # runs, edges, nodes and cost come from measured laws
     overhead: float | None = None  # seconds per run beyond its work (calibrated)
-    runs_guessed: bool = False  # runs rest on OTHER_LOOP_ITERATIONS, not on the graph
+    runs_guessed: bool = False  # runs rest on OTHER_LOOP_ITERATIONS (a convergence loop
+    # not counted on the graph: ``converge``), not on the graph
     calls: float = 0.0  # unit calls per execution when the FPGA runs it (0: it cannot)
     rounds: float = 0.0  # frontier rounds per execution (each a fork and join of its own)
     # what one edge of the nest does beyond a plain relaxation (``edge_work``), read off
@@ -332,9 +336,15 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
     sites = frozenset(hw.site_loops) if hw.eligible else frozenset()
     uses_in = any(isinstance(s, Loop) and s.kind == "in_edges" for s, _ in iter_stmts(k.body))
 
+    # convergence loops (``_guess``) whose runs the kernel itself counts on the graph
+    counted = convergence_runs(k, [s for s, _ in iter_stmts(k.body)
+                                   if isinstance(s, Loop) and _guess(s)], stats, args)
+
     def iterations(loop: Loop) -> float:
         if loop.kind == "while":
             c = loop.cond
+            if loop_key(loop) in counted:
+                return counted[loop_key(loop)]
             if frontier_of(loop) is not None:  # peel rounds (one unit call each) per level
                 levels, sweeps = peel_rounds(stats)
                 return sweeps / max(levels, 1)
@@ -355,6 +365,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
 
     walk = _Walk(k, stats, hw, sites, iterations)
     walk.args = args
+    walk.counted = counted
     walk.visit_body(k.body)
     nests, seq, rep = walk.nests, walk.seq, walk.rep
     node_bytes = sum(t.dtype.np.itemsize for t in k.tables if t.space == "node")
@@ -626,6 +637,7 @@ class _Walk(Visitor):
         self.while_runs = 0.0  # the iterations assumed for the innermost while around
         self._levels: dict = {}  # id(while loop) -> its level frontier (or None)
         self.args: dict = {}  # the kernel's arguments (bool parameters guard edge loops)
+        self.counted: dict = {}  # convergence loops counted on the graph (``converge``)
 
     def visit_If(self, s: If):
         prof = self.stats.level_profile
@@ -684,7 +696,7 @@ class _Walk(Visitor):
             self.mult *= self.iterations(s)
             if s.kind == "while":
                 self.while_runs = self.iterations(s)
-            self.guessed = self.guessed or _guess(s)
+            self.guessed = self.guessed or (_guess(s) and loop_key(s) not in self.counted)
             if s.kind == "while" and isinstance(s.cond, Load):
                 self.fixed = fixed_point_kind(s, self.k.table_map)
             parent, self.parent = self.parent, s
