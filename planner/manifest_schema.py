@@ -89,6 +89,9 @@ CALIBRATABLE = {
     "cpu_seconds_per_l2_miss": "seconds one core loses to a random vertex reference that "
                                "misses its second-level cache and hits the last level "
                                "(default 0: no L2 term)",
+    "cpu_seconds_per_row_line": "seconds one core loses to a 64-byte line of a CSR row "
+                                "visited out of vertex order that misses the last-level "
+                                "cache (default 0: no row term)",
 }
 
 # how a field is spelt in XML
@@ -174,7 +177,8 @@ _NEST = (Field("runs", "section", fields=_LAW, required=True),
                    doc="growth of the time per unit of work per doubling of the vertices"),
              Field("ref_n", "number", required=True,
                    doc="vertices of the largest calibration graph (no growth below)"),
-             Field("graph", "text", doc="the graph it was measured on"))))
+             Field("graph", "text", doc="the graph it was measured on"),
+             Field("n", "number", doc="that graph's vertices"))))
 _WORKLOAD = (Field("nests", "map", of="section", fields=_NEST,
                    doc="laws per loop nest, by source line"),
              Field("graphs", "list", of="text", doc="the graphs the laws were fitted on"),
