@@ -645,9 +645,11 @@ class _Walk(Visitor):
         over its runs; a bucketed weighted relaxation gets the bucket width the model
         finds cheapest (``choose_delta``)."""
         st, runs = self.stats, max(nest.runs, 1e-9)
+        binned = False  # this loop's frontier drains bins (the vertices out of id order)
         if self.fixed == "weighted":
             delta = choose_delta(self.k, loop, plan, st)
             if delta is not None:
+                binned = True
                 self.delta = delta
                 self.keyed = keyed(st, delta)
             edges, nodes, rounds = st.bucket_work(float("inf") if delta is None else delta)
@@ -668,8 +670,9 @@ class _Walk(Visitor):
                         frontier_cost(edges, nodes, rounds):
                     self.delta, self.keyed, self.logkeys = delta, False, True
                     edges, nodes, rounds = b_edges, b_nodes, b_rounds
+                    binned = True
         # bins drained lowest first visit the vertices in their values' order, not by id
-        nest.rows_out_of_order = self.delta is not None
+        nest.rows_out_of_order = binned
         nest.row_tables = tuple(sorted(
             {x.table for s, _ in iter_stmts([loop]) for e in stmt_exprs(s)
              for x in iter_exprs(e) if isinstance(x, Load)
