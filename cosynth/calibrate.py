@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 
 from cosynth.backends.cpp import layout
-from cosynth.backends.cpp.memprobe import fit_cache, flip_probe, probe
+from cosynth.backends.cpp.memprobe import fit_cache, flip_probe, probe, probe_rows, row_line_cost
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.frontend.rewrite import variant as make_variant
 from cosynth.planner import PLAN_VARIANTS, load_manifest
@@ -309,7 +309,7 @@ def working_set_laws(man, measured: dict, cal: Calibration, spec: str, ref: Grap
                                   cal.machine, T)
             excess = rec["seconds"] - rec["runs"] * law["overhead"] - work - flips
             law["ws"] = {"slope": float(excess / work / grow), "ref_n": float(ref.n),
-                         "graph": spec}
+                         "graph": spec, "n": float(st.n)}
 
 
 def _order(sim) -> str:
@@ -516,4 +516,27 @@ def cache_levels(llc: int, timeout: float, say) -> dict:
            "cache_bytes": float(llc_eff)}
     if c_llc > 0:
         out["cpu_seconds_per_miss"] = c_llc
+    out.update(row_lines(llc_eff, l2, timeout, say))
     return out
+
+
+#: the row probe's large array, in multiples of the measured last-level cache (the share
+#: it cannot hold: 94%), at most ``ROW_PROBE_MAX`` bytes
+ROW_PROBE_LLCS = 16
+ROW_PROBE_MAX = 2**30
+
+
+def row_lines(llc: float, l2: float, timeout: float, say) -> dict:
+    """``cpu_seconds_per_row_line`` (``cost.row_miss_seconds``): the row probe
+    (``memprobe.probe_rows``) over an array within half of L2 and one of
+    ``ROW_PROBE_LLCS`` times the last-level cache, the cost of a missing line of a row
+    visited out of order (``memprobe.row_line_cost``)."""
+    big = int(min(ROW_PROBE_LLCS * llc, ROW_PROBE_MAX)) // 2**20 * 2**20
+    if big <= llc:
+        return {}
+    samples = probe_rows([int(l2 // 2), big], timeout=timeout)
+    cost = row_line_cost(samples, llc)
+    say(f"a row visited out of order: {cost * 1e9:.1f} ns a line missing the last level "
+        "(the row probe, CPU clock: " + ", ".join(f"{b / 2**20:g} MiB {t * 1e9:.1f} ns a "
+                                                  "line" for b, t in samples) + ")")
+    return {"cpu_seconds_per_row_line": cost} if cost > 0 else {}

@@ -150,6 +150,7 @@ def apply_laws(w, k, laws: dict, stats) -> bool:
             ws = got.get("ws")
             if isinstance(ws, dict) and ws.get("ref_n", 0) > 0:
                 nest.ws_slope, nest.ws_ref = float(ws["slope"]), float(ws["ref_n"])
+                nest.ws_n = ws_vertices(ws)
             nest.calibrated = True
     if w.seq_nests:
         w.replicated_edges = sum(n.runs * n.edges for n in w.seq_nests)
@@ -271,3 +272,20 @@ def check_workloads(tree, fail) -> dict:
             nests[line] = laws
         out[str(key)] = {**entry, "nests": nests}
     return out
+
+
+def ws_vertices(ws: dict) -> float:
+    """The vertices of the graph a working-set law was measured on: its ``n``, else read
+    off its graph spec (``kron:SCALE`` has 2**SCALE, ``uniform:N:M`` N); 0 unknown."""
+    if ws.get("n"):
+        return float(ws["n"])
+    spec = str(ws.get("graph", ""))
+    parts = spec.split(":")
+    try:
+        if parts[0] == "kron" and len(parts) >= 2:
+            return float(2 ** int(parts[1]))
+        if parts[0] == "uniform" and len(parts) >= 3:
+            return float(int(parts[1]))
+    except ValueError:
+        return 0.0
+    return 0.0

@@ -85,7 +85,7 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
            "cache_bytes", "miss_seconds", "miss_fraction", "nest_misses",
            "working_set_seconds", "DEFAULT_CACHE_BYTES", "DEFAULT_L2_BYTES", "l2_bytes",
            "l2_miss_seconds", "nest_miss_seconds", "line_miss", "ws_law_seconds", "WS_FLOOR",
-           "flip_seconds", "guard_flip_seconds"]
+           "flip_seconds", "guard_flip_seconds", "row_miss_seconds", "row_line_seconds"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -245,12 +245,49 @@ def nest_miss_seconds(n, kind: BladeKind, vertices: float, hot=None, lines=None,
     is), at ``l2_miss_seconds`` and ``miss_seconds`` each.  Legality of adding the
     two: a reference that misses the LLC also missed L2 and pays both (the probe's fit,
     ``memprobe.fit_levels``, measures the LLC cost on top of the L2 one)."""
+    rows = row_miss_seconds(n, kind, vertices)
     if getattr(n, "ws_ref", 0.0) > 0:
-        return ws_law_seconds(n, kind, vertices, hot, lines, order)
+        return ws_law_seconds(n, kind, vertices, hot, lines, order) + rows
     refs = getattr(n, "random_refs", 0)
     if not refs:
+        return rows
+    return n.edges * refs * _miss_per_ref(n, kind, vertices, hot, lines, order) + rows
+
+
+def row_line_seconds(kind: BladeKind) -> float:
+    """Seconds one core loses to a 64-byte line of a row read out of vertex order that
+    misses the last-level cache (calibrated as ``cpu_seconds_per_row_line`` by the row
+    probe, ``memprobe.probe_rows``; uncalibrated 0: the term is off)."""
+    return kind.cal("cpu_seconds_per_row_line", 0.0)
+
+
+def row_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
+    """One core's seconds per run of nest ``n`` for the lines of the rows it visits out
+    of vertex order (``Nest.rows_out_of_order``: a bucketed or binned relaxation drains
+    its vertices in their values' order) that miss the last-level cache: each edge reads
+    ``row_bytes`` of them, a row's lines miss in the share of the rows' arrays
+    (``row_array`` bytes, on a graph of ``vertices`` at the same mean degree) the cache
+    cannot hold, each at ``row_line_seconds``.  A row read in vertex order streams (the
+    hardware prefetches it); one read out of order starts at a line nothing fetched
+    ahead, and its next lines follow within the edge loop's few iterations, so neither
+    the gather probe (independent references) nor the calibration graphs (their rows fit
+    the cache) price it.  With a working-set law (measured on a graph of ``ws_n``
+    vertices, whose rows already missed in their share there) only the share beyond it
+    is charged."""
+    if not getattr(n, "rows_out_of_order", False) or n.row_bytes <= 0 or n.row_n <= 0:
         return 0.0
-    return n.edges * refs * _miss_per_ref(n, kind, vertices, hot, lines, order)
+    cost = row_line_seconds(kind)
+    if cost <= 0 or n.edges <= 0:
+        return 0.0
+    cache = cache_bytes(kind)
+
+    def share(v: float) -> float:
+        size = n.row_array * v / n.row_n
+        return max(0.0, 1.0 - cache / size) if size > 0 else 0.0
+    beyond = share(vertices)
+    if getattr(n, "ws_ref", 0.0) > 0 and getattr(n, "ws_n", 0.0) > 0:
+        beyond -= share(n.ws_n)
+    return n.edges * n.row_bytes / LINE_BYTES * max(beyond, 0.0) * cost
 
 
 def _miss_per_ref(n, kind: BladeKind, vertices: float, hot=None, lines=None,

@@ -92,6 +92,9 @@ CALIBRATABLE = {
     "cpu_seconds_per_flip": "seconds one core loses to a branch on a vertex flag whose "
                             "value changed along the scan: a misprediction (default 0: "
                             "no term)",
+    "cpu_seconds_per_row_line": "seconds one core loses to a 64-byte line of a CSR row "
+                                "visited out of vertex order that misses the last-level "
+                                "cache (default 0: no row term)",
 }
 
 # how a field is spelt in XML
@@ -177,7 +180,8 @@ _NEST = (Field("runs", "section", fields=_LAW, required=True),
                    doc="growth of the time per unit of work per doubling of the vertices"),
              Field("ref_n", "number", required=True,
                    doc="vertices of the largest calibration graph (no growth below)"),
-             Field("graph", "text", doc="the graph it was measured on"))))
+             Field("graph", "text", doc="the graph it was measured on"),
+             Field("n", "number", doc="that graph's vertices"))))
 _WORKLOAD = (Field("nests", "map", of="section", fields=_NEST,
                    doc="laws per loop nest, by source line"),
              Field("graphs", "list", of="text", doc="the graphs the laws were fitted on"),

@@ -205,6 +205,16 @@ class Nest:
     # (``peel_guard_flips``), per vertex numbering (``"id"``, ``"degree"``): each costs
     # about a branch misprediction (``cost.flip_seconds``); empty: no such guard
     flips: dict = field(default_factory=dict)
+    ws_n: float = 0.0  # vertices of the graph the law was measured on (0: unknown)
+    # the rows a frontier visits out of vertex order (a bucketed or binned relaxation:
+    # ``_frontier``): bytes per edge of the arrays its edge loop reads along a row (the
+    # destination ids and the edge tables it loads), their bytes on this graph, and its
+    # vertices -- ``cost.row_miss_seconds`` charges the rows' lines the LLC does not hold
+    rows_out_of_order: bool = False
+    row_tables: tuple = ()  # the edge tables its edge loops load along a row
+    row_bytes: float = 0.0
+    row_array: float = 0.0
+    row_n: float = 0.0
 
 
 @dataclass
@@ -390,6 +400,7 @@ def profile(k: Kernel, variant: str, stats: GraphStats, args: dict | None = None
             nest.random_bytes = max(nest.random_bytes - cut, 0)
     w.hot = stats.hot_share if stats._graph is not None else None
     w.lines = stats.line_hit_share if stats._graph is not None else None
+    _row_arrays(w, k, stats)
     if laws:
         apply_laws(w, k, laws, stats)
     return w
@@ -752,9 +763,11 @@ class _Walk(Visitor):
         over its runs; a bucketed weighted relaxation gets the bucket width the model
         finds cheapest (``choose_delta``)."""
         st, runs = self.stats, max(nest.runs, 1e-9)
+        binned = False  # this loop's frontier drains bins (the vertices out of id order)
         if self.fixed == "weighted":
             delta = choose_delta(self.k, loop, plan, st)
             if delta is not None:
+                binned = True
                 self.delta = delta
                 self.keyed = keyed(st, delta)
             edges, nodes, rounds = st.bucket_work(float("inf") if delta is None else delta)
@@ -775,6 +788,13 @@ class _Walk(Visitor):
                         frontier_cost(edges, nodes, rounds):
                     self.delta, self.keyed, self.logkeys = delta, False, True
                     edges, nodes, rounds = b_edges, b_nodes, b_rounds
+                    binned = True
+        # bins drained lowest first visit the vertices in their values' order, not by id
+        nest.rows_out_of_order = binned
+        nest.row_tables = tuple(sorted(
+            {x.table for s, _ in iter_stmts([loop]) for e in stmt_exprs(s)
+             for x in iter_exprs(e) if isinstance(x, Load)
+             and self.k.table_map[x.table].space == "edge"}))
         nest.edges, nest.nodes, nest.rounds = edges / runs, nodes / runs, rounds / runs
 
     def visit_Expr(self, e):
@@ -823,6 +843,22 @@ def at_blades(w: Workload, stats: GraphStats, ranges: list[tuple[int, int]],
         nests.append(replace(n, runs=runs, edges=n.edges * k, nodes=n.nodes * k,
                              rounds=n.rounds * k))
     return replace(w, nests=nests)
+
+
+def _row_arrays(w: Workload, k: Kernel, stats: GraphStats) -> None:
+    """Size the rows each out-of-order nest (``Nest.rows_out_of_order``) reads: per edge
+    the destination id (4 bytes when the build indexes in 32 bits, as ``bundle`` does
+    below 2**31 vertices and edges, else 8) and each edge table its edge loops load (the
+    weights as the shard stores them, ``Footprint.weight_bytes``)."""
+    idx = 4 if max(stats.n, stats.m) < 2**31 - 1 else 8
+    tables = k.table_map
+    for nest in w.nests:
+        if not nest.rows_out_of_order:
+            continue
+        per = idx + sum(w.memory.weight_bytes if tables[t].role == "weight"
+                        else tables[t].dtype.np.itemsize for t in nest.row_tables)
+        nest.row_bytes, nest.row_array, nest.row_n = float(per), float(per * stats.m), \
+            float(stats.n)
 
 
 def choose_delta(k: Kernel, loop: Loop, plan: dict, stats: GraphStats) -> float | None:

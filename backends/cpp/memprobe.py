@@ -23,7 +23,8 @@ from cosynth.errors import ToolError
 
 from ..toolchain import compile_program
 
-__all__ = ["probe", "fit_levels", "fit_cache", "SOURCE", "flip_probe", "FLIP_SOURCE"]
+__all__ = ["probe", "fit_levels", "fit_cache", "SOURCE", "flip_probe", "FLIP_SOURCE",
+           "probe_rows", "row_line_cost", "ROWS_SOURCE", "ROW_ENTRIES"]
 
 SOURCE = r"""
 #include <ctime>
@@ -213,3 +214,84 @@ def _fit(samples, l2: float, llc: float) -> tuple[float, float, float]:
     wgt = 1.0 / np.maximum(t, base)
     coef, res = nnls(A * wgt[:, None], t * wgt)
     return float(coef[0]), float(coef[1]), float(res)
+
+
+#: entries (4 bytes each) of a row the row probe reads: a Kronecker graph's mean degree
+#: (29-30 at kron-16..20), two 64-byte lines
+ROW_ENTRIES = 32
+
+ROWS_SOURCE = r"""
+#include <ctime>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+static double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+// one entry at a time, as a relaxation's edge loop reads its row (not vectorised: a
+// vector loop consumes a line in a few cycles and exposes more of each miss)
+__attribute__((optimize("no-tree-vectorize")))
+static int64_t walk(const int32_t* r, int64_t len, int64_t acc) {
+  for (int64_t j = 0; j < len; ++j) acc += r[j];
+  return acc;
+}
+// rows visited out of order: row r is entries [r * len, (r + 1) * len) of a 4-byte array
+// of `bytes`; the rows come in a random order, each read whole -- a frontier's walk of
+// the CSR rows of the vertices it holds (the row's first line depends on the position,
+// the next ones follow it)
+int main(int argc, char** argv) {
+  const int64_t refs = std::atoll(argv[1]), len = std::atoll(argv[2]);
+  for (int a = 3; a < argc; ++a) {
+    const int64_t bytes = std::atoll(argv[a]), n = bytes / 4, rows = n / len;
+    std::vector<int32_t> x(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = (int32_t)(i & 7);
+    const int64_t visits = refs / len;
+    std::vector<uint32_t> at(visits);
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    for (int64_t i = 0; i < visits; ++i) {
+      s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+      at[i] = (uint32_t)(s % (uint64_t)rows);
+    }
+    double best = 1e30;
+    int64_t sum = 0;
+    for (int pass = 0; pass < 4; ++pass) {
+      const double t0 = cpu_now();
+      int64_t acc = 0;
+      for (int64_t i = 0; i < visits; ++i) {
+        acc = walk(&x[(int64_t)at[i] * len], len, acc);
+      }
+      const double dt = cpu_now() - t0;
+      sum += acc;
+      if (pass > 0 && dt < best) best = dt;  // the first pass warms the caches
+    }
+    std::printf("%lld %.6e %d\n", (long long)bytes, best / (visits * len * 4.0 / 64),
+                (int)(sum & 1));
+  }
+  return 0;
+}
+"""
+
+
+def probe_rows(sizes: list[int], entries: int = ROW_ENTRIES, refs: int = 1 << 23,
+               timeout: float = 600) -> list[tuple[int, float]]:
+    """(bytes, seconds per 64-byte line) of reading rows of ``entries`` 4-byte entries
+    of an array of each size in ``sizes``, the rows in a random order."""
+    binary, _ = compile_program(ROWS_SOURCE, name="rowprobe")
+    r = procs.run([binary, str(refs), str(entries), *map(str, sizes)], timeout=timeout)
+    if r.returncode != 0:
+        raise ToolError(f"the row probe failed ({r.returncode}): {r.stderr[-500:]}")
+    return [(int(b), float(sec)) for b, sec, _ in (x.split() for x in r.stdout.splitlines())]
+
+
+def row_line_cost(samples: list[tuple[int, float]], llc: float) -> float:
+    """Seconds a line of a row visited out of order costs when it misses the last-level
+    cache of ``llc`` bytes, from ``probe_rows`` samples: the largest sample's time per
+    line over the smallest's (every line cached), divided by the share of the largest
+    array the cache does not hold."""
+    samples = sorted(samples)
+    (_, base), (big, top) = samples[0], samples[-1]
+    share = max(0.0, 1.0 - llc / big)
+    return max(top - base, 0.0) / share if share > 0 else 0.0
