@@ -13,8 +13,8 @@ models and test benches), so it sits beside them rather than inside either.
   ``rank[v] / out_degree(v) if out_degree(v) > 0 else 0.0``, then vectorises -- which
   changes no value, only the IEEE exception flags, and no generated program reads them
   or unmasks a trap) and
-  caches the binary by a hash of the source, the runtime header, the flags and the
-  compiler's version: a second run of the same program does not recompile.
+  caches the binary by a hash of the source, the runtime header, the flags, the
+  compiler's path and version: a second run of the same program does not recompile.
   The binary is cached with a record of its SHA-256, checked on every use.
 * ``mpirun`` starts the blades (``--oversubscribe`` when there are more blades than
   cores; as root it sets ``OMPI_ALLOW_RUN_AS_ROOT``), with a timeout and a stall deadline
@@ -114,8 +114,12 @@ def compile_program(source: str, name: str = "blade", defines: tuple[str, ...] =
     for h in headers:
         with open(h) as f:
             runtime += f.read()
+    # the compiler's own path too: a binary links the MPI libraries of the installation
+    # that built it (its rpath), so another venv's entry must not be taken for this one's
+    # (one built by a venv since deleted fails to start: "libmpi.so.40: cannot open")
     key = hashlib.sha256("\0".join([source, runtime, " ".join(flags), " ".join(extra),
-                                    " ".join(links), _compiler_version(cxx)]
+                                    " ".join(links), _compiler_version(cxx),
+                                    os.path.realpath(cxx)]
                                    ).encode()).hexdigest()[:24]
     folder = os.path.join(cache_dir(), key)
     binary = os.path.join(folder, name)

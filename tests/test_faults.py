@@ -596,3 +596,24 @@ def test_the_command_ends_when_its_guard_is_killed_outright():
         assert command not in procs.running(), "the command outlived its SIGKILLed guard"
     finally:
         child.stop()
+
+
+def test_another_installations_binary_is_not_taken_from_the_compile_cache(tmp_path,
+                                                                          monkeypatch):
+    # A binary links the MPI libraries of the installation whose mpicxx built it: one
+    # built by another venv (since deleted) failed to start with "libmpi.so.40: cannot
+    # open" when a later run took it from the shared cache.
+    from cosynth.backends import toolchain
+    monkeypatch.setenv("COSYNTH_CACHE", str(tmp_path / "cache"))
+    a, _ = compile_program(PROGRAM % "mine", name="prog")
+    real = toolchain.find_tool("mpicxx")
+    other = tmp_path / "other-venv" / "bin" / "mpicxx"  # another installation's compiler
+    other.parent.mkdir(parents=True)
+    other.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
+    other.chmod(0o755)
+    find = toolchain.find_tool
+    monkeypatch.setattr(toolchain, "find_tool",
+                        lambda name: str(other) if name == "mpicxx" else find(name))
+    b, cached = compile_program(PROGRAM % "mine", name="prog")
+    assert not cached and os.path.dirname(a) != os.path.dirname(b)
+    assert _output(b) == "mine"
