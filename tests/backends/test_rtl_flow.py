@@ -322,7 +322,9 @@ def test_pin_brams_puts_each_groups_brams_in_its_own_region():
         assert len(mine) == 16
         left, top = i % 2 == 0, i < 2
         assert all((s.x < width / 2) == left and (s.y < height / 2) == top for s in mine)
-        assert max(s.x for s in mine) - min(s.x for s in mine) <= 40  # compact, not smeared
+        # compact: two BRAM rows x about two and a half blocks, not one row x 34 columns
+        assert max(s.x for s in mine) - min(s.x for s in mine) <= 24
+        assert len({s.y for s in mine}) == 2
         assert "BEL" not in cells[f"{p}lut"]["attributes"]  # only block RAMs are pinned
         assert cells[f"{p}lut"]["attributes"] == {"src": "x.py:1"}
     # bands: group k on the k-th BRAM row, the middle sites first
