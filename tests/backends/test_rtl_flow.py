@@ -383,3 +383,16 @@ def test_a_floorplan_pins_each_pes_block_rams_in_the_bitstream(tmp_path, cache):
         assert f"R{y[1:]}C{x[1:]}:" in config, bel
     again = run_flow(verilog, "top", "ecp5", str(tmp_path / "none"), device="85k")
     assert not again.cached  # the floorplan is part of the key
+
+
+def test_the_floorplan_is_part_of_the_cache_key_and_none_keeps_the_old_key():
+    """An empty floorplan (P = 1 in bench_interval_pnr.py) keeps every earlier run's key; a
+    floorplan changes it, so a cached unpinned run is never returned for a pinned one."""
+    fam, dev = flow._resolve("ecp5", "85k")
+    args = ("module top; endmodule", "top", fam, dev, 100.0, 1, "script", "lpf",
+            {"synth": ["yosys", "-s", "synth.ys"]}, {"synth": sys.executable})
+    plan = floorplan.quadrants(["component.pe0.", "component.pe1."])
+    assert flow._key(*args) == flow._key(*args, ())
+    assert flow._key(*args, plan) != flow._key(*args)
+    assert flow._key(*args, plan) != flow._key(*args, floorplan.bands(["component.pe0.",
+                                                                         "component.pe1."]))
