@@ -2,6 +2,8 @@
 
     python bench/bench_interval_pnr.py [--kernel bfs] [--pes 1 4] [--part ECP5-85F]
         [--seed 1] [--router router1|router2] [--placer heap|sa|static]
+        [--floorplan quadrants|bands]   (several PEs: each PE's block RAMs pinned to a
+                                         region of its own, ``backends.rtl.floorplan``)
         [--cosim bench/results/X.json --graph kron-18]
         [--ports C]   (memory ports, 0: one a PE; the co-simulated row of the same C)
 
@@ -46,6 +48,9 @@ def main() -> None:
                     help="nextpnr's --router (default: nextpnr's own, router1)")
     ap.add_argument("--placer", default=None, choices=("heap", "sa", "static"),
                     help="nextpnr's --placer (default: nextpnr's own, heap)")
+    ap.add_argument("--floorplan", default=None, choices=("quadrants", "bands"),
+                    help="pin each PE's block RAMs to a region of its own (P > 1; "
+                         "backends.rtl.floorplan; P = 1 runs without)")
     ap.add_argument("--cosim", default=os.path.join("bench", "results",
                                                     "interval_fmax_k16_k18.json"),
                     help="results JSON of bench_interval.py with the co-simulated "
@@ -61,6 +66,7 @@ def main() -> None:
     from cosynth.backends.rtl.bitstream import PART_DEVICES
     from cosynth.backends.rtl.build import unit_for
     from cosynth.backends.rtl.dram import DramConfig
+    from cosynth.backends.rtl.floorplan import PLANS
     from cosynth.backends.rtl.flow import run_flow
     from cosynth.backends.rtl.interval_costs import (
         IntervalChoice,
@@ -93,10 +99,16 @@ def main() -> None:
         interval = a.interval or whole.interval
         C = P if a.ports == 0 else min(a.ports, P)
         unit = make_unit(spec, interval, whole.fifo_depth, P, ports=C)
+        # the shell instantiates the unit as ``component`` (shell.IOShell), so PE i's cells
+        # are ``component.pe{i}.*`` in the flattened netlist; one PE: nothing to separate
+        names = getattr(unit, "pe_names", [])
+        plan = PLANS[a.floorplan]([f"component.{n}." for n in names]) \
+            if a.floorplan and len(names) > 1 else ()
         tag = f"{a.kernel}-p{P}" + (f"-m{C}" if C > 1 else "") + \
             (f"-s{a.seed}" if a.seed != 1 else "") + \
             (f"-{a.router}" if a.router else "") + \
             (f"-{a.placer}" if a.placer else "") + \
+            (f"-fp{a.floorplan}" if plan else "") + \
             (f"-{a.part.lower()}" if a.part.upper() != "ECP5-85F" else "")
         # the flow's files go under the results file's own name, so that two runs of the
         # same unit (a branch and main, two seeds) never overwrite each other's logs
@@ -106,7 +118,7 @@ def main() -> None:
         try:
             flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
                             timeout=a.timeout, seed=a.seed, router=a.router,
-                            placer=a.placer,
+                            placer=a.placer, floorplan=plan,
                             progress=lambda m: print(f"  .. {m}", flush=True))
         except ToolError as exc:  # e.g. nextpnr cannot place what the part cannot hold
             row = {"kernel": a.kernel, "pes": P, "ports": C, "part": a.part,
@@ -128,6 +140,7 @@ def main() -> None:
                "timing_met": rep["timing_met"], "seed": a.seed,
                "router": a.router or "router1 (nextpnr default)",
                "placer": a.placer or "heap (nextpnr default)",
+               "floorplan": a.floorplan if plan else None,
                "edges_per_clock_cosim": epc,
                "cosim_source": f"{a.cosim}: {a.graph} {a.kernel} ecp5-ddr3 P={P} C={C} "
                                f"I={interval}" if cos else None,

@@ -18,6 +18,8 @@ The steps (``out_dir`` holds every file, named after the top module)
     ``synth``  ``yosys -s synth.ys``: ``read_verilog top.v; synth_<family> -abc9 -top top
     -json top.json`` (abc9 is the default mapper of recent yosys, ``-abc9`` keeps older
     ones on it; measured on a 32-bit relax unit, ``-dff`` and ``-noabc`` were 0-10% slower);
+    (``floorplan``, ECP5, only when asked: block RAMs pinned by ``BEL`` attributes in
+    ``top.json``, ``backends.rtl.floorplan``);
     ``pnr``    ``nextpnr-<family> --<device> --package P --freq MHZ --seed S
     --timing-allow-fail --report nextpnr-report.json [--router R]`` with the pins in
     ``top.pcf`` (iCE40) or ``top.lpf`` (ECP5), writing ``top.asc`` / ``top.config``;
@@ -75,6 +77,8 @@ from cosynth import procs, scratch
 from cosynth.cache import cache_dir as root
 from cosynth.cache import discard, folder_digests, notice, read_record, unverified, write_record
 from cosynth.errors import ArgumentError, ToolError
+
+from .floorplan import Region, bram_sites, pin_brams
 
 __all__ = ["FAMILIES", "Family", "Device", "FlowReport", "run_flow", "find_tool",
            "cache_dir", "TIMEOUT"]
@@ -213,6 +217,7 @@ def find_tool(tool: str) -> str:
 def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
              target_mhz: float | None = None, device: str | None = None, seed: int = 1,
              router: str | None = None, placer: str | None = None,
+             floorplan: tuple | None = None,
              progress: Callable[[str], None] | None = None, timeout: float | None = None,
              shown: str | None = None) -> FlowReport:
     """Synthesize, place and route ``verilog`` (top module ``top``) for ``family`` and
@@ -225,6 +230,10 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     (``router1``, its default, or ``router2``, made for large congested designs); None
     leaves nextpnr's default and the command line (and so the cache key) as before;
     ``placer`` likewise is nextpnr's ``--placer`` (``heap``, its default, ``sa`` or ``static``).
+    ``floorplan`` (ECP5 only) is a tuple of ``floorplan.Region``: after synthesis each
+    group's block RAMs get a ``BEL`` attribute in the netlist (``floorplan.pin_brams``),
+    the cell -> site map goes to ``floorplan.txt``; None or empty leaves the netlist and
+    the cache key as before.
     Raises ``ToolError`` when a tool is missing, fails or times out; an unmet target is
     reported, not raised.
     """
@@ -242,6 +251,11 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     if placer is not None and placer not in PLACERS:
         raise ArgumentError(f"unknown nextpnr placer {placer!r}",
                             hint=f"use one of {', '.join(PLACERS)}")
+    floorplan = tuple(floorplan or ())
+    if floorplan and fam.name != "ecp5":
+        raise ArgumentError(f"a floorplan is for ECP5 parts, not {fam.name}")
+    if not all(isinstance(r, Region) for r in floorplan):
+        raise ArgumentError("a floorplan is a tuple of floorplan.Region")
 
     tools = {step: find_tool(name) for step, name in
              (("synth", "yosys"), ("pnr", fam.nextpnr), ("pack", fam.packer))}
@@ -258,7 +272,8 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
                (["--placer", placer] if placer else []),
         "pack": [tools["pack"], files["intermediate"], files["bitstream"]],
     }
-    key = _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools)
+    key = _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools,
+               floorplan)
 
     out_dir = os.path.abspath(out_dir)
     shown = os.path.abspath(shown) if shown else out_dir
@@ -286,6 +301,9 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
             _announce(tools[step], say)
             say(f"{fam.name} flow: {what} with {os.path.basename(tools[step])}")
             seconds[step] = _run(step, commands[step], build, out_dir, files, limit, shown)
+            if step == "synth" and floorplan:
+                say(f"{fam.name} flow: floorplan, {len(floorplan)} groups of block RAMs pinned")
+                _pin(build, files["netlist"], top, dev, floorplan)
         report = _report(fam, dev, top, target, build, files, seconds)
         _write(os.path.join(build, "report.json"), json.dumps(report.as_dict(), indent=2))
         scratch.release(build)
@@ -364,13 +382,30 @@ def _tool_version(path: str, tool: str) -> str:
     return stamp
 
 
-def _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools) -> str:
+def _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools,
+         floorplan=()) -> str:
     names = {"synth": "yosys", "pnr": fam.nextpnr, "pack": fam.packer}
     versions = [_tool_version(path, names[step]) for step, path in sorted(tools.items())]
     argv = [" ".join([os.path.basename(c[0]), *c[1:]]) for _, c in sorted(commands.items())]
     parts = [verilog, top, fam.name, dev.part, dev.package, f"{target:g}", str(seed),
              script, constraints, *argv, *versions]
+    if floorplan:  # absent: the key of every run before floorplans
+        parts.append(repr(floorplan))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+def _pin(build: str, netlist: str, top: str, dev: Device, floorplan: tuple) -> None:
+    """Rewrite the synthesised ``netlist`` in ``build`` with the floorplan's BEL attributes
+    and record the cell -> site map in ``floorplan.txt``."""
+    path = os.path.join(build, netlist)
+    with open(path) as f:
+        data = json.load(f)
+    sites, width, height = bram_sites(dev.part)
+    data, pinned = pin_brams(data, top, floorplan, sites, width, height)
+    with open(path, "w") as f:
+        json.dump(data, f)
+    _write(os.path.join(build, "floorplan.txt"),
+           "".join(f"{cell} {bel}\n" for cell, bel in sorted(pinned.items())))
 
 
 def _announce(path: str, say: Callable[[str], None]) -> None:

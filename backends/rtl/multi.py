@@ -84,12 +84,15 @@ class MultiUnit(wiring.Component):
         super().__init__(sig)
         #: the memory ports, ``mem`` first (PE i on ``mems[i % len(mems)]``)
         self.mems = [self.mem] + [getattr(self, f"mem{k}") for k in range(1, ports)]
+        #: each PE's submodule name: a synthesised netlist names PE i's cells (its block
+        #: RAMs included) ``<this unit's path>.pe{i}.*`` (a floorplan's groups)
+        self.pe_names = [f"pe{i}" for i in range(pes)]
 
     def elaborate(self, platform):
         m = Module()
         P = len(self.pes)
         for i, pe in enumerate(self.pes):
-            m.submodules[f"pe{i}"] = pe
+            m.submodules[self.pe_names[i]] = pe
         csr, port = self.csr, self.mem
 
         # ------------------------------------------------------------ registers

@@ -13,7 +13,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from cosynth.backends.rtl import flow
+from cosynth.backends.rtl import floorplan, flow
 from cosynth.backends.rtl.flow import FlowReport, find_tool, run_flow
 from cosynth.backends.rtl.shell import io_shell, shell_verilog
 from cosynth.errors import ArgumentError, ToolError
@@ -276,3 +276,121 @@ def test_ecp5_block_ram_outputs_go_straight_into_registers(tmp_path, cache):
     # both read ports of the 64-bit window memory (the map is LUT RAM at this size)
     assert rep.bram >= 9 and loads.get("TRELLIS_FF", 0) >= 2 * 64, loads
     assert set(loads) == {"TRELLIS_FF"}, loads
+
+
+# -- floorplans (backends.rtl.floorplan) ---------------------------------------------------
+
+def _netlist(groups):
+    """A yosys JSON of ``top`` with ``n`` DP16KD and one LUT under each prefix."""
+    cells = {}
+    for prefix, n in groups.items():
+        for i in range(n):
+            cells[f"{prefix}mem.{i // 8}.{i % 8}"] = {"type": "DP16KD", "attributes": {}}
+        cells[f"{prefix}lut"] = {"type": "LUT4", "attributes": {"src": "x.py:1"}}
+    return {"creator": "test", "modules": {"top": {"cells": cells}}}
+
+
+def test_bram_sites_are_nextpnrs_dp16kd_bels():
+    """208 sites on the LFE5U-85F (nextpnr's DP16KD count), on its four BRAM rows, each
+    named once; the names include sites nextpnr itself chose for main's P = 4 netlist
+    (the p4f23 placement), among them a block whose first tile is a clock multiplexer."""
+    sites, width, height = floorplan.bram_sites("LFE5U-85F")
+    assert len(sites) == len({s.bel for s in sites}) == 208
+    assert {s.y for s in sites} == {22, 46, 70, 82} and (width, height) == (127, 96)
+    bels = {s.bel for s in sites}
+    assert {"X28/Y70/EBR3", "X69/Y46/EBR0", "X71/Y46/EBR1", "X10/Y70/EBR3",
+            "X69/Y22/EBR0"} <= bels
+    assert len(floorplan.bram_sites("LFE5U-25F")[0]) == 56
+    with pytest.raises(ArgumentError, match="no Trellis tile grid"):
+        floorplan.bram_sites("LFE5U-99F")
+
+
+def test_pin_brams_puts_each_groups_brams_in_its_own_region():
+    sites, width, height = floorplan.bram_sites("LFE5U-85F")
+    prefixes = [f"component.pe{i}." for i in range(4)]
+    net = _netlist({p: 16 for p in prefixes})
+    before = json.dumps(net, sort_keys=True)
+    out, pinned = floorplan.pin_brams(net, "top", floorplan.quadrants(prefixes), sites,
+                                      width, height)
+    assert json.dumps(net, sort_keys=True) == before  # the input is not changed
+    cells = out["modules"]["top"]["cells"]
+    assert len(pinned) == 64 and len(set(pinned.values())) == 64
+    where = {s.bel: s for s in sites}
+    for i, p in enumerate(prefixes):
+        mine = [where[c["attributes"]["BEL"]] for n, c in cells.items()
+                if n.startswith(p) and c["type"] == "DP16KD"]
+        assert len(mine) == 16
+        left, top = i % 2 == 0, i < 2
+        assert all((s.x < width / 2) == left and (s.y < height / 2) == top for s in mine)
+        # compact: two BRAM rows x about two and a half blocks, not one row x 34 columns
+        assert max(s.x for s in mine) - min(s.x for s in mine) <= 24
+        assert len({s.y for s in mine}) == 2
+        assert "BEL" not in cells[f"{p}lut"]["attributes"]  # only block RAMs are pinned
+        assert cells[f"{p}lut"]["attributes"] == {"src": "x.py:1"}
+    # bands: group k on the k-th BRAM row, the middle sites first
+    out, _ = floorplan.pin_brams(net, "top", floorplan.bands(prefixes), sites, width, height)
+    rows = {n.split(".")[1]: {where[c["attributes"]["BEL"]].y} for n, c in
+            out["modules"]["top"]["cells"].items() if c["type"] == "DP16KD"}
+    assert rows == {"pe0": {22}, "pe1": {46}, "pe2": {70}, "pe3": {82}}
+
+
+def test_a_floorplan_that_cannot_hold_its_group_is_refused(tmp_path, cache):
+    sites, width, height = floorplan.bram_sites("LFE5U-85F")
+    net = _netlist({"component.pe0.": 16})
+    with pytest.raises(ArgumentError, match="matches no DP16KD"):
+        floorplan.pin_brams(net, "top", (floorplan.Region("component.pe7.", (0, 0, 1, 1)),),
+                            sites, width, height)
+    with pytest.raises(ArgumentError, match="has 8 free DP16KD sites"):  # two blocks
+        floorplan.pin_brams(net, "top", (floorplan.Region("component.pe0.",
+                                                          (0, 0.2, 0.16, 0.3)),),
+                            sites, width, height)
+    with pytest.raises(ArgumentError, match="not a box"):
+        floorplan.Region("x.", (0.5, 0, 0.2, 1))
+    region = (floorplan.Region("component.pe0.", (0, 0, 1, 1)),)
+    with pytest.raises(ArgumentError, match="for ECP5 parts"):
+        run_flow("", "top", "ice40", str(tmp_path), floorplan=region)
+
+
+@pytest.mark.slow  # an ECP5 place and route of a two-PE BFS unit (10-15 minutes loaded)
+def test_a_floorplan_pins_each_pes_block_rams_in_the_bitstream(tmp_path, cache):
+    """Through the flow: the two PEs' block RAMs (``MultiUnit.pe_names``) are pinned in
+    ``top.json``, ``floorplan.txt`` lists them, nextpnr put each where it was pinned (its
+    EBR tiles are configured in ``top.config``).  (The cache key: the fast test below.)
+    Breaks if the attributes miss the cells (pinned map empty) or nextpnr ignores them."""
+    from cosynth.backends.rtl.build import unit_for
+    from cosynth.backends.rtl.multi import MultiUnit
+    from cosynth.loader import load_kernels
+    from tests.helpers import EXAMPLES
+    spec = unit_for(load_kernels(os.path.join(EXAMPLES, "bfs.py"))["bfs"].ir)
+    unit = MultiUnit(spec, 1024, 2)
+    plan = floorplan.quadrants([f"component.{n}." for n in unit.pe_names])
+    verilog = shell_verilog(unit)
+    rep = run_flow(verilog, "top", "ecp5", str(tmp_path / "fp"), device="85k",
+                   floorplan=plan)
+    assert not rep.cached and rep.bram > 0
+    with open(tmp_path / "fp" / "floorplan.txt") as f:
+        pinned = dict(line.split() for line in f)
+    with open(tmp_path / "fp" / "top.json") as f:
+        cells = json.load(f)["modules"]["top"]["cells"]
+    brams = {n: c for n, c in cells.items() if c["type"] == "DP16KD"}
+    pe_brams = {n for n in brams if n.startswith(("component.pe0.", "component.pe1."))}
+    assert pe_brams and set(pinned) == pe_brams
+    assert all(brams[n]["attributes"]["BEL"] == bel for n, bel in pinned.items())
+    with open(tmp_path / "fp" / "top.config") as f:
+        config = f.read()
+    for bel in pinned.values():  # X<c>/Y<r>/EBR<k>: the block's tiles on row r configured
+        x, y, _ = bel.split("/")
+        assert f"R{y[1:]}C{x[1:]}:" in config, bel
+
+
+def test_the_floorplan_is_part_of_the_cache_key_and_none_keeps_the_old_key():
+    """An empty floorplan (P = 1 in bench_interval_pnr.py) keeps every earlier run's key; a
+    floorplan changes it, so a cached unpinned run is never returned for a pinned one."""
+    fam, dev = flow._resolve("ecp5", "85k")
+    args = ("module top; endmodule", "top", fam, dev, 100.0, 1, "script", "lpf",
+            {"synth": ["yosys", "-s", "synth.ys"]}, {"synth": sys.executable})
+    plan = floorplan.quadrants(["component.pe0.", "component.pe1."])
+    assert flow._key(*args) == flow._key(*args, ())
+    assert flow._key(*args, plan) != flow._key(*args)
+    assert flow._key(*args, plan) != flow._key(*args, floorplan.bands(["component.pe0.",
+                                                                         "component.pe1."]))
