@@ -8,20 +8,12 @@ from dataclasses import replace
 
 import cosynth as cs
 from cosynth.backends.cpp.memprobe import row_line_cost
-from cosynth.frontend.rewrite import variant
 from cosynth.planner import GraphStats, load_manifest
 from cosynth.planner.calibration import ws_vertices
 from cosynth.planner.cost import cache_bytes, nest_miss_seconds, predict_nests, row_miss_seconds
-from cosynth.planner.workload import no_fpga, profile
-from tests.helpers import ROOT, example
+from tests.helpers import ROOT
 
 SINGLE = os.path.join(ROOT, "manifests", "single.yaml")
-
-
-def _heavy(name, v, stats):
-    kv, _ = variant(example(name).ir, v)
-    w = profile(kv, v, stats, fpga=no_fpga)
-    return w, max(w.nests, key=lambda n: n.edges)
 
 
 def test_bucketed_relaxations_read_their_rows_out_of_order():
