@@ -12,6 +12,7 @@ from cosynth.planner import GraphStats, load_manifest
 from cosynth.planner.calibration import ws_vertices
 from cosynth.planner.cost import cache_bytes, nest_miss_seconds, predict_nests, row_miss_seconds
 from tests.helpers import ROOT
+from tests.planner.test_working_set import _heavy
 
 SINGLE = os.path.join(ROOT, "manifests", "single.yaml")
 
