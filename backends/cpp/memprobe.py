@@ -68,15 +68,18 @@ int main(int argc, char** argv) {
 
 def probe(sizes: list[int], refs: int = 1 << 22, timeout: float = 600) -> list[tuple[int, float]]:
     """(bytes, seconds per random reference) for each working-set size in ``sizes``."""
-    binary, _ = compile_program(SOURCE, name="memprobe")
-    r = procs.run([binary, str(refs), *map(str, sizes)], timeout=timeout)
+    lines = _run_probe(SOURCE, "memprobe", "the memory probe", [refs, *sizes], timeout)
+    return [(int(b), float(sec)) for b, sec, _ in (x.split() for x in lines)]
+
+
+def _run_probe(source: str, name: str, what: str, args: list, timeout: float) -> list[str]:
+    """Compile probe ``source`` (cached as ``name``), run it with ``args`` and return its
+    output lines; ``ToolError`` naming ``what`` when it fails."""
+    binary, _ = compile_program(source, name=name)
+    r = procs.run([binary, *map(str, args)], timeout=timeout)
     if r.returncode != 0:
-        raise ToolError(f"the memory probe failed ({r.returncode}): {r.stderr[-500:]}")
-    out = []
-    for line in r.stdout.splitlines():
-        b, sec, _ = line.split()
-        out.append((int(b), float(sec)))
-    return out
+        raise ToolError(f"{what} failed ({r.returncode}): {r.stderr[-500:]}")
+    return r.stdout.splitlines()
 
 
 #: the branch probe: the shape of a vertex scan guarded by a flag (k-core's ``if not
@@ -152,12 +155,9 @@ def flip_probe(n: int = 1 << 20, repeats: int = 7, timeout: float = 120
     flag is mispredicted at about every change (no predictor does better than half on
     independent fair bits, and half the elements change), so this is the cost of a
     misprediction as the cost model's guard term (``cost.flip_seconds``) counts it."""
-    binary, _ = compile_program(FLIP_SOURCE, name="flipprobe")
-    r = procs.run([binary, str(n), str(repeats)], timeout=timeout)
-    if r.returncode != 0:
-        raise ToolError(f"the branch probe failed ({r.returncode}): {r.stderr[-500:]}")
     each = []
-    for line in r.stdout.splitlines():
+    for line in _run_probe(FLIP_SOURCE, "flipprobe", "the branch probe", [n, repeats],
+                           timeout):
         _, changes, t_rnd, t_srt = line.split()
         each.append(max(float(t_rnd) - float(t_srt), 0.0) / max(int(changes), 1))
     return float(np.median(each)), each
@@ -279,11 +279,9 @@ def probe_rows(sizes: list[int], entries: int = ROW_ENTRIES, refs: int = 1 << 23
                timeout: float = 600) -> list[tuple[int, float]]:
     """(bytes, seconds per 64-byte line) of reading rows of ``entries`` 4-byte entries
     of an array of each size in ``sizes``, the rows in a random order."""
-    binary, _ = compile_program(ROWS_SOURCE, name="rowprobe")
-    r = procs.run([binary, str(refs), str(entries), *map(str, sizes)], timeout=timeout)
-    if r.returncode != 0:
-        raise ToolError(f"the row probe failed ({r.returncode}): {r.stderr[-500:]}")
-    return [(int(b), float(sec)) for b, sec, _ in (x.split() for x in r.stdout.splitlines())]
+    lines = _run_probe(ROWS_SOURCE, "rowprobe", "the row probe", [refs, entries, *sizes],
+                       timeout)
+    return [(int(b), float(sec)) for b, sec, _ in (x.split() for x in lines)]
 
 
 def row_line_cost(samples: list[tuple[int, float]], llc: float) -> float:
