@@ -31,6 +31,7 @@ def test_replay_reproduces_the_saved_prediction(tmp_path):
     assert [(r["kernel"], r["variant"], r["layout"]) for r in rep] == \
         [(r["kernel"], r["variant"], r["layout"]) for r in runs]
     for r, p in zip(runs, rep):
+        assert r["measured_cpu_repeats_s"] == [r["measured_cpu_s"]]  # one repeat: the best
         assert p["measured_cpu_s"] == r["measured_cpu_s"]
         assert abs(p["predicted_s"] - r["predicted_s"]) <= 1e-9 * r["predicted_s"]
         assert [n["line"] for n in p["nests"]] == [n["line"] for n in r["nests"]]
