@@ -36,7 +36,14 @@ import numpy as np
 import yaml
 
 from cosynth.backends.cpp import layout
-from cosynth.backends.cpp.memprobe import fit_cache, flip_probe, probe, probe_rows, row_line_cost
+from cosynth.backends.cpp.memprobe import (
+    fit_cache,
+    flip_probe,
+    probe,
+    probe_rows,
+    probe_stream,
+    row_line_cost,
+)
 from cosynth.backends.rtl.costs import fpga_profile
 from cosynth.frontend.rewrite import variant as make_variant
 from cosynth.planner import PLAN_VARIANTS, load_manifest
@@ -517,6 +524,7 @@ def cache_levels(llc: int, timeout: float, say) -> dict:
     if c_llc > 0:
         out["cpu_seconds_per_miss"] = c_llc
     out.update(row_lines(llc_eff, l2, timeout, say))
+    out.update(stream_lines(llc_eff, l2, timeout, say))
     return out
 
 
@@ -540,3 +548,19 @@ def row_lines(llc: float, l2: float, timeout: float, say) -> dict:
         "(the row probe, CPU clock: " + ", ".join(f"{b / 2**20:g} MiB {t * 1e9:.1f} ns a "
                                                   "line" for b, t in samples) + ")")
     return {"cpu_seconds_per_row_line": cost} if cost > 0 else {}
+
+
+def stream_lines(llc: float, l2: float, timeout: float, say) -> dict:
+    """``cpu_seconds_per_stream_line`` (``cost.stream_miss_seconds``): the stream probe
+    (``memprobe.probe_stream``) over an array within half of L2 and one of
+    ``ROW_PROBE_LLCS`` times the last-level cache: what a line of rows read in vertex
+    order costs beyond the cache (``memprobe.row_line_cost`` of the two)."""
+    big = int(min(ROW_PROBE_LLCS * llc, ROW_PROBE_MAX)) // 2**20 * 2**20
+    if big <= llc:
+        return {}
+    samples = probe_stream([int(l2 // 2), big], timeout=timeout)
+    cost = row_line_cost(samples, llc)
+    say(f"rows read in vertex order: {cost * 1e9:.1f} ns a line beyond the last level "
+        "(the stream probe, CPU clock: " + ", ".join(f"{b / 2**20:g} MiB {t * 1e9:.2f} ns "
+                                                     "a line" for b, t in samples) + ")")
+    return {"cpu_seconds_per_stream_line": cost} if cost > 0 else {}

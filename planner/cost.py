@@ -27,6 +27,11 @@ Per blade, over the whole run (``Workload`` counts the work):
   more than ``LAYOUT_MIN_GAIN`` of them from missing L2 or the LLC.  The working-set term
   above still counts entries (a packed numbering), so the predicted makespan does not
   change with the choice;
+* a sweep's rows (``Nest.rows_in_order``: every edge's id once a run, in vertex
+  order, as a PageRank gather reads its CSC) beyond the LLC: each 64-byte line costs
+  ``cpu_seconds_per_stream_line`` (the stream probe; uncalibrated 0) in the share of
+  the rows' array the LLC cannot hold beyond the working-set law's graph's
+  (``stream_miss_seconds``) -- the numbering does not change it;
 * guards on a peel's flag (``Nest.flips``, ``workload.peel_guard_flips``): a vertex
   scan branching on a flag the peel sets once per vertex (k-core's ``if not
   removed[v]``) mispredicts at about every change of the flag along the scan, counted
@@ -85,7 +90,8 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
            "cache_bytes", "miss_seconds", "miss_fraction", "nest_misses",
            "working_set_seconds", "DEFAULT_CACHE_BYTES", "DEFAULT_L2_BYTES", "l2_bytes",
            "l2_miss_seconds", "nest_miss_seconds", "line_miss", "ws_law_seconds", "WS_FLOOR",
-           "flip_seconds", "guard_flip_seconds", "row_miss_seconds", "row_line_seconds"]
+           "flip_seconds", "guard_flip_seconds", "row_miss_seconds", "row_line_seconds",
+           "stream_miss_seconds", "stream_line_seconds"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -245,7 +251,7 @@ def nest_miss_seconds(n, kind: BladeKind, vertices: float, hot=None, lines=None,
     is), at ``l2_miss_seconds`` and ``miss_seconds`` each.  Legality of adding the
     two: a reference that misses the LLC also missed L2 and pays both (the probe's fit,
     ``memprobe.fit_levels``, measures the LLC cost on top of the L2 one)."""
-    rows = row_miss_seconds(n, kind, vertices)
+    rows = row_miss_seconds(n, kind, vertices) + stream_miss_seconds(n, kind, vertices)
     if getattr(n, "ws_ref", 0.0) > 0:
         return ws_law_seconds(n, kind, vertices, hot, lines, order) + rows
     refs = getattr(n, "random_refs", 0)
@@ -277,6 +283,40 @@ def row_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
     if not getattr(n, "rows_out_of_order", False) or n.row_bytes <= 0 or n.row_n <= 0:
         return 0.0
     cost = row_line_seconds(kind)
+    if cost <= 0 or n.edges <= 0:
+        return 0.0
+    cache = cache_bytes(kind)
+
+    def share(v: float) -> float:
+        size = n.row_array * v / n.row_n
+        return max(0.0, 1.0 - cache / size) if size > 0 else 0.0
+    beyond = share(vertices)
+    if getattr(n, "ws_ref", 0.0) > 0 and getattr(n, "ws_n", 0.0) > 0:
+        beyond -= share(n.ws_n)
+    return n.edges * n.row_bytes / LINE_BYTES * max(beyond, 0.0) * cost
+
+
+def stream_line_seconds(kind: BladeKind) -> float:
+    """Seconds one core loses to a 64-byte line of rows read in vertex order beyond the
+    last-level cache (calibrated as ``cpu_seconds_per_stream_line`` by the stream probe,
+    ``memprobe.probe_stream``; uncalibrated 0: the term is off)."""
+    return kind.cal("cpu_seconds_per_stream_line", 0.0)
+
+
+def stream_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
+    """One core's seconds per run of a sweep ``n`` (``Nest.rows_in_order``: every edge's
+    row entry once a run, in vertex order) for its rows' lines beyond the last-level
+    cache: ``edges x row_bytes / 64`` lines, in the share of the rows' array (on a graph
+    of ``vertices`` at the same mean degree) the cache cannot hold, at
+    ``stream_line_seconds`` each; with a working-set law, only the share beyond the law's
+    graph's.  The hardware prefetches such rows, so a line costs the memory's streaming
+    time, not a latency (6-7 ns a line here against 44-56 ns for a row out of order),
+    and the vertex numbering does not change it: it is the part of a relabelled
+    gather's growth that a degree-ordered layout keeps (``ws_law_seconds`` scales the
+    rest; a law measured at kron-17, whose rows fit the cache, holds none of it)."""
+    if not getattr(n, "rows_in_order", False) or n.row_bytes <= 0 or n.row_n <= 0:
+        return 0.0
+    cost = stream_line_seconds(kind)
     if cost <= 0 or n.edges <= 0:
         return 0.0
     cache = cache_bytes(kind)

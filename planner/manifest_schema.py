@@ -95,6 +95,9 @@ CALIBRATABLE = {
     "cpu_seconds_per_row_line": "seconds one core loses to a 64-byte line of a CSR row "
                                 "visited out of vertex order that misses the last-level "
                                 "cache (default 0: no row term)",
+    "cpu_seconds_per_stream_line": "seconds one core loses to a 64-byte line of CSR rows "
+                                   "read in vertex order beyond the last-level cache (the "
+                                   "stream probe; default 0: no stream term)",
 }
 
 # how a field is spelt in XML

@@ -215,6 +215,10 @@ class Nest:
     row_bytes: float = 0.0
     row_array: float = 0.0
     row_n: float = 0.0
+    # a sweep: every run reads every edge's row entry once, in vertex order (the edge
+    # count per run is the graph's m) -- ``cost.stream_miss_seconds`` charges its rows'
+    # lines beyond the LLC at the stream probe's price; ``row_bytes`` etc. size them
+    rows_in_order: bool = False
 
 
 @dataclass
@@ -846,13 +850,20 @@ def at_blades(w: Workload, stats: GraphStats, ranges: list[tuple[int, int]],
 
 
 def _row_arrays(w: Workload, k: Kernel, stats: GraphStats) -> None:
-    """Size the rows each out-of-order nest (``Nest.rows_out_of_order``) reads: per edge
+    """Mark the sweeps (``Nest.rows_in_order``: m edges a run, no frontier) and size the
+    ids they read; size the rows each out-of-order nest (``Nest.rows_out_of_order``) reads: per edge
     the destination id (4 bytes when the build indexes in 32 bits, as ``bundle`` does
     below 2**31 vertices and edges, else 8) and each edge table its edge loops load (the
     weights as the shard stores them, ``Footprint.weight_bytes``)."""
     idx = 4 if max(stats.n, stats.m) < 2**31 - 1 else 8
     tables = k.table_map
     for nest in w.nests:
+        if not nest.rows_out_of_order and stats.m > 0 and nest.runs > 0 and \
+                abs(nest.edges - stats.m) <= 1e-9 * stats.m and not nest.frontier:
+            # a sweep of the rows in vertex order: the destination (source) ids
+            nest.rows_in_order = True
+            nest.row_bytes, nest.row_array, nest.row_n = float(idx), float(idx * stats.m), \
+                float(stats.n)
         if not nest.rows_out_of_order:
             continue
         per = idx + sum(w.memory.weight_bytes if tables[t].role == "weight"

@@ -24,7 +24,8 @@ from cosynth.errors import ToolError
 from ..toolchain import compile_program
 
 __all__ = ["probe", "fit_levels", "fit_cache", "SOURCE", "flip_probe", "FLIP_SOURCE",
-           "probe_rows", "row_line_cost", "ROWS_SOURCE", "ROW_ENTRIES"]
+           "probe_rows", "row_line_cost", "ROWS_SOURCE", "ROW_ENTRIES",
+           "STREAM_SOURCE", "probe_stream"]
 
 SOURCE = r"""
 #include <ctime>
@@ -293,3 +294,57 @@ def row_line_cost(samples: list[tuple[int, float]], llc: float) -> float:
     (_, base), (big, top) = samples[0], samples[-1]
     share = max(0.0, 1.0 - llc / big)
     return max(top - base, 0.0) / share if share > 0 else 0.0
+
+
+#: the stream probe: a 4-byte array read whole, in order, one entry at a time (a sweep's
+#: walk of the CSR / CSC rows in vertex order: the hardware prefetches each next line), a
+#: fixed number of entries per pass (small arrays are walked again), best of 3 timed passes
+STREAM_SOURCE = r"""
+#include <ctime>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+static double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+__attribute__((optimize("no-tree-vectorize")))
+static int64_t walk(const int32_t* r, int64_t len, int64_t acc) {
+  for (int64_t j = 0; j < len; ++j) acc += r[j];
+  return acc;
+}
+int main(int argc, char** argv) {
+  const int64_t total = std::atoll(argv[1]);
+  for (int a = 2; a < argc; ++a) {
+    const int64_t bytes = std::atoll(argv[a]), n = bytes / 4;
+    std::vector<int32_t> x(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = (int32_t)(i & 7);
+    double best = 1e30;
+    int64_t sum = 0;
+    for (int pass = 0; pass < 4; ++pass) {
+      const double t0 = cpu_now();
+      int64_t acc = 0;
+      for (int64_t done = 0; done < total; done += n)
+        acc = walk(x.data(), n < total - done ? n : total - done, acc);
+      const double dt = cpu_now() - t0;
+      sum += acc;
+      if (pass > 0 && dt < best) best = dt;  // the first pass warms the caches
+    }
+    std::printf("%lld %.6e %d\n", (long long)bytes, best / (total * 4.0 / 64),
+                (int)(sum & 1));
+  }
+  return 0;
+}
+"""
+
+
+def probe_stream(sizes: list[int], entries: int = 1 << 26,
+                 timeout: float = 600) -> list[tuple[int, float]]:
+    """(bytes, seconds per 64-byte line) of reading a 4-byte array of each size in
+    ``sizes`` whole and in order, ``entries`` entries a pass.  ``row_line_cost`` of
+    these samples is what a line of a sweep's rows costs beyond the last-level cache."""
+    lines = _run_probe(STREAM_SOURCE, "streamprobe", "the stream probe", [entries, *sizes],
+                       timeout)
+    return [(int(b), float(sec)) for b, sec, _ in (x.split() for x in lines)]
