@@ -95,6 +95,10 @@ CALIBRATABLE = {
     "cpu_seconds_per_row_line": "seconds one core loses to a 64-byte line of a CSR row "
                                 "visited out of vertex order that misses the last-level "
                                 "cache (default 0: no row term)",
+    "cpu_seconds_per_row_l2_line": "seconds one core loses to a 64-byte line of a CSR "
+                                   "row visited out of vertex order that misses its "
+                                   "second-level cache and hits the last level (default "
+                                   "0: no such term)",
 }
 
 # how a field is spelt in XML
