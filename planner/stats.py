@@ -272,7 +272,9 @@ class GraphStats:
         pairs -- the input of ``row_miss_share``.  A walk of L 4-byte entries touches
         ``1 + (L - 1) // 16`` lines of its row, counted from where it starts (the row's
         end when ``down``, else the kept part's start); a row's lines near that end are
-        read by every walk into it, the far ones by the long walks only.  Cached."""
+        read by every walk into it, the far ones by the long walks only; walking down,
+        the merge also reads the row's first entry (``backends.cpp.intersect``: the
+        walk's sentinel), so that line is read by every walk too.  Cached."""
         key = ("lines", order, down)
         hit = self._merge.get(key)
         if hit is not None:
@@ -284,6 +286,10 @@ class GraphStats:
         diff = np.bincount(base[v], minlength=base[-1] + 1) - \
             np.bincount(base[v] + np.minimum(lines, row[v]), minlength=base[-1] + 1)
         rate = np.cumsum(diff)[:-1]
+        if down:  # the walk's sentinel: every merge reads the row's smallest entry too
+            into = np.bincount(v, minlength=self.n)
+            hit = np.flatnonzero(into)
+            rate[base[hit] + row[hit] - 1] = into[hit]
         vals, counts = np.unique(rate[rate > 0], return_counts=True)
         out = tuple(zip(vals.astype(float).tolist(), counts.astype(float).tolist()))
         self._merge[key] = out

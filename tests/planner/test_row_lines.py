@@ -84,9 +84,9 @@ def test_row_line_cost_and_the_law_graph():
 def test_ordered_intersection_reads_rows_at_an_index_an_edge_loaded():
     """TC's merges read, per edge u < v, part of v's row: the nest is marked, its line
     references come from the walks the blade counts (``merge_walk``), one line per 16
-    entries of a walk plus its first, and a row's lines are read at most once per walk
-    into it.  Fails when the intersection is not marked, or the rates do not follow the
-    walks."""
+    entries of a walk plus its first (and the row's first line, walking down), and a
+    row's lines are read at most once per walk into it.  Fails when the intersection
+    is not marked, or the rates do not follow the walks."""
     g = cs.Graph.kronecker(10, seed=0)
     st = GraphStats.of(g)
     _, tc = _heavy("tc", "edges", st)
@@ -98,7 +98,9 @@ def test_ordered_intersection_reads_rows_at_an_index_an_edge_loaded():
             assert walk.sum() == st.merge_walk(order, True)
         rates = st.row_line_rates(order, down)
         refs = sum(r * c for r, c in rates)
-        assert refs == (1 + (walk - 1) // 16).sum()
+        lines, row = 1 + (walk - 1) // 16, 1 + (np.maximum(deg[v], 1) - 1) // 16
+        # walking down, the merge reads its row's first line too (the walk's sentinel)
+        assert refs == lines.sum() + (down and (lines < row).sum())
         assert max(r for r, _ in rates) <= np.bincount(v).max()  # once per walk into v
         assert sum(c for _, c in rates) <= (1 + (np.maximum(deg, 1) - 1) // 16).sum()
     refs = sum(r * c for r, c in tc.row_rates)
