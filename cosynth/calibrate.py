@@ -535,19 +535,35 @@ ROW_PROBE_MAX = 2**30
 
 
 def row_lines(llc: float, l2: float, timeout: float, say) -> dict:
-    """``cpu_seconds_per_row_line`` (``cost.row_miss_seconds``): the row probe
-    (``memprobe.probe_rows``) over an array within half of L2 and one of
-    ``ROW_PROBE_LLCS`` times the last-level cache, the cost of a missing line of a row
-    visited out of order (``memprobe.row_line_cost``)."""
+    """``cpu_seconds_per_row_line`` and ``cpu_seconds_per_row_l2_line``
+    (``cost.row_miss_seconds``): the row probe (``memprobe.probe_rows``) over an array
+    within half of L2, one of ``ROW_PROBE_LLCS`` times the last-level cache and one
+    between the two (``row_l2_bytes``): the cost of a line of a row visited out of order
+    that misses the last level, and of one that misses L2 only
+    (``memprobe.row_line_cost`` with the cache each array overflows)."""
     big = int(min(ROW_PROBE_LLCS * llc, ROW_PROBE_MAX)) // 2**20 * 2**20
     if big <= llc:
         return {}
-    samples = probe_rows([int(l2 // 2), big], timeout=timeout)
-    cost = row_line_cost(samples, llc)
-    say(f"a row visited out of order: {cost * 1e9:.1f} ns a line missing the last level "
-        "(the row probe, CPU clock: " + ", ".join(f"{b / 2**20:g} MiB {t * 1e9:.1f} ns a "
-                                                  "line" for b, t in samples) + ")")
-    return {"cpu_seconds_per_row_line": cost} if cost > 0 else {}
+    mid = row_l2_bytes(llc, l2)
+    samples = probe_rows([int(l2 // 2), big] + ([mid] if mid else []), timeout=timeout)
+    at = dict(samples)
+    base, top = (int(l2 // 2), at[int(l2 // 2)]), (big, at[big])
+    cost = row_line_cost([base, top], llc)
+    out = {"cpu_seconds_per_row_line": cost} if cost > 0 else {}
+    l2cost = row_line_cost([base, (mid, at[mid])], l2) if mid else 0.0
+    if l2cost > 0:
+        out["cpu_seconds_per_row_l2_line"] = l2cost
+    say(f"a row visited out of order: {cost * 1e9:.1f} ns a line missing the last level, "
+        f"{l2cost * 1e9:.1f} ns one missing L2 only (the row probe, CPU clock: " +
+        ", ".join(f"{b / 2**20:g} MiB {t * 1e9:.1f} ns a line" for b, t in samples) + ")")
+    return out
+
+
+def row_l2_bytes(llc: float, l2: float) -> int:
+    """The row probe's array between the caches: four L2s, at most half the last level
+    (the others' work shares it), in whole MiB; 0 when that is not beyond L2."""
+    mid = int(min(4 * l2, llc / 2)) // 2**20 * 2**20
+    return mid if mid > l2 else 0
 
 
 def stream_lines(llc: float, l2: float, timeout: float, say) -> dict:

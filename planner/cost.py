@@ -79,7 +79,7 @@ from cosynth.ir.nodes import Loop
 from cosynth.ir.walk import iter_stmts
 
 from .manifest import BladeKind, Manifest
-from .stats import GraphStats
+from .stats import GraphStats, row_miss_share
 from .units import format_quantity
 from .workload import Workload, at_blades
 
@@ -91,7 +91,8 @@ __all__ = ["Config", "Estimate", "evaluate", "edge_rate", "node_rate", "run_seco
            "working_set_seconds", "DEFAULT_CACHE_BYTES", "DEFAULT_L2_BYTES", "l2_bytes",
            "l2_miss_seconds", "nest_miss_seconds", "line_miss", "ws_law_seconds", "WS_FLOOR",
            "flip_seconds", "guard_flip_seconds", "row_miss_seconds", "row_line_seconds",
-           "stream_miss_seconds", "stream_line_seconds"]
+           "stream_miss_seconds", "stream_line_seconds",
+           "row_l2_line_seconds"]
 
 NODE_COST = 0.25  # a vertex visit costs a quarter of an edge relaxation
 FPGA_BYTES_PER_EDGE = 16
@@ -267,33 +268,56 @@ def row_line_seconds(kind: BladeKind) -> float:
     return kind.cal("cpu_seconds_per_row_line", 0.0)
 
 
+def row_l2_line_seconds(kind: BladeKind) -> float:
+    """Seconds one core loses to a 64-byte line of a row read out of vertex order that
+    misses its second-level cache and hits the last level (calibrated as
+    ``cpu_seconds_per_row_l2_line`` by the row probe at an array between the two;
+    uncalibrated 0: the term is off)."""
+    return kind.cal("cpu_seconds_per_row_l2_line", 0.0)
+
+
 def row_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
-    """One core's seconds per run of nest ``n`` for the lines of the rows it visits out
+    """One core's seconds per run of nest ``n`` for the lines of the rows it reads out
     of vertex order (``Nest.rows_out_of_order``: a bucketed or binned relaxation drains
-    its vertices in their values' order) that miss the last-level cache: each edge reads
-    ``row_bytes`` of them, a row's lines miss in the share of the rows' arrays
-    (``row_array`` bytes, on a graph of ``vertices`` at the same mean degree) the cache
-    cannot hold, each at ``row_line_seconds``.  A row read in vertex order streams (the
-    hardware prefetches it); one read out of order starts at a line nothing fetched
-    ahead, and its next lines follow within the edge loop's few iterations, so neither
-    the gather probe (independent references) nor the calibration graphs (their rows fit
-    the cache) price it.  With a working-set law (measured on a graph of ``ws_n``
-    vertices, whose rows already missed in their share there) only the share beyond it
-    is charged."""
+    its vertices in their values' order; an ordered intersection merges the row of the
+    vertex each outer edge points at) that miss the caches.  Each edge reads
+    ``Nest.row_lines`` lines (else ``row_bytes`` / 64) of them; the share missing a cache
+    is, for rows each read about once a run, the share of the rows' arrays (``row_array``
+    bytes, on a graph of ``vertices`` at the same mean degree) the cache cannot hold, and
+    for rows read at the rates ``Nest.row_rates`` gives (the rows of hot vertices are
+    read again and again) Che's share (``stats.row_miss_share``), the cache scaled by
+    ``row_n / vertices`` for a graph of ``vertices``.  A line missing the last level
+    costs ``row_line_seconds`` (the probe's step from L2 to DRAM), one missing L2 only
+    ``row_l2_line_seconds``.  A row read in vertex order streams (the hardware
+    prefetches it); one read out of order starts at a line nothing fetched ahead, and
+    its next lines follow within the edge loop's few iterations, so neither the gather
+    probe (independent references) nor the calibration graphs (their rows fit the
+    caches) price it.  With a working-set law (measured on a graph of ``ws_n``
+    vertices, whose rows already missed in their shares there) only the change from it
+    is charged (a line that moved from missing L2 to missing the last level pays the
+    difference), and never less than nothing."""
     if not getattr(n, "rows_out_of_order", False) or n.row_bytes <= 0 or n.row_n <= 0:
         return 0.0
-    cost = row_line_seconds(kind)
-    if cost <= 0 or n.edges <= 0:
+    cost, l2cost = row_line_seconds(kind), row_l2_line_seconds(kind)
+    if (cost <= 0 and l2cost <= 0) or n.edges <= 0 or vertices <= 0:
         return 0.0
-    cache = cache_bytes(kind)
+    rates = getattr(n, "row_rates", ())
 
-    def share(v: float) -> float:
+    def share(cache: float, v: float) -> float:
+        if rates:
+            return row_miss_share(rates, cache * n.row_n / v / LINE_BYTES)
         size = n.row_array * v / n.row_n
         return max(0.0, 1.0 - cache / size) if size > 0 else 0.0
-    beyond = share(vertices)
+
+    def charge(v: float) -> float:
+        llc = share(cache_bytes(kind), v)
+        l2 = max(share(l2_bytes(kind), v), llc) if l2cost > 0 else llc
+        return llc * cost + (l2 - llc) * l2cost
+    beyond = charge(vertices)
     if getattr(n, "ws_ref", 0.0) > 0 and getattr(n, "ws_n", 0.0) > 0:
-        beyond -= share(n.ws_n)
-    return n.edges * n.row_bytes / LINE_BYTES * max(beyond, 0.0) * cost
+        beyond -= charge(n.ws_n)
+    lines = getattr(n, "row_lines", 0.0) or n.row_bytes / LINE_BYTES
+    return n.edges * lines * max(beyond, 0.0)
 
 
 def stream_line_seconds(kind: BladeKind) -> float:

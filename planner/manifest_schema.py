@@ -98,6 +98,10 @@ CALIBRATABLE = {
     "cpu_seconds_per_stream_line": "seconds one core loses to a 64-byte line of CSR rows "
                                    "read in vertex order beyond the last-level cache (the "
                                    "stream probe; default 0: no stream term)",
+    "cpu_seconds_per_row_l2_line": "seconds one core loses to a 64-byte line of a CSR "
+                                   "row visited out of vertex order that misses its "
+                                   "second-level cache and hits the last level (default "
+                                   "0: no such term)",
 }
 
 # how a field is spelt in XML

@@ -41,7 +41,7 @@ import numpy as np
 
 from cosynth.planner import graphcounts
 
-__all__ = ["GraphStats", "LevelProfile"]
+__all__ = ["GraphStats", "LevelProfile", "row_miss_share"]
 
 
 @dataclass(frozen=True)
@@ -264,6 +264,36 @@ class GraphStats:
                             match.sum())
             self._merge[("walk", order, down)] = key
         return key
+
+    def row_line_rates(self, order: str, down: bool) -> tuple[tuple[float, float], ...]:
+        """How often the merges of an ordered intersection (``merge_walk``'s walks: per
+        edge ``u < v``, part of ``v``'s row, at an index the outer edge loaded) read each
+        64-byte line of the rows, as (references per run, lines referenced that often)
+        pairs -- the input of ``row_miss_share``.  A walk of L 4-byte entries touches
+        ``1 + (L - 1) // 16`` lines of its row, counted from where it starts (the row's
+        end when ``down``, else the kept part's start); a row's lines near that end are
+        read by every walk into it, the far ones by the long walks only; walking down,
+        the merge also reads the row's first entry (``backends.cpp.intersect``: the
+        walk's sentinel), so that line is read by every walk too.  Cached."""
+        key = ("lines", order, down)
+        hit = self._merge.get(key)
+        if hit is not None:
+            return hit
+        v, walk, deg = _merge_walks(self._graph, self.n, order, down)
+        lines = 1 + (walk - 1) // 16
+        row = 1 + (np.maximum(deg, 1) - 1) // 16  # lines of each row
+        base = np.concatenate(([0], np.cumsum(row)))
+        diff = np.bincount(base[v], minlength=base[-1] + 1) - \
+            np.bincount(base[v] + np.minimum(lines, row[v]), minlength=base[-1] + 1)
+        rate = np.cumsum(diff)[:-1]
+        if down:  # the walk's sentinel: every merge reads the row's smallest entry too
+            into = np.bincount(v, minlength=self.n)
+            hit = np.flatnonzero(into)
+            rate[base[hit] + row[hit] - 1] = into[hit]
+        vals, counts = np.unique(rate[rate > 0], return_counts=True)
+        out = tuple(zip(vals.astype(float).tolist(), counts.astype(float).tolist()))
+        self._merge[key] = out
+        return out
 
     @property
     def skew(self) -> float:
@@ -542,6 +572,60 @@ def _exchange_runs(g, kind: str, val: np.ndarray, src: int | None, owner: np.nda
     changed = np.isfinite(t) & (t > 0)
     last = int(t[changed].max()) if changed.any() else 0
     return (last + 1) // 2 + 1
+
+
+def _merge_walks(g, n: int, order: str, down: bool):
+    """Per edge ``u < v`` of ``g`` numbered by ``order``: ``v``, the entries of ``v``'s
+    row its merge walks (``GraphStats.merge_walk``'s count, edge by edge), and every
+    vertex's degree in that numbering."""
+    deg = g.out_degrees()
+    rank = np.arange(n, dtype=np.int64) if order == "id" else \
+        np.argsort(np.argsort(deg, kind="stable"), kind="stable").astype(np.int64)
+    s, d = rank[g.edge_src], rank[g.out_dst]
+    ranked = np.zeros(n, dtype=np.int64)
+    ranked[rank] = deg
+    if not down:
+        up = s < d
+        dplus = np.bincount(s[up], minlength=n)
+        return d[up], np.maximum(dplus[d[up]], 1), ranked
+    rows = np.sort(s * n + d)
+    ptr = np.searchsorted(rows, np.arange(n + 1, dtype=np.int64) * n)
+    u, v = np.divmod(rows, n)
+    up = u < v
+    u, v = u[up], v[up]
+    at = np.searchsorted(rows, rows[up], side="right")
+    has = at < ptr[u + 1]
+    walk = np.ones(len(u), dtype=np.int64)  # no head above v: one entry
+    q = v[has] * n + rows[at[has]] - u[has] * n
+    below = np.searchsorted(rows, q, side="right")
+    walk[has] = ptr[v[has] + 1] - below + 1 + (rows[below - 1] == q)
+    return v, walk, ranked
+
+
+def row_miss_share(rates, cache_lines: float) -> float:
+    """Of the line references ``rates`` ((references per run, lines) pairs:
+    ``GraphStats.row_line_rates``), the share that misses an LRU cache of
+    ``cache_lines`` lines, by Che's approximation as in ``_che`` (each line kept for a
+    characteristic time T with sum over lines of (1 - exp(-rate T)) = the cache's lines;
+    a reference misses with probability exp(-rate T)).  0 when every line fits."""
+    if not rates:
+        return 0.0
+    r = np.array([x for x, _ in rates], dtype=np.float64)
+    c = np.array([y for _, y in rates], dtype=np.float64)
+    if cache_lines >= c.sum():
+        return 0.0
+    if cache_lines <= 0:
+        return 1.0
+    lo, hi = 0.0, 1.0 / r.max()
+    while np.dot(c, -np.expm1(-r * hi)) < cache_lines:
+        hi *= 2.0
+    for _ in range(60):
+        t = 0.5 * (lo + hi)
+        if np.dot(c, -np.expm1(-r * t)) < cache_lines:
+            lo = t
+        else:
+            hi = t
+    return float(np.dot(c * r, np.exp(-r * hi)) / np.dot(c, r))
 
 
 def _che(p: np.ndarray, k: float) -> float:

@@ -219,6 +219,12 @@ class Nest:
     # count per run is the graph's m) -- ``cost.stream_miss_seconds`` charges its rows'
     # lines beyond the LLC at the stream probe's price; ``row_bytes`` etc. size them
     rows_in_order: bool = False
+    # rows read at an index an outer edge loaded (``_row_walks``: an ordered
+    # intersection's merges): how often each line of them is read per run, as
+    # (references, lines) pairs (``GraphStats.row_line_rates``), and the lines read per
+    # edge of the nest; empty: a frontier's rows, each read about once a run
+    row_rates: tuple = ()
+    row_lines: float = 0.0
 
 
 @dataclass
@@ -1233,7 +1239,32 @@ def _nest(k: Kernel, loop: Loop, runs: float, stats: GraphStats, hw,
                 divisions=divs, atomic_float_adds=atomics, random_refs=refs,
                 random_bytes=ws, random_tables=tuple(sorted(random_tables(loop, tables))))
     nest.cost = static_cost(nest)
+    _row_walks(nest, loop, stats, k)
     return nest
+
+
+def _row_walks(nest: Nest, loop: Loop, stats: GraphStats, k: Kernel) -> None:
+    """Mark the rows nest ``loop`` reads at an index an outer edge loaded: an ordered
+    intersection (``frontend.rewrite.intersect``) nested in an edge loop merges, per
+    edge, part of the row of the vertex that edge points at -- a row starting wherever
+    that vertex's id says, which no prefetcher predicts (``cost.row_miss_seconds``).  Its
+    line references come from the graph (``GraphStats.row_line_rates``, in the
+    numbering and direction ``_inner_edges`` counts the walk in): a row is read once
+    per edge into its vertex, so the rows of high-degree vertices stay cached."""
+    if stats._graph is None or not stats.m or nest.edges <= 0:
+        return
+    outer = [loop] if loop.is_edge_loop else _edge_loops(loop.body)
+    for o in outer:
+        for s in _edge_loops(o.body):
+            merge = intersection(s)
+            if merge is None or not (merge.above or merge.from_):
+                continue
+            order = min(("id", "degree"), key=stats.merge_work)
+            rates = stats.row_line_rates(order, downward(k, merge))
+            nest.rows_out_of_order = True
+            nest.row_rates = rates
+            nest.row_lines = sum(r * c for r, c in rates) / nest.edges
+            return
 
 
 #: extra cost of one edge, in plain edge relaxations, of a division evaluated per edge
