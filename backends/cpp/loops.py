@@ -348,7 +348,7 @@ class LoopNests(ExprSpeller):
         if self.work is not None or self.par is not None:
             return False
         wk = self.tmp("w")
-        self.out(f"{{ int64_t {wk}e = 0, {wk}v = 0; const double {wk}t = now();")
+        self.out(f"{{ int64_t {wk}e = 0, {wk}v = 0; const double {wk}t = nest_start();")
         self.work, self.work_loop = wk, s
         return True
 
@@ -377,7 +377,7 @@ class LoopNests(ExprSpeller):
         self.out("{")
         self.ind += 1
         t0 = self.tmp("t")
-        self.out(f"const double {t0} = now();")
+        self.out(f"const double {t0} = nest_start();")
         if s.schedule == "bsp":
             read = {x.table for y, _ in iter_stmts(s.body) for e in stmt_exprs(y)
                     for x in iter_exprs(e) if isinstance(x, Load)}

@@ -208,7 +208,7 @@ def emit_count(cx, s: Loop, line: int, q: LevelQueueCode) -> None:
         cx.ind -= 1
         _count_rest(cx, s, line, q, counts)
         return
-    cx.out(f"const double {t0} = now(); int64_t {', '.join(f'{a} = 0' for a in accs)}, "
+    cx.out(f"const double {t0} = nest_start(); int64_t {', '.join(f'{a} = 0' for a in accs)}, "
            f"{b} = 0;")
     cx.out(f"const int64_t {q.name}_n = {q.name}.ncur;")
     cx.out(f"#pragma omp parallel for schedule(static) reduction(+:{', '.join(accs)}, {b}) "

@@ -167,6 +167,26 @@ def test_blades_report_cpu_seconds_beside_wall_seconds():
     assert sum(r["cpu_seconds"] for r in nests.values()) > 0
 
 
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_an_outer_nest_over_many_inner_nests_knows_its_cpu_seconds():
+    """bc's loop over the sources (line 23) holds a BFS per source, each with its own
+    timed nests: thousands of readings between the outer nest's start and its end.  Its
+    CPU seconds are known (the start stays open on the stack of open nests; a ring of the
+    last 256 readings lost it, so bench_prediction had no CPU figure for bc) and, on one
+    thread, at least the inner nests' CPU seconds and at most its own wall seconds."""
+    from cosynth.pipeline import simulate
+    k = load_kernels(os.path.join(EXAMPLES, "bc.py"))["bc"]
+    g = cs.Graph.kronecker(8, seed=0)
+    man = load_manifest(os.path.join(ROOT, "manifests", "single.yaml"))
+    sim = simulate(k, man, g, {}, blades=1, check=False, threads=1, fpga=False)
+    nests = sim.stats[0]["nests"]
+    outer, inner = nests["23"], [r for line, r in nests.items() if line not in ("23", "61")]
+    assert outer["runs"] == 1 and sum(r["runs"] for r in inner) > 2 * 256
+    assert outer["cpu_seconds"] >= 0, outer
+    assert outer["cpu_seconds"] <= outer["seconds"] + 2e-3, outer
+    assert outer["cpu_seconds"] >= 0.9 * sum(r["cpu_seconds"] for r in inner), (outer, inner)
+
+
 def test_lru_share_is_the_data_share_on_uniform_degrees_and_more_on_skewed_ones():
     """Che's approximation of an LRU cache over references at each vertex's in-degree
     rate: a ring (every in-degree 1) gives k / n; a Kronecker graph's hot vertices take

@@ -1155,17 +1155,19 @@ inline void note_sent(int to, int64_t bytes) {
 // Beside its wall seconds, a nest's CPU seconds on the thread that timed it (the
 // thread's own clock, CLOCK_THREAD_CPUTIME_ID): on a shared machine a run gets a share of
 // a core, which the wall clock counts and the CPU clock does not.  The nests are timed as
-// `t0 = now(); ...; nest_done(..., now() - t0)`, so every now() also reads the CPU clock
-// into a small ring of this thread's readings, and nest_done finds the reading taken at
-// the nest's start: the latest reading's wall time less the nest's seconds (exact in
-// doubles: the two times are close, Sterbenz).  A start no longer in the ring (more than
-// kClockRing now() calls inside the nest) makes the nest's CPU seconds unknown (-1).
+// `t0 = nest_start(); ...; nest_done(..., now() - t0)`: nest_start pushes its reading of
+// both clocks on this thread's stack of open nests, every now() keeps its reading as the
+// latest, and nest_done finds the open nest whose start is the latest reading's wall time
+// less the nest's seconds (exact in doubles: the two times are close, Sterbenz), takes
+// the CPU seconds between the two and closes it with every nest opened after it (one
+// left by an early exit).  The stack is as deep as the nests are nested, however many
+// inner nests run inside an outer one (bc: a BFS per source inside the loop over the
+// sources).  A start not on the stack makes the nest's CPU seconds unknown (-1).
 struct ClockReading {
   double wall = -1, cpu = 0;
 };
-constexpr int kClockRing = 256;
-inline thread_local ClockReading t_clock[kClockRing];
-inline thread_local int t_clock_head = 0;
+inline thread_local ClockReading t_clock_last;
+inline thread_local std::vector<ClockReading> t_open_nests;
 
 inline double cpu_now() {
   timespec ts;
@@ -1177,19 +1179,30 @@ inline double now() {
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
           .count();
-  t_clock_head = (t_clock_head + 1) % kClockRing;
-  t_clock[t_clock_head] = {wall, cpu_now()};
+  t_clock_last = {wall, cpu_now()};
   return wall;
 }
 
-// the CPU seconds since the reading whose wall time is `seconds` before the latest one
+// now(), and the reading opens a nest (see above)
+inline double nest_start() {
+  const double wall = now();
+  t_open_nests.push_back(t_clock_last);
+  return wall;
+}
+
+// the CPU seconds since the open nest that started `seconds` before the latest reading
+// (and that nest closed); 0 for a nest of no time (reported without a start)
 inline double cpu_since_last(double seconds) {
-  const ClockReading& end = t_clock[t_clock_head];
+  if (seconds <= 0) return 0.0;
+  const ClockReading& end = t_clock_last;
   const double start = end.wall - seconds;
-  for (int i = 0; i < kClockRing; ++i) {
-    const ClockReading& r = t_clock[(t_clock_head - i + kClockRing) % kClockRing];
-    if (r.wall == start) return end.cpu - r.cpu;
-    if (r.wall < 0 || r.wall < start) break;  // older than the start: not in the ring
+  for (size_t i = t_open_nests.size(); i-- > 0;) {
+    const ClockReading r = t_open_nests[i];
+    if (r.wall == start) {
+      t_open_nests.resize(i);
+      return end.cpu - r.cpu;
+    }
+    if (r.wall < start) break;  // older than the start: the start was never opened
   }
   return -1;
 }

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   barrier();
   const double t_start = now();
   {
-    const double t__1 = now();
+    const double t__1 = nest_start();
     int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
     const GraphView G__3(G); auto* const u_label__d = u_label.data();
     { const GraphView G = G__3; auto* const u_label = u_label__d;  // each thread copies them (hoist.py)
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     u_changed = (uint8_t)(0);
     u_changed__part = (uint8_t)(0);
     {
-      const double t__4 = now();
+      const double t__4 = nest_start();
       uint8_t u_changed__part__acc = 0;
       int64_t w__5e = 0, w__5v = 0;  // edges and vertices visited
       fr__6.logkeys = g_logkeys;

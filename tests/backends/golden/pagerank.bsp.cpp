@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     u_dangling = (double)(0x0.0p+0);
     u_dangling__part = (double)(-0x0.0p+0);
     {
-      const double t__1 = now();
+      const double t__1 = nest_start();
       double u_dangling__part__acc = -0x0.0p+0;
       int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
       const GraphView G__3(G); auto* const u_contrib__d = u_contrib.data(); auto* const u_rank__d = u_rank.data();
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     u_dangling__part = allreduce(u_dangling__part, MPI_SUM);
     red_add(&u_dangling, (double)(u_dangling__part));
     {
-      const double t__4 = now();
+      const double t__4 = nest_start();
       int64_t w__5e = 0, w__5v = 0;  // edges and vertices visited
       u_contrib__priv.open(u_contrib, G.olo, G.ohi, -0x0.0p+0);
       double* const* u_contrib__pp = u_contrib__priv.ptr.data();
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     u_err = (double)(0x0.0p+0);
     u_err__part = (double)(-0x0.0p+0);
     {
-      const double t__9 = now();
+      const double t__9 = nest_start();
       double u_err__part__acc = -0x0.0p+0;
       int64_t w__10e = 0, w__10v = 0;  // edges and vertices visited
       const GraphView G__11(G); auto* const u_contrib__d = u_contrib.data(); auto* const u_rank__d = u_rank.data();

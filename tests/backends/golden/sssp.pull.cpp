@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     u_changed = (uint8_t)(0);
     u_changed__part = (uint8_t)(0);
     {
-      const double t__1 = now();
+      const double t__1 = nest_start();
       const auto u_dist__snap = u_dist;
       uint8_t u_changed__part__acc = 0;
       int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
       }
     } else {
       {
-        const double t__1 = now();
+        const double t__1 = nest_start();
         uint8_t u_changed__part__acc = 0;
         int64_t w__2e = 0, w__2v = 0;  // edges and vertices visited
         const int64_t wl__3_lo = std::max<int64_t>(shard_lo, 0), wl__3_hi = std::max<int64_t>(std::min<int64_t>(shard_hi, n), wl__3_lo);
