@@ -125,7 +125,7 @@ def main() -> None:
                 # commands took beyond them (waiting on the shared port, mostly)
                 pe_model = [dict.fromkeys(PHASES, 0.0) for _ in range(P)]
                 for b, pk, wr in zip(run.walks, run.packed, run.written):
-                    for i, qb in enumerate(pe_queues(b, P)):
+                    for i, qb in enumerate(pe_queues(b, P, run.layout, pk)):
                         for k, v in breakdown(run.layout, qb, dram, pick.fifo_depth, pk,
                                               wr).items():
                             pe_model[i][k] += v

@@ -49,7 +49,8 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
            "host_transfer_bytes", "fifo_blocks", "BLOCK_OVERHEAD", "DEFAULT_MEMORY",
            "host_block_cycles",
            "memory_for", "whole_fits", "unit_use", "predict_run", "IntervalProfile",
-           "fpga_profile", "breakdown", "PHASES", "pe_queues", "unit_blocks",
+           "fpga_profile", "breakdown", "PHASES", "pe_queues", "group_words", "deal",
+           "unit_blocks",
            "unit_logic", "logic_fits", "LOGIC_PER_PE", "LOGIC_SHARE"]
 
 #: cycles a block command costs beyond its phases: the engine's DONE, LAUNCH and START
@@ -328,30 +329,70 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
     return out
 
 
-def pe_queues(blocks, pes: int) -> list[list]:
-    """The blocks each of ``pes`` PEs walks: target intervals dealt out in turn, as the
-    host (``interval_host.IntervalDevice.run``) deals them."""
+def pe_queues(blocks, pes: int, layout: MemoryLayout | None = None,
+              packed: bool = False) -> list[list]:
+    """The blocks each of ``pes`` PEs walks, as the host (``interval_host.IntervalDevice
+    .run``, ``runtime/cosynth_interval.hpp``) deals them: whole target intervals (a PE
+    holds its window A from the first block to the write-back), balanced by the port
+    words they move (``group_words``: a PE's port is what bounds it) -- largest first,
+    each to the PE with the fewest words so far (the lowest on a tie); each PE walks
+    its intervals in rising order.  Without ``layout``: dealt out in turn (the walk
+    before balancing; tests of the phases use it)."""
     groups: list[list] = []
     for i, b in enumerate(blocks):
         if i == 0 or blocks[i - 1][0] != b[0]:
             groups.append([])
         groups[-1].append(b)
-    queues: list[list] = [[] for _ in range(max(1, pes))]
+    P = max(1, pes)
+    owner = deal([group_words(layout, g, packed) for g in groups], P) \
+        if layout is not None else [k % P for k in range(len(groups))]
+    queues: list[list] = [[] for _ in range(P)]
     for k, g in enumerate(groups):
-        queues[k % max(1, pes)].extend(g)
+        queues[owner[k]].extend(g)
     return queues
+
+
+def group_words(layout: MemoryLayout, group, packed: bool) -> int:
+    """Port words of one target interval's blocks ``group`` (``(d, s, first, edges,
+    gathered)``), an integer (the C++ host computes the same): window A, per block its
+    edge words (two unweighted edges a word when ``packed``, an odd block's last word
+    padded), and off the diagonal its gather map and one read per gathered entry and
+    memory, or the whole window B.  Write-backs are left out (not known before the
+    run; one a group at most)."""
+    nm, I, mw = len(layout.memories), layout.interval, map_words(layout)
+    ew = 1 if packed else layout.edge_words
+    words = nm * I
+    for d, s, _f, count, gathered in group:
+        words += (count + 1) // 2 if packed and layout.edge_words == 1 else count * ew
+        if s != d:
+            words += mw + nm * gathered if gathered else nm * I
+    return int(words)
+
+
+def deal(weights, pes: int) -> list[int]:
+    """The PE of each of the ``weights`` (integers): the largest first (the first on a
+    tie), each to the PE with the smallest sum so far (the lowest on a tie) -- the
+    longest-processing-time rule, within 4/3 of the best split."""
+    load = [0] * max(1, pes)
+    owner = [0] * len(weights)
+    for k in sorted(range(len(weights)), key=lambda k: (-weights[k], k)):
+        i = min(range(len(load)), key=lambda i: (load[i], i))
+        owner[k] = i
+        load[i] += weights[k]
+    return owner
 
 
 def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
                      pes: int, packed: bool = False, written=None) -> float:
-    """Cycles of a run on ``pes`` PEs: target intervals dealt out in turn as the host
-    does; the slowest PE, or a memory port when it is the bottleneck (PE i's words go
-    through port ``i % dram.ports``, one word a clock), or the channel (every port's
+    """Cycles of a run on ``pes`` PEs: target intervals dealt out as the host does
+    (``pe_queues``, balanced by port words); the slowest PE, or a memory port when it
+    is the bottleneck (PE i's words go through port ``i % dram.ports``, one word a
+    clock), or the channel (every port's
     bytes at ``bytes_per_clock``: a sequential word 8 bytes, a gathered entry a burst
     of its own).  One port: the port at the memory's word rate, as before ports."""
     if pes <= 1:
         return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
-    queues = pe_queues(blocks, pes)
+    queues = pe_queues(blocks, pes, layout, packed)
     host = len(blocks) * host_block_cycles(pes)
     slowest = max(predict_cycles(layout, q, _pe_memory(dram, pes), fifo_depth, packed, written)
                   for q in queues)

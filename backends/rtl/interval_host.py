@@ -36,6 +36,7 @@ from .interval import (
     FLAG_PACKED,
     FLAG_WRITEBACK,
 )
+from .interval_costs import deal, group_words
 from .layout import MemoryLayout, encode_run
 from .memport import WORD_BYTES
 from .multi import PE_SEL
@@ -132,12 +133,15 @@ class IntervalDevice:
                "hazards": 0, "stalls": 0}
         # per target interval: its blocks with their flags (load A first, write back last)
         groups: list[list] = []
+        walks: list[list] = []  # the same groups as ``blocks`` tuples (``pe_queues``')
         for i, (d, s, first, count, gathered) in enumerate(blocks):
             flags = FLAG_PACKED if packed else 0
             if i == 0 or blocks[i - 1][0] != d:
                 flags |= FLAG_LOAD_A
                 self.stats.window_loads += 1
                 groups.append([])
+                walks.append([])
+            walks[-1].append(blocks[i])
             if s != d:
                 flags |= FLAG_GATHER_B if gathered else FLAG_LOAD_B
                 self.stats.window_loads += 1
@@ -147,13 +151,16 @@ class IntervalDevice:
                 flags |= FLAG_WRITEBACK
                 self.stats.writebacks += 1
             groups[-1].append(((d, s, first, count), flags))
-        # target intervals dealt out to the PEs in turn, each PE walks its own list
-        # through its command queue (``interval``): a block is queued while the one
-        # before it runs, and the host reads a finished block's results while the
-        # next one runs -- no PE waits for the host between blocks
+        # target intervals dealt out to the PEs balanced by their port words
+        # (``interval_costs.pe_queues``: the largest first, each to the PE with the
+        # fewest so far), each PE walks its own list in rising order through its
+        # command queue (``interval``): a block is queued while the one before it
+        # runs, and the host reads a finished block's results while the next one
+        # runs -- no PE waits for the host between blocks
+        owner = deal([group_words(lay, w, packed) for w in walks], self.pes)
         queues: list[list] = [[] for _ in range(self.pes)]
         for k, g in enumerate(groups):
-            queues[k % self.pes].extend(g)
+            queues[owner[k]].extend(g)
         given, taken = [0] * self.pes, [0] * self.pes
         t0 = self.hw.now()
         R = ENGINE_REGS

@@ -192,6 +192,8 @@ class IntervalRun:
     sim_cycles: int  # every simulated cycle
     dram_bytes: int  # bytes the memory model's bursts moved
     dram_words: int  # words through the ports
+    walks: list = None  # the blocks of every run (as ``IntervalDevice.walks``)
+    packed: list = None  # per run: its edges went packed (``layout.packs``)
 
 
 def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
@@ -211,4 +213,4 @@ def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
         record_throughput(spec, dram, host.stats.edges, host.stats.cycles,
                           f"Amaranth co-simulation, interval {interval}, {graph.n} vertices")
         return IntervalRun(results, host.stats, dev.stats, layout, hw.cycles,
-                           hw.dram.bytes, hw.dram.words)
+                           hw.dram.bytes, hw.dram.words, dev.walks, dev.packed)

@@ -313,6 +313,44 @@ def test_two_pe_verilator_cosimulation_agrees_with_amaranth_cycle_for_cycle():
     assert v.blocks.pe_cycles == a.blocks.pe_cycles
 
 
+def test_deal_gives_the_largest_first_to_the_pe_with_the_fewest_words():
+    """interval_costs.deal (the longest-processing-time rule): in turn, [1, 5, 1, 5]
+    would load two PEs 2 and 10; largest first, each to the least loaded, 6 and 6 (a
+    tie goes to the first weight and the lowest PE)."""
+    from cosynth.backends.rtl.interval_costs import deal
+    assert deal([1, 5, 1, 5], 2) == [0, 0, 1, 1]
+    assert deal([3, 3, 3], 2) == [0, 1, 0]
+    assert deal([], 3) == [] and deal([7, 2], 1) == [0, 0]
+
+
+def test_the_host_deals_target_intervals_balanced_as_the_cost_model_does():
+    """Several PEs: each target interval (its blocks, from window A's load to its
+    write-back) goes to one PE, dealt by ``interval_costs.pe_queues`` (balanced by
+    port words, ``group_words``) -- the host's walk and the model's are the same split,
+    and on this graph it differs from dealing the intervals out in turn."""
+    from cosynth.backends.rtl.interval_costs import group_words, pe_queues
+    kf = _kernel("bfs")
+    g = cs.Graph.kronecker(7, edge_factor=4, seed=3)
+    run = run_interval_kernel(kf, g, {"source": 1}, interval=16, dram=ECP5_DDR3,
+                              fifo_depth=8, pes=2)
+    assert same(run.results, kf.expected(g, kf.bind(g, source=1)))
+    want, turn = [0, 0], [0, 0]
+    for walk, pk in zip(run.walks, run.packed):
+        for i, q in enumerate(pe_queues(walk, 2, run.layout, pk)):
+            want[i] += sum(b[3] for b in q)
+        for i, q in enumerate(pe_queues(walk, 2)):
+            turn[i] += sum(b[3] for b in q)
+    assert run.blocks.pe_edges == want
+    assert want != turn
+    # a group's words: window A, its edges (two a word here), maps and gathered reads
+    walk, pk = run.walks[0], run.packed[0]
+    d0 = [b for b in walk if b[0] == walk[0][0]]
+    mw = run.layout.interval // min(64, run.layout.interval)
+    assert pk and group_words(run.layout, d0, pk) == 16 + sum(
+        (c + 1) // 2 + (0 if s == d else mw + gth if gth else 16)
+        for d, s, _f, c, gth in d0)
+
+
 def test_a_target_interval_no_block_changed_is_not_written_back():
     """BFS from an isolated vertex changes nothing: every window A equals its region, so
     the engine writes none back (the host still asks, FLAG_WRITEBACK) -- the port moves
@@ -464,8 +502,9 @@ def test_the_edge_skid_gate_lets_an_edge_out_only_the_cycle_after_it_passed():
 
 def test_the_cycle_model_phases_add_up_and_pes_get_target_intervals_in_turn():
     """interval_costs.breakdown splits predict_cycles into its phases (their sum is the
-    prediction), and pe_queues deals the target intervals out to the PEs in turn, as
-    the host does -- what bench_interval's per-PE figures rest on."""
+    prediction), and pe_queues without a layout deals the target intervals out to the
+    PEs in turn (with one, balanced as the host deals them: the test after the host's
+    deal above)."""
     from cosynth.backends.rtl.interval_costs import PHASES, breakdown, pe_queues
     rm = RegisterMap("u", "k", "v", 32, 5, 0, [], [], [Mem(0, "d", "live", "i64", 64)], [])
     lay = MemoryLayout.of(rm, 1024, 256)

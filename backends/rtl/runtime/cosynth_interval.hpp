@@ -16,8 +16,9 @@
 //                     other interval differs loads window B (whole, or only the entries
 //                     its edges read after its gather map: layout.gathers), the last
 //                     writes A back.  With
-//                     P PEs the target intervals are dealt out in turn and each PE walks
-//                     its own list (multi.py's collision argument).
+//                     P PEs the target intervals are dealt out balanced by their port
+//                     words (interval_costs.py deal) and each PE walks its own list
+//                     (multi.py's collision argument).
 //   REG_DEPTH         answered as the graph's n (UnitHost checks it); REG_ID from the unit.
 // Invariant: between block commands the memory holds the current tables.
 #pragma once
@@ -124,14 +125,36 @@ class IntervalDevice : public Device {
       if (i + 1 == blocks_.size() || blocks_[i + 1].d != b.d) flags[i] |= FLAG_WRITEBACK;
       groups.back().push_back(i);
     }
-    // target intervals dealt out to the PEs in turn, each PE walks its own list through
-    // its command queue (interval.py): a block is queued while the one before it runs,
-    // and a finished block's results are read while the next runs
+    // target intervals dealt out to the PEs balanced by their port words
+    // (interval_costs.py group_words / deal: the largest first, each to the PE with the
+    // fewest words so far, the lowest on a tie), each PE walks its own list in rising
+    // order through its command queue (interval.py): a block is queued while the one
+    // before it runs, and a finished block's results are read while the next runs
     // (interval_host.py IntervalDevice.run walks the same way)
     const int P = lay_.pes;
+    const int64_t I = lay_.interval, nm = lay_.memories, mw = I / std::min<int64_t>(64, I);
+    std::vector<int64_t> words(groups.size(), nm * I);  // window A
+    for (size_t k = 0; k < groups.size(); ++k)
+      for (size_t i : groups[k]) {
+        const Block& b = blocks_[i];
+        words[k] += packed_ && !HAS_WEIGHT ? (b.count + 1) / 2
+                                           : b.count * (HAS_WEIGHT && !packed_ ? 2 : 1);
+        if (b.s != b.d) words[k] += b.gathered ? mw + nm * b.gathered : nm * I;
+      }
+    std::vector<size_t> order(groups.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return words[a] > words[b]; });
+    std::vector<int> owner(groups.size(), 0);
+    std::vector<int64_t> load(P, 0);
+    for (size_t k : order) {
+      const int i = (int)(std::min_element(load.begin(), load.end()) - load.begin());
+      owner[k] = i;
+      load[i] += words[k];
+    }
     std::vector<std::vector<size_t>> queues(P);
     for (size_t k = 0; k < groups.size(); ++k)
-      for (size_t i : groups[k]) queues[k % P].push_back(i);
+      for (size_t i : groups[k]) queues[owner[k]].push_back(i);
     std::vector<size_t> given(P, 0), taken(P, 0);
     const uint64_t t0 = ncycles_;
     // PE i's next block and BLK_CTRL = ctrl (bit 0: queue it), or only the BLK_CTRL
