@@ -534,6 +534,12 @@ ROW_PROBE_LLCS = 16
 ROW_PROBE_MAX = 2**30
 
 
+def _beyond_llc_bytes(llc: float) -> int:
+    """The row and stream probes' array beyond the last level: ``ROW_PROBE_LLCS`` times
+    it, at most ``ROW_PROBE_MAX``, in whole MiB."""
+    return int(min(ROW_PROBE_LLCS * llc, ROW_PROBE_MAX)) // 2**20 * 2**20
+
+
 def row_lines(llc: float, l2: float, timeout: float, say) -> dict:
     """``cpu_seconds_per_row_line`` and ``cpu_seconds_per_row_l2_line``
     (``cost.row_miss_seconds``): the row probe (``memprobe.probe_rows``) over an array
@@ -541,7 +547,7 @@ def row_lines(llc: float, l2: float, timeout: float, say) -> dict:
     between the two (``row_l2_bytes``): the cost of a line of a row visited out of order
     that misses the last level, and of one that misses L2 only
     (``memprobe.row_line_cost`` with the cache each array overflows)."""
-    big = int(min(ROW_PROBE_LLCS * llc, ROW_PROBE_MAX)) // 2**20 * 2**20
+    big = _beyond_llc_bytes(llc)
     if big <= llc:
         return {}
     mid = row_l2_bytes(llc, l2)
@@ -571,7 +577,7 @@ def stream_lines(llc: float, l2: float, timeout: float, say) -> dict:
     (``memprobe.probe_stream``) over an array within half of L2 and one of
     ``ROW_PROBE_LLCS`` times the last-level cache: what a line of rows read in vertex
     order costs beyond the cache (``memprobe.row_line_cost`` of the two)."""
-    big = int(min(ROW_PROBE_LLCS * llc, ROW_PROBE_MAX)) // 2**20 * 2**20
+    big = _beyond_llc_bytes(llc)
     if big <= llc:
         return {}
     samples = probe_stream([int(l2 // 2), big], timeout=timeout)

@@ -276,6 +276,15 @@ def row_l2_line_seconds(kind: BladeKind) -> float:
     return kind.cal("cpu_seconds_per_row_l2_line", 0.0)
 
 
+def _rows_beyond(n, cache: float, vertices: float) -> float:
+    """The share of nest ``n``'s rows (``row_array`` bytes on its graph of ``row_n``
+    vertices, scaled to a graph of ``vertices`` at the same mean degree) that a cache of
+    ``cache`` bytes cannot hold: what each row line misses when every line is read about
+    once a run."""
+    size = n.row_array * vertices / n.row_n
+    return max(0.0, 1.0 - cache / size) if size > 0 else 0.0
+
+
 def row_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
     """One core's seconds per run of nest ``n`` for the lines of the rows it reads out
     of vertex order (``Nest.rows_out_of_order``: a bucketed or binned relaxation drains
@@ -306,8 +315,7 @@ def row_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
     def share(cache: float, v: float) -> float:
         if rates:
             return row_miss_share(rates, cache * n.row_n / v / LINE_BYTES)
-        size = n.row_array * v / n.row_n
-        return max(0.0, 1.0 - cache / size) if size > 0 else 0.0
+        return _rows_beyond(n, cache, v)
 
     def charge(v: float) -> float:
         llc = share(cache_bytes(kind), v)
@@ -345,12 +353,9 @@ def stream_miss_seconds(n, kind: BladeKind, vertices: float) -> float:
         return 0.0
     cache = cache_bytes(kind)
 
-    def share(v: float) -> float:
-        size = n.row_array * v / n.row_n
-        return max(0.0, 1.0 - cache / size) if size > 0 else 0.0
-    beyond = share(vertices)
+    beyond = _rows_beyond(n, cache, vertices)
     if getattr(n, "ws_ref", 0.0) > 0 and getattr(n, "ws_n", 0.0) > 0:
-        beyond -= share(n.ws_n)
+        beyond -= _rows_beyond(n, cache, n.ws_n)
     return n.edges * n.row_bytes / LINE_BYTES * max(beyond, 0.0) * cost
 
 
