@@ -65,6 +65,12 @@ BLOCK_OVERHEAD = 14
 #: EDGES_DONE, UPDATES, HAZARDS, STALLS) and the registers it writes (the next block's
 #: five and BLK_CTRL)
 _RESULT_READS, _BLOCK_WRITES = 6, 6
+#: words a clock the engine's write-back moves at most: its words pass a two-place
+#: ``fifo.SyncFIFOBuffered`` (``interval``'s ``wbq``), whose inner FIFO of one place
+#: takes a word only every other cycle (it is not writable while full, even in the
+#: cycle it is read) -- measured: a 4,096-word window A takes 8,196 cycles to write
+#: back (kron-16 CC P = 1, co-simulated)
+WRITEBACK_RATE = 0.5
 
 
 def host_block_cycles(pes: int) -> float:
@@ -326,10 +332,12 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
     the map's read before the
     run (after the first block, what the block before does not hide: ``_map_ahead``),
     ``window_loads`` whole windows A (per target interval) and B,
-    ``writebacks`` changed windows A, ``overhead`` ``BLOCK_OVERHEAD`` a block."""
+    ``writebacks`` changed windows A (at ``WRITEBACK_RATE`` words a clock at most),
+    ``overhead`` ``BLOCK_OVERHEAD`` a block."""
     r = _rate(dram, fifo_depth)
     ew = _edge_words(layout, packed)
-    wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
+    # writes need no FIFO; the engine's write-back queue takes a word every other cycle
+    wr = min(WRITEBACK_RATE, dram.bytes_per_clock / WORD_BYTES)
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
     fill = dram.latency + 2
@@ -589,7 +597,8 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
         b_scattered = len(layout.memories) * used  # a burst each
     else:
         b_cycles, b_words, b_scattered = fill + load / r, load, 0.0
-    total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
+    wbr = min(WRITEBACK_RATE, wr)  # the write-back queue's rate (``breakdown``)
+    total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wbr) + \
         (blocks - diag) * b_cycles + edges * max(1.0, ew / r)
     if pes <= 1:
         return total
