@@ -70,6 +70,7 @@ def main() -> None:
         IntervalChoice,
         breakdown,
         choose,
+        every_edge_writes,
         pe_queues,
         predict_parallel,
         predict_run,
@@ -88,6 +89,7 @@ def main() -> None:
                 args = {**args, "source": int(np.argmax(np.asarray(g.out_degrees())))}
             kf = load_kernels(f"{ROOT}/examples/{file}.py")[name]
             spec = unit_for(kf.ir)
+            ewr = every_edge_writes(spec)  # every edge writes: loads wait (the model's)
             t0 = time.perf_counter()
             want = kf.expected(g, kf.bind(g, **args))
             nx_s = time.perf_counter() - t0
@@ -118,7 +120,7 @@ def main() -> None:
                 except MismatchError as exc:
                     diff = str(exc)
                 predicted = sum(predict_parallel(run.layout, b, dram, pick.fifo_depth, P, pk,
-                                                 wr)
+                                                 wr, ewr)
                                 for b, pk, wr in zip(run.walks, run.packed, run.written))
                 st = run.stats
                 # per PE: the model's phases on a port of its own, and what the PE's block
@@ -127,14 +129,15 @@ def main() -> None:
                 for b, pk, wr in zip(run.walks, run.packed, run.written):
                     for i, qb in enumerate(pe_queues(b, P, run.layout, pk)):
                         for k, v in breakdown(run.layout, qb, dram, pick.fifo_depth, pk,
-                                              wr).items():
+                                              wr, ewr).items():
                             pe_model[i][k] += v
                 pe_model = [{k: round(v) for k, v in x.items()} for x in pe_model]
                 pe_wait = [c - sum(x.values())
                            for c, x in zip(run.blocks.pe_cycles, pe_model)]
                 q = run.layout.intervals  # the planner's view: edges spread over q x q
                 planned = st.runs * predict_run(run.layout, dram, pick.fifo_depth,
-                                                st.edges / max(1, st.runs), q, q, P)
+                                                st.edges / max(1, st.runs), q, q, P,
+                                                edge_writes=ewr)
                 row = {
                     "graph": f"kron-{scale}", "n": g.n, "m": g.m, "kernel": name,
                     "args": args,

@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass
 
 from cosynth.errors import CosynthError
+from cosynth.ir.nodes import Store
 from cosynth.planner import parts as partlist
 
 from .bitstream import _BLOCK_SHAPE, BRAM_SHARE, bram_blocks
@@ -50,6 +51,7 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
            "host_block_cycles",
            "memory_for", "whole_fits", "unit_use", "predict_run", "IntervalProfile",
            "fpga_profile", "breakdown", "PHASES", "pe_queues", "group_words", "deal",
+           "every_edge_writes",
            "unit_blocks",
            "unit_logic", "logic_fits", "LOGIC_PER_PE", "LOGIC_SHARE"]
 
@@ -63,6 +65,12 @@ BLOCK_OVERHEAD = 14
 #: EDGES_DONE, UPDATES, HAZARDS, STALLS) and the registers it writes (the next block's
 #: five and BLK_CTRL)
 _RESULT_READS, _BLOCK_WRITES = 6, 6
+#: words a clock the engine's write-back moves at most: its words pass a two-place
+#: ``fifo.SyncFIFOBuffered`` (``interval``'s ``wbq``), whose inner FIFO of one place
+#: takes a word only every other cycle (it is not writable while full, even in the
+#: cycle it is read) -- measured: a 4,096-word window A takes 8,196 cycles to write
+#: back (kron-16 CC P = 1, co-simulated)
+WRITEBACK_RATE = 0.5
 
 
 def host_block_cycles(pes: int) -> float:
@@ -252,51 +260,84 @@ def _map_ahead(gmap: float, dram: DramConfig) -> float:
     return max(0.0, gmap - (dram.latency + 2 + BLOCK_OVERHEAD))
 
 
+def every_edge_writes(spec) -> bool:
+    """Does every edge a run of ``spec``'s unit takes write its target entry?  True when
+    each rule's reduction is a store at the top of its body (no guard: CC's ``label
+    min= ...``, SSSP's ``dist min= ...``): the unit's pipeline writes the target's live
+    memory for every edge it takes (``unit``: the write enable is the edge's predicate,
+    whether or not the value changes).  A guarded store (BFS: only edges out of the
+    frontier) writes for a share of the edges the model does not know before the run:
+    False, and the model counts none of its writes."""
+    rules = getattr(spec, "rules", ())
+    return bool(rules) and all(
+        any(isinstance(s, Store) and s.table == u.target for s in r.body)
+        for r in rules for u in r.ups)
+
+
 def _gather_beside(layout: MemoryLayout, count: float, gathered: float, dram: DramConfig,
-                   fifo_depth: int, ew: float) -> tuple[float, float, float]:
+                   fifo_depth: int, ew: float,
+                   edge_writes: bool = False) -> tuple[float, float, float, float]:
     """A gathering block, whose gather runs beside its edges (the engine's gate lets an
-    edge go once its window-B entry is in): ``(map, edges, beyond)`` -- the map read
-    before the run (its latency and words), the edge stream alone, and what the run
-    takes beyond that stream: the slower of the gather machine (per memory a cycle to
-    start and one per map word, a scattered read per entry) and the port (edge words
-    and gathered reads share its one command a clock)."""
+    edge go once its window-B entry is in): ``(map, edges, beyond, loads)`` -- the map
+    read before the run (its latency and words), the edge stream alone, what the run
+    takes beyond that stream for the gather's reads: the slower of the gather machine
+    (per memory a cycle to start and one per map word, a scattered read per entry) and
+    the port (edge words and gathered reads share its one command a clock); and what it
+    takes beyond the stream for the gathered entries' *loads* when every edge writes
+    (``edge_writes``: ``every_edge_writes``): the unit takes a load into window B only in
+    a cycle its pipeline does not write that memory (``EdgeUnit(busy_loads=True)``), and
+    the live memory's write port is the pipeline's in every cycle an edge's write-back
+    passes -- so the block's edges' writes and its gathered entries' loads into the live
+    memory take a cycle each, ``count + gathered`` (measured, kron-16 CC P = 1: 0.996 of
+    the gathered entries beyond the stream in the sweeps that write no window back).
+    The early gather (``gnx``) does not hide these: its words wait in the gather FIFO
+    until the block launches."""
     r = _rate(dram, fifo_depth)
     w, nm = map_words(layout), len(layout.memories)
     reads = nm * gathered / _gather_rate(dram, fifo_depth)
     edges = max(count, count * ew / r)
     machine = nm * (1 + w) + reads
     port = count * ew / r + reads
-    return dram.latency + 2 + w / r, edges, max(0.0, machine - edges, port - edges)
+    unit = count + gathered if edge_writes and layout.live else 0.0
+    return (dram.latency + 2 + w / r, edges, max(0.0, machine - edges, port - edges),
+            max(0.0, unit - edges))
 
 
 def predict_cycles(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-                   packed: bool = False, written=None) -> float:
+                   packed: bool = False, written=None, edge_writes: bool = False) -> float:
     """Cycles of the block commands ``blocks`` (``(d, s, first_word, edges, gathered)``
     in walk order, as ``layout.encode_run`` returns them; ``packed``: weighted edges one
     word each; ``written``: the target intervals whose window A a block changed -- the
     engine writes back only those; None: every one, what a model before the run
-    assumes): the sum of ``breakdown``'s phases."""
-    return sum(breakdown(layout, blocks, dram, fifo_depth, packed, written).values())
+    assumes; ``edge_writes``: every edge writes its target, ``every_edge_writes(spec)``):
+    the sum of ``breakdown``'s phases."""
+    return sum(breakdown(layout, blocks, dram, fifo_depth, packed, written,
+                         edge_writes).values())
 
 
 #: the phases ``breakdown`` splits a block walk into
-PHASES = ("edges", "edge_fill", "gather_reads", "gather_maps", "window_loads",
-          "writebacks", "overhead")
+PHASES = ("edges", "edge_fill", "gather_reads", "gather_loads", "gather_maps",
+          "window_loads", "writebacks", "overhead")
 
 
 def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-              packed: bool = False, written=None) -> dict:
+              packed: bool = False, written=None, edge_writes: bool = False) -> dict:
     """Where ``predict_cycles``' cycles go, phase by phase (``PHASES``), on a port of its
     own: ``edges`` the edge stream (one an edge, or the port's word rate), ``edge_fill``
     its latency per block, ``gather_reads`` what a gather beside the edges adds to the
     run (``_gather_beside``: its scattered reads and map-word cycles beyond the edge
-    stream, or the port's words beyond it), ``gather_maps`` the map's read before the
+    stream, or the port's words beyond it), ``gather_loads`` what the gathered entries'
+    loads add beyond that when every edge writes (``edge_writes``: each load waits for a
+    cycle the pipeline does not write the live memory, ``_gather_beside``), ``gather_maps``
+    the map's read before the
     run (after the first block, what the block before does not hide: ``_map_ahead``),
     ``window_loads`` whole windows A (per target interval) and B,
-    ``writebacks`` changed windows A, ``overhead`` ``BLOCK_OVERHEAD`` a block."""
+    ``writebacks`` changed windows A (at ``WRITEBACK_RATE`` words a clock at most),
+    ``overhead`` ``BLOCK_OVERHEAD`` a block."""
     r = _rate(dram, fifo_depth)
     ew = _edge_words(layout, packed)
-    wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)  # writes need no FIFO
+    # writes need no FIFO; the engine's write-back queue takes a word every other cycle
+    wr = min(WRITEBACK_RATE, dram.bytes_per_clock / WORD_BYTES)
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
     fill = dram.latency + 2
@@ -307,17 +348,20 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
             out["window_loads"] += fill + load / r
         out["edge_fill"] += fill
         if gathered:
-            gmap, edges, beyond = _gather_beside(layout, count, gathered, dram, fifo_depth,
-                                                 ew)
+            gmap, edges, beyond, loads = _gather_beside(layout, count, gathered, dram,
+                                                        fifo_depth, ew, edge_writes)
             if i > 0 and blocks[i - 1][0] == d:
                 # the gather starts during the block before (``interval``'s ``gnx``):
                 # its map and first reads overlap that block's tail
                 hide = max(0.0, dram.latency + 2 + BLOCK_OVERHEAD - gmap)
                 out["gather_maps"] += _map_ahead(gmap, dram)
-                out["gather_reads"] += max(0.0, beyond - hide)
+                reads = max(0.0, beyond - hide)
             else:
                 out["gather_maps"] += gmap if i == 0 else _map_ahead(gmap, dram)
-                out["gather_reads"] += beyond
+                reads = beyond
+            out["gather_reads"] += reads
+            # the loads' cycles are not hidden: an early gather's words wait until launch
+            out["gather_loads"] += max(0.0, loads - reads)
             out["edges"] += edges
         else:
             if s != d:
@@ -383,19 +427,21 @@ def deal(weights, pes: int) -> list[int]:
 
 
 def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
-                     pes: int, packed: bool = False, written=None) -> float:
+                     pes: int, packed: bool = False, written=None,
+                     edge_writes: bool = False) -> float:
     """Cycles of a run on ``pes`` PEs: target intervals dealt out as the host does
     (``pe_queues``, balanced by port words); the slowest PE, or a memory port when it
     is the bottleneck (PE i's words go through port ``i % dram.ports``, one word a
     clock), or the channel (every port's
     bytes at ``bytes_per_clock``: a sequential word 8 bytes, a gathered entry a burst
-    of its own).  One port: the port at the memory's word rate, as before ports."""
+    of its own).  One port: the port at the memory's word rate, as before ports.
+    ``edge_writes``: every edge writes its target (``every_edge_writes``; ``breakdown``)."""
     if pes <= 1:
-        return predict_cycles(layout, blocks, dram, fifo_depth, packed, written)
+        return predict_cycles(layout, blocks, dram, fifo_depth, packed, written, edge_writes)
     queues = pe_queues(blocks, pes, layout, packed)
     host = len(blocks) * host_block_cycles(pes)
-    slowest = max(predict_cycles(layout, q, _pe_memory(dram, pes), fifo_depth, packed, written)
-                  for q in queues)
+    slowest = max(predict_cycles(layout, q, _pe_memory(dram, pes), fifo_depth, packed, written,
+                                 edge_writes) for q in queues)
     C = max(1, min(dram.ports, pes))
     per_port = [0.0] * C
     gathered = 0.0
@@ -502,7 +548,7 @@ def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
 
 def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: float,
                 target_intervals: float, other_intervals: float, pes: int = 1,
-                packed: bool | None = None) -> float:
+                packed: bool | None = None, edge_writes: bool = False) -> float:
     """Expected cycles of one run of ``edges`` edges whose target endpoints spread over
     ``target_intervals`` intervals and other endpoints over ``other_intervals`` -- what
     the planner knows before the graph is cut into blocks.  Edges are taken as spread
@@ -515,7 +561,9 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     gathers window B when ``layout.gathers`` says so for its expected distinct other
     endpoints (``GATHER_SKEW`` x what uniform edges would give).  ``packed`` None: weighted
     edges are taken as packed when the interval allows it (``layout.packs``; weights
-    beyond 32 bits are not known before the run)."""
+    beyond 32 bits are not known before the run).  ``edge_writes``: every edge writes its
+    target (``every_edge_writes``), so a gathered entry's load takes a cycle of the
+    unit's own (``_gather_beside``)."""
     if edges <= 0:
         return 0.0
     if packed is None:
@@ -539,15 +587,18 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     per_block = edges / max(blocks, 1e-9)
     if gathers(layout, math.ceil(used)):
         # the gather goes beside the block's edges (``_gather_beside``)
-        gmap, _, beyond = _gather_beside(layout, per_block, used, dram, fifo_depth, ew)
-        # map read during the block before, the gather started in its tail (``gnx``)
+        gmap, _, beyond, loads = _gather_beside(layout, per_block, used, dram, fifo_depth,
+                                                ew, edge_writes)
+        # map read during the block before, the gather started in its tail (``gnx``);
+        # the entries' loads wait for the block's launch (not hidden)
         hide = max(0.0, dram.latency + 2 + BLOCK_OVERHEAD - gmap)
-        b_cycles = _map_ahead(gmap, dram) + max(0.0, beyond - hide)
+        b_cycles = _map_ahead(gmap, dram) + max(0.0, beyond - hide, loads)
         b_words = map_words(layout) + len(layout.memories) * used
         b_scattered = len(layout.memories) * used  # a burst each
     else:
         b_cycles, b_words, b_scattered = fill + load / r, load, 0.0
-    total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wr) + \
+    wbr = min(WRITEBACK_RATE, wr)  # the write-back queue's rate (``breakdown``)
+    total = blocks * (BLOCK_OVERHEAD + fill) + groups * (fill + load / r + wb / wbr) + \
         (blocks - diag) * b_cycles + edges * max(1.0, ew / r)
     if pes <= 1:
         return total
@@ -602,7 +653,8 @@ class IntervalProfile(FpgaProfile):
                        for r in self.spec.rules)
         qt, qo = (mine, float(q)) if in_range else (float(q), mine)
         return predict_run(layout, DramConfig(**use["memory"]), int(use["fifo_depth"]),
-                           edges, qt, qo, int(use.get("pes", 1)))
+                           edges, qt, qo, int(use.get("pes", 1)),
+                           edge_writes=every_edge_writes(self.spec))
 
 
 

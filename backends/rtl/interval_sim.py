@@ -194,6 +194,7 @@ class IntervalRun:
     dram_words: int  # words through the ports
     walks: list = None  # the blocks of every run (as ``IntervalDevice.walks``)
     packed: list = None  # per run: its edges went packed (``layout.packs``)
+    written: list = None  # per run: the target intervals written back (changed)
 
 
 def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
@@ -213,4 +214,5 @@ def run_interval_kernel(kfn, graph, args: dict | None = None, *, interval: int,
         record_throughput(spec, dram, host.stats.edges, host.stats.cycles,
                           f"Amaranth co-simulation, interval {interval}, {graph.n} vertices")
         return IntervalRun(results, host.stats, dev.stats, layout, hw.cycles,
-                           hw.dram.bytes, hw.dram.words, dev.walks, dev.packed)
+                           hw.dram.bytes, hw.dram.words, dev.walks, dev.packed,
+                           dev.written)
