@@ -4,7 +4,8 @@
 largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per memory,
 one copy per read port: ``bitstream.bram_blocks``) plus the two read FIFOs (edges,
 gathered entries) and the gather map (``gather_blocks``) fit in
-``BRAM_SHARE`` of the part's block RAM, and a FIFO deep enough to cover the memory's
+``INTERVAL_BRAM_SHARE`` of the part's block RAM with no PE's memories over its family's
+``PE_BLOCKS``, and a FIFO deep enough to cover the memory's
 latency at its word rate; the unit's logic (``unit_logic``: ``LOGIC_PER_PE`` cells a PE,
 measured by place and route) must fit in ``LOGIC_SHARE`` of the part's logic cells.  A
 part on which not even an interval of two fits, or whose logic cannot hold one PE, is
@@ -53,7 +54,8 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
            "fpga_profile", "breakdown", "PHASES", "pe_queues", "group_words", "deal",
            "every_edge_writes",
            "unit_blocks",
-           "unit_logic", "logic_fits", "LOGIC_PER_PE", "LOGIC_SHARE"]
+           "unit_logic", "logic_fits", "LOGIC_PER_PE", "LOGIC_SHARE",
+           "INTERVAL_BRAM_SHARE", "PE_BLOCKS"]
 
 #: cycles a block command costs beyond its phases: the engine's DONE, LAUNCH and START
 #: states (EDGE_COUNT is written in LAUNCH) and the unit's pipeline draining after the
@@ -114,6 +116,24 @@ LOGIC_PER_PE = {"ice40": 8110, "ecp5": 6369, "ultrascale+": 6369}
 #: the share of the part's logic cells a unit may take (placement and routing need the
 #: rest)
 LOGIC_SHARE = 0.9
+#: the share of the part's block RAM an interval unit may take.  A whole-graph unit keeps
+#: ``bitstream.BRAM_SHARE`` (0.6); an interval unit's blocks are its PEs' windows, each
+#: PE's in a region of its own (``floorplan``), and the measured limit is how far one PE's
+#: memories spread (``PE_BLOCKS``), not the total: ECP5-85F BFS P = 4 C = 4 interval 2048
+#: (144 blocks estimated, 136 of 208 placed: 65%) routes at 95.5 / 94.8 MHz, seeds 1 / 2,
+#: quadrants, beside interval 1024 (80 / 64 blocks) at 90.3 MHz, seed 1
+#: (bench/results/interval_pnr_p4_i{2048,1024_c4}_s26*.json; both end in a PE's gather
+#: machine, rem -> map-word select -> gather_state).  0.6 refused 2048.  On the smaller ECP5s
+#: one PE at 64% (25F interval 2048: 34 of 56 placed) routes at 104.7 MHz, 45F 4096 (66 of
+#: 108) at 103.0 (interval_pnr_p1_{25f,45f}_*_s26.json).
+INTERVAL_BRAM_SHARE = 0.7
+#: the most block RAMs (``unit_blocks``' estimate) one PE's memories may take, by family,
+#: measured by place and route on the ECP5-85F: 68 (P = 1, interval 4096) routes BFS at
+#: 102.9 / 104.7 / 100.8 MHz; 132 (interval 8192: 130 DP16KD placed) routes BFS / SSSP-int
+#: / CC at 73.7 / 74.8 / 71.6 MHz, seed 1 -- the engine's request path stretched across
+#: the windows (13.6 ns, engine state -> cmd_done -> areg;
+#: bench/results/interval_pnr_p1_i8192_s26_*.json).  A family without a figure: no cap.
+PE_BLOCKS = {"ecp5": 68}
 
 
 class NoIntervalFits(CosynthError):
@@ -190,7 +210,9 @@ def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
     if not logic_fits(part, pes):
         return None
     used = unit_blocks(spec, part, interval, fifo, pes)
-    return used if used <= BRAM_SHARE * _part_blocks(part) else None
+    if used > PE_BLOCKS.get(part.family, used) * pes:
+        return None
+    return used if used <= INTERVAL_BRAM_SHARE * _part_blocks(part) else None
 
 
 def choose(spec, part_name: str, n: int, dram: DramConfig, pes: int = 1) -> IntervalChoice:
@@ -221,7 +243,7 @@ def choose(spec, part_name: str, n: int, dram: DramConfig, pes: int = 1) -> Inte
             why = (f"unit '{spec.name}' ({pe_s}) does not fit on {part.name} even with an "
                    f"interval of two vertices: its memories ({bits_per_vertex(spec)} bits a "
                    "vertex, every read port a copy, in blocks at least one wide) and a "
-                   f"{fifo}-word FIFO exceed {BRAM_SHARE:.0%} of the part's "
+                   f"{fifo}-word FIFO exceed {INTERVAL_BRAM_SHARE:.0%} of the part's "
                    f"{_part_blocks(part)} block RAMs")
         raise NoIntervalFits(
             why,

@@ -16,10 +16,13 @@ import cosynth as cs
 from cosynth.backends.rtl.build import unit_for
 from cosynth.backends.rtl.dram import DramConfig, DramModel
 from cosynth.backends.rtl.interval_costs import (
+    INTERVAL_BRAM_SHARE,
+    PE_BLOCKS,
     NoIntervalFits,
     choose,
     every_edge_writes,
     predict_cycles,
+    unit_blocks,
     unit_logic,
     unit_use,
 )
@@ -133,7 +136,7 @@ def test_planner_picks_the_largest_interval_that_fits_and_refuses_a_part_too_sma
     big = choose(spec, "ECP5-85F", 1 << 20, ECP5_DDR3)
     small = choose(spec, "ECP5-25F", 1 << 20, ECP5_DDR3)
     assert big.interval > small.interval >= 2
-    assert big.bram_blocks <= 0.6 * big.part_blocks
+    assert big.bram_blocks <= INTERVAL_BRAM_SHARE * big.part_blocks
     assert choose(spec, "ECP5-85F", 100, ECP5_DDR3).interval == 128  # never beyond the graph
     assert big.fifo_depth >= ECP5_DDR3.latency * min(1, ECP5_DDR3.bytes_per_clock / 8)
     # a unit with many wide tables read at both ends: too many read-port copies for an
@@ -143,6 +146,23 @@ def test_planner_picks_the_largest_interval_that_fits_and_refuses_a_part_too_sma
     with pytest.raises(NoIntervalFits) as exc:
         choose(wspec, "iCE40HX8K", 1000, ECP5_DDR3)
     assert "smallest part it fits on is" in str(exc.value.hint)
+
+
+def test_planner_caps_each_pe_and_the_total_of_interval_units():
+    """The interval rule (``INTERVAL_BRAM_SHARE`` of the part, at most ``PE_BLOCKS`` a PE,
+    both from place and route on the ECP5-85F): one PE stops at 4096 (68 blocks; 8192's
+    132 routed at 72-75 MHz) although 8192 is within the total share; four PEs take 2048
+    (144 blocks, 69%), which the whole-graph share of 60% refused."""
+    spec = unit_for(_kernel("bfs").ir)
+    one = choose(spec, "ECP5-85F", 1 << 18, ECP5_DDR3, pes=1)
+    assert one.interval == 4096 and one.bram_blocks <= PE_BLOCKS["ecp5"]
+    assert unit_blocks(spec, "ECP5-85F", 8192, one.fifo_depth) <= \
+        INTERVAL_BRAM_SHARE * one.part_blocks  # the PE cap, not the share, stops it
+    four = choose(spec, "ECP5-85F", 1 << 18, ECP5_DDR3, pes=4)
+    assert four.interval == 2048
+    assert 0.6 * four.part_blocks < four.bram_blocks <= INTERVAL_BRAM_SHARE * four.part_blocks
+    assert unit_blocks(spec, "ECP5-85F", 4096, four.fifo_depth, 4) > \
+        INTERVAL_BRAM_SHARE * four.part_blocks
 
 
 def test_cycle_model_tracks_the_cosimulation():
