@@ -4,8 +4,8 @@
 largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per memory,
 one copy per read port: ``bitstream.bram_blocks``) plus the two read FIFOs (edges,
 gathered entries) and the gather map (``gather_blocks``) fit in
-``INTERVAL_BRAM_SHARE`` of the part's block RAM with no PE's memories over its family's
-``PE_BLOCKS``, and a FIFO deep enough to cover the memory's
+``INTERVAL_BRAM_SHARE`` of the part's block RAM with no PE's memories over
+``pe_block_cap`` (one PE: its family's ``PE_BLOCKS``; several: a quarter of the part), and a FIFO deep enough to cover the memory's
 latency at its word rate; the unit's logic (``unit_logic``: ``LOGIC_PER_PE`` cells a PE,
 measured by place and route) must fit in ``LOGIC_SHARE`` of the part's logic cells.  A
 part on which not even an interval of two fits, or whose logic cannot hold one PE, is
@@ -55,7 +55,7 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
            "every_edge_writes",
            "unit_blocks",
            "unit_logic", "logic_fits", "LOGIC_PER_PE", "LOGIC_SHARE",
-           "INTERVAL_BRAM_SHARE", "PE_BLOCKS"]
+           "INTERVAL_BRAM_SHARE", "PE_BLOCKS", "pe_block_cap"]
 
 #: cycles a block command costs beyond its phases: the engine's DONE, LAUNCH and START
 #: states (EDGE_COUNT is written in LAUNCH) and the unit's pipeline draining after the
@@ -132,8 +132,21 @@ INTERVAL_BRAM_SHARE = 0.7
 #: 102.9 / 104.7 / 100.8 MHz; 132 (interval 8192: 130 DP16KD placed) routes BFS / SSSP-int
 #: / CC at 73.7 / 74.8 / 71.6 MHz, seed 1 -- the engine's request path stretched across
 #: the windows (13.6 ns, engine state -> cmd_done -> areg;
-#: bench/results/interval_pnr_p1_i8192_s26_*.json).  A family without a figure: no cap.
+#: bench/results/interval_pnr_p1_i8192_s26_*.json).  Several PEs: each PE's blocks within
+#: a quarter of the part's (``floorplan.quadrants`` gives each PE a quarter of the die):
+#: P = 2 at interval 4096 (66 DP16KD a PE, more than a quarter's 54 sites, so no
+#: quadrants) routes at 89.7 (bands) / 87.9 (no floorplan) MHz, at 2048 (quadrants)
+#: 103.4 / 95.7 / 96.9 (interval_pnr_p2_i4096_s26_*.json, interval_pnr_p2m2_stop22_*).  A
+#: family without a figure: no cap.
 PE_BLOCKS = {"ecp5": 68}
+
+
+def pe_block_cap(part, pes: int) -> int | None:
+    """The most block RAMs one of ``pes`` PEs may take on ``part`` (``PE_BLOCKS``; None:
+    no measured cap for the family)."""
+    if part.family not in PE_BLOCKS:
+        return None
+    return PE_BLOCKS[part.family] if pes <= 1 else _part_blocks(part) // 4
 
 
 class NoIntervalFits(CosynthError):
@@ -210,7 +223,8 @@ def _fits(spec, part, interval: int, fifo: int, pes: int = 1) -> int | None:
     if not logic_fits(part, pes):
         return None
     used = unit_blocks(spec, part, interval, fifo, pes)
-    if used > PE_BLOCKS.get(part.family, used) * pes:
+    cap = pe_block_cap(part, pes)
+    if cap is not None and used > cap * pes:
         return None
     return used if used <= INTERVAL_BRAM_SHARE * _part_blocks(part) else None
 

@@ -150,7 +150,8 @@ def test_planner_picks_the_largest_interval_that_fits_and_refuses_a_part_too_sma
 
 def test_planner_caps_each_pe_and_the_total_of_interval_units():
     """The interval rule (``INTERVAL_BRAM_SHARE`` of the part, at most ``PE_BLOCKS`` a PE,
-    both from place and route on the ECP5-85F): one PE stops at 4096 (68 blocks; 8192's
+    one PE, or a quarter of the part each when several; from place and route on the
+    ECP5-85F): one PE stops at 4096 (68 blocks; 8192's
     132 routed at 72-75 MHz) although 8192 is within the total share; four PEs take 2048
     (144 blocks, 69%), which the whole-graph share of 60% refused."""
     spec = unit_for(_kernel("bfs").ir)
@@ -163,6 +164,12 @@ def test_planner_caps_each_pe_and_the_total_of_interval_units():
     assert 0.6 * four.part_blocks < four.bram_blocks <= INTERVAL_BRAM_SHARE * four.part_blocks
     assert unit_blocks(spec, "ECP5-85F", 4096, four.fifo_depth, 4) > \
         INTERVAL_BRAM_SHARE * four.part_blocks
+    # two PEs stay at 2048: 4096 is within the total share, but a PE's 68 blocks would
+    # not fit the quarter of the die a floorplan gives it (89.7 MHz against 103.4)
+    two = choose(spec, "ECP5-85F", 1 << 18, ECP5_DDR3, pes=2)
+    assert two.interval == 2048
+    assert unit_blocks(spec, "ECP5-85F", 4096, two.fifo_depth, 2) <= \
+        INTERVAL_BRAM_SHARE * two.part_blocks
 
 
 def test_cycle_model_tracks_the_cosimulation():
