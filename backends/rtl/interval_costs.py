@@ -120,8 +120,8 @@ LOGIC_SHARE = 0.9
 #: ``bitstream.BRAM_SHARE`` (0.6); an interval unit's blocks are its PEs' windows, each
 #: PE's in a region of its own (``floorplan``), and the measured limit is how far one PE's
 #: memories spread (``PE_BLOCKS``), not the total: ECP5-85F BFS P = 4 C = 4 interval 2048
-#: (144 blocks estimated, 136 of 208 placed: 65%) routes at 95.5 / 94.8 MHz, seeds 1 / 2,
-#: quadrants, beside interval 1024 (80 / 64 blocks) at 90.3 MHz, seed 1
+#: (144 blocks estimated, 136 of 208 placed: 65%) routes at 95.5 / 94.8 / 95.0 MHz,
+#: seeds 1 / 2 / 3, quadrants, beside interval 1024 (80 / 64 blocks) at 90.3 MHz, seed 1
 #: (bench/results/interval_pnr_p4_i{2048,1024_c4}_s26*.json; both end in a PE's gather
 #: machine, rem -> map-word select -> gather_state).  0.6 refused 2048.  On the smaller ECP5s
 #: one PE at 64% (25F interval 2048: 34 of 56 placed) routes at 104.7 MHz, 45F 4096 (66 of
