@@ -5,7 +5,8 @@ largest power-of-two interval ``I`` whose on-chip memories (``2 I`` entries per 
 one copy per read port: ``bitstream.bram_blocks``) plus the two read FIFOs (edges,
 gathered entries) and the gather map (``gather_blocks``) fit in
 ``INTERVAL_BRAM_SHARE`` of the part's block RAM with no PE's memories over
-``pe_block_cap`` (one PE: its family's ``PE_BLOCKS``; several: a quarter of the part), and a FIFO deep enough to cover the memory's
+``pe_block_cap`` (one PE: its family's ``PE_BLOCKS``; several: a quarter of the part),
+and a FIFO deep enough to cover the memory's
 latency at its word rate; the unit's logic (``unit_logic``: ``LOGIC_PER_PE`` cells a PE,
 measured by place and route) must fit in ``LOGIC_SHARE`` of the part's logic cells.  A
 part on which not even an interval of two fits, or whose logic cannot hold one PE, is
