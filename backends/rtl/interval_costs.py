@@ -34,6 +34,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from cosynth import ops
 from cosynth.errors import CosynthError
 from cosynth.ir.nodes import Store
 from cosynth.planner import parts as partlist
@@ -298,16 +299,21 @@ def _map_ahead(gmap: float, dram: DramConfig) -> float:
 
 
 def every_edge_writes(spec) -> bool:
-    """Does every edge a run of ``spec``'s unit takes write its target entry?  True when
-    each rule's reduction is a store at the top of its body (no guard: CC's ``label
-    min= ...``, SSSP's ``dist min= ...``): the unit's pipeline writes the target's live
-    memory for every edge it takes (``unit``: the write enable is the edge's predicate,
-    whether or not the value changes).  A guarded store (BFS: only edges out of the
-    frontier) writes for a share of the edges the model does not know before the run:
-    False, and the model counts none of its writes."""
+    """Does every edge a run of ``spec``'s unit takes write its target entry?  The unit
+    writes an entry only when the reduction changes it (``unit``: the write enable is
+    the edge's predicate and "the value changes").  True when each rule's reduction is a
+    store at the top of its body (no guard) whose operator may change the target for any
+    value (an accumulation, ``+=``: ``ops.Reduction.improves`` is None), so that every
+    edge whose value is not the identity writes.  A min / max / or / and reduction
+    (CC's ``label min= ...``, SSSP's ``dist min= ...``) writes only the edges that
+    improve their target, and a guarded store (BFS: only edges out of the frontier)
+    only the edges that pass: shares the model does not know before the run -- False,
+    and the model counts none of their writes (measured: CC's changing edges are few
+    after its first sweep; counting all of them over-predicts kron-16 CC by 15-31%)."""
     rules = getattr(spec, "rules", ())
     return bool(rules) and all(
         any(isinstance(s, Store) and s.table == u.target for s in r.body)
+        and ops.reduction(u.op).improves is None
         for r in rules for u in r.ups)
 
 

@@ -14,7 +14,9 @@ One edge per clock, in a pipeline of six or more stages::
         invariants are hoisted into registers); in the last of these stages the target
         entry's old value is taken from the write history when a recent write hit it
     RMW the reduction ``new = old (op) value`` (no loop: see below)
-    WB  ``new`` is written back to the memory from a register
+    WB  ``new`` is written back to the memory from a register, when it differs from
+        ``old`` (an edge that changes nothing writes nothing and leaves no history
+        entry: the write port is free for a busy load, ``busy_loads``)
     A1  change detection (``new != old``); A2 the counters, STATUS.changed (a write of
         a rule that raises a change flag) and STATUS.wrote (any write)
 
@@ -436,7 +438,8 @@ class EdgeUnit(wiring.Component):
             if (t, end) not in hit_regs:
                 st = rmw[t]
                 n = len(st["h"]) if self.forward is None else min(self.forward, len(st["h"]))
-                ahead = [(st["act"], st["addr"])] + [(we, a) for we, a, _ in st["h"][:n - 1]]
+                # the RMW stage's write enable (its edge changes the entry), as h_1 will hold
+                ahead = [(st["we"], st["addr"])] + [(we, a) for we, a, _ in st["h"][:n - 1]]
                 regs = []
                 for j, (we, a) in enumerate(ahead[:n], 1):
                     h = Signal(name=f"{t}_h{j}_hit_{end}")
@@ -488,7 +491,13 @@ class EdgeUnit(wiring.Component):
                             m.d.comb += st["new"].eq(res)
                     with m.Default():
                         m.d.comb += st["new"].eq(old)
-            m.d.comb += st["we"].eq(st["act"])
+            # the memory is written only when the reduction changes the entry: ``old`` is
+            # the entry's value after every earlier write (memory or history), so an
+            # unchanged entry already holds ``new``.  The write history records exactly
+            # the memory's writes (an unchanged edge leaves no entry: nothing to forward),
+            # and the write port is free for a busy load in more cycles (a CC edge whose
+            # label is not smaller writes nothing)
+            m.d.comb += st["we"].eq(st["act"] & _changes(ops_used, old, val, st["new"], d))
             wp = wports[rm.mem(t, "live").id]
             h1_we, h1_addr, h1_new = st["h"][0]
             mid = rm.mem(t, "live").id
@@ -653,6 +662,20 @@ def _reduce(op: str, old, val, d):
         return Mux(fn(hdl, old, val), val, old)
     v = fn(hdl, old, val)
     return v if d.is_bool else v[:d.bits].as_signed()
+
+
+def _changes(ops_used: list[str], old, val, new, d):
+    """"``old op val`` differs from ``old``": for a min / max (a select) the builder's
+    compare, true only where ``val`` is taken, and ``val != old`` beside it (two compares
+    of registers in parallel, not one after the select); for every other reduction
+    ``new != old``.  Several operators on one table: ``new != old``."""
+    if len(ops_used) == 1:
+        r = ops.reduction(ops_used[0])
+        hd = hw_dtype(d)
+        cost, fn = r.op.rtl_builder(hd)
+        if cost == "select":
+            return fn(hdl, old, val) & (val != old)
+    return new != old
 
 
 def _rule_loads(r) -> set[tuple[str, str]]:

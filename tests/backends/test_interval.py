@@ -845,21 +845,23 @@ def test_the_next_blocks_gather_starts_in_the_tail_of_the_block_before():
         assert first2 < done[0], (first2, done)
 
 
-def test_the_cycle_model_counts_gathered_loads_beside_edges_that_all_write():
-    """CC's rules write their target on every edge (``every_edge_writes``: an unguarded
-    ``label min= ...``), so the live memory's write port is the pipeline's in every cycle
-    an edge passes, and a gathered entry's load into window B (the same memory) waits
-    for a cycle without one: a gathering block takes its edges plus its gathered
-    entries, even where the port would carry both beside each other (two edges a word,
-    a gathered read a clock on a DDR4-like memory).  The model that ran the gather free
-    beside the edges under-predicted CC by 15-26% (kron-16 / kron-18, co-simulated); with
-    the loads counted it tracks the co-simulation here within 2% (-1.1%), and without
-    them it is more than 10% short (-15.5%).  BFS's store is guarded (edges out of the
-    frontier only): not counted.  The runs that change labels write window A back, at
-    ``WRITEBACK_RATE`` (half a word a clock: at one a clock the model is 13% short)."""
+def test_gathered_loads_go_beside_edges_that_change_nothing():
+    """The unit writes an entry only when the reduction changes it, so a CC edge whose
+    label is not smaller leaves the live memory's write port free, and a gathered
+    entry's load into window B (the same memory) goes in that cycle: a gathering block
+    takes about its edges, not its edges plus its gathered entries.  Before (every
+    active edge wrote) the same runs took the sum, and the model that counted them
+    (``edge_writes=True``) tracked the unit within 2% (21,031 cycles); now they take
+    18,157, the model without the loads (``every_edge_writes`` False for a
+    min-reduction) is within 3% (-2.1%: the edges that do change write) and the sum is
+    more than 10% over (+14.6%).  An accumulation (``+=``) changes its target on any non-identity value: its
+    edges all write, and the model counts the loads after them."""
     kf = _kernel("cc")
     spec = unit_for(kf.ir)
-    assert every_edge_writes(spec) and not every_edge_writes(unit_for(_kernel("bfs").ir))
+    assert not every_edge_writes(spec) and not every_edge_writes(unit_for(_kernel("bfs").ir))
+    pr = load_kernels(os.path.join(EXAMPLES, "pagerank.py"))["pagerank"] \
+        .with_fixed("Q16.47,atol=1e-9")
+    assert every_edge_writes(unit_for(pr.ir))
     ddr4 = DramConfig.from_figures(25.6e9, 80e-9, 64, 100e6)  # bench_interval's DDR4
     rng = np.random.default_rng(5)
     # 200 sources of interval 1 (of 256 vertices), 3 edges each into interval 0
@@ -874,5 +876,5 @@ def test_the_cycle_model_counts_gathered_loads_beside_edges_that_all_write():
     model = {ew: sum(predict_cycles(run.layout, b, ddr4, 16, pk, wr, ew) for b, pk, wr in
                      zip(run.walks, run.packed, run.written))
              for ew in (True, False)}
-    assert abs(model[True] - measured) / measured < 0.02, (model, measured)
-    assert (measured - model[False]) / measured > 0.10, (model, measured)
+    assert abs(model[False] - measured) / measured < 0.03, (model, measured)
+    assert (model[True] - measured) / measured > 0.10, (model, measured)
