@@ -854,8 +854,8 @@ def test_gathered_loads_go_beside_edges_that_change_nothing():
     (``edge_writes=True``) tracked the unit within 2% (21,031 cycles); now they take
     18,157, the model without the loads (``every_edge_writes`` False for a
     min-reduction) is within 3% (-2.1%: the edges that do change write) and the sum is
-    more than 10% over (+14.6%).  An accumulation (``+=``) changes its target on any non-identity value: its
-    edges all write, and the model counts the loads after them."""
+    more than 10% over (+14.6%).  An accumulation (``+=``) changes its target on any
+    non-identity value: its edges all write, and the model counts the loads after them."""
     kf = _kernel("cc")
     spec = unit_for(kf.ir)
     assert not every_edge_writes(spec) and not every_edge_writes(unit_for(_kernel("bfs").ir))
