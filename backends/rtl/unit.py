@@ -426,15 +426,10 @@ class EdgeUnit(wiring.Component):
             every cycle and so does the pipeline, so h_j now is h_(j-1) a cycle ago, and
             h_1 now is the RMW stage's write (act, addr) a cycle ago; the edge's address
             a cycle ago is ``early``'s.  Compared then and registered: equal to the
-            comparison now, a cycle earlier.  Without an earlier evaluation stage (E = 0:
-            four history entries: BFS, CC) the comparison stays in the last stage, where it
-            has slack (the P = 1 unit's critical paths are the engine's), so that such a
-            unit's netlist is unchanged."""
-            if (t, end) not in hit_regs and E == 0:
-                st = rmw[t]
-                hist = st["h"][:self.forward] if self.forward is not None else st["h"]
-                taddr = srcE if end == "src" else dstE
-                hit_regs[t, end] = [we & (a == taddr) for we, a, _ in hist]
+            comparison now, a cycle earlier, so the last stage's priority multiplexer
+            has registered selects.  Also without an earlier evaluation stage (E = 0:
+            four history entries: BFS, CC; ``early`` is then S1b's address): CC's P = 1
+            critical path was the address compare in front of that multiplexer."""
             if (t, end) not in hit_regs:
                 st = rmw[t]
                 n = len(st["h"]) if self.forward is None else min(self.forward, len(st["h"]))
