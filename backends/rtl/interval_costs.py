@@ -180,14 +180,14 @@ def fifo_blocks(depth: int, family: str) -> int:
 
 def gather_blocks(interval: int, family: str) -> int:
     """Block RAMs of the engine's gather map: two banks of ``I / b`` words of ``b =
-    min(64, I)`` bits (``interval.gather_map_bits``; the next block's map comes into
-    one while the running block's gather reads the other)."""
+    min(64, I)`` bits and a "not empty" bit each (``interval.gather_map_bits``; the next
+    block's map comes into one while the running block's gather reads the other)."""
     b = min(64, interval)
     words = 2 * interval // b
     if family in ("ice40", "ecp5"):
         width, entries = _BLOCK_SHAPE[family]
-        return -(-b // width) * -(-words // entries)
-    return -(-(b * words) // _BLOCK_BITS[family])
+        return -(-(b + 1) // width) * -(-words // entries)
+    return -(-((b + 1) * words) // _BLOCK_BITS[family])
 
 
 def _part_blocks(part) -> int:
