@@ -51,6 +51,9 @@ def main() -> None:
     ap.add_argument("--floorplan", default=None, choices=("quadrants", "bands"),
                     help="pin each PE's block RAMs to a region of its own (P > 1; "
                          "backends.rtl.floorplan; P = 1 runs without)")
+    ap.add_argument("--no-outreg", action="store_true",
+                    help="leave the block RAMs' output registers off (the flow folds the "
+                         "flip-flops after them in by default: backends.rtl.outreg)")
     ap.add_argument("--cosim", default=os.path.join("bench", "results",
                                                     "interval_fmax_k16_k18.json"),
                     help="results JSON of bench_interval.py with the co-simulated "
@@ -109,6 +112,7 @@ def main() -> None:
             (f"-{a.router}" if a.router else "") + \
             (f"-{a.placer}" if a.placer else "") + \
             (f"-fp{a.floorplan}" if plan else "") + \
+            ("-noreg" if a.no_outreg else "") + \
             (f"-{a.part.lower()}" if a.part.upper() != "ECP5-85F" else "")
         # the flow's files go under the results file's own name, so that two runs of the
         # same unit (a branch and main, two seeds) never overwrite each other's logs
@@ -118,7 +122,7 @@ def main() -> None:
         try:
             flow = run_flow(shell_verilog(unit), "top", family, out, device=device,
                             timeout=a.timeout, seed=a.seed, router=a.router,
-                            placer=a.placer, floorplan=plan,
+                            placer=a.placer, floorplan=plan, outreg=not a.no_outreg,
                             progress=lambda m: print(f"  .. {m}", flush=True))
         except ToolError as exc:  # e.g. nextpnr cannot place what the part cannot hold
             row = {"kernel": a.kernel, "pes": P, "ports": C, "part": a.part,
@@ -141,6 +145,7 @@ def main() -> None:
                "router": a.router or "router1 (nextpnr default)",
                "placer": a.placer or "heap (nextpnr default)",
                "floorplan": a.floorplan if plan else None,
+               "outreg": not a.no_outreg,
                "edges_per_clock_cosim": epc,
                "cosim_source": f"{a.cosim}: {a.graph} {a.kernel} ecp5-ddr3 P={P} C={C} "
                                f"I={interval}" if cos else None,

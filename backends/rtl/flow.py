@@ -18,8 +18,10 @@ The steps (``out_dir`` holds every file, named after the top module)
     ``synth``  ``yosys -s synth.ys``: ``read_verilog top.v; synth_<family> -abc9 -top top
     -json top.json`` (abc9 is the default mapper of recent yosys, ``-abc9`` keeps older
     ones on it; measured on a 32-bit relax unit, ``-dff`` and ``-noabc`` were 0-10% slower);
-    (``floorplan``, ECP5, only when asked: block RAMs pinned by ``BEL`` attributes in
-    ``top.json``, ``backends.rtl.floorplan``);
+    (ECP5: the flip-flops that only sample a block RAM's outputs folded into its output
+    register, ``backends.rtl.outreg``, listed in ``outreg.txt``; ``floorplan``, ECP5,
+    only when asked: block RAMs pinned by ``BEL`` attributes in ``top.json``,
+    ``backends.rtl.floorplan``);
     ``pnr``    ``nextpnr-<family> --<device> --package P --freq MHZ --seed S
     --timing-allow-fail --report nextpnr-report.json [--router R]`` with the pins in
     ``top.pcf`` (iCE40) or ``top.lpf`` (ECP5), writing ``top.asc`` / ``top.config``;
@@ -79,6 +81,8 @@ from cosynth.cache import discard, folder_digests, notice, read_record, unverifi
 from cosynth.errors import ArgumentError, ToolError
 
 from .floorplan import Region, bram_sites, pin_brams
+from .outreg import VERSION as OUTREG_VERSION
+from .outreg import absorb as absorb_outregs
 
 __all__ = ["FAMILIES", "Family", "Device", "FlowReport", "run_flow", "find_tool",
            "cache_dir", "TIMEOUT"]
@@ -217,7 +221,7 @@ def find_tool(tool: str) -> str:
 def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
              target_mhz: float | None = None, device: str | None = None, seed: int = 1,
              router: str | None = None, placer: str | None = None,
-             floorplan: tuple | None = None,
+             floorplan: tuple | None = None, outreg: bool = True,
              progress: Callable[[str], None] | None = None, timeout: float | None = None,
              shown: str | None = None) -> FlowReport:
     """Synthesize, place and route ``verilog`` (top module ``top``) for ``family`` and
@@ -233,7 +237,10 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
     ``floorplan`` (ECP5 only) is a tuple of ``floorplan.Region``: after synthesis each
     group's block RAMs get a ``BEL`` attribute in the netlist (``floorplan.pin_brams``),
     the cell -> site map goes to ``floorplan.txt``; None or empty leaves the netlist and
-    the cache key as before.
+    the cache key as before.  ``outreg`` (ECP5): after synthesis, each block RAM port
+    whose outputs feed only plain flip-flops takes them in as its output register
+    (``outreg.absorb``; the blocks and counts go to ``outreg.txt``); False leaves the
+    netlist as yosys wrote it.
     Raises ``ToolError`` when a tool is missing, fails or times out; an unmet target is
     reported, not raised.
     """
@@ -272,8 +279,9 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
                (["--placer", placer] if placer else []),
         "pack": [tools["pack"], files["intermediate"], files["bitstream"]],
     }
+    outreg = outreg and fam.name == "ecp5"
     key = _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools,
-               floorplan)
+               floorplan, outreg)
 
     out_dir = os.path.abspath(out_dir)
     shown = os.path.abspath(shown) if shown else out_dir
@@ -301,6 +309,9 @@ def run_flow(verilog: str, top: str, family: str, out_dir: str, *,
             _announce(tools[step], say)
             say(f"{fam.name} flow: {what} with {os.path.basename(tools[step])}")
             seconds[step] = _run(step, commands[step], build, out_dir, files, limit, shown)
+            if step == "synth" and outreg:
+                n = _outreg(build, files["netlist"], top)
+                say(f"{fam.name} flow: {n} flip-flops folded into block RAM output registers")
             if step == "synth" and floorplan:
                 say(f"{fam.name} flow: floorplan, {len(floorplan)} groups of block RAMs pinned")
                 _pin(build, files["netlist"], top, dev, floorplan)
@@ -383,7 +394,7 @@ def _tool_version(path: str, tool: str) -> str:
 
 
 def _key(verilog, top, fam, dev, target, seed, script, constraints, commands, tools,
-         floorplan=()) -> str:
+         floorplan=(), outreg=False) -> str:
     names = {"synth": "yosys", "pnr": fam.nextpnr, "pack": fam.packer}
     versions = [_tool_version(path, names[step]) for step, path in sorted(tools.items())]
     argv = [" ".join([os.path.basename(c[0]), *c[1:]]) for _, c in sorted(commands.items())]
@@ -391,7 +402,22 @@ def _key(verilog, top, fam, dev, target, seed, script, constraints, commands, to
              script, constraints, *argv, *versions]
     if floorplan:  # absent: the key of every run before floorplans
         parts.append(repr(floorplan))
+    if outreg:  # absent: the key of every run before the pass
+        parts.append(f"outreg {OUTREG_VERSION}")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+def _outreg(build: str, netlist: str, top: str) -> int:
+    """Fold the flip-flops after the block RAMs of the synthesised ``netlist`` in ``build``
+    into their output registers (``outreg.absorb``); record them in ``outreg.txt``."""
+    path = os.path.join(build, netlist)
+    with open(path) as f:
+        data = json.load(f)
+    data, moved = absorb_outregs(data, top)
+    _write(path, json.dumps(data))
+    _write(os.path.join(build, "outreg.txt"),
+           "".join(f"{cell} {n}\n" for cell, n in sorted(moved.items())))
+    return sum(moved.values())
 
 
 def _pin(build: str, netlist: str, top: str, dev: Device, floorplan: tuple) -> None:

@@ -302,7 +302,10 @@ class EdgeUnit(wiring.Component):
         # S1: every read port's output goes into a register with no logic before it (q1)
         q1 = {}
         for key, rp in ports.items():
-            reg = Signal(rp.data.shape(), name=f"q1_{key[0]}_{key[1]}_{key[2]}")
+            # no reset (every use is qualified by a valid bit or a request), so that the
+            # flow can fold it into the block RAM's output register (``outreg``)
+            reg = Signal(rp.data.shape(), name=f"q1_{key[0]}_{key[1]}_{key[2]}",
+                         reset_less=True)
             m.d.sync += reg.eq(rp.data)
             q1[key] = reg
         self._readback(m, busy, rd_accept, rd_mem, {

@@ -249,33 +249,133 @@ def test_the_placer_reaches_nextpnr_and_the_cache_key(tmp_path, cache):
 
 @pytest.mark.slow
 def test_ecp5_block_ram_outputs_go_straight_into_registers(tmp_path, cache):
-    """Every data output of every block RAM of a BFS interval unit (I = 1024: the window
-    memories; the gather map is LUT RAM at this size) drives flip-flops only: no collision
-    bypass LUT of yosys (the memories are
-    ``no_rw_check``) between a DP16KD's 5.8 ns clock-to-out and its register -- the P = 1
-    Fmax path of fmax4 (92-97 MHz on seeds 1 and 2)."""
+    """Every read port of a BFS interval unit's window memories (I = 1024; the gather map
+    is LUT RAM at this size) has its output register on (``outreg``: the unit's ``q1``
+    flip-flops folded into the DP16KD), and every other used block RAM output drives
+    flip-flops only: no collision bypass LUT of yosys (the memories are ``no_rw_check``)
+    between a DP16KD's 5.8 ns clock-to-out and its register -- the P = 1 Fmax path of
+    fmax4 (92-97 MHz on seeds 1 and 2).  Without the pass (``outreg=False``) the same
+    ports are unregistered and their outputs go to as many flip-flops as it moved."""
     from cosynth.backends.rtl.build import unit_for
     from cosynth.backends.rtl.interval import IntervalUnit
     from cosynth.loader import load_kernels
     from tests.helpers import EXAMPLES
     spec = unit_for(load_kernels(os.path.join(EXAMPLES, "bfs.py"))["bfs"].ir)
-    rep = run_flow(shell_verilog(IntervalUnit(spec, 1024)), "top", "ecp5", str(tmp_path),
-                   device="85k")
-    with open(os.path.join(str(tmp_path), "top.json")) as f:
-        cells = json.load(f)["modules"]["top"]["cells"]
-    outs = {b for c in cells.values() if c["type"] == "DP16KD"
-            for p, bits in c["connections"].items() if p.startswith("DO") for b in bits
-            if isinstance(b, int)}
-    loads = {}
-    for c in cells.values():
-        for p, bits in c["connections"].items():
-            if c["port_directions"].get(p) == "input":
-                for b in bits:
-                    if b in outs:
-                        loads[c["type"]] = loads.get(c["type"], 0) + 1
-    # both read ports of the 64-bit window memory (the map is LUT RAM at this size)
-    assert rep.bram >= 9 and loads.get("TRELLIS_FF", 0) >= 2 * 64, loads
-    assert set(loads) == {"TRELLIS_FF"}, loads
+    verilog = shell_verilog(IntervalUnit(spec, 1024))
+    counts = {}
+    for on in (True, False):
+        out = tmp_path / str(on)
+        rep = run_flow(verilog, "top", "ecp5", str(out), device="85k", outreg=on)
+        with open(out / "top.json") as f:
+            cells = json.load(f)["modules"]["top"]["cells"]
+        brams = {n: c for n, c in cells.items() if c["type"] == "DP16KD"}
+        regd = [(n, x) for n, c in brams.items() for x in "AB"
+                if c["parameters"][f"REGMODE_{x}"] == "OUTREG"]
+        outs = {b for n, c in brams.items() for p, bits in c["connections"].items()
+                if p.startswith("DO") and c["parameters"][f"REGMODE_{p[2]}"] == "NOREG"
+                for b in bits if isinstance(b, int)}
+        loads = {}
+        for c in cells.values():
+            for p, bits in c["connections"].items():
+                if c["port_directions"].get(p) == "input":
+                    for b in bits:
+                        if b in outs:
+                            loads[c["type"]] = loads.get(c["type"], 0) + 1
+        assert set(loads) <= {"TRELLIS_FF"}, loads
+        counts[on] = (rep.bram, rep.ffs, len(regd), loads.get("TRELLIS_FF", 0))
+        if on:
+            # both read ports of the 64-bit window memory, every block that holds it
+            assert rep.bram >= 9 and {n for n, _ in regd} >= \
+                {n for n in brams if "mem0_" in n}, regd
+            with open(out / "outreg.txt") as f:
+                moved = sum(int(line.split()[1]) for line in f)
+            assert moved >= 2 * 64
+    (b1, ff1, r1, l1), (b0, ff0, r0, l0) = counts[True], counts[False]
+    assert b1 == b0 and r0 == 0 and r1 > 0
+    assert ff0 - ff1 == moved == l0 - l1, counts
+
+
+def _ff(d, clk=5, **params):
+    conn = {"CLK": [clk], "DI": [d], "Q": [d + 1000]}
+    conn.update(params.pop("conn", {}))
+    return {"type": "TRELLIS_FF", "port_directions": {"CLK": "input", "DI": "input",
+                                                       "LSR": "input", "CE": "input",
+                                                       "Q": "output"},
+            "parameters": {"CEMUX": "1 ", "CLKMUX": "CLK", "GSR": "DISABLED",
+                           "LSRMUX": "LSR", "REGSET": "RESET", "SRMODE": "LSR_OVER_CE",
+                           **params},
+            "connections": conn}
+
+
+def _bram(bits_b):
+    conn = {"CLKA": [5], "CLKB": [5], "OCEA": ["0"], "OCEB": ["1"], "RSTB": ["0"]}
+    dirs = {"CLKA": "input", "CLKB": "input"}
+    for i, b in enumerate(bits_b):
+        conn[f"DOB{i}"] = [b]
+        dirs[f"DOB{i}"] = "output"
+    return {"type": "DP16KD", "port_directions": dirs, "connections": conn,
+            "parameters": {"REGMODE_A": "NOREG", "REGMODE_B": "NOREG"}}
+
+
+def _outreg_netlist(ffs, extra=None):
+    cells = {"ram": _bram([10, 11])}
+    cells.update({f"ff{i}": ff for i, ff in enumerate(ffs)})
+    cells.update(extra or {})
+    return {"modules": {"top": {"ports": {}, "cells": cells}}}
+
+
+def test_outreg_folds_plain_flip_flops_into_the_block_ram():
+    """Both outputs of port B feed a plain flip-flop (same clock, always enabled, no
+    reset): they go into the block (REGMODE_B OUTREG, OCEB 1), their Q nets are driven by
+    the block, port A (unused) stays as it was."""
+    from cosynth.backends.rtl.outreg import absorb
+    net, moved = absorb(_outreg_netlist([_ff(10), _ff(11)]), "top")
+    cells = net["modules"]["top"]["cells"]
+    assert moved == {"ram": 2} and set(cells) == {"ram"}
+    ram = cells["ram"]
+    assert ram["parameters"] == {"REGMODE_A": "NOREG", "REGMODE_B": "OUTREG"}
+    assert ram["connections"]["DOB0"] == [1010] and ram["connections"]["DOB1"] == [1011]
+    assert ram["connections"]["OCEB"] == ["1"] and ram["connections"]["OCEA"] == ["0"]
+
+
+@pytest.mark.parametrize("why", ["second load", "enable", "reset", "set", "clock",
+                                 "module port", "logic"])
+def test_outreg_leaves_a_port_with_any_output_it_cannot_fold(why):
+    """One output bit that is not a lone plain flip-flop's input keeps the whole port
+    unregistered (its mode is per port) and every flip-flop in place."""
+    from cosynth.backends.rtl.outreg import absorb
+    ffs, extra, ports = [_ff(10), _ff(11)], None, {}
+    if why == "second load":
+        extra = {"lut": {"type": "LUT4", "port_directions": {"A": "input", "Z": "output"},
+                         "parameters": {}, "connections": {"A": [11], "Z": [99]}}}
+    elif why == "enable":
+        ffs[1] = _ff(11, CEMUX="CE", conn={"CE": [42]})
+    elif why == "reset":
+        ffs[1] = _ff(11, conn={"LSR": [43]})
+    elif why == "set":
+        ffs[1] = _ff(11, REGSET="SET")
+    elif why == "clock":
+        ffs[1] = _ff(11, clk=6)
+    elif why == "module port":
+        ports = {"o": {"direction": "output", "bits": [11]}}
+    elif why == "logic":
+        ffs[1] = {"type": "LUT4", "port_directions": {"A": "input", "Z": "output"},
+                  "parameters": {}, "connections": {"A": [11], "Z": [99]}}
+    net = _outreg_netlist(ffs, extra)
+    net["modules"]["top"]["ports"] = ports
+    before = json.dumps(net, sort_keys=True)
+    net, moved = absorb(net, "top")
+    assert moved == {} and json.dumps(net, sort_keys=True) == before
+
+
+def test_outreg_is_part_of_the_ecp5_cache_key():
+    """The pass changes the netlist nextpnr places, so a run with it never returns a
+    cached run without it; without it the key is every earlier run's."""
+    fam, dev = flow._resolve("ecp5", "85k")
+    args = ("module top; endmodule", "top", fam, dev, 100.0, 1, "script", "lpf",
+            {"synth": ["yosys", "-s", "synth.ys"]}, {"synth": sys.executable})
+    assert flow._key(*args, (), False) == flow._key(*args)
+    assert flow._key(*args, (), True) != flow._key(*args)
 
 
 # -- floorplans (backends.rtl.floorplan) ---------------------------------------------------
