@@ -347,8 +347,14 @@ class IntervalUnit(wiring.Component):
         # gather machine's "bits left" is a register (``have``): the OR of ``rem``'s 64
         # bits in front of the machine's state and ``rem``'s enable was the P = 4
         # critical path (interval 2048: 10.47 ns, 80% of it routing)
+        # ram_style distributed: LUT RAM beside the gather machine.  As a block RAM (yosys'
+        # choice from I = 4096: 128 words) its 5.8 ns clock-to-out and the route from
+        # wherever the placer put the block into ``rem`` / ``have`` were the P = 1 path
+        # (CC seeds 1 and 3: 95.7 / 80.6 MHz, 3.5-4.8 ns of routing); it is 2 x I / 64
+        # words, 128 LUT-RAM cells of 16 x 4 at I = 4096, and frees two block RAMs a PE
         m.submodules.gmap = gmm = memory.Memory(shape=gb + 1, depth=2 * gw, init=[],
-                                                attrs={"no_rw_check": 1})
+                                                attrs={"no_rw_check": 1,
+                                                       "ram_style": "distributed"})
         gmw, gmr = gmm.write_port(), gmm.read_port()
         lgw = (gw - 1).bit_length()  # bits of a word's index in its bank
         gbank = Signal()  # the bank the gather reads (the running block's map)
@@ -370,6 +376,8 @@ class IntervalUnit(wiring.Component):
             m.d.comb += low_idx[b].eq(Cat(*[low[j] for j in range(gb) if j >> b & 1]).any())
         kbits = max(1, (nm - 1).bit_length())
         m.submodules.slots = sq = fifo.SyncFIFO(width=lg_w + kbits, depth=D + 2)
+        sq_push = Signal()
+        sq_slot = Signal(lg_w + kbits)
         # gathered words go to window B at the entry their read was issued for
         # the words loaded into the unit's memories pass a register (``ld_*`` -> the
         # unit's ``load``): the load phases' multiplexers (window, gather slot) and the
@@ -716,7 +724,6 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += [rem.eq(gmr.data[:gb]), have.eq(gmr.data[gb]),
                                  wcur.eq(wi), wi.eq(wi + 1),
                                  wbase.eq(gbase + (wi << lgb))]
-                m.d.comb += [sq.w_en.eq(g_issue), sq.w_data.eq(Cat(sslot, gk))]
                 m.d.comb += gather_pop
                 with m.If(~have & (wi == gw) & ~sv):
                     with m.If(gk == nm - 1):
@@ -728,6 +735,14 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += gather_pop
                 with m.If((gpending == 0) & ~u.load.valid):
                     m.next = "GOFF"
+        # a gather read's slot goes into its FIFO a cycle after the read issued (from
+        # registers; g_issue is only ever set in GATHER): the port's arbitration in front
+        # of the FIFO's LUT-RAM write enable was the next P = 1 path (CC seed 2, 92.3
+        # MHz).  Its word comes back no earlier than the cycle after the issue
+        # (``DramConfig.latency`` >= 1) and is in ``rg`` a cycle after that, when the slot
+        # is too; the FIFO's two spare places cover the push in flight
+        m.d.sync += [sq_push.eq(g_issue), sq_slot.eq(Cat(sslot, gk))]
+        m.d.comb += [sq.w_en.eq(sq_push), sq.w_data.eq(sq_slot)]
         with m.If(gsel):  # (after the engine's machine: this command wins)
             m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(saddr)]
 
