@@ -181,13 +181,17 @@ def fifo_blocks(depth: int, family: str) -> int:
 def gather_blocks(interval: int, family: str) -> int:
     """Block RAMs of the engine's gather map: two banks of ``I / b`` words of ``b =
     min(64, I)`` bits and a "not empty" bit each (``interval.gather_map_bits``; the next
-    block's map comes into one while the running block's gather reads the other)."""
+    block's map comes into one while the running block's gather reads the other).  The
+    map is LUT RAM (``ram_style`` distributed, ``interval``) on a family that has it
+    (ECP5, UltraScale+): no block RAM.  iCE40 has no LUT RAM (its interval units are
+    refused for want of blocks anyway): its map stays counted as the blocks it would
+    take."""
+    if family != "ice40":
+        return 0
     b = min(64, interval)
     words = 2 * interval // b
-    if family in ("ice40", "ecp5"):
-        width, entries = _BLOCK_SHAPE[family]
-        return -(-(b + 1) // width) * -(-words // entries)
-    return -(-((b + 1) * words) // _BLOCK_BITS[family])
+    width, entries = _BLOCK_SHAPE[family]
+    return -(-(b + 1) // width) * -(-words // entries)
 
 
 def _part_blocks(part) -> int:
