@@ -921,7 +921,7 @@ def test_sssp_int_streams_weighted_edges_two_a_word_and_matches_interpreter_and_
     assert e_words < 0.6 * run.stats.edges
 
 
-@pytest.mark.parametrize("pes", [2, 4])
+@pytest.mark.parametrize("pes", [2, pytest.param(4, marks=pytest.mark.slow)])
 def test_several_pes_stream_dense_weighted_edges_and_agree(pes):
     """SSSP-int (min, repeated: several PEs are safe) with its edges two a word on 2 and
     4 PEs sharing a contended port, odd blocks among them: equal to networkx."""
