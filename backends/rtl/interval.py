@@ -308,8 +308,7 @@ class IntervalUnit(wiring.Component):
         word0 = Signal(64)
         # dense weighted edges (``layout.DENSE``) when I leaves their weight bits
         dense_ok = ew == 2 and 2 * I <= 1 << 16
-        dleft = Signal(COUNTER_BITS)  # dense: the run's words not yet popped
-        dpad_at = Signal()  # ... the FIFO's head word is the last of an odd run: a pad
+        dpad_at = Signal()  # dense: the FIFO's head word is the last of an odd run
         cmd_done = Signal()  # a write command went out ahead of its data
         udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
         uchg = Signal()  # ... and its STATUS.wrote (an entry changed, flag or not)
@@ -429,8 +428,7 @@ class IntervalUnit(wiring.Component):
         if dense_ok:
             total = Mux(flags[5], (count + 1) >> 1, total)
         run_words, run_any = Signal(COUNTER_BITS), Signal()
-        run_one = Signal()  # ... one word (dense: a pad follows when the count is odd)
-        m.d.sync += [run_words.eq(total), run_any.eq(total != 0), run_one.eq(total == 1)]
+        m.d.sync += [run_words.eq(total), run_any.eq(total != 0)]
 
         def advance():
             with m.If(col == I - 1 if I > 1 else 1):
@@ -549,8 +547,6 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
                 m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + \
                     phase(run_words, edges_at, nonzero=run_any)
-                if dense_ok:
-                    m.d.sync += [dleft.eq(run_words), dpad_at.eq(run_one & count[0])]
                 m.next = "EDGES"
             with m.State("EDGES"):
                 # the edges read in runs up to an 8-word boundary: a run starts when the
@@ -613,9 +609,14 @@ class IntervalUnit(wiring.Component):
                             with m.If(took & ~half):
                                 m.d.sync += half.eq(1)
                             with m.If(pop):
-                                # the word after the popped one is the run's last
-                                m.d.sync += [half.eq(0), dleft.eq(dleft - 1),
-                                             dpad_at.eq((dleft == 2) & count[0])]
+                                m.d.sync += half.eq(0)
+                            # the head word is the run's last when every edge read is
+                            # issued and one word is not popped (``more``, ``pending``),
+                            # registered: read only while ``half`` holds the head's high
+                            # half, so a cycle since its low half went -- no read was
+                            # issued then (else neither is last) and no word popped,
+                            # so the register's cycle-old answer is the answer now
+                            m.d.sync += dpad_at.eq(~more & (pending == 1) & count[0])
                     # packed: 16-bit addresses, a 32-bit weight
                     with (m.Elif if dense_ok else m.If)(flags[3]):
                         m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
