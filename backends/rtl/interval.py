@@ -14,7 +14,9 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              memory into its ``edges`` stream (through a register stage with a skid
              place, ``interval_skid``: one edge a clock, a cycle later; an odd packed
              block's pad is the word's high half with both fields' bit 15 set -- a real
-             edge's target local is below ``I <= 2**15``), wait for STATUS.done
+             edge's target local is below ``I <= 2**15``; a dense weighted block's,
+             ``layout.DENSE``, is known by position: its last word's high half when
+             its count is odd), wait for STATUS.done
     GATHER   (flag bit 4, instead of bit 1) load into window B only the entries the
              block's edges read: the block's *gather map* (``layout``: ``I / b`` words
              of ``b = min(64, I)`` bits, bit j of word w for entry ``w b + j``), the
@@ -85,7 +87,10 @@ the engine's::
     54 BLK_FLAGS   rw  bit 0 load A, bit 1 load B, bit 2 write back A, bit 3 packed
                        edges (a weighted unit's edges one word each, an unweighted
                        unit's two a word: layout.packs),
-                       bit 4 gather B (only the entries of the block's gather map)
+                       bit 4 gather B (only the entries of the block's gather map),
+                       bit 5 dense weighted edges (two a word, ``layout.DENSE``; not
+                       with bit 3), bits 6 and 7: a dense edge's source's and
+                       destination's window bit (1: window B; the target's is 0)
     55 BLK_CYCLES  ro  cycles of the last block command, start to done
     62 PE_BUSY     ro  BLK_STATUS bit 0 at bit 0, bit 3 at bit 16 (as ``multi``'s, one PE)
     56+k MEM_BASE  rw  first word of memory k's region (k < 6; 62 and 63 are the PE
@@ -107,7 +112,8 @@ from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
 
 __all__ = ["IntervalUnit", "IntervalTop", "interval_verilog", "INTERVAL_PORTS", "ENGINE_REGS",
            "MAX_MEMORIES", "FLAG_LOAD_A", "FLAG_LOAD_B",
-           "FLAG_WRITEBACK", "FLAG_PACKED", "FLAG_GATHER_B", "gather_map_bits"]
+           "FLAG_WRITEBACK", "FLAG_PACKED", "FLAG_GATHER_B", "FLAG_DENSE", "FLAG_SRC_B",
+           "FLAG_DST_B", "FLAG_BITS", "gather_map_bits"]
 
 ENGINE_REGS = {"BLK_CTRL": 48, "BLK_STATUS": 49, "BLK_EDGES": 50, "BLK_COUNT": 51,
                "BLK_A": 52, "BLK_B": 53, "BLK_FLAGS": 54, "BLK_CYCLES": 55, "MEM_BASE": 56}
@@ -115,6 +121,9 @@ MAX_MEMORIES = 6
 #: a PE's BLK_STATUS bits 0 and 3 at bits 0 and 16 (``multi.PE_BUSY``: every PE's)
 PE_BUSY_ADDR = 62
 FLAG_LOAD_A, FLAG_LOAD_B, FLAG_WRITEBACK, FLAG_PACKED, FLAG_GATHER_B = 1, 2, 4, 8, 16
+#: dense weighted edges (``layout.DENSE``), and their endpoints' window bits
+FLAG_DENSE, FLAG_SRC_B, FLAG_DST_B = 32, 64, 128
+FLAG_BITS = 8  # BLK_FLAGS bits the engine keeps
 
 
 #: the edges' reads go in aligned runs of ``2 ** RUN_BITS`` words between gather reads
@@ -192,7 +201,7 @@ class IntervalUnit(wiring.Component):
         edges_at = Signal(aw)
         count = Signal(COUNTER_BITS)
         a_base, b_base = Signal(aw), Signal(aw)
-        flags = Signal(5)
+        flags = Signal(FLAG_BITS)
         cur = [edges_at, count, a_base, b_base, flags]
         nxt = [Signal.like(r, name=f"next_{n}") for r, n in
                zip(cur, ("edges", "count", "a", "b", "flags"))]
@@ -297,6 +306,9 @@ class IntervalUnit(wiring.Component):
         win_b = Signal()
         half = Signal()  # weighted: the edge's first word is held; packed: the high half
         word0 = Signal(64)
+        # dense weighted edges (``layout.DENSE``) when I leaves their weight bits
+        dense_ok = ew == 2 and 2 * I <= 1 << 16
+        dpad_at = Signal()  # dense: the FIFO's head word is the last of an odd run
         cmd_done = Signal()  # a write command went out ahead of its data
         udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
         uchg = Signal()  # ... and its STATUS.wrote (an entry changed, flag or not)
@@ -429,6 +441,8 @@ class IntervalUnit(wiring.Component):
         # head registered: count -> carry chain -> ``more``, 9.75 ns)
         total = Mux(flags[3], count, count * 2) if ew == 2 else \
             Mux(flags[3], (count + 1) >> 1, count)
+        if dense_ok:
+            total = Mux(flags[5], (count + 1) >> 1, total)
         run_words, run_any = Signal(COUNTER_BITS), Signal()
         m.d.sync += [run_words.eq(total), run_any.eq(total != 0)]
 
@@ -589,7 +603,38 @@ class IntervalUnit(wiring.Component):
                                      rf.r_en.eq(es.ready)]
                 else:
                     m.d.comb += es.payload.weight.eq(rf.r_data)
-                    with m.If(flags[3]):  # packed: 16-bit addresses, a 32-bit weight
+                    # dense (``layout.DENSE``, only when I leaves weight bits): two edges
+                    # a word, the low half first, each two 16-bit fields of an L-bit
+                    # index and weight bits; the window bits from the block (flags 6,
+                    # 7).  Wiring: the fields' places are constants of I, and the
+                    # indices sit where the packed format's addresses do.  An odd
+                    # block's pad is its last word's high half, known by position
+                    # (``dpad_at``), so a real edge may hold any bits
+                    if dense_ok:
+                        with m.If(flags[5]):
+                            part = Mux(half, rf.r_data[32:], rf.r_data[:32])
+                            dpad, took = Signal(), Signal()
+                            m.d.comb += [dpad.eq(half & dpad_at),
+                                         es.payload.src.eq(Cat(part[:lg], flags[6])),
+                                         es.payload.dst.eq(Cat(part[16:16 + lg], flags[7])),
+                                         es.payload.weight.eq(Cat(part[lg:16],
+                                                                  part[16 + lg:32])),
+                                         es.valid.eq(rf.r_rdy & ~dpad),
+                                         took.eq(es.valid & es.ready),
+                                         rf.r_en.eq((took & half) | dpad)]
+                            with m.If(took & ~half):
+                                m.d.sync += half.eq(1)
+                            with m.If(pop):
+                                m.d.sync += half.eq(0)
+                            # the head word is the run's last when every edge read is
+                            # issued and one word is not popped (``more``, ``pending``),
+                            # registered: read only while ``half`` holds the head's high
+                            # half, so a cycle since its low half went -- no read was
+                            # issued then (else neither is last) and no word popped,
+                            # so the register's cycle-old answer is the answer now
+                            m.d.sync += dpad_at.eq(~more & (pending == 1) & count[0])
+                    # packed: 16-bit addresses, a 32-bit weight
+                    with (m.Elif if dense_ok else m.If)(flags[3]):
                         m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
                                      es.payload.dst.eq(rf.r_data[16:32]),
                                      es.payload.weight.eq(rf.r_data[32:].as_signed()),

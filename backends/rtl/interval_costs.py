@@ -44,7 +44,7 @@ from .costs import FpgaProfile, bits_per_vertex
 from .costs import fpga_profile as _base_profile
 from .dram import DramConfig
 from .kernel import parallel_safe
-from .layout import MemoryLayout, gathers, map_words
+from .layout import DENSE, MemoryLayout, dense_bits, edges_per_word, gathers, map_words
 from .memport import WORD_BYTES
 from .multi import COMMAND_STAGES, READ_LATENCY, RETURN_STAGES
 from .regmap import RegisterMap
@@ -279,12 +279,11 @@ def _rate(dram: DramConfig, fifo_depth: int) -> float:
                          fifo_depth / (dram.latency + 2)))
 
 
-def _edge_words(layout: MemoryLayout, packed: bool) -> float:
-    """Port words an edge takes: ``layout.packs`` -- a weighted edge one word when
-    packed (else two), unweighted edges two a word when packed."""
-    if packed:
-        return 0.5 if layout.edge_words == 1 else 1.0
-    return float(layout.edge_words)
+def _edge_words(layout: MemoryLayout, packed: int) -> float:
+    """Port words an edge takes for a run that went ``packed`` (``layout.encode_run``'s
+    third value): a weighted edge half a word when ``layout.DENSE``, one when packed
+    (else two), unweighted edges two a word when packed (``layout.edges_per_word``)."""
+    return 1.0 / edges_per_word(layout, packed)
 
 
 def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
@@ -446,15 +445,16 @@ def pe_queues(blocks, pes: int, layout: MemoryLayout | None = None,
 def group_words(layout: MemoryLayout, group, packed: bool) -> int:
     """Port words of one target interval's blocks ``group`` (``(d, s, first, edges,
     gathered)``), an integer (the C++ host computes the same): window A, per block its
-    edge words (two unweighted edges a word when ``packed``, an odd block's last word
-    padded), and off the diagonal its gather map and one read per gathered entry and
-    memory, or the whole window B.  Write-backs are left out (not known before the
-    run; one a group at most)."""
+    edge words (two unweighted edges a word when ``packed``, two weighted ones when
+    ``layout.DENSE``, an odd block's last word padded), and off the diagonal its gather
+    map and one read per gathered entry and memory, or the whole window B.  Write-backs
+    are left out (not known before the run; one a group at most)."""
     nm, I, mw = len(layout.memories), layout.interval, map_words(layout)
     ew = 1 if packed else layout.edge_words
+    pairs = packed == DENSE or (bool(packed) and layout.edge_words == 1)
     words = nm * I
     for d, s, _f, count, gathered in group:
-        words += (count + 1) // 2 if packed and layout.edge_words == 1 else count * ew
+        words += (count + 1) // 2 if pairs else count * ew
         if s != d:
             words += mw + nm * gathered if gathered else nm * I
     return int(words)
@@ -593,6 +593,11 @@ def unit_use(spec, part_name: str, n: int, memory=None, clock_hz: float = 100e6,
             "memory": dram.as_dict(), "memory_source": source}
 
 
+#: the weight bits the planner expects a weighted graph's edges to need (it does not see
+#: the weights): Kronecker graphs' and the GAP suite's integer weights are 1..255
+PLANNED_WEIGHT_BITS = 8
+
+
 def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: float,
                 target_intervals: float, other_intervals: float, pes: int = 1,
                 packed: bool | None = None, edge_writes: bool = False) -> float:
@@ -608,13 +613,15 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     gathers window B when ``layout.gathers`` says so for its expected distinct other
     endpoints (``GATHER_SKEW`` x what uniform edges would give).  ``packed`` None: weighted
     edges are taken as packed when the interval allows it (``layout.packs``; weights
-    beyond 32 bits are not known before the run).  ``edge_writes``: every edge writes its
-    target (``every_edge_writes``), so a gathered entry's load takes a cycle of the
-    unit's own (``_gather_beside``)."""
+    beyond 32 bits are not known before the run), and as dense (``layout.DENSE``, two a
+    word) when it leaves a dense edge ``PLANNED_WEIGHT_BITS`` of weight or more.
+    ``edge_writes``: every edge writes its target (``every_edge_writes``), so a gathered
+    entry's load takes a cycle of the unit's own (``_gather_beside``)."""
     if edges <= 0:
         return 0.0
     if packed is None:
-        packed = 2 * layout.interval <= 1 << 16
+        packed = DENSE if dense_bits(layout) >= PLANNED_WEIGHT_BITS else \
+            int(2 * layout.interval <= 1 << 16)
     dram = _pe_memory(dram, pes)
     ew = _edge_words(layout, packed)
     qt, qo = max(1.0, target_intervals), max(1.0, other_intervals)

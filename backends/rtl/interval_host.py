@@ -30,14 +30,17 @@ import numpy as np
 from .host import DeviceError
 from .interval import (
     ENGINE_REGS,
+    FLAG_DENSE,
+    FLAG_DST_B,
     FLAG_GATHER_B,
     FLAG_LOAD_A,
     FLAG_LOAD_B,
     FLAG_PACKED,
+    FLAG_SRC_B,
     FLAG_WRITEBACK,
 )
 from .interval_costs import deal, group_words
-from .layout import MemoryLayout, encode_run
+from .layout import DENSE, MemoryLayout, encode_run
 from .memport import WORD_BYTES
 from .multi import PE_SEL
 from .regmap import ID_VALUE, RegisterMap
@@ -77,7 +80,8 @@ class IntervalDevice:
         self.pes = len(getattr(hw.unit, "pes", [hw.unit]))
         self.stats = BlockStats(pe_edges=[0] * self.pes, pe_cycles=[0] * self.pes)
         self.walks: list[list] = []  # the blocks of every run, in order (the cost model's)
-        self.packed: list[bool] = []  # per run: its weighted edges went one word each
+        self.packed: list[int] = []  # per run: how its edges went (``encode_run``: 0,
+        #                                   layout.PACKED or layout.DENSE)
         self.written: list[set] = []  # per run: target intervals a block changed (written back)
         hw.resize(layout.edge_base)
         bases = [(ENGINE_REGS["MEM_BASE"] + mid, layout.region_base(mid))
@@ -136,6 +140,9 @@ class IntervalDevice:
         walks: list[list] = []  # the same groups as ``blocks`` tuples (``pe_queues``')
         for i, (d, s, first, count, gathered) in enumerate(blocks):
             flags = FLAG_PACKED if packed else 0
+            if packed == DENSE:  # the other endpoint's window bit: B off the diagonal
+                flags = FLAG_DENSE | ((FLAG_SRC_B if r.target_end == "dst" else FLAG_DST_B)
+                                      if s != d else 0)
             if i == 0 or blocks[i - 1][0] != d:
                 flags |= FLAG_LOAD_A
                 self.stats.window_loads += 1

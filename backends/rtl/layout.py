@@ -19,6 +19,8 @@ Words are ``memport.WORD_BYTES`` = 8 bytes (one port word).  Vertices are split 
         or, a weighted run whose weights fit 32 bits with 2 I <= 65536 (``packs``), one
         word per edge: bits 0..15 source, 16..31 destination (local), 32..63 the weight;
         an unweighted run with 2 I <= 65536, two edges a word (``packs``);
+        a weighted run whose weights all fit ``dense_bits`` = 32 - 2 log2 I bits
+        unsigned (``dense``), two edges a word (``DENSE``), described below;
         a block off the diagonal that gathers window B (``gathers``) is preceded by its
         *gather map*: ``I / b`` words (``b = interval.gather_map_bits(I)``), bit j of
         word w set when an edge of the block reads window B's entry ``w b + j``
@@ -27,6 +29,26 @@ Local addresses (the unit holds ``2 I`` entries per memory): an edge's target en
 (the rule's ``target_end``) at ``v - d I`` in window A = [0, I); its other endpoint at
 ``I + u - s I`` in window B = [I, 2 I) -- or, when both fall in the same interval
 (s == d), at ``u - d I`` in window A, so that the rule reads the value it is updating.
+
+Dense weighted edges (``DENSE``, version 7), with ``L = log2 I`` (``I <= 2**15``) and
+``F = 16 - L``: an edge is 32 bits, the low half of its word (bits 0..31) or the high
+half (32..63), the block's edges in order, low half first; a half is two 16-bit fields::
+
+    bits  0 .. L - 1        the source's index in its window (local address mod I)
+    bits  L .. 15           the weight's bits 0 .. F - 1
+    bits 16 .. 16 + L - 1   the destination's index in its window
+    bits 16 + L .. 31       the weight's bits F .. 2 F - 1 (unsigned: 0 <= w < 2**(2 F))
+
+The window bit of each endpoint (bit L of its local address) is not in the word: the
+target's is 0 (window A), the other endpoint's is 1 off the diagonal (s != d, window B)
+and 0 on it; the host writes them per block (``interval.FLAG_SRC_B``, ``FLAG_DST_B``),
+and the engine wires them in as bit L -- the decode is a fixed selection of bits for a
+given I (an elaboration-time constant), no arithmetic.  The index fields sit where the
+packed one-a-word format has its 16-bit addresses (bits 0.. and 16..), so the engine's
+selection of a low-half edge's addresses is the packed one.  An odd block's last word
+has a pad in its high half (written as all ones); the engine knows it by position -- the
+high half of the block's last word when its edge count is odd -- not by content, so any
+real edge may hold any bits (an all-ones edge: both indices I - 1, weight 2**(2 F) - 1).
 """
 
 from __future__ import annotations
@@ -39,13 +61,19 @@ import numpy as np
 from .memport import WORD_BYTES
 from .regmap import RegisterMap
 
-__all__ = ["MemoryLayout", "encode_edges", "encode_run", "packs", "gathers", "map_words",
-           "LAYOUT_VERSION"]
+__all__ = ["MemoryLayout", "encode_edges", "encode_run", "packs", "dense", "dense_bits",
+           "gathers", "map_words", "edges_per_word", "PACKED", "DENSE", "LAYOUT_VERSION"]
 
-LAYOUT_VERSION = 6  # 2: the edges of a block interleaved (halves); 3: packed weighted
+LAYOUT_VERSION = 7  # 2: the edges of a block interleaved (halves); 3: packed weighted
 #                      edges; 4: a gather map before each block that gathers window B;
 #                      5: unweighted edges packed two a word; 6: a gathering block's
-#                      edges in the order of their window-B entry
+#                      edges in the order of their window-B entry; 7: weighted edges
+#                      two a word (``DENSE``)
+
+#: how a run's edges went (``encode_run``'s third value): 0 unpacked, ``PACKED``
+#: (``packs``: a weighted edge one word, unweighted edges two a word), ``DENSE`` (weighted
+#: edges two a word: ``dense``)
+PACKED, DENSE = 1, 2
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,10 @@ class MemoryLayout:
                  live=list(self.live),
                  edge_word0={"src_local": [0, 32], "dst_local": [32, 64]},
                  edge_word1="weight (signed 64)" if self.edge_words == 2 else None)
+        if self.edge_words == 2 and dense_bits(self):
+            L = self.interval.bit_length() - 1
+            d["dense_half"] = {"src_index": [0, L], "weight_low": [L, 16],
+                               "dst_index": [16, 16 + L], "weight_high": [16 + L, 32]}
         return d
 
 
@@ -130,6 +162,33 @@ def packs(layout: MemoryLayout, weight) -> bool:
     return not w.size or bool(w.min() >= -(1 << 31) and w.max() < 1 << 31)
 
 
+def dense_bits(layout: MemoryLayout) -> int:
+    """Weight bits of a dense edge (``DENSE``): ``32 - 2 log2 I``; 0 when the layout has
+    none (unweighted, or ``2 I > 65536``)."""
+    if layout.edge_words != 2 or 2 * layout.interval > 1 << 16:
+        return 0
+    return 32 - 2 * (layout.interval.bit_length() - 1)
+
+
+def dense(layout: MemoryLayout, weight) -> bool:
+    """Does a weighted run go two edges a word (``DENSE``)?  When every weight is an
+    integer in ``[0, 2**dense_bits)`` (unsigned; Kronecker's 1..255 fit at I <= 4096)."""
+    b = dense_bits(layout)
+    if not b or weight is None:
+        return False
+    w = np.asarray(weight, dtype=np.int64)  # as ``packs`` and the encoder read them
+    return not w.size or bool(w.min() >= 0 and w.max() < 1 << b)
+
+
+def edges_per_word(layout: MemoryLayout, packed: int) -> float:
+    """Edges a port word carries for a run that went ``packed`` (``encode_run``'s third
+    value): two when unweighted packed or ``DENSE``, one when weighted ``PACKED`` or
+    unweighted unpacked, a half when weighted unpacked."""
+    if packed == DENSE or (packed and layout.edge_words == 1):
+        return 2.0
+    return 1.0 / (1 if packed else layout.edge_words)
+
+
 def map_words(layout: MemoryLayout) -> int:
     """Words of a block's gather map: ``I / b`` of ``b = min(64, I)`` bits."""
     return layout.interval // min(64, layout.interval)
@@ -145,11 +204,15 @@ def gathers(layout: MemoryLayout, used: int) -> bool:
 
 
 def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.ndarray,
-               weight: np.ndarray | None, pack: bool = True, gather: bool = True):
+               weight: np.ndarray | None, pack: bool = True, gather: bool = True,
+               dense_ok: bool = True):
     """Group one rule's edges into blocks: ``(words, blocks, packed)`` where ``words``
-    (uint64) is the edge region's content, ``packed`` whether a weighted run went one
-    word per edge (``packs``: bits 0..15 source, 16..31 destination, 32..63 the weight;
-    the block engine's ``FLAG_PACKED``; ``pack`` False never packs) and ``blocks`` a list
+    (uint64) is the edge region's content, ``packed`` how the run's edges went: ``DENSE``
+    (2) when a weighted run's weights fit ``dense_bits`` (``dense``: two edges a word,
+    the block engine's ``FLAG_DENSE``; ``dense_ok`` False never), else ``PACKED`` (1,
+    True) when ``packs`` (a weighted edge one word: bits 0..15 source, 16..31
+    destination, 32..63 the weight; unweighted edges two a word; ``FLAG_PACKED``), else
+    0 (``pack`` False: never packed nor dense), and ``blocks`` a list
     of ``(d, s, first_word, edges, gathered)`` in the order the host walks them
     (``gathered``: the entries of window B the block gathers, preceded by its map
     (``gathers``), or 0 when it loads the window whole or is on the diagonal; ``gather``
@@ -176,8 +239,10 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
     tloc = tv - d * I
     oloc = ov - s * I + np.where(s == d, 0, I)
     ks = key[order]
+    packed = (DENSE if dense_ok and dense(layout, weight) else PACKED) \
+        if pack and packs(layout, weight) else 0
     if not ks.size:
-        return np.zeros(0, dtype=np.uint64), [], pack and packs(layout, weight)
+        return np.zeros(0, dtype=np.uint64), [], packed
     cuts = np.flatnonzero(np.diff(ks)) + 1
     starts = np.concatenate([[0], cuts])
     ends = np.concatenate([cuts, [ks.size]])
@@ -197,10 +262,18 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
     sub = np.argsort(bid * I + np.where(g[bid], oo, 0), kind="stable")
     order = order[sub]
     sloc, dloc = (tloc, oloc) if target_end == "src" else (oloc, tloc)
-    packed = pack and packs(layout, weight)
-    pairs = packed and layout.edge_words == 1  # two unweighted edges a word
+    # two edges a word: unweighted packed, or weighted dense
+    pairs = packed == DENSE or (bool(packed) and layout.edge_words == 1)
     ew = 1 if packed else layout.edge_words
-    if pairs:
+    if packed == DENSE:  # two 16-bit fields: an index and part of the weight each
+        L = I.bit_length() - 1
+        F = 16 - L
+        m = np.uint64(I - 1)
+        wt = np.asarray(weight, dtype=np.int64).astype(np.uint64)
+        w0 = (sloc.astype(np.uint64) & m) | ((wt & np.uint64((1 << F) - 1)) << np.uint64(L)) | \
+            ((dloc.astype(np.uint64) & m) << np.uint64(16)) | \
+            ((wt >> np.uint64(F)) << np.uint64(16 + L))
+    elif pairs:
         w0 = (sloc.astype(np.uint64) & np.uint64(0xFFFF)) | \
             ((dloc.astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(16))
     elif packed:
@@ -226,6 +299,7 @@ def encode_run(layout: MemoryLayout, target_end: str, src: np.ndarray, dst: np.n
     out = np.zeros(int(sizes.sum()), dtype=np.uint64)
     pos = (np.repeat(at - starts * ew, lens) + np.arange(ks.size) * ew)
     if pairs:  # edge i of a block in half i % 2 of word i // 2; an odd block padded
+        #       (all ones: unweighted, a pad by content; dense, by position)
         i_in = np.arange(ks.size) - np.repeat(starts, lens)
         pos = np.repeat(at, lens) + i_in // 2
         lo = i_in % 2 == 0

@@ -20,10 +20,13 @@ import cosynth as cs
 from cosynth.backends.rtl.dram import DramConfig
 from cosynth.backends.rtl.interval import (
     ENGINE_REGS,
+    FLAG_DENSE,
+    FLAG_DST_B,
     FLAG_GATHER_B,
     FLAG_LOAD_A,
     FLAG_LOAD_B,
     FLAG_PACKED,
+    FLAG_SRC_B,
     FLAG_WRITEBACK,
 )
 from cosynth.backends.rtl.interval_verilator import run_interval_verilator
@@ -71,7 +74,8 @@ def test_the_cpp_device_keeps_the_engine_register_map():
             for k, v in ENGINE_REGS.items()}
     want.update(PE_BUSY=PE_BUSY, PE_SEL=PE_SEL, FLAG_LOAD_A=FLAG_LOAD_A,
                 FLAG_LOAD_B=FLAG_LOAD_B, FLAG_WRITEBACK=FLAG_WRITEBACK,
-                FLAG_PACKED=FLAG_PACKED, FLAG_GATHER_B=FLAG_GATHER_B)
+                FLAG_PACKED=FLAG_PACKED, FLAG_GATHER_B=FLAG_GATHER_B,
+                FLAG_DENSE=FLAG_DENSE, FLAG_SRC_B=FLAG_SRC_B, FLAG_DST_B=FLAG_DST_B)
     for name, value in want.items():
         got = re.search(rf"\b{name} = (\d+)", text)
         assert got and int(got.group(1)) == value, name

@@ -3,7 +3,7 @@
 //
 // The unit holds two intervals of I vertices on chip; every table lives in the card's
 // memory (a cosynth_dram::Model in co-simulation, behind the unit's LiteDRAM native port)
-// at the places backends/rtl/layout.py (MemoryLayout, version 6) says.  This device gives
+// at the places backends/rtl/layout.py (MemoryLayout, version 7) says.  This device gives
 // UnitHost (cosynth_host.hpp) the whole-graph protocol, as backends/rtl/interval_host.py
 // does for the Python host (the two walk the same blocks in the same order):
 //   load / readback   the host's DMA into / out of the tables' regions of card memory;
@@ -43,7 +43,8 @@ enum : uint32_t {
 // clock edges after its address (one PE: at once)
 enum : int { MULTI_READ_LATENCY = 3 };
 enum : uint64_t {
-  FLAG_LOAD_A = 1, FLAG_LOAD_B = 2, FLAG_WRITEBACK = 4, FLAG_PACKED = 8, FLAG_GATHER_B = 16
+  FLAG_LOAD_A = 1, FLAG_LOAD_B = 2, FLAG_WRITEBACK = 4, FLAG_PACKED = 8, FLAG_GATHER_B = 16,
+  FLAG_DENSE = 32, FLAG_SRC_B = 64, FLAG_DST_B = 128
 };
 
 // the memory layout (layout.py MemoryLayout) and what the device needs of the unit
@@ -117,6 +118,10 @@ class IntervalDevice : public Device {
     std::vector<uint64_t> flags(blocks_.size(), packed_ ? FLAG_PACKED : 0);
     for (size_t i = 0; i < blocks_.size(); ++i) {
       const Block& b = blocks_[i];
+      // dense: the other endpoint's window bit (B off the diagonal; the target's is A)
+      if (dense_)
+        flags[i] = FLAG_DENSE | (b.s == b.d ? 0
+                                 : lay_.target_end[rule] == 1 ? FLAG_SRC_B : FLAG_DST_B);
       if (i == 0 || blocks_[i - 1].d != b.d) {
         flags[i] |= FLAG_LOAD_A;
         groups.emplace_back();
@@ -137,8 +142,9 @@ class IntervalDevice : public Device {
     for (size_t k = 0; k < groups.size(); ++k)
       for (size_t i : groups[k]) {
         const Block& b = blocks_[i];
-        words[k] += packed_ && !HAS_WEIGHT ? (b.count + 1) / 2
-                                           : b.count * (HAS_WEIGHT && !packed_ ? 2 : 1);
+        words[k] += (packed_ && !HAS_WEIGHT) || dense_
+                        ? (b.count + 1) / 2
+                        : b.count * (HAS_WEIGHT && !packed_ ? 2 : 1);
         if (b.s != b.d) words[k] += b.gathered ? mw + nm * b.gathered : nm * I;
       }
     std::vector<size_t> order(groups.size());
@@ -234,8 +240,18 @@ class IntervalDevice : public Device {
     packed_ = 2 * I <= 65536;
     for (size_t i = 0; HAS_WEIGHT && packed_ && i < n; ++i)
       if (weight[i] < INT32_MIN || weight[i] > INT32_MAX) packed_ = false;
+    // layout.dense: a weighted run two edges a word when every weight is in
+    // [0, 2^(32 - 2 L)) (L = log2 I): per half two 16-bit fields, an L-bit index in its
+    // window and weight bits (the low F = 16 - L bits in the first field); the window
+    // bits go in the block's flags; an odd block's last high half pads (by position)
+    int L = 0;
+    while ((int64_t(1) << L) < I) ++L;
+    const int F = 16 - L;
+    dense_ = HAS_WEIGHT && packed_;
+    for (size_t i = 0; dense_ && i < n; ++i)
+      if (weight[i] < 0 || weight[i] >= (int64_t(1) << (2 * F))) dense_ = false;
     const int ew = HAS_WEIGHT && !packed_ ? 2 : 1;
-    const bool pairs = packed_ && !HAS_WEIGHT;
+    const bool pairs = (packed_ && !HAS_WEIGHT) || dense_;
     std::vector<int64_t> key(n);
     for (size_t i = 0; i < n; ++i) {
       int64_t tv = target_end == 0 ? src[i] : dst[i], ov = target_end == 0 ? dst[i] : src[i];
@@ -296,6 +312,11 @@ class IntervalDevice : public Device {
         uint64_t tloc = (uint64_t)(tv - d * I), oloc = (uint64_t)(ov - s * I + (s == d ? 0 : I));
         uint64_t sloc = target_end == 0 ? tloc : oloc, dloc = target_end == 0 ? oloc : tloc;
         uint64_t half = (sloc & 0xFFFFull) | ((dloc & 0xFFFFull) << 16);
+        if (dense_) {
+          const uint64_t m = (uint64_t)I - 1, w = (uint64_t)weight[i];
+          half = (sloc & m) | ((w & ((1ull << F) - 1)) << L) | ((dloc & m) << 16) |
+                 ((w >> F) << (16 + L));
+        }
         if (pairs) {
           if ((j - a) % 2 == 0)
             out.push_back(half | (j + 1 == b ? 0xFFFFFFFFull << 32 : 0));
@@ -397,6 +418,7 @@ class IntervalDevice : public Device {
   int64_t held_ = -1;  // the register address csr_r_data answers (-1: none, or a write since)
   std::vector<Block> blocks_;
   bool packed_ = false;  // the current run's weighted edges go one word each
+  bool dense_ = false;   // ... two a word (layout.DENSE; FLAG_DENSE, not FLAG_PACKED)
 };
 
 }  // namespace cosynth_unit
