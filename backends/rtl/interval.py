@@ -585,19 +585,12 @@ class IntervalUnit(wiring.Component):
                         # half first; a high half of all ones pads an odd block
                         part = Mux(half, rf.r_data[32:], rf.r_data[:32])
                         pad = Signal()
-                        took = Signal()
                         # a real edge's target local is < I <= 2**15 (window A), so
                         # its bit 15 is clear; the pad has both top bits set
-                        m.d.comb += [pad.eq(half & rf.r_data[47] & rf.r_data[63]),
-                                     es.payload.src.eq(part[:16]),
-                                     es.payload.dst.eq(part[16:]),
-                                     es.valid.eq(rf.r_rdy & ~pad),
-                                     took.eq(es.valid & es.ready),
-                                     rf.r_en.eq((took & half) | pad)]
-                        with m.If(took & ~half):
-                            m.d.sync += half.eq(1)
-                        with m.If(pop):
-                            m.d.sync += half.eq(0)
+                        m.d.comb += pad.eq(half & rf.r_data[47] & rf.r_data[63])
+                        _two_a_word(m, rf, es, half, pop, pad,
+                                    [es.payload.src.eq(part[:16]),
+                                     es.payload.dst.eq(part[16:])])
                     with m.Else():
                         m.d.comb += [es.valid.eq(rf.r_rdy),
                                      rf.r_en.eq(es.ready)]
@@ -613,19 +606,13 @@ class IntervalUnit(wiring.Component):
                     if dense_ok:
                         with m.If(flags[5]):
                             part = Mux(half, rf.r_data[32:], rf.r_data[:32])
-                            dpad, took = Signal(), Signal()
-                            m.d.comb += [dpad.eq(half & dpad_at),
-                                         es.payload.src.eq(Cat(part[:lg], flags[6])),
+                            dpad = Signal()
+                            m.d.comb += dpad.eq(half & dpad_at)
+                            _two_a_word(m, rf, es, half, pop, dpad,
+                                        [es.payload.src.eq(Cat(part[:lg], flags[6])),
                                          es.payload.dst.eq(Cat(part[16:16 + lg], flags[7])),
                                          es.payload.weight.eq(Cat(part[lg:16],
-                                                                  part[16 + lg:32])),
-                                         es.valid.eq(rf.r_rdy & ~dpad),
-                                         took.eq(es.valid & es.ready),
-                                         rf.r_en.eq((took & half) | dpad)]
-                            with m.If(took & ~half):
-                                m.d.sync += half.eq(1)
-                            with m.If(pop):
-                                m.d.sync += half.eq(0)
+                                                                  part[16 + lg:32]))])
                             # the head word is the run's last when every edge read is
                             # issued and one word is not popped (``more``, ``pending``),
                             # registered: read only while ``half`` holds the head's high
@@ -863,3 +850,19 @@ def interval_verilog(unit: IntervalUnit, name: str) -> str:
     from amaranth.back import verilog  # lazy: loads the builtin Yosys, only Verilog needs it
     top = IntervalTop(unit)
     return verilog.convert(top, name=name, ports=list(top.ports.values()), emit_src=False)
+
+
+def _two_a_word(m, rf, es, half, pop, pad, fields) -> None:
+    """The edge stream from a FIFO of words that hold two edges each, the low half first:
+    ``fields`` set the payload from the half ``half`` selects; a pad (``pad``: the high
+    half of a block's last word when the block's count is odd) is dropped without an
+    edge; the word is popped after its high half (or its pad)."""
+    took = Signal()
+    m.d.comb += [*fields,
+                 es.valid.eq(rf.r_rdy & ~pad),
+                 took.eq(es.valid & es.ready),
+                 rf.r_en.eq((took & half) | pad)]
+    with m.If(took & ~half):
+        m.d.sync += half.eq(1)
+    with m.If(pop):
+        m.d.sync += half.eq(0)
