@@ -47,7 +47,10 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              raises none, and its windows were never written back): an unchanged window equals its
              region, so writing it back would move ``I`` words per memory for nothing
 
-Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
+The engine's commands pass a register stage before the port (``port_arbiter.CommandStage``,
+or a shared port's arbiter: ``COMMAND_STAGES`` = 1 clock): the engine's ``cmd.ready`` is
+a register, so its issue logic (state -> command valid -> ready -> the counters, ``areg``,
+the gather machine) ends inside the PE.  Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
 a place reserved for its data (the port's read data are always accepted), so at most
 ``fifo_depth`` reads are in flight -- the depth must cover the memory's latency times
 the rate for the stream not to stall (the planner sizes it: ``interval_costs``).  The
@@ -107,6 +110,7 @@ from .interval_skid import EdgeSkid
 from .interval_tags import TagQueue
 from .kernel import NotEligible, UnitSpec
 from .memport import PORT_PINS, NativePortSignature, port_pins
+from .port_arbiter import CommandStage
 from .regmap import CSR_ADDR_BITS, PARAM_BASE
 from .unit import COUNTER_BITS, CsrSignature, EdgeUnit
 
@@ -141,12 +145,15 @@ class IntervalUnit(wiring.Component):
     memory (``addr_width``-bit word addresses), reads buffered ``fifo_depth`` deep."""
 
     def __init__(self, spec: UnitSpec, interval: int, *, fifo_depth: int = 32,
-                 addr_width: int = 32):
+                 addr_width: int = 32, command_stage: bool = True):
         if interval < 2 or interval & (interval - 1):
             raise NotEligible(f"an interval of {interval} vertices (a power of two >= 2)")
         self.spec = spec
         self.interval = interval
         self.fifo_depth = fifo_depth
+        #: the engine's commands pass a register stage of its own (``port_arbiter.
+        #: CommandStage``) -- False only where a shared port's arbiter gives it one
+        self.command_stage = command_stage
         self.inner = EdgeUnit(spec, 2 * interval, busy_loads=True)
         self.regmap = self.inner.regmap
         if len(self.regmap.memories) > MAX_MEMORIES:
@@ -248,7 +255,14 @@ class IntervalUnit(wiring.Component):
         m.d.comb += csr.r_data.eq(Mux(mine, engine_read, Mux(busy, 0, u.csr.r_data)))
 
         # ------------------------------------------------------------ read FIFO
-        port = self.mem
+        # the engine's port: through its command stage (``port_arbiter``: its ready is a
+        # register, equal for commands and write data) -- or the arbiter's
+        if self.command_stage:
+            m.submodules.cmd = cs = CommandStage(addr_width=aw)
+            wiring.connect(m, wiring.flipped(self.mem), cs.mem)
+            port = cs.pe
+        else:
+            port = self.mem
         D = self.fifo_depth
         # two read FIFOs, each with its own reservation: ``rf`` (edges, window loads,
         # the gather map) and ``rg`` (gathered entries, which run beside the edges); a
@@ -309,7 +323,6 @@ class IntervalUnit(wiring.Component):
         # dense weighted edges (``layout.DENSE``) when I leaves their weight bits
         dense_ok = ew == 2 and 2 * I <= 1 << 16
         dpad_at = Signal()  # dense: the FIFO's head word is the last of an odd run
-        cmd_done = Signal()  # a write command went out ahead of its data
         udone = Signal()  # the unit's STATUS.done, registered (off the exit path's timing)
         uchg = Signal()  # ... and its STATUS.wrote (an entry changed, flag or not)
         dirty = Signal()  # a block since window A was loaded changed an entry of it
@@ -648,7 +661,7 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
                     m.d.comb += gkick.eq(1)
                 with m.If(~more & udone & (gidle | gnx)):
-                    m.d.sync += [rcnt.eq(0), scnt.eq(0), cmd_done.eq(0), dirty.eq(dirty | uchg)]
+                    m.d.sync += [rcnt.eq(0), scnt.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, wb_seq[0], count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
                         m.next = "WB"
@@ -656,7 +669,8 @@ class IntervalUnit(wiring.Component):
                         m.next = "DONE"
             with m.State("WB"):
                 # the unit reads window A of each live memory; each word goes out as a
-                # write command with its data
+                # write command with its data (the command stage's two readies are one
+                # register: both are taken in the same cycle)
                 m.d.sync += nbase.eq(wb_next[k1])
                 m.d.comb += [u.rd_req.valid.eq(rcnt < wb_words),
                              u.rd_req.payload.mem.eq(live_ids[rcnt[lg:]]),
@@ -674,21 +688,16 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += [rb_v.eq(u.rd_resp.valid), rb_data.eq(u.rd_resp.payload)]
                 accept = Signal()
                 m.d.comb += [
-                    port.cmd.valid.eq(wbq.r_rdy & ~cmd_done), port.cmd.we.eq(1),
-                    port.cmd.addr.eq(areg),
-                    # the data go out with their command or after it, never before
-                    port.wdata.valid.eq(wbq.r_rdy & (cmd_done | port.cmd.ready)),
-                    port.wdata.data.eq(wbq.r_data),
-                    accept.eq(port.wdata.ready & (cmd_done | port.cmd.ready)),
+                    port.cmd.valid.eq(wbq.r_rdy), port.cmd.we.eq(1), port.cmd.addr.eq(areg),
+                    port.wdata.valid.eq(wbq.r_rdy), port.wdata.data.eq(wbq.r_data),
+                    accept.eq(port.cmd.ready & port.wdata.ready),
                     wbq.r_en.eq(accept),
                 ]
                 with m.If(wbq.r_rdy & accept):
-                    m.d.sync += [scnt.eq(scnt + 1), cmd_done.eq(0)]
+                    m.d.sync += scnt.eq(scnt + 1)
                     advance()
                     with m.If(scnt == wb_words - 1):
                         m.next = "DONE"
-                with m.Elif(wbq.r_rdy & port.cmd.ready & ~cmd_done):
-                    m.d.sync += cmd_done.eq(1)
             with m.State("DONE"):
                 # the results are kept until the host has read the last ones (it says
                 # so in BLK_CTRL bit 1); then a queued command starts at once

@@ -65,6 +65,10 @@ __all__ = ["IntervalChoice", "NoIntervalFits", "choose", "predict_cycles", "pred
 #: register writes and reads overlap the running block (``interval``'s command queue;
 #: measured against the co-simulation: bench/bench_interval.py)
 BLOCK_OVERHEAD = 14
+#: clocks a read takes beyond the memory's latency: the engine's command stage
+#: (``port_arbiter``: every engine meets one, its own or a shared port's) and two of the
+#: engine's own (the request register, the read FIFO)
+ROUND_TRIP = 2 + COMMAND_STAGES
 #: the results a host reads per finished block (``interval_host``: BLK_CYCLES, STATUS,
 #: EDGES_DONE, UPDATES, HAZARDS, STALLS) and the registers it writes (the next block's
 #: five and BLK_CTRL)
@@ -276,7 +280,7 @@ def choose(spec, part_name: str, n: int, dram: DramConfig, pes: int = 1) -> Inte
 def _rate(dram: DramConfig, fifo_depth: int) -> float:
     """Words per clock a sequential stream of reads reaches."""
     return max(1e-9, min(1.0, dram.bytes_per_clock / WORD_BYTES,
-                         fifo_depth / (dram.latency + 2)))
+                         fifo_depth / (dram.latency + ROUND_TRIP)))
 
 
 def _edge_words(layout: MemoryLayout, packed: int) -> float:
@@ -289,7 +293,7 @@ def _edge_words(layout: MemoryLayout, packed: int) -> float:
 def _gather_rate(dram: DramConfig, fifo_depth: int) -> float:
     """Words per clock of scattered reads: each opens a DRAM burst of its own."""
     return max(1e-9, min(1.0, dram.bytes_per_clock / dram.burst_bytes,
-                         fifo_depth / (dram.latency + 2)))
+                         fifo_depth / (dram.latency + ROUND_TRIP)))
 
 
 def _map_ahead(gmap: float, dram: DramConfig) -> float:
@@ -298,7 +302,7 @@ def _map_ahead(gmap: float, dram: DramConfig) -> float:
     issued (``interval``'s ``pf``), so it overlaps that block's tail -- its last words'
     latency, the pipeline's drain and the two cycles between commands
     (``BLOCK_OVERHEAD``)."""
-    return max(0.0, gmap - (dram.latency + 2 + BLOCK_OVERHEAD))
+    return max(0.0, gmap - (dram.latency + ROUND_TRIP + BLOCK_OVERHEAD))
 
 
 def every_edge_writes(spec) -> bool:
@@ -345,7 +349,7 @@ def _gather_beside(layout: MemoryLayout, count: float, gathered: float, dram: Dr
     machine = nm * (1 + w) + reads
     port = count * ew / r + reads
     unit = count + gathered if edge_writes and layout.live else 0.0
-    return (dram.latency + 2 + w / r, edges, max(0.0, machine - edges, port - edges),
+    return (dram.latency + ROUND_TRIP + w / r, edges, max(0.0, machine - edges, port - edges),
             max(0.0, unit - edges))
 
 
@@ -386,7 +390,7 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
     wr = min(WRITEBACK_RATE, dram.bytes_per_clock / WORD_BYTES)
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
-    fill = dram.latency + 2
+    fill = dram.latency + ROUND_TRIP
     out = dict.fromkeys(PHASES, 0.0)
     for i, (d, s, _first, count, gathered) in enumerate(blocks):
         out["overhead"] += BLOCK_OVERHEAD
@@ -399,7 +403,7 @@ def breakdown(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth: int,
             if i > 0 and blocks[i - 1][0] == d:
                 # the gather starts during the block before (``interval``'s ``gnx``):
                 # its map and first reads overlap that block's tail
-                hide = max(0.0, dram.latency + 2 + BLOCK_OVERHEAD - gmap)
+                hide = max(0.0, dram.latency + ROUND_TRIP + BLOCK_OVERHEAD - gmap)
                 out["gather_maps"] += _map_ahead(gmap, dram)
                 reads = max(0.0, beyond - hide)
             else:
@@ -506,11 +510,11 @@ def predict_parallel(layout: MemoryLayout, blocks, dram: DramConfig, fifo_depth:
 
 def _pe_memory(dram: DramConfig, pes: int) -> DramConfig:
     """The memory as one of ``pes`` PEs sees it: PEs sharing one port (``multi``'s
-    arbiter: more PEs than ports) wait ``COMMAND_STAGES + RETURN_STAGES`` clocks more
-    for a read."""
+    arbiter: more PEs than ports) wait ``RETURN_STAGES`` clocks more for a read (the
+    arbiter's command stage is the one ``ROUND_TRIP`` counts)."""
     if pes <= dram.ports:  # one PE, or a port each
         return dram
-    return dataclasses.replace(dram, latency=dram.latency + COMMAND_STAGES + RETURN_STAGES)
+    return dataclasses.replace(dram, latency=dram.latency + RETURN_STAGES)
 
 
 def _queue_words(layout: MemoryLayout, blocks, packed: bool, written) -> tuple[float, float]:
@@ -634,7 +638,7 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
     wr = min(1.0, dram.bytes_per_clock / WORD_BYTES)
     load = len(layout.memories) * layout.interval
     wb = len(layout.live) * layout.interval
-    fill = dram.latency + 2
+    fill = dram.latency + ROUND_TRIP
     # a block off the diagonal loads window B whole, or gathers its distinct entries
     I = layout.interval
     used = GATHER_SKEW * I * (1.0 - math.exp(-(edges / max(blocks, 1e-9)) / I))
@@ -645,7 +649,7 @@ def predict_run(layout: MemoryLayout, dram: DramConfig, fifo_depth: int, edges: 
                                                 ew, edge_writes)
         # map read during the block before, the gather started in its tail (``gnx``);
         # the entries' loads wait for the block's launch (not hidden)
-        hide = max(0.0, dram.latency + 2 + BLOCK_OVERHEAD - gmap)
+        hide = max(0.0, dram.latency + ROUND_TRIP + BLOCK_OVERHEAD - gmap)
         b_cycles = _map_ahead(gmap, dram) + max(0.0, beyond - hide, loads)
         b_words = map_words(layout) + len(layout.memories) * used
         b_scattered = len(layout.memories) * used  # a burst each

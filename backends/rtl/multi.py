@@ -72,8 +72,11 @@ class MultiUnit(wiring.Component):
             raise NotEligible(f"{ports} memory ports for {pes} PEs (1 to one a PE)")
         self.spec = spec
         self.interval = interval
-        self.pes = [IntervalUnit(spec, interval, fifo_depth=fifo_depth, addr_width=addr_width)
-                    for _ in range(pes)]
+        # a PE alone on its port has a command stage of its own; a shared port's
+        # arbiter has one for each of its PEs (``port_arbiter``)
+        self.pes = [IntervalUnit(spec, interval, fifo_depth=fifo_depth, addr_width=addr_width,
+                                 command_stage=len(range(i % ports, pes, ports)) == 1)
+                    for i in range(pes)]
         self.regmap = self.pes[0].regmap
         self.fifo_depth = fifo_depth
         self.burst = max(1, burst)

@@ -29,6 +29,17 @@ decode -- to the grant and the port, and the port's ready into every PE's issue 
   cannot overflow) and each word goes to the PE at its head through a register of that
   PE's (``RETURN_STAGES`` = 1 clock).
 
+``CommandStage(addr_width=32)`` is the same register stage for a PE with a port of its
+own (``interval.IntervalUnit(command_stage=True)``: P = 1, and every PE of a unit with a
+port a PE): the engine's ``cmd.ready`` / ``wdata.ready`` is the stage's registered
+``~full`` and the memory port sees registers only; read data pass straight back.  So
+every engine meets exactly one command stage between it and the memory, its own or the
+arbiter's, and in both its two readies are one register (the engine presents a write
+with its data and both go in the same cycle).  Why: with the engine wired to the port,
+its issue logic (state -> command valid -> the port's ready -> the read counters, the
+gather machine's ``rem``, ``left`` / ``areg``) was one path into the controller and back,
+P = 4's critical path (83.8 MHz, C = 4, stop 27) and a P = 1 path.
+
 Invariants (``tests/backends/test_port_arbiter.py`` checks them on random traffic):
 every command a PE's port accepts reaches the memory port exactly once, in the PE's
 order, a write with its own data; every read answer reaches exactly the PE that issued
@@ -45,7 +56,7 @@ from .interval_skid import EdgeSkid
 from .interval_tags import TagQueue
 from .memport import NativePortSignature
 
-__all__ = ["SharedPort", "COMMAND_STAGES", "RETURN_STAGES"]
+__all__ = ["SharedPort", "CommandStage", "COMMAND_STAGES", "RETURN_STAGES"]
 
 #: register stages between a PE's command and the shared port
 COMMAND_STAGES = 1
@@ -69,38 +80,22 @@ class SharedPort(wiring.Component):
         m = Module()
         P, port = self.n, self.mem
         aw = len(port.cmd.addr)
-        shape = data.StructLayout({"we": 1, "addr": aw, "data": 64})
 
         # ------------------------------------------------------------ command stages
-        stages = []
-        for i, pe in enumerate(self.pes):
-            st = m.submodules[f"cmd{i}"] = self._stage(shape)
-            m.d.comb += [st.i.valid.eq(pe.cmd.valid), st.i.payload.we.eq(pe.cmd.we),
-                         st.i.payload.addr.eq(pe.cmd.addr), st.i.payload.data.eq(pe.wdata.data),
-                         pe.cmd.ready.eq(st.i.ready), pe.wdata.ready.eq(st.i.ready)]
-            stages.append(st.o)
+        stages = [_stage(m, f"cmd{i}", self._stage, pe, aw) for i, pe in enumerate(self.pes)]
 
         # ------------------------------------------------------------ grant
         owner = Signal(range(max(2, P)))
         run = Signal(range(self.burst + 1))  # commands the owner had in a row
         mine = Signal()  # the owner's stage holds a command (or a write waiting for its data)
-        done = Signal()  # ... which leaves it this cycle (a write: with its data)
-        sent = Signal()  # the owner's write command went out, its data not yet
         for i, o in enumerate(stages):
             with m.If(owner == i):
                 m.d.comb += [mine.eq(o.valid), port.cmd.we.eq(o.payload.we),
                              port.cmd.addr.eq(o.payload.addr), port.wdata.data.eq(o.payload.data)]
         we = port.cmd.we
-        m.d.comb += [port.cmd.valid.eq(mine & ~sent),
-                     port.wdata.valid.eq(mine & we & (sent | port.cmd.ready)),
-                     done.eq(mine & Mux(we, port.wdata.valid & port.wdata.ready,
-                                         port.cmd.ready))]
+        done = _drive(m, port, mine)
         for i, o in enumerate(stages):
             m.d.comb += o.ready.eq(done & (owner == i))
-        with m.If(mine & we & port.cmd.ready & ~port.wdata.ready):
-            m.d.sync += sent.eq(1)
-        with m.If(done):
-            m.d.sync += sent.eq(0)
         with m.If(done):
             m.d.sync += run.eq(run + 1)
         with m.If(~mine | (done & (run == self.burst - 1))):
@@ -123,3 +118,54 @@ class SharedPort(wiring.Component):
                          pe.rdata.data.eq(port.rdata.data)]
         return m
 
+
+
+class CommandStage(wiring.Component):
+    """A PE's commands through a register stage to a memory port of its own (module
+    docstring): ``pe`` towards the engine, ``mem`` towards the memory; one command a
+    clock, one clock later; read data straight through."""
+
+    def __init__(self, *, addr_width: int = 32, stage=EdgeSkid):
+        self._stage = stage
+        super().__init__({"pe": In(NativePortSignature(addr_width, 64)),
+                          "mem": Out(NativePortSignature(addr_width, 64))})
+
+    def elaborate(self, platform):
+        m = Module()
+        pe, port = self.pe, self.mem
+        o = _stage(m, "stage", self._stage, pe, len(port.cmd.addr))
+        m.d.comb += [port.cmd.we.eq(o.payload.we), port.cmd.addr.eq(o.payload.addr),
+                     port.wdata.data.eq(o.payload.data)]
+        m.d.comb += o.ready.eq(_drive(m, port, o.valid))
+        m.d.comb += [pe.rdata.valid.eq(port.rdata.valid), pe.rdata.data.eq(port.rdata.data),
+                     port.rdata.ready.eq(pe.rdata.ready)]
+        return m
+
+
+def _stage(m, name, cls, pe, aw):
+    """``pe``'s commands (a write with its data) into a register stage ``name``; its
+    output stream."""
+    st = m.submodules[name] = cls(data.StructLayout({"we": 1, "addr": aw, "data": 64}))
+    m.d.comb += [st.i.valid.eq(pe.cmd.valid), st.i.payload.we.eq(pe.cmd.we),
+                 st.i.payload.addr.eq(pe.cmd.addr), st.i.payload.data.eq(pe.wdata.data),
+                 pe.cmd.ready.eq(st.i.ready), pe.wdata.ready.eq(st.i.ready)]
+    return st.o
+
+
+def _drive(m, port, mine):
+    """``port``'s command and write data from a stage output holding a command
+    (``mine``; ``port.cmd.we`` / ``addr`` / ``wdata.data`` already driven from it): a
+    write's data go with its command or after it (``sent``: the command went out, its
+    data not yet).  Returns ``done``: the command leaves the stage this cycle (a write:
+    with its data)."""
+    done = Signal()
+    sent = Signal()
+    we = port.cmd.we
+    m.d.comb += [port.cmd.valid.eq(mine & ~sent),
+                 port.wdata.valid.eq(mine & we & (sent | port.cmd.ready)),
+                 done.eq(mine & Mux(we, port.wdata.valid & port.wdata.ready, port.cmd.ready))]
+    with m.If(mine & we & port.cmd.ready & ~port.wdata.ready):
+        m.d.sync += sent.eq(1)
+    with m.If(done):
+        m.d.sync += sent.eq(0)
+    return done

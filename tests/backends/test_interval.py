@@ -534,7 +534,7 @@ def test_the_cycle_model_phases_add_up_and_pes_get_target_intervals_in_turn():
     prediction), and pe_queues without a layout deals the target intervals out to the
     PEs in turn (with one, balanced as the host deals them: the test after the host's
     deal above)."""
-    from cosynth.backends.rtl.interval_costs import PHASES, breakdown, pe_queues
+    from cosynth.backends.rtl.interval_costs import PHASES, ROUND_TRIP, breakdown, pe_queues
     rm = RegisterMap("u", "k", "v", 32, 5, 0, [], [], [Mem(0, "d", "live", "i64", 64)], [])
     lay = MemoryLayout.of(rm, 1024, 256)
     # (d, s, first, edges, gathered): interval 0 with three blocks (one gathers), 1 and 2
@@ -548,16 +548,18 @@ def test_the_cycle_model_phases_add_up_and_pes_get_target_intervals_in_turn():
     # its scattered reads (a 64-byte burst each at 16 bytes a clock: 4 clocks) and the
     # edges' words (packed: half a word an edge), less the edge stream (one a clock);
     # block (0, 1) follows a block of its target interval, so its gather starts in that
-    # block's tail (``interval``'s ``gnx``): what the tail leaves after the map (12 + 14
-    # - 16 cycles) is hidden; block (1, 2) starts its target interval: nothing hidden
+    # block's tail (``interval``'s ``gnx``): what the tail leaves after the map (its
+    # round trip + 14 - its round trip + 4 words) is hidden; block (1, 2) starts its
+    # target interval: nothing hidden
+    trip = 10 + ROUND_TRIP  # the read latency (10) and the engine's stages
     assert ph["writebacks"] > 0 and \
-        ph["gather_reads"] == pytest.approx((25 + 30 * 4 - 50 - (12 + 14 - 16)) +
+        ph["gather_reads"] == pytest.approx((25 + 30 * 4 - 50 - (trip + 14 - (trip + 4))) +
                                             (20 + 12 * 4 - 40))
-    # the map (4 words and the read latency, 10 + 2) is read while the block before it
-    # ends (its last words' latency and the engine's overhead: 12 + 14 cycles): hidden;
-    # a walk's first block reads its own before its run
+    # the map (4 words and a read's round trip) is read while the block before it ends
+    # (its last words' round trip and the engine's overhead: + 14 cycles): hidden; a
+    # walk's first block reads its own before its run
     assert ph["gather_maps"] == 0
-    assert breakdown(lay, blocks[1:2], ECP5_DDR3, 16, True, {0})["gather_maps"] == 12 + 4
+    assert breakdown(lay, blocks[1:2], ECP5_DDR3, 16, True, {0})["gather_maps"] == trip + 4
     q = pe_queues(blocks, 2)
     assert q == [blocks[:3] + blocks[4:], blocks[3:4]]
     assert [sum(b[3] for b in x) for x in q] == [180, 40]
