@@ -47,13 +47,14 @@ bases in registers and walks the blocks (``interval_host``).  One block command:
              raises none, and its windows were never written back): an unchanged window equals its
              region, so writing it back would move ``I`` words per memory for nothing
 
-The engine's commands pass a register stage before the port (``port_arbiter.CommandStage``,
-or a shared port's arbiter: ``COMMAND_STAGES`` = 1 clock): the engine's ``cmd.ready`` is
-a register, so its issue logic (state -> command valid -> ready -> the counters, ``areg``,
-the gather machine) ends inside the PE.  Reads go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has
-a place reserved for its data (the port's read data are always accepted), so at most
+The engine's commands pass a register stage before the port
+(``port_arbiter.CommandStage``, or a shared port's arbiter: ``COMMAND_STAGES`` = 1
+clock): the engine's ``cmd.ready`` is a register, so its issue logic (state -> command
+valid -> ready -> the counters, ``areg``, the gather machine) ends inside the PE. Reads
+go through a FIFO of ``fifo_depth`` words: a read is issued only when the FIFO has a
+place reserved for its data (the port's read data are always accepted), so at most
 ``fifo_depth`` reads are in flight -- the depth must cover the memory's latency times
-the rate for the stream not to stall (the planner sizes it: ``interval_costs``).  The
+the rate for the stream not to stall (the planner sizes it: ``interval_costs``). The
 gathered entries have a FIFO of their own, with its own reservation, and a tag per read
 in flight routes each answer: an edge word held at the gate never blocks the gathered
 word it waits for.
