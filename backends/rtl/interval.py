@@ -312,6 +312,11 @@ class IntervalUnit(wiring.Component):
         small = max(nm, len(live), 1) * I + 1
         rcnt = Signal(range(small))  # write-back: words the unit was asked for
         scnt = Signal(range(small))  # words consumed (loads: popped; write-back: written)
+        # ``scnt`` at its phase's last word (a load's, a write-back's), registers moved
+        # with it: the 13-bit compare is no longer between ``pop`` and the phase change's
+        # ``areg`` / ``left`` (P = 1's path on BFS seed 2 and CC seed 3 at stop 27: scnt ->
+        # compare -> areg, 10.5 ns)
+        s_last_ld, s_last_wb = Signal(), Signal()
         left = Signal(COUNTER_BITS)  # requests still to issue in this phase
         more = Signal()  # left != 0
         areg = Signal(aw)
@@ -439,6 +444,14 @@ class IntervalUnit(wiring.Component):
                   u.load.payload.addr[lg]):
             m.d.sync += gpos.eq(u.load.payload.addr[:lg] + 1)
 
+        def scnt_to(zero: bool):
+            """``scnt`` to 0, or one up, with its last-word flags."""
+            if zero:
+                return [scnt.eq(0), s_last_ld.eq(load_words == 1),
+                        s_last_wb.eq(wb_words == 1)]
+            return [scnt.eq(scnt + 1), s_last_ld.eq(scnt == load_words - 2),
+                    s_last_wb.eq(scnt == wb_words - 2)]
+
         def phase(words, first, count=True, nonzero=None):
             """Start a phase of ``words`` requests from word address ``first`` (``nonzero``:
             ``words != 0`` if known, e.g. as a register)."""
@@ -504,8 +517,9 @@ class IntervalUnit(wiring.Component):
             with m.State("LAUNCH"):
                 # the command's registers were taken a cycle ago: the sums of its bases
                 # (``sum_a``, ``sum_b``, ``gmap_at``) are registered from them now
+                m.d.sync += scnt_to(zero=True)
                 m.d.sync += [blk_cycles.eq(0), rcnt.eq(0),
-                             scnt.eq(0), half.eq(0), win_b.eq(~flags[0]),
+                             half.eq(0), win_b.eq(~flags[0]),
                              gpos.eq(0), gall.eq(~flags[4])]
                 with m.If(flags[0]):
                     m.d.sync += dirty.eq(0)
@@ -550,9 +564,9 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
                              ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
                 with m.If(pop):
-                    m.d.sync += scnt.eq(scnt + 1)
-                    with m.If(scnt == load_words - 1):
-                        m.d.sync += scnt.eq(0)
+                    m.d.sync += scnt_to(zero=False)
+                    with m.If(s_last_ld):
+                        m.d.sync += scnt_to(zero=True)
                         # the next phase's first address from a register (the sums
                         # above; ``gmap_at``): no adder behind the phase change's
                         # control (seed 1's next P = 1 path: pop -> ... -> the
@@ -575,7 +589,8 @@ class IntervalUnit(wiring.Component):
                     m.next = "START"
             with m.State("START"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
-                m.d.sync += [rcnt.eq(0), scnt.eq(0), udone.eq(0)] + \
+                m.d.sync += scnt_to(zero=True)
+                m.d.sync += [rcnt.eq(0), udone.eq(0)] + \
                     phase(run_words, edges_at, nonzero=run_any)
                 m.next = "EDGES"
             with m.State("EDGES"):
@@ -662,7 +677,8 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
                     m.d.comb += gkick.eq(1)
                 with m.If(~more & udone & (gidle | gnx)):
-                    m.d.sync += [rcnt.eq(0), scnt.eq(0), dirty.eq(dirty | uchg)]
+                    m.d.sync += scnt_to(zero=True)
+                    m.d.sync += [rcnt.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, wb_seq[0], count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
                         m.next = "WB"
@@ -695,9 +711,9 @@ class IntervalUnit(wiring.Component):
                     wbq.r_en.eq(accept),
                 ]
                 with m.If(wbq.r_rdy & accept):
-                    m.d.sync += scnt.eq(scnt + 1)
+                    m.d.sync += scnt_to(zero=False)
                     advance()
-                    with m.If(scnt == wb_words - 1):
+                    with m.If(s_last_wb):
                         m.next = "DONE"
             with m.State("DONE"):
                 # the results are kept until the host has read the last ones (it says
