@@ -146,8 +146,11 @@ class Miter(Elaboratable):
             # window A, below half the depth): the only assumption, and only for a unit
             # that takes loads while busy (into window B: the unit's own ``load.ready``)
             top = rm.addr_bits - 1
-            for uses, taddr in pr["targets_in"]:
-                m.d.comb += Assume(~(pr["take"] & uses & taddr[top]))
+            # (on every edge the unit holds before S0: its input, its input stage's
+            # register and skid place -- an edge waiting there in a state the induction
+            # starts from is constrained as one entering would be)
+            for present, uses, taddr in pr["targets_in"]:
+                m.d.comb += Assume(~(present & uses & taddr[top]))
         loaded = u.load.valid & u.load.ready & (u.load.payload.addr == a)
         for t, mem in pr["mems"].items():
             d = spec.tables[t]

@@ -1,9 +1,11 @@
 """The edge unit: an Amaranth component generated from a kernel's rules.
 
-One edge per clock, in a pipeline of six or more stages::
+One edge per clock, in a pipeline of seven or more stages::
 
-    S0  accept {src, dst, weight} from the ``edges`` stream; present the endpoint
-        addresses to the memories' read ports
+    S-1 take {src, dst, weight} from the ``edges`` stream into a register with a skid
+        place (``edges.ready`` is a register's); compare its target with the edge S0
+        takes in the same cycle (the bubble below, decided from a register)
+    S0  accept the edge; present the endpoint addresses to the memories' read ports
     S1  memory data arrive and are registered in a register whose only input is the
         block RAM's output (``q1``: the DP16KD output register's place -- a block RAM's
         clock-to-out is 5.8 ns on ECP5, so no logic and no long route may follow it; the
@@ -24,8 +26,9 @@ Read-after-write hazards: a read issued in cycle c sees every write up to cycle 
 edge reaches the last evaluation stage E+3 cycles later, so the write history holds the
 E+4 writes (cycles c .. c+E+3) its read may have missed.
 The input keeps two edges that target the same entry at least a cycle apart (a bubble:
-``STALLS``), so the edge just ahead of one in RMW never hits its entry, and every other
-write it missed is still in the registered write history and forwarded (``HAZARDS``).
+``STALLS``; S-1 decides it a cycle ahead), so the edge just ahead of one in RMW never
+hits its entry, and every other write it missed is still in the registered write
+history and forwarded (``HAZARDS``).
 The read-modify-write stage thus has no feedback path: one comparator (or adder) and a
 multiplexer between registers, which is what keeps Fmax up with 64-bit data; the write
 port is driven from registers too.  Edges whose
@@ -186,53 +189,87 @@ class EdgeUnit(wiring.Component):
             with m.Default():
                 m.d.comb += csr.r_data.eq(0)
 
-        # ------------------------------------------------------------ S0: accept
-        v0, src0, dst0 = Signal(), Signal(ab), Signal(ab)
-        w0 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
-        take = Signal()
-        remaining = Signal(COUNTER_BITS)  # edges still to accept in this run
+        # ------------------------------------------------------------ S-1: input
+        # The ``edges`` stream enters a register stage with a skid place (``qp``, and
+        # ``sp`` when the stage holds an edge that does not move on): ``edges.ready`` is
+        # a function of registers only.  Two edges in a row on the same target entry are
+        # kept a cycle apart (a bubble), so the read-modify-write stage never needs its
+        # own result back: every forward comes from the registered write history.  The
+        # bubble's compare is made a cycle ahead, when the stage loads an edge in the
+        # cycle S0 takes the one before it (``qsame``: the new edge targets an entry the
+        # taken one targets, for the running rule; a rule reducing into several tables
+        # compares each) -- before, the compare of the input payload with the last
+        # taken edge's target sat between the engine's edge register and the unit's
+        # ``ready`` back into the engine's skid and the unit's counters (P = 1 BFS seeds
+        # 1 / 3 and CC seed 2 at stop 27, 9.6-10.9 ns).  Same edges in the same order,
+        # one cycle later; the same bubbles (an edge waits exactly when the edge taken
+        # in the cycle before targets its entry).
+        shape = self.edges.payload.shape()
+        qv, sf = Signal(), Signal()  # the stage holds an edge; ... and its skid place
+        qp, sp = Signal(shape), Signal(shape)
+        qsame = Signal()  # qp targets an entry of the edge S0 took in the cycle before
+        take = Signal()  # S0 takes the stage's edge
+        in_take = Signal()  # the stage takes an input edge (into qp or sp)
+        remaining = Signal(COUNTER_BITS)  # edges still to take in from the stream
         # remaining != 0 as a register: the 48-bit OR in front of ``ready`` and back into
         # the counter's enable was a P = 1 path (96.4 MHz, seed 2)
         rem_any = Signal()
         ready_ok = Signal()  # hoisted invariants have settled
-        # two edges in a row on the same target entry are kept one cycle apart (a
-        # bubble), so the read-modify-write stage never needs its own result back: every
-        # forward comes from the registered write history
-        # (a rule reducing into several tables: the edge waits when any of its target
-        # entries is the previous edge's)
-        last_take = Signal()
-        collide = Signal()
-        hits_in = []
-        targets_in = []  # (the rule reduces table t, the entry an input edge targets)
-        for t in sorted(spec.written):
-            in_taddr = Signal(ab, name=f"in_taddr_{t}")
-            last_taddr = Signal(ab, name=f"last_taddr_{t}")
-            uses = Signal(name=f"uses_{t}")  # the running rule reduces into t
-            m.d.comb += in_taddr.eq(self.edges.payload.dst)
-            for i, r in enumerate(spec.rules):
-                u = r.update_of(t)
-                if u is not None:
-                    with m.If(rule == i):
-                        m.d.comb += uses.eq(1)
-                        if u.target_end == "src":
-                            m.d.comb += in_taddr.eq(self.edges.payload.src)
-            m.d.sync += last_taddr.eq(in_taddr)
-            hits_in.append(uses & (last_taddr == in_taddr))
-            targets_in.append((uses, in_taddr))
+
+        def targets(e):
+            """(the running rule reduces table t, the entry edge ``e`` targets in t)."""
+            out = []
+            for t in sorted(spec.written):
+                taddr = Signal(ab, name=f"taddr_{t}")
+                uses = Signal(name=f"uses_{t}")
+                m.d.comb += taddr.eq(e.dst)
+                for i, r in enumerate(spec.rules):
+                    u = r.update_of(t)
+                    if u is not None:
+                        with m.If(rule == i):
+                            m.d.comb += uses.eq(1)
+                            if u.target_end == "src":
+                                m.d.comb += taddr.eq(e.src)
+                out.append((uses, taddr))
+            return out
+
+        t_q, t_s, t_in = targets(qp), targets(sp), targets(self.edges.payload)
+
+        def same(a, b):
+            return _any([ua & (xa == xb) for (ua, xa), (_, xb) in zip(a, b)])
+
         m.d.comb += [
-            collide.eq(last_take & _any(hits_in)),
-            self.edges.ready.eq(busy & rem_any & ready_ok & ~collide),
-            take.eq(self.edges.valid & self.edges.ready),
+            self.edges.ready.eq(busy & rem_any & ~sf),
+            in_take.eq(self.edges.valid & self.edges.ready),
+            take.eq(qv & busy & ready_ok & ~qsame),
         ]
-        m.d.sync += [v0.eq(take), last_take.eq(take)]
-        with m.If(busy & self.edges.valid & rem_any & ready_ok & collide):
+        with m.If(~qv | take):  # the stage's register moves on
+            with m.If(sf):
+                m.d.sync += [qp.eq(sp), qv.eq(1), sf.eq(0), qsame.eq(take & same(t_q, t_s))]
+            with m.Else():
+                m.d.sync += [qp.eq(self.edges.payload), qv.eq(in_take),
+                             qsame.eq(take & same(t_q, t_in))]
+        with m.Else():
+            m.d.sync += qsame.eq(0)  # the bubble is one cycle
+            with m.If(in_take):
+                m.d.sync += [sp.eq(self.edges.payload), sf.eq(1)]
+        with m.If(in_take):
+            m.d.sync += [remaining.eq(remaining - 1), rem_any.eq(remaining != 1)]
+
+        # ------------------------------------------------------------ S0: accept
+        v0, src0, dst0 = Signal(), Signal(ab), Signal(ab)
+        w0 = Signal(signed(rm.weight_bits)) if rm.weight_bits else None
+        m.d.sync += v0.eq(take)
+        with m.If(qv & busy & ready_ok & qsame):
             m.d.sync += stalls.eq(stalls + 1)
         with m.If(take):
-            m.d.sync += [src0.eq(self.edges.payload.src), dst0.eq(self.edges.payload.dst),
-                         accepted.eq(accepted + 1), remaining.eq(remaining - 1),
-                         rem_any.eq(remaining != 1)]
+            m.d.sync += [src0.eq(qp.src), dst0.eq(qp.dst), accepted.eq(accepted + 1)]
             if w0 is not None:
-                m.d.sync += w0.eq(self.edges.payload.weight)
+                m.d.sync += w0.eq(qp.weight)
+        # what may enter the pipeline (the formal harness's assumption of a unit taking
+        # loads while busy): (present, the rule reduces t, the entry targeted)
+        targets_in = [(v, uses, taddr) for v, tt in ((in_take, t_in), (qv, t_q),
+                                                     (sf, t_s)) for uses, taddr in tt]
 
         def end_addr(end: str):
             return src0 if end == "src" else dst0
@@ -538,7 +575,8 @@ class EdgeUnit(wiring.Component):
         m.d.sync += [upd_b.eq(sum(upd_terms) if upd_terms else 0), chg_b.eq(_any(chg_terms))]
 
         # ------------------------------------------------------------ control
-        # in flight: S0, S1, S1b, the evaluation stages, RMW, the write-back and the two
+        # in flight (past S-1, whose edge ``qv`` counts): S0, S1, S1b, the evaluation
+        # stages, RMW, the write-back and the two
         # accounting stages
         depth_total = 3 + (E + 1) + 1 + 1 + 2
         inflight = Signal(range(depth_total + 2))
@@ -562,7 +600,7 @@ class EdgeUnit(wiring.Component):
                 m.d.sync += changed.eq(1)
             with m.If(upd_b.any()):
                 m.d.sync += wrote.eq(1)
-            with m.If(~rem_any & ~inflight.any() & ~take):
+            with m.If(~rem_any & ~qv & ~inflight.any() & ~take):
                 m.d.sync += [busy.eq(0), done.eq(1)]
         m.d.comb += ready_ok.eq(~settle.any())
         self.probes = {"busy": busy, "done": done, "history": H, "take": take,

@@ -85,7 +85,7 @@ def test_broken_forwarding_is_refuted_with_a_trace(tmp_path):
     """A unit that forwards nothing from its write history loses updates: the base case
     finds the edge stream that shows it and writes it as a VCD."""
     spec = unit_for(example("bfs", "bfs").ir)
-    r = prove_unit(spec, out_dir=str(tmp_path), forward=0, depth=11)
+    r = prove_unit(spec, out_dir=str(tmp_path), forward=0, depth=12)  # the shortest trace + 1
     assert r.history == 4 and r.status == "refuted"
     assert r.failed == ["depth_pipeline_equals_reference"]
     assert r.trace and os.path.isfile(r.trace)
