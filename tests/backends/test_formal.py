@@ -137,7 +137,7 @@ def test_broken_forwarding_with_loads_while_busy_is_refuted_with_a_trace(tmp_pat
     """The loads while busy do not hide a broken forwarding path: the interval unit's
     variant with no forwarding is refuted too, with its VCD."""
     spec = unit_for(example("bfs", "bfs").ir)
-    r = prove_unit(spec, out_dir=str(tmp_path), forward=0, depth=11, busy_loads=True)
+    r = prove_unit(spec, out_dir=str(tmp_path), forward=0, depth=12, busy_loads=True)
     assert r.status == "refuted" and r.failed == ["depth_pipeline_equals_reference"]
     assert r.trace and os.path.isfile(r.trace)
     assert {"edges__valid", "load__valid", "load__ready", "ref_depth"} <= vcd_signals(r.trace)
@@ -148,7 +148,7 @@ def test_history_one_short_is_refuted(tmp_path):
     """The write history is exactly as long as it must be: forwarding from all but its
     oldest entry is refuted too (``prove_kernel`` raises, naming the trace)."""
     with pytest.raises(MismatchError, match="counterexample trace: .*trace.vcd"):
-        prove_kernel(example("bfs", "bfs"), str(tmp_path), forward=3, depth=14)
+        prove_kernel(example("bfs", "bfs"), str(tmp_path), forward=3, depth=15)
 
 
 @pytest.mark.slow
@@ -186,7 +186,7 @@ def test_a_rule_with_two_reductions_is_proved_by_induction(tmp_path):
 @pytest.mark.slow  # ~12 s here, more on a busy machine: a deeper search
 def test_two_reductions_with_the_forwarding_cut_short_are_refuted(tmp_path):
     spec = unit_for(_multi(tmp_path).ir)
-    r = prove_unit(spec, out_dir=str(tmp_path / "cut"), forward=0, depth=11)
+    r = prove_unit(spec, out_dir=str(tmp_path / "cut"), forward=0, depth=12)
     assert r.status == "refuted" and r.trace and os.path.isfile(r.trace)
 
 
