@@ -504,6 +504,7 @@ class IntervalUnit(wiring.Component):
         pf_next = Signal()  # ... for the queued command (else the running one)
         pf_addr = Signal(aw)  # its next word's address
         pf_left = Signal(range(gw + 1))  # reads still to issue
+        pf_any = Signal()  # ... any: a register kept with it (the port's arbitration)
         pf_arr = Signal(range(gw + 1))  # words in
         pf_bank = Signal()  # the bank they go to
         pf_slot = Signal()  # the engine's machine leaves the port to ``pf`` this cycle
@@ -541,7 +542,8 @@ class IntervalUnit(wiring.Component):
                 m.d.sync += [gnx.eq(0), gearly.eq(0)]
                 with m.If(flags[4] & ~pf_have & ~gearly):  # no map fetched ahead: fetch it now
                     m.d.sync += [pf_have.eq(1), pf_next.eq(0), pf_addr.eq(edges_at - gw),
-                                 pf_left.eq(gw), pf_arr.eq(0), pf_bank.eq(~gbank)]
+                                 pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0),
+                                 pf_bank.eq(~gbank)]
                 with m.If(flags[0] | flags[1]):
                     m.next = "LOAD"
                 with m.Elif(flags[4] & ~gearly & ~(pf_have & (pf_arr == gw))):
@@ -823,12 +825,13 @@ class IntervalUnit(wiring.Component):
         # the memory takes every word)
         with m.If(pf_ahead & ~pf_have & ~gearly & queued & ~taking & nxt[4][4]):
             m.d.sync += [pf_have.eq(1), pf_next.eq(1), pf_addr.eq(nxt[0] - gw),
-                         pf_left.eq(gw), pf_arr.eq(0), pf_bank.eq(~gbank)]
-        m.d.comb += psel.eq(pf_have & pf_left.any() & pf_slot & ~gsel)
+                         pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0), pf_bank.eq(~gbank)]
+        m.d.comb += psel.eq(pf_have & pf_any & pf_slot & ~gsel)
         with m.If(psel):
             m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(pf_addr)]
             with m.If(port.cmd.ready):
-                m.d.sync += [pf_left.eq(pf_left - 1), pf_addr.eq(pf_addr + 1)]
+                m.d.sync += [pf_left.eq(pf_left - 1), pf_any.eq(pf_left != 1),
+                             pf_addr.eq(pf_addr + 1)]
         with m.If(port.rdata.valid & tg.r_data[1]):
             m.d.comb += [gmw.en.eq(1), gmw.addr.eq(Cat(pf_arr[:lgw], pf_bank)),
                          gmw.data.eq(Cat(port.rdata.data[:gb], port.rdata.data[:gb].any()))]

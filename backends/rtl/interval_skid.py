@@ -67,7 +67,12 @@ class EdgeSkid(wiring.Component):
             with m.Else():
                 m.d.sync += [self.o.payload.eq(self.i.payload), held.eq(self.i.valid)]
         with m.Elif(self.i.valid & ~full):
-            m.d.sync += [skid.eq(self.i.payload), full.eq(1)]
+            m.d.sync += full.eq(1)
+        # the skid place copies the input in every cycle it is empty, so its enable is
+        # ``~full`` alone: the input's valid (an engine's command arbitration, P = 1's
+        # path into the command stage's 90 skid bits) reaches only ``full`` and ``held``
+        with m.If(~full):
+            m.d.sync += skid.eq(self.i.payload)
         if self._gate is not None:
             g = self._gate
             # each compare on a register or the input payload, the choice after them
