@@ -443,8 +443,8 @@ class IntervalUnit(wiring.Component):
         # order, memory after memory, through one queue), so an edge whose window-B
         # local is below it reads a loaded entry -- the skid's ``ok`` flag registers
         # ``passes`` (the edge goes to the unit the cycle after ``passes`` held), its
-        # read reaches the block RAM a cycle later (the unit's input register), and the
-        # write was in the cycle before ``gpos`` moved.  ``gall``: the block gathers
+        # read reaches the block RAM two cycles later or more (the unit's input stage
+        # and S0), and the write was in the cycle before ``gpos`` moved.  ``gall``: the block gathers
         # nothing (window B loaded whole, or on the diagonal).  ``gpos`` only rises
         # while a block runs (the skid's legality condition for its flag)
         with m.If(u.load.valid & u.load.ready & (u.load.payload.mem == nm - 1) &
