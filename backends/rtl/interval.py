@@ -284,6 +284,14 @@ class IntervalUnit(wiring.Component):
         gsel = Signal()  # the port's command is a gather read
         psel = Signal()  # ... a read of a gather map (``pf``)
         ewant = Signal()  # the edge stream would issue a read (it goes first)
+        # the engine's machine presents a read (LOAD, EDGES: ``ewant``); the gather's
+        # (``gsel``) goes only when it does not, the map fetch's (``psel``) only when
+        # the gather's does not -- and never with the machine's (``pf_slot``: GMAP, or
+        # EDGES with every edge read issued) -- so the three are exclusive by
+        # construction and each one's issue is its own select and the port's ready (a
+        # register: the command stage), no chain through the port's valid
+        e_rd = Signal()
+        g_req = Signal()  # the gather machine has a read ready (``gsel`` unless e_rd)
         issue = Signal()
         m.d.comb += [issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
                      tg.w_en.eq(issue), tg.w_data.eq(Cat(gsel, psel)),
@@ -292,7 +300,7 @@ class IntervalUnit(wiring.Component):
                      rf.w_data.eq(port.rdata.data),
                      rg.w_en.eq(port.rdata.valid & tg.r_data[0]), rg.w_data.eq(port.rdata.data),
                      port.rdata.ready.eq(1),
-                     rd_issue.eq(issue & ~gsel & ~psel), g_issue.eq(issue & gsel),
+                     rd_issue.eq(e_rd & port.cmd.ready), g_issue.eq(gsel & port.cmd.ready),
                      pop.eq(rf.r_en & rf.r_rdy), gpop.eq(rg.r_en & rg.r_rdy)]
         m.d.sync += [pending.eq(pending + rd_issue - pop),
                      gpending.eq(gpending + g_issue - gpop)]
@@ -444,9 +452,9 @@ class IntervalUnit(wiring.Component):
         # local is below it reads a loaded entry -- the skid's ``ok`` flag registers
         # ``passes`` (the edge goes to the unit the cycle after ``passes`` held), its
         # read reaches the block RAM two cycles later or more (the unit's input stage
-        # and S0), and the write was in the cycle before ``gpos`` moved.  ``gall``: the block gathers
-        # nothing (window B loaded whole, or on the diagonal).  ``gpos`` only rises
-        # while a block runs (the skid's legality condition for its flag)
+        # and S0), and the write was in the cycle before ``gpos`` moved.  ``gall``: the
+        # block gathers nothing (window B loaded whole, or on the diagonal).  ``gpos``
+        # only rises while a block runs (the skid's legality condition for its flag)
         with m.If(u.load.valid & u.load.ready & (u.load.payload.mem == nm - 1) &
                   u.load.payload.addr[lg]):
             m.d.sync += gpos.eq(u.load.payload.addr[:lg] + 1)
@@ -559,7 +567,7 @@ class IntervalUnit(wiring.Component):
                     m.next = "START"
             with m.State("LOAD"):
                 m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
-                m.d.comb += [port.cmd.valid.eq(more & room), port.cmd.we.eq(0),
+                m.d.comb += [e_rd.eq(more & room), port.cmd.valid.eq(e_rd), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
@@ -608,7 +616,7 @@ class IntervalUnit(wiring.Component):
                 # between runs -- one between two edge reads would break the DRAM's
                 # burst continuation and make every edge word open a burst of its own
                 m.d.comb += [ewant.eq(more & room & (areg[:RUN_BITS].any() | erun_room)),
-                             port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
+                             e_rd.eq(ewant), port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
@@ -777,7 +785,7 @@ class IntervalUnit(wiring.Component):
                 # the edges' reads go first: they stop on their own when their FIFO is
                 # full (edges held at the gate), and take half the port or less when
                 # they flow (packed pairs), in runs, so the gather gets the rest
-                m.d.comb += gsel.eq(sv & groom & ~ewant)
+                m.d.comb += [g_req.eq(sv & groom), gsel.eq(g_req & ~e_rd)]
                 fill = Signal()
                 m.d.comb += fill.eq(have & (~sv | g_issue))
                 with m.If(fill):
@@ -826,7 +834,7 @@ class IntervalUnit(wiring.Component):
         with m.If(pf_ahead & ~pf_have & ~gearly & queued & ~taking & nxt[4][4]):
             m.d.sync += [pf_have.eq(1), pf_next.eq(1), pf_addr.eq(nxt[0] - gw),
                          pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0), pf_bank.eq(~gbank)]
-        m.d.comb += psel.eq(pf_have & pf_any & pf_slot & ~gsel)
+        m.d.comb += psel.eq(pf_have & pf_any & pf_slot & ~g_req)
         with m.If(psel):
             m.d.comb += [port.cmd.valid.eq(1), port.cmd.we.eq(0), port.cmd.addr.eq(pf_addr)]
             with m.If(port.cmd.ready):
