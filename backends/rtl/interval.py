@@ -418,11 +418,8 @@ class IntervalUnit(wiring.Component):
         sv = Signal()  # a gather read is presented
         saddr = Signal(aw)
         sslot = Signal(lg_w)  # ... and its entry in window B
-        low = Signal(gb)
-        low_idx = Signal(max(1, lgb))
-        m.d.comb += low.eq(rem & -rem)  # the lowest set bit, one-hot
-        for b in range(lgb):  # its index: an OR tree per bit (no priority chain)
-            m.d.comb += low_idx[b].eq(Cat(*[low[j] for j in range(gb) if j >> b & 1]).any())
+        # the lowest set bit's index, ``rem`` without it and whether bits are left
+        low_idx, rem_next, have_next = _lowest(m, rem)
         kbits = max(1, (nm - 1).bit_length())
         m.submodules.slots = sq = fifo.SyncFIFO(width=lg_w + kbits, depth=D + 2)
         sq_push = Signal()
@@ -792,7 +789,7 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += [sv.eq(1), saddr.eq(wbase | low_idx),
                                  sslot.eq(Cat(low_idx, wcur)) if gw > 1 else
                                  sslot.eq(low_idx),
-                                 rem.eq(rem & (rem - 1)), have.eq((rem & (rem - 1)).any())]
+                                 rem.eq(rem_next), have.eq(have_next)]
                 with m.Elif(g_issue):
                     m.d.sync += sv.eq(0)
                 take = Signal()
@@ -920,3 +917,41 @@ def _level(m, flag, count, up, down, test) -> None:
     inc, dec = Signal(), Signal()
     m.d.comb += [inc.eq(up & ~down), dec.eq(down & ~up)]
     m.d.sync += flag.eq(Mux(inc, test(count, 1), Mux(dec, test(count, -1), test(count, 0))))
+
+
+def _lowest(m, rem, chunk: int = 16):
+    """``(index, rest, any)``: the index of ``rem``'s lowest set bit (0 when none), ``rem``
+    without it, and whether ``rest`` has a bit set.  In chunks of ``chunk`` bits: each
+    chunk's lowest bit and its clearing are a short carry chain of their own, the first
+    chunk with a bit set selects among them (one-hot, from the chunks' ORs) -- not one
+    carry chain along all of a 64-bit map word (``rem & -rem``, ``rem & (rem - 1)``),
+    which was the gather's path into ``saddr`` / ``sslot`` (P = 4 BFS seed 1 after the
+    command stages, 10.2 ns: 98.5 MHz)."""
+    n = len(rem)
+    k = min(chunk, n)
+    lgk = k.bit_length() - 1
+    parts = [rem[c * k:(c + 1) * k] for c in range(n // k)]
+    nz = [Signal(name=f"low_nz{c}") for c in range(len(parts))]
+    sel = [Signal(name=f"low_sel{c}") for c in range(len(parts))]
+    idx = Signal(max(1, (n - 1).bit_length()))
+    rest = Signal(n)
+    left = Signal()
+    lo_terms, left_terms, rest_parts = [], [], []
+    for c, part in enumerate(parts):
+        low = Signal(k, name=f"low_one{c}")
+        clr = Signal(k, name=f"low_clr{c}")
+        m.d.comb += [nz[c].eq(part.any()), sel[c].eq(nz[c] & ~Cat(*nz[:c], 0).any()),
+                     low.eq(part & -part), clr.eq(part & (part - 1))]
+        at = Cat(*[Cat(*[low[j] for j in range(k) if j >> b & 1]).any()
+                   for b in range(lgk)]) if lgk else Signal(1)
+        lo_terms.append(Mux(sel[c], at, 0))
+        left_terms.append(Mux(sel[c], clr.any(), nz[c]))
+        rest_parts.append(Mux(sel[c], clr, part))
+    hi = [Cat(*[sel[c] for c in range(len(parts)) if c >> b & 1]).any()
+          for b in range((len(parts) - 1).bit_length())]
+    lo = lo_terms[0]
+    for t in lo_terms[1:]:
+        lo = lo | t
+    m.d.comb += [idx.eq(Cat(lo[:lgk], *hi) if lgk else Cat(*hi)), rest.eq(Cat(*rest_parts)),
+                 left.eq(Cat(*left_terms).any())]
+    return idx, rest, left

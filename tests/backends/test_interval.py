@@ -977,3 +977,29 @@ def test_the_cycle_model_charges_dense_weighted_edges_half_a_word():
     assert e[DENSE] == pytest.approx(e[PACKED] / 2)
     assert group_words(runs[DENSE].layout, walk, DENSE) < group_words(runs[DENSE].layout,
                                                                       walk, PACKED)
+
+
+@pytest.mark.parametrize("bits", [2, 16, 64])
+def test_the_gathers_lowest_bit_in_chunks_equals_the_one_carry_chain(bits):
+    """``interval._lowest`` (per 16-bit chunk, the first non-empty chunk selects) gives
+    the lowest set bit's index, the word without it and whether bits are left, as
+    ``rem & -rem`` / ``rem & (rem - 1)`` along the whole word do."""
+    from amaranth.hdl import Module, Signal
+    from amaranth.sim import Simulator
+
+    from cosynth.backends.rtl.interval import _lowest
+    rng = np.random.default_rng(bits)
+    m, rem = Module(), Signal(bits)
+    idx, rest, left = _lowest(m, rem)
+    words = [0, 1, (1 << bits) - 1, 1 << (bits - 1)] + [1 << j for j in range(bits)] + [
+        int(rng.integers(0, 2, bits) @ (1 << np.arange(bits, dtype=object))) for _ in range(200)]
+    sim = Simulator(m)
+
+    async def bench(ctx):
+        for v in words:
+            ctx.set(rem, v)
+            want = v & (v - 1)
+            assert (ctx.get(idx), ctx.get(rest), ctx.get(left)) == \
+                ((v & -v).bit_length() - 1 if v else 0, want, int(want != 0)), v
+    sim.add_testbench(bench)
+    sim.run()
