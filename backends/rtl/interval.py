@@ -332,7 +332,13 @@ class IntervalUnit(wiring.Component):
         # ``areg`` / ``left`` (P = 1's path on BFS seed 2 and CC seed 3 at stop 27: scnt ->
         # compare -> areg, 10.5 ns)
         s_last_ld, s_last_wb = Signal(), Signal()
-        left = Signal(COUNTER_BITS)  # requests still to issue in this phase
+        # requests still to issue in this phase: a window load's (``left``: at most
+        # ``MAX_MEMORIES`` windows) and a run's edge words (``left_run``), two counters so
+        # that each has one source and one decrement in front of it (one 48-bit counter
+        # for both had the phases' multiplexer and both issue conditions in front of its
+        # 48 flip-flops: P = 1 BFS seeds 1 / 2 after the command stage, 10.1-10.3 ns)
+        left = Signal(range(MAX_MEMORIES * I + 1))
+        left_run = Signal(COUNTER_BITS)
         more = Signal()  # left != 0
         areg = Signal(aw)
         nbase = Signal(aw)
@@ -464,12 +470,13 @@ class IntervalUnit(wiring.Component):
             return [scnt.eq(scnt + 1), s_last_ld.eq(scnt == load_words - 2),
                     s_last_wb.eq(scnt == wb_words - 2)]
 
-        def phase(words, first, count=True, nonzero=None):
+        def phase(words, first, count=True, nonzero=None, run=False):
             """Start a phase of ``words`` requests from word address ``first`` (``nonzero``:
-            ``words != 0`` if known, e.g. as a register)."""
+            ``words != 0`` if known, e.g. as a register; ``run``: the edge words')."""
             stmts = [areg.eq(first), col.eq(0), kk.eq(0), k1.eq(1)]
             if count:
-                stmts += [left.eq(words), more.eq(words != 0 if nonzero is None else nonzero)]
+                stmts += [(left_run if run else left).eq(words),
+                          more.eq(words != 0 if nonzero is None else nonzero)]
             return stmts
 
         # the run's edge words and whether there are any, registers: ``count`` and
@@ -605,7 +612,7 @@ class IntervalUnit(wiring.Component):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
                 m.d.sync += scnt_to(zero=True)
                 m.d.sync += [rcnt.eq(0), udone.eq(0)] + \
-                    phase(run_words, edges_at, nonzero=run_any)
+                    phase(run_words, edges_at, nonzero=run_any, run=True)
                 m.next = "EDGES"
             with m.State("EDGES"):
                 # the edges read in runs up to an 8-word boundary: a run starts when the
@@ -616,7 +623,8 @@ class IntervalUnit(wiring.Component):
                              e_rd.eq(ewant), port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
-                    m.d.sync += [left.eq(left - 1), more.eq(left != 1), areg.eq(areg + 1)]
+                    m.d.sync += [left_run.eq(left_run - 1), more.eq(left_run != 1),
+                                 areg.eq(areg + 1)]
                 # every edge read issued: the next block's map may take the port
                 m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
                 first = rf.r_data if ew == 1 else word0
