@@ -293,7 +293,7 @@ class IntervalUnit(wiring.Component):
         e_rd = Signal()
         g_req = Signal()  # the gather machine has a read ready (``gsel`` unless e_rd)
         issue = Signal()
-        m.d.comb += [issue.eq(port.cmd.valid & port.cmd.ready & ~port.cmd.we),
+        m.d.comb += [issue.eq((e_rd | gsel | psel) & port.cmd.ready),  # (the reads only)
                      tg.w_en.eq(issue), tg.w_data.eq(Cat(gsel, psel)),
                      tg.r_en.eq(port.rdata.valid),
                      rf.w_en.eq(port.rdata.valid & (tg.r_data == 0)),
