@@ -326,7 +326,12 @@ class IntervalUnit(wiring.Component):
         lg_w = max(1, lg)
         small = max(nm, len(live), 1) * I + 1
         rcnt = Signal(range(small))  # write-back: words the unit was asked for
-        scnt = Signal(range(small))  # words consumed (loads: popped; write-back: written)
+        # words consumed: a load's popped (``scnt``: zeroed in LAUNCH and at a load's
+        # last word), a write-back's written (``wcnt``: zeroed when the run ends) -- two
+        # counters, each with one source in front of it (one for both had the states'
+        # multiplexer there: P = 1 SSSP-int seed 2's path after the command stage)
+        scnt = Signal(range(small))
+        wcnt = Signal(range(small))
         # ``scnt`` at its phase's last word (a load's, a write-back's), registers moved
         # with it: the 13-bit compare is no longer between ``pop`` and the phase change's
         # ``areg`` / ``left`` (P = 1's path on BFS seed 2 and CC seed 3 at stop 27: scnt ->
@@ -463,12 +468,16 @@ class IntervalUnit(wiring.Component):
             m.d.sync += gpos.eq(u.load.payload.addr[:lg] + 1)
 
         def scnt_to(zero: bool):
-            """``scnt`` to 0, or one up, with its last-word flags."""
+            """``scnt`` to 0, or one up, with its last-word flag."""
             if zero:
-                return [scnt.eq(0), s_last_ld.eq(load_words == 1),
-                        s_last_wb.eq(wb_words == 1)]
-            return [scnt.eq(scnt + 1), s_last_ld.eq(scnt == load_words - 2),
-                    s_last_wb.eq(scnt == wb_words - 2)]
+                return [scnt.eq(0), s_last_ld.eq(load_words == 1)]
+            return [scnt.eq(scnt + 1), s_last_ld.eq(scnt == load_words - 2)]
+
+        def wcnt_to(zero: bool):
+            """``wcnt`` to 0, or one up, with its last-word flag."""
+            if zero:
+                return [wcnt.eq(0), s_last_wb.eq(wb_words == 1)]
+            return [wcnt.eq(wcnt + 1), s_last_wb.eq(wcnt == wb_words - 2)]
 
         def phase(words, first, count=True, nonzero=None, run=False):
             """Start a phase of ``words`` requests from word address ``first`` (``nonzero``:
@@ -610,7 +619,6 @@ class IntervalUnit(wiring.Component):
                     m.next = "START"
             with m.State("START"):
                 m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
-                m.d.sync += scnt_to(zero=True)
                 m.d.sync += [rcnt.eq(0), udone.eq(0)] + \
                     phase(run_words, edges_at, nonzero=run_any, run=True)
                 m.next = "EDGES"
@@ -699,7 +707,7 @@ class IntervalUnit(wiring.Component):
                     m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
                     m.d.comb += gkick.eq(1)
                 with m.If(~more & udone & (gidle | gnx)):
-                    m.d.sync += scnt_to(zero=True)
+                    m.d.sync += wcnt_to(zero=True)
                     m.d.sync += [rcnt.eq(0), dirty.eq(dirty | uchg)]
                     m.d.sync += phase(0, wb_seq[0], count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
@@ -733,7 +741,7 @@ class IntervalUnit(wiring.Component):
                     wbq.r_en.eq(accept),
                 ]
                 with m.If(wbq.r_rdy & accept):
-                    m.d.sync += scnt_to(zero=False)
+                    m.d.sync += wcnt_to(zero=False)
                     advance()
                     with m.If(s_last_wb):
                         m.next = "DONE"
