@@ -510,12 +510,19 @@ class IntervalUnit(wiring.Component):
         with m.If(busy):
             m.d.sync += blk_cycles.eq(blk_cycles + 1)
 
-        # idle: the host's register bus drives the unit's; busy: the engine's address,
-        # a register set a cycle ahead (EDGE_COUNT in COUNT, then CTRL in START), so no
-        # engine state reaches the unit's register-read multiplexer
+        # idle: the host's register bus drives the unit's; busy: the engine's writes,
+        # address, enable and data registers set the cycle before (EDGE_COUNT in LAUNCH,
+        # CTRL in START: the unit starts in the first EDGES cycle), so no engine state
+        # reaches the unit's register decode and write enables (P = 1 CC seed 3's path
+        # after the command stage: engine state -> the unit's write enable -> its
+        # ``done``, 10.6 ns) nor its register-read multiplexer
         uaddr = Signal(CSR_ADDR_BITS)
-        m.d.comb += [u.csr.addr.eq(Mux(busy, uaddr, csr.addr)), u.csr.w_data.eq(csr.w_data)]
-        m.d.sync += uaddr.eq(rm.reg("EDGE_COUNT"))
+        uw_en = Signal()
+        uw_data = Signal(COUNTER_BITS)
+        m.d.comb += [u.csr.addr.eq(Mux(busy, uaddr, csr.addr)),
+                     u.csr.w_data.eq(Mux(busy, uw_data, csr.w_data)),
+                     u.csr.w_en.eq(Mux(busy, uw_en, csr.w_en & (csr.addr < _ENGINE_FIRST)))]
+        m.d.sync += [uaddr.eq(rm.reg("EDGE_COUNT")), uw_en.eq(0)]
 
         gkick = Signal()  # the gather map is in: the gather starts
         # ``pf``: the gather map's reads, for the running block (from LAUNCH) or -- while
@@ -538,7 +545,6 @@ class IntervalUnit(wiring.Component):
 
         with m.FSM(name="engine"):
             with m.State("IDLE"):
-                m.d.comb += u.csr.w_en.eq(csr.w_en & (csr.addr < _ENGINE_FIRST))
                 with m.If(queued):
                     m.d.sync += [busy.eq(1), done.eq(0)]
                     take_next()
@@ -555,9 +561,9 @@ class IntervalUnit(wiring.Component):
                 m.d.sync += phase(load_words,
                                   base_regs[0] + Mux(flags[0], a_base, b_base))
                 # the unit is idle (its STATUS.done ended the last run): EDGE_COUNT is
-                # written now, whatever phases come before START (``uaddr`` is
-                # EDGE_COUNT in every cycle that does not precede START)
-                m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(count)]
+                # written in the next cycle, whatever phases come before START
+                # (``uaddr`` is EDGE_COUNT in every cycle that does not follow START)
+                m.d.sync += [uw_en.eq(1), uw_data.eq(count)]
                 # an early gather (``gnx``) serves this command from the next cycle on:
                 # ``sum_nb`` held its window B until now, ``sum_b`` does from now on
                 m.d.sync += [gnx.eq(0), gearly.eq(0)]
@@ -576,7 +582,6 @@ class IntervalUnit(wiring.Component):
                     with m.If(flags[4] & ~gearly):
                         m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
                         m.d.comb += gkick.eq(1)
-                    m.d.sync += uaddr.eq(rm.reg("CTRL"))
                     m.next = "START"
             with m.State("LOAD"):
                 m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
@@ -606,7 +611,6 @@ class IntervalUnit(wiring.Component):
                         with m.Elif(~win_b & flags[4]):
                             m.next = "GMAP"
                         with m.Else():
-                            m.d.sync += uaddr.eq(rm.reg("CTRL"))
                             m.next = "START"
             with m.State("GMAP"):
                 # the gather map: its gw words come into a bank of the map memory
@@ -614,11 +618,11 @@ class IntervalUnit(wiring.Component):
                 # starts and the gather (its own machine, below) goes beside the edges
                 m.d.comb += pf_slot.eq(1)
                 with m.If(pf_arr == gw):
-                    m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0), uaddr.eq(rm.reg("CTRL"))]
+                    m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
                     m.d.comb += gkick.eq(1)
                     m.next = "START"
             with m.State("START"):
-                m.d.comb += [u.csr.w_en.eq(1), u.csr.w_data.eq(1)]
+                m.d.sync += [uw_en.eq(1), uaddr.eq(rm.reg("CTRL")), uw_data.eq(1)]
                 m.d.sync += [rcnt.eq(0), udone.eq(0)] + \
                     phase(run_words, edges_at, nonzero=run_any, run=True)
                 m.next = "EDGES"
@@ -695,7 +699,9 @@ class IntervalUnit(wiring.Component):
                                      rf.r_en.eq(es.ready)]
                         with m.If(pop):
                             m.d.sync += half.eq(0)
-                m.d.sync += [udone.eq(u.done), uchg.eq(u.wrote)]  # STATUS bits 1, 3
+                # STATUS bits 1, 3 -- not in the cycle the start lands (``uw_en``: the
+                # unit's done is the last run's until the next edge)
+                m.d.sync += [udone.eq(u.done & ~uw_en), uchg.eq(u.wrote)]
                 # every edge requested, the unit done, the gather's words all written
                 # the next block's gather may start now (``gnx``): its reads go beside
                 # this block's tail, its words wait in ``rg`` until it launches -- when
