@@ -479,10 +479,21 @@ class IntervalUnit(wiring.Component):
                 return [wcnt.eq(0), s_last_wb.eq(wb_words == 1)]
             return [wcnt.eq(wcnt + 1), s_last_wb.eq(wcnt == wb_words - 2)]
 
+        # ``areg`` is not at the start of an aligned run of ``2 ** RUN_BITS`` words: a
+        # register kept with it (the edges' read condition, ``ewant``, had ``areg``'s
+        # low bits' OR in front of the port's arbitration: P = 1 SSSP-int seed 1's path)
+        amid = Signal()
+
+        def areg_to(value):
+            """``areg`` to ``value`` (None: one up), with ``amid``."""
+            if value is None:
+                return [areg.eq(areg + 1), amid.eq(areg[:RUN_BITS] != (1 << RUN_BITS) - 1)]
+            return [areg.eq(value), amid.eq(value[:RUN_BITS].any())]
+
         def phase(words, first, count=True, nonzero=None, run=False):
             """Start a phase of ``words`` requests from word address ``first`` (``nonzero``:
             ``words != 0`` if known, e.g. as a register; ``run``: the edge words')."""
-            stmts = [areg.eq(first), col.eq(0), kk.eq(0), k1.eq(1)]
+            stmts = areg_to(first) + [col.eq(0), kk.eq(0), k1.eq(1)]
             if count:
                 stmts += [(left_run if run else left).eq(words),
                           more.eq(words != 0 if nonzero is None else nonzero)]
@@ -503,9 +514,9 @@ class IntervalUnit(wiring.Component):
 
         def advance():
             with m.If(col == I - 1 if I > 1 else 1):
-                m.d.sync += [areg.eq(nbase), col.eq(0), kk.eq(k1), k1.eq(k1 + 1)]
+                m.d.sync += areg_to(nbase) + [col.eq(0), kk.eq(k1), k1.eq(k1 + 1)]
             with m.Else():
-                m.d.sync += [areg.eq(areg + 1), col.eq(col + 1)]
+                m.d.sync += areg_to(None) + [col.eq(col + 1)]
 
         with m.If(busy):
             m.d.sync += blk_cycles.eq(blk_cycles + 1)
@@ -542,6 +553,35 @@ class IntervalUnit(wiring.Component):
         def take_next():
             m.d.comb += taking.eq(1)
             m.d.sync += [r.eq(x) for r, x in zip(cur, nxt)] + [queued.eq(0), pf_next.eq(0)]
+
+        # ``edge_payload``: the edge stream's payload, a function of the read FIFO's head
+        # word, ``half`` / ``word0`` and the command's flags only -- not of the engine's
+        # state (only ``es.valid`` is EDGES'), so no state decode sits in front of the
+        # skid's gate compare (P = 4 seed 2's path after the command stages: engine
+        # state -> the payload -> ``passes`` -> the skid's ``ok``, 10.0 ns)
+        first = rf.r_data if ew == 1 else word0
+        m.d.comb += [es.payload.src.eq(first[:32]), es.payload.dst.eq(first[32:])]
+        part = Mux(half, rf.r_data[32:], rf.r_data[:32])
+        if ew == 1:
+            with m.If(flags[3]):
+                m.d.comb += [es.payload.src.eq(part[:16]), es.payload.dst.eq(part[16:])]
+        else:
+            m.d.comb += es.payload.weight.eq(rf.r_data)
+            # dense (``layout.DENSE``, only when I leaves weight bits): two edges a word,
+            # the low half first, each two 16-bit fields of an L-bit index and weight
+            # bits; the window bits from the block (flags 6, 7).  Wiring: the fields'
+            # places are constants of I, and the indices sit where the packed format's
+            # addresses do
+            if dense_ok:
+                with m.If(flags[5]):
+                    m.d.comb += [es.payload.src.eq(Cat(part[:lg], flags[6])),
+                                 es.payload.dst.eq(Cat(part[16:16 + lg], flags[7])),
+                                 es.payload.weight.eq(Cat(part[lg:16], part[16 + lg:32]))]
+            # packed: 16-bit addresses, a 32-bit weight
+            with (m.Elif if dense_ok else m.If)(flags[3]):
+                m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
+                             es.payload.dst.eq(rf.r_data[16:32]),
+                             es.payload.weight.eq(rf.r_data[32:].as_signed())]
 
         with m.FSM(name="engine"):
             with m.State("IDLE"):
@@ -631,51 +671,36 @@ class IntervalUnit(wiring.Component):
                 # FIFO has room for all of it, and the gather's scattered reads come
                 # between runs -- one between two edge reads would break the DRAM's
                 # burst continuation and make every edge word open a burst of its own
-                m.d.comb += [ewant.eq(more & room & (areg[:RUN_BITS].any() | erun_room)),
+                m.d.comb += [ewant.eq(more & room & (amid | erun_room)),
                              e_rd.eq(ewant), port.cmd.valid.eq(ewant), port.cmd.we.eq(0),
                              port.cmd.addr.eq(areg)]
                 with m.If(rd_issue):
                     m.d.sync += [left_run.eq(left_run - 1), more.eq(left_run != 1),
-                                 areg.eq(areg + 1)]
+                                 *areg_to(None)]
                 # every edge read issued: the next block's map may take the port
                 m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
-                first = rf.r_data if ew == 1 else word0
-                m.d.comb += [es.payload.src.eq(first[:32]),
-                             es.payload.dst.eq(first[32:])]
+                # (the payload: ``edge_payload``, before the machine)
                 if ew == 1:
                     with m.If(flags[3]):
                         # packed: two edges a word (16-bit local addresses each), the low
                         # half first; a high half of all ones pads an odd block
-                        part = Mux(half, rf.r_data[32:], rf.r_data[:32])
                         pad = Signal()
                         # a real edge's target local is < I <= 2**15 (window A), so
                         # its bit 15 is clear; the pad has both top bits set
                         m.d.comb += pad.eq(half & rf.r_data[47] & rf.r_data[63])
-                        _two_a_word(m, rf, es, half, pop, pad,
-                                    [es.payload.src.eq(part[:16]),
-                                     es.payload.dst.eq(part[16:])])
+                        _two_a_word(m, rf, es, half, pop, pad)
                     with m.Else():
                         m.d.comb += [es.valid.eq(rf.r_rdy),
                                      rf.r_en.eq(es.ready)]
                 else:
-                    m.d.comb += es.payload.weight.eq(rf.r_data)
-                    # dense (``layout.DENSE``, only when I leaves weight bits): two edges
-                    # a word, the low half first, each two 16-bit fields of an L-bit
-                    # index and weight bits; the window bits from the block (flags 6,
-                    # 7).  Wiring: the fields' places are constants of I, and the
-                    # indices sit where the packed format's addresses do.  An odd
-                    # block's pad is its last word's high half, known by position
-                    # (``dpad_at``), so a real edge may hold any bits
+                    # dense (``layout.DENSE``): an odd block's pad is its last word's
+                    # high half, known by position (``dpad_at``), so a real edge may
+                    # hold any bits
                     if dense_ok:
                         with m.If(flags[5]):
-                            part = Mux(half, rf.r_data[32:], rf.r_data[:32])
                             dpad = Signal()
                             m.d.comb += dpad.eq(half & dpad_at)
-                            _two_a_word(m, rf, es, half, pop, dpad,
-                                        [es.payload.src.eq(Cat(part[:lg], flags[6])),
-                                         es.payload.dst.eq(Cat(part[16:16 + lg], flags[7])),
-                                         es.payload.weight.eq(Cat(part[lg:16],
-                                                                  part[16 + lg:32]))])
+                            _two_a_word(m, rf, es, half, pop, dpad)
                             # the head word is the run's last when every edge read is
                             # issued and one word is not popped (``more``, ``pending``),
                             # registered: read only while ``half`` holds the head's high
@@ -685,11 +710,7 @@ class IntervalUnit(wiring.Component):
                             m.d.sync += dpad_at.eq(~more & (pending == 1) & count[0])
                     # packed: 16-bit addresses, a 32-bit weight
                     with (m.Elif if dense_ok else m.If)(flags[3]):
-                        m.d.comb += [es.payload.src.eq(rf.r_data[:16]),
-                                     es.payload.dst.eq(rf.r_data[16:32]),
-                                     es.payload.weight.eq(rf.r_data[32:].as_signed()),
-                                     es.valid.eq(rf.r_rdy),
-                                     rf.r_en.eq(es.ready)]
+                        m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
                     with m.Elif(~half):
                         m.d.comb += rf.r_en.eq(1)
                         with m.If(pop):
@@ -915,14 +936,13 @@ def interval_verilog(unit: IntervalUnit, name: str) -> str:
     return verilog.convert(top, name=name, ports=list(top.ports.values()), emit_src=False)
 
 
-def _two_a_word(m, rf, es, half, pop, pad, fields) -> None:
-    """The edge stream from a FIFO of words that hold two edges each, the low half first:
-    ``fields`` set the payload from the half ``half`` selects; a pad (``pad``: the high
-    half of a block's last word when the block's count is odd) is dropped without an
-    edge; the word is popped after its high half (or its pad)."""
+def _two_a_word(m, rf, es, half, pop, pad) -> None:
+    """The edge stream from a FIFO of words that hold two edges each, the low half first
+    (the payload is the half ``half`` selects: ``edge_payload``): a pad (``pad``: the
+    high half of a block's last word when the block's count is odd) is dropped without
+    an edge; the word is popped after its high half (or its pad)."""
     took = Signal()
-    m.d.comb += [*fields,
-                 es.valid.eq(rf.r_rdy & ~pad),
+    m.d.comb += [es.valid.eq(rf.r_rdy & ~pad),
                  took.eq(es.valid & es.ready),
                  rf.r_en.eq((took & half) | pad)]
     with m.If(took & ~half):
