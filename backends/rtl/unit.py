@@ -369,6 +369,7 @@ class EdgeUnit(wiring.Component):
         # block RAM's output as yosys's emulation did.  (A fresher value than the
         # memory's old one: such reads may be stale by the pipeline's depth anyway.)
         bypass = {}
+        coll = []  # (hit_a, new_a, the table, its read port): set below, from the history
         for key, rp in ports.items():
             table, role, k = key
             if role != "live" or k == "target":
@@ -378,8 +379,8 @@ class EdgeUnit(wiring.Component):
             hit_a, hit_b = Signal(name=f"coll_a_{nm}"), Signal(name=f"coll_b_{nm}")
             new_a = Signal(rp.data.shape(), name=f"coll_new_a_{nm}")
             new_b = Signal(rp.data.shape(), name=f"coll_new_b_{nm}")
-            m.d.sync += [hit_a.eq(busy & wp.en & (wp.addr == rp.addr)), new_a.eq(wp.data),
-                         hit_b.eq(hit_a), new_b.eq(new_a)]
+            m.d.sync += [hit_b.eq(hit_a), new_b.eq(new_a)]
+            coll.append((hit_a, new_a, table, rp))
             bypass[key] = (hit_b, new_b)
         data2 = {}
         for key, reg1 in q1.items():
@@ -454,6 +455,16 @@ class EdgeUnit(wiring.Component):
                         Signal(shp, name=f"{t}_h{j}_new")) for j in range(1, H + 1)]
             st["memold"] = late(data2[(t, "live", "target")])
             m.d.sync += st["act"].eq(0)
+        # the collision with the pipeline's write of this cycle, from the write history's
+        # registers (h_1: what the write port writes while busy) -- not from the write
+        # port, whose enable, address and data a unit taking loads while busy
+        # multiplexes with the load's (busy -> h_1's enable -> the port's address
+        # multiplexer -> the compare was P = 1 SSSP-int seed 2's path, 10.7 ns).  A load
+        # while busy writes only window B entries no edge has read yet (the engine's
+        # gate lets an edge go a cycle after its entry is written), so it never collides
+        for hit_a, new_a, table, rp in coll:
+            h1_we, h1_addr, h1_new = rmw[table]["h"][0]
+            m.d.sync += [hit_a.eq(busy & h1_we & (h1_addr == rp.addr)), new_a.eq(h1_new)]
 
         # the last evaluation stage: select the rule, forward, register into the RMW stage
         per_update = [(i, r, *x) for i, (r, ups) in enumerate(zip(spec.rules, compiled))
