@@ -1,0 +1,62 @@
+"""A state machine kept as one flag register per state (one-hot), for control paths.
+
+``OneHot(m, "engine", ["IDLE", "LAUNCH", ...])`` is used like Amaranth's ``m.FSM``:
+
+    with fsm.state("IDLE"):          # with m.State("IDLE"):
+        with m.If(go):
+            fsm.goto("LAUNCH")       #     m.next = "LAUNCH"
+
+and ``fsm["EDGES"]`` is the flag of a state (``fsm.ongoing("EDGES")``), a register.
+
+Why not ``m.FSM``: Amaranth encodes its state in binary, and yosys's FSM pass does not
+re-encode it ("Register has an initialization value": every Amaranth register has one),
+so each use of "the machine is in state S" starts with a decode of the state bits -- a
+LUT and a route before any logic that depends on the state.  With a flag a state the
+decode is the flag's flip-flop itself (the interval engine's remaining critical paths on
+ECP5 all began at its 3-bit state: state -> decode -> the read issue -> the command
+address / the gather's map word, 10.2-11.2 ns).
+
+Invariants: exactly one flag is set in every cycle (the first state's after reset);
+``goto`` assigns every flag, so of several ``goto`` in one cycle the last one wins, as
+with ``m.next``; a state block is a plain ``m.If`` of its flag, so the blocks of one
+machine never overlap.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from amaranth.hdl import Cat, Signal
+
+__all__ = ["OneHot"]
+
+
+class OneHot:
+    """States ``states`` of machine ``name`` in module ``m``, starting in the first."""
+
+    def __init__(self, m, name: str, states: list[str]):
+        if len(set(states)) != len(states) or not states:
+            raise ValueError(f"the states of {name!r} must be distinct and not empty")
+        self._m = m
+        self.flags = {s: Signal(init=int(i == 0), name=f"{name}_{s.lower()}")
+                      for i, s in enumerate(states)}
+
+    def __getitem__(self, state: str):
+        """The flag of ``state``: 1 in the cycles the machine is in it."""
+        return self.flags[state]
+
+    def any(self, *states: str):
+        """1 in the cycles the machine is in one of ``states``."""
+        return Cat(*(self.flags[s] for s in states)).any()
+
+    @contextmanager
+    def state(self, state: str):
+        """The statements of ``state`` (``with m.State(state)``)."""
+        with self._m.If(self.flags[state]):
+            yield
+
+    def goto(self, state: str) -> None:
+        """The next state is ``state`` (``m.next = state``)."""
+        if state not in self.flags:
+            raise KeyError(f"no state {state!r}")
+        self._m.d.sync += [f.eq(int(s == state)) for s, f in self.flags.items()]
