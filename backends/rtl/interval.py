@@ -132,6 +132,10 @@ FLAG_DENSE, FLAG_SRC_B, FLAG_DST_B = 32, 64, 128
 FLAG_BITS = 8  # BLK_FLAGS bits the engine keeps
 
 
+#: the engine's and the gather's machines (``onehot``: a flag register a state)
+ENGINE_STATES = ["IDLE", "LAUNCH", "LOAD", "GMAP", "START", "EDGES", "WB", "DONE"]
+GATHER_STATES = ["GOFF", "GSTART", "GATHER", "GDRAIN"]
+
 #: the edges' reads go in aligned runs of ``2 ** RUN_BITS`` words between gather reads
 RUN_BITS = 3
 
@@ -588,209 +592,208 @@ class IntervalUnit(wiring.Component):
 
         # the engine's machine: a flag register a state (``onehot``: no decode of a
         # binary state in front of the read issue)
-        eng = OneHot(m, "engine", ["IDLE", "LAUNCH", "LOAD", "GMAP", "START", "EDGES", "WB",
-                                   "DONE"])
-        with eng.state("IDLE"):
-            with m.If(queued):
-                m.d.sync += [busy.eq(1), done.eq(0)]
-                take_next()
-                eng.goto("LAUNCH")
-        with eng.state("LAUNCH"):
-            # the command's registers were taken a cycle ago: the sums of its bases
-            # (``sum_a``, ``sum_b``, ``gmap_at``) are registered from them now
-            m.d.sync += scnt_to(zero=True)
-            m.d.sync += [blk_cycles.eq(0), rcnt.eq(0),
-                         half.eq(0), win_b.eq(~flags[0]),
-                         gpos.eq(0), gall.eq(~flags[4])]
-            with m.If(flags[0]):
-                m.d.sync += dirty.eq(0)
-            m.d.sync += phase(load_words,
-                              base_regs[0] + Mux(flags[0], a_base, b_base))
-            # the unit is idle (its STATUS.done ended the last run): EDGE_COUNT is
-            # written in the next cycle, whatever phases come before START
-            # (``uaddr`` is EDGE_COUNT in every cycle that does not follow START)
-            m.d.sync += [uw_en.eq(1), uw_data.eq(count)]
-            # an early gather (``gnx``) serves this command from the next cycle on:
-            # ``sum_nb`` held its window B until now, ``sum_b`` does from now on
-            m.d.sync += [gnx.eq(0), gearly.eq(0)]
-            with m.If(flags[4] & ~pf_have & ~gearly):  # no map fetched ahead: fetch it now
-                m.d.sync += [pf_have.eq(1), pf_next.eq(0), pf_addr.eq(edges_at - gw),
-                             pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0),
-                             pf_bank.eq(~gbank)]
-            with m.If(flags[0] | flags[1]):
-                eng.goto("LOAD")
-            with m.Elif(flags[4] & ~gearly & ~(pf_have & (pf_arr == gw))):
-                eng.goto("GMAP")
-            with m.Else():
-                # the map fetched ahead is in (or none is needed): the gather starts
-                # now, beside START and the run (GSTART next cycle reads ``sum_b``,
-                # registered from this command's BLK_B during this cycle)
-                with m.If(flags[4] & ~gearly):
-                    m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
-                    m.d.comb += gkick.eq(1)
-                eng.goto("START")
-        with eng.state("LOAD"):
-            m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
-            m.d.comb += e_rd.eq(more & room)
-            with m.If(rd_issue):
-                m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
-                advance()
-            # the unit is idle here (its STATUS.done ended the last run, the next
-            # starts in START), so it takes every load (``ld_free`` is 1): the FIFO
-            # pops without waiting for ``ld_free`` -- its compare of the load
-            # register's memory and window bit with the pipeline's write enables
-            # was in front of ``pop`` -> ``scnt`` -> the phase change -> ``areg``
-            # (P = 1 seed 1's critical path after the gate was registered, 101.1 MHz)
-            m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
-                         ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
-            with m.If(pop):
-                m.d.sync += scnt_to(zero=False)
-                with m.If(s_last_ld):
-                    m.d.sync += scnt_to(zero=True)
-                    # the next phase's first address from a register (the sums
-                    # above; ``gmap_at``): no adder behind the phase change's
-                    # control (seed 1's next P = 1 path: pop -> ... -> the
-                    # base_0 + b_base carry chain -> areg, 9.74 ns)
-                    with m.If(~win_b & flags[1]):
-                        m.d.sync += [win_b.eq(1)] + phase(load_words, sum_b[0])
-                    with m.Elif(~win_b & flags[4]):
-                        eng.goto("GMAP")
-                    with m.Else():
-                        eng.goto("START")
-        with eng.state("GMAP"):
-            # the gather map: its gw words come into a bank of the map memory
-            # (``pf``, below: fetched during the block before, or now); then the run
-            # starts and the gather (its own machine, below) goes beside the edges
-            m.d.comb += pf_slot.eq(1)
-            with m.If(pf_arr == gw):
-                m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
-                m.d.comb += gkick.eq(1)
-                eng.goto("START")
-        with eng.state("START"):
-            m.d.sync += [uw_en.eq(1), uaddr.eq(rm.reg("CTRL")), uw_data.eq(1)]
-            m.d.sync += [rcnt.eq(0), udone.eq(0)] + \
-                phase(run_words, edges_at, nonzero=run_any, run=True)
-            eng.goto("EDGES")
-        with eng.state("EDGES"):
-            # the edges read in runs up to an 8-word boundary: a run starts when the
-            # FIFO has room for all of it, and the gather's scattered reads come
-            # between runs -- one between two edge reads would break the DRAM's
-            # burst continuation and make every edge word open a burst of its own
-            m.d.comb += [ewant.eq(more & room & (amid | erun_room)), e_rd.eq(ewant)]
-            with m.If(rd_issue):
-                m.d.sync += [left_run.eq(left_run - 1), more.eq(left_run != 1),
-                             *areg_to(None)]
-            # every edge read issued: the next block's map may take the port
-            m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
-            # (the payload: ``edge_payload``, before the machine)
-            if ew == 1:
-                with m.If(flags[3]):
-                    # packed: two edges a word (16-bit local addresses each), the low
-                    # half first; a high half of all ones pads an odd block
-                    pad = Signal()
-                    # a real edge's target local is < I <= 2**15 (window A), so
-                    # its bit 15 is clear; the pad has both top bits set
-                    m.d.comb += pad.eq(half & rf.r_data[47] & rf.r_data[63])
-                    _two_a_word(m, rf, es, half, pop, pad)
-                with m.Else():
-                    m.d.comb += [es.valid.eq(rf.r_rdy),
-                                 rf.r_en.eq(es.ready)]
-            else:
-                # dense (``layout.DENSE``): an odd block's pad is its last word's
-                # high half, known by position (``dpad_at``), so a real edge may
-                # hold any bits
-                if dense_ok:
-                    with m.If(flags[5]):
-                        dpad = Signal()
-                        m.d.comb += dpad.eq(half & dpad_at)
-                        _two_a_word(m, rf, es, half, pop, dpad)
-                        # the head word is the run's last when every edge read is
-                        # issued and one word is not popped (``more``, ``pending``),
-                        # registered: read only while ``half`` holds the head's high
-                        # half, so a cycle since its low half went -- no read was
-                        # issued then (else neither is last) and no word popped,
-                        # so the register's cycle-old answer is the answer now
-                        m.d.sync += dpad_at.eq(~more & (pending == 1) & count[0])
-                # packed: 16-bit addresses, a 32-bit weight
-                with (m.Elif if dense_ok else m.If)(flags[3]):
-                    m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
-                with m.Elif(~half):
-                    m.d.comb += rf.r_en.eq(1)
-                    with m.If(pop):
-                        m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
-                with m.Else():
-                    m.d.comb += [es.valid.eq(rf.r_rdy),
-                                 rf.r_en.eq(es.ready)]
-                    with m.If(pop):
-                        m.d.sync += half.eq(0)
-            # STATUS bits 1, 3 -- not in the cycle the start lands (``uw_en``: the
-            # unit's done is the last run's until the next edge)
-            m.d.sync += [udone.eq(u.done & ~uw_en), uchg.eq(u.wrote)]
-            # every edge requested, the unit done, the gather's words all written
-            # the next block's gather may start now (``gnx``): its reads go beside
-            # this block's tail, its words wait in ``rg`` until it launches -- when
-            # this block's gather is done, every edge read issued, no write-back
-            # follows, and the queued command gathers, loads no window, and its map is
-            # in (fetched ahead)
-            with m.If(~more & gidle & ~flags[2] & queued & ~taking & nxt[4][4] &
-                      ~nxt[4][0] & ~nxt[4][1] & pf_have & pf_next & (pf_arr == gw)):
-                m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
-                m.d.comb += gkick.eq(1)
-            with m.If(~more & udone & (gidle | gnx)):
-                m.d.sync += wcnt_to(zero=True)
-                m.d.sync += [rcnt.eq(0), dirty.eq(dirty | uchg)]
-                m.d.sync += phase(0, wb_seq[0], count=False)
-                with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
-                    eng.goto("WB")
-                with m.Else():
-                    eng.goto("DONE")
-        with eng.state("WB"):
-            # the unit reads window A of each live memory; each word goes out as a
-            # write command with its data (the command stage's two readies are one
-            # register: both are taken in the same cycle)
-            m.d.sync += nbase.eq(wb_next[k1])
-            m.d.comb += [u.rd_req.valid.eq(rcnt < wb_words),
-                         u.rd_req.payload.mem.eq(live_ids[rcnt[lg:]]),
-                         u.rd_req.payload.addr.eq(rcnt[:lg])]
-            with m.If(u.rd_req.valid & u.rd_req.ready):
-                m.d.sync += rcnt.eq(rcnt + 1)
-            # the words pass a register (``rb_*``: its only load is the block RAM's
-            # output, so it sits beside the block RAMs -- their clock-to-out is
-            # 5.8 ns on ECP5 and the route to the queue was the P = 1 critical path
-            # after the edge stream's skid stage, 94.4 MHz) and a two-place queue:
-            # the port's write data come from its output register
-            m.d.comb += [wbq.w_data.eq(rb_data), wbq.w_en.eq(rb_v),
-                         u.rd_resp.ready.eq(~rb_v | wbq.w_rdy)]
-            with m.If(u.rd_resp.ready):
-                m.d.sync += [rb_v.eq(u.rd_resp.valid), rb_data.eq(u.rd_resp.payload)]
-            accept = Signal()
-            m.d.comb += [
-                wb_v.eq(wbq.r_rdy),
-                port.wdata.valid.eq(wbq.r_rdy), port.wdata.data.eq(wbq.r_data),
-                accept.eq(port.cmd.ready & port.wdata.ready),
-                wbq.r_en.eq(accept),
-            ]
-            with m.If(wbq.r_rdy & accept):
-                m.d.sync += wcnt_to(zero=False)
-                advance()
-                with m.If(s_last_wb):
-                    eng.goto("DONE")
-        with eng.state("DONE"):
-            # the results are kept until the host has read the last ones (it says
-            # so in BLK_CTRL bit 1); then a queued command starts at once
-            with m.If(~unread):
-                m.d.sync += [unread.eq(1), res[R["BLK_CYCLES"]].eq(blk_cycles),
-                             res[rm.reg("STATUS")].eq(Cat(0, 1, u.changed, u.wrote)),
-                             res[rm.reg("EDGES_DONE")].eq(u.accepted),
-                             res[rm.reg("UPDATES")].eq(u.updates),
-                             res[rm.reg("HAZARDS")].eq(u.hazards),
-                             res[rm.reg("STALLS")].eq(u.stalls)]
+        with OneHot(m, "engine", ENGINE_STATES) as eng:
+            with eng.state("IDLE"):
                 with m.If(queued):
+                    m.d.sync += [busy.eq(1), done.eq(0)]
                     take_next()
                     eng.goto("LAUNCH")
+            with eng.state("LAUNCH"):
+                # the command's registers were taken a cycle ago: the sums of its bases
+                # (``sum_a``, ``sum_b``, ``gmap_at``) are registered from them now
+                m.d.sync += scnt_to(zero=True)
+                m.d.sync += [blk_cycles.eq(0), rcnt.eq(0),
+                             half.eq(0), win_b.eq(~flags[0]),
+                             gpos.eq(0), gall.eq(~flags[4])]
+                with m.If(flags[0]):
+                    m.d.sync += dirty.eq(0)
+                m.d.sync += phase(load_words,
+                                  base_regs[0] + Mux(flags[0], a_base, b_base))
+                # the unit is idle (its STATUS.done ended the last run): EDGE_COUNT is
+                # written in the next cycle, whatever phases come before START
+                # (``uaddr`` is EDGE_COUNT in every cycle that does not follow START)
+                m.d.sync += [uw_en.eq(1), uw_data.eq(count)]
+                # an early gather (``gnx``) serves this command from the next cycle on:
+                # ``sum_nb`` held its window B until now, ``sum_b`` does from now on
+                m.d.sync += [gnx.eq(0), gearly.eq(0)]
+                with m.If(flags[4] & ~pf_have & ~gearly):  # no map fetched ahead: fetch it now
+                    m.d.sync += [pf_have.eq(1), pf_next.eq(0), pf_addr.eq(edges_at - gw),
+                                 pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0),
+                                 pf_bank.eq(~gbank)]
+                with m.If(flags[0] | flags[1]):
+                    eng.goto("LOAD")
+                with m.Elif(flags[4] & ~gearly & ~(pf_have & (pf_arr == gw))):
+                    eng.goto("GMAP")
                 with m.Else():
-                    m.d.sync += [busy.eq(0), done.eq(1)]
-                    eng.goto("IDLE")
+                    # the map fetched ahead is in (or none is needed): the gather starts
+                    # now, beside START and the run (GSTART next cycle reads ``sum_b``,
+                    # registered from this command's BLK_B during this cycle)
+                    with m.If(flags[4] & ~gearly):
+                        m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
+                        m.d.comb += gkick.eq(1)
+                    eng.goto("START")
+            with eng.state("LOAD"):
+                m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
+                m.d.comb += e_rd.eq(more & room)
+                with m.If(rd_issue):
+                    m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
+                    advance()
+                # the unit is idle here (its STATUS.done ended the last run, the next
+                # starts in START), so it takes every load (``ld_free`` is 1): the FIFO
+                # pops without waiting for ``ld_free`` -- its compare of the load
+                # register's memory and window bit with the pipeline's write enables
+                # was in front of ``pop`` -> ``scnt`` -> the phase change -> ``areg``
+                # (P = 1 seed 1's critical path after the gate was registered, 101.1 MHz)
+                m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
+                             ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
+                with m.If(pop):
+                    m.d.sync += scnt_to(zero=False)
+                    with m.If(s_last_ld):
+                        m.d.sync += scnt_to(zero=True)
+                        # the next phase's first address from a register (the sums
+                        # above; ``gmap_at``): no adder behind the phase change's
+                        # control (seed 1's next P = 1 path: pop -> ... -> the
+                        # base_0 + b_base carry chain -> areg, 9.74 ns)
+                        with m.If(~win_b & flags[1]):
+                            m.d.sync += [win_b.eq(1)] + phase(load_words, sum_b[0])
+                        with m.Elif(~win_b & flags[4]):
+                            eng.goto("GMAP")
+                        with m.Else():
+                            eng.goto("START")
+            with eng.state("GMAP"):
+                # the gather map: its gw words come into a bank of the map memory
+                # (``pf``, below: fetched during the block before, or now); then the run
+                # starts and the gather (its own machine, below) goes beside the edges
+                m.d.comb += pf_slot.eq(1)
+                with m.If(pf_arr == gw):
+                    m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
+                    m.d.comb += gkick.eq(1)
+                    eng.goto("START")
+            with eng.state("START"):
+                m.d.sync += [uw_en.eq(1), uaddr.eq(rm.reg("CTRL")), uw_data.eq(1)]
+                m.d.sync += [rcnt.eq(0), udone.eq(0)] + \
+                    phase(run_words, edges_at, nonzero=run_any, run=True)
+                eng.goto("EDGES")
+            with eng.state("EDGES"):
+                # the edges read in runs up to an 8-word boundary: a run starts when the
+                # FIFO has room for all of it, and the gather's scattered reads come
+                # between runs -- one between two edge reads would break the DRAM's
+                # burst continuation and make every edge word open a burst of its own
+                m.d.comb += [ewant.eq(more & room & (amid | erun_room)), e_rd.eq(ewant)]
+                with m.If(rd_issue):
+                    m.d.sync += [left_run.eq(left_run - 1), more.eq(left_run != 1),
+                                 *areg_to(None)]
+                # every edge read issued: the next block's map may take the port
+                m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
+                # (the payload: ``edge_payload``, before the machine)
+                if ew == 1:
+                    with m.If(flags[3]):
+                        # packed: two edges a word (16-bit local addresses each), the low
+                        # half first; a high half of all ones pads an odd block
+                        pad = Signal()
+                        # a real edge's target local is < I <= 2**15 (window A), so
+                        # its bit 15 is clear; the pad has both top bits set
+                        m.d.comb += pad.eq(half & rf.r_data[47] & rf.r_data[63])
+                        _two_a_word(m, rf, es, half, pop, pad)
+                    with m.Else():
+                        m.d.comb += [es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
+                else:
+                    # dense (``layout.DENSE``): an odd block's pad is its last word's
+                    # high half, known by position (``dpad_at``), so a real edge may
+                    # hold any bits
+                    if dense_ok:
+                        with m.If(flags[5]):
+                            dpad = Signal()
+                            m.d.comb += dpad.eq(half & dpad_at)
+                            _two_a_word(m, rf, es, half, pop, dpad)
+                            # the head word is the run's last when every edge read is
+                            # issued and one word is not popped (``more``, ``pending``),
+                            # registered: read only while ``half`` holds the head's high
+                            # half, so a cycle since its low half went -- no read was
+                            # issued then (else neither is last) and no word popped,
+                            # so the register's cycle-old answer is the answer now
+                            m.d.sync += dpad_at.eq(~more & (pending == 1) & count[0])
+                    # packed: 16-bit addresses, a 32-bit weight
+                    with (m.Elif if dense_ok else m.If)(flags[3]):
+                        m.d.comb += [es.valid.eq(rf.r_rdy), rf.r_en.eq(es.ready)]
+                    with m.Elif(~half):
+                        m.d.comb += rf.r_en.eq(1)
+                        with m.If(pop):
+                            m.d.sync += [word0.eq(rf.r_data), half.eq(1)]
+                    with m.Else():
+                        m.d.comb += [es.valid.eq(rf.r_rdy),
+                                     rf.r_en.eq(es.ready)]
+                        with m.If(pop):
+                            m.d.sync += half.eq(0)
+                # STATUS bits 1, 3 -- not in the cycle the start lands (``uw_en``: the
+                # unit's done is the last run's until the next edge)
+                m.d.sync += [udone.eq(u.done & ~uw_en), uchg.eq(u.wrote)]
+                # every edge requested, the unit done, the gather's words all written
+                # the next block's gather may start now (``gnx``): its reads go beside
+                # this block's tail, its words wait in ``rg`` until it launches -- when
+                # this block's gather is done, every edge read issued, no write-back
+                # follows, and the queued command gathers, loads no window, and its map is
+                # in (fetched ahead)
+                with m.If(~more & gidle & ~flags[2] & queued & ~taking & nxt[4][4] &
+                          ~nxt[4][0] & ~nxt[4][1] & pf_have & pf_next & (pf_arr == gw)):
+                    m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
+                    m.d.comb += gkick.eq(1)
+                with m.If(~more & udone & (gidle | gnx)):
+                    m.d.sync += wcnt_to(zero=True)
+                    m.d.sync += [rcnt.eq(0), dirty.eq(dirty | uchg)]
+                    m.d.sync += phase(0, wb_seq[0], count=False)
+                    with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
+                        eng.goto("WB")
+                    with m.Else():
+                        eng.goto("DONE")
+            with eng.state("WB"):
+                # the unit reads window A of each live memory; each word goes out as a
+                # write command with its data (the command stage's two readies are one
+                # register: both are taken in the same cycle)
+                m.d.sync += nbase.eq(wb_next[k1])
+                m.d.comb += [u.rd_req.valid.eq(rcnt < wb_words),
+                             u.rd_req.payload.mem.eq(live_ids[rcnt[lg:]]),
+                             u.rd_req.payload.addr.eq(rcnt[:lg])]
+                with m.If(u.rd_req.valid & u.rd_req.ready):
+                    m.d.sync += rcnt.eq(rcnt + 1)
+                # the words pass a register (``rb_*``: its only load is the block RAM's
+                # output, so it sits beside the block RAMs -- their clock-to-out is
+                # 5.8 ns on ECP5 and the route to the queue was the P = 1 critical path
+                # after the edge stream's skid stage, 94.4 MHz) and a two-place queue:
+                # the port's write data come from its output register
+                m.d.comb += [wbq.w_data.eq(rb_data), wbq.w_en.eq(rb_v),
+                             u.rd_resp.ready.eq(~rb_v | wbq.w_rdy)]
+                with m.If(u.rd_resp.ready):
+                    m.d.sync += [rb_v.eq(u.rd_resp.valid), rb_data.eq(u.rd_resp.payload)]
+                accept = Signal()
+                m.d.comb += [
+                    wb_v.eq(wbq.r_rdy),
+                    port.wdata.valid.eq(wbq.r_rdy), port.wdata.data.eq(wbq.r_data),
+                    accept.eq(port.cmd.ready & port.wdata.ready),
+                    wbq.r_en.eq(accept),
+                ]
+                with m.If(wbq.r_rdy & accept):
+                    m.d.sync += wcnt_to(zero=False)
+                    advance()
+                    with m.If(s_last_wb):
+                        eng.goto("DONE")
+            with eng.state("DONE"):
+                # the results are kept until the host has read the last ones (it says
+                # so in BLK_CTRL bit 1); then a queued command starts at once
+                with m.If(~unread):
+                    m.d.sync += [unread.eq(1), res[R["BLK_CYCLES"]].eq(blk_cycles),
+                                 res[rm.reg("STATUS")].eq(Cat(0, 1, u.changed, u.wrote)),
+                                 res[rm.reg("EDGES_DONE")].eq(u.accepted),
+                                 res[rm.reg("UPDATES")].eq(u.updates),
+                                 res[rm.reg("HAZARDS")].eq(u.hazards),
+                                 res[rm.reg("STALLS")].eq(u.stalls)]
+                    with m.If(queued):
+                        take_next()
+                        eng.goto("LAUNCH")
+                    with m.Else():
+                        m.d.sync += [busy.eq(0), done.eq(1)]
+                        eng.goto("IDLE")
 
         # BLK_CTRL (after the machine: a command written in the cycle the waiting one
         # is taken waits in its turn)
@@ -812,62 +815,62 @@ class IntervalUnit(wiring.Component):
         # at the gate.
         gk = Signal(range(MAX_MEMORIES + 2))
         gk1 = Signal(range(MAX_MEMORIES + 2))
-        gfsm = OneHot(m, "gather", ["GOFF", "GSTART", "GATHER", "GDRAIN"])
         # the gather's read request: ``sv`` is only ever set in GATHER, and GATHER ends
         # only with it clear, so it implies the state
         m.d.comb += [g_req.eq(sv & groom), gsel.eq(g_req & ~e_rd)]
-        with gfsm.state("GOFF"):
-            m.d.comb += gidle.eq(1)
-            with m.If(gkick):
-                m.d.sync += [gk.eq(0), gk1.eq(1)]
-                gfsm.goto("GSTART")
-        with gfsm.state("GSTART"):
-            # a memory's gather begins: map word 0 is read (its data next cycle)
-            m.d.sync += [gbase.eq(Mux(gnx, load_nb[gk], load_b[gk])), wi.eq(0), rem.eq(0),
-                         have.eq(0), sv.eq(0), sv_b.eq(0)]
-            m.d.comb += gather_pop
-            gfsm.goto("GATHER")
-        with gfsm.state("GATHER"):
-            # the edges' reads go first: they stop on their own when their FIFO is
-            # full (edges held at the gate), and take half the port or less when
-            # they flow (packed pairs), in runs, so the gather gets the rest
-            # the next read goes to the request register (``sv``) when it is free or
-            # issues, else to its skid place (``sv_b``); a bit is taken from ``rem``
-            # whenever the skid place is empty -- registers only, so the port's
-            # arbitration (``e_rd`` -> ``gsel`` -> ``g_issue``) is no longer in front of
-            # ``rem`` / ``have`` (P = 1 CC seed 2: engine state -> ... -> ``g_issue`` ->
-            # the fill -> ``rem``'s 64 enables, 11.2 ns)
-            fill, move = Signal(), Signal()
-            m.d.comb += [fill.eq(have & ~sv_b), move.eq(~sv | g_issue)]
-            new_slot = Cat(low_idx, wcur) if gw > 1 else low_idx
-            with m.If(move):
-                with m.If(sv_b):
-                    m.d.sync += [saddr.eq(saddr_b), sslot.eq(sslot_b), sv_b.eq(0)]
-                with m.Elif(fill):
-                    m.d.sync += [sv.eq(1), saddr.eq(wbase | low_idx), sslot.eq(new_slot)]
-                with m.Else():
-                    m.d.sync += sv.eq(0)
-            with m.Elif(fill):
-                m.d.sync += [sv_b.eq(1), saddr_b.eq(wbase | low_idx), sslot_b.eq(new_slot)]
-            with m.If(fill):
-                m.d.sync += [rem.eq(rem_next), have.eq(have_next)]
-            take = Signal()
-            m.d.comb += take.eq(~have & (wi != gw))
-            with m.If(take):
-                m.d.sync += [rem.eq(gmr.data[:gb]), have.eq(gmr.data[gb]),
-                             wcur.eq(wi), wi.eq(wi + 1),
-                             wbase.eq(gbase + (wi << lgb))]
-            m.d.comb += gather_pop
-            with m.If(~have & (wi == gw) & ~sv & ~sv_b):
-                with m.If(gk == nm - 1):
-                    gfsm.goto("GDRAIN")
-                with m.Else():
-                    m.d.sync += [gk.eq(gk1), gk1.eq(gk1 + 1)]
+        with OneHot(m, "gather", GATHER_STATES) as gfsm:
+            with gfsm.state("GOFF"):
+                m.d.comb += gidle.eq(1)
+                with m.If(gkick):
+                    m.d.sync += [gk.eq(0), gk1.eq(1)]
                     gfsm.goto("GSTART")
-        with gfsm.state("GDRAIN"):
-            m.d.comb += gather_pop
-            with m.If((gpending == 0) & ~u.load.valid):
-                gfsm.goto("GOFF")
+            with gfsm.state("GSTART"):
+                # a memory's gather begins: map word 0 is read (its data next cycle)
+                m.d.sync += [gbase.eq(Mux(gnx, load_nb[gk], load_b[gk])), wi.eq(0), rem.eq(0),
+                             have.eq(0), sv.eq(0), sv_b.eq(0)]
+                m.d.comb += gather_pop
+                gfsm.goto("GATHER")
+            with gfsm.state("GATHER"):
+                # the edges' reads go first: they stop on their own when their FIFO is
+                # full (edges held at the gate), and take half the port or less when
+                # they flow (packed pairs), in runs, so the gather gets the rest
+                # the next read goes to the request register (``sv``) when it is free or
+                # issues, else to its skid place (``sv_b``); a bit is taken from ``rem``
+                # whenever the skid place is empty -- registers only, so the port's
+                # arbitration (``e_rd`` -> ``gsel`` -> ``g_issue``) is no longer in front of
+                # ``rem`` / ``have`` (P = 1 CC seed 2: engine state -> ... -> ``g_issue`` ->
+                # the fill -> ``rem``'s 64 enables, 11.2 ns)
+                fill, move = Signal(), Signal()
+                m.d.comb += [fill.eq(have & ~sv_b), move.eq(~sv | g_issue)]
+                new_slot = Cat(low_idx, wcur) if gw > 1 else low_idx
+                with m.If(move):
+                    with m.If(sv_b):
+                        m.d.sync += [saddr.eq(saddr_b), sslot.eq(sslot_b), sv_b.eq(0)]
+                    with m.Elif(fill):
+                        m.d.sync += [sv.eq(1), saddr.eq(wbase | low_idx), sslot.eq(new_slot)]
+                    with m.Else():
+                        m.d.sync += sv.eq(0)
+                with m.Elif(fill):
+                    m.d.sync += [sv_b.eq(1), saddr_b.eq(wbase | low_idx), sslot_b.eq(new_slot)]
+                with m.If(fill):
+                    m.d.sync += [rem.eq(rem_next), have.eq(have_next)]
+                take = Signal()
+                m.d.comb += take.eq(~have & (wi != gw))
+                with m.If(take):
+                    m.d.sync += [rem.eq(gmr.data[:gb]), have.eq(gmr.data[gb]),
+                                 wcur.eq(wi), wi.eq(wi + 1),
+                                 wbase.eq(gbase + (wi << lgb))]
+                m.d.comb += gather_pop
+                with m.If(~have & (wi == gw) & ~sv & ~sv_b):
+                    with m.If(gk == nm - 1):
+                        gfsm.goto("GDRAIN")
+                    with m.Else():
+                        m.d.sync += [gk.eq(gk1), gk1.eq(gk1 + 1)]
+                        gfsm.goto("GSTART")
+            with gfsm.state("GDRAIN"):
+                m.d.comb += gather_pop
+                with m.If((gpending == 0) & ~u.load.valid):
+                    gfsm.goto("GOFF")
         # a gather read's slot goes into its FIFO a cycle after the read issued (from
         # registers; g_issue is only ever set in GATHER): the port's arbitration in front
         # of the FIFO's LUT-RAM write enable was the next P = 1 path (CC seed 2, 92.3

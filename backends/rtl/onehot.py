@@ -1,6 +1,7 @@
 """A state machine kept as one flag register per state (one-hot), for control paths.
 
-``OneHot(m, "engine", ["IDLE", "LAUNCH", ...])`` is used like Amaranth's ``m.FSM``:
+``with OneHot(m, "engine", ["IDLE", "LAUNCH", ...]) as fsm:`` is used like Amaranth's
+``with m.FSM():``
 
     with fsm.state("IDLE"):          # with m.State("IDLE"):
         with m.If(go):
@@ -16,10 +17,16 @@ decode is the flag's flip-flop itself (the interval engine's remaining critical 
 ECP5 all began at its 3-bit state: state -> decode -> the read issue -> the command
 address / the gather's map word, 10.2-11.2 ns).
 
-Invariants: exactly one flag is set in every cycle (the first state's after reset);
-``goto`` assigns every flag, so of several ``goto`` in one cycle the last one wins, as
-with ``m.next``; a state block is a plain ``m.If`` of its flag, so the blocks of one
-machine never overlap.
+Each flag's next value depends only on the transitions into and out of its state: a
+``goto`` sets a combinational "to" bit of its state block (of several ``goto`` in one
+cycle the last one wins, as with ``m.next``), and when the machine's ``with`` ends, each
+state's flags are written from its "to" bits -- so a flag is never written by a state
+that cannot enter it (assigning every flag in every ``goto`` had a transition of the
+gather machine, behind the map fetch's counter compare, in front of another state's flag).
+
+Invariants: exactly one flag is set in every cycle (the first state's after reset); a
+state block is a plain ``m.If`` of its flag, so the blocks of one machine never overlap;
+``goto`` is only called inside a state block.
 """
 
 from __future__ import annotations
@@ -38,8 +45,12 @@ class OneHot:
         if len(set(states)) != len(states) or not states:
             raise ValueError(f"the states of {name!r} must be distinct and not empty")
         self._m = m
+        self._name = name
         self.flags = {s: Signal(init=int(i == 0), name=f"{name}_{s.lower()}")
                       for i, s in enumerate(states)}
+        self._to: dict[str, dict[str, Signal]] = {s: {} for s in states}
+        self._current: str | None = None
+        self._closed = False
 
     def __getitem__(self, state: str):
         """The flag of ``state``: 1 in the cycles the machine is in it."""
@@ -49,14 +60,46 @@ class OneHot:
         """1 in the cycles the machine is in one of ``states``."""
         return Cat(*(self.flags[s] for s in states)).any()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self._close()
+        return False
+
     @contextmanager
     def state(self, state: str):
         """The statements of ``state`` (``with m.State(state)``)."""
-        with self._m.If(self.flags[state]):
-            yield
+        if self._current is not None or self._closed:
+            raise RuntimeError(f"{self._name}: a state block inside another, or after "
+                               f"the machine's end")
+        self._current = state
+        try:
+            with self._m.If(self.flags[state]):
+                yield
+        finally:
+            self._current = None
 
     def goto(self, state: str) -> None:
         """The next state is ``state`` (``m.next = state``)."""
         if state not in self.flags:
             raise KeyError(f"no state {state!r}")
-        self._m.d.sync += [f.eq(int(s == state)) for s, f in self.flags.items()]
+        if self._current is None:
+            raise RuntimeError(f"{self._name}: goto({state!r}) outside a state block")
+        to = self._to[self._current]
+        if state not in to:
+            to[state] = Signal(name=f"{self._name}_{self._current.lower()}_to_"
+                               f"{state.lower()}")
+        # this goto wins over the ones before it in the cycle (the later ones win over it)
+        self._m.d.comb += [bit.eq(int(t == state)) for t, bit in to.items()]
+
+    def _close(self) -> None:
+        self._closed = True
+        for s, to in self._to.items():
+            if not to:
+                continue
+            # a transition is taken: the state's flag and its targets' from the "to" bits
+            with self._m.If(Cat(*to.values()).any()):
+                self._m.d.sync += self.flags[s].eq(to.get(s, 0))
+                self._m.d.sync += [self.flags[t].eq(bit) for t, bit in to.items() if t != s]

@@ -17,12 +17,11 @@ STATES = ["A", "B", "C", "D"]
 def _machine(m, inp, out, *, onehot):
     """A four-state machine on the 3-bit input ``inp``; ``out`` gets the state's index
     and, in state C, the input (a combinational output of a state)."""
+    cm = OneHot(m, "t", STATES) if onehot else m.FSM(name="t")
+    fsm = cm.__enter__()
     if onehot:
-        fsm = OneHot(m, "t", STATES)
         state, goto = fsm.state, fsm.goto
     else:
-        fsm = m.FSM(name="t")
-        fsm.__enter__()
 
         def state(name):
             return m.State(name)
@@ -54,8 +53,7 @@ def _machine(m, inp, out, *, onehot):
         m.d.comb += out.eq(3)
         with m.If(inp == 5):
             goto("A")
-    if not onehot:
-        fsm.__exit__(None, None, None)
+    cm.__exit__(None, None, None)
     return fsm
 
 
@@ -85,9 +83,28 @@ def test_a_onehot_machine_takes_the_states_of_the_binary_one(seed):
     assert seen == {0, 1, 2, 3}  # every state was visited
 
 
-def test_a_onehot_machine_refuses_unknown_and_repeated_states():
+def test_a_onehot_machine_refuses_unknown_states_and_misplaced_gotos():
     m = Module()
     with pytest.raises(ValueError):
         OneHot(m, "t", ["A", "A"])
-    with pytest.raises(KeyError):
-        OneHot(m, "t", ["A"]).goto("B")
+    with OneHot(m, "t", ["A", "B"]) as fsm:
+        with pytest.raises(KeyError):
+            with fsm.state("A"):
+                fsm.goto("C")
+        with pytest.raises(RuntimeError):
+            fsm.goto("B")  # outside a state block
+
+
+def test_a_flag_is_written_only_by_the_states_that_enter_or_leave_it():
+    """D's flag has no term of A's transitions (A never enters D): the ``to`` bits of a
+    state write only its own flag and its targets'."""
+    m = Module()
+    with OneHot(m, "t", STATES) as fsm:
+        with fsm.state("A"):
+            fsm.goto("B")
+        with fsm.state("B"):
+            fsm.goto("D")
+        with fsm.state("D"):
+            fsm.goto("A")
+    assert set(fsm._to["A"]) == {"B"}
+    assert set(fsm._to["B"]) == {"D"}
