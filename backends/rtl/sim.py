@@ -48,8 +48,20 @@ class ThreadedDevice:
         self._cmd: queue.Queue = queue.Queue()
         self._res: queue.Queue = queue.Queue()
         self._closed = False
-        self._thread = threading.Thread(target=self._simulate, daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    def _run(self) -> None:
+        """The simulation thread: whatever ends it -- an error while the design is
+        elaborated or simulated, or the end of the simulation -- is answered to the host,
+        so a host waiting for a command's result is never left waiting forever (an
+        elaboration error used to kill the thread silently and hang the host)."""
+        try:
+            self._simulate()
+        except BaseException as exc:  # noqa: BLE001 - handed to the host thread
+            self._res.put((False, exc))
+            return
+        self._res.put((False, DeviceError("the simulated device stopped")))
 
     def _simulate(self) -> None:  # pragma: no cover - every subclass has its own
         raise NotImplementedError
