@@ -491,20 +491,26 @@ class IntervalUnit(wiring.Component):
         # low bits' OR in front of the port's arbitration: P = 1 SSSP-int seed 1's path)
         amid = Signal()
 
-        def areg_to(value):
-            """``areg`` to ``value`` (None: one up), with ``amid``."""
-            if value is None:
-                return [areg.eq(areg + 1), amid.eq(areg[:RUN_BITS] != (1 << RUN_BITS) - 1)]
-            return [areg.eq(value), amid.eq(value[:RUN_BITS].any())]
+        # ``areg`` (with ``amid``, ``col``, ``kk``, ``k1``) is written in one place, after
+        # the machine, from three requests of its states: ``a_set`` (a phase starts at
+        # ``a_first``), ``a_adv`` (a window's next word: one up, or the next window's
+        # base at the end of one), ``a_inc`` (the edges' next word).  ``a_first`` is
+        # chosen by the state flags alone (each state that starts a phase drives it in
+        # all its cycles), and no two requests come in one cycle (a phase starts only
+        # when every read of the one before is issued), so ``areg``'s input is one small
+        # multiplexer behind its requests -- not the machine's nest of conditions, which
+        # was behind the read issue on every remaining P = 1 path of the first one-hot
+        # snapshot (CC seeds 1 / 3: ... -> ``rd_issue`` -> 3 LUTs -> ``areg``, 10.2 ns)
+        a_set, a_adv, a_inc = Signal(), Signal(), Signal()
+        a_first = Signal(aw)
 
-        def phase(words, first, count=True, nonzero=None, run=False):
-            """Start a phase of ``words`` requests from word address ``first`` (``nonzero``:
-            ``words != 0`` if known, e.g. as a register; ``run``: the edge words')."""
-            stmts = areg_to(first) + [col.eq(0), kk.eq(0), k1.eq(1)]
+        def phase(words, count=True, nonzero=None, run=False):
+            """Start a phase of ``words`` requests from ``a_first`` (``nonzero``: ``words !=
+            0`` if known, e.g. as a register; ``run``: the edge words')."""
+            m.d.comb += a_set.eq(1)
             if count:
-                stmts += [(left_run if run else left).eq(words),
-                          more.eq(words != 0 if nonzero is None else nonzero)]
-            return stmts
+                m.d.sync += [(left_run if run else left).eq(words),
+                             more.eq(words != 0 if nonzero is None else nonzero)]
 
         # the run's edge words and whether there are any, registers: ``count`` and
         # ``flags`` change only when a command is taken (``take_next``), at least two
@@ -520,10 +526,7 @@ class IntervalUnit(wiring.Component):
         m.d.sync += [run_words.eq(total), run_any.eq(total != 0)]
 
         def advance():
-            with m.If(col == I - 1 if I > 1 else 1):
-                m.d.sync += areg_to(nbase) + [col.eq(0), kk.eq(k1), k1.eq(k1 + 1)]
-            with m.Else():
-                m.d.sync += areg_to(None) + [col.eq(col + 1)]
+            m.d.comb += a_adv.eq(1)
 
         with m.If(busy):
             m.d.sync += blk_cycles.eq(blk_cycles + 1)
@@ -552,6 +555,10 @@ class IntervalUnit(wiring.Component):
         pf_left = Signal(range(gw + 1))  # reads still to issue
         pf_any = Signal()  # ... any: a register kept with it (the port's arbitration)
         pf_arr = Signal(range(gw + 1))  # words in
+        # ... all of them (``pf_arr == gw``): a register kept with it, so no compare of the
+        # counter sits in front of the gather's kick (P = 1 CC seed 2 on the first one-hot
+        # snapshot: pf_arr -> the compare -> LAUNCH's / EDGES' kick -> the gather's flags)
+        pf_in = Signal()
         pf_bank = Signal()  # the bank they go to
         pf_slot = Signal()  # the engine's machine leaves the port to ``pf`` this cycle
         pf_ahead = Signal()  # ... in EDGES: the queued command's map may start
@@ -607,8 +614,8 @@ class IntervalUnit(wiring.Component):
                              gpos.eq(0), gall.eq(~flags[4])]
                 with m.If(flags[0]):
                     m.d.sync += dirty.eq(0)
-                m.d.sync += phase(load_words,
-                                  base_regs[0] + Mux(flags[0], a_base, b_base))
+                m.d.comb += a_first.eq(base_regs[0] + Mux(flags[0], a_base, b_base))
+                phase(load_words)
                 # the unit is idle (its STATUS.done ended the last run): EDGE_COUNT is
                 # written in the next cycle, whatever phases come before START
                 # (``uaddr`` is EDGE_COUNT in every cycle that does not follow START)
@@ -618,11 +625,11 @@ class IntervalUnit(wiring.Component):
                 m.d.sync += [gnx.eq(0), gearly.eq(0)]
                 with m.If(flags[4] & ~pf_have & ~gearly):  # no map fetched ahead: fetch it now
                     m.d.sync += [pf_have.eq(1), pf_next.eq(0), pf_addr.eq(edges_at - gw),
-                                 pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0),
+                                 pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0), pf_in.eq(0),
                                  pf_bank.eq(~gbank)]
                 with m.If(flags[0] | flags[1]):
                     eng.goto("LOAD")
-                with m.Elif(flags[4] & ~gearly & ~(pf_have & (pf_arr == gw))):
+                with m.Elif(flags[4] & ~gearly & ~(pf_have & pf_in)):
                     eng.goto("GMAP")
                 with m.Else():
                     # the map fetched ahead is in (or none is needed): the gather starts
@@ -634,7 +641,7 @@ class IntervalUnit(wiring.Component):
                     eng.goto("START")
             with eng.state("LOAD"):
                 m.d.sync += nbase.eq(Mux(win_b, load_b[k1], load_a[k1]))
-                m.d.comb += e_rd.eq(more & room)
+                m.d.comb += [e_rd.eq(more & room), a_first.eq(sum_b[0])]
                 with m.If(rd_issue):
                     m.d.sync += [left.eq(left - 1), more.eq(left != 1)]
                     advance()
@@ -655,7 +662,8 @@ class IntervalUnit(wiring.Component):
                         # control (seed 1's next P = 1 path: pop -> ... -> the
                         # base_0 + b_base carry chain -> areg, 9.74 ns)
                         with m.If(~win_b & flags[1]):
-                            m.d.sync += [win_b.eq(1)] + phase(load_words, sum_b[0])
+                            m.d.sync += win_b.eq(1)
+                            phase(load_words)
                         with m.Elif(~win_b & flags[4]):
                             eng.goto("GMAP")
                         with m.Else():
@@ -665,24 +673,26 @@ class IntervalUnit(wiring.Component):
                 # (``pf``, below: fetched during the block before, or now); then the run
                 # starts and the gather (its own machine, below) goes beside the edges
                 m.d.comb += pf_slot.eq(1)
-                with m.If(pf_arr == gw):
+                with m.If(pf_in):
                     m.d.sync += [gbank.eq(pf_bank), pf_have.eq(0)]
                     m.d.comb += gkick.eq(1)
                     eng.goto("START")
             with eng.state("START"):
                 m.d.sync += [uw_en.eq(1), uaddr.eq(rm.reg("CTRL")), uw_data.eq(1)]
-                m.d.sync += [rcnt.eq(0), udone.eq(0)] + \
-                    phase(run_words, edges_at, nonzero=run_any, run=True)
+                m.d.sync += [rcnt.eq(0), udone.eq(0)]
+                m.d.comb += a_first.eq(edges_at)
+                phase(run_words, nonzero=run_any, run=True)
                 eng.goto("EDGES")
             with eng.state("EDGES"):
                 # the edges read in runs up to an 8-word boundary: a run starts when the
                 # FIFO has room for all of it, and the gather's scattered reads come
                 # between runs -- one between two edge reads would break the DRAM's
                 # burst continuation and make every edge word open a burst of its own
-                m.d.comb += [ewant.eq(more & room & (amid | erun_room)), e_rd.eq(ewant)]
+                m.d.comb += [ewant.eq(more & room & (amid | erun_room)), e_rd.eq(ewant),
+                             a_first.eq(wb_seq[0])]
                 with m.If(rd_issue):
-                    m.d.sync += [left_run.eq(left_run - 1), more.eq(left_run != 1),
-                                 *areg_to(None)]
+                    m.d.sync += [left_run.eq(left_run - 1), more.eq(left_run != 1)]
+                    m.d.comb += a_inc.eq(1)
                 # every edge read issued: the next block's map may take the port
                 m.d.comb += [pf_slot.eq(~more), pf_ahead.eq(~more)]
                 # (the payload: ``edge_payload``, before the machine)
@@ -736,13 +746,13 @@ class IntervalUnit(wiring.Component):
                 # follows, and the queued command gathers, loads no window, and its map is
                 # in (fetched ahead)
                 with m.If(~more & gidle & ~flags[2] & queued & ~taking & nxt[4][4] &
-                          ~nxt[4][0] & ~nxt[4][1] & pf_have & pf_next & (pf_arr == gw)):
+                          ~nxt[4][0] & ~nxt[4][1] & pf_have & pf_next & pf_in):
                     m.d.sync += [gnx.eq(1), gearly.eq(1), gbank.eq(pf_bank), pf_have.eq(0)]
                     m.d.comb += gkick.eq(1)
                 with m.If(~more & udone & (gidle | gnx)):
                     m.d.sync += wcnt_to(zero=True)
                     m.d.sync += [rcnt.eq(0), dirty.eq(dirty | uchg)]
-                    m.d.sync += phase(0, wb_seq[0], count=False)
+                    phase(0, count=False)
                     with m.If(flags[2] & (wb_words > 0) & (dirty | uchg)):
                         eng.goto("WB")
                     with m.Else():
@@ -794,6 +804,19 @@ class IntervalUnit(wiring.Component):
                     with m.Else():
                         m.d.sync += [busy.eq(0), done.eq(1)]
                         eng.goto("IDLE")
+
+        # ``areg`` and the window walk's registers (``a_set`` / ``a_adv`` / ``a_inc``)
+        col_last = col == I - 1 if I > 1 else 1
+        with m.If(a_set):
+            m.d.sync += [areg.eq(a_first), amid.eq(a_first[:RUN_BITS].any()),
+                         col.eq(0), kk.eq(0), k1.eq(1)]
+        with m.Elif(a_adv & col_last):
+            m.d.sync += [areg.eq(nbase), amid.eq(nbase[:RUN_BITS].any()),
+                         col.eq(0), kk.eq(k1), k1.eq(k1 + 1)]
+        with m.Elif(a_adv | a_inc):
+            m.d.sync += [areg.eq(areg + 1), amid.eq(areg[:RUN_BITS] != (1 << RUN_BITS) - 1)]
+            with m.If(a_adv):
+                m.d.sync += col.eq(col + 1)
 
         # BLK_CTRL (after the machine: a command written in the cycle the waiting one
         # is taken waits in its turn)
@@ -890,7 +913,8 @@ class IntervalUnit(wiring.Component):
         # the memory takes every word)
         with m.If(pf_ahead & ~pf_have & ~gearly & queued & ~taking & nxt[4][4]):
             m.d.sync += [pf_have.eq(1), pf_next.eq(1), pf_addr.eq(nxt[0] - gw),
-                         pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0), pf_bank.eq(~gbank)]
+                         pf_left.eq(gw), pf_any.eq(1), pf_arr.eq(0), pf_in.eq(0),
+                         pf_bank.eq(~gbank)]
         m.d.comb += psel.eq(pf_have & pf_any & pf_slot & ~g_req)
         with m.If(psel & port.cmd.ready):
             m.d.sync += [pf_left.eq(pf_left - 1), pf_any.eq(pf_left != 1),
@@ -909,7 +933,7 @@ class IntervalUnit(wiring.Component):
         with m.If(port.rdata.valid & tg.r_data[1]):
             m.d.comb += [gmw.en.eq(1), gmw.addr.eq(Cat(pf_arr[:lgw], pf_bank)),
                          gmw.data.eq(Cat(port.rdata.data[:gb], port.rdata.data[:gb].any()))]
-            m.d.sync += pf_arr.eq(pf_arr + 1)
+            m.d.sync += [pf_arr.eq(pf_arr + 1), pf_in.eq(pf_arr == gw - 1)]
         return m
 
 

@@ -93,18 +93,3 @@ def test_a_onehot_machine_refuses_unknown_states_and_misplaced_gotos():
                 fsm.goto("C")
         with pytest.raises(RuntimeError):
             fsm.goto("B")  # outside a state block
-
-
-def test_a_flag_is_written_only_by_the_states_that_enter_or_leave_it():
-    """D's flag has no term of A's transitions (A never enters D): the ``to`` bits of a
-    state write only its own flag and its targets'."""
-    m = Module()
-    with OneHot(m, "t", STATES) as fsm:
-        with fsm.state("A"):
-            fsm.goto("B")
-        with fsm.state("B"):
-            fsm.goto("D")
-        with fsm.state("D"):
-            fsm.goto("A")
-    assert set(fsm._to["A"]) == {"B"}
-    assert set(fsm._to["B"]) == {"D"}
