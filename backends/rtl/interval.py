@@ -428,6 +428,10 @@ class IntervalUnit(wiring.Component):
         gbase = Signal(aw)  # memory kk's window B
         wbase = Signal(aw)  # ... at the current map word (aligned: OR in the bit index)
         wi = Signal(range(gw + 1))  # the next map word to take
+        # ... past the bank's last (``wi == gw``): a register kept with it, no compare of
+        # the counter in front of the take and ``rem``'s 64 enables (P = 1 CC seed 2 on
+        # the second one-hot snapshot: wi -> the compare's carry chain -> rem, 10.7 ns)
+        wi_end = Signal()
         m.d.comb += gmr.addr.eq(Cat(wi[:lgw], gbank))
         wcur = Signal(range(max(2, gw)))  # the map word in ``rem``
         rem = Signal(gb)  # its bits not yet issued
@@ -849,8 +853,8 @@ class IntervalUnit(wiring.Component):
                     gfsm.goto("GSTART")
             with gfsm.state("GSTART"):
                 # a memory's gather begins: map word 0 is read (its data next cycle)
-                m.d.sync += [gbase.eq(Mux(gnx, load_nb[gk], load_b[gk])), wi.eq(0), rem.eq(0),
-                             have.eq(0), sv.eq(0), sv_b.eq(0)]
+                m.d.sync += [gbase.eq(Mux(gnx, load_nb[gk], load_b[gk])), wi.eq(0),
+                             wi_end.eq(gw == 0), rem.eq(0), have.eq(0), sv.eq(0), sv_b.eq(0)]
                 m.d.comb += gather_pop
                 gfsm.goto("GATHER")
             with gfsm.state("GATHER"):
@@ -878,13 +882,13 @@ class IntervalUnit(wiring.Component):
                 with m.If(fill):
                     m.d.sync += [rem.eq(rem_next), have.eq(have_next)]
                 take = Signal()
-                m.d.comb += take.eq(~have & (wi != gw))
+                m.d.comb += take.eq(~have & ~wi_end)
                 with m.If(take):
                     m.d.sync += [rem.eq(gmr.data[:gb]), have.eq(gmr.data[gb]),
-                                 wcur.eq(wi), wi.eq(wi + 1),
+                                 wcur.eq(wi), wi.eq(wi + 1), wi_end.eq(wi == gw - 1),
                                  wbase.eq(gbase + (wi << lgb))]
                 m.d.comb += gather_pop
-                with m.If(~have & (wi == gw) & ~sv & ~sv_b):
+                with m.If(~have & wi_end & ~sv & ~sv_b):
                     with m.If(gk == nm - 1):
                         gfsm.goto("GDRAIN")
                     with m.Else():
