@@ -22,8 +22,8 @@ last results are unread: ``interval``'s command queue); every other address is
 the selected PE's (``interval``'s map).
 
 The register bus is pipelined (``READ_LATENCY``): the address, write enable and data go
-to each PE through a register of its own (a write takes effect a cycle later than on one
-PE), each PE's read answer is registered, and the selected answer is registered again, so
+to each PE through a register of its own, loaded while the host selects that PE (a write
+takes effect a cycle later than on one PE), each PE's read answer is registered, and the selected answer is registered again, so
 ``csr.r_data`` answers the address presented ``READ_LATENCY`` clock edges before, with
 every write presented before those edges seen.  A host holds an address that long
 before it reads (``interval_sim``, ``runtime/interval_server.cpp``,
@@ -114,8 +114,14 @@ class MultiUnit(wiring.Component):
         for i, pe in enumerate(self.pes):
             pa, pw, pd = (Signal.like(csr.addr, name=f"pe{i}_addr"),
                           Signal(name=f"pe{i}_w_en"), Signal.like(csr.w_data, name=f"pe{i}_w_data"))
-            m.d.sync += [pa.eq(csr.addr), pd.eq(csr.w_data),
-                         pw.eq(csr.w_en & (sel == i) & (csr.addr < PE_BUSY))]
+            # a PE's copy follows the bus only while the host selects it (an unselected
+            # PE is neither written nor read): copies with equal inputs were one flip-flop
+            # after yosys merged them, and the PEs' register decodes behind it one LUT
+            # placed between the PEs (P = 4 seed 2: pe0's address -> a decode shared with
+            # pe1 -> pe0's register read -> its answer, 10.0 ns, 6 ns of it routing)
+            with m.If(sel == i):
+                m.d.sync += [pa.eq(csr.addr), pd.eq(csr.w_data)]
+            m.d.sync += pw.eq(csr.w_en & (sel == i) & (csr.addr < PE_BUSY))
             m.d.comb += [pe.csr.addr.eq(pa), pe.csr.w_data.eq(pd), pe.csr.w_en.eq(pw)]
             ans = Signal.like(pe.csr.r_data, name=f"pe{i}_r_data")
             m.d.sync += [ans.eq(pe.csr.r_data), busy[i].eq(pe.active), unread[i].eq(pe.unread)]
