@@ -657,7 +657,12 @@ class IntervalUnit(wiring.Component):
                 # (P = 1 seed 1's critical path after the gate was registered, 101.1 MHz)
                 m.d.comb += [rf.r_en.eq(1), ld_v.eq(rf.r_rdy), ld_mem.eq(scnt[lg:]),
                              ld_addr.eq(scnt[:lg] | (win_b << lg)), ld_data.eq(rf.r_data)]
-                with m.If(pop):
+                # a word pops whenever the FIFO has one (``r_en`` is 1 here): its ready,
+                # not ``pop`` -- ``pop`` is ``r_en``'s multiplexer over the states, and the
+                # edge stream's half of it (flags, ``half``, the skid's ready) was in front
+                # of this state's transitions (P = 4 seed 3 on snapshot E: a PE's
+                # ``flags`` -> ``r_en`` -> ``pop`` -> GMAP's flag, 10.4 ns)
+                with m.If(rf.r_rdy):
                     m.d.sync += scnt_to(zero=False)
                     with m.If(s_last_ld):
                         m.d.sync += scnt_to(zero=True)

@@ -23,16 +23,16 @@ the selected PE's (``interval``'s map).
 
 The register bus is pipelined (``READ_LATENCY``): the address, write enable and data go
 to each PE through a register of its own, loaded while the host selects that PE (a write
-takes effect a cycle later than on one PE), each PE's read answer is registered, and the selected answer is registered again, so
-``csr.r_data`` answers the address presented ``READ_LATENCY`` clock edges before, with
-every write presented before those edges seen.  A host holds an address that long
-before it reads (``interval_sim``, ``runtime/interval_server.cpp``,
-``runtime/cosynth_interval.hpp``); a poll of one address then reads every cycle.  Why:
-with the bus combinational, the shell's address register -> a PE's register-read
-multiplexer -> the multiplexer over the PEs -> the capture register was P = 4's critical
-path across the chip (22.1 ns, 19.9 of it routing: 45.2 MHz, fmax3).  Writes and reads go
-through the same per-PE register, in order, so a BLK_STATUS or PE_BUSY read presented in
-the cycle after a BLK_CTRL write already sees the PE busy.
+takes effect a cycle later than on one PE), each PE's read answer is registered, and the
+selected answer is registered again, so ``csr.r_data`` answers the address presented
+``READ_LATENCY`` clock edges before, with every write presented before those edges
+seen.  A host holds an address that long before it reads (``interval_sim``,
+``runtime/interval_server.cpp``, ``runtime/cosynth_interval.hpp``); a poll of one address
+then reads every cycle.  Why: with the bus combinational, the shell's address register ->
+a PE's register-read multiplexer -> the multiplexer over the PEs -> the capture register
+was P = 4's critical path across the chip (22.1 ns, 19.9 of it routing: 45.2 MHz,
+fmax3).  Writes and reads go through the same per-PE register, in order, so a BLK_STATUS
+or PE_BUSY read presented in the cycle after a BLK_CTRL write already sees the PE busy.
 
 Collisions: the host gives each PE different target intervals (``interval_host``), so no
 two PEs ever reduce into the same entry; a PE's other-interval window may hold values
