@@ -436,10 +436,16 @@ class IntervalUnit(wiring.Component):
         wcur = Signal(range(max(2, gw)))  # the map word in ``rem``
         rem = Signal(gb)  # its bits not yet issued
         have = Signal()  # ... not all issued: ``rem != 0``, kept as a register
-        sv = Signal()  # a gather read is presented
-        saddr = Signal(aw)
-        sslot = Signal(lg_w)  # ... and its entry in window B
-        sv_b, saddr_b, sslot_b = Signal(), Signal(aw), Signal(lg_w)  # a skid place for them
+        # the gather's reads wait in a queue of two places (``s_addr`` / ``s_slot``, a
+        # place its address and its entry in window B): the head is presented
+        # (``saddr`` / ``sslot``), ``sv``: a read waits, ``sfull``: two do
+        sv, sfull = Signal(), Signal()
+        s_addr = [Signal(aw, name=f"saddr{i}") for i in range(2)]
+        s_slot = [Signal(lg_w, name=f"sslot{i}") for i in range(2)]
+        s_head, s_tail = Signal(), Signal()
+        saddr, sslot = Signal(aw), Signal(lg_w)
+        m.d.comb += [saddr.eq(Mux(s_head, s_addr[1], s_addr[0])),
+                     sslot.eq(Mux(s_head, s_slot[1], s_slot[0]))]
         # the lowest set bit's index, ``rem`` without it and whether bits are left
         low_idx, rem_next, have_next = _lowest(m, rem)
         kbits = max(1, (nm - 1).bit_length())
@@ -859,33 +865,36 @@ class IntervalUnit(wiring.Component):
             with gfsm.state("GSTART"):
                 # a memory's gather begins: map word 0 is read (its data next cycle)
                 m.d.sync += [gbase.eq(Mux(gnx, load_nb[gk], load_b[gk])), wi.eq(0),
-                             wi_end.eq(gw == 0), rem.eq(0), have.eq(0), sv.eq(0), sv_b.eq(0)]
+                             wi_end.eq(gw == 0), rem.eq(0), have.eq(0), sv.eq(0), sfull.eq(0),
+                             s_head.eq(0), s_tail.eq(0)]
                 m.d.comb += gather_pop
                 gfsm.goto("GATHER")
             with gfsm.state("GATHER"):
                 # the edges' reads go first: they stop on their own when their FIFO is
                 # full (edges held at the gate), and take half the port or less when
                 # they flow (packed pairs), in runs, so the gather gets the rest
-                # the next read goes to the request register (``sv``) when it is free or
-                # issues, else to its skid place (``sv_b``); a bit is taken from ``rem``
-                # whenever the skid place is empty -- registers only, so the port's
-                # arbitration (``e_rd`` -> ``gsel`` -> ``g_issue``) is no longer in front of
-                # ``rem`` / ``have`` (P = 1 CC seed 2: engine state -> ... -> ``g_issue`` ->
-                # the fill -> ``rem``'s 64 enables, 11.2 ns)
-                fill, move = Signal(), Signal()
-                m.d.comb += [fill.eq(have & ~sv_b), move.eq(~sv | g_issue)]
+                # the next read goes into the queue's tail place whenever a place is
+                # free, and a bit is taken from ``rem`` with it -- registers only, so the
+                # port's arbitration (``e_rd`` -> ``gsel`` -> ``g_issue``) is in front of
+                # neither ``rem`` / ``have`` (P = 1 CC seed 2 at stop 28: ... -> ``g_issue``
+                # -> the fill -> ``rem``'s 64 enables, 11.2 ns) nor the places' addresses: an
+                # issue only moves the head (a one-place register with a skid place had
+                # ``g_issue`` in front of its address multiplexer: P = 1 CC seeds 1 / 3 on
+                # snapshot f, engine state -> ``e_rd`` -> ``gsel`` -> ``saddr``, 11.6 ns)
+                fill = Signal()
+                m.d.comb += fill.eq(have & ~sfull)
                 new_slot = Cat(low_idx, wcur) if gw > 1 else low_idx
-                with m.If(move):
-                    with m.If(sv_b):
-                        m.d.sync += [saddr.eq(saddr_b), sslot.eq(sslot_b), sv_b.eq(0)]
-                    with m.Elif(fill):
-                        m.d.sync += [sv.eq(1), saddr.eq(wbase | low_idx), sslot.eq(new_slot)]
-                    with m.Else():
-                        m.d.sync += sv.eq(0)
-                with m.Elif(fill):
-                    m.d.sync += [sv_b.eq(1), saddr_b.eq(wbase | low_idx), sslot_b.eq(new_slot)]
                 with m.If(fill):
-                    m.d.sync += [rem.eq(rem_next), have.eq(have_next)]
+                    m.d.sync += [rem.eq(rem_next), have.eq(have_next), s_tail.eq(~s_tail)]
+                    for i in range(2):
+                        with m.If(s_tail == i):
+                            m.d.sync += [s_addr[i].eq(wbase | low_idx), s_slot[i].eq(new_slot)]
+                with m.If(g_issue):
+                    m.d.sync += s_head.eq(~s_head)
+                with m.If(fill & ~g_issue):
+                    m.d.sync += [sv.eq(1), sfull.eq(sv)]
+                with m.Elif(~fill & g_issue):
+                    m.d.sync += [sv.eq(sfull), sfull.eq(0)]
                 take = Signal()
                 m.d.comb += take.eq(~have & ~wi_end)
                 with m.If(take):
@@ -893,7 +902,7 @@ class IntervalUnit(wiring.Component):
                                  wcur.eq(wi), wi.eq(wi + 1), wi_end.eq(wi == gw - 1),
                                  wbase.eq(gbase + (wi << lgb))]
                 m.d.comb += gather_pop
-                with m.If(~have & wi_end & ~sv & ~sv_b):
+                with m.If(~have & wi_end & ~sv):
                     with m.If(gk == nm - 1):
                         gfsm.goto("GDRAIN")
                     with m.Else():
