@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from amaranth.hdl import Cat, Signal
+from amaranth.hdl import Signal
 
 __all__ = ["OneHot"]
 
@@ -54,10 +54,6 @@ class OneHot:
     def __getitem__(self, state: str):
         """The flag of ``state``: 1 in the cycles the machine is in it."""
         return self.flags[state]
-
-    def any(self, *states: str):
-        """1 in the cycles the machine is in one of ``states``."""
-        return Cat(*(self.flags[s] for s in states)).any()
 
     def __enter__(self):
         return self
